@@ -26,7 +26,7 @@ RUSTC_BOOTSTRAP=1 cargo rustdoc -q -p fal-runtime --lib --all-features --locked 
   --target-dir "$target" -- -Z unstable-options --output-format json
 listing="$(mktemp)"
 trap 'rm -f "$listing"' EXIT
-skips=(--skip fal_runtime::platform::__types)
+skips=()
 while read -r operation; do
   # operationId → module: getModels → get_models
   skips+=(--skip "fal_runtime::platform::$(sed -E 's/([A-Z])/_\L\1/g' <<<"$operation")")

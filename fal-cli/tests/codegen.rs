@@ -101,6 +101,45 @@ fn a_broken_schema_exits_2_naming_file_and_pointer() {
     assert!(!out.exists());
 }
 
+#[test]
+fn a_ref_chain_thousands_long_exits_2_naming_where() {
+    // The hostile document of issue 14: each component a `$ref` to the next.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut schemas = serde_json::Map::new();
+    for i in 0..10_000 {
+        schemas.insert(
+            format!("C{i}"),
+            serde_json::json!({ "$ref": format!("#/components/schemas/C{}", i + 1) }),
+        );
+    }
+    let document = serde_json::json!({
+        "openapi": "3.0.4",
+        "paths": { "/acme/deep": { "post": { "requestBody": { "content": {
+            "application/json": { "schema": { "$ref": "#/components/schemas/C0" } }
+        } } } } },
+        "components": { "schemas": schemas }
+    });
+    std::fs::write(dir.path().join("acme__deep.json"), document.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("bindings.rs");
+    let result = fal(&[
+        "codegen",
+        "generate",
+        "--schemas",
+        text(dir.path()),
+        "--out",
+        text(&out),
+    ]);
+    assert_eq!(result.status.code(), Some(2), "{result:?}");
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("acme__deep.json#/components/schemas/C")
+            && stderr.contains("nest more than"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
 /// A crate of bundled bindings (`--crate`, how fal-endpoints is made): one
 /// file and one feature per endpoint, the features written at the end of the
 /// manifest, and `check` failing on any stale, extra or edited part.
@@ -138,7 +177,7 @@ fn a_bundle_crate_is_generated_checked_and_found_stale() {
     for line in [
         "default = []",
         "full = [\"acme\", \"workflows__acme\"]",
-        "acme = [\"acme__shapes__v31\", \"acme__sketch__fast\", \"acme__sketch__v1.5-turbo\"]",
+        "acme = [\"acme__chat\", \"acme__shapes__v31\", \"acme__sketch__fast\", \"acme__sketch__v1.5-turbo\"]",
         "\"acme__sketch__v1.5-turbo\" = []",
         "workflows__acme__echo = []",
     ] {
@@ -150,7 +189,7 @@ fn a_bundle_crate_is_generated_checked_and_found_stale() {
         "{tree}"
     );
     assert!(
-        tree.contains("#[cfg(any(feature = \"acme__shapes__v31\", feature = \"acme__sketch__fast\", feature = \"acme__sketch__v1.5-turbo\"))]\npub mod acme {"),
+        tree.contains("#[cfg(any(feature = \"acme__chat\", feature = \"acme__shapes__v31\", feature = \"acme__sketch__fast\", feature = \"acme__sketch__v1.5-turbo\"))]\npub mod acme {"),
         "{tree}"
     );
     let endpoint = read(&generated.join("acme__sketch__fast.rs"));
@@ -231,7 +270,8 @@ fn a_bundle_in_parts_puts_each_endpoint_in_the_part_of_its_alias() {
     assert_eq!(written.status.code(), Some(0), "{written:?}");
     let read = |path: PathBuf| std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
 
-    // `echo` (workflows/acme/echo) is in a-e, `shapes` and `sketch` in s-z.
+    // `echo` (workflows/acme/echo) and `chat` are in a-e, `shapes` and `sketch`
+    // in s-z: `acme` spans two parts.
     let a_e = read(dir.path().join("cat-a-e/Cargo.toml"));
     assert!(a_e.contains("\nworkflows__acme__echo = []\n"), "{a_e}");
     assert!(!a_e.contains("acme__sketch__fast"), "{a_e}");
@@ -251,7 +291,7 @@ fn a_bundle_in_parts_puts_each_endpoint_in_the_part_of_its_alias() {
     let facade = read(dir.path().join("cat/Cargo.toml"));
     for line in [
         "full = [\"cat-a-e/full\", \"cat-f/full\", \"cat-g-k/full\", \"cat-l-o/full\", \"cat-p-r/full\", \"cat-s-z/full\"]",
-        "acme = [\"cat-s-z/acme\"]",
+        "acme = [\"cat-a-e/acme\", \"cat-s-z/acme\"]",
         "workflows__acme = [\"cat-a-e/workflows__acme\"]",
     ] {
         assert!(facade.lines().any(|l| l == line), "{line} in\n{facade}");

@@ -703,8 +703,8 @@ fn tree(endpoints: &[BundledEndpoint], listing: bool, owners_always: bool) -> St
     let mut out = String::from(HEADER);
     out.push_str(
         "//! The module tree of the bundled endpoints: each module is compiled only when\n\
-         //! a feature of an endpoint at or below it is enabled. Each file carries\n\
-         //! the generator's serde helpers, which its endpoint may not all use.\n\n",
+         //! a feature of an endpoint at or below it is enabled. Each endpoint's file\n\
+         //! is a private module; the tree below re-exports what it makes public.\n\n",
     );
     for endpoint in endpoints {
         let _ = writeln!(

@@ -40,6 +40,11 @@ fn non_object_input_and_no_result_path() {
 }
 
 #[test]
+fn one_type_per_definition_validation_rules_and_name_collisions() {
+    insta::assert_snapshot!(generate(&["acme__chat.json"]));
+}
+
+#[test]
 fn openapi_3_1_constructs() {
     insta::assert_snapshot!(generate(&["acme__shapes__v31.json"]));
 }

@@ -44,6 +44,7 @@ struct Inner {
     /// Where the key may go ([`crate::destination`]).
     scope: KeyScope,
     retry: RetryPolicy,
+    validate_inputs: bool,
     max_response_bytes: u64,
     timeouts: Timeouts,
     /// Whether request totals come from `timeouts`: not for an HTTP client
@@ -68,6 +69,14 @@ impl fmt::Debug for Client {
             .field("max_response_bytes", &self.inner.max_response_bytes)
             .field("timeouts", &self.inner.timeouts)
             .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Whether typed calls validate their input by default
+    /// ([`ClientBuilder::validate_inputs`]).
+    pub(crate) fn validates_inputs(&self) -> bool {
+        self.inner.validate_inputs
     }
 }
 
@@ -234,6 +243,7 @@ pub struct ClientBuilder {
     max_response_bytes: Option<u64>,
     timeouts: Option<Timeouts>,
     ignore_env: bool,
+    skip_validation: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -354,6 +364,18 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether typed calls check their input against its schema's rules
+    /// before sending ([`crate::Endpoint::validate`]); on by default, because
+    /// a refused input then costs no request, no queue slot and no billing,
+    /// and fails with the same field errors fal's 422 would carry
+    /// ([`Error::field_errors`]). Turn it off when the schemas the bindings
+    /// came from may be stricter than the live endpoint; a single call can
+    /// decide for itself with [`crate::RequestOptions::validate`].
+    pub fn validate_inputs(mut self, on: bool) -> Self {
+        self.skip_validation = !on;
+        self
+    }
+
     /// The most bytes of one result, status, output or Platform API answer
     /// the client reads into memory (default
     /// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::DEFAULT_MAX_RESPONSE_BYTES),
@@ -463,6 +485,7 @@ impl ClientBuilder {
                 proxy_all: self.proxy_all,
                 scope,
                 retry: self.retry.unwrap_or_default(),
+                validate_inputs: !self.skip_validation,
                 max_response_bytes: self
                     .max_response_bytes
                     .unwrap_or(crate::body::DEFAULT_MAX_RESPONSE_BYTES),

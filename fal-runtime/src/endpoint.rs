@@ -33,6 +33,14 @@ pub trait Endpoint: Serialize + Send + Sync {
     const ENDPOINT_ID: &'static str;
     /// The JSON the endpoint returns when a request completes.
     type Output: DeserializeOwned + Send + 'static;
+
+    /// Every rule of the endpoint's schema this input breaks, found without
+    /// sending anything. Generated inputs check their schema's rules (bounds,
+    /// lengths, patterns, item counts, listed values); the default knows no
+    /// rules and accepts everything.
+    fn validate(&self) -> Result<(), crate::ValidationError> {
+        Ok(())
+    }
 }
 
 // One grammar for the runtime, the generator and the macro (the `fal-id` crate):

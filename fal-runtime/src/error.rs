@@ -100,6 +100,8 @@ pub(crate) enum Repr {
         path: String,
         source: serde_json::Error,
     },
+    /// The input breaks its schema's rules, found before anything was sent.
+    Validation(crate::ValidationError),
     EndpointId(InvalidEndpointId),
     RequestId(String),
     Config {
@@ -177,6 +179,10 @@ pub enum ErrorKind {
     /// The input could not be prepared: it does not serialize, or a local file
     /// it names could not be read.
     Input,
+    /// The input breaks its schema's rules ([`crate::Endpoint::validate`]),
+    /// found before anything was sent: [`Error::field_errors`] lists every
+    /// broken rule as a 422 from fal would.
+    Validation,
     /// An endpoint id or request id is malformed.
     InvalidId,
     /// The client or a call is misconfigured (a bad URL, header value or option).
@@ -216,6 +222,7 @@ impl Error {
             Repr::Decode { .. } => ErrorKind::Decode,
             Repr::Timeout { .. } | Repr::Waited { .. } => ErrorKind::Timeout,
             Repr::Input { .. } => ErrorKind::Input,
+            Repr::Validation(_) => ErrorKind::Validation,
             Repr::EndpointId(_) | Repr::RequestId(_) => ErrorKind::InvalidId,
             Repr::Config { .. } => ErrorKind::Config,
             Repr::UntrustedUrl { .. } => ErrorKind::UntrustedUrl,
@@ -279,9 +286,14 @@ impl Error {
         self.api().and_then(|api| api.billable_units)
     }
 
-    /// Field-level validation errors (422 and friends), empty when there are none.
+    /// Field-level validation errors: those of a 422 (and friends) from fal, or
+    /// the same errors found before sending ([`ErrorKind::Validation`]); empty
+    /// when there are none.
     pub fn field_errors(&self) -> &[FieldError] {
-        self.api().map_or(&[], |api| &api.field_errors)
+        match &self.inner.repr {
+            Repr::Validation(err) => err.errors(),
+            _ => self.api().map_or(&[], |api| &api.field_errors),
+        }
     }
 
     /// Whether fal gave up because the caller's own start timeout
@@ -415,6 +427,10 @@ impl Error {
     }
 
     /// An input that does not serialize, at `path`.
+    pub(crate) fn validation(err: crate::ValidationError) -> Error {
+        Error::new(Repr::Validation(err))
+    }
+
     pub(crate) fn input(path: String, source: serde_json::Error) -> Error {
         Error::new(Repr::Input { path, source })
     }
@@ -534,6 +550,7 @@ impl Error {
                 if *cancelled { " (cancelled)" } else { "" }
             ),
             Repr::Input { path, .. } => write!(f, "could not serialize the input at `{path}`"),
+            Repr::Validation(err) => fmt::Display::fmt(err, f),
             Repr::EndpointId(err) => fmt::Display::fmt(err, f),
             Repr::RequestId(bad) => write!(f, "{bad:?} is not a request id"),
             Repr::Config { message, .. } => write!(f, "invalid configuration: {message}"),
@@ -590,7 +607,7 @@ impl Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.inner.repr {
-            Repr::Api(_) | Repr::Timeout { .. } | Repr::RequestId(_) => None,
+            Repr::Api(_) | Repr::Timeout { .. } | Repr::RequestId(_) | Repr::Validation(_) => None,
             Repr::UntrustedUrl { .. } | Repr::TooLarge { .. } | Repr::Waited { .. } => None,
             Repr::Transport { source, .. } => Some(source),
             Repr::Decode { source, .. } | Repr::Input { source, .. } => Some(source),
@@ -837,6 +854,15 @@ pub struct FieldError {
 }
 
 impl FieldError {
+    /// A violation found by local validation, in the shape a 422 gives.
+    pub(crate) fn from_violation(path: String, message: String, kind: &str) -> FieldError {
+        FieldError {
+            path,
+            message,
+            kind: Some(kind.to_owned()),
+        }
+    }
+
     fn from_detail(item: &Value) -> FieldError {
         let path = match item.get("loc") {
             Some(Value::Array(parts)) => parts

@@ -113,15 +113,13 @@ impl FileInput {
     }
 }
 
-impl From<String> for FileInput {
-    fn from(url: String) -> Self {
-        Self::Url(url)
-    }
-}
-
-impl From<&str> for FileInput {
-    fn from(url: &str) -> Self {
-        Self::Url(url.to_owned())
+// No `From<&str>` / `From<String>`: a generated constructor often takes a
+// prompt and a file side by side, and a bare string converting into either
+// would let the two be swapped silently. Say `FileInput::url(..)` (or pass a
+// `url::Url`, a path, or a `File`/`Image` from an earlier result).
+impl From<url::Url> for FileInput {
+    fn from(url: url::Url) -> Self {
+        Self::Url(url.into())
     }
 }
 
@@ -146,6 +144,18 @@ impl From<File> for FileInput {
 impl From<Image> for FileInput {
     fn from(image: Image) -> Self {
         Self::Url(image.url)
+    }
+}
+
+impl From<&File> for FileInput {
+    fn from(file: &File) -> Self {
+        Self::Url(file.url.clone())
+    }
+}
+
+impl From<&Image> for FileInput {
+    fn from(image: &Image) -> Self {
+        Self::Url(image.url.clone())
     }
 }
 

@@ -98,6 +98,14 @@
 //!   polls) and transport errors, exponential backoff with jitter, `Retry-After`
 //!   (header or body) honoured up to a cap, never a 504 carrying
 //!   `x-fal-request-timeout-type`, and a submit only when fal cannot have queued it.
+//! - **Validation before sending**: a typed call first checks its input against
+//!   the schema's rules ([`Endpoint::validate`]: bounds, lengths, patterns,
+//!   item counts, listed values); a broken rule fails with an error of kind
+//!   [`ErrorKind::Validation`], whose [`Error::field_errors`] are exactly those
+//!   a 422 from fal would carry, and nothing is sent. On by default (a refused
+//!   input then costs no request and no billing); off per client with
+//!   [`ClientBuilder::validate_inputs`] or per call with
+//!   [`RequestOptions::validate`].
 //! - **Errors** are one [`Error`]: [`Error::kind`] says what went wrong,
 //!   [`Error::status`] and [`Error::request_id`] which answer and request,
 //!   [`Error::api`] fal's message, field paths (`body.prompt`) and error type;
@@ -149,6 +157,8 @@ pub mod stream;
 #[cfg(feature = "subscribe")]
 mod subscribe;
 mod timeouts;
+mod validation;
+mod values;
 #[cfg(feature = "webhook")]
 pub mod webhook;
 
@@ -170,14 +180,14 @@ pub use status::{Log, Metrics, QueueStatus};
 #[cfg(feature = "subscribe")]
 pub use subscribe::{Subscribe, WaitMode};
 pub use timeouts::Timeouts;
+pub use validation::{Checkable, ValidationError};
+pub use values::{UnknownEnumValue, UnlistedValue};
 
-/// Re-exports that generated code and macro output rely on, so a user's crate
-/// needs no dependency besides `fal-runtime`. Not part of the stable API.
+// What generated code and macro output rely on; documented inside (an outer
+// doc here would make rustdoc resolve the module's links in this scope).
 #[doc(hidden)]
-pub mod __private {
-    pub use serde;
-    pub use serde_json;
-}
+#[path = "private/mod.rs"]
+pub mod __private;
 
 #[cfg(feature = "macros")]
 pub use fal_macros::fal_endpoint;

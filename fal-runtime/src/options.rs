@@ -18,6 +18,7 @@ pub struct RequestOptions {
     webhook_url: Option<String>,
     headers: HeaderMap,
     object_lifecycle: Option<ObjectLifecycle>,
+    validate: Option<bool>,
 }
 
 /// Queue priority (`x-fal-queue-priority`).
@@ -40,6 +41,19 @@ impl Priority {
 }
 
 impl RequestOptions {
+    /// Whether this call checks its input against the schema's rules before
+    /// sending, overriding the client's default
+    /// ([`crate::ClientBuilder::validate_inputs`], on unless switched off).
+    pub fn validate(mut self, on: bool) -> Self {
+        self.validate = Some(on);
+        self
+    }
+
+    /// This call's validation choice, if it made one.
+    pub(crate) fn validate_choice(&self) -> Option<bool> {
+        self.validate
+    }
+
     /// No options: fal's defaults.
     pub fn new() -> Self {
         Self::default()

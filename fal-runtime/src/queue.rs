@@ -438,7 +438,7 @@ impl<'a, I, O> Submit<'a, I, O> {
 
 impl<'a, I, O> IntoFuture for Submit<'a, I, O>
 where
-    I: Serialize + Send + Sync + 'a,
+    I: Serialize + crate::Checkable + Send + Sync + 'a,
     O: DeserializeOwned + 'a,
 {
     type Output = Result<QueueHandle<O>>;
@@ -447,8 +447,11 @@ where
     fn into_future(self) -> Self::IntoFuture {
         let span = tracing::info_span!("fal", call = "submit", endpoint = %self.endpoint, request_id = tracing::field::Empty);
         Box::pin(
-            async move { submit(self.client, &self.endpoint, &self.input, &self.options).await }
-                .instrument(span),
+            async move {
+                crate::validation::before_sending(self.client, &self.options, &self.input)?;
+                submit(self.client, &self.endpoint, &self.input, &self.options).await
+            }
+            .instrument(span),
         )
     }
 }

@@ -59,7 +59,7 @@ impl<'a, I, O> Run<'a, I, O> {
 
 impl<'a, I, O> IntoFuture for Run<'a, I, O>
 where
-    I: Serialize + Send + Sync + 'a,
+    I: Serialize + crate::Checkable + Send + Sync + 'a,
     O: DeserializeOwned + 'a,
 {
     type Output = Result<O>;
@@ -70,6 +70,7 @@ where
         Box::pin(
             async move {
                 let client = self.client;
+                crate::validation::before_sending(client, &self.options, &self.input)?;
                 let endpoint = EndpointId::parse(&self.endpoint)?;
                 let body = json_body(&crate::input::prepare(client, &self.input).await?)?;
                 let headers = self.options.headers(false)?;

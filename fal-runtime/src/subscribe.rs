@@ -178,7 +178,7 @@ impl<'a, I, O> Subscribe<'a, I, O> {
 
 impl<'a, I, O> IntoFuture for Subscribe<'a, I, O>
 where
-    I: Serialize + Send + Sync + 'a,
+    I: Serialize + crate::Checkable + Send + Sync + 'a,
     O: DeserializeOwned + Send + 'a,
 {
     type Output = Result<O>;
@@ -192,10 +192,11 @@ where
 
 impl<'a, I, O> Subscribe<'a, I, O>
 where
-    I: Serialize + Send + Sync + 'a,
+    I: Serialize + crate::Checkable + Send + Sync + 'a,
     O: DeserializeOwned + Send + 'a,
 {
     async fn execute(mut self) -> Result<O> {
+        crate::validation::before_sending(self.client, &self.options, &self.input)?;
         let deadline = self.timeout.map(|after| (Instant::now() + after, after));
         let options = self.options.clone().without_webhook();
         let submitted = within(

@@ -312,9 +312,8 @@ async fn storage_settings_acls_signed_urls_and_meta() {
         .await
         .expect("settings");
     assert_eq!(settings.expiration_duration_seconds, None);
-    let acl = update_storage_settings::InitialAclObject::new(
-        update_storage_settings::DefaultType::Forbid,
-    );
+    let acl =
+        update_storage_settings::InitialAcl::new(update_storage_settings::DefaultType::Forbid);
     let updated = platform
         .send(&UpdateStorageSettings::new(
             update_storage_settings::UpdateStorageSettingsBody::new()

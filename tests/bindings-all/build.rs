@@ -40,11 +40,22 @@ fn main() {
             .find(|p| p.is_dir())
         })
         .unwrap_or_default();
-    let enabled = std::env::var_os("CARGO_FEATURE_CORPUS").is_some() && corpus.is_dir();
+    println!("cargo:rerun-if-env-changed=CI");
+    let wanted = std::env::var_os("CARGO_FEATURE_CORPUS").is_some();
+    let enabled = wanted && corpus.is_dir();
     if enabled {
         println!("cargo:rustc-cfg=fal_corpus");
-    } else if std::env::var_os("CARGO_FEATURE_CORPUS").is_some() {
-        println!("cargo:warning=../shared/fal-schemas not found; the corpus bindings are skipped");
+    } else if wanted && std::env::var("CI").is_ok_and(|v| v == "true") {
+        // In CI a missing corpus must fail, not pass with nothing tested.
+        panic!(
+            "the `corpus` feature is on and CI=true, but the reference corpus is missing: \
+             expected ../shared/fal-schemas beside the repository (or FAL_SCHEMA_CORPUS)"
+        );
+    } else if wanted {
+        println!(
+            "cargo:warning=SKIPPED: ../shared/fal-schemas not found, so the corpus bindings, \
+             round trips and validation agreement are not built or tested"
+        );
     }
     // The fixture documents are always compiled (cheap), so every workspace
     // clippy run checks generated code.
@@ -78,7 +89,7 @@ fn main() {
         } else {
             (
                 String::new(),
-                "pub fn cases() -> Vec<Case> { Vec::new() }\npub fn skipped() -> Vec<(&'static str, &'static str)> { Vec::new() }".to_owned(),
+                "pub fn cases() -> Vec<Case> { Vec::new() }\npub fn skipped() -> Vec<(&'static str, &'static str)> { Vec::new() }\npub fn validators() -> Vec<Validator> { Vec::new() }".to_owned(),
             )
         };
         write(&out_dir.join(format!("{module}.rs")), &code);
@@ -123,15 +134,24 @@ fn generate(module: &str, dir: &Path) -> (String, String) {
     (code, cases(module, &ir, &raw))
 }
 
-/// Spells shared types from the crate root.
+/// Spells an endpoint's types from the crate root.
 struct CrateNames(TokenStream);
 
 impl Names for CrateNames {
-    fn named(&self, key: &str) -> TokenStream {
+    fn named(&self, name: &str) -> TokenStream {
         let prefix = &self.0;
-        let key = format_ident!("{}", key);
-        quote!(#prefix::__types::#key)
+        let name = format_ident!("{}", name);
+        quote!(#prefix::#name)
     }
+}
+
+/// The path of an endpoint's module from the crate root.
+fn module_path(tier: &proc_macro2::Ident, module: &[String]) -> TokenStream {
+    let path = module.iter().map(|m| match m.strip_prefix("r#") {
+        Some(raw) => proc_macro2::Ident::new_raw(raw, proc_macro2::Span::call_site()),
+        None => format_ident!("{}", m),
+    });
+    quote!(fal_bindings_all::#tier::#(#path)::*)
 }
 
 /// One round-trip case per valid example of every struct field, plus one whole
@@ -139,21 +159,26 @@ impl Names for CrateNames {
 /// field. Examples that contradict their own schema are listed, not tested.
 fn cases(module: &str, ir: &Ir, documents: &BTreeMap<String, Value>) -> String {
     let tier = format_ident!("{}", module);
-    let names = CrateNames(quote!(fal_bindings_all::#tier));
     let mut entries: Vec<TokenStream> = Vec::new();
     let mut skipped: Vec<TokenStream> = Vec::new();
-    let mut seen: BTreeSet<(String, String, String)> = BTreeSet::new();
+    let mut validators: Vec<TokenStream> = Vec::new();
+    // Each endpoint's types are its own: the same example on the same field of
+    // a same-named type elsewhere is a different type, so it is checked again.
+    let mut seen: BTreeSet<(String, String, String, String)> = BTreeSet::new();
     for endpoint in &ir.endpoints {
         let Some(root) = documents.get(&endpoint.id) else {
             continue;
         };
-        let mut defs: Vec<(&str, &TypeDef)> = vec![(endpoint.input.name.as_str(), &endpoint.input)];
-        for key in endpoint.exports.values() {
-            if let Some(def) = ir.types.get(key) {
-                defs.push((key.as_str(), def));
-            }
-        }
-        for (owner, def) in defs {
+        let path = module_path(&tier, &endpoint.module);
+        let names = CrateNames(path.clone());
+        let input_ident = format_ident!("{}", endpoint.input.name);
+        let id = &endpoint.id;
+        let file = endpoint.file.display().to_string();
+        validators.push(quote!((#id, #file, typed_errors::<#path::#input_ident>)));
+        let mut defs: Vec<&TypeDef> = vec![&endpoint.input];
+        defs.extend(endpoint.types.values());
+        for def in defs {
+            let owner = def.name.as_str();
             let Kind::Struct(fields) = &def.kind else {
                 continue;
             };
@@ -161,7 +186,12 @@ fn cases(module: &str, ir: &Ir, documents: &BTreeMap<String, Value>) -> String {
                 let ty = rust_type(&field.ty, &names);
                 let schema = root.pointer(&field.pointer).cloned().unwrap_or(Value::Null);
                 for example in &field.docs.examples {
-                    let id = (owner.to_owned(), field.json_name.clone(), example.clone());
+                    let id = (
+                        endpoint.id.clone(),
+                        owner.to_owned(),
+                        field.json_name.clone(),
+                        example.clone(),
+                    );
                     if !seen.insert(id) {
                         continue;
                     }
@@ -195,16 +225,10 @@ fn cases(module: &str, ir: &Ir, documents: &BTreeMap<String, Value>) -> String {
                 }
             }
             if complete {
-                let path = endpoint.module.iter().map(|m| match m.strip_prefix("r#") {
-                    Some(raw) => proc_macro2::Ident::new_raw(raw, proc_macro2::Span::call_site()),
-                    None => format_ident!("{}", m),
-                });
                 let input = format_ident!("{}", endpoint.input.name);
                 let label = format!("{module} {} whole input", endpoint.id);
                 let json = Value::Object(object).to_string();
-                entries.push(
-                    quote!((#label, #json, check::<fal_bindings_all::#tier::#(#path::)*#input>)),
-                );
+                entries.push(quote!((#label, #json, check::<#path::#input>)));
             }
         }
     }
@@ -216,6 +240,10 @@ fn cases(module: &str, ir: &Ir, documents: &BTreeMap<String, Value>) -> String {
         /// Examples that contradict their own schema, with the reason.
         pub fn skipped() -> Vec<(&'static str, &'static str)> {
             vec![#(#skipped),*]
+        }
+        /// Endpoint id, document, and the generated validation of its input type.
+        pub fn validators() -> Vec<Validator> {
+            vec![#(#validators),*]
         }
     };
     let file: syn::File = syn::parse2(tokens).unwrap_or_else(|e| panic!("{e}"));

@@ -17,14 +17,15 @@ use serde_json::Value;
 
 use crate::validate;
 
-/// Spells shared types from the crate root.
+/// Spells an operation's types through its module (which defines or
+/// re-exports every type it uses), from the crate root.
 struct ApiNames(TokenStream);
 
 impl Names for ApiNames {
-    fn named(&self, key: &str) -> TokenStream {
-        let prefix = &self.0;
-        let key = format_ident!("{}", key);
-        quote!(#prefix::__types::#key)
+    fn named(&self, name: &str) -> TokenStream {
+        let module = &self.0;
+        let name = format_ident!("{}", name);
+        quote!(#module::#name)
     }
 }
 
@@ -40,7 +41,6 @@ pub fn generate(module: &str, file: &Path) -> (String, String) {
         .unwrap_or_else(|e| panic!("{e}"));
     let api = lower_rest(&document, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
     let prefix = format_ident!("{}", module);
-    let names = ApiNames(quote!(fal_bindings_all::#prefix));
     let mut entries: Vec<TokenStream> = Vec::new();
     let mut skipped: Vec<TokenStream> = Vec::new();
     for op in &api.operations {
@@ -48,15 +48,11 @@ pub fn generate(module: &str, file: &Path) -> (String, String) {
             continue;
         };
         let module_ident = format_ident!("{}", op.module);
-        if let Output::Json(ty) = &op.output {
-            let exported =
-                matches!(ty, Ty::Named(key) if op.exports.get(&op.output_name) == Some(key));
-            let answer = if exported || !matches!(ty, Ty::Named(_)) {
-                let name = format_ident!("{}", op.output_name);
-                quote!(fal_bindings_all::#prefix::#module_ident::#name)
-            } else {
-                rust_type(ty, &names)
-            };
+        let names = ApiNames(quote!(fal_bindings_all::#prefix::#module_ident));
+        if let Output::Json(_) = &op.output {
+            // The answer's own type, or an alias of it.
+            let name = format_ident!("{}", op.output_name);
+            let answer = quote!(fal_bindings_all::#prefix::#module_ident::#name);
             if let Some(response) = source
                 .responses
                 .iter()

@@ -17,10 +17,22 @@ pub fn endpoint_impl(
     endpoint_id: &str,
     output_ty: impl ToTokens,
 ) -> TokenStream {
+    endpoint_impl_with(input_ty, endpoint_id, output_ty, TokenStream::new())
+}
+
+/// [`endpoint_impl`] with more items in the impl (generated inputs add
+/// `validate`).
+pub(crate) fn endpoint_impl_with(
+    input_ty: impl ToTokens,
+    endpoint_id: &str,
+    output_ty: impl ToTokens,
+    items: TokenStream,
+) -> TokenStream {
     quote! {
         impl fal_runtime::Endpoint for #input_ty {
             const ENDPOINT_ID: &'static str = #endpoint_id;
             type Output = #output_ty;
+            #items
         }
     }
 }

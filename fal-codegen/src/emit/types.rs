@@ -1,24 +1,21 @@
 //! Type definitions → tokens: structs (with constructors and `with_` setters
-//! for request types), string enums (with an `Other` arm), untagged unions and
-//! newtypes. Enum serde impls are written by hand: a derive for a string enum
-//! costs several times the code, and compile time is a feature here.
+//! for request types), strict string enums (with an `Other` arm), untagged
+//! unions and newtypes. Serde impls are written by hand against the helpers in
+//! `fal_runtime::__private`: serde's derive expands to several times the code
+//! (the corpus check went from about 26 s to 3.5 min and over 2 GB with it),
+//! and compile time is a feature here.
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use super::docs::doc_attrs;
 use crate::ir::naming::unraw;
-use crate::ir::{Field, Kind, Role, Tagged, Ty, TypeDef, UnionArm, Variant};
+use crate::ir::{Field, Kind, Role, Rules, Tagged, Ty, TypeDef, UnionArm, Variant};
 
 /// How named types are spelled where the code is emitted.
 pub trait Names {
-    /// The tokens naming the type with this key.
-    fn named(&self, key: &str) -> TokenStream;
-
-    /// The path of the module holding the generated helper functions.
-    fn helpers(&self) -> TokenStream {
-        quote!(self)
-    }
+    /// The tokens naming the type with this name (in its endpoint's module).
+    fn named(&self, name: &str) -> TokenStream;
 }
 
 /// An identifier, raw when the IR name is raw (`r#type`).
@@ -59,19 +56,124 @@ pub fn rust_type(ty: &Ty, names: &dyn Names) -> TokenStream {
     }
 }
 
-/// The definition of `def` under the name `name`.
-pub(super) fn definition(def: &TypeDef, name: &Ident, names: &dyn Names) -> TokenStream {
+/// The definition of `def`, under its name.
+pub(super) fn definition(def: &TypeDef, names: &dyn Names) -> TokenStream {
+    let name = ident(&def.name);
     let fallback = format!("The `{}` type of the endpoint schema.", def.name);
     let docs = doc_attrs(&def.docs, &fallback);
     match &def.kind {
-        Kind::Struct(fields) => structure(def.role, name, &docs, fields, names),
-        Kind::Enum(variants) => string_enum(name, &docs, variants),
-        Kind::Union(arms) => union(def.role, name, &def.name, &docs, arms, names),
-        Kind::Newtype(inner) => newtype(name, &docs, inner, names),
-        Kind::Tagged(tagged) => tagged_union(def.role, name, &docs, tagged, names),
+        Kind::Struct(fields) => structure(def.role, &name, &docs, fields, names),
+        Kind::Enum(variants) => string_enum(def.role, &name, &docs, variants),
+        Kind::Union(arms) => union(def.role, &name, &docs, arms, names),
+        Kind::Newtype(inner) => newtype(&name, &docs, inner, names),
+        Kind::Tagged(tagged) => tagged_union(def.role, &name, &docs, tagged, names),
     }
 }
 
+/// `&__fal::Rules { .. }` for `rules` (the schema's rules at one position).
+fn rules_tokens(rules: &Rules) -> TokenStream {
+    if rules.is_empty() {
+        return quote!(&__fal::Rules::NONE);
+    }
+    let limits = &rules.own;
+    let float = |name: &str, v: Option<f64>| {
+        v.map(|v| {
+            let ident = format_ident!("{}", name);
+            let lit = proc_macro2::Literal::f64_suffixed(v);
+            quote!(#ident: Some(#lit),)
+        })
+    };
+    let int = |name: &str, v: Option<u64>| {
+        v.map(|v| {
+            let ident = format_ident!("{}", name);
+            quote!(#ident: Some(#v),)
+        })
+    };
+    let parts = [
+        float("minimum", limits.minimum),
+        float("exclusive_minimum", limits.exclusive_minimum),
+        float("maximum", limits.maximum),
+        float("exclusive_maximum", limits.exclusive_maximum),
+        float("multiple_of", limits.multiple_of),
+        int("min_length", limits.min_length),
+        int("max_length", limits.max_length),
+        limits.pattern.as_ref().map(|p| quote!(pattern: Some(#p),)),
+        int("min_items", limits.min_items),
+        int("max_items", limits.max_items),
+        limits.listed.as_ref().map(|values| {
+            let values = values
+                .iter()
+                .map(|v| proc_macro2::Literal::f64_suffixed(*v));
+            quote!(listed: Some(&[#(#values),*]),)
+        }),
+        limits.literal.then(|| quote!(literal: true,)),
+        limits.text.as_ref().map(|t| quote!(text: Some(#t),)),
+        rules.any_text.as_ref().map(|text| {
+            let text = rules_tokens(text);
+            quote!(any_text: Some(#text),)
+        }),
+        rules.items.as_ref().map(|items| {
+            let items = rules_tokens(items);
+            quote!(items: Some(#items),)
+        }),
+        rules.values.as_ref().map(|values| {
+            let values = rules_tokens(values);
+            quote!(values: Some(#values),)
+        }),
+    ];
+    let parts = parts.into_iter().flatten();
+    quote!(&__fal::Rules { #(#parts)* ..__fal::Rules::NONE })
+}
+
+/// Whether a value of `ty` may break a rule without one at its own position:
+/// it holds a generated type (which has its own rules).
+fn holds_named(ty: &Ty) -> bool {
+    match ty {
+        Ty::Named(_) => true,
+        Ty::List(inner) | Ty::Map(inner) | Ty::Option(inner) => holds_named(inner),
+        _ => false,
+    }
+}
+
+/// `impl __fal::Validate` for an input struct: one `field` call per field
+/// that has rules or holds a type that has.
+fn struct_validation(name: &Ident, fields: &[Field]) -> TokenStream {
+    let checks: Vec<TokenStream> = fields
+        .iter()
+        .filter(|f| !f.rules.is_empty() || holds_named(&f.ty))
+        .map(|field| {
+            let ident = ident(&field.rust_name);
+            if field.additional {
+                // Flattened: each member is checked at its own name.
+                return quote!(__fal::Validate::validate_at(&self.#ident, v, &__fal::Rules::NONE););
+            }
+            let json = &field.json_name;
+            let rules = rules_tokens(&field.rules);
+            quote!(v.field(#json, &self.#ident, #rules);)
+        })
+        .collect();
+    let v = if checks.is_empty() {
+        quote!(_)
+    } else {
+        quote!(v)
+    };
+    quote! {
+        impl __fal::Validate for #name {
+            fn validate_at(&self, #v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                #(#checks)*
+            }
+        }
+    }
+}
+
+/// A struct, its serde impls and (for input types) its builders.
+///
+/// Serialization writes a map, leaving unset optional fields out.
+/// Deserialization streams the map key by key (see `fal_runtime::__private`):
+/// unknown keys are skipped, every value is read straight into its field's
+/// type, so `serde_path_to_error` names the exact path and any
+/// self-describing format works. Locals are positional (`f0`, `f1`, …) so no
+/// field name can shadow the map.
 fn structure(
     role: Role,
     name: &Ident,
@@ -91,8 +193,6 @@ fn structure(
             pub #ident: #ty,
         }
     });
-    let helpers = names.helpers();
-    let helpers = &helpers;
     let writes = fields.iter().map(|field| {
         let ident = ident(&field.rust_name);
         let json = &field.json_name;
@@ -105,128 +205,128 @@ fn structure(
         }
         match (&field.ty, field.required) {
             (Ty::Option(_), false) => {
-                quote!(#helpers::optional_entry(&mut map, #json, &self.#ident)?;)
+                quote!(__fal::optional_entry(&mut map, #json, &self.#ident)?;)
             }
             _ => quote!(map.serialize_entry(#json, &self.#ident)?;),
         }
     });
-    let reads = fields.iter().map(|field| {
+    let locals: Vec<Ident> = (0..fields.len()).map(|i| format_ident!("f{}", i)).collect();
+    // The members the schema does not name, when the struct keeps them (its
+    // last field); every other key is skipped.
+    let others = fields
+        .iter()
+        .zip(&locals)
+        .find(|(f, _)| f.additional)
+        .map(|(field, local)| (local, rust_type(&field.ty, names)));
+    let keys = fields
+        .iter()
+        .filter(|f| !f.additional)
+        .map(|f| f.json_name.as_str());
+    // `Some(i)` from `Key`, `Ok(i)` from `KeyOrName`.
+    let found = if others.is_some() {
+        quote!(Ok)
+    } else {
+        quote!(Some)
+    };
+    let arms = fields
+        .iter()
+        .filter(|f| !f.additional)
+        .zip(&locals)
+        .enumerate()
+        .map(|(index, (field, local))| {
+            (proc_macro2::Literal::usize_unsuffixed(index), field, local)
+        })
+        .map(|(index, field, local)| match &field.ty {
+            // `null` reads as `None`, like an absent key.
+            Ty::Option(_) => quote!(#found(#index) => #local = map.next_value()?,),
+            _ => quote!(#found(#index) => #local = Some(map.next_value()?),),
+        });
+    let inits = fields.iter().zip(&locals).map(|(field, local)| {
         let ident = ident(&field.rust_name);
         let json = &field.json_name;
-        if field.additional {
-            // Last: the named fields are taken out of `map` first.
-            return quote!(#ident: #helpers::from_object(::std::mem::take(&mut map))?,);
-        }
         match &field.ty {
-            Ty::Option(_) => quote!(#ident: #helpers::optional_field(&mut map, #json)?,),
-            _ => quote!(#ident: #helpers::required_field(&mut map, #json)?,),
+            _ if field.additional => quote!(#ident: #local,),
+            Ty::Option(_) => quote!(#ident: #local,),
+            _ => quote!(#ident: __fal::required(#local, #json)?,),
         }
     });
-    let builders = (role == Role::Input).then(|| builders(name, fields, names));
-    // A struct without fields (a REST request with no parameters) writes an
-    // empty object and reads any object.
-    let (map_binding, read_binding) = if fields.is_empty() {
-        (quote!(map), quote!(_map))
-    } else {
-        (quote!(mut map), quote!(mut map))
+    let named_locals = fields
+        .iter()
+        .zip(&locals)
+        .filter(|(f, _)| !f.additional)
+        .map(|(_, local)| local);
+    let visit = match others {
+        // No fields (a REST request without parameters): any object.
+        None if fields.is_empty() => quote! {
+            while map.next_key::<__fal::serde::de::IgnoredAny>()?.is_some() {
+                __fal::skip(&mut map)?;
+            }
+        },
+        None => quote! {
+            #( let mut #named_locals = None; )*
+            while let Some(key) = map.next_key_seed(__fal::Key(&[#(#keys),*]))? {
+                match key {
+                    #(#arms)*
+                    _ => __fal::skip(&mut map)?,
+                }
+            }
+        },
+        Some((others, others_ty)) => quote! {
+            #( let mut #named_locals = None; )*
+            let mut #others: #others_ty = ::std::default::Default::default();
+            while let Some(key) = map.next_key_seed(__fal::KeyOrName(&[#(#keys),*]))? {
+                match key {
+                    #(#arms)*
+                    Ok(_) => __fal::skip(&mut map)?,
+                    Err(name) => {
+                        #others.insert(name, map.next_value()?);
+                    }
+                }
+            }
+        },
     };
+    // A struct without fields (a REST request with no parameters) writes an
+    // empty object.
+    let map_binding = if fields.is_empty() {
+        quote!(map)
+    } else {
+        quote!(mut map)
+    };
+    let expecting = format!("a `{name}` object");
+    let builders = (role == Role::Input).then(|| builders(name, fields, names));
+    let validation = (role == Role::Input).then(|| struct_validation(name, fields));
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq, #default)]
         pub struct #name {
             #(#field_tokens)*
         }
-        impl __serde::Serialize for #name {
-            fn serialize<S: __serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+        impl __fal::serde::Serialize for #name {
+            fn serialize<S: __fal::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
                 let #map_binding = serializer.serialize_map(None)?;
                 #(#writes)*
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for #name {
-            fn deserialize<D: __serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let #read_binding = #helpers::object(deserializer)?;
-                Ok(Self {
-                    #(#reads)*
-                })
+        impl<'de> __fal::serde::Deserialize<'de> for #name {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = #name;
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(#expecting)
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(self, mut map: A) -> Result<#name, A::Error> {
+                        #visit
+                        Ok(#name { #(#inits)* })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         #builders
-    }
-}
-
-/// Helper functions emitted once per file (in the shared-types module): the
-/// struct impls call them instead of expanding serde's derive, which keeps the
-/// generated code small enough to compile fast. Deserializing goes through a
-/// JSON object, so field errors name the field.
-pub(super) fn helper_functions() -> TokenStream {
-    quote! {
-        /// A JSON object map, as generated deserializers read it.
-        pub type JsonObject = fal_runtime::__private::serde_json::Map<String, fal_runtime::__private::serde_json::Value>;
-        /// Reads a JSON object (the first step of every generated struct deserializer).
-        pub fn object<'de, D: __serde::Deserializer<'de>>(deserializer: D) -> Result<JsonObject, D::Error> {
-            <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-        }
-        /// Writes an optional field, leaving it out when unset (so fal applies its default).
-        pub fn optional_entry<M, T>(map: &mut M, name: &'static str, value: &Option<T>) -> Result<(), M::Error>
-        where
-            M: __serde::ser::SerializeMap,
-            T: __serde::Serialize,
-        {
-            match value {
-                Some(value) => map.serialize_entry(name, value),
-                None => Ok(()),
-            }
-        }
-        /// Takes a field the schema requires; errors name the field.
-        pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-        where
-            T: __serde::de::DeserializeOwned,
-            E: __serde::de::Error,
-        {
-            match map.remove(name) {
-                Some(value) => fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}"))),
-                None => Err(E::missing_field(name)),
-            }
-        }
-        /// Writes an object with `tag: value` first, then the fields of `fields`
-        /// (an arm of a tagged union, which does not hold its tag itself).
-        pub fn tagged_entry<S, T>(serializer: S, tag: &'static str, value: &'static str, fields: &T) -> Result<S::Ok, S::Error>
-        where
-            S: __serde::Serializer,
-            T: __serde::Serialize,
-        {
-            let mut object = JsonObject::new();
-            object.insert(tag.to_owned(), fal_runtime::__private::serde_json::Value::String(value.to_owned()));
-            match fal_runtime::__private::serde_json::to_value(fields).map_err(<S::Error as __serde::ser::Error>::custom)? {
-                fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-                _ => return Err(<S::Error as __serde::ser::Error>::custom(format_args!("the `{value}` arm is not an object"))),
-            }
-            __serde::Serialize::serialize(&object, serializer)
-        }
-        /// Reads an arm of a tagged union from the rest of its object.
-        pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-        where
-            T: __serde::de::DeserializeOwned,
-            E: __serde::de::Error,
-        {
-            fal_runtime::__private::serde_json::from_value(fal_runtime::__private::serde_json::Value::Object(object)).map_err(E::custom)
-        }
-        /// Takes a field that may be absent or null.
-        pub fn optional_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<Option<T>, E>
-        where
-            T: __serde::de::DeserializeOwned,
-            E: __serde::de::Error,
-        {
-            match map.remove(name) {
-                None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-                Some(value) => fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}"))),
-            }
-        }
+        #validation
     }
 }
 
@@ -324,53 +424,99 @@ fn builders(name: &Ident, fields: &[Field], names: &dyn Names) -> TokenStream {
     }
 }
 
-fn string_enum(name: &Ident, docs: &TokenStream, variants: &[Variant]) -> TokenStream {
+/// A strict string enum: one variant per listed value plus `Other` for values
+/// fal adds later (see `fal_runtime::UnlistedValue`). `FromStr` and
+/// `TryFrom<&str>` refuse unlisted values; `from_wire` is the one explicit way
+/// to build any value, and maps listed ones to their variant, so derived
+/// equality is equality of wire values.
+fn string_enum(role: Role, name: &Ident, docs: &TokenStream, variants: &[Variant]) -> TokenStream {
     let idents: Vec<Ident> = variants.iter().map(|v| ident(&v.rust_name)).collect();
     let values: Vec<&str> = variants.iter().map(|v| v.value.as_str()).collect();
     let variant_docs = values.iter().map(|v| format!(" `{v:?}`"));
+    let type_name = name.to_string();
+    let expecting = format!("a `{name}` string");
+    // Sending an unlisted value is possible (`from_wire`); validation says
+    // what fal would: it is not one of the listed values (unless the schema
+    // also takes any string there).
+    let validation = (role == Role::Input).then(|| {
+        quote! {
+            impl __fal::Validate for #name {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+        }
+    });
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub enum #name {
             #( #[doc = #variant_docs] #idents, )*
-            /// A value this binding does not know (yet); kept as sent by fal.
-            Other(String),
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
         }
         impl #name {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[#(#values),*];
             /// The value on the wire.
             pub fn as_str(&self) -> &str {
                 match self {
                     #( Self::#idents => #values, )*
-                    Self::Other(value) => value,
+                    Self::Other(value) => value.as_str(),
                 }
             }
-        }
-        impl From<&str> for #name {
-            fn from(value: &str) -> Self {
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
                 match value {
                     #( #values => Self::#idents, )*
-                    other => Self::Other(other.to_owned()),
+                    other => Self::Other(__fal::unlisted(other)),
                 }
             }
         }
-        impl __serde::Serialize for #name {
-            fn serialize<S: __serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        impl ::std::str::FromStr for #name {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => Err(fal_runtime::UnknownEnumValue::new(#type_name, value, Self::VALUES)),
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for #name {
+            type Error = fal_runtime::UnknownEnumValue;
+            // Spelled out: a variant named `Error` would make `Self::Error` ambiguous.
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for #name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for #name {
+            fn serialize<S: __fal::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())
             }
         }
-        impl<'de> __serde::Deserialize<'de> for #name {
-            fn deserialize<D: __serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-                Ok(Self::from(value.as_str()))
+        impl<'de> __fal::serde::Deserialize<'de> for #name {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, #expecting, Self::from_wire)
             }
         }
+        #validation
     }
 }
 
+/// An untagged union: serializes as the arm's own JSON; deserializes by
+/// buffering the value once (format-agnostic) and trying the arms in order.
 fn union(
     role: Role,
     name: &Ident,
-    local_name: &str,
     docs: &TokenStream,
     arms: &[UnionArm],
     names: &dyn Names,
@@ -387,9 +533,17 @@ fn union(
                     }
                 }
             )*
+            impl __fal::Validate for #name {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    match self {
+                        #( Self::#idents(value) => __fal::Validate::validate_at(value, v, rules), )*
+                    }
+                }
+            }
         }
     });
-    let message = format!("the value matches none of the forms of {local_name}");
+    let forms: Vec<String> = arms.iter().map(|a| describe(&a.ty)).collect();
+    let expecting = format!("one of the forms of `{name}`: {}", forms.join(", "));
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq)]
@@ -397,26 +551,43 @@ fn union(
         pub enum #name {
             #( #[doc = #arm_docs] #idents(#tys), )*
         }
-        impl __serde::Serialize for #name {
-            fn serialize<S: __serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        impl __fal::serde::Serialize for #name {
+            fn serialize<S: __fal::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 match self {
-                    #( Self::#idents(value) => __serde::Serialize::serialize(value, serializer), )*
+                    #( Self::#idents(value) => __fal::serde::Serialize::serialize(value, serializer), )*
                 }
             }
         }
-        impl<'de> __serde::Deserialize<'de> for #name {
+        impl<'de> __fal::serde::Deserialize<'de> for #name {
             /// Tries each form in order, like serde's untagged enums.
-            fn deserialize<D: __serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(deserializer)?;
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(deserializer)?;
                 #(
-                    if let Ok(arm) = <#tys as __serde::Deserialize>::deserialize(&value) {
+                    if let Some(arm) = value.parse::<#tys>() {
                         return Ok(Self::#idents(arm));
                     }
                 )*
-                Err(<D::Error as __serde::de::Error>::custom(#message))
+                Err(value.mismatch(#expecting))
             }
         }
         #froms
+    }
+}
+
+/// How a union's error message names an arm's type.
+fn describe(ty: &Ty) -> String {
+    match ty {
+        Ty::Bool => "a boolean".into(),
+        Ty::Integer => "an integer".into(),
+        Ty::Number => "a number".into(),
+        Ty::String | Ty::FileInput => "a string".into(),
+        Ty::File => "a File object".into(),
+        Ty::Image => "an Image object".into(),
+        Ty::Json => "any JSON".into(),
+        Ty::JsonObject | Ty::Map(_) => "an object".into(),
+        Ty::List(inner) => format!("a list of {}", describe(inner)),
+        Ty::Option(inner) => describe(inner),
+        Ty::Named(name) => format!("`{name}`"),
     }
 }
 
@@ -435,14 +606,19 @@ fn newtype(name: &Ident, docs: &TokenStream, inner: &Ty, names: &dyn Names) -> T
                 Self(value.into())
             }
         }
-        impl __serde::Serialize for #name {
-            fn serialize<S: __serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                __serde::Serialize::serialize(&self.0, serializer)
+        impl __fal::serde::Serialize for #name {
+            fn serialize<S: __fal::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                __fal::serde::Serialize::serialize(&self.0, serializer)
             }
         }
-        impl<'de> __serde::Deserialize<'de> for #name {
-            fn deserialize<D: __serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                <#ty as __serde::Deserialize>::deserialize(deserializer).map(Self)
+        impl<'de> __fal::serde::Deserialize<'de> for #name {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                <#ty as __fal::serde::Deserialize>::deserialize(deserializer).map(Self)
+            }
+        }
+        impl __fal::Validate for #name {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                __fal::Validate::validate_at(&self.0, v, rules);
             }
         }
     }
@@ -450,7 +626,8 @@ fn newtype(name: &Ident, docs: &TokenStream, inner: &Ty, names: &dyn Names) -> T
 
 /// An internally tagged enum: the tag property picks the arm; an unknown tag
 /// keeps the whole object in `Other`, so bindings keep working when fal adds
-/// an arm.
+/// an arm. Reading buffers the object once (any self-describing format) to
+/// find the tag before reading the arm.
 fn tagged_union(
     role: Role,
     name: &Ident,
@@ -458,35 +635,40 @@ fn tagged_union(
     tagged: &Tagged,
     names: &dyn Names,
 ) -> TokenStream {
-    let helpers = names.helpers();
     let tag = tagged.tag.as_str();
     let mut variants = Vec::new();
     let mut writes = Vec::new();
     let mut reads = Vec::new();
     let mut values = Vec::new();
+    let mut checks = Vec::new();
     let mut froms = Vec::new();
+    // `From` only for an arm type no other arm has (the impls would overlap).
+    let mut counts: std::collections::BTreeMap<&Ty, usize> = std::collections::BTreeMap::new();
+    for ty in tagged.arms.iter().filter_map(|a| a.ty.as_ref()) {
+        *counts.entry(ty).or_default() += 1;
+    }
     for arm in &tagged.arms {
         let ident = ident(&arm.rust_name);
         let value = arm.value.as_str();
         let doc = format!(" `{tag}` is `{value:?}`.");
         match &arm.ty {
-            Some(ty) => {
-                let ty = rust_type(ty, names);
+            Some(arm_ty) => {
+                let ty = rust_type(arm_ty, names);
                 variants.push(quote!(#[doc = #doc] #ident(#ty),));
                 values.push(quote!(Self::#ident(_) => #value,));
+                checks.push(
+                    quote!(Self::#ident(value) => __fal::Validate::validate_at(value, v, rules),),
+                );
                 if arm.carries_tag {
                     writes.push(
-                        quote!(Self::#ident(fields) => __serde::Serialize::serialize(fields, serializer),),
+                        quote!(Self::#ident(fields) => __fal::serde::Serialize::serialize(fields, serializer),),
                     );
-                    reads.push(quote!(#value => #helpers::from_object(object).map(Self::#ident),));
+                    reads.push(quote!(#value => value.arm(None).map(Self::#ident),));
                 } else {
-                    writes.push(quote!(Self::#ident(fields) => #helpers::tagged_entry(serializer, #tag, #value, fields),));
-                    reads.push(quote!(#value => {
-                        object.remove(#tag);
-                        #helpers::from_object(object).map(Self::#ident)
-                    }));
+                    writes.push(quote!(Self::#ident(fields) => __fal::tagged_entry(serializer, #tag, #value, fields),));
+                    reads.push(quote!(#value => value.arm(Some(#tag)).map(Self::#ident),));
                 }
-                if role == Role::Input {
+                if role == Role::Input && counts.get(arm_ty) == Some(&1) {
                     froms.push(quote! {
                         impl From<#ty> for #name {
                             fn from(value: #ty) -> Self {
@@ -499,8 +681,9 @@ fn tagged_union(
             None => {
                 variants.push(quote!(#[doc = #doc] #ident,));
                 values.push(quote!(Self::#ident => #value,));
+                checks.push(quote!(Self::#ident => {}));
                 writes.push(quote!(Self::#ident => {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(Some(1))?;
                     map.serialize_entry(#tag, #value)?;
                     map.end()
@@ -509,9 +692,20 @@ fn tagged_union(
             }
         }
     }
+    let validation = (role == Role::Input).then(|| {
+        quote! {
+            impl __fal::Validate for #name {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    match self {
+                        #(#checks)*
+                        Self::Other(_) => {}
+                    }
+                }
+            }
+        }
+    });
     let other_doc =
         format!(" A `{tag}` this binding does not know (yet): the whole object, kept as sent.");
-    let missing = format!("the object has no string `{tag}`, which tells its kind");
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq)]
@@ -519,7 +713,7 @@ fn tagged_union(
         pub enum #name {
             #(#variants)*
             #[doc = #other_doc]
-            Other(#helpers::JsonObject),
+            Other(fal_runtime::__private::serde_json::Map<String, fal_runtime::__private::serde_json::Value>),
         }
         impl #name {
             /// The value of the tag property on the wire.
@@ -530,28 +724,24 @@ fn tagged_union(
                 }
             }
         }
-        impl __serde::Serialize for #name {
-            fn serialize<S: __serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        impl __fal::serde::Serialize for #name {
+            fn serialize<S: __fal::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 match self {
                     #(#writes)*
-                    Self::Other(object) => __serde::Serialize::serialize(object, serializer),
+                    Self::Other(object) => __fal::serde::Serialize::serialize(object, serializer),
                 }
             }
         }
-        impl<'de> __serde::Deserialize<'de> for #name {
-            fn deserialize<D: __serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                #[allow(unused_mut)]
-                let mut object = #helpers::object(deserializer)?;
-                let tag = match object.get(#tag) {
-                    Some(fal_runtime::__private::serde_json::Value::String(tag)) => tag.clone(),
-                    _ => return Err(<D::Error as __serde::de::Error>::custom(#missing)),
-                };
-                match tag.as_str() {
+        impl<'de> __fal::serde::Deserialize<'de> for #name {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(deserializer)?;
+                match value.tag::<D::Error>(#tag)?.as_str() {
                     #(#reads)*
-                    _ => Ok(Self::Other(object)),
+                    _ => value.arm(None).map(Self::Other),
                 }
             }
         }
         #(#froms)*
+        #validation
     }
 }

@@ -1,17 +1,19 @@
 //! Parsed documents → IR: every typing and naming decision lives here.
 //!
 //! Choices (documented for users in the crate docs):
+//! - One type per schema definition: a component is lowered once per endpoint
+//!   and shared by the input and the output. It is an input type (builders,
+//!   file-URL strings as `FileInput`) when the input reaches it at all.
 //! - A `$ref` to a component the document does not contain becomes
 //!   `serde_json::Value` with a doc note; a reference cycle is cut the same way.
 //! - File-URL inputs (`x-fal-file-input`, `format: uri`, or a `*_url`/`*_urls`
-//!   string) become `fal_runtime::FileInput`; only in request types.
+//!   string) become `fal_runtime::FileInput`; only in input types.
 //! - Objects shaped like fal's File / Image become `fal_runtime::File` / `Image`.
 //! - `anyOf`/`oneOf` drop `null` arms into `Option`, fold arms a sibling arm
 //!   already accepts (a plain string next to a string enum, an integer next to a
 //!   number) and become an untagged enum otherwise.
-//! - Local type names come from component keys (never titles), then from
-//!   property names; collisions are resolved within the endpoint only, so adding
-//!   another endpoint never renames anything.
+//! - Names: see [`super::naming`]; they depend on the endpoint's own document
+//!   only, so adding another endpoint never renames anything.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,11 +21,11 @@ use schemars::schema::{InstanceType, Schema, SchemaObject, SingleOrVec};
 use serde_json::Value;
 
 use super::docs::{docs_of, type_docs};
-use super::hash::stable_hash;
-use super::naming::{snake_ident, type_name, unique, variant_name};
+use super::naming::{alternative, alternative_with, snake_ident, type_name, variant_name};
+use super::rules::rules_of;
 use super::{
-    Docs, Endpoint, Field, Ir, Kind, Role, Tagged, TaggedArm, Ty, TypeDef, TypeKey, UnionArm,
-    Variant, MAX_DEPTH,
+    Docs, Endpoint, Field, Ir, Kind, Role, Tagged, TaggedArm, Ty, TypeDef, UnionArm, Variant,
+    MAX_DEPTH,
 };
 use crate::error::{pointer_token, Error};
 use crate::parse::{Document, COMPONENTS};
@@ -42,10 +44,30 @@ pub fn lower(documents: &[Document]) -> Result<Ir, Error> {
                 second: doc.file.clone(),
             });
         }
-        let endpoint = EndpointLowering::new(&doc.components, &mut ir.types).run(doc)?;
+        let scope = EndpointLowering::new(&doc.components, [&doc.input], doc.output.iter());
+        let endpoint = scope.run(doc)?;
         ir.endpoints.push(endpoint);
     }
+    unique_modules(&mut ir.endpoints);
+    super::share::share(&mut ir.endpoints);
     Ok(ir)
+}
+
+/// Two ids differing only in punctuation (`v1.1` / `v1-1`) would get the same
+/// module; the later id (in sorted order) gets `_alt` on its last segment
+/// (never a number).
+fn unique_modules(endpoints: &mut [Endpoint]) {
+    let mut taken: BTreeSet<Vec<String>> = BTreeSet::new();
+    for endpoint in endpoints {
+        while taken.contains(&endpoint.module) {
+            if let Some(last) = endpoint.module.last_mut() {
+                last.push_str("_alt");
+            } else {
+                break;
+            }
+        }
+        taken.insert(endpoint.module.clone());
+    }
 }
 
 /// A type shape before it has a name: either a plain Rust type or a definition.
@@ -58,12 +80,16 @@ enum Shape {
 #[derive(Clone)]
 struct Ctx {
     role: Role,
-    /// The preferred local name for an inline definition.
+    /// The preferred name for an inline definition (from the property name).
     base: String,
+    /// The name of the type holding the schema: an inline definition whose
+    /// preferred name is taken is qualified with it (`LoraWeightStyle`).
+    owner: String,
     /// A `*_url`/`*_urls` property: its strings are file inputs.
     file_url: bool,
-    /// Set when lowering a component, so its reserved name applies.
-    component: Option<String>,
+    /// The name the definition must have: a component's reserved name, or
+    /// the output type's name for an inline output schema.
+    fixed_name: Option<String>,
     /// JSON pointer of the schema being lowered.
     pointer: String,
 }
@@ -74,8 +100,9 @@ impl Ctx {
         Self {
             role: self.role,
             base,
+            owner: self.owner.clone(),
             file_url: self.file_url,
-            component: None,
+            fixed_name: None,
             pointer: format!("{}/{part}", self.pointer),
         }
     }
@@ -93,24 +120,35 @@ fn component_pointer(key: &str) -> String {
     format!("/components/schemas/{}", pointer_token(key))
 }
 
+/// Who holds a name in an endpoint's module.
+enum Claim {
+    /// A component; only its own definition may use the name.
+    Component,
+    /// The input or output type.
+    Root,
+    /// An inline definition; an identical definition elsewhere reuses it.
+    Inline,
+}
+
 /// The lowering of one naming scope (an endpoint, or one REST operation):
-/// local names are unique inside it, definitions are shared through `types`.
+/// names are unique inside it; identical definitions across scopes are
+/// shared afterwards (see `share`).
 pub(super) struct EndpointLowering<'a> {
     /// The document's components, which `$ref`s name.
     components: &'a BTreeMap<String, Schema>,
     /// Whether URL strings in request types become `fal_runtime::FileInput`
     /// (queue inputs, where the client uploads local files), or stay strings.
     file_inputs: bool,
-    types: &'a mut BTreeMap<TypeKey, TypeDef>,
-    /// Local names reserved for components (name → component key).
-    reserved: BTreeMap<String, String>,
-    /// Component key → its reserved local name.
+    /// Every type defined so far, by name.
+    types: BTreeMap<String, TypeDef>,
+    /// Names taken in the module.
+    claims: BTreeMap<String, Claim>,
+    /// Component key → its name.
     component_names: BTreeMap<String, String>,
-    /// Local names in use (name → structural hash of the definition).
-    claimed: BTreeMap<String, u64>,
-    exports: BTreeMap<String, TypeKey>,
-    done: BTreeMap<(String, Role), Ty>,
-    in_progress: BTreeSet<(String, Role)>,
+    /// Components the input reaches (lowered as input types).
+    input_components: BTreeSet<String>,
+    done: BTreeMap<String, Ty>,
+    in_progress: BTreeSet<String>,
     /// Doc notes raised while lowering the current field.
     notes: Vec<String>,
     /// How many schemas are being lowered, one inside the other.
@@ -120,25 +158,35 @@ pub(super) struct EndpointLowering<'a> {
 }
 
 impl<'a> EndpointLowering<'a> {
-    pub(super) fn new(
+    /// A scope whose request schemas are `inputs` and whose answers are
+    /// `outputs`: every component they reach gets its name here, and those
+    /// the inputs reach are input types.
+    pub(super) fn new<'s>(
         components: &'a BTreeMap<String, Schema>,
-        types: &'a mut BTreeMap<TypeKey, TypeDef>,
-    ) -> Self {
-        let mut reserved = BTreeMap::new();
+        inputs: impl IntoIterator<Item = &'s Schema>,
+        outputs: impl IntoIterator<Item = &'s Schema>,
+    ) -> Self
+    where
+        'a: 's,
+    {
+        let inputs: Vec<&Schema> = inputs.into_iter().collect();
+        let input_components = reachable(components, inputs.iter().copied());
+        let all = reachable(components, inputs.into_iter().chain(outputs));
+        let mut claims = BTreeMap::new();
         let mut component_names = BTreeMap::new();
-        for key in components.keys() {
-            let name = unique(type_name(key), "", |n| reserved.contains_key(n));
-            reserved.insert(name.clone(), key.clone());
+        // Key order decides who keeps a name when two keys spell the same one.
+        for key in &all {
+            let name = alternative(type_name(key), |n| claims.contains_key(n));
+            claims.insert(name.clone(), Claim::Component);
             component_names.insert(key.clone(), name);
         }
         Self {
             components,
             file_inputs: true,
-            types,
-            reserved,
+            types: BTreeMap::new(),
+            claims,
             component_names,
-            claimed: BTreeMap::new(),
-            exports: BTreeMap::new(),
+            input_components,
             done: BTreeMap::new(),
             in_progress: BTreeSet::new(),
             notes: Vec::new(),
@@ -147,21 +195,14 @@ impl<'a> EndpointLowering<'a> {
         }
     }
 
-    /// The error for a schema nested deeper than [`MAX_DEPTH`] in `file`, if
-    /// lowering met one (what is deeper was not read).
-    pub(super) fn depth_error(&self, file: &std::path::Path) -> Result<(), Error> {
-        match &self.too_deep {
-            None => Ok(()),
-            Some(pointer) => Err(Error::Document {
-                file: file.to_owned(),
-                location: crate::error::Location::Pointer(pointer.clone()),
-                message: format!(
-                    "schemas nest more than {MAX_DEPTH} deep here (counting every `$ref`, \
-                     `allOf`/`anyOf`/`oneOf` part, list item, map value and property on \
-                     the way)"
-                ),
-            }),
+    /// The name of a root type: its component's, else `preferred` (made unique).
+    fn root_name(&mut self, key: Option<&String>, preferred: String) -> String {
+        if let Some(name) = key.and_then(|k| self.component_names.get(k)) {
+            return name.clone();
         }
+        let name = alternative(preferred, |n| self.claims.contains_key(n));
+        self.claims.insert(name.clone(), Claim::Root);
+        name
     }
 
     fn run(mut self, doc: &Document) -> Result<Endpoint, Error> {
@@ -177,32 +218,24 @@ impl<'a> EndpointLowering<'a> {
             .collect();
         let module: Vec<String> = parts.segments().map(snake_ident).collect();
 
-        // Input: always a local, nominal type (the endpoint trait is implemented on it).
+        // Input: always a nominal type (the endpoint trait is implemented on it).
         let (input_key, input_schema) = self.resolve_root(&doc.input);
-        let input_name = match &input_key {
-            Some(key) => self.component_names.get(key).cloned().unwrap_or_default(),
-            None => {
-                let name = unique(format!("{pascal}Input"), "", |n| {
-                    self.reserved.contains_key(n)
-                });
-                self.reserved.insert(name.clone(), String::new());
-                name
-            }
-        };
+        let input_name = self.root_name(input_key.as_ref(), format!("{pascal}Input"));
         let ctx = Ctx {
             role: Role::Input,
             base: input_name.clone(),
+            owner: input_name.clone(),
             file_url: false,
-            component: None,
+            fixed_name: Some(input_name.clone()),
             pointer: input_key
                 .as_deref()
                 .map(component_pointer)
                 .unwrap_or_else(|| doc.input_pointer.clone()),
         };
-        let input = match input_schema {
+        let mut input = match input_schema {
             Some(schema) => {
                 if let Some(key) = &input_key {
-                    self.in_progress.insert((key.clone(), Role::Input));
+                    self.in_progress.insert(key.clone());
                 }
                 let shape = self.shape(&schema, &ctx);
                 let base_docs = type_docs(&schema);
@@ -227,36 +260,35 @@ impl<'a> EndpointLowering<'a> {
                 newtype(&input_name, Ty::Json, docs)
             }
         };
-        self.claimed.insert(input_name.clone(), 0);
-        let mut input = input;
+        if let Some(key) = &input_key {
+            self.in_progress.remove(key);
+            // The input's own component used inside the output (rare) is an
+            // alias of the input type rather than a second definition.
+            self.done.insert(key.clone(), Ty::Named(input_name.clone()));
+        }
         if input.docs.description.is_none() {
             input.docs.description = Some(format!("The request body of `{}`.", doc.endpoint_id));
         }
 
-        // Output: any type, re-exported or aliased under its local name.
+        // Output: any type, defined under its name or aliased to it.
         let (output_key, _) = match &doc.output {
             Some(schema) => self.resolve_root(schema),
             None => (None, None),
         };
         let output_name = match &output_key {
             Some(key) if Some(key) != input_key.as_ref() => {
-                self.component_names.get(key).cloned().unwrap_or_default()
+                self.root_name(Some(key), String::new())
             }
-            _ => {
-                let name = unique(format!("{pascal}Output"), "", |n| {
-                    self.reserved.contains_key(n) || self.claimed.contains_key(n)
-                });
-                self.reserved.insert(name.clone(), String::new());
-                name
-            }
+            _ => self.root_name(None, format!("{pascal}Output")),
         };
         let output = match &doc.output {
             Some(schema) => {
                 let ctx = Ctx {
                     role: Role::Output,
                     base: output_name.clone(),
+                    owner: output_name.clone(),
                     file_url: false,
-                    component: None,
+                    fixed_name: Some(output_name.clone()),
                     pointer: String::new(),
                 };
                 self.lower(schema, &ctx)
@@ -273,8 +305,26 @@ impl<'a> EndpointLowering<'a> {
             input,
             output_name,
             output,
-            exports: self.exports,
+            types: self.types,
+            shared: BTreeMap::new(),
         })
+    }
+
+    /// The error for a schema nested deeper than [`MAX_DEPTH`] in `file`, if
+    /// lowering met one (what is deeper was not read).
+    pub(super) fn depth_error(&self, file: &std::path::Path) -> Result<(), Error> {
+        match &self.too_deep {
+            None => Ok(()),
+            Some(pointer) => Err(Error::Document {
+                file: file.to_owned(),
+                location: crate::error::Location::Pointer(pointer.clone()),
+                message: format!(
+                    "schemas nest more than {MAX_DEPTH} deep here (counting every `$ref`, \
+                     `allOf`/`anyOf`/`oneOf` part, list item, map value and property on \
+                     the way)"
+                ),
+            }),
+        }
     }
 
     /// Keeps URL strings in request types as strings: REST APIs take URLs, and
@@ -284,31 +334,32 @@ impl<'a> EndpointLowering<'a> {
         self
     }
 
-    /// Claims a local name for a type defined outside the lowering (a REST
-    /// operation's request struct), made unique in the scope; returns it.
-    pub(super) fn reserve(&mut self, name: &str) -> String {
-        let name = unique(name.to_owned(), "", |n| {
-            self.reserved.contains_key(n) || self.claimed.contains_key(n)
-        });
-        self.reserved.insert(name.clone(), String::new());
-        self.claimed.insert(name.clone(), 0);
-        name
+    /// Claims `preferred` (or, when taken, the first free name the collision
+    /// rule gives) for a type the caller defines itself: a REST request
+    /// struct, or the name of an answer. Returns the name.
+    pub(super) fn reserve(&mut self, preferred: &str) -> String {
+        self.root_name(None, preferred.to_owned())
     }
 
-    /// Lowers a root schema found at `pointer`; an inline definition is named
-    /// `base` (or a unique variant of it).
+    /// Lowers a root schema found at `pointer`. An inline definition there is
+    /// named `name` (claimed with [`Self::reserve`] first) when `fixed`, else
+    /// it prefers `name` and follows the collision rule, qualified with
+    /// `owner`.
     pub(super) fn lower_root(
         &mut self,
         schema: &Schema,
         role: Role,
-        base: &str,
+        name: &str,
+        owner: &str,
+        fixed: bool,
         pointer: &str,
     ) -> Ty {
         let ctx = Ctx {
             role,
-            base: base.to_owned(),
+            base: name.to_owned(),
+            owner: owner.to_owned(),
             file_url: false,
-            component: None,
+            fixed_name: fixed.then(|| name.to_owned()),
             pointer: pointer.to_owned(),
         };
         self.lower(schema, &ctx)
@@ -319,19 +370,19 @@ impl<'a> EndpointLowering<'a> {
         std::mem::take(&mut self.notes)
     }
 
-    /// A definition lowered so far, by key.
-    pub(super) fn definition(&self, key: &str) -> Option<&TypeDef> {
-        self.types.get(key)
+    /// A definition lowered so far, by name.
+    pub(super) fn definition(&self, name: &str) -> Option<&TypeDef> {
+        self.types.get(name)
     }
 
-    /// The key a local name stands for, if a shared definition took it.
-    pub(super) fn exported(&self, name: &str) -> Option<&str> {
-        self.exports.get(name).map(String::as_str)
+    /// The rules of the value at `schema` (see [`rules_of`]).
+    pub(super) fn rules(&self, schema: &Schema) -> super::Rules {
+        rules_of(self.components, schema)
     }
 
-    /// The shared types visible in the scope, by local name.
-    pub(super) fn into_exports(self) -> BTreeMap<String, TypeKey> {
-        self.exports
+    /// Every type defined in the scope, by name.
+    pub(super) fn into_types(self) -> BTreeMap<String, TypeDef> {
+        self.types
     }
 
     /// A root schema: the component it names (if a plain `$ref`) and its content.
@@ -366,7 +417,7 @@ impl<'a> EndpointLowering<'a> {
         }
     }
 
-    fn lower_ref(&mut self, reference: &str, ctx: &Ctx) -> Ty {
+    fn lower_ref(&mut self, reference: &str) -> Ty {
         let Some(key) = reference.strip_prefix(COMPONENTS) else {
             self.notes.push(format!(
                 "The schema refers to `{reference}`, which is outside this document, so any JSON is accepted."
@@ -377,11 +428,10 @@ impl<'a> EndpointLowering<'a> {
             self.notes.push(missing_note(key));
             return Ty::Json;
         };
-        let memo = (key.to_owned(), ctx.role);
-        if let Some(ty) = self.done.get(&memo) {
+        if let Some(ty) = self.done.get(key) {
             return ty.clone();
         }
-        if !self.in_progress.insert(memo.clone()) {
+        if !self.in_progress.insert(key.to_owned()) {
             self.notes.push(format!(
                 "`{key}` refers back to itself; the recursive part is accepted as any JSON."
             ));
@@ -392,65 +442,103 @@ impl<'a> EndpointLowering<'a> {
             .get(key)
             .cloned()
             .unwrap_or_else(|| type_name(key));
+        let role = if self.input_components.contains(key) {
+            Role::Input
+        } else {
+            Role::Output
+        };
         let component_ctx = Ctx {
-            role: ctx.role,
-            base: name,
+            role,
+            base: name.clone(),
+            owner: name.clone(),
             file_url: false,
-            component: Some(key.to_owned()),
+            fixed_name: Some(name),
             pointer: component_pointer(key),
         };
         let ty = self.lower(target, &component_ctx);
-        self.in_progress.remove(&memo);
-        self.done.insert(memo, ty.clone());
+        self.in_progress.remove(key);
+        self.done.insert(key.to_owned(), ty.clone());
         ty
     }
 
-    /// Gives a definition its local name and its shared key.
+    /// Gives a definition its name in the endpoint's module.
+    ///
+    /// A component keeps its reserved name. An inline definition takes the
+    /// first free name of: its preferred name, the same with the kind's suffix
+    /// (`Choice` for a union), qualified with its owner's name, then with
+    /// `Alt` appended until free. An identical inline definition already
+    /// holding one of those names is reused instead.
     fn define(&mut self, kind: Kind, docs: Docs, ctx: &Ctx) -> Ty {
-        let structural = stable_hash(&(ctx.role, &kind, &docs));
-        let suffix = match (&kind, ctx.role, &ctx.component) {
-            (_, Role::Output, Some(_)) => "Output",
-            (Kind::Union(_) | Kind::Tagged(_), _, _) => "Choice",
-            _ => "",
-        };
-        let available = |this: &Self, name: &str| {
-            let reserved_ok = match this.reserved.get(name) {
-                None => true,
-                Some(owner) => Some(owner) == ctx.component.as_ref(),
-            };
-            let claim_ok = this.claimed.get(name).is_none_or(|h| *h == structural);
-            reserved_ok && claim_ok
-        };
-        let name = if available(self, &ctx.base) {
-            ctx.base.clone()
-        } else {
-            unique(format!("{}{suffix}", ctx.base), "", |n| !available(self, n))
-        };
-        self.claimed.insert(name.clone(), structural);
         let def = TypeDef {
-            name: name.clone(),
+            name: String::new(),
             docs,
             role: ctx.role,
             kind,
         };
-        let full = stable_hash(&def);
-        let mut key = format!("{name}{:08x}", full >> 32);
-        if self
-            .types
-            .get(&key)
-            .is_some_and(|existing| *existing != def)
-        {
-            key = format!("{name}{full:016x}");
+        if let Some(name) = &ctx.fixed_name {
+            return self.insert(name.clone(), def);
         }
-        self.types.entry(key.clone()).or_insert(def);
-        self.exports.insert(name, key.clone());
-        Ty::Named(key)
+        let suffix = match &def.kind {
+            Kind::Union(_) | Kind::Tagged(_) => "Choice",
+            _ => "",
+        };
+        let mut candidates = vec![ctx.base.clone()];
+        if !suffix.is_empty() {
+            candidates.push(format!("{}{suffix}", ctx.base));
+        }
+        if !ctx.base.starts_with(&ctx.owner) {
+            candidates.push(format!("{}{}", ctx.owner, ctx.base));
+            if !suffix.is_empty() {
+                candidates.push(format!("{}{}{suffix}", ctx.owner, ctx.base));
+            }
+        }
+        for candidate in &candidates {
+            match self.claims.get(candidate) {
+                None => {
+                    self.claims.insert(candidate.clone(), Claim::Inline);
+                    return self.insert(candidate.clone(), def);
+                }
+                Some(Claim::Inline) if self.same(candidate, &def) => {
+                    return self.insert(candidate.clone(), def);
+                }
+                _ => {}
+            }
+        }
+        let last = candidates.pop().unwrap_or_else(|| ctx.base.clone());
+        let name = alternative(last, |n| self.claims.contains_key(n) && !self.same(n, &def));
+        self.claims.entry(name.clone()).or_insert(Claim::Inline);
+        self.insert(name, def)
+    }
+
+    /// Whether the type named `name` is `def` (same shape).
+    ///
+    /// Docs are not compared: a name never depends on prose, so a document
+    /// with its descriptions removed (`fal_codegen::reduce`) gets the same
+    /// types; the first definition's docs are kept.
+    fn same(&self, name: &str, def: &TypeDef) -> bool {
+        self.types.get(name).is_some_and(|t| t.kind == def.kind)
+    }
+
+    /// Stores `def` under `name`; a type both sent and received is an input type.
+    fn insert(&mut self, name: String, mut def: TypeDef) -> Ty {
+        def.name = name.clone();
+        match self.types.get_mut(&name) {
+            Some(existing) => {
+                if def.role == Role::Input {
+                    existing.role = Role::Input;
+                }
+            }
+            None => {
+                self.types.insert(name.clone(), def);
+            }
+        }
+        Ty::Named(name)
     }
 
     /// Every nested schema passes through here, so this is where the depth is
     /// bounded: past [`MAX_DEPTH`] the first pointer is kept (reported by
-    /// [`Self::depth_error`]) and nothing deeper is read, so no document can
-    /// exhaust the stack.
+    /// `run`) and nothing deeper is read, so no document can exhaust the
+    /// stack.
     fn shape(&mut self, schema: &SchemaObject, ctx: &Ctx) -> Shape {
         if self.depth >= MAX_DEPTH {
             self.too_deep.get_or_insert_with(|| ctx.pointer.clone());
@@ -473,7 +561,7 @@ impl<'a> EndpointLowering<'a> {
 
     fn shape_inner(&mut self, schema: &SchemaObject, ctx: &Ctx) -> Shape {
         if let Some(reference) = &schema.reference {
-            return Shape::Ty(self.lower_ref(reference, ctx));
+            return Shape::Ty(self.lower_ref(reference));
         }
         if let Some(sub) = schema.subschemas.as_deref() {
             if let Some(all) = &sub.all_of {
@@ -616,8 +704,9 @@ impl<'a> EndpointLowering<'a> {
             let field_ctx = Ctx {
                 role: ctx.role,
                 base: type_name(json_name),
+                owner: ctx.base.clone(),
                 file_url: json_name.ends_with("_url") || json_name.ends_with("_urls"),
-                component: None,
+                fixed_name: None,
                 pointer: format!("{}/properties/{}", ctx.pointer, pointer_token(json_name)),
             };
             let ty = self.lower(property, &field_ctx);
@@ -628,7 +717,7 @@ impl<'a> EndpointLowering<'a> {
             docs.notes.append(&mut self.notes);
             let is_required = required.contains(json_name);
             let ty = if is_required { ty } else { option(ty) };
-            let rust_name = unique(snake_ident(json_name), "_", |n| names.contains(n));
+            let rust_name = alternative_with(snake_ident(json_name), "_", |n| names.contains(n));
             names.insert(rust_name.clone());
             fields.push(Field {
                 json_name: json_name.to_owned(),
@@ -637,6 +726,7 @@ impl<'a> EndpointLowering<'a> {
                 required: is_required,
                 docs,
                 pointer: field_ctx.pointer,
+                rules: rules_of(self.components, property),
                 additional: false,
             });
         }
@@ -644,9 +734,9 @@ impl<'a> EndpointLowering<'a> {
         // kept in a map flattened into the object, never dropped.
         let others = match object.and_then(|o| o.additional_properties.as_deref()) {
             Some(Schema::Bool(true)) => Some(Ty::JsonObject),
-            Some(Schema::Object(value)) => {
+            Some(value @ Schema::Object(_)) => {
                 let value_ctx = ctx.child(format!("{}Value", ctx.base), "additionalProperties");
-                match self.lower(&Schema::Object(value.clone()), &value_ctx) {
+                match self.lower(value, &value_ctx) {
                     Ty::Json => Some(Ty::JsonObject),
                     ty => Some(Ty::Map(Box::new(ty))),
                 }
@@ -661,13 +751,15 @@ impl<'a> EndpointLowering<'a> {
                 ..Docs::default()
             };
             docs.notes.append(&mut self.notes);
+            let rust_name = alternative_with("extra".to_owned(), "_", |n| names.contains(n));
             fields.push(Field {
                 json_name: String::new(),
-                rust_name: unique("extra".to_owned(), "_", |n| names.contains(n)),
+                rust_name,
                 ty,
                 required: false,
                 docs,
                 pointer: format!("{}/additionalProperties", ctx.pointer),
+                rules: super::Rules::default(),
                 additional: true,
             });
         }
@@ -785,6 +877,8 @@ impl<'a> EndpointLowering<'a> {
         self.object(&merged, ctx)
     }
 
+    /// An `anyOf`/`oneOf`. Arm definitions are named only once the arms are
+    /// folded: an arm left alone takes the union's own place (and name).
     fn union(&mut self, parent: &SchemaObject, arms: &[Schema], ctx: &Ctx) -> Shape {
         if let Some((kind, nullable)) = self.tagged(parent, arms, ctx) {
             let docs = type_docs(parent);
@@ -796,83 +890,91 @@ impl<'a> EndpointLowering<'a> {
         }
         let parent_values = string_values(parent);
         let mut nullable = false;
-        let mut tys: Vec<Ty> = Vec::new();
+        let mut shapes: Vec<Shape> = Vec::new();
         let list_pointer = ctx.pointer.clone();
         for (index, arm) in arms.iter().enumerate() {
             if is_null(arm) {
                 nullable = true;
                 continue;
             }
-            let ctx = &Ctx {
+            let arm_ctx = Ctx {
                 pointer: format!("{list_pointer}/{index}"),
+                fixed_name: None,
                 ..ctx.clone()
             };
-            let ty = match (arm, &parent_values) {
+            let shape = match (arm, &parent_values) {
                 // `enum` next to `anyOf: [string, null]` constrains the string arm.
                 (Schema::Object(obj), Some(values))
                     if obj.instance_type
                         == Some(SingleOrVec::Single(Box::new(InstanceType::String))) =>
                 {
-                    self.define(Kind::Enum(variants(values)), type_docs(parent), ctx)
+                    Shape::Def(Kind::Enum(variants(values)), type_docs(parent))
                 }
-                (Schema::Object(obj), _) => match self.shape(obj, ctx) {
-                    Shape::Ty(ty) => ty,
-                    Shape::Def(kind, docs) => {
-                        let suffix = match kind {
-                            Kind::Enum(_) => "Preset",
-                            Kind::Struct(_) => "Object",
-                            Kind::Union(_) | Kind::Tagged(_) => "Choice",
-                            Kind::Newtype(_) => "Value",
-                        };
-                        let arm_ctx = Ctx {
-                            base: format!("{}{suffix}", ctx.base),
-                            component: None,
-                            ..ctx.clone()
-                        };
-                        self.define(kind, docs, &arm_ctx)
-                    }
-                },
-                (Schema::Bool(_), _) => Ty::Json,
+                (Schema::Object(obj), _) => self.shape(obj, &arm_ctx),
+                (Schema::Bool(_), _) => Shape::Ty(Ty::Json),
             };
-            match ty {
-                Ty::Option(inner) => {
+            let shape = match shape {
+                Shape::Ty(Ty::Option(inner)) => {
                     nullable = true;
-                    tys.push(*inner);
+                    Shape::Ty(*inner)
                 }
-                other => tys.push(other),
+                other => other,
+            };
+            if !shapes.iter().any(|s| same_shape(s, &shape)) {
+                shapes.push(shape);
             }
         }
-        let mut unique_tys: Vec<Ty> = Vec::new();
-        for ty in tys {
-            if !unique_tys.contains(&ty) {
-                unique_tys.push(ty);
-            }
-        }
-        let has_enum = unique_tys.iter().any(|t| self.is_enum(t));
+        let has_enum = shapes.iter().any(|s| match s {
+            Shape::Def(kind, _) => matches!(kind, Kind::Enum(_)),
+            Shape::Ty(ty) => self.is_enum(ty),
+        });
         if has_enum {
-            unique_tys.retain(|t| *t != Ty::String);
+            shapes.retain(|s| !matches!(s, Shape::Ty(Ty::String)));
         }
-        if unique_tys.contains(&Ty::Number) {
-            unique_tys.retain(|t| *t != Ty::Integer);
+        if shapes.iter().any(|s| matches!(s, Shape::Ty(Ty::Number))) {
+            shapes.retain(|s| !matches!(s, Shape::Ty(Ty::Integer)));
         }
-        if unique_tys.contains(&Ty::Json) {
-            unique_tys = vec![Ty::Json];
+        if shapes.iter().any(|s| matches!(s, Shape::Ty(Ty::Json))) {
+            shapes = vec![Shape::Ty(Ty::Json)];
         }
-        let ty = match unique_tys.len() {
-            0 => Ty::Json,
-            1 => unique_tys.remove(0),
-            _ => {
-                unique_tys.sort_by_key(|t| self.rank(t));
-                let mut arms: Vec<UnionArm> = Vec::new();
-                for ty in unique_tys {
-                    let base = self.arm_name(&ty);
-                    let rust_name = unique(base, "", |n| arms.iter().any(|a| a.rust_name == n));
-                    arms.push(UnionArm { rust_name, ty });
+        if shapes.len() <= 1 {
+            return match shapes.pop() {
+                None => Shape::Ty(if nullable { option(Ty::Json) } else { Ty::Json }),
+                Some(Shape::Ty(ty)) => Shape::Ty(if nullable { option(ty) } else { ty }),
+                Some(Shape::Def(kind, docs)) if nullable => {
+                    Shape::Ty(option(self.define(kind, docs, ctx)))
                 }
-                return self.finish_union(arms, type_docs(parent), nullable, ctx);
-            }
-        };
-        Shape::Ty(if nullable { option(ty) } else { ty })
+                Some(def) => def,
+            };
+        }
+        let mut tys: Vec<Ty> = Vec::with_capacity(shapes.len());
+        for shape in shapes {
+            tys.push(match shape {
+                Shape::Ty(ty) => ty,
+                Shape::Def(kind, docs) => {
+                    let suffix = match kind {
+                        Kind::Enum(_) => "Preset",
+                        Kind::Struct(_) => "Object",
+                        Kind::Union(_) | Kind::Tagged(_) => "Choice",
+                        Kind::Newtype(_) => "Value",
+                    };
+                    let arm_ctx = Ctx {
+                        base: format!("{}{suffix}", ctx.base),
+                        fixed_name: None,
+                        ..ctx.clone()
+                    };
+                    self.define(kind, docs, &arm_ctx)
+                }
+            });
+        }
+        tys.sort_by_key(|t| self.rank(t));
+        let mut arms: Vec<UnionArm> = Vec::new();
+        for ty in tys {
+            let base = self.arm_name(&ty);
+            let rust_name = alternative(base, |n| arms.iter().any(|a| a.rust_name == n));
+            arms.push(UnionArm { rust_name, ty });
+        }
+        self.finish_union(arms, type_docs(parent), nullable, ctx)
     }
 
     /// A union of objects told apart by one property, when the arms allow it:
@@ -933,10 +1035,7 @@ impl<'a> EndpointLowering<'a> {
                 return None;
             }
             match object.properties.get(property)? {
-                Schema::Object(p) => match string_values(p)?.as_slice() {
-                    [only] => Some(only.clone()),
-                    _ => None,
-                },
+                Schema::Object(p) => fixed_string(p),
                 Schema::Bool(_) => None,
             }
         };
@@ -985,19 +1084,20 @@ impl<'a> EndpointLowering<'a> {
         }
         let list_pointer = ctx.pointer.clone();
         let mut out: Vec<TaggedArm> = Vec::with_capacity(objects.len());
+        let mut taken: BTreeSet<String> = BTreeSet::new();
         for (arm, value) in objects.into_iter().zip(values) {
-            let rust_name = unique(variant_name(&value), "Alt", |n| {
-                out.iter().any(|a: &TaggedArm| a.rust_name == n)
-            });
+            let rust_name = alternative(variant_name(&value), |n| taken.contains(n));
+            taken.insert(rust_name.clone());
             let arm_ctx = Ctx {
                 role: ctx.role,
                 base: type_name(&value),
+                owner: ctx.base.clone(),
                 file_url: false,
-                component: None,
+                fixed_name: None,
                 pointer: format!("{list_pointer}/{}", arm.index),
             };
             let (ty, carries_tag) = match &arm.reference {
-                Some(reference) => (Some(self.lower_ref(reference, &arm_ctx)), true),
+                Some(reference) => (Some(self.lower_ref(reference)), true),
                 None => {
                     let mut stripped = arm.schema;
                     let object = stripped.object();
@@ -1068,7 +1168,7 @@ impl<'a> EndpointLowering<'a> {
                     ..
                 }) => "Preset".into(),
                 Some(TypeDef {
-                    kind: Kind::Union(_),
+                    kind: Kind::Union(_) | Kind::Tagged(_),
                     ..
                 }) => "Choice".into(),
                 Some(def) => def.name.clone(),
@@ -1086,6 +1186,16 @@ impl<'a> EndpointLowering<'a> {
             Ty::List(inner) => format!("{}List", self.arm_name(inner)),
             Ty::Option(inner) => self.arm_name(inner),
         }
+    }
+}
+
+/// Whether two union arms have the same type (or would define the same one).
+fn same_shape(a: &Shape, b: &Shape) -> bool {
+    match (a, b) {
+        (Shape::Ty(x), Shape::Ty(y)) => x == y,
+        // Docs aside, as for names (see `same`).
+        (Shape::Def(k1, _), Shape::Def(k2, _)) => k1 == k2,
+        _ => false,
     }
 }
 
@@ -1132,20 +1242,15 @@ fn is_null(schema: &Schema) -> bool {
     }
 }
 
-/// The string values of an `enum` whose values are all strings (nulls aside),
-/// or the one value of a string `const` (JSON Schema 2019+, OpenAPI 3.1), which
-/// is an `enum` of one.
+/// The string values of an `enum` whose values are all strings (nulls aside).
 fn string_values(schema: &SchemaObject) -> Option<Vec<String>> {
-    let values = match (&schema.enum_values, &schema.const_value) {
-        (Some(values), _) => values.as_slice(),
-        (None, Some(value)) => std::slice::from_ref(value),
-        (None, None) => return None,
-    };
+    let values = schema.enum_values.as_ref()?;
     let mut out = Vec::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     for value in values {
         match value {
             Value::String(s) => {
-                if !out.contains(s) {
+                if seen.insert(s) {
                     out.push(s.clone());
                 }
             }
@@ -1154,6 +1259,18 @@ fn string_values(schema: &SchemaObject) -> Option<Vec<String>> {
         }
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// The one string a property is fixed to: a string `const` (JSON Schema
+/// 2019+, OpenAPI 3.1) or an `enum` of one string.
+fn fixed_string(schema: &SchemaObject) -> Option<String> {
+    if let Some(Value::String(value)) = &schema.const_value {
+        return Some(value.clone());
+    }
+    match string_values(schema)?.as_slice() {
+        [only] => Some(only.clone()),
+        _ => None,
+    }
 }
 
 /// The JSON Schema type of a value (integers are numbers without a fraction).
@@ -1171,10 +1288,10 @@ fn json_type(value: &Value) -> Option<InstanceType> {
 
 fn variants(values: &[String]) -> Vec<Variant> {
     let mut out: Vec<Variant> = Vec::with_capacity(values.len());
+    let mut names: BTreeSet<String> = BTreeSet::new();
     for value in values {
-        let rust_name = unique(variant_name(value), "Alt", |n| {
-            out.iter().any(|v| v.rust_name == n)
-        });
+        let rust_name = alternative(variant_name(value), |n| names.contains(n));
+        names.insert(rust_name.clone());
         out.push(Variant {
             value: value.clone(),
             rust_name,
@@ -1190,17 +1307,111 @@ fn order_of<'s>(
     properties: &'s schemars::Map<String, Schema>,
 ) -> Vec<&'s str> {
     let mut order: Vec<&str> = Vec::with_capacity(properties.len());
+    // A set beside the list: checking the list itself would be quadratic.
+    let mut placed: BTreeSet<&str> = BTreeSet::new();
     if let Some(Value::Array(listed)) = schema.extensions.get("x-fal-order-properties") {
         for name in listed.iter().filter_map(Value::as_str) {
-            if properties.contains_key(name) && !order.contains(&name) {
+            if properties.contains_key(name) && placed.insert(name) {
                 order.push(name);
             }
         }
     }
     for name in properties.keys() {
-        if !order.contains(&name.as_str()) {
+        if placed.insert(name) {
             order.push(name);
         }
     }
     order
+}
+
+/// The component keys `roots` reach through `$ref`s, in key order. Iterative
+/// (an explicit stack), so a long chain of references cannot overflow the
+/// stack.
+fn reachable<'s>(
+    doc: &'s BTreeMap<String, Schema>,
+    roots: impl IntoIterator<Item = &'s Schema>,
+) -> BTreeSet<String> {
+    let mut found: BTreeSet<String> = BTreeSet::new();
+    let mut stack: Vec<&Schema> = roots.into_iter().collect();
+    while let Some(schema) = stack.pop() {
+        let Schema::Object(obj) = schema else {
+            continue;
+        };
+        if let Some(key) = obj
+            .reference
+            .as_deref()
+            .and_then(|r| r.strip_prefix(COMPONENTS))
+        {
+            if let Some(target) = doc.get(key) {
+                if found.insert(key.to_owned()) {
+                    stack.push(target);
+                }
+            }
+        }
+        if let Some(sub) = obj.subschemas.as_deref() {
+            for list in [&sub.all_of, &sub.any_of, &sub.one_of]
+                .into_iter()
+                .flatten()
+            {
+                stack.extend(list);
+            }
+            for one in [&sub.not, &sub.if_schema, &sub.then_schema, &sub.else_schema]
+                .into_iter()
+                .flatten()
+            {
+                stack.push(one);
+            }
+        }
+        if let Some(array) = obj.array.as_deref() {
+            match &array.items {
+                Some(SingleOrVec::Single(item)) => stack.push(item),
+                Some(SingleOrVec::Vec(items)) => stack.extend(items),
+                None => {}
+            }
+            stack.extend(array.additional_items.as_deref());
+            stack.extend(array.contains.as_deref());
+        }
+        if let Some(object) = obj.object.as_deref() {
+            stack.extend(object.properties.values());
+            stack.extend(object.pattern_properties.values());
+            stack.extend(object.additional_properties.as_deref());
+        }
+        if let Some(Value::Array(items)) = obj.extensions.get("prefixItems") {
+            // Tuple items kept as raw JSON by schemars: only their `$ref`s matter here.
+            for item in items {
+                collect_raw_refs(doc, item, &mut found, &mut stack);
+            }
+        }
+    }
+    found
+}
+
+/// `$ref`s inside raw JSON (schema parts schemars keeps as extensions).
+fn collect_raw_refs<'s>(
+    doc: &'s BTreeMap<String, Schema>,
+    value: &Value,
+    found: &mut BTreeSet<String>,
+    stack: &mut Vec<&'s Schema>,
+) {
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Object(map) => {
+                if let Some(key) = map
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.strip_prefix(COMPONENTS))
+                {
+                    if let Some((key, target)) = doc.get_key_value(key) {
+                        if found.insert(key.clone()) {
+                            stack.push(target);
+                        }
+                    }
+                }
+                pending.extend(map.values());
+            }
+            Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
 }

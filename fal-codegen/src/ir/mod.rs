@@ -1,15 +1,24 @@
 //! The intermediate representation between parsing and emitting.
 //!
-//! It says what Rust to write, not how: endpoints with their module path, and
-//! type definitions keyed by a stable, content-derived name. Lowering decides
-//! every naming and typing question (so emitting is mechanical and the testkit
-//! can read the same model); emitting only turns it into tokens.
+//! It says what Rust to write, not how: endpoints with their module path and
+//! the type definitions each one's module holds. Lowering decides every naming
+//! and typing question (so emitting is mechanical and other tools can read the
+//! same model); emitting only turns it into tokens.
+//!
+//! One schema definition is one Rust type: a component is lowered once per
+//! endpoint, whether the input, the output or both use it, and every type is
+//! named in its endpoint's module under its schema name. Names depend only on
+//! the endpoint's own document (see [`naming`] for the collision rule), so
+//! adding an endpoint never renames a type of another. Definitions that
+//! several endpoints spell identically are defined once and re-exported by the
+//! others (see `share`).
 
 mod docs;
-mod hash;
 mod lower;
 pub mod naming;
 pub mod rest;
+pub mod rules;
+mod share;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,26 +30,19 @@ pub use lower::lower;
 /// on the way. A deeper document is refused with an error naming its file and
 /// the JSON pointer where the limit was crossed, so no document (a `$ref`
 /// chain thousands long, say) can exhaust the stack. fal's own documents nest
-/// at most 16 deep.
+/// at most 16 deep; the rules of a value ([`rules_of`]) are read within the
+/// same bound.
 pub const MAX_DEPTH: usize = 48;
+pub use rules::{rules_of, Limits, Rules};
 
-/// Everything to generate: endpoints by id, and the type definitions they use.
+/// Everything to generate: endpoints, sorted by id.
 #[derive(Clone, Debug, Default)]
 pub struct Ir {
     /// Endpoints, sorted by id.
     pub endpoints: Vec<Endpoint>,
-    /// Shared type definitions by key (see [`TypeKey`]).
-    pub types: BTreeMap<TypeKey, TypeDef>,
 }
 
-/// The key of a shared type definition: its local name followed by a hash of its
-/// content (`ImageSize5e1f09ab`).
-///
-/// Derived from the type alone, so it never changes when unrelated endpoints are
-/// added, and two endpoints with an identical type share one definition.
-pub type TypeKey = String;
-
-/// One endpoint: where its bindings live and which types it uses.
+/// One endpoint: where its bindings live and the types they define.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
     /// The endpoint id, e.g. `fal-ai/flux/dev`.
@@ -51,15 +53,19 @@ pub struct Endpoint {
     pub category: Option<String>,
     /// The module path, one Rust identifier per id segment (`fal_ai`, `flux`, `dev`).
     pub module: Vec<String>,
-    /// The input type, defined in the endpoint's own module because the endpoint
-    /// trait is implemented on it (so it is never shared).
+    /// The input type (the endpoint trait is implemented on it).
     pub input: TypeDef,
-    /// The local name of the output type (always present, e.g. `FluxDevOutput`).
+    /// The name of the output type (always present, e.g. `FluxDevOutput`):
+    /// either a type in [`Endpoint::types`] or an alias of [`Endpoint::output`].
     pub output_name: String,
     /// The output type.
     pub output: Ty,
-    /// Shared types visible in the endpoint's module, by local name.
-    pub exports: BTreeMap<String, TypeKey>,
+    /// Every other type defined in the endpoint's module, by name.
+    pub types: BTreeMap<String, TypeDef>,
+    /// Types of the endpoint's schemas defined identically (down to what they
+    /// refer to) by an endpoint earlier in id order, whose module holds them:
+    /// name → that module's path. Re-exported here under the same name.
+    pub shared: BTreeMap<String, Vec<String>>,
 }
 
 /// A Rust type, as used in a field, union arm, list or map.
@@ -89,19 +95,20 @@ pub enum Ty {
     Map(Box<Ty>),
     /// `Option<T>`.
     Option(Box<Ty>),
-    /// A generated type, by key.
-    Named(TypeKey),
+    /// A type defined in the endpoint's module, by name.
+    Named(String),
 }
 
 /// A generated type definition.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TypeDef {
-    /// The name in the endpoint's module (the key without its hash).
+    /// The name in the endpoint's module.
     pub name: String,
     /// Documentation.
     pub docs: Docs,
     /// Whether the type is built by users (constructors and `with_` setters are
-    /// generated) or only read from fal.
+    /// generated, file-URL strings take local files too) or only read from fal.
+    /// A type both sent and received is an input type.
     pub role: Role,
     /// What it is.
     pub kind: Kind,
@@ -117,7 +124,7 @@ pub enum Role {
 }
 
 /// The shape of a generated type.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Kind {
     /// A struct with named fields.
     Struct(Vec<Field>),
@@ -152,13 +159,13 @@ pub struct TaggedArm {
     /// The arm's object type; `None` when the arm has no property but the tag.
     pub ty: Option<Ty>,
     /// Whether `ty` holds the tag property itself (an arm that is a `$ref` to a
-    /// shared definition keeps that definition whole); otherwise the tag is
-    /// written and read by the union.
+    /// component keeps that definition whole); otherwise the tag is written
+    /// and read by the union.
     pub carries_tag: bool,
 }
 
 /// A struct field.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Field {
     /// The JSON property name.
     pub json_name: String,
@@ -173,6 +180,8 @@ pub struct Field {
     /// JSON pointer of the property's schema in the document it was read from
     /// (for tools that check values against the original schema).
     pub pointer: String,
+    /// The schema's value rules at this field (checked by `validate()`).
+    pub rules: Rules,
     /// This field holds the object's other members: `additionalProperties`
     /// next to `properties`. Its type is a map (`Map` or `JsonObject`), it is
     /// the struct's last field, its `json_name` is empty, and it is flattened

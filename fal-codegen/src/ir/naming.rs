@@ -1,5 +1,25 @@
 //! Rust names for JSON names: idiomatic (heck), ASCII, never a keyword, never a
 //! name the generated code itself relies on.
+//!
+//! The collision rule, inside one endpoint's module (names never depend on
+//! other endpoints, and never carry a hash or a number):
+//! 1. Components are named from their keys (`ImageSize`, `registry__image__Image`
+//!    → `RegistryImageImage`); when two keys spell the same name, the key that
+//!    sorts first keeps it and the next gets `Alt` appended.
+//! 2. The input and output are named from their components, else from the
+//!    endpoint id (`FluxDevInput`, `FluxDevOutput`).
+//! 3. An inline definition (an enum, object or union written inside a
+//!    property) is named from its property (`output_format` → `OutputFormat`;
+//!    union arms add `Preset`, `Object`…; list items `Item`). When that name is
+//!    taken by a different definition it tries the same with `Choice` (unions),
+//!    then qualified with its owner's name (`LoraWeightStyle`), then appends
+//!    `Alt` until free. An identical definition (the same shape: descriptions
+//!    are not compared, so names never depend on prose) reuses the name, so an
+//!    enum written out in both the input and the output is one type.
+//!
+//! Definitions are visited in a fixed order (input first, then output;
+//! properties in `x-fal-order-properties` order, then by name), so the result
+//! is the same on every run.
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
 
@@ -139,23 +159,19 @@ pub fn variant_name(value: &str) -> String {
     out
 }
 
-/// Makes `name` unique against `taken` by adding `suffix`, then `suffix2`, ….
-pub fn unique(name: String, suffix: &str, taken: impl Fn(&str) -> bool) -> String {
-    if !taken(&name) {
-        return name;
+/// `name`, or when `taken` says it is in use, `name` with `Alt` appended as
+/// often as needed: the last step of every collision rule. Never a number, so
+/// no generated name looks like a counter that shifts when schemas change.
+pub fn alternative(name: String, taken: impl Fn(&str) -> bool) -> String {
+    alternative_with(name, "Alt", taken)
+}
+
+/// [`alternative`] with another suffix (fields use `_`: `type_`, `type__`).
+pub fn alternative_with(mut name: String, suffix: &str, taken: impl Fn(&str) -> bool) -> String {
+    while taken(&name) {
+        name.push_str(suffix);
     }
-    let mut n = 1usize;
-    loop {
-        let candidate = if n == 1 {
-            format!("{name}{suffix}")
-        } else {
-            format!("{name}{suffix}{n}")
-        };
-        if !taken(&candidate) {
-            return candidate;
-        }
-        n += 1;
-    }
+    name
 }
 
 #[cfg(test)]
@@ -200,9 +216,10 @@ mod tests {
     }
 
     #[test]
-    fn uniqueness() {
+    fn alternatives_never_count() {
         let taken = ["A", "AAlt"];
-        assert_eq!(unique("A".into(), "Alt", |n| taken.contains(&n)), "AAlt2");
-        assert_eq!(unique("B".into(), "Alt", |n| taken.contains(&n)), "B");
+        assert_eq!(alternative("A".into(), |n| taken.contains(&n)), "AAltAlt");
+        assert_eq!(alternative("B".into(), |n| taken.contains(&n)), "B");
+        assert_eq!(alternative_with("a".into(), "_", |n| n == "a"), "a_");
     }
 }

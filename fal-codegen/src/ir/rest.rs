@@ -2,8 +2,10 @@
 //! response type, and how each part of the request is sent.
 //!
 //! Each operation is its own naming scope (a module named after its
-//! `operationId`), lowered with the same type lowering as queue endpoints, so
-//! schemas become the same Rust shapes and identical definitions are shared.
+//! `operationId`), lowered with the same type lowering as queue endpoints:
+//! one type per schema definition, named from the schema, and definitions
+//! several operations spell identically are defined once, in the first of
+//! those operations' modules, and re-exported by the others.
 //! What is REST-specific is decided here:
 //! - the request type: a struct named after the operation (`getPricing` →
 //!   `GetPricing`) with one field per path, query and header parameter and a
@@ -28,18 +30,17 @@ use serde_json::Value;
 
 use super::docs::docs_of;
 use super::lower::EndpointLowering;
-use super::naming::{snake_ident, type_name, unique};
-use super::{Docs, Field, Kind, Role, Ty, TypeDef, TypeKey};
+use super::naming::{alternative_with, snake_ident, type_name};
+use super::share::{share, Scope};
+use super::{Docs, Field, Kind, Role, Ty, TypeDef};
 use crate::error::{Error, Location};
 use crate::parse::rest::{self, Method, ParamLocation, RestDocument};
 
-/// Every operation of a REST document, and the definitions they use.
+/// Every operation of a REST document.
 #[derive(Clone, Debug, Default)]
 pub struct Api {
     /// Operations, in document order.
     pub operations: Vec<Operation>,
-    /// Shared type definitions by key.
-    pub types: BTreeMap<TypeKey, TypeDef>,
     /// Operations left out, with the reason (an unsupported request media type).
     pub skipped: Vec<(String, String)>,
 }
@@ -82,8 +83,34 @@ pub struct Operation {
     pub pagination: Option<Pagination>,
     /// The Rust field of the `Idempotency-Key` header, when the operation takes one.
     pub idempotency_key: Option<String>,
-    /// Shared types visible in the operation's module, by local name.
-    pub exports: BTreeMap<String, TypeKey>,
+    /// Every other type defined in the operation's module, by name.
+    pub types: BTreeMap<String, TypeDef>,
+    /// Types defined identically by an operation earlier in the document,
+    /// whose module holds them: name → that module's path. Re-exported here
+    /// under the same name.
+    pub shared: BTreeMap<String, Vec<String>>,
+    /// The module path (`[module]`), for sharing.
+    path: Vec<String>,
+}
+
+impl Scope for Operation {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn module(&self) -> &[String] {
+        &self.path
+    }
+    fn types(&self) -> &BTreeMap<String, TypeDef> {
+        &self.types
+    }
+    fn types_and_shared(
+        &mut self,
+    ) -> (
+        &mut BTreeMap<String, TypeDef>,
+        &mut BTreeMap<String, Vec<String>>,
+    ) {
+        (&mut self.types, &mut self.shared)
+    }
 }
 
 /// One segment of a path.
@@ -212,17 +239,32 @@ pub fn lower_rest(doc: &RestDocument, keep: &BTreeSet<String>) -> Result<Api, Er
                 continue;
             }
         }
-        let module = unique(snake_ident(&op.id), "_", |m| modules.contains(m));
+        let module = alternative_with(snake_ident(&op.id), "_", |m| modules.contains(m));
         modules.insert(module.clone());
+        let inputs = op
+            .parameters
+            .iter()
+            .filter(|p| p.location != ParamLocation::Cookie)
+            .map(|p| &p.schema)
+            .chain(op.body.iter().filter_map(|b| b.schema.as_ref()));
+        let outputs = success_response(op).and_then(|r| r.schema.as_ref());
         let lowered = OperationLowering {
             doc,
             op,
-            scope: EndpointLowering::new(&doc.components, &mut api.types).without_file_inputs(),
+            scope: EndpointLowering::new(&doc.components, inputs, outputs).without_file_inputs(),
         }
         .run(module)?;
         api.operations.push(lowered);
     }
+    share(&mut api.operations);
     Ok(api)
+}
+
+/// The first 2xx response: what a successful call answers.
+fn success_response(op: &rest::Operation) -> Option<&rest::Response> {
+    op.responses
+        .iter()
+        .find(|r| r.status.starts_with('2') && r.status.len() == 3)
 }
 
 struct OperationLowering<'a> {
@@ -250,6 +292,8 @@ impl OperationLowering<'_> {
                 &param.schema,
                 Role::Input,
                 &type_name(&param.name),
+                &request_name,
+                false,
                 &param.pointer,
             );
             let mut docs = match &param.schema {
@@ -271,7 +315,7 @@ impl OperationLowering<'_> {
                 None => docs.description = Some(fact),
                 Some(_) => docs.notes.insert(0, fact),
             }
-            let rust_name = unique(snake_ident(&param.name), "_", |n| taken.contains(n));
+            let rust_name = alternative_with(snake_ident(&param.name), "_", |n| taken.contains(n));
             taken.insert(rust_name.clone());
             let is_idempotency = param.location == ParamLocation::Header
                 && param.name.eq_ignore_ascii_case("idempotency-key");
@@ -290,6 +334,7 @@ impl OperationLowering<'_> {
                 required,
                 docs,
                 pointer: param.pointer.clone(),
+                rules: self.scope.rules(&param.schema),
                 additional: false,
             });
             params.push(Param {
@@ -307,6 +352,8 @@ impl OperationLowering<'_> {
                         schema,
                         Role::Input,
                         &format!("{pascal}Body"),
+                        &request_name,
+                        false,
                         &body.pointer,
                     ),
                     None => Ty::Json,
@@ -316,7 +363,7 @@ impl OperationLowering<'_> {
                     ..Docs::default()
                 };
                 docs.notes.append(&mut self.scope.take_notes());
-                let rust_name = unique("body".to_owned(), "_", |n| taken.contains(n));
+                let rust_name = alternative_with("body".to_owned(), "_", |n| taken.contains(n));
                 taken.insert(rust_name.clone());
                 fields.push(Field {
                     json_name: "body".into(),
@@ -325,6 +372,11 @@ impl OperationLowering<'_> {
                     required: body.required,
                     docs,
                     pointer: body.pointer.clone(),
+                    rules: body
+                        .schema
+                        .as_ref()
+                        .map(|schema| self.scope.rules(schema))
+                        .unwrap_or_default(),
                     additional: false,
                 });
                 Some(BodyField {
@@ -336,11 +388,10 @@ impl OperationLowering<'_> {
             None => None,
         };
 
-        let success = op
-            .responses
-            .iter()
-            .find(|r| r.status.starts_with('2') && r.status.len() == 3);
-        let (output, success_status) = match success {
+        // The answer is always `{Op}Response`: its own definition when the
+        // schema is inline, else an alias (of a component, a list, text).
+        let output_name = self.scope.reserve(&response_base);
+        let (output, success_status) = match success_response(op) {
             None => (Output::Empty, "200".to_owned()),
             Some(response) => {
                 let output = match (&response.media, &response.schema) {
@@ -349,7 +400,9 @@ impl OperationLowering<'_> {
                         Output::Json(self.scope.lower_root(
                             schema,
                             Role::Output,
-                            &response_base,
+                            &output_name,
+                            &output_name,
+                            true,
                             &response.pointer,
                         ))
                     }
@@ -361,19 +414,6 @@ impl OperationLowering<'_> {
             }
         };
         self.scope.take_notes();
-        // The answer's own definition takes the name; anything else (a shared
-        // component, a list, text) gets an alias under it, or a free variant.
-        let exports_answer = match &output {
-            Output::Json(Ty::Named(key)) => {
-                self.scope.exported(&response_base) == Some(key.as_str())
-            }
-            _ => false,
-        };
-        let output_name = if exports_answer {
-            response_base
-        } else {
-            self.scope.reserve(&response_base)
-        };
         let errors = op
             .responses
             .iter()
@@ -403,7 +443,7 @@ impl OperationLowering<'_> {
         self.scope.depth_error(&self.doc.file)?;
         Ok(Operation {
             id: op.id.clone(),
-            module,
+            module: module.clone(),
             method: op.method,
             template,
             segments,
@@ -419,7 +459,9 @@ impl OperationLowering<'_> {
             errors,
             pagination,
             idempotency_key,
-            exports: self.scope.into_exports(),
+            types: self.scope.into_types(),
+            shared: BTreeMap::new(),
+            path: vec![module],
         })
     }
 

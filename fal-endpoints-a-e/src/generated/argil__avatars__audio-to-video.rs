@@ -7,10 +7,7 @@ pub mod argil {
         ///
         /// Build a `AvatarsAudioToVideoInputType2` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `AvatarsAudioToVideoOutputType2`.
         pub mod audio_to_video {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::Avatarbc66d17c as Avatar;
-            pub use super::super::super::__types::AvatarsAudioToVideoOutputType2a420d849 as AvatarsAudioToVideoOutputType2;
+            use fal_runtime::__private as __fal;
             /// The request body of `argil/avatars/audio-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct AvatarsAudioToVideoInputType2 {
@@ -27,29 +24,59 @@ pub mod argil {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub remove_background: Option<bool>,
             }
-            impl __serde::Serialize for AvatarsAudioToVideoInputType2 {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for AvatarsAudioToVideoInputType2 {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("avatar", &self.avatar)?;
                     map.serialize_entry("audio_url", &self.audio_url)?;
-                    __types::optional_entry(&mut map, "remove_background", &self.remove_background)?;
+                    __fal::optional_entry(&mut map, "remove_background", &self.remove_background)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for AvatarsAudioToVideoInputType2 {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for AvatarsAudioToVideoInputType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        avatar: __types::required_field(&mut map, "avatar")?,
-                        audio_url: __types::required_field(&mut map, "audio_url")?,
-                        remove_background: __types::optional_field(&mut map, "remove_background")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = AvatarsAudioToVideoInputType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `AvatarsAudioToVideoInputType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<AvatarsAudioToVideoInputType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["avatar", "audio_url", "remove_background"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(AvatarsAudioToVideoInputType2 {
+                                avatar: __fal::required(f0, "avatar")?,
+                                audio_url: __fal::required(f1, "audio_url")?,
+                                remove_background: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl AvatarsAudioToVideoInputType2 {
@@ -70,317 +97,319 @@ pub mod argil {
                     self
                 }
             }
+            impl __fal::Validate for AvatarsAudioToVideoInputType2 {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("avatar", &self.avatar, &__fal::Rules::NONE);
+                }
+            }
+            impl AvatarsAudioToVideoInputType2 {
+                /// Every rule of `argil/avatars/audio-to-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for AvatarsAudioToVideoInputType2 {
                 const ENDPOINT_ID: &'static str = "argil/avatars/audio-to-video";
                 type Output = AvatarsAudioToVideoOutputType2;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    AvatarsAudioToVideoInputType2::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `Avatar` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Avatar {
+                /// `"Mia outdoor (UGC)"`
+                MiaOutdoorUgc,
+                /// `"Lara (Masterclass)"`
+                LaraMasterclass,
+                /// `"Ines (UGC)"`
+                InesUgc,
+                /// `"Maria (Masterclass)"`
+                MariaMasterclass,
+                /// `"Emma (UGC)"`
+                EmmaUgc,
+                /// `"Sienna (Masterclass)"`
+                SiennaMasterclass,
+                /// `"Elena (UGC)"`
+                ElenaUgc,
+                /// `"Jasmine (Masterclass)"`
+                JasmineMasterclass,
+                /// `"Amara (Masterclass)"`
+                AmaraMasterclass,
+                /// `"Ryan podcast (UGC)"`
+                RyanPodcastUgc,
+                /// `"Tyler (Masterclass)"`
+                TylerMasterclass,
+                /// `"Jayse (Masterclass)"`
+                JayseMasterclass,
+                /// `"Paul (Masterclass)"`
+                PaulMasterclass,
+                /// `"Matteo (UGC)"`
+                MatteoUgc,
+                /// `"Daniel car (UGC)"`
+                DanielCarUgc,
+                /// `"Dario (Masterclass)"`
+                DarioMasterclass,
+                /// `"Viva (Masterclass)"`
+                VivaMasterclass,
+                /// `"Chen (Masterclass)"`
+                ChenMasterclass,
+                /// `"Alex (Masterclass)"`
+                AlexMasterclass,
+                /// `"Vanessa (UGC)"`
+                VanessaUgc,
+                /// `"Laurent (UGC)"`
+                LaurentUgc,
+                /// `"Noemie car (UGC)"`
+                NoemieCarUgc,
+                /// `"Brandon (UGC)"`
+                BrandonUgc,
+                /// `"Byron (Masterclass)"`
+                ByronMasterclass,
+                /// `"Calista (Masterclass)"`
+                CalistaMasterclass,
+                /// `"Milo (Masterclass)"`
+                MiloMasterclass,
+                /// `"Fabien (Masterclass)"`
+                FabienMasterclass,
+                /// `"Rose (UGC)"`
+                RoseUgc,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl Avatar {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "Mia outdoor (UGC)",
+                    "Lara (Masterclass)",
+                    "Ines (UGC)",
+                    "Maria (Masterclass)",
+                    "Emma (UGC)",
+                    "Sienna (Masterclass)",
+                    "Elena (UGC)",
+                    "Jasmine (Masterclass)",
+                    "Amara (Masterclass)",
+                    "Ryan podcast (UGC)",
+                    "Tyler (Masterclass)",
+                    "Jayse (Masterclass)",
+                    "Paul (Masterclass)",
+                    "Matteo (UGC)",
+                    "Daniel car (UGC)",
+                    "Dario (Masterclass)",
+                    "Viva (Masterclass)",
+                    "Chen (Masterclass)",
+                    "Alex (Masterclass)",
+                    "Vanessa (UGC)",
+                    "Laurent (UGC)",
+                    "Noemie car (UGC)",
+                    "Brandon (UGC)",
+                    "Byron (Masterclass)",
+                    "Calista (Masterclass)",
+                    "Milo (Masterclass)",
+                    "Fabien (Masterclass)",
+                    "Rose (UGC)",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::MiaOutdoorUgc => "Mia outdoor (UGC)",
+                        Self::LaraMasterclass => "Lara (Masterclass)",
+                        Self::InesUgc => "Ines (UGC)",
+                        Self::MariaMasterclass => "Maria (Masterclass)",
+                        Self::EmmaUgc => "Emma (UGC)",
+                        Self::SiennaMasterclass => "Sienna (Masterclass)",
+                        Self::ElenaUgc => "Elena (UGC)",
+                        Self::JasmineMasterclass => "Jasmine (Masterclass)",
+                        Self::AmaraMasterclass => "Amara (Masterclass)",
+                        Self::RyanPodcastUgc => "Ryan podcast (UGC)",
+                        Self::TylerMasterclass => "Tyler (Masterclass)",
+                        Self::JayseMasterclass => "Jayse (Masterclass)",
+                        Self::PaulMasterclass => "Paul (Masterclass)",
+                        Self::MatteoUgc => "Matteo (UGC)",
+                        Self::DanielCarUgc => "Daniel car (UGC)",
+                        Self::DarioMasterclass => "Dario (Masterclass)",
+                        Self::VivaMasterclass => "Viva (Masterclass)",
+                        Self::ChenMasterclass => "Chen (Masterclass)",
+                        Self::AlexMasterclass => "Alex (Masterclass)",
+                        Self::VanessaUgc => "Vanessa (UGC)",
+                        Self::LaurentUgc => "Laurent (UGC)",
+                        Self::NoemieCarUgc => "Noemie car (UGC)",
+                        Self::BrandonUgc => "Brandon (UGC)",
+                        Self::ByronMasterclass => "Byron (Masterclass)",
+                        Self::CalistaMasterclass => "Calista (Masterclass)",
+                        Self::MiloMasterclass => "Milo (Masterclass)",
+                        Self::FabienMasterclass => "Fabien (Masterclass)",
+                        Self::RoseUgc => "Rose (UGC)",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "Mia outdoor (UGC)" => Self::MiaOutdoorUgc,
+                        "Lara (Masterclass)" => Self::LaraMasterclass,
+                        "Ines (UGC)" => Self::InesUgc,
+                        "Maria (Masterclass)" => Self::MariaMasterclass,
+                        "Emma (UGC)" => Self::EmmaUgc,
+                        "Sienna (Masterclass)" => Self::SiennaMasterclass,
+                        "Elena (UGC)" => Self::ElenaUgc,
+                        "Jasmine (Masterclass)" => Self::JasmineMasterclass,
+                        "Amara (Masterclass)" => Self::AmaraMasterclass,
+                        "Ryan podcast (UGC)" => Self::RyanPodcastUgc,
+                        "Tyler (Masterclass)" => Self::TylerMasterclass,
+                        "Jayse (Masterclass)" => Self::JayseMasterclass,
+                        "Paul (Masterclass)" => Self::PaulMasterclass,
+                        "Matteo (UGC)" => Self::MatteoUgc,
+                        "Daniel car (UGC)" => Self::DanielCarUgc,
+                        "Dario (Masterclass)" => Self::DarioMasterclass,
+                        "Viva (Masterclass)" => Self::VivaMasterclass,
+                        "Chen (Masterclass)" => Self::ChenMasterclass,
+                        "Alex (Masterclass)" => Self::AlexMasterclass,
+                        "Vanessa (UGC)" => Self::VanessaUgc,
+                        "Laurent (UGC)" => Self::LaurentUgc,
+                        "Noemie car (UGC)" => Self::NoemieCarUgc,
+                        "Brandon (UGC)" => Self::BrandonUgc,
+                        "Byron (Masterclass)" => Self::ByronMasterclass,
+                        "Calista (Masterclass)" => Self::CalistaMasterclass,
+                        "Milo (Masterclass)" => Self::MiloMasterclass,
+                        "Fabien (Masterclass)" => Self::FabienMasterclass,
+                        "Rose (UGC)" => Self::RoseUgc,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for Avatar {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Avatar", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `Avatar` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Avatarbc66d17c {
-        /// `"Mia outdoor (UGC)"`
-        MiaOutdoorUgc,
-        /// `"Lara (Masterclass)"`
-        LaraMasterclass,
-        /// `"Ines (UGC)"`
-        InesUgc,
-        /// `"Maria (Masterclass)"`
-        MariaMasterclass,
-        /// `"Emma (UGC)"`
-        EmmaUgc,
-        /// `"Sienna (Masterclass)"`
-        SiennaMasterclass,
-        /// `"Elena (UGC)"`
-        ElenaUgc,
-        /// `"Jasmine (Masterclass)"`
-        JasmineMasterclass,
-        /// `"Amara (Masterclass)"`
-        AmaraMasterclass,
-        /// `"Ryan podcast (UGC)"`
-        RyanPodcastUgc,
-        /// `"Tyler (Masterclass)"`
-        TylerMasterclass,
-        /// `"Jayse (Masterclass)"`
-        JayseMasterclass,
-        /// `"Paul (Masterclass)"`
-        PaulMasterclass,
-        /// `"Matteo (UGC)"`
-        MatteoUgc,
-        /// `"Daniel car (UGC)"`
-        DanielCarUgc,
-        /// `"Dario (Masterclass)"`
-        DarioMasterclass,
-        /// `"Viva (Masterclass)"`
-        VivaMasterclass,
-        /// `"Chen (Masterclass)"`
-        ChenMasterclass,
-        /// `"Alex (Masterclass)"`
-        AlexMasterclass,
-        /// `"Vanessa (UGC)"`
-        VanessaUgc,
-        /// `"Laurent (UGC)"`
-        LaurentUgc,
-        /// `"Noemie car (UGC)"`
-        NoemieCarUgc,
-        /// `"Brandon (UGC)"`
-        BrandonUgc,
-        /// `"Byron (Masterclass)"`
-        ByronMasterclass,
-        /// `"Calista (Masterclass)"`
-        CalistaMasterclass,
-        /// `"Milo (Masterclass)"`
-        MiloMasterclass,
-        /// `"Fabien (Masterclass)"`
-        FabienMasterclass,
-        /// `"Rose (UGC)"`
-        RoseUgc,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Avatarbc66d17c {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::MiaOutdoorUgc => "Mia outdoor (UGC)",
-                Self::LaraMasterclass => "Lara (Masterclass)",
-                Self::InesUgc => "Ines (UGC)",
-                Self::MariaMasterclass => "Maria (Masterclass)",
-                Self::EmmaUgc => "Emma (UGC)",
-                Self::SiennaMasterclass => "Sienna (Masterclass)",
-                Self::ElenaUgc => "Elena (UGC)",
-                Self::JasmineMasterclass => "Jasmine (Masterclass)",
-                Self::AmaraMasterclass => "Amara (Masterclass)",
-                Self::RyanPodcastUgc => "Ryan podcast (UGC)",
-                Self::TylerMasterclass => "Tyler (Masterclass)",
-                Self::JayseMasterclass => "Jayse (Masterclass)",
-                Self::PaulMasterclass => "Paul (Masterclass)",
-                Self::MatteoUgc => "Matteo (UGC)",
-                Self::DanielCarUgc => "Daniel car (UGC)",
-                Self::DarioMasterclass => "Dario (Masterclass)",
-                Self::VivaMasterclass => "Viva (Masterclass)",
-                Self::ChenMasterclass => "Chen (Masterclass)",
-                Self::AlexMasterclass => "Alex (Masterclass)",
-                Self::VanessaUgc => "Vanessa (UGC)",
-                Self::LaurentUgc => "Laurent (UGC)",
-                Self::NoemieCarUgc => "Noemie car (UGC)",
-                Self::BrandonUgc => "Brandon (UGC)",
-                Self::ByronMasterclass => "Byron (Masterclass)",
-                Self::CalistaMasterclass => "Calista (Masterclass)",
-                Self::MiloMasterclass => "Milo (Masterclass)",
-                Self::FabienMasterclass => "Fabien (Masterclass)",
-                Self::RoseUgc => "Rose (UGC)",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for Avatar {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for Avatarbc66d17c {
-        fn from(value: &str) -> Self {
-            match value {
-                "Mia outdoor (UGC)" => Self::MiaOutdoorUgc,
-                "Lara (Masterclass)" => Self::LaraMasterclass,
-                "Ines (UGC)" => Self::InesUgc,
-                "Maria (Masterclass)" => Self::MariaMasterclass,
-                "Emma (UGC)" => Self::EmmaUgc,
-                "Sienna (Masterclass)" => Self::SiennaMasterclass,
-                "Elena (UGC)" => Self::ElenaUgc,
-                "Jasmine (Masterclass)" => Self::JasmineMasterclass,
-                "Amara (Masterclass)" => Self::AmaraMasterclass,
-                "Ryan podcast (UGC)" => Self::RyanPodcastUgc,
-                "Tyler (Masterclass)" => Self::TylerMasterclass,
-                "Jayse (Masterclass)" => Self::JayseMasterclass,
-                "Paul (Masterclass)" => Self::PaulMasterclass,
-                "Matteo (UGC)" => Self::MatteoUgc,
-                "Daniel car (UGC)" => Self::DanielCarUgc,
-                "Dario (Masterclass)" => Self::DarioMasterclass,
-                "Viva (Masterclass)" => Self::VivaMasterclass,
-                "Chen (Masterclass)" => Self::ChenMasterclass,
-                "Alex (Masterclass)" => Self::AlexMasterclass,
-                "Vanessa (UGC)" => Self::VanessaUgc,
-                "Laurent (UGC)" => Self::LaurentUgc,
-                "Noemie car (UGC)" => Self::NoemieCarUgc,
-                "Brandon (UGC)" => Self::BrandonUgc,
-                "Byron (Masterclass)" => Self::ByronMasterclass,
-                "Calista (Masterclass)" => Self::CalistaMasterclass,
-                "Milo (Masterclass)" => Self::MiloMasterclass,
-                "Fabien (Masterclass)" => Self::FabienMasterclass,
-                "Rose (UGC)" => Self::RoseUgc,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for Avatar {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Avatarbc66d17c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Avatarbc66d17c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `AvatarsAudioToVideoOutputType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AvatarsAudioToVideoOutputType2a420d849 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://argildotai.s3.us-east-1.amazonaws.com/fal-resource/example_fal.mp4"}`.
-        pub video: Option<fal_runtime::File>,
-        /// The `moderation_flagged` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `false`.
-        pub moderation_flagged: Option<bool>,
-        /// The `moderation_transcription` field.
-        pub moderation_transcription: Option<String>,
-        /// The `moderation_error` field.
-        pub moderation_error: Option<String>,
-    }
-    impl __serde::Serialize for AvatarsAudioToVideoOutputType2a420d849 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "video", &self.video)?;
-            self::optional_entry(&mut map, "moderation_flagged", &self.moderation_flagged)?;
-            self::optional_entry(
-                &mut map,
-                "moderation_transcription",
-                &self.moderation_transcription,
-            )?;
-            self::optional_entry(&mut map, "moderation_error", &self.moderation_error)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AvatarsAudioToVideoOutputType2a420d849 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::optional_field(&mut map, "video")?,
-                moderation_flagged: self::optional_field(&mut map, "moderation_flagged")?,
-                moderation_transcription: self::optional_field(
-                    &mut map,
-                    "moderation_transcription",
-                )?,
-                moderation_error: self::optional_field(&mut map, "moderation_error")?,
-            })
+            impl __fal::serde::Serialize for Avatar {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Avatar {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Avatar` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Avatar {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `AvatarsAudioToVideoOutputType2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct AvatarsAudioToVideoOutputType2 {
+                /// The `video` field.
+                ///
+                /// Example: `{"url":"https://argildotai.s3.us-east-1.amazonaws.com/fal-resource/example_fal.mp4"}`.
+                pub video: Option<fal_runtime::File>,
+                /// The `moderation_flagged` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `false`.
+                pub moderation_flagged: Option<bool>,
+                /// The `moderation_transcription` field.
+                pub moderation_transcription: Option<String>,
+                /// The `moderation_error` field.
+                pub moderation_error: Option<String>,
+            }
+            impl __fal::serde::Serialize for AvatarsAudioToVideoOutputType2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "video", &self.video)?;
+                    __fal::optional_entry(&mut map, "moderation_flagged", &self.moderation_flagged)?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "moderation_transcription",
+                        &self.moderation_transcription,
+                    )?;
+                    __fal::optional_entry(&mut map, "moderation_error", &self.moderation_error)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for AvatarsAudioToVideoOutputType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = AvatarsAudioToVideoOutputType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `AvatarsAudioToVideoOutputType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<AvatarsAudioToVideoOutputType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "video",
+                                            "moderation_flagged",
+                                            "moderation_transcription",
+                                            "moderation_error",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(AvatarsAudioToVideoOutputType2 {
+                                video: f0,
+                                moderation_flagged: f1,
+                                moderation_transcription: f2,
+                                moderation_error: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

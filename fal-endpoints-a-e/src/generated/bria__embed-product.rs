@@ -5,11 +5,7 @@ pub mod bria {
     ///
     /// Build a `EmbedProductInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `EmbedProductOutput`.
     pub mod embed_product {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::Coordinatesd6dd1787 as Coordinates;
-        pub use super::super::__types::EmbedItemf6b22714 as EmbedItem;
-        pub use super::super::__types::EmbedProductOutputde19f342 as EmbedProductOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `bria/embed-product`.
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct EmbedProductInput {
@@ -30,31 +26,63 @@ pub mod bria {
             /// Default (applied by fal when the field is left unset): `false`.
             pub sync_mode: Option<bool>,
         }
-        impl __serde::Serialize for EmbedProductInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for EmbedProductInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
-                __types::optional_entry(&mut map, "image_source", &self.image_source)?;
-                __types::optional_entry(&mut map, "products", &self.products)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                __fal::optional_entry(&mut map, "image_source", &self.image_source)?;
+                __fal::optional_entry(&mut map, "products", &self.products)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for EmbedProductInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for EmbedProductInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    image_source: __types::optional_field(&mut map, "image_source")?,
-                    products: __types::optional_field(&mut map, "products")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = EmbedProductInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `EmbedProductInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<EmbedProductInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(&["image_source", "products", "seed", "sync_mode"]),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = map.next_value()?,
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(EmbedProductInput {
+                            image_source: f0,
+                            products: f1,
+                            seed: f2,
+                            sync_mode: f3,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl EmbedProductInput {
@@ -91,256 +119,259 @@ pub mod bria {
                 self
             }
         }
-        impl fal_runtime::Endpoint for EmbedProductInput {
-            const ENDPOINT_ID: &'static str = "bria/embed-product";
-            type Output = EmbedProductOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for EmbedProductInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "products",
+                    &self.products,
+                    &__fal::Rules {
+                        min_items: Some(1u64),
+                        max_items: Some(10u64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl EmbedProductInput {
+            /// Every rule of `bria/embed-product`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `Coordinates` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Coordinatesd6dd1787 {
-        /// The `x` field.
-        ///
-        /// Example: `100`.
-        pub x: f64,
-        /// The `y` field.
-        ///
-        /// Example: `100`.
-        pub y: f64,
-        /// The `width` field.
-        ///
-        /// Example: `10`.
-        pub width: f64,
-        /// The `height` field.
-        ///
-        /// Example: `30`.
-        pub height: f64,
-    }
-    impl __serde::Serialize for Coordinatesd6dd1787 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("x", &self.x)?;
-            map.serialize_entry("y", &self.y)?;
-            map.serialize_entry("width", &self.width)?;
-            map.serialize_entry("height", &self.height)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Coordinatesd6dd1787 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                x: self::required_field(&mut map, "x")?,
-                y: self::required_field(&mut map, "y")?,
-                width: self::required_field(&mut map, "width")?,
-                height: self::required_field(&mut map, "height")?,
-            })
-        }
-    }
-    impl Coordinatesd6dd1787 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            x: impl Into<f64>,
-            y: impl Into<f64>,
-            width: impl Into<f64>,
-            height: impl Into<f64>,
-        ) -> Self {
-            Self {
-                x: x.into(),
-                y: y.into(),
-                width: width.into(),
-                height: height.into(),
+        impl fal_runtime::Endpoint for EmbedProductInput {
+            const ENDPOINT_ID: &'static str = "bria/embed-product";
+            type Output = EmbedProductOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                EmbedProductInput::validate(self)
             }
         }
-    }
-    /// The `EmbedItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct EmbedItemf6b22714 {
-        /// The `image_source` field.
-        pub image_source: Option<String>,
-        /// The `coordinates` field.
-        pub coordinates: Coordinatesd6dd1787,
-    }
-    impl __serde::Serialize for EmbedItemf6b22714 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "image_source", &self.image_source)?;
-            map.serialize_entry("coordinates", &self.coordinates)?;
-            map.end()
+        /// The `Coordinates` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Coordinates {
+            /// The `x` field.
+            ///
+            /// Example: `100`.
+            pub x: f64,
+            /// The `y` field.
+            ///
+            /// Example: `100`.
+            pub y: f64,
+            /// The `width` field.
+            ///
+            /// Example: `10`.
+            pub width: f64,
+            /// The `height` field.
+            ///
+            /// Example: `30`.
+            pub height: f64,
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for EmbedItemf6b22714 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image_source: self::optional_field(&mut map, "image_source")?,
-                coordinates: self::required_field(&mut map, "coordinates")?,
-            })
-        }
-    }
-    impl EmbedItemf6b22714 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(coordinates: impl Into<Coordinatesd6dd1787>) -> Self {
-            Self {
-                image_source: None,
-                coordinates: coordinates.into(),
+        impl __fal::serde::Serialize for Coordinates {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("x", &self.x)?;
+                map.serialize_entry("y", &self.y)?;
+                map.serialize_entry("width", &self.width)?;
+                map.serialize_entry("height", &self.height)?;
+                map.end()
             }
         }
-        /// Sets `image_source` (left out of the request until set).
-        pub fn with_image_source(mut self, image_source: impl Into<String>) -> Self {
-            self.image_source = Some(image_source.into());
-            self
+        impl<'de> __fal::serde::Deserialize<'de> for Coordinates {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Coordinates;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Coordinates` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Coordinates, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["x", "y", "width", "height"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                Some(3) => f3 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Coordinates {
+                            x: __fal::required(f0, "x")?,
+                            y: __fal::required(f1, "y")?,
+                            width: __fal::required(f2, "width")?,
+                            height: __fal::required(f3, "height")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
-    }
-    /// The `EmbedProductOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct EmbedProductOutputde19f342 {
-        /// The `image` field.
-        pub image: fal_runtime::Image,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for EmbedProductOutputde19f342 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
+        impl Coordinates {
+            /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+            pub fn new(
+                x: impl Into<f64>,
+                y: impl Into<f64>,
+                width: impl Into<f64>,
+                height: impl Into<f64>,
+            ) -> Self {
+                Self {
+                    x: x.into(),
+                    y: y.into(),
+                    width: width.into(),
+                    height: height.into(),
+                }
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for EmbedProductOutputde19f342 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
+        impl __fal::Validate for Coordinates {
+            fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+        }
+        /// The `EmbedItem` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct EmbedItem {
+            /// The `image_source` field.
+            pub image_source: Option<String>,
+            /// The `coordinates` field.
+            pub coordinates: Coordinates,
+        }
+        impl __fal::serde::Serialize for EmbedItem {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                __fal::optional_entry(&mut map, "image_source", &self.image_source)?;
+                map.serialize_entry("coordinates", &self.coordinates)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for EmbedItem {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = EmbedItem;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `EmbedItem` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<EmbedItem, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["image_source", "coordinates"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = map.next_value()?,
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(EmbedItem {
+                            image_source: f0,
+                            coordinates: __fal::required(f1, "coordinates")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        impl EmbedItem {
+            /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+            pub fn new(coordinates: impl Into<Coordinates>) -> Self {
+                Self {
+                    image_source: None,
+                    coordinates: coordinates.into(),
+                }
+            }
+            /// Sets `image_source` (left out of the request until set).
+            pub fn with_image_source(mut self, image_source: impl Into<String>) -> Self {
+                self.image_source = Some(image_source.into());
+                self
+            }
+        }
+        impl __fal::Validate for EmbedItem {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("coordinates", &self.coordinates, &__fal::Rules::NONE);
+            }
+        }
+        /// The `EmbedProductOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct EmbedProductOutput {
+            /// The `image` field.
+            pub image: fal_runtime::Image,
+            /// The `seed` field.
+            pub seed: i64,
+        }
+        impl __fal::serde::Serialize for EmbedProductOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("image", &self.image)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for EmbedProductOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = EmbedProductOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `EmbedProductOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<EmbedProductOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["image", "seed"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(EmbedProductOutput {
+                            image: __fal::required(f0, "image")?,
+                            seed: __fal::required(f1, "seed")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

@@ -5,10 +5,7 @@ pub mod clarityai {
     ///
     /// Build a `CrystalVideoUpscalerInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `CrystalVideoUpscalerOutput`.
     pub mod crystal_video_upscaler {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::CrystalVideoUpscalerOutput85856b23 as CrystalVideoUpscalerOutput;
-        pub use super::super::__types::VideoFilebde9511b as VideoFile;
+        use fal_runtime::__private as __fal;
         /// The request body of `clarityai/crystal-video-upscaler`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct CrystalVideoUpscalerInput {
@@ -23,27 +20,53 @@ pub mod clarityai {
             /// Limits: 1 ≤ value ≤ 200.
             pub scale_factor: Option<f64>,
         }
-        impl __serde::Serialize for CrystalVideoUpscalerInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for CrystalVideoUpscalerInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("video_url", &self.video_url)?;
-                __types::optional_entry(&mut map, "scale_factor", &self.scale_factor)?;
+                __fal::optional_entry(&mut map, "scale_factor", &self.scale_factor)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for CrystalVideoUpscalerInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for CrystalVideoUpscalerInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    video_url: __types::required_field(&mut map, "video_url")?,
-                    scale_factor: __types::optional_field(&mut map, "scale_factor")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = CrystalVideoUpscalerInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `CrystalVideoUpscalerInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<CrystalVideoUpscalerInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["video_url", "scale_factor"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(CrystalVideoUpscalerInput {
+                            video_url: __fal::required(f0, "video_url")?,
+                            scale_factor: f1,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl CrystalVideoUpscalerInput {
@@ -60,209 +83,199 @@ pub mod clarityai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for CrystalVideoUpscalerInput {
-            const ENDPOINT_ID: &'static str = "clarityai/crystal-video-upscaler";
-            type Output = CrystalVideoUpscalerOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for CrystalVideoUpscalerInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "scale_factor",
+                    &self.scale_factor,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(200f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl CrystalVideoUpscalerInput {
+            /// Every rule of `clarityai/crystal-video-upscaler`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `CrystalVideoUpscalerOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct CrystalVideoUpscalerOutput85856b23 {
-        /// The `video` field.
-        pub video: VideoFilebde9511b,
-    }
-    impl __serde::Serialize for CrystalVideoUpscalerOutput85856b23 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
+        impl fal_runtime::Endpoint for CrystalVideoUpscalerInput {
+            const ENDPOINT_ID: &'static str = "clarityai/crystal-video-upscaler";
+            type Output = CrystalVideoUpscalerOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                CrystalVideoUpscalerInput::validate(self)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for CrystalVideoUpscalerOutput85856b23 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
+        /// The `CrystalVideoUpscalerOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct CrystalVideoUpscalerOutput {
+            /// The `video` field.
+            pub video: VideoFile,
         }
-    }
-    /// The `VideoFile` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFilebde9511b {
-        /// The `url` field.
-        pub url: String,
-        /// The `content_type` field.
-        ///
-        /// Example: `"image/png"`.
-        pub content_type: Option<String>,
-        /// The `file_name` field.
-        ///
-        /// Example: `"z9RV14K95DvU.png"`.
-        pub file_name: Option<String>,
-        /// The `file_size` field.
-        ///
-        /// Example: `4404019`.
-        pub file_size: Option<i64>,
-        /// The `width` field.
-        pub width: Option<i64>,
-        /// The `height` field.
-        pub height: Option<i64>,
-        /// The `fps` field.
-        pub fps: Option<f64>,
-        /// The `duration` field.
-        pub duration: Option<f64>,
-        /// The `num_frames` field.
-        pub num_frames: Option<i64>,
-    }
-    impl __serde::Serialize for VideoFilebde9511b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("url", &self.url)?;
-            self::optional_entry(&mut map, "content_type", &self.content_type)?;
-            self::optional_entry(&mut map, "file_name", &self.file_name)?;
-            self::optional_entry(&mut map, "file_size", &self.file_size)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            self::optional_entry(&mut map, "fps", &self.fps)?;
-            self::optional_entry(&mut map, "duration", &self.duration)?;
-            self::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-            map.end()
+        impl __fal::serde::Serialize for CrystalVideoUpscalerOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("video", &self.video)?;
+                map.end()
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                url: self::required_field(&mut map, "url")?,
-                content_type: self::optional_field(&mut map, "content_type")?,
-                file_name: self::optional_field(&mut map, "file_name")?,
-                file_size: self::optional_field(&mut map, "file_size")?,
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-                fps: self::optional_field(&mut map, "fps")?,
-                duration: self::optional_field(&mut map, "duration")?,
-                num_frames: self::optional_field(&mut map, "num_frames")?,
-            })
+        impl<'de> __fal::serde::Deserialize<'de> for CrystalVideoUpscalerOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = CrystalVideoUpscalerOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `CrystalVideoUpscalerOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<CrystalVideoUpscalerOutput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(CrystalVideoUpscalerOutput {
+                            video: __fal::required(f0, "video")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        /// The `VideoFile` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct VideoFile {
+            /// The `url` field.
+            pub url: String,
+            /// The `content_type` field.
+            ///
+            /// Example: `"image/png"`.
+            pub content_type: Option<String>,
+            /// The `file_name` field.
+            ///
+            /// Example: `"z9RV14K95DvU.png"`.
+            pub file_name: Option<String>,
+            /// The `file_size` field.
+            ///
+            /// Example: `4404019`.
+            pub file_size: Option<i64>,
+            /// The `width` field.
+            pub width: Option<i64>,
+            /// The `height` field.
+            pub height: Option<i64>,
+            /// The `fps` field.
+            pub fps: Option<f64>,
+            /// The `duration` field.
+            pub duration: Option<f64>,
+            /// The `num_frames` field.
+            pub num_frames: Option<i64>,
+        }
+        impl __fal::serde::Serialize for VideoFile {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("url", &self.url)?;
+                __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
+                __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
+                __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
+                __fal::optional_entry(&mut map, "width", &self.width)?;
+                __fal::optional_entry(&mut map, "height", &self.height)?;
+                __fal::optional_entry(&mut map, "fps", &self.fps)?;
+                __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for VideoFile {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = VideoFile;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `VideoFile` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<VideoFile, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "url",
+                                        "content_type",
+                                        "file_name",
+                                        "file_size",
+                                        "width",
+                                        "height",
+                                        "fps",
+                                        "duration",
+                                        "num_frames",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(VideoFile {
+                            url: __fal::required(f0, "url")?,
+                            content_type: f1,
+                            file_name: f2,
+                            file_size: f3,
+                            width: f4,
+                            height: f5,
+                            fps: f6,
+                            duration: f7,
+                            num_frames: f8,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

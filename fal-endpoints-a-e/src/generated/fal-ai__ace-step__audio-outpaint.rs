@@ -7,11 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `AceStepAudioOutpaintInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `AceStepAudioOutpaintOutput`.
         pub mod audio_outpaint {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AceStepAudioOutpaintOutputd0616177 as AceStepAudioOutpaintOutput;
-            pub use super::super::super::__types::GuidanceType2a284caf as GuidanceType;
-            pub use super::super::super::__types::Schedulere8ee839f as Scheduler;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/ace-step/audio-outpaint`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct AceStepAudioOutpaintInput {
@@ -98,49 +94,45 @@ pub mod fal_ai {
                 /// Limits: 0 ≤ value ≤ 10.
                 pub lyric_guidance_scale: Option<f64>,
             }
-            impl __serde::Serialize for AceStepAudioOutpaintInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for AceStepAudioOutpaintInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("audio_url", &self.audio_url)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "extend_before_duration",
                         &self.extend_before_duration,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "extend_after_duration",
                         &self.extend_after_duration,
                     )?;
                     map.serialize_entry("tags", &self.tags)?;
-                    __types::optional_entry(&mut map, "lyrics", &self.lyrics)?;
-                    __types::optional_entry(&mut map, "number_of_steps", &self.number_of_steps)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "scheduler", &self.scheduler)?;
-                    __types::optional_entry(&mut map, "guidance_type", &self.guidance_type)?;
-                    __types::optional_entry(&mut map, "granularity_scale", &self.granularity_scale)?;
-                    __types::optional_entry(&mut map, "guidance_interval", &self.guidance_interval)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "lyrics", &self.lyrics)?;
+                    __fal::optional_entry(&mut map, "number_of_steps", &self.number_of_steps)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "scheduler", &self.scheduler)?;
+                    __fal::optional_entry(&mut map, "guidance_type", &self.guidance_type)?;
+                    __fal::optional_entry(&mut map, "granularity_scale", &self.granularity_scale)?;
+                    __fal::optional_entry(&mut map, "guidance_interval", &self.guidance_interval)?;
+                    __fal::optional_entry(
                         &mut map,
                         "guidance_interval_decay",
                         &self.guidance_interval_decay,
                     )?;
-                    __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                    __fal::optional_entry(
                         &mut map,
                         "minimum_guidance_scale",
                         &self.minimum_guidance_scale,
                     )?;
-                    __types::optional_entry(
-                        &mut map,
-                        "tag_guidance_scale",
-                        &self.tag_guidance_scale,
-                    )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "tag_guidance_scale", &self.tag_guidance_scale)?;
+                    __fal::optional_entry(
                         &mut map,
                         "lyric_guidance_scale",
                         &self.lyric_guidance_scale,
@@ -148,44 +140,104 @@ pub mod fal_ai {
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for AceStepAudioOutpaintInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for AceStepAudioOutpaintInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        audio_url: __types::required_field(&mut map, "audio_url")?,
-                        extend_before_duration: __types::optional_field(
-                            &mut map,
-                            "extend_before_duration",
-                        )?,
-                        extend_after_duration: __types::optional_field(
-                            &mut map,
-                            "extend_after_duration",
-                        )?,
-                        tags: __types::required_field(&mut map, "tags")?,
-                        lyrics: __types::optional_field(&mut map, "lyrics")?,
-                        number_of_steps: __types::optional_field(&mut map, "number_of_steps")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        scheduler: __types::optional_field(&mut map, "scheduler")?,
-                        guidance_type: __types::optional_field(&mut map, "guidance_type")?,
-                        granularity_scale: __types::optional_field(&mut map, "granularity_scale")?,
-                        guidance_interval: __types::optional_field(&mut map, "guidance_interval")?,
-                        guidance_interval_decay: __types::optional_field(
-                            &mut map,
-                            "guidance_interval_decay",
-                        )?,
-                        guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                        minimum_guidance_scale: __types::optional_field(
-                            &mut map,
-                            "minimum_guidance_scale",
-                        )?,
-                        tag_guidance_scale: __types::optional_field(&mut map, "tag_guidance_scale")?,
-                        lyric_guidance_scale: __types::optional_field(
-                            &mut map,
-                            "lyric_guidance_scale",
-                        )?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = AceStepAudioOutpaintInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `AceStepAudioOutpaintInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<AceStepAudioOutpaintInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            let mut f12 = None;
+                            let mut f13 = None;
+                            let mut f14 = None;
+                            let mut f15 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "audio_url",
+                                            "extend_before_duration",
+                                            "extend_after_duration",
+                                            "tags",
+                                            "lyrics",
+                                            "number_of_steps",
+                                            "seed",
+                                            "scheduler",
+                                            "guidance_type",
+                                            "granularity_scale",
+                                            "guidance_interval",
+                                            "guidance_interval_decay",
+                                            "guidance_scale",
+                                            "minimum_guidance_scale",
+                                            "tag_guidance_scale",
+                                            "lyric_guidance_scale",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    Some(12) => f12 = map.next_value()?,
+                                    Some(13) => f13 = map.next_value()?,
+                                    Some(14) => f14 = map.next_value()?,
+                                    Some(15) => f15 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(AceStepAudioOutpaintInput {
+                                audio_url: __fal::required(f0, "audio_url")?,
+                                extend_before_duration: f1,
+                                extend_after_duration: f2,
+                                tags: __fal::required(f3, "tags")?,
+                                lyrics: f4,
+                                number_of_steps: f5,
+                                seed: f6,
+                                scheduler: f7,
+                                guidance_type: f8,
+                                granularity_scale: f9,
+                                guidance_interval: f10,
+                                guidance_interval_decay: f11,
+                                guidance_scale: f12,
+                                minimum_guidance_scale: f13,
+                                tag_guidance_scale: f14,
+                                lyric_guidance_scale: f15,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl AceStepAudioOutpaintInput {
@@ -302,255 +354,350 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for AceStepAudioOutpaintInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "extend_before_duration",
+                        &self.extend_before_duration,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(240f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "extend_after_duration",
+                        &self.extend_after_duration,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(240f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "number_of_steps",
+                        &self.number_of_steps,
+                        &__fal::Rules {
+                            minimum: Some(3f64),
+                            maximum: Some(60f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("scheduler", &self.scheduler, &__fal::Rules::NONE);
+                    v.field("guidance_type", &self.guidance_type, &__fal::Rules::NONE);
+                    v.field(
+                        "granularity_scale",
+                        &self.granularity_scale,
+                        &__fal::Rules {
+                            minimum: Some(-100f64),
+                            maximum: Some(100f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "guidance_interval",
+                        &self.guidance_interval,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "guidance_interval_decay",
+                        &self.guidance_interval_decay,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "guidance_scale",
+                        &self.guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(200f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "minimum_guidance_scale",
+                        &self.minimum_guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(200f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "tag_guidance_scale",
+                        &self.tag_guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(10f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "lyric_guidance_scale",
+                        &self.lyric_guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(10f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl AceStepAudioOutpaintInput {
+                /// Every rule of `fal-ai/ace-step/audio-outpaint`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for AceStepAudioOutpaintInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/ace-step/audio-outpaint";
                 type Output = AceStepAudioOutpaintOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    AceStepAudioOutpaintInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AceStepAudioOutpaintOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct AceStepAudioOutpaintOutput {
+                /// The `audio` field.
+                ///
+                /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ace-step-text-to-audio.wav"}`.
+                pub audio: fal_runtime::File,
+                /// The `seed` field.
+                ///
+                /// Example: `42`.
+                pub seed: i64,
+                /// The `tags` field.
+                pub tags: String,
+                /// The `lyrics` field.
+                pub lyrics: String,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for AceStepAudioOutpaintOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.serialize_entry("tags", &self.tags)?;
+                    map.serialize_entry("lyrics", &self.lyrics)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for AceStepAudioOutpaintOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = AceStepAudioOutpaintOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `AceStepAudioOutpaintOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<AceStepAudioOutpaintOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["audio", "seed", "tags", "lyrics"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(AceStepAudioOutpaintOutput {
+                                audio: __fal::required(f0, "audio")?,
+                                seed: __fal::required(f1, "seed")?,
+                                tags: __fal::required(f2, "tags")?,
+                                lyrics: __fal::required(f3, "lyrics")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `AceStepAudioOutpaintOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct AceStepAudioOutpaintOutputd0616177 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ace-step-text-to-audio.wav"}`.
-        pub audio: fal_runtime::File,
-        /// The `seed` field.
-        ///
-        /// Example: `42`.
-        pub seed: i64,
-        /// The `tags` field.
-        pub tags: String,
-        /// The `lyrics` field.
-        pub lyrics: String,
-    }
-    impl __serde::Serialize for AceStepAudioOutpaintOutputd0616177 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("tags", &self.tags)?;
-            map.serialize_entry("lyrics", &self.lyrics)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AceStepAudioOutpaintOutputd0616177 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-                seed: self::required_field(&mut map, "seed")?,
-                tags: self::required_field(&mut map, "tags")?,
-                lyrics: self::required_field(&mut map, "lyrics")?,
-            })
-        }
-    }
-    /// The `GuidanceType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum GuidanceType2a284caf {
-        /// `"cfg"`
-        Cfg,
-        /// `"apg"`
-        Apg,
-        /// `"cfg_star"`
-        CfgStar,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl GuidanceType2a284caf {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Cfg => "cfg",
-                Self::Apg => "apg",
-                Self::CfgStar => "cfg_star",
-                Self::Other(value) => value,
+            /// The `GuidanceType` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum GuidanceType {
+                /// `"cfg"`
+                Cfg,
+                /// `"apg"`
+                Apg,
+                /// `"cfg_star"`
+                CfgStar,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for GuidanceType2a284caf {
-        fn from(value: &str) -> Self {
-            match value {
-                "cfg" => Self::Cfg,
-                "apg" => Self::Apg,
-                "cfg_star" => Self::CfgStar,
-                other => Self::Other(other.to_owned()),
+            impl GuidanceType {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["cfg", "apg", "cfg_star"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Cfg => "cfg",
+                        Self::Apg => "apg",
+                        Self::CfgStar => "cfg_star",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "cfg" => Self::Cfg,
+                        "apg" => Self::Apg,
+                        "cfg_star" => Self::CfgStar,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for GuidanceType2a284caf {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GuidanceType2a284caf {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Scheduler` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Schedulere8ee839f {
-        /// `"euler"`
-        Euler,
-        /// `"heun"`
-        Heun,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Schedulere8ee839f {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Euler => "euler",
-                Self::Heun => "heun",
-                Self::Other(value) => value,
+            impl ::std::str::FromStr for GuidanceType {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "GuidanceType",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for Schedulere8ee839f {
-        fn from(value: &str) -> Self {
-            match value {
-                "euler" => Self::Euler,
-                "heun" => Self::Heun,
-                other => Self::Other(other.to_owned()),
+            impl TryFrom<&str> for GuidanceType {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Schedulere8ee839f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Schedulere8ee839f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::fmt::Display for GuidanceType {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for GuidanceType {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for GuidanceType {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `GuidanceType` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for GuidanceType {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Scheduler` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Scheduler {
+                /// `"euler"`
+                Euler,
+                /// `"heun"`
+                Heun,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Scheduler {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["euler", "heun"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Euler => "euler",
+                        Self::Heun => "heun",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "euler" => Self::Euler,
+                        "heun" => Self::Heun,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Scheduler {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Scheduler", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Scheduler {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Scheduler {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Scheduler {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Scheduler {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Scheduler` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Scheduler {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

@@ -7,13 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `AiAvatarMultiTextInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `AiAvatarMultiTextOutput`.
         pub mod multi_text {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::Accelerationeccff05a as Acceleration;
-            pub use super::super::super::__types::AiAvatarMultiTextOutputd7f06dd4 as AiAvatarMultiTextOutput;
-            pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
-            pub use super::super::super::__types::Voice1e6b2ef1a as Voice1;
-            pub use super::super::super::__types::Voice2fb7467b3 as Voice2;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/ai-avatar/multi-text`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct AiAvatarMultiTextInput {
@@ -54,43 +48,100 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"regular"`.
                 pub acceleration: Option<Acceleration>,
             }
-            impl __serde::Serialize for AiAvatarMultiTextInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for AiAvatarMultiTextInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
                     map.serialize_entry("first_text_input", &self.first_text_input)?;
                     map.serialize_entry("second_text_input", &self.second_text_input)?;
-                    __types::optional_entry(&mut map, "voice1", &self.voice1)?;
-                    __types::optional_entry(&mut map, "voice2", &self.voice2)?;
+                    __fal::optional_entry(&mut map, "voice1", &self.voice1)?;
+                    __fal::optional_entry(&mut map, "voice2", &self.voice2)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "acceleration", &self.acceleration)?;
+                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for AiAvatarMultiTextInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for AiAvatarMultiTextInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        first_text_input: __types::required_field(&mut map, "first_text_input")?,
-                        second_text_input: __types::required_field(&mut map, "second_text_input")?,
-                        voice1: __types::optional_field(&mut map, "voice1")?,
-                        voice2: __types::optional_field(&mut map, "voice2")?,
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        num_frames: __types::optional_field(&mut map, "num_frames")?,
-                        resolution: __types::optional_field(&mut map, "resolution")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        acceleration: __types::optional_field(&mut map, "acceleration")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = AiAvatarMultiTextInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `AiAvatarMultiTextInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<AiAvatarMultiTextInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_url",
+                                            "first_text_input",
+                                            "second_text_input",
+                                            "voice1",
+                                            "voice2",
+                                            "prompt",
+                                            "num_frames",
+                                            "resolution",
+                                            "seed",
+                                            "acceleration",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = Some(map.next_value()?),
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(AiAvatarMultiTextInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                first_text_input: __fal::required(f1, "first_text_input")?,
+                                second_text_input: __fal::required(f2, "second_text_input")?,
+                                voice1: f3,
+                                voice2: f4,
+                                prompt: __fal::required(f5, "prompt")?,
+                                num_frames: f6,
+                                resolution: f7,
+                                seed: f8,
+                                acceleration: f9,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl AiAvatarMultiTextInput {
@@ -145,477 +196,603 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for AiAvatarMultiTextInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("voice1", &self.voice1, &__fal::Rules::NONE);
+                    v.field("voice2", &self.voice2, &__fal::Rules::NONE);
+                    v.field(
+                        "num_frames",
+                        &self.num_frames,
+                        &__fal::Rules {
+                            minimum: Some(41f64),
+                            maximum: Some(241f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                    v.field(
+                        "seed",
+                        &self.seed,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(4294967295f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("acceleration", &self.acceleration, &__fal::Rules::NONE);
+                }
+            }
+            impl AiAvatarMultiTextInput {
+                /// Every rule of `fal-ai/ai-avatar/multi-text`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for AiAvatarMultiTextInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/ai-avatar/multi-text";
                 type Output = AiAvatarMultiTextOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    AiAvatarMultiTextInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `Acceleration` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Acceleration {
+                /// `"none"`
+                None,
+                /// `"regular"`
+                Regular,
+                /// `"high"`
+                High,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl Acceleration {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["none", "regular", "high"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::None => "none",
+                        Self::Regular => "regular",
+                        Self::High => "high",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "none" => Self::None,
+                        "regular" => Self::Regular,
+                        "high" => Self::High,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for Acceleration {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "Acceleration",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `Acceleration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Accelerationeccff05a {
-        /// `"none"`
-        None,
-        /// `"regular"`
-        Regular,
-        /// `"high"`
-        High,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Accelerationeccff05a {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::None => "none",
-                Self::Regular => "regular",
-                Self::High => "high",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for Acceleration {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for Accelerationeccff05a {
-        fn from(value: &str) -> Self {
-            match value {
-                "none" => Self::None,
-                "regular" => Self::Regular,
-                "high" => Self::High,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for Acceleration {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Accelerationeccff05a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Accelerationeccff05a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `AiAvatarMultiTextOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct AiAvatarMultiTextOutputd7f06dd4 {
-        /// The `video` field.
-        pub video: fal_runtime::File,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for AiAvatarMultiTextOutputd7f06dd4 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AiAvatarMultiTextOutputd7f06dd4 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution2fb1f30d {
-        /// `"480p"`
-        V480p,
-        /// `"720p"`
-        V720p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution2fb1f30d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V480p => "480p",
-                Self::V720p => "720p",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for Acceleration {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for Resolution2fb1f30d {
-        fn from(value: &str) -> Self {
-            match value {
-                "480p" => Self::V480p,
-                "720p" => Self::V720p,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for Acceleration {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Acceleration` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Resolution2fb1f30d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution2fb1f30d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Voice1` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Voice1e6b2ef1a {
-        /// `"Aria"`
-        Aria,
-        /// `"Roger"`
-        Roger,
-        /// `"Sarah"`
-        Sarah,
-        /// `"Laura"`
-        Laura,
-        /// `"Charlie"`
-        Charlie,
-        /// `"George"`
-        George,
-        /// `"Callum"`
-        Callum,
-        /// `"River"`
-        River,
-        /// `"Liam"`
-        Liam,
-        /// `"Charlotte"`
-        Charlotte,
-        /// `"Alice"`
-        Alice,
-        /// `"Matilda"`
-        Matilda,
-        /// `"Will"`
-        Will,
-        /// `"Jessica"`
-        Jessica,
-        /// `"Eric"`
-        Eric,
-        /// `"Chris"`
-        Chris,
-        /// `"Brian"`
-        Brian,
-        /// `"Daniel"`
-        Daniel,
-        /// `"Lily"`
-        Lily,
-        /// `"Bill"`
-        Bill,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Voice1e6b2ef1a {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Aria => "Aria",
-                Self::Roger => "Roger",
-                Self::Sarah => "Sarah",
-                Self::Laura => "Laura",
-                Self::Charlie => "Charlie",
-                Self::George => "George",
-                Self::Callum => "Callum",
-                Self::River => "River",
-                Self::Liam => "Liam",
-                Self::Charlotte => "Charlotte",
-                Self::Alice => "Alice",
-                Self::Matilda => "Matilda",
-                Self::Will => "Will",
-                Self::Jessica => "Jessica",
-                Self::Eric => "Eric",
-                Self::Chris => "Chris",
-                Self::Brian => "Brian",
-                Self::Daniel => "Daniel",
-                Self::Lily => "Lily",
-                Self::Bill => "Bill",
-                Self::Other(value) => value,
+            impl __fal::Validate for Acceleration {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for Voice1e6b2ef1a {
-        fn from(value: &str) -> Self {
-            match value {
-                "Aria" => Self::Aria,
-                "Roger" => Self::Roger,
-                "Sarah" => Self::Sarah,
-                "Laura" => Self::Laura,
-                "Charlie" => Self::Charlie,
-                "George" => Self::George,
-                "Callum" => Self::Callum,
-                "River" => Self::River,
-                "Liam" => Self::Liam,
-                "Charlotte" => Self::Charlotte,
-                "Alice" => Self::Alice,
-                "Matilda" => Self::Matilda,
-                "Will" => Self::Will,
-                "Jessica" => Self::Jessica,
-                "Eric" => Self::Eric,
-                "Chris" => Self::Chris,
-                "Brian" => Self::Brian,
-                "Daniel" => Self::Daniel,
-                "Lily" => Self::Lily,
-                "Bill" => Self::Bill,
-                other => Self::Other(other.to_owned()),
+            /// The `AiAvatarMultiTextOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct AiAvatarMultiTextOutput {
+                /// The `video` field.
+                pub video: fal_runtime::File,
+                /// The `seed` field.
+                pub seed: i64,
             }
-        }
-    }
-    impl __serde::Serialize for Voice1e6b2ef1a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Voice1e6b2ef1a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Voice2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Voice2fb7467b3 {
-        /// `"Aria"`
-        Aria,
-        /// `"Roger"`
-        Roger,
-        /// `"Sarah"`
-        Sarah,
-        /// `"Laura"`
-        Laura,
-        /// `"Charlie"`
-        Charlie,
-        /// `"George"`
-        George,
-        /// `"Callum"`
-        Callum,
-        /// `"River"`
-        River,
-        /// `"Liam"`
-        Liam,
-        /// `"Charlotte"`
-        Charlotte,
-        /// `"Alice"`
-        Alice,
-        /// `"Matilda"`
-        Matilda,
-        /// `"Will"`
-        Will,
-        /// `"Jessica"`
-        Jessica,
-        /// `"Eric"`
-        Eric,
-        /// `"Chris"`
-        Chris,
-        /// `"Brian"`
-        Brian,
-        /// `"Daniel"`
-        Daniel,
-        /// `"Lily"`
-        Lily,
-        /// `"Bill"`
-        Bill,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Voice2fb7467b3 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Aria => "Aria",
-                Self::Roger => "Roger",
-                Self::Sarah => "Sarah",
-                Self::Laura => "Laura",
-                Self::Charlie => "Charlie",
-                Self::George => "George",
-                Self::Callum => "Callum",
-                Self::River => "River",
-                Self::Liam => "Liam",
-                Self::Charlotte => "Charlotte",
-                Self::Alice => "Alice",
-                Self::Matilda => "Matilda",
-                Self::Will => "Will",
-                Self::Jessica => "Jessica",
-                Self::Eric => "Eric",
-                Self::Chris => "Chris",
-                Self::Brian => "Brian",
-                Self::Daniel => "Daniel",
-                Self::Lily => "Lily",
-                Self::Bill => "Bill",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for AiAvatarMultiTextOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.end()
+                }
             }
-        }
-    }
-    impl From<&str> for Voice2fb7467b3 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Aria" => Self::Aria,
-                "Roger" => Self::Roger,
-                "Sarah" => Self::Sarah,
-                "Laura" => Self::Laura,
-                "Charlie" => Self::Charlie,
-                "George" => Self::George,
-                "Callum" => Self::Callum,
-                "River" => Self::River,
-                "Liam" => Self::Liam,
-                "Charlotte" => Self::Charlotte,
-                "Alice" => Self::Alice,
-                "Matilda" => Self::Matilda,
-                "Will" => Self::Will,
-                "Jessica" => Self::Jessica,
-                "Eric" => Self::Eric,
-                "Chris" => Self::Chris,
-                "Brian" => Self::Brian,
-                "Daniel" => Self::Daniel,
-                "Lily" => Self::Lily,
-                "Bill" => Self::Bill,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for AiAvatarMultiTextOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = AiAvatarMultiTextOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `AiAvatarMultiTextOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<AiAvatarMultiTextOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["video", "seed"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(AiAvatarMultiTextOutput {
+                                video: __fal::required(f0, "video")?,
+                                seed: __fal::required(f1, "seed")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Voice2fb7467b3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Voice2fb7467b3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            /// The `Resolution` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Resolution {
+                /// `"480p"`
+                V480p,
+                /// `"720p"`
+                V720p,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Resolution {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["480p", "720p"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V480p => "480p",
+                        Self::V720p => "720p",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "480p" => Self::V480p,
+                        "720p" => Self::V720p,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Resolution {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Resolution {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Resolution {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Resolution {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Resolution {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Voice1` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Voice1 {
+                /// `"Aria"`
+                Aria,
+                /// `"Roger"`
+                Roger,
+                /// `"Sarah"`
+                Sarah,
+                /// `"Laura"`
+                Laura,
+                /// `"Charlie"`
+                Charlie,
+                /// `"George"`
+                George,
+                /// `"Callum"`
+                Callum,
+                /// `"River"`
+                River,
+                /// `"Liam"`
+                Liam,
+                /// `"Charlotte"`
+                Charlotte,
+                /// `"Alice"`
+                Alice,
+                /// `"Matilda"`
+                Matilda,
+                /// `"Will"`
+                Will,
+                /// `"Jessica"`
+                Jessica,
+                /// `"Eric"`
+                Eric,
+                /// `"Chris"`
+                Chris,
+                /// `"Brian"`
+                Brian,
+                /// `"Daniel"`
+                Daniel,
+                /// `"Lily"`
+                Lily,
+                /// `"Bill"`
+                Bill,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Voice1 {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "Aria",
+                    "Roger",
+                    "Sarah",
+                    "Laura",
+                    "Charlie",
+                    "George",
+                    "Callum",
+                    "River",
+                    "Liam",
+                    "Charlotte",
+                    "Alice",
+                    "Matilda",
+                    "Will",
+                    "Jessica",
+                    "Eric",
+                    "Chris",
+                    "Brian",
+                    "Daniel",
+                    "Lily",
+                    "Bill",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Aria => "Aria",
+                        Self::Roger => "Roger",
+                        Self::Sarah => "Sarah",
+                        Self::Laura => "Laura",
+                        Self::Charlie => "Charlie",
+                        Self::George => "George",
+                        Self::Callum => "Callum",
+                        Self::River => "River",
+                        Self::Liam => "Liam",
+                        Self::Charlotte => "Charlotte",
+                        Self::Alice => "Alice",
+                        Self::Matilda => "Matilda",
+                        Self::Will => "Will",
+                        Self::Jessica => "Jessica",
+                        Self::Eric => "Eric",
+                        Self::Chris => "Chris",
+                        Self::Brian => "Brian",
+                        Self::Daniel => "Daniel",
+                        Self::Lily => "Lily",
+                        Self::Bill => "Bill",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "Aria" => Self::Aria,
+                        "Roger" => Self::Roger,
+                        "Sarah" => Self::Sarah,
+                        "Laura" => Self::Laura,
+                        "Charlie" => Self::Charlie,
+                        "George" => Self::George,
+                        "Callum" => Self::Callum,
+                        "River" => Self::River,
+                        "Liam" => Self::Liam,
+                        "Charlotte" => Self::Charlotte,
+                        "Alice" => Self::Alice,
+                        "Matilda" => Self::Matilda,
+                        "Will" => Self::Will,
+                        "Jessica" => Self::Jessica,
+                        "Eric" => Self::Eric,
+                        "Chris" => Self::Chris,
+                        "Brian" => Self::Brian,
+                        "Daniel" => Self::Daniel,
+                        "Lily" => Self::Lily,
+                        "Bill" => Self::Bill,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Voice1 {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Voice1", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Voice1 {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Voice1 {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Voice1 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Voice1 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Voice1` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Voice1 {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Voice2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Voice2 {
+                /// `"Aria"`
+                Aria,
+                /// `"Roger"`
+                Roger,
+                /// `"Sarah"`
+                Sarah,
+                /// `"Laura"`
+                Laura,
+                /// `"Charlie"`
+                Charlie,
+                /// `"George"`
+                George,
+                /// `"Callum"`
+                Callum,
+                /// `"River"`
+                River,
+                /// `"Liam"`
+                Liam,
+                /// `"Charlotte"`
+                Charlotte,
+                /// `"Alice"`
+                Alice,
+                /// `"Matilda"`
+                Matilda,
+                /// `"Will"`
+                Will,
+                /// `"Jessica"`
+                Jessica,
+                /// `"Eric"`
+                Eric,
+                /// `"Chris"`
+                Chris,
+                /// `"Brian"`
+                Brian,
+                /// `"Daniel"`
+                Daniel,
+                /// `"Lily"`
+                Lily,
+                /// `"Bill"`
+                Bill,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Voice2 {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "Aria",
+                    "Roger",
+                    "Sarah",
+                    "Laura",
+                    "Charlie",
+                    "George",
+                    "Callum",
+                    "River",
+                    "Liam",
+                    "Charlotte",
+                    "Alice",
+                    "Matilda",
+                    "Will",
+                    "Jessica",
+                    "Eric",
+                    "Chris",
+                    "Brian",
+                    "Daniel",
+                    "Lily",
+                    "Bill",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Aria => "Aria",
+                        Self::Roger => "Roger",
+                        Self::Sarah => "Sarah",
+                        Self::Laura => "Laura",
+                        Self::Charlie => "Charlie",
+                        Self::George => "George",
+                        Self::Callum => "Callum",
+                        Self::River => "River",
+                        Self::Liam => "Liam",
+                        Self::Charlotte => "Charlotte",
+                        Self::Alice => "Alice",
+                        Self::Matilda => "Matilda",
+                        Self::Will => "Will",
+                        Self::Jessica => "Jessica",
+                        Self::Eric => "Eric",
+                        Self::Chris => "Chris",
+                        Self::Brian => "Brian",
+                        Self::Daniel => "Daniel",
+                        Self::Lily => "Lily",
+                        Self::Bill => "Bill",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "Aria" => Self::Aria,
+                        "Roger" => Self::Roger,
+                        "Sarah" => Self::Sarah,
+                        "Laura" => Self::Laura,
+                        "Charlie" => Self::Charlie,
+                        "George" => Self::George,
+                        "Callum" => Self::Callum,
+                        "River" => Self::River,
+                        "Liam" => Self::Liam,
+                        "Charlotte" => Self::Charlotte,
+                        "Alice" => Self::Alice,
+                        "Matilda" => Self::Matilda,
+                        "Will" => Self::Will,
+                        "Jessica" => Self::Jessica,
+                        "Eric" => Self::Eric,
+                        "Chris" => Self::Chris,
+                        "Brian" => Self::Brian,
+                        "Daniel" => Self::Daniel,
+                        "Lily" => Self::Lily,
+                        "Bill" => Self::Bill,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Voice2 {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Voice2", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Voice2 {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Voice2 {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Voice2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Voice2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Voice2` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Voice2 {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

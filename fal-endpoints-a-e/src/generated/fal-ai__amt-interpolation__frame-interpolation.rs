@@ -7,9 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `AmtInterpolationFrameInterpolationInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `AmtInterpolationFrameInterpolationOutput`.
         pub mod frame_interpolation {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AmtInterpolationFrameInterpolationOutput96f6e003 as AmtInterpolationFrameInterpolationOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/amt-interpolation/frame-interpolation`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct AmtInterpolationFrameInterpolationInput {
@@ -26,16 +24,16 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `4`.
                 pub recursive_interpolation_passes: Option<i64>,
             }
-            impl __serde::Serialize for AmtInterpolationFrameInterpolationInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for AmtInterpolationFrameInterpolationInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("frames", &self.frames)?;
-                    __types::optional_entry(&mut map, "output_fps", &self.output_fps)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "output_fps", &self.output_fps)?;
+                    __fal::optional_entry(
                         &mut map,
                         "recursive_interpolation_passes",
                         &self.recursive_interpolation_passes,
@@ -43,19 +41,48 @@ pub mod fal_ai {
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for AmtInterpolationFrameInterpolationInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for AmtInterpolationFrameInterpolationInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        frames: __types::required_field(&mut map, "frames")?,
-                        output_fps: __types::optional_field(&mut map, "output_fps")?,
-                        recursive_interpolation_passes: __types::optional_field(
-                            &mut map,
-                            "recursive_interpolation_passes",
-                        )?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = AmtInterpolationFrameInterpolationInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `AmtInterpolationFrameInterpolationInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<AmtInterpolationFrameInterpolationInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &["frames", "output_fps", "recursive_interpolation_passes"],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(AmtInterpolationFrameInterpolationInput {
+                                frames: __fal::required(f0, "frames")?,
+                                output_fps: f1,
+                                recursive_interpolation_passes: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl AmtInterpolationFrameInterpolationInput {
@@ -85,146 +112,71 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for AmtInterpolationFrameInterpolationInput {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            impl AmtInterpolationFrameInterpolationInput {
+                /// Every rule of `fal-ai/amt-interpolation/frame-interpolation`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for AmtInterpolationFrameInterpolationInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/amt-interpolation/frame-interpolation";
                 type Output = AmtInterpolationFrameInterpolationOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    AmtInterpolationFrameInterpolationInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AmtInterpolationFrameInterpolationOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct AmtInterpolationFrameInterpolationOutput {
+                /// The `video` field.
+                pub video: fal_runtime::File,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for AmtInterpolationFrameInterpolationOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for AmtInterpolationFrameInterpolationOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = AmtInterpolationFrameInterpolationOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `AmtInterpolationFrameInterpolationOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<AmtInterpolationFrameInterpolationOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(AmtInterpolationFrameInterpolationOutput {
+                                video: __fal::required(f0, "video")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `AmtInterpolationFrameInterpolationOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct AmtInterpolationFrameInterpolationOutput96f6e003 {
-        /// The `video` field.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for AmtInterpolationFrameInterpolationOutput96f6e003 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de>
-    for AmtInterpolationFrameInterpolationOutput96f6e003 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
         }
     }
 }

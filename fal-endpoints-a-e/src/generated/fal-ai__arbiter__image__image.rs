@@ -10,12 +10,7 @@ pub mod fal_ai {
             /// Build a `ArbiterImageImageInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ArbiterImageImageOutput`.
             #[allow(clippy::module_inception)]
             pub mod image {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::ArbiterImageImageOutput684aae32 as ArbiterImageImageOutput;
-                pub use super::super::super::super::__types::MeasurementsItemaaf8663e as MeasurementsItem;
-                pub use super::super::super::super::__types::ReferenceImageInputf000c509 as ReferenceImageInput;
-                pub use super::super::super::super::__types::ValuesItemValued020e8e5 as ValuesItemValue;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/arbiter/image/image`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ArbiterImageImageInput {
@@ -24,27 +19,53 @@ pub mod fal_ai {
                     /// The `inputs` field.
                     pub inputs: Vec<ReferenceImageInput>,
                 }
-                impl __serde::Serialize for ArbiterImageImageInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for ArbiterImageImageInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("measurements", &self.measurements)?;
                         map.serialize_entry("inputs", &self.inputs)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for ArbiterImageImageInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for ArbiterImageImageInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            measurements: __types::required_field(&mut map, "measurements")?,
-                            inputs: __types::required_field(&mut map, "inputs")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ArbiterImageImageInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ArbiterImageImageInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ArbiterImageImageInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["measurements", "inputs"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ArbiterImageImageInput {
+                                    measurements: __fal::required(f0, "measurements")?,
+                                    inputs: __fal::required(f1, "inputs")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl ArbiterImageImageInput {
@@ -59,289 +80,281 @@ pub mod fal_ai {
                         }
                     }
                 }
+                impl __fal::Validate for ArbiterImageImageInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("measurements", &self.measurements, &__fal::Rules::NONE);
+                        v.field("inputs", &self.inputs, &__fal::Rules::NONE);
+                    }
+                }
+                impl ArbiterImageImageInput {
+                    /// Every rule of `fal-ai/arbiter/image/image`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for ArbiterImageImageInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/arbiter/image/image";
                     type Output = ArbiterImageImageOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        ArbiterImageImageInput::validate(self)
+                    }
+                }
+                /// The `ArbiterImageImageOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Default)]
+                pub struct ArbiterImageImageOutput {
+                    /// The `values` field.
+                    pub values: Option<Vec<::std::collections::BTreeMap<String, ValuesItemValue>>>,
+                }
+                impl __fal::serde::Serialize for ArbiterImageImageOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        __fal::optional_entry(&mut map, "values", &self.values)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ArbiterImageImageOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ArbiterImageImageOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ArbiterImageImageOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ArbiterImageImageOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["values"]))? {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ArbiterImageImageOutput {
+                                    values: f0,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `MeasurementsItem` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum MeasurementsItem {
+                    /// `"dists"`
+                    Dists,
+                    /// `"mse"`
+                    Mse,
+                    /// `"lpips"`
+                    Lpips,
+                    /// `"sdi"`
+                    Sdi,
+                    /// `"ssim"`
+                    Ssim,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl MeasurementsItem {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "dists",
+                        "mse",
+                        "lpips",
+                        "sdi",
+                        "ssim",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Dists => "dists",
+                            Self::Mse => "mse",
+                            Self::Lpips => "lpips",
+                            Self::Sdi => "sdi",
+                            Self::Ssim => "ssim",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "dists" => Self::Dists,
+                            "mse" => Self::Mse,
+                            "lpips" => Self::Lpips,
+                            "sdi" => Self::Sdi,
+                            "ssim" => Self::Ssim,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for MeasurementsItem {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "MeasurementsItem",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for MeasurementsItem {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for MeasurementsItem {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for MeasurementsItem {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for MeasurementsItem {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `MeasurementsItem` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for MeasurementsItem {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `ReferenceImageInput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct ReferenceImageInput {
+                    /// The `reference` field.
+                    pub reference: String,
+                    /// The `hypothesis` field.
+                    pub hypothesis: String,
+                }
+                impl __fal::serde::Serialize for ReferenceImageInput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("reference", &self.reference)?;
+                        map.serialize_entry("hypothesis", &self.hypothesis)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ReferenceImageInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ReferenceImageInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ReferenceImageInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ReferenceImageInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["reference", "hypothesis"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ReferenceImageInput {
+                                    reference: __fal::required(f0, "reference")?,
+                                    hypothesis: __fal::required(f1, "hypothesis")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                impl ReferenceImageInput {
+                    /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                    pub fn new(reference: impl Into<String>, hypothesis: impl Into<String>) -> Self {
+                        Self {
+                            reference: reference.into(),
+                            hypothesis: hypothesis.into(),
+                        }
+                    }
+                }
+                impl __fal::Validate for ReferenceImageInput {
+                    fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+                }
+                /// The `ValuesItemValue` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+                pub enum ValuesItemValue {
+                    /// The `Number` form.
+                    Number(f64),
+                    /// The `Map` form.
+                    Map(::std::collections::BTreeMap<String, f64>),
+                }
+                impl __fal::serde::Serialize for ValuesItemValue {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        match self {
+                            Self::Number(value) => __fal::serde::Serialize::serialize(value, serializer),
+                            Self::Map(value) => __fal::serde::Serialize::serialize(value, serializer),
+                        }
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ValuesItemValue {
+                    /// Tries each form in order, like serde's untagged enums.
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                            deserializer,
+                        )?;
+                        if let Some(arm) = value.parse::<f64>() {
+                            return Ok(Self::Number(arm));
+                        }
+                        if let Some(arm) = value.parse::<::std::collections::BTreeMap<String, f64>>() {
+                            return Ok(Self::Map(arm));
+                        }
+                        Err(value.mismatch("one of the forms of `ValuesItemValue`: a number, an object"))
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `ArbiterImageImageOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ArbiterImageImageOutput684aae32 {
-        /// The `values` field.
-        pub values: Option<
-            Vec<::std::collections::BTreeMap<String, ValuesItemValued020e8e5>>,
-        >,
-    }
-    impl __serde::Serialize for ArbiterImageImageOutput684aae32 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "values", &self.values)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ArbiterImageImageOutput684aae32 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                values: self::optional_field(&mut map, "values")?,
-            })
-        }
-    }
-    /// The `MeasurementsItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum MeasurementsItemaaf8663e {
-        /// `"dists"`
-        Dists,
-        /// `"mse"`
-        Mse,
-        /// `"lpips"`
-        Lpips,
-        /// `"sdi"`
-        Sdi,
-        /// `"ssim"`
-        Ssim,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl MeasurementsItemaaf8663e {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Dists => "dists",
-                Self::Mse => "mse",
-                Self::Lpips => "lpips",
-                Self::Sdi => "sdi",
-                Self::Ssim => "ssim",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for MeasurementsItemaaf8663e {
-        fn from(value: &str) -> Self {
-            match value {
-                "dists" => Self::Dists,
-                "mse" => Self::Mse,
-                "lpips" => Self::Lpips,
-                "sdi" => Self::Sdi,
-                "ssim" => Self::Ssim,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for MeasurementsItemaaf8663e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MeasurementsItemaaf8663e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ReferenceImageInput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ReferenceImageInputf000c509 {
-        /// The `reference` field.
-        pub reference: String,
-        /// The `hypothesis` field.
-        pub hypothesis: String,
-    }
-    impl __serde::Serialize for ReferenceImageInputf000c509 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("reference", &self.reference)?;
-            map.serialize_entry("hypothesis", &self.hypothesis)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ReferenceImageInputf000c509 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                reference: self::required_field(&mut map, "reference")?,
-                hypothesis: self::required_field(&mut map, "hypothesis")?,
-            })
-        }
-    }
-    impl ReferenceImageInputf000c509 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(reference: impl Into<String>, hypothesis: impl Into<String>) -> Self {
-            Self {
-                reference: reference.into(),
-                hypothesis: hypothesis.into(),
-            }
-        }
-    }
-    /// The `ValuesItemValue` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ValuesItemValued020e8e5 {
-        /// The `Number` form.
-        Number(f64),
-        /// The `Map` form.
-        Map(::std::collections::BTreeMap<String, f64>),
-    }
-    impl __serde::Serialize for ValuesItemValued020e8e5 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::Number(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Map(value) => __serde::Serialize::serialize(value, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ValuesItemValued020e8e5 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <f64 as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Number(arm));
-            }
-            if let Ok(arm) = <::std::collections::BTreeMap<
-                String,
-                f64,
-            > as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Map(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of ValuesItemValue",
-                ),
-            )
         }
     }
 }

@@ -9,46 +9,67 @@ pub mod fal_ai {
             ///
             /// Build a `ArbiterImageTextInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ArbiterImageTextOutput`.
             pub mod text {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::ArbiterImageTextOutputac234cf2 as ArbiterImageTextOutput;
-                pub use super::super::super::super::__types::MeasurementsIteme3996d43 as MeasurementsItem;
-                pub use super::super::super::super::__types::SemanticImageInput688ec072 as SemanticImageInput;
-                pub use super::super::super::super::__types::ValuesItemValued020e8e5 as ValuesItemValue;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/arbiter/image/text`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ArbiterImageTextInput {
                     /// The `measurements` field.
-                    pub measurements: Vec<MeasurementsItem>,
+                    pub measurements: Vec<String>,
                     /// The `inputs` field.
                     pub inputs: Vec<SemanticImageInput>,
                 }
-                impl __serde::Serialize for ArbiterImageTextInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for ArbiterImageTextInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("measurements", &self.measurements)?;
                         map.serialize_entry("inputs", &self.inputs)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for ArbiterImageTextInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for ArbiterImageTextInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            measurements: __types::required_field(&mut map, "measurements")?,
-                            inputs: __types::required_field(&mut map, "inputs")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ArbiterImageTextInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ArbiterImageTextInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ArbiterImageTextInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["measurements", "inputs"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ArbiterImageTextInput {
+                                    measurements: __fal::required(f0, "measurements")?,
+                                    inputs: __fal::required(f1, "inputs")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl ArbiterImageTextInput {
                     /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-                    pub fn new<I0: Into<MeasurementsItem>, I1: Into<SemanticImageInput>>(
+                    pub fn new<I0: Into<String>, I1: Into<SemanticImageInput>>(
                         measurements: impl IntoIterator<Item = I0>,
                         inputs: impl IntoIterator<Item = I1>,
                     ) -> Self {
@@ -58,273 +79,193 @@ pub mod fal_ai {
                         }
                     }
                 }
+                impl __fal::Validate for ArbiterImageTextInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "measurements",
+                            &self.measurements,
+                            &__fal::Rules {
+                                items: Some(
+                                    &__fal::Rules {
+                                        text: Some("clip_score"),
+                                        ..__fal::Rules::NONE
+                                    },
+                                ),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("inputs", &self.inputs, &__fal::Rules::NONE);
+                    }
+                }
+                impl ArbiterImageTextInput {
+                    /// Every rule of `fal-ai/arbiter/image/text`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for ArbiterImageTextInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/arbiter/image/text";
                     type Output = ArbiterImageTextOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        ArbiterImageTextInput::validate(self)
+                    }
+                }
+                /// The `ArbiterImageTextOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Default)]
+                pub struct ArbiterImageTextOutput {
+                    /// The `values` field.
+                    pub values: Option<Vec<::std::collections::BTreeMap<String, ValuesItemValue>>>,
+                }
+                impl __fal::serde::Serialize for ArbiterImageTextOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        __fal::optional_entry(&mut map, "values", &self.values)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ArbiterImageTextOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ArbiterImageTextOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ArbiterImageTextOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ArbiterImageTextOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["values"]))? {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ArbiterImageTextOutput {
+                                    values: f0,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `SemanticImageInput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct SemanticImageInput {
+                    /// The `hypothesis` field.
+                    pub hypothesis: String,
+                    /// The `reference` field.
+                    pub reference: String,
+                }
+                impl __fal::serde::Serialize for SemanticImageInput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("hypothesis", &self.hypothesis)?;
+                        map.serialize_entry("reference", &self.reference)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for SemanticImageInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = SemanticImageInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `SemanticImageInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<SemanticImageInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["hypothesis", "reference"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(SemanticImageInput {
+                                    hypothesis: __fal::required(f0, "hypothesis")?,
+                                    reference: __fal::required(f1, "reference")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                impl SemanticImageInput {
+                    /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                    pub fn new(hypothesis: impl Into<String>, reference: impl Into<String>) -> Self {
+                        Self {
+                            hypothesis: hypothesis.into(),
+                            reference: reference.into(),
+                        }
+                    }
+                }
+                impl __fal::Validate for SemanticImageInput {
+                    fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+                }
+                /// The `ValuesItemValue` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+                pub enum ValuesItemValue {
+                    /// The `Number` form.
+                    Number(f64),
+                    /// The `Map` form.
+                    Map(::std::collections::BTreeMap<String, f64>),
+                }
+                impl __fal::serde::Serialize for ValuesItemValue {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        match self {
+                            Self::Number(value) => __fal::serde::Serialize::serialize(value, serializer),
+                            Self::Map(value) => __fal::serde::Serialize::serialize(value, serializer),
+                        }
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ValuesItemValue {
+                    /// Tries each form in order, like serde's untagged enums.
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                            deserializer,
+                        )?;
+                        if let Some(arm) = value.parse::<f64>() {
+                            return Ok(Self::Number(arm));
+                        }
+                        if let Some(arm) = value.parse::<::std::collections::BTreeMap<String, f64>>() {
+                            return Ok(Self::Map(arm));
+                        }
+                        Err(value.mismatch("one of the forms of `ValuesItemValue`: a number, an object"))
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `ArbiterImageTextOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ArbiterImageTextOutputac234cf2 {
-        /// The `values` field.
-        pub values: Option<
-            Vec<::std::collections::BTreeMap<String, ValuesItemValued020e8e5>>,
-        >,
-    }
-    impl __serde::Serialize for ArbiterImageTextOutputac234cf2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "values", &self.values)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ArbiterImageTextOutputac234cf2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                values: self::optional_field(&mut map, "values")?,
-            })
-        }
-    }
-    /// The `MeasurementsItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum MeasurementsIteme3996d43 {
-        /// `"clip_score"`
-        ClipScore,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl MeasurementsIteme3996d43 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::ClipScore => "clip_score",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for MeasurementsIteme3996d43 {
-        fn from(value: &str) -> Self {
-            match value {
-                "clip_score" => Self::ClipScore,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for MeasurementsIteme3996d43 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MeasurementsIteme3996d43 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `SemanticImageInput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct SemanticImageInput688ec072 {
-        /// The `hypothesis` field.
-        pub hypothesis: String,
-        /// The `reference` field.
-        pub reference: String,
-    }
-    impl __serde::Serialize for SemanticImageInput688ec072 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("hypothesis", &self.hypothesis)?;
-            map.serialize_entry("reference", &self.reference)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SemanticImageInput688ec072 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                hypothesis: self::required_field(&mut map, "hypothesis")?,
-                reference: self::required_field(&mut map, "reference")?,
-            })
-        }
-    }
-    impl SemanticImageInput688ec072 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(hypothesis: impl Into<String>, reference: impl Into<String>) -> Self {
-            Self {
-                hypothesis: hypothesis.into(),
-                reference: reference.into(),
-            }
-        }
-    }
-    /// The `ValuesItemValue` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ValuesItemValued020e8e5 {
-        /// The `Number` form.
-        Number(f64),
-        /// The `Map` form.
-        Map(::std::collections::BTreeMap<String, f64>),
-    }
-    impl __serde::Serialize for ValuesItemValued020e8e5 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::Number(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Map(value) => __serde::Serialize::serialize(value, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ValuesItemValued020e8e5 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <f64 as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Number(arm));
-            }
-            if let Ok(arm) = <::std::collections::BTreeMap<
-                String,
-                f64,
-            > as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Map(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of ValuesItemValue",
-                ),
-            )
         }
     }
 }

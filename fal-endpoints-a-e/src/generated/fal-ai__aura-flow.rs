@@ -5,9 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `AuraFlowInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `AuraFlowOutput`.
     pub mod aura_flow {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::AuraFlowOutputff7029dd as AuraFlowOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/aura-flow`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct AuraFlowInput {
@@ -39,44 +37,89 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `false`.
             pub sync_mode: Option<bool>,
         }
-        impl __serde::Serialize for AuraFlowInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for AuraFlowInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("prompt", &self.prompt)?;
-                __types::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                __fal::optional_entry(
                     &mut map,
                     "num_inference_steps",
                     &self.num_inference_steps,
                 )?;
-                __types::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
+                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for AuraFlowInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for AuraFlowInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    num_images: __types::optional_field(&mut map, "num_images")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                    num_inference_steps: __types::optional_field(
-                        &mut map,
-                        "num_inference_steps",
-                    )?,
-                    expand_prompt: __types::optional_field(&mut map, "expand_prompt")?,
-                    sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = AuraFlowInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `AuraFlowInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<AuraFlowInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "prompt",
+                                        "num_images",
+                                        "seed",
+                                        "guidance_scale",
+                                        "num_inference_steps",
+                                        "expand_prompt",
+                                        "sync_mode",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(AuraFlowInput {
+                            prompt: __fal::required(f0, "prompt")?,
+                            num_images: f1,
+                            seed: f2,
+                            guidance_scale: f3,
+                            num_inference_steps: f4,
+                            expand_prompt: f5,
+                            sync_mode: f6,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl AuraFlowInput {
@@ -126,152 +169,112 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for AuraFlowInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/aura-flow";
-            type Output = AuraFlowOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for AuraFlowInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "num_images",
+                    &self.num_images,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(2f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "guidance_scale",
+                    &self.guidance_scale,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(20f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "num_inference_steps",
+                    &self.num_inference_steps,
+                    &__fal::Rules {
+                        minimum: Some(20f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl AuraFlowInput {
+            /// Every rule of `fal-ai/aura-flow`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `AuraFlowOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct AuraFlowOutputff7029dd {
-        /// The `images` field.
-        pub images: Vec<fal_runtime::Image>,
-        /// The `seed` field.
-        pub seed: i64,
-        /// The `prompt` field.
-        pub prompt: String,
-    }
-    impl __serde::Serialize for AuraFlowOutputff7029dd {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            map.end()
+        impl fal_runtime::Endpoint for AuraFlowInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/aura-flow";
+            type Output = AuraFlowOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                AuraFlowInput::validate(self)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for AuraFlowOutputff7029dd {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                seed: self::required_field(&mut map, "seed")?,
-                prompt: self::required_field(&mut map, "prompt")?,
-            })
+        /// The `AuraFlowOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct AuraFlowOutput {
+            /// The `images` field.
+            pub images: Vec<fal_runtime::Image>,
+            /// The `seed` field.
+            pub seed: i64,
+            /// The `prompt` field.
+            pub prompt: String,
+        }
+        impl __fal::serde::Serialize for AuraFlowOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("images", &self.images)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.serialize_entry("prompt", &self.prompt)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for AuraFlowOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = AuraFlowOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `AuraFlowOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<AuraFlowOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["images", "seed", "prompt"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(AuraFlowOutput {
+                            images: __fal::required(f0, "images")?,
+                            seed: __fal::required(f1, "seed")?,
+                            prompt: __fal::required(f2, "prompt")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

@@ -5,11 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `AutoCaptionInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `AutoCaptionOutput`.
     pub mod auto_caption {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::AutoCaptionOutput259128a7 as AutoCaptionOutput;
-        pub use super::super::__types::LeftAligne7f75c33 as LeftAlign;
-        pub use super::super::__types::TopAlign8f9dbb9e as TopAlign;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/auto-caption`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct AutoCaptionInput {
@@ -45,39 +41,90 @@ pub mod fal_ai {
             /// Limits: 0.5 ≤ value ≤ 3.
             pub refresh_interval: Option<f64>,
         }
-        impl __serde::Serialize for AutoCaptionInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for AutoCaptionInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("video_url", &self.video_url)?;
-                __types::optional_entry(&mut map, "txt_color", &self.txt_color)?;
-                __types::optional_entry(&mut map, "txt_font", &self.txt_font)?;
-                __types::optional_entry(&mut map, "font_size", &self.font_size)?;
-                __types::optional_entry(&mut map, "stroke_width", &self.stroke_width)?;
-                __types::optional_entry(&mut map, "left_align", &self.left_align)?;
-                __types::optional_entry(&mut map, "top_align", &self.top_align)?;
-                __types::optional_entry(&mut map, "refresh_interval", &self.refresh_interval)?;
+                __fal::optional_entry(&mut map, "txt_color", &self.txt_color)?;
+                __fal::optional_entry(&mut map, "txt_font", &self.txt_font)?;
+                __fal::optional_entry(&mut map, "font_size", &self.font_size)?;
+                __fal::optional_entry(&mut map, "stroke_width", &self.stroke_width)?;
+                __fal::optional_entry(&mut map, "left_align", &self.left_align)?;
+                __fal::optional_entry(&mut map, "top_align", &self.top_align)?;
+                __fal::optional_entry(&mut map, "refresh_interval", &self.refresh_interval)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for AutoCaptionInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for AutoCaptionInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    video_url: __types::required_field(&mut map, "video_url")?,
-                    txt_color: __types::optional_field(&mut map, "txt_color")?,
-                    txt_font: __types::optional_field(&mut map, "txt_font")?,
-                    font_size: __types::optional_field(&mut map, "font_size")?,
-                    stroke_width: __types::optional_field(&mut map, "stroke_width")?,
-                    left_align: __types::optional_field(&mut map, "left_align")?,
-                    top_align: __types::optional_field(&mut map, "top_align")?,
-                    refresh_interval: __types::optional_field(&mut map, "refresh_interval")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = AutoCaptionInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `AutoCaptionInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<AutoCaptionInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "video_url",
+                                        "txt_color",
+                                        "txt_font",
+                                        "font_size",
+                                        "stroke_width",
+                                        "left_align",
+                                        "top_align",
+                                        "refresh_interval",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(AutoCaptionInput {
+                            video_url: __fal::required(f0, "video_url")?,
+                            txt_color: f1,
+                            txt_font: f2,
+                            font_size: f3,
+                            stroke_width: f4,
+                            left_align: f5,
+                            top_align: f6,
+                            refresh_interval: f7,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl AutoCaptionInput {
@@ -130,246 +177,206 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for AutoCaptionInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/auto-caption";
-            type Output = AutoCaptionOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for AutoCaptionInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "left_align",
+                    &self.left_align,
+                    &__fal::Rules {
+                        any_text: Some(&__fal::Rules::NONE),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "top_align",
+                    &self.top_align,
+                    &__fal::Rules {
+                        any_text: Some(&__fal::Rules::NONE),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "refresh_interval",
+                    &self.refresh_interval,
+                    &__fal::Rules {
+                        minimum: Some(0.5f64),
+                        maximum: Some(3f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl AutoCaptionInput {
+            /// Every rule of `fal-ai/auto-caption`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `AutoCaptionOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct AutoCaptionOutput259128a7 {
-        /// The `video_url` field.
-        pub video_url: String,
-    }
-    impl __serde::Serialize for AutoCaptionOutput259128a7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video_url", &self.video_url)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AutoCaptionOutput259128a7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video_url: self::required_field(&mut map, "video_url")?,
-            })
-        }
-    }
-    /// The `LeftAlign` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum LeftAligne7f75c33 {
-        /// The `Text` form.
-        Text(String),
-        /// The `Number` form.
-        Number(f64),
-    }
-    impl __serde::Serialize for LeftAligne7f75c33 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::Text(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Number(value) => __serde::Serialize::serialize(value, serializer),
+        impl fal_runtime::Endpoint for AutoCaptionInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/auto-caption";
+            type Output = AutoCaptionOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                AutoCaptionInput::validate(self)
             }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for LeftAligne7f75c33 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <String as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Text(arm));
-            }
-            if let Ok(arm) = <f64 as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Number(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of LeftAlign",
-                ),
-            )
+        /// The `AutoCaptionOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct AutoCaptionOutput {
+            /// The `video_url` field.
+            pub video_url: String,
         }
-    }
-    impl From<String> for LeftAligne7f75c33 {
-        fn from(value: String) -> Self {
-            Self::Text(value)
-        }
-    }
-    impl From<f64> for LeftAligne7f75c33 {
-        fn from(value: f64) -> Self {
-            Self::Number(value)
-        }
-    }
-    /// The `TopAlign` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum TopAlign8f9dbb9e {
-        /// The `Text` form.
-        Text(String),
-        /// The `Number` form.
-        Number(f64),
-    }
-    impl __serde::Serialize for TopAlign8f9dbb9e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::Text(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Number(value) => __serde::Serialize::serialize(value, serializer),
+        impl __fal::serde::Serialize for AutoCaptionOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("video_url", &self.video_url)?;
+                map.end()
             }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for TopAlign8f9dbb9e {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <String as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Text(arm));
+        impl<'de> __fal::serde::Deserialize<'de> for AutoCaptionOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = AutoCaptionOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `AutoCaptionOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<AutoCaptionOutput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["video_url"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(AutoCaptionOutput {
+                            video_url: __fal::required(f0, "video_url")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
-            if let Ok(arm) = <f64 as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Number(arm));
+        }
+        /// The `LeftAlign` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+        pub enum LeftAlign {
+            /// The `Text` form.
+            Text(String),
+            /// The `Number` form.
+            Number(f64),
+        }
+        impl __fal::serde::Serialize for LeftAlign {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                match self {
+                    Self::Text(value) => __fal::serde::Serialize::serialize(value, serializer),
+                    Self::Number(value) => __fal::serde::Serialize::serialize(value, serializer),
+                }
             }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of TopAlign",
-                ),
-            )
         }
-    }
-    impl From<String> for TopAlign8f9dbb9e {
-        fn from(value: String) -> Self {
-            Self::Text(value)
+        impl<'de> __fal::serde::Deserialize<'de> for LeftAlign {
+            /// Tries each form in order, like serde's untagged enums.
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                    deserializer,
+                )?;
+                if let Some(arm) = value.parse::<String>() {
+                    return Ok(Self::Text(arm));
+                }
+                if let Some(arm) = value.parse::<f64>() {
+                    return Ok(Self::Number(arm));
+                }
+                Err(value.mismatch("one of the forms of `LeftAlign`: a string, a number"))
+            }
         }
-    }
-    impl From<f64> for TopAlign8f9dbb9e {
-        fn from(value: f64) -> Self {
-            Self::Number(value)
+        impl From<String> for LeftAlign {
+            fn from(value: String) -> Self {
+                Self::Text(value)
+            }
+        }
+        impl From<f64> for LeftAlign {
+            fn from(value: f64) -> Self {
+                Self::Number(value)
+            }
+        }
+        impl __fal::Validate for LeftAlign {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                match self {
+                    Self::Text(value) => __fal::Validate::validate_at(value, v, rules),
+                    Self::Number(value) => __fal::Validate::validate_at(value, v, rules),
+                }
+            }
+        }
+        /// The `TopAlign` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+        pub enum TopAlign {
+            /// The `Text` form.
+            Text(String),
+            /// The `Number` form.
+            Number(f64),
+        }
+        impl __fal::serde::Serialize for TopAlign {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                match self {
+                    Self::Text(value) => __fal::serde::Serialize::serialize(value, serializer),
+                    Self::Number(value) => __fal::serde::Serialize::serialize(value, serializer),
+                }
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for TopAlign {
+            /// Tries each form in order, like serde's untagged enums.
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                    deserializer,
+                )?;
+                if let Some(arm) = value.parse::<String>() {
+                    return Ok(Self::Text(arm));
+                }
+                if let Some(arm) = value.parse::<f64>() {
+                    return Ok(Self::Number(arm));
+                }
+                Err(value.mismatch("one of the forms of `TopAlign`: a string, a number"))
+            }
+        }
+        impl From<String> for TopAlign {
+            fn from(value: String) -> Self {
+                Self::Text(value)
+            }
+        }
+        impl From<f64> for TopAlign {
+            fn from(value: f64) -> Self {
+                Self::Number(value)
+            }
+        }
+        impl __fal::Validate for TopAlign {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                match self {
+                    Self::Text(value) => __fal::Validate::validate_at(value, v, rules),
+                    Self::Number(value) => __fal::Validate::validate_at(value, v, rules),
+                }
+            }
         }
     }
 }

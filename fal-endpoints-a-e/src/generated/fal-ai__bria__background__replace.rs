@@ -9,9 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `BriaBackgroundReplaceInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `BriaBackgroundReplaceOutput`.
             pub mod replace {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::BriaBackgroundReplaceOutput0b2a6f12 as BriaBackgroundReplaceOutput;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/bria/background/replace`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct BriaBackgroundReplaceInput {
@@ -50,41 +48,95 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `false`.
                     pub sync_mode: Option<bool>,
                 }
-                impl __serde::Serialize for BriaBackgroundReplaceInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for BriaBackgroundReplaceInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("image_url", &self.image_url)?;
-                        __types::optional_entry(&mut map, "ref_image_url", &self.ref_image_url)?;
-                        __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __types::optional_entry(&mut map, "refine_prompt", &self.refine_prompt)?;
-                        __types::optional_entry(&mut map, "seed", &self.seed)?;
-                        __types::optional_entry(&mut map, "fast", &self.fast)?;
-                        __types::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        __fal::optional_entry(&mut map, "ref_image_url", &self.ref_image_url)?;
+                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                        __fal::optional_entry(&mut map, "refine_prompt", &self.refine_prompt)?;
+                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                        __fal::optional_entry(&mut map, "fast", &self.fast)?;
+                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for BriaBackgroundReplaceInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for BriaBackgroundReplaceInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            image_url: __types::required_field(&mut map, "image_url")?,
-                            ref_image_url: __types::optional_field(&mut map, "ref_image_url")?,
-                            prompt: __types::optional_field(&mut map, "prompt")?,
-                            negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                            refine_prompt: __types::optional_field(&mut map, "refine_prompt")?,
-                            seed: __types::optional_field(&mut map, "seed")?,
-                            fast: __types::optional_field(&mut map, "fast")?,
-                            num_images: __types::optional_field(&mut map, "num_images")?,
-                            sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = BriaBackgroundReplaceInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `BriaBackgroundReplaceInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<BriaBackgroundReplaceInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                let mut f8 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "image_url",
+                                                "ref_image_url",
+                                                "prompt",
+                                                "negative_prompt",
+                                                "refine_prompt",
+                                                "seed",
+                                                "fast",
+                                                "num_images",
+                                                "sync_mode",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        Some(8) => f8 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(BriaBackgroundReplaceInput {
+                                    image_url: __fal::required(f0, "image_url")?,
+                                    ref_image_url: f1,
+                                    prompt: f2,
+                                    negative_prompt: f3,
+                                    refine_prompt: f4,
+                                    seed: f5,
+                                    fast: f6,
+                                    num_images: f7,
+                                    sync_mode: f8,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl BriaBackgroundReplaceInput {
@@ -146,152 +198,108 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for BriaBackgroundReplaceInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "prompt",
+                            &self.prompt,
+                            &__fal::Rules {
+                                min_length: Some(1u64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "seed",
+                            &self.seed,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(2147483647f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "num_images",
+                            &self.num_images,
+                            &__fal::Rules {
+                                minimum: Some(1f64),
+                                maximum: Some(4f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                    }
+                }
+                impl BriaBackgroundReplaceInput {
+                    /// Every rule of `fal-ai/bria/background/replace`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for BriaBackgroundReplaceInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/bria/background/replace";
                     type Output = BriaBackgroundReplaceOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        BriaBackgroundReplaceInput::validate(self)
+                    }
+                }
+                /// The `BriaBackgroundReplaceOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct BriaBackgroundReplaceOutput {
+                    /// The `images` field.
+                    ///
+                    /// Example: `[{"content_type":"image/png","url":"https://storage.googleapis.com/falserverless/bria/bria_bg_replace_res.jpg"}]`.
+                    pub images: Vec<fal_runtime::Image>,
+                    /// The `seed` field.
+                    pub seed: i64,
+                }
+                impl __fal::serde::Serialize for BriaBackgroundReplaceOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("images", &self.images)?;
+                        map.serialize_entry("seed", &self.seed)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for BriaBackgroundReplaceOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = BriaBackgroundReplaceOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `BriaBackgroundReplaceOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<BriaBackgroundReplaceOutput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["images", "seed"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(BriaBackgroundReplaceOutput {
+                                    images: __fal::required(f0, "images")?,
+                                    seed: __fal::required(f1, "seed")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `BriaBackgroundReplaceOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct BriaBackgroundReplaceOutput0b2a6f12 {
-        /// The `images` field.
-        ///
-        /// Example: `[{"content_type":"image/png","url":"https://storage.googleapis.com/falserverless/bria/bria_bg_replace_res.jpg"}]`.
-        pub images: Vec<fal_runtime::Image>,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for BriaBackgroundReplaceOutput0b2a6f12 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BriaBackgroundReplaceOutput0b2a6f12 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
         }
     }
 }

@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `BriaExpandInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `BriaExpandOutput`.
         pub mod expand {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AspectRatioPreset7d0d29ec as AspectRatioPreset;
-            pub use super::super::super::__types::BriaExpandOutputc9747e8a as BriaExpandOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/bria/expand`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct BriaExpandInput {
@@ -23,7 +20,7 @@ pub mod fal_ai {
                 /// Example: `[1200,674]`.
                 pub canvas_size: Vec<i64>,
                 /// The `aspect_ratio` field.
-                pub aspect_ratio: Option<AspectRatioPreset>,
+                pub aspect_ratio: Option<AspectRatio>,
                 /// The `original_image_size` field.
                 ///
                 /// Example: `[610,855]`.
@@ -47,55 +44,103 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub sync_mode: Option<bool>,
             }
-            impl __serde::Serialize for BriaExpandInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for BriaExpandInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
                     map.serialize_entry("canvas_size", &self.canvas_size)?;
-                    __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    __fal::optional_entry(
                         &mut map,
                         "original_image_size",
                         &self.original_image_size,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "original_image_location",
                         &self.original_image_location,
                     )?;
-                    __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for BriaExpandInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for BriaExpandInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        canvas_size: __types::required_field(&mut map, "canvas_size")?,
-                        aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                        original_image_size: __types::optional_field(
-                            &mut map,
-                            "original_image_size",
-                        )?,
-                        original_image_location: __types::optional_field(
-                            &mut map,
-                            "original_image_location",
-                        )?,
-                        prompt: __types::optional_field(&mut map, "prompt")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                        sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = BriaExpandInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `BriaExpandInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<BriaExpandInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_url",
+                                            "canvas_size",
+                                            "aspect_ratio",
+                                            "original_image_size",
+                                            "original_image_location",
+                                            "prompt",
+                                            "seed",
+                                            "negative_prompt",
+                                            "sync_mode",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(BriaExpandInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                canvas_size: __fal::required(f1, "canvas_size")?,
+                                aspect_ratio: f2,
+                                original_image_size: f3,
+                                original_image_location: f4,
+                                prompt: f5,
+                                seed: f6,
+                                negative_prompt: f7,
+                                sync_mode: f8,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl BriaExpandInput {
@@ -117,10 +162,7 @@ pub mod fal_ai {
                     }
                 }
                 /// Sets `aspect_ratio` (left out of the request until set).
-                pub fn with_aspect_ratio(
-                    mut self,
-                    aspect_ratio: impl Into<AspectRatioPreset>,
-                ) -> Self {
+                pub fn with_aspect_ratio(mut self, aspect_ratio: impl Into<AspectRatio>) -> Self {
                     self.aspect_ratio = Some(aspect_ratio.into());
                     self
                 }
@@ -165,222 +207,209 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for BriaExpandInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                    v.field(
+                        "seed",
+                        &self.seed,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(2147483647f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl BriaExpandInput {
+                /// Every rule of `fal-ai/bria/expand`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for BriaExpandInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/bria/expand";
                 type Output = BriaExpandOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    BriaExpandInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AspectRatio` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum AspectRatio {
+                /// `"1:1"`
+                V1_1,
+                /// `"2:3"`
+                V2_3,
+                /// `"3:2"`
+                V3_2,
+                /// `"3:4"`
+                V3_4,
+                /// `"4:3"`
+                V4_3,
+                /// `"4:5"`
+                V4_5,
+                /// `"5:4"`
+                V5_4,
+                /// `"9:16"`
+                V9_16,
+                /// `"16:9"`
+                V16_9,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl AspectRatio {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "1:1",
+                    "2:3",
+                    "3:2",
+                    "3:4",
+                    "4:3",
+                    "4:5",
+                    "5:4",
+                    "9:16",
+                    "16:9",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V1_1 => "1:1",
+                        Self::V2_3 => "2:3",
+                        Self::V3_2 => "3:2",
+                        Self::V3_4 => "3:4",
+                        Self::V4_3 => "4:3",
+                        Self::V4_5 => "4:5",
+                        Self::V5_4 => "5:4",
+                        Self::V9_16 => "9:16",
+                        Self::V16_9 => "16:9",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "1:1" => Self::V1_1,
+                        "2:3" => Self::V2_3,
+                        "3:2" => Self::V3_2,
+                        "3:4" => Self::V3_4,
+                        "4:3" => Self::V4_3,
+                        "4:5" => Self::V4_5,
+                        "5:4" => Self::V5_4,
+                        "9:16" => Self::V9_16,
+                        "16:9" => Self::V16_9,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for AspectRatio {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "AspectRatio",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `AspectRatioPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatioPreset7d0d29ec {
-        /// `"1:1"`
-        V1_1,
-        /// `"2:3"`
-        V2_3,
-        /// `"3:2"`
-        V3_2,
-        /// `"3:4"`
-        V3_4,
-        /// `"4:3"`
-        V4_3,
-        /// `"4:5"`
-        V4_5,
-        /// `"5:4"`
-        V5_4,
-        /// `"9:16"`
-        V9_16,
-        /// `"16:9"`
-        V16_9,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatioPreset7d0d29ec {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V1_1 => "1:1",
-                Self::V2_3 => "2:3",
-                Self::V3_2 => "3:2",
-                Self::V3_4 => "3:4",
-                Self::V4_3 => "4:3",
-                Self::V4_5 => "4:5",
-                Self::V5_4 => "5:4",
-                Self::V9_16 => "9:16",
-                Self::V16_9 => "16:9",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for AspectRatio {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for AspectRatioPreset7d0d29ec {
-        fn from(value: &str) -> Self {
-            match value {
-                "1:1" => Self::V1_1,
-                "2:3" => Self::V2_3,
-                "3:2" => Self::V3_2,
-                "3:4" => Self::V3_4,
-                "4:3" => Self::V4_3,
-                "4:5" => Self::V4_5,
-                "5:4" => Self::V5_4,
-                "9:16" => Self::V9_16,
-                "16:9" => Self::V16_9,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for AspectRatio {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for AspectRatioPreset7d0d29ec {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatioPreset7d0d29ec {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `BriaExpandOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct BriaExpandOutputc9747e8a {
-        /// The `image` field.
-        pub image: fal_runtime::Image,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for BriaExpandOutputc9747e8a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BriaExpandOutputc9747e8a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
+            impl __fal::serde::Serialize for AspectRatio {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for AspectRatio {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `BriaExpandOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct BriaExpandOutput {
+                /// The `image` field.
+                pub image: fal_runtime::Image,
+                /// The `seed` field.
+                pub seed: i64,
+            }
+            impl __fal::serde::Serialize for BriaExpandOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("image", &self.image)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for BriaExpandOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = BriaExpandOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `BriaExpandOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<BriaExpandOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["image", "seed"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(BriaExpandOutput {
+                                image: __fal::required(f0, "image")?,
+                                seed: __fal::required(f1, "seed")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

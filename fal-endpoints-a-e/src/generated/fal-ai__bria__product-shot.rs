@@ -7,11 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `BriaProductShotInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `BriaProductShotOutput`.
         pub mod product_shot {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::BriaProductShotOutput37d75b8d as BriaProductShotOutput;
-            pub use super::super::super::__types::ManualPlacementSelectionda11f6ef as ManualPlacementSelection;
-            pub use super::super::super::__types::PlacementType711a3da9 as PlacementType;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/bria/product-shot`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct BriaProductShotInput {
@@ -62,61 +58,118 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub sync_mode: Option<bool>,
             }
-            impl __serde::Serialize for BriaProductShotInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for BriaProductShotInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "scene_description", &self.scene_description)?;
-                    __types::optional_entry(&mut map, "ref_image_url", &self.ref_image_url)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "scene_description", &self.scene_description)?;
+                    __fal::optional_entry(&mut map, "ref_image_url", &self.ref_image_url)?;
+                    __fal::optional_entry(
                         &mut map,
                         "optimize_description",
                         &self.optimize_description,
                     )?;
-                    __types::optional_entry(&mut map, "num_results", &self.num_results)?;
-                    __types::optional_entry(&mut map, "fast", &self.fast)?;
-                    __types::optional_entry(&mut map, "placement_type", &self.placement_type)?;
-                    __types::optional_entry(&mut map, "original_quality", &self.original_quality)?;
-                    __types::optional_entry(&mut map, "shot_size", &self.shot_size)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "num_results", &self.num_results)?;
+                    __fal::optional_entry(&mut map, "fast", &self.fast)?;
+                    __fal::optional_entry(&mut map, "placement_type", &self.placement_type)?;
+                    __fal::optional_entry(&mut map, "original_quality", &self.original_quality)?;
+                    __fal::optional_entry(&mut map, "shot_size", &self.shot_size)?;
+                    __fal::optional_entry(
                         &mut map,
                         "manual_placement_selection",
                         &self.manual_placement_selection,
                     )?;
-                    __types::optional_entry(&mut map, "padding_values", &self.padding_values)?;
-                    __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    __fal::optional_entry(&mut map, "padding_values", &self.padding_values)?;
+                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for BriaProductShotInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for BriaProductShotInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        scene_description: __types::optional_field(&mut map, "scene_description")?,
-                        ref_image_url: __types::optional_field(&mut map, "ref_image_url")?,
-                        optimize_description: __types::optional_field(
-                            &mut map,
-                            "optimize_description",
-                        )?,
-                        num_results: __types::optional_field(&mut map, "num_results")?,
-                        fast: __types::optional_field(&mut map, "fast")?,
-                        placement_type: __types::optional_field(&mut map, "placement_type")?,
-                        original_quality: __types::optional_field(&mut map, "original_quality")?,
-                        shot_size: __types::optional_field(&mut map, "shot_size")?,
-                        manual_placement_selection: __types::optional_field(
-                            &mut map,
-                            "manual_placement_selection",
-                        )?,
-                        padding_values: __types::optional_field(&mut map, "padding_values")?,
-                        sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = BriaProductShotInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `BriaProductShotInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<BriaProductShotInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_url",
+                                            "scene_description",
+                                            "ref_image_url",
+                                            "optimize_description",
+                                            "num_results",
+                                            "fast",
+                                            "placement_type",
+                                            "original_quality",
+                                            "shot_size",
+                                            "manual_placement_selection",
+                                            "padding_values",
+                                            "sync_mode",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(BriaProductShotInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                scene_description: f1,
+                                ref_image_url: f2,
+                                optimize_description: f3,
+                                num_results: f4,
+                                fast: f5,
+                                placement_type: f6,
+                                original_quality: f7,
+                                shot_size: f8,
+                                manual_placement_selection: f9,
+                                padding_values: f10,
+                                sync_mode: f11,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl BriaProductShotInput {
@@ -214,277 +267,313 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for BriaProductShotInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "num_results",
+                        &self.num_results,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(4f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("placement_type", &self.placement_type, &__fal::Rules::NONE);
+                    v.field(
+                        "manual_placement_selection",
+                        &self.manual_placement_selection,
+                        &__fal::Rules::NONE,
+                    );
+                }
+            }
+            impl BriaProductShotInput {
+                /// Every rule of `fal-ai/bria/product-shot`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for BriaProductShotInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/bria/product-shot";
                 type Output = BriaProductShotOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    BriaProductShotInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `BriaProductShotOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct BriaProductShotOutput {
+                /// The `images` field.
+                ///
+                /// Example: `[{"content_type":"image/png","url":"https://storage.googleapis.com/falserverless/bria/bria_product_res.png"}]`.
+                pub images: Vec<fal_runtime::Image>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for BriaProductShotOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("images", &self.images)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for BriaProductShotOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = BriaProductShotOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `BriaProductShotOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<BriaProductShotOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["images"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(BriaProductShotOutput {
+                                images: __fal::required(f0, "images")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `BriaProductShotOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct BriaProductShotOutput37d75b8d {
-        /// The `images` field.
-        ///
-        /// Example: `[{"content_type":"image/png","url":"https://storage.googleapis.com/falserverless/bria/bria_product_res.png"}]`.
-        pub images: Vec<fal_runtime::Image>,
-    }
-    impl __serde::Serialize for BriaProductShotOutput37d75b8d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BriaProductShotOutput37d75b8d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-            })
-        }
-    }
-    /// The `ManualPlacementSelection` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ManualPlacementSelectionda11f6ef {
-        /// `"upper_left"`
-        UpperLeft,
-        /// `"upper_right"`
-        UpperRight,
-        /// `"bottom_left"`
-        BottomLeft,
-        /// `"bottom_right"`
-        BottomRight,
-        /// `"right_center"`
-        RightCenter,
-        /// `"left_center"`
-        LeftCenter,
-        /// `"upper_center"`
-        UpperCenter,
-        /// `"bottom_center"`
-        BottomCenter,
-        /// `"center_vertical"`
-        CenterVertical,
-        /// `"center_horizontal"`
-        CenterHorizontal,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ManualPlacementSelectionda11f6ef {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::UpperLeft => "upper_left",
-                Self::UpperRight => "upper_right",
-                Self::BottomLeft => "bottom_left",
-                Self::BottomRight => "bottom_right",
-                Self::RightCenter => "right_center",
-                Self::LeftCenter => "left_center",
-                Self::UpperCenter => "upper_center",
-                Self::BottomCenter => "bottom_center",
-                Self::CenterVertical => "center_vertical",
-                Self::CenterHorizontal => "center_horizontal",
-                Self::Other(value) => value,
+            /// The `ManualPlacementSelection` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum ManualPlacementSelection {
+                /// `"upper_left"`
+                UpperLeft,
+                /// `"upper_right"`
+                UpperRight,
+                /// `"bottom_left"`
+                BottomLeft,
+                /// `"bottom_right"`
+                BottomRight,
+                /// `"right_center"`
+                RightCenter,
+                /// `"left_center"`
+                LeftCenter,
+                /// `"upper_center"`
+                UpperCenter,
+                /// `"bottom_center"`
+                BottomCenter,
+                /// `"center_vertical"`
+                CenterVertical,
+                /// `"center_horizontal"`
+                CenterHorizontal,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for ManualPlacementSelectionda11f6ef {
-        fn from(value: &str) -> Self {
-            match value {
-                "upper_left" => Self::UpperLeft,
-                "upper_right" => Self::UpperRight,
-                "bottom_left" => Self::BottomLeft,
-                "bottom_right" => Self::BottomRight,
-                "right_center" => Self::RightCenter,
-                "left_center" => Self::LeftCenter,
-                "upper_center" => Self::UpperCenter,
-                "bottom_center" => Self::BottomCenter,
-                "center_vertical" => Self::CenterVertical,
-                "center_horizontal" => Self::CenterHorizontal,
-                other => Self::Other(other.to_owned()),
+            impl ManualPlacementSelection {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "upper_left",
+                    "upper_right",
+                    "bottom_left",
+                    "bottom_right",
+                    "right_center",
+                    "left_center",
+                    "upper_center",
+                    "bottom_center",
+                    "center_vertical",
+                    "center_horizontal",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::UpperLeft => "upper_left",
+                        Self::UpperRight => "upper_right",
+                        Self::BottomLeft => "bottom_left",
+                        Self::BottomRight => "bottom_right",
+                        Self::RightCenter => "right_center",
+                        Self::LeftCenter => "left_center",
+                        Self::UpperCenter => "upper_center",
+                        Self::BottomCenter => "bottom_center",
+                        Self::CenterVertical => "center_vertical",
+                        Self::CenterHorizontal => "center_horizontal",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "upper_left" => Self::UpperLeft,
+                        "upper_right" => Self::UpperRight,
+                        "bottom_left" => Self::BottomLeft,
+                        "bottom_right" => Self::BottomRight,
+                        "right_center" => Self::RightCenter,
+                        "left_center" => Self::LeftCenter,
+                        "upper_center" => Self::UpperCenter,
+                        "bottom_center" => Self::BottomCenter,
+                        "center_vertical" => Self::CenterVertical,
+                        "center_horizontal" => Self::CenterHorizontal,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for ManualPlacementSelectionda11f6ef {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ManualPlacementSelectionda11f6ef {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `PlacementType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum PlacementType711a3da9 {
-        /// `"original"`
-        Original,
-        /// `"automatic"`
-        Automatic,
-        /// `"manual_placement"`
-        ManualPlacement,
-        /// `"manual_padding"`
-        ManualPadding,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl PlacementType711a3da9 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Original => "original",
-                Self::Automatic => "automatic",
-                Self::ManualPlacement => "manual_placement",
-                Self::ManualPadding => "manual_padding",
-                Self::Other(value) => value,
+            impl ::std::str::FromStr for ManualPlacementSelection {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "ManualPlacementSelection",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for PlacementType711a3da9 {
-        fn from(value: &str) -> Self {
-            match value {
-                "original" => Self::Original,
-                "automatic" => Self::Automatic,
-                "manual_placement" => Self::ManualPlacement,
-                "manual_padding" => Self::ManualPadding,
-                other => Self::Other(other.to_owned()),
+            impl TryFrom<&str> for ManualPlacementSelection {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl __serde::Serialize for PlacementType711a3da9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PlacementType711a3da9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::fmt::Display for ManualPlacementSelection {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for ManualPlacementSelection {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ManualPlacementSelection {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(
+                        deserializer,
+                        "a `ManualPlacementSelection` string",
+                        Self::from_wire,
+                    )
+                }
+            }
+            impl __fal::Validate for ManualPlacementSelection {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `PlacementType` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum PlacementType {
+                /// `"original"`
+                Original,
+                /// `"automatic"`
+                Automatic,
+                /// `"manual_placement"`
+                ManualPlacement,
+                /// `"manual_padding"`
+                ManualPadding,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl PlacementType {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "original",
+                    "automatic",
+                    "manual_placement",
+                    "manual_padding",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Original => "original",
+                        Self::Automatic => "automatic",
+                        Self::ManualPlacement => "manual_placement",
+                        Self::ManualPadding => "manual_padding",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "original" => Self::Original,
+                        "automatic" => Self::Automatic,
+                        "manual_placement" => Self::ManualPlacement,
+                        "manual_padding" => Self::ManualPadding,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for PlacementType {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "PlacementType",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for PlacementType {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for PlacementType {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for PlacementType {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for PlacementType {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `PlacementType` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for PlacementType {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

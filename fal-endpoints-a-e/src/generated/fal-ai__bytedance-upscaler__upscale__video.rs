@@ -9,14 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `BytedanceUpscalerUpscaleVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `BytedanceUpscalerUpscaleVideoOutput`.
             pub mod video {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::BytedanceUpscalerUpscaleVideoOutputa89fe5c1 as BytedanceUpscalerUpscaleVideoOutput;
-                pub use super::super::super::super::__types::EnhancementPresetea65ca04 as EnhancementPreset;
-                pub use super::super::super::super::__types::EnhancementTierb0fc0db0 as EnhancementTier;
-                pub use super::super::super::super::__types::Fidelityff4eb4b7 as Fidelity;
-                pub use super::super::super::super::__types::TargetFps7d4e8c2b as TargetFps;
-                pub use super::super::super::super::__types::TargetResolution7a412dac as TargetResolution;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/bytedance-upscaler/upscale/video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct BytedanceUpscalerUpscaleVideoInput {
@@ -47,41 +40,85 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `"high"`.
                     pub fidelity: Option<Fidelity>,
                 }
-                impl __serde::Serialize for BytedanceUpscalerUpscaleVideoInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for BytedanceUpscalerUpscaleVideoInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("video_url", &self.video_url)?;
-                        __types::optional_entry(&mut map, "target_resolution", &self.target_resolution)?;
-                        __types::optional_entry(&mut map, "target_fps", &self.target_fps)?;
-                        __types::optional_entry(
-                            &mut map,
-                            "enhancement_preset",
-                            &self.enhancement_preset,
-                        )?;
-                        __types::optional_entry(&mut map, "enhancement_tier", &self.enhancement_tier)?;
-                        __types::optional_entry(&mut map, "scale_ratio", &self.scale_ratio)?;
-                        __types::optional_entry(&mut map, "fidelity", &self.fidelity)?;
+                        __fal::optional_entry(&mut map, "target_resolution", &self.target_resolution)?;
+                        __fal::optional_entry(&mut map, "target_fps", &self.target_fps)?;
+                        __fal::optional_entry(&mut map, "enhancement_preset", &self.enhancement_preset)?;
+                        __fal::optional_entry(&mut map, "enhancement_tier", &self.enhancement_tier)?;
+                        __fal::optional_entry(&mut map, "scale_ratio", &self.scale_ratio)?;
+                        __fal::optional_entry(&mut map, "fidelity", &self.fidelity)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for BytedanceUpscalerUpscaleVideoInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for BytedanceUpscalerUpscaleVideoInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            video_url: __types::required_field(&mut map, "video_url")?,
-                            target_resolution: __types::optional_field(&mut map, "target_resolution")?,
-                            target_fps: __types::optional_field(&mut map, "target_fps")?,
-                            enhancement_preset: __types::optional_field(&mut map, "enhancement_preset")?,
-                            enhancement_tier: __types::optional_field(&mut map, "enhancement_tier")?,
-                            scale_ratio: __types::optional_field(&mut map, "scale_ratio")?,
-                            fidelity: __types::optional_field(&mut map, "fidelity")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = BytedanceUpscalerUpscaleVideoInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `BytedanceUpscalerUpscaleVideoInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<BytedanceUpscalerUpscaleVideoInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "video_url",
+                                                "target_resolution",
+                                                "target_fps",
+                                                "enhancement_preset",
+                                                "enhancement_tier",
+                                                "scale_ratio",
+                                                "fidelity",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(BytedanceUpscalerUpscaleVideoInput {
+                                    video_url: __fal::required(f0, "video_url")?,
+                                    target_resolution: f1,
+                                    target_fps: f2,
+                                    enhancement_preset: f3,
+                                    enhancement_tier: f4,
+                                    scale_ratio: f5,
+                                    fidelity: f6,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl BytedanceUpscalerUpscaleVideoInput {
@@ -137,397 +174,521 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for BytedanceUpscalerUpscaleVideoInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("target_resolution", &self.target_resolution, &__fal::Rules::NONE);
+                        v.field("target_fps", &self.target_fps, &__fal::Rules::NONE);
+                        v.field("enhancement_preset", &self.enhancement_preset, &__fal::Rules::NONE);
+                        v.field("enhancement_tier", &self.enhancement_tier, &__fal::Rules::NONE);
+                        v.field(
+                            "scale_ratio",
+                            &self.scale_ratio,
+                            &__fal::Rules {
+                                minimum: Some(1.1f64),
+                                maximum: Some(10f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("fidelity", &self.fidelity, &__fal::Rules::NONE);
+                    }
+                }
+                impl BytedanceUpscalerUpscaleVideoInput {
+                    /// Every rule of `fal-ai/bytedance-upscaler/upscale/video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for BytedanceUpscalerUpscaleVideoInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/bytedance-upscaler/upscale/video";
                     type Output = BytedanceUpscalerUpscaleVideoOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        BytedanceUpscalerUpscaleVideoInput::validate(self)
+                    }
+                }
+                /// The `BytedanceUpscalerUpscaleVideoOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct BytedanceUpscalerUpscaleVideoOutput {
+                    /// The `video` field.
+                    ///
+                    /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/bytedance_video_upscaler_output.mp4"}`.
+                    pub video: fal_runtime::File,
+                    /// The `duration` field.
+                    pub duration: f64,
+                }
+                impl __fal::serde::Serialize for BytedanceUpscalerUpscaleVideoOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("video", &self.video)?;
+                        map.serialize_entry("duration", &self.duration)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for BytedanceUpscalerUpscaleVideoOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = BytedanceUpscalerUpscaleVideoOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `BytedanceUpscalerUpscaleVideoOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<BytedanceUpscalerUpscaleVideoOutput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["video", "duration"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(BytedanceUpscalerUpscaleVideoOutput {
+                                    video: __fal::required(f0, "video")?,
+                                    duration: __fal::required(f1, "duration")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `EnhancementPreset` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum EnhancementPreset {
+                    /// `"general"`
+                    General,
+                    /// `"ugc"`
+                    Ugc,
+                    /// `"short_series"`
+                    ShortSeries,
+                    /// `"aigc"`
+                    Aigc,
+                    /// `"old_film"`
+                    OldFilm,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl EnhancementPreset {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "general",
+                        "ugc",
+                        "short_series",
+                        "aigc",
+                        "old_film",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::General => "general",
+                            Self::Ugc => "ugc",
+                            Self::ShortSeries => "short_series",
+                            Self::Aigc => "aigc",
+                            Self::OldFilm => "old_film",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "general" => Self::General,
+                            "ugc" => Self::Ugc,
+                            "short_series" => Self::ShortSeries,
+                            "aigc" => Self::Aigc,
+                            "old_film" => Self::OldFilm,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for EnhancementPreset {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "EnhancementPreset",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for EnhancementPreset {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for EnhancementPreset {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for EnhancementPreset {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for EnhancementPreset {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `EnhancementPreset` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for EnhancementPreset {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `EnhancementTier` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum EnhancementTier {
+                    /// `"fast"`
+                    Fast,
+                    /// `"standard"`
+                    Standard,
+                    /// `"pro"`
+                    Pro,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl EnhancementTier {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["fast", "standard", "pro"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Fast => "fast",
+                            Self::Standard => "standard",
+                            Self::Pro => "pro",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "fast" => Self::Fast,
+                            "standard" => Self::Standard,
+                            "pro" => Self::Pro,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for EnhancementTier {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "EnhancementTier",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for EnhancementTier {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for EnhancementTier {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for EnhancementTier {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for EnhancementTier {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `EnhancementTier` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for EnhancementTier {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Fidelity` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Fidelity {
+                    /// `"high"`
+                    High,
+                    /// `"medium"`
+                    Medium,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Fidelity {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["high", "medium"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::High => "high",
+                            Self::Medium => "medium",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "high" => Self::High,
+                            "medium" => Self::Medium,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Fidelity {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Fidelity", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Fidelity {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Fidelity {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Fidelity {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Fidelity {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Fidelity` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Fidelity {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `TargetFps` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum TargetFps {
+                    /// `"30fps"`
+                    V30fps,
+                    /// `"60fps"`
+                    V60fps,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl TargetFps {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["30fps", "60fps"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V30fps => "30fps",
+                            Self::V60fps => "60fps",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "30fps" => Self::V30fps,
+                            "60fps" => Self::V60fps,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for TargetFps {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("TargetFps", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for TargetFps {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for TargetFps {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for TargetFps {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for TargetFps {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `TargetFps` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for TargetFps {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `TargetResolution` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum TargetResolution {
+                    /// `"1080p"`
+                    V1080p,
+                    /// `"2k"`
+                    V2k,
+                    /// `"4k"`
+                    V4k,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl TargetResolution {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["1080p", "2k", "4k"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V1080p => "1080p",
+                            Self::V2k => "2k",
+                            Self::V4k => "4k",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "1080p" => Self::V1080p,
+                            "2k" => Self::V2k,
+                            "4k" => Self::V4k,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for TargetResolution {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "TargetResolution",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for TargetResolution {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for TargetResolution {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for TargetResolution {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for TargetResolution {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `TargetResolution` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for TargetResolution {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `BytedanceUpscalerUpscaleVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct BytedanceUpscalerUpscaleVideoOutputa89fe5c1 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/bytedance_video_upscaler_output.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `duration` field.
-        pub duration: f64,
-    }
-    impl __serde::Serialize for BytedanceUpscalerUpscaleVideoOutputa89fe5c1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("duration", &self.duration)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BytedanceUpscalerUpscaleVideoOutputa89fe5c1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                duration: self::required_field(&mut map, "duration")?,
-            })
-        }
-    }
-    /// The `EnhancementPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum EnhancementPresetea65ca04 {
-        /// `"general"`
-        General,
-        /// `"ugc"`
-        Ugc,
-        /// `"short_series"`
-        ShortSeries,
-        /// `"aigc"`
-        Aigc,
-        /// `"old_film"`
-        OldFilm,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl EnhancementPresetea65ca04 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::General => "general",
-                Self::Ugc => "ugc",
-                Self::ShortSeries => "short_series",
-                Self::Aigc => "aigc",
-                Self::OldFilm => "old_film",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for EnhancementPresetea65ca04 {
-        fn from(value: &str) -> Self {
-            match value {
-                "general" => Self::General,
-                "ugc" => Self::Ugc,
-                "short_series" => Self::ShortSeries,
-                "aigc" => Self::Aigc,
-                "old_film" => Self::OldFilm,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for EnhancementPresetea65ca04 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for EnhancementPresetea65ca04 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `EnhancementTier` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum EnhancementTierb0fc0db0 {
-        /// `"fast"`
-        Fast,
-        /// `"standard"`
-        Standard,
-        /// `"pro"`
-        Pro,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl EnhancementTierb0fc0db0 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Fast => "fast",
-                Self::Standard => "standard",
-                Self::Pro => "pro",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for EnhancementTierb0fc0db0 {
-        fn from(value: &str) -> Self {
-            match value {
-                "fast" => Self::Fast,
-                "standard" => Self::Standard,
-                "pro" => Self::Pro,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for EnhancementTierb0fc0db0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for EnhancementTierb0fc0db0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Fidelity` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Fidelityff4eb4b7 {
-        /// `"high"`
-        High,
-        /// `"medium"`
-        Medium,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Fidelityff4eb4b7 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::High => "high",
-                Self::Medium => "medium",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Fidelityff4eb4b7 {
-        fn from(value: &str) -> Self {
-            match value {
-                "high" => Self::High,
-                "medium" => Self::Medium,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Fidelityff4eb4b7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Fidelityff4eb4b7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `TargetFps` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum TargetFps7d4e8c2b {
-        /// `"30fps"`
-        V30fps,
-        /// `"60fps"`
-        V60fps,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl TargetFps7d4e8c2b {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V30fps => "30fps",
-                Self::V60fps => "60fps",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for TargetFps7d4e8c2b {
-        fn from(value: &str) -> Self {
-            match value {
-                "30fps" => Self::V30fps,
-                "60fps" => Self::V60fps,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for TargetFps7d4e8c2b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TargetFps7d4e8c2b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `TargetResolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum TargetResolution7a412dac {
-        /// `"1080p"`
-        V1080p,
-        /// `"2k"`
-        V2k,
-        /// `"4k"`
-        V4k,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl TargetResolution7a412dac {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V1080p => "1080p",
-                Self::V2k => "2k",
-                Self::V4k => "4k",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for TargetResolution7a412dac {
-        fn from(value: &str) -> Self {
-            match value {
-                "1080p" => Self::V1080p,
-                "2k" => Self::V2k,
-                "4k" => Self::V4k,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for TargetResolution7a412dac {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TargetResolution7a412dac {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

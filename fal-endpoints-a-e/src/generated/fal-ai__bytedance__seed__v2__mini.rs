@@ -11,17 +11,7 @@ pub mod fal_ai {
                 ///
                 /// Build a `BytedanceSeedV2MiniInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `BytedanceSeedV2MiniOutput`.
                 pub mod mini {
-                    use fal_runtime::__private::serde as __serde;
-                    use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::BytedanceSeedV2MiniOutputb4e49341 as BytedanceSeedV2MiniOutput;
-                    pub use super::super::super::super::super::__types::Content782d1995 as Content;
-                    pub use super::super::super::super::super::__types::ContentChoicead7ca48a as ContentChoice;
-                    pub use super::super::super::super::super::__types::ReasoningEffortPreseta1276e51 as ReasoningEffortPreset;
-                    pub use super::super::super::super::super::__types::Rolef3df6b79 as Role;
-                    pub use super::super::super::super::super::__types::Role26de20c2c as Role2;
-                    pub use super::super::super::super::super::__types::Seed2MiniMessage9accf692 as Seed2MiniMessage;
-                    pub use super::super::super::super::super::__types::Seed2MiniMessageOutputb4f3af34 as Seed2MiniMessageOutput;
-                    pub use super::super::super::super::super::__types::Thinking5d78668f as Thinking;
+                    use fal_runtime::__private as __fal;
                     /// Parameters of one chat completion.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct BytedanceSeedV2MiniInput {
@@ -44,7 +34,7 @@ pub mod fal_ai {
                         /// Default (applied by fal when the field is left unset): `"enabled"`.
                         pub thinking: Option<Thinking>,
                         /// How much reasoning to spend before answering when thinking is enabled or auto.
-                        pub reasoning_effort: Option<ReasoningEffortPreset>,
+                        pub reasoning_effort: Option<ReasoningEffort>,
                         /// Upper bound on generated tokens, reasoning included.
                         ///
                         /// Default (applied by fal when the field is left unset): `4096`.
@@ -61,50 +51,104 @@ pub mod fal_ai {
                         /// Limits: 0 ≤ value ≤ 1.
                         pub top_p: Option<f64>,
                     }
-                    impl __serde::Serialize for BytedanceSeedV2MiniInput {
-                        fn serialize<S: __serde::Serializer>(
+                    impl __fal::serde::Serialize for BytedanceSeedV2MiniInput {
+                        fn serialize<S: __fal::serde::Serializer>(
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __serde::ser::SerializeMap as _;
+                            use __fal::serde::ser::SerializeMap as _;
                             let mut map = serializer.serialize_map(None)?;
                             map.serialize_entry("prompt", &self.prompt)?;
-                            __types::optional_entry(&mut map, "image_urls", &self.image_urls)?;
-                            __types::optional_entry(&mut map, "video_urls", &self.video_urls)?;
-                            __types::optional_entry(&mut map, "system_prompt", &self.system_prompt)?;
-                            __types::optional_entry(&mut map, "messages", &self.messages)?;
-                            __types::optional_entry(&mut map, "thinking", &self.thinking)?;
-                            __types::optional_entry(&mut map, "reasoning_effort", &self.reasoning_effort)?;
-                            __types::optional_entry(
+                            __fal::optional_entry(&mut map, "image_urls", &self.image_urls)?;
+                            __fal::optional_entry(&mut map, "video_urls", &self.video_urls)?;
+                            __fal::optional_entry(&mut map, "system_prompt", &self.system_prompt)?;
+                            __fal::optional_entry(&mut map, "messages", &self.messages)?;
+                            __fal::optional_entry(&mut map, "thinking", &self.thinking)?;
+                            __fal::optional_entry(&mut map, "reasoning_effort", &self.reasoning_effort)?;
+                            __fal::optional_entry(
                                 &mut map,
                                 "max_completion_tokens",
                                 &self.max_completion_tokens,
                             )?;
-                            __types::optional_entry(&mut map, "temperature", &self.temperature)?;
-                            __types::optional_entry(&mut map, "top_p", &self.top_p)?;
+                            __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
+                            __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
                             map.end()
                         }
                     }
-                    impl<'de> __serde::Deserialize<'de> for BytedanceSeedV2MiniInput {
-                        fn deserialize<D: __serde::Deserializer<'de>>(
+                    impl<'de> __fal::serde::Deserialize<'de> for BytedanceSeedV2MiniInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
                             deserializer: D,
                         ) -> Result<Self, D::Error> {
-                            let mut map = __types::object(deserializer)?;
-                            Ok(Self {
-                                prompt: __types::required_field(&mut map, "prompt")?,
-                                image_urls: __types::optional_field(&mut map, "image_urls")?,
-                                video_urls: __types::optional_field(&mut map, "video_urls")?,
-                                system_prompt: __types::optional_field(&mut map, "system_prompt")?,
-                                messages: __types::optional_field(&mut map, "messages")?,
-                                thinking: __types::optional_field(&mut map, "thinking")?,
-                                reasoning_effort: __types::optional_field(&mut map, "reasoning_effort")?,
-                                max_completion_tokens: __types::optional_field(
-                                    &mut map,
-                                    "max_completion_tokens",
-                                )?,
-                                temperature: __types::optional_field(&mut map, "temperature")?,
-                                top_p: __types::optional_field(&mut map, "top_p")?,
-                            })
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = BytedanceSeedV2MiniInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `BytedanceSeedV2MiniInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<BytedanceSeedV2MiniInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    let mut f4 = None;
+                                    let mut f5 = None;
+                                    let mut f6 = None;
+                                    let mut f7 = None;
+                                    let mut f8 = None;
+                                    let mut f9 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(
+                                                &[
+                                                    "prompt",
+                                                    "image_urls",
+                                                    "video_urls",
+                                                    "system_prompt",
+                                                    "messages",
+                                                    "thinking",
+                                                    "reasoning_effort",
+                                                    "max_completion_tokens",
+                                                    "temperature",
+                                                    "top_p",
+                                                ],
+                                            ),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = map.next_value()?,
+                                            Some(2) => f2 = map.next_value()?,
+                                            Some(3) => f3 = map.next_value()?,
+                                            Some(4) => f4 = map.next_value()?,
+                                            Some(5) => f5 = map.next_value()?,
+                                            Some(6) => f6 = map.next_value()?,
+                                            Some(7) => f7 = map.next_value()?,
+                                            Some(8) => f8 = map.next_value()?,
+                                            Some(9) => f9 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(BytedanceSeedV2MiniInput {
+                                        prompt: __fal::required(f0, "prompt")?,
+                                        image_urls: f1,
+                                        video_urls: f2,
+                                        system_prompt: f3,
+                                        messages: f4,
+                                        thinking: f5,
+                                        reasoning_effort: f6,
+                                        max_completion_tokens: f7,
+                                        temperature: f8,
+                                        top_p: f9,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
                         }
                     }
                     impl BytedanceSeedV2MiniInput {
@@ -160,7 +204,7 @@ pub mod fal_ai {
                         /// Sets `reasoning_effort` (left out of the request until set).
                         pub fn with_reasoning_effort(
                             mut self,
-                            reasoning_effort: impl Into<ReasoningEffortPreset>,
+                            reasoning_effort: impl Into<ReasoningEffort>,
                         ) -> Self {
                             self.reasoning_effort = Some(reasoning_effort.into());
                             self
@@ -184,563 +228,543 @@ pub mod fal_ai {
                             self
                         }
                     }
+                    impl __fal::Validate for BytedanceSeedV2MiniInput {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field("messages", &self.messages, &__fal::Rules::NONE);
+                            v.field("thinking", &self.thinking, &__fal::Rules::NONE);
+                            v.field("reasoning_effort", &self.reasoning_effort, &__fal::Rules::NONE);
+                            v.field(
+                                "max_completion_tokens",
+                                &self.max_completion_tokens,
+                                &__fal::Rules {
+                                    minimum: Some(1f64),
+                                    maximum: Some(65536f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field(
+                                "temperature",
+                                &self.temperature,
+                                &__fal::Rules {
+                                    minimum: Some(0f64),
+                                    maximum: Some(2f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field(
+                                "top_p",
+                                &self.top_p,
+                                &__fal::Rules {
+                                    minimum: Some(0f64),
+                                    maximum: Some(1f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                        }
+                    }
+                    impl BytedanceSeedV2MiniInput {
+                        /// Every rule of `fal-ai/bytedance/seed/v2/mini`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                        pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            __fal::validate(self)
+                        }
+                    }
                     impl fal_runtime::Endpoint for BytedanceSeedV2MiniInput {
                         const ENDPOINT_ID: &'static str = "fal-ai/bytedance/seed/v2/mini";
                         type Output = BytedanceSeedV2MiniOutput;
+                        fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            BytedanceSeedV2MiniInput::validate(self)
+                        }
+                    }
+                    /// The model's reply and the updated conversation.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct BytedanceSeedV2MiniOutput {
+                        /// The model's answer.
+                        ///
+                        /// Example: `"A prince avenges his father's murder, and nearly everyone dies."`.
+                        pub output: String,
+                        /// The model's reasoning, when thinking was enabled or auto.
+                        pub reasoning_content: Option<String>,
+                        /// The whole conversation including this answer; pass it back as input messages to continue.
+                        ///
+                        /// Example: `[{"role":"user","content":"Summarise the plot of Hamlet in two sentences."},{"role":"assistant","content":"A prince avenges his father's murder, and nearly everyone dies."}]`.
+                        pub messages: Vec<Seed2MiniMessage>,
+                    }
+                    impl __fal::serde::Serialize for BytedanceSeedV2MiniOutput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("output", &self.output)?;
+                            __fal::optional_entry(&mut map, "reasoning_content", &self.reasoning_content)?;
+                            map.serialize_entry("messages", &self.messages)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for BytedanceSeedV2MiniOutput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = BytedanceSeedV2MiniOutput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `BytedanceSeedV2MiniOutput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<BytedanceSeedV2MiniOutput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(&["output", "reasoning_content", "messages"]),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = map.next_value()?,
+                                            Some(2) => f2 = Some(map.next_value()?),
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(BytedanceSeedV2MiniOutput {
+                                        output: __fal::required(f0, "output")?,
+                                        reasoning_content: f1,
+                                        messages: __fal::required(f2, "messages")?,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
+                    }
+                    /// Plain text, or a list of content parts (free-form objects) for messages that mix text and media.
+                    #[derive(Debug, Clone, PartialEq)]
+                    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+                    pub enum Content {
+                        /// The `ObjectList` form.
+                        ObjectList(
+                            Vec<
+                                fal_runtime::__private::serde_json::Map<
+                                    String,
+                                    fal_runtime::__private::serde_json::Value,
+                                >,
+                            >,
+                        ),
+                        /// The `Text` form.
+                        Text(String),
+                    }
+                    impl __fal::serde::Serialize for Content {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            match self {
+                                Self::ObjectList(value) => {
+                                    __fal::serde::Serialize::serialize(value, serializer)
+                                }
+                                Self::Text(value) => __fal::serde::Serialize::serialize(value, serializer),
+                            }
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for Content {
+                        /// Tries each form in order, like serde's untagged enums.
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                                deserializer,
+                            )?;
+                            if let Some(arm) = value
+                                .parse::<
+                                    Vec<
+                                        fal_runtime::__private::serde_json::Map<
+                                            String,
+                                            fal_runtime::__private::serde_json::Value,
+                                        >,
+                                    >,
+                                >()
+                            {
+                                return Ok(Self::ObjectList(arm));
+                            }
+                            if let Some(arm) = value.parse::<String>() {
+                                return Ok(Self::Text(arm));
+                            }
+                            Err(
+                                value
+                                    .mismatch("one of the forms of `Content`: a list of an object, a string"),
+                            )
+                        }
+                    }
+                    impl From<
+                        Vec<
+                            fal_runtime::__private::serde_json::Map<
+                                String,
+                                fal_runtime::__private::serde_json::Value,
+                            >,
+                        >,
+                    > for Content {
+                        fn from(
+                            value: Vec<
+                                fal_runtime::__private::serde_json::Map<
+                                    String,
+                                    fal_runtime::__private::serde_json::Value,
+                                >,
+                            >,
+                        ) -> Self {
+                            Self::ObjectList(value)
+                        }
+                    }
+                    impl From<String> for Content {
+                        fn from(value: String) -> Self {
+                            Self::Text(value)
+                        }
+                    }
+                    impl __fal::Validate for Content {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            match self {
+                                Self::ObjectList(value) => __fal::Validate::validate_at(value, v, rules),
+                                Self::Text(value) => __fal::Validate::validate_at(value, v, rules),
+                            }
+                        }
+                    }
+                    /// The `ReasoningEffort` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum ReasoningEffort {
+                        /// `"minimal"`
+                        Minimal,
+                        /// `"low"`
+                        Low,
+                        /// `"medium"`
+                        Medium,
+                        /// `"high"`
+                        High,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl ReasoningEffort {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["minimal", "low", "medium", "high"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::Minimal => "minimal",
+                                Self::Low => "low",
+                                Self::Medium => "medium",
+                                Self::High => "high",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "minimal" => Self::Minimal,
+                                "low" => Self::Low,
+                                "medium" => Self::Medium,
+                                "high" => Self::High,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for ReasoningEffort {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "ReasoningEffort",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for ReasoningEffort {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for ReasoningEffort {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for ReasoningEffort {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for ReasoningEffort {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `ReasoningEffort` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for ReasoningEffort {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// Who wrote the message.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum Role {
+                        /// `"system"`
+                        System,
+                        /// `"user"`
+                        User,
+                        /// `"assistant"`
+                        Assistant,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl Role {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["system", "user", "assistant"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::System => "system",
+                                Self::User => "user",
+                                Self::Assistant => "assistant",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "system" => Self::System,
+                                "user" => Self::User,
+                                "assistant" => Self::Assistant,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for Role {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(fal_runtime::UnknownEnumValue::new("Role", value, Self::VALUES))
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for Role {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for Role {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for Role {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for Role {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `Role` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for Role {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// One turn of a conversation.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct Seed2MiniMessage {
+                        /// Who wrote the message.
+                        pub role: Role,
+                        /// Plain text, or a list of content parts (free-form objects) for messages that mix text and media.
+                        pub content: Content,
+                    }
+                    impl __fal::serde::Serialize for Seed2MiniMessage {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("role", &self.role)?;
+                            map.serialize_entry("content", &self.content)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for Seed2MiniMessage {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = Seed2MiniMessage;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `Seed2MiniMessage` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<Seed2MiniMessage, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(__fal::Key(&["role", "content"]))?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = Some(map.next_value()?),
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(Seed2MiniMessage {
+                                        role: __fal::required(f0, "role")?,
+                                        content: __fal::required(f1, "content")?,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
+                    }
+                    impl Seed2MiniMessage {
+                        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                        pub fn new(role: impl Into<Role>, content: impl Into<Content>) -> Self {
+                            Self {
+                                role: role.into(),
+                                content: content.into(),
+                            }
+                        }
+                    }
+                    impl __fal::Validate for Seed2MiniMessage {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field("role", &self.role, &__fal::Rules::NONE);
+                            v.field(
+                                "content",
+                                &self.content,
+                                &__fal::Rules {
+                                    any_text: Some(&__fal::Rules::NONE),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                        }
+                    }
+                    /// Whether the model reasons step by step first: always, never, or when it judges it useful.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum Thinking {
+                        /// `"enabled"`
+                        Enabled,
+                        /// `"disabled"`
+                        Disabled,
+                        /// `"auto"`
+                        Auto,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl Thinking {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["enabled", "disabled", "auto"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::Enabled => "enabled",
+                                Self::Disabled => "disabled",
+                                Self::Auto => "auto",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "enabled" => Self::Enabled,
+                                "disabled" => Self::Disabled,
+                                "auto" => Self::Auto,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for Thinking {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(fal_runtime::UnknownEnumValue::new("Thinking", value, Self::VALUES))
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for Thinking {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for Thinking {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for Thinking {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for Thinking {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `Thinking` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for Thinking {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The model's reply and the updated conversation.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct BytedanceSeedV2MiniOutputb4e49341 {
-        /// The model's answer.
-        ///
-        /// Example: `"A prince avenges his father's murder, and nearly everyone dies."`.
-        pub output: String,
-        /// The model's reasoning, when thinking was enabled or auto.
-        pub reasoning_content: Option<String>,
-        /// The whole conversation including this answer; pass it back as input messages to continue.
-        ///
-        /// Example: `[{"role":"user","content":"Summarise the plot of Hamlet in two sentences."},{"role":"assistant","content":"A prince avenges his father's murder, and nearly everyone dies."}]`.
-        pub messages: Vec<Seed2MiniMessageOutputb4f3af34>,
-    }
-    impl __serde::Serialize for BytedanceSeedV2MiniOutputb4e49341 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("output", &self.output)?;
-            self::optional_entry(&mut map, "reasoning_content", &self.reasoning_content)?;
-            map.serialize_entry("messages", &self.messages)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BytedanceSeedV2MiniOutputb4e49341 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                output: self::required_field(&mut map, "output")?,
-                reasoning_content: self::optional_field(&mut map, "reasoning_content")?,
-                messages: self::required_field(&mut map, "messages")?,
-            })
-        }
-    }
-    /// Plain text, or a list of content parts (free-form objects) for messages that mix text and media.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum Content782d1995 {
-        /// The `ObjectList` form.
-        ObjectList(
-            Vec<
-                fal_runtime::__private::serde_json::Map<
-                    String,
-                    fal_runtime::__private::serde_json::Value,
-                >,
-            >,
-        ),
-        /// The `Text` form.
-        Text(String),
-    }
-    impl __serde::Serialize for Content782d1995 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::ObjectList(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Text(value) => __serde::Serialize::serialize(value, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Content782d1995 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <Vec<
-                fal_runtime::__private::serde_json::Map<
-                    String,
-                    fal_runtime::__private::serde_json::Value,
-                >,
-            > as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::ObjectList(arm));
-            }
-            if let Ok(arm) = <String as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Text(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of Content",
-                ),
-            )
-        }
-    }
-    impl From<
-        Vec<
-            fal_runtime::__private::serde_json::Map<
-                String,
-                fal_runtime::__private::serde_json::Value,
-            >,
-        >,
-    > for Content782d1995 {
-        fn from(
-            value: Vec<
-                fal_runtime::__private::serde_json::Map<
-                    String,
-                    fal_runtime::__private::serde_json::Value,
-                >,
-            >,
-        ) -> Self {
-            Self::ObjectList(value)
-        }
-    }
-    impl From<String> for Content782d1995 {
-        fn from(value: String) -> Self {
-            Self::Text(value)
-        }
-    }
-    /// Plain text, or a list of content parts (free-form objects) for messages that mix text and media.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ContentChoicead7ca48a {
-        /// The `ObjectList` form.
-        ObjectList(
-            Vec<
-                fal_runtime::__private::serde_json::Map<
-                    String,
-                    fal_runtime::__private::serde_json::Value,
-                >,
-            >,
-        ),
-        /// The `Text` form.
-        Text(String),
-    }
-    impl __serde::Serialize for ContentChoicead7ca48a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::ObjectList(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Text(value) => __serde::Serialize::serialize(value, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ContentChoicead7ca48a {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <Vec<
-                fal_runtime::__private::serde_json::Map<
-                    String,
-                    fal_runtime::__private::serde_json::Value,
-                >,
-            > as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::ObjectList(arm));
-            }
-            if let Ok(arm) = <String as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Text(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of ContentChoice",
-                ),
-            )
-        }
-    }
-    /// The `ReasoningEffortPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ReasoningEffortPreseta1276e51 {
-        /// `"minimal"`
-        Minimal,
-        /// `"low"`
-        Low,
-        /// `"medium"`
-        Medium,
-        /// `"high"`
-        High,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ReasoningEffortPreseta1276e51 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Minimal => "minimal",
-                Self::Low => "low",
-                Self::Medium => "medium",
-                Self::High => "high",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for ReasoningEffortPreseta1276e51 {
-        fn from(value: &str) -> Self {
-            match value {
-                "minimal" => Self::Minimal,
-                "low" => Self::Low,
-                "medium" => Self::Medium,
-                "high" => Self::High,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for ReasoningEffortPreseta1276e51 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ReasoningEffortPreseta1276e51 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// Who wrote the message.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Role26de20c2c {
-        /// `"system"`
-        System,
-        /// `"user"`
-        User,
-        /// `"assistant"`
-        Assistant,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Role26de20c2c {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::System => "system",
-                Self::User => "user",
-                Self::Assistant => "assistant",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Role26de20c2c {
-        fn from(value: &str) -> Self {
-            match value {
-                "system" => Self::System,
-                "user" => Self::User,
-                "assistant" => Self::Assistant,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Role26de20c2c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Role26de20c2c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// Who wrote the message.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Rolef3df6b79 {
-        /// `"system"`
-        System,
-        /// `"user"`
-        User,
-        /// `"assistant"`
-        Assistant,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Rolef3df6b79 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::System => "system",
-                Self::User => "user",
-                Self::Assistant => "assistant",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Rolef3df6b79 {
-        fn from(value: &str) -> Self {
-            match value {
-                "system" => Self::System,
-                "user" => Self::User,
-                "assistant" => Self::Assistant,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Rolef3df6b79 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Rolef3df6b79 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// One turn of a conversation.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Seed2MiniMessage9accf692 {
-        /// Who wrote the message.
-        pub role: Rolef3df6b79,
-        /// Plain text, or a list of content parts (free-form objects) for messages that mix text and media.
-        pub content: Content782d1995,
-    }
-    impl __serde::Serialize for Seed2MiniMessage9accf692 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("role", &self.role)?;
-            map.serialize_entry("content", &self.content)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Seed2MiniMessage9accf692 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                role: self::required_field(&mut map, "role")?,
-                content: self::required_field(&mut map, "content")?,
-            })
-        }
-    }
-    impl Seed2MiniMessage9accf692 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            role: impl Into<Rolef3df6b79>,
-            content: impl Into<Content782d1995>,
-        ) -> Self {
-            Self {
-                role: role.into(),
-                content: content.into(),
-            }
-        }
-    }
-    /// One turn of a conversation.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Seed2MiniMessageOutputb4f3af34 {
-        /// Who wrote the message.
-        pub role: Role26de20c2c,
-        /// Plain text, or a list of content parts (free-form objects) for messages that mix text and media.
-        pub content: ContentChoicead7ca48a,
-    }
-    impl __serde::Serialize for Seed2MiniMessageOutputb4f3af34 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("role", &self.role)?;
-            map.serialize_entry("content", &self.content)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Seed2MiniMessageOutputb4f3af34 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                role: self::required_field(&mut map, "role")?,
-                content: self::required_field(&mut map, "content")?,
-            })
-        }
-    }
-    /// Whether the model reasons step by step first: always, never, or when it judges it useful.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Thinking5d78668f {
-        /// `"enabled"`
-        Enabled,
-        /// `"disabled"`
-        Disabled,
-        /// `"auto"`
-        Auto,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Thinking5d78668f {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Enabled => "enabled",
-                Self::Disabled => "disabled",
-                Self::Auto => "auto",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Thinking5d78668f {
-        fn from(value: &str) -> Self {
-            match value {
-                "enabled" => Self::Enabled,
-                "disabled" => Self::Disabled,
-                "auto" => Self::Auto,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Thinking5d78668f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Thinking5d78668f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

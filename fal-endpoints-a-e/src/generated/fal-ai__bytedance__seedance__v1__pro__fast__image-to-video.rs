@@ -15,12 +15,7 @@ pub mod fal_ai {
                         ///
                         /// Build a `BytedanceSeedanceV1ProFastImageToVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `BytedanceSeedanceV1ProFastImageToVideoOutput`.
                         pub mod image_to_video {
-                            use fal_runtime::__private::serde as __serde;
-                            use super::super::super::super::super::super::super::__types;
-                            pub use super::super::super::super::super::super::super::__types::AspectRatioca70afa9 as AspectRatio;
-                            pub use super::super::super::super::super::super::super::__types::BytedanceSeedanceV1ProFastImageToVideoOutput61d2af69 as BytedanceSeedanceV1ProFastImageToVideoOutput;
-                            pub use super::super::super::super::super::super::super::__types::Duration6fd7f730 as Duration;
-                            pub use super::super::super::super::super::super::super::__types::Resolution0bcaf2be as Resolution;
+                            use fal_runtime::__private as __fal;
                             /// The request body of `fal-ai/bytedance/seedance/v1/pro/fast/image-to-video`.
                             #[derive(Debug, Clone, PartialEq)]
                             pub struct BytedanceSeedanceV1ProFastImageToVideoInput {
@@ -56,48 +51,100 @@ pub mod fal_ai {
                                 /// Example: `"https://storage.googleapis.com/falserverless/example_inputs/seedance_fast_i2v_input.png"`.
                                 pub image_url: fal_runtime::FileInput,
                             }
-                            impl __serde::Serialize for BytedanceSeedanceV1ProFastImageToVideoInput {
-                                fn serialize<S: __serde::Serializer>(
+                            impl __fal::serde::Serialize for BytedanceSeedanceV1ProFastImageToVideoInput {
+                                fn serialize<S: __fal::serde::Serializer>(
                                     &self,
                                     serializer: S,
                                 ) -> Result<S::Ok, S::Error> {
-                                    use __serde::ser::SerializeMap as _;
+                                    use __fal::serde::ser::SerializeMap as _;
                                     let mut map = serializer.serialize_map(None)?;
                                     map.serialize_entry("prompt", &self.prompt)?;
-                                    __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                                    __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                                    __types::optional_entry(&mut map, "duration", &self.duration)?;
-                                    __types::optional_entry(&mut map, "camera_fixed", &self.camera_fixed)?;
-                                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                                    __types::optional_entry(
+                                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                                    __fal::optional_entry(&mut map, "camera_fixed", &self.camera_fixed)?;
+                                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                                    __fal::optional_entry(
                                         &mut map,
                                         "enable_safety_checker",
                                         &self.enable_safety_checker,
                                     )?;
-                                    __types::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
                                     map.serialize_entry("image_url", &self.image_url)?;
                                     map.end()
                                 }
                             }
-                            impl<'de> __serde::Deserialize<'de> for BytedanceSeedanceV1ProFastImageToVideoInput {
-                                fn deserialize<D: __serde::Deserializer<'de>>(
+                            impl<'de> __fal::serde::Deserialize<'de>
+                            for BytedanceSeedanceV1ProFastImageToVideoInput {
+                                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                                     deserializer: D,
                                 ) -> Result<Self, D::Error> {
-                                    let mut map = __types::object(deserializer)?;
-                                    Ok(Self {
-                                        prompt: __types::required_field(&mut map, "prompt")?,
-                                        aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                                        resolution: __types::optional_field(&mut map, "resolution")?,
-                                        duration: __types::optional_field(&mut map, "duration")?,
-                                        camera_fixed: __types::optional_field(&mut map, "camera_fixed")?,
-                                        seed: __types::optional_field(&mut map, "seed")?,
-                                        enable_safety_checker: __types::optional_field(
-                                            &mut map,
-                                            "enable_safety_checker",
-                                        )?,
-                                        num_frames: __types::optional_field(&mut map, "num_frames")?,
-                                        image_url: __types::required_field(&mut map, "image_url")?,
-                                    })
+                                    struct FalVisitor;
+                                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                        type Value = BytedanceSeedanceV1ProFastImageToVideoInput;
+                                        fn expecting(
+                                            &self,
+                                            f: &mut ::std::fmt::Formatter<'_>,
+                                        ) -> ::std::fmt::Result {
+                                            f.write_str("a `BytedanceSeedanceV1ProFastImageToVideoInput` object")
+                                        }
+                                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                            self,
+                                            mut map: A,
+                                        ) -> Result<BytedanceSeedanceV1ProFastImageToVideoInput, A::Error> {
+                                            let mut f0 = None;
+                                            let mut f1 = None;
+                                            let mut f2 = None;
+                                            let mut f3 = None;
+                                            let mut f4 = None;
+                                            let mut f5 = None;
+                                            let mut f6 = None;
+                                            let mut f7 = None;
+                                            let mut f8 = None;
+                                            while let Some(key) = map
+                                                .next_key_seed(
+                                                    __fal::Key(
+                                                        &[
+                                                            "prompt",
+                                                            "aspect_ratio",
+                                                            "resolution",
+                                                            "duration",
+                                                            "camera_fixed",
+                                                            "seed",
+                                                            "enable_safety_checker",
+                                                            "num_frames",
+                                                            "image_url",
+                                                        ],
+                                                    ),
+                                                )?
+                                            {
+                                                match key {
+                                                    Some(0) => f0 = Some(map.next_value()?),
+                                                    Some(1) => f1 = map.next_value()?,
+                                                    Some(2) => f2 = map.next_value()?,
+                                                    Some(3) => f3 = map.next_value()?,
+                                                    Some(4) => f4 = map.next_value()?,
+                                                    Some(5) => f5 = map.next_value()?,
+                                                    Some(6) => f6 = map.next_value()?,
+                                                    Some(7) => f7 = map.next_value()?,
+                                                    Some(8) => f8 = Some(map.next_value()?),
+                                                    _ => __fal::skip(&mut map)?,
+                                                }
+                                            }
+                                            Ok(BytedanceSeedanceV1ProFastImageToVideoInput {
+                                                prompt: __fal::required(f0, "prompt")?,
+                                                aspect_ratio: f1,
+                                                resolution: f2,
+                                                duration: f3,
+                                                camera_fixed: f4,
+                                                seed: f5,
+                                                enable_safety_checker: f6,
+                                                num_frames: f7,
+                                                image_url: __fal::required(f8, "image_url")?,
+                                            })
+                                        }
+                                    }
+                                    deserializer.deserialize_map(FalVisitor)
                                 }
                             }
                             impl BytedanceSeedanceV1ProFastImageToVideoInput {
@@ -157,353 +204,416 @@ pub mod fal_ai {
                                     self
                                 }
                             }
+                            impl __fal::Validate for BytedanceSeedanceV1ProFastImageToVideoInput {
+                                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                                    v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                                    v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                                    v.field("duration", &self.duration, &__fal::Rules::NONE);
+                                    v.field(
+                                        "num_frames",
+                                        &self.num_frames,
+                                        &__fal::Rules {
+                                            minimum: Some(29f64),
+                                            maximum: Some(289f64),
+                                            ..__fal::Rules::NONE
+                                        },
+                                    );
+                                }
+                            }
+                            impl BytedanceSeedanceV1ProFastImageToVideoInput {
+                                /// Every rule of `fal-ai/bytedance/seedance/v1/pro/fast/image-to-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                                    __fal::validate(self)
+                                }
+                            }
                             impl fal_runtime::Endpoint for BytedanceSeedanceV1ProFastImageToVideoInput {
                                 const ENDPOINT_ID: &'static str = "fal-ai/bytedance/seedance/v1/pro/fast/image-to-video";
                                 type Output = BytedanceSeedanceV1ProFastImageToVideoOutput;
+                                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                                    BytedanceSeedanceV1ProFastImageToVideoInput::validate(self)
+                                }
+                            }
+                            /// The `AspectRatio` type of the endpoint schema.
+                            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                            pub enum AspectRatio {
+                                /// `"21:9"`
+                                V21_9,
+                                /// `"16:9"`
+                                V16_9,
+                                /// `"4:3"`
+                                V4_3,
+                                /// `"1:1"`
+                                V1_1,
+                                /// `"3:4"`
+                                V3_4,
+                                /// `"9:16"`
+                                V9_16,
+                                /// `"auto"`
+                                Auto,
+                                /// A value the schema does not list (fal added it later), kept as sent.
+                                Other(fal_runtime::UnlistedValue),
+                            }
+                            impl AspectRatio {
+                                /// Every value the schema lists, in its order.
+                                pub const VALUES: &'static [&'static str] = &[
+                                    "21:9",
+                                    "16:9",
+                                    "4:3",
+                                    "1:1",
+                                    "3:4",
+                                    "9:16",
+                                    "auto",
+                                ];
+                                /// The value on the wire.
+                                pub fn as_str(&self) -> &str {
+                                    match self {
+                                        Self::V21_9 => "21:9",
+                                        Self::V16_9 => "16:9",
+                                        Self::V4_3 => "4:3",
+                                        Self::V1_1 => "1:1",
+                                        Self::V3_4 => "3:4",
+                                        Self::V9_16 => "9:16",
+                                        Self::Auto => "auto",
+                                        Self::Other(value) => value.as_str(),
+                                    }
+                                }
+                                /// Any wire value, unchecked: a listed value becomes its variant, any
+                                /// other `Other`. For values fal accepts that this binding does not
+                                /// list yet; `parse` and `try_from` refuse those.
+                                pub fn from_wire(value: &str) -> Self {
+                                    match value {
+                                        "21:9" => Self::V21_9,
+                                        "16:9" => Self::V16_9,
+                                        "4:3" => Self::V4_3,
+                                        "1:1" => Self::V1_1,
+                                        "3:4" => Self::V3_4,
+                                        "9:16" => Self::V9_16,
+                                        "auto" => Self::Auto,
+                                        other => Self::Other(__fal::unlisted(other)),
+                                    }
+                                }
+                            }
+                            impl ::std::str::FromStr for AspectRatio {
+                                type Err = fal_runtime::UnknownEnumValue;
+                                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                                    match Self::from_wire(value) {
+                                        Self::Other(_) => {
+                                            Err(
+                                                fal_runtime::UnknownEnumValue::new(
+                                                    "AspectRatio",
+                                                    value,
+                                                    Self::VALUES,
+                                                ),
+                                            )
+                                        }
+                                        known => Ok(known),
+                                    }
+                                }
+                            }
+                            impl TryFrom<&str> for AspectRatio {
+                                type Error = fal_runtime::UnknownEnumValue;
+                                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                                    value.parse()
+                                }
+                            }
+                            impl ::std::fmt::Display for AspectRatio {
+                                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                                    f.write_str(self.as_str())
+                                }
+                            }
+                            impl __fal::serde::Serialize for AspectRatio {
+                                fn serialize<S: __fal::serde::Serializer>(
+                                    &self,
+                                    serializer: S,
+                                ) -> Result<S::Ok, S::Error> {
+                                    serializer.serialize_str(self.as_str())
+                                }
+                            }
+                            impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                                    deserializer: D,
+                                ) -> Result<Self, D::Error> {
+                                    __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                                }
+                            }
+                            impl __fal::Validate for AspectRatio {
+                                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                                    if let Self::Other(value) = self {
+                                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                                    }
+                                }
+                            }
+                            /// The `BytedanceSeedanceV1ProFastImageToVideoOutput` type of the endpoint schema.
+                            #[derive(Debug, Clone, PartialEq)]
+                            pub struct BytedanceSeedanceV1ProFastImageToVideoOutput {
+                                /// The `video` field.
+                                ///
+                                /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_inputs/seedance_fast_i2v_output.mp4"}`.
+                                pub video: fal_runtime::File,
+                                /// The `seed` field.
+                                ///
+                                /// Example: `42`.
+                                pub seed: i64,
+                            }
+                            impl __fal::serde::Serialize for BytedanceSeedanceV1ProFastImageToVideoOutput {
+                                fn serialize<S: __fal::serde::Serializer>(
+                                    &self,
+                                    serializer: S,
+                                ) -> Result<S::Ok, S::Error> {
+                                    use __fal::serde::ser::SerializeMap as _;
+                                    let mut map = serializer.serialize_map(None)?;
+                                    map.serialize_entry("video", &self.video)?;
+                                    map.serialize_entry("seed", &self.seed)?;
+                                    map.end()
+                                }
+                            }
+                            impl<'de> __fal::serde::Deserialize<'de>
+                            for BytedanceSeedanceV1ProFastImageToVideoOutput {
+                                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                                    deserializer: D,
+                                ) -> Result<Self, D::Error> {
+                                    struct FalVisitor;
+                                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                        type Value = BytedanceSeedanceV1ProFastImageToVideoOutput;
+                                        fn expecting(
+                                            &self,
+                                            f: &mut ::std::fmt::Formatter<'_>,
+                                        ) -> ::std::fmt::Result {
+                                            f.write_str("a `BytedanceSeedanceV1ProFastImageToVideoOutput` object")
+                                        }
+                                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                            self,
+                                            mut map: A,
+                                        ) -> Result<BytedanceSeedanceV1ProFastImageToVideoOutput, A::Error> {
+                                            let mut f0 = None;
+                                            let mut f1 = None;
+                                            while let Some(key) = map.next_key_seed(__fal::Key(&["video", "seed"]))?
+                                            {
+                                                match key {
+                                                    Some(0) => f0 = Some(map.next_value()?),
+                                                    Some(1) => f1 = Some(map.next_value()?),
+                                                    _ => __fal::skip(&mut map)?,
+                                                }
+                                            }
+                                            Ok(BytedanceSeedanceV1ProFastImageToVideoOutput {
+                                                video: __fal::required(f0, "video")?,
+                                                seed: __fal::required(f1, "seed")?,
+                                            })
+                                        }
+                                    }
+                                    deserializer.deserialize_map(FalVisitor)
+                                }
+                            }
+                            /// The `Duration` type of the endpoint schema.
+                            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                            pub enum Duration {
+                                /// `"2"`
+                                V2,
+                                /// `"3"`
+                                V3,
+                                /// `"4"`
+                                V4,
+                                /// `"5"`
+                                V5,
+                                /// `"6"`
+                                V6,
+                                /// `"7"`
+                                V7,
+                                /// `"8"`
+                                V8,
+                                /// `"9"`
+                                V9,
+                                /// `"10"`
+                                V10,
+                                /// `"11"`
+                                V11,
+                                /// `"12"`
+                                V12,
+                                /// A value the schema does not list (fal added it later), kept as sent.
+                                Other(fal_runtime::UnlistedValue),
+                            }
+                            impl Duration {
+                                /// Every value the schema lists, in its order.
+                                pub const VALUES: &'static [&'static str] = &[
+                                    "2",
+                                    "3",
+                                    "4",
+                                    "5",
+                                    "6",
+                                    "7",
+                                    "8",
+                                    "9",
+                                    "10",
+                                    "11",
+                                    "12",
+                                ];
+                                /// The value on the wire.
+                                pub fn as_str(&self) -> &str {
+                                    match self {
+                                        Self::V2 => "2",
+                                        Self::V3 => "3",
+                                        Self::V4 => "4",
+                                        Self::V5 => "5",
+                                        Self::V6 => "6",
+                                        Self::V7 => "7",
+                                        Self::V8 => "8",
+                                        Self::V9 => "9",
+                                        Self::V10 => "10",
+                                        Self::V11 => "11",
+                                        Self::V12 => "12",
+                                        Self::Other(value) => value.as_str(),
+                                    }
+                                }
+                                /// Any wire value, unchecked: a listed value becomes its variant, any
+                                /// other `Other`. For values fal accepts that this binding does not
+                                /// list yet; `parse` and `try_from` refuse those.
+                                pub fn from_wire(value: &str) -> Self {
+                                    match value {
+                                        "2" => Self::V2,
+                                        "3" => Self::V3,
+                                        "4" => Self::V4,
+                                        "5" => Self::V5,
+                                        "6" => Self::V6,
+                                        "7" => Self::V7,
+                                        "8" => Self::V8,
+                                        "9" => Self::V9,
+                                        "10" => Self::V10,
+                                        "11" => Self::V11,
+                                        "12" => Self::V12,
+                                        other => Self::Other(__fal::unlisted(other)),
+                                    }
+                                }
+                            }
+                            impl ::std::str::FromStr for Duration {
+                                type Err = fal_runtime::UnknownEnumValue;
+                                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                                    match Self::from_wire(value) {
+                                        Self::Other(_) => {
+                                            Err(fal_runtime::UnknownEnumValue::new("Duration", value, Self::VALUES))
+                                        }
+                                        known => Ok(known),
+                                    }
+                                }
+                            }
+                            impl TryFrom<&str> for Duration {
+                                type Error = fal_runtime::UnknownEnumValue;
+                                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                                    value.parse()
+                                }
+                            }
+                            impl ::std::fmt::Display for Duration {
+                                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                                    f.write_str(self.as_str())
+                                }
+                            }
+                            impl __fal::serde::Serialize for Duration {
+                                fn serialize<S: __fal::serde::Serializer>(
+                                    &self,
+                                    serializer: S,
+                                ) -> Result<S::Ok, S::Error> {
+                                    serializer.serialize_str(self.as_str())
+                                }
+                            }
+                            impl<'de> __fal::serde::Deserialize<'de> for Duration {
+                                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                                    deserializer: D,
+                                ) -> Result<Self, D::Error> {
+                                    __fal::string_enum(deserializer, "a `Duration` string", Self::from_wire)
+                                }
+                            }
+                            impl __fal::Validate for Duration {
+                                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                                    if let Self::Other(value) = self {
+                                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                                    }
+                                }
+                            }
+                            /// The `Resolution` type of the endpoint schema.
+                            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                            pub enum Resolution {
+                                /// `"480p"`
+                                V480p,
+                                /// `"720p"`
+                                V720p,
+                                /// `"1080p"`
+                                V1080p,
+                                /// A value the schema does not list (fal added it later), kept as sent.
+                                Other(fal_runtime::UnlistedValue),
+                            }
+                            impl Resolution {
+                                /// Every value the schema lists, in its order.
+                                pub const VALUES: &'static [&'static str] = &["480p", "720p", "1080p"];
+                                /// The value on the wire.
+                                pub fn as_str(&self) -> &str {
+                                    match self {
+                                        Self::V480p => "480p",
+                                        Self::V720p => "720p",
+                                        Self::V1080p => "1080p",
+                                        Self::Other(value) => value.as_str(),
+                                    }
+                                }
+                                /// Any wire value, unchecked: a listed value becomes its variant, any
+                                /// other `Other`. For values fal accepts that this binding does not
+                                /// list yet; `parse` and `try_from` refuse those.
+                                pub fn from_wire(value: &str) -> Self {
+                                    match value {
+                                        "480p" => Self::V480p,
+                                        "720p" => Self::V720p,
+                                        "1080p" => Self::V1080p,
+                                        other => Self::Other(__fal::unlisted(other)),
+                                    }
+                                }
+                            }
+                            impl ::std::str::FromStr for Resolution {
+                                type Err = fal_runtime::UnknownEnumValue;
+                                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                                    match Self::from_wire(value) {
+                                        Self::Other(_) => {
+                                            Err(
+                                                fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                                            )
+                                        }
+                                        known => Ok(known),
+                                    }
+                                }
+                            }
+                            impl TryFrom<&str> for Resolution {
+                                type Error = fal_runtime::UnknownEnumValue;
+                                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                                    value.parse()
+                                }
+                            }
+                            impl ::std::fmt::Display for Resolution {
+                                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                                    f.write_str(self.as_str())
+                                }
+                            }
+                            impl __fal::serde::Serialize for Resolution {
+                                fn serialize<S: __fal::serde::Serializer>(
+                                    &self,
+                                    serializer: S,
+                                ) -> Result<S::Ok, S::Error> {
+                                    serializer.serialize_str(self.as_str())
+                                }
+                            }
+                            impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                                    deserializer: D,
+                                ) -> Result<Self, D::Error> {
+                                    __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                                }
+                            }
+                            impl __fal::Validate for Resolution {
+                                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                                    if let Self::Other(value) = self {
+                                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                                    }
+                                }
                             }
                         }
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatioca70afa9 {
-        /// `"21:9"`
-        V21_9,
-        /// `"16:9"`
-        V16_9,
-        /// `"4:3"`
-        V4_3,
-        /// `"1:1"`
-        V1_1,
-        /// `"3:4"`
-        V3_4,
-        /// `"9:16"`
-        V9_16,
-        /// `"auto"`
-        Auto,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatioca70afa9 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V21_9 => "21:9",
-                Self::V16_9 => "16:9",
-                Self::V4_3 => "4:3",
-                Self::V1_1 => "1:1",
-                Self::V3_4 => "3:4",
-                Self::V9_16 => "9:16",
-                Self::Auto => "auto",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for AspectRatioca70afa9 {
-        fn from(value: &str) -> Self {
-            match value {
-                "21:9" => Self::V21_9,
-                "16:9" => Self::V16_9,
-                "4:3" => Self::V4_3,
-                "1:1" => Self::V1_1,
-                "3:4" => Self::V3_4,
-                "9:16" => Self::V9_16,
-                "auto" => Self::Auto,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for AspectRatioca70afa9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatioca70afa9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `BytedanceSeedanceV1ProFastImageToVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct BytedanceSeedanceV1ProFastImageToVideoOutput61d2af69 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_inputs/seedance_fast_i2v_output.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `seed` field.
-        ///
-        /// Example: `42`.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for BytedanceSeedanceV1ProFastImageToVideoOutput61d2af69 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de>
-    for BytedanceSeedanceV1ProFastImageToVideoOutput61d2af69 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `Duration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Duration6fd7f730 {
-        /// `"2"`
-        V2,
-        /// `"3"`
-        V3,
-        /// `"4"`
-        V4,
-        /// `"5"`
-        V5,
-        /// `"6"`
-        V6,
-        /// `"7"`
-        V7,
-        /// `"8"`
-        V8,
-        /// `"9"`
-        V9,
-        /// `"10"`
-        V10,
-        /// `"11"`
-        V11,
-        /// `"12"`
-        V12,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Duration6fd7f730 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V2 => "2",
-                Self::V3 => "3",
-                Self::V4 => "4",
-                Self::V5 => "5",
-                Self::V6 => "6",
-                Self::V7 => "7",
-                Self::V8 => "8",
-                Self::V9 => "9",
-                Self::V10 => "10",
-                Self::V11 => "11",
-                Self::V12 => "12",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Duration6fd7f730 {
-        fn from(value: &str) -> Self {
-            match value {
-                "2" => Self::V2,
-                "3" => Self::V3,
-                "4" => Self::V4,
-                "5" => Self::V5,
-                "6" => Self::V6,
-                "7" => Self::V7,
-                "8" => Self::V8,
-                "9" => Self::V9,
-                "10" => Self::V10,
-                "11" => Self::V11,
-                "12" => Self::V12,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Duration6fd7f730 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Duration6fd7f730 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution0bcaf2be {
-        /// `"480p"`
-        V480p,
-        /// `"720p"`
-        V720p,
-        /// `"1080p"`
-        V1080p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution0bcaf2be {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V480p => "480p",
-                Self::V720p => "720p",
-                Self::V1080p => "1080p",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Resolution0bcaf2be {
-        fn from(value: &str) -> Self {
-            match value {
-                "480p" => Self::V480p,
-                "720p" => Self::V720p,
-                "1080p" => Self::V1080p,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Resolution0bcaf2be {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution0bcaf2be {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -5,11 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `CcsrInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `CcsrOutput`.
     pub mod ccsr {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::CcsrOutput09365e0c as CcsrOutput;
-        pub use super::super::__types::ColorFixTypef282fc7d as ColorFixType;
-        pub use super::super::__types::TileDiffusion4bf8ba3d as TileDiffusion;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/ccsr`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct CcsrInput {
@@ -74,77 +70,131 @@ pub mod fal_ai {
             /// The `seed` field.
             pub seed: Option<i64>,
         }
-        impl __serde::Serialize for CcsrInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for CcsrInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("image_url", &self.image_url)?;
-                __types::optional_entry(&mut map, "scale", &self.scale)?;
-                __types::optional_entry(&mut map, "tile_diffusion", &self.tile_diffusion)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                __fal::optional_entry(&mut map, "tile_diffusion", &self.tile_diffusion)?;
+                __fal::optional_entry(
                     &mut map,
                     "tile_diffusion_size",
                     &self.tile_diffusion_size,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "tile_diffusion_stride",
                     &self.tile_diffusion_stride,
                 )?;
-                __types::optional_entry(&mut map, "tile_vae", &self.tile_vae)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "tile_vae", &self.tile_vae)?;
+                __fal::optional_entry(
                     &mut map,
                     "tile_vae_decoder_size",
                     &self.tile_vae_decoder_size,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "tile_vae_encoder_size",
                     &self.tile_vae_encoder_size,
                 )?;
-                __types::optional_entry(&mut map, "steps", &self.steps)?;
-                __types::optional_entry(&mut map, "t_max", &self.t_max)?;
-                __types::optional_entry(&mut map, "t_min", &self.t_min)?;
-                __types::optional_entry(&mut map, "color_fix_type", &self.color_fix_type)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "steps", &self.steps)?;
+                __fal::optional_entry(&mut map, "t_max", &self.t_max)?;
+                __fal::optional_entry(&mut map, "t_min", &self.t_min)?;
+                __fal::optional_entry(&mut map, "color_fix_type", &self.color_fix_type)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for CcsrInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for CcsrInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    scale: __types::optional_field(&mut map, "scale")?,
-                    tile_diffusion: __types::optional_field(&mut map, "tile_diffusion")?,
-                    tile_diffusion_size: __types::optional_field(
-                        &mut map,
-                        "tile_diffusion_size",
-                    )?,
-                    tile_diffusion_stride: __types::optional_field(
-                        &mut map,
-                        "tile_diffusion_stride",
-                    )?,
-                    tile_vae: __types::optional_field(&mut map, "tile_vae")?,
-                    tile_vae_decoder_size: __types::optional_field(
-                        &mut map,
-                        "tile_vae_decoder_size",
-                    )?,
-                    tile_vae_encoder_size: __types::optional_field(
-                        &mut map,
-                        "tile_vae_encoder_size",
-                    )?,
-                    steps: __types::optional_field(&mut map, "steps")?,
-                    t_max: __types::optional_field(&mut map, "t_max")?,
-                    t_min: __types::optional_field(&mut map, "t_min")?,
-                    color_fix_type: __types::optional_field(&mut map, "color_fix_type")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = CcsrInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `CcsrInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<CcsrInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        let mut f10 = None;
+                        let mut f11 = None;
+                        let mut f12 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "image_url",
+                                        "scale",
+                                        "tile_diffusion",
+                                        "tile_diffusion_size",
+                                        "tile_diffusion_stride",
+                                        "tile_vae",
+                                        "tile_vae_decoder_size",
+                                        "tile_vae_encoder_size",
+                                        "steps",
+                                        "t_max",
+                                        "t_min",
+                                        "color_fix_type",
+                                        "seed",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                Some(10) => f10 = map.next_value()?,
+                                Some(11) => f11 = map.next_value()?,
+                                Some(12) => f12 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(CcsrInput {
+                            image_url: __fal::required(f0, "image_url")?,
+                            scale: f1,
+                            tile_diffusion: f2,
+                            tile_diffusion_size: f3,
+                            tile_diffusion_stride: f4,
+                            tile_vae: f5,
+                            tile_vae_decoder_size: f6,
+                            tile_vae_encoder_size: f7,
+                            steps: f8,
+                            t_max: f9,
+                            t_min: f10,
+                            color_fix_type: f11,
+                            seed: f12,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl CcsrInput {
@@ -245,248 +295,326 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for CcsrInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "scale",
+                    &self.scale,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(4f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("tile_diffusion", &self.tile_diffusion, &__fal::Rules::NONE);
+                v.field(
+                    "tile_diffusion_size",
+                    &self.tile_diffusion_size,
+                    &__fal::Rules {
+                        minimum: Some(256f64),
+                        maximum: Some(2048f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "tile_diffusion_stride",
+                    &self.tile_diffusion_stride,
+                    &__fal::Rules {
+                        minimum: Some(128f64),
+                        maximum: Some(1024f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "tile_vae_decoder_size",
+                    &self.tile_vae_decoder_size,
+                    &__fal::Rules {
+                        minimum: Some(64f64),
+                        maximum: Some(2048f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "tile_vae_encoder_size",
+                    &self.tile_vae_encoder_size,
+                    &__fal::Rules {
+                        minimum: Some(128f64),
+                        maximum: Some(2048f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "steps",
+                    &self.steps,
+                    &__fal::Rules {
+                        minimum: Some(10f64),
+                        maximum: Some(100f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "t_max",
+                    &self.t_max,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "t_min",
+                    &self.t_min,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("color_fix_type", &self.color_fix_type, &__fal::Rules::NONE);
+            }
+        }
+        impl CcsrInput {
+            /// Every rule of `fal-ai/ccsr`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for CcsrInput {
             const ENDPOINT_ID: &'static str = "fal-ai/ccsr";
             type Output = CcsrOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                CcsrInput::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `CcsrOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct CcsrOutput {
+            /// The `image` field.
+            ///
+            /// Example: `{"url":"https://v3b.fal.media/files/b/0a986463/mgXaFOmEboE9P5jqKNgjJ_8303468d318840d5a2f70ad10940bf58.png"}`.
+            pub image: fal_runtime::Image,
+            /// The `seed` field.
+            pub seed: i64,
+        }
+        impl __fal::serde::Serialize for CcsrOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("image", &self.image)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.end()
             }
         }
-    }
-    /// The `CcsrOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct CcsrOutput09365e0c {
-        /// The `image` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a986463/mgXaFOmEboE9P5jqKNgjJ_8303468d318840d5a2f70ad10940bf58.png"}`.
-        pub image: fal_runtime::Image,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for CcsrOutput09365e0c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for CcsrOutput09365e0c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `ColorFixType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ColorFixTypef282fc7d {
-        /// `"none"`
-        None,
-        /// `"wavelet"`
-        Wavelet,
-        /// `"adain"`
-        Adain,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ColorFixTypef282fc7d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::None => "none",
-                Self::Wavelet => "wavelet",
-                Self::Adain => "adain",
-                Self::Other(value) => value,
+        impl<'de> __fal::serde::Deserialize<'de> for CcsrOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = CcsrOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `CcsrOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<CcsrOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["image", "seed"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(CcsrOutput {
+                            image: __fal::required(f0, "image")?,
+                            seed: __fal::required(f1, "seed")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
-    }
-    impl From<&str> for ColorFixTypef282fc7d {
-        fn from(value: &str) -> Self {
-            match value {
-                "none" => Self::None,
-                "wavelet" => Self::Wavelet,
-                "adain" => Self::Adain,
-                other => Self::Other(other.to_owned()),
+        /// The `ColorFixType` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum ColorFixType {
+            /// `"none"`
+            None,
+            /// `"wavelet"`
+            Wavelet,
+            /// `"adain"`
+            Adain,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl ColorFixType {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["none", "wavelet", "adain"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::None => "none",
+                    Self::Wavelet => "wavelet",
+                    Self::Adain => "adain",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "none" => Self::None,
+                    "wavelet" => Self::Wavelet,
+                    "adain" => Self::Adain,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for ColorFixTypef282fc7d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ColorFixTypef282fc7d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `TileDiffusion` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum TileDiffusion4bf8ba3d {
-        /// `"none"`
-        None,
-        /// `"mix"`
-        Mix,
-        /// `"gaussian"`
-        Gaussian,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl TileDiffusion4bf8ba3d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::None => "none",
-                Self::Mix => "mix",
-                Self::Gaussian => "gaussian",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for ColorFixType {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "ColorFixType",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for TileDiffusion4bf8ba3d {
-        fn from(value: &str) -> Self {
-            match value {
-                "none" => Self::None,
-                "mix" => Self::Mix,
-                "gaussian" => Self::Gaussian,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for ColorFixType {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for TileDiffusion4bf8ba3d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl ::std::fmt::Display for ColorFixType {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for TileDiffusion4bf8ba3d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl __fal::serde::Serialize for ColorFixType {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for ColorFixType {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `ColorFixType` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for ColorFixType {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `TileDiffusion` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum TileDiffusion {
+            /// `"none"`
+            None,
+            /// `"mix"`
+            Mix,
+            /// `"gaussian"`
+            Gaussian,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl TileDiffusion {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["none", "mix", "gaussian"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::None => "none",
+                    Self::Mix => "mix",
+                    Self::Gaussian => "gaussian",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "none" => Self::None,
+                    "mix" => Self::Mix,
+                    "gaussian" => Self::Gaussian,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for TileDiffusion {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "TileDiffusion",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for TileDiffusion {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for TileDiffusion {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for TileDiffusion {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for TileDiffusion {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `TileDiffusion` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for TileDiffusion {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

@@ -7,9 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `ChatterboxTextToSpeechInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ChatterboxTextToSpeechOutput`.
         pub mod text_to_speech {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::ChatterboxTextToSpeechOutput69dec19d as ChatterboxTextToSpeechOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/chatterbox/text-to-speech`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct ChatterboxTextToSpeechInput {
@@ -37,35 +35,80 @@ pub mod fal_ai {
                 /// The `seed` field.
                 pub seed: Option<i64>,
             }
-            impl __serde::Serialize for ChatterboxTextToSpeechInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for ChatterboxTextToSpeechInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("text", &self.text)?;
-                    __types::optional_entry(&mut map, "audio_url", &self.audio_url)?;
-                    __types::optional_entry(&mut map, "exaggeration", &self.exaggeration)?;
-                    __types::optional_entry(&mut map, "temperature", &self.temperature)?;
-                    __types::optional_entry(&mut map, "cfg", &self.cfg)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "audio_url", &self.audio_url)?;
+                    __fal::optional_entry(&mut map, "exaggeration", &self.exaggeration)?;
+                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
+                    __fal::optional_entry(&mut map, "cfg", &self.cfg)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for ChatterboxTextToSpeechInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for ChatterboxTextToSpeechInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        text: __types::required_field(&mut map, "text")?,
-                        audio_url: __types::optional_field(&mut map, "audio_url")?,
-                        exaggeration: __types::optional_field(&mut map, "exaggeration")?,
-                        temperature: __types::optional_field(&mut map, "temperature")?,
-                        cfg: __types::optional_field(&mut map, "cfg")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ChatterboxTextToSpeechInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ChatterboxTextToSpeechInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ChatterboxTextToSpeechInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "text",
+                                            "audio_url",
+                                            "exaggeration",
+                                            "temperature",
+                                            "cfg",
+                                            "seed",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ChatterboxTextToSpeechInput {
+                                text: __fal::required(f0, "text")?,
+                                audio_url: f1,
+                                exaggeration: f2,
+                                temperature: f3,
+                                cfg: f4,
+                                seed: f5,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl ChatterboxTextToSpeechInput {
@@ -109,147 +152,101 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for ChatterboxTextToSpeechInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "exaggeration",
+                        &self.exaggeration,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "temperature",
+                        &self.temperature,
+                        &__fal::Rules {
+                            minimum: Some(0.05f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "cfg",
+                        &self.cfg,
+                        &__fal::Rules {
+                            minimum: Some(0.1f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl ChatterboxTextToSpeechInput {
+                /// Every rule of `fal-ai/chatterbox/text-to-speech`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for ChatterboxTextToSpeechInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/chatterbox/text-to-speech";
                 type Output = ChatterboxTextToSpeechOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    ChatterboxTextToSpeechInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `ChatterboxTextToSpeechOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct ChatterboxTextToSpeechOutput {
+                /// The `audio` field.
+                ///
+                /// Example: `{"url":"https://v3.fal.media/files/kangaroo/RQ_pxc7oPdueYqWUqEbPE_tmpjnzvvzx_.wav"}`.
+                pub audio: fal_runtime::File,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for ChatterboxTextToSpeechOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for ChatterboxTextToSpeechOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ChatterboxTextToSpeechOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ChatterboxTextToSpeechOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ChatterboxTextToSpeechOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ChatterboxTextToSpeechOutput {
+                                audio: __fal::required(f0, "audio")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `ChatterboxTextToSpeechOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ChatterboxTextToSpeechOutput69dec19d {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/kangaroo/RQ_pxc7oPdueYqWUqEbPE_tmpjnzvvzx_.wav"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for ChatterboxTextToSpeechOutput69dec19d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ChatterboxTextToSpeechOutput69dec19d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
         }
     }
 }

@@ -9,10 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `ChatterboxTextToSpeechMultilingualInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ChatterboxTextToSpeechMultilingualOutput`.
             pub mod multilingual {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::ChatterboxTextToSpeechMultilingualOutput538c21b4 as ChatterboxTextToSpeechMultilingualOutput;
-                pub use super::super::super::super::__types::CustomAudioLanguagePreset59c62719 as CustomAudioLanguagePreset;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/chatterbox/text-to-speech/multilingual`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ChatterboxTextToSpeechMultilingualInput {
@@ -26,7 +23,7 @@ pub mod fal_ai {
                     /// Example: `"english"`.
                     pub voice: Option<String>,
                     /// The `custom_audio_language` field.
-                    pub custom_audio_language: Option<CustomAudioLanguagePreset>,
+                    pub custom_audio_language: Option<CustomAudioLanguage>,
                     /// The `exaggeration` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `0.5`.
@@ -45,44 +42,89 @@ pub mod fal_ai {
                     /// The `seed` field.
                     pub seed: Option<i64>,
                 }
-                impl __serde::Serialize for ChatterboxTextToSpeechMultilingualInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for ChatterboxTextToSpeechMultilingualInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("text", &self.text)?;
-                        __types::optional_entry(&mut map, "voice", &self.voice)?;
-                        __types::optional_entry(
+                        __fal::optional_entry(&mut map, "voice", &self.voice)?;
+                        __fal::optional_entry(
                             &mut map,
                             "custom_audio_language",
                             &self.custom_audio_language,
                         )?;
-                        __types::optional_entry(&mut map, "exaggeration", &self.exaggeration)?;
-                        __types::optional_entry(&mut map, "temperature", &self.temperature)?;
-                        __types::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
-                        __types::optional_entry(&mut map, "seed", &self.seed)?;
+                        __fal::optional_entry(&mut map, "exaggeration", &self.exaggeration)?;
+                        __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
+                        __fal::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
+                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for ChatterboxTextToSpeechMultilingualInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for ChatterboxTextToSpeechMultilingualInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            text: __types::required_field(&mut map, "text")?,
-                            voice: __types::optional_field(&mut map, "voice")?,
-                            custom_audio_language: __types::optional_field(
-                                &mut map,
-                                "custom_audio_language",
-                            )?,
-                            exaggeration: __types::optional_field(&mut map, "exaggeration")?,
-                            temperature: __types::optional_field(&mut map, "temperature")?,
-                            cfg_scale: __types::optional_field(&mut map, "cfg_scale")?,
-                            seed: __types::optional_field(&mut map, "seed")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ChatterboxTextToSpeechMultilingualInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ChatterboxTextToSpeechMultilingualInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ChatterboxTextToSpeechMultilingualInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "text",
+                                                "voice",
+                                                "custom_audio_language",
+                                                "exaggeration",
+                                                "temperature",
+                                                "cfg_scale",
+                                                "seed",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ChatterboxTextToSpeechMultilingualInput {
+                                    text: __fal::required(f0, "text")?,
+                                    voice: f1,
+                                    custom_audio_language: f2,
+                                    exaggeration: f3,
+                                    temperature: f4,
+                                    cfg_scale: f5,
+                                    seed: f6,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl ChatterboxTextToSpeechMultilingualInput {
@@ -106,7 +148,7 @@ pub mod fal_ai {
                     /// Sets `custom_audio_language` (left out of the request until set).
                     pub fn with_custom_audio_language(
                         mut self,
-                        custom_audio_language: impl Into<CustomAudioLanguagePreset>,
+                        custom_audio_language: impl Into<CustomAudioLanguage>,
                     ) -> Self {
                         self.custom_audio_language = Some(custom_audio_language.into());
                         self
@@ -132,278 +174,309 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for ChatterboxTextToSpeechMultilingualInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "text",
+                            &self.text,
+                            &__fal::Rules {
+                                max_length: Some(300u64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "custom_audio_language",
+                            &self.custom_audio_language,
+                            &__fal::Rules::NONE,
+                        );
+                        v.field(
+                            "exaggeration",
+                            &self.exaggeration,
+                            &__fal::Rules {
+                                minimum: Some(0.25f64),
+                                maximum: Some(2f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "temperature",
+                            &self.temperature,
+                            &__fal::Rules {
+                                minimum: Some(0.05f64),
+                                maximum: Some(5f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "cfg_scale",
+                            &self.cfg_scale,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                    }
+                }
+                impl ChatterboxTextToSpeechMultilingualInput {
+                    /// Every rule of `fal-ai/chatterbox/text-to-speech/multilingual`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for ChatterboxTextToSpeechMultilingualInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/chatterbox/text-to-speech/multilingual";
                     type Output = ChatterboxTextToSpeechMultilingualOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        ChatterboxTextToSpeechMultilingualInput::validate(self)
+                    }
+                }
+                /// The `ChatterboxTextToSpeechMultilingualOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct ChatterboxTextToSpeechMultilingualOutput {
+                    /// The `audio` field.
+                    ///
+                    /// Example: `{"url":"https://v3.fal.media/files/example/multilingual_speech_output.wav"}`.
+                    pub audio: fal_runtime::File,
+                }
+                impl __fal::serde::Serialize for ChatterboxTextToSpeechMultilingualOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("audio", &self.audio)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ChatterboxTextToSpeechMultilingualOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ChatterboxTextToSpeechMultilingualOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ChatterboxTextToSpeechMultilingualOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ChatterboxTextToSpeechMultilingualOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ChatterboxTextToSpeechMultilingualOutput {
+                                    audio: __fal::required(f0, "audio")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `CustomAudioLanguage` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum CustomAudioLanguage {
+                    /// `"english"`
+                    English,
+                    /// `"arabic"`
+                    Arabic,
+                    /// `"danish"`
+                    Danish,
+                    /// `"german"`
+                    German,
+                    /// `"greek"`
+                    Greek,
+                    /// `"spanish"`
+                    Spanish,
+                    /// `"finnish"`
+                    Finnish,
+                    /// `"french"`
+                    French,
+                    /// `"hebrew"`
+                    Hebrew,
+                    /// `"hindi"`
+                    Hindi,
+                    /// `"italian"`
+                    Italian,
+                    /// `"japanese"`
+                    Japanese,
+                    /// `"korean"`
+                    Korean,
+                    /// `"malay"`
+                    Malay,
+                    /// `"dutch"`
+                    Dutch,
+                    /// `"norwegian"`
+                    Norwegian,
+                    /// `"polish"`
+                    Polish,
+                    /// `"portuguese"`
+                    Portuguese,
+                    /// `"russian"`
+                    Russian,
+                    /// `"swedish"`
+                    Swedish,
+                    /// `"swahili"`
+                    Swahili,
+                    /// `"turkish"`
+                    Turkish,
+                    /// `"chinese"`
+                    Chinese,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl CustomAudioLanguage {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "english",
+                        "arabic",
+                        "danish",
+                        "german",
+                        "greek",
+                        "spanish",
+                        "finnish",
+                        "french",
+                        "hebrew",
+                        "hindi",
+                        "italian",
+                        "japanese",
+                        "korean",
+                        "malay",
+                        "dutch",
+                        "norwegian",
+                        "polish",
+                        "portuguese",
+                        "russian",
+                        "swedish",
+                        "swahili",
+                        "turkish",
+                        "chinese",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::English => "english",
+                            Self::Arabic => "arabic",
+                            Self::Danish => "danish",
+                            Self::German => "german",
+                            Self::Greek => "greek",
+                            Self::Spanish => "spanish",
+                            Self::Finnish => "finnish",
+                            Self::French => "french",
+                            Self::Hebrew => "hebrew",
+                            Self::Hindi => "hindi",
+                            Self::Italian => "italian",
+                            Self::Japanese => "japanese",
+                            Self::Korean => "korean",
+                            Self::Malay => "malay",
+                            Self::Dutch => "dutch",
+                            Self::Norwegian => "norwegian",
+                            Self::Polish => "polish",
+                            Self::Portuguese => "portuguese",
+                            Self::Russian => "russian",
+                            Self::Swedish => "swedish",
+                            Self::Swahili => "swahili",
+                            Self::Turkish => "turkish",
+                            Self::Chinese => "chinese",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "english" => Self::English,
+                            "arabic" => Self::Arabic,
+                            "danish" => Self::Danish,
+                            "german" => Self::German,
+                            "greek" => Self::Greek,
+                            "spanish" => Self::Spanish,
+                            "finnish" => Self::Finnish,
+                            "french" => Self::French,
+                            "hebrew" => Self::Hebrew,
+                            "hindi" => Self::Hindi,
+                            "italian" => Self::Italian,
+                            "japanese" => Self::Japanese,
+                            "korean" => Self::Korean,
+                            "malay" => Self::Malay,
+                            "dutch" => Self::Dutch,
+                            "norwegian" => Self::Norwegian,
+                            "polish" => Self::Polish,
+                            "portuguese" => Self::Portuguese,
+                            "russian" => Self::Russian,
+                            "swedish" => Self::Swedish,
+                            "swahili" => Self::Swahili,
+                            "turkish" => Self::Turkish,
+                            "chinese" => Self::Chinese,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for CustomAudioLanguage {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "CustomAudioLanguage",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for CustomAudioLanguage {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for CustomAudioLanguage {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for CustomAudioLanguage {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for CustomAudioLanguage {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(
+                            deserializer,
+                            "a `CustomAudioLanguage` string",
+                            Self::from_wire,
+                        )
+                    }
+                }
+                impl __fal::Validate for CustomAudioLanguage {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `ChatterboxTextToSpeechMultilingualOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ChatterboxTextToSpeechMultilingualOutput538c21b4 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/example/multilingual_speech_output.wav"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for ChatterboxTextToSpeechMultilingualOutput538c21b4 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de>
-    for ChatterboxTextToSpeechMultilingualOutput538c21b4 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
-        }
-    }
-    /// The `CustomAudioLanguagePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum CustomAudioLanguagePreset59c62719 {
-        /// `"english"`
-        English,
-        /// `"arabic"`
-        Arabic,
-        /// `"danish"`
-        Danish,
-        /// `"german"`
-        German,
-        /// `"greek"`
-        Greek,
-        /// `"spanish"`
-        Spanish,
-        /// `"finnish"`
-        Finnish,
-        /// `"french"`
-        French,
-        /// `"hebrew"`
-        Hebrew,
-        /// `"hindi"`
-        Hindi,
-        /// `"italian"`
-        Italian,
-        /// `"japanese"`
-        Japanese,
-        /// `"korean"`
-        Korean,
-        /// `"malay"`
-        Malay,
-        /// `"dutch"`
-        Dutch,
-        /// `"norwegian"`
-        Norwegian,
-        /// `"polish"`
-        Polish,
-        /// `"portuguese"`
-        Portuguese,
-        /// `"russian"`
-        Russian,
-        /// `"swedish"`
-        Swedish,
-        /// `"swahili"`
-        Swahili,
-        /// `"turkish"`
-        Turkish,
-        /// `"chinese"`
-        Chinese,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl CustomAudioLanguagePreset59c62719 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::English => "english",
-                Self::Arabic => "arabic",
-                Self::Danish => "danish",
-                Self::German => "german",
-                Self::Greek => "greek",
-                Self::Spanish => "spanish",
-                Self::Finnish => "finnish",
-                Self::French => "french",
-                Self::Hebrew => "hebrew",
-                Self::Hindi => "hindi",
-                Self::Italian => "italian",
-                Self::Japanese => "japanese",
-                Self::Korean => "korean",
-                Self::Malay => "malay",
-                Self::Dutch => "dutch",
-                Self::Norwegian => "norwegian",
-                Self::Polish => "polish",
-                Self::Portuguese => "portuguese",
-                Self::Russian => "russian",
-                Self::Swedish => "swedish",
-                Self::Swahili => "swahili",
-                Self::Turkish => "turkish",
-                Self::Chinese => "chinese",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for CustomAudioLanguagePreset59c62719 {
-        fn from(value: &str) -> Self {
-            match value {
-                "english" => Self::English,
-                "arabic" => Self::Arabic,
-                "danish" => Self::Danish,
-                "german" => Self::German,
-                "greek" => Self::Greek,
-                "spanish" => Self::Spanish,
-                "finnish" => Self::Finnish,
-                "french" => Self::French,
-                "hebrew" => Self::Hebrew,
-                "hindi" => Self::Hindi,
-                "italian" => Self::Italian,
-                "japanese" => Self::Japanese,
-                "korean" => Self::Korean,
-                "malay" => Self::Malay,
-                "dutch" => Self::Dutch,
-                "norwegian" => Self::Norwegian,
-                "polish" => Self::Polish,
-                "portuguese" => Self::Portuguese,
-                "russian" => Self::Russian,
-                "swedish" => Self::Swedish,
-                "swahili" => Self::Swahili,
-                "turkish" => Self::Turkish,
-                "chinese" => Self::Chinese,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for CustomAudioLanguagePreset59c62719 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for CustomAudioLanguagePreset59c62719 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -5,13 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `Cogvideox5bInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Cogvideox5bOutput`.
     pub mod cogvideox_5b {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::Cogvideox5bOutput7d0f345f as Cogvideox5bOutput;
-        pub use super::super::__types::ImageSizefaa77562 as ImageSize;
-        pub use super::super::__types::LoraWeight30162de1 as LoraWeight;
-        pub use super::super::__types::VideoSize231cb82b as VideoSize;
-        pub use super::super::__types::VideoSizePreset263f735e as VideoSizePreset;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/cogvideox-5b`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Cogvideox5bInput {
@@ -51,48 +45,99 @@ pub mod fal_ai {
             /// Limits: 4 ≤ value ≤ 32.
             pub export_fps: Option<i64>,
         }
-        impl __serde::Serialize for Cogvideox5bInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for Cogvideox5bInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("prompt", &self.prompt)?;
-                __types::optional_entry(&mut map, "video_size", &self.video_size)?;
-                __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __types::optional_entry(&mut map, "loras", &self.loras)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "video_size", &self.video_size)?;
+                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                __fal::optional_entry(&mut map, "loras", &self.loras)?;
+                __fal::optional_entry(
                     &mut map,
                     "num_inference_steps",
                     &self.num_inference_steps,
                 )?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __types::optional_entry(&mut map, "use_rife", &self.use_rife)?;
-                __types::optional_entry(&mut map, "export_fps", &self.export_fps)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                __fal::optional_entry(&mut map, "use_rife", &self.use_rife)?;
+                __fal::optional_entry(&mut map, "export_fps", &self.export_fps)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for Cogvideox5bInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for Cogvideox5bInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    video_size: __types::optional_field(&mut map, "video_size")?,
-                    negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                    loras: __types::optional_field(&mut map, "loras")?,
-                    num_inference_steps: __types::optional_field(
-                        &mut map,
-                        "num_inference_steps",
-                    )?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                    use_rife: __types::optional_field(&mut map, "use_rife")?,
-                    export_fps: __types::optional_field(&mut map, "export_fps")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Cogvideox5bInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Cogvideox5bInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Cogvideox5bInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "prompt",
+                                        "video_size",
+                                        "negative_prompt",
+                                        "loras",
+                                        "num_inference_steps",
+                                        "seed",
+                                        "guidance_scale",
+                                        "use_rife",
+                                        "export_fps",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Cogvideox5bInput {
+                            prompt: __fal::required(f0, "prompt")?,
+                            video_size: f1,
+                            negative_prompt: f2,
+                            loras: f3,
+                            num_inference_steps: f4,
+                            seed: f5,
+                            guidance_scale: f6,
+                            use_rife: f7,
+                            export_fps: f8,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl Cogvideox5bInput {
@@ -157,373 +202,471 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for Cogvideox5bInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/cogvideox-5b";
-            type Output = Cogvideox5bOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for Cogvideox5bInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("video_size", &self.video_size, &__fal::Rules::NONE);
+                v.field("loras", &self.loras, &__fal::Rules::NONE);
+                v.field(
+                    "num_inference_steps",
+                    &self.num_inference_steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "guidance_scale",
+                    &self.guidance_scale,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(20f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "export_fps",
+                    &self.export_fps,
+                    &__fal::Rules {
+                        minimum: Some(4f64),
+                        maximum: Some(32f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl Cogvideox5bInput {
+            /// Every rule of `fal-ai/cogvideox-5b`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `Cogvideox5bOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Cogvideox5bOutput7d0f345f {
-        /// The `video` field.
-        pub video: fal_runtime::File,
-        /// The `timings` field.
-        pub timings: ::std::collections::BTreeMap<String, f64>,
-        /// The `seed` field.
-        pub seed: i64,
-        /// The `prompt` field.
-        pub prompt: String,
-    }
-    impl __serde::Serialize for Cogvideox5bOutput7d0f345f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("timings", &self.timings)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Cogvideox5bOutput7d0f345f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                timings: self::required_field(&mut map, "timings")?,
-                seed: self::required_field(&mut map, "seed")?,
-                prompt: self::required_field(&mut map, "prompt")?,
-            })
-        }
-    }
-    /// The `ImageSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSizefaa77562 {
-        /// The `width` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub width: Option<i64>,
-        /// The `height` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub height: Option<i64>,
-    }
-    impl __serde::Serialize for ImageSizefaa77562 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-            })
-        }
-    }
-    impl ImageSizefaa77562 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { width: None, height: None }
-        }
-        /// Sets `width` (left out of the request until set).
-        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
-            self.width = Some(width.into());
-            self
-        }
-        /// Sets `height` (left out of the request until set).
-        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
-            self.height = Some(height.into());
-            self
-        }
-    }
-    /// The `LoraWeight` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraWeight30162de1 {
-        /// The `path` field.
-        pub path: String,
-        /// The `scale` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 4.
-        pub scale: Option<f64>,
-    }
-    impl __serde::Serialize for LoraWeight30162de1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("path", &self.path)?;
-            self::optional_entry(&mut map, "scale", &self.scale)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LoraWeight30162de1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                path: self::required_field(&mut map, "path")?,
-                scale: self::optional_field(&mut map, "scale")?,
-            })
-        }
-    }
-    impl LoraWeight30162de1 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(path: impl Into<String>) -> Self {
-            Self {
-                path: path.into(),
-                scale: None,
+        impl fal_runtime::Endpoint for Cogvideox5bInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/cogvideox-5b";
+            type Output = Cogvideox5bOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                Cogvideox5bInput::validate(self)
             }
         }
-        /// Sets `scale` (left out of the request until set).
-        pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
-            self.scale = Some(scale.into());
-            self
+        /// The `Cogvideox5bOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Cogvideox5bOutput {
+            /// The `video` field.
+            pub video: fal_runtime::File,
+            /// The `timings` field.
+            pub timings: ::std::collections::BTreeMap<String, f64>,
+            /// The `seed` field.
+            pub seed: i64,
+            /// The `prompt` field.
+            pub prompt: String,
         }
-    }
-    /// The `VideoSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum VideoSize231cb82b {
-        /// The `ImageSize` form.
-        ImageSize(ImageSizefaa77562),
-        /// The `Preset` form.
-        Preset(VideoSizePreset263f735e),
-    }
-    impl __serde::Serialize for VideoSize231cb82b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::ImageSize(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
+        impl __fal::serde::Serialize for Cogvideox5bOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("video", &self.video)?;
+                map.serialize_entry("timings", &self.timings)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.serialize_entry("prompt", &self.prompt)?;
+                map.end()
             }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoSize231cb82b {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::ImageSize(arm));
-            }
-            if let Ok(arm) = <VideoSizePreset263f735e as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::Preset(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of VideoSize",
-                ),
-            )
-        }
-    }
-    impl From<ImageSizefaa77562> for VideoSize231cb82b {
-        fn from(value: ImageSizefaa77562) -> Self {
-            Self::ImageSize(value)
-        }
-    }
-    impl From<VideoSizePreset263f735e> for VideoSize231cb82b {
-        fn from(value: VideoSizePreset263f735e) -> Self {
-            Self::Preset(value)
-        }
-    }
-    /// The `VideoSizePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VideoSizePreset263f735e {
-        /// `"square_hd"`
-        SquareHd,
-        /// `"square"`
-        Square,
-        /// `"portrait_4_3"`
-        Portrait4_3,
-        /// `"portrait_16_9"`
-        Portrait16_9,
-        /// `"landscape_4_3"`
-        Landscape4_3,
-        /// `"landscape_16_9"`
-        Landscape16_9,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VideoSizePreset263f735e {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::SquareHd => "square_hd",
-                Self::Square => "square",
-                Self::Portrait4_3 => "portrait_4_3",
-                Self::Portrait16_9 => "portrait_16_9",
-                Self::Landscape4_3 => "landscape_4_3",
-                Self::Landscape16_9 => "landscape_16_9",
-                Self::Other(value) => value,
+        impl<'de> __fal::serde::Deserialize<'de> for Cogvideox5bOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Cogvideox5bOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Cogvideox5bOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Cogvideox5bOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["video", "timings", "seed", "prompt"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                Some(3) => f3 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Cogvideox5bOutput {
+                            video: __fal::required(f0, "video")?,
+                            timings: __fal::required(f1, "timings")?,
+                            seed: __fal::required(f2, "seed")?,
+                            prompt: __fal::required(f3, "prompt")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
-    }
-    impl From<&str> for VideoSizePreset263f735e {
-        fn from(value: &str) -> Self {
-            match value {
-                "square_hd" => Self::SquareHd,
-                "square" => Self::Square,
-                "portrait_4_3" => Self::Portrait4_3,
-                "portrait_16_9" => Self::Portrait16_9,
-                "landscape_4_3" => Self::Landscape4_3,
-                "landscape_16_9" => Self::Landscape16_9,
-                other => Self::Other(other.to_owned()),
+        /// The `ImageSize` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Default)]
+        pub struct ImageSize {
+            /// The `width` field.
+            ///
+            /// Default (applied by fal when the field is left unset): `512`.
+            /// Limits: 0 < value ≤ 14142.
+            pub width: Option<i64>,
+            /// The `height` field.
+            ///
+            /// Default (applied by fal when the field is left unset): `512`.
+            /// Limits: 0 < value ≤ 14142.
+            pub height: Option<i64>,
+        }
+        impl __fal::serde::Serialize for ImageSize {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                __fal::optional_entry(&mut map, "width", &self.width)?;
+                __fal::optional_entry(&mut map, "height", &self.height)?;
+                map.end()
             }
         }
-    }
-    impl __serde::Serialize for VideoSizePreset263f735e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl<'de> __fal::serde::Deserialize<'de> for ImageSize {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = ImageSize;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `ImageSize` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<ImageSize, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["width", "height"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = map.next_value()?,
+                                Some(1) => f1 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(ImageSize { width: f0, height: f1 })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoSizePreset263f735e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl ImageSize {
+            /// An input with every field unset, so fal applies its defaults.
+            pub fn new() -> Self {
+                Self { width: None, height: None }
+            }
+            /// Sets `width` (left out of the request until set).
+            pub fn with_width(mut self, width: impl Into<i64>) -> Self {
+                self.width = Some(width.into());
+                self
+            }
+            /// Sets `height` (left out of the request until set).
+            pub fn with_height(mut self, height: impl Into<i64>) -> Self {
+                self.height = Some(height.into());
+                self
+            }
+        }
+        impl __fal::Validate for ImageSize {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "width",
+                    &self.width,
+                    &__fal::Rules {
+                        exclusive_minimum: Some(0f64),
+                        maximum: Some(14142f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "height",
+                    &self.height,
+                    &__fal::Rules {
+                        exclusive_minimum: Some(0f64),
+                        maximum: Some(14142f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+            }
+        }
+        /// The `LoraWeight` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct LoraWeight {
+            /// The `path` field.
+            pub path: String,
+            /// The `scale` field.
+            ///
+            /// Default (applied by fal when the field is left unset): `1`.
+            /// Limits: 0 ≤ value ≤ 4.
+            pub scale: Option<f64>,
+        }
+        impl __fal::serde::Serialize for LoraWeight {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("path", &self.path)?;
+                __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for LoraWeight {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = LoraWeight;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `LoraWeight` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<LoraWeight, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["path", "scale"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(LoraWeight {
+                            path: __fal::required(f0, "path")?,
+                            scale: f1,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        impl LoraWeight {
+            /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+            pub fn new(path: impl Into<String>) -> Self {
+                Self {
+                    path: path.into(),
+                    scale: None,
+                }
+            }
+            /// Sets `scale` (left out of the request until set).
+            pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
+                self.scale = Some(scale.into());
+                self
+            }
+        }
+        impl __fal::Validate for LoraWeight {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "scale",
+                    &self.scale,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(4f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+            }
+        }
+        /// The `VideoSize` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+        pub enum VideoSize {
+            /// The `ImageSize` form.
+            ImageSize(ImageSize),
+            /// The `Preset` form.
+            Preset(VideoSizePreset),
+        }
+        impl __fal::serde::Serialize for VideoSize {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                match self {
+                    Self::ImageSize(value) => {
+                        __fal::serde::Serialize::serialize(value, serializer)
+                    }
+                    Self::Preset(value) => __fal::serde::Serialize::serialize(value, serializer),
+                }
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for VideoSize {
+            /// Tries each form in order, like serde's untagged enums.
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                    deserializer,
+                )?;
+                if let Some(arm) = value.parse::<ImageSize>() {
+                    return Ok(Self::ImageSize(arm));
+                }
+                if let Some(arm) = value.parse::<VideoSizePreset>() {
+                    return Ok(Self::Preset(arm));
+                }
+                Err(
+                    value
+                        .mismatch(
+                            "one of the forms of `VideoSize`: `ImageSize`, `VideoSizePreset`",
+                        ),
+                )
+            }
+        }
+        impl From<ImageSize> for VideoSize {
+            fn from(value: ImageSize) -> Self {
+                Self::ImageSize(value)
+            }
+        }
+        impl From<VideoSizePreset> for VideoSize {
+            fn from(value: VideoSizePreset) -> Self {
+                Self::Preset(value)
+            }
+        }
+        impl __fal::Validate for VideoSize {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                match self {
+                    Self::ImageSize(value) => __fal::Validate::validate_at(value, v, rules),
+                    Self::Preset(value) => __fal::Validate::validate_at(value, v, rules),
+                }
+            }
+        }
+        /// The `VideoSizePreset` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum VideoSizePreset {
+            /// `"square_hd"`
+            SquareHd,
+            /// `"square"`
+            Square,
+            /// `"portrait_4_3"`
+            Portrait4_3,
+            /// `"portrait_16_9"`
+            Portrait16_9,
+            /// `"landscape_4_3"`
+            Landscape4_3,
+            /// `"landscape_16_9"`
+            Landscape16_9,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl VideoSizePreset {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::SquareHd => "square_hd",
+                    Self::Square => "square",
+                    Self::Portrait4_3 => "portrait_4_3",
+                    Self::Portrait16_9 => "portrait_16_9",
+                    Self::Landscape4_3 => "landscape_4_3",
+                    Self::Landscape16_9 => "landscape_16_9",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "square_hd" => Self::SquareHd,
+                    "square" => Self::Square,
+                    "portrait_4_3" => Self::Portrait4_3,
+                    "portrait_16_9" => Self::Portrait16_9,
+                    "landscape_4_3" => Self::Landscape4_3,
+                    "landscape_16_9" => Self::Landscape16_9,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for VideoSizePreset {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "VideoSizePreset",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for VideoSizePreset {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for VideoSizePreset {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for VideoSizePreset {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for VideoSizePreset {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `VideoSizePreset` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for VideoSizePreset {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

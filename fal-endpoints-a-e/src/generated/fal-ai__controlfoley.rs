@@ -5,9 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `ControlfoleyInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ControlfoleyOutput`.
     pub mod controlfoley {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::ControlfoleyOutput7b9a7641 as ControlfoleyOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/controlfoley`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct ControlfoleyInput {
@@ -47,55 +45,103 @@ pub mod fal_ai {
             /// The `seed` field.
             pub seed: Option<i64>,
         }
-        impl __serde::Serialize for ControlfoleyInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for ControlfoleyInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("video_url", &self.video_url)?;
-                __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                __fal::optional_entry(
                     &mut map,
                     "reference_audio_url",
                     &self.reference_audio_url,
                 )?;
-                __types::optional_entry(&mut map, "duration", &self.duration)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                __fal::optional_entry(
                     &mut map,
                     "num_inference_steps",
                     &self.num_inference_steps,
                 )?;
-                __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __types::optional_entry(&mut map, "mask_away_clip", &self.mask_away_clip)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                __fal::optional_entry(&mut map, "mask_away_clip", &self.mask_away_clip)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for ControlfoleyInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for ControlfoleyInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    video_url: __types::required_field(&mut map, "video_url")?,
-                    prompt: __types::optional_field(&mut map, "prompt")?,
-                    negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                    reference_audio_url: __types::optional_field(
-                        &mut map,
-                        "reference_audio_url",
-                    )?,
-                    duration: __types::optional_field(&mut map, "duration")?,
-                    num_inference_steps: __types::optional_field(
-                        &mut map,
-                        "num_inference_steps",
-                    )?,
-                    guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                    mask_away_clip: __types::optional_field(&mut map, "mask_away_clip")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = ControlfoleyInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `ControlfoleyInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<ControlfoleyInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "video_url",
+                                        "prompt",
+                                        "negative_prompt",
+                                        "reference_audio_url",
+                                        "duration",
+                                        "num_inference_steps",
+                                        "guidance_scale",
+                                        "mask_away_clip",
+                                        "seed",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(ControlfoleyInput {
+                            video_url: __fal::required(f0, "video_url")?,
+                            prompt: f1,
+                            negative_prompt: f2,
+                            reference_audio_url: f3,
+                            duration: f4,
+                            num_inference_steps: f5,
+                            guidance_scale: f6,
+                            mask_away_clip: f7,
+                            seed: f8,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl ControlfoleyInput {
@@ -160,154 +206,114 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for ControlfoleyInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/controlfoley";
-            type Output = ControlfoleyOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for ControlfoleyInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "duration",
+                    &self.duration,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(30f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "num_inference_steps",
+                    &self.num_inference_steps,
+                    &__fal::Rules {
+                        minimum: Some(4f64),
+                        maximum: Some(100f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "guidance_scale",
+                    &self.guidance_scale,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(20f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl ControlfoleyInput {
+            /// Every rule of `fal-ai/controlfoley`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `ControlfoleyOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlfoleyOutput7b9a7641 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/model_tests/video_models/mmaudio_output.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `audio` field.
-        pub audio: fal_runtime::File,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for ControlfoleyOutput7b9a7641 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
+        impl fal_runtime::Endpoint for ControlfoleyInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/controlfoley";
+            type Output = ControlfoleyOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                ControlfoleyInput::validate(self)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for ControlfoleyOutput7b9a7641 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                audio: self::required_field(&mut map, "audio")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
+        /// The `ControlfoleyOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct ControlfoleyOutput {
+            /// The `video` field.
+            ///
+            /// Example: `{"url":"https://storage.googleapis.com/falserverless/model_tests/video_models/mmaudio_output.mp4"}`.
+            pub video: fal_runtime::File,
+            /// The `audio` field.
+            pub audio: fal_runtime::File,
+            /// The `seed` field.
+            pub seed: i64,
+        }
+        impl __fal::serde::Serialize for ControlfoleyOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("video", &self.video)?;
+                map.serialize_entry("audio", &self.audio)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for ControlfoleyOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = ControlfoleyOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `ControlfoleyOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<ControlfoleyOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["video", "audio", "seed"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(ControlfoleyOutput {
+                            video: __fal::required(f0, "video")?,
+                            audio: __fal::required(f1, "audio")?,
+                            seed: __fal::required(f2, "seed")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

@@ -5,9 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `ControlnextInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ControlnextOutput`.
     pub mod controlnext {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::ControlnextOutputb90dfb0e as ControlnextOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/controlnext`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct ControlnextInput {
@@ -60,50 +58,104 @@ pub mod fal_ai {
             /// Limits: 1 ≤ value ≤ 10.
             pub sample_stride: Option<i64>,
         }
-        impl __serde::Serialize for ControlnextInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for ControlnextInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("image_url", &self.image_url)?;
                 map.serialize_entry("video_url", &self.video_url)?;
-                __types::optional_entry(&mut map, "height", &self.height)?;
-                __types::optional_entry(&mut map, "width", &self.width)?;
-                __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "height", &self.height)?;
+                __fal::optional_entry(&mut map, "width", &self.width)?;
+                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                __fal::optional_entry(
                     &mut map,
                     "num_inference_steps",
                     &self.num_inference_steps,
                 )?;
-                __types::optional_entry(&mut map, "max_frame_num", &self.max_frame_num)?;
-                __types::optional_entry(&mut map, "batch_frames", &self.batch_frames)?;
-                __types::optional_entry(&mut map, "overlap", &self.overlap)?;
-                __types::optional_entry(&mut map, "sample_stride", &self.sample_stride)?;
+                __fal::optional_entry(&mut map, "max_frame_num", &self.max_frame_num)?;
+                __fal::optional_entry(&mut map, "batch_frames", &self.batch_frames)?;
+                __fal::optional_entry(&mut map, "overlap", &self.overlap)?;
+                __fal::optional_entry(&mut map, "sample_stride", &self.sample_stride)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for ControlnextInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for ControlnextInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    video_url: __types::required_field(&mut map, "video_url")?,
-                    height: __types::optional_field(&mut map, "height")?,
-                    width: __types::optional_field(&mut map, "width")?,
-                    guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                    num_inference_steps: __types::optional_field(
-                        &mut map,
-                        "num_inference_steps",
-                    )?,
-                    max_frame_num: __types::optional_field(&mut map, "max_frame_num")?,
-                    batch_frames: __types::optional_field(&mut map, "batch_frames")?,
-                    overlap: __types::optional_field(&mut map, "overlap")?,
-                    sample_stride: __types::optional_field(&mut map, "sample_stride")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = ControlnextInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `ControlnextInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<ControlnextInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "image_url",
+                                        "video_url",
+                                        "height",
+                                        "width",
+                                        "guidance_scale",
+                                        "num_inference_steps",
+                                        "max_frame_num",
+                                        "batch_frames",
+                                        "overlap",
+                                        "sample_stride",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(ControlnextInput {
+                            image_url: __fal::required(f0, "image_url")?,
+                            video_url: __fal::required(f1, "video_url")?,
+                            height: f2,
+                            width: f3,
+                            guidance_scale: f4,
+                            num_inference_steps: f5,
+                            max_frame_num: f6,
+                            batch_frames: f7,
+                            overlap: f8,
+                            sample_stride: f9,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl ControlnextInput {
@@ -169,144 +221,143 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for ControlnextInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/controlnext";
-            type Output = ControlnextOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for ControlnextInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "height",
+                    &self.height,
+                    &__fal::Rules {
+                        minimum: Some(64f64),
+                        maximum: Some(1024f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "width",
+                    &self.width,
+                    &__fal::Rules {
+                        minimum: Some(64f64),
+                        maximum: Some(1024f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "guidance_scale",
+                    &self.guidance_scale,
+                    &__fal::Rules {
+                        minimum: Some(0.1f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "num_inference_steps",
+                    &self.num_inference_steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(100f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "max_frame_num",
+                    &self.max_frame_num,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(1000f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "batch_frames",
+                    &self.batch_frames,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "overlap",
+                    &self.overlap,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(20f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "sample_stride",
+                    &self.sample_stride,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl ControlnextInput {
+            /// Every rule of `fal-ai/controlnext`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `ControlnextOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlnextOutputb90dfb0e {
-        /// The `video` field.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for ControlnextOutputb90dfb0e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
+        impl fal_runtime::Endpoint for ControlnextInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/controlnext";
+            type Output = ControlnextOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                ControlnextInput::validate(self)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for ControlnextOutputb90dfb0e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
+        /// The `ControlnextOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct ControlnextOutput {
+            /// The `video` field.
+            pub video: fal_runtime::File,
+        }
+        impl __fal::serde::Serialize for ControlnextOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("video", &self.video)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for ControlnextOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = ControlnextOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `ControlnextOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<ControlnextOutput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(ControlnextOutput {
+                            video: __fal::required(f0, "video")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

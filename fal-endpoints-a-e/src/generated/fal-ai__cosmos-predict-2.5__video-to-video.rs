@@ -7,12 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `CosmosPredict25VideoToVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `CosmosPredict25VideoToVideoOutput`.
         pub mod video_to_video {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::CosmosPredict25VideoToVideoOutputa4dde201 as CosmosPredict25VideoToVideoOutput;
-            pub use super::super::super::__types::VideoFilebde9511b as VideoFile;
-            pub use super::super::super::__types::VideoOutputType0c45f6a7 as VideoOutputType;
-            pub use super::super::super::__types::VideoQualityb704da84 as VideoQuality;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/cosmos-predict-2.5/video-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct CosmosPredict25VideoToVideoInput {
@@ -54,50 +49,104 @@ pub mod fal_ai {
                 /// Example: `"https://v3b.fal.media/files/b/0a8fabc5/qAi19s0dSuQHDZ3O7D_HV_FkSwbls1.mp4"`.
                 pub video_url: fal_runtime::FileInput,
             }
-            impl __serde::Serialize for CosmosPredict25VideoToVideoInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for CosmosPredict25VideoToVideoInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __types::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    __fal::optional_entry(
                         &mut map,
                         "num_inference_steps",
                         &self.num_inference_steps,
                     )?;
-                    __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __types::optional_entry(&mut map, "video_output_type", &self.video_output_type)?;
-                    __types::optional_entry(&mut map, "video_quality", &self.video_quality)?;
+                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    __fal::optional_entry(&mut map, "video_output_type", &self.video_output_type)?;
+                    __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
                     map.serialize_entry("video_url", &self.video_url)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for CosmosPredict25VideoToVideoInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for CosmosPredict25VideoToVideoInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                        num_frames: __types::optional_field(&mut map, "num_frames")?,
-                        num_inference_steps: __types::optional_field(
-                            &mut map,
-                            "num_inference_steps",
-                        )?,
-                        guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                        video_output_type: __types::optional_field(&mut map, "video_output_type")?,
-                        video_quality: __types::optional_field(&mut map, "video_quality")?,
-                        video_url: __types::required_field(&mut map, "video_url")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = CosmosPredict25VideoToVideoInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `CosmosPredict25VideoToVideoInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<CosmosPredict25VideoToVideoInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "negative_prompt",
+                                            "num_frames",
+                                            "num_inference_steps",
+                                            "guidance_scale",
+                                            "seed",
+                                            "sync_mode",
+                                            "video_output_type",
+                                            "video_quality",
+                                            "video_url",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(CosmosPredict25VideoToVideoInput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                negative_prompt: f1,
+                                num_frames: f2,
+                                num_inference_steps: f3,
+                                guidance_scale: f4,
+                                seed: f5,
+                                sync_mode: f6,
+                                video_output_type: f7,
+                                video_quality: f8,
+                                video_url: __fal::required(f9, "video_url")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl CosmosPredict25VideoToVideoInput {
@@ -166,322 +215,414 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for CosmosPredict25VideoToVideoInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "num_frames",
+                        &self.num_frames,
+                        &__fal::Rules {
+                            minimum: Some(9f64),
+                            maximum: Some(93f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "num_inference_steps",
+                        &self.num_inference_steps,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(50f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "guidance_scale",
+                        &self.guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(20f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("video_output_type", &self.video_output_type, &__fal::Rules::NONE);
+                    v.field("video_quality", &self.video_quality, &__fal::Rules::NONE);
+                }
+            }
+            impl CosmosPredict25VideoToVideoInput {
+                /// Every rule of `fal-ai/cosmos-predict-2.5/video-to-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for CosmosPredict25VideoToVideoInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/cosmos-predict-2.5/video-to-video";
                 type Output = CosmosPredict25VideoToVideoOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    CosmosPredict25VideoToVideoInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `CosmosPredict25VideoToVideoOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct CosmosPredict25VideoToVideoOutput {
+                /// The `video` field.
+                ///
+                /// Example: `{"url":"https://v3b.fal.media/files/b/0a8fabc5/qAi19s0dSuQHDZ3O7D_HV_FkSwbls1.mp4","content_type":"video/mp4"}`.
+                pub video: VideoFile,
+                /// The `seed` field.
+                pub seed: i64,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for CosmosPredict25VideoToVideoOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for CosmosPredict25VideoToVideoOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = CosmosPredict25VideoToVideoOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `CosmosPredict25VideoToVideoOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<CosmosPredict25VideoToVideoOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["video", "seed"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(CosmosPredict25VideoToVideoOutput {
+                                video: __fal::required(f0, "video")?,
+                                seed: __fal::required(f1, "seed")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `CosmosPredict25VideoToVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct CosmosPredict25VideoToVideoOutputa4dde201 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a8fabc5/qAi19s0dSuQHDZ3O7D_HV_FkSwbls1.mp4","content_type":"video/mp4"}`.
-        pub video: VideoFilebde9511b,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for CosmosPredict25VideoToVideoOutputa4dde201 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for CosmosPredict25VideoToVideoOutputa4dde201 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `VideoFile` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFilebde9511b {
-        /// The `url` field.
-        pub url: String,
-        /// The `content_type` field.
-        ///
-        /// Example: `"image/png"`.
-        pub content_type: Option<String>,
-        /// The `file_name` field.
-        ///
-        /// Example: `"z9RV14K95DvU.png"`.
-        pub file_name: Option<String>,
-        /// The `file_size` field.
-        ///
-        /// Example: `4404019`.
-        pub file_size: Option<i64>,
-        /// The `width` field.
-        pub width: Option<i64>,
-        /// The `height` field.
-        pub height: Option<i64>,
-        /// The `fps` field.
-        pub fps: Option<f64>,
-        /// The `duration` field.
-        pub duration: Option<f64>,
-        /// The `num_frames` field.
-        pub num_frames: Option<i64>,
-    }
-    impl __serde::Serialize for VideoFilebde9511b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("url", &self.url)?;
-            self::optional_entry(&mut map, "content_type", &self.content_type)?;
-            self::optional_entry(&mut map, "file_name", &self.file_name)?;
-            self::optional_entry(&mut map, "file_size", &self.file_size)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            self::optional_entry(&mut map, "fps", &self.fps)?;
-            self::optional_entry(&mut map, "duration", &self.duration)?;
-            self::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                url: self::required_field(&mut map, "url")?,
-                content_type: self::optional_field(&mut map, "content_type")?,
-                file_name: self::optional_field(&mut map, "file_name")?,
-                file_size: self::optional_field(&mut map, "file_size")?,
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-                fps: self::optional_field(&mut map, "fps")?,
-                duration: self::optional_field(&mut map, "duration")?,
-                num_frames: self::optional_field(&mut map, "num_frames")?,
-            })
-        }
-    }
-    /// The `VideoOutputType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VideoOutputType0c45f6a7 {
-        /// `"X264 (.mp4)"`
-        X264Mp4,
-        /// `"VP9 (.webm)"`
-        Vp9Webm,
-        /// `"PRORES4444 (.mov)"`
-        Prores4444Mov,
-        /// `"GIF (.gif)"`
-        GifGif,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VideoOutputType0c45f6a7 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::X264Mp4 => "X264 (.mp4)",
-                Self::Vp9Webm => "VP9 (.webm)",
-                Self::Prores4444Mov => "PRORES4444 (.mov)",
-                Self::GifGif => "GIF (.gif)",
-                Self::Other(value) => value,
+            /// The `VideoFile` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct VideoFile {
+                /// The `url` field.
+                pub url: String,
+                /// The `content_type` field.
+                ///
+                /// Example: `"image/png"`.
+                pub content_type: Option<String>,
+                /// The `file_name` field.
+                ///
+                /// Example: `"z9RV14K95DvU.png"`.
+                pub file_name: Option<String>,
+                /// The `file_size` field.
+                ///
+                /// Example: `4404019`.
+                pub file_size: Option<i64>,
+                /// The `width` field.
+                pub width: Option<i64>,
+                /// The `height` field.
+                pub height: Option<i64>,
+                /// The `fps` field.
+                pub fps: Option<f64>,
+                /// The `duration` field.
+                pub duration: Option<f64>,
+                /// The `num_frames` field.
+                pub num_frames: Option<i64>,
             }
-        }
-    }
-    impl From<&str> for VideoOutputType0c45f6a7 {
-        fn from(value: &str) -> Self {
-            match value {
-                "X264 (.mp4)" => Self::X264Mp4,
-                "VP9 (.webm)" => Self::Vp9Webm,
-                "PRORES4444 (.mov)" => Self::Prores4444Mov,
-                "GIF (.gif)" => Self::GifGif,
-                other => Self::Other(other.to_owned()),
+            impl __fal::serde::Serialize for VideoFile {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("url", &self.url)?;
+                    __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
+                    __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
+                    __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
+                    __fal::optional_entry(&mut map, "width", &self.width)?;
+                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
+                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    map.end()
+                }
             }
-        }
-    }
-    impl __serde::Serialize for VideoOutputType0c45f6a7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoOutputType0c45f6a7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoQuality` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VideoQualityb704da84 {
-        /// `"low"`
-        Low,
-        /// `"medium"`
-        Medium,
-        /// `"high"`
-        High,
-        /// `"maximum"`
-        Maximum,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VideoQualityb704da84 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Low => "low",
-                Self::Medium => "medium",
-                Self::High => "high",
-                Self::Maximum => "maximum",
-                Self::Other(value) => value,
+            impl<'de> __fal::serde::Deserialize<'de> for VideoFile {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = VideoFile;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `VideoFile` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<VideoFile, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "url",
+                                            "content_type",
+                                            "file_name",
+                                            "file_size",
+                                            "width",
+                                            "height",
+                                            "fps",
+                                            "duration",
+                                            "num_frames",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(VideoFile {
+                                url: __fal::required(f0, "url")?,
+                                content_type: f1,
+                                file_name: f2,
+                                file_size: f3,
+                                width: f4,
+                                height: f5,
+                                fps: f6,
+                                duration: f7,
+                                num_frames: f8,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    impl From<&str> for VideoQualityb704da84 {
-        fn from(value: &str) -> Self {
-            match value {
-                "low" => Self::Low,
-                "medium" => Self::Medium,
-                "high" => Self::High,
-                "maximum" => Self::Maximum,
-                other => Self::Other(other.to_owned()),
+            /// The `VideoOutputType` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum VideoOutputType {
+                /// `"X264 (.mp4)"`
+                X264Mp4,
+                /// `"VP9 (.webm)"`
+                Vp9Webm,
+                /// `"PRORES4444 (.mov)"`
+                Prores4444Mov,
+                /// `"GIF (.gif)"`
+                GifGif,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl __serde::Serialize for VideoQualityb704da84 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoQualityb704da84 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl VideoOutputType {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "X264 (.mp4)",
+                    "VP9 (.webm)",
+                    "PRORES4444 (.mov)",
+                    "GIF (.gif)",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::X264Mp4 => "X264 (.mp4)",
+                        Self::Vp9Webm => "VP9 (.webm)",
+                        Self::Prores4444Mov => "PRORES4444 (.mov)",
+                        Self::GifGif => "GIF (.gif)",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "X264 (.mp4)" => Self::X264Mp4,
+                        "VP9 (.webm)" => Self::Vp9Webm,
+                        "PRORES4444 (.mov)" => Self::Prores4444Mov,
+                        "GIF (.gif)" => Self::GifGif,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for VideoOutputType {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "VideoOutputType",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for VideoOutputType {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for VideoOutputType {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for VideoOutputType {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for VideoOutputType {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `VideoOutputType` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for VideoOutputType {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `VideoQuality` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum VideoQuality {
+                /// `"low"`
+                Low,
+                /// `"medium"`
+                Medium,
+                /// `"high"`
+                High,
+                /// `"maximum"`
+                Maximum,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl VideoQuality {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["low", "medium", "high", "maximum"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Low => "low",
+                        Self::Medium => "medium",
+                        Self::High => "high",
+                        Self::Maximum => "maximum",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "low" => Self::Low,
+                        "medium" => Self::Medium,
+                        "high" => Self::High,
+                        "maximum" => Self::Maximum,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for VideoQuality {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "VideoQuality",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for VideoQuality {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for VideoQuality {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for VideoQuality {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for VideoQuality {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `VideoQuality` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for VideoQuality {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

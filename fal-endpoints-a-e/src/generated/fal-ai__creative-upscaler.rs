@@ -5,10 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `CreativeUpscalerInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `CreativeUpscalerOutput`.
     pub mod creative_upscaler {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::CreativeUpscalerOutputcc0fd5a7 as CreativeUpscalerOutput;
-        pub use super::super::__types::ModelTypecd1dce0a as ModelType;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/creative-upscaler`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct CreativeUpscalerInput {
@@ -84,56 +81,52 @@ pub mod fal_ai {
             /// The `additional_embedding_url` field.
             pub additional_embedding_url: Option<fal_runtime::FileInput>,
         }
-        impl __serde::Serialize for CreativeUpscalerInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for CreativeUpscalerInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
-                __types::optional_entry(&mut map, "model_type", &self.model_type)?;
+                __fal::optional_entry(&mut map, "model_type", &self.model_type)?;
                 map.serialize_entry("image_url", &self.image_url)?;
-                __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                __types::optional_entry(&mut map, "scale", &self.scale)?;
-                __types::optional_entry(&mut map, "creativity", &self.creativity)?;
-                __types::optional_entry(&mut map, "detail", &self.detail)?;
-                __types::optional_entry(
-                    &mut map,
-                    "shape_preservation",
-                    &self.shape_preservation,
-                )?;
-                __types::optional_entry(&mut map, "prompt_suffix", &self.prompt_suffix)?;
-                __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                __fal::optional_entry(&mut map, "creativity", &self.creativity)?;
+                __fal::optional_entry(&mut map, "detail", &self.detail)?;
+                __fal::optional_entry(&mut map, "shape_preservation", &self.shape_preservation)?;
+                __fal::optional_entry(&mut map, "prompt_suffix", &self.prompt_suffix)?;
+                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                __fal::optional_entry(
                     &mut map,
                     "num_inference_steps",
                     &self.num_inference_steps,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "enable_safety_checks",
                     &self.enable_safety_checks,
                 )?;
-                __types::optional_entry(&mut map, "skip_ccsr", &self.skip_ccsr)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "skip_ccsr", &self.skip_ccsr)?;
+                __fal::optional_entry(
                     &mut map,
                     "override_size_limits",
                     &self.override_size_limits,
                 )?;
-                __types::optional_entry(&mut map, "base_model_url", &self.base_model_url)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "base_model_url", &self.base_model_url)?;
+                __fal::optional_entry(
                     &mut map,
                     "additional_lora_url",
                     &self.additional_lora_url,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "additional_lora_scale",
                     &self.additional_lora_scale,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "additional_embedding_url",
                     &self.additional_embedding_url,
@@ -141,50 +134,116 @@ pub mod fal_ai {
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for CreativeUpscalerInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for CreativeUpscalerInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    model_type: __types::optional_field(&mut map, "model_type")?,
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    prompt: __types::optional_field(&mut map, "prompt")?,
-                    scale: __types::optional_field(&mut map, "scale")?,
-                    creativity: __types::optional_field(&mut map, "creativity")?,
-                    detail: __types::optional_field(&mut map, "detail")?,
-                    shape_preservation: __types::optional_field(&mut map, "shape_preservation")?,
-                    prompt_suffix: __types::optional_field(&mut map, "prompt_suffix")?,
-                    negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                    num_inference_steps: __types::optional_field(
-                        &mut map,
-                        "num_inference_steps",
-                    )?,
-                    enable_safety_checks: __types::optional_field(
-                        &mut map,
-                        "enable_safety_checks",
-                    )?,
-                    skip_ccsr: __types::optional_field(&mut map, "skip_ccsr")?,
-                    override_size_limits: __types::optional_field(
-                        &mut map,
-                        "override_size_limits",
-                    )?,
-                    base_model_url: __types::optional_field(&mut map, "base_model_url")?,
-                    additional_lora_url: __types::optional_field(
-                        &mut map,
-                        "additional_lora_url",
-                    )?,
-                    additional_lora_scale: __types::optional_field(
-                        &mut map,
-                        "additional_lora_scale",
-                    )?,
-                    additional_embedding_url: __types::optional_field(
-                        &mut map,
-                        "additional_embedding_url",
-                    )?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = CreativeUpscalerInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `CreativeUpscalerInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<CreativeUpscalerInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        let mut f10 = None;
+                        let mut f11 = None;
+                        let mut f12 = None;
+                        let mut f13 = None;
+                        let mut f14 = None;
+                        let mut f15 = None;
+                        let mut f16 = None;
+                        let mut f17 = None;
+                        let mut f18 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "model_type",
+                                        "image_url",
+                                        "prompt",
+                                        "scale",
+                                        "creativity",
+                                        "detail",
+                                        "shape_preservation",
+                                        "prompt_suffix",
+                                        "negative_prompt",
+                                        "seed",
+                                        "guidance_scale",
+                                        "num_inference_steps",
+                                        "enable_safety_checks",
+                                        "skip_ccsr",
+                                        "override_size_limits",
+                                        "base_model_url",
+                                        "additional_lora_url",
+                                        "additional_lora_scale",
+                                        "additional_embedding_url",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = map.next_value()?,
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                Some(10) => f10 = map.next_value()?,
+                                Some(11) => f11 = map.next_value()?,
+                                Some(12) => f12 = map.next_value()?,
+                                Some(13) => f13 = map.next_value()?,
+                                Some(14) => f14 = map.next_value()?,
+                                Some(15) => f15 = map.next_value()?,
+                                Some(16) => f16 = map.next_value()?,
+                                Some(17) => f17 = map.next_value()?,
+                                Some(18) => f18 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(CreativeUpscalerInput {
+                            model_type: f0,
+                            image_url: __fal::required(f1, "image_url")?,
+                            prompt: f2,
+                            scale: f3,
+                            creativity: f4,
+                            detail: f5,
+                            shape_preservation: f6,
+                            prompt_suffix: f7,
+                            negative_prompt: f8,
+                            seed: f9,
+                            guidance_scale: f10,
+                            num_inference_steps: f11,
+                            enable_safety_checks: f12,
+                            skip_ccsr: f13,
+                            override_size_limits: f14,
+                            base_model_url: f15,
+                            additional_lora_url: f16,
+                            additional_lora_scale: f17,
+                            additional_embedding_url: f18,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl CreativeUpscalerInput {
@@ -327,193 +386,209 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for CreativeUpscalerInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/creative-upscaler";
-            type Output = CreativeUpscalerOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for CreativeUpscalerInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("model_type", &self.model_type, &__fal::Rules::NONE);
+                v.field(
+                    "scale",
+                    &self.scale,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(5f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "creativity",
+                    &self.creativity,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "detail",
+                    &self.detail,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(5f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "shape_preservation",
+                    &self.shape_preservation,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(3f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "guidance_scale",
+                    &self.guidance_scale,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(16f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "num_inference_steps",
+                    &self.num_inference_steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(200f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl CreativeUpscalerInput {
+            /// Every rule of `fal-ai/creative-upscaler`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `CreativeUpscalerOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct CreativeUpscalerOutputcc0fd5a7 {
-        /// The `image` field.
-        pub image: fal_runtime::Image,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for CreativeUpscalerOutputcc0fd5a7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for CreativeUpscalerOutputcc0fd5a7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `ModelType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ModelTypecd1dce0a {
-        /// `"SD_1_5"`
-        Sd1_5,
-        /// `"SDXL"`
-        Sdxl,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ModelTypecd1dce0a {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Sd1_5 => "SD_1_5",
-                Self::Sdxl => "SDXL",
-                Self::Other(value) => value,
+        impl fal_runtime::Endpoint for CreativeUpscalerInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/creative-upscaler";
+            type Output = CreativeUpscalerOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                CreativeUpscalerInput::validate(self)
             }
         }
-    }
-    impl From<&str> for ModelTypecd1dce0a {
-        fn from(value: &str) -> Self {
-            match value {
-                "SD_1_5" => Self::Sd1_5,
-                "SDXL" => Self::Sdxl,
-                other => Self::Other(other.to_owned()),
+        /// The `CreativeUpscalerOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct CreativeUpscalerOutput {
+            /// The `image` field.
+            pub image: fal_runtime::Image,
+            /// The `seed` field.
+            pub seed: i64,
+        }
+        impl __fal::serde::Serialize for CreativeUpscalerOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("image", &self.image)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.end()
             }
         }
-    }
-    impl __serde::Serialize for ModelTypecd1dce0a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl<'de> __fal::serde::Deserialize<'de> for CreativeUpscalerOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = CreativeUpscalerOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `CreativeUpscalerOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<CreativeUpscalerOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["image", "seed"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(CreativeUpscalerOutput {
+                            image: __fal::required(f0, "image")?,
+                            seed: __fal::required(f1, "seed")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for ModelTypecd1dce0a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        /// The `ModelType` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum ModelType {
+            /// `"SD_1_5"`
+            Sd1_5,
+            /// `"SDXL"`
+            Sdxl,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl ModelType {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["SD_1_5", "SDXL"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Sd1_5 => "SD_1_5",
+                    Self::Sdxl => "SDXL",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "SD_1_5" => Self::Sd1_5,
+                    "SDXL" => Self::Sdxl,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for ModelType {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("ModelType", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for ModelType {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for ModelType {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for ModelType {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for ModelType {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `ModelType` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for ModelType {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

@@ -5,12 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `Csm1bInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Csm1bOutput`.
     pub mod csm_1b {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::Audio24a98636 as Audio;
-        pub use super::super::__types::Csm1bOutput39c5416b as Csm1bOutput;
-        pub use super::super::__types::Speakerfcf44b8f as Speaker;
-        pub use super::super::__types::Turn5d3db711 as Turn;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/csm-1b`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Csm1bInput {
@@ -19,27 +14,53 @@ pub mod fal_ai {
             /// The `context` field.
             pub context: Option<Vec<Speaker>>,
         }
-        impl __serde::Serialize for Csm1bInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for Csm1bInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("scene", &self.scene)?;
-                __types::optional_entry(&mut map, "context", &self.context)?;
+                __fal::optional_entry(&mut map, "context", &self.context)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for Csm1bInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for Csm1bInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    scene: __types::required_field(&mut map, "scene")?,
-                    context: __types::optional_field(&mut map, "context")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Csm1bInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Csm1bInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Csm1bInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["scene", "context"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Csm1bInput {
+                            scene: __fal::required(f0, "scene")?,
+                            context: f1,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl Csm1bInput {
@@ -59,276 +80,259 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for Csm1bInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("scene", &self.scene, &__fal::Rules::NONE);
+                v.field("context", &self.context, &__fal::Rules::NONE);
+            }
+        }
+        impl Csm1bInput {
+            /// Every rule of `fal-ai/csm-1b`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for Csm1bInput {
             const ENDPOINT_ID: &'static str = "fal-ai/csm-1b";
             type Output = Csm1bOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                Csm1bInput::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `Audio` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+        pub enum Audio {
+            /// The `File` form.
+            File(fal_runtime::File),
+            /// The `Text` form.
+            Text(String),
+        }
+        impl __fal::serde::Serialize for Audio {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                match self {
+                    Self::File(value) => __fal::serde::Serialize::serialize(value, serializer),
+                    Self::Text(value) => __fal::serde::Serialize::serialize(value, serializer),
+                }
             }
         }
-    }
-    /// The `Audio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum Audio24a98636 {
-        /// The `File` form.
-        File(fal_runtime::File),
-        /// The `Text` form.
-        Text(String),
-    }
-    impl __serde::Serialize for Audio24a98636 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::File(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Text(value) => __serde::Serialize::serialize(value, serializer),
+        impl<'de> __fal::serde::Deserialize<'de> for Audio {
+            /// Tries each form in order, like serde's untagged enums.
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                    deserializer,
+                )?;
+                if let Some(arm) = value.parse::<fal_runtime::File>() {
+                    return Ok(Self::File(arm));
+                }
+                if let Some(arm) = value.parse::<String>() {
+                    return Ok(Self::Text(arm));
+                }
+                Err(value.mismatch("one of the forms of `Audio`: a File object, a string"))
             }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Audio24a98636 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <fal_runtime::File as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::File(arm));
-            }
-            if let Ok(arm) = <String as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Text(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of Audio",
-                ),
-            )
+        /// The `Csm1bOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Csm1bOutput {
+            /// The `audio` field.
+            pub audio: Audio,
         }
-    }
-    /// The `Csm1bOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Csm1bOutput39c5416b {
-        /// The `audio` field.
-        pub audio: Audio24a98636,
-    }
-    impl __serde::Serialize for Csm1bOutput39c5416b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Csm1bOutput39c5416b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
-        }
-    }
-    /// The `Speaker` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Speakerfcf44b8f {
-        /// The `prompt` field.
-        pub prompt: String,
-        /// The `speaker_id` field.
-        pub speaker_id: i64,
-        /// The `audio_url` field.
-        pub audio_url: fal_runtime::FileInput,
-    }
-    impl __serde::Serialize for Speakerfcf44b8f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            map.serialize_entry("speaker_id", &self.speaker_id)?;
-            map.serialize_entry("audio_url", &self.audio_url)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Speakerfcf44b8f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                prompt: self::required_field(&mut map, "prompt")?,
-                speaker_id: self::required_field(&mut map, "speaker_id")?,
-                audio_url: self::required_field(&mut map, "audio_url")?,
-            })
-        }
-    }
-    impl Speakerfcf44b8f {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            prompt: impl Into<String>,
-            speaker_id: impl Into<i64>,
-            audio_url: impl Into<fal_runtime::FileInput>,
-        ) -> Self {
-            Self {
-                prompt: prompt.into(),
-                speaker_id: speaker_id.into(),
-                audio_url: audio_url.into(),
+        impl __fal::serde::Serialize for Csm1bOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("audio", &self.audio)?;
+                map.end()
             }
         }
-    }
-    /// The `Turn` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Turn5d3db711 {
-        /// The `speaker_id` field.
-        pub speaker_id: i64,
-        /// The `text` field.
-        pub text: String,
-    }
-    impl __serde::Serialize for Turn5d3db711 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("speaker_id", &self.speaker_id)?;
-            map.serialize_entry("text", &self.text)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Turn5d3db711 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                speaker_id: self::required_field(&mut map, "speaker_id")?,
-                text: self::required_field(&mut map, "text")?,
-            })
-        }
-    }
-    impl Turn5d3db711 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(speaker_id: impl Into<i64>, text: impl Into<String>) -> Self {
-            Self {
-                speaker_id: speaker_id.into(),
-                text: text.into(),
+        impl<'de> __fal::serde::Deserialize<'de> for Csm1bOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Csm1bOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Csm1bOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Csm1bOutput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Csm1bOutput {
+                            audio: __fal::required(f0, "audio")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
+        }
+        /// The `Speaker` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Speaker {
+            /// The `prompt` field.
+            pub prompt: String,
+            /// The `speaker_id` field.
+            pub speaker_id: i64,
+            /// The `audio_url` field.
+            pub audio_url: fal_runtime::FileInput,
+        }
+        impl __fal::serde::Serialize for Speaker {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("prompt", &self.prompt)?;
+                map.serialize_entry("speaker_id", &self.speaker_id)?;
+                map.serialize_entry("audio_url", &self.audio_url)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Speaker {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Speaker;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Speaker` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Speaker, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["prompt", "speaker_id", "audio_url"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Speaker {
+                            prompt: __fal::required(f0, "prompt")?,
+                            speaker_id: __fal::required(f1, "speaker_id")?,
+                            audio_url: __fal::required(f2, "audio_url")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        impl Speaker {
+            /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+            pub fn new(
+                prompt: impl Into<String>,
+                speaker_id: impl Into<i64>,
+                audio_url: impl Into<fal_runtime::FileInput>,
+            ) -> Self {
+                Self {
+                    prompt: prompt.into(),
+                    speaker_id: speaker_id.into(),
+                    audio_url: audio_url.into(),
+                }
+            }
+        }
+        impl __fal::Validate for Speaker {
+            fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+        }
+        /// The `Turn` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Turn {
+            /// The `speaker_id` field.
+            pub speaker_id: i64,
+            /// The `text` field.
+            pub text: String,
+        }
+        impl __fal::serde::Serialize for Turn {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("speaker_id", &self.speaker_id)?;
+                map.serialize_entry("text", &self.text)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Turn {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Turn;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Turn` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Turn, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["speaker_id", "text"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Turn {
+                            speaker_id: __fal::required(f0, "speaker_id")?,
+                            text: __fal::required(f1, "text")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        impl Turn {
+            /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+            pub fn new(speaker_id: impl Into<i64>, text: impl Into<String>) -> Self {
+                Self {
+                    speaker_id: speaker_id.into(),
+                    text: text.into(),
+                }
+            }
+        }
+        impl __fal::Validate for Turn {
+            fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
         }
     }
 }

@@ -5,12 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `DemucsInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `DemucsOutput`.
     pub mod demucs {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::DemucsOutputa8f0c9ea as DemucsOutput;
-        pub use super::super::__types::Modelb4876fa9 as Model;
-        pub use super::super::__types::OutputFormat45d7d957 as OutputFormat;
-        pub use super::super::__types::StemsItem27bf2b42 as StemsItem;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/demucs`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct DemucsInput {
@@ -46,37 +41,85 @@ pub mod fal_ai {
             /// Example: `"mp3"`.
             pub output_format: Option<OutputFormat>,
         }
-        impl __serde::Serialize for DemucsInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for DemucsInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("audio_url", &self.audio_url)?;
-                __types::optional_entry(&mut map, "model", &self.model)?;
-                __types::optional_entry(&mut map, "stems", &self.stems)?;
-                __types::optional_entry(&mut map, "segment_length", &self.segment_length)?;
-                __types::optional_entry(&mut map, "shifts", &self.shifts)?;
-                __types::optional_entry(&mut map, "overlap", &self.overlap)?;
-                __types::optional_entry(&mut map, "output_format", &self.output_format)?;
+                __fal::optional_entry(&mut map, "model", &self.model)?;
+                __fal::optional_entry(&mut map, "stems", &self.stems)?;
+                __fal::optional_entry(&mut map, "segment_length", &self.segment_length)?;
+                __fal::optional_entry(&mut map, "shifts", &self.shifts)?;
+                __fal::optional_entry(&mut map, "overlap", &self.overlap)?;
+                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for DemucsInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for DemucsInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    audio_url: __types::required_field(&mut map, "audio_url")?,
-                    model: __types::optional_field(&mut map, "model")?,
-                    stems: __types::optional_field(&mut map, "stems")?,
-                    segment_length: __types::optional_field(&mut map, "segment_length")?,
-                    shifts: __types::optional_field(&mut map, "shifts")?,
-                    overlap: __types::optional_field(&mut map, "overlap")?,
-                    output_format: __types::optional_field(&mut map, "output_format")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = DemucsInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `DemucsInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<DemucsInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "audio_url",
+                                        "model",
+                                        "stems",
+                                        "segment_length",
+                                        "shifts",
+                                        "overlap",
+                                        "output_format",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(DemucsInput {
+                            audio_url: __fal::required(f0, "audio_url")?,
+                            model: f1,
+                            stems: f2,
+                            segment_length: f3,
+                            shifts: f4,
+                            overlap: f5,
+                            output_format: f6,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl DemucsInput {
@@ -126,339 +169,418 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for DemucsInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("model", &self.model, &__fal::Rules::NONE);
+                v.field("stems", &self.stems, &__fal::Rules::NONE);
+                v.field(
+                    "shifts",
+                    &self.shifts,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "overlap",
+                    &self.overlap,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+            }
+        }
+        impl DemucsInput {
+            /// Every rule of `fal-ai/demucs`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for DemucsInput {
             const ENDPOINT_ID: &'static str = "fal-ai/demucs";
             type Output = DemucsOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                DemucsInput::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `DemucsOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Default)]
+        pub struct DemucsOutput {
+            /// The `vocals` field.
+            pub vocals: Option<fal_runtime::File>,
+            /// The `drums` field.
+            pub drums: Option<fal_runtime::File>,
+            /// The `bass` field.
+            pub bass: Option<fal_runtime::File>,
+            /// The `other` field.
+            pub other: Option<fal_runtime::File>,
+            /// The `guitar` field.
+            pub guitar: Option<fal_runtime::File>,
+            /// The `piano` field.
+            pub piano: Option<fal_runtime::File>,
+        }
+        impl __fal::serde::Serialize for DemucsOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                __fal::optional_entry(&mut map, "vocals", &self.vocals)?;
+                __fal::optional_entry(&mut map, "drums", &self.drums)?;
+                __fal::optional_entry(&mut map, "bass", &self.bass)?;
+                __fal::optional_entry(&mut map, "other", &self.other)?;
+                __fal::optional_entry(&mut map, "guitar", &self.guitar)?;
+                __fal::optional_entry(&mut map, "piano", &self.piano)?;
+                map.end()
             }
         }
-    }
-    /// The `DemucsOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct DemucsOutputa8f0c9ea {
-        /// The `vocals` field.
-        pub vocals: Option<fal_runtime::File>,
-        /// The `drums` field.
-        pub drums: Option<fal_runtime::File>,
-        /// The `bass` field.
-        pub bass: Option<fal_runtime::File>,
-        /// The `other` field.
-        pub other: Option<fal_runtime::File>,
-        /// The `guitar` field.
-        pub guitar: Option<fal_runtime::File>,
-        /// The `piano` field.
-        pub piano: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for DemucsOutputa8f0c9ea {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "vocals", &self.vocals)?;
-            self::optional_entry(&mut map, "drums", &self.drums)?;
-            self::optional_entry(&mut map, "bass", &self.bass)?;
-            self::optional_entry(&mut map, "other", &self.other)?;
-            self::optional_entry(&mut map, "guitar", &self.guitar)?;
-            self::optional_entry(&mut map, "piano", &self.piano)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for DemucsOutputa8f0c9ea {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                vocals: self::optional_field(&mut map, "vocals")?,
-                drums: self::optional_field(&mut map, "drums")?,
-                bass: self::optional_field(&mut map, "bass")?,
-                other: self::optional_field(&mut map, "other")?,
-                guitar: self::optional_field(&mut map, "guitar")?,
-                piano: self::optional_field(&mut map, "piano")?,
-            })
-        }
-    }
-    /// The `Model` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Modelb4876fa9 {
-        /// `"htdemucs"`
-        Htdemucs,
-        /// `"htdemucs_ft"`
-        HtdemucsFt,
-        /// `"htdemucs_6s"`
-        Htdemucs6s,
-        /// `"hdemucs_mmi"`
-        HdemucsMmi,
-        /// `"mdx"`
-        Mdx,
-        /// `"mdx_extra"`
-        MdxExtra,
-        /// `"mdx_q"`
-        MdxQ,
-        /// `"mdx_extra_q"`
-        MdxExtraQ,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Modelb4876fa9 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Htdemucs => "htdemucs",
-                Self::HtdemucsFt => "htdemucs_ft",
-                Self::Htdemucs6s => "htdemucs_6s",
-                Self::HdemucsMmi => "hdemucs_mmi",
-                Self::Mdx => "mdx",
-                Self::MdxExtra => "mdx_extra",
-                Self::MdxQ => "mdx_q",
-                Self::MdxExtraQ => "mdx_extra_q",
-                Self::Other(value) => value,
+        impl<'de> __fal::serde::Deserialize<'de> for DemucsOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = DemucsOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `DemucsOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<DemucsOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &["vocals", "drums", "bass", "other", "guitar", "piano"],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = map.next_value()?,
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(DemucsOutput {
+                            vocals: f0,
+                            drums: f1,
+                            bass: f2,
+                            other: f3,
+                            guitar: f4,
+                            piano: f5,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
-    }
-    impl From<&str> for Modelb4876fa9 {
-        fn from(value: &str) -> Self {
-            match value {
-                "htdemucs" => Self::Htdemucs,
-                "htdemucs_ft" => Self::HtdemucsFt,
-                "htdemucs_6s" => Self::Htdemucs6s,
-                "hdemucs_mmi" => Self::HdemucsMmi,
-                "mdx" => Self::Mdx,
-                "mdx_extra" => Self::MdxExtra,
-                "mdx_q" => Self::MdxQ,
-                "mdx_extra_q" => Self::MdxExtraQ,
-                other => Self::Other(other.to_owned()),
+        /// The `Model` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Model {
+            /// `"htdemucs"`
+            Htdemucs,
+            /// `"htdemucs_ft"`
+            HtdemucsFt,
+            /// `"htdemucs_6s"`
+            Htdemucs6s,
+            /// `"hdemucs_mmi"`
+            HdemucsMmi,
+            /// `"mdx"`
+            Mdx,
+            /// `"mdx_extra"`
+            MdxExtra,
+            /// `"mdx_q"`
+            MdxQ,
+            /// `"mdx_extra_q"`
+            MdxExtraQ,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Model {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "htdemucs",
+                "htdemucs_ft",
+                "htdemucs_6s",
+                "hdemucs_mmi",
+                "mdx",
+                "mdx_extra",
+                "mdx_q",
+                "mdx_extra_q",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Htdemucs => "htdemucs",
+                    Self::HtdemucsFt => "htdemucs_ft",
+                    Self::Htdemucs6s => "htdemucs_6s",
+                    Self::HdemucsMmi => "hdemucs_mmi",
+                    Self::Mdx => "mdx",
+                    Self::MdxExtra => "mdx_extra",
+                    Self::MdxQ => "mdx_q",
+                    Self::MdxExtraQ => "mdx_extra_q",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "htdemucs" => Self::Htdemucs,
+                    "htdemucs_ft" => Self::HtdemucsFt,
+                    "htdemucs_6s" => Self::Htdemucs6s,
+                    "hdemucs_mmi" => Self::HdemucsMmi,
+                    "mdx" => Self::Mdx,
+                    "mdx_extra" => Self::MdxExtra,
+                    "mdx_q" => Self::MdxQ,
+                    "mdx_extra_q" => Self::MdxExtraQ,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for Modelb4876fa9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Modelb4876fa9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat45d7d957 {
-        /// `"wav"`
-        Wav,
-        /// `"mp3"`
-        Mp3,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat45d7d957 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Wav => "wav",
-                Self::Mp3 => "mp3",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for Model {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("Model", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for OutputFormat45d7d957 {
-        fn from(value: &str) -> Self {
-            match value {
-                "wav" => Self::Wav,
-                "mp3" => Self::Mp3,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for Model {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for OutputFormat45d7d957 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat45d7d957 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `StemsItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum StemsItem27bf2b42 {
-        /// `"vocals"`
-        Vocals,
-        /// `"drums"`
-        Drums,
-        /// `"bass"`
-        Bass,
-        /// `"other"`
-        OtherValue,
-        /// `"guitar"`
-        Guitar,
-        /// `"piano"`
-        Piano,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl StemsItem27bf2b42 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Vocals => "vocals",
-                Self::Drums => "drums",
-                Self::Bass => "bass",
-                Self::OtherValue => "other",
-                Self::Guitar => "guitar",
-                Self::Piano => "piano",
-                Self::Other(value) => value,
+        impl ::std::fmt::Display for Model {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
             }
         }
-    }
-    impl From<&str> for StemsItem27bf2b42 {
-        fn from(value: &str) -> Self {
-            match value {
-                "vocals" => Self::Vocals,
-                "drums" => Self::Drums,
-                "bass" => Self::Bass,
-                "other" => Self::OtherValue,
-                "guitar" => Self::Guitar,
-                "piano" => Self::Piano,
-                other => Self::Other(other.to_owned()),
+        impl __fal::serde::Serialize for Model {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
         }
-    }
-    impl __serde::Serialize for StemsItem27bf2b42 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl<'de> __fal::serde::Deserialize<'de> for Model {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Model` string", Self::from_wire)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for StemsItem27bf2b42 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl __fal::Validate for Model {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `OutputFormat` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum OutputFormat {
+            /// `"wav"`
+            Wav,
+            /// `"mp3"`
+            Mp3,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl OutputFormat {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["wav", "mp3"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Wav => "wav",
+                    Self::Mp3 => "mp3",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "wav" => Self::Wav,
+                    "mp3" => Self::Mp3,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for OutputFormat {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "OutputFormat",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for OutputFormat {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for OutputFormat {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for OutputFormat {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for OutputFormat {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `StemsItem` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum StemsItem {
+            /// `"vocals"`
+            Vocals,
+            /// `"drums"`
+            Drums,
+            /// `"bass"`
+            Bass,
+            /// `"other"`
+            OtherValue,
+            /// `"guitar"`
+            Guitar,
+            /// `"piano"`
+            Piano,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl StemsItem {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "vocals",
+                "drums",
+                "bass",
+                "other",
+                "guitar",
+                "piano",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Vocals => "vocals",
+                    Self::Drums => "drums",
+                    Self::Bass => "bass",
+                    Self::OtherValue => "other",
+                    Self::Guitar => "guitar",
+                    Self::Piano => "piano",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "vocals" => Self::Vocals,
+                    "drums" => Self::Drums,
+                    "bass" => Self::Bass,
+                    "other" => Self::OtherValue,
+                    "guitar" => Self::Guitar,
+                    "piano" => Self::Piano,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for StemsItem {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("StemsItem", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for StemsItem {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for StemsItem {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for StemsItem {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for StemsItem {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `StemsItem` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for StemsItem {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

@@ -5,12 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `DepthAnythingVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `DepthAnythingVideoOutput`.
     pub mod depth_anything_video {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::Colormap9fee9864 as Colormap;
-        pub use super::super::__types::DepthAnythingVideoOutput311ebd57 as DepthAnythingVideoOutput;
-        pub use super::super::__types::Model0510e70a as Model;
-        pub use super::super::__types::Resolution7bf118d5 as Resolution;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/depth-anything-video`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct DepthAnythingVideoInput {
@@ -43,43 +38,90 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `false`.
             pub include_raw_depths: Option<bool>,
         }
-        impl __serde::Serialize for DepthAnythingVideoInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for DepthAnythingVideoInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("video_url", &self.video_url)?;
-                __types::optional_entry(&mut map, "model", &self.model)?;
-                __types::optional_entry(&mut map, "colormap", &self.colormap)?;
-                __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __types::optional_entry(&mut map, "max_frames", &self.max_frames)?;
-                __types::optional_entry(&mut map, "output_fps", &self.output_fps)?;
-                __types::optional_entry(&mut map, "side_by_side", &self.side_by_side)?;
-                __types::optional_entry(
-                    &mut map,
-                    "include_raw_depths",
-                    &self.include_raw_depths,
-                )?;
+                __fal::optional_entry(&mut map, "model", &self.model)?;
+                __fal::optional_entry(&mut map, "colormap", &self.colormap)?;
+                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                __fal::optional_entry(&mut map, "max_frames", &self.max_frames)?;
+                __fal::optional_entry(&mut map, "output_fps", &self.output_fps)?;
+                __fal::optional_entry(&mut map, "side_by_side", &self.side_by_side)?;
+                __fal::optional_entry(&mut map, "include_raw_depths", &self.include_raw_depths)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for DepthAnythingVideoInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for DepthAnythingVideoInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    video_url: __types::required_field(&mut map, "video_url")?,
-                    model: __types::optional_field(&mut map, "model")?,
-                    colormap: __types::optional_field(&mut map, "colormap")?,
-                    resolution: __types::optional_field(&mut map, "resolution")?,
-                    max_frames: __types::optional_field(&mut map, "max_frames")?,
-                    output_fps: __types::optional_field(&mut map, "output_fps")?,
-                    side_by_side: __types::optional_field(&mut map, "side_by_side")?,
-                    include_raw_depths: __types::optional_field(&mut map, "include_raw_depths")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = DepthAnythingVideoInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `DepthAnythingVideoInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<DepthAnythingVideoInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "video_url",
+                                        "model",
+                                        "colormap",
+                                        "resolution",
+                                        "max_frames",
+                                        "output_fps",
+                                        "side_by_side",
+                                        "include_raw_depths",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(DepthAnythingVideoInput {
+                            video_url: __fal::required(f0, "video_url")?,
+                            model: f1,
+                            colormap: f2,
+                            resolution: f3,
+                            max_frames: f4,
+                            output_fps: f5,
+                            side_by_side: f6,
+                            include_raw_depths: f7,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl DepthAnythingVideoInput {
@@ -135,313 +177,370 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for DepthAnythingVideoInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/depth-anything-video";
-            type Output = DepthAnythingVideoOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for DepthAnythingVideoInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("model", &self.model, &__fal::Rules::NONE);
+                v.field("colormap", &self.colormap, &__fal::Rules::NONE);
+                v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                v.field(
+                    "max_frames",
+                    &self.max_frames,
+                    &__fal::Rules {
+                        exclusive_minimum: Some(0f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "output_fps",
+                    &self.output_fps,
+                    &__fal::Rules {
+                        exclusive_minimum: Some(0f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl DepthAnythingVideoInput {
+            /// Every rule of `fal-ai/depth-anything-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `Colormap` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Colormap9fee9864 {
-        /// `"grayscale"`
-        Grayscale,
-        /// `"turbo"`
-        Turbo,
-        /// `"inferno"`
-        Inferno,
-        /// `"magma"`
-        Magma,
-        /// `"viridis"`
-        Viridis,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Colormap9fee9864 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Grayscale => "grayscale",
-                Self::Turbo => "turbo",
-                Self::Inferno => "inferno",
-                Self::Magma => "magma",
-                Self::Viridis => "viridis",
-                Self::Other(value) => value,
+        impl fal_runtime::Endpoint for DepthAnythingVideoInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/depth-anything-video";
+            type Output = DepthAnythingVideoOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                DepthAnythingVideoInput::validate(self)
             }
         }
-    }
-    impl From<&str> for Colormap9fee9864 {
-        fn from(value: &str) -> Self {
-            match value {
-                "grayscale" => Self::Grayscale,
-                "turbo" => Self::Turbo,
-                "inferno" => Self::Inferno,
-                "magma" => Self::Magma,
-                "viridis" => Self::Viridis,
-                other => Self::Other(other.to_owned()),
+        /// The `Colormap` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Colormap {
+            /// `"grayscale"`
+            Grayscale,
+            /// `"turbo"`
+            Turbo,
+            /// `"inferno"`
+            Inferno,
+            /// `"magma"`
+            Magma,
+            /// `"viridis"`
+            Viridis,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Colormap {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "grayscale",
+                "turbo",
+                "inferno",
+                "magma",
+                "viridis",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Grayscale => "grayscale",
+                    Self::Turbo => "turbo",
+                    Self::Inferno => "inferno",
+                    Self::Magma => "magma",
+                    Self::Viridis => "viridis",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "grayscale" => Self::Grayscale,
+                    "turbo" => Self::Turbo,
+                    "inferno" => Self::Inferno,
+                    "magma" => Self::Magma,
+                    "viridis" => Self::Viridis,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for Colormap9fee9864 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Colormap9fee9864 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `DepthAnythingVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct DepthAnythingVideoOutput311ebd57 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a909a72/bC4JmEhmaBIaMC4vRhhTq_depth_output.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `raw_depths` field.
-        pub raw_depths: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for DepthAnythingVideoOutput311ebd57 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            self::optional_entry(&mut map, "raw_depths", &self.raw_depths)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for DepthAnythingVideoOutput311ebd57 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                raw_depths: self::optional_field(&mut map, "raw_depths")?,
-            })
-        }
-    }
-    /// The `Model` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Model0510e70a {
-        /// `"VDA-Small"`
-        VdaSmall,
-        /// `"VDA-Base"`
-        VdaBase,
-        /// `"VDA-Large"`
-        VdaLarge,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Model0510e70a {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::VdaSmall => "VDA-Small",
-                Self::VdaBase => "VDA-Base",
-                Self::VdaLarge => "VDA-Large",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for Colormap {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("Colormap", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for Model0510e70a {
-        fn from(value: &str) -> Self {
-            match value {
-                "VDA-Small" => Self::VdaSmall,
-                "VDA-Base" => Self::VdaBase,
-                "VDA-Large" => Self::VdaLarge,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for Colormap {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for Model0510e70a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Model0510e70a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution7bf118d5 {
-        /// `"auto"`
-        Auto,
-        /// `"360p"`
-        V360p,
-        /// `"480p"`
-        V480p,
-        /// `"720p"`
-        V720p,
-        /// `"1080p"`
-        V1080p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution7bf118d5 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Auto => "auto",
-                Self::V360p => "360p",
-                Self::V480p => "480p",
-                Self::V720p => "720p",
-                Self::V1080p => "1080p",
-                Self::Other(value) => value,
+        impl ::std::fmt::Display for Colormap {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
             }
         }
-    }
-    impl From<&str> for Resolution7bf118d5 {
-        fn from(value: &str) -> Self {
-            match value {
-                "auto" => Self::Auto,
-                "360p" => Self::V360p,
-                "480p" => Self::V480p,
-                "720p" => Self::V720p,
-                "1080p" => Self::V1080p,
-                other => Self::Other(other.to_owned()),
+        impl __fal::serde::Serialize for Colormap {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
         }
-    }
-    impl __serde::Serialize for Resolution7bf118d5 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl<'de> __fal::serde::Deserialize<'de> for Colormap {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Colormap` string", Self::from_wire)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution7bf118d5 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl __fal::Validate for Colormap {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `DepthAnythingVideoOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct DepthAnythingVideoOutput {
+            /// The `video` field.
+            ///
+            /// Example: `{"url":"https://v3b.fal.media/files/b/0a909a72/bC4JmEhmaBIaMC4vRhhTq_depth_output.mp4"}`.
+            pub video: fal_runtime::File,
+            /// The `raw_depths` field.
+            pub raw_depths: Option<fal_runtime::File>,
+        }
+        impl __fal::serde::Serialize for DepthAnythingVideoOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("video", &self.video)?;
+                __fal::optional_entry(&mut map, "raw_depths", &self.raw_depths)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for DepthAnythingVideoOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = DepthAnythingVideoOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `DepthAnythingVideoOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<DepthAnythingVideoOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["video", "raw_depths"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(DepthAnythingVideoOutput {
+                            video: __fal::required(f0, "video")?,
+                            raw_depths: f1,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        /// The `Model` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Model {
+            /// `"VDA-Small"`
+            VdaSmall,
+            /// `"VDA-Base"`
+            VdaBase,
+            /// `"VDA-Large"`
+            VdaLarge,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Model {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["VDA-Small", "VDA-Base", "VDA-Large"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::VdaSmall => "VDA-Small",
+                    Self::VdaBase => "VDA-Base",
+                    Self::VdaLarge => "VDA-Large",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "VDA-Small" => Self::VdaSmall,
+                    "VDA-Base" => Self::VdaBase,
+                    "VDA-Large" => Self::VdaLarge,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Model {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("Model", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Model {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Model {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Model {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Model {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Model` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Model {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `Resolution` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Resolution {
+            /// `"auto"`
+            Auto,
+            /// `"360p"`
+            V360p,
+            /// `"480p"`
+            V480p,
+            /// `"720p"`
+            V720p,
+            /// `"1080p"`
+            V1080p,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Resolution {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "auto",
+                "360p",
+                "480p",
+                "720p",
+                "1080p",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Auto => "auto",
+                    Self::V360p => "360p",
+                    Self::V480p => "480p",
+                    Self::V720p => "720p",
+                    Self::V1080p => "1080p",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "auto" => Self::Auto,
+                    "360p" => Self::V360p,
+                    "480p" => Self::V480p,
+                    "720p" => Self::V720p,
+                    "1080p" => Self::V1080p,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Resolution {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Resolution {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Resolution {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Resolution {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Resolution {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

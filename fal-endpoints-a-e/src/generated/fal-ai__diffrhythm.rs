@@ -5,11 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `DiffrhythmInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `DiffrhythmOutput`.
     pub mod diffrhythm {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::DiffrhythmOutputeb70f4ff as DiffrhythmOutput;
-        pub use super::super::__types::MusicDuration9cd53bdf as MusicDuration;
-        pub use super::super::__types::Schedulerdfb14ea6 as Scheduler;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/diffrhythm`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct DiffrhythmInput {
@@ -40,24 +36,24 @@ pub mod fal_ai {
             /// Limits: 10 ≤ value ≤ 100.
             pub num_inference_steps: Option<i64>,
         }
-        impl __serde::Serialize for DiffrhythmInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for DiffrhythmInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("lyrics", &self.lyrics)?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "reference_audio_url",
                     &self.reference_audio_url,
                 )?;
-                __types::optional_entry(&mut map, "style_prompt", &self.style_prompt)?;
-                __types::optional_entry(&mut map, "music_duration", &self.music_duration)?;
-                __types::optional_entry(&mut map, "cfg_strength", &self.cfg_strength)?;
-                __types::optional_entry(&mut map, "scheduler", &self.scheduler)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "style_prompt", &self.style_prompt)?;
+                __fal::optional_entry(&mut map, "music_duration", &self.music_duration)?;
+                __fal::optional_entry(&mut map, "cfg_strength", &self.cfg_strength)?;
+                __fal::optional_entry(&mut map, "scheduler", &self.scheduler)?;
+                __fal::optional_entry(
                     &mut map,
                     "num_inference_steps",
                     &self.num_inference_steps,
@@ -65,26 +61,68 @@ pub mod fal_ai {
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for DiffrhythmInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for DiffrhythmInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    lyrics: __types::required_field(&mut map, "lyrics")?,
-                    reference_audio_url: __types::optional_field(
-                        &mut map,
-                        "reference_audio_url",
-                    )?,
-                    style_prompt: __types::optional_field(&mut map, "style_prompt")?,
-                    music_duration: __types::optional_field(&mut map, "music_duration")?,
-                    cfg_strength: __types::optional_field(&mut map, "cfg_strength")?,
-                    scheduler: __types::optional_field(&mut map, "scheduler")?,
-                    num_inference_steps: __types::optional_field(
-                        &mut map,
-                        "num_inference_steps",
-                    )?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = DiffrhythmInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `DiffrhythmInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<DiffrhythmInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "lyrics",
+                                        "reference_audio_url",
+                                        "style_prompt",
+                                        "music_duration",
+                                        "cfg_strength",
+                                        "scheduler",
+                                        "num_inference_steps",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(DiffrhythmInput {
+                            lyrics: __fal::required(f0, "lyrics")?,
+                            reference_audio_url: f1,
+                            style_prompt: f2,
+                            music_duration: f3,
+                            cfg_strength: f4,
+                            scheduler: f5,
+                            num_inference_steps: f6,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl DiffrhythmInput {
@@ -140,244 +178,264 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for DiffrhythmInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/diffrhythm";
-            type Output = DiffrhythmOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for DiffrhythmInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("music_duration", &self.music_duration, &__fal::Rules::NONE);
+                v.field(
+                    "cfg_strength",
+                    &self.cfg_strength,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("scheduler", &self.scheduler, &__fal::Rules::NONE);
+                v.field(
+                    "num_inference_steps",
+                    &self.num_inference_steps,
+                    &__fal::Rules {
+                        minimum: Some(10f64),
+                        maximum: Some(100f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl DiffrhythmInput {
+            /// Every rule of `fal-ai/diffrhythm`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `DiffrhythmOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct DiffrhythmOutputeb70f4ff {
-        /// The `audio` field.
-        ///
-        /// Example: `{"file_size":33554520,"url":"https://v3.fal.media/files/elephant/VV4wtKXBpZL1bNv6en36t_output.wav","file_name":"output.wav","content_type":"application/octet-stream"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for DiffrhythmOutputeb70f4ff {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for DiffrhythmOutputeb70f4ff {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
-        }
-    }
-    /// The `MusicDuration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum MusicDuration9cd53bdf {
-        /// `"95s"`
-        V95s,
-        /// `"285s"`
-        V285s,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl MusicDuration9cd53bdf {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V95s => "95s",
-                Self::V285s => "285s",
-                Self::Other(value) => value,
+        impl fal_runtime::Endpoint for DiffrhythmInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/diffrhythm";
+            type Output = DiffrhythmOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                DiffrhythmInput::validate(self)
             }
         }
-    }
-    impl From<&str> for MusicDuration9cd53bdf {
-        fn from(value: &str) -> Self {
-            match value {
-                "95s" => Self::V95s,
-                "285s" => Self::V285s,
-                other => Self::Other(other.to_owned()),
+        /// The `DiffrhythmOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct DiffrhythmOutput {
+            /// The `audio` field.
+            ///
+            /// Example: `{"file_size":33554520,"url":"https://v3.fal.media/files/elephant/VV4wtKXBpZL1bNv6en36t_output.wav","file_name":"output.wav","content_type":"application/octet-stream"}`.
+            pub audio: fal_runtime::File,
+        }
+        impl __fal::serde::Serialize for DiffrhythmOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("audio", &self.audio)?;
+                map.end()
             }
         }
-    }
-    impl __serde::Serialize for MusicDuration9cd53bdf {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MusicDuration9cd53bdf {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Scheduler` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Schedulerdfb14ea6 {
-        /// `"euler"`
-        Euler,
-        /// `"midpoint"`
-        Midpoint,
-        /// `"rk4"`
-        Rk4,
-        /// `"implicit_adams"`
-        ImplicitAdams,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Schedulerdfb14ea6 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Euler => "euler",
-                Self::Midpoint => "midpoint",
-                Self::Rk4 => "rk4",
-                Self::ImplicitAdams => "implicit_adams",
-                Self::Other(value) => value,
+        impl<'de> __fal::serde::Deserialize<'de> for DiffrhythmOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = DiffrhythmOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `DiffrhythmOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<DiffrhythmOutput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(DiffrhythmOutput {
+                            audio: __fal::required(f0, "audio")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
-    }
-    impl From<&str> for Schedulerdfb14ea6 {
-        fn from(value: &str) -> Self {
-            match value {
-                "euler" => Self::Euler,
-                "midpoint" => Self::Midpoint,
-                "rk4" => Self::Rk4,
-                "implicit_adams" => Self::ImplicitAdams,
-                other => Self::Other(other.to_owned()),
+        /// The `MusicDuration` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum MusicDuration {
+            /// `"95s"`
+            V95s,
+            /// `"285s"`
+            V285s,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl MusicDuration {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["95s", "285s"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::V95s => "95s",
+                    Self::V285s => "285s",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "95s" => Self::V95s,
+                    "285s" => Self::V285s,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for Schedulerdfb14ea6 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl ::std::str::FromStr for MusicDuration {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "MusicDuration",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Schedulerdfb14ea6 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl TryFrom<&str> for MusicDuration {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for MusicDuration {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for MusicDuration {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for MusicDuration {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `MusicDuration` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for MusicDuration {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `Scheduler` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Scheduler {
+            /// `"euler"`
+            Euler,
+            /// `"midpoint"`
+            Midpoint,
+            /// `"rk4"`
+            Rk4,
+            /// `"implicit_adams"`
+            ImplicitAdams,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Scheduler {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "euler",
+                "midpoint",
+                "rk4",
+                "implicit_adams",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Euler => "euler",
+                    Self::Midpoint => "midpoint",
+                    Self::Rk4 => "rk4",
+                    Self::ImplicitAdams => "implicit_adams",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "euler" => Self::Euler,
+                    "midpoint" => Self::Midpoint,
+                    "rk4" => Self::Rk4,
+                    "implicit_adams" => Self::ImplicitAdams,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Scheduler {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("Scheduler", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Scheduler {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Scheduler {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Scheduler {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Scheduler {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Scheduler` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Scheduler {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

@@ -5,10 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `DwposeInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `DwposeOutput`.
     pub mod dwpose {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::DrawMode0aa4aa71 as DrawMode;
-        pub use super::super::__types::DwposeOutput3f73d40b as DwposeOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/dwpose`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct DwposeInput {
@@ -22,27 +19,53 @@ pub mod fal_ai {
             /// Example: `"body-pose"`.
             pub draw_mode: Option<DrawMode>,
         }
-        impl __serde::Serialize for DwposeInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for DwposeInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("image_url", &self.image_url)?;
-                __types::optional_entry(&mut map, "draw_mode", &self.draw_mode)?;
+                __fal::optional_entry(&mut map, "draw_mode", &self.draw_mode)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for DwposeInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for DwposeInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    draw_mode: __types::optional_field(&mut map, "draw_mode")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = DwposeInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `DwposeInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<DwposeInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["image_url", "draw_mode"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(DwposeInput {
+                            image_url: __fal::required(f0, "image_url")?,
+                            draw_mode: f1,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl DwposeInput {
@@ -59,209 +82,176 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for DwposeInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("draw_mode", &self.draw_mode, &__fal::Rules::NONE);
+            }
+        }
+        impl DwposeInput {
+            /// Every rule of `fal-ai/dwpose`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for DwposeInput {
             const ENDPOINT_ID: &'static str = "fal-ai/dwpose";
             type Output = DwposeOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                DwposeInput::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `DrawMode` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum DrawMode {
+            /// `"full-pose"`
+            FullPose,
+            /// `"body-pose"`
+            BodyPose,
+            /// `"face-pose"`
+            FacePose,
+            /// `"hand-pose"`
+            HandPose,
+            /// `"face-hand-mask"`
+            FaceHandMask,
+            /// `"face-mask"`
+            FaceMask,
+            /// `"hand-mask"`
+            HandMask,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl DrawMode {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "full-pose",
+                "body-pose",
+                "face-pose",
+                "hand-pose",
+                "face-hand-mask",
+                "face-mask",
+                "hand-mask",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::FullPose => "full-pose",
+                    Self::BodyPose => "body-pose",
+                    Self::FacePose => "face-pose",
+                    Self::HandPose => "hand-pose",
+                    Self::FaceHandMask => "face-hand-mask",
+                    Self::FaceMask => "face-mask",
+                    Self::HandMask => "hand-mask",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "full-pose" => Self::FullPose,
+                    "body-pose" => Self::BodyPose,
+                    "face-pose" => Self::FacePose,
+                    "hand-pose" => Self::HandPose,
+                    "face-hand-mask" => Self::FaceHandMask,
+                    "face-mask" => Self::FaceMask,
+                    "hand-mask" => Self::HandMask,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    /// The `DrawMode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum DrawMode0aa4aa71 {
-        /// `"full-pose"`
-        FullPose,
-        /// `"body-pose"`
-        BodyPose,
-        /// `"face-pose"`
-        FacePose,
-        /// `"hand-pose"`
-        HandPose,
-        /// `"face-hand-mask"`
-        FaceHandMask,
-        /// `"face-mask"`
-        FaceMask,
-        /// `"hand-mask"`
-        HandMask,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl DrawMode0aa4aa71 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::FullPose => "full-pose",
-                Self::BodyPose => "body-pose",
-                Self::FacePose => "face-pose",
-                Self::HandPose => "hand-pose",
-                Self::FaceHandMask => "face-hand-mask",
-                Self::FaceMask => "face-mask",
-                Self::HandMask => "hand-mask",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for DrawMode {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("DrawMode", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for DrawMode0aa4aa71 {
-        fn from(value: &str) -> Self {
-            match value {
-                "full-pose" => Self::FullPose,
-                "body-pose" => Self::BodyPose,
-                "face-pose" => Self::FacePose,
-                "hand-pose" => Self::HandPose,
-                "face-hand-mask" => Self::FaceHandMask,
-                "face-mask" => Self::FaceMask,
-                "hand-mask" => Self::HandMask,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for DrawMode {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for DrawMode0aa4aa71 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl ::std::fmt::Display for DrawMode {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for DrawMode0aa4aa71 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl __fal::serde::Serialize for DrawMode {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
         }
-    }
-    /// The `DwposeOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct DwposeOutput3f73d40b {
-        /// The `image` field.
-        pub image: fal_runtime::Image,
-    }
-    impl __serde::Serialize for DwposeOutput3f73d40b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            map.end()
+        impl<'de> __fal::serde::Deserialize<'de> for DrawMode {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `DrawMode` string", Self::from_wire)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for DwposeOutput3f73d40b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-            })
+        impl __fal::Validate for DrawMode {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `DwposeOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct DwposeOutput {
+            /// The `image` field.
+            pub image: fal_runtime::Image,
+        }
+        impl __fal::serde::Serialize for DwposeOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("image", &self.image)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for DwposeOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = DwposeOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `DwposeOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<DwposeOutput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["image"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(DwposeOutput {
+                            image: __fal::required(f0, "image")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

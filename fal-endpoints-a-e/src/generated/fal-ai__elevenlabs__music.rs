@@ -7,12 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `ElevenlabsMusicInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ElevenlabsMusicOutput`.
         pub mod music {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::ElevenlabsMusicOutput4c9b07e7 as ElevenlabsMusicOutput;
-            pub use super::super::super::__types::MusicCompositionPlan16a73411 as MusicCompositionPlan;
-            pub use super::super::super::__types::MusicSection06fca32c as MusicSection;
-            pub use super::super::super::__types::OutputFormat817fb103 as OutputFormat;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/elevenlabs/music`.
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct ElevenlabsMusicInput {
@@ -35,46 +30,84 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"mp3_44100_128"`.
                 pub output_format: Option<OutputFormat>,
             }
-            impl __serde::Serialize for ElevenlabsMusicInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for ElevenlabsMusicInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
-                    __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "composition_plan", &self.composition_plan)?;
-                    __types::optional_entry(&mut map, "music_length_ms", &self.music_length_ms)?;
-                    __types::optional_entry(
-                        &mut map,
-                        "force_instrumental",
-                        &self.force_instrumental,
-                    )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    __fal::optional_entry(&mut map, "composition_plan", &self.composition_plan)?;
+                    __fal::optional_entry(&mut map, "music_length_ms", &self.music_length_ms)?;
+                    __fal::optional_entry(&mut map, "force_instrumental", &self.force_instrumental)?;
+                    __fal::optional_entry(
                         &mut map,
                         "respect_sections_durations",
                         &self.respect_sections_durations,
                     )?;
-                    __types::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for ElevenlabsMusicInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for ElevenlabsMusicInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::optional_field(&mut map, "prompt")?,
-                        composition_plan: __types::optional_field(&mut map, "composition_plan")?,
-                        music_length_ms: __types::optional_field(&mut map, "music_length_ms")?,
-                        force_instrumental: __types::optional_field(&mut map, "force_instrumental")?,
-                        respect_sections_durations: __types::optional_field(
-                            &mut map,
-                            "respect_sections_durations",
-                        )?,
-                        output_format: __types::optional_field(&mut map, "output_format")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ElevenlabsMusicInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ElevenlabsMusicInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ElevenlabsMusicInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "composition_plan",
+                                            "music_length_ms",
+                                            "force_instrumental",
+                                            "respect_sections_durations",
+                                            "output_format",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ElevenlabsMusicInput {
+                                prompt: f0,
+                                composition_plan: f1,
+                                music_length_ms: f2,
+                                force_instrumental: f3,
+                                respect_sections_durations: f4,
+                                output_format: f5,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl ElevenlabsMusicInput {
@@ -129,398 +162,492 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for ElevenlabsMusicInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("composition_plan", &self.composition_plan, &__fal::Rules::NONE);
+                    v.field(
+                        "music_length_ms",
+                        &self.music_length_ms,
+                        &__fal::Rules {
+                            minimum: Some(3000f64),
+                            maximum: Some(600000f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                }
+            }
+            impl ElevenlabsMusicInput {
+                /// Every rule of `fal-ai/elevenlabs/music`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for ElevenlabsMusicInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/elevenlabs/music";
                 type Output = ElevenlabsMusicOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    ElevenlabsMusicInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `ElevenlabsMusicOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct ElevenlabsMusicOutput {
+                /// The `audio` field.
+                ///
+                /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/elevenlabs/music_generated.mp3","content_type":"audio/mpeg","file_name":"music_generated.mp3"}`.
+                pub audio: fal_runtime::File,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for ElevenlabsMusicOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for ElevenlabsMusicOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ElevenlabsMusicOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ElevenlabsMusicOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ElevenlabsMusicOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ElevenlabsMusicOutput {
+                                audio: __fal::required(f0, "audio")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `ElevenlabsMusicOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ElevenlabsMusicOutput4c9b07e7 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/elevenlabs/music_generated.mp3","content_type":"audio/mpeg","file_name":"music_generated.mp3"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for ElevenlabsMusicOutput4c9b07e7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ElevenlabsMusicOutput4c9b07e7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
-        }
-    }
-    /// The `MusicCompositionPlan` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct MusicCompositionPlan16a73411 {
-        /// The `positive_global_styles` field.
-        pub positive_global_styles: Vec<String>,
-        /// The `negative_global_styles` field.
-        pub negative_global_styles: Vec<String>,
-        /// The `sections` field.
-        pub sections: Vec<MusicSection06fca32c>,
-    }
-    impl __serde::Serialize for MusicCompositionPlan16a73411 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("positive_global_styles", &self.positive_global_styles)?;
-            map.serialize_entry("negative_global_styles", &self.negative_global_styles)?;
-            map.serialize_entry("sections", &self.sections)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MusicCompositionPlan16a73411 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                positive_global_styles: self::required_field(
-                    &mut map,
-                    "positive_global_styles",
-                )?,
-                negative_global_styles: self::required_field(
-                    &mut map,
-                    "negative_global_styles",
-                )?,
-                sections: self::required_field(&mut map, "sections")?,
-            })
-        }
-    }
-    impl MusicCompositionPlan16a73411 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new<I0: Into<String>, I1: Into<String>, I2: Into<MusicSection06fca32c>>(
-            positive_global_styles: impl IntoIterator<Item = I0>,
-            negative_global_styles: impl IntoIterator<Item = I1>,
-            sections: impl IntoIterator<Item = I2>,
-        ) -> Self {
-            Self {
-                positive_global_styles: positive_global_styles
-                    .into_iter()
-                    .map(Into::into)
-                    .collect(),
-                negative_global_styles: negative_global_styles
-                    .into_iter()
-                    .map(Into::into)
-                    .collect(),
-                sections: sections.into_iter().map(Into::into).collect(),
+            /// The `MusicCompositionPlan` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct MusicCompositionPlan {
+                /// The `positive_global_styles` field.
+                pub positive_global_styles: Vec<String>,
+                /// The `negative_global_styles` field.
+                pub negative_global_styles: Vec<String>,
+                /// The `sections` field.
+                pub sections: Vec<MusicSection>,
             }
-        }
-    }
-    /// The `MusicSection` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct MusicSection06fca32c {
-        /// The `section_name` field.
-        ///
-        /// Limits: 1 to 100 characters.
-        pub section_name: String,
-        /// The `positive_local_styles` field.
-        pub positive_local_styles: Vec<String>,
-        /// The `negative_local_styles` field.
-        pub negative_local_styles: Vec<String>,
-        /// The `duration_ms` field.
-        ///
-        /// Limits: 3000 ≤ value ≤ 120000.
-        pub duration_ms: i64,
-        /// The `lines` field.
-        pub lines: Vec<String>,
-    }
-    impl __serde::Serialize for MusicSection06fca32c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("section_name", &self.section_name)?;
-            map.serialize_entry("positive_local_styles", &self.positive_local_styles)?;
-            map.serialize_entry("negative_local_styles", &self.negative_local_styles)?;
-            map.serialize_entry("duration_ms", &self.duration_ms)?;
-            map.serialize_entry("lines", &self.lines)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MusicSection06fca32c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                section_name: self::required_field(&mut map, "section_name")?,
-                positive_local_styles: self::required_field(
-                    &mut map,
-                    "positive_local_styles",
-                )?,
-                negative_local_styles: self::required_field(
-                    &mut map,
-                    "negative_local_styles",
-                )?,
-                duration_ms: self::required_field(&mut map, "duration_ms")?,
-                lines: self::required_field(&mut map, "lines")?,
-            })
-        }
-    }
-    impl MusicSection06fca32c {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new<I1: Into<String>, I2: Into<String>, I4: Into<String>>(
-            section_name: impl Into<String>,
-            positive_local_styles: impl IntoIterator<Item = I1>,
-            negative_local_styles: impl IntoIterator<Item = I2>,
-            duration_ms: impl Into<i64>,
-            lines: impl IntoIterator<Item = I4>,
-        ) -> Self {
-            Self {
-                section_name: section_name.into(),
-                positive_local_styles: positive_local_styles
-                    .into_iter()
-                    .map(Into::into)
-                    .collect(),
-                negative_local_styles: negative_local_styles
-                    .into_iter()
-                    .map(Into::into)
-                    .collect(),
-                duration_ms: duration_ms.into(),
-                lines: lines.into_iter().map(Into::into).collect(),
+            impl __fal::serde::Serialize for MusicCompositionPlan {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("positive_global_styles", &self.positive_global_styles)?;
+                    map.serialize_entry("negative_global_styles", &self.negative_global_styles)?;
+                    map.serialize_entry("sections", &self.sections)?;
+                    map.end()
+                }
             }
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat817fb103 {
-        /// `"mp3_22050_32"`
-        Mp3_22050_32,
-        /// `"mp3_44100_32"`
-        Mp3_44100_32,
-        /// `"mp3_44100_64"`
-        Mp3_44100_64,
-        /// `"mp3_44100_96"`
-        Mp3_44100_96,
-        /// `"mp3_44100_128"`
-        Mp3_44100_128,
-        /// `"mp3_44100_192"`
-        Mp3_44100_192,
-        /// `"pcm_8000"`
-        Pcm8000,
-        /// `"pcm_16000"`
-        Pcm16000,
-        /// `"pcm_22050"`
-        Pcm22050,
-        /// `"pcm_24000"`
-        Pcm24000,
-        /// `"pcm_44100"`
-        Pcm44100,
-        /// `"pcm_48000"`
-        Pcm48000,
-        /// `"ulaw_8000"`
-        Ulaw8000,
-        /// `"alaw_8000"`
-        Alaw8000,
-        /// `"opus_48000_32"`
-        Opus48000_32,
-        /// `"opus_48000_64"`
-        Opus48000_64,
-        /// `"opus_48000_96"`
-        Opus48000_96,
-        /// `"opus_48000_128"`
-        Opus48000_128,
-        /// `"opus_48000_192"`
-        Opus48000_192,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat817fb103 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Mp3_22050_32 => "mp3_22050_32",
-                Self::Mp3_44100_32 => "mp3_44100_32",
-                Self::Mp3_44100_64 => "mp3_44100_64",
-                Self::Mp3_44100_96 => "mp3_44100_96",
-                Self::Mp3_44100_128 => "mp3_44100_128",
-                Self::Mp3_44100_192 => "mp3_44100_192",
-                Self::Pcm8000 => "pcm_8000",
-                Self::Pcm16000 => "pcm_16000",
-                Self::Pcm22050 => "pcm_22050",
-                Self::Pcm24000 => "pcm_24000",
-                Self::Pcm44100 => "pcm_44100",
-                Self::Pcm48000 => "pcm_48000",
-                Self::Ulaw8000 => "ulaw_8000",
-                Self::Alaw8000 => "alaw_8000",
-                Self::Opus48000_32 => "opus_48000_32",
-                Self::Opus48000_64 => "opus_48000_64",
-                Self::Opus48000_96 => "opus_48000_96",
-                Self::Opus48000_128 => "opus_48000_128",
-                Self::Opus48000_192 => "opus_48000_192",
-                Self::Other(value) => value,
+            impl<'de> __fal::serde::Deserialize<'de> for MusicCompositionPlan {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MusicCompositionPlan;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MusicCompositionPlan` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MusicCompositionPlan, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "positive_global_styles",
+                                            "negative_global_styles",
+                                            "sections",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MusicCompositionPlan {
+                                positive_global_styles: __fal::required(
+                                    f0,
+                                    "positive_global_styles",
+                                )?,
+                                negative_global_styles: __fal::required(
+                                    f1,
+                                    "negative_global_styles",
+                                )?,
+                                sections: __fal::required(f2, "sections")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    impl From<&str> for OutputFormat817fb103 {
-        fn from(value: &str) -> Self {
-            match value {
-                "mp3_22050_32" => Self::Mp3_22050_32,
-                "mp3_44100_32" => Self::Mp3_44100_32,
-                "mp3_44100_64" => Self::Mp3_44100_64,
-                "mp3_44100_96" => Self::Mp3_44100_96,
-                "mp3_44100_128" => Self::Mp3_44100_128,
-                "mp3_44100_192" => Self::Mp3_44100_192,
-                "pcm_8000" => Self::Pcm8000,
-                "pcm_16000" => Self::Pcm16000,
-                "pcm_22050" => Self::Pcm22050,
-                "pcm_24000" => Self::Pcm24000,
-                "pcm_44100" => Self::Pcm44100,
-                "pcm_48000" => Self::Pcm48000,
-                "ulaw_8000" => Self::Ulaw8000,
-                "alaw_8000" => Self::Alaw8000,
-                "opus_48000_32" => Self::Opus48000_32,
-                "opus_48000_64" => Self::Opus48000_64,
-                "opus_48000_96" => Self::Opus48000_96,
-                "opus_48000_128" => Self::Opus48000_128,
-                "opus_48000_192" => Self::Opus48000_192,
-                other => Self::Other(other.to_owned()),
+            impl MusicCompositionPlan {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new<I0: Into<String>, I1: Into<String>, I2: Into<MusicSection>>(
+                    positive_global_styles: impl IntoIterator<Item = I0>,
+                    negative_global_styles: impl IntoIterator<Item = I1>,
+                    sections: impl IntoIterator<Item = I2>,
+                ) -> Self {
+                    Self {
+                        positive_global_styles: positive_global_styles
+                            .into_iter()
+                            .map(Into::into)
+                            .collect(),
+                        negative_global_styles: negative_global_styles
+                            .into_iter()
+                            .map(Into::into)
+                            .collect(),
+                        sections: sections.into_iter().map(Into::into).collect(),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for OutputFormat817fb103 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat817fb103 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl __fal::Validate for MusicCompositionPlan {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("sections", &self.sections, &__fal::Rules::NONE);
+                }
+            }
+            /// The `MusicSection` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct MusicSection {
+                /// The `section_name` field.
+                ///
+                /// Limits: 1 to 100 characters.
+                pub section_name: String,
+                /// The `positive_local_styles` field.
+                pub positive_local_styles: Vec<String>,
+                /// The `negative_local_styles` field.
+                pub negative_local_styles: Vec<String>,
+                /// The `duration_ms` field.
+                ///
+                /// Limits: 3000 ≤ value ≤ 120000.
+                pub duration_ms: i64,
+                /// The `lines` field.
+                pub lines: Vec<String>,
+            }
+            impl __fal::serde::Serialize for MusicSection {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("section_name", &self.section_name)?;
+                    map.serialize_entry("positive_local_styles", &self.positive_local_styles)?;
+                    map.serialize_entry("negative_local_styles", &self.negative_local_styles)?;
+                    map.serialize_entry("duration_ms", &self.duration_ms)?;
+                    map.serialize_entry("lines", &self.lines)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for MusicSection {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MusicSection;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MusicSection` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MusicSection, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "section_name",
+                                            "positive_local_styles",
+                                            "negative_local_styles",
+                                            "duration_ms",
+                                            "lines",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MusicSection {
+                                section_name: __fal::required(f0, "section_name")?,
+                                positive_local_styles: __fal::required(f1, "positive_local_styles")?,
+                                negative_local_styles: __fal::required(f2, "negative_local_styles")?,
+                                duration_ms: __fal::required(f3, "duration_ms")?,
+                                lines: __fal::required(f4, "lines")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl MusicSection {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new<I1: Into<String>, I2: Into<String>, I4: Into<String>>(
+                    section_name: impl Into<String>,
+                    positive_local_styles: impl IntoIterator<Item = I1>,
+                    negative_local_styles: impl IntoIterator<Item = I2>,
+                    duration_ms: impl Into<i64>,
+                    lines: impl IntoIterator<Item = I4>,
+                ) -> Self {
+                    Self {
+                        section_name: section_name.into(),
+                        positive_local_styles: positive_local_styles
+                            .into_iter()
+                            .map(Into::into)
+                            .collect(),
+                        negative_local_styles: negative_local_styles
+                            .into_iter()
+                            .map(Into::into)
+                            .collect(),
+                        duration_ms: duration_ms.into(),
+                        lines: lines.into_iter().map(Into::into).collect(),
+                    }
+                }
+            }
+            impl __fal::Validate for MusicSection {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "section_name",
+                        &self.section_name,
+                        &__fal::Rules {
+                            min_length: Some(1u64),
+                            max_length: Some(100u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "duration_ms",
+                        &self.duration_ms,
+                        &__fal::Rules {
+                            minimum: Some(3000f64),
+                            maximum: Some(120000f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `OutputFormat` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum OutputFormat {
+                /// `"mp3_22050_32"`
+                Mp3_22050_32,
+                /// `"mp3_44100_32"`
+                Mp3_44100_32,
+                /// `"mp3_44100_64"`
+                Mp3_44100_64,
+                /// `"mp3_44100_96"`
+                Mp3_44100_96,
+                /// `"mp3_44100_128"`
+                Mp3_44100_128,
+                /// `"mp3_44100_192"`
+                Mp3_44100_192,
+                /// `"pcm_8000"`
+                Pcm8000,
+                /// `"pcm_16000"`
+                Pcm16000,
+                /// `"pcm_22050"`
+                Pcm22050,
+                /// `"pcm_24000"`
+                Pcm24000,
+                /// `"pcm_44100"`
+                Pcm44100,
+                /// `"pcm_48000"`
+                Pcm48000,
+                /// `"ulaw_8000"`
+                Ulaw8000,
+                /// `"alaw_8000"`
+                Alaw8000,
+                /// `"opus_48000_32"`
+                Opus48000_32,
+                /// `"opus_48000_64"`
+                Opus48000_64,
+                /// `"opus_48000_96"`
+                Opus48000_96,
+                /// `"opus_48000_128"`
+                Opus48000_128,
+                /// `"opus_48000_192"`
+                Opus48000_192,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl OutputFormat {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "mp3_22050_32",
+                    "mp3_44100_32",
+                    "mp3_44100_64",
+                    "mp3_44100_96",
+                    "mp3_44100_128",
+                    "mp3_44100_192",
+                    "pcm_8000",
+                    "pcm_16000",
+                    "pcm_22050",
+                    "pcm_24000",
+                    "pcm_44100",
+                    "pcm_48000",
+                    "ulaw_8000",
+                    "alaw_8000",
+                    "opus_48000_32",
+                    "opus_48000_64",
+                    "opus_48000_96",
+                    "opus_48000_128",
+                    "opus_48000_192",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Mp3_22050_32 => "mp3_22050_32",
+                        Self::Mp3_44100_32 => "mp3_44100_32",
+                        Self::Mp3_44100_64 => "mp3_44100_64",
+                        Self::Mp3_44100_96 => "mp3_44100_96",
+                        Self::Mp3_44100_128 => "mp3_44100_128",
+                        Self::Mp3_44100_192 => "mp3_44100_192",
+                        Self::Pcm8000 => "pcm_8000",
+                        Self::Pcm16000 => "pcm_16000",
+                        Self::Pcm22050 => "pcm_22050",
+                        Self::Pcm24000 => "pcm_24000",
+                        Self::Pcm44100 => "pcm_44100",
+                        Self::Pcm48000 => "pcm_48000",
+                        Self::Ulaw8000 => "ulaw_8000",
+                        Self::Alaw8000 => "alaw_8000",
+                        Self::Opus48000_32 => "opus_48000_32",
+                        Self::Opus48000_64 => "opus_48000_64",
+                        Self::Opus48000_96 => "opus_48000_96",
+                        Self::Opus48000_128 => "opus_48000_128",
+                        Self::Opus48000_192 => "opus_48000_192",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "mp3_22050_32" => Self::Mp3_22050_32,
+                        "mp3_44100_32" => Self::Mp3_44100_32,
+                        "mp3_44100_64" => Self::Mp3_44100_64,
+                        "mp3_44100_96" => Self::Mp3_44100_96,
+                        "mp3_44100_128" => Self::Mp3_44100_128,
+                        "mp3_44100_192" => Self::Mp3_44100_192,
+                        "pcm_8000" => Self::Pcm8000,
+                        "pcm_16000" => Self::Pcm16000,
+                        "pcm_22050" => Self::Pcm22050,
+                        "pcm_24000" => Self::Pcm24000,
+                        "pcm_44100" => Self::Pcm44100,
+                        "pcm_48000" => Self::Pcm48000,
+                        "ulaw_8000" => Self::Ulaw8000,
+                        "alaw_8000" => Self::Alaw8000,
+                        "opus_48000_32" => Self::Opus48000_32,
+                        "opus_48000_64" => Self::Opus48000_64,
+                        "opus_48000_96" => Self::Opus48000_96,
+                        "opus_48000_128" => Self::Opus48000_128,
+                        "opus_48000_192" => Self::Opus48000_192,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for OutputFormat {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "OutputFormat",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for OutputFormat {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for OutputFormat {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for OutputFormat {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for OutputFormat {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

@@ -9,10 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `ElevenlabsSoundEffectsV2Input` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ElevenlabsSoundEffectsV2Output`.
             pub mod v2 {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::ElevenlabsSoundEffectsV2Output89e2e0ca as ElevenlabsSoundEffectsV2Output;
-                pub use super::super::super::super::__types::OutputFormat817fb103 as OutputFormat;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/elevenlabs/sound-effects/v2`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ElevenlabsSoundEffectsV2Input {
@@ -34,33 +31,75 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `false`.
                     pub r#loop: Option<bool>,
                 }
-                impl __serde::Serialize for ElevenlabsSoundEffectsV2Input {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for ElevenlabsSoundEffectsV2Input {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("text", &self.text)?;
-                        __types::optional_entry(&mut map, "duration_seconds", &self.duration_seconds)?;
-                        __types::optional_entry(&mut map, "prompt_influence", &self.prompt_influence)?;
-                        __types::optional_entry(&mut map, "output_format", &self.output_format)?;
-                        __types::optional_entry(&mut map, "loop", &self.r#loop)?;
+                        __fal::optional_entry(&mut map, "duration_seconds", &self.duration_seconds)?;
+                        __fal::optional_entry(&mut map, "prompt_influence", &self.prompt_influence)?;
+                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                        __fal::optional_entry(&mut map, "loop", &self.r#loop)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for ElevenlabsSoundEffectsV2Input {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for ElevenlabsSoundEffectsV2Input {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            text: __types::required_field(&mut map, "text")?,
-                            duration_seconds: __types::optional_field(&mut map, "duration_seconds")?,
-                            prompt_influence: __types::optional_field(&mut map, "prompt_influence")?,
-                            output_format: __types::optional_field(&mut map, "output_format")?,
-                            r#loop: __types::optional_field(&mut map, "loop")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ElevenlabsSoundEffectsV2Input;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ElevenlabsSoundEffectsV2Input` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ElevenlabsSoundEffectsV2Input, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "text",
+                                                "duration_seconds",
+                                                "prompt_influence",
+                                                "output_format",
+                                                "loop",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ElevenlabsSoundEffectsV2Input {
+                                    text: __fal::required(f0, "text")?,
+                                    duration_seconds: f1,
+                                    prompt_influence: f2,
+                                    output_format: f3,
+                                    r#loop: f4,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl ElevenlabsSoundEffectsV2Input {
@@ -95,261 +134,264 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for ElevenlabsSoundEffectsV2Input {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "duration_seconds",
+                            &self.duration_seconds,
+                            &__fal::Rules {
+                                minimum: Some(0.5f64),
+                                maximum: Some(22f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "prompt_influence",
+                            &self.prompt_influence,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                    }
+                }
+                impl ElevenlabsSoundEffectsV2Input {
+                    /// Every rule of `fal-ai/elevenlabs/sound-effects/v2`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for ElevenlabsSoundEffectsV2Input {
                     const ENDPOINT_ID: &'static str = "fal-ai/elevenlabs/sound-effects/v2";
                     type Output = ElevenlabsSoundEffectsV2Output;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        ElevenlabsSoundEffectsV2Input::validate(self)
+                    }
+                }
+                /// The `ElevenlabsSoundEffectsV2Output` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct ElevenlabsSoundEffectsV2Output {
+                    /// The `audio` field.
+                    ///
+                    /// Example: `{"url":"https://v3.fal.media/files/lion/WgnO-jy6WduosuG_Ibobx_sound_effect.mp3"}`.
+                    pub audio: fal_runtime::File,
+                }
+                impl __fal::serde::Serialize for ElevenlabsSoundEffectsV2Output {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("audio", &self.audio)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ElevenlabsSoundEffectsV2Output {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ElevenlabsSoundEffectsV2Output;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ElevenlabsSoundEffectsV2Output` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ElevenlabsSoundEffectsV2Output, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ElevenlabsSoundEffectsV2Output {
+                                    audio: __fal::required(f0, "audio")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `OutputFormat` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum OutputFormat {
+                    /// `"mp3_22050_32"`
+                    Mp3_22050_32,
+                    /// `"mp3_44100_32"`
+                    Mp3_44100_32,
+                    /// `"mp3_44100_64"`
+                    Mp3_44100_64,
+                    /// `"mp3_44100_96"`
+                    Mp3_44100_96,
+                    /// `"mp3_44100_128"`
+                    Mp3_44100_128,
+                    /// `"mp3_44100_192"`
+                    Mp3_44100_192,
+                    /// `"pcm_8000"`
+                    Pcm8000,
+                    /// `"pcm_16000"`
+                    Pcm16000,
+                    /// `"pcm_22050"`
+                    Pcm22050,
+                    /// `"pcm_24000"`
+                    Pcm24000,
+                    /// `"pcm_44100"`
+                    Pcm44100,
+                    /// `"pcm_48000"`
+                    Pcm48000,
+                    /// `"ulaw_8000"`
+                    Ulaw8000,
+                    /// `"alaw_8000"`
+                    Alaw8000,
+                    /// `"opus_48000_32"`
+                    Opus48000_32,
+                    /// `"opus_48000_64"`
+                    Opus48000_64,
+                    /// `"opus_48000_96"`
+                    Opus48000_96,
+                    /// `"opus_48000_128"`
+                    Opus48000_128,
+                    /// `"opus_48000_192"`
+                    Opus48000_192,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl OutputFormat {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "mp3_22050_32",
+                        "mp3_44100_32",
+                        "mp3_44100_64",
+                        "mp3_44100_96",
+                        "mp3_44100_128",
+                        "mp3_44100_192",
+                        "pcm_8000",
+                        "pcm_16000",
+                        "pcm_22050",
+                        "pcm_24000",
+                        "pcm_44100",
+                        "pcm_48000",
+                        "ulaw_8000",
+                        "alaw_8000",
+                        "opus_48000_32",
+                        "opus_48000_64",
+                        "opus_48000_96",
+                        "opus_48000_128",
+                        "opus_48000_192",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Mp3_22050_32 => "mp3_22050_32",
+                            Self::Mp3_44100_32 => "mp3_44100_32",
+                            Self::Mp3_44100_64 => "mp3_44100_64",
+                            Self::Mp3_44100_96 => "mp3_44100_96",
+                            Self::Mp3_44100_128 => "mp3_44100_128",
+                            Self::Mp3_44100_192 => "mp3_44100_192",
+                            Self::Pcm8000 => "pcm_8000",
+                            Self::Pcm16000 => "pcm_16000",
+                            Self::Pcm22050 => "pcm_22050",
+                            Self::Pcm24000 => "pcm_24000",
+                            Self::Pcm44100 => "pcm_44100",
+                            Self::Pcm48000 => "pcm_48000",
+                            Self::Ulaw8000 => "ulaw_8000",
+                            Self::Alaw8000 => "alaw_8000",
+                            Self::Opus48000_32 => "opus_48000_32",
+                            Self::Opus48000_64 => "opus_48000_64",
+                            Self::Opus48000_96 => "opus_48000_96",
+                            Self::Opus48000_128 => "opus_48000_128",
+                            Self::Opus48000_192 => "opus_48000_192",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "mp3_22050_32" => Self::Mp3_22050_32,
+                            "mp3_44100_32" => Self::Mp3_44100_32,
+                            "mp3_44100_64" => Self::Mp3_44100_64,
+                            "mp3_44100_96" => Self::Mp3_44100_96,
+                            "mp3_44100_128" => Self::Mp3_44100_128,
+                            "mp3_44100_192" => Self::Mp3_44100_192,
+                            "pcm_8000" => Self::Pcm8000,
+                            "pcm_16000" => Self::Pcm16000,
+                            "pcm_22050" => Self::Pcm22050,
+                            "pcm_24000" => Self::Pcm24000,
+                            "pcm_44100" => Self::Pcm44100,
+                            "pcm_48000" => Self::Pcm48000,
+                            "ulaw_8000" => Self::Ulaw8000,
+                            "alaw_8000" => Self::Alaw8000,
+                            "opus_48000_32" => Self::Opus48000_32,
+                            "opus_48000_64" => Self::Opus48000_64,
+                            "opus_48000_96" => Self::Opus48000_96,
+                            "opus_48000_128" => Self::Opus48000_128,
+                            "opus_48000_192" => Self::Opus48000_192,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for OutputFormat {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "OutputFormat",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for OutputFormat {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for OutputFormat {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for OutputFormat {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for OutputFormat {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `ElevenlabsSoundEffectsV2Output` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ElevenlabsSoundEffectsV2Output89e2e0ca {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/lion/WgnO-jy6WduosuG_Ibobx_sound_effect.mp3"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for ElevenlabsSoundEffectsV2Output89e2e0ca {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ElevenlabsSoundEffectsV2Output89e2e0ca {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat817fb103 {
-        /// `"mp3_22050_32"`
-        Mp3_22050_32,
-        /// `"mp3_44100_32"`
-        Mp3_44100_32,
-        /// `"mp3_44100_64"`
-        Mp3_44100_64,
-        /// `"mp3_44100_96"`
-        Mp3_44100_96,
-        /// `"mp3_44100_128"`
-        Mp3_44100_128,
-        /// `"mp3_44100_192"`
-        Mp3_44100_192,
-        /// `"pcm_8000"`
-        Pcm8000,
-        /// `"pcm_16000"`
-        Pcm16000,
-        /// `"pcm_22050"`
-        Pcm22050,
-        /// `"pcm_24000"`
-        Pcm24000,
-        /// `"pcm_44100"`
-        Pcm44100,
-        /// `"pcm_48000"`
-        Pcm48000,
-        /// `"ulaw_8000"`
-        Ulaw8000,
-        /// `"alaw_8000"`
-        Alaw8000,
-        /// `"opus_48000_32"`
-        Opus48000_32,
-        /// `"opus_48000_64"`
-        Opus48000_64,
-        /// `"opus_48000_96"`
-        Opus48000_96,
-        /// `"opus_48000_128"`
-        Opus48000_128,
-        /// `"opus_48000_192"`
-        Opus48000_192,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat817fb103 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Mp3_22050_32 => "mp3_22050_32",
-                Self::Mp3_44100_32 => "mp3_44100_32",
-                Self::Mp3_44100_64 => "mp3_44100_64",
-                Self::Mp3_44100_96 => "mp3_44100_96",
-                Self::Mp3_44100_128 => "mp3_44100_128",
-                Self::Mp3_44100_192 => "mp3_44100_192",
-                Self::Pcm8000 => "pcm_8000",
-                Self::Pcm16000 => "pcm_16000",
-                Self::Pcm22050 => "pcm_22050",
-                Self::Pcm24000 => "pcm_24000",
-                Self::Pcm44100 => "pcm_44100",
-                Self::Pcm48000 => "pcm_48000",
-                Self::Ulaw8000 => "ulaw_8000",
-                Self::Alaw8000 => "alaw_8000",
-                Self::Opus48000_32 => "opus_48000_32",
-                Self::Opus48000_64 => "opus_48000_64",
-                Self::Opus48000_96 => "opus_48000_96",
-                Self::Opus48000_128 => "opus_48000_128",
-                Self::Opus48000_192 => "opus_48000_192",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for OutputFormat817fb103 {
-        fn from(value: &str) -> Self {
-            match value {
-                "mp3_22050_32" => Self::Mp3_22050_32,
-                "mp3_44100_32" => Self::Mp3_44100_32,
-                "mp3_44100_64" => Self::Mp3_44100_64,
-                "mp3_44100_96" => Self::Mp3_44100_96,
-                "mp3_44100_128" => Self::Mp3_44100_128,
-                "mp3_44100_192" => Self::Mp3_44100_192,
-                "pcm_8000" => Self::Pcm8000,
-                "pcm_16000" => Self::Pcm16000,
-                "pcm_22050" => Self::Pcm22050,
-                "pcm_24000" => Self::Pcm24000,
-                "pcm_44100" => Self::Pcm44100,
-                "pcm_48000" => Self::Pcm48000,
-                "ulaw_8000" => Self::Ulaw8000,
-                "alaw_8000" => Self::Alaw8000,
-                "opus_48000_32" => Self::Opus48000_32,
-                "opus_48000_64" => Self::Opus48000_64,
-                "opus_48000_96" => Self::Opus48000_96,
-                "opus_48000_128" => Self::Opus48000_128,
-                "opus_48000_192" => Self::Opus48000_192,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for OutputFormat817fb103 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat817fb103 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

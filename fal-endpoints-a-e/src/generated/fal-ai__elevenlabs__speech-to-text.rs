@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `ElevenlabsSpeechToTextInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ElevenlabsSpeechToTextOutput`.
         pub mod speech_to_text {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::ElevenlabsSpeechToTextOutpute7548fc1 as ElevenlabsSpeechToTextOutput;
-            pub use super::super::super::__types::TranscriptionWordbdd44415 as TranscriptionWord;
+            use fal_runtime::__private as __fal;
             /// Parameters of one transcription request.
             #[derive(Debug, Clone, PartialEq)]
             pub struct ElevenlabsSpeechToTextInput {
@@ -31,31 +28,70 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `true`.
                 pub diarize: Option<bool>,
             }
-            impl __serde::Serialize for ElevenlabsSpeechToTextInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for ElevenlabsSpeechToTextInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("audio_url", &self.audio_url)?;
-                    __types::optional_entry(&mut map, "language_code", &self.language_code)?;
-                    __types::optional_entry(&mut map, "tag_audio_events", &self.tag_audio_events)?;
-                    __types::optional_entry(&mut map, "diarize", &self.diarize)?;
+                    __fal::optional_entry(&mut map, "language_code", &self.language_code)?;
+                    __fal::optional_entry(&mut map, "tag_audio_events", &self.tag_audio_events)?;
+                    __fal::optional_entry(&mut map, "diarize", &self.diarize)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for ElevenlabsSpeechToTextInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for ElevenlabsSpeechToTextInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        audio_url: __types::required_field(&mut map, "audio_url")?,
-                        language_code: __types::optional_field(&mut map, "language_code")?,
-                        tag_audio_events: __types::optional_field(&mut map, "tag_audio_events")?,
-                        diarize: __types::optional_field(&mut map, "diarize")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ElevenlabsSpeechToTextInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ElevenlabsSpeechToTextInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ElevenlabsSpeechToTextInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "audio_url",
+                                            "language_code",
+                                            "tag_audio_events",
+                                            "diarize",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ElevenlabsSpeechToTextInput {
+                                audio_url: __fal::required(f0, "audio_url")?,
+                                language_code: f1,
+                                tag_audio_events: f2,
+                                diarize: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl ElevenlabsSpeechToTextInput {
@@ -84,211 +120,180 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for ElevenlabsSpeechToTextInput {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            impl ElevenlabsSpeechToTextInput {
+                /// Every rule of `fal-ai/elevenlabs/speech-to-text`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for ElevenlabsSpeechToTextInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/elevenlabs/speech-to-text";
                 type Output = ElevenlabsSpeechToTextOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    ElevenlabsSpeechToTextInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// Transcript of the recording.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct ElevenlabsSpeechToTextOutput {
+                /// The whole transcript as one string.
+                ///
+                /// Example: `"Thanks for joining us today."`.
+                pub text: String,
+                /// Language of the transcript, as given or as detected.
+                ///
+                /// Example: `"eng"`.
+                pub language_code: String,
+                /// Confidence of the language detection, from 0 to 1.
+                ///
+                /// Example: `0.98`.
+                pub language_probability: f64,
+                /// The transcript split into timed words, spaces and sound events.
+                ///
+                /// Example: `[{"text":"Thanks","start":0.12,"end":0.48,"type":"word","speaker_id":"speaker_0"}]`.
+                pub words: Vec<TranscriptionWord>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for ElevenlabsSpeechToTextOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("text", &self.text)?;
+                    map.serialize_entry("language_code", &self.language_code)?;
+                    map.serialize_entry("language_probability", &self.language_probability)?;
+                    map.serialize_entry("words", &self.words)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for ElevenlabsSpeechToTextOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ElevenlabsSpeechToTextOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ElevenlabsSpeechToTextOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ElevenlabsSpeechToTextOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &["text", "language_code", "language_probability", "words"],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ElevenlabsSpeechToTextOutput {
+                                text: __fal::required(f0, "text")?,
+                                language_code: __fal::required(f1, "language_code")?,
+                                language_probability: __fal::required(f2, "language_probability")?,
+                                words: __fal::required(f3, "words")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// Transcript of the recording.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ElevenlabsSpeechToTextOutpute7548fc1 {
-        /// The whole transcript as one string.
-        ///
-        /// Example: `"Thanks for joining us today."`.
-        pub text: String,
-        /// Language of the transcript, as given or as detected.
-        ///
-        /// Example: `"eng"`.
-        pub language_code: String,
-        /// Confidence of the language detection, from 0 to 1.
-        ///
-        /// Example: `0.98`.
-        pub language_probability: f64,
-        /// The transcript split into timed words, spaces and sound events.
-        ///
-        /// Example: `[{"text":"Thanks","start":0.12,"end":0.48,"type":"word","speaker_id":"speaker_0"}]`.
-        pub words: Vec<TranscriptionWordbdd44415>,
-    }
-    impl __serde::Serialize for ElevenlabsSpeechToTextOutpute7548fc1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("text", &self.text)?;
-            map.serialize_entry("language_code", &self.language_code)?;
-            map.serialize_entry("language_probability", &self.language_probability)?;
-            map.serialize_entry("words", &self.words)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ElevenlabsSpeechToTextOutpute7548fc1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                text: self::required_field(&mut map, "text")?,
-                language_code: self::required_field(&mut map, "language_code")?,
-                language_probability: self::required_field(
-                    &mut map,
-                    "language_probability",
-                )?,
-                words: self::required_field(&mut map, "words")?,
-            })
-        }
-    }
-    /// One timed element of a transcript.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct TranscriptionWordbdd44415 {
-        /// The word, spacing or sound event as transcribed.
-        pub text: String,
-        /// Offset in seconds where the element begins.
-        pub start: Option<f64>,
-        /// Offset in seconds where the element ends.
-        pub end: Option<f64>,
-        /// Kind of element: word, spacing or audio_event.
-        pub r#type: String,
-        /// Speaker label; present when diarization was on.
-        pub speaker_id: Option<String>,
-    }
-    impl __serde::Serialize for TranscriptionWordbdd44415 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("text", &self.text)?;
-            self::optional_entry(&mut map, "start", &self.start)?;
-            self::optional_entry(&mut map, "end", &self.end)?;
-            map.serialize_entry("type", &self.r#type)?;
-            self::optional_entry(&mut map, "speaker_id", &self.speaker_id)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TranscriptionWordbdd44415 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                text: self::required_field(&mut map, "text")?,
-                start: self::optional_field(&mut map, "start")?,
-                end: self::optional_field(&mut map, "end")?,
-                r#type: self::required_field(&mut map, "type")?,
-                speaker_id: self::optional_field(&mut map, "speaker_id")?,
-            })
+            /// One timed element of a transcript.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct TranscriptionWord {
+                /// The word, spacing or sound event as transcribed.
+                pub text: String,
+                /// Offset in seconds where the element begins.
+                pub start: Option<f64>,
+                /// Offset in seconds where the element ends.
+                pub end: Option<f64>,
+                /// Kind of element: word, spacing or audio_event.
+                pub r#type: String,
+                /// Speaker label; present when diarization was on.
+                pub speaker_id: Option<String>,
+            }
+            impl __fal::serde::Serialize for TranscriptionWord {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("text", &self.text)?;
+                    __fal::optional_entry(&mut map, "start", &self.start)?;
+                    __fal::optional_entry(&mut map, "end", &self.end)?;
+                    map.serialize_entry("type", &self.r#type)?;
+                    __fal::optional_entry(&mut map, "speaker_id", &self.speaker_id)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for TranscriptionWord {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = TranscriptionWord;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `TranscriptionWord` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<TranscriptionWord, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["text", "start", "end", "type", "speaker_id"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(TranscriptionWord {
+                                text: __fal::required(f0, "text")?,
+                                start: f1,
+                                end: f2,
+                                r#type: __fal::required(f3, "type")?,
+                                speaker_id: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -9,10 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `ElevenlabsSpeechToTextScribeV2Input` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ElevenlabsSpeechToTextScribeV2Output`.
             pub mod scribe_v2 {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::ElevenlabsSpeechToTextScribeV2Outputed4c0669 as ElevenlabsSpeechToTextScribeV2Output;
-                pub use super::super::super::super::__types::TranscriptionWord8389d0a8 as TranscriptionWord;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/elevenlabs/speech-to-text/scribe-v2`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ElevenlabsSpeechToTextScribeV2Input {
@@ -38,33 +35,75 @@ pub mod fal_ai {
                     /// Limits: at most 100 items.
                     pub keyterms: Option<Vec<String>>,
                 }
-                impl __serde::Serialize for ElevenlabsSpeechToTextScribeV2Input {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for ElevenlabsSpeechToTextScribeV2Input {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("audio_url", &self.audio_url)?;
-                        __types::optional_entry(&mut map, "language_code", &self.language_code)?;
-                        __types::optional_entry(&mut map, "tag_audio_events", &self.tag_audio_events)?;
-                        __types::optional_entry(&mut map, "diarize", &self.diarize)?;
-                        __types::optional_entry(&mut map, "keyterms", &self.keyterms)?;
+                        __fal::optional_entry(&mut map, "language_code", &self.language_code)?;
+                        __fal::optional_entry(&mut map, "tag_audio_events", &self.tag_audio_events)?;
+                        __fal::optional_entry(&mut map, "diarize", &self.diarize)?;
+                        __fal::optional_entry(&mut map, "keyterms", &self.keyterms)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for ElevenlabsSpeechToTextScribeV2Input {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for ElevenlabsSpeechToTextScribeV2Input {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            audio_url: __types::required_field(&mut map, "audio_url")?,
-                            language_code: __types::optional_field(&mut map, "language_code")?,
-                            tag_audio_events: __types::optional_field(&mut map, "tag_audio_events")?,
-                            diarize: __types::optional_field(&mut map, "diarize")?,
-                            keyterms: __types::optional_field(&mut map, "keyterms")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ElevenlabsSpeechToTextScribeV2Input;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ElevenlabsSpeechToTextScribeV2Input` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ElevenlabsSpeechToTextScribeV2Input, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "audio_url",
+                                                "language_code",
+                                                "tag_audio_events",
+                                                "diarize",
+                                                "keyterms",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ElevenlabsSpeechToTextScribeV2Input {
+                                    audio_url: __fal::required(f0, "audio_url")?,
+                                    language_code: f1,
+                                    tag_audio_events: f2,
+                                    diarize: f3,
+                                    keyterms: f4,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl ElevenlabsSpeechToTextScribeV2Input {
@@ -102,208 +141,186 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for ElevenlabsSpeechToTextScribeV2Input {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "keyterms",
+                            &self.keyterms,
+                            &__fal::Rules {
+                                max_items: Some(100u64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                    }
+                }
+                impl ElevenlabsSpeechToTextScribeV2Input {
+                    /// Every rule of `fal-ai/elevenlabs/speech-to-text/scribe-v2`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for ElevenlabsSpeechToTextScribeV2Input {
                     const ENDPOINT_ID: &'static str = "fal-ai/elevenlabs/speech-to-text/scribe-v2";
                     type Output = ElevenlabsSpeechToTextScribeV2Output;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        ElevenlabsSpeechToTextScribeV2Input::validate(self)
+                    }
+                }
+                /// The `ElevenlabsSpeechToTextScribeV2Output` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct ElevenlabsSpeechToTextScribeV2Output {
+                    /// The `text` field.
+                    pub text: String,
+                    /// The `language_code` field.
+                    ///
+                    /// Example: `"eng"`.
+                    pub language_code: String,
+                    /// The `language_probability` field.
+                    ///
+                    /// Example: `1`.
+                    pub language_probability: f64,
+                    /// The `words` field.
+                    pub words: Vec<TranscriptionWord>,
+                }
+                impl __fal::serde::Serialize for ElevenlabsSpeechToTextScribeV2Output {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("text", &self.text)?;
+                        map.serialize_entry("language_code", &self.language_code)?;
+                        map.serialize_entry("language_probability", &self.language_probability)?;
+                        map.serialize_entry("words", &self.words)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ElevenlabsSpeechToTextScribeV2Output {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ElevenlabsSpeechToTextScribeV2Output;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ElevenlabsSpeechToTextScribeV2Output` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ElevenlabsSpeechToTextScribeV2Output, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &["text", "language_code", "language_probability", "words"],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        Some(2) => f2 = Some(map.next_value()?),
+                                        Some(3) => f3 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ElevenlabsSpeechToTextScribeV2Output {
+                                    text: __fal::required(f0, "text")?,
+                                    language_code: __fal::required(f1, "language_code")?,
+                                    language_probability: __fal::required(f2, "language_probability")?,
+                                    words: __fal::required(f3, "words")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `TranscriptionWord` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct TranscriptionWord {
+                    /// The `text` field.
+                    pub text: String,
+                    /// The `start` field.
+                    pub start: Option<f64>,
+                    /// The `end` field.
+                    pub end: Option<f64>,
+                    /// The `type` field.
+                    pub r#type: String,
+                    /// The `speaker_id` field.
+                    pub speaker_id: Option<String>,
+                }
+                impl __fal::serde::Serialize for TranscriptionWord {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("text", &self.text)?;
+                        __fal::optional_entry(&mut map, "start", &self.start)?;
+                        __fal::optional_entry(&mut map, "end", &self.end)?;
+                        map.serialize_entry("type", &self.r#type)?;
+                        __fal::optional_entry(&mut map, "speaker_id", &self.speaker_id)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for TranscriptionWord {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = TranscriptionWord;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `TranscriptionWord` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<TranscriptionWord, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(&["text", "start", "end", "type", "speaker_id"]),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = Some(map.next_value()?),
+                                        Some(4) => f4 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(TranscriptionWord {
+                                    text: __fal::required(f0, "text")?,
+                                    start: f1,
+                                    end: f2,
+                                    r#type: __fal::required(f3, "type")?,
+                                    speaker_id: f4,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `ElevenlabsSpeechToTextScribeV2Output` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ElevenlabsSpeechToTextScribeV2Outputed4c0669 {
-        /// The `text` field.
-        pub text: String,
-        /// The `language_code` field.
-        ///
-        /// Example: `"eng"`.
-        pub language_code: String,
-        /// The `language_probability` field.
-        ///
-        /// Example: `1`.
-        pub language_probability: f64,
-        /// The `words` field.
-        pub words: Vec<TranscriptionWord8389d0a8>,
-    }
-    impl __serde::Serialize for ElevenlabsSpeechToTextScribeV2Outputed4c0669 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("text", &self.text)?;
-            map.serialize_entry("language_code", &self.language_code)?;
-            map.serialize_entry("language_probability", &self.language_probability)?;
-            map.serialize_entry("words", &self.words)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ElevenlabsSpeechToTextScribeV2Outputed4c0669 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                text: self::required_field(&mut map, "text")?,
-                language_code: self::required_field(&mut map, "language_code")?,
-                language_probability: self::required_field(
-                    &mut map,
-                    "language_probability",
-                )?,
-                words: self::required_field(&mut map, "words")?,
-            })
-        }
-    }
-    /// The `TranscriptionWord` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct TranscriptionWord8389d0a8 {
-        /// The `text` field.
-        pub text: String,
-        /// The `start` field.
-        pub start: Option<f64>,
-        /// The `end` field.
-        pub end: Option<f64>,
-        /// The `type` field.
-        pub r#type: String,
-        /// The `speaker_id` field.
-        pub speaker_id: Option<String>,
-    }
-    impl __serde::Serialize for TranscriptionWord8389d0a8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("text", &self.text)?;
-            self::optional_entry(&mut map, "start", &self.start)?;
-            self::optional_entry(&mut map, "end", &self.end)?;
-            map.serialize_entry("type", &self.r#type)?;
-            self::optional_entry(&mut map, "speaker_id", &self.speaker_id)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TranscriptionWord8389d0a8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                text: self::required_field(&mut map, "text")?,
-                start: self::optional_field(&mut map, "start")?,
-                end: self::optional_field(&mut map, "end")?,
-                r#type: self::required_field(&mut map, "type")?,
-                speaker_id: self::optional_field(&mut map, "speaker_id")?,
-            })
         }
     }
 }

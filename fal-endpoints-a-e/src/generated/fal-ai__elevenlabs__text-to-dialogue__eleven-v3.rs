@@ -9,11 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `ElevenlabsTextToDialogueElevenV3Input` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ElevenlabsTextToDialogueElevenV3Output`.
             pub mod eleven_v3 {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::DialogueBlock066b760c as DialogueBlock;
-                pub use super::super::super::super::__types::ElevenlabsTextToDialogueElevenV3Outputc217fbc7 as ElevenlabsTextToDialogueElevenV3Output;
-                pub use super::super::super::super::__types::PronunciationDictionaryLocatordd8d7ed3 as PronunciationDictionaryLocator;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/elevenlabs/text-to-dialogue/eleven-v3`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ElevenlabsTextToDialogueElevenV3Input {
@@ -32,42 +28,84 @@ pub mod fal_ai {
                     /// The `language_code` field.
                     pub language_code: Option<String>,
                 }
-                impl __serde::Serialize for ElevenlabsTextToDialogueElevenV3Input {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for ElevenlabsTextToDialogueElevenV3Input {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("inputs", &self.inputs)?;
-                        __types::optional_entry(&mut map, "stability", &self.stability)?;
-                        __types::optional_entry(&mut map, "use_speaker_boost", &self.use_speaker_boost)?;
-                        __types::optional_entry(
+                        __fal::optional_entry(&mut map, "stability", &self.stability)?;
+                        __fal::optional_entry(&mut map, "use_speaker_boost", &self.use_speaker_boost)?;
+                        __fal::optional_entry(
                             &mut map,
                             "pronunciation_dictionary_locators",
                             &self.pronunciation_dictionary_locators,
                         )?;
-                        __types::optional_entry(&mut map, "seed", &self.seed)?;
-                        __types::optional_entry(&mut map, "language_code", &self.language_code)?;
+                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                        __fal::optional_entry(&mut map, "language_code", &self.language_code)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for ElevenlabsTextToDialogueElevenV3Input {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for ElevenlabsTextToDialogueElevenV3Input {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            inputs: __types::required_field(&mut map, "inputs")?,
-                            stability: __types::optional_field(&mut map, "stability")?,
-                            use_speaker_boost: __types::optional_field(&mut map, "use_speaker_boost")?,
-                            pronunciation_dictionary_locators: __types::optional_field(
-                                &mut map,
-                                "pronunciation_dictionary_locators",
-                            )?,
-                            seed: __types::optional_field(&mut map, "seed")?,
-                            language_code: __types::optional_field(&mut map, "language_code")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ElevenlabsTextToDialogueElevenV3Input;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ElevenlabsTextToDialogueElevenV3Input` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ElevenlabsTextToDialogueElevenV3Input, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "inputs",
+                                                "stability",
+                                                "use_speaker_boost",
+                                                "pronunciation_dictionary_locators",
+                                                "seed",
+                                                "language_code",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ElevenlabsTextToDialogueElevenV3Input {
+                                    inputs: __fal::required(f0, "inputs")?,
+                                    stability: f1,
+                                    use_speaker_boost: f2,
+                                    pronunciation_dictionary_locators: f3,
+                                    seed: f4,
+                                    language_code: f5,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl ElevenlabsTextToDialogueElevenV3Input {
@@ -115,254 +153,255 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for ElevenlabsTextToDialogueElevenV3Input {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("inputs", &self.inputs, &__fal::Rules::NONE);
+                        v.field(
+                            "stability",
+                            &self.stability,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "pronunciation_dictionary_locators",
+                            &self.pronunciation_dictionary_locators,
+                            &__fal::Rules::NONE,
+                        );
+                    }
+                }
+                impl ElevenlabsTextToDialogueElevenV3Input {
+                    /// Every rule of `fal-ai/elevenlabs/text-to-dialogue/eleven-v3`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for ElevenlabsTextToDialogueElevenV3Input {
                     const ENDPOINT_ID: &'static str = "fal-ai/elevenlabs/text-to-dialogue/eleven-v3";
                     type Output = ElevenlabsTextToDialogueElevenV3Output;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        ElevenlabsTextToDialogueElevenV3Input::validate(self)
+                    }
+                }
+                /// The `DialogueBlock` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct DialogueBlock {
+                    /// The `text` field.
+                    pub text: String,
+                    /// The `voice` field.
+                    ///
+                    /// Example: `"Aria"`.
+                    pub voice: String,
+                }
+                impl __fal::serde::Serialize for DialogueBlock {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("text", &self.text)?;
+                        map.serialize_entry("voice", &self.voice)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for DialogueBlock {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = DialogueBlock;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `DialogueBlock` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<DialogueBlock, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["text", "voice"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(DialogueBlock {
+                                    text: __fal::required(f0, "text")?,
+                                    voice: __fal::required(f1, "voice")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                impl DialogueBlock {
+                    /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                    pub fn new(text: impl Into<String>, voice: impl Into<String>) -> Self {
+                        Self {
+                            text: text.into(),
+                            voice: voice.into(),
+                        }
+                    }
+                }
+                impl __fal::Validate for DialogueBlock {
+                    fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+                }
+                /// The `ElevenlabsTextToDialogueElevenV3Output` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct ElevenlabsTextToDialogueElevenV3Output {
+                    /// The `audio` field.
+                    ///
+                    /// Example: `{"url":"https://v3.fal.media/files/zebra/XFeGS8Fq-q1eAPG2sSAo__output.mp3"}`.
+                    pub audio: fal_runtime::File,
+                    /// The `seed` field.
+                    pub seed: i64,
+                }
+                impl __fal::serde::Serialize for ElevenlabsTextToDialogueElevenV3Output {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("audio", &self.audio)?;
+                        map.serialize_entry("seed", &self.seed)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ElevenlabsTextToDialogueElevenV3Output {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ElevenlabsTextToDialogueElevenV3Output;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ElevenlabsTextToDialogueElevenV3Output` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ElevenlabsTextToDialogueElevenV3Output, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["audio", "seed"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ElevenlabsTextToDialogueElevenV3Output {
+                                    audio: __fal::required(f0, "audio")?,
+                                    seed: __fal::required(f1, "seed")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `PronunciationDictionaryLocator` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Default)]
+                pub struct PronunciationDictionaryLocator {
+                    /// The `pronunciation_dictionary_id` field.
+                    pub pronunciation_dictionary_id: Option<String>,
+                    /// The `version_id` field.
+                    pub version_id: Option<String>,
+                }
+                impl __fal::serde::Serialize for PronunciationDictionaryLocator {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        __fal::optional_entry(
+                            &mut map,
+                            "pronunciation_dictionary_id",
+                            &self.pronunciation_dictionary_id,
+                        )?;
+                        __fal::optional_entry(&mut map, "version_id", &self.version_id)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for PronunciationDictionaryLocator {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = PronunciationDictionaryLocator;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `PronunciationDictionaryLocator` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<PronunciationDictionaryLocator, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(&["pronunciation_dictionary_id", "version_id"]),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(PronunciationDictionaryLocator {
+                                    pronunciation_dictionary_id: f0,
+                                    version_id: f1,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                impl PronunciationDictionaryLocator {
+                    /// An input with every field unset, so fal applies its defaults.
+                    pub fn new() -> Self {
+                        Self {
+                            pronunciation_dictionary_id: None,
+                            version_id: None,
+                        }
+                    }
+                    /// Sets `pronunciation_dictionary_id` (left out of the request until set).
+                    pub fn with_pronunciation_dictionary_id(
+                        mut self,
+                        pronunciation_dictionary_id: impl Into<String>,
+                    ) -> Self {
+                        self.pronunciation_dictionary_id = Some(pronunciation_dictionary_id.into());
+                        self
+                    }
+                    /// Sets `version_id` (left out of the request until set).
+                    pub fn with_version_id(mut self, version_id: impl Into<String>) -> Self {
+                        self.version_id = Some(version_id.into());
+                        self
+                    }
+                }
+                impl __fal::Validate for PronunciationDictionaryLocator {
+                    fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `DialogueBlock` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct DialogueBlock066b760c {
-        /// The `text` field.
-        pub text: String,
-        /// The `voice` field.
-        ///
-        /// Example: `"Aria"`.
-        pub voice: String,
-    }
-    impl __serde::Serialize for DialogueBlock066b760c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("text", &self.text)?;
-            map.serialize_entry("voice", &self.voice)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for DialogueBlock066b760c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                text: self::required_field(&mut map, "text")?,
-                voice: self::required_field(&mut map, "voice")?,
-            })
-        }
-    }
-    impl DialogueBlock066b760c {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(text: impl Into<String>, voice: impl Into<String>) -> Self {
-            Self {
-                text: text.into(),
-                voice: voice.into(),
-            }
-        }
-    }
-    /// The `ElevenlabsTextToDialogueElevenV3Output` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ElevenlabsTextToDialogueElevenV3Outputc217fbc7 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/zebra/XFeGS8Fq-q1eAPG2sSAo__output.mp3"}`.
-        pub audio: fal_runtime::File,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for ElevenlabsTextToDialogueElevenV3Outputc217fbc7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ElevenlabsTextToDialogueElevenV3Outputc217fbc7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `PronunciationDictionaryLocator` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PronunciationDictionaryLocatordd8d7ed3 {
-        /// The `pronunciation_dictionary_id` field.
-        pub pronunciation_dictionary_id: Option<String>,
-        /// The `version_id` field.
-        pub version_id: Option<String>,
-    }
-    impl __serde::Serialize for PronunciationDictionaryLocatordd8d7ed3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(
-                &mut map,
-                "pronunciation_dictionary_id",
-                &self.pronunciation_dictionary_id,
-            )?;
-            self::optional_entry(&mut map, "version_id", &self.version_id)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PronunciationDictionaryLocatordd8d7ed3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                pronunciation_dictionary_id: self::optional_field(
-                    &mut map,
-                    "pronunciation_dictionary_id",
-                )?,
-                version_id: self::optional_field(&mut map, "version_id")?,
-            })
-        }
-    }
-    impl PronunciationDictionaryLocatordd8d7ed3 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                pronunciation_dictionary_id: None,
-                version_id: None,
-            }
-        }
-        /// Sets `pronunciation_dictionary_id` (left out of the request until set).
-        pub fn with_pronunciation_dictionary_id(
-            mut self,
-            pronunciation_dictionary_id: impl Into<String>,
-        ) -> Self {
-            self.pronunciation_dictionary_id = Some(pronunciation_dictionary_id.into());
-            self
-        }
-        /// Sets `version_id` (left out of the request until set).
-        pub fn with_version_id(mut self, version_id: impl Into<String>) -> Self {
-            self.version_id = Some(version_id.into());
-            self
         }
     }
 }

@@ -9,10 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `ElevenlabsTtsElevenV3Input` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ElevenlabsTtsElevenV3Output`.
             pub mod eleven_v3 {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::ApplyTextNormalization0c0249ea as ApplyTextNormalization;
-                pub use super::super::super::super::__types::ElevenlabsTtsElevenV3Outpute72f0990 as ElevenlabsTtsElevenV3Output;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/elevenlabs/tts/eleven-v3`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ElevenlabsTtsElevenV3Input {
@@ -41,19 +38,19 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `"auto"`.
                     pub apply_text_normalization: Option<ApplyTextNormalization>,
                 }
-                impl __serde::Serialize for ElevenlabsTtsElevenV3Input {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for ElevenlabsTtsElevenV3Input {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("text", &self.text)?;
-                        __types::optional_entry(&mut map, "voice", &self.voice)?;
-                        __types::optional_entry(&mut map, "stability", &self.stability)?;
-                        __types::optional_entry(&mut map, "timestamps", &self.timestamps)?;
-                        __types::optional_entry(&mut map, "language_code", &self.language_code)?;
-                        __types::optional_entry(
+                        __fal::optional_entry(&mut map, "voice", &self.voice)?;
+                        __fal::optional_entry(&mut map, "stability", &self.stability)?;
+                        __fal::optional_entry(&mut map, "timestamps", &self.timestamps)?;
+                        __fal::optional_entry(&mut map, "language_code", &self.language_code)?;
+                        __fal::optional_entry(
                             &mut map,
                             "apply_text_normalization",
                             &self.apply_text_normalization,
@@ -61,22 +58,64 @@ pub mod fal_ai {
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for ElevenlabsTtsElevenV3Input {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for ElevenlabsTtsElevenV3Input {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            text: __types::required_field(&mut map, "text")?,
-                            voice: __types::optional_field(&mut map, "voice")?,
-                            stability: __types::optional_field(&mut map, "stability")?,
-                            timestamps: __types::optional_field(&mut map, "timestamps")?,
-                            language_code: __types::optional_field(&mut map, "language_code")?,
-                            apply_text_normalization: __types::optional_field(
-                                &mut map,
-                                "apply_text_normalization",
-                            )?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ElevenlabsTtsElevenV3Input;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ElevenlabsTtsElevenV3Input` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ElevenlabsTtsElevenV3Input, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "text",
+                                                "voice",
+                                                "stability",
+                                                "timestamps",
+                                                "language_code",
+                                                "apply_text_normalization",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ElevenlabsTtsElevenV3Input {
+                                    text: __fal::required(f0, "text")?,
+                                    voice: f1,
+                                    stability: f2,
+                                    timestamps: f3,
+                                    language_code: f4,
+                                    apply_text_normalization: f5,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl ElevenlabsTtsElevenV3Input {
@@ -120,201 +159,196 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for ElevenlabsTtsElevenV3Input {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "text",
+                            &self.text,
+                            &__fal::Rules {
+                                min_length: Some(1u64),
+                                max_length: Some(5000u64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "stability",
+                            &self.stability,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "apply_text_normalization",
+                            &self.apply_text_normalization,
+                            &__fal::Rules::NONE,
+                        );
+                    }
+                }
+                impl ElevenlabsTtsElevenV3Input {
+                    /// Every rule of `fal-ai/elevenlabs/tts/eleven-v3`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for ElevenlabsTtsElevenV3Input {
                     const ENDPOINT_ID: &'static str = "fal-ai/elevenlabs/tts/eleven-v3";
                     type Output = ElevenlabsTtsElevenV3Output;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        ElevenlabsTtsElevenV3Input::validate(self)
+                    }
+                }
+                /// The `ApplyTextNormalization` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum ApplyTextNormalization {
+                    /// `"auto"`
+                    Auto,
+                    /// `"on"`
+                    On,
+                    /// `"off"`
+                    Off,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl ApplyTextNormalization {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["auto", "on", "off"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Auto => "auto",
+                            Self::On => "on",
+                            Self::Off => "off",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "auto" => Self::Auto,
+                            "on" => Self::On,
+                            "off" => Self::Off,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for ApplyTextNormalization {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "ApplyTextNormalization",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for ApplyTextNormalization {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for ApplyTextNormalization {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for ApplyTextNormalization {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ApplyTextNormalization {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(
+                            deserializer,
+                            "a `ApplyTextNormalization` string",
+                            Self::from_wire,
+                        )
+                    }
+                }
+                impl __fal::Validate for ApplyTextNormalization {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `ElevenlabsTtsElevenV3Output` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct ElevenlabsTtsElevenV3Output {
+                    /// The `audio` field.
+                    ///
+                    /// Example: `{"url":"https://v3.fal.media/files/zebra/zJL_oRY8h5RWwjoK1w7tx_output.mp3"}`.
+                    pub audio: fal_runtime::File,
+                    /// The `timestamps` field.
+                    pub timestamps: Option<Vec<fal_runtime::__private::serde_json::Value>>,
+                }
+                impl __fal::serde::Serialize for ElevenlabsTtsElevenV3Output {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("audio", &self.audio)?;
+                        __fal::optional_entry(&mut map, "timestamps", &self.timestamps)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ElevenlabsTtsElevenV3Output {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ElevenlabsTtsElevenV3Output;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ElevenlabsTtsElevenV3Output` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ElevenlabsTtsElevenV3Output, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["audio", "timestamps"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ElevenlabsTtsElevenV3Output {
+                                    audio: __fal::required(f0, "audio")?,
+                                    timestamps: f1,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `ApplyTextNormalization` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ApplyTextNormalization0c0249ea {
-        /// `"auto"`
-        Auto,
-        /// `"on"`
-        On,
-        /// `"off"`
-        Off,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ApplyTextNormalization0c0249ea {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Auto => "auto",
-                Self::On => "on",
-                Self::Off => "off",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for ApplyTextNormalization0c0249ea {
-        fn from(value: &str) -> Self {
-            match value {
-                "auto" => Self::Auto,
-                "on" => Self::On,
-                "off" => Self::Off,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for ApplyTextNormalization0c0249ea {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ApplyTextNormalization0c0249ea {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ElevenlabsTtsElevenV3Output` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ElevenlabsTtsElevenV3Outpute72f0990 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/zebra/zJL_oRY8h5RWwjoK1w7tx_output.mp3"}`.
-        pub audio: fal_runtime::File,
-        /// The `timestamps` field.
-        pub timestamps: Option<Vec<fal_runtime::__private::serde_json::Value>>,
-    }
-    impl __serde::Serialize for ElevenlabsTtsElevenV3Outpute72f0990 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            self::optional_entry(&mut map, "timestamps", &self.timestamps)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ElevenlabsTtsElevenV3Outpute72f0990 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-                timestamps: self::optional_field(&mut map, "timestamps")?,
-            })
         }
     }
 }

@@ -5,9 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `Era3dInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Era3dOutput`.
     pub mod era_3d {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::Era3dOutput0826bf4d as Era3dOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/era-3d`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Era3dInput {
@@ -39,39 +37,80 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `true`.
             pub background_removal: Option<bool>,
         }
-        impl __serde::Serialize for Era3dInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for Era3dInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("image_url", &self.image_url)?;
-                __types::optional_entry(&mut map, "cfg", &self.cfg)?;
-                __types::optional_entry(&mut map, "steps", &self.steps)?;
-                __types::optional_entry(&mut map, "crop_size", &self.crop_size)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(
-                    &mut map,
-                    "background_removal",
-                    &self.background_removal,
-                )?;
+                __fal::optional_entry(&mut map, "cfg", &self.cfg)?;
+                __fal::optional_entry(&mut map, "steps", &self.steps)?;
+                __fal::optional_entry(&mut map, "crop_size", &self.crop_size)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "background_removal", &self.background_removal)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for Era3dInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for Era3dInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    cfg: __types::optional_field(&mut map, "cfg")?,
-                    steps: __types::optional_field(&mut map, "steps")?,
-                    crop_size: __types::optional_field(&mut map, "crop_size")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    background_removal: __types::optional_field(&mut map, "background_removal")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Era3dInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Era3dInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Era3dInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "image_url",
+                                        "cfg",
+                                        "steps",
+                                        "crop_size",
+                                        "seed",
+                                        "background_removal",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Era3dInput {
+                            image_url: __fal::required(f0, "image_url")?,
+                            cfg: f1,
+                            steps: f2,
+                            crop_size: f3,
+                            seed: f4,
+                            background_removal: f5,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl Era3dInput {
@@ -115,152 +154,112 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for Era3dInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/era-3d";
-            type Output = Era3dOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for Era3dInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "cfg",
+                    &self.cfg,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(20f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "steps",
+                    &self.steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(200f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "crop_size",
+                    &self.crop_size,
+                    &__fal::Rules {
+                        minimum: Some(256f64),
+                        maximum: Some(512f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl Era3dInput {
+            /// Every rule of `fal-ai/era-3d`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `Era3dOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Era3dOutput0826bf4d {
-        /// The `images` field.
-        pub images: Vec<fal_runtime::Image>,
-        /// The `normal_images` field.
-        pub normal_images: Vec<fal_runtime::Image>,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for Era3dOutput0826bf4d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("normal_images", &self.normal_images)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
+        impl fal_runtime::Endpoint for Era3dInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/era-3d";
+            type Output = Era3dOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                Era3dInput::validate(self)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Era3dOutput0826bf4d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                normal_images: self::required_field(&mut map, "normal_images")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
+        /// The `Era3dOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Era3dOutput {
+            /// The `images` field.
+            pub images: Vec<fal_runtime::Image>,
+            /// The `normal_images` field.
+            pub normal_images: Vec<fal_runtime::Image>,
+            /// The `seed` field.
+            pub seed: i64,
+        }
+        impl __fal::serde::Serialize for Era3dOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("images", &self.images)?;
+                map.serialize_entry("normal_images", &self.normal_images)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Era3dOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Era3dOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Era3dOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Era3dOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["images", "normal_images", "seed"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Era3dOutput {
+                            images: __fal::required(f0, "images")?,
+                            normal_images: __fal::required(f1, "normal_images")?,
+                            seed: __fal::required(f2, "seed")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

@@ -5,14 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `ErnieImageInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ErnieImageOutput`.
     pub mod ernie_image {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::Accelerationeccff05a as Acceleration;
-        pub use super::super::__types::ErnieImageOutputf3aa48ff as ErnieImageOutput;
-        pub use super::super::__types::ImageSizefaa77562 as ImageSize;
-        pub use super::super::__types::ImageSizeChoicee6dc9f7d as ImageSizeChoice;
-        pub use super::super::__types::ImageSizePreset2d84c9e0 as ImageSizePreset;
-        pub use super::super::__types::OutputFormat3065abec as OutputFormat;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/ernie-image`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct ErnieImageInput {
@@ -65,68 +58,122 @@ pub mod fal_ai {
             /// Example: `"regular"`.
             pub acceleration: Option<Acceleration>,
         }
-        impl __serde::Serialize for ErnieImageInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for ErnieImageInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("prompt", &self.prompt)?;
-                __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __types::optional_entry(&mut map, "image_size", &self.image_size)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
+                __fal::optional_entry(
                     &mut map,
                     "num_inference_steps",
                     &self.num_inference_steps,
                 )?;
-                __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                __fal::optional_entry(
                     &mut map,
                     "enable_prompt_expansion",
                     &self.enable_prompt_expansion,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "enable_safety_checker",
                     &self.enable_safety_checker,
                 )?;
-                __types::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                __types::optional_entry(&mut map, "acceleration", &self.acceleration)?;
+                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for ErnieImageInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for ErnieImageInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                    image_size: __types::optional_field(&mut map, "image_size")?,
-                    num_inference_steps: __types::optional_field(
-                        &mut map,
-                        "num_inference_steps",
-                    )?,
-                    guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    num_images: __types::optional_field(&mut map, "num_images")?,
-                    enable_prompt_expansion: __types::optional_field(
-                        &mut map,
-                        "enable_prompt_expansion",
-                    )?,
-                    enable_safety_checker: __types::optional_field(
-                        &mut map,
-                        "enable_safety_checker",
-                    )?,
-                    output_format: __types::optional_field(&mut map, "output_format")?,
-                    sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                    acceleration: __types::optional_field(&mut map, "acceleration")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = ErnieImageInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `ErnieImageInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<ErnieImageInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        let mut f10 = None;
+                        let mut f11 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "prompt",
+                                        "negative_prompt",
+                                        "image_size",
+                                        "num_inference_steps",
+                                        "guidance_scale",
+                                        "seed",
+                                        "num_images",
+                                        "enable_prompt_expansion",
+                                        "enable_safety_checker",
+                                        "output_format",
+                                        "sync_mode",
+                                        "acceleration",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                Some(10) => f10 = map.next_value()?,
+                                Some(11) => f11 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(ErnieImageInput {
+                            prompt: __fal::required(f0, "prompt")?,
+                            negative_prompt: f1,
+                            image_size: f2,
+                            num_inference_steps: f3,
+                            guidance_scale: f4,
+                            seed: f5,
+                            num_images: f6,
+                            enable_prompt_expansion: f7,
+                            enable_safety_checker: f8,
+                            output_format: f9,
+                            sync_mode: f10,
+                            acceleration: f11,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl ErnieImageInput {
@@ -212,439 +259,579 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for ErnieImageInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("image_size", &self.image_size, &__fal::Rules::NONE);
+                v.field(
+                    "num_inference_steps",
+                    &self.num_inference_steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(100f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "guidance_scale",
+                    &self.guidance_scale,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(20f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "num_images",
+                    &self.num_images,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(4f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                v.field("acceleration", &self.acceleration, &__fal::Rules::NONE);
+            }
+        }
+        impl ErnieImageInput {
+            /// Every rule of `fal-ai/ernie-image`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for ErnieImageInput {
             const ENDPOINT_ID: &'static str = "fal-ai/ernie-image";
             type Output = ErnieImageOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                ErnieImageInput::validate(self)
             }
-            None => Err(E::missing_field(name)),
         }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        /// The `Acceleration` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Acceleration {
+            /// `"none"`
+            None,
+            /// `"regular"`
+            Regular,
+            /// `"high"`
+            High,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Acceleration {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["none", "regular", "high"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::None => "none",
+                    Self::Regular => "regular",
+                    Self::High => "high",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "none" => Self::None,
+                    "regular" => Self::Regular,
+                    "high" => Self::High,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Acceleration {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "Acceleration",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Acceleration {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Acceleration {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Acceleration {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Acceleration {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Acceleration` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Acceleration {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `ErnieImageOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct ErnieImageOutput {
+            /// The `images` field.
+            pub images: Vec<fal_runtime::Image>,
+            /// The `seed` field.
+            pub seed: i64,
+            /// The `prompt` field.
+            pub prompt: String,
+            /// The `timings` field.
+            pub timings: ::std::collections::BTreeMap<String, f64>,
+        }
+        impl __fal::serde::Serialize for ErnieImageOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("images", &self.images)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.serialize_entry("prompt", &self.prompt)?;
+                map.serialize_entry("timings", &self.timings)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for ErnieImageOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = ErnieImageOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `ErnieImageOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<ErnieImageOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["images", "seed", "prompt", "timings"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                Some(3) => f3 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(ErnieImageOutput {
+                            images: __fal::required(f0, "images")?,
+                            seed: __fal::required(f1, "seed")?,
+                            prompt: __fal::required(f2, "prompt")?,
+                            timings: __fal::required(f3, "timings")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        /// The `ImageSize` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Default)]
+        pub struct ImageSize {
+            /// The `width` field.
+            ///
+            /// Default (applied by fal when the field is left unset): `512`.
+            /// Limits: 0 < value ≤ 14142.
+            pub width: Option<i64>,
+            /// The `height` field.
+            ///
+            /// Default (applied by fal when the field is left unset): `512`.
+            /// Limits: 0 < value ≤ 14142.
+            pub height: Option<i64>,
+        }
+        impl __fal::serde::Serialize for ImageSize {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                __fal::optional_entry(&mut map, "width", &self.width)?;
+                __fal::optional_entry(&mut map, "height", &self.height)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for ImageSize {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = ImageSize;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `ImageSize` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<ImageSize, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["width", "height"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = map.next_value()?,
+                                Some(1) => f1 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(ImageSize { width: f0, height: f1 })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        impl ImageSize {
+            /// An input with every field unset, so fal applies its defaults.
+            pub fn new() -> Self {
+                Self { width: None, height: None }
+            }
+            /// Sets `width` (left out of the request until set).
+            pub fn with_width(mut self, width: impl Into<i64>) -> Self {
+                self.width = Some(width.into());
+                self
+            }
+            /// Sets `height` (left out of the request until set).
+            pub fn with_height(mut self, height: impl Into<i64>) -> Self {
+                self.height = Some(height.into());
+                self
+            }
+        }
+        impl __fal::Validate for ImageSize {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "width",
+                    &self.width,
+                    &__fal::Rules {
+                        exclusive_minimum: Some(0f64),
+                        maximum: Some(14142f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "height",
+                    &self.height,
+                    &__fal::Rules {
+                        exclusive_minimum: Some(0f64),
+                        maximum: Some(14142f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `ImageSizeChoice` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+        pub enum ImageSizeChoice {
+            /// The `ImageSize` form.
+            ImageSize(ImageSize),
+            /// The `Preset` form.
+            Preset(ImageSizePreset),
+        }
+        impl __fal::serde::Serialize for ImageSizeChoice {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                match self {
+                    Self::ImageSize(value) => {
+                        __fal::serde::Serialize::serialize(value, serializer)
+                    }
+                    Self::Preset(value) => __fal::serde::Serialize::serialize(value, serializer),
+                }
             }
         }
-    }
-    /// The `Acceleration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Accelerationeccff05a {
-        /// `"none"`
-        None,
-        /// `"regular"`
-        Regular,
-        /// `"high"`
-        High,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Accelerationeccff05a {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::None => "none",
-                Self::Regular => "regular",
-                Self::High => "high",
-                Self::Other(value) => value,
+        impl<'de> __fal::serde::Deserialize<'de> for ImageSizeChoice {
+            /// Tries each form in order, like serde's untagged enums.
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                    deserializer,
+                )?;
+                if let Some(arm) = value.parse::<ImageSize>() {
+                    return Ok(Self::ImageSize(arm));
+                }
+                if let Some(arm) = value.parse::<ImageSizePreset>() {
+                    return Ok(Self::Preset(arm));
+                }
+                Err(
+                    value
+                        .mismatch(
+                            "one of the forms of `ImageSizeChoice`: `ImageSize`, `ImageSizePreset`",
+                        ),
+                )
             }
         }
-    }
-    impl From<&str> for Accelerationeccff05a {
-        fn from(value: &str) -> Self {
-            match value {
-                "none" => Self::None,
-                "regular" => Self::Regular,
-                "high" => Self::High,
-                other => Self::Other(other.to_owned()),
+        impl From<ImageSize> for ImageSizeChoice {
+            fn from(value: ImageSize) -> Self {
+                Self::ImageSize(value)
             }
         }
-    }
-    impl __serde::Serialize for Accelerationeccff05a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Accelerationeccff05a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ErnieImageOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ErnieImageOutputf3aa48ff {
-        /// The `images` field.
-        pub images: Vec<fal_runtime::Image>,
-        /// The `seed` field.
-        pub seed: i64,
-        /// The `prompt` field.
-        pub prompt: String,
-        /// The `timings` field.
-        pub timings: ::std::collections::BTreeMap<String, f64>,
-    }
-    impl __serde::Serialize for ErnieImageOutputf3aa48ff {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            map.serialize_entry("timings", &self.timings)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ErnieImageOutputf3aa48ff {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                seed: self::required_field(&mut map, "seed")?,
-                prompt: self::required_field(&mut map, "prompt")?,
-                timings: self::required_field(&mut map, "timings")?,
-            })
-        }
-    }
-    /// The `ImageSizeChoice` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ImageSizeChoicee6dc9f7d {
-        /// The `ImageSize` form.
-        ImageSize(ImageSizefaa77562),
-        /// The `Preset` form.
-        Preset(ImageSizePreset2d84c9e0),
-    }
-    impl __serde::Serialize for ImageSizeChoicee6dc9f7d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::ImageSize(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
+        impl From<ImageSizePreset> for ImageSizeChoice {
+            fn from(value: ImageSizePreset) -> Self {
+                Self::Preset(value)
             }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizeChoicee6dc9f7d {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::ImageSize(arm));
-            }
-            if let Ok(arm) = <ImageSizePreset2d84c9e0 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::Preset(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of ImageSizeChoice",
-                ),
-            )
-        }
-    }
-    impl From<ImageSizefaa77562> for ImageSizeChoicee6dc9f7d {
-        fn from(value: ImageSizefaa77562) -> Self {
-            Self::ImageSize(value)
-        }
-    }
-    impl From<ImageSizePreset2d84c9e0> for ImageSizeChoicee6dc9f7d {
-        fn from(value: ImageSizePreset2d84c9e0) -> Self {
-            Self::Preset(value)
-        }
-    }
-    /// The `ImageSizePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ImageSizePreset2d84c9e0 {
-        /// `"square_hd"`
-        SquareHd,
-        /// `"square"`
-        Square,
-        /// `"portrait_4_3"`
-        Portrait4_3,
-        /// `"portrait_16_9"`
-        Portrait16_9,
-        /// `"landscape_4_3"`
-        Landscape4_3,
-        /// `"landscape_16_9"`
-        Landscape16_9,
-        /// `"square_uhd"`
-        SquareUhd,
-        /// `"portrait_3_2"`
-        Portrait3_2,
-        /// `"landscape_3_2"`
-        Landscape3_2,
-        /// `"portrait_hd"`
-        PortraitHd,
-        /// `"landscape_hd"`
-        LandscapeHd,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ImageSizePreset2d84c9e0 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::SquareHd => "square_hd",
-                Self::Square => "square",
-                Self::Portrait4_3 => "portrait_4_3",
-                Self::Portrait16_9 => "portrait_16_9",
-                Self::Landscape4_3 => "landscape_4_3",
-                Self::Landscape16_9 => "landscape_16_9",
-                Self::SquareUhd => "square_uhd",
-                Self::Portrait3_2 => "portrait_3_2",
-                Self::Landscape3_2 => "landscape_3_2",
-                Self::PortraitHd => "portrait_hd",
-                Self::LandscapeHd => "landscape_hd",
-                Self::Other(value) => value,
+        impl __fal::Validate for ImageSizeChoice {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                match self {
+                    Self::ImageSize(value) => __fal::Validate::validate_at(value, v, rules),
+                    Self::Preset(value) => __fal::Validate::validate_at(value, v, rules),
+                }
             }
         }
-    }
-    impl From<&str> for ImageSizePreset2d84c9e0 {
-        fn from(value: &str) -> Self {
-            match value {
-                "square_hd" => Self::SquareHd,
-                "square" => Self::Square,
-                "portrait_4_3" => Self::Portrait4_3,
-                "portrait_16_9" => Self::Portrait16_9,
-                "landscape_4_3" => Self::Landscape4_3,
-                "landscape_16_9" => Self::Landscape16_9,
-                "square_uhd" => Self::SquareUhd,
-                "portrait_3_2" => Self::Portrait3_2,
-                "landscape_3_2" => Self::Landscape3_2,
-                "portrait_hd" => Self::PortraitHd,
-                "landscape_hd" => Self::LandscapeHd,
-                other => Self::Other(other.to_owned()),
+        /// The `ImageSizePreset` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum ImageSizePreset {
+            /// `"square_hd"`
+            SquareHd,
+            /// `"square"`
+            Square,
+            /// `"portrait_4_3"`
+            Portrait4_3,
+            /// `"portrait_16_9"`
+            Portrait16_9,
+            /// `"landscape_4_3"`
+            Landscape4_3,
+            /// `"landscape_16_9"`
+            Landscape16_9,
+            /// `"square_uhd"`
+            SquareUhd,
+            /// `"portrait_3_2"`
+            Portrait3_2,
+            /// `"landscape_3_2"`
+            Landscape3_2,
+            /// `"portrait_hd"`
+            PortraitHd,
+            /// `"landscape_hd"`
+            LandscapeHd,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl ImageSizePreset {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+                "square_uhd",
+                "portrait_3_2",
+                "landscape_3_2",
+                "portrait_hd",
+                "landscape_hd",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::SquareHd => "square_hd",
+                    Self::Square => "square",
+                    Self::Portrait4_3 => "portrait_4_3",
+                    Self::Portrait16_9 => "portrait_16_9",
+                    Self::Landscape4_3 => "landscape_4_3",
+                    Self::Landscape16_9 => "landscape_16_9",
+                    Self::SquareUhd => "square_uhd",
+                    Self::Portrait3_2 => "portrait_3_2",
+                    Self::Landscape3_2 => "landscape_3_2",
+                    Self::PortraitHd => "portrait_hd",
+                    Self::LandscapeHd => "landscape_hd",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "square_hd" => Self::SquareHd,
+                    "square" => Self::Square,
+                    "portrait_4_3" => Self::Portrait4_3,
+                    "portrait_16_9" => Self::Portrait16_9,
+                    "landscape_4_3" => Self::Landscape4_3,
+                    "landscape_16_9" => Self::Landscape16_9,
+                    "square_uhd" => Self::SquareUhd,
+                    "portrait_3_2" => Self::Portrait3_2,
+                    "landscape_3_2" => Self::Landscape3_2,
+                    "portrait_hd" => Self::PortraitHd,
+                    "landscape_hd" => Self::LandscapeHd,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for ImageSizePreset2d84c9e0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizePreset2d84c9e0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ImageSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSizefaa77562 {
-        /// The `width` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub width: Option<i64>,
-        /// The `height` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub height: Option<i64>,
-    }
-    impl __serde::Serialize for ImageSizefaa77562 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-            })
-        }
-    }
-    impl ImageSizefaa77562 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { width: None, height: None }
-        }
-        /// Sets `width` (left out of the request until set).
-        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
-            self.width = Some(width.into());
-            self
-        }
-        /// Sets `height` (left out of the request until set).
-        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
-            self.height = Some(height.into());
-            self
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat3065abec {
-        /// `"jpeg"`
-        Jpeg,
-        /// `"png"`
-        Png,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat3065abec {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Jpeg => "jpeg",
-                Self::Png => "png",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for ImageSizePreset {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "ImageSizePreset",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for OutputFormat3065abec {
-        fn from(value: &str) -> Self {
-            match value {
-                "jpeg" => Self::Jpeg,
-                "png" => Self::Png,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for ImageSizePreset {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for OutputFormat3065abec {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl ::std::fmt::Display for ImageSizePreset {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat3065abec {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl __fal::serde::Serialize for ImageSizePreset {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for ImageSizePreset {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `ImageSizePreset` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for ImageSizePreset {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `OutputFormat` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum OutputFormat {
+            /// `"jpeg"`
+            Jpeg,
+            /// `"png"`
+            Png,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl OutputFormat {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["jpeg", "png"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Jpeg => "jpeg",
+                    Self::Png => "png",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "jpeg" => Self::Jpeg,
+                    "png" => Self::Png,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for OutputFormat {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "OutputFormat",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for OutputFormat {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for OutputFormat {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for OutputFormat {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for OutputFormat {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

@@ -5,11 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `EsrganInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `EsrganOutput`.
     pub mod esrgan {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::EsrganOutput39d0cfab as EsrganOutput;
-        pub use super::super::__types::Model5c5de923 as Model;
-        pub use super::super::__types::OutputFormat2b73e7a6 as OutputFormat;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/esrgan`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct EsrganInput {
@@ -39,35 +35,80 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `"png"`.
             pub output_format: Option<OutputFormat>,
         }
-        impl __serde::Serialize for EsrganInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for EsrganInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("image_url", &self.image_url)?;
-                __types::optional_entry(&mut map, "scale", &self.scale)?;
-                __types::optional_entry(&mut map, "tile", &self.tile)?;
-                __types::optional_entry(&mut map, "face", &self.face)?;
-                __types::optional_entry(&mut map, "model", &self.model)?;
-                __types::optional_entry(&mut map, "output_format", &self.output_format)?;
+                __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                __fal::optional_entry(&mut map, "tile", &self.tile)?;
+                __fal::optional_entry(&mut map, "face", &self.face)?;
+                __fal::optional_entry(&mut map, "model", &self.model)?;
+                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for EsrganInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for EsrganInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    scale: __types::optional_field(&mut map, "scale")?,
-                    tile: __types::optional_field(&mut map, "tile")?,
-                    face: __types::optional_field(&mut map, "face")?,
-                    model: __types::optional_field(&mut map, "model")?,
-                    output_format: __types::optional_field(&mut map, "output_format")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = EsrganInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `EsrganInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<EsrganInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "image_url",
+                                        "scale",
+                                        "tile",
+                                        "face",
+                                        "model",
+                                        "output_format",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(EsrganInput {
+                            image_url: __fal::required(f0, "image_url")?,
+                            scale: f1,
+                            tile: f2,
+                            face: f3,
+                            model: f4,
+                            output_format: f5,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl EsrganInput {
@@ -108,250 +149,263 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for EsrganInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "scale",
+                    &self.scale,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(8f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("model", &self.model, &__fal::Rules::NONE);
+                v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+            }
+        }
+        impl EsrganInput {
+            /// Every rule of `fal-ai/esrgan`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for EsrganInput {
             const ENDPOINT_ID: &'static str = "fal-ai/esrgan";
             type Output = EsrganOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                EsrganInput::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `EsrganOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct EsrganOutput {
+            /// The `image` field.
+            pub image: fal_runtime::Image,
+        }
+        impl __fal::serde::Serialize for EsrganOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("image", &self.image)?;
+                map.end()
             }
         }
-    }
-    /// The `EsrganOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct EsrganOutput39d0cfab {
-        /// The `image` field.
-        pub image: fal_runtime::Image,
-    }
-    impl __serde::Serialize for EsrganOutput39d0cfab {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for EsrganOutput39d0cfab {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-            })
-        }
-    }
-    /// The `Model` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Model5c5de923 {
-        /// `"RealESRGAN_x4plus"`
-        RealEsrganX4plus,
-        /// `"RealESRGAN_x2plus"`
-        RealEsrganX2plus,
-        /// `"RealESRGAN_x4plus_anime_6B"`
-        RealEsrganX4plusAnime6b,
-        /// `"RealESRGAN_x4_v3"`
-        RealEsrganX4V3,
-        /// `"RealESRGAN_x4_wdn_v3"`
-        RealEsrganX4WdnV3,
-        /// `"RealESRGAN_x4_anime_v3"`
-        RealEsrganX4AnimeV3,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Model5c5de923 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::RealEsrganX4plus => "RealESRGAN_x4plus",
-                Self::RealEsrganX2plus => "RealESRGAN_x2plus",
-                Self::RealEsrganX4plusAnime6b => "RealESRGAN_x4plus_anime_6B",
-                Self::RealEsrganX4V3 => "RealESRGAN_x4_v3",
-                Self::RealEsrganX4WdnV3 => "RealESRGAN_x4_wdn_v3",
-                Self::RealEsrganX4AnimeV3 => "RealESRGAN_x4_anime_v3",
-                Self::Other(value) => value,
+        impl<'de> __fal::serde::Deserialize<'de> for EsrganOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = EsrganOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `EsrganOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<EsrganOutput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["image"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(EsrganOutput {
+                            image: __fal::required(f0, "image")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
-    }
-    impl From<&str> for Model5c5de923 {
-        fn from(value: &str) -> Self {
-            match value {
-                "RealESRGAN_x4plus" => Self::RealEsrganX4plus,
-                "RealESRGAN_x2plus" => Self::RealEsrganX2plus,
-                "RealESRGAN_x4plus_anime_6B" => Self::RealEsrganX4plusAnime6b,
-                "RealESRGAN_x4_v3" => Self::RealEsrganX4V3,
-                "RealESRGAN_x4_wdn_v3" => Self::RealEsrganX4WdnV3,
-                "RealESRGAN_x4_anime_v3" => Self::RealEsrganX4AnimeV3,
-                other => Self::Other(other.to_owned()),
+        /// The `Model` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Model {
+            /// `"RealESRGAN_x4plus"`
+            RealEsrganX4plus,
+            /// `"RealESRGAN_x2plus"`
+            RealEsrganX2plus,
+            /// `"RealESRGAN_x4plus_anime_6B"`
+            RealEsrganX4plusAnime6b,
+            /// `"RealESRGAN_x4_v3"`
+            RealEsrganX4V3,
+            /// `"RealESRGAN_x4_wdn_v3"`
+            RealEsrganX4WdnV3,
+            /// `"RealESRGAN_x4_anime_v3"`
+            RealEsrganX4AnimeV3,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Model {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "RealESRGAN_x4plus",
+                "RealESRGAN_x2plus",
+                "RealESRGAN_x4plus_anime_6B",
+                "RealESRGAN_x4_v3",
+                "RealESRGAN_x4_wdn_v3",
+                "RealESRGAN_x4_anime_v3",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::RealEsrganX4plus => "RealESRGAN_x4plus",
+                    Self::RealEsrganX2plus => "RealESRGAN_x2plus",
+                    Self::RealEsrganX4plusAnime6b => "RealESRGAN_x4plus_anime_6B",
+                    Self::RealEsrganX4V3 => "RealESRGAN_x4_v3",
+                    Self::RealEsrganX4WdnV3 => "RealESRGAN_x4_wdn_v3",
+                    Self::RealEsrganX4AnimeV3 => "RealESRGAN_x4_anime_v3",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "RealESRGAN_x4plus" => Self::RealEsrganX4plus,
+                    "RealESRGAN_x2plus" => Self::RealEsrganX2plus,
+                    "RealESRGAN_x4plus_anime_6B" => Self::RealEsrganX4plusAnime6b,
+                    "RealESRGAN_x4_v3" => Self::RealEsrganX4V3,
+                    "RealESRGAN_x4_wdn_v3" => Self::RealEsrganX4WdnV3,
+                    "RealESRGAN_x4_anime_v3" => Self::RealEsrganX4AnimeV3,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for Model5c5de923 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Model5c5de923 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat2b73e7a6 {
-        /// `"png"`
-        Png,
-        /// `"jpeg"`
-        Jpeg,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat2b73e7a6 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Png => "png",
-                Self::Jpeg => "jpeg",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for Model {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("Model", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for OutputFormat2b73e7a6 {
-        fn from(value: &str) -> Self {
-            match value {
-                "png" => Self::Png,
-                "jpeg" => Self::Jpeg,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for Model {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for OutputFormat2b73e7a6 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl ::std::fmt::Display for Model {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat2b73e7a6 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl __fal::serde::Serialize for Model {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Model {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Model` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Model {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `OutputFormat` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum OutputFormat {
+            /// `"png"`
+            Png,
+            /// `"jpeg"`
+            Jpeg,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl OutputFormat {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["png", "jpeg"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Png => "png",
+                    Self::Jpeg => "jpeg",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "png" => Self::Png,
+                    "jpeg" => Self::Jpeg,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for OutputFormat {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "OutputFormat",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for OutputFormat {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for OutputFormat {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for OutputFormat {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for OutputFormat {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

@@ -5,9 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `EvfSamInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `EvfSamOutput`.
     pub mod evf_sam {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::EvfSamOutput115bb70c as EvfSamOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/evf-sam`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct EvfSamInput {
@@ -50,47 +48,100 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `false`.
             pub fill_holes: Option<bool>,
         }
-        impl __serde::Serialize for EvfSamInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for EvfSamInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("prompt", &self.prompt)?;
-                __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __types::optional_entry(&mut map, "semantic_type", &self.semantic_type)?;
+                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                __fal::optional_entry(&mut map, "semantic_type", &self.semantic_type)?;
                 map.serialize_entry("image_url", &self.image_url)?;
-                __types::optional_entry(&mut map, "mask_only", &self.mask_only)?;
-                __types::optional_entry(
-                    &mut map,
-                    "use_grounding_dino",
-                    &self.use_grounding_dino,
-                )?;
-                __types::optional_entry(&mut map, "revert_mask", &self.revert_mask)?;
-                __types::optional_entry(&mut map, "blur_mask", &self.blur_mask)?;
-                __types::optional_entry(&mut map, "expand_mask", &self.expand_mask)?;
-                __types::optional_entry(&mut map, "fill_holes", &self.fill_holes)?;
+                __fal::optional_entry(&mut map, "mask_only", &self.mask_only)?;
+                __fal::optional_entry(&mut map, "use_grounding_dino", &self.use_grounding_dino)?;
+                __fal::optional_entry(&mut map, "revert_mask", &self.revert_mask)?;
+                __fal::optional_entry(&mut map, "blur_mask", &self.blur_mask)?;
+                __fal::optional_entry(&mut map, "expand_mask", &self.expand_mask)?;
+                __fal::optional_entry(&mut map, "fill_holes", &self.fill_holes)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for EvfSamInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for EvfSamInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                    semantic_type: __types::optional_field(&mut map, "semantic_type")?,
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    mask_only: __types::optional_field(&mut map, "mask_only")?,
-                    use_grounding_dino: __types::optional_field(&mut map, "use_grounding_dino")?,
-                    revert_mask: __types::optional_field(&mut map, "revert_mask")?,
-                    blur_mask: __types::optional_field(&mut map, "blur_mask")?,
-                    expand_mask: __types::optional_field(&mut map, "expand_mask")?,
-                    fill_holes: __types::optional_field(&mut map, "fill_holes")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = EvfSamInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `EvfSamInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<EvfSamInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "prompt",
+                                        "negative_prompt",
+                                        "semantic_type",
+                                        "image_url",
+                                        "mask_only",
+                                        "use_grounding_dino",
+                                        "revert_mask",
+                                        "blur_mask",
+                                        "expand_mask",
+                                        "fill_holes",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = Some(map.next_value()?),
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(EvfSamInput {
+                            prompt: __fal::required(f0, "prompt")?,
+                            negative_prompt: f1,
+                            semantic_type: f2,
+                            image_url: __fal::required(f3, "image_url")?,
+                            mask_only: f4,
+                            use_grounding_dino: f5,
+                            revert_mask: f6,
+                            blur_mask: f7,
+                            expand_mask: f8,
+                            fill_holes: f9,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl EvfSamInput {
@@ -156,144 +207,89 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for EvfSamInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/evf-sam";
-            type Output = EvfSamOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for EvfSamInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "blur_mask",
+                    &self.blur_mask,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "expand_mask",
+                    &self.expand_mask,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(20f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl EvfSamInput {
+            /// Every rule of `fal-ai/evf-sam`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `EvfSamOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct EvfSamOutput115bb70c {
-        /// The `image` field.
-        pub image: fal_runtime::File,
-    }
-    impl __serde::Serialize for EvfSamOutput115bb70c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            map.end()
+        impl fal_runtime::Endpoint for EvfSamInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/evf-sam";
+            type Output = EvfSamOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                EvfSamInput::validate(self)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for EvfSamOutput115bb70c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-            })
+        /// The `EvfSamOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct EvfSamOutput {
+            /// The `image` field.
+            pub image: fal_runtime::File,
+        }
+        impl __fal::serde::Serialize for EvfSamOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("image", &self.image)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for EvfSamOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = EvfSamOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `EvfSamOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<EvfSamOutput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["image"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(EvfSamOutput {
+                            image: __fal::required(f0, "image")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

@@ -7,10 +7,7 @@ pub mod resemble_ai {
         ///
         /// Build a `ChatterboxhdTextToSpeechInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ChatterboxhdTextToSpeechOutput`.
         pub mod text_to_speech {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::ChatterboxhdTextToSpeechOutput4542f4e6 as ChatterboxhdTextToSpeechOutput;
-            pub use super::super::super::__types::Voice396faeb5 as Voice;
+            use fal_runtime::__private as __fal;
             /// The request body of `resemble-ai/chatterboxhd/text-to-speech`.
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct ChatterboxhdTextToSpeechInput {
@@ -47,43 +44,90 @@ pub mod resemble_ai {
                 /// Limits: 0.05 ≤ value ≤ 5.
                 pub temperature: Option<f64>,
             }
-            impl __serde::Serialize for ChatterboxhdTextToSpeechInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for ChatterboxhdTextToSpeechInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
-                    __types::optional_entry(&mut map, "text", &self.text)?;
-                    __types::optional_entry(&mut map, "voice", &self.voice)?;
-                    __types::optional_entry(&mut map, "audio_url", &self.audio_url)?;
-                    __types::optional_entry(&mut map, "exaggeration", &self.exaggeration)?;
-                    __types::optional_entry(&mut map, "cfg", &self.cfg)?;
-                    __types::optional_entry(
-                        &mut map,
-                        "high_quality_audio",
-                        &self.high_quality_audio,
-                    )?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "temperature", &self.temperature)?;
+                    __fal::optional_entry(&mut map, "text", &self.text)?;
+                    __fal::optional_entry(&mut map, "voice", &self.voice)?;
+                    __fal::optional_entry(&mut map, "audio_url", &self.audio_url)?;
+                    __fal::optional_entry(&mut map, "exaggeration", &self.exaggeration)?;
+                    __fal::optional_entry(&mut map, "cfg", &self.cfg)?;
+                    __fal::optional_entry(&mut map, "high_quality_audio", &self.high_quality_audio)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for ChatterboxhdTextToSpeechInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for ChatterboxhdTextToSpeechInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        text: __types::optional_field(&mut map, "text")?,
-                        voice: __types::optional_field(&mut map, "voice")?,
-                        audio_url: __types::optional_field(&mut map, "audio_url")?,
-                        exaggeration: __types::optional_field(&mut map, "exaggeration")?,
-                        cfg: __types::optional_field(&mut map, "cfg")?,
-                        high_quality_audio: __types::optional_field(&mut map, "high_quality_audio")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        temperature: __types::optional_field(&mut map, "temperature")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ChatterboxhdTextToSpeechInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ChatterboxhdTextToSpeechInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ChatterboxhdTextToSpeechInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "text",
+                                            "voice",
+                                            "audio_url",
+                                            "exaggeration",
+                                            "cfg",
+                                            "high_quality_audio",
+                                            "seed",
+                                            "temperature",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ChatterboxhdTextToSpeechInput {
+                                text: f0,
+                                voice: f1,
+                                audio_url: f2,
+                                exaggeration: f3,
+                                cfg: f4,
+                                high_quality_audio: f5,
+                                seed: f6,
+                                temperature: f7,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl ChatterboxhdTextToSpeechInput {
@@ -147,220 +191,224 @@ pub mod resemble_ai {
                     self
                 }
             }
+            impl __fal::Validate for ChatterboxhdTextToSpeechInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("voice", &self.voice, &__fal::Rules::NONE);
+                    v.field(
+                        "exaggeration",
+                        &self.exaggeration,
+                        &__fal::Rules {
+                            minimum: Some(0.25f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "cfg",
+                        &self.cfg,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "seed",
+                        &self.seed,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "temperature",
+                        &self.temperature,
+                        &__fal::Rules {
+                            minimum: Some(0.05f64),
+                            maximum: Some(5f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl ChatterboxhdTextToSpeechInput {
+                /// Every rule of `resemble-ai/chatterboxhd/text-to-speech`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for ChatterboxhdTextToSpeechInput {
                 const ENDPOINT_ID: &'static str = "resemble-ai/chatterboxhd/text-to-speech";
                 type Output = ChatterboxhdTextToSpeechOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    ChatterboxhdTextToSpeechInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `ChatterboxhdTextToSpeechOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct ChatterboxhdTextToSpeechOutput {
+                /// The `audio` field.
+                ///
+                /// Example: `{"url":"https://storage.googleapis.com/chatterbox-demo-samples/samples/gladiator_rick.wav"}`.
+                pub audio: fal_runtime::File,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for ChatterboxhdTextToSpeechOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for ChatterboxhdTextToSpeechOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ChatterboxhdTextToSpeechOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ChatterboxhdTextToSpeechOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ChatterboxhdTextToSpeechOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ChatterboxhdTextToSpeechOutput {
+                                audio: __fal::required(f0, "audio")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `ChatterboxhdTextToSpeechOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ChatterboxhdTextToSpeechOutput4542f4e6 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/chatterbox-demo-samples/samples/gladiator_rick.wav"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for ChatterboxhdTextToSpeechOutput4542f4e6 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ChatterboxhdTextToSpeechOutput4542f4e6 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
-        }
-    }
-    /// The `Voice` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Voice396faeb5 {
-        /// `"Aurora"`
-        Aurora,
-        /// `"Blade"`
-        Blade,
-        /// `"Britney"`
-        Britney,
-        /// `"Carl"`
-        Carl,
-        /// `"Cliff"`
-        Cliff,
-        /// `"Richard"`
-        Richard,
-        /// `"Rico"`
-        Rico,
-        /// `"Siobhan"`
-        Siobhan,
-        /// `"Vicky"`
-        Vicky,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Voice396faeb5 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Aurora => "Aurora",
-                Self::Blade => "Blade",
-                Self::Britney => "Britney",
-                Self::Carl => "Carl",
-                Self::Cliff => "Cliff",
-                Self::Richard => "Richard",
-                Self::Rico => "Rico",
-                Self::Siobhan => "Siobhan",
-                Self::Vicky => "Vicky",
-                Self::Other(value) => value,
+            /// The `Voice` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Voice {
+                /// `"Aurora"`
+                Aurora,
+                /// `"Blade"`
+                Blade,
+                /// `"Britney"`
+                Britney,
+                /// `"Carl"`
+                Carl,
+                /// `"Cliff"`
+                Cliff,
+                /// `"Richard"`
+                Richard,
+                /// `"Rico"`
+                Rico,
+                /// `"Siobhan"`
+                Siobhan,
+                /// `"Vicky"`
+                Vicky,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for Voice396faeb5 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Aurora" => Self::Aurora,
-                "Blade" => Self::Blade,
-                "Britney" => Self::Britney,
-                "Carl" => Self::Carl,
-                "Cliff" => Self::Cliff,
-                "Richard" => Self::Richard,
-                "Rico" => Self::Rico,
-                "Siobhan" => Self::Siobhan,
-                "Vicky" => Self::Vicky,
-                other => Self::Other(other.to_owned()),
+            impl Voice {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "Aurora",
+                    "Blade",
+                    "Britney",
+                    "Carl",
+                    "Cliff",
+                    "Richard",
+                    "Rico",
+                    "Siobhan",
+                    "Vicky",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Aurora => "Aurora",
+                        Self::Blade => "Blade",
+                        Self::Britney => "Britney",
+                        Self::Carl => "Carl",
+                        Self::Cliff => "Cliff",
+                        Self::Richard => "Richard",
+                        Self::Rico => "Rico",
+                        Self::Siobhan => "Siobhan",
+                        Self::Vicky => "Vicky",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "Aurora" => Self::Aurora,
+                        "Blade" => Self::Blade,
+                        "Britney" => Self::Britney,
+                        "Carl" => Self::Carl,
+                        "Cliff" => Self::Cliff,
+                        "Richard" => Self::Richard,
+                        "Rico" => Self::Rico,
+                        "Siobhan" => Self::Siobhan,
+                        "Vicky" => Self::Vicky,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Voice396faeb5 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Voice396faeb5 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::str::FromStr for Voice {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Voice", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Voice {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Voice {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Voice {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Voice {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Voice` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Voice {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

@@ -7,10 +7,7 @@ pub mod veed {
         ///
         /// Build a `AvatarsAudioToVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `AvatarsAudioToVideoOutput`.
         pub mod audio_to_video {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AvatarId5bd454c7 as AvatarId;
-            pub use super::super::super::__types::AvatarsAudioToVideoOutputb59b1749 as AvatarsAudioToVideoOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `veed/avatars/audio-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct AvatarsAudioToVideoInput {
@@ -22,27 +19,53 @@ pub mod veed {
                 /// Limits: 1 to 2083 characters; a URI.
                 pub audio_url: fal_runtime::FileInput,
             }
-            impl __serde::Serialize for AvatarsAudioToVideoInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for AvatarsAudioToVideoInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("avatar_id", &self.avatar_id)?;
                     map.serialize_entry("audio_url", &self.audio_url)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for AvatarsAudioToVideoInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for AvatarsAudioToVideoInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        avatar_id: __types::required_field(&mut map, "avatar_id")?,
-                        audio_url: __types::required_field(&mut map, "audio_url")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = AvatarsAudioToVideoInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `AvatarsAudioToVideoInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<AvatarsAudioToVideoInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["avatar_id", "audio_url"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(AvatarsAudioToVideoInput {
+                                avatar_id: __fal::required(f0, "avatar_id")?,
+                                audio_url: __fal::required(f1, "audio_url")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl AvatarsAudioToVideoInput {
@@ -57,296 +80,293 @@ pub mod veed {
                     }
                 }
             }
+            impl __fal::Validate for AvatarsAudioToVideoInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("avatar_id", &self.avatar_id, &__fal::Rules::NONE);
+                    v.field(
+                        "audio_url",
+                        &self.audio_url,
+                        &__fal::Rules {
+                            min_length: Some(1u64),
+                            max_length: Some(2083u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl AvatarsAudioToVideoInput {
+                /// Every rule of `veed/avatars/audio-to-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for AvatarsAudioToVideoInput {
                 const ENDPOINT_ID: &'static str = "veed/avatars/audio-to-video";
                 type Output = AvatarsAudioToVideoOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    AvatarsAudioToVideoInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AvatarId` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum AvatarId {
+                /// `"emily_vertical_primary"`
+                EmilyVerticalPrimary,
+                /// `"emily_vertical_secondary"`
+                EmilyVerticalSecondary,
+                /// `"marcus_vertical_primary"`
+                MarcusVerticalPrimary,
+                /// `"marcus_vertical_secondary"`
+                MarcusVerticalSecondary,
+                /// `"mira_vertical_primary"`
+                MiraVerticalPrimary,
+                /// `"mira_vertical_secondary"`
+                MiraVerticalSecondary,
+                /// `"jasmine_vertical_primary"`
+                JasmineVerticalPrimary,
+                /// `"jasmine_vertical_secondary"`
+                JasmineVerticalSecondary,
+                /// `"jasmine_vertical_walking"`
+                JasmineVerticalWalking,
+                /// `"aisha_vertical_walking"`
+                AishaVerticalWalking,
+                /// `"elena_vertical_primary"`
+                ElenaVerticalPrimary,
+                /// `"elena_vertical_secondary"`
+                ElenaVerticalSecondary,
+                /// `"any_male_vertical_primary"`
+                AnyMaleVerticalPrimary,
+                /// `"any_female_vertical_primary"`
+                AnyFemaleVerticalPrimary,
+                /// `"any_male_vertical_secondary"`
+                AnyMaleVerticalSecondary,
+                /// `"any_female_vertical_secondary"`
+                AnyFemaleVerticalSecondary,
+                /// `"any_female_vertical_walking"`
+                AnyFemaleVerticalWalking,
+                /// `"emily_primary"`
+                EmilyPrimary,
+                /// `"emily_side"`
+                EmilySide,
+                /// `"marcus_primary"`
+                MarcusPrimary,
+                /// `"marcus_side"`
+                MarcusSide,
+                /// `"aisha_walking"`
+                AishaWalking,
+                /// `"elena_primary"`
+                ElenaPrimary,
+                /// `"elena_side"`
+                ElenaSide,
+                /// `"any_male_primary"`
+                AnyMalePrimary,
+                /// `"any_female_primary"`
+                AnyFemalePrimary,
+                /// `"any_male_side"`
+                AnyMaleSide,
+                /// `"any_female_side"`
+                AnyFemaleSide,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl AvatarId {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "emily_vertical_primary",
+                    "emily_vertical_secondary",
+                    "marcus_vertical_primary",
+                    "marcus_vertical_secondary",
+                    "mira_vertical_primary",
+                    "mira_vertical_secondary",
+                    "jasmine_vertical_primary",
+                    "jasmine_vertical_secondary",
+                    "jasmine_vertical_walking",
+                    "aisha_vertical_walking",
+                    "elena_vertical_primary",
+                    "elena_vertical_secondary",
+                    "any_male_vertical_primary",
+                    "any_female_vertical_primary",
+                    "any_male_vertical_secondary",
+                    "any_female_vertical_secondary",
+                    "any_female_vertical_walking",
+                    "emily_primary",
+                    "emily_side",
+                    "marcus_primary",
+                    "marcus_side",
+                    "aisha_walking",
+                    "elena_primary",
+                    "elena_side",
+                    "any_male_primary",
+                    "any_female_primary",
+                    "any_male_side",
+                    "any_female_side",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::EmilyVerticalPrimary => "emily_vertical_primary",
+                        Self::EmilyVerticalSecondary => "emily_vertical_secondary",
+                        Self::MarcusVerticalPrimary => "marcus_vertical_primary",
+                        Self::MarcusVerticalSecondary => "marcus_vertical_secondary",
+                        Self::MiraVerticalPrimary => "mira_vertical_primary",
+                        Self::MiraVerticalSecondary => "mira_vertical_secondary",
+                        Self::JasmineVerticalPrimary => "jasmine_vertical_primary",
+                        Self::JasmineVerticalSecondary => "jasmine_vertical_secondary",
+                        Self::JasmineVerticalWalking => "jasmine_vertical_walking",
+                        Self::AishaVerticalWalking => "aisha_vertical_walking",
+                        Self::ElenaVerticalPrimary => "elena_vertical_primary",
+                        Self::ElenaVerticalSecondary => "elena_vertical_secondary",
+                        Self::AnyMaleVerticalPrimary => "any_male_vertical_primary",
+                        Self::AnyFemaleVerticalPrimary => "any_female_vertical_primary",
+                        Self::AnyMaleVerticalSecondary => "any_male_vertical_secondary",
+                        Self::AnyFemaleVerticalSecondary => "any_female_vertical_secondary",
+                        Self::AnyFemaleVerticalWalking => "any_female_vertical_walking",
+                        Self::EmilyPrimary => "emily_primary",
+                        Self::EmilySide => "emily_side",
+                        Self::MarcusPrimary => "marcus_primary",
+                        Self::MarcusSide => "marcus_side",
+                        Self::AishaWalking => "aisha_walking",
+                        Self::ElenaPrimary => "elena_primary",
+                        Self::ElenaSide => "elena_side",
+                        Self::AnyMalePrimary => "any_male_primary",
+                        Self::AnyFemalePrimary => "any_female_primary",
+                        Self::AnyMaleSide => "any_male_side",
+                        Self::AnyFemaleSide => "any_female_side",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "emily_vertical_primary" => Self::EmilyVerticalPrimary,
+                        "emily_vertical_secondary" => Self::EmilyVerticalSecondary,
+                        "marcus_vertical_primary" => Self::MarcusVerticalPrimary,
+                        "marcus_vertical_secondary" => Self::MarcusVerticalSecondary,
+                        "mira_vertical_primary" => Self::MiraVerticalPrimary,
+                        "mira_vertical_secondary" => Self::MiraVerticalSecondary,
+                        "jasmine_vertical_primary" => Self::JasmineVerticalPrimary,
+                        "jasmine_vertical_secondary" => Self::JasmineVerticalSecondary,
+                        "jasmine_vertical_walking" => Self::JasmineVerticalWalking,
+                        "aisha_vertical_walking" => Self::AishaVerticalWalking,
+                        "elena_vertical_primary" => Self::ElenaVerticalPrimary,
+                        "elena_vertical_secondary" => Self::ElenaVerticalSecondary,
+                        "any_male_vertical_primary" => Self::AnyMaleVerticalPrimary,
+                        "any_female_vertical_primary" => Self::AnyFemaleVerticalPrimary,
+                        "any_male_vertical_secondary" => Self::AnyMaleVerticalSecondary,
+                        "any_female_vertical_secondary" => Self::AnyFemaleVerticalSecondary,
+                        "any_female_vertical_walking" => Self::AnyFemaleVerticalWalking,
+                        "emily_primary" => Self::EmilyPrimary,
+                        "emily_side" => Self::EmilySide,
+                        "marcus_primary" => Self::MarcusPrimary,
+                        "marcus_side" => Self::MarcusSide,
+                        "aisha_walking" => Self::AishaWalking,
+                        "elena_primary" => Self::ElenaPrimary,
+                        "elena_side" => Self::ElenaSide,
+                        "any_male_primary" => Self::AnyMalePrimary,
+                        "any_female_primary" => Self::AnyFemalePrimary,
+                        "any_male_side" => Self::AnyMaleSide,
+                        "any_female_side" => Self::AnyFemaleSide,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for AvatarId {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("AvatarId", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `AvatarId` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AvatarId5bd454c7 {
-        /// `"emily_vertical_primary"`
-        EmilyVerticalPrimary,
-        /// `"emily_vertical_secondary"`
-        EmilyVerticalSecondary,
-        /// `"marcus_vertical_primary"`
-        MarcusVerticalPrimary,
-        /// `"marcus_vertical_secondary"`
-        MarcusVerticalSecondary,
-        /// `"mira_vertical_primary"`
-        MiraVerticalPrimary,
-        /// `"mira_vertical_secondary"`
-        MiraVerticalSecondary,
-        /// `"jasmine_vertical_primary"`
-        JasmineVerticalPrimary,
-        /// `"jasmine_vertical_secondary"`
-        JasmineVerticalSecondary,
-        /// `"jasmine_vertical_walking"`
-        JasmineVerticalWalking,
-        /// `"aisha_vertical_walking"`
-        AishaVerticalWalking,
-        /// `"elena_vertical_primary"`
-        ElenaVerticalPrimary,
-        /// `"elena_vertical_secondary"`
-        ElenaVerticalSecondary,
-        /// `"any_male_vertical_primary"`
-        AnyMaleVerticalPrimary,
-        /// `"any_female_vertical_primary"`
-        AnyFemaleVerticalPrimary,
-        /// `"any_male_vertical_secondary"`
-        AnyMaleVerticalSecondary,
-        /// `"any_female_vertical_secondary"`
-        AnyFemaleVerticalSecondary,
-        /// `"any_female_vertical_walking"`
-        AnyFemaleVerticalWalking,
-        /// `"emily_primary"`
-        EmilyPrimary,
-        /// `"emily_side"`
-        EmilySide,
-        /// `"marcus_primary"`
-        MarcusPrimary,
-        /// `"marcus_side"`
-        MarcusSide,
-        /// `"aisha_walking"`
-        AishaWalking,
-        /// `"elena_primary"`
-        ElenaPrimary,
-        /// `"elena_side"`
-        ElenaSide,
-        /// `"any_male_primary"`
-        AnyMalePrimary,
-        /// `"any_female_primary"`
-        AnyFemalePrimary,
-        /// `"any_male_side"`
-        AnyMaleSide,
-        /// `"any_female_side"`
-        AnyFemaleSide,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AvatarId5bd454c7 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::EmilyVerticalPrimary => "emily_vertical_primary",
-                Self::EmilyVerticalSecondary => "emily_vertical_secondary",
-                Self::MarcusVerticalPrimary => "marcus_vertical_primary",
-                Self::MarcusVerticalSecondary => "marcus_vertical_secondary",
-                Self::MiraVerticalPrimary => "mira_vertical_primary",
-                Self::MiraVerticalSecondary => "mira_vertical_secondary",
-                Self::JasmineVerticalPrimary => "jasmine_vertical_primary",
-                Self::JasmineVerticalSecondary => "jasmine_vertical_secondary",
-                Self::JasmineVerticalWalking => "jasmine_vertical_walking",
-                Self::AishaVerticalWalking => "aisha_vertical_walking",
-                Self::ElenaVerticalPrimary => "elena_vertical_primary",
-                Self::ElenaVerticalSecondary => "elena_vertical_secondary",
-                Self::AnyMaleVerticalPrimary => "any_male_vertical_primary",
-                Self::AnyFemaleVerticalPrimary => "any_female_vertical_primary",
-                Self::AnyMaleVerticalSecondary => "any_male_vertical_secondary",
-                Self::AnyFemaleVerticalSecondary => "any_female_vertical_secondary",
-                Self::AnyFemaleVerticalWalking => "any_female_vertical_walking",
-                Self::EmilyPrimary => "emily_primary",
-                Self::EmilySide => "emily_side",
-                Self::MarcusPrimary => "marcus_primary",
-                Self::MarcusSide => "marcus_side",
-                Self::AishaWalking => "aisha_walking",
-                Self::ElenaPrimary => "elena_primary",
-                Self::ElenaSide => "elena_side",
-                Self::AnyMalePrimary => "any_male_primary",
-                Self::AnyFemalePrimary => "any_female_primary",
-                Self::AnyMaleSide => "any_male_side",
-                Self::AnyFemaleSide => "any_female_side",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for AvatarId {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for AvatarId5bd454c7 {
-        fn from(value: &str) -> Self {
-            match value {
-                "emily_vertical_primary" => Self::EmilyVerticalPrimary,
-                "emily_vertical_secondary" => Self::EmilyVerticalSecondary,
-                "marcus_vertical_primary" => Self::MarcusVerticalPrimary,
-                "marcus_vertical_secondary" => Self::MarcusVerticalSecondary,
-                "mira_vertical_primary" => Self::MiraVerticalPrimary,
-                "mira_vertical_secondary" => Self::MiraVerticalSecondary,
-                "jasmine_vertical_primary" => Self::JasmineVerticalPrimary,
-                "jasmine_vertical_secondary" => Self::JasmineVerticalSecondary,
-                "jasmine_vertical_walking" => Self::JasmineVerticalWalking,
-                "aisha_vertical_walking" => Self::AishaVerticalWalking,
-                "elena_vertical_primary" => Self::ElenaVerticalPrimary,
-                "elena_vertical_secondary" => Self::ElenaVerticalSecondary,
-                "any_male_vertical_primary" => Self::AnyMaleVerticalPrimary,
-                "any_female_vertical_primary" => Self::AnyFemaleVerticalPrimary,
-                "any_male_vertical_secondary" => Self::AnyMaleVerticalSecondary,
-                "any_female_vertical_secondary" => Self::AnyFemaleVerticalSecondary,
-                "any_female_vertical_walking" => Self::AnyFemaleVerticalWalking,
-                "emily_primary" => Self::EmilyPrimary,
-                "emily_side" => Self::EmilySide,
-                "marcus_primary" => Self::MarcusPrimary,
-                "marcus_side" => Self::MarcusSide,
-                "aisha_walking" => Self::AishaWalking,
-                "elena_primary" => Self::ElenaPrimary,
-                "elena_side" => Self::ElenaSide,
-                "any_male_primary" => Self::AnyMalePrimary,
-                "any_female_primary" => Self::AnyFemalePrimary,
-                "any_male_side" => Self::AnyMaleSide,
-                "any_female_side" => Self::AnyFemaleSide,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for AvatarId {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for AvatarId5bd454c7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AvatarId5bd454c7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `AvatarsAudioToVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct AvatarsAudioToVideoOutputb59b1749 {
-        /// The `video` field.
-        ///
-        /// Example: `{"content_type":"video/mp4","url":"https://v3.fal.media/files/panda/kt9d4vZ8Mfw_WzYnvr2Q0_tmp0ir4znsr.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for AvatarsAudioToVideoOutputb59b1749 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AvatarsAudioToVideoOutputb59b1749 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
+            impl __fal::serde::Serialize for AvatarId {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for AvatarId {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `AvatarId` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for AvatarId {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `AvatarsAudioToVideoOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct AvatarsAudioToVideoOutput {
+                /// The `video` field.
+                ///
+                /// Example: `{"content_type":"video/mp4","url":"https://v3.fal.media/files/panda/kt9d4vZ8Mfw_WzYnvr2Q0_tmp0ir4znsr.mp4"}`.
+                pub video: fal_runtime::File,
+            }
+            impl __fal::serde::Serialize for AvatarsAudioToVideoOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for AvatarsAudioToVideoOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = AvatarsAudioToVideoOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `AvatarsAudioToVideoOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<AvatarsAudioToVideoOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(AvatarsAudioToVideoOutput {
+                                video: __fal::required(f0, "video")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -7,19 +7,7 @@ pub mod bria {
         ///
         /// Build a `FiboBbqPreviewGenerateInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `FiboBbqPreviewGenerateOutput`.
         pub mod generate {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AestheticsType2c55685c6 as AestheticsType2;
-            pub use super::super::super::__types::AspectRatio07dd25ef as AspectRatio;
-            pub use super::super::super::__types::BoundingBoxType2ffb2781e as BoundingBoxType2;
-            pub use super::super::super::__types::Color241f42b4 as Color;
-            pub use super::super::super::__types::FiboBbqPreviewGenerateOutput5e84de92 as FiboBbqPreviewGenerateOutput;
-            pub use super::super::super::__types::LightingType2e36912e8 as LightingType2;
-            pub use super::super::super::__types::PhotographicCharacteristicsType28c7e099f as PhotographicCharacteristicsType2;
-            pub use super::super::super::__types::PointType2b11b3c9b as PointType2;
-            pub use super::super::super::__types::PromptObjectType224170d43 as PromptObjectType2;
-            pub use super::super::super::__types::StructuredPrompt0013fbee as StructuredPrompt;
-            pub use super::super::super::__types::StructuredPromptType376964b77 as StructuredPromptType3;
+            use fal_runtime::__private as __fal;
             /// The request body of `bria/fibo-bbq-preview/generate`.
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct FiboBbqPreviewGenerateInput {
@@ -56,41 +44,95 @@ pub mod bria {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub sync_mode: Option<bool>,
             }
-            impl __serde::Serialize for FiboBbqPreviewGenerateInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for FiboBbqPreviewGenerateInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
-                    __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __types::optional_entry(&mut map, "structured_prompt", &self.structured_prompt)?;
-                    __types::optional_entry(&mut map, "image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "steps_num", &self.steps_num)?;
-                    __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    __fal::optional_entry(&mut map, "structured_prompt", &self.structured_prompt)?;
+                    __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "steps_num", &self.steps_num)?;
+                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for FiboBbqPreviewGenerateInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for FiboBbqPreviewGenerateInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::optional_field(&mut map, "prompt")?,
-                        aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                        structured_prompt: __types::optional_field(&mut map, "structured_prompt")?,
-                        image_url: __types::optional_field(&mut map, "image_url")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        steps_num: __types::optional_field(&mut map, "steps_num")?,
-                        negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                        guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                        sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FiboBbqPreviewGenerateInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FiboBbqPreviewGenerateInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FiboBbqPreviewGenerateInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "aspect_ratio",
+                                            "structured_prompt",
+                                            "image_url",
+                                            "seed",
+                                            "steps_num",
+                                            "negative_prompt",
+                                            "guidance_scale",
+                                            "sync_mode",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FiboBbqPreviewGenerateInput {
+                                prompt: f0,
+                                aspect_ratio: f1,
+                                structured_prompt: f2,
+                                image_url: f3,
+                                seed: f4,
+                                steps_num: f5,
+                                negative_prompt: f6,
+                                guidance_scale: f7,
+                                sync_mode: f8,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl FiboBbqPreviewGenerateInput {
@@ -160,1140 +202,1551 @@ pub mod bria {
                     self
                 }
             }
+            impl __fal::Validate for FiboBbqPreviewGenerateInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                    v.field(
+                        "structured_prompt",
+                        &self.structured_prompt,
+                        &__fal::Rules {
+                            any_text: Some(&__fal::Rules::NONE),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "steps_num",
+                        &self.steps_num,
+                        &__fal::Rules {
+                            minimum: Some(20f64),
+                            maximum: Some(50f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "guidance_scale",
+                        &self.guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(3f64),
+                            maximum: Some(5f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl FiboBbqPreviewGenerateInput {
+                /// Every rule of `bria/fibo-bbq-preview/generate`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for FiboBbqPreviewGenerateInput {
                 const ENDPOINT_ID: &'static str = "bria/fibo-bbq-preview/generate";
                 type Output = FiboBbqPreviewGenerateOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    FiboBbqPreviewGenerateInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AestheticsType2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct AestheticsType2 {
+                /// The `composition` field.
+                pub composition: Option<String>,
+                /// The `color_scheme` field.
+                pub color_scheme: Option<String>,
+                /// The `mood_atmosphere` field.
+                pub mood_atmosphere: Option<String>,
+                /// The `aesthetic_score` field.
+                pub aesthetic_score: Option<String>,
+                /// The `preference_score` field.
+                pub preference_score: Option<String>,
+                /// The object's other members (`additionalProperties`), kept as sent.
+                pub extra: fal_runtime::__private::serde_json::Map<
+                    String,
+                    fal_runtime::__private::serde_json::Value,
+                >,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for AestheticsType2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "composition", &self.composition)?;
+                    __fal::optional_entry(&mut map, "color_scheme", &self.color_scheme)?;
+                    __fal::optional_entry(&mut map, "mood_atmosphere", &self.mood_atmosphere)?;
+                    __fal::optional_entry(&mut map, "aesthetic_score", &self.aesthetic_score)?;
+                    __fal::optional_entry(&mut map, "preference_score", &self.preference_score)?;
+                    for (name, value) in &self.extra {
+                        map.serialize_entry(name, value)?;
+                    }
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for AestheticsType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = AestheticsType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `AestheticsType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<AestheticsType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5: fal_runtime::__private::serde_json::Map<
+                                String,
+                                fal_runtime::__private::serde_json::Value,
+                            > = ::std::default::Default::default();
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::KeyOrName(
+                                        &[
+                                            "composition",
+                                            "color_scheme",
+                                            "mood_atmosphere",
+                                            "aesthetic_score",
+                                            "preference_score",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Ok(0) => f0 = map.next_value()?,
+                                    Ok(1) => f1 = map.next_value()?,
+                                    Ok(2) => f2 = map.next_value()?,
+                                    Ok(3) => f3 = map.next_value()?,
+                                    Ok(4) => f4 = map.next_value()?,
+                                    Ok(_) => __fal::skip(&mut map)?,
+                                    Err(name) => {
+                                        f5.insert(name, map.next_value()?);
+                                    }
+                                }
+                            }
+                            Ok(AestheticsType2 {
+                                composition: f0,
+                                color_scheme: f1,
+                                mood_atmosphere: f2,
+                                aesthetic_score: f3,
+                                preference_score: f4,
+                                extra: f5,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `AestheticsType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AestheticsType2c55685c6 {
-        /// The `composition` field.
-        pub composition: Option<String>,
-        /// The `color_scheme` field.
-        pub color_scheme: Option<String>,
-        /// The `mood_atmosphere` field.
-        pub mood_atmosphere: Option<String>,
-        /// The `aesthetic_score` field.
-        pub aesthetic_score: Option<String>,
-        /// The `preference_score` field.
-        pub preference_score: Option<String>,
-        /// The object's other members (`additionalProperties`), kept as sent.
-        pub extra: fal_runtime::__private::serde_json::Map<
-            String,
-            fal_runtime::__private::serde_json::Value,
-        >,
-    }
-    impl __serde::Serialize for AestheticsType2c55685c6 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "composition", &self.composition)?;
-            self::optional_entry(&mut map, "color_scheme", &self.color_scheme)?;
-            self::optional_entry(&mut map, "mood_atmosphere", &self.mood_atmosphere)?;
-            self::optional_entry(&mut map, "aesthetic_score", &self.aesthetic_score)?;
-            self::optional_entry(&mut map, "preference_score", &self.preference_score)?;
-            for (name, value) in &self.extra {
-                map.serialize_entry(name, value)?;
+            impl AestheticsType2 {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        composition: None,
+                        color_scheme: None,
+                        mood_atmosphere: None,
+                        aesthetic_score: None,
+                        preference_score: None,
+                        extra: ::std::default::Default::default(),
+                    }
+                }
+                /// Sets `composition` (left out of the request until set).
+                pub fn with_composition(mut self, composition: impl Into<String>) -> Self {
+                    self.composition = Some(composition.into());
+                    self
+                }
+                /// Sets `color_scheme` (left out of the request until set).
+                pub fn with_color_scheme(mut self, color_scheme: impl Into<String>) -> Self {
+                    self.color_scheme = Some(color_scheme.into());
+                    self
+                }
+                /// Sets `mood_atmosphere` (left out of the request until set).
+                pub fn with_mood_atmosphere(mut self, mood_atmosphere: impl Into<String>) -> Self {
+                    self.mood_atmosphere = Some(mood_atmosphere.into());
+                    self
+                }
+                /// Sets `aesthetic_score` (left out of the request until set).
+                pub fn with_aesthetic_score(mut self, aesthetic_score: impl Into<String>) -> Self {
+                    self.aesthetic_score = Some(aesthetic_score.into());
+                    self
+                }
+                /// Sets `preference_score` (left out of the request until set).
+                pub fn with_preference_score(mut self, preference_score: impl Into<String>) -> Self {
+                    self.preference_score = Some(preference_score.into());
+                    self
+                }
+                /// Adds a member the schema does not name (`additionalProperties`).
+                pub fn with_extra_member(
+                    mut self,
+                    name: impl Into<String>,
+                    value: impl Into<fal_runtime::__private::serde_json::Value>,
+                ) -> Self {
+                    self.extra.insert(name.into(), value.into());
+                    self
+                }
             }
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AestheticsType2c55685c6 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                composition: self::optional_field(&mut map, "composition")?,
-                color_scheme: self::optional_field(&mut map, "color_scheme")?,
-                mood_atmosphere: self::optional_field(&mut map, "mood_atmosphere")?,
-                aesthetic_score: self::optional_field(&mut map, "aesthetic_score")?,
-                preference_score: self::optional_field(&mut map, "preference_score")?,
-                extra: self::from_object(::std::mem::take(&mut map))?,
-            })
-        }
-    }
-    impl AestheticsType2c55685c6 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                composition: None,
-                color_scheme: None,
-                mood_atmosphere: None,
-                aesthetic_score: None,
-                preference_score: None,
-                extra: ::std::default::Default::default(),
+            impl __fal::Validate for AestheticsType2 {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
             }
-        }
-        /// Sets `composition` (left out of the request until set).
-        pub fn with_composition(mut self, composition: impl Into<String>) -> Self {
-            self.composition = Some(composition.into());
-            self
-        }
-        /// Sets `color_scheme` (left out of the request until set).
-        pub fn with_color_scheme(mut self, color_scheme: impl Into<String>) -> Self {
-            self.color_scheme = Some(color_scheme.into());
-            self
-        }
-        /// Sets `mood_atmosphere` (left out of the request until set).
-        pub fn with_mood_atmosphere(mut self, mood_atmosphere: impl Into<String>) -> Self {
-            self.mood_atmosphere = Some(mood_atmosphere.into());
-            self
-        }
-        /// Sets `aesthetic_score` (left out of the request until set).
-        pub fn with_aesthetic_score(mut self, aesthetic_score: impl Into<String>) -> Self {
-            self.aesthetic_score = Some(aesthetic_score.into());
-            self
-        }
-        /// Sets `preference_score` (left out of the request until set).
-        pub fn with_preference_score(mut self, preference_score: impl Into<String>) -> Self {
-            self.preference_score = Some(preference_score.into());
-            self
-        }
-        /// Adds a member the schema does not name (`additionalProperties`).
-        pub fn with_extra_member(
-            mut self,
-            name: impl Into<String>,
-            value: impl Into<fal_runtime::__private::serde_json::Value>,
-        ) -> Self {
-            self.extra.insert(name.into(), value.into());
-            self
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatio07dd25ef {
-        /// `"1:1"`
-        V1_1,
-        /// `"2:3"`
-        V2_3,
-        /// `"3:2"`
-        V3_2,
-        /// `"3:4"`
-        V3_4,
-        /// `"4:3"`
-        V4_3,
-        /// `"4:5"`
-        V4_5,
-        /// `"5:4"`
-        V5_4,
-        /// `"9:16"`
-        V9_16,
-        /// `"16:9"`
-        V16_9,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatio07dd25ef {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V1_1 => "1:1",
-                Self::V2_3 => "2:3",
-                Self::V3_2 => "3:2",
-                Self::V3_4 => "3:4",
-                Self::V4_3 => "4:3",
-                Self::V4_5 => "4:5",
-                Self::V5_4 => "5:4",
-                Self::V9_16 => "9:16",
-                Self::V16_9 => "16:9",
-                Self::Other(value) => value,
+            /// The `AspectRatio` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum AspectRatio {
+                /// `"1:1"`
+                V1_1,
+                /// `"2:3"`
+                V2_3,
+                /// `"3:2"`
+                V3_2,
+                /// `"3:4"`
+                V3_4,
+                /// `"4:3"`
+                V4_3,
+                /// `"4:5"`
+                V4_5,
+                /// `"5:4"`
+                V5_4,
+                /// `"9:16"`
+                V9_16,
+                /// `"16:9"`
+                V16_9,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for AspectRatio07dd25ef {
-        fn from(value: &str) -> Self {
-            match value {
-                "1:1" => Self::V1_1,
-                "2:3" => Self::V2_3,
-                "3:2" => Self::V3_2,
-                "3:4" => Self::V3_4,
-                "4:3" => Self::V4_3,
-                "4:5" => Self::V4_5,
-                "5:4" => Self::V5_4,
-                "9:16" => Self::V9_16,
-                "16:9" => Self::V16_9,
-                other => Self::Other(other.to_owned()),
+            impl AspectRatio {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "1:1",
+                    "2:3",
+                    "3:2",
+                    "3:4",
+                    "4:3",
+                    "4:5",
+                    "5:4",
+                    "9:16",
+                    "16:9",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V1_1 => "1:1",
+                        Self::V2_3 => "2:3",
+                        Self::V3_2 => "3:2",
+                        Self::V3_4 => "3:4",
+                        Self::V4_3 => "4:3",
+                        Self::V4_5 => "4:5",
+                        Self::V5_4 => "5:4",
+                        Self::V9_16 => "9:16",
+                        Self::V16_9 => "16:9",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "1:1" => Self::V1_1,
+                        "2:3" => Self::V2_3,
+                        "3:2" => Self::V3_2,
+                        "3:4" => Self::V3_4,
+                        "4:3" => Self::V4_3,
+                        "4:5" => Self::V4_5,
+                        "5:4" => Self::V5_4,
+                        "9:16" => Self::V9_16,
+                        "16:9" => Self::V16_9,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for AspectRatio07dd25ef {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatio07dd25ef {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `BoundingBoxType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct BoundingBoxType2ffb2781e {
-        /// The `top_left` field.
-        pub top_left: PointType2b11b3c9b,
-        /// The `bottom_right` field.
-        pub bottom_right: PointType2b11b3c9b,
-    }
-    impl __serde::Serialize for BoundingBoxType2ffb2781e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("top_left", &self.top_left)?;
-            map.serialize_entry("bottom_right", &self.bottom_right)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BoundingBoxType2ffb2781e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                top_left: self::required_field(&mut map, "top_left")?,
-                bottom_right: self::required_field(&mut map, "bottom_right")?,
-            })
-        }
-    }
-    impl BoundingBoxType2ffb2781e {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            top_left: impl Into<PointType2b11b3c9b>,
-            bottom_right: impl Into<PointType2b11b3c9b>,
-        ) -> Self {
-            Self {
-                top_left: top_left.into(),
-                bottom_right: bottom_right.into(),
+            impl ::std::str::FromStr for AspectRatio {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "AspectRatio",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `Color` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Color241f42b4 {
-        /// The `name` field.
-        pub name: Option<String>,
-        /// The `red` field.
-        pub red: i64,
-        /// The `green` field.
-        pub green: i64,
-        /// The `blue` field.
-        pub blue: i64,
-    }
-    impl __serde::Serialize for Color241f42b4 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "name", &self.name)?;
-            map.serialize_entry("red", &self.red)?;
-            map.serialize_entry("green", &self.green)?;
-            map.serialize_entry("blue", &self.blue)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Color241f42b4 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                name: self::optional_field(&mut map, "name")?,
-                red: self::required_field(&mut map, "red")?,
-                green: self::required_field(&mut map, "green")?,
-                blue: self::required_field(&mut map, "blue")?,
-            })
-        }
-    }
-    impl Color241f42b4 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            red: impl Into<i64>,
-            green: impl Into<i64>,
-            blue: impl Into<i64>,
-        ) -> Self {
-            Self {
-                name: None,
-                red: red.into(),
-                green: green.into(),
-                blue: blue.into(),
+            impl TryFrom<&str> for AspectRatio {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-        /// Sets `name` (left out of the request until set).
-        pub fn with_name(mut self, name: impl Into<String>) -> Self {
-            self.name = Some(name.into());
-            self
-        }
-    }
-    /// The `FiboBbqPreviewGenerateOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct FiboBbqPreviewGenerateOutput5e84de92 {
-        /// The `image` field.
-        pub image: fal_runtime::Image,
-        /// The `images` field.
-        pub images: Option<
-            Vec<
+            impl ::std::fmt::Display for AspectRatio {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for AspectRatio {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for AspectRatio {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `BoundingBoxType2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct BoundingBoxType2 {
+                /// The `top_left` field.
+                pub top_left: PointType2,
+                /// The `bottom_right` field.
+                pub bottom_right: PointType2,
+            }
+            impl __fal::serde::Serialize for BoundingBoxType2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("top_left", &self.top_left)?;
+                    map.serialize_entry("bottom_right", &self.bottom_right)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for BoundingBoxType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = BoundingBoxType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `BoundingBoxType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<BoundingBoxType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["top_left", "bottom_right"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(BoundingBoxType2 {
+                                top_left: __fal::required(f0, "top_left")?,
+                                bottom_right: __fal::required(f1, "bottom_right")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl BoundingBoxType2 {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(
+                    top_left: impl Into<PointType2>,
+                    bottom_right: impl Into<PointType2>,
+                ) -> Self {
+                    Self {
+                        top_left: top_left.into(),
+                        bottom_right: bottom_right.into(),
+                    }
+                }
+            }
+            impl __fal::Validate for BoundingBoxType2 {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("top_left", &self.top_left, &__fal::Rules::NONE);
+                    v.field("bottom_right", &self.bottom_right, &__fal::Rules::NONE);
+                }
+            }
+            /// The `Color` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Color {
+                /// The `name` field.
+                pub name: Option<String>,
+                /// The `red` field.
+                pub red: i64,
+                /// The `green` field.
+                pub green: i64,
+                /// The `blue` field.
+                pub blue: i64,
+            }
+            impl __fal::serde::Serialize for Color {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "name", &self.name)?;
+                    map.serialize_entry("red", &self.red)?;
+                    map.serialize_entry("green", &self.green)?;
+                    map.serialize_entry("blue", &self.blue)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Color {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Color;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Color` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Color, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["name", "red", "green", "blue"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Color {
+                                name: f0,
+                                red: __fal::required(f1, "red")?,
+                                green: __fal::required(f2, "green")?,
+                                blue: __fal::required(f3, "blue")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl Color {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(
+                    red: impl Into<i64>,
+                    green: impl Into<i64>,
+                    blue: impl Into<i64>,
+                ) -> Self {
+                    Self {
+                        name: None,
+                        red: red.into(),
+                        green: green.into(),
+                        blue: blue.into(),
+                    }
+                }
+                /// Sets `name` (left out of the request until set).
+                pub fn with_name(mut self, name: impl Into<String>) -> Self {
+                    self.name = Some(name.into());
+                    self
+                }
+            }
+            impl __fal::Validate for Color {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            /// The `FiboBbqPreviewGenerateOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct FiboBbqPreviewGenerateOutput {
+                /// The `image` field.
+                pub image: fal_runtime::Image,
+                /// The `images` field.
+                pub images: Option<
+                    Vec<
+                        fal_runtime::__private::serde_json::Map<
+                            String,
+                            fal_runtime::__private::serde_json::Value,
+                        >,
+                    >,
+                >,
+                /// The `structured_prompt` field.
+                pub structured_prompt: fal_runtime::__private::serde_json::Map<
+                    String,
+                    fal_runtime::__private::serde_json::Value,
+                >,
+            }
+            impl __fal::serde::Serialize for FiboBbqPreviewGenerateOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("image", &self.image)?;
+                    __fal::optional_entry(&mut map, "images", &self.images)?;
+                    map.serialize_entry("structured_prompt", &self.structured_prompt)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for FiboBbqPreviewGenerateOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FiboBbqPreviewGenerateOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FiboBbqPreviewGenerateOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FiboBbqPreviewGenerateOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["image", "images", "structured_prompt"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FiboBbqPreviewGenerateOutput {
+                                image: __fal::required(f0, "image")?,
+                                images: f1,
+                                structured_prompt: __fal::required(f2, "structured_prompt")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `LightingType2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct LightingType2 {
+                /// The `conditions` field.
+                pub conditions: Option<String>,
+                /// The `direction` field.
+                pub direction: Option<String>,
+                /// The `shadows` field.
+                pub shadows: Option<String>,
+                /// The object's other members (`additionalProperties`), kept as sent.
+                pub extra: fal_runtime::__private::serde_json::Map<
+                    String,
+                    fal_runtime::__private::serde_json::Value,
+                >,
+            }
+            impl __fal::serde::Serialize for LightingType2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "conditions", &self.conditions)?;
+                    __fal::optional_entry(&mut map, "direction", &self.direction)?;
+                    __fal::optional_entry(&mut map, "shadows", &self.shadows)?;
+                    for (name, value) in &self.extra {
+                        map.serialize_entry(name, value)?;
+                    }
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for LightingType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LightingType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LightingType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LightingType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3: fal_runtime::__private::serde_json::Map<
+                                String,
+                                fal_runtime::__private::serde_json::Value,
+                            > = ::std::default::Default::default();
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::KeyOrName(&["conditions", "direction", "shadows"]),
+                                )?
+                            {
+                                match key {
+                                    Ok(0) => f0 = map.next_value()?,
+                                    Ok(1) => f1 = map.next_value()?,
+                                    Ok(2) => f2 = map.next_value()?,
+                                    Ok(_) => __fal::skip(&mut map)?,
+                                    Err(name) => {
+                                        f3.insert(name, map.next_value()?);
+                                    }
+                                }
+                            }
+                            Ok(LightingType2 {
+                                conditions: f0,
+                                direction: f1,
+                                shadows: f2,
+                                extra: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl LightingType2 {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        conditions: None,
+                        direction: None,
+                        shadows: None,
+                        extra: ::std::default::Default::default(),
+                    }
+                }
+                /// Sets `conditions` (left out of the request until set).
+                pub fn with_conditions(mut self, conditions: impl Into<String>) -> Self {
+                    self.conditions = Some(conditions.into());
+                    self
+                }
+                /// Sets `direction` (left out of the request until set).
+                pub fn with_direction(mut self, direction: impl Into<String>) -> Self {
+                    self.direction = Some(direction.into());
+                    self
+                }
+                /// Sets `shadows` (left out of the request until set).
+                pub fn with_shadows(mut self, shadows: impl Into<String>) -> Self {
+                    self.shadows = Some(shadows.into());
+                    self
+                }
+                /// Adds a member the schema does not name (`additionalProperties`).
+                pub fn with_extra_member(
+                    mut self,
+                    name: impl Into<String>,
+                    value: impl Into<fal_runtime::__private::serde_json::Value>,
+                ) -> Self {
+                    self.extra.insert(name.into(), value.into());
+                    self
+                }
+            }
+            impl __fal::Validate for LightingType2 {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            /// The `PhotographicCharacteristicsType2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct PhotographicCharacteristicsType2 {
+                /// The `depth_of_field` field.
+                pub depth_of_field: Option<String>,
+                /// The `focus` field.
+                pub focus: Option<String>,
+                /// The `camera_angle` field.
+                pub camera_angle: Option<String>,
+                /// The `lens_focal_length` field.
+                pub lens_focal_length: Option<String>,
+                /// The object's other members (`additionalProperties`), kept as sent.
+                pub extra: fal_runtime::__private::serde_json::Map<
+                    String,
+                    fal_runtime::__private::serde_json::Value,
+                >,
+            }
+            impl __fal::serde::Serialize for PhotographicCharacteristicsType2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "depth_of_field", &self.depth_of_field)?;
+                    __fal::optional_entry(&mut map, "focus", &self.focus)?;
+                    __fal::optional_entry(&mut map, "camera_angle", &self.camera_angle)?;
+                    __fal::optional_entry(&mut map, "lens_focal_length", &self.lens_focal_length)?;
+                    for (name, value) in &self.extra {
+                        map.serialize_entry(name, value)?;
+                    }
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for PhotographicCharacteristicsType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PhotographicCharacteristicsType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PhotographicCharacteristicsType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PhotographicCharacteristicsType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4: fal_runtime::__private::serde_json::Map<
+                                String,
+                                fal_runtime::__private::serde_json::Value,
+                            > = ::std::default::Default::default();
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::KeyOrName(
+                                        &[
+                                            "depth_of_field",
+                                            "focus",
+                                            "camera_angle",
+                                            "lens_focal_length",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Ok(0) => f0 = map.next_value()?,
+                                    Ok(1) => f1 = map.next_value()?,
+                                    Ok(2) => f2 = map.next_value()?,
+                                    Ok(3) => f3 = map.next_value()?,
+                                    Ok(_) => __fal::skip(&mut map)?,
+                                    Err(name) => {
+                                        f4.insert(name, map.next_value()?);
+                                    }
+                                }
+                            }
+                            Ok(PhotographicCharacteristicsType2 {
+                                depth_of_field: f0,
+                                focus: f1,
+                                camera_angle: f2,
+                                lens_focal_length: f3,
+                                extra: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl PhotographicCharacteristicsType2 {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        depth_of_field: None,
+                        focus: None,
+                        camera_angle: None,
+                        lens_focal_length: None,
+                        extra: ::std::default::Default::default(),
+                    }
+                }
+                /// Sets `depth_of_field` (left out of the request until set).
+                pub fn with_depth_of_field(mut self, depth_of_field: impl Into<String>) -> Self {
+                    self.depth_of_field = Some(depth_of_field.into());
+                    self
+                }
+                /// Sets `focus` (left out of the request until set).
+                pub fn with_focus(mut self, focus: impl Into<String>) -> Self {
+                    self.focus = Some(focus.into());
+                    self
+                }
+                /// Sets `camera_angle` (left out of the request until set).
+                pub fn with_camera_angle(mut self, camera_angle: impl Into<String>) -> Self {
+                    self.camera_angle = Some(camera_angle.into());
+                    self
+                }
+                /// Sets `lens_focal_length` (left out of the request until set).
+                pub fn with_lens_focal_length(
+                    mut self,
+                    lens_focal_length: impl Into<String>,
+                ) -> Self {
+                    self.lens_focal_length = Some(lens_focal_length.into());
+                    self
+                }
+                /// Adds a member the schema does not name (`additionalProperties`).
+                pub fn with_extra_member(
+                    mut self,
+                    name: impl Into<String>,
+                    value: impl Into<fal_runtime::__private::serde_json::Value>,
+                ) -> Self {
+                    self.extra.insert(name.into(), value.into());
+                    self
+                }
+            }
+            impl __fal::Validate for PhotographicCharacteristicsType2 {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            /// The `PointType2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct PointType2 {
+                /// The `x` field.
+                pub x: f64,
+                /// The `y` field.
+                pub y: f64,
+            }
+            impl __fal::serde::Serialize for PointType2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("x", &self.x)?;
+                    map.serialize_entry("y", &self.y)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for PointType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PointType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PointType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PointType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["x", "y"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PointType2 {
+                                x: __fal::required(f0, "x")?,
+                                y: __fal::required(f1, "y")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl PointType2 {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(x: impl Into<f64>, y: impl Into<f64>) -> Self {
+                    Self { x: x.into(), y: y.into() }
+                }
+            }
+            impl __fal::Validate for PointType2 {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            /// The `PromptObjectType2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct PromptObjectType2 {
+                /// The `description` field.
+                pub description: Option<String>,
+                /// The `bounding_boxes` field.
+                pub bounding_boxes: Option<Vec<BoundingBoxType2>>,
+                /// The `colors` field.
+                pub colors: Option<Vec<Color>>,
+                /// The `location` field.
+                pub location: Option<String>,
+                /// The `relationship` field.
+                pub relationship: Option<String>,
+                /// The `relative_size` field.
+                pub relative_size: Option<String>,
+                /// The `shape_and_color` field.
+                pub shape_and_color: Option<String>,
+                /// The `texture` field.
+                pub texture: Option<String>,
+                /// The `appearance_details` field.
+                pub appearance_details: Option<String>,
+                /// The `number_of_objects` field.
+                pub number_of_objects: Option<i64>,
+                /// The `pose` field.
+                pub pose: Option<String>,
+                /// The `expression` field.
+                pub expression: Option<String>,
+                /// The `clothing` field.
+                pub clothing: Option<String>,
+                /// The `action` field.
+                pub action: Option<String>,
+                /// The `gender` field.
+                pub gender: Option<String>,
+                /// The `skin_tone_and_texture` field.
+                pub skin_tone_and_texture: Option<String>,
+                /// The `skin_color` field.
+                pub skin_color: Option<Color>,
+                /// The `orientation` field.
+                pub orientation: Option<String>,
+                /// The `relative_distance` field.
+                pub relative_distance: Option<f64>,
+            }
+            impl __fal::serde::Serialize for PromptObjectType2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "description", &self.description)?;
+                    __fal::optional_entry(&mut map, "bounding_boxes", &self.bounding_boxes)?;
+                    __fal::optional_entry(&mut map, "colors", &self.colors)?;
+                    __fal::optional_entry(&mut map, "location", &self.location)?;
+                    __fal::optional_entry(&mut map, "relationship", &self.relationship)?;
+                    __fal::optional_entry(&mut map, "relative_size", &self.relative_size)?;
+                    __fal::optional_entry(&mut map, "shape_and_color", &self.shape_and_color)?;
+                    __fal::optional_entry(&mut map, "texture", &self.texture)?;
+                    __fal::optional_entry(&mut map, "appearance_details", &self.appearance_details)?;
+                    __fal::optional_entry(&mut map, "number_of_objects", &self.number_of_objects)?;
+                    __fal::optional_entry(&mut map, "pose", &self.pose)?;
+                    __fal::optional_entry(&mut map, "expression", &self.expression)?;
+                    __fal::optional_entry(&mut map, "clothing", &self.clothing)?;
+                    __fal::optional_entry(&mut map, "action", &self.action)?;
+                    __fal::optional_entry(&mut map, "gender", &self.gender)?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "skin_tone_and_texture",
+                        &self.skin_tone_and_texture,
+                    )?;
+                    __fal::optional_entry(&mut map, "skin_color", &self.skin_color)?;
+                    __fal::optional_entry(&mut map, "orientation", &self.orientation)?;
+                    __fal::optional_entry(&mut map, "relative_distance", &self.relative_distance)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for PromptObjectType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PromptObjectType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PromptObjectType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PromptObjectType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            let mut f12 = None;
+                            let mut f13 = None;
+                            let mut f14 = None;
+                            let mut f15 = None;
+                            let mut f16 = None;
+                            let mut f17 = None;
+                            let mut f18 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "description",
+                                            "bounding_boxes",
+                                            "colors",
+                                            "location",
+                                            "relationship",
+                                            "relative_size",
+                                            "shape_and_color",
+                                            "texture",
+                                            "appearance_details",
+                                            "number_of_objects",
+                                            "pose",
+                                            "expression",
+                                            "clothing",
+                                            "action",
+                                            "gender",
+                                            "skin_tone_and_texture",
+                                            "skin_color",
+                                            "orientation",
+                                            "relative_distance",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    Some(12) => f12 = map.next_value()?,
+                                    Some(13) => f13 = map.next_value()?,
+                                    Some(14) => f14 = map.next_value()?,
+                                    Some(15) => f15 = map.next_value()?,
+                                    Some(16) => f16 = map.next_value()?,
+                                    Some(17) => f17 = map.next_value()?,
+                                    Some(18) => f18 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PromptObjectType2 {
+                                description: f0,
+                                bounding_boxes: f1,
+                                colors: f2,
+                                location: f3,
+                                relationship: f4,
+                                relative_size: f5,
+                                shape_and_color: f6,
+                                texture: f7,
+                                appearance_details: f8,
+                                number_of_objects: f9,
+                                pose: f10,
+                                expression: f11,
+                                clothing: f12,
+                                action: f13,
+                                gender: f14,
+                                skin_tone_and_texture: f15,
+                                skin_color: f16,
+                                orientation: f17,
+                                relative_distance: f18,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl PromptObjectType2 {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        description: None,
+                        bounding_boxes: None,
+                        colors: None,
+                        location: None,
+                        relationship: None,
+                        relative_size: None,
+                        shape_and_color: None,
+                        texture: None,
+                        appearance_details: None,
+                        number_of_objects: None,
+                        pose: None,
+                        expression: None,
+                        clothing: None,
+                        action: None,
+                        gender: None,
+                        skin_tone_and_texture: None,
+                        skin_color: None,
+                        orientation: None,
+                        relative_distance: None,
+                    }
+                }
+                /// Sets `description` (left out of the request until set).
+                pub fn with_description(mut self, description: impl Into<String>) -> Self {
+                    self.description = Some(description.into());
+                    self
+                }
+                /// Sets `bounding_boxes` (left out of the request until set).
+                pub fn with_bounding_boxes<I1: Into<BoundingBoxType2>>(
+                    mut self,
+                    bounding_boxes: impl IntoIterator<Item = I1>,
+                ) -> Self {
+                    self.bounding_boxes = Some(bounding_boxes.into_iter().map(Into::into).collect());
+                    self
+                }
+                /// Sets `colors` (left out of the request until set).
+                pub fn with_colors<I2: Into<Color>>(
+                    mut self,
+                    colors: impl IntoIterator<Item = I2>,
+                ) -> Self {
+                    self.colors = Some(colors.into_iter().map(Into::into).collect());
+                    self
+                }
+                /// Sets `location` (left out of the request until set).
+                pub fn with_location(mut self, location: impl Into<String>) -> Self {
+                    self.location = Some(location.into());
+                    self
+                }
+                /// Sets `relationship` (left out of the request until set).
+                pub fn with_relationship(mut self, relationship: impl Into<String>) -> Self {
+                    self.relationship = Some(relationship.into());
+                    self
+                }
+                /// Sets `relative_size` (left out of the request until set).
+                pub fn with_relative_size(mut self, relative_size: impl Into<String>) -> Self {
+                    self.relative_size = Some(relative_size.into());
+                    self
+                }
+                /// Sets `shape_and_color` (left out of the request until set).
+                pub fn with_shape_and_color(mut self, shape_and_color: impl Into<String>) -> Self {
+                    self.shape_and_color = Some(shape_and_color.into());
+                    self
+                }
+                /// Sets `texture` (left out of the request until set).
+                pub fn with_texture(mut self, texture: impl Into<String>) -> Self {
+                    self.texture = Some(texture.into());
+                    self
+                }
+                /// Sets `appearance_details` (left out of the request until set).
+                pub fn with_appearance_details(
+                    mut self,
+                    appearance_details: impl Into<String>,
+                ) -> Self {
+                    self.appearance_details = Some(appearance_details.into());
+                    self
+                }
+                /// Sets `number_of_objects` (left out of the request until set).
+                pub fn with_number_of_objects(mut self, number_of_objects: impl Into<i64>) -> Self {
+                    self.number_of_objects = Some(number_of_objects.into());
+                    self
+                }
+                /// Sets `pose` (left out of the request until set).
+                pub fn with_pose(mut self, pose: impl Into<String>) -> Self {
+                    self.pose = Some(pose.into());
+                    self
+                }
+                /// Sets `expression` (left out of the request until set).
+                pub fn with_expression(mut self, expression: impl Into<String>) -> Self {
+                    self.expression = Some(expression.into());
+                    self
+                }
+                /// Sets `clothing` (left out of the request until set).
+                pub fn with_clothing(mut self, clothing: impl Into<String>) -> Self {
+                    self.clothing = Some(clothing.into());
+                    self
+                }
+                /// Sets `action` (left out of the request until set).
+                pub fn with_action(mut self, action: impl Into<String>) -> Self {
+                    self.action = Some(action.into());
+                    self
+                }
+                /// Sets `gender` (left out of the request until set).
+                pub fn with_gender(mut self, gender: impl Into<String>) -> Self {
+                    self.gender = Some(gender.into());
+                    self
+                }
+                /// Sets `skin_tone_and_texture` (left out of the request until set).
+                pub fn with_skin_tone_and_texture(
+                    mut self,
+                    skin_tone_and_texture: impl Into<String>,
+                ) -> Self {
+                    self.skin_tone_and_texture = Some(skin_tone_and_texture.into());
+                    self
+                }
+                /// Sets `skin_color` (left out of the request until set).
+                pub fn with_skin_color(mut self, skin_color: impl Into<Color>) -> Self {
+                    self.skin_color = Some(skin_color.into());
+                    self
+                }
+                /// Sets `orientation` (left out of the request until set).
+                pub fn with_orientation(mut self, orientation: impl Into<String>) -> Self {
+                    self.orientation = Some(orientation.into());
+                    self
+                }
+                /// Sets `relative_distance` (left out of the request until set).
+                pub fn with_relative_distance(mut self, relative_distance: impl Into<f64>) -> Self {
+                    self.relative_distance = Some(relative_distance.into());
+                    self
+                }
+            }
+            impl __fal::Validate for PromptObjectType2 {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("bounding_boxes", &self.bounding_boxes, &__fal::Rules::NONE);
+                    v.field("colors", &self.colors, &__fal::Rules::NONE);
+                    v.field("skin_color", &self.skin_color, &__fal::Rules::NONE);
+                }
+            }
+            /// The `StructuredPrompt` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+            pub enum StructuredPrompt {
+                /// The `StructuredPromptType3` form.
+                StructuredPromptType3(StructuredPromptType3),
+                /// The `Text` form.
+                Text(String),
+                /// The `Object` form.
+                Object(
+                    fal_runtime::__private::serde_json::Map<
+                        String,
+                        fal_runtime::__private::serde_json::Value,
+                    >,
+                ),
+            }
+            impl __fal::serde::Serialize for StructuredPrompt {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    match self {
+                        Self::StructuredPromptType3(value) => {
+                            __fal::serde::Serialize::serialize(value, serializer)
+                        }
+                        Self::Text(value) => __fal::serde::Serialize::serialize(value, serializer),
+                        Self::Object(value) => __fal::serde::Serialize::serialize(value, serializer),
+                    }
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for StructuredPrompt {
+                /// Tries each form in order, like serde's untagged enums.
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                        deserializer,
+                    )?;
+                    if let Some(arm) = value.parse::<StructuredPromptType3>() {
+                        return Ok(Self::StructuredPromptType3(arm));
+                    }
+                    if let Some(arm) = value.parse::<String>() {
+                        return Ok(Self::Text(arm));
+                    }
+                    if let Some(arm) = value
+                        .parse::<
+                            fal_runtime::__private::serde_json::Map<
+                                String,
+                                fal_runtime::__private::serde_json::Value,
+                            >,
+                        >()
+                    {
+                        return Ok(Self::Object(arm));
+                    }
+                    Err(
+                        value
+                            .mismatch(
+                                "one of the forms of `StructuredPrompt`: `StructuredPromptType3`, a string, an object",
+                            ),
+                    )
+                }
+            }
+            impl From<StructuredPromptType3> for StructuredPrompt {
+                fn from(value: StructuredPromptType3) -> Self {
+                    Self::StructuredPromptType3(value)
+                }
+            }
+            impl From<String> for StructuredPrompt {
+                fn from(value: String) -> Self {
+                    Self::Text(value)
+                }
+            }
+            impl From<
                 fal_runtime::__private::serde_json::Map<
                     String,
                     fal_runtime::__private::serde_json::Value,
                 >,
-            >,
-        >,
-        /// The `structured_prompt` field.
-        pub structured_prompt: fal_runtime::__private::serde_json::Map<
-            String,
-            fal_runtime::__private::serde_json::Value,
-        >,
-    }
-    impl __serde::Serialize for FiboBbqPreviewGenerateOutput5e84de92 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            self::optional_entry(&mut map, "images", &self.images)?;
-            map.serialize_entry("structured_prompt", &self.structured_prompt)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FiboBbqPreviewGenerateOutput5e84de92 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-                images: self::optional_field(&mut map, "images")?,
-                structured_prompt: self::required_field(&mut map, "structured_prompt")?,
-            })
-        }
-    }
-    /// The `LightingType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct LightingType2e36912e8 {
-        /// The `conditions` field.
-        pub conditions: Option<String>,
-        /// The `direction` field.
-        pub direction: Option<String>,
-        /// The `shadows` field.
-        pub shadows: Option<String>,
-        /// The object's other members (`additionalProperties`), kept as sent.
-        pub extra: fal_runtime::__private::serde_json::Map<
-            String,
-            fal_runtime::__private::serde_json::Value,
-        >,
-    }
-    impl __serde::Serialize for LightingType2e36912e8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "conditions", &self.conditions)?;
-            self::optional_entry(&mut map, "direction", &self.direction)?;
-            self::optional_entry(&mut map, "shadows", &self.shadows)?;
-            for (name, value) in &self.extra {
-                map.serialize_entry(name, value)?;
-            }
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LightingType2e36912e8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                conditions: self::optional_field(&mut map, "conditions")?,
-                direction: self::optional_field(&mut map, "direction")?,
-                shadows: self::optional_field(&mut map, "shadows")?,
-                extra: self::from_object(::std::mem::take(&mut map))?,
-            })
-        }
-    }
-    impl LightingType2e36912e8 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                conditions: None,
-                direction: None,
-                shadows: None,
-                extra: ::std::default::Default::default(),
-            }
-        }
-        /// Sets `conditions` (left out of the request until set).
-        pub fn with_conditions(mut self, conditions: impl Into<String>) -> Self {
-            self.conditions = Some(conditions.into());
-            self
-        }
-        /// Sets `direction` (left out of the request until set).
-        pub fn with_direction(mut self, direction: impl Into<String>) -> Self {
-            self.direction = Some(direction.into());
-            self
-        }
-        /// Sets `shadows` (left out of the request until set).
-        pub fn with_shadows(mut self, shadows: impl Into<String>) -> Self {
-            self.shadows = Some(shadows.into());
-            self
-        }
-        /// Adds a member the schema does not name (`additionalProperties`).
-        pub fn with_extra_member(
-            mut self,
-            name: impl Into<String>,
-            value: impl Into<fal_runtime::__private::serde_json::Value>,
-        ) -> Self {
-            self.extra.insert(name.into(), value.into());
-            self
-        }
-    }
-    /// The `PhotographicCharacteristicsType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PhotographicCharacteristicsType28c7e099f {
-        /// The `depth_of_field` field.
-        pub depth_of_field: Option<String>,
-        /// The `focus` field.
-        pub focus: Option<String>,
-        /// The `camera_angle` field.
-        pub camera_angle: Option<String>,
-        /// The `lens_focal_length` field.
-        pub lens_focal_length: Option<String>,
-        /// The object's other members (`additionalProperties`), kept as sent.
-        pub extra: fal_runtime::__private::serde_json::Map<
-            String,
-            fal_runtime::__private::serde_json::Value,
-        >,
-    }
-    impl __serde::Serialize for PhotographicCharacteristicsType28c7e099f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "depth_of_field", &self.depth_of_field)?;
-            self::optional_entry(&mut map, "focus", &self.focus)?;
-            self::optional_entry(&mut map, "camera_angle", &self.camera_angle)?;
-            self::optional_entry(&mut map, "lens_focal_length", &self.lens_focal_length)?;
-            for (name, value) in &self.extra {
-                map.serialize_entry(name, value)?;
-            }
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PhotographicCharacteristicsType28c7e099f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                depth_of_field: self::optional_field(&mut map, "depth_of_field")?,
-                focus: self::optional_field(&mut map, "focus")?,
-                camera_angle: self::optional_field(&mut map, "camera_angle")?,
-                lens_focal_length: self::optional_field(&mut map, "lens_focal_length")?,
-                extra: self::from_object(::std::mem::take(&mut map))?,
-            })
-        }
-    }
-    impl PhotographicCharacteristicsType28c7e099f {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                depth_of_field: None,
-                focus: None,
-                camera_angle: None,
-                lens_focal_length: None,
-                extra: ::std::default::Default::default(),
-            }
-        }
-        /// Sets `depth_of_field` (left out of the request until set).
-        pub fn with_depth_of_field(mut self, depth_of_field: impl Into<String>) -> Self {
-            self.depth_of_field = Some(depth_of_field.into());
-            self
-        }
-        /// Sets `focus` (left out of the request until set).
-        pub fn with_focus(mut self, focus: impl Into<String>) -> Self {
-            self.focus = Some(focus.into());
-            self
-        }
-        /// Sets `camera_angle` (left out of the request until set).
-        pub fn with_camera_angle(mut self, camera_angle: impl Into<String>) -> Self {
-            self.camera_angle = Some(camera_angle.into());
-            self
-        }
-        /// Sets `lens_focal_length` (left out of the request until set).
-        pub fn with_lens_focal_length(
-            mut self,
-            lens_focal_length: impl Into<String>,
-        ) -> Self {
-            self.lens_focal_length = Some(lens_focal_length.into());
-            self
-        }
-        /// Adds a member the schema does not name (`additionalProperties`).
-        pub fn with_extra_member(
-            mut self,
-            name: impl Into<String>,
-            value: impl Into<fal_runtime::__private::serde_json::Value>,
-        ) -> Self {
-            self.extra.insert(name.into(), value.into());
-            self
-        }
-    }
-    /// The `PointType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct PointType2b11b3c9b {
-        /// The `x` field.
-        pub x: f64,
-        /// The `y` field.
-        pub y: f64,
-    }
-    impl __serde::Serialize for PointType2b11b3c9b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("x", &self.x)?;
-            map.serialize_entry("y", &self.y)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PointType2b11b3c9b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                x: self::required_field(&mut map, "x")?,
-                y: self::required_field(&mut map, "y")?,
-            })
-        }
-    }
-    impl PointType2b11b3c9b {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(x: impl Into<f64>, y: impl Into<f64>) -> Self {
-            Self { x: x.into(), y: y.into() }
-        }
-    }
-    /// The `PromptObjectType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PromptObjectType224170d43 {
-        /// The `description` field.
-        pub description: Option<String>,
-        /// The `bounding_boxes` field.
-        pub bounding_boxes: Option<Vec<BoundingBoxType2ffb2781e>>,
-        /// The `colors` field.
-        pub colors: Option<Vec<Color241f42b4>>,
-        /// The `location` field.
-        pub location: Option<String>,
-        /// The `relationship` field.
-        pub relationship: Option<String>,
-        /// The `relative_size` field.
-        pub relative_size: Option<String>,
-        /// The `shape_and_color` field.
-        pub shape_and_color: Option<String>,
-        /// The `texture` field.
-        pub texture: Option<String>,
-        /// The `appearance_details` field.
-        pub appearance_details: Option<String>,
-        /// The `number_of_objects` field.
-        pub number_of_objects: Option<i64>,
-        /// The `pose` field.
-        pub pose: Option<String>,
-        /// The `expression` field.
-        pub expression: Option<String>,
-        /// The `clothing` field.
-        pub clothing: Option<String>,
-        /// The `action` field.
-        pub action: Option<String>,
-        /// The `gender` field.
-        pub gender: Option<String>,
-        /// The `skin_tone_and_texture` field.
-        pub skin_tone_and_texture: Option<String>,
-        /// The `skin_color` field.
-        pub skin_color: Option<Color241f42b4>,
-        /// The `orientation` field.
-        pub orientation: Option<String>,
-        /// The `relative_distance` field.
-        pub relative_distance: Option<f64>,
-    }
-    impl __serde::Serialize for PromptObjectType224170d43 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "description", &self.description)?;
-            self::optional_entry(&mut map, "bounding_boxes", &self.bounding_boxes)?;
-            self::optional_entry(&mut map, "colors", &self.colors)?;
-            self::optional_entry(&mut map, "location", &self.location)?;
-            self::optional_entry(&mut map, "relationship", &self.relationship)?;
-            self::optional_entry(&mut map, "relative_size", &self.relative_size)?;
-            self::optional_entry(&mut map, "shape_and_color", &self.shape_and_color)?;
-            self::optional_entry(&mut map, "texture", &self.texture)?;
-            self::optional_entry(&mut map, "appearance_details", &self.appearance_details)?;
-            self::optional_entry(&mut map, "number_of_objects", &self.number_of_objects)?;
-            self::optional_entry(&mut map, "pose", &self.pose)?;
-            self::optional_entry(&mut map, "expression", &self.expression)?;
-            self::optional_entry(&mut map, "clothing", &self.clothing)?;
-            self::optional_entry(&mut map, "action", &self.action)?;
-            self::optional_entry(&mut map, "gender", &self.gender)?;
-            self::optional_entry(
-                &mut map,
-                "skin_tone_and_texture",
-                &self.skin_tone_and_texture,
-            )?;
-            self::optional_entry(&mut map, "skin_color", &self.skin_color)?;
-            self::optional_entry(&mut map, "orientation", &self.orientation)?;
-            self::optional_entry(&mut map, "relative_distance", &self.relative_distance)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PromptObjectType224170d43 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                description: self::optional_field(&mut map, "description")?,
-                bounding_boxes: self::optional_field(&mut map, "bounding_boxes")?,
-                colors: self::optional_field(&mut map, "colors")?,
-                location: self::optional_field(&mut map, "location")?,
-                relationship: self::optional_field(&mut map, "relationship")?,
-                relative_size: self::optional_field(&mut map, "relative_size")?,
-                shape_and_color: self::optional_field(&mut map, "shape_and_color")?,
-                texture: self::optional_field(&mut map, "texture")?,
-                appearance_details: self::optional_field(&mut map, "appearance_details")?,
-                number_of_objects: self::optional_field(&mut map, "number_of_objects")?,
-                pose: self::optional_field(&mut map, "pose")?,
-                expression: self::optional_field(&mut map, "expression")?,
-                clothing: self::optional_field(&mut map, "clothing")?,
-                action: self::optional_field(&mut map, "action")?,
-                gender: self::optional_field(&mut map, "gender")?,
-                skin_tone_and_texture: self::optional_field(
-                    &mut map,
-                    "skin_tone_and_texture",
-                )?,
-                skin_color: self::optional_field(&mut map, "skin_color")?,
-                orientation: self::optional_field(&mut map, "orientation")?,
-                relative_distance: self::optional_field(&mut map, "relative_distance")?,
-            })
-        }
-    }
-    impl PromptObjectType224170d43 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                description: None,
-                bounding_boxes: None,
-                colors: None,
-                location: None,
-                relationship: None,
-                relative_size: None,
-                shape_and_color: None,
-                texture: None,
-                appearance_details: None,
-                number_of_objects: None,
-                pose: None,
-                expression: None,
-                clothing: None,
-                action: None,
-                gender: None,
-                skin_tone_and_texture: None,
-                skin_color: None,
-                orientation: None,
-                relative_distance: None,
-            }
-        }
-        /// Sets `description` (left out of the request until set).
-        pub fn with_description(mut self, description: impl Into<String>) -> Self {
-            self.description = Some(description.into());
-            self
-        }
-        /// Sets `bounding_boxes` (left out of the request until set).
-        pub fn with_bounding_boxes<I1: Into<BoundingBoxType2ffb2781e>>(
-            mut self,
-            bounding_boxes: impl IntoIterator<Item = I1>,
-        ) -> Self {
-            self.bounding_boxes = Some(bounding_boxes.into_iter().map(Into::into).collect());
-            self
-        }
-        /// Sets `colors` (left out of the request until set).
-        pub fn with_colors<I2: Into<Color241f42b4>>(
-            mut self,
-            colors: impl IntoIterator<Item = I2>,
-        ) -> Self {
-            self.colors = Some(colors.into_iter().map(Into::into).collect());
-            self
-        }
-        /// Sets `location` (left out of the request until set).
-        pub fn with_location(mut self, location: impl Into<String>) -> Self {
-            self.location = Some(location.into());
-            self
-        }
-        /// Sets `relationship` (left out of the request until set).
-        pub fn with_relationship(mut self, relationship: impl Into<String>) -> Self {
-            self.relationship = Some(relationship.into());
-            self
-        }
-        /// Sets `relative_size` (left out of the request until set).
-        pub fn with_relative_size(mut self, relative_size: impl Into<String>) -> Self {
-            self.relative_size = Some(relative_size.into());
-            self
-        }
-        /// Sets `shape_and_color` (left out of the request until set).
-        pub fn with_shape_and_color(mut self, shape_and_color: impl Into<String>) -> Self {
-            self.shape_and_color = Some(shape_and_color.into());
-            self
-        }
-        /// Sets `texture` (left out of the request until set).
-        pub fn with_texture(mut self, texture: impl Into<String>) -> Self {
-            self.texture = Some(texture.into());
-            self
-        }
-        /// Sets `appearance_details` (left out of the request until set).
-        pub fn with_appearance_details(
-            mut self,
-            appearance_details: impl Into<String>,
-        ) -> Self {
-            self.appearance_details = Some(appearance_details.into());
-            self
-        }
-        /// Sets `number_of_objects` (left out of the request until set).
-        pub fn with_number_of_objects(mut self, number_of_objects: impl Into<i64>) -> Self {
-            self.number_of_objects = Some(number_of_objects.into());
-            self
-        }
-        /// Sets `pose` (left out of the request until set).
-        pub fn with_pose(mut self, pose: impl Into<String>) -> Self {
-            self.pose = Some(pose.into());
-            self
-        }
-        /// Sets `expression` (left out of the request until set).
-        pub fn with_expression(mut self, expression: impl Into<String>) -> Self {
-            self.expression = Some(expression.into());
-            self
-        }
-        /// Sets `clothing` (left out of the request until set).
-        pub fn with_clothing(mut self, clothing: impl Into<String>) -> Self {
-            self.clothing = Some(clothing.into());
-            self
-        }
-        /// Sets `action` (left out of the request until set).
-        pub fn with_action(mut self, action: impl Into<String>) -> Self {
-            self.action = Some(action.into());
-            self
-        }
-        /// Sets `gender` (left out of the request until set).
-        pub fn with_gender(mut self, gender: impl Into<String>) -> Self {
-            self.gender = Some(gender.into());
-            self
-        }
-        /// Sets `skin_tone_and_texture` (left out of the request until set).
-        pub fn with_skin_tone_and_texture(
-            mut self,
-            skin_tone_and_texture: impl Into<String>,
-        ) -> Self {
-            self.skin_tone_and_texture = Some(skin_tone_and_texture.into());
-            self
-        }
-        /// Sets `skin_color` (left out of the request until set).
-        pub fn with_skin_color(mut self, skin_color: impl Into<Color241f42b4>) -> Self {
-            self.skin_color = Some(skin_color.into());
-            self
-        }
-        /// Sets `orientation` (left out of the request until set).
-        pub fn with_orientation(mut self, orientation: impl Into<String>) -> Self {
-            self.orientation = Some(orientation.into());
-            self
-        }
-        /// Sets `relative_distance` (left out of the request until set).
-        pub fn with_relative_distance(mut self, relative_distance: impl Into<f64>) -> Self {
-            self.relative_distance = Some(relative_distance.into());
-            self
-        }
-    }
-    /// The `StructuredPrompt` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum StructuredPrompt0013fbee {
-        /// The `StructuredPromptType3` form.
-        StructuredPromptType3(StructuredPromptType376964b77),
-        /// The `Text` form.
-        Text(String),
-        /// The `Object` form.
-        Object(
-            fal_runtime::__private::serde_json::Map<
-                String,
-                fal_runtime::__private::serde_json::Value,
-            >,
-        ),
-    }
-    impl __serde::Serialize for StructuredPrompt0013fbee {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::StructuredPromptType3(value) => {
-                    __serde::Serialize::serialize(value, serializer)
+            > for StructuredPrompt {
+                fn from(
+                    value: fal_runtime::__private::serde_json::Map<
+                        String,
+                        fal_runtime::__private::serde_json::Value,
+                    >,
+                ) -> Self {
+                    Self::Object(value)
                 }
-                Self::Text(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Object(value) => __serde::Serialize::serialize(value, serializer),
             }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for StructuredPrompt0013fbee {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <StructuredPromptType376964b77 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::StructuredPromptType3(arm));
+            impl __fal::Validate for StructuredPrompt {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    match self {
+                        Self::StructuredPromptType3(value) => {
+                            __fal::Validate::validate_at(value, v, rules)
+                        }
+                        Self::Text(value) => __fal::Validate::validate_at(value, v, rules),
+                        Self::Object(value) => __fal::Validate::validate_at(value, v, rules),
+                    }
+                }
             }
-            if let Ok(arm) = <String as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Text(arm));
+            /// The `StructuredPromptType3` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct StructuredPromptType3 {
+                /// The `short_description` field.
+                pub short_description: Option<String>,
+                /// The `objects` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `[]`.
+                pub objects: Option<Vec<PromptObjectType2>>,
+                /// The `color_palette` field.
+                pub color_palette: Option<Vec<Color>>,
+                /// The `background_setting` field.
+                pub background_setting: Option<String>,
+                /// The `lighting` field.
+                pub lighting: Option<LightingType2>,
+                /// The `aesthetics` field.
+                pub aesthetics: Option<AestheticsType2>,
+                /// The `photographic_characteristics` field.
+                pub photographic_characteristics: Option<PhotographicCharacteristicsType2>,
+                /// The `style_medium` field.
+                pub style_medium: Option<String>,
+                /// The `text_render` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `[]`.
+                pub text_render: Option<Vec<fal_runtime::__private::serde_json::Value>>,
+                /// The `context` field.
+                pub context: Option<String>,
+                /// The `artistic_style` field.
+                pub artistic_style: Option<String>,
             }
-            if let Ok(arm) = <fal_runtime::__private::serde_json::Map<
-                String,
-                fal_runtime::__private::serde_json::Value,
-            > as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Object(arm));
+            impl __fal::serde::Serialize for StructuredPromptType3 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "short_description", &self.short_description)?;
+                    __fal::optional_entry(&mut map, "objects", &self.objects)?;
+                    __fal::optional_entry(&mut map, "color_palette", &self.color_palette)?;
+                    __fal::optional_entry(&mut map, "background_setting", &self.background_setting)?;
+                    __fal::optional_entry(&mut map, "lighting", &self.lighting)?;
+                    __fal::optional_entry(&mut map, "aesthetics", &self.aesthetics)?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "photographic_characteristics",
+                        &self.photographic_characteristics,
+                    )?;
+                    __fal::optional_entry(&mut map, "style_medium", &self.style_medium)?;
+                    __fal::optional_entry(&mut map, "text_render", &self.text_render)?;
+                    __fal::optional_entry(&mut map, "context", &self.context)?;
+                    __fal::optional_entry(&mut map, "artistic_style", &self.artistic_style)?;
+                    map.end()
+                }
             }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of StructuredPrompt",
-                ),
-            )
-        }
-    }
-    impl From<StructuredPromptType376964b77> for StructuredPrompt0013fbee {
-        fn from(value: StructuredPromptType376964b77) -> Self {
-            Self::StructuredPromptType3(value)
-        }
-    }
-    impl From<String> for StructuredPrompt0013fbee {
-        fn from(value: String) -> Self {
-            Self::Text(value)
-        }
-    }
-    impl From<
-        fal_runtime::__private::serde_json::Map<
-            String,
-            fal_runtime::__private::serde_json::Value,
-        >,
-    > for StructuredPrompt0013fbee {
-        fn from(
-            value: fal_runtime::__private::serde_json::Map<
-                String,
-                fal_runtime::__private::serde_json::Value,
-            >,
-        ) -> Self {
-            Self::Object(value)
-        }
-    }
-    /// The `StructuredPromptType3` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct StructuredPromptType376964b77 {
-        /// The `short_description` field.
-        pub short_description: Option<String>,
-        /// The `objects` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `[]`.
-        pub objects: Option<Vec<PromptObjectType224170d43>>,
-        /// The `color_palette` field.
-        pub color_palette: Option<Vec<Color241f42b4>>,
-        /// The `background_setting` field.
-        pub background_setting: Option<String>,
-        /// The `lighting` field.
-        pub lighting: Option<LightingType2e36912e8>,
-        /// The `aesthetics` field.
-        pub aesthetics: Option<AestheticsType2c55685c6>,
-        /// The `photographic_characteristics` field.
-        pub photographic_characteristics: Option<PhotographicCharacteristicsType28c7e099f>,
-        /// The `style_medium` field.
-        pub style_medium: Option<String>,
-        /// The `text_render` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `[]`.
-        pub text_render: Option<Vec<fal_runtime::__private::serde_json::Value>>,
-        /// The `context` field.
-        pub context: Option<String>,
-        /// The `artistic_style` field.
-        pub artistic_style: Option<String>,
-    }
-    impl __serde::Serialize for StructuredPromptType376964b77 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "short_description", &self.short_description)?;
-            self::optional_entry(&mut map, "objects", &self.objects)?;
-            self::optional_entry(&mut map, "color_palette", &self.color_palette)?;
-            self::optional_entry(&mut map, "background_setting", &self.background_setting)?;
-            self::optional_entry(&mut map, "lighting", &self.lighting)?;
-            self::optional_entry(&mut map, "aesthetics", &self.aesthetics)?;
-            self::optional_entry(
-                &mut map,
-                "photographic_characteristics",
-                &self.photographic_characteristics,
-            )?;
-            self::optional_entry(&mut map, "style_medium", &self.style_medium)?;
-            self::optional_entry(&mut map, "text_render", &self.text_render)?;
-            self::optional_entry(&mut map, "context", &self.context)?;
-            self::optional_entry(&mut map, "artistic_style", &self.artistic_style)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for StructuredPromptType376964b77 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                short_description: self::optional_field(&mut map, "short_description")?,
-                objects: self::optional_field(&mut map, "objects")?,
-                color_palette: self::optional_field(&mut map, "color_palette")?,
-                background_setting: self::optional_field(&mut map, "background_setting")?,
-                lighting: self::optional_field(&mut map, "lighting")?,
-                aesthetics: self::optional_field(&mut map, "aesthetics")?,
-                photographic_characteristics: self::optional_field(
-                    &mut map,
-                    "photographic_characteristics",
-                )?,
-                style_medium: self::optional_field(&mut map, "style_medium")?,
-                text_render: self::optional_field(&mut map, "text_render")?,
-                context: self::optional_field(&mut map, "context")?,
-                artistic_style: self::optional_field(&mut map, "artistic_style")?,
-            })
-        }
-    }
-    impl StructuredPromptType376964b77 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                short_description: None,
-                objects: None,
-                color_palette: None,
-                background_setting: None,
-                lighting: None,
-                aesthetics: None,
-                photographic_characteristics: None,
-                style_medium: None,
-                text_render: None,
-                context: None,
-                artistic_style: None,
+            impl<'de> __fal::serde::Deserialize<'de> for StructuredPromptType3 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = StructuredPromptType3;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `StructuredPromptType3` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<StructuredPromptType3, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "short_description",
+                                            "objects",
+                                            "color_palette",
+                                            "background_setting",
+                                            "lighting",
+                                            "aesthetics",
+                                            "photographic_characteristics",
+                                            "style_medium",
+                                            "text_render",
+                                            "context",
+                                            "artistic_style",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(StructuredPromptType3 {
+                                short_description: f0,
+                                objects: f1,
+                                color_palette: f2,
+                                background_setting: f3,
+                                lighting: f4,
+                                aesthetics: f5,
+                                photographic_characteristics: f6,
+                                style_medium: f7,
+                                text_render: f8,
+                                context: f9,
+                                artistic_style: f10,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-        /// Sets `short_description` (left out of the request until set).
-        pub fn with_short_description(
-            mut self,
-            short_description: impl Into<String>,
-        ) -> Self {
-            self.short_description = Some(short_description.into());
-            self
-        }
-        /// Sets `objects` (left out of the request until set).
-        pub fn with_objects<I1: Into<PromptObjectType224170d43>>(
-            mut self,
-            objects: impl IntoIterator<Item = I1>,
-        ) -> Self {
-            self.objects = Some(objects.into_iter().map(Into::into).collect());
-            self
-        }
-        /// Sets `color_palette` (left out of the request until set).
-        pub fn with_color_palette<I2: Into<Color241f42b4>>(
-            mut self,
-            color_palette: impl IntoIterator<Item = I2>,
-        ) -> Self {
-            self.color_palette = Some(color_palette.into_iter().map(Into::into).collect());
-            self
-        }
-        /// Sets `background_setting` (left out of the request until set).
-        pub fn with_background_setting(
-            mut self,
-            background_setting: impl Into<String>,
-        ) -> Self {
-            self.background_setting = Some(background_setting.into());
-            self
-        }
-        /// Sets `lighting` (left out of the request until set).
-        pub fn with_lighting(mut self, lighting: impl Into<LightingType2e36912e8>) -> Self {
-            self.lighting = Some(lighting.into());
-            self
-        }
-        /// Sets `aesthetics` (left out of the request until set).
-        pub fn with_aesthetics(
-            mut self,
-            aesthetics: impl Into<AestheticsType2c55685c6>,
-        ) -> Self {
-            self.aesthetics = Some(aesthetics.into());
-            self
-        }
-        /// Sets `photographic_characteristics` (left out of the request until set).
-        pub fn with_photographic_characteristics(
-            mut self,
-            photographic_characteristics: impl Into<PhotographicCharacteristicsType28c7e099f>,
-        ) -> Self {
-            self.photographic_characteristics = Some(photographic_characteristics.into());
-            self
-        }
-        /// Sets `style_medium` (left out of the request until set).
-        pub fn with_style_medium(mut self, style_medium: impl Into<String>) -> Self {
-            self.style_medium = Some(style_medium.into());
-            self
-        }
-        /// Sets `text_render` (left out of the request until set).
-        pub fn with_text_render<I8: Into<fal_runtime::__private::serde_json::Value>>(
-            mut self,
-            text_render: impl IntoIterator<Item = I8>,
-        ) -> Self {
-            self.text_render = Some(text_render.into_iter().map(Into::into).collect());
-            self
-        }
-        /// Sets `context` (left out of the request until set).
-        pub fn with_context(mut self, context: impl Into<String>) -> Self {
-            self.context = Some(context.into());
-            self
-        }
-        /// Sets `artistic_style` (left out of the request until set).
-        pub fn with_artistic_style(mut self, artistic_style: impl Into<String>) -> Self {
-            self.artistic_style = Some(artistic_style.into());
-            self
+            impl StructuredPromptType3 {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        short_description: None,
+                        objects: None,
+                        color_palette: None,
+                        background_setting: None,
+                        lighting: None,
+                        aesthetics: None,
+                        photographic_characteristics: None,
+                        style_medium: None,
+                        text_render: None,
+                        context: None,
+                        artistic_style: None,
+                    }
+                }
+                /// Sets `short_description` (left out of the request until set).
+                pub fn with_short_description(
+                    mut self,
+                    short_description: impl Into<String>,
+                ) -> Self {
+                    self.short_description = Some(short_description.into());
+                    self
+                }
+                /// Sets `objects` (left out of the request until set).
+                pub fn with_objects<I1: Into<PromptObjectType2>>(
+                    mut self,
+                    objects: impl IntoIterator<Item = I1>,
+                ) -> Self {
+                    self.objects = Some(objects.into_iter().map(Into::into).collect());
+                    self
+                }
+                /// Sets `color_palette` (left out of the request until set).
+                pub fn with_color_palette<I2: Into<Color>>(
+                    mut self,
+                    color_palette: impl IntoIterator<Item = I2>,
+                ) -> Self {
+                    self.color_palette = Some(color_palette.into_iter().map(Into::into).collect());
+                    self
+                }
+                /// Sets `background_setting` (left out of the request until set).
+                pub fn with_background_setting(
+                    mut self,
+                    background_setting: impl Into<String>,
+                ) -> Self {
+                    self.background_setting = Some(background_setting.into());
+                    self
+                }
+                /// Sets `lighting` (left out of the request until set).
+                pub fn with_lighting(mut self, lighting: impl Into<LightingType2>) -> Self {
+                    self.lighting = Some(lighting.into());
+                    self
+                }
+                /// Sets `aesthetics` (left out of the request until set).
+                pub fn with_aesthetics(mut self, aesthetics: impl Into<AestheticsType2>) -> Self {
+                    self.aesthetics = Some(aesthetics.into());
+                    self
+                }
+                /// Sets `photographic_characteristics` (left out of the request until set).
+                pub fn with_photographic_characteristics(
+                    mut self,
+                    photographic_characteristics: impl Into<PhotographicCharacteristicsType2>,
+                ) -> Self {
+                    self.photographic_characteristics = Some(photographic_characteristics.into());
+                    self
+                }
+                /// Sets `style_medium` (left out of the request until set).
+                pub fn with_style_medium(mut self, style_medium: impl Into<String>) -> Self {
+                    self.style_medium = Some(style_medium.into());
+                    self
+                }
+                /// Sets `text_render` (left out of the request until set).
+                pub fn with_text_render<I8: Into<fal_runtime::__private::serde_json::Value>>(
+                    mut self,
+                    text_render: impl IntoIterator<Item = I8>,
+                ) -> Self {
+                    self.text_render = Some(text_render.into_iter().map(Into::into).collect());
+                    self
+                }
+                /// Sets `context` (left out of the request until set).
+                pub fn with_context(mut self, context: impl Into<String>) -> Self {
+                    self.context = Some(context.into());
+                    self
+                }
+                /// Sets `artistic_style` (left out of the request until set).
+                pub fn with_artistic_style(mut self, artistic_style: impl Into<String>) -> Self {
+                    self.artistic_style = Some(artistic_style.into());
+                    self
+                }
+            }
+            impl __fal::Validate for StructuredPromptType3 {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("objects", &self.objects, &__fal::Rules::NONE);
+                    v.field("color_palette", &self.color_palette, &__fal::Rules::NONE);
+                    v.field("lighting", &self.lighting, &__fal::Rules::NONE);
+                    v.field("aesthetics", &self.aesthetics, &__fal::Rules::NONE);
+                    v.field(
+                        "photographic_characteristics",
+                        &self.photographic_characteristics,
+                        &__fal::Rules::NONE,
+                    );
+                }
+            }
         }
     }
 }

@@ -7,10 +7,7 @@ pub mod bria {
         ///
         /// Build a `FiboEditColorizeInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `FiboEditColorizeOutput`.
         pub mod colorize {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::Color4d3b3b08 as Color;
-            pub use super::super::super::__types::FiboEditColorizeOutput29835ad4 as FiboEditColorizeOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `bria/fibo-edit/colorize`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct FiboEditColorizeInput {
@@ -23,27 +20,53 @@ pub mod bria {
                 /// Example: `"contemporary color"`.
                 pub color: Color,
             }
-            impl __serde::Serialize for FiboEditColorizeInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for FiboEditColorizeInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
                     map.serialize_entry("color", &self.color)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for FiboEditColorizeInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for FiboEditColorizeInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        color: __types::required_field(&mut map, "color")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FiboEditColorizeInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FiboEditColorizeInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FiboEditColorizeInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["image_url", "color"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FiboEditColorizeInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                color: __fal::required(f1, "color")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl FiboEditColorizeInput {
@@ -58,214 +81,186 @@ pub mod bria {
                     }
                 }
             }
+            impl __fal::Validate for FiboEditColorizeInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("color", &self.color, &__fal::Rules::NONE);
+                }
+            }
+            impl FiboEditColorizeInput {
+                /// Every rule of `bria/fibo-edit/colorize`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for FiboEditColorizeInput {
                 const ENDPOINT_ID: &'static str = "bria/fibo-edit/colorize";
                 type Output = FiboEditColorizeOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    FiboEditColorizeInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `Color` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Color {
+                /// `"contemporary color"`
+                ContemporaryColor,
+                /// `"vivid color"`
+                VividColor,
+                /// `"black and white colors"`
+                BlackAndWhiteColors,
+                /// `"sepia vintage"`
+                SepiaVintage,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl Color {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "contemporary color",
+                    "vivid color",
+                    "black and white colors",
+                    "sepia vintage",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::ContemporaryColor => "contemporary color",
+                        Self::VividColor => "vivid color",
+                        Self::BlackAndWhiteColors => "black and white colors",
+                        Self::SepiaVintage => "sepia vintage",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "contemporary color" => Self::ContemporaryColor,
+                        "vivid color" => Self::VividColor,
+                        "black and white colors" => Self::BlackAndWhiteColors,
+                        "sepia vintage" => Self::SepiaVintage,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for Color {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Color", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `Color` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Color4d3b3b08 {
-        /// `"contemporary color"`
-        ContemporaryColor,
-        /// `"vivid color"`
-        VividColor,
-        /// `"black and white colors"`
-        BlackAndWhiteColors,
-        /// `"sepia vintage"`
-        SepiaVintage,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Color4d3b3b08 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::ContemporaryColor => "contemporary color",
-                Self::VividColor => "vivid color",
-                Self::BlackAndWhiteColors => "black and white colors",
-                Self::SepiaVintage => "sepia vintage",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for Color {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for Color4d3b3b08 {
-        fn from(value: &str) -> Self {
-            match value {
-                "contemporary color" => Self::ContemporaryColor,
-                "vivid color" => Self::VividColor,
-                "black and white colors" => Self::BlackAndWhiteColors,
-                "sepia vintage" => Self::SepiaVintage,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for Color {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Color4d3b3b08 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Color4d3b3b08 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `FiboEditColorizeOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct FiboEditColorizeOutput29835ad4 {
-        /// The `image` field.
-        pub image: fal_runtime::Image,
-        /// The `images` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `[]`.
-        pub images: Option<Vec<fal_runtime::Image>>,
-        /// The `structured_instruction` field.
-        pub structured_instruction: fal_runtime::__private::serde_json::Map<
-            String,
-            fal_runtime::__private::serde_json::Value,
-        >,
-    }
-    impl __serde::Serialize for FiboEditColorizeOutput29835ad4 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            self::optional_entry(&mut map, "images", &self.images)?;
-            map.serialize_entry("structured_instruction", &self.structured_instruction)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FiboEditColorizeOutput29835ad4 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-                images: self::optional_field(&mut map, "images")?,
-                structured_instruction: self::required_field(
-                    &mut map,
-                    "structured_instruction",
-                )?,
-            })
+            impl __fal::serde::Serialize for Color {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Color {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Color` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Color {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `FiboEditColorizeOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct FiboEditColorizeOutput {
+                /// The `image` field.
+                pub image: fal_runtime::Image,
+                /// The `images` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `[]`.
+                pub images: Option<Vec<fal_runtime::Image>>,
+                /// The `structured_instruction` field.
+                pub structured_instruction: fal_runtime::__private::serde_json::Map<
+                    String,
+                    fal_runtime::__private::serde_json::Value,
+                >,
+            }
+            impl __fal::serde::Serialize for FiboEditColorizeOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("image", &self.image)?;
+                    __fal::optional_entry(&mut map, "images", &self.images)?;
+                    map.serialize_entry("structured_instruction", &self.structured_instruction)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for FiboEditColorizeOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FiboEditColorizeOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FiboEditColorizeOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FiboEditColorizeOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["image", "images", "structured_instruction"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FiboEditColorizeOutput {
+                                image: __fal::required(f0, "image")?,
+                                images: f1,
+                                structured_instruction: __fal::required(
+                                    f2,
+                                    "structured_instruction",
+                                )?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

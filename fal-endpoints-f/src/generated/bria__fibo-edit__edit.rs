@@ -7,14 +7,7 @@ pub mod bria {
         ///
         /// Build a `FiboEditEditInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `FiboEditEditOutput`.
         pub mod edit {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::Aesthetics9504341b as Aesthetics;
-            pub use super::super::super::__types::FiboEditEditOutput5e138176 as FiboEditEditOutput;
-            pub use super::super::super::__types::Lighting8725a845 as Lighting;
-            pub use super::super::super::__types::PhotographicCharacteristics52e1d6d8 as PhotographicCharacteristics;
-            pub use super::super::super::__types::PromptObject61aa82af as PromptObject;
-            pub use super::super::super::__types::StructuredInstructionac6c80fe as StructuredInstruction;
+            use fal_runtime::__private as __fal;
             /// The request body of `bria/fibo-edit/edit`.
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct FiboEditEditInput {
@@ -54,52 +47,109 @@ pub mod bria {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub sync_mode: Option<bool>,
             }
-            impl __serde::Serialize for FiboEditEditInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for FiboEditEditInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
-                    __types::optional_entry(&mut map, "image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "mask_url", &self.mask_url)?;
-                    __types::optional_entry(&mut map, "instruction", &self.instruction)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
+                    __fal::optional_entry(&mut map, "mask_url", &self.mask_url)?;
+                    __fal::optional_entry(&mut map, "instruction", &self.instruction)?;
+                    __fal::optional_entry(
                         &mut map,
                         "structured_instruction",
                         &self.structured_instruction,
                     )?;
-                    __types::optional_entry(&mut map, "original_vgl", &self.original_vgl)?;
-                    __types::optional_entry(&mut map, "new_vgl", &self.new_vgl)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "steps_num", &self.steps_num)?;
-                    __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    __fal::optional_entry(&mut map, "original_vgl", &self.original_vgl)?;
+                    __fal::optional_entry(&mut map, "new_vgl", &self.new_vgl)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "steps_num", &self.steps_num)?;
+                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for FiboEditEditInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for FiboEditEditInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::optional_field(&mut map, "image_url")?,
-                        mask_url: __types::optional_field(&mut map, "mask_url")?,
-                        instruction: __types::optional_field(&mut map, "instruction")?,
-                        structured_instruction: __types::optional_field(
-                            &mut map,
-                            "structured_instruction",
-                        )?,
-                        original_vgl: __types::optional_field(&mut map, "original_vgl")?,
-                        new_vgl: __types::optional_field(&mut map, "new_vgl")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        steps_num: __types::optional_field(&mut map, "steps_num")?,
-                        negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                        guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                        sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FiboEditEditInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FiboEditEditInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FiboEditEditInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_url",
+                                            "mask_url",
+                                            "instruction",
+                                            "structured_instruction",
+                                            "original_vgl",
+                                            "new_vgl",
+                                            "seed",
+                                            "steps_num",
+                                            "negative_prompt",
+                                            "guidance_scale",
+                                            "sync_mode",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FiboEditEditInput {
+                                image_url: f0,
+                                mask_url: f1,
+                                instruction: f2,
+                                structured_instruction: f3,
+                                original_vgl: f4,
+                                new_vgl: f5,
+                                seed: f6,
+                                steps_num: f7,
+                                negative_prompt: f8,
+                                guidance_scale: f9,
+                                sync_mode: f10,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl FiboEditEditInput {
@@ -184,709 +234,907 @@ pub mod bria {
                     self
                 }
             }
+            impl __fal::Validate for FiboEditEditInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "structured_instruction",
+                        &self.structured_instruction,
+                        &__fal::Rules::NONE,
+                    );
+                    v.field("original_vgl", &self.original_vgl, &__fal::Rules::NONE);
+                    v.field("new_vgl", &self.new_vgl, &__fal::Rules::NONE);
+                    v.field(
+                        "steps_num",
+                        &self.steps_num,
+                        &__fal::Rules {
+                            minimum: Some(20f64),
+                            maximum: Some(50f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl FiboEditEditInput {
+                /// Every rule of `bria/fibo-edit/edit`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for FiboEditEditInput {
                 const ENDPOINT_ID: &'static str = "bria/fibo-edit/edit";
                 type Output = FiboEditEditOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    FiboEditEditInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `Aesthetics` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct Aesthetics {
+                /// The `composition` field.
+                pub composition: Option<String>,
+                /// The `color_scheme` field.
+                pub color_scheme: Option<String>,
+                /// The `mood_atmosphere` field.
+                pub mood_atmosphere: Option<String>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for Aesthetics {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "composition", &self.composition)?;
+                    __fal::optional_entry(&mut map, "color_scheme", &self.color_scheme)?;
+                    __fal::optional_entry(&mut map, "mood_atmosphere", &self.mood_atmosphere)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for Aesthetics {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Aesthetics;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Aesthetics` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Aesthetics, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["composition", "color_scheme", "mood_atmosphere"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Aesthetics {
+                                composition: f0,
+                                color_scheme: f1,
+                                mood_atmosphere: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `Aesthetics` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct Aesthetics9504341b {
-        /// The `composition` field.
-        pub composition: Option<String>,
-        /// The `color_scheme` field.
-        pub color_scheme: Option<String>,
-        /// The `mood_atmosphere` field.
-        pub mood_atmosphere: Option<String>,
-    }
-    impl __serde::Serialize for Aesthetics9504341b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "composition", &self.composition)?;
-            self::optional_entry(&mut map, "color_scheme", &self.color_scheme)?;
-            self::optional_entry(&mut map, "mood_atmosphere", &self.mood_atmosphere)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Aesthetics9504341b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                composition: self::optional_field(&mut map, "composition")?,
-                color_scheme: self::optional_field(&mut map, "color_scheme")?,
-                mood_atmosphere: self::optional_field(&mut map, "mood_atmosphere")?,
-            })
-        }
-    }
-    impl Aesthetics9504341b {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                composition: None,
-                color_scheme: None,
-                mood_atmosphere: None,
+            impl Aesthetics {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        composition: None,
+                        color_scheme: None,
+                        mood_atmosphere: None,
+                    }
+                }
+                /// Sets `composition` (left out of the request until set).
+                pub fn with_composition(mut self, composition: impl Into<String>) -> Self {
+                    self.composition = Some(composition.into());
+                    self
+                }
+                /// Sets `color_scheme` (left out of the request until set).
+                pub fn with_color_scheme(mut self, color_scheme: impl Into<String>) -> Self {
+                    self.color_scheme = Some(color_scheme.into());
+                    self
+                }
+                /// Sets `mood_atmosphere` (left out of the request until set).
+                pub fn with_mood_atmosphere(mut self, mood_atmosphere: impl Into<String>) -> Self {
+                    self.mood_atmosphere = Some(mood_atmosphere.into());
+                    self
+                }
             }
-        }
-        /// Sets `composition` (left out of the request until set).
-        pub fn with_composition(mut self, composition: impl Into<String>) -> Self {
-            self.composition = Some(composition.into());
-            self
-        }
-        /// Sets `color_scheme` (left out of the request until set).
-        pub fn with_color_scheme(mut self, color_scheme: impl Into<String>) -> Self {
-            self.color_scheme = Some(color_scheme.into());
-            self
-        }
-        /// Sets `mood_atmosphere` (left out of the request until set).
-        pub fn with_mood_atmosphere(mut self, mood_atmosphere: impl Into<String>) -> Self {
-            self.mood_atmosphere = Some(mood_atmosphere.into());
-            self
-        }
-    }
-    /// The `FiboEditEditOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct FiboEditEditOutput5e138176 {
-        /// The `image` field.
-        pub image: fal_runtime::Image,
-        /// The `images` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `[]`.
-        /// Example: `[{"url":"https://bria-datasets.s3.us-east-1.amazonaws.com/Liza/ewT7wv-jMgkqs7z7xQNNL_e8707c299d034feab7a64d903118098f.png"}]`.
-        pub images: Option<Vec<fal_runtime::Image>>,
-        /// The `structured_instruction` field.
-        pub structured_instruction: fal_runtime::__private::serde_json::Map<
-            String,
-            fal_runtime::__private::serde_json::Value,
-        >,
-    }
-    impl __serde::Serialize for FiboEditEditOutput5e138176 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            self::optional_entry(&mut map, "images", &self.images)?;
-            map.serialize_entry("structured_instruction", &self.structured_instruction)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FiboEditEditOutput5e138176 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-                images: self::optional_field(&mut map, "images")?,
-                structured_instruction: self::required_field(
-                    &mut map,
-                    "structured_instruction",
-                )?,
-            })
-        }
-    }
-    /// The `Lighting` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct Lighting8725a845 {
-        /// The `conditions` field.
-        pub conditions: Option<String>,
-        /// The `direction` field.
-        pub direction: Option<String>,
-        /// The `shadows` field.
-        pub shadows: Option<String>,
-    }
-    impl __serde::Serialize for Lighting8725a845 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "conditions", &self.conditions)?;
-            self::optional_entry(&mut map, "direction", &self.direction)?;
-            self::optional_entry(&mut map, "shadows", &self.shadows)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Lighting8725a845 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                conditions: self::optional_field(&mut map, "conditions")?,
-                direction: self::optional_field(&mut map, "direction")?,
-                shadows: self::optional_field(&mut map, "shadows")?,
-            })
-        }
-    }
-    impl Lighting8725a845 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                conditions: None,
-                direction: None,
-                shadows: None,
+            impl __fal::Validate for Aesthetics {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
             }
-        }
-        /// Sets `conditions` (left out of the request until set).
-        pub fn with_conditions(mut self, conditions: impl Into<String>) -> Self {
-            self.conditions = Some(conditions.into());
-            self
-        }
-        /// Sets `direction` (left out of the request until set).
-        pub fn with_direction(mut self, direction: impl Into<String>) -> Self {
-            self.direction = Some(direction.into());
-            self
-        }
-        /// Sets `shadows` (left out of the request until set).
-        pub fn with_shadows(mut self, shadows: impl Into<String>) -> Self {
-            self.shadows = Some(shadows.into());
-            self
-        }
-    }
-    /// The `PhotographicCharacteristics` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PhotographicCharacteristics52e1d6d8 {
-        /// The `depth_of_field` field.
-        pub depth_of_field: Option<String>,
-        /// The `focus` field.
-        pub focus: Option<String>,
-        /// The `camera_angle` field.
-        pub camera_angle: Option<String>,
-        /// The `lens_focal_length` field.
-        pub lens_focal_length: Option<String>,
-    }
-    impl __serde::Serialize for PhotographicCharacteristics52e1d6d8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "depth_of_field", &self.depth_of_field)?;
-            self::optional_entry(&mut map, "focus", &self.focus)?;
-            self::optional_entry(&mut map, "camera_angle", &self.camera_angle)?;
-            self::optional_entry(&mut map, "lens_focal_length", &self.lens_focal_length)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PhotographicCharacteristics52e1d6d8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                depth_of_field: self::optional_field(&mut map, "depth_of_field")?,
-                focus: self::optional_field(&mut map, "focus")?,
-                camera_angle: self::optional_field(&mut map, "camera_angle")?,
-                lens_focal_length: self::optional_field(&mut map, "lens_focal_length")?,
-            })
-        }
-    }
-    impl PhotographicCharacteristics52e1d6d8 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                depth_of_field: None,
-                focus: None,
-                camera_angle: None,
-                lens_focal_length: None,
+            /// The `FiboEditEditOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct FiboEditEditOutput {
+                /// The `image` field.
+                pub image: fal_runtime::Image,
+                /// The `images` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `[]`.
+                /// Example: `[{"url":"https://bria-datasets.s3.us-east-1.amazonaws.com/Liza/ewT7wv-jMgkqs7z7xQNNL_e8707c299d034feab7a64d903118098f.png"}]`.
+                pub images: Option<Vec<fal_runtime::Image>>,
+                /// The `structured_instruction` field.
+                pub structured_instruction: fal_runtime::__private::serde_json::Map<
+                    String,
+                    fal_runtime::__private::serde_json::Value,
+                >,
             }
-        }
-        /// Sets `depth_of_field` (left out of the request until set).
-        pub fn with_depth_of_field(mut self, depth_of_field: impl Into<String>) -> Self {
-            self.depth_of_field = Some(depth_of_field.into());
-            self
-        }
-        /// Sets `focus` (left out of the request until set).
-        pub fn with_focus(mut self, focus: impl Into<String>) -> Self {
-            self.focus = Some(focus.into());
-            self
-        }
-        /// Sets `camera_angle` (left out of the request until set).
-        pub fn with_camera_angle(mut self, camera_angle: impl Into<String>) -> Self {
-            self.camera_angle = Some(camera_angle.into());
-            self
-        }
-        /// Sets `lens_focal_length` (left out of the request until set).
-        pub fn with_lens_focal_length(
-            mut self,
-            lens_focal_length: impl Into<String>,
-        ) -> Self {
-            self.lens_focal_length = Some(lens_focal_length.into());
-            self
-        }
-    }
-    /// The `PromptObject` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct PromptObject61aa82af {
-        /// The `description` field.
-        pub description: Option<String>,
-        /// The `location` field.
-        pub location: Option<String>,
-        /// The `relationship` field.
-        pub relationship: String,
-        /// The `relative_size` field.
-        pub relative_size: Option<String>,
-        /// The `shape_and_color` field.
-        pub shape_and_color: Option<String>,
-        /// The `texture` field.
-        pub texture: Option<String>,
-        /// The `appearance_details` field.
-        pub appearance_details: Option<String>,
-        /// The `number_of_objects` field.
-        pub number_of_objects: Option<i64>,
-        /// The `pose` field.
-        pub pose: Option<String>,
-        /// The `expression` field.
-        pub expression: Option<String>,
-        /// The `clothing` field.
-        pub clothing: Option<String>,
-        /// The `action` field.
-        pub action: Option<String>,
-        /// The `gender` field.
-        pub gender: Option<String>,
-        /// The `skin_tone_and_texture` field.
-        pub skin_tone_and_texture: Option<String>,
-        /// The `orientation` field.
-        pub orientation: Option<String>,
-    }
-    impl __serde::Serialize for PromptObject61aa82af {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "description", &self.description)?;
-            self::optional_entry(&mut map, "location", &self.location)?;
-            map.serialize_entry("relationship", &self.relationship)?;
-            self::optional_entry(&mut map, "relative_size", &self.relative_size)?;
-            self::optional_entry(&mut map, "shape_and_color", &self.shape_and_color)?;
-            self::optional_entry(&mut map, "texture", &self.texture)?;
-            self::optional_entry(&mut map, "appearance_details", &self.appearance_details)?;
-            self::optional_entry(&mut map, "number_of_objects", &self.number_of_objects)?;
-            self::optional_entry(&mut map, "pose", &self.pose)?;
-            self::optional_entry(&mut map, "expression", &self.expression)?;
-            self::optional_entry(&mut map, "clothing", &self.clothing)?;
-            self::optional_entry(&mut map, "action", &self.action)?;
-            self::optional_entry(&mut map, "gender", &self.gender)?;
-            self::optional_entry(
-                &mut map,
-                "skin_tone_and_texture",
-                &self.skin_tone_and_texture,
-            )?;
-            self::optional_entry(&mut map, "orientation", &self.orientation)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PromptObject61aa82af {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                description: self::optional_field(&mut map, "description")?,
-                location: self::optional_field(&mut map, "location")?,
-                relationship: self::required_field(&mut map, "relationship")?,
-                relative_size: self::optional_field(&mut map, "relative_size")?,
-                shape_and_color: self::optional_field(&mut map, "shape_and_color")?,
-                texture: self::optional_field(&mut map, "texture")?,
-                appearance_details: self::optional_field(&mut map, "appearance_details")?,
-                number_of_objects: self::optional_field(&mut map, "number_of_objects")?,
-                pose: self::optional_field(&mut map, "pose")?,
-                expression: self::optional_field(&mut map, "expression")?,
-                clothing: self::optional_field(&mut map, "clothing")?,
-                action: self::optional_field(&mut map, "action")?,
-                gender: self::optional_field(&mut map, "gender")?,
-                skin_tone_and_texture: self::optional_field(
-                    &mut map,
-                    "skin_tone_and_texture",
-                )?,
-                orientation: self::optional_field(&mut map, "orientation")?,
-            })
-        }
-    }
-    impl PromptObject61aa82af {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(relationship: impl Into<String>) -> Self {
-            Self {
-                description: None,
-                location: None,
-                relationship: relationship.into(),
-                relative_size: None,
-                shape_and_color: None,
-                texture: None,
-                appearance_details: None,
-                number_of_objects: None,
-                pose: None,
-                expression: None,
-                clothing: None,
-                action: None,
-                gender: None,
-                skin_tone_and_texture: None,
-                orientation: None,
+            impl __fal::serde::Serialize for FiboEditEditOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("image", &self.image)?;
+                    __fal::optional_entry(&mut map, "images", &self.images)?;
+                    map.serialize_entry("structured_instruction", &self.structured_instruction)?;
+                    map.end()
+                }
             }
-        }
-        /// Sets `description` (left out of the request until set).
-        pub fn with_description(mut self, description: impl Into<String>) -> Self {
-            self.description = Some(description.into());
-            self
-        }
-        /// Sets `location` (left out of the request until set).
-        pub fn with_location(mut self, location: impl Into<String>) -> Self {
-            self.location = Some(location.into());
-            self
-        }
-        /// Sets `relative_size` (left out of the request until set).
-        pub fn with_relative_size(mut self, relative_size: impl Into<String>) -> Self {
-            self.relative_size = Some(relative_size.into());
-            self
-        }
-        /// Sets `shape_and_color` (left out of the request until set).
-        pub fn with_shape_and_color(mut self, shape_and_color: impl Into<String>) -> Self {
-            self.shape_and_color = Some(shape_and_color.into());
-            self
-        }
-        /// Sets `texture` (left out of the request until set).
-        pub fn with_texture(mut self, texture: impl Into<String>) -> Self {
-            self.texture = Some(texture.into());
-            self
-        }
-        /// Sets `appearance_details` (left out of the request until set).
-        pub fn with_appearance_details(
-            mut self,
-            appearance_details: impl Into<String>,
-        ) -> Self {
-            self.appearance_details = Some(appearance_details.into());
-            self
-        }
-        /// Sets `number_of_objects` (left out of the request until set).
-        pub fn with_number_of_objects(mut self, number_of_objects: impl Into<i64>) -> Self {
-            self.number_of_objects = Some(number_of_objects.into());
-            self
-        }
-        /// Sets `pose` (left out of the request until set).
-        pub fn with_pose(mut self, pose: impl Into<String>) -> Self {
-            self.pose = Some(pose.into());
-            self
-        }
-        /// Sets `expression` (left out of the request until set).
-        pub fn with_expression(mut self, expression: impl Into<String>) -> Self {
-            self.expression = Some(expression.into());
-            self
-        }
-        /// Sets `clothing` (left out of the request until set).
-        pub fn with_clothing(mut self, clothing: impl Into<String>) -> Self {
-            self.clothing = Some(clothing.into());
-            self
-        }
-        /// Sets `action` (left out of the request until set).
-        pub fn with_action(mut self, action: impl Into<String>) -> Self {
-            self.action = Some(action.into());
-            self
-        }
-        /// Sets `gender` (left out of the request until set).
-        pub fn with_gender(mut self, gender: impl Into<String>) -> Self {
-            self.gender = Some(gender.into());
-            self
-        }
-        /// Sets `skin_tone_and_texture` (left out of the request until set).
-        pub fn with_skin_tone_and_texture(
-            mut self,
-            skin_tone_and_texture: impl Into<String>,
-        ) -> Self {
-            self.skin_tone_and_texture = Some(skin_tone_and_texture.into());
-            self
-        }
-        /// Sets `orientation` (left out of the request until set).
-        pub fn with_orientation(mut self, orientation: impl Into<String>) -> Self {
-            self.orientation = Some(orientation.into());
-            self
-        }
-    }
-    /// The `StructuredInstruction` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct StructuredInstructionac6c80fe {
-        /// The `short_description` field.
-        pub short_description: Option<String>,
-        /// The `objects` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `[]`.
-        pub objects: Option<Vec<PromptObject61aa82af>>,
-        /// The `background_setting` field.
-        pub background_setting: Option<String>,
-        /// The `lighting` field.
-        pub lighting: Option<Lighting8725a845>,
-        /// The `aesthetics` field.
-        pub aesthetics: Option<Aesthetics9504341b>,
-        /// The `photographic_characteristics` field.
-        pub photographic_characteristics: Option<PhotographicCharacteristics52e1d6d8>,
-        /// The `style_medium` field.
-        pub style_medium: Option<String>,
-        /// The `text_render` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `[]`.
-        pub text_render: Option<Vec<fal_runtime::__private::serde_json::Value>>,
-        /// The `context` field.
-        pub context: Option<String>,
-        /// The `artistic_style` field.
-        pub artistic_style: Option<String>,
-        /// The `edit_instruction` field.
-        pub edit_instruction: Option<String>,
-    }
-    impl __serde::Serialize for StructuredInstructionac6c80fe {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "short_description", &self.short_description)?;
-            self::optional_entry(&mut map, "objects", &self.objects)?;
-            self::optional_entry(&mut map, "background_setting", &self.background_setting)?;
-            self::optional_entry(&mut map, "lighting", &self.lighting)?;
-            self::optional_entry(&mut map, "aesthetics", &self.aesthetics)?;
-            self::optional_entry(
-                &mut map,
-                "photographic_characteristics",
-                &self.photographic_characteristics,
-            )?;
-            self::optional_entry(&mut map, "style_medium", &self.style_medium)?;
-            self::optional_entry(&mut map, "text_render", &self.text_render)?;
-            self::optional_entry(&mut map, "context", &self.context)?;
-            self::optional_entry(&mut map, "artistic_style", &self.artistic_style)?;
-            self::optional_entry(&mut map, "edit_instruction", &self.edit_instruction)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for StructuredInstructionac6c80fe {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                short_description: self::optional_field(&mut map, "short_description")?,
-                objects: self::optional_field(&mut map, "objects")?,
-                background_setting: self::optional_field(&mut map, "background_setting")?,
-                lighting: self::optional_field(&mut map, "lighting")?,
-                aesthetics: self::optional_field(&mut map, "aesthetics")?,
-                photographic_characteristics: self::optional_field(
-                    &mut map,
-                    "photographic_characteristics",
-                )?,
-                style_medium: self::optional_field(&mut map, "style_medium")?,
-                text_render: self::optional_field(&mut map, "text_render")?,
-                context: self::optional_field(&mut map, "context")?,
-                artistic_style: self::optional_field(&mut map, "artistic_style")?,
-                edit_instruction: self::optional_field(&mut map, "edit_instruction")?,
-            })
-        }
-    }
-    impl StructuredInstructionac6c80fe {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                short_description: None,
-                objects: None,
-                background_setting: None,
-                lighting: None,
-                aesthetics: None,
-                photographic_characteristics: None,
-                style_medium: None,
-                text_render: None,
-                context: None,
-                artistic_style: None,
-                edit_instruction: None,
+            impl<'de> __fal::serde::Deserialize<'de> for FiboEditEditOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FiboEditEditOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FiboEditEditOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FiboEditEditOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["image", "images", "structured_instruction"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FiboEditEditOutput {
+                                image: __fal::required(f0, "image")?,
+                                images: f1,
+                                structured_instruction: __fal::required(
+                                    f2,
+                                    "structured_instruction",
+                                )?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-        /// Sets `short_description` (left out of the request until set).
-        pub fn with_short_description(
-            mut self,
-            short_description: impl Into<String>,
-        ) -> Self {
-            self.short_description = Some(short_description.into());
-            self
-        }
-        /// Sets `objects` (left out of the request until set).
-        pub fn with_objects<I1: Into<PromptObject61aa82af>>(
-            mut self,
-            objects: impl IntoIterator<Item = I1>,
-        ) -> Self {
-            self.objects = Some(objects.into_iter().map(Into::into).collect());
-            self
-        }
-        /// Sets `background_setting` (left out of the request until set).
-        pub fn with_background_setting(
-            mut self,
-            background_setting: impl Into<String>,
-        ) -> Self {
-            self.background_setting = Some(background_setting.into());
-            self
-        }
-        /// Sets `lighting` (left out of the request until set).
-        pub fn with_lighting(mut self, lighting: impl Into<Lighting8725a845>) -> Self {
-            self.lighting = Some(lighting.into());
-            self
-        }
-        /// Sets `aesthetics` (left out of the request until set).
-        pub fn with_aesthetics(mut self, aesthetics: impl Into<Aesthetics9504341b>) -> Self {
-            self.aesthetics = Some(aesthetics.into());
-            self
-        }
-        /// Sets `photographic_characteristics` (left out of the request until set).
-        pub fn with_photographic_characteristics(
-            mut self,
-            photographic_characteristics: impl Into<PhotographicCharacteristics52e1d6d8>,
-        ) -> Self {
-            self.photographic_characteristics = Some(photographic_characteristics.into());
-            self
-        }
-        /// Sets `style_medium` (left out of the request until set).
-        pub fn with_style_medium(mut self, style_medium: impl Into<String>) -> Self {
-            self.style_medium = Some(style_medium.into());
-            self
-        }
-        /// Sets `text_render` (left out of the request until set).
-        pub fn with_text_render<I7: Into<fal_runtime::__private::serde_json::Value>>(
-            mut self,
-            text_render: impl IntoIterator<Item = I7>,
-        ) -> Self {
-            self.text_render = Some(text_render.into_iter().map(Into::into).collect());
-            self
-        }
-        /// Sets `context` (left out of the request until set).
-        pub fn with_context(mut self, context: impl Into<String>) -> Self {
-            self.context = Some(context.into());
-            self
-        }
-        /// Sets `artistic_style` (left out of the request until set).
-        pub fn with_artistic_style(mut self, artistic_style: impl Into<String>) -> Self {
-            self.artistic_style = Some(artistic_style.into());
-            self
-        }
-        /// Sets `edit_instruction` (left out of the request until set).
-        pub fn with_edit_instruction(mut self, edit_instruction: impl Into<String>) -> Self {
-            self.edit_instruction = Some(edit_instruction.into());
-            self
+            /// The `Lighting` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct Lighting {
+                /// The `conditions` field.
+                pub conditions: Option<String>,
+                /// The `direction` field.
+                pub direction: Option<String>,
+                /// The `shadows` field.
+                pub shadows: Option<String>,
+            }
+            impl __fal::serde::Serialize for Lighting {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "conditions", &self.conditions)?;
+                    __fal::optional_entry(&mut map, "direction", &self.direction)?;
+                    __fal::optional_entry(&mut map, "shadows", &self.shadows)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Lighting {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Lighting;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Lighting` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Lighting, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["conditions", "direction", "shadows"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Lighting {
+                                conditions: f0,
+                                direction: f1,
+                                shadows: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl Lighting {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        conditions: None,
+                        direction: None,
+                        shadows: None,
+                    }
+                }
+                /// Sets `conditions` (left out of the request until set).
+                pub fn with_conditions(mut self, conditions: impl Into<String>) -> Self {
+                    self.conditions = Some(conditions.into());
+                    self
+                }
+                /// Sets `direction` (left out of the request until set).
+                pub fn with_direction(mut self, direction: impl Into<String>) -> Self {
+                    self.direction = Some(direction.into());
+                    self
+                }
+                /// Sets `shadows` (left out of the request until set).
+                pub fn with_shadows(mut self, shadows: impl Into<String>) -> Self {
+                    self.shadows = Some(shadows.into());
+                    self
+                }
+            }
+            impl __fal::Validate for Lighting {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            /// The `PhotographicCharacteristics` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct PhotographicCharacteristics {
+                /// The `depth_of_field` field.
+                pub depth_of_field: Option<String>,
+                /// The `focus` field.
+                pub focus: Option<String>,
+                /// The `camera_angle` field.
+                pub camera_angle: Option<String>,
+                /// The `lens_focal_length` field.
+                pub lens_focal_length: Option<String>,
+            }
+            impl __fal::serde::Serialize for PhotographicCharacteristics {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "depth_of_field", &self.depth_of_field)?;
+                    __fal::optional_entry(&mut map, "focus", &self.focus)?;
+                    __fal::optional_entry(&mut map, "camera_angle", &self.camera_angle)?;
+                    __fal::optional_entry(&mut map, "lens_focal_length", &self.lens_focal_length)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for PhotographicCharacteristics {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PhotographicCharacteristics;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PhotographicCharacteristics` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PhotographicCharacteristics, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "depth_of_field",
+                                            "focus",
+                                            "camera_angle",
+                                            "lens_focal_length",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PhotographicCharacteristics {
+                                depth_of_field: f0,
+                                focus: f1,
+                                camera_angle: f2,
+                                lens_focal_length: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl PhotographicCharacteristics {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        depth_of_field: None,
+                        focus: None,
+                        camera_angle: None,
+                        lens_focal_length: None,
+                    }
+                }
+                /// Sets `depth_of_field` (left out of the request until set).
+                pub fn with_depth_of_field(mut self, depth_of_field: impl Into<String>) -> Self {
+                    self.depth_of_field = Some(depth_of_field.into());
+                    self
+                }
+                /// Sets `focus` (left out of the request until set).
+                pub fn with_focus(mut self, focus: impl Into<String>) -> Self {
+                    self.focus = Some(focus.into());
+                    self
+                }
+                /// Sets `camera_angle` (left out of the request until set).
+                pub fn with_camera_angle(mut self, camera_angle: impl Into<String>) -> Self {
+                    self.camera_angle = Some(camera_angle.into());
+                    self
+                }
+                /// Sets `lens_focal_length` (left out of the request until set).
+                pub fn with_lens_focal_length(
+                    mut self,
+                    lens_focal_length: impl Into<String>,
+                ) -> Self {
+                    self.lens_focal_length = Some(lens_focal_length.into());
+                    self
+                }
+            }
+            impl __fal::Validate for PhotographicCharacteristics {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            /// The `PromptObject` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct PromptObject {
+                /// The `description` field.
+                pub description: Option<String>,
+                /// The `location` field.
+                pub location: Option<String>,
+                /// The `relationship` field.
+                pub relationship: String,
+                /// The `relative_size` field.
+                pub relative_size: Option<String>,
+                /// The `shape_and_color` field.
+                pub shape_and_color: Option<String>,
+                /// The `texture` field.
+                pub texture: Option<String>,
+                /// The `appearance_details` field.
+                pub appearance_details: Option<String>,
+                /// The `number_of_objects` field.
+                pub number_of_objects: Option<i64>,
+                /// The `pose` field.
+                pub pose: Option<String>,
+                /// The `expression` field.
+                pub expression: Option<String>,
+                /// The `clothing` field.
+                pub clothing: Option<String>,
+                /// The `action` field.
+                pub action: Option<String>,
+                /// The `gender` field.
+                pub gender: Option<String>,
+                /// The `skin_tone_and_texture` field.
+                pub skin_tone_and_texture: Option<String>,
+                /// The `orientation` field.
+                pub orientation: Option<String>,
+            }
+            impl __fal::serde::Serialize for PromptObject {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "description", &self.description)?;
+                    __fal::optional_entry(&mut map, "location", &self.location)?;
+                    map.serialize_entry("relationship", &self.relationship)?;
+                    __fal::optional_entry(&mut map, "relative_size", &self.relative_size)?;
+                    __fal::optional_entry(&mut map, "shape_and_color", &self.shape_and_color)?;
+                    __fal::optional_entry(&mut map, "texture", &self.texture)?;
+                    __fal::optional_entry(&mut map, "appearance_details", &self.appearance_details)?;
+                    __fal::optional_entry(&mut map, "number_of_objects", &self.number_of_objects)?;
+                    __fal::optional_entry(&mut map, "pose", &self.pose)?;
+                    __fal::optional_entry(&mut map, "expression", &self.expression)?;
+                    __fal::optional_entry(&mut map, "clothing", &self.clothing)?;
+                    __fal::optional_entry(&mut map, "action", &self.action)?;
+                    __fal::optional_entry(&mut map, "gender", &self.gender)?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "skin_tone_and_texture",
+                        &self.skin_tone_and_texture,
+                    )?;
+                    __fal::optional_entry(&mut map, "orientation", &self.orientation)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for PromptObject {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PromptObject;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PromptObject` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PromptObject, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            let mut f12 = None;
+                            let mut f13 = None;
+                            let mut f14 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "description",
+                                            "location",
+                                            "relationship",
+                                            "relative_size",
+                                            "shape_and_color",
+                                            "texture",
+                                            "appearance_details",
+                                            "number_of_objects",
+                                            "pose",
+                                            "expression",
+                                            "clothing",
+                                            "action",
+                                            "gender",
+                                            "skin_tone_and_texture",
+                                            "orientation",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    Some(12) => f12 = map.next_value()?,
+                                    Some(13) => f13 = map.next_value()?,
+                                    Some(14) => f14 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PromptObject {
+                                description: f0,
+                                location: f1,
+                                relationship: __fal::required(f2, "relationship")?,
+                                relative_size: f3,
+                                shape_and_color: f4,
+                                texture: f5,
+                                appearance_details: f6,
+                                number_of_objects: f7,
+                                pose: f8,
+                                expression: f9,
+                                clothing: f10,
+                                action: f11,
+                                gender: f12,
+                                skin_tone_and_texture: f13,
+                                orientation: f14,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl PromptObject {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(relationship: impl Into<String>) -> Self {
+                    Self {
+                        description: None,
+                        location: None,
+                        relationship: relationship.into(),
+                        relative_size: None,
+                        shape_and_color: None,
+                        texture: None,
+                        appearance_details: None,
+                        number_of_objects: None,
+                        pose: None,
+                        expression: None,
+                        clothing: None,
+                        action: None,
+                        gender: None,
+                        skin_tone_and_texture: None,
+                        orientation: None,
+                    }
+                }
+                /// Sets `description` (left out of the request until set).
+                pub fn with_description(mut self, description: impl Into<String>) -> Self {
+                    self.description = Some(description.into());
+                    self
+                }
+                /// Sets `location` (left out of the request until set).
+                pub fn with_location(mut self, location: impl Into<String>) -> Self {
+                    self.location = Some(location.into());
+                    self
+                }
+                /// Sets `relative_size` (left out of the request until set).
+                pub fn with_relative_size(mut self, relative_size: impl Into<String>) -> Self {
+                    self.relative_size = Some(relative_size.into());
+                    self
+                }
+                /// Sets `shape_and_color` (left out of the request until set).
+                pub fn with_shape_and_color(mut self, shape_and_color: impl Into<String>) -> Self {
+                    self.shape_and_color = Some(shape_and_color.into());
+                    self
+                }
+                /// Sets `texture` (left out of the request until set).
+                pub fn with_texture(mut self, texture: impl Into<String>) -> Self {
+                    self.texture = Some(texture.into());
+                    self
+                }
+                /// Sets `appearance_details` (left out of the request until set).
+                pub fn with_appearance_details(
+                    mut self,
+                    appearance_details: impl Into<String>,
+                ) -> Self {
+                    self.appearance_details = Some(appearance_details.into());
+                    self
+                }
+                /// Sets `number_of_objects` (left out of the request until set).
+                pub fn with_number_of_objects(mut self, number_of_objects: impl Into<i64>) -> Self {
+                    self.number_of_objects = Some(number_of_objects.into());
+                    self
+                }
+                /// Sets `pose` (left out of the request until set).
+                pub fn with_pose(mut self, pose: impl Into<String>) -> Self {
+                    self.pose = Some(pose.into());
+                    self
+                }
+                /// Sets `expression` (left out of the request until set).
+                pub fn with_expression(mut self, expression: impl Into<String>) -> Self {
+                    self.expression = Some(expression.into());
+                    self
+                }
+                /// Sets `clothing` (left out of the request until set).
+                pub fn with_clothing(mut self, clothing: impl Into<String>) -> Self {
+                    self.clothing = Some(clothing.into());
+                    self
+                }
+                /// Sets `action` (left out of the request until set).
+                pub fn with_action(mut self, action: impl Into<String>) -> Self {
+                    self.action = Some(action.into());
+                    self
+                }
+                /// Sets `gender` (left out of the request until set).
+                pub fn with_gender(mut self, gender: impl Into<String>) -> Self {
+                    self.gender = Some(gender.into());
+                    self
+                }
+                /// Sets `skin_tone_and_texture` (left out of the request until set).
+                pub fn with_skin_tone_and_texture(
+                    mut self,
+                    skin_tone_and_texture: impl Into<String>,
+                ) -> Self {
+                    self.skin_tone_and_texture = Some(skin_tone_and_texture.into());
+                    self
+                }
+                /// Sets `orientation` (left out of the request until set).
+                pub fn with_orientation(mut self, orientation: impl Into<String>) -> Self {
+                    self.orientation = Some(orientation.into());
+                    self
+                }
+            }
+            impl __fal::Validate for PromptObject {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            /// The `StructuredInstruction` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct StructuredInstruction {
+                /// The `short_description` field.
+                pub short_description: Option<String>,
+                /// The `objects` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `[]`.
+                pub objects: Option<Vec<PromptObject>>,
+                /// The `background_setting` field.
+                pub background_setting: Option<String>,
+                /// The `lighting` field.
+                pub lighting: Option<Lighting>,
+                /// The `aesthetics` field.
+                pub aesthetics: Option<Aesthetics>,
+                /// The `photographic_characteristics` field.
+                pub photographic_characteristics: Option<PhotographicCharacteristics>,
+                /// The `style_medium` field.
+                pub style_medium: Option<String>,
+                /// The `text_render` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `[]`.
+                pub text_render: Option<Vec<fal_runtime::__private::serde_json::Value>>,
+                /// The `context` field.
+                pub context: Option<String>,
+                /// The `artistic_style` field.
+                pub artistic_style: Option<String>,
+                /// The `edit_instruction` field.
+                pub edit_instruction: Option<String>,
+            }
+            impl __fal::serde::Serialize for StructuredInstruction {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "short_description", &self.short_description)?;
+                    __fal::optional_entry(&mut map, "objects", &self.objects)?;
+                    __fal::optional_entry(&mut map, "background_setting", &self.background_setting)?;
+                    __fal::optional_entry(&mut map, "lighting", &self.lighting)?;
+                    __fal::optional_entry(&mut map, "aesthetics", &self.aesthetics)?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "photographic_characteristics",
+                        &self.photographic_characteristics,
+                    )?;
+                    __fal::optional_entry(&mut map, "style_medium", &self.style_medium)?;
+                    __fal::optional_entry(&mut map, "text_render", &self.text_render)?;
+                    __fal::optional_entry(&mut map, "context", &self.context)?;
+                    __fal::optional_entry(&mut map, "artistic_style", &self.artistic_style)?;
+                    __fal::optional_entry(&mut map, "edit_instruction", &self.edit_instruction)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for StructuredInstruction {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = StructuredInstruction;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `StructuredInstruction` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<StructuredInstruction, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "short_description",
+                                            "objects",
+                                            "background_setting",
+                                            "lighting",
+                                            "aesthetics",
+                                            "photographic_characteristics",
+                                            "style_medium",
+                                            "text_render",
+                                            "context",
+                                            "artistic_style",
+                                            "edit_instruction",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(StructuredInstruction {
+                                short_description: f0,
+                                objects: f1,
+                                background_setting: f2,
+                                lighting: f3,
+                                aesthetics: f4,
+                                photographic_characteristics: f5,
+                                style_medium: f6,
+                                text_render: f7,
+                                context: f8,
+                                artistic_style: f9,
+                                edit_instruction: f10,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl StructuredInstruction {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        short_description: None,
+                        objects: None,
+                        background_setting: None,
+                        lighting: None,
+                        aesthetics: None,
+                        photographic_characteristics: None,
+                        style_medium: None,
+                        text_render: None,
+                        context: None,
+                        artistic_style: None,
+                        edit_instruction: None,
+                    }
+                }
+                /// Sets `short_description` (left out of the request until set).
+                pub fn with_short_description(
+                    mut self,
+                    short_description: impl Into<String>,
+                ) -> Self {
+                    self.short_description = Some(short_description.into());
+                    self
+                }
+                /// Sets `objects` (left out of the request until set).
+                pub fn with_objects<I1: Into<PromptObject>>(
+                    mut self,
+                    objects: impl IntoIterator<Item = I1>,
+                ) -> Self {
+                    self.objects = Some(objects.into_iter().map(Into::into).collect());
+                    self
+                }
+                /// Sets `background_setting` (left out of the request until set).
+                pub fn with_background_setting(
+                    mut self,
+                    background_setting: impl Into<String>,
+                ) -> Self {
+                    self.background_setting = Some(background_setting.into());
+                    self
+                }
+                /// Sets `lighting` (left out of the request until set).
+                pub fn with_lighting(mut self, lighting: impl Into<Lighting>) -> Self {
+                    self.lighting = Some(lighting.into());
+                    self
+                }
+                /// Sets `aesthetics` (left out of the request until set).
+                pub fn with_aesthetics(mut self, aesthetics: impl Into<Aesthetics>) -> Self {
+                    self.aesthetics = Some(aesthetics.into());
+                    self
+                }
+                /// Sets `photographic_characteristics` (left out of the request until set).
+                pub fn with_photographic_characteristics(
+                    mut self,
+                    photographic_characteristics: impl Into<PhotographicCharacteristics>,
+                ) -> Self {
+                    self.photographic_characteristics = Some(photographic_characteristics.into());
+                    self
+                }
+                /// Sets `style_medium` (left out of the request until set).
+                pub fn with_style_medium(mut self, style_medium: impl Into<String>) -> Self {
+                    self.style_medium = Some(style_medium.into());
+                    self
+                }
+                /// Sets `text_render` (left out of the request until set).
+                pub fn with_text_render<I7: Into<fal_runtime::__private::serde_json::Value>>(
+                    mut self,
+                    text_render: impl IntoIterator<Item = I7>,
+                ) -> Self {
+                    self.text_render = Some(text_render.into_iter().map(Into::into).collect());
+                    self
+                }
+                /// Sets `context` (left out of the request until set).
+                pub fn with_context(mut self, context: impl Into<String>) -> Self {
+                    self.context = Some(context.into());
+                    self
+                }
+                /// Sets `artistic_style` (left out of the request until set).
+                pub fn with_artistic_style(mut self, artistic_style: impl Into<String>) -> Self {
+                    self.artistic_style = Some(artistic_style.into());
+                    self
+                }
+                /// Sets `edit_instruction` (left out of the request until set).
+                pub fn with_edit_instruction(mut self, edit_instruction: impl Into<String>) -> Self {
+                    self.edit_instruction = Some(edit_instruction.into());
+                    self
+                }
+            }
+            impl __fal::Validate for StructuredInstruction {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("objects", &self.objects, &__fal::Rules::NONE);
+                    v.field("lighting", &self.lighting, &__fal::Rules::NONE);
+                    v.field("aesthetics", &self.aesthetics, &__fal::Rules::NONE);
+                    v.field(
+                        "photographic_characteristics",
+                        &self.photographic_characteristics,
+                        &__fal::Rules::NONE,
+                    );
+                }
+            }
         }
     }
 }

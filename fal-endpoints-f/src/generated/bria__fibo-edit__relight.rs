@@ -7,11 +7,7 @@ pub mod bria {
         ///
         /// Build a `FiboEditRelightInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `FiboEditRelightOutput`.
         pub mod relight {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::FiboEditRelightOutputa9c84b6f as FiboEditRelightOutput;
-            pub use super::super::super::__types::LightDirectionPreset3f67e002 as LightDirectionPreset;
-            pub use super::super::super::__types::LightTypee1dcf6f2 as LightType;
+            use fal_runtime::__private as __fal;
             /// The request body of `bria/fibo-edit/relight`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct FiboEditRelightInput {
@@ -22,18 +18,18 @@ pub mod bria {
                 /// The `light_direction` field.
                 ///
                 /// Example: `"front"`.
-                pub light_direction: Option<LightDirectionPreset>,
+                pub light_direction: Option<LightDirection>,
                 /// The `light_type` field.
                 ///
                 /// Example: `"soft overcast daylight lighting"`.
                 pub light_type: LightType,
             }
-            impl __serde::Serialize for FiboEditRelightInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for FiboEditRelightInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
                     map.serialize_entry("light_direction", &self.light_direction)?;
@@ -41,23 +37,53 @@ pub mod bria {
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for FiboEditRelightInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for FiboEditRelightInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        light_direction: __types::optional_field(&mut map, "light_direction")?,
-                        light_type: __types::required_field(&mut map, "light_type")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FiboEditRelightInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FiboEditRelightInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FiboEditRelightInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["image_url", "light_direction", "light_type"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FiboEditRelightInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                light_direction: f1,
+                                light_type: __fal::required(f2, "light_type")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl FiboEditRelightInput {
                 /// An input from its required fields; optional fields start unset, so fal applies its defaults.
                 pub fn new(
                     image_url: impl Into<fal_runtime::FileInput>,
-                    light_direction: impl Into<Option<LightDirectionPreset>>,
+                    light_direction: impl Into<Option<LightDirection>>,
                     light_type: impl Into<LightType>,
                 ) -> Self {
                     Self {
@@ -67,303 +93,322 @@ pub mod bria {
                     }
                 }
             }
+            impl __fal::Validate for FiboEditRelightInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("light_direction", &self.light_direction, &__fal::Rules::NONE);
+                    v.field("light_type", &self.light_type, &__fal::Rules::NONE);
+                }
+            }
+            impl FiboEditRelightInput {
+                /// Every rule of `bria/fibo-edit/relight`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for FiboEditRelightInput {
                 const ENDPOINT_ID: &'static str = "bria/fibo-edit/relight";
                 type Output = FiboEditRelightOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    FiboEditRelightInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `FiboEditRelightOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct FiboEditRelightOutput {
+                /// The `image` field.
+                pub image: fal_runtime::Image,
+                /// The `images` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `[]`.
+                pub images: Option<Vec<fal_runtime::Image>>,
+                /// The `structured_instruction` field.
+                pub structured_instruction: fal_runtime::__private::serde_json::Map<
+                    String,
+                    fal_runtime::__private::serde_json::Value,
+                >,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for FiboEditRelightOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("image", &self.image)?;
+                    __fal::optional_entry(&mut map, "images", &self.images)?;
+                    map.serialize_entry("structured_instruction", &self.structured_instruction)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for FiboEditRelightOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FiboEditRelightOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FiboEditRelightOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FiboEditRelightOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["image", "images", "structured_instruction"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FiboEditRelightOutput {
+                                image: __fal::required(f0, "image")?,
+                                images: f1,
+                                structured_instruction: __fal::required(
+                                    f2,
+                                    "structured_instruction",
+                                )?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `FiboEditRelightOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct FiboEditRelightOutputa9c84b6f {
-        /// The `image` field.
-        pub image: fal_runtime::Image,
-        /// The `images` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `[]`.
-        pub images: Option<Vec<fal_runtime::Image>>,
-        /// The `structured_instruction` field.
-        pub structured_instruction: fal_runtime::__private::serde_json::Map<
-            String,
-            fal_runtime::__private::serde_json::Value,
-        >,
-    }
-    impl __serde::Serialize for FiboEditRelightOutputa9c84b6f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            self::optional_entry(&mut map, "images", &self.images)?;
-            map.serialize_entry("structured_instruction", &self.structured_instruction)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FiboEditRelightOutputa9c84b6f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-                images: self::optional_field(&mut map, "images")?,
-                structured_instruction: self::required_field(
-                    &mut map,
-                    "structured_instruction",
-                )?,
-            })
-        }
-    }
-    /// The `LightDirectionPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum LightDirectionPreset3f67e002 {
-        /// `"front"`
-        Front,
-        /// `"side"`
-        Side,
-        /// `"bottom"`
-        Bottom,
-        /// `"top-down"`
-        TopDown,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl LightDirectionPreset3f67e002 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Front => "front",
-                Self::Side => "side",
-                Self::Bottom => "bottom",
-                Self::TopDown => "top-down",
-                Self::Other(value) => value,
+            /// The `LightDirection` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum LightDirection {
+                /// `"front"`
+                Front,
+                /// `"side"`
+                Side,
+                /// `"bottom"`
+                Bottom,
+                /// `"top-down"`
+                TopDown,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for LightDirectionPreset3f67e002 {
-        fn from(value: &str) -> Self {
-            match value {
-                "front" => Self::Front,
-                "side" => Self::Side,
-                "bottom" => Self::Bottom,
-                "top-down" => Self::TopDown,
-                other => Self::Other(other.to_owned()),
+            impl LightDirection {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["front", "side", "bottom", "top-down"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Front => "front",
+                        Self::Side => "side",
+                        Self::Bottom => "bottom",
+                        Self::TopDown => "top-down",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "front" => Self::Front,
+                        "side" => Self::Side,
+                        "bottom" => Self::Bottom,
+                        "top-down" => Self::TopDown,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for LightDirectionPreset3f67e002 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LightDirectionPreset3f67e002 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `LightType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum LightTypee1dcf6f2 {
-        /// `"midday"`
-        Midday,
-        /// `"blue hour light"`
-        BlueHourLight,
-        /// `"low-angle sunlight"`
-        LowAngleSunlight,
-        /// `"sunrise light"`
-        SunriseLight,
-        /// `"spotlight on subject"`
-        SpotlightOnSubject,
-        /// `"overcast light"`
-        OvercastLight,
-        /// `"soft overcast daylight lighting"`
-        SoftOvercastDaylightLighting,
-        /// `"cloud-filtered lighting"`
-        CloudFilteredLighting,
-        /// `"fog-diffused lighting"`
-        FogDiffusedLighting,
-        /// `"moonlight lighting"`
-        MoonlightLighting,
-        /// `"starlight nighttime"`
-        StarlightNighttime,
-        /// `"soft bokeh lighting"`
-        SoftBokehLighting,
-        /// `"harsh studio lighting"`
-        HarshStudioLighting,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl LightTypee1dcf6f2 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Midday => "midday",
-                Self::BlueHourLight => "blue hour light",
-                Self::LowAngleSunlight => "low-angle sunlight",
-                Self::SunriseLight => "sunrise light",
-                Self::SpotlightOnSubject => "spotlight on subject",
-                Self::OvercastLight => "overcast light",
-                Self::SoftOvercastDaylightLighting => "soft overcast daylight lighting",
-                Self::CloudFilteredLighting => "cloud-filtered lighting",
-                Self::FogDiffusedLighting => "fog-diffused lighting",
-                Self::MoonlightLighting => "moonlight lighting",
-                Self::StarlightNighttime => "starlight nighttime",
-                Self::SoftBokehLighting => "soft bokeh lighting",
-                Self::HarshStudioLighting => "harsh studio lighting",
-                Self::Other(value) => value,
+            impl ::std::str::FromStr for LightDirection {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "LightDirection",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for LightTypee1dcf6f2 {
-        fn from(value: &str) -> Self {
-            match value {
-                "midday" => Self::Midday,
-                "blue hour light" => Self::BlueHourLight,
-                "low-angle sunlight" => Self::LowAngleSunlight,
-                "sunrise light" => Self::SunriseLight,
-                "spotlight on subject" => Self::SpotlightOnSubject,
-                "overcast light" => Self::OvercastLight,
-                "soft overcast daylight lighting" => Self::SoftOvercastDaylightLighting,
-                "cloud-filtered lighting" => Self::CloudFilteredLighting,
-                "fog-diffused lighting" => Self::FogDiffusedLighting,
-                "moonlight lighting" => Self::MoonlightLighting,
-                "starlight nighttime" => Self::StarlightNighttime,
-                "soft bokeh lighting" => Self::SoftBokehLighting,
-                "harsh studio lighting" => Self::HarshStudioLighting,
-                other => Self::Other(other.to_owned()),
+            impl TryFrom<&str> for LightDirection {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl __serde::Serialize for LightTypee1dcf6f2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LightTypee1dcf6f2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::fmt::Display for LightDirection {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for LightDirection {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for LightDirection {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `LightDirection` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for LightDirection {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `LightType` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum LightType {
+                /// `"midday"`
+                Midday,
+                /// `"blue hour light"`
+                BlueHourLight,
+                /// `"low-angle sunlight"`
+                LowAngleSunlight,
+                /// `"sunrise light"`
+                SunriseLight,
+                /// `"spotlight on subject"`
+                SpotlightOnSubject,
+                /// `"overcast light"`
+                OvercastLight,
+                /// `"soft overcast daylight lighting"`
+                SoftOvercastDaylightLighting,
+                /// `"cloud-filtered lighting"`
+                CloudFilteredLighting,
+                /// `"fog-diffused lighting"`
+                FogDiffusedLighting,
+                /// `"moonlight lighting"`
+                MoonlightLighting,
+                /// `"starlight nighttime"`
+                StarlightNighttime,
+                /// `"soft bokeh lighting"`
+                SoftBokehLighting,
+                /// `"harsh studio lighting"`
+                HarshStudioLighting,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl LightType {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "midday",
+                    "blue hour light",
+                    "low-angle sunlight",
+                    "sunrise light",
+                    "spotlight on subject",
+                    "overcast light",
+                    "soft overcast daylight lighting",
+                    "cloud-filtered lighting",
+                    "fog-diffused lighting",
+                    "moonlight lighting",
+                    "starlight nighttime",
+                    "soft bokeh lighting",
+                    "harsh studio lighting",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Midday => "midday",
+                        Self::BlueHourLight => "blue hour light",
+                        Self::LowAngleSunlight => "low-angle sunlight",
+                        Self::SunriseLight => "sunrise light",
+                        Self::SpotlightOnSubject => "spotlight on subject",
+                        Self::OvercastLight => "overcast light",
+                        Self::SoftOvercastDaylightLighting => "soft overcast daylight lighting",
+                        Self::CloudFilteredLighting => "cloud-filtered lighting",
+                        Self::FogDiffusedLighting => "fog-diffused lighting",
+                        Self::MoonlightLighting => "moonlight lighting",
+                        Self::StarlightNighttime => "starlight nighttime",
+                        Self::SoftBokehLighting => "soft bokeh lighting",
+                        Self::HarshStudioLighting => "harsh studio lighting",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "midday" => Self::Midday,
+                        "blue hour light" => Self::BlueHourLight,
+                        "low-angle sunlight" => Self::LowAngleSunlight,
+                        "sunrise light" => Self::SunriseLight,
+                        "spotlight on subject" => Self::SpotlightOnSubject,
+                        "overcast light" => Self::OvercastLight,
+                        "soft overcast daylight lighting" => Self::SoftOvercastDaylightLighting,
+                        "cloud-filtered lighting" => Self::CloudFilteredLighting,
+                        "fog-diffused lighting" => Self::FogDiffusedLighting,
+                        "moonlight lighting" => Self::MoonlightLighting,
+                        "starlight nighttime" => Self::StarlightNighttime,
+                        "soft bokeh lighting" => Self::SoftBokehLighting,
+                        "harsh studio lighting" => Self::HarshStudioLighting,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for LightType {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("LightType", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for LightType {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for LightType {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for LightType {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for LightType {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `LightType` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for LightType {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

@@ -7,9 +7,7 @@ pub mod bria {
         ///
         /// Build a `FiboEditReplaceObjectByTextInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `FiboEditReplaceObjectByTextOutput`.
         pub mod replace_object_by_text {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::FiboEditReplaceObjectByTextOutput66a70c38 as FiboEditReplaceObjectByTextOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `bria/fibo-edit/replace_object_by_text`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct FiboEditReplaceObjectByTextInput {
@@ -20,27 +18,53 @@ pub mod bria {
                 /// The `instruction` field.
                 pub instruction: String,
             }
-            impl __serde::Serialize for FiboEditReplaceObjectByTextInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for FiboEditReplaceObjectByTextInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
                     map.serialize_entry("instruction", &self.instruction)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for FiboEditReplaceObjectByTextInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for FiboEditReplaceObjectByTextInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        instruction: __types::required_field(&mut map, "instruction")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FiboEditReplaceObjectByTextInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FiboEditReplaceObjectByTextInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FiboEditReplaceObjectByTextInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["image_url", "instruction"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FiboEditReplaceObjectByTextInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                instruction: __fal::required(f1, "instruction")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl FiboEditReplaceObjectByTextInput {
@@ -55,161 +79,95 @@ pub mod bria {
                     }
                 }
             }
+            impl __fal::Validate for FiboEditReplaceObjectByTextInput {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            impl FiboEditReplaceObjectByTextInput {
+                /// Every rule of `bria/fibo-edit/replace_object_by_text`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for FiboEditReplaceObjectByTextInput {
                 const ENDPOINT_ID: &'static str = "bria/fibo-edit/replace_object_by_text";
                 type Output = FiboEditReplaceObjectByTextOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    FiboEditReplaceObjectByTextInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `FiboEditReplaceObjectByTextOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct FiboEditReplaceObjectByTextOutput {
+                /// The `image` field.
+                pub image: fal_runtime::Image,
+                /// The `images` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `[]`.
+                pub images: Option<Vec<fal_runtime::Image>>,
+                /// The `structured_instruction` field.
+                pub structured_instruction: fal_runtime::__private::serde_json::Map<
+                    String,
+                    fal_runtime::__private::serde_json::Value,
+                >,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for FiboEditReplaceObjectByTextOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("image", &self.image)?;
+                    __fal::optional_entry(&mut map, "images", &self.images)?;
+                    map.serialize_entry("structured_instruction", &self.structured_instruction)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for FiboEditReplaceObjectByTextOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FiboEditReplaceObjectByTextOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FiboEditReplaceObjectByTextOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FiboEditReplaceObjectByTextOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["image", "images", "structured_instruction"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FiboEditReplaceObjectByTextOutput {
+                                image: __fal::required(f0, "image")?,
+                                images: f1,
+                                structured_instruction: __fal::required(
+                                    f2,
+                                    "structured_instruction",
+                                )?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `FiboEditReplaceObjectByTextOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct FiboEditReplaceObjectByTextOutput66a70c38 {
-        /// The `image` field.
-        pub image: fal_runtime::Image,
-        /// The `images` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `[]`.
-        pub images: Option<Vec<fal_runtime::Image>>,
-        /// The `structured_instruction` field.
-        pub structured_instruction: fal_runtime::__private::serde_json::Map<
-            String,
-            fal_runtime::__private::serde_json::Value,
-        >,
-    }
-    impl __serde::Serialize for FiboEditReplaceObjectByTextOutput66a70c38 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            self::optional_entry(&mut map, "images", &self.images)?;
-            map.serialize_entry("structured_instruction", &self.structured_instruction)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FiboEditReplaceObjectByTextOutput66a70c38 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-                images: self::optional_field(&mut map, "images")?,
-                structured_instruction: self::required_field(
-                    &mut map,
-                    "structured_instruction",
-                )?,
-            })
         }
     }
 }

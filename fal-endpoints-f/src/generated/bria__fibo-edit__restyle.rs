@@ -7,10 +7,7 @@ pub mod bria {
         ///
         /// Build a `FiboEditRestyleInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `FiboEditRestyleOutput`.
         pub mod restyle {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::FiboEditRestyleOutput5adb3e83 as FiboEditRestyleOutput;
-            pub use super::super::super::__types::Style8eab770e as Style;
+            use fal_runtime::__private as __fal;
             /// The request body of `bria/fibo-edit/restyle`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct FiboEditRestyleInput {
@@ -23,27 +20,53 @@ pub mod bria {
                 /// Example: `"3D Render"`.
                 pub style: Style,
             }
-            impl __serde::Serialize for FiboEditRestyleInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for FiboEditRestyleInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
                     map.serialize_entry("style", &self.style)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for FiboEditRestyleInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for FiboEditRestyleInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        style: __types::required_field(&mut map, "style")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FiboEditRestyleInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FiboEditRestyleInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FiboEditRestyleInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["image_url", "style"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FiboEditRestyleInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                style: __fal::required(f1, "style")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl FiboEditRestyleInput {
@@ -58,250 +81,231 @@ pub mod bria {
                     }
                 }
             }
+            impl __fal::Validate for FiboEditRestyleInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("style", &self.style, &__fal::Rules::NONE);
+                }
+            }
+            impl FiboEditRestyleInput {
+                /// Every rule of `bria/fibo-edit/restyle`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for FiboEditRestyleInput {
                 const ENDPOINT_ID: &'static str = "bria/fibo-edit/restyle";
                 type Output = FiboEditRestyleOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    FiboEditRestyleInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `FiboEditRestyleOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct FiboEditRestyleOutput {
+                /// The `image` field.
+                pub image: fal_runtime::Image,
+                /// The `images` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `[]`.
+                pub images: Option<Vec<fal_runtime::Image>>,
+                /// The `structured_instruction` field.
+                pub structured_instruction: fal_runtime::__private::serde_json::Map<
+                    String,
+                    fal_runtime::__private::serde_json::Value,
+                >,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for FiboEditRestyleOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("image", &self.image)?;
+                    __fal::optional_entry(&mut map, "images", &self.images)?;
+                    map.serialize_entry("structured_instruction", &self.structured_instruction)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for FiboEditRestyleOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FiboEditRestyleOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FiboEditRestyleOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FiboEditRestyleOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["image", "images", "structured_instruction"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FiboEditRestyleOutput {
+                                image: __fal::required(f0, "image")?,
+                                images: f1,
+                                structured_instruction: __fal::required(
+                                    f2,
+                                    "structured_instruction",
+                                )?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `FiboEditRestyleOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct FiboEditRestyleOutput5adb3e83 {
-        /// The `image` field.
-        pub image: fal_runtime::Image,
-        /// The `images` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `[]`.
-        pub images: Option<Vec<fal_runtime::Image>>,
-        /// The `structured_instruction` field.
-        pub structured_instruction: fal_runtime::__private::serde_json::Map<
-            String,
-            fal_runtime::__private::serde_json::Value,
-        >,
-    }
-    impl __serde::Serialize for FiboEditRestyleOutput5adb3e83 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            self::optional_entry(&mut map, "images", &self.images)?;
-            map.serialize_entry("structured_instruction", &self.structured_instruction)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FiboEditRestyleOutput5adb3e83 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-                images: self::optional_field(&mut map, "images")?,
-                structured_instruction: self::required_field(
-                    &mut map,
-                    "structured_instruction",
-                )?,
-            })
-        }
-    }
-    /// The `Style` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Style8eab770e {
-        /// `"3D Render"`
-        V3dRender,
-        /// `"Cubism"`
-        Cubism,
-        /// `"Oil Painting"`
-        OilPainting,
-        /// `"Anime"`
-        Anime,
-        /// `"Cartoon"`
-        Cartoon,
-        /// `"Coloring Book"`
-        ColoringBook,
-        /// `"Retro Ad"`
-        RetroAd,
-        /// `"Pop Art Halftone"`
-        PopArtHalftone,
-        /// `"Vector Art"`
-        VectorArt,
-        /// `"Story Board"`
-        StoryBoard,
-        /// `"Art Nouveau"`
-        ArtNouveau,
-        /// `"Cross Etching"`
-        CrossEtching,
-        /// `"Wood Cut"`
-        WoodCut,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Style8eab770e {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V3dRender => "3D Render",
-                Self::Cubism => "Cubism",
-                Self::OilPainting => "Oil Painting",
-                Self::Anime => "Anime",
-                Self::Cartoon => "Cartoon",
-                Self::ColoringBook => "Coloring Book",
-                Self::RetroAd => "Retro Ad",
-                Self::PopArtHalftone => "Pop Art Halftone",
-                Self::VectorArt => "Vector Art",
-                Self::StoryBoard => "Story Board",
-                Self::ArtNouveau => "Art Nouveau",
-                Self::CrossEtching => "Cross Etching",
-                Self::WoodCut => "Wood Cut",
-                Self::Other(value) => value,
+            /// The `Style` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Style {
+                /// `"3D Render"`
+                V3dRender,
+                /// `"Cubism"`
+                Cubism,
+                /// `"Oil Painting"`
+                OilPainting,
+                /// `"Anime"`
+                Anime,
+                /// `"Cartoon"`
+                Cartoon,
+                /// `"Coloring Book"`
+                ColoringBook,
+                /// `"Retro Ad"`
+                RetroAd,
+                /// `"Pop Art Halftone"`
+                PopArtHalftone,
+                /// `"Vector Art"`
+                VectorArt,
+                /// `"Story Board"`
+                StoryBoard,
+                /// `"Art Nouveau"`
+                ArtNouveau,
+                /// `"Cross Etching"`
+                CrossEtching,
+                /// `"Wood Cut"`
+                WoodCut,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for Style8eab770e {
-        fn from(value: &str) -> Self {
-            match value {
-                "3D Render" => Self::V3dRender,
-                "Cubism" => Self::Cubism,
-                "Oil Painting" => Self::OilPainting,
-                "Anime" => Self::Anime,
-                "Cartoon" => Self::Cartoon,
-                "Coloring Book" => Self::ColoringBook,
-                "Retro Ad" => Self::RetroAd,
-                "Pop Art Halftone" => Self::PopArtHalftone,
-                "Vector Art" => Self::VectorArt,
-                "Story Board" => Self::StoryBoard,
-                "Art Nouveau" => Self::ArtNouveau,
-                "Cross Etching" => Self::CrossEtching,
-                "Wood Cut" => Self::WoodCut,
-                other => Self::Other(other.to_owned()),
+            impl Style {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "3D Render",
+                    "Cubism",
+                    "Oil Painting",
+                    "Anime",
+                    "Cartoon",
+                    "Coloring Book",
+                    "Retro Ad",
+                    "Pop Art Halftone",
+                    "Vector Art",
+                    "Story Board",
+                    "Art Nouveau",
+                    "Cross Etching",
+                    "Wood Cut",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V3dRender => "3D Render",
+                        Self::Cubism => "Cubism",
+                        Self::OilPainting => "Oil Painting",
+                        Self::Anime => "Anime",
+                        Self::Cartoon => "Cartoon",
+                        Self::ColoringBook => "Coloring Book",
+                        Self::RetroAd => "Retro Ad",
+                        Self::PopArtHalftone => "Pop Art Halftone",
+                        Self::VectorArt => "Vector Art",
+                        Self::StoryBoard => "Story Board",
+                        Self::ArtNouveau => "Art Nouveau",
+                        Self::CrossEtching => "Cross Etching",
+                        Self::WoodCut => "Wood Cut",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "3D Render" => Self::V3dRender,
+                        "Cubism" => Self::Cubism,
+                        "Oil Painting" => Self::OilPainting,
+                        "Anime" => Self::Anime,
+                        "Cartoon" => Self::Cartoon,
+                        "Coloring Book" => Self::ColoringBook,
+                        "Retro Ad" => Self::RetroAd,
+                        "Pop Art Halftone" => Self::PopArtHalftone,
+                        "Vector Art" => Self::VectorArt,
+                        "Story Board" => Self::StoryBoard,
+                        "Art Nouveau" => Self::ArtNouveau,
+                        "Cross Etching" => Self::CrossEtching,
+                        "Wood Cut" => Self::WoodCut,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Style8eab770e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Style8eab770e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::str::FromStr for Style {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Style", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Style {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Style {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Style {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Style {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Style` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Style {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

@@ -7,22 +7,7 @@ pub mod bria {
         ///
         /// Build a `FiboLiteGenerateInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `FiboLiteGenerateOutput`.
         pub mod generate {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AestheticsDetails3ddc7c49 as AestheticsDetails;
-            pub use super::super::super::__types::AestheticsDetailsOutput0338e4d2 as AestheticsDetailsOutput;
-            pub use super::super::super::__types::AspectRatio07dd25ef as AspectRatio;
-            pub use super::super::super::__types::FiboLiteGenerateOutputeceac40d as FiboLiteGenerateOutput;
-            pub use super::super::super::__types::LightingDetailsa2d1c349 as LightingDetails;
-            pub use super::super::super::__types::LightingDetailsOutputae60a7e1 as LightingDetailsOutput;
-            pub use super::super::super::__types::ObjectDescription189ad28d as ObjectDescription;
-            pub use super::super::super::__types::ObjectDescriptionOutput5eec78e1 as ObjectDescriptionOutput;
-            pub use super::super::super::__types::PhotographicCharacteristicsDetails74f86132 as PhotographicCharacteristicsDetails;
-            pub use super::super::super::__types::PhotographicCharacteristicsDetailsOutput7fa0ab28 as PhotographicCharacteristicsDetailsOutput;
-            pub use super::super::super::__types::StructuredPromptType2be81b470 as StructuredPromptType2;
-            pub use super::super::super::__types::StructuredPromptType2Output1929796e as StructuredPromptType2Output;
-            pub use super::super::super::__types::TextRender373eb4fc as TextRender;
-            pub use super::super::super::__types::TextRenderOutput9023dba5 as TextRenderOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `bria/fibo-lite/generate`.
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct FiboLiteGenerateInput {
@@ -54,39 +39,90 @@ pub mod bria {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub sync_mode: Option<bool>,
             }
-            impl __serde::Serialize for FiboLiteGenerateInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for FiboLiteGenerateInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
-                    __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "structured_prompt", &self.structured_prompt)?;
-                    __types::optional_entry(&mut map, "image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __types::optional_entry(&mut map, "steps_num", &self.steps_num)?;
-                    __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    __fal::optional_entry(&mut map, "structured_prompt", &self.structured_prompt)?;
+                    __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                    __fal::optional_entry(&mut map, "steps_num", &self.steps_num)?;
+                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for FiboLiteGenerateInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for FiboLiteGenerateInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::optional_field(&mut map, "prompt")?,
-                        structured_prompt: __types::optional_field(&mut map, "structured_prompt")?,
-                        image_url: __types::optional_field(&mut map, "image_url")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                        negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                        steps_num: __types::optional_field(&mut map, "steps_num")?,
-                        sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FiboLiteGenerateInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FiboLiteGenerateInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FiboLiteGenerateInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "structured_prompt",
+                                            "image_url",
+                                            "seed",
+                                            "aspect_ratio",
+                                            "negative_prompt",
+                                            "steps_num",
+                                            "sync_mode",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FiboLiteGenerateInput {
+                                prompt: f0,
+                                structured_prompt: f1,
+                                image_url: f2,
+                                seed: f3,
+                                aspect_ratio: f4,
+                                negative_prompt: f5,
+                                steps_num: f6,
+                                sync_mode: f7,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl FiboLiteGenerateInput {
@@ -150,1114 +186,1082 @@ pub mod bria {
                     self
                 }
             }
+            impl __fal::Validate for FiboLiteGenerateInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("structured_prompt", &self.structured_prompt, &__fal::Rules::NONE);
+                    v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                    v.field(
+                        "steps_num",
+                        &self.steps_num,
+                        &__fal::Rules {
+                            minimum: Some(4f64),
+                            maximum: Some(30f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl FiboLiteGenerateInput {
+                /// Every rule of `bria/fibo-lite/generate`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for FiboLiteGenerateInput {
                 const ENDPOINT_ID: &'static str = "bria/fibo-lite/generate";
                 type Output = FiboLiteGenerateOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    FiboLiteGenerateInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AestheticsDetails` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct AestheticsDetails {
+                /// The `composition` field.
+                pub composition: String,
+                /// The `color_scheme` field.
+                pub color_scheme: String,
+                /// The `mood_atmosphere` field.
+                pub mood_atmosphere: String,
+                /// The `aesthetic_score` field.
+                pub aesthetic_score: String,
+                /// The `preference_score` field.
+                pub preference_score: String,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for AestheticsDetails {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("composition", &self.composition)?;
+                    map.serialize_entry("color_scheme", &self.color_scheme)?;
+                    map.serialize_entry("mood_atmosphere", &self.mood_atmosphere)?;
+                    map.serialize_entry("aesthetic_score", &self.aesthetic_score)?;
+                    map.serialize_entry("preference_score", &self.preference_score)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for AestheticsDetails {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = AestheticsDetails;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `AestheticsDetails` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<AestheticsDetails, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "composition",
+                                            "color_scheme",
+                                            "mood_atmosphere",
+                                            "aesthetic_score",
+                                            "preference_score",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(AestheticsDetails {
+                                composition: __fal::required(f0, "composition")?,
+                                color_scheme: __fal::required(f1, "color_scheme")?,
+                                mood_atmosphere: __fal::required(f2, "mood_atmosphere")?,
+                                aesthetic_score: __fal::required(f3, "aesthetic_score")?,
+                                preference_score: __fal::required(f4, "preference_score")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `AestheticsDetails` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct AestheticsDetails3ddc7c49 {
-        /// The `composition` field.
-        pub composition: String,
-        /// The `color_scheme` field.
-        pub color_scheme: String,
-        /// The `mood_atmosphere` field.
-        pub mood_atmosphere: String,
-        /// The `aesthetic_score` field.
-        pub aesthetic_score: String,
-        /// The `preference_score` field.
-        pub preference_score: String,
-    }
-    impl __serde::Serialize for AestheticsDetails3ddc7c49 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("composition", &self.composition)?;
-            map.serialize_entry("color_scheme", &self.color_scheme)?;
-            map.serialize_entry("mood_atmosphere", &self.mood_atmosphere)?;
-            map.serialize_entry("aesthetic_score", &self.aesthetic_score)?;
-            map.serialize_entry("preference_score", &self.preference_score)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AestheticsDetails3ddc7c49 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                composition: self::required_field(&mut map, "composition")?,
-                color_scheme: self::required_field(&mut map, "color_scheme")?,
-                mood_atmosphere: self::required_field(&mut map, "mood_atmosphere")?,
-                aesthetic_score: self::required_field(&mut map, "aesthetic_score")?,
-                preference_score: self::required_field(&mut map, "preference_score")?,
-            })
-        }
-    }
-    impl AestheticsDetails3ddc7c49 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            composition: impl Into<String>,
-            color_scheme: impl Into<String>,
-            mood_atmosphere: impl Into<String>,
-            aesthetic_score: impl Into<String>,
-            preference_score: impl Into<String>,
-        ) -> Self {
-            Self {
-                composition: composition.into(),
-                color_scheme: color_scheme.into(),
-                mood_atmosphere: mood_atmosphere.into(),
-                aesthetic_score: aesthetic_score.into(),
-                preference_score: preference_score.into(),
+            impl AestheticsDetails {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(
+                    composition: impl Into<String>,
+                    color_scheme: impl Into<String>,
+                    mood_atmosphere: impl Into<String>,
+                    aesthetic_score: impl Into<String>,
+                    preference_score: impl Into<String>,
+                ) -> Self {
+                    Self {
+                        composition: composition.into(),
+                        color_scheme: color_scheme.into(),
+                        mood_atmosphere: mood_atmosphere.into(),
+                        aesthetic_score: aesthetic_score.into(),
+                        preference_score: preference_score.into(),
+                    }
+                }
             }
-        }
-    }
-    /// The `AestheticsDetailsOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct AestheticsDetailsOutput0338e4d2 {
-        /// The `composition` field.
-        pub composition: String,
-        /// The `color_scheme` field.
-        pub color_scheme: String,
-        /// The `mood_atmosphere` field.
-        pub mood_atmosphere: String,
-        /// The `aesthetic_score` field.
-        pub aesthetic_score: String,
-        /// The `preference_score` field.
-        pub preference_score: String,
-    }
-    impl __serde::Serialize for AestheticsDetailsOutput0338e4d2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("composition", &self.composition)?;
-            map.serialize_entry("color_scheme", &self.color_scheme)?;
-            map.serialize_entry("mood_atmosphere", &self.mood_atmosphere)?;
-            map.serialize_entry("aesthetic_score", &self.aesthetic_score)?;
-            map.serialize_entry("preference_score", &self.preference_score)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AestheticsDetailsOutput0338e4d2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                composition: self::required_field(&mut map, "composition")?,
-                color_scheme: self::required_field(&mut map, "color_scheme")?,
-                mood_atmosphere: self::required_field(&mut map, "mood_atmosphere")?,
-                aesthetic_score: self::required_field(&mut map, "aesthetic_score")?,
-                preference_score: self::required_field(&mut map, "preference_score")?,
-            })
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatio07dd25ef {
-        /// `"1:1"`
-        V1_1,
-        /// `"2:3"`
-        V2_3,
-        /// `"3:2"`
-        V3_2,
-        /// `"3:4"`
-        V3_4,
-        /// `"4:3"`
-        V4_3,
-        /// `"4:5"`
-        V4_5,
-        /// `"5:4"`
-        V5_4,
-        /// `"9:16"`
-        V9_16,
-        /// `"16:9"`
-        V16_9,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatio07dd25ef {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V1_1 => "1:1",
-                Self::V2_3 => "2:3",
-                Self::V3_2 => "3:2",
-                Self::V3_4 => "3:4",
-                Self::V4_3 => "4:3",
-                Self::V4_5 => "4:5",
-                Self::V5_4 => "5:4",
-                Self::V9_16 => "9:16",
-                Self::V16_9 => "16:9",
-                Self::Other(value) => value,
+            impl __fal::Validate for AestheticsDetails {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
             }
-        }
-    }
-    impl From<&str> for AspectRatio07dd25ef {
-        fn from(value: &str) -> Self {
-            match value {
-                "1:1" => Self::V1_1,
-                "2:3" => Self::V2_3,
-                "3:2" => Self::V3_2,
-                "3:4" => Self::V3_4,
-                "4:3" => Self::V4_3,
-                "4:5" => Self::V4_5,
-                "5:4" => Self::V5_4,
-                "9:16" => Self::V9_16,
-                "16:9" => Self::V16_9,
-                other => Self::Other(other.to_owned()),
+            /// The `AspectRatio` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum AspectRatio {
+                /// `"1:1"`
+                V1_1,
+                /// `"2:3"`
+                V2_3,
+                /// `"3:2"`
+                V3_2,
+                /// `"3:4"`
+                V3_4,
+                /// `"4:3"`
+                V4_3,
+                /// `"4:5"`
+                V4_5,
+                /// `"5:4"`
+                V5_4,
+                /// `"9:16"`
+                V9_16,
+                /// `"16:9"`
+                V16_9,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl __serde::Serialize for AspectRatio07dd25ef {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatio07dd25ef {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `FiboLiteGenerateOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct FiboLiteGenerateOutputeceac40d {
-        /// The `image` field.
-        pub image: fal_runtime::Image,
-        /// The `images` field.
-        pub images: Option<
-            Vec<
-                fal_runtime::__private::serde_json::Map<
-                    String,
-                    fal_runtime::__private::serde_json::Value,
+            impl AspectRatio {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "1:1",
+                    "2:3",
+                    "3:2",
+                    "3:4",
+                    "4:3",
+                    "4:5",
+                    "5:4",
+                    "9:16",
+                    "16:9",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V1_1 => "1:1",
+                        Self::V2_3 => "2:3",
+                        Self::V3_2 => "3:2",
+                        Self::V3_4 => "3:4",
+                        Self::V4_3 => "4:3",
+                        Self::V4_5 => "4:5",
+                        Self::V5_4 => "5:4",
+                        Self::V9_16 => "9:16",
+                        Self::V16_9 => "16:9",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "1:1" => Self::V1_1,
+                        "2:3" => Self::V2_3,
+                        "3:2" => Self::V3_2,
+                        "3:4" => Self::V3_4,
+                        "4:3" => Self::V4_3,
+                        "4:5" => Self::V4_5,
+                        "5:4" => Self::V5_4,
+                        "9:16" => Self::V9_16,
+                        "16:9" => Self::V16_9,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for AspectRatio {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "AspectRatio",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for AspectRatio {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for AspectRatio {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for AspectRatio {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for AspectRatio {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `FiboLiteGenerateOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct FiboLiteGenerateOutput {
+                /// The `image` field.
+                pub image: fal_runtime::Image,
+                /// The `images` field.
+                pub images: Option<
+                    Vec<
+                        fal_runtime::__private::serde_json::Map<
+                            String,
+                            fal_runtime::__private::serde_json::Value,
+                        >,
+                    >,
                 >,
-            >,
-        >,
-        /// The `structured_prompt` field.
-        pub structured_prompt: StructuredPromptType2Output1929796e,
-    }
-    impl __serde::Serialize for FiboLiteGenerateOutputeceac40d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            self::optional_entry(&mut map, "images", &self.images)?;
-            map.serialize_entry("structured_prompt", &self.structured_prompt)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FiboLiteGenerateOutputeceac40d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-                images: self::optional_field(&mut map, "images")?,
-                structured_prompt: self::required_field(&mut map, "structured_prompt")?,
-            })
-        }
-    }
-    /// The `LightingDetailsOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LightingDetailsOutputae60a7e1 {
-        /// The `conditions` field.
-        pub conditions: String,
-        /// The `direction` field.
-        pub direction: String,
-        /// The `shadows` field.
-        pub shadows: Option<String>,
-    }
-    impl __serde::Serialize for LightingDetailsOutputae60a7e1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("conditions", &self.conditions)?;
-            map.serialize_entry("direction", &self.direction)?;
-            self::optional_entry(&mut map, "shadows", &self.shadows)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LightingDetailsOutputae60a7e1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                conditions: self::required_field(&mut map, "conditions")?,
-                direction: self::required_field(&mut map, "direction")?,
-                shadows: self::optional_field(&mut map, "shadows")?,
-            })
-        }
-    }
-    /// The `LightingDetails` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LightingDetailsa2d1c349 {
-        /// The `conditions` field.
-        pub conditions: String,
-        /// The `direction` field.
-        pub direction: String,
-        /// The `shadows` field.
-        pub shadows: Option<String>,
-    }
-    impl __serde::Serialize for LightingDetailsa2d1c349 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("conditions", &self.conditions)?;
-            map.serialize_entry("direction", &self.direction)?;
-            self::optional_entry(&mut map, "shadows", &self.shadows)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LightingDetailsa2d1c349 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                conditions: self::required_field(&mut map, "conditions")?,
-                direction: self::required_field(&mut map, "direction")?,
-                shadows: self::optional_field(&mut map, "shadows")?,
-            })
-        }
-    }
-    impl LightingDetailsa2d1c349 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(conditions: impl Into<String>, direction: impl Into<String>) -> Self {
-            Self {
-                conditions: conditions.into(),
-                direction: direction.into(),
-                shadows: None,
+                /// The `structured_prompt` field.
+                pub structured_prompt: StructuredPromptType2,
             }
-        }
-        /// Sets `shadows` (left out of the request until set).
-        pub fn with_shadows(mut self, shadows: impl Into<String>) -> Self {
-            self.shadows = Some(shadows.into());
-            self
-        }
-    }
-    /// The `ObjectDescription` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ObjectDescription189ad28d {
-        /// The `description` field.
-        pub description: String,
-        /// The `location` field.
-        pub location: String,
-        /// The `relationship` field.
-        pub relationship: String,
-        /// The `relative_size` field.
-        pub relative_size: Option<String>,
-        /// The `shape_and_color` field.
-        pub shape_and_color: Option<String>,
-        /// The `texture` field.
-        pub texture: Option<String>,
-        /// The `appearance_details` field.
-        pub appearance_details: Option<String>,
-        /// The `number_of_objects` field.
-        pub number_of_objects: Option<i64>,
-        /// The `pose` field.
-        pub pose: Option<String>,
-        /// The `expression` field.
-        pub expression: Option<String>,
-        /// The `clothing` field.
-        pub clothing: Option<String>,
-        /// The `action` field.
-        pub action: Option<String>,
-        /// The `gender` field.
-        pub gender: Option<String>,
-        /// The `skin_tone_and_texture` field.
-        pub skin_tone_and_texture: Option<String>,
-        /// The `orientation` field.
-        pub orientation: Option<String>,
-    }
-    impl __serde::Serialize for ObjectDescription189ad28d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("description", &self.description)?;
-            map.serialize_entry("location", &self.location)?;
-            map.serialize_entry("relationship", &self.relationship)?;
-            self::optional_entry(&mut map, "relative_size", &self.relative_size)?;
-            self::optional_entry(&mut map, "shape_and_color", &self.shape_and_color)?;
-            self::optional_entry(&mut map, "texture", &self.texture)?;
-            self::optional_entry(&mut map, "appearance_details", &self.appearance_details)?;
-            self::optional_entry(&mut map, "number_of_objects", &self.number_of_objects)?;
-            self::optional_entry(&mut map, "pose", &self.pose)?;
-            self::optional_entry(&mut map, "expression", &self.expression)?;
-            self::optional_entry(&mut map, "clothing", &self.clothing)?;
-            self::optional_entry(&mut map, "action", &self.action)?;
-            self::optional_entry(&mut map, "gender", &self.gender)?;
-            self::optional_entry(
-                &mut map,
-                "skin_tone_and_texture",
-                &self.skin_tone_and_texture,
-            )?;
-            self::optional_entry(&mut map, "orientation", &self.orientation)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ObjectDescription189ad28d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                description: self::required_field(&mut map, "description")?,
-                location: self::required_field(&mut map, "location")?,
-                relationship: self::required_field(&mut map, "relationship")?,
-                relative_size: self::optional_field(&mut map, "relative_size")?,
-                shape_and_color: self::optional_field(&mut map, "shape_and_color")?,
-                texture: self::optional_field(&mut map, "texture")?,
-                appearance_details: self::optional_field(&mut map, "appearance_details")?,
-                number_of_objects: self::optional_field(&mut map, "number_of_objects")?,
-                pose: self::optional_field(&mut map, "pose")?,
-                expression: self::optional_field(&mut map, "expression")?,
-                clothing: self::optional_field(&mut map, "clothing")?,
-                action: self::optional_field(&mut map, "action")?,
-                gender: self::optional_field(&mut map, "gender")?,
-                skin_tone_and_texture: self::optional_field(
-                    &mut map,
-                    "skin_tone_and_texture",
-                )?,
-                orientation: self::optional_field(&mut map, "orientation")?,
-            })
-        }
-    }
-    impl ObjectDescription189ad28d {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            description: impl Into<String>,
-            location: impl Into<String>,
-            relationship: impl Into<String>,
-        ) -> Self {
-            Self {
-                description: description.into(),
-                location: location.into(),
-                relationship: relationship.into(),
-                relative_size: None,
-                shape_and_color: None,
-                texture: None,
-                appearance_details: None,
-                number_of_objects: None,
-                pose: None,
-                expression: None,
-                clothing: None,
-                action: None,
-                gender: None,
-                skin_tone_and_texture: None,
-                orientation: None,
+            impl __fal::serde::Serialize for FiboLiteGenerateOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("image", &self.image)?;
+                    __fal::optional_entry(&mut map, "images", &self.images)?;
+                    map.serialize_entry("structured_prompt", &self.structured_prompt)?;
+                    map.end()
+                }
             }
-        }
-        /// Sets `relative_size` (left out of the request until set).
-        pub fn with_relative_size(mut self, relative_size: impl Into<String>) -> Self {
-            self.relative_size = Some(relative_size.into());
-            self
-        }
-        /// Sets `shape_and_color` (left out of the request until set).
-        pub fn with_shape_and_color(mut self, shape_and_color: impl Into<String>) -> Self {
-            self.shape_and_color = Some(shape_and_color.into());
-            self
-        }
-        /// Sets `texture` (left out of the request until set).
-        pub fn with_texture(mut self, texture: impl Into<String>) -> Self {
-            self.texture = Some(texture.into());
-            self
-        }
-        /// Sets `appearance_details` (left out of the request until set).
-        pub fn with_appearance_details(
-            mut self,
-            appearance_details: impl Into<String>,
-        ) -> Self {
-            self.appearance_details = Some(appearance_details.into());
-            self
-        }
-        /// Sets `number_of_objects` (left out of the request until set).
-        pub fn with_number_of_objects(mut self, number_of_objects: impl Into<i64>) -> Self {
-            self.number_of_objects = Some(number_of_objects.into());
-            self
-        }
-        /// Sets `pose` (left out of the request until set).
-        pub fn with_pose(mut self, pose: impl Into<String>) -> Self {
-            self.pose = Some(pose.into());
-            self
-        }
-        /// Sets `expression` (left out of the request until set).
-        pub fn with_expression(mut self, expression: impl Into<String>) -> Self {
-            self.expression = Some(expression.into());
-            self
-        }
-        /// Sets `clothing` (left out of the request until set).
-        pub fn with_clothing(mut self, clothing: impl Into<String>) -> Self {
-            self.clothing = Some(clothing.into());
-            self
-        }
-        /// Sets `action` (left out of the request until set).
-        pub fn with_action(mut self, action: impl Into<String>) -> Self {
-            self.action = Some(action.into());
-            self
-        }
-        /// Sets `gender` (left out of the request until set).
-        pub fn with_gender(mut self, gender: impl Into<String>) -> Self {
-            self.gender = Some(gender.into());
-            self
-        }
-        /// Sets `skin_tone_and_texture` (left out of the request until set).
-        pub fn with_skin_tone_and_texture(
-            mut self,
-            skin_tone_and_texture: impl Into<String>,
-        ) -> Self {
-            self.skin_tone_and_texture = Some(skin_tone_and_texture.into());
-            self
-        }
-        /// Sets `orientation` (left out of the request until set).
-        pub fn with_orientation(mut self, orientation: impl Into<String>) -> Self {
-            self.orientation = Some(orientation.into());
-            self
-        }
-    }
-    /// The `ObjectDescriptionOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ObjectDescriptionOutput5eec78e1 {
-        /// The `description` field.
-        pub description: String,
-        /// The `location` field.
-        pub location: String,
-        /// The `relationship` field.
-        pub relationship: String,
-        /// The `relative_size` field.
-        pub relative_size: Option<String>,
-        /// The `shape_and_color` field.
-        pub shape_and_color: Option<String>,
-        /// The `texture` field.
-        pub texture: Option<String>,
-        /// The `appearance_details` field.
-        pub appearance_details: Option<String>,
-        /// The `number_of_objects` field.
-        pub number_of_objects: Option<i64>,
-        /// The `pose` field.
-        pub pose: Option<String>,
-        /// The `expression` field.
-        pub expression: Option<String>,
-        /// The `clothing` field.
-        pub clothing: Option<String>,
-        /// The `action` field.
-        pub action: Option<String>,
-        /// The `gender` field.
-        pub gender: Option<String>,
-        /// The `skin_tone_and_texture` field.
-        pub skin_tone_and_texture: Option<String>,
-        /// The `orientation` field.
-        pub orientation: Option<String>,
-    }
-    impl __serde::Serialize for ObjectDescriptionOutput5eec78e1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("description", &self.description)?;
-            map.serialize_entry("location", &self.location)?;
-            map.serialize_entry("relationship", &self.relationship)?;
-            self::optional_entry(&mut map, "relative_size", &self.relative_size)?;
-            self::optional_entry(&mut map, "shape_and_color", &self.shape_and_color)?;
-            self::optional_entry(&mut map, "texture", &self.texture)?;
-            self::optional_entry(&mut map, "appearance_details", &self.appearance_details)?;
-            self::optional_entry(&mut map, "number_of_objects", &self.number_of_objects)?;
-            self::optional_entry(&mut map, "pose", &self.pose)?;
-            self::optional_entry(&mut map, "expression", &self.expression)?;
-            self::optional_entry(&mut map, "clothing", &self.clothing)?;
-            self::optional_entry(&mut map, "action", &self.action)?;
-            self::optional_entry(&mut map, "gender", &self.gender)?;
-            self::optional_entry(
-                &mut map,
-                "skin_tone_and_texture",
-                &self.skin_tone_and_texture,
-            )?;
-            self::optional_entry(&mut map, "orientation", &self.orientation)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ObjectDescriptionOutput5eec78e1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                description: self::required_field(&mut map, "description")?,
-                location: self::required_field(&mut map, "location")?,
-                relationship: self::required_field(&mut map, "relationship")?,
-                relative_size: self::optional_field(&mut map, "relative_size")?,
-                shape_and_color: self::optional_field(&mut map, "shape_and_color")?,
-                texture: self::optional_field(&mut map, "texture")?,
-                appearance_details: self::optional_field(&mut map, "appearance_details")?,
-                number_of_objects: self::optional_field(&mut map, "number_of_objects")?,
-                pose: self::optional_field(&mut map, "pose")?,
-                expression: self::optional_field(&mut map, "expression")?,
-                clothing: self::optional_field(&mut map, "clothing")?,
-                action: self::optional_field(&mut map, "action")?,
-                gender: self::optional_field(&mut map, "gender")?,
-                skin_tone_and_texture: self::optional_field(
-                    &mut map,
-                    "skin_tone_and_texture",
-                )?,
-                orientation: self::optional_field(&mut map, "orientation")?,
-            })
-        }
-    }
-    /// The `PhotographicCharacteristicsDetails` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct PhotographicCharacteristicsDetails74f86132 {
-        /// The `depth_of_field` field.
-        pub depth_of_field: String,
-        /// The `focus` field.
-        pub focus: String,
-        /// The `camera_angle` field.
-        pub camera_angle: String,
-        /// The `lens_focal_length` field.
-        pub lens_focal_length: String,
-    }
-    impl __serde::Serialize for PhotographicCharacteristicsDetails74f86132 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("depth_of_field", &self.depth_of_field)?;
-            map.serialize_entry("focus", &self.focus)?;
-            map.serialize_entry("camera_angle", &self.camera_angle)?;
-            map.serialize_entry("lens_focal_length", &self.lens_focal_length)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PhotographicCharacteristicsDetails74f86132 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                depth_of_field: self::required_field(&mut map, "depth_of_field")?,
-                focus: self::required_field(&mut map, "focus")?,
-                camera_angle: self::required_field(&mut map, "camera_angle")?,
-                lens_focal_length: self::required_field(&mut map, "lens_focal_length")?,
-            })
-        }
-    }
-    impl PhotographicCharacteristicsDetails74f86132 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            depth_of_field: impl Into<String>,
-            focus: impl Into<String>,
-            camera_angle: impl Into<String>,
-            lens_focal_length: impl Into<String>,
-        ) -> Self {
-            Self {
-                depth_of_field: depth_of_field.into(),
-                focus: focus.into(),
-                camera_angle: camera_angle.into(),
-                lens_focal_length: lens_focal_length.into(),
+            impl<'de> __fal::serde::Deserialize<'de> for FiboLiteGenerateOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FiboLiteGenerateOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FiboLiteGenerateOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FiboLiteGenerateOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["image", "images", "structured_prompt"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FiboLiteGenerateOutput {
+                                image: __fal::required(f0, "image")?,
+                                images: f1,
+                                structured_prompt: __fal::required(f2, "structured_prompt")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `PhotographicCharacteristicsDetailsOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct PhotographicCharacteristicsDetailsOutput7fa0ab28 {
-        /// The `depth_of_field` field.
-        pub depth_of_field: String,
-        /// The `focus` field.
-        pub focus: String,
-        /// The `camera_angle` field.
-        pub camera_angle: String,
-        /// The `lens_focal_length` field.
-        pub lens_focal_length: String,
-    }
-    impl __serde::Serialize for PhotographicCharacteristicsDetailsOutput7fa0ab28 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("depth_of_field", &self.depth_of_field)?;
-            map.serialize_entry("focus", &self.focus)?;
-            map.serialize_entry("camera_angle", &self.camera_angle)?;
-            map.serialize_entry("lens_focal_length", &self.lens_focal_length)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de>
-    for PhotographicCharacteristicsDetailsOutput7fa0ab28 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                depth_of_field: self::required_field(&mut map, "depth_of_field")?,
-                focus: self::required_field(&mut map, "focus")?,
-                camera_angle: self::required_field(&mut map, "camera_angle")?,
-                lens_focal_length: self::required_field(&mut map, "lens_focal_length")?,
-            })
-        }
-    }
-    /// The `StructuredPromptType2Output` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct StructuredPromptType2Output1929796e {
-        /// The `short_description` field.
-        pub short_description: String,
-        /// The `objects` field.
-        pub objects: Vec<ObjectDescriptionOutput5eec78e1>,
-        /// The `background_setting` field.
-        pub background_setting: String,
-        /// The `lighting` field.
-        pub lighting: LightingDetailsOutputae60a7e1,
-        /// The `aesthetics` field.
-        pub aesthetics: AestheticsDetailsOutput0338e4d2,
-        /// The `photographic_characteristics` field.
-        pub photographic_characteristics: Option<
-            PhotographicCharacteristicsDetailsOutput7fa0ab28,
-        >,
-        /// The `style_medium` field.
-        pub style_medium: Option<String>,
-        /// The `text_render` field.
-        pub text_render: Option<Vec<TextRenderOutput9023dba5>>,
-        /// The `context` field.
-        pub context: String,
-        /// The `artistic_style` field.
-        pub artistic_style: String,
-        /// The `subject_emotions` field.
-        pub subject_emotions: Option<String>,
-    }
-    impl __serde::Serialize for StructuredPromptType2Output1929796e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("short_description", &self.short_description)?;
-            map.serialize_entry("objects", &self.objects)?;
-            map.serialize_entry("background_setting", &self.background_setting)?;
-            map.serialize_entry("lighting", &self.lighting)?;
-            map.serialize_entry("aesthetics", &self.aesthetics)?;
-            self::optional_entry(
-                &mut map,
-                "photographic_characteristics",
-                &self.photographic_characteristics,
-            )?;
-            self::optional_entry(&mut map, "style_medium", &self.style_medium)?;
-            self::optional_entry(&mut map, "text_render", &self.text_render)?;
-            map.serialize_entry("context", &self.context)?;
-            map.serialize_entry("artistic_style", &self.artistic_style)?;
-            self::optional_entry(&mut map, "subject_emotions", &self.subject_emotions)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for StructuredPromptType2Output1929796e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                short_description: self::required_field(&mut map, "short_description")?,
-                objects: self::required_field(&mut map, "objects")?,
-                background_setting: self::required_field(&mut map, "background_setting")?,
-                lighting: self::required_field(&mut map, "lighting")?,
-                aesthetics: self::required_field(&mut map, "aesthetics")?,
-                photographic_characteristics: self::optional_field(
-                    &mut map,
-                    "photographic_characteristics",
-                )?,
-                style_medium: self::optional_field(&mut map, "style_medium")?,
-                text_render: self::optional_field(&mut map, "text_render")?,
-                context: self::required_field(&mut map, "context")?,
-                artistic_style: self::required_field(&mut map, "artistic_style")?,
-                subject_emotions: self::optional_field(&mut map, "subject_emotions")?,
-            })
-        }
-    }
-    /// The `StructuredPromptType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct StructuredPromptType2be81b470 {
-        /// The `short_description` field.
-        pub short_description: String,
-        /// The `objects` field.
-        pub objects: Vec<ObjectDescription189ad28d>,
-        /// The `background_setting` field.
-        pub background_setting: String,
-        /// The `lighting` field.
-        pub lighting: LightingDetailsa2d1c349,
-        /// The `aesthetics` field.
-        pub aesthetics: AestheticsDetails3ddc7c49,
-        /// The `photographic_characteristics` field.
-        pub photographic_characteristics: Option<PhotographicCharacteristicsDetails74f86132>,
-        /// The `style_medium` field.
-        pub style_medium: Option<String>,
-        /// The `text_render` field.
-        pub text_render: Option<Vec<TextRender373eb4fc>>,
-        /// The `context` field.
-        pub context: String,
-        /// The `artistic_style` field.
-        pub artistic_style: String,
-        /// The `subject_emotions` field.
-        pub subject_emotions: Option<String>,
-    }
-    impl __serde::Serialize for StructuredPromptType2be81b470 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("short_description", &self.short_description)?;
-            map.serialize_entry("objects", &self.objects)?;
-            map.serialize_entry("background_setting", &self.background_setting)?;
-            map.serialize_entry("lighting", &self.lighting)?;
-            map.serialize_entry("aesthetics", &self.aesthetics)?;
-            self::optional_entry(
-                &mut map,
-                "photographic_characteristics",
-                &self.photographic_characteristics,
-            )?;
-            self::optional_entry(&mut map, "style_medium", &self.style_medium)?;
-            self::optional_entry(&mut map, "text_render", &self.text_render)?;
-            map.serialize_entry("context", &self.context)?;
-            map.serialize_entry("artistic_style", &self.artistic_style)?;
-            self::optional_entry(&mut map, "subject_emotions", &self.subject_emotions)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for StructuredPromptType2be81b470 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                short_description: self::required_field(&mut map, "short_description")?,
-                objects: self::required_field(&mut map, "objects")?,
-                background_setting: self::required_field(&mut map, "background_setting")?,
-                lighting: self::required_field(&mut map, "lighting")?,
-                aesthetics: self::required_field(&mut map, "aesthetics")?,
-                photographic_characteristics: self::optional_field(
-                    &mut map,
-                    "photographic_characteristics",
-                )?,
-                style_medium: self::optional_field(&mut map, "style_medium")?,
-                text_render: self::optional_field(&mut map, "text_render")?,
-                context: self::required_field(&mut map, "context")?,
-                artistic_style: self::required_field(&mut map, "artistic_style")?,
-                subject_emotions: self::optional_field(&mut map, "subject_emotions")?,
-            })
-        }
-    }
-    impl StructuredPromptType2be81b470 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new<I1: Into<ObjectDescription189ad28d>>(
-            short_description: impl Into<String>,
-            objects: impl IntoIterator<Item = I1>,
-            background_setting: impl Into<String>,
-            lighting: impl Into<LightingDetailsa2d1c349>,
-            aesthetics: impl Into<AestheticsDetails3ddc7c49>,
-            context: impl Into<String>,
-            artistic_style: impl Into<String>,
-        ) -> Self {
-            Self {
-                short_description: short_description.into(),
-                objects: objects.into_iter().map(Into::into).collect(),
-                background_setting: background_setting.into(),
-                lighting: lighting.into(),
-                aesthetics: aesthetics.into(),
-                photographic_characteristics: None,
-                style_medium: None,
-                text_render: None,
-                context: context.into(),
-                artistic_style: artistic_style.into(),
-                subject_emotions: None,
+            /// The `LightingDetails` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct LightingDetails {
+                /// The `conditions` field.
+                pub conditions: String,
+                /// The `direction` field.
+                pub direction: String,
+                /// The `shadows` field.
+                pub shadows: Option<String>,
             }
-        }
-        /// Sets `photographic_characteristics` (left out of the request until set).
-        pub fn with_photographic_characteristics(
-            mut self,
-            photographic_characteristics: impl Into<
-                PhotographicCharacteristicsDetails74f86132,
-            >,
-        ) -> Self {
-            self.photographic_characteristics = Some(photographic_characteristics.into());
-            self
-        }
-        /// Sets `style_medium` (left out of the request until set).
-        pub fn with_style_medium(mut self, style_medium: impl Into<String>) -> Self {
-            self.style_medium = Some(style_medium.into());
-            self
-        }
-        /// Sets `text_render` (left out of the request until set).
-        pub fn with_text_render<I7: Into<TextRender373eb4fc>>(
-            mut self,
-            text_render: impl IntoIterator<Item = I7>,
-        ) -> Self {
-            self.text_render = Some(text_render.into_iter().map(Into::into).collect());
-            self
-        }
-        /// Sets `subject_emotions` (left out of the request until set).
-        pub fn with_subject_emotions(mut self, subject_emotions: impl Into<String>) -> Self {
-            self.subject_emotions = Some(subject_emotions.into());
-            self
-        }
-    }
-    /// The `TextRender` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct TextRender373eb4fc {
-        /// The `text` field.
-        pub text: String,
-        /// The `location` field.
-        pub location: String,
-        /// The `size` field.
-        pub size: String,
-        /// The `color` field.
-        pub color: String,
-        /// The `font` field.
-        pub font: String,
-        /// The `appearance_details` field.
-        pub appearance_details: Option<String>,
-    }
-    impl __serde::Serialize for TextRender373eb4fc {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("text", &self.text)?;
-            map.serialize_entry("location", &self.location)?;
-            map.serialize_entry("size", &self.size)?;
-            map.serialize_entry("color", &self.color)?;
-            map.serialize_entry("font", &self.font)?;
-            self::optional_entry(&mut map, "appearance_details", &self.appearance_details)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TextRender373eb4fc {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                text: self::required_field(&mut map, "text")?,
-                location: self::required_field(&mut map, "location")?,
-                size: self::required_field(&mut map, "size")?,
-                color: self::required_field(&mut map, "color")?,
-                font: self::required_field(&mut map, "font")?,
-                appearance_details: self::optional_field(&mut map, "appearance_details")?,
-            })
-        }
-    }
-    impl TextRender373eb4fc {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            text: impl Into<String>,
-            location: impl Into<String>,
-            size: impl Into<String>,
-            color: impl Into<String>,
-            font: impl Into<String>,
-        ) -> Self {
-            Self {
-                text: text.into(),
-                location: location.into(),
-                size: size.into(),
-                color: color.into(),
-                font: font.into(),
-                appearance_details: None,
+            impl __fal::serde::Serialize for LightingDetails {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("conditions", &self.conditions)?;
+                    map.serialize_entry("direction", &self.direction)?;
+                    __fal::optional_entry(&mut map, "shadows", &self.shadows)?;
+                    map.end()
+                }
             }
-        }
-        /// Sets `appearance_details` (left out of the request until set).
-        pub fn with_appearance_details(
-            mut self,
-            appearance_details: impl Into<String>,
-        ) -> Self {
-            self.appearance_details = Some(appearance_details.into());
-            self
-        }
-    }
-    /// The `TextRenderOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct TextRenderOutput9023dba5 {
-        /// The `text` field.
-        pub text: String,
-        /// The `location` field.
-        pub location: String,
-        /// The `size` field.
-        pub size: String,
-        /// The `color` field.
-        pub color: String,
-        /// The `font` field.
-        pub font: String,
-        /// The `appearance_details` field.
-        pub appearance_details: Option<String>,
-    }
-    impl __serde::Serialize for TextRenderOutput9023dba5 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("text", &self.text)?;
-            map.serialize_entry("location", &self.location)?;
-            map.serialize_entry("size", &self.size)?;
-            map.serialize_entry("color", &self.color)?;
-            map.serialize_entry("font", &self.font)?;
-            self::optional_entry(&mut map, "appearance_details", &self.appearance_details)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TextRenderOutput9023dba5 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                text: self::required_field(&mut map, "text")?,
-                location: self::required_field(&mut map, "location")?,
-                size: self::required_field(&mut map, "size")?,
-                color: self::required_field(&mut map, "color")?,
-                font: self::required_field(&mut map, "font")?,
-                appearance_details: self::optional_field(&mut map, "appearance_details")?,
-            })
+            impl<'de> __fal::serde::Deserialize<'de> for LightingDetails {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LightingDetails;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LightingDetails` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LightingDetails, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["conditions", "direction", "shadows"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LightingDetails {
+                                conditions: __fal::required(f0, "conditions")?,
+                                direction: __fal::required(f1, "direction")?,
+                                shadows: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl LightingDetails {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(conditions: impl Into<String>, direction: impl Into<String>) -> Self {
+                    Self {
+                        conditions: conditions.into(),
+                        direction: direction.into(),
+                        shadows: None,
+                    }
+                }
+                /// Sets `shadows` (left out of the request until set).
+                pub fn with_shadows(mut self, shadows: impl Into<String>) -> Self {
+                    self.shadows = Some(shadows.into());
+                    self
+                }
+            }
+            impl __fal::Validate for LightingDetails {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            /// The `ObjectDescription` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct ObjectDescription {
+                /// The `description` field.
+                pub description: String,
+                /// The `location` field.
+                pub location: String,
+                /// The `relationship` field.
+                pub relationship: String,
+                /// The `relative_size` field.
+                pub relative_size: Option<String>,
+                /// The `shape_and_color` field.
+                pub shape_and_color: Option<String>,
+                /// The `texture` field.
+                pub texture: Option<String>,
+                /// The `appearance_details` field.
+                pub appearance_details: Option<String>,
+                /// The `number_of_objects` field.
+                pub number_of_objects: Option<i64>,
+                /// The `pose` field.
+                pub pose: Option<String>,
+                /// The `expression` field.
+                pub expression: Option<String>,
+                /// The `clothing` field.
+                pub clothing: Option<String>,
+                /// The `action` field.
+                pub action: Option<String>,
+                /// The `gender` field.
+                pub gender: Option<String>,
+                /// The `skin_tone_and_texture` field.
+                pub skin_tone_and_texture: Option<String>,
+                /// The `orientation` field.
+                pub orientation: Option<String>,
+            }
+            impl __fal::serde::Serialize for ObjectDescription {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("description", &self.description)?;
+                    map.serialize_entry("location", &self.location)?;
+                    map.serialize_entry("relationship", &self.relationship)?;
+                    __fal::optional_entry(&mut map, "relative_size", &self.relative_size)?;
+                    __fal::optional_entry(&mut map, "shape_and_color", &self.shape_and_color)?;
+                    __fal::optional_entry(&mut map, "texture", &self.texture)?;
+                    __fal::optional_entry(&mut map, "appearance_details", &self.appearance_details)?;
+                    __fal::optional_entry(&mut map, "number_of_objects", &self.number_of_objects)?;
+                    __fal::optional_entry(&mut map, "pose", &self.pose)?;
+                    __fal::optional_entry(&mut map, "expression", &self.expression)?;
+                    __fal::optional_entry(&mut map, "clothing", &self.clothing)?;
+                    __fal::optional_entry(&mut map, "action", &self.action)?;
+                    __fal::optional_entry(&mut map, "gender", &self.gender)?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "skin_tone_and_texture",
+                        &self.skin_tone_and_texture,
+                    )?;
+                    __fal::optional_entry(&mut map, "orientation", &self.orientation)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ObjectDescription {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ObjectDescription;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ObjectDescription` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ObjectDescription, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            let mut f12 = None;
+                            let mut f13 = None;
+                            let mut f14 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "description",
+                                            "location",
+                                            "relationship",
+                                            "relative_size",
+                                            "shape_and_color",
+                                            "texture",
+                                            "appearance_details",
+                                            "number_of_objects",
+                                            "pose",
+                                            "expression",
+                                            "clothing",
+                                            "action",
+                                            "gender",
+                                            "skin_tone_and_texture",
+                                            "orientation",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    Some(12) => f12 = map.next_value()?,
+                                    Some(13) => f13 = map.next_value()?,
+                                    Some(14) => f14 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ObjectDescription {
+                                description: __fal::required(f0, "description")?,
+                                location: __fal::required(f1, "location")?,
+                                relationship: __fal::required(f2, "relationship")?,
+                                relative_size: f3,
+                                shape_and_color: f4,
+                                texture: f5,
+                                appearance_details: f6,
+                                number_of_objects: f7,
+                                pose: f8,
+                                expression: f9,
+                                clothing: f10,
+                                action: f11,
+                                gender: f12,
+                                skin_tone_and_texture: f13,
+                                orientation: f14,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl ObjectDescription {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(
+                    description: impl Into<String>,
+                    location: impl Into<String>,
+                    relationship: impl Into<String>,
+                ) -> Self {
+                    Self {
+                        description: description.into(),
+                        location: location.into(),
+                        relationship: relationship.into(),
+                        relative_size: None,
+                        shape_and_color: None,
+                        texture: None,
+                        appearance_details: None,
+                        number_of_objects: None,
+                        pose: None,
+                        expression: None,
+                        clothing: None,
+                        action: None,
+                        gender: None,
+                        skin_tone_and_texture: None,
+                        orientation: None,
+                    }
+                }
+                /// Sets `relative_size` (left out of the request until set).
+                pub fn with_relative_size(mut self, relative_size: impl Into<String>) -> Self {
+                    self.relative_size = Some(relative_size.into());
+                    self
+                }
+                /// Sets `shape_and_color` (left out of the request until set).
+                pub fn with_shape_and_color(mut self, shape_and_color: impl Into<String>) -> Self {
+                    self.shape_and_color = Some(shape_and_color.into());
+                    self
+                }
+                /// Sets `texture` (left out of the request until set).
+                pub fn with_texture(mut self, texture: impl Into<String>) -> Self {
+                    self.texture = Some(texture.into());
+                    self
+                }
+                /// Sets `appearance_details` (left out of the request until set).
+                pub fn with_appearance_details(
+                    mut self,
+                    appearance_details: impl Into<String>,
+                ) -> Self {
+                    self.appearance_details = Some(appearance_details.into());
+                    self
+                }
+                /// Sets `number_of_objects` (left out of the request until set).
+                pub fn with_number_of_objects(mut self, number_of_objects: impl Into<i64>) -> Self {
+                    self.number_of_objects = Some(number_of_objects.into());
+                    self
+                }
+                /// Sets `pose` (left out of the request until set).
+                pub fn with_pose(mut self, pose: impl Into<String>) -> Self {
+                    self.pose = Some(pose.into());
+                    self
+                }
+                /// Sets `expression` (left out of the request until set).
+                pub fn with_expression(mut self, expression: impl Into<String>) -> Self {
+                    self.expression = Some(expression.into());
+                    self
+                }
+                /// Sets `clothing` (left out of the request until set).
+                pub fn with_clothing(mut self, clothing: impl Into<String>) -> Self {
+                    self.clothing = Some(clothing.into());
+                    self
+                }
+                /// Sets `action` (left out of the request until set).
+                pub fn with_action(mut self, action: impl Into<String>) -> Self {
+                    self.action = Some(action.into());
+                    self
+                }
+                /// Sets `gender` (left out of the request until set).
+                pub fn with_gender(mut self, gender: impl Into<String>) -> Self {
+                    self.gender = Some(gender.into());
+                    self
+                }
+                /// Sets `skin_tone_and_texture` (left out of the request until set).
+                pub fn with_skin_tone_and_texture(
+                    mut self,
+                    skin_tone_and_texture: impl Into<String>,
+                ) -> Self {
+                    self.skin_tone_and_texture = Some(skin_tone_and_texture.into());
+                    self
+                }
+                /// Sets `orientation` (left out of the request until set).
+                pub fn with_orientation(mut self, orientation: impl Into<String>) -> Self {
+                    self.orientation = Some(orientation.into());
+                    self
+                }
+            }
+            impl __fal::Validate for ObjectDescription {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            /// The `PhotographicCharacteristicsDetails` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct PhotographicCharacteristicsDetails {
+                /// The `depth_of_field` field.
+                pub depth_of_field: String,
+                /// The `focus` field.
+                pub focus: String,
+                /// The `camera_angle` field.
+                pub camera_angle: String,
+                /// The `lens_focal_length` field.
+                pub lens_focal_length: String,
+            }
+            impl __fal::serde::Serialize for PhotographicCharacteristicsDetails {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("depth_of_field", &self.depth_of_field)?;
+                    map.serialize_entry("focus", &self.focus)?;
+                    map.serialize_entry("camera_angle", &self.camera_angle)?;
+                    map.serialize_entry("lens_focal_length", &self.lens_focal_length)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for PhotographicCharacteristicsDetails {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PhotographicCharacteristicsDetails;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PhotographicCharacteristicsDetails` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PhotographicCharacteristicsDetails, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "depth_of_field",
+                                            "focus",
+                                            "camera_angle",
+                                            "lens_focal_length",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PhotographicCharacteristicsDetails {
+                                depth_of_field: __fal::required(f0, "depth_of_field")?,
+                                focus: __fal::required(f1, "focus")?,
+                                camera_angle: __fal::required(f2, "camera_angle")?,
+                                lens_focal_length: __fal::required(f3, "lens_focal_length")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl PhotographicCharacteristicsDetails {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(
+                    depth_of_field: impl Into<String>,
+                    focus: impl Into<String>,
+                    camera_angle: impl Into<String>,
+                    lens_focal_length: impl Into<String>,
+                ) -> Self {
+                    Self {
+                        depth_of_field: depth_of_field.into(),
+                        focus: focus.into(),
+                        camera_angle: camera_angle.into(),
+                        lens_focal_length: lens_focal_length.into(),
+                    }
+                }
+            }
+            impl __fal::Validate for PhotographicCharacteristicsDetails {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            /// The `StructuredPromptType2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct StructuredPromptType2 {
+                /// The `short_description` field.
+                pub short_description: String,
+                /// The `objects` field.
+                pub objects: Vec<ObjectDescription>,
+                /// The `background_setting` field.
+                pub background_setting: String,
+                /// The `lighting` field.
+                pub lighting: LightingDetails,
+                /// The `aesthetics` field.
+                pub aesthetics: AestheticsDetails,
+                /// The `photographic_characteristics` field.
+                pub photographic_characteristics: Option<PhotographicCharacteristicsDetails>,
+                /// The `style_medium` field.
+                pub style_medium: Option<String>,
+                /// The `text_render` field.
+                pub text_render: Option<Vec<TextRender>>,
+                /// The `context` field.
+                pub context: String,
+                /// The `artistic_style` field.
+                pub artistic_style: String,
+                /// The `subject_emotions` field.
+                pub subject_emotions: Option<String>,
+            }
+            impl __fal::serde::Serialize for StructuredPromptType2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("short_description", &self.short_description)?;
+                    map.serialize_entry("objects", &self.objects)?;
+                    map.serialize_entry("background_setting", &self.background_setting)?;
+                    map.serialize_entry("lighting", &self.lighting)?;
+                    map.serialize_entry("aesthetics", &self.aesthetics)?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "photographic_characteristics",
+                        &self.photographic_characteristics,
+                    )?;
+                    __fal::optional_entry(&mut map, "style_medium", &self.style_medium)?;
+                    __fal::optional_entry(&mut map, "text_render", &self.text_render)?;
+                    map.serialize_entry("context", &self.context)?;
+                    map.serialize_entry("artistic_style", &self.artistic_style)?;
+                    __fal::optional_entry(&mut map, "subject_emotions", &self.subject_emotions)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for StructuredPromptType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = StructuredPromptType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `StructuredPromptType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<StructuredPromptType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "short_description",
+                                            "objects",
+                                            "background_setting",
+                                            "lighting",
+                                            "aesthetics",
+                                            "photographic_characteristics",
+                                            "style_medium",
+                                            "text_render",
+                                            "context",
+                                            "artistic_style",
+                                            "subject_emotions",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = Some(map.next_value()?),
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = Some(map.next_value()?),
+                                    Some(9) => f9 = Some(map.next_value()?),
+                                    Some(10) => f10 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(StructuredPromptType2 {
+                                short_description: __fal::required(f0, "short_description")?,
+                                objects: __fal::required(f1, "objects")?,
+                                background_setting: __fal::required(f2, "background_setting")?,
+                                lighting: __fal::required(f3, "lighting")?,
+                                aesthetics: __fal::required(f4, "aesthetics")?,
+                                photographic_characteristics: f5,
+                                style_medium: f6,
+                                text_render: f7,
+                                context: __fal::required(f8, "context")?,
+                                artistic_style: __fal::required(f9, "artistic_style")?,
+                                subject_emotions: f10,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl StructuredPromptType2 {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new<I1: Into<ObjectDescription>>(
+                    short_description: impl Into<String>,
+                    objects: impl IntoIterator<Item = I1>,
+                    background_setting: impl Into<String>,
+                    lighting: impl Into<LightingDetails>,
+                    aesthetics: impl Into<AestheticsDetails>,
+                    context: impl Into<String>,
+                    artistic_style: impl Into<String>,
+                ) -> Self {
+                    Self {
+                        short_description: short_description.into(),
+                        objects: objects.into_iter().map(Into::into).collect(),
+                        background_setting: background_setting.into(),
+                        lighting: lighting.into(),
+                        aesthetics: aesthetics.into(),
+                        photographic_characteristics: None,
+                        style_medium: None,
+                        text_render: None,
+                        context: context.into(),
+                        artistic_style: artistic_style.into(),
+                        subject_emotions: None,
+                    }
+                }
+                /// Sets `photographic_characteristics` (left out of the request until set).
+                pub fn with_photographic_characteristics(
+                    mut self,
+                    photographic_characteristics: impl Into<PhotographicCharacteristicsDetails>,
+                ) -> Self {
+                    self.photographic_characteristics = Some(photographic_characteristics.into());
+                    self
+                }
+                /// Sets `style_medium` (left out of the request until set).
+                pub fn with_style_medium(mut self, style_medium: impl Into<String>) -> Self {
+                    self.style_medium = Some(style_medium.into());
+                    self
+                }
+                /// Sets `text_render` (left out of the request until set).
+                pub fn with_text_render<I7: Into<TextRender>>(
+                    mut self,
+                    text_render: impl IntoIterator<Item = I7>,
+                ) -> Self {
+                    self.text_render = Some(text_render.into_iter().map(Into::into).collect());
+                    self
+                }
+                /// Sets `subject_emotions` (left out of the request until set).
+                pub fn with_subject_emotions(mut self, subject_emotions: impl Into<String>) -> Self {
+                    self.subject_emotions = Some(subject_emotions.into());
+                    self
+                }
+            }
+            impl __fal::Validate for StructuredPromptType2 {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("objects", &self.objects, &__fal::Rules::NONE);
+                    v.field("lighting", &self.lighting, &__fal::Rules::NONE);
+                    v.field("aesthetics", &self.aesthetics, &__fal::Rules::NONE);
+                    v.field(
+                        "photographic_characteristics",
+                        &self.photographic_characteristics,
+                        &__fal::Rules::NONE,
+                    );
+                    v.field("text_render", &self.text_render, &__fal::Rules::NONE);
+                }
+            }
+            /// The `TextRender` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct TextRender {
+                /// The `text` field.
+                pub text: String,
+                /// The `location` field.
+                pub location: String,
+                /// The `size` field.
+                pub size: String,
+                /// The `color` field.
+                pub color: String,
+                /// The `font` field.
+                pub font: String,
+                /// The `appearance_details` field.
+                pub appearance_details: Option<String>,
+            }
+            impl __fal::serde::Serialize for TextRender {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("text", &self.text)?;
+                    map.serialize_entry("location", &self.location)?;
+                    map.serialize_entry("size", &self.size)?;
+                    map.serialize_entry("color", &self.color)?;
+                    map.serialize_entry("font", &self.font)?;
+                    __fal::optional_entry(&mut map, "appearance_details", &self.appearance_details)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for TextRender {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = TextRender;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `TextRender` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<TextRender, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "text",
+                                            "location",
+                                            "size",
+                                            "color",
+                                            "font",
+                                            "appearance_details",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = Some(map.next_value()?),
+                                    Some(5) => f5 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(TextRender {
+                                text: __fal::required(f0, "text")?,
+                                location: __fal::required(f1, "location")?,
+                                size: __fal::required(f2, "size")?,
+                                color: __fal::required(f3, "color")?,
+                                font: __fal::required(f4, "font")?,
+                                appearance_details: f5,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl TextRender {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(
+                    text: impl Into<String>,
+                    location: impl Into<String>,
+                    size: impl Into<String>,
+                    color: impl Into<String>,
+                    font: impl Into<String>,
+                ) -> Self {
+                    Self {
+                        text: text.into(),
+                        location: location.into(),
+                        size: size.into(),
+                        color: color.into(),
+                        font: font.into(),
+                        appearance_details: None,
+                    }
+                }
+                /// Sets `appearance_details` (left out of the request until set).
+                pub fn with_appearance_details(
+                    mut self,
+                    appearance_details: impl Into<String>,
+                ) -> Self {
+                    self.appearance_details = Some(appearance_details.into());
+                    self
+                }
+            }
+            impl __fal::Validate for TextRender {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
         }
     }
 }

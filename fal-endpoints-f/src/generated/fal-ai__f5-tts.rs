@@ -5,10 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `F5TtsInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `F5TtsOutput`.
     pub mod f5_tts {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::F5TtsOutput4a6c0ef7 as F5TtsOutput;
-        pub use super::super::__types::ModelType455cbeaf as ModelType;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/f5-tts`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct F5TtsInput {
@@ -29,33 +26,75 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `true`.
             pub remove_silence: Option<bool>,
         }
-        impl __serde::Serialize for F5TtsInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for F5TtsInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("gen_text", &self.gen_text)?;
                 map.serialize_entry("ref_audio_url", &self.ref_audio_url)?;
-                __types::optional_entry(&mut map, "ref_text", &self.ref_text)?;
+                __fal::optional_entry(&mut map, "ref_text", &self.ref_text)?;
                 map.serialize_entry("model_type", &self.model_type)?;
-                __types::optional_entry(&mut map, "remove_silence", &self.remove_silence)?;
+                __fal::optional_entry(&mut map, "remove_silence", &self.remove_silence)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for F5TtsInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for F5TtsInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    gen_text: __types::required_field(&mut map, "gen_text")?,
-                    ref_audio_url: __types::required_field(&mut map, "ref_audio_url")?,
-                    ref_text: __types::optional_field(&mut map, "ref_text")?,
-                    model_type: __types::required_field(&mut map, "model_type")?,
-                    remove_silence: __types::optional_field(&mut map, "remove_silence")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = F5TtsInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `F5TtsInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<F5TtsInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "gen_text",
+                                        "ref_audio_url",
+                                        "ref_text",
+                                        "model_type",
+                                        "remove_silence",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = Some(map.next_value()?),
+                                Some(4) => f4 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(F5TtsInput {
+                            gen_text: __fal::required(f0, "gen_text")?,
+                            ref_audio_url: __fal::required(f1, "ref_audio_url")?,
+                            ref_text: f2,
+                            model_type: __fal::required(f3, "model_type")?,
+                            remove_silence: f4,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl F5TtsInput {
@@ -84,189 +123,148 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for F5TtsInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("model_type", &self.model_type, &__fal::Rules::NONE);
+            }
+        }
+        impl F5TtsInput {
+            /// Every rule of `fal-ai/f5-tts`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for F5TtsInput {
             const ENDPOINT_ID: &'static str = "fal-ai/f5-tts";
             type Output = F5TtsOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                F5TtsInput::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `F5TtsOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct F5TtsOutput {
+            /// The `audio_url` field.
+            pub audio_url: fal_runtime::File,
+        }
+        impl __fal::serde::Serialize for F5TtsOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("audio_url", &self.audio_url)?;
+                map.end()
             }
         }
-    }
-    /// The `F5TtsOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct F5TtsOutput4a6c0ef7 {
-        /// The `audio_url` field.
-        pub audio_url: fal_runtime::File,
-    }
-    impl __serde::Serialize for F5TtsOutput4a6c0ef7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio_url", &self.audio_url)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for F5TtsOutput4a6c0ef7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio_url: self::required_field(&mut map, "audio_url")?,
-            })
-        }
-    }
-    /// The `ModelType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ModelType455cbeaf {
-        /// `"F5-TTS"`
-        F5Tts,
-        /// `"E2-TTS"`
-        E2Tts,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ModelType455cbeaf {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::F5Tts => "F5-TTS",
-                Self::E2Tts => "E2-TTS",
-                Self::Other(value) => value,
+        impl<'de> __fal::serde::Deserialize<'de> for F5TtsOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = F5TtsOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `F5TtsOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<F5TtsOutput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["audio_url"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(F5TtsOutput {
+                            audio_url: __fal::required(f0, "audio_url")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
-    }
-    impl From<&str> for ModelType455cbeaf {
-        fn from(value: &str) -> Self {
-            match value {
-                "F5-TTS" => Self::F5Tts,
-                "E2-TTS" => Self::E2Tts,
-                other => Self::Other(other.to_owned()),
+        /// The `ModelType` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum ModelType {
+            /// `"F5-TTS"`
+            F5Tts,
+            /// `"E2-TTS"`
+            E2Tts,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl ModelType {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["F5-TTS", "E2-TTS"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::F5Tts => "F5-TTS",
+                    Self::E2Tts => "E2-TTS",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "F5-TTS" => Self::F5Tts,
+                    "E2-TTS" => Self::E2Tts,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for ModelType455cbeaf {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl ::std::str::FromStr for ModelType {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("ModelType", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for ModelType455cbeaf {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl TryFrom<&str> for ModelType {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for ModelType {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for ModelType {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for ModelType {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `ModelType` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for ModelType {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

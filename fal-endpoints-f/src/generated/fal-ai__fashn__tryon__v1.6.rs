@@ -9,14 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `FashnTryonV16Input` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `FashnTryonV16Output`.
             pub mod v1_6 {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::Categorya20f0bb4 as Category;
-                pub use super::super::super::super::__types::FashnTryonV16Outputf7db780e as FashnTryonV16Output;
-                pub use super::super::super::super::__types::GarmentPhotoType88543efa as GarmentPhotoType;
-                pub use super::super::super::super::__types::Mode5484d04b as Mode;
-                pub use super::super::super::super::__types::ModerationLeveleac57c6e as ModerationLevel;
-                pub use super::super::super::super::__types::OutputFormat2b73e7a6 as OutputFormat;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/fashn/tryon/v1.6`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct FashnTryonV16Input {
@@ -64,49 +57,105 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `"png"`.
                     pub output_format: Option<OutputFormat>,
                 }
-                impl __serde::Serialize for FashnTryonV16Input {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for FashnTryonV16Input {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("model_image", &self.model_image)?;
                         map.serialize_entry("garment_image", &self.garment_image)?;
-                        __types::optional_entry(&mut map, "category", &self.category)?;
-                        __types::optional_entry(&mut map, "mode", &self.mode)?;
-                        __types::optional_entry(
-                            &mut map,
-                            "garment_photo_type",
-                            &self.garment_photo_type,
-                        )?;
-                        __types::optional_entry(&mut map, "moderation_level", &self.moderation_level)?;
-                        __types::optional_entry(&mut map, "seed", &self.seed)?;
-                        __types::optional_entry(&mut map, "num_samples", &self.num_samples)?;
-                        __types::optional_entry(&mut map, "segmentation_free", &self.segmentation_free)?;
-                        __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                        __types::optional_entry(&mut map, "output_format", &self.output_format)?;
+                        __fal::optional_entry(&mut map, "category", &self.category)?;
+                        __fal::optional_entry(&mut map, "mode", &self.mode)?;
+                        __fal::optional_entry(&mut map, "garment_photo_type", &self.garment_photo_type)?;
+                        __fal::optional_entry(&mut map, "moderation_level", &self.moderation_level)?;
+                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                        __fal::optional_entry(&mut map, "num_samples", &self.num_samples)?;
+                        __fal::optional_entry(&mut map, "segmentation_free", &self.segmentation_free)?;
+                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for FashnTryonV16Input {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for FashnTryonV16Input {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            model_image: __types::required_field(&mut map, "model_image")?,
-                            garment_image: __types::required_field(&mut map, "garment_image")?,
-                            category: __types::optional_field(&mut map, "category")?,
-                            mode: __types::optional_field(&mut map, "mode")?,
-                            garment_photo_type: __types::optional_field(&mut map, "garment_photo_type")?,
-                            moderation_level: __types::optional_field(&mut map, "moderation_level")?,
-                            seed: __types::optional_field(&mut map, "seed")?,
-                            num_samples: __types::optional_field(&mut map, "num_samples")?,
-                            segmentation_free: __types::optional_field(&mut map, "segmentation_free")?,
-                            sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                            output_format: __types::optional_field(&mut map, "output_format")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = FashnTryonV16Input;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `FashnTryonV16Input` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<FashnTryonV16Input, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                let mut f8 = None;
+                                let mut f9 = None;
+                                let mut f10 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "model_image",
+                                                "garment_image",
+                                                "category",
+                                                "mode",
+                                                "garment_photo_type",
+                                                "moderation_level",
+                                                "seed",
+                                                "num_samples",
+                                                "segmentation_free",
+                                                "sync_mode",
+                                                "output_format",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        Some(8) => f8 = map.next_value()?,
+                                        Some(9) => f9 = map.next_value()?,
+                                        Some(10) => f10 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(FashnTryonV16Input {
+                                    model_image: __fal::required(f0, "model_image")?,
+                                    garment_image: __fal::required(f1, "garment_image")?,
+                                    category: f2,
+                                    mode: f3,
+                                    garment_photo_type: f4,
+                                    moderation_level: f5,
+                                    seed: f6,
+                                    num_samples: f7,
+                                    segmentation_free: f8,
+                                    sync_mode: f9,
+                                    output_format: f10,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl FashnTryonV16Input {
@@ -181,393 +230,512 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for FashnTryonV16Input {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("category", &self.category, &__fal::Rules::NONE);
+                        v.field("mode", &self.mode, &__fal::Rules::NONE);
+                        v.field("garment_photo_type", &self.garment_photo_type, &__fal::Rules::NONE);
+                        v.field("moderation_level", &self.moderation_level, &__fal::Rules::NONE);
+                        v.field(
+                            "num_samples",
+                            &self.num_samples,
+                            &__fal::Rules {
+                                minimum: Some(1f64),
+                                maximum: Some(4f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                    }
+                }
+                impl FashnTryonV16Input {
+                    /// Every rule of `fal-ai/fashn/tryon/v1.6`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for FashnTryonV16Input {
                     const ENDPOINT_ID: &'static str = "fal-ai/fashn/tryon/v1.6";
                     type Output = FashnTryonV16Output;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        FashnTryonV16Input::validate(self)
+                    }
+                }
+                /// The `Category` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Category {
+                    /// `"tops"`
+                    Tops,
+                    /// `"bottoms"`
+                    Bottoms,
+                    /// `"one-pieces"`
+                    OnePieces,
+                    /// `"auto"`
+                    Auto,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Category {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "tops",
+                        "bottoms",
+                        "one-pieces",
+                        "auto",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Tops => "tops",
+                            Self::Bottoms => "bottoms",
+                            Self::OnePieces => "one-pieces",
+                            Self::Auto => "auto",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "tops" => Self::Tops,
+                            "bottoms" => Self::Bottoms,
+                            "one-pieces" => Self::OnePieces,
+                            "auto" => Self::Auto,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Category {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Category", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Category {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Category {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Category {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Category {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Category` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Category {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `FashnTryonV16Output` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct FashnTryonV16Output {
+                    /// The `images` field.
+                    ///
+                    /// Example: `[{"url":"https://cdn.fashn.ai/4ddf1d78-63df-44bb-8e1f-355fff3a7b87/output_0.png"}]`.
+                    pub images: Vec<fal_runtime::File>,
+                }
+                impl __fal::serde::Serialize for FashnTryonV16Output {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("images", &self.images)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for FashnTryonV16Output {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = FashnTryonV16Output;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `FashnTryonV16Output` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<FashnTryonV16Output, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["images"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(FashnTryonV16Output {
+                                    images: __fal::required(f0, "images")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `GarmentPhotoType` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum GarmentPhotoType {
+                    /// `"auto"`
+                    Auto,
+                    /// `"model"`
+                    Model,
+                    /// `"flat-lay"`
+                    FlatLay,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl GarmentPhotoType {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["auto", "model", "flat-lay"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Auto => "auto",
+                            Self::Model => "model",
+                            Self::FlatLay => "flat-lay",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "auto" => Self::Auto,
+                            "model" => Self::Model,
+                            "flat-lay" => Self::FlatLay,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for GarmentPhotoType {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "GarmentPhotoType",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for GarmentPhotoType {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for GarmentPhotoType {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for GarmentPhotoType {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for GarmentPhotoType {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `GarmentPhotoType` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for GarmentPhotoType {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Mode` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Mode {
+                    /// `"performance"`
+                    Performance,
+                    /// `"balanced"`
+                    Balanced,
+                    /// `"quality"`
+                    Quality,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Mode {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["performance", "balanced", "quality"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Performance => "performance",
+                            Self::Balanced => "balanced",
+                            Self::Quality => "quality",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "performance" => Self::Performance,
+                            "balanced" => Self::Balanced,
+                            "quality" => Self::Quality,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Mode {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Mode", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Mode {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Mode {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Mode {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Mode {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Mode` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Mode {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `ModerationLevel` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum ModerationLevel {
+                    /// `"none"`
+                    None,
+                    /// `"permissive"`
+                    Permissive,
+                    /// `"conservative"`
+                    Conservative,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl ModerationLevel {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["none", "permissive", "conservative"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::None => "none",
+                            Self::Permissive => "permissive",
+                            Self::Conservative => "conservative",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "none" => Self::None,
+                            "permissive" => Self::Permissive,
+                            "conservative" => Self::Conservative,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for ModerationLevel {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "ModerationLevel",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for ModerationLevel {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for ModerationLevel {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for ModerationLevel {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ModerationLevel {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `ModerationLevel` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for ModerationLevel {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `OutputFormat` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum OutputFormat {
+                    /// `"png"`
+                    Png,
+                    /// `"jpeg"`
+                    Jpeg,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl OutputFormat {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["png", "jpeg"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Png => "png",
+                            Self::Jpeg => "jpeg",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "png" => Self::Png,
+                            "jpeg" => Self::Jpeg,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for OutputFormat {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "OutputFormat",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for OutputFormat {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for OutputFormat {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for OutputFormat {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for OutputFormat {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `Category` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Categorya20f0bb4 {
-        /// `"tops"`
-        Tops,
-        /// `"bottoms"`
-        Bottoms,
-        /// `"one-pieces"`
-        OnePieces,
-        /// `"auto"`
-        Auto,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Categorya20f0bb4 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Tops => "tops",
-                Self::Bottoms => "bottoms",
-                Self::OnePieces => "one-pieces",
-                Self::Auto => "auto",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Categorya20f0bb4 {
-        fn from(value: &str) -> Self {
-            match value {
-                "tops" => Self::Tops,
-                "bottoms" => Self::Bottoms,
-                "one-pieces" => Self::OnePieces,
-                "auto" => Self::Auto,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Categorya20f0bb4 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Categorya20f0bb4 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `FashnTryonV16Output` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct FashnTryonV16Outputf7db780e {
-        /// The `images` field.
-        ///
-        /// Example: `[{"url":"https://cdn.fashn.ai/4ddf1d78-63df-44bb-8e1f-355fff3a7b87/output_0.png"}]`.
-        pub images: Vec<fal_runtime::File>,
-    }
-    impl __serde::Serialize for FashnTryonV16Outputf7db780e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FashnTryonV16Outputf7db780e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-            })
-        }
-    }
-    /// The `GarmentPhotoType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum GarmentPhotoType88543efa {
-        /// `"auto"`
-        Auto,
-        /// `"model"`
-        Model,
-        /// `"flat-lay"`
-        FlatLay,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl GarmentPhotoType88543efa {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Auto => "auto",
-                Self::Model => "model",
-                Self::FlatLay => "flat-lay",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for GarmentPhotoType88543efa {
-        fn from(value: &str) -> Self {
-            match value {
-                "auto" => Self::Auto,
-                "model" => Self::Model,
-                "flat-lay" => Self::FlatLay,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for GarmentPhotoType88543efa {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GarmentPhotoType88543efa {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Mode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Mode5484d04b {
-        /// `"performance"`
-        Performance,
-        /// `"balanced"`
-        Balanced,
-        /// `"quality"`
-        Quality,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Mode5484d04b {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Performance => "performance",
-                Self::Balanced => "balanced",
-                Self::Quality => "quality",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Mode5484d04b {
-        fn from(value: &str) -> Self {
-            match value {
-                "performance" => Self::Performance,
-                "balanced" => Self::Balanced,
-                "quality" => Self::Quality,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Mode5484d04b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Mode5484d04b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ModerationLevel` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ModerationLeveleac57c6e {
-        /// `"none"`
-        None,
-        /// `"permissive"`
-        Permissive,
-        /// `"conservative"`
-        Conservative,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ModerationLeveleac57c6e {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::None => "none",
-                Self::Permissive => "permissive",
-                Self::Conservative => "conservative",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for ModerationLeveleac57c6e {
-        fn from(value: &str) -> Self {
-            match value {
-                "none" => Self::None,
-                "permissive" => Self::Permissive,
-                "conservative" => Self::Conservative,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for ModerationLeveleac57c6e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ModerationLeveleac57c6e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat2b73e7a6 {
-        /// `"png"`
-        Png,
-        /// `"jpeg"`
-        Jpeg,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat2b73e7a6 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Png => "png",
-                Self::Jpeg => "jpeg",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for OutputFormat2b73e7a6 {
-        fn from(value: &str) -> Self {
-            match value {
-                "png" => Self::Png,
-                "jpeg" => Self::Jpeg,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for OutputFormat2b73e7a6 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat2b73e7a6 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -7,16 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `FastLightningSdxlInpaintingInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `FastLightningSdxlInpaintingOutput`.
         pub mod inpainting {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::Embedding44167d24 as Embedding;
-            pub use super::super::super::__types::FastLightningSdxlInpaintingOutput3eef7535 as FastLightningSdxlInpaintingOutput;
-            pub use super::super::super::__types::Formatc52796df as Format;
-            pub use super::super::super::__types::ImageSizedeab96a1 as ImageSize;
-            pub use super::super::super::__types::ImageSizePresete51d00e2 as ImageSizePreset;
-            pub use super::super::super::__types::ImageSizeType2667c9d82 as ImageSizeType2;
-            pub use super::super::super::__types::NumInferenceStepsedda1e43 as NumInferenceSteps;
-            pub use super::super::super::__types::SafetyCheckerVersion12063a9f as SafetyCheckerVersion;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/fast-lightning-sdxl/inpainting`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct FastLightningSdxlInpaintingInput {
@@ -79,74 +70,137 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `""`.
                 pub request_id: Option<String>,
             }
-            impl __serde::Serialize for FastLightningSdxlInpaintingInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for FastLightningSdxlInpaintingInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
                     map.serialize_entry("mask_url", &self.mask_url)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "image_size", &self.image_size)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
+                    __fal::optional_entry(
                         &mut map,
                         "num_inference_steps",
                         &self.num_inference_steps,
                     )?;
-                    __types::optional_entry(&mut map, "strength", &self.strength)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __types::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __types::optional_entry(&mut map, "embeddings", &self.embeddings)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                    __fal::optional_entry(&mut map, "embeddings", &self.embeddings)?;
+                    __fal::optional_entry(
                         &mut map,
                         "enable_safety_checker",
                         &self.enable_safety_checker,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "safety_checker_version",
                         &self.safety_checker_version,
                     )?;
-                    __types::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                    __types::optional_entry(&mut map, "format", &self.format)?;
-                    __types::optional_entry(&mut map, "request_id", &self.request_id)?;
+                    __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
+                    __fal::optional_entry(&mut map, "format", &self.format)?;
+                    __fal::optional_entry(&mut map, "request_id", &self.request_id)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for FastLightningSdxlInpaintingInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for FastLightningSdxlInpaintingInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        mask_url: __types::required_field(&mut map, "mask_url")?,
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        image_size: __types::optional_field(&mut map, "image_size")?,
-                        num_inference_steps: __types::optional_field(
-                            &mut map,
-                            "num_inference_steps",
-                        )?,
-                        strength: __types::optional_field(&mut map, "strength")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                        num_images: __types::optional_field(&mut map, "num_images")?,
-                        embeddings: __types::optional_field(&mut map, "embeddings")?,
-                        enable_safety_checker: __types::optional_field(
-                            &mut map,
-                            "enable_safety_checker",
-                        )?,
-                        safety_checker_version: __types::optional_field(
-                            &mut map,
-                            "safety_checker_version",
-                        )?,
-                        expand_prompt: __types::optional_field(&mut map, "expand_prompt")?,
-                        format: __types::optional_field(&mut map, "format")?,
-                        request_id: __types::optional_field(&mut map, "request_id")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FastLightningSdxlInpaintingInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FastLightningSdxlInpaintingInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FastLightningSdxlInpaintingInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            let mut f12 = None;
+                            let mut f13 = None;
+                            let mut f14 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_url",
+                                            "mask_url",
+                                            "prompt",
+                                            "image_size",
+                                            "num_inference_steps",
+                                            "strength",
+                                            "seed",
+                                            "sync_mode",
+                                            "num_images",
+                                            "embeddings",
+                                            "enable_safety_checker",
+                                            "safety_checker_version",
+                                            "expand_prompt",
+                                            "format",
+                                            "request_id",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    Some(12) => f12 = map.next_value()?,
+                                    Some(13) => f13 = map.next_value()?,
+                                    Some(14) => f14 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FastLightningSdxlInpaintingInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                mask_url: __fal::required(f1, "mask_url")?,
+                                prompt: __fal::required(f2, "prompt")?,
+                                image_size: f3,
+                                num_inference_steps: f4,
+                                strength: f5,
+                                seed: f6,
+                                sync_mode: f7,
+                                num_images: f8,
+                                embeddings: f9,
+                                enable_safety_checker: f10,
+                                safety_checker_version: f11,
+                                expand_prompt: f12,
+                                format: f13,
+                                request_id: f14,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl FastLightningSdxlInpaintingInput {
@@ -247,525 +301,727 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for FastLightningSdxlInpaintingInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("image_size", &self.image_size, &__fal::Rules::NONE);
+                    v.field("num_inference_steps", &self.num_inference_steps, &__fal::Rules::NONE);
+                    v.field(
+                        "strength",
+                        &self.strength,
+                        &__fal::Rules {
+                            minimum: Some(0.01f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "num_images",
+                        &self.num_images,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(8f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("embeddings", &self.embeddings, &__fal::Rules::NONE);
+                    v.field(
+                        "safety_checker_version",
+                        &self.safety_checker_version,
+                        &__fal::Rules::NONE,
+                    );
+                    v.field("format", &self.format, &__fal::Rules::NONE);
+                }
+            }
+            impl FastLightningSdxlInpaintingInput {
+                /// Every rule of `fal-ai/fast-lightning-sdxl/inpainting`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for FastLightningSdxlInpaintingInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/fast-lightning-sdxl/inpainting";
                 type Output = FastLightningSdxlInpaintingOutput;
-            }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `Embedding` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Embedding44167d24 {
-        /// The `path` field.
-        ///
-        /// Example: `"https://civitai.com/api/download/models/135931"`.
-        pub path: String,
-        /// The `tokens` field.
-        pub tokens: Option<Vec<String>>,
-    }
-    impl __serde::Serialize for Embedding44167d24 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("path", &self.path)?;
-            self::optional_entry(&mut map, "tokens", &self.tokens)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Embedding44167d24 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                path: self::required_field(&mut map, "path")?,
-                tokens: self::optional_field(&mut map, "tokens")?,
-            })
-        }
-    }
-    impl Embedding44167d24 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(path: impl Into<String>) -> Self {
-            Self {
-                path: path.into(),
-                tokens: None,
-            }
-        }
-        /// Sets `tokens` (left out of the request until set).
-        pub fn with_tokens<I1: Into<String>>(
-            mut self,
-            tokens: impl IntoIterator<Item = I1>,
-        ) -> Self {
-            self.tokens = Some(tokens.into_iter().map(Into::into).collect());
-            self
-        }
-    }
-    /// The `FastLightningSdxlInpaintingOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct FastLightningSdxlInpaintingOutput3eef7535 {
-        /// The `images` field.
-        pub images: Vec<fal_runtime::Image>,
-        /// The `timings` field.
-        pub timings: ::std::collections::BTreeMap<String, f64>,
-        /// The `seed` field.
-        pub seed: i64,
-        /// The `has_nsfw_concepts` field.
-        pub has_nsfw_concepts: Vec<bool>,
-        /// The `prompt` field.
-        pub prompt: String,
-    }
-    impl __serde::Serialize for FastLightningSdxlInpaintingOutput3eef7535 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("timings", &self.timings)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FastLightningSdxlInpaintingOutput3eef7535 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                timings: self::required_field(&mut map, "timings")?,
-                seed: self::required_field(&mut map, "seed")?,
-                has_nsfw_concepts: self::required_field(&mut map, "has_nsfw_concepts")?,
-                prompt: self::required_field(&mut map, "prompt")?,
-            })
-        }
-    }
-    /// The `Format` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Formatc52796df {
-        /// `"jpeg"`
-        Jpeg,
-        /// `"png"`
-        Png,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Formatc52796df {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Jpeg => "jpeg",
-                Self::Png => "png",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Formatc52796df {
-        fn from(value: &str) -> Self {
-            match value {
-                "jpeg" => Self::Jpeg,
-                "png" => Self::Png,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Formatc52796df {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Formatc52796df {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ImageSizePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ImageSizePresete51d00e2 {
-        /// `"square_hd"`
-        SquareHd,
-        /// `"square"`
-        Square,
-        /// `"portrait_4_3"`
-        Portrait4_3,
-        /// `"portrait_16_9"`
-        Portrait16_9,
-        /// `"landscape_4_3"`
-        Landscape4_3,
-        /// `"landscape_16_9"`
-        Landscape16_9,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ImageSizePresete51d00e2 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::SquareHd => "square_hd",
-                Self::Square => "square",
-                Self::Portrait4_3 => "portrait_4_3",
-                Self::Portrait16_9 => "portrait_16_9",
-                Self::Landscape4_3 => "landscape_4_3",
-                Self::Landscape16_9 => "landscape_16_9",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for ImageSizePresete51d00e2 {
-        fn from(value: &str) -> Self {
-            match value {
-                "square_hd" => Self::SquareHd,
-                "square" => Self::Square,
-                "portrait_4_3" => Self::Portrait4_3,
-                "portrait_16_9" => Self::Portrait16_9,
-                "landscape_4_3" => Self::Landscape4_3,
-                "landscape_16_9" => Self::Landscape16_9,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for ImageSizePresete51d00e2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizePresete51d00e2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ImageSizeType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSizeType2667c9d82 {
-        /// The `height` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub height: Option<i64>,
-        /// The `width` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub width: Option<i64>,
-    }
-    impl __serde::Serialize for ImageSizeType2667c9d82 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizeType2667c9d82 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                height: self::optional_field(&mut map, "height")?,
-                width: self::optional_field(&mut map, "width")?,
-            })
-        }
-    }
-    impl ImageSizeType2667c9d82 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { height: None, width: None }
-        }
-        /// Sets `height` (left out of the request until set).
-        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
-            self.height = Some(height.into());
-            self
-        }
-        /// Sets `width` (left out of the request until set).
-        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
-            self.width = Some(width.into());
-            self
-        }
-    }
-    /// The `ImageSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ImageSizedeab96a1 {
-        /// The `ImageSizeType2` form.
-        ImageSizeType2(ImageSizeType2667c9d82),
-        /// The `Preset` form.
-        Preset(ImageSizePresete51d00e2),
-    }
-    impl __serde::Serialize for ImageSizedeab96a1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::ImageSizeType2(value) => {
-                    __serde::Serialize::serialize(value, serializer)
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    FastLightningSdxlInpaintingInput::validate(self)
                 }
-                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
             }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizedeab96a1 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <ImageSizeType2667c9d82 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::ImageSizeType2(arm));
+            /// The `Embedding` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Embedding {
+                /// The `path` field.
+                ///
+                /// Example: `"https://civitai.com/api/download/models/135931"`.
+                pub path: String,
+                /// The `tokens` field.
+                pub tokens: Option<Vec<String>>,
             }
-            if let Ok(arm) = <ImageSizePresete51d00e2 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::Preset(arm));
+            impl __fal::serde::Serialize for Embedding {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("path", &self.path)?;
+                    __fal::optional_entry(&mut map, "tokens", &self.tokens)?;
+                    map.end()
+                }
             }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of ImageSize",
-                ),
-            )
-        }
-    }
-    impl From<ImageSizeType2667c9d82> for ImageSizedeab96a1 {
-        fn from(value: ImageSizeType2667c9d82) -> Self {
-            Self::ImageSizeType2(value)
-        }
-    }
-    impl From<ImageSizePresete51d00e2> for ImageSizedeab96a1 {
-        fn from(value: ImageSizePresete51d00e2) -> Self {
-            Self::Preset(value)
-        }
-    }
-    /// The `NumInferenceSteps` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum NumInferenceStepsedda1e43 {
-        /// `"1"`
-        V1,
-        /// `"2"`
-        V2,
-        /// `"4"`
-        V4,
-        /// `"8"`
-        V8,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl NumInferenceStepsedda1e43 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V1 => "1",
-                Self::V2 => "2",
-                Self::V4 => "4",
-                Self::V8 => "8",
-                Self::Other(value) => value,
+            impl<'de> __fal::serde::Deserialize<'de> for Embedding {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Embedding;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Embedding` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Embedding, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["path", "tokens"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Embedding {
+                                path: __fal::required(f0, "path")?,
+                                tokens: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    impl From<&str> for NumInferenceStepsedda1e43 {
-        fn from(value: &str) -> Self {
-            match value {
-                "1" => Self::V1,
-                "2" => Self::V2,
-                "4" => Self::V4,
-                "8" => Self::V8,
-                other => Self::Other(other.to_owned()),
+            impl Embedding {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(path: impl Into<String>) -> Self {
+                    Self {
+                        path: path.into(),
+                        tokens: None,
+                    }
+                }
+                /// Sets `tokens` (left out of the request until set).
+                pub fn with_tokens<I1: Into<String>>(
+                    mut self,
+                    tokens: impl IntoIterator<Item = I1>,
+                ) -> Self {
+                    self.tokens = Some(tokens.into_iter().map(Into::into).collect());
+                    self
+                }
             }
-        }
-    }
-    impl __serde::Serialize for NumInferenceStepsedda1e43 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for NumInferenceStepsedda1e43 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `SafetyCheckerVersion` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum SafetyCheckerVersion12063a9f {
-        /// `"v1"`
-        V1,
-        /// `"v2"`
-        V2,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl SafetyCheckerVersion12063a9f {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V1 => "v1",
-                Self::V2 => "v2",
-                Self::Other(value) => value,
+            impl __fal::Validate for Embedding {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
             }
-        }
-    }
-    impl From<&str> for SafetyCheckerVersion12063a9f {
-        fn from(value: &str) -> Self {
-            match value {
-                "v1" => Self::V1,
-                "v2" => Self::V2,
-                other => Self::Other(other.to_owned()),
+            /// The `FastLightningSdxlInpaintingOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct FastLightningSdxlInpaintingOutput {
+                /// The `images` field.
+                pub images: Vec<fal_runtime::Image>,
+                /// The `timings` field.
+                pub timings: ::std::collections::BTreeMap<String, f64>,
+                /// The `seed` field.
+                pub seed: i64,
+                /// The `has_nsfw_concepts` field.
+                pub has_nsfw_concepts: Vec<bool>,
+                /// The `prompt` field.
+                pub prompt: String,
             }
-        }
-    }
-    impl __serde::Serialize for SafetyCheckerVersion12063a9f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SafetyCheckerVersion12063a9f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl __fal::serde::Serialize for FastLightningSdxlInpaintingOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("images", &self.images)?;
+                    map.serialize_entry("timings", &self.timings)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
+                    map.serialize_entry("prompt", &self.prompt)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for FastLightningSdxlInpaintingOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FastLightningSdxlInpaintingOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FastLightningSdxlInpaintingOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FastLightningSdxlInpaintingOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &["images", "timings", "seed", "has_nsfw_concepts", "prompt"],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FastLightningSdxlInpaintingOutput {
+                                images: __fal::required(f0, "images")?,
+                                timings: __fal::required(f1, "timings")?,
+                                seed: __fal::required(f2, "seed")?,
+                                has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
+                                prompt: __fal::required(f4, "prompt")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `Format` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Format {
+                /// `"jpeg"`
+                Jpeg,
+                /// `"png"`
+                Png,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Format {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["jpeg", "png"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Jpeg => "jpeg",
+                        Self::Png => "png",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "jpeg" => Self::Jpeg,
+                        "png" => Self::Png,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Format {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Format", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Format {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Format {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Format {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Format {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Format` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Format {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `ImageSize` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+            pub enum ImageSize {
+                /// The `ImageSizeType2` form.
+                ImageSizeType2(ImageSizeType2),
+                /// The `Preset` form.
+                Preset(ImageSizePreset),
+            }
+            impl __fal::serde::Serialize for ImageSize {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    match self {
+                        Self::ImageSizeType2(value) => {
+                            __fal::serde::Serialize::serialize(value, serializer)
+                        }
+                        Self::Preset(value) => __fal::serde::Serialize::serialize(value, serializer),
+                    }
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ImageSize {
+                /// Tries each form in order, like serde's untagged enums.
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                        deserializer,
+                    )?;
+                    if let Some(arm) = value.parse::<ImageSizeType2>() {
+                        return Ok(Self::ImageSizeType2(arm));
+                    }
+                    if let Some(arm) = value.parse::<ImageSizePreset>() {
+                        return Ok(Self::Preset(arm));
+                    }
+                    Err(
+                        value
+                            .mismatch(
+                                "one of the forms of `ImageSize`: `ImageSizeType2`, `ImageSizePreset`",
+                            ),
+                    )
+                }
+            }
+            impl From<ImageSizeType2> for ImageSize {
+                fn from(value: ImageSizeType2) -> Self {
+                    Self::ImageSizeType2(value)
+                }
+            }
+            impl From<ImageSizePreset> for ImageSize {
+                fn from(value: ImageSizePreset) -> Self {
+                    Self::Preset(value)
+                }
+            }
+            impl __fal::Validate for ImageSize {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    match self {
+                        Self::ImageSizeType2(value) => __fal::Validate::validate_at(value, v, rules),
+                        Self::Preset(value) => __fal::Validate::validate_at(value, v, rules),
+                    }
+                }
+            }
+            /// The `ImageSizePreset` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum ImageSizePreset {
+                /// `"square_hd"`
+                SquareHd,
+                /// `"square"`
+                Square,
+                /// `"portrait_4_3"`
+                Portrait4_3,
+                /// `"portrait_16_9"`
+                Portrait16_9,
+                /// `"landscape_4_3"`
+                Landscape4_3,
+                /// `"landscape_16_9"`
+                Landscape16_9,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl ImageSizePreset {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "square_hd",
+                    "square",
+                    "portrait_4_3",
+                    "portrait_16_9",
+                    "landscape_4_3",
+                    "landscape_16_9",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::SquareHd => "square_hd",
+                        Self::Square => "square",
+                        Self::Portrait4_3 => "portrait_4_3",
+                        Self::Portrait16_9 => "portrait_16_9",
+                        Self::Landscape4_3 => "landscape_4_3",
+                        Self::Landscape16_9 => "landscape_16_9",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "square_hd" => Self::SquareHd,
+                        "square" => Self::Square,
+                        "portrait_4_3" => Self::Portrait4_3,
+                        "portrait_16_9" => Self::Portrait16_9,
+                        "landscape_4_3" => Self::Landscape4_3,
+                        "landscape_16_9" => Self::Landscape16_9,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for ImageSizePreset {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "ImageSizePreset",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for ImageSizePreset {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for ImageSizePreset {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for ImageSizePreset {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ImageSizePreset {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `ImageSizePreset` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for ImageSizePreset {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `ImageSizeType2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct ImageSizeType2 {
+                /// The `height` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `512`.
+                /// Limits: 0 < value ≤ 14142.
+                pub height: Option<i64>,
+                /// The `width` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `512`.
+                /// Limits: 0 < value ≤ 14142.
+                pub width: Option<i64>,
+            }
+            impl __fal::serde::Serialize for ImageSizeType2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    __fal::optional_entry(&mut map, "width", &self.width)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ImageSizeType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ImageSizeType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ImageSizeType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ImageSizeType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["height", "width"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ImageSizeType2 {
+                                height: f0,
+                                width: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl ImageSizeType2 {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self { height: None, width: None }
+                }
+                /// Sets `height` (left out of the request until set).
+                pub fn with_height(mut self, height: impl Into<i64>) -> Self {
+                    self.height = Some(height.into());
+                    self
+                }
+                /// Sets `width` (left out of the request until set).
+                pub fn with_width(mut self, width: impl Into<i64>) -> Self {
+                    self.width = Some(width.into());
+                    self
+                }
+            }
+            impl __fal::Validate for ImageSizeType2 {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "height",
+                        &self.height,
+                        &__fal::Rules {
+                            exclusive_minimum: Some(0f64),
+                            maximum: Some(14142f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "width",
+                        &self.width,
+                        &__fal::Rules {
+                            exclusive_minimum: Some(0f64),
+                            maximum: Some(14142f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `NumInferenceSteps` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum NumInferenceSteps {
+                /// `"1"`
+                V1,
+                /// `"2"`
+                V2,
+                /// `"4"`
+                V4,
+                /// `"8"`
+                V8,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl NumInferenceSteps {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["1", "2", "4", "8"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V1 => "1",
+                        Self::V2 => "2",
+                        Self::V4 => "4",
+                        Self::V8 => "8",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "1" => Self::V1,
+                        "2" => Self::V2,
+                        "4" => Self::V4,
+                        "8" => Self::V8,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for NumInferenceSteps {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "NumInferenceSteps",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for NumInferenceSteps {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for NumInferenceSteps {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for NumInferenceSteps {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for NumInferenceSteps {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `NumInferenceSteps` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for NumInferenceSteps {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `SafetyCheckerVersion` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum SafetyCheckerVersion {
+                /// `"v1"`
+                V1,
+                /// `"v2"`
+                V2,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl SafetyCheckerVersion {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["v1", "v2"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V1 => "v1",
+                        Self::V2 => "v2",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "v1" => Self::V1,
+                        "v2" => Self::V2,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for SafetyCheckerVersion {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "SafetyCheckerVersion",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for SafetyCheckerVersion {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for SafetyCheckerVersion {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for SafetyCheckerVersion {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for SafetyCheckerVersion {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(
+                        deserializer,
+                        "a `SafetyCheckerVersion` string",
+                        Self::from_wire,
+                    )
+                }
+            }
+            impl __fal::Validate for SafetyCheckerVersion {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

@@ -5,10 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `FlashheadInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `FlashheadOutput`.
     pub mod flashhead {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::FlashheadOutput8a135fb1 as FlashheadOutput;
-        pub use super::super::__types::Voice81dfcc5d as Voice;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/flashhead`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct FlashheadInput {
@@ -30,33 +27,67 @@ pub mod fal_ai {
             /// The `seed` field.
             pub seed: Option<i64>,
         }
-        impl __serde::Serialize for FlashheadInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for FlashheadInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("image_url", &self.image_url)?;
                 map.serialize_entry("text", &self.text)?;
-                __types::optional_entry(&mut map, "voice", &self.voice)?;
-                __types::optional_entry(&mut map, "stability", &self.stability)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "voice", &self.voice)?;
+                __fal::optional_entry(&mut map, "stability", &self.stability)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for FlashheadInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for FlashheadInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    text: __types::required_field(&mut map, "text")?,
-                    voice: __types::optional_field(&mut map, "voice")?,
-                    stability: __types::optional_field(&mut map, "stability")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = FlashheadInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `FlashheadInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<FlashheadInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(&["image_url", "text", "voice", "stability", "seed"]),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(FlashheadInput {
+                            image_url: __fal::required(f0, "image_url")?,
+                            text: __fal::required(f1, "text")?,
+                            voice: f2,
+                            stability: f3,
+                            seed: f4,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl FlashheadInput {
@@ -89,275 +120,274 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for FlashheadInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/flashhead";
-            type Output = FlashheadOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for FlashheadInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("voice", &self.voice, &__fal::Rules::NONE);
+                v.field(
+                    "stability",
+                    &self.stability,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl FlashheadInput {
+            /// Every rule of `fal-ai/flashhead`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `FlashheadOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct FlashheadOutput8a135fb1 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/tiger/bU0aYBX1nBFPAQ6txkP-Y_flashhead.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `seed` field.
-        pub seed: i64,
-        /// The `duration` field.
-        pub duration: f64,
-        /// The `timings` field.
-        pub timings: Option<::std::collections::BTreeMap<String, f64>>,
-    }
-    impl __serde::Serialize for FlashheadOutput8a135fb1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("duration", &self.duration)?;
-            self::optional_entry(&mut map, "timings", &self.timings)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FlashheadOutput8a135fb1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                seed: self::required_field(&mut map, "seed")?,
-                duration: self::required_field(&mut map, "duration")?,
-                timings: self::optional_field(&mut map, "timings")?,
-            })
-        }
-    }
-    /// The `Voice` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Voice81dfcc5d {
-        /// `"Aria"`
-        Aria,
-        /// `"Roger"`
-        Roger,
-        /// `"Sarah"`
-        Sarah,
-        /// `"Laura"`
-        Laura,
-        /// `"Charlie"`
-        Charlie,
-        /// `"George"`
-        George,
-        /// `"Callum"`
-        Callum,
-        /// `"River"`
-        River,
-        /// `"Liam"`
-        Liam,
-        /// `"Charlotte"`
-        Charlotte,
-        /// `"Alice"`
-        Alice,
-        /// `"Matilda"`
-        Matilda,
-        /// `"Will"`
-        Will,
-        /// `"Jessica"`
-        Jessica,
-        /// `"Eric"`
-        Eric,
-        /// `"Chris"`
-        Chris,
-        /// `"Brian"`
-        Brian,
-        /// `"Daniel"`
-        Daniel,
-        /// `"Lily"`
-        Lily,
-        /// `"Bill"`
-        Bill,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Voice81dfcc5d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Aria => "Aria",
-                Self::Roger => "Roger",
-                Self::Sarah => "Sarah",
-                Self::Laura => "Laura",
-                Self::Charlie => "Charlie",
-                Self::George => "George",
-                Self::Callum => "Callum",
-                Self::River => "River",
-                Self::Liam => "Liam",
-                Self::Charlotte => "Charlotte",
-                Self::Alice => "Alice",
-                Self::Matilda => "Matilda",
-                Self::Will => "Will",
-                Self::Jessica => "Jessica",
-                Self::Eric => "Eric",
-                Self::Chris => "Chris",
-                Self::Brian => "Brian",
-                Self::Daniel => "Daniel",
-                Self::Lily => "Lily",
-                Self::Bill => "Bill",
-                Self::Other(value) => value,
+        impl fal_runtime::Endpoint for FlashheadInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/flashhead";
+            type Output = FlashheadOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                FlashheadInput::validate(self)
             }
         }
-    }
-    impl From<&str> for Voice81dfcc5d {
-        fn from(value: &str) -> Self {
-            match value {
-                "Aria" => Self::Aria,
-                "Roger" => Self::Roger,
-                "Sarah" => Self::Sarah,
-                "Laura" => Self::Laura,
-                "Charlie" => Self::Charlie,
-                "George" => Self::George,
-                "Callum" => Self::Callum,
-                "River" => Self::River,
-                "Liam" => Self::Liam,
-                "Charlotte" => Self::Charlotte,
-                "Alice" => Self::Alice,
-                "Matilda" => Self::Matilda,
-                "Will" => Self::Will,
-                "Jessica" => Self::Jessica,
-                "Eric" => Self::Eric,
-                "Chris" => Self::Chris,
-                "Brian" => Self::Brian,
-                "Daniel" => Self::Daniel,
-                "Lily" => Self::Lily,
-                "Bill" => Self::Bill,
-                other => Self::Other(other.to_owned()),
+        /// The `FlashheadOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct FlashheadOutput {
+            /// The `video` field.
+            ///
+            /// Example: `{"url":"https://v3.fal.media/files/tiger/bU0aYBX1nBFPAQ6txkP-Y_flashhead.mp4"}`.
+            pub video: fal_runtime::File,
+            /// The `seed` field.
+            pub seed: i64,
+            /// The `duration` field.
+            pub duration: f64,
+            /// The `timings` field.
+            pub timings: Option<::std::collections::BTreeMap<String, f64>>,
+        }
+        impl __fal::serde::Serialize for FlashheadOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("video", &self.video)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.serialize_entry("duration", &self.duration)?;
+                __fal::optional_entry(&mut map, "timings", &self.timings)?;
+                map.end()
             }
         }
-    }
-    impl __serde::Serialize for Voice81dfcc5d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl<'de> __fal::serde::Deserialize<'de> for FlashheadOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = FlashheadOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `FlashheadOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<FlashheadOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(&["video", "seed", "duration", "timings"]),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                Some(3) => f3 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(FlashheadOutput {
+                            video: __fal::required(f0, "video")?,
+                            seed: __fal::required(f1, "seed")?,
+                            duration: __fal::required(f2, "duration")?,
+                            timings: f3,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Voice81dfcc5d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        /// The `Voice` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Voice {
+            /// `"Aria"`
+            Aria,
+            /// `"Roger"`
+            Roger,
+            /// `"Sarah"`
+            Sarah,
+            /// `"Laura"`
+            Laura,
+            /// `"Charlie"`
+            Charlie,
+            /// `"George"`
+            George,
+            /// `"Callum"`
+            Callum,
+            /// `"River"`
+            River,
+            /// `"Liam"`
+            Liam,
+            /// `"Charlotte"`
+            Charlotte,
+            /// `"Alice"`
+            Alice,
+            /// `"Matilda"`
+            Matilda,
+            /// `"Will"`
+            Will,
+            /// `"Jessica"`
+            Jessica,
+            /// `"Eric"`
+            Eric,
+            /// `"Chris"`
+            Chris,
+            /// `"Brian"`
+            Brian,
+            /// `"Daniel"`
+            Daniel,
+            /// `"Lily"`
+            Lily,
+            /// `"Bill"`
+            Bill,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Voice {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "Aria",
+                "Roger",
+                "Sarah",
+                "Laura",
+                "Charlie",
+                "George",
+                "Callum",
+                "River",
+                "Liam",
+                "Charlotte",
+                "Alice",
+                "Matilda",
+                "Will",
+                "Jessica",
+                "Eric",
+                "Chris",
+                "Brian",
+                "Daniel",
+                "Lily",
+                "Bill",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Aria => "Aria",
+                    Self::Roger => "Roger",
+                    Self::Sarah => "Sarah",
+                    Self::Laura => "Laura",
+                    Self::Charlie => "Charlie",
+                    Self::George => "George",
+                    Self::Callum => "Callum",
+                    Self::River => "River",
+                    Self::Liam => "Liam",
+                    Self::Charlotte => "Charlotte",
+                    Self::Alice => "Alice",
+                    Self::Matilda => "Matilda",
+                    Self::Will => "Will",
+                    Self::Jessica => "Jessica",
+                    Self::Eric => "Eric",
+                    Self::Chris => "Chris",
+                    Self::Brian => "Brian",
+                    Self::Daniel => "Daniel",
+                    Self::Lily => "Lily",
+                    Self::Bill => "Bill",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "Aria" => Self::Aria,
+                    "Roger" => Self::Roger,
+                    "Sarah" => Self::Sarah,
+                    "Laura" => Self::Laura,
+                    "Charlie" => Self::Charlie,
+                    "George" => Self::George,
+                    "Callum" => Self::Callum,
+                    "River" => Self::River,
+                    "Liam" => Self::Liam,
+                    "Charlotte" => Self::Charlotte,
+                    "Alice" => Self::Alice,
+                    "Matilda" => Self::Matilda,
+                    "Will" => Self::Will,
+                    "Jessica" => Self::Jessica,
+                    "Eric" => Self::Eric,
+                    "Chris" => Self::Chris,
+                    "Brian" => Self::Brian,
+                    "Daniel" => Self::Daniel,
+                    "Lily" => Self::Lily,
+                    "Bill" => Self::Bill,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Voice {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("Voice", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Voice {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Voice {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Voice {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Voice {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Voice` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Voice {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

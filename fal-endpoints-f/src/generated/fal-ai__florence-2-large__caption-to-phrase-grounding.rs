@@ -7,11 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `Florence2LargeCaptionToPhraseGroundingInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Florence2LargeCaptionToPhraseGroundingOutput`.
         pub mod caption_to_phrase_grounding {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::BoundingBox46548b13 as BoundingBox;
-            pub use super::super::super::__types::BoundingBoxes62a08a90 as BoundingBoxes;
-            pub use super::super::super::__types::Florence2LargeCaptionToPhraseGroundingOutputf7476d02 as Florence2LargeCaptionToPhraseGroundingOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/florence-2-large/caption-to-phrase-grounding`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Florence2LargeCaptionToPhraseGroundingInput {
@@ -22,27 +18,54 @@ pub mod fal_ai {
                 /// The `text_input` field.
                 pub text_input: String,
             }
-            impl __serde::Serialize for Florence2LargeCaptionToPhraseGroundingInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for Florence2LargeCaptionToPhraseGroundingInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
                     map.serialize_entry("text_input", &self.text_input)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for Florence2LargeCaptionToPhraseGroundingInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de>
+            for Florence2LargeCaptionToPhraseGroundingInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        text_input: __types::required_field(&mut map, "text_input")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Florence2LargeCaptionToPhraseGroundingInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Florence2LargeCaptionToPhraseGroundingInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Florence2LargeCaptionToPhraseGroundingInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["image_url", "text_input"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Florence2LargeCaptionToPhraseGroundingInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                text_input: __fal::required(f1, "text_input")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl Florence2LargeCaptionToPhraseGroundingInput {
@@ -57,220 +80,204 @@ pub mod fal_ai {
                     }
                 }
             }
+            impl __fal::Validate for Florence2LargeCaptionToPhraseGroundingInput {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            impl Florence2LargeCaptionToPhraseGroundingInput {
+                /// Every rule of `fal-ai/florence-2-large/caption-to-phrase-grounding`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for Florence2LargeCaptionToPhraseGroundingInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/florence-2-large/caption-to-phrase-grounding";
                 type Output = Florence2LargeCaptionToPhraseGroundingOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    Florence2LargeCaptionToPhraseGroundingInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `BoundingBox` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct BoundingBox {
+                /// The `x` field.
+                pub x: f64,
+                /// The `y` field.
+                pub y: f64,
+                /// The `w` field.
+                pub w: f64,
+                /// The `h` field.
+                pub h: f64,
+                /// The `label` field.
+                pub label: String,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for BoundingBox {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("x", &self.x)?;
+                    map.serialize_entry("y", &self.y)?;
+                    map.serialize_entry("w", &self.w)?;
+                    map.serialize_entry("h", &self.h)?;
+                    map.serialize_entry("label", &self.label)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for BoundingBox {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = BoundingBox;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `BoundingBox` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<BoundingBox, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["x", "y", "w", "h", "label"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(BoundingBox {
+                                x: __fal::required(f0, "x")?,
+                                y: __fal::required(f1, "y")?,
+                                w: __fal::required(f2, "w")?,
+                                h: __fal::required(f3, "h")?,
+                                label: __fal::required(f4, "label")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `BoundingBox` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct BoundingBox46548b13 {
-        /// The `x` field.
-        pub x: f64,
-        /// The `y` field.
-        pub y: f64,
-        /// The `w` field.
-        pub w: f64,
-        /// The `h` field.
-        pub h: f64,
-        /// The `label` field.
-        pub label: String,
-    }
-    impl __serde::Serialize for BoundingBox46548b13 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("x", &self.x)?;
-            map.serialize_entry("y", &self.y)?;
-            map.serialize_entry("w", &self.w)?;
-            map.serialize_entry("h", &self.h)?;
-            map.serialize_entry("label", &self.label)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BoundingBox46548b13 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                x: self::required_field(&mut map, "x")?,
-                y: self::required_field(&mut map, "y")?,
-                w: self::required_field(&mut map, "w")?,
-                h: self::required_field(&mut map, "h")?,
-                label: self::required_field(&mut map, "label")?,
-            })
-        }
-    }
-    /// The `BoundingBoxes` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct BoundingBoxes62a08a90 {
-        /// The `bboxes` field.
-        pub bboxes: Vec<BoundingBox46548b13>,
-    }
-    impl __serde::Serialize for BoundingBoxes62a08a90 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("bboxes", &self.bboxes)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BoundingBoxes62a08a90 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                bboxes: self::required_field(&mut map, "bboxes")?,
-            })
-        }
-    }
-    /// The `Florence2LargeCaptionToPhraseGroundingOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Florence2LargeCaptionToPhraseGroundingOutputf7476d02 {
-        /// The `results` field.
-        pub results: BoundingBoxes62a08a90,
-        /// The `image` field.
-        pub image: Option<fal_runtime::Image>,
-    }
-    impl __serde::Serialize for Florence2LargeCaptionToPhraseGroundingOutputf7476d02 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("results", &self.results)?;
-            self::optional_entry(&mut map, "image", &self.image)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de>
-    for Florence2LargeCaptionToPhraseGroundingOutputf7476d02 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                results: self::required_field(&mut map, "results")?,
-                image: self::optional_field(&mut map, "image")?,
-            })
+            /// The `BoundingBoxes` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct BoundingBoxes {
+                /// The `bboxes` field.
+                pub bboxes: Vec<BoundingBox>,
+            }
+            impl __fal::serde::Serialize for BoundingBoxes {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("bboxes", &self.bboxes)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for BoundingBoxes {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = BoundingBoxes;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `BoundingBoxes` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<BoundingBoxes, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["bboxes"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(BoundingBoxes {
+                                bboxes: __fal::required(f0, "bboxes")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `Florence2LargeCaptionToPhraseGroundingOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Florence2LargeCaptionToPhraseGroundingOutput {
+                /// The `results` field.
+                pub results: BoundingBoxes,
+                /// The `image` field.
+                pub image: Option<fal_runtime::Image>,
+            }
+            impl __fal::serde::Serialize for Florence2LargeCaptionToPhraseGroundingOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("results", &self.results)?;
+                    __fal::optional_entry(&mut map, "image", &self.image)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de>
+            for Florence2LargeCaptionToPhraseGroundingOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Florence2LargeCaptionToPhraseGroundingOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Florence2LargeCaptionToPhraseGroundingOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Florence2LargeCaptionToPhraseGroundingOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["results", "image"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Florence2LargeCaptionToPhraseGroundingOutput {
+                                results: __fal::required(f0, "results")?,
+                                image: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `Florence2LargeRegionToDescriptionInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Florence2LargeRegionToDescriptionOutput`.
         pub mod region_to_description {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::Florence2LargeRegionToDescriptionOutput7cab5018 as Florence2LargeRegionToDescriptionOutput;
-            pub use super::super::super::__types::Region26d36a09 as Region;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/florence-2-large/region-to-description`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Florence2LargeRegionToDescriptionInput {
@@ -23,27 +20,53 @@ pub mod fal_ai {
                 /// Example: `{"y2":200,"x1":100,"y1":100,"x2":200}`.
                 pub region: Region,
             }
-            impl __serde::Serialize for Florence2LargeRegionToDescriptionInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for Florence2LargeRegionToDescriptionInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
                     map.serialize_entry("region", &self.region)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for Florence2LargeRegionToDescriptionInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for Florence2LargeRegionToDescriptionInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        region: __types::required_field(&mut map, "region")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Florence2LargeRegionToDescriptionInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Florence2LargeRegionToDescriptionInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Florence2LargeRegionToDescriptionInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["image_url", "region"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Florence2LargeRegionToDescriptionInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                region: __fal::required(f1, "region")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl Florence2LargeRegionToDescriptionInput {
@@ -58,207 +81,205 @@ pub mod fal_ai {
                     }
                 }
             }
+            impl __fal::Validate for Florence2LargeRegionToDescriptionInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("region", &self.region, &__fal::Rules::NONE);
+                }
+            }
+            impl Florence2LargeRegionToDescriptionInput {
+                /// Every rule of `fal-ai/florence-2-large/region-to-description`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for Florence2LargeRegionToDescriptionInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/florence-2-large/region-to-description";
                 type Output = Florence2LargeRegionToDescriptionOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    Florence2LargeRegionToDescriptionInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `Florence2LargeRegionToDescriptionOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Florence2LargeRegionToDescriptionOutput {
+                /// The `results` field.
+                pub results: String,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for Florence2LargeRegionToDescriptionOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("results", &self.results)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for Florence2LargeRegionToDescriptionOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Florence2LargeRegionToDescriptionOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Florence2LargeRegionToDescriptionOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Florence2LargeRegionToDescriptionOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["results"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Florence2LargeRegionToDescriptionOutput {
+                                results: __fal::required(f0, "results")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `Florence2LargeRegionToDescriptionOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Florence2LargeRegionToDescriptionOutput7cab5018 {
-        /// The `results` field.
-        pub results: String,
-    }
-    impl __serde::Serialize for Florence2LargeRegionToDescriptionOutput7cab5018 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("results", &self.results)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Florence2LargeRegionToDescriptionOutput7cab5018 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                results: self::required_field(&mut map, "results")?,
-            })
-        }
-    }
-    /// The `Region` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Region26d36a09 {
-        /// The `x1` field.
-        ///
-        /// Limits: 0 ≤ value ≤ 999.
-        pub x1: i64,
-        /// The `y1` field.
-        ///
-        /// Limits: 0 ≤ value ≤ 999.
-        pub y1: i64,
-        /// The `x2` field.
-        ///
-        /// Limits: 0 ≤ value ≤ 999.
-        pub x2: i64,
-        /// The `y2` field.
-        ///
-        /// Limits: 0 ≤ value ≤ 999.
-        pub y2: i64,
-    }
-    impl __serde::Serialize for Region26d36a09 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("x1", &self.x1)?;
-            map.serialize_entry("y1", &self.y1)?;
-            map.serialize_entry("x2", &self.x2)?;
-            map.serialize_entry("y2", &self.y2)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Region26d36a09 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                x1: self::required_field(&mut map, "x1")?,
-                y1: self::required_field(&mut map, "y1")?,
-                x2: self::required_field(&mut map, "x2")?,
-                y2: self::required_field(&mut map, "y2")?,
-            })
-        }
-    }
-    impl Region26d36a09 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            x1: impl Into<i64>,
-            y1: impl Into<i64>,
-            x2: impl Into<i64>,
-            y2: impl Into<i64>,
-        ) -> Self {
-            Self {
-                x1: x1.into(),
-                y1: y1.into(),
-                x2: x2.into(),
-                y2: y2.into(),
+            /// The `Region` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Region {
+                /// The `x1` field.
+                ///
+                /// Limits: 0 ≤ value ≤ 999.
+                pub x1: i64,
+                /// The `y1` field.
+                ///
+                /// Limits: 0 ≤ value ≤ 999.
+                pub y1: i64,
+                /// The `x2` field.
+                ///
+                /// Limits: 0 ≤ value ≤ 999.
+                pub x2: i64,
+                /// The `y2` field.
+                ///
+                /// Limits: 0 ≤ value ≤ 999.
+                pub y2: i64,
+            }
+            impl __fal::serde::Serialize for Region {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("x1", &self.x1)?;
+                    map.serialize_entry("y1", &self.y1)?;
+                    map.serialize_entry("x2", &self.x2)?;
+                    map.serialize_entry("y2", &self.y2)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Region {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Region;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Region` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Region, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["x1", "y1", "x2", "y2"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Region {
+                                x1: __fal::required(f0, "x1")?,
+                                y1: __fal::required(f1, "y1")?,
+                                x2: __fal::required(f2, "x2")?,
+                                y2: __fal::required(f3, "y2")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl Region {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(
+                    x1: impl Into<i64>,
+                    y1: impl Into<i64>,
+                    x2: impl Into<i64>,
+                    y2: impl Into<i64>,
+                ) -> Self {
+                    Self {
+                        x1: x1.into(),
+                        y1: y1.into(),
+                        x2: x2.into(),
+                        y2: y2.into(),
+                    }
+                }
+            }
+            impl __fal::Validate for Region {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "x1",
+                        &self.x1,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(999f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "y1",
+                        &self.y1,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(999f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "x2",
+                        &self.x2,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(999f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "y2",
+                        &self.y2,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(999f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
             }
         }
     }

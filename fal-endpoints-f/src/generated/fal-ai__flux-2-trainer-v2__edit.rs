@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `Flux2TrainerV2EditInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Flux2TrainerV2EditOutput`.
         pub mod edit {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::Flux2TrainerV2EditOutput4ded64d1 as Flux2TrainerV2EditOutput;
-            pub use super::super::super::__types::OutputLoraFormatcb35c5dc as OutputLoraFormat;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/flux-2-trainer-v2/edit`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Flux2TrainerV2EditInput {
@@ -32,37 +29,75 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"fal"`.
                 pub output_lora_format: Option<OutputLoraFormat>,
             }
-            impl __serde::Serialize for Flux2TrainerV2EditInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for Flux2TrainerV2EditInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_data_url", &self.image_data_url)?;
-                    __types::optional_entry(&mut map, "steps", &self.steps)?;
-                    __types::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
-                    __types::optional_entry(&mut map, "default_caption", &self.default_caption)?;
-                    __types::optional_entry(
-                        &mut map,
-                        "output_lora_format",
-                        &self.output_lora_format,
-                    )?;
+                    __fal::optional_entry(&mut map, "steps", &self.steps)?;
+                    __fal::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
+                    __fal::optional_entry(&mut map, "default_caption", &self.default_caption)?;
+                    __fal::optional_entry(&mut map, "output_lora_format", &self.output_lora_format)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for Flux2TrainerV2EditInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for Flux2TrainerV2EditInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_data_url: __types::required_field(&mut map, "image_data_url")?,
-                        steps: __types::optional_field(&mut map, "steps")?,
-                        learning_rate: __types::optional_field(&mut map, "learning_rate")?,
-                        default_caption: __types::optional_field(&mut map, "default_caption")?,
-                        output_lora_format: __types::optional_field(&mut map, "output_lora_format")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Flux2TrainerV2EditInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Flux2TrainerV2EditInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Flux2TrainerV2EditInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_data_url",
+                                            "steps",
+                                            "learning_rate",
+                                            "default_caption",
+                                            "output_lora_format",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Flux2TrainerV2EditInput {
+                                image_data_url: __fal::required(f0, "image_data_url")?,
+                                steps: f1,
+                                learning_rate: f2,
+                                default_caption: f3,
+                                output_lora_format: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl Flux2TrainerV2EditInput {
@@ -100,194 +135,173 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for Flux2TrainerV2EditInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "steps",
+                        &self.steps,
+                        &__fal::Rules {
+                            minimum: Some(100f64),
+                            maximum: Some(10000f64),
+                            multiple_of: Some(100f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("output_lora_format", &self.output_lora_format, &__fal::Rules::NONE);
+                }
+            }
+            impl Flux2TrainerV2EditInput {
+                /// Every rule of `fal-ai/flux-2-trainer-v2/edit`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for Flux2TrainerV2EditInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/flux-2-trainer-v2/edit";
                 type Output = Flux2TrainerV2EditOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    Flux2TrainerV2EditInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `Flux2TrainerV2EditOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Flux2TrainerV2EditOutput {
+                /// The `diffusers_lora_file` field.
+                pub diffusers_lora_file: fal_runtime::File,
+                /// The `config_file` field.
+                pub config_file: fal_runtime::File,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for Flux2TrainerV2EditOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("diffusers_lora_file", &self.diffusers_lora_file)?;
+                    map.serialize_entry("config_file", &self.config_file)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for Flux2TrainerV2EditOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Flux2TrainerV2EditOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Flux2TrainerV2EditOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Flux2TrainerV2EditOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["diffusers_lora_file", "config_file"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Flux2TrainerV2EditOutput {
+                                diffusers_lora_file: __fal::required(f0, "diffusers_lora_file")?,
+                                config_file: __fal::required(f1, "config_file")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `Flux2TrainerV2EditOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Flux2TrainerV2EditOutput4ded64d1 {
-        /// The `diffusers_lora_file` field.
-        pub diffusers_lora_file: fal_runtime::File,
-        /// The `config_file` field.
-        pub config_file: fal_runtime::File,
-    }
-    impl __serde::Serialize for Flux2TrainerV2EditOutput4ded64d1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("diffusers_lora_file", &self.diffusers_lora_file)?;
-            map.serialize_entry("config_file", &self.config_file)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Flux2TrainerV2EditOutput4ded64d1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                diffusers_lora_file: self::required_field(&mut map, "diffusers_lora_file")?,
-                config_file: self::required_field(&mut map, "config_file")?,
-            })
-        }
-    }
-    /// The `OutputLoraFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputLoraFormatcb35c5dc {
-        /// `"fal"`
-        Fal,
-        /// `"comfy"`
-        Comfy,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputLoraFormatcb35c5dc {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Fal => "fal",
-                Self::Comfy => "comfy",
-                Self::Other(value) => value,
+            /// The `OutputLoraFormat` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum OutputLoraFormat {
+                /// `"fal"`
+                Fal,
+                /// `"comfy"`
+                Comfy,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for OutputLoraFormatcb35c5dc {
-        fn from(value: &str) -> Self {
-            match value {
-                "fal" => Self::Fal,
-                "comfy" => Self::Comfy,
-                other => Self::Other(other.to_owned()),
+            impl OutputLoraFormat {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["fal", "comfy"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Fal => "fal",
+                        Self::Comfy => "comfy",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "fal" => Self::Fal,
+                        "comfy" => Self::Comfy,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for OutputLoraFormatcb35c5dc {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputLoraFormatcb35c5dc {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::str::FromStr for OutputLoraFormat {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "OutputLoraFormat",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for OutputLoraFormat {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for OutputLoraFormat {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for OutputLoraFormat {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for OutputLoraFormat {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `OutputLoraFormat` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for OutputLoraFormat {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

@@ -9,11 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `Flux2KleinRealtimeInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Flux2KleinRealtimeOutput`.
             pub mod realtime {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::Flux2KleinRealtimeOutput92b6dfcb as Flux2KleinRealtimeOutput;
-                pub use super::super::super::super::__types::ImageSize017a6ea8 as ImageSize;
-                pub use super::super::super::super::__types::RawImageb15586a9 as RawImage;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/flux-2/klein/realtime`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Flux2KleinRealtimeInput {
@@ -49,60 +45,102 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `35`.
                     pub seed: Option<i64>,
                 }
-                impl __serde::Serialize for Flux2KleinRealtimeInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for Flux2KleinRealtimeInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
-                        __types::optional_entry(
+                        __fal::optional_entry(
                             &mut map,
                             "enable_interpolation",
                             &self.enable_interpolation,
                         )?;
-                        __types::optional_entry(&mut map, "image_size", &self.image_size)?;
+                        __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
                         map.serialize_entry("image_url", &self.image_url)?;
-                        __types::optional_entry(
+                        __fal::optional_entry(
                             &mut map,
                             "num_inference_steps",
                             &self.num_inference_steps,
                         )?;
-                        __types::optional_entry(
+                        __fal::optional_entry(
                             &mut map,
                             "output_feedback_strength",
                             &self.output_feedback_strength,
                         )?;
-                        __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "schedule_mu", &self.schedule_mu)?;
-                        __types::optional_entry(&mut map, "seed", &self.seed)?;
+                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                        __fal::optional_entry(&mut map, "schedule_mu", &self.schedule_mu)?;
+                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for Flux2KleinRealtimeInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for Flux2KleinRealtimeInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            enable_interpolation: __types::optional_field(
-                                &mut map,
-                                "enable_interpolation",
-                            )?,
-                            image_size: __types::optional_field(&mut map, "image_size")?,
-                            image_url: __types::required_field(&mut map, "image_url")?,
-                            num_inference_steps: __types::optional_field(
-                                &mut map,
-                                "num_inference_steps",
-                            )?,
-                            output_feedback_strength: __types::optional_field(
-                                &mut map,
-                                "output_feedback_strength",
-                            )?,
-                            prompt: __types::optional_field(&mut map, "prompt")?,
-                            schedule_mu: __types::optional_field(&mut map, "schedule_mu")?,
-                            seed: __types::optional_field(&mut map, "seed")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = Flux2KleinRealtimeInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `Flux2KleinRealtimeInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<Flux2KleinRealtimeInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "enable_interpolation",
+                                                "image_size",
+                                                "image_url",
+                                                "num_inference_steps",
+                                                "output_feedback_strength",
+                                                "prompt",
+                                                "schedule_mu",
+                                                "seed",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = Some(map.next_value()?),
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(Flux2KleinRealtimeInput {
+                                    enable_interpolation: f0,
+                                    image_size: f1,
+                                    image_url: __fal::required(f2, "image_url")?,
+                                    num_inference_steps: f3,
+                                    output_feedback_strength: f4,
+                                    prompt: f5,
+                                    schedule_mu: f6,
+                                    seed: f7,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl Flux2KleinRealtimeInput {
@@ -164,238 +202,259 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for Flux2KleinRealtimeInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("image_size", &self.image_size, &__fal::Rules::NONE);
+                        v.field(
+                            "num_inference_steps",
+                            &self.num_inference_steps,
+                            &__fal::Rules {
+                                minimum: Some(1f64),
+                                maximum: Some(8f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "output_feedback_strength",
+                            &self.output_feedback_strength,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "schedule_mu",
+                            &self.schedule_mu,
+                            &__fal::Rules {
+                                minimum: Some(0.3f64),
+                                maximum: Some(2.5f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                    }
+                }
+                impl Flux2KleinRealtimeInput {
+                    /// Every rule of `fal-ai/flux-2/klein/realtime`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for Flux2KleinRealtimeInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/flux-2/klein/realtime";
                     type Output = Flux2KleinRealtimeOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        Flux2KleinRealtimeInput::validate(self)
+                    }
+                }
+                /// The `Flux2KleinRealtimeOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct Flux2KleinRealtimeOutput {
+                    /// The `images` field.
+                    pub images: Vec<RawImage>,
+                    /// The `seed` field.
+                    pub seed: i64,
+                }
+                impl __fal::serde::Serialize for Flux2KleinRealtimeOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("images", &self.images)?;
+                        map.serialize_entry("seed", &self.seed)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Flux2KleinRealtimeOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = Flux2KleinRealtimeOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `Flux2KleinRealtimeOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<Flux2KleinRealtimeOutput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["images", "seed"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(Flux2KleinRealtimeOutput {
+                                    images: __fal::required(f0, "images")?,
+                                    seed: __fal::required(f1, "seed")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `ImageSize` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum ImageSize {
+                    /// `"square"`
+                    Square,
+                    /// `"square_hd"`
+                    SquareHd,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl ImageSize {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["square", "square_hd"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Square => "square",
+                            Self::SquareHd => "square_hd",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "square" => Self::Square,
+                            "square_hd" => Self::SquareHd,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for ImageSize {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("ImageSize", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for ImageSize {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for ImageSize {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for ImageSize {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ImageSize {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `ImageSize` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for ImageSize {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `RawImage` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct RawImage {
+                    /// The `content` field.
+                    ///
+                    /// Limits: binary content (format `binary`).
+                    pub content: String,
+                    /// The `content_type` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `"image/jpeg"`.
+                    pub content_type: Option<String>,
+                    /// The `height` field.
+                    pub height: i64,
+                    /// The `width` field.
+                    pub width: i64,
+                }
+                impl __fal::serde::Serialize for RawImage {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("content", &self.content)?;
+                        __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
+                        map.serialize_entry("height", &self.height)?;
+                        map.serialize_entry("width", &self.width)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for RawImage {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = RawImage;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `RawImage` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<RawImage, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(&["content", "content_type", "height", "width"]),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = Some(map.next_value()?),
+                                        Some(3) => f3 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(RawImage {
+                                    content: __fal::required(f0, "content")?,
+                                    content_type: f1,
+                                    height: __fal::required(f2, "height")?,
+                                    width: __fal::required(f3, "width")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `Flux2KleinRealtimeOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Flux2KleinRealtimeOutput92b6dfcb {
-        /// The `images` field.
-        pub images: Vec<RawImageb15586a9>,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for Flux2KleinRealtimeOutput92b6dfcb {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Flux2KleinRealtimeOutput92b6dfcb {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `ImageSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ImageSize017a6ea8 {
-        /// `"square"`
-        Square,
-        /// `"square_hd"`
-        SquareHd,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ImageSize017a6ea8 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Square => "square",
-                Self::SquareHd => "square_hd",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for ImageSize017a6ea8 {
-        fn from(value: &str) -> Self {
-            match value {
-                "square" => Self::Square,
-                "square_hd" => Self::SquareHd,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for ImageSize017a6ea8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSize017a6ea8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `RawImage` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct RawImageb15586a9 {
-        /// The `content` field.
-        ///
-        /// Limits: binary content (format `binary`).
-        pub content: String,
-        /// The `content_type` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"image/jpeg"`.
-        pub content_type: Option<String>,
-        /// The `height` field.
-        pub height: i64,
-        /// The `width` field.
-        pub width: i64,
-    }
-    impl __serde::Serialize for RawImageb15586a9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("content", &self.content)?;
-            self::optional_entry(&mut map, "content_type", &self.content_type)?;
-            map.serialize_entry("height", &self.height)?;
-            map.serialize_entry("width", &self.width)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for RawImageb15586a9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                content: self::required_field(&mut map, "content")?,
-                content_type: self::optional_field(&mut map, "content_type")?,
-                height: self::required_field(&mut map, "height")?,
-                width: self::required_field(&mut map, "width")?,
-            })
         }
     }
 }

@@ -5,9 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `FluxDifferentialDiffusionInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `FluxDifferentialDiffusionOutput`.
     pub mod flux_differential_diffusion {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::FluxDifferentialDiffusionOutputabdacf9f as FluxDifferentialDiffusionOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/flux-differential-diffusion`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct FluxDifferentialDiffusionInput {
@@ -52,27 +50,27 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `true`.
             pub enable_safety_checker: Option<bool>,
         }
-        impl __serde::Serialize for FluxDifferentialDiffusionInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for FluxDifferentialDiffusionInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("prompt", &self.prompt)?;
                 map.serialize_entry("image_url", &self.image_url)?;
                 map.serialize_entry("change_map_image_url", &self.change_map_image_url)?;
-                __types::optional_entry(&mut map, "strength", &self.strength)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                __fal::optional_entry(
                     &mut map,
                     "num_inference_steps",
                     &self.num_inference_steps,
                 )?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                __types::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                __fal::optional_entry(
                     &mut map,
                     "enable_safety_checker",
                     &self.enable_safety_checker,
@@ -80,32 +78,80 @@ pub mod fal_ai {
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for FluxDifferentialDiffusionInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for FluxDifferentialDiffusionInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    change_map_image_url: __types::required_field(
-                        &mut map,
-                        "change_map_image_url",
-                    )?,
-                    strength: __types::optional_field(&mut map, "strength")?,
-                    num_inference_steps: __types::optional_field(
-                        &mut map,
-                        "num_inference_steps",
-                    )?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                    sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                    num_images: __types::optional_field(&mut map, "num_images")?,
-                    enable_safety_checker: __types::optional_field(
-                        &mut map,
-                        "enable_safety_checker",
-                    )?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = FluxDifferentialDiffusionInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `FluxDifferentialDiffusionInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<FluxDifferentialDiffusionInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "prompt",
+                                        "image_url",
+                                        "change_map_image_url",
+                                        "strength",
+                                        "num_inference_steps",
+                                        "seed",
+                                        "guidance_scale",
+                                        "sync_mode",
+                                        "num_images",
+                                        "enable_safety_checker",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(FluxDifferentialDiffusionInput {
+                            prompt: __fal::required(f0, "prompt")?,
+                            image_url: __fal::required(f1, "image_url")?,
+                            change_map_image_url: __fal::required(f2, "change_map_image_url")?,
+                            strength: f3,
+                            num_inference_steps: f4,
+                            seed: f5,
+                            guidance_scale: f6,
+                            sync_mode: f7,
+                            num_images: f8,
+                            enable_safety_checker: f9,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl FluxDifferentialDiffusionInput {
@@ -170,160 +216,137 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for FluxDifferentialDiffusionInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/flux-differential-diffusion";
-            type Output = FluxDifferentialDiffusionOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for FluxDifferentialDiffusionInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "strength",
+                    &self.strength,
+                    &__fal::Rules {
+                        minimum: Some(0.01f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "num_inference_steps",
+                    &self.num_inference_steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "guidance_scale",
+                    &self.guidance_scale,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(20f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "num_images",
+                    &self.num_images,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(4f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl FluxDifferentialDiffusionInput {
+            /// Every rule of `fal-ai/flux-differential-diffusion`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `FluxDifferentialDiffusionOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct FluxDifferentialDiffusionOutputabdacf9f {
-        /// The `images` field.
-        pub images: Vec<fal_runtime::Image>,
-        /// The `timings` field.
-        pub timings: ::std::collections::BTreeMap<String, f64>,
-        /// The `seed` field.
-        pub seed: i64,
-        /// The `has_nsfw_concepts` field.
-        pub has_nsfw_concepts: Vec<bool>,
-        /// The `prompt` field.
-        pub prompt: String,
-    }
-    impl __serde::Serialize for FluxDifferentialDiffusionOutputabdacf9f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("timings", &self.timings)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            map.end()
+        impl fal_runtime::Endpoint for FluxDifferentialDiffusionInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/flux-differential-diffusion";
+            type Output = FluxDifferentialDiffusionOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                FluxDifferentialDiffusionInput::validate(self)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for FluxDifferentialDiffusionOutputabdacf9f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                timings: self::required_field(&mut map, "timings")?,
-                seed: self::required_field(&mut map, "seed")?,
-                has_nsfw_concepts: self::required_field(&mut map, "has_nsfw_concepts")?,
-                prompt: self::required_field(&mut map, "prompt")?,
-            })
+        /// The `FluxDifferentialDiffusionOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct FluxDifferentialDiffusionOutput {
+            /// The `images` field.
+            pub images: Vec<fal_runtime::Image>,
+            /// The `timings` field.
+            pub timings: ::std::collections::BTreeMap<String, f64>,
+            /// The `seed` field.
+            pub seed: i64,
+            /// The `has_nsfw_concepts` field.
+            pub has_nsfw_concepts: Vec<bool>,
+            /// The `prompt` field.
+            pub prompt: String,
+        }
+        impl __fal::serde::Serialize for FluxDifferentialDiffusionOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("images", &self.images)?;
+                map.serialize_entry("timings", &self.timings)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
+                map.serialize_entry("prompt", &self.prompt)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for FluxDifferentialDiffusionOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = FluxDifferentialDiffusionOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `FluxDifferentialDiffusionOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<FluxDifferentialDiffusionOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &["images", "timings", "seed", "has_nsfw_concepts", "prompt"],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                Some(3) => f3 = Some(map.next_value()?),
+                                Some(4) => f4 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(FluxDifferentialDiffusionOutput {
+                            images: __fal::required(f0, "images")?,
+                            timings: __fal::required(f1, "timings")?,
+                            seed: __fal::required(f2, "seed")?,
+                            has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
+                            prompt: __fal::required(f4, "prompt")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

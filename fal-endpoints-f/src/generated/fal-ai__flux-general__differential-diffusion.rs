@@ -7,28 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `FluxGeneralDifferentialDiffusionInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `FluxGeneralDifferentialDiffusionOutput`.
         pub mod differential_diffusion {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::ControlLoraWeight0233ffef as ControlLoraWeight;
-            pub use super::super::super::__types::ControlModea92c62bb as ControlMode;
-            pub use super::super::super::__types::ControlNet9c6905c6 as ControlNet;
-            pub use super::super::super::__types::ControlNetUnion8d2b7306 as ControlNetUnion;
-            pub use super::super::super::__types::ControlNetUnionInputfb909962 as ControlNetUnionInput;
-            pub use super::super::super::__types::EasyControlWeight005b33ec as EasyControlWeight;
-            pub use super::super::super::__types::FillImageUrldfb4e2e2 as FillImageUrl;
-            pub use super::super::super::__types::FluxGeneralDifferentialDiffusionOutput500c9005 as FluxGeneralDifferentialDiffusionOutput;
-            pub use super::super::super::__types::ImageControlTyped37cb1ac as ImageControlType;
-            pub use super::super::super::__types::ImageFillInput5ce4efb0 as ImageFillInput;
-            pub use super::super::super::__types::ImageSizefaa77562 as ImageSize;
-            pub use super::super::super::__types::ImageSizeChoicea8e834b8 as ImageSizeChoice;
-            pub use super::super::super::__types::ImageSizePresete51d00e2 as ImageSizePreset;
-            pub use super::super::super::__types::IpAdapterf6338096 as IpAdapter;
-            pub use super::super::super::__types::LoraWeight30162de1 as LoraWeight;
-            pub use super::super::super::__types::OutputFormat3065abec as OutputFormat;
-            pub use super::super::super::__types::Preprocess06fcc116 as Preprocess;
-            pub use super::super::super::__types::Scale9216b974 as Scale;
-            pub use super::super::super::__types::Schedulerc2ca5cd0 as Scheduler;
-            pub use super::super::super::__types::SigmaSchedulePreseta68221e1 as SigmaSchedulePreset;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/flux-general/differential-diffusion`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct FluxGeneralDifferentialDiffusionInput {
@@ -136,7 +115,7 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub use_beta_schedule: Option<bool>,
                 /// The `sigma_schedule` field.
-                pub sigma_schedule: Option<SigmaSchedulePreset>,
+                pub sigma_schedule: Option<String>,
                 /// The `scheduler` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `"euler"`.
@@ -179,123 +158,242 @@ pub mod fal_ai {
                 /// Limits: 0.01 ≤ value ≤ 1.
                 pub strength: Option<f64>,
             }
-            impl __serde::Serialize for FluxGeneralDifferentialDiffusionInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for FluxGeneralDifferentialDiffusionInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "image_size", &self.image_size)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
+                    __fal::optional_entry(
                         &mut map,
                         "num_inference_steps",
                         &self.num_inference_steps,
                     )?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "loras", &self.loras)?;
-                    __types::optional_entry(&mut map, "control_loras", &self.control_loras)?;
-                    __types::optional_entry(&mut map, "controlnets", &self.controlnets)?;
-                    __types::optional_entry(&mut map, "controlnet_unions", &self.controlnet_unions)?;
-                    __types::optional_entry(&mut map, "ip_adapters", &self.ip_adapters)?;
-                    __types::optional_entry(&mut map, "easycontrols", &self.easycontrols)?;
-                    __types::optional_entry(&mut map, "fill_image", &self.fill_image)?;
-                    __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __types::optional_entry(&mut map, "real_cfg_scale", &self.real_cfg_scale)?;
-                    __types::optional_entry(&mut map, "use_real_cfg", &self.use_real_cfg)?;
-                    __types::optional_entry(&mut map, "use_cfg_zero", &self.use_cfg_zero)?;
-                    __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __types::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "loras", &self.loras)?;
+                    __fal::optional_entry(&mut map, "control_loras", &self.control_loras)?;
+                    __fal::optional_entry(&mut map, "controlnets", &self.controlnets)?;
+                    __fal::optional_entry(&mut map, "controlnet_unions", &self.controlnet_unions)?;
+                    __fal::optional_entry(&mut map, "ip_adapters", &self.ip_adapters)?;
+                    __fal::optional_entry(&mut map, "easycontrols", &self.easycontrols)?;
+                    __fal::optional_entry(&mut map, "fill_image", &self.fill_image)?;
+                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                    __fal::optional_entry(&mut map, "real_cfg_scale", &self.real_cfg_scale)?;
+                    __fal::optional_entry(&mut map, "use_real_cfg", &self.use_real_cfg)?;
+                    __fal::optional_entry(&mut map, "use_cfg_zero", &self.use_cfg_zero)?;
+                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                    __fal::optional_entry(
                         &mut map,
                         "enable_safety_checker",
                         &self.enable_safety_checker,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "reference_image_url",
                         &self.reference_image_url,
                     )?;
-                    __types::optional_entry(
-                        &mut map,
-                        "reference_strength",
-                        &self.reference_strength,
-                    )?;
-                    __types::optional_entry(&mut map, "reference_start", &self.reference_start)?;
-                    __types::optional_entry(&mut map, "reference_end", &self.reference_end)?;
-                    __types::optional_entry(&mut map, "base_shift", &self.base_shift)?;
-                    __types::optional_entry(&mut map, "max_shift", &self.max_shift)?;
-                    __types::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __types::optional_entry(&mut map, "use_beta_schedule", &self.use_beta_schedule)?;
-                    __types::optional_entry(&mut map, "sigma_schedule", &self.sigma_schedule)?;
-                    __types::optional_entry(&mut map, "scheduler", &self.scheduler)?;
-                    __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __types::optional_entry(&mut map, "nag_scale", &self.nag_scale)?;
-                    __types::optional_entry(&mut map, "nag_tau", &self.nag_tau)?;
-                    __types::optional_entry(&mut map, "nag_alpha", &self.nag_alpha)?;
-                    __types::optional_entry(&mut map, "nag_end", &self.nag_end)?;
+                    __fal::optional_entry(&mut map, "reference_strength", &self.reference_strength)?;
+                    __fal::optional_entry(&mut map, "reference_start", &self.reference_start)?;
+                    __fal::optional_entry(&mut map, "reference_end", &self.reference_end)?;
+                    __fal::optional_entry(&mut map, "base_shift", &self.base_shift)?;
+                    __fal::optional_entry(&mut map, "max_shift", &self.max_shift)?;
+                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    __fal::optional_entry(&mut map, "use_beta_schedule", &self.use_beta_schedule)?;
+                    __fal::optional_entry(&mut map, "sigma_schedule", &self.sigma_schedule)?;
+                    __fal::optional_entry(&mut map, "scheduler", &self.scheduler)?;
+                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                    __fal::optional_entry(&mut map, "nag_scale", &self.nag_scale)?;
+                    __fal::optional_entry(&mut map, "nag_tau", &self.nag_tau)?;
+                    __fal::optional_entry(&mut map, "nag_alpha", &self.nag_alpha)?;
+                    __fal::optional_entry(&mut map, "nag_end", &self.nag_end)?;
                     map.serialize_entry("image_url", &self.image_url)?;
                     map.serialize_entry("change_map_image_url", &self.change_map_image_url)?;
-                    __types::optional_entry(&mut map, "strength", &self.strength)?;
+                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for FluxGeneralDifferentialDiffusionInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for FluxGeneralDifferentialDiffusionInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        image_size: __types::optional_field(&mut map, "image_size")?,
-                        num_inference_steps: __types::optional_field(
-                            &mut map,
-                            "num_inference_steps",
-                        )?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        loras: __types::optional_field(&mut map, "loras")?,
-                        control_loras: __types::optional_field(&mut map, "control_loras")?,
-                        controlnets: __types::optional_field(&mut map, "controlnets")?,
-                        controlnet_unions: __types::optional_field(&mut map, "controlnet_unions")?,
-                        ip_adapters: __types::optional_field(&mut map, "ip_adapters")?,
-                        easycontrols: __types::optional_field(&mut map, "easycontrols")?,
-                        fill_image: __types::optional_field(&mut map, "fill_image")?,
-                        guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                        real_cfg_scale: __types::optional_field(&mut map, "real_cfg_scale")?,
-                        use_real_cfg: __types::optional_field(&mut map, "use_real_cfg")?,
-                        use_cfg_zero: __types::optional_field(&mut map, "use_cfg_zero")?,
-                        sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                        num_images: __types::optional_field(&mut map, "num_images")?,
-                        enable_safety_checker: __types::optional_field(
-                            &mut map,
-                            "enable_safety_checker",
-                        )?,
-                        reference_image_url: __types::optional_field(
-                            &mut map,
-                            "reference_image_url",
-                        )?,
-                        reference_strength: __types::optional_field(&mut map, "reference_strength")?,
-                        reference_start: __types::optional_field(&mut map, "reference_start")?,
-                        reference_end: __types::optional_field(&mut map, "reference_end")?,
-                        base_shift: __types::optional_field(&mut map, "base_shift")?,
-                        max_shift: __types::optional_field(&mut map, "max_shift")?,
-                        output_format: __types::optional_field(&mut map, "output_format")?,
-                        use_beta_schedule: __types::optional_field(&mut map, "use_beta_schedule")?,
-                        sigma_schedule: __types::optional_field(&mut map, "sigma_schedule")?,
-                        scheduler: __types::optional_field(&mut map, "scheduler")?,
-                        negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                        nag_scale: __types::optional_field(&mut map, "nag_scale")?,
-                        nag_tau: __types::optional_field(&mut map, "nag_tau")?,
-                        nag_alpha: __types::optional_field(&mut map, "nag_alpha")?,
-                        nag_end: __types::optional_field(&mut map, "nag_end")?,
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        change_map_image_url: __types::required_field(
-                            &mut map,
-                            "change_map_image_url",
-                        )?,
-                        strength: __types::optional_field(&mut map, "strength")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FluxGeneralDifferentialDiffusionInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FluxGeneralDifferentialDiffusionInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FluxGeneralDifferentialDiffusionInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            let mut f12 = None;
+                            let mut f13 = None;
+                            let mut f14 = None;
+                            let mut f15 = None;
+                            let mut f16 = None;
+                            let mut f17 = None;
+                            let mut f18 = None;
+                            let mut f19 = None;
+                            let mut f20 = None;
+                            let mut f21 = None;
+                            let mut f22 = None;
+                            let mut f23 = None;
+                            let mut f24 = None;
+                            let mut f25 = None;
+                            let mut f26 = None;
+                            let mut f27 = None;
+                            let mut f28 = None;
+                            let mut f29 = None;
+                            let mut f30 = None;
+                            let mut f31 = None;
+                            let mut f32 = None;
+                            let mut f33 = None;
+                            let mut f34 = None;
+                            let mut f35 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "image_size",
+                                            "num_inference_steps",
+                                            "seed",
+                                            "loras",
+                                            "control_loras",
+                                            "controlnets",
+                                            "controlnet_unions",
+                                            "ip_adapters",
+                                            "easycontrols",
+                                            "fill_image",
+                                            "guidance_scale",
+                                            "real_cfg_scale",
+                                            "use_real_cfg",
+                                            "use_cfg_zero",
+                                            "sync_mode",
+                                            "num_images",
+                                            "enable_safety_checker",
+                                            "reference_image_url",
+                                            "reference_strength",
+                                            "reference_start",
+                                            "reference_end",
+                                            "base_shift",
+                                            "max_shift",
+                                            "output_format",
+                                            "use_beta_schedule",
+                                            "sigma_schedule",
+                                            "scheduler",
+                                            "negative_prompt",
+                                            "nag_scale",
+                                            "nag_tau",
+                                            "nag_alpha",
+                                            "nag_end",
+                                            "image_url",
+                                            "change_map_image_url",
+                                            "strength",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    Some(12) => f12 = map.next_value()?,
+                                    Some(13) => f13 = map.next_value()?,
+                                    Some(14) => f14 = map.next_value()?,
+                                    Some(15) => f15 = map.next_value()?,
+                                    Some(16) => f16 = map.next_value()?,
+                                    Some(17) => f17 = map.next_value()?,
+                                    Some(18) => f18 = map.next_value()?,
+                                    Some(19) => f19 = map.next_value()?,
+                                    Some(20) => f20 = map.next_value()?,
+                                    Some(21) => f21 = map.next_value()?,
+                                    Some(22) => f22 = map.next_value()?,
+                                    Some(23) => f23 = map.next_value()?,
+                                    Some(24) => f24 = map.next_value()?,
+                                    Some(25) => f25 = map.next_value()?,
+                                    Some(26) => f26 = map.next_value()?,
+                                    Some(27) => f27 = map.next_value()?,
+                                    Some(28) => f28 = map.next_value()?,
+                                    Some(29) => f29 = map.next_value()?,
+                                    Some(30) => f30 = map.next_value()?,
+                                    Some(31) => f31 = map.next_value()?,
+                                    Some(32) => f32 = map.next_value()?,
+                                    Some(33) => f33 = Some(map.next_value()?),
+                                    Some(34) => f34 = Some(map.next_value()?),
+                                    Some(35) => f35 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FluxGeneralDifferentialDiffusionInput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                image_size: f1,
+                                num_inference_steps: f2,
+                                seed: f3,
+                                loras: f4,
+                                control_loras: f5,
+                                controlnets: f6,
+                                controlnet_unions: f7,
+                                ip_adapters: f8,
+                                easycontrols: f9,
+                                fill_image: f10,
+                                guidance_scale: f11,
+                                real_cfg_scale: f12,
+                                use_real_cfg: f13,
+                                use_cfg_zero: f14,
+                                sync_mode: f15,
+                                num_images: f16,
+                                enable_safety_checker: f17,
+                                reference_image_url: f18,
+                                reference_strength: f19,
+                                reference_start: f20,
+                                reference_end: f21,
+                                base_shift: f22,
+                                max_shift: f23,
+                                output_format: f24,
+                                use_beta_schedule: f25,
+                                sigma_schedule: f26,
+                                scheduler: f27,
+                                negative_prompt: f28,
+                                nag_scale: f29,
+                                nag_tau: f30,
+                                nag_alpha: f31,
+                                nag_end: f32,
+                                image_url: __fal::required(f33, "image_url")?,
+                                change_map_image_url: __fal::required(f34, "change_map_image_url")?,
+                                strength: f35,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl FluxGeneralDifferentialDiffusionInput {
@@ -502,10 +600,7 @@ pub mod fal_ai {
                     self
                 }
                 /// Sets `sigma_schedule` (left out of the request until set).
-                pub fn with_sigma_schedule(
-                    mut self,
-                    sigma_schedule: impl Into<SigmaSchedulePreset>,
-                ) -> Self {
+                pub fn with_sigma_schedule(mut self, sigma_schedule: impl Into<String>) -> Self {
                     self.sigma_schedule = Some(sigma_schedule.into());
                     self
                 }
@@ -545,1418 +640,2203 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for FluxGeneralDifferentialDiffusionInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("image_size", &self.image_size, &__fal::Rules::NONE);
+                    v.field(
+                        "num_inference_steps",
+                        &self.num_inference_steps,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(50f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("loras", &self.loras, &__fal::Rules::NONE);
+                    v.field("control_loras", &self.control_loras, &__fal::Rules::NONE);
+                    v.field("controlnets", &self.controlnets, &__fal::Rules::NONE);
+                    v.field("controlnet_unions", &self.controlnet_unions, &__fal::Rules::NONE);
+                    v.field("ip_adapters", &self.ip_adapters, &__fal::Rules::NONE);
+                    v.field("easycontrols", &self.easycontrols, &__fal::Rules::NONE);
+                    v.field("fill_image", &self.fill_image, &__fal::Rules::NONE);
+                    v.field(
+                        "guidance_scale",
+                        &self.guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(20f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "real_cfg_scale",
+                        &self.real_cfg_scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(5f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "num_images",
+                        &self.num_images,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(10f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "reference_strength",
+                        &self.reference_strength,
+                        &__fal::Rules {
+                            minimum: Some(-3f64),
+                            maximum: Some(3f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "reference_start",
+                        &self.reference_start,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "reference_end",
+                        &self.reference_end,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "base_shift",
+                        &self.base_shift,
+                        &__fal::Rules {
+                            minimum: Some(0.01f64),
+                            maximum: Some(5f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "max_shift",
+                        &self.max_shift,
+                        &__fal::Rules {
+                            minimum: Some(0.01f64),
+                            maximum: Some(5f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                    v.field(
+                        "sigma_schedule",
+                        &self.sigma_schedule,
+                        &__fal::Rules {
+                            text: Some("sgm_uniform"),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("scheduler", &self.scheduler, &__fal::Rules::NONE);
+                    v.field(
+                        "nag_scale",
+                        &self.nag_scale,
+                        &__fal::Rules {
+                            exclusive_minimum: Some(1f64),
+                            maximum: Some(10f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "nag_tau",
+                        &self.nag_tau,
+                        &__fal::Rules {
+                            exclusive_minimum: Some(0f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "nag_alpha",
+                        &self.nag_alpha,
+                        &__fal::Rules {
+                            exclusive_minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "nag_end",
+                        &self.nag_end,
+                        &__fal::Rules {
+                            exclusive_minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "strength",
+                        &self.strength,
+                        &__fal::Rules {
+                            minimum: Some(0.01f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl FluxGeneralDifferentialDiffusionInput {
+                /// Every rule of `fal-ai/flux-general/differential-diffusion`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for FluxGeneralDifferentialDiffusionInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/flux-general/differential-diffusion";
                 type Output = FluxGeneralDifferentialDiffusionOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    FluxGeneralDifferentialDiffusionInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `ControlLoraWeight` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct ControlLoraWeight {
+                /// The `path` field.
+                pub path: String,
+                /// The `scale` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                pub scale: Option<Scale>,
+                /// The `control_image_url` field.
+                pub control_image_url: fal_runtime::FileInput,
+                /// The `preprocess` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `"None"`.
+                pub preprocess: Option<Preprocess>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for ControlLoraWeight {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("path", &self.path)?;
+                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    map.serialize_entry("control_image_url", &self.control_image_url)?;
+                    __fal::optional_entry(&mut map, "preprocess", &self.preprocess)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for ControlLoraWeight {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ControlLoraWeight;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ControlLoraWeight` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ControlLoraWeight, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["path", "scale", "control_image_url", "preprocess"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ControlLoraWeight {
+                                path: __fal::required(f0, "path")?,
+                                scale: f1,
+                                control_image_url: __fal::required(f2, "control_image_url")?,
+                                preprocess: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `ControlLoraWeight` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlLoraWeight0233ffef {
-        /// The `path` field.
-        pub path: String,
-        /// The `scale` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        pub scale: Option<Scale9216b974>,
-        /// The `control_image_url` field.
-        pub control_image_url: fal_runtime::FileInput,
-        /// The `preprocess` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"None"`.
-        pub preprocess: Option<Preprocess06fcc116>,
-    }
-    impl __serde::Serialize for ControlLoraWeight0233ffef {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("path", &self.path)?;
-            self::optional_entry(&mut map, "scale", &self.scale)?;
-            map.serialize_entry("control_image_url", &self.control_image_url)?;
-            self::optional_entry(&mut map, "preprocess", &self.preprocess)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ControlLoraWeight0233ffef {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                path: self::required_field(&mut map, "path")?,
-                scale: self::optional_field(&mut map, "scale")?,
-                control_image_url: self::required_field(&mut map, "control_image_url")?,
-                preprocess: self::optional_field(&mut map, "preprocess")?,
-            })
-        }
-    }
-    impl ControlLoraWeight0233ffef {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            path: impl Into<String>,
-            control_image_url: impl Into<fal_runtime::FileInput>,
-        ) -> Self {
-            Self {
-                path: path.into(),
-                scale: None,
-                control_image_url: control_image_url.into(),
-                preprocess: None,
+            impl ControlLoraWeight {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(
+                    path: impl Into<String>,
+                    control_image_url: impl Into<fal_runtime::FileInput>,
+                ) -> Self {
+                    Self {
+                        path: path.into(),
+                        scale: None,
+                        control_image_url: control_image_url.into(),
+                        preprocess: None,
+                    }
+                }
+                /// Sets `scale` (left out of the request until set).
+                pub fn with_scale(mut self, scale: impl Into<Scale>) -> Self {
+                    self.scale = Some(scale.into());
+                    self
+                }
+                /// Sets `preprocess` (left out of the request until set).
+                pub fn with_preprocess(mut self, preprocess: impl Into<Preprocess>) -> Self {
+                    self.preprocess = Some(preprocess.into());
+                    self
+                }
             }
-        }
-        /// Sets `scale` (left out of the request until set).
-        pub fn with_scale(mut self, scale: impl Into<Scale9216b974>) -> Self {
-            self.scale = Some(scale.into());
-            self
-        }
-        /// Sets `preprocess` (left out of the request until set).
-        pub fn with_preprocess(mut self, preprocess: impl Into<Preprocess06fcc116>) -> Self {
-            self.preprocess = Some(preprocess.into());
-            self
-        }
-    }
-    /// The `ControlMode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ControlModea92c62bb {
-        /// `"canny"`
-        Canny,
-        /// `"tile"`
-        Tile,
-        /// `"depth"`
-        Depth,
-        /// `"blur"`
-        Blur,
-        /// `"pose"`
-        Pose,
-        /// `"gray"`
-        Gray,
-        /// `"low-quality"`
-        LowQuality,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ControlModea92c62bb {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Canny => "canny",
-                Self::Tile => "tile",
-                Self::Depth => "depth",
-                Self::Blur => "blur",
-                Self::Pose => "pose",
-                Self::Gray => "gray",
-                Self::LowQuality => "low-quality",
-                Self::Other(value) => value,
+            impl __fal::Validate for ControlLoraWeight {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("scale", &self.scale, &__fal::Rules::NONE);
+                    v.field("preprocess", &self.preprocess, &__fal::Rules::NONE);
+                }
             }
-        }
-    }
-    impl From<&str> for ControlModea92c62bb {
-        fn from(value: &str) -> Self {
-            match value {
-                "canny" => Self::Canny,
-                "tile" => Self::Tile,
-                "depth" => Self::Depth,
-                "blur" => Self::Blur,
-                "pose" => Self::Pose,
-                "gray" => Self::Gray,
-                "low-quality" => Self::LowQuality,
-                other => Self::Other(other.to_owned()),
+            /// The `ControlMode` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum ControlMode {
+                /// `"canny"`
+                Canny,
+                /// `"tile"`
+                Tile,
+                /// `"depth"`
+                Depth,
+                /// `"blur"`
+                Blur,
+                /// `"pose"`
+                Pose,
+                /// `"gray"`
+                Gray,
+                /// `"low-quality"`
+                LowQuality,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl __serde::Serialize for ControlModea92c62bb {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ControlModea92c62bb {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ControlNet` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlNet9c6905c6 {
-        /// The `path` field.
-        pub path: String,
-        /// The `config_url` field.
-        pub config_url: Option<fal_runtime::FileInput>,
-        /// The `variant` field.
-        pub variant: Option<String>,
-        /// The `control_image_url` field.
-        pub control_image_url: fal_runtime::FileInput,
-        /// The `mask_image_url` field.
-        pub mask_image_url: Option<fal_runtime::FileInput>,
-        /// The `mask_threshold` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0.5`.
-        /// Limits: 0.01 ≤ value ≤ 0.99.
-        pub mask_threshold: Option<f64>,
-        /// The `conditioning_scale` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 2.
-        pub conditioning_scale: Option<f64>,
-        /// The `start_percentage` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub start_percentage: Option<f64>,
-        /// The `end_percentage` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub end_percentage: Option<f64>,
-    }
-    impl __serde::Serialize for ControlNet9c6905c6 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("path", &self.path)?;
-            self::optional_entry(&mut map, "config_url", &self.config_url)?;
-            self::optional_entry(&mut map, "variant", &self.variant)?;
-            map.serialize_entry("control_image_url", &self.control_image_url)?;
-            self::optional_entry(&mut map, "mask_image_url", &self.mask_image_url)?;
-            self::optional_entry(&mut map, "mask_threshold", &self.mask_threshold)?;
-            self::optional_entry(&mut map, "conditioning_scale", &self.conditioning_scale)?;
-            self::optional_entry(&mut map, "start_percentage", &self.start_percentage)?;
-            self::optional_entry(&mut map, "end_percentage", &self.end_percentage)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ControlNet9c6905c6 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                path: self::required_field(&mut map, "path")?,
-                config_url: self::optional_field(&mut map, "config_url")?,
-                variant: self::optional_field(&mut map, "variant")?,
-                control_image_url: self::required_field(&mut map, "control_image_url")?,
-                mask_image_url: self::optional_field(&mut map, "mask_image_url")?,
-                mask_threshold: self::optional_field(&mut map, "mask_threshold")?,
-                conditioning_scale: self::optional_field(&mut map, "conditioning_scale")?,
-                start_percentage: self::optional_field(&mut map, "start_percentage")?,
-                end_percentage: self::optional_field(&mut map, "end_percentage")?,
-            })
-        }
-    }
-    impl ControlNet9c6905c6 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            path: impl Into<String>,
-            control_image_url: impl Into<fal_runtime::FileInput>,
-        ) -> Self {
-            Self {
-                path: path.into(),
-                config_url: None,
-                variant: None,
-                control_image_url: control_image_url.into(),
-                mask_image_url: None,
-                mask_threshold: None,
-                conditioning_scale: None,
-                start_percentage: None,
-                end_percentage: None,
+            impl ControlMode {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "canny",
+                    "tile",
+                    "depth",
+                    "blur",
+                    "pose",
+                    "gray",
+                    "low-quality",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Canny => "canny",
+                        Self::Tile => "tile",
+                        Self::Depth => "depth",
+                        Self::Blur => "blur",
+                        Self::Pose => "pose",
+                        Self::Gray => "gray",
+                        Self::LowQuality => "low-quality",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "canny" => Self::Canny,
+                        "tile" => Self::Tile,
+                        "depth" => Self::Depth,
+                        "blur" => Self::Blur,
+                        "pose" => Self::Pose,
+                        "gray" => Self::Gray,
+                        "low-quality" => Self::LowQuality,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        /// Sets `config_url` (left out of the request until set).
-        pub fn with_config_url(
-            mut self,
-            config_url: impl Into<fal_runtime::FileInput>,
-        ) -> Self {
-            self.config_url = Some(config_url.into());
-            self
-        }
-        /// Sets `variant` (left out of the request until set).
-        pub fn with_variant(mut self, variant: impl Into<String>) -> Self {
-            self.variant = Some(variant.into());
-            self
-        }
-        /// Sets `mask_image_url` (left out of the request until set).
-        pub fn with_mask_image_url(
-            mut self,
-            mask_image_url: impl Into<fal_runtime::FileInput>,
-        ) -> Self {
-            self.mask_image_url = Some(mask_image_url.into());
-            self
-        }
-        /// Sets `mask_threshold` (left out of the request until set).
-        pub fn with_mask_threshold(mut self, mask_threshold: impl Into<f64>) -> Self {
-            self.mask_threshold = Some(mask_threshold.into());
-            self
-        }
-        /// Sets `conditioning_scale` (left out of the request until set).
-        pub fn with_conditioning_scale(
-            mut self,
-            conditioning_scale: impl Into<f64>,
-        ) -> Self {
-            self.conditioning_scale = Some(conditioning_scale.into());
-            self
-        }
-        /// Sets `start_percentage` (left out of the request until set).
-        pub fn with_start_percentage(mut self, start_percentage: impl Into<f64>) -> Self {
-            self.start_percentage = Some(start_percentage.into());
-            self
-        }
-        /// Sets `end_percentage` (left out of the request until set).
-        pub fn with_end_percentage(mut self, end_percentage: impl Into<f64>) -> Self {
-            self.end_percentage = Some(end_percentage.into());
-            self
-        }
-    }
-    /// The `ControlNetUnion` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlNetUnion8d2b7306 {
-        /// The `path` field.
-        pub path: String,
-        /// The `config_url` field.
-        pub config_url: Option<fal_runtime::FileInput>,
-        /// The `variant` field.
-        pub variant: Option<String>,
-        /// The `controls` field.
-        pub controls: Vec<ControlNetUnionInputfb909962>,
-    }
-    impl __serde::Serialize for ControlNetUnion8d2b7306 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("path", &self.path)?;
-            self::optional_entry(&mut map, "config_url", &self.config_url)?;
-            self::optional_entry(&mut map, "variant", &self.variant)?;
-            map.serialize_entry("controls", &self.controls)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ControlNetUnion8d2b7306 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                path: self::required_field(&mut map, "path")?,
-                config_url: self::optional_field(&mut map, "config_url")?,
-                variant: self::optional_field(&mut map, "variant")?,
-                controls: self::required_field(&mut map, "controls")?,
-            })
-        }
-    }
-    impl ControlNetUnion8d2b7306 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new<I3: Into<ControlNetUnionInputfb909962>>(
-            path: impl Into<String>,
-            controls: impl IntoIterator<Item = I3>,
-        ) -> Self {
-            Self {
-                path: path.into(),
-                config_url: None,
-                variant: None,
-                controls: controls.into_iter().map(Into::into).collect(),
+            impl ::std::str::FromStr for ControlMode {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "ControlMode",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-        /// Sets `config_url` (left out of the request until set).
-        pub fn with_config_url(
-            mut self,
-            config_url: impl Into<fal_runtime::FileInput>,
-        ) -> Self {
-            self.config_url = Some(config_url.into());
-            self
-        }
-        /// Sets `variant` (left out of the request until set).
-        pub fn with_variant(mut self, variant: impl Into<String>) -> Self {
-            self.variant = Some(variant.into());
-            self
-        }
-    }
-    /// The `ControlNetUnionInput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlNetUnionInputfb909962 {
-        /// The `control_image_url` field.
-        pub control_image_url: fal_runtime::FileInput,
-        /// The `mask_image_url` field.
-        pub mask_image_url: Option<fal_runtime::FileInput>,
-        /// The `control_mode` field.
-        pub control_mode: ControlModea92c62bb,
-        /// The `conditioning_scale` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 2.
-        pub conditioning_scale: Option<f64>,
-        /// The `mask_threshold` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0.5`.
-        /// Limits: 0.01 ≤ value ≤ 0.99.
-        pub mask_threshold: Option<f64>,
-        /// The `start_percentage` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub start_percentage: Option<f64>,
-        /// The `end_percentage` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub end_percentage: Option<f64>,
-    }
-    impl __serde::Serialize for ControlNetUnionInputfb909962 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("control_image_url", &self.control_image_url)?;
-            self::optional_entry(&mut map, "mask_image_url", &self.mask_image_url)?;
-            map.serialize_entry("control_mode", &self.control_mode)?;
-            self::optional_entry(&mut map, "conditioning_scale", &self.conditioning_scale)?;
-            self::optional_entry(&mut map, "mask_threshold", &self.mask_threshold)?;
-            self::optional_entry(&mut map, "start_percentage", &self.start_percentage)?;
-            self::optional_entry(&mut map, "end_percentage", &self.end_percentage)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ControlNetUnionInputfb909962 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                control_image_url: self::required_field(&mut map, "control_image_url")?,
-                mask_image_url: self::optional_field(&mut map, "mask_image_url")?,
-                control_mode: self::required_field(&mut map, "control_mode")?,
-                conditioning_scale: self::optional_field(&mut map, "conditioning_scale")?,
-                mask_threshold: self::optional_field(&mut map, "mask_threshold")?,
-                start_percentage: self::optional_field(&mut map, "start_percentage")?,
-                end_percentage: self::optional_field(&mut map, "end_percentage")?,
-            })
-        }
-    }
-    impl ControlNetUnionInputfb909962 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            control_image_url: impl Into<fal_runtime::FileInput>,
-            control_mode: impl Into<ControlModea92c62bb>,
-        ) -> Self {
-            Self {
-                control_image_url: control_image_url.into(),
-                mask_image_url: None,
-                control_mode: control_mode.into(),
-                conditioning_scale: None,
-                mask_threshold: None,
-                start_percentage: None,
-                end_percentage: None,
+            impl TryFrom<&str> for ControlMode {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-        /// Sets `mask_image_url` (left out of the request until set).
-        pub fn with_mask_image_url(
-            mut self,
-            mask_image_url: impl Into<fal_runtime::FileInput>,
-        ) -> Self {
-            self.mask_image_url = Some(mask_image_url.into());
-            self
-        }
-        /// Sets `conditioning_scale` (left out of the request until set).
-        pub fn with_conditioning_scale(
-            mut self,
-            conditioning_scale: impl Into<f64>,
-        ) -> Self {
-            self.conditioning_scale = Some(conditioning_scale.into());
-            self
-        }
-        /// Sets `mask_threshold` (left out of the request until set).
-        pub fn with_mask_threshold(mut self, mask_threshold: impl Into<f64>) -> Self {
-            self.mask_threshold = Some(mask_threshold.into());
-            self
-        }
-        /// Sets `start_percentage` (left out of the request until set).
-        pub fn with_start_percentage(mut self, start_percentage: impl Into<f64>) -> Self {
-            self.start_percentage = Some(start_percentage.into());
-            self
-        }
-        /// Sets `end_percentage` (left out of the request until set).
-        pub fn with_end_percentage(mut self, end_percentage: impl Into<f64>) -> Self {
-            self.end_percentage = Some(end_percentage.into());
-            self
-        }
-    }
-    /// The `EasyControlWeight` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct EasyControlWeight005b33ec {
-        /// The `control_method_url` field.
-        ///
-        /// Example: `"canny"`.
-        pub control_method_url: fal_runtime::FileInput,
-        /// The `scale` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 2.
-        pub scale: Option<f64>,
-        /// The `image_url` field.
-        pub image_url: fal_runtime::FileInput,
-        /// The `image_control_type` field.
-        pub image_control_type: ImageControlTyped37cb1ac,
-    }
-    impl __serde::Serialize for EasyControlWeight005b33ec {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("control_method_url", &self.control_method_url)?;
-            self::optional_entry(&mut map, "scale", &self.scale)?;
-            map.serialize_entry("image_url", &self.image_url)?;
-            map.serialize_entry("image_control_type", &self.image_control_type)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for EasyControlWeight005b33ec {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                control_method_url: self::required_field(&mut map, "control_method_url")?,
-                scale: self::optional_field(&mut map, "scale")?,
-                image_url: self::required_field(&mut map, "image_url")?,
-                image_control_type: self::required_field(&mut map, "image_control_type")?,
-            })
-        }
-    }
-    impl EasyControlWeight005b33ec {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            control_method_url: impl Into<fal_runtime::FileInput>,
-            image_url: impl Into<fal_runtime::FileInput>,
-            image_control_type: impl Into<ImageControlTyped37cb1ac>,
-        ) -> Self {
-            Self {
-                control_method_url: control_method_url.into(),
-                scale: None,
-                image_url: image_url.into(),
-                image_control_type: image_control_type.into(),
+            impl ::std::fmt::Display for ControlMode {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-        /// Sets `scale` (left out of the request until set).
-        pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
-            self.scale = Some(scale.into());
-            self
-        }
-    }
-    /// The `FillImageUrl` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum FillImageUrldfb4e2e2 {
-        /// The `FileList` form.
-        FileList(Vec<fal_runtime::FileInput>),
-        /// The `File` form.
-        File(fal_runtime::FileInput),
-    }
-    impl __serde::Serialize for FillImageUrldfb4e2e2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::FileList(value) => __serde::Serialize::serialize(value, serializer),
-                Self::File(value) => __serde::Serialize::serialize(value, serializer),
+            impl __fal::serde::Serialize for ControlMode {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FillImageUrldfb4e2e2 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <Vec<
-                fal_runtime::FileInput,
-            > as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::FileList(arm));
+            impl<'de> __fal::serde::Deserialize<'de> for ControlMode {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `ControlMode` string", Self::from_wire)
+                }
             }
-            if let Ok(arm) = <fal_runtime::FileInput as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::File(arm));
+            impl __fal::Validate for ControlMode {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
             }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of FillImageUrl",
+            /// The `ControlNet` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct ControlNet {
+                /// The `path` field.
+                pub path: String,
+                /// The `config_url` field.
+                pub config_url: Option<fal_runtime::FileInput>,
+                /// The `variant` field.
+                pub variant: Option<String>,
+                /// The `control_image_url` field.
+                pub control_image_url: fal_runtime::FileInput,
+                /// The `mask_image_url` field.
+                pub mask_image_url: Option<fal_runtime::FileInput>,
+                /// The `mask_threshold` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0.5`.
+                /// Limits: 0.01 ≤ value ≤ 0.99.
+                pub mask_threshold: Option<f64>,
+                /// The `conditioning_scale` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 2.
+                pub conditioning_scale: Option<f64>,
+                /// The `start_percentage` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub start_percentage: Option<f64>,
+                /// The `end_percentage` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub end_percentage: Option<f64>,
+            }
+            impl __fal::serde::Serialize for ControlNet {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("path", &self.path)?;
+                    __fal::optional_entry(&mut map, "config_url", &self.config_url)?;
+                    __fal::optional_entry(&mut map, "variant", &self.variant)?;
+                    map.serialize_entry("control_image_url", &self.control_image_url)?;
+                    __fal::optional_entry(&mut map, "mask_image_url", &self.mask_image_url)?;
+                    __fal::optional_entry(&mut map, "mask_threshold", &self.mask_threshold)?;
+                    __fal::optional_entry(&mut map, "conditioning_scale", &self.conditioning_scale)?;
+                    __fal::optional_entry(&mut map, "start_percentage", &self.start_percentage)?;
+                    __fal::optional_entry(&mut map, "end_percentage", &self.end_percentage)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ControlNet {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ControlNet;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ControlNet` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ControlNet, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "path",
+                                            "config_url",
+                                            "variant",
+                                            "control_image_url",
+                                            "mask_image_url",
+                                            "mask_threshold",
+                                            "conditioning_scale",
+                                            "start_percentage",
+                                            "end_percentage",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ControlNet {
+                                path: __fal::required(f0, "path")?,
+                                config_url: f1,
+                                variant: f2,
+                                control_image_url: __fal::required(f3, "control_image_url")?,
+                                mask_image_url: f4,
+                                mask_threshold: f5,
+                                conditioning_scale: f6,
+                                start_percentage: f7,
+                                end_percentage: f8,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl ControlNet {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(
+                    path: impl Into<String>,
+                    control_image_url: impl Into<fal_runtime::FileInput>,
+                ) -> Self {
+                    Self {
+                        path: path.into(),
+                        config_url: None,
+                        variant: None,
+                        control_image_url: control_image_url.into(),
+                        mask_image_url: None,
+                        mask_threshold: None,
+                        conditioning_scale: None,
+                        start_percentage: None,
+                        end_percentage: None,
+                    }
+                }
+                /// Sets `config_url` (left out of the request until set).
+                pub fn with_config_url(
+                    mut self,
+                    config_url: impl Into<fal_runtime::FileInput>,
+                ) -> Self {
+                    self.config_url = Some(config_url.into());
+                    self
+                }
+                /// Sets `variant` (left out of the request until set).
+                pub fn with_variant(mut self, variant: impl Into<String>) -> Self {
+                    self.variant = Some(variant.into());
+                    self
+                }
+                /// Sets `mask_image_url` (left out of the request until set).
+                pub fn with_mask_image_url(
+                    mut self,
+                    mask_image_url: impl Into<fal_runtime::FileInput>,
+                ) -> Self {
+                    self.mask_image_url = Some(mask_image_url.into());
+                    self
+                }
+                /// Sets `mask_threshold` (left out of the request until set).
+                pub fn with_mask_threshold(mut self, mask_threshold: impl Into<f64>) -> Self {
+                    self.mask_threshold = Some(mask_threshold.into());
+                    self
+                }
+                /// Sets `conditioning_scale` (left out of the request until set).
+                pub fn with_conditioning_scale(
+                    mut self,
+                    conditioning_scale: impl Into<f64>,
+                ) -> Self {
+                    self.conditioning_scale = Some(conditioning_scale.into());
+                    self
+                }
+                /// Sets `start_percentage` (left out of the request until set).
+                pub fn with_start_percentage(mut self, start_percentage: impl Into<f64>) -> Self {
+                    self.start_percentage = Some(start_percentage.into());
+                    self
+                }
+                /// Sets `end_percentage` (left out of the request until set).
+                pub fn with_end_percentage(mut self, end_percentage: impl Into<f64>) -> Self {
+                    self.end_percentage = Some(end_percentage.into());
+                    self
+                }
+            }
+            impl __fal::Validate for ControlNet {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "mask_threshold",
+                        &self.mask_threshold,
+                        &__fal::Rules {
+                            minimum: Some(0.01f64),
+                            maximum: Some(0.99f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "conditioning_scale",
+                        &self.conditioning_scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "start_percentage",
+                        &self.start_percentage,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "end_percentage",
+                        &self.end_percentage,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `ControlNetUnion` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct ControlNetUnion {
+                /// The `path` field.
+                pub path: String,
+                /// The `config_url` field.
+                pub config_url: Option<fal_runtime::FileInput>,
+                /// The `variant` field.
+                pub variant: Option<String>,
+                /// The `controls` field.
+                pub controls: Vec<ControlNetUnionInput>,
+            }
+            impl __fal::serde::Serialize for ControlNetUnion {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("path", &self.path)?;
+                    __fal::optional_entry(&mut map, "config_url", &self.config_url)?;
+                    __fal::optional_entry(&mut map, "variant", &self.variant)?;
+                    map.serialize_entry("controls", &self.controls)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ControlNetUnion {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ControlNetUnion;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ControlNetUnion` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ControlNetUnion, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["path", "config_url", "variant", "controls"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ControlNetUnion {
+                                path: __fal::required(f0, "path")?,
+                                config_url: f1,
+                                variant: f2,
+                                controls: __fal::required(f3, "controls")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl ControlNetUnion {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new<I3: Into<ControlNetUnionInput>>(
+                    path: impl Into<String>,
+                    controls: impl IntoIterator<Item = I3>,
+                ) -> Self {
+                    Self {
+                        path: path.into(),
+                        config_url: None,
+                        variant: None,
+                        controls: controls.into_iter().map(Into::into).collect(),
+                    }
+                }
+                /// Sets `config_url` (left out of the request until set).
+                pub fn with_config_url(
+                    mut self,
+                    config_url: impl Into<fal_runtime::FileInput>,
+                ) -> Self {
+                    self.config_url = Some(config_url.into());
+                    self
+                }
+                /// Sets `variant` (left out of the request until set).
+                pub fn with_variant(mut self, variant: impl Into<String>) -> Self {
+                    self.variant = Some(variant.into());
+                    self
+                }
+            }
+            impl __fal::Validate for ControlNetUnion {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("controls", &self.controls, &__fal::Rules::NONE);
+                }
+            }
+            /// The `ControlNetUnionInput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct ControlNetUnionInput {
+                /// The `control_image_url` field.
+                pub control_image_url: fal_runtime::FileInput,
+                /// The `mask_image_url` field.
+                pub mask_image_url: Option<fal_runtime::FileInput>,
+                /// The `control_mode` field.
+                pub control_mode: ControlMode,
+                /// The `conditioning_scale` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 2.
+                pub conditioning_scale: Option<f64>,
+                /// The `mask_threshold` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0.5`.
+                /// Limits: 0.01 ≤ value ≤ 0.99.
+                pub mask_threshold: Option<f64>,
+                /// The `start_percentage` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub start_percentage: Option<f64>,
+                /// The `end_percentage` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub end_percentage: Option<f64>,
+            }
+            impl __fal::serde::Serialize for ControlNetUnionInput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("control_image_url", &self.control_image_url)?;
+                    __fal::optional_entry(&mut map, "mask_image_url", &self.mask_image_url)?;
+                    map.serialize_entry("control_mode", &self.control_mode)?;
+                    __fal::optional_entry(&mut map, "conditioning_scale", &self.conditioning_scale)?;
+                    __fal::optional_entry(&mut map, "mask_threshold", &self.mask_threshold)?;
+                    __fal::optional_entry(&mut map, "start_percentage", &self.start_percentage)?;
+                    __fal::optional_entry(&mut map, "end_percentage", &self.end_percentage)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ControlNetUnionInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ControlNetUnionInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ControlNetUnionInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ControlNetUnionInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "control_image_url",
+                                            "mask_image_url",
+                                            "control_mode",
+                                            "conditioning_scale",
+                                            "mask_threshold",
+                                            "start_percentage",
+                                            "end_percentage",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ControlNetUnionInput {
+                                control_image_url: __fal::required(f0, "control_image_url")?,
+                                mask_image_url: f1,
+                                control_mode: __fal::required(f2, "control_mode")?,
+                                conditioning_scale: f3,
+                                mask_threshold: f4,
+                                start_percentage: f5,
+                                end_percentage: f6,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl ControlNetUnionInput {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(
+                    control_image_url: impl Into<fal_runtime::FileInput>,
+                    control_mode: impl Into<ControlMode>,
+                ) -> Self {
+                    Self {
+                        control_image_url: control_image_url.into(),
+                        mask_image_url: None,
+                        control_mode: control_mode.into(),
+                        conditioning_scale: None,
+                        mask_threshold: None,
+                        start_percentage: None,
+                        end_percentage: None,
+                    }
+                }
+                /// Sets `mask_image_url` (left out of the request until set).
+                pub fn with_mask_image_url(
+                    mut self,
+                    mask_image_url: impl Into<fal_runtime::FileInput>,
+                ) -> Self {
+                    self.mask_image_url = Some(mask_image_url.into());
+                    self
+                }
+                /// Sets `conditioning_scale` (left out of the request until set).
+                pub fn with_conditioning_scale(
+                    mut self,
+                    conditioning_scale: impl Into<f64>,
+                ) -> Self {
+                    self.conditioning_scale = Some(conditioning_scale.into());
+                    self
+                }
+                /// Sets `mask_threshold` (left out of the request until set).
+                pub fn with_mask_threshold(mut self, mask_threshold: impl Into<f64>) -> Self {
+                    self.mask_threshold = Some(mask_threshold.into());
+                    self
+                }
+                /// Sets `start_percentage` (left out of the request until set).
+                pub fn with_start_percentage(mut self, start_percentage: impl Into<f64>) -> Self {
+                    self.start_percentage = Some(start_percentage.into());
+                    self
+                }
+                /// Sets `end_percentage` (left out of the request until set).
+                pub fn with_end_percentage(mut self, end_percentage: impl Into<f64>) -> Self {
+                    self.end_percentage = Some(end_percentage.into());
+                    self
+                }
+            }
+            impl __fal::Validate for ControlNetUnionInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("control_mode", &self.control_mode, &__fal::Rules::NONE);
+                    v.field(
+                        "conditioning_scale",
+                        &self.conditioning_scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "mask_threshold",
+                        &self.mask_threshold,
+                        &__fal::Rules {
+                            minimum: Some(0.01f64),
+                            maximum: Some(0.99f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "start_percentage",
+                        &self.start_percentage,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "end_percentage",
+                        &self.end_percentage,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `EasyControlWeight` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct EasyControlWeight {
+                /// The `control_method_url` field.
+                ///
+                /// Example: `"canny"`.
+                pub control_method_url: fal_runtime::FileInput,
+                /// The `scale` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 2.
+                pub scale: Option<f64>,
+                /// The `image_url` field.
+                pub image_url: fal_runtime::FileInput,
+                /// The `image_control_type` field.
+                pub image_control_type: ImageControlType,
+            }
+            impl __fal::serde::Serialize for EasyControlWeight {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("control_method_url", &self.control_method_url)?;
+                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    map.serialize_entry("image_url", &self.image_url)?;
+                    map.serialize_entry("image_control_type", &self.image_control_type)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for EasyControlWeight {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = EasyControlWeight;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `EasyControlWeight` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<EasyControlWeight, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "control_method_url",
+                                            "scale",
+                                            "image_url",
+                                            "image_control_type",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(EasyControlWeight {
+                                control_method_url: __fal::required(f0, "control_method_url")?,
+                                scale: f1,
+                                image_url: __fal::required(f2, "image_url")?,
+                                image_control_type: __fal::required(f3, "image_control_type")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl EasyControlWeight {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(
+                    control_method_url: impl Into<fal_runtime::FileInput>,
+                    image_url: impl Into<fal_runtime::FileInput>,
+                    image_control_type: impl Into<ImageControlType>,
+                ) -> Self {
+                    Self {
+                        control_method_url: control_method_url.into(),
+                        scale: None,
+                        image_url: image_url.into(),
+                        image_control_type: image_control_type.into(),
+                    }
+                }
+                /// Sets `scale` (left out of the request until set).
+                pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
+                    self.scale = Some(scale.into());
+                    self
+                }
+            }
+            impl __fal::Validate for EasyControlWeight {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "scale",
+                        &self.scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("image_control_type", &self.image_control_type, &__fal::Rules::NONE);
+                }
+            }
+            /// The `FillImageUrl` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+            pub enum FillImageUrl {
+                /// The `FileList` form.
+                FileList(Vec<fal_runtime::FileInput>),
+                /// The `File` form.
+                File(fal_runtime::FileInput),
+            }
+            impl __fal::serde::Serialize for FillImageUrl {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    match self {
+                        Self::FileList(value) => {
+                            __fal::serde::Serialize::serialize(value, serializer)
+                        }
+                        Self::File(value) => __fal::serde::Serialize::serialize(value, serializer),
+                    }
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for FillImageUrl {
+                /// Tries each form in order, like serde's untagged enums.
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                        deserializer,
+                    )?;
+                    if let Some(arm) = value.parse::<Vec<fal_runtime::FileInput>>() {
+                        return Ok(Self::FileList(arm));
+                    }
+                    if let Some(arm) = value.parse::<fal_runtime::FileInput>() {
+                        return Ok(Self::File(arm));
+                    }
+                    Err(
+                        value
+                            .mismatch(
+                                "one of the forms of `FillImageUrl`: a list of a string, a string",
+                            ),
+                    )
+                }
+            }
+            impl From<Vec<fal_runtime::FileInput>> for FillImageUrl {
+                fn from(value: Vec<fal_runtime::FileInput>) -> Self {
+                    Self::FileList(value)
+                }
+            }
+            impl From<fal_runtime::FileInput> for FillImageUrl {
+                fn from(value: fal_runtime::FileInput) -> Self {
+                    Self::File(value)
+                }
+            }
+            impl __fal::Validate for FillImageUrl {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    match self {
+                        Self::FileList(value) => __fal::Validate::validate_at(value, v, rules),
+                        Self::File(value) => __fal::Validate::validate_at(value, v, rules),
+                    }
+                }
+            }
+            /// The `FluxGeneralDifferentialDiffusionOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct FluxGeneralDifferentialDiffusionOutput {
+                /// The `images` field.
+                pub images: Vec<fal_runtime::Image>,
+                /// The `timings` field.
+                pub timings: ::std::collections::BTreeMap<String, f64>,
+                /// The `seed` field.
+                pub seed: i64,
+                /// The `has_nsfw_concepts` field.
+                pub has_nsfw_concepts: Vec<bool>,
+                /// The `prompt` field.
+                pub prompt: String,
+            }
+            impl __fal::serde::Serialize for FluxGeneralDifferentialDiffusionOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("images", &self.images)?;
+                    map.serialize_entry("timings", &self.timings)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
+                    map.serialize_entry("prompt", &self.prompt)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for FluxGeneralDifferentialDiffusionOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FluxGeneralDifferentialDiffusionOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FluxGeneralDifferentialDiffusionOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FluxGeneralDifferentialDiffusionOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &["images", "timings", "seed", "has_nsfw_concepts", "prompt"],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FluxGeneralDifferentialDiffusionOutput {
+                                images: __fal::required(f0, "images")?,
+                                timings: __fal::required(f1, "timings")?,
+                                seed: __fal::required(f2, "seed")?,
+                                has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
+                                prompt: __fal::required(f4, "prompt")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `ImageControlType` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum ImageControlType {
+                /// `"subject"`
+                Subject,
+                /// `"spatial"`
+                Spatial,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl ImageControlType {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["subject", "spatial"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Subject => "subject",
+                        Self::Spatial => "spatial",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "subject" => Self::Subject,
+                        "spatial" => Self::Spatial,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for ImageControlType {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "ImageControlType",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for ImageControlType {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for ImageControlType {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for ImageControlType {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ImageControlType {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `ImageControlType` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for ImageControlType {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `ImageFillInput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct ImageFillInput {
+                /// The `fill_image_url` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `[]`.
+                pub fill_image_url: Option<FillImageUrl>,
+            }
+            impl __fal::serde::Serialize for ImageFillInput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "fill_image_url", &self.fill_image_url)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ImageFillInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ImageFillInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ImageFillInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ImageFillInput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["fill_image_url"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ImageFillInput {
+                                fill_image_url: f0,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl ImageFillInput {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self { fill_image_url: None }
+                }
+                /// Sets `fill_image_url` (left out of the request until set).
+                pub fn with_fill_image_url(
+                    mut self,
+                    fill_image_url: impl Into<FillImageUrl>,
+                ) -> Self {
+                    self.fill_image_url = Some(fill_image_url.into());
+                    self
+                }
+            }
+            impl __fal::Validate for ImageFillInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "fill_image_url",
+                        &self.fill_image_url,
+                        &__fal::Rules {
+                            any_text: Some(&__fal::Rules::NONE),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `ImageSize` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct ImageSize {
+                /// The `width` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `512`.
+                /// Limits: 0 < value ≤ 14142.
+                pub width: Option<i64>,
+                /// The `height` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `512`.
+                /// Limits: 0 < value ≤ 14142.
+                pub height: Option<i64>,
+            }
+            impl __fal::serde::Serialize for ImageSize {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "width", &self.width)?;
+                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ImageSize {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ImageSize;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ImageSize` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ImageSize, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["width", "height"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ImageSize { width: f0, height: f1 })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl ImageSize {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self { width: None, height: None }
+                }
+                /// Sets `width` (left out of the request until set).
+                pub fn with_width(mut self, width: impl Into<i64>) -> Self {
+                    self.width = Some(width.into());
+                    self
+                }
+                /// Sets `height` (left out of the request until set).
+                pub fn with_height(mut self, height: impl Into<i64>) -> Self {
+                    self.height = Some(height.into());
+                    self
+                }
+            }
+            impl __fal::Validate for ImageSize {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "width",
+                        &self.width,
+                        &__fal::Rules {
+                            exclusive_minimum: Some(0f64),
+                            maximum: Some(14142f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "height",
+                        &self.height,
+                        &__fal::Rules {
+                            exclusive_minimum: Some(0f64),
+                            maximum: Some(14142f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `ImageSizeChoice` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+            pub enum ImageSizeChoice {
+                /// The `ImageSize` form.
+                ImageSize(ImageSize),
+                /// The `Preset` form.
+                Preset(ImageSizePreset),
+            }
+            impl __fal::serde::Serialize for ImageSizeChoice {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    match self {
+                        Self::ImageSize(value) => {
+                            __fal::serde::Serialize::serialize(value, serializer)
+                        }
+                        Self::Preset(value) => __fal::serde::Serialize::serialize(value, serializer),
+                    }
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ImageSizeChoice {
+                /// Tries each form in order, like serde's untagged enums.
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                        deserializer,
+                    )?;
+                    if let Some(arm) = value.parse::<ImageSize>() {
+                        return Ok(Self::ImageSize(arm));
+                    }
+                    if let Some(arm) = value.parse::<ImageSizePreset>() {
+                        return Ok(Self::Preset(arm));
+                    }
+                    Err(
+                        value
+                            .mismatch(
+                                "one of the forms of `ImageSizeChoice`: `ImageSize`, `ImageSizePreset`",
+                            ),
+                    )
+                }
+            }
+            impl From<ImageSize> for ImageSizeChoice {
+                fn from(value: ImageSize) -> Self {
+                    Self::ImageSize(value)
+                }
+            }
+            impl From<ImageSizePreset> for ImageSizeChoice {
+                fn from(value: ImageSizePreset) -> Self {
+                    Self::Preset(value)
+                }
+            }
+            impl __fal::Validate for ImageSizeChoice {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    match self {
+                        Self::ImageSize(value) => __fal::Validate::validate_at(value, v, rules),
+                        Self::Preset(value) => __fal::Validate::validate_at(value, v, rules),
+                    }
+                }
+            }
+            /// The `ImageSizePreset` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum ImageSizePreset {
+                /// `"square_hd"`
+                SquareHd,
+                /// `"square"`
+                Square,
+                /// `"portrait_4_3"`
+                Portrait4_3,
+                /// `"portrait_16_9"`
+                Portrait16_9,
+                /// `"landscape_4_3"`
+                Landscape4_3,
+                /// `"landscape_16_9"`
+                Landscape16_9,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl ImageSizePreset {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "square_hd",
+                    "square",
+                    "portrait_4_3",
+                    "portrait_16_9",
+                    "landscape_4_3",
+                    "landscape_16_9",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::SquareHd => "square_hd",
+                        Self::Square => "square",
+                        Self::Portrait4_3 => "portrait_4_3",
+                        Self::Portrait16_9 => "portrait_16_9",
+                        Self::Landscape4_3 => "landscape_4_3",
+                        Self::Landscape16_9 => "landscape_16_9",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "square_hd" => Self::SquareHd,
+                        "square" => Self::Square,
+                        "portrait_4_3" => Self::Portrait4_3,
+                        "portrait_16_9" => Self::Portrait16_9,
+                        "landscape_4_3" => Self::Landscape4_3,
+                        "landscape_16_9" => Self::Landscape16_9,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for ImageSizePreset {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "ImageSizePreset",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for ImageSizePreset {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for ImageSizePreset {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for ImageSizePreset {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ImageSizePreset {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `ImageSizePreset` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for ImageSizePreset {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `IpAdapter` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct IpAdapter {
+                /// The `path` field.
+                pub path: String,
+                /// The `subfolder` field.
+                pub subfolder: Option<String>,
+                /// The `weight_name` field.
+                pub weight_name: Option<String>,
+                /// The `image_encoder_path` field.
+                pub image_encoder_path: String,
+                /// The `image_encoder_subfolder` field.
+                pub image_encoder_subfolder: Option<String>,
+                /// The `image_encoder_weight_name` field.
+                pub image_encoder_weight_name: Option<String>,
+                /// The `image_url` field.
+                pub image_url: fal_runtime::FileInput,
+                /// The `mask_image_url` field.
+                pub mask_image_url: Option<fal_runtime::FileInput>,
+                /// The `mask_threshold` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0.5`.
+                /// Limits: 0.01 ≤ value ≤ 0.99.
+                pub mask_threshold: Option<f64>,
+                /// The `scale` field.
+                pub scale: f64,
+            }
+            impl __fal::serde::Serialize for IpAdapter {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("path", &self.path)?;
+                    __fal::optional_entry(&mut map, "subfolder", &self.subfolder)?;
+                    __fal::optional_entry(&mut map, "weight_name", &self.weight_name)?;
+                    map.serialize_entry("image_encoder_path", &self.image_encoder_path)?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "image_encoder_subfolder",
+                        &self.image_encoder_subfolder,
+                    )?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "image_encoder_weight_name",
+                        &self.image_encoder_weight_name,
+                    )?;
+                    map.serialize_entry("image_url", &self.image_url)?;
+                    __fal::optional_entry(&mut map, "mask_image_url", &self.mask_image_url)?;
+                    __fal::optional_entry(&mut map, "mask_threshold", &self.mask_threshold)?;
+                    map.serialize_entry("scale", &self.scale)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for IpAdapter {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = IpAdapter;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `IpAdapter` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<IpAdapter, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "path",
+                                            "subfolder",
+                                            "weight_name",
+                                            "image_encoder_path",
+                                            "image_encoder_subfolder",
+                                            "image_encoder_weight_name",
+                                            "image_url",
+                                            "mask_image_url",
+                                            "mask_threshold",
+                                            "scale",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = Some(map.next_value()?),
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(IpAdapter {
+                                path: __fal::required(f0, "path")?,
+                                subfolder: f1,
+                                weight_name: f2,
+                                image_encoder_path: __fal::required(f3, "image_encoder_path")?,
+                                image_encoder_subfolder: f4,
+                                image_encoder_weight_name: f5,
+                                image_url: __fal::required(f6, "image_url")?,
+                                mask_image_url: f7,
+                                mask_threshold: f8,
+                                scale: __fal::required(f9, "scale")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl IpAdapter {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(
+                    path: impl Into<String>,
+                    image_encoder_path: impl Into<String>,
+                    image_url: impl Into<fal_runtime::FileInput>,
+                    scale: impl Into<f64>,
+                ) -> Self {
+                    Self {
+                        path: path.into(),
+                        subfolder: None,
+                        weight_name: None,
+                        image_encoder_path: image_encoder_path.into(),
+                        image_encoder_subfolder: None,
+                        image_encoder_weight_name: None,
+                        image_url: image_url.into(),
+                        mask_image_url: None,
+                        mask_threshold: None,
+                        scale: scale.into(),
+                    }
+                }
+                /// Sets `subfolder` (left out of the request until set).
+                pub fn with_subfolder(mut self, subfolder: impl Into<String>) -> Self {
+                    self.subfolder = Some(subfolder.into());
+                    self
+                }
+                /// Sets `weight_name` (left out of the request until set).
+                pub fn with_weight_name(mut self, weight_name: impl Into<String>) -> Self {
+                    self.weight_name = Some(weight_name.into());
+                    self
+                }
+                /// Sets `image_encoder_subfolder` (left out of the request until set).
+                pub fn with_image_encoder_subfolder(
+                    mut self,
+                    image_encoder_subfolder: impl Into<String>,
+                ) -> Self {
+                    self.image_encoder_subfolder = Some(image_encoder_subfolder.into());
+                    self
+                }
+                /// Sets `image_encoder_weight_name` (left out of the request until set).
+                pub fn with_image_encoder_weight_name(
+                    mut self,
+                    image_encoder_weight_name: impl Into<String>,
+                ) -> Self {
+                    self.image_encoder_weight_name = Some(image_encoder_weight_name.into());
+                    self
+                }
+                /// Sets `mask_image_url` (left out of the request until set).
+                pub fn with_mask_image_url(
+                    mut self,
+                    mask_image_url: impl Into<fal_runtime::FileInput>,
+                ) -> Self {
+                    self.mask_image_url = Some(mask_image_url.into());
+                    self
+                }
+                /// Sets `mask_threshold` (left out of the request until set).
+                pub fn with_mask_threshold(mut self, mask_threshold: impl Into<f64>) -> Self {
+                    self.mask_threshold = Some(mask_threshold.into());
+                    self
+                }
+            }
+            impl __fal::Validate for IpAdapter {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "mask_threshold",
+                        &self.mask_threshold,
+                        &__fal::Rules {
+                            minimum: Some(0.01f64),
+                            maximum: Some(0.99f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `LoraWeight` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct LoraWeight {
+                /// The `path` field.
+                pub path: String,
+                /// The `scale` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 4.
+                pub scale: Option<f64>,
+            }
+            impl __fal::serde::Serialize for LoraWeight {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("path", &self.path)?;
+                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for LoraWeight {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LoraWeight;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LoraWeight` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LoraWeight, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["path", "scale"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LoraWeight {
+                                path: __fal::required(f0, "path")?,
+                                scale: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl LoraWeight {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(path: impl Into<String>) -> Self {
+                    Self {
+                        path: path.into(),
+                        scale: None,
+                    }
+                }
+                /// Sets `scale` (left out of the request until set).
+                pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
+                    self.scale = Some(scale.into());
+                    self
+                }
+            }
+            impl __fal::Validate for LoraWeight {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "scale",
+                        &self.scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(4f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `OutputFormat` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum OutputFormat {
+                /// `"jpeg"`
+                Jpeg,
+                /// `"png"`
+                Png,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl OutputFormat {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["jpeg", "png"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Jpeg => "jpeg",
+                        Self::Png => "png",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "jpeg" => Self::Jpeg,
+                        "png" => Self::Png,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for OutputFormat {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "OutputFormat",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for OutputFormat {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for OutputFormat {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for OutputFormat {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for OutputFormat {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Preprocess` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Preprocess {
+                /// `"canny"`
+                Canny,
+                /// `"depth"`
+                Depth,
+                /// `"None"`
+                None,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Preprocess {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["canny", "depth", "None"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Canny => "canny",
+                        Self::Depth => "depth",
+                        Self::None => "None",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "canny" => Self::Canny,
+                        "depth" => Self::Depth,
+                        "None" => Self::None,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Preprocess {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new("Preprocess", value, Self::VALUES),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Preprocess {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Preprocess {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Preprocess {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Preprocess {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Preprocess` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Preprocess {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Scale` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+            pub enum Scale {
+                /// The `Number` form.
+                Number(f64),
+                /// The `Object` form.
+                Object(
+                    fal_runtime::__private::serde_json::Map<
+                        String,
+                        fal_runtime::__private::serde_json::Value,
+                    >,
                 ),
-            )
-        }
-    }
-    impl From<Vec<fal_runtime::FileInput>> for FillImageUrldfb4e2e2 {
-        fn from(value: Vec<fal_runtime::FileInput>) -> Self {
-            Self::FileList(value)
-        }
-    }
-    impl From<fal_runtime::FileInput> for FillImageUrldfb4e2e2 {
-        fn from(value: fal_runtime::FileInput) -> Self {
-            Self::File(value)
-        }
-    }
-    /// The `FluxGeneralDifferentialDiffusionOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct FluxGeneralDifferentialDiffusionOutput500c9005 {
-        /// The `images` field.
-        pub images: Vec<fal_runtime::Image>,
-        /// The `timings` field.
-        pub timings: ::std::collections::BTreeMap<String, f64>,
-        /// The `seed` field.
-        pub seed: i64,
-        /// The `has_nsfw_concepts` field.
-        pub has_nsfw_concepts: Vec<bool>,
-        /// The `prompt` field.
-        pub prompt: String,
-    }
-    impl __serde::Serialize for FluxGeneralDifferentialDiffusionOutput500c9005 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("timings", &self.timings)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FluxGeneralDifferentialDiffusionOutput500c9005 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                timings: self::required_field(&mut map, "timings")?,
-                seed: self::required_field(&mut map, "seed")?,
-                has_nsfw_concepts: self::required_field(&mut map, "has_nsfw_concepts")?,
-                prompt: self::required_field(&mut map, "prompt")?,
-            })
-        }
-    }
-    /// The `ImageControlType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ImageControlTyped37cb1ac {
-        /// `"subject"`
-        Subject,
-        /// `"spatial"`
-        Spatial,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ImageControlTyped37cb1ac {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Subject => "subject",
-                Self::Spatial => "spatial",
-                Self::Other(value) => value,
             }
-        }
-    }
-    impl From<&str> for ImageControlTyped37cb1ac {
-        fn from(value: &str) -> Self {
-            match value {
-                "subject" => Self::Subject,
-                "spatial" => Self::Spatial,
-                other => Self::Other(other.to_owned()),
+            impl __fal::serde::Serialize for Scale {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    match self {
+                        Self::Number(value) => __fal::serde::Serialize::serialize(value, serializer),
+                        Self::Object(value) => __fal::serde::Serialize::serialize(value, serializer),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for ImageControlTyped37cb1ac {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageControlTyped37cb1ac {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ImageFillInput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageFillInput5ce4efb0 {
-        /// The `fill_image_url` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `[]`.
-        pub fill_image_url: Option<FillImageUrldfb4e2e2>,
-    }
-    impl __serde::Serialize for ImageFillInput5ce4efb0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "fill_image_url", &self.fill_image_url)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageFillInput5ce4efb0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                fill_image_url: self::optional_field(&mut map, "fill_image_url")?,
-            })
-        }
-    }
-    impl ImageFillInput5ce4efb0 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { fill_image_url: None }
-        }
-        /// Sets `fill_image_url` (left out of the request until set).
-        pub fn with_fill_image_url(
-            mut self,
-            fill_image_url: impl Into<FillImageUrldfb4e2e2>,
-        ) -> Self {
-            self.fill_image_url = Some(fill_image_url.into());
-            self
-        }
-    }
-    /// The `ImageSizeChoice` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ImageSizeChoicea8e834b8 {
-        /// The `ImageSize` form.
-        ImageSize(ImageSizefaa77562),
-        /// The `Preset` form.
-        Preset(ImageSizePresete51d00e2),
-    }
-    impl __serde::Serialize for ImageSizeChoicea8e834b8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::ImageSize(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
+            impl<'de> __fal::serde::Deserialize<'de> for Scale {
+                /// Tries each form in order, like serde's untagged enums.
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                        deserializer,
+                    )?;
+                    if let Some(arm) = value.parse::<f64>() {
+                        return Ok(Self::Number(arm));
+                    }
+                    if let Some(arm) = value
+                        .parse::<
+                            fal_runtime::__private::serde_json::Map<
+                                String,
+                                fal_runtime::__private::serde_json::Value,
+                            >,
+                        >()
+                    {
+                        return Ok(Self::Object(arm));
+                    }
+                    Err(value.mismatch("one of the forms of `Scale`: a number, an object"))
+                }
             }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizeChoicea8e834b8 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::ImageSize(arm));
+            impl From<f64> for Scale {
+                fn from(value: f64) -> Self {
+                    Self::Number(value)
+                }
             }
-            if let Ok(arm) = <ImageSizePresete51d00e2 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::Preset(arm));
+            impl From<
+                fal_runtime::__private::serde_json::Map<
+                    String,
+                    fal_runtime::__private::serde_json::Value,
+                >,
+            > for Scale {
+                fn from(
+                    value: fal_runtime::__private::serde_json::Map<
+                        String,
+                        fal_runtime::__private::serde_json::Value,
+                    >,
+                ) -> Self {
+                    Self::Object(value)
+                }
             }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of ImageSizeChoice",
-                ),
-            )
-        }
-    }
-    impl From<ImageSizefaa77562> for ImageSizeChoicea8e834b8 {
-        fn from(value: ImageSizefaa77562) -> Self {
-            Self::ImageSize(value)
-        }
-    }
-    impl From<ImageSizePresete51d00e2> for ImageSizeChoicea8e834b8 {
-        fn from(value: ImageSizePresete51d00e2) -> Self {
-            Self::Preset(value)
-        }
-    }
-    /// The `ImageSizePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ImageSizePresete51d00e2 {
-        /// `"square_hd"`
-        SquareHd,
-        /// `"square"`
-        Square,
-        /// `"portrait_4_3"`
-        Portrait4_3,
-        /// `"portrait_16_9"`
-        Portrait16_9,
-        /// `"landscape_4_3"`
-        Landscape4_3,
-        /// `"landscape_16_9"`
-        Landscape16_9,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ImageSizePresete51d00e2 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::SquareHd => "square_hd",
-                Self::Square => "square",
-                Self::Portrait4_3 => "portrait_4_3",
-                Self::Portrait16_9 => "portrait_16_9",
-                Self::Landscape4_3 => "landscape_4_3",
-                Self::Landscape16_9 => "landscape_16_9",
-                Self::Other(value) => value,
+            impl __fal::Validate for Scale {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    match self {
+                        Self::Number(value) => __fal::Validate::validate_at(value, v, rules),
+                        Self::Object(value) => __fal::Validate::validate_at(value, v, rules),
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for ImageSizePresete51d00e2 {
-        fn from(value: &str) -> Self {
-            match value {
-                "square_hd" => Self::SquareHd,
-                "square" => Self::Square,
-                "portrait_4_3" => Self::Portrait4_3,
-                "portrait_16_9" => Self::Portrait16_9,
-                "landscape_4_3" => Self::Landscape4_3,
-                "landscape_16_9" => Self::Landscape16_9,
-                other => Self::Other(other.to_owned()),
+            /// The `Scheduler` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Scheduler {
+                /// `"euler"`
+                Euler,
+                /// `"dpmpp_2m"`
+                Dpmpp2m,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl __serde::Serialize for ImageSizePresete51d00e2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizePresete51d00e2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ImageSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSizefaa77562 {
-        /// The `width` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub width: Option<i64>,
-        /// The `height` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub height: Option<i64>,
-    }
-    impl __serde::Serialize for ImageSizefaa77562 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-            })
-        }
-    }
-    impl ImageSizefaa77562 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { width: None, height: None }
-        }
-        /// Sets `width` (left out of the request until set).
-        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
-            self.width = Some(width.into());
-            self
-        }
-        /// Sets `height` (left out of the request until set).
-        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
-            self.height = Some(height.into());
-            self
-        }
-    }
-    /// The `IpAdapter` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct IpAdapterf6338096 {
-        /// The `path` field.
-        pub path: String,
-        /// The `subfolder` field.
-        pub subfolder: Option<String>,
-        /// The `weight_name` field.
-        pub weight_name: Option<String>,
-        /// The `image_encoder_path` field.
-        pub image_encoder_path: String,
-        /// The `image_encoder_subfolder` field.
-        pub image_encoder_subfolder: Option<String>,
-        /// The `image_encoder_weight_name` field.
-        pub image_encoder_weight_name: Option<String>,
-        /// The `image_url` field.
-        pub image_url: fal_runtime::FileInput,
-        /// The `mask_image_url` field.
-        pub mask_image_url: Option<fal_runtime::FileInput>,
-        /// The `mask_threshold` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0.5`.
-        /// Limits: 0.01 ≤ value ≤ 0.99.
-        pub mask_threshold: Option<f64>,
-        /// The `scale` field.
-        pub scale: f64,
-    }
-    impl __serde::Serialize for IpAdapterf6338096 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("path", &self.path)?;
-            self::optional_entry(&mut map, "subfolder", &self.subfolder)?;
-            self::optional_entry(&mut map, "weight_name", &self.weight_name)?;
-            map.serialize_entry("image_encoder_path", &self.image_encoder_path)?;
-            self::optional_entry(
-                &mut map,
-                "image_encoder_subfolder",
-                &self.image_encoder_subfolder,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "image_encoder_weight_name",
-                &self.image_encoder_weight_name,
-            )?;
-            map.serialize_entry("image_url", &self.image_url)?;
-            self::optional_entry(&mut map, "mask_image_url", &self.mask_image_url)?;
-            self::optional_entry(&mut map, "mask_threshold", &self.mask_threshold)?;
-            map.serialize_entry("scale", &self.scale)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for IpAdapterf6338096 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                path: self::required_field(&mut map, "path")?,
-                subfolder: self::optional_field(&mut map, "subfolder")?,
-                weight_name: self::optional_field(&mut map, "weight_name")?,
-                image_encoder_path: self::required_field(&mut map, "image_encoder_path")?,
-                image_encoder_subfolder: self::optional_field(
-                    &mut map,
-                    "image_encoder_subfolder",
-                )?,
-                image_encoder_weight_name: self::optional_field(
-                    &mut map,
-                    "image_encoder_weight_name",
-                )?,
-                image_url: self::required_field(&mut map, "image_url")?,
-                mask_image_url: self::optional_field(&mut map, "mask_image_url")?,
-                mask_threshold: self::optional_field(&mut map, "mask_threshold")?,
-                scale: self::required_field(&mut map, "scale")?,
-            })
-        }
-    }
-    impl IpAdapterf6338096 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            path: impl Into<String>,
-            image_encoder_path: impl Into<String>,
-            image_url: impl Into<fal_runtime::FileInput>,
-            scale: impl Into<f64>,
-        ) -> Self {
-            Self {
-                path: path.into(),
-                subfolder: None,
-                weight_name: None,
-                image_encoder_path: image_encoder_path.into(),
-                image_encoder_subfolder: None,
-                image_encoder_weight_name: None,
-                image_url: image_url.into(),
-                mask_image_url: None,
-                mask_threshold: None,
-                scale: scale.into(),
+            impl Scheduler {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["euler", "dpmpp_2m"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Euler => "euler",
+                        Self::Dpmpp2m => "dpmpp_2m",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "euler" => Self::Euler,
+                        "dpmpp_2m" => Self::Dpmpp2m,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        /// Sets `subfolder` (left out of the request until set).
-        pub fn with_subfolder(mut self, subfolder: impl Into<String>) -> Self {
-            self.subfolder = Some(subfolder.into());
-            self
-        }
-        /// Sets `weight_name` (left out of the request until set).
-        pub fn with_weight_name(mut self, weight_name: impl Into<String>) -> Self {
-            self.weight_name = Some(weight_name.into());
-            self
-        }
-        /// Sets `image_encoder_subfolder` (left out of the request until set).
-        pub fn with_image_encoder_subfolder(
-            mut self,
-            image_encoder_subfolder: impl Into<String>,
-        ) -> Self {
-            self.image_encoder_subfolder = Some(image_encoder_subfolder.into());
-            self
-        }
-        /// Sets `image_encoder_weight_name` (left out of the request until set).
-        pub fn with_image_encoder_weight_name(
-            mut self,
-            image_encoder_weight_name: impl Into<String>,
-        ) -> Self {
-            self.image_encoder_weight_name = Some(image_encoder_weight_name.into());
-            self
-        }
-        /// Sets `mask_image_url` (left out of the request until set).
-        pub fn with_mask_image_url(
-            mut self,
-            mask_image_url: impl Into<fal_runtime::FileInput>,
-        ) -> Self {
-            self.mask_image_url = Some(mask_image_url.into());
-            self
-        }
-        /// Sets `mask_threshold` (left out of the request until set).
-        pub fn with_mask_threshold(mut self, mask_threshold: impl Into<f64>) -> Self {
-            self.mask_threshold = Some(mask_threshold.into());
-            self
-        }
-    }
-    /// The `LoraWeight` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraWeight30162de1 {
-        /// The `path` field.
-        pub path: String,
-        /// The `scale` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 4.
-        pub scale: Option<f64>,
-    }
-    impl __serde::Serialize for LoraWeight30162de1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("path", &self.path)?;
-            self::optional_entry(&mut map, "scale", &self.scale)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LoraWeight30162de1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                path: self::required_field(&mut map, "path")?,
-                scale: self::optional_field(&mut map, "scale")?,
-            })
-        }
-    }
-    impl LoraWeight30162de1 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(path: impl Into<String>) -> Self {
-            Self {
-                path: path.into(),
-                scale: None,
+            impl ::std::str::FromStr for Scheduler {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Scheduler", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-        /// Sets `scale` (left out of the request until set).
-        pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
-            self.scale = Some(scale.into());
-            self
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat3065abec {
-        /// `"jpeg"`
-        Jpeg,
-        /// `"png"`
-        Png,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat3065abec {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Jpeg => "jpeg",
-                Self::Png => "png",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for Scheduler {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for OutputFormat3065abec {
-        fn from(value: &str) -> Self {
-            match value {
-                "jpeg" => Self::Jpeg,
-                "png" => Self::Png,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for Scheduler {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for OutputFormat3065abec {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat3065abec {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Preprocess` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Preprocess06fcc116 {
-        /// `"canny"`
-        Canny,
-        /// `"depth"`
-        Depth,
-        /// `"None"`
-        None,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Preprocess06fcc116 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Canny => "canny",
-                Self::Depth => "depth",
-                Self::None => "None",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for Scheduler {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for Preprocess06fcc116 {
-        fn from(value: &str) -> Self {
-            match value {
-                "canny" => Self::Canny,
-                "depth" => Self::Depth,
-                "None" => Self::None,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for Scheduler {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Scheduler` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Preprocess06fcc116 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Preprocess06fcc116 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Scale` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum Scale9216b974 {
-        /// The `Number` form.
-        Number(f64),
-        /// The `Object` form.
-        Object(
-            fal_runtime::__private::serde_json::Map<
-                String,
-                fal_runtime::__private::serde_json::Value,
-            >,
-        ),
-    }
-    impl __serde::Serialize for Scale9216b974 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::Number(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Object(value) => __serde::Serialize::serialize(value, serializer),
+            impl __fal::Validate for Scheduler {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
             }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Scale9216b974 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <f64 as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Number(arm));
-            }
-            if let Ok(arm) = <fal_runtime::__private::serde_json::Map<
-                String,
-                fal_runtime::__private::serde_json::Value,
-            > as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Object(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of Scale",
-                ),
-            )
-        }
-    }
-    impl From<f64> for Scale9216b974 {
-        fn from(value: f64) -> Self {
-            Self::Number(value)
-        }
-    }
-    impl From<
-        fal_runtime::__private::serde_json::Map<
-            String,
-            fal_runtime::__private::serde_json::Value,
-        >,
-    > for Scale9216b974 {
-        fn from(
-            value: fal_runtime::__private::serde_json::Map<
-                String,
-                fal_runtime::__private::serde_json::Value,
-            >,
-        ) -> Self {
-            Self::Object(value)
-        }
-    }
-    /// The `Scheduler` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Schedulerc2ca5cd0 {
-        /// `"euler"`
-        Euler,
-        /// `"dpmpp_2m"`
-        Dpmpp2m,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Schedulerc2ca5cd0 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Euler => "euler",
-                Self::Dpmpp2m => "dpmpp_2m",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Schedulerc2ca5cd0 {
-        fn from(value: &str) -> Self {
-            match value {
-                "euler" => Self::Euler,
-                "dpmpp_2m" => Self::Dpmpp2m,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Schedulerc2ca5cd0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Schedulerc2ca5cd0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `SigmaSchedulePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum SigmaSchedulePreseta68221e1 {
-        /// `"sgm_uniform"`
-        SgmUniform,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl SigmaSchedulePreseta68221e1 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::SgmUniform => "sgm_uniform",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for SigmaSchedulePreseta68221e1 {
-        fn from(value: &str) -> Self {
-            match value {
-                "sgm_uniform" => Self::SgmUniform,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for SigmaSchedulePreseta68221e1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SigmaSchedulePreseta68221e1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

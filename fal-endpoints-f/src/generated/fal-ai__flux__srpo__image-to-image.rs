@@ -9,11 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `FluxSrpoImageToImageInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `FluxSrpoImageToImageOutput`.
             pub mod image_to_image {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::Accelerationeccff05a as Acceleration;
-                pub use super::super::super::super::__types::FluxSrpoImageToImageOutput00a414d4 as FluxSrpoImageToImageOutput;
-                pub use super::super::super::super::__types::OutputFormat3065abec as OutputFormat;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/flux/srpo/image-to-image`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct FluxSrpoImageToImageInput {
@@ -62,59 +58,113 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `"none"`.
                     pub acceleration: Option<Acceleration>,
                 }
-                impl __serde::Serialize for FluxSrpoImageToImageInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for FluxSrpoImageToImageInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("image_url", &self.image_url)?;
-                        __types::optional_entry(&mut map, "strength", &self.strength)?;
-                        __types::optional_entry(
+                        __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                        __fal::optional_entry(
                             &mut map,
                             "num_inference_steps",
                             &self.num_inference_steps,
                         )?;
                         map.serialize_entry("prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "seed", &self.seed)?;
-                        __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                        __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                        __types::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __types::optional_entry(
+                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                        __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                        __fal::optional_entry(
                             &mut map,
                             "enable_safety_checker",
                             &self.enable_safety_checker,
                         )?;
-                        __types::optional_entry(&mut map, "output_format", &self.output_format)?;
-                        __types::optional_entry(&mut map, "acceleration", &self.acceleration)?;
+                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                        __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for FluxSrpoImageToImageInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for FluxSrpoImageToImageInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            image_url: __types::required_field(&mut map, "image_url")?,
-                            strength: __types::optional_field(&mut map, "strength")?,
-                            num_inference_steps: __types::optional_field(
-                                &mut map,
-                                "num_inference_steps",
-                            )?,
-                            prompt: __types::required_field(&mut map, "prompt")?,
-                            seed: __types::optional_field(&mut map, "seed")?,
-                            guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                            sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                            num_images: __types::optional_field(&mut map, "num_images")?,
-                            enable_safety_checker: __types::optional_field(
-                                &mut map,
-                                "enable_safety_checker",
-                            )?,
-                            output_format: __types::optional_field(&mut map, "output_format")?,
-                            acceleration: __types::optional_field(&mut map, "acceleration")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = FluxSrpoImageToImageInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `FluxSrpoImageToImageInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<FluxSrpoImageToImageInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                let mut f8 = None;
+                                let mut f9 = None;
+                                let mut f10 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "image_url",
+                                                "strength",
+                                                "num_inference_steps",
+                                                "prompt",
+                                                "seed",
+                                                "guidance_scale",
+                                                "sync_mode",
+                                                "num_images",
+                                                "enable_safety_checker",
+                                                "output_format",
+                                                "acceleration",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = Some(map.next_value()?),
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        Some(8) => f8 = map.next_value()?,
+                                        Some(9) => f9 = map.next_value()?,
+                                        Some(10) => f10 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(FluxSrpoImageToImageInput {
+                                    image_url: __fal::required(f0, "image_url")?,
+                                    strength: f1,
+                                    num_inference_steps: f2,
+                                    prompt: __fal::required(f3, "prompt")?,
+                                    seed: f4,
+                                    guidance_scale: f5,
+                                    sync_mode: f6,
+                                    num_images: f7,
+                                    enable_safety_checker: f8,
+                                    output_format: f9,
+                                    acceleration: f10,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl FluxSrpoImageToImageInput {
@@ -189,256 +239,309 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for FluxSrpoImageToImageInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "strength",
+                            &self.strength,
+                            &__fal::Rules {
+                                minimum: Some(0.01f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "num_inference_steps",
+                            &self.num_inference_steps,
+                            &__fal::Rules {
+                                minimum: Some(10f64),
+                                maximum: Some(50f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "guidance_scale",
+                            &self.guidance_scale,
+                            &__fal::Rules {
+                                minimum: Some(1f64),
+                                maximum: Some(20f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "num_images",
+                            &self.num_images,
+                            &__fal::Rules {
+                                minimum: Some(1f64),
+                                maximum: Some(4f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                        v.field("acceleration", &self.acceleration, &__fal::Rules::NONE);
+                    }
+                }
+                impl FluxSrpoImageToImageInput {
+                    /// Every rule of `fal-ai/flux/srpo/image-to-image`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for FluxSrpoImageToImageInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/flux/srpo/image-to-image";
                     type Output = FluxSrpoImageToImageOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        FluxSrpoImageToImageInput::validate(self)
+                    }
+                }
+                /// The `Acceleration` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Acceleration {
+                    /// `"none"`
+                    None,
+                    /// `"regular"`
+                    Regular,
+                    /// `"high"`
+                    High,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Acceleration {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["none", "regular", "high"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::None => "none",
+                            Self::Regular => "regular",
+                            Self::High => "high",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "none" => Self::None,
+                            "regular" => Self::Regular,
+                            "high" => Self::High,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Acceleration {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "Acceleration",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Acceleration {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Acceleration {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Acceleration {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Acceleration {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Acceleration` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Acceleration {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `FluxSrpoImageToImageOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct FluxSrpoImageToImageOutput {
+                    /// The `images` field.
+                    pub images: Vec<fal_runtime::Image>,
+                    /// The `timings` field.
+                    pub timings: ::std::collections::BTreeMap<String, f64>,
+                    /// The `seed` field.
+                    pub seed: i64,
+                    /// The `has_nsfw_concepts` field.
+                    pub has_nsfw_concepts: Vec<bool>,
+                    /// The `prompt` field.
+                    pub prompt: String,
+                }
+                impl __fal::serde::Serialize for FluxSrpoImageToImageOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("images", &self.images)?;
+                        map.serialize_entry("timings", &self.timings)?;
+                        map.serialize_entry("seed", &self.seed)?;
+                        map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
+                        map.serialize_entry("prompt", &self.prompt)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for FluxSrpoImageToImageOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = FluxSrpoImageToImageOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `FluxSrpoImageToImageOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<FluxSrpoImageToImageOutput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &["images", "timings", "seed", "has_nsfw_concepts", "prompt"],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        Some(2) => f2 = Some(map.next_value()?),
+                                        Some(3) => f3 = Some(map.next_value()?),
+                                        Some(4) => f4 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(FluxSrpoImageToImageOutput {
+                                    images: __fal::required(f0, "images")?,
+                                    timings: __fal::required(f1, "timings")?,
+                                    seed: __fal::required(f2, "seed")?,
+                                    has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
+                                    prompt: __fal::required(f4, "prompt")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `OutputFormat` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum OutputFormat {
+                    /// `"jpeg"`
+                    Jpeg,
+                    /// `"png"`
+                    Png,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl OutputFormat {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["jpeg", "png"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Jpeg => "jpeg",
+                            Self::Png => "png",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "jpeg" => Self::Jpeg,
+                            "png" => Self::Png,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for OutputFormat {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "OutputFormat",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for OutputFormat {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for OutputFormat {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for OutputFormat {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for OutputFormat {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `Acceleration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Accelerationeccff05a {
-        /// `"none"`
-        None,
-        /// `"regular"`
-        Regular,
-        /// `"high"`
-        High,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Accelerationeccff05a {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::None => "none",
-                Self::Regular => "regular",
-                Self::High => "high",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Accelerationeccff05a {
-        fn from(value: &str) -> Self {
-            match value {
-                "none" => Self::None,
-                "regular" => Self::Regular,
-                "high" => Self::High,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Accelerationeccff05a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Accelerationeccff05a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `FluxSrpoImageToImageOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct FluxSrpoImageToImageOutput00a414d4 {
-        /// The `images` field.
-        pub images: Vec<fal_runtime::Image>,
-        /// The `timings` field.
-        pub timings: ::std::collections::BTreeMap<String, f64>,
-        /// The `seed` field.
-        pub seed: i64,
-        /// The `has_nsfw_concepts` field.
-        pub has_nsfw_concepts: Vec<bool>,
-        /// The `prompt` field.
-        pub prompt: String,
-    }
-    impl __serde::Serialize for FluxSrpoImageToImageOutput00a414d4 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("timings", &self.timings)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FluxSrpoImageToImageOutput00a414d4 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                timings: self::required_field(&mut map, "timings")?,
-                seed: self::required_field(&mut map, "seed")?,
-                has_nsfw_concepts: self::required_field(&mut map, "has_nsfw_concepts")?,
-                prompt: self::required_field(&mut map, "prompt")?,
-            })
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat3065abec {
-        /// `"jpeg"`
-        Jpeg,
-        /// `"png"`
-        Png,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat3065abec {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Jpeg => "jpeg",
-                Self::Png => "png",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for OutputFormat3065abec {
-        fn from(value: &str) -> Self {
-            match value {
-                "jpeg" => Self::Jpeg,
-                "png" => Self::Png,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for OutputFormat3065abec {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat3065abec {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

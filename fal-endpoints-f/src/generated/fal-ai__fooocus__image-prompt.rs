@@ -7,19 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `FooocusImagePromptInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `FooocusImagePromptOutput`.
         pub mod image_prompt {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::FooocusImagePromptOutput13bc2135 as FooocusImagePromptOutput;
-            pub use super::super::super::__types::ImagePrompt06e22e93 as ImagePrompt;
-            pub use super::super::super::__types::InpaintModee4929b2b as InpaintMode;
-            pub use super::super::super::__types::LoraWeight30162de1 as LoraWeight;
-            pub use super::super::super::__types::OutpaintSelectionsItem312137ea as OutpaintSelectionsItem;
-            pub use super::super::super::__types::OutputFormat9ef4d3ce as OutputFormat;
-            pub use super::super::super::__types::Performance33438f49 as Performance;
-            pub use super::super::super::__types::RefinerModel20748d27 as RefinerModel;
-            pub use super::super::super::__types::StylesItem49545fca as StylesItem;
-            pub use super::super::super::__types::Typee32aa29a as Type;
-            pub use super::super::super::__types::UovMethod9d6cf7f0 as UovMethod;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/fooocus/image-prompt`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct FooocusImagePromptInput {
@@ -128,57 +116,57 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `true`.
                 pub enable_safety_checker: Option<bool>,
             }
-            impl __serde::Serialize for FooocusImagePromptInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for FooocusImagePromptInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
-                    __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __types::optional_entry(&mut map, "styles", &self.styles)?;
-                    __types::optional_entry(&mut map, "performance", &self.performance)?;
-                    __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __types::optional_entry(&mut map, "sharpness", &self.sharpness)?;
-                    __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __types::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __types::optional_entry(&mut map, "loras", &self.loras)?;
-                    __types::optional_entry(&mut map, "refiner_model", &self.refiner_model)?;
-                    __types::optional_entry(&mut map, "refiner_switch", &self.refiner_switch)?;
-                    __types::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                    __fal::optional_entry(&mut map, "styles", &self.styles)?;
+                    __fal::optional_entry(&mut map, "performance", &self.performance)?;
+                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                    __fal::optional_entry(&mut map, "sharpness", &self.sharpness)?;
+                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                    __fal::optional_entry(&mut map, "loras", &self.loras)?;
+                    __fal::optional_entry(&mut map, "refiner_model", &self.refiner_model)?;
+                    __fal::optional_entry(&mut map, "refiner_switch", &self.refiner_switch)?;
+                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
                     map.serialize_entry("image_prompt_1", &self.image_prompt_1)?;
-                    __types::optional_entry(&mut map, "image_prompt_2", &self.image_prompt_2)?;
-                    __types::optional_entry(&mut map, "image_prompt_3", &self.image_prompt_3)?;
-                    __types::optional_entry(&mut map, "image_prompt_4", &self.image_prompt_4)?;
-                    __types::optional_entry(&mut map, "inpaint_image_url", &self.inpaint_image_url)?;
-                    __types::optional_entry(&mut map, "mask_image_url", &self.mask_image_url)?;
-                    __types::optional_entry(&mut map, "inpaint_mode", &self.inpaint_mode)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "image_prompt_2", &self.image_prompt_2)?;
+                    __fal::optional_entry(&mut map, "image_prompt_3", &self.image_prompt_3)?;
+                    __fal::optional_entry(&mut map, "image_prompt_4", &self.image_prompt_4)?;
+                    __fal::optional_entry(&mut map, "inpaint_image_url", &self.inpaint_image_url)?;
+                    __fal::optional_entry(&mut map, "mask_image_url", &self.mask_image_url)?;
+                    __fal::optional_entry(&mut map, "inpaint_mode", &self.inpaint_mode)?;
+                    __fal::optional_entry(
                         &mut map,
                         "inpaint_additional_prompt",
                         &self.inpaint_additional_prompt,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "outpaint_selections",
                         &self.outpaint_selections,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "mixing_image_prompt_and_inpaint",
                         &self.mixing_image_prompt_and_inpaint,
                     )?;
-                    __types::optional_entry(&mut map, "uov_image_url", &self.uov_image_url)?;
-                    __types::optional_entry(&mut map, "uov_method", &self.uov_method)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "uov_image_url", &self.uov_image_url)?;
+                    __fal::optional_entry(&mut map, "uov_method", &self.uov_method)?;
+                    __fal::optional_entry(
                         &mut map,
                         "mixing_image_prompt_and_vary_upscale",
                         &self.mixing_image_prompt_and_vary_upscale,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "enable_safety_checker",
                         &self.enable_safety_checker,
@@ -186,56 +174,152 @@ pub mod fal_ai {
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for FooocusImagePromptInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for FooocusImagePromptInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::optional_field(&mut map, "prompt")?,
-                        negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                        styles: __types::optional_field(&mut map, "styles")?,
-                        performance: __types::optional_field(&mut map, "performance")?,
-                        guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                        sharpness: __types::optional_field(&mut map, "sharpness")?,
-                        aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                        num_images: __types::optional_field(&mut map, "num_images")?,
-                        loras: __types::optional_field(&mut map, "loras")?,
-                        refiner_model: __types::optional_field(&mut map, "refiner_model")?,
-                        refiner_switch: __types::optional_field(&mut map, "refiner_switch")?,
-                        output_format: __types::optional_field(&mut map, "output_format")?,
-                        sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        image_prompt_1: __types::required_field(&mut map, "image_prompt_1")?,
-                        image_prompt_2: __types::optional_field(&mut map, "image_prompt_2")?,
-                        image_prompt_3: __types::optional_field(&mut map, "image_prompt_3")?,
-                        image_prompt_4: __types::optional_field(&mut map, "image_prompt_4")?,
-                        inpaint_image_url: __types::optional_field(&mut map, "inpaint_image_url")?,
-                        mask_image_url: __types::optional_field(&mut map, "mask_image_url")?,
-                        inpaint_mode: __types::optional_field(&mut map, "inpaint_mode")?,
-                        inpaint_additional_prompt: __types::optional_field(
-                            &mut map,
-                            "inpaint_additional_prompt",
-                        )?,
-                        outpaint_selections: __types::optional_field(
-                            &mut map,
-                            "outpaint_selections",
-                        )?,
-                        mixing_image_prompt_and_inpaint: __types::optional_field(
-                            &mut map,
-                            "mixing_image_prompt_and_inpaint",
-                        )?,
-                        uov_image_url: __types::optional_field(&mut map, "uov_image_url")?,
-                        uov_method: __types::optional_field(&mut map, "uov_method")?,
-                        mixing_image_prompt_and_vary_upscale: __types::optional_field(
-                            &mut map,
-                            "mixing_image_prompt_and_vary_upscale",
-                        )?,
-                        enable_safety_checker: __types::optional_field(
-                            &mut map,
-                            "enable_safety_checker",
-                        )?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FooocusImagePromptInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FooocusImagePromptInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FooocusImagePromptInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            let mut f12 = None;
+                            let mut f13 = None;
+                            let mut f14 = None;
+                            let mut f15 = None;
+                            let mut f16 = None;
+                            let mut f17 = None;
+                            let mut f18 = None;
+                            let mut f19 = None;
+                            let mut f20 = None;
+                            let mut f21 = None;
+                            let mut f22 = None;
+                            let mut f23 = None;
+                            let mut f24 = None;
+                            let mut f25 = None;
+                            let mut f26 = None;
+                            let mut f27 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "negative_prompt",
+                                            "styles",
+                                            "performance",
+                                            "guidance_scale",
+                                            "sharpness",
+                                            "aspect_ratio",
+                                            "num_images",
+                                            "loras",
+                                            "refiner_model",
+                                            "refiner_switch",
+                                            "output_format",
+                                            "sync_mode",
+                                            "seed",
+                                            "image_prompt_1",
+                                            "image_prompt_2",
+                                            "image_prompt_3",
+                                            "image_prompt_4",
+                                            "inpaint_image_url",
+                                            "mask_image_url",
+                                            "inpaint_mode",
+                                            "inpaint_additional_prompt",
+                                            "outpaint_selections",
+                                            "mixing_image_prompt_and_inpaint",
+                                            "uov_image_url",
+                                            "uov_method",
+                                            "mixing_image_prompt_and_vary_upscale",
+                                            "enable_safety_checker",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    Some(12) => f12 = map.next_value()?,
+                                    Some(13) => f13 = map.next_value()?,
+                                    Some(14) => f14 = Some(map.next_value()?),
+                                    Some(15) => f15 = map.next_value()?,
+                                    Some(16) => f16 = map.next_value()?,
+                                    Some(17) => f17 = map.next_value()?,
+                                    Some(18) => f18 = map.next_value()?,
+                                    Some(19) => f19 = map.next_value()?,
+                                    Some(20) => f20 = map.next_value()?,
+                                    Some(21) => f21 = map.next_value()?,
+                                    Some(22) => f22 = map.next_value()?,
+                                    Some(23) => f23 = map.next_value()?,
+                                    Some(24) => f24 = map.next_value()?,
+                                    Some(25) => f25 = map.next_value()?,
+                                    Some(26) => f26 = map.next_value()?,
+                                    Some(27) => f27 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FooocusImagePromptInput {
+                                prompt: f0,
+                                negative_prompt: f1,
+                                styles: f2,
+                                performance: f3,
+                                guidance_scale: f4,
+                                sharpness: f5,
+                                aspect_ratio: f6,
+                                num_images: f7,
+                                loras: f8,
+                                refiner_model: f9,
+                                refiner_switch: f10,
+                                output_format: f11,
+                                sync_mode: f12,
+                                seed: f13,
+                                image_prompt_1: __fal::required(f14, "image_prompt_1")?,
+                                image_prompt_2: f15,
+                                image_prompt_3: f16,
+                                image_prompt_4: f17,
+                                inpaint_image_url: f18,
+                                mask_image_url: f19,
+                                inpaint_mode: f20,
+                                inpaint_additional_prompt: f21,
+                                outpaint_selections: f22,
+                                mixing_image_prompt_and_inpaint: f23,
+                                uov_image_url: f24,
+                                uov_method: f25,
+                                mixing_image_prompt_and_vary_upscale: f26,
+                                enable_safety_checker: f27,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl FooocusImagePromptInput {
@@ -453,1806 +537,2469 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for FooocusImagePromptInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("styles", &self.styles, &__fal::Rules::NONE);
+                    v.field("performance", &self.performance, &__fal::Rules::NONE);
+                    v.field(
+                        "guidance_scale",
+                        &self.guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(30f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "sharpness",
+                        &self.sharpness,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(30f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "num_images",
+                        &self.num_images,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(4f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("loras", &self.loras, &__fal::Rules::NONE);
+                    v.field("refiner_model", &self.refiner_model, &__fal::Rules::NONE);
+                    v.field(
+                        "refiner_switch",
+                        &self.refiner_switch,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            multiple_of: Some(0.0001f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                    v.field("image_prompt_1", &self.image_prompt_1, &__fal::Rules::NONE);
+                    v.field("image_prompt_2", &self.image_prompt_2, &__fal::Rules::NONE);
+                    v.field("image_prompt_3", &self.image_prompt_3, &__fal::Rules::NONE);
+                    v.field("image_prompt_4", &self.image_prompt_4, &__fal::Rules::NONE);
+                    v.field("inpaint_mode", &self.inpaint_mode, &__fal::Rules::NONE);
+                    v.field("outpaint_selections", &self.outpaint_selections, &__fal::Rules::NONE);
+                    v.field("uov_method", &self.uov_method, &__fal::Rules::NONE);
+                }
+            }
+            impl FooocusImagePromptInput {
+                /// Every rule of `fal-ai/fooocus/image-prompt`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for FooocusImagePromptInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/fooocus/image-prompt";
                 type Output = FooocusImagePromptOutput;
-            }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `FooocusImagePromptOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct FooocusImagePromptOutput13bc2135 {
-        /// The `images` field.
-        pub images: Vec<fal_runtime::Image>,
-        /// The `timings` field.
-        pub timings: ::std::collections::BTreeMap<String, f64>,
-        /// The `has_nsfw_concepts` field.
-        pub has_nsfw_concepts: Vec<bool>,
-    }
-    impl __serde::Serialize for FooocusImagePromptOutput13bc2135 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("timings", &self.timings)?;
-            map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FooocusImagePromptOutput13bc2135 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                timings: self::required_field(&mut map, "timings")?,
-                has_nsfw_concepts: self::required_field(&mut map, "has_nsfw_concepts")?,
-            })
-        }
-    }
-    /// The `ImagePrompt` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImagePrompt06e22e93 {
-        /// The `type` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"ImagePrompt"`.
-        pub r#type: Option<Typee32aa29a>,
-        /// The `image_url` field.
-        pub image_url: Option<fal_runtime::FileInput>,
-        /// The `stop_at` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0.5`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub stop_at: Option<f64>,
-        /// The `weight` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 2.
-        pub weight: Option<f64>,
-    }
-    impl __serde::Serialize for ImagePrompt06e22e93 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "type", &self.r#type)?;
-            self::optional_entry(&mut map, "image_url", &self.image_url)?;
-            self::optional_entry(&mut map, "stop_at", &self.stop_at)?;
-            self::optional_entry(&mut map, "weight", &self.weight)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImagePrompt06e22e93 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                r#type: self::optional_field(&mut map, "type")?,
-                image_url: self::optional_field(&mut map, "image_url")?,
-                stop_at: self::optional_field(&mut map, "stop_at")?,
-                weight: self::optional_field(&mut map, "weight")?,
-            })
-        }
-    }
-    impl ImagePrompt06e22e93 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                r#type: None,
-                image_url: None,
-                stop_at: None,
-                weight: None,
-            }
-        }
-        /// Sets `type` (left out of the request until set).
-        pub fn with_type(mut self, r#type: impl Into<Typee32aa29a>) -> Self {
-            self.r#type = Some(r#type.into());
-            self
-        }
-        /// Sets `image_url` (left out of the request until set).
-        pub fn with_image_url(
-            mut self,
-            image_url: impl Into<fal_runtime::FileInput>,
-        ) -> Self {
-            self.image_url = Some(image_url.into());
-            self
-        }
-        /// Sets `stop_at` (left out of the request until set).
-        pub fn with_stop_at(mut self, stop_at: impl Into<f64>) -> Self {
-            self.stop_at = Some(stop_at.into());
-            self
-        }
-        /// Sets `weight` (left out of the request until set).
-        pub fn with_weight(mut self, weight: impl Into<f64>) -> Self {
-            self.weight = Some(weight.into());
-            self
-        }
-    }
-    /// The `InpaintMode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum InpaintModee4929b2b {
-        /// `"Inpaint or Outpaint (default)"`
-        InpaintOrOutpaintDefault,
-        /// `"Improve Detail (face, hand, eyes, etc.)"`
-        ImproveDetailFaceHandEyesEtc,
-        /// `"Modify Content (add objects, change background, etc.)"`
-        ModifyContentAddObjectsChangeBackgroundEtc,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl InpaintModee4929b2b {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::InpaintOrOutpaintDefault => "Inpaint or Outpaint (default)",
-                Self::ImproveDetailFaceHandEyesEtc => {
-                    "Improve Detail (face, hand, eyes, etc.)"
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    FooocusImagePromptInput::validate(self)
                 }
-                Self::ModifyContentAddObjectsChangeBackgroundEtc => {
-                    "Modify Content (add objects, change background, etc.)"
+            }
+            /// The `FooocusImagePromptOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct FooocusImagePromptOutput {
+                /// The `images` field.
+                pub images: Vec<fal_runtime::Image>,
+                /// The `timings` field.
+                pub timings: ::std::collections::BTreeMap<String, f64>,
+                /// The `has_nsfw_concepts` field.
+                pub has_nsfw_concepts: Vec<bool>,
+            }
+            impl __fal::serde::Serialize for FooocusImagePromptOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("images", &self.images)?;
+                    map.serialize_entry("timings", &self.timings)?;
+                    map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
+                    map.end()
                 }
-                Self::Other(value) => value,
             }
-        }
-    }
-    impl From<&str> for InpaintModee4929b2b {
-        fn from(value: &str) -> Self {
-            match value {
-                "Inpaint or Outpaint (default)" => Self::InpaintOrOutpaintDefault,
-                "Improve Detail (face, hand, eyes, etc.)" => {
-                    Self::ImproveDetailFaceHandEyesEtc
+            impl<'de> __fal::serde::Deserialize<'de> for FooocusImagePromptOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = FooocusImagePromptOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `FooocusImagePromptOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<FooocusImagePromptOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["images", "timings", "has_nsfw_concepts"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(FooocusImagePromptOutput {
+                                images: __fal::required(f0, "images")?,
+                                timings: __fal::required(f1, "timings")?,
+                                has_nsfw_concepts: __fal::required(f2, "has_nsfw_concepts")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
-                "Modify Content (add objects, change background, etc.)" => {
-                    Self::ModifyContentAddObjectsChangeBackgroundEtc
+            }
+            /// The `ImagePrompt` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct ImagePrompt {
+                /// The `type` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `"ImagePrompt"`.
+                pub r#type: Option<Type>,
+                /// The `image_url` field.
+                pub image_url: Option<fal_runtime::FileInput>,
+                /// The `stop_at` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0.5`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub stop_at: Option<f64>,
+                /// The `weight` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 2.
+                pub weight: Option<f64>,
+            }
+            impl __fal::serde::Serialize for ImagePrompt {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "type", &self.r#type)?;
+                    __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
+                    __fal::optional_entry(&mut map, "stop_at", &self.stop_at)?;
+                    __fal::optional_entry(&mut map, "weight", &self.weight)?;
+                    map.end()
                 }
-                other => Self::Other(other.to_owned()),
             }
-        }
-    }
-    impl __serde::Serialize for InpaintModee4929b2b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for InpaintModee4929b2b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `LoraWeight` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraWeight30162de1 {
-        /// The `path` field.
-        pub path: String,
-        /// The `scale` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 4.
-        pub scale: Option<f64>,
-    }
-    impl __serde::Serialize for LoraWeight30162de1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("path", &self.path)?;
-            self::optional_entry(&mut map, "scale", &self.scale)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LoraWeight30162de1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                path: self::required_field(&mut map, "path")?,
-                scale: self::optional_field(&mut map, "scale")?,
-            })
-        }
-    }
-    impl LoraWeight30162de1 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(path: impl Into<String>) -> Self {
-            Self {
-                path: path.into(),
-                scale: None,
-            }
-        }
-        /// Sets `scale` (left out of the request until set).
-        pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
-            self.scale = Some(scale.into());
-            self
-        }
-    }
-    /// The `OutpaintSelectionsItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutpaintSelectionsItem312137ea {
-        /// `"Left"`
-        Left,
-        /// `"Right"`
-        Right,
-        /// `"Top"`
-        Top,
-        /// `"Bottom"`
-        Bottom,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutpaintSelectionsItem312137ea {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Left => "Left",
-                Self::Right => "Right",
-                Self::Top => "Top",
-                Self::Bottom => "Bottom",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for OutpaintSelectionsItem312137ea {
-        fn from(value: &str) -> Self {
-            match value {
-                "Left" => Self::Left,
-                "Right" => Self::Right,
-                "Top" => Self::Top,
-                "Bottom" => Self::Bottom,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for OutpaintSelectionsItem312137ea {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutpaintSelectionsItem312137ea {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat9ef4d3ce {
-        /// `"png"`
-        Png,
-        /// `"jpeg"`
-        Jpeg,
-        /// `"webp"`
-        Webp,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat9ef4d3ce {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Png => "png",
-                Self::Jpeg => "jpeg",
-                Self::Webp => "webp",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for OutputFormat9ef4d3ce {
-        fn from(value: &str) -> Self {
-            match value {
-                "png" => Self::Png,
-                "jpeg" => Self::Jpeg,
-                "webp" => Self::Webp,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for OutputFormat9ef4d3ce {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat9ef4d3ce {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Performance` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Performance33438f49 {
-        /// `"Speed"`
-        Speed,
-        /// `"Quality"`
-        Quality,
-        /// `"Extreme Speed"`
-        ExtremeSpeed,
-        /// `"Lightning"`
-        Lightning,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Performance33438f49 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Speed => "Speed",
-                Self::Quality => "Quality",
-                Self::ExtremeSpeed => "Extreme Speed",
-                Self::Lightning => "Lightning",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Performance33438f49 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Speed" => Self::Speed,
-                "Quality" => Self::Quality,
-                "Extreme Speed" => Self::ExtremeSpeed,
-                "Lightning" => Self::Lightning,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Performance33438f49 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Performance33438f49 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `RefinerModel` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum RefinerModel20748d27 {
-        /// `"None"`
-        None,
-        /// `"realisticVisionV60B1_v51VAE.safetensors"`
-        RealisticVisionV60b1V51VaeSafetensors,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl RefinerModel20748d27 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::None => "None",
-                Self::RealisticVisionV60b1V51VaeSafetensors => {
-                    "realisticVisionV60B1_v51VAE.safetensors"
+            impl<'de> __fal::serde::Deserialize<'de> for ImagePrompt {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ImagePrompt;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ImagePrompt` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ImagePrompt, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["type", "image_url", "stop_at", "weight"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ImagePrompt {
+                                r#type: f0,
+                                image_url: f1,
+                                stop_at: f2,
+                                weight: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
-                Self::Other(value) => value,
             }
-        }
-    }
-    impl From<&str> for RefinerModel20748d27 {
-        fn from(value: &str) -> Self {
-            match value {
-                "None" => Self::None,
-                "realisticVisionV60B1_v51VAE.safetensors" => {
-                    Self::RealisticVisionV60b1V51VaeSafetensors
+            impl ImagePrompt {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        r#type: None,
+                        image_url: None,
+                        stop_at: None,
+                        weight: None,
+                    }
                 }
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for RefinerModel20748d27 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for RefinerModel20748d27 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `StylesItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum StylesItem49545fca {
-        /// `"Fooocus V2"`
-        FooocusV2,
-        /// `"Fooocus Enhance"`
-        FooocusEnhance,
-        /// `"Fooocus Sharp"`
-        FooocusSharp,
-        /// `"Fooocus Semi Realistic"`
-        FooocusSemiRealistic,
-        /// `"Fooocus Masterpiece"`
-        FooocusMasterpiece,
-        /// `"Fooocus Photograph"`
-        FooocusPhotograph,
-        /// `"Fooocus Negative"`
-        FooocusNegative,
-        /// `"Fooocus Cinematic"`
-        FooocusCinematic,
-        /// `"SAI 3D Model"`
-        Sai3dModel,
-        /// `"SAI Analog Film"`
-        SaiAnalogFilm,
-        /// `"SAI Anime"`
-        SaiAnime,
-        /// `"SAI Cinematic"`
-        SaiCinematic,
-        /// `"SAI Comic Book"`
-        SaiComicBook,
-        /// `"SAI Craft Clay"`
-        SaiCraftClay,
-        /// `"SAI Digital Art"`
-        SaiDigitalArt,
-        /// `"SAI Enhance"`
-        SaiEnhance,
-        /// `"SAI Fantasy Art"`
-        SaiFantasyArt,
-        /// `"SAI Isometric"`
-        SaiIsometric,
-        /// `"SAI Line Art"`
-        SaiLineArt,
-        /// `"SAI Lowpoly"`
-        SaiLowpoly,
-        /// `"SAI Neonpunk"`
-        SaiNeonpunk,
-        /// `"SAI Origami"`
-        SaiOrigami,
-        /// `"SAI Photographic"`
-        SaiPhotographic,
-        /// `"SAI Pixel Art"`
-        SaiPixelArt,
-        /// `"SAI Texture"`
-        SaiTexture,
-        /// `"MRE Cinematic Dynamic"`
-        MreCinematicDynamic,
-        /// `"MRE Spontaneous Picture"`
-        MreSpontaneousPicture,
-        /// `"MRE Artistic Vision"`
-        MreArtisticVision,
-        /// `"MRE Dark Dream"`
-        MreDarkDream,
-        /// `"MRE Gloomy Art"`
-        MreGloomyArt,
-        /// `"MRE Bad Dream"`
-        MreBadDream,
-        /// `"MRE Underground"`
-        MreUnderground,
-        /// `"MRE Surreal Painting"`
-        MreSurrealPainting,
-        /// `"MRE Dynamic Illustration"`
-        MreDynamicIllustration,
-        /// `"MRE Undead Art"`
-        MreUndeadArt,
-        /// `"MRE Elemental Art"`
-        MreElementalArt,
-        /// `"MRE Space Art"`
-        MreSpaceArt,
-        /// `"MRE Ancient Illustration"`
-        MreAncientIllustration,
-        /// `"MRE Brave Art"`
-        MreBraveArt,
-        /// `"MRE Heroic Fantasy"`
-        MreHeroicFantasy,
-        /// `"MRE Dark Cyberpunk"`
-        MreDarkCyberpunk,
-        /// `"MRE Lyrical Geometry"`
-        MreLyricalGeometry,
-        /// `"MRE Sumi E Symbolic"`
-        MreSumiESymbolic,
-        /// `"MRE Sumi E Detailed"`
-        MreSumiEDetailed,
-        /// `"MRE Manga"`
-        MreManga,
-        /// `"MRE Anime"`
-        MreAnime,
-        /// `"MRE Comic"`
-        MreComic,
-        /// `"Ads Advertising"`
-        AdsAdvertising,
-        /// `"Ads Automotive"`
-        AdsAutomotive,
-        /// `"Ads Corporate"`
-        AdsCorporate,
-        /// `"Ads Fashion Editorial"`
-        AdsFashionEditorial,
-        /// `"Ads Food Photography"`
-        AdsFoodPhotography,
-        /// `"Ads Gourmet Food Photography"`
-        AdsGourmetFoodPhotography,
-        /// `"Ads Luxury"`
-        AdsLuxury,
-        /// `"Ads Real Estate"`
-        AdsRealEstate,
-        /// `"Ads Retail"`
-        AdsRetail,
-        /// `"Artstyle Abstract"`
-        ArtstyleAbstract,
-        /// `"Artstyle Abstract Expressionism"`
-        ArtstyleAbstractExpressionism,
-        /// `"Artstyle Art Deco"`
-        ArtstyleArtDeco,
-        /// `"Artstyle Art Nouveau"`
-        ArtstyleArtNouveau,
-        /// `"Artstyle Constructivist"`
-        ArtstyleConstructivist,
-        /// `"Artstyle Cubist"`
-        ArtstyleCubist,
-        /// `"Artstyle Expressionist"`
-        ArtstyleExpressionist,
-        /// `"Artstyle Graffiti"`
-        ArtstyleGraffiti,
-        /// `"Artstyle Hyperrealism"`
-        ArtstyleHyperrealism,
-        /// `"Artstyle Impressionist"`
-        ArtstyleImpressionist,
-        /// `"Artstyle Pointillism"`
-        ArtstylePointillism,
-        /// `"Artstyle Pop Art"`
-        ArtstylePopArt,
-        /// `"Artstyle Psychedelic"`
-        ArtstylePsychedelic,
-        /// `"Artstyle Renaissance"`
-        ArtstyleRenaissance,
-        /// `"Artstyle Steampunk"`
-        ArtstyleSteampunk,
-        /// `"Artstyle Surrealist"`
-        ArtstyleSurrealist,
-        /// `"Artstyle Typography"`
-        ArtstyleTypography,
-        /// `"Artstyle Watercolor"`
-        ArtstyleWatercolor,
-        /// `"Futuristic Biomechanical"`
-        FuturisticBiomechanical,
-        /// `"Futuristic Biomechanical Cyberpunk"`
-        FuturisticBiomechanicalCyberpunk,
-        /// `"Futuristic Cybernetic"`
-        FuturisticCybernetic,
-        /// `"Futuristic Cybernetic Robot"`
-        FuturisticCyberneticRobot,
-        /// `"Futuristic Cyberpunk Cityscape"`
-        FuturisticCyberpunkCityscape,
-        /// `"Futuristic Futuristic"`
-        FuturisticFuturistic,
-        /// `"Futuristic Retro Cyberpunk"`
-        FuturisticRetroCyberpunk,
-        /// `"Futuristic Retro Futurism"`
-        FuturisticRetroFuturism,
-        /// `"Futuristic Sci Fi"`
-        FuturisticSciFi,
-        /// `"Futuristic Vaporwave"`
-        FuturisticVaporwave,
-        /// `"Game Bubble Bobble"`
-        GameBubbleBobble,
-        /// `"Game Cyberpunk Game"`
-        GameCyberpunkGame,
-        /// `"Game Fighting Game"`
-        GameFightingGame,
-        /// `"Game Gta"`
-        GameGta,
-        /// `"Game Mario"`
-        GameMario,
-        /// `"Game Minecraft"`
-        GameMinecraft,
-        /// `"Game Pokemon"`
-        GamePokemon,
-        /// `"Game Retro Arcade"`
-        GameRetroArcade,
-        /// `"Game Retro Game"`
-        GameRetroGame,
-        /// `"Game Rpg Fantasy Game"`
-        GameRpgFantasyGame,
-        /// `"Game Strategy Game"`
-        GameStrategyGame,
-        /// `"Game Streetfighter"`
-        GameStreetfighter,
-        /// `"Game Zelda"`
-        GameZelda,
-        /// `"Misc Architectural"`
-        MiscArchitectural,
-        /// `"Misc Disco"`
-        MiscDisco,
-        /// `"Misc Dreamscape"`
-        MiscDreamscape,
-        /// `"Misc Dystopian"`
-        MiscDystopian,
-        /// `"Misc Fairy Tale"`
-        MiscFairyTale,
-        /// `"Misc Gothic"`
-        MiscGothic,
-        /// `"Misc Grunge"`
-        MiscGrunge,
-        /// `"Misc Horror"`
-        MiscHorror,
-        /// `"Misc Kawaii"`
-        MiscKawaii,
-        /// `"Misc Lovecraftian"`
-        MiscLovecraftian,
-        /// `"Misc Macabre"`
-        MiscMacabre,
-        /// `"Misc Manga"`
-        MiscManga,
-        /// `"Misc Metropolis"`
-        MiscMetropolis,
-        /// `"Misc Minimalist"`
-        MiscMinimalist,
-        /// `"Misc Monochrome"`
-        MiscMonochrome,
-        /// `"Misc Nautical"`
-        MiscNautical,
-        /// `"Misc Space"`
-        MiscSpace,
-        /// `"Misc Stained Glass"`
-        MiscStainedGlass,
-        /// `"Misc Techwear Fashion"`
-        MiscTechwearFashion,
-        /// `"Misc Tribal"`
-        MiscTribal,
-        /// `"Misc Zentangle"`
-        MiscZentangle,
-        /// `"Papercraft Collage"`
-        PapercraftCollage,
-        /// `"Papercraft Flat Papercut"`
-        PapercraftFlatPapercut,
-        /// `"Papercraft Kirigami"`
-        PapercraftKirigami,
-        /// `"Papercraft Paper Mache"`
-        PapercraftPaperMache,
-        /// `"Papercraft Paper Quilling"`
-        PapercraftPaperQuilling,
-        /// `"Papercraft Papercut Collage"`
-        PapercraftPapercutCollage,
-        /// `"Papercraft Papercut Shadow Box"`
-        PapercraftPapercutShadowBox,
-        /// `"Papercraft Stacked Papercut"`
-        PapercraftStackedPapercut,
-        /// `"Papercraft Thick Layered Papercut"`
-        PapercraftThickLayeredPapercut,
-        /// `"Photo Alien"`
-        PhotoAlien,
-        /// `"Photo Film Noir"`
-        PhotoFilmNoir,
-        /// `"Photo Glamour"`
-        PhotoGlamour,
-        /// `"Photo Hdr"`
-        PhotoHdr,
-        /// `"Photo Iphone Photographic"`
-        PhotoIphonePhotographic,
-        /// `"Photo Long Exposure"`
-        PhotoLongExposure,
-        /// `"Photo Neon Noir"`
-        PhotoNeonNoir,
-        /// `"Photo Silhouette"`
-        PhotoSilhouette,
-        /// `"Photo Tilt Shift"`
-        PhotoTiltShift,
-        /// `"Cinematic Diva"`
-        CinematicDiva,
-        /// `"Abstract Expressionism"`
-        AbstractExpressionism,
-        /// `"Academia"`
-        Academia,
-        /// `"Action Figure"`
-        ActionFigure,
-        /// `"Adorable 3D Character"`
-        Adorable3dCharacter,
-        /// `"Adorable Kawaii"`
-        AdorableKawaii,
-        /// `"Art Deco"`
-        ArtDeco,
-        /// `"Art Nouveau"`
-        ArtNouveau,
-        /// `"Astral Aura"`
-        AstralAura,
-        /// `"Avant Garde"`
-        AvantGarde,
-        /// `"Baroque"`
-        Baroque,
-        /// `"Bauhaus Style Poster"`
-        BauhausStylePoster,
-        /// `"Blueprint Schematic Drawing"`
-        BlueprintSchematicDrawing,
-        /// `"Caricature"`
-        Caricature,
-        /// `"Cel Shaded Art"`
-        CelShadedArt,
-        /// `"Character Design Sheet"`
-        CharacterDesignSheet,
-        /// `"Classicism Art"`
-        ClassicismArt,
-        /// `"Color Field Painting"`
-        ColorFieldPainting,
-        /// `"Colored Pencil Art"`
-        ColoredPencilArt,
-        /// `"Conceptual Art"`
-        ConceptualArt,
-        /// `"Constructivism"`
-        Constructivism,
-        /// `"Cubism"`
-        Cubism,
-        /// `"Dadaism"`
-        Dadaism,
-        /// `"Dark Fantasy"`
-        DarkFantasy,
-        /// `"Dark Moody Atmosphere"`
-        DarkMoodyAtmosphere,
-        /// `"Dmt Art Style"`
-        DmtArtStyle,
-        /// `"Doodle Art"`
-        DoodleArt,
-        /// `"Double Exposure"`
-        DoubleExposure,
-        /// `"Dripping Paint Splatter Art"`
-        DrippingPaintSplatterArt,
-        /// `"Expressionism"`
-        Expressionism,
-        /// `"Faded Polaroid Photo"`
-        FadedPolaroidPhoto,
-        /// `"Fauvism"`
-        Fauvism,
-        /// `"Flat 2d Art"`
-        Flat2dArt,
-        /// `"Fortnite Art Style"`
-        FortniteArtStyle,
-        /// `"Futurism"`
-        Futurism,
-        /// `"Glitchcore"`
-        Glitchcore,
-        /// `"Glo Fi"`
-        GloFi,
-        /// `"Googie Art Style"`
-        GoogieArtStyle,
-        /// `"Graffiti Art"`
-        GraffitiArt,
-        /// `"Harlem Renaissance Art"`
-        HarlemRenaissanceArt,
-        /// `"High Fashion"`
-        HighFashion,
-        /// `"Idyllic"`
-        Idyllic,
-        /// `"Impressionism"`
-        Impressionism,
-        /// `"Infographic Drawing"`
-        InfographicDrawing,
-        /// `"Ink Dripping Drawing"`
-        InkDrippingDrawing,
-        /// `"Japanese Ink Drawing"`
-        JapaneseInkDrawing,
-        /// `"Knolling Photography"`
-        KnollingPhotography,
-        /// `"Light Cheery Atmosphere"`
-        LightCheeryAtmosphere,
-        /// `"Logo Design"`
-        LogoDesign,
-        /// `"Luxurious Elegance"`
-        LuxuriousElegance,
-        /// `"Macro Photography"`
-        MacroPhotography,
-        /// `"Mandola Art"`
-        MandolaArt,
-        /// `"Marker Drawing"`
-        MarkerDrawing,
-        /// `"Medievalism"`
-        Medievalism,
-        /// `"Minimalism"`
-        Minimalism,
-        /// `"Neo Baroque"`
-        NeoBaroque,
-        /// `"Neo Byzantine"`
-        NeoByzantine,
-        /// `"Neo Futurism"`
-        NeoFuturism,
-        /// `"Neo Impressionism"`
-        NeoImpressionism,
-        /// `"Neo Rococo"`
-        NeoRococo,
-        /// `"Neoclassicism"`
-        Neoclassicism,
-        /// `"Op Art"`
-        OpArt,
-        /// `"Ornate And Intricate"`
-        OrnateAndIntricate,
-        /// `"Pencil Sketch Drawing"`
-        PencilSketchDrawing,
-        /// `"Pop Art 2"`
-        PopArt2,
-        /// `"Rococo"`
-        Rococo,
-        /// `"Silhouette Art"`
-        SilhouetteArt,
-        /// `"Simple Vector Art"`
-        SimpleVectorArt,
-        /// `"Sketchup"`
-        Sketchup,
-        /// `"Steampunk 2"`
-        Steampunk2,
-        /// `"Surrealism"`
-        Surrealism,
-        /// `"Suprematism"`
-        Suprematism,
-        /// `"Terragen"`
-        Terragen,
-        /// `"Tranquil Relaxing Atmosphere"`
-        TranquilRelaxingAtmosphere,
-        /// `"Sticker Designs"`
-        StickerDesigns,
-        /// `"Vibrant Rim Light"`
-        VibrantRimLight,
-        /// `"Volumetric Lighting"`
-        VolumetricLighting,
-        /// `"Watercolor 2"`
-        Watercolor2,
-        /// `"Whimsical And Playful"`
-        WhimsicalAndPlayful,
-        /// `"Mk Chromolithography"`
-        MkChromolithography,
-        /// `"Mk Cross Processing Print"`
-        MkCrossProcessingPrint,
-        /// `"Mk Dufaycolor Photograph"`
-        MkDufaycolorPhotograph,
-        /// `"Mk Herbarium"`
-        MkHerbarium,
-        /// `"Mk Punk Collage"`
-        MkPunkCollage,
-        /// `"Mk Mosaic"`
-        MkMosaic,
-        /// `"Mk Van Gogh"`
-        MkVanGogh,
-        /// `"Mk Coloring Book"`
-        MkColoringBook,
-        /// `"Mk Singer Sargent"`
-        MkSingerSargent,
-        /// `"Mk Pollock"`
-        MkPollock,
-        /// `"Mk Basquiat"`
-        MkBasquiat,
-        /// `"Mk Andy Warhol"`
-        MkAndyWarhol,
-        /// `"Mk Halftone Print"`
-        MkHalftonePrint,
-        /// `"Mk Gond Painting"`
-        MkGondPainting,
-        /// `"Mk Albumen Print"`
-        MkAlbumenPrint,
-        /// `"Mk Aquatint Print"`
-        MkAquatintPrint,
-        /// `"Mk Anthotype Print"`
-        MkAnthotypePrint,
-        /// `"Mk Inuit Carving"`
-        MkInuitCarving,
-        /// `"Mk Bromoil Print"`
-        MkBromoilPrint,
-        /// `"Mk Calotype Print"`
-        MkCalotypePrint,
-        /// `"Mk Color Sketchnote"`
-        MkColorSketchnote,
-        /// `"Mk Cibulak Porcelain"`
-        MkCibulakPorcelain,
-        /// `"Mk Alcohol Ink Art"`
-        MkAlcoholInkArt,
-        /// `"Mk One Line Art"`
-        MkOneLineArt,
-        /// `"Mk Blacklight Paint"`
-        MkBlacklightPaint,
-        /// `"Mk Carnival Glass"`
-        MkCarnivalGlass,
-        /// `"Mk Cyanotype Print"`
-        MkCyanotypePrint,
-        /// `"Mk Cross Stitching"`
-        MkCrossStitching,
-        /// `"Mk Encaustic Paint"`
-        MkEncausticPaint,
-        /// `"Mk Embroidery"`
-        MkEmbroidery,
-        /// `"Mk Gyotaku"`
-        MkGyotaku,
-        /// `"Mk Luminogram"`
-        MkLuminogram,
-        /// `"Mk Lite Brite Art"`
-        MkLiteBriteArt,
-        /// `"Mk Mokume Gane"`
-        MkMokumeGane,
-        /// `"Pebble Art"`
-        PebbleArt,
-        /// `"Mk Palekh"`
-        MkPalekh,
-        /// `"Mk Suminagashi"`
-        MkSuminagashi,
-        /// `"Mk Scrimshaw"`
-        MkScrimshaw,
-        /// `"Mk Shibori"`
-        MkShibori,
-        /// `"Mk Vitreous Enamel"`
-        MkVitreousEnamel,
-        /// `"Mk Ukiyo E"`
-        MkUkiyoE,
-        /// `"Mk Vintage Airline Poster"`
-        MkVintageAirlinePoster,
-        /// `"Mk Vintage Travel Poster"`
-        MkVintageTravelPoster,
-        /// `"Mk Bauhaus Style"`
-        MkBauhausStyle,
-        /// `"Mk Afrofuturism"`
-        MkAfrofuturism,
-        /// `"Mk Atompunk"`
-        MkAtompunk,
-        /// `"Mk Constructivism"`
-        MkConstructivism,
-        /// `"Mk Chicano Art"`
-        MkChicanoArt,
-        /// `"Mk De Stijl"`
-        MkDeStijl,
-        /// `"Mk Dayak Art"`
-        MkDayakArt,
-        /// `"Mk Fayum Portrait"`
-        MkFayumPortrait,
-        /// `"Mk Illuminated Manuscript"`
-        MkIlluminatedManuscript,
-        /// `"Mk Kalighat Painting"`
-        MkKalighatPainting,
-        /// `"Mk Madhubani Painting"`
-        MkMadhubaniPainting,
-        /// `"Mk Pictorialism"`
-        MkPictorialism,
-        /// `"Mk Pichwai Painting"`
-        MkPichwaiPainting,
-        /// `"Mk Patachitra Painting"`
-        MkPatachitraPainting,
-        /// `"Mk Samoan Art Inspired"`
-        MkSamoanArtInspired,
-        /// `"Mk Tlingit Art"`
-        MkTlingitArt,
-        /// `"Mk Adnate Style"`
-        MkAdnateStyle,
-        /// `"Mk Ron English Style"`
-        MkRonEnglishStyle,
-        /// `"Mk Shepard Fairey Style"`
-        MkShepardFaireyStyle,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl StylesItem49545fca {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::FooocusV2 => "Fooocus V2",
-                Self::FooocusEnhance => "Fooocus Enhance",
-                Self::FooocusSharp => "Fooocus Sharp",
-                Self::FooocusSemiRealistic => "Fooocus Semi Realistic",
-                Self::FooocusMasterpiece => "Fooocus Masterpiece",
-                Self::FooocusPhotograph => "Fooocus Photograph",
-                Self::FooocusNegative => "Fooocus Negative",
-                Self::FooocusCinematic => "Fooocus Cinematic",
-                Self::Sai3dModel => "SAI 3D Model",
-                Self::SaiAnalogFilm => "SAI Analog Film",
-                Self::SaiAnime => "SAI Anime",
-                Self::SaiCinematic => "SAI Cinematic",
-                Self::SaiComicBook => "SAI Comic Book",
-                Self::SaiCraftClay => "SAI Craft Clay",
-                Self::SaiDigitalArt => "SAI Digital Art",
-                Self::SaiEnhance => "SAI Enhance",
-                Self::SaiFantasyArt => "SAI Fantasy Art",
-                Self::SaiIsometric => "SAI Isometric",
-                Self::SaiLineArt => "SAI Line Art",
-                Self::SaiLowpoly => "SAI Lowpoly",
-                Self::SaiNeonpunk => "SAI Neonpunk",
-                Self::SaiOrigami => "SAI Origami",
-                Self::SaiPhotographic => "SAI Photographic",
-                Self::SaiPixelArt => "SAI Pixel Art",
-                Self::SaiTexture => "SAI Texture",
-                Self::MreCinematicDynamic => "MRE Cinematic Dynamic",
-                Self::MreSpontaneousPicture => "MRE Spontaneous Picture",
-                Self::MreArtisticVision => "MRE Artistic Vision",
-                Self::MreDarkDream => "MRE Dark Dream",
-                Self::MreGloomyArt => "MRE Gloomy Art",
-                Self::MreBadDream => "MRE Bad Dream",
-                Self::MreUnderground => "MRE Underground",
-                Self::MreSurrealPainting => "MRE Surreal Painting",
-                Self::MreDynamicIllustration => "MRE Dynamic Illustration",
-                Self::MreUndeadArt => "MRE Undead Art",
-                Self::MreElementalArt => "MRE Elemental Art",
-                Self::MreSpaceArt => "MRE Space Art",
-                Self::MreAncientIllustration => "MRE Ancient Illustration",
-                Self::MreBraveArt => "MRE Brave Art",
-                Self::MreHeroicFantasy => "MRE Heroic Fantasy",
-                Self::MreDarkCyberpunk => "MRE Dark Cyberpunk",
-                Self::MreLyricalGeometry => "MRE Lyrical Geometry",
-                Self::MreSumiESymbolic => "MRE Sumi E Symbolic",
-                Self::MreSumiEDetailed => "MRE Sumi E Detailed",
-                Self::MreManga => "MRE Manga",
-                Self::MreAnime => "MRE Anime",
-                Self::MreComic => "MRE Comic",
-                Self::AdsAdvertising => "Ads Advertising",
-                Self::AdsAutomotive => "Ads Automotive",
-                Self::AdsCorporate => "Ads Corporate",
-                Self::AdsFashionEditorial => "Ads Fashion Editorial",
-                Self::AdsFoodPhotography => "Ads Food Photography",
-                Self::AdsGourmetFoodPhotography => "Ads Gourmet Food Photography",
-                Self::AdsLuxury => "Ads Luxury",
-                Self::AdsRealEstate => "Ads Real Estate",
-                Self::AdsRetail => "Ads Retail",
-                Self::ArtstyleAbstract => "Artstyle Abstract",
-                Self::ArtstyleAbstractExpressionism => "Artstyle Abstract Expressionism",
-                Self::ArtstyleArtDeco => "Artstyle Art Deco",
-                Self::ArtstyleArtNouveau => "Artstyle Art Nouveau",
-                Self::ArtstyleConstructivist => "Artstyle Constructivist",
-                Self::ArtstyleCubist => "Artstyle Cubist",
-                Self::ArtstyleExpressionist => "Artstyle Expressionist",
-                Self::ArtstyleGraffiti => "Artstyle Graffiti",
-                Self::ArtstyleHyperrealism => "Artstyle Hyperrealism",
-                Self::ArtstyleImpressionist => "Artstyle Impressionist",
-                Self::ArtstylePointillism => "Artstyle Pointillism",
-                Self::ArtstylePopArt => "Artstyle Pop Art",
-                Self::ArtstylePsychedelic => "Artstyle Psychedelic",
-                Self::ArtstyleRenaissance => "Artstyle Renaissance",
-                Self::ArtstyleSteampunk => "Artstyle Steampunk",
-                Self::ArtstyleSurrealist => "Artstyle Surrealist",
-                Self::ArtstyleTypography => "Artstyle Typography",
-                Self::ArtstyleWatercolor => "Artstyle Watercolor",
-                Self::FuturisticBiomechanical => "Futuristic Biomechanical",
-                Self::FuturisticBiomechanicalCyberpunk => {
-                    "Futuristic Biomechanical Cyberpunk"
+                /// Sets `type` (left out of the request until set).
+                pub fn with_type(mut self, r#type: impl Into<Type>) -> Self {
+                    self.r#type = Some(r#type.into());
+                    self
                 }
-                Self::FuturisticCybernetic => "Futuristic Cybernetic",
-                Self::FuturisticCyberneticRobot => "Futuristic Cybernetic Robot",
-                Self::FuturisticCyberpunkCityscape => "Futuristic Cyberpunk Cityscape",
-                Self::FuturisticFuturistic => "Futuristic Futuristic",
-                Self::FuturisticRetroCyberpunk => "Futuristic Retro Cyberpunk",
-                Self::FuturisticRetroFuturism => "Futuristic Retro Futurism",
-                Self::FuturisticSciFi => "Futuristic Sci Fi",
-                Self::FuturisticVaporwave => "Futuristic Vaporwave",
-                Self::GameBubbleBobble => "Game Bubble Bobble",
-                Self::GameCyberpunkGame => "Game Cyberpunk Game",
-                Self::GameFightingGame => "Game Fighting Game",
-                Self::GameGta => "Game Gta",
-                Self::GameMario => "Game Mario",
-                Self::GameMinecraft => "Game Minecraft",
-                Self::GamePokemon => "Game Pokemon",
-                Self::GameRetroArcade => "Game Retro Arcade",
-                Self::GameRetroGame => "Game Retro Game",
-                Self::GameRpgFantasyGame => "Game Rpg Fantasy Game",
-                Self::GameStrategyGame => "Game Strategy Game",
-                Self::GameStreetfighter => "Game Streetfighter",
-                Self::GameZelda => "Game Zelda",
-                Self::MiscArchitectural => "Misc Architectural",
-                Self::MiscDisco => "Misc Disco",
-                Self::MiscDreamscape => "Misc Dreamscape",
-                Self::MiscDystopian => "Misc Dystopian",
-                Self::MiscFairyTale => "Misc Fairy Tale",
-                Self::MiscGothic => "Misc Gothic",
-                Self::MiscGrunge => "Misc Grunge",
-                Self::MiscHorror => "Misc Horror",
-                Self::MiscKawaii => "Misc Kawaii",
-                Self::MiscLovecraftian => "Misc Lovecraftian",
-                Self::MiscMacabre => "Misc Macabre",
-                Self::MiscManga => "Misc Manga",
-                Self::MiscMetropolis => "Misc Metropolis",
-                Self::MiscMinimalist => "Misc Minimalist",
-                Self::MiscMonochrome => "Misc Monochrome",
-                Self::MiscNautical => "Misc Nautical",
-                Self::MiscSpace => "Misc Space",
-                Self::MiscStainedGlass => "Misc Stained Glass",
-                Self::MiscTechwearFashion => "Misc Techwear Fashion",
-                Self::MiscTribal => "Misc Tribal",
-                Self::MiscZentangle => "Misc Zentangle",
-                Self::PapercraftCollage => "Papercraft Collage",
-                Self::PapercraftFlatPapercut => "Papercraft Flat Papercut",
-                Self::PapercraftKirigami => "Papercraft Kirigami",
-                Self::PapercraftPaperMache => "Papercraft Paper Mache",
-                Self::PapercraftPaperQuilling => "Papercraft Paper Quilling",
-                Self::PapercraftPapercutCollage => "Papercraft Papercut Collage",
-                Self::PapercraftPapercutShadowBox => "Papercraft Papercut Shadow Box",
-                Self::PapercraftStackedPapercut => "Papercraft Stacked Papercut",
-                Self::PapercraftThickLayeredPapercut => "Papercraft Thick Layered Papercut",
-                Self::PhotoAlien => "Photo Alien",
-                Self::PhotoFilmNoir => "Photo Film Noir",
-                Self::PhotoGlamour => "Photo Glamour",
-                Self::PhotoHdr => "Photo Hdr",
-                Self::PhotoIphonePhotographic => "Photo Iphone Photographic",
-                Self::PhotoLongExposure => "Photo Long Exposure",
-                Self::PhotoNeonNoir => "Photo Neon Noir",
-                Self::PhotoSilhouette => "Photo Silhouette",
-                Self::PhotoTiltShift => "Photo Tilt Shift",
-                Self::CinematicDiva => "Cinematic Diva",
-                Self::AbstractExpressionism => "Abstract Expressionism",
-                Self::Academia => "Academia",
-                Self::ActionFigure => "Action Figure",
-                Self::Adorable3dCharacter => "Adorable 3D Character",
-                Self::AdorableKawaii => "Adorable Kawaii",
-                Self::ArtDeco => "Art Deco",
-                Self::ArtNouveau => "Art Nouveau",
-                Self::AstralAura => "Astral Aura",
-                Self::AvantGarde => "Avant Garde",
-                Self::Baroque => "Baroque",
-                Self::BauhausStylePoster => "Bauhaus Style Poster",
-                Self::BlueprintSchematicDrawing => "Blueprint Schematic Drawing",
-                Self::Caricature => "Caricature",
-                Self::CelShadedArt => "Cel Shaded Art",
-                Self::CharacterDesignSheet => "Character Design Sheet",
-                Self::ClassicismArt => "Classicism Art",
-                Self::ColorFieldPainting => "Color Field Painting",
-                Self::ColoredPencilArt => "Colored Pencil Art",
-                Self::ConceptualArt => "Conceptual Art",
-                Self::Constructivism => "Constructivism",
-                Self::Cubism => "Cubism",
-                Self::Dadaism => "Dadaism",
-                Self::DarkFantasy => "Dark Fantasy",
-                Self::DarkMoodyAtmosphere => "Dark Moody Atmosphere",
-                Self::DmtArtStyle => "Dmt Art Style",
-                Self::DoodleArt => "Doodle Art",
-                Self::DoubleExposure => "Double Exposure",
-                Self::DrippingPaintSplatterArt => "Dripping Paint Splatter Art",
-                Self::Expressionism => "Expressionism",
-                Self::FadedPolaroidPhoto => "Faded Polaroid Photo",
-                Self::Fauvism => "Fauvism",
-                Self::Flat2dArt => "Flat 2d Art",
-                Self::FortniteArtStyle => "Fortnite Art Style",
-                Self::Futurism => "Futurism",
-                Self::Glitchcore => "Glitchcore",
-                Self::GloFi => "Glo Fi",
-                Self::GoogieArtStyle => "Googie Art Style",
-                Self::GraffitiArt => "Graffiti Art",
-                Self::HarlemRenaissanceArt => "Harlem Renaissance Art",
-                Self::HighFashion => "High Fashion",
-                Self::Idyllic => "Idyllic",
-                Self::Impressionism => "Impressionism",
-                Self::InfographicDrawing => "Infographic Drawing",
-                Self::InkDrippingDrawing => "Ink Dripping Drawing",
-                Self::JapaneseInkDrawing => "Japanese Ink Drawing",
-                Self::KnollingPhotography => "Knolling Photography",
-                Self::LightCheeryAtmosphere => "Light Cheery Atmosphere",
-                Self::LogoDesign => "Logo Design",
-                Self::LuxuriousElegance => "Luxurious Elegance",
-                Self::MacroPhotography => "Macro Photography",
-                Self::MandolaArt => "Mandola Art",
-                Self::MarkerDrawing => "Marker Drawing",
-                Self::Medievalism => "Medievalism",
-                Self::Minimalism => "Minimalism",
-                Self::NeoBaroque => "Neo Baroque",
-                Self::NeoByzantine => "Neo Byzantine",
-                Self::NeoFuturism => "Neo Futurism",
-                Self::NeoImpressionism => "Neo Impressionism",
-                Self::NeoRococo => "Neo Rococo",
-                Self::Neoclassicism => "Neoclassicism",
-                Self::OpArt => "Op Art",
-                Self::OrnateAndIntricate => "Ornate And Intricate",
-                Self::PencilSketchDrawing => "Pencil Sketch Drawing",
-                Self::PopArt2 => "Pop Art 2",
-                Self::Rococo => "Rococo",
-                Self::SilhouetteArt => "Silhouette Art",
-                Self::SimpleVectorArt => "Simple Vector Art",
-                Self::Sketchup => "Sketchup",
-                Self::Steampunk2 => "Steampunk 2",
-                Self::Surrealism => "Surrealism",
-                Self::Suprematism => "Suprematism",
-                Self::Terragen => "Terragen",
-                Self::TranquilRelaxingAtmosphere => "Tranquil Relaxing Atmosphere",
-                Self::StickerDesigns => "Sticker Designs",
-                Self::VibrantRimLight => "Vibrant Rim Light",
-                Self::VolumetricLighting => "Volumetric Lighting",
-                Self::Watercolor2 => "Watercolor 2",
-                Self::WhimsicalAndPlayful => "Whimsical And Playful",
-                Self::MkChromolithography => "Mk Chromolithography",
-                Self::MkCrossProcessingPrint => "Mk Cross Processing Print",
-                Self::MkDufaycolorPhotograph => "Mk Dufaycolor Photograph",
-                Self::MkHerbarium => "Mk Herbarium",
-                Self::MkPunkCollage => "Mk Punk Collage",
-                Self::MkMosaic => "Mk Mosaic",
-                Self::MkVanGogh => "Mk Van Gogh",
-                Self::MkColoringBook => "Mk Coloring Book",
-                Self::MkSingerSargent => "Mk Singer Sargent",
-                Self::MkPollock => "Mk Pollock",
-                Self::MkBasquiat => "Mk Basquiat",
-                Self::MkAndyWarhol => "Mk Andy Warhol",
-                Self::MkHalftonePrint => "Mk Halftone Print",
-                Self::MkGondPainting => "Mk Gond Painting",
-                Self::MkAlbumenPrint => "Mk Albumen Print",
-                Self::MkAquatintPrint => "Mk Aquatint Print",
-                Self::MkAnthotypePrint => "Mk Anthotype Print",
-                Self::MkInuitCarving => "Mk Inuit Carving",
-                Self::MkBromoilPrint => "Mk Bromoil Print",
-                Self::MkCalotypePrint => "Mk Calotype Print",
-                Self::MkColorSketchnote => "Mk Color Sketchnote",
-                Self::MkCibulakPorcelain => "Mk Cibulak Porcelain",
-                Self::MkAlcoholInkArt => "Mk Alcohol Ink Art",
-                Self::MkOneLineArt => "Mk One Line Art",
-                Self::MkBlacklightPaint => "Mk Blacklight Paint",
-                Self::MkCarnivalGlass => "Mk Carnival Glass",
-                Self::MkCyanotypePrint => "Mk Cyanotype Print",
-                Self::MkCrossStitching => "Mk Cross Stitching",
-                Self::MkEncausticPaint => "Mk Encaustic Paint",
-                Self::MkEmbroidery => "Mk Embroidery",
-                Self::MkGyotaku => "Mk Gyotaku",
-                Self::MkLuminogram => "Mk Luminogram",
-                Self::MkLiteBriteArt => "Mk Lite Brite Art",
-                Self::MkMokumeGane => "Mk Mokume Gane",
-                Self::PebbleArt => "Pebble Art",
-                Self::MkPalekh => "Mk Palekh",
-                Self::MkSuminagashi => "Mk Suminagashi",
-                Self::MkScrimshaw => "Mk Scrimshaw",
-                Self::MkShibori => "Mk Shibori",
-                Self::MkVitreousEnamel => "Mk Vitreous Enamel",
-                Self::MkUkiyoE => "Mk Ukiyo E",
-                Self::MkVintageAirlinePoster => "Mk Vintage Airline Poster",
-                Self::MkVintageTravelPoster => "Mk Vintage Travel Poster",
-                Self::MkBauhausStyle => "Mk Bauhaus Style",
-                Self::MkAfrofuturism => "Mk Afrofuturism",
-                Self::MkAtompunk => "Mk Atompunk",
-                Self::MkConstructivism => "Mk Constructivism",
-                Self::MkChicanoArt => "Mk Chicano Art",
-                Self::MkDeStijl => "Mk De Stijl",
-                Self::MkDayakArt => "Mk Dayak Art",
-                Self::MkFayumPortrait => "Mk Fayum Portrait",
-                Self::MkIlluminatedManuscript => "Mk Illuminated Manuscript",
-                Self::MkKalighatPainting => "Mk Kalighat Painting",
-                Self::MkMadhubaniPainting => "Mk Madhubani Painting",
-                Self::MkPictorialism => "Mk Pictorialism",
-                Self::MkPichwaiPainting => "Mk Pichwai Painting",
-                Self::MkPatachitraPainting => "Mk Patachitra Painting",
-                Self::MkSamoanArtInspired => "Mk Samoan Art Inspired",
-                Self::MkTlingitArt => "Mk Tlingit Art",
-                Self::MkAdnateStyle => "Mk Adnate Style",
-                Self::MkRonEnglishStyle => "Mk Ron English Style",
-                Self::MkShepardFaireyStyle => "Mk Shepard Fairey Style",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for StylesItem49545fca {
-        fn from(value: &str) -> Self {
-            match value {
-                "Fooocus V2" => Self::FooocusV2,
-                "Fooocus Enhance" => Self::FooocusEnhance,
-                "Fooocus Sharp" => Self::FooocusSharp,
-                "Fooocus Semi Realistic" => Self::FooocusSemiRealistic,
-                "Fooocus Masterpiece" => Self::FooocusMasterpiece,
-                "Fooocus Photograph" => Self::FooocusPhotograph,
-                "Fooocus Negative" => Self::FooocusNegative,
-                "Fooocus Cinematic" => Self::FooocusCinematic,
-                "SAI 3D Model" => Self::Sai3dModel,
-                "SAI Analog Film" => Self::SaiAnalogFilm,
-                "SAI Anime" => Self::SaiAnime,
-                "SAI Cinematic" => Self::SaiCinematic,
-                "SAI Comic Book" => Self::SaiComicBook,
-                "SAI Craft Clay" => Self::SaiCraftClay,
-                "SAI Digital Art" => Self::SaiDigitalArt,
-                "SAI Enhance" => Self::SaiEnhance,
-                "SAI Fantasy Art" => Self::SaiFantasyArt,
-                "SAI Isometric" => Self::SaiIsometric,
-                "SAI Line Art" => Self::SaiLineArt,
-                "SAI Lowpoly" => Self::SaiLowpoly,
-                "SAI Neonpunk" => Self::SaiNeonpunk,
-                "SAI Origami" => Self::SaiOrigami,
-                "SAI Photographic" => Self::SaiPhotographic,
-                "SAI Pixel Art" => Self::SaiPixelArt,
-                "SAI Texture" => Self::SaiTexture,
-                "MRE Cinematic Dynamic" => Self::MreCinematicDynamic,
-                "MRE Spontaneous Picture" => Self::MreSpontaneousPicture,
-                "MRE Artistic Vision" => Self::MreArtisticVision,
-                "MRE Dark Dream" => Self::MreDarkDream,
-                "MRE Gloomy Art" => Self::MreGloomyArt,
-                "MRE Bad Dream" => Self::MreBadDream,
-                "MRE Underground" => Self::MreUnderground,
-                "MRE Surreal Painting" => Self::MreSurrealPainting,
-                "MRE Dynamic Illustration" => Self::MreDynamicIllustration,
-                "MRE Undead Art" => Self::MreUndeadArt,
-                "MRE Elemental Art" => Self::MreElementalArt,
-                "MRE Space Art" => Self::MreSpaceArt,
-                "MRE Ancient Illustration" => Self::MreAncientIllustration,
-                "MRE Brave Art" => Self::MreBraveArt,
-                "MRE Heroic Fantasy" => Self::MreHeroicFantasy,
-                "MRE Dark Cyberpunk" => Self::MreDarkCyberpunk,
-                "MRE Lyrical Geometry" => Self::MreLyricalGeometry,
-                "MRE Sumi E Symbolic" => Self::MreSumiESymbolic,
-                "MRE Sumi E Detailed" => Self::MreSumiEDetailed,
-                "MRE Manga" => Self::MreManga,
-                "MRE Anime" => Self::MreAnime,
-                "MRE Comic" => Self::MreComic,
-                "Ads Advertising" => Self::AdsAdvertising,
-                "Ads Automotive" => Self::AdsAutomotive,
-                "Ads Corporate" => Self::AdsCorporate,
-                "Ads Fashion Editorial" => Self::AdsFashionEditorial,
-                "Ads Food Photography" => Self::AdsFoodPhotography,
-                "Ads Gourmet Food Photography" => Self::AdsGourmetFoodPhotography,
-                "Ads Luxury" => Self::AdsLuxury,
-                "Ads Real Estate" => Self::AdsRealEstate,
-                "Ads Retail" => Self::AdsRetail,
-                "Artstyle Abstract" => Self::ArtstyleAbstract,
-                "Artstyle Abstract Expressionism" => Self::ArtstyleAbstractExpressionism,
-                "Artstyle Art Deco" => Self::ArtstyleArtDeco,
-                "Artstyle Art Nouveau" => Self::ArtstyleArtNouveau,
-                "Artstyle Constructivist" => Self::ArtstyleConstructivist,
-                "Artstyle Cubist" => Self::ArtstyleCubist,
-                "Artstyle Expressionist" => Self::ArtstyleExpressionist,
-                "Artstyle Graffiti" => Self::ArtstyleGraffiti,
-                "Artstyle Hyperrealism" => Self::ArtstyleHyperrealism,
-                "Artstyle Impressionist" => Self::ArtstyleImpressionist,
-                "Artstyle Pointillism" => Self::ArtstylePointillism,
-                "Artstyle Pop Art" => Self::ArtstylePopArt,
-                "Artstyle Psychedelic" => Self::ArtstylePsychedelic,
-                "Artstyle Renaissance" => Self::ArtstyleRenaissance,
-                "Artstyle Steampunk" => Self::ArtstyleSteampunk,
-                "Artstyle Surrealist" => Self::ArtstyleSurrealist,
-                "Artstyle Typography" => Self::ArtstyleTypography,
-                "Artstyle Watercolor" => Self::ArtstyleWatercolor,
-                "Futuristic Biomechanical" => Self::FuturisticBiomechanical,
-                "Futuristic Biomechanical Cyberpunk" => {
-                    Self::FuturisticBiomechanicalCyberpunk
+                /// Sets `image_url` (left out of the request until set).
+                pub fn with_image_url(
+                    mut self,
+                    image_url: impl Into<fal_runtime::FileInput>,
+                ) -> Self {
+                    self.image_url = Some(image_url.into());
+                    self
                 }
-                "Futuristic Cybernetic" => Self::FuturisticCybernetic,
-                "Futuristic Cybernetic Robot" => Self::FuturisticCyberneticRobot,
-                "Futuristic Cyberpunk Cityscape" => Self::FuturisticCyberpunkCityscape,
-                "Futuristic Futuristic" => Self::FuturisticFuturistic,
-                "Futuristic Retro Cyberpunk" => Self::FuturisticRetroCyberpunk,
-                "Futuristic Retro Futurism" => Self::FuturisticRetroFuturism,
-                "Futuristic Sci Fi" => Self::FuturisticSciFi,
-                "Futuristic Vaporwave" => Self::FuturisticVaporwave,
-                "Game Bubble Bobble" => Self::GameBubbleBobble,
-                "Game Cyberpunk Game" => Self::GameCyberpunkGame,
-                "Game Fighting Game" => Self::GameFightingGame,
-                "Game Gta" => Self::GameGta,
-                "Game Mario" => Self::GameMario,
-                "Game Minecraft" => Self::GameMinecraft,
-                "Game Pokemon" => Self::GamePokemon,
-                "Game Retro Arcade" => Self::GameRetroArcade,
-                "Game Retro Game" => Self::GameRetroGame,
-                "Game Rpg Fantasy Game" => Self::GameRpgFantasyGame,
-                "Game Strategy Game" => Self::GameStrategyGame,
-                "Game Streetfighter" => Self::GameStreetfighter,
-                "Game Zelda" => Self::GameZelda,
-                "Misc Architectural" => Self::MiscArchitectural,
-                "Misc Disco" => Self::MiscDisco,
-                "Misc Dreamscape" => Self::MiscDreamscape,
-                "Misc Dystopian" => Self::MiscDystopian,
-                "Misc Fairy Tale" => Self::MiscFairyTale,
-                "Misc Gothic" => Self::MiscGothic,
-                "Misc Grunge" => Self::MiscGrunge,
-                "Misc Horror" => Self::MiscHorror,
-                "Misc Kawaii" => Self::MiscKawaii,
-                "Misc Lovecraftian" => Self::MiscLovecraftian,
-                "Misc Macabre" => Self::MiscMacabre,
-                "Misc Manga" => Self::MiscManga,
-                "Misc Metropolis" => Self::MiscMetropolis,
-                "Misc Minimalist" => Self::MiscMinimalist,
-                "Misc Monochrome" => Self::MiscMonochrome,
-                "Misc Nautical" => Self::MiscNautical,
-                "Misc Space" => Self::MiscSpace,
-                "Misc Stained Glass" => Self::MiscStainedGlass,
-                "Misc Techwear Fashion" => Self::MiscTechwearFashion,
-                "Misc Tribal" => Self::MiscTribal,
-                "Misc Zentangle" => Self::MiscZentangle,
-                "Papercraft Collage" => Self::PapercraftCollage,
-                "Papercraft Flat Papercut" => Self::PapercraftFlatPapercut,
-                "Papercraft Kirigami" => Self::PapercraftKirigami,
-                "Papercraft Paper Mache" => Self::PapercraftPaperMache,
-                "Papercraft Paper Quilling" => Self::PapercraftPaperQuilling,
-                "Papercraft Papercut Collage" => Self::PapercraftPapercutCollage,
-                "Papercraft Papercut Shadow Box" => Self::PapercraftPapercutShadowBox,
-                "Papercraft Stacked Papercut" => Self::PapercraftStackedPapercut,
-                "Papercraft Thick Layered Papercut" => Self::PapercraftThickLayeredPapercut,
-                "Photo Alien" => Self::PhotoAlien,
-                "Photo Film Noir" => Self::PhotoFilmNoir,
-                "Photo Glamour" => Self::PhotoGlamour,
-                "Photo Hdr" => Self::PhotoHdr,
-                "Photo Iphone Photographic" => Self::PhotoIphonePhotographic,
-                "Photo Long Exposure" => Self::PhotoLongExposure,
-                "Photo Neon Noir" => Self::PhotoNeonNoir,
-                "Photo Silhouette" => Self::PhotoSilhouette,
-                "Photo Tilt Shift" => Self::PhotoTiltShift,
-                "Cinematic Diva" => Self::CinematicDiva,
-                "Abstract Expressionism" => Self::AbstractExpressionism,
-                "Academia" => Self::Academia,
-                "Action Figure" => Self::ActionFigure,
-                "Adorable 3D Character" => Self::Adorable3dCharacter,
-                "Adorable Kawaii" => Self::AdorableKawaii,
-                "Art Deco" => Self::ArtDeco,
-                "Art Nouveau" => Self::ArtNouveau,
-                "Astral Aura" => Self::AstralAura,
-                "Avant Garde" => Self::AvantGarde,
-                "Baroque" => Self::Baroque,
-                "Bauhaus Style Poster" => Self::BauhausStylePoster,
-                "Blueprint Schematic Drawing" => Self::BlueprintSchematicDrawing,
-                "Caricature" => Self::Caricature,
-                "Cel Shaded Art" => Self::CelShadedArt,
-                "Character Design Sheet" => Self::CharacterDesignSheet,
-                "Classicism Art" => Self::ClassicismArt,
-                "Color Field Painting" => Self::ColorFieldPainting,
-                "Colored Pencil Art" => Self::ColoredPencilArt,
-                "Conceptual Art" => Self::ConceptualArt,
-                "Constructivism" => Self::Constructivism,
-                "Cubism" => Self::Cubism,
-                "Dadaism" => Self::Dadaism,
-                "Dark Fantasy" => Self::DarkFantasy,
-                "Dark Moody Atmosphere" => Self::DarkMoodyAtmosphere,
-                "Dmt Art Style" => Self::DmtArtStyle,
-                "Doodle Art" => Self::DoodleArt,
-                "Double Exposure" => Self::DoubleExposure,
-                "Dripping Paint Splatter Art" => Self::DrippingPaintSplatterArt,
-                "Expressionism" => Self::Expressionism,
-                "Faded Polaroid Photo" => Self::FadedPolaroidPhoto,
-                "Fauvism" => Self::Fauvism,
-                "Flat 2d Art" => Self::Flat2dArt,
-                "Fortnite Art Style" => Self::FortniteArtStyle,
-                "Futurism" => Self::Futurism,
-                "Glitchcore" => Self::Glitchcore,
-                "Glo Fi" => Self::GloFi,
-                "Googie Art Style" => Self::GoogieArtStyle,
-                "Graffiti Art" => Self::GraffitiArt,
-                "Harlem Renaissance Art" => Self::HarlemRenaissanceArt,
-                "High Fashion" => Self::HighFashion,
-                "Idyllic" => Self::Idyllic,
-                "Impressionism" => Self::Impressionism,
-                "Infographic Drawing" => Self::InfographicDrawing,
-                "Ink Dripping Drawing" => Self::InkDrippingDrawing,
-                "Japanese Ink Drawing" => Self::JapaneseInkDrawing,
-                "Knolling Photography" => Self::KnollingPhotography,
-                "Light Cheery Atmosphere" => Self::LightCheeryAtmosphere,
-                "Logo Design" => Self::LogoDesign,
-                "Luxurious Elegance" => Self::LuxuriousElegance,
-                "Macro Photography" => Self::MacroPhotography,
-                "Mandola Art" => Self::MandolaArt,
-                "Marker Drawing" => Self::MarkerDrawing,
-                "Medievalism" => Self::Medievalism,
-                "Minimalism" => Self::Minimalism,
-                "Neo Baroque" => Self::NeoBaroque,
-                "Neo Byzantine" => Self::NeoByzantine,
-                "Neo Futurism" => Self::NeoFuturism,
-                "Neo Impressionism" => Self::NeoImpressionism,
-                "Neo Rococo" => Self::NeoRococo,
-                "Neoclassicism" => Self::Neoclassicism,
-                "Op Art" => Self::OpArt,
-                "Ornate And Intricate" => Self::OrnateAndIntricate,
-                "Pencil Sketch Drawing" => Self::PencilSketchDrawing,
-                "Pop Art 2" => Self::PopArt2,
-                "Rococo" => Self::Rococo,
-                "Silhouette Art" => Self::SilhouetteArt,
-                "Simple Vector Art" => Self::SimpleVectorArt,
-                "Sketchup" => Self::Sketchup,
-                "Steampunk 2" => Self::Steampunk2,
-                "Surrealism" => Self::Surrealism,
-                "Suprematism" => Self::Suprematism,
-                "Terragen" => Self::Terragen,
-                "Tranquil Relaxing Atmosphere" => Self::TranquilRelaxingAtmosphere,
-                "Sticker Designs" => Self::StickerDesigns,
-                "Vibrant Rim Light" => Self::VibrantRimLight,
-                "Volumetric Lighting" => Self::VolumetricLighting,
-                "Watercolor 2" => Self::Watercolor2,
-                "Whimsical And Playful" => Self::WhimsicalAndPlayful,
-                "Mk Chromolithography" => Self::MkChromolithography,
-                "Mk Cross Processing Print" => Self::MkCrossProcessingPrint,
-                "Mk Dufaycolor Photograph" => Self::MkDufaycolorPhotograph,
-                "Mk Herbarium" => Self::MkHerbarium,
-                "Mk Punk Collage" => Self::MkPunkCollage,
-                "Mk Mosaic" => Self::MkMosaic,
-                "Mk Van Gogh" => Self::MkVanGogh,
-                "Mk Coloring Book" => Self::MkColoringBook,
-                "Mk Singer Sargent" => Self::MkSingerSargent,
-                "Mk Pollock" => Self::MkPollock,
-                "Mk Basquiat" => Self::MkBasquiat,
-                "Mk Andy Warhol" => Self::MkAndyWarhol,
-                "Mk Halftone Print" => Self::MkHalftonePrint,
-                "Mk Gond Painting" => Self::MkGondPainting,
-                "Mk Albumen Print" => Self::MkAlbumenPrint,
-                "Mk Aquatint Print" => Self::MkAquatintPrint,
-                "Mk Anthotype Print" => Self::MkAnthotypePrint,
-                "Mk Inuit Carving" => Self::MkInuitCarving,
-                "Mk Bromoil Print" => Self::MkBromoilPrint,
-                "Mk Calotype Print" => Self::MkCalotypePrint,
-                "Mk Color Sketchnote" => Self::MkColorSketchnote,
-                "Mk Cibulak Porcelain" => Self::MkCibulakPorcelain,
-                "Mk Alcohol Ink Art" => Self::MkAlcoholInkArt,
-                "Mk One Line Art" => Self::MkOneLineArt,
-                "Mk Blacklight Paint" => Self::MkBlacklightPaint,
-                "Mk Carnival Glass" => Self::MkCarnivalGlass,
-                "Mk Cyanotype Print" => Self::MkCyanotypePrint,
-                "Mk Cross Stitching" => Self::MkCrossStitching,
-                "Mk Encaustic Paint" => Self::MkEncausticPaint,
-                "Mk Embroidery" => Self::MkEmbroidery,
-                "Mk Gyotaku" => Self::MkGyotaku,
-                "Mk Luminogram" => Self::MkLuminogram,
-                "Mk Lite Brite Art" => Self::MkLiteBriteArt,
-                "Mk Mokume Gane" => Self::MkMokumeGane,
-                "Pebble Art" => Self::PebbleArt,
-                "Mk Palekh" => Self::MkPalekh,
-                "Mk Suminagashi" => Self::MkSuminagashi,
-                "Mk Scrimshaw" => Self::MkScrimshaw,
-                "Mk Shibori" => Self::MkShibori,
-                "Mk Vitreous Enamel" => Self::MkVitreousEnamel,
-                "Mk Ukiyo E" => Self::MkUkiyoE,
-                "Mk Vintage Airline Poster" => Self::MkVintageAirlinePoster,
-                "Mk Vintage Travel Poster" => Self::MkVintageTravelPoster,
-                "Mk Bauhaus Style" => Self::MkBauhausStyle,
-                "Mk Afrofuturism" => Self::MkAfrofuturism,
-                "Mk Atompunk" => Self::MkAtompunk,
-                "Mk Constructivism" => Self::MkConstructivism,
-                "Mk Chicano Art" => Self::MkChicanoArt,
-                "Mk De Stijl" => Self::MkDeStijl,
-                "Mk Dayak Art" => Self::MkDayakArt,
-                "Mk Fayum Portrait" => Self::MkFayumPortrait,
-                "Mk Illuminated Manuscript" => Self::MkIlluminatedManuscript,
-                "Mk Kalighat Painting" => Self::MkKalighatPainting,
-                "Mk Madhubani Painting" => Self::MkMadhubaniPainting,
-                "Mk Pictorialism" => Self::MkPictorialism,
-                "Mk Pichwai Painting" => Self::MkPichwaiPainting,
-                "Mk Patachitra Painting" => Self::MkPatachitraPainting,
-                "Mk Samoan Art Inspired" => Self::MkSamoanArtInspired,
-                "Mk Tlingit Art" => Self::MkTlingitArt,
-                "Mk Adnate Style" => Self::MkAdnateStyle,
-                "Mk Ron English Style" => Self::MkRonEnglishStyle,
-                "Mk Shepard Fairey Style" => Self::MkShepardFaireyStyle,
-                other => Self::Other(other.to_owned()),
+                /// Sets `stop_at` (left out of the request until set).
+                pub fn with_stop_at(mut self, stop_at: impl Into<f64>) -> Self {
+                    self.stop_at = Some(stop_at.into());
+                    self
+                }
+                /// Sets `weight` (left out of the request until set).
+                pub fn with_weight(mut self, weight: impl Into<f64>) -> Self {
+                    self.weight = Some(weight.into());
+                    self
+                }
             }
-        }
-    }
-    impl __serde::Serialize for StylesItem49545fca {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for StylesItem49545fca {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Type` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Typee32aa29a {
-        /// `"ImagePrompt"`
-        ImagePrompt,
-        /// `"PyraCanny"`
-        PyraCanny,
-        /// `"CPDS"`
-        Cpds,
-        /// `"FaceSwap"`
-        FaceSwap,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Typee32aa29a {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::ImagePrompt => "ImagePrompt",
-                Self::PyraCanny => "PyraCanny",
-                Self::Cpds => "CPDS",
-                Self::FaceSwap => "FaceSwap",
-                Self::Other(value) => value,
+            impl __fal::Validate for ImagePrompt {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("type", &self.r#type, &__fal::Rules::NONE);
+                    v.field(
+                        "stop_at",
+                        &self.stop_at,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "weight",
+                        &self.weight,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
             }
-        }
-    }
-    impl From<&str> for Typee32aa29a {
-        fn from(value: &str) -> Self {
-            match value {
-                "ImagePrompt" => Self::ImagePrompt,
-                "PyraCanny" => Self::PyraCanny,
-                "CPDS" => Self::Cpds,
-                "FaceSwap" => Self::FaceSwap,
-                other => Self::Other(other.to_owned()),
+            /// The `InpaintMode` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum InpaintMode {
+                /// `"Inpaint or Outpaint (default)"`
+                InpaintOrOutpaintDefault,
+                /// `"Improve Detail (face, hand, eyes, etc.)"`
+                ImproveDetailFaceHandEyesEtc,
+                /// `"Modify Content (add objects, change background, etc.)"`
+                ModifyContentAddObjectsChangeBackgroundEtc,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl __serde::Serialize for Typee32aa29a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Typee32aa29a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `UovMethod` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum UovMethod9d6cf7f0 {
-        /// `"Disabled"`
-        Disabled,
-        /// `"Vary (Subtle)"`
-        VarySubtle,
-        /// `"Vary (Strong)"`
-        VaryStrong,
-        /// `"Upscale (1.5x)"`
-        Upscale1_5x,
-        /// `"Upscale (2x)"`
-        Upscale2x,
-        /// `"Upscale (Fast 2x)"`
-        UpscaleFast2x,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl UovMethod9d6cf7f0 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Disabled => "Disabled",
-                Self::VarySubtle => "Vary (Subtle)",
-                Self::VaryStrong => "Vary (Strong)",
-                Self::Upscale1_5x => "Upscale (1.5x)",
-                Self::Upscale2x => "Upscale (2x)",
-                Self::UpscaleFast2x => "Upscale (Fast 2x)",
-                Self::Other(value) => value,
+            impl InpaintMode {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "Inpaint or Outpaint (default)",
+                    "Improve Detail (face, hand, eyes, etc.)",
+                    "Modify Content (add objects, change background, etc.)",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::InpaintOrOutpaintDefault => "Inpaint or Outpaint (default)",
+                        Self::ImproveDetailFaceHandEyesEtc => {
+                            "Improve Detail (face, hand, eyes, etc.)"
+                        }
+                        Self::ModifyContentAddObjectsChangeBackgroundEtc => {
+                            "Modify Content (add objects, change background, etc.)"
+                        }
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "Inpaint or Outpaint (default)" => Self::InpaintOrOutpaintDefault,
+                        "Improve Detail (face, hand, eyes, etc.)" => {
+                            Self::ImproveDetailFaceHandEyesEtc
+                        }
+                        "Modify Content (add objects, change background, etc.)" => {
+                            Self::ModifyContentAddObjectsChangeBackgroundEtc
+                        }
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for UovMethod9d6cf7f0 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Disabled" => Self::Disabled,
-                "Vary (Subtle)" => Self::VarySubtle,
-                "Vary (Strong)" => Self::VaryStrong,
-                "Upscale (1.5x)" => Self::Upscale1_5x,
-                "Upscale (2x)" => Self::Upscale2x,
-                "Upscale (Fast 2x)" => Self::UpscaleFast2x,
-                other => Self::Other(other.to_owned()),
+            impl ::std::str::FromStr for InpaintMode {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "InpaintMode",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for UovMethod9d6cf7f0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for UovMethod9d6cf7f0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl TryFrom<&str> for InpaintMode {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for InpaintMode {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for InpaintMode {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for InpaintMode {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `InpaintMode` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for InpaintMode {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `LoraWeight` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct LoraWeight {
+                /// The `path` field.
+                pub path: String,
+                /// The `scale` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 4.
+                pub scale: Option<f64>,
+            }
+            impl __fal::serde::Serialize for LoraWeight {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("path", &self.path)?;
+                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for LoraWeight {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LoraWeight;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LoraWeight` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LoraWeight, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["path", "scale"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LoraWeight {
+                                path: __fal::required(f0, "path")?,
+                                scale: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl LoraWeight {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(path: impl Into<String>) -> Self {
+                    Self {
+                        path: path.into(),
+                        scale: None,
+                    }
+                }
+                /// Sets `scale` (left out of the request until set).
+                pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
+                    self.scale = Some(scale.into());
+                    self
+                }
+            }
+            impl __fal::Validate for LoraWeight {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "scale",
+                        &self.scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(4f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `OutpaintSelectionsItem` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum OutpaintSelectionsItem {
+                /// `"Left"`
+                Left,
+                /// `"Right"`
+                Right,
+                /// `"Top"`
+                Top,
+                /// `"Bottom"`
+                Bottom,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl OutpaintSelectionsItem {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["Left", "Right", "Top", "Bottom"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Left => "Left",
+                        Self::Right => "Right",
+                        Self::Top => "Top",
+                        Self::Bottom => "Bottom",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "Left" => Self::Left,
+                        "Right" => Self::Right,
+                        "Top" => Self::Top,
+                        "Bottom" => Self::Bottom,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for OutpaintSelectionsItem {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "OutpaintSelectionsItem",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for OutpaintSelectionsItem {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for OutpaintSelectionsItem {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for OutpaintSelectionsItem {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for OutpaintSelectionsItem {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(
+                        deserializer,
+                        "a `OutpaintSelectionsItem` string",
+                        Self::from_wire,
+                    )
+                }
+            }
+            impl __fal::Validate for OutpaintSelectionsItem {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `OutputFormat` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum OutputFormat {
+                /// `"png"`
+                Png,
+                /// `"jpeg"`
+                Jpeg,
+                /// `"webp"`
+                Webp,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl OutputFormat {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["png", "jpeg", "webp"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Png => "png",
+                        Self::Jpeg => "jpeg",
+                        Self::Webp => "webp",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "png" => Self::Png,
+                        "jpeg" => Self::Jpeg,
+                        "webp" => Self::Webp,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for OutputFormat {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "OutputFormat",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for OutputFormat {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for OutputFormat {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for OutputFormat {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for OutputFormat {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Performance` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Performance {
+                /// `"Speed"`
+                Speed,
+                /// `"Quality"`
+                Quality,
+                /// `"Extreme Speed"`
+                ExtremeSpeed,
+                /// `"Lightning"`
+                Lightning,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Performance {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "Speed",
+                    "Quality",
+                    "Extreme Speed",
+                    "Lightning",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Speed => "Speed",
+                        Self::Quality => "Quality",
+                        Self::ExtremeSpeed => "Extreme Speed",
+                        Self::Lightning => "Lightning",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "Speed" => Self::Speed,
+                        "Quality" => Self::Quality,
+                        "Extreme Speed" => Self::ExtremeSpeed,
+                        "Lightning" => Self::Lightning,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Performance {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "Performance",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Performance {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Performance {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Performance {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Performance {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Performance` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Performance {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `RefinerModel` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum RefinerModel {
+                /// `"None"`
+                None,
+                /// `"realisticVisionV60B1_v51VAE.safetensors"`
+                RealisticVisionV60b1V51VaeSafetensors,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl RefinerModel {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "None",
+                    "realisticVisionV60B1_v51VAE.safetensors",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::None => "None",
+                        Self::RealisticVisionV60b1V51VaeSafetensors => {
+                            "realisticVisionV60B1_v51VAE.safetensors"
+                        }
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "None" => Self::None,
+                        "realisticVisionV60B1_v51VAE.safetensors" => {
+                            Self::RealisticVisionV60b1V51VaeSafetensors
+                        }
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for RefinerModel {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "RefinerModel",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for RefinerModel {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for RefinerModel {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for RefinerModel {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for RefinerModel {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `RefinerModel` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for RefinerModel {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `StylesItem` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum StylesItem {
+                /// `"Fooocus V2"`
+                FooocusV2,
+                /// `"Fooocus Enhance"`
+                FooocusEnhance,
+                /// `"Fooocus Sharp"`
+                FooocusSharp,
+                /// `"Fooocus Semi Realistic"`
+                FooocusSemiRealistic,
+                /// `"Fooocus Masterpiece"`
+                FooocusMasterpiece,
+                /// `"Fooocus Photograph"`
+                FooocusPhotograph,
+                /// `"Fooocus Negative"`
+                FooocusNegative,
+                /// `"Fooocus Cinematic"`
+                FooocusCinematic,
+                /// `"SAI 3D Model"`
+                Sai3dModel,
+                /// `"SAI Analog Film"`
+                SaiAnalogFilm,
+                /// `"SAI Anime"`
+                SaiAnime,
+                /// `"SAI Cinematic"`
+                SaiCinematic,
+                /// `"SAI Comic Book"`
+                SaiComicBook,
+                /// `"SAI Craft Clay"`
+                SaiCraftClay,
+                /// `"SAI Digital Art"`
+                SaiDigitalArt,
+                /// `"SAI Enhance"`
+                SaiEnhance,
+                /// `"SAI Fantasy Art"`
+                SaiFantasyArt,
+                /// `"SAI Isometric"`
+                SaiIsometric,
+                /// `"SAI Line Art"`
+                SaiLineArt,
+                /// `"SAI Lowpoly"`
+                SaiLowpoly,
+                /// `"SAI Neonpunk"`
+                SaiNeonpunk,
+                /// `"SAI Origami"`
+                SaiOrigami,
+                /// `"SAI Photographic"`
+                SaiPhotographic,
+                /// `"SAI Pixel Art"`
+                SaiPixelArt,
+                /// `"SAI Texture"`
+                SaiTexture,
+                /// `"MRE Cinematic Dynamic"`
+                MreCinematicDynamic,
+                /// `"MRE Spontaneous Picture"`
+                MreSpontaneousPicture,
+                /// `"MRE Artistic Vision"`
+                MreArtisticVision,
+                /// `"MRE Dark Dream"`
+                MreDarkDream,
+                /// `"MRE Gloomy Art"`
+                MreGloomyArt,
+                /// `"MRE Bad Dream"`
+                MreBadDream,
+                /// `"MRE Underground"`
+                MreUnderground,
+                /// `"MRE Surreal Painting"`
+                MreSurrealPainting,
+                /// `"MRE Dynamic Illustration"`
+                MreDynamicIllustration,
+                /// `"MRE Undead Art"`
+                MreUndeadArt,
+                /// `"MRE Elemental Art"`
+                MreElementalArt,
+                /// `"MRE Space Art"`
+                MreSpaceArt,
+                /// `"MRE Ancient Illustration"`
+                MreAncientIllustration,
+                /// `"MRE Brave Art"`
+                MreBraveArt,
+                /// `"MRE Heroic Fantasy"`
+                MreHeroicFantasy,
+                /// `"MRE Dark Cyberpunk"`
+                MreDarkCyberpunk,
+                /// `"MRE Lyrical Geometry"`
+                MreLyricalGeometry,
+                /// `"MRE Sumi E Symbolic"`
+                MreSumiESymbolic,
+                /// `"MRE Sumi E Detailed"`
+                MreSumiEDetailed,
+                /// `"MRE Manga"`
+                MreManga,
+                /// `"MRE Anime"`
+                MreAnime,
+                /// `"MRE Comic"`
+                MreComic,
+                /// `"Ads Advertising"`
+                AdsAdvertising,
+                /// `"Ads Automotive"`
+                AdsAutomotive,
+                /// `"Ads Corporate"`
+                AdsCorporate,
+                /// `"Ads Fashion Editorial"`
+                AdsFashionEditorial,
+                /// `"Ads Food Photography"`
+                AdsFoodPhotography,
+                /// `"Ads Gourmet Food Photography"`
+                AdsGourmetFoodPhotography,
+                /// `"Ads Luxury"`
+                AdsLuxury,
+                /// `"Ads Real Estate"`
+                AdsRealEstate,
+                /// `"Ads Retail"`
+                AdsRetail,
+                /// `"Artstyle Abstract"`
+                ArtstyleAbstract,
+                /// `"Artstyle Abstract Expressionism"`
+                ArtstyleAbstractExpressionism,
+                /// `"Artstyle Art Deco"`
+                ArtstyleArtDeco,
+                /// `"Artstyle Art Nouveau"`
+                ArtstyleArtNouveau,
+                /// `"Artstyle Constructivist"`
+                ArtstyleConstructivist,
+                /// `"Artstyle Cubist"`
+                ArtstyleCubist,
+                /// `"Artstyle Expressionist"`
+                ArtstyleExpressionist,
+                /// `"Artstyle Graffiti"`
+                ArtstyleGraffiti,
+                /// `"Artstyle Hyperrealism"`
+                ArtstyleHyperrealism,
+                /// `"Artstyle Impressionist"`
+                ArtstyleImpressionist,
+                /// `"Artstyle Pointillism"`
+                ArtstylePointillism,
+                /// `"Artstyle Pop Art"`
+                ArtstylePopArt,
+                /// `"Artstyle Psychedelic"`
+                ArtstylePsychedelic,
+                /// `"Artstyle Renaissance"`
+                ArtstyleRenaissance,
+                /// `"Artstyle Steampunk"`
+                ArtstyleSteampunk,
+                /// `"Artstyle Surrealist"`
+                ArtstyleSurrealist,
+                /// `"Artstyle Typography"`
+                ArtstyleTypography,
+                /// `"Artstyle Watercolor"`
+                ArtstyleWatercolor,
+                /// `"Futuristic Biomechanical"`
+                FuturisticBiomechanical,
+                /// `"Futuristic Biomechanical Cyberpunk"`
+                FuturisticBiomechanicalCyberpunk,
+                /// `"Futuristic Cybernetic"`
+                FuturisticCybernetic,
+                /// `"Futuristic Cybernetic Robot"`
+                FuturisticCyberneticRobot,
+                /// `"Futuristic Cyberpunk Cityscape"`
+                FuturisticCyberpunkCityscape,
+                /// `"Futuristic Futuristic"`
+                FuturisticFuturistic,
+                /// `"Futuristic Retro Cyberpunk"`
+                FuturisticRetroCyberpunk,
+                /// `"Futuristic Retro Futurism"`
+                FuturisticRetroFuturism,
+                /// `"Futuristic Sci Fi"`
+                FuturisticSciFi,
+                /// `"Futuristic Vaporwave"`
+                FuturisticVaporwave,
+                /// `"Game Bubble Bobble"`
+                GameBubbleBobble,
+                /// `"Game Cyberpunk Game"`
+                GameCyberpunkGame,
+                /// `"Game Fighting Game"`
+                GameFightingGame,
+                /// `"Game Gta"`
+                GameGta,
+                /// `"Game Mario"`
+                GameMario,
+                /// `"Game Minecraft"`
+                GameMinecraft,
+                /// `"Game Pokemon"`
+                GamePokemon,
+                /// `"Game Retro Arcade"`
+                GameRetroArcade,
+                /// `"Game Retro Game"`
+                GameRetroGame,
+                /// `"Game Rpg Fantasy Game"`
+                GameRpgFantasyGame,
+                /// `"Game Strategy Game"`
+                GameStrategyGame,
+                /// `"Game Streetfighter"`
+                GameStreetfighter,
+                /// `"Game Zelda"`
+                GameZelda,
+                /// `"Misc Architectural"`
+                MiscArchitectural,
+                /// `"Misc Disco"`
+                MiscDisco,
+                /// `"Misc Dreamscape"`
+                MiscDreamscape,
+                /// `"Misc Dystopian"`
+                MiscDystopian,
+                /// `"Misc Fairy Tale"`
+                MiscFairyTale,
+                /// `"Misc Gothic"`
+                MiscGothic,
+                /// `"Misc Grunge"`
+                MiscGrunge,
+                /// `"Misc Horror"`
+                MiscHorror,
+                /// `"Misc Kawaii"`
+                MiscKawaii,
+                /// `"Misc Lovecraftian"`
+                MiscLovecraftian,
+                /// `"Misc Macabre"`
+                MiscMacabre,
+                /// `"Misc Manga"`
+                MiscManga,
+                /// `"Misc Metropolis"`
+                MiscMetropolis,
+                /// `"Misc Minimalist"`
+                MiscMinimalist,
+                /// `"Misc Monochrome"`
+                MiscMonochrome,
+                /// `"Misc Nautical"`
+                MiscNautical,
+                /// `"Misc Space"`
+                MiscSpace,
+                /// `"Misc Stained Glass"`
+                MiscStainedGlass,
+                /// `"Misc Techwear Fashion"`
+                MiscTechwearFashion,
+                /// `"Misc Tribal"`
+                MiscTribal,
+                /// `"Misc Zentangle"`
+                MiscZentangle,
+                /// `"Papercraft Collage"`
+                PapercraftCollage,
+                /// `"Papercraft Flat Papercut"`
+                PapercraftFlatPapercut,
+                /// `"Papercraft Kirigami"`
+                PapercraftKirigami,
+                /// `"Papercraft Paper Mache"`
+                PapercraftPaperMache,
+                /// `"Papercraft Paper Quilling"`
+                PapercraftPaperQuilling,
+                /// `"Papercraft Papercut Collage"`
+                PapercraftPapercutCollage,
+                /// `"Papercraft Papercut Shadow Box"`
+                PapercraftPapercutShadowBox,
+                /// `"Papercraft Stacked Papercut"`
+                PapercraftStackedPapercut,
+                /// `"Papercraft Thick Layered Papercut"`
+                PapercraftThickLayeredPapercut,
+                /// `"Photo Alien"`
+                PhotoAlien,
+                /// `"Photo Film Noir"`
+                PhotoFilmNoir,
+                /// `"Photo Glamour"`
+                PhotoGlamour,
+                /// `"Photo Hdr"`
+                PhotoHdr,
+                /// `"Photo Iphone Photographic"`
+                PhotoIphonePhotographic,
+                /// `"Photo Long Exposure"`
+                PhotoLongExposure,
+                /// `"Photo Neon Noir"`
+                PhotoNeonNoir,
+                /// `"Photo Silhouette"`
+                PhotoSilhouette,
+                /// `"Photo Tilt Shift"`
+                PhotoTiltShift,
+                /// `"Cinematic Diva"`
+                CinematicDiva,
+                /// `"Abstract Expressionism"`
+                AbstractExpressionism,
+                /// `"Academia"`
+                Academia,
+                /// `"Action Figure"`
+                ActionFigure,
+                /// `"Adorable 3D Character"`
+                Adorable3dCharacter,
+                /// `"Adorable Kawaii"`
+                AdorableKawaii,
+                /// `"Art Deco"`
+                ArtDeco,
+                /// `"Art Nouveau"`
+                ArtNouveau,
+                /// `"Astral Aura"`
+                AstralAura,
+                /// `"Avant Garde"`
+                AvantGarde,
+                /// `"Baroque"`
+                Baroque,
+                /// `"Bauhaus Style Poster"`
+                BauhausStylePoster,
+                /// `"Blueprint Schematic Drawing"`
+                BlueprintSchematicDrawing,
+                /// `"Caricature"`
+                Caricature,
+                /// `"Cel Shaded Art"`
+                CelShadedArt,
+                /// `"Character Design Sheet"`
+                CharacterDesignSheet,
+                /// `"Classicism Art"`
+                ClassicismArt,
+                /// `"Color Field Painting"`
+                ColorFieldPainting,
+                /// `"Colored Pencil Art"`
+                ColoredPencilArt,
+                /// `"Conceptual Art"`
+                ConceptualArt,
+                /// `"Constructivism"`
+                Constructivism,
+                /// `"Cubism"`
+                Cubism,
+                /// `"Dadaism"`
+                Dadaism,
+                /// `"Dark Fantasy"`
+                DarkFantasy,
+                /// `"Dark Moody Atmosphere"`
+                DarkMoodyAtmosphere,
+                /// `"Dmt Art Style"`
+                DmtArtStyle,
+                /// `"Doodle Art"`
+                DoodleArt,
+                /// `"Double Exposure"`
+                DoubleExposure,
+                /// `"Dripping Paint Splatter Art"`
+                DrippingPaintSplatterArt,
+                /// `"Expressionism"`
+                Expressionism,
+                /// `"Faded Polaroid Photo"`
+                FadedPolaroidPhoto,
+                /// `"Fauvism"`
+                Fauvism,
+                /// `"Flat 2d Art"`
+                Flat2dArt,
+                /// `"Fortnite Art Style"`
+                FortniteArtStyle,
+                /// `"Futurism"`
+                Futurism,
+                /// `"Glitchcore"`
+                Glitchcore,
+                /// `"Glo Fi"`
+                GloFi,
+                /// `"Googie Art Style"`
+                GoogieArtStyle,
+                /// `"Graffiti Art"`
+                GraffitiArt,
+                /// `"Harlem Renaissance Art"`
+                HarlemRenaissanceArt,
+                /// `"High Fashion"`
+                HighFashion,
+                /// `"Idyllic"`
+                Idyllic,
+                /// `"Impressionism"`
+                Impressionism,
+                /// `"Infographic Drawing"`
+                InfographicDrawing,
+                /// `"Ink Dripping Drawing"`
+                InkDrippingDrawing,
+                /// `"Japanese Ink Drawing"`
+                JapaneseInkDrawing,
+                /// `"Knolling Photography"`
+                KnollingPhotography,
+                /// `"Light Cheery Atmosphere"`
+                LightCheeryAtmosphere,
+                /// `"Logo Design"`
+                LogoDesign,
+                /// `"Luxurious Elegance"`
+                LuxuriousElegance,
+                /// `"Macro Photography"`
+                MacroPhotography,
+                /// `"Mandola Art"`
+                MandolaArt,
+                /// `"Marker Drawing"`
+                MarkerDrawing,
+                /// `"Medievalism"`
+                Medievalism,
+                /// `"Minimalism"`
+                Minimalism,
+                /// `"Neo Baroque"`
+                NeoBaroque,
+                /// `"Neo Byzantine"`
+                NeoByzantine,
+                /// `"Neo Futurism"`
+                NeoFuturism,
+                /// `"Neo Impressionism"`
+                NeoImpressionism,
+                /// `"Neo Rococo"`
+                NeoRococo,
+                /// `"Neoclassicism"`
+                Neoclassicism,
+                /// `"Op Art"`
+                OpArt,
+                /// `"Ornate And Intricate"`
+                OrnateAndIntricate,
+                /// `"Pencil Sketch Drawing"`
+                PencilSketchDrawing,
+                /// `"Pop Art 2"`
+                PopArt2,
+                /// `"Rococo"`
+                Rococo,
+                /// `"Silhouette Art"`
+                SilhouetteArt,
+                /// `"Simple Vector Art"`
+                SimpleVectorArt,
+                /// `"Sketchup"`
+                Sketchup,
+                /// `"Steampunk 2"`
+                Steampunk2,
+                /// `"Surrealism"`
+                Surrealism,
+                /// `"Suprematism"`
+                Suprematism,
+                /// `"Terragen"`
+                Terragen,
+                /// `"Tranquil Relaxing Atmosphere"`
+                TranquilRelaxingAtmosphere,
+                /// `"Sticker Designs"`
+                StickerDesigns,
+                /// `"Vibrant Rim Light"`
+                VibrantRimLight,
+                /// `"Volumetric Lighting"`
+                VolumetricLighting,
+                /// `"Watercolor 2"`
+                Watercolor2,
+                /// `"Whimsical And Playful"`
+                WhimsicalAndPlayful,
+                /// `"Mk Chromolithography"`
+                MkChromolithography,
+                /// `"Mk Cross Processing Print"`
+                MkCrossProcessingPrint,
+                /// `"Mk Dufaycolor Photograph"`
+                MkDufaycolorPhotograph,
+                /// `"Mk Herbarium"`
+                MkHerbarium,
+                /// `"Mk Punk Collage"`
+                MkPunkCollage,
+                /// `"Mk Mosaic"`
+                MkMosaic,
+                /// `"Mk Van Gogh"`
+                MkVanGogh,
+                /// `"Mk Coloring Book"`
+                MkColoringBook,
+                /// `"Mk Singer Sargent"`
+                MkSingerSargent,
+                /// `"Mk Pollock"`
+                MkPollock,
+                /// `"Mk Basquiat"`
+                MkBasquiat,
+                /// `"Mk Andy Warhol"`
+                MkAndyWarhol,
+                /// `"Mk Halftone Print"`
+                MkHalftonePrint,
+                /// `"Mk Gond Painting"`
+                MkGondPainting,
+                /// `"Mk Albumen Print"`
+                MkAlbumenPrint,
+                /// `"Mk Aquatint Print"`
+                MkAquatintPrint,
+                /// `"Mk Anthotype Print"`
+                MkAnthotypePrint,
+                /// `"Mk Inuit Carving"`
+                MkInuitCarving,
+                /// `"Mk Bromoil Print"`
+                MkBromoilPrint,
+                /// `"Mk Calotype Print"`
+                MkCalotypePrint,
+                /// `"Mk Color Sketchnote"`
+                MkColorSketchnote,
+                /// `"Mk Cibulak Porcelain"`
+                MkCibulakPorcelain,
+                /// `"Mk Alcohol Ink Art"`
+                MkAlcoholInkArt,
+                /// `"Mk One Line Art"`
+                MkOneLineArt,
+                /// `"Mk Blacklight Paint"`
+                MkBlacklightPaint,
+                /// `"Mk Carnival Glass"`
+                MkCarnivalGlass,
+                /// `"Mk Cyanotype Print"`
+                MkCyanotypePrint,
+                /// `"Mk Cross Stitching"`
+                MkCrossStitching,
+                /// `"Mk Encaustic Paint"`
+                MkEncausticPaint,
+                /// `"Mk Embroidery"`
+                MkEmbroidery,
+                /// `"Mk Gyotaku"`
+                MkGyotaku,
+                /// `"Mk Luminogram"`
+                MkLuminogram,
+                /// `"Mk Lite Brite Art"`
+                MkLiteBriteArt,
+                /// `"Mk Mokume Gane"`
+                MkMokumeGane,
+                /// `"Pebble Art"`
+                PebbleArt,
+                /// `"Mk Palekh"`
+                MkPalekh,
+                /// `"Mk Suminagashi"`
+                MkSuminagashi,
+                /// `"Mk Scrimshaw"`
+                MkScrimshaw,
+                /// `"Mk Shibori"`
+                MkShibori,
+                /// `"Mk Vitreous Enamel"`
+                MkVitreousEnamel,
+                /// `"Mk Ukiyo E"`
+                MkUkiyoE,
+                /// `"Mk Vintage Airline Poster"`
+                MkVintageAirlinePoster,
+                /// `"Mk Vintage Travel Poster"`
+                MkVintageTravelPoster,
+                /// `"Mk Bauhaus Style"`
+                MkBauhausStyle,
+                /// `"Mk Afrofuturism"`
+                MkAfrofuturism,
+                /// `"Mk Atompunk"`
+                MkAtompunk,
+                /// `"Mk Constructivism"`
+                MkConstructivism,
+                /// `"Mk Chicano Art"`
+                MkChicanoArt,
+                /// `"Mk De Stijl"`
+                MkDeStijl,
+                /// `"Mk Dayak Art"`
+                MkDayakArt,
+                /// `"Mk Fayum Portrait"`
+                MkFayumPortrait,
+                /// `"Mk Illuminated Manuscript"`
+                MkIlluminatedManuscript,
+                /// `"Mk Kalighat Painting"`
+                MkKalighatPainting,
+                /// `"Mk Madhubani Painting"`
+                MkMadhubaniPainting,
+                /// `"Mk Pictorialism"`
+                MkPictorialism,
+                /// `"Mk Pichwai Painting"`
+                MkPichwaiPainting,
+                /// `"Mk Patachitra Painting"`
+                MkPatachitraPainting,
+                /// `"Mk Samoan Art Inspired"`
+                MkSamoanArtInspired,
+                /// `"Mk Tlingit Art"`
+                MkTlingitArt,
+                /// `"Mk Adnate Style"`
+                MkAdnateStyle,
+                /// `"Mk Ron English Style"`
+                MkRonEnglishStyle,
+                /// `"Mk Shepard Fairey Style"`
+                MkShepardFaireyStyle,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl StylesItem {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "Fooocus V2",
+                    "Fooocus Enhance",
+                    "Fooocus Sharp",
+                    "Fooocus Semi Realistic",
+                    "Fooocus Masterpiece",
+                    "Fooocus Photograph",
+                    "Fooocus Negative",
+                    "Fooocus Cinematic",
+                    "SAI 3D Model",
+                    "SAI Analog Film",
+                    "SAI Anime",
+                    "SAI Cinematic",
+                    "SAI Comic Book",
+                    "SAI Craft Clay",
+                    "SAI Digital Art",
+                    "SAI Enhance",
+                    "SAI Fantasy Art",
+                    "SAI Isometric",
+                    "SAI Line Art",
+                    "SAI Lowpoly",
+                    "SAI Neonpunk",
+                    "SAI Origami",
+                    "SAI Photographic",
+                    "SAI Pixel Art",
+                    "SAI Texture",
+                    "MRE Cinematic Dynamic",
+                    "MRE Spontaneous Picture",
+                    "MRE Artistic Vision",
+                    "MRE Dark Dream",
+                    "MRE Gloomy Art",
+                    "MRE Bad Dream",
+                    "MRE Underground",
+                    "MRE Surreal Painting",
+                    "MRE Dynamic Illustration",
+                    "MRE Undead Art",
+                    "MRE Elemental Art",
+                    "MRE Space Art",
+                    "MRE Ancient Illustration",
+                    "MRE Brave Art",
+                    "MRE Heroic Fantasy",
+                    "MRE Dark Cyberpunk",
+                    "MRE Lyrical Geometry",
+                    "MRE Sumi E Symbolic",
+                    "MRE Sumi E Detailed",
+                    "MRE Manga",
+                    "MRE Anime",
+                    "MRE Comic",
+                    "Ads Advertising",
+                    "Ads Automotive",
+                    "Ads Corporate",
+                    "Ads Fashion Editorial",
+                    "Ads Food Photography",
+                    "Ads Gourmet Food Photography",
+                    "Ads Luxury",
+                    "Ads Real Estate",
+                    "Ads Retail",
+                    "Artstyle Abstract",
+                    "Artstyle Abstract Expressionism",
+                    "Artstyle Art Deco",
+                    "Artstyle Art Nouveau",
+                    "Artstyle Constructivist",
+                    "Artstyle Cubist",
+                    "Artstyle Expressionist",
+                    "Artstyle Graffiti",
+                    "Artstyle Hyperrealism",
+                    "Artstyle Impressionist",
+                    "Artstyle Pointillism",
+                    "Artstyle Pop Art",
+                    "Artstyle Psychedelic",
+                    "Artstyle Renaissance",
+                    "Artstyle Steampunk",
+                    "Artstyle Surrealist",
+                    "Artstyle Typography",
+                    "Artstyle Watercolor",
+                    "Futuristic Biomechanical",
+                    "Futuristic Biomechanical Cyberpunk",
+                    "Futuristic Cybernetic",
+                    "Futuristic Cybernetic Robot",
+                    "Futuristic Cyberpunk Cityscape",
+                    "Futuristic Futuristic",
+                    "Futuristic Retro Cyberpunk",
+                    "Futuristic Retro Futurism",
+                    "Futuristic Sci Fi",
+                    "Futuristic Vaporwave",
+                    "Game Bubble Bobble",
+                    "Game Cyberpunk Game",
+                    "Game Fighting Game",
+                    "Game Gta",
+                    "Game Mario",
+                    "Game Minecraft",
+                    "Game Pokemon",
+                    "Game Retro Arcade",
+                    "Game Retro Game",
+                    "Game Rpg Fantasy Game",
+                    "Game Strategy Game",
+                    "Game Streetfighter",
+                    "Game Zelda",
+                    "Misc Architectural",
+                    "Misc Disco",
+                    "Misc Dreamscape",
+                    "Misc Dystopian",
+                    "Misc Fairy Tale",
+                    "Misc Gothic",
+                    "Misc Grunge",
+                    "Misc Horror",
+                    "Misc Kawaii",
+                    "Misc Lovecraftian",
+                    "Misc Macabre",
+                    "Misc Manga",
+                    "Misc Metropolis",
+                    "Misc Minimalist",
+                    "Misc Monochrome",
+                    "Misc Nautical",
+                    "Misc Space",
+                    "Misc Stained Glass",
+                    "Misc Techwear Fashion",
+                    "Misc Tribal",
+                    "Misc Zentangle",
+                    "Papercraft Collage",
+                    "Papercraft Flat Papercut",
+                    "Papercraft Kirigami",
+                    "Papercraft Paper Mache",
+                    "Papercraft Paper Quilling",
+                    "Papercraft Papercut Collage",
+                    "Papercraft Papercut Shadow Box",
+                    "Papercraft Stacked Papercut",
+                    "Papercraft Thick Layered Papercut",
+                    "Photo Alien",
+                    "Photo Film Noir",
+                    "Photo Glamour",
+                    "Photo Hdr",
+                    "Photo Iphone Photographic",
+                    "Photo Long Exposure",
+                    "Photo Neon Noir",
+                    "Photo Silhouette",
+                    "Photo Tilt Shift",
+                    "Cinematic Diva",
+                    "Abstract Expressionism",
+                    "Academia",
+                    "Action Figure",
+                    "Adorable 3D Character",
+                    "Adorable Kawaii",
+                    "Art Deco",
+                    "Art Nouveau",
+                    "Astral Aura",
+                    "Avant Garde",
+                    "Baroque",
+                    "Bauhaus Style Poster",
+                    "Blueprint Schematic Drawing",
+                    "Caricature",
+                    "Cel Shaded Art",
+                    "Character Design Sheet",
+                    "Classicism Art",
+                    "Color Field Painting",
+                    "Colored Pencil Art",
+                    "Conceptual Art",
+                    "Constructivism",
+                    "Cubism",
+                    "Dadaism",
+                    "Dark Fantasy",
+                    "Dark Moody Atmosphere",
+                    "Dmt Art Style",
+                    "Doodle Art",
+                    "Double Exposure",
+                    "Dripping Paint Splatter Art",
+                    "Expressionism",
+                    "Faded Polaroid Photo",
+                    "Fauvism",
+                    "Flat 2d Art",
+                    "Fortnite Art Style",
+                    "Futurism",
+                    "Glitchcore",
+                    "Glo Fi",
+                    "Googie Art Style",
+                    "Graffiti Art",
+                    "Harlem Renaissance Art",
+                    "High Fashion",
+                    "Idyllic",
+                    "Impressionism",
+                    "Infographic Drawing",
+                    "Ink Dripping Drawing",
+                    "Japanese Ink Drawing",
+                    "Knolling Photography",
+                    "Light Cheery Atmosphere",
+                    "Logo Design",
+                    "Luxurious Elegance",
+                    "Macro Photography",
+                    "Mandola Art",
+                    "Marker Drawing",
+                    "Medievalism",
+                    "Minimalism",
+                    "Neo Baroque",
+                    "Neo Byzantine",
+                    "Neo Futurism",
+                    "Neo Impressionism",
+                    "Neo Rococo",
+                    "Neoclassicism",
+                    "Op Art",
+                    "Ornate And Intricate",
+                    "Pencil Sketch Drawing",
+                    "Pop Art 2",
+                    "Rococo",
+                    "Silhouette Art",
+                    "Simple Vector Art",
+                    "Sketchup",
+                    "Steampunk 2",
+                    "Surrealism",
+                    "Suprematism",
+                    "Terragen",
+                    "Tranquil Relaxing Atmosphere",
+                    "Sticker Designs",
+                    "Vibrant Rim Light",
+                    "Volumetric Lighting",
+                    "Watercolor 2",
+                    "Whimsical And Playful",
+                    "Mk Chromolithography",
+                    "Mk Cross Processing Print",
+                    "Mk Dufaycolor Photograph",
+                    "Mk Herbarium",
+                    "Mk Punk Collage",
+                    "Mk Mosaic",
+                    "Mk Van Gogh",
+                    "Mk Coloring Book",
+                    "Mk Singer Sargent",
+                    "Mk Pollock",
+                    "Mk Basquiat",
+                    "Mk Andy Warhol",
+                    "Mk Halftone Print",
+                    "Mk Gond Painting",
+                    "Mk Albumen Print",
+                    "Mk Aquatint Print",
+                    "Mk Anthotype Print",
+                    "Mk Inuit Carving",
+                    "Mk Bromoil Print",
+                    "Mk Calotype Print",
+                    "Mk Color Sketchnote",
+                    "Mk Cibulak Porcelain",
+                    "Mk Alcohol Ink Art",
+                    "Mk One Line Art",
+                    "Mk Blacklight Paint",
+                    "Mk Carnival Glass",
+                    "Mk Cyanotype Print",
+                    "Mk Cross Stitching",
+                    "Mk Encaustic Paint",
+                    "Mk Embroidery",
+                    "Mk Gyotaku",
+                    "Mk Luminogram",
+                    "Mk Lite Brite Art",
+                    "Mk Mokume Gane",
+                    "Pebble Art",
+                    "Mk Palekh",
+                    "Mk Suminagashi",
+                    "Mk Scrimshaw",
+                    "Mk Shibori",
+                    "Mk Vitreous Enamel",
+                    "Mk Ukiyo E",
+                    "Mk Vintage Airline Poster",
+                    "Mk Vintage Travel Poster",
+                    "Mk Bauhaus Style",
+                    "Mk Afrofuturism",
+                    "Mk Atompunk",
+                    "Mk Constructivism",
+                    "Mk Chicano Art",
+                    "Mk De Stijl",
+                    "Mk Dayak Art",
+                    "Mk Fayum Portrait",
+                    "Mk Illuminated Manuscript",
+                    "Mk Kalighat Painting",
+                    "Mk Madhubani Painting",
+                    "Mk Pictorialism",
+                    "Mk Pichwai Painting",
+                    "Mk Patachitra Painting",
+                    "Mk Samoan Art Inspired",
+                    "Mk Tlingit Art",
+                    "Mk Adnate Style",
+                    "Mk Ron English Style",
+                    "Mk Shepard Fairey Style",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::FooocusV2 => "Fooocus V2",
+                        Self::FooocusEnhance => "Fooocus Enhance",
+                        Self::FooocusSharp => "Fooocus Sharp",
+                        Self::FooocusSemiRealistic => "Fooocus Semi Realistic",
+                        Self::FooocusMasterpiece => "Fooocus Masterpiece",
+                        Self::FooocusPhotograph => "Fooocus Photograph",
+                        Self::FooocusNegative => "Fooocus Negative",
+                        Self::FooocusCinematic => "Fooocus Cinematic",
+                        Self::Sai3dModel => "SAI 3D Model",
+                        Self::SaiAnalogFilm => "SAI Analog Film",
+                        Self::SaiAnime => "SAI Anime",
+                        Self::SaiCinematic => "SAI Cinematic",
+                        Self::SaiComicBook => "SAI Comic Book",
+                        Self::SaiCraftClay => "SAI Craft Clay",
+                        Self::SaiDigitalArt => "SAI Digital Art",
+                        Self::SaiEnhance => "SAI Enhance",
+                        Self::SaiFantasyArt => "SAI Fantasy Art",
+                        Self::SaiIsometric => "SAI Isometric",
+                        Self::SaiLineArt => "SAI Line Art",
+                        Self::SaiLowpoly => "SAI Lowpoly",
+                        Self::SaiNeonpunk => "SAI Neonpunk",
+                        Self::SaiOrigami => "SAI Origami",
+                        Self::SaiPhotographic => "SAI Photographic",
+                        Self::SaiPixelArt => "SAI Pixel Art",
+                        Self::SaiTexture => "SAI Texture",
+                        Self::MreCinematicDynamic => "MRE Cinematic Dynamic",
+                        Self::MreSpontaneousPicture => "MRE Spontaneous Picture",
+                        Self::MreArtisticVision => "MRE Artistic Vision",
+                        Self::MreDarkDream => "MRE Dark Dream",
+                        Self::MreGloomyArt => "MRE Gloomy Art",
+                        Self::MreBadDream => "MRE Bad Dream",
+                        Self::MreUnderground => "MRE Underground",
+                        Self::MreSurrealPainting => "MRE Surreal Painting",
+                        Self::MreDynamicIllustration => "MRE Dynamic Illustration",
+                        Self::MreUndeadArt => "MRE Undead Art",
+                        Self::MreElementalArt => "MRE Elemental Art",
+                        Self::MreSpaceArt => "MRE Space Art",
+                        Self::MreAncientIllustration => "MRE Ancient Illustration",
+                        Self::MreBraveArt => "MRE Brave Art",
+                        Self::MreHeroicFantasy => "MRE Heroic Fantasy",
+                        Self::MreDarkCyberpunk => "MRE Dark Cyberpunk",
+                        Self::MreLyricalGeometry => "MRE Lyrical Geometry",
+                        Self::MreSumiESymbolic => "MRE Sumi E Symbolic",
+                        Self::MreSumiEDetailed => "MRE Sumi E Detailed",
+                        Self::MreManga => "MRE Manga",
+                        Self::MreAnime => "MRE Anime",
+                        Self::MreComic => "MRE Comic",
+                        Self::AdsAdvertising => "Ads Advertising",
+                        Self::AdsAutomotive => "Ads Automotive",
+                        Self::AdsCorporate => "Ads Corporate",
+                        Self::AdsFashionEditorial => "Ads Fashion Editorial",
+                        Self::AdsFoodPhotography => "Ads Food Photography",
+                        Self::AdsGourmetFoodPhotography => "Ads Gourmet Food Photography",
+                        Self::AdsLuxury => "Ads Luxury",
+                        Self::AdsRealEstate => "Ads Real Estate",
+                        Self::AdsRetail => "Ads Retail",
+                        Self::ArtstyleAbstract => "Artstyle Abstract",
+                        Self::ArtstyleAbstractExpressionism => "Artstyle Abstract Expressionism",
+                        Self::ArtstyleArtDeco => "Artstyle Art Deco",
+                        Self::ArtstyleArtNouveau => "Artstyle Art Nouveau",
+                        Self::ArtstyleConstructivist => "Artstyle Constructivist",
+                        Self::ArtstyleCubist => "Artstyle Cubist",
+                        Self::ArtstyleExpressionist => "Artstyle Expressionist",
+                        Self::ArtstyleGraffiti => "Artstyle Graffiti",
+                        Self::ArtstyleHyperrealism => "Artstyle Hyperrealism",
+                        Self::ArtstyleImpressionist => "Artstyle Impressionist",
+                        Self::ArtstylePointillism => "Artstyle Pointillism",
+                        Self::ArtstylePopArt => "Artstyle Pop Art",
+                        Self::ArtstylePsychedelic => "Artstyle Psychedelic",
+                        Self::ArtstyleRenaissance => "Artstyle Renaissance",
+                        Self::ArtstyleSteampunk => "Artstyle Steampunk",
+                        Self::ArtstyleSurrealist => "Artstyle Surrealist",
+                        Self::ArtstyleTypography => "Artstyle Typography",
+                        Self::ArtstyleWatercolor => "Artstyle Watercolor",
+                        Self::FuturisticBiomechanical => "Futuristic Biomechanical",
+                        Self::FuturisticBiomechanicalCyberpunk => {
+                            "Futuristic Biomechanical Cyberpunk"
+                        }
+                        Self::FuturisticCybernetic => "Futuristic Cybernetic",
+                        Self::FuturisticCyberneticRobot => "Futuristic Cybernetic Robot",
+                        Self::FuturisticCyberpunkCityscape => "Futuristic Cyberpunk Cityscape",
+                        Self::FuturisticFuturistic => "Futuristic Futuristic",
+                        Self::FuturisticRetroCyberpunk => "Futuristic Retro Cyberpunk",
+                        Self::FuturisticRetroFuturism => "Futuristic Retro Futurism",
+                        Self::FuturisticSciFi => "Futuristic Sci Fi",
+                        Self::FuturisticVaporwave => "Futuristic Vaporwave",
+                        Self::GameBubbleBobble => "Game Bubble Bobble",
+                        Self::GameCyberpunkGame => "Game Cyberpunk Game",
+                        Self::GameFightingGame => "Game Fighting Game",
+                        Self::GameGta => "Game Gta",
+                        Self::GameMario => "Game Mario",
+                        Self::GameMinecraft => "Game Minecraft",
+                        Self::GamePokemon => "Game Pokemon",
+                        Self::GameRetroArcade => "Game Retro Arcade",
+                        Self::GameRetroGame => "Game Retro Game",
+                        Self::GameRpgFantasyGame => "Game Rpg Fantasy Game",
+                        Self::GameStrategyGame => "Game Strategy Game",
+                        Self::GameStreetfighter => "Game Streetfighter",
+                        Self::GameZelda => "Game Zelda",
+                        Self::MiscArchitectural => "Misc Architectural",
+                        Self::MiscDisco => "Misc Disco",
+                        Self::MiscDreamscape => "Misc Dreamscape",
+                        Self::MiscDystopian => "Misc Dystopian",
+                        Self::MiscFairyTale => "Misc Fairy Tale",
+                        Self::MiscGothic => "Misc Gothic",
+                        Self::MiscGrunge => "Misc Grunge",
+                        Self::MiscHorror => "Misc Horror",
+                        Self::MiscKawaii => "Misc Kawaii",
+                        Self::MiscLovecraftian => "Misc Lovecraftian",
+                        Self::MiscMacabre => "Misc Macabre",
+                        Self::MiscManga => "Misc Manga",
+                        Self::MiscMetropolis => "Misc Metropolis",
+                        Self::MiscMinimalist => "Misc Minimalist",
+                        Self::MiscMonochrome => "Misc Monochrome",
+                        Self::MiscNautical => "Misc Nautical",
+                        Self::MiscSpace => "Misc Space",
+                        Self::MiscStainedGlass => "Misc Stained Glass",
+                        Self::MiscTechwearFashion => "Misc Techwear Fashion",
+                        Self::MiscTribal => "Misc Tribal",
+                        Self::MiscZentangle => "Misc Zentangle",
+                        Self::PapercraftCollage => "Papercraft Collage",
+                        Self::PapercraftFlatPapercut => "Papercraft Flat Papercut",
+                        Self::PapercraftKirigami => "Papercraft Kirigami",
+                        Self::PapercraftPaperMache => "Papercraft Paper Mache",
+                        Self::PapercraftPaperQuilling => "Papercraft Paper Quilling",
+                        Self::PapercraftPapercutCollage => "Papercraft Papercut Collage",
+                        Self::PapercraftPapercutShadowBox => "Papercraft Papercut Shadow Box",
+                        Self::PapercraftStackedPapercut => "Papercraft Stacked Papercut",
+                        Self::PapercraftThickLayeredPapercut => "Papercraft Thick Layered Papercut",
+                        Self::PhotoAlien => "Photo Alien",
+                        Self::PhotoFilmNoir => "Photo Film Noir",
+                        Self::PhotoGlamour => "Photo Glamour",
+                        Self::PhotoHdr => "Photo Hdr",
+                        Self::PhotoIphonePhotographic => "Photo Iphone Photographic",
+                        Self::PhotoLongExposure => "Photo Long Exposure",
+                        Self::PhotoNeonNoir => "Photo Neon Noir",
+                        Self::PhotoSilhouette => "Photo Silhouette",
+                        Self::PhotoTiltShift => "Photo Tilt Shift",
+                        Self::CinematicDiva => "Cinematic Diva",
+                        Self::AbstractExpressionism => "Abstract Expressionism",
+                        Self::Academia => "Academia",
+                        Self::ActionFigure => "Action Figure",
+                        Self::Adorable3dCharacter => "Adorable 3D Character",
+                        Self::AdorableKawaii => "Adorable Kawaii",
+                        Self::ArtDeco => "Art Deco",
+                        Self::ArtNouveau => "Art Nouveau",
+                        Self::AstralAura => "Astral Aura",
+                        Self::AvantGarde => "Avant Garde",
+                        Self::Baroque => "Baroque",
+                        Self::BauhausStylePoster => "Bauhaus Style Poster",
+                        Self::BlueprintSchematicDrawing => "Blueprint Schematic Drawing",
+                        Self::Caricature => "Caricature",
+                        Self::CelShadedArt => "Cel Shaded Art",
+                        Self::CharacterDesignSheet => "Character Design Sheet",
+                        Self::ClassicismArt => "Classicism Art",
+                        Self::ColorFieldPainting => "Color Field Painting",
+                        Self::ColoredPencilArt => "Colored Pencil Art",
+                        Self::ConceptualArt => "Conceptual Art",
+                        Self::Constructivism => "Constructivism",
+                        Self::Cubism => "Cubism",
+                        Self::Dadaism => "Dadaism",
+                        Self::DarkFantasy => "Dark Fantasy",
+                        Self::DarkMoodyAtmosphere => "Dark Moody Atmosphere",
+                        Self::DmtArtStyle => "Dmt Art Style",
+                        Self::DoodleArt => "Doodle Art",
+                        Self::DoubleExposure => "Double Exposure",
+                        Self::DrippingPaintSplatterArt => "Dripping Paint Splatter Art",
+                        Self::Expressionism => "Expressionism",
+                        Self::FadedPolaroidPhoto => "Faded Polaroid Photo",
+                        Self::Fauvism => "Fauvism",
+                        Self::Flat2dArt => "Flat 2d Art",
+                        Self::FortniteArtStyle => "Fortnite Art Style",
+                        Self::Futurism => "Futurism",
+                        Self::Glitchcore => "Glitchcore",
+                        Self::GloFi => "Glo Fi",
+                        Self::GoogieArtStyle => "Googie Art Style",
+                        Self::GraffitiArt => "Graffiti Art",
+                        Self::HarlemRenaissanceArt => "Harlem Renaissance Art",
+                        Self::HighFashion => "High Fashion",
+                        Self::Idyllic => "Idyllic",
+                        Self::Impressionism => "Impressionism",
+                        Self::InfographicDrawing => "Infographic Drawing",
+                        Self::InkDrippingDrawing => "Ink Dripping Drawing",
+                        Self::JapaneseInkDrawing => "Japanese Ink Drawing",
+                        Self::KnollingPhotography => "Knolling Photography",
+                        Self::LightCheeryAtmosphere => "Light Cheery Atmosphere",
+                        Self::LogoDesign => "Logo Design",
+                        Self::LuxuriousElegance => "Luxurious Elegance",
+                        Self::MacroPhotography => "Macro Photography",
+                        Self::MandolaArt => "Mandola Art",
+                        Self::MarkerDrawing => "Marker Drawing",
+                        Self::Medievalism => "Medievalism",
+                        Self::Minimalism => "Minimalism",
+                        Self::NeoBaroque => "Neo Baroque",
+                        Self::NeoByzantine => "Neo Byzantine",
+                        Self::NeoFuturism => "Neo Futurism",
+                        Self::NeoImpressionism => "Neo Impressionism",
+                        Self::NeoRococo => "Neo Rococo",
+                        Self::Neoclassicism => "Neoclassicism",
+                        Self::OpArt => "Op Art",
+                        Self::OrnateAndIntricate => "Ornate And Intricate",
+                        Self::PencilSketchDrawing => "Pencil Sketch Drawing",
+                        Self::PopArt2 => "Pop Art 2",
+                        Self::Rococo => "Rococo",
+                        Self::SilhouetteArt => "Silhouette Art",
+                        Self::SimpleVectorArt => "Simple Vector Art",
+                        Self::Sketchup => "Sketchup",
+                        Self::Steampunk2 => "Steampunk 2",
+                        Self::Surrealism => "Surrealism",
+                        Self::Suprematism => "Suprematism",
+                        Self::Terragen => "Terragen",
+                        Self::TranquilRelaxingAtmosphere => "Tranquil Relaxing Atmosphere",
+                        Self::StickerDesigns => "Sticker Designs",
+                        Self::VibrantRimLight => "Vibrant Rim Light",
+                        Self::VolumetricLighting => "Volumetric Lighting",
+                        Self::Watercolor2 => "Watercolor 2",
+                        Self::WhimsicalAndPlayful => "Whimsical And Playful",
+                        Self::MkChromolithography => "Mk Chromolithography",
+                        Self::MkCrossProcessingPrint => "Mk Cross Processing Print",
+                        Self::MkDufaycolorPhotograph => "Mk Dufaycolor Photograph",
+                        Self::MkHerbarium => "Mk Herbarium",
+                        Self::MkPunkCollage => "Mk Punk Collage",
+                        Self::MkMosaic => "Mk Mosaic",
+                        Self::MkVanGogh => "Mk Van Gogh",
+                        Self::MkColoringBook => "Mk Coloring Book",
+                        Self::MkSingerSargent => "Mk Singer Sargent",
+                        Self::MkPollock => "Mk Pollock",
+                        Self::MkBasquiat => "Mk Basquiat",
+                        Self::MkAndyWarhol => "Mk Andy Warhol",
+                        Self::MkHalftonePrint => "Mk Halftone Print",
+                        Self::MkGondPainting => "Mk Gond Painting",
+                        Self::MkAlbumenPrint => "Mk Albumen Print",
+                        Self::MkAquatintPrint => "Mk Aquatint Print",
+                        Self::MkAnthotypePrint => "Mk Anthotype Print",
+                        Self::MkInuitCarving => "Mk Inuit Carving",
+                        Self::MkBromoilPrint => "Mk Bromoil Print",
+                        Self::MkCalotypePrint => "Mk Calotype Print",
+                        Self::MkColorSketchnote => "Mk Color Sketchnote",
+                        Self::MkCibulakPorcelain => "Mk Cibulak Porcelain",
+                        Self::MkAlcoholInkArt => "Mk Alcohol Ink Art",
+                        Self::MkOneLineArt => "Mk One Line Art",
+                        Self::MkBlacklightPaint => "Mk Blacklight Paint",
+                        Self::MkCarnivalGlass => "Mk Carnival Glass",
+                        Self::MkCyanotypePrint => "Mk Cyanotype Print",
+                        Self::MkCrossStitching => "Mk Cross Stitching",
+                        Self::MkEncausticPaint => "Mk Encaustic Paint",
+                        Self::MkEmbroidery => "Mk Embroidery",
+                        Self::MkGyotaku => "Mk Gyotaku",
+                        Self::MkLuminogram => "Mk Luminogram",
+                        Self::MkLiteBriteArt => "Mk Lite Brite Art",
+                        Self::MkMokumeGane => "Mk Mokume Gane",
+                        Self::PebbleArt => "Pebble Art",
+                        Self::MkPalekh => "Mk Palekh",
+                        Self::MkSuminagashi => "Mk Suminagashi",
+                        Self::MkScrimshaw => "Mk Scrimshaw",
+                        Self::MkShibori => "Mk Shibori",
+                        Self::MkVitreousEnamel => "Mk Vitreous Enamel",
+                        Self::MkUkiyoE => "Mk Ukiyo E",
+                        Self::MkVintageAirlinePoster => "Mk Vintage Airline Poster",
+                        Self::MkVintageTravelPoster => "Mk Vintage Travel Poster",
+                        Self::MkBauhausStyle => "Mk Bauhaus Style",
+                        Self::MkAfrofuturism => "Mk Afrofuturism",
+                        Self::MkAtompunk => "Mk Atompunk",
+                        Self::MkConstructivism => "Mk Constructivism",
+                        Self::MkChicanoArt => "Mk Chicano Art",
+                        Self::MkDeStijl => "Mk De Stijl",
+                        Self::MkDayakArt => "Mk Dayak Art",
+                        Self::MkFayumPortrait => "Mk Fayum Portrait",
+                        Self::MkIlluminatedManuscript => "Mk Illuminated Manuscript",
+                        Self::MkKalighatPainting => "Mk Kalighat Painting",
+                        Self::MkMadhubaniPainting => "Mk Madhubani Painting",
+                        Self::MkPictorialism => "Mk Pictorialism",
+                        Self::MkPichwaiPainting => "Mk Pichwai Painting",
+                        Self::MkPatachitraPainting => "Mk Patachitra Painting",
+                        Self::MkSamoanArtInspired => "Mk Samoan Art Inspired",
+                        Self::MkTlingitArt => "Mk Tlingit Art",
+                        Self::MkAdnateStyle => "Mk Adnate Style",
+                        Self::MkRonEnglishStyle => "Mk Ron English Style",
+                        Self::MkShepardFaireyStyle => "Mk Shepard Fairey Style",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "Fooocus V2" => Self::FooocusV2,
+                        "Fooocus Enhance" => Self::FooocusEnhance,
+                        "Fooocus Sharp" => Self::FooocusSharp,
+                        "Fooocus Semi Realistic" => Self::FooocusSemiRealistic,
+                        "Fooocus Masterpiece" => Self::FooocusMasterpiece,
+                        "Fooocus Photograph" => Self::FooocusPhotograph,
+                        "Fooocus Negative" => Self::FooocusNegative,
+                        "Fooocus Cinematic" => Self::FooocusCinematic,
+                        "SAI 3D Model" => Self::Sai3dModel,
+                        "SAI Analog Film" => Self::SaiAnalogFilm,
+                        "SAI Anime" => Self::SaiAnime,
+                        "SAI Cinematic" => Self::SaiCinematic,
+                        "SAI Comic Book" => Self::SaiComicBook,
+                        "SAI Craft Clay" => Self::SaiCraftClay,
+                        "SAI Digital Art" => Self::SaiDigitalArt,
+                        "SAI Enhance" => Self::SaiEnhance,
+                        "SAI Fantasy Art" => Self::SaiFantasyArt,
+                        "SAI Isometric" => Self::SaiIsometric,
+                        "SAI Line Art" => Self::SaiLineArt,
+                        "SAI Lowpoly" => Self::SaiLowpoly,
+                        "SAI Neonpunk" => Self::SaiNeonpunk,
+                        "SAI Origami" => Self::SaiOrigami,
+                        "SAI Photographic" => Self::SaiPhotographic,
+                        "SAI Pixel Art" => Self::SaiPixelArt,
+                        "SAI Texture" => Self::SaiTexture,
+                        "MRE Cinematic Dynamic" => Self::MreCinematicDynamic,
+                        "MRE Spontaneous Picture" => Self::MreSpontaneousPicture,
+                        "MRE Artistic Vision" => Self::MreArtisticVision,
+                        "MRE Dark Dream" => Self::MreDarkDream,
+                        "MRE Gloomy Art" => Self::MreGloomyArt,
+                        "MRE Bad Dream" => Self::MreBadDream,
+                        "MRE Underground" => Self::MreUnderground,
+                        "MRE Surreal Painting" => Self::MreSurrealPainting,
+                        "MRE Dynamic Illustration" => Self::MreDynamicIllustration,
+                        "MRE Undead Art" => Self::MreUndeadArt,
+                        "MRE Elemental Art" => Self::MreElementalArt,
+                        "MRE Space Art" => Self::MreSpaceArt,
+                        "MRE Ancient Illustration" => Self::MreAncientIllustration,
+                        "MRE Brave Art" => Self::MreBraveArt,
+                        "MRE Heroic Fantasy" => Self::MreHeroicFantasy,
+                        "MRE Dark Cyberpunk" => Self::MreDarkCyberpunk,
+                        "MRE Lyrical Geometry" => Self::MreLyricalGeometry,
+                        "MRE Sumi E Symbolic" => Self::MreSumiESymbolic,
+                        "MRE Sumi E Detailed" => Self::MreSumiEDetailed,
+                        "MRE Manga" => Self::MreManga,
+                        "MRE Anime" => Self::MreAnime,
+                        "MRE Comic" => Self::MreComic,
+                        "Ads Advertising" => Self::AdsAdvertising,
+                        "Ads Automotive" => Self::AdsAutomotive,
+                        "Ads Corporate" => Self::AdsCorporate,
+                        "Ads Fashion Editorial" => Self::AdsFashionEditorial,
+                        "Ads Food Photography" => Self::AdsFoodPhotography,
+                        "Ads Gourmet Food Photography" => Self::AdsGourmetFoodPhotography,
+                        "Ads Luxury" => Self::AdsLuxury,
+                        "Ads Real Estate" => Self::AdsRealEstate,
+                        "Ads Retail" => Self::AdsRetail,
+                        "Artstyle Abstract" => Self::ArtstyleAbstract,
+                        "Artstyle Abstract Expressionism" => Self::ArtstyleAbstractExpressionism,
+                        "Artstyle Art Deco" => Self::ArtstyleArtDeco,
+                        "Artstyle Art Nouveau" => Self::ArtstyleArtNouveau,
+                        "Artstyle Constructivist" => Self::ArtstyleConstructivist,
+                        "Artstyle Cubist" => Self::ArtstyleCubist,
+                        "Artstyle Expressionist" => Self::ArtstyleExpressionist,
+                        "Artstyle Graffiti" => Self::ArtstyleGraffiti,
+                        "Artstyle Hyperrealism" => Self::ArtstyleHyperrealism,
+                        "Artstyle Impressionist" => Self::ArtstyleImpressionist,
+                        "Artstyle Pointillism" => Self::ArtstylePointillism,
+                        "Artstyle Pop Art" => Self::ArtstylePopArt,
+                        "Artstyle Psychedelic" => Self::ArtstylePsychedelic,
+                        "Artstyle Renaissance" => Self::ArtstyleRenaissance,
+                        "Artstyle Steampunk" => Self::ArtstyleSteampunk,
+                        "Artstyle Surrealist" => Self::ArtstyleSurrealist,
+                        "Artstyle Typography" => Self::ArtstyleTypography,
+                        "Artstyle Watercolor" => Self::ArtstyleWatercolor,
+                        "Futuristic Biomechanical" => Self::FuturisticBiomechanical,
+                        "Futuristic Biomechanical Cyberpunk" => {
+                            Self::FuturisticBiomechanicalCyberpunk
+                        }
+                        "Futuristic Cybernetic" => Self::FuturisticCybernetic,
+                        "Futuristic Cybernetic Robot" => Self::FuturisticCyberneticRobot,
+                        "Futuristic Cyberpunk Cityscape" => Self::FuturisticCyberpunkCityscape,
+                        "Futuristic Futuristic" => Self::FuturisticFuturistic,
+                        "Futuristic Retro Cyberpunk" => Self::FuturisticRetroCyberpunk,
+                        "Futuristic Retro Futurism" => Self::FuturisticRetroFuturism,
+                        "Futuristic Sci Fi" => Self::FuturisticSciFi,
+                        "Futuristic Vaporwave" => Self::FuturisticVaporwave,
+                        "Game Bubble Bobble" => Self::GameBubbleBobble,
+                        "Game Cyberpunk Game" => Self::GameCyberpunkGame,
+                        "Game Fighting Game" => Self::GameFightingGame,
+                        "Game Gta" => Self::GameGta,
+                        "Game Mario" => Self::GameMario,
+                        "Game Minecraft" => Self::GameMinecraft,
+                        "Game Pokemon" => Self::GamePokemon,
+                        "Game Retro Arcade" => Self::GameRetroArcade,
+                        "Game Retro Game" => Self::GameRetroGame,
+                        "Game Rpg Fantasy Game" => Self::GameRpgFantasyGame,
+                        "Game Strategy Game" => Self::GameStrategyGame,
+                        "Game Streetfighter" => Self::GameStreetfighter,
+                        "Game Zelda" => Self::GameZelda,
+                        "Misc Architectural" => Self::MiscArchitectural,
+                        "Misc Disco" => Self::MiscDisco,
+                        "Misc Dreamscape" => Self::MiscDreamscape,
+                        "Misc Dystopian" => Self::MiscDystopian,
+                        "Misc Fairy Tale" => Self::MiscFairyTale,
+                        "Misc Gothic" => Self::MiscGothic,
+                        "Misc Grunge" => Self::MiscGrunge,
+                        "Misc Horror" => Self::MiscHorror,
+                        "Misc Kawaii" => Self::MiscKawaii,
+                        "Misc Lovecraftian" => Self::MiscLovecraftian,
+                        "Misc Macabre" => Self::MiscMacabre,
+                        "Misc Manga" => Self::MiscManga,
+                        "Misc Metropolis" => Self::MiscMetropolis,
+                        "Misc Minimalist" => Self::MiscMinimalist,
+                        "Misc Monochrome" => Self::MiscMonochrome,
+                        "Misc Nautical" => Self::MiscNautical,
+                        "Misc Space" => Self::MiscSpace,
+                        "Misc Stained Glass" => Self::MiscStainedGlass,
+                        "Misc Techwear Fashion" => Self::MiscTechwearFashion,
+                        "Misc Tribal" => Self::MiscTribal,
+                        "Misc Zentangle" => Self::MiscZentangle,
+                        "Papercraft Collage" => Self::PapercraftCollage,
+                        "Papercraft Flat Papercut" => Self::PapercraftFlatPapercut,
+                        "Papercraft Kirigami" => Self::PapercraftKirigami,
+                        "Papercraft Paper Mache" => Self::PapercraftPaperMache,
+                        "Papercraft Paper Quilling" => Self::PapercraftPaperQuilling,
+                        "Papercraft Papercut Collage" => Self::PapercraftPapercutCollage,
+                        "Papercraft Papercut Shadow Box" => Self::PapercraftPapercutShadowBox,
+                        "Papercraft Stacked Papercut" => Self::PapercraftStackedPapercut,
+                        "Papercraft Thick Layered Papercut" => Self::PapercraftThickLayeredPapercut,
+                        "Photo Alien" => Self::PhotoAlien,
+                        "Photo Film Noir" => Self::PhotoFilmNoir,
+                        "Photo Glamour" => Self::PhotoGlamour,
+                        "Photo Hdr" => Self::PhotoHdr,
+                        "Photo Iphone Photographic" => Self::PhotoIphonePhotographic,
+                        "Photo Long Exposure" => Self::PhotoLongExposure,
+                        "Photo Neon Noir" => Self::PhotoNeonNoir,
+                        "Photo Silhouette" => Self::PhotoSilhouette,
+                        "Photo Tilt Shift" => Self::PhotoTiltShift,
+                        "Cinematic Diva" => Self::CinematicDiva,
+                        "Abstract Expressionism" => Self::AbstractExpressionism,
+                        "Academia" => Self::Academia,
+                        "Action Figure" => Self::ActionFigure,
+                        "Adorable 3D Character" => Self::Adorable3dCharacter,
+                        "Adorable Kawaii" => Self::AdorableKawaii,
+                        "Art Deco" => Self::ArtDeco,
+                        "Art Nouveau" => Self::ArtNouveau,
+                        "Astral Aura" => Self::AstralAura,
+                        "Avant Garde" => Self::AvantGarde,
+                        "Baroque" => Self::Baroque,
+                        "Bauhaus Style Poster" => Self::BauhausStylePoster,
+                        "Blueprint Schematic Drawing" => Self::BlueprintSchematicDrawing,
+                        "Caricature" => Self::Caricature,
+                        "Cel Shaded Art" => Self::CelShadedArt,
+                        "Character Design Sheet" => Self::CharacterDesignSheet,
+                        "Classicism Art" => Self::ClassicismArt,
+                        "Color Field Painting" => Self::ColorFieldPainting,
+                        "Colored Pencil Art" => Self::ColoredPencilArt,
+                        "Conceptual Art" => Self::ConceptualArt,
+                        "Constructivism" => Self::Constructivism,
+                        "Cubism" => Self::Cubism,
+                        "Dadaism" => Self::Dadaism,
+                        "Dark Fantasy" => Self::DarkFantasy,
+                        "Dark Moody Atmosphere" => Self::DarkMoodyAtmosphere,
+                        "Dmt Art Style" => Self::DmtArtStyle,
+                        "Doodle Art" => Self::DoodleArt,
+                        "Double Exposure" => Self::DoubleExposure,
+                        "Dripping Paint Splatter Art" => Self::DrippingPaintSplatterArt,
+                        "Expressionism" => Self::Expressionism,
+                        "Faded Polaroid Photo" => Self::FadedPolaroidPhoto,
+                        "Fauvism" => Self::Fauvism,
+                        "Flat 2d Art" => Self::Flat2dArt,
+                        "Fortnite Art Style" => Self::FortniteArtStyle,
+                        "Futurism" => Self::Futurism,
+                        "Glitchcore" => Self::Glitchcore,
+                        "Glo Fi" => Self::GloFi,
+                        "Googie Art Style" => Self::GoogieArtStyle,
+                        "Graffiti Art" => Self::GraffitiArt,
+                        "Harlem Renaissance Art" => Self::HarlemRenaissanceArt,
+                        "High Fashion" => Self::HighFashion,
+                        "Idyllic" => Self::Idyllic,
+                        "Impressionism" => Self::Impressionism,
+                        "Infographic Drawing" => Self::InfographicDrawing,
+                        "Ink Dripping Drawing" => Self::InkDrippingDrawing,
+                        "Japanese Ink Drawing" => Self::JapaneseInkDrawing,
+                        "Knolling Photography" => Self::KnollingPhotography,
+                        "Light Cheery Atmosphere" => Self::LightCheeryAtmosphere,
+                        "Logo Design" => Self::LogoDesign,
+                        "Luxurious Elegance" => Self::LuxuriousElegance,
+                        "Macro Photography" => Self::MacroPhotography,
+                        "Mandola Art" => Self::MandolaArt,
+                        "Marker Drawing" => Self::MarkerDrawing,
+                        "Medievalism" => Self::Medievalism,
+                        "Minimalism" => Self::Minimalism,
+                        "Neo Baroque" => Self::NeoBaroque,
+                        "Neo Byzantine" => Self::NeoByzantine,
+                        "Neo Futurism" => Self::NeoFuturism,
+                        "Neo Impressionism" => Self::NeoImpressionism,
+                        "Neo Rococo" => Self::NeoRococo,
+                        "Neoclassicism" => Self::Neoclassicism,
+                        "Op Art" => Self::OpArt,
+                        "Ornate And Intricate" => Self::OrnateAndIntricate,
+                        "Pencil Sketch Drawing" => Self::PencilSketchDrawing,
+                        "Pop Art 2" => Self::PopArt2,
+                        "Rococo" => Self::Rococo,
+                        "Silhouette Art" => Self::SilhouetteArt,
+                        "Simple Vector Art" => Self::SimpleVectorArt,
+                        "Sketchup" => Self::Sketchup,
+                        "Steampunk 2" => Self::Steampunk2,
+                        "Surrealism" => Self::Surrealism,
+                        "Suprematism" => Self::Suprematism,
+                        "Terragen" => Self::Terragen,
+                        "Tranquil Relaxing Atmosphere" => Self::TranquilRelaxingAtmosphere,
+                        "Sticker Designs" => Self::StickerDesigns,
+                        "Vibrant Rim Light" => Self::VibrantRimLight,
+                        "Volumetric Lighting" => Self::VolumetricLighting,
+                        "Watercolor 2" => Self::Watercolor2,
+                        "Whimsical And Playful" => Self::WhimsicalAndPlayful,
+                        "Mk Chromolithography" => Self::MkChromolithography,
+                        "Mk Cross Processing Print" => Self::MkCrossProcessingPrint,
+                        "Mk Dufaycolor Photograph" => Self::MkDufaycolorPhotograph,
+                        "Mk Herbarium" => Self::MkHerbarium,
+                        "Mk Punk Collage" => Self::MkPunkCollage,
+                        "Mk Mosaic" => Self::MkMosaic,
+                        "Mk Van Gogh" => Self::MkVanGogh,
+                        "Mk Coloring Book" => Self::MkColoringBook,
+                        "Mk Singer Sargent" => Self::MkSingerSargent,
+                        "Mk Pollock" => Self::MkPollock,
+                        "Mk Basquiat" => Self::MkBasquiat,
+                        "Mk Andy Warhol" => Self::MkAndyWarhol,
+                        "Mk Halftone Print" => Self::MkHalftonePrint,
+                        "Mk Gond Painting" => Self::MkGondPainting,
+                        "Mk Albumen Print" => Self::MkAlbumenPrint,
+                        "Mk Aquatint Print" => Self::MkAquatintPrint,
+                        "Mk Anthotype Print" => Self::MkAnthotypePrint,
+                        "Mk Inuit Carving" => Self::MkInuitCarving,
+                        "Mk Bromoil Print" => Self::MkBromoilPrint,
+                        "Mk Calotype Print" => Self::MkCalotypePrint,
+                        "Mk Color Sketchnote" => Self::MkColorSketchnote,
+                        "Mk Cibulak Porcelain" => Self::MkCibulakPorcelain,
+                        "Mk Alcohol Ink Art" => Self::MkAlcoholInkArt,
+                        "Mk One Line Art" => Self::MkOneLineArt,
+                        "Mk Blacklight Paint" => Self::MkBlacklightPaint,
+                        "Mk Carnival Glass" => Self::MkCarnivalGlass,
+                        "Mk Cyanotype Print" => Self::MkCyanotypePrint,
+                        "Mk Cross Stitching" => Self::MkCrossStitching,
+                        "Mk Encaustic Paint" => Self::MkEncausticPaint,
+                        "Mk Embroidery" => Self::MkEmbroidery,
+                        "Mk Gyotaku" => Self::MkGyotaku,
+                        "Mk Luminogram" => Self::MkLuminogram,
+                        "Mk Lite Brite Art" => Self::MkLiteBriteArt,
+                        "Mk Mokume Gane" => Self::MkMokumeGane,
+                        "Pebble Art" => Self::PebbleArt,
+                        "Mk Palekh" => Self::MkPalekh,
+                        "Mk Suminagashi" => Self::MkSuminagashi,
+                        "Mk Scrimshaw" => Self::MkScrimshaw,
+                        "Mk Shibori" => Self::MkShibori,
+                        "Mk Vitreous Enamel" => Self::MkVitreousEnamel,
+                        "Mk Ukiyo E" => Self::MkUkiyoE,
+                        "Mk Vintage Airline Poster" => Self::MkVintageAirlinePoster,
+                        "Mk Vintage Travel Poster" => Self::MkVintageTravelPoster,
+                        "Mk Bauhaus Style" => Self::MkBauhausStyle,
+                        "Mk Afrofuturism" => Self::MkAfrofuturism,
+                        "Mk Atompunk" => Self::MkAtompunk,
+                        "Mk Constructivism" => Self::MkConstructivism,
+                        "Mk Chicano Art" => Self::MkChicanoArt,
+                        "Mk De Stijl" => Self::MkDeStijl,
+                        "Mk Dayak Art" => Self::MkDayakArt,
+                        "Mk Fayum Portrait" => Self::MkFayumPortrait,
+                        "Mk Illuminated Manuscript" => Self::MkIlluminatedManuscript,
+                        "Mk Kalighat Painting" => Self::MkKalighatPainting,
+                        "Mk Madhubani Painting" => Self::MkMadhubaniPainting,
+                        "Mk Pictorialism" => Self::MkPictorialism,
+                        "Mk Pichwai Painting" => Self::MkPichwaiPainting,
+                        "Mk Patachitra Painting" => Self::MkPatachitraPainting,
+                        "Mk Samoan Art Inspired" => Self::MkSamoanArtInspired,
+                        "Mk Tlingit Art" => Self::MkTlingitArt,
+                        "Mk Adnate Style" => Self::MkAdnateStyle,
+                        "Mk Ron English Style" => Self::MkRonEnglishStyle,
+                        "Mk Shepard Fairey Style" => Self::MkShepardFaireyStyle,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for StylesItem {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new("StylesItem", value, Self::VALUES),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for StylesItem {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for StylesItem {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for StylesItem {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for StylesItem {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `StylesItem` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for StylesItem {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Type` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Type {
+                /// `"ImagePrompt"`
+                ImagePrompt,
+                /// `"PyraCanny"`
+                PyraCanny,
+                /// `"CPDS"`
+                Cpds,
+                /// `"FaceSwap"`
+                FaceSwap,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Type {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "ImagePrompt",
+                    "PyraCanny",
+                    "CPDS",
+                    "FaceSwap",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::ImagePrompt => "ImagePrompt",
+                        Self::PyraCanny => "PyraCanny",
+                        Self::Cpds => "CPDS",
+                        Self::FaceSwap => "FaceSwap",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "ImagePrompt" => Self::ImagePrompt,
+                        "PyraCanny" => Self::PyraCanny,
+                        "CPDS" => Self::Cpds,
+                        "FaceSwap" => Self::FaceSwap,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Type {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Type", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Type {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Type {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Type {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Type {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Type` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Type {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `UovMethod` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum UovMethod {
+                /// `"Disabled"`
+                Disabled,
+                /// `"Vary (Subtle)"`
+                VarySubtle,
+                /// `"Vary (Strong)"`
+                VaryStrong,
+                /// `"Upscale (1.5x)"`
+                Upscale1_5x,
+                /// `"Upscale (2x)"`
+                Upscale2x,
+                /// `"Upscale (Fast 2x)"`
+                UpscaleFast2x,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl UovMethod {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "Disabled",
+                    "Vary (Subtle)",
+                    "Vary (Strong)",
+                    "Upscale (1.5x)",
+                    "Upscale (2x)",
+                    "Upscale (Fast 2x)",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Disabled => "Disabled",
+                        Self::VarySubtle => "Vary (Subtle)",
+                        Self::VaryStrong => "Vary (Strong)",
+                        Self::Upscale1_5x => "Upscale (1.5x)",
+                        Self::Upscale2x => "Upscale (2x)",
+                        Self::UpscaleFast2x => "Upscale (Fast 2x)",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "Disabled" => Self::Disabled,
+                        "Vary (Subtle)" => Self::VarySubtle,
+                        "Vary (Strong)" => Self::VaryStrong,
+                        "Upscale (1.5x)" => Self::Upscale1_5x,
+                        "Upscale (2x)" => Self::Upscale2x,
+                        "Upscale (Fast 2x)" => Self::UpscaleFast2x,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for UovMethod {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("UovMethod", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for UovMethod {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for UovMethod {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for UovMethod {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for UovMethod {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `UovMethod` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for UovMethod {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

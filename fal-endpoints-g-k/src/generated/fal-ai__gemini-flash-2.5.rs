@@ -5,14 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `GeminiFlash25Input` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `GeminiFlash25Output`.
     pub mod gemini_flash_2_5 {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::AspectRatio548e64e0 as AspectRatio;
-        pub use super::super::__types::AspectRatioPresetf9b98f38 as AspectRatioPreset;
-        pub use super::super::__types::CustomAspectRatio5fa0cf71 as CustomAspectRatio;
-        pub use super::super::__types::GeminiFlash25Output06a1145c as GeminiFlash25Output;
-        pub use super::super::__types::OutputFormat571d4461 as OutputFormat;
-        pub use super::super::__types::SafetySettingsItemb93954e5 as SafetySettingsItem;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/gemini-flash-2.5`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct GeminiFlash25Input {
@@ -38,35 +31,80 @@ pub mod fal_ai {
             /// The `seed` field.
             pub seed: Option<i64>,
         }
-        impl __serde::Serialize for GeminiFlash25Input {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for GeminiFlash25Input {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("prompt", &self.prompt)?;
-                __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __types::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __types::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __types::optional_entry(&mut map, "safety_settings", &self.safety_settings)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                __fal::optional_entry(&mut map, "safety_settings", &self.safety_settings)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for GeminiFlash25Input {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for GeminiFlash25Input {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                    num_images: __types::optional_field(&mut map, "num_images")?,
-                    output_format: __types::optional_field(&mut map, "output_format")?,
-                    safety_settings: __types::optional_field(&mut map, "safety_settings")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = GeminiFlash25Input;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `GeminiFlash25Input` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<GeminiFlash25Input, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "prompt",
+                                        "aspect_ratio",
+                                        "num_images",
+                                        "output_format",
+                                        "safety_settings",
+                                        "seed",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(GeminiFlash25Input {
+                            prompt: __fal::required(f0, "prompt")?,
+                            aspect_ratio: f1,
+                            num_images: f2,
+                            output_format: f3,
+                            safety_settings: f4,
+                            seed: f5,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl GeminiFlash25Input {
@@ -112,410 +150,516 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for GeminiFlash25Input {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "prompt",
+                    &self.prompt,
+                    &__fal::Rules {
+                        min_length: Some(1u64),
+                        max_length: Some(5000u64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                v.field(
+                    "num_images",
+                    &self.num_images,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(4f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                v.field("safety_settings", &self.safety_settings, &__fal::Rules::NONE);
+            }
+        }
+        impl GeminiFlash25Input {
+            /// Every rule of `fal-ai/gemini-flash-2.5`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for GeminiFlash25Input {
             const ENDPOINT_ID: &'static str = "fal-ai/gemini-flash-2.5";
             type Output = GeminiFlash25Output;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                GeminiFlash25Input::validate(self)
             }
-            None => Err(E::missing_field(name)),
         }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        /// The `AspectRatio` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+        pub enum AspectRatio {
+            /// The `CustomAspectRatio` form.
+            CustomAspectRatio(CustomAspectRatio),
+            /// The `Preset` form.
+            Preset(AspectRatioPreset),
+        }
+        impl __fal::serde::Serialize for AspectRatio {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                match self {
+                    Self::CustomAspectRatio(value) => {
+                        __fal::serde::Serialize::serialize(value, serializer)
+                    }
+                    Self::Preset(value) => __fal::serde::Serialize::serialize(value, serializer),
+                }
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+            /// Tries each form in order, like serde's untagged enums.
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                    deserializer,
+                )?;
+                if let Some(arm) = value.parse::<CustomAspectRatio>() {
+                    return Ok(Self::CustomAspectRatio(arm));
+                }
+                if let Some(arm) = value.parse::<AspectRatioPreset>() {
+                    return Ok(Self::Preset(arm));
+                }
+                Err(
+                    value
+                        .mismatch(
+                            "one of the forms of `AspectRatio`: `CustomAspectRatio`, `AspectRatioPreset`",
+                        ),
+                )
+            }
+        }
+        impl From<CustomAspectRatio> for AspectRatio {
+            fn from(value: CustomAspectRatio) -> Self {
+                Self::CustomAspectRatio(value)
+            }
+        }
+        impl From<AspectRatioPreset> for AspectRatio {
+            fn from(value: AspectRatioPreset) -> Self {
+                Self::Preset(value)
+            }
+        }
+        impl __fal::Validate for AspectRatio {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                match self {
+                    Self::CustomAspectRatio(value) => {
+                        __fal::Validate::validate_at(value, v, rules)
+                    }
+                    Self::Preset(value) => __fal::Validate::validate_at(value, v, rules),
+                }
+            }
+        }
+        /// The `AspectRatioPreset` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum AspectRatioPreset {
+            /// `"1:1"`
+            V1_1,
+            /// `"3:4"`
+            V3_4,
+            /// `"4:3"`
+            V4_3,
+            /// `"9:16"`
+            V9_16,
+            /// `"16:9"`
+            V16_9,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl AspectRatioPreset {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["1:1", "3:4", "4:3", "9:16", "16:9"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::V1_1 => "1:1",
+                    Self::V3_4 => "3:4",
+                    Self::V4_3 => "4:3",
+                    Self::V9_16 => "9:16",
+                    Self::V16_9 => "16:9",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "1:1" => Self::V1_1,
+                    "3:4" => Self::V3_4,
+                    "4:3" => Self::V4_3,
+                    "9:16" => Self::V9_16,
+                    "16:9" => Self::V16_9,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for AspectRatioPreset {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "AspectRatioPreset",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for AspectRatioPreset {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for AspectRatioPreset {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for AspectRatioPreset {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for AspectRatioPreset {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `AspectRatioPreset` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for AspectRatioPreset {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `CustomAspectRatio` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Default)]
+        pub struct CustomAspectRatio {
+            /// The `width` field.
+            ///
+            /// Default (applied by fal when the field is left unset): `1024`.
+            /// Limits: 256 ≤ value ≤ 2048.
+            pub width: Option<i64>,
+            /// The `height` field.
+            ///
+            /// Default (applied by fal when the field is left unset): `1024`.
+            /// Limits: 256 ≤ value ≤ 2048.
+            pub height: Option<i64>,
+        }
+        impl __fal::serde::Serialize for CustomAspectRatio {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                __fal::optional_entry(&mut map, "width", &self.width)?;
+                __fal::optional_entry(&mut map, "height", &self.height)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for CustomAspectRatio {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = CustomAspectRatio;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `CustomAspectRatio` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<CustomAspectRatio, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["width", "height"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = map.next_value()?,
+                                Some(1) => f1 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(CustomAspectRatio {
+                            width: f0,
+                            height: f1,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        impl CustomAspectRatio {
+            /// An input with every field unset, so fal applies its defaults.
+            pub fn new() -> Self {
+                Self { width: None, height: None }
+            }
+            /// Sets `width` (left out of the request until set).
+            pub fn with_width(mut self, width: impl Into<i64>) -> Self {
+                self.width = Some(width.into());
+                self
+            }
+            /// Sets `height` (left out of the request until set).
+            pub fn with_height(mut self, height: impl Into<i64>) -> Self {
+                self.height = Some(height.into());
+                self
+            }
+        }
+        impl __fal::Validate for CustomAspectRatio {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "width",
+                    &self.width,
+                    &__fal::Rules {
+                        minimum: Some(256f64),
+                        maximum: Some(2048f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "height",
+                    &self.height,
+                    &__fal::Rules {
+                        minimum: Some(256f64),
+                        maximum: Some(2048f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `GeminiFlash25Output` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct GeminiFlash25Output {
+            /// The `images` field.
+            pub images: Vec<fal_runtime::Image>,
+        }
+        impl __fal::serde::Serialize for GeminiFlash25Output {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("images", &self.images)?;
+                map.end()
             }
         }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum AspectRatio548e64e0 {
-        /// The `CustomAspectRatio` form.
-        CustomAspectRatio(CustomAspectRatio5fa0cf71),
-        /// The `Preset` form.
-        Preset(AspectRatioPresetf9b98f38),
-    }
-    impl __serde::Serialize for AspectRatio548e64e0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::CustomAspectRatio(value) => {
-                    __serde::Serialize::serialize(value, serializer)
+        impl<'de> __fal::serde::Deserialize<'de> for GeminiFlash25Output {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = GeminiFlash25Output;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `GeminiFlash25Output` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<GeminiFlash25Output, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["images"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(GeminiFlash25Output {
+                            images: __fal::required(f0, "images")?,
+                        })
+                    }
                 }
-                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
+                deserializer.deserialize_map(FalVisitor)
             }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatio548e64e0 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <CustomAspectRatio5fa0cf71 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::CustomAspectRatio(arm));
+        /// The `OutputFormat` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum OutputFormat {
+            /// `"jpeg"`
+            Jpeg,
+            /// `"png"`
+            Png,
+            /// `"webp"`
+            Webp,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl OutputFormat {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["jpeg", "png", "webp"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Jpeg => "jpeg",
+                    Self::Png => "png",
+                    Self::Webp => "webp",
+                    Self::Other(value) => value.as_str(),
+                }
             }
-            if let Ok(arm) = <AspectRatioPresetf9b98f38 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::Preset(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of AspectRatio",
-                ),
-            )
-        }
-    }
-    impl From<CustomAspectRatio5fa0cf71> for AspectRatio548e64e0 {
-        fn from(value: CustomAspectRatio5fa0cf71) -> Self {
-            Self::CustomAspectRatio(value)
-        }
-    }
-    impl From<AspectRatioPresetf9b98f38> for AspectRatio548e64e0 {
-        fn from(value: AspectRatioPresetf9b98f38) -> Self {
-            Self::Preset(value)
-        }
-    }
-    /// The `AspectRatioPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatioPresetf9b98f38 {
-        /// `"1:1"`
-        V1_1,
-        /// `"3:4"`
-        V3_4,
-        /// `"4:3"`
-        V4_3,
-        /// `"9:16"`
-        V9_16,
-        /// `"16:9"`
-        V16_9,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatioPresetf9b98f38 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V1_1 => "1:1",
-                Self::V3_4 => "3:4",
-                Self::V4_3 => "4:3",
-                Self::V9_16 => "9:16",
-                Self::V16_9 => "16:9",
-                Self::Other(value) => value,
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "jpeg" => Self::Jpeg,
+                    "png" => Self::Png,
+                    "webp" => Self::Webp,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl From<&str> for AspectRatioPresetf9b98f38 {
-        fn from(value: &str) -> Self {
-            match value {
-                "1:1" => Self::V1_1,
-                "3:4" => Self::V3_4,
-                "4:3" => Self::V4_3,
-                "9:16" => Self::V9_16,
-                "16:9" => Self::V16_9,
-                other => Self::Other(other.to_owned()),
+        impl ::std::str::FromStr for OutputFormat {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "OutputFormat",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl __serde::Serialize for AspectRatioPresetf9b98f38 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatioPresetf9b98f38 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `CustomAspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct CustomAspectRatio5fa0cf71 {
-        /// The `width` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1024`.
-        /// Limits: 256 ≤ value ≤ 2048.
-        pub width: Option<i64>,
-        /// The `height` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1024`.
-        /// Limits: 256 ≤ value ≤ 2048.
-        pub height: Option<i64>,
-    }
-    impl __serde::Serialize for CustomAspectRatio5fa0cf71 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for CustomAspectRatio5fa0cf71 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-            })
-        }
-    }
-    impl CustomAspectRatio5fa0cf71 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { width: None, height: None }
-        }
-        /// Sets `width` (left out of the request until set).
-        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
-            self.width = Some(width.into());
-            self
-        }
-        /// Sets `height` (left out of the request until set).
-        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
-            self.height = Some(height.into());
-            self
-        }
-    }
-    /// The `GeminiFlash25Output` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct GeminiFlash25Output06a1145c {
-        /// The `images` field.
-        pub images: Vec<fal_runtime::Image>,
-    }
-    impl __serde::Serialize for GeminiFlash25Output06a1145c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GeminiFlash25Output06a1145c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-            })
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat571d4461 {
-        /// `"jpeg"`
-        Jpeg,
-        /// `"png"`
-        Png,
-        /// `"webp"`
-        Webp,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat571d4461 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Jpeg => "jpeg",
-                Self::Png => "png",
-                Self::Webp => "webp",
-                Self::Other(value) => value,
+        impl TryFrom<&str> for OutputFormat {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl From<&str> for OutputFormat571d4461 {
-        fn from(value: &str) -> Self {
-            match value {
-                "jpeg" => Self::Jpeg,
-                "png" => Self::Png,
-                "webp" => Self::Webp,
-                other => Self::Other(other.to_owned()),
+        impl ::std::fmt::Display for OutputFormat {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
             }
         }
-    }
-    impl __serde::Serialize for OutputFormat571d4461 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat571d4461 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `SafetySettingsItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct SafetySettingsItemb93954e5 {
-        /// The `category` field.
-        pub category: Option<String>,
-        /// The `threshold` field.
-        pub threshold: Option<String>,
-    }
-    impl __serde::Serialize for SafetySettingsItemb93954e5 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "category", &self.category)?;
-            self::optional_entry(&mut map, "threshold", &self.threshold)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SafetySettingsItemb93954e5 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                category: self::optional_field(&mut map, "category")?,
-                threshold: self::optional_field(&mut map, "threshold")?,
-            })
-        }
-    }
-    impl SafetySettingsItemb93954e5 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                category: None,
-                threshold: None,
+        impl __fal::serde::Serialize for OutputFormat {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
         }
-        /// Sets `category` (left out of the request until set).
-        pub fn with_category(mut self, category: impl Into<String>) -> Self {
-            self.category = Some(category.into());
-            self
+        impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+            }
         }
-        /// Sets `threshold` (left out of the request until set).
-        pub fn with_threshold(mut self, threshold: impl Into<String>) -> Self {
-            self.threshold = Some(threshold.into());
-            self
+        impl __fal::Validate for OutputFormat {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `SafetySettingsItem` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Default)]
+        pub struct SafetySettingsItem {
+            /// The `category` field.
+            pub category: Option<String>,
+            /// The `threshold` field.
+            pub threshold: Option<String>,
+        }
+        impl __fal::serde::Serialize for SafetySettingsItem {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                __fal::optional_entry(&mut map, "category", &self.category)?;
+                __fal::optional_entry(&mut map, "threshold", &self.threshold)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for SafetySettingsItem {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = SafetySettingsItem;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `SafetySettingsItem` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<SafetySettingsItem, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["category", "threshold"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = map.next_value()?,
+                                Some(1) => f1 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(SafetySettingsItem {
+                            category: f0,
+                            threshold: f1,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        impl SafetySettingsItem {
+            /// An input with every field unset, so fal applies its defaults.
+            pub fn new() -> Self {
+                Self {
+                    category: None,
+                    threshold: None,
+                }
+            }
+            /// Sets `category` (left out of the request until set).
+            pub fn with_category(mut self, category: impl Into<String>) -> Self {
+                self.category = Some(category.into());
+                self
+            }
+            /// Sets `threshold` (left out of the request until set).
+            pub fn with_threshold(mut self, threshold: impl Into<String>) -> Self {
+                self.threshold = Some(threshold.into());
+                self
+            }
+        }
+        impl __fal::Validate for SafetySettingsItem {
+            fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
         }
     }
 }

@@ -5,14 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `GeminiTtsInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `GeminiTtsOutput`.
     pub mod gemini_tts {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::GeminiTtsOutputf608a870 as GeminiTtsOutput;
-        pub use super::super::__types::LanguageCodePresetd13a45bd as LanguageCodePreset;
-        pub use super::super::__types::Modeld986b540 as Model;
-        pub use super::super::__types::OutputFormatc8a187b4 as OutputFormat;
-        pub use super::super::__types::SpeakerConfigb82acd3f as SpeakerConfig;
-        pub use super::super::__types::Voice8622b1d1 as Voice;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/gemini-tts`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct GeminiTtsInput {
@@ -33,7 +26,7 @@ pub mod fal_ai {
             /// The `language_code` field.
             ///
             /// Example: `"English (US)"`.
-            pub language_code: Option<LanguageCodePreset>,
+            pub language_code: Option<LanguageCode>,
             /// The `speakers` field.
             ///
             /// Example: `[{"speaker_id":"Host","voice":"Charon"},{"speaker_id":"DrChen","voice":"Kore"}]`.
@@ -48,43 +41,90 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `"mp3"`.
             pub output_format: Option<OutputFormat>,
         }
-        impl __serde::Serialize for GeminiTtsInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for GeminiTtsInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("prompt", &self.prompt)?;
-                __types::optional_entry(
-                    &mut map,
-                    "style_instructions",
-                    &self.style_instructions,
-                )?;
-                __types::optional_entry(&mut map, "voice", &self.voice)?;
-                __types::optional_entry(&mut map, "model", &self.model)?;
-                __types::optional_entry(&mut map, "language_code", &self.language_code)?;
-                __types::optional_entry(&mut map, "speakers", &self.speakers)?;
-                __types::optional_entry(&mut map, "temperature", &self.temperature)?;
-                __types::optional_entry(&mut map, "output_format", &self.output_format)?;
+                __fal::optional_entry(&mut map, "style_instructions", &self.style_instructions)?;
+                __fal::optional_entry(&mut map, "voice", &self.voice)?;
+                __fal::optional_entry(&mut map, "model", &self.model)?;
+                __fal::optional_entry(&mut map, "language_code", &self.language_code)?;
+                __fal::optional_entry(&mut map, "speakers", &self.speakers)?;
+                __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
+                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for GeminiTtsInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for GeminiTtsInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    style_instructions: __types::optional_field(&mut map, "style_instructions")?,
-                    voice: __types::optional_field(&mut map, "voice")?,
-                    model: __types::optional_field(&mut map, "model")?,
-                    language_code: __types::optional_field(&mut map, "language_code")?,
-                    speakers: __types::optional_field(&mut map, "speakers")?,
-                    temperature: __types::optional_field(&mut map, "temperature")?,
-                    output_format: __types::optional_field(&mut map, "output_format")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = GeminiTtsInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `GeminiTtsInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<GeminiTtsInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "prompt",
+                                        "style_instructions",
+                                        "voice",
+                                        "model",
+                                        "language_code",
+                                        "speakers",
+                                        "temperature",
+                                        "output_format",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(GeminiTtsInput {
+                            prompt: __fal::required(f0, "prompt")?,
+                            style_instructions: f1,
+                            voice: f2,
+                            model: f3,
+                            language_code: f4,
+                            speakers: f5,
+                            temperature: f6,
+                            output_format: f7,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl GeminiTtsInput {
@@ -120,10 +160,7 @@ pub mod fal_ai {
                 self
             }
             /// Sets `language_code` (left out of the request until set).
-            pub fn with_language_code(
-                mut self,
-                language_code: impl Into<LanguageCodePreset>,
-            ) -> Self {
+            pub fn with_language_code(mut self, language_code: impl Into<LanguageCode>) -> Self {
                 self.language_code = Some(language_code.into());
                 self
             }
@@ -146,825 +183,1088 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for GeminiTtsInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "prompt",
+                    &self.prompt,
+                    &__fal::Rules {
+                        min_length: Some(1u64),
+                        max_length: Some(50000u64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "style_instructions",
+                    &self.style_instructions,
+                    &__fal::Rules {
+                        max_length: Some(4000u64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("voice", &self.voice, &__fal::Rules::NONE);
+                v.field("model", &self.model, &__fal::Rules::NONE);
+                v.field("language_code", &self.language_code, &__fal::Rules::NONE);
+                v.field(
+                    "speakers",
+                    &self.speakers,
+                    &__fal::Rules {
+                        min_items: Some(2u64),
+                        max_items: Some(10u64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "temperature",
+                    &self.temperature,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(2f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+            }
+        }
+        impl GeminiTtsInput {
+            /// Every rule of `fal-ai/gemini-tts`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for GeminiTtsInput {
             const ENDPOINT_ID: &'static str = "fal-ai/gemini-tts";
             type Output = GeminiTtsOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                GeminiTtsInput::validate(self)
             }
-            None => Err(E::missing_field(name)),
         }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        /// The `GeminiTtsOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct GeminiTtsOutput {
+            /// The `audio` field.
+            ///
+            /// Example: `{"url":"https://v3b.fal.media/files/b/0a935d4f/Ez4NpcnFTuGsu2FHDaJTR_gemini_tts_output.mp3"}`.
+            pub audio: fal_runtime::File,
+        }
+        impl __fal::serde::Serialize for GeminiTtsOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("audio", &self.audio)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for GeminiTtsOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = GeminiTtsOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `GeminiTtsOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<GeminiTtsOutput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(GeminiTtsOutput {
+                            audio: __fal::required(f0, "audio")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        /// The `LanguageCode` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum LanguageCode {
+            /// `"Arabic (Egypt)"`
+            ArabicEgypt,
+            /// `"Bangla (Bangladesh)"`
+            BanglaBangladesh,
+            /// `"Dutch (Netherlands)"`
+            DutchNetherlands,
+            /// `"English (India)"`
+            EnglishIndia,
+            /// `"English (US)"`
+            EnglishUs,
+            /// `"French (France)"`
+            FrenchFrance,
+            /// `"German (Germany)"`
+            GermanGermany,
+            /// `"Hindi (India)"`
+            HindiIndia,
+            /// `"Indonesian (Indonesia)"`
+            IndonesianIndonesia,
+            /// `"Italian (Italy)"`
+            ItalianItaly,
+            /// `"Japanese (Japan)"`
+            JapaneseJapan,
+            /// `"Korean (South Korea)"`
+            KoreanSouthKorea,
+            /// `"Marathi (India)"`
+            MarathiIndia,
+            /// `"Polish (Poland)"`
+            PolishPoland,
+            /// `"Portuguese (Brazil)"`
+            PortugueseBrazil,
+            /// `"Romanian (Romania)"`
+            RomanianRomania,
+            /// `"Russian (Russia)"`
+            RussianRussia,
+            /// `"Spanish (Spain)"`
+            SpanishSpain,
+            /// `"Tamil (India)"`
+            TamilIndia,
+            /// `"Telugu (India)"`
+            TeluguIndia,
+            /// `"Thai (Thailand)"`
+            ThaiThailand,
+            /// `"Turkish (Turkey)"`
+            TurkishTurkey,
+            /// `"Ukrainian (Ukraine)"`
+            UkrainianUkraine,
+            /// `"Vietnamese (Vietnam)"`
+            VietnameseVietnam,
+            /// `"Afrikaans (South Africa)"`
+            AfrikaansSouthAfrica,
+            /// `"Albanian (Albania)"`
+            AlbanianAlbania,
+            /// `"Amharic (Ethiopia)"`
+            AmharicEthiopia,
+            /// `"Arabic (World)"`
+            ArabicWorld,
+            /// `"Armenian (Armenia)"`
+            ArmenianArmenia,
+            /// `"Azerbaijani (Azerbaijan)"`
+            AzerbaijaniAzerbaijan,
+            /// `"Basque (Spain)"`
+            BasqueSpain,
+            /// `"Belarusian (Belarus)"`
+            BelarusianBelarus,
+            /// `"Bulgarian (Bulgaria)"`
+            BulgarianBulgaria,
+            /// `"Burmese (Myanmar)"`
+            BurmeseMyanmar,
+            /// `"Catalan (Spain)"`
+            CatalanSpain,
+            /// `"Cebuano (Philippines)"`
+            CebuanoPhilippines,
+            /// `"Chinese Mandarin (China)"`
+            ChineseMandarinChina,
+            /// `"Chinese Mandarin (Taiwan)"`
+            ChineseMandarinTaiwan,
+            /// `"Croatian (Croatia)"`
+            CroatianCroatia,
+            /// `"Czech (Czech Republic)"`
+            CzechCzechRepublic,
+            /// `"Danish (Denmark)"`
+            DanishDenmark,
+            /// `"English (Australia)"`
+            EnglishAustralia,
+            /// `"English (UK)"`
+            EnglishUk,
+            /// `"Estonian (Estonia)"`
+            EstonianEstonia,
+            /// `"Filipino (Philippines)"`
+            FilipinoPhilippines,
+            /// `"Finnish (Finland)"`
+            FinnishFinland,
+            /// `"French (Canada)"`
+            FrenchCanada,
+            /// `"Galician (Spain)"`
+            GalicianSpain,
+            /// `"Georgian (Georgia)"`
+            GeorgianGeorgia,
+            /// `"Greek (Greece)"`
+            GreekGreece,
+            /// `"Gujarati (India)"`
+            GujaratiIndia,
+            /// `"Haitian Creole (Haiti)"`
+            HaitianCreoleHaiti,
+            /// `"Hebrew (Israel)"`
+            HebrewIsrael,
+            /// `"Hungarian (Hungary)"`
+            HungarianHungary,
+            /// `"Icelandic (Iceland)"`
+            IcelandicIceland,
+            /// `"Javanese (Java)"`
+            JavaneseJava,
+            /// `"Kannada (India)"`
+            KannadaIndia,
+            /// `"Konkani (India)"`
+            KonkaniIndia,
+            /// `"Lao (Laos)"`
+            LaoLaos,
+            /// `"Latin (Vatican City)"`
+            LatinVaticanCity,
+            /// `"Latvian (Latvia)"`
+            LatvianLatvia,
+            /// `"Lithuanian (Lithuania)"`
+            LithuanianLithuania,
+            /// `"Luxembourgish (Luxembourg)"`
+            LuxembourgishLuxembourg,
+            /// `"Macedonian (North Macedonia)"`
+            MacedonianNorthMacedonia,
+            /// `"Maithili (India)"`
+            MaithiliIndia,
+            /// `"Malagasy (Madagascar)"`
+            MalagasyMadagascar,
+            /// `"Malay (Malaysia)"`
+            MalayMalaysia,
+            /// `"Malayalam (India)"`
+            MalayalamIndia,
+            /// `"Mongolian (Mongolia)"`
+            MongolianMongolia,
+            /// `"Nepali (Nepal)"`
+            NepaliNepal,
+            /// `"Norwegian Bokmal (Norway)"`
+            NorwegianBokmalNorway,
+            /// `"Norwegian Nynorsk (Norway)"`
+            NorwegianNynorskNorway,
+            /// `"Odia (India)"`
+            OdiaIndia,
+            /// `"Pashto (Afghanistan)"`
+            PashtoAfghanistan,
+            /// `"Persian (Iran)"`
+            PersianIran,
+            /// `"Portuguese (Portugal)"`
+            PortuguesePortugal,
+            /// `"Punjabi (India)"`
+            PunjabiIndia,
+            /// `"Serbian (Serbia)"`
+            SerbianSerbia,
+            /// `"Sindhi (India)"`
+            SindhiIndia,
+            /// `"Sinhala (Sri Lanka)"`
+            SinhalaSriLanka,
+            /// `"Slovak (Slovakia)"`
+            SlovakSlovakia,
+            /// `"Slovenian (Slovenia)"`
+            SlovenianSlovenia,
+            /// `"Spanish (Latin America)"`
+            SpanishLatinAmerica,
+            /// `"Spanish (Mexico)"`
+            SpanishMexico,
+            /// `"Swahili (Kenya)"`
+            SwahiliKenya,
+            /// `"Swedish (Sweden)"`
+            SwedishSweden,
+            /// `"Urdu (Pakistan)"`
+            UrduPakistan,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl LanguageCode {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "Arabic (Egypt)",
+                "Bangla (Bangladesh)",
+                "Dutch (Netherlands)",
+                "English (India)",
+                "English (US)",
+                "French (France)",
+                "German (Germany)",
+                "Hindi (India)",
+                "Indonesian (Indonesia)",
+                "Italian (Italy)",
+                "Japanese (Japan)",
+                "Korean (South Korea)",
+                "Marathi (India)",
+                "Polish (Poland)",
+                "Portuguese (Brazil)",
+                "Romanian (Romania)",
+                "Russian (Russia)",
+                "Spanish (Spain)",
+                "Tamil (India)",
+                "Telugu (India)",
+                "Thai (Thailand)",
+                "Turkish (Turkey)",
+                "Ukrainian (Ukraine)",
+                "Vietnamese (Vietnam)",
+                "Afrikaans (South Africa)",
+                "Albanian (Albania)",
+                "Amharic (Ethiopia)",
+                "Arabic (World)",
+                "Armenian (Armenia)",
+                "Azerbaijani (Azerbaijan)",
+                "Basque (Spain)",
+                "Belarusian (Belarus)",
+                "Bulgarian (Bulgaria)",
+                "Burmese (Myanmar)",
+                "Catalan (Spain)",
+                "Cebuano (Philippines)",
+                "Chinese Mandarin (China)",
+                "Chinese Mandarin (Taiwan)",
+                "Croatian (Croatia)",
+                "Czech (Czech Republic)",
+                "Danish (Denmark)",
+                "English (Australia)",
+                "English (UK)",
+                "Estonian (Estonia)",
+                "Filipino (Philippines)",
+                "Finnish (Finland)",
+                "French (Canada)",
+                "Galician (Spain)",
+                "Georgian (Georgia)",
+                "Greek (Greece)",
+                "Gujarati (India)",
+                "Haitian Creole (Haiti)",
+                "Hebrew (Israel)",
+                "Hungarian (Hungary)",
+                "Icelandic (Iceland)",
+                "Javanese (Java)",
+                "Kannada (India)",
+                "Konkani (India)",
+                "Lao (Laos)",
+                "Latin (Vatican City)",
+                "Latvian (Latvia)",
+                "Lithuanian (Lithuania)",
+                "Luxembourgish (Luxembourg)",
+                "Macedonian (North Macedonia)",
+                "Maithili (India)",
+                "Malagasy (Madagascar)",
+                "Malay (Malaysia)",
+                "Malayalam (India)",
+                "Mongolian (Mongolia)",
+                "Nepali (Nepal)",
+                "Norwegian Bokmal (Norway)",
+                "Norwegian Nynorsk (Norway)",
+                "Odia (India)",
+                "Pashto (Afghanistan)",
+                "Persian (Iran)",
+                "Portuguese (Portugal)",
+                "Punjabi (India)",
+                "Serbian (Serbia)",
+                "Sindhi (India)",
+                "Sinhala (Sri Lanka)",
+                "Slovak (Slovakia)",
+                "Slovenian (Slovenia)",
+                "Spanish (Latin America)",
+                "Spanish (Mexico)",
+                "Swahili (Kenya)",
+                "Swedish (Sweden)",
+                "Urdu (Pakistan)",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::ArabicEgypt => "Arabic (Egypt)",
+                    Self::BanglaBangladesh => "Bangla (Bangladesh)",
+                    Self::DutchNetherlands => "Dutch (Netherlands)",
+                    Self::EnglishIndia => "English (India)",
+                    Self::EnglishUs => "English (US)",
+                    Self::FrenchFrance => "French (France)",
+                    Self::GermanGermany => "German (Germany)",
+                    Self::HindiIndia => "Hindi (India)",
+                    Self::IndonesianIndonesia => "Indonesian (Indonesia)",
+                    Self::ItalianItaly => "Italian (Italy)",
+                    Self::JapaneseJapan => "Japanese (Japan)",
+                    Self::KoreanSouthKorea => "Korean (South Korea)",
+                    Self::MarathiIndia => "Marathi (India)",
+                    Self::PolishPoland => "Polish (Poland)",
+                    Self::PortugueseBrazil => "Portuguese (Brazil)",
+                    Self::RomanianRomania => "Romanian (Romania)",
+                    Self::RussianRussia => "Russian (Russia)",
+                    Self::SpanishSpain => "Spanish (Spain)",
+                    Self::TamilIndia => "Tamil (India)",
+                    Self::TeluguIndia => "Telugu (India)",
+                    Self::ThaiThailand => "Thai (Thailand)",
+                    Self::TurkishTurkey => "Turkish (Turkey)",
+                    Self::UkrainianUkraine => "Ukrainian (Ukraine)",
+                    Self::VietnameseVietnam => "Vietnamese (Vietnam)",
+                    Self::AfrikaansSouthAfrica => "Afrikaans (South Africa)",
+                    Self::AlbanianAlbania => "Albanian (Albania)",
+                    Self::AmharicEthiopia => "Amharic (Ethiopia)",
+                    Self::ArabicWorld => "Arabic (World)",
+                    Self::ArmenianArmenia => "Armenian (Armenia)",
+                    Self::AzerbaijaniAzerbaijan => "Azerbaijani (Azerbaijan)",
+                    Self::BasqueSpain => "Basque (Spain)",
+                    Self::BelarusianBelarus => "Belarusian (Belarus)",
+                    Self::BulgarianBulgaria => "Bulgarian (Bulgaria)",
+                    Self::BurmeseMyanmar => "Burmese (Myanmar)",
+                    Self::CatalanSpain => "Catalan (Spain)",
+                    Self::CebuanoPhilippines => "Cebuano (Philippines)",
+                    Self::ChineseMandarinChina => "Chinese Mandarin (China)",
+                    Self::ChineseMandarinTaiwan => "Chinese Mandarin (Taiwan)",
+                    Self::CroatianCroatia => "Croatian (Croatia)",
+                    Self::CzechCzechRepublic => "Czech (Czech Republic)",
+                    Self::DanishDenmark => "Danish (Denmark)",
+                    Self::EnglishAustralia => "English (Australia)",
+                    Self::EnglishUk => "English (UK)",
+                    Self::EstonianEstonia => "Estonian (Estonia)",
+                    Self::FilipinoPhilippines => "Filipino (Philippines)",
+                    Self::FinnishFinland => "Finnish (Finland)",
+                    Self::FrenchCanada => "French (Canada)",
+                    Self::GalicianSpain => "Galician (Spain)",
+                    Self::GeorgianGeorgia => "Georgian (Georgia)",
+                    Self::GreekGreece => "Greek (Greece)",
+                    Self::GujaratiIndia => "Gujarati (India)",
+                    Self::HaitianCreoleHaiti => "Haitian Creole (Haiti)",
+                    Self::HebrewIsrael => "Hebrew (Israel)",
+                    Self::HungarianHungary => "Hungarian (Hungary)",
+                    Self::IcelandicIceland => "Icelandic (Iceland)",
+                    Self::JavaneseJava => "Javanese (Java)",
+                    Self::KannadaIndia => "Kannada (India)",
+                    Self::KonkaniIndia => "Konkani (India)",
+                    Self::LaoLaos => "Lao (Laos)",
+                    Self::LatinVaticanCity => "Latin (Vatican City)",
+                    Self::LatvianLatvia => "Latvian (Latvia)",
+                    Self::LithuanianLithuania => "Lithuanian (Lithuania)",
+                    Self::LuxembourgishLuxembourg => "Luxembourgish (Luxembourg)",
+                    Self::MacedonianNorthMacedonia => "Macedonian (North Macedonia)",
+                    Self::MaithiliIndia => "Maithili (India)",
+                    Self::MalagasyMadagascar => "Malagasy (Madagascar)",
+                    Self::MalayMalaysia => "Malay (Malaysia)",
+                    Self::MalayalamIndia => "Malayalam (India)",
+                    Self::MongolianMongolia => "Mongolian (Mongolia)",
+                    Self::NepaliNepal => "Nepali (Nepal)",
+                    Self::NorwegianBokmalNorway => "Norwegian Bokmal (Norway)",
+                    Self::NorwegianNynorskNorway => "Norwegian Nynorsk (Norway)",
+                    Self::OdiaIndia => "Odia (India)",
+                    Self::PashtoAfghanistan => "Pashto (Afghanistan)",
+                    Self::PersianIran => "Persian (Iran)",
+                    Self::PortuguesePortugal => "Portuguese (Portugal)",
+                    Self::PunjabiIndia => "Punjabi (India)",
+                    Self::SerbianSerbia => "Serbian (Serbia)",
+                    Self::SindhiIndia => "Sindhi (India)",
+                    Self::SinhalaSriLanka => "Sinhala (Sri Lanka)",
+                    Self::SlovakSlovakia => "Slovak (Slovakia)",
+                    Self::SlovenianSlovenia => "Slovenian (Slovenia)",
+                    Self::SpanishLatinAmerica => "Spanish (Latin America)",
+                    Self::SpanishMexico => "Spanish (Mexico)",
+                    Self::SwahiliKenya => "Swahili (Kenya)",
+                    Self::SwedishSweden => "Swedish (Sweden)",
+                    Self::UrduPakistan => "Urdu (Pakistan)",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "Arabic (Egypt)" => Self::ArabicEgypt,
+                    "Bangla (Bangladesh)" => Self::BanglaBangladesh,
+                    "Dutch (Netherlands)" => Self::DutchNetherlands,
+                    "English (India)" => Self::EnglishIndia,
+                    "English (US)" => Self::EnglishUs,
+                    "French (France)" => Self::FrenchFrance,
+                    "German (Germany)" => Self::GermanGermany,
+                    "Hindi (India)" => Self::HindiIndia,
+                    "Indonesian (Indonesia)" => Self::IndonesianIndonesia,
+                    "Italian (Italy)" => Self::ItalianItaly,
+                    "Japanese (Japan)" => Self::JapaneseJapan,
+                    "Korean (South Korea)" => Self::KoreanSouthKorea,
+                    "Marathi (India)" => Self::MarathiIndia,
+                    "Polish (Poland)" => Self::PolishPoland,
+                    "Portuguese (Brazil)" => Self::PortugueseBrazil,
+                    "Romanian (Romania)" => Self::RomanianRomania,
+                    "Russian (Russia)" => Self::RussianRussia,
+                    "Spanish (Spain)" => Self::SpanishSpain,
+                    "Tamil (India)" => Self::TamilIndia,
+                    "Telugu (India)" => Self::TeluguIndia,
+                    "Thai (Thailand)" => Self::ThaiThailand,
+                    "Turkish (Turkey)" => Self::TurkishTurkey,
+                    "Ukrainian (Ukraine)" => Self::UkrainianUkraine,
+                    "Vietnamese (Vietnam)" => Self::VietnameseVietnam,
+                    "Afrikaans (South Africa)" => Self::AfrikaansSouthAfrica,
+                    "Albanian (Albania)" => Self::AlbanianAlbania,
+                    "Amharic (Ethiopia)" => Self::AmharicEthiopia,
+                    "Arabic (World)" => Self::ArabicWorld,
+                    "Armenian (Armenia)" => Self::ArmenianArmenia,
+                    "Azerbaijani (Azerbaijan)" => Self::AzerbaijaniAzerbaijan,
+                    "Basque (Spain)" => Self::BasqueSpain,
+                    "Belarusian (Belarus)" => Self::BelarusianBelarus,
+                    "Bulgarian (Bulgaria)" => Self::BulgarianBulgaria,
+                    "Burmese (Myanmar)" => Self::BurmeseMyanmar,
+                    "Catalan (Spain)" => Self::CatalanSpain,
+                    "Cebuano (Philippines)" => Self::CebuanoPhilippines,
+                    "Chinese Mandarin (China)" => Self::ChineseMandarinChina,
+                    "Chinese Mandarin (Taiwan)" => Self::ChineseMandarinTaiwan,
+                    "Croatian (Croatia)" => Self::CroatianCroatia,
+                    "Czech (Czech Republic)" => Self::CzechCzechRepublic,
+                    "Danish (Denmark)" => Self::DanishDenmark,
+                    "English (Australia)" => Self::EnglishAustralia,
+                    "English (UK)" => Self::EnglishUk,
+                    "Estonian (Estonia)" => Self::EstonianEstonia,
+                    "Filipino (Philippines)" => Self::FilipinoPhilippines,
+                    "Finnish (Finland)" => Self::FinnishFinland,
+                    "French (Canada)" => Self::FrenchCanada,
+                    "Galician (Spain)" => Self::GalicianSpain,
+                    "Georgian (Georgia)" => Self::GeorgianGeorgia,
+                    "Greek (Greece)" => Self::GreekGreece,
+                    "Gujarati (India)" => Self::GujaratiIndia,
+                    "Haitian Creole (Haiti)" => Self::HaitianCreoleHaiti,
+                    "Hebrew (Israel)" => Self::HebrewIsrael,
+                    "Hungarian (Hungary)" => Self::HungarianHungary,
+                    "Icelandic (Iceland)" => Self::IcelandicIceland,
+                    "Javanese (Java)" => Self::JavaneseJava,
+                    "Kannada (India)" => Self::KannadaIndia,
+                    "Konkani (India)" => Self::KonkaniIndia,
+                    "Lao (Laos)" => Self::LaoLaos,
+                    "Latin (Vatican City)" => Self::LatinVaticanCity,
+                    "Latvian (Latvia)" => Self::LatvianLatvia,
+                    "Lithuanian (Lithuania)" => Self::LithuanianLithuania,
+                    "Luxembourgish (Luxembourg)" => Self::LuxembourgishLuxembourg,
+                    "Macedonian (North Macedonia)" => Self::MacedonianNorthMacedonia,
+                    "Maithili (India)" => Self::MaithiliIndia,
+                    "Malagasy (Madagascar)" => Self::MalagasyMadagascar,
+                    "Malay (Malaysia)" => Self::MalayMalaysia,
+                    "Malayalam (India)" => Self::MalayalamIndia,
+                    "Mongolian (Mongolia)" => Self::MongolianMongolia,
+                    "Nepali (Nepal)" => Self::NepaliNepal,
+                    "Norwegian Bokmal (Norway)" => Self::NorwegianBokmalNorway,
+                    "Norwegian Nynorsk (Norway)" => Self::NorwegianNynorskNorway,
+                    "Odia (India)" => Self::OdiaIndia,
+                    "Pashto (Afghanistan)" => Self::PashtoAfghanistan,
+                    "Persian (Iran)" => Self::PersianIran,
+                    "Portuguese (Portugal)" => Self::PortuguesePortugal,
+                    "Punjabi (India)" => Self::PunjabiIndia,
+                    "Serbian (Serbia)" => Self::SerbianSerbia,
+                    "Sindhi (India)" => Self::SindhiIndia,
+                    "Sinhala (Sri Lanka)" => Self::SinhalaSriLanka,
+                    "Slovak (Slovakia)" => Self::SlovakSlovakia,
+                    "Slovenian (Slovenia)" => Self::SlovenianSlovenia,
+                    "Spanish (Latin America)" => Self::SpanishLatinAmerica,
+                    "Spanish (Mexico)" => Self::SpanishMexico,
+                    "Swahili (Kenya)" => Self::SwahiliKenya,
+                    "Swedish (Sweden)" => Self::SwedishSweden,
+                    "Urdu (Pakistan)" => Self::UrduPakistan,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for LanguageCode {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "LanguageCode",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for LanguageCode {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for LanguageCode {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for LanguageCode {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for LanguageCode {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `LanguageCode` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for LanguageCode {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `Model` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Model {
+            /// `"gemini-2.5-flash-tts"`
+            Gemini2_5FlashTts,
+            /// `"gemini-2.5-pro-tts"`
+            Gemini2_5ProTts,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Model {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "gemini-2.5-flash-tts",
+                "gemini-2.5-pro-tts",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Gemini2_5FlashTts => "gemini-2.5-flash-tts",
+                    Self::Gemini2_5ProTts => "gemini-2.5-pro-tts",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "gemini-2.5-flash-tts" => Self::Gemini2_5FlashTts,
+                    "gemini-2.5-pro-tts" => Self::Gemini2_5ProTts,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Model {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("Model", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Model {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Model {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Model {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Model {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Model` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Model {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `OutputFormat` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum OutputFormat {
+            /// `"wav"`
+            Wav,
+            /// `"mp3"`
+            Mp3,
+            /// `"ogg_opus"`
+            OggOpus,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl OutputFormat {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["wav", "mp3", "ogg_opus"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Wav => "wav",
+                    Self::Mp3 => "mp3",
+                    Self::OggOpus => "ogg_opus",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "wav" => Self::Wav,
+                    "mp3" => Self::Mp3,
+                    "ogg_opus" => Self::OggOpus,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for OutputFormat {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "OutputFormat",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for OutputFormat {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for OutputFormat {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for OutputFormat {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for OutputFormat {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `SpeakerConfig` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct SpeakerConfig {
+            /// The `voice` field.
+            pub voice: Voice,
+            /// The `speaker_id` field.
+            ///
+            /// Example: `"Speaker1"`.
+            /// Limits: matches `^\w+$`.
+            pub speaker_id: String,
+        }
+        impl __fal::serde::Serialize for SpeakerConfig {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("voice", &self.voice)?;
+                map.serialize_entry("speaker_id", &self.speaker_id)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for SpeakerConfig {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = SpeakerConfig;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `SpeakerConfig` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<SpeakerConfig, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["voice", "speaker_id"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(SpeakerConfig {
+                            voice: __fal::required(f0, "voice")?,
+                            speaker_id: __fal::required(f1, "speaker_id")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        impl SpeakerConfig {
+            /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+            pub fn new(voice: impl Into<Voice>, speaker_id: impl Into<String>) -> Self {
+                Self {
+                    voice: voice.into(),
+                    speaker_id: speaker_id.into(),
+                }
+            }
+        }
+        impl __fal::Validate for SpeakerConfig {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("voice", &self.voice, &__fal::Rules::NONE);
+                v.field(
+                    "speaker_id",
+                    &self.speaker_id,
+                    &__fal::Rules {
+                        pattern: Some("^\\w+$"),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `Voice` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Voice {
+            /// `"Achernar"`
+            Achernar,
+            /// `"Achird"`
+            Achird,
+            /// `"Algenib"`
+            Algenib,
+            /// `"Algieba"`
+            Algieba,
+            /// `"Alnilam"`
+            Alnilam,
+            /// `"Aoede"`
+            Aoede,
+            /// `"Autonoe"`
+            Autonoe,
+            /// `"Callirrhoe"`
+            Callirrhoe,
+            /// `"Charon"`
+            Charon,
+            /// `"Despina"`
+            Despina,
+            /// `"Enceladus"`
+            Enceladus,
+            /// `"Erinome"`
+            Erinome,
+            /// `"Fenrir"`
+            Fenrir,
+            /// `"Gacrux"`
+            Gacrux,
+            /// `"Iapetus"`
+            Iapetus,
+            /// `"Kore"`
+            Kore,
+            /// `"Laomedeia"`
+            Laomedeia,
+            /// `"Leda"`
+            Leda,
+            /// `"Orus"`
+            Orus,
+            /// `"Pulcherrima"`
+            Pulcherrima,
+            /// `"Puck"`
+            Puck,
+            /// `"Rasalgethi"`
+            Rasalgethi,
+            /// `"Sadachbia"`
+            Sadachbia,
+            /// `"Sadaltager"`
+            Sadaltager,
+            /// `"Schedar"`
+            Schedar,
+            /// `"Sulafat"`
+            Sulafat,
+            /// `"Umbriel"`
+            Umbriel,
+            /// `"Vindemiatrix"`
+            Vindemiatrix,
+            /// `"Zephyr"`
+            Zephyr,
+            /// `"Zubenelgenubi"`
+            Zubenelgenubi,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Voice {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "Achernar",
+                "Achird",
+                "Algenib",
+                "Algieba",
+                "Alnilam",
+                "Aoede",
+                "Autonoe",
+                "Callirrhoe",
+                "Charon",
+                "Despina",
+                "Enceladus",
+                "Erinome",
+                "Fenrir",
+                "Gacrux",
+                "Iapetus",
+                "Kore",
+                "Laomedeia",
+                "Leda",
+                "Orus",
+                "Pulcherrima",
+                "Puck",
+                "Rasalgethi",
+                "Sadachbia",
+                "Sadaltager",
+                "Schedar",
+                "Sulafat",
+                "Umbriel",
+                "Vindemiatrix",
+                "Zephyr",
+                "Zubenelgenubi",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Achernar => "Achernar",
+                    Self::Achird => "Achird",
+                    Self::Algenib => "Algenib",
+                    Self::Algieba => "Algieba",
+                    Self::Alnilam => "Alnilam",
+                    Self::Aoede => "Aoede",
+                    Self::Autonoe => "Autonoe",
+                    Self::Callirrhoe => "Callirrhoe",
+                    Self::Charon => "Charon",
+                    Self::Despina => "Despina",
+                    Self::Enceladus => "Enceladus",
+                    Self::Erinome => "Erinome",
+                    Self::Fenrir => "Fenrir",
+                    Self::Gacrux => "Gacrux",
+                    Self::Iapetus => "Iapetus",
+                    Self::Kore => "Kore",
+                    Self::Laomedeia => "Laomedeia",
+                    Self::Leda => "Leda",
+                    Self::Orus => "Orus",
+                    Self::Pulcherrima => "Pulcherrima",
+                    Self::Puck => "Puck",
+                    Self::Rasalgethi => "Rasalgethi",
+                    Self::Sadachbia => "Sadachbia",
+                    Self::Sadaltager => "Sadaltager",
+                    Self::Schedar => "Schedar",
+                    Self::Sulafat => "Sulafat",
+                    Self::Umbriel => "Umbriel",
+                    Self::Vindemiatrix => "Vindemiatrix",
+                    Self::Zephyr => "Zephyr",
+                    Self::Zubenelgenubi => "Zubenelgenubi",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "Achernar" => Self::Achernar,
+                    "Achird" => Self::Achird,
+                    "Algenib" => Self::Algenib,
+                    "Algieba" => Self::Algieba,
+                    "Alnilam" => Self::Alnilam,
+                    "Aoede" => Self::Aoede,
+                    "Autonoe" => Self::Autonoe,
+                    "Callirrhoe" => Self::Callirrhoe,
+                    "Charon" => Self::Charon,
+                    "Despina" => Self::Despina,
+                    "Enceladus" => Self::Enceladus,
+                    "Erinome" => Self::Erinome,
+                    "Fenrir" => Self::Fenrir,
+                    "Gacrux" => Self::Gacrux,
+                    "Iapetus" => Self::Iapetus,
+                    "Kore" => Self::Kore,
+                    "Laomedeia" => Self::Laomedeia,
+                    "Leda" => Self::Leda,
+                    "Orus" => Self::Orus,
+                    "Pulcherrima" => Self::Pulcherrima,
+                    "Puck" => Self::Puck,
+                    "Rasalgethi" => Self::Rasalgethi,
+                    "Sadachbia" => Self::Sadachbia,
+                    "Sadaltager" => Self::Sadaltager,
+                    "Schedar" => Self::Schedar,
+                    "Sulafat" => Self::Sulafat,
+                    "Umbriel" => Self::Umbriel,
+                    "Vindemiatrix" => Self::Vindemiatrix,
+                    "Zephyr" => Self::Zephyr,
+                    "Zubenelgenubi" => Self::Zubenelgenubi,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    /// The `GeminiTtsOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct GeminiTtsOutputf608a870 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a935d4f/Ez4NpcnFTuGsu2FHDaJTR_gemini_tts_output.mp3"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for GeminiTtsOutputf608a870 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GeminiTtsOutputf608a870 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
-        }
-    }
-    /// The `LanguageCodePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum LanguageCodePresetd13a45bd {
-        /// `"Arabic (Egypt)"`
-        ArabicEgypt,
-        /// `"Bangla (Bangladesh)"`
-        BanglaBangladesh,
-        /// `"Dutch (Netherlands)"`
-        DutchNetherlands,
-        /// `"English (India)"`
-        EnglishIndia,
-        /// `"English (US)"`
-        EnglishUs,
-        /// `"French (France)"`
-        FrenchFrance,
-        /// `"German (Germany)"`
-        GermanGermany,
-        /// `"Hindi (India)"`
-        HindiIndia,
-        /// `"Indonesian (Indonesia)"`
-        IndonesianIndonesia,
-        /// `"Italian (Italy)"`
-        ItalianItaly,
-        /// `"Japanese (Japan)"`
-        JapaneseJapan,
-        /// `"Korean (South Korea)"`
-        KoreanSouthKorea,
-        /// `"Marathi (India)"`
-        MarathiIndia,
-        /// `"Polish (Poland)"`
-        PolishPoland,
-        /// `"Portuguese (Brazil)"`
-        PortugueseBrazil,
-        /// `"Romanian (Romania)"`
-        RomanianRomania,
-        /// `"Russian (Russia)"`
-        RussianRussia,
-        /// `"Spanish (Spain)"`
-        SpanishSpain,
-        /// `"Tamil (India)"`
-        TamilIndia,
-        /// `"Telugu (India)"`
-        TeluguIndia,
-        /// `"Thai (Thailand)"`
-        ThaiThailand,
-        /// `"Turkish (Turkey)"`
-        TurkishTurkey,
-        /// `"Ukrainian (Ukraine)"`
-        UkrainianUkraine,
-        /// `"Vietnamese (Vietnam)"`
-        VietnameseVietnam,
-        /// `"Afrikaans (South Africa)"`
-        AfrikaansSouthAfrica,
-        /// `"Albanian (Albania)"`
-        AlbanianAlbania,
-        /// `"Amharic (Ethiopia)"`
-        AmharicEthiopia,
-        /// `"Arabic (World)"`
-        ArabicWorld,
-        /// `"Armenian (Armenia)"`
-        ArmenianArmenia,
-        /// `"Azerbaijani (Azerbaijan)"`
-        AzerbaijaniAzerbaijan,
-        /// `"Basque (Spain)"`
-        BasqueSpain,
-        /// `"Belarusian (Belarus)"`
-        BelarusianBelarus,
-        /// `"Bulgarian (Bulgaria)"`
-        BulgarianBulgaria,
-        /// `"Burmese (Myanmar)"`
-        BurmeseMyanmar,
-        /// `"Catalan (Spain)"`
-        CatalanSpain,
-        /// `"Cebuano (Philippines)"`
-        CebuanoPhilippines,
-        /// `"Chinese Mandarin (China)"`
-        ChineseMandarinChina,
-        /// `"Chinese Mandarin (Taiwan)"`
-        ChineseMandarinTaiwan,
-        /// `"Croatian (Croatia)"`
-        CroatianCroatia,
-        /// `"Czech (Czech Republic)"`
-        CzechCzechRepublic,
-        /// `"Danish (Denmark)"`
-        DanishDenmark,
-        /// `"English (Australia)"`
-        EnglishAustralia,
-        /// `"English (UK)"`
-        EnglishUk,
-        /// `"Estonian (Estonia)"`
-        EstonianEstonia,
-        /// `"Filipino (Philippines)"`
-        FilipinoPhilippines,
-        /// `"Finnish (Finland)"`
-        FinnishFinland,
-        /// `"French (Canada)"`
-        FrenchCanada,
-        /// `"Galician (Spain)"`
-        GalicianSpain,
-        /// `"Georgian (Georgia)"`
-        GeorgianGeorgia,
-        /// `"Greek (Greece)"`
-        GreekGreece,
-        /// `"Gujarati (India)"`
-        GujaratiIndia,
-        /// `"Haitian Creole (Haiti)"`
-        HaitianCreoleHaiti,
-        /// `"Hebrew (Israel)"`
-        HebrewIsrael,
-        /// `"Hungarian (Hungary)"`
-        HungarianHungary,
-        /// `"Icelandic (Iceland)"`
-        IcelandicIceland,
-        /// `"Javanese (Java)"`
-        JavaneseJava,
-        /// `"Kannada (India)"`
-        KannadaIndia,
-        /// `"Konkani (India)"`
-        KonkaniIndia,
-        /// `"Lao (Laos)"`
-        LaoLaos,
-        /// `"Latin (Vatican City)"`
-        LatinVaticanCity,
-        /// `"Latvian (Latvia)"`
-        LatvianLatvia,
-        /// `"Lithuanian (Lithuania)"`
-        LithuanianLithuania,
-        /// `"Luxembourgish (Luxembourg)"`
-        LuxembourgishLuxembourg,
-        /// `"Macedonian (North Macedonia)"`
-        MacedonianNorthMacedonia,
-        /// `"Maithili (India)"`
-        MaithiliIndia,
-        /// `"Malagasy (Madagascar)"`
-        MalagasyMadagascar,
-        /// `"Malay (Malaysia)"`
-        MalayMalaysia,
-        /// `"Malayalam (India)"`
-        MalayalamIndia,
-        /// `"Mongolian (Mongolia)"`
-        MongolianMongolia,
-        /// `"Nepali (Nepal)"`
-        NepaliNepal,
-        /// `"Norwegian Bokmal (Norway)"`
-        NorwegianBokmalNorway,
-        /// `"Norwegian Nynorsk (Norway)"`
-        NorwegianNynorskNorway,
-        /// `"Odia (India)"`
-        OdiaIndia,
-        /// `"Pashto (Afghanistan)"`
-        PashtoAfghanistan,
-        /// `"Persian (Iran)"`
-        PersianIran,
-        /// `"Portuguese (Portugal)"`
-        PortuguesePortugal,
-        /// `"Punjabi (India)"`
-        PunjabiIndia,
-        /// `"Serbian (Serbia)"`
-        SerbianSerbia,
-        /// `"Sindhi (India)"`
-        SindhiIndia,
-        /// `"Sinhala (Sri Lanka)"`
-        SinhalaSriLanka,
-        /// `"Slovak (Slovakia)"`
-        SlovakSlovakia,
-        /// `"Slovenian (Slovenia)"`
-        SlovenianSlovenia,
-        /// `"Spanish (Latin America)"`
-        SpanishLatinAmerica,
-        /// `"Spanish (Mexico)"`
-        SpanishMexico,
-        /// `"Swahili (Kenya)"`
-        SwahiliKenya,
-        /// `"Swedish (Sweden)"`
-        SwedishSweden,
-        /// `"Urdu (Pakistan)"`
-        UrduPakistan,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl LanguageCodePresetd13a45bd {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::ArabicEgypt => "Arabic (Egypt)",
-                Self::BanglaBangladesh => "Bangla (Bangladesh)",
-                Self::DutchNetherlands => "Dutch (Netherlands)",
-                Self::EnglishIndia => "English (India)",
-                Self::EnglishUs => "English (US)",
-                Self::FrenchFrance => "French (France)",
-                Self::GermanGermany => "German (Germany)",
-                Self::HindiIndia => "Hindi (India)",
-                Self::IndonesianIndonesia => "Indonesian (Indonesia)",
-                Self::ItalianItaly => "Italian (Italy)",
-                Self::JapaneseJapan => "Japanese (Japan)",
-                Self::KoreanSouthKorea => "Korean (South Korea)",
-                Self::MarathiIndia => "Marathi (India)",
-                Self::PolishPoland => "Polish (Poland)",
-                Self::PortugueseBrazil => "Portuguese (Brazil)",
-                Self::RomanianRomania => "Romanian (Romania)",
-                Self::RussianRussia => "Russian (Russia)",
-                Self::SpanishSpain => "Spanish (Spain)",
-                Self::TamilIndia => "Tamil (India)",
-                Self::TeluguIndia => "Telugu (India)",
-                Self::ThaiThailand => "Thai (Thailand)",
-                Self::TurkishTurkey => "Turkish (Turkey)",
-                Self::UkrainianUkraine => "Ukrainian (Ukraine)",
-                Self::VietnameseVietnam => "Vietnamese (Vietnam)",
-                Self::AfrikaansSouthAfrica => "Afrikaans (South Africa)",
-                Self::AlbanianAlbania => "Albanian (Albania)",
-                Self::AmharicEthiopia => "Amharic (Ethiopia)",
-                Self::ArabicWorld => "Arabic (World)",
-                Self::ArmenianArmenia => "Armenian (Armenia)",
-                Self::AzerbaijaniAzerbaijan => "Azerbaijani (Azerbaijan)",
-                Self::BasqueSpain => "Basque (Spain)",
-                Self::BelarusianBelarus => "Belarusian (Belarus)",
-                Self::BulgarianBulgaria => "Bulgarian (Bulgaria)",
-                Self::BurmeseMyanmar => "Burmese (Myanmar)",
-                Self::CatalanSpain => "Catalan (Spain)",
-                Self::CebuanoPhilippines => "Cebuano (Philippines)",
-                Self::ChineseMandarinChina => "Chinese Mandarin (China)",
-                Self::ChineseMandarinTaiwan => "Chinese Mandarin (Taiwan)",
-                Self::CroatianCroatia => "Croatian (Croatia)",
-                Self::CzechCzechRepublic => "Czech (Czech Republic)",
-                Self::DanishDenmark => "Danish (Denmark)",
-                Self::EnglishAustralia => "English (Australia)",
-                Self::EnglishUk => "English (UK)",
-                Self::EstonianEstonia => "Estonian (Estonia)",
-                Self::FilipinoPhilippines => "Filipino (Philippines)",
-                Self::FinnishFinland => "Finnish (Finland)",
-                Self::FrenchCanada => "French (Canada)",
-                Self::GalicianSpain => "Galician (Spain)",
-                Self::GeorgianGeorgia => "Georgian (Georgia)",
-                Self::GreekGreece => "Greek (Greece)",
-                Self::GujaratiIndia => "Gujarati (India)",
-                Self::HaitianCreoleHaiti => "Haitian Creole (Haiti)",
-                Self::HebrewIsrael => "Hebrew (Israel)",
-                Self::HungarianHungary => "Hungarian (Hungary)",
-                Self::IcelandicIceland => "Icelandic (Iceland)",
-                Self::JavaneseJava => "Javanese (Java)",
-                Self::KannadaIndia => "Kannada (India)",
-                Self::KonkaniIndia => "Konkani (India)",
-                Self::LaoLaos => "Lao (Laos)",
-                Self::LatinVaticanCity => "Latin (Vatican City)",
-                Self::LatvianLatvia => "Latvian (Latvia)",
-                Self::LithuanianLithuania => "Lithuanian (Lithuania)",
-                Self::LuxembourgishLuxembourg => "Luxembourgish (Luxembourg)",
-                Self::MacedonianNorthMacedonia => "Macedonian (North Macedonia)",
-                Self::MaithiliIndia => "Maithili (India)",
-                Self::MalagasyMadagascar => "Malagasy (Madagascar)",
-                Self::MalayMalaysia => "Malay (Malaysia)",
-                Self::MalayalamIndia => "Malayalam (India)",
-                Self::MongolianMongolia => "Mongolian (Mongolia)",
-                Self::NepaliNepal => "Nepali (Nepal)",
-                Self::NorwegianBokmalNorway => "Norwegian Bokmal (Norway)",
-                Self::NorwegianNynorskNorway => "Norwegian Nynorsk (Norway)",
-                Self::OdiaIndia => "Odia (India)",
-                Self::PashtoAfghanistan => "Pashto (Afghanistan)",
-                Self::PersianIran => "Persian (Iran)",
-                Self::PortuguesePortugal => "Portuguese (Portugal)",
-                Self::PunjabiIndia => "Punjabi (India)",
-                Self::SerbianSerbia => "Serbian (Serbia)",
-                Self::SindhiIndia => "Sindhi (India)",
-                Self::SinhalaSriLanka => "Sinhala (Sri Lanka)",
-                Self::SlovakSlovakia => "Slovak (Slovakia)",
-                Self::SlovenianSlovenia => "Slovenian (Slovenia)",
-                Self::SpanishLatinAmerica => "Spanish (Latin America)",
-                Self::SpanishMexico => "Spanish (Mexico)",
-                Self::SwahiliKenya => "Swahili (Kenya)",
-                Self::SwedishSweden => "Swedish (Sweden)",
-                Self::UrduPakistan => "Urdu (Pakistan)",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for Voice {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("Voice", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for LanguageCodePresetd13a45bd {
-        fn from(value: &str) -> Self {
-            match value {
-                "Arabic (Egypt)" => Self::ArabicEgypt,
-                "Bangla (Bangladesh)" => Self::BanglaBangladesh,
-                "Dutch (Netherlands)" => Self::DutchNetherlands,
-                "English (India)" => Self::EnglishIndia,
-                "English (US)" => Self::EnglishUs,
-                "French (France)" => Self::FrenchFrance,
-                "German (Germany)" => Self::GermanGermany,
-                "Hindi (India)" => Self::HindiIndia,
-                "Indonesian (Indonesia)" => Self::IndonesianIndonesia,
-                "Italian (Italy)" => Self::ItalianItaly,
-                "Japanese (Japan)" => Self::JapaneseJapan,
-                "Korean (South Korea)" => Self::KoreanSouthKorea,
-                "Marathi (India)" => Self::MarathiIndia,
-                "Polish (Poland)" => Self::PolishPoland,
-                "Portuguese (Brazil)" => Self::PortugueseBrazil,
-                "Romanian (Romania)" => Self::RomanianRomania,
-                "Russian (Russia)" => Self::RussianRussia,
-                "Spanish (Spain)" => Self::SpanishSpain,
-                "Tamil (India)" => Self::TamilIndia,
-                "Telugu (India)" => Self::TeluguIndia,
-                "Thai (Thailand)" => Self::ThaiThailand,
-                "Turkish (Turkey)" => Self::TurkishTurkey,
-                "Ukrainian (Ukraine)" => Self::UkrainianUkraine,
-                "Vietnamese (Vietnam)" => Self::VietnameseVietnam,
-                "Afrikaans (South Africa)" => Self::AfrikaansSouthAfrica,
-                "Albanian (Albania)" => Self::AlbanianAlbania,
-                "Amharic (Ethiopia)" => Self::AmharicEthiopia,
-                "Arabic (World)" => Self::ArabicWorld,
-                "Armenian (Armenia)" => Self::ArmenianArmenia,
-                "Azerbaijani (Azerbaijan)" => Self::AzerbaijaniAzerbaijan,
-                "Basque (Spain)" => Self::BasqueSpain,
-                "Belarusian (Belarus)" => Self::BelarusianBelarus,
-                "Bulgarian (Bulgaria)" => Self::BulgarianBulgaria,
-                "Burmese (Myanmar)" => Self::BurmeseMyanmar,
-                "Catalan (Spain)" => Self::CatalanSpain,
-                "Cebuano (Philippines)" => Self::CebuanoPhilippines,
-                "Chinese Mandarin (China)" => Self::ChineseMandarinChina,
-                "Chinese Mandarin (Taiwan)" => Self::ChineseMandarinTaiwan,
-                "Croatian (Croatia)" => Self::CroatianCroatia,
-                "Czech (Czech Republic)" => Self::CzechCzechRepublic,
-                "Danish (Denmark)" => Self::DanishDenmark,
-                "English (Australia)" => Self::EnglishAustralia,
-                "English (UK)" => Self::EnglishUk,
-                "Estonian (Estonia)" => Self::EstonianEstonia,
-                "Filipino (Philippines)" => Self::FilipinoPhilippines,
-                "Finnish (Finland)" => Self::FinnishFinland,
-                "French (Canada)" => Self::FrenchCanada,
-                "Galician (Spain)" => Self::GalicianSpain,
-                "Georgian (Georgia)" => Self::GeorgianGeorgia,
-                "Greek (Greece)" => Self::GreekGreece,
-                "Gujarati (India)" => Self::GujaratiIndia,
-                "Haitian Creole (Haiti)" => Self::HaitianCreoleHaiti,
-                "Hebrew (Israel)" => Self::HebrewIsrael,
-                "Hungarian (Hungary)" => Self::HungarianHungary,
-                "Icelandic (Iceland)" => Self::IcelandicIceland,
-                "Javanese (Java)" => Self::JavaneseJava,
-                "Kannada (India)" => Self::KannadaIndia,
-                "Konkani (India)" => Self::KonkaniIndia,
-                "Lao (Laos)" => Self::LaoLaos,
-                "Latin (Vatican City)" => Self::LatinVaticanCity,
-                "Latvian (Latvia)" => Self::LatvianLatvia,
-                "Lithuanian (Lithuania)" => Self::LithuanianLithuania,
-                "Luxembourgish (Luxembourg)" => Self::LuxembourgishLuxembourg,
-                "Macedonian (North Macedonia)" => Self::MacedonianNorthMacedonia,
-                "Maithili (India)" => Self::MaithiliIndia,
-                "Malagasy (Madagascar)" => Self::MalagasyMadagascar,
-                "Malay (Malaysia)" => Self::MalayMalaysia,
-                "Malayalam (India)" => Self::MalayalamIndia,
-                "Mongolian (Mongolia)" => Self::MongolianMongolia,
-                "Nepali (Nepal)" => Self::NepaliNepal,
-                "Norwegian Bokmal (Norway)" => Self::NorwegianBokmalNorway,
-                "Norwegian Nynorsk (Norway)" => Self::NorwegianNynorskNorway,
-                "Odia (India)" => Self::OdiaIndia,
-                "Pashto (Afghanistan)" => Self::PashtoAfghanistan,
-                "Persian (Iran)" => Self::PersianIran,
-                "Portuguese (Portugal)" => Self::PortuguesePortugal,
-                "Punjabi (India)" => Self::PunjabiIndia,
-                "Serbian (Serbia)" => Self::SerbianSerbia,
-                "Sindhi (India)" => Self::SindhiIndia,
-                "Sinhala (Sri Lanka)" => Self::SinhalaSriLanka,
-                "Slovak (Slovakia)" => Self::SlovakSlovakia,
-                "Slovenian (Slovenia)" => Self::SlovenianSlovenia,
-                "Spanish (Latin America)" => Self::SpanishLatinAmerica,
-                "Spanish (Mexico)" => Self::SpanishMexico,
-                "Swahili (Kenya)" => Self::SwahiliKenya,
-                "Swedish (Sweden)" => Self::SwedishSweden,
-                "Urdu (Pakistan)" => Self::UrduPakistan,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for Voice {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for LanguageCodePresetd13a45bd {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LanguageCodePresetd13a45bd {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Model` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Modeld986b540 {
-        /// `"gemini-2.5-flash-tts"`
-        Gemini2_5FlashTts,
-        /// `"gemini-2.5-pro-tts"`
-        Gemini2_5ProTts,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Modeld986b540 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Gemini2_5FlashTts => "gemini-2.5-flash-tts",
-                Self::Gemini2_5ProTts => "gemini-2.5-pro-tts",
-                Self::Other(value) => value,
+        impl ::std::fmt::Display for Voice {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
             }
         }
-    }
-    impl From<&str> for Modeld986b540 {
-        fn from(value: &str) -> Self {
-            match value {
-                "gemini-2.5-flash-tts" => Self::Gemini2_5FlashTts,
-                "gemini-2.5-pro-tts" => Self::Gemini2_5ProTts,
-                other => Self::Other(other.to_owned()),
+        impl __fal::serde::Serialize for Voice {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
         }
-    }
-    impl __serde::Serialize for Modeld986b540 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Modeld986b540 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormatc8a187b4 {
-        /// `"wav"`
-        Wav,
-        /// `"mp3"`
-        Mp3,
-        /// `"ogg_opus"`
-        OggOpus,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormatc8a187b4 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Wav => "wav",
-                Self::Mp3 => "mp3",
-                Self::OggOpus => "ogg_opus",
-                Self::Other(value) => value,
+        impl<'de> __fal::serde::Deserialize<'de> for Voice {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Voice` string", Self::from_wire)
             }
         }
-    }
-    impl From<&str> for OutputFormatc8a187b4 {
-        fn from(value: &str) -> Self {
-            match value {
-                "wav" => Self::Wav,
-                "mp3" => Self::Mp3,
-                "ogg_opus" => Self::OggOpus,
-                other => Self::Other(other.to_owned()),
+        impl __fal::Validate for Voice {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
             }
-        }
-    }
-    impl __serde::Serialize for OutputFormatc8a187b4 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormatc8a187b4 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `SpeakerConfig` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct SpeakerConfigb82acd3f {
-        /// The `voice` field.
-        pub voice: Voice8622b1d1,
-        /// The `speaker_id` field.
-        ///
-        /// Example: `"Speaker1"`.
-        /// Limits: matches `^\w+$`.
-        pub speaker_id: String,
-    }
-    impl __serde::Serialize for SpeakerConfigb82acd3f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("voice", &self.voice)?;
-            map.serialize_entry("speaker_id", &self.speaker_id)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SpeakerConfigb82acd3f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                voice: self::required_field(&mut map, "voice")?,
-                speaker_id: self::required_field(&mut map, "speaker_id")?,
-            })
-        }
-    }
-    impl SpeakerConfigb82acd3f {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(voice: impl Into<Voice8622b1d1>, speaker_id: impl Into<String>) -> Self {
-            Self {
-                voice: voice.into(),
-                speaker_id: speaker_id.into(),
-            }
-        }
-    }
-    /// The `Voice` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Voice8622b1d1 {
-        /// `"Achernar"`
-        Achernar,
-        /// `"Achird"`
-        Achird,
-        /// `"Algenib"`
-        Algenib,
-        /// `"Algieba"`
-        Algieba,
-        /// `"Alnilam"`
-        Alnilam,
-        /// `"Aoede"`
-        Aoede,
-        /// `"Autonoe"`
-        Autonoe,
-        /// `"Callirrhoe"`
-        Callirrhoe,
-        /// `"Charon"`
-        Charon,
-        /// `"Despina"`
-        Despina,
-        /// `"Enceladus"`
-        Enceladus,
-        /// `"Erinome"`
-        Erinome,
-        /// `"Fenrir"`
-        Fenrir,
-        /// `"Gacrux"`
-        Gacrux,
-        /// `"Iapetus"`
-        Iapetus,
-        /// `"Kore"`
-        Kore,
-        /// `"Laomedeia"`
-        Laomedeia,
-        /// `"Leda"`
-        Leda,
-        /// `"Orus"`
-        Orus,
-        /// `"Pulcherrima"`
-        Pulcherrima,
-        /// `"Puck"`
-        Puck,
-        /// `"Rasalgethi"`
-        Rasalgethi,
-        /// `"Sadachbia"`
-        Sadachbia,
-        /// `"Sadaltager"`
-        Sadaltager,
-        /// `"Schedar"`
-        Schedar,
-        /// `"Sulafat"`
-        Sulafat,
-        /// `"Umbriel"`
-        Umbriel,
-        /// `"Vindemiatrix"`
-        Vindemiatrix,
-        /// `"Zephyr"`
-        Zephyr,
-        /// `"Zubenelgenubi"`
-        Zubenelgenubi,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Voice8622b1d1 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Achernar => "Achernar",
-                Self::Achird => "Achird",
-                Self::Algenib => "Algenib",
-                Self::Algieba => "Algieba",
-                Self::Alnilam => "Alnilam",
-                Self::Aoede => "Aoede",
-                Self::Autonoe => "Autonoe",
-                Self::Callirrhoe => "Callirrhoe",
-                Self::Charon => "Charon",
-                Self::Despina => "Despina",
-                Self::Enceladus => "Enceladus",
-                Self::Erinome => "Erinome",
-                Self::Fenrir => "Fenrir",
-                Self::Gacrux => "Gacrux",
-                Self::Iapetus => "Iapetus",
-                Self::Kore => "Kore",
-                Self::Laomedeia => "Laomedeia",
-                Self::Leda => "Leda",
-                Self::Orus => "Orus",
-                Self::Pulcherrima => "Pulcherrima",
-                Self::Puck => "Puck",
-                Self::Rasalgethi => "Rasalgethi",
-                Self::Sadachbia => "Sadachbia",
-                Self::Sadaltager => "Sadaltager",
-                Self::Schedar => "Schedar",
-                Self::Sulafat => "Sulafat",
-                Self::Umbriel => "Umbriel",
-                Self::Vindemiatrix => "Vindemiatrix",
-                Self::Zephyr => "Zephyr",
-                Self::Zubenelgenubi => "Zubenelgenubi",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Voice8622b1d1 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Achernar" => Self::Achernar,
-                "Achird" => Self::Achird,
-                "Algenib" => Self::Algenib,
-                "Algieba" => Self::Algieba,
-                "Alnilam" => Self::Alnilam,
-                "Aoede" => Self::Aoede,
-                "Autonoe" => Self::Autonoe,
-                "Callirrhoe" => Self::Callirrhoe,
-                "Charon" => Self::Charon,
-                "Despina" => Self::Despina,
-                "Enceladus" => Self::Enceladus,
-                "Erinome" => Self::Erinome,
-                "Fenrir" => Self::Fenrir,
-                "Gacrux" => Self::Gacrux,
-                "Iapetus" => Self::Iapetus,
-                "Kore" => Self::Kore,
-                "Laomedeia" => Self::Laomedeia,
-                "Leda" => Self::Leda,
-                "Orus" => Self::Orus,
-                "Pulcherrima" => Self::Pulcherrima,
-                "Puck" => Self::Puck,
-                "Rasalgethi" => Self::Rasalgethi,
-                "Sadachbia" => Self::Sadachbia,
-                "Sadaltager" => Self::Sadaltager,
-                "Schedar" => Self::Schedar,
-                "Sulafat" => Self::Sulafat,
-                "Umbriel" => Self::Umbriel,
-                "Vindemiatrix" => Self::Vindemiatrix,
-                "Zephyr" => Self::Zephyr,
-                "Zubenelgenubi" => Self::Zubenelgenubi,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Voice8622b1d1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Voice8622b1d1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

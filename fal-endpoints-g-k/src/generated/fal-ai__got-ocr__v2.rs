@@ -7,9 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `GotOcrV2Input` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `GotOcrV2Output`.
         pub mod v2 {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::GotOcrV2Output0b6ea1df as GotOcrV2Output;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/got-ocr/v2`.
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct GotOcrV2Input {
@@ -26,29 +24,59 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub multi_page: Option<bool>,
             }
-            impl __serde::Serialize for GotOcrV2Input {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for GotOcrV2Input {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
-                    __types::optional_entry(&mut map, "input_image_urls", &self.input_image_urls)?;
-                    __types::optional_entry(&mut map, "do_format", &self.do_format)?;
-                    __types::optional_entry(&mut map, "multi_page", &self.multi_page)?;
+                    __fal::optional_entry(&mut map, "input_image_urls", &self.input_image_urls)?;
+                    __fal::optional_entry(&mut map, "do_format", &self.do_format)?;
+                    __fal::optional_entry(&mut map, "multi_page", &self.multi_page)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for GotOcrV2Input {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for GotOcrV2Input {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        input_image_urls: __types::optional_field(&mut map, "input_image_urls")?,
-                        do_format: __types::optional_field(&mut map, "do_format")?,
-                        multi_page: __types::optional_field(&mut map, "multi_page")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = GotOcrV2Input;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `GotOcrV2Input` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<GotOcrV2Input, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["input_image_urls", "do_format", "multi_page"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(GotOcrV2Input {
+                                input_image_urls: f0,
+                                do_format: f1,
+                                multi_page: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl GotOcrV2Input {
@@ -81,145 +109,71 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for GotOcrV2Input {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            impl GotOcrV2Input {
+                /// Every rule of `fal-ai/got-ocr/v2`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for GotOcrV2Input {
                 const ENDPOINT_ID: &'static str = "fal-ai/got-ocr/v2";
                 type Output = GotOcrV2Output;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    GotOcrV2Input::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `GotOcrV2Output` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct GotOcrV2Output {
+                /// The `outputs` field.
+                pub outputs: Vec<String>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for GotOcrV2Output {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("outputs", &self.outputs)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for GotOcrV2Output {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = GotOcrV2Output;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `GotOcrV2Output` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<GotOcrV2Output, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["outputs"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(GotOcrV2Output {
+                                outputs: __fal::required(f0, "outputs")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `GotOcrV2Output` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct GotOcrV2Output0b6ea1df {
-        /// The `outputs` field.
-        pub outputs: Vec<String>,
-    }
-    impl __serde::Serialize for GotOcrV2Output0b6ea1df {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("outputs", &self.outputs)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GotOcrV2Output0b6ea1df {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                outputs: self::required_field(&mut map, "outputs")?,
-            })
         }
     }
 }

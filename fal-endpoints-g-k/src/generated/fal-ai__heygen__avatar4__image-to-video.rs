@@ -9,16 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `HeygenAvatar4ImageToVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `HeygenAvatar4ImageToVideoOutput`.
             pub mod image_to_video {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
-                pub use super::super::super::super::__types::AvatarIvBackgrounda8e71f41 as AvatarIvBackground;
-                pub use super::super::super::super::__types::ExpressionPreset649bf674 as ExpressionPreset;
-                pub use super::super::super::super::__types::HeygenAvatar4ImageToVideoOutput03ab7050 as HeygenAvatar4ImageToVideoOutput;
-                pub use super::super::super::super::__types::Resolutionb8e360e1 as Resolution;
-                pub use super::super::super::super::__types::TalkingStyleae4f3365 as TalkingStyle;
-                pub use super::super::super::super::__types::Typefba6b4bd as Type;
-                pub use super::super::super::super::__types::Voicedacfd6e6 as Voice;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/heygen/avatar4/image-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct HeygenAvatar4ImageToVideoInput {
@@ -40,7 +31,7 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `"stable"`.
                     pub talking_style: Option<TalkingStyle>,
                     /// The `expression` field.
-                    pub expression: Option<ExpressionPreset>,
+                    pub expression: Option<String>,
                     /// The `background` field.
                     pub background: Option<AvatarIvBackground>,
                     /// The `resolution` field.
@@ -56,43 +47,100 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `false`.
                     pub caption: Option<bool>,
                 }
-                impl __serde::Serialize for HeygenAvatar4ImageToVideoInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for HeygenAvatar4ImageToVideoInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("image_url", &self.image_url)?;
-                        __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "voice", &self.voice)?;
-                        __types::optional_entry(&mut map, "audio_url", &self.audio_url)?;
-                        __types::optional_entry(&mut map, "talking_style", &self.talking_style)?;
-                        __types::optional_entry(&mut map, "expression", &self.expression)?;
-                        __types::optional_entry(&mut map, "background", &self.background)?;
-                        __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __types::optional_entry(&mut map, "caption", &self.caption)?;
+                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                        __fal::optional_entry(&mut map, "voice", &self.voice)?;
+                        __fal::optional_entry(&mut map, "audio_url", &self.audio_url)?;
+                        __fal::optional_entry(&mut map, "talking_style", &self.talking_style)?;
+                        __fal::optional_entry(&mut map, "expression", &self.expression)?;
+                        __fal::optional_entry(&mut map, "background", &self.background)?;
+                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                        __fal::optional_entry(&mut map, "caption", &self.caption)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for HeygenAvatar4ImageToVideoInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for HeygenAvatar4ImageToVideoInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            image_url: __types::required_field(&mut map, "image_url")?,
-                            prompt: __types::optional_field(&mut map, "prompt")?,
-                            voice: __types::optional_field(&mut map, "voice")?,
-                            audio_url: __types::optional_field(&mut map, "audio_url")?,
-                            talking_style: __types::optional_field(&mut map, "talking_style")?,
-                            expression: __types::optional_field(&mut map, "expression")?,
-                            background: __types::optional_field(&mut map, "background")?,
-                            resolution: __types::optional_field(&mut map, "resolution")?,
-                            aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                            caption: __types::optional_field(&mut map, "caption")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = HeygenAvatar4ImageToVideoInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `HeygenAvatar4ImageToVideoInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<HeygenAvatar4ImageToVideoInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                let mut f8 = None;
+                                let mut f9 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "image_url",
+                                                "prompt",
+                                                "voice",
+                                                "audio_url",
+                                                "talking_style",
+                                                "expression",
+                                                "background",
+                                                "resolution",
+                                                "aspect_ratio",
+                                                "caption",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        Some(8) => f8 = map.next_value()?,
+                                        Some(9) => f9 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(HeygenAvatar4ImageToVideoInput {
+                                    image_url: __fal::required(f0, "image_url")?,
+                                    prompt: f1,
+                                    voice: f2,
+                                    audio_url: f3,
+                                    talking_style: f4,
+                                    expression: f5,
+                                    background: f6,
+                                    resolution: f7,
+                                    aspect_ratio: f8,
+                                    caption: f9,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl HeygenAvatar4ImageToVideoInput {
@@ -135,7 +183,7 @@ pub mod fal_ai {
                         self
                     }
                     /// Sets `expression` (left out of the request until set).
-                    pub fn with_expression(mut self, expression: impl Into<ExpressionPreset>) -> Self {
+                    pub fn with_expression(mut self, expression: impl Into<String>) -> Self {
                         self.expression = Some(expression.into());
                         self
                     }
@@ -160,885 +208,1092 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for HeygenAvatar4ImageToVideoInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("voice", &self.voice, &__fal::Rules::NONE);
+                        v.field("talking_style", &self.talking_style, &__fal::Rules::NONE);
+                        v.field(
+                            "expression",
+                            &self.expression,
+                            &__fal::Rules {
+                                text: Some("happy"),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("background", &self.background, &__fal::Rules::NONE);
+                        v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                        v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                    }
+                }
+                impl HeygenAvatar4ImageToVideoInput {
+                    /// Every rule of `fal-ai/heygen/avatar4/image-to-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for HeygenAvatar4ImageToVideoInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/heygen/avatar4/image-to-video";
                     type Output = HeygenAvatar4ImageToVideoOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        HeygenAvatar4ImageToVideoInput::validate(self)
+                    }
+                }
+                /// The `AspectRatio` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum AspectRatio {
+                    /// `"16:9"`
+                    V16_9,
+                    /// `"9:16"`
+                    V9_16,
+                    /// `"1:1"`
+                    V1_1,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl AspectRatio {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["16:9", "9:16", "1:1"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V16_9 => "16:9",
+                            Self::V9_16 => "9:16",
+                            Self::V1_1 => "1:1",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "16:9" => Self::V16_9,
+                            "9:16" => Self::V9_16,
+                            "1:1" => Self::V1_1,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for AspectRatio {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "AspectRatio",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for AspectRatio {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for AspectRatio {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for AspectRatio {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for AspectRatio {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `AvatarIvBackground` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Default)]
+                pub struct AvatarIvBackground {
+                    /// The `type` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `"color"`.
+                    pub r#type: Option<Type>,
+                    /// The `value` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `"#FFFFFF"`.
+                    pub value: Option<String>,
+                }
+                impl __fal::serde::Serialize for AvatarIvBackground {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        __fal::optional_entry(&mut map, "type", &self.r#type)?;
+                        __fal::optional_entry(&mut map, "value", &self.value)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for AvatarIvBackground {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = AvatarIvBackground;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `AvatarIvBackground` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<AvatarIvBackground, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["type", "value"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(AvatarIvBackground {
+                                    r#type: f0,
+                                    value: f1,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                impl AvatarIvBackground {
+                    /// An input with every field unset, so fal applies its defaults.
+                    pub fn new() -> Self {
+                        Self { r#type: None, value: None }
+                    }
+                    /// Sets `type` (left out of the request until set).
+                    pub fn with_type(mut self, r#type: impl Into<Type>) -> Self {
+                        self.r#type = Some(r#type.into());
+                        self
+                    }
+                    /// Sets `value` (left out of the request until set).
+                    pub fn with_value(mut self, value: impl Into<String>) -> Self {
+                        self.value = Some(value.into());
+                        self
+                    }
+                }
+                impl __fal::Validate for AvatarIvBackground {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("type", &self.r#type, &__fal::Rules::NONE);
+                    }
+                }
+                /// The `HeygenAvatar4ImageToVideoOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct HeygenAvatar4ImageToVideoOutput {
+                    /// The `video` field.
+                    ///
+                    /// Example: `{"file_size":2466524,"file_name":"output.mp4","content_type":"video/mp4","url":"https://v3b.fal.media/files/b/0a900636/DUES0_z4i7FWnife02ieH_output.mp4"}`.
+                    pub video: fal_runtime::File,
+                }
+                impl __fal::serde::Serialize for HeygenAvatar4ImageToVideoOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("video", &self.video)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for HeygenAvatar4ImageToVideoOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = HeygenAvatar4ImageToVideoOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `HeygenAvatar4ImageToVideoOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<HeygenAvatar4ImageToVideoOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(HeygenAvatar4ImageToVideoOutput {
+                                    video: __fal::required(f0, "video")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `Resolution` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Resolution {
+                    /// `"360p"`
+                    V360p,
+                    /// `"480p"`
+                    V480p,
+                    /// `"540p"`
+                    V540p,
+                    /// `"720p"`
+                    V720p,
+                    /// `"1080p"`
+                    V1080p,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Resolution {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "360p",
+                        "480p",
+                        "540p",
+                        "720p",
+                        "1080p",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V360p => "360p",
+                            Self::V480p => "480p",
+                            Self::V540p => "540p",
+                            Self::V720p => "720p",
+                            Self::V1080p => "1080p",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "360p" => Self::V360p,
+                            "480p" => Self::V480p,
+                            "540p" => Self::V540p,
+                            "720p" => Self::V720p,
+                            "1080p" => Self::V1080p,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Resolution {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Resolution {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Resolution {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Resolution {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Resolution {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `TalkingStyle` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum TalkingStyle {
+                    /// `"stable"`
+                    Stable,
+                    /// `"expressive"`
+                    Expressive,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl TalkingStyle {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["stable", "expressive"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Stable => "stable",
+                            Self::Expressive => "expressive",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "stable" => Self::Stable,
+                            "expressive" => Self::Expressive,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for TalkingStyle {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "TalkingStyle",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for TalkingStyle {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for TalkingStyle {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for TalkingStyle {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for TalkingStyle {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `TalkingStyle` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for TalkingStyle {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Type` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Type {
+                    /// `"color"`
+                    Color,
+                    /// `"image"`
+                    Image,
+                    /// `"video"`
+                    Video,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Type {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["color", "image", "video"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Color => "color",
+                            Self::Image => "image",
+                            Self::Video => "video",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "color" => Self::Color,
+                            "image" => Self::Image,
+                            "video" => Self::Video,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Type {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Type", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Type {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Type {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Type {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Type {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Type` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Type {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Voice` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Voice {
+                    /// `"Warm Pro Narrator"`
+                    WarmProNarrator,
+                    /// `"Chill Brian"`
+                    ChillBrian,
+                    /// `"Ivy"`
+                    Ivy,
+                    /// `"John Doe"`
+                    JohnDoe,
+                    /// `"Monika Sogam"`
+                    MonikaSogam,
+                    /// `"Hope "`
+                    Hope,
+                    /// `"Archer "`
+                    Archer,
+                    /// `"Brittney"`
+                    Brittney,
+                    /// `"Patrick"`
+                    Patrick,
+                    /// `"David Castlemore"`
+                    DavidCastlemore,
+                    /// `"Michael C"`
+                    MichaelC,
+                    /// `"Adam Stone "`
+                    AdamStone,
+                    /// `"Juniper"`
+                    Juniper,
+                    /// `"Cassidy "`
+                    Cassidy,
+                    /// `"Jessica Anne Bogart"`
+                    JessicaAnneBogart,
+                    /// `"Arabella"`
+                    Arabella,
+                    /// `"Andrew"`
+                    Andrew,
+                    /// `"Spuds Oxley "`
+                    SpudsOxley,
+                    /// `"Grace Elder"`
+                    GraceElder,
+                    /// `"Helen"`
+                    Helen,
+                    /// `"Canyon Rivers"`
+                    CanyonRivers,
+                    /// `"Derya - Lifelike - Excited 🤩"`
+                    DeryaLifelikeExcited,
+                    /// `"Mellow Marcus"`
+                    MellowMarcus,
+                    /// `"Jack Sterling - Broadcaster 🎙\u{fe0f}"`
+                    JackSterlingBroadcaster,
+                    /// `"Brenda - UGC - 1.mp4"`
+                    BrendaUgc1Mp4,
+                    /// `"Reid"`
+                    Reid,
+                    /// `"Reagan"`
+                    Reagan,
+                    /// `"Terry"`
+                    Terry,
+                    /// `"Jenny"`
+                    Jenny,
+                    /// `"Radio Rick"`
+                    RadioRick,
+                    /// `"Denise"`
+                    Denise,
+                    /// `"Tim in car - Excited 🤩"`
+                    TimInCarExcited,
+                    /// `"Iskander"`
+                    Iskander,
+                    /// `"Thompson"`
+                    Thompson,
+                    /// `"Delicate Daisy - Excited 🤩"`
+                    DelicateDaisyExcited,
+                    /// `"Kingston"`
+                    Kingston,
+                    /// `"George UGC 1"`
+                    GeorgeUgc1,
+                    /// `"Bold Blake"`
+                    BoldBlake,
+                    /// `"Jane"`
+                    Jane,
+                    /// `"Expressive Evan"`
+                    ExpressiveEvan,
+                    /// `"Marianne - IA"`
+                    MarianneIa,
+                    /// `"Aaron"`
+                    Aaron,
+                    /// `"Modern Recipe Host - Voice 1"`
+                    ModernRecipeHostVoice1,
+                    /// `"Willow"`
+                    Willow,
+                    /// `"Cute Chloe - Friendly 😊"`
+                    CuteChloeFriendly,
+                    /// `"Rafael"`
+                    Rafael,
+                    /// `"June - Lifelike"`
+                    JuneLifelike,
+                    /// `"Crisp Chloe"`
+                    CrispChloe,
+                    /// `"Slick Simon"`
+                    SlickSimon,
+                    /// `"Nassim - Informative"`
+                    NassimInformative,
+                    /// `"Baritone Ben"`
+                    BaritoneBen,
+                    /// `"Maxwell"`
+                    Maxwell,
+                    /// `"Ellie Faye - Excited 🤩"`
+                    EllieFayeExcited,
+                    /// `"Milani"`
+                    Milani,
+                    /// `"Feisty Fiona - Excited 🤩"`
+                    FeistyFionaExcited,
+                    /// `"Professor Dean"`
+                    ProfessorDean,
+                    /// `"Rose - UGC - 1.mp4"`
+                    RoseUgc1Mp4,
+                    /// `"Shona"`
+                    Shona,
+                    /// `"Hudson Wilder"`
+                    HudsonWilder,
+                    /// `"Ann - IA"`
+                    AnnIa,
+                    /// `"Alastair Kensington"`
+                    AlastairKensington,
+                    /// `"Oxley"`
+                    Oxley,
+                    /// `"Christina"`
+                    Christina,
+                    /// `"Andrew Rizz "`
+                    AndrewRizz,
+                    /// `"Peyton"`
+                    Peyton,
+                    /// `"Gerardo - Outdoor"`
+                    GerardoOutdoor,
+                    /// `"Chloe - Lifelike"`
+                    ChloeLifelike,
+                    /// `"Stephanie"`
+                    Stephanie,
+                    /// `"Anthony - IA"`
+                    AnthonyIa,
+                    /// `"Signal - Voice 1"`
+                    SignalVoice1,
+                    /// `"Luca"`
+                    Luca,
+                    /// `"Lisa - Voice 1"`
+                    LisaVoice1,
+                    /// `"T.W.Tucker"`
+                    TWTucker,
+                    /// `"Jack Sullivan - Serious 😐"`
+                    JackSullivanSerious,
+                    /// `"Winter"`
+                    Winter,
+                    /// `"Mireia - Lifelike"`
+                    MireiaLifelike,
+                    /// `"Georgia"`
+                    Georgia,
+                    /// `"Stella"`
+                    Stella,
+                    /// `"Masha - Lifelike"`
+                    MashaLifelike,
+                    /// `"Charming Charles - Friendly 😊"`
+                    CharmingCharlesFriendly,
+                    /// `"Serenity"`
+                    Serenity,
+                    /// `"Annie - Excited"`
+                    AnnieExcited,
+                    /// `"Ralph"`
+                    Ralph,
+                    /// `"Bethany"`
+                    Bethany,
+                    /// `"Dominic"`
+                    Dominic,
+                    /// `"Mason Finn"`
+                    MasonFinn,
+                    /// `"Leena"`
+                    Leena,
+                    /// `"Veteran Victor"`
+                    VeteranVictor,
+                    /// `"Tamara"`
+                    Tamara,
+                    /// `"Nik Public"`
+                    NikPublic,
+                    /// `"Calm Chloe"`
+                    CalmChloe,
+                    /// `"Sevik"`
+                    Sevik,
+                    /// `"Reilly"`
+                    Reilly,
+                    /// `"Raul"`
+                    Raul,
+                    /// `"Imposing Ian"`
+                    ImposingIan,
+                    /// `"Relaxed Ray"`
+                    RelaxedRay,
+                    /// `"Dexter - Professional"`
+                    DexterProfessional,
+                    /// `"Relaxed Rick"`
+                    RelaxedRick,
+                    /// `"Edwin"`
+                    Edwin,
+                    /// `"Rupert Blackwood"`
+                    RupertBlackwood,
+                    /// `"Ginny"`
+                    Ginny,
+                    /// `"Hope"`
+                    HopeAlt,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Voice {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "Warm Pro Narrator",
+                        "Chill Brian",
+                        "Ivy",
+                        "John Doe",
+                        "Monika Sogam",
+                        "Hope ",
+                        "Archer ",
+                        "Brittney",
+                        "Patrick",
+                        "David Castlemore",
+                        "Michael C",
+                        "Adam Stone ",
+                        "Juniper",
+                        "Cassidy ",
+                        "Jessica Anne Bogart",
+                        "Arabella",
+                        "Andrew",
+                        "Spuds Oxley ",
+                        "Grace Elder",
+                        "Helen",
+                        "Canyon Rivers",
+                        "Derya - Lifelike - Excited 🤩",
+                        "Mellow Marcus",
+                        "Jack Sterling - Broadcaster 🎙\u{fe0f}",
+                        "Brenda - UGC - 1.mp4",
+                        "Reid",
+                        "Reagan",
+                        "Terry",
+                        "Jenny",
+                        "Radio Rick",
+                        "Denise",
+                        "Tim in car - Excited 🤩",
+                        "Iskander",
+                        "Thompson",
+                        "Delicate Daisy - Excited 🤩",
+                        "Kingston",
+                        "George UGC 1",
+                        "Bold Blake",
+                        "Jane",
+                        "Expressive Evan",
+                        "Marianne - IA",
+                        "Aaron",
+                        "Modern Recipe Host - Voice 1",
+                        "Willow",
+                        "Cute Chloe - Friendly 😊",
+                        "Rafael",
+                        "June - Lifelike",
+                        "Crisp Chloe",
+                        "Slick Simon",
+                        "Nassim - Informative",
+                        "Baritone Ben",
+                        "Maxwell",
+                        "Ellie Faye - Excited 🤩",
+                        "Milani",
+                        "Feisty Fiona - Excited 🤩",
+                        "Professor Dean",
+                        "Rose - UGC - 1.mp4",
+                        "Shona",
+                        "Hudson Wilder",
+                        "Ann - IA",
+                        "Alastair Kensington",
+                        "Oxley",
+                        "Christina",
+                        "Andrew Rizz ",
+                        "Peyton",
+                        "Gerardo - Outdoor",
+                        "Chloe - Lifelike",
+                        "Stephanie",
+                        "Anthony - IA",
+                        "Signal - Voice 1",
+                        "Luca",
+                        "Lisa - Voice 1",
+                        "T.W.Tucker",
+                        "Jack Sullivan - Serious 😐",
+                        "Winter",
+                        "Mireia - Lifelike",
+                        "Georgia",
+                        "Stella",
+                        "Masha - Lifelike",
+                        "Charming Charles - Friendly 😊",
+                        "Serenity",
+                        "Annie - Excited",
+                        "Ralph",
+                        "Bethany",
+                        "Dominic",
+                        "Mason Finn",
+                        "Leena",
+                        "Veteran Victor",
+                        "Tamara",
+                        "Nik Public",
+                        "Calm Chloe",
+                        "Sevik",
+                        "Reilly",
+                        "Raul",
+                        "Imposing Ian",
+                        "Relaxed Ray",
+                        "Dexter - Professional",
+                        "Relaxed Rick",
+                        "Edwin",
+                        "Rupert Blackwood",
+                        "Ginny",
+                        "Hope",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::WarmProNarrator => "Warm Pro Narrator",
+                            Self::ChillBrian => "Chill Brian",
+                            Self::Ivy => "Ivy",
+                            Self::JohnDoe => "John Doe",
+                            Self::MonikaSogam => "Monika Sogam",
+                            Self::Hope => "Hope ",
+                            Self::Archer => "Archer ",
+                            Self::Brittney => "Brittney",
+                            Self::Patrick => "Patrick",
+                            Self::DavidCastlemore => "David Castlemore",
+                            Self::MichaelC => "Michael C",
+                            Self::AdamStone => "Adam Stone ",
+                            Self::Juniper => "Juniper",
+                            Self::Cassidy => "Cassidy ",
+                            Self::JessicaAnneBogart => "Jessica Anne Bogart",
+                            Self::Arabella => "Arabella",
+                            Self::Andrew => "Andrew",
+                            Self::SpudsOxley => "Spuds Oxley ",
+                            Self::GraceElder => "Grace Elder",
+                            Self::Helen => "Helen",
+                            Self::CanyonRivers => "Canyon Rivers",
+                            Self::DeryaLifelikeExcited => "Derya - Lifelike - Excited 🤩",
+                            Self::MellowMarcus => "Mellow Marcus",
+                            Self::JackSterlingBroadcaster => "Jack Sterling - Broadcaster 🎙\u{fe0f}",
+                            Self::BrendaUgc1Mp4 => "Brenda - UGC - 1.mp4",
+                            Self::Reid => "Reid",
+                            Self::Reagan => "Reagan",
+                            Self::Terry => "Terry",
+                            Self::Jenny => "Jenny",
+                            Self::RadioRick => "Radio Rick",
+                            Self::Denise => "Denise",
+                            Self::TimInCarExcited => "Tim in car - Excited 🤩",
+                            Self::Iskander => "Iskander",
+                            Self::Thompson => "Thompson",
+                            Self::DelicateDaisyExcited => "Delicate Daisy - Excited 🤩",
+                            Self::Kingston => "Kingston",
+                            Self::GeorgeUgc1 => "George UGC 1",
+                            Self::BoldBlake => "Bold Blake",
+                            Self::Jane => "Jane",
+                            Self::ExpressiveEvan => "Expressive Evan",
+                            Self::MarianneIa => "Marianne - IA",
+                            Self::Aaron => "Aaron",
+                            Self::ModernRecipeHostVoice1 => "Modern Recipe Host - Voice 1",
+                            Self::Willow => "Willow",
+                            Self::CuteChloeFriendly => "Cute Chloe - Friendly 😊",
+                            Self::Rafael => "Rafael",
+                            Self::JuneLifelike => "June - Lifelike",
+                            Self::CrispChloe => "Crisp Chloe",
+                            Self::SlickSimon => "Slick Simon",
+                            Self::NassimInformative => "Nassim - Informative",
+                            Self::BaritoneBen => "Baritone Ben",
+                            Self::Maxwell => "Maxwell",
+                            Self::EllieFayeExcited => "Ellie Faye - Excited 🤩",
+                            Self::Milani => "Milani",
+                            Self::FeistyFionaExcited => "Feisty Fiona - Excited 🤩",
+                            Self::ProfessorDean => "Professor Dean",
+                            Self::RoseUgc1Mp4 => "Rose - UGC - 1.mp4",
+                            Self::Shona => "Shona",
+                            Self::HudsonWilder => "Hudson Wilder",
+                            Self::AnnIa => "Ann - IA",
+                            Self::AlastairKensington => "Alastair Kensington",
+                            Self::Oxley => "Oxley",
+                            Self::Christina => "Christina",
+                            Self::AndrewRizz => "Andrew Rizz ",
+                            Self::Peyton => "Peyton",
+                            Self::GerardoOutdoor => "Gerardo - Outdoor",
+                            Self::ChloeLifelike => "Chloe - Lifelike",
+                            Self::Stephanie => "Stephanie",
+                            Self::AnthonyIa => "Anthony - IA",
+                            Self::SignalVoice1 => "Signal - Voice 1",
+                            Self::Luca => "Luca",
+                            Self::LisaVoice1 => "Lisa - Voice 1",
+                            Self::TWTucker => "T.W.Tucker",
+                            Self::JackSullivanSerious => "Jack Sullivan - Serious 😐",
+                            Self::Winter => "Winter",
+                            Self::MireiaLifelike => "Mireia - Lifelike",
+                            Self::Georgia => "Georgia",
+                            Self::Stella => "Stella",
+                            Self::MashaLifelike => "Masha - Lifelike",
+                            Self::CharmingCharlesFriendly => "Charming Charles - Friendly 😊",
+                            Self::Serenity => "Serenity",
+                            Self::AnnieExcited => "Annie - Excited",
+                            Self::Ralph => "Ralph",
+                            Self::Bethany => "Bethany",
+                            Self::Dominic => "Dominic",
+                            Self::MasonFinn => "Mason Finn",
+                            Self::Leena => "Leena",
+                            Self::VeteranVictor => "Veteran Victor",
+                            Self::Tamara => "Tamara",
+                            Self::NikPublic => "Nik Public",
+                            Self::CalmChloe => "Calm Chloe",
+                            Self::Sevik => "Sevik",
+                            Self::Reilly => "Reilly",
+                            Self::Raul => "Raul",
+                            Self::ImposingIan => "Imposing Ian",
+                            Self::RelaxedRay => "Relaxed Ray",
+                            Self::DexterProfessional => "Dexter - Professional",
+                            Self::RelaxedRick => "Relaxed Rick",
+                            Self::Edwin => "Edwin",
+                            Self::RupertBlackwood => "Rupert Blackwood",
+                            Self::Ginny => "Ginny",
+                            Self::HopeAlt => "Hope",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "Warm Pro Narrator" => Self::WarmProNarrator,
+                            "Chill Brian" => Self::ChillBrian,
+                            "Ivy" => Self::Ivy,
+                            "John Doe" => Self::JohnDoe,
+                            "Monika Sogam" => Self::MonikaSogam,
+                            "Hope " => Self::Hope,
+                            "Archer " => Self::Archer,
+                            "Brittney" => Self::Brittney,
+                            "Patrick" => Self::Patrick,
+                            "David Castlemore" => Self::DavidCastlemore,
+                            "Michael C" => Self::MichaelC,
+                            "Adam Stone " => Self::AdamStone,
+                            "Juniper" => Self::Juniper,
+                            "Cassidy " => Self::Cassidy,
+                            "Jessica Anne Bogart" => Self::JessicaAnneBogart,
+                            "Arabella" => Self::Arabella,
+                            "Andrew" => Self::Andrew,
+                            "Spuds Oxley " => Self::SpudsOxley,
+                            "Grace Elder" => Self::GraceElder,
+                            "Helen" => Self::Helen,
+                            "Canyon Rivers" => Self::CanyonRivers,
+                            "Derya - Lifelike - Excited 🤩" => Self::DeryaLifelikeExcited,
+                            "Mellow Marcus" => Self::MellowMarcus,
+                            "Jack Sterling - Broadcaster 🎙\u{fe0f}" => Self::JackSterlingBroadcaster,
+                            "Brenda - UGC - 1.mp4" => Self::BrendaUgc1Mp4,
+                            "Reid" => Self::Reid,
+                            "Reagan" => Self::Reagan,
+                            "Terry" => Self::Terry,
+                            "Jenny" => Self::Jenny,
+                            "Radio Rick" => Self::RadioRick,
+                            "Denise" => Self::Denise,
+                            "Tim in car - Excited 🤩" => Self::TimInCarExcited,
+                            "Iskander" => Self::Iskander,
+                            "Thompson" => Self::Thompson,
+                            "Delicate Daisy - Excited 🤩" => Self::DelicateDaisyExcited,
+                            "Kingston" => Self::Kingston,
+                            "George UGC 1" => Self::GeorgeUgc1,
+                            "Bold Blake" => Self::BoldBlake,
+                            "Jane" => Self::Jane,
+                            "Expressive Evan" => Self::ExpressiveEvan,
+                            "Marianne - IA" => Self::MarianneIa,
+                            "Aaron" => Self::Aaron,
+                            "Modern Recipe Host - Voice 1" => Self::ModernRecipeHostVoice1,
+                            "Willow" => Self::Willow,
+                            "Cute Chloe - Friendly 😊" => Self::CuteChloeFriendly,
+                            "Rafael" => Self::Rafael,
+                            "June - Lifelike" => Self::JuneLifelike,
+                            "Crisp Chloe" => Self::CrispChloe,
+                            "Slick Simon" => Self::SlickSimon,
+                            "Nassim - Informative" => Self::NassimInformative,
+                            "Baritone Ben" => Self::BaritoneBen,
+                            "Maxwell" => Self::Maxwell,
+                            "Ellie Faye - Excited 🤩" => Self::EllieFayeExcited,
+                            "Milani" => Self::Milani,
+                            "Feisty Fiona - Excited 🤩" => Self::FeistyFionaExcited,
+                            "Professor Dean" => Self::ProfessorDean,
+                            "Rose - UGC - 1.mp4" => Self::RoseUgc1Mp4,
+                            "Shona" => Self::Shona,
+                            "Hudson Wilder" => Self::HudsonWilder,
+                            "Ann - IA" => Self::AnnIa,
+                            "Alastair Kensington" => Self::AlastairKensington,
+                            "Oxley" => Self::Oxley,
+                            "Christina" => Self::Christina,
+                            "Andrew Rizz " => Self::AndrewRizz,
+                            "Peyton" => Self::Peyton,
+                            "Gerardo - Outdoor" => Self::GerardoOutdoor,
+                            "Chloe - Lifelike" => Self::ChloeLifelike,
+                            "Stephanie" => Self::Stephanie,
+                            "Anthony - IA" => Self::AnthonyIa,
+                            "Signal - Voice 1" => Self::SignalVoice1,
+                            "Luca" => Self::Luca,
+                            "Lisa - Voice 1" => Self::LisaVoice1,
+                            "T.W.Tucker" => Self::TWTucker,
+                            "Jack Sullivan - Serious 😐" => Self::JackSullivanSerious,
+                            "Winter" => Self::Winter,
+                            "Mireia - Lifelike" => Self::MireiaLifelike,
+                            "Georgia" => Self::Georgia,
+                            "Stella" => Self::Stella,
+                            "Masha - Lifelike" => Self::MashaLifelike,
+                            "Charming Charles - Friendly 😊" => Self::CharmingCharlesFriendly,
+                            "Serenity" => Self::Serenity,
+                            "Annie - Excited" => Self::AnnieExcited,
+                            "Ralph" => Self::Ralph,
+                            "Bethany" => Self::Bethany,
+                            "Dominic" => Self::Dominic,
+                            "Mason Finn" => Self::MasonFinn,
+                            "Leena" => Self::Leena,
+                            "Veteran Victor" => Self::VeteranVictor,
+                            "Tamara" => Self::Tamara,
+                            "Nik Public" => Self::NikPublic,
+                            "Calm Chloe" => Self::CalmChloe,
+                            "Sevik" => Self::Sevik,
+                            "Reilly" => Self::Reilly,
+                            "Raul" => Self::Raul,
+                            "Imposing Ian" => Self::ImposingIan,
+                            "Relaxed Ray" => Self::RelaxedRay,
+                            "Dexter - Professional" => Self::DexterProfessional,
+                            "Relaxed Rick" => Self::RelaxedRick,
+                            "Edwin" => Self::Edwin,
+                            "Rupert Blackwood" => Self::RupertBlackwood,
+                            "Ginny" => Self::Ginny,
+                            "Hope" => Self::HopeAlt,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Voice {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Voice", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Voice {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Voice {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Voice {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Voice {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Voice` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Voice {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatiocb30ac18 {
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// `"1:1"`
-        V1_1,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatiocb30ac18 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::V1_1 => "1:1",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for AspectRatiocb30ac18 {
-        fn from(value: &str) -> Self {
-            match value {
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                "1:1" => Self::V1_1,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for AspectRatiocb30ac18 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatiocb30ac18 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `AvatarIvBackground` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AvatarIvBackgrounda8e71f41 {
-        /// The `type` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"color"`.
-        pub r#type: Option<Typefba6b4bd>,
-        /// The `value` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"#FFFFFF"`.
-        pub value: Option<String>,
-    }
-    impl __serde::Serialize for AvatarIvBackgrounda8e71f41 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "type", &self.r#type)?;
-            self::optional_entry(&mut map, "value", &self.value)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AvatarIvBackgrounda8e71f41 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                r#type: self::optional_field(&mut map, "type")?,
-                value: self::optional_field(&mut map, "value")?,
-            })
-        }
-    }
-    impl AvatarIvBackgrounda8e71f41 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { r#type: None, value: None }
-        }
-        /// Sets `type` (left out of the request until set).
-        pub fn with_type(mut self, r#type: impl Into<Typefba6b4bd>) -> Self {
-            self.r#type = Some(r#type.into());
-            self
-        }
-        /// Sets `value` (left out of the request until set).
-        pub fn with_value(mut self, value: impl Into<String>) -> Self {
-            self.value = Some(value.into());
-            self
-        }
-    }
-    /// The `ExpressionPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ExpressionPreset649bf674 {
-        /// `"happy"`
-        Happy,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ExpressionPreset649bf674 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Happy => "happy",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for ExpressionPreset649bf674 {
-        fn from(value: &str) -> Self {
-            match value {
-                "happy" => Self::Happy,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for ExpressionPreset649bf674 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ExpressionPreset649bf674 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `HeygenAvatar4ImageToVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct HeygenAvatar4ImageToVideoOutput03ab7050 {
-        /// The `video` field.
-        ///
-        /// Example: `{"file_size":2466524,"file_name":"output.mp4","content_type":"video/mp4","url":"https://v3b.fal.media/files/b/0a900636/DUES0_z4i7FWnife02ieH_output.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for HeygenAvatar4ImageToVideoOutput03ab7050 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for HeygenAvatar4ImageToVideoOutput03ab7050 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolutionb8e360e1 {
-        /// `"360p"`
-        V360p,
-        /// `"480p"`
-        V480p,
-        /// `"540p"`
-        V540p,
-        /// `"720p"`
-        V720p,
-        /// `"1080p"`
-        V1080p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolutionb8e360e1 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V360p => "360p",
-                Self::V480p => "480p",
-                Self::V540p => "540p",
-                Self::V720p => "720p",
-                Self::V1080p => "1080p",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Resolutionb8e360e1 {
-        fn from(value: &str) -> Self {
-            match value {
-                "360p" => Self::V360p,
-                "480p" => Self::V480p,
-                "540p" => Self::V540p,
-                "720p" => Self::V720p,
-                "1080p" => Self::V1080p,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Resolutionb8e360e1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolutionb8e360e1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `TalkingStyle` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum TalkingStyleae4f3365 {
-        /// `"stable"`
-        Stable,
-        /// `"expressive"`
-        Expressive,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl TalkingStyleae4f3365 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Stable => "stable",
-                Self::Expressive => "expressive",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for TalkingStyleae4f3365 {
-        fn from(value: &str) -> Self {
-            match value {
-                "stable" => Self::Stable,
-                "expressive" => Self::Expressive,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for TalkingStyleae4f3365 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TalkingStyleae4f3365 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Type` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Typefba6b4bd {
-        /// `"color"`
-        Color,
-        /// `"image"`
-        Image,
-        /// `"video"`
-        Video,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Typefba6b4bd {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Color => "color",
-                Self::Image => "image",
-                Self::Video => "video",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Typefba6b4bd {
-        fn from(value: &str) -> Self {
-            match value {
-                "color" => Self::Color,
-                "image" => Self::Image,
-                "video" => Self::Video,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Typefba6b4bd {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Typefba6b4bd {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Voice` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Voicedacfd6e6 {
-        /// `"Warm Pro Narrator"`
-        WarmProNarrator,
-        /// `"Chill Brian"`
-        ChillBrian,
-        /// `"Ivy"`
-        Ivy,
-        /// `"John Doe"`
-        JohnDoe,
-        /// `"Monika Sogam"`
-        MonikaSogam,
-        /// `"Hope "`
-        Hope,
-        /// `"Archer "`
-        Archer,
-        /// `"Brittney"`
-        Brittney,
-        /// `"Patrick"`
-        Patrick,
-        /// `"David Castlemore"`
-        DavidCastlemore,
-        /// `"Michael C"`
-        MichaelC,
-        /// `"Adam Stone "`
-        AdamStone,
-        /// `"Juniper"`
-        Juniper,
-        /// `"Cassidy "`
-        Cassidy,
-        /// `"Jessica Anne Bogart"`
-        JessicaAnneBogart,
-        /// `"Arabella"`
-        Arabella,
-        /// `"Andrew"`
-        Andrew,
-        /// `"Spuds Oxley "`
-        SpudsOxley,
-        /// `"Grace Elder"`
-        GraceElder,
-        /// `"Helen"`
-        Helen,
-        /// `"Canyon Rivers"`
-        CanyonRivers,
-        /// `"Derya - Lifelike - Excited 🤩"`
-        DeryaLifelikeExcited,
-        /// `"Mellow Marcus"`
-        MellowMarcus,
-        /// `"Jack Sterling - Broadcaster 🎙\u{fe0f}"`
-        JackSterlingBroadcaster,
-        /// `"Brenda - UGC - 1.mp4"`
-        BrendaUgc1Mp4,
-        /// `"Reid"`
-        Reid,
-        /// `"Reagan"`
-        Reagan,
-        /// `"Terry"`
-        Terry,
-        /// `"Jenny"`
-        Jenny,
-        /// `"Radio Rick"`
-        RadioRick,
-        /// `"Denise"`
-        Denise,
-        /// `"Tim in car - Excited 🤩"`
-        TimInCarExcited,
-        /// `"Iskander"`
-        Iskander,
-        /// `"Thompson"`
-        Thompson,
-        /// `"Delicate Daisy - Excited 🤩"`
-        DelicateDaisyExcited,
-        /// `"Kingston"`
-        Kingston,
-        /// `"George UGC 1"`
-        GeorgeUgc1,
-        /// `"Bold Blake"`
-        BoldBlake,
-        /// `"Jane"`
-        Jane,
-        /// `"Expressive Evan"`
-        ExpressiveEvan,
-        /// `"Marianne - IA"`
-        MarianneIa,
-        /// `"Aaron"`
-        Aaron,
-        /// `"Modern Recipe Host - Voice 1"`
-        ModernRecipeHostVoice1,
-        /// `"Willow"`
-        Willow,
-        /// `"Cute Chloe - Friendly 😊"`
-        CuteChloeFriendly,
-        /// `"Rafael"`
-        Rafael,
-        /// `"June - Lifelike"`
-        JuneLifelike,
-        /// `"Crisp Chloe"`
-        CrispChloe,
-        /// `"Slick Simon"`
-        SlickSimon,
-        /// `"Nassim - Informative"`
-        NassimInformative,
-        /// `"Baritone Ben"`
-        BaritoneBen,
-        /// `"Maxwell"`
-        Maxwell,
-        /// `"Ellie Faye - Excited 🤩"`
-        EllieFayeExcited,
-        /// `"Milani"`
-        Milani,
-        /// `"Feisty Fiona - Excited 🤩"`
-        FeistyFionaExcited,
-        /// `"Professor Dean"`
-        ProfessorDean,
-        /// `"Rose - UGC - 1.mp4"`
-        RoseUgc1Mp4,
-        /// `"Shona"`
-        Shona,
-        /// `"Hudson Wilder"`
-        HudsonWilder,
-        /// `"Ann - IA"`
-        AnnIa,
-        /// `"Alastair Kensington"`
-        AlastairKensington,
-        /// `"Oxley"`
-        Oxley,
-        /// `"Christina"`
-        Christina,
-        /// `"Andrew Rizz "`
-        AndrewRizz,
-        /// `"Peyton"`
-        Peyton,
-        /// `"Gerardo - Outdoor"`
-        GerardoOutdoor,
-        /// `"Chloe - Lifelike"`
-        ChloeLifelike,
-        /// `"Stephanie"`
-        Stephanie,
-        /// `"Anthony - IA"`
-        AnthonyIa,
-        /// `"Signal - Voice 1"`
-        SignalVoice1,
-        /// `"Luca"`
-        Luca,
-        /// `"Lisa - Voice 1"`
-        LisaVoice1,
-        /// `"T.W.Tucker"`
-        TWTucker,
-        /// `"Jack Sullivan - Serious 😐"`
-        JackSullivanSerious,
-        /// `"Winter"`
-        Winter,
-        /// `"Mireia - Lifelike"`
-        MireiaLifelike,
-        /// `"Georgia"`
-        Georgia,
-        /// `"Stella"`
-        Stella,
-        /// `"Masha - Lifelike"`
-        MashaLifelike,
-        /// `"Charming Charles - Friendly 😊"`
-        CharmingCharlesFriendly,
-        /// `"Serenity"`
-        Serenity,
-        /// `"Annie - Excited"`
-        AnnieExcited,
-        /// `"Ralph"`
-        Ralph,
-        /// `"Bethany"`
-        Bethany,
-        /// `"Dominic"`
-        Dominic,
-        /// `"Mason Finn"`
-        MasonFinn,
-        /// `"Leena"`
-        Leena,
-        /// `"Veteran Victor"`
-        VeteranVictor,
-        /// `"Tamara"`
-        Tamara,
-        /// `"Nik Public"`
-        NikPublic,
-        /// `"Calm Chloe"`
-        CalmChloe,
-        /// `"Sevik"`
-        Sevik,
-        /// `"Reilly"`
-        Reilly,
-        /// `"Raul"`
-        Raul,
-        /// `"Imposing Ian"`
-        ImposingIan,
-        /// `"Relaxed Ray"`
-        RelaxedRay,
-        /// `"Dexter - Professional"`
-        DexterProfessional,
-        /// `"Relaxed Rick"`
-        RelaxedRick,
-        /// `"Edwin"`
-        Edwin,
-        /// `"Rupert Blackwood"`
-        RupertBlackwood,
-        /// `"Ginny"`
-        Ginny,
-        /// `"Hope"`
-        HopeAlt,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Voicedacfd6e6 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::WarmProNarrator => "Warm Pro Narrator",
-                Self::ChillBrian => "Chill Brian",
-                Self::Ivy => "Ivy",
-                Self::JohnDoe => "John Doe",
-                Self::MonikaSogam => "Monika Sogam",
-                Self::Hope => "Hope ",
-                Self::Archer => "Archer ",
-                Self::Brittney => "Brittney",
-                Self::Patrick => "Patrick",
-                Self::DavidCastlemore => "David Castlemore",
-                Self::MichaelC => "Michael C",
-                Self::AdamStone => "Adam Stone ",
-                Self::Juniper => "Juniper",
-                Self::Cassidy => "Cassidy ",
-                Self::JessicaAnneBogart => "Jessica Anne Bogart",
-                Self::Arabella => "Arabella",
-                Self::Andrew => "Andrew",
-                Self::SpudsOxley => "Spuds Oxley ",
-                Self::GraceElder => "Grace Elder",
-                Self::Helen => "Helen",
-                Self::CanyonRivers => "Canyon Rivers",
-                Self::DeryaLifelikeExcited => "Derya - Lifelike - Excited 🤩",
-                Self::MellowMarcus => "Mellow Marcus",
-                Self::JackSterlingBroadcaster => "Jack Sterling - Broadcaster 🎙\u{fe0f}",
-                Self::BrendaUgc1Mp4 => "Brenda - UGC - 1.mp4",
-                Self::Reid => "Reid",
-                Self::Reagan => "Reagan",
-                Self::Terry => "Terry",
-                Self::Jenny => "Jenny",
-                Self::RadioRick => "Radio Rick",
-                Self::Denise => "Denise",
-                Self::TimInCarExcited => "Tim in car - Excited 🤩",
-                Self::Iskander => "Iskander",
-                Self::Thompson => "Thompson",
-                Self::DelicateDaisyExcited => "Delicate Daisy - Excited 🤩",
-                Self::Kingston => "Kingston",
-                Self::GeorgeUgc1 => "George UGC 1",
-                Self::BoldBlake => "Bold Blake",
-                Self::Jane => "Jane",
-                Self::ExpressiveEvan => "Expressive Evan",
-                Self::MarianneIa => "Marianne - IA",
-                Self::Aaron => "Aaron",
-                Self::ModernRecipeHostVoice1 => "Modern Recipe Host - Voice 1",
-                Self::Willow => "Willow",
-                Self::CuteChloeFriendly => "Cute Chloe - Friendly 😊",
-                Self::Rafael => "Rafael",
-                Self::JuneLifelike => "June - Lifelike",
-                Self::CrispChloe => "Crisp Chloe",
-                Self::SlickSimon => "Slick Simon",
-                Self::NassimInformative => "Nassim - Informative",
-                Self::BaritoneBen => "Baritone Ben",
-                Self::Maxwell => "Maxwell",
-                Self::EllieFayeExcited => "Ellie Faye - Excited 🤩",
-                Self::Milani => "Milani",
-                Self::FeistyFionaExcited => "Feisty Fiona - Excited 🤩",
-                Self::ProfessorDean => "Professor Dean",
-                Self::RoseUgc1Mp4 => "Rose - UGC - 1.mp4",
-                Self::Shona => "Shona",
-                Self::HudsonWilder => "Hudson Wilder",
-                Self::AnnIa => "Ann - IA",
-                Self::AlastairKensington => "Alastair Kensington",
-                Self::Oxley => "Oxley",
-                Self::Christina => "Christina",
-                Self::AndrewRizz => "Andrew Rizz ",
-                Self::Peyton => "Peyton",
-                Self::GerardoOutdoor => "Gerardo - Outdoor",
-                Self::ChloeLifelike => "Chloe - Lifelike",
-                Self::Stephanie => "Stephanie",
-                Self::AnthonyIa => "Anthony - IA",
-                Self::SignalVoice1 => "Signal - Voice 1",
-                Self::Luca => "Luca",
-                Self::LisaVoice1 => "Lisa - Voice 1",
-                Self::TWTucker => "T.W.Tucker",
-                Self::JackSullivanSerious => "Jack Sullivan - Serious 😐",
-                Self::Winter => "Winter",
-                Self::MireiaLifelike => "Mireia - Lifelike",
-                Self::Georgia => "Georgia",
-                Self::Stella => "Stella",
-                Self::MashaLifelike => "Masha - Lifelike",
-                Self::CharmingCharlesFriendly => "Charming Charles - Friendly 😊",
-                Self::Serenity => "Serenity",
-                Self::AnnieExcited => "Annie - Excited",
-                Self::Ralph => "Ralph",
-                Self::Bethany => "Bethany",
-                Self::Dominic => "Dominic",
-                Self::MasonFinn => "Mason Finn",
-                Self::Leena => "Leena",
-                Self::VeteranVictor => "Veteran Victor",
-                Self::Tamara => "Tamara",
-                Self::NikPublic => "Nik Public",
-                Self::CalmChloe => "Calm Chloe",
-                Self::Sevik => "Sevik",
-                Self::Reilly => "Reilly",
-                Self::Raul => "Raul",
-                Self::ImposingIan => "Imposing Ian",
-                Self::RelaxedRay => "Relaxed Ray",
-                Self::DexterProfessional => "Dexter - Professional",
-                Self::RelaxedRick => "Relaxed Rick",
-                Self::Edwin => "Edwin",
-                Self::RupertBlackwood => "Rupert Blackwood",
-                Self::Ginny => "Ginny",
-                Self::HopeAlt => "Hope",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Voicedacfd6e6 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Warm Pro Narrator" => Self::WarmProNarrator,
-                "Chill Brian" => Self::ChillBrian,
-                "Ivy" => Self::Ivy,
-                "John Doe" => Self::JohnDoe,
-                "Monika Sogam" => Self::MonikaSogam,
-                "Hope " => Self::Hope,
-                "Archer " => Self::Archer,
-                "Brittney" => Self::Brittney,
-                "Patrick" => Self::Patrick,
-                "David Castlemore" => Self::DavidCastlemore,
-                "Michael C" => Self::MichaelC,
-                "Adam Stone " => Self::AdamStone,
-                "Juniper" => Self::Juniper,
-                "Cassidy " => Self::Cassidy,
-                "Jessica Anne Bogart" => Self::JessicaAnneBogart,
-                "Arabella" => Self::Arabella,
-                "Andrew" => Self::Andrew,
-                "Spuds Oxley " => Self::SpudsOxley,
-                "Grace Elder" => Self::GraceElder,
-                "Helen" => Self::Helen,
-                "Canyon Rivers" => Self::CanyonRivers,
-                "Derya - Lifelike - Excited 🤩" => Self::DeryaLifelikeExcited,
-                "Mellow Marcus" => Self::MellowMarcus,
-                "Jack Sterling - Broadcaster 🎙\u{fe0f}" => Self::JackSterlingBroadcaster,
-                "Brenda - UGC - 1.mp4" => Self::BrendaUgc1Mp4,
-                "Reid" => Self::Reid,
-                "Reagan" => Self::Reagan,
-                "Terry" => Self::Terry,
-                "Jenny" => Self::Jenny,
-                "Radio Rick" => Self::RadioRick,
-                "Denise" => Self::Denise,
-                "Tim in car - Excited 🤩" => Self::TimInCarExcited,
-                "Iskander" => Self::Iskander,
-                "Thompson" => Self::Thompson,
-                "Delicate Daisy - Excited 🤩" => Self::DelicateDaisyExcited,
-                "Kingston" => Self::Kingston,
-                "George UGC 1" => Self::GeorgeUgc1,
-                "Bold Blake" => Self::BoldBlake,
-                "Jane" => Self::Jane,
-                "Expressive Evan" => Self::ExpressiveEvan,
-                "Marianne - IA" => Self::MarianneIa,
-                "Aaron" => Self::Aaron,
-                "Modern Recipe Host - Voice 1" => Self::ModernRecipeHostVoice1,
-                "Willow" => Self::Willow,
-                "Cute Chloe - Friendly 😊" => Self::CuteChloeFriendly,
-                "Rafael" => Self::Rafael,
-                "June - Lifelike" => Self::JuneLifelike,
-                "Crisp Chloe" => Self::CrispChloe,
-                "Slick Simon" => Self::SlickSimon,
-                "Nassim - Informative" => Self::NassimInformative,
-                "Baritone Ben" => Self::BaritoneBen,
-                "Maxwell" => Self::Maxwell,
-                "Ellie Faye - Excited 🤩" => Self::EllieFayeExcited,
-                "Milani" => Self::Milani,
-                "Feisty Fiona - Excited 🤩" => Self::FeistyFionaExcited,
-                "Professor Dean" => Self::ProfessorDean,
-                "Rose - UGC - 1.mp4" => Self::RoseUgc1Mp4,
-                "Shona" => Self::Shona,
-                "Hudson Wilder" => Self::HudsonWilder,
-                "Ann - IA" => Self::AnnIa,
-                "Alastair Kensington" => Self::AlastairKensington,
-                "Oxley" => Self::Oxley,
-                "Christina" => Self::Christina,
-                "Andrew Rizz " => Self::AndrewRizz,
-                "Peyton" => Self::Peyton,
-                "Gerardo - Outdoor" => Self::GerardoOutdoor,
-                "Chloe - Lifelike" => Self::ChloeLifelike,
-                "Stephanie" => Self::Stephanie,
-                "Anthony - IA" => Self::AnthonyIa,
-                "Signal - Voice 1" => Self::SignalVoice1,
-                "Luca" => Self::Luca,
-                "Lisa - Voice 1" => Self::LisaVoice1,
-                "T.W.Tucker" => Self::TWTucker,
-                "Jack Sullivan - Serious 😐" => Self::JackSullivanSerious,
-                "Winter" => Self::Winter,
-                "Mireia - Lifelike" => Self::MireiaLifelike,
-                "Georgia" => Self::Georgia,
-                "Stella" => Self::Stella,
-                "Masha - Lifelike" => Self::MashaLifelike,
-                "Charming Charles - Friendly 😊" => Self::CharmingCharlesFriendly,
-                "Serenity" => Self::Serenity,
-                "Annie - Excited" => Self::AnnieExcited,
-                "Ralph" => Self::Ralph,
-                "Bethany" => Self::Bethany,
-                "Dominic" => Self::Dominic,
-                "Mason Finn" => Self::MasonFinn,
-                "Leena" => Self::Leena,
-                "Veteran Victor" => Self::VeteranVictor,
-                "Tamara" => Self::Tamara,
-                "Nik Public" => Self::NikPublic,
-                "Calm Chloe" => Self::CalmChloe,
-                "Sevik" => Self::Sevik,
-                "Reilly" => Self::Reilly,
-                "Raul" => Self::Raul,
-                "Imposing Ian" => Self::ImposingIan,
-                "Relaxed Ray" => Self::RelaxedRay,
-                "Dexter - Professional" => Self::DexterProfessional,
-                "Relaxed Rick" => Self::RelaxedRick,
-                "Edwin" => Self::Edwin,
-                "Rupert Blackwood" => Self::RupertBlackwood,
-                "Ginny" => Self::Ginny,
-                "Hope" => Self::HopeAlt,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Voicedacfd6e6 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Voicedacfd6e6 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -11,10 +11,7 @@ pub mod fal_ai {
                 ///
                 /// Build a `HeygenV2TranslatePrecisionInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `HeygenV2TranslatePrecisionOutput`.
                 pub mod precision {
-                    use fal_runtime::__private::serde as __serde;
-                    use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::HeygenV2TranslatePrecisionOutput3b1480ce as HeygenV2TranslatePrecisionOutput;
-                    pub use super::super::super::super::super::__types::OutputLanguage35c9e8e9 as OutputLanguage;
+                    use fal_runtime::__private as __fal;
                     /// The request body of `fal-ai/heygen/v2/translate/precision`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct HeygenV2TranslatePrecisionInput {
@@ -37,22 +34,22 @@ pub mod fal_ai {
                         /// Default (applied by fal when the field is left unset): `true`.
                         pub enable_dynamic_duration: Option<bool>,
                     }
-                    impl __serde::Serialize for HeygenV2TranslatePrecisionInput {
-                        fn serialize<S: __serde::Serializer>(
+                    impl __fal::serde::Serialize for HeygenV2TranslatePrecisionInput {
+                        fn serialize<S: __fal::serde::Serializer>(
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __serde::ser::SerializeMap as _;
+                            use __fal::serde::ser::SerializeMap as _;
                             let mut map = serializer.serialize_map(None)?;
                             map.serialize_entry("video_url", &self.video_url)?;
                             map.serialize_entry("output_language", &self.output_language)?;
-                            __types::optional_entry(
+                            __fal::optional_entry(
                                 &mut map,
                                 "translate_audio_only",
                                 &self.translate_audio_only,
                             )?;
-                            __types::optional_entry(&mut map, "speaker_num", &self.speaker_num)?;
-                            __types::optional_entry(
+                            __fal::optional_entry(&mut map, "speaker_num", &self.speaker_num)?;
+                            __fal::optional_entry(
                                 &mut map,
                                 "enable_dynamic_duration",
                                 &self.enable_dynamic_duration,
@@ -60,24 +57,60 @@ pub mod fal_ai {
                             map.end()
                         }
                     }
-                    impl<'de> __serde::Deserialize<'de> for HeygenV2TranslatePrecisionInput {
-                        fn deserialize<D: __serde::Deserializer<'de>>(
+                    impl<'de> __fal::serde::Deserialize<'de> for HeygenV2TranslatePrecisionInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
                             deserializer: D,
                         ) -> Result<Self, D::Error> {
-                            let mut map = __types::object(deserializer)?;
-                            Ok(Self {
-                                video_url: __types::required_field(&mut map, "video_url")?,
-                                output_language: __types::required_field(&mut map, "output_language")?,
-                                translate_audio_only: __types::optional_field(
-                                    &mut map,
-                                    "translate_audio_only",
-                                )?,
-                                speaker_num: __types::optional_field(&mut map, "speaker_num")?,
-                                enable_dynamic_duration: __types::optional_field(
-                                    &mut map,
-                                    "enable_dynamic_duration",
-                                )?,
-                            })
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = HeygenV2TranslatePrecisionInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `HeygenV2TranslatePrecisionInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<HeygenV2TranslatePrecisionInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    let mut f4 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(
+                                                &[
+                                                    "video_url",
+                                                    "output_language",
+                                                    "translate_audio_only",
+                                                    "speaker_num",
+                                                    "enable_dynamic_duration",
+                                                ],
+                                            ),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = Some(map.next_value()?),
+                                            Some(2) => f2 = map.next_value()?,
+                                            Some(3) => f3 = map.next_value()?,
+                                            Some(4) => f4 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(HeygenV2TranslatePrecisionInput {
+                                        video_url: __fal::required(f0, "video_url")?,
+                                        output_language: __fal::required(f1, "output_language")?,
+                                        translate_audio_only: f2,
+                                        speaker_num: f3,
+                                        enable_dynamic_duration: f4,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
                         }
                     }
                     impl HeygenV2TranslatePrecisionInput {
@@ -116,918 +149,1062 @@ pub mod fal_ai {
                             self
                         }
                     }
+                    impl __fal::Validate for HeygenV2TranslatePrecisionInput {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field("output_language", &self.output_language, &__fal::Rules::NONE);
+                        }
+                    }
+                    impl HeygenV2TranslatePrecisionInput {
+                        /// Every rule of `fal-ai/heygen/v2/translate/precision`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                        pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            __fal::validate(self)
+                        }
+                    }
                     impl fal_runtime::Endpoint for HeygenV2TranslatePrecisionInput {
                         const ENDPOINT_ID: &'static str = "fal-ai/heygen/v2/translate/precision";
                         type Output = HeygenV2TranslatePrecisionOutput;
+                        fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            HeygenV2TranslatePrecisionInput::validate(self)
+                        }
+                    }
+                    /// The `HeygenV2TranslatePrecisionOutput` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct HeygenV2TranslatePrecisionOutput {
+                        /// The `video` field.
+                        ///
+                        /// Example: `{"url":"https://v3b.fal.media/files/b/0a900522/WZRPanS88KdyIhYfqP_Md_output.mp4"}`.
+                        pub video: fal_runtime::File,
+                    }
+                    impl __fal::serde::Serialize for HeygenV2TranslatePrecisionOutput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("video", &self.video)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for HeygenV2TranslatePrecisionOutput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = HeygenV2TranslatePrecisionOutput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `HeygenV2TranslatePrecisionOutput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<HeygenV2TranslatePrecisionOutput, A::Error> {
+                                    let mut f0 = None;
+                                    while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(HeygenV2TranslatePrecisionOutput {
+                                        video: __fal::required(f0, "video")?,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
+                    }
+                    /// The `OutputLanguage` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum OutputLanguage {
+                        /// `"English"`
+                        English,
+                        /// `"Spanish"`
+                        Spanish,
+                        /// `"French"`
+                        French,
+                        /// `"Hindi"`
+                        Hindi,
+                        /// `"Italian"`
+                        Italian,
+                        /// `"German"`
+                        German,
+                        /// `"Polish"`
+                        Polish,
+                        /// `"Portuguese"`
+                        Portuguese,
+                        /// `"Chinese"`
+                        Chinese,
+                        /// `"Japanese"`
+                        Japanese,
+                        /// `"Dutch"`
+                        Dutch,
+                        /// `"Turkish"`
+                        Turkish,
+                        /// `"Korean"`
+                        Korean,
+                        /// `"Danish"`
+                        Danish,
+                        /// `"Arabic"`
+                        Arabic,
+                        /// `"Romanian"`
+                        Romanian,
+                        /// `"Mandarin"`
+                        Mandarin,
+                        /// `"Filipino"`
+                        Filipino,
+                        /// `"Swedish"`
+                        Swedish,
+                        /// `"Indonesian"`
+                        Indonesian,
+                        /// `"Ukrainian"`
+                        Ukrainian,
+                        /// `"Greek"`
+                        Greek,
+                        /// `"Czech"`
+                        Czech,
+                        /// `"Bulgarian"`
+                        Bulgarian,
+                        /// `"Malay"`
+                        Malay,
+                        /// `"Slovak"`
+                        Slovak,
+                        /// `"Croatian"`
+                        Croatian,
+                        /// `"Tamil"`
+                        Tamil,
+                        /// `"Finnish"`
+                        Finnish,
+                        /// `"Russian"`
+                        Russian,
+                        /// `"Afrikaans (South Africa)"`
+                        AfrikaansSouthAfrica,
+                        /// `"Albanian (Albania)"`
+                        AlbanianAlbania,
+                        /// `"Amharic (Ethiopia)"`
+                        AmharicEthiopia,
+                        /// `"Arabic (Algeria)"`
+                        ArabicAlgeria,
+                        /// `"Arabic (Bahrain)"`
+                        ArabicBahrain,
+                        /// `"Arabic (Egypt)"`
+                        ArabicEgypt,
+                        /// `"Arabic (Iraq)"`
+                        ArabicIraq,
+                        /// `"Arabic (Jordan)"`
+                        ArabicJordan,
+                        /// `"Arabic (Kuwait)"`
+                        ArabicKuwait,
+                        /// `"Arabic (Lebanon)"`
+                        ArabicLebanon,
+                        /// `"Arabic (Libya)"`
+                        ArabicLibya,
+                        /// `"Arabic (Morocco)"`
+                        ArabicMorocco,
+                        /// `"Arabic (Oman)"`
+                        ArabicOman,
+                        /// `"Arabic (Qatar)"`
+                        ArabicQatar,
+                        /// `"Arabic (Saudi Arabia)"`
+                        ArabicSaudiArabia,
+                        /// `"Arabic (Syria)"`
+                        ArabicSyria,
+                        /// `"Arabic (Tunisia)"`
+                        ArabicTunisia,
+                        /// `"Arabic (United Arab Emirates)"`
+                        ArabicUnitedArabEmirates,
+                        /// `"Arabic (Yemen)"`
+                        ArabicYemen,
+                        /// `"Armenian (Armenia)"`
+                        ArmenianArmenia,
+                        /// `"Azerbaijani (Latin, Azerbaijan)"`
+                        AzerbaijaniLatinAzerbaijan,
+                        /// `"Bangla (Bangladesh)"`
+                        BanglaBangladesh,
+                        /// `"Basque"`
+                        Basque,
+                        /// `"Bengali (India)"`
+                        BengaliIndia,
+                        /// `"Bosnian (Bosnia and Herzegovina)"`
+                        BosnianBosniaAndHerzegovina,
+                        /// `"Bulgarian (Bulgaria)"`
+                        BulgarianBulgaria,
+                        /// `"Burmese (Myanmar)"`
+                        BurmeseMyanmar,
+                        /// `"Catalan"`
+                        Catalan,
+                        /// `"Chinese (Cantonese, Traditional)"`
+                        ChineseCantoneseTraditional,
+                        /// `"Chinese (Jilu Mandarin, Simplified)"`
+                        ChineseJiluMandarinSimplified,
+                        /// `"Chinese (Mandarin, Simplified)"`
+                        ChineseMandarinSimplified,
+                        /// `"Chinese (Northeastern Mandarin, Simplified)"`
+                        ChineseNortheasternMandarinSimplified,
+                        /// `"Chinese (Southwestern Mandarin, Simplified)"`
+                        ChineseSouthwesternMandarinSimplified,
+                        /// `"Chinese (Taiwanese Mandarin, Traditional)"`
+                        ChineseTaiwaneseMandarinTraditional,
+                        /// `"Chinese (Wu, Simplified)"`
+                        ChineseWuSimplified,
+                        /// `"Chinese (Zhongyuan Mandarin Henan, Simplified)"`
+                        ChineseZhongyuanMandarinHenanSimplified,
+                        /// `"Chinese (Zhongyuan Mandarin Shaanxi, Simplified)"`
+                        ChineseZhongyuanMandarinShaanxiSimplified,
+                        /// `"Croatian (Croatia)"`
+                        CroatianCroatia,
+                        /// `"Czech (Czechia)"`
+                        CzechCzechia,
+                        /// `"Danish (Denmark)"`
+                        DanishDenmark,
+                        /// `"Dutch (Belgium)"`
+                        DutchBelgium,
+                        /// `"Dutch (Netherlands)"`
+                        DutchNetherlands,
+                        /// `"English (Australia)"`
+                        EnglishAustralia,
+                        /// `"English (Canada)"`
+                        EnglishCanada,
+                        /// `"English (Hong Kong SAR)"`
+                        EnglishHongKongSar,
+                        /// `"English (India)"`
+                        EnglishIndia,
+                        /// `"English (Ireland)"`
+                        EnglishIreland,
+                        /// `"English (Kenya)"`
+                        EnglishKenya,
+                        /// `"English (New Zealand)"`
+                        EnglishNewZealand,
+                        /// `"English (Nigeria)"`
+                        EnglishNigeria,
+                        /// `"English (Philippines)"`
+                        EnglishPhilippines,
+                        /// `"English (Singapore)"`
+                        EnglishSingapore,
+                        /// `"English (South Africa)"`
+                        EnglishSouthAfrica,
+                        /// `"English (Tanzania)"`
+                        EnglishTanzania,
+                        /// `"English (UK)"`
+                        EnglishUk,
+                        /// `"English (United States)"`
+                        EnglishUnitedStates,
+                        /// `"Estonian (Estonia)"`
+                        EstonianEstonia,
+                        /// `"Filipino (Philippines)"`
+                        FilipinoPhilippines,
+                        /// `"Finnish (Finland)"`
+                        FinnishFinland,
+                        /// `"French (Belgium)"`
+                        FrenchBelgium,
+                        /// `"French (Canada)"`
+                        FrenchCanada,
+                        /// `"French (France)"`
+                        FrenchFrance,
+                        /// `"French (Switzerland)"`
+                        FrenchSwitzerland,
+                        /// `"Galician"`
+                        Galician,
+                        /// `"Georgian (Georgia)"`
+                        GeorgianGeorgia,
+                        /// `"German (Austria)"`
+                        GermanAustria,
+                        /// `"German (Germany)"`
+                        GermanGermany,
+                        /// `"German (Switzerland)"`
+                        GermanSwitzerland,
+                        /// `"Greek (Greece)"`
+                        GreekGreece,
+                        /// `"Gujarati (India)"`
+                        GujaratiIndia,
+                        /// `"Hebrew (Israel)"`
+                        HebrewIsrael,
+                        /// `"Hindi (India)"`
+                        HindiIndia,
+                        /// `"Hungarian (Hungary)"`
+                        HungarianHungary,
+                        /// `"Icelandic (Iceland)"`
+                        IcelandicIceland,
+                        /// `"Indonesian (Indonesia)"`
+                        IndonesianIndonesia,
+                        /// `"Irish (Ireland)"`
+                        IrishIreland,
+                        /// `"Italian (Italy)"`
+                        ItalianItaly,
+                        /// `"Japanese (Japan)"`
+                        JapaneseJapan,
+                        /// `"Javanese (Latin, Indonesia)"`
+                        JavaneseLatinIndonesia,
+                        /// `"Kannada (India)"`
+                        KannadaIndia,
+                        /// `"Kazakh (Kazakhstan)"`
+                        KazakhKazakhstan,
+                        /// `"Khmer (Cambodia)"`
+                        KhmerCambodia,
+                        /// `"Korean (Korea)"`
+                        KoreanKorea,
+                        /// `"Lao (Laos)"`
+                        LaoLaos,
+                        /// `"Latvian (Latvia)"`
+                        LatvianLatvia,
+                        /// `"Lithuanian (Lithuania)"`
+                        LithuanianLithuania,
+                        /// `"Macedonian (North Macedonia)"`
+                        MacedonianNorthMacedonia,
+                        /// `"Malay (Malaysia)"`
+                        MalayMalaysia,
+                        /// `"Malayalam (India)"`
+                        MalayalamIndia,
+                        /// `"Maltese (Malta)"`
+                        MalteseMalta,
+                        /// `"Marathi (India)"`
+                        MarathiIndia,
+                        /// `"Mongolian (Mongolia)"`
+                        MongolianMongolia,
+                        /// `"Nepali (Nepal)"`
+                        NepaliNepal,
+                        /// `"Norwegian Bokmål (Norway)"`
+                        NorwegianBokmLNorway,
+                        /// `"Pashto (Afghanistan)"`
+                        PashtoAfghanistan,
+                        /// `"Persian (Iran)"`
+                        PersianIran,
+                        /// `"Polish (Poland)"`
+                        PolishPoland,
+                        /// `"Portuguese (Brazil)"`
+                        PortugueseBrazil,
+                        /// `"Portuguese (Portugal)"`
+                        PortuguesePortugal,
+                        /// `"Romanian (Romania)"`
+                        RomanianRomania,
+                        /// `"Russian (Russia)"`
+                        RussianRussia,
+                        /// `"Serbian (Latin, Serbia)"`
+                        SerbianLatinSerbia,
+                        /// `"Sinhala (Sri Lanka)"`
+                        SinhalaSriLanka,
+                        /// `"Slovak (Slovakia)"`
+                        SlovakSlovakia,
+                        /// `"Slovenian (Slovenia)"`
+                        SlovenianSlovenia,
+                        /// `"Somali (Somalia)"`
+                        SomaliSomalia,
+                        /// `"Spanish (Argentina)"`
+                        SpanishArgentina,
+                        /// `"Spanish (Bolivia)"`
+                        SpanishBolivia,
+                        /// `"Spanish (Chile)"`
+                        SpanishChile,
+                        /// `"Spanish (Colombia)"`
+                        SpanishColombia,
+                        /// `"Spanish (Costa Rica)"`
+                        SpanishCostaRica,
+                        /// `"Spanish (Cuba)"`
+                        SpanishCuba,
+                        /// `"Spanish (Dominican Republic)"`
+                        SpanishDominicanRepublic,
+                        /// `"Spanish (Ecuador)"`
+                        SpanishEcuador,
+                        /// `"Spanish (El Salvador)"`
+                        SpanishElSalvador,
+                        /// `"Spanish (Equatorial Guinea)"`
+                        SpanishEquatorialGuinea,
+                        /// `"Spanish (Guatemala)"`
+                        SpanishGuatemala,
+                        /// `"Spanish (Honduras)"`
+                        SpanishHonduras,
+                        /// `"Spanish (Mexico)"`
+                        SpanishMexico,
+                        /// `"Spanish (Nicaragua)"`
+                        SpanishNicaragua,
+                        /// `"Spanish (Panama)"`
+                        SpanishPanama,
+                        /// `"Spanish (Paraguay)"`
+                        SpanishParaguay,
+                        /// `"Spanish (Peru)"`
+                        SpanishPeru,
+                        /// `"Spanish (Puerto Rico)"`
+                        SpanishPuertoRico,
+                        /// `"Spanish (Spain)"`
+                        SpanishSpain,
+                        /// `"Spanish (United States)"`
+                        SpanishUnitedStates,
+                        /// `"Spanish (Uruguay)"`
+                        SpanishUruguay,
+                        /// `"Spanish (Venezuela)"`
+                        SpanishVenezuela,
+                        /// `"Sundanese (Indonesia)"`
+                        SundaneseIndonesia,
+                        /// `"Swahili (Kenya)"`
+                        SwahiliKenya,
+                        /// `"Swahili (Tanzania)"`
+                        SwahiliTanzania,
+                        /// `"Swedish (Sweden)"`
+                        SwedishSweden,
+                        /// `"Tamil (India)"`
+                        TamilIndia,
+                        /// `"Tamil (Malaysia)"`
+                        TamilMalaysia,
+                        /// `"Tamil (Singapore)"`
+                        TamilSingapore,
+                        /// `"Tamil (Sri Lanka)"`
+                        TamilSriLanka,
+                        /// `"Telugu (India)"`
+                        TeluguIndia,
+                        /// `"Thai (Thailand)"`
+                        ThaiThailand,
+                        /// `"Turkish (Türkiye)"`
+                        TurkishTRkiye,
+                        /// `"Ukrainian (Ukraine)"`
+                        UkrainianUkraine,
+                        /// `"Urdu (India)"`
+                        UrduIndia,
+                        /// `"Urdu (Pakistan)"`
+                        UrduPakistan,
+                        /// `"Uzbek (Latin, Uzbekistan)"`
+                        UzbekLatinUzbekistan,
+                        /// `"Vietnamese (Vietnam)"`
+                        VietnameseVietnam,
+                        /// `"Welsh (United Kingdom)"`
+                        WelshUnitedKingdom,
+                        /// `"Zulu (South Africa)"`
+                        ZuluSouthAfrica,
+                        /// `"English - Your Accent"`
+                        EnglishYourAccent,
+                        /// `"English - American Accent"`
+                        EnglishAmericanAccent,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl OutputLanguage {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &[
+                            "English",
+                            "Spanish",
+                            "French",
+                            "Hindi",
+                            "Italian",
+                            "German",
+                            "Polish",
+                            "Portuguese",
+                            "Chinese",
+                            "Japanese",
+                            "Dutch",
+                            "Turkish",
+                            "Korean",
+                            "Danish",
+                            "Arabic",
+                            "Romanian",
+                            "Mandarin",
+                            "Filipino",
+                            "Swedish",
+                            "Indonesian",
+                            "Ukrainian",
+                            "Greek",
+                            "Czech",
+                            "Bulgarian",
+                            "Malay",
+                            "Slovak",
+                            "Croatian",
+                            "Tamil",
+                            "Finnish",
+                            "Russian",
+                            "Afrikaans (South Africa)",
+                            "Albanian (Albania)",
+                            "Amharic (Ethiopia)",
+                            "Arabic (Algeria)",
+                            "Arabic (Bahrain)",
+                            "Arabic (Egypt)",
+                            "Arabic (Iraq)",
+                            "Arabic (Jordan)",
+                            "Arabic (Kuwait)",
+                            "Arabic (Lebanon)",
+                            "Arabic (Libya)",
+                            "Arabic (Morocco)",
+                            "Arabic (Oman)",
+                            "Arabic (Qatar)",
+                            "Arabic (Saudi Arabia)",
+                            "Arabic (Syria)",
+                            "Arabic (Tunisia)",
+                            "Arabic (United Arab Emirates)",
+                            "Arabic (Yemen)",
+                            "Armenian (Armenia)",
+                            "Azerbaijani (Latin, Azerbaijan)",
+                            "Bangla (Bangladesh)",
+                            "Basque",
+                            "Bengali (India)",
+                            "Bosnian (Bosnia and Herzegovina)",
+                            "Bulgarian (Bulgaria)",
+                            "Burmese (Myanmar)",
+                            "Catalan",
+                            "Chinese (Cantonese, Traditional)",
+                            "Chinese (Jilu Mandarin, Simplified)",
+                            "Chinese (Mandarin, Simplified)",
+                            "Chinese (Northeastern Mandarin, Simplified)",
+                            "Chinese (Southwestern Mandarin, Simplified)",
+                            "Chinese (Taiwanese Mandarin, Traditional)",
+                            "Chinese (Wu, Simplified)",
+                            "Chinese (Zhongyuan Mandarin Henan, Simplified)",
+                            "Chinese (Zhongyuan Mandarin Shaanxi, Simplified)",
+                            "Croatian (Croatia)",
+                            "Czech (Czechia)",
+                            "Danish (Denmark)",
+                            "Dutch (Belgium)",
+                            "Dutch (Netherlands)",
+                            "English (Australia)",
+                            "English (Canada)",
+                            "English (Hong Kong SAR)",
+                            "English (India)",
+                            "English (Ireland)",
+                            "English (Kenya)",
+                            "English (New Zealand)",
+                            "English (Nigeria)",
+                            "English (Philippines)",
+                            "English (Singapore)",
+                            "English (South Africa)",
+                            "English (Tanzania)",
+                            "English (UK)",
+                            "English (United States)",
+                            "Estonian (Estonia)",
+                            "Filipino (Philippines)",
+                            "Finnish (Finland)",
+                            "French (Belgium)",
+                            "French (Canada)",
+                            "French (France)",
+                            "French (Switzerland)",
+                            "Galician",
+                            "Georgian (Georgia)",
+                            "German (Austria)",
+                            "German (Germany)",
+                            "German (Switzerland)",
+                            "Greek (Greece)",
+                            "Gujarati (India)",
+                            "Hebrew (Israel)",
+                            "Hindi (India)",
+                            "Hungarian (Hungary)",
+                            "Icelandic (Iceland)",
+                            "Indonesian (Indonesia)",
+                            "Irish (Ireland)",
+                            "Italian (Italy)",
+                            "Japanese (Japan)",
+                            "Javanese (Latin, Indonesia)",
+                            "Kannada (India)",
+                            "Kazakh (Kazakhstan)",
+                            "Khmer (Cambodia)",
+                            "Korean (Korea)",
+                            "Lao (Laos)",
+                            "Latvian (Latvia)",
+                            "Lithuanian (Lithuania)",
+                            "Macedonian (North Macedonia)",
+                            "Malay (Malaysia)",
+                            "Malayalam (India)",
+                            "Maltese (Malta)",
+                            "Marathi (India)",
+                            "Mongolian (Mongolia)",
+                            "Nepali (Nepal)",
+                            "Norwegian Bokmål (Norway)",
+                            "Pashto (Afghanistan)",
+                            "Persian (Iran)",
+                            "Polish (Poland)",
+                            "Portuguese (Brazil)",
+                            "Portuguese (Portugal)",
+                            "Romanian (Romania)",
+                            "Russian (Russia)",
+                            "Serbian (Latin, Serbia)",
+                            "Sinhala (Sri Lanka)",
+                            "Slovak (Slovakia)",
+                            "Slovenian (Slovenia)",
+                            "Somali (Somalia)",
+                            "Spanish (Argentina)",
+                            "Spanish (Bolivia)",
+                            "Spanish (Chile)",
+                            "Spanish (Colombia)",
+                            "Spanish (Costa Rica)",
+                            "Spanish (Cuba)",
+                            "Spanish (Dominican Republic)",
+                            "Spanish (Ecuador)",
+                            "Spanish (El Salvador)",
+                            "Spanish (Equatorial Guinea)",
+                            "Spanish (Guatemala)",
+                            "Spanish (Honduras)",
+                            "Spanish (Mexico)",
+                            "Spanish (Nicaragua)",
+                            "Spanish (Panama)",
+                            "Spanish (Paraguay)",
+                            "Spanish (Peru)",
+                            "Spanish (Puerto Rico)",
+                            "Spanish (Spain)",
+                            "Spanish (United States)",
+                            "Spanish (Uruguay)",
+                            "Spanish (Venezuela)",
+                            "Sundanese (Indonesia)",
+                            "Swahili (Kenya)",
+                            "Swahili (Tanzania)",
+                            "Swedish (Sweden)",
+                            "Tamil (India)",
+                            "Tamil (Malaysia)",
+                            "Tamil (Singapore)",
+                            "Tamil (Sri Lanka)",
+                            "Telugu (India)",
+                            "Thai (Thailand)",
+                            "Turkish (Türkiye)",
+                            "Ukrainian (Ukraine)",
+                            "Urdu (India)",
+                            "Urdu (Pakistan)",
+                            "Uzbek (Latin, Uzbekistan)",
+                            "Vietnamese (Vietnam)",
+                            "Welsh (United Kingdom)",
+                            "Zulu (South Africa)",
+                            "English - Your Accent",
+                            "English - American Accent",
+                        ];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::English => "English",
+                                Self::Spanish => "Spanish",
+                                Self::French => "French",
+                                Self::Hindi => "Hindi",
+                                Self::Italian => "Italian",
+                                Self::German => "German",
+                                Self::Polish => "Polish",
+                                Self::Portuguese => "Portuguese",
+                                Self::Chinese => "Chinese",
+                                Self::Japanese => "Japanese",
+                                Self::Dutch => "Dutch",
+                                Self::Turkish => "Turkish",
+                                Self::Korean => "Korean",
+                                Self::Danish => "Danish",
+                                Self::Arabic => "Arabic",
+                                Self::Romanian => "Romanian",
+                                Self::Mandarin => "Mandarin",
+                                Self::Filipino => "Filipino",
+                                Self::Swedish => "Swedish",
+                                Self::Indonesian => "Indonesian",
+                                Self::Ukrainian => "Ukrainian",
+                                Self::Greek => "Greek",
+                                Self::Czech => "Czech",
+                                Self::Bulgarian => "Bulgarian",
+                                Self::Malay => "Malay",
+                                Self::Slovak => "Slovak",
+                                Self::Croatian => "Croatian",
+                                Self::Tamil => "Tamil",
+                                Self::Finnish => "Finnish",
+                                Self::Russian => "Russian",
+                                Self::AfrikaansSouthAfrica => "Afrikaans (South Africa)",
+                                Self::AlbanianAlbania => "Albanian (Albania)",
+                                Self::AmharicEthiopia => "Amharic (Ethiopia)",
+                                Self::ArabicAlgeria => "Arabic (Algeria)",
+                                Self::ArabicBahrain => "Arabic (Bahrain)",
+                                Self::ArabicEgypt => "Arabic (Egypt)",
+                                Self::ArabicIraq => "Arabic (Iraq)",
+                                Self::ArabicJordan => "Arabic (Jordan)",
+                                Self::ArabicKuwait => "Arabic (Kuwait)",
+                                Self::ArabicLebanon => "Arabic (Lebanon)",
+                                Self::ArabicLibya => "Arabic (Libya)",
+                                Self::ArabicMorocco => "Arabic (Morocco)",
+                                Self::ArabicOman => "Arabic (Oman)",
+                                Self::ArabicQatar => "Arabic (Qatar)",
+                                Self::ArabicSaudiArabia => "Arabic (Saudi Arabia)",
+                                Self::ArabicSyria => "Arabic (Syria)",
+                                Self::ArabicTunisia => "Arabic (Tunisia)",
+                                Self::ArabicUnitedArabEmirates => "Arabic (United Arab Emirates)",
+                                Self::ArabicYemen => "Arabic (Yemen)",
+                                Self::ArmenianArmenia => "Armenian (Armenia)",
+                                Self::AzerbaijaniLatinAzerbaijan => "Azerbaijani (Latin, Azerbaijan)",
+                                Self::BanglaBangladesh => "Bangla (Bangladesh)",
+                                Self::Basque => "Basque",
+                                Self::BengaliIndia => "Bengali (India)",
+                                Self::BosnianBosniaAndHerzegovina => "Bosnian (Bosnia and Herzegovina)",
+                                Self::BulgarianBulgaria => "Bulgarian (Bulgaria)",
+                                Self::BurmeseMyanmar => "Burmese (Myanmar)",
+                                Self::Catalan => "Catalan",
+                                Self::ChineseCantoneseTraditional => "Chinese (Cantonese, Traditional)",
+                                Self::ChineseJiluMandarinSimplified => "Chinese (Jilu Mandarin, Simplified)",
+                                Self::ChineseMandarinSimplified => "Chinese (Mandarin, Simplified)",
+                                Self::ChineseNortheasternMandarinSimplified => {
+                                    "Chinese (Northeastern Mandarin, Simplified)"
+                                }
+                                Self::ChineseSouthwesternMandarinSimplified => {
+                                    "Chinese (Southwestern Mandarin, Simplified)"
+                                }
+                                Self::ChineseTaiwaneseMandarinTraditional => {
+                                    "Chinese (Taiwanese Mandarin, Traditional)"
+                                }
+                                Self::ChineseWuSimplified => "Chinese (Wu, Simplified)",
+                                Self::ChineseZhongyuanMandarinHenanSimplified => {
+                                    "Chinese (Zhongyuan Mandarin Henan, Simplified)"
+                                }
+                                Self::ChineseZhongyuanMandarinShaanxiSimplified => {
+                                    "Chinese (Zhongyuan Mandarin Shaanxi, Simplified)"
+                                }
+                                Self::CroatianCroatia => "Croatian (Croatia)",
+                                Self::CzechCzechia => "Czech (Czechia)",
+                                Self::DanishDenmark => "Danish (Denmark)",
+                                Self::DutchBelgium => "Dutch (Belgium)",
+                                Self::DutchNetherlands => "Dutch (Netherlands)",
+                                Self::EnglishAustralia => "English (Australia)",
+                                Self::EnglishCanada => "English (Canada)",
+                                Self::EnglishHongKongSar => "English (Hong Kong SAR)",
+                                Self::EnglishIndia => "English (India)",
+                                Self::EnglishIreland => "English (Ireland)",
+                                Self::EnglishKenya => "English (Kenya)",
+                                Self::EnglishNewZealand => "English (New Zealand)",
+                                Self::EnglishNigeria => "English (Nigeria)",
+                                Self::EnglishPhilippines => "English (Philippines)",
+                                Self::EnglishSingapore => "English (Singapore)",
+                                Self::EnglishSouthAfrica => "English (South Africa)",
+                                Self::EnglishTanzania => "English (Tanzania)",
+                                Self::EnglishUk => "English (UK)",
+                                Self::EnglishUnitedStates => "English (United States)",
+                                Self::EstonianEstonia => "Estonian (Estonia)",
+                                Self::FilipinoPhilippines => "Filipino (Philippines)",
+                                Self::FinnishFinland => "Finnish (Finland)",
+                                Self::FrenchBelgium => "French (Belgium)",
+                                Self::FrenchCanada => "French (Canada)",
+                                Self::FrenchFrance => "French (France)",
+                                Self::FrenchSwitzerland => "French (Switzerland)",
+                                Self::Galician => "Galician",
+                                Self::GeorgianGeorgia => "Georgian (Georgia)",
+                                Self::GermanAustria => "German (Austria)",
+                                Self::GermanGermany => "German (Germany)",
+                                Self::GermanSwitzerland => "German (Switzerland)",
+                                Self::GreekGreece => "Greek (Greece)",
+                                Self::GujaratiIndia => "Gujarati (India)",
+                                Self::HebrewIsrael => "Hebrew (Israel)",
+                                Self::HindiIndia => "Hindi (India)",
+                                Self::HungarianHungary => "Hungarian (Hungary)",
+                                Self::IcelandicIceland => "Icelandic (Iceland)",
+                                Self::IndonesianIndonesia => "Indonesian (Indonesia)",
+                                Self::IrishIreland => "Irish (Ireland)",
+                                Self::ItalianItaly => "Italian (Italy)",
+                                Self::JapaneseJapan => "Japanese (Japan)",
+                                Self::JavaneseLatinIndonesia => "Javanese (Latin, Indonesia)",
+                                Self::KannadaIndia => "Kannada (India)",
+                                Self::KazakhKazakhstan => "Kazakh (Kazakhstan)",
+                                Self::KhmerCambodia => "Khmer (Cambodia)",
+                                Self::KoreanKorea => "Korean (Korea)",
+                                Self::LaoLaos => "Lao (Laos)",
+                                Self::LatvianLatvia => "Latvian (Latvia)",
+                                Self::LithuanianLithuania => "Lithuanian (Lithuania)",
+                                Self::MacedonianNorthMacedonia => "Macedonian (North Macedonia)",
+                                Self::MalayMalaysia => "Malay (Malaysia)",
+                                Self::MalayalamIndia => "Malayalam (India)",
+                                Self::MalteseMalta => "Maltese (Malta)",
+                                Self::MarathiIndia => "Marathi (India)",
+                                Self::MongolianMongolia => "Mongolian (Mongolia)",
+                                Self::NepaliNepal => "Nepali (Nepal)",
+                                Self::NorwegianBokmLNorway => "Norwegian Bokmål (Norway)",
+                                Self::PashtoAfghanistan => "Pashto (Afghanistan)",
+                                Self::PersianIran => "Persian (Iran)",
+                                Self::PolishPoland => "Polish (Poland)",
+                                Self::PortugueseBrazil => "Portuguese (Brazil)",
+                                Self::PortuguesePortugal => "Portuguese (Portugal)",
+                                Self::RomanianRomania => "Romanian (Romania)",
+                                Self::RussianRussia => "Russian (Russia)",
+                                Self::SerbianLatinSerbia => "Serbian (Latin, Serbia)",
+                                Self::SinhalaSriLanka => "Sinhala (Sri Lanka)",
+                                Self::SlovakSlovakia => "Slovak (Slovakia)",
+                                Self::SlovenianSlovenia => "Slovenian (Slovenia)",
+                                Self::SomaliSomalia => "Somali (Somalia)",
+                                Self::SpanishArgentina => "Spanish (Argentina)",
+                                Self::SpanishBolivia => "Spanish (Bolivia)",
+                                Self::SpanishChile => "Spanish (Chile)",
+                                Self::SpanishColombia => "Spanish (Colombia)",
+                                Self::SpanishCostaRica => "Spanish (Costa Rica)",
+                                Self::SpanishCuba => "Spanish (Cuba)",
+                                Self::SpanishDominicanRepublic => "Spanish (Dominican Republic)",
+                                Self::SpanishEcuador => "Spanish (Ecuador)",
+                                Self::SpanishElSalvador => "Spanish (El Salvador)",
+                                Self::SpanishEquatorialGuinea => "Spanish (Equatorial Guinea)",
+                                Self::SpanishGuatemala => "Spanish (Guatemala)",
+                                Self::SpanishHonduras => "Spanish (Honduras)",
+                                Self::SpanishMexico => "Spanish (Mexico)",
+                                Self::SpanishNicaragua => "Spanish (Nicaragua)",
+                                Self::SpanishPanama => "Spanish (Panama)",
+                                Self::SpanishParaguay => "Spanish (Paraguay)",
+                                Self::SpanishPeru => "Spanish (Peru)",
+                                Self::SpanishPuertoRico => "Spanish (Puerto Rico)",
+                                Self::SpanishSpain => "Spanish (Spain)",
+                                Self::SpanishUnitedStates => "Spanish (United States)",
+                                Self::SpanishUruguay => "Spanish (Uruguay)",
+                                Self::SpanishVenezuela => "Spanish (Venezuela)",
+                                Self::SundaneseIndonesia => "Sundanese (Indonesia)",
+                                Self::SwahiliKenya => "Swahili (Kenya)",
+                                Self::SwahiliTanzania => "Swahili (Tanzania)",
+                                Self::SwedishSweden => "Swedish (Sweden)",
+                                Self::TamilIndia => "Tamil (India)",
+                                Self::TamilMalaysia => "Tamil (Malaysia)",
+                                Self::TamilSingapore => "Tamil (Singapore)",
+                                Self::TamilSriLanka => "Tamil (Sri Lanka)",
+                                Self::TeluguIndia => "Telugu (India)",
+                                Self::ThaiThailand => "Thai (Thailand)",
+                                Self::TurkishTRkiye => "Turkish (Türkiye)",
+                                Self::UkrainianUkraine => "Ukrainian (Ukraine)",
+                                Self::UrduIndia => "Urdu (India)",
+                                Self::UrduPakistan => "Urdu (Pakistan)",
+                                Self::UzbekLatinUzbekistan => "Uzbek (Latin, Uzbekistan)",
+                                Self::VietnameseVietnam => "Vietnamese (Vietnam)",
+                                Self::WelshUnitedKingdom => "Welsh (United Kingdom)",
+                                Self::ZuluSouthAfrica => "Zulu (South Africa)",
+                                Self::EnglishYourAccent => "English - Your Accent",
+                                Self::EnglishAmericanAccent => "English - American Accent",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "English" => Self::English,
+                                "Spanish" => Self::Spanish,
+                                "French" => Self::French,
+                                "Hindi" => Self::Hindi,
+                                "Italian" => Self::Italian,
+                                "German" => Self::German,
+                                "Polish" => Self::Polish,
+                                "Portuguese" => Self::Portuguese,
+                                "Chinese" => Self::Chinese,
+                                "Japanese" => Self::Japanese,
+                                "Dutch" => Self::Dutch,
+                                "Turkish" => Self::Turkish,
+                                "Korean" => Self::Korean,
+                                "Danish" => Self::Danish,
+                                "Arabic" => Self::Arabic,
+                                "Romanian" => Self::Romanian,
+                                "Mandarin" => Self::Mandarin,
+                                "Filipino" => Self::Filipino,
+                                "Swedish" => Self::Swedish,
+                                "Indonesian" => Self::Indonesian,
+                                "Ukrainian" => Self::Ukrainian,
+                                "Greek" => Self::Greek,
+                                "Czech" => Self::Czech,
+                                "Bulgarian" => Self::Bulgarian,
+                                "Malay" => Self::Malay,
+                                "Slovak" => Self::Slovak,
+                                "Croatian" => Self::Croatian,
+                                "Tamil" => Self::Tamil,
+                                "Finnish" => Self::Finnish,
+                                "Russian" => Self::Russian,
+                                "Afrikaans (South Africa)" => Self::AfrikaansSouthAfrica,
+                                "Albanian (Albania)" => Self::AlbanianAlbania,
+                                "Amharic (Ethiopia)" => Self::AmharicEthiopia,
+                                "Arabic (Algeria)" => Self::ArabicAlgeria,
+                                "Arabic (Bahrain)" => Self::ArabicBahrain,
+                                "Arabic (Egypt)" => Self::ArabicEgypt,
+                                "Arabic (Iraq)" => Self::ArabicIraq,
+                                "Arabic (Jordan)" => Self::ArabicJordan,
+                                "Arabic (Kuwait)" => Self::ArabicKuwait,
+                                "Arabic (Lebanon)" => Self::ArabicLebanon,
+                                "Arabic (Libya)" => Self::ArabicLibya,
+                                "Arabic (Morocco)" => Self::ArabicMorocco,
+                                "Arabic (Oman)" => Self::ArabicOman,
+                                "Arabic (Qatar)" => Self::ArabicQatar,
+                                "Arabic (Saudi Arabia)" => Self::ArabicSaudiArabia,
+                                "Arabic (Syria)" => Self::ArabicSyria,
+                                "Arabic (Tunisia)" => Self::ArabicTunisia,
+                                "Arabic (United Arab Emirates)" => Self::ArabicUnitedArabEmirates,
+                                "Arabic (Yemen)" => Self::ArabicYemen,
+                                "Armenian (Armenia)" => Self::ArmenianArmenia,
+                                "Azerbaijani (Latin, Azerbaijan)" => Self::AzerbaijaniLatinAzerbaijan,
+                                "Bangla (Bangladesh)" => Self::BanglaBangladesh,
+                                "Basque" => Self::Basque,
+                                "Bengali (India)" => Self::BengaliIndia,
+                                "Bosnian (Bosnia and Herzegovina)" => Self::BosnianBosniaAndHerzegovina,
+                                "Bulgarian (Bulgaria)" => Self::BulgarianBulgaria,
+                                "Burmese (Myanmar)" => Self::BurmeseMyanmar,
+                                "Catalan" => Self::Catalan,
+                                "Chinese (Cantonese, Traditional)" => Self::ChineseCantoneseTraditional,
+                                "Chinese (Jilu Mandarin, Simplified)" => Self::ChineseJiluMandarinSimplified,
+                                "Chinese (Mandarin, Simplified)" => Self::ChineseMandarinSimplified,
+                                "Chinese (Northeastern Mandarin, Simplified)" => {
+                                    Self::ChineseNortheasternMandarinSimplified
+                                }
+                                "Chinese (Southwestern Mandarin, Simplified)" => {
+                                    Self::ChineseSouthwesternMandarinSimplified
+                                }
+                                "Chinese (Taiwanese Mandarin, Traditional)" => {
+                                    Self::ChineseTaiwaneseMandarinTraditional
+                                }
+                                "Chinese (Wu, Simplified)" => Self::ChineseWuSimplified,
+                                "Chinese (Zhongyuan Mandarin Henan, Simplified)" => {
+                                    Self::ChineseZhongyuanMandarinHenanSimplified
+                                }
+                                "Chinese (Zhongyuan Mandarin Shaanxi, Simplified)" => {
+                                    Self::ChineseZhongyuanMandarinShaanxiSimplified
+                                }
+                                "Croatian (Croatia)" => Self::CroatianCroatia,
+                                "Czech (Czechia)" => Self::CzechCzechia,
+                                "Danish (Denmark)" => Self::DanishDenmark,
+                                "Dutch (Belgium)" => Self::DutchBelgium,
+                                "Dutch (Netherlands)" => Self::DutchNetherlands,
+                                "English (Australia)" => Self::EnglishAustralia,
+                                "English (Canada)" => Self::EnglishCanada,
+                                "English (Hong Kong SAR)" => Self::EnglishHongKongSar,
+                                "English (India)" => Self::EnglishIndia,
+                                "English (Ireland)" => Self::EnglishIreland,
+                                "English (Kenya)" => Self::EnglishKenya,
+                                "English (New Zealand)" => Self::EnglishNewZealand,
+                                "English (Nigeria)" => Self::EnglishNigeria,
+                                "English (Philippines)" => Self::EnglishPhilippines,
+                                "English (Singapore)" => Self::EnglishSingapore,
+                                "English (South Africa)" => Self::EnglishSouthAfrica,
+                                "English (Tanzania)" => Self::EnglishTanzania,
+                                "English (UK)" => Self::EnglishUk,
+                                "English (United States)" => Self::EnglishUnitedStates,
+                                "Estonian (Estonia)" => Self::EstonianEstonia,
+                                "Filipino (Philippines)" => Self::FilipinoPhilippines,
+                                "Finnish (Finland)" => Self::FinnishFinland,
+                                "French (Belgium)" => Self::FrenchBelgium,
+                                "French (Canada)" => Self::FrenchCanada,
+                                "French (France)" => Self::FrenchFrance,
+                                "French (Switzerland)" => Self::FrenchSwitzerland,
+                                "Galician" => Self::Galician,
+                                "Georgian (Georgia)" => Self::GeorgianGeorgia,
+                                "German (Austria)" => Self::GermanAustria,
+                                "German (Germany)" => Self::GermanGermany,
+                                "German (Switzerland)" => Self::GermanSwitzerland,
+                                "Greek (Greece)" => Self::GreekGreece,
+                                "Gujarati (India)" => Self::GujaratiIndia,
+                                "Hebrew (Israel)" => Self::HebrewIsrael,
+                                "Hindi (India)" => Self::HindiIndia,
+                                "Hungarian (Hungary)" => Self::HungarianHungary,
+                                "Icelandic (Iceland)" => Self::IcelandicIceland,
+                                "Indonesian (Indonesia)" => Self::IndonesianIndonesia,
+                                "Irish (Ireland)" => Self::IrishIreland,
+                                "Italian (Italy)" => Self::ItalianItaly,
+                                "Japanese (Japan)" => Self::JapaneseJapan,
+                                "Javanese (Latin, Indonesia)" => Self::JavaneseLatinIndonesia,
+                                "Kannada (India)" => Self::KannadaIndia,
+                                "Kazakh (Kazakhstan)" => Self::KazakhKazakhstan,
+                                "Khmer (Cambodia)" => Self::KhmerCambodia,
+                                "Korean (Korea)" => Self::KoreanKorea,
+                                "Lao (Laos)" => Self::LaoLaos,
+                                "Latvian (Latvia)" => Self::LatvianLatvia,
+                                "Lithuanian (Lithuania)" => Self::LithuanianLithuania,
+                                "Macedonian (North Macedonia)" => Self::MacedonianNorthMacedonia,
+                                "Malay (Malaysia)" => Self::MalayMalaysia,
+                                "Malayalam (India)" => Self::MalayalamIndia,
+                                "Maltese (Malta)" => Self::MalteseMalta,
+                                "Marathi (India)" => Self::MarathiIndia,
+                                "Mongolian (Mongolia)" => Self::MongolianMongolia,
+                                "Nepali (Nepal)" => Self::NepaliNepal,
+                                "Norwegian Bokmål (Norway)" => Self::NorwegianBokmLNorway,
+                                "Pashto (Afghanistan)" => Self::PashtoAfghanistan,
+                                "Persian (Iran)" => Self::PersianIran,
+                                "Polish (Poland)" => Self::PolishPoland,
+                                "Portuguese (Brazil)" => Self::PortugueseBrazil,
+                                "Portuguese (Portugal)" => Self::PortuguesePortugal,
+                                "Romanian (Romania)" => Self::RomanianRomania,
+                                "Russian (Russia)" => Self::RussianRussia,
+                                "Serbian (Latin, Serbia)" => Self::SerbianLatinSerbia,
+                                "Sinhala (Sri Lanka)" => Self::SinhalaSriLanka,
+                                "Slovak (Slovakia)" => Self::SlovakSlovakia,
+                                "Slovenian (Slovenia)" => Self::SlovenianSlovenia,
+                                "Somali (Somalia)" => Self::SomaliSomalia,
+                                "Spanish (Argentina)" => Self::SpanishArgentina,
+                                "Spanish (Bolivia)" => Self::SpanishBolivia,
+                                "Spanish (Chile)" => Self::SpanishChile,
+                                "Spanish (Colombia)" => Self::SpanishColombia,
+                                "Spanish (Costa Rica)" => Self::SpanishCostaRica,
+                                "Spanish (Cuba)" => Self::SpanishCuba,
+                                "Spanish (Dominican Republic)" => Self::SpanishDominicanRepublic,
+                                "Spanish (Ecuador)" => Self::SpanishEcuador,
+                                "Spanish (El Salvador)" => Self::SpanishElSalvador,
+                                "Spanish (Equatorial Guinea)" => Self::SpanishEquatorialGuinea,
+                                "Spanish (Guatemala)" => Self::SpanishGuatemala,
+                                "Spanish (Honduras)" => Self::SpanishHonduras,
+                                "Spanish (Mexico)" => Self::SpanishMexico,
+                                "Spanish (Nicaragua)" => Self::SpanishNicaragua,
+                                "Spanish (Panama)" => Self::SpanishPanama,
+                                "Spanish (Paraguay)" => Self::SpanishParaguay,
+                                "Spanish (Peru)" => Self::SpanishPeru,
+                                "Spanish (Puerto Rico)" => Self::SpanishPuertoRico,
+                                "Spanish (Spain)" => Self::SpanishSpain,
+                                "Spanish (United States)" => Self::SpanishUnitedStates,
+                                "Spanish (Uruguay)" => Self::SpanishUruguay,
+                                "Spanish (Venezuela)" => Self::SpanishVenezuela,
+                                "Sundanese (Indonesia)" => Self::SundaneseIndonesia,
+                                "Swahili (Kenya)" => Self::SwahiliKenya,
+                                "Swahili (Tanzania)" => Self::SwahiliTanzania,
+                                "Swedish (Sweden)" => Self::SwedishSweden,
+                                "Tamil (India)" => Self::TamilIndia,
+                                "Tamil (Malaysia)" => Self::TamilMalaysia,
+                                "Tamil (Singapore)" => Self::TamilSingapore,
+                                "Tamil (Sri Lanka)" => Self::TamilSriLanka,
+                                "Telugu (India)" => Self::TeluguIndia,
+                                "Thai (Thailand)" => Self::ThaiThailand,
+                                "Turkish (Türkiye)" => Self::TurkishTRkiye,
+                                "Ukrainian (Ukraine)" => Self::UkrainianUkraine,
+                                "Urdu (India)" => Self::UrduIndia,
+                                "Urdu (Pakistan)" => Self::UrduPakistan,
+                                "Uzbek (Latin, Uzbekistan)" => Self::UzbekLatinUzbekistan,
+                                "Vietnamese (Vietnam)" => Self::VietnameseVietnam,
+                                "Welsh (United Kingdom)" => Self::WelshUnitedKingdom,
+                                "Zulu (South Africa)" => Self::ZuluSouthAfrica,
+                                "English - Your Accent" => Self::EnglishYourAccent,
+                                "English - American Accent" => Self::EnglishAmericanAccent,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for OutputLanguage {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "OutputLanguage",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for OutputLanguage {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for OutputLanguage {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for OutputLanguage {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for OutputLanguage {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `OutputLanguage` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for OutputLanguage {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `HeygenV2TranslatePrecisionOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct HeygenV2TranslatePrecisionOutput3b1480ce {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a900522/WZRPanS88KdyIhYfqP_Md_output.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for HeygenV2TranslatePrecisionOutput3b1480ce {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for HeygenV2TranslatePrecisionOutput3b1480ce {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `OutputLanguage` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputLanguage35c9e8e9 {
-        /// `"English"`
-        English,
-        /// `"Spanish"`
-        Spanish,
-        /// `"French"`
-        French,
-        /// `"Hindi"`
-        Hindi,
-        /// `"Italian"`
-        Italian,
-        /// `"German"`
-        German,
-        /// `"Polish"`
-        Polish,
-        /// `"Portuguese"`
-        Portuguese,
-        /// `"Chinese"`
-        Chinese,
-        /// `"Japanese"`
-        Japanese,
-        /// `"Dutch"`
-        Dutch,
-        /// `"Turkish"`
-        Turkish,
-        /// `"Korean"`
-        Korean,
-        /// `"Danish"`
-        Danish,
-        /// `"Arabic"`
-        Arabic,
-        /// `"Romanian"`
-        Romanian,
-        /// `"Mandarin"`
-        Mandarin,
-        /// `"Filipino"`
-        Filipino,
-        /// `"Swedish"`
-        Swedish,
-        /// `"Indonesian"`
-        Indonesian,
-        /// `"Ukrainian"`
-        Ukrainian,
-        /// `"Greek"`
-        Greek,
-        /// `"Czech"`
-        Czech,
-        /// `"Bulgarian"`
-        Bulgarian,
-        /// `"Malay"`
-        Malay,
-        /// `"Slovak"`
-        Slovak,
-        /// `"Croatian"`
-        Croatian,
-        /// `"Tamil"`
-        Tamil,
-        /// `"Finnish"`
-        Finnish,
-        /// `"Russian"`
-        Russian,
-        /// `"Afrikaans (South Africa)"`
-        AfrikaansSouthAfrica,
-        /// `"Albanian (Albania)"`
-        AlbanianAlbania,
-        /// `"Amharic (Ethiopia)"`
-        AmharicEthiopia,
-        /// `"Arabic (Algeria)"`
-        ArabicAlgeria,
-        /// `"Arabic (Bahrain)"`
-        ArabicBahrain,
-        /// `"Arabic (Egypt)"`
-        ArabicEgypt,
-        /// `"Arabic (Iraq)"`
-        ArabicIraq,
-        /// `"Arabic (Jordan)"`
-        ArabicJordan,
-        /// `"Arabic (Kuwait)"`
-        ArabicKuwait,
-        /// `"Arabic (Lebanon)"`
-        ArabicLebanon,
-        /// `"Arabic (Libya)"`
-        ArabicLibya,
-        /// `"Arabic (Morocco)"`
-        ArabicMorocco,
-        /// `"Arabic (Oman)"`
-        ArabicOman,
-        /// `"Arabic (Qatar)"`
-        ArabicQatar,
-        /// `"Arabic (Saudi Arabia)"`
-        ArabicSaudiArabia,
-        /// `"Arabic (Syria)"`
-        ArabicSyria,
-        /// `"Arabic (Tunisia)"`
-        ArabicTunisia,
-        /// `"Arabic (United Arab Emirates)"`
-        ArabicUnitedArabEmirates,
-        /// `"Arabic (Yemen)"`
-        ArabicYemen,
-        /// `"Armenian (Armenia)"`
-        ArmenianArmenia,
-        /// `"Azerbaijani (Latin, Azerbaijan)"`
-        AzerbaijaniLatinAzerbaijan,
-        /// `"Bangla (Bangladesh)"`
-        BanglaBangladesh,
-        /// `"Basque"`
-        Basque,
-        /// `"Bengali (India)"`
-        BengaliIndia,
-        /// `"Bosnian (Bosnia and Herzegovina)"`
-        BosnianBosniaAndHerzegovina,
-        /// `"Bulgarian (Bulgaria)"`
-        BulgarianBulgaria,
-        /// `"Burmese (Myanmar)"`
-        BurmeseMyanmar,
-        /// `"Catalan"`
-        Catalan,
-        /// `"Chinese (Cantonese, Traditional)"`
-        ChineseCantoneseTraditional,
-        /// `"Chinese (Jilu Mandarin, Simplified)"`
-        ChineseJiluMandarinSimplified,
-        /// `"Chinese (Mandarin, Simplified)"`
-        ChineseMandarinSimplified,
-        /// `"Chinese (Northeastern Mandarin, Simplified)"`
-        ChineseNortheasternMandarinSimplified,
-        /// `"Chinese (Southwestern Mandarin, Simplified)"`
-        ChineseSouthwesternMandarinSimplified,
-        /// `"Chinese (Taiwanese Mandarin, Traditional)"`
-        ChineseTaiwaneseMandarinTraditional,
-        /// `"Chinese (Wu, Simplified)"`
-        ChineseWuSimplified,
-        /// `"Chinese (Zhongyuan Mandarin Henan, Simplified)"`
-        ChineseZhongyuanMandarinHenanSimplified,
-        /// `"Chinese (Zhongyuan Mandarin Shaanxi, Simplified)"`
-        ChineseZhongyuanMandarinShaanxiSimplified,
-        /// `"Croatian (Croatia)"`
-        CroatianCroatia,
-        /// `"Czech (Czechia)"`
-        CzechCzechia,
-        /// `"Danish (Denmark)"`
-        DanishDenmark,
-        /// `"Dutch (Belgium)"`
-        DutchBelgium,
-        /// `"Dutch (Netherlands)"`
-        DutchNetherlands,
-        /// `"English (Australia)"`
-        EnglishAustralia,
-        /// `"English (Canada)"`
-        EnglishCanada,
-        /// `"English (Hong Kong SAR)"`
-        EnglishHongKongSar,
-        /// `"English (India)"`
-        EnglishIndia,
-        /// `"English (Ireland)"`
-        EnglishIreland,
-        /// `"English (Kenya)"`
-        EnglishKenya,
-        /// `"English (New Zealand)"`
-        EnglishNewZealand,
-        /// `"English (Nigeria)"`
-        EnglishNigeria,
-        /// `"English (Philippines)"`
-        EnglishPhilippines,
-        /// `"English (Singapore)"`
-        EnglishSingapore,
-        /// `"English (South Africa)"`
-        EnglishSouthAfrica,
-        /// `"English (Tanzania)"`
-        EnglishTanzania,
-        /// `"English (UK)"`
-        EnglishUk,
-        /// `"English (United States)"`
-        EnglishUnitedStates,
-        /// `"Estonian (Estonia)"`
-        EstonianEstonia,
-        /// `"Filipino (Philippines)"`
-        FilipinoPhilippines,
-        /// `"Finnish (Finland)"`
-        FinnishFinland,
-        /// `"French (Belgium)"`
-        FrenchBelgium,
-        /// `"French (Canada)"`
-        FrenchCanada,
-        /// `"French (France)"`
-        FrenchFrance,
-        /// `"French (Switzerland)"`
-        FrenchSwitzerland,
-        /// `"Galician"`
-        Galician,
-        /// `"Georgian (Georgia)"`
-        GeorgianGeorgia,
-        /// `"German (Austria)"`
-        GermanAustria,
-        /// `"German (Germany)"`
-        GermanGermany,
-        /// `"German (Switzerland)"`
-        GermanSwitzerland,
-        /// `"Greek (Greece)"`
-        GreekGreece,
-        /// `"Gujarati (India)"`
-        GujaratiIndia,
-        /// `"Hebrew (Israel)"`
-        HebrewIsrael,
-        /// `"Hindi (India)"`
-        HindiIndia,
-        /// `"Hungarian (Hungary)"`
-        HungarianHungary,
-        /// `"Icelandic (Iceland)"`
-        IcelandicIceland,
-        /// `"Indonesian (Indonesia)"`
-        IndonesianIndonesia,
-        /// `"Irish (Ireland)"`
-        IrishIreland,
-        /// `"Italian (Italy)"`
-        ItalianItaly,
-        /// `"Japanese (Japan)"`
-        JapaneseJapan,
-        /// `"Javanese (Latin, Indonesia)"`
-        JavaneseLatinIndonesia,
-        /// `"Kannada (India)"`
-        KannadaIndia,
-        /// `"Kazakh (Kazakhstan)"`
-        KazakhKazakhstan,
-        /// `"Khmer (Cambodia)"`
-        KhmerCambodia,
-        /// `"Korean (Korea)"`
-        KoreanKorea,
-        /// `"Lao (Laos)"`
-        LaoLaos,
-        /// `"Latvian (Latvia)"`
-        LatvianLatvia,
-        /// `"Lithuanian (Lithuania)"`
-        LithuanianLithuania,
-        /// `"Macedonian (North Macedonia)"`
-        MacedonianNorthMacedonia,
-        /// `"Malay (Malaysia)"`
-        MalayMalaysia,
-        /// `"Malayalam (India)"`
-        MalayalamIndia,
-        /// `"Maltese (Malta)"`
-        MalteseMalta,
-        /// `"Marathi (India)"`
-        MarathiIndia,
-        /// `"Mongolian (Mongolia)"`
-        MongolianMongolia,
-        /// `"Nepali (Nepal)"`
-        NepaliNepal,
-        /// `"Norwegian Bokmål (Norway)"`
-        NorwegianBokmLNorway,
-        /// `"Pashto (Afghanistan)"`
-        PashtoAfghanistan,
-        /// `"Persian (Iran)"`
-        PersianIran,
-        /// `"Polish (Poland)"`
-        PolishPoland,
-        /// `"Portuguese (Brazil)"`
-        PortugueseBrazil,
-        /// `"Portuguese (Portugal)"`
-        PortuguesePortugal,
-        /// `"Romanian (Romania)"`
-        RomanianRomania,
-        /// `"Russian (Russia)"`
-        RussianRussia,
-        /// `"Serbian (Latin, Serbia)"`
-        SerbianLatinSerbia,
-        /// `"Sinhala (Sri Lanka)"`
-        SinhalaSriLanka,
-        /// `"Slovak (Slovakia)"`
-        SlovakSlovakia,
-        /// `"Slovenian (Slovenia)"`
-        SlovenianSlovenia,
-        /// `"Somali (Somalia)"`
-        SomaliSomalia,
-        /// `"Spanish (Argentina)"`
-        SpanishArgentina,
-        /// `"Spanish (Bolivia)"`
-        SpanishBolivia,
-        /// `"Spanish (Chile)"`
-        SpanishChile,
-        /// `"Spanish (Colombia)"`
-        SpanishColombia,
-        /// `"Spanish (Costa Rica)"`
-        SpanishCostaRica,
-        /// `"Spanish (Cuba)"`
-        SpanishCuba,
-        /// `"Spanish (Dominican Republic)"`
-        SpanishDominicanRepublic,
-        /// `"Spanish (Ecuador)"`
-        SpanishEcuador,
-        /// `"Spanish (El Salvador)"`
-        SpanishElSalvador,
-        /// `"Spanish (Equatorial Guinea)"`
-        SpanishEquatorialGuinea,
-        /// `"Spanish (Guatemala)"`
-        SpanishGuatemala,
-        /// `"Spanish (Honduras)"`
-        SpanishHonduras,
-        /// `"Spanish (Mexico)"`
-        SpanishMexico,
-        /// `"Spanish (Nicaragua)"`
-        SpanishNicaragua,
-        /// `"Spanish (Panama)"`
-        SpanishPanama,
-        /// `"Spanish (Paraguay)"`
-        SpanishParaguay,
-        /// `"Spanish (Peru)"`
-        SpanishPeru,
-        /// `"Spanish (Puerto Rico)"`
-        SpanishPuertoRico,
-        /// `"Spanish (Spain)"`
-        SpanishSpain,
-        /// `"Spanish (United States)"`
-        SpanishUnitedStates,
-        /// `"Spanish (Uruguay)"`
-        SpanishUruguay,
-        /// `"Spanish (Venezuela)"`
-        SpanishVenezuela,
-        /// `"Sundanese (Indonesia)"`
-        SundaneseIndonesia,
-        /// `"Swahili (Kenya)"`
-        SwahiliKenya,
-        /// `"Swahili (Tanzania)"`
-        SwahiliTanzania,
-        /// `"Swedish (Sweden)"`
-        SwedishSweden,
-        /// `"Tamil (India)"`
-        TamilIndia,
-        /// `"Tamil (Malaysia)"`
-        TamilMalaysia,
-        /// `"Tamil (Singapore)"`
-        TamilSingapore,
-        /// `"Tamil (Sri Lanka)"`
-        TamilSriLanka,
-        /// `"Telugu (India)"`
-        TeluguIndia,
-        /// `"Thai (Thailand)"`
-        ThaiThailand,
-        /// `"Turkish (Türkiye)"`
-        TurkishTRkiye,
-        /// `"Ukrainian (Ukraine)"`
-        UkrainianUkraine,
-        /// `"Urdu (India)"`
-        UrduIndia,
-        /// `"Urdu (Pakistan)"`
-        UrduPakistan,
-        /// `"Uzbek (Latin, Uzbekistan)"`
-        UzbekLatinUzbekistan,
-        /// `"Vietnamese (Vietnam)"`
-        VietnameseVietnam,
-        /// `"Welsh (United Kingdom)"`
-        WelshUnitedKingdom,
-        /// `"Zulu (South Africa)"`
-        ZuluSouthAfrica,
-        /// `"English - Your Accent"`
-        EnglishYourAccent,
-        /// `"English - American Accent"`
-        EnglishAmericanAccent,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputLanguage35c9e8e9 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::English => "English",
-                Self::Spanish => "Spanish",
-                Self::French => "French",
-                Self::Hindi => "Hindi",
-                Self::Italian => "Italian",
-                Self::German => "German",
-                Self::Polish => "Polish",
-                Self::Portuguese => "Portuguese",
-                Self::Chinese => "Chinese",
-                Self::Japanese => "Japanese",
-                Self::Dutch => "Dutch",
-                Self::Turkish => "Turkish",
-                Self::Korean => "Korean",
-                Self::Danish => "Danish",
-                Self::Arabic => "Arabic",
-                Self::Romanian => "Romanian",
-                Self::Mandarin => "Mandarin",
-                Self::Filipino => "Filipino",
-                Self::Swedish => "Swedish",
-                Self::Indonesian => "Indonesian",
-                Self::Ukrainian => "Ukrainian",
-                Self::Greek => "Greek",
-                Self::Czech => "Czech",
-                Self::Bulgarian => "Bulgarian",
-                Self::Malay => "Malay",
-                Self::Slovak => "Slovak",
-                Self::Croatian => "Croatian",
-                Self::Tamil => "Tamil",
-                Self::Finnish => "Finnish",
-                Self::Russian => "Russian",
-                Self::AfrikaansSouthAfrica => "Afrikaans (South Africa)",
-                Self::AlbanianAlbania => "Albanian (Albania)",
-                Self::AmharicEthiopia => "Amharic (Ethiopia)",
-                Self::ArabicAlgeria => "Arabic (Algeria)",
-                Self::ArabicBahrain => "Arabic (Bahrain)",
-                Self::ArabicEgypt => "Arabic (Egypt)",
-                Self::ArabicIraq => "Arabic (Iraq)",
-                Self::ArabicJordan => "Arabic (Jordan)",
-                Self::ArabicKuwait => "Arabic (Kuwait)",
-                Self::ArabicLebanon => "Arabic (Lebanon)",
-                Self::ArabicLibya => "Arabic (Libya)",
-                Self::ArabicMorocco => "Arabic (Morocco)",
-                Self::ArabicOman => "Arabic (Oman)",
-                Self::ArabicQatar => "Arabic (Qatar)",
-                Self::ArabicSaudiArabia => "Arabic (Saudi Arabia)",
-                Self::ArabicSyria => "Arabic (Syria)",
-                Self::ArabicTunisia => "Arabic (Tunisia)",
-                Self::ArabicUnitedArabEmirates => "Arabic (United Arab Emirates)",
-                Self::ArabicYemen => "Arabic (Yemen)",
-                Self::ArmenianArmenia => "Armenian (Armenia)",
-                Self::AzerbaijaniLatinAzerbaijan => "Azerbaijani (Latin, Azerbaijan)",
-                Self::BanglaBangladesh => "Bangla (Bangladesh)",
-                Self::Basque => "Basque",
-                Self::BengaliIndia => "Bengali (India)",
-                Self::BosnianBosniaAndHerzegovina => "Bosnian (Bosnia and Herzegovina)",
-                Self::BulgarianBulgaria => "Bulgarian (Bulgaria)",
-                Self::BurmeseMyanmar => "Burmese (Myanmar)",
-                Self::Catalan => "Catalan",
-                Self::ChineseCantoneseTraditional => "Chinese (Cantonese, Traditional)",
-                Self::ChineseJiluMandarinSimplified => "Chinese (Jilu Mandarin, Simplified)",
-                Self::ChineseMandarinSimplified => "Chinese (Mandarin, Simplified)",
-                Self::ChineseNortheasternMandarinSimplified => {
-                    "Chinese (Northeastern Mandarin, Simplified)"
-                }
-                Self::ChineseSouthwesternMandarinSimplified => {
-                    "Chinese (Southwestern Mandarin, Simplified)"
-                }
-                Self::ChineseTaiwaneseMandarinTraditional => {
-                    "Chinese (Taiwanese Mandarin, Traditional)"
-                }
-                Self::ChineseWuSimplified => "Chinese (Wu, Simplified)",
-                Self::ChineseZhongyuanMandarinHenanSimplified => {
-                    "Chinese (Zhongyuan Mandarin Henan, Simplified)"
-                }
-                Self::ChineseZhongyuanMandarinShaanxiSimplified => {
-                    "Chinese (Zhongyuan Mandarin Shaanxi, Simplified)"
-                }
-                Self::CroatianCroatia => "Croatian (Croatia)",
-                Self::CzechCzechia => "Czech (Czechia)",
-                Self::DanishDenmark => "Danish (Denmark)",
-                Self::DutchBelgium => "Dutch (Belgium)",
-                Self::DutchNetherlands => "Dutch (Netherlands)",
-                Self::EnglishAustralia => "English (Australia)",
-                Self::EnglishCanada => "English (Canada)",
-                Self::EnglishHongKongSar => "English (Hong Kong SAR)",
-                Self::EnglishIndia => "English (India)",
-                Self::EnglishIreland => "English (Ireland)",
-                Self::EnglishKenya => "English (Kenya)",
-                Self::EnglishNewZealand => "English (New Zealand)",
-                Self::EnglishNigeria => "English (Nigeria)",
-                Self::EnglishPhilippines => "English (Philippines)",
-                Self::EnglishSingapore => "English (Singapore)",
-                Self::EnglishSouthAfrica => "English (South Africa)",
-                Self::EnglishTanzania => "English (Tanzania)",
-                Self::EnglishUk => "English (UK)",
-                Self::EnglishUnitedStates => "English (United States)",
-                Self::EstonianEstonia => "Estonian (Estonia)",
-                Self::FilipinoPhilippines => "Filipino (Philippines)",
-                Self::FinnishFinland => "Finnish (Finland)",
-                Self::FrenchBelgium => "French (Belgium)",
-                Self::FrenchCanada => "French (Canada)",
-                Self::FrenchFrance => "French (France)",
-                Self::FrenchSwitzerland => "French (Switzerland)",
-                Self::Galician => "Galician",
-                Self::GeorgianGeorgia => "Georgian (Georgia)",
-                Self::GermanAustria => "German (Austria)",
-                Self::GermanGermany => "German (Germany)",
-                Self::GermanSwitzerland => "German (Switzerland)",
-                Self::GreekGreece => "Greek (Greece)",
-                Self::GujaratiIndia => "Gujarati (India)",
-                Self::HebrewIsrael => "Hebrew (Israel)",
-                Self::HindiIndia => "Hindi (India)",
-                Self::HungarianHungary => "Hungarian (Hungary)",
-                Self::IcelandicIceland => "Icelandic (Iceland)",
-                Self::IndonesianIndonesia => "Indonesian (Indonesia)",
-                Self::IrishIreland => "Irish (Ireland)",
-                Self::ItalianItaly => "Italian (Italy)",
-                Self::JapaneseJapan => "Japanese (Japan)",
-                Self::JavaneseLatinIndonesia => "Javanese (Latin, Indonesia)",
-                Self::KannadaIndia => "Kannada (India)",
-                Self::KazakhKazakhstan => "Kazakh (Kazakhstan)",
-                Self::KhmerCambodia => "Khmer (Cambodia)",
-                Self::KoreanKorea => "Korean (Korea)",
-                Self::LaoLaos => "Lao (Laos)",
-                Self::LatvianLatvia => "Latvian (Latvia)",
-                Self::LithuanianLithuania => "Lithuanian (Lithuania)",
-                Self::MacedonianNorthMacedonia => "Macedonian (North Macedonia)",
-                Self::MalayMalaysia => "Malay (Malaysia)",
-                Self::MalayalamIndia => "Malayalam (India)",
-                Self::MalteseMalta => "Maltese (Malta)",
-                Self::MarathiIndia => "Marathi (India)",
-                Self::MongolianMongolia => "Mongolian (Mongolia)",
-                Self::NepaliNepal => "Nepali (Nepal)",
-                Self::NorwegianBokmLNorway => "Norwegian Bokmål (Norway)",
-                Self::PashtoAfghanistan => "Pashto (Afghanistan)",
-                Self::PersianIran => "Persian (Iran)",
-                Self::PolishPoland => "Polish (Poland)",
-                Self::PortugueseBrazil => "Portuguese (Brazil)",
-                Self::PortuguesePortugal => "Portuguese (Portugal)",
-                Self::RomanianRomania => "Romanian (Romania)",
-                Self::RussianRussia => "Russian (Russia)",
-                Self::SerbianLatinSerbia => "Serbian (Latin, Serbia)",
-                Self::SinhalaSriLanka => "Sinhala (Sri Lanka)",
-                Self::SlovakSlovakia => "Slovak (Slovakia)",
-                Self::SlovenianSlovenia => "Slovenian (Slovenia)",
-                Self::SomaliSomalia => "Somali (Somalia)",
-                Self::SpanishArgentina => "Spanish (Argentina)",
-                Self::SpanishBolivia => "Spanish (Bolivia)",
-                Self::SpanishChile => "Spanish (Chile)",
-                Self::SpanishColombia => "Spanish (Colombia)",
-                Self::SpanishCostaRica => "Spanish (Costa Rica)",
-                Self::SpanishCuba => "Spanish (Cuba)",
-                Self::SpanishDominicanRepublic => "Spanish (Dominican Republic)",
-                Self::SpanishEcuador => "Spanish (Ecuador)",
-                Self::SpanishElSalvador => "Spanish (El Salvador)",
-                Self::SpanishEquatorialGuinea => "Spanish (Equatorial Guinea)",
-                Self::SpanishGuatemala => "Spanish (Guatemala)",
-                Self::SpanishHonduras => "Spanish (Honduras)",
-                Self::SpanishMexico => "Spanish (Mexico)",
-                Self::SpanishNicaragua => "Spanish (Nicaragua)",
-                Self::SpanishPanama => "Spanish (Panama)",
-                Self::SpanishParaguay => "Spanish (Paraguay)",
-                Self::SpanishPeru => "Spanish (Peru)",
-                Self::SpanishPuertoRico => "Spanish (Puerto Rico)",
-                Self::SpanishSpain => "Spanish (Spain)",
-                Self::SpanishUnitedStates => "Spanish (United States)",
-                Self::SpanishUruguay => "Spanish (Uruguay)",
-                Self::SpanishVenezuela => "Spanish (Venezuela)",
-                Self::SundaneseIndonesia => "Sundanese (Indonesia)",
-                Self::SwahiliKenya => "Swahili (Kenya)",
-                Self::SwahiliTanzania => "Swahili (Tanzania)",
-                Self::SwedishSweden => "Swedish (Sweden)",
-                Self::TamilIndia => "Tamil (India)",
-                Self::TamilMalaysia => "Tamil (Malaysia)",
-                Self::TamilSingapore => "Tamil (Singapore)",
-                Self::TamilSriLanka => "Tamil (Sri Lanka)",
-                Self::TeluguIndia => "Telugu (India)",
-                Self::ThaiThailand => "Thai (Thailand)",
-                Self::TurkishTRkiye => "Turkish (Türkiye)",
-                Self::UkrainianUkraine => "Ukrainian (Ukraine)",
-                Self::UrduIndia => "Urdu (India)",
-                Self::UrduPakistan => "Urdu (Pakistan)",
-                Self::UzbekLatinUzbekistan => "Uzbek (Latin, Uzbekistan)",
-                Self::VietnameseVietnam => "Vietnamese (Vietnam)",
-                Self::WelshUnitedKingdom => "Welsh (United Kingdom)",
-                Self::ZuluSouthAfrica => "Zulu (South Africa)",
-                Self::EnglishYourAccent => "English - Your Accent",
-                Self::EnglishAmericanAccent => "English - American Accent",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for OutputLanguage35c9e8e9 {
-        fn from(value: &str) -> Self {
-            match value {
-                "English" => Self::English,
-                "Spanish" => Self::Spanish,
-                "French" => Self::French,
-                "Hindi" => Self::Hindi,
-                "Italian" => Self::Italian,
-                "German" => Self::German,
-                "Polish" => Self::Polish,
-                "Portuguese" => Self::Portuguese,
-                "Chinese" => Self::Chinese,
-                "Japanese" => Self::Japanese,
-                "Dutch" => Self::Dutch,
-                "Turkish" => Self::Turkish,
-                "Korean" => Self::Korean,
-                "Danish" => Self::Danish,
-                "Arabic" => Self::Arabic,
-                "Romanian" => Self::Romanian,
-                "Mandarin" => Self::Mandarin,
-                "Filipino" => Self::Filipino,
-                "Swedish" => Self::Swedish,
-                "Indonesian" => Self::Indonesian,
-                "Ukrainian" => Self::Ukrainian,
-                "Greek" => Self::Greek,
-                "Czech" => Self::Czech,
-                "Bulgarian" => Self::Bulgarian,
-                "Malay" => Self::Malay,
-                "Slovak" => Self::Slovak,
-                "Croatian" => Self::Croatian,
-                "Tamil" => Self::Tamil,
-                "Finnish" => Self::Finnish,
-                "Russian" => Self::Russian,
-                "Afrikaans (South Africa)" => Self::AfrikaansSouthAfrica,
-                "Albanian (Albania)" => Self::AlbanianAlbania,
-                "Amharic (Ethiopia)" => Self::AmharicEthiopia,
-                "Arabic (Algeria)" => Self::ArabicAlgeria,
-                "Arabic (Bahrain)" => Self::ArabicBahrain,
-                "Arabic (Egypt)" => Self::ArabicEgypt,
-                "Arabic (Iraq)" => Self::ArabicIraq,
-                "Arabic (Jordan)" => Self::ArabicJordan,
-                "Arabic (Kuwait)" => Self::ArabicKuwait,
-                "Arabic (Lebanon)" => Self::ArabicLebanon,
-                "Arabic (Libya)" => Self::ArabicLibya,
-                "Arabic (Morocco)" => Self::ArabicMorocco,
-                "Arabic (Oman)" => Self::ArabicOman,
-                "Arabic (Qatar)" => Self::ArabicQatar,
-                "Arabic (Saudi Arabia)" => Self::ArabicSaudiArabia,
-                "Arabic (Syria)" => Self::ArabicSyria,
-                "Arabic (Tunisia)" => Self::ArabicTunisia,
-                "Arabic (United Arab Emirates)" => Self::ArabicUnitedArabEmirates,
-                "Arabic (Yemen)" => Self::ArabicYemen,
-                "Armenian (Armenia)" => Self::ArmenianArmenia,
-                "Azerbaijani (Latin, Azerbaijan)" => Self::AzerbaijaniLatinAzerbaijan,
-                "Bangla (Bangladesh)" => Self::BanglaBangladesh,
-                "Basque" => Self::Basque,
-                "Bengali (India)" => Self::BengaliIndia,
-                "Bosnian (Bosnia and Herzegovina)" => Self::BosnianBosniaAndHerzegovina,
-                "Bulgarian (Bulgaria)" => Self::BulgarianBulgaria,
-                "Burmese (Myanmar)" => Self::BurmeseMyanmar,
-                "Catalan" => Self::Catalan,
-                "Chinese (Cantonese, Traditional)" => Self::ChineseCantoneseTraditional,
-                "Chinese (Jilu Mandarin, Simplified)" => Self::ChineseJiluMandarinSimplified,
-                "Chinese (Mandarin, Simplified)" => Self::ChineseMandarinSimplified,
-                "Chinese (Northeastern Mandarin, Simplified)" => {
-                    Self::ChineseNortheasternMandarinSimplified
-                }
-                "Chinese (Southwestern Mandarin, Simplified)" => {
-                    Self::ChineseSouthwesternMandarinSimplified
-                }
-                "Chinese (Taiwanese Mandarin, Traditional)" => {
-                    Self::ChineseTaiwaneseMandarinTraditional
-                }
-                "Chinese (Wu, Simplified)" => Self::ChineseWuSimplified,
-                "Chinese (Zhongyuan Mandarin Henan, Simplified)" => {
-                    Self::ChineseZhongyuanMandarinHenanSimplified
-                }
-                "Chinese (Zhongyuan Mandarin Shaanxi, Simplified)" => {
-                    Self::ChineseZhongyuanMandarinShaanxiSimplified
-                }
-                "Croatian (Croatia)" => Self::CroatianCroatia,
-                "Czech (Czechia)" => Self::CzechCzechia,
-                "Danish (Denmark)" => Self::DanishDenmark,
-                "Dutch (Belgium)" => Self::DutchBelgium,
-                "Dutch (Netherlands)" => Self::DutchNetherlands,
-                "English (Australia)" => Self::EnglishAustralia,
-                "English (Canada)" => Self::EnglishCanada,
-                "English (Hong Kong SAR)" => Self::EnglishHongKongSar,
-                "English (India)" => Self::EnglishIndia,
-                "English (Ireland)" => Self::EnglishIreland,
-                "English (Kenya)" => Self::EnglishKenya,
-                "English (New Zealand)" => Self::EnglishNewZealand,
-                "English (Nigeria)" => Self::EnglishNigeria,
-                "English (Philippines)" => Self::EnglishPhilippines,
-                "English (Singapore)" => Self::EnglishSingapore,
-                "English (South Africa)" => Self::EnglishSouthAfrica,
-                "English (Tanzania)" => Self::EnglishTanzania,
-                "English (UK)" => Self::EnglishUk,
-                "English (United States)" => Self::EnglishUnitedStates,
-                "Estonian (Estonia)" => Self::EstonianEstonia,
-                "Filipino (Philippines)" => Self::FilipinoPhilippines,
-                "Finnish (Finland)" => Self::FinnishFinland,
-                "French (Belgium)" => Self::FrenchBelgium,
-                "French (Canada)" => Self::FrenchCanada,
-                "French (France)" => Self::FrenchFrance,
-                "French (Switzerland)" => Self::FrenchSwitzerland,
-                "Galician" => Self::Galician,
-                "Georgian (Georgia)" => Self::GeorgianGeorgia,
-                "German (Austria)" => Self::GermanAustria,
-                "German (Germany)" => Self::GermanGermany,
-                "German (Switzerland)" => Self::GermanSwitzerland,
-                "Greek (Greece)" => Self::GreekGreece,
-                "Gujarati (India)" => Self::GujaratiIndia,
-                "Hebrew (Israel)" => Self::HebrewIsrael,
-                "Hindi (India)" => Self::HindiIndia,
-                "Hungarian (Hungary)" => Self::HungarianHungary,
-                "Icelandic (Iceland)" => Self::IcelandicIceland,
-                "Indonesian (Indonesia)" => Self::IndonesianIndonesia,
-                "Irish (Ireland)" => Self::IrishIreland,
-                "Italian (Italy)" => Self::ItalianItaly,
-                "Japanese (Japan)" => Self::JapaneseJapan,
-                "Javanese (Latin, Indonesia)" => Self::JavaneseLatinIndonesia,
-                "Kannada (India)" => Self::KannadaIndia,
-                "Kazakh (Kazakhstan)" => Self::KazakhKazakhstan,
-                "Khmer (Cambodia)" => Self::KhmerCambodia,
-                "Korean (Korea)" => Self::KoreanKorea,
-                "Lao (Laos)" => Self::LaoLaos,
-                "Latvian (Latvia)" => Self::LatvianLatvia,
-                "Lithuanian (Lithuania)" => Self::LithuanianLithuania,
-                "Macedonian (North Macedonia)" => Self::MacedonianNorthMacedonia,
-                "Malay (Malaysia)" => Self::MalayMalaysia,
-                "Malayalam (India)" => Self::MalayalamIndia,
-                "Maltese (Malta)" => Self::MalteseMalta,
-                "Marathi (India)" => Self::MarathiIndia,
-                "Mongolian (Mongolia)" => Self::MongolianMongolia,
-                "Nepali (Nepal)" => Self::NepaliNepal,
-                "Norwegian Bokmål (Norway)" => Self::NorwegianBokmLNorway,
-                "Pashto (Afghanistan)" => Self::PashtoAfghanistan,
-                "Persian (Iran)" => Self::PersianIran,
-                "Polish (Poland)" => Self::PolishPoland,
-                "Portuguese (Brazil)" => Self::PortugueseBrazil,
-                "Portuguese (Portugal)" => Self::PortuguesePortugal,
-                "Romanian (Romania)" => Self::RomanianRomania,
-                "Russian (Russia)" => Self::RussianRussia,
-                "Serbian (Latin, Serbia)" => Self::SerbianLatinSerbia,
-                "Sinhala (Sri Lanka)" => Self::SinhalaSriLanka,
-                "Slovak (Slovakia)" => Self::SlovakSlovakia,
-                "Slovenian (Slovenia)" => Self::SlovenianSlovenia,
-                "Somali (Somalia)" => Self::SomaliSomalia,
-                "Spanish (Argentina)" => Self::SpanishArgentina,
-                "Spanish (Bolivia)" => Self::SpanishBolivia,
-                "Spanish (Chile)" => Self::SpanishChile,
-                "Spanish (Colombia)" => Self::SpanishColombia,
-                "Spanish (Costa Rica)" => Self::SpanishCostaRica,
-                "Spanish (Cuba)" => Self::SpanishCuba,
-                "Spanish (Dominican Republic)" => Self::SpanishDominicanRepublic,
-                "Spanish (Ecuador)" => Self::SpanishEcuador,
-                "Spanish (El Salvador)" => Self::SpanishElSalvador,
-                "Spanish (Equatorial Guinea)" => Self::SpanishEquatorialGuinea,
-                "Spanish (Guatemala)" => Self::SpanishGuatemala,
-                "Spanish (Honduras)" => Self::SpanishHonduras,
-                "Spanish (Mexico)" => Self::SpanishMexico,
-                "Spanish (Nicaragua)" => Self::SpanishNicaragua,
-                "Spanish (Panama)" => Self::SpanishPanama,
-                "Spanish (Paraguay)" => Self::SpanishParaguay,
-                "Spanish (Peru)" => Self::SpanishPeru,
-                "Spanish (Puerto Rico)" => Self::SpanishPuertoRico,
-                "Spanish (Spain)" => Self::SpanishSpain,
-                "Spanish (United States)" => Self::SpanishUnitedStates,
-                "Spanish (Uruguay)" => Self::SpanishUruguay,
-                "Spanish (Venezuela)" => Self::SpanishVenezuela,
-                "Sundanese (Indonesia)" => Self::SundaneseIndonesia,
-                "Swahili (Kenya)" => Self::SwahiliKenya,
-                "Swahili (Tanzania)" => Self::SwahiliTanzania,
-                "Swedish (Sweden)" => Self::SwedishSweden,
-                "Tamil (India)" => Self::TamilIndia,
-                "Tamil (Malaysia)" => Self::TamilMalaysia,
-                "Tamil (Singapore)" => Self::TamilSingapore,
-                "Tamil (Sri Lanka)" => Self::TamilSriLanka,
-                "Telugu (India)" => Self::TeluguIndia,
-                "Thai (Thailand)" => Self::ThaiThailand,
-                "Turkish (Türkiye)" => Self::TurkishTRkiye,
-                "Ukrainian (Ukraine)" => Self::UkrainianUkraine,
-                "Urdu (India)" => Self::UrduIndia,
-                "Urdu (Pakistan)" => Self::UrduPakistan,
-                "Uzbek (Latin, Uzbekistan)" => Self::UzbekLatinUzbekistan,
-                "Vietnamese (Vietnam)" => Self::VietnameseVietnam,
-                "Welsh (United Kingdom)" => Self::WelshUnitedKingdom,
-                "Zulu (South Africa)" => Self::ZuluSouthAfrica,
-                "English - Your Accent" => Self::EnglishYourAccent,
-                "English - American Accent" => Self::EnglishAmericanAccent,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for OutputLanguage35c9e8e9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputLanguage35c9e8e9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -9,12 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `HeygenV2VideoAgentInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `HeygenV2VideoAgentOutput`.
             pub mod video_agent {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::Avatar1313dee8 as Avatar;
-                pub use super::super::super::super::__types::HeygenV2VideoAgentOutput2eb7b13f as HeygenV2VideoAgentOutput;
-                pub use super::super::super::super::__types::Orientation966968da as Orientation;
-                pub use super::super::super::super::__types::VideoAgentConfig2db923dc as VideoAgentConfig;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/heygen/v2/video-agent`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct HeygenV2VideoAgentInput {
@@ -23,27 +18,53 @@ pub mod fal_ai {
                     /// The `config` field.
                     pub config: Option<VideoAgentConfig>,
                 }
-                impl __serde::Serialize for HeygenV2VideoAgentInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for HeygenV2VideoAgentInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "config", &self.config)?;
+                        __fal::optional_entry(&mut map, "config", &self.config)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for HeygenV2VideoAgentInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for HeygenV2VideoAgentInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            prompt: __types::required_field(&mut map, "prompt")?,
-                            config: __types::optional_field(&mut map, "config")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = HeygenV2VideoAgentInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `HeygenV2VideoAgentInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<HeygenV2VideoAgentInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["prompt", "config"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(HeygenV2VideoAgentInput {
+                                    prompt: __fal::required(f0, "prompt")?,
+                                    config: f1,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl HeygenV2VideoAgentInput {
@@ -60,5476 +81,6798 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for HeygenV2VideoAgentInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("config", &self.config, &__fal::Rules::NONE);
+                    }
+                }
+                impl HeygenV2VideoAgentInput {
+                    /// Every rule of `fal-ai/heygen/v2/video-agent`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for HeygenV2VideoAgentInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/heygen/v2/video-agent";
                     type Output = HeygenV2VideoAgentOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        HeygenV2VideoAgentInput::validate(self)
+                    }
+                }
+                /// The `Avatar` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Avatar {
+                    /// `"Abigail (Upper Body)"`
+                    AbigailUpperBody,
+                    /// `"Abigail Office Front"`
+                    AbigailOfficeFront,
+                    /// `"Abigail Office Side"`
+                    AbigailOfficeSide,
+                    /// `"Abigail Sofa Front"`
+                    AbigailSofaFront,
+                    /// `"Abigail Sofa Side"`
+                    AbigailSofaSide,
+                    /// `"Aditya in Brown blazer"`
+                    AdityaInBrownBlazer,
+                    /// `"Aditya in Blue blazer"`
+                    AdityaInBlueBlazer,
+                    /// `"Aditya in Blue shirt"`
+                    AdityaInBlueShirt,
+                    /// `"Aditya in Blue t-shirt"`
+                    AdityaInBlueTShirt,
+                    /// `"Aditya in Beige blazer"`
+                    AdityaInBeigeBlazer,
+                    /// `"Adrian in Blue Shirt"`
+                    AdrianInBlueShirt,
+                    /// `"Adrian in Blue Suit"`
+                    AdrianInBlueSuit,
+                    /// `"Adrian in Blue Sweater"`
+                    AdrianInBlueSweater,
+                    /// `"Adriana BizTalk Front"`
+                    AdrianaBizTalkFront,
+                    /// `"Adriana BizTalk Side"`
+                    AdrianaBizTalkSide,
+                    /// `"Adriana Business Front 2"`
+                    AdrianaBusinessFront2,
+                    /// `"Adriana Business Front "`
+                    AdrianaBusinessFront,
+                    /// `"Adriana Business Side"`
+                    AdrianaBusinessSide,
+                    /// `"Adriana Nurse Front 2"`
+                    AdrianaNurseFront2,
+                    /// `"Adriana Nurse Front"`
+                    AdrianaNurseFront,
+                    /// `"Adriana Nurse Side 2"`
+                    AdrianaNurseSide2,
+                    /// `"Adriana Nurse Side"`
+                    AdrianaNurseSide,
+                    /// `"Adriana Nurse Sitting Side"`
+                    AdrianaNurseSittingSide,
+                    /// `"Adriana SuitSofa Front"`
+                    AdrianaSuitSofaFront,
+                    /// `"Aiko"`
+                    Aiko,
+                    /// `"Albert in Blue Polo shirt"`
+                    AlbertInBluePoloShirt,
+                    /// `"Albert in Blue blazer"`
+                    AlbertInBlueBlazer,
+                    /// `"Albert in Blue shirt"`
+                    AlbertInBlueShirt,
+                    /// `"Albert in Blue suit"`
+                    AlbertInBlueSuit,
+                    /// `"Albert in Khaki blazer"`
+                    AlbertInKhakiBlazer,
+                    /// `"Albert in White shirt"`
+                    AlbertInWhiteShirt,
+                    /// `"Amanda in Blue Shirt (Front)"`
+                    AmandaInBlueShirtFront,
+                    /// `"Amanda in Blue Shirt (Left)"`
+                    AmandaInBlueShirtLeft,
+                    /// `"Amanda in Blue Shirt (Right)"`
+                    AmandaInBlueShirtRight,
+                    /// `"Amanda in Grey Shirt (Front)"`
+                    AmandaInGreyShirtFront,
+                    /// `"Amanda in Grey Shirt (Left)"`
+                    AmandaInGreyShirtLeft,
+                    /// `"Amanda in Grey Shirt (Right)"`
+                    AmandaInGreyShirtRight,
+                    /// `"Amanda in Maintenance (Front)"`
+                    AmandaInMaintenanceFront,
+                    /// `"Amanda in Maintenance (Left)"`
+                    AmandaInMaintenanceLeft,
+                    /// `"Amanda in Maintenance (Right)"`
+                    AmandaInMaintenanceRight,
+                    /// `"Amelia Business Training Front 2"`
+                    AmeliaBusinessTrainingFront2,
+                    /// `"Amelia Business Training Front"`
+                    AmeliaBusinessTrainingFront,
+                    /// `"Amelia Business Training Side 2"`
+                    AmeliaBusinessTrainingSide2,
+                    /// `"Amelia Business Training Side"`
+                    AmeliaBusinessTrainingSide,
+                    /// `"Amelia Lounge Front 2"`
+                    AmeliaLoungeFront2,
+                    /// `"Amelia Lounge Front"`
+                    AmeliaLoungeFront,
+                    /// `"Amelia Lounge Side 2"`
+                    AmeliaLoungeSide2,
+                    /// `"Amelia Lounge Side"`
+                    AmeliaLoungeSide,
+                    /// `"Amelia Yoga Front 2"`
+                    AmeliaYogaFront2,
+                    /// `"Amelia Yoga Front"`
+                    AmeliaYogaFront,
+                    /// `"Amelia Yoga Side 2"`
+                    AmeliaYogaSide2,
+                    /// `"Amelia Yoga Side"`
+                    AmeliaYogaSide,
+                    /// `"Alex in Black Suit"`
+                    AlexInBlackSuit,
+                    /// `"Alex in Jacket"`
+                    AlexInJacket,
+                    /// `"Alex in White Coat"`
+                    AlexInWhiteCoat,
+                    /// `"Alex in Yellow Sweater"`
+                    AlexInYellowSweater,
+                    /// `"Anja Office Front"`
+                    AnjaOfficeFront,
+                    /// `"Anja Office Side "`
+                    AnjaOfficeSide,
+                    /// `"Anja Sofa Front"`
+                    AnjaSofaFront,
+                    /// `"Anja Sofa Side "`
+                    AnjaSofaSide,
+                    /// `"Ann Business Front"`
+                    AnnBusinessFront,
+                    /// `"Ann Business Sitting"`
+                    AnnBusinessSitting,
+                    /// `"Ann Casual Front"`
+                    AnnCasualFront,
+                    /// `"Ann Casual Lying"`
+                    AnnCasualLying,
+                    /// `"Ann Casual Sitting 2"`
+                    AnnCasualSitting2,
+                    /// `"Ann Casual Sitting"`
+                    AnnCasualSitting,
+                    /// `"Ann Doctor Sitting"`
+                    AnnDoctorSitting,
+                    /// `"Ann Doctor Standing"`
+                    AnnDoctorStanding,
+                    /// `"Ann Sweater Front"`
+                    AnnSweaterFront,
+                    /// `"Ann Sweater Side"`
+                    AnnSweaterSide,
+                    /// `"Ann Therapist"`
+                    AnnTherapist,
+                    /// `"Anna in White T-shirt"`
+                    AnnaInWhiteTShirt,
+                    /// `"Anna in Turtleneck T-shirt"`
+                    AnnaInTurtleneckTShirt,
+                    /// `"Anna in Brown T-shirt"`
+                    AnnaInBrownTShirt,
+                    /// `"Annelise in Dark blue dress"`
+                    AnneliseInDarkBlueDress,
+                    /// `"Annelise in Off white dress"`
+                    AnneliseInOffWhiteDress,
+                    /// `"Annelise in Sky blue dress"`
+                    AnneliseInSkyBlueDress,
+                    /// `"Annelise in White dress"`
+                    AnneliseInWhiteDress,
+                    /// `"Annelore in Blue blazer"`
+                    AnneloreInBlueBlazer,
+                    /// `"Annelore in Blue dress"`
+                    AnneloreInBlueDress,
+                    /// `"Annelore in Red blazer"`
+                    AnneloreInRedBlazer,
+                    /// `"Annelore in Red sweater"`
+                    AnneloreInRedSweater,
+                    /// `"Annelore in White shirt"`
+                    AnneloreInWhiteShirt,
+                    /// `"Annie in Grey Jacket"`
+                    AnnieInGreyJacket,
+                    /// `"Annie in White Shirt"`
+                    AnnieInWhiteShirt,
+                    /// `"Annie in Tan Jacket"`
+                    AnnieInTanJacket,
+                    /// `"Annie in Blue Casual"`
+                    AnnieInBlueCasual,
+                    /// `"Annie in Light Blue"`
+                    AnnieInLightBlue,
+                    /// `"Annie in Brown Shirt"`
+                    AnnieInBrownShirt,
+                    /// `"Annie in Black Shirt"`
+                    AnnieInBlackShirt,
+                    /// `"Annie in Pink Suit"`
+                    AnnieInPinkSuit,
+                    /// `"Annie in Grey Dress"`
+                    AnnieInGreyDress,
+                    /// `"Annie in Blue Vest"`
+                    AnnieInBlueVest,
+                    /// `"Annie in Black V-neck Shirt"`
+                    AnnieInBlackVNeckShirt,
+                    /// `"Annie in Blue Suit"`
+                    AnnieInBlueSuit,
+                    /// `"Annie Bar Sitting Front"`
+                    AnnieBarSittingFront,
+                    /// `"Annie Bar Sitting Side"`
+                    AnnieBarSittingSide,
+                    /// `"Annie Bar Standing Front 2"`
+                    AnnieBarStandingFront2,
+                    /// `"Annie Bar Standing Front 3"`
+                    AnnieBarStandingFront3,
+                    /// `"Annie Bar Standing Front"`
+                    AnnieBarStandingFront,
+                    /// `"Annie Bar Standing Side 2"`
+                    AnnieBarStandingSide2,
+                    /// `"Annie Bar Standing Side 3"`
+                    AnnieBarStandingSide3,
+                    /// `"Annie Bar Standing Side"`
+                    AnnieBarStandingSide,
+                    /// `"Annie Business Casual Standing Front 2"`
+                    AnnieBusinessCasualStandingFront2,
+                    /// `"Annie Business Casual Standing Front"`
+                    AnnieBusinessCasualStandingFront,
+                    /// `"Annie Business Casual Standing Side 2"`
+                    AnnieBusinessCasualStandingSide2,
+                    /// `"Annie Business Casual Standing Side"`
+                    AnnieBusinessCasualStandingSide,
+                    /// `"Annie Casual Sitting Front 2"`
+                    AnnieCasualSittingFront2,
+                    /// `"Annie Casual Sitting Front"`
+                    AnnieCasualSittingFront,
+                    /// `"Annie Casual Sitting Side 2"`
+                    AnnieCasualSittingSide2,
+                    /// `"Annie Casual Sitting Side"`
+                    AnnieCasualSittingSide,
+                    /// `"Annie Casual Standing Front 2"`
+                    AnnieCasualStandingFront2,
+                    /// `"Annie Casual Standing Front"`
+                    AnnieCasualStandingFront,
+                    /// `"Annie Casual Standing Side 2"`
+                    AnnieCasualStandingSide2,
+                    /// `"Annie Casual Standing Side"`
+                    AnnieCasualStandingSide,
+                    /// `"Annie Desk Sitting Front 2"`
+                    AnnieDeskSittingFront2,
+                    /// `"Annie Desk Sitting Front"`
+                    AnnieDeskSittingFront,
+                    /// `"Annie Desk Sitting Side 2"`
+                    AnnieDeskSittingSide2,
+                    /// `"Annie Desk Sitting Side"`
+                    AnnieDeskSittingSide,
+                    /// `"Annie Lounge Standing Front"`
+                    AnnieLoungeStandingFront,
+                    /// `"Annie Lounge Standing Side"`
+                    AnnieLoungeStandingSide,
+                    /// `"Annie Office Sitting Front 2"`
+                    AnnieOfficeSittingFront2,
+                    /// `"Annie Office Sitting Front"`
+                    AnnieOfficeSittingFront,
+                    /// `"Annie Office Sitting Side 2"`
+                    AnnieOfficeSittingSide2,
+                    /// `"Annie Office Sitting Side"`
+                    AnnieOfficeSittingSide,
+                    /// `"Annie Office Standing Front"`
+                    AnnieOfficeStandingFront,
+                    /// `"Annie Office Standing Side"`
+                    AnnieOfficeStandingSide,
+                    /// `"Annie Sofa Sitting Front 3"`
+                    AnnieSofaSittingFront3,
+                    /// `"Annie Sofa Sitting Front"`
+                    AnnieSofaSittingFront,
+                    /// `"Annie Sofa Sitting Side 2"`
+                    AnnieSofaSittingSide2,
+                    /// `"Annie Sofa Sitting Side 3"`
+                    AnnieSofaSittingSide3,
+                    /// `"Annie Sofa Sitting Side"`
+                    AnnieSofaSittingSide,
+                    /// `"Annie Sofa Sitting Front 2"`
+                    AnnieSofaSittingFront2,
+                    /// `"Annie Studio Pink Sitting Front"`
+                    AnnieStudioPinkSittingFront,
+                    /// `"Annie Studio Pink Sitting Side"`
+                    AnnieStudioPinkSittingSide,
+                    /// `"Annie Studio Pink Standing Front"`
+                    AnnieStudioPinkStandingFront,
+                    /// `"Annie Studio Pink Standing Side"`
+                    AnnieStudioPinkStandingSide,
+                    /// `"Armando Casual Front"`
+                    ArmandoCasualFront,
+                    /// `"Armando Casual Side"`
+                    ArmandoCasualSide,
+                    /// `"Armando Suit Front"`
+                    ArmandoSuitFront,
+                    /// `"Armando Suit Side"`
+                    ArmandoSuitSide,
+                    /// `"Armando Sweater Front 2"`
+                    ArmandoSweaterFront2,
+                    /// `"Armando Sweater Front"`
+                    ArmandoSweaterFront,
+                    /// `"Armando Sweater Side 2"`
+                    ArmandoSweaterSide2,
+                    /// `"Armando Sweater Side"`
+                    ArmandoSweaterSide,
+                    /// `"Artur Office Front 2"`
+                    ArturOfficeFront2,
+                    /// `"Artur Office Front"`
+                    ArturOfficeFront,
+                    /// `"Artur Office Side 2"`
+                    ArturOfficeSide2,
+                    /// `"Artur Office Side"`
+                    ArturOfficeSide,
+                    /// `"Artur Sofa Casual Front 2"`
+                    ArturSofaCasualFront2,
+                    /// `"Artur Sofa Casual Front"`
+                    ArturSofaCasualFront,
+                    /// `"Artur Sofa Casual Side 2"`
+                    ArturSofaCasualSide2,
+                    /// `"Artur Sofa Causal Side"`
+                    ArturSofaCausalSide,
+                    /// `"Aubrey Sofa Side"`
+                    AubreySofaSide,
+                    /// `"Aubrey (Upper Body)"`
+                    AubreyUpperBody,
+                    /// `"Aubrey Night Scene Front"`
+                    AubreyNightSceneFront,
+                    /// `"Aubrey Outdoor Sport Front"`
+                    AubreyOutdoorSportFront,
+                    /// `"Aubrey Outdoor Sport Side"`
+                    AubreyOutdoorSportSide,
+                    /// `"Aubrey Sofa Front"`
+                    AubreySofaFront,
+                    /// `"August Casual Front 2"`
+                    AugustCasualFront2,
+                    /// `"August Casual Front"`
+                    AugustCasualFront,
+                    /// `"August Cool Sitting"`
+                    AugustCoolSitting,
+                    /// `"August Cool Style"`
+                    AugustCoolStyle,
+                    /// `"August Employee Front"`
+                    AugustEmployeeFront,
+                    /// `"August Hoodies Front 2"`
+                    AugustHoodiesFront2,
+                    /// `"August Hoodies Front"`
+                    AugustHoodiesFront,
+                    /// `"Bahar (Upper Body)"`
+                    BaharUpperBody,
+                    /// `"Bahar Business Front"`
+                    BaharBusinessFront,
+                    /// `"Bahar Business Side"`
+                    BaharBusinessSide,
+                    /// `"Bahar Business Sitting Front"`
+                    BaharBusinessSittingFront,
+                    /// `"Bahar Business Sitting Side"`
+                    BaharBusinessSittingSide,
+                    /// `"Bahar Casual Sitting Front 2"`
+                    BaharCasualSittingFront2,
+                    /// `"Bahar Casual Sitting Front"`
+                    BaharCasualSittingFront,
+                    /// `"Bahar Casual Sitting Side 2"`
+                    BaharCasualSittingSide2,
+                    /// `"Bahar Casual Sitting Side"`
+                    BaharCasualSittingSide,
+                    /// `"Bahar Denim Casual Front"`
+                    BaharDenimCasualFront,
+                    /// `"Bahar Denim Casual Side"`
+                    BaharDenimCasualSide,
+                    /// `"Bahar Denim Front"`
+                    BaharDenimFront,
+                    /// `"Bahar Denim Side"`
+                    BaharDenimSide,
+                    /// `"Bahar Jacket Casual Front"`
+                    BaharJacketCasualFront,
+                    /// `"Bahar Jacket Casual Side"`
+                    BaharJacketCasualSide,
+                    /// `"Bahar Jacket Front"`
+                    BaharJacketFront,
+                    /// `"Bahar Jacket Side"`
+                    BaharJacketSide,
+                    /// `"Bahar Suit Front"`
+                    BaharSuitFront,
+                    /// `"Bahar Suit Side"`
+                    BaharSuitSide,
+                    /// `"Bastien in Blue T-shirt"`
+                    BastienInBlueTShirt,
+                    /// `"Bastien in Blue blazer"`
+                    BastienInBlueBlazer,
+                    /// `"Bastien in Blue shirt"`
+                    BastienInBlueShirt,
+                    /// `"Bastien in White shirt"`
+                    BastienInWhiteShirt,
+                    /// `"Blanka Lounge Front"`
+                    BlankaLoungeFront,
+                    /// `"Blanka Lounge Side"`
+                    BlankaLoungeSide,
+                    /// `"Blanka Outdoor Business Front"`
+                    BlankaOutdoorBusinessFront,
+                    /// `"Blanka Outdoor Business Side"`
+                    BlankaOutdoorBusinessSide,
+                    /// `"Blanka Outdoor Reading Front"`
+                    BlankaOutdoorReadingFront,
+                    /// `"Blanka Outdoor Reading Side"`
+                    BlankaOutdoorReadingSide,
+                    /// `"Blanka Picnic Front"`
+                    BlankaPicnicFront,
+                    /// `"Blanka Picnic Side"`
+                    BlankaPicnicSide,
+                    /// `"Bojan Business Training Front 2"`
+                    BojanBusinessTrainingFront2,
+                    /// `"Bojan Business Training Front"`
+                    BojanBusinessTrainingFront,
+                    /// `"Bojan Business Training Side 2"`
+                    BojanBusinessTrainingSide2,
+                    /// `"Bojan Business Training Side"`
+                    BojanBusinessTrainingSide,
+                    /// `"Bojan Lounge Front 2"`
+                    BojanLoungeFront2,
+                    /// `"Bojan Lounge Front"`
+                    BojanLoungeFront,
+                    /// `"Bojan Lounge Side 2"`
+                    BojanLoungeSide2,
+                    /// `"Bojan Lounge Side"`
+                    BojanLoungeSide,
+                    /// `"Bojan Sport Front 2"`
+                    BojanSportFront2,
+                    /// `"Bojan Sport Front"`
+                    BojanSportFront,
+                    /// `"Bojan Sport Side 2"`
+                    BojanSportSide2,
+                    /// `"Bojan Sport Side"`
+                    BojanSportSide,
+                    /// `"Bradley in Blue Polo (Front)"`
+                    BradleyInBluePoloFront,
+                    /// `"Bradley in Blue Polo (Left)"`
+                    BradleyInBluePoloLeft,
+                    /// `"Bradley in Blue Polo (Right)"`
+                    BradleyInBluePoloRight,
+                    /// `"Bradley in Blue Shirt (Front)"`
+                    BradleyInBlueShirtFront,
+                    /// `"Bradley in Blue Shirt (Left)"`
+                    BradleyInBlueShirtLeft,
+                    /// `"Bradley in Blue Shirt (Right)"`
+                    BradleyInBlueShirtRight,
+                    /// `"Bradley in Doctor (Front)"`
+                    BradleyInDoctorFront,
+                    /// `"Bradley in Doctor (Left)"`
+                    BradleyInDoctorLeft,
+                    /// `"Bradley in Doctor (Right)"`
+                    BradleyInDoctorRight,
+                    /// `"Brandon in Grey Suit"`
+                    BrandonInGreySuit,
+                    /// `"Brandon in Blue Sweater"`
+                    BrandonInBlueSweater,
+                    /// `"Brandon in White Shirt"`
+                    BrandonInWhiteShirt,
+                    /// `"Brandon Business Sitting Front"`
+                    BrandonBusinessSittingFront,
+                    /// `"Brandon Business Sitting Side"`
+                    BrandonBusinessSittingSide,
+                    /// `"Brandon Business Standing Front"`
+                    BrandonBusinessStandingFront,
+                    /// `"Brandon Business Standing Side"`
+                    BrandonBusinessStandingSide,
+                    /// `"Brandon Casual Sitting Front"`
+                    BrandonCasualSittingFront,
+                    /// `"Brandon Casual Sitting Side"`
+                    BrandonCasualSittingSide,
+                    /// `"Brandon Kitchen Standing Front"`
+                    BrandonKitchenStandingFront,
+                    /// `"Brandon Kitchen Standing Side"`
+                    BrandonKitchenStandingSide,
+                    /// `"Brandon Lobby Sitting Front"`
+                    BrandonLobbySittingFront,
+                    /// `"Brandon Lobby Sitting Side"`
+                    BrandonLobbySittingSide,
+                    /// `"Brandon Lobby Standing Front"`
+                    BrandonLobbyStandingFront,
+                    /// `"Brandon Lobby Standing Side"`
+                    BrandonLobbyStandingSide,
+                    /// `"Brandon Office Sitting Front"`
+                    BrandonOfficeSittingFront,
+                    /// `"Brandon Office Sitting Side"`
+                    BrandonOfficeSittingSide,
+                    /// `"Brandon Office Standing Front"`
+                    BrandonOfficeStandingFront,
+                    /// `"Brandon Office Standing Side"`
+                    BrandonOfficeStandingSide,
+                    /// `"Brandon Sofa Sitting Front"`
+                    BrandonSofaSittingFront,
+                    /// `"Brandon Sofa Sitting Side"`
+                    BrandonSofaSittingSide,
+                    /// `"Brent Office Front 2"`
+                    BrentOfficeFront2,
+                    /// `"Brent Office Front"`
+                    BrentOfficeFront,
+                    /// `"Brent Office Side 2"`
+                    BrentOfficeSide2,
+                    /// `"Brent Office Side"`
+                    BrentOfficeSide,
+                    /// `"Brent Sofa Front 2"`
+                    BrentSofaFront2,
+                    /// `"Brent Sofa Front"`
+                    BrentSofaFront,
+                    /// `"Brent Sofa Side 2"`
+                    BrentSofaSide2,
+                    /// `"Brent Sofa Side"`
+                    BrentSofaSide,
+                    /// `"Briana in White shirt"`
+                    BrianaInWhiteShirt,
+                    /// `"Briana in Striped T-shirt"`
+                    BrianaInStripedTShirt,
+                    /// `"Briana in Brown suit"`
+                    BrianaInBrownSuit,
+                    /// `"Bruce"`
+                    Bruce,
+                    /// `"Bryan Casual Front"`
+                    BryanCasualFront,
+                    /// `"Bryan Casual Side"`
+                    BryanCasualSide,
+                    /// `"Bryan Fitness Coach"`
+                    BryanFitnessCoach,
+                    /// `"Bryan Tech Expert"`
+                    BryanTechExpert,
+                    /// `"Bryan Plaid Shirt Front"`
+                    BryanPlaidShirtFront,
+                    /// `"Bryan Plaid Shirt Side"`
+                    BryanPlaidShirtSide,
+                    /// `"Bryan Suit Front"`
+                    BryanSuitFront,
+                    /// `"Bryan Suit Side"`
+                    BryanSuitSide,
+                    /// `"Bryce in Black t-shirt"`
+                    BryceInBlackTShirt,
+                    /// `"Bryce in Blue blazer"`
+                    BryceInBlueBlazer,
+                    /// `"Bryce in Blue shirt"`
+                    BryceInBlueShirt,
+                    /// `"Bryce in Grey blazer"`
+                    BryceInGreyBlazer,
+                    /// `"Bryce in White shirt"`
+                    BryceInWhiteShirt,
+                    /// `"Byron Business Front 2"`
+                    ByronBusinessFront2,
+                    /// `"Byron Business Front"`
+                    ByronBusinessFront,
+                    /// `"Byron Business Side 2"`
+                    ByronBusinessSide2,
+                    /// `"Byron Business Side"`
+                    ByronBusinessSide,
+                    /// `"Byron Business Sitting Front"`
+                    ByronBusinessSittingFront,
+                    /// `"Byron Business Sitting Size"`
+                    ByronBusinessSittingSize,
+                    /// `"Byron Casual Front 2"`
+                    ByronCasualFront2,
+                    /// `"Byron Casual Front"`
+                    ByronCasualFront,
+                    /// `"Byron Casual Side 2"`
+                    ByronCasualSide2,
+                    /// `"Byron Casual Side"`
+                    ByronCasualSide,
+                    /// `"Byron Casual Sitting Front"`
+                    ByronCasualSittingFront,
+                    /// `"Byron Casual Sitting Side"`
+                    ByronCasualSittingSide,
+                    /// `"Byron Jacket Front"`
+                    ByronJacketFront,
+                    /// `"Byron Jacket Side"`
+                    ByronJacketSide,
+                    /// `"Byron Sitting Front"`
+                    ByronSittingFront,
+                    /// `"Byron Sitting Side"`
+                    ByronSittingSide,
+                    /// `"Byron Suit Front"`
+                    ByronSuitFront,
+                    /// `"Byron Suit Side"`
+                    ByronSuitSide,
+                    /// `"Candace in Beige Dress (Front)"`
+                    CandaceInBeigeDressFront,
+                    /// `"Candace in Beige Dress (Left)"`
+                    CandaceInBeigeDressLeft,
+                    /// `"Candace in Beige Dress (Right)"`
+                    CandaceInBeigeDressRight,
+                    /// `"Candace in Doctor (Front)"`
+                    CandaceInDoctorFront,
+                    /// `"Candace in Doctor (Left)"`
+                    CandaceInDoctorLeft,
+                    /// `"Candace in Doctor (Right)"`
+                    CandaceInDoctorRight,
+                    /// `"Candace in Pink Blazer (Front)"`
+                    CandaceInPinkBlazerFront,
+                    /// `"Candace in Pink Blazer (Right)"`
+                    CandaceInPinkBlazerRight,
+                    /// `"Candace in Pink Blazer  (Left)"`
+                    CandaceInPinkBlazerLeft,
+                    /// `"Carla in Doctor (Front)"`
+                    CarlaInDoctorFront,
+                    /// `"Carla in Doctor (Left)"`
+                    CarlaInDoctorLeft,
+                    /// `"Carla in Doctor (Right)"`
+                    CarlaInDoctorRight,
+                    /// `"Carla in Dress  (Left)"`
+                    CarlaInDressLeft,
+                    /// `"Carla in Shirt (Front)"`
+                    CarlaInShirtFront,
+                    /// `"Carla in Shirt (Left)"`
+                    CarlaInShirtLeft,
+                    /// `"Carla in Shirt (Right)"`
+                    CarlaInShirtRight,
+                    /// `"Carlotta BizTalk Front"`
+                    CarlottaBizTalkFront,
+                    /// `"Carlotta BizTalk Side"`
+                    CarlottaBizTalkSide,
+                    /// `"Carlotta Business Front"`
+                    CarlottaBusinessFront,
+                    /// `"Carlotta Business Side"`
+                    CarlottaBusinessSide,
+                    /// `"Carlotta Casual Front"`
+                    CarlottaCasualFront,
+                    /// `"Carlotta Casual Side"`
+                    CarlottaCasualSide,
+                    /// `"Carlotta Casual Sitting Front"`
+                    CarlottaCasualSittingFront,
+                    /// `"Carlotta Casual Sitting Side"`
+                    CarlottaCasualSittingSide,
+                    /// `"Carlotta Half Front"`
+                    CarlottaHalfFront,
+                    /// `"Carlotta Pink Jumpsuit Front 2"`
+                    CarlottaPinkJumpsuitFront2,
+                    /// `"Carlotta Pink Jumpsuit Front"`
+                    CarlottaPinkJumpsuitFront,
+                    /// `"Carlotta Pink Jumpsuit Side 2"`
+                    CarlottaPinkJumpsuitSide2,
+                    /// `"Carlotta Pink Jumpsuit Side"`
+                    CarlottaPinkJumpsuitSide,
+                    /// `"Carlotta Pink Jumpsuit Sitting Front"`
+                    CarlottaPinkJumpsuitSittingFront,
+                    /// `"Carlotta Pink Jumpsuit Sitting Side"`
+                    CarlottaPinkJumpsuitSittingSide,
+                    /// `"Caroline Business Sitting Front"`
+                    CarolineBusinessSittingFront,
+                    /// `"Caroline Business Sitting Side"`
+                    CarolineBusinessSittingSide,
+                    /// `"Caroline Business Standing Front"`
+                    CarolineBusinessStandingFront,
+                    /// `"Caroline Business Standing Side"`
+                    CarolineBusinessStandingSide,
+                    /// `"Caroline in Blue Suit"`
+                    CarolineInBlueSuit,
+                    /// `"Caroline in White Shirt"`
+                    CarolineInWhiteShirt,
+                    /// `"Caroline in Yellow Casual"`
+                    CarolineInYellowCasual,
+                    /// `"Caroline in Yellow Skirt"`
+                    CarolineInYellowSkirt,
+                    /// `"Caroline Casual Sitting Front"`
+                    CarolineCasualSittingFront,
+                    /// `"Caroline Casual Sitting Side"`
+                    CarolineCasualSittingSide,
+                    /// `"Caroline Kitchen Standing Front"`
+                    CarolineKitchenStandingFront,
+                    /// `"Caroline Kitchen Standing Side"`
+                    CarolineKitchenStandingSide,
+                    /// `"Caroline Lobby Sitting Front"`
+                    CarolineLobbySittingFront,
+                    /// `"Caroline Lobby Sitting Side"`
+                    CarolineLobbySittingSide,
+                    /// `"Caroline Lobby Standing Front"`
+                    CarolineLobbyStandingFront,
+                    /// `"Caroline Lobby Standing Side"`
+                    CarolineLobbyStandingSide,
+                    /// `"Caroline Office Sitting Front"`
+                    CarolineOfficeSittingFront,
+                    /// `"Caroline Office Sitting Side"`
+                    CarolineOfficeSittingSide,
+                    /// `"Caroline Office Standing Front"`
+                    CarolineOfficeStandingFront,
+                    /// `"Caroline Office Standing Side"`
+                    CarolineOfficeStandingSide,
+                    /// `"Caroline Sofa Sitting Front"`
+                    CarolineSofaSittingFront,
+                    /// `"Caroline Sofa Sitting Side"`
+                    CarolineSofaSittingSide,
+                    /// `"Chad in Blue Shirt (Front)"`
+                    ChadInBlueShirtFront,
+                    /// `"Chad in Blue Shirt (Left)"`
+                    ChadInBlueShirtLeft,
+                    /// `"Chad in Blue Shirt (Right)"`
+                    ChadInBlueShirtRight,
+                    /// `"Chad in Grey Shirt (Front)"`
+                    ChadInGreyShirtFront,
+                    /// `"Chad in Grey Shirt (Left)"`
+                    ChadInGreyShirtLeft,
+                    /// `"Chad in Grey Shirt (Right)"`
+                    ChadInGreyShirtRight,
+                    /// `"Chad in Maintenance (Front)"`
+                    ChadInMaintenanceFront,
+                    /// `"Chad in Maintenance (Left)"`
+                    ChadInMaintenanceLeft,
+                    /// `"Chad in Maintenance (Right)"`
+                    ChadInMaintenanceRight,
+                    /// `"Chakir in Headscarf (Front)"`
+                    ChakirInHeadscarfFront,
+                    /// `"Chakir in Headscarf (Left)"`
+                    ChakirInHeadscarfLeft,
+                    /// `"Chakir in Headscarf (Right)"`
+                    ChakirInHeadscarfRight,
+                    /// `"Chakir in White Shirt (Front)"`
+                    ChakirInWhiteShirtFront,
+                    /// `"Chakir in White Shirt (Right)"`
+                    ChakirInWhiteShirtRight,
+                    /// `"Chakir in white Shirt (Left)"`
+                    ChakirInWhiteShirtLeft,
+                    /// `"Chloe (Upper Body)"`
+                    ChloeUpperBody,
+                    /// `"Chloe Lounge Front"`
+                    ChloeLoungeFront,
+                    /// `"Chloe Lounge Side"`
+                    ChloeLoungeSide,
+                    /// `"Chloe Outdoor Side"`
+                    ChloeOutdoorSide,
+                    /// `"Colin Business Front 2"`
+                    ColinBusinessFront2,
+                    /// `"Colin Business Front"`
+                    ColinBusinessFront,
+                    /// `"Colin Jacket Front"`
+                    ColinJacketFront,
+                    /// `"Colin Sitting Cool Style 2"`
+                    ColinSittingCoolStyle2,
+                    /// `"Colin Sitting Cool Style"`
+                    ColinSittingCoolStyle,
+                    /// `"Colin Suit Front"`
+                    ColinSuitFront,
+                    /// `"Colin Sweater Front"`
+                    ColinSweaterFront,
+                    /// `"Colin Sweater Sitting Front"`
+                    ColinSweaterSittingFront,
+                    /// `"Connie Business Front"`
+                    ConnieBusinessFront,
+                    /// `"Connie Business Sitting Front"`
+                    ConnieBusinessSittingFront,
+                    /// `"Connie Casual Sitting Front"`
+                    ConnieCasualSittingFront,
+                    /// `"Connie Casual Sitting Side"`
+                    ConnieCasualSittingSide,
+                    /// `"Connie Education Front"`
+                    ConnieEducationFront,
+                    /// `"Connie Education Side 2"`
+                    ConnieEducationSide2,
+                    /// `"Connie Education Side"`
+                    ConnieEducationSide,
+                    /// `"Connie Skirt Front"`
+                    ConnieSkirtFront,
+                    /// `"Connie Skirt Side"`
+                    ConnieSkirtSide,
+                    /// `"Connie Skirt Sitting Front"`
+                    ConnieSkirtSittingFront,
+                    /// `"Connie Skirt Sitting Side"`
+                    ConnieSkirtSittingSide,
+                    /// `"Connie Suit Front"`
+                    ConnieSuitFront,
+                    /// `"Conrad House Front"`
+                    ConradHouseFront,
+                    /// `"Conrad House Side"`
+                    ConradHouseSide,
+                    /// `"Conrad Sofa Front"`
+                    ConradSofaFront,
+                    /// `"Conrad Sofa Side"`
+                    ConradSofaSide,
+                    /// `"Crisanto Business Front"`
+                    CrisantoBusinessFront,
+                    /// `"Crisanto Business Side"`
+                    CrisantoBusinessSide,
+                    /// `"Crisanto Chef Front 2"`
+                    CrisantoChefFront2,
+                    /// `"Crisanto Chef Front"`
+                    CrisantoChefFront,
+                    /// `"Crisanto Chef Side 2"`
+                    CrisantoChefSide2,
+                    /// `"Crisanto Chef Side"`
+                    CrisantoChefSide,
+                    /// `"Crisanto Chef Sitting "`
+                    CrisantoChefSitting,
+                    /// `"Crisanto Education Front"`
+                    CrisantoEducationFront,
+                    /// `"Crisanto Education Side"`
+                    CrisantoEducationSide,
+                    /// `"Crisanto Nurse Front 2"`
+                    CrisantoNurseFront2,
+                    /// `"Crisanto Nurse Front"`
+                    CrisantoNurseFront,
+                    /// `"Crisanto Nurse Side 2"`
+                    CrisantoNurseSide2,
+                    /// `"Crisanto Nurse Side"`
+                    CrisantoNurseSide,
+                    /// `"Crisanto Nurse Sitting Front"`
+                    CrisantoNurseSittingFront,
+                    /// `"Crisanto Nurse Sitting Side"`
+                    CrisantoNurseSittingSide,
+                    /// `"Crisanto Suit Front"`
+                    CrisantoSuitFront,
+                    /// `"Crisanto Suit Side"`
+                    CrisantoSuitSide,
+                    /// `"Daphne in Blue blazer"`
+                    DaphneInBlueBlazer,
+                    /// `"Daphne in Blue shirt"`
+                    DaphneInBlueShirt,
+                    /// `"Daphne in Grey blazer"`
+                    DaphneInGreyBlazer,
+                    /// `"Daphne in Grey suit"`
+                    DaphneInGreySuit,
+                    /// `"Daphne in Pink hoodie"`
+                    DaphneInPinkHoodie,
+                    /// `"Daphne in White t-shirt"`
+                    DaphneInWhiteTShirt,
+                    /// `"Darnell in Blue Shirt (Front)"`
+                    DarnellInBlueShirtFront,
+                    /// `"Darnell in Blue Shirt (Left)"`
+                    DarnellInBlueShirtLeft,
+                    /// `"Darnell in Blue Shirt (Right)"`
+                    DarnellInBlueShirtRight,
+                    /// `"Darnell in Bordeaux Polo (Front)"`
+                    DarnellInBordeauxPoloFront,
+                    /// `"Darnell in Bordeaux Polo (Left)"`
+                    DarnellInBordeauxPoloLeft,
+                    /// `"Darnell in Bordeaux Polo (Right)"`
+                    DarnellInBordeauxPoloRight,
+                    /// `"Darnell in Doctor (Front)"`
+                    DarnellInDoctorFront,
+                    /// `"Darnell in Doctor (Left)"`
+                    DarnellInDoctorLeft,
+                    /// `"Darnell in Doctor (Right)"`
+                    DarnellInDoctorRight,
+                    /// `"Derya Indoor Front 2"`
+                    DeryaIndoorFront2,
+                    /// `"Derya Indoor Front"`
+                    DeryaIndoorFront,
+                    /// `"Derya Indoor Side 2"`
+                    DeryaIndoorSide2,
+                    /// `"Derya Indoor Side"`
+                    DeryaIndoorSide,
+                    /// `"Derya Office Front 2"`
+                    DeryaOfficeFront2,
+                    /// `"Derya Office Front"`
+                    DeryaOfficeFront,
+                    /// `"Derya Office Side 2"`
+                    DeryaOfficeSide2,
+                    /// `"Derya Office Side"`
+                    DeryaOfficeSide,
+                    /// `"Dexter Casual Front"`
+                    DexterCasualFront,
+                    /// `"Dexter Casuat Side"`
+                    DexterCasuatSide,
+                    /// `"Dexter Doctor Sitting"`
+                    DexterDoctorSitting,
+                    /// `"Dexter Doctor Standing"`
+                    DexterDoctorStanding,
+                    /// `"Dexter Lawyer"`
+                    DexterLawyer,
+                    /// `"Dexter Suit Front"`
+                    DexterSuitFront,
+                    /// `"Dexter Suit Side"`
+                    DexterSuitSide,
+                    /// `"Dexter Winter Coat Front"`
+                    DexterWinterCoatFront,
+                    /// `"Dexter Winter Coat Side"`
+                    DexterWinterCoatSide,
+                    /// `"Diana in Black Camisole Top"`
+                    DianaInBlackCamisoleTop,
+                    /// `"Diana in Striped Shirt"`
+                    DianaInStripedShirt,
+                    /// `"Diana in White Shirt"`
+                    DianaInWhiteShirt,
+                    /// `"Diora in Blue blazer"`
+                    DioraInBlueBlazer,
+                    /// `"Diora in Green blazer"`
+                    DioraInGreenBlazer,
+                    /// `"Diora in Pink shirt"`
+                    DioraInPinkShirt,
+                    /// `"Diora in White shirt"`
+                    DioraInWhiteShirt,
+                    /// `"Diora in White t-shirt"`
+                    DioraInWhiteTShirt,
+                    /// `"Diran Casual Front"`
+                    DiranCasualFront,
+                    /// `"Diran Casual Side"`
+                    DiranCasualSide,
+                    /// `"Diran Jacket Front"`
+                    DiranJacketFront,
+                    /// `"Diran Jacket Side"`
+                    DiranJacketSide,
+                    /// `"Diran Macbook Business Front"`
+                    DiranMacbookBusinessFront,
+                    /// `"Diran Macbook Business Side"`
+                    DiranMacbookBusinessSide,
+                    /// `"Diran Macbook Casual Front"`
+                    DiranMacbookCasualFront,
+                    /// `"Diran Macbook Casual Side"`
+                    DiranMacbookCasualSide,
+                    /// `"Diran Macbook Sitting Front 2"`
+                    DiranMacbookSittingFront2,
+                    /// `"Diran Macbook Sitting Front"`
+                    DiranMacbookSittingFront,
+                    /// `"Diran Macbook Sitting Side 2"`
+                    DiranMacbookSittingSide2,
+                    /// `"Diran Macbook Sitting Side"`
+                    DiranMacbookSittingSide,
+                    /// `"Diran Suit Front"`
+                    DiranSuitFront,
+                    /// `"Diran Suit Side"`
+                    DiranSuitSide,
+                    /// `"Diran iPad Front"`
+                    DiranIPadFront,
+                    /// `"Diran iPad Side"`
+                    DiranIPadSide,
+                    /// `"Diran iPad Sitting Front"`
+                    DiranIPadSittingFront,
+                    /// `"Diran iPad Sitting Side"`
+                    DiranIPadSittingSide,
+                    /// `"Elenora Casual Front"`
+                    ElenoraCasualFront,
+                    /// `"Elenora Casual Side"`
+                    ElenoraCasualSide,
+                    /// `"Elenora Fitness Coach"`
+                    ElenoraFitnessCoach,
+                    /// `"Elenora Fitness Coach 2"`
+                    ElenoraFitnessCoach2,
+                    /// `"Elenora Tech Expert"`
+                    ElenoraTechExpert,
+                    /// `"Elenora Suit Front"`
+                    ElenoraSuitFront,
+                    /// `"Elenora Suit Side"`
+                    ElenoraSuitSide,
+                    /// `"Elenora YellowDress Front"`
+                    ElenoraYellowDressFront,
+                    /// `"Elenora YellowDress Side"`
+                    ElenoraYellowDressSide,
+                    /// `"Emanuel Office Front"`
+                    EmanuelOfficeFront,
+                    /// `"Emanuel Office Side"`
+                    EmanuelOfficeSide,
+                    /// `"Emanuel Sofa Front"`
+                    EmanuelSofaFront,
+                    /// `"Emanuel Sofa Side"`
+                    EmanuelSofaSide,
+                    /// `"Emery in Blue blazer"`
+                    EmeryInBlueBlazer,
+                    /// `"Emery in Blue suit"`
+                    EmeryInBlueSuit,
+                    /// `"Emery in Green shirt"`
+                    EmeryInGreenShirt,
+                    /// `"Emery in Khaki blazer"`
+                    EmeryInKhakiBlazer,
+                    /// `"Emery in Red blazer"`
+                    EmeryInRedBlazer,
+                    /// `"Emery in White t-shirt"`
+                    EmeryInWhiteTShirt,
+                    /// `"Emilia Outdoor Business Front"`
+                    EmiliaOutdoorBusinessFront,
+                    /// `"Emilia Outdoor Business Side"`
+                    EmiliaOutdoorBusinessSide,
+                    /// `"Emilia Outdoor Yoga Front 2"`
+                    EmiliaOutdoorYogaFront2,
+                    /// `"Emilia Outdoor Yoga Front"`
+                    EmiliaOutdoorYogaFront,
+                    /// `"Emilia Outdoor Yoga Side"`
+                    EmiliaOutdoorYogaSide,
+                    /// `"Emilia Picnic Front"`
+                    EmiliaPicnicFront,
+                    /// `"Emilia Picnic Side"`
+                    EmiliaPicnicSide,
+                    /// `"Edward in Black Suit"`
+                    EdwardInBlackSuit,
+                    /// `"Edward"`
+                    Edward,
+                    /// `"Edward in Blue Shirt"`
+                    EdwardInBlueShirt,
+                    /// `"Esmond in Black coat"`
+                    EsmondInBlackCoat,
+                    /// `"Esmond in Black shirt"`
+                    EsmondInBlackShirt,
+                    /// `"Esmond in Blue blazer"`
+                    EsmondInBlueBlazer,
+                    /// `"Esmond in Blue suit"`
+                    EsmondInBlueSuit,
+                    /// `"Esmond in Grey sweater"`
+                    EsmondInGreySweater,
+                    /// `"Fernando Business Indoor Front"`
+                    FernandoBusinessIndoorFront,
+                    /// `"Fernando Business Indoor Side"`
+                    FernandoBusinessIndoorSide,
+                    /// `"Fernando OutdoorChair Front 2"`
+                    FernandoOutdoorChairFront2,
+                    /// `"Fernando Outdoor Chair Front"`
+                    FernandoOutdoorChairFront,
+                    /// `"Fernando Outdoor Chair Side"`
+                    FernandoOutdoorChairSide,
+                    /// `"Fernando Outdoor Front"`
+                    FernandoOutdoorFront,
+                    /// `"Fernando Outdoor Side"`
+                    FernandoOutdoorSide,
+                    /// `"Fernando Outdoor Table Front"`
+                    FernandoOutdoorTableFront,
+                    /// `"Fernando Outdoor Table Side"`
+                    FernandoOutdoorTableSide,
+                    /// `"Fina Business Sitting Front"`
+                    FinaBusinessSittingFront,
+                    /// `"Fina Business Sitting Side"`
+                    FinaBusinessSittingSide,
+                    /// `"Fina Casual Front 2"`
+                    FinaCasualFront2,
+                    /// `"Fina Casual Front"`
+                    FinaCasualFront,
+                    /// `"Fina Casual Side 2"`
+                    FinaCasualSide2,
+                    /// `"Fina Casual Side"`
+                    FinaCasualSide,
+                    /// `"Fina Casual Sitting Front"`
+                    FinaCasualSittingFront,
+                    /// `"Fina Casual Sitting Side"`
+                    FinaCasualSittingSide,
+                    /// `"Fina Denim Front"`
+                    FinaDenimFront,
+                    /// `"Fina Denim Side"`
+                    FinaDenimSide,
+                    /// `"Fina Denim Sitting Front"`
+                    FinaDenimSittingFront,
+                    /// `"Fina Employee Front"`
+                    FinaEmployeeFront,
+                    /// `"Fina Employee Side"`
+                    FinaEmployeeSide,
+                    /// `"Fina Suit Front"`
+                    FinaSuitFront,
+                    /// `"Fina Suit Side"`
+                    FinaSuitSide,
+                    /// `"Fina Support Front"`
+                    FinaSupportFront,
+                    /// `"Fina Support Side"`
+                    FinaSupportSide,
+                    /// `"Florin Business Sitting Front"`
+                    FlorinBusinessSittingFront,
+                    /// `"Florin Business Sitting Side"`
+                    FlorinBusinessSittingSide,
+                    /// `"Florin Maintain Front 2"`
+                    FlorinMaintainFront2,
+                    /// `"Florin Maintain Front"`
+                    FlorinMaintainFront,
+                    /// `"Florin Maintain Side 2"`
+                    FlorinMaintainSide2,
+                    /// `"Florin Maintain Side"`
+                    FlorinMaintainSide,
+                    /// `"Florin Maintain Siiting Front"`
+                    FlorinMaintainSiitingFront,
+                    /// `"Florin Maintain Siiting Side"`
+                    FlorinMaintainSiitingSide,
+                    /// `"Florin Suit Front 2"`
+                    FlorinSuitFront2,
+                    /// `"Florin Suit Front"`
+                    FlorinSuitFront,
+                    /// `"Florin Suit Side 2"`
+                    FlorinSuitSide2,
+                    /// `"Florin Suit Side"`
+                    FlorinSuitSide,
+                    /// `"Francis in Blazer (Front)"`
+                    FrancisInBlazerFront,
+                    /// `"Francis in Blazer (Left)"`
+                    FrancisInBlazerLeft,
+                    /// `"Francis in Blazer (Right)"`
+                    FrancisInBlazerRight,
+                    /// `"Francis in Doctor (Front)"`
+                    FrancisInDoctorFront,
+                    /// `"Francis in Doctor (Left)"`
+                    FrancisInDoctorLeft,
+                    /// `"Francis in Doctor (Right)"`
+                    FrancisInDoctorRight,
+                    /// `"Francis in Shirt (Front)"`
+                    FrancisInShirtFront,
+                    /// `"Francis in Shirt (Left)"`
+                    FrancisInShirtLeft,
+                    /// `"Francis in Shirt (Right)"`
+                    FrancisInShirtRight,
+                    /// `"Fred in Blue Long Shirt (Front)"`
+                    FredInBlueLongShirtFront,
+                    /// `"Fred in Blue Long Shirt (Left)"`
+                    FredInBlueLongShirtLeft,
+                    /// `"Fred in Blue Long Shirt (Right)"`
+                    FredInBlueLongShirtRight,
+                    /// `"Fred in Blue Short Shirt (Front)"`
+                    FredInBlueShortShirtFront,
+                    /// `"Fred in Blue Short Shirt (Left)"`
+                    FredInBlueShortShirtLeft,
+                    /// `"Fred in Blue Short Shirt (Right)"`
+                    FredInBlueShortShirtRight,
+                    /// `"Freja in Blue blazer"`
+                    FrejaInBlueBlazer,
+                    /// `"Freja in Grey blazer"`
+                    FrejaInGreyBlazer,
+                    /// `"Freja in White blazer"`
+                    FrejaInWhiteBlazer,
+                    /// `"Freja in White polo shirt"`
+                    FrejaInWhitePoloShirt,
+                    /// `"Freja in White shirt"`
+                    FrejaInWhiteShirt,
+                    /// `"Gabriel in Black Sweatshirt"`
+                    GabrielInBlackSweatshirt,
+                    /// `"Gabriel in Blue Suit"`
+                    GabrielInBlueSuit,
+                    /// `"Gabriel in Gray Shirt"`
+                    GabrielInGrayShirt,
+                    /// `"Gala Bedroom Front"`
+                    GalaBedroomFront,
+                    /// `"Gala Business Sofa Front 2"`
+                    GalaBusinessSofaFront2,
+                    /// `"Gala Business Sofa Front 3"`
+                    GalaBusinessSofaFront3,
+                    /// `"Gala Business Sofa Front"`
+                    GalaBusinessSofaFront,
+                    /// `"Gala Business Sofa Side 2"`
+                    GalaBusinessSofaSide2,
+                    /// `"Gala Business Sofa Side 3"`
+                    GalaBusinessSofaSide3,
+                    /// `"Gala Business Sofa Side"`
+                    GalaBusinessSofaSide,
+                    /// `"Gala Casual Sofa with iPad Front"`
+                    GalaCasualSofaWithIPadFront,
+                    /// `"Gala Casual Sofa with iPad Side 2"`
+                    GalaCasualSofaWithIPadSide2,
+                    /// `"Gala Casual Sofa with iPad Side"`
+                    GalaCasualSofaWithIPadSide,
+                    /// `"Gala Office Front"`
+                    GalaOfficeFront,
+                    /// `"Gala Office Side"`
+                    GalaOfficeSide,
+                    /// `"Gala Sofa Front 2"`
+                    GalaSofaFront2,
+                    /// `"Gala Sofa Front 3"`
+                    GalaSofaFront3,
+                    /// `"Gala Sofa Front"`
+                    GalaSofaFront,
+                    /// `"Gala Sofa Side 2"`
+                    GalaSofaSide2,
+                    /// `"Gala Sofa Side 3"`
+                    GalaSofaSide3,
+                    /// `"Gala Sofa Side"`
+                    GalaSofaSide,
+                    /// `"Georgia (Upper Body)"`
+                    GeorgiaUpperBody,
+                    /// `"Georgia Casual Front"`
+                    GeorgiaCasualFront,
+                    /// `"Georgia Casual Side"`
+                    GeorgiaCasualSide,
+                    /// `"Georgia Office Front"`
+                    GeorgiaOfficeFront,
+                    /// `"Georgia Office Side"`
+                    GeorgiaOfficeSide,
+                    /// `"Gerardo Sofa Side"`
+                    GerardoSofaSide,
+                    /// `"Gerardo Indoor Front"`
+                    GerardoIndoorFront,
+                    /// `"Gerardo Indoor Side"`
+                    GerardoIndoorSide,
+                    /// `"Gerardo Night Scene Front 2"`
+                    GerardoNightSceneFront2,
+                    /// `"Gerardo Night Scene Front"`
+                    GerardoNightSceneFront,
+                    /// `"Gerardo Outdoor Sport Front"`
+                    GerardoOutdoorSportFront,
+                    /// `"Gerardo Outdoor Sport Side"`
+                    GerardoOutdoorSportSide,
+                    /// `"Gerardo Sofa Front"`
+                    GerardoSofaFront,
+                    /// `"Giulia Office Front 2"`
+                    GiuliaOfficeFront2,
+                    /// `"Giulia Office Front"`
+                    GiuliaOfficeFront,
+                    /// `"Giulia Office Side 2"`
+                    GiuliaOfficeSide2,
+                    /// `"Giulia Office Side"`
+                    GiuliaOfficeSide,
+                    /// `"Giulia Sofa Front"`
+                    GiuliaSofaFront,
+                    /// `"Giulia Sofa Side"`
+                    GiuliaSofaSide,
+                    /// `"Giulia Sofa  Front 2"`
+                    GiuliaSofaFront2,
+                    /// `"Giulia Sofa  Side 3"`
+                    GiuliaSofaSide3,
+                    /// `"Hada Casual Cup Front"`
+                    HadaCasualCupFront,
+                    /// `"Hada Casual Cup Side"`
+                    HadaCasualCupSide,
+                    /// `"Hada Casual Front"`
+                    HadaCasualFront,
+                    /// `"Hada Casual Side"`
+                    HadaCasualSide,
+                    /// `"Hada Casual Sitting Front 2"`
+                    HadaCasualSittingFront2,
+                    /// `"Hada Casual Sitting Front"`
+                    HadaCasualSittingFront,
+                    /// `"Hada Casual Sitting Side 2"`
+                    HadaCasualSittingSide2,
+                    /// `"Hada Casual Sitting Side"`
+                    HadaCasualSittingSide,
+                    /// `"Hada LivelyGestures Front"`
+                    HadaLivelyGesturesFront,
+                    /// `"Hada LivelyGestures Side"`
+                    HadaLivelyGesturesSide,
+                    /// `"Hada LivelyGestures Sitting Front"`
+                    HadaLivelyGesturesSittingFront,
+                    /// `"Hada LivelyGestures Sitting Side"`
+                    HadaLivelyGesturesSittingSide,
+                    /// `"Hada Suit Front 2"`
+                    HadaSuitFront2,
+                    /// `"Hada Suit Front"`
+                    HadaSuitFront,
+                    /// `"Hada Suit Side 2"`
+                    HadaSuitSide2,
+                    /// `"Hada Suit Side"`
+                    HadaSuitSide,
+                    /// `"Hada Suit Sitting Front 2"`
+                    HadaSuitSittingFront2,
+                    /// `"Hada Suit Sitting Front"`
+                    HadaSuitSittingFront,
+                    /// `"Hada Suit Sitting Side"`
+                    HadaSuitSittingSide,
+                    /// `"Harrison in Black Suit"`
+                    HarrisonInBlackSuit,
+                    /// `"Harrison in Gray Suit"`
+                    HarrisonInGraySuit,
+                    /// `"Harrison in White Shirt"`
+                    HarrisonInWhiteShirt,
+                    /// `"Ian in Beige Shirt"`
+                    IanInBeigeShirt,
+                    /// `"Ian in Black Jacket"`
+                    IanInBlackJacket,
+                    /// `"Ian in Gray Suit"`
+                    IanInGraySuit,
+                    /// `"Ida Lounge Front 2"`
+                    IdaLoungeFront2,
+                    /// `"Ida Lounge Front"`
+                    IdaLoungeFront,
+                    /// `"Ida Lounge Side 2"`
+                    IdaLoungeSide2,
+                    /// `"Ida Lounge Side"`
+                    IdaLoungeSide,
+                    /// `"Ida Sofa Front 2"`
+                    IdaSofaFront2,
+                    /// `"Ida Sofa Front"`
+                    IdaSofaFront,
+                    /// `"Ida Sofa Side 2"`
+                    IdaSofaSide2,
+                    /// `"Ida Sofa Side"`
+                    IdaSofaSide,
+                    /// `"Iker in Almond sweater"`
+                    IkerInAlmondSweater,
+                    /// `"Iker in Black blazer"`
+                    IkerInBlackBlazer,
+                    /// `"Iker in Blue shirt"`
+                    IkerInBlueShirt,
+                    /// `"Iker in Grey blazer"`
+                    IkerInGreyBlazer,
+                    /// `"Iker in White shirt"`
+                    IkerInWhiteShirt,
+                    /// `"Imelda BizTalk Front"`
+                    ImeldaBizTalkFront,
+                    /// `"Imelda BizTalk Side"`
+                    ImeldaBizTalkSide,
+                    /// `"Imelda Business Front"`
+                    ImeldaBusinessFront,
+                    /// `"Imelda Business Side"`
+                    ImeldaBusinessSide,
+                    /// `"Imelda Business Sitting Front 2"`
+                    ImeldaBusinessSittingFront2,
+                    /// `"Imelda Business Sitting Front"`
+                    ImeldaBusinessSittingFront,
+                    /// `"Imelda Business Sitting Side 2"`
+                    ImeldaBusinessSittingSide2,
+                    /// `"Imelda Business Sitting Side"`
+                    ImeldaBusinessSittingSide,
+                    /// `"Imelda Casual Front"`
+                    ImeldaCasualFront,
+                    /// `"Imelda Casual Side"`
+                    ImeldaCasualSide,
+                    /// `"Imelda Coat Front 2"`
+                    ImeldaCoatFront2,
+                    /// `"Imelda Coat Front"`
+                    ImeldaCoatFront,
+                    /// `"Imelda Coat Side"`
+                    ImeldaCoatSide,
+                    /// `"Imelda Customer Support Front"`
+                    ImeldaCustomerSupportFront,
+                    /// `"Imelda Customer Support Side"`
+                    ImeldaCustomerSupportSide,
+                    /// `"Imelda Full Side "`
+                    ImeldaFullSide,
+                    /// `"Imelda Suit Front"`
+                    ImeldaSuitFront,
+                    /// `"Imelda Suit Side"`
+                    ImeldaSuitSide,
+                    /// `"Ivan in Black Suit"`
+                    IvanInBlackSuit,
+                    /// `"Ivan in Gary Suit"`
+                    IvanInGarySuit,
+                    /// `"Ivan in Suit"`
+                    IvanInSuit,
+                    /// `"Ivan in Sweater"`
+                    IvanInSweater,
+                    /// `"Jason in Black Jacket"`
+                    JasonInBlackJacket,
+                    /// `"Jason in Blue Suit"`
+                    JasonInBlueSuit,
+                    /// `"Jason in Gray Shirt"`
+                    JasonInGrayShirt,
+                    /// `"Javi Intense Sitting Speaking Front"`
+                    JaviIntenseSittingSpeakingFront,
+                    /// `"Javi Intense Sitting Speaking Side"`
+                    JaviIntenseSittingSpeakingSide,
+                    /// `"Javi Intense Sitting Speaking "`
+                    JaviIntenseSittingSpeaking,
+                    /// `"Javi Intense Speaking Front 2"`
+                    JaviIntenseSpeakingFront2,
+                    /// `"Javi Intense Speaking Front 3"`
+                    JaviIntenseSpeakingFront3,
+                    /// `"Javi Intense Speaking Front"`
+                    JaviIntenseSpeakingFront,
+                    /// `"Javi Intense Speaking Side 3"`
+                    JaviIntenseSpeakingSide3,
+                    /// `"Javi Intense Speaking Side"`
+                    JaviIntenseSpeakingSide,
+                    /// `"Javi in Passionate Gestures 2"`
+                    JaviInPassionateGestures2,
+                    /// `"Javi in Passionate Gestures 3"`
+                    JaviInPassionateGestures3,
+                    /// `"Javi in Passionate Gestures"`
+                    JaviInPassionateGestures,
+                    /// `"Jin (Upper Body)"`
+                    JinUpperBody,
+                    /// `"Jin Blue Casual Front"`
+                    JinBlueCasualFront,
+                    /// `"Jin Blue Casual Side"`
+                    JinBlueCasualSide,
+                    /// `"Jin Business Café Mode Front"`
+                    JinBusinessCafModeFront,
+                    /// `"Jin Business Café Mode Side"`
+                    JinBusinessCafModeSide,
+                    /// `"Jin Business Sitting Front"`
+                    JinBusinessSittingFront,
+                    /// `"Jin Business Sitting Side"`
+                    JinBusinessSittingSide,
+                    /// `"Jin Casual Café Mode Front"`
+                    JinCasualCafModeFront,
+                    /// `"Jin Casual Café Mode Side"`
+                    JinCasualCafModeSide,
+                    /// `"Jin Casual Sitting Front"`
+                    JinCasualSittingFront,
+                    /// `"Jin Casual Sitting Side"`
+                    JinCasualSittingSide,
+                    /// `"Jin Suit Front"`
+                    JinSuitFront,
+                    /// `"Jin Suit Side"`
+                    JinSuitSide,
+                    /// `"Jin Vest Front"`
+                    JinVestFront,
+                    /// `"Jin Vest Side"`
+                    JinVestSide,
+                    /// `"Jin Vest Sitting Front"`
+                    JinVestSittingFront,
+                    /// `"Jin Vest Sitting Side"`
+                    JinVestSittingSide,
+                    /// `"Jin in Education Front"`
+                    JinInEducationFront,
+                    /// `"Jin in Education Side"`
+                    JinInEducationSide,
+                    /// `"Jinwoo in Black vest"`
+                    JinwooInBlackVest,
+                    /// `"Jinwoo in Blue suit"`
+                    JinwooInBlueSuit,
+                    /// `"Jinwoo in White T-shirt"`
+                    JinwooInWhiteTShirt,
+                    /// `"Jinwoo in White shirt"`
+                    JinwooInWhiteShirt,
+                    /// `"Jinwoo in White suit"`
+                    JinwooInWhiteSuit,
+                    /// `"Jocelyn Office Front 2"`
+                    JocelynOfficeFront2,
+                    /// `"Jocelyn Office Front"`
+                    JocelynOfficeFront,
+                    /// `"Jocelyn Office Side 2"`
+                    JocelynOfficeSide2,
+                    /// `"Jocelyn Office Side"`
+                    JocelynOfficeSide,
+                    /// `"Jocelyn Sofa Front 2"`
+                    JocelynSofaFront2,
+                    /// `"Jocelyn Sofa Front"`
+                    JocelynSofaFront,
+                    /// `"Jocelyn Sofa Side 2"`
+                    JocelynSofaSide2,
+                    /// `"Jocelyn Sofa Side"`
+                    JocelynSofaSide,
+                    /// `"Joel Couch Front"`
+                    JoelCouchFront,
+                    /// `"Joel Couch Side"`
+                    JoelCouchSide,
+                    /// `"Joel Gym Front"`
+                    JoelGymFront,
+                    /// `"Joel Gym Side"`
+                    JoelGymSide,
+                    /// `"Joel Mountain Front"`
+                    JoelMountainFront,
+                    /// `"Joel Mountain Side"`
+                    JoelMountainSide,
+                    /// `"Jonas (Upper Body)"`
+                    JonasUpperBody,
+                    /// `"Jonas Gym Front 2"`
+                    JonasGymFront2,
+                    /// `"Jonas Gym Front"`
+                    JonasGymFront,
+                    /// `"Jonas Gym Side 2"`
+                    JonasGymSide2,
+                    /// `"Jonas Gym Side "`
+                    JonasGymSide,
+                    /// `"June Office Front 2"`
+                    JuneOfficeFront2,
+                    /// `"Juan Office Front"`
+                    JuanOfficeFront,
+                    /// `"Juan Office Side 2"`
+                    JuanOfficeSide2,
+                    /// `"Juan Office Side"`
+                    JuanOfficeSide,
+                    /// `"Juan Sofa Front 2"`
+                    JuanSofaFront2,
+                    /// `"Juan Sofa Front"`
+                    JuanSofaFront,
+                    /// `"Juan Sofa Side 2"`
+                    JuanSofaSide2,
+                    /// `"Juan Sofa Side"`
+                    JuanSofaSide,
+                    /// `"Judita (Upper Body)"`
+                    JuditaUpperBody,
+                    /// `"Judita Yoga Front 2"`
+                    JuditaYogaFront2,
+                    /// `"Judita Yoga Front"`
+                    JuditaYogaFront,
+                    /// `"Judita Yoga Side 2"`
+                    JuditaYogaSide2,
+                    /// `"Judita Yoga Side"`
+                    JuditaYogaSide,
+                    /// `"Judith (Upper Body)"`
+                    JudithUpperBody,
+                    /// `"Judith Business Front 2"`
+                    JudithBusinessFront2,
+                    /// `"Judith Business Front"`
+                    JudithBusinessFront,
+                    /// `"Judith Business Sitting Front"`
+                    JudithBusinessSittingFront,
+                    /// `"Judith Casual Front"`
+                    JudithCasualFront,
+                    /// `"Judith Casual Sitting Front"`
+                    JudithCasualSittingFront,
+                    /// `"Judith Suit Front"`
+                    JudithSuitFront,
+                    /// `"Judy Business Front"`
+                    JudyBusinessFront,
+                    /// `"Judy Business Side"`
+                    JudyBusinessSide,
+                    /// `"Judy Business Sitting Front"`
+                    JudyBusinessSittingFront,
+                    /// `"Judy Casual Front"`
+                    JudyCasualFront,
+                    /// `"Judy Casual Side"`
+                    JudyCasualSide,
+                    /// `"Judy Casual Sitting"`
+                    JudyCasualSitting,
+                    /// `"Judy ConfidentSpeaking Front"`
+                    JudyConfidentSpeakingFront,
+                    /// `"Judy ConfidentSpeaking Side"`
+                    JudyConfidentSpeakingSide,
+                    /// `"Judy Doctor Sitting"`
+                    JudyDoctorSitting,
+                    /// `"Judy Doctor Standing"`
+                    JudyDoctorStanding,
+                    /// `"Judy Lawyer"`
+                    JudyLawyer,
+                    /// `"Judy NurseSitting Front 2"`
+                    JudyNurseSittingFront2,
+                    /// `"Judy NurseSitting Front"`
+                    JudyNurseSittingFront,
+                    /// `"Judy NurseSitting Side 2"`
+                    JudyNurseSittingSide2,
+                    /// `"Judy NurseSitting Side"`
+                    JudyNurseSittingSide,
+                    /// `"Judy Nurse Front 2"`
+                    JudyNurseFront2,
+                    /// `"Judy Nurse Front"`
+                    JudyNurseFront,
+                    /// `"Judy Nurse OnDuty Front"`
+                    JudyNurseOnDutyFront,
+                    /// `"Judy Nurse OnDuty Side"`
+                    JudyNurseOnDutySide,
+                    /// `"Judy Nurse Side 2"`
+                    JudyNurseSide2,
+                    /// `"Judy Nurse Side"`
+                    JudyNurseSide,
+                    /// `"Judy Suit Front"`
+                    JudySuitFront,
+                    /// `"Judy Suit Side"`
+                    JudySuitSide,
+                    /// `"Judy Teacher Sitting"`
+                    JudyTeacherSitting,
+                    /// `"Judy HR"`
+                    JudyHr,
+                    /// `"Judy Teacher Standing"`
+                    JudyTeacherStanding,
+                    /// `"June (Upper Body)"`
+                    JuneUpperBody,
+                    /// `"June HR"`
+                    JuneHr,
+                    /// `"June Office Front"`
+                    JuneOfficeFront,
+                    /// `"June Office Side 2"`
+                    JuneOfficeSide2,
+                    /// `"June Office Side"`
+                    JuneOfficeSide,
+                    /// `"June Sofa Casual Front 2"`
+                    JuneSofaCasualFront2,
+                    /// `"June Sofa Casual Front"`
+                    JuneSofaCasualFront,
+                    /// `"June Sofa Casual Side 2"`
+                    JuneSofaCasualSide2,
+                    /// `"June Sofa Casual Side"`
+                    JuneSofaCasualSide,
+                    /// `"Justin in Black Shirt"`
+                    JustinInBlackShirt,
+                    /// `"Justin in Black Suit"`
+                    JustinInBlackSuit,
+                    /// `"Justin in White Shirt"`
+                    JustinInWhiteShirt,
+                    /// `"Justo Business Front 2"`
+                    JustoBusinessFront2,
+                    /// `"Justo Business Front"`
+                    JustoBusinessFront,
+                    /// `"Justo Business Side 2"`
+                    JustoBusinessSide2,
+                    /// `"Justo Business Side"`
+                    JustoBusinessSide,
+                    /// `"Justo Casual Sitting"`
+                    JustoCasualSitting,
+                    /// `"Justo CustomerService Front 2"`
+                    JustoCustomerServiceFront2,
+                    /// `"Justo CustomerService Front"`
+                    JustoCustomerServiceFront,
+                    /// `"Justo CustomerService Side"`
+                    JustoCustomerServiceSide,
+                    /// `"Justo CustomerService Sitting Front"`
+                    JustoCustomerServiceSittingFront,
+                    /// `"Justo CustomerService Sitting Side"`
+                    JustoCustomerServiceSittingSide,
+                    /// `"Justo EmployeeTraining Front"`
+                    JustoEmployeeTrainingFront,
+                    /// `"Justo Suit Casual Front "`
+                    JustoSuitCasualFront,
+                    /// `"Justo Suit Casual Side "`
+                    JustoSuitCasualSide,
+                    /// `"Karolin in Gray Suit"`
+                    KarolinInGraySuit,
+                    /// `"Karolin in Sweatshirt"`
+                    KarolinInSweatshirt,
+                    /// `"Karolin in Black Suit"`
+                    KarolinInBlackSuit,
+                    /// `"Kavya Indoor Front"`
+                    KavyaIndoorFront,
+                    /// `"Kavya Indoor Side"`
+                    KavyaIndoorSide,
+                    /// `"Kavya Outdoor Side"`
+                    KavyaOutdoorSide,
+                    /// `"Kavya Outdoor Sport Front"`
+                    KavyaOutdoorSportFront,
+                    /// `"Kavya Outdoor Sport Side"`
+                    KavyaOutdoorSportSide,
+                    /// `"Kavya Sofa Front"`
+                    KavyaSofaFront,
+                    /// `"Kavya Sofa Side"`
+                    KavyaSofaSide,
+                    /// `"Kelly in Blue Shirt  (Front)"`
+                    KellyInBlueShirtFront,
+                    /// `"Kelly in Blue Shirt (Left)"`
+                    KellyInBlueShirtLeft,
+                    /// `"Kelly in Blue Shirt (Right)"`
+                    KellyInBlueShirtRight,
+                    /// `"Kelly in Doctor (Front)"`
+                    KellyInDoctorFront,
+                    /// `"Kelly in Doctor (Left)"`
+                    KellyInDoctorLeft,
+                    /// `"Kelly in Doctor (Right)"`
+                    KellyInDoctorRight,
+                    /// `"Kelly in Pink Shirt (Front)"`
+                    KellyInPinkShirtFront,
+                    /// `"Kelly in Pink Shirt (Left)"`
+                    KellyInPinkShirtLeft,
+                    /// `"Kelly in Pink Shirt (Right)"`
+                    KellyInPinkShirtRight,
+                    /// `"Klara in Black blazer"`
+                    KlaraInBlackBlazer,
+                    /// `"Klara in Blue blazer"`
+                    KlaraInBlueBlazer,
+                    /// `"Klara in Blue dress"`
+                    KlaraInBlueDress,
+                    /// `"Klara in Pink shirt"`
+                    KlaraInPinkShirt,
+                    /// `"Klara in White blazer"`
+                    KlaraInWhiteBlazer,
+                    /// `"Klara in White shirt"`
+                    KlaraInWhiteShirt,
+                    /// `"Kristin in Lace Dress"`
+                    KristinInLaceDress,
+                    /// `"Kristin in V-neck Shirt"`
+                    KristinInVNeckShirt,
+                    /// `"Kristin in Black Suit"`
+                    KristinInBlackSuit,
+                    /// `"Leos Office Front 2"`
+                    LeosOfficeFront2,
+                    /// `"Leos Office Front"`
+                    LeosOfficeFront,
+                    /// `"Leos Office Side 2"`
+                    LeosOfficeSide2,
+                    /// `"Leos Office Side"`
+                    LeosOfficeSide,
+                    /// `"Leos Sofa Front 2"`
+                    LeosSofaFront2,
+                    /// `"Leos Sofa Front"`
+                    LeosSofaFront,
+                    /// `"Leos Sofa Side 2"`
+                    LeosSofaSide2,
+                    /// `"Leos Sofa Side"`
+                    LeosSofaSide,
+                    /// `"Leszek Lounge Front"`
+                    LeszekLoungeFront,
+                    /// `"Leszek Lounge Side"`
+                    LeszekLoungeSide,
+                    /// `"Leszek Outdoor Business Front"`
+                    LeszekOutdoorBusinessFront,
+                    /// `"Leszek Outdoor Business Side"`
+                    LeszekOutdoorBusinessSide,
+                    /// `"Leszek Outdoor Casual Front"`
+                    LeszekOutdoorCasualFront,
+                    /// `"Leszek Outdoor Casual Side"`
+                    LeszekOutdoorCasualSide,
+                    /// `"Leszek Sofa Front"`
+                    LeszekSofaFront,
+                    /// `"Leszek Sofa Side"`
+                    LeszekSofaSide,
+                    /// `"Leah"`
+                    Leah,
+                    /// `"Leah in Black Suit"`
+                    LeahInBlackSuit,
+                    /// `"Lina Casual Front 2"`
+                    LinaCasualFront2,
+                    /// `"Lina Casual Front"`
+                    LinaCasualFront,
+                    /// `"Lina Casual Side 2"`
+                    LinaCasualSide2,
+                    /// `"Lina Casual Side"`
+                    LinaCasualSide,
+                    /// `"Lina Casual Sitting Front"`
+                    LinaCasualSittingFront,
+                    /// `"Lina Casual Sitting Side"`
+                    LinaCasualSittingSide,
+                    /// `"Lina Dress Front"`
+                    LinaDressFront,
+                    /// `"Lina Dress Side 2"`
+                    LinaDressSide2,
+                    /// `"Lina Dress Side"`
+                    LinaDressSide,
+                    /// `"Lina Dress Sitting Front"`
+                    LinaDressSittingFront,
+                    /// `"Lina Dress Sitting Side"`
+                    LinaDressSittingSide,
+                    /// `"Lina Sweater Front 2"`
+                    LinaSweaterFront2,
+                    /// `"Lina Sweater Front"`
+                    LinaSweaterFront,
+                    /// `"Lina Sweater Side 2"`
+                    LinaSweaterSide2,
+                    /// `"Lina Sweater Side"`
+                    LinaSweaterSide,
+                    /// `"Lina Sweater Sitting Front 2"`
+                    LinaSweaterSittingFront2,
+                    /// `"Lina Sweater Sitting Front"`
+                    LinaSweaterSittingFront,
+                    /// `"Lina Sweater Sitting Side 2"`
+                    LinaSweaterSittingSide2,
+                    /// `"Lina Sweater Sitting Side"`
+                    LinaSweaterSittingSide,
+                    /// `"Lisa"`
+                    Lisa,
+                    /// `"Luca"`
+                    Luca,
+                    /// `"Lucien in Black coat"`
+                    LucienInBlackCoat,
+                    /// `"Lucien in Black polo-shirt"`
+                    LucienInBlackPoloShirt,
+                    /// `"Lucien in Blue blazer"`
+                    LucienInBlueBlazer,
+                    /// `"Lucien in Blue shirt"`
+                    LucienInBlueShirt,
+                    /// `"Lucien in Grey blazer"`
+                    LucienInGreyBlazer,
+                    /// `"Lucien in White shirt"`
+                    LucienInWhiteShirt,
+                    /// `"Luke in Brown Suit"`
+                    LukeInBrownSuit,
+                    /// `"Luke in Yellow Jacket"`
+                    LukeInYellowJacket,
+                    /// `"Luke in Blue Suit"`
+                    LukeInBlueSuit,
+                    /// `"Marcus (Upper Body)"`
+                    MarcusUpperBody,
+                    /// `"Marcus Café Front 2"`
+                    MarcusCafFront2,
+                    /// `"Marcus Café Front"`
+                    MarcusCafFront,
+                    /// `"Marcus Café Side 2"`
+                    MarcusCafSide2,
+                    /// `"Marcus Café Side"`
+                    MarcusCafSide,
+                    /// `"Marcus Casual Front"`
+                    MarcusCasualFront,
+                    /// `"Marcus Casual Side"`
+                    MarcusCasualSide,
+                    /// `"Marcus Casual Sitting Front 2"`
+                    MarcusCasualSittingFront2,
+                    /// `"Marcus Casual Sitting Front"`
+                    MarcusCasualSittingFront,
+                    /// `"Marcus Casual Sitting Side 2"`
+                    MarcusCasualSittingSide2,
+                    /// `"Marcus Casual Sitting Side"`
+                    MarcusCasualSittingSide,
+                    /// `"Marcus Denim Jacket Front"`
+                    MarcusDenimJacketFront,
+                    /// `"Marcus Denim Jacket Side"`
+                    MarcusDenimJacketSide,
+                    /// `"Marcus Education Front"`
+                    MarcusEducationFront,
+                    /// `"Marcus Education Side"`
+                    MarcusEducationSide,
+                    /// `"Marcus Sitting Front"`
+                    MarcusSittingFront,
+                    /// `"Marcus Sitting Side"`
+                    MarcusSittingSide,
+                    /// `"Marcus Suit Front"`
+                    MarcusSuitFront,
+                    /// `"Marcus Suit Side"`
+                    MarcusSuitSide,
+                    /// `"Maria in Suit"`
+                    MariaInSuit,
+                    /// `"Maria in Sweater"`
+                    MariaInSweater,
+                    /// `"Maria in Black Suit"`
+                    MariaInBlackSuit,
+                    /// `"Martina Office Front 2"`
+                    MartinaOfficeFront2,
+                    /// `"Martina Office Front"`
+                    MartinaOfficeFront,
+                    /// `"Martina Office Side 2"`
+                    MartinaOfficeSide2,
+                    /// `"Martina Office Side"`
+                    MartinaOfficeSide,
+                    /// `"Martina Sofa Front 2"`
+                    MartinaSofaFront2,
+                    /// `"Martina Sofa Front"`
+                    MartinaSofaFront,
+                    /// `"Martina Sofa Side 2"`
+                    MartinaSofaSide2,
+                    /// `"Martina Sofa Side"`
+                    MartinaSofaSide,
+                    /// `"Masha Office Front 2"`
+                    MashaOfficeFront2,
+                    /// `"Masha Office Front"`
+                    MashaOfficeFront,
+                    /// `"Masha Office Side 2"`
+                    MashaOfficeSide2,
+                    /// `"Masha Office Side"`
+                    MashaOfficeSide,
+                    /// `"Masha Sofa Casual Front 2"`
+                    MashaSofaCasualFront2,
+                    /// `"Masha Sofa Casual Front"`
+                    MashaSofaCasualFront,
+                    /// `"Masha Sofa Casual Side 2"`
+                    MashaSofaCasualSide2,
+                    /// `"Masha Sofa Casual Side"`
+                    MashaSofaCasualSide,
+                    /// `"Mason in Blue Suit"`
+                    MasonInBlueSuit,
+                    /// `"Mason in White Shirt"`
+                    MasonInWhiteShirt,
+                    /// `"Mason in Blue Sweater"`
+                    MasonInBlueSweater,
+                    /// `"Matteo Office Front 2"`
+                    MatteoOfficeFront2,
+                    /// `"Matteo Office Front"`
+                    MatteoOfficeFront,
+                    /// `"Matteo Office Side 2"`
+                    MatteoOfficeSide2,
+                    /// `"Matteo Office Side"`
+                    MatteoOfficeSide,
+                    /// `"Matteo Sofa Front 2"`
+                    MatteoSofaFront2,
+                    /// `"Matteo Sofa Front"`
+                    MatteoSofaFront,
+                    /// `"Matteo Sofa Side 2"`
+                    MatteoSofaSide2,
+                    /// `"Matteo Sofa Side"`
+                    MatteoSofaSide,
+                    /// `"Max (Upper Body)"`
+                    MaxUpperBody,
+                    /// `"Max Indoor Front"`
+                    MaxIndoorFront,
+                    /// `"Max Indoor Side"`
+                    MaxIndoorSide,
+                    /// `"Max Outdoor Sport Front"`
+                    MaxOutdoorSportFront,
+                    /// `"Max Outdoor Sport Side"`
+                    MaxOutdoorSportSide,
+                    /// `"Milena Office Front 2"`
+                    MilenaOfficeFront2,
+                    /// `"Milena Office Front"`
+                    MilenaOfficeFront,
+                    /// `"Milena Office Side 2"`
+                    MilenaOfficeSide2,
+                    /// `"Milena Office Side"`
+                    MilenaOfficeSide,
+                    /// `"Milena Sofa Front 2"`
+                    MilenaSofaFront2,
+                    /// `"Milena Sofa Front"`
+                    MilenaSofaFront,
+                    /// `"Milena Sofa Side 2"`
+                    MilenaSofaSide2,
+                    /// `"Milena Sofa Side"`
+                    MilenaSofaSide,
+                    /// `"Miles (Upper Body)"`
+                    MilesUpperBody,
+                    /// `"Miles Outdoor Front"`
+                    MilesOutdoorFront,
+                    /// `"Miles Outdoor Side"`
+                    MilesOutdoorSide,
+                    /// `"Miles Sofa Front 2"`
+                    MilesSofaFront2,
+                    /// `"Miles Sofa Front"`
+                    MilesSofaFront,
+                    /// `"Miles Sofa Side 2"`
+                    MilesSofaSide2,
+                    /// `"Miles Sofa Side"`
+                    MilesSofaSide,
+                    /// `"Minho in Blue blazer"`
+                    MinhoInBlueBlazer,
+                    /// `"Minho in Blue shirt"`
+                    MinhoInBlueShirt,
+                    /// `"Minho in Green polo-shirt"`
+                    MinhoInGreenPoloShirt,
+                    /// `"Minho in Khaki jacket"`
+                    MinhoInKhakiJacket,
+                    /// `"Minho in White shirt"`
+                    MinhoInWhiteShirt,
+                    /// `"Minho in White t-shirt"`
+                    MinhoInWhiteTShirt,
+                    /// `"Mireia Business Indoor Front"`
+                    MireiaBusinessIndoorFront,
+                    /// `"Mireia Business Indoor Side"`
+                    MireiaBusinessIndoorSide,
+                    /// `"Mireia Outdoor Chair Front"`
+                    MireiaOutdoorChairFront,
+                    /// `"Mireia Outdoor Front"`
+                    MireiaOutdoorFront,
+                    /// `"Mireia Outdoor Side"`
+                    MireiaOutdoorSide,
+                    /// `"Mireia Outdoor Table Front"`
+                    MireiaOutdoorTableFront,
+                    /// `"Mireia Outdoor Table Side"`
+                    MireiaOutdoorTableSide,
+                    /// `"Miyu Office Front 2"`
+                    MiyuOfficeFront2,
+                    /// `"Miyu Office Front"`
+                    MiyuOfficeFront,
+                    /// `"Miyu Office Side 2"`
+                    MiyuOfficeSide2,
+                    /// `"Miyu Office Side"`
+                    MiyuOfficeSide,
+                    /// `"Miyu Sofa Business Front"`
+                    MiyuSofaBusinessFront,
+                    /// `"Miyu Sofa Business Side"`
+                    MiyuSofaBusinessSide,
+                    /// `"Miyu Sofa Casual Front 2"`
+                    MiyuSofaCasualFront2,
+                    /// `"Miyu Sofa Casual Front"`
+                    MiyuSofaCasualFront,
+                    /// `"Miyu Sofa Casual Side 2 "`
+                    MiyuSofaCasualSide2,
+                    /// `"Miyu Sofa Casual Side"`
+                    MiyuSofaCasualSide,
+                    /// `"Nadim in Black blazer"`
+                    NadimInBlackBlazer,
+                    /// `"Nadim in Blue blazer"`
+                    NadimInBlueBlazer,
+                    /// `"Nadim in Blue jacket"`
+                    NadimInBlueJacket,
+                    /// `"Nadim in Puffer vest"`
+                    NadimInPufferVest,
+                    /// `"Nadim in White shirt"`
+                    NadimInWhiteShirt,
+                    /// `"Neil in Black Shirt"`
+                    NeilInBlackShirt,
+                    /// `"Neil in Black Suit "`
+                    NeilInBlackSuit,
+                    /// `"Neil in Yellow Jacket"`
+                    NeilInYellowJacket,
+                    /// `"Nico"`
+                    Nico,
+                    /// `"Noah Lobby Front 2"`
+                    NoahLobbyFront2,
+                    /// `"Noah Lobby Front"`
+                    NoahLobbyFront,
+                    /// `"Noah Lobby Side 2"`
+                    NoahLobbySide2,
+                    /// `"Noah Lobby Side"`
+                    NoahLobbySide,
+                    /// `"Noah Office Front 2"`
+                    NoahOfficeFront2,
+                    /// `"Noah Office Front"`
+                    NoahOfficeFront,
+                    /// `"Noah Office Side 2"`
+                    NoahOfficeSide2,
+                    /// `"Noah Office Side"`
+                    NoahOfficeSide,
+                    /// `"Noah Sofa Front 2"`
+                    NoahSofaFront2,
+                    /// `"Noah Sofa Front "`
+                    NoahSofaFront,
+                    /// `"Noah Sofa Side 2"`
+                    NoahSofaSide2,
+                    /// `"Noah Sofa Side"`
+                    NoahSofaSide,
+                    /// `"Nour in Black blazer"`
+                    NourInBlackBlazer,
+                    /// `"Nour in Brown dress"`
+                    NourInBrownDress,
+                    /// `"Nour in Grey hoodie"`
+                    NourInGreyHoodie,
+                    /// `"Nour in Sporty vest"`
+                    NourInSportyVest,
+                    /// `"Nour in White shirt"`
+                    NourInWhiteShirt,
+                    /// `"Odelia in Blue Suit"`
+                    OdeliaInBlueSuit,
+                    /// `"Odelia in Red Dress "`
+                    OdeliaInRedDress,
+                    /// `"Odelia in Yellow Suit"`
+                    OdeliaInYellowSuit,
+                    /// `"Onat (Upper Body)"`
+                    OnatUpperBody,
+                    /// `"Onat Casual Front"`
+                    OnatCasualFront,
+                    /// `"Onat Casual Side"`
+                    OnatCasualSide,
+                    /// `"Onat Casual Sitting Front"`
+                    OnatCasualSittingFront,
+                    /// `"Onat Casual Sitting Side"`
+                    OnatCasualSittingSide,
+                    /// `"Onat Macbook Front 2"`
+                    OnatMacbookFront2,
+                    /// `"Onat Macbook Front"`
+                    OnatMacbookFront,
+                    /// `"Onat Macbook Side 2"`
+                    OnatMacbookSide2,
+                    /// `"Onat Macbook Side"`
+                    OnatMacbookSide,
+                    /// `"Onat Suit Front"`
+                    OnatSuitFront,
+                    /// `"Onat Suit Side"`
+                    OnatSuitSide,
+                    /// `"Onat Suit Sitting Front"`
+                    OnatSuitSittingFront,
+                    /// `"Onat Suit Sitting Side"`
+                    OnatSuitSittingSide,
+                    /// `"Onat iPad Front"`
+                    OnatIPadFront,
+                    /// `"Onat iPad Side"`
+                    OnatIPadSide,
+                    /// `"Onat iPad Sitting Front"`
+                    OnatIPadSittingFront,
+                    /// `"Onat iPad Sitting Side"`
+                    OnatIPadSittingSide,
+                    /// `"Oxana (Upper Body)"`
+                    OxanaUpperBody,
+                    /// `"Oxana Gym Front 2"`
+                    OxanaGymFront2,
+                    /// `"Oxana Gym Front"`
+                    OxanaGymFront,
+                    /// `"Oxana Gym Side 2"`
+                    OxanaGymSide2,
+                    /// `"Oxana Gym Side"`
+                    OxanaGymSide,
+                    /// `"Oxana Office Front 2"`
+                    OxanaOfficeFront2,
+                    /// `"Oxana Office Front"`
+                    OxanaOfficeFront,
+                    /// `"Oxana Office Side 2"`
+                    OxanaOfficeSide2,
+                    /// `"Oxana Office Side"`
+                    OxanaOfficeSide,
+                    /// `"Oxana Sofa Front 2"`
+                    OxanaSofaFront2,
+                    /// `"Oxana Sofa Front"`
+                    OxanaSofaFront,
+                    /// `"Oxana Sofa Side 2"`
+                    OxanaSofaSide2,
+                    /// `"Oxana Sofa Side"`
+                    OxanaSofaSide,
+                    /// `"Oxana Yoga Front 2"`
+                    OxanaYogaFront2,
+                    /// `"Oxana Yoga Front"`
+                    OxanaYogaFront,
+                    /// `"Oxana Yoga Side 2"`
+                    OxanaYogaSide2,
+                    /// `"Oxana Yoga Side"`
+                    OxanaYogaSide,
+                    /// `"Patrizio Business Training Front"`
+                    PatrizioBusinessTrainingFront,
+                    /// `"Patrizio Business Training Side"`
+                    PatrizioBusinessTrainingSide,
+                    /// `"Patrizio Office Front"`
+                    PatrizioOfficeFront,
+                    /// `"Patrizio Office Side 2"`
+                    PatrizioOfficeSide2,
+                    /// `"Patrizio Office Side"`
+                    PatrizioOfficeSide,
+                    /// `"Patrizio Sofa Front"`
+                    PatrizioSofaFront,
+                    /// `"Patrizio Sofa Side"`
+                    PatrizioSofaSide,
+                    /// `"Piper Business Sofa Front"`
+                    PiperBusinessSofaFront,
+                    /// `"Piper Business Sofa Side"`
+                    PiperBusinessSofaSide,
+                    /// `"Piper Education Front"`
+                    PiperEducationFront,
+                    /// `"Piper Education Side"`
+                    PiperEducationSide,
+                    /// `"Rasmus Lounge Front 2"`
+                    RasmusLoungeFront2,
+                    /// `"Rasmus Lounge Front"`
+                    RasmusLoungeFront,
+                    /// `"Rasmus Lounge Side 2"`
+                    RasmusLoungeSide2,
+                    /// `"Rasmus Lounge Side"`
+                    RasmusLoungeSide,
+                    /// `"Rasmus Sofa Front 2"`
+                    RasmusSofaFront2,
+                    /// `"Rasmus Sofa Front"`
+                    RasmusSofaFront,
+                    /// `"Rasmus Sofa Side 2"`
+                    RasmusSofaSide2,
+                    /// `"Rasmus Sofa Side"`
+                    RasmusSofaSide,
+                    /// `"Raul (Upper Body)"`
+                    RaulUpperBody,
+                    /// `"Raul Business Sofa Front 2"`
+                    RaulBusinessSofaFront2,
+                    /// `"Raul Business Sofa Front"`
+                    RaulBusinessSofaFront,
+                    /// `"Raul Business Sofa Side 2"`
+                    RaulBusinessSofaSide2,
+                    /// `"Raul Business Sofa Side"`
+                    RaulBusinessSofaSide,
+                    /// `"Raul Casual Sofa Front 2"`
+                    RaulCasualSofaFront2,
+                    /// `"Raul Casual Sofa Front"`
+                    RaulCasualSofaFront,
+                    /// `"Raul Casual Sofa Side 2"`
+                    RaulCasualSofaSide2,
+                    /// `"Raul Casual Sofa Side"`
+                    RaulCasualSofaSide,
+                    /// `"Raul Casual Sofa no iPad Front"`
+                    RaulCasualSofaNoIPadFront,
+                    /// `"Raul Casual Sofa no iPad Side"`
+                    RaulCasualSofaNoIPadSide,
+                    /// `"Raul Casual Sofa with iPad Front"`
+                    RaulCasualSofaWithIPadFront,
+                    /// `"Raul Casual Sofa with iPad Side"`
+                    RaulCasualSofaWithIPadSide,
+                    /// `"Raul Office Front 2"`
+                    RaulOfficeFront2,
+                    /// `"Raul Office Front"`
+                    RaulOfficeFront,
+                    /// `"Raul Office Side"`
+                    RaulOfficeSide,
+                    /// `"Raul Sofa Front 2"`
+                    RaulSofaFront2,
+                    /// `"Raul Sofa Front"`
+                    RaulSofaFront,
+                    /// `"Raul Sofa Side 2"`
+                    RaulSofaSide2,
+                    /// `"Raul Sofa Side"`
+                    RaulSofaSide,
+                    /// `"Rebecca"`
+                    Rebecca,
+                    /// `"Ren (Upper Body)"`
+                    RenUpperBody,
+                    /// `"Ren Office Front 2"`
+                    RenOfficeFront2,
+                    /// `"Ren Office Front"`
+                    RenOfficeFront,
+                    /// `"Ren Office Side 2"`
+                    RenOfficeSide2,
+                    /// `"Ren Office Side"`
+                    RenOfficeSide,
+                    /// `"Ren Sofa Business Front"`
+                    RenSofaBusinessFront,
+                    /// `"Ren Sofa Business Side"`
+                    RenSofaBusinessSide,
+                    /// `"Ren Sofa Casual Front 2"`
+                    RenSofaCasualFront2,
+                    /// `"Ren Sofa Casual Front"`
+                    RenSofaCasualFront,
+                    /// `"Ren Sofa Casual Side 2 "`
+                    RenSofaCasualSide2,
+                    /// `"Ren Sofa Casual Side"`
+                    RenSofaCasualSide,
+                    /// `"Riley (Upper Body)"`
+                    RileyUpperBody,
+                    /// `"Riley Casual Front"`
+                    RileyCasualFront,
+                    /// `"Riley Casual Side"`
+                    RileyCasualSide,
+                    /// `"Riley Office Front"`
+                    RileyOfficeFront,
+                    /// `"Riley Office Side"`
+                    RileyOfficeSide,
+                    /// `"Roman Outdoor Sport Front"`
+                    RomanOutdoorSportFront,
+                    /// `"Roman Outdoor Sport Side"`
+                    RomanOutdoorSportSide,
+                    /// `"Sabine Office Front 2"`
+                    SabineOfficeFront2,
+                    /// `"Sabine Office Front"`
+                    SabineOfficeFront,
+                    /// `"Sabine Office Side"`
+                    SabineOfficeSide,
+                    /// `"Sabine Sofa Side"`
+                    SabineSofaSide,
+                    /// `"Salma in headscarf (Front)"`
+                    SalmaInHeadscarfFront,
+                    /// `"Salma in headscarf (Left)"`
+                    SalmaInHeadscarfLeft,
+                    /// `"Salma in headscarf (Right)"`
+                    SalmaInHeadscarfRight,
+                    /// `"Santa Avatar Present Standing "`
+                    SantaAvatarPresentStanding,
+                    /// `"Santa Avatar Sitting 2"`
+                    SantaAvatarSitting2,
+                    /// `"Santa Avatar Sitting"`
+                    SantaAvatarSitting,
+                    /// `"Santa Avatar Sitting Side"`
+                    SantaAvatarSittingSide,
+                    /// `"Santa Avatar Standing"`
+                    SantaAvatarStanding,
+                    /// `"Santa Fireplace Front"`
+                    SantaFireplaceFront,
+                    /// `"Santa Fireplace Side"`
+                    SantaFireplaceSide,
+                    /// `"Saskia in Blue blazer"`
+                    SaskiaInBlueBlazer,
+                    /// `"Saskia in Blue shirt"`
+                    SaskiaInBlueShirt,
+                    /// `"Saskia in Green blazer"`
+                    SaskiaInGreenBlazer,
+                    /// `"Saskia in Grey vest"`
+                    SaskiaInGreyVest,
+                    /// `"Saskia in White blazer"`
+                    SaskiaInWhiteBlazer,
+                    /// `"Scarlett Couch Front 2"`
+                    ScarlettCouchFront2,
+                    /// `"Scarlett Couch Front"`
+                    ScarlettCouchFront,
+                    /// `"Scarlett Couch Side 2"`
+                    ScarlettCouchSide2,
+                    /// `"Scarlett Couch Side"`
+                    ScarlettCouchSide,
+                    /// `"Scarlett Fireplace Front"`
+                    ScarlettFireplaceFront,
+                    /// `"Scarlett Fireplace Side"`
+                    ScarlettFireplaceSide,
+                    /// `"Scarlett Hall Front"`
+                    ScarlettHallFront,
+                    /// `"Scarlett Hall Side"`
+                    ScarlettHallSide,
+                    /// `"Scarlett Yoga Front"`
+                    ScarlettYogaFront,
+                    /// `"Scarlett Yoga Side"`
+                    ScarlettYogaSide,
+                    /// `"Seema Business Front"`
+                    SeemaBusinessFront,
+                    /// `"Seema Business Side"`
+                    SeemaBusinessSide,
+                    /// `"Seema Business Sitting Side"`
+                    SeemaBusinessSittingSide,
+                    /// `"Seema Casual Front"`
+                    SeemaCasualFront,
+                    /// `"Seema Casual Side"`
+                    SeemaCasualSide,
+                    /// `"Seema Casual Sitting Front"`
+                    SeemaCasualSittingFront,
+                    /// `"Seema Casual Sitting Side"`
+                    SeemaCasualSittingSide,
+                    /// `"Seema Nurse Front 2"`
+                    SeemaNurseFront2,
+                    /// `"Seema Nurse Front"`
+                    SeemaNurseFront,
+                    /// `"Seema Nurse Side 2"`
+                    SeemaNurseSide2,
+                    /// `"Seema Nurse Side"`
+                    SeemaNurseSide,
+                    /// `"Shawn Business Front"`
+                    ShawnBusinessFront,
+                    /// `"Shawn Business Side"`
+                    ShawnBusinessSide,
+                    /// `"Shawn Casual Sitting Front"`
+                    ShawnCasualSittingFront,
+                    /// `"Shawn Casual Sitting Side"`
+                    ShawnCasualSittingSide,
+                    /// `"Shawn Sitting Front"`
+                    ShawnSittingFront,
+                    /// `"Shawn Sitting Side"`
+                    ShawnSittingSide,
+                    /// `"Shawn Suit Front"`
+                    ShawnSuitFront,
+                    /// `"Shawn Suit Side"`
+                    ShawnSuitSide,
+                    /// `"Shawn Therapist"`
+                    ShawnTherapist,
+                    /// `"Shirley Business Front"`
+                    ShirleyBusinessFront,
+                    /// `"Shirley Business Side"`
+                    ShirleyBusinessSide,
+                    /// `"Shirley Casual Front 2"`
+                    ShirleyCasualFront2,
+                    /// `"Shirley Casual Front"`
+                    ShirleyCasualFront,
+                    /// `"Shirley Casual Side"`
+                    ShirleyCasualSide,
+                    /// `"Shirley Casual Sitting Front 2"`
+                    ShirleyCasualSittingFront2,
+                    /// `"Shirley Casual Sitting Front"`
+                    ShirleyCasualSittingFront,
+                    /// `"Shirley Casual Sitting Side 2"`
+                    ShirleyCasualSittingSide2,
+                    /// `"Shirley Casual Sitting Side"`
+                    ShirleyCasualSittingSide,
+                    /// `"Shirley Education Front"`
+                    ShirleyEducationFront,
+                    /// `"Shirley Education Side 2"`
+                    ShirleyEducationSide2,
+                    /// `"Shirley Education Side"`
+                    ShirleyEducationSide,
+                    /// `"Shirley Sitting Front"`
+                    ShirleySittingFront,
+                    /// `"Shirley Sitting Side"`
+                    ShirleySittingSide,
+                    /// `"Shirley Skirt Front"`
+                    ShirleySkirtFront,
+                    /// `"Shirley Skirt Side"`
+                    ShirleySkirtSide,
+                    /// `"Shirley Suit Front"`
+                    ShirleySuitFront,
+                    /// `"Shirley Suit Side"`
+                    ShirleySuitSide,
+                    /// `"Silas (Upper Body)"`
+                    SilasUpperBody,
+                    /// `"Silas Customer Support"`
+                    SilasCustomerSupport,
+                    /// `"Silas HR"`
+                    SilasHr,
+                    /// `"Silas Lounge Front"`
+                    SilasLoungeFront,
+                    /// `"Silas Lounge Side"`
+                    SilasLoungeSide,
+                    /// `"Silas Sofa Side 2"`
+                    SilasSofaSide2,
+                    /// `"Silas Sofa Side"`
+                    SilasSofaSide,
+                    /// `"Sloane in Blue dress"`
+                    SloaneInBlueDress,
+                    /// `"Sloane in Grey suit"`
+                    SloaneInGreySuit,
+                    /// `"Sloane in Pink sweater"`
+                    SloaneInPinkSweater,
+                    /// `"Sophia in Black Shirt"`
+                    SophiaInBlackShirt,
+                    /// `"Sophia in Suit "`
+                    SophiaInSuit,
+                    /// `"Sophia in White Suit"`
+                    SophiaInWhiteSuit,
+                    /// `"Sophie"`
+                    Sophie,
+                    /// `"Stacy in Doctor (Front)"`
+                    StacyInDoctorFront,
+                    /// `"Stacy in Doctor (Left)"`
+                    StacyInDoctorLeft,
+                    /// `"Stacy in Doctor (Right)"`
+                    StacyInDoctorRight,
+                    /// `"Stacy in Dress (Front)"`
+                    StacyInDressFront,
+                    /// `"Stacy in Dress (Left)"`
+                    StacyInDressLeft,
+                    /// `"Stacy in Dress (Right)"`
+                    StacyInDressRight,
+                    /// `"Stacy in Shirt (Front)"`
+                    StacyInShirtFront,
+                    /// `"Stacy in Shirt (Left)"`
+                    StacyInShirtLeft,
+                    /// `"Stacy in Shirt (Right)"`
+                    StacyInShirtRight,
+                    /// `"Susan in Black Shirt"`
+                    SusanInBlackShirt,
+                    /// `"Susan in Black Suit"`
+                    SusanInBlackSuit,
+                    /// `"Susan in Suit"`
+                    SusanInSuit,
+                    /// `"Tahlia in Blue dress"`
+                    TahliaInBlueDress,
+                    /// `"Tahlia in Blue suit"`
+                    TahliaInBlueSuit,
+                    /// `"Tahlia in Dark blue suit"`
+                    TahliaInDarkBlueSuit,
+                    /// `"Tahlia in Red suit"`
+                    TahliaInRedSuit,
+                    /// `"Tahlia in White shirt"`
+                    TahliaInWhiteShirt,
+                    /// `"Teodor (Upper Body)"`
+                    TeodorUpperBody,
+                    /// `"Teodor Office Front 2"`
+                    TeodorOfficeFront2,
+                    /// `"Teodor Office Front"`
+                    TeodorOfficeFront,
+                    /// `"Teodor Office Side 2"`
+                    TeodorOfficeSide2,
+                    /// `"Teodor Office Side"`
+                    TeodorOfficeSide,
+                    /// `"Teodor Sofa Front 2"`
+                    TeodorSofaFront2,
+                    /// `"Teodor Sofa Front"`
+                    TeodorSofaFront,
+                    /// `"Teodor Sofa Side 2"`
+                    TeodorSofaSide2,
+                    /// `"Teodor Sofa Side"`
+                    TeodorSofaSide,
+                    /// `"Timothy (Upper Body)"`
+                    TimothyUpperBody,
+                    /// `"Timothy Casual Front"`
+                    TimothyCasualFront,
+                    /// `"Timothy Casual Side"`
+                    TimothyCasualSide,
+                    /// `"Timothy Office Front"`
+                    TimothyOfficeFront,
+                    /// `"Timothy Office Side"`
+                    TimothyOfficeSide,
+                    /// `"Tito Casual Front 2"`
+                    TitoCasualFront2,
+                    /// `"Tito Casual Front"`
+                    TitoCasualFront,
+                    /// `"Tito Casual Side 2"`
+                    TitoCasualSide2,
+                    /// `"Tito Casual Side"`
+                    TitoCasualSide,
+                    /// `"Tito Casual Sitting Front"`
+                    TitoCasualSittingFront,
+                    /// `"Tito Casual Sitting Side"`
+                    TitoCasualSittingSide,
+                    /// `"Tito Coat Front 2"`
+                    TitoCoatFront2,
+                    /// `"Tito Coat Front"`
+                    TitoCoatFront,
+                    /// `"Tito Coat Full Side"`
+                    TitoCoatFullSide,
+                    /// `"Tito Coat Side 2"`
+                    TitoCoatSide2,
+                    /// `"Tito Coat Side"`
+                    TitoCoatSide,
+                    /// `"Tito Painter Front"`
+                    TitoPainterFront,
+                    /// `"Tito Painter Full Side"`
+                    TitoPainterFullSide,
+                    /// `"Tito Painter Side"`
+                    TitoPainterSide,
+                    /// `"Tito Painter Sitting Front"`
+                    TitoPainterSittingFront,
+                    /// `"Tito Painter Sitting Side"`
+                    TitoPainterSittingSide,
+                    /// `"Travis in Polo Shirt"`
+                    TravisInPoloShirt,
+                    /// `"Travis in Gray Suit"`
+                    TravisInGraySuit,
+                    /// `"Travis in Black Suit"`
+                    TravisInBlackSuit,
+                    /// `"Trevor  in Plaid Shirt"`
+                    TrevorInPlaidShirt,
+                    /// `"Trevor in Blue Shirt"`
+                    TrevorInBlueShirt,
+                    /// `"Trevor in Blue Suit"`
+                    TrevorInBlueSuit,
+                    /// `"Trevor in Suit"`
+                    TrevorInSuit,
+                    /// `"Tuba Business Chair Front"`
+                    TubaBusinessChairFront,
+                    /// `"Tuba Business Chair Side"`
+                    TubaBusinessChairSide,
+                    /// `"Tuba Business Front"`
+                    TubaBusinessFront,
+                    /// `"Tuba Business Side"`
+                    TubaBusinessSide,
+                    /// `"Tuba Business Sofa Front"`
+                    TubaBusinessSofaFront,
+                    /// `"Tuba Business Sofa Side"`
+                    TubaBusinessSofaSide,
+                    /// `"Tuba Casual Front"`
+                    TubaCasualFront,
+                    /// `"Tuba Casual Side"`
+                    TubaCasualSide,
+                    /// `"Tuba Casual Sitting Front"`
+                    TubaCasualSittingFront,
+                    /// `"Tuba Casual Sitting Side"`
+                    TubaCasualSittingSide,
+                    /// `"Tuba Macbook Front"`
+                    TubaMacbookFront,
+                    /// `"Tuba Macbook Side"`
+                    TubaMacbookSide,
+                    /// `"Veit Office Front"`
+                    VeitOfficeFront,
+                    /// `"Veit Office Side"`
+                    VeitOfficeSide,
+                    /// `"Veit Sofa Front"`
+                    VeitSofaFront,
+                    /// `"Veit Sofa Side"`
+                    VeitSofaSide,
+                    /// `"Vernon Office Front 2"`
+                    VernonOfficeFront2,
+                    /// `"Vernon Office Front"`
+                    VernonOfficeFront,
+                    /// `"Vernon Office Side 2"`
+                    VernonOfficeSide2,
+                    /// `"Vernon Office Side"`
+                    VernonOfficeSide,
+                    /// `"Verena Office Front"`
+                    VerenaOfficeFront,
+                    /// `"Verena Office Side"`
+                    VerenaOfficeSide,
+                    /// `"Verena Sofa Front"`
+                    VerenaSofaFront,
+                    /// `"Verena Sofa Side"`
+                    VerenaSofaSide,
+                    /// `"Vernon (Upper Body)"`
+                    VernonUpperBody,
+                    /// `"Vernon Lounge Front 2"`
+                    VernonLoungeFront2,
+                    /// `"Vernon Lounge Side 2"`
+                    VernonLoungeSide2,
+                    /// `"Vernon Lounge Side"`
+                    VernonLoungeSide,
+                    /// `"Vince (Upper Body)"`
+                    VinceUpperBody,
+                    /// `"Vince Business Sofa Front"`
+                    VinceBusinessSofaFront,
+                    /// `"Vince Business Training Front"`
+                    VinceBusinessTrainingFront,
+                    /// `"Vince Business Training Side 2"`
+                    VinceBusinessTrainingSide2,
+                    /// `"Vince Business Training Side"`
+                    VinceBusinessTrainingSide,
+                    /// `"Vince Sofa Casual Front 2"`
+                    VinceSofaCasualFront2,
+                    /// `"Vince Sofa Casual Front"`
+                    VinceSofaCasualFront,
+                    /// `"Vince Sofa Casual Side 2"`
+                    VinceSofaCasualSide2,
+                    /// `"Vince Sofa Casual Side"`
+                    VinceSofaCasualSide,
+                    /// `"Violante Brown Suit Front 2"`
+                    ViolanteBrownSuitFront2,
+                    /// `"Violante Brown Suit Front "`
+                    ViolanteBrownSuitFront,
+                    /// `"Violante Business Sitting Front"`
+                    ViolanteBusinessSittingFront,
+                    /// `"Violante Business Sitting Side"`
+                    ViolanteBusinessSittingSide,
+                    /// `"Violante Casual Sitting Front "`
+                    ViolanteCasualSittingFront,
+                    /// `"Violante Casual Sitting Side"`
+                    ViolanteCasualSittingSide,
+                    /// `"Violante Sport Front 2"`
+                    ViolanteSportFront2,
+                    /// `"Violante Sport Front"`
+                    ViolanteSportFront,
+                    /// `"Violante Sport Side"`
+                    ViolanteSportSide,
+                    /// `"Violante Sport Sitting Side"`
+                    ViolanteSportSittingSide,
+                    /// `"Violante Suit Front"`
+                    ViolanteSuitFront,
+                    /// `"Vivianna in Black shirt"`
+                    ViviannaInBlackShirt,
+                    /// `"Wade in Black Suit"`
+                    WadeInBlackSuit,
+                    /// `"Wade in Black Jacket"`
+                    WadeInBlackJacket,
+                    /// `"Wade in Gray Jacket"`
+                    WadeInGrayJacket,
+                    /// `"Yola Active Speaking Front"`
+                    YolaActiveSpeakingFront,
+                    /// `"Yola Active Speaking Side"`
+                    YolaActiveSpeakingSide,
+                    /// `"Yola Business Front"`
+                    YolaBusinessFront,
+                    /// `"Yola Business Side"`
+                    YolaBusinessSide,
+                    /// `"Yola Calm Speaking Front"`
+                    YolaCalmSpeakingFront,
+                    /// `"Yola Calm Speaking Side"`
+                    YolaCalmSpeakingSide,
+                    /// `"Yola Casual Front"`
+                    YolaCasualFront,
+                    /// `"Yola Casual Side"`
+                    YolaCasualSide,
+                    /// `"Yola Employee Badge Front"`
+                    YolaEmployeeBadgeFront,
+                    /// `"Yola Employee Badge Side"`
+                    YolaEmployeeBadgeSide,
+                    /// `"Zosia in Blue blazer"`
+                    ZosiaInBlueBlazer,
+                    /// `"Zosia in Green dress"`
+                    ZosiaInGreenDress,
+                    /// `"Zosia in Khaki blazer"`
+                    ZosiaInKhakiBlazer,
+                    /// `"Zosia in White dress"`
+                    ZosiaInWhiteDress,
+                    /// `"Zosia in Yellow shirt"`
+                    ZosiaInYellowShirt,
+                    /// `"Austin in Suit"`
+                    AustinInSuit,
+                    /// `"Austin in Blue Casual Suit"`
+                    AustinInBlueCasualSuit,
+                    /// `"Austin in Black Jacket"`
+                    AustinInBlackJacket,
+                    /// `"Austin in Blue Suit"`
+                    AustinInBlueSuit,
+                    /// `"Candace in Pink Blazer (Upper Body)"`
+                    CandaceInPinkBlazerUpperBody,
+                    /// `"Chad in Blue Shirt (Upper Body)"`
+                    ChadInBlueShirtUpperBody,
+                    /// `"Daisy in Suit"`
+                    DaisyInSuit,
+                    /// `"Daisy in Shirt"`
+                    DaisyInShirt,
+                    /// `"Daisy in Dress"`
+                    DaisyInDress,
+                    /// `"Daisy in T-shirt"`
+                    DaisyInTShirt,
+                    /// `"Francis in Blazer (Upper Body)"`
+                    FrancisInBlazerUpperBody,
+                    /// `"Matthew"`
+                    Matthew,
+                    /// `"Matthew in Suit"`
+                    MatthewInSuit,
+                    /// `"Matthew in Flowery Shirt"`
+                    MatthewInFloweryShirt,
+                    /// `"Matthew in Grey Sweater"`
+                    MatthewInGreySweater,
+                    /// `"Nik in Black Shirt"`
+                    NikInBlackShirt,
+                    /// `"Nik in Blue Sweater"`
+                    NikInBlueSweater,
+                    /// `"Tyler in Casual Suit"`
+                    TylerInCasualSuit,
+                    /// `"Tyler in Shirt"`
+                    TylerInShirt,
+                    /// `"Tyler in Suit"`
+                    TylerInSuit,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Avatar {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "Abigail (Upper Body)",
+                        "Abigail Office Front",
+                        "Abigail Office Side",
+                        "Abigail Sofa Front",
+                        "Abigail Sofa Side",
+                        "Aditya in Brown blazer",
+                        "Aditya in Blue blazer",
+                        "Aditya in Blue shirt",
+                        "Aditya in Blue t-shirt",
+                        "Aditya in Beige blazer",
+                        "Adrian in Blue Shirt",
+                        "Adrian in Blue Suit",
+                        "Adrian in Blue Sweater",
+                        "Adriana BizTalk Front",
+                        "Adriana BizTalk Side",
+                        "Adriana Business Front 2",
+                        "Adriana Business Front ",
+                        "Adriana Business Side",
+                        "Adriana Nurse Front 2",
+                        "Adriana Nurse Front",
+                        "Adriana Nurse Side 2",
+                        "Adriana Nurse Side",
+                        "Adriana Nurse Sitting Side",
+                        "Adriana SuitSofa Front",
+                        "Aiko",
+                        "Albert in Blue Polo shirt",
+                        "Albert in Blue blazer",
+                        "Albert in Blue shirt",
+                        "Albert in Blue suit",
+                        "Albert in Khaki blazer",
+                        "Albert in White shirt",
+                        "Amanda in Blue Shirt (Front)",
+                        "Amanda in Blue Shirt (Left)",
+                        "Amanda in Blue Shirt (Right)",
+                        "Amanda in Grey Shirt (Front)",
+                        "Amanda in Grey Shirt (Left)",
+                        "Amanda in Grey Shirt (Right)",
+                        "Amanda in Maintenance (Front)",
+                        "Amanda in Maintenance (Left)",
+                        "Amanda in Maintenance (Right)",
+                        "Amelia Business Training Front 2",
+                        "Amelia Business Training Front",
+                        "Amelia Business Training Side 2",
+                        "Amelia Business Training Side",
+                        "Amelia Lounge Front 2",
+                        "Amelia Lounge Front",
+                        "Amelia Lounge Side 2",
+                        "Amelia Lounge Side",
+                        "Amelia Yoga Front 2",
+                        "Amelia Yoga Front",
+                        "Amelia Yoga Side 2",
+                        "Amelia Yoga Side",
+                        "Alex in Black Suit",
+                        "Alex in Jacket",
+                        "Alex in White Coat",
+                        "Alex in Yellow Sweater",
+                        "Anja Office Front",
+                        "Anja Office Side ",
+                        "Anja Sofa Front",
+                        "Anja Sofa Side ",
+                        "Ann Business Front",
+                        "Ann Business Sitting",
+                        "Ann Casual Front",
+                        "Ann Casual Lying",
+                        "Ann Casual Sitting 2",
+                        "Ann Casual Sitting",
+                        "Ann Doctor Sitting",
+                        "Ann Doctor Standing",
+                        "Ann Sweater Front",
+                        "Ann Sweater Side",
+                        "Ann Therapist",
+                        "Anna in White T-shirt",
+                        "Anna in Turtleneck T-shirt",
+                        "Anna in Brown T-shirt",
+                        "Annelise in Dark blue dress",
+                        "Annelise in Off white dress",
+                        "Annelise in Sky blue dress",
+                        "Annelise in White dress",
+                        "Annelore in Blue blazer",
+                        "Annelore in Blue dress",
+                        "Annelore in Red blazer",
+                        "Annelore in Red sweater",
+                        "Annelore in White shirt",
+                        "Annie in Grey Jacket",
+                        "Annie in White Shirt",
+                        "Annie in Tan Jacket",
+                        "Annie in Blue Casual",
+                        "Annie in Light Blue",
+                        "Annie in Brown Shirt",
+                        "Annie in Black Shirt",
+                        "Annie in Pink Suit",
+                        "Annie in Grey Dress",
+                        "Annie in Blue Vest",
+                        "Annie in Black V-neck Shirt",
+                        "Annie in Blue Suit",
+                        "Annie Bar Sitting Front",
+                        "Annie Bar Sitting Side",
+                        "Annie Bar Standing Front 2",
+                        "Annie Bar Standing Front 3",
+                        "Annie Bar Standing Front",
+                        "Annie Bar Standing Side 2",
+                        "Annie Bar Standing Side 3",
+                        "Annie Bar Standing Side",
+                        "Annie Business Casual Standing Front 2",
+                        "Annie Business Casual Standing Front",
+                        "Annie Business Casual Standing Side 2",
+                        "Annie Business Casual Standing Side",
+                        "Annie Casual Sitting Front 2",
+                        "Annie Casual Sitting Front",
+                        "Annie Casual Sitting Side 2",
+                        "Annie Casual Sitting Side",
+                        "Annie Casual Standing Front 2",
+                        "Annie Casual Standing Front",
+                        "Annie Casual Standing Side 2",
+                        "Annie Casual Standing Side",
+                        "Annie Desk Sitting Front 2",
+                        "Annie Desk Sitting Front",
+                        "Annie Desk Sitting Side 2",
+                        "Annie Desk Sitting Side",
+                        "Annie Lounge Standing Front",
+                        "Annie Lounge Standing Side",
+                        "Annie Office Sitting Front 2",
+                        "Annie Office Sitting Front",
+                        "Annie Office Sitting Side 2",
+                        "Annie Office Sitting Side",
+                        "Annie Office Standing Front",
+                        "Annie Office Standing Side",
+                        "Annie Sofa Sitting Front 3",
+                        "Annie Sofa Sitting Front",
+                        "Annie Sofa Sitting Side 2",
+                        "Annie Sofa Sitting Side 3",
+                        "Annie Sofa Sitting Side",
+                        "Annie Sofa Sitting Front 2",
+                        "Annie Studio Pink Sitting Front",
+                        "Annie Studio Pink Sitting Side",
+                        "Annie Studio Pink Standing Front",
+                        "Annie Studio Pink Standing Side",
+                        "Armando Casual Front",
+                        "Armando Casual Side",
+                        "Armando Suit Front",
+                        "Armando Suit Side",
+                        "Armando Sweater Front 2",
+                        "Armando Sweater Front",
+                        "Armando Sweater Side 2",
+                        "Armando Sweater Side",
+                        "Artur Office Front 2",
+                        "Artur Office Front",
+                        "Artur Office Side 2",
+                        "Artur Office Side",
+                        "Artur Sofa Casual Front 2",
+                        "Artur Sofa Casual Front",
+                        "Artur Sofa Casual Side 2",
+                        "Artur Sofa Causal Side",
+                        "Aubrey Sofa Side",
+                        "Aubrey (Upper Body)",
+                        "Aubrey Night Scene Front",
+                        "Aubrey Outdoor Sport Front",
+                        "Aubrey Outdoor Sport Side",
+                        "Aubrey Sofa Front",
+                        "August Casual Front 2",
+                        "August Casual Front",
+                        "August Cool Sitting",
+                        "August Cool Style",
+                        "August Employee Front",
+                        "August Hoodies Front 2",
+                        "August Hoodies Front",
+                        "Bahar (Upper Body)",
+                        "Bahar Business Front",
+                        "Bahar Business Side",
+                        "Bahar Business Sitting Front",
+                        "Bahar Business Sitting Side",
+                        "Bahar Casual Sitting Front 2",
+                        "Bahar Casual Sitting Front",
+                        "Bahar Casual Sitting Side 2",
+                        "Bahar Casual Sitting Side",
+                        "Bahar Denim Casual Front",
+                        "Bahar Denim Casual Side",
+                        "Bahar Denim Front",
+                        "Bahar Denim Side",
+                        "Bahar Jacket Casual Front",
+                        "Bahar Jacket Casual Side",
+                        "Bahar Jacket Front",
+                        "Bahar Jacket Side",
+                        "Bahar Suit Front",
+                        "Bahar Suit Side",
+                        "Bastien in Blue T-shirt",
+                        "Bastien in Blue blazer",
+                        "Bastien in Blue shirt",
+                        "Bastien in White shirt",
+                        "Blanka Lounge Front",
+                        "Blanka Lounge Side",
+                        "Blanka Outdoor Business Front",
+                        "Blanka Outdoor Business Side",
+                        "Blanka Outdoor Reading Front",
+                        "Blanka Outdoor Reading Side",
+                        "Blanka Picnic Front",
+                        "Blanka Picnic Side",
+                        "Bojan Business Training Front 2",
+                        "Bojan Business Training Front",
+                        "Bojan Business Training Side 2",
+                        "Bojan Business Training Side",
+                        "Bojan Lounge Front 2",
+                        "Bojan Lounge Front",
+                        "Bojan Lounge Side 2",
+                        "Bojan Lounge Side",
+                        "Bojan Sport Front 2",
+                        "Bojan Sport Front",
+                        "Bojan Sport Side 2",
+                        "Bojan Sport Side",
+                        "Bradley in Blue Polo (Front)",
+                        "Bradley in Blue Polo (Left)",
+                        "Bradley in Blue Polo (Right)",
+                        "Bradley in Blue Shirt (Front)",
+                        "Bradley in Blue Shirt (Left)",
+                        "Bradley in Blue Shirt (Right)",
+                        "Bradley in Doctor (Front)",
+                        "Bradley in Doctor (Left)",
+                        "Bradley in Doctor (Right)",
+                        "Brandon in Grey Suit",
+                        "Brandon in Blue Sweater",
+                        "Brandon in White Shirt",
+                        "Brandon Business Sitting Front",
+                        "Brandon Business Sitting Side",
+                        "Brandon Business Standing Front",
+                        "Brandon Business Standing Side",
+                        "Brandon Casual Sitting Front",
+                        "Brandon Casual Sitting Side",
+                        "Brandon Kitchen Standing Front",
+                        "Brandon Kitchen Standing Side",
+                        "Brandon Lobby Sitting Front",
+                        "Brandon Lobby Sitting Side",
+                        "Brandon Lobby Standing Front",
+                        "Brandon Lobby Standing Side",
+                        "Brandon Office Sitting Front",
+                        "Brandon Office Sitting Side",
+                        "Brandon Office Standing Front",
+                        "Brandon Office Standing Side",
+                        "Brandon Sofa Sitting Front",
+                        "Brandon Sofa Sitting Side",
+                        "Brent Office Front 2",
+                        "Brent Office Front",
+                        "Brent Office Side 2",
+                        "Brent Office Side",
+                        "Brent Sofa Front 2",
+                        "Brent Sofa Front",
+                        "Brent Sofa Side 2",
+                        "Brent Sofa Side",
+                        "Briana in White shirt",
+                        "Briana in Striped T-shirt",
+                        "Briana in Brown suit",
+                        "Bruce",
+                        "Bryan Casual Front",
+                        "Bryan Casual Side",
+                        "Bryan Fitness Coach",
+                        "Bryan Tech Expert",
+                        "Bryan Plaid Shirt Front",
+                        "Bryan Plaid Shirt Side",
+                        "Bryan Suit Front",
+                        "Bryan Suit Side",
+                        "Bryce in Black t-shirt",
+                        "Bryce in Blue blazer",
+                        "Bryce in Blue shirt",
+                        "Bryce in Grey blazer",
+                        "Bryce in White shirt",
+                        "Byron Business Front 2",
+                        "Byron Business Front",
+                        "Byron Business Side 2",
+                        "Byron Business Side",
+                        "Byron Business Sitting Front",
+                        "Byron Business Sitting Size",
+                        "Byron Casual Front 2",
+                        "Byron Casual Front",
+                        "Byron Casual Side 2",
+                        "Byron Casual Side",
+                        "Byron Casual Sitting Front",
+                        "Byron Casual Sitting Side",
+                        "Byron Jacket Front",
+                        "Byron Jacket Side",
+                        "Byron Sitting Front",
+                        "Byron Sitting Side",
+                        "Byron Suit Front",
+                        "Byron Suit Side",
+                        "Candace in Beige Dress (Front)",
+                        "Candace in Beige Dress (Left)",
+                        "Candace in Beige Dress (Right)",
+                        "Candace in Doctor (Front)",
+                        "Candace in Doctor (Left)",
+                        "Candace in Doctor (Right)",
+                        "Candace in Pink Blazer (Front)",
+                        "Candace in Pink Blazer (Right)",
+                        "Candace in Pink Blazer  (Left)",
+                        "Carla in Doctor (Front)",
+                        "Carla in Doctor (Left)",
+                        "Carla in Doctor (Right)",
+                        "Carla in Dress  (Left)",
+                        "Carla in Shirt (Front)",
+                        "Carla in Shirt (Left)",
+                        "Carla in Shirt (Right)",
+                        "Carlotta BizTalk Front",
+                        "Carlotta BizTalk Side",
+                        "Carlotta Business Front",
+                        "Carlotta Business Side",
+                        "Carlotta Casual Front",
+                        "Carlotta Casual Side",
+                        "Carlotta Casual Sitting Front",
+                        "Carlotta Casual Sitting Side",
+                        "Carlotta Half Front",
+                        "Carlotta Pink Jumpsuit Front 2",
+                        "Carlotta Pink Jumpsuit Front",
+                        "Carlotta Pink Jumpsuit Side 2",
+                        "Carlotta Pink Jumpsuit Side",
+                        "Carlotta Pink Jumpsuit Sitting Front",
+                        "Carlotta Pink Jumpsuit Sitting Side",
+                        "Caroline Business Sitting Front",
+                        "Caroline Business Sitting Side",
+                        "Caroline Business Standing Front",
+                        "Caroline Business Standing Side",
+                        "Caroline in Blue Suit",
+                        "Caroline in White Shirt",
+                        "Caroline in Yellow Casual",
+                        "Caroline in Yellow Skirt",
+                        "Caroline Casual Sitting Front",
+                        "Caroline Casual Sitting Side",
+                        "Caroline Kitchen Standing Front",
+                        "Caroline Kitchen Standing Side",
+                        "Caroline Lobby Sitting Front",
+                        "Caroline Lobby Sitting Side",
+                        "Caroline Lobby Standing Front",
+                        "Caroline Lobby Standing Side",
+                        "Caroline Office Sitting Front",
+                        "Caroline Office Sitting Side",
+                        "Caroline Office Standing Front",
+                        "Caroline Office Standing Side",
+                        "Caroline Sofa Sitting Front",
+                        "Caroline Sofa Sitting Side",
+                        "Chad in Blue Shirt (Front)",
+                        "Chad in Blue Shirt (Left)",
+                        "Chad in Blue Shirt (Right)",
+                        "Chad in Grey Shirt (Front)",
+                        "Chad in Grey Shirt (Left)",
+                        "Chad in Grey Shirt (Right)",
+                        "Chad in Maintenance (Front)",
+                        "Chad in Maintenance (Left)",
+                        "Chad in Maintenance (Right)",
+                        "Chakir in Headscarf (Front)",
+                        "Chakir in Headscarf (Left)",
+                        "Chakir in Headscarf (Right)",
+                        "Chakir in White Shirt (Front)",
+                        "Chakir in White Shirt (Right)",
+                        "Chakir in white Shirt (Left)",
+                        "Chloe (Upper Body)",
+                        "Chloe Lounge Front",
+                        "Chloe Lounge Side",
+                        "Chloe Outdoor Side",
+                        "Colin Business Front 2",
+                        "Colin Business Front",
+                        "Colin Jacket Front",
+                        "Colin Sitting Cool Style 2",
+                        "Colin Sitting Cool Style",
+                        "Colin Suit Front",
+                        "Colin Sweater Front",
+                        "Colin Sweater Sitting Front",
+                        "Connie Business Front",
+                        "Connie Business Sitting Front",
+                        "Connie Casual Sitting Front",
+                        "Connie Casual Sitting Side",
+                        "Connie Education Front",
+                        "Connie Education Side 2",
+                        "Connie Education Side",
+                        "Connie Skirt Front",
+                        "Connie Skirt Side",
+                        "Connie Skirt Sitting Front",
+                        "Connie Skirt Sitting Side",
+                        "Connie Suit Front",
+                        "Conrad House Front",
+                        "Conrad House Side",
+                        "Conrad Sofa Front",
+                        "Conrad Sofa Side",
+                        "Crisanto Business Front",
+                        "Crisanto Business Side",
+                        "Crisanto Chef Front 2",
+                        "Crisanto Chef Front",
+                        "Crisanto Chef Side 2",
+                        "Crisanto Chef Side",
+                        "Crisanto Chef Sitting ",
+                        "Crisanto Education Front",
+                        "Crisanto Education Side",
+                        "Crisanto Nurse Front 2",
+                        "Crisanto Nurse Front",
+                        "Crisanto Nurse Side 2",
+                        "Crisanto Nurse Side",
+                        "Crisanto Nurse Sitting Front",
+                        "Crisanto Nurse Sitting Side",
+                        "Crisanto Suit Front",
+                        "Crisanto Suit Side",
+                        "Daphne in Blue blazer",
+                        "Daphne in Blue shirt",
+                        "Daphne in Grey blazer",
+                        "Daphne in Grey suit",
+                        "Daphne in Pink hoodie",
+                        "Daphne in White t-shirt",
+                        "Darnell in Blue Shirt (Front)",
+                        "Darnell in Blue Shirt (Left)",
+                        "Darnell in Blue Shirt (Right)",
+                        "Darnell in Bordeaux Polo (Front)",
+                        "Darnell in Bordeaux Polo (Left)",
+                        "Darnell in Bordeaux Polo (Right)",
+                        "Darnell in Doctor (Front)",
+                        "Darnell in Doctor (Left)",
+                        "Darnell in Doctor (Right)",
+                        "Derya Indoor Front 2",
+                        "Derya Indoor Front",
+                        "Derya Indoor Side 2",
+                        "Derya Indoor Side",
+                        "Derya Office Front 2",
+                        "Derya Office Front",
+                        "Derya Office Side 2",
+                        "Derya Office Side",
+                        "Dexter Casual Front",
+                        "Dexter Casuat Side",
+                        "Dexter Doctor Sitting",
+                        "Dexter Doctor Standing",
+                        "Dexter Lawyer",
+                        "Dexter Suit Front",
+                        "Dexter Suit Side",
+                        "Dexter Winter Coat Front",
+                        "Dexter Winter Coat Side",
+                        "Diana in Black Camisole Top",
+                        "Diana in Striped Shirt",
+                        "Diana in White Shirt",
+                        "Diora in Blue blazer",
+                        "Diora in Green blazer",
+                        "Diora in Pink shirt",
+                        "Diora in White shirt",
+                        "Diora in White t-shirt",
+                        "Diran Casual Front",
+                        "Diran Casual Side",
+                        "Diran Jacket Front",
+                        "Diran Jacket Side",
+                        "Diran Macbook Business Front",
+                        "Diran Macbook Business Side",
+                        "Diran Macbook Casual Front",
+                        "Diran Macbook Casual Side",
+                        "Diran Macbook Sitting Front 2",
+                        "Diran Macbook Sitting Front",
+                        "Diran Macbook Sitting Side 2",
+                        "Diran Macbook Sitting Side",
+                        "Diran Suit Front",
+                        "Diran Suit Side",
+                        "Diran iPad Front",
+                        "Diran iPad Side",
+                        "Diran iPad Sitting Front",
+                        "Diran iPad Sitting Side",
+                        "Elenora Casual Front",
+                        "Elenora Casual Side",
+                        "Elenora Fitness Coach",
+                        "Elenora Fitness Coach 2",
+                        "Elenora Tech Expert",
+                        "Elenora Suit Front",
+                        "Elenora Suit Side",
+                        "Elenora YellowDress Front",
+                        "Elenora YellowDress Side",
+                        "Emanuel Office Front",
+                        "Emanuel Office Side",
+                        "Emanuel Sofa Front",
+                        "Emanuel Sofa Side",
+                        "Emery in Blue blazer",
+                        "Emery in Blue suit",
+                        "Emery in Green shirt",
+                        "Emery in Khaki blazer",
+                        "Emery in Red blazer",
+                        "Emery in White t-shirt",
+                        "Emilia Outdoor Business Front",
+                        "Emilia Outdoor Business Side",
+                        "Emilia Outdoor Yoga Front 2",
+                        "Emilia Outdoor Yoga Front",
+                        "Emilia Outdoor Yoga Side",
+                        "Emilia Picnic Front",
+                        "Emilia Picnic Side",
+                        "Edward in Black Suit",
+                        "Edward",
+                        "Edward in Blue Shirt",
+                        "Esmond in Black coat",
+                        "Esmond in Black shirt",
+                        "Esmond in Blue blazer",
+                        "Esmond in Blue suit",
+                        "Esmond in Grey sweater",
+                        "Fernando Business Indoor Front",
+                        "Fernando Business Indoor Side",
+                        "Fernando OutdoorChair Front 2",
+                        "Fernando Outdoor Chair Front",
+                        "Fernando Outdoor Chair Side",
+                        "Fernando Outdoor Front",
+                        "Fernando Outdoor Side",
+                        "Fernando Outdoor Table Front",
+                        "Fernando Outdoor Table Side",
+                        "Fina Business Sitting Front",
+                        "Fina Business Sitting Side",
+                        "Fina Casual Front 2",
+                        "Fina Casual Front",
+                        "Fina Casual Side 2",
+                        "Fina Casual Side",
+                        "Fina Casual Sitting Front",
+                        "Fina Casual Sitting Side",
+                        "Fina Denim Front",
+                        "Fina Denim Side",
+                        "Fina Denim Sitting Front",
+                        "Fina Employee Front",
+                        "Fina Employee Side",
+                        "Fina Suit Front",
+                        "Fina Suit Side",
+                        "Fina Support Front",
+                        "Fina Support Side",
+                        "Florin Business Sitting Front",
+                        "Florin Business Sitting Side",
+                        "Florin Maintain Front 2",
+                        "Florin Maintain Front",
+                        "Florin Maintain Side 2",
+                        "Florin Maintain Side",
+                        "Florin Maintain Siiting Front",
+                        "Florin Maintain Siiting Side",
+                        "Florin Suit Front 2",
+                        "Florin Suit Front",
+                        "Florin Suit Side 2",
+                        "Florin Suit Side",
+                        "Francis in Blazer (Front)",
+                        "Francis in Blazer (Left)",
+                        "Francis in Blazer (Right)",
+                        "Francis in Doctor (Front)",
+                        "Francis in Doctor (Left)",
+                        "Francis in Doctor (Right)",
+                        "Francis in Shirt (Front)",
+                        "Francis in Shirt (Left)",
+                        "Francis in Shirt (Right)",
+                        "Fred in Blue Long Shirt (Front)",
+                        "Fred in Blue Long Shirt (Left)",
+                        "Fred in Blue Long Shirt (Right)",
+                        "Fred in Blue Short Shirt (Front)",
+                        "Fred in Blue Short Shirt (Left)",
+                        "Fred in Blue Short Shirt (Right)",
+                        "Freja in Blue blazer",
+                        "Freja in Grey blazer",
+                        "Freja in White blazer",
+                        "Freja in White polo shirt",
+                        "Freja in White shirt",
+                        "Gabriel in Black Sweatshirt",
+                        "Gabriel in Blue Suit",
+                        "Gabriel in Gray Shirt",
+                        "Gala Bedroom Front",
+                        "Gala Business Sofa Front 2",
+                        "Gala Business Sofa Front 3",
+                        "Gala Business Sofa Front",
+                        "Gala Business Sofa Side 2",
+                        "Gala Business Sofa Side 3",
+                        "Gala Business Sofa Side",
+                        "Gala Casual Sofa with iPad Front",
+                        "Gala Casual Sofa with iPad Side 2",
+                        "Gala Casual Sofa with iPad Side",
+                        "Gala Office Front",
+                        "Gala Office Side",
+                        "Gala Sofa Front 2",
+                        "Gala Sofa Front 3",
+                        "Gala Sofa Front",
+                        "Gala Sofa Side 2",
+                        "Gala Sofa Side 3",
+                        "Gala Sofa Side",
+                        "Georgia (Upper Body)",
+                        "Georgia Casual Front",
+                        "Georgia Casual Side",
+                        "Georgia Office Front",
+                        "Georgia Office Side",
+                        "Gerardo Sofa Side",
+                        "Gerardo Indoor Front",
+                        "Gerardo Indoor Side",
+                        "Gerardo Night Scene Front 2",
+                        "Gerardo Night Scene Front",
+                        "Gerardo Outdoor Sport Front",
+                        "Gerardo Outdoor Sport Side",
+                        "Gerardo Sofa Front",
+                        "Giulia Office Front 2",
+                        "Giulia Office Front",
+                        "Giulia Office Side 2",
+                        "Giulia Office Side",
+                        "Giulia Sofa Front",
+                        "Giulia Sofa Side",
+                        "Giulia Sofa  Front 2",
+                        "Giulia Sofa  Side 3",
+                        "Hada Casual Cup Front",
+                        "Hada Casual Cup Side",
+                        "Hada Casual Front",
+                        "Hada Casual Side",
+                        "Hada Casual Sitting Front 2",
+                        "Hada Casual Sitting Front",
+                        "Hada Casual Sitting Side 2",
+                        "Hada Casual Sitting Side",
+                        "Hada LivelyGestures Front",
+                        "Hada LivelyGestures Side",
+                        "Hada LivelyGestures Sitting Front",
+                        "Hada LivelyGestures Sitting Side",
+                        "Hada Suit Front 2",
+                        "Hada Suit Front",
+                        "Hada Suit Side 2",
+                        "Hada Suit Side",
+                        "Hada Suit Sitting Front 2",
+                        "Hada Suit Sitting Front",
+                        "Hada Suit Sitting Side",
+                        "Harrison in Black Suit",
+                        "Harrison in Gray Suit",
+                        "Harrison in White Shirt",
+                        "Ian in Beige Shirt",
+                        "Ian in Black Jacket",
+                        "Ian in Gray Suit",
+                        "Ida Lounge Front 2",
+                        "Ida Lounge Front",
+                        "Ida Lounge Side 2",
+                        "Ida Lounge Side",
+                        "Ida Sofa Front 2",
+                        "Ida Sofa Front",
+                        "Ida Sofa Side 2",
+                        "Ida Sofa Side",
+                        "Iker in Almond sweater",
+                        "Iker in Black blazer",
+                        "Iker in Blue shirt",
+                        "Iker in Grey blazer",
+                        "Iker in White shirt",
+                        "Imelda BizTalk Front",
+                        "Imelda BizTalk Side",
+                        "Imelda Business Front",
+                        "Imelda Business Side",
+                        "Imelda Business Sitting Front 2",
+                        "Imelda Business Sitting Front",
+                        "Imelda Business Sitting Side 2",
+                        "Imelda Business Sitting Side",
+                        "Imelda Casual Front",
+                        "Imelda Casual Side",
+                        "Imelda Coat Front 2",
+                        "Imelda Coat Front",
+                        "Imelda Coat Side",
+                        "Imelda Customer Support Front",
+                        "Imelda Customer Support Side",
+                        "Imelda Full Side ",
+                        "Imelda Suit Front",
+                        "Imelda Suit Side",
+                        "Ivan in Black Suit",
+                        "Ivan in Gary Suit",
+                        "Ivan in Suit",
+                        "Ivan in Sweater",
+                        "Jason in Black Jacket",
+                        "Jason in Blue Suit",
+                        "Jason in Gray Shirt",
+                        "Javi Intense Sitting Speaking Front",
+                        "Javi Intense Sitting Speaking Side",
+                        "Javi Intense Sitting Speaking ",
+                        "Javi Intense Speaking Front 2",
+                        "Javi Intense Speaking Front 3",
+                        "Javi Intense Speaking Front",
+                        "Javi Intense Speaking Side 3",
+                        "Javi Intense Speaking Side",
+                        "Javi in Passionate Gestures 2",
+                        "Javi in Passionate Gestures 3",
+                        "Javi in Passionate Gestures",
+                        "Jin (Upper Body)",
+                        "Jin Blue Casual Front",
+                        "Jin Blue Casual Side",
+                        "Jin Business Café Mode Front",
+                        "Jin Business Café Mode Side",
+                        "Jin Business Sitting Front",
+                        "Jin Business Sitting Side",
+                        "Jin Casual Café Mode Front",
+                        "Jin Casual Café Mode Side",
+                        "Jin Casual Sitting Front",
+                        "Jin Casual Sitting Side",
+                        "Jin Suit Front",
+                        "Jin Suit Side",
+                        "Jin Vest Front",
+                        "Jin Vest Side",
+                        "Jin Vest Sitting Front",
+                        "Jin Vest Sitting Side",
+                        "Jin in Education Front",
+                        "Jin in Education Side",
+                        "Jinwoo in Black vest",
+                        "Jinwoo in Blue suit",
+                        "Jinwoo in White T-shirt",
+                        "Jinwoo in White shirt",
+                        "Jinwoo in White suit",
+                        "Jocelyn Office Front 2",
+                        "Jocelyn Office Front",
+                        "Jocelyn Office Side 2",
+                        "Jocelyn Office Side",
+                        "Jocelyn Sofa Front 2",
+                        "Jocelyn Sofa Front",
+                        "Jocelyn Sofa Side 2",
+                        "Jocelyn Sofa Side",
+                        "Joel Couch Front",
+                        "Joel Couch Side",
+                        "Joel Gym Front",
+                        "Joel Gym Side",
+                        "Joel Mountain Front",
+                        "Joel Mountain Side",
+                        "Jonas (Upper Body)",
+                        "Jonas Gym Front 2",
+                        "Jonas Gym Front",
+                        "Jonas Gym Side 2",
+                        "Jonas Gym Side ",
+                        "June Office Front 2",
+                        "Juan Office Front",
+                        "Juan Office Side 2",
+                        "Juan Office Side",
+                        "Juan Sofa Front 2",
+                        "Juan Sofa Front",
+                        "Juan Sofa Side 2",
+                        "Juan Sofa Side",
+                        "Judita (Upper Body)",
+                        "Judita Yoga Front 2",
+                        "Judita Yoga Front",
+                        "Judita Yoga Side 2",
+                        "Judita Yoga Side",
+                        "Judith (Upper Body)",
+                        "Judith Business Front 2",
+                        "Judith Business Front",
+                        "Judith Business Sitting Front",
+                        "Judith Casual Front",
+                        "Judith Casual Sitting Front",
+                        "Judith Suit Front",
+                        "Judy Business Front",
+                        "Judy Business Side",
+                        "Judy Business Sitting Front",
+                        "Judy Casual Front",
+                        "Judy Casual Side",
+                        "Judy Casual Sitting",
+                        "Judy ConfidentSpeaking Front",
+                        "Judy ConfidentSpeaking Side",
+                        "Judy Doctor Sitting",
+                        "Judy Doctor Standing",
+                        "Judy Lawyer",
+                        "Judy NurseSitting Front 2",
+                        "Judy NurseSitting Front",
+                        "Judy NurseSitting Side 2",
+                        "Judy NurseSitting Side",
+                        "Judy Nurse Front 2",
+                        "Judy Nurse Front",
+                        "Judy Nurse OnDuty Front",
+                        "Judy Nurse OnDuty Side",
+                        "Judy Nurse Side 2",
+                        "Judy Nurse Side",
+                        "Judy Suit Front",
+                        "Judy Suit Side",
+                        "Judy Teacher Sitting",
+                        "Judy HR",
+                        "Judy Teacher Standing",
+                        "June (Upper Body)",
+                        "June HR",
+                        "June Office Front",
+                        "June Office Side 2",
+                        "June Office Side",
+                        "June Sofa Casual Front 2",
+                        "June Sofa Casual Front",
+                        "June Sofa Casual Side 2",
+                        "June Sofa Casual Side",
+                        "Justin in Black Shirt",
+                        "Justin in Black Suit",
+                        "Justin in White Shirt",
+                        "Justo Business Front 2",
+                        "Justo Business Front",
+                        "Justo Business Side 2",
+                        "Justo Business Side",
+                        "Justo Casual Sitting",
+                        "Justo CustomerService Front 2",
+                        "Justo CustomerService Front",
+                        "Justo CustomerService Side",
+                        "Justo CustomerService Sitting Front",
+                        "Justo CustomerService Sitting Side",
+                        "Justo EmployeeTraining Front",
+                        "Justo Suit Casual Front ",
+                        "Justo Suit Casual Side ",
+                        "Karolin in Gray Suit",
+                        "Karolin in Sweatshirt",
+                        "Karolin in Black Suit",
+                        "Kavya Indoor Front",
+                        "Kavya Indoor Side",
+                        "Kavya Outdoor Side",
+                        "Kavya Outdoor Sport Front",
+                        "Kavya Outdoor Sport Side",
+                        "Kavya Sofa Front",
+                        "Kavya Sofa Side",
+                        "Kelly in Blue Shirt  (Front)",
+                        "Kelly in Blue Shirt (Left)",
+                        "Kelly in Blue Shirt (Right)",
+                        "Kelly in Doctor (Front)",
+                        "Kelly in Doctor (Left)",
+                        "Kelly in Doctor (Right)",
+                        "Kelly in Pink Shirt (Front)",
+                        "Kelly in Pink Shirt (Left)",
+                        "Kelly in Pink Shirt (Right)",
+                        "Klara in Black blazer",
+                        "Klara in Blue blazer",
+                        "Klara in Blue dress",
+                        "Klara in Pink shirt",
+                        "Klara in White blazer",
+                        "Klara in White shirt",
+                        "Kristin in Lace Dress",
+                        "Kristin in V-neck Shirt",
+                        "Kristin in Black Suit",
+                        "Leos Office Front 2",
+                        "Leos Office Front",
+                        "Leos Office Side 2",
+                        "Leos Office Side",
+                        "Leos Sofa Front 2",
+                        "Leos Sofa Front",
+                        "Leos Sofa Side 2",
+                        "Leos Sofa Side",
+                        "Leszek Lounge Front",
+                        "Leszek Lounge Side",
+                        "Leszek Outdoor Business Front",
+                        "Leszek Outdoor Business Side",
+                        "Leszek Outdoor Casual Front",
+                        "Leszek Outdoor Casual Side",
+                        "Leszek Sofa Front",
+                        "Leszek Sofa Side",
+                        "Leah",
+                        "Leah in Black Suit",
+                        "Lina Casual Front 2",
+                        "Lina Casual Front",
+                        "Lina Casual Side 2",
+                        "Lina Casual Side",
+                        "Lina Casual Sitting Front",
+                        "Lina Casual Sitting Side",
+                        "Lina Dress Front",
+                        "Lina Dress Side 2",
+                        "Lina Dress Side",
+                        "Lina Dress Sitting Front",
+                        "Lina Dress Sitting Side",
+                        "Lina Sweater Front 2",
+                        "Lina Sweater Front",
+                        "Lina Sweater Side 2",
+                        "Lina Sweater Side",
+                        "Lina Sweater Sitting Front 2",
+                        "Lina Sweater Sitting Front",
+                        "Lina Sweater Sitting Side 2",
+                        "Lina Sweater Sitting Side",
+                        "Lisa",
+                        "Luca",
+                        "Lucien in Black coat",
+                        "Lucien in Black polo-shirt",
+                        "Lucien in Blue blazer",
+                        "Lucien in Blue shirt",
+                        "Lucien in Grey blazer",
+                        "Lucien in White shirt",
+                        "Luke in Brown Suit",
+                        "Luke in Yellow Jacket",
+                        "Luke in Blue Suit",
+                        "Marcus (Upper Body)",
+                        "Marcus Café Front 2",
+                        "Marcus Café Front",
+                        "Marcus Café Side 2",
+                        "Marcus Café Side",
+                        "Marcus Casual Front",
+                        "Marcus Casual Side",
+                        "Marcus Casual Sitting Front 2",
+                        "Marcus Casual Sitting Front",
+                        "Marcus Casual Sitting Side 2",
+                        "Marcus Casual Sitting Side",
+                        "Marcus Denim Jacket Front",
+                        "Marcus Denim Jacket Side",
+                        "Marcus Education Front",
+                        "Marcus Education Side",
+                        "Marcus Sitting Front",
+                        "Marcus Sitting Side",
+                        "Marcus Suit Front",
+                        "Marcus Suit Side",
+                        "Maria in Suit",
+                        "Maria in Sweater",
+                        "Maria in Black Suit",
+                        "Martina Office Front 2",
+                        "Martina Office Front",
+                        "Martina Office Side 2",
+                        "Martina Office Side",
+                        "Martina Sofa Front 2",
+                        "Martina Sofa Front",
+                        "Martina Sofa Side 2",
+                        "Martina Sofa Side",
+                        "Masha Office Front 2",
+                        "Masha Office Front",
+                        "Masha Office Side 2",
+                        "Masha Office Side",
+                        "Masha Sofa Casual Front 2",
+                        "Masha Sofa Casual Front",
+                        "Masha Sofa Casual Side 2",
+                        "Masha Sofa Casual Side",
+                        "Mason in Blue Suit",
+                        "Mason in White Shirt",
+                        "Mason in Blue Sweater",
+                        "Matteo Office Front 2",
+                        "Matteo Office Front",
+                        "Matteo Office Side 2",
+                        "Matteo Office Side",
+                        "Matteo Sofa Front 2",
+                        "Matteo Sofa Front",
+                        "Matteo Sofa Side 2",
+                        "Matteo Sofa Side",
+                        "Max (Upper Body)",
+                        "Max Indoor Front",
+                        "Max Indoor Side",
+                        "Max Outdoor Sport Front",
+                        "Max Outdoor Sport Side",
+                        "Milena Office Front 2",
+                        "Milena Office Front",
+                        "Milena Office Side 2",
+                        "Milena Office Side",
+                        "Milena Sofa Front 2",
+                        "Milena Sofa Front",
+                        "Milena Sofa Side 2",
+                        "Milena Sofa Side",
+                        "Miles (Upper Body)",
+                        "Miles Outdoor Front",
+                        "Miles Outdoor Side",
+                        "Miles Sofa Front 2",
+                        "Miles Sofa Front",
+                        "Miles Sofa Side 2",
+                        "Miles Sofa Side",
+                        "Minho in Blue blazer",
+                        "Minho in Blue shirt",
+                        "Minho in Green polo-shirt",
+                        "Minho in Khaki jacket",
+                        "Minho in White shirt",
+                        "Minho in White t-shirt",
+                        "Mireia Business Indoor Front",
+                        "Mireia Business Indoor Side",
+                        "Mireia Outdoor Chair Front",
+                        "Mireia Outdoor Front",
+                        "Mireia Outdoor Side",
+                        "Mireia Outdoor Table Front",
+                        "Mireia Outdoor Table Side",
+                        "Miyu Office Front 2",
+                        "Miyu Office Front",
+                        "Miyu Office Side 2",
+                        "Miyu Office Side",
+                        "Miyu Sofa Business Front",
+                        "Miyu Sofa Business Side",
+                        "Miyu Sofa Casual Front 2",
+                        "Miyu Sofa Casual Front",
+                        "Miyu Sofa Casual Side 2 ",
+                        "Miyu Sofa Casual Side",
+                        "Nadim in Black blazer",
+                        "Nadim in Blue blazer",
+                        "Nadim in Blue jacket",
+                        "Nadim in Puffer vest",
+                        "Nadim in White shirt",
+                        "Neil in Black Shirt",
+                        "Neil in Black Suit ",
+                        "Neil in Yellow Jacket",
+                        "Nico",
+                        "Noah Lobby Front 2",
+                        "Noah Lobby Front",
+                        "Noah Lobby Side 2",
+                        "Noah Lobby Side",
+                        "Noah Office Front 2",
+                        "Noah Office Front",
+                        "Noah Office Side 2",
+                        "Noah Office Side",
+                        "Noah Sofa Front 2",
+                        "Noah Sofa Front ",
+                        "Noah Sofa Side 2",
+                        "Noah Sofa Side",
+                        "Nour in Black blazer",
+                        "Nour in Brown dress",
+                        "Nour in Grey hoodie",
+                        "Nour in Sporty vest",
+                        "Nour in White shirt",
+                        "Odelia in Blue Suit",
+                        "Odelia in Red Dress ",
+                        "Odelia in Yellow Suit",
+                        "Onat (Upper Body)",
+                        "Onat Casual Front",
+                        "Onat Casual Side",
+                        "Onat Casual Sitting Front",
+                        "Onat Casual Sitting Side",
+                        "Onat Macbook Front 2",
+                        "Onat Macbook Front",
+                        "Onat Macbook Side 2",
+                        "Onat Macbook Side",
+                        "Onat Suit Front",
+                        "Onat Suit Side",
+                        "Onat Suit Sitting Front",
+                        "Onat Suit Sitting Side",
+                        "Onat iPad Front",
+                        "Onat iPad Side",
+                        "Onat iPad Sitting Front",
+                        "Onat iPad Sitting Side",
+                        "Oxana (Upper Body)",
+                        "Oxana Gym Front 2",
+                        "Oxana Gym Front",
+                        "Oxana Gym Side 2",
+                        "Oxana Gym Side",
+                        "Oxana Office Front 2",
+                        "Oxana Office Front",
+                        "Oxana Office Side 2",
+                        "Oxana Office Side",
+                        "Oxana Sofa Front 2",
+                        "Oxana Sofa Front",
+                        "Oxana Sofa Side 2",
+                        "Oxana Sofa Side",
+                        "Oxana Yoga Front 2",
+                        "Oxana Yoga Front",
+                        "Oxana Yoga Side 2",
+                        "Oxana Yoga Side",
+                        "Patrizio Business Training Front",
+                        "Patrizio Business Training Side",
+                        "Patrizio Office Front",
+                        "Patrizio Office Side 2",
+                        "Patrizio Office Side",
+                        "Patrizio Sofa Front",
+                        "Patrizio Sofa Side",
+                        "Piper Business Sofa Front",
+                        "Piper Business Sofa Side",
+                        "Piper Education Front",
+                        "Piper Education Side",
+                        "Rasmus Lounge Front 2",
+                        "Rasmus Lounge Front",
+                        "Rasmus Lounge Side 2",
+                        "Rasmus Lounge Side",
+                        "Rasmus Sofa Front 2",
+                        "Rasmus Sofa Front",
+                        "Rasmus Sofa Side 2",
+                        "Rasmus Sofa Side",
+                        "Raul (Upper Body)",
+                        "Raul Business Sofa Front 2",
+                        "Raul Business Sofa Front",
+                        "Raul Business Sofa Side 2",
+                        "Raul Business Sofa Side",
+                        "Raul Casual Sofa Front 2",
+                        "Raul Casual Sofa Front",
+                        "Raul Casual Sofa Side 2",
+                        "Raul Casual Sofa Side",
+                        "Raul Casual Sofa no iPad Front",
+                        "Raul Casual Sofa no iPad Side",
+                        "Raul Casual Sofa with iPad Front",
+                        "Raul Casual Sofa with iPad Side",
+                        "Raul Office Front 2",
+                        "Raul Office Front",
+                        "Raul Office Side",
+                        "Raul Sofa Front 2",
+                        "Raul Sofa Front",
+                        "Raul Sofa Side 2",
+                        "Raul Sofa Side",
+                        "Rebecca",
+                        "Ren (Upper Body)",
+                        "Ren Office Front 2",
+                        "Ren Office Front",
+                        "Ren Office Side 2",
+                        "Ren Office Side",
+                        "Ren Sofa Business Front",
+                        "Ren Sofa Business Side",
+                        "Ren Sofa Casual Front 2",
+                        "Ren Sofa Casual Front",
+                        "Ren Sofa Casual Side 2 ",
+                        "Ren Sofa Casual Side",
+                        "Riley (Upper Body)",
+                        "Riley Casual Front",
+                        "Riley Casual Side",
+                        "Riley Office Front",
+                        "Riley Office Side",
+                        "Roman Outdoor Sport Front",
+                        "Roman Outdoor Sport Side",
+                        "Sabine Office Front 2",
+                        "Sabine Office Front",
+                        "Sabine Office Side",
+                        "Sabine Sofa Side",
+                        "Salma in headscarf (Front)",
+                        "Salma in headscarf (Left)",
+                        "Salma in headscarf (Right)",
+                        "Santa Avatar Present Standing ",
+                        "Santa Avatar Sitting 2",
+                        "Santa Avatar Sitting",
+                        "Santa Avatar Sitting Side",
+                        "Santa Avatar Standing",
+                        "Santa Fireplace Front",
+                        "Santa Fireplace Side",
+                        "Saskia in Blue blazer",
+                        "Saskia in Blue shirt",
+                        "Saskia in Green blazer",
+                        "Saskia in Grey vest",
+                        "Saskia in White blazer",
+                        "Scarlett Couch Front 2",
+                        "Scarlett Couch Front",
+                        "Scarlett Couch Side 2",
+                        "Scarlett Couch Side",
+                        "Scarlett Fireplace Front",
+                        "Scarlett Fireplace Side",
+                        "Scarlett Hall Front",
+                        "Scarlett Hall Side",
+                        "Scarlett Yoga Front",
+                        "Scarlett Yoga Side",
+                        "Seema Business Front",
+                        "Seema Business Side",
+                        "Seema Business Sitting Side",
+                        "Seema Casual Front",
+                        "Seema Casual Side",
+                        "Seema Casual Sitting Front",
+                        "Seema Casual Sitting Side",
+                        "Seema Nurse Front 2",
+                        "Seema Nurse Front",
+                        "Seema Nurse Side 2",
+                        "Seema Nurse Side",
+                        "Shawn Business Front",
+                        "Shawn Business Side",
+                        "Shawn Casual Sitting Front",
+                        "Shawn Casual Sitting Side",
+                        "Shawn Sitting Front",
+                        "Shawn Sitting Side",
+                        "Shawn Suit Front",
+                        "Shawn Suit Side",
+                        "Shawn Therapist",
+                        "Shirley Business Front",
+                        "Shirley Business Side",
+                        "Shirley Casual Front 2",
+                        "Shirley Casual Front",
+                        "Shirley Casual Side",
+                        "Shirley Casual Sitting Front 2",
+                        "Shirley Casual Sitting Front",
+                        "Shirley Casual Sitting Side 2",
+                        "Shirley Casual Sitting Side",
+                        "Shirley Education Front",
+                        "Shirley Education Side 2",
+                        "Shirley Education Side",
+                        "Shirley Sitting Front",
+                        "Shirley Sitting Side",
+                        "Shirley Skirt Front",
+                        "Shirley Skirt Side",
+                        "Shirley Suit Front",
+                        "Shirley Suit Side",
+                        "Silas (Upper Body)",
+                        "Silas Customer Support",
+                        "Silas HR",
+                        "Silas Lounge Front",
+                        "Silas Lounge Side",
+                        "Silas Sofa Side 2",
+                        "Silas Sofa Side",
+                        "Sloane in Blue dress",
+                        "Sloane in Grey suit",
+                        "Sloane in Pink sweater",
+                        "Sophia in Black Shirt",
+                        "Sophia in Suit ",
+                        "Sophia in White Suit",
+                        "Sophie",
+                        "Stacy in Doctor (Front)",
+                        "Stacy in Doctor (Left)",
+                        "Stacy in Doctor (Right)",
+                        "Stacy in Dress (Front)",
+                        "Stacy in Dress (Left)",
+                        "Stacy in Dress (Right)",
+                        "Stacy in Shirt (Front)",
+                        "Stacy in Shirt (Left)",
+                        "Stacy in Shirt (Right)",
+                        "Susan in Black Shirt",
+                        "Susan in Black Suit",
+                        "Susan in Suit",
+                        "Tahlia in Blue dress",
+                        "Tahlia in Blue suit",
+                        "Tahlia in Dark blue suit",
+                        "Tahlia in Red suit",
+                        "Tahlia in White shirt",
+                        "Teodor (Upper Body)",
+                        "Teodor Office Front 2",
+                        "Teodor Office Front",
+                        "Teodor Office Side 2",
+                        "Teodor Office Side",
+                        "Teodor Sofa Front 2",
+                        "Teodor Sofa Front",
+                        "Teodor Sofa Side 2",
+                        "Teodor Sofa Side",
+                        "Timothy (Upper Body)",
+                        "Timothy Casual Front",
+                        "Timothy Casual Side",
+                        "Timothy Office Front",
+                        "Timothy Office Side",
+                        "Tito Casual Front 2",
+                        "Tito Casual Front",
+                        "Tito Casual Side 2",
+                        "Tito Casual Side",
+                        "Tito Casual Sitting Front",
+                        "Tito Casual Sitting Side",
+                        "Tito Coat Front 2",
+                        "Tito Coat Front",
+                        "Tito Coat Full Side",
+                        "Tito Coat Side 2",
+                        "Tito Coat Side",
+                        "Tito Painter Front",
+                        "Tito Painter Full Side",
+                        "Tito Painter Side",
+                        "Tito Painter Sitting Front",
+                        "Tito Painter Sitting Side",
+                        "Travis in Polo Shirt",
+                        "Travis in Gray Suit",
+                        "Travis in Black Suit",
+                        "Trevor  in Plaid Shirt",
+                        "Trevor in Blue Shirt",
+                        "Trevor in Blue Suit",
+                        "Trevor in Suit",
+                        "Tuba Business Chair Front",
+                        "Tuba Business Chair Side",
+                        "Tuba Business Front",
+                        "Tuba Business Side",
+                        "Tuba Business Sofa Front",
+                        "Tuba Business Sofa Side",
+                        "Tuba Casual Front",
+                        "Tuba Casual Side",
+                        "Tuba Casual Sitting Front",
+                        "Tuba Casual Sitting Side",
+                        "Tuba Macbook Front",
+                        "Tuba Macbook Side",
+                        "Veit Office Front",
+                        "Veit Office Side",
+                        "Veit Sofa Front",
+                        "Veit Sofa Side",
+                        "Vernon Office Front 2",
+                        "Vernon Office Front",
+                        "Vernon Office Side 2",
+                        "Vernon Office Side",
+                        "Verena Office Front",
+                        "Verena Office Side",
+                        "Verena Sofa Front",
+                        "Verena Sofa Side",
+                        "Vernon (Upper Body)",
+                        "Vernon Lounge Front 2",
+                        "Vernon Lounge Side 2",
+                        "Vernon Lounge Side",
+                        "Vince (Upper Body)",
+                        "Vince Business Sofa Front",
+                        "Vince Business Training Front",
+                        "Vince Business Training Side 2",
+                        "Vince Business Training Side",
+                        "Vince Sofa Casual Front 2",
+                        "Vince Sofa Casual Front",
+                        "Vince Sofa Casual Side 2",
+                        "Vince Sofa Casual Side",
+                        "Violante Brown Suit Front 2",
+                        "Violante Brown Suit Front ",
+                        "Violante Business Sitting Front",
+                        "Violante Business Sitting Side",
+                        "Violante Casual Sitting Front ",
+                        "Violante Casual Sitting Side",
+                        "Violante Sport Front 2",
+                        "Violante Sport Front",
+                        "Violante Sport Side",
+                        "Violante Sport Sitting Side",
+                        "Violante Suit Front",
+                        "Vivianna in Black shirt",
+                        "Wade in Black Suit",
+                        "Wade in Black Jacket",
+                        "Wade in Gray Jacket",
+                        "Yola Active Speaking Front",
+                        "Yola Active Speaking Side",
+                        "Yola Business Front",
+                        "Yola Business Side",
+                        "Yola Calm Speaking Front",
+                        "Yola Calm Speaking Side",
+                        "Yola Casual Front",
+                        "Yola Casual Side",
+                        "Yola Employee Badge Front",
+                        "Yola Employee Badge Side",
+                        "Zosia in Blue blazer",
+                        "Zosia in Green dress",
+                        "Zosia in Khaki blazer",
+                        "Zosia in White dress",
+                        "Zosia in Yellow shirt",
+                        "Austin in Suit",
+                        "Austin in Blue Casual Suit",
+                        "Austin in Black Jacket",
+                        "Austin in Blue Suit",
+                        "Candace in Pink Blazer (Upper Body)",
+                        "Chad in Blue Shirt (Upper Body)",
+                        "Daisy in Suit",
+                        "Daisy in Shirt",
+                        "Daisy in Dress",
+                        "Daisy in T-shirt",
+                        "Francis in Blazer (Upper Body)",
+                        "Matthew",
+                        "Matthew in Suit",
+                        "Matthew in Flowery Shirt",
+                        "Matthew in Grey Sweater",
+                        "Nik in Black Shirt",
+                        "Nik in Blue Sweater",
+                        "Tyler in Casual Suit",
+                        "Tyler in Shirt",
+                        "Tyler in Suit",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::AbigailUpperBody => "Abigail (Upper Body)",
+                            Self::AbigailOfficeFront => "Abigail Office Front",
+                            Self::AbigailOfficeSide => "Abigail Office Side",
+                            Self::AbigailSofaFront => "Abigail Sofa Front",
+                            Self::AbigailSofaSide => "Abigail Sofa Side",
+                            Self::AdityaInBrownBlazer => "Aditya in Brown blazer",
+                            Self::AdityaInBlueBlazer => "Aditya in Blue blazer",
+                            Self::AdityaInBlueShirt => "Aditya in Blue shirt",
+                            Self::AdityaInBlueTShirt => "Aditya in Blue t-shirt",
+                            Self::AdityaInBeigeBlazer => "Aditya in Beige blazer",
+                            Self::AdrianInBlueShirt => "Adrian in Blue Shirt",
+                            Self::AdrianInBlueSuit => "Adrian in Blue Suit",
+                            Self::AdrianInBlueSweater => "Adrian in Blue Sweater",
+                            Self::AdrianaBizTalkFront => "Adriana BizTalk Front",
+                            Self::AdrianaBizTalkSide => "Adriana BizTalk Side",
+                            Self::AdrianaBusinessFront2 => "Adriana Business Front 2",
+                            Self::AdrianaBusinessFront => "Adriana Business Front ",
+                            Self::AdrianaBusinessSide => "Adriana Business Side",
+                            Self::AdrianaNurseFront2 => "Adriana Nurse Front 2",
+                            Self::AdrianaNurseFront => "Adriana Nurse Front",
+                            Self::AdrianaNurseSide2 => "Adriana Nurse Side 2",
+                            Self::AdrianaNurseSide => "Adriana Nurse Side",
+                            Self::AdrianaNurseSittingSide => "Adriana Nurse Sitting Side",
+                            Self::AdrianaSuitSofaFront => "Adriana SuitSofa Front",
+                            Self::Aiko => "Aiko",
+                            Self::AlbertInBluePoloShirt => "Albert in Blue Polo shirt",
+                            Self::AlbertInBlueBlazer => "Albert in Blue blazer",
+                            Self::AlbertInBlueShirt => "Albert in Blue shirt",
+                            Self::AlbertInBlueSuit => "Albert in Blue suit",
+                            Self::AlbertInKhakiBlazer => "Albert in Khaki blazer",
+                            Self::AlbertInWhiteShirt => "Albert in White shirt",
+                            Self::AmandaInBlueShirtFront => "Amanda in Blue Shirt (Front)",
+                            Self::AmandaInBlueShirtLeft => "Amanda in Blue Shirt (Left)",
+                            Self::AmandaInBlueShirtRight => "Amanda in Blue Shirt (Right)",
+                            Self::AmandaInGreyShirtFront => "Amanda in Grey Shirt (Front)",
+                            Self::AmandaInGreyShirtLeft => "Amanda in Grey Shirt (Left)",
+                            Self::AmandaInGreyShirtRight => "Amanda in Grey Shirt (Right)",
+                            Self::AmandaInMaintenanceFront => "Amanda in Maintenance (Front)",
+                            Self::AmandaInMaintenanceLeft => "Amanda in Maintenance (Left)",
+                            Self::AmandaInMaintenanceRight => "Amanda in Maintenance (Right)",
+                            Self::AmeliaBusinessTrainingFront2 => "Amelia Business Training Front 2",
+                            Self::AmeliaBusinessTrainingFront => "Amelia Business Training Front",
+                            Self::AmeliaBusinessTrainingSide2 => "Amelia Business Training Side 2",
+                            Self::AmeliaBusinessTrainingSide => "Amelia Business Training Side",
+                            Self::AmeliaLoungeFront2 => "Amelia Lounge Front 2",
+                            Self::AmeliaLoungeFront => "Amelia Lounge Front",
+                            Self::AmeliaLoungeSide2 => "Amelia Lounge Side 2",
+                            Self::AmeliaLoungeSide => "Amelia Lounge Side",
+                            Self::AmeliaYogaFront2 => "Amelia Yoga Front 2",
+                            Self::AmeliaYogaFront => "Amelia Yoga Front",
+                            Self::AmeliaYogaSide2 => "Amelia Yoga Side 2",
+                            Self::AmeliaYogaSide => "Amelia Yoga Side",
+                            Self::AlexInBlackSuit => "Alex in Black Suit",
+                            Self::AlexInJacket => "Alex in Jacket",
+                            Self::AlexInWhiteCoat => "Alex in White Coat",
+                            Self::AlexInYellowSweater => "Alex in Yellow Sweater",
+                            Self::AnjaOfficeFront => "Anja Office Front",
+                            Self::AnjaOfficeSide => "Anja Office Side ",
+                            Self::AnjaSofaFront => "Anja Sofa Front",
+                            Self::AnjaSofaSide => "Anja Sofa Side ",
+                            Self::AnnBusinessFront => "Ann Business Front",
+                            Self::AnnBusinessSitting => "Ann Business Sitting",
+                            Self::AnnCasualFront => "Ann Casual Front",
+                            Self::AnnCasualLying => "Ann Casual Lying",
+                            Self::AnnCasualSitting2 => "Ann Casual Sitting 2",
+                            Self::AnnCasualSitting => "Ann Casual Sitting",
+                            Self::AnnDoctorSitting => "Ann Doctor Sitting",
+                            Self::AnnDoctorStanding => "Ann Doctor Standing",
+                            Self::AnnSweaterFront => "Ann Sweater Front",
+                            Self::AnnSweaterSide => "Ann Sweater Side",
+                            Self::AnnTherapist => "Ann Therapist",
+                            Self::AnnaInWhiteTShirt => "Anna in White T-shirt",
+                            Self::AnnaInTurtleneckTShirt => "Anna in Turtleneck T-shirt",
+                            Self::AnnaInBrownTShirt => "Anna in Brown T-shirt",
+                            Self::AnneliseInDarkBlueDress => "Annelise in Dark blue dress",
+                            Self::AnneliseInOffWhiteDress => "Annelise in Off white dress",
+                            Self::AnneliseInSkyBlueDress => "Annelise in Sky blue dress",
+                            Self::AnneliseInWhiteDress => "Annelise in White dress",
+                            Self::AnneloreInBlueBlazer => "Annelore in Blue blazer",
+                            Self::AnneloreInBlueDress => "Annelore in Blue dress",
+                            Self::AnneloreInRedBlazer => "Annelore in Red blazer",
+                            Self::AnneloreInRedSweater => "Annelore in Red sweater",
+                            Self::AnneloreInWhiteShirt => "Annelore in White shirt",
+                            Self::AnnieInGreyJacket => "Annie in Grey Jacket",
+                            Self::AnnieInWhiteShirt => "Annie in White Shirt",
+                            Self::AnnieInTanJacket => "Annie in Tan Jacket",
+                            Self::AnnieInBlueCasual => "Annie in Blue Casual",
+                            Self::AnnieInLightBlue => "Annie in Light Blue",
+                            Self::AnnieInBrownShirt => "Annie in Brown Shirt",
+                            Self::AnnieInBlackShirt => "Annie in Black Shirt",
+                            Self::AnnieInPinkSuit => "Annie in Pink Suit",
+                            Self::AnnieInGreyDress => "Annie in Grey Dress",
+                            Self::AnnieInBlueVest => "Annie in Blue Vest",
+                            Self::AnnieInBlackVNeckShirt => "Annie in Black V-neck Shirt",
+                            Self::AnnieInBlueSuit => "Annie in Blue Suit",
+                            Self::AnnieBarSittingFront => "Annie Bar Sitting Front",
+                            Self::AnnieBarSittingSide => "Annie Bar Sitting Side",
+                            Self::AnnieBarStandingFront2 => "Annie Bar Standing Front 2",
+                            Self::AnnieBarStandingFront3 => "Annie Bar Standing Front 3",
+                            Self::AnnieBarStandingFront => "Annie Bar Standing Front",
+                            Self::AnnieBarStandingSide2 => "Annie Bar Standing Side 2",
+                            Self::AnnieBarStandingSide3 => "Annie Bar Standing Side 3",
+                            Self::AnnieBarStandingSide => "Annie Bar Standing Side",
+                            Self::AnnieBusinessCasualStandingFront2 => {
+                                "Annie Business Casual Standing Front 2"
+                            }
+                            Self::AnnieBusinessCasualStandingFront => {
+                                "Annie Business Casual Standing Front"
+                            }
+                            Self::AnnieBusinessCasualStandingSide2 => {
+                                "Annie Business Casual Standing Side 2"
+                            }
+                            Self::AnnieBusinessCasualStandingSide => {
+                                "Annie Business Casual Standing Side"
+                            }
+                            Self::AnnieCasualSittingFront2 => "Annie Casual Sitting Front 2",
+                            Self::AnnieCasualSittingFront => "Annie Casual Sitting Front",
+                            Self::AnnieCasualSittingSide2 => "Annie Casual Sitting Side 2",
+                            Self::AnnieCasualSittingSide => "Annie Casual Sitting Side",
+                            Self::AnnieCasualStandingFront2 => "Annie Casual Standing Front 2",
+                            Self::AnnieCasualStandingFront => "Annie Casual Standing Front",
+                            Self::AnnieCasualStandingSide2 => "Annie Casual Standing Side 2",
+                            Self::AnnieCasualStandingSide => "Annie Casual Standing Side",
+                            Self::AnnieDeskSittingFront2 => "Annie Desk Sitting Front 2",
+                            Self::AnnieDeskSittingFront => "Annie Desk Sitting Front",
+                            Self::AnnieDeskSittingSide2 => "Annie Desk Sitting Side 2",
+                            Self::AnnieDeskSittingSide => "Annie Desk Sitting Side",
+                            Self::AnnieLoungeStandingFront => "Annie Lounge Standing Front",
+                            Self::AnnieLoungeStandingSide => "Annie Lounge Standing Side",
+                            Self::AnnieOfficeSittingFront2 => "Annie Office Sitting Front 2",
+                            Self::AnnieOfficeSittingFront => "Annie Office Sitting Front",
+                            Self::AnnieOfficeSittingSide2 => "Annie Office Sitting Side 2",
+                            Self::AnnieOfficeSittingSide => "Annie Office Sitting Side",
+                            Self::AnnieOfficeStandingFront => "Annie Office Standing Front",
+                            Self::AnnieOfficeStandingSide => "Annie Office Standing Side",
+                            Self::AnnieSofaSittingFront3 => "Annie Sofa Sitting Front 3",
+                            Self::AnnieSofaSittingFront => "Annie Sofa Sitting Front",
+                            Self::AnnieSofaSittingSide2 => "Annie Sofa Sitting Side 2",
+                            Self::AnnieSofaSittingSide3 => "Annie Sofa Sitting Side 3",
+                            Self::AnnieSofaSittingSide => "Annie Sofa Sitting Side",
+                            Self::AnnieSofaSittingFront2 => "Annie Sofa Sitting Front 2",
+                            Self::AnnieStudioPinkSittingFront => "Annie Studio Pink Sitting Front",
+                            Self::AnnieStudioPinkSittingSide => "Annie Studio Pink Sitting Side",
+                            Self::AnnieStudioPinkStandingFront => "Annie Studio Pink Standing Front",
+                            Self::AnnieStudioPinkStandingSide => "Annie Studio Pink Standing Side",
+                            Self::ArmandoCasualFront => "Armando Casual Front",
+                            Self::ArmandoCasualSide => "Armando Casual Side",
+                            Self::ArmandoSuitFront => "Armando Suit Front",
+                            Self::ArmandoSuitSide => "Armando Suit Side",
+                            Self::ArmandoSweaterFront2 => "Armando Sweater Front 2",
+                            Self::ArmandoSweaterFront => "Armando Sweater Front",
+                            Self::ArmandoSweaterSide2 => "Armando Sweater Side 2",
+                            Self::ArmandoSweaterSide => "Armando Sweater Side",
+                            Self::ArturOfficeFront2 => "Artur Office Front 2",
+                            Self::ArturOfficeFront => "Artur Office Front",
+                            Self::ArturOfficeSide2 => "Artur Office Side 2",
+                            Self::ArturOfficeSide => "Artur Office Side",
+                            Self::ArturSofaCasualFront2 => "Artur Sofa Casual Front 2",
+                            Self::ArturSofaCasualFront => "Artur Sofa Casual Front",
+                            Self::ArturSofaCasualSide2 => "Artur Sofa Casual Side 2",
+                            Self::ArturSofaCausalSide => "Artur Sofa Causal Side",
+                            Self::AubreySofaSide => "Aubrey Sofa Side",
+                            Self::AubreyUpperBody => "Aubrey (Upper Body)",
+                            Self::AubreyNightSceneFront => "Aubrey Night Scene Front",
+                            Self::AubreyOutdoorSportFront => "Aubrey Outdoor Sport Front",
+                            Self::AubreyOutdoorSportSide => "Aubrey Outdoor Sport Side",
+                            Self::AubreySofaFront => "Aubrey Sofa Front",
+                            Self::AugustCasualFront2 => "August Casual Front 2",
+                            Self::AugustCasualFront => "August Casual Front",
+                            Self::AugustCoolSitting => "August Cool Sitting",
+                            Self::AugustCoolStyle => "August Cool Style",
+                            Self::AugustEmployeeFront => "August Employee Front",
+                            Self::AugustHoodiesFront2 => "August Hoodies Front 2",
+                            Self::AugustHoodiesFront => "August Hoodies Front",
+                            Self::BaharUpperBody => "Bahar (Upper Body)",
+                            Self::BaharBusinessFront => "Bahar Business Front",
+                            Self::BaharBusinessSide => "Bahar Business Side",
+                            Self::BaharBusinessSittingFront => "Bahar Business Sitting Front",
+                            Self::BaharBusinessSittingSide => "Bahar Business Sitting Side",
+                            Self::BaharCasualSittingFront2 => "Bahar Casual Sitting Front 2",
+                            Self::BaharCasualSittingFront => "Bahar Casual Sitting Front",
+                            Self::BaharCasualSittingSide2 => "Bahar Casual Sitting Side 2",
+                            Self::BaharCasualSittingSide => "Bahar Casual Sitting Side",
+                            Self::BaharDenimCasualFront => "Bahar Denim Casual Front",
+                            Self::BaharDenimCasualSide => "Bahar Denim Casual Side",
+                            Self::BaharDenimFront => "Bahar Denim Front",
+                            Self::BaharDenimSide => "Bahar Denim Side",
+                            Self::BaharJacketCasualFront => "Bahar Jacket Casual Front",
+                            Self::BaharJacketCasualSide => "Bahar Jacket Casual Side",
+                            Self::BaharJacketFront => "Bahar Jacket Front",
+                            Self::BaharJacketSide => "Bahar Jacket Side",
+                            Self::BaharSuitFront => "Bahar Suit Front",
+                            Self::BaharSuitSide => "Bahar Suit Side",
+                            Self::BastienInBlueTShirt => "Bastien in Blue T-shirt",
+                            Self::BastienInBlueBlazer => "Bastien in Blue blazer",
+                            Self::BastienInBlueShirt => "Bastien in Blue shirt",
+                            Self::BastienInWhiteShirt => "Bastien in White shirt",
+                            Self::BlankaLoungeFront => "Blanka Lounge Front",
+                            Self::BlankaLoungeSide => "Blanka Lounge Side",
+                            Self::BlankaOutdoorBusinessFront => "Blanka Outdoor Business Front",
+                            Self::BlankaOutdoorBusinessSide => "Blanka Outdoor Business Side",
+                            Self::BlankaOutdoorReadingFront => "Blanka Outdoor Reading Front",
+                            Self::BlankaOutdoorReadingSide => "Blanka Outdoor Reading Side",
+                            Self::BlankaPicnicFront => "Blanka Picnic Front",
+                            Self::BlankaPicnicSide => "Blanka Picnic Side",
+                            Self::BojanBusinessTrainingFront2 => "Bojan Business Training Front 2",
+                            Self::BojanBusinessTrainingFront => "Bojan Business Training Front",
+                            Self::BojanBusinessTrainingSide2 => "Bojan Business Training Side 2",
+                            Self::BojanBusinessTrainingSide => "Bojan Business Training Side",
+                            Self::BojanLoungeFront2 => "Bojan Lounge Front 2",
+                            Self::BojanLoungeFront => "Bojan Lounge Front",
+                            Self::BojanLoungeSide2 => "Bojan Lounge Side 2",
+                            Self::BojanLoungeSide => "Bojan Lounge Side",
+                            Self::BojanSportFront2 => "Bojan Sport Front 2",
+                            Self::BojanSportFront => "Bojan Sport Front",
+                            Self::BojanSportSide2 => "Bojan Sport Side 2",
+                            Self::BojanSportSide => "Bojan Sport Side",
+                            Self::BradleyInBluePoloFront => "Bradley in Blue Polo (Front)",
+                            Self::BradleyInBluePoloLeft => "Bradley in Blue Polo (Left)",
+                            Self::BradleyInBluePoloRight => "Bradley in Blue Polo (Right)",
+                            Self::BradleyInBlueShirtFront => "Bradley in Blue Shirt (Front)",
+                            Self::BradleyInBlueShirtLeft => "Bradley in Blue Shirt (Left)",
+                            Self::BradleyInBlueShirtRight => "Bradley in Blue Shirt (Right)",
+                            Self::BradleyInDoctorFront => "Bradley in Doctor (Front)",
+                            Self::BradleyInDoctorLeft => "Bradley in Doctor (Left)",
+                            Self::BradleyInDoctorRight => "Bradley in Doctor (Right)",
+                            Self::BrandonInGreySuit => "Brandon in Grey Suit",
+                            Self::BrandonInBlueSweater => "Brandon in Blue Sweater",
+                            Self::BrandonInWhiteShirt => "Brandon in White Shirt",
+                            Self::BrandonBusinessSittingFront => "Brandon Business Sitting Front",
+                            Self::BrandonBusinessSittingSide => "Brandon Business Sitting Side",
+                            Self::BrandonBusinessStandingFront => "Brandon Business Standing Front",
+                            Self::BrandonBusinessStandingSide => "Brandon Business Standing Side",
+                            Self::BrandonCasualSittingFront => "Brandon Casual Sitting Front",
+                            Self::BrandonCasualSittingSide => "Brandon Casual Sitting Side",
+                            Self::BrandonKitchenStandingFront => "Brandon Kitchen Standing Front",
+                            Self::BrandonKitchenStandingSide => "Brandon Kitchen Standing Side",
+                            Self::BrandonLobbySittingFront => "Brandon Lobby Sitting Front",
+                            Self::BrandonLobbySittingSide => "Brandon Lobby Sitting Side",
+                            Self::BrandonLobbyStandingFront => "Brandon Lobby Standing Front",
+                            Self::BrandonLobbyStandingSide => "Brandon Lobby Standing Side",
+                            Self::BrandonOfficeSittingFront => "Brandon Office Sitting Front",
+                            Self::BrandonOfficeSittingSide => "Brandon Office Sitting Side",
+                            Self::BrandonOfficeStandingFront => "Brandon Office Standing Front",
+                            Self::BrandonOfficeStandingSide => "Brandon Office Standing Side",
+                            Self::BrandonSofaSittingFront => "Brandon Sofa Sitting Front",
+                            Self::BrandonSofaSittingSide => "Brandon Sofa Sitting Side",
+                            Self::BrentOfficeFront2 => "Brent Office Front 2",
+                            Self::BrentOfficeFront => "Brent Office Front",
+                            Self::BrentOfficeSide2 => "Brent Office Side 2",
+                            Self::BrentOfficeSide => "Brent Office Side",
+                            Self::BrentSofaFront2 => "Brent Sofa Front 2",
+                            Self::BrentSofaFront => "Brent Sofa Front",
+                            Self::BrentSofaSide2 => "Brent Sofa Side 2",
+                            Self::BrentSofaSide => "Brent Sofa Side",
+                            Self::BrianaInWhiteShirt => "Briana in White shirt",
+                            Self::BrianaInStripedTShirt => "Briana in Striped T-shirt",
+                            Self::BrianaInBrownSuit => "Briana in Brown suit",
+                            Self::Bruce => "Bruce",
+                            Self::BryanCasualFront => "Bryan Casual Front",
+                            Self::BryanCasualSide => "Bryan Casual Side",
+                            Self::BryanFitnessCoach => "Bryan Fitness Coach",
+                            Self::BryanTechExpert => "Bryan Tech Expert",
+                            Self::BryanPlaidShirtFront => "Bryan Plaid Shirt Front",
+                            Self::BryanPlaidShirtSide => "Bryan Plaid Shirt Side",
+                            Self::BryanSuitFront => "Bryan Suit Front",
+                            Self::BryanSuitSide => "Bryan Suit Side",
+                            Self::BryceInBlackTShirt => "Bryce in Black t-shirt",
+                            Self::BryceInBlueBlazer => "Bryce in Blue blazer",
+                            Self::BryceInBlueShirt => "Bryce in Blue shirt",
+                            Self::BryceInGreyBlazer => "Bryce in Grey blazer",
+                            Self::BryceInWhiteShirt => "Bryce in White shirt",
+                            Self::ByronBusinessFront2 => "Byron Business Front 2",
+                            Self::ByronBusinessFront => "Byron Business Front",
+                            Self::ByronBusinessSide2 => "Byron Business Side 2",
+                            Self::ByronBusinessSide => "Byron Business Side",
+                            Self::ByronBusinessSittingFront => "Byron Business Sitting Front",
+                            Self::ByronBusinessSittingSize => "Byron Business Sitting Size",
+                            Self::ByronCasualFront2 => "Byron Casual Front 2",
+                            Self::ByronCasualFront => "Byron Casual Front",
+                            Self::ByronCasualSide2 => "Byron Casual Side 2",
+                            Self::ByronCasualSide => "Byron Casual Side",
+                            Self::ByronCasualSittingFront => "Byron Casual Sitting Front",
+                            Self::ByronCasualSittingSide => "Byron Casual Sitting Side",
+                            Self::ByronJacketFront => "Byron Jacket Front",
+                            Self::ByronJacketSide => "Byron Jacket Side",
+                            Self::ByronSittingFront => "Byron Sitting Front",
+                            Self::ByronSittingSide => "Byron Sitting Side",
+                            Self::ByronSuitFront => "Byron Suit Front",
+                            Self::ByronSuitSide => "Byron Suit Side",
+                            Self::CandaceInBeigeDressFront => "Candace in Beige Dress (Front)",
+                            Self::CandaceInBeigeDressLeft => "Candace in Beige Dress (Left)",
+                            Self::CandaceInBeigeDressRight => "Candace in Beige Dress (Right)",
+                            Self::CandaceInDoctorFront => "Candace in Doctor (Front)",
+                            Self::CandaceInDoctorLeft => "Candace in Doctor (Left)",
+                            Self::CandaceInDoctorRight => "Candace in Doctor (Right)",
+                            Self::CandaceInPinkBlazerFront => "Candace in Pink Blazer (Front)",
+                            Self::CandaceInPinkBlazerRight => "Candace in Pink Blazer (Right)",
+                            Self::CandaceInPinkBlazerLeft => "Candace in Pink Blazer  (Left)",
+                            Self::CarlaInDoctorFront => "Carla in Doctor (Front)",
+                            Self::CarlaInDoctorLeft => "Carla in Doctor (Left)",
+                            Self::CarlaInDoctorRight => "Carla in Doctor (Right)",
+                            Self::CarlaInDressLeft => "Carla in Dress  (Left)",
+                            Self::CarlaInShirtFront => "Carla in Shirt (Front)",
+                            Self::CarlaInShirtLeft => "Carla in Shirt (Left)",
+                            Self::CarlaInShirtRight => "Carla in Shirt (Right)",
+                            Self::CarlottaBizTalkFront => "Carlotta BizTalk Front",
+                            Self::CarlottaBizTalkSide => "Carlotta BizTalk Side",
+                            Self::CarlottaBusinessFront => "Carlotta Business Front",
+                            Self::CarlottaBusinessSide => "Carlotta Business Side",
+                            Self::CarlottaCasualFront => "Carlotta Casual Front",
+                            Self::CarlottaCasualSide => "Carlotta Casual Side",
+                            Self::CarlottaCasualSittingFront => "Carlotta Casual Sitting Front",
+                            Self::CarlottaCasualSittingSide => "Carlotta Casual Sitting Side",
+                            Self::CarlottaHalfFront => "Carlotta Half Front",
+                            Self::CarlottaPinkJumpsuitFront2 => "Carlotta Pink Jumpsuit Front 2",
+                            Self::CarlottaPinkJumpsuitFront => "Carlotta Pink Jumpsuit Front",
+                            Self::CarlottaPinkJumpsuitSide2 => "Carlotta Pink Jumpsuit Side 2",
+                            Self::CarlottaPinkJumpsuitSide => "Carlotta Pink Jumpsuit Side",
+                            Self::CarlottaPinkJumpsuitSittingFront => {
+                                "Carlotta Pink Jumpsuit Sitting Front"
+                            }
+                            Self::CarlottaPinkJumpsuitSittingSide => {
+                                "Carlotta Pink Jumpsuit Sitting Side"
+                            }
+                            Self::CarolineBusinessSittingFront => "Caroline Business Sitting Front",
+                            Self::CarolineBusinessSittingSide => "Caroline Business Sitting Side",
+                            Self::CarolineBusinessStandingFront => "Caroline Business Standing Front",
+                            Self::CarolineBusinessStandingSide => "Caroline Business Standing Side",
+                            Self::CarolineInBlueSuit => "Caroline in Blue Suit",
+                            Self::CarolineInWhiteShirt => "Caroline in White Shirt",
+                            Self::CarolineInYellowCasual => "Caroline in Yellow Casual",
+                            Self::CarolineInYellowSkirt => "Caroline in Yellow Skirt",
+                            Self::CarolineCasualSittingFront => "Caroline Casual Sitting Front",
+                            Self::CarolineCasualSittingSide => "Caroline Casual Sitting Side",
+                            Self::CarolineKitchenStandingFront => "Caroline Kitchen Standing Front",
+                            Self::CarolineKitchenStandingSide => "Caroline Kitchen Standing Side",
+                            Self::CarolineLobbySittingFront => "Caroline Lobby Sitting Front",
+                            Self::CarolineLobbySittingSide => "Caroline Lobby Sitting Side",
+                            Self::CarolineLobbyStandingFront => "Caroline Lobby Standing Front",
+                            Self::CarolineLobbyStandingSide => "Caroline Lobby Standing Side",
+                            Self::CarolineOfficeSittingFront => "Caroline Office Sitting Front",
+                            Self::CarolineOfficeSittingSide => "Caroline Office Sitting Side",
+                            Self::CarolineOfficeStandingFront => "Caroline Office Standing Front",
+                            Self::CarolineOfficeStandingSide => "Caroline Office Standing Side",
+                            Self::CarolineSofaSittingFront => "Caroline Sofa Sitting Front",
+                            Self::CarolineSofaSittingSide => "Caroline Sofa Sitting Side",
+                            Self::ChadInBlueShirtFront => "Chad in Blue Shirt (Front)",
+                            Self::ChadInBlueShirtLeft => "Chad in Blue Shirt (Left)",
+                            Self::ChadInBlueShirtRight => "Chad in Blue Shirt (Right)",
+                            Self::ChadInGreyShirtFront => "Chad in Grey Shirt (Front)",
+                            Self::ChadInGreyShirtLeft => "Chad in Grey Shirt (Left)",
+                            Self::ChadInGreyShirtRight => "Chad in Grey Shirt (Right)",
+                            Self::ChadInMaintenanceFront => "Chad in Maintenance (Front)",
+                            Self::ChadInMaintenanceLeft => "Chad in Maintenance (Left)",
+                            Self::ChadInMaintenanceRight => "Chad in Maintenance (Right)",
+                            Self::ChakirInHeadscarfFront => "Chakir in Headscarf (Front)",
+                            Self::ChakirInHeadscarfLeft => "Chakir in Headscarf (Left)",
+                            Self::ChakirInHeadscarfRight => "Chakir in Headscarf (Right)",
+                            Self::ChakirInWhiteShirtFront => "Chakir in White Shirt (Front)",
+                            Self::ChakirInWhiteShirtRight => "Chakir in White Shirt (Right)",
+                            Self::ChakirInWhiteShirtLeft => "Chakir in white Shirt (Left)",
+                            Self::ChloeUpperBody => "Chloe (Upper Body)",
+                            Self::ChloeLoungeFront => "Chloe Lounge Front",
+                            Self::ChloeLoungeSide => "Chloe Lounge Side",
+                            Self::ChloeOutdoorSide => "Chloe Outdoor Side",
+                            Self::ColinBusinessFront2 => "Colin Business Front 2",
+                            Self::ColinBusinessFront => "Colin Business Front",
+                            Self::ColinJacketFront => "Colin Jacket Front",
+                            Self::ColinSittingCoolStyle2 => "Colin Sitting Cool Style 2",
+                            Self::ColinSittingCoolStyle => "Colin Sitting Cool Style",
+                            Self::ColinSuitFront => "Colin Suit Front",
+                            Self::ColinSweaterFront => "Colin Sweater Front",
+                            Self::ColinSweaterSittingFront => "Colin Sweater Sitting Front",
+                            Self::ConnieBusinessFront => "Connie Business Front",
+                            Self::ConnieBusinessSittingFront => "Connie Business Sitting Front",
+                            Self::ConnieCasualSittingFront => "Connie Casual Sitting Front",
+                            Self::ConnieCasualSittingSide => "Connie Casual Sitting Side",
+                            Self::ConnieEducationFront => "Connie Education Front",
+                            Self::ConnieEducationSide2 => "Connie Education Side 2",
+                            Self::ConnieEducationSide => "Connie Education Side",
+                            Self::ConnieSkirtFront => "Connie Skirt Front",
+                            Self::ConnieSkirtSide => "Connie Skirt Side",
+                            Self::ConnieSkirtSittingFront => "Connie Skirt Sitting Front",
+                            Self::ConnieSkirtSittingSide => "Connie Skirt Sitting Side",
+                            Self::ConnieSuitFront => "Connie Suit Front",
+                            Self::ConradHouseFront => "Conrad House Front",
+                            Self::ConradHouseSide => "Conrad House Side",
+                            Self::ConradSofaFront => "Conrad Sofa Front",
+                            Self::ConradSofaSide => "Conrad Sofa Side",
+                            Self::CrisantoBusinessFront => "Crisanto Business Front",
+                            Self::CrisantoBusinessSide => "Crisanto Business Side",
+                            Self::CrisantoChefFront2 => "Crisanto Chef Front 2",
+                            Self::CrisantoChefFront => "Crisanto Chef Front",
+                            Self::CrisantoChefSide2 => "Crisanto Chef Side 2",
+                            Self::CrisantoChefSide => "Crisanto Chef Side",
+                            Self::CrisantoChefSitting => "Crisanto Chef Sitting ",
+                            Self::CrisantoEducationFront => "Crisanto Education Front",
+                            Self::CrisantoEducationSide => "Crisanto Education Side",
+                            Self::CrisantoNurseFront2 => "Crisanto Nurse Front 2",
+                            Self::CrisantoNurseFront => "Crisanto Nurse Front",
+                            Self::CrisantoNurseSide2 => "Crisanto Nurse Side 2",
+                            Self::CrisantoNurseSide => "Crisanto Nurse Side",
+                            Self::CrisantoNurseSittingFront => "Crisanto Nurse Sitting Front",
+                            Self::CrisantoNurseSittingSide => "Crisanto Nurse Sitting Side",
+                            Self::CrisantoSuitFront => "Crisanto Suit Front",
+                            Self::CrisantoSuitSide => "Crisanto Suit Side",
+                            Self::DaphneInBlueBlazer => "Daphne in Blue blazer",
+                            Self::DaphneInBlueShirt => "Daphne in Blue shirt",
+                            Self::DaphneInGreyBlazer => "Daphne in Grey blazer",
+                            Self::DaphneInGreySuit => "Daphne in Grey suit",
+                            Self::DaphneInPinkHoodie => "Daphne in Pink hoodie",
+                            Self::DaphneInWhiteTShirt => "Daphne in White t-shirt",
+                            Self::DarnellInBlueShirtFront => "Darnell in Blue Shirt (Front)",
+                            Self::DarnellInBlueShirtLeft => "Darnell in Blue Shirt (Left)",
+                            Self::DarnellInBlueShirtRight => "Darnell in Blue Shirt (Right)",
+                            Self::DarnellInBordeauxPoloFront => "Darnell in Bordeaux Polo (Front)",
+                            Self::DarnellInBordeauxPoloLeft => "Darnell in Bordeaux Polo (Left)",
+                            Self::DarnellInBordeauxPoloRight => "Darnell in Bordeaux Polo (Right)",
+                            Self::DarnellInDoctorFront => "Darnell in Doctor (Front)",
+                            Self::DarnellInDoctorLeft => "Darnell in Doctor (Left)",
+                            Self::DarnellInDoctorRight => "Darnell in Doctor (Right)",
+                            Self::DeryaIndoorFront2 => "Derya Indoor Front 2",
+                            Self::DeryaIndoorFront => "Derya Indoor Front",
+                            Self::DeryaIndoorSide2 => "Derya Indoor Side 2",
+                            Self::DeryaIndoorSide => "Derya Indoor Side",
+                            Self::DeryaOfficeFront2 => "Derya Office Front 2",
+                            Self::DeryaOfficeFront => "Derya Office Front",
+                            Self::DeryaOfficeSide2 => "Derya Office Side 2",
+                            Self::DeryaOfficeSide => "Derya Office Side",
+                            Self::DexterCasualFront => "Dexter Casual Front",
+                            Self::DexterCasuatSide => "Dexter Casuat Side",
+                            Self::DexterDoctorSitting => "Dexter Doctor Sitting",
+                            Self::DexterDoctorStanding => "Dexter Doctor Standing",
+                            Self::DexterLawyer => "Dexter Lawyer",
+                            Self::DexterSuitFront => "Dexter Suit Front",
+                            Self::DexterSuitSide => "Dexter Suit Side",
+                            Self::DexterWinterCoatFront => "Dexter Winter Coat Front",
+                            Self::DexterWinterCoatSide => "Dexter Winter Coat Side",
+                            Self::DianaInBlackCamisoleTop => "Diana in Black Camisole Top",
+                            Self::DianaInStripedShirt => "Diana in Striped Shirt",
+                            Self::DianaInWhiteShirt => "Diana in White Shirt",
+                            Self::DioraInBlueBlazer => "Diora in Blue blazer",
+                            Self::DioraInGreenBlazer => "Diora in Green blazer",
+                            Self::DioraInPinkShirt => "Diora in Pink shirt",
+                            Self::DioraInWhiteShirt => "Diora in White shirt",
+                            Self::DioraInWhiteTShirt => "Diora in White t-shirt",
+                            Self::DiranCasualFront => "Diran Casual Front",
+                            Self::DiranCasualSide => "Diran Casual Side",
+                            Self::DiranJacketFront => "Diran Jacket Front",
+                            Self::DiranJacketSide => "Diran Jacket Side",
+                            Self::DiranMacbookBusinessFront => "Diran Macbook Business Front",
+                            Self::DiranMacbookBusinessSide => "Diran Macbook Business Side",
+                            Self::DiranMacbookCasualFront => "Diran Macbook Casual Front",
+                            Self::DiranMacbookCasualSide => "Diran Macbook Casual Side",
+                            Self::DiranMacbookSittingFront2 => "Diran Macbook Sitting Front 2",
+                            Self::DiranMacbookSittingFront => "Diran Macbook Sitting Front",
+                            Self::DiranMacbookSittingSide2 => "Diran Macbook Sitting Side 2",
+                            Self::DiranMacbookSittingSide => "Diran Macbook Sitting Side",
+                            Self::DiranSuitFront => "Diran Suit Front",
+                            Self::DiranSuitSide => "Diran Suit Side",
+                            Self::DiranIPadFront => "Diran iPad Front",
+                            Self::DiranIPadSide => "Diran iPad Side",
+                            Self::DiranIPadSittingFront => "Diran iPad Sitting Front",
+                            Self::DiranIPadSittingSide => "Diran iPad Sitting Side",
+                            Self::ElenoraCasualFront => "Elenora Casual Front",
+                            Self::ElenoraCasualSide => "Elenora Casual Side",
+                            Self::ElenoraFitnessCoach => "Elenora Fitness Coach",
+                            Self::ElenoraFitnessCoach2 => "Elenora Fitness Coach 2",
+                            Self::ElenoraTechExpert => "Elenora Tech Expert",
+                            Self::ElenoraSuitFront => "Elenora Suit Front",
+                            Self::ElenoraSuitSide => "Elenora Suit Side",
+                            Self::ElenoraYellowDressFront => "Elenora YellowDress Front",
+                            Self::ElenoraYellowDressSide => "Elenora YellowDress Side",
+                            Self::EmanuelOfficeFront => "Emanuel Office Front",
+                            Self::EmanuelOfficeSide => "Emanuel Office Side",
+                            Self::EmanuelSofaFront => "Emanuel Sofa Front",
+                            Self::EmanuelSofaSide => "Emanuel Sofa Side",
+                            Self::EmeryInBlueBlazer => "Emery in Blue blazer",
+                            Self::EmeryInBlueSuit => "Emery in Blue suit",
+                            Self::EmeryInGreenShirt => "Emery in Green shirt",
+                            Self::EmeryInKhakiBlazer => "Emery in Khaki blazer",
+                            Self::EmeryInRedBlazer => "Emery in Red blazer",
+                            Self::EmeryInWhiteTShirt => "Emery in White t-shirt",
+                            Self::EmiliaOutdoorBusinessFront => "Emilia Outdoor Business Front",
+                            Self::EmiliaOutdoorBusinessSide => "Emilia Outdoor Business Side",
+                            Self::EmiliaOutdoorYogaFront2 => "Emilia Outdoor Yoga Front 2",
+                            Self::EmiliaOutdoorYogaFront => "Emilia Outdoor Yoga Front",
+                            Self::EmiliaOutdoorYogaSide => "Emilia Outdoor Yoga Side",
+                            Self::EmiliaPicnicFront => "Emilia Picnic Front",
+                            Self::EmiliaPicnicSide => "Emilia Picnic Side",
+                            Self::EdwardInBlackSuit => "Edward in Black Suit",
+                            Self::Edward => "Edward",
+                            Self::EdwardInBlueShirt => "Edward in Blue Shirt",
+                            Self::EsmondInBlackCoat => "Esmond in Black coat",
+                            Self::EsmondInBlackShirt => "Esmond in Black shirt",
+                            Self::EsmondInBlueBlazer => "Esmond in Blue blazer",
+                            Self::EsmondInBlueSuit => "Esmond in Blue suit",
+                            Self::EsmondInGreySweater => "Esmond in Grey sweater",
+                            Self::FernandoBusinessIndoorFront => "Fernando Business Indoor Front",
+                            Self::FernandoBusinessIndoorSide => "Fernando Business Indoor Side",
+                            Self::FernandoOutdoorChairFront2 => "Fernando OutdoorChair Front 2",
+                            Self::FernandoOutdoorChairFront => "Fernando Outdoor Chair Front",
+                            Self::FernandoOutdoorChairSide => "Fernando Outdoor Chair Side",
+                            Self::FernandoOutdoorFront => "Fernando Outdoor Front",
+                            Self::FernandoOutdoorSide => "Fernando Outdoor Side",
+                            Self::FernandoOutdoorTableFront => "Fernando Outdoor Table Front",
+                            Self::FernandoOutdoorTableSide => "Fernando Outdoor Table Side",
+                            Self::FinaBusinessSittingFront => "Fina Business Sitting Front",
+                            Self::FinaBusinessSittingSide => "Fina Business Sitting Side",
+                            Self::FinaCasualFront2 => "Fina Casual Front 2",
+                            Self::FinaCasualFront => "Fina Casual Front",
+                            Self::FinaCasualSide2 => "Fina Casual Side 2",
+                            Self::FinaCasualSide => "Fina Casual Side",
+                            Self::FinaCasualSittingFront => "Fina Casual Sitting Front",
+                            Self::FinaCasualSittingSide => "Fina Casual Sitting Side",
+                            Self::FinaDenimFront => "Fina Denim Front",
+                            Self::FinaDenimSide => "Fina Denim Side",
+                            Self::FinaDenimSittingFront => "Fina Denim Sitting Front",
+                            Self::FinaEmployeeFront => "Fina Employee Front",
+                            Self::FinaEmployeeSide => "Fina Employee Side",
+                            Self::FinaSuitFront => "Fina Suit Front",
+                            Self::FinaSuitSide => "Fina Suit Side",
+                            Self::FinaSupportFront => "Fina Support Front",
+                            Self::FinaSupportSide => "Fina Support Side",
+                            Self::FlorinBusinessSittingFront => "Florin Business Sitting Front",
+                            Self::FlorinBusinessSittingSide => "Florin Business Sitting Side",
+                            Self::FlorinMaintainFront2 => "Florin Maintain Front 2",
+                            Self::FlorinMaintainFront => "Florin Maintain Front",
+                            Self::FlorinMaintainSide2 => "Florin Maintain Side 2",
+                            Self::FlorinMaintainSide => "Florin Maintain Side",
+                            Self::FlorinMaintainSiitingFront => "Florin Maintain Siiting Front",
+                            Self::FlorinMaintainSiitingSide => "Florin Maintain Siiting Side",
+                            Self::FlorinSuitFront2 => "Florin Suit Front 2",
+                            Self::FlorinSuitFront => "Florin Suit Front",
+                            Self::FlorinSuitSide2 => "Florin Suit Side 2",
+                            Self::FlorinSuitSide => "Florin Suit Side",
+                            Self::FrancisInBlazerFront => "Francis in Blazer (Front)",
+                            Self::FrancisInBlazerLeft => "Francis in Blazer (Left)",
+                            Self::FrancisInBlazerRight => "Francis in Blazer (Right)",
+                            Self::FrancisInDoctorFront => "Francis in Doctor (Front)",
+                            Self::FrancisInDoctorLeft => "Francis in Doctor (Left)",
+                            Self::FrancisInDoctorRight => "Francis in Doctor (Right)",
+                            Self::FrancisInShirtFront => "Francis in Shirt (Front)",
+                            Self::FrancisInShirtLeft => "Francis in Shirt (Left)",
+                            Self::FrancisInShirtRight => "Francis in Shirt (Right)",
+                            Self::FredInBlueLongShirtFront => "Fred in Blue Long Shirt (Front)",
+                            Self::FredInBlueLongShirtLeft => "Fred in Blue Long Shirt (Left)",
+                            Self::FredInBlueLongShirtRight => "Fred in Blue Long Shirt (Right)",
+                            Self::FredInBlueShortShirtFront => "Fred in Blue Short Shirt (Front)",
+                            Self::FredInBlueShortShirtLeft => "Fred in Blue Short Shirt (Left)",
+                            Self::FredInBlueShortShirtRight => "Fred in Blue Short Shirt (Right)",
+                            Self::FrejaInBlueBlazer => "Freja in Blue blazer",
+                            Self::FrejaInGreyBlazer => "Freja in Grey blazer",
+                            Self::FrejaInWhiteBlazer => "Freja in White blazer",
+                            Self::FrejaInWhitePoloShirt => "Freja in White polo shirt",
+                            Self::FrejaInWhiteShirt => "Freja in White shirt",
+                            Self::GabrielInBlackSweatshirt => "Gabriel in Black Sweatshirt",
+                            Self::GabrielInBlueSuit => "Gabriel in Blue Suit",
+                            Self::GabrielInGrayShirt => "Gabriel in Gray Shirt",
+                            Self::GalaBedroomFront => "Gala Bedroom Front",
+                            Self::GalaBusinessSofaFront2 => "Gala Business Sofa Front 2",
+                            Self::GalaBusinessSofaFront3 => "Gala Business Sofa Front 3",
+                            Self::GalaBusinessSofaFront => "Gala Business Sofa Front",
+                            Self::GalaBusinessSofaSide2 => "Gala Business Sofa Side 2",
+                            Self::GalaBusinessSofaSide3 => "Gala Business Sofa Side 3",
+                            Self::GalaBusinessSofaSide => "Gala Business Sofa Side",
+                            Self::GalaCasualSofaWithIPadFront => "Gala Casual Sofa with iPad Front",
+                            Self::GalaCasualSofaWithIPadSide2 => "Gala Casual Sofa with iPad Side 2",
+                            Self::GalaCasualSofaWithIPadSide => "Gala Casual Sofa with iPad Side",
+                            Self::GalaOfficeFront => "Gala Office Front",
+                            Self::GalaOfficeSide => "Gala Office Side",
+                            Self::GalaSofaFront2 => "Gala Sofa Front 2",
+                            Self::GalaSofaFront3 => "Gala Sofa Front 3",
+                            Self::GalaSofaFront => "Gala Sofa Front",
+                            Self::GalaSofaSide2 => "Gala Sofa Side 2",
+                            Self::GalaSofaSide3 => "Gala Sofa Side 3",
+                            Self::GalaSofaSide => "Gala Sofa Side",
+                            Self::GeorgiaUpperBody => "Georgia (Upper Body)",
+                            Self::GeorgiaCasualFront => "Georgia Casual Front",
+                            Self::GeorgiaCasualSide => "Georgia Casual Side",
+                            Self::GeorgiaOfficeFront => "Georgia Office Front",
+                            Self::GeorgiaOfficeSide => "Georgia Office Side",
+                            Self::GerardoSofaSide => "Gerardo Sofa Side",
+                            Self::GerardoIndoorFront => "Gerardo Indoor Front",
+                            Self::GerardoIndoorSide => "Gerardo Indoor Side",
+                            Self::GerardoNightSceneFront2 => "Gerardo Night Scene Front 2",
+                            Self::GerardoNightSceneFront => "Gerardo Night Scene Front",
+                            Self::GerardoOutdoorSportFront => "Gerardo Outdoor Sport Front",
+                            Self::GerardoOutdoorSportSide => "Gerardo Outdoor Sport Side",
+                            Self::GerardoSofaFront => "Gerardo Sofa Front",
+                            Self::GiuliaOfficeFront2 => "Giulia Office Front 2",
+                            Self::GiuliaOfficeFront => "Giulia Office Front",
+                            Self::GiuliaOfficeSide2 => "Giulia Office Side 2",
+                            Self::GiuliaOfficeSide => "Giulia Office Side",
+                            Self::GiuliaSofaFront => "Giulia Sofa Front",
+                            Self::GiuliaSofaSide => "Giulia Sofa Side",
+                            Self::GiuliaSofaFront2 => "Giulia Sofa  Front 2",
+                            Self::GiuliaSofaSide3 => "Giulia Sofa  Side 3",
+                            Self::HadaCasualCupFront => "Hada Casual Cup Front",
+                            Self::HadaCasualCupSide => "Hada Casual Cup Side",
+                            Self::HadaCasualFront => "Hada Casual Front",
+                            Self::HadaCasualSide => "Hada Casual Side",
+                            Self::HadaCasualSittingFront2 => "Hada Casual Sitting Front 2",
+                            Self::HadaCasualSittingFront => "Hada Casual Sitting Front",
+                            Self::HadaCasualSittingSide2 => "Hada Casual Sitting Side 2",
+                            Self::HadaCasualSittingSide => "Hada Casual Sitting Side",
+                            Self::HadaLivelyGesturesFront => "Hada LivelyGestures Front",
+                            Self::HadaLivelyGesturesSide => "Hada LivelyGestures Side",
+                            Self::HadaLivelyGesturesSittingFront => "Hada LivelyGestures Sitting Front",
+                            Self::HadaLivelyGesturesSittingSide => "Hada LivelyGestures Sitting Side",
+                            Self::HadaSuitFront2 => "Hada Suit Front 2",
+                            Self::HadaSuitFront => "Hada Suit Front",
+                            Self::HadaSuitSide2 => "Hada Suit Side 2",
+                            Self::HadaSuitSide => "Hada Suit Side",
+                            Self::HadaSuitSittingFront2 => "Hada Suit Sitting Front 2",
+                            Self::HadaSuitSittingFront => "Hada Suit Sitting Front",
+                            Self::HadaSuitSittingSide => "Hada Suit Sitting Side",
+                            Self::HarrisonInBlackSuit => "Harrison in Black Suit",
+                            Self::HarrisonInGraySuit => "Harrison in Gray Suit",
+                            Self::HarrisonInWhiteShirt => "Harrison in White Shirt",
+                            Self::IanInBeigeShirt => "Ian in Beige Shirt",
+                            Self::IanInBlackJacket => "Ian in Black Jacket",
+                            Self::IanInGraySuit => "Ian in Gray Suit",
+                            Self::IdaLoungeFront2 => "Ida Lounge Front 2",
+                            Self::IdaLoungeFront => "Ida Lounge Front",
+                            Self::IdaLoungeSide2 => "Ida Lounge Side 2",
+                            Self::IdaLoungeSide => "Ida Lounge Side",
+                            Self::IdaSofaFront2 => "Ida Sofa Front 2",
+                            Self::IdaSofaFront => "Ida Sofa Front",
+                            Self::IdaSofaSide2 => "Ida Sofa Side 2",
+                            Self::IdaSofaSide => "Ida Sofa Side",
+                            Self::IkerInAlmondSweater => "Iker in Almond sweater",
+                            Self::IkerInBlackBlazer => "Iker in Black blazer",
+                            Self::IkerInBlueShirt => "Iker in Blue shirt",
+                            Self::IkerInGreyBlazer => "Iker in Grey blazer",
+                            Self::IkerInWhiteShirt => "Iker in White shirt",
+                            Self::ImeldaBizTalkFront => "Imelda BizTalk Front",
+                            Self::ImeldaBizTalkSide => "Imelda BizTalk Side",
+                            Self::ImeldaBusinessFront => "Imelda Business Front",
+                            Self::ImeldaBusinessSide => "Imelda Business Side",
+                            Self::ImeldaBusinessSittingFront2 => "Imelda Business Sitting Front 2",
+                            Self::ImeldaBusinessSittingFront => "Imelda Business Sitting Front",
+                            Self::ImeldaBusinessSittingSide2 => "Imelda Business Sitting Side 2",
+                            Self::ImeldaBusinessSittingSide => "Imelda Business Sitting Side",
+                            Self::ImeldaCasualFront => "Imelda Casual Front",
+                            Self::ImeldaCasualSide => "Imelda Casual Side",
+                            Self::ImeldaCoatFront2 => "Imelda Coat Front 2",
+                            Self::ImeldaCoatFront => "Imelda Coat Front",
+                            Self::ImeldaCoatSide => "Imelda Coat Side",
+                            Self::ImeldaCustomerSupportFront => "Imelda Customer Support Front",
+                            Self::ImeldaCustomerSupportSide => "Imelda Customer Support Side",
+                            Self::ImeldaFullSide => "Imelda Full Side ",
+                            Self::ImeldaSuitFront => "Imelda Suit Front",
+                            Self::ImeldaSuitSide => "Imelda Suit Side",
+                            Self::IvanInBlackSuit => "Ivan in Black Suit",
+                            Self::IvanInGarySuit => "Ivan in Gary Suit",
+                            Self::IvanInSuit => "Ivan in Suit",
+                            Self::IvanInSweater => "Ivan in Sweater",
+                            Self::JasonInBlackJacket => "Jason in Black Jacket",
+                            Self::JasonInBlueSuit => "Jason in Blue Suit",
+                            Self::JasonInGrayShirt => "Jason in Gray Shirt",
+                            Self::JaviIntenseSittingSpeakingFront => {
+                                "Javi Intense Sitting Speaking Front"
+                            }
+                            Self::JaviIntenseSittingSpeakingSide => "Javi Intense Sitting Speaking Side",
+                            Self::JaviIntenseSittingSpeaking => "Javi Intense Sitting Speaking ",
+                            Self::JaviIntenseSpeakingFront2 => "Javi Intense Speaking Front 2",
+                            Self::JaviIntenseSpeakingFront3 => "Javi Intense Speaking Front 3",
+                            Self::JaviIntenseSpeakingFront => "Javi Intense Speaking Front",
+                            Self::JaviIntenseSpeakingSide3 => "Javi Intense Speaking Side 3",
+                            Self::JaviIntenseSpeakingSide => "Javi Intense Speaking Side",
+                            Self::JaviInPassionateGestures2 => "Javi in Passionate Gestures 2",
+                            Self::JaviInPassionateGestures3 => "Javi in Passionate Gestures 3",
+                            Self::JaviInPassionateGestures => "Javi in Passionate Gestures",
+                            Self::JinUpperBody => "Jin (Upper Body)",
+                            Self::JinBlueCasualFront => "Jin Blue Casual Front",
+                            Self::JinBlueCasualSide => "Jin Blue Casual Side",
+                            Self::JinBusinessCafModeFront => "Jin Business Café Mode Front",
+                            Self::JinBusinessCafModeSide => "Jin Business Café Mode Side",
+                            Self::JinBusinessSittingFront => "Jin Business Sitting Front",
+                            Self::JinBusinessSittingSide => "Jin Business Sitting Side",
+                            Self::JinCasualCafModeFront => "Jin Casual Café Mode Front",
+                            Self::JinCasualCafModeSide => "Jin Casual Café Mode Side",
+                            Self::JinCasualSittingFront => "Jin Casual Sitting Front",
+                            Self::JinCasualSittingSide => "Jin Casual Sitting Side",
+                            Self::JinSuitFront => "Jin Suit Front",
+                            Self::JinSuitSide => "Jin Suit Side",
+                            Self::JinVestFront => "Jin Vest Front",
+                            Self::JinVestSide => "Jin Vest Side",
+                            Self::JinVestSittingFront => "Jin Vest Sitting Front",
+                            Self::JinVestSittingSide => "Jin Vest Sitting Side",
+                            Self::JinInEducationFront => "Jin in Education Front",
+                            Self::JinInEducationSide => "Jin in Education Side",
+                            Self::JinwooInBlackVest => "Jinwoo in Black vest",
+                            Self::JinwooInBlueSuit => "Jinwoo in Blue suit",
+                            Self::JinwooInWhiteTShirt => "Jinwoo in White T-shirt",
+                            Self::JinwooInWhiteShirt => "Jinwoo in White shirt",
+                            Self::JinwooInWhiteSuit => "Jinwoo in White suit",
+                            Self::JocelynOfficeFront2 => "Jocelyn Office Front 2",
+                            Self::JocelynOfficeFront => "Jocelyn Office Front",
+                            Self::JocelynOfficeSide2 => "Jocelyn Office Side 2",
+                            Self::JocelynOfficeSide => "Jocelyn Office Side",
+                            Self::JocelynSofaFront2 => "Jocelyn Sofa Front 2",
+                            Self::JocelynSofaFront => "Jocelyn Sofa Front",
+                            Self::JocelynSofaSide2 => "Jocelyn Sofa Side 2",
+                            Self::JocelynSofaSide => "Jocelyn Sofa Side",
+                            Self::JoelCouchFront => "Joel Couch Front",
+                            Self::JoelCouchSide => "Joel Couch Side",
+                            Self::JoelGymFront => "Joel Gym Front",
+                            Self::JoelGymSide => "Joel Gym Side",
+                            Self::JoelMountainFront => "Joel Mountain Front",
+                            Self::JoelMountainSide => "Joel Mountain Side",
+                            Self::JonasUpperBody => "Jonas (Upper Body)",
+                            Self::JonasGymFront2 => "Jonas Gym Front 2",
+                            Self::JonasGymFront => "Jonas Gym Front",
+                            Self::JonasGymSide2 => "Jonas Gym Side 2",
+                            Self::JonasGymSide => "Jonas Gym Side ",
+                            Self::JuneOfficeFront2 => "June Office Front 2",
+                            Self::JuanOfficeFront => "Juan Office Front",
+                            Self::JuanOfficeSide2 => "Juan Office Side 2",
+                            Self::JuanOfficeSide => "Juan Office Side",
+                            Self::JuanSofaFront2 => "Juan Sofa Front 2",
+                            Self::JuanSofaFront => "Juan Sofa Front",
+                            Self::JuanSofaSide2 => "Juan Sofa Side 2",
+                            Self::JuanSofaSide => "Juan Sofa Side",
+                            Self::JuditaUpperBody => "Judita (Upper Body)",
+                            Self::JuditaYogaFront2 => "Judita Yoga Front 2",
+                            Self::JuditaYogaFront => "Judita Yoga Front",
+                            Self::JuditaYogaSide2 => "Judita Yoga Side 2",
+                            Self::JuditaYogaSide => "Judita Yoga Side",
+                            Self::JudithUpperBody => "Judith (Upper Body)",
+                            Self::JudithBusinessFront2 => "Judith Business Front 2",
+                            Self::JudithBusinessFront => "Judith Business Front",
+                            Self::JudithBusinessSittingFront => "Judith Business Sitting Front",
+                            Self::JudithCasualFront => "Judith Casual Front",
+                            Self::JudithCasualSittingFront => "Judith Casual Sitting Front",
+                            Self::JudithSuitFront => "Judith Suit Front",
+                            Self::JudyBusinessFront => "Judy Business Front",
+                            Self::JudyBusinessSide => "Judy Business Side",
+                            Self::JudyBusinessSittingFront => "Judy Business Sitting Front",
+                            Self::JudyCasualFront => "Judy Casual Front",
+                            Self::JudyCasualSide => "Judy Casual Side",
+                            Self::JudyCasualSitting => "Judy Casual Sitting",
+                            Self::JudyConfidentSpeakingFront => "Judy ConfidentSpeaking Front",
+                            Self::JudyConfidentSpeakingSide => "Judy ConfidentSpeaking Side",
+                            Self::JudyDoctorSitting => "Judy Doctor Sitting",
+                            Self::JudyDoctorStanding => "Judy Doctor Standing",
+                            Self::JudyLawyer => "Judy Lawyer",
+                            Self::JudyNurseSittingFront2 => "Judy NurseSitting Front 2",
+                            Self::JudyNurseSittingFront => "Judy NurseSitting Front",
+                            Self::JudyNurseSittingSide2 => "Judy NurseSitting Side 2",
+                            Self::JudyNurseSittingSide => "Judy NurseSitting Side",
+                            Self::JudyNurseFront2 => "Judy Nurse Front 2",
+                            Self::JudyNurseFront => "Judy Nurse Front",
+                            Self::JudyNurseOnDutyFront => "Judy Nurse OnDuty Front",
+                            Self::JudyNurseOnDutySide => "Judy Nurse OnDuty Side",
+                            Self::JudyNurseSide2 => "Judy Nurse Side 2",
+                            Self::JudyNurseSide => "Judy Nurse Side",
+                            Self::JudySuitFront => "Judy Suit Front",
+                            Self::JudySuitSide => "Judy Suit Side",
+                            Self::JudyTeacherSitting => "Judy Teacher Sitting",
+                            Self::JudyHr => "Judy HR",
+                            Self::JudyTeacherStanding => "Judy Teacher Standing",
+                            Self::JuneUpperBody => "June (Upper Body)",
+                            Self::JuneHr => "June HR",
+                            Self::JuneOfficeFront => "June Office Front",
+                            Self::JuneOfficeSide2 => "June Office Side 2",
+                            Self::JuneOfficeSide => "June Office Side",
+                            Self::JuneSofaCasualFront2 => "June Sofa Casual Front 2",
+                            Self::JuneSofaCasualFront => "June Sofa Casual Front",
+                            Self::JuneSofaCasualSide2 => "June Sofa Casual Side 2",
+                            Self::JuneSofaCasualSide => "June Sofa Casual Side",
+                            Self::JustinInBlackShirt => "Justin in Black Shirt",
+                            Self::JustinInBlackSuit => "Justin in Black Suit",
+                            Self::JustinInWhiteShirt => "Justin in White Shirt",
+                            Self::JustoBusinessFront2 => "Justo Business Front 2",
+                            Self::JustoBusinessFront => "Justo Business Front",
+                            Self::JustoBusinessSide2 => "Justo Business Side 2",
+                            Self::JustoBusinessSide => "Justo Business Side",
+                            Self::JustoCasualSitting => "Justo Casual Sitting",
+                            Self::JustoCustomerServiceFront2 => "Justo CustomerService Front 2",
+                            Self::JustoCustomerServiceFront => "Justo CustomerService Front",
+                            Self::JustoCustomerServiceSide => "Justo CustomerService Side",
+                            Self::JustoCustomerServiceSittingFront => {
+                                "Justo CustomerService Sitting Front"
+                            }
+                            Self::JustoCustomerServiceSittingSide => "Justo CustomerService Sitting Side",
+                            Self::JustoEmployeeTrainingFront => "Justo EmployeeTraining Front",
+                            Self::JustoSuitCasualFront => "Justo Suit Casual Front ",
+                            Self::JustoSuitCasualSide => "Justo Suit Casual Side ",
+                            Self::KarolinInGraySuit => "Karolin in Gray Suit",
+                            Self::KarolinInSweatshirt => "Karolin in Sweatshirt",
+                            Self::KarolinInBlackSuit => "Karolin in Black Suit",
+                            Self::KavyaIndoorFront => "Kavya Indoor Front",
+                            Self::KavyaIndoorSide => "Kavya Indoor Side",
+                            Self::KavyaOutdoorSide => "Kavya Outdoor Side",
+                            Self::KavyaOutdoorSportFront => "Kavya Outdoor Sport Front",
+                            Self::KavyaOutdoorSportSide => "Kavya Outdoor Sport Side",
+                            Self::KavyaSofaFront => "Kavya Sofa Front",
+                            Self::KavyaSofaSide => "Kavya Sofa Side",
+                            Self::KellyInBlueShirtFront => "Kelly in Blue Shirt  (Front)",
+                            Self::KellyInBlueShirtLeft => "Kelly in Blue Shirt (Left)",
+                            Self::KellyInBlueShirtRight => "Kelly in Blue Shirt (Right)",
+                            Self::KellyInDoctorFront => "Kelly in Doctor (Front)",
+                            Self::KellyInDoctorLeft => "Kelly in Doctor (Left)",
+                            Self::KellyInDoctorRight => "Kelly in Doctor (Right)",
+                            Self::KellyInPinkShirtFront => "Kelly in Pink Shirt (Front)",
+                            Self::KellyInPinkShirtLeft => "Kelly in Pink Shirt (Left)",
+                            Self::KellyInPinkShirtRight => "Kelly in Pink Shirt (Right)",
+                            Self::KlaraInBlackBlazer => "Klara in Black blazer",
+                            Self::KlaraInBlueBlazer => "Klara in Blue blazer",
+                            Self::KlaraInBlueDress => "Klara in Blue dress",
+                            Self::KlaraInPinkShirt => "Klara in Pink shirt",
+                            Self::KlaraInWhiteBlazer => "Klara in White blazer",
+                            Self::KlaraInWhiteShirt => "Klara in White shirt",
+                            Self::KristinInLaceDress => "Kristin in Lace Dress",
+                            Self::KristinInVNeckShirt => "Kristin in V-neck Shirt",
+                            Self::KristinInBlackSuit => "Kristin in Black Suit",
+                            Self::LeosOfficeFront2 => "Leos Office Front 2",
+                            Self::LeosOfficeFront => "Leos Office Front",
+                            Self::LeosOfficeSide2 => "Leos Office Side 2",
+                            Self::LeosOfficeSide => "Leos Office Side",
+                            Self::LeosSofaFront2 => "Leos Sofa Front 2",
+                            Self::LeosSofaFront => "Leos Sofa Front",
+                            Self::LeosSofaSide2 => "Leos Sofa Side 2",
+                            Self::LeosSofaSide => "Leos Sofa Side",
+                            Self::LeszekLoungeFront => "Leszek Lounge Front",
+                            Self::LeszekLoungeSide => "Leszek Lounge Side",
+                            Self::LeszekOutdoorBusinessFront => "Leszek Outdoor Business Front",
+                            Self::LeszekOutdoorBusinessSide => "Leszek Outdoor Business Side",
+                            Self::LeszekOutdoorCasualFront => "Leszek Outdoor Casual Front",
+                            Self::LeszekOutdoorCasualSide => "Leszek Outdoor Casual Side",
+                            Self::LeszekSofaFront => "Leszek Sofa Front",
+                            Self::LeszekSofaSide => "Leszek Sofa Side",
+                            Self::Leah => "Leah",
+                            Self::LeahInBlackSuit => "Leah in Black Suit",
+                            Self::LinaCasualFront2 => "Lina Casual Front 2",
+                            Self::LinaCasualFront => "Lina Casual Front",
+                            Self::LinaCasualSide2 => "Lina Casual Side 2",
+                            Self::LinaCasualSide => "Lina Casual Side",
+                            Self::LinaCasualSittingFront => "Lina Casual Sitting Front",
+                            Self::LinaCasualSittingSide => "Lina Casual Sitting Side",
+                            Self::LinaDressFront => "Lina Dress Front",
+                            Self::LinaDressSide2 => "Lina Dress Side 2",
+                            Self::LinaDressSide => "Lina Dress Side",
+                            Self::LinaDressSittingFront => "Lina Dress Sitting Front",
+                            Self::LinaDressSittingSide => "Lina Dress Sitting Side",
+                            Self::LinaSweaterFront2 => "Lina Sweater Front 2",
+                            Self::LinaSweaterFront => "Lina Sweater Front",
+                            Self::LinaSweaterSide2 => "Lina Sweater Side 2",
+                            Self::LinaSweaterSide => "Lina Sweater Side",
+                            Self::LinaSweaterSittingFront2 => "Lina Sweater Sitting Front 2",
+                            Self::LinaSweaterSittingFront => "Lina Sweater Sitting Front",
+                            Self::LinaSweaterSittingSide2 => "Lina Sweater Sitting Side 2",
+                            Self::LinaSweaterSittingSide => "Lina Sweater Sitting Side",
+                            Self::Lisa => "Lisa",
+                            Self::Luca => "Luca",
+                            Self::LucienInBlackCoat => "Lucien in Black coat",
+                            Self::LucienInBlackPoloShirt => "Lucien in Black polo-shirt",
+                            Self::LucienInBlueBlazer => "Lucien in Blue blazer",
+                            Self::LucienInBlueShirt => "Lucien in Blue shirt",
+                            Self::LucienInGreyBlazer => "Lucien in Grey blazer",
+                            Self::LucienInWhiteShirt => "Lucien in White shirt",
+                            Self::LukeInBrownSuit => "Luke in Brown Suit",
+                            Self::LukeInYellowJacket => "Luke in Yellow Jacket",
+                            Self::LukeInBlueSuit => "Luke in Blue Suit",
+                            Self::MarcusUpperBody => "Marcus (Upper Body)",
+                            Self::MarcusCafFront2 => "Marcus Café Front 2",
+                            Self::MarcusCafFront => "Marcus Café Front",
+                            Self::MarcusCafSide2 => "Marcus Café Side 2",
+                            Self::MarcusCafSide => "Marcus Café Side",
+                            Self::MarcusCasualFront => "Marcus Casual Front",
+                            Self::MarcusCasualSide => "Marcus Casual Side",
+                            Self::MarcusCasualSittingFront2 => "Marcus Casual Sitting Front 2",
+                            Self::MarcusCasualSittingFront => "Marcus Casual Sitting Front",
+                            Self::MarcusCasualSittingSide2 => "Marcus Casual Sitting Side 2",
+                            Self::MarcusCasualSittingSide => "Marcus Casual Sitting Side",
+                            Self::MarcusDenimJacketFront => "Marcus Denim Jacket Front",
+                            Self::MarcusDenimJacketSide => "Marcus Denim Jacket Side",
+                            Self::MarcusEducationFront => "Marcus Education Front",
+                            Self::MarcusEducationSide => "Marcus Education Side",
+                            Self::MarcusSittingFront => "Marcus Sitting Front",
+                            Self::MarcusSittingSide => "Marcus Sitting Side",
+                            Self::MarcusSuitFront => "Marcus Suit Front",
+                            Self::MarcusSuitSide => "Marcus Suit Side",
+                            Self::MariaInSuit => "Maria in Suit",
+                            Self::MariaInSweater => "Maria in Sweater",
+                            Self::MariaInBlackSuit => "Maria in Black Suit",
+                            Self::MartinaOfficeFront2 => "Martina Office Front 2",
+                            Self::MartinaOfficeFront => "Martina Office Front",
+                            Self::MartinaOfficeSide2 => "Martina Office Side 2",
+                            Self::MartinaOfficeSide => "Martina Office Side",
+                            Self::MartinaSofaFront2 => "Martina Sofa Front 2",
+                            Self::MartinaSofaFront => "Martina Sofa Front",
+                            Self::MartinaSofaSide2 => "Martina Sofa Side 2",
+                            Self::MartinaSofaSide => "Martina Sofa Side",
+                            Self::MashaOfficeFront2 => "Masha Office Front 2",
+                            Self::MashaOfficeFront => "Masha Office Front",
+                            Self::MashaOfficeSide2 => "Masha Office Side 2",
+                            Self::MashaOfficeSide => "Masha Office Side",
+                            Self::MashaSofaCasualFront2 => "Masha Sofa Casual Front 2",
+                            Self::MashaSofaCasualFront => "Masha Sofa Casual Front",
+                            Self::MashaSofaCasualSide2 => "Masha Sofa Casual Side 2",
+                            Self::MashaSofaCasualSide => "Masha Sofa Casual Side",
+                            Self::MasonInBlueSuit => "Mason in Blue Suit",
+                            Self::MasonInWhiteShirt => "Mason in White Shirt",
+                            Self::MasonInBlueSweater => "Mason in Blue Sweater",
+                            Self::MatteoOfficeFront2 => "Matteo Office Front 2",
+                            Self::MatteoOfficeFront => "Matteo Office Front",
+                            Self::MatteoOfficeSide2 => "Matteo Office Side 2",
+                            Self::MatteoOfficeSide => "Matteo Office Side",
+                            Self::MatteoSofaFront2 => "Matteo Sofa Front 2",
+                            Self::MatteoSofaFront => "Matteo Sofa Front",
+                            Self::MatteoSofaSide2 => "Matteo Sofa Side 2",
+                            Self::MatteoSofaSide => "Matteo Sofa Side",
+                            Self::MaxUpperBody => "Max (Upper Body)",
+                            Self::MaxIndoorFront => "Max Indoor Front",
+                            Self::MaxIndoorSide => "Max Indoor Side",
+                            Self::MaxOutdoorSportFront => "Max Outdoor Sport Front",
+                            Self::MaxOutdoorSportSide => "Max Outdoor Sport Side",
+                            Self::MilenaOfficeFront2 => "Milena Office Front 2",
+                            Self::MilenaOfficeFront => "Milena Office Front",
+                            Self::MilenaOfficeSide2 => "Milena Office Side 2",
+                            Self::MilenaOfficeSide => "Milena Office Side",
+                            Self::MilenaSofaFront2 => "Milena Sofa Front 2",
+                            Self::MilenaSofaFront => "Milena Sofa Front",
+                            Self::MilenaSofaSide2 => "Milena Sofa Side 2",
+                            Self::MilenaSofaSide => "Milena Sofa Side",
+                            Self::MilesUpperBody => "Miles (Upper Body)",
+                            Self::MilesOutdoorFront => "Miles Outdoor Front",
+                            Self::MilesOutdoorSide => "Miles Outdoor Side",
+                            Self::MilesSofaFront2 => "Miles Sofa Front 2",
+                            Self::MilesSofaFront => "Miles Sofa Front",
+                            Self::MilesSofaSide2 => "Miles Sofa Side 2",
+                            Self::MilesSofaSide => "Miles Sofa Side",
+                            Self::MinhoInBlueBlazer => "Minho in Blue blazer",
+                            Self::MinhoInBlueShirt => "Minho in Blue shirt",
+                            Self::MinhoInGreenPoloShirt => "Minho in Green polo-shirt",
+                            Self::MinhoInKhakiJacket => "Minho in Khaki jacket",
+                            Self::MinhoInWhiteShirt => "Minho in White shirt",
+                            Self::MinhoInWhiteTShirt => "Minho in White t-shirt",
+                            Self::MireiaBusinessIndoorFront => "Mireia Business Indoor Front",
+                            Self::MireiaBusinessIndoorSide => "Mireia Business Indoor Side",
+                            Self::MireiaOutdoorChairFront => "Mireia Outdoor Chair Front",
+                            Self::MireiaOutdoorFront => "Mireia Outdoor Front",
+                            Self::MireiaOutdoorSide => "Mireia Outdoor Side",
+                            Self::MireiaOutdoorTableFront => "Mireia Outdoor Table Front",
+                            Self::MireiaOutdoorTableSide => "Mireia Outdoor Table Side",
+                            Self::MiyuOfficeFront2 => "Miyu Office Front 2",
+                            Self::MiyuOfficeFront => "Miyu Office Front",
+                            Self::MiyuOfficeSide2 => "Miyu Office Side 2",
+                            Self::MiyuOfficeSide => "Miyu Office Side",
+                            Self::MiyuSofaBusinessFront => "Miyu Sofa Business Front",
+                            Self::MiyuSofaBusinessSide => "Miyu Sofa Business Side",
+                            Self::MiyuSofaCasualFront2 => "Miyu Sofa Casual Front 2",
+                            Self::MiyuSofaCasualFront => "Miyu Sofa Casual Front",
+                            Self::MiyuSofaCasualSide2 => "Miyu Sofa Casual Side 2 ",
+                            Self::MiyuSofaCasualSide => "Miyu Sofa Casual Side",
+                            Self::NadimInBlackBlazer => "Nadim in Black blazer",
+                            Self::NadimInBlueBlazer => "Nadim in Blue blazer",
+                            Self::NadimInBlueJacket => "Nadim in Blue jacket",
+                            Self::NadimInPufferVest => "Nadim in Puffer vest",
+                            Self::NadimInWhiteShirt => "Nadim in White shirt",
+                            Self::NeilInBlackShirt => "Neil in Black Shirt",
+                            Self::NeilInBlackSuit => "Neil in Black Suit ",
+                            Self::NeilInYellowJacket => "Neil in Yellow Jacket",
+                            Self::Nico => "Nico",
+                            Self::NoahLobbyFront2 => "Noah Lobby Front 2",
+                            Self::NoahLobbyFront => "Noah Lobby Front",
+                            Self::NoahLobbySide2 => "Noah Lobby Side 2",
+                            Self::NoahLobbySide => "Noah Lobby Side",
+                            Self::NoahOfficeFront2 => "Noah Office Front 2",
+                            Self::NoahOfficeFront => "Noah Office Front",
+                            Self::NoahOfficeSide2 => "Noah Office Side 2",
+                            Self::NoahOfficeSide => "Noah Office Side",
+                            Self::NoahSofaFront2 => "Noah Sofa Front 2",
+                            Self::NoahSofaFront => "Noah Sofa Front ",
+                            Self::NoahSofaSide2 => "Noah Sofa Side 2",
+                            Self::NoahSofaSide => "Noah Sofa Side",
+                            Self::NourInBlackBlazer => "Nour in Black blazer",
+                            Self::NourInBrownDress => "Nour in Brown dress",
+                            Self::NourInGreyHoodie => "Nour in Grey hoodie",
+                            Self::NourInSportyVest => "Nour in Sporty vest",
+                            Self::NourInWhiteShirt => "Nour in White shirt",
+                            Self::OdeliaInBlueSuit => "Odelia in Blue Suit",
+                            Self::OdeliaInRedDress => "Odelia in Red Dress ",
+                            Self::OdeliaInYellowSuit => "Odelia in Yellow Suit",
+                            Self::OnatUpperBody => "Onat (Upper Body)",
+                            Self::OnatCasualFront => "Onat Casual Front",
+                            Self::OnatCasualSide => "Onat Casual Side",
+                            Self::OnatCasualSittingFront => "Onat Casual Sitting Front",
+                            Self::OnatCasualSittingSide => "Onat Casual Sitting Side",
+                            Self::OnatMacbookFront2 => "Onat Macbook Front 2",
+                            Self::OnatMacbookFront => "Onat Macbook Front",
+                            Self::OnatMacbookSide2 => "Onat Macbook Side 2",
+                            Self::OnatMacbookSide => "Onat Macbook Side",
+                            Self::OnatSuitFront => "Onat Suit Front",
+                            Self::OnatSuitSide => "Onat Suit Side",
+                            Self::OnatSuitSittingFront => "Onat Suit Sitting Front",
+                            Self::OnatSuitSittingSide => "Onat Suit Sitting Side",
+                            Self::OnatIPadFront => "Onat iPad Front",
+                            Self::OnatIPadSide => "Onat iPad Side",
+                            Self::OnatIPadSittingFront => "Onat iPad Sitting Front",
+                            Self::OnatIPadSittingSide => "Onat iPad Sitting Side",
+                            Self::OxanaUpperBody => "Oxana (Upper Body)",
+                            Self::OxanaGymFront2 => "Oxana Gym Front 2",
+                            Self::OxanaGymFront => "Oxana Gym Front",
+                            Self::OxanaGymSide2 => "Oxana Gym Side 2",
+                            Self::OxanaGymSide => "Oxana Gym Side",
+                            Self::OxanaOfficeFront2 => "Oxana Office Front 2",
+                            Self::OxanaOfficeFront => "Oxana Office Front",
+                            Self::OxanaOfficeSide2 => "Oxana Office Side 2",
+                            Self::OxanaOfficeSide => "Oxana Office Side",
+                            Self::OxanaSofaFront2 => "Oxana Sofa Front 2",
+                            Self::OxanaSofaFront => "Oxana Sofa Front",
+                            Self::OxanaSofaSide2 => "Oxana Sofa Side 2",
+                            Self::OxanaSofaSide => "Oxana Sofa Side",
+                            Self::OxanaYogaFront2 => "Oxana Yoga Front 2",
+                            Self::OxanaYogaFront => "Oxana Yoga Front",
+                            Self::OxanaYogaSide2 => "Oxana Yoga Side 2",
+                            Self::OxanaYogaSide => "Oxana Yoga Side",
+                            Self::PatrizioBusinessTrainingFront => "Patrizio Business Training Front",
+                            Self::PatrizioBusinessTrainingSide => "Patrizio Business Training Side",
+                            Self::PatrizioOfficeFront => "Patrizio Office Front",
+                            Self::PatrizioOfficeSide2 => "Patrizio Office Side 2",
+                            Self::PatrizioOfficeSide => "Patrizio Office Side",
+                            Self::PatrizioSofaFront => "Patrizio Sofa Front",
+                            Self::PatrizioSofaSide => "Patrizio Sofa Side",
+                            Self::PiperBusinessSofaFront => "Piper Business Sofa Front",
+                            Self::PiperBusinessSofaSide => "Piper Business Sofa Side",
+                            Self::PiperEducationFront => "Piper Education Front",
+                            Self::PiperEducationSide => "Piper Education Side",
+                            Self::RasmusLoungeFront2 => "Rasmus Lounge Front 2",
+                            Self::RasmusLoungeFront => "Rasmus Lounge Front",
+                            Self::RasmusLoungeSide2 => "Rasmus Lounge Side 2",
+                            Self::RasmusLoungeSide => "Rasmus Lounge Side",
+                            Self::RasmusSofaFront2 => "Rasmus Sofa Front 2",
+                            Self::RasmusSofaFront => "Rasmus Sofa Front",
+                            Self::RasmusSofaSide2 => "Rasmus Sofa Side 2",
+                            Self::RasmusSofaSide => "Rasmus Sofa Side",
+                            Self::RaulUpperBody => "Raul (Upper Body)",
+                            Self::RaulBusinessSofaFront2 => "Raul Business Sofa Front 2",
+                            Self::RaulBusinessSofaFront => "Raul Business Sofa Front",
+                            Self::RaulBusinessSofaSide2 => "Raul Business Sofa Side 2",
+                            Self::RaulBusinessSofaSide => "Raul Business Sofa Side",
+                            Self::RaulCasualSofaFront2 => "Raul Casual Sofa Front 2",
+                            Self::RaulCasualSofaFront => "Raul Casual Sofa Front",
+                            Self::RaulCasualSofaSide2 => "Raul Casual Sofa Side 2",
+                            Self::RaulCasualSofaSide => "Raul Casual Sofa Side",
+                            Self::RaulCasualSofaNoIPadFront => "Raul Casual Sofa no iPad Front",
+                            Self::RaulCasualSofaNoIPadSide => "Raul Casual Sofa no iPad Side",
+                            Self::RaulCasualSofaWithIPadFront => "Raul Casual Sofa with iPad Front",
+                            Self::RaulCasualSofaWithIPadSide => "Raul Casual Sofa with iPad Side",
+                            Self::RaulOfficeFront2 => "Raul Office Front 2",
+                            Self::RaulOfficeFront => "Raul Office Front",
+                            Self::RaulOfficeSide => "Raul Office Side",
+                            Self::RaulSofaFront2 => "Raul Sofa Front 2",
+                            Self::RaulSofaFront => "Raul Sofa Front",
+                            Self::RaulSofaSide2 => "Raul Sofa Side 2",
+                            Self::RaulSofaSide => "Raul Sofa Side",
+                            Self::Rebecca => "Rebecca",
+                            Self::RenUpperBody => "Ren (Upper Body)",
+                            Self::RenOfficeFront2 => "Ren Office Front 2",
+                            Self::RenOfficeFront => "Ren Office Front",
+                            Self::RenOfficeSide2 => "Ren Office Side 2",
+                            Self::RenOfficeSide => "Ren Office Side",
+                            Self::RenSofaBusinessFront => "Ren Sofa Business Front",
+                            Self::RenSofaBusinessSide => "Ren Sofa Business Side",
+                            Self::RenSofaCasualFront2 => "Ren Sofa Casual Front 2",
+                            Self::RenSofaCasualFront => "Ren Sofa Casual Front",
+                            Self::RenSofaCasualSide2 => "Ren Sofa Casual Side 2 ",
+                            Self::RenSofaCasualSide => "Ren Sofa Casual Side",
+                            Self::RileyUpperBody => "Riley (Upper Body)",
+                            Self::RileyCasualFront => "Riley Casual Front",
+                            Self::RileyCasualSide => "Riley Casual Side",
+                            Self::RileyOfficeFront => "Riley Office Front",
+                            Self::RileyOfficeSide => "Riley Office Side",
+                            Self::RomanOutdoorSportFront => "Roman Outdoor Sport Front",
+                            Self::RomanOutdoorSportSide => "Roman Outdoor Sport Side",
+                            Self::SabineOfficeFront2 => "Sabine Office Front 2",
+                            Self::SabineOfficeFront => "Sabine Office Front",
+                            Self::SabineOfficeSide => "Sabine Office Side",
+                            Self::SabineSofaSide => "Sabine Sofa Side",
+                            Self::SalmaInHeadscarfFront => "Salma in headscarf (Front)",
+                            Self::SalmaInHeadscarfLeft => "Salma in headscarf (Left)",
+                            Self::SalmaInHeadscarfRight => "Salma in headscarf (Right)",
+                            Self::SantaAvatarPresentStanding => "Santa Avatar Present Standing ",
+                            Self::SantaAvatarSitting2 => "Santa Avatar Sitting 2",
+                            Self::SantaAvatarSitting => "Santa Avatar Sitting",
+                            Self::SantaAvatarSittingSide => "Santa Avatar Sitting Side",
+                            Self::SantaAvatarStanding => "Santa Avatar Standing",
+                            Self::SantaFireplaceFront => "Santa Fireplace Front",
+                            Self::SantaFireplaceSide => "Santa Fireplace Side",
+                            Self::SaskiaInBlueBlazer => "Saskia in Blue blazer",
+                            Self::SaskiaInBlueShirt => "Saskia in Blue shirt",
+                            Self::SaskiaInGreenBlazer => "Saskia in Green blazer",
+                            Self::SaskiaInGreyVest => "Saskia in Grey vest",
+                            Self::SaskiaInWhiteBlazer => "Saskia in White blazer",
+                            Self::ScarlettCouchFront2 => "Scarlett Couch Front 2",
+                            Self::ScarlettCouchFront => "Scarlett Couch Front",
+                            Self::ScarlettCouchSide2 => "Scarlett Couch Side 2",
+                            Self::ScarlettCouchSide => "Scarlett Couch Side",
+                            Self::ScarlettFireplaceFront => "Scarlett Fireplace Front",
+                            Self::ScarlettFireplaceSide => "Scarlett Fireplace Side",
+                            Self::ScarlettHallFront => "Scarlett Hall Front",
+                            Self::ScarlettHallSide => "Scarlett Hall Side",
+                            Self::ScarlettYogaFront => "Scarlett Yoga Front",
+                            Self::ScarlettYogaSide => "Scarlett Yoga Side",
+                            Self::SeemaBusinessFront => "Seema Business Front",
+                            Self::SeemaBusinessSide => "Seema Business Side",
+                            Self::SeemaBusinessSittingSide => "Seema Business Sitting Side",
+                            Self::SeemaCasualFront => "Seema Casual Front",
+                            Self::SeemaCasualSide => "Seema Casual Side",
+                            Self::SeemaCasualSittingFront => "Seema Casual Sitting Front",
+                            Self::SeemaCasualSittingSide => "Seema Casual Sitting Side",
+                            Self::SeemaNurseFront2 => "Seema Nurse Front 2",
+                            Self::SeemaNurseFront => "Seema Nurse Front",
+                            Self::SeemaNurseSide2 => "Seema Nurse Side 2",
+                            Self::SeemaNurseSide => "Seema Nurse Side",
+                            Self::ShawnBusinessFront => "Shawn Business Front",
+                            Self::ShawnBusinessSide => "Shawn Business Side",
+                            Self::ShawnCasualSittingFront => "Shawn Casual Sitting Front",
+                            Self::ShawnCasualSittingSide => "Shawn Casual Sitting Side",
+                            Self::ShawnSittingFront => "Shawn Sitting Front",
+                            Self::ShawnSittingSide => "Shawn Sitting Side",
+                            Self::ShawnSuitFront => "Shawn Suit Front",
+                            Self::ShawnSuitSide => "Shawn Suit Side",
+                            Self::ShawnTherapist => "Shawn Therapist",
+                            Self::ShirleyBusinessFront => "Shirley Business Front",
+                            Self::ShirleyBusinessSide => "Shirley Business Side",
+                            Self::ShirleyCasualFront2 => "Shirley Casual Front 2",
+                            Self::ShirleyCasualFront => "Shirley Casual Front",
+                            Self::ShirleyCasualSide => "Shirley Casual Side",
+                            Self::ShirleyCasualSittingFront2 => "Shirley Casual Sitting Front 2",
+                            Self::ShirleyCasualSittingFront => "Shirley Casual Sitting Front",
+                            Self::ShirleyCasualSittingSide2 => "Shirley Casual Sitting Side 2",
+                            Self::ShirleyCasualSittingSide => "Shirley Casual Sitting Side",
+                            Self::ShirleyEducationFront => "Shirley Education Front",
+                            Self::ShirleyEducationSide2 => "Shirley Education Side 2",
+                            Self::ShirleyEducationSide => "Shirley Education Side",
+                            Self::ShirleySittingFront => "Shirley Sitting Front",
+                            Self::ShirleySittingSide => "Shirley Sitting Side",
+                            Self::ShirleySkirtFront => "Shirley Skirt Front",
+                            Self::ShirleySkirtSide => "Shirley Skirt Side",
+                            Self::ShirleySuitFront => "Shirley Suit Front",
+                            Self::ShirleySuitSide => "Shirley Suit Side",
+                            Self::SilasUpperBody => "Silas (Upper Body)",
+                            Self::SilasCustomerSupport => "Silas Customer Support",
+                            Self::SilasHr => "Silas HR",
+                            Self::SilasLoungeFront => "Silas Lounge Front",
+                            Self::SilasLoungeSide => "Silas Lounge Side",
+                            Self::SilasSofaSide2 => "Silas Sofa Side 2",
+                            Self::SilasSofaSide => "Silas Sofa Side",
+                            Self::SloaneInBlueDress => "Sloane in Blue dress",
+                            Self::SloaneInGreySuit => "Sloane in Grey suit",
+                            Self::SloaneInPinkSweater => "Sloane in Pink sweater",
+                            Self::SophiaInBlackShirt => "Sophia in Black Shirt",
+                            Self::SophiaInSuit => "Sophia in Suit ",
+                            Self::SophiaInWhiteSuit => "Sophia in White Suit",
+                            Self::Sophie => "Sophie",
+                            Self::StacyInDoctorFront => "Stacy in Doctor (Front)",
+                            Self::StacyInDoctorLeft => "Stacy in Doctor (Left)",
+                            Self::StacyInDoctorRight => "Stacy in Doctor (Right)",
+                            Self::StacyInDressFront => "Stacy in Dress (Front)",
+                            Self::StacyInDressLeft => "Stacy in Dress (Left)",
+                            Self::StacyInDressRight => "Stacy in Dress (Right)",
+                            Self::StacyInShirtFront => "Stacy in Shirt (Front)",
+                            Self::StacyInShirtLeft => "Stacy in Shirt (Left)",
+                            Self::StacyInShirtRight => "Stacy in Shirt (Right)",
+                            Self::SusanInBlackShirt => "Susan in Black Shirt",
+                            Self::SusanInBlackSuit => "Susan in Black Suit",
+                            Self::SusanInSuit => "Susan in Suit",
+                            Self::TahliaInBlueDress => "Tahlia in Blue dress",
+                            Self::TahliaInBlueSuit => "Tahlia in Blue suit",
+                            Self::TahliaInDarkBlueSuit => "Tahlia in Dark blue suit",
+                            Self::TahliaInRedSuit => "Tahlia in Red suit",
+                            Self::TahliaInWhiteShirt => "Tahlia in White shirt",
+                            Self::TeodorUpperBody => "Teodor (Upper Body)",
+                            Self::TeodorOfficeFront2 => "Teodor Office Front 2",
+                            Self::TeodorOfficeFront => "Teodor Office Front",
+                            Self::TeodorOfficeSide2 => "Teodor Office Side 2",
+                            Self::TeodorOfficeSide => "Teodor Office Side",
+                            Self::TeodorSofaFront2 => "Teodor Sofa Front 2",
+                            Self::TeodorSofaFront => "Teodor Sofa Front",
+                            Self::TeodorSofaSide2 => "Teodor Sofa Side 2",
+                            Self::TeodorSofaSide => "Teodor Sofa Side",
+                            Self::TimothyUpperBody => "Timothy (Upper Body)",
+                            Self::TimothyCasualFront => "Timothy Casual Front",
+                            Self::TimothyCasualSide => "Timothy Casual Side",
+                            Self::TimothyOfficeFront => "Timothy Office Front",
+                            Self::TimothyOfficeSide => "Timothy Office Side",
+                            Self::TitoCasualFront2 => "Tito Casual Front 2",
+                            Self::TitoCasualFront => "Tito Casual Front",
+                            Self::TitoCasualSide2 => "Tito Casual Side 2",
+                            Self::TitoCasualSide => "Tito Casual Side",
+                            Self::TitoCasualSittingFront => "Tito Casual Sitting Front",
+                            Self::TitoCasualSittingSide => "Tito Casual Sitting Side",
+                            Self::TitoCoatFront2 => "Tito Coat Front 2",
+                            Self::TitoCoatFront => "Tito Coat Front",
+                            Self::TitoCoatFullSide => "Tito Coat Full Side",
+                            Self::TitoCoatSide2 => "Tito Coat Side 2",
+                            Self::TitoCoatSide => "Tito Coat Side",
+                            Self::TitoPainterFront => "Tito Painter Front",
+                            Self::TitoPainterFullSide => "Tito Painter Full Side",
+                            Self::TitoPainterSide => "Tito Painter Side",
+                            Self::TitoPainterSittingFront => "Tito Painter Sitting Front",
+                            Self::TitoPainterSittingSide => "Tito Painter Sitting Side",
+                            Self::TravisInPoloShirt => "Travis in Polo Shirt",
+                            Self::TravisInGraySuit => "Travis in Gray Suit",
+                            Self::TravisInBlackSuit => "Travis in Black Suit",
+                            Self::TrevorInPlaidShirt => "Trevor  in Plaid Shirt",
+                            Self::TrevorInBlueShirt => "Trevor in Blue Shirt",
+                            Self::TrevorInBlueSuit => "Trevor in Blue Suit",
+                            Self::TrevorInSuit => "Trevor in Suit",
+                            Self::TubaBusinessChairFront => "Tuba Business Chair Front",
+                            Self::TubaBusinessChairSide => "Tuba Business Chair Side",
+                            Self::TubaBusinessFront => "Tuba Business Front",
+                            Self::TubaBusinessSide => "Tuba Business Side",
+                            Self::TubaBusinessSofaFront => "Tuba Business Sofa Front",
+                            Self::TubaBusinessSofaSide => "Tuba Business Sofa Side",
+                            Self::TubaCasualFront => "Tuba Casual Front",
+                            Self::TubaCasualSide => "Tuba Casual Side",
+                            Self::TubaCasualSittingFront => "Tuba Casual Sitting Front",
+                            Self::TubaCasualSittingSide => "Tuba Casual Sitting Side",
+                            Self::TubaMacbookFront => "Tuba Macbook Front",
+                            Self::TubaMacbookSide => "Tuba Macbook Side",
+                            Self::VeitOfficeFront => "Veit Office Front",
+                            Self::VeitOfficeSide => "Veit Office Side",
+                            Self::VeitSofaFront => "Veit Sofa Front",
+                            Self::VeitSofaSide => "Veit Sofa Side",
+                            Self::VernonOfficeFront2 => "Vernon Office Front 2",
+                            Self::VernonOfficeFront => "Vernon Office Front",
+                            Self::VernonOfficeSide2 => "Vernon Office Side 2",
+                            Self::VernonOfficeSide => "Vernon Office Side",
+                            Self::VerenaOfficeFront => "Verena Office Front",
+                            Self::VerenaOfficeSide => "Verena Office Side",
+                            Self::VerenaSofaFront => "Verena Sofa Front",
+                            Self::VerenaSofaSide => "Verena Sofa Side",
+                            Self::VernonUpperBody => "Vernon (Upper Body)",
+                            Self::VernonLoungeFront2 => "Vernon Lounge Front 2",
+                            Self::VernonLoungeSide2 => "Vernon Lounge Side 2",
+                            Self::VernonLoungeSide => "Vernon Lounge Side",
+                            Self::VinceUpperBody => "Vince (Upper Body)",
+                            Self::VinceBusinessSofaFront => "Vince Business Sofa Front",
+                            Self::VinceBusinessTrainingFront => "Vince Business Training Front",
+                            Self::VinceBusinessTrainingSide2 => "Vince Business Training Side 2",
+                            Self::VinceBusinessTrainingSide => "Vince Business Training Side",
+                            Self::VinceSofaCasualFront2 => "Vince Sofa Casual Front 2",
+                            Self::VinceSofaCasualFront => "Vince Sofa Casual Front",
+                            Self::VinceSofaCasualSide2 => "Vince Sofa Casual Side 2",
+                            Self::VinceSofaCasualSide => "Vince Sofa Casual Side",
+                            Self::ViolanteBrownSuitFront2 => "Violante Brown Suit Front 2",
+                            Self::ViolanteBrownSuitFront => "Violante Brown Suit Front ",
+                            Self::ViolanteBusinessSittingFront => "Violante Business Sitting Front",
+                            Self::ViolanteBusinessSittingSide => "Violante Business Sitting Side",
+                            Self::ViolanteCasualSittingFront => "Violante Casual Sitting Front ",
+                            Self::ViolanteCasualSittingSide => "Violante Casual Sitting Side",
+                            Self::ViolanteSportFront2 => "Violante Sport Front 2",
+                            Self::ViolanteSportFront => "Violante Sport Front",
+                            Self::ViolanteSportSide => "Violante Sport Side",
+                            Self::ViolanteSportSittingSide => "Violante Sport Sitting Side",
+                            Self::ViolanteSuitFront => "Violante Suit Front",
+                            Self::ViviannaInBlackShirt => "Vivianna in Black shirt",
+                            Self::WadeInBlackSuit => "Wade in Black Suit",
+                            Self::WadeInBlackJacket => "Wade in Black Jacket",
+                            Self::WadeInGrayJacket => "Wade in Gray Jacket",
+                            Self::YolaActiveSpeakingFront => "Yola Active Speaking Front",
+                            Self::YolaActiveSpeakingSide => "Yola Active Speaking Side",
+                            Self::YolaBusinessFront => "Yola Business Front",
+                            Self::YolaBusinessSide => "Yola Business Side",
+                            Self::YolaCalmSpeakingFront => "Yola Calm Speaking Front",
+                            Self::YolaCalmSpeakingSide => "Yola Calm Speaking Side",
+                            Self::YolaCasualFront => "Yola Casual Front",
+                            Self::YolaCasualSide => "Yola Casual Side",
+                            Self::YolaEmployeeBadgeFront => "Yola Employee Badge Front",
+                            Self::YolaEmployeeBadgeSide => "Yola Employee Badge Side",
+                            Self::ZosiaInBlueBlazer => "Zosia in Blue blazer",
+                            Self::ZosiaInGreenDress => "Zosia in Green dress",
+                            Self::ZosiaInKhakiBlazer => "Zosia in Khaki blazer",
+                            Self::ZosiaInWhiteDress => "Zosia in White dress",
+                            Self::ZosiaInYellowShirt => "Zosia in Yellow shirt",
+                            Self::AustinInSuit => "Austin in Suit",
+                            Self::AustinInBlueCasualSuit => "Austin in Blue Casual Suit",
+                            Self::AustinInBlackJacket => "Austin in Black Jacket",
+                            Self::AustinInBlueSuit => "Austin in Blue Suit",
+                            Self::CandaceInPinkBlazerUpperBody => "Candace in Pink Blazer (Upper Body)",
+                            Self::ChadInBlueShirtUpperBody => "Chad in Blue Shirt (Upper Body)",
+                            Self::DaisyInSuit => "Daisy in Suit",
+                            Self::DaisyInShirt => "Daisy in Shirt",
+                            Self::DaisyInDress => "Daisy in Dress",
+                            Self::DaisyInTShirt => "Daisy in T-shirt",
+                            Self::FrancisInBlazerUpperBody => "Francis in Blazer (Upper Body)",
+                            Self::Matthew => "Matthew",
+                            Self::MatthewInSuit => "Matthew in Suit",
+                            Self::MatthewInFloweryShirt => "Matthew in Flowery Shirt",
+                            Self::MatthewInGreySweater => "Matthew in Grey Sweater",
+                            Self::NikInBlackShirt => "Nik in Black Shirt",
+                            Self::NikInBlueSweater => "Nik in Blue Sweater",
+                            Self::TylerInCasualSuit => "Tyler in Casual Suit",
+                            Self::TylerInShirt => "Tyler in Shirt",
+                            Self::TylerInSuit => "Tyler in Suit",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "Abigail (Upper Body)" => Self::AbigailUpperBody,
+                            "Abigail Office Front" => Self::AbigailOfficeFront,
+                            "Abigail Office Side" => Self::AbigailOfficeSide,
+                            "Abigail Sofa Front" => Self::AbigailSofaFront,
+                            "Abigail Sofa Side" => Self::AbigailSofaSide,
+                            "Aditya in Brown blazer" => Self::AdityaInBrownBlazer,
+                            "Aditya in Blue blazer" => Self::AdityaInBlueBlazer,
+                            "Aditya in Blue shirt" => Self::AdityaInBlueShirt,
+                            "Aditya in Blue t-shirt" => Self::AdityaInBlueTShirt,
+                            "Aditya in Beige blazer" => Self::AdityaInBeigeBlazer,
+                            "Adrian in Blue Shirt" => Self::AdrianInBlueShirt,
+                            "Adrian in Blue Suit" => Self::AdrianInBlueSuit,
+                            "Adrian in Blue Sweater" => Self::AdrianInBlueSweater,
+                            "Adriana BizTalk Front" => Self::AdrianaBizTalkFront,
+                            "Adriana BizTalk Side" => Self::AdrianaBizTalkSide,
+                            "Adriana Business Front 2" => Self::AdrianaBusinessFront2,
+                            "Adriana Business Front " => Self::AdrianaBusinessFront,
+                            "Adriana Business Side" => Self::AdrianaBusinessSide,
+                            "Adriana Nurse Front 2" => Self::AdrianaNurseFront2,
+                            "Adriana Nurse Front" => Self::AdrianaNurseFront,
+                            "Adriana Nurse Side 2" => Self::AdrianaNurseSide2,
+                            "Adriana Nurse Side" => Self::AdrianaNurseSide,
+                            "Adriana Nurse Sitting Side" => Self::AdrianaNurseSittingSide,
+                            "Adriana SuitSofa Front" => Self::AdrianaSuitSofaFront,
+                            "Aiko" => Self::Aiko,
+                            "Albert in Blue Polo shirt" => Self::AlbertInBluePoloShirt,
+                            "Albert in Blue blazer" => Self::AlbertInBlueBlazer,
+                            "Albert in Blue shirt" => Self::AlbertInBlueShirt,
+                            "Albert in Blue suit" => Self::AlbertInBlueSuit,
+                            "Albert in Khaki blazer" => Self::AlbertInKhakiBlazer,
+                            "Albert in White shirt" => Self::AlbertInWhiteShirt,
+                            "Amanda in Blue Shirt (Front)" => Self::AmandaInBlueShirtFront,
+                            "Amanda in Blue Shirt (Left)" => Self::AmandaInBlueShirtLeft,
+                            "Amanda in Blue Shirt (Right)" => Self::AmandaInBlueShirtRight,
+                            "Amanda in Grey Shirt (Front)" => Self::AmandaInGreyShirtFront,
+                            "Amanda in Grey Shirt (Left)" => Self::AmandaInGreyShirtLeft,
+                            "Amanda in Grey Shirt (Right)" => Self::AmandaInGreyShirtRight,
+                            "Amanda in Maintenance (Front)" => Self::AmandaInMaintenanceFront,
+                            "Amanda in Maintenance (Left)" => Self::AmandaInMaintenanceLeft,
+                            "Amanda in Maintenance (Right)" => Self::AmandaInMaintenanceRight,
+                            "Amelia Business Training Front 2" => Self::AmeliaBusinessTrainingFront2,
+                            "Amelia Business Training Front" => Self::AmeliaBusinessTrainingFront,
+                            "Amelia Business Training Side 2" => Self::AmeliaBusinessTrainingSide2,
+                            "Amelia Business Training Side" => Self::AmeliaBusinessTrainingSide,
+                            "Amelia Lounge Front 2" => Self::AmeliaLoungeFront2,
+                            "Amelia Lounge Front" => Self::AmeliaLoungeFront,
+                            "Amelia Lounge Side 2" => Self::AmeliaLoungeSide2,
+                            "Amelia Lounge Side" => Self::AmeliaLoungeSide,
+                            "Amelia Yoga Front 2" => Self::AmeliaYogaFront2,
+                            "Amelia Yoga Front" => Self::AmeliaYogaFront,
+                            "Amelia Yoga Side 2" => Self::AmeliaYogaSide2,
+                            "Amelia Yoga Side" => Self::AmeliaYogaSide,
+                            "Alex in Black Suit" => Self::AlexInBlackSuit,
+                            "Alex in Jacket" => Self::AlexInJacket,
+                            "Alex in White Coat" => Self::AlexInWhiteCoat,
+                            "Alex in Yellow Sweater" => Self::AlexInYellowSweater,
+                            "Anja Office Front" => Self::AnjaOfficeFront,
+                            "Anja Office Side " => Self::AnjaOfficeSide,
+                            "Anja Sofa Front" => Self::AnjaSofaFront,
+                            "Anja Sofa Side " => Self::AnjaSofaSide,
+                            "Ann Business Front" => Self::AnnBusinessFront,
+                            "Ann Business Sitting" => Self::AnnBusinessSitting,
+                            "Ann Casual Front" => Self::AnnCasualFront,
+                            "Ann Casual Lying" => Self::AnnCasualLying,
+                            "Ann Casual Sitting 2" => Self::AnnCasualSitting2,
+                            "Ann Casual Sitting" => Self::AnnCasualSitting,
+                            "Ann Doctor Sitting" => Self::AnnDoctorSitting,
+                            "Ann Doctor Standing" => Self::AnnDoctorStanding,
+                            "Ann Sweater Front" => Self::AnnSweaterFront,
+                            "Ann Sweater Side" => Self::AnnSweaterSide,
+                            "Ann Therapist" => Self::AnnTherapist,
+                            "Anna in White T-shirt" => Self::AnnaInWhiteTShirt,
+                            "Anna in Turtleneck T-shirt" => Self::AnnaInTurtleneckTShirt,
+                            "Anna in Brown T-shirt" => Self::AnnaInBrownTShirt,
+                            "Annelise in Dark blue dress" => Self::AnneliseInDarkBlueDress,
+                            "Annelise in Off white dress" => Self::AnneliseInOffWhiteDress,
+                            "Annelise in Sky blue dress" => Self::AnneliseInSkyBlueDress,
+                            "Annelise in White dress" => Self::AnneliseInWhiteDress,
+                            "Annelore in Blue blazer" => Self::AnneloreInBlueBlazer,
+                            "Annelore in Blue dress" => Self::AnneloreInBlueDress,
+                            "Annelore in Red blazer" => Self::AnneloreInRedBlazer,
+                            "Annelore in Red sweater" => Self::AnneloreInRedSweater,
+                            "Annelore in White shirt" => Self::AnneloreInWhiteShirt,
+                            "Annie in Grey Jacket" => Self::AnnieInGreyJacket,
+                            "Annie in White Shirt" => Self::AnnieInWhiteShirt,
+                            "Annie in Tan Jacket" => Self::AnnieInTanJacket,
+                            "Annie in Blue Casual" => Self::AnnieInBlueCasual,
+                            "Annie in Light Blue" => Self::AnnieInLightBlue,
+                            "Annie in Brown Shirt" => Self::AnnieInBrownShirt,
+                            "Annie in Black Shirt" => Self::AnnieInBlackShirt,
+                            "Annie in Pink Suit" => Self::AnnieInPinkSuit,
+                            "Annie in Grey Dress" => Self::AnnieInGreyDress,
+                            "Annie in Blue Vest" => Self::AnnieInBlueVest,
+                            "Annie in Black V-neck Shirt" => Self::AnnieInBlackVNeckShirt,
+                            "Annie in Blue Suit" => Self::AnnieInBlueSuit,
+                            "Annie Bar Sitting Front" => Self::AnnieBarSittingFront,
+                            "Annie Bar Sitting Side" => Self::AnnieBarSittingSide,
+                            "Annie Bar Standing Front 2" => Self::AnnieBarStandingFront2,
+                            "Annie Bar Standing Front 3" => Self::AnnieBarStandingFront3,
+                            "Annie Bar Standing Front" => Self::AnnieBarStandingFront,
+                            "Annie Bar Standing Side 2" => Self::AnnieBarStandingSide2,
+                            "Annie Bar Standing Side 3" => Self::AnnieBarStandingSide3,
+                            "Annie Bar Standing Side" => Self::AnnieBarStandingSide,
+                            "Annie Business Casual Standing Front 2" => {
+                                Self::AnnieBusinessCasualStandingFront2
+                            }
+                            "Annie Business Casual Standing Front" => {
+                                Self::AnnieBusinessCasualStandingFront
+                            }
+                            "Annie Business Casual Standing Side 2" => {
+                                Self::AnnieBusinessCasualStandingSide2
+                            }
+                            "Annie Business Casual Standing Side" => {
+                                Self::AnnieBusinessCasualStandingSide
+                            }
+                            "Annie Casual Sitting Front 2" => Self::AnnieCasualSittingFront2,
+                            "Annie Casual Sitting Front" => Self::AnnieCasualSittingFront,
+                            "Annie Casual Sitting Side 2" => Self::AnnieCasualSittingSide2,
+                            "Annie Casual Sitting Side" => Self::AnnieCasualSittingSide,
+                            "Annie Casual Standing Front 2" => Self::AnnieCasualStandingFront2,
+                            "Annie Casual Standing Front" => Self::AnnieCasualStandingFront,
+                            "Annie Casual Standing Side 2" => Self::AnnieCasualStandingSide2,
+                            "Annie Casual Standing Side" => Self::AnnieCasualStandingSide,
+                            "Annie Desk Sitting Front 2" => Self::AnnieDeskSittingFront2,
+                            "Annie Desk Sitting Front" => Self::AnnieDeskSittingFront,
+                            "Annie Desk Sitting Side 2" => Self::AnnieDeskSittingSide2,
+                            "Annie Desk Sitting Side" => Self::AnnieDeskSittingSide,
+                            "Annie Lounge Standing Front" => Self::AnnieLoungeStandingFront,
+                            "Annie Lounge Standing Side" => Self::AnnieLoungeStandingSide,
+                            "Annie Office Sitting Front 2" => Self::AnnieOfficeSittingFront2,
+                            "Annie Office Sitting Front" => Self::AnnieOfficeSittingFront,
+                            "Annie Office Sitting Side 2" => Self::AnnieOfficeSittingSide2,
+                            "Annie Office Sitting Side" => Self::AnnieOfficeSittingSide,
+                            "Annie Office Standing Front" => Self::AnnieOfficeStandingFront,
+                            "Annie Office Standing Side" => Self::AnnieOfficeStandingSide,
+                            "Annie Sofa Sitting Front 3" => Self::AnnieSofaSittingFront3,
+                            "Annie Sofa Sitting Front" => Self::AnnieSofaSittingFront,
+                            "Annie Sofa Sitting Side 2" => Self::AnnieSofaSittingSide2,
+                            "Annie Sofa Sitting Side 3" => Self::AnnieSofaSittingSide3,
+                            "Annie Sofa Sitting Side" => Self::AnnieSofaSittingSide,
+                            "Annie Sofa Sitting Front 2" => Self::AnnieSofaSittingFront2,
+                            "Annie Studio Pink Sitting Front" => Self::AnnieStudioPinkSittingFront,
+                            "Annie Studio Pink Sitting Side" => Self::AnnieStudioPinkSittingSide,
+                            "Annie Studio Pink Standing Front" => Self::AnnieStudioPinkStandingFront,
+                            "Annie Studio Pink Standing Side" => Self::AnnieStudioPinkStandingSide,
+                            "Armando Casual Front" => Self::ArmandoCasualFront,
+                            "Armando Casual Side" => Self::ArmandoCasualSide,
+                            "Armando Suit Front" => Self::ArmandoSuitFront,
+                            "Armando Suit Side" => Self::ArmandoSuitSide,
+                            "Armando Sweater Front 2" => Self::ArmandoSweaterFront2,
+                            "Armando Sweater Front" => Self::ArmandoSweaterFront,
+                            "Armando Sweater Side 2" => Self::ArmandoSweaterSide2,
+                            "Armando Sweater Side" => Self::ArmandoSweaterSide,
+                            "Artur Office Front 2" => Self::ArturOfficeFront2,
+                            "Artur Office Front" => Self::ArturOfficeFront,
+                            "Artur Office Side 2" => Self::ArturOfficeSide2,
+                            "Artur Office Side" => Self::ArturOfficeSide,
+                            "Artur Sofa Casual Front 2" => Self::ArturSofaCasualFront2,
+                            "Artur Sofa Casual Front" => Self::ArturSofaCasualFront,
+                            "Artur Sofa Casual Side 2" => Self::ArturSofaCasualSide2,
+                            "Artur Sofa Causal Side" => Self::ArturSofaCausalSide,
+                            "Aubrey Sofa Side" => Self::AubreySofaSide,
+                            "Aubrey (Upper Body)" => Self::AubreyUpperBody,
+                            "Aubrey Night Scene Front" => Self::AubreyNightSceneFront,
+                            "Aubrey Outdoor Sport Front" => Self::AubreyOutdoorSportFront,
+                            "Aubrey Outdoor Sport Side" => Self::AubreyOutdoorSportSide,
+                            "Aubrey Sofa Front" => Self::AubreySofaFront,
+                            "August Casual Front 2" => Self::AugustCasualFront2,
+                            "August Casual Front" => Self::AugustCasualFront,
+                            "August Cool Sitting" => Self::AugustCoolSitting,
+                            "August Cool Style" => Self::AugustCoolStyle,
+                            "August Employee Front" => Self::AugustEmployeeFront,
+                            "August Hoodies Front 2" => Self::AugustHoodiesFront2,
+                            "August Hoodies Front" => Self::AugustHoodiesFront,
+                            "Bahar (Upper Body)" => Self::BaharUpperBody,
+                            "Bahar Business Front" => Self::BaharBusinessFront,
+                            "Bahar Business Side" => Self::BaharBusinessSide,
+                            "Bahar Business Sitting Front" => Self::BaharBusinessSittingFront,
+                            "Bahar Business Sitting Side" => Self::BaharBusinessSittingSide,
+                            "Bahar Casual Sitting Front 2" => Self::BaharCasualSittingFront2,
+                            "Bahar Casual Sitting Front" => Self::BaharCasualSittingFront,
+                            "Bahar Casual Sitting Side 2" => Self::BaharCasualSittingSide2,
+                            "Bahar Casual Sitting Side" => Self::BaharCasualSittingSide,
+                            "Bahar Denim Casual Front" => Self::BaharDenimCasualFront,
+                            "Bahar Denim Casual Side" => Self::BaharDenimCasualSide,
+                            "Bahar Denim Front" => Self::BaharDenimFront,
+                            "Bahar Denim Side" => Self::BaharDenimSide,
+                            "Bahar Jacket Casual Front" => Self::BaharJacketCasualFront,
+                            "Bahar Jacket Casual Side" => Self::BaharJacketCasualSide,
+                            "Bahar Jacket Front" => Self::BaharJacketFront,
+                            "Bahar Jacket Side" => Self::BaharJacketSide,
+                            "Bahar Suit Front" => Self::BaharSuitFront,
+                            "Bahar Suit Side" => Self::BaharSuitSide,
+                            "Bastien in Blue T-shirt" => Self::BastienInBlueTShirt,
+                            "Bastien in Blue blazer" => Self::BastienInBlueBlazer,
+                            "Bastien in Blue shirt" => Self::BastienInBlueShirt,
+                            "Bastien in White shirt" => Self::BastienInWhiteShirt,
+                            "Blanka Lounge Front" => Self::BlankaLoungeFront,
+                            "Blanka Lounge Side" => Self::BlankaLoungeSide,
+                            "Blanka Outdoor Business Front" => Self::BlankaOutdoorBusinessFront,
+                            "Blanka Outdoor Business Side" => Self::BlankaOutdoorBusinessSide,
+                            "Blanka Outdoor Reading Front" => Self::BlankaOutdoorReadingFront,
+                            "Blanka Outdoor Reading Side" => Self::BlankaOutdoorReadingSide,
+                            "Blanka Picnic Front" => Self::BlankaPicnicFront,
+                            "Blanka Picnic Side" => Self::BlankaPicnicSide,
+                            "Bojan Business Training Front 2" => Self::BojanBusinessTrainingFront2,
+                            "Bojan Business Training Front" => Self::BojanBusinessTrainingFront,
+                            "Bojan Business Training Side 2" => Self::BojanBusinessTrainingSide2,
+                            "Bojan Business Training Side" => Self::BojanBusinessTrainingSide,
+                            "Bojan Lounge Front 2" => Self::BojanLoungeFront2,
+                            "Bojan Lounge Front" => Self::BojanLoungeFront,
+                            "Bojan Lounge Side 2" => Self::BojanLoungeSide2,
+                            "Bojan Lounge Side" => Self::BojanLoungeSide,
+                            "Bojan Sport Front 2" => Self::BojanSportFront2,
+                            "Bojan Sport Front" => Self::BojanSportFront,
+                            "Bojan Sport Side 2" => Self::BojanSportSide2,
+                            "Bojan Sport Side" => Self::BojanSportSide,
+                            "Bradley in Blue Polo (Front)" => Self::BradleyInBluePoloFront,
+                            "Bradley in Blue Polo (Left)" => Self::BradleyInBluePoloLeft,
+                            "Bradley in Blue Polo (Right)" => Self::BradleyInBluePoloRight,
+                            "Bradley in Blue Shirt (Front)" => Self::BradleyInBlueShirtFront,
+                            "Bradley in Blue Shirt (Left)" => Self::BradleyInBlueShirtLeft,
+                            "Bradley in Blue Shirt (Right)" => Self::BradleyInBlueShirtRight,
+                            "Bradley in Doctor (Front)" => Self::BradleyInDoctorFront,
+                            "Bradley in Doctor (Left)" => Self::BradleyInDoctorLeft,
+                            "Bradley in Doctor (Right)" => Self::BradleyInDoctorRight,
+                            "Brandon in Grey Suit" => Self::BrandonInGreySuit,
+                            "Brandon in Blue Sweater" => Self::BrandonInBlueSweater,
+                            "Brandon in White Shirt" => Self::BrandonInWhiteShirt,
+                            "Brandon Business Sitting Front" => Self::BrandonBusinessSittingFront,
+                            "Brandon Business Sitting Side" => Self::BrandonBusinessSittingSide,
+                            "Brandon Business Standing Front" => Self::BrandonBusinessStandingFront,
+                            "Brandon Business Standing Side" => Self::BrandonBusinessStandingSide,
+                            "Brandon Casual Sitting Front" => Self::BrandonCasualSittingFront,
+                            "Brandon Casual Sitting Side" => Self::BrandonCasualSittingSide,
+                            "Brandon Kitchen Standing Front" => Self::BrandonKitchenStandingFront,
+                            "Brandon Kitchen Standing Side" => Self::BrandonKitchenStandingSide,
+                            "Brandon Lobby Sitting Front" => Self::BrandonLobbySittingFront,
+                            "Brandon Lobby Sitting Side" => Self::BrandonLobbySittingSide,
+                            "Brandon Lobby Standing Front" => Self::BrandonLobbyStandingFront,
+                            "Brandon Lobby Standing Side" => Self::BrandonLobbyStandingSide,
+                            "Brandon Office Sitting Front" => Self::BrandonOfficeSittingFront,
+                            "Brandon Office Sitting Side" => Self::BrandonOfficeSittingSide,
+                            "Brandon Office Standing Front" => Self::BrandonOfficeStandingFront,
+                            "Brandon Office Standing Side" => Self::BrandonOfficeStandingSide,
+                            "Brandon Sofa Sitting Front" => Self::BrandonSofaSittingFront,
+                            "Brandon Sofa Sitting Side" => Self::BrandonSofaSittingSide,
+                            "Brent Office Front 2" => Self::BrentOfficeFront2,
+                            "Brent Office Front" => Self::BrentOfficeFront,
+                            "Brent Office Side 2" => Self::BrentOfficeSide2,
+                            "Brent Office Side" => Self::BrentOfficeSide,
+                            "Brent Sofa Front 2" => Self::BrentSofaFront2,
+                            "Brent Sofa Front" => Self::BrentSofaFront,
+                            "Brent Sofa Side 2" => Self::BrentSofaSide2,
+                            "Brent Sofa Side" => Self::BrentSofaSide,
+                            "Briana in White shirt" => Self::BrianaInWhiteShirt,
+                            "Briana in Striped T-shirt" => Self::BrianaInStripedTShirt,
+                            "Briana in Brown suit" => Self::BrianaInBrownSuit,
+                            "Bruce" => Self::Bruce,
+                            "Bryan Casual Front" => Self::BryanCasualFront,
+                            "Bryan Casual Side" => Self::BryanCasualSide,
+                            "Bryan Fitness Coach" => Self::BryanFitnessCoach,
+                            "Bryan Tech Expert" => Self::BryanTechExpert,
+                            "Bryan Plaid Shirt Front" => Self::BryanPlaidShirtFront,
+                            "Bryan Plaid Shirt Side" => Self::BryanPlaidShirtSide,
+                            "Bryan Suit Front" => Self::BryanSuitFront,
+                            "Bryan Suit Side" => Self::BryanSuitSide,
+                            "Bryce in Black t-shirt" => Self::BryceInBlackTShirt,
+                            "Bryce in Blue blazer" => Self::BryceInBlueBlazer,
+                            "Bryce in Blue shirt" => Self::BryceInBlueShirt,
+                            "Bryce in Grey blazer" => Self::BryceInGreyBlazer,
+                            "Bryce in White shirt" => Self::BryceInWhiteShirt,
+                            "Byron Business Front 2" => Self::ByronBusinessFront2,
+                            "Byron Business Front" => Self::ByronBusinessFront,
+                            "Byron Business Side 2" => Self::ByronBusinessSide2,
+                            "Byron Business Side" => Self::ByronBusinessSide,
+                            "Byron Business Sitting Front" => Self::ByronBusinessSittingFront,
+                            "Byron Business Sitting Size" => Self::ByronBusinessSittingSize,
+                            "Byron Casual Front 2" => Self::ByronCasualFront2,
+                            "Byron Casual Front" => Self::ByronCasualFront,
+                            "Byron Casual Side 2" => Self::ByronCasualSide2,
+                            "Byron Casual Side" => Self::ByronCasualSide,
+                            "Byron Casual Sitting Front" => Self::ByronCasualSittingFront,
+                            "Byron Casual Sitting Side" => Self::ByronCasualSittingSide,
+                            "Byron Jacket Front" => Self::ByronJacketFront,
+                            "Byron Jacket Side" => Self::ByronJacketSide,
+                            "Byron Sitting Front" => Self::ByronSittingFront,
+                            "Byron Sitting Side" => Self::ByronSittingSide,
+                            "Byron Suit Front" => Self::ByronSuitFront,
+                            "Byron Suit Side" => Self::ByronSuitSide,
+                            "Candace in Beige Dress (Front)" => Self::CandaceInBeigeDressFront,
+                            "Candace in Beige Dress (Left)" => Self::CandaceInBeigeDressLeft,
+                            "Candace in Beige Dress (Right)" => Self::CandaceInBeigeDressRight,
+                            "Candace in Doctor (Front)" => Self::CandaceInDoctorFront,
+                            "Candace in Doctor (Left)" => Self::CandaceInDoctorLeft,
+                            "Candace in Doctor (Right)" => Self::CandaceInDoctorRight,
+                            "Candace in Pink Blazer (Front)" => Self::CandaceInPinkBlazerFront,
+                            "Candace in Pink Blazer (Right)" => Self::CandaceInPinkBlazerRight,
+                            "Candace in Pink Blazer  (Left)" => Self::CandaceInPinkBlazerLeft,
+                            "Carla in Doctor (Front)" => Self::CarlaInDoctorFront,
+                            "Carla in Doctor (Left)" => Self::CarlaInDoctorLeft,
+                            "Carla in Doctor (Right)" => Self::CarlaInDoctorRight,
+                            "Carla in Dress  (Left)" => Self::CarlaInDressLeft,
+                            "Carla in Shirt (Front)" => Self::CarlaInShirtFront,
+                            "Carla in Shirt (Left)" => Self::CarlaInShirtLeft,
+                            "Carla in Shirt (Right)" => Self::CarlaInShirtRight,
+                            "Carlotta BizTalk Front" => Self::CarlottaBizTalkFront,
+                            "Carlotta BizTalk Side" => Self::CarlottaBizTalkSide,
+                            "Carlotta Business Front" => Self::CarlottaBusinessFront,
+                            "Carlotta Business Side" => Self::CarlottaBusinessSide,
+                            "Carlotta Casual Front" => Self::CarlottaCasualFront,
+                            "Carlotta Casual Side" => Self::CarlottaCasualSide,
+                            "Carlotta Casual Sitting Front" => Self::CarlottaCasualSittingFront,
+                            "Carlotta Casual Sitting Side" => Self::CarlottaCasualSittingSide,
+                            "Carlotta Half Front" => Self::CarlottaHalfFront,
+                            "Carlotta Pink Jumpsuit Front 2" => Self::CarlottaPinkJumpsuitFront2,
+                            "Carlotta Pink Jumpsuit Front" => Self::CarlottaPinkJumpsuitFront,
+                            "Carlotta Pink Jumpsuit Side 2" => Self::CarlottaPinkJumpsuitSide2,
+                            "Carlotta Pink Jumpsuit Side" => Self::CarlottaPinkJumpsuitSide,
+                            "Carlotta Pink Jumpsuit Sitting Front" => {
+                                Self::CarlottaPinkJumpsuitSittingFront
+                            }
+                            "Carlotta Pink Jumpsuit Sitting Side" => {
+                                Self::CarlottaPinkJumpsuitSittingSide
+                            }
+                            "Caroline Business Sitting Front" => Self::CarolineBusinessSittingFront,
+                            "Caroline Business Sitting Side" => Self::CarolineBusinessSittingSide,
+                            "Caroline Business Standing Front" => Self::CarolineBusinessStandingFront,
+                            "Caroline Business Standing Side" => Self::CarolineBusinessStandingSide,
+                            "Caroline in Blue Suit" => Self::CarolineInBlueSuit,
+                            "Caroline in White Shirt" => Self::CarolineInWhiteShirt,
+                            "Caroline in Yellow Casual" => Self::CarolineInYellowCasual,
+                            "Caroline in Yellow Skirt" => Self::CarolineInYellowSkirt,
+                            "Caroline Casual Sitting Front" => Self::CarolineCasualSittingFront,
+                            "Caroline Casual Sitting Side" => Self::CarolineCasualSittingSide,
+                            "Caroline Kitchen Standing Front" => Self::CarolineKitchenStandingFront,
+                            "Caroline Kitchen Standing Side" => Self::CarolineKitchenStandingSide,
+                            "Caroline Lobby Sitting Front" => Self::CarolineLobbySittingFront,
+                            "Caroline Lobby Sitting Side" => Self::CarolineLobbySittingSide,
+                            "Caroline Lobby Standing Front" => Self::CarolineLobbyStandingFront,
+                            "Caroline Lobby Standing Side" => Self::CarolineLobbyStandingSide,
+                            "Caroline Office Sitting Front" => Self::CarolineOfficeSittingFront,
+                            "Caroline Office Sitting Side" => Self::CarolineOfficeSittingSide,
+                            "Caroline Office Standing Front" => Self::CarolineOfficeStandingFront,
+                            "Caroline Office Standing Side" => Self::CarolineOfficeStandingSide,
+                            "Caroline Sofa Sitting Front" => Self::CarolineSofaSittingFront,
+                            "Caroline Sofa Sitting Side" => Self::CarolineSofaSittingSide,
+                            "Chad in Blue Shirt (Front)" => Self::ChadInBlueShirtFront,
+                            "Chad in Blue Shirt (Left)" => Self::ChadInBlueShirtLeft,
+                            "Chad in Blue Shirt (Right)" => Self::ChadInBlueShirtRight,
+                            "Chad in Grey Shirt (Front)" => Self::ChadInGreyShirtFront,
+                            "Chad in Grey Shirt (Left)" => Self::ChadInGreyShirtLeft,
+                            "Chad in Grey Shirt (Right)" => Self::ChadInGreyShirtRight,
+                            "Chad in Maintenance (Front)" => Self::ChadInMaintenanceFront,
+                            "Chad in Maintenance (Left)" => Self::ChadInMaintenanceLeft,
+                            "Chad in Maintenance (Right)" => Self::ChadInMaintenanceRight,
+                            "Chakir in Headscarf (Front)" => Self::ChakirInHeadscarfFront,
+                            "Chakir in Headscarf (Left)" => Self::ChakirInHeadscarfLeft,
+                            "Chakir in Headscarf (Right)" => Self::ChakirInHeadscarfRight,
+                            "Chakir in White Shirt (Front)" => Self::ChakirInWhiteShirtFront,
+                            "Chakir in White Shirt (Right)" => Self::ChakirInWhiteShirtRight,
+                            "Chakir in white Shirt (Left)" => Self::ChakirInWhiteShirtLeft,
+                            "Chloe (Upper Body)" => Self::ChloeUpperBody,
+                            "Chloe Lounge Front" => Self::ChloeLoungeFront,
+                            "Chloe Lounge Side" => Self::ChloeLoungeSide,
+                            "Chloe Outdoor Side" => Self::ChloeOutdoorSide,
+                            "Colin Business Front 2" => Self::ColinBusinessFront2,
+                            "Colin Business Front" => Self::ColinBusinessFront,
+                            "Colin Jacket Front" => Self::ColinJacketFront,
+                            "Colin Sitting Cool Style 2" => Self::ColinSittingCoolStyle2,
+                            "Colin Sitting Cool Style" => Self::ColinSittingCoolStyle,
+                            "Colin Suit Front" => Self::ColinSuitFront,
+                            "Colin Sweater Front" => Self::ColinSweaterFront,
+                            "Colin Sweater Sitting Front" => Self::ColinSweaterSittingFront,
+                            "Connie Business Front" => Self::ConnieBusinessFront,
+                            "Connie Business Sitting Front" => Self::ConnieBusinessSittingFront,
+                            "Connie Casual Sitting Front" => Self::ConnieCasualSittingFront,
+                            "Connie Casual Sitting Side" => Self::ConnieCasualSittingSide,
+                            "Connie Education Front" => Self::ConnieEducationFront,
+                            "Connie Education Side 2" => Self::ConnieEducationSide2,
+                            "Connie Education Side" => Self::ConnieEducationSide,
+                            "Connie Skirt Front" => Self::ConnieSkirtFront,
+                            "Connie Skirt Side" => Self::ConnieSkirtSide,
+                            "Connie Skirt Sitting Front" => Self::ConnieSkirtSittingFront,
+                            "Connie Skirt Sitting Side" => Self::ConnieSkirtSittingSide,
+                            "Connie Suit Front" => Self::ConnieSuitFront,
+                            "Conrad House Front" => Self::ConradHouseFront,
+                            "Conrad House Side" => Self::ConradHouseSide,
+                            "Conrad Sofa Front" => Self::ConradSofaFront,
+                            "Conrad Sofa Side" => Self::ConradSofaSide,
+                            "Crisanto Business Front" => Self::CrisantoBusinessFront,
+                            "Crisanto Business Side" => Self::CrisantoBusinessSide,
+                            "Crisanto Chef Front 2" => Self::CrisantoChefFront2,
+                            "Crisanto Chef Front" => Self::CrisantoChefFront,
+                            "Crisanto Chef Side 2" => Self::CrisantoChefSide2,
+                            "Crisanto Chef Side" => Self::CrisantoChefSide,
+                            "Crisanto Chef Sitting " => Self::CrisantoChefSitting,
+                            "Crisanto Education Front" => Self::CrisantoEducationFront,
+                            "Crisanto Education Side" => Self::CrisantoEducationSide,
+                            "Crisanto Nurse Front 2" => Self::CrisantoNurseFront2,
+                            "Crisanto Nurse Front" => Self::CrisantoNurseFront,
+                            "Crisanto Nurse Side 2" => Self::CrisantoNurseSide2,
+                            "Crisanto Nurse Side" => Self::CrisantoNurseSide,
+                            "Crisanto Nurse Sitting Front" => Self::CrisantoNurseSittingFront,
+                            "Crisanto Nurse Sitting Side" => Self::CrisantoNurseSittingSide,
+                            "Crisanto Suit Front" => Self::CrisantoSuitFront,
+                            "Crisanto Suit Side" => Self::CrisantoSuitSide,
+                            "Daphne in Blue blazer" => Self::DaphneInBlueBlazer,
+                            "Daphne in Blue shirt" => Self::DaphneInBlueShirt,
+                            "Daphne in Grey blazer" => Self::DaphneInGreyBlazer,
+                            "Daphne in Grey suit" => Self::DaphneInGreySuit,
+                            "Daphne in Pink hoodie" => Self::DaphneInPinkHoodie,
+                            "Daphne in White t-shirt" => Self::DaphneInWhiteTShirt,
+                            "Darnell in Blue Shirt (Front)" => Self::DarnellInBlueShirtFront,
+                            "Darnell in Blue Shirt (Left)" => Self::DarnellInBlueShirtLeft,
+                            "Darnell in Blue Shirt (Right)" => Self::DarnellInBlueShirtRight,
+                            "Darnell in Bordeaux Polo (Front)" => Self::DarnellInBordeauxPoloFront,
+                            "Darnell in Bordeaux Polo (Left)" => Self::DarnellInBordeauxPoloLeft,
+                            "Darnell in Bordeaux Polo (Right)" => Self::DarnellInBordeauxPoloRight,
+                            "Darnell in Doctor (Front)" => Self::DarnellInDoctorFront,
+                            "Darnell in Doctor (Left)" => Self::DarnellInDoctorLeft,
+                            "Darnell in Doctor (Right)" => Self::DarnellInDoctorRight,
+                            "Derya Indoor Front 2" => Self::DeryaIndoorFront2,
+                            "Derya Indoor Front" => Self::DeryaIndoorFront,
+                            "Derya Indoor Side 2" => Self::DeryaIndoorSide2,
+                            "Derya Indoor Side" => Self::DeryaIndoorSide,
+                            "Derya Office Front 2" => Self::DeryaOfficeFront2,
+                            "Derya Office Front" => Self::DeryaOfficeFront,
+                            "Derya Office Side 2" => Self::DeryaOfficeSide2,
+                            "Derya Office Side" => Self::DeryaOfficeSide,
+                            "Dexter Casual Front" => Self::DexterCasualFront,
+                            "Dexter Casuat Side" => Self::DexterCasuatSide,
+                            "Dexter Doctor Sitting" => Self::DexterDoctorSitting,
+                            "Dexter Doctor Standing" => Self::DexterDoctorStanding,
+                            "Dexter Lawyer" => Self::DexterLawyer,
+                            "Dexter Suit Front" => Self::DexterSuitFront,
+                            "Dexter Suit Side" => Self::DexterSuitSide,
+                            "Dexter Winter Coat Front" => Self::DexterWinterCoatFront,
+                            "Dexter Winter Coat Side" => Self::DexterWinterCoatSide,
+                            "Diana in Black Camisole Top" => Self::DianaInBlackCamisoleTop,
+                            "Diana in Striped Shirt" => Self::DianaInStripedShirt,
+                            "Diana in White Shirt" => Self::DianaInWhiteShirt,
+                            "Diora in Blue blazer" => Self::DioraInBlueBlazer,
+                            "Diora in Green blazer" => Self::DioraInGreenBlazer,
+                            "Diora in Pink shirt" => Self::DioraInPinkShirt,
+                            "Diora in White shirt" => Self::DioraInWhiteShirt,
+                            "Diora in White t-shirt" => Self::DioraInWhiteTShirt,
+                            "Diran Casual Front" => Self::DiranCasualFront,
+                            "Diran Casual Side" => Self::DiranCasualSide,
+                            "Diran Jacket Front" => Self::DiranJacketFront,
+                            "Diran Jacket Side" => Self::DiranJacketSide,
+                            "Diran Macbook Business Front" => Self::DiranMacbookBusinessFront,
+                            "Diran Macbook Business Side" => Self::DiranMacbookBusinessSide,
+                            "Diran Macbook Casual Front" => Self::DiranMacbookCasualFront,
+                            "Diran Macbook Casual Side" => Self::DiranMacbookCasualSide,
+                            "Diran Macbook Sitting Front 2" => Self::DiranMacbookSittingFront2,
+                            "Diran Macbook Sitting Front" => Self::DiranMacbookSittingFront,
+                            "Diran Macbook Sitting Side 2" => Self::DiranMacbookSittingSide2,
+                            "Diran Macbook Sitting Side" => Self::DiranMacbookSittingSide,
+                            "Diran Suit Front" => Self::DiranSuitFront,
+                            "Diran Suit Side" => Self::DiranSuitSide,
+                            "Diran iPad Front" => Self::DiranIPadFront,
+                            "Diran iPad Side" => Self::DiranIPadSide,
+                            "Diran iPad Sitting Front" => Self::DiranIPadSittingFront,
+                            "Diran iPad Sitting Side" => Self::DiranIPadSittingSide,
+                            "Elenora Casual Front" => Self::ElenoraCasualFront,
+                            "Elenora Casual Side" => Self::ElenoraCasualSide,
+                            "Elenora Fitness Coach" => Self::ElenoraFitnessCoach,
+                            "Elenora Fitness Coach 2" => Self::ElenoraFitnessCoach2,
+                            "Elenora Tech Expert" => Self::ElenoraTechExpert,
+                            "Elenora Suit Front" => Self::ElenoraSuitFront,
+                            "Elenora Suit Side" => Self::ElenoraSuitSide,
+                            "Elenora YellowDress Front" => Self::ElenoraYellowDressFront,
+                            "Elenora YellowDress Side" => Self::ElenoraYellowDressSide,
+                            "Emanuel Office Front" => Self::EmanuelOfficeFront,
+                            "Emanuel Office Side" => Self::EmanuelOfficeSide,
+                            "Emanuel Sofa Front" => Self::EmanuelSofaFront,
+                            "Emanuel Sofa Side" => Self::EmanuelSofaSide,
+                            "Emery in Blue blazer" => Self::EmeryInBlueBlazer,
+                            "Emery in Blue suit" => Self::EmeryInBlueSuit,
+                            "Emery in Green shirt" => Self::EmeryInGreenShirt,
+                            "Emery in Khaki blazer" => Self::EmeryInKhakiBlazer,
+                            "Emery in Red blazer" => Self::EmeryInRedBlazer,
+                            "Emery in White t-shirt" => Self::EmeryInWhiteTShirt,
+                            "Emilia Outdoor Business Front" => Self::EmiliaOutdoorBusinessFront,
+                            "Emilia Outdoor Business Side" => Self::EmiliaOutdoorBusinessSide,
+                            "Emilia Outdoor Yoga Front 2" => Self::EmiliaOutdoorYogaFront2,
+                            "Emilia Outdoor Yoga Front" => Self::EmiliaOutdoorYogaFront,
+                            "Emilia Outdoor Yoga Side" => Self::EmiliaOutdoorYogaSide,
+                            "Emilia Picnic Front" => Self::EmiliaPicnicFront,
+                            "Emilia Picnic Side" => Self::EmiliaPicnicSide,
+                            "Edward in Black Suit" => Self::EdwardInBlackSuit,
+                            "Edward" => Self::Edward,
+                            "Edward in Blue Shirt" => Self::EdwardInBlueShirt,
+                            "Esmond in Black coat" => Self::EsmondInBlackCoat,
+                            "Esmond in Black shirt" => Self::EsmondInBlackShirt,
+                            "Esmond in Blue blazer" => Self::EsmondInBlueBlazer,
+                            "Esmond in Blue suit" => Self::EsmondInBlueSuit,
+                            "Esmond in Grey sweater" => Self::EsmondInGreySweater,
+                            "Fernando Business Indoor Front" => Self::FernandoBusinessIndoorFront,
+                            "Fernando Business Indoor Side" => Self::FernandoBusinessIndoorSide,
+                            "Fernando OutdoorChair Front 2" => Self::FernandoOutdoorChairFront2,
+                            "Fernando Outdoor Chair Front" => Self::FernandoOutdoorChairFront,
+                            "Fernando Outdoor Chair Side" => Self::FernandoOutdoorChairSide,
+                            "Fernando Outdoor Front" => Self::FernandoOutdoorFront,
+                            "Fernando Outdoor Side" => Self::FernandoOutdoorSide,
+                            "Fernando Outdoor Table Front" => Self::FernandoOutdoorTableFront,
+                            "Fernando Outdoor Table Side" => Self::FernandoOutdoorTableSide,
+                            "Fina Business Sitting Front" => Self::FinaBusinessSittingFront,
+                            "Fina Business Sitting Side" => Self::FinaBusinessSittingSide,
+                            "Fina Casual Front 2" => Self::FinaCasualFront2,
+                            "Fina Casual Front" => Self::FinaCasualFront,
+                            "Fina Casual Side 2" => Self::FinaCasualSide2,
+                            "Fina Casual Side" => Self::FinaCasualSide,
+                            "Fina Casual Sitting Front" => Self::FinaCasualSittingFront,
+                            "Fina Casual Sitting Side" => Self::FinaCasualSittingSide,
+                            "Fina Denim Front" => Self::FinaDenimFront,
+                            "Fina Denim Side" => Self::FinaDenimSide,
+                            "Fina Denim Sitting Front" => Self::FinaDenimSittingFront,
+                            "Fina Employee Front" => Self::FinaEmployeeFront,
+                            "Fina Employee Side" => Self::FinaEmployeeSide,
+                            "Fina Suit Front" => Self::FinaSuitFront,
+                            "Fina Suit Side" => Self::FinaSuitSide,
+                            "Fina Support Front" => Self::FinaSupportFront,
+                            "Fina Support Side" => Self::FinaSupportSide,
+                            "Florin Business Sitting Front" => Self::FlorinBusinessSittingFront,
+                            "Florin Business Sitting Side" => Self::FlorinBusinessSittingSide,
+                            "Florin Maintain Front 2" => Self::FlorinMaintainFront2,
+                            "Florin Maintain Front" => Self::FlorinMaintainFront,
+                            "Florin Maintain Side 2" => Self::FlorinMaintainSide2,
+                            "Florin Maintain Side" => Self::FlorinMaintainSide,
+                            "Florin Maintain Siiting Front" => Self::FlorinMaintainSiitingFront,
+                            "Florin Maintain Siiting Side" => Self::FlorinMaintainSiitingSide,
+                            "Florin Suit Front 2" => Self::FlorinSuitFront2,
+                            "Florin Suit Front" => Self::FlorinSuitFront,
+                            "Florin Suit Side 2" => Self::FlorinSuitSide2,
+                            "Florin Suit Side" => Self::FlorinSuitSide,
+                            "Francis in Blazer (Front)" => Self::FrancisInBlazerFront,
+                            "Francis in Blazer (Left)" => Self::FrancisInBlazerLeft,
+                            "Francis in Blazer (Right)" => Self::FrancisInBlazerRight,
+                            "Francis in Doctor (Front)" => Self::FrancisInDoctorFront,
+                            "Francis in Doctor (Left)" => Self::FrancisInDoctorLeft,
+                            "Francis in Doctor (Right)" => Self::FrancisInDoctorRight,
+                            "Francis in Shirt (Front)" => Self::FrancisInShirtFront,
+                            "Francis in Shirt (Left)" => Self::FrancisInShirtLeft,
+                            "Francis in Shirt (Right)" => Self::FrancisInShirtRight,
+                            "Fred in Blue Long Shirt (Front)" => Self::FredInBlueLongShirtFront,
+                            "Fred in Blue Long Shirt (Left)" => Self::FredInBlueLongShirtLeft,
+                            "Fred in Blue Long Shirt (Right)" => Self::FredInBlueLongShirtRight,
+                            "Fred in Blue Short Shirt (Front)" => Self::FredInBlueShortShirtFront,
+                            "Fred in Blue Short Shirt (Left)" => Self::FredInBlueShortShirtLeft,
+                            "Fred in Blue Short Shirt (Right)" => Self::FredInBlueShortShirtRight,
+                            "Freja in Blue blazer" => Self::FrejaInBlueBlazer,
+                            "Freja in Grey blazer" => Self::FrejaInGreyBlazer,
+                            "Freja in White blazer" => Self::FrejaInWhiteBlazer,
+                            "Freja in White polo shirt" => Self::FrejaInWhitePoloShirt,
+                            "Freja in White shirt" => Self::FrejaInWhiteShirt,
+                            "Gabriel in Black Sweatshirt" => Self::GabrielInBlackSweatshirt,
+                            "Gabriel in Blue Suit" => Self::GabrielInBlueSuit,
+                            "Gabriel in Gray Shirt" => Self::GabrielInGrayShirt,
+                            "Gala Bedroom Front" => Self::GalaBedroomFront,
+                            "Gala Business Sofa Front 2" => Self::GalaBusinessSofaFront2,
+                            "Gala Business Sofa Front 3" => Self::GalaBusinessSofaFront3,
+                            "Gala Business Sofa Front" => Self::GalaBusinessSofaFront,
+                            "Gala Business Sofa Side 2" => Self::GalaBusinessSofaSide2,
+                            "Gala Business Sofa Side 3" => Self::GalaBusinessSofaSide3,
+                            "Gala Business Sofa Side" => Self::GalaBusinessSofaSide,
+                            "Gala Casual Sofa with iPad Front" => Self::GalaCasualSofaWithIPadFront,
+                            "Gala Casual Sofa with iPad Side 2" => Self::GalaCasualSofaWithIPadSide2,
+                            "Gala Casual Sofa with iPad Side" => Self::GalaCasualSofaWithIPadSide,
+                            "Gala Office Front" => Self::GalaOfficeFront,
+                            "Gala Office Side" => Self::GalaOfficeSide,
+                            "Gala Sofa Front 2" => Self::GalaSofaFront2,
+                            "Gala Sofa Front 3" => Self::GalaSofaFront3,
+                            "Gala Sofa Front" => Self::GalaSofaFront,
+                            "Gala Sofa Side 2" => Self::GalaSofaSide2,
+                            "Gala Sofa Side 3" => Self::GalaSofaSide3,
+                            "Gala Sofa Side" => Self::GalaSofaSide,
+                            "Georgia (Upper Body)" => Self::GeorgiaUpperBody,
+                            "Georgia Casual Front" => Self::GeorgiaCasualFront,
+                            "Georgia Casual Side" => Self::GeorgiaCasualSide,
+                            "Georgia Office Front" => Self::GeorgiaOfficeFront,
+                            "Georgia Office Side" => Self::GeorgiaOfficeSide,
+                            "Gerardo Sofa Side" => Self::GerardoSofaSide,
+                            "Gerardo Indoor Front" => Self::GerardoIndoorFront,
+                            "Gerardo Indoor Side" => Self::GerardoIndoorSide,
+                            "Gerardo Night Scene Front 2" => Self::GerardoNightSceneFront2,
+                            "Gerardo Night Scene Front" => Self::GerardoNightSceneFront,
+                            "Gerardo Outdoor Sport Front" => Self::GerardoOutdoorSportFront,
+                            "Gerardo Outdoor Sport Side" => Self::GerardoOutdoorSportSide,
+                            "Gerardo Sofa Front" => Self::GerardoSofaFront,
+                            "Giulia Office Front 2" => Self::GiuliaOfficeFront2,
+                            "Giulia Office Front" => Self::GiuliaOfficeFront,
+                            "Giulia Office Side 2" => Self::GiuliaOfficeSide2,
+                            "Giulia Office Side" => Self::GiuliaOfficeSide,
+                            "Giulia Sofa Front" => Self::GiuliaSofaFront,
+                            "Giulia Sofa Side" => Self::GiuliaSofaSide,
+                            "Giulia Sofa  Front 2" => Self::GiuliaSofaFront2,
+                            "Giulia Sofa  Side 3" => Self::GiuliaSofaSide3,
+                            "Hada Casual Cup Front" => Self::HadaCasualCupFront,
+                            "Hada Casual Cup Side" => Self::HadaCasualCupSide,
+                            "Hada Casual Front" => Self::HadaCasualFront,
+                            "Hada Casual Side" => Self::HadaCasualSide,
+                            "Hada Casual Sitting Front 2" => Self::HadaCasualSittingFront2,
+                            "Hada Casual Sitting Front" => Self::HadaCasualSittingFront,
+                            "Hada Casual Sitting Side 2" => Self::HadaCasualSittingSide2,
+                            "Hada Casual Sitting Side" => Self::HadaCasualSittingSide,
+                            "Hada LivelyGestures Front" => Self::HadaLivelyGesturesFront,
+                            "Hada LivelyGestures Side" => Self::HadaLivelyGesturesSide,
+                            "Hada LivelyGestures Sitting Front" => Self::HadaLivelyGesturesSittingFront,
+                            "Hada LivelyGestures Sitting Side" => Self::HadaLivelyGesturesSittingSide,
+                            "Hada Suit Front 2" => Self::HadaSuitFront2,
+                            "Hada Suit Front" => Self::HadaSuitFront,
+                            "Hada Suit Side 2" => Self::HadaSuitSide2,
+                            "Hada Suit Side" => Self::HadaSuitSide,
+                            "Hada Suit Sitting Front 2" => Self::HadaSuitSittingFront2,
+                            "Hada Suit Sitting Front" => Self::HadaSuitSittingFront,
+                            "Hada Suit Sitting Side" => Self::HadaSuitSittingSide,
+                            "Harrison in Black Suit" => Self::HarrisonInBlackSuit,
+                            "Harrison in Gray Suit" => Self::HarrisonInGraySuit,
+                            "Harrison in White Shirt" => Self::HarrisonInWhiteShirt,
+                            "Ian in Beige Shirt" => Self::IanInBeigeShirt,
+                            "Ian in Black Jacket" => Self::IanInBlackJacket,
+                            "Ian in Gray Suit" => Self::IanInGraySuit,
+                            "Ida Lounge Front 2" => Self::IdaLoungeFront2,
+                            "Ida Lounge Front" => Self::IdaLoungeFront,
+                            "Ida Lounge Side 2" => Self::IdaLoungeSide2,
+                            "Ida Lounge Side" => Self::IdaLoungeSide,
+                            "Ida Sofa Front 2" => Self::IdaSofaFront2,
+                            "Ida Sofa Front" => Self::IdaSofaFront,
+                            "Ida Sofa Side 2" => Self::IdaSofaSide2,
+                            "Ida Sofa Side" => Self::IdaSofaSide,
+                            "Iker in Almond sweater" => Self::IkerInAlmondSweater,
+                            "Iker in Black blazer" => Self::IkerInBlackBlazer,
+                            "Iker in Blue shirt" => Self::IkerInBlueShirt,
+                            "Iker in Grey blazer" => Self::IkerInGreyBlazer,
+                            "Iker in White shirt" => Self::IkerInWhiteShirt,
+                            "Imelda BizTalk Front" => Self::ImeldaBizTalkFront,
+                            "Imelda BizTalk Side" => Self::ImeldaBizTalkSide,
+                            "Imelda Business Front" => Self::ImeldaBusinessFront,
+                            "Imelda Business Side" => Self::ImeldaBusinessSide,
+                            "Imelda Business Sitting Front 2" => Self::ImeldaBusinessSittingFront2,
+                            "Imelda Business Sitting Front" => Self::ImeldaBusinessSittingFront,
+                            "Imelda Business Sitting Side 2" => Self::ImeldaBusinessSittingSide2,
+                            "Imelda Business Sitting Side" => Self::ImeldaBusinessSittingSide,
+                            "Imelda Casual Front" => Self::ImeldaCasualFront,
+                            "Imelda Casual Side" => Self::ImeldaCasualSide,
+                            "Imelda Coat Front 2" => Self::ImeldaCoatFront2,
+                            "Imelda Coat Front" => Self::ImeldaCoatFront,
+                            "Imelda Coat Side" => Self::ImeldaCoatSide,
+                            "Imelda Customer Support Front" => Self::ImeldaCustomerSupportFront,
+                            "Imelda Customer Support Side" => Self::ImeldaCustomerSupportSide,
+                            "Imelda Full Side " => Self::ImeldaFullSide,
+                            "Imelda Suit Front" => Self::ImeldaSuitFront,
+                            "Imelda Suit Side" => Self::ImeldaSuitSide,
+                            "Ivan in Black Suit" => Self::IvanInBlackSuit,
+                            "Ivan in Gary Suit" => Self::IvanInGarySuit,
+                            "Ivan in Suit" => Self::IvanInSuit,
+                            "Ivan in Sweater" => Self::IvanInSweater,
+                            "Jason in Black Jacket" => Self::JasonInBlackJacket,
+                            "Jason in Blue Suit" => Self::JasonInBlueSuit,
+                            "Jason in Gray Shirt" => Self::JasonInGrayShirt,
+                            "Javi Intense Sitting Speaking Front" => {
+                                Self::JaviIntenseSittingSpeakingFront
+                            }
+                            "Javi Intense Sitting Speaking Side" => Self::JaviIntenseSittingSpeakingSide,
+                            "Javi Intense Sitting Speaking " => Self::JaviIntenseSittingSpeaking,
+                            "Javi Intense Speaking Front 2" => Self::JaviIntenseSpeakingFront2,
+                            "Javi Intense Speaking Front 3" => Self::JaviIntenseSpeakingFront3,
+                            "Javi Intense Speaking Front" => Self::JaviIntenseSpeakingFront,
+                            "Javi Intense Speaking Side 3" => Self::JaviIntenseSpeakingSide3,
+                            "Javi Intense Speaking Side" => Self::JaviIntenseSpeakingSide,
+                            "Javi in Passionate Gestures 2" => Self::JaviInPassionateGestures2,
+                            "Javi in Passionate Gestures 3" => Self::JaviInPassionateGestures3,
+                            "Javi in Passionate Gestures" => Self::JaviInPassionateGestures,
+                            "Jin (Upper Body)" => Self::JinUpperBody,
+                            "Jin Blue Casual Front" => Self::JinBlueCasualFront,
+                            "Jin Blue Casual Side" => Self::JinBlueCasualSide,
+                            "Jin Business Café Mode Front" => Self::JinBusinessCafModeFront,
+                            "Jin Business Café Mode Side" => Self::JinBusinessCafModeSide,
+                            "Jin Business Sitting Front" => Self::JinBusinessSittingFront,
+                            "Jin Business Sitting Side" => Self::JinBusinessSittingSide,
+                            "Jin Casual Café Mode Front" => Self::JinCasualCafModeFront,
+                            "Jin Casual Café Mode Side" => Self::JinCasualCafModeSide,
+                            "Jin Casual Sitting Front" => Self::JinCasualSittingFront,
+                            "Jin Casual Sitting Side" => Self::JinCasualSittingSide,
+                            "Jin Suit Front" => Self::JinSuitFront,
+                            "Jin Suit Side" => Self::JinSuitSide,
+                            "Jin Vest Front" => Self::JinVestFront,
+                            "Jin Vest Side" => Self::JinVestSide,
+                            "Jin Vest Sitting Front" => Self::JinVestSittingFront,
+                            "Jin Vest Sitting Side" => Self::JinVestSittingSide,
+                            "Jin in Education Front" => Self::JinInEducationFront,
+                            "Jin in Education Side" => Self::JinInEducationSide,
+                            "Jinwoo in Black vest" => Self::JinwooInBlackVest,
+                            "Jinwoo in Blue suit" => Self::JinwooInBlueSuit,
+                            "Jinwoo in White T-shirt" => Self::JinwooInWhiteTShirt,
+                            "Jinwoo in White shirt" => Self::JinwooInWhiteShirt,
+                            "Jinwoo in White suit" => Self::JinwooInWhiteSuit,
+                            "Jocelyn Office Front 2" => Self::JocelynOfficeFront2,
+                            "Jocelyn Office Front" => Self::JocelynOfficeFront,
+                            "Jocelyn Office Side 2" => Self::JocelynOfficeSide2,
+                            "Jocelyn Office Side" => Self::JocelynOfficeSide,
+                            "Jocelyn Sofa Front 2" => Self::JocelynSofaFront2,
+                            "Jocelyn Sofa Front" => Self::JocelynSofaFront,
+                            "Jocelyn Sofa Side 2" => Self::JocelynSofaSide2,
+                            "Jocelyn Sofa Side" => Self::JocelynSofaSide,
+                            "Joel Couch Front" => Self::JoelCouchFront,
+                            "Joel Couch Side" => Self::JoelCouchSide,
+                            "Joel Gym Front" => Self::JoelGymFront,
+                            "Joel Gym Side" => Self::JoelGymSide,
+                            "Joel Mountain Front" => Self::JoelMountainFront,
+                            "Joel Mountain Side" => Self::JoelMountainSide,
+                            "Jonas (Upper Body)" => Self::JonasUpperBody,
+                            "Jonas Gym Front 2" => Self::JonasGymFront2,
+                            "Jonas Gym Front" => Self::JonasGymFront,
+                            "Jonas Gym Side 2" => Self::JonasGymSide2,
+                            "Jonas Gym Side " => Self::JonasGymSide,
+                            "June Office Front 2" => Self::JuneOfficeFront2,
+                            "Juan Office Front" => Self::JuanOfficeFront,
+                            "Juan Office Side 2" => Self::JuanOfficeSide2,
+                            "Juan Office Side" => Self::JuanOfficeSide,
+                            "Juan Sofa Front 2" => Self::JuanSofaFront2,
+                            "Juan Sofa Front" => Self::JuanSofaFront,
+                            "Juan Sofa Side 2" => Self::JuanSofaSide2,
+                            "Juan Sofa Side" => Self::JuanSofaSide,
+                            "Judita (Upper Body)" => Self::JuditaUpperBody,
+                            "Judita Yoga Front 2" => Self::JuditaYogaFront2,
+                            "Judita Yoga Front" => Self::JuditaYogaFront,
+                            "Judita Yoga Side 2" => Self::JuditaYogaSide2,
+                            "Judita Yoga Side" => Self::JuditaYogaSide,
+                            "Judith (Upper Body)" => Self::JudithUpperBody,
+                            "Judith Business Front 2" => Self::JudithBusinessFront2,
+                            "Judith Business Front" => Self::JudithBusinessFront,
+                            "Judith Business Sitting Front" => Self::JudithBusinessSittingFront,
+                            "Judith Casual Front" => Self::JudithCasualFront,
+                            "Judith Casual Sitting Front" => Self::JudithCasualSittingFront,
+                            "Judith Suit Front" => Self::JudithSuitFront,
+                            "Judy Business Front" => Self::JudyBusinessFront,
+                            "Judy Business Side" => Self::JudyBusinessSide,
+                            "Judy Business Sitting Front" => Self::JudyBusinessSittingFront,
+                            "Judy Casual Front" => Self::JudyCasualFront,
+                            "Judy Casual Side" => Self::JudyCasualSide,
+                            "Judy Casual Sitting" => Self::JudyCasualSitting,
+                            "Judy ConfidentSpeaking Front" => Self::JudyConfidentSpeakingFront,
+                            "Judy ConfidentSpeaking Side" => Self::JudyConfidentSpeakingSide,
+                            "Judy Doctor Sitting" => Self::JudyDoctorSitting,
+                            "Judy Doctor Standing" => Self::JudyDoctorStanding,
+                            "Judy Lawyer" => Self::JudyLawyer,
+                            "Judy NurseSitting Front 2" => Self::JudyNurseSittingFront2,
+                            "Judy NurseSitting Front" => Self::JudyNurseSittingFront,
+                            "Judy NurseSitting Side 2" => Self::JudyNurseSittingSide2,
+                            "Judy NurseSitting Side" => Self::JudyNurseSittingSide,
+                            "Judy Nurse Front 2" => Self::JudyNurseFront2,
+                            "Judy Nurse Front" => Self::JudyNurseFront,
+                            "Judy Nurse OnDuty Front" => Self::JudyNurseOnDutyFront,
+                            "Judy Nurse OnDuty Side" => Self::JudyNurseOnDutySide,
+                            "Judy Nurse Side 2" => Self::JudyNurseSide2,
+                            "Judy Nurse Side" => Self::JudyNurseSide,
+                            "Judy Suit Front" => Self::JudySuitFront,
+                            "Judy Suit Side" => Self::JudySuitSide,
+                            "Judy Teacher Sitting" => Self::JudyTeacherSitting,
+                            "Judy HR" => Self::JudyHr,
+                            "Judy Teacher Standing" => Self::JudyTeacherStanding,
+                            "June (Upper Body)" => Self::JuneUpperBody,
+                            "June HR" => Self::JuneHr,
+                            "June Office Front" => Self::JuneOfficeFront,
+                            "June Office Side 2" => Self::JuneOfficeSide2,
+                            "June Office Side" => Self::JuneOfficeSide,
+                            "June Sofa Casual Front 2" => Self::JuneSofaCasualFront2,
+                            "June Sofa Casual Front" => Self::JuneSofaCasualFront,
+                            "June Sofa Casual Side 2" => Self::JuneSofaCasualSide2,
+                            "June Sofa Casual Side" => Self::JuneSofaCasualSide,
+                            "Justin in Black Shirt" => Self::JustinInBlackShirt,
+                            "Justin in Black Suit" => Self::JustinInBlackSuit,
+                            "Justin in White Shirt" => Self::JustinInWhiteShirt,
+                            "Justo Business Front 2" => Self::JustoBusinessFront2,
+                            "Justo Business Front" => Self::JustoBusinessFront,
+                            "Justo Business Side 2" => Self::JustoBusinessSide2,
+                            "Justo Business Side" => Self::JustoBusinessSide,
+                            "Justo Casual Sitting" => Self::JustoCasualSitting,
+                            "Justo CustomerService Front 2" => Self::JustoCustomerServiceFront2,
+                            "Justo CustomerService Front" => Self::JustoCustomerServiceFront,
+                            "Justo CustomerService Side" => Self::JustoCustomerServiceSide,
+                            "Justo CustomerService Sitting Front" => {
+                                Self::JustoCustomerServiceSittingFront
+                            }
+                            "Justo CustomerService Sitting Side" => Self::JustoCustomerServiceSittingSide,
+                            "Justo EmployeeTraining Front" => Self::JustoEmployeeTrainingFront,
+                            "Justo Suit Casual Front " => Self::JustoSuitCasualFront,
+                            "Justo Suit Casual Side " => Self::JustoSuitCasualSide,
+                            "Karolin in Gray Suit" => Self::KarolinInGraySuit,
+                            "Karolin in Sweatshirt" => Self::KarolinInSweatshirt,
+                            "Karolin in Black Suit" => Self::KarolinInBlackSuit,
+                            "Kavya Indoor Front" => Self::KavyaIndoorFront,
+                            "Kavya Indoor Side" => Self::KavyaIndoorSide,
+                            "Kavya Outdoor Side" => Self::KavyaOutdoorSide,
+                            "Kavya Outdoor Sport Front" => Self::KavyaOutdoorSportFront,
+                            "Kavya Outdoor Sport Side" => Self::KavyaOutdoorSportSide,
+                            "Kavya Sofa Front" => Self::KavyaSofaFront,
+                            "Kavya Sofa Side" => Self::KavyaSofaSide,
+                            "Kelly in Blue Shirt  (Front)" => Self::KellyInBlueShirtFront,
+                            "Kelly in Blue Shirt (Left)" => Self::KellyInBlueShirtLeft,
+                            "Kelly in Blue Shirt (Right)" => Self::KellyInBlueShirtRight,
+                            "Kelly in Doctor (Front)" => Self::KellyInDoctorFront,
+                            "Kelly in Doctor (Left)" => Self::KellyInDoctorLeft,
+                            "Kelly in Doctor (Right)" => Self::KellyInDoctorRight,
+                            "Kelly in Pink Shirt (Front)" => Self::KellyInPinkShirtFront,
+                            "Kelly in Pink Shirt (Left)" => Self::KellyInPinkShirtLeft,
+                            "Kelly in Pink Shirt (Right)" => Self::KellyInPinkShirtRight,
+                            "Klara in Black blazer" => Self::KlaraInBlackBlazer,
+                            "Klara in Blue blazer" => Self::KlaraInBlueBlazer,
+                            "Klara in Blue dress" => Self::KlaraInBlueDress,
+                            "Klara in Pink shirt" => Self::KlaraInPinkShirt,
+                            "Klara in White blazer" => Self::KlaraInWhiteBlazer,
+                            "Klara in White shirt" => Self::KlaraInWhiteShirt,
+                            "Kristin in Lace Dress" => Self::KristinInLaceDress,
+                            "Kristin in V-neck Shirt" => Self::KristinInVNeckShirt,
+                            "Kristin in Black Suit" => Self::KristinInBlackSuit,
+                            "Leos Office Front 2" => Self::LeosOfficeFront2,
+                            "Leos Office Front" => Self::LeosOfficeFront,
+                            "Leos Office Side 2" => Self::LeosOfficeSide2,
+                            "Leos Office Side" => Self::LeosOfficeSide,
+                            "Leos Sofa Front 2" => Self::LeosSofaFront2,
+                            "Leos Sofa Front" => Self::LeosSofaFront,
+                            "Leos Sofa Side 2" => Self::LeosSofaSide2,
+                            "Leos Sofa Side" => Self::LeosSofaSide,
+                            "Leszek Lounge Front" => Self::LeszekLoungeFront,
+                            "Leszek Lounge Side" => Self::LeszekLoungeSide,
+                            "Leszek Outdoor Business Front" => Self::LeszekOutdoorBusinessFront,
+                            "Leszek Outdoor Business Side" => Self::LeszekOutdoorBusinessSide,
+                            "Leszek Outdoor Casual Front" => Self::LeszekOutdoorCasualFront,
+                            "Leszek Outdoor Casual Side" => Self::LeszekOutdoorCasualSide,
+                            "Leszek Sofa Front" => Self::LeszekSofaFront,
+                            "Leszek Sofa Side" => Self::LeszekSofaSide,
+                            "Leah" => Self::Leah,
+                            "Leah in Black Suit" => Self::LeahInBlackSuit,
+                            "Lina Casual Front 2" => Self::LinaCasualFront2,
+                            "Lina Casual Front" => Self::LinaCasualFront,
+                            "Lina Casual Side 2" => Self::LinaCasualSide2,
+                            "Lina Casual Side" => Self::LinaCasualSide,
+                            "Lina Casual Sitting Front" => Self::LinaCasualSittingFront,
+                            "Lina Casual Sitting Side" => Self::LinaCasualSittingSide,
+                            "Lina Dress Front" => Self::LinaDressFront,
+                            "Lina Dress Side 2" => Self::LinaDressSide2,
+                            "Lina Dress Side" => Self::LinaDressSide,
+                            "Lina Dress Sitting Front" => Self::LinaDressSittingFront,
+                            "Lina Dress Sitting Side" => Self::LinaDressSittingSide,
+                            "Lina Sweater Front 2" => Self::LinaSweaterFront2,
+                            "Lina Sweater Front" => Self::LinaSweaterFront,
+                            "Lina Sweater Side 2" => Self::LinaSweaterSide2,
+                            "Lina Sweater Side" => Self::LinaSweaterSide,
+                            "Lina Sweater Sitting Front 2" => Self::LinaSweaterSittingFront2,
+                            "Lina Sweater Sitting Front" => Self::LinaSweaterSittingFront,
+                            "Lina Sweater Sitting Side 2" => Self::LinaSweaterSittingSide2,
+                            "Lina Sweater Sitting Side" => Self::LinaSweaterSittingSide,
+                            "Lisa" => Self::Lisa,
+                            "Luca" => Self::Luca,
+                            "Lucien in Black coat" => Self::LucienInBlackCoat,
+                            "Lucien in Black polo-shirt" => Self::LucienInBlackPoloShirt,
+                            "Lucien in Blue blazer" => Self::LucienInBlueBlazer,
+                            "Lucien in Blue shirt" => Self::LucienInBlueShirt,
+                            "Lucien in Grey blazer" => Self::LucienInGreyBlazer,
+                            "Lucien in White shirt" => Self::LucienInWhiteShirt,
+                            "Luke in Brown Suit" => Self::LukeInBrownSuit,
+                            "Luke in Yellow Jacket" => Self::LukeInYellowJacket,
+                            "Luke in Blue Suit" => Self::LukeInBlueSuit,
+                            "Marcus (Upper Body)" => Self::MarcusUpperBody,
+                            "Marcus Café Front 2" => Self::MarcusCafFront2,
+                            "Marcus Café Front" => Self::MarcusCafFront,
+                            "Marcus Café Side 2" => Self::MarcusCafSide2,
+                            "Marcus Café Side" => Self::MarcusCafSide,
+                            "Marcus Casual Front" => Self::MarcusCasualFront,
+                            "Marcus Casual Side" => Self::MarcusCasualSide,
+                            "Marcus Casual Sitting Front 2" => Self::MarcusCasualSittingFront2,
+                            "Marcus Casual Sitting Front" => Self::MarcusCasualSittingFront,
+                            "Marcus Casual Sitting Side 2" => Self::MarcusCasualSittingSide2,
+                            "Marcus Casual Sitting Side" => Self::MarcusCasualSittingSide,
+                            "Marcus Denim Jacket Front" => Self::MarcusDenimJacketFront,
+                            "Marcus Denim Jacket Side" => Self::MarcusDenimJacketSide,
+                            "Marcus Education Front" => Self::MarcusEducationFront,
+                            "Marcus Education Side" => Self::MarcusEducationSide,
+                            "Marcus Sitting Front" => Self::MarcusSittingFront,
+                            "Marcus Sitting Side" => Self::MarcusSittingSide,
+                            "Marcus Suit Front" => Self::MarcusSuitFront,
+                            "Marcus Suit Side" => Self::MarcusSuitSide,
+                            "Maria in Suit" => Self::MariaInSuit,
+                            "Maria in Sweater" => Self::MariaInSweater,
+                            "Maria in Black Suit" => Self::MariaInBlackSuit,
+                            "Martina Office Front 2" => Self::MartinaOfficeFront2,
+                            "Martina Office Front" => Self::MartinaOfficeFront,
+                            "Martina Office Side 2" => Self::MartinaOfficeSide2,
+                            "Martina Office Side" => Self::MartinaOfficeSide,
+                            "Martina Sofa Front 2" => Self::MartinaSofaFront2,
+                            "Martina Sofa Front" => Self::MartinaSofaFront,
+                            "Martina Sofa Side 2" => Self::MartinaSofaSide2,
+                            "Martina Sofa Side" => Self::MartinaSofaSide,
+                            "Masha Office Front 2" => Self::MashaOfficeFront2,
+                            "Masha Office Front" => Self::MashaOfficeFront,
+                            "Masha Office Side 2" => Self::MashaOfficeSide2,
+                            "Masha Office Side" => Self::MashaOfficeSide,
+                            "Masha Sofa Casual Front 2" => Self::MashaSofaCasualFront2,
+                            "Masha Sofa Casual Front" => Self::MashaSofaCasualFront,
+                            "Masha Sofa Casual Side 2" => Self::MashaSofaCasualSide2,
+                            "Masha Sofa Casual Side" => Self::MashaSofaCasualSide,
+                            "Mason in Blue Suit" => Self::MasonInBlueSuit,
+                            "Mason in White Shirt" => Self::MasonInWhiteShirt,
+                            "Mason in Blue Sweater" => Self::MasonInBlueSweater,
+                            "Matteo Office Front 2" => Self::MatteoOfficeFront2,
+                            "Matteo Office Front" => Self::MatteoOfficeFront,
+                            "Matteo Office Side 2" => Self::MatteoOfficeSide2,
+                            "Matteo Office Side" => Self::MatteoOfficeSide,
+                            "Matteo Sofa Front 2" => Self::MatteoSofaFront2,
+                            "Matteo Sofa Front" => Self::MatteoSofaFront,
+                            "Matteo Sofa Side 2" => Self::MatteoSofaSide2,
+                            "Matteo Sofa Side" => Self::MatteoSofaSide,
+                            "Max (Upper Body)" => Self::MaxUpperBody,
+                            "Max Indoor Front" => Self::MaxIndoorFront,
+                            "Max Indoor Side" => Self::MaxIndoorSide,
+                            "Max Outdoor Sport Front" => Self::MaxOutdoorSportFront,
+                            "Max Outdoor Sport Side" => Self::MaxOutdoorSportSide,
+                            "Milena Office Front 2" => Self::MilenaOfficeFront2,
+                            "Milena Office Front" => Self::MilenaOfficeFront,
+                            "Milena Office Side 2" => Self::MilenaOfficeSide2,
+                            "Milena Office Side" => Self::MilenaOfficeSide,
+                            "Milena Sofa Front 2" => Self::MilenaSofaFront2,
+                            "Milena Sofa Front" => Self::MilenaSofaFront,
+                            "Milena Sofa Side 2" => Self::MilenaSofaSide2,
+                            "Milena Sofa Side" => Self::MilenaSofaSide,
+                            "Miles (Upper Body)" => Self::MilesUpperBody,
+                            "Miles Outdoor Front" => Self::MilesOutdoorFront,
+                            "Miles Outdoor Side" => Self::MilesOutdoorSide,
+                            "Miles Sofa Front 2" => Self::MilesSofaFront2,
+                            "Miles Sofa Front" => Self::MilesSofaFront,
+                            "Miles Sofa Side 2" => Self::MilesSofaSide2,
+                            "Miles Sofa Side" => Self::MilesSofaSide,
+                            "Minho in Blue blazer" => Self::MinhoInBlueBlazer,
+                            "Minho in Blue shirt" => Self::MinhoInBlueShirt,
+                            "Minho in Green polo-shirt" => Self::MinhoInGreenPoloShirt,
+                            "Minho in Khaki jacket" => Self::MinhoInKhakiJacket,
+                            "Minho in White shirt" => Self::MinhoInWhiteShirt,
+                            "Minho in White t-shirt" => Self::MinhoInWhiteTShirt,
+                            "Mireia Business Indoor Front" => Self::MireiaBusinessIndoorFront,
+                            "Mireia Business Indoor Side" => Self::MireiaBusinessIndoorSide,
+                            "Mireia Outdoor Chair Front" => Self::MireiaOutdoorChairFront,
+                            "Mireia Outdoor Front" => Self::MireiaOutdoorFront,
+                            "Mireia Outdoor Side" => Self::MireiaOutdoorSide,
+                            "Mireia Outdoor Table Front" => Self::MireiaOutdoorTableFront,
+                            "Mireia Outdoor Table Side" => Self::MireiaOutdoorTableSide,
+                            "Miyu Office Front 2" => Self::MiyuOfficeFront2,
+                            "Miyu Office Front" => Self::MiyuOfficeFront,
+                            "Miyu Office Side 2" => Self::MiyuOfficeSide2,
+                            "Miyu Office Side" => Self::MiyuOfficeSide,
+                            "Miyu Sofa Business Front" => Self::MiyuSofaBusinessFront,
+                            "Miyu Sofa Business Side" => Self::MiyuSofaBusinessSide,
+                            "Miyu Sofa Casual Front 2" => Self::MiyuSofaCasualFront2,
+                            "Miyu Sofa Casual Front" => Self::MiyuSofaCasualFront,
+                            "Miyu Sofa Casual Side 2 " => Self::MiyuSofaCasualSide2,
+                            "Miyu Sofa Casual Side" => Self::MiyuSofaCasualSide,
+                            "Nadim in Black blazer" => Self::NadimInBlackBlazer,
+                            "Nadim in Blue blazer" => Self::NadimInBlueBlazer,
+                            "Nadim in Blue jacket" => Self::NadimInBlueJacket,
+                            "Nadim in Puffer vest" => Self::NadimInPufferVest,
+                            "Nadim in White shirt" => Self::NadimInWhiteShirt,
+                            "Neil in Black Shirt" => Self::NeilInBlackShirt,
+                            "Neil in Black Suit " => Self::NeilInBlackSuit,
+                            "Neil in Yellow Jacket" => Self::NeilInYellowJacket,
+                            "Nico" => Self::Nico,
+                            "Noah Lobby Front 2" => Self::NoahLobbyFront2,
+                            "Noah Lobby Front" => Self::NoahLobbyFront,
+                            "Noah Lobby Side 2" => Self::NoahLobbySide2,
+                            "Noah Lobby Side" => Self::NoahLobbySide,
+                            "Noah Office Front 2" => Self::NoahOfficeFront2,
+                            "Noah Office Front" => Self::NoahOfficeFront,
+                            "Noah Office Side 2" => Self::NoahOfficeSide2,
+                            "Noah Office Side" => Self::NoahOfficeSide,
+                            "Noah Sofa Front 2" => Self::NoahSofaFront2,
+                            "Noah Sofa Front " => Self::NoahSofaFront,
+                            "Noah Sofa Side 2" => Self::NoahSofaSide2,
+                            "Noah Sofa Side" => Self::NoahSofaSide,
+                            "Nour in Black blazer" => Self::NourInBlackBlazer,
+                            "Nour in Brown dress" => Self::NourInBrownDress,
+                            "Nour in Grey hoodie" => Self::NourInGreyHoodie,
+                            "Nour in Sporty vest" => Self::NourInSportyVest,
+                            "Nour in White shirt" => Self::NourInWhiteShirt,
+                            "Odelia in Blue Suit" => Self::OdeliaInBlueSuit,
+                            "Odelia in Red Dress " => Self::OdeliaInRedDress,
+                            "Odelia in Yellow Suit" => Self::OdeliaInYellowSuit,
+                            "Onat (Upper Body)" => Self::OnatUpperBody,
+                            "Onat Casual Front" => Self::OnatCasualFront,
+                            "Onat Casual Side" => Self::OnatCasualSide,
+                            "Onat Casual Sitting Front" => Self::OnatCasualSittingFront,
+                            "Onat Casual Sitting Side" => Self::OnatCasualSittingSide,
+                            "Onat Macbook Front 2" => Self::OnatMacbookFront2,
+                            "Onat Macbook Front" => Self::OnatMacbookFront,
+                            "Onat Macbook Side 2" => Self::OnatMacbookSide2,
+                            "Onat Macbook Side" => Self::OnatMacbookSide,
+                            "Onat Suit Front" => Self::OnatSuitFront,
+                            "Onat Suit Side" => Self::OnatSuitSide,
+                            "Onat Suit Sitting Front" => Self::OnatSuitSittingFront,
+                            "Onat Suit Sitting Side" => Self::OnatSuitSittingSide,
+                            "Onat iPad Front" => Self::OnatIPadFront,
+                            "Onat iPad Side" => Self::OnatIPadSide,
+                            "Onat iPad Sitting Front" => Self::OnatIPadSittingFront,
+                            "Onat iPad Sitting Side" => Self::OnatIPadSittingSide,
+                            "Oxana (Upper Body)" => Self::OxanaUpperBody,
+                            "Oxana Gym Front 2" => Self::OxanaGymFront2,
+                            "Oxana Gym Front" => Self::OxanaGymFront,
+                            "Oxana Gym Side 2" => Self::OxanaGymSide2,
+                            "Oxana Gym Side" => Self::OxanaGymSide,
+                            "Oxana Office Front 2" => Self::OxanaOfficeFront2,
+                            "Oxana Office Front" => Self::OxanaOfficeFront,
+                            "Oxana Office Side 2" => Self::OxanaOfficeSide2,
+                            "Oxana Office Side" => Self::OxanaOfficeSide,
+                            "Oxana Sofa Front 2" => Self::OxanaSofaFront2,
+                            "Oxana Sofa Front" => Self::OxanaSofaFront,
+                            "Oxana Sofa Side 2" => Self::OxanaSofaSide2,
+                            "Oxana Sofa Side" => Self::OxanaSofaSide,
+                            "Oxana Yoga Front 2" => Self::OxanaYogaFront2,
+                            "Oxana Yoga Front" => Self::OxanaYogaFront,
+                            "Oxana Yoga Side 2" => Self::OxanaYogaSide2,
+                            "Oxana Yoga Side" => Self::OxanaYogaSide,
+                            "Patrizio Business Training Front" => Self::PatrizioBusinessTrainingFront,
+                            "Patrizio Business Training Side" => Self::PatrizioBusinessTrainingSide,
+                            "Patrizio Office Front" => Self::PatrizioOfficeFront,
+                            "Patrizio Office Side 2" => Self::PatrizioOfficeSide2,
+                            "Patrizio Office Side" => Self::PatrizioOfficeSide,
+                            "Patrizio Sofa Front" => Self::PatrizioSofaFront,
+                            "Patrizio Sofa Side" => Self::PatrizioSofaSide,
+                            "Piper Business Sofa Front" => Self::PiperBusinessSofaFront,
+                            "Piper Business Sofa Side" => Self::PiperBusinessSofaSide,
+                            "Piper Education Front" => Self::PiperEducationFront,
+                            "Piper Education Side" => Self::PiperEducationSide,
+                            "Rasmus Lounge Front 2" => Self::RasmusLoungeFront2,
+                            "Rasmus Lounge Front" => Self::RasmusLoungeFront,
+                            "Rasmus Lounge Side 2" => Self::RasmusLoungeSide2,
+                            "Rasmus Lounge Side" => Self::RasmusLoungeSide,
+                            "Rasmus Sofa Front 2" => Self::RasmusSofaFront2,
+                            "Rasmus Sofa Front" => Self::RasmusSofaFront,
+                            "Rasmus Sofa Side 2" => Self::RasmusSofaSide2,
+                            "Rasmus Sofa Side" => Self::RasmusSofaSide,
+                            "Raul (Upper Body)" => Self::RaulUpperBody,
+                            "Raul Business Sofa Front 2" => Self::RaulBusinessSofaFront2,
+                            "Raul Business Sofa Front" => Self::RaulBusinessSofaFront,
+                            "Raul Business Sofa Side 2" => Self::RaulBusinessSofaSide2,
+                            "Raul Business Sofa Side" => Self::RaulBusinessSofaSide,
+                            "Raul Casual Sofa Front 2" => Self::RaulCasualSofaFront2,
+                            "Raul Casual Sofa Front" => Self::RaulCasualSofaFront,
+                            "Raul Casual Sofa Side 2" => Self::RaulCasualSofaSide2,
+                            "Raul Casual Sofa Side" => Self::RaulCasualSofaSide,
+                            "Raul Casual Sofa no iPad Front" => Self::RaulCasualSofaNoIPadFront,
+                            "Raul Casual Sofa no iPad Side" => Self::RaulCasualSofaNoIPadSide,
+                            "Raul Casual Sofa with iPad Front" => Self::RaulCasualSofaWithIPadFront,
+                            "Raul Casual Sofa with iPad Side" => Self::RaulCasualSofaWithIPadSide,
+                            "Raul Office Front 2" => Self::RaulOfficeFront2,
+                            "Raul Office Front" => Self::RaulOfficeFront,
+                            "Raul Office Side" => Self::RaulOfficeSide,
+                            "Raul Sofa Front 2" => Self::RaulSofaFront2,
+                            "Raul Sofa Front" => Self::RaulSofaFront,
+                            "Raul Sofa Side 2" => Self::RaulSofaSide2,
+                            "Raul Sofa Side" => Self::RaulSofaSide,
+                            "Rebecca" => Self::Rebecca,
+                            "Ren (Upper Body)" => Self::RenUpperBody,
+                            "Ren Office Front 2" => Self::RenOfficeFront2,
+                            "Ren Office Front" => Self::RenOfficeFront,
+                            "Ren Office Side 2" => Self::RenOfficeSide2,
+                            "Ren Office Side" => Self::RenOfficeSide,
+                            "Ren Sofa Business Front" => Self::RenSofaBusinessFront,
+                            "Ren Sofa Business Side" => Self::RenSofaBusinessSide,
+                            "Ren Sofa Casual Front 2" => Self::RenSofaCasualFront2,
+                            "Ren Sofa Casual Front" => Self::RenSofaCasualFront,
+                            "Ren Sofa Casual Side 2 " => Self::RenSofaCasualSide2,
+                            "Ren Sofa Casual Side" => Self::RenSofaCasualSide,
+                            "Riley (Upper Body)" => Self::RileyUpperBody,
+                            "Riley Casual Front" => Self::RileyCasualFront,
+                            "Riley Casual Side" => Self::RileyCasualSide,
+                            "Riley Office Front" => Self::RileyOfficeFront,
+                            "Riley Office Side" => Self::RileyOfficeSide,
+                            "Roman Outdoor Sport Front" => Self::RomanOutdoorSportFront,
+                            "Roman Outdoor Sport Side" => Self::RomanOutdoorSportSide,
+                            "Sabine Office Front 2" => Self::SabineOfficeFront2,
+                            "Sabine Office Front" => Self::SabineOfficeFront,
+                            "Sabine Office Side" => Self::SabineOfficeSide,
+                            "Sabine Sofa Side" => Self::SabineSofaSide,
+                            "Salma in headscarf (Front)" => Self::SalmaInHeadscarfFront,
+                            "Salma in headscarf (Left)" => Self::SalmaInHeadscarfLeft,
+                            "Salma in headscarf (Right)" => Self::SalmaInHeadscarfRight,
+                            "Santa Avatar Present Standing " => Self::SantaAvatarPresentStanding,
+                            "Santa Avatar Sitting 2" => Self::SantaAvatarSitting2,
+                            "Santa Avatar Sitting" => Self::SantaAvatarSitting,
+                            "Santa Avatar Sitting Side" => Self::SantaAvatarSittingSide,
+                            "Santa Avatar Standing" => Self::SantaAvatarStanding,
+                            "Santa Fireplace Front" => Self::SantaFireplaceFront,
+                            "Santa Fireplace Side" => Self::SantaFireplaceSide,
+                            "Saskia in Blue blazer" => Self::SaskiaInBlueBlazer,
+                            "Saskia in Blue shirt" => Self::SaskiaInBlueShirt,
+                            "Saskia in Green blazer" => Self::SaskiaInGreenBlazer,
+                            "Saskia in Grey vest" => Self::SaskiaInGreyVest,
+                            "Saskia in White blazer" => Self::SaskiaInWhiteBlazer,
+                            "Scarlett Couch Front 2" => Self::ScarlettCouchFront2,
+                            "Scarlett Couch Front" => Self::ScarlettCouchFront,
+                            "Scarlett Couch Side 2" => Self::ScarlettCouchSide2,
+                            "Scarlett Couch Side" => Self::ScarlettCouchSide,
+                            "Scarlett Fireplace Front" => Self::ScarlettFireplaceFront,
+                            "Scarlett Fireplace Side" => Self::ScarlettFireplaceSide,
+                            "Scarlett Hall Front" => Self::ScarlettHallFront,
+                            "Scarlett Hall Side" => Self::ScarlettHallSide,
+                            "Scarlett Yoga Front" => Self::ScarlettYogaFront,
+                            "Scarlett Yoga Side" => Self::ScarlettYogaSide,
+                            "Seema Business Front" => Self::SeemaBusinessFront,
+                            "Seema Business Side" => Self::SeemaBusinessSide,
+                            "Seema Business Sitting Side" => Self::SeemaBusinessSittingSide,
+                            "Seema Casual Front" => Self::SeemaCasualFront,
+                            "Seema Casual Side" => Self::SeemaCasualSide,
+                            "Seema Casual Sitting Front" => Self::SeemaCasualSittingFront,
+                            "Seema Casual Sitting Side" => Self::SeemaCasualSittingSide,
+                            "Seema Nurse Front 2" => Self::SeemaNurseFront2,
+                            "Seema Nurse Front" => Self::SeemaNurseFront,
+                            "Seema Nurse Side 2" => Self::SeemaNurseSide2,
+                            "Seema Nurse Side" => Self::SeemaNurseSide,
+                            "Shawn Business Front" => Self::ShawnBusinessFront,
+                            "Shawn Business Side" => Self::ShawnBusinessSide,
+                            "Shawn Casual Sitting Front" => Self::ShawnCasualSittingFront,
+                            "Shawn Casual Sitting Side" => Self::ShawnCasualSittingSide,
+                            "Shawn Sitting Front" => Self::ShawnSittingFront,
+                            "Shawn Sitting Side" => Self::ShawnSittingSide,
+                            "Shawn Suit Front" => Self::ShawnSuitFront,
+                            "Shawn Suit Side" => Self::ShawnSuitSide,
+                            "Shawn Therapist" => Self::ShawnTherapist,
+                            "Shirley Business Front" => Self::ShirleyBusinessFront,
+                            "Shirley Business Side" => Self::ShirleyBusinessSide,
+                            "Shirley Casual Front 2" => Self::ShirleyCasualFront2,
+                            "Shirley Casual Front" => Self::ShirleyCasualFront,
+                            "Shirley Casual Side" => Self::ShirleyCasualSide,
+                            "Shirley Casual Sitting Front 2" => Self::ShirleyCasualSittingFront2,
+                            "Shirley Casual Sitting Front" => Self::ShirleyCasualSittingFront,
+                            "Shirley Casual Sitting Side 2" => Self::ShirleyCasualSittingSide2,
+                            "Shirley Casual Sitting Side" => Self::ShirleyCasualSittingSide,
+                            "Shirley Education Front" => Self::ShirleyEducationFront,
+                            "Shirley Education Side 2" => Self::ShirleyEducationSide2,
+                            "Shirley Education Side" => Self::ShirleyEducationSide,
+                            "Shirley Sitting Front" => Self::ShirleySittingFront,
+                            "Shirley Sitting Side" => Self::ShirleySittingSide,
+                            "Shirley Skirt Front" => Self::ShirleySkirtFront,
+                            "Shirley Skirt Side" => Self::ShirleySkirtSide,
+                            "Shirley Suit Front" => Self::ShirleySuitFront,
+                            "Shirley Suit Side" => Self::ShirleySuitSide,
+                            "Silas (Upper Body)" => Self::SilasUpperBody,
+                            "Silas Customer Support" => Self::SilasCustomerSupport,
+                            "Silas HR" => Self::SilasHr,
+                            "Silas Lounge Front" => Self::SilasLoungeFront,
+                            "Silas Lounge Side" => Self::SilasLoungeSide,
+                            "Silas Sofa Side 2" => Self::SilasSofaSide2,
+                            "Silas Sofa Side" => Self::SilasSofaSide,
+                            "Sloane in Blue dress" => Self::SloaneInBlueDress,
+                            "Sloane in Grey suit" => Self::SloaneInGreySuit,
+                            "Sloane in Pink sweater" => Self::SloaneInPinkSweater,
+                            "Sophia in Black Shirt" => Self::SophiaInBlackShirt,
+                            "Sophia in Suit " => Self::SophiaInSuit,
+                            "Sophia in White Suit" => Self::SophiaInWhiteSuit,
+                            "Sophie" => Self::Sophie,
+                            "Stacy in Doctor (Front)" => Self::StacyInDoctorFront,
+                            "Stacy in Doctor (Left)" => Self::StacyInDoctorLeft,
+                            "Stacy in Doctor (Right)" => Self::StacyInDoctorRight,
+                            "Stacy in Dress (Front)" => Self::StacyInDressFront,
+                            "Stacy in Dress (Left)" => Self::StacyInDressLeft,
+                            "Stacy in Dress (Right)" => Self::StacyInDressRight,
+                            "Stacy in Shirt (Front)" => Self::StacyInShirtFront,
+                            "Stacy in Shirt (Left)" => Self::StacyInShirtLeft,
+                            "Stacy in Shirt (Right)" => Self::StacyInShirtRight,
+                            "Susan in Black Shirt" => Self::SusanInBlackShirt,
+                            "Susan in Black Suit" => Self::SusanInBlackSuit,
+                            "Susan in Suit" => Self::SusanInSuit,
+                            "Tahlia in Blue dress" => Self::TahliaInBlueDress,
+                            "Tahlia in Blue suit" => Self::TahliaInBlueSuit,
+                            "Tahlia in Dark blue suit" => Self::TahliaInDarkBlueSuit,
+                            "Tahlia in Red suit" => Self::TahliaInRedSuit,
+                            "Tahlia in White shirt" => Self::TahliaInWhiteShirt,
+                            "Teodor (Upper Body)" => Self::TeodorUpperBody,
+                            "Teodor Office Front 2" => Self::TeodorOfficeFront2,
+                            "Teodor Office Front" => Self::TeodorOfficeFront,
+                            "Teodor Office Side 2" => Self::TeodorOfficeSide2,
+                            "Teodor Office Side" => Self::TeodorOfficeSide,
+                            "Teodor Sofa Front 2" => Self::TeodorSofaFront2,
+                            "Teodor Sofa Front" => Self::TeodorSofaFront,
+                            "Teodor Sofa Side 2" => Self::TeodorSofaSide2,
+                            "Teodor Sofa Side" => Self::TeodorSofaSide,
+                            "Timothy (Upper Body)" => Self::TimothyUpperBody,
+                            "Timothy Casual Front" => Self::TimothyCasualFront,
+                            "Timothy Casual Side" => Self::TimothyCasualSide,
+                            "Timothy Office Front" => Self::TimothyOfficeFront,
+                            "Timothy Office Side" => Self::TimothyOfficeSide,
+                            "Tito Casual Front 2" => Self::TitoCasualFront2,
+                            "Tito Casual Front" => Self::TitoCasualFront,
+                            "Tito Casual Side 2" => Self::TitoCasualSide2,
+                            "Tito Casual Side" => Self::TitoCasualSide,
+                            "Tito Casual Sitting Front" => Self::TitoCasualSittingFront,
+                            "Tito Casual Sitting Side" => Self::TitoCasualSittingSide,
+                            "Tito Coat Front 2" => Self::TitoCoatFront2,
+                            "Tito Coat Front" => Self::TitoCoatFront,
+                            "Tito Coat Full Side" => Self::TitoCoatFullSide,
+                            "Tito Coat Side 2" => Self::TitoCoatSide2,
+                            "Tito Coat Side" => Self::TitoCoatSide,
+                            "Tito Painter Front" => Self::TitoPainterFront,
+                            "Tito Painter Full Side" => Self::TitoPainterFullSide,
+                            "Tito Painter Side" => Self::TitoPainterSide,
+                            "Tito Painter Sitting Front" => Self::TitoPainterSittingFront,
+                            "Tito Painter Sitting Side" => Self::TitoPainterSittingSide,
+                            "Travis in Polo Shirt" => Self::TravisInPoloShirt,
+                            "Travis in Gray Suit" => Self::TravisInGraySuit,
+                            "Travis in Black Suit" => Self::TravisInBlackSuit,
+                            "Trevor  in Plaid Shirt" => Self::TrevorInPlaidShirt,
+                            "Trevor in Blue Shirt" => Self::TrevorInBlueShirt,
+                            "Trevor in Blue Suit" => Self::TrevorInBlueSuit,
+                            "Trevor in Suit" => Self::TrevorInSuit,
+                            "Tuba Business Chair Front" => Self::TubaBusinessChairFront,
+                            "Tuba Business Chair Side" => Self::TubaBusinessChairSide,
+                            "Tuba Business Front" => Self::TubaBusinessFront,
+                            "Tuba Business Side" => Self::TubaBusinessSide,
+                            "Tuba Business Sofa Front" => Self::TubaBusinessSofaFront,
+                            "Tuba Business Sofa Side" => Self::TubaBusinessSofaSide,
+                            "Tuba Casual Front" => Self::TubaCasualFront,
+                            "Tuba Casual Side" => Self::TubaCasualSide,
+                            "Tuba Casual Sitting Front" => Self::TubaCasualSittingFront,
+                            "Tuba Casual Sitting Side" => Self::TubaCasualSittingSide,
+                            "Tuba Macbook Front" => Self::TubaMacbookFront,
+                            "Tuba Macbook Side" => Self::TubaMacbookSide,
+                            "Veit Office Front" => Self::VeitOfficeFront,
+                            "Veit Office Side" => Self::VeitOfficeSide,
+                            "Veit Sofa Front" => Self::VeitSofaFront,
+                            "Veit Sofa Side" => Self::VeitSofaSide,
+                            "Vernon Office Front 2" => Self::VernonOfficeFront2,
+                            "Vernon Office Front" => Self::VernonOfficeFront,
+                            "Vernon Office Side 2" => Self::VernonOfficeSide2,
+                            "Vernon Office Side" => Self::VernonOfficeSide,
+                            "Verena Office Front" => Self::VerenaOfficeFront,
+                            "Verena Office Side" => Self::VerenaOfficeSide,
+                            "Verena Sofa Front" => Self::VerenaSofaFront,
+                            "Verena Sofa Side" => Self::VerenaSofaSide,
+                            "Vernon (Upper Body)" => Self::VernonUpperBody,
+                            "Vernon Lounge Front 2" => Self::VernonLoungeFront2,
+                            "Vernon Lounge Side 2" => Self::VernonLoungeSide2,
+                            "Vernon Lounge Side" => Self::VernonLoungeSide,
+                            "Vince (Upper Body)" => Self::VinceUpperBody,
+                            "Vince Business Sofa Front" => Self::VinceBusinessSofaFront,
+                            "Vince Business Training Front" => Self::VinceBusinessTrainingFront,
+                            "Vince Business Training Side 2" => Self::VinceBusinessTrainingSide2,
+                            "Vince Business Training Side" => Self::VinceBusinessTrainingSide,
+                            "Vince Sofa Casual Front 2" => Self::VinceSofaCasualFront2,
+                            "Vince Sofa Casual Front" => Self::VinceSofaCasualFront,
+                            "Vince Sofa Casual Side 2" => Self::VinceSofaCasualSide2,
+                            "Vince Sofa Casual Side" => Self::VinceSofaCasualSide,
+                            "Violante Brown Suit Front 2" => Self::ViolanteBrownSuitFront2,
+                            "Violante Brown Suit Front " => Self::ViolanteBrownSuitFront,
+                            "Violante Business Sitting Front" => Self::ViolanteBusinessSittingFront,
+                            "Violante Business Sitting Side" => Self::ViolanteBusinessSittingSide,
+                            "Violante Casual Sitting Front " => Self::ViolanteCasualSittingFront,
+                            "Violante Casual Sitting Side" => Self::ViolanteCasualSittingSide,
+                            "Violante Sport Front 2" => Self::ViolanteSportFront2,
+                            "Violante Sport Front" => Self::ViolanteSportFront,
+                            "Violante Sport Side" => Self::ViolanteSportSide,
+                            "Violante Sport Sitting Side" => Self::ViolanteSportSittingSide,
+                            "Violante Suit Front" => Self::ViolanteSuitFront,
+                            "Vivianna in Black shirt" => Self::ViviannaInBlackShirt,
+                            "Wade in Black Suit" => Self::WadeInBlackSuit,
+                            "Wade in Black Jacket" => Self::WadeInBlackJacket,
+                            "Wade in Gray Jacket" => Self::WadeInGrayJacket,
+                            "Yola Active Speaking Front" => Self::YolaActiveSpeakingFront,
+                            "Yola Active Speaking Side" => Self::YolaActiveSpeakingSide,
+                            "Yola Business Front" => Self::YolaBusinessFront,
+                            "Yola Business Side" => Self::YolaBusinessSide,
+                            "Yola Calm Speaking Front" => Self::YolaCalmSpeakingFront,
+                            "Yola Calm Speaking Side" => Self::YolaCalmSpeakingSide,
+                            "Yola Casual Front" => Self::YolaCasualFront,
+                            "Yola Casual Side" => Self::YolaCasualSide,
+                            "Yola Employee Badge Front" => Self::YolaEmployeeBadgeFront,
+                            "Yola Employee Badge Side" => Self::YolaEmployeeBadgeSide,
+                            "Zosia in Blue blazer" => Self::ZosiaInBlueBlazer,
+                            "Zosia in Green dress" => Self::ZosiaInGreenDress,
+                            "Zosia in Khaki blazer" => Self::ZosiaInKhakiBlazer,
+                            "Zosia in White dress" => Self::ZosiaInWhiteDress,
+                            "Zosia in Yellow shirt" => Self::ZosiaInYellowShirt,
+                            "Austin in Suit" => Self::AustinInSuit,
+                            "Austin in Blue Casual Suit" => Self::AustinInBlueCasualSuit,
+                            "Austin in Black Jacket" => Self::AustinInBlackJacket,
+                            "Austin in Blue Suit" => Self::AustinInBlueSuit,
+                            "Candace in Pink Blazer (Upper Body)" => Self::CandaceInPinkBlazerUpperBody,
+                            "Chad in Blue Shirt (Upper Body)" => Self::ChadInBlueShirtUpperBody,
+                            "Daisy in Suit" => Self::DaisyInSuit,
+                            "Daisy in Shirt" => Self::DaisyInShirt,
+                            "Daisy in Dress" => Self::DaisyInDress,
+                            "Daisy in T-shirt" => Self::DaisyInTShirt,
+                            "Francis in Blazer (Upper Body)" => Self::FrancisInBlazerUpperBody,
+                            "Matthew" => Self::Matthew,
+                            "Matthew in Suit" => Self::MatthewInSuit,
+                            "Matthew in Flowery Shirt" => Self::MatthewInFloweryShirt,
+                            "Matthew in Grey Sweater" => Self::MatthewInGreySweater,
+                            "Nik in Black Shirt" => Self::NikInBlackShirt,
+                            "Nik in Blue Sweater" => Self::NikInBlueSweater,
+                            "Tyler in Casual Suit" => Self::TylerInCasualSuit,
+                            "Tyler in Shirt" => Self::TylerInShirt,
+                            "Tyler in Suit" => Self::TylerInSuit,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Avatar {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Avatar", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Avatar {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Avatar {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Avatar {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Avatar {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Avatar` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Avatar {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `HeygenV2VideoAgentOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct HeygenV2VideoAgentOutput {
+                    /// The `video` field.
+                    ///
+                    /// Example: `{"url":"https://v3b.fal.media/files/b/0a908e47/INRshxAq8GRlGCPo5txxU_output.mp4"}`.
+                    pub video: fal_runtime::File,
+                }
+                impl __fal::serde::Serialize for HeygenV2VideoAgentOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("video", &self.video)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for HeygenV2VideoAgentOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = HeygenV2VideoAgentOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `HeygenV2VideoAgentOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<HeygenV2VideoAgentOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(HeygenV2VideoAgentOutput {
+                                    video: __fal::required(f0, "video")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `Orientation` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Orientation {
+                    /// `"portrait"`
+                    Portrait,
+                    /// `"landscape"`
+                    Landscape,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Orientation {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["portrait", "landscape"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Portrait => "portrait",
+                            Self::Landscape => "landscape",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "portrait" => Self::Portrait,
+                            "landscape" => Self::Landscape,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Orientation {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "Orientation",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Orientation {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Orientation {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Orientation {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Orientation {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Orientation` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Orientation {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `VideoAgentConfig` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Default)]
+                pub struct VideoAgentConfig {
+                    /// The `orientation` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `"portrait"`.
+                    pub orientation: Option<Orientation>,
+                    /// The `avatar` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `"Adriana SuitSofa Front"`.
+                    /// Example: `"Adriana SuitSofa Front"`.
+                    pub avatar: Option<Avatar>,
+                    /// The `duration` field.
+                    ///
+                    /// Example: `30`.
+                    pub duration: Option<i64>,
+                }
+                impl __fal::serde::Serialize for VideoAgentConfig {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        __fal::optional_entry(&mut map, "orientation", &self.orientation)?;
+                        __fal::optional_entry(&mut map, "avatar", &self.avatar)?;
+                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for VideoAgentConfig {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = VideoAgentConfig;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `VideoAgentConfig` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<VideoAgentConfig, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["orientation", "avatar", "duration"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(VideoAgentConfig {
+                                    orientation: f0,
+                                    avatar: f1,
+                                    duration: f2,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                impl VideoAgentConfig {
+                    /// An input with every field unset, so fal applies its defaults.
+                    pub fn new() -> Self {
+                        Self {
+                            orientation: None,
+                            avatar: None,
+                            duration: None,
+                        }
+                    }
+                    /// Sets `orientation` (left out of the request until set).
+                    pub fn with_orientation(mut self, orientation: impl Into<Orientation>) -> Self {
+                        self.orientation = Some(orientation.into());
+                        self
+                    }
+                    /// Sets `avatar` (left out of the request until set).
+                    pub fn with_avatar(mut self, avatar: impl Into<Avatar>) -> Self {
+                        self.avatar = Some(avatar.into());
+                        self
+                    }
+                    /// Sets `duration` (left out of the request until set).
+                    pub fn with_duration(mut self, duration: impl Into<i64>) -> Self {
+                        self.duration = Some(duration.into());
+                        self
+                    }
+                }
+                impl __fal::Validate for VideoAgentConfig {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("orientation", &self.orientation, &__fal::Rules::NONE);
+                        v.field("avatar", &self.avatar, &__fal::Rules::NONE);
+                        v.field(
+                            "duration",
+                            &self.duration,
+                            &__fal::Rules {
+                                minimum: Some(5f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `Avatar` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Avatar1313dee8 {
-        /// `"Abigail (Upper Body)"`
-        AbigailUpperBody,
-        /// `"Abigail Office Front"`
-        AbigailOfficeFront,
-        /// `"Abigail Office Side"`
-        AbigailOfficeSide,
-        /// `"Abigail Sofa Front"`
-        AbigailSofaFront,
-        /// `"Abigail Sofa Side"`
-        AbigailSofaSide,
-        /// `"Aditya in Brown blazer"`
-        AdityaInBrownBlazer,
-        /// `"Aditya in Blue blazer"`
-        AdityaInBlueBlazer,
-        /// `"Aditya in Blue shirt"`
-        AdityaInBlueShirt,
-        /// `"Aditya in Blue t-shirt"`
-        AdityaInBlueTShirt,
-        /// `"Aditya in Beige blazer"`
-        AdityaInBeigeBlazer,
-        /// `"Adrian in Blue Shirt"`
-        AdrianInBlueShirt,
-        /// `"Adrian in Blue Suit"`
-        AdrianInBlueSuit,
-        /// `"Adrian in Blue Sweater"`
-        AdrianInBlueSweater,
-        /// `"Adriana BizTalk Front"`
-        AdrianaBizTalkFront,
-        /// `"Adriana BizTalk Side"`
-        AdrianaBizTalkSide,
-        /// `"Adriana Business Front 2"`
-        AdrianaBusinessFront2,
-        /// `"Adriana Business Front "`
-        AdrianaBusinessFront,
-        /// `"Adriana Business Side"`
-        AdrianaBusinessSide,
-        /// `"Adriana Nurse Front 2"`
-        AdrianaNurseFront2,
-        /// `"Adriana Nurse Front"`
-        AdrianaNurseFront,
-        /// `"Adriana Nurse Side 2"`
-        AdrianaNurseSide2,
-        /// `"Adriana Nurse Side"`
-        AdrianaNurseSide,
-        /// `"Adriana Nurse Sitting Side"`
-        AdrianaNurseSittingSide,
-        /// `"Adriana SuitSofa Front"`
-        AdrianaSuitSofaFront,
-        /// `"Aiko"`
-        Aiko,
-        /// `"Albert in Blue Polo shirt"`
-        AlbertInBluePoloShirt,
-        /// `"Albert in Blue blazer"`
-        AlbertInBlueBlazer,
-        /// `"Albert in Blue shirt"`
-        AlbertInBlueShirt,
-        /// `"Albert in Blue suit"`
-        AlbertInBlueSuit,
-        /// `"Albert in Khaki blazer"`
-        AlbertInKhakiBlazer,
-        /// `"Albert in White shirt"`
-        AlbertInWhiteShirt,
-        /// `"Amanda in Blue Shirt (Front)"`
-        AmandaInBlueShirtFront,
-        /// `"Amanda in Blue Shirt (Left)"`
-        AmandaInBlueShirtLeft,
-        /// `"Amanda in Blue Shirt (Right)"`
-        AmandaInBlueShirtRight,
-        /// `"Amanda in Grey Shirt (Front)"`
-        AmandaInGreyShirtFront,
-        /// `"Amanda in Grey Shirt (Left)"`
-        AmandaInGreyShirtLeft,
-        /// `"Amanda in Grey Shirt (Right)"`
-        AmandaInGreyShirtRight,
-        /// `"Amanda in Maintenance (Front)"`
-        AmandaInMaintenanceFront,
-        /// `"Amanda in Maintenance (Left)"`
-        AmandaInMaintenanceLeft,
-        /// `"Amanda in Maintenance (Right)"`
-        AmandaInMaintenanceRight,
-        /// `"Amelia Business Training Front 2"`
-        AmeliaBusinessTrainingFront2,
-        /// `"Amelia Business Training Front"`
-        AmeliaBusinessTrainingFront,
-        /// `"Amelia Business Training Side 2"`
-        AmeliaBusinessTrainingSide2,
-        /// `"Amelia Business Training Side"`
-        AmeliaBusinessTrainingSide,
-        /// `"Amelia Lounge Front 2"`
-        AmeliaLoungeFront2,
-        /// `"Amelia Lounge Front"`
-        AmeliaLoungeFront,
-        /// `"Amelia Lounge Side 2"`
-        AmeliaLoungeSide2,
-        /// `"Amelia Lounge Side"`
-        AmeliaLoungeSide,
-        /// `"Amelia Yoga Front 2"`
-        AmeliaYogaFront2,
-        /// `"Amelia Yoga Front"`
-        AmeliaYogaFront,
-        /// `"Amelia Yoga Side 2"`
-        AmeliaYogaSide2,
-        /// `"Amelia Yoga Side"`
-        AmeliaYogaSide,
-        /// `"Alex in Black Suit"`
-        AlexInBlackSuit,
-        /// `"Alex in Jacket"`
-        AlexInJacket,
-        /// `"Alex in White Coat"`
-        AlexInWhiteCoat,
-        /// `"Alex in Yellow Sweater"`
-        AlexInYellowSweater,
-        /// `"Anja Office Front"`
-        AnjaOfficeFront,
-        /// `"Anja Office Side "`
-        AnjaOfficeSide,
-        /// `"Anja Sofa Front"`
-        AnjaSofaFront,
-        /// `"Anja Sofa Side "`
-        AnjaSofaSide,
-        /// `"Ann Business Front"`
-        AnnBusinessFront,
-        /// `"Ann Business Sitting"`
-        AnnBusinessSitting,
-        /// `"Ann Casual Front"`
-        AnnCasualFront,
-        /// `"Ann Casual Lying"`
-        AnnCasualLying,
-        /// `"Ann Casual Sitting 2"`
-        AnnCasualSitting2,
-        /// `"Ann Casual Sitting"`
-        AnnCasualSitting,
-        /// `"Ann Doctor Sitting"`
-        AnnDoctorSitting,
-        /// `"Ann Doctor Standing"`
-        AnnDoctorStanding,
-        /// `"Ann Sweater Front"`
-        AnnSweaterFront,
-        /// `"Ann Sweater Side"`
-        AnnSweaterSide,
-        /// `"Ann Therapist"`
-        AnnTherapist,
-        /// `"Anna in White T-shirt"`
-        AnnaInWhiteTShirt,
-        /// `"Anna in Turtleneck T-shirt"`
-        AnnaInTurtleneckTShirt,
-        /// `"Anna in Brown T-shirt"`
-        AnnaInBrownTShirt,
-        /// `"Annelise in Dark blue dress"`
-        AnneliseInDarkBlueDress,
-        /// `"Annelise in Off white dress"`
-        AnneliseInOffWhiteDress,
-        /// `"Annelise in Sky blue dress"`
-        AnneliseInSkyBlueDress,
-        /// `"Annelise in White dress"`
-        AnneliseInWhiteDress,
-        /// `"Annelore in Blue blazer"`
-        AnneloreInBlueBlazer,
-        /// `"Annelore in Blue dress"`
-        AnneloreInBlueDress,
-        /// `"Annelore in Red blazer"`
-        AnneloreInRedBlazer,
-        /// `"Annelore in Red sweater"`
-        AnneloreInRedSweater,
-        /// `"Annelore in White shirt"`
-        AnneloreInWhiteShirt,
-        /// `"Annie in Grey Jacket"`
-        AnnieInGreyJacket,
-        /// `"Annie in White Shirt"`
-        AnnieInWhiteShirt,
-        /// `"Annie in Tan Jacket"`
-        AnnieInTanJacket,
-        /// `"Annie in Blue Casual"`
-        AnnieInBlueCasual,
-        /// `"Annie in Light Blue"`
-        AnnieInLightBlue,
-        /// `"Annie in Brown Shirt"`
-        AnnieInBrownShirt,
-        /// `"Annie in Black Shirt"`
-        AnnieInBlackShirt,
-        /// `"Annie in Pink Suit"`
-        AnnieInPinkSuit,
-        /// `"Annie in Grey Dress"`
-        AnnieInGreyDress,
-        /// `"Annie in Blue Vest"`
-        AnnieInBlueVest,
-        /// `"Annie in Black V-neck Shirt"`
-        AnnieInBlackVNeckShirt,
-        /// `"Annie in Blue Suit"`
-        AnnieInBlueSuit,
-        /// `"Annie Bar Sitting Front"`
-        AnnieBarSittingFront,
-        /// `"Annie Bar Sitting Side"`
-        AnnieBarSittingSide,
-        /// `"Annie Bar Standing Front 2"`
-        AnnieBarStandingFront2,
-        /// `"Annie Bar Standing Front 3"`
-        AnnieBarStandingFront3,
-        /// `"Annie Bar Standing Front"`
-        AnnieBarStandingFront,
-        /// `"Annie Bar Standing Side 2"`
-        AnnieBarStandingSide2,
-        /// `"Annie Bar Standing Side 3"`
-        AnnieBarStandingSide3,
-        /// `"Annie Bar Standing Side"`
-        AnnieBarStandingSide,
-        /// `"Annie Business Casual Standing Front 2"`
-        AnnieBusinessCasualStandingFront2,
-        /// `"Annie Business Casual Standing Front"`
-        AnnieBusinessCasualStandingFront,
-        /// `"Annie Business Casual Standing Side 2"`
-        AnnieBusinessCasualStandingSide2,
-        /// `"Annie Business Casual Standing Side"`
-        AnnieBusinessCasualStandingSide,
-        /// `"Annie Casual Sitting Front 2"`
-        AnnieCasualSittingFront2,
-        /// `"Annie Casual Sitting Front"`
-        AnnieCasualSittingFront,
-        /// `"Annie Casual Sitting Side 2"`
-        AnnieCasualSittingSide2,
-        /// `"Annie Casual Sitting Side"`
-        AnnieCasualSittingSide,
-        /// `"Annie Casual Standing Front 2"`
-        AnnieCasualStandingFront2,
-        /// `"Annie Casual Standing Front"`
-        AnnieCasualStandingFront,
-        /// `"Annie Casual Standing Side 2"`
-        AnnieCasualStandingSide2,
-        /// `"Annie Casual Standing Side"`
-        AnnieCasualStandingSide,
-        /// `"Annie Desk Sitting Front 2"`
-        AnnieDeskSittingFront2,
-        /// `"Annie Desk Sitting Front"`
-        AnnieDeskSittingFront,
-        /// `"Annie Desk Sitting Side 2"`
-        AnnieDeskSittingSide2,
-        /// `"Annie Desk Sitting Side"`
-        AnnieDeskSittingSide,
-        /// `"Annie Lounge Standing Front"`
-        AnnieLoungeStandingFront,
-        /// `"Annie Lounge Standing Side"`
-        AnnieLoungeStandingSide,
-        /// `"Annie Office Sitting Front 2"`
-        AnnieOfficeSittingFront2,
-        /// `"Annie Office Sitting Front"`
-        AnnieOfficeSittingFront,
-        /// `"Annie Office Sitting Side 2"`
-        AnnieOfficeSittingSide2,
-        /// `"Annie Office Sitting Side"`
-        AnnieOfficeSittingSide,
-        /// `"Annie Office Standing Front"`
-        AnnieOfficeStandingFront,
-        /// `"Annie Office Standing Side"`
-        AnnieOfficeStandingSide,
-        /// `"Annie Sofa Sitting Front 3"`
-        AnnieSofaSittingFront3,
-        /// `"Annie Sofa Sitting Front"`
-        AnnieSofaSittingFront,
-        /// `"Annie Sofa Sitting Side 2"`
-        AnnieSofaSittingSide2,
-        /// `"Annie Sofa Sitting Side 3"`
-        AnnieSofaSittingSide3,
-        /// `"Annie Sofa Sitting Side"`
-        AnnieSofaSittingSide,
-        /// `"Annie Sofa Sitting Front 2"`
-        AnnieSofaSittingFront2,
-        /// `"Annie Studio Pink Sitting Front"`
-        AnnieStudioPinkSittingFront,
-        /// `"Annie Studio Pink Sitting Side"`
-        AnnieStudioPinkSittingSide,
-        /// `"Annie Studio Pink Standing Front"`
-        AnnieStudioPinkStandingFront,
-        /// `"Annie Studio Pink Standing Side"`
-        AnnieStudioPinkStandingSide,
-        /// `"Armando Casual Front"`
-        ArmandoCasualFront,
-        /// `"Armando Casual Side"`
-        ArmandoCasualSide,
-        /// `"Armando Suit Front"`
-        ArmandoSuitFront,
-        /// `"Armando Suit Side"`
-        ArmandoSuitSide,
-        /// `"Armando Sweater Front 2"`
-        ArmandoSweaterFront2,
-        /// `"Armando Sweater Front"`
-        ArmandoSweaterFront,
-        /// `"Armando Sweater Side 2"`
-        ArmandoSweaterSide2,
-        /// `"Armando Sweater Side"`
-        ArmandoSweaterSide,
-        /// `"Artur Office Front 2"`
-        ArturOfficeFront2,
-        /// `"Artur Office Front"`
-        ArturOfficeFront,
-        /// `"Artur Office Side 2"`
-        ArturOfficeSide2,
-        /// `"Artur Office Side"`
-        ArturOfficeSide,
-        /// `"Artur Sofa Casual Front 2"`
-        ArturSofaCasualFront2,
-        /// `"Artur Sofa Casual Front"`
-        ArturSofaCasualFront,
-        /// `"Artur Sofa Casual Side 2"`
-        ArturSofaCasualSide2,
-        /// `"Artur Sofa Causal Side"`
-        ArturSofaCausalSide,
-        /// `"Aubrey Sofa Side"`
-        AubreySofaSide,
-        /// `"Aubrey (Upper Body)"`
-        AubreyUpperBody,
-        /// `"Aubrey Night Scene Front"`
-        AubreyNightSceneFront,
-        /// `"Aubrey Outdoor Sport Front"`
-        AubreyOutdoorSportFront,
-        /// `"Aubrey Outdoor Sport Side"`
-        AubreyOutdoorSportSide,
-        /// `"Aubrey Sofa Front"`
-        AubreySofaFront,
-        /// `"August Casual Front 2"`
-        AugustCasualFront2,
-        /// `"August Casual Front"`
-        AugustCasualFront,
-        /// `"August Cool Sitting"`
-        AugustCoolSitting,
-        /// `"August Cool Style"`
-        AugustCoolStyle,
-        /// `"August Employee Front"`
-        AugustEmployeeFront,
-        /// `"August Hoodies Front 2"`
-        AugustHoodiesFront2,
-        /// `"August Hoodies Front"`
-        AugustHoodiesFront,
-        /// `"Bahar (Upper Body)"`
-        BaharUpperBody,
-        /// `"Bahar Business Front"`
-        BaharBusinessFront,
-        /// `"Bahar Business Side"`
-        BaharBusinessSide,
-        /// `"Bahar Business Sitting Front"`
-        BaharBusinessSittingFront,
-        /// `"Bahar Business Sitting Side"`
-        BaharBusinessSittingSide,
-        /// `"Bahar Casual Sitting Front 2"`
-        BaharCasualSittingFront2,
-        /// `"Bahar Casual Sitting Front"`
-        BaharCasualSittingFront,
-        /// `"Bahar Casual Sitting Side 2"`
-        BaharCasualSittingSide2,
-        /// `"Bahar Casual Sitting Side"`
-        BaharCasualSittingSide,
-        /// `"Bahar Denim Casual Front"`
-        BaharDenimCasualFront,
-        /// `"Bahar Denim Casual Side"`
-        BaharDenimCasualSide,
-        /// `"Bahar Denim Front"`
-        BaharDenimFront,
-        /// `"Bahar Denim Side"`
-        BaharDenimSide,
-        /// `"Bahar Jacket Casual Front"`
-        BaharJacketCasualFront,
-        /// `"Bahar Jacket Casual Side"`
-        BaharJacketCasualSide,
-        /// `"Bahar Jacket Front"`
-        BaharJacketFront,
-        /// `"Bahar Jacket Side"`
-        BaharJacketSide,
-        /// `"Bahar Suit Front"`
-        BaharSuitFront,
-        /// `"Bahar Suit Side"`
-        BaharSuitSide,
-        /// `"Bastien in Blue T-shirt"`
-        BastienInBlueTShirt,
-        /// `"Bastien in Blue blazer"`
-        BastienInBlueBlazer,
-        /// `"Bastien in Blue shirt"`
-        BastienInBlueShirt,
-        /// `"Bastien in White shirt"`
-        BastienInWhiteShirt,
-        /// `"Blanka Lounge Front"`
-        BlankaLoungeFront,
-        /// `"Blanka Lounge Side"`
-        BlankaLoungeSide,
-        /// `"Blanka Outdoor Business Front"`
-        BlankaOutdoorBusinessFront,
-        /// `"Blanka Outdoor Business Side"`
-        BlankaOutdoorBusinessSide,
-        /// `"Blanka Outdoor Reading Front"`
-        BlankaOutdoorReadingFront,
-        /// `"Blanka Outdoor Reading Side"`
-        BlankaOutdoorReadingSide,
-        /// `"Blanka Picnic Front"`
-        BlankaPicnicFront,
-        /// `"Blanka Picnic Side"`
-        BlankaPicnicSide,
-        /// `"Bojan Business Training Front 2"`
-        BojanBusinessTrainingFront2,
-        /// `"Bojan Business Training Front"`
-        BojanBusinessTrainingFront,
-        /// `"Bojan Business Training Side 2"`
-        BojanBusinessTrainingSide2,
-        /// `"Bojan Business Training Side"`
-        BojanBusinessTrainingSide,
-        /// `"Bojan Lounge Front 2"`
-        BojanLoungeFront2,
-        /// `"Bojan Lounge Front"`
-        BojanLoungeFront,
-        /// `"Bojan Lounge Side 2"`
-        BojanLoungeSide2,
-        /// `"Bojan Lounge Side"`
-        BojanLoungeSide,
-        /// `"Bojan Sport Front 2"`
-        BojanSportFront2,
-        /// `"Bojan Sport Front"`
-        BojanSportFront,
-        /// `"Bojan Sport Side 2"`
-        BojanSportSide2,
-        /// `"Bojan Sport Side"`
-        BojanSportSide,
-        /// `"Bradley in Blue Polo (Front)"`
-        BradleyInBluePoloFront,
-        /// `"Bradley in Blue Polo (Left)"`
-        BradleyInBluePoloLeft,
-        /// `"Bradley in Blue Polo (Right)"`
-        BradleyInBluePoloRight,
-        /// `"Bradley in Blue Shirt (Front)"`
-        BradleyInBlueShirtFront,
-        /// `"Bradley in Blue Shirt (Left)"`
-        BradleyInBlueShirtLeft,
-        /// `"Bradley in Blue Shirt (Right)"`
-        BradleyInBlueShirtRight,
-        /// `"Bradley in Doctor (Front)"`
-        BradleyInDoctorFront,
-        /// `"Bradley in Doctor (Left)"`
-        BradleyInDoctorLeft,
-        /// `"Bradley in Doctor (Right)"`
-        BradleyInDoctorRight,
-        /// `"Brandon in Grey Suit"`
-        BrandonInGreySuit,
-        /// `"Brandon in Blue Sweater"`
-        BrandonInBlueSweater,
-        /// `"Brandon in White Shirt"`
-        BrandonInWhiteShirt,
-        /// `"Brandon Business Sitting Front"`
-        BrandonBusinessSittingFront,
-        /// `"Brandon Business Sitting Side"`
-        BrandonBusinessSittingSide,
-        /// `"Brandon Business Standing Front"`
-        BrandonBusinessStandingFront,
-        /// `"Brandon Business Standing Side"`
-        BrandonBusinessStandingSide,
-        /// `"Brandon Casual Sitting Front"`
-        BrandonCasualSittingFront,
-        /// `"Brandon Casual Sitting Side"`
-        BrandonCasualSittingSide,
-        /// `"Brandon Kitchen Standing Front"`
-        BrandonKitchenStandingFront,
-        /// `"Brandon Kitchen Standing Side"`
-        BrandonKitchenStandingSide,
-        /// `"Brandon Lobby Sitting Front"`
-        BrandonLobbySittingFront,
-        /// `"Brandon Lobby Sitting Side"`
-        BrandonLobbySittingSide,
-        /// `"Brandon Lobby Standing Front"`
-        BrandonLobbyStandingFront,
-        /// `"Brandon Lobby Standing Side"`
-        BrandonLobbyStandingSide,
-        /// `"Brandon Office Sitting Front"`
-        BrandonOfficeSittingFront,
-        /// `"Brandon Office Sitting Side"`
-        BrandonOfficeSittingSide,
-        /// `"Brandon Office Standing Front"`
-        BrandonOfficeStandingFront,
-        /// `"Brandon Office Standing Side"`
-        BrandonOfficeStandingSide,
-        /// `"Brandon Sofa Sitting Front"`
-        BrandonSofaSittingFront,
-        /// `"Brandon Sofa Sitting Side"`
-        BrandonSofaSittingSide,
-        /// `"Brent Office Front 2"`
-        BrentOfficeFront2,
-        /// `"Brent Office Front"`
-        BrentOfficeFront,
-        /// `"Brent Office Side 2"`
-        BrentOfficeSide2,
-        /// `"Brent Office Side"`
-        BrentOfficeSide,
-        /// `"Brent Sofa Front 2"`
-        BrentSofaFront2,
-        /// `"Brent Sofa Front"`
-        BrentSofaFront,
-        /// `"Brent Sofa Side 2"`
-        BrentSofaSide2,
-        /// `"Brent Sofa Side"`
-        BrentSofaSide,
-        /// `"Briana in White shirt"`
-        BrianaInWhiteShirt,
-        /// `"Briana in Striped T-shirt"`
-        BrianaInStripedTShirt,
-        /// `"Briana in Brown suit"`
-        BrianaInBrownSuit,
-        /// `"Bruce"`
-        Bruce,
-        /// `"Bryan Casual Front"`
-        BryanCasualFront,
-        /// `"Bryan Casual Side"`
-        BryanCasualSide,
-        /// `"Bryan Fitness Coach"`
-        BryanFitnessCoach,
-        /// `"Bryan Tech Expert"`
-        BryanTechExpert,
-        /// `"Bryan Plaid Shirt Front"`
-        BryanPlaidShirtFront,
-        /// `"Bryan Plaid Shirt Side"`
-        BryanPlaidShirtSide,
-        /// `"Bryan Suit Front"`
-        BryanSuitFront,
-        /// `"Bryan Suit Side"`
-        BryanSuitSide,
-        /// `"Bryce in Black t-shirt"`
-        BryceInBlackTShirt,
-        /// `"Bryce in Blue blazer"`
-        BryceInBlueBlazer,
-        /// `"Bryce in Blue shirt"`
-        BryceInBlueShirt,
-        /// `"Bryce in Grey blazer"`
-        BryceInGreyBlazer,
-        /// `"Bryce in White shirt"`
-        BryceInWhiteShirt,
-        /// `"Byron Business Front 2"`
-        ByronBusinessFront2,
-        /// `"Byron Business Front"`
-        ByronBusinessFront,
-        /// `"Byron Business Side 2"`
-        ByronBusinessSide2,
-        /// `"Byron Business Side"`
-        ByronBusinessSide,
-        /// `"Byron Business Sitting Front"`
-        ByronBusinessSittingFront,
-        /// `"Byron Business Sitting Size"`
-        ByronBusinessSittingSize,
-        /// `"Byron Casual Front 2"`
-        ByronCasualFront2,
-        /// `"Byron Casual Front"`
-        ByronCasualFront,
-        /// `"Byron Casual Side 2"`
-        ByronCasualSide2,
-        /// `"Byron Casual Side"`
-        ByronCasualSide,
-        /// `"Byron Casual Sitting Front"`
-        ByronCasualSittingFront,
-        /// `"Byron Casual Sitting Side"`
-        ByronCasualSittingSide,
-        /// `"Byron Jacket Front"`
-        ByronJacketFront,
-        /// `"Byron Jacket Side"`
-        ByronJacketSide,
-        /// `"Byron Sitting Front"`
-        ByronSittingFront,
-        /// `"Byron Sitting Side"`
-        ByronSittingSide,
-        /// `"Byron Suit Front"`
-        ByronSuitFront,
-        /// `"Byron Suit Side"`
-        ByronSuitSide,
-        /// `"Candace in Beige Dress (Front)"`
-        CandaceInBeigeDressFront,
-        /// `"Candace in Beige Dress (Left)"`
-        CandaceInBeigeDressLeft,
-        /// `"Candace in Beige Dress (Right)"`
-        CandaceInBeigeDressRight,
-        /// `"Candace in Doctor (Front)"`
-        CandaceInDoctorFront,
-        /// `"Candace in Doctor (Left)"`
-        CandaceInDoctorLeft,
-        /// `"Candace in Doctor (Right)"`
-        CandaceInDoctorRight,
-        /// `"Candace in Pink Blazer (Front)"`
-        CandaceInPinkBlazerFront,
-        /// `"Candace in Pink Blazer (Right)"`
-        CandaceInPinkBlazerRight,
-        /// `"Candace in Pink Blazer  (Left)"`
-        CandaceInPinkBlazerLeft,
-        /// `"Carla in Doctor (Front)"`
-        CarlaInDoctorFront,
-        /// `"Carla in Doctor (Left)"`
-        CarlaInDoctorLeft,
-        /// `"Carla in Doctor (Right)"`
-        CarlaInDoctorRight,
-        /// `"Carla in Dress  (Left)"`
-        CarlaInDressLeft,
-        /// `"Carla in Shirt (Front)"`
-        CarlaInShirtFront,
-        /// `"Carla in Shirt (Left)"`
-        CarlaInShirtLeft,
-        /// `"Carla in Shirt (Right)"`
-        CarlaInShirtRight,
-        /// `"Carlotta BizTalk Front"`
-        CarlottaBizTalkFront,
-        /// `"Carlotta BizTalk Side"`
-        CarlottaBizTalkSide,
-        /// `"Carlotta Business Front"`
-        CarlottaBusinessFront,
-        /// `"Carlotta Business Side"`
-        CarlottaBusinessSide,
-        /// `"Carlotta Casual Front"`
-        CarlottaCasualFront,
-        /// `"Carlotta Casual Side"`
-        CarlottaCasualSide,
-        /// `"Carlotta Casual Sitting Front"`
-        CarlottaCasualSittingFront,
-        /// `"Carlotta Casual Sitting Side"`
-        CarlottaCasualSittingSide,
-        /// `"Carlotta Half Front"`
-        CarlottaHalfFront,
-        /// `"Carlotta Pink Jumpsuit Front 2"`
-        CarlottaPinkJumpsuitFront2,
-        /// `"Carlotta Pink Jumpsuit Front"`
-        CarlottaPinkJumpsuitFront,
-        /// `"Carlotta Pink Jumpsuit Side 2"`
-        CarlottaPinkJumpsuitSide2,
-        /// `"Carlotta Pink Jumpsuit Side"`
-        CarlottaPinkJumpsuitSide,
-        /// `"Carlotta Pink Jumpsuit Sitting Front"`
-        CarlottaPinkJumpsuitSittingFront,
-        /// `"Carlotta Pink Jumpsuit Sitting Side"`
-        CarlottaPinkJumpsuitSittingSide,
-        /// `"Caroline Business Sitting Front"`
-        CarolineBusinessSittingFront,
-        /// `"Caroline Business Sitting Side"`
-        CarolineBusinessSittingSide,
-        /// `"Caroline Business Standing Front"`
-        CarolineBusinessStandingFront,
-        /// `"Caroline Business Standing Side"`
-        CarolineBusinessStandingSide,
-        /// `"Caroline in Blue Suit"`
-        CarolineInBlueSuit,
-        /// `"Caroline in White Shirt"`
-        CarolineInWhiteShirt,
-        /// `"Caroline in Yellow Casual"`
-        CarolineInYellowCasual,
-        /// `"Caroline in Yellow Skirt"`
-        CarolineInYellowSkirt,
-        /// `"Caroline Casual Sitting Front"`
-        CarolineCasualSittingFront,
-        /// `"Caroline Casual Sitting Side"`
-        CarolineCasualSittingSide,
-        /// `"Caroline Kitchen Standing Front"`
-        CarolineKitchenStandingFront,
-        /// `"Caroline Kitchen Standing Side"`
-        CarolineKitchenStandingSide,
-        /// `"Caroline Lobby Sitting Front"`
-        CarolineLobbySittingFront,
-        /// `"Caroline Lobby Sitting Side"`
-        CarolineLobbySittingSide,
-        /// `"Caroline Lobby Standing Front"`
-        CarolineLobbyStandingFront,
-        /// `"Caroline Lobby Standing Side"`
-        CarolineLobbyStandingSide,
-        /// `"Caroline Office Sitting Front"`
-        CarolineOfficeSittingFront,
-        /// `"Caroline Office Sitting Side"`
-        CarolineOfficeSittingSide,
-        /// `"Caroline Office Standing Front"`
-        CarolineOfficeStandingFront,
-        /// `"Caroline Office Standing Side"`
-        CarolineOfficeStandingSide,
-        /// `"Caroline Sofa Sitting Front"`
-        CarolineSofaSittingFront,
-        /// `"Caroline Sofa Sitting Side"`
-        CarolineSofaSittingSide,
-        /// `"Chad in Blue Shirt (Front)"`
-        ChadInBlueShirtFront,
-        /// `"Chad in Blue Shirt (Left)"`
-        ChadInBlueShirtLeft,
-        /// `"Chad in Blue Shirt (Right)"`
-        ChadInBlueShirtRight,
-        /// `"Chad in Grey Shirt (Front)"`
-        ChadInGreyShirtFront,
-        /// `"Chad in Grey Shirt (Left)"`
-        ChadInGreyShirtLeft,
-        /// `"Chad in Grey Shirt (Right)"`
-        ChadInGreyShirtRight,
-        /// `"Chad in Maintenance (Front)"`
-        ChadInMaintenanceFront,
-        /// `"Chad in Maintenance (Left)"`
-        ChadInMaintenanceLeft,
-        /// `"Chad in Maintenance (Right)"`
-        ChadInMaintenanceRight,
-        /// `"Chakir in Headscarf (Front)"`
-        ChakirInHeadscarfFront,
-        /// `"Chakir in Headscarf (Left)"`
-        ChakirInHeadscarfLeft,
-        /// `"Chakir in Headscarf (Right)"`
-        ChakirInHeadscarfRight,
-        /// `"Chakir in White Shirt (Front)"`
-        ChakirInWhiteShirtFront,
-        /// `"Chakir in White Shirt (Right)"`
-        ChakirInWhiteShirtRight,
-        /// `"Chakir in white Shirt (Left)"`
-        ChakirInWhiteShirtLeft,
-        /// `"Chloe (Upper Body)"`
-        ChloeUpperBody,
-        /// `"Chloe Lounge Front"`
-        ChloeLoungeFront,
-        /// `"Chloe Lounge Side"`
-        ChloeLoungeSide,
-        /// `"Chloe Outdoor Side"`
-        ChloeOutdoorSide,
-        /// `"Colin Business Front 2"`
-        ColinBusinessFront2,
-        /// `"Colin Business Front"`
-        ColinBusinessFront,
-        /// `"Colin Jacket Front"`
-        ColinJacketFront,
-        /// `"Colin Sitting Cool Style 2"`
-        ColinSittingCoolStyle2,
-        /// `"Colin Sitting Cool Style"`
-        ColinSittingCoolStyle,
-        /// `"Colin Suit Front"`
-        ColinSuitFront,
-        /// `"Colin Sweater Front"`
-        ColinSweaterFront,
-        /// `"Colin Sweater Sitting Front"`
-        ColinSweaterSittingFront,
-        /// `"Connie Business Front"`
-        ConnieBusinessFront,
-        /// `"Connie Business Sitting Front"`
-        ConnieBusinessSittingFront,
-        /// `"Connie Casual Sitting Front"`
-        ConnieCasualSittingFront,
-        /// `"Connie Casual Sitting Side"`
-        ConnieCasualSittingSide,
-        /// `"Connie Education Front"`
-        ConnieEducationFront,
-        /// `"Connie Education Side 2"`
-        ConnieEducationSide2,
-        /// `"Connie Education Side"`
-        ConnieEducationSide,
-        /// `"Connie Skirt Front"`
-        ConnieSkirtFront,
-        /// `"Connie Skirt Side"`
-        ConnieSkirtSide,
-        /// `"Connie Skirt Sitting Front"`
-        ConnieSkirtSittingFront,
-        /// `"Connie Skirt Sitting Side"`
-        ConnieSkirtSittingSide,
-        /// `"Connie Suit Front"`
-        ConnieSuitFront,
-        /// `"Conrad House Front"`
-        ConradHouseFront,
-        /// `"Conrad House Side"`
-        ConradHouseSide,
-        /// `"Conrad Sofa Front"`
-        ConradSofaFront,
-        /// `"Conrad Sofa Side"`
-        ConradSofaSide,
-        /// `"Crisanto Business Front"`
-        CrisantoBusinessFront,
-        /// `"Crisanto Business Side"`
-        CrisantoBusinessSide,
-        /// `"Crisanto Chef Front 2"`
-        CrisantoChefFront2,
-        /// `"Crisanto Chef Front"`
-        CrisantoChefFront,
-        /// `"Crisanto Chef Side 2"`
-        CrisantoChefSide2,
-        /// `"Crisanto Chef Side"`
-        CrisantoChefSide,
-        /// `"Crisanto Chef Sitting "`
-        CrisantoChefSitting,
-        /// `"Crisanto Education Front"`
-        CrisantoEducationFront,
-        /// `"Crisanto Education Side"`
-        CrisantoEducationSide,
-        /// `"Crisanto Nurse Front 2"`
-        CrisantoNurseFront2,
-        /// `"Crisanto Nurse Front"`
-        CrisantoNurseFront,
-        /// `"Crisanto Nurse Side 2"`
-        CrisantoNurseSide2,
-        /// `"Crisanto Nurse Side"`
-        CrisantoNurseSide,
-        /// `"Crisanto Nurse Sitting Front"`
-        CrisantoNurseSittingFront,
-        /// `"Crisanto Nurse Sitting Side"`
-        CrisantoNurseSittingSide,
-        /// `"Crisanto Suit Front"`
-        CrisantoSuitFront,
-        /// `"Crisanto Suit Side"`
-        CrisantoSuitSide,
-        /// `"Daphne in Blue blazer"`
-        DaphneInBlueBlazer,
-        /// `"Daphne in Blue shirt"`
-        DaphneInBlueShirt,
-        /// `"Daphne in Grey blazer"`
-        DaphneInGreyBlazer,
-        /// `"Daphne in Grey suit"`
-        DaphneInGreySuit,
-        /// `"Daphne in Pink hoodie"`
-        DaphneInPinkHoodie,
-        /// `"Daphne in White t-shirt"`
-        DaphneInWhiteTShirt,
-        /// `"Darnell in Blue Shirt (Front)"`
-        DarnellInBlueShirtFront,
-        /// `"Darnell in Blue Shirt (Left)"`
-        DarnellInBlueShirtLeft,
-        /// `"Darnell in Blue Shirt (Right)"`
-        DarnellInBlueShirtRight,
-        /// `"Darnell in Bordeaux Polo (Front)"`
-        DarnellInBordeauxPoloFront,
-        /// `"Darnell in Bordeaux Polo (Left)"`
-        DarnellInBordeauxPoloLeft,
-        /// `"Darnell in Bordeaux Polo (Right)"`
-        DarnellInBordeauxPoloRight,
-        /// `"Darnell in Doctor (Front)"`
-        DarnellInDoctorFront,
-        /// `"Darnell in Doctor (Left)"`
-        DarnellInDoctorLeft,
-        /// `"Darnell in Doctor (Right)"`
-        DarnellInDoctorRight,
-        /// `"Derya Indoor Front 2"`
-        DeryaIndoorFront2,
-        /// `"Derya Indoor Front"`
-        DeryaIndoorFront,
-        /// `"Derya Indoor Side 2"`
-        DeryaIndoorSide2,
-        /// `"Derya Indoor Side"`
-        DeryaIndoorSide,
-        /// `"Derya Office Front 2"`
-        DeryaOfficeFront2,
-        /// `"Derya Office Front"`
-        DeryaOfficeFront,
-        /// `"Derya Office Side 2"`
-        DeryaOfficeSide2,
-        /// `"Derya Office Side"`
-        DeryaOfficeSide,
-        /// `"Dexter Casual Front"`
-        DexterCasualFront,
-        /// `"Dexter Casuat Side"`
-        DexterCasuatSide,
-        /// `"Dexter Doctor Sitting"`
-        DexterDoctorSitting,
-        /// `"Dexter Doctor Standing"`
-        DexterDoctorStanding,
-        /// `"Dexter Lawyer"`
-        DexterLawyer,
-        /// `"Dexter Suit Front"`
-        DexterSuitFront,
-        /// `"Dexter Suit Side"`
-        DexterSuitSide,
-        /// `"Dexter Winter Coat Front"`
-        DexterWinterCoatFront,
-        /// `"Dexter Winter Coat Side"`
-        DexterWinterCoatSide,
-        /// `"Diana in Black Camisole Top"`
-        DianaInBlackCamisoleTop,
-        /// `"Diana in Striped Shirt"`
-        DianaInStripedShirt,
-        /// `"Diana in White Shirt"`
-        DianaInWhiteShirt,
-        /// `"Diora in Blue blazer"`
-        DioraInBlueBlazer,
-        /// `"Diora in Green blazer"`
-        DioraInGreenBlazer,
-        /// `"Diora in Pink shirt"`
-        DioraInPinkShirt,
-        /// `"Diora in White shirt"`
-        DioraInWhiteShirt,
-        /// `"Diora in White t-shirt"`
-        DioraInWhiteTShirt,
-        /// `"Diran Casual Front"`
-        DiranCasualFront,
-        /// `"Diran Casual Side"`
-        DiranCasualSide,
-        /// `"Diran Jacket Front"`
-        DiranJacketFront,
-        /// `"Diran Jacket Side"`
-        DiranJacketSide,
-        /// `"Diran Macbook Business Front"`
-        DiranMacbookBusinessFront,
-        /// `"Diran Macbook Business Side"`
-        DiranMacbookBusinessSide,
-        /// `"Diran Macbook Casual Front"`
-        DiranMacbookCasualFront,
-        /// `"Diran Macbook Casual Side"`
-        DiranMacbookCasualSide,
-        /// `"Diran Macbook Sitting Front 2"`
-        DiranMacbookSittingFront2,
-        /// `"Diran Macbook Sitting Front"`
-        DiranMacbookSittingFront,
-        /// `"Diran Macbook Sitting Side 2"`
-        DiranMacbookSittingSide2,
-        /// `"Diran Macbook Sitting Side"`
-        DiranMacbookSittingSide,
-        /// `"Diran Suit Front"`
-        DiranSuitFront,
-        /// `"Diran Suit Side"`
-        DiranSuitSide,
-        /// `"Diran iPad Front"`
-        DiranIPadFront,
-        /// `"Diran iPad Side"`
-        DiranIPadSide,
-        /// `"Diran iPad Sitting Front"`
-        DiranIPadSittingFront,
-        /// `"Diran iPad Sitting Side"`
-        DiranIPadSittingSide,
-        /// `"Elenora Casual Front"`
-        ElenoraCasualFront,
-        /// `"Elenora Casual Side"`
-        ElenoraCasualSide,
-        /// `"Elenora Fitness Coach"`
-        ElenoraFitnessCoach,
-        /// `"Elenora Fitness Coach 2"`
-        ElenoraFitnessCoach2,
-        /// `"Elenora Tech Expert"`
-        ElenoraTechExpert,
-        /// `"Elenora Suit Front"`
-        ElenoraSuitFront,
-        /// `"Elenora Suit Side"`
-        ElenoraSuitSide,
-        /// `"Elenora YellowDress Front"`
-        ElenoraYellowDressFront,
-        /// `"Elenora YellowDress Side"`
-        ElenoraYellowDressSide,
-        /// `"Emanuel Office Front"`
-        EmanuelOfficeFront,
-        /// `"Emanuel Office Side"`
-        EmanuelOfficeSide,
-        /// `"Emanuel Sofa Front"`
-        EmanuelSofaFront,
-        /// `"Emanuel Sofa Side"`
-        EmanuelSofaSide,
-        /// `"Emery in Blue blazer"`
-        EmeryInBlueBlazer,
-        /// `"Emery in Blue suit"`
-        EmeryInBlueSuit,
-        /// `"Emery in Green shirt"`
-        EmeryInGreenShirt,
-        /// `"Emery in Khaki blazer"`
-        EmeryInKhakiBlazer,
-        /// `"Emery in Red blazer"`
-        EmeryInRedBlazer,
-        /// `"Emery in White t-shirt"`
-        EmeryInWhiteTShirt,
-        /// `"Emilia Outdoor Business Front"`
-        EmiliaOutdoorBusinessFront,
-        /// `"Emilia Outdoor Business Side"`
-        EmiliaOutdoorBusinessSide,
-        /// `"Emilia Outdoor Yoga Front 2"`
-        EmiliaOutdoorYogaFront2,
-        /// `"Emilia Outdoor Yoga Front"`
-        EmiliaOutdoorYogaFront,
-        /// `"Emilia Outdoor Yoga Side"`
-        EmiliaOutdoorYogaSide,
-        /// `"Emilia Picnic Front"`
-        EmiliaPicnicFront,
-        /// `"Emilia Picnic Side"`
-        EmiliaPicnicSide,
-        /// `"Edward in Black Suit"`
-        EdwardInBlackSuit,
-        /// `"Edward"`
-        Edward,
-        /// `"Edward in Blue Shirt"`
-        EdwardInBlueShirt,
-        /// `"Esmond in Black coat"`
-        EsmondInBlackCoat,
-        /// `"Esmond in Black shirt"`
-        EsmondInBlackShirt,
-        /// `"Esmond in Blue blazer"`
-        EsmondInBlueBlazer,
-        /// `"Esmond in Blue suit"`
-        EsmondInBlueSuit,
-        /// `"Esmond in Grey sweater"`
-        EsmondInGreySweater,
-        /// `"Fernando Business Indoor Front"`
-        FernandoBusinessIndoorFront,
-        /// `"Fernando Business Indoor Side"`
-        FernandoBusinessIndoorSide,
-        /// `"Fernando OutdoorChair Front 2"`
-        FernandoOutdoorChairFront2,
-        /// `"Fernando Outdoor Chair Front"`
-        FernandoOutdoorChairFront,
-        /// `"Fernando Outdoor Chair Side"`
-        FernandoOutdoorChairSide,
-        /// `"Fernando Outdoor Front"`
-        FernandoOutdoorFront,
-        /// `"Fernando Outdoor Side"`
-        FernandoOutdoorSide,
-        /// `"Fernando Outdoor Table Front"`
-        FernandoOutdoorTableFront,
-        /// `"Fernando Outdoor Table Side"`
-        FernandoOutdoorTableSide,
-        /// `"Fina Business Sitting Front"`
-        FinaBusinessSittingFront,
-        /// `"Fina Business Sitting Side"`
-        FinaBusinessSittingSide,
-        /// `"Fina Casual Front 2"`
-        FinaCasualFront2,
-        /// `"Fina Casual Front"`
-        FinaCasualFront,
-        /// `"Fina Casual Side 2"`
-        FinaCasualSide2,
-        /// `"Fina Casual Side"`
-        FinaCasualSide,
-        /// `"Fina Casual Sitting Front"`
-        FinaCasualSittingFront,
-        /// `"Fina Casual Sitting Side"`
-        FinaCasualSittingSide,
-        /// `"Fina Denim Front"`
-        FinaDenimFront,
-        /// `"Fina Denim Side"`
-        FinaDenimSide,
-        /// `"Fina Denim Sitting Front"`
-        FinaDenimSittingFront,
-        /// `"Fina Employee Front"`
-        FinaEmployeeFront,
-        /// `"Fina Employee Side"`
-        FinaEmployeeSide,
-        /// `"Fina Suit Front"`
-        FinaSuitFront,
-        /// `"Fina Suit Side"`
-        FinaSuitSide,
-        /// `"Fina Support Front"`
-        FinaSupportFront,
-        /// `"Fina Support Side"`
-        FinaSupportSide,
-        /// `"Florin Business Sitting Front"`
-        FlorinBusinessSittingFront,
-        /// `"Florin Business Sitting Side"`
-        FlorinBusinessSittingSide,
-        /// `"Florin Maintain Front 2"`
-        FlorinMaintainFront2,
-        /// `"Florin Maintain Front"`
-        FlorinMaintainFront,
-        /// `"Florin Maintain Side 2"`
-        FlorinMaintainSide2,
-        /// `"Florin Maintain Side"`
-        FlorinMaintainSide,
-        /// `"Florin Maintain Siiting Front"`
-        FlorinMaintainSiitingFront,
-        /// `"Florin Maintain Siiting Side"`
-        FlorinMaintainSiitingSide,
-        /// `"Florin Suit Front 2"`
-        FlorinSuitFront2,
-        /// `"Florin Suit Front"`
-        FlorinSuitFront,
-        /// `"Florin Suit Side 2"`
-        FlorinSuitSide2,
-        /// `"Florin Suit Side"`
-        FlorinSuitSide,
-        /// `"Francis in Blazer (Front)"`
-        FrancisInBlazerFront,
-        /// `"Francis in Blazer (Left)"`
-        FrancisInBlazerLeft,
-        /// `"Francis in Blazer (Right)"`
-        FrancisInBlazerRight,
-        /// `"Francis in Doctor (Front)"`
-        FrancisInDoctorFront,
-        /// `"Francis in Doctor (Left)"`
-        FrancisInDoctorLeft,
-        /// `"Francis in Doctor (Right)"`
-        FrancisInDoctorRight,
-        /// `"Francis in Shirt (Front)"`
-        FrancisInShirtFront,
-        /// `"Francis in Shirt (Left)"`
-        FrancisInShirtLeft,
-        /// `"Francis in Shirt (Right)"`
-        FrancisInShirtRight,
-        /// `"Fred in Blue Long Shirt (Front)"`
-        FredInBlueLongShirtFront,
-        /// `"Fred in Blue Long Shirt (Left)"`
-        FredInBlueLongShirtLeft,
-        /// `"Fred in Blue Long Shirt (Right)"`
-        FredInBlueLongShirtRight,
-        /// `"Fred in Blue Short Shirt (Front)"`
-        FredInBlueShortShirtFront,
-        /// `"Fred in Blue Short Shirt (Left)"`
-        FredInBlueShortShirtLeft,
-        /// `"Fred in Blue Short Shirt (Right)"`
-        FredInBlueShortShirtRight,
-        /// `"Freja in Blue blazer"`
-        FrejaInBlueBlazer,
-        /// `"Freja in Grey blazer"`
-        FrejaInGreyBlazer,
-        /// `"Freja in White blazer"`
-        FrejaInWhiteBlazer,
-        /// `"Freja in White polo shirt"`
-        FrejaInWhitePoloShirt,
-        /// `"Freja in White shirt"`
-        FrejaInWhiteShirt,
-        /// `"Gabriel in Black Sweatshirt"`
-        GabrielInBlackSweatshirt,
-        /// `"Gabriel in Blue Suit"`
-        GabrielInBlueSuit,
-        /// `"Gabriel in Gray Shirt"`
-        GabrielInGrayShirt,
-        /// `"Gala Bedroom Front"`
-        GalaBedroomFront,
-        /// `"Gala Business Sofa Front 2"`
-        GalaBusinessSofaFront2,
-        /// `"Gala Business Sofa Front 3"`
-        GalaBusinessSofaFront3,
-        /// `"Gala Business Sofa Front"`
-        GalaBusinessSofaFront,
-        /// `"Gala Business Sofa Side 2"`
-        GalaBusinessSofaSide2,
-        /// `"Gala Business Sofa Side 3"`
-        GalaBusinessSofaSide3,
-        /// `"Gala Business Sofa Side"`
-        GalaBusinessSofaSide,
-        /// `"Gala Casual Sofa with iPad Front"`
-        GalaCasualSofaWithIPadFront,
-        /// `"Gala Casual Sofa with iPad Side 2"`
-        GalaCasualSofaWithIPadSide2,
-        /// `"Gala Casual Sofa with iPad Side"`
-        GalaCasualSofaWithIPadSide,
-        /// `"Gala Office Front"`
-        GalaOfficeFront,
-        /// `"Gala Office Side"`
-        GalaOfficeSide,
-        /// `"Gala Sofa Front 2"`
-        GalaSofaFront2,
-        /// `"Gala Sofa Front 3"`
-        GalaSofaFront3,
-        /// `"Gala Sofa Front"`
-        GalaSofaFront,
-        /// `"Gala Sofa Side 2"`
-        GalaSofaSide2,
-        /// `"Gala Sofa Side 3"`
-        GalaSofaSide3,
-        /// `"Gala Sofa Side"`
-        GalaSofaSide,
-        /// `"Georgia (Upper Body)"`
-        GeorgiaUpperBody,
-        /// `"Georgia Casual Front"`
-        GeorgiaCasualFront,
-        /// `"Georgia Casual Side"`
-        GeorgiaCasualSide,
-        /// `"Georgia Office Front"`
-        GeorgiaOfficeFront,
-        /// `"Georgia Office Side"`
-        GeorgiaOfficeSide,
-        /// `"Gerardo Sofa Side"`
-        GerardoSofaSide,
-        /// `"Gerardo Indoor Front"`
-        GerardoIndoorFront,
-        /// `"Gerardo Indoor Side"`
-        GerardoIndoorSide,
-        /// `"Gerardo Night Scene Front 2"`
-        GerardoNightSceneFront2,
-        /// `"Gerardo Night Scene Front"`
-        GerardoNightSceneFront,
-        /// `"Gerardo Outdoor Sport Front"`
-        GerardoOutdoorSportFront,
-        /// `"Gerardo Outdoor Sport Side"`
-        GerardoOutdoorSportSide,
-        /// `"Gerardo Sofa Front"`
-        GerardoSofaFront,
-        /// `"Giulia Office Front 2"`
-        GiuliaOfficeFront2,
-        /// `"Giulia Office Front"`
-        GiuliaOfficeFront,
-        /// `"Giulia Office Side 2"`
-        GiuliaOfficeSide2,
-        /// `"Giulia Office Side"`
-        GiuliaOfficeSide,
-        /// `"Giulia Sofa Front"`
-        GiuliaSofaFront,
-        /// `"Giulia Sofa Side"`
-        GiuliaSofaSide,
-        /// `"Giulia Sofa  Front 2"`
-        GiuliaSofaFront2,
-        /// `"Giulia Sofa  Side 3"`
-        GiuliaSofaSide3,
-        /// `"Hada Casual Cup Front"`
-        HadaCasualCupFront,
-        /// `"Hada Casual Cup Side"`
-        HadaCasualCupSide,
-        /// `"Hada Casual Front"`
-        HadaCasualFront,
-        /// `"Hada Casual Side"`
-        HadaCasualSide,
-        /// `"Hada Casual Sitting Front 2"`
-        HadaCasualSittingFront2,
-        /// `"Hada Casual Sitting Front"`
-        HadaCasualSittingFront,
-        /// `"Hada Casual Sitting Side 2"`
-        HadaCasualSittingSide2,
-        /// `"Hada Casual Sitting Side"`
-        HadaCasualSittingSide,
-        /// `"Hada LivelyGestures Front"`
-        HadaLivelyGesturesFront,
-        /// `"Hada LivelyGestures Side"`
-        HadaLivelyGesturesSide,
-        /// `"Hada LivelyGestures Sitting Front"`
-        HadaLivelyGesturesSittingFront,
-        /// `"Hada LivelyGestures Sitting Side"`
-        HadaLivelyGesturesSittingSide,
-        /// `"Hada Suit Front 2"`
-        HadaSuitFront2,
-        /// `"Hada Suit Front"`
-        HadaSuitFront,
-        /// `"Hada Suit Side 2"`
-        HadaSuitSide2,
-        /// `"Hada Suit Side"`
-        HadaSuitSide,
-        /// `"Hada Suit Sitting Front 2"`
-        HadaSuitSittingFront2,
-        /// `"Hada Suit Sitting Front"`
-        HadaSuitSittingFront,
-        /// `"Hada Suit Sitting Side"`
-        HadaSuitSittingSide,
-        /// `"Harrison in Black Suit"`
-        HarrisonInBlackSuit,
-        /// `"Harrison in Gray Suit"`
-        HarrisonInGraySuit,
-        /// `"Harrison in White Shirt"`
-        HarrisonInWhiteShirt,
-        /// `"Ian in Beige Shirt"`
-        IanInBeigeShirt,
-        /// `"Ian in Black Jacket"`
-        IanInBlackJacket,
-        /// `"Ian in Gray Suit"`
-        IanInGraySuit,
-        /// `"Ida Lounge Front 2"`
-        IdaLoungeFront2,
-        /// `"Ida Lounge Front"`
-        IdaLoungeFront,
-        /// `"Ida Lounge Side 2"`
-        IdaLoungeSide2,
-        /// `"Ida Lounge Side"`
-        IdaLoungeSide,
-        /// `"Ida Sofa Front 2"`
-        IdaSofaFront2,
-        /// `"Ida Sofa Front"`
-        IdaSofaFront,
-        /// `"Ida Sofa Side 2"`
-        IdaSofaSide2,
-        /// `"Ida Sofa Side"`
-        IdaSofaSide,
-        /// `"Iker in Almond sweater"`
-        IkerInAlmondSweater,
-        /// `"Iker in Black blazer"`
-        IkerInBlackBlazer,
-        /// `"Iker in Blue shirt"`
-        IkerInBlueShirt,
-        /// `"Iker in Grey blazer"`
-        IkerInGreyBlazer,
-        /// `"Iker in White shirt"`
-        IkerInWhiteShirt,
-        /// `"Imelda BizTalk Front"`
-        ImeldaBizTalkFront,
-        /// `"Imelda BizTalk Side"`
-        ImeldaBizTalkSide,
-        /// `"Imelda Business Front"`
-        ImeldaBusinessFront,
-        /// `"Imelda Business Side"`
-        ImeldaBusinessSide,
-        /// `"Imelda Business Sitting Front 2"`
-        ImeldaBusinessSittingFront2,
-        /// `"Imelda Business Sitting Front"`
-        ImeldaBusinessSittingFront,
-        /// `"Imelda Business Sitting Side 2"`
-        ImeldaBusinessSittingSide2,
-        /// `"Imelda Business Sitting Side"`
-        ImeldaBusinessSittingSide,
-        /// `"Imelda Casual Front"`
-        ImeldaCasualFront,
-        /// `"Imelda Casual Side"`
-        ImeldaCasualSide,
-        /// `"Imelda Coat Front 2"`
-        ImeldaCoatFront2,
-        /// `"Imelda Coat Front"`
-        ImeldaCoatFront,
-        /// `"Imelda Coat Side"`
-        ImeldaCoatSide,
-        /// `"Imelda Customer Support Front"`
-        ImeldaCustomerSupportFront,
-        /// `"Imelda Customer Support Side"`
-        ImeldaCustomerSupportSide,
-        /// `"Imelda Full Side "`
-        ImeldaFullSide,
-        /// `"Imelda Suit Front"`
-        ImeldaSuitFront,
-        /// `"Imelda Suit Side"`
-        ImeldaSuitSide,
-        /// `"Ivan in Black Suit"`
-        IvanInBlackSuit,
-        /// `"Ivan in Gary Suit"`
-        IvanInGarySuit,
-        /// `"Ivan in Suit"`
-        IvanInSuit,
-        /// `"Ivan in Sweater"`
-        IvanInSweater,
-        /// `"Jason in Black Jacket"`
-        JasonInBlackJacket,
-        /// `"Jason in Blue Suit"`
-        JasonInBlueSuit,
-        /// `"Jason in Gray Shirt"`
-        JasonInGrayShirt,
-        /// `"Javi Intense Sitting Speaking Front"`
-        JaviIntenseSittingSpeakingFront,
-        /// `"Javi Intense Sitting Speaking Side"`
-        JaviIntenseSittingSpeakingSide,
-        /// `"Javi Intense Sitting Speaking "`
-        JaviIntenseSittingSpeaking,
-        /// `"Javi Intense Speaking Front 2"`
-        JaviIntenseSpeakingFront2,
-        /// `"Javi Intense Speaking Front 3"`
-        JaviIntenseSpeakingFront3,
-        /// `"Javi Intense Speaking Front"`
-        JaviIntenseSpeakingFront,
-        /// `"Javi Intense Speaking Side 3"`
-        JaviIntenseSpeakingSide3,
-        /// `"Javi Intense Speaking Side"`
-        JaviIntenseSpeakingSide,
-        /// `"Javi in Passionate Gestures 2"`
-        JaviInPassionateGestures2,
-        /// `"Javi in Passionate Gestures 3"`
-        JaviInPassionateGestures3,
-        /// `"Javi in Passionate Gestures"`
-        JaviInPassionateGestures,
-        /// `"Jin (Upper Body)"`
-        JinUpperBody,
-        /// `"Jin Blue Casual Front"`
-        JinBlueCasualFront,
-        /// `"Jin Blue Casual Side"`
-        JinBlueCasualSide,
-        /// `"Jin Business Café Mode Front"`
-        JinBusinessCafModeFront,
-        /// `"Jin Business Café Mode Side"`
-        JinBusinessCafModeSide,
-        /// `"Jin Business Sitting Front"`
-        JinBusinessSittingFront,
-        /// `"Jin Business Sitting Side"`
-        JinBusinessSittingSide,
-        /// `"Jin Casual Café Mode Front"`
-        JinCasualCafModeFront,
-        /// `"Jin Casual Café Mode Side"`
-        JinCasualCafModeSide,
-        /// `"Jin Casual Sitting Front"`
-        JinCasualSittingFront,
-        /// `"Jin Casual Sitting Side"`
-        JinCasualSittingSide,
-        /// `"Jin Suit Front"`
-        JinSuitFront,
-        /// `"Jin Suit Side"`
-        JinSuitSide,
-        /// `"Jin Vest Front"`
-        JinVestFront,
-        /// `"Jin Vest Side"`
-        JinVestSide,
-        /// `"Jin Vest Sitting Front"`
-        JinVestSittingFront,
-        /// `"Jin Vest Sitting Side"`
-        JinVestSittingSide,
-        /// `"Jin in Education Front"`
-        JinInEducationFront,
-        /// `"Jin in Education Side"`
-        JinInEducationSide,
-        /// `"Jinwoo in Black vest"`
-        JinwooInBlackVest,
-        /// `"Jinwoo in Blue suit"`
-        JinwooInBlueSuit,
-        /// `"Jinwoo in White T-shirt"`
-        JinwooInWhiteTShirt,
-        /// `"Jinwoo in White shirt"`
-        JinwooInWhiteShirt,
-        /// `"Jinwoo in White suit"`
-        JinwooInWhiteSuit,
-        /// `"Jocelyn Office Front 2"`
-        JocelynOfficeFront2,
-        /// `"Jocelyn Office Front"`
-        JocelynOfficeFront,
-        /// `"Jocelyn Office Side 2"`
-        JocelynOfficeSide2,
-        /// `"Jocelyn Office Side"`
-        JocelynOfficeSide,
-        /// `"Jocelyn Sofa Front 2"`
-        JocelynSofaFront2,
-        /// `"Jocelyn Sofa Front"`
-        JocelynSofaFront,
-        /// `"Jocelyn Sofa Side 2"`
-        JocelynSofaSide2,
-        /// `"Jocelyn Sofa Side"`
-        JocelynSofaSide,
-        /// `"Joel Couch Front"`
-        JoelCouchFront,
-        /// `"Joel Couch Side"`
-        JoelCouchSide,
-        /// `"Joel Gym Front"`
-        JoelGymFront,
-        /// `"Joel Gym Side"`
-        JoelGymSide,
-        /// `"Joel Mountain Front"`
-        JoelMountainFront,
-        /// `"Joel Mountain Side"`
-        JoelMountainSide,
-        /// `"Jonas (Upper Body)"`
-        JonasUpperBody,
-        /// `"Jonas Gym Front 2"`
-        JonasGymFront2,
-        /// `"Jonas Gym Front"`
-        JonasGymFront,
-        /// `"Jonas Gym Side 2"`
-        JonasGymSide2,
-        /// `"Jonas Gym Side "`
-        JonasGymSide,
-        /// `"June Office Front 2"`
-        JuneOfficeFront2,
-        /// `"Juan Office Front"`
-        JuanOfficeFront,
-        /// `"Juan Office Side 2"`
-        JuanOfficeSide2,
-        /// `"Juan Office Side"`
-        JuanOfficeSide,
-        /// `"Juan Sofa Front 2"`
-        JuanSofaFront2,
-        /// `"Juan Sofa Front"`
-        JuanSofaFront,
-        /// `"Juan Sofa Side 2"`
-        JuanSofaSide2,
-        /// `"Juan Sofa Side"`
-        JuanSofaSide,
-        /// `"Judita (Upper Body)"`
-        JuditaUpperBody,
-        /// `"Judita Yoga Front 2"`
-        JuditaYogaFront2,
-        /// `"Judita Yoga Front"`
-        JuditaYogaFront,
-        /// `"Judita Yoga Side 2"`
-        JuditaYogaSide2,
-        /// `"Judita Yoga Side"`
-        JuditaYogaSide,
-        /// `"Judith (Upper Body)"`
-        JudithUpperBody,
-        /// `"Judith Business Front 2"`
-        JudithBusinessFront2,
-        /// `"Judith Business Front"`
-        JudithBusinessFront,
-        /// `"Judith Business Sitting Front"`
-        JudithBusinessSittingFront,
-        /// `"Judith Casual Front"`
-        JudithCasualFront,
-        /// `"Judith Casual Sitting Front"`
-        JudithCasualSittingFront,
-        /// `"Judith Suit Front"`
-        JudithSuitFront,
-        /// `"Judy Business Front"`
-        JudyBusinessFront,
-        /// `"Judy Business Side"`
-        JudyBusinessSide,
-        /// `"Judy Business Sitting Front"`
-        JudyBusinessSittingFront,
-        /// `"Judy Casual Front"`
-        JudyCasualFront,
-        /// `"Judy Casual Side"`
-        JudyCasualSide,
-        /// `"Judy Casual Sitting"`
-        JudyCasualSitting,
-        /// `"Judy ConfidentSpeaking Front"`
-        JudyConfidentSpeakingFront,
-        /// `"Judy ConfidentSpeaking Side"`
-        JudyConfidentSpeakingSide,
-        /// `"Judy Doctor Sitting"`
-        JudyDoctorSitting,
-        /// `"Judy Doctor Standing"`
-        JudyDoctorStanding,
-        /// `"Judy Lawyer"`
-        JudyLawyer,
-        /// `"Judy NurseSitting Front 2"`
-        JudyNurseSittingFront2,
-        /// `"Judy NurseSitting Front"`
-        JudyNurseSittingFront,
-        /// `"Judy NurseSitting Side 2"`
-        JudyNurseSittingSide2,
-        /// `"Judy NurseSitting Side"`
-        JudyNurseSittingSide,
-        /// `"Judy Nurse Front 2"`
-        JudyNurseFront2,
-        /// `"Judy Nurse Front"`
-        JudyNurseFront,
-        /// `"Judy Nurse OnDuty Front"`
-        JudyNurseOnDutyFront,
-        /// `"Judy Nurse OnDuty Side"`
-        JudyNurseOnDutySide,
-        /// `"Judy Nurse Side 2"`
-        JudyNurseSide2,
-        /// `"Judy Nurse Side"`
-        JudyNurseSide,
-        /// `"Judy Suit Front"`
-        JudySuitFront,
-        /// `"Judy Suit Side"`
-        JudySuitSide,
-        /// `"Judy Teacher Sitting"`
-        JudyTeacherSitting,
-        /// `"Judy HR"`
-        JudyHr,
-        /// `"Judy Teacher Standing"`
-        JudyTeacherStanding,
-        /// `"June (Upper Body)"`
-        JuneUpperBody,
-        /// `"June HR"`
-        JuneHr,
-        /// `"June Office Front"`
-        JuneOfficeFront,
-        /// `"June Office Side 2"`
-        JuneOfficeSide2,
-        /// `"June Office Side"`
-        JuneOfficeSide,
-        /// `"June Sofa Casual Front 2"`
-        JuneSofaCasualFront2,
-        /// `"June Sofa Casual Front"`
-        JuneSofaCasualFront,
-        /// `"June Sofa Casual Side 2"`
-        JuneSofaCasualSide2,
-        /// `"June Sofa Casual Side"`
-        JuneSofaCasualSide,
-        /// `"Justin in Black Shirt"`
-        JustinInBlackShirt,
-        /// `"Justin in Black Suit"`
-        JustinInBlackSuit,
-        /// `"Justin in White Shirt"`
-        JustinInWhiteShirt,
-        /// `"Justo Business Front 2"`
-        JustoBusinessFront2,
-        /// `"Justo Business Front"`
-        JustoBusinessFront,
-        /// `"Justo Business Side 2"`
-        JustoBusinessSide2,
-        /// `"Justo Business Side"`
-        JustoBusinessSide,
-        /// `"Justo Casual Sitting"`
-        JustoCasualSitting,
-        /// `"Justo CustomerService Front 2"`
-        JustoCustomerServiceFront2,
-        /// `"Justo CustomerService Front"`
-        JustoCustomerServiceFront,
-        /// `"Justo CustomerService Side"`
-        JustoCustomerServiceSide,
-        /// `"Justo CustomerService Sitting Front"`
-        JustoCustomerServiceSittingFront,
-        /// `"Justo CustomerService Sitting Side"`
-        JustoCustomerServiceSittingSide,
-        /// `"Justo EmployeeTraining Front"`
-        JustoEmployeeTrainingFront,
-        /// `"Justo Suit Casual Front "`
-        JustoSuitCasualFront,
-        /// `"Justo Suit Casual Side "`
-        JustoSuitCasualSide,
-        /// `"Karolin in Gray Suit"`
-        KarolinInGraySuit,
-        /// `"Karolin in Sweatshirt"`
-        KarolinInSweatshirt,
-        /// `"Karolin in Black Suit"`
-        KarolinInBlackSuit,
-        /// `"Kavya Indoor Front"`
-        KavyaIndoorFront,
-        /// `"Kavya Indoor Side"`
-        KavyaIndoorSide,
-        /// `"Kavya Outdoor Side"`
-        KavyaOutdoorSide,
-        /// `"Kavya Outdoor Sport Front"`
-        KavyaOutdoorSportFront,
-        /// `"Kavya Outdoor Sport Side"`
-        KavyaOutdoorSportSide,
-        /// `"Kavya Sofa Front"`
-        KavyaSofaFront,
-        /// `"Kavya Sofa Side"`
-        KavyaSofaSide,
-        /// `"Kelly in Blue Shirt  (Front)"`
-        KellyInBlueShirtFront,
-        /// `"Kelly in Blue Shirt (Left)"`
-        KellyInBlueShirtLeft,
-        /// `"Kelly in Blue Shirt (Right)"`
-        KellyInBlueShirtRight,
-        /// `"Kelly in Doctor (Front)"`
-        KellyInDoctorFront,
-        /// `"Kelly in Doctor (Left)"`
-        KellyInDoctorLeft,
-        /// `"Kelly in Doctor (Right)"`
-        KellyInDoctorRight,
-        /// `"Kelly in Pink Shirt (Front)"`
-        KellyInPinkShirtFront,
-        /// `"Kelly in Pink Shirt (Left)"`
-        KellyInPinkShirtLeft,
-        /// `"Kelly in Pink Shirt (Right)"`
-        KellyInPinkShirtRight,
-        /// `"Klara in Black blazer"`
-        KlaraInBlackBlazer,
-        /// `"Klara in Blue blazer"`
-        KlaraInBlueBlazer,
-        /// `"Klara in Blue dress"`
-        KlaraInBlueDress,
-        /// `"Klara in Pink shirt"`
-        KlaraInPinkShirt,
-        /// `"Klara in White blazer"`
-        KlaraInWhiteBlazer,
-        /// `"Klara in White shirt"`
-        KlaraInWhiteShirt,
-        /// `"Kristin in Lace Dress"`
-        KristinInLaceDress,
-        /// `"Kristin in V-neck Shirt"`
-        KristinInVNeckShirt,
-        /// `"Kristin in Black Suit"`
-        KristinInBlackSuit,
-        /// `"Leos Office Front 2"`
-        LeosOfficeFront2,
-        /// `"Leos Office Front"`
-        LeosOfficeFront,
-        /// `"Leos Office Side 2"`
-        LeosOfficeSide2,
-        /// `"Leos Office Side"`
-        LeosOfficeSide,
-        /// `"Leos Sofa Front 2"`
-        LeosSofaFront2,
-        /// `"Leos Sofa Front"`
-        LeosSofaFront,
-        /// `"Leos Sofa Side 2"`
-        LeosSofaSide2,
-        /// `"Leos Sofa Side"`
-        LeosSofaSide,
-        /// `"Leszek Lounge Front"`
-        LeszekLoungeFront,
-        /// `"Leszek Lounge Side"`
-        LeszekLoungeSide,
-        /// `"Leszek Outdoor Business Front"`
-        LeszekOutdoorBusinessFront,
-        /// `"Leszek Outdoor Business Side"`
-        LeszekOutdoorBusinessSide,
-        /// `"Leszek Outdoor Casual Front"`
-        LeszekOutdoorCasualFront,
-        /// `"Leszek Outdoor Casual Side"`
-        LeszekOutdoorCasualSide,
-        /// `"Leszek Sofa Front"`
-        LeszekSofaFront,
-        /// `"Leszek Sofa Side"`
-        LeszekSofaSide,
-        /// `"Leah"`
-        Leah,
-        /// `"Leah in Black Suit"`
-        LeahInBlackSuit,
-        /// `"Lina Casual Front 2"`
-        LinaCasualFront2,
-        /// `"Lina Casual Front"`
-        LinaCasualFront,
-        /// `"Lina Casual Side 2"`
-        LinaCasualSide2,
-        /// `"Lina Casual Side"`
-        LinaCasualSide,
-        /// `"Lina Casual Sitting Front"`
-        LinaCasualSittingFront,
-        /// `"Lina Casual Sitting Side"`
-        LinaCasualSittingSide,
-        /// `"Lina Dress Front"`
-        LinaDressFront,
-        /// `"Lina Dress Side 2"`
-        LinaDressSide2,
-        /// `"Lina Dress Side"`
-        LinaDressSide,
-        /// `"Lina Dress Sitting Front"`
-        LinaDressSittingFront,
-        /// `"Lina Dress Sitting Side"`
-        LinaDressSittingSide,
-        /// `"Lina Sweater Front 2"`
-        LinaSweaterFront2,
-        /// `"Lina Sweater Front"`
-        LinaSweaterFront,
-        /// `"Lina Sweater Side 2"`
-        LinaSweaterSide2,
-        /// `"Lina Sweater Side"`
-        LinaSweaterSide,
-        /// `"Lina Sweater Sitting Front 2"`
-        LinaSweaterSittingFront2,
-        /// `"Lina Sweater Sitting Front"`
-        LinaSweaterSittingFront,
-        /// `"Lina Sweater Sitting Side 2"`
-        LinaSweaterSittingSide2,
-        /// `"Lina Sweater Sitting Side"`
-        LinaSweaterSittingSide,
-        /// `"Lisa"`
-        Lisa,
-        /// `"Luca"`
-        Luca,
-        /// `"Lucien in Black coat"`
-        LucienInBlackCoat,
-        /// `"Lucien in Black polo-shirt"`
-        LucienInBlackPoloShirt,
-        /// `"Lucien in Blue blazer"`
-        LucienInBlueBlazer,
-        /// `"Lucien in Blue shirt"`
-        LucienInBlueShirt,
-        /// `"Lucien in Grey blazer"`
-        LucienInGreyBlazer,
-        /// `"Lucien in White shirt"`
-        LucienInWhiteShirt,
-        /// `"Luke in Brown Suit"`
-        LukeInBrownSuit,
-        /// `"Luke in Yellow Jacket"`
-        LukeInYellowJacket,
-        /// `"Luke in Blue Suit"`
-        LukeInBlueSuit,
-        /// `"Marcus (Upper Body)"`
-        MarcusUpperBody,
-        /// `"Marcus Café Front 2"`
-        MarcusCafFront2,
-        /// `"Marcus Café Front"`
-        MarcusCafFront,
-        /// `"Marcus Café Side 2"`
-        MarcusCafSide2,
-        /// `"Marcus Café Side"`
-        MarcusCafSide,
-        /// `"Marcus Casual Front"`
-        MarcusCasualFront,
-        /// `"Marcus Casual Side"`
-        MarcusCasualSide,
-        /// `"Marcus Casual Sitting Front 2"`
-        MarcusCasualSittingFront2,
-        /// `"Marcus Casual Sitting Front"`
-        MarcusCasualSittingFront,
-        /// `"Marcus Casual Sitting Side 2"`
-        MarcusCasualSittingSide2,
-        /// `"Marcus Casual Sitting Side"`
-        MarcusCasualSittingSide,
-        /// `"Marcus Denim Jacket Front"`
-        MarcusDenimJacketFront,
-        /// `"Marcus Denim Jacket Side"`
-        MarcusDenimJacketSide,
-        /// `"Marcus Education Front"`
-        MarcusEducationFront,
-        /// `"Marcus Education Side"`
-        MarcusEducationSide,
-        /// `"Marcus Sitting Front"`
-        MarcusSittingFront,
-        /// `"Marcus Sitting Side"`
-        MarcusSittingSide,
-        /// `"Marcus Suit Front"`
-        MarcusSuitFront,
-        /// `"Marcus Suit Side"`
-        MarcusSuitSide,
-        /// `"Maria in Suit"`
-        MariaInSuit,
-        /// `"Maria in Sweater"`
-        MariaInSweater,
-        /// `"Maria in Black Suit"`
-        MariaInBlackSuit,
-        /// `"Martina Office Front 2"`
-        MartinaOfficeFront2,
-        /// `"Martina Office Front"`
-        MartinaOfficeFront,
-        /// `"Martina Office Side 2"`
-        MartinaOfficeSide2,
-        /// `"Martina Office Side"`
-        MartinaOfficeSide,
-        /// `"Martina Sofa Front 2"`
-        MartinaSofaFront2,
-        /// `"Martina Sofa Front"`
-        MartinaSofaFront,
-        /// `"Martina Sofa Side 2"`
-        MartinaSofaSide2,
-        /// `"Martina Sofa Side"`
-        MartinaSofaSide,
-        /// `"Masha Office Front 2"`
-        MashaOfficeFront2,
-        /// `"Masha Office Front"`
-        MashaOfficeFront,
-        /// `"Masha Office Side 2"`
-        MashaOfficeSide2,
-        /// `"Masha Office Side"`
-        MashaOfficeSide,
-        /// `"Masha Sofa Casual Front 2"`
-        MashaSofaCasualFront2,
-        /// `"Masha Sofa Casual Front"`
-        MashaSofaCasualFront,
-        /// `"Masha Sofa Casual Side 2"`
-        MashaSofaCasualSide2,
-        /// `"Masha Sofa Casual Side"`
-        MashaSofaCasualSide,
-        /// `"Mason in Blue Suit"`
-        MasonInBlueSuit,
-        /// `"Mason in White Shirt"`
-        MasonInWhiteShirt,
-        /// `"Mason in Blue Sweater"`
-        MasonInBlueSweater,
-        /// `"Matteo Office Front 2"`
-        MatteoOfficeFront2,
-        /// `"Matteo Office Front"`
-        MatteoOfficeFront,
-        /// `"Matteo Office Side 2"`
-        MatteoOfficeSide2,
-        /// `"Matteo Office Side"`
-        MatteoOfficeSide,
-        /// `"Matteo Sofa Front 2"`
-        MatteoSofaFront2,
-        /// `"Matteo Sofa Front"`
-        MatteoSofaFront,
-        /// `"Matteo Sofa Side 2"`
-        MatteoSofaSide2,
-        /// `"Matteo Sofa Side"`
-        MatteoSofaSide,
-        /// `"Max (Upper Body)"`
-        MaxUpperBody,
-        /// `"Max Indoor Front"`
-        MaxIndoorFront,
-        /// `"Max Indoor Side"`
-        MaxIndoorSide,
-        /// `"Max Outdoor Sport Front"`
-        MaxOutdoorSportFront,
-        /// `"Max Outdoor Sport Side"`
-        MaxOutdoorSportSide,
-        /// `"Milena Office Front 2"`
-        MilenaOfficeFront2,
-        /// `"Milena Office Front"`
-        MilenaOfficeFront,
-        /// `"Milena Office Side 2"`
-        MilenaOfficeSide2,
-        /// `"Milena Office Side"`
-        MilenaOfficeSide,
-        /// `"Milena Sofa Front 2"`
-        MilenaSofaFront2,
-        /// `"Milena Sofa Front"`
-        MilenaSofaFront,
-        /// `"Milena Sofa Side 2"`
-        MilenaSofaSide2,
-        /// `"Milena Sofa Side"`
-        MilenaSofaSide,
-        /// `"Miles (Upper Body)"`
-        MilesUpperBody,
-        /// `"Miles Outdoor Front"`
-        MilesOutdoorFront,
-        /// `"Miles Outdoor Side"`
-        MilesOutdoorSide,
-        /// `"Miles Sofa Front 2"`
-        MilesSofaFront2,
-        /// `"Miles Sofa Front"`
-        MilesSofaFront,
-        /// `"Miles Sofa Side 2"`
-        MilesSofaSide2,
-        /// `"Miles Sofa Side"`
-        MilesSofaSide,
-        /// `"Minho in Blue blazer"`
-        MinhoInBlueBlazer,
-        /// `"Minho in Blue shirt"`
-        MinhoInBlueShirt,
-        /// `"Minho in Green polo-shirt"`
-        MinhoInGreenPoloShirt,
-        /// `"Minho in Khaki jacket"`
-        MinhoInKhakiJacket,
-        /// `"Minho in White shirt"`
-        MinhoInWhiteShirt,
-        /// `"Minho in White t-shirt"`
-        MinhoInWhiteTShirt,
-        /// `"Mireia Business Indoor Front"`
-        MireiaBusinessIndoorFront,
-        /// `"Mireia Business Indoor Side"`
-        MireiaBusinessIndoorSide,
-        /// `"Mireia Outdoor Chair Front"`
-        MireiaOutdoorChairFront,
-        /// `"Mireia Outdoor Front"`
-        MireiaOutdoorFront,
-        /// `"Mireia Outdoor Side"`
-        MireiaOutdoorSide,
-        /// `"Mireia Outdoor Table Front"`
-        MireiaOutdoorTableFront,
-        /// `"Mireia Outdoor Table Side"`
-        MireiaOutdoorTableSide,
-        /// `"Miyu Office Front 2"`
-        MiyuOfficeFront2,
-        /// `"Miyu Office Front"`
-        MiyuOfficeFront,
-        /// `"Miyu Office Side 2"`
-        MiyuOfficeSide2,
-        /// `"Miyu Office Side"`
-        MiyuOfficeSide,
-        /// `"Miyu Sofa Business Front"`
-        MiyuSofaBusinessFront,
-        /// `"Miyu Sofa Business Side"`
-        MiyuSofaBusinessSide,
-        /// `"Miyu Sofa Casual Front 2"`
-        MiyuSofaCasualFront2,
-        /// `"Miyu Sofa Casual Front"`
-        MiyuSofaCasualFront,
-        /// `"Miyu Sofa Casual Side 2 "`
-        MiyuSofaCasualSide2,
-        /// `"Miyu Sofa Casual Side"`
-        MiyuSofaCasualSide,
-        /// `"Nadim in Black blazer"`
-        NadimInBlackBlazer,
-        /// `"Nadim in Blue blazer"`
-        NadimInBlueBlazer,
-        /// `"Nadim in Blue jacket"`
-        NadimInBlueJacket,
-        /// `"Nadim in Puffer vest"`
-        NadimInPufferVest,
-        /// `"Nadim in White shirt"`
-        NadimInWhiteShirt,
-        /// `"Neil in Black Shirt"`
-        NeilInBlackShirt,
-        /// `"Neil in Black Suit "`
-        NeilInBlackSuit,
-        /// `"Neil in Yellow Jacket"`
-        NeilInYellowJacket,
-        /// `"Nico"`
-        Nico,
-        /// `"Noah Lobby Front 2"`
-        NoahLobbyFront2,
-        /// `"Noah Lobby Front"`
-        NoahLobbyFront,
-        /// `"Noah Lobby Side 2"`
-        NoahLobbySide2,
-        /// `"Noah Lobby Side"`
-        NoahLobbySide,
-        /// `"Noah Office Front 2"`
-        NoahOfficeFront2,
-        /// `"Noah Office Front"`
-        NoahOfficeFront,
-        /// `"Noah Office Side 2"`
-        NoahOfficeSide2,
-        /// `"Noah Office Side"`
-        NoahOfficeSide,
-        /// `"Noah Sofa Front 2"`
-        NoahSofaFront2,
-        /// `"Noah Sofa Front "`
-        NoahSofaFront,
-        /// `"Noah Sofa Side 2"`
-        NoahSofaSide2,
-        /// `"Noah Sofa Side"`
-        NoahSofaSide,
-        /// `"Nour in Black blazer"`
-        NourInBlackBlazer,
-        /// `"Nour in Brown dress"`
-        NourInBrownDress,
-        /// `"Nour in Grey hoodie"`
-        NourInGreyHoodie,
-        /// `"Nour in Sporty vest"`
-        NourInSportyVest,
-        /// `"Nour in White shirt"`
-        NourInWhiteShirt,
-        /// `"Odelia in Blue Suit"`
-        OdeliaInBlueSuit,
-        /// `"Odelia in Red Dress "`
-        OdeliaInRedDress,
-        /// `"Odelia in Yellow Suit"`
-        OdeliaInYellowSuit,
-        /// `"Onat (Upper Body)"`
-        OnatUpperBody,
-        /// `"Onat Casual Front"`
-        OnatCasualFront,
-        /// `"Onat Casual Side"`
-        OnatCasualSide,
-        /// `"Onat Casual Sitting Front"`
-        OnatCasualSittingFront,
-        /// `"Onat Casual Sitting Side"`
-        OnatCasualSittingSide,
-        /// `"Onat Macbook Front 2"`
-        OnatMacbookFront2,
-        /// `"Onat Macbook Front"`
-        OnatMacbookFront,
-        /// `"Onat Macbook Side 2"`
-        OnatMacbookSide2,
-        /// `"Onat Macbook Side"`
-        OnatMacbookSide,
-        /// `"Onat Suit Front"`
-        OnatSuitFront,
-        /// `"Onat Suit Side"`
-        OnatSuitSide,
-        /// `"Onat Suit Sitting Front"`
-        OnatSuitSittingFront,
-        /// `"Onat Suit Sitting Side"`
-        OnatSuitSittingSide,
-        /// `"Onat iPad Front"`
-        OnatIPadFront,
-        /// `"Onat iPad Side"`
-        OnatIPadSide,
-        /// `"Onat iPad Sitting Front"`
-        OnatIPadSittingFront,
-        /// `"Onat iPad Sitting Side"`
-        OnatIPadSittingSide,
-        /// `"Oxana (Upper Body)"`
-        OxanaUpperBody,
-        /// `"Oxana Gym Front 2"`
-        OxanaGymFront2,
-        /// `"Oxana Gym Front"`
-        OxanaGymFront,
-        /// `"Oxana Gym Side 2"`
-        OxanaGymSide2,
-        /// `"Oxana Gym Side"`
-        OxanaGymSide,
-        /// `"Oxana Office Front 2"`
-        OxanaOfficeFront2,
-        /// `"Oxana Office Front"`
-        OxanaOfficeFront,
-        /// `"Oxana Office Side 2"`
-        OxanaOfficeSide2,
-        /// `"Oxana Office Side"`
-        OxanaOfficeSide,
-        /// `"Oxana Sofa Front 2"`
-        OxanaSofaFront2,
-        /// `"Oxana Sofa Front"`
-        OxanaSofaFront,
-        /// `"Oxana Sofa Side 2"`
-        OxanaSofaSide2,
-        /// `"Oxana Sofa Side"`
-        OxanaSofaSide,
-        /// `"Oxana Yoga Front 2"`
-        OxanaYogaFront2,
-        /// `"Oxana Yoga Front"`
-        OxanaYogaFront,
-        /// `"Oxana Yoga Side 2"`
-        OxanaYogaSide2,
-        /// `"Oxana Yoga Side"`
-        OxanaYogaSide,
-        /// `"Patrizio Business Training Front"`
-        PatrizioBusinessTrainingFront,
-        /// `"Patrizio Business Training Side"`
-        PatrizioBusinessTrainingSide,
-        /// `"Patrizio Office Front"`
-        PatrizioOfficeFront,
-        /// `"Patrizio Office Side 2"`
-        PatrizioOfficeSide2,
-        /// `"Patrizio Office Side"`
-        PatrizioOfficeSide,
-        /// `"Patrizio Sofa Front"`
-        PatrizioSofaFront,
-        /// `"Patrizio Sofa Side"`
-        PatrizioSofaSide,
-        /// `"Piper Business Sofa Front"`
-        PiperBusinessSofaFront,
-        /// `"Piper Business Sofa Side"`
-        PiperBusinessSofaSide,
-        /// `"Piper Education Front"`
-        PiperEducationFront,
-        /// `"Piper Education Side"`
-        PiperEducationSide,
-        /// `"Rasmus Lounge Front 2"`
-        RasmusLoungeFront2,
-        /// `"Rasmus Lounge Front"`
-        RasmusLoungeFront,
-        /// `"Rasmus Lounge Side 2"`
-        RasmusLoungeSide2,
-        /// `"Rasmus Lounge Side"`
-        RasmusLoungeSide,
-        /// `"Rasmus Sofa Front 2"`
-        RasmusSofaFront2,
-        /// `"Rasmus Sofa Front"`
-        RasmusSofaFront,
-        /// `"Rasmus Sofa Side 2"`
-        RasmusSofaSide2,
-        /// `"Rasmus Sofa Side"`
-        RasmusSofaSide,
-        /// `"Raul (Upper Body)"`
-        RaulUpperBody,
-        /// `"Raul Business Sofa Front 2"`
-        RaulBusinessSofaFront2,
-        /// `"Raul Business Sofa Front"`
-        RaulBusinessSofaFront,
-        /// `"Raul Business Sofa Side 2"`
-        RaulBusinessSofaSide2,
-        /// `"Raul Business Sofa Side"`
-        RaulBusinessSofaSide,
-        /// `"Raul Casual Sofa Front 2"`
-        RaulCasualSofaFront2,
-        /// `"Raul Casual Sofa Front"`
-        RaulCasualSofaFront,
-        /// `"Raul Casual Sofa Side 2"`
-        RaulCasualSofaSide2,
-        /// `"Raul Casual Sofa Side"`
-        RaulCasualSofaSide,
-        /// `"Raul Casual Sofa no iPad Front"`
-        RaulCasualSofaNoIPadFront,
-        /// `"Raul Casual Sofa no iPad Side"`
-        RaulCasualSofaNoIPadSide,
-        /// `"Raul Casual Sofa with iPad Front"`
-        RaulCasualSofaWithIPadFront,
-        /// `"Raul Casual Sofa with iPad Side"`
-        RaulCasualSofaWithIPadSide,
-        /// `"Raul Office Front 2"`
-        RaulOfficeFront2,
-        /// `"Raul Office Front"`
-        RaulOfficeFront,
-        /// `"Raul Office Side"`
-        RaulOfficeSide,
-        /// `"Raul Sofa Front 2"`
-        RaulSofaFront2,
-        /// `"Raul Sofa Front"`
-        RaulSofaFront,
-        /// `"Raul Sofa Side 2"`
-        RaulSofaSide2,
-        /// `"Raul Sofa Side"`
-        RaulSofaSide,
-        /// `"Rebecca"`
-        Rebecca,
-        /// `"Ren (Upper Body)"`
-        RenUpperBody,
-        /// `"Ren Office Front 2"`
-        RenOfficeFront2,
-        /// `"Ren Office Front"`
-        RenOfficeFront,
-        /// `"Ren Office Side 2"`
-        RenOfficeSide2,
-        /// `"Ren Office Side"`
-        RenOfficeSide,
-        /// `"Ren Sofa Business Front"`
-        RenSofaBusinessFront,
-        /// `"Ren Sofa Business Side"`
-        RenSofaBusinessSide,
-        /// `"Ren Sofa Casual Front 2"`
-        RenSofaCasualFront2,
-        /// `"Ren Sofa Casual Front"`
-        RenSofaCasualFront,
-        /// `"Ren Sofa Casual Side 2 "`
-        RenSofaCasualSide2,
-        /// `"Ren Sofa Casual Side"`
-        RenSofaCasualSide,
-        /// `"Riley (Upper Body)"`
-        RileyUpperBody,
-        /// `"Riley Casual Front"`
-        RileyCasualFront,
-        /// `"Riley Casual Side"`
-        RileyCasualSide,
-        /// `"Riley Office Front"`
-        RileyOfficeFront,
-        /// `"Riley Office Side"`
-        RileyOfficeSide,
-        /// `"Roman Outdoor Sport Front"`
-        RomanOutdoorSportFront,
-        /// `"Roman Outdoor Sport Side"`
-        RomanOutdoorSportSide,
-        /// `"Sabine Office Front 2"`
-        SabineOfficeFront2,
-        /// `"Sabine Office Front"`
-        SabineOfficeFront,
-        /// `"Sabine Office Side"`
-        SabineOfficeSide,
-        /// `"Sabine Sofa Side"`
-        SabineSofaSide,
-        /// `"Salma in headscarf (Front)"`
-        SalmaInHeadscarfFront,
-        /// `"Salma in headscarf (Left)"`
-        SalmaInHeadscarfLeft,
-        /// `"Salma in headscarf (Right)"`
-        SalmaInHeadscarfRight,
-        /// `"Santa Avatar Present Standing "`
-        SantaAvatarPresentStanding,
-        /// `"Santa Avatar Sitting 2"`
-        SantaAvatarSitting2,
-        /// `"Santa Avatar Sitting"`
-        SantaAvatarSitting,
-        /// `"Santa Avatar Sitting Side"`
-        SantaAvatarSittingSide,
-        /// `"Santa Avatar Standing"`
-        SantaAvatarStanding,
-        /// `"Santa Fireplace Front"`
-        SantaFireplaceFront,
-        /// `"Santa Fireplace Side"`
-        SantaFireplaceSide,
-        /// `"Saskia in Blue blazer"`
-        SaskiaInBlueBlazer,
-        /// `"Saskia in Blue shirt"`
-        SaskiaInBlueShirt,
-        /// `"Saskia in Green blazer"`
-        SaskiaInGreenBlazer,
-        /// `"Saskia in Grey vest"`
-        SaskiaInGreyVest,
-        /// `"Saskia in White blazer"`
-        SaskiaInWhiteBlazer,
-        /// `"Scarlett Couch Front 2"`
-        ScarlettCouchFront2,
-        /// `"Scarlett Couch Front"`
-        ScarlettCouchFront,
-        /// `"Scarlett Couch Side 2"`
-        ScarlettCouchSide2,
-        /// `"Scarlett Couch Side"`
-        ScarlettCouchSide,
-        /// `"Scarlett Fireplace Front"`
-        ScarlettFireplaceFront,
-        /// `"Scarlett Fireplace Side"`
-        ScarlettFireplaceSide,
-        /// `"Scarlett Hall Front"`
-        ScarlettHallFront,
-        /// `"Scarlett Hall Side"`
-        ScarlettHallSide,
-        /// `"Scarlett Yoga Front"`
-        ScarlettYogaFront,
-        /// `"Scarlett Yoga Side"`
-        ScarlettYogaSide,
-        /// `"Seema Business Front"`
-        SeemaBusinessFront,
-        /// `"Seema Business Side"`
-        SeemaBusinessSide,
-        /// `"Seema Business Sitting Side"`
-        SeemaBusinessSittingSide,
-        /// `"Seema Casual Front"`
-        SeemaCasualFront,
-        /// `"Seema Casual Side"`
-        SeemaCasualSide,
-        /// `"Seema Casual Sitting Front"`
-        SeemaCasualSittingFront,
-        /// `"Seema Casual Sitting Side"`
-        SeemaCasualSittingSide,
-        /// `"Seema Nurse Front 2"`
-        SeemaNurseFront2,
-        /// `"Seema Nurse Front"`
-        SeemaNurseFront,
-        /// `"Seema Nurse Side 2"`
-        SeemaNurseSide2,
-        /// `"Seema Nurse Side"`
-        SeemaNurseSide,
-        /// `"Shawn Business Front"`
-        ShawnBusinessFront,
-        /// `"Shawn Business Side"`
-        ShawnBusinessSide,
-        /// `"Shawn Casual Sitting Front"`
-        ShawnCasualSittingFront,
-        /// `"Shawn Casual Sitting Side"`
-        ShawnCasualSittingSide,
-        /// `"Shawn Sitting Front"`
-        ShawnSittingFront,
-        /// `"Shawn Sitting Side"`
-        ShawnSittingSide,
-        /// `"Shawn Suit Front"`
-        ShawnSuitFront,
-        /// `"Shawn Suit Side"`
-        ShawnSuitSide,
-        /// `"Shawn Therapist"`
-        ShawnTherapist,
-        /// `"Shirley Business Front"`
-        ShirleyBusinessFront,
-        /// `"Shirley Business Side"`
-        ShirleyBusinessSide,
-        /// `"Shirley Casual Front 2"`
-        ShirleyCasualFront2,
-        /// `"Shirley Casual Front"`
-        ShirleyCasualFront,
-        /// `"Shirley Casual Side"`
-        ShirleyCasualSide,
-        /// `"Shirley Casual Sitting Front 2"`
-        ShirleyCasualSittingFront2,
-        /// `"Shirley Casual Sitting Front"`
-        ShirleyCasualSittingFront,
-        /// `"Shirley Casual Sitting Side 2"`
-        ShirleyCasualSittingSide2,
-        /// `"Shirley Casual Sitting Side"`
-        ShirleyCasualSittingSide,
-        /// `"Shirley Education Front"`
-        ShirleyEducationFront,
-        /// `"Shirley Education Side 2"`
-        ShirleyEducationSide2,
-        /// `"Shirley Education Side"`
-        ShirleyEducationSide,
-        /// `"Shirley Sitting Front"`
-        ShirleySittingFront,
-        /// `"Shirley Sitting Side"`
-        ShirleySittingSide,
-        /// `"Shirley Skirt Front"`
-        ShirleySkirtFront,
-        /// `"Shirley Skirt Side"`
-        ShirleySkirtSide,
-        /// `"Shirley Suit Front"`
-        ShirleySuitFront,
-        /// `"Shirley Suit Side"`
-        ShirleySuitSide,
-        /// `"Silas (Upper Body)"`
-        SilasUpperBody,
-        /// `"Silas Customer Support"`
-        SilasCustomerSupport,
-        /// `"Silas HR"`
-        SilasHr,
-        /// `"Silas Lounge Front"`
-        SilasLoungeFront,
-        /// `"Silas Lounge Side"`
-        SilasLoungeSide,
-        /// `"Silas Sofa Side 2"`
-        SilasSofaSide2,
-        /// `"Silas Sofa Side"`
-        SilasSofaSide,
-        /// `"Sloane in Blue dress"`
-        SloaneInBlueDress,
-        /// `"Sloane in Grey suit"`
-        SloaneInGreySuit,
-        /// `"Sloane in Pink sweater"`
-        SloaneInPinkSweater,
-        /// `"Sophia in Black Shirt"`
-        SophiaInBlackShirt,
-        /// `"Sophia in Suit "`
-        SophiaInSuit,
-        /// `"Sophia in White Suit"`
-        SophiaInWhiteSuit,
-        /// `"Sophie"`
-        Sophie,
-        /// `"Stacy in Doctor (Front)"`
-        StacyInDoctorFront,
-        /// `"Stacy in Doctor (Left)"`
-        StacyInDoctorLeft,
-        /// `"Stacy in Doctor (Right)"`
-        StacyInDoctorRight,
-        /// `"Stacy in Dress (Front)"`
-        StacyInDressFront,
-        /// `"Stacy in Dress (Left)"`
-        StacyInDressLeft,
-        /// `"Stacy in Dress (Right)"`
-        StacyInDressRight,
-        /// `"Stacy in Shirt (Front)"`
-        StacyInShirtFront,
-        /// `"Stacy in Shirt (Left)"`
-        StacyInShirtLeft,
-        /// `"Stacy in Shirt (Right)"`
-        StacyInShirtRight,
-        /// `"Susan in Black Shirt"`
-        SusanInBlackShirt,
-        /// `"Susan in Black Suit"`
-        SusanInBlackSuit,
-        /// `"Susan in Suit"`
-        SusanInSuit,
-        /// `"Tahlia in Blue dress"`
-        TahliaInBlueDress,
-        /// `"Tahlia in Blue suit"`
-        TahliaInBlueSuit,
-        /// `"Tahlia in Dark blue suit"`
-        TahliaInDarkBlueSuit,
-        /// `"Tahlia in Red suit"`
-        TahliaInRedSuit,
-        /// `"Tahlia in White shirt"`
-        TahliaInWhiteShirt,
-        /// `"Teodor (Upper Body)"`
-        TeodorUpperBody,
-        /// `"Teodor Office Front 2"`
-        TeodorOfficeFront2,
-        /// `"Teodor Office Front"`
-        TeodorOfficeFront,
-        /// `"Teodor Office Side 2"`
-        TeodorOfficeSide2,
-        /// `"Teodor Office Side"`
-        TeodorOfficeSide,
-        /// `"Teodor Sofa Front 2"`
-        TeodorSofaFront2,
-        /// `"Teodor Sofa Front"`
-        TeodorSofaFront,
-        /// `"Teodor Sofa Side 2"`
-        TeodorSofaSide2,
-        /// `"Teodor Sofa Side"`
-        TeodorSofaSide,
-        /// `"Timothy (Upper Body)"`
-        TimothyUpperBody,
-        /// `"Timothy Casual Front"`
-        TimothyCasualFront,
-        /// `"Timothy Casual Side"`
-        TimothyCasualSide,
-        /// `"Timothy Office Front"`
-        TimothyOfficeFront,
-        /// `"Timothy Office Side"`
-        TimothyOfficeSide,
-        /// `"Tito Casual Front 2"`
-        TitoCasualFront2,
-        /// `"Tito Casual Front"`
-        TitoCasualFront,
-        /// `"Tito Casual Side 2"`
-        TitoCasualSide2,
-        /// `"Tito Casual Side"`
-        TitoCasualSide,
-        /// `"Tito Casual Sitting Front"`
-        TitoCasualSittingFront,
-        /// `"Tito Casual Sitting Side"`
-        TitoCasualSittingSide,
-        /// `"Tito Coat Front 2"`
-        TitoCoatFront2,
-        /// `"Tito Coat Front"`
-        TitoCoatFront,
-        /// `"Tito Coat Full Side"`
-        TitoCoatFullSide,
-        /// `"Tito Coat Side 2"`
-        TitoCoatSide2,
-        /// `"Tito Coat Side"`
-        TitoCoatSide,
-        /// `"Tito Painter Front"`
-        TitoPainterFront,
-        /// `"Tito Painter Full Side"`
-        TitoPainterFullSide,
-        /// `"Tito Painter Side"`
-        TitoPainterSide,
-        /// `"Tito Painter Sitting Front"`
-        TitoPainterSittingFront,
-        /// `"Tito Painter Sitting Side"`
-        TitoPainterSittingSide,
-        /// `"Travis in Polo Shirt"`
-        TravisInPoloShirt,
-        /// `"Travis in Gray Suit"`
-        TravisInGraySuit,
-        /// `"Travis in Black Suit"`
-        TravisInBlackSuit,
-        /// `"Trevor  in Plaid Shirt"`
-        TrevorInPlaidShirt,
-        /// `"Trevor in Blue Shirt"`
-        TrevorInBlueShirt,
-        /// `"Trevor in Blue Suit"`
-        TrevorInBlueSuit,
-        /// `"Trevor in Suit"`
-        TrevorInSuit,
-        /// `"Tuba Business Chair Front"`
-        TubaBusinessChairFront,
-        /// `"Tuba Business Chair Side"`
-        TubaBusinessChairSide,
-        /// `"Tuba Business Front"`
-        TubaBusinessFront,
-        /// `"Tuba Business Side"`
-        TubaBusinessSide,
-        /// `"Tuba Business Sofa Front"`
-        TubaBusinessSofaFront,
-        /// `"Tuba Business Sofa Side"`
-        TubaBusinessSofaSide,
-        /// `"Tuba Casual Front"`
-        TubaCasualFront,
-        /// `"Tuba Casual Side"`
-        TubaCasualSide,
-        /// `"Tuba Casual Sitting Front"`
-        TubaCasualSittingFront,
-        /// `"Tuba Casual Sitting Side"`
-        TubaCasualSittingSide,
-        /// `"Tuba Macbook Front"`
-        TubaMacbookFront,
-        /// `"Tuba Macbook Side"`
-        TubaMacbookSide,
-        /// `"Veit Office Front"`
-        VeitOfficeFront,
-        /// `"Veit Office Side"`
-        VeitOfficeSide,
-        /// `"Veit Sofa Front"`
-        VeitSofaFront,
-        /// `"Veit Sofa Side"`
-        VeitSofaSide,
-        /// `"Vernon Office Front 2"`
-        VernonOfficeFront2,
-        /// `"Vernon Office Front"`
-        VernonOfficeFront,
-        /// `"Vernon Office Side 2"`
-        VernonOfficeSide2,
-        /// `"Vernon Office Side"`
-        VernonOfficeSide,
-        /// `"Verena Office Front"`
-        VerenaOfficeFront,
-        /// `"Verena Office Side"`
-        VerenaOfficeSide,
-        /// `"Verena Sofa Front"`
-        VerenaSofaFront,
-        /// `"Verena Sofa Side"`
-        VerenaSofaSide,
-        /// `"Vernon (Upper Body)"`
-        VernonUpperBody,
-        /// `"Vernon Lounge Front 2"`
-        VernonLoungeFront2,
-        /// `"Vernon Lounge Side 2"`
-        VernonLoungeSide2,
-        /// `"Vernon Lounge Side"`
-        VernonLoungeSide,
-        /// `"Vince (Upper Body)"`
-        VinceUpperBody,
-        /// `"Vince Business Sofa Front"`
-        VinceBusinessSofaFront,
-        /// `"Vince Business Training Front"`
-        VinceBusinessTrainingFront,
-        /// `"Vince Business Training Side 2"`
-        VinceBusinessTrainingSide2,
-        /// `"Vince Business Training Side"`
-        VinceBusinessTrainingSide,
-        /// `"Vince Sofa Casual Front 2"`
-        VinceSofaCasualFront2,
-        /// `"Vince Sofa Casual Front"`
-        VinceSofaCasualFront,
-        /// `"Vince Sofa Casual Side 2"`
-        VinceSofaCasualSide2,
-        /// `"Vince Sofa Casual Side"`
-        VinceSofaCasualSide,
-        /// `"Violante Brown Suit Front 2"`
-        ViolanteBrownSuitFront2,
-        /// `"Violante Brown Suit Front "`
-        ViolanteBrownSuitFront,
-        /// `"Violante Business Sitting Front"`
-        ViolanteBusinessSittingFront,
-        /// `"Violante Business Sitting Side"`
-        ViolanteBusinessSittingSide,
-        /// `"Violante Casual Sitting Front "`
-        ViolanteCasualSittingFront,
-        /// `"Violante Casual Sitting Side"`
-        ViolanteCasualSittingSide,
-        /// `"Violante Sport Front 2"`
-        ViolanteSportFront2,
-        /// `"Violante Sport Front"`
-        ViolanteSportFront,
-        /// `"Violante Sport Side"`
-        ViolanteSportSide,
-        /// `"Violante Sport Sitting Side"`
-        ViolanteSportSittingSide,
-        /// `"Violante Suit Front"`
-        ViolanteSuitFront,
-        /// `"Vivianna in Black shirt"`
-        ViviannaInBlackShirt,
-        /// `"Wade in Black Suit"`
-        WadeInBlackSuit,
-        /// `"Wade in Black Jacket"`
-        WadeInBlackJacket,
-        /// `"Wade in Gray Jacket"`
-        WadeInGrayJacket,
-        /// `"Yola Active Speaking Front"`
-        YolaActiveSpeakingFront,
-        /// `"Yola Active Speaking Side"`
-        YolaActiveSpeakingSide,
-        /// `"Yola Business Front"`
-        YolaBusinessFront,
-        /// `"Yola Business Side"`
-        YolaBusinessSide,
-        /// `"Yola Calm Speaking Front"`
-        YolaCalmSpeakingFront,
-        /// `"Yola Calm Speaking Side"`
-        YolaCalmSpeakingSide,
-        /// `"Yola Casual Front"`
-        YolaCasualFront,
-        /// `"Yola Casual Side"`
-        YolaCasualSide,
-        /// `"Yola Employee Badge Front"`
-        YolaEmployeeBadgeFront,
-        /// `"Yola Employee Badge Side"`
-        YolaEmployeeBadgeSide,
-        /// `"Zosia in Blue blazer"`
-        ZosiaInBlueBlazer,
-        /// `"Zosia in Green dress"`
-        ZosiaInGreenDress,
-        /// `"Zosia in Khaki blazer"`
-        ZosiaInKhakiBlazer,
-        /// `"Zosia in White dress"`
-        ZosiaInWhiteDress,
-        /// `"Zosia in Yellow shirt"`
-        ZosiaInYellowShirt,
-        /// `"Austin in Suit"`
-        AustinInSuit,
-        /// `"Austin in Blue Casual Suit"`
-        AustinInBlueCasualSuit,
-        /// `"Austin in Black Jacket"`
-        AustinInBlackJacket,
-        /// `"Austin in Blue Suit"`
-        AustinInBlueSuit,
-        /// `"Candace in Pink Blazer (Upper Body)"`
-        CandaceInPinkBlazerUpperBody,
-        /// `"Chad in Blue Shirt (Upper Body)"`
-        ChadInBlueShirtUpperBody,
-        /// `"Daisy in Suit"`
-        DaisyInSuit,
-        /// `"Daisy in Shirt"`
-        DaisyInShirt,
-        /// `"Daisy in Dress"`
-        DaisyInDress,
-        /// `"Daisy in T-shirt"`
-        DaisyInTShirt,
-        /// `"Francis in Blazer (Upper Body)"`
-        FrancisInBlazerUpperBody,
-        /// `"Matthew"`
-        Matthew,
-        /// `"Matthew in Suit"`
-        MatthewInSuit,
-        /// `"Matthew in Flowery Shirt"`
-        MatthewInFloweryShirt,
-        /// `"Matthew in Grey Sweater"`
-        MatthewInGreySweater,
-        /// `"Nik in Black Shirt"`
-        NikInBlackShirt,
-        /// `"Nik in Blue Sweater"`
-        NikInBlueSweater,
-        /// `"Tyler in Casual Suit"`
-        TylerInCasualSuit,
-        /// `"Tyler in Shirt"`
-        TylerInShirt,
-        /// `"Tyler in Suit"`
-        TylerInSuit,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Avatar1313dee8 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::AbigailUpperBody => "Abigail (Upper Body)",
-                Self::AbigailOfficeFront => "Abigail Office Front",
-                Self::AbigailOfficeSide => "Abigail Office Side",
-                Self::AbigailSofaFront => "Abigail Sofa Front",
-                Self::AbigailSofaSide => "Abigail Sofa Side",
-                Self::AdityaInBrownBlazer => "Aditya in Brown blazer",
-                Self::AdityaInBlueBlazer => "Aditya in Blue blazer",
-                Self::AdityaInBlueShirt => "Aditya in Blue shirt",
-                Self::AdityaInBlueTShirt => "Aditya in Blue t-shirt",
-                Self::AdityaInBeigeBlazer => "Aditya in Beige blazer",
-                Self::AdrianInBlueShirt => "Adrian in Blue Shirt",
-                Self::AdrianInBlueSuit => "Adrian in Blue Suit",
-                Self::AdrianInBlueSweater => "Adrian in Blue Sweater",
-                Self::AdrianaBizTalkFront => "Adriana BizTalk Front",
-                Self::AdrianaBizTalkSide => "Adriana BizTalk Side",
-                Self::AdrianaBusinessFront2 => "Adriana Business Front 2",
-                Self::AdrianaBusinessFront => "Adriana Business Front ",
-                Self::AdrianaBusinessSide => "Adriana Business Side",
-                Self::AdrianaNurseFront2 => "Adriana Nurse Front 2",
-                Self::AdrianaNurseFront => "Adriana Nurse Front",
-                Self::AdrianaNurseSide2 => "Adriana Nurse Side 2",
-                Self::AdrianaNurseSide => "Adriana Nurse Side",
-                Self::AdrianaNurseSittingSide => "Adriana Nurse Sitting Side",
-                Self::AdrianaSuitSofaFront => "Adriana SuitSofa Front",
-                Self::Aiko => "Aiko",
-                Self::AlbertInBluePoloShirt => "Albert in Blue Polo shirt",
-                Self::AlbertInBlueBlazer => "Albert in Blue blazer",
-                Self::AlbertInBlueShirt => "Albert in Blue shirt",
-                Self::AlbertInBlueSuit => "Albert in Blue suit",
-                Self::AlbertInKhakiBlazer => "Albert in Khaki blazer",
-                Self::AlbertInWhiteShirt => "Albert in White shirt",
-                Self::AmandaInBlueShirtFront => "Amanda in Blue Shirt (Front)",
-                Self::AmandaInBlueShirtLeft => "Amanda in Blue Shirt (Left)",
-                Self::AmandaInBlueShirtRight => "Amanda in Blue Shirt (Right)",
-                Self::AmandaInGreyShirtFront => "Amanda in Grey Shirt (Front)",
-                Self::AmandaInGreyShirtLeft => "Amanda in Grey Shirt (Left)",
-                Self::AmandaInGreyShirtRight => "Amanda in Grey Shirt (Right)",
-                Self::AmandaInMaintenanceFront => "Amanda in Maintenance (Front)",
-                Self::AmandaInMaintenanceLeft => "Amanda in Maintenance (Left)",
-                Self::AmandaInMaintenanceRight => "Amanda in Maintenance (Right)",
-                Self::AmeliaBusinessTrainingFront2 => "Amelia Business Training Front 2",
-                Self::AmeliaBusinessTrainingFront => "Amelia Business Training Front",
-                Self::AmeliaBusinessTrainingSide2 => "Amelia Business Training Side 2",
-                Self::AmeliaBusinessTrainingSide => "Amelia Business Training Side",
-                Self::AmeliaLoungeFront2 => "Amelia Lounge Front 2",
-                Self::AmeliaLoungeFront => "Amelia Lounge Front",
-                Self::AmeliaLoungeSide2 => "Amelia Lounge Side 2",
-                Self::AmeliaLoungeSide => "Amelia Lounge Side",
-                Self::AmeliaYogaFront2 => "Amelia Yoga Front 2",
-                Self::AmeliaYogaFront => "Amelia Yoga Front",
-                Self::AmeliaYogaSide2 => "Amelia Yoga Side 2",
-                Self::AmeliaYogaSide => "Amelia Yoga Side",
-                Self::AlexInBlackSuit => "Alex in Black Suit",
-                Self::AlexInJacket => "Alex in Jacket",
-                Self::AlexInWhiteCoat => "Alex in White Coat",
-                Self::AlexInYellowSweater => "Alex in Yellow Sweater",
-                Self::AnjaOfficeFront => "Anja Office Front",
-                Self::AnjaOfficeSide => "Anja Office Side ",
-                Self::AnjaSofaFront => "Anja Sofa Front",
-                Self::AnjaSofaSide => "Anja Sofa Side ",
-                Self::AnnBusinessFront => "Ann Business Front",
-                Self::AnnBusinessSitting => "Ann Business Sitting",
-                Self::AnnCasualFront => "Ann Casual Front",
-                Self::AnnCasualLying => "Ann Casual Lying",
-                Self::AnnCasualSitting2 => "Ann Casual Sitting 2",
-                Self::AnnCasualSitting => "Ann Casual Sitting",
-                Self::AnnDoctorSitting => "Ann Doctor Sitting",
-                Self::AnnDoctorStanding => "Ann Doctor Standing",
-                Self::AnnSweaterFront => "Ann Sweater Front",
-                Self::AnnSweaterSide => "Ann Sweater Side",
-                Self::AnnTherapist => "Ann Therapist",
-                Self::AnnaInWhiteTShirt => "Anna in White T-shirt",
-                Self::AnnaInTurtleneckTShirt => "Anna in Turtleneck T-shirt",
-                Self::AnnaInBrownTShirt => "Anna in Brown T-shirt",
-                Self::AnneliseInDarkBlueDress => "Annelise in Dark blue dress",
-                Self::AnneliseInOffWhiteDress => "Annelise in Off white dress",
-                Self::AnneliseInSkyBlueDress => "Annelise in Sky blue dress",
-                Self::AnneliseInWhiteDress => "Annelise in White dress",
-                Self::AnneloreInBlueBlazer => "Annelore in Blue blazer",
-                Self::AnneloreInBlueDress => "Annelore in Blue dress",
-                Self::AnneloreInRedBlazer => "Annelore in Red blazer",
-                Self::AnneloreInRedSweater => "Annelore in Red sweater",
-                Self::AnneloreInWhiteShirt => "Annelore in White shirt",
-                Self::AnnieInGreyJacket => "Annie in Grey Jacket",
-                Self::AnnieInWhiteShirt => "Annie in White Shirt",
-                Self::AnnieInTanJacket => "Annie in Tan Jacket",
-                Self::AnnieInBlueCasual => "Annie in Blue Casual",
-                Self::AnnieInLightBlue => "Annie in Light Blue",
-                Self::AnnieInBrownShirt => "Annie in Brown Shirt",
-                Self::AnnieInBlackShirt => "Annie in Black Shirt",
-                Self::AnnieInPinkSuit => "Annie in Pink Suit",
-                Self::AnnieInGreyDress => "Annie in Grey Dress",
-                Self::AnnieInBlueVest => "Annie in Blue Vest",
-                Self::AnnieInBlackVNeckShirt => "Annie in Black V-neck Shirt",
-                Self::AnnieInBlueSuit => "Annie in Blue Suit",
-                Self::AnnieBarSittingFront => "Annie Bar Sitting Front",
-                Self::AnnieBarSittingSide => "Annie Bar Sitting Side",
-                Self::AnnieBarStandingFront2 => "Annie Bar Standing Front 2",
-                Self::AnnieBarStandingFront3 => "Annie Bar Standing Front 3",
-                Self::AnnieBarStandingFront => "Annie Bar Standing Front",
-                Self::AnnieBarStandingSide2 => "Annie Bar Standing Side 2",
-                Self::AnnieBarStandingSide3 => "Annie Bar Standing Side 3",
-                Self::AnnieBarStandingSide => "Annie Bar Standing Side",
-                Self::AnnieBusinessCasualStandingFront2 => {
-                    "Annie Business Casual Standing Front 2"
-                }
-                Self::AnnieBusinessCasualStandingFront => {
-                    "Annie Business Casual Standing Front"
-                }
-                Self::AnnieBusinessCasualStandingSide2 => {
-                    "Annie Business Casual Standing Side 2"
-                }
-                Self::AnnieBusinessCasualStandingSide => {
-                    "Annie Business Casual Standing Side"
-                }
-                Self::AnnieCasualSittingFront2 => "Annie Casual Sitting Front 2",
-                Self::AnnieCasualSittingFront => "Annie Casual Sitting Front",
-                Self::AnnieCasualSittingSide2 => "Annie Casual Sitting Side 2",
-                Self::AnnieCasualSittingSide => "Annie Casual Sitting Side",
-                Self::AnnieCasualStandingFront2 => "Annie Casual Standing Front 2",
-                Self::AnnieCasualStandingFront => "Annie Casual Standing Front",
-                Self::AnnieCasualStandingSide2 => "Annie Casual Standing Side 2",
-                Self::AnnieCasualStandingSide => "Annie Casual Standing Side",
-                Self::AnnieDeskSittingFront2 => "Annie Desk Sitting Front 2",
-                Self::AnnieDeskSittingFront => "Annie Desk Sitting Front",
-                Self::AnnieDeskSittingSide2 => "Annie Desk Sitting Side 2",
-                Self::AnnieDeskSittingSide => "Annie Desk Sitting Side",
-                Self::AnnieLoungeStandingFront => "Annie Lounge Standing Front",
-                Self::AnnieLoungeStandingSide => "Annie Lounge Standing Side",
-                Self::AnnieOfficeSittingFront2 => "Annie Office Sitting Front 2",
-                Self::AnnieOfficeSittingFront => "Annie Office Sitting Front",
-                Self::AnnieOfficeSittingSide2 => "Annie Office Sitting Side 2",
-                Self::AnnieOfficeSittingSide => "Annie Office Sitting Side",
-                Self::AnnieOfficeStandingFront => "Annie Office Standing Front",
-                Self::AnnieOfficeStandingSide => "Annie Office Standing Side",
-                Self::AnnieSofaSittingFront3 => "Annie Sofa Sitting Front 3",
-                Self::AnnieSofaSittingFront => "Annie Sofa Sitting Front",
-                Self::AnnieSofaSittingSide2 => "Annie Sofa Sitting Side 2",
-                Self::AnnieSofaSittingSide3 => "Annie Sofa Sitting Side 3",
-                Self::AnnieSofaSittingSide => "Annie Sofa Sitting Side",
-                Self::AnnieSofaSittingFront2 => "Annie Sofa Sitting Front 2",
-                Self::AnnieStudioPinkSittingFront => "Annie Studio Pink Sitting Front",
-                Self::AnnieStudioPinkSittingSide => "Annie Studio Pink Sitting Side",
-                Self::AnnieStudioPinkStandingFront => "Annie Studio Pink Standing Front",
-                Self::AnnieStudioPinkStandingSide => "Annie Studio Pink Standing Side",
-                Self::ArmandoCasualFront => "Armando Casual Front",
-                Self::ArmandoCasualSide => "Armando Casual Side",
-                Self::ArmandoSuitFront => "Armando Suit Front",
-                Self::ArmandoSuitSide => "Armando Suit Side",
-                Self::ArmandoSweaterFront2 => "Armando Sweater Front 2",
-                Self::ArmandoSweaterFront => "Armando Sweater Front",
-                Self::ArmandoSweaterSide2 => "Armando Sweater Side 2",
-                Self::ArmandoSweaterSide => "Armando Sweater Side",
-                Self::ArturOfficeFront2 => "Artur Office Front 2",
-                Self::ArturOfficeFront => "Artur Office Front",
-                Self::ArturOfficeSide2 => "Artur Office Side 2",
-                Self::ArturOfficeSide => "Artur Office Side",
-                Self::ArturSofaCasualFront2 => "Artur Sofa Casual Front 2",
-                Self::ArturSofaCasualFront => "Artur Sofa Casual Front",
-                Self::ArturSofaCasualSide2 => "Artur Sofa Casual Side 2",
-                Self::ArturSofaCausalSide => "Artur Sofa Causal Side",
-                Self::AubreySofaSide => "Aubrey Sofa Side",
-                Self::AubreyUpperBody => "Aubrey (Upper Body)",
-                Self::AubreyNightSceneFront => "Aubrey Night Scene Front",
-                Self::AubreyOutdoorSportFront => "Aubrey Outdoor Sport Front",
-                Self::AubreyOutdoorSportSide => "Aubrey Outdoor Sport Side",
-                Self::AubreySofaFront => "Aubrey Sofa Front",
-                Self::AugustCasualFront2 => "August Casual Front 2",
-                Self::AugustCasualFront => "August Casual Front",
-                Self::AugustCoolSitting => "August Cool Sitting",
-                Self::AugustCoolStyle => "August Cool Style",
-                Self::AugustEmployeeFront => "August Employee Front",
-                Self::AugustHoodiesFront2 => "August Hoodies Front 2",
-                Self::AugustHoodiesFront => "August Hoodies Front",
-                Self::BaharUpperBody => "Bahar (Upper Body)",
-                Self::BaharBusinessFront => "Bahar Business Front",
-                Self::BaharBusinessSide => "Bahar Business Side",
-                Self::BaharBusinessSittingFront => "Bahar Business Sitting Front",
-                Self::BaharBusinessSittingSide => "Bahar Business Sitting Side",
-                Self::BaharCasualSittingFront2 => "Bahar Casual Sitting Front 2",
-                Self::BaharCasualSittingFront => "Bahar Casual Sitting Front",
-                Self::BaharCasualSittingSide2 => "Bahar Casual Sitting Side 2",
-                Self::BaharCasualSittingSide => "Bahar Casual Sitting Side",
-                Self::BaharDenimCasualFront => "Bahar Denim Casual Front",
-                Self::BaharDenimCasualSide => "Bahar Denim Casual Side",
-                Self::BaharDenimFront => "Bahar Denim Front",
-                Self::BaharDenimSide => "Bahar Denim Side",
-                Self::BaharJacketCasualFront => "Bahar Jacket Casual Front",
-                Self::BaharJacketCasualSide => "Bahar Jacket Casual Side",
-                Self::BaharJacketFront => "Bahar Jacket Front",
-                Self::BaharJacketSide => "Bahar Jacket Side",
-                Self::BaharSuitFront => "Bahar Suit Front",
-                Self::BaharSuitSide => "Bahar Suit Side",
-                Self::BastienInBlueTShirt => "Bastien in Blue T-shirt",
-                Self::BastienInBlueBlazer => "Bastien in Blue blazer",
-                Self::BastienInBlueShirt => "Bastien in Blue shirt",
-                Self::BastienInWhiteShirt => "Bastien in White shirt",
-                Self::BlankaLoungeFront => "Blanka Lounge Front",
-                Self::BlankaLoungeSide => "Blanka Lounge Side",
-                Self::BlankaOutdoorBusinessFront => "Blanka Outdoor Business Front",
-                Self::BlankaOutdoorBusinessSide => "Blanka Outdoor Business Side",
-                Self::BlankaOutdoorReadingFront => "Blanka Outdoor Reading Front",
-                Self::BlankaOutdoorReadingSide => "Blanka Outdoor Reading Side",
-                Self::BlankaPicnicFront => "Blanka Picnic Front",
-                Self::BlankaPicnicSide => "Blanka Picnic Side",
-                Self::BojanBusinessTrainingFront2 => "Bojan Business Training Front 2",
-                Self::BojanBusinessTrainingFront => "Bojan Business Training Front",
-                Self::BojanBusinessTrainingSide2 => "Bojan Business Training Side 2",
-                Self::BojanBusinessTrainingSide => "Bojan Business Training Side",
-                Self::BojanLoungeFront2 => "Bojan Lounge Front 2",
-                Self::BojanLoungeFront => "Bojan Lounge Front",
-                Self::BojanLoungeSide2 => "Bojan Lounge Side 2",
-                Self::BojanLoungeSide => "Bojan Lounge Side",
-                Self::BojanSportFront2 => "Bojan Sport Front 2",
-                Self::BojanSportFront => "Bojan Sport Front",
-                Self::BojanSportSide2 => "Bojan Sport Side 2",
-                Self::BojanSportSide => "Bojan Sport Side",
-                Self::BradleyInBluePoloFront => "Bradley in Blue Polo (Front)",
-                Self::BradleyInBluePoloLeft => "Bradley in Blue Polo (Left)",
-                Self::BradleyInBluePoloRight => "Bradley in Blue Polo (Right)",
-                Self::BradleyInBlueShirtFront => "Bradley in Blue Shirt (Front)",
-                Self::BradleyInBlueShirtLeft => "Bradley in Blue Shirt (Left)",
-                Self::BradleyInBlueShirtRight => "Bradley in Blue Shirt (Right)",
-                Self::BradleyInDoctorFront => "Bradley in Doctor (Front)",
-                Self::BradleyInDoctorLeft => "Bradley in Doctor (Left)",
-                Self::BradleyInDoctorRight => "Bradley in Doctor (Right)",
-                Self::BrandonInGreySuit => "Brandon in Grey Suit",
-                Self::BrandonInBlueSweater => "Brandon in Blue Sweater",
-                Self::BrandonInWhiteShirt => "Brandon in White Shirt",
-                Self::BrandonBusinessSittingFront => "Brandon Business Sitting Front",
-                Self::BrandonBusinessSittingSide => "Brandon Business Sitting Side",
-                Self::BrandonBusinessStandingFront => "Brandon Business Standing Front",
-                Self::BrandonBusinessStandingSide => "Brandon Business Standing Side",
-                Self::BrandonCasualSittingFront => "Brandon Casual Sitting Front",
-                Self::BrandonCasualSittingSide => "Brandon Casual Sitting Side",
-                Self::BrandonKitchenStandingFront => "Brandon Kitchen Standing Front",
-                Self::BrandonKitchenStandingSide => "Brandon Kitchen Standing Side",
-                Self::BrandonLobbySittingFront => "Brandon Lobby Sitting Front",
-                Self::BrandonLobbySittingSide => "Brandon Lobby Sitting Side",
-                Self::BrandonLobbyStandingFront => "Brandon Lobby Standing Front",
-                Self::BrandonLobbyStandingSide => "Brandon Lobby Standing Side",
-                Self::BrandonOfficeSittingFront => "Brandon Office Sitting Front",
-                Self::BrandonOfficeSittingSide => "Brandon Office Sitting Side",
-                Self::BrandonOfficeStandingFront => "Brandon Office Standing Front",
-                Self::BrandonOfficeStandingSide => "Brandon Office Standing Side",
-                Self::BrandonSofaSittingFront => "Brandon Sofa Sitting Front",
-                Self::BrandonSofaSittingSide => "Brandon Sofa Sitting Side",
-                Self::BrentOfficeFront2 => "Brent Office Front 2",
-                Self::BrentOfficeFront => "Brent Office Front",
-                Self::BrentOfficeSide2 => "Brent Office Side 2",
-                Self::BrentOfficeSide => "Brent Office Side",
-                Self::BrentSofaFront2 => "Brent Sofa Front 2",
-                Self::BrentSofaFront => "Brent Sofa Front",
-                Self::BrentSofaSide2 => "Brent Sofa Side 2",
-                Self::BrentSofaSide => "Brent Sofa Side",
-                Self::BrianaInWhiteShirt => "Briana in White shirt",
-                Self::BrianaInStripedTShirt => "Briana in Striped T-shirt",
-                Self::BrianaInBrownSuit => "Briana in Brown suit",
-                Self::Bruce => "Bruce",
-                Self::BryanCasualFront => "Bryan Casual Front",
-                Self::BryanCasualSide => "Bryan Casual Side",
-                Self::BryanFitnessCoach => "Bryan Fitness Coach",
-                Self::BryanTechExpert => "Bryan Tech Expert",
-                Self::BryanPlaidShirtFront => "Bryan Plaid Shirt Front",
-                Self::BryanPlaidShirtSide => "Bryan Plaid Shirt Side",
-                Self::BryanSuitFront => "Bryan Suit Front",
-                Self::BryanSuitSide => "Bryan Suit Side",
-                Self::BryceInBlackTShirt => "Bryce in Black t-shirt",
-                Self::BryceInBlueBlazer => "Bryce in Blue blazer",
-                Self::BryceInBlueShirt => "Bryce in Blue shirt",
-                Self::BryceInGreyBlazer => "Bryce in Grey blazer",
-                Self::BryceInWhiteShirt => "Bryce in White shirt",
-                Self::ByronBusinessFront2 => "Byron Business Front 2",
-                Self::ByronBusinessFront => "Byron Business Front",
-                Self::ByronBusinessSide2 => "Byron Business Side 2",
-                Self::ByronBusinessSide => "Byron Business Side",
-                Self::ByronBusinessSittingFront => "Byron Business Sitting Front",
-                Self::ByronBusinessSittingSize => "Byron Business Sitting Size",
-                Self::ByronCasualFront2 => "Byron Casual Front 2",
-                Self::ByronCasualFront => "Byron Casual Front",
-                Self::ByronCasualSide2 => "Byron Casual Side 2",
-                Self::ByronCasualSide => "Byron Casual Side",
-                Self::ByronCasualSittingFront => "Byron Casual Sitting Front",
-                Self::ByronCasualSittingSide => "Byron Casual Sitting Side",
-                Self::ByronJacketFront => "Byron Jacket Front",
-                Self::ByronJacketSide => "Byron Jacket Side",
-                Self::ByronSittingFront => "Byron Sitting Front",
-                Self::ByronSittingSide => "Byron Sitting Side",
-                Self::ByronSuitFront => "Byron Suit Front",
-                Self::ByronSuitSide => "Byron Suit Side",
-                Self::CandaceInBeigeDressFront => "Candace in Beige Dress (Front)",
-                Self::CandaceInBeigeDressLeft => "Candace in Beige Dress (Left)",
-                Self::CandaceInBeigeDressRight => "Candace in Beige Dress (Right)",
-                Self::CandaceInDoctorFront => "Candace in Doctor (Front)",
-                Self::CandaceInDoctorLeft => "Candace in Doctor (Left)",
-                Self::CandaceInDoctorRight => "Candace in Doctor (Right)",
-                Self::CandaceInPinkBlazerFront => "Candace in Pink Blazer (Front)",
-                Self::CandaceInPinkBlazerRight => "Candace in Pink Blazer (Right)",
-                Self::CandaceInPinkBlazerLeft => "Candace in Pink Blazer  (Left)",
-                Self::CarlaInDoctorFront => "Carla in Doctor (Front)",
-                Self::CarlaInDoctorLeft => "Carla in Doctor (Left)",
-                Self::CarlaInDoctorRight => "Carla in Doctor (Right)",
-                Self::CarlaInDressLeft => "Carla in Dress  (Left)",
-                Self::CarlaInShirtFront => "Carla in Shirt (Front)",
-                Self::CarlaInShirtLeft => "Carla in Shirt (Left)",
-                Self::CarlaInShirtRight => "Carla in Shirt (Right)",
-                Self::CarlottaBizTalkFront => "Carlotta BizTalk Front",
-                Self::CarlottaBizTalkSide => "Carlotta BizTalk Side",
-                Self::CarlottaBusinessFront => "Carlotta Business Front",
-                Self::CarlottaBusinessSide => "Carlotta Business Side",
-                Self::CarlottaCasualFront => "Carlotta Casual Front",
-                Self::CarlottaCasualSide => "Carlotta Casual Side",
-                Self::CarlottaCasualSittingFront => "Carlotta Casual Sitting Front",
-                Self::CarlottaCasualSittingSide => "Carlotta Casual Sitting Side",
-                Self::CarlottaHalfFront => "Carlotta Half Front",
-                Self::CarlottaPinkJumpsuitFront2 => "Carlotta Pink Jumpsuit Front 2",
-                Self::CarlottaPinkJumpsuitFront => "Carlotta Pink Jumpsuit Front",
-                Self::CarlottaPinkJumpsuitSide2 => "Carlotta Pink Jumpsuit Side 2",
-                Self::CarlottaPinkJumpsuitSide => "Carlotta Pink Jumpsuit Side",
-                Self::CarlottaPinkJumpsuitSittingFront => {
-                    "Carlotta Pink Jumpsuit Sitting Front"
-                }
-                Self::CarlottaPinkJumpsuitSittingSide => {
-                    "Carlotta Pink Jumpsuit Sitting Side"
-                }
-                Self::CarolineBusinessSittingFront => "Caroline Business Sitting Front",
-                Self::CarolineBusinessSittingSide => "Caroline Business Sitting Side",
-                Self::CarolineBusinessStandingFront => "Caroline Business Standing Front",
-                Self::CarolineBusinessStandingSide => "Caroline Business Standing Side",
-                Self::CarolineInBlueSuit => "Caroline in Blue Suit",
-                Self::CarolineInWhiteShirt => "Caroline in White Shirt",
-                Self::CarolineInYellowCasual => "Caroline in Yellow Casual",
-                Self::CarolineInYellowSkirt => "Caroline in Yellow Skirt",
-                Self::CarolineCasualSittingFront => "Caroline Casual Sitting Front",
-                Self::CarolineCasualSittingSide => "Caroline Casual Sitting Side",
-                Self::CarolineKitchenStandingFront => "Caroline Kitchen Standing Front",
-                Self::CarolineKitchenStandingSide => "Caroline Kitchen Standing Side",
-                Self::CarolineLobbySittingFront => "Caroline Lobby Sitting Front",
-                Self::CarolineLobbySittingSide => "Caroline Lobby Sitting Side",
-                Self::CarolineLobbyStandingFront => "Caroline Lobby Standing Front",
-                Self::CarolineLobbyStandingSide => "Caroline Lobby Standing Side",
-                Self::CarolineOfficeSittingFront => "Caroline Office Sitting Front",
-                Self::CarolineOfficeSittingSide => "Caroline Office Sitting Side",
-                Self::CarolineOfficeStandingFront => "Caroline Office Standing Front",
-                Self::CarolineOfficeStandingSide => "Caroline Office Standing Side",
-                Self::CarolineSofaSittingFront => "Caroline Sofa Sitting Front",
-                Self::CarolineSofaSittingSide => "Caroline Sofa Sitting Side",
-                Self::ChadInBlueShirtFront => "Chad in Blue Shirt (Front)",
-                Self::ChadInBlueShirtLeft => "Chad in Blue Shirt (Left)",
-                Self::ChadInBlueShirtRight => "Chad in Blue Shirt (Right)",
-                Self::ChadInGreyShirtFront => "Chad in Grey Shirt (Front)",
-                Self::ChadInGreyShirtLeft => "Chad in Grey Shirt (Left)",
-                Self::ChadInGreyShirtRight => "Chad in Grey Shirt (Right)",
-                Self::ChadInMaintenanceFront => "Chad in Maintenance (Front)",
-                Self::ChadInMaintenanceLeft => "Chad in Maintenance (Left)",
-                Self::ChadInMaintenanceRight => "Chad in Maintenance (Right)",
-                Self::ChakirInHeadscarfFront => "Chakir in Headscarf (Front)",
-                Self::ChakirInHeadscarfLeft => "Chakir in Headscarf (Left)",
-                Self::ChakirInHeadscarfRight => "Chakir in Headscarf (Right)",
-                Self::ChakirInWhiteShirtFront => "Chakir in White Shirt (Front)",
-                Self::ChakirInWhiteShirtRight => "Chakir in White Shirt (Right)",
-                Self::ChakirInWhiteShirtLeft => "Chakir in white Shirt (Left)",
-                Self::ChloeUpperBody => "Chloe (Upper Body)",
-                Self::ChloeLoungeFront => "Chloe Lounge Front",
-                Self::ChloeLoungeSide => "Chloe Lounge Side",
-                Self::ChloeOutdoorSide => "Chloe Outdoor Side",
-                Self::ColinBusinessFront2 => "Colin Business Front 2",
-                Self::ColinBusinessFront => "Colin Business Front",
-                Self::ColinJacketFront => "Colin Jacket Front",
-                Self::ColinSittingCoolStyle2 => "Colin Sitting Cool Style 2",
-                Self::ColinSittingCoolStyle => "Colin Sitting Cool Style",
-                Self::ColinSuitFront => "Colin Suit Front",
-                Self::ColinSweaterFront => "Colin Sweater Front",
-                Self::ColinSweaterSittingFront => "Colin Sweater Sitting Front",
-                Self::ConnieBusinessFront => "Connie Business Front",
-                Self::ConnieBusinessSittingFront => "Connie Business Sitting Front",
-                Self::ConnieCasualSittingFront => "Connie Casual Sitting Front",
-                Self::ConnieCasualSittingSide => "Connie Casual Sitting Side",
-                Self::ConnieEducationFront => "Connie Education Front",
-                Self::ConnieEducationSide2 => "Connie Education Side 2",
-                Self::ConnieEducationSide => "Connie Education Side",
-                Self::ConnieSkirtFront => "Connie Skirt Front",
-                Self::ConnieSkirtSide => "Connie Skirt Side",
-                Self::ConnieSkirtSittingFront => "Connie Skirt Sitting Front",
-                Self::ConnieSkirtSittingSide => "Connie Skirt Sitting Side",
-                Self::ConnieSuitFront => "Connie Suit Front",
-                Self::ConradHouseFront => "Conrad House Front",
-                Self::ConradHouseSide => "Conrad House Side",
-                Self::ConradSofaFront => "Conrad Sofa Front",
-                Self::ConradSofaSide => "Conrad Sofa Side",
-                Self::CrisantoBusinessFront => "Crisanto Business Front",
-                Self::CrisantoBusinessSide => "Crisanto Business Side",
-                Self::CrisantoChefFront2 => "Crisanto Chef Front 2",
-                Self::CrisantoChefFront => "Crisanto Chef Front",
-                Self::CrisantoChefSide2 => "Crisanto Chef Side 2",
-                Self::CrisantoChefSide => "Crisanto Chef Side",
-                Self::CrisantoChefSitting => "Crisanto Chef Sitting ",
-                Self::CrisantoEducationFront => "Crisanto Education Front",
-                Self::CrisantoEducationSide => "Crisanto Education Side",
-                Self::CrisantoNurseFront2 => "Crisanto Nurse Front 2",
-                Self::CrisantoNurseFront => "Crisanto Nurse Front",
-                Self::CrisantoNurseSide2 => "Crisanto Nurse Side 2",
-                Self::CrisantoNurseSide => "Crisanto Nurse Side",
-                Self::CrisantoNurseSittingFront => "Crisanto Nurse Sitting Front",
-                Self::CrisantoNurseSittingSide => "Crisanto Nurse Sitting Side",
-                Self::CrisantoSuitFront => "Crisanto Suit Front",
-                Self::CrisantoSuitSide => "Crisanto Suit Side",
-                Self::DaphneInBlueBlazer => "Daphne in Blue blazer",
-                Self::DaphneInBlueShirt => "Daphne in Blue shirt",
-                Self::DaphneInGreyBlazer => "Daphne in Grey blazer",
-                Self::DaphneInGreySuit => "Daphne in Grey suit",
-                Self::DaphneInPinkHoodie => "Daphne in Pink hoodie",
-                Self::DaphneInWhiteTShirt => "Daphne in White t-shirt",
-                Self::DarnellInBlueShirtFront => "Darnell in Blue Shirt (Front)",
-                Self::DarnellInBlueShirtLeft => "Darnell in Blue Shirt (Left)",
-                Self::DarnellInBlueShirtRight => "Darnell in Blue Shirt (Right)",
-                Self::DarnellInBordeauxPoloFront => "Darnell in Bordeaux Polo (Front)",
-                Self::DarnellInBordeauxPoloLeft => "Darnell in Bordeaux Polo (Left)",
-                Self::DarnellInBordeauxPoloRight => "Darnell in Bordeaux Polo (Right)",
-                Self::DarnellInDoctorFront => "Darnell in Doctor (Front)",
-                Self::DarnellInDoctorLeft => "Darnell in Doctor (Left)",
-                Self::DarnellInDoctorRight => "Darnell in Doctor (Right)",
-                Self::DeryaIndoorFront2 => "Derya Indoor Front 2",
-                Self::DeryaIndoorFront => "Derya Indoor Front",
-                Self::DeryaIndoorSide2 => "Derya Indoor Side 2",
-                Self::DeryaIndoorSide => "Derya Indoor Side",
-                Self::DeryaOfficeFront2 => "Derya Office Front 2",
-                Self::DeryaOfficeFront => "Derya Office Front",
-                Self::DeryaOfficeSide2 => "Derya Office Side 2",
-                Self::DeryaOfficeSide => "Derya Office Side",
-                Self::DexterCasualFront => "Dexter Casual Front",
-                Self::DexterCasuatSide => "Dexter Casuat Side",
-                Self::DexterDoctorSitting => "Dexter Doctor Sitting",
-                Self::DexterDoctorStanding => "Dexter Doctor Standing",
-                Self::DexterLawyer => "Dexter Lawyer",
-                Self::DexterSuitFront => "Dexter Suit Front",
-                Self::DexterSuitSide => "Dexter Suit Side",
-                Self::DexterWinterCoatFront => "Dexter Winter Coat Front",
-                Self::DexterWinterCoatSide => "Dexter Winter Coat Side",
-                Self::DianaInBlackCamisoleTop => "Diana in Black Camisole Top",
-                Self::DianaInStripedShirt => "Diana in Striped Shirt",
-                Self::DianaInWhiteShirt => "Diana in White Shirt",
-                Self::DioraInBlueBlazer => "Diora in Blue blazer",
-                Self::DioraInGreenBlazer => "Diora in Green blazer",
-                Self::DioraInPinkShirt => "Diora in Pink shirt",
-                Self::DioraInWhiteShirt => "Diora in White shirt",
-                Self::DioraInWhiteTShirt => "Diora in White t-shirt",
-                Self::DiranCasualFront => "Diran Casual Front",
-                Self::DiranCasualSide => "Diran Casual Side",
-                Self::DiranJacketFront => "Diran Jacket Front",
-                Self::DiranJacketSide => "Diran Jacket Side",
-                Self::DiranMacbookBusinessFront => "Diran Macbook Business Front",
-                Self::DiranMacbookBusinessSide => "Diran Macbook Business Side",
-                Self::DiranMacbookCasualFront => "Diran Macbook Casual Front",
-                Self::DiranMacbookCasualSide => "Diran Macbook Casual Side",
-                Self::DiranMacbookSittingFront2 => "Diran Macbook Sitting Front 2",
-                Self::DiranMacbookSittingFront => "Diran Macbook Sitting Front",
-                Self::DiranMacbookSittingSide2 => "Diran Macbook Sitting Side 2",
-                Self::DiranMacbookSittingSide => "Diran Macbook Sitting Side",
-                Self::DiranSuitFront => "Diran Suit Front",
-                Self::DiranSuitSide => "Diran Suit Side",
-                Self::DiranIPadFront => "Diran iPad Front",
-                Self::DiranIPadSide => "Diran iPad Side",
-                Self::DiranIPadSittingFront => "Diran iPad Sitting Front",
-                Self::DiranIPadSittingSide => "Diran iPad Sitting Side",
-                Self::ElenoraCasualFront => "Elenora Casual Front",
-                Self::ElenoraCasualSide => "Elenora Casual Side",
-                Self::ElenoraFitnessCoach => "Elenora Fitness Coach",
-                Self::ElenoraFitnessCoach2 => "Elenora Fitness Coach 2",
-                Self::ElenoraTechExpert => "Elenora Tech Expert",
-                Self::ElenoraSuitFront => "Elenora Suit Front",
-                Self::ElenoraSuitSide => "Elenora Suit Side",
-                Self::ElenoraYellowDressFront => "Elenora YellowDress Front",
-                Self::ElenoraYellowDressSide => "Elenora YellowDress Side",
-                Self::EmanuelOfficeFront => "Emanuel Office Front",
-                Self::EmanuelOfficeSide => "Emanuel Office Side",
-                Self::EmanuelSofaFront => "Emanuel Sofa Front",
-                Self::EmanuelSofaSide => "Emanuel Sofa Side",
-                Self::EmeryInBlueBlazer => "Emery in Blue blazer",
-                Self::EmeryInBlueSuit => "Emery in Blue suit",
-                Self::EmeryInGreenShirt => "Emery in Green shirt",
-                Self::EmeryInKhakiBlazer => "Emery in Khaki blazer",
-                Self::EmeryInRedBlazer => "Emery in Red blazer",
-                Self::EmeryInWhiteTShirt => "Emery in White t-shirt",
-                Self::EmiliaOutdoorBusinessFront => "Emilia Outdoor Business Front",
-                Self::EmiliaOutdoorBusinessSide => "Emilia Outdoor Business Side",
-                Self::EmiliaOutdoorYogaFront2 => "Emilia Outdoor Yoga Front 2",
-                Self::EmiliaOutdoorYogaFront => "Emilia Outdoor Yoga Front",
-                Self::EmiliaOutdoorYogaSide => "Emilia Outdoor Yoga Side",
-                Self::EmiliaPicnicFront => "Emilia Picnic Front",
-                Self::EmiliaPicnicSide => "Emilia Picnic Side",
-                Self::EdwardInBlackSuit => "Edward in Black Suit",
-                Self::Edward => "Edward",
-                Self::EdwardInBlueShirt => "Edward in Blue Shirt",
-                Self::EsmondInBlackCoat => "Esmond in Black coat",
-                Self::EsmondInBlackShirt => "Esmond in Black shirt",
-                Self::EsmondInBlueBlazer => "Esmond in Blue blazer",
-                Self::EsmondInBlueSuit => "Esmond in Blue suit",
-                Self::EsmondInGreySweater => "Esmond in Grey sweater",
-                Self::FernandoBusinessIndoorFront => "Fernando Business Indoor Front",
-                Self::FernandoBusinessIndoorSide => "Fernando Business Indoor Side",
-                Self::FernandoOutdoorChairFront2 => "Fernando OutdoorChair Front 2",
-                Self::FernandoOutdoorChairFront => "Fernando Outdoor Chair Front",
-                Self::FernandoOutdoorChairSide => "Fernando Outdoor Chair Side",
-                Self::FernandoOutdoorFront => "Fernando Outdoor Front",
-                Self::FernandoOutdoorSide => "Fernando Outdoor Side",
-                Self::FernandoOutdoorTableFront => "Fernando Outdoor Table Front",
-                Self::FernandoOutdoorTableSide => "Fernando Outdoor Table Side",
-                Self::FinaBusinessSittingFront => "Fina Business Sitting Front",
-                Self::FinaBusinessSittingSide => "Fina Business Sitting Side",
-                Self::FinaCasualFront2 => "Fina Casual Front 2",
-                Self::FinaCasualFront => "Fina Casual Front",
-                Self::FinaCasualSide2 => "Fina Casual Side 2",
-                Self::FinaCasualSide => "Fina Casual Side",
-                Self::FinaCasualSittingFront => "Fina Casual Sitting Front",
-                Self::FinaCasualSittingSide => "Fina Casual Sitting Side",
-                Self::FinaDenimFront => "Fina Denim Front",
-                Self::FinaDenimSide => "Fina Denim Side",
-                Self::FinaDenimSittingFront => "Fina Denim Sitting Front",
-                Self::FinaEmployeeFront => "Fina Employee Front",
-                Self::FinaEmployeeSide => "Fina Employee Side",
-                Self::FinaSuitFront => "Fina Suit Front",
-                Self::FinaSuitSide => "Fina Suit Side",
-                Self::FinaSupportFront => "Fina Support Front",
-                Self::FinaSupportSide => "Fina Support Side",
-                Self::FlorinBusinessSittingFront => "Florin Business Sitting Front",
-                Self::FlorinBusinessSittingSide => "Florin Business Sitting Side",
-                Self::FlorinMaintainFront2 => "Florin Maintain Front 2",
-                Self::FlorinMaintainFront => "Florin Maintain Front",
-                Self::FlorinMaintainSide2 => "Florin Maintain Side 2",
-                Self::FlorinMaintainSide => "Florin Maintain Side",
-                Self::FlorinMaintainSiitingFront => "Florin Maintain Siiting Front",
-                Self::FlorinMaintainSiitingSide => "Florin Maintain Siiting Side",
-                Self::FlorinSuitFront2 => "Florin Suit Front 2",
-                Self::FlorinSuitFront => "Florin Suit Front",
-                Self::FlorinSuitSide2 => "Florin Suit Side 2",
-                Self::FlorinSuitSide => "Florin Suit Side",
-                Self::FrancisInBlazerFront => "Francis in Blazer (Front)",
-                Self::FrancisInBlazerLeft => "Francis in Blazer (Left)",
-                Self::FrancisInBlazerRight => "Francis in Blazer (Right)",
-                Self::FrancisInDoctorFront => "Francis in Doctor (Front)",
-                Self::FrancisInDoctorLeft => "Francis in Doctor (Left)",
-                Self::FrancisInDoctorRight => "Francis in Doctor (Right)",
-                Self::FrancisInShirtFront => "Francis in Shirt (Front)",
-                Self::FrancisInShirtLeft => "Francis in Shirt (Left)",
-                Self::FrancisInShirtRight => "Francis in Shirt (Right)",
-                Self::FredInBlueLongShirtFront => "Fred in Blue Long Shirt (Front)",
-                Self::FredInBlueLongShirtLeft => "Fred in Blue Long Shirt (Left)",
-                Self::FredInBlueLongShirtRight => "Fred in Blue Long Shirt (Right)",
-                Self::FredInBlueShortShirtFront => "Fred in Blue Short Shirt (Front)",
-                Self::FredInBlueShortShirtLeft => "Fred in Blue Short Shirt (Left)",
-                Self::FredInBlueShortShirtRight => "Fred in Blue Short Shirt (Right)",
-                Self::FrejaInBlueBlazer => "Freja in Blue blazer",
-                Self::FrejaInGreyBlazer => "Freja in Grey blazer",
-                Self::FrejaInWhiteBlazer => "Freja in White blazer",
-                Self::FrejaInWhitePoloShirt => "Freja in White polo shirt",
-                Self::FrejaInWhiteShirt => "Freja in White shirt",
-                Self::GabrielInBlackSweatshirt => "Gabriel in Black Sweatshirt",
-                Self::GabrielInBlueSuit => "Gabriel in Blue Suit",
-                Self::GabrielInGrayShirt => "Gabriel in Gray Shirt",
-                Self::GalaBedroomFront => "Gala Bedroom Front",
-                Self::GalaBusinessSofaFront2 => "Gala Business Sofa Front 2",
-                Self::GalaBusinessSofaFront3 => "Gala Business Sofa Front 3",
-                Self::GalaBusinessSofaFront => "Gala Business Sofa Front",
-                Self::GalaBusinessSofaSide2 => "Gala Business Sofa Side 2",
-                Self::GalaBusinessSofaSide3 => "Gala Business Sofa Side 3",
-                Self::GalaBusinessSofaSide => "Gala Business Sofa Side",
-                Self::GalaCasualSofaWithIPadFront => "Gala Casual Sofa with iPad Front",
-                Self::GalaCasualSofaWithIPadSide2 => "Gala Casual Sofa with iPad Side 2",
-                Self::GalaCasualSofaWithIPadSide => "Gala Casual Sofa with iPad Side",
-                Self::GalaOfficeFront => "Gala Office Front",
-                Self::GalaOfficeSide => "Gala Office Side",
-                Self::GalaSofaFront2 => "Gala Sofa Front 2",
-                Self::GalaSofaFront3 => "Gala Sofa Front 3",
-                Self::GalaSofaFront => "Gala Sofa Front",
-                Self::GalaSofaSide2 => "Gala Sofa Side 2",
-                Self::GalaSofaSide3 => "Gala Sofa Side 3",
-                Self::GalaSofaSide => "Gala Sofa Side",
-                Self::GeorgiaUpperBody => "Georgia (Upper Body)",
-                Self::GeorgiaCasualFront => "Georgia Casual Front",
-                Self::GeorgiaCasualSide => "Georgia Casual Side",
-                Self::GeorgiaOfficeFront => "Georgia Office Front",
-                Self::GeorgiaOfficeSide => "Georgia Office Side",
-                Self::GerardoSofaSide => "Gerardo Sofa Side",
-                Self::GerardoIndoorFront => "Gerardo Indoor Front",
-                Self::GerardoIndoorSide => "Gerardo Indoor Side",
-                Self::GerardoNightSceneFront2 => "Gerardo Night Scene Front 2",
-                Self::GerardoNightSceneFront => "Gerardo Night Scene Front",
-                Self::GerardoOutdoorSportFront => "Gerardo Outdoor Sport Front",
-                Self::GerardoOutdoorSportSide => "Gerardo Outdoor Sport Side",
-                Self::GerardoSofaFront => "Gerardo Sofa Front",
-                Self::GiuliaOfficeFront2 => "Giulia Office Front 2",
-                Self::GiuliaOfficeFront => "Giulia Office Front",
-                Self::GiuliaOfficeSide2 => "Giulia Office Side 2",
-                Self::GiuliaOfficeSide => "Giulia Office Side",
-                Self::GiuliaSofaFront => "Giulia Sofa Front",
-                Self::GiuliaSofaSide => "Giulia Sofa Side",
-                Self::GiuliaSofaFront2 => "Giulia Sofa  Front 2",
-                Self::GiuliaSofaSide3 => "Giulia Sofa  Side 3",
-                Self::HadaCasualCupFront => "Hada Casual Cup Front",
-                Self::HadaCasualCupSide => "Hada Casual Cup Side",
-                Self::HadaCasualFront => "Hada Casual Front",
-                Self::HadaCasualSide => "Hada Casual Side",
-                Self::HadaCasualSittingFront2 => "Hada Casual Sitting Front 2",
-                Self::HadaCasualSittingFront => "Hada Casual Sitting Front",
-                Self::HadaCasualSittingSide2 => "Hada Casual Sitting Side 2",
-                Self::HadaCasualSittingSide => "Hada Casual Sitting Side",
-                Self::HadaLivelyGesturesFront => "Hada LivelyGestures Front",
-                Self::HadaLivelyGesturesSide => "Hada LivelyGestures Side",
-                Self::HadaLivelyGesturesSittingFront => "Hada LivelyGestures Sitting Front",
-                Self::HadaLivelyGesturesSittingSide => "Hada LivelyGestures Sitting Side",
-                Self::HadaSuitFront2 => "Hada Suit Front 2",
-                Self::HadaSuitFront => "Hada Suit Front",
-                Self::HadaSuitSide2 => "Hada Suit Side 2",
-                Self::HadaSuitSide => "Hada Suit Side",
-                Self::HadaSuitSittingFront2 => "Hada Suit Sitting Front 2",
-                Self::HadaSuitSittingFront => "Hada Suit Sitting Front",
-                Self::HadaSuitSittingSide => "Hada Suit Sitting Side",
-                Self::HarrisonInBlackSuit => "Harrison in Black Suit",
-                Self::HarrisonInGraySuit => "Harrison in Gray Suit",
-                Self::HarrisonInWhiteShirt => "Harrison in White Shirt",
-                Self::IanInBeigeShirt => "Ian in Beige Shirt",
-                Self::IanInBlackJacket => "Ian in Black Jacket",
-                Self::IanInGraySuit => "Ian in Gray Suit",
-                Self::IdaLoungeFront2 => "Ida Lounge Front 2",
-                Self::IdaLoungeFront => "Ida Lounge Front",
-                Self::IdaLoungeSide2 => "Ida Lounge Side 2",
-                Self::IdaLoungeSide => "Ida Lounge Side",
-                Self::IdaSofaFront2 => "Ida Sofa Front 2",
-                Self::IdaSofaFront => "Ida Sofa Front",
-                Self::IdaSofaSide2 => "Ida Sofa Side 2",
-                Self::IdaSofaSide => "Ida Sofa Side",
-                Self::IkerInAlmondSweater => "Iker in Almond sweater",
-                Self::IkerInBlackBlazer => "Iker in Black blazer",
-                Self::IkerInBlueShirt => "Iker in Blue shirt",
-                Self::IkerInGreyBlazer => "Iker in Grey blazer",
-                Self::IkerInWhiteShirt => "Iker in White shirt",
-                Self::ImeldaBizTalkFront => "Imelda BizTalk Front",
-                Self::ImeldaBizTalkSide => "Imelda BizTalk Side",
-                Self::ImeldaBusinessFront => "Imelda Business Front",
-                Self::ImeldaBusinessSide => "Imelda Business Side",
-                Self::ImeldaBusinessSittingFront2 => "Imelda Business Sitting Front 2",
-                Self::ImeldaBusinessSittingFront => "Imelda Business Sitting Front",
-                Self::ImeldaBusinessSittingSide2 => "Imelda Business Sitting Side 2",
-                Self::ImeldaBusinessSittingSide => "Imelda Business Sitting Side",
-                Self::ImeldaCasualFront => "Imelda Casual Front",
-                Self::ImeldaCasualSide => "Imelda Casual Side",
-                Self::ImeldaCoatFront2 => "Imelda Coat Front 2",
-                Self::ImeldaCoatFront => "Imelda Coat Front",
-                Self::ImeldaCoatSide => "Imelda Coat Side",
-                Self::ImeldaCustomerSupportFront => "Imelda Customer Support Front",
-                Self::ImeldaCustomerSupportSide => "Imelda Customer Support Side",
-                Self::ImeldaFullSide => "Imelda Full Side ",
-                Self::ImeldaSuitFront => "Imelda Suit Front",
-                Self::ImeldaSuitSide => "Imelda Suit Side",
-                Self::IvanInBlackSuit => "Ivan in Black Suit",
-                Self::IvanInGarySuit => "Ivan in Gary Suit",
-                Self::IvanInSuit => "Ivan in Suit",
-                Self::IvanInSweater => "Ivan in Sweater",
-                Self::JasonInBlackJacket => "Jason in Black Jacket",
-                Self::JasonInBlueSuit => "Jason in Blue Suit",
-                Self::JasonInGrayShirt => "Jason in Gray Shirt",
-                Self::JaviIntenseSittingSpeakingFront => {
-                    "Javi Intense Sitting Speaking Front"
-                }
-                Self::JaviIntenseSittingSpeakingSide => "Javi Intense Sitting Speaking Side",
-                Self::JaviIntenseSittingSpeaking => "Javi Intense Sitting Speaking ",
-                Self::JaviIntenseSpeakingFront2 => "Javi Intense Speaking Front 2",
-                Self::JaviIntenseSpeakingFront3 => "Javi Intense Speaking Front 3",
-                Self::JaviIntenseSpeakingFront => "Javi Intense Speaking Front",
-                Self::JaviIntenseSpeakingSide3 => "Javi Intense Speaking Side 3",
-                Self::JaviIntenseSpeakingSide => "Javi Intense Speaking Side",
-                Self::JaviInPassionateGestures2 => "Javi in Passionate Gestures 2",
-                Self::JaviInPassionateGestures3 => "Javi in Passionate Gestures 3",
-                Self::JaviInPassionateGestures => "Javi in Passionate Gestures",
-                Self::JinUpperBody => "Jin (Upper Body)",
-                Self::JinBlueCasualFront => "Jin Blue Casual Front",
-                Self::JinBlueCasualSide => "Jin Blue Casual Side",
-                Self::JinBusinessCafModeFront => "Jin Business Café Mode Front",
-                Self::JinBusinessCafModeSide => "Jin Business Café Mode Side",
-                Self::JinBusinessSittingFront => "Jin Business Sitting Front",
-                Self::JinBusinessSittingSide => "Jin Business Sitting Side",
-                Self::JinCasualCafModeFront => "Jin Casual Café Mode Front",
-                Self::JinCasualCafModeSide => "Jin Casual Café Mode Side",
-                Self::JinCasualSittingFront => "Jin Casual Sitting Front",
-                Self::JinCasualSittingSide => "Jin Casual Sitting Side",
-                Self::JinSuitFront => "Jin Suit Front",
-                Self::JinSuitSide => "Jin Suit Side",
-                Self::JinVestFront => "Jin Vest Front",
-                Self::JinVestSide => "Jin Vest Side",
-                Self::JinVestSittingFront => "Jin Vest Sitting Front",
-                Self::JinVestSittingSide => "Jin Vest Sitting Side",
-                Self::JinInEducationFront => "Jin in Education Front",
-                Self::JinInEducationSide => "Jin in Education Side",
-                Self::JinwooInBlackVest => "Jinwoo in Black vest",
-                Self::JinwooInBlueSuit => "Jinwoo in Blue suit",
-                Self::JinwooInWhiteTShirt => "Jinwoo in White T-shirt",
-                Self::JinwooInWhiteShirt => "Jinwoo in White shirt",
-                Self::JinwooInWhiteSuit => "Jinwoo in White suit",
-                Self::JocelynOfficeFront2 => "Jocelyn Office Front 2",
-                Self::JocelynOfficeFront => "Jocelyn Office Front",
-                Self::JocelynOfficeSide2 => "Jocelyn Office Side 2",
-                Self::JocelynOfficeSide => "Jocelyn Office Side",
-                Self::JocelynSofaFront2 => "Jocelyn Sofa Front 2",
-                Self::JocelynSofaFront => "Jocelyn Sofa Front",
-                Self::JocelynSofaSide2 => "Jocelyn Sofa Side 2",
-                Self::JocelynSofaSide => "Jocelyn Sofa Side",
-                Self::JoelCouchFront => "Joel Couch Front",
-                Self::JoelCouchSide => "Joel Couch Side",
-                Self::JoelGymFront => "Joel Gym Front",
-                Self::JoelGymSide => "Joel Gym Side",
-                Self::JoelMountainFront => "Joel Mountain Front",
-                Self::JoelMountainSide => "Joel Mountain Side",
-                Self::JonasUpperBody => "Jonas (Upper Body)",
-                Self::JonasGymFront2 => "Jonas Gym Front 2",
-                Self::JonasGymFront => "Jonas Gym Front",
-                Self::JonasGymSide2 => "Jonas Gym Side 2",
-                Self::JonasGymSide => "Jonas Gym Side ",
-                Self::JuneOfficeFront2 => "June Office Front 2",
-                Self::JuanOfficeFront => "Juan Office Front",
-                Self::JuanOfficeSide2 => "Juan Office Side 2",
-                Self::JuanOfficeSide => "Juan Office Side",
-                Self::JuanSofaFront2 => "Juan Sofa Front 2",
-                Self::JuanSofaFront => "Juan Sofa Front",
-                Self::JuanSofaSide2 => "Juan Sofa Side 2",
-                Self::JuanSofaSide => "Juan Sofa Side",
-                Self::JuditaUpperBody => "Judita (Upper Body)",
-                Self::JuditaYogaFront2 => "Judita Yoga Front 2",
-                Self::JuditaYogaFront => "Judita Yoga Front",
-                Self::JuditaYogaSide2 => "Judita Yoga Side 2",
-                Self::JuditaYogaSide => "Judita Yoga Side",
-                Self::JudithUpperBody => "Judith (Upper Body)",
-                Self::JudithBusinessFront2 => "Judith Business Front 2",
-                Self::JudithBusinessFront => "Judith Business Front",
-                Self::JudithBusinessSittingFront => "Judith Business Sitting Front",
-                Self::JudithCasualFront => "Judith Casual Front",
-                Self::JudithCasualSittingFront => "Judith Casual Sitting Front",
-                Self::JudithSuitFront => "Judith Suit Front",
-                Self::JudyBusinessFront => "Judy Business Front",
-                Self::JudyBusinessSide => "Judy Business Side",
-                Self::JudyBusinessSittingFront => "Judy Business Sitting Front",
-                Self::JudyCasualFront => "Judy Casual Front",
-                Self::JudyCasualSide => "Judy Casual Side",
-                Self::JudyCasualSitting => "Judy Casual Sitting",
-                Self::JudyConfidentSpeakingFront => "Judy ConfidentSpeaking Front",
-                Self::JudyConfidentSpeakingSide => "Judy ConfidentSpeaking Side",
-                Self::JudyDoctorSitting => "Judy Doctor Sitting",
-                Self::JudyDoctorStanding => "Judy Doctor Standing",
-                Self::JudyLawyer => "Judy Lawyer",
-                Self::JudyNurseSittingFront2 => "Judy NurseSitting Front 2",
-                Self::JudyNurseSittingFront => "Judy NurseSitting Front",
-                Self::JudyNurseSittingSide2 => "Judy NurseSitting Side 2",
-                Self::JudyNurseSittingSide => "Judy NurseSitting Side",
-                Self::JudyNurseFront2 => "Judy Nurse Front 2",
-                Self::JudyNurseFront => "Judy Nurse Front",
-                Self::JudyNurseOnDutyFront => "Judy Nurse OnDuty Front",
-                Self::JudyNurseOnDutySide => "Judy Nurse OnDuty Side",
-                Self::JudyNurseSide2 => "Judy Nurse Side 2",
-                Self::JudyNurseSide => "Judy Nurse Side",
-                Self::JudySuitFront => "Judy Suit Front",
-                Self::JudySuitSide => "Judy Suit Side",
-                Self::JudyTeacherSitting => "Judy Teacher Sitting",
-                Self::JudyHr => "Judy HR",
-                Self::JudyTeacherStanding => "Judy Teacher Standing",
-                Self::JuneUpperBody => "June (Upper Body)",
-                Self::JuneHr => "June HR",
-                Self::JuneOfficeFront => "June Office Front",
-                Self::JuneOfficeSide2 => "June Office Side 2",
-                Self::JuneOfficeSide => "June Office Side",
-                Self::JuneSofaCasualFront2 => "June Sofa Casual Front 2",
-                Self::JuneSofaCasualFront => "June Sofa Casual Front",
-                Self::JuneSofaCasualSide2 => "June Sofa Casual Side 2",
-                Self::JuneSofaCasualSide => "June Sofa Casual Side",
-                Self::JustinInBlackShirt => "Justin in Black Shirt",
-                Self::JustinInBlackSuit => "Justin in Black Suit",
-                Self::JustinInWhiteShirt => "Justin in White Shirt",
-                Self::JustoBusinessFront2 => "Justo Business Front 2",
-                Self::JustoBusinessFront => "Justo Business Front",
-                Self::JustoBusinessSide2 => "Justo Business Side 2",
-                Self::JustoBusinessSide => "Justo Business Side",
-                Self::JustoCasualSitting => "Justo Casual Sitting",
-                Self::JustoCustomerServiceFront2 => "Justo CustomerService Front 2",
-                Self::JustoCustomerServiceFront => "Justo CustomerService Front",
-                Self::JustoCustomerServiceSide => "Justo CustomerService Side",
-                Self::JustoCustomerServiceSittingFront => {
-                    "Justo CustomerService Sitting Front"
-                }
-                Self::JustoCustomerServiceSittingSide => "Justo CustomerService Sitting Side",
-                Self::JustoEmployeeTrainingFront => "Justo EmployeeTraining Front",
-                Self::JustoSuitCasualFront => "Justo Suit Casual Front ",
-                Self::JustoSuitCasualSide => "Justo Suit Casual Side ",
-                Self::KarolinInGraySuit => "Karolin in Gray Suit",
-                Self::KarolinInSweatshirt => "Karolin in Sweatshirt",
-                Self::KarolinInBlackSuit => "Karolin in Black Suit",
-                Self::KavyaIndoorFront => "Kavya Indoor Front",
-                Self::KavyaIndoorSide => "Kavya Indoor Side",
-                Self::KavyaOutdoorSide => "Kavya Outdoor Side",
-                Self::KavyaOutdoorSportFront => "Kavya Outdoor Sport Front",
-                Self::KavyaOutdoorSportSide => "Kavya Outdoor Sport Side",
-                Self::KavyaSofaFront => "Kavya Sofa Front",
-                Self::KavyaSofaSide => "Kavya Sofa Side",
-                Self::KellyInBlueShirtFront => "Kelly in Blue Shirt  (Front)",
-                Self::KellyInBlueShirtLeft => "Kelly in Blue Shirt (Left)",
-                Self::KellyInBlueShirtRight => "Kelly in Blue Shirt (Right)",
-                Self::KellyInDoctorFront => "Kelly in Doctor (Front)",
-                Self::KellyInDoctorLeft => "Kelly in Doctor (Left)",
-                Self::KellyInDoctorRight => "Kelly in Doctor (Right)",
-                Self::KellyInPinkShirtFront => "Kelly in Pink Shirt (Front)",
-                Self::KellyInPinkShirtLeft => "Kelly in Pink Shirt (Left)",
-                Self::KellyInPinkShirtRight => "Kelly in Pink Shirt (Right)",
-                Self::KlaraInBlackBlazer => "Klara in Black blazer",
-                Self::KlaraInBlueBlazer => "Klara in Blue blazer",
-                Self::KlaraInBlueDress => "Klara in Blue dress",
-                Self::KlaraInPinkShirt => "Klara in Pink shirt",
-                Self::KlaraInWhiteBlazer => "Klara in White blazer",
-                Self::KlaraInWhiteShirt => "Klara in White shirt",
-                Self::KristinInLaceDress => "Kristin in Lace Dress",
-                Self::KristinInVNeckShirt => "Kristin in V-neck Shirt",
-                Self::KristinInBlackSuit => "Kristin in Black Suit",
-                Self::LeosOfficeFront2 => "Leos Office Front 2",
-                Self::LeosOfficeFront => "Leos Office Front",
-                Self::LeosOfficeSide2 => "Leos Office Side 2",
-                Self::LeosOfficeSide => "Leos Office Side",
-                Self::LeosSofaFront2 => "Leos Sofa Front 2",
-                Self::LeosSofaFront => "Leos Sofa Front",
-                Self::LeosSofaSide2 => "Leos Sofa Side 2",
-                Self::LeosSofaSide => "Leos Sofa Side",
-                Self::LeszekLoungeFront => "Leszek Lounge Front",
-                Self::LeszekLoungeSide => "Leszek Lounge Side",
-                Self::LeszekOutdoorBusinessFront => "Leszek Outdoor Business Front",
-                Self::LeszekOutdoorBusinessSide => "Leszek Outdoor Business Side",
-                Self::LeszekOutdoorCasualFront => "Leszek Outdoor Casual Front",
-                Self::LeszekOutdoorCasualSide => "Leszek Outdoor Casual Side",
-                Self::LeszekSofaFront => "Leszek Sofa Front",
-                Self::LeszekSofaSide => "Leszek Sofa Side",
-                Self::Leah => "Leah",
-                Self::LeahInBlackSuit => "Leah in Black Suit",
-                Self::LinaCasualFront2 => "Lina Casual Front 2",
-                Self::LinaCasualFront => "Lina Casual Front",
-                Self::LinaCasualSide2 => "Lina Casual Side 2",
-                Self::LinaCasualSide => "Lina Casual Side",
-                Self::LinaCasualSittingFront => "Lina Casual Sitting Front",
-                Self::LinaCasualSittingSide => "Lina Casual Sitting Side",
-                Self::LinaDressFront => "Lina Dress Front",
-                Self::LinaDressSide2 => "Lina Dress Side 2",
-                Self::LinaDressSide => "Lina Dress Side",
-                Self::LinaDressSittingFront => "Lina Dress Sitting Front",
-                Self::LinaDressSittingSide => "Lina Dress Sitting Side",
-                Self::LinaSweaterFront2 => "Lina Sweater Front 2",
-                Self::LinaSweaterFront => "Lina Sweater Front",
-                Self::LinaSweaterSide2 => "Lina Sweater Side 2",
-                Self::LinaSweaterSide => "Lina Sweater Side",
-                Self::LinaSweaterSittingFront2 => "Lina Sweater Sitting Front 2",
-                Self::LinaSweaterSittingFront => "Lina Sweater Sitting Front",
-                Self::LinaSweaterSittingSide2 => "Lina Sweater Sitting Side 2",
-                Self::LinaSweaterSittingSide => "Lina Sweater Sitting Side",
-                Self::Lisa => "Lisa",
-                Self::Luca => "Luca",
-                Self::LucienInBlackCoat => "Lucien in Black coat",
-                Self::LucienInBlackPoloShirt => "Lucien in Black polo-shirt",
-                Self::LucienInBlueBlazer => "Lucien in Blue blazer",
-                Self::LucienInBlueShirt => "Lucien in Blue shirt",
-                Self::LucienInGreyBlazer => "Lucien in Grey blazer",
-                Self::LucienInWhiteShirt => "Lucien in White shirt",
-                Self::LukeInBrownSuit => "Luke in Brown Suit",
-                Self::LukeInYellowJacket => "Luke in Yellow Jacket",
-                Self::LukeInBlueSuit => "Luke in Blue Suit",
-                Self::MarcusUpperBody => "Marcus (Upper Body)",
-                Self::MarcusCafFront2 => "Marcus Café Front 2",
-                Self::MarcusCafFront => "Marcus Café Front",
-                Self::MarcusCafSide2 => "Marcus Café Side 2",
-                Self::MarcusCafSide => "Marcus Café Side",
-                Self::MarcusCasualFront => "Marcus Casual Front",
-                Self::MarcusCasualSide => "Marcus Casual Side",
-                Self::MarcusCasualSittingFront2 => "Marcus Casual Sitting Front 2",
-                Self::MarcusCasualSittingFront => "Marcus Casual Sitting Front",
-                Self::MarcusCasualSittingSide2 => "Marcus Casual Sitting Side 2",
-                Self::MarcusCasualSittingSide => "Marcus Casual Sitting Side",
-                Self::MarcusDenimJacketFront => "Marcus Denim Jacket Front",
-                Self::MarcusDenimJacketSide => "Marcus Denim Jacket Side",
-                Self::MarcusEducationFront => "Marcus Education Front",
-                Self::MarcusEducationSide => "Marcus Education Side",
-                Self::MarcusSittingFront => "Marcus Sitting Front",
-                Self::MarcusSittingSide => "Marcus Sitting Side",
-                Self::MarcusSuitFront => "Marcus Suit Front",
-                Self::MarcusSuitSide => "Marcus Suit Side",
-                Self::MariaInSuit => "Maria in Suit",
-                Self::MariaInSweater => "Maria in Sweater",
-                Self::MariaInBlackSuit => "Maria in Black Suit",
-                Self::MartinaOfficeFront2 => "Martina Office Front 2",
-                Self::MartinaOfficeFront => "Martina Office Front",
-                Self::MartinaOfficeSide2 => "Martina Office Side 2",
-                Self::MartinaOfficeSide => "Martina Office Side",
-                Self::MartinaSofaFront2 => "Martina Sofa Front 2",
-                Self::MartinaSofaFront => "Martina Sofa Front",
-                Self::MartinaSofaSide2 => "Martina Sofa Side 2",
-                Self::MartinaSofaSide => "Martina Sofa Side",
-                Self::MashaOfficeFront2 => "Masha Office Front 2",
-                Self::MashaOfficeFront => "Masha Office Front",
-                Self::MashaOfficeSide2 => "Masha Office Side 2",
-                Self::MashaOfficeSide => "Masha Office Side",
-                Self::MashaSofaCasualFront2 => "Masha Sofa Casual Front 2",
-                Self::MashaSofaCasualFront => "Masha Sofa Casual Front",
-                Self::MashaSofaCasualSide2 => "Masha Sofa Casual Side 2",
-                Self::MashaSofaCasualSide => "Masha Sofa Casual Side",
-                Self::MasonInBlueSuit => "Mason in Blue Suit",
-                Self::MasonInWhiteShirt => "Mason in White Shirt",
-                Self::MasonInBlueSweater => "Mason in Blue Sweater",
-                Self::MatteoOfficeFront2 => "Matteo Office Front 2",
-                Self::MatteoOfficeFront => "Matteo Office Front",
-                Self::MatteoOfficeSide2 => "Matteo Office Side 2",
-                Self::MatteoOfficeSide => "Matteo Office Side",
-                Self::MatteoSofaFront2 => "Matteo Sofa Front 2",
-                Self::MatteoSofaFront => "Matteo Sofa Front",
-                Self::MatteoSofaSide2 => "Matteo Sofa Side 2",
-                Self::MatteoSofaSide => "Matteo Sofa Side",
-                Self::MaxUpperBody => "Max (Upper Body)",
-                Self::MaxIndoorFront => "Max Indoor Front",
-                Self::MaxIndoorSide => "Max Indoor Side",
-                Self::MaxOutdoorSportFront => "Max Outdoor Sport Front",
-                Self::MaxOutdoorSportSide => "Max Outdoor Sport Side",
-                Self::MilenaOfficeFront2 => "Milena Office Front 2",
-                Self::MilenaOfficeFront => "Milena Office Front",
-                Self::MilenaOfficeSide2 => "Milena Office Side 2",
-                Self::MilenaOfficeSide => "Milena Office Side",
-                Self::MilenaSofaFront2 => "Milena Sofa Front 2",
-                Self::MilenaSofaFront => "Milena Sofa Front",
-                Self::MilenaSofaSide2 => "Milena Sofa Side 2",
-                Self::MilenaSofaSide => "Milena Sofa Side",
-                Self::MilesUpperBody => "Miles (Upper Body)",
-                Self::MilesOutdoorFront => "Miles Outdoor Front",
-                Self::MilesOutdoorSide => "Miles Outdoor Side",
-                Self::MilesSofaFront2 => "Miles Sofa Front 2",
-                Self::MilesSofaFront => "Miles Sofa Front",
-                Self::MilesSofaSide2 => "Miles Sofa Side 2",
-                Self::MilesSofaSide => "Miles Sofa Side",
-                Self::MinhoInBlueBlazer => "Minho in Blue blazer",
-                Self::MinhoInBlueShirt => "Minho in Blue shirt",
-                Self::MinhoInGreenPoloShirt => "Minho in Green polo-shirt",
-                Self::MinhoInKhakiJacket => "Minho in Khaki jacket",
-                Self::MinhoInWhiteShirt => "Minho in White shirt",
-                Self::MinhoInWhiteTShirt => "Minho in White t-shirt",
-                Self::MireiaBusinessIndoorFront => "Mireia Business Indoor Front",
-                Self::MireiaBusinessIndoorSide => "Mireia Business Indoor Side",
-                Self::MireiaOutdoorChairFront => "Mireia Outdoor Chair Front",
-                Self::MireiaOutdoorFront => "Mireia Outdoor Front",
-                Self::MireiaOutdoorSide => "Mireia Outdoor Side",
-                Self::MireiaOutdoorTableFront => "Mireia Outdoor Table Front",
-                Self::MireiaOutdoorTableSide => "Mireia Outdoor Table Side",
-                Self::MiyuOfficeFront2 => "Miyu Office Front 2",
-                Self::MiyuOfficeFront => "Miyu Office Front",
-                Self::MiyuOfficeSide2 => "Miyu Office Side 2",
-                Self::MiyuOfficeSide => "Miyu Office Side",
-                Self::MiyuSofaBusinessFront => "Miyu Sofa Business Front",
-                Self::MiyuSofaBusinessSide => "Miyu Sofa Business Side",
-                Self::MiyuSofaCasualFront2 => "Miyu Sofa Casual Front 2",
-                Self::MiyuSofaCasualFront => "Miyu Sofa Casual Front",
-                Self::MiyuSofaCasualSide2 => "Miyu Sofa Casual Side 2 ",
-                Self::MiyuSofaCasualSide => "Miyu Sofa Casual Side",
-                Self::NadimInBlackBlazer => "Nadim in Black blazer",
-                Self::NadimInBlueBlazer => "Nadim in Blue blazer",
-                Self::NadimInBlueJacket => "Nadim in Blue jacket",
-                Self::NadimInPufferVest => "Nadim in Puffer vest",
-                Self::NadimInWhiteShirt => "Nadim in White shirt",
-                Self::NeilInBlackShirt => "Neil in Black Shirt",
-                Self::NeilInBlackSuit => "Neil in Black Suit ",
-                Self::NeilInYellowJacket => "Neil in Yellow Jacket",
-                Self::Nico => "Nico",
-                Self::NoahLobbyFront2 => "Noah Lobby Front 2",
-                Self::NoahLobbyFront => "Noah Lobby Front",
-                Self::NoahLobbySide2 => "Noah Lobby Side 2",
-                Self::NoahLobbySide => "Noah Lobby Side",
-                Self::NoahOfficeFront2 => "Noah Office Front 2",
-                Self::NoahOfficeFront => "Noah Office Front",
-                Self::NoahOfficeSide2 => "Noah Office Side 2",
-                Self::NoahOfficeSide => "Noah Office Side",
-                Self::NoahSofaFront2 => "Noah Sofa Front 2",
-                Self::NoahSofaFront => "Noah Sofa Front ",
-                Self::NoahSofaSide2 => "Noah Sofa Side 2",
-                Self::NoahSofaSide => "Noah Sofa Side",
-                Self::NourInBlackBlazer => "Nour in Black blazer",
-                Self::NourInBrownDress => "Nour in Brown dress",
-                Self::NourInGreyHoodie => "Nour in Grey hoodie",
-                Self::NourInSportyVest => "Nour in Sporty vest",
-                Self::NourInWhiteShirt => "Nour in White shirt",
-                Self::OdeliaInBlueSuit => "Odelia in Blue Suit",
-                Self::OdeliaInRedDress => "Odelia in Red Dress ",
-                Self::OdeliaInYellowSuit => "Odelia in Yellow Suit",
-                Self::OnatUpperBody => "Onat (Upper Body)",
-                Self::OnatCasualFront => "Onat Casual Front",
-                Self::OnatCasualSide => "Onat Casual Side",
-                Self::OnatCasualSittingFront => "Onat Casual Sitting Front",
-                Self::OnatCasualSittingSide => "Onat Casual Sitting Side",
-                Self::OnatMacbookFront2 => "Onat Macbook Front 2",
-                Self::OnatMacbookFront => "Onat Macbook Front",
-                Self::OnatMacbookSide2 => "Onat Macbook Side 2",
-                Self::OnatMacbookSide => "Onat Macbook Side",
-                Self::OnatSuitFront => "Onat Suit Front",
-                Self::OnatSuitSide => "Onat Suit Side",
-                Self::OnatSuitSittingFront => "Onat Suit Sitting Front",
-                Self::OnatSuitSittingSide => "Onat Suit Sitting Side",
-                Self::OnatIPadFront => "Onat iPad Front",
-                Self::OnatIPadSide => "Onat iPad Side",
-                Self::OnatIPadSittingFront => "Onat iPad Sitting Front",
-                Self::OnatIPadSittingSide => "Onat iPad Sitting Side",
-                Self::OxanaUpperBody => "Oxana (Upper Body)",
-                Self::OxanaGymFront2 => "Oxana Gym Front 2",
-                Self::OxanaGymFront => "Oxana Gym Front",
-                Self::OxanaGymSide2 => "Oxana Gym Side 2",
-                Self::OxanaGymSide => "Oxana Gym Side",
-                Self::OxanaOfficeFront2 => "Oxana Office Front 2",
-                Self::OxanaOfficeFront => "Oxana Office Front",
-                Self::OxanaOfficeSide2 => "Oxana Office Side 2",
-                Self::OxanaOfficeSide => "Oxana Office Side",
-                Self::OxanaSofaFront2 => "Oxana Sofa Front 2",
-                Self::OxanaSofaFront => "Oxana Sofa Front",
-                Self::OxanaSofaSide2 => "Oxana Sofa Side 2",
-                Self::OxanaSofaSide => "Oxana Sofa Side",
-                Self::OxanaYogaFront2 => "Oxana Yoga Front 2",
-                Self::OxanaYogaFront => "Oxana Yoga Front",
-                Self::OxanaYogaSide2 => "Oxana Yoga Side 2",
-                Self::OxanaYogaSide => "Oxana Yoga Side",
-                Self::PatrizioBusinessTrainingFront => "Patrizio Business Training Front",
-                Self::PatrizioBusinessTrainingSide => "Patrizio Business Training Side",
-                Self::PatrizioOfficeFront => "Patrizio Office Front",
-                Self::PatrizioOfficeSide2 => "Patrizio Office Side 2",
-                Self::PatrizioOfficeSide => "Patrizio Office Side",
-                Self::PatrizioSofaFront => "Patrizio Sofa Front",
-                Self::PatrizioSofaSide => "Patrizio Sofa Side",
-                Self::PiperBusinessSofaFront => "Piper Business Sofa Front",
-                Self::PiperBusinessSofaSide => "Piper Business Sofa Side",
-                Self::PiperEducationFront => "Piper Education Front",
-                Self::PiperEducationSide => "Piper Education Side",
-                Self::RasmusLoungeFront2 => "Rasmus Lounge Front 2",
-                Self::RasmusLoungeFront => "Rasmus Lounge Front",
-                Self::RasmusLoungeSide2 => "Rasmus Lounge Side 2",
-                Self::RasmusLoungeSide => "Rasmus Lounge Side",
-                Self::RasmusSofaFront2 => "Rasmus Sofa Front 2",
-                Self::RasmusSofaFront => "Rasmus Sofa Front",
-                Self::RasmusSofaSide2 => "Rasmus Sofa Side 2",
-                Self::RasmusSofaSide => "Rasmus Sofa Side",
-                Self::RaulUpperBody => "Raul (Upper Body)",
-                Self::RaulBusinessSofaFront2 => "Raul Business Sofa Front 2",
-                Self::RaulBusinessSofaFront => "Raul Business Sofa Front",
-                Self::RaulBusinessSofaSide2 => "Raul Business Sofa Side 2",
-                Self::RaulBusinessSofaSide => "Raul Business Sofa Side",
-                Self::RaulCasualSofaFront2 => "Raul Casual Sofa Front 2",
-                Self::RaulCasualSofaFront => "Raul Casual Sofa Front",
-                Self::RaulCasualSofaSide2 => "Raul Casual Sofa Side 2",
-                Self::RaulCasualSofaSide => "Raul Casual Sofa Side",
-                Self::RaulCasualSofaNoIPadFront => "Raul Casual Sofa no iPad Front",
-                Self::RaulCasualSofaNoIPadSide => "Raul Casual Sofa no iPad Side",
-                Self::RaulCasualSofaWithIPadFront => "Raul Casual Sofa with iPad Front",
-                Self::RaulCasualSofaWithIPadSide => "Raul Casual Sofa with iPad Side",
-                Self::RaulOfficeFront2 => "Raul Office Front 2",
-                Self::RaulOfficeFront => "Raul Office Front",
-                Self::RaulOfficeSide => "Raul Office Side",
-                Self::RaulSofaFront2 => "Raul Sofa Front 2",
-                Self::RaulSofaFront => "Raul Sofa Front",
-                Self::RaulSofaSide2 => "Raul Sofa Side 2",
-                Self::RaulSofaSide => "Raul Sofa Side",
-                Self::Rebecca => "Rebecca",
-                Self::RenUpperBody => "Ren (Upper Body)",
-                Self::RenOfficeFront2 => "Ren Office Front 2",
-                Self::RenOfficeFront => "Ren Office Front",
-                Self::RenOfficeSide2 => "Ren Office Side 2",
-                Self::RenOfficeSide => "Ren Office Side",
-                Self::RenSofaBusinessFront => "Ren Sofa Business Front",
-                Self::RenSofaBusinessSide => "Ren Sofa Business Side",
-                Self::RenSofaCasualFront2 => "Ren Sofa Casual Front 2",
-                Self::RenSofaCasualFront => "Ren Sofa Casual Front",
-                Self::RenSofaCasualSide2 => "Ren Sofa Casual Side 2 ",
-                Self::RenSofaCasualSide => "Ren Sofa Casual Side",
-                Self::RileyUpperBody => "Riley (Upper Body)",
-                Self::RileyCasualFront => "Riley Casual Front",
-                Self::RileyCasualSide => "Riley Casual Side",
-                Self::RileyOfficeFront => "Riley Office Front",
-                Self::RileyOfficeSide => "Riley Office Side",
-                Self::RomanOutdoorSportFront => "Roman Outdoor Sport Front",
-                Self::RomanOutdoorSportSide => "Roman Outdoor Sport Side",
-                Self::SabineOfficeFront2 => "Sabine Office Front 2",
-                Self::SabineOfficeFront => "Sabine Office Front",
-                Self::SabineOfficeSide => "Sabine Office Side",
-                Self::SabineSofaSide => "Sabine Sofa Side",
-                Self::SalmaInHeadscarfFront => "Salma in headscarf (Front)",
-                Self::SalmaInHeadscarfLeft => "Salma in headscarf (Left)",
-                Self::SalmaInHeadscarfRight => "Salma in headscarf (Right)",
-                Self::SantaAvatarPresentStanding => "Santa Avatar Present Standing ",
-                Self::SantaAvatarSitting2 => "Santa Avatar Sitting 2",
-                Self::SantaAvatarSitting => "Santa Avatar Sitting",
-                Self::SantaAvatarSittingSide => "Santa Avatar Sitting Side",
-                Self::SantaAvatarStanding => "Santa Avatar Standing",
-                Self::SantaFireplaceFront => "Santa Fireplace Front",
-                Self::SantaFireplaceSide => "Santa Fireplace Side",
-                Self::SaskiaInBlueBlazer => "Saskia in Blue blazer",
-                Self::SaskiaInBlueShirt => "Saskia in Blue shirt",
-                Self::SaskiaInGreenBlazer => "Saskia in Green blazer",
-                Self::SaskiaInGreyVest => "Saskia in Grey vest",
-                Self::SaskiaInWhiteBlazer => "Saskia in White blazer",
-                Self::ScarlettCouchFront2 => "Scarlett Couch Front 2",
-                Self::ScarlettCouchFront => "Scarlett Couch Front",
-                Self::ScarlettCouchSide2 => "Scarlett Couch Side 2",
-                Self::ScarlettCouchSide => "Scarlett Couch Side",
-                Self::ScarlettFireplaceFront => "Scarlett Fireplace Front",
-                Self::ScarlettFireplaceSide => "Scarlett Fireplace Side",
-                Self::ScarlettHallFront => "Scarlett Hall Front",
-                Self::ScarlettHallSide => "Scarlett Hall Side",
-                Self::ScarlettYogaFront => "Scarlett Yoga Front",
-                Self::ScarlettYogaSide => "Scarlett Yoga Side",
-                Self::SeemaBusinessFront => "Seema Business Front",
-                Self::SeemaBusinessSide => "Seema Business Side",
-                Self::SeemaBusinessSittingSide => "Seema Business Sitting Side",
-                Self::SeemaCasualFront => "Seema Casual Front",
-                Self::SeemaCasualSide => "Seema Casual Side",
-                Self::SeemaCasualSittingFront => "Seema Casual Sitting Front",
-                Self::SeemaCasualSittingSide => "Seema Casual Sitting Side",
-                Self::SeemaNurseFront2 => "Seema Nurse Front 2",
-                Self::SeemaNurseFront => "Seema Nurse Front",
-                Self::SeemaNurseSide2 => "Seema Nurse Side 2",
-                Self::SeemaNurseSide => "Seema Nurse Side",
-                Self::ShawnBusinessFront => "Shawn Business Front",
-                Self::ShawnBusinessSide => "Shawn Business Side",
-                Self::ShawnCasualSittingFront => "Shawn Casual Sitting Front",
-                Self::ShawnCasualSittingSide => "Shawn Casual Sitting Side",
-                Self::ShawnSittingFront => "Shawn Sitting Front",
-                Self::ShawnSittingSide => "Shawn Sitting Side",
-                Self::ShawnSuitFront => "Shawn Suit Front",
-                Self::ShawnSuitSide => "Shawn Suit Side",
-                Self::ShawnTherapist => "Shawn Therapist",
-                Self::ShirleyBusinessFront => "Shirley Business Front",
-                Self::ShirleyBusinessSide => "Shirley Business Side",
-                Self::ShirleyCasualFront2 => "Shirley Casual Front 2",
-                Self::ShirleyCasualFront => "Shirley Casual Front",
-                Self::ShirleyCasualSide => "Shirley Casual Side",
-                Self::ShirleyCasualSittingFront2 => "Shirley Casual Sitting Front 2",
-                Self::ShirleyCasualSittingFront => "Shirley Casual Sitting Front",
-                Self::ShirleyCasualSittingSide2 => "Shirley Casual Sitting Side 2",
-                Self::ShirleyCasualSittingSide => "Shirley Casual Sitting Side",
-                Self::ShirleyEducationFront => "Shirley Education Front",
-                Self::ShirleyEducationSide2 => "Shirley Education Side 2",
-                Self::ShirleyEducationSide => "Shirley Education Side",
-                Self::ShirleySittingFront => "Shirley Sitting Front",
-                Self::ShirleySittingSide => "Shirley Sitting Side",
-                Self::ShirleySkirtFront => "Shirley Skirt Front",
-                Self::ShirleySkirtSide => "Shirley Skirt Side",
-                Self::ShirleySuitFront => "Shirley Suit Front",
-                Self::ShirleySuitSide => "Shirley Suit Side",
-                Self::SilasUpperBody => "Silas (Upper Body)",
-                Self::SilasCustomerSupport => "Silas Customer Support",
-                Self::SilasHr => "Silas HR",
-                Self::SilasLoungeFront => "Silas Lounge Front",
-                Self::SilasLoungeSide => "Silas Lounge Side",
-                Self::SilasSofaSide2 => "Silas Sofa Side 2",
-                Self::SilasSofaSide => "Silas Sofa Side",
-                Self::SloaneInBlueDress => "Sloane in Blue dress",
-                Self::SloaneInGreySuit => "Sloane in Grey suit",
-                Self::SloaneInPinkSweater => "Sloane in Pink sweater",
-                Self::SophiaInBlackShirt => "Sophia in Black Shirt",
-                Self::SophiaInSuit => "Sophia in Suit ",
-                Self::SophiaInWhiteSuit => "Sophia in White Suit",
-                Self::Sophie => "Sophie",
-                Self::StacyInDoctorFront => "Stacy in Doctor (Front)",
-                Self::StacyInDoctorLeft => "Stacy in Doctor (Left)",
-                Self::StacyInDoctorRight => "Stacy in Doctor (Right)",
-                Self::StacyInDressFront => "Stacy in Dress (Front)",
-                Self::StacyInDressLeft => "Stacy in Dress (Left)",
-                Self::StacyInDressRight => "Stacy in Dress (Right)",
-                Self::StacyInShirtFront => "Stacy in Shirt (Front)",
-                Self::StacyInShirtLeft => "Stacy in Shirt (Left)",
-                Self::StacyInShirtRight => "Stacy in Shirt (Right)",
-                Self::SusanInBlackShirt => "Susan in Black Shirt",
-                Self::SusanInBlackSuit => "Susan in Black Suit",
-                Self::SusanInSuit => "Susan in Suit",
-                Self::TahliaInBlueDress => "Tahlia in Blue dress",
-                Self::TahliaInBlueSuit => "Tahlia in Blue suit",
-                Self::TahliaInDarkBlueSuit => "Tahlia in Dark blue suit",
-                Self::TahliaInRedSuit => "Tahlia in Red suit",
-                Self::TahliaInWhiteShirt => "Tahlia in White shirt",
-                Self::TeodorUpperBody => "Teodor (Upper Body)",
-                Self::TeodorOfficeFront2 => "Teodor Office Front 2",
-                Self::TeodorOfficeFront => "Teodor Office Front",
-                Self::TeodorOfficeSide2 => "Teodor Office Side 2",
-                Self::TeodorOfficeSide => "Teodor Office Side",
-                Self::TeodorSofaFront2 => "Teodor Sofa Front 2",
-                Self::TeodorSofaFront => "Teodor Sofa Front",
-                Self::TeodorSofaSide2 => "Teodor Sofa Side 2",
-                Self::TeodorSofaSide => "Teodor Sofa Side",
-                Self::TimothyUpperBody => "Timothy (Upper Body)",
-                Self::TimothyCasualFront => "Timothy Casual Front",
-                Self::TimothyCasualSide => "Timothy Casual Side",
-                Self::TimothyOfficeFront => "Timothy Office Front",
-                Self::TimothyOfficeSide => "Timothy Office Side",
-                Self::TitoCasualFront2 => "Tito Casual Front 2",
-                Self::TitoCasualFront => "Tito Casual Front",
-                Self::TitoCasualSide2 => "Tito Casual Side 2",
-                Self::TitoCasualSide => "Tito Casual Side",
-                Self::TitoCasualSittingFront => "Tito Casual Sitting Front",
-                Self::TitoCasualSittingSide => "Tito Casual Sitting Side",
-                Self::TitoCoatFront2 => "Tito Coat Front 2",
-                Self::TitoCoatFront => "Tito Coat Front",
-                Self::TitoCoatFullSide => "Tito Coat Full Side",
-                Self::TitoCoatSide2 => "Tito Coat Side 2",
-                Self::TitoCoatSide => "Tito Coat Side",
-                Self::TitoPainterFront => "Tito Painter Front",
-                Self::TitoPainterFullSide => "Tito Painter Full Side",
-                Self::TitoPainterSide => "Tito Painter Side",
-                Self::TitoPainterSittingFront => "Tito Painter Sitting Front",
-                Self::TitoPainterSittingSide => "Tito Painter Sitting Side",
-                Self::TravisInPoloShirt => "Travis in Polo Shirt",
-                Self::TravisInGraySuit => "Travis in Gray Suit",
-                Self::TravisInBlackSuit => "Travis in Black Suit",
-                Self::TrevorInPlaidShirt => "Trevor  in Plaid Shirt",
-                Self::TrevorInBlueShirt => "Trevor in Blue Shirt",
-                Self::TrevorInBlueSuit => "Trevor in Blue Suit",
-                Self::TrevorInSuit => "Trevor in Suit",
-                Self::TubaBusinessChairFront => "Tuba Business Chair Front",
-                Self::TubaBusinessChairSide => "Tuba Business Chair Side",
-                Self::TubaBusinessFront => "Tuba Business Front",
-                Self::TubaBusinessSide => "Tuba Business Side",
-                Self::TubaBusinessSofaFront => "Tuba Business Sofa Front",
-                Self::TubaBusinessSofaSide => "Tuba Business Sofa Side",
-                Self::TubaCasualFront => "Tuba Casual Front",
-                Self::TubaCasualSide => "Tuba Casual Side",
-                Self::TubaCasualSittingFront => "Tuba Casual Sitting Front",
-                Self::TubaCasualSittingSide => "Tuba Casual Sitting Side",
-                Self::TubaMacbookFront => "Tuba Macbook Front",
-                Self::TubaMacbookSide => "Tuba Macbook Side",
-                Self::VeitOfficeFront => "Veit Office Front",
-                Self::VeitOfficeSide => "Veit Office Side",
-                Self::VeitSofaFront => "Veit Sofa Front",
-                Self::VeitSofaSide => "Veit Sofa Side",
-                Self::VernonOfficeFront2 => "Vernon Office Front 2",
-                Self::VernonOfficeFront => "Vernon Office Front",
-                Self::VernonOfficeSide2 => "Vernon Office Side 2",
-                Self::VernonOfficeSide => "Vernon Office Side",
-                Self::VerenaOfficeFront => "Verena Office Front",
-                Self::VerenaOfficeSide => "Verena Office Side",
-                Self::VerenaSofaFront => "Verena Sofa Front",
-                Self::VerenaSofaSide => "Verena Sofa Side",
-                Self::VernonUpperBody => "Vernon (Upper Body)",
-                Self::VernonLoungeFront2 => "Vernon Lounge Front 2",
-                Self::VernonLoungeSide2 => "Vernon Lounge Side 2",
-                Self::VernonLoungeSide => "Vernon Lounge Side",
-                Self::VinceUpperBody => "Vince (Upper Body)",
-                Self::VinceBusinessSofaFront => "Vince Business Sofa Front",
-                Self::VinceBusinessTrainingFront => "Vince Business Training Front",
-                Self::VinceBusinessTrainingSide2 => "Vince Business Training Side 2",
-                Self::VinceBusinessTrainingSide => "Vince Business Training Side",
-                Self::VinceSofaCasualFront2 => "Vince Sofa Casual Front 2",
-                Self::VinceSofaCasualFront => "Vince Sofa Casual Front",
-                Self::VinceSofaCasualSide2 => "Vince Sofa Casual Side 2",
-                Self::VinceSofaCasualSide => "Vince Sofa Casual Side",
-                Self::ViolanteBrownSuitFront2 => "Violante Brown Suit Front 2",
-                Self::ViolanteBrownSuitFront => "Violante Brown Suit Front ",
-                Self::ViolanteBusinessSittingFront => "Violante Business Sitting Front",
-                Self::ViolanteBusinessSittingSide => "Violante Business Sitting Side",
-                Self::ViolanteCasualSittingFront => "Violante Casual Sitting Front ",
-                Self::ViolanteCasualSittingSide => "Violante Casual Sitting Side",
-                Self::ViolanteSportFront2 => "Violante Sport Front 2",
-                Self::ViolanteSportFront => "Violante Sport Front",
-                Self::ViolanteSportSide => "Violante Sport Side",
-                Self::ViolanteSportSittingSide => "Violante Sport Sitting Side",
-                Self::ViolanteSuitFront => "Violante Suit Front",
-                Self::ViviannaInBlackShirt => "Vivianna in Black shirt",
-                Self::WadeInBlackSuit => "Wade in Black Suit",
-                Self::WadeInBlackJacket => "Wade in Black Jacket",
-                Self::WadeInGrayJacket => "Wade in Gray Jacket",
-                Self::YolaActiveSpeakingFront => "Yola Active Speaking Front",
-                Self::YolaActiveSpeakingSide => "Yola Active Speaking Side",
-                Self::YolaBusinessFront => "Yola Business Front",
-                Self::YolaBusinessSide => "Yola Business Side",
-                Self::YolaCalmSpeakingFront => "Yola Calm Speaking Front",
-                Self::YolaCalmSpeakingSide => "Yola Calm Speaking Side",
-                Self::YolaCasualFront => "Yola Casual Front",
-                Self::YolaCasualSide => "Yola Casual Side",
-                Self::YolaEmployeeBadgeFront => "Yola Employee Badge Front",
-                Self::YolaEmployeeBadgeSide => "Yola Employee Badge Side",
-                Self::ZosiaInBlueBlazer => "Zosia in Blue blazer",
-                Self::ZosiaInGreenDress => "Zosia in Green dress",
-                Self::ZosiaInKhakiBlazer => "Zosia in Khaki blazer",
-                Self::ZosiaInWhiteDress => "Zosia in White dress",
-                Self::ZosiaInYellowShirt => "Zosia in Yellow shirt",
-                Self::AustinInSuit => "Austin in Suit",
-                Self::AustinInBlueCasualSuit => "Austin in Blue Casual Suit",
-                Self::AustinInBlackJacket => "Austin in Black Jacket",
-                Self::AustinInBlueSuit => "Austin in Blue Suit",
-                Self::CandaceInPinkBlazerUpperBody => "Candace in Pink Blazer (Upper Body)",
-                Self::ChadInBlueShirtUpperBody => "Chad in Blue Shirt (Upper Body)",
-                Self::DaisyInSuit => "Daisy in Suit",
-                Self::DaisyInShirt => "Daisy in Shirt",
-                Self::DaisyInDress => "Daisy in Dress",
-                Self::DaisyInTShirt => "Daisy in T-shirt",
-                Self::FrancisInBlazerUpperBody => "Francis in Blazer (Upper Body)",
-                Self::Matthew => "Matthew",
-                Self::MatthewInSuit => "Matthew in Suit",
-                Self::MatthewInFloweryShirt => "Matthew in Flowery Shirt",
-                Self::MatthewInGreySweater => "Matthew in Grey Sweater",
-                Self::NikInBlackShirt => "Nik in Black Shirt",
-                Self::NikInBlueSweater => "Nik in Blue Sweater",
-                Self::TylerInCasualSuit => "Tyler in Casual Suit",
-                Self::TylerInShirt => "Tyler in Shirt",
-                Self::TylerInSuit => "Tyler in Suit",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Avatar1313dee8 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Abigail (Upper Body)" => Self::AbigailUpperBody,
-                "Abigail Office Front" => Self::AbigailOfficeFront,
-                "Abigail Office Side" => Self::AbigailOfficeSide,
-                "Abigail Sofa Front" => Self::AbigailSofaFront,
-                "Abigail Sofa Side" => Self::AbigailSofaSide,
-                "Aditya in Brown blazer" => Self::AdityaInBrownBlazer,
-                "Aditya in Blue blazer" => Self::AdityaInBlueBlazer,
-                "Aditya in Blue shirt" => Self::AdityaInBlueShirt,
-                "Aditya in Blue t-shirt" => Self::AdityaInBlueTShirt,
-                "Aditya in Beige blazer" => Self::AdityaInBeigeBlazer,
-                "Adrian in Blue Shirt" => Self::AdrianInBlueShirt,
-                "Adrian in Blue Suit" => Self::AdrianInBlueSuit,
-                "Adrian in Blue Sweater" => Self::AdrianInBlueSweater,
-                "Adriana BizTalk Front" => Self::AdrianaBizTalkFront,
-                "Adriana BizTalk Side" => Self::AdrianaBizTalkSide,
-                "Adriana Business Front 2" => Self::AdrianaBusinessFront2,
-                "Adriana Business Front " => Self::AdrianaBusinessFront,
-                "Adriana Business Side" => Self::AdrianaBusinessSide,
-                "Adriana Nurse Front 2" => Self::AdrianaNurseFront2,
-                "Adriana Nurse Front" => Self::AdrianaNurseFront,
-                "Adriana Nurse Side 2" => Self::AdrianaNurseSide2,
-                "Adriana Nurse Side" => Self::AdrianaNurseSide,
-                "Adriana Nurse Sitting Side" => Self::AdrianaNurseSittingSide,
-                "Adriana SuitSofa Front" => Self::AdrianaSuitSofaFront,
-                "Aiko" => Self::Aiko,
-                "Albert in Blue Polo shirt" => Self::AlbertInBluePoloShirt,
-                "Albert in Blue blazer" => Self::AlbertInBlueBlazer,
-                "Albert in Blue shirt" => Self::AlbertInBlueShirt,
-                "Albert in Blue suit" => Self::AlbertInBlueSuit,
-                "Albert in Khaki blazer" => Self::AlbertInKhakiBlazer,
-                "Albert in White shirt" => Self::AlbertInWhiteShirt,
-                "Amanda in Blue Shirt (Front)" => Self::AmandaInBlueShirtFront,
-                "Amanda in Blue Shirt (Left)" => Self::AmandaInBlueShirtLeft,
-                "Amanda in Blue Shirt (Right)" => Self::AmandaInBlueShirtRight,
-                "Amanda in Grey Shirt (Front)" => Self::AmandaInGreyShirtFront,
-                "Amanda in Grey Shirt (Left)" => Self::AmandaInGreyShirtLeft,
-                "Amanda in Grey Shirt (Right)" => Self::AmandaInGreyShirtRight,
-                "Amanda in Maintenance (Front)" => Self::AmandaInMaintenanceFront,
-                "Amanda in Maintenance (Left)" => Self::AmandaInMaintenanceLeft,
-                "Amanda in Maintenance (Right)" => Self::AmandaInMaintenanceRight,
-                "Amelia Business Training Front 2" => Self::AmeliaBusinessTrainingFront2,
-                "Amelia Business Training Front" => Self::AmeliaBusinessTrainingFront,
-                "Amelia Business Training Side 2" => Self::AmeliaBusinessTrainingSide2,
-                "Amelia Business Training Side" => Self::AmeliaBusinessTrainingSide,
-                "Amelia Lounge Front 2" => Self::AmeliaLoungeFront2,
-                "Amelia Lounge Front" => Self::AmeliaLoungeFront,
-                "Amelia Lounge Side 2" => Self::AmeliaLoungeSide2,
-                "Amelia Lounge Side" => Self::AmeliaLoungeSide,
-                "Amelia Yoga Front 2" => Self::AmeliaYogaFront2,
-                "Amelia Yoga Front" => Self::AmeliaYogaFront,
-                "Amelia Yoga Side 2" => Self::AmeliaYogaSide2,
-                "Amelia Yoga Side" => Self::AmeliaYogaSide,
-                "Alex in Black Suit" => Self::AlexInBlackSuit,
-                "Alex in Jacket" => Self::AlexInJacket,
-                "Alex in White Coat" => Self::AlexInWhiteCoat,
-                "Alex in Yellow Sweater" => Self::AlexInYellowSweater,
-                "Anja Office Front" => Self::AnjaOfficeFront,
-                "Anja Office Side " => Self::AnjaOfficeSide,
-                "Anja Sofa Front" => Self::AnjaSofaFront,
-                "Anja Sofa Side " => Self::AnjaSofaSide,
-                "Ann Business Front" => Self::AnnBusinessFront,
-                "Ann Business Sitting" => Self::AnnBusinessSitting,
-                "Ann Casual Front" => Self::AnnCasualFront,
-                "Ann Casual Lying" => Self::AnnCasualLying,
-                "Ann Casual Sitting 2" => Self::AnnCasualSitting2,
-                "Ann Casual Sitting" => Self::AnnCasualSitting,
-                "Ann Doctor Sitting" => Self::AnnDoctorSitting,
-                "Ann Doctor Standing" => Self::AnnDoctorStanding,
-                "Ann Sweater Front" => Self::AnnSweaterFront,
-                "Ann Sweater Side" => Self::AnnSweaterSide,
-                "Ann Therapist" => Self::AnnTherapist,
-                "Anna in White T-shirt" => Self::AnnaInWhiteTShirt,
-                "Anna in Turtleneck T-shirt" => Self::AnnaInTurtleneckTShirt,
-                "Anna in Brown T-shirt" => Self::AnnaInBrownTShirt,
-                "Annelise in Dark blue dress" => Self::AnneliseInDarkBlueDress,
-                "Annelise in Off white dress" => Self::AnneliseInOffWhiteDress,
-                "Annelise in Sky blue dress" => Self::AnneliseInSkyBlueDress,
-                "Annelise in White dress" => Self::AnneliseInWhiteDress,
-                "Annelore in Blue blazer" => Self::AnneloreInBlueBlazer,
-                "Annelore in Blue dress" => Self::AnneloreInBlueDress,
-                "Annelore in Red blazer" => Self::AnneloreInRedBlazer,
-                "Annelore in Red sweater" => Self::AnneloreInRedSweater,
-                "Annelore in White shirt" => Self::AnneloreInWhiteShirt,
-                "Annie in Grey Jacket" => Self::AnnieInGreyJacket,
-                "Annie in White Shirt" => Self::AnnieInWhiteShirt,
-                "Annie in Tan Jacket" => Self::AnnieInTanJacket,
-                "Annie in Blue Casual" => Self::AnnieInBlueCasual,
-                "Annie in Light Blue" => Self::AnnieInLightBlue,
-                "Annie in Brown Shirt" => Self::AnnieInBrownShirt,
-                "Annie in Black Shirt" => Self::AnnieInBlackShirt,
-                "Annie in Pink Suit" => Self::AnnieInPinkSuit,
-                "Annie in Grey Dress" => Self::AnnieInGreyDress,
-                "Annie in Blue Vest" => Self::AnnieInBlueVest,
-                "Annie in Black V-neck Shirt" => Self::AnnieInBlackVNeckShirt,
-                "Annie in Blue Suit" => Self::AnnieInBlueSuit,
-                "Annie Bar Sitting Front" => Self::AnnieBarSittingFront,
-                "Annie Bar Sitting Side" => Self::AnnieBarSittingSide,
-                "Annie Bar Standing Front 2" => Self::AnnieBarStandingFront2,
-                "Annie Bar Standing Front 3" => Self::AnnieBarStandingFront3,
-                "Annie Bar Standing Front" => Self::AnnieBarStandingFront,
-                "Annie Bar Standing Side 2" => Self::AnnieBarStandingSide2,
-                "Annie Bar Standing Side 3" => Self::AnnieBarStandingSide3,
-                "Annie Bar Standing Side" => Self::AnnieBarStandingSide,
-                "Annie Business Casual Standing Front 2" => {
-                    Self::AnnieBusinessCasualStandingFront2
-                }
-                "Annie Business Casual Standing Front" => {
-                    Self::AnnieBusinessCasualStandingFront
-                }
-                "Annie Business Casual Standing Side 2" => {
-                    Self::AnnieBusinessCasualStandingSide2
-                }
-                "Annie Business Casual Standing Side" => {
-                    Self::AnnieBusinessCasualStandingSide
-                }
-                "Annie Casual Sitting Front 2" => Self::AnnieCasualSittingFront2,
-                "Annie Casual Sitting Front" => Self::AnnieCasualSittingFront,
-                "Annie Casual Sitting Side 2" => Self::AnnieCasualSittingSide2,
-                "Annie Casual Sitting Side" => Self::AnnieCasualSittingSide,
-                "Annie Casual Standing Front 2" => Self::AnnieCasualStandingFront2,
-                "Annie Casual Standing Front" => Self::AnnieCasualStandingFront,
-                "Annie Casual Standing Side 2" => Self::AnnieCasualStandingSide2,
-                "Annie Casual Standing Side" => Self::AnnieCasualStandingSide,
-                "Annie Desk Sitting Front 2" => Self::AnnieDeskSittingFront2,
-                "Annie Desk Sitting Front" => Self::AnnieDeskSittingFront,
-                "Annie Desk Sitting Side 2" => Self::AnnieDeskSittingSide2,
-                "Annie Desk Sitting Side" => Self::AnnieDeskSittingSide,
-                "Annie Lounge Standing Front" => Self::AnnieLoungeStandingFront,
-                "Annie Lounge Standing Side" => Self::AnnieLoungeStandingSide,
-                "Annie Office Sitting Front 2" => Self::AnnieOfficeSittingFront2,
-                "Annie Office Sitting Front" => Self::AnnieOfficeSittingFront,
-                "Annie Office Sitting Side 2" => Self::AnnieOfficeSittingSide2,
-                "Annie Office Sitting Side" => Self::AnnieOfficeSittingSide,
-                "Annie Office Standing Front" => Self::AnnieOfficeStandingFront,
-                "Annie Office Standing Side" => Self::AnnieOfficeStandingSide,
-                "Annie Sofa Sitting Front 3" => Self::AnnieSofaSittingFront3,
-                "Annie Sofa Sitting Front" => Self::AnnieSofaSittingFront,
-                "Annie Sofa Sitting Side 2" => Self::AnnieSofaSittingSide2,
-                "Annie Sofa Sitting Side 3" => Self::AnnieSofaSittingSide3,
-                "Annie Sofa Sitting Side" => Self::AnnieSofaSittingSide,
-                "Annie Sofa Sitting Front 2" => Self::AnnieSofaSittingFront2,
-                "Annie Studio Pink Sitting Front" => Self::AnnieStudioPinkSittingFront,
-                "Annie Studio Pink Sitting Side" => Self::AnnieStudioPinkSittingSide,
-                "Annie Studio Pink Standing Front" => Self::AnnieStudioPinkStandingFront,
-                "Annie Studio Pink Standing Side" => Self::AnnieStudioPinkStandingSide,
-                "Armando Casual Front" => Self::ArmandoCasualFront,
-                "Armando Casual Side" => Self::ArmandoCasualSide,
-                "Armando Suit Front" => Self::ArmandoSuitFront,
-                "Armando Suit Side" => Self::ArmandoSuitSide,
-                "Armando Sweater Front 2" => Self::ArmandoSweaterFront2,
-                "Armando Sweater Front" => Self::ArmandoSweaterFront,
-                "Armando Sweater Side 2" => Self::ArmandoSweaterSide2,
-                "Armando Sweater Side" => Self::ArmandoSweaterSide,
-                "Artur Office Front 2" => Self::ArturOfficeFront2,
-                "Artur Office Front" => Self::ArturOfficeFront,
-                "Artur Office Side 2" => Self::ArturOfficeSide2,
-                "Artur Office Side" => Self::ArturOfficeSide,
-                "Artur Sofa Casual Front 2" => Self::ArturSofaCasualFront2,
-                "Artur Sofa Casual Front" => Self::ArturSofaCasualFront,
-                "Artur Sofa Casual Side 2" => Self::ArturSofaCasualSide2,
-                "Artur Sofa Causal Side" => Self::ArturSofaCausalSide,
-                "Aubrey Sofa Side" => Self::AubreySofaSide,
-                "Aubrey (Upper Body)" => Self::AubreyUpperBody,
-                "Aubrey Night Scene Front" => Self::AubreyNightSceneFront,
-                "Aubrey Outdoor Sport Front" => Self::AubreyOutdoorSportFront,
-                "Aubrey Outdoor Sport Side" => Self::AubreyOutdoorSportSide,
-                "Aubrey Sofa Front" => Self::AubreySofaFront,
-                "August Casual Front 2" => Self::AugustCasualFront2,
-                "August Casual Front" => Self::AugustCasualFront,
-                "August Cool Sitting" => Self::AugustCoolSitting,
-                "August Cool Style" => Self::AugustCoolStyle,
-                "August Employee Front" => Self::AugustEmployeeFront,
-                "August Hoodies Front 2" => Self::AugustHoodiesFront2,
-                "August Hoodies Front" => Self::AugustHoodiesFront,
-                "Bahar (Upper Body)" => Self::BaharUpperBody,
-                "Bahar Business Front" => Self::BaharBusinessFront,
-                "Bahar Business Side" => Self::BaharBusinessSide,
-                "Bahar Business Sitting Front" => Self::BaharBusinessSittingFront,
-                "Bahar Business Sitting Side" => Self::BaharBusinessSittingSide,
-                "Bahar Casual Sitting Front 2" => Self::BaharCasualSittingFront2,
-                "Bahar Casual Sitting Front" => Self::BaharCasualSittingFront,
-                "Bahar Casual Sitting Side 2" => Self::BaharCasualSittingSide2,
-                "Bahar Casual Sitting Side" => Self::BaharCasualSittingSide,
-                "Bahar Denim Casual Front" => Self::BaharDenimCasualFront,
-                "Bahar Denim Casual Side" => Self::BaharDenimCasualSide,
-                "Bahar Denim Front" => Self::BaharDenimFront,
-                "Bahar Denim Side" => Self::BaharDenimSide,
-                "Bahar Jacket Casual Front" => Self::BaharJacketCasualFront,
-                "Bahar Jacket Casual Side" => Self::BaharJacketCasualSide,
-                "Bahar Jacket Front" => Self::BaharJacketFront,
-                "Bahar Jacket Side" => Self::BaharJacketSide,
-                "Bahar Suit Front" => Self::BaharSuitFront,
-                "Bahar Suit Side" => Self::BaharSuitSide,
-                "Bastien in Blue T-shirt" => Self::BastienInBlueTShirt,
-                "Bastien in Blue blazer" => Self::BastienInBlueBlazer,
-                "Bastien in Blue shirt" => Self::BastienInBlueShirt,
-                "Bastien in White shirt" => Self::BastienInWhiteShirt,
-                "Blanka Lounge Front" => Self::BlankaLoungeFront,
-                "Blanka Lounge Side" => Self::BlankaLoungeSide,
-                "Blanka Outdoor Business Front" => Self::BlankaOutdoorBusinessFront,
-                "Blanka Outdoor Business Side" => Self::BlankaOutdoorBusinessSide,
-                "Blanka Outdoor Reading Front" => Self::BlankaOutdoorReadingFront,
-                "Blanka Outdoor Reading Side" => Self::BlankaOutdoorReadingSide,
-                "Blanka Picnic Front" => Self::BlankaPicnicFront,
-                "Blanka Picnic Side" => Self::BlankaPicnicSide,
-                "Bojan Business Training Front 2" => Self::BojanBusinessTrainingFront2,
-                "Bojan Business Training Front" => Self::BojanBusinessTrainingFront,
-                "Bojan Business Training Side 2" => Self::BojanBusinessTrainingSide2,
-                "Bojan Business Training Side" => Self::BojanBusinessTrainingSide,
-                "Bojan Lounge Front 2" => Self::BojanLoungeFront2,
-                "Bojan Lounge Front" => Self::BojanLoungeFront,
-                "Bojan Lounge Side 2" => Self::BojanLoungeSide2,
-                "Bojan Lounge Side" => Self::BojanLoungeSide,
-                "Bojan Sport Front 2" => Self::BojanSportFront2,
-                "Bojan Sport Front" => Self::BojanSportFront,
-                "Bojan Sport Side 2" => Self::BojanSportSide2,
-                "Bojan Sport Side" => Self::BojanSportSide,
-                "Bradley in Blue Polo (Front)" => Self::BradleyInBluePoloFront,
-                "Bradley in Blue Polo (Left)" => Self::BradleyInBluePoloLeft,
-                "Bradley in Blue Polo (Right)" => Self::BradleyInBluePoloRight,
-                "Bradley in Blue Shirt (Front)" => Self::BradleyInBlueShirtFront,
-                "Bradley in Blue Shirt (Left)" => Self::BradleyInBlueShirtLeft,
-                "Bradley in Blue Shirt (Right)" => Self::BradleyInBlueShirtRight,
-                "Bradley in Doctor (Front)" => Self::BradleyInDoctorFront,
-                "Bradley in Doctor (Left)" => Self::BradleyInDoctorLeft,
-                "Bradley in Doctor (Right)" => Self::BradleyInDoctorRight,
-                "Brandon in Grey Suit" => Self::BrandonInGreySuit,
-                "Brandon in Blue Sweater" => Self::BrandonInBlueSweater,
-                "Brandon in White Shirt" => Self::BrandonInWhiteShirt,
-                "Brandon Business Sitting Front" => Self::BrandonBusinessSittingFront,
-                "Brandon Business Sitting Side" => Self::BrandonBusinessSittingSide,
-                "Brandon Business Standing Front" => Self::BrandonBusinessStandingFront,
-                "Brandon Business Standing Side" => Self::BrandonBusinessStandingSide,
-                "Brandon Casual Sitting Front" => Self::BrandonCasualSittingFront,
-                "Brandon Casual Sitting Side" => Self::BrandonCasualSittingSide,
-                "Brandon Kitchen Standing Front" => Self::BrandonKitchenStandingFront,
-                "Brandon Kitchen Standing Side" => Self::BrandonKitchenStandingSide,
-                "Brandon Lobby Sitting Front" => Self::BrandonLobbySittingFront,
-                "Brandon Lobby Sitting Side" => Self::BrandonLobbySittingSide,
-                "Brandon Lobby Standing Front" => Self::BrandonLobbyStandingFront,
-                "Brandon Lobby Standing Side" => Self::BrandonLobbyStandingSide,
-                "Brandon Office Sitting Front" => Self::BrandonOfficeSittingFront,
-                "Brandon Office Sitting Side" => Self::BrandonOfficeSittingSide,
-                "Brandon Office Standing Front" => Self::BrandonOfficeStandingFront,
-                "Brandon Office Standing Side" => Self::BrandonOfficeStandingSide,
-                "Brandon Sofa Sitting Front" => Self::BrandonSofaSittingFront,
-                "Brandon Sofa Sitting Side" => Self::BrandonSofaSittingSide,
-                "Brent Office Front 2" => Self::BrentOfficeFront2,
-                "Brent Office Front" => Self::BrentOfficeFront,
-                "Brent Office Side 2" => Self::BrentOfficeSide2,
-                "Brent Office Side" => Self::BrentOfficeSide,
-                "Brent Sofa Front 2" => Self::BrentSofaFront2,
-                "Brent Sofa Front" => Self::BrentSofaFront,
-                "Brent Sofa Side 2" => Self::BrentSofaSide2,
-                "Brent Sofa Side" => Self::BrentSofaSide,
-                "Briana in White shirt" => Self::BrianaInWhiteShirt,
-                "Briana in Striped T-shirt" => Self::BrianaInStripedTShirt,
-                "Briana in Brown suit" => Self::BrianaInBrownSuit,
-                "Bruce" => Self::Bruce,
-                "Bryan Casual Front" => Self::BryanCasualFront,
-                "Bryan Casual Side" => Self::BryanCasualSide,
-                "Bryan Fitness Coach" => Self::BryanFitnessCoach,
-                "Bryan Tech Expert" => Self::BryanTechExpert,
-                "Bryan Plaid Shirt Front" => Self::BryanPlaidShirtFront,
-                "Bryan Plaid Shirt Side" => Self::BryanPlaidShirtSide,
-                "Bryan Suit Front" => Self::BryanSuitFront,
-                "Bryan Suit Side" => Self::BryanSuitSide,
-                "Bryce in Black t-shirt" => Self::BryceInBlackTShirt,
-                "Bryce in Blue blazer" => Self::BryceInBlueBlazer,
-                "Bryce in Blue shirt" => Self::BryceInBlueShirt,
-                "Bryce in Grey blazer" => Self::BryceInGreyBlazer,
-                "Bryce in White shirt" => Self::BryceInWhiteShirt,
-                "Byron Business Front 2" => Self::ByronBusinessFront2,
-                "Byron Business Front" => Self::ByronBusinessFront,
-                "Byron Business Side 2" => Self::ByronBusinessSide2,
-                "Byron Business Side" => Self::ByronBusinessSide,
-                "Byron Business Sitting Front" => Self::ByronBusinessSittingFront,
-                "Byron Business Sitting Size" => Self::ByronBusinessSittingSize,
-                "Byron Casual Front 2" => Self::ByronCasualFront2,
-                "Byron Casual Front" => Self::ByronCasualFront,
-                "Byron Casual Side 2" => Self::ByronCasualSide2,
-                "Byron Casual Side" => Self::ByronCasualSide,
-                "Byron Casual Sitting Front" => Self::ByronCasualSittingFront,
-                "Byron Casual Sitting Side" => Self::ByronCasualSittingSide,
-                "Byron Jacket Front" => Self::ByronJacketFront,
-                "Byron Jacket Side" => Self::ByronJacketSide,
-                "Byron Sitting Front" => Self::ByronSittingFront,
-                "Byron Sitting Side" => Self::ByronSittingSide,
-                "Byron Suit Front" => Self::ByronSuitFront,
-                "Byron Suit Side" => Self::ByronSuitSide,
-                "Candace in Beige Dress (Front)" => Self::CandaceInBeigeDressFront,
-                "Candace in Beige Dress (Left)" => Self::CandaceInBeigeDressLeft,
-                "Candace in Beige Dress (Right)" => Self::CandaceInBeigeDressRight,
-                "Candace in Doctor (Front)" => Self::CandaceInDoctorFront,
-                "Candace in Doctor (Left)" => Self::CandaceInDoctorLeft,
-                "Candace in Doctor (Right)" => Self::CandaceInDoctorRight,
-                "Candace in Pink Blazer (Front)" => Self::CandaceInPinkBlazerFront,
-                "Candace in Pink Blazer (Right)" => Self::CandaceInPinkBlazerRight,
-                "Candace in Pink Blazer  (Left)" => Self::CandaceInPinkBlazerLeft,
-                "Carla in Doctor (Front)" => Self::CarlaInDoctorFront,
-                "Carla in Doctor (Left)" => Self::CarlaInDoctorLeft,
-                "Carla in Doctor (Right)" => Self::CarlaInDoctorRight,
-                "Carla in Dress  (Left)" => Self::CarlaInDressLeft,
-                "Carla in Shirt (Front)" => Self::CarlaInShirtFront,
-                "Carla in Shirt (Left)" => Self::CarlaInShirtLeft,
-                "Carla in Shirt (Right)" => Self::CarlaInShirtRight,
-                "Carlotta BizTalk Front" => Self::CarlottaBizTalkFront,
-                "Carlotta BizTalk Side" => Self::CarlottaBizTalkSide,
-                "Carlotta Business Front" => Self::CarlottaBusinessFront,
-                "Carlotta Business Side" => Self::CarlottaBusinessSide,
-                "Carlotta Casual Front" => Self::CarlottaCasualFront,
-                "Carlotta Casual Side" => Self::CarlottaCasualSide,
-                "Carlotta Casual Sitting Front" => Self::CarlottaCasualSittingFront,
-                "Carlotta Casual Sitting Side" => Self::CarlottaCasualSittingSide,
-                "Carlotta Half Front" => Self::CarlottaHalfFront,
-                "Carlotta Pink Jumpsuit Front 2" => Self::CarlottaPinkJumpsuitFront2,
-                "Carlotta Pink Jumpsuit Front" => Self::CarlottaPinkJumpsuitFront,
-                "Carlotta Pink Jumpsuit Side 2" => Self::CarlottaPinkJumpsuitSide2,
-                "Carlotta Pink Jumpsuit Side" => Self::CarlottaPinkJumpsuitSide,
-                "Carlotta Pink Jumpsuit Sitting Front" => {
-                    Self::CarlottaPinkJumpsuitSittingFront
-                }
-                "Carlotta Pink Jumpsuit Sitting Side" => {
-                    Self::CarlottaPinkJumpsuitSittingSide
-                }
-                "Caroline Business Sitting Front" => Self::CarolineBusinessSittingFront,
-                "Caroline Business Sitting Side" => Self::CarolineBusinessSittingSide,
-                "Caroline Business Standing Front" => Self::CarolineBusinessStandingFront,
-                "Caroline Business Standing Side" => Self::CarolineBusinessStandingSide,
-                "Caroline in Blue Suit" => Self::CarolineInBlueSuit,
-                "Caroline in White Shirt" => Self::CarolineInWhiteShirt,
-                "Caroline in Yellow Casual" => Self::CarolineInYellowCasual,
-                "Caroline in Yellow Skirt" => Self::CarolineInYellowSkirt,
-                "Caroline Casual Sitting Front" => Self::CarolineCasualSittingFront,
-                "Caroline Casual Sitting Side" => Self::CarolineCasualSittingSide,
-                "Caroline Kitchen Standing Front" => Self::CarolineKitchenStandingFront,
-                "Caroline Kitchen Standing Side" => Self::CarolineKitchenStandingSide,
-                "Caroline Lobby Sitting Front" => Self::CarolineLobbySittingFront,
-                "Caroline Lobby Sitting Side" => Self::CarolineLobbySittingSide,
-                "Caroline Lobby Standing Front" => Self::CarolineLobbyStandingFront,
-                "Caroline Lobby Standing Side" => Self::CarolineLobbyStandingSide,
-                "Caroline Office Sitting Front" => Self::CarolineOfficeSittingFront,
-                "Caroline Office Sitting Side" => Self::CarolineOfficeSittingSide,
-                "Caroline Office Standing Front" => Self::CarolineOfficeStandingFront,
-                "Caroline Office Standing Side" => Self::CarolineOfficeStandingSide,
-                "Caroline Sofa Sitting Front" => Self::CarolineSofaSittingFront,
-                "Caroline Sofa Sitting Side" => Self::CarolineSofaSittingSide,
-                "Chad in Blue Shirt (Front)" => Self::ChadInBlueShirtFront,
-                "Chad in Blue Shirt (Left)" => Self::ChadInBlueShirtLeft,
-                "Chad in Blue Shirt (Right)" => Self::ChadInBlueShirtRight,
-                "Chad in Grey Shirt (Front)" => Self::ChadInGreyShirtFront,
-                "Chad in Grey Shirt (Left)" => Self::ChadInGreyShirtLeft,
-                "Chad in Grey Shirt (Right)" => Self::ChadInGreyShirtRight,
-                "Chad in Maintenance (Front)" => Self::ChadInMaintenanceFront,
-                "Chad in Maintenance (Left)" => Self::ChadInMaintenanceLeft,
-                "Chad in Maintenance (Right)" => Self::ChadInMaintenanceRight,
-                "Chakir in Headscarf (Front)" => Self::ChakirInHeadscarfFront,
-                "Chakir in Headscarf (Left)" => Self::ChakirInHeadscarfLeft,
-                "Chakir in Headscarf (Right)" => Self::ChakirInHeadscarfRight,
-                "Chakir in White Shirt (Front)" => Self::ChakirInWhiteShirtFront,
-                "Chakir in White Shirt (Right)" => Self::ChakirInWhiteShirtRight,
-                "Chakir in white Shirt (Left)" => Self::ChakirInWhiteShirtLeft,
-                "Chloe (Upper Body)" => Self::ChloeUpperBody,
-                "Chloe Lounge Front" => Self::ChloeLoungeFront,
-                "Chloe Lounge Side" => Self::ChloeLoungeSide,
-                "Chloe Outdoor Side" => Self::ChloeOutdoorSide,
-                "Colin Business Front 2" => Self::ColinBusinessFront2,
-                "Colin Business Front" => Self::ColinBusinessFront,
-                "Colin Jacket Front" => Self::ColinJacketFront,
-                "Colin Sitting Cool Style 2" => Self::ColinSittingCoolStyle2,
-                "Colin Sitting Cool Style" => Self::ColinSittingCoolStyle,
-                "Colin Suit Front" => Self::ColinSuitFront,
-                "Colin Sweater Front" => Self::ColinSweaterFront,
-                "Colin Sweater Sitting Front" => Self::ColinSweaterSittingFront,
-                "Connie Business Front" => Self::ConnieBusinessFront,
-                "Connie Business Sitting Front" => Self::ConnieBusinessSittingFront,
-                "Connie Casual Sitting Front" => Self::ConnieCasualSittingFront,
-                "Connie Casual Sitting Side" => Self::ConnieCasualSittingSide,
-                "Connie Education Front" => Self::ConnieEducationFront,
-                "Connie Education Side 2" => Self::ConnieEducationSide2,
-                "Connie Education Side" => Self::ConnieEducationSide,
-                "Connie Skirt Front" => Self::ConnieSkirtFront,
-                "Connie Skirt Side" => Self::ConnieSkirtSide,
-                "Connie Skirt Sitting Front" => Self::ConnieSkirtSittingFront,
-                "Connie Skirt Sitting Side" => Self::ConnieSkirtSittingSide,
-                "Connie Suit Front" => Self::ConnieSuitFront,
-                "Conrad House Front" => Self::ConradHouseFront,
-                "Conrad House Side" => Self::ConradHouseSide,
-                "Conrad Sofa Front" => Self::ConradSofaFront,
-                "Conrad Sofa Side" => Self::ConradSofaSide,
-                "Crisanto Business Front" => Self::CrisantoBusinessFront,
-                "Crisanto Business Side" => Self::CrisantoBusinessSide,
-                "Crisanto Chef Front 2" => Self::CrisantoChefFront2,
-                "Crisanto Chef Front" => Self::CrisantoChefFront,
-                "Crisanto Chef Side 2" => Self::CrisantoChefSide2,
-                "Crisanto Chef Side" => Self::CrisantoChefSide,
-                "Crisanto Chef Sitting " => Self::CrisantoChefSitting,
-                "Crisanto Education Front" => Self::CrisantoEducationFront,
-                "Crisanto Education Side" => Self::CrisantoEducationSide,
-                "Crisanto Nurse Front 2" => Self::CrisantoNurseFront2,
-                "Crisanto Nurse Front" => Self::CrisantoNurseFront,
-                "Crisanto Nurse Side 2" => Self::CrisantoNurseSide2,
-                "Crisanto Nurse Side" => Self::CrisantoNurseSide,
-                "Crisanto Nurse Sitting Front" => Self::CrisantoNurseSittingFront,
-                "Crisanto Nurse Sitting Side" => Self::CrisantoNurseSittingSide,
-                "Crisanto Suit Front" => Self::CrisantoSuitFront,
-                "Crisanto Suit Side" => Self::CrisantoSuitSide,
-                "Daphne in Blue blazer" => Self::DaphneInBlueBlazer,
-                "Daphne in Blue shirt" => Self::DaphneInBlueShirt,
-                "Daphne in Grey blazer" => Self::DaphneInGreyBlazer,
-                "Daphne in Grey suit" => Self::DaphneInGreySuit,
-                "Daphne in Pink hoodie" => Self::DaphneInPinkHoodie,
-                "Daphne in White t-shirt" => Self::DaphneInWhiteTShirt,
-                "Darnell in Blue Shirt (Front)" => Self::DarnellInBlueShirtFront,
-                "Darnell in Blue Shirt (Left)" => Self::DarnellInBlueShirtLeft,
-                "Darnell in Blue Shirt (Right)" => Self::DarnellInBlueShirtRight,
-                "Darnell in Bordeaux Polo (Front)" => Self::DarnellInBordeauxPoloFront,
-                "Darnell in Bordeaux Polo (Left)" => Self::DarnellInBordeauxPoloLeft,
-                "Darnell in Bordeaux Polo (Right)" => Self::DarnellInBordeauxPoloRight,
-                "Darnell in Doctor (Front)" => Self::DarnellInDoctorFront,
-                "Darnell in Doctor (Left)" => Self::DarnellInDoctorLeft,
-                "Darnell in Doctor (Right)" => Self::DarnellInDoctorRight,
-                "Derya Indoor Front 2" => Self::DeryaIndoorFront2,
-                "Derya Indoor Front" => Self::DeryaIndoorFront,
-                "Derya Indoor Side 2" => Self::DeryaIndoorSide2,
-                "Derya Indoor Side" => Self::DeryaIndoorSide,
-                "Derya Office Front 2" => Self::DeryaOfficeFront2,
-                "Derya Office Front" => Self::DeryaOfficeFront,
-                "Derya Office Side 2" => Self::DeryaOfficeSide2,
-                "Derya Office Side" => Self::DeryaOfficeSide,
-                "Dexter Casual Front" => Self::DexterCasualFront,
-                "Dexter Casuat Side" => Self::DexterCasuatSide,
-                "Dexter Doctor Sitting" => Self::DexterDoctorSitting,
-                "Dexter Doctor Standing" => Self::DexterDoctorStanding,
-                "Dexter Lawyer" => Self::DexterLawyer,
-                "Dexter Suit Front" => Self::DexterSuitFront,
-                "Dexter Suit Side" => Self::DexterSuitSide,
-                "Dexter Winter Coat Front" => Self::DexterWinterCoatFront,
-                "Dexter Winter Coat Side" => Self::DexterWinterCoatSide,
-                "Diana in Black Camisole Top" => Self::DianaInBlackCamisoleTop,
-                "Diana in Striped Shirt" => Self::DianaInStripedShirt,
-                "Diana in White Shirt" => Self::DianaInWhiteShirt,
-                "Diora in Blue blazer" => Self::DioraInBlueBlazer,
-                "Diora in Green blazer" => Self::DioraInGreenBlazer,
-                "Diora in Pink shirt" => Self::DioraInPinkShirt,
-                "Diora in White shirt" => Self::DioraInWhiteShirt,
-                "Diora in White t-shirt" => Self::DioraInWhiteTShirt,
-                "Diran Casual Front" => Self::DiranCasualFront,
-                "Diran Casual Side" => Self::DiranCasualSide,
-                "Diran Jacket Front" => Self::DiranJacketFront,
-                "Diran Jacket Side" => Self::DiranJacketSide,
-                "Diran Macbook Business Front" => Self::DiranMacbookBusinessFront,
-                "Diran Macbook Business Side" => Self::DiranMacbookBusinessSide,
-                "Diran Macbook Casual Front" => Self::DiranMacbookCasualFront,
-                "Diran Macbook Casual Side" => Self::DiranMacbookCasualSide,
-                "Diran Macbook Sitting Front 2" => Self::DiranMacbookSittingFront2,
-                "Diran Macbook Sitting Front" => Self::DiranMacbookSittingFront,
-                "Diran Macbook Sitting Side 2" => Self::DiranMacbookSittingSide2,
-                "Diran Macbook Sitting Side" => Self::DiranMacbookSittingSide,
-                "Diran Suit Front" => Self::DiranSuitFront,
-                "Diran Suit Side" => Self::DiranSuitSide,
-                "Diran iPad Front" => Self::DiranIPadFront,
-                "Diran iPad Side" => Self::DiranIPadSide,
-                "Diran iPad Sitting Front" => Self::DiranIPadSittingFront,
-                "Diran iPad Sitting Side" => Self::DiranIPadSittingSide,
-                "Elenora Casual Front" => Self::ElenoraCasualFront,
-                "Elenora Casual Side" => Self::ElenoraCasualSide,
-                "Elenora Fitness Coach" => Self::ElenoraFitnessCoach,
-                "Elenora Fitness Coach 2" => Self::ElenoraFitnessCoach2,
-                "Elenora Tech Expert" => Self::ElenoraTechExpert,
-                "Elenora Suit Front" => Self::ElenoraSuitFront,
-                "Elenora Suit Side" => Self::ElenoraSuitSide,
-                "Elenora YellowDress Front" => Self::ElenoraYellowDressFront,
-                "Elenora YellowDress Side" => Self::ElenoraYellowDressSide,
-                "Emanuel Office Front" => Self::EmanuelOfficeFront,
-                "Emanuel Office Side" => Self::EmanuelOfficeSide,
-                "Emanuel Sofa Front" => Self::EmanuelSofaFront,
-                "Emanuel Sofa Side" => Self::EmanuelSofaSide,
-                "Emery in Blue blazer" => Self::EmeryInBlueBlazer,
-                "Emery in Blue suit" => Self::EmeryInBlueSuit,
-                "Emery in Green shirt" => Self::EmeryInGreenShirt,
-                "Emery in Khaki blazer" => Self::EmeryInKhakiBlazer,
-                "Emery in Red blazer" => Self::EmeryInRedBlazer,
-                "Emery in White t-shirt" => Self::EmeryInWhiteTShirt,
-                "Emilia Outdoor Business Front" => Self::EmiliaOutdoorBusinessFront,
-                "Emilia Outdoor Business Side" => Self::EmiliaOutdoorBusinessSide,
-                "Emilia Outdoor Yoga Front 2" => Self::EmiliaOutdoorYogaFront2,
-                "Emilia Outdoor Yoga Front" => Self::EmiliaOutdoorYogaFront,
-                "Emilia Outdoor Yoga Side" => Self::EmiliaOutdoorYogaSide,
-                "Emilia Picnic Front" => Self::EmiliaPicnicFront,
-                "Emilia Picnic Side" => Self::EmiliaPicnicSide,
-                "Edward in Black Suit" => Self::EdwardInBlackSuit,
-                "Edward" => Self::Edward,
-                "Edward in Blue Shirt" => Self::EdwardInBlueShirt,
-                "Esmond in Black coat" => Self::EsmondInBlackCoat,
-                "Esmond in Black shirt" => Self::EsmondInBlackShirt,
-                "Esmond in Blue blazer" => Self::EsmondInBlueBlazer,
-                "Esmond in Blue suit" => Self::EsmondInBlueSuit,
-                "Esmond in Grey sweater" => Self::EsmondInGreySweater,
-                "Fernando Business Indoor Front" => Self::FernandoBusinessIndoorFront,
-                "Fernando Business Indoor Side" => Self::FernandoBusinessIndoorSide,
-                "Fernando OutdoorChair Front 2" => Self::FernandoOutdoorChairFront2,
-                "Fernando Outdoor Chair Front" => Self::FernandoOutdoorChairFront,
-                "Fernando Outdoor Chair Side" => Self::FernandoOutdoorChairSide,
-                "Fernando Outdoor Front" => Self::FernandoOutdoorFront,
-                "Fernando Outdoor Side" => Self::FernandoOutdoorSide,
-                "Fernando Outdoor Table Front" => Self::FernandoOutdoorTableFront,
-                "Fernando Outdoor Table Side" => Self::FernandoOutdoorTableSide,
-                "Fina Business Sitting Front" => Self::FinaBusinessSittingFront,
-                "Fina Business Sitting Side" => Self::FinaBusinessSittingSide,
-                "Fina Casual Front 2" => Self::FinaCasualFront2,
-                "Fina Casual Front" => Self::FinaCasualFront,
-                "Fina Casual Side 2" => Self::FinaCasualSide2,
-                "Fina Casual Side" => Self::FinaCasualSide,
-                "Fina Casual Sitting Front" => Self::FinaCasualSittingFront,
-                "Fina Casual Sitting Side" => Self::FinaCasualSittingSide,
-                "Fina Denim Front" => Self::FinaDenimFront,
-                "Fina Denim Side" => Self::FinaDenimSide,
-                "Fina Denim Sitting Front" => Self::FinaDenimSittingFront,
-                "Fina Employee Front" => Self::FinaEmployeeFront,
-                "Fina Employee Side" => Self::FinaEmployeeSide,
-                "Fina Suit Front" => Self::FinaSuitFront,
-                "Fina Suit Side" => Self::FinaSuitSide,
-                "Fina Support Front" => Self::FinaSupportFront,
-                "Fina Support Side" => Self::FinaSupportSide,
-                "Florin Business Sitting Front" => Self::FlorinBusinessSittingFront,
-                "Florin Business Sitting Side" => Self::FlorinBusinessSittingSide,
-                "Florin Maintain Front 2" => Self::FlorinMaintainFront2,
-                "Florin Maintain Front" => Self::FlorinMaintainFront,
-                "Florin Maintain Side 2" => Self::FlorinMaintainSide2,
-                "Florin Maintain Side" => Self::FlorinMaintainSide,
-                "Florin Maintain Siiting Front" => Self::FlorinMaintainSiitingFront,
-                "Florin Maintain Siiting Side" => Self::FlorinMaintainSiitingSide,
-                "Florin Suit Front 2" => Self::FlorinSuitFront2,
-                "Florin Suit Front" => Self::FlorinSuitFront,
-                "Florin Suit Side 2" => Self::FlorinSuitSide2,
-                "Florin Suit Side" => Self::FlorinSuitSide,
-                "Francis in Blazer (Front)" => Self::FrancisInBlazerFront,
-                "Francis in Blazer (Left)" => Self::FrancisInBlazerLeft,
-                "Francis in Blazer (Right)" => Self::FrancisInBlazerRight,
-                "Francis in Doctor (Front)" => Self::FrancisInDoctorFront,
-                "Francis in Doctor (Left)" => Self::FrancisInDoctorLeft,
-                "Francis in Doctor (Right)" => Self::FrancisInDoctorRight,
-                "Francis in Shirt (Front)" => Self::FrancisInShirtFront,
-                "Francis in Shirt (Left)" => Self::FrancisInShirtLeft,
-                "Francis in Shirt (Right)" => Self::FrancisInShirtRight,
-                "Fred in Blue Long Shirt (Front)" => Self::FredInBlueLongShirtFront,
-                "Fred in Blue Long Shirt (Left)" => Self::FredInBlueLongShirtLeft,
-                "Fred in Blue Long Shirt (Right)" => Self::FredInBlueLongShirtRight,
-                "Fred in Blue Short Shirt (Front)" => Self::FredInBlueShortShirtFront,
-                "Fred in Blue Short Shirt (Left)" => Self::FredInBlueShortShirtLeft,
-                "Fred in Blue Short Shirt (Right)" => Self::FredInBlueShortShirtRight,
-                "Freja in Blue blazer" => Self::FrejaInBlueBlazer,
-                "Freja in Grey blazer" => Self::FrejaInGreyBlazer,
-                "Freja in White blazer" => Self::FrejaInWhiteBlazer,
-                "Freja in White polo shirt" => Self::FrejaInWhitePoloShirt,
-                "Freja in White shirt" => Self::FrejaInWhiteShirt,
-                "Gabriel in Black Sweatshirt" => Self::GabrielInBlackSweatshirt,
-                "Gabriel in Blue Suit" => Self::GabrielInBlueSuit,
-                "Gabriel in Gray Shirt" => Self::GabrielInGrayShirt,
-                "Gala Bedroom Front" => Self::GalaBedroomFront,
-                "Gala Business Sofa Front 2" => Self::GalaBusinessSofaFront2,
-                "Gala Business Sofa Front 3" => Self::GalaBusinessSofaFront3,
-                "Gala Business Sofa Front" => Self::GalaBusinessSofaFront,
-                "Gala Business Sofa Side 2" => Self::GalaBusinessSofaSide2,
-                "Gala Business Sofa Side 3" => Self::GalaBusinessSofaSide3,
-                "Gala Business Sofa Side" => Self::GalaBusinessSofaSide,
-                "Gala Casual Sofa with iPad Front" => Self::GalaCasualSofaWithIPadFront,
-                "Gala Casual Sofa with iPad Side 2" => Self::GalaCasualSofaWithIPadSide2,
-                "Gala Casual Sofa with iPad Side" => Self::GalaCasualSofaWithIPadSide,
-                "Gala Office Front" => Self::GalaOfficeFront,
-                "Gala Office Side" => Self::GalaOfficeSide,
-                "Gala Sofa Front 2" => Self::GalaSofaFront2,
-                "Gala Sofa Front 3" => Self::GalaSofaFront3,
-                "Gala Sofa Front" => Self::GalaSofaFront,
-                "Gala Sofa Side 2" => Self::GalaSofaSide2,
-                "Gala Sofa Side 3" => Self::GalaSofaSide3,
-                "Gala Sofa Side" => Self::GalaSofaSide,
-                "Georgia (Upper Body)" => Self::GeorgiaUpperBody,
-                "Georgia Casual Front" => Self::GeorgiaCasualFront,
-                "Georgia Casual Side" => Self::GeorgiaCasualSide,
-                "Georgia Office Front" => Self::GeorgiaOfficeFront,
-                "Georgia Office Side" => Self::GeorgiaOfficeSide,
-                "Gerardo Sofa Side" => Self::GerardoSofaSide,
-                "Gerardo Indoor Front" => Self::GerardoIndoorFront,
-                "Gerardo Indoor Side" => Self::GerardoIndoorSide,
-                "Gerardo Night Scene Front 2" => Self::GerardoNightSceneFront2,
-                "Gerardo Night Scene Front" => Self::GerardoNightSceneFront,
-                "Gerardo Outdoor Sport Front" => Self::GerardoOutdoorSportFront,
-                "Gerardo Outdoor Sport Side" => Self::GerardoOutdoorSportSide,
-                "Gerardo Sofa Front" => Self::GerardoSofaFront,
-                "Giulia Office Front 2" => Self::GiuliaOfficeFront2,
-                "Giulia Office Front" => Self::GiuliaOfficeFront,
-                "Giulia Office Side 2" => Self::GiuliaOfficeSide2,
-                "Giulia Office Side" => Self::GiuliaOfficeSide,
-                "Giulia Sofa Front" => Self::GiuliaSofaFront,
-                "Giulia Sofa Side" => Self::GiuliaSofaSide,
-                "Giulia Sofa  Front 2" => Self::GiuliaSofaFront2,
-                "Giulia Sofa  Side 3" => Self::GiuliaSofaSide3,
-                "Hada Casual Cup Front" => Self::HadaCasualCupFront,
-                "Hada Casual Cup Side" => Self::HadaCasualCupSide,
-                "Hada Casual Front" => Self::HadaCasualFront,
-                "Hada Casual Side" => Self::HadaCasualSide,
-                "Hada Casual Sitting Front 2" => Self::HadaCasualSittingFront2,
-                "Hada Casual Sitting Front" => Self::HadaCasualSittingFront,
-                "Hada Casual Sitting Side 2" => Self::HadaCasualSittingSide2,
-                "Hada Casual Sitting Side" => Self::HadaCasualSittingSide,
-                "Hada LivelyGestures Front" => Self::HadaLivelyGesturesFront,
-                "Hada LivelyGestures Side" => Self::HadaLivelyGesturesSide,
-                "Hada LivelyGestures Sitting Front" => Self::HadaLivelyGesturesSittingFront,
-                "Hada LivelyGestures Sitting Side" => Self::HadaLivelyGesturesSittingSide,
-                "Hada Suit Front 2" => Self::HadaSuitFront2,
-                "Hada Suit Front" => Self::HadaSuitFront,
-                "Hada Suit Side 2" => Self::HadaSuitSide2,
-                "Hada Suit Side" => Self::HadaSuitSide,
-                "Hada Suit Sitting Front 2" => Self::HadaSuitSittingFront2,
-                "Hada Suit Sitting Front" => Self::HadaSuitSittingFront,
-                "Hada Suit Sitting Side" => Self::HadaSuitSittingSide,
-                "Harrison in Black Suit" => Self::HarrisonInBlackSuit,
-                "Harrison in Gray Suit" => Self::HarrisonInGraySuit,
-                "Harrison in White Shirt" => Self::HarrisonInWhiteShirt,
-                "Ian in Beige Shirt" => Self::IanInBeigeShirt,
-                "Ian in Black Jacket" => Self::IanInBlackJacket,
-                "Ian in Gray Suit" => Self::IanInGraySuit,
-                "Ida Lounge Front 2" => Self::IdaLoungeFront2,
-                "Ida Lounge Front" => Self::IdaLoungeFront,
-                "Ida Lounge Side 2" => Self::IdaLoungeSide2,
-                "Ida Lounge Side" => Self::IdaLoungeSide,
-                "Ida Sofa Front 2" => Self::IdaSofaFront2,
-                "Ida Sofa Front" => Self::IdaSofaFront,
-                "Ida Sofa Side 2" => Self::IdaSofaSide2,
-                "Ida Sofa Side" => Self::IdaSofaSide,
-                "Iker in Almond sweater" => Self::IkerInAlmondSweater,
-                "Iker in Black blazer" => Self::IkerInBlackBlazer,
-                "Iker in Blue shirt" => Self::IkerInBlueShirt,
-                "Iker in Grey blazer" => Self::IkerInGreyBlazer,
-                "Iker in White shirt" => Self::IkerInWhiteShirt,
-                "Imelda BizTalk Front" => Self::ImeldaBizTalkFront,
-                "Imelda BizTalk Side" => Self::ImeldaBizTalkSide,
-                "Imelda Business Front" => Self::ImeldaBusinessFront,
-                "Imelda Business Side" => Self::ImeldaBusinessSide,
-                "Imelda Business Sitting Front 2" => Self::ImeldaBusinessSittingFront2,
-                "Imelda Business Sitting Front" => Self::ImeldaBusinessSittingFront,
-                "Imelda Business Sitting Side 2" => Self::ImeldaBusinessSittingSide2,
-                "Imelda Business Sitting Side" => Self::ImeldaBusinessSittingSide,
-                "Imelda Casual Front" => Self::ImeldaCasualFront,
-                "Imelda Casual Side" => Self::ImeldaCasualSide,
-                "Imelda Coat Front 2" => Self::ImeldaCoatFront2,
-                "Imelda Coat Front" => Self::ImeldaCoatFront,
-                "Imelda Coat Side" => Self::ImeldaCoatSide,
-                "Imelda Customer Support Front" => Self::ImeldaCustomerSupportFront,
-                "Imelda Customer Support Side" => Self::ImeldaCustomerSupportSide,
-                "Imelda Full Side " => Self::ImeldaFullSide,
-                "Imelda Suit Front" => Self::ImeldaSuitFront,
-                "Imelda Suit Side" => Self::ImeldaSuitSide,
-                "Ivan in Black Suit" => Self::IvanInBlackSuit,
-                "Ivan in Gary Suit" => Self::IvanInGarySuit,
-                "Ivan in Suit" => Self::IvanInSuit,
-                "Ivan in Sweater" => Self::IvanInSweater,
-                "Jason in Black Jacket" => Self::JasonInBlackJacket,
-                "Jason in Blue Suit" => Self::JasonInBlueSuit,
-                "Jason in Gray Shirt" => Self::JasonInGrayShirt,
-                "Javi Intense Sitting Speaking Front" => {
-                    Self::JaviIntenseSittingSpeakingFront
-                }
-                "Javi Intense Sitting Speaking Side" => Self::JaviIntenseSittingSpeakingSide,
-                "Javi Intense Sitting Speaking " => Self::JaviIntenseSittingSpeaking,
-                "Javi Intense Speaking Front 2" => Self::JaviIntenseSpeakingFront2,
-                "Javi Intense Speaking Front 3" => Self::JaviIntenseSpeakingFront3,
-                "Javi Intense Speaking Front" => Self::JaviIntenseSpeakingFront,
-                "Javi Intense Speaking Side 3" => Self::JaviIntenseSpeakingSide3,
-                "Javi Intense Speaking Side" => Self::JaviIntenseSpeakingSide,
-                "Javi in Passionate Gestures 2" => Self::JaviInPassionateGestures2,
-                "Javi in Passionate Gestures 3" => Self::JaviInPassionateGestures3,
-                "Javi in Passionate Gestures" => Self::JaviInPassionateGestures,
-                "Jin (Upper Body)" => Self::JinUpperBody,
-                "Jin Blue Casual Front" => Self::JinBlueCasualFront,
-                "Jin Blue Casual Side" => Self::JinBlueCasualSide,
-                "Jin Business Café Mode Front" => Self::JinBusinessCafModeFront,
-                "Jin Business Café Mode Side" => Self::JinBusinessCafModeSide,
-                "Jin Business Sitting Front" => Self::JinBusinessSittingFront,
-                "Jin Business Sitting Side" => Self::JinBusinessSittingSide,
-                "Jin Casual Café Mode Front" => Self::JinCasualCafModeFront,
-                "Jin Casual Café Mode Side" => Self::JinCasualCafModeSide,
-                "Jin Casual Sitting Front" => Self::JinCasualSittingFront,
-                "Jin Casual Sitting Side" => Self::JinCasualSittingSide,
-                "Jin Suit Front" => Self::JinSuitFront,
-                "Jin Suit Side" => Self::JinSuitSide,
-                "Jin Vest Front" => Self::JinVestFront,
-                "Jin Vest Side" => Self::JinVestSide,
-                "Jin Vest Sitting Front" => Self::JinVestSittingFront,
-                "Jin Vest Sitting Side" => Self::JinVestSittingSide,
-                "Jin in Education Front" => Self::JinInEducationFront,
-                "Jin in Education Side" => Self::JinInEducationSide,
-                "Jinwoo in Black vest" => Self::JinwooInBlackVest,
-                "Jinwoo in Blue suit" => Self::JinwooInBlueSuit,
-                "Jinwoo in White T-shirt" => Self::JinwooInWhiteTShirt,
-                "Jinwoo in White shirt" => Self::JinwooInWhiteShirt,
-                "Jinwoo in White suit" => Self::JinwooInWhiteSuit,
-                "Jocelyn Office Front 2" => Self::JocelynOfficeFront2,
-                "Jocelyn Office Front" => Self::JocelynOfficeFront,
-                "Jocelyn Office Side 2" => Self::JocelynOfficeSide2,
-                "Jocelyn Office Side" => Self::JocelynOfficeSide,
-                "Jocelyn Sofa Front 2" => Self::JocelynSofaFront2,
-                "Jocelyn Sofa Front" => Self::JocelynSofaFront,
-                "Jocelyn Sofa Side 2" => Self::JocelynSofaSide2,
-                "Jocelyn Sofa Side" => Self::JocelynSofaSide,
-                "Joel Couch Front" => Self::JoelCouchFront,
-                "Joel Couch Side" => Self::JoelCouchSide,
-                "Joel Gym Front" => Self::JoelGymFront,
-                "Joel Gym Side" => Self::JoelGymSide,
-                "Joel Mountain Front" => Self::JoelMountainFront,
-                "Joel Mountain Side" => Self::JoelMountainSide,
-                "Jonas (Upper Body)" => Self::JonasUpperBody,
-                "Jonas Gym Front 2" => Self::JonasGymFront2,
-                "Jonas Gym Front" => Self::JonasGymFront,
-                "Jonas Gym Side 2" => Self::JonasGymSide2,
-                "Jonas Gym Side " => Self::JonasGymSide,
-                "June Office Front 2" => Self::JuneOfficeFront2,
-                "Juan Office Front" => Self::JuanOfficeFront,
-                "Juan Office Side 2" => Self::JuanOfficeSide2,
-                "Juan Office Side" => Self::JuanOfficeSide,
-                "Juan Sofa Front 2" => Self::JuanSofaFront2,
-                "Juan Sofa Front" => Self::JuanSofaFront,
-                "Juan Sofa Side 2" => Self::JuanSofaSide2,
-                "Juan Sofa Side" => Self::JuanSofaSide,
-                "Judita (Upper Body)" => Self::JuditaUpperBody,
-                "Judita Yoga Front 2" => Self::JuditaYogaFront2,
-                "Judita Yoga Front" => Self::JuditaYogaFront,
-                "Judita Yoga Side 2" => Self::JuditaYogaSide2,
-                "Judita Yoga Side" => Self::JuditaYogaSide,
-                "Judith (Upper Body)" => Self::JudithUpperBody,
-                "Judith Business Front 2" => Self::JudithBusinessFront2,
-                "Judith Business Front" => Self::JudithBusinessFront,
-                "Judith Business Sitting Front" => Self::JudithBusinessSittingFront,
-                "Judith Casual Front" => Self::JudithCasualFront,
-                "Judith Casual Sitting Front" => Self::JudithCasualSittingFront,
-                "Judith Suit Front" => Self::JudithSuitFront,
-                "Judy Business Front" => Self::JudyBusinessFront,
-                "Judy Business Side" => Self::JudyBusinessSide,
-                "Judy Business Sitting Front" => Self::JudyBusinessSittingFront,
-                "Judy Casual Front" => Self::JudyCasualFront,
-                "Judy Casual Side" => Self::JudyCasualSide,
-                "Judy Casual Sitting" => Self::JudyCasualSitting,
-                "Judy ConfidentSpeaking Front" => Self::JudyConfidentSpeakingFront,
-                "Judy ConfidentSpeaking Side" => Self::JudyConfidentSpeakingSide,
-                "Judy Doctor Sitting" => Self::JudyDoctorSitting,
-                "Judy Doctor Standing" => Self::JudyDoctorStanding,
-                "Judy Lawyer" => Self::JudyLawyer,
-                "Judy NurseSitting Front 2" => Self::JudyNurseSittingFront2,
-                "Judy NurseSitting Front" => Self::JudyNurseSittingFront,
-                "Judy NurseSitting Side 2" => Self::JudyNurseSittingSide2,
-                "Judy NurseSitting Side" => Self::JudyNurseSittingSide,
-                "Judy Nurse Front 2" => Self::JudyNurseFront2,
-                "Judy Nurse Front" => Self::JudyNurseFront,
-                "Judy Nurse OnDuty Front" => Self::JudyNurseOnDutyFront,
-                "Judy Nurse OnDuty Side" => Self::JudyNurseOnDutySide,
-                "Judy Nurse Side 2" => Self::JudyNurseSide2,
-                "Judy Nurse Side" => Self::JudyNurseSide,
-                "Judy Suit Front" => Self::JudySuitFront,
-                "Judy Suit Side" => Self::JudySuitSide,
-                "Judy Teacher Sitting" => Self::JudyTeacherSitting,
-                "Judy HR" => Self::JudyHr,
-                "Judy Teacher Standing" => Self::JudyTeacherStanding,
-                "June (Upper Body)" => Self::JuneUpperBody,
-                "June HR" => Self::JuneHr,
-                "June Office Front" => Self::JuneOfficeFront,
-                "June Office Side 2" => Self::JuneOfficeSide2,
-                "June Office Side" => Self::JuneOfficeSide,
-                "June Sofa Casual Front 2" => Self::JuneSofaCasualFront2,
-                "June Sofa Casual Front" => Self::JuneSofaCasualFront,
-                "June Sofa Casual Side 2" => Self::JuneSofaCasualSide2,
-                "June Sofa Casual Side" => Self::JuneSofaCasualSide,
-                "Justin in Black Shirt" => Self::JustinInBlackShirt,
-                "Justin in Black Suit" => Self::JustinInBlackSuit,
-                "Justin in White Shirt" => Self::JustinInWhiteShirt,
-                "Justo Business Front 2" => Self::JustoBusinessFront2,
-                "Justo Business Front" => Self::JustoBusinessFront,
-                "Justo Business Side 2" => Self::JustoBusinessSide2,
-                "Justo Business Side" => Self::JustoBusinessSide,
-                "Justo Casual Sitting" => Self::JustoCasualSitting,
-                "Justo CustomerService Front 2" => Self::JustoCustomerServiceFront2,
-                "Justo CustomerService Front" => Self::JustoCustomerServiceFront,
-                "Justo CustomerService Side" => Self::JustoCustomerServiceSide,
-                "Justo CustomerService Sitting Front" => {
-                    Self::JustoCustomerServiceSittingFront
-                }
-                "Justo CustomerService Sitting Side" => Self::JustoCustomerServiceSittingSide,
-                "Justo EmployeeTraining Front" => Self::JustoEmployeeTrainingFront,
-                "Justo Suit Casual Front " => Self::JustoSuitCasualFront,
-                "Justo Suit Casual Side " => Self::JustoSuitCasualSide,
-                "Karolin in Gray Suit" => Self::KarolinInGraySuit,
-                "Karolin in Sweatshirt" => Self::KarolinInSweatshirt,
-                "Karolin in Black Suit" => Self::KarolinInBlackSuit,
-                "Kavya Indoor Front" => Self::KavyaIndoorFront,
-                "Kavya Indoor Side" => Self::KavyaIndoorSide,
-                "Kavya Outdoor Side" => Self::KavyaOutdoorSide,
-                "Kavya Outdoor Sport Front" => Self::KavyaOutdoorSportFront,
-                "Kavya Outdoor Sport Side" => Self::KavyaOutdoorSportSide,
-                "Kavya Sofa Front" => Self::KavyaSofaFront,
-                "Kavya Sofa Side" => Self::KavyaSofaSide,
-                "Kelly in Blue Shirt  (Front)" => Self::KellyInBlueShirtFront,
-                "Kelly in Blue Shirt (Left)" => Self::KellyInBlueShirtLeft,
-                "Kelly in Blue Shirt (Right)" => Self::KellyInBlueShirtRight,
-                "Kelly in Doctor (Front)" => Self::KellyInDoctorFront,
-                "Kelly in Doctor (Left)" => Self::KellyInDoctorLeft,
-                "Kelly in Doctor (Right)" => Self::KellyInDoctorRight,
-                "Kelly in Pink Shirt (Front)" => Self::KellyInPinkShirtFront,
-                "Kelly in Pink Shirt (Left)" => Self::KellyInPinkShirtLeft,
-                "Kelly in Pink Shirt (Right)" => Self::KellyInPinkShirtRight,
-                "Klara in Black blazer" => Self::KlaraInBlackBlazer,
-                "Klara in Blue blazer" => Self::KlaraInBlueBlazer,
-                "Klara in Blue dress" => Self::KlaraInBlueDress,
-                "Klara in Pink shirt" => Self::KlaraInPinkShirt,
-                "Klara in White blazer" => Self::KlaraInWhiteBlazer,
-                "Klara in White shirt" => Self::KlaraInWhiteShirt,
-                "Kristin in Lace Dress" => Self::KristinInLaceDress,
-                "Kristin in V-neck Shirt" => Self::KristinInVNeckShirt,
-                "Kristin in Black Suit" => Self::KristinInBlackSuit,
-                "Leos Office Front 2" => Self::LeosOfficeFront2,
-                "Leos Office Front" => Self::LeosOfficeFront,
-                "Leos Office Side 2" => Self::LeosOfficeSide2,
-                "Leos Office Side" => Self::LeosOfficeSide,
-                "Leos Sofa Front 2" => Self::LeosSofaFront2,
-                "Leos Sofa Front" => Self::LeosSofaFront,
-                "Leos Sofa Side 2" => Self::LeosSofaSide2,
-                "Leos Sofa Side" => Self::LeosSofaSide,
-                "Leszek Lounge Front" => Self::LeszekLoungeFront,
-                "Leszek Lounge Side" => Self::LeszekLoungeSide,
-                "Leszek Outdoor Business Front" => Self::LeszekOutdoorBusinessFront,
-                "Leszek Outdoor Business Side" => Self::LeszekOutdoorBusinessSide,
-                "Leszek Outdoor Casual Front" => Self::LeszekOutdoorCasualFront,
-                "Leszek Outdoor Casual Side" => Self::LeszekOutdoorCasualSide,
-                "Leszek Sofa Front" => Self::LeszekSofaFront,
-                "Leszek Sofa Side" => Self::LeszekSofaSide,
-                "Leah" => Self::Leah,
-                "Leah in Black Suit" => Self::LeahInBlackSuit,
-                "Lina Casual Front 2" => Self::LinaCasualFront2,
-                "Lina Casual Front" => Self::LinaCasualFront,
-                "Lina Casual Side 2" => Self::LinaCasualSide2,
-                "Lina Casual Side" => Self::LinaCasualSide,
-                "Lina Casual Sitting Front" => Self::LinaCasualSittingFront,
-                "Lina Casual Sitting Side" => Self::LinaCasualSittingSide,
-                "Lina Dress Front" => Self::LinaDressFront,
-                "Lina Dress Side 2" => Self::LinaDressSide2,
-                "Lina Dress Side" => Self::LinaDressSide,
-                "Lina Dress Sitting Front" => Self::LinaDressSittingFront,
-                "Lina Dress Sitting Side" => Self::LinaDressSittingSide,
-                "Lina Sweater Front 2" => Self::LinaSweaterFront2,
-                "Lina Sweater Front" => Self::LinaSweaterFront,
-                "Lina Sweater Side 2" => Self::LinaSweaterSide2,
-                "Lina Sweater Side" => Self::LinaSweaterSide,
-                "Lina Sweater Sitting Front 2" => Self::LinaSweaterSittingFront2,
-                "Lina Sweater Sitting Front" => Self::LinaSweaterSittingFront,
-                "Lina Sweater Sitting Side 2" => Self::LinaSweaterSittingSide2,
-                "Lina Sweater Sitting Side" => Self::LinaSweaterSittingSide,
-                "Lisa" => Self::Lisa,
-                "Luca" => Self::Luca,
-                "Lucien in Black coat" => Self::LucienInBlackCoat,
-                "Lucien in Black polo-shirt" => Self::LucienInBlackPoloShirt,
-                "Lucien in Blue blazer" => Self::LucienInBlueBlazer,
-                "Lucien in Blue shirt" => Self::LucienInBlueShirt,
-                "Lucien in Grey blazer" => Self::LucienInGreyBlazer,
-                "Lucien in White shirt" => Self::LucienInWhiteShirt,
-                "Luke in Brown Suit" => Self::LukeInBrownSuit,
-                "Luke in Yellow Jacket" => Self::LukeInYellowJacket,
-                "Luke in Blue Suit" => Self::LukeInBlueSuit,
-                "Marcus (Upper Body)" => Self::MarcusUpperBody,
-                "Marcus Café Front 2" => Self::MarcusCafFront2,
-                "Marcus Café Front" => Self::MarcusCafFront,
-                "Marcus Café Side 2" => Self::MarcusCafSide2,
-                "Marcus Café Side" => Self::MarcusCafSide,
-                "Marcus Casual Front" => Self::MarcusCasualFront,
-                "Marcus Casual Side" => Self::MarcusCasualSide,
-                "Marcus Casual Sitting Front 2" => Self::MarcusCasualSittingFront2,
-                "Marcus Casual Sitting Front" => Self::MarcusCasualSittingFront,
-                "Marcus Casual Sitting Side 2" => Self::MarcusCasualSittingSide2,
-                "Marcus Casual Sitting Side" => Self::MarcusCasualSittingSide,
-                "Marcus Denim Jacket Front" => Self::MarcusDenimJacketFront,
-                "Marcus Denim Jacket Side" => Self::MarcusDenimJacketSide,
-                "Marcus Education Front" => Self::MarcusEducationFront,
-                "Marcus Education Side" => Self::MarcusEducationSide,
-                "Marcus Sitting Front" => Self::MarcusSittingFront,
-                "Marcus Sitting Side" => Self::MarcusSittingSide,
-                "Marcus Suit Front" => Self::MarcusSuitFront,
-                "Marcus Suit Side" => Self::MarcusSuitSide,
-                "Maria in Suit" => Self::MariaInSuit,
-                "Maria in Sweater" => Self::MariaInSweater,
-                "Maria in Black Suit" => Self::MariaInBlackSuit,
-                "Martina Office Front 2" => Self::MartinaOfficeFront2,
-                "Martina Office Front" => Self::MartinaOfficeFront,
-                "Martina Office Side 2" => Self::MartinaOfficeSide2,
-                "Martina Office Side" => Self::MartinaOfficeSide,
-                "Martina Sofa Front 2" => Self::MartinaSofaFront2,
-                "Martina Sofa Front" => Self::MartinaSofaFront,
-                "Martina Sofa Side 2" => Self::MartinaSofaSide2,
-                "Martina Sofa Side" => Self::MartinaSofaSide,
-                "Masha Office Front 2" => Self::MashaOfficeFront2,
-                "Masha Office Front" => Self::MashaOfficeFront,
-                "Masha Office Side 2" => Self::MashaOfficeSide2,
-                "Masha Office Side" => Self::MashaOfficeSide,
-                "Masha Sofa Casual Front 2" => Self::MashaSofaCasualFront2,
-                "Masha Sofa Casual Front" => Self::MashaSofaCasualFront,
-                "Masha Sofa Casual Side 2" => Self::MashaSofaCasualSide2,
-                "Masha Sofa Casual Side" => Self::MashaSofaCasualSide,
-                "Mason in Blue Suit" => Self::MasonInBlueSuit,
-                "Mason in White Shirt" => Self::MasonInWhiteShirt,
-                "Mason in Blue Sweater" => Self::MasonInBlueSweater,
-                "Matteo Office Front 2" => Self::MatteoOfficeFront2,
-                "Matteo Office Front" => Self::MatteoOfficeFront,
-                "Matteo Office Side 2" => Self::MatteoOfficeSide2,
-                "Matteo Office Side" => Self::MatteoOfficeSide,
-                "Matteo Sofa Front 2" => Self::MatteoSofaFront2,
-                "Matteo Sofa Front" => Self::MatteoSofaFront,
-                "Matteo Sofa Side 2" => Self::MatteoSofaSide2,
-                "Matteo Sofa Side" => Self::MatteoSofaSide,
-                "Max (Upper Body)" => Self::MaxUpperBody,
-                "Max Indoor Front" => Self::MaxIndoorFront,
-                "Max Indoor Side" => Self::MaxIndoorSide,
-                "Max Outdoor Sport Front" => Self::MaxOutdoorSportFront,
-                "Max Outdoor Sport Side" => Self::MaxOutdoorSportSide,
-                "Milena Office Front 2" => Self::MilenaOfficeFront2,
-                "Milena Office Front" => Self::MilenaOfficeFront,
-                "Milena Office Side 2" => Self::MilenaOfficeSide2,
-                "Milena Office Side" => Self::MilenaOfficeSide,
-                "Milena Sofa Front 2" => Self::MilenaSofaFront2,
-                "Milena Sofa Front" => Self::MilenaSofaFront,
-                "Milena Sofa Side 2" => Self::MilenaSofaSide2,
-                "Milena Sofa Side" => Self::MilenaSofaSide,
-                "Miles (Upper Body)" => Self::MilesUpperBody,
-                "Miles Outdoor Front" => Self::MilesOutdoorFront,
-                "Miles Outdoor Side" => Self::MilesOutdoorSide,
-                "Miles Sofa Front 2" => Self::MilesSofaFront2,
-                "Miles Sofa Front" => Self::MilesSofaFront,
-                "Miles Sofa Side 2" => Self::MilesSofaSide2,
-                "Miles Sofa Side" => Self::MilesSofaSide,
-                "Minho in Blue blazer" => Self::MinhoInBlueBlazer,
-                "Minho in Blue shirt" => Self::MinhoInBlueShirt,
-                "Minho in Green polo-shirt" => Self::MinhoInGreenPoloShirt,
-                "Minho in Khaki jacket" => Self::MinhoInKhakiJacket,
-                "Minho in White shirt" => Self::MinhoInWhiteShirt,
-                "Minho in White t-shirt" => Self::MinhoInWhiteTShirt,
-                "Mireia Business Indoor Front" => Self::MireiaBusinessIndoorFront,
-                "Mireia Business Indoor Side" => Self::MireiaBusinessIndoorSide,
-                "Mireia Outdoor Chair Front" => Self::MireiaOutdoorChairFront,
-                "Mireia Outdoor Front" => Self::MireiaOutdoorFront,
-                "Mireia Outdoor Side" => Self::MireiaOutdoorSide,
-                "Mireia Outdoor Table Front" => Self::MireiaOutdoorTableFront,
-                "Mireia Outdoor Table Side" => Self::MireiaOutdoorTableSide,
-                "Miyu Office Front 2" => Self::MiyuOfficeFront2,
-                "Miyu Office Front" => Self::MiyuOfficeFront,
-                "Miyu Office Side 2" => Self::MiyuOfficeSide2,
-                "Miyu Office Side" => Self::MiyuOfficeSide,
-                "Miyu Sofa Business Front" => Self::MiyuSofaBusinessFront,
-                "Miyu Sofa Business Side" => Self::MiyuSofaBusinessSide,
-                "Miyu Sofa Casual Front 2" => Self::MiyuSofaCasualFront2,
-                "Miyu Sofa Casual Front" => Self::MiyuSofaCasualFront,
-                "Miyu Sofa Casual Side 2 " => Self::MiyuSofaCasualSide2,
-                "Miyu Sofa Casual Side" => Self::MiyuSofaCasualSide,
-                "Nadim in Black blazer" => Self::NadimInBlackBlazer,
-                "Nadim in Blue blazer" => Self::NadimInBlueBlazer,
-                "Nadim in Blue jacket" => Self::NadimInBlueJacket,
-                "Nadim in Puffer vest" => Self::NadimInPufferVest,
-                "Nadim in White shirt" => Self::NadimInWhiteShirt,
-                "Neil in Black Shirt" => Self::NeilInBlackShirt,
-                "Neil in Black Suit " => Self::NeilInBlackSuit,
-                "Neil in Yellow Jacket" => Self::NeilInYellowJacket,
-                "Nico" => Self::Nico,
-                "Noah Lobby Front 2" => Self::NoahLobbyFront2,
-                "Noah Lobby Front" => Self::NoahLobbyFront,
-                "Noah Lobby Side 2" => Self::NoahLobbySide2,
-                "Noah Lobby Side" => Self::NoahLobbySide,
-                "Noah Office Front 2" => Self::NoahOfficeFront2,
-                "Noah Office Front" => Self::NoahOfficeFront,
-                "Noah Office Side 2" => Self::NoahOfficeSide2,
-                "Noah Office Side" => Self::NoahOfficeSide,
-                "Noah Sofa Front 2" => Self::NoahSofaFront2,
-                "Noah Sofa Front " => Self::NoahSofaFront,
-                "Noah Sofa Side 2" => Self::NoahSofaSide2,
-                "Noah Sofa Side" => Self::NoahSofaSide,
-                "Nour in Black blazer" => Self::NourInBlackBlazer,
-                "Nour in Brown dress" => Self::NourInBrownDress,
-                "Nour in Grey hoodie" => Self::NourInGreyHoodie,
-                "Nour in Sporty vest" => Self::NourInSportyVest,
-                "Nour in White shirt" => Self::NourInWhiteShirt,
-                "Odelia in Blue Suit" => Self::OdeliaInBlueSuit,
-                "Odelia in Red Dress " => Self::OdeliaInRedDress,
-                "Odelia in Yellow Suit" => Self::OdeliaInYellowSuit,
-                "Onat (Upper Body)" => Self::OnatUpperBody,
-                "Onat Casual Front" => Self::OnatCasualFront,
-                "Onat Casual Side" => Self::OnatCasualSide,
-                "Onat Casual Sitting Front" => Self::OnatCasualSittingFront,
-                "Onat Casual Sitting Side" => Self::OnatCasualSittingSide,
-                "Onat Macbook Front 2" => Self::OnatMacbookFront2,
-                "Onat Macbook Front" => Self::OnatMacbookFront,
-                "Onat Macbook Side 2" => Self::OnatMacbookSide2,
-                "Onat Macbook Side" => Self::OnatMacbookSide,
-                "Onat Suit Front" => Self::OnatSuitFront,
-                "Onat Suit Side" => Self::OnatSuitSide,
-                "Onat Suit Sitting Front" => Self::OnatSuitSittingFront,
-                "Onat Suit Sitting Side" => Self::OnatSuitSittingSide,
-                "Onat iPad Front" => Self::OnatIPadFront,
-                "Onat iPad Side" => Self::OnatIPadSide,
-                "Onat iPad Sitting Front" => Self::OnatIPadSittingFront,
-                "Onat iPad Sitting Side" => Self::OnatIPadSittingSide,
-                "Oxana (Upper Body)" => Self::OxanaUpperBody,
-                "Oxana Gym Front 2" => Self::OxanaGymFront2,
-                "Oxana Gym Front" => Self::OxanaGymFront,
-                "Oxana Gym Side 2" => Self::OxanaGymSide2,
-                "Oxana Gym Side" => Self::OxanaGymSide,
-                "Oxana Office Front 2" => Self::OxanaOfficeFront2,
-                "Oxana Office Front" => Self::OxanaOfficeFront,
-                "Oxana Office Side 2" => Self::OxanaOfficeSide2,
-                "Oxana Office Side" => Self::OxanaOfficeSide,
-                "Oxana Sofa Front 2" => Self::OxanaSofaFront2,
-                "Oxana Sofa Front" => Self::OxanaSofaFront,
-                "Oxana Sofa Side 2" => Self::OxanaSofaSide2,
-                "Oxana Sofa Side" => Self::OxanaSofaSide,
-                "Oxana Yoga Front 2" => Self::OxanaYogaFront2,
-                "Oxana Yoga Front" => Self::OxanaYogaFront,
-                "Oxana Yoga Side 2" => Self::OxanaYogaSide2,
-                "Oxana Yoga Side" => Self::OxanaYogaSide,
-                "Patrizio Business Training Front" => Self::PatrizioBusinessTrainingFront,
-                "Patrizio Business Training Side" => Self::PatrizioBusinessTrainingSide,
-                "Patrizio Office Front" => Self::PatrizioOfficeFront,
-                "Patrizio Office Side 2" => Self::PatrizioOfficeSide2,
-                "Patrizio Office Side" => Self::PatrizioOfficeSide,
-                "Patrizio Sofa Front" => Self::PatrizioSofaFront,
-                "Patrizio Sofa Side" => Self::PatrizioSofaSide,
-                "Piper Business Sofa Front" => Self::PiperBusinessSofaFront,
-                "Piper Business Sofa Side" => Self::PiperBusinessSofaSide,
-                "Piper Education Front" => Self::PiperEducationFront,
-                "Piper Education Side" => Self::PiperEducationSide,
-                "Rasmus Lounge Front 2" => Self::RasmusLoungeFront2,
-                "Rasmus Lounge Front" => Self::RasmusLoungeFront,
-                "Rasmus Lounge Side 2" => Self::RasmusLoungeSide2,
-                "Rasmus Lounge Side" => Self::RasmusLoungeSide,
-                "Rasmus Sofa Front 2" => Self::RasmusSofaFront2,
-                "Rasmus Sofa Front" => Self::RasmusSofaFront,
-                "Rasmus Sofa Side 2" => Self::RasmusSofaSide2,
-                "Rasmus Sofa Side" => Self::RasmusSofaSide,
-                "Raul (Upper Body)" => Self::RaulUpperBody,
-                "Raul Business Sofa Front 2" => Self::RaulBusinessSofaFront2,
-                "Raul Business Sofa Front" => Self::RaulBusinessSofaFront,
-                "Raul Business Sofa Side 2" => Self::RaulBusinessSofaSide2,
-                "Raul Business Sofa Side" => Self::RaulBusinessSofaSide,
-                "Raul Casual Sofa Front 2" => Self::RaulCasualSofaFront2,
-                "Raul Casual Sofa Front" => Self::RaulCasualSofaFront,
-                "Raul Casual Sofa Side 2" => Self::RaulCasualSofaSide2,
-                "Raul Casual Sofa Side" => Self::RaulCasualSofaSide,
-                "Raul Casual Sofa no iPad Front" => Self::RaulCasualSofaNoIPadFront,
-                "Raul Casual Sofa no iPad Side" => Self::RaulCasualSofaNoIPadSide,
-                "Raul Casual Sofa with iPad Front" => Self::RaulCasualSofaWithIPadFront,
-                "Raul Casual Sofa with iPad Side" => Self::RaulCasualSofaWithIPadSide,
-                "Raul Office Front 2" => Self::RaulOfficeFront2,
-                "Raul Office Front" => Self::RaulOfficeFront,
-                "Raul Office Side" => Self::RaulOfficeSide,
-                "Raul Sofa Front 2" => Self::RaulSofaFront2,
-                "Raul Sofa Front" => Self::RaulSofaFront,
-                "Raul Sofa Side 2" => Self::RaulSofaSide2,
-                "Raul Sofa Side" => Self::RaulSofaSide,
-                "Rebecca" => Self::Rebecca,
-                "Ren (Upper Body)" => Self::RenUpperBody,
-                "Ren Office Front 2" => Self::RenOfficeFront2,
-                "Ren Office Front" => Self::RenOfficeFront,
-                "Ren Office Side 2" => Self::RenOfficeSide2,
-                "Ren Office Side" => Self::RenOfficeSide,
-                "Ren Sofa Business Front" => Self::RenSofaBusinessFront,
-                "Ren Sofa Business Side" => Self::RenSofaBusinessSide,
-                "Ren Sofa Casual Front 2" => Self::RenSofaCasualFront2,
-                "Ren Sofa Casual Front" => Self::RenSofaCasualFront,
-                "Ren Sofa Casual Side 2 " => Self::RenSofaCasualSide2,
-                "Ren Sofa Casual Side" => Self::RenSofaCasualSide,
-                "Riley (Upper Body)" => Self::RileyUpperBody,
-                "Riley Casual Front" => Self::RileyCasualFront,
-                "Riley Casual Side" => Self::RileyCasualSide,
-                "Riley Office Front" => Self::RileyOfficeFront,
-                "Riley Office Side" => Self::RileyOfficeSide,
-                "Roman Outdoor Sport Front" => Self::RomanOutdoorSportFront,
-                "Roman Outdoor Sport Side" => Self::RomanOutdoorSportSide,
-                "Sabine Office Front 2" => Self::SabineOfficeFront2,
-                "Sabine Office Front" => Self::SabineOfficeFront,
-                "Sabine Office Side" => Self::SabineOfficeSide,
-                "Sabine Sofa Side" => Self::SabineSofaSide,
-                "Salma in headscarf (Front)" => Self::SalmaInHeadscarfFront,
-                "Salma in headscarf (Left)" => Self::SalmaInHeadscarfLeft,
-                "Salma in headscarf (Right)" => Self::SalmaInHeadscarfRight,
-                "Santa Avatar Present Standing " => Self::SantaAvatarPresentStanding,
-                "Santa Avatar Sitting 2" => Self::SantaAvatarSitting2,
-                "Santa Avatar Sitting" => Self::SantaAvatarSitting,
-                "Santa Avatar Sitting Side" => Self::SantaAvatarSittingSide,
-                "Santa Avatar Standing" => Self::SantaAvatarStanding,
-                "Santa Fireplace Front" => Self::SantaFireplaceFront,
-                "Santa Fireplace Side" => Self::SantaFireplaceSide,
-                "Saskia in Blue blazer" => Self::SaskiaInBlueBlazer,
-                "Saskia in Blue shirt" => Self::SaskiaInBlueShirt,
-                "Saskia in Green blazer" => Self::SaskiaInGreenBlazer,
-                "Saskia in Grey vest" => Self::SaskiaInGreyVest,
-                "Saskia in White blazer" => Self::SaskiaInWhiteBlazer,
-                "Scarlett Couch Front 2" => Self::ScarlettCouchFront2,
-                "Scarlett Couch Front" => Self::ScarlettCouchFront,
-                "Scarlett Couch Side 2" => Self::ScarlettCouchSide2,
-                "Scarlett Couch Side" => Self::ScarlettCouchSide,
-                "Scarlett Fireplace Front" => Self::ScarlettFireplaceFront,
-                "Scarlett Fireplace Side" => Self::ScarlettFireplaceSide,
-                "Scarlett Hall Front" => Self::ScarlettHallFront,
-                "Scarlett Hall Side" => Self::ScarlettHallSide,
-                "Scarlett Yoga Front" => Self::ScarlettYogaFront,
-                "Scarlett Yoga Side" => Self::ScarlettYogaSide,
-                "Seema Business Front" => Self::SeemaBusinessFront,
-                "Seema Business Side" => Self::SeemaBusinessSide,
-                "Seema Business Sitting Side" => Self::SeemaBusinessSittingSide,
-                "Seema Casual Front" => Self::SeemaCasualFront,
-                "Seema Casual Side" => Self::SeemaCasualSide,
-                "Seema Casual Sitting Front" => Self::SeemaCasualSittingFront,
-                "Seema Casual Sitting Side" => Self::SeemaCasualSittingSide,
-                "Seema Nurse Front 2" => Self::SeemaNurseFront2,
-                "Seema Nurse Front" => Self::SeemaNurseFront,
-                "Seema Nurse Side 2" => Self::SeemaNurseSide2,
-                "Seema Nurse Side" => Self::SeemaNurseSide,
-                "Shawn Business Front" => Self::ShawnBusinessFront,
-                "Shawn Business Side" => Self::ShawnBusinessSide,
-                "Shawn Casual Sitting Front" => Self::ShawnCasualSittingFront,
-                "Shawn Casual Sitting Side" => Self::ShawnCasualSittingSide,
-                "Shawn Sitting Front" => Self::ShawnSittingFront,
-                "Shawn Sitting Side" => Self::ShawnSittingSide,
-                "Shawn Suit Front" => Self::ShawnSuitFront,
-                "Shawn Suit Side" => Self::ShawnSuitSide,
-                "Shawn Therapist" => Self::ShawnTherapist,
-                "Shirley Business Front" => Self::ShirleyBusinessFront,
-                "Shirley Business Side" => Self::ShirleyBusinessSide,
-                "Shirley Casual Front 2" => Self::ShirleyCasualFront2,
-                "Shirley Casual Front" => Self::ShirleyCasualFront,
-                "Shirley Casual Side" => Self::ShirleyCasualSide,
-                "Shirley Casual Sitting Front 2" => Self::ShirleyCasualSittingFront2,
-                "Shirley Casual Sitting Front" => Self::ShirleyCasualSittingFront,
-                "Shirley Casual Sitting Side 2" => Self::ShirleyCasualSittingSide2,
-                "Shirley Casual Sitting Side" => Self::ShirleyCasualSittingSide,
-                "Shirley Education Front" => Self::ShirleyEducationFront,
-                "Shirley Education Side 2" => Self::ShirleyEducationSide2,
-                "Shirley Education Side" => Self::ShirleyEducationSide,
-                "Shirley Sitting Front" => Self::ShirleySittingFront,
-                "Shirley Sitting Side" => Self::ShirleySittingSide,
-                "Shirley Skirt Front" => Self::ShirleySkirtFront,
-                "Shirley Skirt Side" => Self::ShirleySkirtSide,
-                "Shirley Suit Front" => Self::ShirleySuitFront,
-                "Shirley Suit Side" => Self::ShirleySuitSide,
-                "Silas (Upper Body)" => Self::SilasUpperBody,
-                "Silas Customer Support" => Self::SilasCustomerSupport,
-                "Silas HR" => Self::SilasHr,
-                "Silas Lounge Front" => Self::SilasLoungeFront,
-                "Silas Lounge Side" => Self::SilasLoungeSide,
-                "Silas Sofa Side 2" => Self::SilasSofaSide2,
-                "Silas Sofa Side" => Self::SilasSofaSide,
-                "Sloane in Blue dress" => Self::SloaneInBlueDress,
-                "Sloane in Grey suit" => Self::SloaneInGreySuit,
-                "Sloane in Pink sweater" => Self::SloaneInPinkSweater,
-                "Sophia in Black Shirt" => Self::SophiaInBlackShirt,
-                "Sophia in Suit " => Self::SophiaInSuit,
-                "Sophia in White Suit" => Self::SophiaInWhiteSuit,
-                "Sophie" => Self::Sophie,
-                "Stacy in Doctor (Front)" => Self::StacyInDoctorFront,
-                "Stacy in Doctor (Left)" => Self::StacyInDoctorLeft,
-                "Stacy in Doctor (Right)" => Self::StacyInDoctorRight,
-                "Stacy in Dress (Front)" => Self::StacyInDressFront,
-                "Stacy in Dress (Left)" => Self::StacyInDressLeft,
-                "Stacy in Dress (Right)" => Self::StacyInDressRight,
-                "Stacy in Shirt (Front)" => Self::StacyInShirtFront,
-                "Stacy in Shirt (Left)" => Self::StacyInShirtLeft,
-                "Stacy in Shirt (Right)" => Self::StacyInShirtRight,
-                "Susan in Black Shirt" => Self::SusanInBlackShirt,
-                "Susan in Black Suit" => Self::SusanInBlackSuit,
-                "Susan in Suit" => Self::SusanInSuit,
-                "Tahlia in Blue dress" => Self::TahliaInBlueDress,
-                "Tahlia in Blue suit" => Self::TahliaInBlueSuit,
-                "Tahlia in Dark blue suit" => Self::TahliaInDarkBlueSuit,
-                "Tahlia in Red suit" => Self::TahliaInRedSuit,
-                "Tahlia in White shirt" => Self::TahliaInWhiteShirt,
-                "Teodor (Upper Body)" => Self::TeodorUpperBody,
-                "Teodor Office Front 2" => Self::TeodorOfficeFront2,
-                "Teodor Office Front" => Self::TeodorOfficeFront,
-                "Teodor Office Side 2" => Self::TeodorOfficeSide2,
-                "Teodor Office Side" => Self::TeodorOfficeSide,
-                "Teodor Sofa Front 2" => Self::TeodorSofaFront2,
-                "Teodor Sofa Front" => Self::TeodorSofaFront,
-                "Teodor Sofa Side 2" => Self::TeodorSofaSide2,
-                "Teodor Sofa Side" => Self::TeodorSofaSide,
-                "Timothy (Upper Body)" => Self::TimothyUpperBody,
-                "Timothy Casual Front" => Self::TimothyCasualFront,
-                "Timothy Casual Side" => Self::TimothyCasualSide,
-                "Timothy Office Front" => Self::TimothyOfficeFront,
-                "Timothy Office Side" => Self::TimothyOfficeSide,
-                "Tito Casual Front 2" => Self::TitoCasualFront2,
-                "Tito Casual Front" => Self::TitoCasualFront,
-                "Tito Casual Side 2" => Self::TitoCasualSide2,
-                "Tito Casual Side" => Self::TitoCasualSide,
-                "Tito Casual Sitting Front" => Self::TitoCasualSittingFront,
-                "Tito Casual Sitting Side" => Self::TitoCasualSittingSide,
-                "Tito Coat Front 2" => Self::TitoCoatFront2,
-                "Tito Coat Front" => Self::TitoCoatFront,
-                "Tito Coat Full Side" => Self::TitoCoatFullSide,
-                "Tito Coat Side 2" => Self::TitoCoatSide2,
-                "Tito Coat Side" => Self::TitoCoatSide,
-                "Tito Painter Front" => Self::TitoPainterFront,
-                "Tito Painter Full Side" => Self::TitoPainterFullSide,
-                "Tito Painter Side" => Self::TitoPainterSide,
-                "Tito Painter Sitting Front" => Self::TitoPainterSittingFront,
-                "Tito Painter Sitting Side" => Self::TitoPainterSittingSide,
-                "Travis in Polo Shirt" => Self::TravisInPoloShirt,
-                "Travis in Gray Suit" => Self::TravisInGraySuit,
-                "Travis in Black Suit" => Self::TravisInBlackSuit,
-                "Trevor  in Plaid Shirt" => Self::TrevorInPlaidShirt,
-                "Trevor in Blue Shirt" => Self::TrevorInBlueShirt,
-                "Trevor in Blue Suit" => Self::TrevorInBlueSuit,
-                "Trevor in Suit" => Self::TrevorInSuit,
-                "Tuba Business Chair Front" => Self::TubaBusinessChairFront,
-                "Tuba Business Chair Side" => Self::TubaBusinessChairSide,
-                "Tuba Business Front" => Self::TubaBusinessFront,
-                "Tuba Business Side" => Self::TubaBusinessSide,
-                "Tuba Business Sofa Front" => Self::TubaBusinessSofaFront,
-                "Tuba Business Sofa Side" => Self::TubaBusinessSofaSide,
-                "Tuba Casual Front" => Self::TubaCasualFront,
-                "Tuba Casual Side" => Self::TubaCasualSide,
-                "Tuba Casual Sitting Front" => Self::TubaCasualSittingFront,
-                "Tuba Casual Sitting Side" => Self::TubaCasualSittingSide,
-                "Tuba Macbook Front" => Self::TubaMacbookFront,
-                "Tuba Macbook Side" => Self::TubaMacbookSide,
-                "Veit Office Front" => Self::VeitOfficeFront,
-                "Veit Office Side" => Self::VeitOfficeSide,
-                "Veit Sofa Front" => Self::VeitSofaFront,
-                "Veit Sofa Side" => Self::VeitSofaSide,
-                "Vernon Office Front 2" => Self::VernonOfficeFront2,
-                "Vernon Office Front" => Self::VernonOfficeFront,
-                "Vernon Office Side 2" => Self::VernonOfficeSide2,
-                "Vernon Office Side" => Self::VernonOfficeSide,
-                "Verena Office Front" => Self::VerenaOfficeFront,
-                "Verena Office Side" => Self::VerenaOfficeSide,
-                "Verena Sofa Front" => Self::VerenaSofaFront,
-                "Verena Sofa Side" => Self::VerenaSofaSide,
-                "Vernon (Upper Body)" => Self::VernonUpperBody,
-                "Vernon Lounge Front 2" => Self::VernonLoungeFront2,
-                "Vernon Lounge Side 2" => Self::VernonLoungeSide2,
-                "Vernon Lounge Side" => Self::VernonLoungeSide,
-                "Vince (Upper Body)" => Self::VinceUpperBody,
-                "Vince Business Sofa Front" => Self::VinceBusinessSofaFront,
-                "Vince Business Training Front" => Self::VinceBusinessTrainingFront,
-                "Vince Business Training Side 2" => Self::VinceBusinessTrainingSide2,
-                "Vince Business Training Side" => Self::VinceBusinessTrainingSide,
-                "Vince Sofa Casual Front 2" => Self::VinceSofaCasualFront2,
-                "Vince Sofa Casual Front" => Self::VinceSofaCasualFront,
-                "Vince Sofa Casual Side 2" => Self::VinceSofaCasualSide2,
-                "Vince Sofa Casual Side" => Self::VinceSofaCasualSide,
-                "Violante Brown Suit Front 2" => Self::ViolanteBrownSuitFront2,
-                "Violante Brown Suit Front " => Self::ViolanteBrownSuitFront,
-                "Violante Business Sitting Front" => Self::ViolanteBusinessSittingFront,
-                "Violante Business Sitting Side" => Self::ViolanteBusinessSittingSide,
-                "Violante Casual Sitting Front " => Self::ViolanteCasualSittingFront,
-                "Violante Casual Sitting Side" => Self::ViolanteCasualSittingSide,
-                "Violante Sport Front 2" => Self::ViolanteSportFront2,
-                "Violante Sport Front" => Self::ViolanteSportFront,
-                "Violante Sport Side" => Self::ViolanteSportSide,
-                "Violante Sport Sitting Side" => Self::ViolanteSportSittingSide,
-                "Violante Suit Front" => Self::ViolanteSuitFront,
-                "Vivianna in Black shirt" => Self::ViviannaInBlackShirt,
-                "Wade in Black Suit" => Self::WadeInBlackSuit,
-                "Wade in Black Jacket" => Self::WadeInBlackJacket,
-                "Wade in Gray Jacket" => Self::WadeInGrayJacket,
-                "Yola Active Speaking Front" => Self::YolaActiveSpeakingFront,
-                "Yola Active Speaking Side" => Self::YolaActiveSpeakingSide,
-                "Yola Business Front" => Self::YolaBusinessFront,
-                "Yola Business Side" => Self::YolaBusinessSide,
-                "Yola Calm Speaking Front" => Self::YolaCalmSpeakingFront,
-                "Yola Calm Speaking Side" => Self::YolaCalmSpeakingSide,
-                "Yola Casual Front" => Self::YolaCasualFront,
-                "Yola Casual Side" => Self::YolaCasualSide,
-                "Yola Employee Badge Front" => Self::YolaEmployeeBadgeFront,
-                "Yola Employee Badge Side" => Self::YolaEmployeeBadgeSide,
-                "Zosia in Blue blazer" => Self::ZosiaInBlueBlazer,
-                "Zosia in Green dress" => Self::ZosiaInGreenDress,
-                "Zosia in Khaki blazer" => Self::ZosiaInKhakiBlazer,
-                "Zosia in White dress" => Self::ZosiaInWhiteDress,
-                "Zosia in Yellow shirt" => Self::ZosiaInYellowShirt,
-                "Austin in Suit" => Self::AustinInSuit,
-                "Austin in Blue Casual Suit" => Self::AustinInBlueCasualSuit,
-                "Austin in Black Jacket" => Self::AustinInBlackJacket,
-                "Austin in Blue Suit" => Self::AustinInBlueSuit,
-                "Candace in Pink Blazer (Upper Body)" => Self::CandaceInPinkBlazerUpperBody,
-                "Chad in Blue Shirt (Upper Body)" => Self::ChadInBlueShirtUpperBody,
-                "Daisy in Suit" => Self::DaisyInSuit,
-                "Daisy in Shirt" => Self::DaisyInShirt,
-                "Daisy in Dress" => Self::DaisyInDress,
-                "Daisy in T-shirt" => Self::DaisyInTShirt,
-                "Francis in Blazer (Upper Body)" => Self::FrancisInBlazerUpperBody,
-                "Matthew" => Self::Matthew,
-                "Matthew in Suit" => Self::MatthewInSuit,
-                "Matthew in Flowery Shirt" => Self::MatthewInFloweryShirt,
-                "Matthew in Grey Sweater" => Self::MatthewInGreySweater,
-                "Nik in Black Shirt" => Self::NikInBlackShirt,
-                "Nik in Blue Sweater" => Self::NikInBlueSweater,
-                "Tyler in Casual Suit" => Self::TylerInCasualSuit,
-                "Tyler in Shirt" => Self::TylerInShirt,
-                "Tyler in Suit" => Self::TylerInSuit,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Avatar1313dee8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Avatar1313dee8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `HeygenV2VideoAgentOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct HeygenV2VideoAgentOutput2eb7b13f {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a908e47/INRshxAq8GRlGCPo5txxU_output.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for HeygenV2VideoAgentOutput2eb7b13f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for HeygenV2VideoAgentOutput2eb7b13f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `Orientation` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Orientation966968da {
-        /// `"portrait"`
-        Portrait,
-        /// `"landscape"`
-        Landscape,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Orientation966968da {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Portrait => "portrait",
-                Self::Landscape => "landscape",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Orientation966968da {
-        fn from(value: &str) -> Self {
-            match value {
-                "portrait" => Self::Portrait,
-                "landscape" => Self::Landscape,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Orientation966968da {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Orientation966968da {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoAgentConfig` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct VideoAgentConfig2db923dc {
-        /// The `orientation` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"portrait"`.
-        pub orientation: Option<Orientation966968da>,
-        /// The `avatar` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"Adriana SuitSofa Front"`.
-        /// Example: `"Adriana SuitSofa Front"`.
-        pub avatar: Option<Avatar1313dee8>,
-        /// The `duration` field.
-        ///
-        /// Example: `30`.
-        pub duration: Option<i64>,
-    }
-    impl __serde::Serialize for VideoAgentConfig2db923dc {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "orientation", &self.orientation)?;
-            self::optional_entry(&mut map, "avatar", &self.avatar)?;
-            self::optional_entry(&mut map, "duration", &self.duration)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoAgentConfig2db923dc {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                orientation: self::optional_field(&mut map, "orientation")?,
-                avatar: self::optional_field(&mut map, "avatar")?,
-                duration: self::optional_field(&mut map, "duration")?,
-            })
-        }
-    }
-    impl VideoAgentConfig2db923dc {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                orientation: None,
-                avatar: None,
-                duration: None,
-            }
-        }
-        /// Sets `orientation` (left out of the request until set).
-        pub fn with_orientation(
-            mut self,
-            orientation: impl Into<Orientation966968da>,
-        ) -> Self {
-            self.orientation = Some(orientation.into());
-            self
-        }
-        /// Sets `avatar` (left out of the request until set).
-        pub fn with_avatar(mut self, avatar: impl Into<Avatar1313dee8>) -> Self {
-            self.avatar = Some(avatar.into());
-            self
-        }
-        /// Sets `duration` (left out of the request until set).
-        pub fn with_duration(mut self, duration: impl Into<i64>) -> Self {
-            self.duration = Some(duration.into());
-            self
         }
     }
 }

@@ -11,9 +11,7 @@ pub mod fal_ai {
                 ///
                 /// Build a `HeygenV3LipsyncSpeedInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `HeygenV3LipsyncSpeedOutput`.
                 pub mod speed {
-                    use fal_runtime::__private::serde as __serde;
-                    use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::HeygenV3LipsyncSpeedOutput5511b349 as HeygenV3LipsyncSpeedOutput;
+                    use fal_runtime::__private as __fal;
                     /// The request body of `fal-ai/heygen/v3/lipsync/speed`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct HeygenV3LipsyncSpeedInput {
@@ -48,62 +46,107 @@ pub mod fal_ai {
                         /// The `end_time` field.
                         pub end_time: Option<f64>,
                     }
-                    impl __serde::Serialize for HeygenV3LipsyncSpeedInput {
-                        fn serialize<S: __serde::Serializer>(
+                    impl __fal::serde::Serialize for HeygenV3LipsyncSpeedInput {
+                        fn serialize<S: __fal::serde::Serializer>(
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __serde::ser::SerializeMap as _;
+                            use __fal::serde::ser::SerializeMap as _;
                             let mut map = serializer.serialize_map(None)?;
                             map.serialize_entry("video_url", &self.video_url)?;
                             map.serialize_entry("audio_url", &self.audio_url)?;
-                            __types::optional_entry(&mut map, "title", &self.title)?;
-                            __types::optional_entry(&mut map, "enable_caption", &self.enable_caption)?;
-                            __types::optional_entry(
+                            __fal::optional_entry(&mut map, "title", &self.title)?;
+                            __fal::optional_entry(&mut map, "enable_caption", &self.enable_caption)?;
+                            __fal::optional_entry(
                                 &mut map,
                                 "enable_dynamic_duration",
                                 &self.enable_dynamic_duration,
                             )?;
-                            __types::optional_entry(
+                            __fal::optional_entry(
                                 &mut map,
                                 "disable_music_track",
                                 &self.disable_music_track,
                             )?;
-                            __types::optional_entry(
+                            __fal::optional_entry(
                                 &mut map,
                                 "enable_speech_enhancement",
                                 &self.enable_speech_enhancement,
                             )?;
-                            __types::optional_entry(&mut map, "start_time", &self.start_time)?;
-                            __types::optional_entry(&mut map, "end_time", &self.end_time)?;
+                            __fal::optional_entry(&mut map, "start_time", &self.start_time)?;
+                            __fal::optional_entry(&mut map, "end_time", &self.end_time)?;
                             map.end()
                         }
                     }
-                    impl<'de> __serde::Deserialize<'de> for HeygenV3LipsyncSpeedInput {
-                        fn deserialize<D: __serde::Deserializer<'de>>(
+                    impl<'de> __fal::serde::Deserialize<'de> for HeygenV3LipsyncSpeedInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
                             deserializer: D,
                         ) -> Result<Self, D::Error> {
-                            let mut map = __types::object(deserializer)?;
-                            Ok(Self {
-                                video_url: __types::required_field(&mut map, "video_url")?,
-                                audio_url: __types::required_field(&mut map, "audio_url")?,
-                                title: __types::optional_field(&mut map, "title")?,
-                                enable_caption: __types::optional_field(&mut map, "enable_caption")?,
-                                enable_dynamic_duration: __types::optional_field(
-                                    &mut map,
-                                    "enable_dynamic_duration",
-                                )?,
-                                disable_music_track: __types::optional_field(
-                                    &mut map,
-                                    "disable_music_track",
-                                )?,
-                                enable_speech_enhancement: __types::optional_field(
-                                    &mut map,
-                                    "enable_speech_enhancement",
-                                )?,
-                                start_time: __types::optional_field(&mut map, "start_time")?,
-                                end_time: __types::optional_field(&mut map, "end_time")?,
-                            })
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = HeygenV3LipsyncSpeedInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `HeygenV3LipsyncSpeedInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<HeygenV3LipsyncSpeedInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    let mut f4 = None;
+                                    let mut f5 = None;
+                                    let mut f6 = None;
+                                    let mut f7 = None;
+                                    let mut f8 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(
+                                                &[
+                                                    "video_url",
+                                                    "audio_url",
+                                                    "title",
+                                                    "enable_caption",
+                                                    "enable_dynamic_duration",
+                                                    "disable_music_track",
+                                                    "enable_speech_enhancement",
+                                                    "start_time",
+                                                    "end_time",
+                                                ],
+                                            ),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = Some(map.next_value()?),
+                                            Some(2) => f2 = map.next_value()?,
+                                            Some(3) => f3 = map.next_value()?,
+                                            Some(4) => f4 = map.next_value()?,
+                                            Some(5) => f5 = map.next_value()?,
+                                            Some(6) => f6 = map.next_value()?,
+                                            Some(7) => f7 = map.next_value()?,
+                                            Some(8) => f8 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(HeygenV3LipsyncSpeedInput {
+                                        video_url: __fal::required(f0, "video_url")?,
+                                        audio_url: __fal::required(f1, "audio_url")?,
+                                        title: f2,
+                                        enable_caption: f3,
+                                        enable_dynamic_duration: f4,
+                                        disable_music_track: f5,
+                                        enable_speech_enhancement: f6,
+                                        start_time: f7,
+                                        end_time: f8,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
                         }
                     }
                     impl HeygenV3LipsyncSpeedInput {
@@ -169,153 +212,100 @@ pub mod fal_ai {
                             self
                         }
                     }
+                    impl __fal::Validate for HeygenV3LipsyncSpeedInput {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field(
+                                "start_time",
+                                &self.start_time,
+                                &__fal::Rules {
+                                    minimum: Some(0f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field(
+                                "end_time",
+                                &self.end_time,
+                                &__fal::Rules {
+                                    minimum: Some(0f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                        }
+                    }
+                    impl HeygenV3LipsyncSpeedInput {
+                        /// Every rule of `fal-ai/heygen/v3/lipsync/speed`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                        pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            __fal::validate(self)
+                        }
+                    }
                     impl fal_runtime::Endpoint for HeygenV3LipsyncSpeedInput {
                         const ENDPOINT_ID: &'static str = "fal-ai/heygen/v3/lipsync/speed";
                         type Output = HeygenV3LipsyncSpeedOutput;
+                        fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            HeygenV3LipsyncSpeedInput::validate(self)
+                        }
+                    }
+                    /// The `HeygenV3LipsyncSpeedOutput` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct HeygenV3LipsyncSpeedOutput {
+                        /// The `video` field.
+                        ///
+                        /// Example: `{"url":"https://v3b.fal.media/files/b/0a8f61f5/SwAbhEQ0tNLthNkyTqCRn_overdubbed.mp4"}`.
+                        pub video: fal_runtime::File,
+                        /// The `caption_file` field.
+                        pub caption_file: Option<fal_runtime::File>,
+                    }
+                    impl __fal::serde::Serialize for HeygenV3LipsyncSpeedOutput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("video", &self.video)?;
+                            __fal::optional_entry(&mut map, "caption_file", &self.caption_file)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for HeygenV3LipsyncSpeedOutput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = HeygenV3LipsyncSpeedOutput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `HeygenV3LipsyncSpeedOutput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<HeygenV3LipsyncSpeedOutput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(__fal::Key(&["video", "caption_file"]))?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(HeygenV3LipsyncSpeedOutput {
+                                        video: __fal::required(f0, "video")?,
+                                        caption_file: f1,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `HeygenV3LipsyncSpeedOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct HeygenV3LipsyncSpeedOutput5511b349 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a8f61f5/SwAbhEQ0tNLthNkyTqCRn_overdubbed.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `caption_file` field.
-        pub caption_file: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for HeygenV3LipsyncSpeedOutput5511b349 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            self::optional_entry(&mut map, "caption_file", &self.caption_file)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for HeygenV3LipsyncSpeedOutput5511b349 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                caption_file: self::optional_field(&mut map, "caption_file")?,
-            })
         }
     }
 }

@@ -11,11 +11,7 @@ pub mod fal_ai {
                 ///
                 /// Build a `Hunyuan3dV31ProImageTo3dInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Hunyuan3dV31ProImageTo3dOutput`.
                 pub mod image_to_3d {
-                    use fal_runtime::__private::serde as __serde;
-                    use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::GenerateTyped7f1b170 as GenerateType;
-                    pub use super::super::super::super::super::__types::Hunyuan3dV31ProImageTo3dOutput21115c8d as Hunyuan3dV31ProImageTo3dOutput;
-                    pub use super::super::super::super::super::__types::ModelUrlsb5c001c1 as ModelUrls;
+                    use fal_runtime::__private as __fal;
                     /// The request body of `fal-ai/hunyuan-3d/v3.1/pro/image-to-3d`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct Hunyuan3dV31ProImageTo3dInput {
@@ -51,59 +47,113 @@ pub mod fal_ai {
                         /// Limits: 40000 ≤ value ≤ 1500000.
                         pub face_count: Option<i64>,
                     }
-                    impl __serde::Serialize for Hunyuan3dV31ProImageTo3dInput {
-                        fn serialize<S: __serde::Serializer>(
+                    impl __fal::serde::Serialize for Hunyuan3dV31ProImageTo3dInput {
+                        fn serialize<S: __fal::serde::Serializer>(
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __serde::ser::SerializeMap as _;
+                            use __fal::serde::ser::SerializeMap as _;
                             let mut map = serializer.serialize_map(None)?;
                             map.serialize_entry("input_image_url", &self.input_image_url)?;
-                            __types::optional_entry(&mut map, "back_image_url", &self.back_image_url)?;
-                            __types::optional_entry(&mut map, "left_image_url", &self.left_image_url)?;
-                            __types::optional_entry(&mut map, "right_image_url", &self.right_image_url)?;
-                            __types::optional_entry(&mut map, "top_image_url", &self.top_image_url)?;
-                            __types::optional_entry(&mut map, "bottom_image_url", &self.bottom_image_url)?;
-                            __types::optional_entry(
+                            __fal::optional_entry(&mut map, "back_image_url", &self.back_image_url)?;
+                            __fal::optional_entry(&mut map, "left_image_url", &self.left_image_url)?;
+                            __fal::optional_entry(&mut map, "right_image_url", &self.right_image_url)?;
+                            __fal::optional_entry(&mut map, "top_image_url", &self.top_image_url)?;
+                            __fal::optional_entry(&mut map, "bottom_image_url", &self.bottom_image_url)?;
+                            __fal::optional_entry(
                                 &mut map,
                                 "left_front_image_url",
                                 &self.left_front_image_url,
                             )?;
-                            __types::optional_entry(
+                            __fal::optional_entry(
                                 &mut map,
                                 "right_front_image_url",
                                 &self.right_front_image_url,
                             )?;
-                            __types::optional_entry(&mut map, "generate_type", &self.generate_type)?;
-                            __types::optional_entry(&mut map, "enable_pbr", &self.enable_pbr)?;
-                            __types::optional_entry(&mut map, "face_count", &self.face_count)?;
+                            __fal::optional_entry(&mut map, "generate_type", &self.generate_type)?;
+                            __fal::optional_entry(&mut map, "enable_pbr", &self.enable_pbr)?;
+                            __fal::optional_entry(&mut map, "face_count", &self.face_count)?;
                             map.end()
                         }
                     }
-                    impl<'de> __serde::Deserialize<'de> for Hunyuan3dV31ProImageTo3dInput {
-                        fn deserialize<D: __serde::Deserializer<'de>>(
+                    impl<'de> __fal::serde::Deserialize<'de> for Hunyuan3dV31ProImageTo3dInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
                             deserializer: D,
                         ) -> Result<Self, D::Error> {
-                            let mut map = __types::object(deserializer)?;
-                            Ok(Self {
-                                input_image_url: __types::required_field(&mut map, "input_image_url")?,
-                                back_image_url: __types::optional_field(&mut map, "back_image_url")?,
-                                left_image_url: __types::optional_field(&mut map, "left_image_url")?,
-                                right_image_url: __types::optional_field(&mut map, "right_image_url")?,
-                                top_image_url: __types::optional_field(&mut map, "top_image_url")?,
-                                bottom_image_url: __types::optional_field(&mut map, "bottom_image_url")?,
-                                left_front_image_url: __types::optional_field(
-                                    &mut map,
-                                    "left_front_image_url",
-                                )?,
-                                right_front_image_url: __types::optional_field(
-                                    &mut map,
-                                    "right_front_image_url",
-                                )?,
-                                generate_type: __types::optional_field(&mut map, "generate_type")?,
-                                enable_pbr: __types::optional_field(&mut map, "enable_pbr")?,
-                                face_count: __types::optional_field(&mut map, "face_count")?,
-                            })
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = Hunyuan3dV31ProImageTo3dInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `Hunyuan3dV31ProImageTo3dInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<Hunyuan3dV31ProImageTo3dInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    let mut f4 = None;
+                                    let mut f5 = None;
+                                    let mut f6 = None;
+                                    let mut f7 = None;
+                                    let mut f8 = None;
+                                    let mut f9 = None;
+                                    let mut f10 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(
+                                                &[
+                                                    "input_image_url",
+                                                    "back_image_url",
+                                                    "left_image_url",
+                                                    "right_image_url",
+                                                    "top_image_url",
+                                                    "bottom_image_url",
+                                                    "left_front_image_url",
+                                                    "right_front_image_url",
+                                                    "generate_type",
+                                                    "enable_pbr",
+                                                    "face_count",
+                                                ],
+                                            ),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = map.next_value()?,
+                                            Some(2) => f2 = map.next_value()?,
+                                            Some(3) => f3 = map.next_value()?,
+                                            Some(4) => f4 = map.next_value()?,
+                                            Some(5) => f5 = map.next_value()?,
+                                            Some(6) => f6 = map.next_value()?,
+                                            Some(7) => f7 = map.next_value()?,
+                                            Some(8) => f8 = map.next_value()?,
+                                            Some(9) => f9 = map.next_value()?,
+                                            Some(10) => f10 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(Hunyuan3dV31ProImageTo3dInput {
+                                        input_image_url: __fal::required(f0, "input_image_url")?,
+                                        back_image_url: f1,
+                                        left_image_url: f2,
+                                        right_image_url: f3,
+                                        top_image_url: f4,
+                                        bottom_image_url: f5,
+                                        left_front_image_url: f6,
+                                        right_front_image_url: f7,
+                                        generate_type: f8,
+                                        enable_pbr: f9,
+                                        face_count: f10,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
                         }
                     }
                     impl Hunyuan3dV31ProImageTo3dInput {
@@ -195,255 +245,275 @@ pub mod fal_ai {
                             self
                         }
                     }
+                    impl __fal::Validate for Hunyuan3dV31ProImageTo3dInput {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field("generate_type", &self.generate_type, &__fal::Rules::NONE);
+                            v.field(
+                                "face_count",
+                                &self.face_count,
+                                &__fal::Rules {
+                                    minimum: Some(40000f64),
+                                    maximum: Some(1500000f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                        }
+                    }
+                    impl Hunyuan3dV31ProImageTo3dInput {
+                        /// Every rule of `fal-ai/hunyuan-3d/v3.1/pro/image-to-3d`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                        pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            __fal::validate(self)
+                        }
+                    }
                     impl fal_runtime::Endpoint for Hunyuan3dV31ProImageTo3dInput {
                         const ENDPOINT_ID: &'static str = "fal-ai/hunyuan-3d/v3.1/pro/image-to-3d";
                         type Output = Hunyuan3dV31ProImageTo3dOutput;
+                        fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            Hunyuan3dV31ProImageTo3dInput::validate(self)
+                        }
+                    }
+                    /// The `GenerateType` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum GenerateType {
+                        /// `"Normal"`
+                        Normal,
+                        /// `"Geometry"`
+                        Geometry,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl GenerateType {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["Normal", "Geometry"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::Normal => "Normal",
+                                Self::Geometry => "Geometry",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "Normal" => Self::Normal,
+                                "Geometry" => Self::Geometry,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for GenerateType {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "GenerateType",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for GenerateType {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for GenerateType {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for GenerateType {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for GenerateType {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `GenerateType` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for GenerateType {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `Hunyuan3dV31ProImageTo3dOutput` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct Hunyuan3dV31ProImageTo3dOutput {
+                        /// The `model_glb` field.
+                        ///
+                        /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c3187/jOeZmtBuhdQMkDu65AkdT_model.glb","file_name":"model.glb","content_type":"model/gltf-binary","file_size":38554640}`.
+                        pub model_glb: fal_runtime::File,
+                        /// The `thumbnail` field.
+                        ///
+                        /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c3187/gxidaODj4OvPXruCfrZ-__preview.png","file_name":"preview.png","content_type":"image/png","file_size":194908}`.
+                        pub thumbnail: Option<fal_runtime::File>,
+                        /// The `model_urls` field.
+                        pub model_urls: ModelUrls,
+                        /// The `seed` field.
+                        pub seed: Option<i64>,
+                    }
+                    impl __fal::serde::Serialize for Hunyuan3dV31ProImageTo3dOutput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("model_glb", &self.model_glb)?;
+                            __fal::optional_entry(&mut map, "thumbnail", &self.thumbnail)?;
+                            map.serialize_entry("model_urls", &self.model_urls)?;
+                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for Hunyuan3dV31ProImageTo3dOutput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = Hunyuan3dV31ProImageTo3dOutput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `Hunyuan3dV31ProImageTo3dOutput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<Hunyuan3dV31ProImageTo3dOutput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(&["model_glb", "thumbnail", "model_urls", "seed"]),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = map.next_value()?,
+                                            Some(2) => f2 = Some(map.next_value()?),
+                                            Some(3) => f3 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(Hunyuan3dV31ProImageTo3dOutput {
+                                        model_glb: __fal::required(f0, "model_glb")?,
+                                        thumbnail: f1,
+                                        model_urls: __fal::required(f2, "model_urls")?,
+                                        seed: f3,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
+                    }
+                    /// The `ModelUrls` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Default)]
+                    pub struct ModelUrls {
+                        /// The `glb` field.
+                        pub glb: Option<fal_runtime::File>,
+                        /// The `fbx` field.
+                        pub fbx: Option<fal_runtime::File>,
+                        /// The `obj` field.
+                        pub obj: Option<fal_runtime::File>,
+                        /// The `mtl` field.
+                        pub mtl: Option<fal_runtime::File>,
+                        /// The `texture` field.
+                        pub texture: Option<fal_runtime::File>,
+                        /// The `usdz` field.
+                        pub usdz: Option<fal_runtime::File>,
+                    }
+                    impl __fal::serde::Serialize for ModelUrls {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            __fal::optional_entry(&mut map, "glb", &self.glb)?;
+                            __fal::optional_entry(&mut map, "fbx", &self.fbx)?;
+                            __fal::optional_entry(&mut map, "obj", &self.obj)?;
+                            __fal::optional_entry(&mut map, "mtl", &self.mtl)?;
+                            __fal::optional_entry(&mut map, "texture", &self.texture)?;
+                            __fal::optional_entry(&mut map, "usdz", &self.usdz)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for ModelUrls {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = ModelUrls;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `ModelUrls` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<ModelUrls, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    let mut f4 = None;
+                                    let mut f5 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(&["glb", "fbx", "obj", "mtl", "texture", "usdz"]),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = map.next_value()?,
+                                            Some(1) => f1 = map.next_value()?,
+                                            Some(2) => f2 = map.next_value()?,
+                                            Some(3) => f3 = map.next_value()?,
+                                            Some(4) => f4 = map.next_value()?,
+                                            Some(5) => f5 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(ModelUrls {
+                                        glb: f0,
+                                        fbx: f1,
+                                        obj: f2,
+                                        mtl: f3,
+                                        texture: f4,
+                                        usdz: f5,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `GenerateType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum GenerateTyped7f1b170 {
-        /// `"Normal"`
-        Normal,
-        /// `"Geometry"`
-        Geometry,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl GenerateTyped7f1b170 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Normal => "Normal",
-                Self::Geometry => "Geometry",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for GenerateTyped7f1b170 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Normal" => Self::Normal,
-                "Geometry" => Self::Geometry,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for GenerateTyped7f1b170 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GenerateTyped7f1b170 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Hunyuan3dV31ProImageTo3dOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Hunyuan3dV31ProImageTo3dOutput21115c8d {
-        /// The `model_glb` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c3187/jOeZmtBuhdQMkDu65AkdT_model.glb","file_name":"model.glb","content_type":"model/gltf-binary","file_size":38554640}`.
-        pub model_glb: fal_runtime::File,
-        /// The `thumbnail` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c3187/gxidaODj4OvPXruCfrZ-__preview.png","file_name":"preview.png","content_type":"image/png","file_size":194908}`.
-        pub thumbnail: Option<fal_runtime::File>,
-        /// The `model_urls` field.
-        pub model_urls: ModelUrlsb5c001c1,
-        /// The `seed` field.
-        pub seed: Option<i64>,
-    }
-    impl __serde::Serialize for Hunyuan3dV31ProImageTo3dOutput21115c8d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("model_glb", &self.model_glb)?;
-            self::optional_entry(&mut map, "thumbnail", &self.thumbnail)?;
-            map.serialize_entry("model_urls", &self.model_urls)?;
-            self::optional_entry(&mut map, "seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Hunyuan3dV31ProImageTo3dOutput21115c8d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                model_glb: self::required_field(&mut map, "model_glb")?,
-                thumbnail: self::optional_field(&mut map, "thumbnail")?,
-                model_urls: self::required_field(&mut map, "model_urls")?,
-                seed: self::optional_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `ModelUrls` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ModelUrlsb5c001c1 {
-        /// The `glb` field.
-        pub glb: Option<fal_runtime::File>,
-        /// The `fbx` field.
-        pub fbx: Option<fal_runtime::File>,
-        /// The `obj` field.
-        pub obj: Option<fal_runtime::File>,
-        /// The `mtl` field.
-        pub mtl: Option<fal_runtime::File>,
-        /// The `texture` field.
-        pub texture: Option<fal_runtime::File>,
-        /// The `usdz` field.
-        pub usdz: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for ModelUrlsb5c001c1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "glb", &self.glb)?;
-            self::optional_entry(&mut map, "fbx", &self.fbx)?;
-            self::optional_entry(&mut map, "obj", &self.obj)?;
-            self::optional_entry(&mut map, "mtl", &self.mtl)?;
-            self::optional_entry(&mut map, "texture", &self.texture)?;
-            self::optional_entry(&mut map, "usdz", &self.usdz)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ModelUrlsb5c001c1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                glb: self::optional_field(&mut map, "glb")?,
-                fbx: self::optional_field(&mut map, "fbx")?,
-                obj: self::optional_field(&mut map, "obj")?,
-                mtl: self::optional_field(&mut map, "mtl")?,
-                texture: self::optional_field(&mut map, "texture")?,
-                usdz: self::optional_field(&mut map, "usdz")?,
-            })
         }
     }
 }

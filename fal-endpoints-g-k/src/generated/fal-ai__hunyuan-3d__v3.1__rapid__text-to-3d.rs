@@ -11,10 +11,7 @@ pub mod fal_ai {
                 ///
                 /// Build a `Hunyuan3dV31RapidTextTo3dInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Hunyuan3dV31RapidTextTo3dOutput`.
                 pub mod text_to_3d {
-                    use fal_runtime::__private::serde as __serde;
-                    use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::Hunyuan3dV31RapidTextTo3dOutput9a4f2bfd as Hunyuan3dV31RapidTextTo3dOutput;
-                    pub use super::super::super::super::super::__types::ModelUrlsb5c001c1 as ModelUrls;
+                    use fal_runtime::__private as __fal;
                     /// The request body of `fal-ai/hunyuan-3d/v3.1/rapid/text-to-3d`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct Hunyuan3dV31RapidTextTo3dInput {
@@ -31,29 +28,59 @@ pub mod fal_ai {
                         /// Default (applied by fal when the field is left unset): `false`.
                         pub enable_geometry: Option<bool>,
                     }
-                    impl __serde::Serialize for Hunyuan3dV31RapidTextTo3dInput {
-                        fn serialize<S: __serde::Serializer>(
+                    impl __fal::serde::Serialize for Hunyuan3dV31RapidTextTo3dInput {
+                        fn serialize<S: __fal::serde::Serializer>(
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __serde::ser::SerializeMap as _;
+                            use __fal::serde::ser::SerializeMap as _;
                             let mut map = serializer.serialize_map(None)?;
                             map.serialize_entry("prompt", &self.prompt)?;
-                            __types::optional_entry(&mut map, "enable_pbr", &self.enable_pbr)?;
-                            __types::optional_entry(&mut map, "enable_geometry", &self.enable_geometry)?;
+                            __fal::optional_entry(&mut map, "enable_pbr", &self.enable_pbr)?;
+                            __fal::optional_entry(&mut map, "enable_geometry", &self.enable_geometry)?;
                             map.end()
                         }
                     }
-                    impl<'de> __serde::Deserialize<'de> for Hunyuan3dV31RapidTextTo3dInput {
-                        fn deserialize<D: __serde::Deserializer<'de>>(
+                    impl<'de> __fal::serde::Deserialize<'de> for Hunyuan3dV31RapidTextTo3dInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
                             deserializer: D,
                         ) -> Result<Self, D::Error> {
-                            let mut map = __types::object(deserializer)?;
-                            Ok(Self {
-                                prompt: __types::required_field(&mut map, "prompt")?,
-                                enable_pbr: __types::optional_field(&mut map, "enable_pbr")?,
-                                enable_geometry: __types::optional_field(&mut map, "enable_geometry")?,
-                            })
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = Hunyuan3dV31RapidTextTo3dInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `Hunyuan3dV31RapidTextTo3dInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<Hunyuan3dV31RapidTextTo3dInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(&["prompt", "enable_pbr", "enable_geometry"]),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = map.next_value()?,
+                                            Some(2) => f2 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(Hunyuan3dV31RapidTextTo3dInput {
+                                        prompt: __fal::required(f0, "prompt")?,
+                                        enable_pbr: f1,
+                                        enable_geometry: f2,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
                         }
                     }
                     impl Hunyuan3dV31RapidTextTo3dInput {
@@ -76,216 +103,207 @@ pub mod fal_ai {
                             self
                         }
                     }
+                    impl __fal::Validate for Hunyuan3dV31RapidTextTo3dInput {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field(
+                                "prompt",
+                                &self.prompt,
+                                &__fal::Rules {
+                                    max_length: Some(200u64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                        }
+                    }
+                    impl Hunyuan3dV31RapidTextTo3dInput {
+                        /// Every rule of `fal-ai/hunyuan-3d/v3.1/rapid/text-to-3d`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                        pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            __fal::validate(self)
+                        }
+                    }
                     impl fal_runtime::Endpoint for Hunyuan3dV31RapidTextTo3dInput {
                         const ENDPOINT_ID: &'static str = "fal-ai/hunyuan-3d/v3.1/rapid/text-to-3d";
                         type Output = Hunyuan3dV31RapidTextTo3dOutput;
+                        fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            Hunyuan3dV31RapidTextTo3dInput::validate(self)
+                        }
+                    }
+                    /// The `Hunyuan3dV31RapidTextTo3dOutput` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct Hunyuan3dV31RapidTextTo3dOutput {
+                        /// The `model_obj` field.
+                        pub model_obj: Option<fal_runtime::File>,
+                        /// The `material_mtl` field.
+                        ///
+                        /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c44d5/EHzTxJtHpdIliaMNnEke-_material.mtl","file_name":"material.mtl","content_type":"text/plain","file_size":157}`.
+                        pub material_mtl: Option<fal_runtime::File>,
+                        /// The `texture` field.
+                        ///
+                        /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c44d5/T0q-P0aqXVG_y7jff-XTa_material.png","file_name":"material.png","content_type":"image/png","file_size":5915609}`.
+                        pub texture: Option<fal_runtime::File>,
+                        /// The `thumbnail` field.
+                        ///
+                        /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c44d6/D9_IYgpugP0deXvSwBC2J_preview.png","file_name":"preview.png","content_type":"image/png","file_size":281374}`.
+                        pub thumbnail: Option<fal_runtime::File>,
+                        /// The `model_urls` field.
+                        pub model_urls: ModelUrls,
+                    }
+                    impl __fal::serde::Serialize for Hunyuan3dV31RapidTextTo3dOutput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            __fal::optional_entry(&mut map, "model_obj", &self.model_obj)?;
+                            __fal::optional_entry(&mut map, "material_mtl", &self.material_mtl)?;
+                            __fal::optional_entry(&mut map, "texture", &self.texture)?;
+                            __fal::optional_entry(&mut map, "thumbnail", &self.thumbnail)?;
+                            map.serialize_entry("model_urls", &self.model_urls)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for Hunyuan3dV31RapidTextTo3dOutput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = Hunyuan3dV31RapidTextTo3dOutput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `Hunyuan3dV31RapidTextTo3dOutput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<Hunyuan3dV31RapidTextTo3dOutput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    let mut f4 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(
+                                                &[
+                                                    "model_obj",
+                                                    "material_mtl",
+                                                    "texture",
+                                                    "thumbnail",
+                                                    "model_urls",
+                                                ],
+                                            ),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = map.next_value()?,
+                                            Some(1) => f1 = map.next_value()?,
+                                            Some(2) => f2 = map.next_value()?,
+                                            Some(3) => f3 = map.next_value()?,
+                                            Some(4) => f4 = Some(map.next_value()?),
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(Hunyuan3dV31RapidTextTo3dOutput {
+                                        model_obj: f0,
+                                        material_mtl: f1,
+                                        texture: f2,
+                                        thumbnail: f3,
+                                        model_urls: __fal::required(f4, "model_urls")?,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
+                    }
+                    /// The `ModelUrls` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Default)]
+                    pub struct ModelUrls {
+                        /// The `glb` field.
+                        pub glb: Option<fal_runtime::File>,
+                        /// The `fbx` field.
+                        pub fbx: Option<fal_runtime::File>,
+                        /// The `obj` field.
+                        pub obj: Option<fal_runtime::File>,
+                        /// The `mtl` field.
+                        pub mtl: Option<fal_runtime::File>,
+                        /// The `texture` field.
+                        pub texture: Option<fal_runtime::File>,
+                        /// The `usdz` field.
+                        pub usdz: Option<fal_runtime::File>,
+                    }
+                    impl __fal::serde::Serialize for ModelUrls {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            __fal::optional_entry(&mut map, "glb", &self.glb)?;
+                            __fal::optional_entry(&mut map, "fbx", &self.fbx)?;
+                            __fal::optional_entry(&mut map, "obj", &self.obj)?;
+                            __fal::optional_entry(&mut map, "mtl", &self.mtl)?;
+                            __fal::optional_entry(&mut map, "texture", &self.texture)?;
+                            __fal::optional_entry(&mut map, "usdz", &self.usdz)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for ModelUrls {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = ModelUrls;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `ModelUrls` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<ModelUrls, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    let mut f4 = None;
+                                    let mut f5 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(&["glb", "fbx", "obj", "mtl", "texture", "usdz"]),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = map.next_value()?,
+                                            Some(1) => f1 = map.next_value()?,
+                                            Some(2) => f2 = map.next_value()?,
+                                            Some(3) => f3 = map.next_value()?,
+                                            Some(4) => f4 = map.next_value()?,
+                                            Some(5) => f5 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(ModelUrls {
+                                        glb: f0,
+                                        fbx: f1,
+                                        obj: f2,
+                                        mtl: f3,
+                                        texture: f4,
+                                        usdz: f5,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `Hunyuan3dV31RapidTextTo3dOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Hunyuan3dV31RapidTextTo3dOutput9a4f2bfd {
-        /// The `model_obj` field.
-        pub model_obj: Option<fal_runtime::File>,
-        /// The `material_mtl` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c44d5/EHzTxJtHpdIliaMNnEke-_material.mtl","file_name":"material.mtl","content_type":"text/plain","file_size":157}`.
-        pub material_mtl: Option<fal_runtime::File>,
-        /// The `texture` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c44d5/T0q-P0aqXVG_y7jff-XTa_material.png","file_name":"material.png","content_type":"image/png","file_size":5915609}`.
-        pub texture: Option<fal_runtime::File>,
-        /// The `thumbnail` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c44d6/D9_IYgpugP0deXvSwBC2J_preview.png","file_name":"preview.png","content_type":"image/png","file_size":281374}`.
-        pub thumbnail: Option<fal_runtime::File>,
-        /// The `model_urls` field.
-        pub model_urls: ModelUrlsb5c001c1,
-    }
-    impl __serde::Serialize for Hunyuan3dV31RapidTextTo3dOutput9a4f2bfd {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "model_obj", &self.model_obj)?;
-            self::optional_entry(&mut map, "material_mtl", &self.material_mtl)?;
-            self::optional_entry(&mut map, "texture", &self.texture)?;
-            self::optional_entry(&mut map, "thumbnail", &self.thumbnail)?;
-            map.serialize_entry("model_urls", &self.model_urls)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Hunyuan3dV31RapidTextTo3dOutput9a4f2bfd {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                model_obj: self::optional_field(&mut map, "model_obj")?,
-                material_mtl: self::optional_field(&mut map, "material_mtl")?,
-                texture: self::optional_field(&mut map, "texture")?,
-                thumbnail: self::optional_field(&mut map, "thumbnail")?,
-                model_urls: self::required_field(&mut map, "model_urls")?,
-            })
-        }
-    }
-    /// The `ModelUrls` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ModelUrlsb5c001c1 {
-        /// The `glb` field.
-        pub glb: Option<fal_runtime::File>,
-        /// The `fbx` field.
-        pub fbx: Option<fal_runtime::File>,
-        /// The `obj` field.
-        pub obj: Option<fal_runtime::File>,
-        /// The `mtl` field.
-        pub mtl: Option<fal_runtime::File>,
-        /// The `texture` field.
-        pub texture: Option<fal_runtime::File>,
-        /// The `usdz` field.
-        pub usdz: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for ModelUrlsb5c001c1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "glb", &self.glb)?;
-            self::optional_entry(&mut map, "fbx", &self.fbx)?;
-            self::optional_entry(&mut map, "obj", &self.obj)?;
-            self::optional_entry(&mut map, "mtl", &self.mtl)?;
-            self::optional_entry(&mut map, "texture", &self.texture)?;
-            self::optional_entry(&mut map, "usdz", &self.usdz)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ModelUrlsb5c001c1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                glb: self::optional_field(&mut map, "glb")?,
-                fbx: self::optional_field(&mut map, "fbx")?,
-                obj: self::optional_field(&mut map, "obj")?,
-                mtl: self::optional_field(&mut map, "mtl")?,
-                texture: self::optional_field(&mut map, "texture")?,
-                usdz: self::optional_field(&mut map, "usdz")?,
-            })
         }
     }
 }

@@ -9,13 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `Hunyuan3dV31SmartTopologyInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Hunyuan3dV31SmartTopologyOutput`.
             pub mod smart_topology {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::FaceLevel2212a9ac as FaceLevel;
-                pub use super::super::super::super::__types::Hunyuan3dV31SmartTopologyOutput69f64df7 as Hunyuan3dV31SmartTopologyOutput;
-                pub use super::super::super::super::__types::InputFileType97f707d7 as InputFileType;
-                pub use super::super::super::super::__types::ModelUrlsb5c001c1 as ModelUrls;
-                pub use super::super::super::super::__types::PolygonType4e12bf36 as PolygonType;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/hunyuan-3d/v3.1/smart-topology`.
                 #[derive(Debug, Clone, PartialEq, Default)]
                 pub struct Hunyuan3dV31SmartTopologyInput {
@@ -37,31 +31,70 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `"medium"`.
                     pub face_level: Option<FaceLevel>,
                 }
-                impl __serde::Serialize for Hunyuan3dV31SmartTopologyInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for Hunyuan3dV31SmartTopologyInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
-                        __types::optional_entry(&mut map, "input_file_url", &self.input_file_url)?;
-                        __types::optional_entry(&mut map, "input_file_type", &self.input_file_type)?;
-                        __types::optional_entry(&mut map, "polygon_type", &self.polygon_type)?;
-                        __types::optional_entry(&mut map, "face_level", &self.face_level)?;
+                        __fal::optional_entry(&mut map, "input_file_url", &self.input_file_url)?;
+                        __fal::optional_entry(&mut map, "input_file_type", &self.input_file_type)?;
+                        __fal::optional_entry(&mut map, "polygon_type", &self.polygon_type)?;
+                        __fal::optional_entry(&mut map, "face_level", &self.face_level)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for Hunyuan3dV31SmartTopologyInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for Hunyuan3dV31SmartTopologyInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            input_file_url: __types::optional_field(&mut map, "input_file_url")?,
-                            input_file_type: __types::optional_field(&mut map, "input_file_type")?,
-                            polygon_type: __types::optional_field(&mut map, "polygon_type")?,
-                            face_level: __types::optional_field(&mut map, "face_level")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = Hunyuan3dV31SmartTopologyInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `Hunyuan3dV31SmartTopologyInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<Hunyuan3dV31SmartTopologyInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "input_file_url",
+                                                "input_file_type",
+                                                "polygon_type",
+                                                "face_level",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(Hunyuan3dV31SmartTopologyInput {
+                                    input_file_url: f0,
+                                    input_file_type: f1,
+                                    polygon_type: f2,
+                                    face_level: f3,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl Hunyuan3dV31SmartTopologyInput {
@@ -101,338 +134,413 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for Hunyuan3dV31SmartTopologyInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("input_file_type", &self.input_file_type, &__fal::Rules::NONE);
+                        v.field("polygon_type", &self.polygon_type, &__fal::Rules::NONE);
+                        v.field("face_level", &self.face_level, &__fal::Rules::NONE);
+                    }
+                }
+                impl Hunyuan3dV31SmartTopologyInput {
+                    /// Every rule of `fal-ai/hunyuan-3d/v3.1/smart-topology`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for Hunyuan3dV31SmartTopologyInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/hunyuan-3d/v3.1/smart-topology";
                     type Output = Hunyuan3dV31SmartTopologyOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        Hunyuan3dV31SmartTopologyInput::validate(self)
+                    }
+                }
+                /// The `FaceLevel` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum FaceLevel {
+                    /// `"high"`
+                    High,
+                    /// `"medium"`
+                    Medium,
+                    /// `"low"`
+                    Low,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl FaceLevel {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["high", "medium", "low"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::High => "high",
+                            Self::Medium => "medium",
+                            Self::Low => "low",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "high" => Self::High,
+                            "medium" => Self::Medium,
+                            "low" => Self::Low,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for FaceLevel {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("FaceLevel", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for FaceLevel {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for FaceLevel {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for FaceLevel {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for FaceLevel {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `FaceLevel` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for FaceLevel {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Hunyuan3dV31SmartTopologyOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct Hunyuan3dV31SmartTopologyOutput {
+                    /// The `model_glb` field.
+                    ///
+                    /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c0ab4/tqMY5NJLnHjpwN8rQ15dj_model.obj","file_name":"model.obj","content_type":"model/obj","file_size":394409}`.
+                    pub model_glb: fal_runtime::File,
+                    /// The `model_urls` field.
+                    pub model_urls: ModelUrls,
+                }
+                impl __fal::serde::Serialize for Hunyuan3dV31SmartTopologyOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("model_glb", &self.model_glb)?;
+                        map.serialize_entry("model_urls", &self.model_urls)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Hunyuan3dV31SmartTopologyOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = Hunyuan3dV31SmartTopologyOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `Hunyuan3dV31SmartTopologyOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<Hunyuan3dV31SmartTopologyOutput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["model_glb", "model_urls"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(Hunyuan3dV31SmartTopologyOutput {
+                                    model_glb: __fal::required(f0, "model_glb")?,
+                                    model_urls: __fal::required(f1, "model_urls")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `InputFileType` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum InputFileType {
+                    /// `"glb"`
+                    Glb,
+                    /// `"obj"`
+                    Obj,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl InputFileType {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["glb", "obj"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Glb => "glb",
+                            Self::Obj => "obj",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "glb" => Self::Glb,
+                            "obj" => Self::Obj,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for InputFileType {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "InputFileType",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for InputFileType {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for InputFileType {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for InputFileType {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for InputFileType {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `InputFileType` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for InputFileType {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `ModelUrls` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Default)]
+                pub struct ModelUrls {
+                    /// The `glb` field.
+                    pub glb: Option<fal_runtime::File>,
+                    /// The `fbx` field.
+                    pub fbx: Option<fal_runtime::File>,
+                    /// The `obj` field.
+                    pub obj: Option<fal_runtime::File>,
+                    /// The `mtl` field.
+                    pub mtl: Option<fal_runtime::File>,
+                    /// The `texture` field.
+                    pub texture: Option<fal_runtime::File>,
+                    /// The `usdz` field.
+                    pub usdz: Option<fal_runtime::File>,
+                }
+                impl __fal::serde::Serialize for ModelUrls {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        __fal::optional_entry(&mut map, "glb", &self.glb)?;
+                        __fal::optional_entry(&mut map, "fbx", &self.fbx)?;
+                        __fal::optional_entry(&mut map, "obj", &self.obj)?;
+                        __fal::optional_entry(&mut map, "mtl", &self.mtl)?;
+                        __fal::optional_entry(&mut map, "texture", &self.texture)?;
+                        __fal::optional_entry(&mut map, "usdz", &self.usdz)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ModelUrls {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ModelUrls;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ModelUrls` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ModelUrls, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(&["glb", "fbx", "obj", "mtl", "texture", "usdz"]),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ModelUrls {
+                                    glb: f0,
+                                    fbx: f1,
+                                    obj: f2,
+                                    mtl: f3,
+                                    texture: f4,
+                                    usdz: f5,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `PolygonType` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum PolygonType {
+                    /// `"triangle"`
+                    Triangle,
+                    /// `"quadrilateral"`
+                    Quadrilateral,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl PolygonType {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["triangle", "quadrilateral"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Triangle => "triangle",
+                            Self::Quadrilateral => "quadrilateral",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "triangle" => Self::Triangle,
+                            "quadrilateral" => Self::Quadrilateral,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for PolygonType {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "PolygonType",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for PolygonType {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for PolygonType {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for PolygonType {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for PolygonType {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `PolygonType` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for PolygonType {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `FaceLevel` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum FaceLevel2212a9ac {
-        /// `"high"`
-        High,
-        /// `"medium"`
-        Medium,
-        /// `"low"`
-        Low,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl FaceLevel2212a9ac {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::High => "high",
-                Self::Medium => "medium",
-                Self::Low => "low",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for FaceLevel2212a9ac {
-        fn from(value: &str) -> Self {
-            match value {
-                "high" => Self::High,
-                "medium" => Self::Medium,
-                "low" => Self::Low,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for FaceLevel2212a9ac {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FaceLevel2212a9ac {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Hunyuan3dV31SmartTopologyOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Hunyuan3dV31SmartTopologyOutput69f64df7 {
-        /// The `model_glb` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c0ab4/tqMY5NJLnHjpwN8rQ15dj_model.obj","file_name":"model.obj","content_type":"model/obj","file_size":394409}`.
-        pub model_glb: fal_runtime::File,
-        /// The `model_urls` field.
-        pub model_urls: ModelUrlsb5c001c1,
-    }
-    impl __serde::Serialize for Hunyuan3dV31SmartTopologyOutput69f64df7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("model_glb", &self.model_glb)?;
-            map.serialize_entry("model_urls", &self.model_urls)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Hunyuan3dV31SmartTopologyOutput69f64df7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                model_glb: self::required_field(&mut map, "model_glb")?,
-                model_urls: self::required_field(&mut map, "model_urls")?,
-            })
-        }
-    }
-    /// The `InputFileType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum InputFileType97f707d7 {
-        /// `"glb"`
-        Glb,
-        /// `"obj"`
-        Obj,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl InputFileType97f707d7 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Glb => "glb",
-                Self::Obj => "obj",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for InputFileType97f707d7 {
-        fn from(value: &str) -> Self {
-            match value {
-                "glb" => Self::Glb,
-                "obj" => Self::Obj,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for InputFileType97f707d7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for InputFileType97f707d7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ModelUrls` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ModelUrlsb5c001c1 {
-        /// The `glb` field.
-        pub glb: Option<fal_runtime::File>,
-        /// The `fbx` field.
-        pub fbx: Option<fal_runtime::File>,
-        /// The `obj` field.
-        pub obj: Option<fal_runtime::File>,
-        /// The `mtl` field.
-        pub mtl: Option<fal_runtime::File>,
-        /// The `texture` field.
-        pub texture: Option<fal_runtime::File>,
-        /// The `usdz` field.
-        pub usdz: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for ModelUrlsb5c001c1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "glb", &self.glb)?;
-            self::optional_entry(&mut map, "fbx", &self.fbx)?;
-            self::optional_entry(&mut map, "obj", &self.obj)?;
-            self::optional_entry(&mut map, "mtl", &self.mtl)?;
-            self::optional_entry(&mut map, "texture", &self.texture)?;
-            self::optional_entry(&mut map, "usdz", &self.usdz)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ModelUrlsb5c001c1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                glb: self::optional_field(&mut map, "glb")?,
-                fbx: self::optional_field(&mut map, "fbx")?,
-                obj: self::optional_field(&mut map, "obj")?,
-                mtl: self::optional_field(&mut map, "mtl")?,
-                texture: self::optional_field(&mut map, "texture")?,
-                usdz: self::optional_field(&mut map, "usdz")?,
-            })
-        }
-    }
-    /// The `PolygonType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum PolygonType4e12bf36 {
-        /// `"triangle"`
-        Triangle,
-        /// `"quadrilateral"`
-        Quadrilateral,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl PolygonType4e12bf36 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Triangle => "triangle",
-                Self::Quadrilateral => "quadrilateral",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for PolygonType4e12bf36 {
-        fn from(value: &str) -> Self {
-            match value {
-                "triangle" => Self::Triangle,
-                "quadrilateral" => Self::Quadrilateral,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for PolygonType4e12bf36 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PolygonType4e12bf36 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -5,10 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `HunyuanMotionInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `HunyuanMotionOutput`.
     pub mod hunyuan_motion {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::HunyuanMotionOutput393d38e9 as HunyuanMotionOutput;
-        pub use super::super::__types::OutputFormatcb047606 as OutputFormat;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/hunyuan-motion`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct HunyuanMotionInput {
@@ -35,33 +32,75 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `"fbx"`.
             pub output_format: Option<OutputFormat>,
         }
-        impl __serde::Serialize for HunyuanMotionInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for HunyuanMotionInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("prompt", &self.prompt)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(&mut map, "duration", &self.duration)?;
-                __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __types::optional_entry(&mut map, "output_format", &self.output_format)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for HunyuanMotionInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for HunyuanMotionInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    duration: __types::optional_field(&mut map, "duration")?,
-                    guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                    output_format: __types::optional_field(&mut map, "output_format")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = HunyuanMotionInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `HunyuanMotionInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<HunyuanMotionInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "prompt",
+                                        "seed",
+                                        "duration",
+                                        "guidance_scale",
+                                        "output_format",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(HunyuanMotionInput {
+                            prompt: __fal::required(f0, "prompt")?,
+                            seed: f1,
+                            duration: f2,
+                            guidance_scale: f3,
+                            output_format: f4,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl HunyuanMotionInput {
@@ -96,201 +135,190 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for HunyuanMotionInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "duration",
+                    &self.duration,
+                    &__fal::Rules {
+                        minimum: Some(0.5f64),
+                        maximum: Some(12f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "guidance_scale",
+                    &self.guidance_scale,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+            }
+        }
+        impl HunyuanMotionInput {
+            /// Every rule of `fal-ai/hunyuan-motion`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for HunyuanMotionInput {
             const ENDPOINT_ID: &'static str = "fal-ai/hunyuan-motion";
             type Output = HunyuanMotionOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                HunyuanMotionInput::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `HunyuanMotionOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct HunyuanMotionOutput {
+            /// The `fbx_file` field.
+            ///
+            /// Example: `{"url":"https://v3b.fal.media/files/b/0a885f1e/JytCv1tbq28iJmvXLrpbQ_20251230_112744828_2a84e993_000.fbx"}`.
+            pub fbx_file: Option<fal_runtime::File>,
+            /// The `motion_json` field.
+            pub motion_json: Option<fal_runtime::File>,
+            /// The `seed` field.
+            ///
+            /// Example: `42`.
+            pub seed: i64,
+        }
+        impl __fal::serde::Serialize for HunyuanMotionOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                __fal::optional_entry(&mut map, "fbx_file", &self.fbx_file)?;
+                __fal::optional_entry(&mut map, "motion_json", &self.motion_json)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.end()
             }
         }
-    }
-    /// The `HunyuanMotionOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct HunyuanMotionOutput393d38e9 {
-        /// The `fbx_file` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a885f1e/JytCv1tbq28iJmvXLrpbQ_20251230_112744828_2a84e993_000.fbx"}`.
-        pub fbx_file: Option<fal_runtime::File>,
-        /// The `motion_json` field.
-        pub motion_json: Option<fal_runtime::File>,
-        /// The `seed` field.
-        ///
-        /// Example: `42`.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for HunyuanMotionOutput393d38e9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "fbx_file", &self.fbx_file)?;
-            self::optional_entry(&mut map, "motion_json", &self.motion_json)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for HunyuanMotionOutput393d38e9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                fbx_file: self::optional_field(&mut map, "fbx_file")?,
-                motion_json: self::optional_field(&mut map, "motion_json")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormatcb047606 {
-        /// `"fbx"`
-        Fbx,
-        /// `"dict"`
-        Dict,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormatcb047606 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Fbx => "fbx",
-                Self::Dict => "dict",
-                Self::Other(value) => value,
+        impl<'de> __fal::serde::Deserialize<'de> for HunyuanMotionOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = HunyuanMotionOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `HunyuanMotionOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<HunyuanMotionOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["fbx_file", "motion_json", "seed"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = map.next_value()?,
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(HunyuanMotionOutput {
+                            fbx_file: f0,
+                            motion_json: f1,
+                            seed: __fal::required(f2, "seed")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
-    }
-    impl From<&str> for OutputFormatcb047606 {
-        fn from(value: &str) -> Self {
-            match value {
-                "fbx" => Self::Fbx,
-                "dict" => Self::Dict,
-                other => Self::Other(other.to_owned()),
+        /// The `OutputFormat` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum OutputFormat {
+            /// `"fbx"`
+            Fbx,
+            /// `"dict"`
+            Dict,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl OutputFormat {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["fbx", "dict"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Fbx => "fbx",
+                    Self::Dict => "dict",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "fbx" => Self::Fbx,
+                    "dict" => Self::Dict,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for OutputFormatcb047606 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl ::std::str::FromStr for OutputFormat {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "OutputFormat",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormatcb047606 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl TryFrom<&str> for OutputFormat {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for OutputFormat {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for OutputFormat {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for OutputFormat {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

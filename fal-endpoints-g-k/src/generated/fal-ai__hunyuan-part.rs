@@ -5,9 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `HunyuanPartInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `HunyuanPartOutput`.
     pub mod hunyuan_part {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::HunyuanPartOutput0257599b as HunyuanPartOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/hunyuan-part`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct HunyuanPartInput {
@@ -47,39 +45,90 @@ pub mod fal_ai {
             /// The `seed` field.
             pub seed: Option<i64>,
         }
-        impl __serde::Serialize for HunyuanPartInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for HunyuanPartInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("model_file_url", &self.model_file_url)?;
-                __types::optional_entry(&mut map, "point_prompt_x", &self.point_prompt_x)?;
-                __types::optional_entry(&mut map, "point_prompt_y", &self.point_prompt_y)?;
-                __types::optional_entry(&mut map, "point_prompt_z", &self.point_prompt_z)?;
-                __types::optional_entry(&mut map, "point_num", &self.point_num)?;
-                __types::optional_entry(&mut map, "use_normal", &self.use_normal)?;
-                __types::optional_entry(&mut map, "noise_std", &self.noise_std)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "point_prompt_x", &self.point_prompt_x)?;
+                __fal::optional_entry(&mut map, "point_prompt_y", &self.point_prompt_y)?;
+                __fal::optional_entry(&mut map, "point_prompt_z", &self.point_prompt_z)?;
+                __fal::optional_entry(&mut map, "point_num", &self.point_num)?;
+                __fal::optional_entry(&mut map, "use_normal", &self.use_normal)?;
+                __fal::optional_entry(&mut map, "noise_std", &self.noise_std)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for HunyuanPartInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for HunyuanPartInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    model_file_url: __types::required_field(&mut map, "model_file_url")?,
-                    point_prompt_x: __types::optional_field(&mut map, "point_prompt_x")?,
-                    point_prompt_y: __types::optional_field(&mut map, "point_prompt_y")?,
-                    point_prompt_z: __types::optional_field(&mut map, "point_prompt_z")?,
-                    point_num: __types::optional_field(&mut map, "point_num")?,
-                    use_normal: __types::optional_field(&mut map, "use_normal")?,
-                    noise_std: __types::optional_field(&mut map, "noise_std")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = HunyuanPartInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `HunyuanPartInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<HunyuanPartInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "model_file_url",
+                                        "point_prompt_x",
+                                        "point_prompt_y",
+                                        "point_prompt_z",
+                                        "point_num",
+                                        "use_normal",
+                                        "noise_std",
+                                        "seed",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(HunyuanPartInput {
+                            model_file_url: __fal::required(f0, "model_file_url")?,
+                            point_prompt_x: f1,
+                            point_prompt_y: f2,
+                            point_prompt_z: f3,
+                            point_num: f4,
+                            use_normal: f5,
+                            noise_std: f6,
+                            seed: f7,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl HunyuanPartInput {
@@ -132,168 +181,166 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for HunyuanPartInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/hunyuan-part";
-            type Output = HunyuanPartOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for HunyuanPartInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "point_prompt_x",
+                    &self.point_prompt_x,
+                    &__fal::Rules {
+                        minimum: Some(-1f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "point_prompt_y",
+                    &self.point_prompt_y,
+                    &__fal::Rules {
+                        minimum: Some(-1f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "point_prompt_z",
+                    &self.point_prompt_z,
+                    &__fal::Rules {
+                        minimum: Some(-1f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "point_num",
+                    &self.point_num,
+                    &__fal::Rules {
+                        minimum: Some(10000f64),
+                        maximum: Some(500000f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "noise_std",
+                    &self.noise_std,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(0.02f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl HunyuanPartInput {
+            /// Every rule of `fal-ai/hunyuan-part`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `HunyuanPartOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct HunyuanPartOutput0257599b {
-        /// The `segmented_mesh` field.
-        pub segmented_mesh: fal_runtime::File,
-        /// The `mask_1_mesh` field.
-        pub mask_1_mesh: fal_runtime::File,
-        /// The `mask_2_mesh` field.
-        pub mask_2_mesh: fal_runtime::File,
-        /// The `mask_3_mesh` field.
-        pub mask_3_mesh: fal_runtime::File,
-        /// The `best_mask_index` field.
-        pub best_mask_index: i64,
-        /// The `iou_scores` field.
-        pub iou_scores: Vec<f64>,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for HunyuanPartOutput0257599b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("segmented_mesh", &self.segmented_mesh)?;
-            map.serialize_entry("mask_1_mesh", &self.mask_1_mesh)?;
-            map.serialize_entry("mask_2_mesh", &self.mask_2_mesh)?;
-            map.serialize_entry("mask_3_mesh", &self.mask_3_mesh)?;
-            map.serialize_entry("best_mask_index", &self.best_mask_index)?;
-            map.serialize_entry("iou_scores", &self.iou_scores)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
+        impl fal_runtime::Endpoint for HunyuanPartInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/hunyuan-part";
+            type Output = HunyuanPartOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                HunyuanPartInput::validate(self)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for HunyuanPartOutput0257599b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                segmented_mesh: self::required_field(&mut map, "segmented_mesh")?,
-                mask_1_mesh: self::required_field(&mut map, "mask_1_mesh")?,
-                mask_2_mesh: self::required_field(&mut map, "mask_2_mesh")?,
-                mask_3_mesh: self::required_field(&mut map, "mask_3_mesh")?,
-                best_mask_index: self::required_field(&mut map, "best_mask_index")?,
-                iou_scores: self::required_field(&mut map, "iou_scores")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
+        /// The `HunyuanPartOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct HunyuanPartOutput {
+            /// The `segmented_mesh` field.
+            pub segmented_mesh: fal_runtime::File,
+            /// The `mask_1_mesh` field.
+            pub mask_1_mesh: fal_runtime::File,
+            /// The `mask_2_mesh` field.
+            pub mask_2_mesh: fal_runtime::File,
+            /// The `mask_3_mesh` field.
+            pub mask_3_mesh: fal_runtime::File,
+            /// The `best_mask_index` field.
+            pub best_mask_index: i64,
+            /// The `iou_scores` field.
+            pub iou_scores: Vec<f64>,
+            /// The `seed` field.
+            pub seed: i64,
+        }
+        impl __fal::serde::Serialize for HunyuanPartOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("segmented_mesh", &self.segmented_mesh)?;
+                map.serialize_entry("mask_1_mesh", &self.mask_1_mesh)?;
+                map.serialize_entry("mask_2_mesh", &self.mask_2_mesh)?;
+                map.serialize_entry("mask_3_mesh", &self.mask_3_mesh)?;
+                map.serialize_entry("best_mask_index", &self.best_mask_index)?;
+                map.serialize_entry("iou_scores", &self.iou_scores)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for HunyuanPartOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = HunyuanPartOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `HunyuanPartOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<HunyuanPartOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "segmented_mesh",
+                                        "mask_1_mesh",
+                                        "mask_2_mesh",
+                                        "mask_3_mesh",
+                                        "best_mask_index",
+                                        "iou_scores",
+                                        "seed",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                Some(3) => f3 = Some(map.next_value()?),
+                                Some(4) => f4 = Some(map.next_value()?),
+                                Some(5) => f5 = Some(map.next_value()?),
+                                Some(6) => f6 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(HunyuanPartOutput {
+                            segmented_mesh: __fal::required(f0, "segmented_mesh")?,
+                            mask_1_mesh: __fal::required(f1, "mask_1_mesh")?,
+                            mask_2_mesh: __fal::required(f2, "mask_2_mesh")?,
+                            mask_3_mesh: __fal::required(f3, "mask_3_mesh")?,
+                            best_mask_index: __fal::required(f4, "best_mask_index")?,
+                            iou_scores: __fal::required(f5, "iou_scores")?,
+                            seed: __fal::required(f6, "seed")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

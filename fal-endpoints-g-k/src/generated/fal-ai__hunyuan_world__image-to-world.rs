@@ -7,9 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `HunyuanWorldImageToWorldInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `HunyuanWorldImageToWorldOutput`.
         pub mod image_to_world {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::HunyuanWorldImageToWorldOutput3779c6e8 as HunyuanWorldImageToWorldOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/hunyuan_world/image-to-world`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct HunyuanWorldImageToWorldInput {
@@ -28,33 +26,75 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub export_drc: Option<bool>,
             }
-            impl __serde::Serialize for HunyuanWorldImageToWorldInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for HunyuanWorldImageToWorldInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
                     map.serialize_entry("labels_fg1", &self.labels_fg1)?;
                     map.serialize_entry("labels_fg2", &self.labels_fg2)?;
                     map.serialize_entry("classes", &self.classes)?;
-                    __types::optional_entry(&mut map, "export_drc", &self.export_drc)?;
+                    __fal::optional_entry(&mut map, "export_drc", &self.export_drc)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for HunyuanWorldImageToWorldInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for HunyuanWorldImageToWorldInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        labels_fg1: __types::required_field(&mut map, "labels_fg1")?,
-                        labels_fg2: __types::required_field(&mut map, "labels_fg2")?,
-                        classes: __types::required_field(&mut map, "classes")?,
-                        export_drc: __types::optional_field(&mut map, "export_drc")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = HunyuanWorldImageToWorldInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `HunyuanWorldImageToWorldInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<HunyuanWorldImageToWorldInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_url",
+                                            "labels_fg1",
+                                            "labels_fg2",
+                                            "classes",
+                                            "export_drc",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(HunyuanWorldImageToWorldInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                labels_fg1: __fal::required(f1, "labels_fg1")?,
+                                labels_fg2: __fal::required(f2, "labels_fg2")?,
+                                classes: __fal::required(f3, "classes")?,
+                                export_drc: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl HunyuanWorldImageToWorldInput {
@@ -79,145 +119,71 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for HunyuanWorldImageToWorldInput {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            impl HunyuanWorldImageToWorldInput {
+                /// Every rule of `fal-ai/hunyuan_world/image-to-world`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for HunyuanWorldImageToWorldInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/hunyuan_world/image-to-world";
                 type Output = HunyuanWorldImageToWorldOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    HunyuanWorldImageToWorldInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `HunyuanWorldImageToWorldOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct HunyuanWorldImageToWorldOutput {
+                /// The `world_file` field.
+                pub world_file: fal_runtime::File,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for HunyuanWorldImageToWorldOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("world_file", &self.world_file)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for HunyuanWorldImageToWorldOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = HunyuanWorldImageToWorldOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `HunyuanWorldImageToWorldOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<HunyuanWorldImageToWorldOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["world_file"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(HunyuanWorldImageToWorldOutput {
+                                world_file: __fal::required(f0, "world_file")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `HunyuanWorldImageToWorldOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct HunyuanWorldImageToWorldOutput3779c6e8 {
-        /// The `world_file` field.
-        pub world_file: fal_runtime::File,
-    }
-    impl __serde::Serialize for HunyuanWorldImageToWorldOutput3779c6e8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("world_file", &self.world_file)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for HunyuanWorldImageToWorldOutput3779c6e8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                world_file: self::required_field(&mut map, "world_file")?,
-            })
         }
     }
 }

@@ -7,15 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `Hyper3dRodinInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Hyper3dRodinOutput`.
         pub mod rodin {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AddonsPreset64cad1da as AddonsPreset;
-            pub use super::super::super::__types::ConditionModeb826d571 as ConditionMode;
-            pub use super::super::super::__types::GeometryFileFormat2bb59cd9 as GeometryFileFormat;
-            pub use super::super::super::__types::Hyper3dRodinOutput3ff63afa as Hyper3dRodinOutput;
-            pub use super::super::super::__types::Material56262681 as Material;
-            pub use super::super::super::__types::Quality138644d7 as Quality;
-            pub use super::super::super::__types::Tiere01dddc7 as Tier;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/hyper3d/rodin`.
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct Hyper3dRodinInput {
@@ -64,56 +56,116 @@ pub mod fal_ai {
                 /// Example: `[100,50,150]`.
                 pub bbox_condition: Option<Vec<i64>>,
                 /// The `addons` field.
-                pub addons: Option<AddonsPreset>,
+                pub addons: Option<String>,
             }
-            impl __serde::Serialize for Hyper3dRodinInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for Hyper3dRodinInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
-                    __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "input_image_urls", &self.input_image_urls)?;
-                    __types::optional_entry(&mut map, "condition_mode", &self.condition_mode)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    __fal::optional_entry(&mut map, "input_image_urls", &self.input_image_urls)?;
+                    __fal::optional_entry(&mut map, "condition_mode", &self.condition_mode)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(
                         &mut map,
                         "geometry_file_format",
                         &self.geometry_file_format,
                     )?;
-                    __types::optional_entry(&mut map, "material", &self.material)?;
-                    __types::optional_entry(&mut map, "quality", &self.quality)?;
-                    __types::optional_entry(&mut map, "use_hyper", &self.use_hyper)?;
-                    __types::optional_entry(&mut map, "tier", &self.tier)?;
-                    __types::optional_entry(&mut map, "TAPose", &self.ta_pose)?;
-                    __types::optional_entry(&mut map, "bbox_condition", &self.bbox_condition)?;
-                    __types::optional_entry(&mut map, "addons", &self.addons)?;
+                    __fal::optional_entry(&mut map, "material", &self.material)?;
+                    __fal::optional_entry(&mut map, "quality", &self.quality)?;
+                    __fal::optional_entry(&mut map, "use_hyper", &self.use_hyper)?;
+                    __fal::optional_entry(&mut map, "tier", &self.tier)?;
+                    __fal::optional_entry(&mut map, "TAPose", &self.ta_pose)?;
+                    __fal::optional_entry(&mut map, "bbox_condition", &self.bbox_condition)?;
+                    __fal::optional_entry(&mut map, "addons", &self.addons)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for Hyper3dRodinInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for Hyper3dRodinInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::optional_field(&mut map, "prompt")?,
-                        input_image_urls: __types::optional_field(&mut map, "input_image_urls")?,
-                        condition_mode: __types::optional_field(&mut map, "condition_mode")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        geometry_file_format: __types::optional_field(
-                            &mut map,
-                            "geometry_file_format",
-                        )?,
-                        material: __types::optional_field(&mut map, "material")?,
-                        quality: __types::optional_field(&mut map, "quality")?,
-                        use_hyper: __types::optional_field(&mut map, "use_hyper")?,
-                        tier: __types::optional_field(&mut map, "tier")?,
-                        ta_pose: __types::optional_field(&mut map, "TAPose")?,
-                        bbox_condition: __types::optional_field(&mut map, "bbox_condition")?,
-                        addons: __types::optional_field(&mut map, "addons")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Hyper3dRodinInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Hyper3dRodinInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Hyper3dRodinInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "input_image_urls",
+                                            "condition_mode",
+                                            "seed",
+                                            "geometry_file_format",
+                                            "material",
+                                            "quality",
+                                            "use_hyper",
+                                            "tier",
+                                            "TAPose",
+                                            "bbox_condition",
+                                            "addons",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Hyper3dRodinInput {
+                                prompt: f0,
+                                input_image_urls: f1,
+                                condition_mode: f2,
+                                seed: f3,
+                                geometry_file_format: f4,
+                                material: f5,
+                                quality: f6,
+                                use_hyper: f7,
+                                tier: f8,
+                                ta_pose: f9,
+                                bbox_condition: f10,
+                                addons: f11,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl Hyper3dRodinInput {
@@ -204,446 +256,539 @@ pub mod fal_ai {
                     self
                 }
                 /// Sets `addons` (left out of the request until set).
-                pub fn with_addons(mut self, addons: impl Into<AddonsPreset>) -> Self {
+                pub fn with_addons(mut self, addons: impl Into<String>) -> Self {
                     self.addons = Some(addons.into());
                     self
+                }
+            }
+            impl __fal::Validate for Hyper3dRodinInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "prompt",
+                        &self.prompt,
+                        &__fal::Rules {
+                            max_length: Some(1024u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("condition_mode", &self.condition_mode, &__fal::Rules::NONE);
+                    v.field(
+                        "seed",
+                        &self.seed,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(65535f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("geometry_file_format", &self.geometry_file_format, &__fal::Rules::NONE);
+                    v.field("material", &self.material, &__fal::Rules::NONE);
+                    v.field("quality", &self.quality, &__fal::Rules::NONE);
+                    v.field("tier", &self.tier, &__fal::Rules::NONE);
+                    v.field(
+                        "addons",
+                        &self.addons,
+                        &__fal::Rules {
+                            text: Some("HighPack"),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl Hyper3dRodinInput {
+                /// Every rule of `fal-ai/hyper3d/rodin`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
                 }
             }
             impl fal_runtime::Endpoint for Hyper3dRodinInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/hyper3d/rodin";
                 type Output = Hyper3dRodinOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    Hyper3dRodinInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `ConditionMode` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum ConditionMode {
+                /// `"fuse"`
+                Fuse,
+                /// `"concat"`
+                Concat,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl ConditionMode {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["fuse", "concat"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Fuse => "fuse",
+                        Self::Concat => "concat",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "fuse" => Self::Fuse,
+                        "concat" => Self::Concat,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for ConditionMode {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "ConditionMode",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `AddonsPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AddonsPreset64cad1da {
-        /// `"HighPack"`
-        HighPack,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AddonsPreset64cad1da {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::HighPack => "HighPack",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for ConditionMode {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for AddonsPreset64cad1da {
-        fn from(value: &str) -> Self {
-            match value {
-                "HighPack" => Self::HighPack,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for ConditionMode {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for AddonsPreset64cad1da {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AddonsPreset64cad1da {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ConditionMode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ConditionModeb826d571 {
-        /// `"fuse"`
-        Fuse,
-        /// `"concat"`
-        Concat,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ConditionModeb826d571 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Fuse => "fuse",
-                Self::Concat => "concat",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for ConditionMode {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for ConditionModeb826d571 {
-        fn from(value: &str) -> Self {
-            match value {
-                "fuse" => Self::Fuse,
-                "concat" => Self::Concat,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for ConditionMode {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `ConditionMode` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for ConditionModeb826d571 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ConditionModeb826d571 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `GeometryFileFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum GeometryFileFormat2bb59cd9 {
-        /// `"glb"`
-        Glb,
-        /// `"usdz"`
-        Usdz,
-        /// `"fbx"`
-        Fbx,
-        /// `"obj"`
-        Obj,
-        /// `"stl"`
-        Stl,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl GeometryFileFormat2bb59cd9 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Glb => "glb",
-                Self::Usdz => "usdz",
-                Self::Fbx => "fbx",
-                Self::Obj => "obj",
-                Self::Stl => "stl",
-                Self::Other(value) => value,
+            impl __fal::Validate for ConditionMode {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for GeometryFileFormat2bb59cd9 {
-        fn from(value: &str) -> Self {
-            match value {
-                "glb" => Self::Glb,
-                "usdz" => Self::Usdz,
-                "fbx" => Self::Fbx,
-                "obj" => Self::Obj,
-                "stl" => Self::Stl,
-                other => Self::Other(other.to_owned()),
+            /// The `GeometryFileFormat` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum GeometryFileFormat {
+                /// `"glb"`
+                Glb,
+                /// `"usdz"`
+                Usdz,
+                /// `"fbx"`
+                Fbx,
+                /// `"obj"`
+                Obj,
+                /// `"stl"`
+                Stl,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl __serde::Serialize for GeometryFileFormat2bb59cd9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GeometryFileFormat2bb59cd9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Hyper3dRodinOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Hyper3dRodinOutput3ff63afa {
-        /// The `model_mesh` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/koala/VlX4JqNI8F9HO2ETp_B7t_base_basic_pbr.glb"}`.
-        pub model_mesh: fal_runtime::File,
-        /// The `seed` field.
-        pub seed: i64,
-        /// The `textures` field.
-        pub textures: Vec<fal_runtime::Image>,
-    }
-    impl __serde::Serialize for Hyper3dRodinOutput3ff63afa {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("model_mesh", &self.model_mesh)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("textures", &self.textures)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Hyper3dRodinOutput3ff63afa {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                model_mesh: self::required_field(&mut map, "model_mesh")?,
-                seed: self::required_field(&mut map, "seed")?,
-                textures: self::required_field(&mut map, "textures")?,
-            })
-        }
-    }
-    /// The `Material` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Material56262681 {
-        /// `"PBR"`
-        Pbr,
-        /// `"Shaded"`
-        Shaded,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Material56262681 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Pbr => "PBR",
-                Self::Shaded => "Shaded",
-                Self::Other(value) => value,
+            impl GeometryFileFormat {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["glb", "usdz", "fbx", "obj", "stl"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Glb => "glb",
+                        Self::Usdz => "usdz",
+                        Self::Fbx => "fbx",
+                        Self::Obj => "obj",
+                        Self::Stl => "stl",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "glb" => Self::Glb,
+                        "usdz" => Self::Usdz,
+                        "fbx" => Self::Fbx,
+                        "obj" => Self::Obj,
+                        "stl" => Self::Stl,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for Material56262681 {
-        fn from(value: &str) -> Self {
-            match value {
-                "PBR" => Self::Pbr,
-                "Shaded" => Self::Shaded,
-                other => Self::Other(other.to_owned()),
+            impl ::std::str::FromStr for GeometryFileFormat {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "GeometryFileFormat",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Material56262681 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Material56262681 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Quality` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Quality138644d7 {
-        /// `"high"`
-        High,
-        /// `"medium"`
-        Medium,
-        /// `"low"`
-        Low,
-        /// `"extra-low"`
-        ExtraLow,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Quality138644d7 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::High => "high",
-                Self::Medium => "medium",
-                Self::Low => "low",
-                Self::ExtraLow => "extra-low",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for GeometryFileFormat {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for Quality138644d7 {
-        fn from(value: &str) -> Self {
-            match value {
-                "high" => Self::High,
-                "medium" => Self::Medium,
-                "low" => Self::Low,
-                "extra-low" => Self::ExtraLow,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for GeometryFileFormat {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Quality138644d7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Quality138644d7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Tier` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Tiere01dddc7 {
-        /// `"Regular"`
-        Regular,
-        /// `"Sketch"`
-        Sketch,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Tiere01dddc7 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Regular => "Regular",
-                Self::Sketch => "Sketch",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for GeometryFileFormat {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for Tiere01dddc7 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Regular" => Self::Regular,
-                "Sketch" => Self::Sketch,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for GeometryFileFormat {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(
+                        deserializer,
+                        "a `GeometryFileFormat` string",
+                        Self::from_wire,
+                    )
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Tiere01dddc7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Tiere01dddc7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl __fal::Validate for GeometryFileFormat {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Hyper3dRodinOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Hyper3dRodinOutput {
+                /// The `model_mesh` field.
+                ///
+                /// Example: `{"url":"https://v3.fal.media/files/koala/VlX4JqNI8F9HO2ETp_B7t_base_basic_pbr.glb"}`.
+                pub model_mesh: fal_runtime::File,
+                /// The `seed` field.
+                pub seed: i64,
+                /// The `textures` field.
+                pub textures: Vec<fal_runtime::Image>,
+            }
+            impl __fal::serde::Serialize for Hyper3dRodinOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("model_mesh", &self.model_mesh)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.serialize_entry("textures", &self.textures)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Hyper3dRodinOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Hyper3dRodinOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Hyper3dRodinOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Hyper3dRodinOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["model_mesh", "seed", "textures"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Hyper3dRodinOutput {
+                                model_mesh: __fal::required(f0, "model_mesh")?,
+                                seed: __fal::required(f1, "seed")?,
+                                textures: __fal::required(f2, "textures")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `Material` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Material {
+                /// `"PBR"`
+                Pbr,
+                /// `"Shaded"`
+                Shaded,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Material {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["PBR", "Shaded"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Pbr => "PBR",
+                        Self::Shaded => "Shaded",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "PBR" => Self::Pbr,
+                        "Shaded" => Self::Shaded,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Material {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Material", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Material {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Material {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Material {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Material {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Material` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Material {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Quality` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Quality {
+                /// `"high"`
+                High,
+                /// `"medium"`
+                Medium,
+                /// `"low"`
+                Low,
+                /// `"extra-low"`
+                ExtraLow,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Quality {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["high", "medium", "low", "extra-low"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::High => "high",
+                        Self::Medium => "medium",
+                        Self::Low => "low",
+                        Self::ExtraLow => "extra-low",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "high" => Self::High,
+                        "medium" => Self::Medium,
+                        "low" => Self::Low,
+                        "extra-low" => Self::ExtraLow,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Quality {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Quality", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Quality {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Quality {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Quality {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Quality {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Quality` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Quality {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Tier` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Tier {
+                /// `"Regular"`
+                Regular,
+                /// `"Sketch"`
+                Sketch,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Tier {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["Regular", "Sketch"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Regular => "Regular",
+                        Self::Sketch => "Sketch",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "Regular" => Self::Regular,
+                        "Sketch" => Self::Sketch,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Tier {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Tier", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Tier {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Tier {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Tier {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Tier {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Tier` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Tier {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

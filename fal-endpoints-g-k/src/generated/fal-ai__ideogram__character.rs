@@ -7,18 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `IdeogramCharacterInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `IdeogramCharacterOutput`.
         pub mod character {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::ColorPalette6746902e as ColorPalette;
-            pub use super::super::super::__types::ColorPaletteMember096f4e32 as ColorPaletteMember;
-            pub use super::super::super::__types::IdeogramCharacterOutput4e0b3a75 as IdeogramCharacterOutput;
-            pub use super::super::super::__types::ImageSizefaa77562 as ImageSize;
-            pub use super::super::super::__types::ImageSizeChoicea8e834b8 as ImageSizeChoice;
-            pub use super::super::super::__types::ImageSizePresete51d00e2 as ImageSizePreset;
-            pub use super::super::super::__types::NamePreseta68cf936 as NamePreset;
-            pub use super::super::super::__types::RenderingSpeeda810e500 as RenderingSpeed;
-            pub use super::super::super::__types::RgbColor1749d3b1 as RgbColor;
-            pub use super::super::super::__types::Style66c4a406 as Style;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/ideogram/character`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct IdeogramCharacterInput {
@@ -68,27 +57,27 @@ pub mod fal_ai {
                 /// The `reference_mask_urls` field.
                 pub reference_mask_urls: Option<Vec<fal_runtime::FileInput>>,
             }
-            impl __serde::Serialize for IdeogramCharacterInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for IdeogramCharacterInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
-                    __types::optional_entry(&mut map, "image_urls", &self.image_urls)?;
-                    __types::optional_entry(&mut map, "rendering_speed", &self.rendering_speed)?;
-                    __types::optional_entry(&mut map, "color_palette", &self.color_palette)?;
-                    __types::optional_entry(&mut map, "style_codes", &self.style_codes)?;
-                    __types::optional_entry(&mut map, "style", &self.style)?;
-                    __types::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                    __types::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    __fal::optional_entry(&mut map, "image_urls", &self.image_urls)?;
+                    __fal::optional_entry(&mut map, "rendering_speed", &self.rendering_speed)?;
+                    __fal::optional_entry(&mut map, "color_palette", &self.color_palette)?;
+                    __fal::optional_entry(&mut map, "style_codes", &self.style_codes)?;
+                    __fal::optional_entry(&mut map, "style", &self.style)?;
+                    __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
+                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "image_size", &self.image_size)?;
-                    __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                    __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
+                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
                     map.serialize_entry("reference_image_urls", &self.reference_image_urls)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "reference_mask_urls",
                         &self.reference_mask_urls,
@@ -96,33 +85,96 @@ pub mod fal_ai {
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for IdeogramCharacterInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for IdeogramCharacterInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_urls: __types::optional_field(&mut map, "image_urls")?,
-                        rendering_speed: __types::optional_field(&mut map, "rendering_speed")?,
-                        color_palette: __types::optional_field(&mut map, "color_palette")?,
-                        style_codes: __types::optional_field(&mut map, "style_codes")?,
-                        style: __types::optional_field(&mut map, "style")?,
-                        expand_prompt: __types::optional_field(&mut map, "expand_prompt")?,
-                        num_images: __types::optional_field(&mut map, "num_images")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        image_size: __types::optional_field(&mut map, "image_size")?,
-                        negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                        reference_image_urls: __types::required_field(
-                            &mut map,
-                            "reference_image_urls",
-                        )?,
-                        reference_mask_urls: __types::optional_field(
-                            &mut map,
-                            "reference_mask_urls",
-                        )?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = IdeogramCharacterInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `IdeogramCharacterInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<IdeogramCharacterInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            let mut f12 = None;
+                            let mut f13 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_urls",
+                                            "rendering_speed",
+                                            "color_palette",
+                                            "style_codes",
+                                            "style",
+                                            "expand_prompt",
+                                            "num_images",
+                                            "seed",
+                                            "sync_mode",
+                                            "prompt",
+                                            "image_size",
+                                            "negative_prompt",
+                                            "reference_image_urls",
+                                            "reference_mask_urls",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = Some(map.next_value()?),
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    Some(12) => f12 = Some(map.next_value()?),
+                                    Some(13) => f13 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(IdeogramCharacterInput {
+                                image_urls: f0,
+                                rendering_speed: f1,
+                                color_palette: f2,
+                                style_codes: f3,
+                                style: f4,
+                                expand_prompt: f5,
+                                num_images: f6,
+                                seed: f7,
+                                sync_mode: f8,
+                                prompt: __fal::required(f9, "prompt")?,
+                                image_size: f10,
+                                negative_prompt: f11,
+                                reference_image_urls: __fal::required(f12, "reference_image_urls")?,
+                                reference_mask_urls: f13,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl IdeogramCharacterInput {
@@ -226,651 +278,923 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for IdeogramCharacterInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("rendering_speed", &self.rendering_speed, &__fal::Rules::NONE);
+                    v.field("color_palette", &self.color_palette, &__fal::Rules::NONE);
+                    v.field("style", &self.style, &__fal::Rules::NONE);
+                    v.field(
+                        "num_images",
+                        &self.num_images,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(8f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("image_size", &self.image_size, &__fal::Rules::NONE);
+                }
+            }
+            impl IdeogramCharacterInput {
+                /// Every rule of `fal-ai/ideogram/character`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for IdeogramCharacterInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/ideogram/character";
                 type Output = IdeogramCharacterOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    IdeogramCharacterInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `ColorPalette` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct ColorPalette {
+                /// The `members` field.
+                pub members: Option<Vec<ColorPaletteMember>>,
+                /// The `name` field.
+                pub name: Option<Name>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for ColorPalette {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "members", &self.members)?;
+                    __fal::optional_entry(&mut map, "name", &self.name)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for ColorPalette {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ColorPalette;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ColorPalette` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ColorPalette, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["members", "name"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ColorPalette {
+                                members: f0,
+                                name: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `ColorPalette` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ColorPalette6746902e {
-        /// The `members` field.
-        pub members: Option<Vec<ColorPaletteMember096f4e32>>,
-        /// The `name` field.
-        pub name: Option<NamePreseta68cf936>,
-    }
-    impl __serde::Serialize for ColorPalette6746902e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "members", &self.members)?;
-            self::optional_entry(&mut map, "name", &self.name)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ColorPalette6746902e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                members: self::optional_field(&mut map, "members")?,
-                name: self::optional_field(&mut map, "name")?,
-            })
-        }
-    }
-    impl ColorPalette6746902e {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { members: None, name: None }
-        }
-        /// Sets `members` (left out of the request until set).
-        pub fn with_members<I0: Into<ColorPaletteMember096f4e32>>(
-            mut self,
-            members: impl IntoIterator<Item = I0>,
-        ) -> Self {
-            self.members = Some(members.into_iter().map(Into::into).collect());
-            self
-        }
-        /// Sets `name` (left out of the request until set).
-        pub fn with_name(mut self, name: impl Into<NamePreseta68cf936>) -> Self {
-            self.name = Some(name.into());
-            self
-        }
-    }
-    /// The `ColorPaletteMember` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ColorPaletteMember096f4e32 {
-        /// The `rgb` field.
-        pub rgb: RgbColor1749d3b1,
-        /// The `color_weight` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0.5`.
-        pub color_weight: Option<f64>,
-    }
-    impl __serde::Serialize for ColorPaletteMember096f4e32 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("rgb", &self.rgb)?;
-            self::optional_entry(&mut map, "color_weight", &self.color_weight)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ColorPaletteMember096f4e32 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                rgb: self::required_field(&mut map, "rgb")?,
-                color_weight: self::optional_field(&mut map, "color_weight")?,
-            })
-        }
-    }
-    impl ColorPaletteMember096f4e32 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(rgb: impl Into<RgbColor1749d3b1>) -> Self {
-            Self {
-                rgb: rgb.into(),
-                color_weight: None,
+            impl ColorPalette {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self { members: None, name: None }
+                }
+                /// Sets `members` (left out of the request until set).
+                pub fn with_members<I0: Into<ColorPaletteMember>>(
+                    mut self,
+                    members: impl IntoIterator<Item = I0>,
+                ) -> Self {
+                    self.members = Some(members.into_iter().map(Into::into).collect());
+                    self
+                }
+                /// Sets `name` (left out of the request until set).
+                pub fn with_name(mut self, name: impl Into<Name>) -> Self {
+                    self.name = Some(name.into());
+                    self
+                }
             }
-        }
-        /// Sets `color_weight` (left out of the request until set).
-        pub fn with_color_weight(mut self, color_weight: impl Into<f64>) -> Self {
-            self.color_weight = Some(color_weight.into());
-            self
-        }
-    }
-    /// The `IdeogramCharacterOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct IdeogramCharacterOutput4e0b3a75 {
-        /// The `images` field.
-        ///
-        /// Example: `[{"url":"https://v3.fal.media/files/monkey/NC_1eo9ecE9fARcxviJ2R_image.png"}]`.
-        pub images: Vec<fal_runtime::File>,
-        /// The `seed` field.
-        ///
-        /// Example: `123456`.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for IdeogramCharacterOutput4e0b3a75 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for IdeogramCharacterOutput4e0b3a75 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `ImageSizeChoice` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ImageSizeChoicea8e834b8 {
-        /// The `ImageSize` form.
-        ImageSize(ImageSizefaa77562),
-        /// The `Preset` form.
-        Preset(ImageSizePresete51d00e2),
-    }
-    impl __serde::Serialize for ImageSizeChoicea8e834b8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::ImageSize(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
+            impl __fal::Validate for ColorPalette {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("members", &self.members, &__fal::Rules::NONE);
+                    v.field("name", &self.name, &__fal::Rules::NONE);
+                }
             }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizeChoicea8e834b8 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::ImageSize(arm));
+            /// The `ColorPaletteMember` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct ColorPaletteMember {
+                /// The `rgb` field.
+                pub rgb: RgbColor,
+                /// The `color_weight` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0.5`.
+                pub color_weight: Option<f64>,
             }
-            if let Ok(arm) = <ImageSizePresete51d00e2 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::Preset(arm));
+            impl __fal::serde::Serialize for ColorPaletteMember {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("rgb", &self.rgb)?;
+                    __fal::optional_entry(&mut map, "color_weight", &self.color_weight)?;
+                    map.end()
+                }
             }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of ImageSizeChoice",
-                ),
-            )
-        }
-    }
-    impl From<ImageSizefaa77562> for ImageSizeChoicea8e834b8 {
-        fn from(value: ImageSizefaa77562) -> Self {
-            Self::ImageSize(value)
-        }
-    }
-    impl From<ImageSizePresete51d00e2> for ImageSizeChoicea8e834b8 {
-        fn from(value: ImageSizePresete51d00e2) -> Self {
-            Self::Preset(value)
-        }
-    }
-    /// The `ImageSizePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ImageSizePresete51d00e2 {
-        /// `"square_hd"`
-        SquareHd,
-        /// `"square"`
-        Square,
-        /// `"portrait_4_3"`
-        Portrait4_3,
-        /// `"portrait_16_9"`
-        Portrait16_9,
-        /// `"landscape_4_3"`
-        Landscape4_3,
-        /// `"landscape_16_9"`
-        Landscape16_9,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ImageSizePresete51d00e2 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::SquareHd => "square_hd",
-                Self::Square => "square",
-                Self::Portrait4_3 => "portrait_4_3",
-                Self::Portrait16_9 => "portrait_16_9",
-                Self::Landscape4_3 => "landscape_4_3",
-                Self::Landscape16_9 => "landscape_16_9",
-                Self::Other(value) => value,
+            impl<'de> __fal::serde::Deserialize<'de> for ColorPaletteMember {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ColorPaletteMember;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ColorPaletteMember` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ColorPaletteMember, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["rgb", "color_weight"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ColorPaletteMember {
+                                rgb: __fal::required(f0, "rgb")?,
+                                color_weight: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    impl From<&str> for ImageSizePresete51d00e2 {
-        fn from(value: &str) -> Self {
-            match value {
-                "square_hd" => Self::SquareHd,
-                "square" => Self::Square,
-                "portrait_4_3" => Self::Portrait4_3,
-                "portrait_16_9" => Self::Portrait16_9,
-                "landscape_4_3" => Self::Landscape4_3,
-                "landscape_16_9" => Self::Landscape16_9,
-                other => Self::Other(other.to_owned()),
+            impl ColorPaletteMember {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(rgb: impl Into<RgbColor>) -> Self {
+                    Self {
+                        rgb: rgb.into(),
+                        color_weight: None,
+                    }
+                }
+                /// Sets `color_weight` (left out of the request until set).
+                pub fn with_color_weight(mut self, color_weight: impl Into<f64>) -> Self {
+                    self.color_weight = Some(color_weight.into());
+                    self
+                }
             }
-        }
-    }
-    impl __serde::Serialize for ImageSizePresete51d00e2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizePresete51d00e2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ImageSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSizefaa77562 {
-        /// The `width` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub width: Option<i64>,
-        /// The `height` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub height: Option<i64>,
-    }
-    impl __serde::Serialize for ImageSizefaa77562 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-            })
-        }
-    }
-    impl ImageSizefaa77562 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { width: None, height: None }
-        }
-        /// Sets `width` (left out of the request until set).
-        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
-            self.width = Some(width.into());
-            self
-        }
-        /// Sets `height` (left out of the request until set).
-        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
-            self.height = Some(height.into());
-            self
-        }
-    }
-    /// The `NamePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum NamePreseta68cf936 {
-        /// `"EMBER"`
-        Ember,
-        /// `"FRESH"`
-        Fresh,
-        /// `"JUNGLE"`
-        Jungle,
-        /// `"MAGIC"`
-        Magic,
-        /// `"MELON"`
-        Melon,
-        /// `"MOSAIC"`
-        Mosaic,
-        /// `"PASTEL"`
-        Pastel,
-        /// `"ULTRAMARINE"`
-        Ultramarine,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl NamePreseta68cf936 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Ember => "EMBER",
-                Self::Fresh => "FRESH",
-                Self::Jungle => "JUNGLE",
-                Self::Magic => "MAGIC",
-                Self::Melon => "MELON",
-                Self::Mosaic => "MOSAIC",
-                Self::Pastel => "PASTEL",
-                Self::Ultramarine => "ULTRAMARINE",
-                Self::Other(value) => value,
+            impl __fal::Validate for ColorPaletteMember {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("rgb", &self.rgb, &__fal::Rules::NONE);
+                    v.field(
+                        "color_weight",
+                        &self.color_weight,
+                        &__fal::Rules {
+                            minimum: Some(0.05f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
             }
-        }
-    }
-    impl From<&str> for NamePreseta68cf936 {
-        fn from(value: &str) -> Self {
-            match value {
-                "EMBER" => Self::Ember,
-                "FRESH" => Self::Fresh,
-                "JUNGLE" => Self::Jungle,
-                "MAGIC" => Self::Magic,
-                "MELON" => Self::Melon,
-                "MOSAIC" => Self::Mosaic,
-                "PASTEL" => Self::Pastel,
-                "ULTRAMARINE" => Self::Ultramarine,
-                other => Self::Other(other.to_owned()),
+            /// The `IdeogramCharacterOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct IdeogramCharacterOutput {
+                /// The `images` field.
+                ///
+                /// Example: `[{"url":"https://v3.fal.media/files/monkey/NC_1eo9ecE9fARcxviJ2R_image.png"}]`.
+                pub images: Vec<fal_runtime::File>,
+                /// The `seed` field.
+                ///
+                /// Example: `123456`.
+                pub seed: i64,
             }
-        }
-    }
-    impl __serde::Serialize for NamePreseta68cf936 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for NamePreseta68cf936 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `RenderingSpeed` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum RenderingSpeeda810e500 {
-        /// `"TURBO"`
-        Turbo,
-        /// `"BALANCED"`
-        Balanced,
-        /// `"QUALITY"`
-        Quality,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl RenderingSpeeda810e500 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Turbo => "TURBO",
-                Self::Balanced => "BALANCED",
-                Self::Quality => "QUALITY",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for IdeogramCharacterOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("images", &self.images)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.end()
+                }
             }
-        }
-    }
-    impl From<&str> for RenderingSpeeda810e500 {
-        fn from(value: &str) -> Self {
-            match value {
-                "TURBO" => Self::Turbo,
-                "BALANCED" => Self::Balanced,
-                "QUALITY" => Self::Quality,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for IdeogramCharacterOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = IdeogramCharacterOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `IdeogramCharacterOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<IdeogramCharacterOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["images", "seed"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(IdeogramCharacterOutput {
+                                images: __fal::required(f0, "images")?,
+                                seed: __fal::required(f1, "seed")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for RenderingSpeeda810e500 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for RenderingSpeeda810e500 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `RgbColor` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct RgbColor1749d3b1 {
-        /// The `r` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 255.
-        pub r: Option<i64>,
-        /// The `g` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 255.
-        pub g: Option<i64>,
-        /// The `b` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 255.
-        pub b: Option<i64>,
-    }
-    impl __serde::Serialize for RgbColor1749d3b1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "r", &self.r)?;
-            self::optional_entry(&mut map, "g", &self.g)?;
-            self::optional_entry(&mut map, "b", &self.b)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for RgbColor1749d3b1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                r: self::optional_field(&mut map, "r")?,
-                g: self::optional_field(&mut map, "g")?,
-                b: self::optional_field(&mut map, "b")?,
-            })
-        }
-    }
-    impl RgbColor1749d3b1 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { r: None, g: None, b: None }
-        }
-        /// Sets `r` (left out of the request until set).
-        pub fn with_r(mut self, r: impl Into<i64>) -> Self {
-            self.r = Some(r.into());
-            self
-        }
-        /// Sets `g` (left out of the request until set).
-        pub fn with_g(mut self, g: impl Into<i64>) -> Self {
-            self.g = Some(g.into());
-            self
-        }
-        /// Sets `b` (left out of the request until set).
-        pub fn with_b(mut self, b: impl Into<i64>) -> Self {
-            self.b = Some(b.into());
-            self
-        }
-    }
-    /// The `Style` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Style66c4a406 {
-        /// `"AUTO"`
-        Auto,
-        /// `"REALISTIC"`
-        Realistic,
-        /// `"FICTION"`
-        Fiction,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Style66c4a406 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Auto => "AUTO",
-                Self::Realistic => "REALISTIC",
-                Self::Fiction => "FICTION",
-                Self::Other(value) => value,
+            /// The `ImageSize` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct ImageSize {
+                /// The `width` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `512`.
+                /// Limits: 0 < value ≤ 14142.
+                pub width: Option<i64>,
+                /// The `height` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `512`.
+                /// Limits: 0 < value ≤ 14142.
+                pub height: Option<i64>,
             }
-        }
-    }
-    impl From<&str> for Style66c4a406 {
-        fn from(value: &str) -> Self {
-            match value {
-                "AUTO" => Self::Auto,
-                "REALISTIC" => Self::Realistic,
-                "FICTION" => Self::Fiction,
-                other => Self::Other(other.to_owned()),
+            impl __fal::serde::Serialize for ImageSize {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "width", &self.width)?;
+                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    map.end()
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Style66c4a406 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Style66c4a406 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl<'de> __fal::serde::Deserialize<'de> for ImageSize {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ImageSize;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ImageSize` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ImageSize, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["width", "height"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ImageSize { width: f0, height: f1 })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl ImageSize {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self { width: None, height: None }
+                }
+                /// Sets `width` (left out of the request until set).
+                pub fn with_width(mut self, width: impl Into<i64>) -> Self {
+                    self.width = Some(width.into());
+                    self
+                }
+                /// Sets `height` (left out of the request until set).
+                pub fn with_height(mut self, height: impl Into<i64>) -> Self {
+                    self.height = Some(height.into());
+                    self
+                }
+            }
+            impl __fal::Validate for ImageSize {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "width",
+                        &self.width,
+                        &__fal::Rules {
+                            exclusive_minimum: Some(0f64),
+                            maximum: Some(14142f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "height",
+                        &self.height,
+                        &__fal::Rules {
+                            exclusive_minimum: Some(0f64),
+                            maximum: Some(14142f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `ImageSizeChoice` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+            pub enum ImageSizeChoice {
+                /// The `ImageSize` form.
+                ImageSize(ImageSize),
+                /// The `Preset` form.
+                Preset(ImageSizePreset),
+            }
+            impl __fal::serde::Serialize for ImageSizeChoice {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    match self {
+                        Self::ImageSize(value) => {
+                            __fal::serde::Serialize::serialize(value, serializer)
+                        }
+                        Self::Preset(value) => __fal::serde::Serialize::serialize(value, serializer),
+                    }
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ImageSizeChoice {
+                /// Tries each form in order, like serde's untagged enums.
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                        deserializer,
+                    )?;
+                    if let Some(arm) = value.parse::<ImageSize>() {
+                        return Ok(Self::ImageSize(arm));
+                    }
+                    if let Some(arm) = value.parse::<ImageSizePreset>() {
+                        return Ok(Self::Preset(arm));
+                    }
+                    Err(
+                        value
+                            .mismatch(
+                                "one of the forms of `ImageSizeChoice`: `ImageSize`, `ImageSizePreset`",
+                            ),
+                    )
+                }
+            }
+            impl From<ImageSize> for ImageSizeChoice {
+                fn from(value: ImageSize) -> Self {
+                    Self::ImageSize(value)
+                }
+            }
+            impl From<ImageSizePreset> for ImageSizeChoice {
+                fn from(value: ImageSizePreset) -> Self {
+                    Self::Preset(value)
+                }
+            }
+            impl __fal::Validate for ImageSizeChoice {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    match self {
+                        Self::ImageSize(value) => __fal::Validate::validate_at(value, v, rules),
+                        Self::Preset(value) => __fal::Validate::validate_at(value, v, rules),
+                    }
+                }
+            }
+            /// The `ImageSizePreset` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum ImageSizePreset {
+                /// `"square_hd"`
+                SquareHd,
+                /// `"square"`
+                Square,
+                /// `"portrait_4_3"`
+                Portrait4_3,
+                /// `"portrait_16_9"`
+                Portrait16_9,
+                /// `"landscape_4_3"`
+                Landscape4_3,
+                /// `"landscape_16_9"`
+                Landscape16_9,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl ImageSizePreset {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "square_hd",
+                    "square",
+                    "portrait_4_3",
+                    "portrait_16_9",
+                    "landscape_4_3",
+                    "landscape_16_9",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::SquareHd => "square_hd",
+                        Self::Square => "square",
+                        Self::Portrait4_3 => "portrait_4_3",
+                        Self::Portrait16_9 => "portrait_16_9",
+                        Self::Landscape4_3 => "landscape_4_3",
+                        Self::Landscape16_9 => "landscape_16_9",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "square_hd" => Self::SquareHd,
+                        "square" => Self::Square,
+                        "portrait_4_3" => Self::Portrait4_3,
+                        "portrait_16_9" => Self::Portrait16_9,
+                        "landscape_4_3" => Self::Landscape4_3,
+                        "landscape_16_9" => Self::Landscape16_9,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for ImageSizePreset {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "ImageSizePreset",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for ImageSizePreset {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for ImageSizePreset {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for ImageSizePreset {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ImageSizePreset {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `ImageSizePreset` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for ImageSizePreset {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Name` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Name {
+                /// `"EMBER"`
+                Ember,
+                /// `"FRESH"`
+                Fresh,
+                /// `"JUNGLE"`
+                Jungle,
+                /// `"MAGIC"`
+                Magic,
+                /// `"MELON"`
+                Melon,
+                /// `"MOSAIC"`
+                Mosaic,
+                /// `"PASTEL"`
+                Pastel,
+                /// `"ULTRAMARINE"`
+                Ultramarine,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Name {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "EMBER",
+                    "FRESH",
+                    "JUNGLE",
+                    "MAGIC",
+                    "MELON",
+                    "MOSAIC",
+                    "PASTEL",
+                    "ULTRAMARINE",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Ember => "EMBER",
+                        Self::Fresh => "FRESH",
+                        Self::Jungle => "JUNGLE",
+                        Self::Magic => "MAGIC",
+                        Self::Melon => "MELON",
+                        Self::Mosaic => "MOSAIC",
+                        Self::Pastel => "PASTEL",
+                        Self::Ultramarine => "ULTRAMARINE",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "EMBER" => Self::Ember,
+                        "FRESH" => Self::Fresh,
+                        "JUNGLE" => Self::Jungle,
+                        "MAGIC" => Self::Magic,
+                        "MELON" => Self::Melon,
+                        "MOSAIC" => Self::Mosaic,
+                        "PASTEL" => Self::Pastel,
+                        "ULTRAMARINE" => Self::Ultramarine,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Name {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Name", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Name {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Name {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Name {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Name {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Name` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Name {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `RenderingSpeed` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum RenderingSpeed {
+                /// `"TURBO"`
+                Turbo,
+                /// `"BALANCED"`
+                Balanced,
+                /// `"QUALITY"`
+                Quality,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl RenderingSpeed {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["TURBO", "BALANCED", "QUALITY"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Turbo => "TURBO",
+                        Self::Balanced => "BALANCED",
+                        Self::Quality => "QUALITY",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "TURBO" => Self::Turbo,
+                        "BALANCED" => Self::Balanced,
+                        "QUALITY" => Self::Quality,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for RenderingSpeed {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "RenderingSpeed",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for RenderingSpeed {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for RenderingSpeed {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for RenderingSpeed {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for RenderingSpeed {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `RenderingSpeed` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for RenderingSpeed {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `RgbColor` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct RgbColor {
+                /// The `r` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 255.
+                pub r: Option<i64>,
+                /// The `g` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 255.
+                pub g: Option<i64>,
+                /// The `b` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 255.
+                pub b: Option<i64>,
+            }
+            impl __fal::serde::Serialize for RgbColor {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "r", &self.r)?;
+                    __fal::optional_entry(&mut map, "g", &self.g)?;
+                    __fal::optional_entry(&mut map, "b", &self.b)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for RgbColor {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = RgbColor;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `RgbColor` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<RgbColor, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["r", "g", "b"]))? {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(RgbColor { r: f0, g: f1, b: f2 })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl RgbColor {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self { r: None, g: None, b: None }
+                }
+                /// Sets `r` (left out of the request until set).
+                pub fn with_r(mut self, r: impl Into<i64>) -> Self {
+                    self.r = Some(r.into());
+                    self
+                }
+                /// Sets `g` (left out of the request until set).
+                pub fn with_g(mut self, g: impl Into<i64>) -> Self {
+                    self.g = Some(g.into());
+                    self
+                }
+                /// Sets `b` (left out of the request until set).
+                pub fn with_b(mut self, b: impl Into<i64>) -> Self {
+                    self.b = Some(b.into());
+                    self
+                }
+            }
+            impl __fal::Validate for RgbColor {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "r",
+                        &self.r,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(255f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "g",
+                        &self.g,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(255f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "b",
+                        &self.b,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(255f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `Style` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Style {
+                /// `"AUTO"`
+                Auto,
+                /// `"REALISTIC"`
+                Realistic,
+                /// `"FICTION"`
+                Fiction,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Style {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["AUTO", "REALISTIC", "FICTION"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Auto => "AUTO",
+                        Self::Realistic => "REALISTIC",
+                        Self::Fiction => "FICTION",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "AUTO" => Self::Auto,
+                        "REALISTIC" => Self::Realistic,
+                        "FICTION" => Self::Fiction,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Style {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Style", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Style {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Style {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Style {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Style {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Style` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Style {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

@@ -7,9 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `IdeogramUpscaleInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `IdeogramUpscaleOutput`.
         pub mod upscale {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::IdeogramUpscaleOutput15a7b24f as IdeogramUpscaleOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/ideogram/upscale`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct IdeogramUpscaleInput {
@@ -42,37 +40,85 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub sync_mode: Option<bool>,
             }
-            impl __serde::Serialize for IdeogramUpscaleInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for IdeogramUpscaleInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "resemblance", &self.resemblance)?;
-                    __types::optional_entry(&mut map, "detail", &self.detail)?;
-                    __types::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    __fal::optional_entry(&mut map, "resemblance", &self.resemblance)?;
+                    __fal::optional_entry(&mut map, "detail", &self.detail)?;
+                    __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for IdeogramUpscaleInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for IdeogramUpscaleInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        prompt: __types::optional_field(&mut map, "prompt")?,
-                        resemblance: __types::optional_field(&mut map, "resemblance")?,
-                        detail: __types::optional_field(&mut map, "detail")?,
-                        expand_prompt: __types::optional_field(&mut map, "expand_prompt")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = IdeogramUpscaleInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `IdeogramUpscaleInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<IdeogramUpscaleInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_url",
+                                            "prompt",
+                                            "resemblance",
+                                            "detail",
+                                            "expand_prompt",
+                                            "seed",
+                                            "sync_mode",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(IdeogramUpscaleInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                prompt: f1,
+                                resemblance: f2,
+                                detail: f3,
+                                expand_prompt: f4,
+                                seed: f5,
+                                sync_mode: f6,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl IdeogramUpscaleInput {
@@ -119,153 +165,101 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for IdeogramUpscaleInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "resemblance",
+                        &self.resemblance,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(100f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "detail",
+                        &self.detail,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(100f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl IdeogramUpscaleInput {
+                /// Every rule of `fal-ai/ideogram/upscale`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for IdeogramUpscaleInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/ideogram/upscale";
                 type Output = IdeogramUpscaleOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    IdeogramUpscaleInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `IdeogramUpscaleOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct IdeogramUpscaleOutput {
+                /// The `images` field.
+                ///
+                /// Example: `[{"content_type":"image/png","file_size":6548418,"url":"https://fal.media/files/lion/DxTSV6683MLl4VPAVUHR3_image.png","file_name":"image.png"}]`.
+                pub images: Vec<fal_runtime::File>,
+                /// The `seed` field.
+                ///
+                /// Example: `123456`.
+                pub seed: i64,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for IdeogramUpscaleOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("images", &self.images)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for IdeogramUpscaleOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = IdeogramUpscaleOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `IdeogramUpscaleOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<IdeogramUpscaleOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["images", "seed"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(IdeogramUpscaleOutput {
+                                images: __fal::required(f0, "images")?,
+                                seed: __fal::required(f1, "seed")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `IdeogramUpscaleOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct IdeogramUpscaleOutput15a7b24f {
-        /// The `images` field.
-        ///
-        /// Example: `[{"content_type":"image/png","file_size":6548418,"url":"https://fal.media/files/lion/DxTSV6683MLl4VPAVUHR3_image.png","file_name":"image.png"}]`.
-        pub images: Vec<fal_runtime::File>,
-        /// The `seed` field.
-        ///
-        /// Example: `123456`.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for IdeogramUpscaleOutput15a7b24f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for IdeogramUpscaleOutput15a7b24f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
         }
     }
 }

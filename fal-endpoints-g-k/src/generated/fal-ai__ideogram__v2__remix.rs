@@ -9,11 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `IdeogramV2RemixInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `IdeogramV2RemixOutput`.
             pub mod remix {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::AspectRatioe4284872 as AspectRatio;
-                pub use super::super::super::super::__types::IdeogramV2RemixOutput8458321e as IdeogramV2RemixOutput;
-                pub use super::super::super::super::__types::Style2d05e06c as Style;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/ideogram/v2/remix`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct IdeogramV2RemixInput {
@@ -47,39 +43,90 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `false`.
                     pub sync_mode: Option<bool>,
                 }
-                impl __serde::Serialize for IdeogramV2RemixInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for IdeogramV2RemixInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("prompt", &self.prompt)?;
                         map.serialize_entry("image_url", &self.image_url)?;
-                        __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __types::optional_entry(&mut map, "strength", &self.strength)?;
-                        __types::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                        __types::optional_entry(&mut map, "seed", &self.seed)?;
-                        __types::optional_entry(&mut map, "style", &self.style)?;
-                        __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                        __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                        __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
+                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                        __fal::optional_entry(&mut map, "style", &self.style)?;
+                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for IdeogramV2RemixInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for IdeogramV2RemixInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            prompt: __types::required_field(&mut map, "prompt")?,
-                            image_url: __types::required_field(&mut map, "image_url")?,
-                            aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                            strength: __types::optional_field(&mut map, "strength")?,
-                            expand_prompt: __types::optional_field(&mut map, "expand_prompt")?,
-                            seed: __types::optional_field(&mut map, "seed")?,
-                            style: __types::optional_field(&mut map, "style")?,
-                            sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = IdeogramV2RemixInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `IdeogramV2RemixInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<IdeogramV2RemixInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "prompt",
+                                                "image_url",
+                                                "aspect_ratio",
+                                                "strength",
+                                                "expand_prompt",
+                                                "seed",
+                                                "style",
+                                                "sync_mode",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(IdeogramV2RemixInput {
+                                    prompt: __fal::required(f0, "prompt")?,
+                                    image_url: __fal::required(f1, "image_url")?,
+                                    aspect_ratio: f2,
+                                    strength: f3,
+                                    expand_prompt: f4,
+                                    seed: f5,
+                                    style: f6,
+                                    sync_mode: f7,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl IdeogramV2RemixInput {
@@ -130,296 +177,324 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for IdeogramV2RemixInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                        v.field(
+                            "strength",
+                            &self.strength,
+                            &__fal::Rules {
+                                minimum: Some(0.01f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("style", &self.style, &__fal::Rules::NONE);
+                    }
+                }
+                impl IdeogramV2RemixInput {
+                    /// Every rule of `fal-ai/ideogram/v2/remix`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for IdeogramV2RemixInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/ideogram/v2/remix";
                     type Output = IdeogramV2RemixOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        IdeogramV2RemixInput::validate(self)
+                    }
+                }
+                /// The `AspectRatio` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum AspectRatio {
+                    /// `"10:16"`
+                    V10_16,
+                    /// `"16:10"`
+                    V16_10,
+                    /// `"9:16"`
+                    V9_16,
+                    /// `"16:9"`
+                    V16_9,
+                    /// `"4:3"`
+                    V4_3,
+                    /// `"3:4"`
+                    V3_4,
+                    /// `"1:1"`
+                    V1_1,
+                    /// `"1:3"`
+                    V1_3,
+                    /// `"3:1"`
+                    V3_1,
+                    /// `"3:2"`
+                    V3_2,
+                    /// `"2:3"`
+                    V2_3,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl AspectRatio {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "10:16",
+                        "16:10",
+                        "9:16",
+                        "16:9",
+                        "4:3",
+                        "3:4",
+                        "1:1",
+                        "1:3",
+                        "3:1",
+                        "3:2",
+                        "2:3",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V10_16 => "10:16",
+                            Self::V16_10 => "16:10",
+                            Self::V9_16 => "9:16",
+                            Self::V16_9 => "16:9",
+                            Self::V4_3 => "4:3",
+                            Self::V3_4 => "3:4",
+                            Self::V1_1 => "1:1",
+                            Self::V1_3 => "1:3",
+                            Self::V3_1 => "3:1",
+                            Self::V3_2 => "3:2",
+                            Self::V2_3 => "2:3",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "10:16" => Self::V10_16,
+                            "16:10" => Self::V16_10,
+                            "9:16" => Self::V9_16,
+                            "16:9" => Self::V16_9,
+                            "4:3" => Self::V4_3,
+                            "3:4" => Self::V3_4,
+                            "1:1" => Self::V1_1,
+                            "1:3" => Self::V1_3,
+                            "3:1" => Self::V3_1,
+                            "3:2" => Self::V3_2,
+                            "2:3" => Self::V2_3,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for AspectRatio {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "AspectRatio",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for AspectRatio {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for AspectRatio {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for AspectRatio {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for AspectRatio {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `IdeogramV2RemixOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct IdeogramV2RemixOutput {
+                    /// The `images` field.
+                    ///
+                    /// Example: `[{"url":"https://fal.media/files/monkey/cNaoxPl0YAWYb-QVBvO9F_image.png"}]`.
+                    pub images: Vec<fal_runtime::File>,
+                    /// The `seed` field.
+                    ///
+                    /// Example: `123456`.
+                    pub seed: i64,
+                }
+                impl __fal::serde::Serialize for IdeogramV2RemixOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("images", &self.images)?;
+                        map.serialize_entry("seed", &self.seed)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for IdeogramV2RemixOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = IdeogramV2RemixOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `IdeogramV2RemixOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<IdeogramV2RemixOutput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["images", "seed"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(IdeogramV2RemixOutput {
+                                    images: __fal::required(f0, "images")?,
+                                    seed: __fal::required(f1, "seed")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `Style` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Style {
+                    /// `"auto"`
+                    Auto,
+                    /// `"general"`
+                    General,
+                    /// `"realistic"`
+                    Realistic,
+                    /// `"design"`
+                    Design,
+                    /// `"render_3D"`
+                    Render3d,
+                    /// `"anime"`
+                    Anime,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Style {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "auto",
+                        "general",
+                        "realistic",
+                        "design",
+                        "render_3D",
+                        "anime",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Auto => "auto",
+                            Self::General => "general",
+                            Self::Realistic => "realistic",
+                            Self::Design => "design",
+                            Self::Render3d => "render_3D",
+                            Self::Anime => "anime",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "auto" => Self::Auto,
+                            "general" => Self::General,
+                            "realistic" => Self::Realistic,
+                            "design" => Self::Design,
+                            "render_3D" => Self::Render3d,
+                            "anime" => Self::Anime,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Style {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Style", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Style {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Style {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Style {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Style {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Style` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Style {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatioe4284872 {
-        /// `"10:16"`
-        V10_16,
-        /// `"16:10"`
-        V16_10,
-        /// `"9:16"`
-        V9_16,
-        /// `"16:9"`
-        V16_9,
-        /// `"4:3"`
-        V4_3,
-        /// `"3:4"`
-        V3_4,
-        /// `"1:1"`
-        V1_1,
-        /// `"1:3"`
-        V1_3,
-        /// `"3:1"`
-        V3_1,
-        /// `"3:2"`
-        V3_2,
-        /// `"2:3"`
-        V2_3,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatioe4284872 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V10_16 => "10:16",
-                Self::V16_10 => "16:10",
-                Self::V9_16 => "9:16",
-                Self::V16_9 => "16:9",
-                Self::V4_3 => "4:3",
-                Self::V3_4 => "3:4",
-                Self::V1_1 => "1:1",
-                Self::V1_3 => "1:3",
-                Self::V3_1 => "3:1",
-                Self::V3_2 => "3:2",
-                Self::V2_3 => "2:3",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for AspectRatioe4284872 {
-        fn from(value: &str) -> Self {
-            match value {
-                "10:16" => Self::V10_16,
-                "16:10" => Self::V16_10,
-                "9:16" => Self::V9_16,
-                "16:9" => Self::V16_9,
-                "4:3" => Self::V4_3,
-                "3:4" => Self::V3_4,
-                "1:1" => Self::V1_1,
-                "1:3" => Self::V1_3,
-                "3:1" => Self::V3_1,
-                "3:2" => Self::V3_2,
-                "2:3" => Self::V2_3,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for AspectRatioe4284872 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatioe4284872 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `IdeogramV2RemixOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct IdeogramV2RemixOutput8458321e {
-        /// The `images` field.
-        ///
-        /// Example: `[{"url":"https://fal.media/files/monkey/cNaoxPl0YAWYb-QVBvO9F_image.png"}]`.
-        pub images: Vec<fal_runtime::File>,
-        /// The `seed` field.
-        ///
-        /// Example: `123456`.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for IdeogramV2RemixOutput8458321e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for IdeogramV2RemixOutput8458321e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `Style` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Style2d05e06c {
-        /// `"auto"`
-        Auto,
-        /// `"general"`
-        General,
-        /// `"realistic"`
-        Realistic,
-        /// `"design"`
-        Design,
-        /// `"render_3D"`
-        Render3d,
-        /// `"anime"`
-        Anime,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Style2d05e06c {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Auto => "auto",
-                Self::General => "general",
-                Self::Realistic => "realistic",
-                Self::Design => "design",
-                Self::Render3d => "render_3D",
-                Self::Anime => "anime",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Style2d05e06c {
-        fn from(value: &str) -> Self {
-            match value {
-                "auto" => Self::Auto,
-                "general" => Self::General,
-                "realistic" => Self::Realistic,
-                "design" => Self::Design,
-                "render_3D" => Self::Render3d,
-                "anime" => Self::Anime,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Style2d05e06c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Style2d05e06c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -9,15 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `IdeogramV3EditInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `IdeogramV3EditOutput`.
             pub mod edit {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::ColorPalette6746902e as ColorPalette;
-                pub use super::super::super::super::__types::ColorPaletteMember096f4e32 as ColorPaletteMember;
-                pub use super::super::super::super::__types::IdeogramV3EditOutput88519af1 as IdeogramV3EditOutput;
-                pub use super::super::super::super::__types::NamePreseta68cf936 as NamePreset;
-                pub use super::super::super::super::__types::RenderingSpeeda810e500 as RenderingSpeed;
-                pub use super::super::super::super::__types::RgbColor1749d3b1 as RgbColor;
-                pub use super::super::super::super::__types::StylePresetPreset665ba906 as StylePresetPreset;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/ideogram/v3/edit`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct IdeogramV3EditInput {
@@ -47,7 +39,7 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `false`.
                     pub sync_mode: Option<bool>,
                     /// The `style_preset` field.
-                    pub style_preset: Option<StylePresetPreset>,
+                    pub style_preset: Option<StylePreset>,
                     /// The `prompt` field.
                     pub prompt: String,
                     /// The `image_url` field.
@@ -59,47 +51,110 @@ pub mod fal_ai {
                     /// Example: `"https://v3.fal.media/files/kangaroo/1dd3zEL5MXQ3Kb4-mRi9d_indir%20(20).png"`.
                     pub mask_url: fal_runtime::FileInput,
                 }
-                impl __serde::Serialize for IdeogramV3EditInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for IdeogramV3EditInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
-                        __types::optional_entry(&mut map, "image_urls", &self.image_urls)?;
-                        __types::optional_entry(&mut map, "rendering_speed", &self.rendering_speed)?;
-                        __types::optional_entry(&mut map, "color_palette", &self.color_palette)?;
-                        __types::optional_entry(&mut map, "style_codes", &self.style_codes)?;
-                        __types::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                        __types::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __types::optional_entry(&mut map, "seed", &self.seed)?;
-                        __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                        __types::optional_entry(&mut map, "style_preset", &self.style_preset)?;
+                        __fal::optional_entry(&mut map, "image_urls", &self.image_urls)?;
+                        __fal::optional_entry(&mut map, "rendering_speed", &self.rendering_speed)?;
+                        __fal::optional_entry(&mut map, "color_palette", &self.color_palette)?;
+                        __fal::optional_entry(&mut map, "style_codes", &self.style_codes)?;
+                        __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
+                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        __fal::optional_entry(&mut map, "style_preset", &self.style_preset)?;
                         map.serialize_entry("prompt", &self.prompt)?;
                         map.serialize_entry("image_url", &self.image_url)?;
                         map.serialize_entry("mask_url", &self.mask_url)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for IdeogramV3EditInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for IdeogramV3EditInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            image_urls: __types::optional_field(&mut map, "image_urls")?,
-                            rendering_speed: __types::optional_field(&mut map, "rendering_speed")?,
-                            color_palette: __types::optional_field(&mut map, "color_palette")?,
-                            style_codes: __types::optional_field(&mut map, "style_codes")?,
-                            expand_prompt: __types::optional_field(&mut map, "expand_prompt")?,
-                            num_images: __types::optional_field(&mut map, "num_images")?,
-                            seed: __types::optional_field(&mut map, "seed")?,
-                            sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                            style_preset: __types::optional_field(&mut map, "style_preset")?,
-                            prompt: __types::required_field(&mut map, "prompt")?,
-                            image_url: __types::required_field(&mut map, "image_url")?,
-                            mask_url: __types::required_field(&mut map, "mask_url")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = IdeogramV3EditInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `IdeogramV3EditInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<IdeogramV3EditInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                let mut f8 = None;
+                                let mut f9 = None;
+                                let mut f10 = None;
+                                let mut f11 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "image_urls",
+                                                "rendering_speed",
+                                                "color_palette",
+                                                "style_codes",
+                                                "expand_prompt",
+                                                "num_images",
+                                                "seed",
+                                                "sync_mode",
+                                                "style_preset",
+                                                "prompt",
+                                                "image_url",
+                                                "mask_url",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        Some(8) => f8 = map.next_value()?,
+                                        Some(9) => f9 = Some(map.next_value()?),
+                                        Some(10) => f10 = Some(map.next_value()?),
+                                        Some(11) => f11 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(IdeogramV3EditInput {
+                                    image_urls: f0,
+                                    rendering_speed: f1,
+                                    color_palette: f2,
+                                    style_codes: f3,
+                                    expand_prompt: f4,
+                                    num_images: f5,
+                                    seed: f6,
+                                    sync_mode: f7,
+                                    style_preset: f8,
+                                    prompt: __fal::required(f9, "prompt")?,
+                                    image_url: __fal::required(f10, "image_url")?,
+                                    mask_url: __fal::required(f11, "mask_url")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl IdeogramV3EditInput {
@@ -174,727 +229,968 @@ pub mod fal_ai {
                         self
                     }
                     /// Sets `style_preset` (left out of the request until set).
-                    pub fn with_style_preset(
-                        mut self,
-                        style_preset: impl Into<StylePresetPreset>,
-                    ) -> Self {
+                    pub fn with_style_preset(mut self, style_preset: impl Into<StylePreset>) -> Self {
                         self.style_preset = Some(style_preset.into());
                         self
+                    }
+                }
+                impl __fal::Validate for IdeogramV3EditInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("rendering_speed", &self.rendering_speed, &__fal::Rules::NONE);
+                        v.field("color_palette", &self.color_palette, &__fal::Rules::NONE);
+                        v.field(
+                            "num_images",
+                            &self.num_images,
+                            &__fal::Rules {
+                                minimum: Some(1f64),
+                                maximum: Some(8f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("style_preset", &self.style_preset, &__fal::Rules::NONE);
+                    }
+                }
+                impl IdeogramV3EditInput {
+                    /// Every rule of `fal-ai/ideogram/v3/edit`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
                     }
                 }
                 impl fal_runtime::Endpoint for IdeogramV3EditInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/ideogram/v3/edit";
                     type Output = IdeogramV3EditOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        IdeogramV3EditInput::validate(self)
+                    }
+                }
+                /// The `ColorPalette` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Default)]
+                pub struct ColorPalette {
+                    /// The `members` field.
+                    pub members: Option<Vec<ColorPaletteMember>>,
+                    /// The `name` field.
+                    pub name: Option<Name>,
+                }
+                impl __fal::serde::Serialize for ColorPalette {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        __fal::optional_entry(&mut map, "members", &self.members)?;
+                        __fal::optional_entry(&mut map, "name", &self.name)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ColorPalette {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ColorPalette;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ColorPalette` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ColorPalette, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["members", "name"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ColorPalette {
+                                    members: f0,
+                                    name: f1,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                impl ColorPalette {
+                    /// An input with every field unset, so fal applies its defaults.
+                    pub fn new() -> Self {
+                        Self { members: None, name: None }
+                    }
+                    /// Sets `members` (left out of the request until set).
+                    pub fn with_members<I0: Into<ColorPaletteMember>>(
+                        mut self,
+                        members: impl IntoIterator<Item = I0>,
+                    ) -> Self {
+                        self.members = Some(members.into_iter().map(Into::into).collect());
+                        self
+                    }
+                    /// Sets `name` (left out of the request until set).
+                    pub fn with_name(mut self, name: impl Into<Name>) -> Self {
+                        self.name = Some(name.into());
+                        self
+                    }
+                }
+                impl __fal::Validate for ColorPalette {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("members", &self.members, &__fal::Rules::NONE);
+                        v.field("name", &self.name, &__fal::Rules::NONE);
+                    }
+                }
+                /// The `ColorPaletteMember` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct ColorPaletteMember {
+                    /// The `rgb` field.
+                    pub rgb: RgbColor,
+                    /// The `color_weight` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `0.5`.
+                    pub color_weight: Option<f64>,
+                }
+                impl __fal::serde::Serialize for ColorPaletteMember {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("rgb", &self.rgb)?;
+                        __fal::optional_entry(&mut map, "color_weight", &self.color_weight)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ColorPaletteMember {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ColorPaletteMember;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ColorPaletteMember` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ColorPaletteMember, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["rgb", "color_weight"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ColorPaletteMember {
+                                    rgb: __fal::required(f0, "rgb")?,
+                                    color_weight: f1,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                impl ColorPaletteMember {
+                    /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                    pub fn new(rgb: impl Into<RgbColor>) -> Self {
+                        Self {
+                            rgb: rgb.into(),
+                            color_weight: None,
+                        }
+                    }
+                    /// Sets `color_weight` (left out of the request until set).
+                    pub fn with_color_weight(mut self, color_weight: impl Into<f64>) -> Self {
+                        self.color_weight = Some(color_weight.into());
+                        self
+                    }
+                }
+                impl __fal::Validate for ColorPaletteMember {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("rgb", &self.rgb, &__fal::Rules::NONE);
+                        v.field(
+                            "color_weight",
+                            &self.color_weight,
+                            &__fal::Rules {
+                                minimum: Some(0.05f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                    }
+                }
+                /// The `IdeogramV3EditOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct IdeogramV3EditOutput {
+                    /// The `images` field.
+                    ///
+                    /// Example: `[{"url":"https://v3.fal.media/files/panda/xr7EI_0X5kM8fDOjjcMei_image.png"}]`.
+                    pub images: Vec<fal_runtime::File>,
+                    /// The `seed` field.
+                    ///
+                    /// Example: `123456`.
+                    pub seed: i64,
+                }
+                impl __fal::serde::Serialize for IdeogramV3EditOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("images", &self.images)?;
+                        map.serialize_entry("seed", &self.seed)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for IdeogramV3EditOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = IdeogramV3EditOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `IdeogramV3EditOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<IdeogramV3EditOutput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["images", "seed"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(IdeogramV3EditOutput {
+                                    images: __fal::required(f0, "images")?,
+                                    seed: __fal::required(f1, "seed")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `Name` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Name {
+                    /// `"EMBER"`
+                    Ember,
+                    /// `"FRESH"`
+                    Fresh,
+                    /// `"JUNGLE"`
+                    Jungle,
+                    /// `"MAGIC"`
+                    Magic,
+                    /// `"MELON"`
+                    Melon,
+                    /// `"MOSAIC"`
+                    Mosaic,
+                    /// `"PASTEL"`
+                    Pastel,
+                    /// `"ULTRAMARINE"`
+                    Ultramarine,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Name {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "EMBER",
+                        "FRESH",
+                        "JUNGLE",
+                        "MAGIC",
+                        "MELON",
+                        "MOSAIC",
+                        "PASTEL",
+                        "ULTRAMARINE",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Ember => "EMBER",
+                            Self::Fresh => "FRESH",
+                            Self::Jungle => "JUNGLE",
+                            Self::Magic => "MAGIC",
+                            Self::Melon => "MELON",
+                            Self::Mosaic => "MOSAIC",
+                            Self::Pastel => "PASTEL",
+                            Self::Ultramarine => "ULTRAMARINE",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "EMBER" => Self::Ember,
+                            "FRESH" => Self::Fresh,
+                            "JUNGLE" => Self::Jungle,
+                            "MAGIC" => Self::Magic,
+                            "MELON" => Self::Melon,
+                            "MOSAIC" => Self::Mosaic,
+                            "PASTEL" => Self::Pastel,
+                            "ULTRAMARINE" => Self::Ultramarine,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Name {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Name", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Name {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Name {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Name {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Name {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Name` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Name {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `RenderingSpeed` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum RenderingSpeed {
+                    /// `"TURBO"`
+                    Turbo,
+                    /// `"BALANCED"`
+                    Balanced,
+                    /// `"QUALITY"`
+                    Quality,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl RenderingSpeed {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["TURBO", "BALANCED", "QUALITY"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Turbo => "TURBO",
+                            Self::Balanced => "BALANCED",
+                            Self::Quality => "QUALITY",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "TURBO" => Self::Turbo,
+                            "BALANCED" => Self::Balanced,
+                            "QUALITY" => Self::Quality,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for RenderingSpeed {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "RenderingSpeed",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for RenderingSpeed {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for RenderingSpeed {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for RenderingSpeed {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for RenderingSpeed {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `RenderingSpeed` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for RenderingSpeed {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `RgbColor` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Default)]
+                pub struct RgbColor {
+                    /// The `r` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `0`.
+                    /// Limits: 0 ≤ value ≤ 255.
+                    pub r: Option<i64>,
+                    /// The `g` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `0`.
+                    /// Limits: 0 ≤ value ≤ 255.
+                    pub g: Option<i64>,
+                    /// The `b` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `0`.
+                    /// Limits: 0 ≤ value ≤ 255.
+                    pub b: Option<i64>,
+                }
+                impl __fal::serde::Serialize for RgbColor {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        __fal::optional_entry(&mut map, "r", &self.r)?;
+                        __fal::optional_entry(&mut map, "g", &self.g)?;
+                        __fal::optional_entry(&mut map, "b", &self.b)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for RgbColor {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = RgbColor;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `RgbColor` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<RgbColor, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["r", "g", "b"]))? {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(RgbColor { r: f0, g: f1, b: f2 })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                impl RgbColor {
+                    /// An input with every field unset, so fal applies its defaults.
+                    pub fn new() -> Self {
+                        Self { r: None, g: None, b: None }
+                    }
+                    /// Sets `r` (left out of the request until set).
+                    pub fn with_r(mut self, r: impl Into<i64>) -> Self {
+                        self.r = Some(r.into());
+                        self
+                    }
+                    /// Sets `g` (left out of the request until set).
+                    pub fn with_g(mut self, g: impl Into<i64>) -> Self {
+                        self.g = Some(g.into());
+                        self
+                    }
+                    /// Sets `b` (left out of the request until set).
+                    pub fn with_b(mut self, b: impl Into<i64>) -> Self {
+                        self.b = Some(b.into());
+                        self
+                    }
+                }
+                impl __fal::Validate for RgbColor {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "r",
+                            &self.r,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(255f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "g",
+                            &self.g,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(255f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "b",
+                            &self.b,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(255f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                    }
+                }
+                /// The `StylePreset` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum StylePreset {
+                    /// `"80S_ILLUSTRATION"`
+                    V80sIllustration,
+                    /// `"90S_NOSTALGIA"`
+                    V90sNostalgia,
+                    /// `"ABSTRACT_ORGANIC"`
+                    AbstractOrganic,
+                    /// `"ANALOG_NOSTALGIA"`
+                    AnalogNostalgia,
+                    /// `"ART_BRUT"`
+                    ArtBrut,
+                    /// `"ART_DECO"`
+                    ArtDeco,
+                    /// `"ART_POSTER"`
+                    ArtPoster,
+                    /// `"AURA"`
+                    Aura,
+                    /// `"AVANT_GARDE"`
+                    AvantGarde,
+                    /// `"BAUHAUS"`
+                    Bauhaus,
+                    /// `"BLUEPRINT"`
+                    Blueprint,
+                    /// `"BLURRY_MOTION"`
+                    BlurryMotion,
+                    /// `"BRIGHT_ART"`
+                    BrightArt,
+                    /// `"C4D_CARTOON"`
+                    C4dCartoon,
+                    /// `"CHILDRENS_BOOK"`
+                    ChildrensBook,
+                    /// `"COLLAGE"`
+                    Collage,
+                    /// `"COLORING_BOOK_I"`
+                    ColoringBookI,
+                    /// `"COLORING_BOOK_II"`
+                    ColoringBookIi,
+                    /// `"CUBISM"`
+                    Cubism,
+                    /// `"DARK_AURA"`
+                    DarkAura,
+                    /// `"DOODLE"`
+                    Doodle,
+                    /// `"DOUBLE_EXPOSURE"`
+                    DoubleExposure,
+                    /// `"DRAMATIC_CINEMA"`
+                    DramaticCinema,
+                    /// `"EDITORIAL"`
+                    Editorial,
+                    /// `"EMOTIONAL_MINIMAL"`
+                    EmotionalMinimal,
+                    /// `"ETHEREAL_PARTY"`
+                    EtherealParty,
+                    /// `"EXPIRED_FILM"`
+                    ExpiredFilm,
+                    /// `"FLAT_ART"`
+                    FlatArt,
+                    /// `"FLAT_VECTOR"`
+                    FlatVector,
+                    /// `"FOREST_REVERIE"`
+                    ForestReverie,
+                    /// `"GEO_MINIMALIST"`
+                    GeoMinimalist,
+                    /// `"GLASS_PRISM"`
+                    GlassPrism,
+                    /// `"GOLDEN_HOUR"`
+                    GoldenHour,
+                    /// `"GRAFFITI_I"`
+                    GraffitiI,
+                    /// `"GRAFFITI_II"`
+                    GraffitiIi,
+                    /// `"HALFTONE_PRINT"`
+                    HalftonePrint,
+                    /// `"HIGH_CONTRAST"`
+                    HighContrast,
+                    /// `"HIPPIE_ERA"`
+                    HippieEra,
+                    /// `"ICONIC"`
+                    Iconic,
+                    /// `"JAPANDI_FUSION"`
+                    JapandiFusion,
+                    /// `"JAZZY"`
+                    Jazzy,
+                    /// `"LONG_EXPOSURE"`
+                    LongExposure,
+                    /// `"MAGAZINE_EDITORIAL"`
+                    MagazineEditorial,
+                    /// `"MINIMAL_ILLUSTRATION"`
+                    MinimalIllustration,
+                    /// `"MIXED_MEDIA"`
+                    MixedMedia,
+                    /// `"MONOCHROME"`
+                    Monochrome,
+                    /// `"NIGHTLIFE"`
+                    Nightlife,
+                    /// `"OIL_PAINTING"`
+                    OilPainting,
+                    /// `"OLD_CARTOONS"`
+                    OldCartoons,
+                    /// `"PAINT_GESTURE"`
+                    PaintGesture,
+                    /// `"POP_ART"`
+                    PopArt,
+                    /// `"RETRO_ETCHING"`
+                    RetroEtching,
+                    /// `"RIVIERA_POP"`
+                    RivieraPop,
+                    /// `"SPOTLIGHT_80S"`
+                    Spotlight80s,
+                    /// `"STYLIZED_RED"`
+                    StylizedRed,
+                    /// `"SURREAL_COLLAGE"`
+                    SurrealCollage,
+                    /// `"TRAVEL_POSTER"`
+                    TravelPoster,
+                    /// `"VINTAGE_GEO"`
+                    VintageGeo,
+                    /// `"VINTAGE_POSTER"`
+                    VintagePoster,
+                    /// `"WATERCOLOR"`
+                    Watercolor,
+                    /// `"WEIRD"`
+                    Weird,
+                    /// `"WOODBLOCK_PRINT"`
+                    WoodblockPrint,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl StylePreset {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "80S_ILLUSTRATION",
+                        "90S_NOSTALGIA",
+                        "ABSTRACT_ORGANIC",
+                        "ANALOG_NOSTALGIA",
+                        "ART_BRUT",
+                        "ART_DECO",
+                        "ART_POSTER",
+                        "AURA",
+                        "AVANT_GARDE",
+                        "BAUHAUS",
+                        "BLUEPRINT",
+                        "BLURRY_MOTION",
+                        "BRIGHT_ART",
+                        "C4D_CARTOON",
+                        "CHILDRENS_BOOK",
+                        "COLLAGE",
+                        "COLORING_BOOK_I",
+                        "COLORING_BOOK_II",
+                        "CUBISM",
+                        "DARK_AURA",
+                        "DOODLE",
+                        "DOUBLE_EXPOSURE",
+                        "DRAMATIC_CINEMA",
+                        "EDITORIAL",
+                        "EMOTIONAL_MINIMAL",
+                        "ETHEREAL_PARTY",
+                        "EXPIRED_FILM",
+                        "FLAT_ART",
+                        "FLAT_VECTOR",
+                        "FOREST_REVERIE",
+                        "GEO_MINIMALIST",
+                        "GLASS_PRISM",
+                        "GOLDEN_HOUR",
+                        "GRAFFITI_I",
+                        "GRAFFITI_II",
+                        "HALFTONE_PRINT",
+                        "HIGH_CONTRAST",
+                        "HIPPIE_ERA",
+                        "ICONIC",
+                        "JAPANDI_FUSION",
+                        "JAZZY",
+                        "LONG_EXPOSURE",
+                        "MAGAZINE_EDITORIAL",
+                        "MINIMAL_ILLUSTRATION",
+                        "MIXED_MEDIA",
+                        "MONOCHROME",
+                        "NIGHTLIFE",
+                        "OIL_PAINTING",
+                        "OLD_CARTOONS",
+                        "PAINT_GESTURE",
+                        "POP_ART",
+                        "RETRO_ETCHING",
+                        "RIVIERA_POP",
+                        "SPOTLIGHT_80S",
+                        "STYLIZED_RED",
+                        "SURREAL_COLLAGE",
+                        "TRAVEL_POSTER",
+                        "VINTAGE_GEO",
+                        "VINTAGE_POSTER",
+                        "WATERCOLOR",
+                        "WEIRD",
+                        "WOODBLOCK_PRINT",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V80sIllustration => "80S_ILLUSTRATION",
+                            Self::V90sNostalgia => "90S_NOSTALGIA",
+                            Self::AbstractOrganic => "ABSTRACT_ORGANIC",
+                            Self::AnalogNostalgia => "ANALOG_NOSTALGIA",
+                            Self::ArtBrut => "ART_BRUT",
+                            Self::ArtDeco => "ART_DECO",
+                            Self::ArtPoster => "ART_POSTER",
+                            Self::Aura => "AURA",
+                            Self::AvantGarde => "AVANT_GARDE",
+                            Self::Bauhaus => "BAUHAUS",
+                            Self::Blueprint => "BLUEPRINT",
+                            Self::BlurryMotion => "BLURRY_MOTION",
+                            Self::BrightArt => "BRIGHT_ART",
+                            Self::C4dCartoon => "C4D_CARTOON",
+                            Self::ChildrensBook => "CHILDRENS_BOOK",
+                            Self::Collage => "COLLAGE",
+                            Self::ColoringBookI => "COLORING_BOOK_I",
+                            Self::ColoringBookIi => "COLORING_BOOK_II",
+                            Self::Cubism => "CUBISM",
+                            Self::DarkAura => "DARK_AURA",
+                            Self::Doodle => "DOODLE",
+                            Self::DoubleExposure => "DOUBLE_EXPOSURE",
+                            Self::DramaticCinema => "DRAMATIC_CINEMA",
+                            Self::Editorial => "EDITORIAL",
+                            Self::EmotionalMinimal => "EMOTIONAL_MINIMAL",
+                            Self::EtherealParty => "ETHEREAL_PARTY",
+                            Self::ExpiredFilm => "EXPIRED_FILM",
+                            Self::FlatArt => "FLAT_ART",
+                            Self::FlatVector => "FLAT_VECTOR",
+                            Self::ForestReverie => "FOREST_REVERIE",
+                            Self::GeoMinimalist => "GEO_MINIMALIST",
+                            Self::GlassPrism => "GLASS_PRISM",
+                            Self::GoldenHour => "GOLDEN_HOUR",
+                            Self::GraffitiI => "GRAFFITI_I",
+                            Self::GraffitiIi => "GRAFFITI_II",
+                            Self::HalftonePrint => "HALFTONE_PRINT",
+                            Self::HighContrast => "HIGH_CONTRAST",
+                            Self::HippieEra => "HIPPIE_ERA",
+                            Self::Iconic => "ICONIC",
+                            Self::JapandiFusion => "JAPANDI_FUSION",
+                            Self::Jazzy => "JAZZY",
+                            Self::LongExposure => "LONG_EXPOSURE",
+                            Self::MagazineEditorial => "MAGAZINE_EDITORIAL",
+                            Self::MinimalIllustration => "MINIMAL_ILLUSTRATION",
+                            Self::MixedMedia => "MIXED_MEDIA",
+                            Self::Monochrome => "MONOCHROME",
+                            Self::Nightlife => "NIGHTLIFE",
+                            Self::OilPainting => "OIL_PAINTING",
+                            Self::OldCartoons => "OLD_CARTOONS",
+                            Self::PaintGesture => "PAINT_GESTURE",
+                            Self::PopArt => "POP_ART",
+                            Self::RetroEtching => "RETRO_ETCHING",
+                            Self::RivieraPop => "RIVIERA_POP",
+                            Self::Spotlight80s => "SPOTLIGHT_80S",
+                            Self::StylizedRed => "STYLIZED_RED",
+                            Self::SurrealCollage => "SURREAL_COLLAGE",
+                            Self::TravelPoster => "TRAVEL_POSTER",
+                            Self::VintageGeo => "VINTAGE_GEO",
+                            Self::VintagePoster => "VINTAGE_POSTER",
+                            Self::Watercolor => "WATERCOLOR",
+                            Self::Weird => "WEIRD",
+                            Self::WoodblockPrint => "WOODBLOCK_PRINT",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "80S_ILLUSTRATION" => Self::V80sIllustration,
+                            "90S_NOSTALGIA" => Self::V90sNostalgia,
+                            "ABSTRACT_ORGANIC" => Self::AbstractOrganic,
+                            "ANALOG_NOSTALGIA" => Self::AnalogNostalgia,
+                            "ART_BRUT" => Self::ArtBrut,
+                            "ART_DECO" => Self::ArtDeco,
+                            "ART_POSTER" => Self::ArtPoster,
+                            "AURA" => Self::Aura,
+                            "AVANT_GARDE" => Self::AvantGarde,
+                            "BAUHAUS" => Self::Bauhaus,
+                            "BLUEPRINT" => Self::Blueprint,
+                            "BLURRY_MOTION" => Self::BlurryMotion,
+                            "BRIGHT_ART" => Self::BrightArt,
+                            "C4D_CARTOON" => Self::C4dCartoon,
+                            "CHILDRENS_BOOK" => Self::ChildrensBook,
+                            "COLLAGE" => Self::Collage,
+                            "COLORING_BOOK_I" => Self::ColoringBookI,
+                            "COLORING_BOOK_II" => Self::ColoringBookIi,
+                            "CUBISM" => Self::Cubism,
+                            "DARK_AURA" => Self::DarkAura,
+                            "DOODLE" => Self::Doodle,
+                            "DOUBLE_EXPOSURE" => Self::DoubleExposure,
+                            "DRAMATIC_CINEMA" => Self::DramaticCinema,
+                            "EDITORIAL" => Self::Editorial,
+                            "EMOTIONAL_MINIMAL" => Self::EmotionalMinimal,
+                            "ETHEREAL_PARTY" => Self::EtherealParty,
+                            "EXPIRED_FILM" => Self::ExpiredFilm,
+                            "FLAT_ART" => Self::FlatArt,
+                            "FLAT_VECTOR" => Self::FlatVector,
+                            "FOREST_REVERIE" => Self::ForestReverie,
+                            "GEO_MINIMALIST" => Self::GeoMinimalist,
+                            "GLASS_PRISM" => Self::GlassPrism,
+                            "GOLDEN_HOUR" => Self::GoldenHour,
+                            "GRAFFITI_I" => Self::GraffitiI,
+                            "GRAFFITI_II" => Self::GraffitiIi,
+                            "HALFTONE_PRINT" => Self::HalftonePrint,
+                            "HIGH_CONTRAST" => Self::HighContrast,
+                            "HIPPIE_ERA" => Self::HippieEra,
+                            "ICONIC" => Self::Iconic,
+                            "JAPANDI_FUSION" => Self::JapandiFusion,
+                            "JAZZY" => Self::Jazzy,
+                            "LONG_EXPOSURE" => Self::LongExposure,
+                            "MAGAZINE_EDITORIAL" => Self::MagazineEditorial,
+                            "MINIMAL_ILLUSTRATION" => Self::MinimalIllustration,
+                            "MIXED_MEDIA" => Self::MixedMedia,
+                            "MONOCHROME" => Self::Monochrome,
+                            "NIGHTLIFE" => Self::Nightlife,
+                            "OIL_PAINTING" => Self::OilPainting,
+                            "OLD_CARTOONS" => Self::OldCartoons,
+                            "PAINT_GESTURE" => Self::PaintGesture,
+                            "POP_ART" => Self::PopArt,
+                            "RETRO_ETCHING" => Self::RetroEtching,
+                            "RIVIERA_POP" => Self::RivieraPop,
+                            "SPOTLIGHT_80S" => Self::Spotlight80s,
+                            "STYLIZED_RED" => Self::StylizedRed,
+                            "SURREAL_COLLAGE" => Self::SurrealCollage,
+                            "TRAVEL_POSTER" => Self::TravelPoster,
+                            "VINTAGE_GEO" => Self::VintageGeo,
+                            "VINTAGE_POSTER" => Self::VintagePoster,
+                            "WATERCOLOR" => Self::Watercolor,
+                            "WEIRD" => Self::Weird,
+                            "WOODBLOCK_PRINT" => Self::WoodblockPrint,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for StylePreset {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "StylePreset",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for StylePreset {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for StylePreset {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for StylePreset {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for StylePreset {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `StylePreset` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for StylePreset {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `ColorPalette` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ColorPalette6746902e {
-        /// The `members` field.
-        pub members: Option<Vec<ColorPaletteMember096f4e32>>,
-        /// The `name` field.
-        pub name: Option<NamePreseta68cf936>,
-    }
-    impl __serde::Serialize for ColorPalette6746902e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "members", &self.members)?;
-            self::optional_entry(&mut map, "name", &self.name)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ColorPalette6746902e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                members: self::optional_field(&mut map, "members")?,
-                name: self::optional_field(&mut map, "name")?,
-            })
-        }
-    }
-    impl ColorPalette6746902e {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { members: None, name: None }
-        }
-        /// Sets `members` (left out of the request until set).
-        pub fn with_members<I0: Into<ColorPaletteMember096f4e32>>(
-            mut self,
-            members: impl IntoIterator<Item = I0>,
-        ) -> Self {
-            self.members = Some(members.into_iter().map(Into::into).collect());
-            self
-        }
-        /// Sets `name` (left out of the request until set).
-        pub fn with_name(mut self, name: impl Into<NamePreseta68cf936>) -> Self {
-            self.name = Some(name.into());
-            self
-        }
-    }
-    /// The `ColorPaletteMember` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ColorPaletteMember096f4e32 {
-        /// The `rgb` field.
-        pub rgb: RgbColor1749d3b1,
-        /// The `color_weight` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0.5`.
-        pub color_weight: Option<f64>,
-    }
-    impl __serde::Serialize for ColorPaletteMember096f4e32 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("rgb", &self.rgb)?;
-            self::optional_entry(&mut map, "color_weight", &self.color_weight)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ColorPaletteMember096f4e32 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                rgb: self::required_field(&mut map, "rgb")?,
-                color_weight: self::optional_field(&mut map, "color_weight")?,
-            })
-        }
-    }
-    impl ColorPaletteMember096f4e32 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(rgb: impl Into<RgbColor1749d3b1>) -> Self {
-            Self {
-                rgb: rgb.into(),
-                color_weight: None,
-            }
-        }
-        /// Sets `color_weight` (left out of the request until set).
-        pub fn with_color_weight(mut self, color_weight: impl Into<f64>) -> Self {
-            self.color_weight = Some(color_weight.into());
-            self
-        }
-    }
-    /// The `IdeogramV3EditOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct IdeogramV3EditOutput88519af1 {
-        /// The `images` field.
-        ///
-        /// Example: `[{"url":"https://v3.fal.media/files/panda/xr7EI_0X5kM8fDOjjcMei_image.png"}]`.
-        pub images: Vec<fal_runtime::File>,
-        /// The `seed` field.
-        ///
-        /// Example: `123456`.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for IdeogramV3EditOutput88519af1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for IdeogramV3EditOutput88519af1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `NamePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum NamePreseta68cf936 {
-        /// `"EMBER"`
-        Ember,
-        /// `"FRESH"`
-        Fresh,
-        /// `"JUNGLE"`
-        Jungle,
-        /// `"MAGIC"`
-        Magic,
-        /// `"MELON"`
-        Melon,
-        /// `"MOSAIC"`
-        Mosaic,
-        /// `"PASTEL"`
-        Pastel,
-        /// `"ULTRAMARINE"`
-        Ultramarine,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl NamePreseta68cf936 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Ember => "EMBER",
-                Self::Fresh => "FRESH",
-                Self::Jungle => "JUNGLE",
-                Self::Magic => "MAGIC",
-                Self::Melon => "MELON",
-                Self::Mosaic => "MOSAIC",
-                Self::Pastel => "PASTEL",
-                Self::Ultramarine => "ULTRAMARINE",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for NamePreseta68cf936 {
-        fn from(value: &str) -> Self {
-            match value {
-                "EMBER" => Self::Ember,
-                "FRESH" => Self::Fresh,
-                "JUNGLE" => Self::Jungle,
-                "MAGIC" => Self::Magic,
-                "MELON" => Self::Melon,
-                "MOSAIC" => Self::Mosaic,
-                "PASTEL" => Self::Pastel,
-                "ULTRAMARINE" => Self::Ultramarine,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for NamePreseta68cf936 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for NamePreseta68cf936 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `RenderingSpeed` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum RenderingSpeeda810e500 {
-        /// `"TURBO"`
-        Turbo,
-        /// `"BALANCED"`
-        Balanced,
-        /// `"QUALITY"`
-        Quality,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl RenderingSpeeda810e500 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Turbo => "TURBO",
-                Self::Balanced => "BALANCED",
-                Self::Quality => "QUALITY",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for RenderingSpeeda810e500 {
-        fn from(value: &str) -> Self {
-            match value {
-                "TURBO" => Self::Turbo,
-                "BALANCED" => Self::Balanced,
-                "QUALITY" => Self::Quality,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for RenderingSpeeda810e500 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for RenderingSpeeda810e500 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `RgbColor` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct RgbColor1749d3b1 {
-        /// The `r` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 255.
-        pub r: Option<i64>,
-        /// The `g` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 255.
-        pub g: Option<i64>,
-        /// The `b` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 255.
-        pub b: Option<i64>,
-    }
-    impl __serde::Serialize for RgbColor1749d3b1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "r", &self.r)?;
-            self::optional_entry(&mut map, "g", &self.g)?;
-            self::optional_entry(&mut map, "b", &self.b)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for RgbColor1749d3b1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                r: self::optional_field(&mut map, "r")?,
-                g: self::optional_field(&mut map, "g")?,
-                b: self::optional_field(&mut map, "b")?,
-            })
-        }
-    }
-    impl RgbColor1749d3b1 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { r: None, g: None, b: None }
-        }
-        /// Sets `r` (left out of the request until set).
-        pub fn with_r(mut self, r: impl Into<i64>) -> Self {
-            self.r = Some(r.into());
-            self
-        }
-        /// Sets `g` (left out of the request until set).
-        pub fn with_g(mut self, g: impl Into<i64>) -> Self {
-            self.g = Some(g.into());
-            self
-        }
-        /// Sets `b` (left out of the request until set).
-        pub fn with_b(mut self, b: impl Into<i64>) -> Self {
-            self.b = Some(b.into());
-            self
-        }
-    }
-    /// The `StylePresetPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum StylePresetPreset665ba906 {
-        /// `"80S_ILLUSTRATION"`
-        V80sIllustration,
-        /// `"90S_NOSTALGIA"`
-        V90sNostalgia,
-        /// `"ABSTRACT_ORGANIC"`
-        AbstractOrganic,
-        /// `"ANALOG_NOSTALGIA"`
-        AnalogNostalgia,
-        /// `"ART_BRUT"`
-        ArtBrut,
-        /// `"ART_DECO"`
-        ArtDeco,
-        /// `"ART_POSTER"`
-        ArtPoster,
-        /// `"AURA"`
-        Aura,
-        /// `"AVANT_GARDE"`
-        AvantGarde,
-        /// `"BAUHAUS"`
-        Bauhaus,
-        /// `"BLUEPRINT"`
-        Blueprint,
-        /// `"BLURRY_MOTION"`
-        BlurryMotion,
-        /// `"BRIGHT_ART"`
-        BrightArt,
-        /// `"C4D_CARTOON"`
-        C4dCartoon,
-        /// `"CHILDRENS_BOOK"`
-        ChildrensBook,
-        /// `"COLLAGE"`
-        Collage,
-        /// `"COLORING_BOOK_I"`
-        ColoringBookI,
-        /// `"COLORING_BOOK_II"`
-        ColoringBookIi,
-        /// `"CUBISM"`
-        Cubism,
-        /// `"DARK_AURA"`
-        DarkAura,
-        /// `"DOODLE"`
-        Doodle,
-        /// `"DOUBLE_EXPOSURE"`
-        DoubleExposure,
-        /// `"DRAMATIC_CINEMA"`
-        DramaticCinema,
-        /// `"EDITORIAL"`
-        Editorial,
-        /// `"EMOTIONAL_MINIMAL"`
-        EmotionalMinimal,
-        /// `"ETHEREAL_PARTY"`
-        EtherealParty,
-        /// `"EXPIRED_FILM"`
-        ExpiredFilm,
-        /// `"FLAT_ART"`
-        FlatArt,
-        /// `"FLAT_VECTOR"`
-        FlatVector,
-        /// `"FOREST_REVERIE"`
-        ForestReverie,
-        /// `"GEO_MINIMALIST"`
-        GeoMinimalist,
-        /// `"GLASS_PRISM"`
-        GlassPrism,
-        /// `"GOLDEN_HOUR"`
-        GoldenHour,
-        /// `"GRAFFITI_I"`
-        GraffitiI,
-        /// `"GRAFFITI_II"`
-        GraffitiIi,
-        /// `"HALFTONE_PRINT"`
-        HalftonePrint,
-        /// `"HIGH_CONTRAST"`
-        HighContrast,
-        /// `"HIPPIE_ERA"`
-        HippieEra,
-        /// `"ICONIC"`
-        Iconic,
-        /// `"JAPANDI_FUSION"`
-        JapandiFusion,
-        /// `"JAZZY"`
-        Jazzy,
-        /// `"LONG_EXPOSURE"`
-        LongExposure,
-        /// `"MAGAZINE_EDITORIAL"`
-        MagazineEditorial,
-        /// `"MINIMAL_ILLUSTRATION"`
-        MinimalIllustration,
-        /// `"MIXED_MEDIA"`
-        MixedMedia,
-        /// `"MONOCHROME"`
-        Monochrome,
-        /// `"NIGHTLIFE"`
-        Nightlife,
-        /// `"OIL_PAINTING"`
-        OilPainting,
-        /// `"OLD_CARTOONS"`
-        OldCartoons,
-        /// `"PAINT_GESTURE"`
-        PaintGesture,
-        /// `"POP_ART"`
-        PopArt,
-        /// `"RETRO_ETCHING"`
-        RetroEtching,
-        /// `"RIVIERA_POP"`
-        RivieraPop,
-        /// `"SPOTLIGHT_80S"`
-        Spotlight80s,
-        /// `"STYLIZED_RED"`
-        StylizedRed,
-        /// `"SURREAL_COLLAGE"`
-        SurrealCollage,
-        /// `"TRAVEL_POSTER"`
-        TravelPoster,
-        /// `"VINTAGE_GEO"`
-        VintageGeo,
-        /// `"VINTAGE_POSTER"`
-        VintagePoster,
-        /// `"WATERCOLOR"`
-        Watercolor,
-        /// `"WEIRD"`
-        Weird,
-        /// `"WOODBLOCK_PRINT"`
-        WoodblockPrint,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl StylePresetPreset665ba906 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V80sIllustration => "80S_ILLUSTRATION",
-                Self::V90sNostalgia => "90S_NOSTALGIA",
-                Self::AbstractOrganic => "ABSTRACT_ORGANIC",
-                Self::AnalogNostalgia => "ANALOG_NOSTALGIA",
-                Self::ArtBrut => "ART_BRUT",
-                Self::ArtDeco => "ART_DECO",
-                Self::ArtPoster => "ART_POSTER",
-                Self::Aura => "AURA",
-                Self::AvantGarde => "AVANT_GARDE",
-                Self::Bauhaus => "BAUHAUS",
-                Self::Blueprint => "BLUEPRINT",
-                Self::BlurryMotion => "BLURRY_MOTION",
-                Self::BrightArt => "BRIGHT_ART",
-                Self::C4dCartoon => "C4D_CARTOON",
-                Self::ChildrensBook => "CHILDRENS_BOOK",
-                Self::Collage => "COLLAGE",
-                Self::ColoringBookI => "COLORING_BOOK_I",
-                Self::ColoringBookIi => "COLORING_BOOK_II",
-                Self::Cubism => "CUBISM",
-                Self::DarkAura => "DARK_AURA",
-                Self::Doodle => "DOODLE",
-                Self::DoubleExposure => "DOUBLE_EXPOSURE",
-                Self::DramaticCinema => "DRAMATIC_CINEMA",
-                Self::Editorial => "EDITORIAL",
-                Self::EmotionalMinimal => "EMOTIONAL_MINIMAL",
-                Self::EtherealParty => "ETHEREAL_PARTY",
-                Self::ExpiredFilm => "EXPIRED_FILM",
-                Self::FlatArt => "FLAT_ART",
-                Self::FlatVector => "FLAT_VECTOR",
-                Self::ForestReverie => "FOREST_REVERIE",
-                Self::GeoMinimalist => "GEO_MINIMALIST",
-                Self::GlassPrism => "GLASS_PRISM",
-                Self::GoldenHour => "GOLDEN_HOUR",
-                Self::GraffitiI => "GRAFFITI_I",
-                Self::GraffitiIi => "GRAFFITI_II",
-                Self::HalftonePrint => "HALFTONE_PRINT",
-                Self::HighContrast => "HIGH_CONTRAST",
-                Self::HippieEra => "HIPPIE_ERA",
-                Self::Iconic => "ICONIC",
-                Self::JapandiFusion => "JAPANDI_FUSION",
-                Self::Jazzy => "JAZZY",
-                Self::LongExposure => "LONG_EXPOSURE",
-                Self::MagazineEditorial => "MAGAZINE_EDITORIAL",
-                Self::MinimalIllustration => "MINIMAL_ILLUSTRATION",
-                Self::MixedMedia => "MIXED_MEDIA",
-                Self::Monochrome => "MONOCHROME",
-                Self::Nightlife => "NIGHTLIFE",
-                Self::OilPainting => "OIL_PAINTING",
-                Self::OldCartoons => "OLD_CARTOONS",
-                Self::PaintGesture => "PAINT_GESTURE",
-                Self::PopArt => "POP_ART",
-                Self::RetroEtching => "RETRO_ETCHING",
-                Self::RivieraPop => "RIVIERA_POP",
-                Self::Spotlight80s => "SPOTLIGHT_80S",
-                Self::StylizedRed => "STYLIZED_RED",
-                Self::SurrealCollage => "SURREAL_COLLAGE",
-                Self::TravelPoster => "TRAVEL_POSTER",
-                Self::VintageGeo => "VINTAGE_GEO",
-                Self::VintagePoster => "VINTAGE_POSTER",
-                Self::Watercolor => "WATERCOLOR",
-                Self::Weird => "WEIRD",
-                Self::WoodblockPrint => "WOODBLOCK_PRINT",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for StylePresetPreset665ba906 {
-        fn from(value: &str) -> Self {
-            match value {
-                "80S_ILLUSTRATION" => Self::V80sIllustration,
-                "90S_NOSTALGIA" => Self::V90sNostalgia,
-                "ABSTRACT_ORGANIC" => Self::AbstractOrganic,
-                "ANALOG_NOSTALGIA" => Self::AnalogNostalgia,
-                "ART_BRUT" => Self::ArtBrut,
-                "ART_DECO" => Self::ArtDeco,
-                "ART_POSTER" => Self::ArtPoster,
-                "AURA" => Self::Aura,
-                "AVANT_GARDE" => Self::AvantGarde,
-                "BAUHAUS" => Self::Bauhaus,
-                "BLUEPRINT" => Self::Blueprint,
-                "BLURRY_MOTION" => Self::BlurryMotion,
-                "BRIGHT_ART" => Self::BrightArt,
-                "C4D_CARTOON" => Self::C4dCartoon,
-                "CHILDRENS_BOOK" => Self::ChildrensBook,
-                "COLLAGE" => Self::Collage,
-                "COLORING_BOOK_I" => Self::ColoringBookI,
-                "COLORING_BOOK_II" => Self::ColoringBookIi,
-                "CUBISM" => Self::Cubism,
-                "DARK_AURA" => Self::DarkAura,
-                "DOODLE" => Self::Doodle,
-                "DOUBLE_EXPOSURE" => Self::DoubleExposure,
-                "DRAMATIC_CINEMA" => Self::DramaticCinema,
-                "EDITORIAL" => Self::Editorial,
-                "EMOTIONAL_MINIMAL" => Self::EmotionalMinimal,
-                "ETHEREAL_PARTY" => Self::EtherealParty,
-                "EXPIRED_FILM" => Self::ExpiredFilm,
-                "FLAT_ART" => Self::FlatArt,
-                "FLAT_VECTOR" => Self::FlatVector,
-                "FOREST_REVERIE" => Self::ForestReverie,
-                "GEO_MINIMALIST" => Self::GeoMinimalist,
-                "GLASS_PRISM" => Self::GlassPrism,
-                "GOLDEN_HOUR" => Self::GoldenHour,
-                "GRAFFITI_I" => Self::GraffitiI,
-                "GRAFFITI_II" => Self::GraffitiIi,
-                "HALFTONE_PRINT" => Self::HalftonePrint,
-                "HIGH_CONTRAST" => Self::HighContrast,
-                "HIPPIE_ERA" => Self::HippieEra,
-                "ICONIC" => Self::Iconic,
-                "JAPANDI_FUSION" => Self::JapandiFusion,
-                "JAZZY" => Self::Jazzy,
-                "LONG_EXPOSURE" => Self::LongExposure,
-                "MAGAZINE_EDITORIAL" => Self::MagazineEditorial,
-                "MINIMAL_ILLUSTRATION" => Self::MinimalIllustration,
-                "MIXED_MEDIA" => Self::MixedMedia,
-                "MONOCHROME" => Self::Monochrome,
-                "NIGHTLIFE" => Self::Nightlife,
-                "OIL_PAINTING" => Self::OilPainting,
-                "OLD_CARTOONS" => Self::OldCartoons,
-                "PAINT_GESTURE" => Self::PaintGesture,
-                "POP_ART" => Self::PopArt,
-                "RETRO_ETCHING" => Self::RetroEtching,
-                "RIVIERA_POP" => Self::RivieraPop,
-                "SPOTLIGHT_80S" => Self::Spotlight80s,
-                "STYLIZED_RED" => Self::StylizedRed,
-                "SURREAL_COLLAGE" => Self::SurrealCollage,
-                "TRAVEL_POSTER" => Self::TravelPoster,
-                "VINTAGE_GEO" => Self::VintageGeo,
-                "VINTAGE_POSTER" => Self::VintagePoster,
-                "WATERCOLOR" => Self::Watercolor,
-                "WEIRD" => Self::Weird,
-                "WOODBLOCK_PRINT" => Self::WoodblockPrint,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for StylePresetPreset665ba906 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for StylePresetPreset665ba906 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

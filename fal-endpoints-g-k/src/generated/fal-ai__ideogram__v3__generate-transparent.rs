@@ -9,11 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `IdeogramV3GenerateTransparentInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `IdeogramV3GenerateTransparentOutput`.
             pub mod generate_transparent {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::AspectRatio3571ad34 as AspectRatio;
-                pub use super::super::super::super::__types::IdeogramV3GenerateTransparentOutput939e5607 as IdeogramV3GenerateTransparentOutput;
-                pub use super::super::super::super::__types::RenderingSpeeda810e500 as RenderingSpeed;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/ideogram/v3/generate-transparent`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct IdeogramV3GenerateTransparentInput {
@@ -47,39 +43,90 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `false`.
                     pub sync_mode: Option<bool>,
                 }
-                impl __serde::Serialize for IdeogramV3GenerateTransparentInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for IdeogramV3GenerateTransparentInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __types::optional_entry(&mut map, "rendering_speed", &self.rendering_speed)?;
-                        __types::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                        __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __types::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __types::optional_entry(&mut map, "seed", &self.seed)?;
-                        __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                        __fal::optional_entry(&mut map, "rendering_speed", &self.rendering_speed)?;
+                        __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
+                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for IdeogramV3GenerateTransparentInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for IdeogramV3GenerateTransparentInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            prompt: __types::required_field(&mut map, "prompt")?,
-                            aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                            rendering_speed: __types::optional_field(&mut map, "rendering_speed")?,
-                            expand_prompt: __types::optional_field(&mut map, "expand_prompt")?,
-                            negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                            num_images: __types::optional_field(&mut map, "num_images")?,
-                            seed: __types::optional_field(&mut map, "seed")?,
-                            sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = IdeogramV3GenerateTransparentInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `IdeogramV3GenerateTransparentInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<IdeogramV3GenerateTransparentInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "prompt",
+                                                "aspect_ratio",
+                                                "rendering_speed",
+                                                "expand_prompt",
+                                                "negative_prompt",
+                                                "num_images",
+                                                "seed",
+                                                "sync_mode",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(IdeogramV3GenerateTransparentInput {
+                                    prompt: __fal::required(f0, "prompt")?,
+                                    aspect_ratio: f1,
+                                    rendering_speed: f2,
+                                    expand_prompt: f3,
+                                    negative_prompt: f4,
+                                    num_images: f5,
+                                    seed: f6,
+                                    sync_mode: f7,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl IdeogramV3GenerateTransparentInput {
@@ -135,300 +182,331 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for IdeogramV3GenerateTransparentInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                        v.field("rendering_speed", &self.rendering_speed, &__fal::Rules::NONE);
+                        v.field(
+                            "num_images",
+                            &self.num_images,
+                            &__fal::Rules {
+                                minimum: Some(1f64),
+                                maximum: Some(8f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                    }
+                }
+                impl IdeogramV3GenerateTransparentInput {
+                    /// Every rule of `fal-ai/ideogram/v3/generate-transparent`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for IdeogramV3GenerateTransparentInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/ideogram/v3/generate-transparent";
                     type Output = IdeogramV3GenerateTransparentOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        IdeogramV3GenerateTransparentInput::validate(self)
+                    }
+                }
+                /// The `AspectRatio` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum AspectRatio {
+                    /// `"1:3"`
+                    V1_3,
+                    /// `"3:1"`
+                    V3_1,
+                    /// `"1:2"`
+                    V1_2,
+                    /// `"2:1"`
+                    V2_1,
+                    /// `"9:16"`
+                    V9_16,
+                    /// `"16:9"`
+                    V16_9,
+                    /// `"10:16"`
+                    V10_16,
+                    /// `"16:10"`
+                    V16_10,
+                    /// `"2:3"`
+                    V2_3,
+                    /// `"3:2"`
+                    V3_2,
+                    /// `"3:4"`
+                    V3_4,
+                    /// `"4:3"`
+                    V4_3,
+                    /// `"4:5"`
+                    V4_5,
+                    /// `"5:4"`
+                    V5_4,
+                    /// `"1:1"`
+                    V1_1,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl AspectRatio {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "1:3",
+                        "3:1",
+                        "1:2",
+                        "2:1",
+                        "9:16",
+                        "16:9",
+                        "10:16",
+                        "16:10",
+                        "2:3",
+                        "3:2",
+                        "3:4",
+                        "4:3",
+                        "4:5",
+                        "5:4",
+                        "1:1",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V1_3 => "1:3",
+                            Self::V3_1 => "3:1",
+                            Self::V1_2 => "1:2",
+                            Self::V2_1 => "2:1",
+                            Self::V9_16 => "9:16",
+                            Self::V16_9 => "16:9",
+                            Self::V10_16 => "10:16",
+                            Self::V16_10 => "16:10",
+                            Self::V2_3 => "2:3",
+                            Self::V3_2 => "3:2",
+                            Self::V3_4 => "3:4",
+                            Self::V4_3 => "4:3",
+                            Self::V4_5 => "4:5",
+                            Self::V5_4 => "5:4",
+                            Self::V1_1 => "1:1",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "1:3" => Self::V1_3,
+                            "3:1" => Self::V3_1,
+                            "1:2" => Self::V1_2,
+                            "2:1" => Self::V2_1,
+                            "9:16" => Self::V9_16,
+                            "16:9" => Self::V16_9,
+                            "10:16" => Self::V10_16,
+                            "16:10" => Self::V16_10,
+                            "2:3" => Self::V2_3,
+                            "3:2" => Self::V3_2,
+                            "3:4" => Self::V3_4,
+                            "4:3" => Self::V4_3,
+                            "4:5" => Self::V4_5,
+                            "5:4" => Self::V5_4,
+                            "1:1" => Self::V1_1,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for AspectRatio {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "AspectRatio",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for AspectRatio {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for AspectRatio {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for AspectRatio {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for AspectRatio {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `IdeogramV3GenerateTransparentOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct IdeogramV3GenerateTransparentOutput {
+                    /// The `images` field.
+                    ///
+                    /// Example: `[{"url":"https://v3.fal.media/files/lion/AUfCjtLkLOsdc9zEFrV-5_image.png"}]`.
+                    pub images: Vec<fal_runtime::File>,
+                    /// The `seed` field.
+                    ///
+                    /// Example: `123456`.
+                    pub seed: i64,
+                }
+                impl __fal::serde::Serialize for IdeogramV3GenerateTransparentOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("images", &self.images)?;
+                        map.serialize_entry("seed", &self.seed)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for IdeogramV3GenerateTransparentOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = IdeogramV3GenerateTransparentOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `IdeogramV3GenerateTransparentOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<IdeogramV3GenerateTransparentOutput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["images", "seed"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(IdeogramV3GenerateTransparentOutput {
+                                    images: __fal::required(f0, "images")?,
+                                    seed: __fal::required(f1, "seed")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `RenderingSpeed` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum RenderingSpeed {
+                    /// `"TURBO"`
+                    Turbo,
+                    /// `"BALANCED"`
+                    Balanced,
+                    /// `"QUALITY"`
+                    Quality,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl RenderingSpeed {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["TURBO", "BALANCED", "QUALITY"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Turbo => "TURBO",
+                            Self::Balanced => "BALANCED",
+                            Self::Quality => "QUALITY",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "TURBO" => Self::Turbo,
+                            "BALANCED" => Self::Balanced,
+                            "QUALITY" => Self::Quality,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for RenderingSpeed {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "RenderingSpeed",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for RenderingSpeed {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for RenderingSpeed {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for RenderingSpeed {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for RenderingSpeed {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `RenderingSpeed` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for RenderingSpeed {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatio3571ad34 {
-        /// `"1:3"`
-        V1_3,
-        /// `"3:1"`
-        V3_1,
-        /// `"1:2"`
-        V1_2,
-        /// `"2:1"`
-        V2_1,
-        /// `"9:16"`
-        V9_16,
-        /// `"16:9"`
-        V16_9,
-        /// `"10:16"`
-        V10_16,
-        /// `"16:10"`
-        V16_10,
-        /// `"2:3"`
-        V2_3,
-        /// `"3:2"`
-        V3_2,
-        /// `"3:4"`
-        V3_4,
-        /// `"4:3"`
-        V4_3,
-        /// `"4:5"`
-        V4_5,
-        /// `"5:4"`
-        V5_4,
-        /// `"1:1"`
-        V1_1,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatio3571ad34 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V1_3 => "1:3",
-                Self::V3_1 => "3:1",
-                Self::V1_2 => "1:2",
-                Self::V2_1 => "2:1",
-                Self::V9_16 => "9:16",
-                Self::V16_9 => "16:9",
-                Self::V10_16 => "10:16",
-                Self::V16_10 => "16:10",
-                Self::V2_3 => "2:3",
-                Self::V3_2 => "3:2",
-                Self::V3_4 => "3:4",
-                Self::V4_3 => "4:3",
-                Self::V4_5 => "4:5",
-                Self::V5_4 => "5:4",
-                Self::V1_1 => "1:1",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for AspectRatio3571ad34 {
-        fn from(value: &str) -> Self {
-            match value {
-                "1:3" => Self::V1_3,
-                "3:1" => Self::V3_1,
-                "1:2" => Self::V1_2,
-                "2:1" => Self::V2_1,
-                "9:16" => Self::V9_16,
-                "16:9" => Self::V16_9,
-                "10:16" => Self::V10_16,
-                "16:10" => Self::V16_10,
-                "2:3" => Self::V2_3,
-                "3:2" => Self::V3_2,
-                "3:4" => Self::V3_4,
-                "4:3" => Self::V4_3,
-                "4:5" => Self::V4_5,
-                "5:4" => Self::V5_4,
-                "1:1" => Self::V1_1,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for AspectRatio3571ad34 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatio3571ad34 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `IdeogramV3GenerateTransparentOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct IdeogramV3GenerateTransparentOutput939e5607 {
-        /// The `images` field.
-        ///
-        /// Example: `[{"url":"https://v3.fal.media/files/lion/AUfCjtLkLOsdc9zEFrV-5_image.png"}]`.
-        pub images: Vec<fal_runtime::File>,
-        /// The `seed` field.
-        ///
-        /// Example: `123456`.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for IdeogramV3GenerateTransparentOutput939e5607 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for IdeogramV3GenerateTransparentOutput939e5607 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `RenderingSpeed` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum RenderingSpeeda810e500 {
-        /// `"TURBO"`
-        Turbo,
-        /// `"BALANCED"`
-        Balanced,
-        /// `"QUALITY"`
-        Quality,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl RenderingSpeeda810e500 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Turbo => "TURBO",
-                Self::Balanced => "BALANCED",
-                Self::Quality => "QUALITY",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for RenderingSpeeda810e500 {
-        fn from(value: &str) -> Self {
-            match value {
-                "TURBO" => Self::Turbo,
-                "BALANCED" => Self::Balanced,
-                "QUALITY" => Self::Quality,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for RenderingSpeeda810e500 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for RenderingSpeeda810e500 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -9,9 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `IdeogramV3LayerizeTextInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `IdeogramV3LayerizeTextOutput`.
             pub mod layerize_text {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::IdeogramV3LayerizeTextOutput34918fef as IdeogramV3LayerizeTextOutput;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/ideogram/v3/layerize-text`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct IdeogramV3LayerizeTextInput {
@@ -44,58 +42,114 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `false`.
                     pub sync_mode: Option<bool>,
                 }
-                impl __serde::Serialize for IdeogramV3LayerizeTextInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for IdeogramV3LayerizeTextInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("image_url", &self.image_url)?;
-                        __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "seed", &self.seed)?;
-                        __types::optional_entry(&mut map, "font_file_h1_url", &self.font_file_h1_url)?;
-                        __types::optional_entry(&mut map, "font_name_h1", &self.font_name_h1)?;
-                        __types::optional_entry(&mut map, "font_file_h2_url", &self.font_file_h2_url)?;
-                        __types::optional_entry(&mut map, "font_name_h2", &self.font_name_h2)?;
-                        __types::optional_entry(
-                            &mut map,
-                            "font_file_body_url",
-                            &self.font_file_body_url,
-                        )?;
-                        __types::optional_entry(&mut map, "font_name_body", &self.font_name_body)?;
-                        __types::optional_entry(
+                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                        __fal::optional_entry(&mut map, "font_file_h1_url", &self.font_file_h1_url)?;
+                        __fal::optional_entry(&mut map, "font_name_h1", &self.font_name_h1)?;
+                        __fal::optional_entry(&mut map, "font_file_h2_url", &self.font_file_h2_url)?;
+                        __fal::optional_entry(&mut map, "font_name_h2", &self.font_name_h2)?;
+                        __fal::optional_entry(&mut map, "font_file_body_url", &self.font_file_body_url)?;
+                        __fal::optional_entry(&mut map, "font_name_body", &self.font_name_body)?;
+                        __fal::optional_entry(
                             &mut map,
                             "font_file_small_url",
                             &self.font_file_small_url,
                         )?;
-                        __types::optional_entry(&mut map, "font_name_small", &self.font_name_small)?;
-                        __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        __fal::optional_entry(&mut map, "font_name_small", &self.font_name_small)?;
+                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for IdeogramV3LayerizeTextInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for IdeogramV3LayerizeTextInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            image_url: __types::required_field(&mut map, "image_url")?,
-                            prompt: __types::optional_field(&mut map, "prompt")?,
-                            seed: __types::optional_field(&mut map, "seed")?,
-                            font_file_h1_url: __types::optional_field(&mut map, "font_file_h1_url")?,
-                            font_name_h1: __types::optional_field(&mut map, "font_name_h1")?,
-                            font_file_h2_url: __types::optional_field(&mut map, "font_file_h2_url")?,
-                            font_name_h2: __types::optional_field(&mut map, "font_name_h2")?,
-                            font_file_body_url: __types::optional_field(&mut map, "font_file_body_url")?,
-                            font_name_body: __types::optional_field(&mut map, "font_name_body")?,
-                            font_file_small_url: __types::optional_field(
-                                &mut map,
-                                "font_file_small_url",
-                            )?,
-                            font_name_small: __types::optional_field(&mut map, "font_name_small")?,
-                            sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = IdeogramV3LayerizeTextInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `IdeogramV3LayerizeTextInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<IdeogramV3LayerizeTextInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                let mut f8 = None;
+                                let mut f9 = None;
+                                let mut f10 = None;
+                                let mut f11 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "image_url",
+                                                "prompt",
+                                                "seed",
+                                                "font_file_h1_url",
+                                                "font_name_h1",
+                                                "font_file_h2_url",
+                                                "font_name_h2",
+                                                "font_file_body_url",
+                                                "font_name_body",
+                                                "font_file_small_url",
+                                                "font_name_small",
+                                                "sync_mode",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        Some(8) => f8 = map.next_value()?,
+                                        Some(9) => f9 = map.next_value()?,
+                                        Some(10) => f10 = map.next_value()?,
+                                        Some(11) => f11 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(IdeogramV3LayerizeTextInput {
+                                    image_url: __fal::required(f0, "image_url")?,
+                                    prompt: f1,
+                                    seed: f2,
+                                    font_file_h1_url: f3,
+                                    font_name_h1: f4,
+                                    font_file_h2_url: f5,
+                                    font_name_h2: f6,
+                                    font_file_body_url: f7,
+                                    font_name_body: f8,
+                                    font_file_small_url: f9,
+                                    font_name_small: f10,
+                                    sync_mode: f11,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl IdeogramV3LayerizeTextInput {
@@ -184,182 +238,131 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for IdeogramV3LayerizeTextInput {
+                    fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+                }
+                impl IdeogramV3LayerizeTextInput {
+                    /// Every rule of `fal-ai/ideogram/v3/layerize-text`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for IdeogramV3LayerizeTextInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/ideogram/v3/layerize-text";
                     type Output = IdeogramV3LayerizeTextOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        IdeogramV3LayerizeTextInput::validate(self)
+                    }
+                }
+                /// The `IdeogramV3LayerizeTextOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct IdeogramV3LayerizeTextOutput {
+                    /// The `image` field.
+                    pub image: fal_runtime::File,
+                    /// The `prompt` field.
+                    pub prompt: String,
+                    /// The `text_containers` field.
+                    pub text_containers: Option<
+                        Vec<
+                            fal_runtime::__private::serde_json::Map<
+                                String,
+                                fal_runtime::__private::serde_json::Value,
+                            >,
+                        >,
+                    >,
+                    /// The `text_html` field.
+                    pub text_html: Option<String>,
+                    /// The `image_layers` field.
+                    pub image_layers: Option<
+                        Vec<
+                            fal_runtime::__private::serde_json::Map<
+                                String,
+                                fal_runtime::__private::serde_json::Value,
+                            >,
+                        >,
+                    >,
+                    /// The `seed` field.
+                    ///
+                    /// Example: `123456`.
+                    pub seed: i64,
+                }
+                impl __fal::serde::Serialize for IdeogramV3LayerizeTextOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("image", &self.image)?;
+                        map.serialize_entry("prompt", &self.prompt)?;
+                        __fal::optional_entry(&mut map, "text_containers", &self.text_containers)?;
+                        __fal::optional_entry(&mut map, "text_html", &self.text_html)?;
+                        __fal::optional_entry(&mut map, "image_layers", &self.image_layers)?;
+                        map.serialize_entry("seed", &self.seed)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for IdeogramV3LayerizeTextOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = IdeogramV3LayerizeTextOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `IdeogramV3LayerizeTextOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<IdeogramV3LayerizeTextOutput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "image",
+                                                "prompt",
+                                                "text_containers",
+                                                "text_html",
+                                                "image_layers",
+                                                "seed",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(IdeogramV3LayerizeTextOutput {
+                                    image: __fal::required(f0, "image")?,
+                                    prompt: __fal::required(f1, "prompt")?,
+                                    text_containers: f2,
+                                    text_html: f3,
+                                    image_layers: f4,
+                                    seed: __fal::required(f5, "seed")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `IdeogramV3LayerizeTextOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct IdeogramV3LayerizeTextOutput34918fef {
-        /// The `image` field.
-        pub image: fal_runtime::File,
-        /// The `prompt` field.
-        pub prompt: String,
-        /// The `text_containers` field.
-        pub text_containers: Option<
-            Vec<
-                fal_runtime::__private::serde_json::Map<
-                    String,
-                    fal_runtime::__private::serde_json::Value,
-                >,
-            >,
-        >,
-        /// The `text_html` field.
-        pub text_html: Option<String>,
-        /// The `image_layers` field.
-        pub image_layers: Option<
-            Vec<
-                fal_runtime::__private::serde_json::Map<
-                    String,
-                    fal_runtime::__private::serde_json::Value,
-                >,
-            >,
-        >,
-        /// The `seed` field.
-        ///
-        /// Example: `123456`.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for IdeogramV3LayerizeTextOutput34918fef {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            self::optional_entry(&mut map, "text_containers", &self.text_containers)?;
-            self::optional_entry(&mut map, "text_html", &self.text_html)?;
-            self::optional_entry(&mut map, "image_layers", &self.image_layers)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for IdeogramV3LayerizeTextOutput34918fef {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-                prompt: self::required_field(&mut map, "prompt")?,
-                text_containers: self::optional_field(&mut map, "text_containers")?,
-                text_html: self::optional_field(&mut map, "text_html")?,
-                image_layers: self::optional_field(&mut map, "image_layers")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
         }
     }
 }

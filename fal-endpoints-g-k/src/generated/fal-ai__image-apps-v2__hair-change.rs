@@ -7,13 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `ImageAppsV2HairChangeInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ImageAppsV2HairChangeOutput`.
         pub mod hair_change {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AspectRatio6f8ebdf9 as AspectRatio;
-            pub use super::super::super::__types::HairColor48b41601 as HairColor;
-            pub use super::super::super::__types::ImageAppsV2HairChangeOutput3082fb35 as ImageAppsV2HairChangeOutput;
-            pub use super::super::super::__types::Ratioed177857 as Ratio;
-            pub use super::super::super::__types::TargetHairstyle8abf706a as TargetHairstyle;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/image-apps-v2/hair-change`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct ImageAppsV2HairChangeInput {
@@ -32,31 +26,70 @@ pub mod fal_ai {
                 /// The `aspect_ratio` field.
                 pub aspect_ratio: Option<AspectRatio>,
             }
-            impl __serde::Serialize for ImageAppsV2HairChangeInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for ImageAppsV2HairChangeInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "target_hairstyle", &self.target_hairstyle)?;
-                    __types::optional_entry(&mut map, "hair_color", &self.hair_color)?;
-                    __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    __fal::optional_entry(&mut map, "target_hairstyle", &self.target_hairstyle)?;
+                    __fal::optional_entry(&mut map, "hair_color", &self.hair_color)?;
+                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for ImageAppsV2HairChangeInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for ImageAppsV2HairChangeInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        target_hairstyle: __types::optional_field(&mut map, "target_hairstyle")?,
-                        hair_color: __types::optional_field(&mut map, "hair_color")?,
-                        aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ImageAppsV2HairChangeInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ImageAppsV2HairChangeInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ImageAppsV2HairChangeInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_url",
+                                            "target_hairstyle",
+                                            "hair_color",
+                                            "aspect_ratio",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ImageAppsV2HairChangeInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                target_hairstyle: f1,
+                                hair_color: f2,
+                                aspect_ratio: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl ImageAppsV2HairChangeInput {
@@ -88,462 +121,554 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for ImageAppsV2HairChangeInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("target_hairstyle", &self.target_hairstyle, &__fal::Rules::NONE);
+                    v.field("hair_color", &self.hair_color, &__fal::Rules::NONE);
+                    v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                }
+            }
+            impl ImageAppsV2HairChangeInput {
+                /// Every rule of `fal-ai/image-apps-v2/hair-change`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for ImageAppsV2HairChangeInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/image-apps-v2/hair-change";
                 type Output = ImageAppsV2HairChangeOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    ImageAppsV2HairChangeInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AspectRatio` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct AspectRatio {
+                /// The `ratio` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `"1:1"`.
+                pub ratio: Option<Ratio>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for AspectRatio {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "ratio", &self.ratio)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = AspectRatio;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `AspectRatio` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<AspectRatio, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["ratio"]))? {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(AspectRatio { ratio: f0 })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AspectRatio6f8ebdf9 {
-        /// The `ratio` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"1:1"`.
-        pub ratio: Option<Ratioed177857>,
-    }
-    impl __serde::Serialize for AspectRatio6f8ebdf9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "ratio", &self.ratio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatio6f8ebdf9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                ratio: self::optional_field(&mut map, "ratio")?,
-            })
-        }
-    }
-    impl AspectRatio6f8ebdf9 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { ratio: None }
-        }
-        /// Sets `ratio` (left out of the request until set).
-        pub fn with_ratio(mut self, ratio: impl Into<Ratioed177857>) -> Self {
-            self.ratio = Some(ratio.into());
-            self
-        }
-    }
-    /// The `HairColor` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum HairColor48b41601 {
-        /// `"black"`
-        Black,
-        /// `"dark_brown"`
-        DarkBrown,
-        /// `"light_brown"`
-        LightBrown,
-        /// `"blonde"`
-        Blonde,
-        /// `"platinum_blonde"`
-        PlatinumBlonde,
-        /// `"red"`
-        Red,
-        /// `"auburn"`
-        Auburn,
-        /// `"gray"`
-        Gray,
-        /// `"silver"`
-        Silver,
-        /// `"blue"`
-        Blue,
-        /// `"green"`
-        Green,
-        /// `"purple"`
-        Purple,
-        /// `"pink"`
-        Pink,
-        /// `"rainbow"`
-        Rainbow,
-        /// `"natural"`
-        Natural,
-        /// `"highlights"`
-        Highlights,
-        /// `"ombre"`
-        Ombre,
-        /// `"balayage"`
-        Balayage,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl HairColor48b41601 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Black => "black",
-                Self::DarkBrown => "dark_brown",
-                Self::LightBrown => "light_brown",
-                Self::Blonde => "blonde",
-                Self::PlatinumBlonde => "platinum_blonde",
-                Self::Red => "red",
-                Self::Auburn => "auburn",
-                Self::Gray => "gray",
-                Self::Silver => "silver",
-                Self::Blue => "blue",
-                Self::Green => "green",
-                Self::Purple => "purple",
-                Self::Pink => "pink",
-                Self::Rainbow => "rainbow",
-                Self::Natural => "natural",
-                Self::Highlights => "highlights",
-                Self::Ombre => "ombre",
-                Self::Balayage => "balayage",
-                Self::Other(value) => value,
+            impl AspectRatio {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self { ratio: None }
+                }
+                /// Sets `ratio` (left out of the request until set).
+                pub fn with_ratio(mut self, ratio: impl Into<Ratio>) -> Self {
+                    self.ratio = Some(ratio.into());
+                    self
+                }
             }
-        }
-    }
-    impl From<&str> for HairColor48b41601 {
-        fn from(value: &str) -> Self {
-            match value {
-                "black" => Self::Black,
-                "dark_brown" => Self::DarkBrown,
-                "light_brown" => Self::LightBrown,
-                "blonde" => Self::Blonde,
-                "platinum_blonde" => Self::PlatinumBlonde,
-                "red" => Self::Red,
-                "auburn" => Self::Auburn,
-                "gray" => Self::Gray,
-                "silver" => Self::Silver,
-                "blue" => Self::Blue,
-                "green" => Self::Green,
-                "purple" => Self::Purple,
-                "pink" => Self::Pink,
-                "rainbow" => Self::Rainbow,
-                "natural" => Self::Natural,
-                "highlights" => Self::Highlights,
-                "ombre" => Self::Ombre,
-                "balayage" => Self::Balayage,
-                other => Self::Other(other.to_owned()),
+            impl __fal::Validate for AspectRatio {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("ratio", &self.ratio, &__fal::Rules::NONE);
+                }
             }
-        }
-    }
-    impl __serde::Serialize for HairColor48b41601 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for HairColor48b41601 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ImageAppsV2HairChangeOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ImageAppsV2HairChangeOutput3082fb35 {
-        /// The `images` field.
-        ///
-        /// Example: `[{"url":"https://v3b.fal.media/files/b/rabbit/nuRb4Pn6U-Pryrd2LPI6I_1bcc7ca071a1483faeba2d159952c7f8.png"}]`.
-        pub images: Vec<fal_runtime::Image>,
-    }
-    impl __serde::Serialize for ImageAppsV2HairChangeOutput3082fb35 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageAppsV2HairChangeOutput3082fb35 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-            })
-        }
-    }
-    /// The `Ratio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Ratioed177857 {
-        /// `"1:1"`
-        V1_1,
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// `"4:3"`
-        V4_3,
-        /// `"3:4"`
-        V3_4,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Ratioed177857 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V1_1 => "1:1",
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::V4_3 => "4:3",
-                Self::V3_4 => "3:4",
-                Self::Other(value) => value,
+            /// The `HairColor` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum HairColor {
+                /// `"black"`
+                Black,
+                /// `"dark_brown"`
+                DarkBrown,
+                /// `"light_brown"`
+                LightBrown,
+                /// `"blonde"`
+                Blonde,
+                /// `"platinum_blonde"`
+                PlatinumBlonde,
+                /// `"red"`
+                Red,
+                /// `"auburn"`
+                Auburn,
+                /// `"gray"`
+                Gray,
+                /// `"silver"`
+                Silver,
+                /// `"blue"`
+                Blue,
+                /// `"green"`
+                Green,
+                /// `"purple"`
+                Purple,
+                /// `"pink"`
+                Pink,
+                /// `"rainbow"`
+                Rainbow,
+                /// `"natural"`
+                Natural,
+                /// `"highlights"`
+                Highlights,
+                /// `"ombre"`
+                Ombre,
+                /// `"balayage"`
+                Balayage,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for Ratioed177857 {
-        fn from(value: &str) -> Self {
-            match value {
-                "1:1" => Self::V1_1,
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                "4:3" => Self::V4_3,
-                "3:4" => Self::V3_4,
-                other => Self::Other(other.to_owned()),
+            impl HairColor {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "black",
+                    "dark_brown",
+                    "light_brown",
+                    "blonde",
+                    "platinum_blonde",
+                    "red",
+                    "auburn",
+                    "gray",
+                    "silver",
+                    "blue",
+                    "green",
+                    "purple",
+                    "pink",
+                    "rainbow",
+                    "natural",
+                    "highlights",
+                    "ombre",
+                    "balayage",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Black => "black",
+                        Self::DarkBrown => "dark_brown",
+                        Self::LightBrown => "light_brown",
+                        Self::Blonde => "blonde",
+                        Self::PlatinumBlonde => "platinum_blonde",
+                        Self::Red => "red",
+                        Self::Auburn => "auburn",
+                        Self::Gray => "gray",
+                        Self::Silver => "silver",
+                        Self::Blue => "blue",
+                        Self::Green => "green",
+                        Self::Purple => "purple",
+                        Self::Pink => "pink",
+                        Self::Rainbow => "rainbow",
+                        Self::Natural => "natural",
+                        Self::Highlights => "highlights",
+                        Self::Ombre => "ombre",
+                        Self::Balayage => "balayage",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "black" => Self::Black,
+                        "dark_brown" => Self::DarkBrown,
+                        "light_brown" => Self::LightBrown,
+                        "blonde" => Self::Blonde,
+                        "platinum_blonde" => Self::PlatinumBlonde,
+                        "red" => Self::Red,
+                        "auburn" => Self::Auburn,
+                        "gray" => Self::Gray,
+                        "silver" => Self::Silver,
+                        "blue" => Self::Blue,
+                        "green" => Self::Green,
+                        "purple" => Self::Purple,
+                        "pink" => Self::Pink,
+                        "rainbow" => Self::Rainbow,
+                        "natural" => Self::Natural,
+                        "highlights" => Self::Highlights,
+                        "ombre" => Self::Ombre,
+                        "balayage" => Self::Balayage,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Ratioed177857 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Ratioed177857 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `TargetHairstyle` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum TargetHairstyle8abf706a {
-        /// `"short_hair"`
-        ShortHair,
-        /// `"medium_long_hair"`
-        MediumLongHair,
-        /// `"long_hair"`
-        LongHair,
-        /// `"curly_hair"`
-        CurlyHair,
-        /// `"wavy_hair"`
-        WavyHair,
-        /// `"high_ponytail"`
-        HighPonytail,
-        /// `"bun"`
-        Bun,
-        /// `"bob_cut"`
-        BobCut,
-        /// `"pixie_cut"`
-        PixieCut,
-        /// `"braids"`
-        Braids,
-        /// `"straight_hair"`
-        StraightHair,
-        /// `"afro"`
-        Afro,
-        /// `"dreadlocks"`
-        Dreadlocks,
-        /// `"buzz_cut"`
-        BuzzCut,
-        /// `"mohawk"`
-        Mohawk,
-        /// `"bangs"`
-        Bangs,
-        /// `"side_part"`
-        SidePart,
-        /// `"middle_part"`
-        MiddlePart,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl TargetHairstyle8abf706a {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::ShortHair => "short_hair",
-                Self::MediumLongHair => "medium_long_hair",
-                Self::LongHair => "long_hair",
-                Self::CurlyHair => "curly_hair",
-                Self::WavyHair => "wavy_hair",
-                Self::HighPonytail => "high_ponytail",
-                Self::Bun => "bun",
-                Self::BobCut => "bob_cut",
-                Self::PixieCut => "pixie_cut",
-                Self::Braids => "braids",
-                Self::StraightHair => "straight_hair",
-                Self::Afro => "afro",
-                Self::Dreadlocks => "dreadlocks",
-                Self::BuzzCut => "buzz_cut",
-                Self::Mohawk => "mohawk",
-                Self::Bangs => "bangs",
-                Self::SidePart => "side_part",
-                Self::MiddlePart => "middle_part",
-                Self::Other(value) => value,
+            impl ::std::str::FromStr for HairColor {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("HairColor", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for TargetHairstyle8abf706a {
-        fn from(value: &str) -> Self {
-            match value {
-                "short_hair" => Self::ShortHair,
-                "medium_long_hair" => Self::MediumLongHair,
-                "long_hair" => Self::LongHair,
-                "curly_hair" => Self::CurlyHair,
-                "wavy_hair" => Self::WavyHair,
-                "high_ponytail" => Self::HighPonytail,
-                "bun" => Self::Bun,
-                "bob_cut" => Self::BobCut,
-                "pixie_cut" => Self::PixieCut,
-                "braids" => Self::Braids,
-                "straight_hair" => Self::StraightHair,
-                "afro" => Self::Afro,
-                "dreadlocks" => Self::Dreadlocks,
-                "buzz_cut" => Self::BuzzCut,
-                "mohawk" => Self::Mohawk,
-                "bangs" => Self::Bangs,
-                "side_part" => Self::SidePart,
-                "middle_part" => Self::MiddlePart,
-                other => Self::Other(other.to_owned()),
+            impl TryFrom<&str> for HairColor {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl __serde::Serialize for TargetHairstyle8abf706a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TargetHairstyle8abf706a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::fmt::Display for HairColor {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for HairColor {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for HairColor {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `HairColor` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for HairColor {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `ImageAppsV2HairChangeOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct ImageAppsV2HairChangeOutput {
+                /// The `images` field.
+                ///
+                /// Example: `[{"url":"https://v3b.fal.media/files/b/rabbit/nuRb4Pn6U-Pryrd2LPI6I_1bcc7ca071a1483faeba2d159952c7f8.png"}]`.
+                pub images: Vec<fal_runtime::Image>,
+            }
+            impl __fal::serde::Serialize for ImageAppsV2HairChangeOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("images", &self.images)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ImageAppsV2HairChangeOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ImageAppsV2HairChangeOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ImageAppsV2HairChangeOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ImageAppsV2HairChangeOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["images"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ImageAppsV2HairChangeOutput {
+                                images: __fal::required(f0, "images")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `Ratio` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Ratio {
+                /// `"1:1"`
+                V1_1,
+                /// `"16:9"`
+                V16_9,
+                /// `"9:16"`
+                V9_16,
+                /// `"4:3"`
+                V4_3,
+                /// `"3:4"`
+                V3_4,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Ratio {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["1:1", "16:9", "9:16", "4:3", "3:4"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V1_1 => "1:1",
+                        Self::V16_9 => "16:9",
+                        Self::V9_16 => "9:16",
+                        Self::V4_3 => "4:3",
+                        Self::V3_4 => "3:4",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "1:1" => Self::V1_1,
+                        "16:9" => Self::V16_9,
+                        "9:16" => Self::V9_16,
+                        "4:3" => Self::V4_3,
+                        "3:4" => Self::V3_4,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Ratio {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Ratio", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Ratio {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Ratio {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Ratio {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Ratio {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Ratio` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Ratio {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `TargetHairstyle` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum TargetHairstyle {
+                /// `"short_hair"`
+                ShortHair,
+                /// `"medium_long_hair"`
+                MediumLongHair,
+                /// `"long_hair"`
+                LongHair,
+                /// `"curly_hair"`
+                CurlyHair,
+                /// `"wavy_hair"`
+                WavyHair,
+                /// `"high_ponytail"`
+                HighPonytail,
+                /// `"bun"`
+                Bun,
+                /// `"bob_cut"`
+                BobCut,
+                /// `"pixie_cut"`
+                PixieCut,
+                /// `"braids"`
+                Braids,
+                /// `"straight_hair"`
+                StraightHair,
+                /// `"afro"`
+                Afro,
+                /// `"dreadlocks"`
+                Dreadlocks,
+                /// `"buzz_cut"`
+                BuzzCut,
+                /// `"mohawk"`
+                Mohawk,
+                /// `"bangs"`
+                Bangs,
+                /// `"side_part"`
+                SidePart,
+                /// `"middle_part"`
+                MiddlePart,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl TargetHairstyle {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "short_hair",
+                    "medium_long_hair",
+                    "long_hair",
+                    "curly_hair",
+                    "wavy_hair",
+                    "high_ponytail",
+                    "bun",
+                    "bob_cut",
+                    "pixie_cut",
+                    "braids",
+                    "straight_hair",
+                    "afro",
+                    "dreadlocks",
+                    "buzz_cut",
+                    "mohawk",
+                    "bangs",
+                    "side_part",
+                    "middle_part",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::ShortHair => "short_hair",
+                        Self::MediumLongHair => "medium_long_hair",
+                        Self::LongHair => "long_hair",
+                        Self::CurlyHair => "curly_hair",
+                        Self::WavyHair => "wavy_hair",
+                        Self::HighPonytail => "high_ponytail",
+                        Self::Bun => "bun",
+                        Self::BobCut => "bob_cut",
+                        Self::PixieCut => "pixie_cut",
+                        Self::Braids => "braids",
+                        Self::StraightHair => "straight_hair",
+                        Self::Afro => "afro",
+                        Self::Dreadlocks => "dreadlocks",
+                        Self::BuzzCut => "buzz_cut",
+                        Self::Mohawk => "mohawk",
+                        Self::Bangs => "bangs",
+                        Self::SidePart => "side_part",
+                        Self::MiddlePart => "middle_part",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "short_hair" => Self::ShortHair,
+                        "medium_long_hair" => Self::MediumLongHair,
+                        "long_hair" => Self::LongHair,
+                        "curly_hair" => Self::CurlyHair,
+                        "wavy_hair" => Self::WavyHair,
+                        "high_ponytail" => Self::HighPonytail,
+                        "bun" => Self::Bun,
+                        "bob_cut" => Self::BobCut,
+                        "pixie_cut" => Self::PixieCut,
+                        "braids" => Self::Braids,
+                        "straight_hair" => Self::StraightHair,
+                        "afro" => Self::Afro,
+                        "dreadlocks" => Self::Dreadlocks,
+                        "buzz_cut" => Self::BuzzCut,
+                        "mohawk" => Self::Mohawk,
+                        "bangs" => Self::Bangs,
+                        "side_part" => Self::SidePart,
+                        "middle_part" => Self::MiddlePart,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for TargetHairstyle {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "TargetHairstyle",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for TargetHairstyle {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for TargetHairstyle {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for TargetHairstyle {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for TargetHairstyle {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `TargetHairstyle` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for TargetHairstyle {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

@@ -7,13 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `ImageAppsV2MakeupApplicationInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ImageAppsV2MakeupApplicationOutput`.
         pub mod makeup_application {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AspectRatio6f8ebdf9 as AspectRatio;
-            pub use super::super::super::__types::ImageAppsV2MakeupApplicationOutputf3efa96e as ImageAppsV2MakeupApplicationOutput;
-            pub use super::super::super::__types::Intensity0dde83e8 as Intensity;
-            pub use super::super::super::__types::MakeupStylebcfaeba5 as MakeupStyle;
-            pub use super::super::super::__types::Ratioed177857 as Ratio;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/image-apps-v2/makeup-application`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct ImageAppsV2MakeupApplicationInput {
@@ -32,31 +26,65 @@ pub mod fal_ai {
                 /// The `aspect_ratio` field.
                 pub aspect_ratio: Option<AspectRatio>,
             }
-            impl __serde::Serialize for ImageAppsV2MakeupApplicationInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for ImageAppsV2MakeupApplicationInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "makeup_style", &self.makeup_style)?;
-                    __types::optional_entry(&mut map, "intensity", &self.intensity)?;
-                    __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    __fal::optional_entry(&mut map, "makeup_style", &self.makeup_style)?;
+                    __fal::optional_entry(&mut map, "intensity", &self.intensity)?;
+                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for ImageAppsV2MakeupApplicationInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for ImageAppsV2MakeupApplicationInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        makeup_style: __types::optional_field(&mut map, "makeup_style")?,
-                        intensity: __types::optional_field(&mut map, "intensity")?,
-                        aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ImageAppsV2MakeupApplicationInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ImageAppsV2MakeupApplicationInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ImageAppsV2MakeupApplicationInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &["image_url", "makeup_style", "intensity", "aspect_ratio"],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ImageAppsV2MakeupApplicationInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                makeup_style: f1,
+                                intensity: f2,
+                                aspect_ratio: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl ImageAppsV2MakeupApplicationInput {
@@ -85,378 +113,449 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for ImageAppsV2MakeupApplicationInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("makeup_style", &self.makeup_style, &__fal::Rules::NONE);
+                    v.field("intensity", &self.intensity, &__fal::Rules::NONE);
+                    v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                }
+            }
+            impl ImageAppsV2MakeupApplicationInput {
+                /// Every rule of `fal-ai/image-apps-v2/makeup-application`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for ImageAppsV2MakeupApplicationInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/image-apps-v2/makeup-application";
                 type Output = ImageAppsV2MakeupApplicationOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    ImageAppsV2MakeupApplicationInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AspectRatio` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct AspectRatio {
+                /// The `ratio` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `"1:1"`.
+                pub ratio: Option<Ratio>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for AspectRatio {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "ratio", &self.ratio)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = AspectRatio;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `AspectRatio` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<AspectRatio, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["ratio"]))? {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(AspectRatio { ratio: f0 })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AspectRatio6f8ebdf9 {
-        /// The `ratio` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"1:1"`.
-        pub ratio: Option<Ratioed177857>,
-    }
-    impl __serde::Serialize for AspectRatio6f8ebdf9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "ratio", &self.ratio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatio6f8ebdf9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                ratio: self::optional_field(&mut map, "ratio")?,
-            })
-        }
-    }
-    impl AspectRatio6f8ebdf9 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { ratio: None }
-        }
-        /// Sets `ratio` (left out of the request until set).
-        pub fn with_ratio(mut self, ratio: impl Into<Ratioed177857>) -> Self {
-            self.ratio = Some(ratio.into());
-            self
-        }
-    }
-    /// The `ImageAppsV2MakeupApplicationOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ImageAppsV2MakeupApplicationOutputf3efa96e {
-        /// The `images` field.
-        ///
-        /// Example: `[{"url":"https://v3b.fal.media/files/b/tiger/nFRi9Cemv4B5-felhf4iu_5c34cfde265443f897463f5b29b6c0b9.png"}]`.
-        pub images: Vec<fal_runtime::Image>,
-    }
-    impl __serde::Serialize for ImageAppsV2MakeupApplicationOutputf3efa96e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageAppsV2MakeupApplicationOutputf3efa96e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-            })
-        }
-    }
-    /// The `Intensity` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Intensity0dde83e8 {
-        /// `"light"`
-        Light,
-        /// `"medium"`
-        Medium,
-        /// `"heavy"`
-        Heavy,
-        /// `"dramatic"`
-        Dramatic,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Intensity0dde83e8 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Light => "light",
-                Self::Medium => "medium",
-                Self::Heavy => "heavy",
-                Self::Dramatic => "dramatic",
-                Self::Other(value) => value,
+            impl AspectRatio {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self { ratio: None }
+                }
+                /// Sets `ratio` (left out of the request until set).
+                pub fn with_ratio(mut self, ratio: impl Into<Ratio>) -> Self {
+                    self.ratio = Some(ratio.into());
+                    self
+                }
             }
-        }
-    }
-    impl From<&str> for Intensity0dde83e8 {
-        fn from(value: &str) -> Self {
-            match value {
-                "light" => Self::Light,
-                "medium" => Self::Medium,
-                "heavy" => Self::Heavy,
-                "dramatic" => Self::Dramatic,
-                other => Self::Other(other.to_owned()),
+            impl __fal::Validate for AspectRatio {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("ratio", &self.ratio, &__fal::Rules::NONE);
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Intensity0dde83e8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Intensity0dde83e8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `MakeupStyle` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum MakeupStylebcfaeba5 {
-        /// `"natural"`
-        Natural,
-        /// `"glamorous"`
-        Glamorous,
-        /// `"smoky_eyes"`
-        SmokyEyes,
-        /// `"bold_lips"`
-        BoldLips,
-        /// `"no_makeup"`
-        NoMakeup,
-        /// `"remove_makeup"`
-        RemoveMakeup,
-        /// `"dramatic"`
-        Dramatic,
-        /// `"bridal"`
-        Bridal,
-        /// `"professional"`
-        Professional,
-        /// `"korean_style"`
-        KoreanStyle,
-        /// `"artistic"`
-        Artistic,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl MakeupStylebcfaeba5 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Natural => "natural",
-                Self::Glamorous => "glamorous",
-                Self::SmokyEyes => "smoky_eyes",
-                Self::BoldLips => "bold_lips",
-                Self::NoMakeup => "no_makeup",
-                Self::RemoveMakeup => "remove_makeup",
-                Self::Dramatic => "dramatic",
-                Self::Bridal => "bridal",
-                Self::Professional => "professional",
-                Self::KoreanStyle => "korean_style",
-                Self::Artistic => "artistic",
-                Self::Other(value) => value,
+            /// The `ImageAppsV2MakeupApplicationOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct ImageAppsV2MakeupApplicationOutput {
+                /// The `images` field.
+                ///
+                /// Example: `[{"url":"https://v3b.fal.media/files/b/tiger/nFRi9Cemv4B5-felhf4iu_5c34cfde265443f897463f5b29b6c0b9.png"}]`.
+                pub images: Vec<fal_runtime::Image>,
             }
-        }
-    }
-    impl From<&str> for MakeupStylebcfaeba5 {
-        fn from(value: &str) -> Self {
-            match value {
-                "natural" => Self::Natural,
-                "glamorous" => Self::Glamorous,
-                "smoky_eyes" => Self::SmokyEyes,
-                "bold_lips" => Self::BoldLips,
-                "no_makeup" => Self::NoMakeup,
-                "remove_makeup" => Self::RemoveMakeup,
-                "dramatic" => Self::Dramatic,
-                "bridal" => Self::Bridal,
-                "professional" => Self::Professional,
-                "korean_style" => Self::KoreanStyle,
-                "artistic" => Self::Artistic,
-                other => Self::Other(other.to_owned()),
+            impl __fal::serde::Serialize for ImageAppsV2MakeupApplicationOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("images", &self.images)?;
+                    map.end()
+                }
             }
-        }
-    }
-    impl __serde::Serialize for MakeupStylebcfaeba5 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MakeupStylebcfaeba5 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Ratio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Ratioed177857 {
-        /// `"1:1"`
-        V1_1,
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// `"4:3"`
-        V4_3,
-        /// `"3:4"`
-        V3_4,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Ratioed177857 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V1_1 => "1:1",
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::V4_3 => "4:3",
-                Self::V3_4 => "3:4",
-                Self::Other(value) => value,
+            impl<'de> __fal::serde::Deserialize<'de> for ImageAppsV2MakeupApplicationOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ImageAppsV2MakeupApplicationOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ImageAppsV2MakeupApplicationOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ImageAppsV2MakeupApplicationOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["images"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ImageAppsV2MakeupApplicationOutput {
+                                images: __fal::required(f0, "images")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    impl From<&str> for Ratioed177857 {
-        fn from(value: &str) -> Self {
-            match value {
-                "1:1" => Self::V1_1,
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                "4:3" => Self::V4_3,
-                "3:4" => Self::V3_4,
-                other => Self::Other(other.to_owned()),
+            /// The `Intensity` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Intensity {
+                /// `"light"`
+                Light,
+                /// `"medium"`
+                Medium,
+                /// `"heavy"`
+                Heavy,
+                /// `"dramatic"`
+                Dramatic,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl __serde::Serialize for Ratioed177857 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Ratioed177857 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl Intensity {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "light",
+                    "medium",
+                    "heavy",
+                    "dramatic",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Light => "light",
+                        Self::Medium => "medium",
+                        Self::Heavy => "heavy",
+                        Self::Dramatic => "dramatic",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "light" => Self::Light,
+                        "medium" => Self::Medium,
+                        "heavy" => Self::Heavy,
+                        "dramatic" => Self::Dramatic,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Intensity {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Intensity", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Intensity {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Intensity {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Intensity {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Intensity {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Intensity` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Intensity {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `MakeupStyle` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum MakeupStyle {
+                /// `"natural"`
+                Natural,
+                /// `"glamorous"`
+                Glamorous,
+                /// `"smoky_eyes"`
+                SmokyEyes,
+                /// `"bold_lips"`
+                BoldLips,
+                /// `"no_makeup"`
+                NoMakeup,
+                /// `"remove_makeup"`
+                RemoveMakeup,
+                /// `"dramatic"`
+                Dramatic,
+                /// `"bridal"`
+                Bridal,
+                /// `"professional"`
+                Professional,
+                /// `"korean_style"`
+                KoreanStyle,
+                /// `"artistic"`
+                Artistic,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl MakeupStyle {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "natural",
+                    "glamorous",
+                    "smoky_eyes",
+                    "bold_lips",
+                    "no_makeup",
+                    "remove_makeup",
+                    "dramatic",
+                    "bridal",
+                    "professional",
+                    "korean_style",
+                    "artistic",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Natural => "natural",
+                        Self::Glamorous => "glamorous",
+                        Self::SmokyEyes => "smoky_eyes",
+                        Self::BoldLips => "bold_lips",
+                        Self::NoMakeup => "no_makeup",
+                        Self::RemoveMakeup => "remove_makeup",
+                        Self::Dramatic => "dramatic",
+                        Self::Bridal => "bridal",
+                        Self::Professional => "professional",
+                        Self::KoreanStyle => "korean_style",
+                        Self::Artistic => "artistic",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "natural" => Self::Natural,
+                        "glamorous" => Self::Glamorous,
+                        "smoky_eyes" => Self::SmokyEyes,
+                        "bold_lips" => Self::BoldLips,
+                        "no_makeup" => Self::NoMakeup,
+                        "remove_makeup" => Self::RemoveMakeup,
+                        "dramatic" => Self::Dramatic,
+                        "bridal" => Self::Bridal,
+                        "professional" => Self::Professional,
+                        "korean_style" => Self::KoreanStyle,
+                        "artistic" => Self::Artistic,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for MakeupStyle {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "MakeupStyle",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for MakeupStyle {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for MakeupStyle {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for MakeupStyle {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for MakeupStyle {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `MakeupStyle` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for MakeupStyle {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Ratio` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Ratio {
+                /// `"1:1"`
+                V1_1,
+                /// `"16:9"`
+                V16_9,
+                /// `"9:16"`
+                V9_16,
+                /// `"4:3"`
+                V4_3,
+                /// `"3:4"`
+                V3_4,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Ratio {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["1:1", "16:9", "9:16", "4:3", "3:4"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V1_1 => "1:1",
+                        Self::V16_9 => "16:9",
+                        Self::V9_16 => "9:16",
+                        Self::V4_3 => "4:3",
+                        Self::V3_4 => "3:4",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "1:1" => Self::V1_1,
+                        "16:9" => Self::V16_9,
+                        "9:16" => Self::V9_16,
+                        "4:3" => Self::V4_3,
+                        "3:4" => Self::V3_4,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Ratio {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Ratio", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Ratio {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Ratio {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Ratio {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Ratio {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Ratio` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Ratio {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

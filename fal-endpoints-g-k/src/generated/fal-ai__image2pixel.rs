@@ -5,12 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `Image2pixelInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Image2pixelOutput`.
     pub mod image2pixel {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::BackgroundModea25d0d4a as BackgroundMode;
-        pub use super::super::__types::DetectMethodc9e913d6 as DetectMethod;
-        pub use super::super::__types::DownscaleMethod145a3974 as DownscaleMethod;
-        pub use super::super::__types::Image2pixelOutputbbc8f8fd as Image2pixelOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/image2pixel`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Image2pixelInput {
@@ -82,78 +77,147 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `false`.
             pub sync_mode: Option<bool>,
         }
-        impl __serde::Serialize for Image2pixelInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for Image2pixelInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("image_url", &self.image_url)?;
-                __types::optional_entry(&mut map, "max_colors", &self.max_colors)?;
-                __types::optional_entry(&mut map, "auto_color_detect", &self.auto_color_detect)?;
-                __types::optional_entry(&mut map, "fixed_palette", &self.fixed_palette)?;
-                __types::optional_entry(&mut map, "detect_method", &self.detect_method)?;
-                __types::optional_entry(&mut map, "scale", &self.scale)?;
-                __types::optional_entry(&mut map, "downscale_method", &self.downscale_method)?;
-                __types::optional_entry(&mut map, "trim_borders", &self.trim_borders)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "max_colors", &self.max_colors)?;
+                __fal::optional_entry(&mut map, "auto_color_detect", &self.auto_color_detect)?;
+                __fal::optional_entry(&mut map, "fixed_palette", &self.fixed_palette)?;
+                __fal::optional_entry(&mut map, "detect_method", &self.detect_method)?;
+                __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                __fal::optional_entry(&mut map, "downscale_method", &self.downscale_method)?;
+                __fal::optional_entry(&mut map, "trim_borders", &self.trim_borders)?;
+                __fal::optional_entry(
                     &mut map,
                     "transparent_background",
                     &self.transparent_background,
                 )?;
-                __types::optional_entry(&mut map, "cleanup_morph", &self.cleanup_morph)?;
-                __types::optional_entry(&mut map, "cleanup_jaggy", &self.cleanup_jaggy)?;
-                __types::optional_entry(&mut map, "snap_grid", &self.snap_grid)?;
-                __types::optional_entry(&mut map, "alpha_threshold", &self.alpha_threshold)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "cleanup_morph", &self.cleanup_morph)?;
+                __fal::optional_entry(&mut map, "cleanup_jaggy", &self.cleanup_jaggy)?;
+                __fal::optional_entry(&mut map, "snap_grid", &self.snap_grid)?;
+                __fal::optional_entry(&mut map, "alpha_threshold", &self.alpha_threshold)?;
+                __fal::optional_entry(
                     &mut map,
                     "dominant_color_threshold",
                     &self.dominant_color_threshold,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "background_tolerance",
                     &self.background_tolerance,
                 )?;
-                __types::optional_entry(&mut map, "background_mode", &self.background_mode)?;
-                __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                __fal::optional_entry(&mut map, "background_mode", &self.background_mode)?;
+                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for Image2pixelInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for Image2pixelInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    max_colors: __types::optional_field(&mut map, "max_colors")?,
-                    auto_color_detect: __types::optional_field(&mut map, "auto_color_detect")?,
-                    fixed_palette: __types::optional_field(&mut map, "fixed_palette")?,
-                    detect_method: __types::optional_field(&mut map, "detect_method")?,
-                    scale: __types::optional_field(&mut map, "scale")?,
-                    downscale_method: __types::optional_field(&mut map, "downscale_method")?,
-                    trim_borders: __types::optional_field(&mut map, "trim_borders")?,
-                    transparent_background: __types::optional_field(
-                        &mut map,
-                        "transparent_background",
-                    )?,
-                    cleanup_morph: __types::optional_field(&mut map, "cleanup_morph")?,
-                    cleanup_jaggy: __types::optional_field(&mut map, "cleanup_jaggy")?,
-                    snap_grid: __types::optional_field(&mut map, "snap_grid")?,
-                    alpha_threshold: __types::optional_field(&mut map, "alpha_threshold")?,
-                    dominant_color_threshold: __types::optional_field(
-                        &mut map,
-                        "dominant_color_threshold",
-                    )?,
-                    background_tolerance: __types::optional_field(
-                        &mut map,
-                        "background_tolerance",
-                    )?,
-                    background_mode: __types::optional_field(&mut map, "background_mode")?,
-                    sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Image2pixelInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Image2pixelInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Image2pixelInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        let mut f10 = None;
+                        let mut f11 = None;
+                        let mut f12 = None;
+                        let mut f13 = None;
+                        let mut f14 = None;
+                        let mut f15 = None;
+                        let mut f16 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "image_url",
+                                        "max_colors",
+                                        "auto_color_detect",
+                                        "fixed_palette",
+                                        "detect_method",
+                                        "scale",
+                                        "downscale_method",
+                                        "trim_borders",
+                                        "transparent_background",
+                                        "cleanup_morph",
+                                        "cleanup_jaggy",
+                                        "snap_grid",
+                                        "alpha_threshold",
+                                        "dominant_color_threshold",
+                                        "background_tolerance",
+                                        "background_mode",
+                                        "sync_mode",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                Some(10) => f10 = map.next_value()?,
+                                Some(11) => f11 = map.next_value()?,
+                                Some(12) => f12 = map.next_value()?,
+                                Some(13) => f13 = map.next_value()?,
+                                Some(14) => f14 = map.next_value()?,
+                                Some(15) => f15 = map.next_value()?,
+                                Some(16) => f16 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Image2pixelInput {
+                            image_url: __fal::required(f0, "image_url")?,
+                            max_colors: f1,
+                            auto_color_detect: f2,
+                            fixed_palette: f3,
+                            detect_method: f4,
+                            scale: f5,
+                            downscale_method: f6,
+                            trim_borders: f7,
+                            transparent_background: f8,
+                            cleanup_morph: f9,
+                            cleanup_jaggy: f10,
+                            snap_grid: f11,
+                            alpha_threshold: f12,
+                            dominant_color_threshold: f13,
+                            background_tolerance: f14,
+                            background_mode: f15,
+                            sync_mode: f16,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl Image2pixelInput {
@@ -278,317 +342,419 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for Image2pixelInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "max_colors",
+                    &self.max_colors,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(256f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("detect_method", &self.detect_method, &__fal::Rules::NONE);
+                v.field(
+                    "scale",
+                    &self.scale,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(64f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("downscale_method", &self.downscale_method, &__fal::Rules::NONE);
+                v.field(
+                    "alpha_threshold",
+                    &self.alpha_threshold,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(255f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "dominant_color_threshold",
+                    &self.dominant_color_threshold,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "background_tolerance",
+                    &self.background_tolerance,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(255f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("background_mode", &self.background_mode, &__fal::Rules::NONE);
+            }
+        }
+        impl Image2pixelInput {
+            /// Every rule of `fal-ai/image2pixel`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for Image2pixelInput {
             const ENDPOINT_ID: &'static str = "fal-ai/image2pixel";
             type Output = Image2pixelOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                Image2pixelInput::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `BackgroundMode` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum BackgroundMode {
+            /// `"edges"`
+            Edges,
+            /// `"corners"`
+            Corners,
+            /// `"midpoints"`
+            Midpoints,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl BackgroundMode {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["edges", "corners", "midpoints"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Edges => "edges",
+                    Self::Corners => "corners",
+                    Self::Midpoints => "midpoints",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "edges" => Self::Edges,
+                    "corners" => Self::Corners,
+                    "midpoints" => Self::Midpoints,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    /// The `BackgroundMode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum BackgroundModea25d0d4a {
-        /// `"edges"`
-        Edges,
-        /// `"corners"`
-        Corners,
-        /// `"midpoints"`
-        Midpoints,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl BackgroundModea25d0d4a {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Edges => "edges",
-                Self::Corners => "corners",
-                Self::Midpoints => "midpoints",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for BackgroundMode {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "BackgroundMode",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for BackgroundModea25d0d4a {
-        fn from(value: &str) -> Self {
-            match value {
-                "edges" => Self::Edges,
-                "corners" => Self::Corners,
-                "midpoints" => Self::Midpoints,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for BackgroundMode {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for BackgroundModea25d0d4a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BackgroundModea25d0d4a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `DetectMethod` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum DetectMethodc9e913d6 {
-        /// `"auto"`
-        Auto,
-        /// `"runs"`
-        Runs,
-        /// `"edge"`
-        Edge,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl DetectMethodc9e913d6 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Auto => "auto",
-                Self::Runs => "runs",
-                Self::Edge => "edge",
-                Self::Other(value) => value,
+        impl ::std::fmt::Display for BackgroundMode {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
             }
         }
-    }
-    impl From<&str> for DetectMethodc9e913d6 {
-        fn from(value: &str) -> Self {
-            match value {
-                "auto" => Self::Auto,
-                "runs" => Self::Runs,
-                "edge" => Self::Edge,
-                other => Self::Other(other.to_owned()),
+        impl __fal::serde::Serialize for BackgroundMode {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
         }
-    }
-    impl __serde::Serialize for DetectMethodc9e913d6 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for DetectMethodc9e913d6 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `DownscaleMethod` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum DownscaleMethod145a3974 {
-        /// `"dominant"`
-        Dominant,
-        /// `"median"`
-        Median,
-        /// `"mode"`
-        Mode,
-        /// `"mean"`
-        Mean,
-        /// `"content-adaptive"`
-        ContentAdaptive,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl DownscaleMethod145a3974 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Dominant => "dominant",
-                Self::Median => "median",
-                Self::Mode => "mode",
-                Self::Mean => "mean",
-                Self::ContentAdaptive => "content-adaptive",
-                Self::Other(value) => value,
+        impl<'de> __fal::serde::Deserialize<'de> for BackgroundMode {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `BackgroundMode` string", Self::from_wire)
             }
         }
-    }
-    impl From<&str> for DownscaleMethod145a3974 {
-        fn from(value: &str) -> Self {
-            match value {
-                "dominant" => Self::Dominant,
-                "median" => Self::Median,
-                "mode" => Self::Mode,
-                "mean" => Self::Mean,
-                "content-adaptive" => Self::ContentAdaptive,
-                other => Self::Other(other.to_owned()),
+        impl __fal::Validate for BackgroundMode {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
             }
         }
-    }
-    impl __serde::Serialize for DownscaleMethod145a3974 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        /// The `DetectMethod` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum DetectMethod {
+            /// `"auto"`
+            Auto,
+            /// `"runs"`
+            Runs,
+            /// `"edge"`
+            Edge,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for DownscaleMethod145a3974 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl DetectMethod {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["auto", "runs", "edge"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Auto => "auto",
+                    Self::Runs => "runs",
+                    Self::Edge => "edge",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "auto" => Self::Auto,
+                    "runs" => Self::Runs,
+                    "edge" => Self::Edge,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
         }
-    }
-    /// The `Image2pixelOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Image2pixelOutputbbc8f8fd {
-        /// The `pixel_scale` field.
-        ///
-        /// Example: `21`.
-        pub pixel_scale: i64,
-        /// The `palette` field.
-        ///
-        /// Example: `["#000000","#252524","#282826","#2b2b2a","#323232","#4c4c4c","#d57322","#dbdbdc","#f6922b","#fefefe"]`.
-        pub palette: Vec<String>,
-        /// The `num_colors` field.
-        ///
-        /// Example: `10`.
-        pub num_colors: i64,
-        /// The `images` field.
-        pub images: Vec<fal_runtime::Image>,
-    }
-    impl __serde::Serialize for Image2pixelOutputbbc8f8fd {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("pixel_scale", &self.pixel_scale)?;
-            map.serialize_entry("palette", &self.palette)?;
-            map.serialize_entry("num_colors", &self.num_colors)?;
-            map.serialize_entry("images", &self.images)?;
-            map.end()
+        impl ::std::str::FromStr for DetectMethod {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "DetectMethod",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Image2pixelOutputbbc8f8fd {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                pixel_scale: self::required_field(&mut map, "pixel_scale")?,
-                palette: self::required_field(&mut map, "palette")?,
-                num_colors: self::required_field(&mut map, "num_colors")?,
-                images: self::required_field(&mut map, "images")?,
-            })
+        impl TryFrom<&str> for DetectMethod {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for DetectMethod {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for DetectMethod {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for DetectMethod {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `DetectMethod` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for DetectMethod {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `DownscaleMethod` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum DownscaleMethod {
+            /// `"dominant"`
+            Dominant,
+            /// `"median"`
+            Median,
+            /// `"mode"`
+            Mode,
+            /// `"mean"`
+            Mean,
+            /// `"content-adaptive"`
+            ContentAdaptive,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl DownscaleMethod {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "dominant",
+                "median",
+                "mode",
+                "mean",
+                "content-adaptive",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Dominant => "dominant",
+                    Self::Median => "median",
+                    Self::Mode => "mode",
+                    Self::Mean => "mean",
+                    Self::ContentAdaptive => "content-adaptive",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "dominant" => Self::Dominant,
+                    "median" => Self::Median,
+                    "mode" => Self::Mode,
+                    "mean" => Self::Mean,
+                    "content-adaptive" => Self::ContentAdaptive,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for DownscaleMethod {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "DownscaleMethod",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for DownscaleMethod {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for DownscaleMethod {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for DownscaleMethod {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for DownscaleMethod {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `DownscaleMethod` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for DownscaleMethod {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `Image2pixelOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Image2pixelOutput {
+            /// The `pixel_scale` field.
+            ///
+            /// Example: `21`.
+            pub pixel_scale: i64,
+            /// The `palette` field.
+            ///
+            /// Example: `["#000000","#252524","#282826","#2b2b2a","#323232","#4c4c4c","#d57322","#dbdbdc","#f6922b","#fefefe"]`.
+            pub palette: Vec<String>,
+            /// The `num_colors` field.
+            ///
+            /// Example: `10`.
+            pub num_colors: i64,
+            /// The `images` field.
+            pub images: Vec<fal_runtime::Image>,
+        }
+        impl __fal::serde::Serialize for Image2pixelOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("pixel_scale", &self.pixel_scale)?;
+                map.serialize_entry("palette", &self.palette)?;
+                map.serialize_entry("num_colors", &self.num_colors)?;
+                map.serialize_entry("images", &self.images)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Image2pixelOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Image2pixelOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Image2pixelOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Image2pixelOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(&["pixel_scale", "palette", "num_colors", "images"]),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                Some(3) => f3 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Image2pixelOutput {
+                            pixel_scale: __fal::required(f0, "pixel_scale")?,
+                            palette: __fal::required(f1, "palette")?,
+                            num_colors: __fal::required(f2, "num_colors")?,
+                            images: __fal::required(f3, "images")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

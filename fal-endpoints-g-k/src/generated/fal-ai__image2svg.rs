@@ -5,12 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `Image2svgInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Image2svgOutput`.
     pub mod image2svg {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::Colormode60dd3e08 as Colormode;
-        pub use super::super::__types::Hierarchical3f3a0521 as Hierarchical;
-        pub use super::super::__types::Image2svgOutput39deb91a as Image2svgOutput;
-        pub use super::super::__types::Modef3f99f95 as Mode;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/image2svg`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Image2svgInput {
@@ -71,47 +66,110 @@ pub mod fal_ai {
             /// Limits: 1 ≤ value ≤ 10.
             pub path_precision: Option<i64>,
         }
-        impl __serde::Serialize for Image2svgInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for Image2svgInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("image_url", &self.image_url)?;
-                __types::optional_entry(&mut map, "colormode", &self.colormode)?;
-                __types::optional_entry(&mut map, "hierarchical", &self.hierarchical)?;
-                __types::optional_entry(&mut map, "mode", &self.mode)?;
-                __types::optional_entry(&mut map, "filter_speckle", &self.filter_speckle)?;
-                __types::optional_entry(&mut map, "color_precision", &self.color_precision)?;
-                __types::optional_entry(&mut map, "layer_difference", &self.layer_difference)?;
-                __types::optional_entry(&mut map, "corner_threshold", &self.corner_threshold)?;
-                __types::optional_entry(&mut map, "length_threshold", &self.length_threshold)?;
-                __types::optional_entry(&mut map, "max_iterations", &self.max_iterations)?;
-                __types::optional_entry(&mut map, "splice_threshold", &self.splice_threshold)?;
-                __types::optional_entry(&mut map, "path_precision", &self.path_precision)?;
+                __fal::optional_entry(&mut map, "colormode", &self.colormode)?;
+                __fal::optional_entry(&mut map, "hierarchical", &self.hierarchical)?;
+                __fal::optional_entry(&mut map, "mode", &self.mode)?;
+                __fal::optional_entry(&mut map, "filter_speckle", &self.filter_speckle)?;
+                __fal::optional_entry(&mut map, "color_precision", &self.color_precision)?;
+                __fal::optional_entry(&mut map, "layer_difference", &self.layer_difference)?;
+                __fal::optional_entry(&mut map, "corner_threshold", &self.corner_threshold)?;
+                __fal::optional_entry(&mut map, "length_threshold", &self.length_threshold)?;
+                __fal::optional_entry(&mut map, "max_iterations", &self.max_iterations)?;
+                __fal::optional_entry(&mut map, "splice_threshold", &self.splice_threshold)?;
+                __fal::optional_entry(&mut map, "path_precision", &self.path_precision)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for Image2svgInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for Image2svgInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    colormode: __types::optional_field(&mut map, "colormode")?,
-                    hierarchical: __types::optional_field(&mut map, "hierarchical")?,
-                    mode: __types::optional_field(&mut map, "mode")?,
-                    filter_speckle: __types::optional_field(&mut map, "filter_speckle")?,
-                    color_precision: __types::optional_field(&mut map, "color_precision")?,
-                    layer_difference: __types::optional_field(&mut map, "layer_difference")?,
-                    corner_threshold: __types::optional_field(&mut map, "corner_threshold")?,
-                    length_threshold: __types::optional_field(&mut map, "length_threshold")?,
-                    max_iterations: __types::optional_field(&mut map, "max_iterations")?,
-                    splice_threshold: __types::optional_field(&mut map, "splice_threshold")?,
-                    path_precision: __types::optional_field(&mut map, "path_precision")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Image2svgInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Image2svgInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Image2svgInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        let mut f10 = None;
+                        let mut f11 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "image_url",
+                                        "colormode",
+                                        "hierarchical",
+                                        "mode",
+                                        "filter_speckle",
+                                        "color_precision",
+                                        "layer_difference",
+                                        "corner_threshold",
+                                        "length_threshold",
+                                        "max_iterations",
+                                        "splice_threshold",
+                                        "path_precision",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                Some(10) => f10 = map.next_value()?,
+                                Some(11) => f11 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Image2svgInput {
+                            image_url: __fal::required(f0, "image_url")?,
+                            colormode: f1,
+                            hierarchical: f2,
+                            mode: f3,
+                            filter_speckle: f4,
+                            color_precision: f5,
+                            layer_difference: f6,
+                            corner_threshold: f7,
+                            length_threshold: f8,
+                            max_iterations: f9,
+                            splice_threshold: f10,
+                            path_precision: f11,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl Image2svgInput {
@@ -188,281 +246,382 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for Image2svgInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/image2svg";
-            type Output = Image2svgOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for Image2svgInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("colormode", &self.colormode, &__fal::Rules::NONE);
+                v.field("hierarchical", &self.hierarchical, &__fal::Rules::NONE);
+                v.field("mode", &self.mode, &__fal::Rules::NONE);
+                v.field(
+                    "filter_speckle",
+                    &self.filter_speckle,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(20f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "color_precision",
+                    &self.color_precision,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "layer_difference",
+                    &self.layer_difference,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(32f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "corner_threshold",
+                    &self.corner_threshold,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(180f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "length_threshold",
+                    &self.length_threshold,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "max_iterations",
+                    &self.max_iterations,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(20f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "splice_threshold",
+                    &self.splice_threshold,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(90f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "path_precision",
+                    &self.path_precision,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl Image2svgInput {
+            /// Every rule of `fal-ai/image2svg`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `Colormode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Colormode60dd3e08 {
-        /// `"color"`
-        Color,
-        /// `"binary"`
-        Binary,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Colormode60dd3e08 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Color => "color",
-                Self::Binary => "binary",
-                Self::Other(value) => value,
+        impl fal_runtime::Endpoint for Image2svgInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/image2svg";
+            type Output = Image2svgOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                Image2svgInput::validate(self)
             }
         }
-    }
-    impl From<&str> for Colormode60dd3e08 {
-        fn from(value: &str) -> Self {
-            match value {
-                "color" => Self::Color,
-                "binary" => Self::Binary,
-                other => Self::Other(other.to_owned()),
+        /// The `Colormode` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Colormode {
+            /// `"color"`
+            Color,
+            /// `"binary"`
+            Binary,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Colormode {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["color", "binary"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Color => "color",
+                    Self::Binary => "binary",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "color" => Self::Color,
+                    "binary" => Self::Binary,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for Colormode60dd3e08 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Colormode60dd3e08 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Hierarchical` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Hierarchical3f3a0521 {
-        /// `"stacked"`
-        Stacked,
-        /// `"cutout"`
-        Cutout,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Hierarchical3f3a0521 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Stacked => "stacked",
-                Self::Cutout => "cutout",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for Colormode {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("Colormode", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for Hierarchical3f3a0521 {
-        fn from(value: &str) -> Self {
-            match value {
-                "stacked" => Self::Stacked,
-                "cutout" => Self::Cutout,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for Colormode {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for Hierarchical3f3a0521 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Hierarchical3f3a0521 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Image2svgOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Image2svgOutput39deb91a {
-        /// The `images` field.
-        ///
-        /// Example: `[{"file_size":1247850,"file_name":"output.svg","content_type":"image/svg+xml","url":"https://v3.fal.media/files/koala/B31yLkOEc6AVTzgeyr_9K_output.svg"}]`.
-        pub images: Vec<fal_runtime::File>,
-    }
-    impl __serde::Serialize for Image2svgOutput39deb91a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Image2svgOutput39deb91a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-            })
-        }
-    }
-    /// The `Mode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Modef3f99f95 {
-        /// `"spline"`
-        Spline,
-        /// `"polygon"`
-        Polygon,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Modef3f99f95 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Spline => "spline",
-                Self::Polygon => "polygon",
-                Self::Other(value) => value,
+        impl ::std::fmt::Display for Colormode {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
             }
         }
-    }
-    impl From<&str> for Modef3f99f95 {
-        fn from(value: &str) -> Self {
-            match value {
-                "spline" => Self::Spline,
-                "polygon" => Self::Polygon,
-                other => Self::Other(other.to_owned()),
+        impl __fal::serde::Serialize for Colormode {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
         }
-    }
-    impl __serde::Serialize for Modef3f99f95 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl<'de> __fal::serde::Deserialize<'de> for Colormode {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Colormode` string", Self::from_wire)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Modef3f99f95 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl __fal::Validate for Colormode {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `Hierarchical` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Hierarchical {
+            /// `"stacked"`
+            Stacked,
+            /// `"cutout"`
+            Cutout,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Hierarchical {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["stacked", "cutout"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Stacked => "stacked",
+                    Self::Cutout => "cutout",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "stacked" => Self::Stacked,
+                    "cutout" => Self::Cutout,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Hierarchical {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "Hierarchical",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Hierarchical {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Hierarchical {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Hierarchical {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Hierarchical {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Hierarchical` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Hierarchical {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `Image2svgOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Image2svgOutput {
+            /// The `images` field.
+            ///
+            /// Example: `[{"file_size":1247850,"file_name":"output.svg","content_type":"image/svg+xml","url":"https://v3.fal.media/files/koala/B31yLkOEc6AVTzgeyr_9K_output.svg"}]`.
+            pub images: Vec<fal_runtime::File>,
+        }
+        impl __fal::serde::Serialize for Image2svgOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("images", &self.images)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Image2svgOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Image2svgOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Image2svgOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Image2svgOutput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["images"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Image2svgOutput {
+                            images: __fal::required(f0, "images")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        /// The `Mode` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Mode {
+            /// `"spline"`
+            Spline,
+            /// `"polygon"`
+            Polygon,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Mode {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["spline", "polygon"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Spline => "spline",
+                    Self::Polygon => "polygon",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "spline" => Self::Spline,
+                    "polygon" => Self::Polygon,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Mode {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("Mode", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Mode {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Mode {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Mode {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Mode {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Mode` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Mode {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `IndexTts2TextToSpeechInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `IndexTts2TextToSpeechOutput`.
         pub mod text_to_speech {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::EmotionalStrengths9cdc438d as EmotionalStrengths;
-            pub use super::super::super::__types::IndexTts2TextToSpeechOutput90f2f5d8 as IndexTts2TextToSpeechOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/index-tts-2/text-to-speech`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct IndexTts2TextToSpeechInput {
@@ -39,58 +36,97 @@ pub mod fal_ai {
                 /// The `emotion_prompt` field.
                 pub emotion_prompt: Option<String>,
             }
-            impl __serde::Serialize for IndexTts2TextToSpeechInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for IndexTts2TextToSpeechInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("audio_url", &self.audio_url)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "emotional_audio_url",
                         &self.emotional_audio_url,
                     )?;
-                    __types::optional_entry(&mut map, "strength", &self.strength)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                    __fal::optional_entry(
                         &mut map,
                         "emotional_strengths",
                         &self.emotional_strengths,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "should_use_prompt_for_emotion",
                         &self.should_use_prompt_for_emotion,
                     )?;
-                    __types::optional_entry(&mut map, "emotion_prompt", &self.emotion_prompt)?;
+                    __fal::optional_entry(&mut map, "emotion_prompt", &self.emotion_prompt)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for IndexTts2TextToSpeechInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for IndexTts2TextToSpeechInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        audio_url: __types::required_field(&mut map, "audio_url")?,
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        emotional_audio_url: __types::optional_field(
-                            &mut map,
-                            "emotional_audio_url",
-                        )?,
-                        strength: __types::optional_field(&mut map, "strength")?,
-                        emotional_strengths: __types::optional_field(
-                            &mut map,
-                            "emotional_strengths",
-                        )?,
-                        should_use_prompt_for_emotion: __types::optional_field(
-                            &mut map,
-                            "should_use_prompt_for_emotion",
-                        )?,
-                        emotion_prompt: __types::optional_field(&mut map, "emotion_prompt")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = IndexTts2TextToSpeechInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `IndexTts2TextToSpeechInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<IndexTts2TextToSpeechInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "audio_url",
+                                            "prompt",
+                                            "emotional_audio_url",
+                                            "strength",
+                                            "emotional_strengths",
+                                            "should_use_prompt_for_emotion",
+                                            "emotion_prompt",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(IndexTts2TextToSpeechInput {
+                                audio_url: __fal::required(f0, "audio_url")?,
+                                prompt: __fal::required(f1, "prompt")?,
+                                emotional_audio_url: f2,
+                                strength: f3,
+                                emotional_strengths: f4,
+                                should_use_prompt_for_emotion: f5,
+                                emotion_prompt: f6,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl IndexTts2TextToSpeechInput {
@@ -144,281 +180,345 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for IndexTts2TextToSpeechInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "strength",
+                        &self.strength,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("emotional_strengths", &self.emotional_strengths, &__fal::Rules::NONE);
+                }
+            }
+            impl IndexTts2TextToSpeechInput {
+                /// Every rule of `fal-ai/index-tts-2/text-to-speech`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for IndexTts2TextToSpeechInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/index-tts-2/text-to-speech";
                 type Output = IndexTts2TextToSpeechOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    IndexTts2TextToSpeechInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `EmotionalStrengths` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct EmotionalStrengths {
+                /// The `happy` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub happy: Option<f64>,
+                /// The `angry` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub angry: Option<f64>,
+                /// The `sad` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub sad: Option<f64>,
+                /// The `afraid` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub afraid: Option<f64>,
+                /// The `disgusted` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub disgusted: Option<f64>,
+                /// The `melancholic` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub melancholic: Option<f64>,
+                /// The `surprised` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub surprised: Option<f64>,
+                /// The `calm` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub calm: Option<f64>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for EmotionalStrengths {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "happy", &self.happy)?;
+                    __fal::optional_entry(&mut map, "angry", &self.angry)?;
+                    __fal::optional_entry(&mut map, "sad", &self.sad)?;
+                    __fal::optional_entry(&mut map, "afraid", &self.afraid)?;
+                    __fal::optional_entry(&mut map, "disgusted", &self.disgusted)?;
+                    __fal::optional_entry(&mut map, "melancholic", &self.melancholic)?;
+                    __fal::optional_entry(&mut map, "surprised", &self.surprised)?;
+                    __fal::optional_entry(&mut map, "calm", &self.calm)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for EmotionalStrengths {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = EmotionalStrengths;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `EmotionalStrengths` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<EmotionalStrengths, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "happy",
+                                            "angry",
+                                            "sad",
+                                            "afraid",
+                                            "disgusted",
+                                            "melancholic",
+                                            "surprised",
+                                            "calm",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(EmotionalStrengths {
+                                happy: f0,
+                                angry: f1,
+                                sad: f2,
+                                afraid: f3,
+                                disgusted: f4,
+                                melancholic: f5,
+                                surprised: f6,
+                                calm: f7,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `EmotionalStrengths` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct EmotionalStrengths9cdc438d {
-        /// The `happy` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub happy: Option<f64>,
-        /// The `angry` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub angry: Option<f64>,
-        /// The `sad` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub sad: Option<f64>,
-        /// The `afraid` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub afraid: Option<f64>,
-        /// The `disgusted` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub disgusted: Option<f64>,
-        /// The `melancholic` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub melancholic: Option<f64>,
-        /// The `surprised` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub surprised: Option<f64>,
-        /// The `calm` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub calm: Option<f64>,
-    }
-    impl __serde::Serialize for EmotionalStrengths9cdc438d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "happy", &self.happy)?;
-            self::optional_entry(&mut map, "angry", &self.angry)?;
-            self::optional_entry(&mut map, "sad", &self.sad)?;
-            self::optional_entry(&mut map, "afraid", &self.afraid)?;
-            self::optional_entry(&mut map, "disgusted", &self.disgusted)?;
-            self::optional_entry(&mut map, "melancholic", &self.melancholic)?;
-            self::optional_entry(&mut map, "surprised", &self.surprised)?;
-            self::optional_entry(&mut map, "calm", &self.calm)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for EmotionalStrengths9cdc438d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                happy: self::optional_field(&mut map, "happy")?,
-                angry: self::optional_field(&mut map, "angry")?,
-                sad: self::optional_field(&mut map, "sad")?,
-                afraid: self::optional_field(&mut map, "afraid")?,
-                disgusted: self::optional_field(&mut map, "disgusted")?,
-                melancholic: self::optional_field(&mut map, "melancholic")?,
-                surprised: self::optional_field(&mut map, "surprised")?,
-                calm: self::optional_field(&mut map, "calm")?,
-            })
-        }
-    }
-    impl EmotionalStrengths9cdc438d {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                happy: None,
-                angry: None,
-                sad: None,
-                afraid: None,
-                disgusted: None,
-                melancholic: None,
-                surprised: None,
-                calm: None,
+            impl EmotionalStrengths {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        happy: None,
+                        angry: None,
+                        sad: None,
+                        afraid: None,
+                        disgusted: None,
+                        melancholic: None,
+                        surprised: None,
+                        calm: None,
+                    }
+                }
+                /// Sets `happy` (left out of the request until set).
+                pub fn with_happy(mut self, happy: impl Into<f64>) -> Self {
+                    self.happy = Some(happy.into());
+                    self
+                }
+                /// Sets `angry` (left out of the request until set).
+                pub fn with_angry(mut self, angry: impl Into<f64>) -> Self {
+                    self.angry = Some(angry.into());
+                    self
+                }
+                /// Sets `sad` (left out of the request until set).
+                pub fn with_sad(mut self, sad: impl Into<f64>) -> Self {
+                    self.sad = Some(sad.into());
+                    self
+                }
+                /// Sets `afraid` (left out of the request until set).
+                pub fn with_afraid(mut self, afraid: impl Into<f64>) -> Self {
+                    self.afraid = Some(afraid.into());
+                    self
+                }
+                /// Sets `disgusted` (left out of the request until set).
+                pub fn with_disgusted(mut self, disgusted: impl Into<f64>) -> Self {
+                    self.disgusted = Some(disgusted.into());
+                    self
+                }
+                /// Sets `melancholic` (left out of the request until set).
+                pub fn with_melancholic(mut self, melancholic: impl Into<f64>) -> Self {
+                    self.melancholic = Some(melancholic.into());
+                    self
+                }
+                /// Sets `surprised` (left out of the request until set).
+                pub fn with_surprised(mut self, surprised: impl Into<f64>) -> Self {
+                    self.surprised = Some(surprised.into());
+                    self
+                }
+                /// Sets `calm` (left out of the request until set).
+                pub fn with_calm(mut self, calm: impl Into<f64>) -> Self {
+                    self.calm = Some(calm.into());
+                    self
+                }
             }
-        }
-        /// Sets `happy` (left out of the request until set).
-        pub fn with_happy(mut self, happy: impl Into<f64>) -> Self {
-            self.happy = Some(happy.into());
-            self
-        }
-        /// Sets `angry` (left out of the request until set).
-        pub fn with_angry(mut self, angry: impl Into<f64>) -> Self {
-            self.angry = Some(angry.into());
-            self
-        }
-        /// Sets `sad` (left out of the request until set).
-        pub fn with_sad(mut self, sad: impl Into<f64>) -> Self {
-            self.sad = Some(sad.into());
-            self
-        }
-        /// Sets `afraid` (left out of the request until set).
-        pub fn with_afraid(mut self, afraid: impl Into<f64>) -> Self {
-            self.afraid = Some(afraid.into());
-            self
-        }
-        /// Sets `disgusted` (left out of the request until set).
-        pub fn with_disgusted(mut self, disgusted: impl Into<f64>) -> Self {
-            self.disgusted = Some(disgusted.into());
-            self
-        }
-        /// Sets `melancholic` (left out of the request until set).
-        pub fn with_melancholic(mut self, melancholic: impl Into<f64>) -> Self {
-            self.melancholic = Some(melancholic.into());
-            self
-        }
-        /// Sets `surprised` (left out of the request until set).
-        pub fn with_surprised(mut self, surprised: impl Into<f64>) -> Self {
-            self.surprised = Some(surprised.into());
-            self
-        }
-        /// Sets `calm` (left out of the request until set).
-        pub fn with_calm(mut self, calm: impl Into<f64>) -> Self {
-            self.calm = Some(calm.into());
-            self
-        }
-    }
-    /// The `IndexTts2TextToSpeechOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct IndexTts2TextToSpeechOutput90f2f5d8 {
-        /// The `audio` field.
-        ///
-        /// Example: `"https://storage.googleapis.com/falserverless/example_outputs/index-tts-2/tts_out.mp3"`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for IndexTts2TextToSpeechOutput90f2f5d8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for IndexTts2TextToSpeechOutput90f2f5d8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
+            impl __fal::Validate for EmotionalStrengths {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "happy",
+                        &self.happy,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "angry",
+                        &self.angry,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "sad",
+                        &self.sad,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "afraid",
+                        &self.afraid,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "disgusted",
+                        &self.disgusted,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "melancholic",
+                        &self.melancholic,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "surprised",
+                        &self.surprised,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "calm",
+                        &self.calm,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `IndexTts2TextToSpeechOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct IndexTts2TextToSpeechOutput {
+                /// The `audio` field.
+                ///
+                /// Example: `"https://storage.googleapis.com/falserverless/example_outputs/index-tts-2/tts_out.mp3"`.
+                pub audio: fal_runtime::File,
+            }
+            impl __fal::serde::Serialize for IndexTts2TextToSpeechOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for IndexTts2TextToSpeechOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = IndexTts2TextToSpeechOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `IndexTts2TextToSpeechOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<IndexTts2TextToSpeechOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(IndexTts2TextToSpeechOutput {
+                                audio: __fal::required(f0, "audio")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -5,9 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `InvisibleWatermarkInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `InvisibleWatermarkOutput`.
     pub mod invisible_watermark {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::InvisibleWatermarkOutput63e56498 as InvisibleWatermarkOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/invisible-watermark`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct InvisibleWatermarkInput {
@@ -29,31 +27,63 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `0`.
             pub length: Option<i64>,
         }
-        impl __serde::Serialize for InvisibleWatermarkInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for InvisibleWatermarkInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("image_url", &self.image_url)?;
-                __types::optional_entry(&mut map, "watermark", &self.watermark)?;
-                __types::optional_entry(&mut map, "decode", &self.decode)?;
-                __types::optional_entry(&mut map, "length", &self.length)?;
+                __fal::optional_entry(&mut map, "watermark", &self.watermark)?;
+                __fal::optional_entry(&mut map, "decode", &self.decode)?;
+                __fal::optional_entry(&mut map, "length", &self.length)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for InvisibleWatermarkInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for InvisibleWatermarkInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    watermark: __types::optional_field(&mut map, "watermark")?,
-                    decode: __types::optional_field(&mut map, "decode")?,
-                    length: __types::optional_field(&mut map, "length")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = InvisibleWatermarkInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `InvisibleWatermarkInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<InvisibleWatermarkInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(&["image_url", "watermark", "decode", "length"]),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(InvisibleWatermarkInput {
+                            image_url: __fal::required(f0, "image_url")?,
+                            watermark: f1,
+                            decode: f2,
+                            length: f3,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl InvisibleWatermarkInput {
@@ -82,158 +112,92 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for InvisibleWatermarkInput {
+            fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+        }
+        impl InvisibleWatermarkInput {
+            /// Every rule of `fal-ai/invisible-watermark`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for InvisibleWatermarkInput {
             const ENDPOINT_ID: &'static str = "fal-ai/invisible-watermark";
             type Output = InvisibleWatermarkOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                InvisibleWatermarkInput::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `InvisibleWatermarkOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Default)]
+        pub struct InvisibleWatermarkOutput {
+            /// The `image` field.
+            pub image: Option<fal_runtime::Image>,
+            /// The `extracted_watermark` field.
+            pub extracted_watermark: Option<String>,
+            /// The `length` field.
+            ///
+            /// Default (applied by fal when the field is left unset): `0`.
+            pub length: Option<i64>,
+        }
+        impl __fal::serde::Serialize for InvisibleWatermarkOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                __fal::optional_entry(&mut map, "image", &self.image)?;
+                __fal::optional_entry(
+                    &mut map,
+                    "extracted_watermark",
+                    &self.extracted_watermark,
+                )?;
+                __fal::optional_entry(&mut map, "length", &self.length)?;
+                map.end()
             }
         }
-    }
-    /// The `InvisibleWatermarkOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct InvisibleWatermarkOutput63e56498 {
-        /// The `image` field.
-        pub image: Option<fal_runtime::Image>,
-        /// The `extracted_watermark` field.
-        pub extracted_watermark: Option<String>,
-        /// The `length` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        pub length: Option<i64>,
-    }
-    impl __serde::Serialize for InvisibleWatermarkOutput63e56498 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "image", &self.image)?;
-            self::optional_entry(
-                &mut map,
-                "extracted_watermark",
-                &self.extracted_watermark,
-            )?;
-            self::optional_entry(&mut map, "length", &self.length)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for InvisibleWatermarkOutput63e56498 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::optional_field(&mut map, "image")?,
-                extracted_watermark: self::optional_field(&mut map, "extracted_watermark")?,
-                length: self::optional_field(&mut map, "length")?,
-            })
+        impl<'de> __fal::serde::Deserialize<'de> for InvisibleWatermarkOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = InvisibleWatermarkOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `InvisibleWatermarkOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<InvisibleWatermarkOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(&["image", "extracted_watermark", "length"]),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = map.next_value()?,
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(InvisibleWatermarkOutput {
+                            image: f0,
+                            extracted_watermark: f1,
+                            length: f2,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

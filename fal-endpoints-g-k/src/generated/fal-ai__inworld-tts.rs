@@ -5,10 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `InworldTtsInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `InworldTtsOutput`.
     pub mod inworld_tts {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::InworldTtsOutput9bd8c208 as InworldTtsOutput;
-        pub use super::super::__types::Voice24896bf0 as Voice;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/inworld-tts`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct InworldTtsInput {
@@ -24,29 +21,57 @@ pub mod fal_ai {
             /// Limits: one of 8000, 16000, 24000, 32000, 40000, 48000.
             pub sample_rate_hertz: Option<i64>,
         }
-        impl __serde::Serialize for InworldTtsInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for InworldTtsInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("text", &self.text)?;
-                __types::optional_entry(&mut map, "voice", &self.voice)?;
-                __types::optional_entry(&mut map, "sample_rate_hertz", &self.sample_rate_hertz)?;
+                __fal::optional_entry(&mut map, "voice", &self.voice)?;
+                __fal::optional_entry(&mut map, "sample_rate_hertz", &self.sample_rate_hertz)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for InworldTtsInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for InworldTtsInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    text: __types::required_field(&mut map, "text")?,
-                    voice: __types::optional_field(&mut map, "voice")?,
-                    sample_rate_hertz: __types::optional_field(&mut map, "sample_rate_hertz")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = InworldTtsInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `InworldTtsInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<InworldTtsInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["text", "voice", "sample_rate_hertz"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(InworldTtsInput {
+                            text: __fal::required(f0, "text")?,
+                            voice: f1,
+                            sample_rate_hertz: f2,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl InworldTtsInput {
@@ -69,635 +94,718 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for InworldTtsInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/inworld-tts";
-            type Output = InworldTtsOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for InworldTtsInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("voice", &self.voice, &__fal::Rules::NONE);
+                v.field(
+                    "sample_rate_hertz",
+                    &self.sample_rate_hertz,
+                    &__fal::Rules {
+                        listed: Some(
+                            &[8000f64, 16000f64, 24000f64, 32000f64, 40000f64, 48000f64],
+                        ),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl InworldTtsInput {
+            /// Every rule of `fal-ai/inworld-tts`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `InworldTtsOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct InworldTtsOutput9bd8c208 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a920730/38aud4s6sF7bOWFoQHaJk_tmpvv2htrpc.wav"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for InworldTtsOutput9bd8c208 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for InworldTtsOutput9bd8c208 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
-        }
-    }
-    /// The `Voice` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Voice24896bf0 {
-        /// `"Loretta (en)"`
-        LorettaEn,
-        /// `"Darlene (en)"`
-        DarleneEn,
-        /// `"Marlene (en)"`
-        MarleneEn,
-        /// `"Hank (en)"`
-        HankEn,
-        /// `"Evelyn (en)"`
-        EvelynEn,
-        /// `"Celeste (en)"`
-        CelesteEn,
-        /// `"Pippa (en)"`
-        PippaEn,
-        /// `"Tessa (en)"`
-        TessaEn,
-        /// `"Liam (en)"`
-        LiamEn,
-        /// `"Callum (en)"`
-        CallumEn,
-        /// `"Hamish (en)"`
-        HamishEn,
-        /// `"Abby (en)"`
-        AbbyEn,
-        /// `"Graham (en)"`
-        GrahamEn,
-        /// `"Rupert (en)"`
-        RupertEn,
-        /// `"Mortimer (en)"`
-        MortimerEn,
-        /// `"Snik (en)"`
-        SnikEn,
-        /// `"Anjali (en)"`
-        AnjaliEn,
-        /// `"Saanvi (en)"`
-        SaanviEn,
-        /// `"Arjun (en)"`
-        ArjunEn,
-        /// `"Claire (en)"`
-        ClaireEn,
-        /// `"Oliver (en)"`
-        OliverEn,
-        /// `"Simon (en)"`
-        SimonEn,
-        /// `"Elliot (en)"`
-        ElliotEn,
-        /// `"James (en)"`
-        JamesEn,
-        /// `"Serena (en)"`
-        SerenaEn,
-        /// `"Gareth (en)"`
-        GarethEn,
-        /// `"Vinny (en)"`
-        VinnyEn,
-        /// `"Lauren (en)"`
-        LaurenEn,
-        /// `"Jessica (en)"`
-        JessicaEn,
-        /// `"Ethan (en)"`
-        EthanEn,
-        /// `"Tyler (en)"`
-        TylerEn,
-        /// `"Jason (en)"`
-        JasonEn,
-        /// `"Chloe (en)"`
-        ChloeEn,
-        /// `"Veronica (en)"`
-        VeronicaEn,
-        /// `"Victoria (en)"`
-        VictoriaEn,
-        /// `"Miranda (en)"`
-        MirandaEn,
-        /// `"Sebastian (en)"`
-        SebastianEn,
-        /// `"Victor (en)"`
-        VictorEn,
-        /// `"Malcolm (en)"`
-        MalcolmEn,
-        /// `"Kayla (en)"`
-        KaylaEn,
-        /// `"Nate (en)"`
-        NateEn,
-        /// `"Jake (en)"`
-        JakeEn,
-        /// `"Brian (en)"`
-        BrianEn,
-        /// `"Amina (en)"`
-        AminaEn,
-        /// `"Kelsey (en)"`
-        KelseyEn,
-        /// `"Derek (en)"`
-        DerekEn,
-        /// `"Grant (en)"`
-        GrantEn,
-        /// `"Evan (en)"`
-        EvanEn,
-        /// `"Alex (en)"`
-        AlexEn,
-        /// `"Ashley (en)"`
-        AshleyEn,
-        /// `"Craig (en)"`
-        CraigEn,
-        /// `"Deborah (en)"`
-        DeborahEn,
-        /// `"Dennis (en)"`
-        DennisEn,
-        /// `"Edward (en)"`
-        EdwardEn,
-        /// `"Elizabeth (en)"`
-        ElizabethEn,
-        /// `"Hades (en)"`
-        HadesEn,
-        /// `"Julia (en)"`
-        JuliaEn,
-        /// `"Pixie (en)"`
-        PixieEn,
-        /// `"Mark (en)"`
-        MarkEn,
-        /// `"Olivia (en)"`
-        OliviaEn,
-        /// `"Priya (en)"`
-        PriyaEn,
-        /// `"Ronald (en)"`
-        RonaldEn,
-        /// `"Sarah (en)"`
-        SarahEn,
-        /// `"Shaun (en)"`
-        ShaunEn,
-        /// `"Theodore (en)"`
-        TheodoreEn,
-        /// `"Timothy (en)"`
-        TimothyEn,
-        /// `"Wendy (en)"`
-        WendyEn,
-        /// `"Dominus (en)"`
-        DominusEn,
-        /// `"Hana (en)"`
-        HanaEn,
-        /// `"Clive (en)"`
-        CliveEn,
-        /// `"Carter (en)"`
-        CarterEn,
-        /// `"Blake (en)"`
-        BlakeEn,
-        /// `"Luna (en)"`
-        LunaEn,
-        /// `"Yichen (zh)"`
-        YichenZh,
-        /// `"Xiaoyin (zh)"`
-        XiaoyinZh,
-        /// `"Xinyi (zh)"`
-        XinyiZh,
-        /// `"Jing (zh)"`
-        JingZh,
-        /// `"Erik (nl)"`
-        ErikNl,
-        /// `"Katrien (nl)"`
-        KatrienNl,
-        /// `"Lennart (nl)"`
-        LennartNl,
-        /// `"Lore (nl)"`
-        LoreNl,
-        /// `"Alain (fr)"`
-        AlainFr,
-        /// `"Hélène (fr)"`
-        HLNeFr,
-        /// `"Mathieu (fr)"`
-        MathieuFr,
-        /// `"Étienne (fr)"`
-        TienneFr,
-        /// `"Johanna (de)"`
-        JohannaDe,
-        /// `"Josef (de)"`
-        JosefDe,
-        /// `"Gianni (it)"`
-        GianniIt,
-        /// `"Orietta (it)"`
-        OriettaIt,
-        /// `"Asuka (ja)"`
-        AsukaJa,
-        /// `"Satoshi (ja)"`
-        SatoshiJa,
-        /// `"Hyunwoo (ko)"`
-        HyunwooKo,
-        /// `"Minji (ko)"`
-        MinjiKo,
-        /// `"Seojun (ko)"`
-        SeojunKo,
-        /// `"Yoona (ko)"`
-        YoonaKo,
-        /// `"Szymon (pl)"`
-        SzymonPl,
-        /// `"Wojciech (pl)"`
-        WojciechPl,
-        /// `"Heitor (pt)"`
-        HeitorPt,
-        /// `"Maitê (pt)"`
-        MaitPt,
-        /// `"Diego (es)"`
-        DiegoEs,
-        /// `"Lupita (es)"`
-        LupitaEs,
-        /// `"Miguel (es)"`
-        MiguelEs,
-        /// `"Rafael (es)"`
-        RafaelEs,
-        /// `"Svetlana (ru)"`
-        SvetlanaRu,
-        /// `"Elena (ru)"`
-        ElenaRu,
-        /// `"Dmitry (ru)"`
-        DmitryRu,
-        /// `"Nikolai (ru)"`
-        NikolaiRu,
-        /// `"Riya (hi)"`
-        RiyaHi,
-        /// `"Manoj (hi)"`
-        ManojHi,
-        /// `"Yael (he)"`
-        YaelHe,
-        /// `"Oren (he)"`
-        OrenHe,
-        /// `"Nour (ar)"`
-        NourAr,
-        /// `"Omar (ar)"`
-        OmarAr,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Voice24896bf0 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::LorettaEn => "Loretta (en)",
-                Self::DarleneEn => "Darlene (en)",
-                Self::MarleneEn => "Marlene (en)",
-                Self::HankEn => "Hank (en)",
-                Self::EvelynEn => "Evelyn (en)",
-                Self::CelesteEn => "Celeste (en)",
-                Self::PippaEn => "Pippa (en)",
-                Self::TessaEn => "Tessa (en)",
-                Self::LiamEn => "Liam (en)",
-                Self::CallumEn => "Callum (en)",
-                Self::HamishEn => "Hamish (en)",
-                Self::AbbyEn => "Abby (en)",
-                Self::GrahamEn => "Graham (en)",
-                Self::RupertEn => "Rupert (en)",
-                Self::MortimerEn => "Mortimer (en)",
-                Self::SnikEn => "Snik (en)",
-                Self::AnjaliEn => "Anjali (en)",
-                Self::SaanviEn => "Saanvi (en)",
-                Self::ArjunEn => "Arjun (en)",
-                Self::ClaireEn => "Claire (en)",
-                Self::OliverEn => "Oliver (en)",
-                Self::SimonEn => "Simon (en)",
-                Self::ElliotEn => "Elliot (en)",
-                Self::JamesEn => "James (en)",
-                Self::SerenaEn => "Serena (en)",
-                Self::GarethEn => "Gareth (en)",
-                Self::VinnyEn => "Vinny (en)",
-                Self::LaurenEn => "Lauren (en)",
-                Self::JessicaEn => "Jessica (en)",
-                Self::EthanEn => "Ethan (en)",
-                Self::TylerEn => "Tyler (en)",
-                Self::JasonEn => "Jason (en)",
-                Self::ChloeEn => "Chloe (en)",
-                Self::VeronicaEn => "Veronica (en)",
-                Self::VictoriaEn => "Victoria (en)",
-                Self::MirandaEn => "Miranda (en)",
-                Self::SebastianEn => "Sebastian (en)",
-                Self::VictorEn => "Victor (en)",
-                Self::MalcolmEn => "Malcolm (en)",
-                Self::KaylaEn => "Kayla (en)",
-                Self::NateEn => "Nate (en)",
-                Self::JakeEn => "Jake (en)",
-                Self::BrianEn => "Brian (en)",
-                Self::AminaEn => "Amina (en)",
-                Self::KelseyEn => "Kelsey (en)",
-                Self::DerekEn => "Derek (en)",
-                Self::GrantEn => "Grant (en)",
-                Self::EvanEn => "Evan (en)",
-                Self::AlexEn => "Alex (en)",
-                Self::AshleyEn => "Ashley (en)",
-                Self::CraigEn => "Craig (en)",
-                Self::DeborahEn => "Deborah (en)",
-                Self::DennisEn => "Dennis (en)",
-                Self::EdwardEn => "Edward (en)",
-                Self::ElizabethEn => "Elizabeth (en)",
-                Self::HadesEn => "Hades (en)",
-                Self::JuliaEn => "Julia (en)",
-                Self::PixieEn => "Pixie (en)",
-                Self::MarkEn => "Mark (en)",
-                Self::OliviaEn => "Olivia (en)",
-                Self::PriyaEn => "Priya (en)",
-                Self::RonaldEn => "Ronald (en)",
-                Self::SarahEn => "Sarah (en)",
-                Self::ShaunEn => "Shaun (en)",
-                Self::TheodoreEn => "Theodore (en)",
-                Self::TimothyEn => "Timothy (en)",
-                Self::WendyEn => "Wendy (en)",
-                Self::DominusEn => "Dominus (en)",
-                Self::HanaEn => "Hana (en)",
-                Self::CliveEn => "Clive (en)",
-                Self::CarterEn => "Carter (en)",
-                Self::BlakeEn => "Blake (en)",
-                Self::LunaEn => "Luna (en)",
-                Self::YichenZh => "Yichen (zh)",
-                Self::XiaoyinZh => "Xiaoyin (zh)",
-                Self::XinyiZh => "Xinyi (zh)",
-                Self::JingZh => "Jing (zh)",
-                Self::ErikNl => "Erik (nl)",
-                Self::KatrienNl => "Katrien (nl)",
-                Self::LennartNl => "Lennart (nl)",
-                Self::LoreNl => "Lore (nl)",
-                Self::AlainFr => "Alain (fr)",
-                Self::HLNeFr => "Hélène (fr)",
-                Self::MathieuFr => "Mathieu (fr)",
-                Self::TienneFr => "Étienne (fr)",
-                Self::JohannaDe => "Johanna (de)",
-                Self::JosefDe => "Josef (de)",
-                Self::GianniIt => "Gianni (it)",
-                Self::OriettaIt => "Orietta (it)",
-                Self::AsukaJa => "Asuka (ja)",
-                Self::SatoshiJa => "Satoshi (ja)",
-                Self::HyunwooKo => "Hyunwoo (ko)",
-                Self::MinjiKo => "Minji (ko)",
-                Self::SeojunKo => "Seojun (ko)",
-                Self::YoonaKo => "Yoona (ko)",
-                Self::SzymonPl => "Szymon (pl)",
-                Self::WojciechPl => "Wojciech (pl)",
-                Self::HeitorPt => "Heitor (pt)",
-                Self::MaitPt => "Maitê (pt)",
-                Self::DiegoEs => "Diego (es)",
-                Self::LupitaEs => "Lupita (es)",
-                Self::MiguelEs => "Miguel (es)",
-                Self::RafaelEs => "Rafael (es)",
-                Self::SvetlanaRu => "Svetlana (ru)",
-                Self::ElenaRu => "Elena (ru)",
-                Self::DmitryRu => "Dmitry (ru)",
-                Self::NikolaiRu => "Nikolai (ru)",
-                Self::RiyaHi => "Riya (hi)",
-                Self::ManojHi => "Manoj (hi)",
-                Self::YaelHe => "Yael (he)",
-                Self::OrenHe => "Oren (he)",
-                Self::NourAr => "Nour (ar)",
-                Self::OmarAr => "Omar (ar)",
-                Self::Other(value) => value,
+        impl fal_runtime::Endpoint for InworldTtsInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/inworld-tts";
+            type Output = InworldTtsOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                InworldTtsInput::validate(self)
             }
         }
-    }
-    impl From<&str> for Voice24896bf0 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Loretta (en)" => Self::LorettaEn,
-                "Darlene (en)" => Self::DarleneEn,
-                "Marlene (en)" => Self::MarleneEn,
-                "Hank (en)" => Self::HankEn,
-                "Evelyn (en)" => Self::EvelynEn,
-                "Celeste (en)" => Self::CelesteEn,
-                "Pippa (en)" => Self::PippaEn,
-                "Tessa (en)" => Self::TessaEn,
-                "Liam (en)" => Self::LiamEn,
-                "Callum (en)" => Self::CallumEn,
-                "Hamish (en)" => Self::HamishEn,
-                "Abby (en)" => Self::AbbyEn,
-                "Graham (en)" => Self::GrahamEn,
-                "Rupert (en)" => Self::RupertEn,
-                "Mortimer (en)" => Self::MortimerEn,
-                "Snik (en)" => Self::SnikEn,
-                "Anjali (en)" => Self::AnjaliEn,
-                "Saanvi (en)" => Self::SaanviEn,
-                "Arjun (en)" => Self::ArjunEn,
-                "Claire (en)" => Self::ClaireEn,
-                "Oliver (en)" => Self::OliverEn,
-                "Simon (en)" => Self::SimonEn,
-                "Elliot (en)" => Self::ElliotEn,
-                "James (en)" => Self::JamesEn,
-                "Serena (en)" => Self::SerenaEn,
-                "Gareth (en)" => Self::GarethEn,
-                "Vinny (en)" => Self::VinnyEn,
-                "Lauren (en)" => Self::LaurenEn,
-                "Jessica (en)" => Self::JessicaEn,
-                "Ethan (en)" => Self::EthanEn,
-                "Tyler (en)" => Self::TylerEn,
-                "Jason (en)" => Self::JasonEn,
-                "Chloe (en)" => Self::ChloeEn,
-                "Veronica (en)" => Self::VeronicaEn,
-                "Victoria (en)" => Self::VictoriaEn,
-                "Miranda (en)" => Self::MirandaEn,
-                "Sebastian (en)" => Self::SebastianEn,
-                "Victor (en)" => Self::VictorEn,
-                "Malcolm (en)" => Self::MalcolmEn,
-                "Kayla (en)" => Self::KaylaEn,
-                "Nate (en)" => Self::NateEn,
-                "Jake (en)" => Self::JakeEn,
-                "Brian (en)" => Self::BrianEn,
-                "Amina (en)" => Self::AminaEn,
-                "Kelsey (en)" => Self::KelseyEn,
-                "Derek (en)" => Self::DerekEn,
-                "Grant (en)" => Self::GrantEn,
-                "Evan (en)" => Self::EvanEn,
-                "Alex (en)" => Self::AlexEn,
-                "Ashley (en)" => Self::AshleyEn,
-                "Craig (en)" => Self::CraigEn,
-                "Deborah (en)" => Self::DeborahEn,
-                "Dennis (en)" => Self::DennisEn,
-                "Edward (en)" => Self::EdwardEn,
-                "Elizabeth (en)" => Self::ElizabethEn,
-                "Hades (en)" => Self::HadesEn,
-                "Julia (en)" => Self::JuliaEn,
-                "Pixie (en)" => Self::PixieEn,
-                "Mark (en)" => Self::MarkEn,
-                "Olivia (en)" => Self::OliviaEn,
-                "Priya (en)" => Self::PriyaEn,
-                "Ronald (en)" => Self::RonaldEn,
-                "Sarah (en)" => Self::SarahEn,
-                "Shaun (en)" => Self::ShaunEn,
-                "Theodore (en)" => Self::TheodoreEn,
-                "Timothy (en)" => Self::TimothyEn,
-                "Wendy (en)" => Self::WendyEn,
-                "Dominus (en)" => Self::DominusEn,
-                "Hana (en)" => Self::HanaEn,
-                "Clive (en)" => Self::CliveEn,
-                "Carter (en)" => Self::CarterEn,
-                "Blake (en)" => Self::BlakeEn,
-                "Luna (en)" => Self::LunaEn,
-                "Yichen (zh)" => Self::YichenZh,
-                "Xiaoyin (zh)" => Self::XiaoyinZh,
-                "Xinyi (zh)" => Self::XinyiZh,
-                "Jing (zh)" => Self::JingZh,
-                "Erik (nl)" => Self::ErikNl,
-                "Katrien (nl)" => Self::KatrienNl,
-                "Lennart (nl)" => Self::LennartNl,
-                "Lore (nl)" => Self::LoreNl,
-                "Alain (fr)" => Self::AlainFr,
-                "Hélène (fr)" => Self::HLNeFr,
-                "Mathieu (fr)" => Self::MathieuFr,
-                "Étienne (fr)" => Self::TienneFr,
-                "Johanna (de)" => Self::JohannaDe,
-                "Josef (de)" => Self::JosefDe,
-                "Gianni (it)" => Self::GianniIt,
-                "Orietta (it)" => Self::OriettaIt,
-                "Asuka (ja)" => Self::AsukaJa,
-                "Satoshi (ja)" => Self::SatoshiJa,
-                "Hyunwoo (ko)" => Self::HyunwooKo,
-                "Minji (ko)" => Self::MinjiKo,
-                "Seojun (ko)" => Self::SeojunKo,
-                "Yoona (ko)" => Self::YoonaKo,
-                "Szymon (pl)" => Self::SzymonPl,
-                "Wojciech (pl)" => Self::WojciechPl,
-                "Heitor (pt)" => Self::HeitorPt,
-                "Maitê (pt)" => Self::MaitPt,
-                "Diego (es)" => Self::DiegoEs,
-                "Lupita (es)" => Self::LupitaEs,
-                "Miguel (es)" => Self::MiguelEs,
-                "Rafael (es)" => Self::RafaelEs,
-                "Svetlana (ru)" => Self::SvetlanaRu,
-                "Elena (ru)" => Self::ElenaRu,
-                "Dmitry (ru)" => Self::DmitryRu,
-                "Nikolai (ru)" => Self::NikolaiRu,
-                "Riya (hi)" => Self::RiyaHi,
-                "Manoj (hi)" => Self::ManojHi,
-                "Yael (he)" => Self::YaelHe,
-                "Oren (he)" => Self::OrenHe,
-                "Nour (ar)" => Self::NourAr,
-                "Omar (ar)" => Self::OmarAr,
-                other => Self::Other(other.to_owned()),
+        /// The `InworldTtsOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct InworldTtsOutput {
+            /// The `audio` field.
+            ///
+            /// Example: `{"url":"https://v3b.fal.media/files/b/0a920730/38aud4s6sF7bOWFoQHaJk_tmpvv2htrpc.wav"}`.
+            pub audio: fal_runtime::File,
+        }
+        impl __fal::serde::Serialize for InworldTtsOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("audio", &self.audio)?;
+                map.end()
             }
         }
-    }
-    impl __serde::Serialize for Voice24896bf0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl<'de> __fal::serde::Deserialize<'de> for InworldTtsOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = InworldTtsOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `InworldTtsOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<InworldTtsOutput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(InworldTtsOutput {
+                            audio: __fal::required(f0, "audio")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Voice24896bf0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        /// The `Voice` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Voice {
+            /// `"Loretta (en)"`
+            LorettaEn,
+            /// `"Darlene (en)"`
+            DarleneEn,
+            /// `"Marlene (en)"`
+            MarleneEn,
+            /// `"Hank (en)"`
+            HankEn,
+            /// `"Evelyn (en)"`
+            EvelynEn,
+            /// `"Celeste (en)"`
+            CelesteEn,
+            /// `"Pippa (en)"`
+            PippaEn,
+            /// `"Tessa (en)"`
+            TessaEn,
+            /// `"Liam (en)"`
+            LiamEn,
+            /// `"Callum (en)"`
+            CallumEn,
+            /// `"Hamish (en)"`
+            HamishEn,
+            /// `"Abby (en)"`
+            AbbyEn,
+            /// `"Graham (en)"`
+            GrahamEn,
+            /// `"Rupert (en)"`
+            RupertEn,
+            /// `"Mortimer (en)"`
+            MortimerEn,
+            /// `"Snik (en)"`
+            SnikEn,
+            /// `"Anjali (en)"`
+            AnjaliEn,
+            /// `"Saanvi (en)"`
+            SaanviEn,
+            /// `"Arjun (en)"`
+            ArjunEn,
+            /// `"Claire (en)"`
+            ClaireEn,
+            /// `"Oliver (en)"`
+            OliverEn,
+            /// `"Simon (en)"`
+            SimonEn,
+            /// `"Elliot (en)"`
+            ElliotEn,
+            /// `"James (en)"`
+            JamesEn,
+            /// `"Serena (en)"`
+            SerenaEn,
+            /// `"Gareth (en)"`
+            GarethEn,
+            /// `"Vinny (en)"`
+            VinnyEn,
+            /// `"Lauren (en)"`
+            LaurenEn,
+            /// `"Jessica (en)"`
+            JessicaEn,
+            /// `"Ethan (en)"`
+            EthanEn,
+            /// `"Tyler (en)"`
+            TylerEn,
+            /// `"Jason (en)"`
+            JasonEn,
+            /// `"Chloe (en)"`
+            ChloeEn,
+            /// `"Veronica (en)"`
+            VeronicaEn,
+            /// `"Victoria (en)"`
+            VictoriaEn,
+            /// `"Miranda (en)"`
+            MirandaEn,
+            /// `"Sebastian (en)"`
+            SebastianEn,
+            /// `"Victor (en)"`
+            VictorEn,
+            /// `"Malcolm (en)"`
+            MalcolmEn,
+            /// `"Kayla (en)"`
+            KaylaEn,
+            /// `"Nate (en)"`
+            NateEn,
+            /// `"Jake (en)"`
+            JakeEn,
+            /// `"Brian (en)"`
+            BrianEn,
+            /// `"Amina (en)"`
+            AminaEn,
+            /// `"Kelsey (en)"`
+            KelseyEn,
+            /// `"Derek (en)"`
+            DerekEn,
+            /// `"Grant (en)"`
+            GrantEn,
+            /// `"Evan (en)"`
+            EvanEn,
+            /// `"Alex (en)"`
+            AlexEn,
+            /// `"Ashley (en)"`
+            AshleyEn,
+            /// `"Craig (en)"`
+            CraigEn,
+            /// `"Deborah (en)"`
+            DeborahEn,
+            /// `"Dennis (en)"`
+            DennisEn,
+            /// `"Edward (en)"`
+            EdwardEn,
+            /// `"Elizabeth (en)"`
+            ElizabethEn,
+            /// `"Hades (en)"`
+            HadesEn,
+            /// `"Julia (en)"`
+            JuliaEn,
+            /// `"Pixie (en)"`
+            PixieEn,
+            /// `"Mark (en)"`
+            MarkEn,
+            /// `"Olivia (en)"`
+            OliviaEn,
+            /// `"Priya (en)"`
+            PriyaEn,
+            /// `"Ronald (en)"`
+            RonaldEn,
+            /// `"Sarah (en)"`
+            SarahEn,
+            /// `"Shaun (en)"`
+            ShaunEn,
+            /// `"Theodore (en)"`
+            TheodoreEn,
+            /// `"Timothy (en)"`
+            TimothyEn,
+            /// `"Wendy (en)"`
+            WendyEn,
+            /// `"Dominus (en)"`
+            DominusEn,
+            /// `"Hana (en)"`
+            HanaEn,
+            /// `"Clive (en)"`
+            CliveEn,
+            /// `"Carter (en)"`
+            CarterEn,
+            /// `"Blake (en)"`
+            BlakeEn,
+            /// `"Luna (en)"`
+            LunaEn,
+            /// `"Yichen (zh)"`
+            YichenZh,
+            /// `"Xiaoyin (zh)"`
+            XiaoyinZh,
+            /// `"Xinyi (zh)"`
+            XinyiZh,
+            /// `"Jing (zh)"`
+            JingZh,
+            /// `"Erik (nl)"`
+            ErikNl,
+            /// `"Katrien (nl)"`
+            KatrienNl,
+            /// `"Lennart (nl)"`
+            LennartNl,
+            /// `"Lore (nl)"`
+            LoreNl,
+            /// `"Alain (fr)"`
+            AlainFr,
+            /// `"Hélène (fr)"`
+            HLNeFr,
+            /// `"Mathieu (fr)"`
+            MathieuFr,
+            /// `"Étienne (fr)"`
+            TienneFr,
+            /// `"Johanna (de)"`
+            JohannaDe,
+            /// `"Josef (de)"`
+            JosefDe,
+            /// `"Gianni (it)"`
+            GianniIt,
+            /// `"Orietta (it)"`
+            OriettaIt,
+            /// `"Asuka (ja)"`
+            AsukaJa,
+            /// `"Satoshi (ja)"`
+            SatoshiJa,
+            /// `"Hyunwoo (ko)"`
+            HyunwooKo,
+            /// `"Minji (ko)"`
+            MinjiKo,
+            /// `"Seojun (ko)"`
+            SeojunKo,
+            /// `"Yoona (ko)"`
+            YoonaKo,
+            /// `"Szymon (pl)"`
+            SzymonPl,
+            /// `"Wojciech (pl)"`
+            WojciechPl,
+            /// `"Heitor (pt)"`
+            HeitorPt,
+            /// `"Maitê (pt)"`
+            MaitPt,
+            /// `"Diego (es)"`
+            DiegoEs,
+            /// `"Lupita (es)"`
+            LupitaEs,
+            /// `"Miguel (es)"`
+            MiguelEs,
+            /// `"Rafael (es)"`
+            RafaelEs,
+            /// `"Svetlana (ru)"`
+            SvetlanaRu,
+            /// `"Elena (ru)"`
+            ElenaRu,
+            /// `"Dmitry (ru)"`
+            DmitryRu,
+            /// `"Nikolai (ru)"`
+            NikolaiRu,
+            /// `"Riya (hi)"`
+            RiyaHi,
+            /// `"Manoj (hi)"`
+            ManojHi,
+            /// `"Yael (he)"`
+            YaelHe,
+            /// `"Oren (he)"`
+            OrenHe,
+            /// `"Nour (ar)"`
+            NourAr,
+            /// `"Omar (ar)"`
+            OmarAr,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Voice {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "Loretta (en)",
+                "Darlene (en)",
+                "Marlene (en)",
+                "Hank (en)",
+                "Evelyn (en)",
+                "Celeste (en)",
+                "Pippa (en)",
+                "Tessa (en)",
+                "Liam (en)",
+                "Callum (en)",
+                "Hamish (en)",
+                "Abby (en)",
+                "Graham (en)",
+                "Rupert (en)",
+                "Mortimer (en)",
+                "Snik (en)",
+                "Anjali (en)",
+                "Saanvi (en)",
+                "Arjun (en)",
+                "Claire (en)",
+                "Oliver (en)",
+                "Simon (en)",
+                "Elliot (en)",
+                "James (en)",
+                "Serena (en)",
+                "Gareth (en)",
+                "Vinny (en)",
+                "Lauren (en)",
+                "Jessica (en)",
+                "Ethan (en)",
+                "Tyler (en)",
+                "Jason (en)",
+                "Chloe (en)",
+                "Veronica (en)",
+                "Victoria (en)",
+                "Miranda (en)",
+                "Sebastian (en)",
+                "Victor (en)",
+                "Malcolm (en)",
+                "Kayla (en)",
+                "Nate (en)",
+                "Jake (en)",
+                "Brian (en)",
+                "Amina (en)",
+                "Kelsey (en)",
+                "Derek (en)",
+                "Grant (en)",
+                "Evan (en)",
+                "Alex (en)",
+                "Ashley (en)",
+                "Craig (en)",
+                "Deborah (en)",
+                "Dennis (en)",
+                "Edward (en)",
+                "Elizabeth (en)",
+                "Hades (en)",
+                "Julia (en)",
+                "Pixie (en)",
+                "Mark (en)",
+                "Olivia (en)",
+                "Priya (en)",
+                "Ronald (en)",
+                "Sarah (en)",
+                "Shaun (en)",
+                "Theodore (en)",
+                "Timothy (en)",
+                "Wendy (en)",
+                "Dominus (en)",
+                "Hana (en)",
+                "Clive (en)",
+                "Carter (en)",
+                "Blake (en)",
+                "Luna (en)",
+                "Yichen (zh)",
+                "Xiaoyin (zh)",
+                "Xinyi (zh)",
+                "Jing (zh)",
+                "Erik (nl)",
+                "Katrien (nl)",
+                "Lennart (nl)",
+                "Lore (nl)",
+                "Alain (fr)",
+                "Hélène (fr)",
+                "Mathieu (fr)",
+                "Étienne (fr)",
+                "Johanna (de)",
+                "Josef (de)",
+                "Gianni (it)",
+                "Orietta (it)",
+                "Asuka (ja)",
+                "Satoshi (ja)",
+                "Hyunwoo (ko)",
+                "Minji (ko)",
+                "Seojun (ko)",
+                "Yoona (ko)",
+                "Szymon (pl)",
+                "Wojciech (pl)",
+                "Heitor (pt)",
+                "Maitê (pt)",
+                "Diego (es)",
+                "Lupita (es)",
+                "Miguel (es)",
+                "Rafael (es)",
+                "Svetlana (ru)",
+                "Elena (ru)",
+                "Dmitry (ru)",
+                "Nikolai (ru)",
+                "Riya (hi)",
+                "Manoj (hi)",
+                "Yael (he)",
+                "Oren (he)",
+                "Nour (ar)",
+                "Omar (ar)",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::LorettaEn => "Loretta (en)",
+                    Self::DarleneEn => "Darlene (en)",
+                    Self::MarleneEn => "Marlene (en)",
+                    Self::HankEn => "Hank (en)",
+                    Self::EvelynEn => "Evelyn (en)",
+                    Self::CelesteEn => "Celeste (en)",
+                    Self::PippaEn => "Pippa (en)",
+                    Self::TessaEn => "Tessa (en)",
+                    Self::LiamEn => "Liam (en)",
+                    Self::CallumEn => "Callum (en)",
+                    Self::HamishEn => "Hamish (en)",
+                    Self::AbbyEn => "Abby (en)",
+                    Self::GrahamEn => "Graham (en)",
+                    Self::RupertEn => "Rupert (en)",
+                    Self::MortimerEn => "Mortimer (en)",
+                    Self::SnikEn => "Snik (en)",
+                    Self::AnjaliEn => "Anjali (en)",
+                    Self::SaanviEn => "Saanvi (en)",
+                    Self::ArjunEn => "Arjun (en)",
+                    Self::ClaireEn => "Claire (en)",
+                    Self::OliverEn => "Oliver (en)",
+                    Self::SimonEn => "Simon (en)",
+                    Self::ElliotEn => "Elliot (en)",
+                    Self::JamesEn => "James (en)",
+                    Self::SerenaEn => "Serena (en)",
+                    Self::GarethEn => "Gareth (en)",
+                    Self::VinnyEn => "Vinny (en)",
+                    Self::LaurenEn => "Lauren (en)",
+                    Self::JessicaEn => "Jessica (en)",
+                    Self::EthanEn => "Ethan (en)",
+                    Self::TylerEn => "Tyler (en)",
+                    Self::JasonEn => "Jason (en)",
+                    Self::ChloeEn => "Chloe (en)",
+                    Self::VeronicaEn => "Veronica (en)",
+                    Self::VictoriaEn => "Victoria (en)",
+                    Self::MirandaEn => "Miranda (en)",
+                    Self::SebastianEn => "Sebastian (en)",
+                    Self::VictorEn => "Victor (en)",
+                    Self::MalcolmEn => "Malcolm (en)",
+                    Self::KaylaEn => "Kayla (en)",
+                    Self::NateEn => "Nate (en)",
+                    Self::JakeEn => "Jake (en)",
+                    Self::BrianEn => "Brian (en)",
+                    Self::AminaEn => "Amina (en)",
+                    Self::KelseyEn => "Kelsey (en)",
+                    Self::DerekEn => "Derek (en)",
+                    Self::GrantEn => "Grant (en)",
+                    Self::EvanEn => "Evan (en)",
+                    Self::AlexEn => "Alex (en)",
+                    Self::AshleyEn => "Ashley (en)",
+                    Self::CraigEn => "Craig (en)",
+                    Self::DeborahEn => "Deborah (en)",
+                    Self::DennisEn => "Dennis (en)",
+                    Self::EdwardEn => "Edward (en)",
+                    Self::ElizabethEn => "Elizabeth (en)",
+                    Self::HadesEn => "Hades (en)",
+                    Self::JuliaEn => "Julia (en)",
+                    Self::PixieEn => "Pixie (en)",
+                    Self::MarkEn => "Mark (en)",
+                    Self::OliviaEn => "Olivia (en)",
+                    Self::PriyaEn => "Priya (en)",
+                    Self::RonaldEn => "Ronald (en)",
+                    Self::SarahEn => "Sarah (en)",
+                    Self::ShaunEn => "Shaun (en)",
+                    Self::TheodoreEn => "Theodore (en)",
+                    Self::TimothyEn => "Timothy (en)",
+                    Self::WendyEn => "Wendy (en)",
+                    Self::DominusEn => "Dominus (en)",
+                    Self::HanaEn => "Hana (en)",
+                    Self::CliveEn => "Clive (en)",
+                    Self::CarterEn => "Carter (en)",
+                    Self::BlakeEn => "Blake (en)",
+                    Self::LunaEn => "Luna (en)",
+                    Self::YichenZh => "Yichen (zh)",
+                    Self::XiaoyinZh => "Xiaoyin (zh)",
+                    Self::XinyiZh => "Xinyi (zh)",
+                    Self::JingZh => "Jing (zh)",
+                    Self::ErikNl => "Erik (nl)",
+                    Self::KatrienNl => "Katrien (nl)",
+                    Self::LennartNl => "Lennart (nl)",
+                    Self::LoreNl => "Lore (nl)",
+                    Self::AlainFr => "Alain (fr)",
+                    Self::HLNeFr => "Hélène (fr)",
+                    Self::MathieuFr => "Mathieu (fr)",
+                    Self::TienneFr => "Étienne (fr)",
+                    Self::JohannaDe => "Johanna (de)",
+                    Self::JosefDe => "Josef (de)",
+                    Self::GianniIt => "Gianni (it)",
+                    Self::OriettaIt => "Orietta (it)",
+                    Self::AsukaJa => "Asuka (ja)",
+                    Self::SatoshiJa => "Satoshi (ja)",
+                    Self::HyunwooKo => "Hyunwoo (ko)",
+                    Self::MinjiKo => "Minji (ko)",
+                    Self::SeojunKo => "Seojun (ko)",
+                    Self::YoonaKo => "Yoona (ko)",
+                    Self::SzymonPl => "Szymon (pl)",
+                    Self::WojciechPl => "Wojciech (pl)",
+                    Self::HeitorPt => "Heitor (pt)",
+                    Self::MaitPt => "Maitê (pt)",
+                    Self::DiegoEs => "Diego (es)",
+                    Self::LupitaEs => "Lupita (es)",
+                    Self::MiguelEs => "Miguel (es)",
+                    Self::RafaelEs => "Rafael (es)",
+                    Self::SvetlanaRu => "Svetlana (ru)",
+                    Self::ElenaRu => "Elena (ru)",
+                    Self::DmitryRu => "Dmitry (ru)",
+                    Self::NikolaiRu => "Nikolai (ru)",
+                    Self::RiyaHi => "Riya (hi)",
+                    Self::ManojHi => "Manoj (hi)",
+                    Self::YaelHe => "Yael (he)",
+                    Self::OrenHe => "Oren (he)",
+                    Self::NourAr => "Nour (ar)",
+                    Self::OmarAr => "Omar (ar)",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "Loretta (en)" => Self::LorettaEn,
+                    "Darlene (en)" => Self::DarleneEn,
+                    "Marlene (en)" => Self::MarleneEn,
+                    "Hank (en)" => Self::HankEn,
+                    "Evelyn (en)" => Self::EvelynEn,
+                    "Celeste (en)" => Self::CelesteEn,
+                    "Pippa (en)" => Self::PippaEn,
+                    "Tessa (en)" => Self::TessaEn,
+                    "Liam (en)" => Self::LiamEn,
+                    "Callum (en)" => Self::CallumEn,
+                    "Hamish (en)" => Self::HamishEn,
+                    "Abby (en)" => Self::AbbyEn,
+                    "Graham (en)" => Self::GrahamEn,
+                    "Rupert (en)" => Self::RupertEn,
+                    "Mortimer (en)" => Self::MortimerEn,
+                    "Snik (en)" => Self::SnikEn,
+                    "Anjali (en)" => Self::AnjaliEn,
+                    "Saanvi (en)" => Self::SaanviEn,
+                    "Arjun (en)" => Self::ArjunEn,
+                    "Claire (en)" => Self::ClaireEn,
+                    "Oliver (en)" => Self::OliverEn,
+                    "Simon (en)" => Self::SimonEn,
+                    "Elliot (en)" => Self::ElliotEn,
+                    "James (en)" => Self::JamesEn,
+                    "Serena (en)" => Self::SerenaEn,
+                    "Gareth (en)" => Self::GarethEn,
+                    "Vinny (en)" => Self::VinnyEn,
+                    "Lauren (en)" => Self::LaurenEn,
+                    "Jessica (en)" => Self::JessicaEn,
+                    "Ethan (en)" => Self::EthanEn,
+                    "Tyler (en)" => Self::TylerEn,
+                    "Jason (en)" => Self::JasonEn,
+                    "Chloe (en)" => Self::ChloeEn,
+                    "Veronica (en)" => Self::VeronicaEn,
+                    "Victoria (en)" => Self::VictoriaEn,
+                    "Miranda (en)" => Self::MirandaEn,
+                    "Sebastian (en)" => Self::SebastianEn,
+                    "Victor (en)" => Self::VictorEn,
+                    "Malcolm (en)" => Self::MalcolmEn,
+                    "Kayla (en)" => Self::KaylaEn,
+                    "Nate (en)" => Self::NateEn,
+                    "Jake (en)" => Self::JakeEn,
+                    "Brian (en)" => Self::BrianEn,
+                    "Amina (en)" => Self::AminaEn,
+                    "Kelsey (en)" => Self::KelseyEn,
+                    "Derek (en)" => Self::DerekEn,
+                    "Grant (en)" => Self::GrantEn,
+                    "Evan (en)" => Self::EvanEn,
+                    "Alex (en)" => Self::AlexEn,
+                    "Ashley (en)" => Self::AshleyEn,
+                    "Craig (en)" => Self::CraigEn,
+                    "Deborah (en)" => Self::DeborahEn,
+                    "Dennis (en)" => Self::DennisEn,
+                    "Edward (en)" => Self::EdwardEn,
+                    "Elizabeth (en)" => Self::ElizabethEn,
+                    "Hades (en)" => Self::HadesEn,
+                    "Julia (en)" => Self::JuliaEn,
+                    "Pixie (en)" => Self::PixieEn,
+                    "Mark (en)" => Self::MarkEn,
+                    "Olivia (en)" => Self::OliviaEn,
+                    "Priya (en)" => Self::PriyaEn,
+                    "Ronald (en)" => Self::RonaldEn,
+                    "Sarah (en)" => Self::SarahEn,
+                    "Shaun (en)" => Self::ShaunEn,
+                    "Theodore (en)" => Self::TheodoreEn,
+                    "Timothy (en)" => Self::TimothyEn,
+                    "Wendy (en)" => Self::WendyEn,
+                    "Dominus (en)" => Self::DominusEn,
+                    "Hana (en)" => Self::HanaEn,
+                    "Clive (en)" => Self::CliveEn,
+                    "Carter (en)" => Self::CarterEn,
+                    "Blake (en)" => Self::BlakeEn,
+                    "Luna (en)" => Self::LunaEn,
+                    "Yichen (zh)" => Self::YichenZh,
+                    "Xiaoyin (zh)" => Self::XiaoyinZh,
+                    "Xinyi (zh)" => Self::XinyiZh,
+                    "Jing (zh)" => Self::JingZh,
+                    "Erik (nl)" => Self::ErikNl,
+                    "Katrien (nl)" => Self::KatrienNl,
+                    "Lennart (nl)" => Self::LennartNl,
+                    "Lore (nl)" => Self::LoreNl,
+                    "Alain (fr)" => Self::AlainFr,
+                    "Hélène (fr)" => Self::HLNeFr,
+                    "Mathieu (fr)" => Self::MathieuFr,
+                    "Étienne (fr)" => Self::TienneFr,
+                    "Johanna (de)" => Self::JohannaDe,
+                    "Josef (de)" => Self::JosefDe,
+                    "Gianni (it)" => Self::GianniIt,
+                    "Orietta (it)" => Self::OriettaIt,
+                    "Asuka (ja)" => Self::AsukaJa,
+                    "Satoshi (ja)" => Self::SatoshiJa,
+                    "Hyunwoo (ko)" => Self::HyunwooKo,
+                    "Minji (ko)" => Self::MinjiKo,
+                    "Seojun (ko)" => Self::SeojunKo,
+                    "Yoona (ko)" => Self::YoonaKo,
+                    "Szymon (pl)" => Self::SzymonPl,
+                    "Wojciech (pl)" => Self::WojciechPl,
+                    "Heitor (pt)" => Self::HeitorPt,
+                    "Maitê (pt)" => Self::MaitPt,
+                    "Diego (es)" => Self::DiegoEs,
+                    "Lupita (es)" => Self::LupitaEs,
+                    "Miguel (es)" => Self::MiguelEs,
+                    "Rafael (es)" => Self::RafaelEs,
+                    "Svetlana (ru)" => Self::SvetlanaRu,
+                    "Elena (ru)" => Self::ElenaRu,
+                    "Dmitry (ru)" => Self::DmitryRu,
+                    "Nikolai (ru)" => Self::NikolaiRu,
+                    "Riya (hi)" => Self::RiyaHi,
+                    "Manoj (hi)" => Self::ManojHi,
+                    "Yael (he)" => Self::YaelHe,
+                    "Oren (he)" => Self::OrenHe,
+                    "Nour (ar)" => Self::NourAr,
+                    "Omar (ar)" => Self::OmarAr,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Voice {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("Voice", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Voice {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Voice {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Voice {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Voice {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Voice` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Voice {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

@@ -9,12 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `Kandinsky5TextToVideoDistillInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Kandinsky5TextToVideoDistillOutput`.
             pub mod distill {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::AspectRatio3bbc100a as AspectRatio;
-                pub use super::super::super::super::__types::Durationba47f137 as Duration;
-                pub use super::super::super::super::__types::Kandinsky5TextToVideoDistillOutput206fe4e0 as Kandinsky5TextToVideoDistillOutput;
-                pub use super::super::super::super::__types::Resolution639936d3 as Resolution;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/kandinsky5/text-to-video/distill`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Kandinsky5TextToVideoDistillInput {
@@ -24,7 +19,7 @@ pub mod fal_ai {
                     ///
                     /// Default (applied by fal when the field is left unset): `"768x512"`.
                     /// Limits: always "768x512".
-                    pub resolution: Option<Resolution>,
+                    pub resolution: Option<String>,
                     /// The `aspect_ratio` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `"3:2"`.
@@ -35,31 +30,63 @@ pub mod fal_ai {
                     /// Example: `"5s"`.
                     pub duration: Option<Duration>,
                 }
-                impl __serde::Serialize for Kandinsky5TextToVideoDistillInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for Kandinsky5TextToVideoDistillInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __types::optional_entry(&mut map, "duration", &self.duration)?;
+                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for Kandinsky5TextToVideoDistillInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for Kandinsky5TextToVideoDistillInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            prompt: __types::required_field(&mut map, "prompt")?,
-                            resolution: __types::optional_field(&mut map, "resolution")?,
-                            aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                            duration: __types::optional_field(&mut map, "duration")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = Kandinsky5TextToVideoDistillInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `Kandinsky5TextToVideoDistillInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<Kandinsky5TextToVideoDistillInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(&["prompt", "resolution", "aspect_ratio", "duration"]),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(Kandinsky5TextToVideoDistillInput {
+                                    prompt: __fal::required(f0, "prompt")?,
+                                    resolution: f1,
+                                    aspect_ratio: f2,
+                                    duration: f3,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl Kandinsky5TextToVideoDistillInput {
@@ -73,7 +100,7 @@ pub mod fal_ai {
                         }
                     }
                     /// Sets `resolution` (left out of the request until set).
-                    pub fn with_resolution(mut self, resolution: impl Into<Resolution>) -> Self {
+                    pub fn with_resolution(mut self, resolution: impl Into<String>) -> Self {
                         self.resolution = Some(resolution.into());
                         self
                     }
@@ -88,283 +115,247 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for Kandinsky5TextToVideoDistillInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "resolution",
+                            &self.resolution,
+                            &__fal::Rules {
+                                text: Some("768x512"),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                        v.field("duration", &self.duration, &__fal::Rules::NONE);
+                    }
+                }
+                impl Kandinsky5TextToVideoDistillInput {
+                    /// Every rule of `fal-ai/kandinsky5/text-to-video/distill`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for Kandinsky5TextToVideoDistillInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/kandinsky5/text-to-video/distill";
                     type Output = Kandinsky5TextToVideoDistillOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        Kandinsky5TextToVideoDistillInput::validate(self)
+                    }
+                }
+                /// The `AspectRatio` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum AspectRatio {
+                    /// `"3:2"`
+                    V3_2,
+                    /// `"1:1"`
+                    V1_1,
+                    /// `"2:3"`
+                    V2_3,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl AspectRatio {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["3:2", "1:1", "2:3"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V3_2 => "3:2",
+                            Self::V1_1 => "1:1",
+                            Self::V2_3 => "2:3",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "3:2" => Self::V3_2,
+                            "1:1" => Self::V1_1,
+                            "2:3" => Self::V2_3,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for AspectRatio {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "AspectRatio",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for AspectRatio {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for AspectRatio {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for AspectRatio {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for AspectRatio {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Duration` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Duration {
+                    /// `"5s"`
+                    V5s,
+                    /// `"10s"`
+                    V10s,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Duration {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["5s", "10s"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V5s => "5s",
+                            Self::V10s => "10s",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "5s" => Self::V5s,
+                            "10s" => Self::V10s,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Duration {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Duration", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Duration {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Duration {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Duration {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Duration {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Duration` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Duration {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Kandinsky5TextToVideoDistillOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Default)]
+                pub struct Kandinsky5TextToVideoDistillOutput {
+                    /// The `video` field.
+                    ///
+                    /// Example: `{"file_size":5797172,"url":"https://v3b.fal.media/files/b/tiger/5d-CATfsfPrBaXAK38hy6_output.mp4","content_type":"application/octet-stream","file_name":"output.mp4"}`.
+                    pub video: Option<fal_runtime::File>,
+                }
+                impl __fal::serde::Serialize for Kandinsky5TextToVideoDistillOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        __fal::optional_entry(&mut map, "video", &self.video)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Kandinsky5TextToVideoDistillOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = Kandinsky5TextToVideoDistillOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `Kandinsky5TextToVideoDistillOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<Kandinsky5TextToVideoDistillOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(Kandinsky5TextToVideoDistillOutput {
+                                    video: f0,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatio3bbc100a {
-        /// `"3:2"`
-        V3_2,
-        /// `"1:1"`
-        V1_1,
-        /// `"2:3"`
-        V2_3,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatio3bbc100a {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V3_2 => "3:2",
-                Self::V1_1 => "1:1",
-                Self::V2_3 => "2:3",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for AspectRatio3bbc100a {
-        fn from(value: &str) -> Self {
-            match value {
-                "3:2" => Self::V3_2,
-                "1:1" => Self::V1_1,
-                "2:3" => Self::V2_3,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for AspectRatio3bbc100a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatio3bbc100a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Duration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Durationba47f137 {
-        /// `"5s"`
-        V5s,
-        /// `"10s"`
-        V10s,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Durationba47f137 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V5s => "5s",
-                Self::V10s => "10s",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Durationba47f137 {
-        fn from(value: &str) -> Self {
-            match value {
-                "5s" => Self::V5s,
-                "10s" => Self::V10s,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Durationba47f137 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Durationba47f137 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Kandinsky5TextToVideoDistillOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct Kandinsky5TextToVideoDistillOutput206fe4e0 {
-        /// The `video` field.
-        ///
-        /// Example: `{"file_size":5797172,"url":"https://v3b.fal.media/files/b/tiger/5d-CATfsfPrBaXAK38hy6_output.mp4","content_type":"application/octet-stream","file_name":"output.mp4"}`.
-        pub video: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for Kandinsky5TextToVideoDistillOutput206fe4e0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Kandinsky5TextToVideoDistillOutput206fe4e0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::optional_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution639936d3 {
-        /// `"768x512"`
-        V768x512,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution639936d3 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V768x512 => "768x512",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Resolution639936d3 {
-        fn from(value: &str) -> Self {
-            match value {
-                "768x512" => Self::V768x512,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Resolution639936d3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution639936d3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

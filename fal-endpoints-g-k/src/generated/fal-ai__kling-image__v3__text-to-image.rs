@@ -9,13 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `KlingImageV3TextToImageInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `KlingImageV3TextToImageOutput`.
             pub mod text_to_image {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::AspectRatioa31af5ae as AspectRatio;
-                pub use super::super::super::super::__types::ElementInput664c2a38 as ElementInput;
-                pub use super::super::super::super::__types::KlingImageV3TextToImageOutputf2d5c8cd as KlingImageV3TextToImageOutput;
-                pub use super::super::super::super::__types::OutputFormat571d4461 as OutputFormat;
-                pub use super::super::super::super::__types::Resolutionaefc1f76 as Resolution;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/kling-image/v3/text-to-image`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct KlingImageV3TextToImageInput {
@@ -49,39 +43,90 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `false`.
                     pub sync_mode: Option<bool>,
                 }
-                impl __serde::Serialize for KlingImageV3TextToImageInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for KlingImageV3TextToImageInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __types::optional_entry(&mut map, "elements", &self.elements)?;
-                        __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __types::optional_entry(&mut map, "num_images", &self.num_images)?;
-                        __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __types::optional_entry(&mut map, "output_format", &self.output_format)?;
-                        __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                        __fal::optional_entry(&mut map, "elements", &self.elements)?;
+                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                        __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for KlingImageV3TextToImageInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for KlingImageV3TextToImageInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            prompt: __types::required_field(&mut map, "prompt")?,
-                            negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                            elements: __types::optional_field(&mut map, "elements")?,
-                            resolution: __types::optional_field(&mut map, "resolution")?,
-                            num_images: __types::optional_field(&mut map, "num_images")?,
-                            aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                            output_format: __types::optional_field(&mut map, "output_format")?,
-                            sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = KlingImageV3TextToImageInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `KlingImageV3TextToImageInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<KlingImageV3TextToImageInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "prompt",
+                                                "negative_prompt",
+                                                "elements",
+                                                "resolution",
+                                                "num_images",
+                                                "aspect_ratio",
+                                                "output_format",
+                                                "sync_mode",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(KlingImageV3TextToImageInput {
+                                    prompt: __fal::required(f0, "prompt")?,
+                                    negative_prompt: f1,
+                                    elements: f2,
+                                    resolution: f3,
+                                    num_images: f4,
+                                    aspect_ratio: f5,
+                                    output_format: f6,
+                                    sync_mode: f7,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl KlingImageV3TextToImageInput {
@@ -137,371 +182,474 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for KlingImageV3TextToImageInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "prompt",
+                            &self.prompt,
+                            &__fal::Rules {
+                                max_length: Some(2500u64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "negative_prompt",
+                            &self.negative_prompt,
+                            &__fal::Rules {
+                                max_length: Some(2500u64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("elements", &self.elements, &__fal::Rules::NONE);
+                        v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                        v.field(
+                            "num_images",
+                            &self.num_images,
+                            &__fal::Rules {
+                                minimum: Some(1f64),
+                                maximum: Some(9f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                        v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                    }
+                }
+                impl KlingImageV3TextToImageInput {
+                    /// Every rule of `fal-ai/kling-image/v3/text-to-image`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for KlingImageV3TextToImageInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/kling-image/v3/text-to-image";
                     type Output = KlingImageV3TextToImageOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        KlingImageV3TextToImageInput::validate(self)
+                    }
+                }
+                /// The `AspectRatio` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum AspectRatio {
+                    /// `"16:9"`
+                    V16_9,
+                    /// `"9:16"`
+                    V9_16,
+                    /// `"1:1"`
+                    V1_1,
+                    /// `"4:3"`
+                    V4_3,
+                    /// `"3:4"`
+                    V3_4,
+                    /// `"3:2"`
+                    V3_2,
+                    /// `"2:3"`
+                    V2_3,
+                    /// `"21:9"`
+                    V21_9,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl AspectRatio {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "16:9",
+                        "9:16",
+                        "1:1",
+                        "4:3",
+                        "3:4",
+                        "3:2",
+                        "2:3",
+                        "21:9",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V16_9 => "16:9",
+                            Self::V9_16 => "9:16",
+                            Self::V1_1 => "1:1",
+                            Self::V4_3 => "4:3",
+                            Self::V3_4 => "3:4",
+                            Self::V3_2 => "3:2",
+                            Self::V2_3 => "2:3",
+                            Self::V21_9 => "21:9",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "16:9" => Self::V16_9,
+                            "9:16" => Self::V9_16,
+                            "1:1" => Self::V1_1,
+                            "4:3" => Self::V4_3,
+                            "3:4" => Self::V3_4,
+                            "3:2" => Self::V3_2,
+                            "2:3" => Self::V2_3,
+                            "21:9" => Self::V21_9,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for AspectRatio {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "AspectRatio",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for AspectRatio {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for AspectRatio {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for AspectRatio {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for AspectRatio {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `ElementInput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Default)]
+                pub struct ElementInput {
+                    /// The `frontal_image_url` field.
+                    pub frontal_image_url: Option<fal_runtime::FileInput>,
+                    /// The `reference_image_urls` field.
+                    pub reference_image_urls: Option<Vec<fal_runtime::FileInput>>,
+                }
+                impl __fal::serde::Serialize for ElementInput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        __fal::optional_entry(&mut map, "frontal_image_url", &self.frontal_image_url)?;
+                        __fal::optional_entry(
+                            &mut map,
+                            "reference_image_urls",
+                            &self.reference_image_urls,
+                        )?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ElementInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ElementInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ElementInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ElementInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(&["frontal_image_url", "reference_image_urls"]),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ElementInput {
+                                    frontal_image_url: f0,
+                                    reference_image_urls: f1,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                impl ElementInput {
+                    /// An input with every field unset, so fal applies its defaults.
+                    pub fn new() -> Self {
+                        Self {
+                            frontal_image_url: None,
+                            reference_image_urls: None,
+                        }
+                    }
+                    /// Sets `frontal_image_url` (left out of the request until set).
+                    pub fn with_frontal_image_url(
+                        mut self,
+                        frontal_image_url: impl Into<fal_runtime::FileInput>,
+                    ) -> Self {
+                        self.frontal_image_url = Some(frontal_image_url.into());
+                        self
+                    }
+                    /// Sets `reference_image_urls` (left out of the request until set).
+                    pub fn with_reference_image_urls<I1: Into<fal_runtime::FileInput>>(
+                        mut self,
+                        reference_image_urls: impl IntoIterator<Item = I1>,
+                    ) -> Self {
+                        self.reference_image_urls = Some(
+                            reference_image_urls.into_iter().map(Into::into).collect(),
+                        );
+                        self
+                    }
+                }
+                impl __fal::Validate for ElementInput {
+                    fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+                }
+                /// The `KlingImageV3TextToImageOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct KlingImageV3TextToImageOutput {
+                    /// The `images` field.
+                    pub images: Vec<fal_runtime::Image>,
+                }
+                impl __fal::serde::Serialize for KlingImageV3TextToImageOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("images", &self.images)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for KlingImageV3TextToImageOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = KlingImageV3TextToImageOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `KlingImageV3TextToImageOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<KlingImageV3TextToImageOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["images"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(KlingImageV3TextToImageOutput {
+                                    images: __fal::required(f0, "images")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `OutputFormat` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum OutputFormat {
+                    /// `"jpeg"`
+                    Jpeg,
+                    /// `"png"`
+                    Png,
+                    /// `"webp"`
+                    Webp,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl OutputFormat {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["jpeg", "png", "webp"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Jpeg => "jpeg",
+                            Self::Png => "png",
+                            Self::Webp => "webp",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "jpeg" => Self::Jpeg,
+                            "png" => Self::Png,
+                            "webp" => Self::Webp,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for OutputFormat {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "OutputFormat",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for OutputFormat {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for OutputFormat {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for OutputFormat {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for OutputFormat {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Resolution` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Resolution {
+                    /// `"1K"`
+                    V1k,
+                    /// `"2K"`
+                    V2k,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Resolution {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["1K", "2K"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V1k => "1K",
+                            Self::V2k => "2K",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "1K" => Self::V1k,
+                            "2K" => Self::V2k,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Resolution {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Resolution {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Resolution {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Resolution {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Resolution {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatioa31af5ae {
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// `"1:1"`
-        V1_1,
-        /// `"4:3"`
-        V4_3,
-        /// `"3:4"`
-        V3_4,
-        /// `"3:2"`
-        V3_2,
-        /// `"2:3"`
-        V2_3,
-        /// `"21:9"`
-        V21_9,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatioa31af5ae {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::V1_1 => "1:1",
-                Self::V4_3 => "4:3",
-                Self::V3_4 => "3:4",
-                Self::V3_2 => "3:2",
-                Self::V2_3 => "2:3",
-                Self::V21_9 => "21:9",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for AspectRatioa31af5ae {
-        fn from(value: &str) -> Self {
-            match value {
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                "1:1" => Self::V1_1,
-                "4:3" => Self::V4_3,
-                "3:4" => Self::V3_4,
-                "3:2" => Self::V3_2,
-                "2:3" => Self::V2_3,
-                "21:9" => Self::V21_9,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for AspectRatioa31af5ae {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatioa31af5ae {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ElementInput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ElementInput664c2a38 {
-        /// The `frontal_image_url` field.
-        pub frontal_image_url: Option<fal_runtime::FileInput>,
-        /// The `reference_image_urls` field.
-        pub reference_image_urls: Option<Vec<fal_runtime::FileInput>>,
-    }
-    impl __serde::Serialize for ElementInput664c2a38 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "frontal_image_url", &self.frontal_image_url)?;
-            self::optional_entry(
-                &mut map,
-                "reference_image_urls",
-                &self.reference_image_urls,
-            )?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ElementInput664c2a38 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                frontal_image_url: self::optional_field(&mut map, "frontal_image_url")?,
-                reference_image_urls: self::optional_field(&mut map, "reference_image_urls")?,
-            })
-        }
-    }
-    impl ElementInput664c2a38 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                frontal_image_url: None,
-                reference_image_urls: None,
-            }
-        }
-        /// Sets `frontal_image_url` (left out of the request until set).
-        pub fn with_frontal_image_url(
-            mut self,
-            frontal_image_url: impl Into<fal_runtime::FileInput>,
-        ) -> Self {
-            self.frontal_image_url = Some(frontal_image_url.into());
-            self
-        }
-        /// Sets `reference_image_urls` (left out of the request until set).
-        pub fn with_reference_image_urls<I1: Into<fal_runtime::FileInput>>(
-            mut self,
-            reference_image_urls: impl IntoIterator<Item = I1>,
-        ) -> Self {
-            self.reference_image_urls = Some(
-                reference_image_urls.into_iter().map(Into::into).collect(),
-            );
-            self
-        }
-    }
-    /// The `KlingImageV3TextToImageOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingImageV3TextToImageOutputf2d5c8cd {
-        /// The `images` field.
-        pub images: Vec<fal_runtime::Image>,
-    }
-    impl __serde::Serialize for KlingImageV3TextToImageOutputf2d5c8cd {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KlingImageV3TextToImageOutputf2d5c8cd {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-            })
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat571d4461 {
-        /// `"jpeg"`
-        Jpeg,
-        /// `"png"`
-        Png,
-        /// `"webp"`
-        Webp,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat571d4461 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Jpeg => "jpeg",
-                Self::Png => "png",
-                Self::Webp => "webp",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for OutputFormat571d4461 {
-        fn from(value: &str) -> Self {
-            match value {
-                "jpeg" => Self::Jpeg,
-                "png" => Self::Png,
-                "webp" => Self::Webp,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for OutputFormat571d4461 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat571d4461 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolutionaefc1f76 {
-        /// `"1K"`
-        V1k,
-        /// `"2K"`
-        V2k,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolutionaefc1f76 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V1k => "1K",
-                Self::V2k => "2K",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Resolutionaefc1f76 {
-        fn from(value: &str) -> Self {
-            match value {
-                "1K" => Self::V1k,
-                "2K" => Self::V2k,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Resolutionaefc1f76 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolutionaefc1f76 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -7,9 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `KlingVideoCreateVoiceInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `KlingVideoCreateVoiceOutput`.
         pub mod create_voice {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::KlingVideoCreateVoiceOutputee6f9f33 as KlingVideoCreateVoiceOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/kling-video/create-voice`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct KlingVideoCreateVoiceInput {
@@ -18,25 +16,47 @@ pub mod fal_ai {
                 /// Example: `"https://v3b.fal.media/files/b/0a867736/_Wo19V-XrOVYZt6jKE8t5_kling_video.wav"`.
                 pub voice_url: fal_runtime::FileInput,
             }
-            impl __serde::Serialize for KlingVideoCreateVoiceInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for KlingVideoCreateVoiceInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("voice_url", &self.voice_url)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for KlingVideoCreateVoiceInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for KlingVideoCreateVoiceInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        voice_url: __types::required_field(&mut map, "voice_url")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = KlingVideoCreateVoiceInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `KlingVideoCreateVoiceInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<KlingVideoCreateVoiceInput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["voice_url"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(KlingVideoCreateVoiceInput {
+                                voice_url: __fal::required(f0, "voice_url")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl KlingVideoCreateVoiceInput {
@@ -47,147 +67,73 @@ pub mod fal_ai {
                     }
                 }
             }
+            impl __fal::Validate for KlingVideoCreateVoiceInput {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            impl KlingVideoCreateVoiceInput {
+                /// Every rule of `fal-ai/kling-video/create-voice`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for KlingVideoCreateVoiceInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/kling-video/create-voice";
                 type Output = KlingVideoCreateVoiceOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    KlingVideoCreateVoiceInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `KlingVideoCreateVoiceOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct KlingVideoCreateVoiceOutput {
+                /// The `voice_id` field.
+                ///
+                /// Example: `"829877809978941442"`.
+                pub voice_id: String,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for KlingVideoCreateVoiceOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("voice_id", &self.voice_id)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for KlingVideoCreateVoiceOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = KlingVideoCreateVoiceOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `KlingVideoCreateVoiceOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<KlingVideoCreateVoiceOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["voice_id"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(KlingVideoCreateVoiceOutput {
+                                voice_id: __fal::required(f0, "voice_id")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `KlingVideoCreateVoiceOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoCreateVoiceOutputee6f9f33 {
-        /// The `voice_id` field.
-        ///
-        /// Example: `"829877809978941442"`.
-        pub voice_id: String,
-    }
-    impl __serde::Serialize for KlingVideoCreateVoiceOutputee6f9f33 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("voice_id", &self.voice_id)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoCreateVoiceOutputee6f9f33 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                voice_id: self::required_field(&mut map, "voice_id")?,
-            })
         }
     }
 }

@@ -13,12 +13,7 @@ pub mod fal_ai {
                     ///
                     /// Build a `KlingVideoO1StandardVideoToVideoReferenceInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `KlingVideoO1StandardVideoToVideoReferenceOutput`.
                     pub mod reference {
-                        use fal_runtime::__private::serde as __serde;
-                        use super::super::super::super::super::super::__types;
-                        pub use super::super::super::super::super::super::__types::AspectRatio0552f7f9 as AspectRatio;
-                        pub use super::super::super::super::super::super::__types::Durationff681cb8 as Duration;
-                        pub use super::super::super::super::super::super::__types::KlingVideoO1StandardVideoToVideoReferenceOutput7789573b as KlingVideoO1StandardVideoToVideoReferenceOutput;
-                        pub use super::super::super::super::super::super::__types::OmniVideoElementInput9c63028f as OmniVideoElementInput;
+                        use fal_runtime::__private as __fal;
                         /// The request body of `fal-ai/kling-video/o1/standard/video-to-video/reference`.
                         #[derive(Debug, Clone, PartialEq)]
                         pub struct KlingVideoO1StandardVideoToVideoReferenceInput {
@@ -49,37 +44,86 @@ pub mod fal_ai {
                             /// Default (applied by fal when the field is left unset): `"5"`.
                             pub duration: Option<Duration>,
                         }
-                        impl __serde::Serialize for KlingVideoO1StandardVideoToVideoReferenceInput {
-                            fn serialize<S: __serde::Serializer>(
+                        impl __fal::serde::Serialize for KlingVideoO1StandardVideoToVideoReferenceInput {
+                            fn serialize<S: __fal::serde::Serializer>(
                                 &self,
                                 serializer: S,
                             ) -> Result<S::Ok, S::Error> {
-                                use __serde::ser::SerializeMap as _;
+                                use __fal::serde::ser::SerializeMap as _;
                                 let mut map = serializer.serialize_map(None)?;
                                 map.serialize_entry("prompt", &self.prompt)?;
                                 map.serialize_entry("video_url", &self.video_url)?;
-                                __types::optional_entry(&mut map, "keep_audio", &self.keep_audio)?;
-                                __types::optional_entry(&mut map, "image_urls", &self.image_urls)?;
-                                __types::optional_entry(&mut map, "elements", &self.elements)?;
-                                __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                                __types::optional_entry(&mut map, "duration", &self.duration)?;
+                                __fal::optional_entry(&mut map, "keep_audio", &self.keep_audio)?;
+                                __fal::optional_entry(&mut map, "image_urls", &self.image_urls)?;
+                                __fal::optional_entry(&mut map, "elements", &self.elements)?;
+                                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                                __fal::optional_entry(&mut map, "duration", &self.duration)?;
                                 map.end()
                             }
                         }
-                        impl<'de> __serde::Deserialize<'de> for KlingVideoO1StandardVideoToVideoReferenceInput {
-                            fn deserialize<D: __serde::Deserializer<'de>>(
+                        impl<'de> __fal::serde::Deserialize<'de>
+                        for KlingVideoO1StandardVideoToVideoReferenceInput {
+                            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                                 deserializer: D,
                             ) -> Result<Self, D::Error> {
-                                let mut map = __types::object(deserializer)?;
-                                Ok(Self {
-                                    prompt: __types::required_field(&mut map, "prompt")?,
-                                    video_url: __types::required_field(&mut map, "video_url")?,
-                                    keep_audio: __types::optional_field(&mut map, "keep_audio")?,
-                                    image_urls: __types::optional_field(&mut map, "image_urls")?,
-                                    elements: __types::optional_field(&mut map, "elements")?,
-                                    aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                                    duration: __types::optional_field(&mut map, "duration")?,
-                                })
+                                struct FalVisitor;
+                                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                    type Value = KlingVideoO1StandardVideoToVideoReferenceInput;
+                                    fn expecting(
+                                        &self,
+                                        f: &mut ::std::fmt::Formatter<'_>,
+                                    ) -> ::std::fmt::Result {
+                                        f.write_str("a `KlingVideoO1StandardVideoToVideoReferenceInput` object")
+                                    }
+                                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                        self,
+                                        mut map: A,
+                                    ) -> Result<KlingVideoO1StandardVideoToVideoReferenceInput, A::Error> {
+                                        let mut f0 = None;
+                                        let mut f1 = None;
+                                        let mut f2 = None;
+                                        let mut f3 = None;
+                                        let mut f4 = None;
+                                        let mut f5 = None;
+                                        let mut f6 = None;
+                                        while let Some(key) = map
+                                            .next_key_seed(
+                                                __fal::Key(
+                                                    &[
+                                                        "prompt",
+                                                        "video_url",
+                                                        "keep_audio",
+                                                        "image_urls",
+                                                        "elements",
+                                                        "aspect_ratio",
+                                                        "duration",
+                                                    ],
+                                                ),
+                                            )?
+                                        {
+                                            match key {
+                                                Some(0) => f0 = Some(map.next_value()?),
+                                                Some(1) => f1 = Some(map.next_value()?),
+                                                Some(2) => f2 = map.next_value()?,
+                                                Some(3) => f3 = map.next_value()?,
+                                                Some(4) => f4 = map.next_value()?,
+                                                Some(5) => f5 = map.next_value()?,
+                                                Some(6) => f6 = map.next_value()?,
+                                                _ => __fal::skip(&mut map)?,
+                                            }
+                                        }
+                                        Ok(KlingVideoO1StandardVideoToVideoReferenceInput {
+                                            prompt: __fal::required(f0, "prompt")?,
+                                            video_url: __fal::required(f1, "video_url")?,
+                                            keep_audio: f2,
+                                            image_urls: f3,
+                                            elements: f4,
+                                            aspect_ratio: f5,
+                                            duration: f6,
+                                        })
+                                    }
+                                }
+                                deserializer.deserialize_map(FalVisitor)
                             }
                         }
                         impl KlingVideoO1StandardVideoToVideoReferenceInput {
@@ -130,327 +174,373 @@ pub mod fal_ai {
                                 self
                             }
                         }
+                        impl __fal::Validate for KlingVideoO1StandardVideoToVideoReferenceInput {
+                            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                                v.field(
+                                    "prompt",
+                                    &self.prompt,
+                                    &__fal::Rules {
+                                        max_length: Some(2500u64),
+                                        ..__fal::Rules::NONE
+                                    },
+                                );
+                                v.field("elements", &self.elements, &__fal::Rules::NONE);
+                                v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                                v.field("duration", &self.duration, &__fal::Rules::NONE);
+                            }
+                        }
+                        impl KlingVideoO1StandardVideoToVideoReferenceInput {
+                            /// Every rule of `fal-ai/kling-video/o1/standard/video-to-video/reference`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                                __fal::validate(self)
+                            }
+                        }
                         impl fal_runtime::Endpoint for KlingVideoO1StandardVideoToVideoReferenceInput {
                             const ENDPOINT_ID: &'static str = "fal-ai/kling-video/o1/standard/video-to-video/reference";
                             type Output = KlingVideoO1StandardVideoToVideoReferenceOutput;
+                            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                                KlingVideoO1StandardVideoToVideoReferenceInput::validate(self)
+                            }
+                        }
+                        /// The `AspectRatio` type of the endpoint schema.
+                        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                        pub enum AspectRatio {
+                            /// `"auto"`
+                            Auto,
+                            /// `"16:9"`
+                            V16_9,
+                            /// `"9:16"`
+                            V9_16,
+                            /// `"1:1"`
+                            V1_1,
+                            /// A value the schema does not list (fal added it later), kept as sent.
+                            Other(fal_runtime::UnlistedValue),
+                        }
+                        impl AspectRatio {
+                            /// Every value the schema lists, in its order.
+                            pub const VALUES: &'static [&'static str] = &["auto", "16:9", "9:16", "1:1"];
+                            /// The value on the wire.
+                            pub fn as_str(&self) -> &str {
+                                match self {
+                                    Self::Auto => "auto",
+                                    Self::V16_9 => "16:9",
+                                    Self::V9_16 => "9:16",
+                                    Self::V1_1 => "1:1",
+                                    Self::Other(value) => value.as_str(),
+                                }
+                            }
+                            /// Any wire value, unchecked: a listed value becomes its variant, any
+                            /// other `Other`. For values fal accepts that this binding does not
+                            /// list yet; `parse` and `try_from` refuse those.
+                            pub fn from_wire(value: &str) -> Self {
+                                match value {
+                                    "auto" => Self::Auto,
+                                    "16:9" => Self::V16_9,
+                                    "9:16" => Self::V9_16,
+                                    "1:1" => Self::V1_1,
+                                    other => Self::Other(__fal::unlisted(other)),
+                                }
+                            }
+                        }
+                        impl ::std::str::FromStr for AspectRatio {
+                            type Err = fal_runtime::UnknownEnumValue;
+                            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                                match Self::from_wire(value) {
+                                    Self::Other(_) => {
+                                        Err(
+                                            fal_runtime::UnknownEnumValue::new(
+                                                "AspectRatio",
+                                                value,
+                                                Self::VALUES,
+                                            ),
+                                        )
+                                    }
+                                    known => Ok(known),
+                                }
+                            }
+                        }
+                        impl TryFrom<&str> for AspectRatio {
+                            type Error = fal_runtime::UnknownEnumValue;
+                            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                                value.parse()
+                            }
+                        }
+                        impl ::std::fmt::Display for AspectRatio {
+                            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                                f.write_str(self.as_str())
+                            }
+                        }
+                        impl __fal::serde::Serialize for AspectRatio {
+                            fn serialize<S: __fal::serde::Serializer>(
+                                &self,
+                                serializer: S,
+                            ) -> Result<S::Ok, S::Error> {
+                                serializer.serialize_str(self.as_str())
+                            }
+                        }
+                        impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                                deserializer: D,
+                            ) -> Result<Self, D::Error> {
+                                __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                            }
+                        }
+                        impl __fal::Validate for AspectRatio {
+                            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                                if let Self::Other(value) = self {
+                                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                                }
+                            }
+                        }
+                        /// The `Duration` type of the endpoint schema.
+                        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                        pub enum Duration {
+                            /// `"3"`
+                            V3,
+                            /// `"4"`
+                            V4,
+                            /// `"5"`
+                            V5,
+                            /// `"6"`
+                            V6,
+                            /// `"7"`
+                            V7,
+                            /// `"8"`
+                            V8,
+                            /// `"9"`
+                            V9,
+                            /// `"10"`
+                            V10,
+                            /// A value the schema does not list (fal added it later), kept as sent.
+                            Other(fal_runtime::UnlistedValue),
+                        }
+                        impl Duration {
+                            /// Every value the schema lists, in its order.
+                            pub const VALUES: &'static [&'static str] = &[
+                                "3",
+                                "4",
+                                "5",
+                                "6",
+                                "7",
+                                "8",
+                                "9",
+                                "10",
+                            ];
+                            /// The value on the wire.
+                            pub fn as_str(&self) -> &str {
+                                match self {
+                                    Self::V3 => "3",
+                                    Self::V4 => "4",
+                                    Self::V5 => "5",
+                                    Self::V6 => "6",
+                                    Self::V7 => "7",
+                                    Self::V8 => "8",
+                                    Self::V9 => "9",
+                                    Self::V10 => "10",
+                                    Self::Other(value) => value.as_str(),
+                                }
+                            }
+                            /// Any wire value, unchecked: a listed value becomes its variant, any
+                            /// other `Other`. For values fal accepts that this binding does not
+                            /// list yet; `parse` and `try_from` refuse those.
+                            pub fn from_wire(value: &str) -> Self {
+                                match value {
+                                    "3" => Self::V3,
+                                    "4" => Self::V4,
+                                    "5" => Self::V5,
+                                    "6" => Self::V6,
+                                    "7" => Self::V7,
+                                    "8" => Self::V8,
+                                    "9" => Self::V9,
+                                    "10" => Self::V10,
+                                    other => Self::Other(__fal::unlisted(other)),
+                                }
+                            }
+                        }
+                        impl ::std::str::FromStr for Duration {
+                            type Err = fal_runtime::UnknownEnumValue;
+                            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                                match Self::from_wire(value) {
+                                    Self::Other(_) => {
+                                        Err(fal_runtime::UnknownEnumValue::new("Duration", value, Self::VALUES))
+                                    }
+                                    known => Ok(known),
+                                }
+                            }
+                        }
+                        impl TryFrom<&str> for Duration {
+                            type Error = fal_runtime::UnknownEnumValue;
+                            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                                value.parse()
+                            }
+                        }
+                        impl ::std::fmt::Display for Duration {
+                            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                                f.write_str(self.as_str())
+                            }
+                        }
+                        impl __fal::serde::Serialize for Duration {
+                            fn serialize<S: __fal::serde::Serializer>(
+                                &self,
+                                serializer: S,
+                            ) -> Result<S::Ok, S::Error> {
+                                serializer.serialize_str(self.as_str())
+                            }
+                        }
+                        impl<'de> __fal::serde::Deserialize<'de> for Duration {
+                            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                                deserializer: D,
+                            ) -> Result<Self, D::Error> {
+                                __fal::string_enum(deserializer, "a `Duration` string", Self::from_wire)
+                            }
+                        }
+                        impl __fal::Validate for Duration {
+                            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                                if let Self::Other(value) = self {
+                                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                                }
+                            }
+                        }
+                        /// The `KlingVideoO1StandardVideoToVideoReferenceOutput` type of the endpoint schema.
+                        #[derive(Debug, Clone, PartialEq)]
+                        pub struct KlingVideoO1StandardVideoToVideoReferenceOutput {
+                            /// The `video` field.
+                            ///
+                            /// Example: `{"file_name":"output.mp4","url":"https://v3b.fal.media/files/b/kangaroo/3n_Lpxm_SjK5NYyBobRdS_output.mp4","content_type":"video/mp4","file_size":28472159}`.
+                            pub video: fal_runtime::File,
+                        }
+                        impl __fal::serde::Serialize for KlingVideoO1StandardVideoToVideoReferenceOutput {
+                            fn serialize<S: __fal::serde::Serializer>(
+                                &self,
+                                serializer: S,
+                            ) -> Result<S::Ok, S::Error> {
+                                use __fal::serde::ser::SerializeMap as _;
+                                let mut map = serializer.serialize_map(None)?;
+                                map.serialize_entry("video", &self.video)?;
+                                map.end()
+                            }
+                        }
+                        impl<'de> __fal::serde::Deserialize<'de>
+                        for KlingVideoO1StandardVideoToVideoReferenceOutput {
+                            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                                deserializer: D,
+                            ) -> Result<Self, D::Error> {
+                                struct FalVisitor;
+                                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                    type Value = KlingVideoO1StandardVideoToVideoReferenceOutput;
+                                    fn expecting(
+                                        &self,
+                                        f: &mut ::std::fmt::Formatter<'_>,
+                                    ) -> ::std::fmt::Result {
+                                        f.write_str("a `KlingVideoO1StandardVideoToVideoReferenceOutput` object")
+                                    }
+                                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                        self,
+                                        mut map: A,
+                                    ) -> Result<KlingVideoO1StandardVideoToVideoReferenceOutput, A::Error> {
+                                        let mut f0 = None;
+                                        while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                            match key {
+                                                Some(0) => f0 = Some(map.next_value()?),
+                                                _ => __fal::skip(&mut map)?,
+                                            }
+                                        }
+                                        Ok(KlingVideoO1StandardVideoToVideoReferenceOutput {
+                                            video: __fal::required(f0, "video")?,
+                                        })
+                                    }
+                                }
+                                deserializer.deserialize_map(FalVisitor)
+                            }
+                        }
+                        /// The `OmniVideoElementInput` type of the endpoint schema.
+                        #[derive(Debug, Clone, PartialEq)]
+                        pub struct OmniVideoElementInput {
+                            /// The `frontal_image_url` field.
+                            pub frontal_image_url: fal_runtime::FileInput,
+                            /// The `reference_image_urls` field.
+                            pub reference_image_urls: Option<Vec<fal_runtime::FileInput>>,
+                        }
+                        impl __fal::serde::Serialize for OmniVideoElementInput {
+                            fn serialize<S: __fal::serde::Serializer>(
+                                &self,
+                                serializer: S,
+                            ) -> Result<S::Ok, S::Error> {
+                                use __fal::serde::ser::SerializeMap as _;
+                                let mut map = serializer.serialize_map(None)?;
+                                map.serialize_entry("frontal_image_url", &self.frontal_image_url)?;
+                                __fal::optional_entry(
+                                    &mut map,
+                                    "reference_image_urls",
+                                    &self.reference_image_urls,
+                                )?;
+                                map.end()
+                            }
+                        }
+                        impl<'de> __fal::serde::Deserialize<'de> for OmniVideoElementInput {
+                            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                                deserializer: D,
+                            ) -> Result<Self, D::Error> {
+                                struct FalVisitor;
+                                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                    type Value = OmniVideoElementInput;
+                                    fn expecting(
+                                        &self,
+                                        f: &mut ::std::fmt::Formatter<'_>,
+                                    ) -> ::std::fmt::Result {
+                                        f.write_str("a `OmniVideoElementInput` object")
+                                    }
+                                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                        self,
+                                        mut map: A,
+                                    ) -> Result<OmniVideoElementInput, A::Error> {
+                                        let mut f0 = None;
+                                        let mut f1 = None;
+                                        while let Some(key) = map
+                                            .next_key_seed(
+                                                __fal::Key(&["frontal_image_url", "reference_image_urls"]),
+                                            )?
+                                        {
+                                            match key {
+                                                Some(0) => f0 = Some(map.next_value()?),
+                                                Some(1) => f1 = map.next_value()?,
+                                                _ => __fal::skip(&mut map)?,
+                                            }
+                                        }
+                                        Ok(OmniVideoElementInput {
+                                            frontal_image_url: __fal::required(f0, "frontal_image_url")?,
+                                            reference_image_urls: f1,
+                                        })
+                                    }
+                                }
+                                deserializer.deserialize_map(FalVisitor)
+                            }
+                        }
+                        impl OmniVideoElementInput {
+                            /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                            pub fn new(frontal_image_url: impl Into<fal_runtime::FileInput>) -> Self {
+                                Self {
+                                    frontal_image_url: frontal_image_url.into(),
+                                    reference_image_urls: None,
+                                }
+                            }
+                            /// Sets `reference_image_urls` (left out of the request until set).
+                            pub fn with_reference_image_urls<I1: Into<fal_runtime::FileInput>>(
+                                mut self,
+                                reference_image_urls: impl IntoIterator<Item = I1>,
+                            ) -> Self {
+                                self.reference_image_urls = Some(
+                                    reference_image_urls.into_iter().map(Into::into).collect(),
+                                );
+                                self
+                            }
+                        }
+                        impl __fal::Validate for OmniVideoElementInput {
+                            fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
                         }
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatio0552f7f9 {
-        /// `"auto"`
-        Auto,
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// `"1:1"`
-        V1_1,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatio0552f7f9 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Auto => "auto",
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::V1_1 => "1:1",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for AspectRatio0552f7f9 {
-        fn from(value: &str) -> Self {
-            match value {
-                "auto" => Self::Auto,
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                "1:1" => Self::V1_1,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for AspectRatio0552f7f9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatio0552f7f9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Duration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Durationff681cb8 {
-        /// `"3"`
-        V3,
-        /// `"4"`
-        V4,
-        /// `"5"`
-        V5,
-        /// `"6"`
-        V6,
-        /// `"7"`
-        V7,
-        /// `"8"`
-        V8,
-        /// `"9"`
-        V9,
-        /// `"10"`
-        V10,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Durationff681cb8 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V3 => "3",
-                Self::V4 => "4",
-                Self::V5 => "5",
-                Self::V6 => "6",
-                Self::V7 => "7",
-                Self::V8 => "8",
-                Self::V9 => "9",
-                Self::V10 => "10",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Durationff681cb8 {
-        fn from(value: &str) -> Self {
-            match value {
-                "3" => Self::V3,
-                "4" => Self::V4,
-                "5" => Self::V5,
-                "6" => Self::V6,
-                "7" => Self::V7,
-                "8" => Self::V8,
-                "9" => Self::V9,
-                "10" => Self::V10,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Durationff681cb8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Durationff681cb8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `KlingVideoO1StandardVideoToVideoReferenceOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoO1StandardVideoToVideoReferenceOutput7789573b {
-        /// The `video` field.
-        ///
-        /// Example: `{"file_name":"output.mp4","url":"https://v3b.fal.media/files/b/kangaroo/3n_Lpxm_SjK5NYyBobRdS_output.mp4","content_type":"video/mp4","file_size":28472159}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for KlingVideoO1StandardVideoToVideoReferenceOutput7789573b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de>
-    for KlingVideoO1StandardVideoToVideoReferenceOutput7789573b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `OmniVideoElementInput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct OmniVideoElementInput9c63028f {
-        /// The `frontal_image_url` field.
-        pub frontal_image_url: fal_runtime::FileInput,
-        /// The `reference_image_urls` field.
-        pub reference_image_urls: Option<Vec<fal_runtime::FileInput>>,
-    }
-    impl __serde::Serialize for OmniVideoElementInput9c63028f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("frontal_image_url", &self.frontal_image_url)?;
-            self::optional_entry(
-                &mut map,
-                "reference_image_urls",
-                &self.reference_image_urls,
-            )?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OmniVideoElementInput9c63028f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                frontal_image_url: self::required_field(&mut map, "frontal_image_url")?,
-                reference_image_urls: self::optional_field(&mut map, "reference_image_urls")?,
-            })
-        }
-    }
-    impl OmniVideoElementInput9c63028f {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(frontal_image_url: impl Into<fal_runtime::FileInput>) -> Self {
-            Self {
-                frontal_image_url: frontal_image_url.into(),
-                reference_image_urls: None,
-            }
-        }
-        /// Sets `reference_image_urls` (left out of the request until set).
-        pub fn with_reference_image_urls<I1: Into<fal_runtime::FileInput>>(
-            mut self,
-            reference_image_urls: impl IntoIterator<Item = I1>,
-        ) -> Self {
-            self.reference_image_urls = Some(
-                reference_image_urls.into_iter().map(Into::into).collect(),
-            );
-            self
         }
     }
 }

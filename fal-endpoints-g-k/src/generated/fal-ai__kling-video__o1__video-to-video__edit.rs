@@ -11,10 +11,7 @@ pub mod fal_ai {
                 ///
                 /// Build a `KlingVideoO1VideoToVideoEditInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `KlingVideoO1VideoToVideoEditOutput`.
                 pub mod edit {
-                    use fal_runtime::__private::serde as __serde;
-                    use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::KlingVideoO1VideoToVideoEditOutputef53fe18 as KlingVideoO1VideoToVideoEditOutput;
-                    pub use super::super::super::super::super::__types::OmniVideoElementInput9c63028f as OmniVideoElementInput;
+                    use fal_runtime::__private as __fal;
                     /// The request body of `fal-ai/kling-video/o1/video-to-video/edit`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct KlingVideoO1VideoToVideoEditInput {
@@ -37,33 +34,75 @@ pub mod fal_ai {
                         /// The `elements` field.
                         pub elements: Option<Vec<OmniVideoElementInput>>,
                     }
-                    impl __serde::Serialize for KlingVideoO1VideoToVideoEditInput {
-                        fn serialize<S: __serde::Serializer>(
+                    impl __fal::serde::Serialize for KlingVideoO1VideoToVideoEditInput {
+                        fn serialize<S: __fal::serde::Serializer>(
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __serde::ser::SerializeMap as _;
+                            use __fal::serde::ser::SerializeMap as _;
                             let mut map = serializer.serialize_map(None)?;
                             map.serialize_entry("prompt", &self.prompt)?;
                             map.serialize_entry("video_url", &self.video_url)?;
-                            __types::optional_entry(&mut map, "keep_audio", &self.keep_audio)?;
-                            __types::optional_entry(&mut map, "image_urls", &self.image_urls)?;
-                            __types::optional_entry(&mut map, "elements", &self.elements)?;
+                            __fal::optional_entry(&mut map, "keep_audio", &self.keep_audio)?;
+                            __fal::optional_entry(&mut map, "image_urls", &self.image_urls)?;
+                            __fal::optional_entry(&mut map, "elements", &self.elements)?;
                             map.end()
                         }
                     }
-                    impl<'de> __serde::Deserialize<'de> for KlingVideoO1VideoToVideoEditInput {
-                        fn deserialize<D: __serde::Deserializer<'de>>(
+                    impl<'de> __fal::serde::Deserialize<'de> for KlingVideoO1VideoToVideoEditInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
                             deserializer: D,
                         ) -> Result<Self, D::Error> {
-                            let mut map = __types::object(deserializer)?;
-                            Ok(Self {
-                                prompt: __types::required_field(&mut map, "prompt")?,
-                                video_url: __types::required_field(&mut map, "video_url")?,
-                                keep_audio: __types::optional_field(&mut map, "keep_audio")?,
-                                image_urls: __types::optional_field(&mut map, "image_urls")?,
-                                elements: __types::optional_field(&mut map, "elements")?,
-                            })
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = KlingVideoO1VideoToVideoEditInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `KlingVideoO1VideoToVideoEditInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<KlingVideoO1VideoToVideoEditInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    let mut f4 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(
+                                                &[
+                                                    "prompt",
+                                                    "video_url",
+                                                    "keep_audio",
+                                                    "image_urls",
+                                                    "elements",
+                                                ],
+                                            ),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = Some(map.next_value()?),
+                                            Some(2) => f2 = map.next_value()?,
+                                            Some(3) => f3 = map.next_value()?,
+                                            Some(4) => f4 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(KlingVideoO1VideoToVideoEditInput {
+                                        prompt: __fal::required(f0, "prompt")?,
+                                        video_url: __fal::required(f1, "video_url")?,
+                                        keep_audio: f2,
+                                        image_urls: f3,
+                                        elements: f4,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
                         }
                     }
                     impl KlingVideoO1VideoToVideoEditInput {
@@ -102,203 +141,170 @@ pub mod fal_ai {
                             self
                         }
                     }
+                    impl __fal::Validate for KlingVideoO1VideoToVideoEditInput {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field(
+                                "prompt",
+                                &self.prompt,
+                                &__fal::Rules {
+                                    max_length: Some(2500u64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field("elements", &self.elements, &__fal::Rules::NONE);
+                        }
+                    }
+                    impl KlingVideoO1VideoToVideoEditInput {
+                        /// Every rule of `fal-ai/kling-video/o1/video-to-video/edit`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                        pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            __fal::validate(self)
+                        }
+                    }
                     impl fal_runtime::Endpoint for KlingVideoO1VideoToVideoEditInput {
                         const ENDPOINT_ID: &'static str = "fal-ai/kling-video/o1/video-to-video/edit";
                         type Output = KlingVideoO1VideoToVideoEditOutput;
+                        fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            KlingVideoO1VideoToVideoEditInput::validate(self)
+                        }
+                    }
+                    /// The `KlingVideoO1VideoToVideoEditOutput` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct KlingVideoO1VideoToVideoEditOutput {
+                        /// The `video` field.
+                        ///
+                        /// Example: `{"file_name":"output.mp4","url":"https://v3b.fal.media/files/b/0a86603b/YAlbB2535l07BTy1wpDeI_output.mp4","content_type":"video/mp4","file_size":7533071}`.
+                        pub video: fal_runtime::File,
+                    }
+                    impl __fal::serde::Serialize for KlingVideoO1VideoToVideoEditOutput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("video", &self.video)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for KlingVideoO1VideoToVideoEditOutput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = KlingVideoO1VideoToVideoEditOutput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `KlingVideoO1VideoToVideoEditOutput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<KlingVideoO1VideoToVideoEditOutput, A::Error> {
+                                    let mut f0 = None;
+                                    while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(KlingVideoO1VideoToVideoEditOutput {
+                                        video: __fal::required(f0, "video")?,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
+                    }
+                    /// The `OmniVideoElementInput` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct OmniVideoElementInput {
+                        /// The `frontal_image_url` field.
+                        pub frontal_image_url: fal_runtime::FileInput,
+                        /// The `reference_image_urls` field.
+                        pub reference_image_urls: Option<Vec<fal_runtime::FileInput>>,
+                    }
+                    impl __fal::serde::Serialize for OmniVideoElementInput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("frontal_image_url", &self.frontal_image_url)?;
+                            __fal::optional_entry(
+                                &mut map,
+                                "reference_image_urls",
+                                &self.reference_image_urls,
+                            )?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for OmniVideoElementInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = OmniVideoElementInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `OmniVideoElementInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<OmniVideoElementInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(&["frontal_image_url", "reference_image_urls"]),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(OmniVideoElementInput {
+                                        frontal_image_url: __fal::required(f0, "frontal_image_url")?,
+                                        reference_image_urls: f1,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
+                    }
+                    impl OmniVideoElementInput {
+                        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                        pub fn new(frontal_image_url: impl Into<fal_runtime::FileInput>) -> Self {
+                            Self {
+                                frontal_image_url: frontal_image_url.into(),
+                                reference_image_urls: None,
+                            }
+                        }
+                        /// Sets `reference_image_urls` (left out of the request until set).
+                        pub fn with_reference_image_urls<I1: Into<fal_runtime::FileInput>>(
+                            mut self,
+                            reference_image_urls: impl IntoIterator<Item = I1>,
+                        ) -> Self {
+                            self.reference_image_urls = Some(
+                                reference_image_urls.into_iter().map(Into::into).collect(),
+                            );
+                            self
+                        }
+                    }
+                    impl __fal::Validate for OmniVideoElementInput {
+                        fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `KlingVideoO1VideoToVideoEditOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoO1VideoToVideoEditOutputef53fe18 {
-        /// The `video` field.
-        ///
-        /// Example: `{"file_name":"output.mp4","url":"https://v3b.fal.media/files/b/0a86603b/YAlbB2535l07BTy1wpDeI_output.mp4","content_type":"video/mp4","file_size":7533071}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for KlingVideoO1VideoToVideoEditOutputef53fe18 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoO1VideoToVideoEditOutputef53fe18 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `OmniVideoElementInput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct OmniVideoElementInput9c63028f {
-        /// The `frontal_image_url` field.
-        pub frontal_image_url: fal_runtime::FileInput,
-        /// The `reference_image_urls` field.
-        pub reference_image_urls: Option<Vec<fal_runtime::FileInput>>,
-    }
-    impl __serde::Serialize for OmniVideoElementInput9c63028f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("frontal_image_url", &self.frontal_image_url)?;
-            self::optional_entry(
-                &mut map,
-                "reference_image_urls",
-                &self.reference_image_urls,
-            )?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OmniVideoElementInput9c63028f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                frontal_image_url: self::required_field(&mut map, "frontal_image_url")?,
-                reference_image_urls: self::optional_field(&mut map, "reference_image_urls")?,
-            })
-        }
-    }
-    impl OmniVideoElementInput9c63028f {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(frontal_image_url: impl Into<fal_runtime::FileInput>) -> Self {
-            Self {
-                frontal_image_url: frontal_image_url.into(),
-                reference_image_urls: None,
-            }
-        }
-        /// Sets `reference_image_urls` (left out of the request until set).
-        pub fn with_reference_image_urls<I1: Into<fal_runtime::FileInput>>(
-            mut self,
-            reference_image_urls: impl IntoIterator<Item = I1>,
-        ) -> Self {
-            self.reference_image_urls = Some(
-                reference_image_urls.into_iter().map(Into::into).collect(),
-            );
-            self
         }
     }
 }

@@ -11,14 +11,7 @@ pub mod fal_ai {
                 ///
                 /// Build a `KlingVideoO34kTextToVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `KlingVideoO34kTextToVideoOutput`.
                 pub mod text_to_video {
-                    use fal_runtime::__private::serde as __serde;
-                    use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
-                    pub use super::super::super::super::super::__types::Duration162030aa as Duration;
-                    pub use super::super::super::super::super::__types::Duration2fcc00a9f as Duration2;
-                    pub use super::super::super::super::super::__types::KlingV3MultiPromptElement5e1cc994 as KlingV3MultiPromptElement;
-                    pub use super::super::super::super::super::__types::KlingVideoO34kTextToVideoOutput7af3aad1 as KlingVideoO34kTextToVideoOutput;
-                    pub use super::super::super::super::super::__types::ShotType6e23cf85 as ShotType;
+                    use fal_runtime::__private as __fal;
                     /// The request body of `fal-ai/kling-video/o3/4k/text-to-video`.
                     #[derive(Debug, Clone, PartialEq, Default)]
                     pub struct KlingVideoO34kTextToVideoInput {
@@ -44,37 +37,82 @@ pub mod fal_ai {
                         ///
                         /// Default (applied by fal when the field is left unset): `"customize"`.
                         /// Limits: always "customize".
-                        pub shot_type: Option<ShotType>,
+                        pub shot_type: Option<String>,
                     }
-                    impl __serde::Serialize for KlingVideoO34kTextToVideoInput {
-                        fn serialize<S: __serde::Serializer>(
+                    impl __fal::serde::Serialize for KlingVideoO34kTextToVideoInput {
+                        fn serialize<S: __fal::serde::Serializer>(
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __serde::ser::SerializeMap as _;
+                            use __fal::serde::ser::SerializeMap as _;
                             let mut map = serializer.serialize_map(None)?;
-                            __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                            __types::optional_entry(&mut map, "duration", &self.duration)?;
-                            __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                            __types::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                            __types::optional_entry(&mut map, "multi_prompt", &self.multi_prompt)?;
-                            __types::optional_entry(&mut map, "shot_type", &self.shot_type)?;
+                            __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                            __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                            __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
+                            __fal::optional_entry(&mut map, "multi_prompt", &self.multi_prompt)?;
+                            __fal::optional_entry(&mut map, "shot_type", &self.shot_type)?;
                             map.end()
                         }
                     }
-                    impl<'de> __serde::Deserialize<'de> for KlingVideoO34kTextToVideoInput {
-                        fn deserialize<D: __serde::Deserializer<'de>>(
+                    impl<'de> __fal::serde::Deserialize<'de> for KlingVideoO34kTextToVideoInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
                             deserializer: D,
                         ) -> Result<Self, D::Error> {
-                            let mut map = __types::object(deserializer)?;
-                            Ok(Self {
-                                prompt: __types::optional_field(&mut map, "prompt")?,
-                                duration: __types::optional_field(&mut map, "duration")?,
-                                aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                                generate_audio: __types::optional_field(&mut map, "generate_audio")?,
-                                multi_prompt: __types::optional_field(&mut map, "multi_prompt")?,
-                                shot_type: __types::optional_field(&mut map, "shot_type")?,
-                            })
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = KlingVideoO34kTextToVideoInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `KlingVideoO34kTextToVideoInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<KlingVideoO34kTextToVideoInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    let mut f4 = None;
+                                    let mut f5 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(
+                                                &[
+                                                    "prompt",
+                                                    "duration",
+                                                    "aspect_ratio",
+                                                    "generate_audio",
+                                                    "multi_prompt",
+                                                    "shot_type",
+                                                ],
+                                            ),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = map.next_value()?,
+                                            Some(1) => f1 = map.next_value()?,
+                                            Some(2) => f2 = map.next_value()?,
+                                            Some(3) => f3 = map.next_value()?,
+                                            Some(4) => f4 = map.next_value()?,
+                                            Some(5) => f5 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(KlingVideoO34kTextToVideoInput {
+                                        prompt: f0,
+                                        duration: f1,
+                                        aspect_ratio: f2,
+                                        generate_audio: f3,
+                                        multi_prompt: f4,
+                                        shot_type: f5,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
                         }
                     }
                     impl KlingVideoO34kTextToVideoInput {
@@ -118,477 +156,555 @@ pub mod fal_ai {
                             self
                         }
                         /// Sets `shot_type` (left out of the request until set).
-                        pub fn with_shot_type(mut self, shot_type: impl Into<ShotType>) -> Self {
+                        pub fn with_shot_type(mut self, shot_type: impl Into<String>) -> Self {
                             self.shot_type = Some(shot_type.into());
                             self
+                        }
+                    }
+                    impl __fal::Validate for KlingVideoO34kTextToVideoInput {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field(
+                                "prompt",
+                                &self.prompt,
+                                &__fal::Rules {
+                                    max_length: Some(2500u64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field("duration", &self.duration, &__fal::Rules::NONE);
+                            v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                            v.field("multi_prompt", &self.multi_prompt, &__fal::Rules::NONE);
+                            v.field(
+                                "shot_type",
+                                &self.shot_type,
+                                &__fal::Rules {
+                                    text: Some("customize"),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                        }
+                    }
+                    impl KlingVideoO34kTextToVideoInput {
+                        /// Every rule of `fal-ai/kling-video/o3/4k/text-to-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                        pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            __fal::validate(self)
                         }
                     }
                     impl fal_runtime::Endpoint for KlingVideoO34kTextToVideoInput {
                         const ENDPOINT_ID: &'static str = "fal-ai/kling-video/o3/4k/text-to-video";
                         type Output = KlingVideoO34kTextToVideoOutput;
+                        fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            KlingVideoO34kTextToVideoInput::validate(self)
+                        }
+                    }
+                    /// The `AspectRatio` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum AspectRatio {
+                        /// `"16:9"`
+                        V16_9,
+                        /// `"9:16"`
+                        V9_16,
+                        /// `"1:1"`
+                        V1_1,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl AspectRatio {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["16:9", "9:16", "1:1"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::V16_9 => "16:9",
+                                Self::V9_16 => "9:16",
+                                Self::V1_1 => "1:1",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "16:9" => Self::V16_9,
+                                "9:16" => Self::V9_16,
+                                "1:1" => Self::V1_1,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for AspectRatio {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "AspectRatio",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for AspectRatio {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for AspectRatio {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for AspectRatio {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for AspectRatio {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `Duration` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum Duration {
+                        /// `"3"`
+                        V3,
+                        /// `"4"`
+                        V4,
+                        /// `"5"`
+                        V5,
+                        /// `"6"`
+                        V6,
+                        /// `"7"`
+                        V7,
+                        /// `"8"`
+                        V8,
+                        /// `"9"`
+                        V9,
+                        /// `"10"`
+                        V10,
+                        /// `"11"`
+                        V11,
+                        /// `"12"`
+                        V12,
+                        /// `"13"`
+                        V13,
+                        /// `"14"`
+                        V14,
+                        /// `"15"`
+                        V15,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl Duration {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &[
+                            "3",
+                            "4",
+                            "5",
+                            "6",
+                            "7",
+                            "8",
+                            "9",
+                            "10",
+                            "11",
+                            "12",
+                            "13",
+                            "14",
+                            "15",
+                        ];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::V3 => "3",
+                                Self::V4 => "4",
+                                Self::V5 => "5",
+                                Self::V6 => "6",
+                                Self::V7 => "7",
+                                Self::V8 => "8",
+                                Self::V9 => "9",
+                                Self::V10 => "10",
+                                Self::V11 => "11",
+                                Self::V12 => "12",
+                                Self::V13 => "13",
+                                Self::V14 => "14",
+                                Self::V15 => "15",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "3" => Self::V3,
+                                "4" => Self::V4,
+                                "5" => Self::V5,
+                                "6" => Self::V6,
+                                "7" => Self::V7,
+                                "8" => Self::V8,
+                                "9" => Self::V9,
+                                "10" => Self::V10,
+                                "11" => Self::V11,
+                                "12" => Self::V12,
+                                "13" => Self::V13,
+                                "14" => Self::V14,
+                                "15" => Self::V15,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for Duration {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(fal_runtime::UnknownEnumValue::new("Duration", value, Self::VALUES))
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for Duration {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for Duration {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for Duration {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for Duration {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `Duration` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for Duration {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `KlingV3MultiPromptElement` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct KlingV3MultiPromptElement {
+                        /// The `prompt` field.
+                        pub prompt: String,
+                        /// The `duration` field.
+                        ///
+                        /// Default (applied by fal when the field is left unset): `"5"`.
+                        pub duration: Option<KlingV3MultiPromptElementDuration>,
+                    }
+                    impl __fal::serde::Serialize for KlingV3MultiPromptElement {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("prompt", &self.prompt)?;
+                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for KlingV3MultiPromptElement {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = KlingV3MultiPromptElement;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `KlingV3MultiPromptElement` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<KlingV3MultiPromptElement, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(__fal::Key(&["prompt", "duration"]))?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(KlingV3MultiPromptElement {
+                                        prompt: __fal::required(f0, "prompt")?,
+                                        duration: f1,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
+                    }
+                    impl KlingV3MultiPromptElement {
+                        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                        pub fn new(prompt: impl Into<String>) -> Self {
+                            Self {
+                                prompt: prompt.into(),
+                                duration: None,
+                            }
+                        }
+                        /// Sets `duration` (left out of the request until set).
+                        pub fn with_duration(
+                            mut self,
+                            duration: impl Into<KlingV3MultiPromptElementDuration>,
+                        ) -> Self {
+                            self.duration = Some(duration.into());
+                            self
+                        }
+                    }
+                    impl __fal::Validate for KlingV3MultiPromptElement {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field("duration", &self.duration, &__fal::Rules::NONE);
+                        }
+                    }
+                    /// The `KlingV3MultiPromptElementDuration` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum KlingV3MultiPromptElementDuration {
+                        /// `"1"`
+                        V1,
+                        /// `"2"`
+                        V2,
+                        /// `"3"`
+                        V3,
+                        /// `"4"`
+                        V4,
+                        /// `"5"`
+                        V5,
+                        /// `"6"`
+                        V6,
+                        /// `"7"`
+                        V7,
+                        /// `"8"`
+                        V8,
+                        /// `"9"`
+                        V9,
+                        /// `"10"`
+                        V10,
+                        /// `"11"`
+                        V11,
+                        /// `"12"`
+                        V12,
+                        /// `"13"`
+                        V13,
+                        /// `"14"`
+                        V14,
+                        /// `"15"`
+                        V15,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl KlingV3MultiPromptElementDuration {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &[
+                            "1",
+                            "2",
+                            "3",
+                            "4",
+                            "5",
+                            "6",
+                            "7",
+                            "8",
+                            "9",
+                            "10",
+                            "11",
+                            "12",
+                            "13",
+                            "14",
+                            "15",
+                        ];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::V1 => "1",
+                                Self::V2 => "2",
+                                Self::V3 => "3",
+                                Self::V4 => "4",
+                                Self::V5 => "5",
+                                Self::V6 => "6",
+                                Self::V7 => "7",
+                                Self::V8 => "8",
+                                Self::V9 => "9",
+                                Self::V10 => "10",
+                                Self::V11 => "11",
+                                Self::V12 => "12",
+                                Self::V13 => "13",
+                                Self::V14 => "14",
+                                Self::V15 => "15",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "1" => Self::V1,
+                                "2" => Self::V2,
+                                "3" => Self::V3,
+                                "4" => Self::V4,
+                                "5" => Self::V5,
+                                "6" => Self::V6,
+                                "7" => Self::V7,
+                                "8" => Self::V8,
+                                "9" => Self::V9,
+                                "10" => Self::V10,
+                                "11" => Self::V11,
+                                "12" => Self::V12,
+                                "13" => Self::V13,
+                                "14" => Self::V14,
+                                "15" => Self::V15,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for KlingV3MultiPromptElementDuration {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "KlingV3MultiPromptElementDuration",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for KlingV3MultiPromptElementDuration {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for KlingV3MultiPromptElementDuration {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for KlingV3MultiPromptElementDuration {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for KlingV3MultiPromptElementDuration {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(
+                                deserializer,
+                                "a `KlingV3MultiPromptElementDuration` string",
+                                Self::from_wire,
+                            )
+                        }
+                    }
+                    impl __fal::Validate for KlingV3MultiPromptElementDuration {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `KlingVideoO34kTextToVideoOutput` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct KlingVideoO34kTextToVideoOutput {
+                        /// The `video` field.
+                        ///
+                        /// Example: `{"file_name":"output.mp4","url":"https://v3b.fal.media/files/b/0a8d04e2/idOb9V-Q9ujlggPSKqsfS_output.mp4","content_type":"video/mp4","file_size":13096952}`.
+                        pub video: fal_runtime::File,
+                    }
+                    impl __fal::serde::Serialize for KlingVideoO34kTextToVideoOutput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("video", &self.video)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for KlingVideoO34kTextToVideoOutput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = KlingVideoO34kTextToVideoOutput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `KlingVideoO34kTextToVideoOutput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<KlingVideoO34kTextToVideoOutput, A::Error> {
+                                    let mut f0 = None;
+                                    while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(KlingVideoO34kTextToVideoOutput {
+                                        video: __fal::required(f0, "video")?,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatiocb30ac18 {
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// `"1:1"`
-        V1_1,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatiocb30ac18 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::V1_1 => "1:1",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for AspectRatiocb30ac18 {
-        fn from(value: &str) -> Self {
-            match value {
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                "1:1" => Self::V1_1,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for AspectRatiocb30ac18 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatiocb30ac18 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Duration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Duration162030aa {
-        /// `"3"`
-        V3,
-        /// `"4"`
-        V4,
-        /// `"5"`
-        V5,
-        /// `"6"`
-        V6,
-        /// `"7"`
-        V7,
-        /// `"8"`
-        V8,
-        /// `"9"`
-        V9,
-        /// `"10"`
-        V10,
-        /// `"11"`
-        V11,
-        /// `"12"`
-        V12,
-        /// `"13"`
-        V13,
-        /// `"14"`
-        V14,
-        /// `"15"`
-        V15,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Duration162030aa {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V3 => "3",
-                Self::V4 => "4",
-                Self::V5 => "5",
-                Self::V6 => "6",
-                Self::V7 => "7",
-                Self::V8 => "8",
-                Self::V9 => "9",
-                Self::V10 => "10",
-                Self::V11 => "11",
-                Self::V12 => "12",
-                Self::V13 => "13",
-                Self::V14 => "14",
-                Self::V15 => "15",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Duration162030aa {
-        fn from(value: &str) -> Self {
-            match value {
-                "3" => Self::V3,
-                "4" => Self::V4,
-                "5" => Self::V5,
-                "6" => Self::V6,
-                "7" => Self::V7,
-                "8" => Self::V8,
-                "9" => Self::V9,
-                "10" => Self::V10,
-                "11" => Self::V11,
-                "12" => Self::V12,
-                "13" => Self::V13,
-                "14" => Self::V14,
-                "15" => Self::V15,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Duration162030aa {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Duration162030aa {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Duration2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Duration2fcc00a9f {
-        /// `"1"`
-        V1,
-        /// `"2"`
-        V2,
-        /// `"3"`
-        V3,
-        /// `"4"`
-        V4,
-        /// `"5"`
-        V5,
-        /// `"6"`
-        V6,
-        /// `"7"`
-        V7,
-        /// `"8"`
-        V8,
-        /// `"9"`
-        V9,
-        /// `"10"`
-        V10,
-        /// `"11"`
-        V11,
-        /// `"12"`
-        V12,
-        /// `"13"`
-        V13,
-        /// `"14"`
-        V14,
-        /// `"15"`
-        V15,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Duration2fcc00a9f {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V1 => "1",
-                Self::V2 => "2",
-                Self::V3 => "3",
-                Self::V4 => "4",
-                Self::V5 => "5",
-                Self::V6 => "6",
-                Self::V7 => "7",
-                Self::V8 => "8",
-                Self::V9 => "9",
-                Self::V10 => "10",
-                Self::V11 => "11",
-                Self::V12 => "12",
-                Self::V13 => "13",
-                Self::V14 => "14",
-                Self::V15 => "15",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Duration2fcc00a9f {
-        fn from(value: &str) -> Self {
-            match value {
-                "1" => Self::V1,
-                "2" => Self::V2,
-                "3" => Self::V3,
-                "4" => Self::V4,
-                "5" => Self::V5,
-                "6" => Self::V6,
-                "7" => Self::V7,
-                "8" => Self::V8,
-                "9" => Self::V9,
-                "10" => Self::V10,
-                "11" => Self::V11,
-                "12" => Self::V12,
-                "13" => Self::V13,
-                "14" => Self::V14,
-                "15" => Self::V15,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Duration2fcc00a9f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Duration2fcc00a9f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `KlingV3MultiPromptElement` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingV3MultiPromptElement5e1cc994 {
-        /// The `prompt` field.
-        pub prompt: String,
-        /// The `duration` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"5"`.
-        pub duration: Option<Duration2fcc00a9f>,
-    }
-    impl __serde::Serialize for KlingV3MultiPromptElement5e1cc994 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            self::optional_entry(&mut map, "duration", &self.duration)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KlingV3MultiPromptElement5e1cc994 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                prompt: self::required_field(&mut map, "prompt")?,
-                duration: self::optional_field(&mut map, "duration")?,
-            })
-        }
-    }
-    impl KlingV3MultiPromptElement5e1cc994 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(prompt: impl Into<String>) -> Self {
-            Self {
-                prompt: prompt.into(),
-                duration: None,
-            }
-        }
-        /// Sets `duration` (left out of the request until set).
-        pub fn with_duration(mut self, duration: impl Into<Duration2fcc00a9f>) -> Self {
-            self.duration = Some(duration.into());
-            self
-        }
-    }
-    /// The `KlingVideoO34kTextToVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoO34kTextToVideoOutput7af3aad1 {
-        /// The `video` field.
-        ///
-        /// Example: `{"file_name":"output.mp4","url":"https://v3b.fal.media/files/b/0a8d04e2/idOb9V-Q9ujlggPSKqsfS_output.mp4","content_type":"video/mp4","file_size":13096952}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for KlingVideoO34kTextToVideoOutput7af3aad1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoO34kTextToVideoOutput7af3aad1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `ShotType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ShotType6e23cf85 {
-        /// `"customize"`
-        Customize,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ShotType6e23cf85 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Customize => "customize",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for ShotType6e23cf85 {
-        fn from(value: &str) -> Self {
-            match value {
-                "customize" => Self::Customize,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for ShotType6e23cf85 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ShotType6e23cf85 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

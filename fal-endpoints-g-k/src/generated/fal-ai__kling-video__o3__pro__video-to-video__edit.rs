@@ -13,11 +13,7 @@ pub mod fal_ai {
                     ///
                     /// Build a `KlingVideoO3ProVideoToVideoEditInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `KlingVideoO3ProVideoToVideoEditOutput`.
                     pub mod edit {
-                        use fal_runtime::__private::serde as __serde;
-                        use super::super::super::super::super::super::__types;
-                        pub use super::super::super::super::super::super::__types::KlingV3ImageElementInputea9c693d as KlingV3ImageElementInput;
-                        pub use super::super::super::super::super::super::__types::KlingVideoO3ProVideoToVideoEditOutput14aefa1b as KlingVideoO3ProVideoToVideoEditOutput;
-                        pub use super::super::super::super::super::super::__types::ShotType6e23cf85 as ShotType;
+                        use fal_runtime::__private as __fal;
                         /// The request body of `fal-ai/kling-video/o3/pro/video-to-video/edit`.
                         #[derive(Debug, Clone, PartialEq)]
                         pub struct KlingVideoO3ProVideoToVideoEditInput {
@@ -43,37 +39,82 @@ pub mod fal_ai {
                             ///
                             /// Default (applied by fal when the field is left unset): `"customize"`.
                             /// Limits: always "customize".
-                            pub shot_type: Option<ShotType>,
+                            pub shot_type: Option<String>,
                         }
-                        impl __serde::Serialize for KlingVideoO3ProVideoToVideoEditInput {
-                            fn serialize<S: __serde::Serializer>(
+                        impl __fal::serde::Serialize for KlingVideoO3ProVideoToVideoEditInput {
+                            fn serialize<S: __fal::serde::Serializer>(
                                 &self,
                                 serializer: S,
                             ) -> Result<S::Ok, S::Error> {
-                                use __serde::ser::SerializeMap as _;
+                                use __fal::serde::ser::SerializeMap as _;
                                 let mut map = serializer.serialize_map(None)?;
                                 map.serialize_entry("prompt", &self.prompt)?;
                                 map.serialize_entry("video_url", &self.video_url)?;
-                                __types::optional_entry(&mut map, "image_urls", &self.image_urls)?;
-                                __types::optional_entry(&mut map, "keep_audio", &self.keep_audio)?;
-                                __types::optional_entry(&mut map, "elements", &self.elements)?;
-                                __types::optional_entry(&mut map, "shot_type", &self.shot_type)?;
+                                __fal::optional_entry(&mut map, "image_urls", &self.image_urls)?;
+                                __fal::optional_entry(&mut map, "keep_audio", &self.keep_audio)?;
+                                __fal::optional_entry(&mut map, "elements", &self.elements)?;
+                                __fal::optional_entry(&mut map, "shot_type", &self.shot_type)?;
                                 map.end()
                             }
                         }
-                        impl<'de> __serde::Deserialize<'de> for KlingVideoO3ProVideoToVideoEditInput {
-                            fn deserialize<D: __serde::Deserializer<'de>>(
+                        impl<'de> __fal::serde::Deserialize<'de> for KlingVideoO3ProVideoToVideoEditInput {
+                            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                                 deserializer: D,
                             ) -> Result<Self, D::Error> {
-                                let mut map = __types::object(deserializer)?;
-                                Ok(Self {
-                                    prompt: __types::required_field(&mut map, "prompt")?,
-                                    video_url: __types::required_field(&mut map, "video_url")?,
-                                    image_urls: __types::optional_field(&mut map, "image_urls")?,
-                                    keep_audio: __types::optional_field(&mut map, "keep_audio")?,
-                                    elements: __types::optional_field(&mut map, "elements")?,
-                                    shot_type: __types::optional_field(&mut map, "shot_type")?,
-                                })
+                                struct FalVisitor;
+                                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                    type Value = KlingVideoO3ProVideoToVideoEditInput;
+                                    fn expecting(
+                                        &self,
+                                        f: &mut ::std::fmt::Formatter<'_>,
+                                    ) -> ::std::fmt::Result {
+                                        f.write_str("a `KlingVideoO3ProVideoToVideoEditInput` object")
+                                    }
+                                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                        self,
+                                        mut map: A,
+                                    ) -> Result<KlingVideoO3ProVideoToVideoEditInput, A::Error> {
+                                        let mut f0 = None;
+                                        let mut f1 = None;
+                                        let mut f2 = None;
+                                        let mut f3 = None;
+                                        let mut f4 = None;
+                                        let mut f5 = None;
+                                        while let Some(key) = map
+                                            .next_key_seed(
+                                                __fal::Key(
+                                                    &[
+                                                        "prompt",
+                                                        "video_url",
+                                                        "image_urls",
+                                                        "keep_audio",
+                                                        "elements",
+                                                        "shot_type",
+                                                    ],
+                                                ),
+                                            )?
+                                        {
+                                            match key {
+                                                Some(0) => f0 = Some(map.next_value()?),
+                                                Some(1) => f1 = Some(map.next_value()?),
+                                                Some(2) => f2 = map.next_value()?,
+                                                Some(3) => f3 = map.next_value()?,
+                                                Some(4) => f4 = map.next_value()?,
+                                                Some(5) => f5 = map.next_value()?,
+                                                _ => __fal::skip(&mut map)?,
+                                            }
+                                        }
+                                        Ok(KlingVideoO3ProVideoToVideoEditInput {
+                                            prompt: __fal::required(f0, "prompt")?,
+                                            video_url: __fal::required(f1, "video_url")?,
+                                            image_urls: f2,
+                                            keep_audio: f3,
+                                            elements: f4,
+                                            shot_type: f5,
+                                        })
+                                    }
+                                }
+                                deserializer.deserialize_map(FalVisitor)
                             }
                         }
                         impl KlingVideoO3ProVideoToVideoEditInput {
@@ -113,258 +154,192 @@ pub mod fal_ai {
                                 self
                             }
                             /// Sets `shot_type` (left out of the request until set).
-                            pub fn with_shot_type(mut self, shot_type: impl Into<ShotType>) -> Self {
+                            pub fn with_shot_type(mut self, shot_type: impl Into<String>) -> Self {
                                 self.shot_type = Some(shot_type.into());
                                 self
+                            }
+                        }
+                        impl __fal::Validate for KlingVideoO3ProVideoToVideoEditInput {
+                            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                                v.field(
+                                    "prompt",
+                                    &self.prompt,
+                                    &__fal::Rules {
+                                        max_length: Some(2500u64),
+                                        ..__fal::Rules::NONE
+                                    },
+                                );
+                                v.field("elements", &self.elements, &__fal::Rules::NONE);
+                                v.field(
+                                    "shot_type",
+                                    &self.shot_type,
+                                    &__fal::Rules {
+                                        text: Some("customize"),
+                                        ..__fal::Rules::NONE
+                                    },
+                                );
+                            }
+                        }
+                        impl KlingVideoO3ProVideoToVideoEditInput {
+                            /// Every rule of `fal-ai/kling-video/o3/pro/video-to-video/edit`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                                __fal::validate(self)
                             }
                         }
                         impl fal_runtime::Endpoint for KlingVideoO3ProVideoToVideoEditInput {
                             const ENDPOINT_ID: &'static str = "fal-ai/kling-video/o3/pro/video-to-video/edit";
                             type Output = KlingVideoO3ProVideoToVideoEditOutput;
+                            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                                KlingVideoO3ProVideoToVideoEditInput::validate(self)
+                            }
+                        }
+                        /// The `KlingV3ImageElementInput` type of the endpoint schema.
+                        #[derive(Debug, Clone, PartialEq, Default)]
+                        pub struct KlingV3ImageElementInput {
+                            /// The `frontal_image_url` field.
+                            pub frontal_image_url: Option<fal_runtime::FileInput>,
+                            /// The `reference_image_urls` field.
+                            pub reference_image_urls: Option<Vec<fal_runtime::FileInput>>,
+                        }
+                        impl __fal::serde::Serialize for KlingV3ImageElementInput {
+                            fn serialize<S: __fal::serde::Serializer>(
+                                &self,
+                                serializer: S,
+                            ) -> Result<S::Ok, S::Error> {
+                                use __fal::serde::ser::SerializeMap as _;
+                                let mut map = serializer.serialize_map(None)?;
+                                __fal::optional_entry(&mut map, "frontal_image_url", &self.frontal_image_url)?;
+                                __fal::optional_entry(
+                                    &mut map,
+                                    "reference_image_urls",
+                                    &self.reference_image_urls,
+                                )?;
+                                map.end()
+                            }
+                        }
+                        impl<'de> __fal::serde::Deserialize<'de> for KlingV3ImageElementInput {
+                            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                                deserializer: D,
+                            ) -> Result<Self, D::Error> {
+                                struct FalVisitor;
+                                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                    type Value = KlingV3ImageElementInput;
+                                    fn expecting(
+                                        &self,
+                                        f: &mut ::std::fmt::Formatter<'_>,
+                                    ) -> ::std::fmt::Result {
+                                        f.write_str("a `KlingV3ImageElementInput` object")
+                                    }
+                                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                        self,
+                                        mut map: A,
+                                    ) -> Result<KlingV3ImageElementInput, A::Error> {
+                                        let mut f0 = None;
+                                        let mut f1 = None;
+                                        while let Some(key) = map
+                                            .next_key_seed(
+                                                __fal::Key(&["frontal_image_url", "reference_image_urls"]),
+                                            )?
+                                        {
+                                            match key {
+                                                Some(0) => f0 = map.next_value()?,
+                                                Some(1) => f1 = map.next_value()?,
+                                                _ => __fal::skip(&mut map)?,
+                                            }
+                                        }
+                                        Ok(KlingV3ImageElementInput {
+                                            frontal_image_url: f0,
+                                            reference_image_urls: f1,
+                                        })
+                                    }
+                                }
+                                deserializer.deserialize_map(FalVisitor)
+                            }
+                        }
+                        impl KlingV3ImageElementInput {
+                            /// An input with every field unset, so fal applies its defaults.
+                            pub fn new() -> Self {
+                                Self {
+                                    frontal_image_url: None,
+                                    reference_image_urls: None,
+                                }
+                            }
+                            /// Sets `frontal_image_url` (left out of the request until set).
+                            pub fn with_frontal_image_url(
+                                mut self,
+                                frontal_image_url: impl Into<fal_runtime::FileInput>,
+                            ) -> Self {
+                                self.frontal_image_url = Some(frontal_image_url.into());
+                                self
+                            }
+                            /// Sets `reference_image_urls` (left out of the request until set).
+                            pub fn with_reference_image_urls<I1: Into<fal_runtime::FileInput>>(
+                                mut self,
+                                reference_image_urls: impl IntoIterator<Item = I1>,
+                            ) -> Self {
+                                self.reference_image_urls = Some(
+                                    reference_image_urls.into_iter().map(Into::into).collect(),
+                                );
+                                self
+                            }
+                        }
+                        impl __fal::Validate for KlingV3ImageElementInput {
+                            fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+                        }
+                        /// The `KlingVideoO3ProVideoToVideoEditOutput` type of the endpoint schema.
+                        #[derive(Debug, Clone, PartialEq)]
+                        pub struct KlingVideoO3ProVideoToVideoEditOutput {
+                            /// The `video` field.
+                            ///
+                            /// Example: `{"file_name":"output.mp4","url":"https://storage.googleapis.com/falserverless/example_outputs/kling-o3/pro-v2v-edit/output.mp4","content_type":"video/mp4","file_size":4322769}`.
+                            pub video: fal_runtime::File,
+                        }
+                        impl __fal::serde::Serialize for KlingVideoO3ProVideoToVideoEditOutput {
+                            fn serialize<S: __fal::serde::Serializer>(
+                                &self,
+                                serializer: S,
+                            ) -> Result<S::Ok, S::Error> {
+                                use __fal::serde::ser::SerializeMap as _;
+                                let mut map = serializer.serialize_map(None)?;
+                                map.serialize_entry("video", &self.video)?;
+                                map.end()
+                            }
+                        }
+                        impl<'de> __fal::serde::Deserialize<'de> for KlingVideoO3ProVideoToVideoEditOutput {
+                            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                                deserializer: D,
+                            ) -> Result<Self, D::Error> {
+                                struct FalVisitor;
+                                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                    type Value = KlingVideoO3ProVideoToVideoEditOutput;
+                                    fn expecting(
+                                        &self,
+                                        f: &mut ::std::fmt::Formatter<'_>,
+                                    ) -> ::std::fmt::Result {
+                                        f.write_str("a `KlingVideoO3ProVideoToVideoEditOutput` object")
+                                    }
+                                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                        self,
+                                        mut map: A,
+                                    ) -> Result<KlingVideoO3ProVideoToVideoEditOutput, A::Error> {
+                                        let mut f0 = None;
+                                        while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                            match key {
+                                                Some(0) => f0 = Some(map.next_value()?),
+                                                _ => __fal::skip(&mut map)?,
+                                            }
+                                        }
+                                        Ok(KlingVideoO3ProVideoToVideoEditOutput {
+                                            video: __fal::required(f0, "video")?,
+                                        })
+                                    }
+                                }
+                                deserializer.deserialize_map(FalVisitor)
+                            }
                         }
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `KlingV3ImageElementInput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct KlingV3ImageElementInputea9c693d {
-        /// The `frontal_image_url` field.
-        pub frontal_image_url: Option<fal_runtime::FileInput>,
-        /// The `reference_image_urls` field.
-        pub reference_image_urls: Option<Vec<fal_runtime::FileInput>>,
-    }
-    impl __serde::Serialize for KlingV3ImageElementInputea9c693d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "frontal_image_url", &self.frontal_image_url)?;
-            self::optional_entry(
-                &mut map,
-                "reference_image_urls",
-                &self.reference_image_urls,
-            )?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KlingV3ImageElementInputea9c693d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                frontal_image_url: self::optional_field(&mut map, "frontal_image_url")?,
-                reference_image_urls: self::optional_field(&mut map, "reference_image_urls")?,
-            })
-        }
-    }
-    impl KlingV3ImageElementInputea9c693d {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                frontal_image_url: None,
-                reference_image_urls: None,
-            }
-        }
-        /// Sets `frontal_image_url` (left out of the request until set).
-        pub fn with_frontal_image_url(
-            mut self,
-            frontal_image_url: impl Into<fal_runtime::FileInput>,
-        ) -> Self {
-            self.frontal_image_url = Some(frontal_image_url.into());
-            self
-        }
-        /// Sets `reference_image_urls` (left out of the request until set).
-        pub fn with_reference_image_urls<I1: Into<fal_runtime::FileInput>>(
-            mut self,
-            reference_image_urls: impl IntoIterator<Item = I1>,
-        ) -> Self {
-            self.reference_image_urls = Some(
-                reference_image_urls.into_iter().map(Into::into).collect(),
-            );
-            self
-        }
-    }
-    /// The `KlingVideoO3ProVideoToVideoEditOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoO3ProVideoToVideoEditOutput14aefa1b {
-        /// The `video` field.
-        ///
-        /// Example: `{"file_name":"output.mp4","url":"https://storage.googleapis.com/falserverless/example_outputs/kling-o3/pro-v2v-edit/output.mp4","content_type":"video/mp4","file_size":4322769}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for KlingVideoO3ProVideoToVideoEditOutput14aefa1b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoO3ProVideoToVideoEditOutput14aefa1b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `ShotType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ShotType6e23cf85 {
-        /// `"customize"`
-        Customize,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ShotType6e23cf85 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Customize => "customize",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for ShotType6e23cf85 {
-        fn from(value: &str) -> Self {
-            match value {
-                "customize" => Self::Customize,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for ShotType6e23cf85 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ShotType6e23cf85 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

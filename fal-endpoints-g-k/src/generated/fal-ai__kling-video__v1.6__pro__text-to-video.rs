@@ -11,11 +11,7 @@ pub mod fal_ai {
                 ///
                 /// Build a `KlingVideoV16ProTextToVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `KlingVideoV16ProTextToVideoOutput`.
                 pub mod text_to_video {
-                    use fal_runtime::__private::serde as __serde;
-                    use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
-                    pub use super::super::super::super::super::__types::Durationf2d1d95d as Duration;
-                    pub use super::super::super::super::super::__types::KlingVideoV16ProTextToVideoOutput83efad21 as KlingVideoV16ProTextToVideoOutput;
+                    use fal_runtime::__private as __fal;
                     /// The request body of `fal-ai/kling-video/v1.6/pro/text-to-video`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct KlingVideoV16ProTextToVideoInput {
@@ -41,33 +37,75 @@ pub mod fal_ai {
                         /// Limits: 0 ≤ value ≤ 1.
                         pub cfg_scale: Option<f64>,
                     }
-                    impl __serde::Serialize for KlingVideoV16ProTextToVideoInput {
-                        fn serialize<S: __serde::Serializer>(
+                    impl __fal::serde::Serialize for KlingVideoV16ProTextToVideoInput {
+                        fn serialize<S: __fal::serde::Serializer>(
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __serde::ser::SerializeMap as _;
+                            use __fal::serde::ser::SerializeMap as _;
                             let mut map = serializer.serialize_map(None)?;
                             map.serialize_entry("prompt", &self.prompt)?;
-                            __types::optional_entry(&mut map, "duration", &self.duration)?;
-                            __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                            __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                            __types::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
+                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                            __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                            __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                            __fal::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
                             map.end()
                         }
                     }
-                    impl<'de> __serde::Deserialize<'de> for KlingVideoV16ProTextToVideoInput {
-                        fn deserialize<D: __serde::Deserializer<'de>>(
+                    impl<'de> __fal::serde::Deserialize<'de> for KlingVideoV16ProTextToVideoInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
                             deserializer: D,
                         ) -> Result<Self, D::Error> {
-                            let mut map = __types::object(deserializer)?;
-                            Ok(Self {
-                                prompt: __types::required_field(&mut map, "prompt")?,
-                                duration: __types::optional_field(&mut map, "duration")?,
-                                aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                                negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                                cfg_scale: __types::optional_field(&mut map, "cfg_scale")?,
-                            })
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = KlingVideoV16ProTextToVideoInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `KlingVideoV16ProTextToVideoInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<KlingVideoV16ProTextToVideoInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    let mut f4 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(
+                                                &[
+                                                    "prompt",
+                                                    "duration",
+                                                    "aspect_ratio",
+                                                    "negative_prompt",
+                                                    "cfg_scale",
+                                                ],
+                                            ),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = map.next_value()?,
+                                            Some(2) => f2 = map.next_value()?,
+                                            Some(3) => f3 = map.next_value()?,
+                                            Some(4) => f4 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(KlingVideoV16ProTextToVideoInput {
+                                        prompt: __fal::required(f0, "prompt")?,
+                                        duration: f1,
+                                        aspect_ratio: f2,
+                                        negative_prompt: f3,
+                                        cfg_scale: f4,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
                         }
                     }
                     impl KlingVideoV16ProTextToVideoInput {
@@ -102,243 +140,265 @@ pub mod fal_ai {
                             self
                         }
                     }
+                    impl __fal::Validate for KlingVideoV16ProTextToVideoInput {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field(
+                                "prompt",
+                                &self.prompt,
+                                &__fal::Rules {
+                                    max_length: Some(2500u64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field("duration", &self.duration, &__fal::Rules::NONE);
+                            v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                            v.field(
+                                "negative_prompt",
+                                &self.negative_prompt,
+                                &__fal::Rules {
+                                    max_length: Some(2500u64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field(
+                                "cfg_scale",
+                                &self.cfg_scale,
+                                &__fal::Rules {
+                                    minimum: Some(0f64),
+                                    maximum: Some(1f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                        }
+                    }
+                    impl KlingVideoV16ProTextToVideoInput {
+                        /// Every rule of `fal-ai/kling-video/v1.6/pro/text-to-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                        pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            __fal::validate(self)
+                        }
+                    }
                     impl fal_runtime::Endpoint for KlingVideoV16ProTextToVideoInput {
                         const ENDPOINT_ID: &'static str = "fal-ai/kling-video/v1.6/pro/text-to-video";
                         type Output = KlingVideoV16ProTextToVideoOutput;
+                        fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            KlingVideoV16ProTextToVideoInput::validate(self)
+                        }
+                    }
+                    /// The `AspectRatio` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum AspectRatio {
+                        /// `"16:9"`
+                        V16_9,
+                        /// `"9:16"`
+                        V9_16,
+                        /// `"1:1"`
+                        V1_1,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl AspectRatio {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["16:9", "9:16", "1:1"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::V16_9 => "16:9",
+                                Self::V9_16 => "9:16",
+                                Self::V1_1 => "1:1",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "16:9" => Self::V16_9,
+                                "9:16" => Self::V9_16,
+                                "1:1" => Self::V1_1,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for AspectRatio {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "AspectRatio",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for AspectRatio {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for AspectRatio {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for AspectRatio {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for AspectRatio {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `Duration` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum Duration {
+                        /// `"5"`
+                        V5,
+                        /// `"10"`
+                        V10,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl Duration {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["5", "10"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::V5 => "5",
+                                Self::V10 => "10",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "5" => Self::V5,
+                                "10" => Self::V10,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for Duration {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(fal_runtime::UnknownEnumValue::new("Duration", value, Self::VALUES))
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for Duration {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for Duration {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for Duration {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for Duration {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `Duration` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for Duration {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `KlingVideoV16ProTextToVideoOutput` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct KlingVideoV16ProTextToVideoOutput {
+                        /// The `video` field.
+                        ///
+                        /// Example: `{"url":"https://v2.fal.media/files/fb33a862b94d4d7195e610e4cbc5d392_output.mp4"}`.
+                        pub video: fal_runtime::File,
+                    }
+                    impl __fal::serde::Serialize for KlingVideoV16ProTextToVideoOutput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("video", &self.video)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for KlingVideoV16ProTextToVideoOutput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = KlingVideoV16ProTextToVideoOutput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `KlingVideoV16ProTextToVideoOutput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<KlingVideoV16ProTextToVideoOutput, A::Error> {
+                                    let mut f0 = None;
+                                    while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(KlingVideoV16ProTextToVideoOutput {
+                                        video: __fal::required(f0, "video")?,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatiocb30ac18 {
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// `"1:1"`
-        V1_1,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatiocb30ac18 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::V1_1 => "1:1",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for AspectRatiocb30ac18 {
-        fn from(value: &str) -> Self {
-            match value {
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                "1:1" => Self::V1_1,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for AspectRatiocb30ac18 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatiocb30ac18 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Duration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Durationf2d1d95d {
-        /// `"5"`
-        V5,
-        /// `"10"`
-        V10,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Durationf2d1d95d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V5 => "5",
-                Self::V10 => "10",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Durationf2d1d95d {
-        fn from(value: &str) -> Self {
-            match value {
-                "5" => Self::V5,
-                "10" => Self::V10,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Durationf2d1d95d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Durationf2d1d95d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `KlingVideoV16ProTextToVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoV16ProTextToVideoOutput83efad21 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://v2.fal.media/files/fb33a862b94d4d7195e610e4cbc5d392_output.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for KlingVideoV16ProTextToVideoOutput83efad21 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoV16ProTextToVideoOutput83efad21 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
         }
     }
 }

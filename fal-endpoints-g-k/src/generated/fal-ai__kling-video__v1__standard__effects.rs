@@ -11,11 +11,7 @@ pub mod fal_ai {
                 ///
                 /// Build a `KlingVideoV1StandardEffectsInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `KlingVideoV1StandardEffectsOutput`.
                 pub mod effects {
-                    use fal_runtime::__private::serde as __serde;
-                    use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::Durationf2d1d95d as Duration;
-                    pub use super::super::super::super::super::__types::EffectSceneb835be8d as EffectScene;
-                    pub use super::super::super::super::super::__types::KlingVideoV1StandardEffectsOutput11dcfc1b as KlingVideoV1StandardEffectsOutput;
+                    use fal_runtime::__private as __fal;
                     /// The request body of `fal-ai/kling-video/v1/standard/effects`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct KlingVideoV1StandardEffectsInput {
@@ -32,29 +28,59 @@ pub mod fal_ai {
                         /// Default (applied by fal when the field is left unset): `"5"`.
                         pub duration: Option<Duration>,
                     }
-                    impl __serde::Serialize for KlingVideoV1StandardEffectsInput {
-                        fn serialize<S: __serde::Serializer>(
+                    impl __fal::serde::Serialize for KlingVideoV1StandardEffectsInput {
+                        fn serialize<S: __fal::serde::Serializer>(
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __serde::ser::SerializeMap as _;
+                            use __fal::serde::ser::SerializeMap as _;
                             let mut map = serializer.serialize_map(None)?;
-                            __types::optional_entry(&mut map, "input_image_urls", &self.input_image_urls)?;
+                            __fal::optional_entry(&mut map, "input_image_urls", &self.input_image_urls)?;
                             map.serialize_entry("effect_scene", &self.effect_scene)?;
-                            __types::optional_entry(&mut map, "duration", &self.duration)?;
+                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
                             map.end()
                         }
                     }
-                    impl<'de> __serde::Deserialize<'de> for KlingVideoV1StandardEffectsInput {
-                        fn deserialize<D: __serde::Deserializer<'de>>(
+                    impl<'de> __fal::serde::Deserialize<'de> for KlingVideoV1StandardEffectsInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
                             deserializer: D,
                         ) -> Result<Self, D::Error> {
-                            let mut map = __types::object(deserializer)?;
-                            Ok(Self {
-                                input_image_urls: __types::optional_field(&mut map, "input_image_urls")?,
-                                effect_scene: __types::required_field(&mut map, "effect_scene")?,
-                                duration: __types::optional_field(&mut map, "duration")?,
-                            })
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = KlingVideoV1StandardEffectsInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `KlingVideoV1StandardEffectsInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<KlingVideoV1StandardEffectsInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(&["input_image_urls", "effect_scene", "duration"]),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = map.next_value()?,
+                                            Some(1) => f1 = Some(map.next_value()?),
+                                            Some(2) => f2 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(KlingVideoV1StandardEffectsInput {
+                                        input_image_urls: f0,
+                                        effect_scene: __fal::required(f1, "effect_scene")?,
+                                        duration: f2,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
                         }
                     }
                     impl KlingVideoV1StandardEffectsInput {
@@ -82,1019 +108,1214 @@ pub mod fal_ai {
                             self
                         }
                     }
+                    impl __fal::Validate for KlingVideoV1StandardEffectsInput {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field("effect_scene", &self.effect_scene, &__fal::Rules::NONE);
+                            v.field("duration", &self.duration, &__fal::Rules::NONE);
+                        }
+                    }
+                    impl KlingVideoV1StandardEffectsInput {
+                        /// Every rule of `fal-ai/kling-video/v1/standard/effects`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                        pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            __fal::validate(self)
+                        }
+                    }
                     impl fal_runtime::Endpoint for KlingVideoV1StandardEffectsInput {
                         const ENDPOINT_ID: &'static str = "fal-ai/kling-video/v1/standard/effects";
                         type Output = KlingVideoV1StandardEffectsOutput;
+                        fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            KlingVideoV1StandardEffectsInput::validate(self)
+                        }
+                    }
+                    /// The `Duration` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum Duration {
+                        /// `"5"`
+                        V5,
+                        /// `"10"`
+                        V10,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl Duration {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["5", "10"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::V5 => "5",
+                                Self::V10 => "10",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "5" => Self::V5,
+                                "10" => Self::V10,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for Duration {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(fal_runtime::UnknownEnumValue::new("Duration", value, Self::VALUES))
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for Duration {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for Duration {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for Duration {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for Duration {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `Duration` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for Duration {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `EffectScene` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum EffectScene {
+                        /// `"hug"`
+                        Hug,
+                        /// `"kiss"`
+                        Kiss,
+                        /// `"heart_gesture"`
+                        HeartGesture,
+                        /// `"squish"`
+                        Squish,
+                        /// `"expansion"`
+                        Expansion,
+                        /// `"fuzzyfuzzy"`
+                        Fuzzyfuzzy,
+                        /// `"bloombloom"`
+                        Bloombloom,
+                        /// `"dizzydizzy"`
+                        Dizzydizzy,
+                        /// `"jelly_press"`
+                        JellyPress,
+                        /// `"jelly_slice"`
+                        JellySlice,
+                        /// `"jelly_squish"`
+                        JellySquish,
+                        /// `"jelly_jiggle"`
+                        JellyJiggle,
+                        /// `"pixelpixel"`
+                        Pixelpixel,
+                        /// `"yearbook"`
+                        Yearbook,
+                        /// `"instant_film"`
+                        InstantFilm,
+                        /// `"anime_figure"`
+                        AnimeFigure,
+                        /// `"rocketrocket"`
+                        Rocketrocket,
+                        /// `"fly_fly"`
+                        FlyFly,
+                        /// `"disappear"`
+                        Disappear,
+                        /// `"lightning_power"`
+                        LightningPower,
+                        /// `"bullet_time"`
+                        BulletTime,
+                        /// `"bullet_time_360"`
+                        BulletTime360,
+                        /// `"media_interview"`
+                        MediaInterview,
+                        /// `"day_to_night"`
+                        DayToNight,
+                        /// `"let's_ride"`
+                        LetSRide,
+                        /// `"jumpdrop"`
+                        Jumpdrop,
+                        /// `"swish_swish"`
+                        SwishSwish,
+                        /// `"running_man"`
+                        RunningMan,
+                        /// `"jazz_jazz"`
+                        JazzJazz,
+                        /// `"swing_swing"`
+                        SwingSwing,
+                        /// `"skateskate"`
+                        Skateskate,
+                        /// `"building_sweater"`
+                        BuildingSweater,
+                        /// `"pure_white_wings"`
+                        PureWhiteWings,
+                        /// `"black_wings"`
+                        BlackWings,
+                        /// `"golden_wing"`
+                        GoldenWing,
+                        /// `"pink_pink_wings"`
+                        PinkPinkWings,
+                        /// `"rampage_ape"`
+                        RampageApe,
+                        /// `"a_list_look"`
+                        AListLook,
+                        /// `"countdown_teleport"`
+                        CountdownTeleport,
+                        /// `"firework_2026"`
+                        Firework2026,
+                        /// `"instant_christmas"`
+                        InstantChristmas,
+                        /// `"birthday_star"`
+                        BirthdayStar,
+                        /// `"firework"`
+                        Firework,
+                        /// `"celebration"`
+                        Celebration,
+                        /// `"tiger_hug_pro"`
+                        TigerHugPro,
+                        /// `"pet_lion_pro"`
+                        PetLionPro,
+                        /// `"guardian_spirit"`
+                        GuardianSpirit,
+                        /// `"squeeze_scream"`
+                        SqueezeScream,
+                        /// `"inner_voice"`
+                        InnerVoice,
+                        /// `"memory_alive"`
+                        MemoryAlive,
+                        /// `"guess_what"`
+                        GuessWhat,
+                        /// `"eagle_snatch"`
+                        EagleSnatch,
+                        /// `"hug_from_past"`
+                        HugFromPast,
+                        /// `"instant_kid"`
+                        InstantKid,
+                        /// `"dollar_rain"`
+                        DollarRain,
+                        /// `"cry_cry"`
+                        CryCry,
+                        /// `"building_collapse"`
+                        BuildingCollapse,
+                        /// `"mushroom"`
+                        Mushroom,
+                        /// `"jesus_hug"`
+                        JesusHug,
+                        /// `"shark_alert"`
+                        SharkAlert,
+                        /// `"lie_flat"`
+                        LieFlat,
+                        /// `"polar_bear_hug"`
+                        PolarBearHug,
+                        /// `"brown_bear_hug"`
+                        BrownBearHug,
+                        /// `"office_escape_plow"`
+                        OfficeEscapePlow,
+                        /// `"watermelon_bomb"`
+                        WatermelonBomb,
+                        /// `"boss_coming"`
+                        BossComing,
+                        /// `"wig_out"`
+                        WigOut,
+                        /// `"car_explosion"`
+                        CarExplosion,
+                        /// `"tiger_hug"`
+                        TigerHug,
+                        /// `"siblings"`
+                        Siblings,
+                        /// `"construction_worker"`
+                        ConstructionWorker,
+                        /// `"snatched"`
+                        Snatched,
+                        /// `"felt_felt"`
+                        FeltFelt,
+                        /// `"plushcut"`
+                        Plushcut,
+                        /// `"drunk_dance"`
+                        DrunkDance,
+                        /// `"drunk_dance_pet"`
+                        DrunkDancePet,
+                        /// `"daoma_dance"`
+                        DaomaDance,
+                        /// `"bouncy_dance"`
+                        BouncyDance,
+                        /// `"smooth_sailing_dance"`
+                        SmoothSailingDance,
+                        /// `"new_year_greeting"`
+                        NewYearGreeting,
+                        /// `"lion_dance"`
+                        LionDance,
+                        /// `"prosperity"`
+                        Prosperity,
+                        /// `"great_success"`
+                        GreatSuccess,
+                        /// `"golden_horse_fortune"`
+                        GoldenHorseFortune,
+                        /// `"red_packet_box"`
+                        RedPacketBox,
+                        /// `"lucky_horse_year"`
+                        LuckyHorseYear,
+                        /// `"lucky_red_packet"`
+                        LuckyRedPacket,
+                        /// `"lucky_money_come"`
+                        LuckyMoneyCome,
+                        /// `"lion_dance_pet"`
+                        LionDancePet,
+                        /// `"dumpling_making_pet"`
+                        DumplingMakingPet,
+                        /// `"fish_making_pet"`
+                        FishMakingPet,
+                        /// `"pet_red_packet"`
+                        PetRedPacket,
+                        /// `"lantern_glow"`
+                        LanternGlow,
+                        /// `"expression_challenge"`
+                        ExpressionChallenge,
+                        /// `"overdrive"`
+                        Overdrive,
+                        /// `"heart_gesture_dance"`
+                        HeartGestureDance,
+                        /// `"poping"`
+                        Poping,
+                        /// `"martial_arts"`
+                        MartialArts,
+                        /// `"running"`
+                        Running,
+                        /// `"nezha"`
+                        Nezha,
+                        /// `"motorcycle_dance"`
+                        MotorcycleDance,
+                        /// `"subject_3_dance"`
+                        Subject3Dance,
+                        /// `"ghost_step_dance"`
+                        GhostStepDance,
+                        /// `"phantom_jewel"`
+                        PhantomJewel,
+                        /// `"zoom_out"`
+                        ZoomOut,
+                        /// `"cheers_2026"`
+                        Cheers2026,
+                        /// `"kiss_pro"`
+                        KissPro,
+                        /// `"fight_pro"`
+                        FightPro,
+                        /// `"hug_pro"`
+                        HugPro,
+                        /// `"heart_gesture_pro"`
+                        HeartGesturePro,
+                        /// `"dollar_rain_pro"`
+                        DollarRainPro,
+                        /// `"pet_bee_pro"`
+                        PetBeePro,
+                        /// `"santa_random_surprise"`
+                        SantaRandomSurprise,
+                        /// `"magic_match_tree"`
+                        MagicMatchTree,
+                        /// `"happy_birthday"`
+                        HappyBirthday,
+                        /// `"thumbs_up_pro"`
+                        ThumbsUpPro,
+                        /// `"surprise_bouquet"`
+                        SurpriseBouquet,
+                        /// `"bouquet_drop"`
+                        BouquetDrop,
+                        /// `"3d_cartoon_1_pro"`
+                        V3dCartoon1Pro,
+                        /// `"glamour_photo_shoot"`
+                        GlamourPhotoShoot,
+                        /// `"box_of_joy"`
+                        BoxOfJoy,
+                        /// `"first_toast_of_the_year"`
+                        FirstToastOfTheYear,
+                        /// `"my_santa_pic"`
+                        MySantaPic,
+                        /// `"santa_gift"`
+                        SantaGift,
+                        /// `"steampunk_christmas"`
+                        SteampunkChristmas,
+                        /// `"snowglobe"`
+                        Snowglobe,
+                        /// `"christmas_photo_shoot"`
+                        ChristmasPhotoShoot,
+                        /// `"ornament_crash"`
+                        OrnamentCrash,
+                        /// `"santa_express"`
+                        SantaExpress,
+                        /// `"particle_santa_surround"`
+                        ParticleSantaSurround,
+                        /// `"coronation_of_frost"`
+                        CoronationOfFrost,
+                        /// `"spark_in_the_snow"`
+                        SparkInTheSnow,
+                        /// `"scarlet_and_snow"`
+                        ScarletAndSnow,
+                        /// `"cozy_toon_wrap"`
+                        CozyToonWrap,
+                        /// `"bullet_time_lite"`
+                        BulletTimeLite,
+                        /// `"magic_cloak"`
+                        MagicCloak,
+                        /// `"balloon_parade"`
+                        BalloonParade,
+                        /// `"jumping_ginger_joy"`
+                        JumpingGingerJoy,
+                        /// `"c4d_cartoon_pro"`
+                        C4dCartoonPro,
+                        /// `"venomous_spider"`
+                        VenomousSpider,
+                        /// `"throne_of_king"`
+                        ThroneOfKing,
+                        /// `"luminous_elf"`
+                        LuminousElf,
+                        /// `"woodland_elf"`
+                        WoodlandElf,
+                        /// `"japanese_anime_1"`
+                        JapaneseAnime1,
+                        /// `"american_comics"`
+                        AmericanComics,
+                        /// `"snowboarding"`
+                        Snowboarding,
+                        /// `"witch_transform"`
+                        WitchTransform,
+                        /// `"vampire_transform"`
+                        VampireTransform,
+                        /// `"pumpkin_head_transform"`
+                        PumpkinHeadTransform,
+                        /// `"demon_transform"`
+                        DemonTransform,
+                        /// `"mummy_transform"`
+                        MummyTransform,
+                        /// `"zombie_transform"`
+                        ZombieTransform,
+                        /// `"cute_pumpkin_transform"`
+                        CutePumpkinTransform,
+                        /// `"cute_ghost_transform"`
+                        CuteGhostTransform,
+                        /// `"knock_knock_halloween"`
+                        KnockKnockHalloween,
+                        /// `"halloween_escape"`
+                        HalloweenEscape,
+                        /// `"baseball"`
+                        Baseball,
+                        /// `"trampoline"`
+                        Trampoline,
+                        /// `"trampoline_night"`
+                        TrampolineNight,
+                        /// `"pucker_up"`
+                        PuckerUp,
+                        /// `"feed_mooncake"`
+                        FeedMooncake,
+                        /// `"flyer"`
+                        Flyer,
+                        /// `"dishwasher"`
+                        Dishwasher,
+                        /// `"pet_chinese_opera"`
+                        PetChineseOpera,
+                        /// `"magic_fireball"`
+                        MagicFireball,
+                        /// `"gallery_ring"`
+                        GalleryRing,
+                        /// `"pet_moto_rider"`
+                        PetMotoRider,
+                        /// `"muscle_pet"`
+                        MusclePet,
+                        /// `"pet_delivery"`
+                        PetDelivery,
+                        /// `"mythic_style"`
+                        MythicStyle,
+                        /// `"steampunk"`
+                        Steampunk,
+                        /// `"3d_cartoon_2"`
+                        V3dCartoon2,
+                        /// `"pet_chef"`
+                        PetChef,
+                        /// `"santa_gifts"`
+                        SantaGifts,
+                        /// `"santa_hug"`
+                        SantaHug,
+                        /// `"girlfriend"`
+                        Girlfriend,
+                        /// `"boyfriend"`
+                        Boyfriend,
+                        /// `"heart_gesture_1"`
+                        HeartGesture1,
+                        /// `"pet_wizard"`
+                        PetWizard,
+                        /// `"smoke_smoke"`
+                        SmokeSmoke,
+                        /// `"gun_shot"`
+                        GunShot,
+                        /// `"double_gun"`
+                        DoubleGun,
+                        /// `"pet_warrior"`
+                        PetWarrior,
+                        /// `"long_hair"`
+                        LongHair,
+                        /// `"pet_dance"`
+                        PetDance,
+                        /// `"wool_curly"`
+                        WoolCurly,
+                        /// `"pet_bee"`
+                        PetBee,
+                        /// `"marry_me"`
+                        MarryMe,
+                        /// `"piggy_morph"`
+                        PiggyMorph,
+                        /// `"ski_ski"`
+                        SkiSki,
+                        /// `"magic_broom"`
+                        MagicBroom,
+                        /// `"splashsplash"`
+                        Splashsplash,
+                        /// `"surfsurf"`
+                        Surfsurf,
+                        /// `"fairy_wing"`
+                        FairyWing,
+                        /// `"angel_wing"`
+                        AngelWing,
+                        /// `"dark_wing"`
+                        DarkWing,
+                        /// `"emoji"`
+                        Emoji,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl EffectScene {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &[
+                            "hug",
+                            "kiss",
+                            "heart_gesture",
+                            "squish",
+                            "expansion",
+                            "fuzzyfuzzy",
+                            "bloombloom",
+                            "dizzydizzy",
+                            "jelly_press",
+                            "jelly_slice",
+                            "jelly_squish",
+                            "jelly_jiggle",
+                            "pixelpixel",
+                            "yearbook",
+                            "instant_film",
+                            "anime_figure",
+                            "rocketrocket",
+                            "fly_fly",
+                            "disappear",
+                            "lightning_power",
+                            "bullet_time",
+                            "bullet_time_360",
+                            "media_interview",
+                            "day_to_night",
+                            "let's_ride",
+                            "jumpdrop",
+                            "swish_swish",
+                            "running_man",
+                            "jazz_jazz",
+                            "swing_swing",
+                            "skateskate",
+                            "building_sweater",
+                            "pure_white_wings",
+                            "black_wings",
+                            "golden_wing",
+                            "pink_pink_wings",
+                            "rampage_ape",
+                            "a_list_look",
+                            "countdown_teleport",
+                            "firework_2026",
+                            "instant_christmas",
+                            "birthday_star",
+                            "firework",
+                            "celebration",
+                            "tiger_hug_pro",
+                            "pet_lion_pro",
+                            "guardian_spirit",
+                            "squeeze_scream",
+                            "inner_voice",
+                            "memory_alive",
+                            "guess_what",
+                            "eagle_snatch",
+                            "hug_from_past",
+                            "instant_kid",
+                            "dollar_rain",
+                            "cry_cry",
+                            "building_collapse",
+                            "mushroom",
+                            "jesus_hug",
+                            "shark_alert",
+                            "lie_flat",
+                            "polar_bear_hug",
+                            "brown_bear_hug",
+                            "office_escape_plow",
+                            "watermelon_bomb",
+                            "boss_coming",
+                            "wig_out",
+                            "car_explosion",
+                            "tiger_hug",
+                            "siblings",
+                            "construction_worker",
+                            "snatched",
+                            "felt_felt",
+                            "plushcut",
+                            "drunk_dance",
+                            "drunk_dance_pet",
+                            "daoma_dance",
+                            "bouncy_dance",
+                            "smooth_sailing_dance",
+                            "new_year_greeting",
+                            "lion_dance",
+                            "prosperity",
+                            "great_success",
+                            "golden_horse_fortune",
+                            "red_packet_box",
+                            "lucky_horse_year",
+                            "lucky_red_packet",
+                            "lucky_money_come",
+                            "lion_dance_pet",
+                            "dumpling_making_pet",
+                            "fish_making_pet",
+                            "pet_red_packet",
+                            "lantern_glow",
+                            "expression_challenge",
+                            "overdrive",
+                            "heart_gesture_dance",
+                            "poping",
+                            "martial_arts",
+                            "running",
+                            "nezha",
+                            "motorcycle_dance",
+                            "subject_3_dance",
+                            "ghost_step_dance",
+                            "phantom_jewel",
+                            "zoom_out",
+                            "cheers_2026",
+                            "kiss_pro",
+                            "fight_pro",
+                            "hug_pro",
+                            "heart_gesture_pro",
+                            "dollar_rain_pro",
+                            "pet_bee_pro",
+                            "santa_random_surprise",
+                            "magic_match_tree",
+                            "happy_birthday",
+                            "thumbs_up_pro",
+                            "surprise_bouquet",
+                            "bouquet_drop",
+                            "3d_cartoon_1_pro",
+                            "glamour_photo_shoot",
+                            "box_of_joy",
+                            "first_toast_of_the_year",
+                            "my_santa_pic",
+                            "santa_gift",
+                            "steampunk_christmas",
+                            "snowglobe",
+                            "christmas_photo_shoot",
+                            "ornament_crash",
+                            "santa_express",
+                            "particle_santa_surround",
+                            "coronation_of_frost",
+                            "spark_in_the_snow",
+                            "scarlet_and_snow",
+                            "cozy_toon_wrap",
+                            "bullet_time_lite",
+                            "magic_cloak",
+                            "balloon_parade",
+                            "jumping_ginger_joy",
+                            "c4d_cartoon_pro",
+                            "venomous_spider",
+                            "throne_of_king",
+                            "luminous_elf",
+                            "woodland_elf",
+                            "japanese_anime_1",
+                            "american_comics",
+                            "snowboarding",
+                            "witch_transform",
+                            "vampire_transform",
+                            "pumpkin_head_transform",
+                            "demon_transform",
+                            "mummy_transform",
+                            "zombie_transform",
+                            "cute_pumpkin_transform",
+                            "cute_ghost_transform",
+                            "knock_knock_halloween",
+                            "halloween_escape",
+                            "baseball",
+                            "trampoline",
+                            "trampoline_night",
+                            "pucker_up",
+                            "feed_mooncake",
+                            "flyer",
+                            "dishwasher",
+                            "pet_chinese_opera",
+                            "magic_fireball",
+                            "gallery_ring",
+                            "pet_moto_rider",
+                            "muscle_pet",
+                            "pet_delivery",
+                            "mythic_style",
+                            "steampunk",
+                            "3d_cartoon_2",
+                            "pet_chef",
+                            "santa_gifts",
+                            "santa_hug",
+                            "girlfriend",
+                            "boyfriend",
+                            "heart_gesture_1",
+                            "pet_wizard",
+                            "smoke_smoke",
+                            "gun_shot",
+                            "double_gun",
+                            "pet_warrior",
+                            "long_hair",
+                            "pet_dance",
+                            "wool_curly",
+                            "pet_bee",
+                            "marry_me",
+                            "piggy_morph",
+                            "ski_ski",
+                            "magic_broom",
+                            "splashsplash",
+                            "surfsurf",
+                            "fairy_wing",
+                            "angel_wing",
+                            "dark_wing",
+                            "emoji",
+                        ];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::Hug => "hug",
+                                Self::Kiss => "kiss",
+                                Self::HeartGesture => "heart_gesture",
+                                Self::Squish => "squish",
+                                Self::Expansion => "expansion",
+                                Self::Fuzzyfuzzy => "fuzzyfuzzy",
+                                Self::Bloombloom => "bloombloom",
+                                Self::Dizzydizzy => "dizzydizzy",
+                                Self::JellyPress => "jelly_press",
+                                Self::JellySlice => "jelly_slice",
+                                Self::JellySquish => "jelly_squish",
+                                Self::JellyJiggle => "jelly_jiggle",
+                                Self::Pixelpixel => "pixelpixel",
+                                Self::Yearbook => "yearbook",
+                                Self::InstantFilm => "instant_film",
+                                Self::AnimeFigure => "anime_figure",
+                                Self::Rocketrocket => "rocketrocket",
+                                Self::FlyFly => "fly_fly",
+                                Self::Disappear => "disappear",
+                                Self::LightningPower => "lightning_power",
+                                Self::BulletTime => "bullet_time",
+                                Self::BulletTime360 => "bullet_time_360",
+                                Self::MediaInterview => "media_interview",
+                                Self::DayToNight => "day_to_night",
+                                Self::LetSRide => "let's_ride",
+                                Self::Jumpdrop => "jumpdrop",
+                                Self::SwishSwish => "swish_swish",
+                                Self::RunningMan => "running_man",
+                                Self::JazzJazz => "jazz_jazz",
+                                Self::SwingSwing => "swing_swing",
+                                Self::Skateskate => "skateskate",
+                                Self::BuildingSweater => "building_sweater",
+                                Self::PureWhiteWings => "pure_white_wings",
+                                Self::BlackWings => "black_wings",
+                                Self::GoldenWing => "golden_wing",
+                                Self::PinkPinkWings => "pink_pink_wings",
+                                Self::RampageApe => "rampage_ape",
+                                Self::AListLook => "a_list_look",
+                                Self::CountdownTeleport => "countdown_teleport",
+                                Self::Firework2026 => "firework_2026",
+                                Self::InstantChristmas => "instant_christmas",
+                                Self::BirthdayStar => "birthday_star",
+                                Self::Firework => "firework",
+                                Self::Celebration => "celebration",
+                                Self::TigerHugPro => "tiger_hug_pro",
+                                Self::PetLionPro => "pet_lion_pro",
+                                Self::GuardianSpirit => "guardian_spirit",
+                                Self::SqueezeScream => "squeeze_scream",
+                                Self::InnerVoice => "inner_voice",
+                                Self::MemoryAlive => "memory_alive",
+                                Self::GuessWhat => "guess_what",
+                                Self::EagleSnatch => "eagle_snatch",
+                                Self::HugFromPast => "hug_from_past",
+                                Self::InstantKid => "instant_kid",
+                                Self::DollarRain => "dollar_rain",
+                                Self::CryCry => "cry_cry",
+                                Self::BuildingCollapse => "building_collapse",
+                                Self::Mushroom => "mushroom",
+                                Self::JesusHug => "jesus_hug",
+                                Self::SharkAlert => "shark_alert",
+                                Self::LieFlat => "lie_flat",
+                                Self::PolarBearHug => "polar_bear_hug",
+                                Self::BrownBearHug => "brown_bear_hug",
+                                Self::OfficeEscapePlow => "office_escape_plow",
+                                Self::WatermelonBomb => "watermelon_bomb",
+                                Self::BossComing => "boss_coming",
+                                Self::WigOut => "wig_out",
+                                Self::CarExplosion => "car_explosion",
+                                Self::TigerHug => "tiger_hug",
+                                Self::Siblings => "siblings",
+                                Self::ConstructionWorker => "construction_worker",
+                                Self::Snatched => "snatched",
+                                Self::FeltFelt => "felt_felt",
+                                Self::Plushcut => "plushcut",
+                                Self::DrunkDance => "drunk_dance",
+                                Self::DrunkDancePet => "drunk_dance_pet",
+                                Self::DaomaDance => "daoma_dance",
+                                Self::BouncyDance => "bouncy_dance",
+                                Self::SmoothSailingDance => "smooth_sailing_dance",
+                                Self::NewYearGreeting => "new_year_greeting",
+                                Self::LionDance => "lion_dance",
+                                Self::Prosperity => "prosperity",
+                                Self::GreatSuccess => "great_success",
+                                Self::GoldenHorseFortune => "golden_horse_fortune",
+                                Self::RedPacketBox => "red_packet_box",
+                                Self::LuckyHorseYear => "lucky_horse_year",
+                                Self::LuckyRedPacket => "lucky_red_packet",
+                                Self::LuckyMoneyCome => "lucky_money_come",
+                                Self::LionDancePet => "lion_dance_pet",
+                                Self::DumplingMakingPet => "dumpling_making_pet",
+                                Self::FishMakingPet => "fish_making_pet",
+                                Self::PetRedPacket => "pet_red_packet",
+                                Self::LanternGlow => "lantern_glow",
+                                Self::ExpressionChallenge => "expression_challenge",
+                                Self::Overdrive => "overdrive",
+                                Self::HeartGestureDance => "heart_gesture_dance",
+                                Self::Poping => "poping",
+                                Self::MartialArts => "martial_arts",
+                                Self::Running => "running",
+                                Self::Nezha => "nezha",
+                                Self::MotorcycleDance => "motorcycle_dance",
+                                Self::Subject3Dance => "subject_3_dance",
+                                Self::GhostStepDance => "ghost_step_dance",
+                                Self::PhantomJewel => "phantom_jewel",
+                                Self::ZoomOut => "zoom_out",
+                                Self::Cheers2026 => "cheers_2026",
+                                Self::KissPro => "kiss_pro",
+                                Self::FightPro => "fight_pro",
+                                Self::HugPro => "hug_pro",
+                                Self::HeartGesturePro => "heart_gesture_pro",
+                                Self::DollarRainPro => "dollar_rain_pro",
+                                Self::PetBeePro => "pet_bee_pro",
+                                Self::SantaRandomSurprise => "santa_random_surprise",
+                                Self::MagicMatchTree => "magic_match_tree",
+                                Self::HappyBirthday => "happy_birthday",
+                                Self::ThumbsUpPro => "thumbs_up_pro",
+                                Self::SurpriseBouquet => "surprise_bouquet",
+                                Self::BouquetDrop => "bouquet_drop",
+                                Self::V3dCartoon1Pro => "3d_cartoon_1_pro",
+                                Self::GlamourPhotoShoot => "glamour_photo_shoot",
+                                Self::BoxOfJoy => "box_of_joy",
+                                Self::FirstToastOfTheYear => "first_toast_of_the_year",
+                                Self::MySantaPic => "my_santa_pic",
+                                Self::SantaGift => "santa_gift",
+                                Self::SteampunkChristmas => "steampunk_christmas",
+                                Self::Snowglobe => "snowglobe",
+                                Self::ChristmasPhotoShoot => "christmas_photo_shoot",
+                                Self::OrnamentCrash => "ornament_crash",
+                                Self::SantaExpress => "santa_express",
+                                Self::ParticleSantaSurround => "particle_santa_surround",
+                                Self::CoronationOfFrost => "coronation_of_frost",
+                                Self::SparkInTheSnow => "spark_in_the_snow",
+                                Self::ScarletAndSnow => "scarlet_and_snow",
+                                Self::CozyToonWrap => "cozy_toon_wrap",
+                                Self::BulletTimeLite => "bullet_time_lite",
+                                Self::MagicCloak => "magic_cloak",
+                                Self::BalloonParade => "balloon_parade",
+                                Self::JumpingGingerJoy => "jumping_ginger_joy",
+                                Self::C4dCartoonPro => "c4d_cartoon_pro",
+                                Self::VenomousSpider => "venomous_spider",
+                                Self::ThroneOfKing => "throne_of_king",
+                                Self::LuminousElf => "luminous_elf",
+                                Self::WoodlandElf => "woodland_elf",
+                                Self::JapaneseAnime1 => "japanese_anime_1",
+                                Self::AmericanComics => "american_comics",
+                                Self::Snowboarding => "snowboarding",
+                                Self::WitchTransform => "witch_transform",
+                                Self::VampireTransform => "vampire_transform",
+                                Self::PumpkinHeadTransform => "pumpkin_head_transform",
+                                Self::DemonTransform => "demon_transform",
+                                Self::MummyTransform => "mummy_transform",
+                                Self::ZombieTransform => "zombie_transform",
+                                Self::CutePumpkinTransform => "cute_pumpkin_transform",
+                                Self::CuteGhostTransform => "cute_ghost_transform",
+                                Self::KnockKnockHalloween => "knock_knock_halloween",
+                                Self::HalloweenEscape => "halloween_escape",
+                                Self::Baseball => "baseball",
+                                Self::Trampoline => "trampoline",
+                                Self::TrampolineNight => "trampoline_night",
+                                Self::PuckerUp => "pucker_up",
+                                Self::FeedMooncake => "feed_mooncake",
+                                Self::Flyer => "flyer",
+                                Self::Dishwasher => "dishwasher",
+                                Self::PetChineseOpera => "pet_chinese_opera",
+                                Self::MagicFireball => "magic_fireball",
+                                Self::GalleryRing => "gallery_ring",
+                                Self::PetMotoRider => "pet_moto_rider",
+                                Self::MusclePet => "muscle_pet",
+                                Self::PetDelivery => "pet_delivery",
+                                Self::MythicStyle => "mythic_style",
+                                Self::Steampunk => "steampunk",
+                                Self::V3dCartoon2 => "3d_cartoon_2",
+                                Self::PetChef => "pet_chef",
+                                Self::SantaGifts => "santa_gifts",
+                                Self::SantaHug => "santa_hug",
+                                Self::Girlfriend => "girlfriend",
+                                Self::Boyfriend => "boyfriend",
+                                Self::HeartGesture1 => "heart_gesture_1",
+                                Self::PetWizard => "pet_wizard",
+                                Self::SmokeSmoke => "smoke_smoke",
+                                Self::GunShot => "gun_shot",
+                                Self::DoubleGun => "double_gun",
+                                Self::PetWarrior => "pet_warrior",
+                                Self::LongHair => "long_hair",
+                                Self::PetDance => "pet_dance",
+                                Self::WoolCurly => "wool_curly",
+                                Self::PetBee => "pet_bee",
+                                Self::MarryMe => "marry_me",
+                                Self::PiggyMorph => "piggy_morph",
+                                Self::SkiSki => "ski_ski",
+                                Self::MagicBroom => "magic_broom",
+                                Self::Splashsplash => "splashsplash",
+                                Self::Surfsurf => "surfsurf",
+                                Self::FairyWing => "fairy_wing",
+                                Self::AngelWing => "angel_wing",
+                                Self::DarkWing => "dark_wing",
+                                Self::Emoji => "emoji",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "hug" => Self::Hug,
+                                "kiss" => Self::Kiss,
+                                "heart_gesture" => Self::HeartGesture,
+                                "squish" => Self::Squish,
+                                "expansion" => Self::Expansion,
+                                "fuzzyfuzzy" => Self::Fuzzyfuzzy,
+                                "bloombloom" => Self::Bloombloom,
+                                "dizzydizzy" => Self::Dizzydizzy,
+                                "jelly_press" => Self::JellyPress,
+                                "jelly_slice" => Self::JellySlice,
+                                "jelly_squish" => Self::JellySquish,
+                                "jelly_jiggle" => Self::JellyJiggle,
+                                "pixelpixel" => Self::Pixelpixel,
+                                "yearbook" => Self::Yearbook,
+                                "instant_film" => Self::InstantFilm,
+                                "anime_figure" => Self::AnimeFigure,
+                                "rocketrocket" => Self::Rocketrocket,
+                                "fly_fly" => Self::FlyFly,
+                                "disappear" => Self::Disappear,
+                                "lightning_power" => Self::LightningPower,
+                                "bullet_time" => Self::BulletTime,
+                                "bullet_time_360" => Self::BulletTime360,
+                                "media_interview" => Self::MediaInterview,
+                                "day_to_night" => Self::DayToNight,
+                                "let's_ride" => Self::LetSRide,
+                                "jumpdrop" => Self::Jumpdrop,
+                                "swish_swish" => Self::SwishSwish,
+                                "running_man" => Self::RunningMan,
+                                "jazz_jazz" => Self::JazzJazz,
+                                "swing_swing" => Self::SwingSwing,
+                                "skateskate" => Self::Skateskate,
+                                "building_sweater" => Self::BuildingSweater,
+                                "pure_white_wings" => Self::PureWhiteWings,
+                                "black_wings" => Self::BlackWings,
+                                "golden_wing" => Self::GoldenWing,
+                                "pink_pink_wings" => Self::PinkPinkWings,
+                                "rampage_ape" => Self::RampageApe,
+                                "a_list_look" => Self::AListLook,
+                                "countdown_teleport" => Self::CountdownTeleport,
+                                "firework_2026" => Self::Firework2026,
+                                "instant_christmas" => Self::InstantChristmas,
+                                "birthday_star" => Self::BirthdayStar,
+                                "firework" => Self::Firework,
+                                "celebration" => Self::Celebration,
+                                "tiger_hug_pro" => Self::TigerHugPro,
+                                "pet_lion_pro" => Self::PetLionPro,
+                                "guardian_spirit" => Self::GuardianSpirit,
+                                "squeeze_scream" => Self::SqueezeScream,
+                                "inner_voice" => Self::InnerVoice,
+                                "memory_alive" => Self::MemoryAlive,
+                                "guess_what" => Self::GuessWhat,
+                                "eagle_snatch" => Self::EagleSnatch,
+                                "hug_from_past" => Self::HugFromPast,
+                                "instant_kid" => Self::InstantKid,
+                                "dollar_rain" => Self::DollarRain,
+                                "cry_cry" => Self::CryCry,
+                                "building_collapse" => Self::BuildingCollapse,
+                                "mushroom" => Self::Mushroom,
+                                "jesus_hug" => Self::JesusHug,
+                                "shark_alert" => Self::SharkAlert,
+                                "lie_flat" => Self::LieFlat,
+                                "polar_bear_hug" => Self::PolarBearHug,
+                                "brown_bear_hug" => Self::BrownBearHug,
+                                "office_escape_plow" => Self::OfficeEscapePlow,
+                                "watermelon_bomb" => Self::WatermelonBomb,
+                                "boss_coming" => Self::BossComing,
+                                "wig_out" => Self::WigOut,
+                                "car_explosion" => Self::CarExplosion,
+                                "tiger_hug" => Self::TigerHug,
+                                "siblings" => Self::Siblings,
+                                "construction_worker" => Self::ConstructionWorker,
+                                "snatched" => Self::Snatched,
+                                "felt_felt" => Self::FeltFelt,
+                                "plushcut" => Self::Plushcut,
+                                "drunk_dance" => Self::DrunkDance,
+                                "drunk_dance_pet" => Self::DrunkDancePet,
+                                "daoma_dance" => Self::DaomaDance,
+                                "bouncy_dance" => Self::BouncyDance,
+                                "smooth_sailing_dance" => Self::SmoothSailingDance,
+                                "new_year_greeting" => Self::NewYearGreeting,
+                                "lion_dance" => Self::LionDance,
+                                "prosperity" => Self::Prosperity,
+                                "great_success" => Self::GreatSuccess,
+                                "golden_horse_fortune" => Self::GoldenHorseFortune,
+                                "red_packet_box" => Self::RedPacketBox,
+                                "lucky_horse_year" => Self::LuckyHorseYear,
+                                "lucky_red_packet" => Self::LuckyRedPacket,
+                                "lucky_money_come" => Self::LuckyMoneyCome,
+                                "lion_dance_pet" => Self::LionDancePet,
+                                "dumpling_making_pet" => Self::DumplingMakingPet,
+                                "fish_making_pet" => Self::FishMakingPet,
+                                "pet_red_packet" => Self::PetRedPacket,
+                                "lantern_glow" => Self::LanternGlow,
+                                "expression_challenge" => Self::ExpressionChallenge,
+                                "overdrive" => Self::Overdrive,
+                                "heart_gesture_dance" => Self::HeartGestureDance,
+                                "poping" => Self::Poping,
+                                "martial_arts" => Self::MartialArts,
+                                "running" => Self::Running,
+                                "nezha" => Self::Nezha,
+                                "motorcycle_dance" => Self::MotorcycleDance,
+                                "subject_3_dance" => Self::Subject3Dance,
+                                "ghost_step_dance" => Self::GhostStepDance,
+                                "phantom_jewel" => Self::PhantomJewel,
+                                "zoom_out" => Self::ZoomOut,
+                                "cheers_2026" => Self::Cheers2026,
+                                "kiss_pro" => Self::KissPro,
+                                "fight_pro" => Self::FightPro,
+                                "hug_pro" => Self::HugPro,
+                                "heart_gesture_pro" => Self::HeartGesturePro,
+                                "dollar_rain_pro" => Self::DollarRainPro,
+                                "pet_bee_pro" => Self::PetBeePro,
+                                "santa_random_surprise" => Self::SantaRandomSurprise,
+                                "magic_match_tree" => Self::MagicMatchTree,
+                                "happy_birthday" => Self::HappyBirthday,
+                                "thumbs_up_pro" => Self::ThumbsUpPro,
+                                "surprise_bouquet" => Self::SurpriseBouquet,
+                                "bouquet_drop" => Self::BouquetDrop,
+                                "3d_cartoon_1_pro" => Self::V3dCartoon1Pro,
+                                "glamour_photo_shoot" => Self::GlamourPhotoShoot,
+                                "box_of_joy" => Self::BoxOfJoy,
+                                "first_toast_of_the_year" => Self::FirstToastOfTheYear,
+                                "my_santa_pic" => Self::MySantaPic,
+                                "santa_gift" => Self::SantaGift,
+                                "steampunk_christmas" => Self::SteampunkChristmas,
+                                "snowglobe" => Self::Snowglobe,
+                                "christmas_photo_shoot" => Self::ChristmasPhotoShoot,
+                                "ornament_crash" => Self::OrnamentCrash,
+                                "santa_express" => Self::SantaExpress,
+                                "particle_santa_surround" => Self::ParticleSantaSurround,
+                                "coronation_of_frost" => Self::CoronationOfFrost,
+                                "spark_in_the_snow" => Self::SparkInTheSnow,
+                                "scarlet_and_snow" => Self::ScarletAndSnow,
+                                "cozy_toon_wrap" => Self::CozyToonWrap,
+                                "bullet_time_lite" => Self::BulletTimeLite,
+                                "magic_cloak" => Self::MagicCloak,
+                                "balloon_parade" => Self::BalloonParade,
+                                "jumping_ginger_joy" => Self::JumpingGingerJoy,
+                                "c4d_cartoon_pro" => Self::C4dCartoonPro,
+                                "venomous_spider" => Self::VenomousSpider,
+                                "throne_of_king" => Self::ThroneOfKing,
+                                "luminous_elf" => Self::LuminousElf,
+                                "woodland_elf" => Self::WoodlandElf,
+                                "japanese_anime_1" => Self::JapaneseAnime1,
+                                "american_comics" => Self::AmericanComics,
+                                "snowboarding" => Self::Snowboarding,
+                                "witch_transform" => Self::WitchTransform,
+                                "vampire_transform" => Self::VampireTransform,
+                                "pumpkin_head_transform" => Self::PumpkinHeadTransform,
+                                "demon_transform" => Self::DemonTransform,
+                                "mummy_transform" => Self::MummyTransform,
+                                "zombie_transform" => Self::ZombieTransform,
+                                "cute_pumpkin_transform" => Self::CutePumpkinTransform,
+                                "cute_ghost_transform" => Self::CuteGhostTransform,
+                                "knock_knock_halloween" => Self::KnockKnockHalloween,
+                                "halloween_escape" => Self::HalloweenEscape,
+                                "baseball" => Self::Baseball,
+                                "trampoline" => Self::Trampoline,
+                                "trampoline_night" => Self::TrampolineNight,
+                                "pucker_up" => Self::PuckerUp,
+                                "feed_mooncake" => Self::FeedMooncake,
+                                "flyer" => Self::Flyer,
+                                "dishwasher" => Self::Dishwasher,
+                                "pet_chinese_opera" => Self::PetChineseOpera,
+                                "magic_fireball" => Self::MagicFireball,
+                                "gallery_ring" => Self::GalleryRing,
+                                "pet_moto_rider" => Self::PetMotoRider,
+                                "muscle_pet" => Self::MusclePet,
+                                "pet_delivery" => Self::PetDelivery,
+                                "mythic_style" => Self::MythicStyle,
+                                "steampunk" => Self::Steampunk,
+                                "3d_cartoon_2" => Self::V3dCartoon2,
+                                "pet_chef" => Self::PetChef,
+                                "santa_gifts" => Self::SantaGifts,
+                                "santa_hug" => Self::SantaHug,
+                                "girlfriend" => Self::Girlfriend,
+                                "boyfriend" => Self::Boyfriend,
+                                "heart_gesture_1" => Self::HeartGesture1,
+                                "pet_wizard" => Self::PetWizard,
+                                "smoke_smoke" => Self::SmokeSmoke,
+                                "gun_shot" => Self::GunShot,
+                                "double_gun" => Self::DoubleGun,
+                                "pet_warrior" => Self::PetWarrior,
+                                "long_hair" => Self::LongHair,
+                                "pet_dance" => Self::PetDance,
+                                "wool_curly" => Self::WoolCurly,
+                                "pet_bee" => Self::PetBee,
+                                "marry_me" => Self::MarryMe,
+                                "piggy_morph" => Self::PiggyMorph,
+                                "ski_ski" => Self::SkiSki,
+                                "magic_broom" => Self::MagicBroom,
+                                "splashsplash" => Self::Splashsplash,
+                                "surfsurf" => Self::Surfsurf,
+                                "fairy_wing" => Self::FairyWing,
+                                "angel_wing" => Self::AngelWing,
+                                "dark_wing" => Self::DarkWing,
+                                "emoji" => Self::Emoji,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for EffectScene {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "EffectScene",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for EffectScene {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for EffectScene {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for EffectScene {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for EffectScene {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `EffectScene` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for EffectScene {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `KlingVideoV1StandardEffectsOutput` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct KlingVideoV1StandardEffectsOutput {
+                        /// The `video` field.
+                        ///
+                        /// Example: `{"file_name":"output.mp4","url":"https://storage.googleapis.com/falserverless/kling/kling_ex.mp4.mp4","content_type":"video/mp4"}`.
+                        pub video: fal_runtime::File,
+                    }
+                    impl __fal::serde::Serialize for KlingVideoV1StandardEffectsOutput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("video", &self.video)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for KlingVideoV1StandardEffectsOutput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = KlingVideoV1StandardEffectsOutput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `KlingVideoV1StandardEffectsOutput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<KlingVideoV1StandardEffectsOutput, A::Error> {
+                                    let mut f0 = None;
+                                    while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(KlingVideoV1StandardEffectsOutput {
+                                        video: __fal::required(f0, "video")?,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `Duration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Durationf2d1d95d {
-        /// `"5"`
-        V5,
-        /// `"10"`
-        V10,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Durationf2d1d95d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V5 => "5",
-                Self::V10 => "10",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Durationf2d1d95d {
-        fn from(value: &str) -> Self {
-            match value {
-                "5" => Self::V5,
-                "10" => Self::V10,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Durationf2d1d95d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Durationf2d1d95d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `EffectScene` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum EffectSceneb835be8d {
-        /// `"hug"`
-        Hug,
-        /// `"kiss"`
-        Kiss,
-        /// `"heart_gesture"`
-        HeartGesture,
-        /// `"squish"`
-        Squish,
-        /// `"expansion"`
-        Expansion,
-        /// `"fuzzyfuzzy"`
-        Fuzzyfuzzy,
-        /// `"bloombloom"`
-        Bloombloom,
-        /// `"dizzydizzy"`
-        Dizzydizzy,
-        /// `"jelly_press"`
-        JellyPress,
-        /// `"jelly_slice"`
-        JellySlice,
-        /// `"jelly_squish"`
-        JellySquish,
-        /// `"jelly_jiggle"`
-        JellyJiggle,
-        /// `"pixelpixel"`
-        Pixelpixel,
-        /// `"yearbook"`
-        Yearbook,
-        /// `"instant_film"`
-        InstantFilm,
-        /// `"anime_figure"`
-        AnimeFigure,
-        /// `"rocketrocket"`
-        Rocketrocket,
-        /// `"fly_fly"`
-        FlyFly,
-        /// `"disappear"`
-        Disappear,
-        /// `"lightning_power"`
-        LightningPower,
-        /// `"bullet_time"`
-        BulletTime,
-        /// `"bullet_time_360"`
-        BulletTime360,
-        /// `"media_interview"`
-        MediaInterview,
-        /// `"day_to_night"`
-        DayToNight,
-        /// `"let's_ride"`
-        LetSRide,
-        /// `"jumpdrop"`
-        Jumpdrop,
-        /// `"swish_swish"`
-        SwishSwish,
-        /// `"running_man"`
-        RunningMan,
-        /// `"jazz_jazz"`
-        JazzJazz,
-        /// `"swing_swing"`
-        SwingSwing,
-        /// `"skateskate"`
-        Skateskate,
-        /// `"building_sweater"`
-        BuildingSweater,
-        /// `"pure_white_wings"`
-        PureWhiteWings,
-        /// `"black_wings"`
-        BlackWings,
-        /// `"golden_wing"`
-        GoldenWing,
-        /// `"pink_pink_wings"`
-        PinkPinkWings,
-        /// `"rampage_ape"`
-        RampageApe,
-        /// `"a_list_look"`
-        AListLook,
-        /// `"countdown_teleport"`
-        CountdownTeleport,
-        /// `"firework_2026"`
-        Firework2026,
-        /// `"instant_christmas"`
-        InstantChristmas,
-        /// `"birthday_star"`
-        BirthdayStar,
-        /// `"firework"`
-        Firework,
-        /// `"celebration"`
-        Celebration,
-        /// `"tiger_hug_pro"`
-        TigerHugPro,
-        /// `"pet_lion_pro"`
-        PetLionPro,
-        /// `"guardian_spirit"`
-        GuardianSpirit,
-        /// `"squeeze_scream"`
-        SqueezeScream,
-        /// `"inner_voice"`
-        InnerVoice,
-        /// `"memory_alive"`
-        MemoryAlive,
-        /// `"guess_what"`
-        GuessWhat,
-        /// `"eagle_snatch"`
-        EagleSnatch,
-        /// `"hug_from_past"`
-        HugFromPast,
-        /// `"instant_kid"`
-        InstantKid,
-        /// `"dollar_rain"`
-        DollarRain,
-        /// `"cry_cry"`
-        CryCry,
-        /// `"building_collapse"`
-        BuildingCollapse,
-        /// `"mushroom"`
-        Mushroom,
-        /// `"jesus_hug"`
-        JesusHug,
-        /// `"shark_alert"`
-        SharkAlert,
-        /// `"lie_flat"`
-        LieFlat,
-        /// `"polar_bear_hug"`
-        PolarBearHug,
-        /// `"brown_bear_hug"`
-        BrownBearHug,
-        /// `"office_escape_plow"`
-        OfficeEscapePlow,
-        /// `"watermelon_bomb"`
-        WatermelonBomb,
-        /// `"boss_coming"`
-        BossComing,
-        /// `"wig_out"`
-        WigOut,
-        /// `"car_explosion"`
-        CarExplosion,
-        /// `"tiger_hug"`
-        TigerHug,
-        /// `"siblings"`
-        Siblings,
-        /// `"construction_worker"`
-        ConstructionWorker,
-        /// `"snatched"`
-        Snatched,
-        /// `"felt_felt"`
-        FeltFelt,
-        /// `"plushcut"`
-        Plushcut,
-        /// `"drunk_dance"`
-        DrunkDance,
-        /// `"drunk_dance_pet"`
-        DrunkDancePet,
-        /// `"daoma_dance"`
-        DaomaDance,
-        /// `"bouncy_dance"`
-        BouncyDance,
-        /// `"smooth_sailing_dance"`
-        SmoothSailingDance,
-        /// `"new_year_greeting"`
-        NewYearGreeting,
-        /// `"lion_dance"`
-        LionDance,
-        /// `"prosperity"`
-        Prosperity,
-        /// `"great_success"`
-        GreatSuccess,
-        /// `"golden_horse_fortune"`
-        GoldenHorseFortune,
-        /// `"red_packet_box"`
-        RedPacketBox,
-        /// `"lucky_horse_year"`
-        LuckyHorseYear,
-        /// `"lucky_red_packet"`
-        LuckyRedPacket,
-        /// `"lucky_money_come"`
-        LuckyMoneyCome,
-        /// `"lion_dance_pet"`
-        LionDancePet,
-        /// `"dumpling_making_pet"`
-        DumplingMakingPet,
-        /// `"fish_making_pet"`
-        FishMakingPet,
-        /// `"pet_red_packet"`
-        PetRedPacket,
-        /// `"lantern_glow"`
-        LanternGlow,
-        /// `"expression_challenge"`
-        ExpressionChallenge,
-        /// `"overdrive"`
-        Overdrive,
-        /// `"heart_gesture_dance"`
-        HeartGestureDance,
-        /// `"poping"`
-        Poping,
-        /// `"martial_arts"`
-        MartialArts,
-        /// `"running"`
-        Running,
-        /// `"nezha"`
-        Nezha,
-        /// `"motorcycle_dance"`
-        MotorcycleDance,
-        /// `"subject_3_dance"`
-        Subject3Dance,
-        /// `"ghost_step_dance"`
-        GhostStepDance,
-        /// `"phantom_jewel"`
-        PhantomJewel,
-        /// `"zoom_out"`
-        ZoomOut,
-        /// `"cheers_2026"`
-        Cheers2026,
-        /// `"kiss_pro"`
-        KissPro,
-        /// `"fight_pro"`
-        FightPro,
-        /// `"hug_pro"`
-        HugPro,
-        /// `"heart_gesture_pro"`
-        HeartGesturePro,
-        /// `"dollar_rain_pro"`
-        DollarRainPro,
-        /// `"pet_bee_pro"`
-        PetBeePro,
-        /// `"santa_random_surprise"`
-        SantaRandomSurprise,
-        /// `"magic_match_tree"`
-        MagicMatchTree,
-        /// `"happy_birthday"`
-        HappyBirthday,
-        /// `"thumbs_up_pro"`
-        ThumbsUpPro,
-        /// `"surprise_bouquet"`
-        SurpriseBouquet,
-        /// `"bouquet_drop"`
-        BouquetDrop,
-        /// `"3d_cartoon_1_pro"`
-        V3dCartoon1Pro,
-        /// `"glamour_photo_shoot"`
-        GlamourPhotoShoot,
-        /// `"box_of_joy"`
-        BoxOfJoy,
-        /// `"first_toast_of_the_year"`
-        FirstToastOfTheYear,
-        /// `"my_santa_pic"`
-        MySantaPic,
-        /// `"santa_gift"`
-        SantaGift,
-        /// `"steampunk_christmas"`
-        SteampunkChristmas,
-        /// `"snowglobe"`
-        Snowglobe,
-        /// `"christmas_photo_shoot"`
-        ChristmasPhotoShoot,
-        /// `"ornament_crash"`
-        OrnamentCrash,
-        /// `"santa_express"`
-        SantaExpress,
-        /// `"particle_santa_surround"`
-        ParticleSantaSurround,
-        /// `"coronation_of_frost"`
-        CoronationOfFrost,
-        /// `"spark_in_the_snow"`
-        SparkInTheSnow,
-        /// `"scarlet_and_snow"`
-        ScarletAndSnow,
-        /// `"cozy_toon_wrap"`
-        CozyToonWrap,
-        /// `"bullet_time_lite"`
-        BulletTimeLite,
-        /// `"magic_cloak"`
-        MagicCloak,
-        /// `"balloon_parade"`
-        BalloonParade,
-        /// `"jumping_ginger_joy"`
-        JumpingGingerJoy,
-        /// `"c4d_cartoon_pro"`
-        C4dCartoonPro,
-        /// `"venomous_spider"`
-        VenomousSpider,
-        /// `"throne_of_king"`
-        ThroneOfKing,
-        /// `"luminous_elf"`
-        LuminousElf,
-        /// `"woodland_elf"`
-        WoodlandElf,
-        /// `"japanese_anime_1"`
-        JapaneseAnime1,
-        /// `"american_comics"`
-        AmericanComics,
-        /// `"snowboarding"`
-        Snowboarding,
-        /// `"witch_transform"`
-        WitchTransform,
-        /// `"vampire_transform"`
-        VampireTransform,
-        /// `"pumpkin_head_transform"`
-        PumpkinHeadTransform,
-        /// `"demon_transform"`
-        DemonTransform,
-        /// `"mummy_transform"`
-        MummyTransform,
-        /// `"zombie_transform"`
-        ZombieTransform,
-        /// `"cute_pumpkin_transform"`
-        CutePumpkinTransform,
-        /// `"cute_ghost_transform"`
-        CuteGhostTransform,
-        /// `"knock_knock_halloween"`
-        KnockKnockHalloween,
-        /// `"halloween_escape"`
-        HalloweenEscape,
-        /// `"baseball"`
-        Baseball,
-        /// `"trampoline"`
-        Trampoline,
-        /// `"trampoline_night"`
-        TrampolineNight,
-        /// `"pucker_up"`
-        PuckerUp,
-        /// `"feed_mooncake"`
-        FeedMooncake,
-        /// `"flyer"`
-        Flyer,
-        /// `"dishwasher"`
-        Dishwasher,
-        /// `"pet_chinese_opera"`
-        PetChineseOpera,
-        /// `"magic_fireball"`
-        MagicFireball,
-        /// `"gallery_ring"`
-        GalleryRing,
-        /// `"pet_moto_rider"`
-        PetMotoRider,
-        /// `"muscle_pet"`
-        MusclePet,
-        /// `"pet_delivery"`
-        PetDelivery,
-        /// `"mythic_style"`
-        MythicStyle,
-        /// `"steampunk"`
-        Steampunk,
-        /// `"3d_cartoon_2"`
-        V3dCartoon2,
-        /// `"pet_chef"`
-        PetChef,
-        /// `"santa_gifts"`
-        SantaGifts,
-        /// `"santa_hug"`
-        SantaHug,
-        /// `"girlfriend"`
-        Girlfriend,
-        /// `"boyfriend"`
-        Boyfriend,
-        /// `"heart_gesture_1"`
-        HeartGesture1,
-        /// `"pet_wizard"`
-        PetWizard,
-        /// `"smoke_smoke"`
-        SmokeSmoke,
-        /// `"gun_shot"`
-        GunShot,
-        /// `"double_gun"`
-        DoubleGun,
-        /// `"pet_warrior"`
-        PetWarrior,
-        /// `"long_hair"`
-        LongHair,
-        /// `"pet_dance"`
-        PetDance,
-        /// `"wool_curly"`
-        WoolCurly,
-        /// `"pet_bee"`
-        PetBee,
-        /// `"marry_me"`
-        MarryMe,
-        /// `"piggy_morph"`
-        PiggyMorph,
-        /// `"ski_ski"`
-        SkiSki,
-        /// `"magic_broom"`
-        MagicBroom,
-        /// `"splashsplash"`
-        Splashsplash,
-        /// `"surfsurf"`
-        Surfsurf,
-        /// `"fairy_wing"`
-        FairyWing,
-        /// `"angel_wing"`
-        AngelWing,
-        /// `"dark_wing"`
-        DarkWing,
-        /// `"emoji"`
-        Emoji,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl EffectSceneb835be8d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Hug => "hug",
-                Self::Kiss => "kiss",
-                Self::HeartGesture => "heart_gesture",
-                Self::Squish => "squish",
-                Self::Expansion => "expansion",
-                Self::Fuzzyfuzzy => "fuzzyfuzzy",
-                Self::Bloombloom => "bloombloom",
-                Self::Dizzydizzy => "dizzydizzy",
-                Self::JellyPress => "jelly_press",
-                Self::JellySlice => "jelly_slice",
-                Self::JellySquish => "jelly_squish",
-                Self::JellyJiggle => "jelly_jiggle",
-                Self::Pixelpixel => "pixelpixel",
-                Self::Yearbook => "yearbook",
-                Self::InstantFilm => "instant_film",
-                Self::AnimeFigure => "anime_figure",
-                Self::Rocketrocket => "rocketrocket",
-                Self::FlyFly => "fly_fly",
-                Self::Disappear => "disappear",
-                Self::LightningPower => "lightning_power",
-                Self::BulletTime => "bullet_time",
-                Self::BulletTime360 => "bullet_time_360",
-                Self::MediaInterview => "media_interview",
-                Self::DayToNight => "day_to_night",
-                Self::LetSRide => "let's_ride",
-                Self::Jumpdrop => "jumpdrop",
-                Self::SwishSwish => "swish_swish",
-                Self::RunningMan => "running_man",
-                Self::JazzJazz => "jazz_jazz",
-                Self::SwingSwing => "swing_swing",
-                Self::Skateskate => "skateskate",
-                Self::BuildingSweater => "building_sweater",
-                Self::PureWhiteWings => "pure_white_wings",
-                Self::BlackWings => "black_wings",
-                Self::GoldenWing => "golden_wing",
-                Self::PinkPinkWings => "pink_pink_wings",
-                Self::RampageApe => "rampage_ape",
-                Self::AListLook => "a_list_look",
-                Self::CountdownTeleport => "countdown_teleport",
-                Self::Firework2026 => "firework_2026",
-                Self::InstantChristmas => "instant_christmas",
-                Self::BirthdayStar => "birthday_star",
-                Self::Firework => "firework",
-                Self::Celebration => "celebration",
-                Self::TigerHugPro => "tiger_hug_pro",
-                Self::PetLionPro => "pet_lion_pro",
-                Self::GuardianSpirit => "guardian_spirit",
-                Self::SqueezeScream => "squeeze_scream",
-                Self::InnerVoice => "inner_voice",
-                Self::MemoryAlive => "memory_alive",
-                Self::GuessWhat => "guess_what",
-                Self::EagleSnatch => "eagle_snatch",
-                Self::HugFromPast => "hug_from_past",
-                Self::InstantKid => "instant_kid",
-                Self::DollarRain => "dollar_rain",
-                Self::CryCry => "cry_cry",
-                Self::BuildingCollapse => "building_collapse",
-                Self::Mushroom => "mushroom",
-                Self::JesusHug => "jesus_hug",
-                Self::SharkAlert => "shark_alert",
-                Self::LieFlat => "lie_flat",
-                Self::PolarBearHug => "polar_bear_hug",
-                Self::BrownBearHug => "brown_bear_hug",
-                Self::OfficeEscapePlow => "office_escape_plow",
-                Self::WatermelonBomb => "watermelon_bomb",
-                Self::BossComing => "boss_coming",
-                Self::WigOut => "wig_out",
-                Self::CarExplosion => "car_explosion",
-                Self::TigerHug => "tiger_hug",
-                Self::Siblings => "siblings",
-                Self::ConstructionWorker => "construction_worker",
-                Self::Snatched => "snatched",
-                Self::FeltFelt => "felt_felt",
-                Self::Plushcut => "plushcut",
-                Self::DrunkDance => "drunk_dance",
-                Self::DrunkDancePet => "drunk_dance_pet",
-                Self::DaomaDance => "daoma_dance",
-                Self::BouncyDance => "bouncy_dance",
-                Self::SmoothSailingDance => "smooth_sailing_dance",
-                Self::NewYearGreeting => "new_year_greeting",
-                Self::LionDance => "lion_dance",
-                Self::Prosperity => "prosperity",
-                Self::GreatSuccess => "great_success",
-                Self::GoldenHorseFortune => "golden_horse_fortune",
-                Self::RedPacketBox => "red_packet_box",
-                Self::LuckyHorseYear => "lucky_horse_year",
-                Self::LuckyRedPacket => "lucky_red_packet",
-                Self::LuckyMoneyCome => "lucky_money_come",
-                Self::LionDancePet => "lion_dance_pet",
-                Self::DumplingMakingPet => "dumpling_making_pet",
-                Self::FishMakingPet => "fish_making_pet",
-                Self::PetRedPacket => "pet_red_packet",
-                Self::LanternGlow => "lantern_glow",
-                Self::ExpressionChallenge => "expression_challenge",
-                Self::Overdrive => "overdrive",
-                Self::HeartGestureDance => "heart_gesture_dance",
-                Self::Poping => "poping",
-                Self::MartialArts => "martial_arts",
-                Self::Running => "running",
-                Self::Nezha => "nezha",
-                Self::MotorcycleDance => "motorcycle_dance",
-                Self::Subject3Dance => "subject_3_dance",
-                Self::GhostStepDance => "ghost_step_dance",
-                Self::PhantomJewel => "phantom_jewel",
-                Self::ZoomOut => "zoom_out",
-                Self::Cheers2026 => "cheers_2026",
-                Self::KissPro => "kiss_pro",
-                Self::FightPro => "fight_pro",
-                Self::HugPro => "hug_pro",
-                Self::HeartGesturePro => "heart_gesture_pro",
-                Self::DollarRainPro => "dollar_rain_pro",
-                Self::PetBeePro => "pet_bee_pro",
-                Self::SantaRandomSurprise => "santa_random_surprise",
-                Self::MagicMatchTree => "magic_match_tree",
-                Self::HappyBirthday => "happy_birthday",
-                Self::ThumbsUpPro => "thumbs_up_pro",
-                Self::SurpriseBouquet => "surprise_bouquet",
-                Self::BouquetDrop => "bouquet_drop",
-                Self::V3dCartoon1Pro => "3d_cartoon_1_pro",
-                Self::GlamourPhotoShoot => "glamour_photo_shoot",
-                Self::BoxOfJoy => "box_of_joy",
-                Self::FirstToastOfTheYear => "first_toast_of_the_year",
-                Self::MySantaPic => "my_santa_pic",
-                Self::SantaGift => "santa_gift",
-                Self::SteampunkChristmas => "steampunk_christmas",
-                Self::Snowglobe => "snowglobe",
-                Self::ChristmasPhotoShoot => "christmas_photo_shoot",
-                Self::OrnamentCrash => "ornament_crash",
-                Self::SantaExpress => "santa_express",
-                Self::ParticleSantaSurround => "particle_santa_surround",
-                Self::CoronationOfFrost => "coronation_of_frost",
-                Self::SparkInTheSnow => "spark_in_the_snow",
-                Self::ScarletAndSnow => "scarlet_and_snow",
-                Self::CozyToonWrap => "cozy_toon_wrap",
-                Self::BulletTimeLite => "bullet_time_lite",
-                Self::MagicCloak => "magic_cloak",
-                Self::BalloonParade => "balloon_parade",
-                Self::JumpingGingerJoy => "jumping_ginger_joy",
-                Self::C4dCartoonPro => "c4d_cartoon_pro",
-                Self::VenomousSpider => "venomous_spider",
-                Self::ThroneOfKing => "throne_of_king",
-                Self::LuminousElf => "luminous_elf",
-                Self::WoodlandElf => "woodland_elf",
-                Self::JapaneseAnime1 => "japanese_anime_1",
-                Self::AmericanComics => "american_comics",
-                Self::Snowboarding => "snowboarding",
-                Self::WitchTransform => "witch_transform",
-                Self::VampireTransform => "vampire_transform",
-                Self::PumpkinHeadTransform => "pumpkin_head_transform",
-                Self::DemonTransform => "demon_transform",
-                Self::MummyTransform => "mummy_transform",
-                Self::ZombieTransform => "zombie_transform",
-                Self::CutePumpkinTransform => "cute_pumpkin_transform",
-                Self::CuteGhostTransform => "cute_ghost_transform",
-                Self::KnockKnockHalloween => "knock_knock_halloween",
-                Self::HalloweenEscape => "halloween_escape",
-                Self::Baseball => "baseball",
-                Self::Trampoline => "trampoline",
-                Self::TrampolineNight => "trampoline_night",
-                Self::PuckerUp => "pucker_up",
-                Self::FeedMooncake => "feed_mooncake",
-                Self::Flyer => "flyer",
-                Self::Dishwasher => "dishwasher",
-                Self::PetChineseOpera => "pet_chinese_opera",
-                Self::MagicFireball => "magic_fireball",
-                Self::GalleryRing => "gallery_ring",
-                Self::PetMotoRider => "pet_moto_rider",
-                Self::MusclePet => "muscle_pet",
-                Self::PetDelivery => "pet_delivery",
-                Self::MythicStyle => "mythic_style",
-                Self::Steampunk => "steampunk",
-                Self::V3dCartoon2 => "3d_cartoon_2",
-                Self::PetChef => "pet_chef",
-                Self::SantaGifts => "santa_gifts",
-                Self::SantaHug => "santa_hug",
-                Self::Girlfriend => "girlfriend",
-                Self::Boyfriend => "boyfriend",
-                Self::HeartGesture1 => "heart_gesture_1",
-                Self::PetWizard => "pet_wizard",
-                Self::SmokeSmoke => "smoke_smoke",
-                Self::GunShot => "gun_shot",
-                Self::DoubleGun => "double_gun",
-                Self::PetWarrior => "pet_warrior",
-                Self::LongHair => "long_hair",
-                Self::PetDance => "pet_dance",
-                Self::WoolCurly => "wool_curly",
-                Self::PetBee => "pet_bee",
-                Self::MarryMe => "marry_me",
-                Self::PiggyMorph => "piggy_morph",
-                Self::SkiSki => "ski_ski",
-                Self::MagicBroom => "magic_broom",
-                Self::Splashsplash => "splashsplash",
-                Self::Surfsurf => "surfsurf",
-                Self::FairyWing => "fairy_wing",
-                Self::AngelWing => "angel_wing",
-                Self::DarkWing => "dark_wing",
-                Self::Emoji => "emoji",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for EffectSceneb835be8d {
-        fn from(value: &str) -> Self {
-            match value {
-                "hug" => Self::Hug,
-                "kiss" => Self::Kiss,
-                "heart_gesture" => Self::HeartGesture,
-                "squish" => Self::Squish,
-                "expansion" => Self::Expansion,
-                "fuzzyfuzzy" => Self::Fuzzyfuzzy,
-                "bloombloom" => Self::Bloombloom,
-                "dizzydizzy" => Self::Dizzydizzy,
-                "jelly_press" => Self::JellyPress,
-                "jelly_slice" => Self::JellySlice,
-                "jelly_squish" => Self::JellySquish,
-                "jelly_jiggle" => Self::JellyJiggle,
-                "pixelpixel" => Self::Pixelpixel,
-                "yearbook" => Self::Yearbook,
-                "instant_film" => Self::InstantFilm,
-                "anime_figure" => Self::AnimeFigure,
-                "rocketrocket" => Self::Rocketrocket,
-                "fly_fly" => Self::FlyFly,
-                "disappear" => Self::Disappear,
-                "lightning_power" => Self::LightningPower,
-                "bullet_time" => Self::BulletTime,
-                "bullet_time_360" => Self::BulletTime360,
-                "media_interview" => Self::MediaInterview,
-                "day_to_night" => Self::DayToNight,
-                "let's_ride" => Self::LetSRide,
-                "jumpdrop" => Self::Jumpdrop,
-                "swish_swish" => Self::SwishSwish,
-                "running_man" => Self::RunningMan,
-                "jazz_jazz" => Self::JazzJazz,
-                "swing_swing" => Self::SwingSwing,
-                "skateskate" => Self::Skateskate,
-                "building_sweater" => Self::BuildingSweater,
-                "pure_white_wings" => Self::PureWhiteWings,
-                "black_wings" => Self::BlackWings,
-                "golden_wing" => Self::GoldenWing,
-                "pink_pink_wings" => Self::PinkPinkWings,
-                "rampage_ape" => Self::RampageApe,
-                "a_list_look" => Self::AListLook,
-                "countdown_teleport" => Self::CountdownTeleport,
-                "firework_2026" => Self::Firework2026,
-                "instant_christmas" => Self::InstantChristmas,
-                "birthday_star" => Self::BirthdayStar,
-                "firework" => Self::Firework,
-                "celebration" => Self::Celebration,
-                "tiger_hug_pro" => Self::TigerHugPro,
-                "pet_lion_pro" => Self::PetLionPro,
-                "guardian_spirit" => Self::GuardianSpirit,
-                "squeeze_scream" => Self::SqueezeScream,
-                "inner_voice" => Self::InnerVoice,
-                "memory_alive" => Self::MemoryAlive,
-                "guess_what" => Self::GuessWhat,
-                "eagle_snatch" => Self::EagleSnatch,
-                "hug_from_past" => Self::HugFromPast,
-                "instant_kid" => Self::InstantKid,
-                "dollar_rain" => Self::DollarRain,
-                "cry_cry" => Self::CryCry,
-                "building_collapse" => Self::BuildingCollapse,
-                "mushroom" => Self::Mushroom,
-                "jesus_hug" => Self::JesusHug,
-                "shark_alert" => Self::SharkAlert,
-                "lie_flat" => Self::LieFlat,
-                "polar_bear_hug" => Self::PolarBearHug,
-                "brown_bear_hug" => Self::BrownBearHug,
-                "office_escape_plow" => Self::OfficeEscapePlow,
-                "watermelon_bomb" => Self::WatermelonBomb,
-                "boss_coming" => Self::BossComing,
-                "wig_out" => Self::WigOut,
-                "car_explosion" => Self::CarExplosion,
-                "tiger_hug" => Self::TigerHug,
-                "siblings" => Self::Siblings,
-                "construction_worker" => Self::ConstructionWorker,
-                "snatched" => Self::Snatched,
-                "felt_felt" => Self::FeltFelt,
-                "plushcut" => Self::Plushcut,
-                "drunk_dance" => Self::DrunkDance,
-                "drunk_dance_pet" => Self::DrunkDancePet,
-                "daoma_dance" => Self::DaomaDance,
-                "bouncy_dance" => Self::BouncyDance,
-                "smooth_sailing_dance" => Self::SmoothSailingDance,
-                "new_year_greeting" => Self::NewYearGreeting,
-                "lion_dance" => Self::LionDance,
-                "prosperity" => Self::Prosperity,
-                "great_success" => Self::GreatSuccess,
-                "golden_horse_fortune" => Self::GoldenHorseFortune,
-                "red_packet_box" => Self::RedPacketBox,
-                "lucky_horse_year" => Self::LuckyHorseYear,
-                "lucky_red_packet" => Self::LuckyRedPacket,
-                "lucky_money_come" => Self::LuckyMoneyCome,
-                "lion_dance_pet" => Self::LionDancePet,
-                "dumpling_making_pet" => Self::DumplingMakingPet,
-                "fish_making_pet" => Self::FishMakingPet,
-                "pet_red_packet" => Self::PetRedPacket,
-                "lantern_glow" => Self::LanternGlow,
-                "expression_challenge" => Self::ExpressionChallenge,
-                "overdrive" => Self::Overdrive,
-                "heart_gesture_dance" => Self::HeartGestureDance,
-                "poping" => Self::Poping,
-                "martial_arts" => Self::MartialArts,
-                "running" => Self::Running,
-                "nezha" => Self::Nezha,
-                "motorcycle_dance" => Self::MotorcycleDance,
-                "subject_3_dance" => Self::Subject3Dance,
-                "ghost_step_dance" => Self::GhostStepDance,
-                "phantom_jewel" => Self::PhantomJewel,
-                "zoom_out" => Self::ZoomOut,
-                "cheers_2026" => Self::Cheers2026,
-                "kiss_pro" => Self::KissPro,
-                "fight_pro" => Self::FightPro,
-                "hug_pro" => Self::HugPro,
-                "heart_gesture_pro" => Self::HeartGesturePro,
-                "dollar_rain_pro" => Self::DollarRainPro,
-                "pet_bee_pro" => Self::PetBeePro,
-                "santa_random_surprise" => Self::SantaRandomSurprise,
-                "magic_match_tree" => Self::MagicMatchTree,
-                "happy_birthday" => Self::HappyBirthday,
-                "thumbs_up_pro" => Self::ThumbsUpPro,
-                "surprise_bouquet" => Self::SurpriseBouquet,
-                "bouquet_drop" => Self::BouquetDrop,
-                "3d_cartoon_1_pro" => Self::V3dCartoon1Pro,
-                "glamour_photo_shoot" => Self::GlamourPhotoShoot,
-                "box_of_joy" => Self::BoxOfJoy,
-                "first_toast_of_the_year" => Self::FirstToastOfTheYear,
-                "my_santa_pic" => Self::MySantaPic,
-                "santa_gift" => Self::SantaGift,
-                "steampunk_christmas" => Self::SteampunkChristmas,
-                "snowglobe" => Self::Snowglobe,
-                "christmas_photo_shoot" => Self::ChristmasPhotoShoot,
-                "ornament_crash" => Self::OrnamentCrash,
-                "santa_express" => Self::SantaExpress,
-                "particle_santa_surround" => Self::ParticleSantaSurround,
-                "coronation_of_frost" => Self::CoronationOfFrost,
-                "spark_in_the_snow" => Self::SparkInTheSnow,
-                "scarlet_and_snow" => Self::ScarletAndSnow,
-                "cozy_toon_wrap" => Self::CozyToonWrap,
-                "bullet_time_lite" => Self::BulletTimeLite,
-                "magic_cloak" => Self::MagicCloak,
-                "balloon_parade" => Self::BalloonParade,
-                "jumping_ginger_joy" => Self::JumpingGingerJoy,
-                "c4d_cartoon_pro" => Self::C4dCartoonPro,
-                "venomous_spider" => Self::VenomousSpider,
-                "throne_of_king" => Self::ThroneOfKing,
-                "luminous_elf" => Self::LuminousElf,
-                "woodland_elf" => Self::WoodlandElf,
-                "japanese_anime_1" => Self::JapaneseAnime1,
-                "american_comics" => Self::AmericanComics,
-                "snowboarding" => Self::Snowboarding,
-                "witch_transform" => Self::WitchTransform,
-                "vampire_transform" => Self::VampireTransform,
-                "pumpkin_head_transform" => Self::PumpkinHeadTransform,
-                "demon_transform" => Self::DemonTransform,
-                "mummy_transform" => Self::MummyTransform,
-                "zombie_transform" => Self::ZombieTransform,
-                "cute_pumpkin_transform" => Self::CutePumpkinTransform,
-                "cute_ghost_transform" => Self::CuteGhostTransform,
-                "knock_knock_halloween" => Self::KnockKnockHalloween,
-                "halloween_escape" => Self::HalloweenEscape,
-                "baseball" => Self::Baseball,
-                "trampoline" => Self::Trampoline,
-                "trampoline_night" => Self::TrampolineNight,
-                "pucker_up" => Self::PuckerUp,
-                "feed_mooncake" => Self::FeedMooncake,
-                "flyer" => Self::Flyer,
-                "dishwasher" => Self::Dishwasher,
-                "pet_chinese_opera" => Self::PetChineseOpera,
-                "magic_fireball" => Self::MagicFireball,
-                "gallery_ring" => Self::GalleryRing,
-                "pet_moto_rider" => Self::PetMotoRider,
-                "muscle_pet" => Self::MusclePet,
-                "pet_delivery" => Self::PetDelivery,
-                "mythic_style" => Self::MythicStyle,
-                "steampunk" => Self::Steampunk,
-                "3d_cartoon_2" => Self::V3dCartoon2,
-                "pet_chef" => Self::PetChef,
-                "santa_gifts" => Self::SantaGifts,
-                "santa_hug" => Self::SantaHug,
-                "girlfriend" => Self::Girlfriend,
-                "boyfriend" => Self::Boyfriend,
-                "heart_gesture_1" => Self::HeartGesture1,
-                "pet_wizard" => Self::PetWizard,
-                "smoke_smoke" => Self::SmokeSmoke,
-                "gun_shot" => Self::GunShot,
-                "double_gun" => Self::DoubleGun,
-                "pet_warrior" => Self::PetWarrior,
-                "long_hair" => Self::LongHair,
-                "pet_dance" => Self::PetDance,
-                "wool_curly" => Self::WoolCurly,
-                "pet_bee" => Self::PetBee,
-                "marry_me" => Self::MarryMe,
-                "piggy_morph" => Self::PiggyMorph,
-                "ski_ski" => Self::SkiSki,
-                "magic_broom" => Self::MagicBroom,
-                "splashsplash" => Self::Splashsplash,
-                "surfsurf" => Self::Surfsurf,
-                "fairy_wing" => Self::FairyWing,
-                "angel_wing" => Self::AngelWing,
-                "dark_wing" => Self::DarkWing,
-                "emoji" => Self::Emoji,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for EffectSceneb835be8d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for EffectSceneb835be8d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `KlingVideoV1StandardEffectsOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoV1StandardEffectsOutput11dcfc1b {
-        /// The `video` field.
-        ///
-        /// Example: `{"file_name":"output.mp4","url":"https://storage.googleapis.com/falserverless/kling/kling_ex.mp4.mp4","content_type":"video/mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for KlingVideoV1StandardEffectsOutput11dcfc1b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoV1StandardEffectsOutput11dcfc1b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
         }
     }
 }

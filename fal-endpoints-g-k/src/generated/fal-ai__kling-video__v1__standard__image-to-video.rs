@@ -11,12 +11,7 @@ pub mod fal_ai {
                 ///
                 /// Build a `KlingVideoV1StandardImageToVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `KlingVideoV1StandardImageToVideoOutput`.
                 pub mod image_to_video {
-                    use fal_runtime::__private::serde as __serde;
-                    use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::Durationf2d1d95d as Duration;
-                    pub use super::super::super::super::super::__types::DynamicMaskb5fff7a0 as DynamicMask;
-                    pub use super::super::super::super::super::__types::KlingVideoV1StandardImageToVideoOutpute87c3147 as KlingVideoV1StandardImageToVideoOutput;
-                    pub use super::super::super::super::super::__types::Trajectory396a1e2a as Trajectory;
+                    use fal_runtime::__private as __fal;
                     /// The request body of `fal-ai/kling-video/v1/standard/image-to-video`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct KlingVideoV1StandardImageToVideoInput {
@@ -50,39 +45,90 @@ pub mod fal_ai {
                         /// The `dynamic_masks` field.
                         pub dynamic_masks: Option<Vec<DynamicMask>>,
                     }
-                    impl __serde::Serialize for KlingVideoV1StandardImageToVideoInput {
-                        fn serialize<S: __serde::Serializer>(
+                    impl __fal::serde::Serialize for KlingVideoV1StandardImageToVideoInput {
+                        fn serialize<S: __fal::serde::Serializer>(
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __serde::ser::SerializeMap as _;
+                            use __fal::serde::ser::SerializeMap as _;
                             let mut map = serializer.serialize_map(None)?;
                             map.serialize_entry("prompt", &self.prompt)?;
                             map.serialize_entry("image_url", &self.image_url)?;
-                            __types::optional_entry(&mut map, "duration", &self.duration)?;
-                            __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                            __types::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
-                            __types::optional_entry(&mut map, "tail_image_url", &self.tail_image_url)?;
-                            __types::optional_entry(&mut map, "static_mask_url", &self.static_mask_url)?;
-                            __types::optional_entry(&mut map, "dynamic_masks", &self.dynamic_masks)?;
+                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                            __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                            __fal::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
+                            __fal::optional_entry(&mut map, "tail_image_url", &self.tail_image_url)?;
+                            __fal::optional_entry(&mut map, "static_mask_url", &self.static_mask_url)?;
+                            __fal::optional_entry(&mut map, "dynamic_masks", &self.dynamic_masks)?;
                             map.end()
                         }
                     }
-                    impl<'de> __serde::Deserialize<'de> for KlingVideoV1StandardImageToVideoInput {
-                        fn deserialize<D: __serde::Deserializer<'de>>(
+                    impl<'de> __fal::serde::Deserialize<'de> for KlingVideoV1StandardImageToVideoInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
                             deserializer: D,
                         ) -> Result<Self, D::Error> {
-                            let mut map = __types::object(deserializer)?;
-                            Ok(Self {
-                                prompt: __types::required_field(&mut map, "prompt")?,
-                                image_url: __types::required_field(&mut map, "image_url")?,
-                                duration: __types::optional_field(&mut map, "duration")?,
-                                negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                                cfg_scale: __types::optional_field(&mut map, "cfg_scale")?,
-                                tail_image_url: __types::optional_field(&mut map, "tail_image_url")?,
-                                static_mask_url: __types::optional_field(&mut map, "static_mask_url")?,
-                                dynamic_masks: __types::optional_field(&mut map, "dynamic_masks")?,
-                            })
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = KlingVideoV1StandardImageToVideoInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `KlingVideoV1StandardImageToVideoInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<KlingVideoV1StandardImageToVideoInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    let mut f4 = None;
+                                    let mut f5 = None;
+                                    let mut f6 = None;
+                                    let mut f7 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(
+                                                &[
+                                                    "prompt",
+                                                    "image_url",
+                                                    "duration",
+                                                    "negative_prompt",
+                                                    "cfg_scale",
+                                                    "tail_image_url",
+                                                    "static_mask_url",
+                                                    "dynamic_masks",
+                                                ],
+                                            ),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = Some(map.next_value()?),
+                                            Some(2) => f2 = map.next_value()?,
+                                            Some(3) => f3 = map.next_value()?,
+                                            Some(4) => f4 = map.next_value()?,
+                                            Some(5) => f5 = map.next_value()?,
+                                            Some(6) => f6 = map.next_value()?,
+                                            Some(7) => f7 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(KlingVideoV1StandardImageToVideoInput {
+                                        prompt: __fal::required(f0, "prompt")?,
+                                        image_url: __fal::required(f1, "image_url")?,
+                                        duration: f2,
+                                        negative_prompt: f3,
+                                        cfg_scale: f4,
+                                        tail_image_url: f5,
+                                        static_mask_url: f6,
+                                        dynamic_masks: f7,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
                         }
                     }
                     impl KlingVideoV1StandardImageToVideoInput {
@@ -142,287 +188,330 @@ pub mod fal_ai {
                             self
                         }
                     }
+                    impl __fal::Validate for KlingVideoV1StandardImageToVideoInput {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field(
+                                "prompt",
+                                &self.prompt,
+                                &__fal::Rules {
+                                    max_length: Some(2500u64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field("duration", &self.duration, &__fal::Rules::NONE);
+                            v.field(
+                                "negative_prompt",
+                                &self.negative_prompt,
+                                &__fal::Rules {
+                                    max_length: Some(2500u64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field(
+                                "cfg_scale",
+                                &self.cfg_scale,
+                                &__fal::Rules {
+                                    minimum: Some(0f64),
+                                    maximum: Some(1f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field("dynamic_masks", &self.dynamic_masks, &__fal::Rules::NONE);
+                        }
+                    }
+                    impl KlingVideoV1StandardImageToVideoInput {
+                        /// Every rule of `fal-ai/kling-video/v1/standard/image-to-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                        pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            __fal::validate(self)
+                        }
+                    }
                     impl fal_runtime::Endpoint for KlingVideoV1StandardImageToVideoInput {
                         const ENDPOINT_ID: &'static str = "fal-ai/kling-video/v1/standard/image-to-video";
                         type Output = KlingVideoV1StandardImageToVideoOutput;
+                        fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            KlingVideoV1StandardImageToVideoInput::validate(self)
+                        }
+                    }
+                    /// The `Duration` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum Duration {
+                        /// `"5"`
+                        V5,
+                        /// `"10"`
+                        V10,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl Duration {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["5", "10"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::V5 => "5",
+                                Self::V10 => "10",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "5" => Self::V5,
+                                "10" => Self::V10,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for Duration {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(fal_runtime::UnknownEnumValue::new("Duration", value, Self::VALUES))
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for Duration {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for Duration {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for Duration {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for Duration {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `Duration` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for Duration {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `DynamicMask` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct DynamicMask {
+                        /// The `mask_url` field.
+                        ///
+                        /// Example: `"https://storage.googleapis.com/falserverless/kling/new_dynamic_mask.png"`.
+                        pub mask_url: fal_runtime::FileInput,
+                        /// The `trajectories` field.
+                        ///
+                        /// Example: `[{"x":279,"y":219},{"x":417,"y":65}]`.
+                        pub trajectories: Option<Vec<Trajectory>>,
+                    }
+                    impl __fal::serde::Serialize for DynamicMask {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("mask_url", &self.mask_url)?;
+                            __fal::optional_entry(&mut map, "trajectories", &self.trajectories)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for DynamicMask {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = DynamicMask;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `DynamicMask` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<DynamicMask, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(__fal::Key(&["mask_url", "trajectories"]))?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(DynamicMask {
+                                        mask_url: __fal::required(f0, "mask_url")?,
+                                        trajectories: f1,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
+                    }
+                    impl DynamicMask {
+                        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                        pub fn new(mask_url: impl Into<fal_runtime::FileInput>) -> Self {
+                            Self {
+                                mask_url: mask_url.into(),
+                                trajectories: None,
+                            }
+                        }
+                        /// Sets `trajectories` (left out of the request until set).
+                        pub fn with_trajectories<I1: Into<Trajectory>>(
+                            mut self,
+                            trajectories: impl IntoIterator<Item = I1>,
+                        ) -> Self {
+                            self.trajectories = Some(trajectories.into_iter().map(Into::into).collect());
+                            self
+                        }
+                    }
+                    impl __fal::Validate for DynamicMask {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field("trajectories", &self.trajectories, &__fal::Rules::NONE);
+                        }
+                    }
+                    /// The `KlingVideoV1StandardImageToVideoOutput` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct KlingVideoV1StandardImageToVideoOutput {
+                        /// The `video` field.
+                        ///
+                        /// Example: `{"url":"https://storage.googleapis.com/falserverless/kling/kling_i2v_output.mp4"}`.
+                        pub video: fal_runtime::File,
+                    }
+                    impl __fal::serde::Serialize for KlingVideoV1StandardImageToVideoOutput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("video", &self.video)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for KlingVideoV1StandardImageToVideoOutput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = KlingVideoV1StandardImageToVideoOutput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `KlingVideoV1StandardImageToVideoOutput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<KlingVideoV1StandardImageToVideoOutput, A::Error> {
+                                    let mut f0 = None;
+                                    while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(KlingVideoV1StandardImageToVideoOutput {
+                                        video: __fal::required(f0, "video")?,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
+                    }
+                    /// The `Trajectory` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct Trajectory {
+                        /// The `x` field.
+                        ///
+                        /// Example: `279`.
+                        pub x: i64,
+                        /// The `y` field.
+                        ///
+                        /// Example: `219`.
+                        pub y: i64,
+                    }
+                    impl __fal::serde::Serialize for Trajectory {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("x", &self.x)?;
+                            map.serialize_entry("y", &self.y)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for Trajectory {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = Trajectory;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `Trajectory` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<Trajectory, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    while let Some(key) = map.next_key_seed(__fal::Key(&["x", "y"]))? {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = Some(map.next_value()?),
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(Trajectory {
+                                        x: __fal::required(f0, "x")?,
+                                        y: __fal::required(f1, "y")?,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
+                    }
+                    impl Trajectory {
+                        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                        pub fn new(x: impl Into<i64>, y: impl Into<i64>) -> Self {
+                            Self { x: x.into(), y: y.into() }
+                        }
+                    }
+                    impl __fal::Validate for Trajectory {
+                        fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `Duration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Durationf2d1d95d {
-        /// `"5"`
-        V5,
-        /// `"10"`
-        V10,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Durationf2d1d95d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V5 => "5",
-                Self::V10 => "10",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Durationf2d1d95d {
-        fn from(value: &str) -> Self {
-            match value {
-                "5" => Self::V5,
-                "10" => Self::V10,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Durationf2d1d95d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Durationf2d1d95d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `DynamicMask` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct DynamicMaskb5fff7a0 {
-        /// The `mask_url` field.
-        ///
-        /// Example: `"https://storage.googleapis.com/falserverless/kling/new_dynamic_mask.png"`.
-        pub mask_url: fal_runtime::FileInput,
-        /// The `trajectories` field.
-        ///
-        /// Example: `[{"x":279,"y":219},{"x":417,"y":65}]`.
-        pub trajectories: Option<Vec<Trajectory396a1e2a>>,
-    }
-    impl __serde::Serialize for DynamicMaskb5fff7a0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("mask_url", &self.mask_url)?;
-            self::optional_entry(&mut map, "trajectories", &self.trajectories)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for DynamicMaskb5fff7a0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                mask_url: self::required_field(&mut map, "mask_url")?,
-                trajectories: self::optional_field(&mut map, "trajectories")?,
-            })
-        }
-    }
-    impl DynamicMaskb5fff7a0 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(mask_url: impl Into<fal_runtime::FileInput>) -> Self {
-            Self {
-                mask_url: mask_url.into(),
-                trajectories: None,
-            }
-        }
-        /// Sets `trajectories` (left out of the request until set).
-        pub fn with_trajectories<I1: Into<Trajectory396a1e2a>>(
-            mut self,
-            trajectories: impl IntoIterator<Item = I1>,
-        ) -> Self {
-            self.trajectories = Some(trajectories.into_iter().map(Into::into).collect());
-            self
-        }
-    }
-    /// The `KlingVideoV1StandardImageToVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoV1StandardImageToVideoOutpute87c3147 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/kling/kling_i2v_output.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for KlingVideoV1StandardImageToVideoOutpute87c3147 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoV1StandardImageToVideoOutpute87c3147 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `Trajectory` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Trajectory396a1e2a {
-        /// The `x` field.
-        ///
-        /// Example: `279`.
-        pub x: i64,
-        /// The `y` field.
-        ///
-        /// Example: `219`.
-        pub y: i64,
-    }
-    impl __serde::Serialize for Trajectory396a1e2a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("x", &self.x)?;
-            map.serialize_entry("y", &self.y)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Trajectory396a1e2a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                x: self::required_field(&mut map, "x")?,
-                y: self::required_field(&mut map, "y")?,
-            })
-        }
-    }
-    impl Trajectory396a1e2a {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(x: impl Into<i64>, y: impl Into<i64>) -> Self {
-            Self { x: x.into(), y: y.into() }
         }
     }
 }

@@ -9,10 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `KlingVideoV1TtsInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `KlingVideoV1TtsOutput`.
             pub mod tts {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::KlingVideoV1TtsOutputdbb89e95 as KlingVideoV1TtsOutput;
-                pub use super::super::super::super::__types::VoiceIdb1fee245 as VoiceId;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/kling-video/v1/tts`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct KlingVideoV1TtsInput {
@@ -30,29 +27,57 @@ pub mod fal_ai {
                     /// Limits: 0.8 ≤ value ≤ 2.
                     pub voice_speed: Option<f64>,
                 }
-                impl __serde::Serialize for KlingVideoV1TtsInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for KlingVideoV1TtsInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("text", &self.text)?;
-                        __types::optional_entry(&mut map, "voice_id", &self.voice_id)?;
-                        __types::optional_entry(&mut map, "voice_speed", &self.voice_speed)?;
+                        __fal::optional_entry(&mut map, "voice_id", &self.voice_id)?;
+                        __fal::optional_entry(&mut map, "voice_speed", &self.voice_speed)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for KlingVideoV1TtsInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for KlingVideoV1TtsInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            text: __types::required_field(&mut map, "text")?,
-                            voice_id: __types::optional_field(&mut map, "voice_id")?,
-                            voice_speed: __types::optional_field(&mut map, "voice_speed")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = KlingVideoV1TtsInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `KlingVideoV1TtsInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<KlingVideoV1TtsInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["text", "voice_id", "voice_speed"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(KlingVideoV1TtsInput {
+                                    text: __fal::required(f0, "text")?,
+                                    voice_id: f1,
+                                    voice_speed: f2,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl KlingVideoV1TtsInput {
@@ -75,369 +100,392 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for KlingVideoV1TtsInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "text",
+                            &self.text,
+                            &__fal::Rules {
+                                max_length: Some(500u64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("voice_id", &self.voice_id, &__fal::Rules::NONE);
+                        v.field(
+                            "voice_speed",
+                            &self.voice_speed,
+                            &__fal::Rules {
+                                minimum: Some(0.8f64),
+                                maximum: Some(2f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                    }
+                }
+                impl KlingVideoV1TtsInput {
+                    /// Every rule of `fal-ai/kling-video/v1/tts`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for KlingVideoV1TtsInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/kling-video/v1/tts";
                     type Output = KlingVideoV1TtsOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        KlingVideoV1TtsInput::validate(self)
+                    }
+                }
+                /// The `KlingVideoV1TtsOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct KlingVideoV1TtsOutput {
+                    /// The `audio` field.
+                    ///
+                    /// Example: `{"url":"https://v3.fal.media/files/monkey/O-ekVTtYqeDblD1oSf2uv_output.mp3"}`.
+                    pub audio: fal_runtime::File,
+                }
+                impl __fal::serde::Serialize for KlingVideoV1TtsOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("audio", &self.audio)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for KlingVideoV1TtsOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = KlingVideoV1TtsOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `KlingVideoV1TtsOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<KlingVideoV1TtsOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(KlingVideoV1TtsOutput {
+                                    audio: __fal::required(f0, "audio")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `VoiceId` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum VoiceId {
+                    /// `"genshin_vindi2"`
+                    GenshinVindi2,
+                    /// `"zhinen_xuesheng"`
+                    ZhinenXuesheng,
+                    /// `"AOT"`
+                    Aot,
+                    /// `"ai_shatang"`
+                    AiShatang,
+                    /// `"genshin_klee2"`
+                    GenshinKlee2,
+                    /// `"genshin_kirara"`
+                    GenshinKirara,
+                    /// `"ai_kaiya"`
+                    AiKaiya,
+                    /// `"oversea_male1"`
+                    OverseaMale1,
+                    /// `"ai_chenjiahao_712"`
+                    AiChenjiahao712,
+                    /// `"girlfriend_4_speech02"`
+                    Girlfriend4Speech02,
+                    /// `"chat1_female_new-3"`
+                    Chat1FemaleNew3,
+                    /// `"chat_0407_5-1"`
+                    Chat0407_5_1,
+                    /// `"cartoon-boy-07"`
+                    CartoonBoy07,
+                    /// `"uk_boy1"`
+                    UkBoy1,
+                    /// `"cartoon-girl-01"`
+                    CartoonGirl01,
+                    /// `"PeppaPig_platform"`
+                    PeppaPigPlatform,
+                    /// `"ai_huangzhong_712"`
+                    AiHuangzhong712,
+                    /// `"ai_huangyaoshi_712"`
+                    AiHuangyaoshi712,
+                    /// `"ai_laoguowang_712"`
+                    AiLaoguowang712,
+                    /// `"chengshu_jiejie"`
+                    ChengshuJiejie,
+                    /// `"you_pingjing"`
+                    YouPingjing,
+                    /// `"calm_story1"`
+                    CalmStory1,
+                    /// `"uk_man2"`
+                    UkMan2,
+                    /// `"laopopo_speech02"`
+                    LaopopoSpeech02,
+                    /// `"heainainai_speech02"`
+                    HeainainaiSpeech02,
+                    /// `"reader_en_m-v1"`
+                    ReaderEnMV1,
+                    /// `"commercial_lady_en_f-v1"`
+                    CommercialLadyEnFV1,
+                    /// `"tiyuxi_xuedi"`
+                    TiyuxiXuedi,
+                    /// `"tiexin_nanyou"`
+                    TiexinNanyou,
+                    /// `"girlfriend_1_speech02"`
+                    Girlfriend1Speech02,
+                    /// `"girlfriend_2_speech02"`
+                    Girlfriend2Speech02,
+                    /// `"zhuxi_speech02"`
+                    ZhuxiSpeech02,
+                    /// `"uk_oldman3"`
+                    UkOldman3,
+                    /// `"dongbeilaotie_speech02"`
+                    DongbeilaotieSpeech02,
+                    /// `"chongqingxiaohuo_speech02"`
+                    ChongqingxiaohuoSpeech02,
+                    /// `"chuanmeizi_speech02"`
+                    ChuanmeiziSpeech02,
+                    /// `"chaoshandashu_speech02"`
+                    ChaoshandashuSpeech02,
+                    /// `"ai_taiwan_man2_speech02"`
+                    AiTaiwanMan2Speech02,
+                    /// `"xianzhanggui_speech02"`
+                    XianzhangguiSpeech02,
+                    /// `"tianjinjiejie_speech02"`
+                    TianjinjiejieSpeech02,
+                    /// `"diyinnansang_DB_CN_M_04-v2"`
+                    DiyinnansangDbCnM04V2,
+                    /// `"yizhipiannan-v1"`
+                    YizhipiannanV1,
+                    /// `"guanxiaofang-v2"`
+                    GuanxiaofangV2,
+                    /// `"tianmeixuemei-v1"`
+                    TianmeixuemeiV1,
+                    /// `"daopianyansang-v1"`
+                    DaopianyansangV1,
+                    /// `"mengwa-v1"`
+                    MengwaV1,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl VoiceId {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "genshin_vindi2",
+                        "zhinen_xuesheng",
+                        "AOT",
+                        "ai_shatang",
+                        "genshin_klee2",
+                        "genshin_kirara",
+                        "ai_kaiya",
+                        "oversea_male1",
+                        "ai_chenjiahao_712",
+                        "girlfriend_4_speech02",
+                        "chat1_female_new-3",
+                        "chat_0407_5-1",
+                        "cartoon-boy-07",
+                        "uk_boy1",
+                        "cartoon-girl-01",
+                        "PeppaPig_platform",
+                        "ai_huangzhong_712",
+                        "ai_huangyaoshi_712",
+                        "ai_laoguowang_712",
+                        "chengshu_jiejie",
+                        "you_pingjing",
+                        "calm_story1",
+                        "uk_man2",
+                        "laopopo_speech02",
+                        "heainainai_speech02",
+                        "reader_en_m-v1",
+                        "commercial_lady_en_f-v1",
+                        "tiyuxi_xuedi",
+                        "tiexin_nanyou",
+                        "girlfriend_1_speech02",
+                        "girlfriend_2_speech02",
+                        "zhuxi_speech02",
+                        "uk_oldman3",
+                        "dongbeilaotie_speech02",
+                        "chongqingxiaohuo_speech02",
+                        "chuanmeizi_speech02",
+                        "chaoshandashu_speech02",
+                        "ai_taiwan_man2_speech02",
+                        "xianzhanggui_speech02",
+                        "tianjinjiejie_speech02",
+                        "diyinnansang_DB_CN_M_04-v2",
+                        "yizhipiannan-v1",
+                        "guanxiaofang-v2",
+                        "tianmeixuemei-v1",
+                        "daopianyansang-v1",
+                        "mengwa-v1",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::GenshinVindi2 => "genshin_vindi2",
+                            Self::ZhinenXuesheng => "zhinen_xuesheng",
+                            Self::Aot => "AOT",
+                            Self::AiShatang => "ai_shatang",
+                            Self::GenshinKlee2 => "genshin_klee2",
+                            Self::GenshinKirara => "genshin_kirara",
+                            Self::AiKaiya => "ai_kaiya",
+                            Self::OverseaMale1 => "oversea_male1",
+                            Self::AiChenjiahao712 => "ai_chenjiahao_712",
+                            Self::Girlfriend4Speech02 => "girlfriend_4_speech02",
+                            Self::Chat1FemaleNew3 => "chat1_female_new-3",
+                            Self::Chat0407_5_1 => "chat_0407_5-1",
+                            Self::CartoonBoy07 => "cartoon-boy-07",
+                            Self::UkBoy1 => "uk_boy1",
+                            Self::CartoonGirl01 => "cartoon-girl-01",
+                            Self::PeppaPigPlatform => "PeppaPig_platform",
+                            Self::AiHuangzhong712 => "ai_huangzhong_712",
+                            Self::AiHuangyaoshi712 => "ai_huangyaoshi_712",
+                            Self::AiLaoguowang712 => "ai_laoguowang_712",
+                            Self::ChengshuJiejie => "chengshu_jiejie",
+                            Self::YouPingjing => "you_pingjing",
+                            Self::CalmStory1 => "calm_story1",
+                            Self::UkMan2 => "uk_man2",
+                            Self::LaopopoSpeech02 => "laopopo_speech02",
+                            Self::HeainainaiSpeech02 => "heainainai_speech02",
+                            Self::ReaderEnMV1 => "reader_en_m-v1",
+                            Self::CommercialLadyEnFV1 => "commercial_lady_en_f-v1",
+                            Self::TiyuxiXuedi => "tiyuxi_xuedi",
+                            Self::TiexinNanyou => "tiexin_nanyou",
+                            Self::Girlfriend1Speech02 => "girlfriend_1_speech02",
+                            Self::Girlfriend2Speech02 => "girlfriend_2_speech02",
+                            Self::ZhuxiSpeech02 => "zhuxi_speech02",
+                            Self::UkOldman3 => "uk_oldman3",
+                            Self::DongbeilaotieSpeech02 => "dongbeilaotie_speech02",
+                            Self::ChongqingxiaohuoSpeech02 => "chongqingxiaohuo_speech02",
+                            Self::ChuanmeiziSpeech02 => "chuanmeizi_speech02",
+                            Self::ChaoshandashuSpeech02 => "chaoshandashu_speech02",
+                            Self::AiTaiwanMan2Speech02 => "ai_taiwan_man2_speech02",
+                            Self::XianzhangguiSpeech02 => "xianzhanggui_speech02",
+                            Self::TianjinjiejieSpeech02 => "tianjinjiejie_speech02",
+                            Self::DiyinnansangDbCnM04V2 => "diyinnansang_DB_CN_M_04-v2",
+                            Self::YizhipiannanV1 => "yizhipiannan-v1",
+                            Self::GuanxiaofangV2 => "guanxiaofang-v2",
+                            Self::TianmeixuemeiV1 => "tianmeixuemei-v1",
+                            Self::DaopianyansangV1 => "daopianyansang-v1",
+                            Self::MengwaV1 => "mengwa-v1",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "genshin_vindi2" => Self::GenshinVindi2,
+                            "zhinen_xuesheng" => Self::ZhinenXuesheng,
+                            "AOT" => Self::Aot,
+                            "ai_shatang" => Self::AiShatang,
+                            "genshin_klee2" => Self::GenshinKlee2,
+                            "genshin_kirara" => Self::GenshinKirara,
+                            "ai_kaiya" => Self::AiKaiya,
+                            "oversea_male1" => Self::OverseaMale1,
+                            "ai_chenjiahao_712" => Self::AiChenjiahao712,
+                            "girlfriend_4_speech02" => Self::Girlfriend4Speech02,
+                            "chat1_female_new-3" => Self::Chat1FemaleNew3,
+                            "chat_0407_5-1" => Self::Chat0407_5_1,
+                            "cartoon-boy-07" => Self::CartoonBoy07,
+                            "uk_boy1" => Self::UkBoy1,
+                            "cartoon-girl-01" => Self::CartoonGirl01,
+                            "PeppaPig_platform" => Self::PeppaPigPlatform,
+                            "ai_huangzhong_712" => Self::AiHuangzhong712,
+                            "ai_huangyaoshi_712" => Self::AiHuangyaoshi712,
+                            "ai_laoguowang_712" => Self::AiLaoguowang712,
+                            "chengshu_jiejie" => Self::ChengshuJiejie,
+                            "you_pingjing" => Self::YouPingjing,
+                            "calm_story1" => Self::CalmStory1,
+                            "uk_man2" => Self::UkMan2,
+                            "laopopo_speech02" => Self::LaopopoSpeech02,
+                            "heainainai_speech02" => Self::HeainainaiSpeech02,
+                            "reader_en_m-v1" => Self::ReaderEnMV1,
+                            "commercial_lady_en_f-v1" => Self::CommercialLadyEnFV1,
+                            "tiyuxi_xuedi" => Self::TiyuxiXuedi,
+                            "tiexin_nanyou" => Self::TiexinNanyou,
+                            "girlfriend_1_speech02" => Self::Girlfriend1Speech02,
+                            "girlfriend_2_speech02" => Self::Girlfriend2Speech02,
+                            "zhuxi_speech02" => Self::ZhuxiSpeech02,
+                            "uk_oldman3" => Self::UkOldman3,
+                            "dongbeilaotie_speech02" => Self::DongbeilaotieSpeech02,
+                            "chongqingxiaohuo_speech02" => Self::ChongqingxiaohuoSpeech02,
+                            "chuanmeizi_speech02" => Self::ChuanmeiziSpeech02,
+                            "chaoshandashu_speech02" => Self::ChaoshandashuSpeech02,
+                            "ai_taiwan_man2_speech02" => Self::AiTaiwanMan2Speech02,
+                            "xianzhanggui_speech02" => Self::XianzhangguiSpeech02,
+                            "tianjinjiejie_speech02" => Self::TianjinjiejieSpeech02,
+                            "diyinnansang_DB_CN_M_04-v2" => Self::DiyinnansangDbCnM04V2,
+                            "yizhipiannan-v1" => Self::YizhipiannanV1,
+                            "guanxiaofang-v2" => Self::GuanxiaofangV2,
+                            "tianmeixuemei-v1" => Self::TianmeixuemeiV1,
+                            "daopianyansang-v1" => Self::DaopianyansangV1,
+                            "mengwa-v1" => Self::MengwaV1,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for VoiceId {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("VoiceId", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for VoiceId {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for VoiceId {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for VoiceId {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for VoiceId {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `VoiceId` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for VoiceId {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `KlingVideoV1TtsOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoV1TtsOutputdbb89e95 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/monkey/O-ekVTtYqeDblD1oSf2uv_output.mp3"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for KlingVideoV1TtsOutputdbb89e95 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoV1TtsOutputdbb89e95 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
-        }
-    }
-    /// The `VoiceId` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VoiceIdb1fee245 {
-        /// `"genshin_vindi2"`
-        GenshinVindi2,
-        /// `"zhinen_xuesheng"`
-        ZhinenXuesheng,
-        /// `"AOT"`
-        Aot,
-        /// `"ai_shatang"`
-        AiShatang,
-        /// `"genshin_klee2"`
-        GenshinKlee2,
-        /// `"genshin_kirara"`
-        GenshinKirara,
-        /// `"ai_kaiya"`
-        AiKaiya,
-        /// `"oversea_male1"`
-        OverseaMale1,
-        /// `"ai_chenjiahao_712"`
-        AiChenjiahao712,
-        /// `"girlfriend_4_speech02"`
-        Girlfriend4Speech02,
-        /// `"chat1_female_new-3"`
-        Chat1FemaleNew3,
-        /// `"chat_0407_5-1"`
-        Chat0407_5_1,
-        /// `"cartoon-boy-07"`
-        CartoonBoy07,
-        /// `"uk_boy1"`
-        UkBoy1,
-        /// `"cartoon-girl-01"`
-        CartoonGirl01,
-        /// `"PeppaPig_platform"`
-        PeppaPigPlatform,
-        /// `"ai_huangzhong_712"`
-        AiHuangzhong712,
-        /// `"ai_huangyaoshi_712"`
-        AiHuangyaoshi712,
-        /// `"ai_laoguowang_712"`
-        AiLaoguowang712,
-        /// `"chengshu_jiejie"`
-        ChengshuJiejie,
-        /// `"you_pingjing"`
-        YouPingjing,
-        /// `"calm_story1"`
-        CalmStory1,
-        /// `"uk_man2"`
-        UkMan2,
-        /// `"laopopo_speech02"`
-        LaopopoSpeech02,
-        /// `"heainainai_speech02"`
-        HeainainaiSpeech02,
-        /// `"reader_en_m-v1"`
-        ReaderEnMV1,
-        /// `"commercial_lady_en_f-v1"`
-        CommercialLadyEnFV1,
-        /// `"tiyuxi_xuedi"`
-        TiyuxiXuedi,
-        /// `"tiexin_nanyou"`
-        TiexinNanyou,
-        /// `"girlfriend_1_speech02"`
-        Girlfriend1Speech02,
-        /// `"girlfriend_2_speech02"`
-        Girlfriend2Speech02,
-        /// `"zhuxi_speech02"`
-        ZhuxiSpeech02,
-        /// `"uk_oldman3"`
-        UkOldman3,
-        /// `"dongbeilaotie_speech02"`
-        DongbeilaotieSpeech02,
-        /// `"chongqingxiaohuo_speech02"`
-        ChongqingxiaohuoSpeech02,
-        /// `"chuanmeizi_speech02"`
-        ChuanmeiziSpeech02,
-        /// `"chaoshandashu_speech02"`
-        ChaoshandashuSpeech02,
-        /// `"ai_taiwan_man2_speech02"`
-        AiTaiwanMan2Speech02,
-        /// `"xianzhanggui_speech02"`
-        XianzhangguiSpeech02,
-        /// `"tianjinjiejie_speech02"`
-        TianjinjiejieSpeech02,
-        /// `"diyinnansang_DB_CN_M_04-v2"`
-        DiyinnansangDbCnM04V2,
-        /// `"yizhipiannan-v1"`
-        YizhipiannanV1,
-        /// `"guanxiaofang-v2"`
-        GuanxiaofangV2,
-        /// `"tianmeixuemei-v1"`
-        TianmeixuemeiV1,
-        /// `"daopianyansang-v1"`
-        DaopianyansangV1,
-        /// `"mengwa-v1"`
-        MengwaV1,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VoiceIdb1fee245 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::GenshinVindi2 => "genshin_vindi2",
-                Self::ZhinenXuesheng => "zhinen_xuesheng",
-                Self::Aot => "AOT",
-                Self::AiShatang => "ai_shatang",
-                Self::GenshinKlee2 => "genshin_klee2",
-                Self::GenshinKirara => "genshin_kirara",
-                Self::AiKaiya => "ai_kaiya",
-                Self::OverseaMale1 => "oversea_male1",
-                Self::AiChenjiahao712 => "ai_chenjiahao_712",
-                Self::Girlfriend4Speech02 => "girlfriend_4_speech02",
-                Self::Chat1FemaleNew3 => "chat1_female_new-3",
-                Self::Chat0407_5_1 => "chat_0407_5-1",
-                Self::CartoonBoy07 => "cartoon-boy-07",
-                Self::UkBoy1 => "uk_boy1",
-                Self::CartoonGirl01 => "cartoon-girl-01",
-                Self::PeppaPigPlatform => "PeppaPig_platform",
-                Self::AiHuangzhong712 => "ai_huangzhong_712",
-                Self::AiHuangyaoshi712 => "ai_huangyaoshi_712",
-                Self::AiLaoguowang712 => "ai_laoguowang_712",
-                Self::ChengshuJiejie => "chengshu_jiejie",
-                Self::YouPingjing => "you_pingjing",
-                Self::CalmStory1 => "calm_story1",
-                Self::UkMan2 => "uk_man2",
-                Self::LaopopoSpeech02 => "laopopo_speech02",
-                Self::HeainainaiSpeech02 => "heainainai_speech02",
-                Self::ReaderEnMV1 => "reader_en_m-v1",
-                Self::CommercialLadyEnFV1 => "commercial_lady_en_f-v1",
-                Self::TiyuxiXuedi => "tiyuxi_xuedi",
-                Self::TiexinNanyou => "tiexin_nanyou",
-                Self::Girlfriend1Speech02 => "girlfriend_1_speech02",
-                Self::Girlfriend2Speech02 => "girlfriend_2_speech02",
-                Self::ZhuxiSpeech02 => "zhuxi_speech02",
-                Self::UkOldman3 => "uk_oldman3",
-                Self::DongbeilaotieSpeech02 => "dongbeilaotie_speech02",
-                Self::ChongqingxiaohuoSpeech02 => "chongqingxiaohuo_speech02",
-                Self::ChuanmeiziSpeech02 => "chuanmeizi_speech02",
-                Self::ChaoshandashuSpeech02 => "chaoshandashu_speech02",
-                Self::AiTaiwanMan2Speech02 => "ai_taiwan_man2_speech02",
-                Self::XianzhangguiSpeech02 => "xianzhanggui_speech02",
-                Self::TianjinjiejieSpeech02 => "tianjinjiejie_speech02",
-                Self::DiyinnansangDbCnM04V2 => "diyinnansang_DB_CN_M_04-v2",
-                Self::YizhipiannanV1 => "yizhipiannan-v1",
-                Self::GuanxiaofangV2 => "guanxiaofang-v2",
-                Self::TianmeixuemeiV1 => "tianmeixuemei-v1",
-                Self::DaopianyansangV1 => "daopianyansang-v1",
-                Self::MengwaV1 => "mengwa-v1",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for VoiceIdb1fee245 {
-        fn from(value: &str) -> Self {
-            match value {
-                "genshin_vindi2" => Self::GenshinVindi2,
-                "zhinen_xuesheng" => Self::ZhinenXuesheng,
-                "AOT" => Self::Aot,
-                "ai_shatang" => Self::AiShatang,
-                "genshin_klee2" => Self::GenshinKlee2,
-                "genshin_kirara" => Self::GenshinKirara,
-                "ai_kaiya" => Self::AiKaiya,
-                "oversea_male1" => Self::OverseaMale1,
-                "ai_chenjiahao_712" => Self::AiChenjiahao712,
-                "girlfriend_4_speech02" => Self::Girlfriend4Speech02,
-                "chat1_female_new-3" => Self::Chat1FemaleNew3,
-                "chat_0407_5-1" => Self::Chat0407_5_1,
-                "cartoon-boy-07" => Self::CartoonBoy07,
-                "uk_boy1" => Self::UkBoy1,
-                "cartoon-girl-01" => Self::CartoonGirl01,
-                "PeppaPig_platform" => Self::PeppaPigPlatform,
-                "ai_huangzhong_712" => Self::AiHuangzhong712,
-                "ai_huangyaoshi_712" => Self::AiHuangyaoshi712,
-                "ai_laoguowang_712" => Self::AiLaoguowang712,
-                "chengshu_jiejie" => Self::ChengshuJiejie,
-                "you_pingjing" => Self::YouPingjing,
-                "calm_story1" => Self::CalmStory1,
-                "uk_man2" => Self::UkMan2,
-                "laopopo_speech02" => Self::LaopopoSpeech02,
-                "heainainai_speech02" => Self::HeainainaiSpeech02,
-                "reader_en_m-v1" => Self::ReaderEnMV1,
-                "commercial_lady_en_f-v1" => Self::CommercialLadyEnFV1,
-                "tiyuxi_xuedi" => Self::TiyuxiXuedi,
-                "tiexin_nanyou" => Self::TiexinNanyou,
-                "girlfriend_1_speech02" => Self::Girlfriend1Speech02,
-                "girlfriend_2_speech02" => Self::Girlfriend2Speech02,
-                "zhuxi_speech02" => Self::ZhuxiSpeech02,
-                "uk_oldman3" => Self::UkOldman3,
-                "dongbeilaotie_speech02" => Self::DongbeilaotieSpeech02,
-                "chongqingxiaohuo_speech02" => Self::ChongqingxiaohuoSpeech02,
-                "chuanmeizi_speech02" => Self::ChuanmeiziSpeech02,
-                "chaoshandashu_speech02" => Self::ChaoshandashuSpeech02,
-                "ai_taiwan_man2_speech02" => Self::AiTaiwanMan2Speech02,
-                "xianzhanggui_speech02" => Self::XianzhangguiSpeech02,
-                "tianjinjiejie_speech02" => Self::TianjinjiejieSpeech02,
-                "diyinnansang_DB_CN_M_04-v2" => Self::DiyinnansangDbCnM04V2,
-                "yizhipiannan-v1" => Self::YizhipiannanV1,
-                "guanxiaofang-v2" => Self::GuanxiaofangV2,
-                "tianmeixuemei-v1" => Self::TianmeixuemeiV1,
-                "daopianyansang-v1" => Self::DaopianyansangV1,
-                "mengwa-v1" => Self::MengwaV1,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for VoiceIdb1fee245 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VoiceIdb1fee245 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

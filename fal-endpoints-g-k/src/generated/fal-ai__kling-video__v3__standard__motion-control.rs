@@ -11,11 +11,7 @@ pub mod fal_ai {
                 ///
                 /// Build a `KlingVideoV3StandardMotionControlInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `KlingVideoV3StandardMotionControlOutput`.
                 pub mod motion_control {
-                    use fal_runtime::__private::serde as __serde;
-                    use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::CharacterOrientation79af3a12 as CharacterOrientation;
-                    pub use super::super::super::super::super::__types::KlingV3ImageElementInputea9c693d as KlingV3ImageElementInput;
-                    pub use super::super::super::super::super::__types::KlingVideoV3StandardMotionControlOutputdf7261b5 as KlingVideoV3StandardMotionControlOutput;
+                    use fal_runtime::__private as __fal;
                     /// The request body of `fal-ai/kling-video/v3/standard/motion-control`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct KlingVideoV3StandardMotionControlInput {
@@ -42,45 +38,84 @@ pub mod fal_ai {
                         /// Example: `null`.
                         pub elements: Option<Vec<KlingV3ImageElementInput>>,
                     }
-                    impl __serde::Serialize for KlingVideoV3StandardMotionControlInput {
-                        fn serialize<S: __serde::Serializer>(
+                    impl __fal::serde::Serialize for KlingVideoV3StandardMotionControlInput {
+                        fn serialize<S: __fal::serde::Serializer>(
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __serde::ser::SerializeMap as _;
+                            use __fal::serde::ser::SerializeMap as _;
                             let mut map = serializer.serialize_map(None)?;
-                            __types::optional_entry(&mut map, "prompt", &self.prompt)?;
+                            __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
                             map.serialize_entry("image_url", &self.image_url)?;
                             map.serialize_entry("video_url", &self.video_url)?;
-                            __types::optional_entry(
+                            __fal::optional_entry(
                                 &mut map,
                                 "keep_original_sound",
                                 &self.keep_original_sound,
                             )?;
                             map.serialize_entry("character_orientation", &self.character_orientation)?;
-                            __types::optional_entry(&mut map, "elements", &self.elements)?;
+                            __fal::optional_entry(&mut map, "elements", &self.elements)?;
                             map.end()
                         }
                     }
-                    impl<'de> __serde::Deserialize<'de> for KlingVideoV3StandardMotionControlInput {
-                        fn deserialize<D: __serde::Deserializer<'de>>(
+                    impl<'de> __fal::serde::Deserialize<'de> for KlingVideoV3StandardMotionControlInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
                             deserializer: D,
                         ) -> Result<Self, D::Error> {
-                            let mut map = __types::object(deserializer)?;
-                            Ok(Self {
-                                prompt: __types::optional_field(&mut map, "prompt")?,
-                                image_url: __types::required_field(&mut map, "image_url")?,
-                                video_url: __types::required_field(&mut map, "video_url")?,
-                                keep_original_sound: __types::optional_field(
-                                    &mut map,
-                                    "keep_original_sound",
-                                )?,
-                                character_orientation: __types::required_field(
-                                    &mut map,
-                                    "character_orientation",
-                                )?,
-                                elements: __types::optional_field(&mut map, "elements")?,
-                            })
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = KlingVideoV3StandardMotionControlInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `KlingVideoV3StandardMotionControlInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<KlingVideoV3StandardMotionControlInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    let mut f4 = None;
+                                    let mut f5 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(
+                                                &[
+                                                    "prompt",
+                                                    "image_url",
+                                                    "video_url",
+                                                    "keep_original_sound",
+                                                    "character_orientation",
+                                                    "elements",
+                                                ],
+                                            ),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = map.next_value()?,
+                                            Some(1) => f1 = Some(map.next_value()?),
+                                            Some(2) => f2 = Some(map.next_value()?),
+                                            Some(3) => f3 = map.next_value()?,
+                                            Some(4) => f4 = Some(map.next_value()?),
+                                            Some(5) => f5 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(KlingVideoV3StandardMotionControlInput {
+                                        prompt: f0,
+                                        image_url: __fal::required(f1, "image_url")?,
+                                        video_url: __fal::required(f2, "video_url")?,
+                                        keep_original_sound: f3,
+                                        character_orientation: __fal::required(f4, "character_orientation")?,
+                                        elements: f5,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
                         }
                     }
                     impl KlingVideoV3StandardMotionControlInput {
@@ -121,256 +156,269 @@ pub mod fal_ai {
                             self
                         }
                     }
+                    impl __fal::Validate for KlingVideoV3StandardMotionControlInput {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field(
+                                "prompt",
+                                &self.prompt,
+                                &__fal::Rules {
+                                    max_length: Some(2500u64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field(
+                                "character_orientation",
+                                &self.character_orientation,
+                                &__fal::Rules::NONE,
+                            );
+                            v.field("elements", &self.elements, &__fal::Rules::NONE);
+                        }
+                    }
+                    impl KlingVideoV3StandardMotionControlInput {
+                        /// Every rule of `fal-ai/kling-video/v3/standard/motion-control`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                        pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            __fal::validate(self)
+                        }
+                    }
                     impl fal_runtime::Endpoint for KlingVideoV3StandardMotionControlInput {
                         const ENDPOINT_ID: &'static str = "fal-ai/kling-video/v3/standard/motion-control";
                         type Output = KlingVideoV3StandardMotionControlOutput;
+                        fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            KlingVideoV3StandardMotionControlInput::validate(self)
+                        }
+                    }
+                    /// The `CharacterOrientation` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum CharacterOrientation {
+                        /// `"image"`
+                        Image,
+                        /// `"video"`
+                        Video,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl CharacterOrientation {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["image", "video"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::Image => "image",
+                                Self::Video => "video",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "image" => Self::Image,
+                                "video" => Self::Video,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for CharacterOrientation {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "CharacterOrientation",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for CharacterOrientation {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for CharacterOrientation {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for CharacterOrientation {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for CharacterOrientation {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(
+                                deserializer,
+                                "a `CharacterOrientation` string",
+                                Self::from_wire,
+                            )
+                        }
+                    }
+                    impl __fal::Validate for CharacterOrientation {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `KlingV3ImageElementInput` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Default)]
+                    pub struct KlingV3ImageElementInput {
+                        /// The `frontal_image_url` field.
+                        pub frontal_image_url: Option<fal_runtime::FileInput>,
+                        /// The `reference_image_urls` field.
+                        pub reference_image_urls: Option<Vec<fal_runtime::FileInput>>,
+                    }
+                    impl __fal::serde::Serialize for KlingV3ImageElementInput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            __fal::optional_entry(&mut map, "frontal_image_url", &self.frontal_image_url)?;
+                            __fal::optional_entry(
+                                &mut map,
+                                "reference_image_urls",
+                                &self.reference_image_urls,
+                            )?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for KlingV3ImageElementInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = KlingV3ImageElementInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `KlingV3ImageElementInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<KlingV3ImageElementInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(&["frontal_image_url", "reference_image_urls"]),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = map.next_value()?,
+                                            Some(1) => f1 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(KlingV3ImageElementInput {
+                                        frontal_image_url: f0,
+                                        reference_image_urls: f1,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
+                    }
+                    impl KlingV3ImageElementInput {
+                        /// An input with every field unset, so fal applies its defaults.
+                        pub fn new() -> Self {
+                            Self {
+                                frontal_image_url: None,
+                                reference_image_urls: None,
+                            }
+                        }
+                        /// Sets `frontal_image_url` (left out of the request until set).
+                        pub fn with_frontal_image_url(
+                            mut self,
+                            frontal_image_url: impl Into<fal_runtime::FileInput>,
+                        ) -> Self {
+                            self.frontal_image_url = Some(frontal_image_url.into());
+                            self
+                        }
+                        /// Sets `reference_image_urls` (left out of the request until set).
+                        pub fn with_reference_image_urls<I1: Into<fal_runtime::FileInput>>(
+                            mut self,
+                            reference_image_urls: impl IntoIterator<Item = I1>,
+                        ) -> Self {
+                            self.reference_image_urls = Some(
+                                reference_image_urls.into_iter().map(Into::into).collect(),
+                            );
+                            self
+                        }
+                    }
+                    impl __fal::Validate for KlingV3ImageElementInput {
+                        fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+                    }
+                    /// The `KlingVideoV3StandardMotionControlOutput` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct KlingVideoV3StandardMotionControlOutput {
+                        /// The `video` field.
+                        ///
+                        /// Example: `{"url":"https://v3b.fal.media/files/b/0a90ee68/7-xpX-LTxX_nRHL776FrZ_output.mp4"}`.
+                        pub video: fal_runtime::File,
+                    }
+                    impl __fal::serde::Serialize for KlingVideoV3StandardMotionControlOutput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("video", &self.video)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for KlingVideoV3StandardMotionControlOutput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = KlingVideoV3StandardMotionControlOutput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `KlingVideoV3StandardMotionControlOutput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<KlingVideoV3StandardMotionControlOutput, A::Error> {
+                                    let mut f0 = None;
+                                    while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(KlingVideoV3StandardMotionControlOutput {
+                                        video: __fal::required(f0, "video")?,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `CharacterOrientation` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum CharacterOrientation79af3a12 {
-        /// `"image"`
-        Image,
-        /// `"video"`
-        Video,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl CharacterOrientation79af3a12 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Image => "image",
-                Self::Video => "video",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for CharacterOrientation79af3a12 {
-        fn from(value: &str) -> Self {
-            match value {
-                "image" => Self::Image,
-                "video" => Self::Video,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for CharacterOrientation79af3a12 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for CharacterOrientation79af3a12 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `KlingV3ImageElementInput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct KlingV3ImageElementInputea9c693d {
-        /// The `frontal_image_url` field.
-        pub frontal_image_url: Option<fal_runtime::FileInput>,
-        /// The `reference_image_urls` field.
-        pub reference_image_urls: Option<Vec<fal_runtime::FileInput>>,
-    }
-    impl __serde::Serialize for KlingV3ImageElementInputea9c693d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "frontal_image_url", &self.frontal_image_url)?;
-            self::optional_entry(
-                &mut map,
-                "reference_image_urls",
-                &self.reference_image_urls,
-            )?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KlingV3ImageElementInputea9c693d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                frontal_image_url: self::optional_field(&mut map, "frontal_image_url")?,
-                reference_image_urls: self::optional_field(&mut map, "reference_image_urls")?,
-            })
-        }
-    }
-    impl KlingV3ImageElementInputea9c693d {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                frontal_image_url: None,
-                reference_image_urls: None,
-            }
-        }
-        /// Sets `frontal_image_url` (left out of the request until set).
-        pub fn with_frontal_image_url(
-            mut self,
-            frontal_image_url: impl Into<fal_runtime::FileInput>,
-        ) -> Self {
-            self.frontal_image_url = Some(frontal_image_url.into());
-            self
-        }
-        /// Sets `reference_image_urls` (left out of the request until set).
-        pub fn with_reference_image_urls<I1: Into<fal_runtime::FileInput>>(
-            mut self,
-            reference_image_urls: impl IntoIterator<Item = I1>,
-        ) -> Self {
-            self.reference_image_urls = Some(
-                reference_image_urls.into_iter().map(Into::into).collect(),
-            );
-            self
-        }
-    }
-    /// The `KlingVideoV3StandardMotionControlOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoV3StandardMotionControlOutputdf7261b5 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a90ee68/7-xpX-LTxX_nRHL776FrZ_output.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for KlingVideoV3StandardMotionControlOutputdf7261b5 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoV3StandardMotionControlOutputdf7261b5 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
         }
     }
 }

@@ -7,9 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `KlingVideoVideoToAudioInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `KlingVideoVideoToAudioOutput`.
         pub mod video_to_audio {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::KlingVideoVideoToAudioOutput2bf1748c as KlingVideoVideoToAudioOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/kling-video/video-to-audio`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct KlingVideoVideoToAudioInput {
@@ -26,45 +24,78 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub asmr_mode: Option<bool>,
             }
-            impl __serde::Serialize for KlingVideoVideoToAudioInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for KlingVideoVideoToAudioInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("video_url", &self.video_url)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "sound_effect_prompt",
                         &self.sound_effect_prompt,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "background_music_prompt",
                         &self.background_music_prompt,
                     )?;
-                    __types::optional_entry(&mut map, "asmr_mode", &self.asmr_mode)?;
+                    __fal::optional_entry(&mut map, "asmr_mode", &self.asmr_mode)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for KlingVideoVideoToAudioInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for KlingVideoVideoToAudioInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        video_url: __types::required_field(&mut map, "video_url")?,
-                        sound_effect_prompt: __types::optional_field(
-                            &mut map,
-                            "sound_effect_prompt",
-                        )?,
-                        background_music_prompt: __types::optional_field(
-                            &mut map,
-                            "background_music_prompt",
-                        )?,
-                        asmr_mode: __types::optional_field(&mut map, "asmr_mode")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = KlingVideoVideoToAudioInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `KlingVideoVideoToAudioInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<KlingVideoVideoToAudioInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "video_url",
+                                            "sound_effect_prompt",
+                                            "background_music_prompt",
+                                            "asmr_mode",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(KlingVideoVideoToAudioInput {
+                                video_url: __fal::required(f0, "video_url")?,
+                                sound_effect_prompt: f1,
+                                background_music_prompt: f2,
+                                asmr_mode: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl KlingVideoVideoToAudioInput {
@@ -99,153 +130,99 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for KlingVideoVideoToAudioInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "sound_effect_prompt",
+                        &self.sound_effect_prompt,
+                        &__fal::Rules {
+                            max_length: Some(200u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "background_music_prompt",
+                        &self.background_music_prompt,
+                        &__fal::Rules {
+                            max_length: Some(200u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl KlingVideoVideoToAudioInput {
+                /// Every rule of `fal-ai/kling-video/video-to-audio`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for KlingVideoVideoToAudioInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/kling-video/video-to-audio";
                 type Output = KlingVideoVideoToAudioOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    KlingVideoVideoToAudioInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `KlingVideoVideoToAudioOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct KlingVideoVideoToAudioOutput {
+                /// The `video` field.
+                ///
+                /// Example: `{"url":"https://v3.fal.media/files/monkey/O-ekVTtYqeDblD1oSf2uv_dubbed_video.mp4"}`.
+                pub video: fal_runtime::File,
+                /// The `audio` field.
+                ///
+                /// Example: `{"url":"https://v3.fal.media/files/monkey/O-ekVTtYqeDblD1oSf2uv_extracted_audio.mp3"}`.
+                pub audio: fal_runtime::File,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for KlingVideoVideoToAudioOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for KlingVideoVideoToAudioOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = KlingVideoVideoToAudioOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `KlingVideoVideoToAudioOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<KlingVideoVideoToAudioOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["video", "audio"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(KlingVideoVideoToAudioOutput {
+                                video: __fal::required(f0, "video")?,
+                                audio: __fal::required(f1, "audio")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `KlingVideoVideoToAudioOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoVideoToAudioOutput2bf1748c {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/monkey/O-ekVTtYqeDblD1oSf2uv_dubbed_video.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/monkey/O-ekVTtYqeDblD1oSf2uv_extracted_audio.mp3"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for KlingVideoVideoToAudioOutput2bf1748c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoVideoToAudioOutput2bf1748c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                audio: self::required_field(&mut map, "audio")?,
-            })
         }
     }
 }

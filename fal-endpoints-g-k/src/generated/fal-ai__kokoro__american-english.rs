@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `KokoroAmericanEnglishInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `KokoroAmericanEnglishOutput`.
         pub mod american_english {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::KokoroAmericanEnglishOutput9807ccc0 as KokoroAmericanEnglishOutput;
-            pub use super::super::super::__types::Voice071f6955 as Voice;
+            use fal_runtime::__private as __fal;
             /// Parameters of one speech synthesis request.
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct KokoroAmericanEnglishInput {
@@ -30,29 +27,57 @@ pub mod fal_ai {
                 /// Limits: 0.1 ≤ value ≤ 5.
                 pub speed: Option<f64>,
             }
-            impl __serde::Serialize for KokoroAmericanEnglishInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for KokoroAmericanEnglishInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
-                    __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "voice", &self.voice)?;
-                    __types::optional_entry(&mut map, "speed", &self.speed)?;
+                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    __fal::optional_entry(&mut map, "voice", &self.voice)?;
+                    __fal::optional_entry(&mut map, "speed", &self.speed)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for KokoroAmericanEnglishInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for KokoroAmericanEnglishInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::optional_field(&mut map, "prompt")?,
-                        voice: __types::optional_field(&mut map, "voice")?,
-                        speed: __types::optional_field(&mut map, "speed")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = KokoroAmericanEnglishInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `KokoroAmericanEnglishInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<KokoroAmericanEnglishInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["prompt", "voice", "speed"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(KokoroAmericanEnglishInput {
+                                prompt: f0,
+                                voice: f1,
+                                speed: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl KokoroAmericanEnglishInput {
@@ -80,264 +105,253 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for KokoroAmericanEnglishInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("voice", &self.voice, &__fal::Rules::NONE);
+                    v.field(
+                        "speed",
+                        &self.speed,
+                        &__fal::Rules {
+                            minimum: Some(0.1f64),
+                            maximum: Some(5f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl KokoroAmericanEnglishInput {
+                /// Every rule of `fal-ai/kokoro/american-english`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for KokoroAmericanEnglishInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/kokoro/american-english";
                 type Output = KokoroAmericanEnglishOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    KokoroAmericanEnglishInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// Speech produced from the text.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct KokoroAmericanEnglishOutput {
+                /// The synthesized speech as an audio file.
+                ///
+                /// Example: `{"url":"https://v3.fal.media/files/example/speech.wav"}`.
+                pub audio: fal_runtime::File,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for KokoroAmericanEnglishOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for KokoroAmericanEnglishOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = KokoroAmericanEnglishOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `KokoroAmericanEnglishOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<KokoroAmericanEnglishOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(KokoroAmericanEnglishOutput {
+                                audio: __fal::required(f0, "audio")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// Speech produced from the text.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct KokoroAmericanEnglishOutput9807ccc0 {
-        /// The synthesized speech as an audio file.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/example/speech.wav"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for KokoroAmericanEnglishOutput9807ccc0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KokoroAmericanEnglishOutput9807ccc0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
-        }
-    }
-    /// Which American English voice reads the text.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Voice071f6955 {
-        /// `"af_heart"`
-        AfHeart,
-        /// `"af_alloy"`
-        AfAlloy,
-        /// `"af_aoede"`
-        AfAoede,
-        /// `"af_bella"`
-        AfBella,
-        /// `"af_jessica"`
-        AfJessica,
-        /// `"af_kore"`
-        AfKore,
-        /// `"af_nicole"`
-        AfNicole,
-        /// `"af_nova"`
-        AfNova,
-        /// `"af_river"`
-        AfRiver,
-        /// `"af_sarah"`
-        AfSarah,
-        /// `"af_sky"`
-        AfSky,
-        /// `"am_adam"`
-        AmAdam,
-        /// `"am_echo"`
-        AmEcho,
-        /// `"am_eric"`
-        AmEric,
-        /// `"am_fenrir"`
-        AmFenrir,
-        /// `"am_liam"`
-        AmLiam,
-        /// `"am_michael"`
-        AmMichael,
-        /// `"am_onyx"`
-        AmOnyx,
-        /// `"am_puck"`
-        AmPuck,
-        /// `"am_santa"`
-        AmSanta,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Voice071f6955 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::AfHeart => "af_heart",
-                Self::AfAlloy => "af_alloy",
-                Self::AfAoede => "af_aoede",
-                Self::AfBella => "af_bella",
-                Self::AfJessica => "af_jessica",
-                Self::AfKore => "af_kore",
-                Self::AfNicole => "af_nicole",
-                Self::AfNova => "af_nova",
-                Self::AfRiver => "af_river",
-                Self::AfSarah => "af_sarah",
-                Self::AfSky => "af_sky",
-                Self::AmAdam => "am_adam",
-                Self::AmEcho => "am_echo",
-                Self::AmEric => "am_eric",
-                Self::AmFenrir => "am_fenrir",
-                Self::AmLiam => "am_liam",
-                Self::AmMichael => "am_michael",
-                Self::AmOnyx => "am_onyx",
-                Self::AmPuck => "am_puck",
-                Self::AmSanta => "am_santa",
-                Self::Other(value) => value,
+            /// Which American English voice reads the text.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Voice {
+                /// `"af_heart"`
+                AfHeart,
+                /// `"af_alloy"`
+                AfAlloy,
+                /// `"af_aoede"`
+                AfAoede,
+                /// `"af_bella"`
+                AfBella,
+                /// `"af_jessica"`
+                AfJessica,
+                /// `"af_kore"`
+                AfKore,
+                /// `"af_nicole"`
+                AfNicole,
+                /// `"af_nova"`
+                AfNova,
+                /// `"af_river"`
+                AfRiver,
+                /// `"af_sarah"`
+                AfSarah,
+                /// `"af_sky"`
+                AfSky,
+                /// `"am_adam"`
+                AmAdam,
+                /// `"am_echo"`
+                AmEcho,
+                /// `"am_eric"`
+                AmEric,
+                /// `"am_fenrir"`
+                AmFenrir,
+                /// `"am_liam"`
+                AmLiam,
+                /// `"am_michael"`
+                AmMichael,
+                /// `"am_onyx"`
+                AmOnyx,
+                /// `"am_puck"`
+                AmPuck,
+                /// `"am_santa"`
+                AmSanta,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for Voice071f6955 {
-        fn from(value: &str) -> Self {
-            match value {
-                "af_heart" => Self::AfHeart,
-                "af_alloy" => Self::AfAlloy,
-                "af_aoede" => Self::AfAoede,
-                "af_bella" => Self::AfBella,
-                "af_jessica" => Self::AfJessica,
-                "af_kore" => Self::AfKore,
-                "af_nicole" => Self::AfNicole,
-                "af_nova" => Self::AfNova,
-                "af_river" => Self::AfRiver,
-                "af_sarah" => Self::AfSarah,
-                "af_sky" => Self::AfSky,
-                "am_adam" => Self::AmAdam,
-                "am_echo" => Self::AmEcho,
-                "am_eric" => Self::AmEric,
-                "am_fenrir" => Self::AmFenrir,
-                "am_liam" => Self::AmLiam,
-                "am_michael" => Self::AmMichael,
-                "am_onyx" => Self::AmOnyx,
-                "am_puck" => Self::AmPuck,
-                "am_santa" => Self::AmSanta,
-                other => Self::Other(other.to_owned()),
+            impl Voice {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "af_heart",
+                    "af_alloy",
+                    "af_aoede",
+                    "af_bella",
+                    "af_jessica",
+                    "af_kore",
+                    "af_nicole",
+                    "af_nova",
+                    "af_river",
+                    "af_sarah",
+                    "af_sky",
+                    "am_adam",
+                    "am_echo",
+                    "am_eric",
+                    "am_fenrir",
+                    "am_liam",
+                    "am_michael",
+                    "am_onyx",
+                    "am_puck",
+                    "am_santa",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::AfHeart => "af_heart",
+                        Self::AfAlloy => "af_alloy",
+                        Self::AfAoede => "af_aoede",
+                        Self::AfBella => "af_bella",
+                        Self::AfJessica => "af_jessica",
+                        Self::AfKore => "af_kore",
+                        Self::AfNicole => "af_nicole",
+                        Self::AfNova => "af_nova",
+                        Self::AfRiver => "af_river",
+                        Self::AfSarah => "af_sarah",
+                        Self::AfSky => "af_sky",
+                        Self::AmAdam => "am_adam",
+                        Self::AmEcho => "am_echo",
+                        Self::AmEric => "am_eric",
+                        Self::AmFenrir => "am_fenrir",
+                        Self::AmLiam => "am_liam",
+                        Self::AmMichael => "am_michael",
+                        Self::AmOnyx => "am_onyx",
+                        Self::AmPuck => "am_puck",
+                        Self::AmSanta => "am_santa",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "af_heart" => Self::AfHeart,
+                        "af_alloy" => Self::AfAlloy,
+                        "af_aoede" => Self::AfAoede,
+                        "af_bella" => Self::AfBella,
+                        "af_jessica" => Self::AfJessica,
+                        "af_kore" => Self::AfKore,
+                        "af_nicole" => Self::AfNicole,
+                        "af_nova" => Self::AfNova,
+                        "af_river" => Self::AfRiver,
+                        "af_sarah" => Self::AfSarah,
+                        "af_sky" => Self::AfSky,
+                        "am_adam" => Self::AmAdam,
+                        "am_echo" => Self::AmEcho,
+                        "am_eric" => Self::AmEric,
+                        "am_fenrir" => Self::AmFenrir,
+                        "am_liam" => Self::AmLiam,
+                        "am_michael" => Self::AmMichael,
+                        "am_onyx" => Self::AmOnyx,
+                        "am_puck" => Self::AmPuck,
+                        "am_santa" => Self::AmSanta,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Voice071f6955 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Voice071f6955 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::str::FromStr for Voice {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Voice", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Voice {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Voice {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Voice {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Voice {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Voice` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Voice {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

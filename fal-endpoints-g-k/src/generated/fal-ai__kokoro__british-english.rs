@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `KokoroBritishEnglishInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `KokoroBritishEnglishOutput`.
         pub mod british_english {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::KokoroBritishEnglishOutput29008518 as KokoroBritishEnglishOutput;
-            pub use super::super::super::__types::Voice7e48ac51 as Voice;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/kokoro/british-english`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct KokoroBritishEnglishInput {
@@ -26,29 +23,57 @@ pub mod fal_ai {
                 /// Limits: 0.1 ≤ value ≤ 5.
                 pub speed: Option<f64>,
             }
-            impl __serde::Serialize for KokoroBritishEnglishInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for KokoroBritishEnglishInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
                     map.serialize_entry("voice", &self.voice)?;
-                    __types::optional_entry(&mut map, "speed", &self.speed)?;
+                    __fal::optional_entry(&mut map, "speed", &self.speed)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for KokoroBritishEnglishInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for KokoroBritishEnglishInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        voice: __types::required_field(&mut map, "voice")?,
-                        speed: __types::optional_field(&mut map, "speed")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = KokoroBritishEnglishInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `KokoroBritishEnglishInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<KokoroBritishEnglishInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["prompt", "voice", "speed"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(KokoroBritishEnglishInput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                voice: __fal::required(f1, "voice")?,
+                                speed: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl KokoroBritishEnglishInput {
@@ -66,216 +91,193 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for KokoroBritishEnglishInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("voice", &self.voice, &__fal::Rules::NONE);
+                    v.field(
+                        "speed",
+                        &self.speed,
+                        &__fal::Rules {
+                            minimum: Some(0.1f64),
+                            maximum: Some(5f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl KokoroBritishEnglishInput {
+                /// Every rule of `fal-ai/kokoro/british-english`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for KokoroBritishEnglishInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/kokoro/british-english";
                 type Output = KokoroBritishEnglishOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    KokoroBritishEnglishInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `KokoroBritishEnglishOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct KokoroBritishEnglishOutput {
+                /// The `audio` field.
+                ///
+                /// Example: `{"url":"https://fal.media/files/kangaroo/4wpA60Kum6UjOVBKJoNyL_tmpxfrkn95k.wav"}`.
+                pub audio: fal_runtime::File,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for KokoroBritishEnglishOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for KokoroBritishEnglishOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = KokoroBritishEnglishOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `KokoroBritishEnglishOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<KokoroBritishEnglishOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(KokoroBritishEnglishOutput {
+                                audio: __fal::required(f0, "audio")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `KokoroBritishEnglishOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct KokoroBritishEnglishOutput29008518 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://fal.media/files/kangaroo/4wpA60Kum6UjOVBKJoNyL_tmpxfrkn95k.wav"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for KokoroBritishEnglishOutput29008518 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KokoroBritishEnglishOutput29008518 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
-        }
-    }
-    /// The `Voice` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Voice7e48ac51 {
-        /// `"bf_alice"`
-        BfAlice,
-        /// `"bf_emma"`
-        BfEmma,
-        /// `"bf_isabella"`
-        BfIsabella,
-        /// `"bf_lily"`
-        BfLily,
-        /// `"bm_daniel"`
-        BmDaniel,
-        /// `"bm_fable"`
-        BmFable,
-        /// `"bm_george"`
-        BmGeorge,
-        /// `"bm_lewis"`
-        BmLewis,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Voice7e48ac51 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::BfAlice => "bf_alice",
-                Self::BfEmma => "bf_emma",
-                Self::BfIsabella => "bf_isabella",
-                Self::BfLily => "bf_lily",
-                Self::BmDaniel => "bm_daniel",
-                Self::BmFable => "bm_fable",
-                Self::BmGeorge => "bm_george",
-                Self::BmLewis => "bm_lewis",
-                Self::Other(value) => value,
+            /// The `Voice` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Voice {
+                /// `"bf_alice"`
+                BfAlice,
+                /// `"bf_emma"`
+                BfEmma,
+                /// `"bf_isabella"`
+                BfIsabella,
+                /// `"bf_lily"`
+                BfLily,
+                /// `"bm_daniel"`
+                BmDaniel,
+                /// `"bm_fable"`
+                BmFable,
+                /// `"bm_george"`
+                BmGeorge,
+                /// `"bm_lewis"`
+                BmLewis,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for Voice7e48ac51 {
-        fn from(value: &str) -> Self {
-            match value {
-                "bf_alice" => Self::BfAlice,
-                "bf_emma" => Self::BfEmma,
-                "bf_isabella" => Self::BfIsabella,
-                "bf_lily" => Self::BfLily,
-                "bm_daniel" => Self::BmDaniel,
-                "bm_fable" => Self::BmFable,
-                "bm_george" => Self::BmGeorge,
-                "bm_lewis" => Self::BmLewis,
-                other => Self::Other(other.to_owned()),
+            impl Voice {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "bf_alice",
+                    "bf_emma",
+                    "bf_isabella",
+                    "bf_lily",
+                    "bm_daniel",
+                    "bm_fable",
+                    "bm_george",
+                    "bm_lewis",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::BfAlice => "bf_alice",
+                        Self::BfEmma => "bf_emma",
+                        Self::BfIsabella => "bf_isabella",
+                        Self::BfLily => "bf_lily",
+                        Self::BmDaniel => "bm_daniel",
+                        Self::BmFable => "bm_fable",
+                        Self::BmGeorge => "bm_george",
+                        Self::BmLewis => "bm_lewis",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "bf_alice" => Self::BfAlice,
+                        "bf_emma" => Self::BfEmma,
+                        "bf_isabella" => Self::BfIsabella,
+                        "bf_lily" => Self::BfLily,
+                        "bm_daniel" => Self::BmDaniel,
+                        "bm_fable" => Self::BmFable,
+                        "bm_george" => Self::BmGeorge,
+                        "bm_lewis" => Self::BmLewis,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Voice7e48ac51 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Voice7e48ac51 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::str::FromStr for Voice {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Voice", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Voice {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Voice {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Voice {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Voice {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Voice` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Voice {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

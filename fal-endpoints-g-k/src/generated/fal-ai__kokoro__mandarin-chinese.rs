@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `KokoroMandarinChineseInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `KokoroMandarinChineseOutput`.
         pub mod mandarin_chinese {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::KokoroMandarinChineseOutput9f4f5658 as KokoroMandarinChineseOutput;
-            pub use super::super::super::__types::Voice5a44ff87 as Voice;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/kokoro/mandarin-chinese`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct KokoroMandarinChineseInput {
@@ -26,29 +23,57 @@ pub mod fal_ai {
                 /// Limits: 0.1 ≤ value ≤ 5.
                 pub speed: Option<f64>,
             }
-            impl __serde::Serialize for KokoroMandarinChineseInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for KokoroMandarinChineseInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
                     map.serialize_entry("voice", &self.voice)?;
-                    __types::optional_entry(&mut map, "speed", &self.speed)?;
+                    __fal::optional_entry(&mut map, "speed", &self.speed)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for KokoroMandarinChineseInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for KokoroMandarinChineseInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        voice: __types::required_field(&mut map, "voice")?,
-                        speed: __types::optional_field(&mut map, "speed")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = KokoroMandarinChineseInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `KokoroMandarinChineseInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<KokoroMandarinChineseInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["prompt", "voice", "speed"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(KokoroMandarinChineseInput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                voice: __fal::required(f1, "voice")?,
+                                speed: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl KokoroMandarinChineseInput {
@@ -66,216 +91,193 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for KokoroMandarinChineseInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("voice", &self.voice, &__fal::Rules::NONE);
+                    v.field(
+                        "speed",
+                        &self.speed,
+                        &__fal::Rules {
+                            minimum: Some(0.1f64),
+                            maximum: Some(5f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl KokoroMandarinChineseInput {
+                /// Every rule of `fal-ai/kokoro/mandarin-chinese`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for KokoroMandarinChineseInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/kokoro/mandarin-chinese";
                 type Output = KokoroMandarinChineseOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    KokoroMandarinChineseInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `KokoroMandarinChineseOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct KokoroMandarinChineseOutput {
+                /// The `audio` field.
+                ///
+                /// Example: `{"url":"https://fal.media/files/rabbit/8UiqobkQXPrYDRHl4l5oU_tmptz6jo3ex.wav"}`.
+                pub audio: fal_runtime::File,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for KokoroMandarinChineseOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for KokoroMandarinChineseOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = KokoroMandarinChineseOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `KokoroMandarinChineseOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<KokoroMandarinChineseOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(KokoroMandarinChineseOutput {
+                                audio: __fal::required(f0, "audio")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `KokoroMandarinChineseOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct KokoroMandarinChineseOutput9f4f5658 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://fal.media/files/rabbit/8UiqobkQXPrYDRHl4l5oU_tmptz6jo3ex.wav"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for KokoroMandarinChineseOutput9f4f5658 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KokoroMandarinChineseOutput9f4f5658 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
-        }
-    }
-    /// The `Voice` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Voice5a44ff87 {
-        /// `"zf_xiaobei"`
-        ZfXiaobei,
-        /// `"zf_xiaoni"`
-        ZfXiaoni,
-        /// `"zf_xiaoxiao"`
-        ZfXiaoxiao,
-        /// `"zf_xiaoyi"`
-        ZfXiaoyi,
-        /// `"zm_yunjian"`
-        ZmYunjian,
-        /// `"zm_yunxi"`
-        ZmYunxi,
-        /// `"zm_yunxia"`
-        ZmYunxia,
-        /// `"zm_yunyang"`
-        ZmYunyang,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Voice5a44ff87 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::ZfXiaobei => "zf_xiaobei",
-                Self::ZfXiaoni => "zf_xiaoni",
-                Self::ZfXiaoxiao => "zf_xiaoxiao",
-                Self::ZfXiaoyi => "zf_xiaoyi",
-                Self::ZmYunjian => "zm_yunjian",
-                Self::ZmYunxi => "zm_yunxi",
-                Self::ZmYunxia => "zm_yunxia",
-                Self::ZmYunyang => "zm_yunyang",
-                Self::Other(value) => value,
+            /// The `Voice` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Voice {
+                /// `"zf_xiaobei"`
+                ZfXiaobei,
+                /// `"zf_xiaoni"`
+                ZfXiaoni,
+                /// `"zf_xiaoxiao"`
+                ZfXiaoxiao,
+                /// `"zf_xiaoyi"`
+                ZfXiaoyi,
+                /// `"zm_yunjian"`
+                ZmYunjian,
+                /// `"zm_yunxi"`
+                ZmYunxi,
+                /// `"zm_yunxia"`
+                ZmYunxia,
+                /// `"zm_yunyang"`
+                ZmYunyang,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for Voice5a44ff87 {
-        fn from(value: &str) -> Self {
-            match value {
-                "zf_xiaobei" => Self::ZfXiaobei,
-                "zf_xiaoni" => Self::ZfXiaoni,
-                "zf_xiaoxiao" => Self::ZfXiaoxiao,
-                "zf_xiaoyi" => Self::ZfXiaoyi,
-                "zm_yunjian" => Self::ZmYunjian,
-                "zm_yunxi" => Self::ZmYunxi,
-                "zm_yunxia" => Self::ZmYunxia,
-                "zm_yunyang" => Self::ZmYunyang,
-                other => Self::Other(other.to_owned()),
+            impl Voice {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "zf_xiaobei",
+                    "zf_xiaoni",
+                    "zf_xiaoxiao",
+                    "zf_xiaoyi",
+                    "zm_yunjian",
+                    "zm_yunxi",
+                    "zm_yunxia",
+                    "zm_yunyang",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::ZfXiaobei => "zf_xiaobei",
+                        Self::ZfXiaoni => "zf_xiaoni",
+                        Self::ZfXiaoxiao => "zf_xiaoxiao",
+                        Self::ZfXiaoyi => "zf_xiaoyi",
+                        Self::ZmYunjian => "zm_yunjian",
+                        Self::ZmYunxi => "zm_yunxi",
+                        Self::ZmYunxia => "zm_yunxia",
+                        Self::ZmYunyang => "zm_yunyang",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "zf_xiaobei" => Self::ZfXiaobei,
+                        "zf_xiaoni" => Self::ZfXiaoni,
+                        "zf_xiaoxiao" => Self::ZfXiaoxiao,
+                        "zf_xiaoyi" => Self::ZfXiaoyi,
+                        "zm_yunjian" => Self::ZmYunjian,
+                        "zm_yunxi" => Self::ZmYunxi,
+                        "zm_yunxia" => Self::ZmYunxia,
+                        "zm_yunyang" => Self::ZmYunyang,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Voice5a44ff87 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Voice5a44ff87 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::str::FromStr for Voice {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Voice", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Voice {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Voice {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Voice {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Voice {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Voice` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Voice {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

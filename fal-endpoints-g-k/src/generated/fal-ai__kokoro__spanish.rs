@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `KokoroSpanishInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `KokoroSpanishOutput`.
         pub mod spanish {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::KokoroSpanishOutput41d80682 as KokoroSpanishOutput;
-            pub use super::super::super::__types::Voice0a85907d as Voice;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/kokoro/spanish`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct KokoroSpanishInput {
@@ -26,29 +23,57 @@ pub mod fal_ai {
                 /// Limits: 0.1 ≤ value ≤ 5.
                 pub speed: Option<f64>,
             }
-            impl __serde::Serialize for KokoroSpanishInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for KokoroSpanishInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
                     map.serialize_entry("voice", &self.voice)?;
-                    __types::optional_entry(&mut map, "speed", &self.speed)?;
+                    __fal::optional_entry(&mut map, "speed", &self.speed)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for KokoroSpanishInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for KokoroSpanishInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        voice: __types::required_field(&mut map, "voice")?,
-                        speed: __types::optional_field(&mut map, "speed")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = KokoroSpanishInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `KokoroSpanishInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<KokoroSpanishInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["prompt", "voice", "speed"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(KokoroSpanishInput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                voice: __fal::required(f1, "voice")?,
+                                speed: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl KokoroSpanishInput {
@@ -66,196 +91,164 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for KokoroSpanishInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("voice", &self.voice, &__fal::Rules::NONE);
+                    v.field(
+                        "speed",
+                        &self.speed,
+                        &__fal::Rules {
+                            minimum: Some(0.1f64),
+                            maximum: Some(5f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl KokoroSpanishInput {
+                /// Every rule of `fal-ai/kokoro/spanish`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for KokoroSpanishInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/kokoro/spanish";
                 type Output = KokoroSpanishOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    KokoroSpanishInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `KokoroSpanishOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct KokoroSpanishOutput {
+                /// The `audio` field.
+                ///
+                /// Example: `{"url":"https://fal.media/files/monkey/5rBM3qVCED73Lxs5XLcwj_tmp4f2z_qrf.wav"}`.
+                pub audio: fal_runtime::File,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for KokoroSpanishOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for KokoroSpanishOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = KokoroSpanishOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `KokoroSpanishOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<KokoroSpanishOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(KokoroSpanishOutput {
+                                audio: __fal::required(f0, "audio")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `KokoroSpanishOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct KokoroSpanishOutput41d80682 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://fal.media/files/monkey/5rBM3qVCED73Lxs5XLcwj_tmp4f2z_qrf.wav"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for KokoroSpanishOutput41d80682 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for KokoroSpanishOutput41d80682 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
-        }
-    }
-    /// The `Voice` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Voice0a85907d {
-        /// `"ef_dora"`
-        EfDora,
-        /// `"em_alex"`
-        EmAlex,
-        /// `"em_santa"`
-        EmSanta,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Voice0a85907d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::EfDora => "ef_dora",
-                Self::EmAlex => "em_alex",
-                Self::EmSanta => "em_santa",
-                Self::Other(value) => value,
+            /// The `Voice` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Voice {
+                /// `"ef_dora"`
+                EfDora,
+                /// `"em_alex"`
+                EmAlex,
+                /// `"em_santa"`
+                EmSanta,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for Voice0a85907d {
-        fn from(value: &str) -> Self {
-            match value {
-                "ef_dora" => Self::EfDora,
-                "em_alex" => Self::EmAlex,
-                "em_santa" => Self::EmSanta,
-                other => Self::Other(other.to_owned()),
+            impl Voice {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["ef_dora", "em_alex", "em_santa"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::EfDora => "ef_dora",
+                        Self::EmAlex => "em_alex",
+                        Self::EmSanta => "em_santa",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "ef_dora" => Self::EfDora,
+                        "em_alex" => Self::EmAlex,
+                        "em_santa" => Self::EmSanta,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Voice0a85907d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Voice0a85907d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::str::FromStr for Voice {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Voice", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Voice {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Voice {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Voice {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Voice {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Voice` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Voice {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

@@ -5,11 +5,7 @@ pub mod perceptron {
     ///
     /// Build a `Isaac01Input` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Isaac01Output`.
     pub mod isaac_01 {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::CompletionUsagea367cb71 as CompletionUsage;
-        pub use super::super::__types::Isaac01Outputc79cc5fc as Isaac01Output;
-        pub use super::super::__types::ResponseStyle04f0be71 as ResponseStyle;
+        use fal_runtime::__private as __fal;
         /// The request body of `perceptron/isaac-01`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Isaac01Input {
@@ -24,29 +20,59 @@ pub mod perceptron {
             /// Default (applied by fal when the field is left unset): `"text"`.
             pub response_style: Option<ResponseStyle>,
         }
-        impl __serde::Serialize for Isaac01Input {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for Isaac01Input {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("image_url", &self.image_url)?;
                 map.serialize_entry("prompt", &self.prompt)?;
-                __types::optional_entry(&mut map, "response_style", &self.response_style)?;
+                __fal::optional_entry(&mut map, "response_style", &self.response_style)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for Isaac01Input {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for Isaac01Input {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    response_style: __types::optional_field(&mut map, "response_style")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Isaac01Input;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Isaac01Input` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Isaac01Input, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(&["image_url", "prompt", "response_style"]),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Isaac01Input {
+                            image_url: __fal::required(f0, "image_url")?,
+                            prompt: __fal::required(f1, "prompt")?,
+                            response_style: f2,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl Isaac01Input {
@@ -70,246 +96,251 @@ pub mod perceptron {
                 self
             }
         }
+        impl __fal::Validate for Isaac01Input {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("response_style", &self.response_style, &__fal::Rules::NONE);
+            }
+        }
+        impl Isaac01Input {
+            /// Every rule of `perceptron/isaac-01`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for Isaac01Input {
             const ENDPOINT_ID: &'static str = "perceptron/isaac-01";
             type Output = Isaac01Output;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                Isaac01Input::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `CompletionUsage` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct CompletionUsage {
+            /// The `completion_tokens` field.
+            pub completion_tokens: i64,
+            /// The `prompt_tokens` field.
+            pub prompt_tokens: i64,
+            /// The `total_tokens` field.
+            pub total_tokens: i64,
+        }
+        impl __fal::serde::Serialize for CompletionUsage {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("completion_tokens", &self.completion_tokens)?;
+                map.serialize_entry("prompt_tokens", &self.prompt_tokens)?;
+                map.serialize_entry("total_tokens", &self.total_tokens)?;
+                map.end()
             }
         }
-    }
-    /// The `CompletionUsage` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct CompletionUsagea367cb71 {
-        /// The `completion_tokens` field.
-        pub completion_tokens: i64,
-        /// The `prompt_tokens` field.
-        pub prompt_tokens: i64,
-        /// The `total_tokens` field.
-        pub total_tokens: i64,
-    }
-    impl __serde::Serialize for CompletionUsagea367cb71 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("completion_tokens", &self.completion_tokens)?;
-            map.serialize_entry("prompt_tokens", &self.prompt_tokens)?;
-            map.serialize_entry("total_tokens", &self.total_tokens)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for CompletionUsagea367cb71 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                completion_tokens: self::required_field(&mut map, "completion_tokens")?,
-                prompt_tokens: self::required_field(&mut map, "prompt_tokens")?,
-                total_tokens: self::required_field(&mut map, "total_tokens")?,
-            })
-        }
-    }
-    /// The `Isaac01Output` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Isaac01Outputc79cc5fc {
-        /// The `output` field.
-        pub output: String,
-        /// The `partial` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `false`.
-        pub partial: Option<bool>,
-        /// The `error` field.
-        pub error: Option<String>,
-        /// The `usage` field.
-        pub usage: Option<CompletionUsagea367cb71>,
-    }
-    impl __serde::Serialize for Isaac01Outputc79cc5fc {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("output", &self.output)?;
-            self::optional_entry(&mut map, "partial", &self.partial)?;
-            self::optional_entry(&mut map, "error", &self.error)?;
-            self::optional_entry(&mut map, "usage", &self.usage)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Isaac01Outputc79cc5fc {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                output: self::required_field(&mut map, "output")?,
-                partial: self::optional_field(&mut map, "partial")?,
-                error: self::optional_field(&mut map, "error")?,
-                usage: self::optional_field(&mut map, "usage")?,
-            })
-        }
-    }
-    /// The `ResponseStyle` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ResponseStyle04f0be71 {
-        /// `"text"`
-        Text,
-        /// `"box"`
-        Box,
-        /// `"point"`
-        Point,
-        /// `"polygon"`
-        Polygon,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ResponseStyle04f0be71 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Text => "text",
-                Self::Box => "box",
-                Self::Point => "point",
-                Self::Polygon => "polygon",
-                Self::Other(value) => value,
+        impl<'de> __fal::serde::Deserialize<'de> for CompletionUsage {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = CompletionUsage;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `CompletionUsage` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<CompletionUsage, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &["completion_tokens", "prompt_tokens", "total_tokens"],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(CompletionUsage {
+                            completion_tokens: __fal::required(f0, "completion_tokens")?,
+                            prompt_tokens: __fal::required(f1, "prompt_tokens")?,
+                            total_tokens: __fal::required(f2, "total_tokens")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
-    }
-    impl From<&str> for ResponseStyle04f0be71 {
-        fn from(value: &str) -> Self {
-            match value {
-                "text" => Self::Text,
-                "box" => Self::Box,
-                "point" => Self::Point,
-                "polygon" => Self::Polygon,
-                other => Self::Other(other.to_owned()),
+        /// The `Isaac01Output` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Isaac01Output {
+            /// The `output` field.
+            pub output: String,
+            /// The `partial` field.
+            ///
+            /// Default (applied by fal when the field is left unset): `false`.
+            pub partial: Option<bool>,
+            /// The `error` field.
+            pub error: Option<String>,
+            /// The `usage` field.
+            pub usage: Option<CompletionUsage>,
+        }
+        impl __fal::serde::Serialize for Isaac01Output {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("output", &self.output)?;
+                __fal::optional_entry(&mut map, "partial", &self.partial)?;
+                __fal::optional_entry(&mut map, "error", &self.error)?;
+                __fal::optional_entry(&mut map, "usage", &self.usage)?;
+                map.end()
             }
         }
-    }
-    impl __serde::Serialize for ResponseStyle04f0be71 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl<'de> __fal::serde::Deserialize<'de> for Isaac01Output {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Isaac01Output;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Isaac01Output` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Isaac01Output, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["output", "partial", "error", "usage"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Isaac01Output {
+                            output: __fal::required(f0, "output")?,
+                            partial: f1,
+                            error: f2,
+                            usage: f3,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for ResponseStyle04f0be71 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        /// The `ResponseStyle` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum ResponseStyle {
+            /// `"text"`
+            Text,
+            /// `"box"`
+            Box,
+            /// `"point"`
+            Point,
+            /// `"polygon"`
+            Polygon,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl ResponseStyle {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["text", "box", "point", "polygon"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Text => "text",
+                    Self::Box => "box",
+                    Self::Point => "point",
+                    Self::Polygon => "polygon",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "text" => Self::Text,
+                    "box" => Self::Box,
+                    "point" => Self::Point,
+                    "polygon" => Self::Polygon,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for ResponseStyle {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "ResponseStyle",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for ResponseStyle {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for ResponseStyle {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for ResponseStyle {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for ResponseStyle {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `ResponseStyle` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for ResponseStyle {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

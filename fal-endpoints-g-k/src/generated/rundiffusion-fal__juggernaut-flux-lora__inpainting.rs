@@ -7,14 +7,7 @@ pub mod rundiffusion_fal {
         ///
         /// Build a `JuggernautFluxLoraInpaintingInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `JuggernautFluxLoraInpaintingOutput`.
         pub mod inpainting {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::ImageSizefaa77562 as ImageSize;
-            pub use super::super::super::__types::ImageSizeChoicea8e834b8 as ImageSizeChoice;
-            pub use super::super::super::__types::ImageSizePresete51d00e2 as ImageSizePreset;
-            pub use super::super::super::__types::JuggernautFluxLoraInpaintingOutput578014e6 as JuggernautFluxLoraInpaintingOutput;
-            pub use super::super::super::__types::LoraWeight30162de1 as LoraWeight;
-            pub use super::super::super::__types::OutputFormat3065abec as OutputFormat;
+            use fal_runtime::__private as __fal;
             /// The request body of `rundiffusion-fal/juggernaut-flux-lora/inpainting`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct JuggernautFluxLoraInpaintingInput {
@@ -69,63 +62,123 @@ pub mod rundiffusion_fal {
                 /// Example: `"https://raw.githubusercontent.com/CompVis/latent-diffusion/main/data/inpainting_examples/overture-creations-5sI6fQgYIuo_mask.png"`.
                 pub mask_url: fal_runtime::FileInput,
             }
-            impl __serde::Serialize for JuggernautFluxLoraInpaintingInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for JuggernautFluxLoraInpaintingInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "image_size", &self.image_size)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
+                    __fal::optional_entry(
                         &mut map,
                         "num_inference_steps",
                         &self.num_inference_steps,
                     )?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "loras", &self.loras)?;
-                    __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __types::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "loras", &self.loras)?;
+                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                    __fal::optional_entry(
                         &mut map,
                         "enable_safety_checker",
                         &self.enable_safety_checker,
                     )?;
-                    __types::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
                     map.serialize_entry("image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "strength", &self.strength)?;
+                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
                     map.serialize_entry("mask_url", &self.mask_url)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for JuggernautFluxLoraInpaintingInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for JuggernautFluxLoraInpaintingInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        image_size: __types::optional_field(&mut map, "image_size")?,
-                        num_inference_steps: __types::optional_field(
-                            &mut map,
-                            "num_inference_steps",
-                        )?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        loras: __types::optional_field(&mut map, "loras")?,
-                        guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                        sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                        num_images: __types::optional_field(&mut map, "num_images")?,
-                        enable_safety_checker: __types::optional_field(
-                            &mut map,
-                            "enable_safety_checker",
-                        )?,
-                        output_format: __types::optional_field(&mut map, "output_format")?,
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        strength: __types::optional_field(&mut map, "strength")?,
-                        mask_url: __types::required_field(&mut map, "mask_url")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = JuggernautFluxLoraInpaintingInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `JuggernautFluxLoraInpaintingInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<JuggernautFluxLoraInpaintingInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            let mut f12 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "image_size",
+                                            "num_inference_steps",
+                                            "seed",
+                                            "loras",
+                                            "guidance_scale",
+                                            "sync_mode",
+                                            "num_images",
+                                            "enable_safety_checker",
+                                            "output_format",
+                                            "image_url",
+                                            "strength",
+                                            "mask_url",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = Some(map.next_value()?),
+                                    Some(11) => f11 = map.next_value()?,
+                                    Some(12) => f12 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(JuggernautFluxLoraInpaintingInput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                image_size: f1,
+                                num_inference_steps: f2,
+                                seed: f3,
+                                loras: f4,
+                                guidance_scale: f5,
+                                sync_mode: f6,
+                                num_images: f7,
+                                enable_safety_checker: f8,
+                                output_format: f9,
+                                image_url: __fal::required(f10, "image_url")?,
+                                strength: f11,
+                                mask_url: __fal::required(f12, "mask_url")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl JuggernautFluxLoraInpaintingInput {
@@ -211,423 +264,574 @@ pub mod rundiffusion_fal {
                     self
                 }
             }
+            impl __fal::Validate for JuggernautFluxLoraInpaintingInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("image_size", &self.image_size, &__fal::Rules::NONE);
+                    v.field(
+                        "num_inference_steps",
+                        &self.num_inference_steps,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(50f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("loras", &self.loras, &__fal::Rules::NONE);
+                    v.field(
+                        "guidance_scale",
+                        &self.guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(35f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "num_images",
+                        &self.num_images,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(4f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                    v.field(
+                        "strength",
+                        &self.strength,
+                        &__fal::Rules {
+                            minimum: Some(0.01f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl JuggernautFluxLoraInpaintingInput {
+                /// Every rule of `rundiffusion-fal/juggernaut-flux-lora/inpainting`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for JuggernautFluxLoraInpaintingInput {
                 const ENDPOINT_ID: &'static str = "rundiffusion-fal/juggernaut-flux-lora/inpainting";
                 type Output = JuggernautFluxLoraInpaintingOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    JuggernautFluxLoraInpaintingInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `ImageSize` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct ImageSize {
+                /// The `width` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `512`.
+                /// Limits: 0 < value ≤ 14142.
+                pub width: Option<i64>,
+                /// The `height` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `512`.
+                /// Limits: 0 < value ≤ 14142.
+                pub height: Option<i64>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for ImageSize {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "width", &self.width)?;
+                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for ImageSize {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ImageSize;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ImageSize` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ImageSize, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["width", "height"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ImageSize { width: f0, height: f1 })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `ImageSizeChoice` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ImageSizeChoicea8e834b8 {
-        /// The `ImageSize` form.
-        ImageSize(ImageSizefaa77562),
-        /// The `Preset` form.
-        Preset(ImageSizePresete51d00e2),
-    }
-    impl __serde::Serialize for ImageSizeChoicea8e834b8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::ImageSize(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
+            impl ImageSize {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self { width: None, height: None }
+                }
+                /// Sets `width` (left out of the request until set).
+                pub fn with_width(mut self, width: impl Into<i64>) -> Self {
+                    self.width = Some(width.into());
+                    self
+                }
+                /// Sets `height` (left out of the request until set).
+                pub fn with_height(mut self, height: impl Into<i64>) -> Self {
+                    self.height = Some(height.into());
+                    self
+                }
             }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizeChoicea8e834b8 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::ImageSize(arm));
+            impl __fal::Validate for ImageSize {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "width",
+                        &self.width,
+                        &__fal::Rules {
+                            exclusive_minimum: Some(0f64),
+                            maximum: Some(14142f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "height",
+                        &self.height,
+                        &__fal::Rules {
+                            exclusive_minimum: Some(0f64),
+                            maximum: Some(14142f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
             }
-            if let Ok(arm) = <ImageSizePresete51d00e2 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::Preset(arm));
+            /// The `ImageSizeChoice` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+            pub enum ImageSizeChoice {
+                /// The `ImageSize` form.
+                ImageSize(ImageSize),
+                /// The `Preset` form.
+                Preset(ImageSizePreset),
             }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of ImageSizeChoice",
-                ),
-            )
-        }
-    }
-    impl From<ImageSizefaa77562> for ImageSizeChoicea8e834b8 {
-        fn from(value: ImageSizefaa77562) -> Self {
-            Self::ImageSize(value)
-        }
-    }
-    impl From<ImageSizePresete51d00e2> for ImageSizeChoicea8e834b8 {
-        fn from(value: ImageSizePresete51d00e2) -> Self {
-            Self::Preset(value)
-        }
-    }
-    /// The `ImageSizePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ImageSizePresete51d00e2 {
-        /// `"square_hd"`
-        SquareHd,
-        /// `"square"`
-        Square,
-        /// `"portrait_4_3"`
-        Portrait4_3,
-        /// `"portrait_16_9"`
-        Portrait16_9,
-        /// `"landscape_4_3"`
-        Landscape4_3,
-        /// `"landscape_16_9"`
-        Landscape16_9,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ImageSizePresete51d00e2 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::SquareHd => "square_hd",
-                Self::Square => "square",
-                Self::Portrait4_3 => "portrait_4_3",
-                Self::Portrait16_9 => "portrait_16_9",
-                Self::Landscape4_3 => "landscape_4_3",
-                Self::Landscape16_9 => "landscape_16_9",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for ImageSizeChoice {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    match self {
+                        Self::ImageSize(value) => {
+                            __fal::serde::Serialize::serialize(value, serializer)
+                        }
+                        Self::Preset(value) => __fal::serde::Serialize::serialize(value, serializer),
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for ImageSizePresete51d00e2 {
-        fn from(value: &str) -> Self {
-            match value {
-                "square_hd" => Self::SquareHd,
-                "square" => Self::Square,
-                "portrait_4_3" => Self::Portrait4_3,
-                "portrait_16_9" => Self::Portrait16_9,
-                "landscape_4_3" => Self::Landscape4_3,
-                "landscape_16_9" => Self::Landscape16_9,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for ImageSizeChoice {
+                /// Tries each form in order, like serde's untagged enums.
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                        deserializer,
+                    )?;
+                    if let Some(arm) = value.parse::<ImageSize>() {
+                        return Ok(Self::ImageSize(arm));
+                    }
+                    if let Some(arm) = value.parse::<ImageSizePreset>() {
+                        return Ok(Self::Preset(arm));
+                    }
+                    Err(
+                        value
+                            .mismatch(
+                                "one of the forms of `ImageSizeChoice`: `ImageSize`, `ImageSizePreset`",
+                            ),
+                    )
+                }
             }
-        }
-    }
-    impl __serde::Serialize for ImageSizePresete51d00e2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizePresete51d00e2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ImageSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSizefaa77562 {
-        /// The `width` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub width: Option<i64>,
-        /// The `height` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub height: Option<i64>,
-    }
-    impl __serde::Serialize for ImageSizefaa77562 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-            })
-        }
-    }
-    impl ImageSizefaa77562 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { width: None, height: None }
-        }
-        /// Sets `width` (left out of the request until set).
-        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
-            self.width = Some(width.into());
-            self
-        }
-        /// Sets `height` (left out of the request until set).
-        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
-            self.height = Some(height.into());
-            self
-        }
-    }
-    /// The `JuggernautFluxLoraInpaintingOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct JuggernautFluxLoraInpaintingOutput578014e6 {
-        /// The `images` field.
-        pub images: Vec<fal_runtime::Image>,
-        /// The `timings` field.
-        pub timings: ::std::collections::BTreeMap<String, f64>,
-        /// The `seed` field.
-        pub seed: i64,
-        /// The `has_nsfw_concepts` field.
-        pub has_nsfw_concepts: Vec<bool>,
-        /// The `prompt` field.
-        pub prompt: String,
-    }
-    impl __serde::Serialize for JuggernautFluxLoraInpaintingOutput578014e6 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("timings", &self.timings)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for JuggernautFluxLoraInpaintingOutput578014e6 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                timings: self::required_field(&mut map, "timings")?,
-                seed: self::required_field(&mut map, "seed")?,
-                has_nsfw_concepts: self::required_field(&mut map, "has_nsfw_concepts")?,
-                prompt: self::required_field(&mut map, "prompt")?,
-            })
-        }
-    }
-    /// The `LoraWeight` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraWeight30162de1 {
-        /// The `path` field.
-        pub path: String,
-        /// The `scale` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 4.
-        pub scale: Option<f64>,
-    }
-    impl __serde::Serialize for LoraWeight30162de1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("path", &self.path)?;
-            self::optional_entry(&mut map, "scale", &self.scale)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LoraWeight30162de1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                path: self::required_field(&mut map, "path")?,
-                scale: self::optional_field(&mut map, "scale")?,
-            })
-        }
-    }
-    impl LoraWeight30162de1 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(path: impl Into<String>) -> Self {
-            Self {
-                path: path.into(),
-                scale: None,
+            impl From<ImageSize> for ImageSizeChoice {
+                fn from(value: ImageSize) -> Self {
+                    Self::ImageSize(value)
+                }
             }
-        }
-        /// Sets `scale` (left out of the request until set).
-        pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
-            self.scale = Some(scale.into());
-            self
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat3065abec {
-        /// `"jpeg"`
-        Jpeg,
-        /// `"png"`
-        Png,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat3065abec {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Jpeg => "jpeg",
-                Self::Png => "png",
-                Self::Other(value) => value,
+            impl From<ImageSizePreset> for ImageSizeChoice {
+                fn from(value: ImageSizePreset) -> Self {
+                    Self::Preset(value)
+                }
             }
-        }
-    }
-    impl From<&str> for OutputFormat3065abec {
-        fn from(value: &str) -> Self {
-            match value {
-                "jpeg" => Self::Jpeg,
-                "png" => Self::Png,
-                other => Self::Other(other.to_owned()),
+            impl __fal::Validate for ImageSizeChoice {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    match self {
+                        Self::ImageSize(value) => __fal::Validate::validate_at(value, v, rules),
+                        Self::Preset(value) => __fal::Validate::validate_at(value, v, rules),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for OutputFormat3065abec {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat3065abec {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            /// The `ImageSizePreset` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum ImageSizePreset {
+                /// `"square_hd"`
+                SquareHd,
+                /// `"square"`
+                Square,
+                /// `"portrait_4_3"`
+                Portrait4_3,
+                /// `"portrait_16_9"`
+                Portrait16_9,
+                /// `"landscape_4_3"`
+                Landscape4_3,
+                /// `"landscape_16_9"`
+                Landscape16_9,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl ImageSizePreset {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "square_hd",
+                    "square",
+                    "portrait_4_3",
+                    "portrait_16_9",
+                    "landscape_4_3",
+                    "landscape_16_9",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::SquareHd => "square_hd",
+                        Self::Square => "square",
+                        Self::Portrait4_3 => "portrait_4_3",
+                        Self::Portrait16_9 => "portrait_16_9",
+                        Self::Landscape4_3 => "landscape_4_3",
+                        Self::Landscape16_9 => "landscape_16_9",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "square_hd" => Self::SquareHd,
+                        "square" => Self::Square,
+                        "portrait_4_3" => Self::Portrait4_3,
+                        "portrait_16_9" => Self::Portrait16_9,
+                        "landscape_4_3" => Self::Landscape4_3,
+                        "landscape_16_9" => Self::Landscape16_9,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for ImageSizePreset {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "ImageSizePreset",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for ImageSizePreset {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for ImageSizePreset {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for ImageSizePreset {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ImageSizePreset {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `ImageSizePreset` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for ImageSizePreset {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `JuggernautFluxLoraInpaintingOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct JuggernautFluxLoraInpaintingOutput {
+                /// The `images` field.
+                pub images: Vec<fal_runtime::Image>,
+                /// The `timings` field.
+                pub timings: ::std::collections::BTreeMap<String, f64>,
+                /// The `seed` field.
+                pub seed: i64,
+                /// The `has_nsfw_concepts` field.
+                pub has_nsfw_concepts: Vec<bool>,
+                /// The `prompt` field.
+                pub prompt: String,
+            }
+            impl __fal::serde::Serialize for JuggernautFluxLoraInpaintingOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("images", &self.images)?;
+                    map.serialize_entry("timings", &self.timings)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
+                    map.serialize_entry("prompt", &self.prompt)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for JuggernautFluxLoraInpaintingOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = JuggernautFluxLoraInpaintingOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `JuggernautFluxLoraInpaintingOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<JuggernautFluxLoraInpaintingOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &["images", "timings", "seed", "has_nsfw_concepts", "prompt"],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(JuggernautFluxLoraInpaintingOutput {
+                                images: __fal::required(f0, "images")?,
+                                timings: __fal::required(f1, "timings")?,
+                                seed: __fal::required(f2, "seed")?,
+                                has_nsfw_concepts: __fal::required(f3, "has_nsfw_concepts")?,
+                                prompt: __fal::required(f4, "prompt")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `LoraWeight` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct LoraWeight {
+                /// The `path` field.
+                pub path: String,
+                /// The `scale` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 4.
+                pub scale: Option<f64>,
+            }
+            impl __fal::serde::Serialize for LoraWeight {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("path", &self.path)?;
+                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for LoraWeight {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LoraWeight;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LoraWeight` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LoraWeight, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["path", "scale"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LoraWeight {
+                                path: __fal::required(f0, "path")?,
+                                scale: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl LoraWeight {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(path: impl Into<String>) -> Self {
+                    Self {
+                        path: path.into(),
+                        scale: None,
+                    }
+                }
+                /// Sets `scale` (left out of the request until set).
+                pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
+                    self.scale = Some(scale.into());
+                    self
+                }
+            }
+            impl __fal::Validate for LoraWeight {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "scale",
+                        &self.scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(4f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `OutputFormat` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum OutputFormat {
+                /// `"jpeg"`
+                Jpeg,
+                /// `"png"`
+                Png,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl OutputFormat {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["jpeg", "png"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Jpeg => "jpeg",
+                        Self::Png => "png",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "jpeg" => Self::Jpeg,
+                        "png" => Self::Png,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for OutputFormat {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "OutputFormat",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for OutputFormat {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for OutputFormat {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for OutputFormat {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for OutputFormat {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

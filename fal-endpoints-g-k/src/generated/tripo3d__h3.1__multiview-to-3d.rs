@@ -7,14 +7,7 @@ pub mod tripo3d {
         ///
         /// Build a `H31MultiviewTo3dInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `H31MultiviewTo3dOutput`.
         pub mod multiview_to_3d {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::GeometryQuality70e5f2ab as GeometryQuality;
-            pub use super::super::super::__types::H31MultiviewTo3dOutputfc8368fd as H31MultiviewTo3dOutput;
-            pub use super::super::super::__types::ModelUrlsType288c27018 as ModelUrlsType2;
-            pub use super::super::super::__types::Orientation4bc148ec as Orientation;
-            pub use super::super::super::__types::TextureAlignment1318cbf8 as TextureAlignment;
-            pub use super::super::super::__types::TextureQualitye5e01d42 as TextureQuality;
+            use fal_runtime::__private as __fal;
             /// The request body of `tripo3d/h3.1/multiview-to-3d`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct H31MultiviewTo3dInput {
@@ -62,47 +55,110 @@ pub mod tripo3d {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub quad: Option<bool>,
             }
-            impl __serde::Serialize for H31MultiviewTo3dInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for H31MultiviewTo3dInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_urls", &self.image_urls)?;
-                    __types::optional_entry(&mut map, "face_limit", &self.face_limit)?;
-                    __types::optional_entry(&mut map, "texture", &self.texture)?;
-                    __types::optional_entry(&mut map, "pbr", &self.pbr)?;
-                    __types::optional_entry(&mut map, "model_seed", &self.model_seed)?;
-                    __types::optional_entry(&mut map, "texture_seed", &self.texture_seed)?;
-                    __types::optional_entry(&mut map, "texture_quality", &self.texture_quality)?;
-                    __types::optional_entry(&mut map, "geometry_quality", &self.geometry_quality)?;
-                    __types::optional_entry(&mut map, "texture_alignment", &self.texture_alignment)?;
-                    __types::optional_entry(&mut map, "auto_size", &self.auto_size)?;
-                    __types::optional_entry(&mut map, "orientation", &self.orientation)?;
-                    __types::optional_entry(&mut map, "quad", &self.quad)?;
+                    __fal::optional_entry(&mut map, "face_limit", &self.face_limit)?;
+                    __fal::optional_entry(&mut map, "texture", &self.texture)?;
+                    __fal::optional_entry(&mut map, "pbr", &self.pbr)?;
+                    __fal::optional_entry(&mut map, "model_seed", &self.model_seed)?;
+                    __fal::optional_entry(&mut map, "texture_seed", &self.texture_seed)?;
+                    __fal::optional_entry(&mut map, "texture_quality", &self.texture_quality)?;
+                    __fal::optional_entry(&mut map, "geometry_quality", &self.geometry_quality)?;
+                    __fal::optional_entry(&mut map, "texture_alignment", &self.texture_alignment)?;
+                    __fal::optional_entry(&mut map, "auto_size", &self.auto_size)?;
+                    __fal::optional_entry(&mut map, "orientation", &self.orientation)?;
+                    __fal::optional_entry(&mut map, "quad", &self.quad)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for H31MultiviewTo3dInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for H31MultiviewTo3dInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_urls: __types::required_field(&mut map, "image_urls")?,
-                        face_limit: __types::optional_field(&mut map, "face_limit")?,
-                        texture: __types::optional_field(&mut map, "texture")?,
-                        pbr: __types::optional_field(&mut map, "pbr")?,
-                        model_seed: __types::optional_field(&mut map, "model_seed")?,
-                        texture_seed: __types::optional_field(&mut map, "texture_seed")?,
-                        texture_quality: __types::optional_field(&mut map, "texture_quality")?,
-                        geometry_quality: __types::optional_field(&mut map, "geometry_quality")?,
-                        texture_alignment: __types::optional_field(&mut map, "texture_alignment")?,
-                        auto_size: __types::optional_field(&mut map, "auto_size")?,
-                        orientation: __types::optional_field(&mut map, "orientation")?,
-                        quad: __types::optional_field(&mut map, "quad")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = H31MultiviewTo3dInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `H31MultiviewTo3dInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<H31MultiviewTo3dInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_urls",
+                                            "face_limit",
+                                            "texture",
+                                            "pbr",
+                                            "model_seed",
+                                            "texture_seed",
+                                            "texture_quality",
+                                            "geometry_quality",
+                                            "texture_alignment",
+                                            "auto_size",
+                                            "orientation",
+                                            "quad",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(H31MultiviewTo3dInput {
+                                image_urls: __fal::required(f0, "image_urls")?,
+                                face_limit: f1,
+                                texture: f2,
+                                pbr: f3,
+                                model_seed: f4,
+                                texture_seed: f5,
+                                texture_quality: f6,
+                                geometry_quality: f7,
+                                texture_alignment: f8,
+                                auto_size: f9,
+                                orientation: f10,
+                                quad: f11,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl H31MultiviewTo3dInput {
@@ -190,368 +246,501 @@ pub mod tripo3d {
                     self
                 }
             }
+            impl __fal::Validate for H31MultiviewTo3dInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "image_urls",
+                        &self.image_urls,
+                        &__fal::Rules {
+                            min_items: Some(2u64),
+                            max_items: Some(4u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "face_limit",
+                        &self.face_limit,
+                        &__fal::Rules {
+                            minimum: Some(1000f64),
+                            maximum: Some(2000000f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("texture_quality", &self.texture_quality, &__fal::Rules::NONE);
+                    v.field("geometry_quality", &self.geometry_quality, &__fal::Rules::NONE);
+                    v.field("texture_alignment", &self.texture_alignment, &__fal::Rules::NONE);
+                    v.field("orientation", &self.orientation, &__fal::Rules::NONE);
+                }
+            }
+            impl H31MultiviewTo3dInput {
+                /// Every rule of `tripo3d/h3.1/multiview-to-3d`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for H31MultiviewTo3dInput {
                 const ENDPOINT_ID: &'static str = "tripo3d/h3.1/multiview-to-3d";
                 type Output = H31MultiviewTo3dOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    H31MultiviewTo3dInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `GeometryQuality` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum GeometryQuality {
+                /// `"standard"`
+                Standard,
+                /// `"detailed"`
+                Detailed,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl GeometryQuality {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["standard", "detailed"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Standard => "standard",
+                        Self::Detailed => "detailed",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "standard" => Self::Standard,
+                        "detailed" => Self::Detailed,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for GeometryQuality {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "GeometryQuality",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `GeometryQuality` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum GeometryQuality70e5f2ab {
-        /// `"standard"`
-        Standard,
-        /// `"detailed"`
-        Detailed,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl GeometryQuality70e5f2ab {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Standard => "standard",
-                Self::Detailed => "detailed",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for GeometryQuality {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for GeometryQuality70e5f2ab {
-        fn from(value: &str) -> Self {
-            match value {
-                "standard" => Self::Standard,
-                "detailed" => Self::Detailed,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for GeometryQuality {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for GeometryQuality70e5f2ab {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GeometryQuality70e5f2ab {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `H31MultiviewTo3dOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct H31MultiviewTo3dOutputfc8368fd {
-        /// The `model_mesh` field.
-        pub model_mesh: fal_runtime::File,
-        /// The `model_urls` field.
-        pub model_urls: ModelUrlsType288c27018,
-        /// The `rendered_image` field.
-        pub rendered_image: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for H31MultiviewTo3dOutputfc8368fd {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("model_mesh", &self.model_mesh)?;
-            map.serialize_entry("model_urls", &self.model_urls)?;
-            self::optional_entry(&mut map, "rendered_image", &self.rendered_image)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for H31MultiviewTo3dOutputfc8368fd {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                model_mesh: self::required_field(&mut map, "model_mesh")?,
-                model_urls: self::required_field(&mut map, "model_urls")?,
-                rendered_image: self::optional_field(&mut map, "rendered_image")?,
-            })
-        }
-    }
-    /// The `ModelUrlsType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ModelUrlsType288c27018 {
-        /// The `glb` field.
-        pub glb: Option<fal_runtime::File>,
-        /// The `base_model` field.
-        pub base_model: Option<fal_runtime::File>,
-        /// The `pbr_model` field.
-        pub pbr_model: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for ModelUrlsType288c27018 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "glb", &self.glb)?;
-            self::optional_entry(&mut map, "base_model", &self.base_model)?;
-            self::optional_entry(&mut map, "pbr_model", &self.pbr_model)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ModelUrlsType288c27018 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                glb: self::optional_field(&mut map, "glb")?,
-                base_model: self::optional_field(&mut map, "base_model")?,
-                pbr_model: self::optional_field(&mut map, "pbr_model")?,
-            })
-        }
-    }
-    /// The `Orientation` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Orientation4bc148ec {
-        /// `"default"`
-        Default,
-        /// `"align_image"`
-        AlignImage,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Orientation4bc148ec {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Default => "default",
-                Self::AlignImage => "align_image",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for GeometryQuality {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for Orientation4bc148ec {
-        fn from(value: &str) -> Self {
-            match value {
-                "default" => Self::Default,
-                "align_image" => Self::AlignImage,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for GeometryQuality {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `GeometryQuality` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Orientation4bc148ec {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Orientation4bc148ec {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `TextureAlignment` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum TextureAlignment1318cbf8 {
-        /// `"original_image"`
-        OriginalImage,
-        /// `"geometry"`
-        Geometry,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl TextureAlignment1318cbf8 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::OriginalImage => "original_image",
-                Self::Geometry => "geometry",
-                Self::Other(value) => value,
+            impl __fal::Validate for GeometryQuality {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for TextureAlignment1318cbf8 {
-        fn from(value: &str) -> Self {
-            match value {
-                "original_image" => Self::OriginalImage,
-                "geometry" => Self::Geometry,
-                other => Self::Other(other.to_owned()),
+            /// The `H31MultiviewTo3dOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct H31MultiviewTo3dOutput {
+                /// The `model_mesh` field.
+                pub model_mesh: fal_runtime::File,
+                /// The `model_urls` field.
+                pub model_urls: ModelUrlsType2,
+                /// The `rendered_image` field.
+                pub rendered_image: Option<fal_runtime::File>,
             }
-        }
-    }
-    impl __serde::Serialize for TextureAlignment1318cbf8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TextureAlignment1318cbf8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `TextureQuality` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum TextureQualitye5e01d42 {
-        /// `"standard"`
-        Standard,
-        /// `"detailed"`
-        Detailed,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl TextureQualitye5e01d42 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Standard => "standard",
-                Self::Detailed => "detailed",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for H31MultiviewTo3dOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("model_mesh", &self.model_mesh)?;
+                    map.serialize_entry("model_urls", &self.model_urls)?;
+                    __fal::optional_entry(&mut map, "rendered_image", &self.rendered_image)?;
+                    map.end()
+                }
             }
-        }
-    }
-    impl From<&str> for TextureQualitye5e01d42 {
-        fn from(value: &str) -> Self {
-            match value {
-                "standard" => Self::Standard,
-                "detailed" => Self::Detailed,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for H31MultiviewTo3dOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = H31MultiviewTo3dOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `H31MultiviewTo3dOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<H31MultiviewTo3dOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["model_mesh", "model_urls", "rendered_image"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(H31MultiviewTo3dOutput {
+                                model_mesh: __fal::required(f0, "model_mesh")?,
+                                model_urls: __fal::required(f1, "model_urls")?,
+                                rendered_image: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for TextureQualitye5e01d42 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TextureQualitye5e01d42 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            /// The `ModelUrlsType2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct ModelUrlsType2 {
+                /// The `glb` field.
+                pub glb: Option<fal_runtime::File>,
+                /// The `base_model` field.
+                pub base_model: Option<fal_runtime::File>,
+                /// The `pbr_model` field.
+                pub pbr_model: Option<fal_runtime::File>,
+            }
+            impl __fal::serde::Serialize for ModelUrlsType2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "glb", &self.glb)?;
+                    __fal::optional_entry(&mut map, "base_model", &self.base_model)?;
+                    __fal::optional_entry(&mut map, "pbr_model", &self.pbr_model)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ModelUrlsType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ModelUrlsType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ModelUrlsType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ModelUrlsType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["glb", "base_model", "pbr_model"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ModelUrlsType2 {
+                                glb: f0,
+                                base_model: f1,
+                                pbr_model: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `Orientation` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Orientation {
+                /// `"default"`
+                Default,
+                /// `"align_image"`
+                AlignImage,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Orientation {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["default", "align_image"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Default => "default",
+                        Self::AlignImage => "align_image",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "default" => Self::Default,
+                        "align_image" => Self::AlignImage,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Orientation {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "Orientation",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Orientation {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Orientation {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Orientation {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Orientation {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Orientation` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Orientation {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `TextureAlignment` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum TextureAlignment {
+                /// `"original_image"`
+                OriginalImage,
+                /// `"geometry"`
+                Geometry,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl TextureAlignment {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["original_image", "geometry"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::OriginalImage => "original_image",
+                        Self::Geometry => "geometry",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "original_image" => Self::OriginalImage,
+                        "geometry" => Self::Geometry,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for TextureAlignment {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "TextureAlignment",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for TextureAlignment {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for TextureAlignment {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for TextureAlignment {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for TextureAlignment {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `TextureAlignment` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for TextureAlignment {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `TextureQuality` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum TextureQuality {
+                /// `"standard"`
+                Standard,
+                /// `"detailed"`
+                Detailed,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl TextureQuality {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["standard", "detailed"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Standard => "standard",
+                        Self::Detailed => "detailed",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "standard" => Self::Standard,
+                        "detailed" => Self::Detailed,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for TextureQuality {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "TextureQuality",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for TextureQuality {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for TextureQuality {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for TextureQuality {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for TextureQuality {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `TextureQuality` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for TextureQuality {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

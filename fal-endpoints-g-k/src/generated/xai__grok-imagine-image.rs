@@ -5,12 +5,7 @@ pub mod xai {
     ///
     /// Build a `GrokImagineImageInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `GrokImagineImageOutput`.
     pub mod grok_imagine_image {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::AspectRatio49cfd0f4 as AspectRatio;
-        pub use super::super::__types::GrokImagineImageOutput31ce2701 as GrokImagineImageOutput;
-        pub use super::super::__types::OutputFormat571d4461 as OutputFormat;
-        pub use super::super::__types::Resolution2977eea4 as Resolution;
+        use fal_runtime::__private as __fal;
         /// The request body of `xai/grok-imagine-image`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct GrokImagineImageInput {
@@ -40,35 +35,80 @@ pub mod xai {
             /// Default (applied by fal when the field is left unset): `false`.
             pub sync_mode: Option<bool>,
         }
-        impl __serde::Serialize for GrokImagineImageInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for GrokImagineImageInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("prompt", &self.prompt)?;
-                __types::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __types::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for GrokImagineImageInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for GrokImagineImageInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    num_images: __types::optional_field(&mut map, "num_images")?,
-                    aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                    resolution: __types::optional_field(&mut map, "resolution")?,
-                    output_format: __types::optional_field(&mut map, "output_format")?,
-                    sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = GrokImagineImageInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `GrokImagineImageInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<GrokImagineImageInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "prompt",
+                                        "num_images",
+                                        "aspect_ratio",
+                                        "resolution",
+                                        "output_format",
+                                        "sync_mode",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(GrokImagineImageInput {
+                            prompt: __fal::required(f0, "prompt")?,
+                            num_images: f1,
+                            aspect_ratio: f2,
+                            resolution: f3,
+                            output_format: f4,
+                            sync_mode: f5,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl GrokImagineImageInput {
@@ -109,333 +149,405 @@ pub mod xai {
                 self
             }
         }
+        impl __fal::Validate for GrokImagineImageInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "prompt",
+                    &self.prompt,
+                    &__fal::Rules {
+                        max_length: Some(8000u64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "num_images",
+                    &self.num_images,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(4f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+            }
+        }
+        impl GrokImagineImageInput {
+            /// Every rule of `xai/grok-imagine-image`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for GrokImagineImageInput {
             const ENDPOINT_ID: &'static str = "xai/grok-imagine-image";
             type Output = GrokImagineImageOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                GrokImagineImageInput::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `AspectRatio` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum AspectRatio {
+            /// `"2:1"`
+            V2_1,
+            /// `"20:9"`
+            V20_9,
+            /// `"19.5:9"`
+            V19_5_9,
+            /// `"16:9"`
+            V16_9,
+            /// `"4:3"`
+            V4_3,
+            /// `"3:2"`
+            V3_2,
+            /// `"1:1"`
+            V1_1,
+            /// `"2:3"`
+            V2_3,
+            /// `"3:4"`
+            V3_4,
+            /// `"9:16"`
+            V9_16,
+            /// `"9:19.5"`
+            V9_19_5,
+            /// `"9:20"`
+            V9_20,
+            /// `"1:2"`
+            V1_2,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl AspectRatio {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "2:1",
+                "20:9",
+                "19.5:9",
+                "16:9",
+                "4:3",
+                "3:2",
+                "1:1",
+                "2:3",
+                "3:4",
+                "9:16",
+                "9:19.5",
+                "9:20",
+                "1:2",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::V2_1 => "2:1",
+                    Self::V20_9 => "20:9",
+                    Self::V19_5_9 => "19.5:9",
+                    Self::V16_9 => "16:9",
+                    Self::V4_3 => "4:3",
+                    Self::V3_2 => "3:2",
+                    Self::V1_1 => "1:1",
+                    Self::V2_3 => "2:3",
+                    Self::V3_4 => "3:4",
+                    Self::V9_16 => "9:16",
+                    Self::V9_19_5 => "9:19.5",
+                    Self::V9_20 => "9:20",
+                    Self::V1_2 => "1:2",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "2:1" => Self::V2_1,
+                    "20:9" => Self::V20_9,
+                    "19.5:9" => Self::V19_5_9,
+                    "16:9" => Self::V16_9,
+                    "4:3" => Self::V4_3,
+                    "3:2" => Self::V3_2,
+                    "1:1" => Self::V1_1,
+                    "2:3" => Self::V2_3,
+                    "3:4" => Self::V3_4,
+                    "9:16" => Self::V9_16,
+                    "9:19.5" => Self::V9_19_5,
+                    "9:20" => Self::V9_20,
+                    "1:2" => Self::V1_2,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatio49cfd0f4 {
-        /// `"2:1"`
-        V2_1,
-        /// `"20:9"`
-        V20_9,
-        /// `"19.5:9"`
-        V19_5_9,
-        /// `"16:9"`
-        V16_9,
-        /// `"4:3"`
-        V4_3,
-        /// `"3:2"`
-        V3_2,
-        /// `"1:1"`
-        V1_1,
-        /// `"2:3"`
-        V2_3,
-        /// `"3:4"`
-        V3_4,
-        /// `"9:16"`
-        V9_16,
-        /// `"9:19.5"`
-        V9_19_5,
-        /// `"9:20"`
-        V9_20,
-        /// `"1:2"`
-        V1_2,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatio49cfd0f4 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V2_1 => "2:1",
-                Self::V20_9 => "20:9",
-                Self::V19_5_9 => "19.5:9",
-                Self::V16_9 => "16:9",
-                Self::V4_3 => "4:3",
-                Self::V3_2 => "3:2",
-                Self::V1_1 => "1:1",
-                Self::V2_3 => "2:3",
-                Self::V3_4 => "3:4",
-                Self::V9_16 => "9:16",
-                Self::V9_19_5 => "9:19.5",
-                Self::V9_20 => "9:20",
-                Self::V1_2 => "1:2",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for AspectRatio {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "AspectRatio",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for AspectRatio49cfd0f4 {
-        fn from(value: &str) -> Self {
-            match value {
-                "2:1" => Self::V2_1,
-                "20:9" => Self::V20_9,
-                "19.5:9" => Self::V19_5_9,
-                "16:9" => Self::V16_9,
-                "4:3" => Self::V4_3,
-                "3:2" => Self::V3_2,
-                "1:1" => Self::V1_1,
-                "2:3" => Self::V2_3,
-                "3:4" => Self::V3_4,
-                "9:16" => Self::V9_16,
-                "9:19.5" => Self::V9_19_5,
-                "9:20" => Self::V9_20,
-                "1:2" => Self::V1_2,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for AspectRatio {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for AspectRatio49cfd0f4 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatio49cfd0f4 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `GrokImagineImageOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct GrokImagineImageOutput31ce2701 {
-        /// The `images` field.
-        ///
-        /// Example: `[{"url":"https://v3b.fal.media/files/b/0a8b90b7/9avg_nKJmcVinjQHJR_Ja.jpg"}]`.
-        pub images: Vec<fal_runtime::Image>,
-        /// The `revised_prompt` field.
-        pub revised_prompt: Option<String>,
-    }
-    impl __serde::Serialize for GrokImagineImageOutput31ce2701 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            self::optional_entry(&mut map, "revised_prompt", &self.revised_prompt)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GrokImagineImageOutput31ce2701 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                revised_prompt: self::optional_field(&mut map, "revised_prompt")?,
-            })
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat571d4461 {
-        /// `"jpeg"`
-        Jpeg,
-        /// `"png"`
-        Png,
-        /// `"webp"`
-        Webp,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat571d4461 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Jpeg => "jpeg",
-                Self::Png => "png",
-                Self::Webp => "webp",
-                Self::Other(value) => value,
+        impl ::std::fmt::Display for AspectRatio {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
             }
         }
-    }
-    impl From<&str> for OutputFormat571d4461 {
-        fn from(value: &str) -> Self {
-            match value {
-                "jpeg" => Self::Jpeg,
-                "png" => Self::Png,
-                "webp" => Self::Webp,
-                other => Self::Other(other.to_owned()),
+        impl __fal::serde::Serialize for AspectRatio {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
         }
-    }
-    impl __serde::Serialize for OutputFormat571d4461 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat571d4461 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution2977eea4 {
-        /// `"1k"`
-        V1k,
-        /// `"2k"`
-        V2k,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution2977eea4 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V1k => "1k",
-                Self::V2k => "2k",
-                Self::Other(value) => value,
+        impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
             }
         }
-    }
-    impl From<&str> for Resolution2977eea4 {
-        fn from(value: &str) -> Self {
-            match value {
-                "1k" => Self::V1k,
-                "2k" => Self::V2k,
-                other => Self::Other(other.to_owned()),
+        impl __fal::Validate for AspectRatio {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
             }
         }
-    }
-    impl __serde::Serialize for Resolution2977eea4 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        /// The `GrokImagineImageOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct GrokImagineImageOutput {
+            /// The `images` field.
+            ///
+            /// Example: `[{"url":"https://v3b.fal.media/files/b/0a8b90b7/9avg_nKJmcVinjQHJR_Ja.jpg"}]`.
+            pub images: Vec<fal_runtime::Image>,
+            /// The `revised_prompt` field.
+            pub revised_prompt: Option<String>,
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution2977eea4 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl __fal::serde::Serialize for GrokImagineImageOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("images", &self.images)?;
+                __fal::optional_entry(&mut map, "revised_prompt", &self.revised_prompt)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for GrokImagineImageOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = GrokImagineImageOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `GrokImagineImageOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<GrokImagineImageOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["images", "revised_prompt"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(GrokImagineImageOutput {
+                            images: __fal::required(f0, "images")?,
+                            revised_prompt: f1,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        /// The `OutputFormat` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum OutputFormat {
+            /// `"jpeg"`
+            Jpeg,
+            /// `"png"`
+            Png,
+            /// `"webp"`
+            Webp,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl OutputFormat {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["jpeg", "png", "webp"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Jpeg => "jpeg",
+                    Self::Png => "png",
+                    Self::Webp => "webp",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "jpeg" => Self::Jpeg,
+                    "png" => Self::Png,
+                    "webp" => Self::Webp,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for OutputFormat {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "OutputFormat",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for OutputFormat {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for OutputFormat {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for OutputFormat {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for OutputFormat {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `Resolution` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Resolution {
+            /// `"1k"`
+            V1k,
+            /// `"2k"`
+            V2k,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Resolution {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["1k", "2k"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::V1k => "1k",
+                    Self::V2k => "2k",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "1k" => Self::V1k,
+                    "2k" => Self::V2k,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Resolution {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Resolution {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Resolution {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Resolution {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Resolution {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

@@ -5,12 +5,7 @@ pub mod bytedance {
     ///
     /// Build a `LynxInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `LynxOutput`.
     pub mod lynx {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::AspectRatiocb30ac18 as AspectRatio;
-        pub use super::super::__types::LynxOutput3ef90794 as LynxOutput;
-        pub use super::super::__types::Resolution67c97c7f as Resolution;
-        pub use super::super::__types::VideoFilebde9511b as VideoFile;
+        use fal_runtime::__private as __fal;
         /// The request body of `bytedance/lynx`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct LynxInput {
@@ -68,56 +63,119 @@ pub mod bytedance {
             /// Limits: 9 ≤ value ≤ 81.
             pub num_frames: Option<i64>,
         }
-        impl __serde::Serialize for LynxInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for LynxInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("image_url", &self.image_url)?;
                 map.serialize_entry("prompt", &self.prompt)?;
-                __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                __fal::optional_entry(
                     &mut map,
                     "num_inference_steps",
                     &self.num_inference_steps,
                 )?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __types::optional_entry(&mut map, "ip_scale", &self.ip_scale)?;
-                __types::optional_entry(&mut map, "strength", &self.strength)?;
-                __types::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __types::optional_entry(&mut map, "guidance_scale_2", &self.guidance_scale_2)?;
-                __types::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                __fal::optional_entry(&mut map, "ip_scale", &self.ip_scale)?;
+                __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
+                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                __fal::optional_entry(&mut map, "guidance_scale_2", &self.guidance_scale_2)?;
+                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for LynxInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for LynxInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                    num_inference_steps: __types::optional_field(
-                        &mut map,
-                        "num_inference_steps",
-                    )?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    resolution: __types::optional_field(&mut map, "resolution")?,
-                    aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                    ip_scale: __types::optional_field(&mut map, "ip_scale")?,
-                    strength: __types::optional_field(&mut map, "strength")?,
-                    frames_per_second: __types::optional_field(&mut map, "frames_per_second")?,
-                    guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                    guidance_scale_2: __types::optional_field(&mut map, "guidance_scale_2")?,
-                    num_frames: __types::optional_field(&mut map, "num_frames")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = LynxInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `LynxInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<LynxInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        let mut f10 = None;
+                        let mut f11 = None;
+                        let mut f12 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "image_url",
+                                        "prompt",
+                                        "negative_prompt",
+                                        "num_inference_steps",
+                                        "seed",
+                                        "resolution",
+                                        "aspect_ratio",
+                                        "ip_scale",
+                                        "strength",
+                                        "frames_per_second",
+                                        "guidance_scale",
+                                        "guidance_scale_2",
+                                        "num_frames",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                Some(10) => f10 = map.next_value()?,
+                                Some(11) => f11 = map.next_value()?,
+                                Some(12) => f12 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(LynxInput {
+                            image_url: __fal::required(f0, "image_url")?,
+                            prompt: __fal::required(f1, "prompt")?,
+                            negative_prompt: f2,
+                            num_inference_steps: f3,
+                            seed: f4,
+                            resolution: f5,
+                            aspect_ratio: f6,
+                            ip_scale: f7,
+                            strength: f8,
+                            frames_per_second: f9,
+                            guidance_scale: f10,
+                            guidance_scale_2: f11,
+                            num_frames: f12,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl LynxInput {
@@ -201,313 +259,432 @@ pub mod bytedance {
                 self
             }
         }
-        impl fal_runtime::Endpoint for LynxInput {
-            const ENDPOINT_ID: &'static str = "bytedance/lynx";
-            type Output = LynxOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for LynxInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "num_inference_steps",
+                    &self.num_inference_steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(75f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                v.field(
+                    "ip_scale",
+                    &self.ip_scale,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(2f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "strength",
+                    &self.strength,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(2f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "frames_per_second",
+                    &self.frames_per_second,
+                    &__fal::Rules {
+                        minimum: Some(5f64),
+                        maximum: Some(30f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "guidance_scale",
+                    &self.guidance_scale,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(20f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "guidance_scale_2",
+                    &self.guidance_scale_2,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "num_frames",
+                    &self.num_frames,
+                    &__fal::Rules {
+                        minimum: Some(9f64),
+                        maximum: Some(81f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl LynxInput {
+            /// Every rule of `bytedance/lynx`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatiocb30ac18 {
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// `"1:1"`
-        V1_1,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatiocb30ac18 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::V1_1 => "1:1",
-                Self::Other(value) => value,
+        impl fal_runtime::Endpoint for LynxInput {
+            const ENDPOINT_ID: &'static str = "bytedance/lynx";
+            type Output = LynxOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                LynxInput::validate(self)
             }
         }
-    }
-    impl From<&str> for AspectRatiocb30ac18 {
-        fn from(value: &str) -> Self {
-            match value {
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                "1:1" => Self::V1_1,
-                other => Self::Other(other.to_owned()),
+        /// The `AspectRatio` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum AspectRatio {
+            /// `"16:9"`
+            V16_9,
+            /// `"9:16"`
+            V9_16,
+            /// `"1:1"`
+            V1_1,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl AspectRatio {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["16:9", "9:16", "1:1"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::V16_9 => "16:9",
+                    Self::V9_16 => "9:16",
+                    Self::V1_1 => "1:1",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "16:9" => Self::V16_9,
+                    "9:16" => Self::V9_16,
+                    "1:1" => Self::V1_1,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for AspectRatiocb30ac18 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatiocb30ac18 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `LynxOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LynxOutput3ef90794 {
-        /// The `video` field.
-        ///
-        /// Example: `{"content_type":"video/mp4","url":"https://storage.googleapis.com/falserverless/example_outputs/lynx/example_out.mp4"}`.
-        pub video: VideoFilebde9511b,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for LynxOutput3ef90794 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LynxOutput3ef90794 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution67c97c7f {
-        /// `"480p"`
-        V480p,
-        /// `"580p"`
-        V580p,
-        /// `"720p"`
-        V720p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution67c97c7f {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V480p => "480p",
-                Self::V580p => "580p",
-                Self::V720p => "720p",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for AspectRatio {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "AspectRatio",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for Resolution67c97c7f {
-        fn from(value: &str) -> Self {
-            match value {
-                "480p" => Self::V480p,
-                "580p" => Self::V580p,
-                "720p" => Self::V720p,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for AspectRatio {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for Resolution67c97c7f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl ::std::fmt::Display for AspectRatio {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution67c97c7f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl __fal::serde::Serialize for AspectRatio {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
         }
-    }
-    /// The `VideoFile` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFilebde9511b {
-        /// The `url` field.
-        pub url: String,
-        /// The `content_type` field.
-        ///
-        /// Example: `"image/png"`.
-        pub content_type: Option<String>,
-        /// The `file_name` field.
-        ///
-        /// Example: `"z9RV14K95DvU.png"`.
-        pub file_name: Option<String>,
-        /// The `file_size` field.
-        ///
-        /// Example: `4404019`.
-        pub file_size: Option<i64>,
-        /// The `width` field.
-        pub width: Option<i64>,
-        /// The `height` field.
-        pub height: Option<i64>,
-        /// The `fps` field.
-        pub fps: Option<f64>,
-        /// The `duration` field.
-        pub duration: Option<f64>,
-        /// The `num_frames` field.
-        pub num_frames: Option<i64>,
-    }
-    impl __serde::Serialize for VideoFilebde9511b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("url", &self.url)?;
-            self::optional_entry(&mut map, "content_type", &self.content_type)?;
-            self::optional_entry(&mut map, "file_name", &self.file_name)?;
-            self::optional_entry(&mut map, "file_size", &self.file_size)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            self::optional_entry(&mut map, "fps", &self.fps)?;
-            self::optional_entry(&mut map, "duration", &self.duration)?;
-            self::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-            map.end()
+        impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                url: self::required_field(&mut map, "url")?,
-                content_type: self::optional_field(&mut map, "content_type")?,
-                file_name: self::optional_field(&mut map, "file_name")?,
-                file_size: self::optional_field(&mut map, "file_size")?,
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-                fps: self::optional_field(&mut map, "fps")?,
-                duration: self::optional_field(&mut map, "duration")?,
-                num_frames: self::optional_field(&mut map, "num_frames")?,
-            })
+        impl __fal::Validate for AspectRatio {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `LynxOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct LynxOutput {
+            /// The `video` field.
+            ///
+            /// Example: `{"content_type":"video/mp4","url":"https://storage.googleapis.com/falserverless/example_outputs/lynx/example_out.mp4"}`.
+            pub video: VideoFile,
+            /// The `seed` field.
+            pub seed: i64,
+        }
+        impl __fal::serde::Serialize for LynxOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("video", &self.video)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for LynxOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = LynxOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `LynxOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<LynxOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["video", "seed"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(LynxOutput {
+                            video: __fal::required(f0, "video")?,
+                            seed: __fal::required(f1, "seed")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        /// The `Resolution` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Resolution {
+            /// `"480p"`
+            V480p,
+            /// `"580p"`
+            V580p,
+            /// `"720p"`
+            V720p,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Resolution {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["480p", "580p", "720p"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::V480p => "480p",
+                    Self::V580p => "580p",
+                    Self::V720p => "720p",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "480p" => Self::V480p,
+                    "580p" => Self::V580p,
+                    "720p" => Self::V720p,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Resolution {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Resolution {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Resolution {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Resolution {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Resolution {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `VideoFile` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct VideoFile {
+            /// The `url` field.
+            pub url: String,
+            /// The `content_type` field.
+            ///
+            /// Example: `"image/png"`.
+            pub content_type: Option<String>,
+            /// The `file_name` field.
+            ///
+            /// Example: `"z9RV14K95DvU.png"`.
+            pub file_name: Option<String>,
+            /// The `file_size` field.
+            ///
+            /// Example: `4404019`.
+            pub file_size: Option<i64>,
+            /// The `width` field.
+            pub width: Option<i64>,
+            /// The `height` field.
+            pub height: Option<i64>,
+            /// The `fps` field.
+            pub fps: Option<f64>,
+            /// The `duration` field.
+            pub duration: Option<f64>,
+            /// The `num_frames` field.
+            pub num_frames: Option<i64>,
+        }
+        impl __fal::serde::Serialize for VideoFile {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("url", &self.url)?;
+                __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
+                __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
+                __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
+                __fal::optional_entry(&mut map, "width", &self.width)?;
+                __fal::optional_entry(&mut map, "height", &self.height)?;
+                __fal::optional_entry(&mut map, "fps", &self.fps)?;
+                __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for VideoFile {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = VideoFile;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `VideoFile` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<VideoFile, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "url",
+                                        "content_type",
+                                        "file_name",
+                                        "file_size",
+                                        "width",
+                                        "height",
+                                        "fps",
+                                        "duration",
+                                        "num_frames",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(VideoFile {
+                            url: __fal::required(f0, "url")?,
+                            content_type: f1,
+                            file_name: f2,
+                            file_size: f3,
+                            width: f4,
+                            height: f5,
+                            fps: f6,
+                            duration: f7,
+                            num_frames: f8,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

@@ -5,9 +5,7 @@ pub mod cassetteai {
     ///
     /// Build a `MusicGeneratorInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `MusicGeneratorOutput`.
     pub mod music_generator {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::MusicGeneratorOutput9a1ac63d as MusicGeneratorOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `cassetteai/music-generator`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct MusicGeneratorInput {
@@ -19,27 +17,53 @@ pub mod cassetteai {
             /// Limits: 10 ≤ value ≤ 180.
             pub duration: i64,
         }
-        impl __serde::Serialize for MusicGeneratorInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for MusicGeneratorInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("prompt", &self.prompt)?;
                 map.serialize_entry("duration", &self.duration)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for MusicGeneratorInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for MusicGeneratorInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    duration: __types::required_field(&mut map, "duration")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = MusicGeneratorInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `MusicGeneratorInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<MusicGeneratorInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["prompt", "duration"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(MusicGeneratorInput {
+                            prompt: __fal::required(f0, "prompt")?,
+                            duration: __fal::required(f1, "duration")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl MusicGeneratorInput {
@@ -51,146 +75,82 @@ pub mod cassetteai {
                 }
             }
         }
-        impl fal_runtime::Endpoint for MusicGeneratorInput {
-            const ENDPOINT_ID: &'static str = "cassetteai/music-generator";
-            type Output = MusicGeneratorOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for MusicGeneratorInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "duration",
+                    &self.duration,
+                    &__fal::Rules {
+                        minimum: Some(10f64),
+                        maximum: Some(180f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl MusicGeneratorInput {
+            /// Every rule of `cassetteai/music-generator`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `MusicGeneratorOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct MusicGeneratorOutput9a1ac63d {
-        /// The `audio_file` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/panda/T-GP6cbpo1lgL8ll4oKGj_generated.wav"}`.
-        pub audio_file: fal_runtime::File,
-    }
-    impl __serde::Serialize for MusicGeneratorOutput9a1ac63d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio_file", &self.audio_file)?;
-            map.end()
+        impl fal_runtime::Endpoint for MusicGeneratorInput {
+            const ENDPOINT_ID: &'static str = "cassetteai/music-generator";
+            type Output = MusicGeneratorOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                MusicGeneratorInput::validate(self)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for MusicGeneratorOutput9a1ac63d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio_file: self::required_field(&mut map, "audio_file")?,
-            })
+        /// The `MusicGeneratorOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct MusicGeneratorOutput {
+            /// The `audio_file` field.
+            ///
+            /// Example: `{"url":"https://v3.fal.media/files/panda/T-GP6cbpo1lgL8ll4oKGj_generated.wav"}`.
+            pub audio_file: fal_runtime::File,
+        }
+        impl __fal::serde::Serialize for MusicGeneratorOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("audio_file", &self.audio_file)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for MusicGeneratorOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = MusicGeneratorOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `MusicGeneratorOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<MusicGeneratorOutput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["audio_file"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(MusicGeneratorOutput {
+                            audio_file: __fal::required(f0, "audio_file")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

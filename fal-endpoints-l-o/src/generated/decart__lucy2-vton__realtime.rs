@@ -7,8 +7,7 @@ pub mod decart {
         ///
         /// Build a `Lucy2VtonRealtimeInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Lucy2VtonRealtimeOutput`.
         pub mod realtime {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
+            use fal_runtime::__private as __fal;
             /// The request body of `decart/lucy2-vton/realtime`.
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct Lucy2VtonRealtimeInput {
@@ -28,16 +27,16 @@ pub mod decart {
                     fal_runtime::__private::serde_json::Value,
                 >,
             }
-            impl __serde::Serialize for Lucy2VtonRealtimeInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for Lucy2VtonRealtimeInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
-                    __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "image_url", &self.image_url)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
+                    __fal::optional_entry(
                         &mut map,
                         "reference_image_url",
                         &self.reference_image_url,
@@ -48,20 +47,54 @@ pub mod decart {
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for Lucy2VtonRealtimeInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for Lucy2VtonRealtimeInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::optional_field(&mut map, "prompt")?,
-                        image_url: __types::optional_field(&mut map, "image_url")?,
-                        reference_image_url: __types::optional_field(
-                            &mut map,
-                            "reference_image_url",
-                        )?,
-                        extra: __types::from_object(::std::mem::take(&mut map))?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Lucy2VtonRealtimeInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Lucy2VtonRealtimeInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Lucy2VtonRealtimeInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3: fal_runtime::__private::serde_json::Map<
+                                String,
+                                fal_runtime::__private::serde_json::Value,
+                            > = ::std::default::Default::default();
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::KeyOrName(&["prompt", "image_url", "reference_image_url"]),
+                                )?
+                            {
+                                match key {
+                                    Ok(0) => f0 = map.next_value()?,
+                                    Ok(1) => f1 = map.next_value()?,
+                                    Ok(2) => f2 = map.next_value()?,
+                                    Ok(_) => __fal::skip(&mut map)?,
+                                    Err(name) => {
+                                        f3.insert(name, map.next_value()?);
+                                    }
+                                }
+                            }
+                            Ok(Lucy2VtonRealtimeInput {
+                                prompt: f0,
+                                image_url: f1,
+                                reference_image_url: f2,
+                                extra: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl Lucy2VtonRealtimeInput {
@@ -105,123 +138,27 @@ pub mod decart {
                     self
                 }
             }
+            impl __fal::Validate for Lucy2VtonRealtimeInput {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            impl Lucy2VtonRealtimeInput {
+                /// Every rule of `decart/lucy2-vton/realtime`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for Lucy2VtonRealtimeInput {
                 const ENDPOINT_ID: &'static str = "decart/lucy2-vton/realtime";
                 type Output = Lucy2VtonRealtimeOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    Lucy2VtonRealtimeInput::validate(self)
+                }
             }
             /// The result of `decart/lucy2-vton/realtime`.
             pub type Lucy2VtonRealtimeOutput = fal_runtime::__private::serde_json::Map<
                 String,
                 fal_runtime::__private::serde_json::Value,
             >;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
         }
     }
 }

@@ -5,10 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `LatentsyncInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `LatentsyncOutput`.
     pub mod latentsync {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::LatentsyncOutput502128fe as LatentsyncOutput;
-        pub use super::super::__types::LoopModePreset4c294fbb as LoopModePreset;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/latentsync`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct LatentsyncInput {
@@ -28,35 +25,77 @@ pub mod fal_ai {
             /// The `seed` field.
             pub seed: Option<i64>,
             /// The `loop_mode` field.
-            pub loop_mode: Option<LoopModePreset>,
+            pub loop_mode: Option<LoopMode>,
         }
-        impl __serde::Serialize for LatentsyncInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for LatentsyncInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("video_url", &self.video_url)?;
                 map.serialize_entry("audio_url", &self.audio_url)?;
-                __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(&mut map, "loop_mode", &self.loop_mode)?;
+                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "loop_mode", &self.loop_mode)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for LatentsyncInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for LatentsyncInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    video_url: __types::required_field(&mut map, "video_url")?,
-                    audio_url: __types::required_field(&mut map, "audio_url")?,
-                    guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    loop_mode: __types::optional_field(&mut map, "loop_mode")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = LatentsyncInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `LatentsyncInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<LatentsyncInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "video_url",
+                                        "audio_url",
+                                        "guidance_scale",
+                                        "seed",
+                                        "loop_mode",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(LatentsyncInput {
+                            video_url: __fal::required(f0, "video_url")?,
+                            audio_url: __fal::required(f1, "audio_url")?,
+                            guidance_scale: f2,
+                            seed: f3,
+                            loop_mode: f4,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl LatentsyncInput {
@@ -84,194 +123,162 @@ pub mod fal_ai {
                 self
             }
             /// Sets `loop_mode` (left out of the request until set).
-            pub fn with_loop_mode(mut self, loop_mode: impl Into<LoopModePreset>) -> Self {
+            pub fn with_loop_mode(mut self, loop_mode: impl Into<LoopMode>) -> Self {
                 self.loop_mode = Some(loop_mode.into());
                 self
+            }
+        }
+        impl __fal::Validate for LatentsyncInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "guidance_scale",
+                    &self.guidance_scale,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(2f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("loop_mode", &self.loop_mode, &__fal::Rules::NONE);
+            }
+        }
+        impl LatentsyncInput {
+            /// Every rule of `fal-ai/latentsync`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
         impl fal_runtime::Endpoint for LatentsyncInput {
             const ENDPOINT_ID: &'static str = "fal-ai/latentsync";
             type Output = LatentsyncOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                LatentsyncInput::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `LatentsyncOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct LatentsyncOutput {
+            /// The `video` field.
+            pub video: fal_runtime::File,
+        }
+        impl __fal::serde::Serialize for LatentsyncOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("video", &self.video)?;
+                map.end()
             }
         }
-    }
-    /// The `LatentsyncOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LatentsyncOutput502128fe {
-        /// The `video` field.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for LatentsyncOutput502128fe {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LatentsyncOutput502128fe {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `LoopModePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum LoopModePreset4c294fbb {
-        /// `"pingpong"`
-        Pingpong,
-        /// `"loop"`
-        Loop,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl LoopModePreset4c294fbb {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Pingpong => "pingpong",
-                Self::Loop => "loop",
-                Self::Other(value) => value,
+        impl<'de> __fal::serde::Deserialize<'de> for LatentsyncOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = LatentsyncOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `LatentsyncOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<LatentsyncOutput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(LatentsyncOutput {
+                            video: __fal::required(f0, "video")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
-    }
-    impl From<&str> for LoopModePreset4c294fbb {
-        fn from(value: &str) -> Self {
-            match value {
-                "pingpong" => Self::Pingpong,
-                "loop" => Self::Loop,
-                other => Self::Other(other.to_owned()),
+        /// The `LoopMode` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum LoopMode {
+            /// `"pingpong"`
+            Pingpong,
+            /// `"loop"`
+            Loop,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl LoopMode {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["pingpong", "loop"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Pingpong => "pingpong",
+                    Self::Loop => "loop",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "pingpong" => Self::Pingpong,
+                    "loop" => Self::Loop,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for LoopModePreset4c294fbb {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl ::std::str::FromStr for LoopMode {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("LoopMode", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for LoopModePreset4c294fbb {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl TryFrom<&str> for LoopMode {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for LoopMode {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for LoopMode {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for LoopMode {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `LoopMode` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for LoopMode {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

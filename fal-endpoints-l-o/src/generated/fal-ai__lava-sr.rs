@@ -5,13 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `LavaSrInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `LavaSrOutput`.
     pub mod lava_sr {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::AudioFilea2afc6f8 as AudioFile;
-        pub use super::super::__types::AudioFormat86ed0f6a as AudioFormat;
-        pub use super::super::__types::Bitrateac740665 as Bitrate;
-        pub use super::super::__types::LavaSrOutput664b7590 as LavaSrOutput;
-        pub use super::super::__types::LavaSrTimingsac4bf919 as LavaSrTimings;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/lava-sr`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct LavaSrInput {
@@ -36,33 +30,75 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `"192k"`.
             pub bitrate: Option<String>,
         }
-        impl __serde::Serialize for LavaSrInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for LavaSrInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("audio_url", &self.audio_url)?;
-                __types::optional_entry(&mut map, "denoise", &self.denoise)?;
-                __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                __types::optional_entry(&mut map, "audio_format", &self.audio_format)?;
-                __types::optional_entry(&mut map, "bitrate", &self.bitrate)?;
+                __fal::optional_entry(&mut map, "denoise", &self.denoise)?;
+                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                __fal::optional_entry(&mut map, "audio_format", &self.audio_format)?;
+                __fal::optional_entry(&mut map, "bitrate", &self.bitrate)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for LavaSrInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for LavaSrInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    audio_url: __types::required_field(&mut map, "audio_url")?,
-                    denoise: __types::optional_field(&mut map, "denoise")?,
-                    sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                    audio_format: __types::optional_field(&mut map, "audio_format")?,
-                    bitrate: __types::optional_field(&mut map, "bitrate")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = LavaSrInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `LavaSrInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<LavaSrInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "audio_url",
+                                        "denoise",
+                                        "sync_mode",
+                                        "audio_format",
+                                        "bitrate",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(LavaSrInput {
+                            audio_url: __fal::required(f0, "audio_url")?,
+                            denoise: f1,
+                            sync_mode: f2,
+                            audio_format: f3,
+                            bitrate: f4,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl LavaSrInput {
@@ -97,352 +133,406 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for LavaSrInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("audio_format", &self.audio_format, &__fal::Rules::NONE);
+            }
+        }
+        impl LavaSrInput {
+            /// Every rule of `fal-ai/lava-sr`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for LavaSrInput {
             const ENDPOINT_ID: &'static str = "fal-ai/lava-sr";
             type Output = LavaSrOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                LavaSrInput::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `AudioFile` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct AudioFile {
+            /// The `url` field.
+            pub url: String,
+            /// The `content_type` field.
+            ///
+            /// Example: `"image/png"`.
+            pub content_type: Option<String>,
+            /// The `file_name` field.
+            ///
+            /// Example: `"z9RV14K95DvU.png"`.
+            pub file_name: Option<String>,
+            /// The `file_size` field.
+            ///
+            /// Example: `4404019`.
+            pub file_size: Option<i64>,
+            /// The `duration` field.
+            pub duration: Option<f64>,
+            /// The `channels` field.
+            pub channels: Option<i64>,
+            /// The `sample_rate` field.
+            pub sample_rate: Option<i64>,
+            /// The `bitrate` field.
+            pub bitrate: Option<Bitrate>,
+        }
+        impl __fal::serde::Serialize for AudioFile {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("url", &self.url)?;
+                __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
+                __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
+                __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
+                __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                __fal::optional_entry(&mut map, "channels", &self.channels)?;
+                __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
+                __fal::optional_entry(&mut map, "bitrate", &self.bitrate)?;
+                map.end()
             }
         }
-    }
-    /// The `AudioFile` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct AudioFilea2afc6f8 {
-        /// The `url` field.
-        pub url: String,
-        /// The `content_type` field.
-        ///
-        /// Example: `"image/png"`.
-        pub content_type: Option<String>,
-        /// The `file_name` field.
-        ///
-        /// Example: `"z9RV14K95DvU.png"`.
-        pub file_name: Option<String>,
-        /// The `file_size` field.
-        ///
-        /// Example: `4404019`.
-        pub file_size: Option<i64>,
-        /// The `duration` field.
-        pub duration: Option<f64>,
-        /// The `channels` field.
-        pub channels: Option<i64>,
-        /// The `sample_rate` field.
-        pub sample_rate: Option<i64>,
-        /// The `bitrate` field.
-        pub bitrate: Option<Bitrateac740665>,
-    }
-    impl __serde::Serialize for AudioFilea2afc6f8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("url", &self.url)?;
-            self::optional_entry(&mut map, "content_type", &self.content_type)?;
-            self::optional_entry(&mut map, "file_name", &self.file_name)?;
-            self::optional_entry(&mut map, "file_size", &self.file_size)?;
-            self::optional_entry(&mut map, "duration", &self.duration)?;
-            self::optional_entry(&mut map, "channels", &self.channels)?;
-            self::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
-            self::optional_entry(&mut map, "bitrate", &self.bitrate)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AudioFilea2afc6f8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                url: self::required_field(&mut map, "url")?,
-                content_type: self::optional_field(&mut map, "content_type")?,
-                file_name: self::optional_field(&mut map, "file_name")?,
-                file_size: self::optional_field(&mut map, "file_size")?,
-                duration: self::optional_field(&mut map, "duration")?,
-                channels: self::optional_field(&mut map, "channels")?,
-                sample_rate: self::optional_field(&mut map, "sample_rate")?,
-                bitrate: self::optional_field(&mut map, "bitrate")?,
-            })
-        }
-    }
-    /// The `AudioFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AudioFormat86ed0f6a {
-        /// `"mp3"`
-        Mp3,
-        /// `"aac"`
-        Aac,
-        /// `"m4a"`
-        M4a,
-        /// `"ogg"`
-        Ogg,
-        /// `"opus"`
-        Opus,
-        /// `"flac"`
-        Flac,
-        /// `"wav"`
-        Wav,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AudioFormat86ed0f6a {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Mp3 => "mp3",
-                Self::Aac => "aac",
-                Self::M4a => "m4a",
-                Self::Ogg => "ogg",
-                Self::Opus => "opus",
-                Self::Flac => "flac",
-                Self::Wav => "wav",
-                Self::Other(value) => value,
+        impl<'de> __fal::serde::Deserialize<'de> for AudioFile {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = AudioFile;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `AudioFile` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<AudioFile, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "url",
+                                        "content_type",
+                                        "file_name",
+                                        "file_size",
+                                        "duration",
+                                        "channels",
+                                        "sample_rate",
+                                        "bitrate",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(AudioFile {
+                            url: __fal::required(f0, "url")?,
+                            content_type: f1,
+                            file_name: f2,
+                            file_size: f3,
+                            duration: f4,
+                            channels: f5,
+                            sample_rate: f6,
+                            bitrate: f7,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
-    }
-    impl From<&str> for AudioFormat86ed0f6a {
-        fn from(value: &str) -> Self {
-            match value {
-                "mp3" => Self::Mp3,
-                "aac" => Self::Aac,
-                "m4a" => Self::M4a,
-                "ogg" => Self::Ogg,
-                "opus" => Self::Opus,
-                "flac" => Self::Flac,
-                "wav" => Self::Wav,
-                other => Self::Other(other.to_owned()),
+        /// The `AudioFormat` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum AudioFormat {
+            /// `"mp3"`
+            Mp3,
+            /// `"aac"`
+            Aac,
+            /// `"m4a"`
+            M4a,
+            /// `"ogg"`
+            Ogg,
+            /// `"opus"`
+            Opus,
+            /// `"flac"`
+            Flac,
+            /// `"wav"`
+            Wav,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl AudioFormat {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "mp3",
+                "aac",
+                "m4a",
+                "ogg",
+                "opus",
+                "flac",
+                "wav",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Mp3 => "mp3",
+                    Self::Aac => "aac",
+                    Self::M4a => "m4a",
+                    Self::Ogg => "ogg",
+                    Self::Opus => "opus",
+                    Self::Flac => "flac",
+                    Self::Wav => "wav",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "mp3" => Self::Mp3,
+                    "aac" => Self::Aac,
+                    "m4a" => Self::M4a,
+                    "ogg" => Self::Ogg,
+                    "opus" => Self::Opus,
+                    "flac" => Self::Flac,
+                    "wav" => Self::Wav,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for AudioFormat86ed0f6a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AudioFormat86ed0f6a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Bitrate` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum Bitrateac740665 {
-        /// The `Integer` form.
-        Integer(i64),
-        /// The `Text` form.
-        Text(String),
-    }
-    impl __serde::Serialize for Bitrateac740665 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::Integer(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Text(value) => __serde::Serialize::serialize(value, serializer),
+        impl ::std::str::FromStr for AudioFormat {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "AudioFormat",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Bitrateac740665 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <i64 as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Integer(arm));
+        impl TryFrom<&str> for AudioFormat {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
-            if let Ok(arm) = <String as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Text(arm));
+        }
+        impl ::std::fmt::Display for AudioFormat {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
             }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of Bitrate",
-                ),
-            )
         }
-    }
-    /// The `LavaSrOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LavaSrOutput664b7590 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a8fa1ec/eaAWgAiDpFtoiuNtZHoXW_Qp5rogxE.mp3"}`.
-        pub audio: AudioFilea2afc6f8,
-        /// The `timings` field.
-        pub timings: LavaSrTimingsac4bf919,
-    }
-    impl __serde::Serialize for LavaSrOutput664b7590 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.serialize_entry("timings", &self.timings)?;
-            map.end()
+        impl __fal::serde::Serialize for AudioFormat {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for LavaSrOutput664b7590 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-                timings: self::required_field(&mut map, "timings")?,
-            })
+        impl<'de> __fal::serde::Deserialize<'de> for AudioFormat {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `AudioFormat` string", Self::from_wire)
+            }
         }
-    }
-    /// The `LavaSrTimings` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LavaSrTimingsac4bf919 {
-        /// The `preprocess` field.
-        pub preprocess: f64,
-        /// The `inference` field.
-        pub inference: f64,
-        /// The `postprocess` field.
-        pub postprocess: f64,
-    }
-    impl __serde::Serialize for LavaSrTimingsac4bf919 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("preprocess", &self.preprocess)?;
-            map.serialize_entry("inference", &self.inference)?;
-            map.serialize_entry("postprocess", &self.postprocess)?;
-            map.end()
+        impl __fal::Validate for AudioFormat {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for LavaSrTimingsac4bf919 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                preprocess: self::required_field(&mut map, "preprocess")?,
-                inference: self::required_field(&mut map, "inference")?,
-                postprocess: self::required_field(&mut map, "postprocess")?,
-            })
+        /// The `Bitrate` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+        pub enum Bitrate {
+            /// The `Integer` form.
+            Integer(i64),
+            /// The `Text` form.
+            Text(String),
+        }
+        impl __fal::serde::Serialize for Bitrate {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                match self {
+                    Self::Integer(value) => __fal::serde::Serialize::serialize(value, serializer),
+                    Self::Text(value) => __fal::serde::Serialize::serialize(value, serializer),
+                }
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Bitrate {
+            /// Tries each form in order, like serde's untagged enums.
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                    deserializer,
+                )?;
+                if let Some(arm) = value.parse::<i64>() {
+                    return Ok(Self::Integer(arm));
+                }
+                if let Some(arm) = value.parse::<String>() {
+                    return Ok(Self::Text(arm));
+                }
+                Err(value.mismatch("one of the forms of `Bitrate`: an integer, a string"))
+            }
+        }
+        /// The `LavaSrOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct LavaSrOutput {
+            /// The `audio` field.
+            ///
+            /// Example: `{"url":"https://v3b.fal.media/files/b/0a8fa1ec/eaAWgAiDpFtoiuNtZHoXW_Qp5rogxE.mp3"}`.
+            pub audio: AudioFile,
+            /// The `timings` field.
+            pub timings: LavaSrTimings,
+        }
+        impl __fal::serde::Serialize for LavaSrOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("audio", &self.audio)?;
+                map.serialize_entry("timings", &self.timings)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for LavaSrOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = LavaSrOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `LavaSrOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<LavaSrOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["audio", "timings"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(LavaSrOutput {
+                            audio: __fal::required(f0, "audio")?,
+                            timings: __fal::required(f1, "timings")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        /// The `LavaSrTimings` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct LavaSrTimings {
+            /// The `preprocess` field.
+            pub preprocess: f64,
+            /// The `inference` field.
+            pub inference: f64,
+            /// The `postprocess` field.
+            pub postprocess: f64,
+        }
+        impl __fal::serde::Serialize for LavaSrTimings {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("preprocess", &self.preprocess)?;
+                map.serialize_entry("inference", &self.inference)?;
+                map.serialize_entry("postprocess", &self.postprocess)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for LavaSrTimings {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = LavaSrTimings;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `LavaSrTimings` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<LavaSrTimings, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(&["preprocess", "inference", "postprocess"]),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(LavaSrTimings {
+                            preprocess: __fal::required(f0, "preprocess")?,
+                            inference: __fal::required(f1, "inference")?,
+                            postprocess: __fal::required(f2, "postprocess")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

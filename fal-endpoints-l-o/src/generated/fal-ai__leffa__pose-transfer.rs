@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `LeffaPoseTransferInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `LeffaPoseTransferOutput`.
         pub mod pose_transfer {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::LeffaPoseTransferOutputc149aa76 as LeffaPoseTransferOutput;
-            pub use super::super::super::__types::OutputFormat3065abec as OutputFormat;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/leffa/pose-transfer`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct LeffaPoseTransferInput {
@@ -47,53 +44,98 @@ pub mod fal_ai {
                 /// Example: `"https://storage.googleapis.com/falserverless/model_tests/leffa/pose_image.jpg"`.
                 pub person_image_url: fal_runtime::FileInput,
             }
-            impl __serde::Serialize for LeffaPoseTransferInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for LeffaPoseTransferInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "num_inference_steps",
                         &self.num_inference_steps,
                     )?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    __fal::optional_entry(
                         &mut map,
                         "enable_safety_checker",
                         &self.enable_safety_checker,
                     )?;
-                    __types::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
                     map.serialize_entry("pose_image_url", &self.pose_image_url)?;
                     map.serialize_entry("person_image_url", &self.person_image_url)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for LeffaPoseTransferInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for LeffaPoseTransferInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        num_inference_steps: __types::optional_field(
-                            &mut map,
-                            "num_inference_steps",
-                        )?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                        sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                        enable_safety_checker: __types::optional_field(
-                            &mut map,
-                            "enable_safety_checker",
-                        )?,
-                        output_format: __types::optional_field(&mut map, "output_format")?,
-                        pose_image_url: __types::required_field(&mut map, "pose_image_url")?,
-                        person_image_url: __types::required_field(&mut map, "person_image_url")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LeffaPoseTransferInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LeffaPoseTransferInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LeffaPoseTransferInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "num_inference_steps",
+                                            "seed",
+                                            "guidance_scale",
+                                            "sync_mode",
+                                            "enable_safety_checker",
+                                            "output_format",
+                                            "pose_image_url",
+                                            "person_image_url",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = Some(map.next_value()?),
+                                    Some(7) => f7 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LeffaPoseTransferInput {
+                                num_inference_steps: f0,
+                                seed: f1,
+                                guidance_scale: f2,
+                                sync_mode: f3,
+                                enable_safety_checker: f4,
+                                output_format: f5,
+                                pose_image_url: __fal::required(f6, "pose_image_url")?,
+                                person_image_url: __fal::required(f7, "person_image_url")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl LeffaPoseTransferInput {
@@ -150,200 +192,189 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for LeffaPoseTransferInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "num_inference_steps",
+                        &self.num_inference_steps,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(50f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "guidance_scale",
+                        &self.guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(20f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                }
+            }
+            impl LeffaPoseTransferInput {
+                /// Every rule of `fal-ai/leffa/pose-transfer`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for LeffaPoseTransferInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/leffa/pose-transfer";
                 type Output = LeffaPoseTransferOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    LeffaPoseTransferInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `LeffaPoseTransferOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct LeffaPoseTransferOutput {
+                /// The `image` field.
+                ///
+                /// Example: `{"url":"https://fal.media/files/tiger/y6ZwaYdP9Q92FnsJcSbYz.png","height":1024,"width":768,"content_type":"image/jpeg"}`.
+                pub image: fal_runtime::Image,
+                /// The `seed` field.
+                pub seed: i64,
+                /// The `has_nsfw_concepts` field.
+                pub has_nsfw_concepts: bool,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for LeffaPoseTransferOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("image", &self.image)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for LeffaPoseTransferOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LeffaPoseTransferOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LeffaPoseTransferOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LeffaPoseTransferOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["image", "seed", "has_nsfw_concepts"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LeffaPoseTransferOutput {
+                                image: __fal::required(f0, "image")?,
+                                seed: __fal::required(f1, "seed")?,
+                                has_nsfw_concepts: __fal::required(f2, "has_nsfw_concepts")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `LeffaPoseTransferOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LeffaPoseTransferOutputc149aa76 {
-        /// The `image` field.
-        ///
-        /// Example: `{"url":"https://fal.media/files/tiger/y6ZwaYdP9Q92FnsJcSbYz.png","height":1024,"width":768,"content_type":"image/jpeg"}`.
-        pub image: fal_runtime::Image,
-        /// The `seed` field.
-        pub seed: i64,
-        /// The `has_nsfw_concepts` field.
-        pub has_nsfw_concepts: bool,
-    }
-    impl __serde::Serialize for LeffaPoseTransferOutputc149aa76 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LeffaPoseTransferOutputc149aa76 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-                seed: self::required_field(&mut map, "seed")?,
-                has_nsfw_concepts: self::required_field(&mut map, "has_nsfw_concepts")?,
-            })
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat3065abec {
-        /// `"jpeg"`
-        Jpeg,
-        /// `"png"`
-        Png,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat3065abec {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Jpeg => "jpeg",
-                Self::Png => "png",
-                Self::Other(value) => value,
+            /// The `OutputFormat` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum OutputFormat {
+                /// `"jpeg"`
+                Jpeg,
+                /// `"png"`
+                Png,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for OutputFormat3065abec {
-        fn from(value: &str) -> Self {
-            match value {
-                "jpeg" => Self::Jpeg,
-                "png" => Self::Png,
-                other => Self::Other(other.to_owned()),
+            impl OutputFormat {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["jpeg", "png"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Jpeg => "jpeg",
+                        Self::Png => "png",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "jpeg" => Self::Jpeg,
+                        "png" => Self::Png,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for OutputFormat3065abec {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat3065abec {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::str::FromStr for OutputFormat {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "OutputFormat",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for OutputFormat {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for OutputFormat {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for OutputFormat {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for OutputFormat {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

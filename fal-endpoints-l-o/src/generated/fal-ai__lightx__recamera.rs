@@ -7,12 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `LightxRecameraInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `LightxRecameraOutput`.
         pub mod recamera {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::Cameradbac02f8 as Camera;
-            pub use super::super::super::__types::LightxRecameraOutput875eb2f7 as LightxRecameraOutput;
-            pub use super::super::super::__types::Mode0f649721 as Mode;
-            pub use super::super::super::__types::TrajectoryParameters866270b6 as TrajectoryParameters;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/lightx/recamera`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct LightxRecameraInput {
@@ -41,37 +36,85 @@ pub mod fal_ai {
                 /// Example: `[10,-15,0.2,0,0]`.
                 pub target_pose: Option<Vec<f64>>,
             }
-            impl __serde::Serialize for LightxRecameraInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for LightxRecameraInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("video_url", &self.video_url)?;
-                    __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "camera", &self.camera)?;
-                    __types::optional_entry(&mut map, "mode", &self.mode)?;
-                    __types::optional_entry(&mut map, "trajectory", &self.trajectory)?;
-                    __types::optional_entry(&mut map, "target_pose", &self.target_pose)?;
+                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "camera", &self.camera)?;
+                    __fal::optional_entry(&mut map, "mode", &self.mode)?;
+                    __fal::optional_entry(&mut map, "trajectory", &self.trajectory)?;
+                    __fal::optional_entry(&mut map, "target_pose", &self.target_pose)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for LightxRecameraInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for LightxRecameraInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        video_url: __types::required_field(&mut map, "video_url")?,
-                        prompt: __types::optional_field(&mut map, "prompt")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        camera: __types::optional_field(&mut map, "camera")?,
-                        mode: __types::optional_field(&mut map, "mode")?,
-                        trajectory: __types::optional_field(&mut map, "trajectory")?,
-                        target_pose: __types::optional_field(&mut map, "target_pose")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LightxRecameraInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LightxRecameraInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LightxRecameraInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "video_url",
+                                            "prompt",
+                                            "seed",
+                                            "camera",
+                                            "mode",
+                                            "trajectory",
+                                            "target_pose",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LightxRecameraInput {
+                                video_url: __fal::required(f0, "video_url")?,
+                                prompt: f1,
+                                seed: f2,
+                                camera: f3,
+                                mode: f4,
+                                trajectory: f5,
+                                target_pose: f6,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl LightxRecameraInput {
@@ -124,311 +167,349 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for LightxRecameraInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("camera", &self.camera, &__fal::Rules::NONE);
+                    v.field("mode", &self.mode, &__fal::Rules::NONE);
+                    v.field("trajectory", &self.trajectory, &__fal::Rules::NONE);
+                }
+            }
+            impl LightxRecameraInput {
+                /// Every rule of `fal-ai/lightx/recamera`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for LightxRecameraInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/lightx/recamera";
                 type Output = LightxRecameraOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    LightxRecameraInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `Camera` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Camera {
+                /// `"traj"`
+                Traj,
+                /// `"target"`
+                Target,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl Camera {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["traj", "target"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Traj => "traj",
+                        Self::Target => "target",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "traj" => Self::Traj,
+                        "target" => Self::Target,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for Camera {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Camera", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `Camera` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Cameradbac02f8 {
-        /// `"traj"`
-        Traj,
-        /// `"target"`
-        Target,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Cameradbac02f8 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Traj => "traj",
-                Self::Target => "target",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for Camera {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for Cameradbac02f8 {
-        fn from(value: &str) -> Self {
-            match value {
-                "traj" => Self::Traj,
-                "target" => Self::Target,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for Camera {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Cameradbac02f8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Cameradbac02f8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `LightxRecameraOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LightxRecameraOutput875eb2f7 {
-        /// The `video` field.
-        ///
-        /// Example: `"https://v3b.fal.media/files/b/0a8715c9/x378fHboeiGD6j_0nbWlJ_gen.mp4"`.
-        pub video: fal_runtime::File,
-        /// The `seed` field.
-        pub seed: i64,
-        /// The `input_video` field.
-        pub input_video: Option<fal_runtime::File>,
-        /// The `viz_video` field.
-        pub viz_video: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for LightxRecameraOutput875eb2f7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("seed", &self.seed)?;
-            self::optional_entry(&mut map, "input_video", &self.input_video)?;
-            self::optional_entry(&mut map, "viz_video", &self.viz_video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LightxRecameraOutput875eb2f7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                seed: self::required_field(&mut map, "seed")?,
-                input_video: self::optional_field(&mut map, "input_video")?,
-                viz_video: self::optional_field(&mut map, "viz_video")?,
-            })
-        }
-    }
-    /// The `Mode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Mode0f649721 {
-        /// `"gradual"`
-        Gradual,
-        /// `"bullet"`
-        Bullet,
-        /// `"direct"`
-        Direct,
-        /// `"dolly-zoom"`
-        DollyZoom,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Mode0f649721 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Gradual => "gradual",
-                Self::Bullet => "bullet",
-                Self::Direct => "direct",
-                Self::DollyZoom => "dolly-zoom",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for Camera {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for Mode0f649721 {
-        fn from(value: &str) -> Self {
-            match value {
-                "gradual" => Self::Gradual,
-                "bullet" => Self::Bullet,
-                "direct" => Self::Direct,
-                "dolly-zoom" => Self::DollyZoom,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for Camera {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Camera` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Mode0f649721 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Mode0f649721 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `TrajectoryParameters` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct TrajectoryParameters866270b6 {
-        /// The `theta` field.
-        ///
-        /// Example: `[0,2,8,10,5,3,0,-2,-5,-8,-5,-3,0]`.
-        pub theta: Vec<f64>,
-        /// The `phi` field.
-        ///
-        /// Example: `[0,-3,-8,-15,-20,-15,-10,-5,0]`.
-        pub phi: Vec<f64>,
-        /// The `radius` field.
-        ///
-        /// Example: `[0,0.02,0.09,0.16,0.25,0.2,0.09,0]`.
-        pub radius: Vec<f64>,
-    }
-    impl __serde::Serialize for TrajectoryParameters866270b6 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("theta", &self.theta)?;
-            map.serialize_entry("phi", &self.phi)?;
-            map.serialize_entry("radius", &self.radius)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TrajectoryParameters866270b6 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                theta: self::required_field(&mut map, "theta")?,
-                phi: self::required_field(&mut map, "phi")?,
-                radius: self::required_field(&mut map, "radius")?,
-            })
-        }
-    }
-    impl TrajectoryParameters866270b6 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new<I0: Into<f64>, I1: Into<f64>, I2: Into<f64>>(
-            theta: impl IntoIterator<Item = I0>,
-            phi: impl IntoIterator<Item = I1>,
-            radius: impl IntoIterator<Item = I2>,
-        ) -> Self {
-            Self {
-                theta: theta.into_iter().map(Into::into).collect(),
-                phi: phi.into_iter().map(Into::into).collect(),
-                radius: radius.into_iter().map(Into::into).collect(),
+            impl __fal::Validate for Camera {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `LightxRecameraOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct LightxRecameraOutput {
+                /// The `video` field.
+                ///
+                /// Example: `"https://v3b.fal.media/files/b/0a8715c9/x378fHboeiGD6j_0nbWlJ_gen.mp4"`.
+                pub video: fal_runtime::File,
+                /// The `seed` field.
+                pub seed: i64,
+                /// The `input_video` field.
+                pub input_video: Option<fal_runtime::File>,
+                /// The `viz_video` field.
+                pub viz_video: Option<fal_runtime::File>,
+            }
+            impl __fal::serde::Serialize for LightxRecameraOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "input_video", &self.input_video)?;
+                    __fal::optional_entry(&mut map, "viz_video", &self.viz_video)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for LightxRecameraOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LightxRecameraOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LightxRecameraOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LightxRecameraOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["video", "seed", "input_video", "viz_video"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LightxRecameraOutput {
+                                video: __fal::required(f0, "video")?,
+                                seed: __fal::required(f1, "seed")?,
+                                input_video: f2,
+                                viz_video: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `Mode` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Mode {
+                /// `"gradual"`
+                Gradual,
+                /// `"bullet"`
+                Bullet,
+                /// `"direct"`
+                Direct,
+                /// `"dolly-zoom"`
+                DollyZoom,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Mode {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "gradual",
+                    "bullet",
+                    "direct",
+                    "dolly-zoom",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Gradual => "gradual",
+                        Self::Bullet => "bullet",
+                        Self::Direct => "direct",
+                        Self::DollyZoom => "dolly-zoom",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "gradual" => Self::Gradual,
+                        "bullet" => Self::Bullet,
+                        "direct" => Self::Direct,
+                        "dolly-zoom" => Self::DollyZoom,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Mode {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Mode", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Mode {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Mode {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Mode {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Mode {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Mode` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Mode {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `TrajectoryParameters` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct TrajectoryParameters {
+                /// The `theta` field.
+                ///
+                /// Example: `[0,2,8,10,5,3,0,-2,-5,-8,-5,-3,0]`.
+                pub theta: Vec<f64>,
+                /// The `phi` field.
+                ///
+                /// Example: `[0,-3,-8,-15,-20,-15,-10,-5,0]`.
+                pub phi: Vec<f64>,
+                /// The `radius` field.
+                ///
+                /// Example: `[0,0.02,0.09,0.16,0.25,0.2,0.09,0]`.
+                pub radius: Vec<f64>,
+            }
+            impl __fal::serde::Serialize for TrajectoryParameters {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("theta", &self.theta)?;
+                    map.serialize_entry("phi", &self.phi)?;
+                    map.serialize_entry("radius", &self.radius)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for TrajectoryParameters {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = TrajectoryParameters;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `TrajectoryParameters` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<TrajectoryParameters, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["theta", "phi", "radius"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(TrajectoryParameters {
+                                theta: __fal::required(f0, "theta")?,
+                                phi: __fal::required(f1, "phi")?,
+                                radius: __fal::required(f2, "radius")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl TrajectoryParameters {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new<I0: Into<f64>, I1: Into<f64>, I2: Into<f64>>(
+                    theta: impl IntoIterator<Item = I0>,
+                    phi: impl IntoIterator<Item = I1>,
+                    radius: impl IntoIterator<Item = I2>,
+                ) -> Self {
+                    Self {
+                        theta: theta.into_iter().map(Into::into).collect(),
+                        phi: phi.into_iter().map(Into::into).collect(),
+                        radius: radius.into_iter().map(Into::into).collect(),
+                    }
+                }
+            }
+            impl __fal::Validate for TrajectoryParameters {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
             }
         }
     }

@@ -5,9 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `LivePortraitInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `LivePortraitOutput`.
     pub mod live_portrait {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::LivePortraitOutput81d7191c as LivePortraitOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/live-portrait`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct LivePortraitInput {
@@ -136,49 +134,49 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `false`.
             pub enable_safety_checker: Option<bool>,
         }
-        impl __serde::Serialize for LivePortraitInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for LivePortraitInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("video_url", &self.video_url)?;
                 map.serialize_entry("image_url", &self.image_url)?;
-                __types::optional_entry(&mut map, "blink", &self.blink)?;
-                __types::optional_entry(&mut map, "eyebrow", &self.eyebrow)?;
-                __types::optional_entry(&mut map, "wink", &self.wink)?;
-                __types::optional_entry(&mut map, "pupil_x", &self.pupil_x)?;
-                __types::optional_entry(&mut map, "pupil_y", &self.pupil_y)?;
-                __types::optional_entry(&mut map, "aaa", &self.aaa)?;
-                __types::optional_entry(&mut map, "eee", &self.eee)?;
-                __types::optional_entry(&mut map, "woo", &self.woo)?;
-                __types::optional_entry(&mut map, "smile", &self.smile)?;
-                __types::optional_entry(&mut map, "flag_lip_zero", &self.flag_lip_zero)?;
-                __types::optional_entry(&mut map, "rotate_pitch", &self.rotate_pitch)?;
-                __types::optional_entry(&mut map, "rotate_yaw", &self.rotate_yaw)?;
-                __types::optional_entry(&mut map, "rotate_roll", &self.rotate_roll)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "blink", &self.blink)?;
+                __fal::optional_entry(&mut map, "eyebrow", &self.eyebrow)?;
+                __fal::optional_entry(&mut map, "wink", &self.wink)?;
+                __fal::optional_entry(&mut map, "pupil_x", &self.pupil_x)?;
+                __fal::optional_entry(&mut map, "pupil_y", &self.pupil_y)?;
+                __fal::optional_entry(&mut map, "aaa", &self.aaa)?;
+                __fal::optional_entry(&mut map, "eee", &self.eee)?;
+                __fal::optional_entry(&mut map, "woo", &self.woo)?;
+                __fal::optional_entry(&mut map, "smile", &self.smile)?;
+                __fal::optional_entry(&mut map, "flag_lip_zero", &self.flag_lip_zero)?;
+                __fal::optional_entry(&mut map, "rotate_pitch", &self.rotate_pitch)?;
+                __fal::optional_entry(&mut map, "rotate_yaw", &self.rotate_yaw)?;
+                __fal::optional_entry(&mut map, "rotate_roll", &self.rotate_roll)?;
+                __fal::optional_entry(
                     &mut map,
                     "flag_eye_retargeting",
                     &self.flag_eye_retargeting,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "flag_lip_retargeting",
                     &self.flag_lip_retargeting,
                 )?;
-                __types::optional_entry(&mut map, "flag_stitching", &self.flag_stitching)?;
-                __types::optional_entry(&mut map, "flag_relative", &self.flag_relative)?;
-                __types::optional_entry(&mut map, "flag_pasteback", &self.flag_pasteback)?;
-                __types::optional_entry(&mut map, "flag_do_crop", &self.flag_do_crop)?;
-                __types::optional_entry(&mut map, "flag_do_rot", &self.flag_do_rot)?;
-                __types::optional_entry(&mut map, "dsize", &self.dsize)?;
-                __types::optional_entry(&mut map, "scale", &self.scale)?;
-                __types::optional_entry(&mut map, "vx_ratio", &self.vx_ratio)?;
-                __types::optional_entry(&mut map, "vy_ratio", &self.vy_ratio)?;
-                __types::optional_entry(&mut map, "batch_size", &self.batch_size)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "flag_stitching", &self.flag_stitching)?;
+                __fal::optional_entry(&mut map, "flag_relative", &self.flag_relative)?;
+                __fal::optional_entry(&mut map, "flag_pasteback", &self.flag_pasteback)?;
+                __fal::optional_entry(&mut map, "flag_do_crop", &self.flag_do_crop)?;
+                __fal::optional_entry(&mut map, "flag_do_rot", &self.flag_do_rot)?;
+                __fal::optional_entry(&mut map, "dsize", &self.dsize)?;
+                __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                __fal::optional_entry(&mut map, "vx_ratio", &self.vx_ratio)?;
+                __fal::optional_entry(&mut map, "vy_ratio", &self.vy_ratio)?;
+                __fal::optional_entry(&mut map, "batch_size", &self.batch_size)?;
+                __fal::optional_entry(
                     &mut map,
                     "enable_safety_checker",
                     &self.enable_safety_checker,
@@ -186,50 +184,152 @@ pub mod fal_ai {
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for LivePortraitInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for LivePortraitInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    video_url: __types::required_field(&mut map, "video_url")?,
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    blink: __types::optional_field(&mut map, "blink")?,
-                    eyebrow: __types::optional_field(&mut map, "eyebrow")?,
-                    wink: __types::optional_field(&mut map, "wink")?,
-                    pupil_x: __types::optional_field(&mut map, "pupil_x")?,
-                    pupil_y: __types::optional_field(&mut map, "pupil_y")?,
-                    aaa: __types::optional_field(&mut map, "aaa")?,
-                    eee: __types::optional_field(&mut map, "eee")?,
-                    woo: __types::optional_field(&mut map, "woo")?,
-                    smile: __types::optional_field(&mut map, "smile")?,
-                    flag_lip_zero: __types::optional_field(&mut map, "flag_lip_zero")?,
-                    rotate_pitch: __types::optional_field(&mut map, "rotate_pitch")?,
-                    rotate_yaw: __types::optional_field(&mut map, "rotate_yaw")?,
-                    rotate_roll: __types::optional_field(&mut map, "rotate_roll")?,
-                    flag_eye_retargeting: __types::optional_field(
-                        &mut map,
-                        "flag_eye_retargeting",
-                    )?,
-                    flag_lip_retargeting: __types::optional_field(
-                        &mut map,
-                        "flag_lip_retargeting",
-                    )?,
-                    flag_stitching: __types::optional_field(&mut map, "flag_stitching")?,
-                    flag_relative: __types::optional_field(&mut map, "flag_relative")?,
-                    flag_pasteback: __types::optional_field(&mut map, "flag_pasteback")?,
-                    flag_do_crop: __types::optional_field(&mut map, "flag_do_crop")?,
-                    flag_do_rot: __types::optional_field(&mut map, "flag_do_rot")?,
-                    dsize: __types::optional_field(&mut map, "dsize")?,
-                    scale: __types::optional_field(&mut map, "scale")?,
-                    vx_ratio: __types::optional_field(&mut map, "vx_ratio")?,
-                    vy_ratio: __types::optional_field(&mut map, "vy_ratio")?,
-                    batch_size: __types::optional_field(&mut map, "batch_size")?,
-                    enable_safety_checker: __types::optional_field(
-                        &mut map,
-                        "enable_safety_checker",
-                    )?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = LivePortraitInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `LivePortraitInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<LivePortraitInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        let mut f10 = None;
+                        let mut f11 = None;
+                        let mut f12 = None;
+                        let mut f13 = None;
+                        let mut f14 = None;
+                        let mut f15 = None;
+                        let mut f16 = None;
+                        let mut f17 = None;
+                        let mut f18 = None;
+                        let mut f19 = None;
+                        let mut f20 = None;
+                        let mut f21 = None;
+                        let mut f22 = None;
+                        let mut f23 = None;
+                        let mut f24 = None;
+                        let mut f25 = None;
+                        let mut f26 = None;
+                        let mut f27 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "video_url",
+                                        "image_url",
+                                        "blink",
+                                        "eyebrow",
+                                        "wink",
+                                        "pupil_x",
+                                        "pupil_y",
+                                        "aaa",
+                                        "eee",
+                                        "woo",
+                                        "smile",
+                                        "flag_lip_zero",
+                                        "rotate_pitch",
+                                        "rotate_yaw",
+                                        "rotate_roll",
+                                        "flag_eye_retargeting",
+                                        "flag_lip_retargeting",
+                                        "flag_stitching",
+                                        "flag_relative",
+                                        "flag_pasteback",
+                                        "flag_do_crop",
+                                        "flag_do_rot",
+                                        "dsize",
+                                        "scale",
+                                        "vx_ratio",
+                                        "vy_ratio",
+                                        "batch_size",
+                                        "enable_safety_checker",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                Some(10) => f10 = map.next_value()?,
+                                Some(11) => f11 = map.next_value()?,
+                                Some(12) => f12 = map.next_value()?,
+                                Some(13) => f13 = map.next_value()?,
+                                Some(14) => f14 = map.next_value()?,
+                                Some(15) => f15 = map.next_value()?,
+                                Some(16) => f16 = map.next_value()?,
+                                Some(17) => f17 = map.next_value()?,
+                                Some(18) => f18 = map.next_value()?,
+                                Some(19) => f19 = map.next_value()?,
+                                Some(20) => f20 = map.next_value()?,
+                                Some(21) => f21 = map.next_value()?,
+                                Some(22) => f22 = map.next_value()?,
+                                Some(23) => f23 = map.next_value()?,
+                                Some(24) => f24 = map.next_value()?,
+                                Some(25) => f25 = map.next_value()?,
+                                Some(26) => f26 = map.next_value()?,
+                                Some(27) => f27 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(LivePortraitInput {
+                            video_url: __fal::required(f0, "video_url")?,
+                            image_url: __fal::required(f1, "image_url")?,
+                            blink: f2,
+                            eyebrow: f3,
+                            wink: f4,
+                            pupil_x: f5,
+                            pupil_y: f6,
+                            aaa: f7,
+                            eee: f8,
+                            woo: f9,
+                            smile: f10,
+                            flag_lip_zero: f11,
+                            rotate_pitch: f12,
+                            rotate_yaw: f13,
+                            rotate_roll: f14,
+                            flag_eye_retargeting: f15,
+                            flag_lip_retargeting: f16,
+                            flag_stitching: f17,
+                            flag_relative: f18,
+                            flag_pasteback: f19,
+                            flag_do_crop: f20,
+                            flag_do_rot: f21,
+                            dsize: f22,
+                            scale: f23,
+                            vx_ratio: f24,
+                            vy_ratio: f25,
+                            batch_size: f26,
+                            enable_safety_checker: f27,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl LivePortraitInput {
@@ -409,144 +509,179 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for LivePortraitInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/live-portrait";
-            type Output = LivePortraitOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for LivePortraitInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "blink",
+                    &self.blink,
+                    &__fal::Rules {
+                        minimum: Some(-30f64),
+                        maximum: Some(30f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "eyebrow",
+                    &self.eyebrow,
+                    &__fal::Rules {
+                        minimum: Some(-30f64),
+                        maximum: Some(30f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "wink",
+                    &self.wink,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(25f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "pupil_x",
+                    &self.pupil_x,
+                    &__fal::Rules {
+                        minimum: Some(-45f64),
+                        maximum: Some(45f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "pupil_y",
+                    &self.pupil_y,
+                    &__fal::Rules {
+                        minimum: Some(-45f64),
+                        maximum: Some(45f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "aaa",
+                    &self.aaa,
+                    &__fal::Rules {
+                        minimum: Some(-200f64),
+                        maximum: Some(200f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "eee",
+                    &self.eee,
+                    &__fal::Rules {
+                        minimum: Some(-40f64),
+                        maximum: Some(40f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "woo",
+                    &self.woo,
+                    &__fal::Rules {
+                        minimum: Some(-100f64),
+                        maximum: Some(100f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "smile",
+                    &self.smile,
+                    &__fal::Rules {
+                        minimum: Some(-2f64),
+                        maximum: Some(2f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "rotate_pitch",
+                    &self.rotate_pitch,
+                    &__fal::Rules {
+                        minimum: Some(-45f64),
+                        maximum: Some(45f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "rotate_yaw",
+                    &self.rotate_yaw,
+                    &__fal::Rules {
+                        minimum: Some(-45f64),
+                        maximum: Some(45f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "rotate_roll",
+                    &self.rotate_roll,
+                    &__fal::Rules {
+                        minimum: Some(-45f64),
+                        maximum: Some(45f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl LivePortraitInput {
+            /// Every rule of `fal-ai/live-portrait`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `LivePortraitOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LivePortraitOutput81d7191c {
-        /// The `video` field.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for LivePortraitOutput81d7191c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
+        impl fal_runtime::Endpoint for LivePortraitInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/live-portrait";
+            type Output = LivePortraitOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                LivePortraitInput::validate(self)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for LivePortraitOutput81d7191c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
+        /// The `LivePortraitOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct LivePortraitOutput {
+            /// The `video` field.
+            pub video: fal_runtime::File,
+        }
+        impl __fal::serde::Serialize for LivePortraitOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("video", &self.video)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for LivePortraitOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = LivePortraitOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `LivePortraitOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<LivePortraitOutput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(LivePortraitOutput {
+                            video: __fal::required(f0, "video")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

@@ -7,12 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `LongcatMultiAvatarImageAudioToVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `LongcatMultiAvatarImageAudioToVideoOutput`.
         pub mod image_audio_to_video {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AudioTypeba7eea6f as AudioType;
-            pub use super::super::super::__types::BoundingBox7ca6a390 as BoundingBox;
-            pub use super::super::super::__types::LongcatMultiAvatarImageAudioToVideoOutput5b1ed666 as LongcatMultiAvatarImageAudioToVideoOutput;
-            pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/longcat-multi-avatar/image-audio-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct LongcatMultiAvatarImageAudioToVideoInput {
@@ -71,40 +66,40 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `true`.
                 pub enable_safety_checker: Option<bool>,
             }
-            impl __serde::Serialize for LongcatMultiAvatarImageAudioToVideoInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for LongcatMultiAvatarImageAudioToVideoInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "audio_url_person1", &self.audio_url_person1)?;
-                    __types::optional_entry(&mut map, "audio_url_person2", &self.audio_url_person2)?;
-                    __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __types::optional_entry(&mut map, "bbox_person1", &self.bbox_person1)?;
-                    __types::optional_entry(&mut map, "bbox_person2", &self.bbox_person2)?;
-                    __types::optional_entry(&mut map, "audio_type", &self.audio_type)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "audio_url_person1", &self.audio_url_person1)?;
+                    __fal::optional_entry(&mut map, "audio_url_person2", &self.audio_url_person2)?;
+                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                    __fal::optional_entry(&mut map, "bbox_person1", &self.bbox_person1)?;
+                    __fal::optional_entry(&mut map, "bbox_person2", &self.bbox_person2)?;
+                    __fal::optional_entry(&mut map, "audio_type", &self.audio_type)?;
+                    __fal::optional_entry(
                         &mut map,
                         "num_inference_steps",
                         &self.num_inference_steps,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "text_guidance_scale",
                         &self.text_guidance_scale,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "audio_guidance_scale",
                         &self.audio_guidance_scale,
                     )?;
-                    __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __types::optional_entry(&mut map, "num_segments", &self.num_segments)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                    __fal::optional_entry(&mut map, "num_segments", &self.num_segments)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(
                         &mut map,
                         "enable_safety_checker",
                         &self.enable_safety_checker,
@@ -112,40 +107,100 @@ pub mod fal_ai {
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for LongcatMultiAvatarImageAudioToVideoInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for LongcatMultiAvatarImageAudioToVideoInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        audio_url_person1: __types::optional_field(&mut map, "audio_url_person1")?,
-                        audio_url_person2: __types::optional_field(&mut map, "audio_url_person2")?,
-                        prompt: __types::optional_field(&mut map, "prompt")?,
-                        negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                        bbox_person1: __types::optional_field(&mut map, "bbox_person1")?,
-                        bbox_person2: __types::optional_field(&mut map, "bbox_person2")?,
-                        audio_type: __types::optional_field(&mut map, "audio_type")?,
-                        num_inference_steps: __types::optional_field(
-                            &mut map,
-                            "num_inference_steps",
-                        )?,
-                        text_guidance_scale: __types::optional_field(
-                            &mut map,
-                            "text_guidance_scale",
-                        )?,
-                        audio_guidance_scale: __types::optional_field(
-                            &mut map,
-                            "audio_guidance_scale",
-                        )?,
-                        resolution: __types::optional_field(&mut map, "resolution")?,
-                        num_segments: __types::optional_field(&mut map, "num_segments")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        enable_safety_checker: __types::optional_field(
-                            &mut map,
-                            "enable_safety_checker",
-                        )?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LongcatMultiAvatarImageAudioToVideoInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LongcatMultiAvatarImageAudioToVideoInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LongcatMultiAvatarImageAudioToVideoInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            let mut f12 = None;
+                            let mut f13 = None;
+                            let mut f14 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_url",
+                                            "audio_url_person1",
+                                            "audio_url_person2",
+                                            "prompt",
+                                            "negative_prompt",
+                                            "bbox_person1",
+                                            "bbox_person2",
+                                            "audio_type",
+                                            "num_inference_steps",
+                                            "text_guidance_scale",
+                                            "audio_guidance_scale",
+                                            "resolution",
+                                            "num_segments",
+                                            "seed",
+                                            "enable_safety_checker",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    Some(12) => f12 = map.next_value()?,
+                                    Some(13) => f13 = map.next_value()?,
+                                    Some(14) => f14 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LongcatMultiAvatarImageAudioToVideoInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                audio_url_person1: f1,
+                                audio_url_person2: f2,
+                                prompt: f3,
+                                negative_prompt: f4,
+                                bbox_person1: f5,
+                                bbox_person2: f6,
+                                audio_type: f7,
+                                num_inference_steps: f8,
+                                text_guidance_scale: f9,
+                                audio_guidance_scale: f10,
+                                resolution: f11,
+                                num_segments: f12,
+                                seed: f13,
+                                enable_safety_checker: f14,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl LongcatMultiAvatarImageAudioToVideoInput {
@@ -258,305 +313,373 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for LongcatMultiAvatarImageAudioToVideoInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("bbox_person1", &self.bbox_person1, &__fal::Rules::NONE);
+                    v.field("bbox_person2", &self.bbox_person2, &__fal::Rules::NONE);
+                    v.field("audio_type", &self.audio_type, &__fal::Rules::NONE);
+                    v.field(
+                        "num_inference_steps",
+                        &self.num_inference_steps,
+                        &__fal::Rules {
+                            minimum: Some(10f64),
+                            maximum: Some(100f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "text_guidance_scale",
+                        &self.text_guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(10f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "audio_guidance_scale",
+                        &self.audio_guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(10f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                    v.field(
+                        "num_segments",
+                        &self.num_segments,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(10f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl LongcatMultiAvatarImageAudioToVideoInput {
+                /// Every rule of `fal-ai/longcat-multi-avatar/image-audio-to-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for LongcatMultiAvatarImageAudioToVideoInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/longcat-multi-avatar/image-audio-to-video";
                 type Output = LongcatMultiAvatarImageAudioToVideoOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    LongcatMultiAvatarImageAudioToVideoInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AudioType` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum AudioType {
+                /// `"para"`
+                Para,
+                /// `"add"`
+                Add,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl AudioType {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["para", "add"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Para => "para",
+                        Self::Add => "add",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "para" => Self::Para,
+                        "add" => Self::Add,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for AudioType {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("AudioType", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `AudioType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AudioTypeba7eea6f {
-        /// `"para"`
-        Para,
-        /// `"add"`
-        Add,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AudioTypeba7eea6f {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Para => "para",
-                Self::Add => "add",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for AudioType {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for AudioTypeba7eea6f {
-        fn from(value: &str) -> Self {
-            match value {
-                "para" => Self::Para,
-                "add" => Self::Add,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for AudioType {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for AudioTypeba7eea6f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AudioTypeba7eea6f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `BoundingBox` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct BoundingBox7ca6a390 {
-        /// The `x` field.
-        pub x: f64,
-        /// The `y` field.
-        pub y: f64,
-        /// The `w` field.
-        pub w: f64,
-        /// The `h` field.
-        pub h: f64,
-        /// The `label` field.
-        pub label: String,
-    }
-    impl __serde::Serialize for BoundingBox7ca6a390 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("x", &self.x)?;
-            map.serialize_entry("y", &self.y)?;
-            map.serialize_entry("w", &self.w)?;
-            map.serialize_entry("h", &self.h)?;
-            map.serialize_entry("label", &self.label)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BoundingBox7ca6a390 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                x: self::required_field(&mut map, "x")?,
-                y: self::required_field(&mut map, "y")?,
-                w: self::required_field(&mut map, "w")?,
-                h: self::required_field(&mut map, "h")?,
-                label: self::required_field(&mut map, "label")?,
-            })
-        }
-    }
-    impl BoundingBox7ca6a390 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            x: impl Into<f64>,
-            y: impl Into<f64>,
-            w: impl Into<f64>,
-            h: impl Into<f64>,
-            label: impl Into<String>,
-        ) -> Self {
-            Self {
-                x: x.into(),
-                y: y.into(),
-                w: w.into(),
-                h: h.into(),
-                label: label.into(),
+            impl __fal::serde::Serialize for AudioType {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    /// The `LongcatMultiAvatarImageAudioToVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LongcatMultiAvatarImageAudioToVideoOutput5b1ed666 {
-        /// The `video` field.
-        ///
-        /// Example: `{"content_type":"video/mp4","url":"https://v3b.fal.media/files/b/0a87a882/k7N4EBTQnVM9nCW9ylN8i_output_87614f102ba94cc0b101d058a815c81f.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `seed` field.
-        ///
-        /// Example: `424911732`.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for LongcatMultiAvatarImageAudioToVideoOutput5b1ed666 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de>
-    for LongcatMultiAvatarImageAudioToVideoOutput5b1ed666 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution2fb1f30d {
-        /// `"480p"`
-        V480p,
-        /// `"720p"`
-        V720p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution2fb1f30d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V480p => "480p",
-                Self::V720p => "720p",
-                Self::Other(value) => value,
+            impl<'de> __fal::serde::Deserialize<'de> for AudioType {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `AudioType` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl From<&str> for Resolution2fb1f30d {
-        fn from(value: &str) -> Self {
-            match value {
-                "480p" => Self::V480p,
-                "720p" => Self::V720p,
-                other => Self::Other(other.to_owned()),
+            impl __fal::Validate for AudioType {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Resolution2fb1f30d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution2fb1f30d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            /// The `BoundingBox` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct BoundingBox {
+                /// The `x` field.
+                pub x: f64,
+                /// The `y` field.
+                pub y: f64,
+                /// The `w` field.
+                pub w: f64,
+                /// The `h` field.
+                pub h: f64,
+                /// The `label` field.
+                pub label: String,
+            }
+            impl __fal::serde::Serialize for BoundingBox {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("x", &self.x)?;
+                    map.serialize_entry("y", &self.y)?;
+                    map.serialize_entry("w", &self.w)?;
+                    map.serialize_entry("h", &self.h)?;
+                    map.serialize_entry("label", &self.label)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for BoundingBox {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = BoundingBox;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `BoundingBox` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<BoundingBox, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["x", "y", "w", "h", "label"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(BoundingBox {
+                                x: __fal::required(f0, "x")?,
+                                y: __fal::required(f1, "y")?,
+                                w: __fal::required(f2, "w")?,
+                                h: __fal::required(f3, "h")?,
+                                label: __fal::required(f4, "label")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl BoundingBox {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(
+                    x: impl Into<f64>,
+                    y: impl Into<f64>,
+                    w: impl Into<f64>,
+                    h: impl Into<f64>,
+                    label: impl Into<String>,
+                ) -> Self {
+                    Self {
+                        x: x.into(),
+                        y: y.into(),
+                        w: w.into(),
+                        h: h.into(),
+                        label: label.into(),
+                    }
+                }
+            }
+            impl __fal::Validate for BoundingBox {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            /// The `LongcatMultiAvatarImageAudioToVideoOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct LongcatMultiAvatarImageAudioToVideoOutput {
+                /// The `video` field.
+                ///
+                /// Example: `{"content_type":"video/mp4","url":"https://v3b.fal.media/files/b/0a87a882/k7N4EBTQnVM9nCW9ylN8i_output_87614f102ba94cc0b101d058a815c81f.mp4"}`.
+                pub video: fal_runtime::File,
+                /// The `seed` field.
+                ///
+                /// Example: `424911732`.
+                pub seed: i64,
+            }
+            impl __fal::serde::Serialize for LongcatMultiAvatarImageAudioToVideoOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for LongcatMultiAvatarImageAudioToVideoOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LongcatMultiAvatarImageAudioToVideoOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LongcatMultiAvatarImageAudioToVideoOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LongcatMultiAvatarImageAudioToVideoOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["video", "seed"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LongcatMultiAvatarImageAudioToVideoOutput {
+                                video: __fal::required(f0, "video")?,
+                                seed: __fal::required(f1, "seed")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `Resolution` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Resolution {
+                /// `"480p"`
+                V480p,
+                /// `"720p"`
+                V720p,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Resolution {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["480p", "720p"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V480p => "480p",
+                        Self::V720p => "720p",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "480p" => Self::V480p,
+                        "720p" => Self::V720p,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Resolution {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Resolution {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Resolution {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Resolution {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Resolution {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

@@ -11,13 +11,7 @@ pub mod fal_ai {
                 ///
                 /// Build a `LongcatVideoDistilledTextToVideo720pInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `LongcatVideoDistilledTextToVideo720pOutput`.
                 pub mod _720p {
-                    use fal_runtime::__private::serde as __serde;
-                    use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
-                    pub use super::super::super::super::super::__types::LongcatVideoDistilledTextToVideo720pOutputbe438add as LongcatVideoDistilledTextToVideo720pOutput;
-                    pub use super::super::super::super::super::__types::VideoOutputType0c45f6a7 as VideoOutputType;
-                    pub use super::super::super::super::super::__types::VideoQualityb704da84 as VideoQuality;
-                    pub use super::super::super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
+                    use fal_runtime::__private as __fal;
                     /// The request body of `fal-ai/longcat-video/distilled/text-to-video/720p`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct LongcatVideoDistilledTextToVideo720pInput {
@@ -74,77 +68,131 @@ pub mod fal_ai {
                         /// Default (applied by fal when the field is left unset): `false`.
                         pub sync_mode: Option<bool>,
                     }
-                    impl __serde::Serialize for LongcatVideoDistilledTextToVideo720pInput {
-                        fn serialize<S: __serde::Serializer>(
+                    impl __fal::serde::Serialize for LongcatVideoDistilledTextToVideo720pInput {
+                        fn serialize<S: __fal::serde::Serializer>(
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __serde::ser::SerializeMap as _;
+                            use __fal::serde::ser::SerializeMap as _;
                             let mut map = serializer.serialize_map(None)?;
                             map.serialize_entry("prompt", &self.prompt)?;
-                            __types::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                            __types::optional_entry(
+                            __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                            __fal::optional_entry(
                                 &mut map,
                                 "num_inference_steps",
                                 &self.num_inference_steps,
                             )?;
-                            __types::optional_entry(
+                            __fal::optional_entry(
                                 &mut map,
                                 "num_refine_inference_steps",
                                 &self.num_refine_inference_steps,
                             )?;
-                            __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                            __types::optional_entry(&mut map, "fps", &self.fps)?;
-                            __types::optional_entry(&mut map, "seed", &self.seed)?;
-                            __types::optional_entry(
+                            __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                            __fal::optional_entry(&mut map, "fps", &self.fps)?;
+                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                            __fal::optional_entry(
                                 &mut map,
                                 "enable_prompt_expansion",
                                 &self.enable_prompt_expansion,
                             )?;
-                            __types::optional_entry(
+                            __fal::optional_entry(
                                 &mut map,
                                 "enable_safety_checker",
                                 &self.enable_safety_checker,
                             )?;
-                            __types::optional_entry(&mut map, "video_output_type", &self.video_output_type)?;
-                            __types::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                            __types::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
-                            __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                            __fal::optional_entry(&mut map, "video_output_type", &self.video_output_type)?;
+                            __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
+                            __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
+                            __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                             map.end()
                         }
                     }
-                    impl<'de> __serde::Deserialize<'de> for LongcatVideoDistilledTextToVideo720pInput {
-                        fn deserialize<D: __serde::Deserializer<'de>>(
+                    impl<'de> __fal::serde::Deserialize<'de> for LongcatVideoDistilledTextToVideo720pInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
                             deserializer: D,
                         ) -> Result<Self, D::Error> {
-                            let mut map = __types::object(deserializer)?;
-                            Ok(Self {
-                                prompt: __types::required_field(&mut map, "prompt")?,
-                                num_frames: __types::optional_field(&mut map, "num_frames")?,
-                                num_inference_steps: __types::optional_field(
-                                    &mut map,
-                                    "num_inference_steps",
-                                )?,
-                                num_refine_inference_steps: __types::optional_field(
-                                    &mut map,
-                                    "num_refine_inference_steps",
-                                )?,
-                                aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                                fps: __types::optional_field(&mut map, "fps")?,
-                                seed: __types::optional_field(&mut map, "seed")?,
-                                enable_prompt_expansion: __types::optional_field(
-                                    &mut map,
-                                    "enable_prompt_expansion",
-                                )?,
-                                enable_safety_checker: __types::optional_field(
-                                    &mut map,
-                                    "enable_safety_checker",
-                                )?,
-                                video_output_type: __types::optional_field(&mut map, "video_output_type")?,
-                                video_quality: __types::optional_field(&mut map, "video_quality")?,
-                                video_write_mode: __types::optional_field(&mut map, "video_write_mode")?,
-                                sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                            })
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = LongcatVideoDistilledTextToVideo720pInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `LongcatVideoDistilledTextToVideo720pInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<LongcatVideoDistilledTextToVideo720pInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    let mut f4 = None;
+                                    let mut f5 = None;
+                                    let mut f6 = None;
+                                    let mut f7 = None;
+                                    let mut f8 = None;
+                                    let mut f9 = None;
+                                    let mut f10 = None;
+                                    let mut f11 = None;
+                                    let mut f12 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(
+                                                &[
+                                                    "prompt",
+                                                    "num_frames",
+                                                    "num_inference_steps",
+                                                    "num_refine_inference_steps",
+                                                    "aspect_ratio",
+                                                    "fps",
+                                                    "seed",
+                                                    "enable_prompt_expansion",
+                                                    "enable_safety_checker",
+                                                    "video_output_type",
+                                                    "video_quality",
+                                                    "video_write_mode",
+                                                    "sync_mode",
+                                                ],
+                                            ),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = map.next_value()?,
+                                            Some(2) => f2 = map.next_value()?,
+                                            Some(3) => f3 = map.next_value()?,
+                                            Some(4) => f4 = map.next_value()?,
+                                            Some(5) => f5 = map.next_value()?,
+                                            Some(6) => f6 = map.next_value()?,
+                                            Some(7) => f7 = map.next_value()?,
+                                            Some(8) => f8 = map.next_value()?,
+                                            Some(9) => f9 = map.next_value()?,
+                                            Some(10) => f10 = map.next_value()?,
+                                            Some(11) => f11 = map.next_value()?,
+                                            Some(12) => f12 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(LongcatVideoDistilledTextToVideo720pInput {
+                                        prompt: __fal::required(f0, "prompt")?,
+                                        num_frames: f1,
+                                        num_inference_steps: f2,
+                                        num_refine_inference_steps: f3,
+                                        aspect_ratio: f4,
+                                        fps: f5,
+                                        seed: f6,
+                                        enable_prompt_expansion: f7,
+                                        enable_safety_checker: f8,
+                                        video_output_type: f9,
+                                        video_quality: f10,
+                                        video_write_mode: f11,
+                                        sync_mode: f12,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
                         }
                     }
                     impl LongcatVideoDistilledTextToVideo720pInput {
@@ -245,364 +293,489 @@ pub mod fal_ai {
                             self
                         }
                     }
+                    impl __fal::Validate for LongcatVideoDistilledTextToVideo720pInput {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field(
+                                "num_frames",
+                                &self.num_frames,
+                                &__fal::Rules {
+                                    minimum: Some(17f64),
+                                    maximum: Some(961f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field(
+                                "num_inference_steps",
+                                &self.num_inference_steps,
+                                &__fal::Rules {
+                                    minimum: Some(2f64),
+                                    maximum: Some(16f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field(
+                                "num_refine_inference_steps",
+                                &self.num_refine_inference_steps,
+                                &__fal::Rules {
+                                    minimum: Some(2f64),
+                                    maximum: Some(16f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                            v.field(
+                                "fps",
+                                &self.fps,
+                                &__fal::Rules {
+                                    minimum: Some(1f64),
+                                    maximum: Some(60f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field("video_output_type", &self.video_output_type, &__fal::Rules::NONE);
+                            v.field("video_quality", &self.video_quality, &__fal::Rules::NONE);
+                            v.field("video_write_mode", &self.video_write_mode, &__fal::Rules::NONE);
+                        }
+                    }
+                    impl LongcatVideoDistilledTextToVideo720pInput {
+                        /// Every rule of `fal-ai/longcat-video/distilled/text-to-video/720p`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                        pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            __fal::validate(self)
+                        }
+                    }
                     impl fal_runtime::Endpoint for LongcatVideoDistilledTextToVideo720pInput {
                         const ENDPOINT_ID: &'static str = "fal-ai/longcat-video/distilled/text-to-video/720p";
                         type Output = LongcatVideoDistilledTextToVideo720pOutput;
+                        fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            LongcatVideoDistilledTextToVideo720pInput::validate(self)
+                        }
+                    }
+                    /// The `AspectRatio` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum AspectRatio {
+                        /// `"16:9"`
+                        V16_9,
+                        /// `"9:16"`
+                        V9_16,
+                        /// `"1:1"`
+                        V1_1,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl AspectRatio {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["16:9", "9:16", "1:1"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::V16_9 => "16:9",
+                                Self::V9_16 => "9:16",
+                                Self::V1_1 => "1:1",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "16:9" => Self::V16_9,
+                                "9:16" => Self::V9_16,
+                                "1:1" => Self::V1_1,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for AspectRatio {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "AspectRatio",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for AspectRatio {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for AspectRatio {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for AspectRatio {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for AspectRatio {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `LongcatVideoDistilledTextToVideo720pOutput` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct LongcatVideoDistilledTextToVideo720pOutput {
+                        /// The `prompt` field.
+                        pub prompt: String,
+                        /// The `seed` field.
+                        ///
+                        /// Example: `424911732`.
+                        pub seed: i64,
+                        /// The `video` field.
+                        ///
+                        /// Example: `{"url":"https://v3b.fal.media/files/b/zebra/lXFrGA-egaUXWFGSp8GqT_BxoDEqUZ.mp4","content_type":"video/mp4"}`.
+                        pub video: fal_runtime::File,
+                    }
+                    impl __fal::serde::Serialize for LongcatVideoDistilledTextToVideo720pOutput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("prompt", &self.prompt)?;
+                            map.serialize_entry("seed", &self.seed)?;
+                            map.serialize_entry("video", &self.video)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for LongcatVideoDistilledTextToVideo720pOutput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = LongcatVideoDistilledTextToVideo720pOutput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `LongcatVideoDistilledTextToVideo720pOutput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<LongcatVideoDistilledTextToVideo720pOutput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(__fal::Key(&["prompt", "seed", "video"]))?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = Some(map.next_value()?),
+                                            Some(2) => f2 = Some(map.next_value()?),
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(LongcatVideoDistilledTextToVideo720pOutput {
+                                        prompt: __fal::required(f0, "prompt")?,
+                                        seed: __fal::required(f1, "seed")?,
+                                        video: __fal::required(f2, "video")?,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
+                    }
+                    /// The `VideoOutputType` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum VideoOutputType {
+                        /// `"X264 (.mp4)"`
+                        X264Mp4,
+                        /// `"VP9 (.webm)"`
+                        Vp9Webm,
+                        /// `"PRORES4444 (.mov)"`
+                        Prores4444Mov,
+                        /// `"GIF (.gif)"`
+                        GifGif,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl VideoOutputType {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &[
+                            "X264 (.mp4)",
+                            "VP9 (.webm)",
+                            "PRORES4444 (.mov)",
+                            "GIF (.gif)",
+                        ];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::X264Mp4 => "X264 (.mp4)",
+                                Self::Vp9Webm => "VP9 (.webm)",
+                                Self::Prores4444Mov => "PRORES4444 (.mov)",
+                                Self::GifGif => "GIF (.gif)",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "X264 (.mp4)" => Self::X264Mp4,
+                                "VP9 (.webm)" => Self::Vp9Webm,
+                                "PRORES4444 (.mov)" => Self::Prores4444Mov,
+                                "GIF (.gif)" => Self::GifGif,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for VideoOutputType {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "VideoOutputType",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for VideoOutputType {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for VideoOutputType {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for VideoOutputType {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for VideoOutputType {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `VideoOutputType` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for VideoOutputType {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `VideoQuality` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum VideoQuality {
+                        /// `"low"`
+                        Low,
+                        /// `"medium"`
+                        Medium,
+                        /// `"high"`
+                        High,
+                        /// `"maximum"`
+                        Maximum,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl VideoQuality {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["low", "medium", "high", "maximum"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::Low => "low",
+                                Self::Medium => "medium",
+                                Self::High => "high",
+                                Self::Maximum => "maximum",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "low" => Self::Low,
+                                "medium" => Self::Medium,
+                                "high" => Self::High,
+                                "maximum" => Self::Maximum,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for VideoQuality {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "VideoQuality",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for VideoQuality {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for VideoQuality {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for VideoQuality {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for VideoQuality {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `VideoQuality` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for VideoQuality {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `VideoWriteMode` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum VideoWriteMode {
+                        /// `"fast"`
+                        Fast,
+                        /// `"balanced"`
+                        Balanced,
+                        /// `"small"`
+                        Small,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl VideoWriteMode {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["fast", "balanced", "small"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::Fast => "fast",
+                                Self::Balanced => "balanced",
+                                Self::Small => "small",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "fast" => Self::Fast,
+                                "balanced" => Self::Balanced,
+                                "small" => Self::Small,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for VideoWriteMode {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "VideoWriteMode",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for VideoWriteMode {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for VideoWriteMode {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for VideoWriteMode {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for VideoWriteMode {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `VideoWriteMode` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for VideoWriteMode {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatiocb30ac18 {
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// `"1:1"`
-        V1_1,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatiocb30ac18 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::V1_1 => "1:1",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for AspectRatiocb30ac18 {
-        fn from(value: &str) -> Self {
-            match value {
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                "1:1" => Self::V1_1,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for AspectRatiocb30ac18 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatiocb30ac18 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `LongcatVideoDistilledTextToVideo720pOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LongcatVideoDistilledTextToVideo720pOutputbe438add {
-        /// The `prompt` field.
-        pub prompt: String,
-        /// The `seed` field.
-        ///
-        /// Example: `424911732`.
-        pub seed: i64,
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/zebra/lXFrGA-egaUXWFGSp8GqT_BxoDEqUZ.mp4","content_type":"video/mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for LongcatVideoDistilledTextToVideo720pOutputbe438add {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de>
-    for LongcatVideoDistilledTextToVideo720pOutputbe438add {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                prompt: self::required_field(&mut map, "prompt")?,
-                seed: self::required_field(&mut map, "seed")?,
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `VideoOutputType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VideoOutputType0c45f6a7 {
-        /// `"X264 (.mp4)"`
-        X264Mp4,
-        /// `"VP9 (.webm)"`
-        Vp9Webm,
-        /// `"PRORES4444 (.mov)"`
-        Prores4444Mov,
-        /// `"GIF (.gif)"`
-        GifGif,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VideoOutputType0c45f6a7 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::X264Mp4 => "X264 (.mp4)",
-                Self::Vp9Webm => "VP9 (.webm)",
-                Self::Prores4444Mov => "PRORES4444 (.mov)",
-                Self::GifGif => "GIF (.gif)",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for VideoOutputType0c45f6a7 {
-        fn from(value: &str) -> Self {
-            match value {
-                "X264 (.mp4)" => Self::X264Mp4,
-                "VP9 (.webm)" => Self::Vp9Webm,
-                "PRORES4444 (.mov)" => Self::Prores4444Mov,
-                "GIF (.gif)" => Self::GifGif,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for VideoOutputType0c45f6a7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoOutputType0c45f6a7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoQuality` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VideoQualityb704da84 {
-        /// `"low"`
-        Low,
-        /// `"medium"`
-        Medium,
-        /// `"high"`
-        High,
-        /// `"maximum"`
-        Maximum,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VideoQualityb704da84 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Low => "low",
-                Self::Medium => "medium",
-                Self::High => "high",
-                Self::Maximum => "maximum",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for VideoQualityb704da84 {
-        fn from(value: &str) -> Self {
-            match value {
-                "low" => Self::Low,
-                "medium" => Self::Medium,
-                "high" => Self::High,
-                "maximum" => Self::Maximum,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for VideoQualityb704da84 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoQualityb704da84 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoWriteMode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VideoWriteModecf64a2ee {
-        /// `"fast"`
-        Fast,
-        /// `"balanced"`
-        Balanced,
-        /// `"small"`
-        Small,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VideoWriteModecf64a2ee {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Fast => "fast",
-                Self::Balanced => "balanced",
-                Self::Small => "small",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for VideoWriteModecf64a2ee {
-        fn from(value: &str) -> Self {
-            match value {
-                "fast" => Self::Fast,
-                "balanced" => Self::Balanced,
-                "small" => Self::Small,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for VideoWriteModecf64a2ee {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoWriteModecf64a2ee {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

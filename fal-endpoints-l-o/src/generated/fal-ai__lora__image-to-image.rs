@@ -7,20 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `LoraImageToImageInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `LoraImageToImageOutput`.
         pub mod image_to_image {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::ControlNetType2b9b7e2cb as ControlNetType2;
-            pub use super::super::super::__types::EmbeddingType2f10e0b1a as EmbeddingType2;
-            pub use super::super::super::__types::ImageFormat6be542c8 as ImageFormat;
-            pub use super::super::super::__types::IpAdapterImageUrl5c41f4eb as IpAdapterImageUrl;
-            pub use super::super::super::__types::IpAdapterType2329e0028 as IpAdapterType2;
-            pub use super::super::super::__types::LoraImageToImageOutput49aa9e53 as LoraImageToImageOutput;
-            pub use super::super::super::__types::LoraWeight30162de1 as LoraWeight;
-            pub use super::super::super::__types::Methodbd43b8f2 as Method;
-            pub use super::super::super::__types::PredictionType2309f2d4 as PredictionType;
-            pub use super::super::super::__types::SchedulerPresetfb859cd9 as SchedulerPreset;
-            pub use super::super::super::__types::SigmasInput6ce15abb as SigmasInput;
-            pub use super::super::super::__types::TimestepsInput35077ad2 as TimestepsInput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/lora/image-to-image`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct LoraImageToImageInput {
@@ -103,7 +90,7 @@ pub mod fal_ai {
                 /// Limits: 0 ≤ value ≤ 2.
                 pub clip_skip: Option<i64>,
                 /// The `scheduler` field.
-                pub scheduler: Option<SchedulerPreset>,
+                pub scheduler: Option<Scheduler>,
                 /// The `timesteps` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `{"array":[],"method":"default"}`.
@@ -168,95 +155,79 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub debug_per_pass_latents: Option<bool>,
             }
-            impl __serde::Serialize for LoraImageToImageInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for LoraImageToImageInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("model_name", &self.model_name)?;
-                    __types::optional_entry(&mut map, "unet_name", &self.unet_name)?;
-                    __types::optional_entry(&mut map, "variant", &self.variant)?;
+                    __fal::optional_entry(&mut map, "unet_name", &self.unet_name)?;
+                    __fal::optional_entry(&mut map, "variant", &self.variant)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __types::optional_entry(&mut map, "prompt_weighting", &self.prompt_weighting)?;
-                    __types::optional_entry(&mut map, "image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "noise_strength", &self.noise_strength)?;
-                    __types::optional_entry(&mut map, "loras", &self.loras)?;
-                    __types::optional_entry(&mut map, "embeddings", &self.embeddings)?;
-                    __types::optional_entry(&mut map, "controlnets", &self.controlnets)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                    __fal::optional_entry(&mut map, "prompt_weighting", &self.prompt_weighting)?;
+                    __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
+                    __fal::optional_entry(&mut map, "noise_strength", &self.noise_strength)?;
+                    __fal::optional_entry(&mut map, "loras", &self.loras)?;
+                    __fal::optional_entry(&mut map, "embeddings", &self.embeddings)?;
+                    __fal::optional_entry(&mut map, "controlnets", &self.controlnets)?;
+                    __fal::optional_entry(
                         &mut map,
                         "controlnet_guess_mode",
                         &self.controlnet_guess_mode,
                     )?;
-                    __types::optional_entry(&mut map, "ip_adapter", &self.ip_adapter)?;
-                    __types::optional_entry(
-                        &mut map,
-                        "image_encoder_path",
-                        &self.image_encoder_path,
-                    )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "ip_adapter", &self.ip_adapter)?;
+                    __fal::optional_entry(&mut map, "image_encoder_path", &self.image_encoder_path)?;
+                    __fal::optional_entry(
                         &mut map,
                         "image_encoder_subfolder",
                         &self.image_encoder_subfolder,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "image_encoder_weight_name",
                         &self.image_encoder_weight_name,
                     )?;
-                    __types::optional_entry(
-                        &mut map,
-                        "ic_light_model_url",
-                        &self.ic_light_model_url,
-                    )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "ic_light_model_url", &self.ic_light_model_url)?;
+                    __fal::optional_entry(
                         &mut map,
                         "ic_light_model_background_image_url",
                         &self.ic_light_model_background_image_url,
                     )?;
-                    __types::optional_entry(
-                        &mut map,
-                        "ic_light_image_url",
-                        &self.ic_light_image_url,
-                    )?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "ic_light_image_url", &self.ic_light_image_url)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(
                         &mut map,
                         "num_inference_steps",
                         &self.num_inference_steps,
                     )?;
-                    __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __types::optional_entry(&mut map, "clip_skip", &self.clip_skip)?;
-                    __types::optional_entry(&mut map, "scheduler", &self.scheduler)?;
-                    __types::optional_entry(&mut map, "timesteps", &self.timesteps)?;
-                    __types::optional_entry(&mut map, "sigmas", &self.sigmas)?;
-                    __types::optional_entry(&mut map, "prediction_type", &self.prediction_type)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                    __fal::optional_entry(&mut map, "clip_skip", &self.clip_skip)?;
+                    __fal::optional_entry(&mut map, "scheduler", &self.scheduler)?;
+                    __fal::optional_entry(&mut map, "timesteps", &self.timesteps)?;
+                    __fal::optional_entry(&mut map, "sigmas", &self.sigmas)?;
+                    __fal::optional_entry(&mut map, "prediction_type", &self.prediction_type)?;
+                    __fal::optional_entry(
                         &mut map,
                         "rescale_betas_snr_zero",
                         &self.rescale_betas_snr_zero,
                     )?;
-                    __types::optional_entry(&mut map, "image_format", &self.image_format)?;
-                    __types::optional_entry(&mut map, "num_images", &self.num_images)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "image_format", &self.image_format)?;
+                    __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                    __fal::optional_entry(
                         &mut map,
                         "enable_safety_checker",
                         &self.enable_safety_checker,
                     )?;
-                    __types::optional_entry(&mut map, "tile_width", &self.tile_width)?;
-                    __types::optional_entry(&mut map, "tile_height", &self.tile_height)?;
-                    __types::optional_entry(&mut map, "tile_stride_width", &self.tile_stride_width)?;
-                    __types::optional_entry(
-                        &mut map,
-                        "tile_stride_height",
-                        &self.tile_stride_height,
-                    )?;
-                    __types::optional_entry(&mut map, "eta", &self.eta)?;
-                    __types::optional_entry(&mut map, "debug_latents", &self.debug_latents)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "tile_width", &self.tile_width)?;
+                    __fal::optional_entry(&mut map, "tile_height", &self.tile_height)?;
+                    __fal::optional_entry(&mut map, "tile_stride_width", &self.tile_stride_width)?;
+                    __fal::optional_entry(&mut map, "tile_stride_height", &self.tile_stride_height)?;
+                    __fal::optional_entry(&mut map, "eta", &self.eta)?;
+                    __fal::optional_entry(&mut map, "debug_latents", &self.debug_latents)?;
+                    __fal::optional_entry(
                         &mut map,
                         "debug_per_pass_latents",
                         &self.debug_per_pass_latents,
@@ -264,75 +235,192 @@ pub mod fal_ai {
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for LoraImageToImageInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for LoraImageToImageInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        model_name: __types::required_field(&mut map, "model_name")?,
-                        unet_name: __types::optional_field(&mut map, "unet_name")?,
-                        variant: __types::optional_field(&mut map, "variant")?,
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                        prompt_weighting: __types::optional_field(&mut map, "prompt_weighting")?,
-                        image_url: __types::optional_field(&mut map, "image_url")?,
-                        noise_strength: __types::optional_field(&mut map, "noise_strength")?,
-                        loras: __types::optional_field(&mut map, "loras")?,
-                        embeddings: __types::optional_field(&mut map, "embeddings")?,
-                        controlnets: __types::optional_field(&mut map, "controlnets")?,
-                        controlnet_guess_mode: __types::optional_field(
-                            &mut map,
-                            "controlnet_guess_mode",
-                        )?,
-                        ip_adapter: __types::optional_field(&mut map, "ip_adapter")?,
-                        image_encoder_path: __types::optional_field(&mut map, "image_encoder_path")?,
-                        image_encoder_subfolder: __types::optional_field(
-                            &mut map,
-                            "image_encoder_subfolder",
-                        )?,
-                        image_encoder_weight_name: __types::optional_field(
-                            &mut map,
-                            "image_encoder_weight_name",
-                        )?,
-                        ic_light_model_url: __types::optional_field(&mut map, "ic_light_model_url")?,
-                        ic_light_model_background_image_url: __types::optional_field(
-                            &mut map,
-                            "ic_light_model_background_image_url",
-                        )?,
-                        ic_light_image_url: __types::optional_field(&mut map, "ic_light_image_url")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        num_inference_steps: __types::optional_field(
-                            &mut map,
-                            "num_inference_steps",
-                        )?,
-                        guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                        clip_skip: __types::optional_field(&mut map, "clip_skip")?,
-                        scheduler: __types::optional_field(&mut map, "scheduler")?,
-                        timesteps: __types::optional_field(&mut map, "timesteps")?,
-                        sigmas: __types::optional_field(&mut map, "sigmas")?,
-                        prediction_type: __types::optional_field(&mut map, "prediction_type")?,
-                        rescale_betas_snr_zero: __types::optional_field(
-                            &mut map,
-                            "rescale_betas_snr_zero",
-                        )?,
-                        image_format: __types::optional_field(&mut map, "image_format")?,
-                        num_images: __types::optional_field(&mut map, "num_images")?,
-                        enable_safety_checker: __types::optional_field(
-                            &mut map,
-                            "enable_safety_checker",
-                        )?,
-                        tile_width: __types::optional_field(&mut map, "tile_width")?,
-                        tile_height: __types::optional_field(&mut map, "tile_height")?,
-                        tile_stride_width: __types::optional_field(&mut map, "tile_stride_width")?,
-                        tile_stride_height: __types::optional_field(&mut map, "tile_stride_height")?,
-                        eta: __types::optional_field(&mut map, "eta")?,
-                        debug_latents: __types::optional_field(&mut map, "debug_latents")?,
-                        debug_per_pass_latents: __types::optional_field(
-                            &mut map,
-                            "debug_per_pass_latents",
-                        )?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LoraImageToImageInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LoraImageToImageInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LoraImageToImageInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            let mut f12 = None;
+                            let mut f13 = None;
+                            let mut f14 = None;
+                            let mut f15 = None;
+                            let mut f16 = None;
+                            let mut f17 = None;
+                            let mut f18 = None;
+                            let mut f19 = None;
+                            let mut f20 = None;
+                            let mut f21 = None;
+                            let mut f22 = None;
+                            let mut f23 = None;
+                            let mut f24 = None;
+                            let mut f25 = None;
+                            let mut f26 = None;
+                            let mut f27 = None;
+                            let mut f28 = None;
+                            let mut f29 = None;
+                            let mut f30 = None;
+                            let mut f31 = None;
+                            let mut f32 = None;
+                            let mut f33 = None;
+                            let mut f34 = None;
+                            let mut f35 = None;
+                            let mut f36 = None;
+                            let mut f37 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "model_name",
+                                            "unet_name",
+                                            "variant",
+                                            "prompt",
+                                            "negative_prompt",
+                                            "prompt_weighting",
+                                            "image_url",
+                                            "noise_strength",
+                                            "loras",
+                                            "embeddings",
+                                            "controlnets",
+                                            "controlnet_guess_mode",
+                                            "ip_adapter",
+                                            "image_encoder_path",
+                                            "image_encoder_subfolder",
+                                            "image_encoder_weight_name",
+                                            "ic_light_model_url",
+                                            "ic_light_model_background_image_url",
+                                            "ic_light_image_url",
+                                            "seed",
+                                            "num_inference_steps",
+                                            "guidance_scale",
+                                            "clip_skip",
+                                            "scheduler",
+                                            "timesteps",
+                                            "sigmas",
+                                            "prediction_type",
+                                            "rescale_betas_snr_zero",
+                                            "image_format",
+                                            "num_images",
+                                            "enable_safety_checker",
+                                            "tile_width",
+                                            "tile_height",
+                                            "tile_stride_width",
+                                            "tile_stride_height",
+                                            "eta",
+                                            "debug_latents",
+                                            "debug_per_pass_latents",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    Some(12) => f12 = map.next_value()?,
+                                    Some(13) => f13 = map.next_value()?,
+                                    Some(14) => f14 = map.next_value()?,
+                                    Some(15) => f15 = map.next_value()?,
+                                    Some(16) => f16 = map.next_value()?,
+                                    Some(17) => f17 = map.next_value()?,
+                                    Some(18) => f18 = map.next_value()?,
+                                    Some(19) => f19 = map.next_value()?,
+                                    Some(20) => f20 = map.next_value()?,
+                                    Some(21) => f21 = map.next_value()?,
+                                    Some(22) => f22 = map.next_value()?,
+                                    Some(23) => f23 = map.next_value()?,
+                                    Some(24) => f24 = map.next_value()?,
+                                    Some(25) => f25 = map.next_value()?,
+                                    Some(26) => f26 = map.next_value()?,
+                                    Some(27) => f27 = map.next_value()?,
+                                    Some(28) => f28 = map.next_value()?,
+                                    Some(29) => f29 = map.next_value()?,
+                                    Some(30) => f30 = map.next_value()?,
+                                    Some(31) => f31 = map.next_value()?,
+                                    Some(32) => f32 = map.next_value()?,
+                                    Some(33) => f33 = map.next_value()?,
+                                    Some(34) => f34 = map.next_value()?,
+                                    Some(35) => f35 = map.next_value()?,
+                                    Some(36) => f36 = map.next_value()?,
+                                    Some(37) => f37 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LoraImageToImageInput {
+                                model_name: __fal::required(f0, "model_name")?,
+                                unet_name: f1,
+                                variant: f2,
+                                prompt: __fal::required(f3, "prompt")?,
+                                negative_prompt: f4,
+                                prompt_weighting: f5,
+                                image_url: f6,
+                                noise_strength: f7,
+                                loras: f8,
+                                embeddings: f9,
+                                controlnets: f10,
+                                controlnet_guess_mode: f11,
+                                ip_adapter: f12,
+                                image_encoder_path: f13,
+                                image_encoder_subfolder: f14,
+                                image_encoder_weight_name: f15,
+                                ic_light_model_url: f16,
+                                ic_light_model_background_image_url: f17,
+                                ic_light_image_url: f18,
+                                seed: f19,
+                                num_inference_steps: f20,
+                                guidance_scale: f21,
+                                clip_skip: f22,
+                                scheduler: f23,
+                                timesteps: f24,
+                                sigmas: f25,
+                                prediction_type: f26,
+                                rescale_betas_snr_zero: f27,
+                                image_format: f28,
+                                num_images: f29,
+                                enable_safety_checker: f30,
+                                tile_width: f31,
+                                tile_height: f32,
+                                tile_stride_width: f33,
+                                tile_stride_height: f34,
+                                eta: f35,
+                                debug_latents: f36,
+                                debug_per_pass_latents: f37,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl LoraImageToImageInput {
@@ -526,7 +614,7 @@ pub mod fal_ai {
                     self
                 }
                 /// Sets `scheduler` (left out of the request until set).
-                pub fn with_scheduler(mut self, scheduler: impl Into<SchedulerPreset>) -> Self {
+                pub fn with_scheduler(mut self, scheduler: impl Into<Scheduler>) -> Self {
                     self.scheduler = Some(scheduler.into());
                     self
                 }
@@ -616,951 +704,1436 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for LoraImageToImageInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "noise_strength",
+                        &self.noise_strength,
+                        &__fal::Rules {
+                            exclusive_minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("loras", &self.loras, &__fal::Rules::NONE);
+                    v.field("embeddings", &self.embeddings, &__fal::Rules::NONE);
+                    v.field("controlnets", &self.controlnets, &__fal::Rules::NONE);
+                    v.field("ip_adapter", &self.ip_adapter, &__fal::Rules::NONE);
+                    v.field(
+                        "num_inference_steps",
+                        &self.num_inference_steps,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(150f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "guidance_scale",
+                        &self.guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(20f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "clip_skip",
+                        &self.clip_skip,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("scheduler", &self.scheduler, &__fal::Rules::NONE);
+                    v.field("timesteps", &self.timesteps, &__fal::Rules::NONE);
+                    v.field("sigmas", &self.sigmas, &__fal::Rules::NONE);
+                    v.field("prediction_type", &self.prediction_type, &__fal::Rules::NONE);
+                    v.field("image_format", &self.image_format, &__fal::Rules::NONE);
+                    v.field(
+                        "num_images",
+                        &self.num_images,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(8f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "tile_width",
+                        &self.tile_width,
+                        &__fal::Rules {
+                            minimum: Some(128f64),
+                            maximum: Some(4096f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "tile_height",
+                        &self.tile_height,
+                        &__fal::Rules {
+                            minimum: Some(128f64),
+                            maximum: Some(4096f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "tile_stride_width",
+                        &self.tile_stride_width,
+                        &__fal::Rules {
+                            minimum: Some(64f64),
+                            maximum: Some(2048f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "tile_stride_height",
+                        &self.tile_stride_height,
+                        &__fal::Rules {
+                            minimum: Some(64f64),
+                            maximum: Some(2048f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "eta",
+                        &self.eta,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl LoraImageToImageInput {
+                /// Every rule of `fal-ai/lora/image-to-image`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for LoraImageToImageInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/lora/image-to-image";
                 type Output = LoraImageToImageOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    LoraImageToImageInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `ControlNetType2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct ControlNetType2 {
+                /// The `path` field.
+                pub path: String,
+                /// The `config_url` field.
+                pub config_url: Option<fal_runtime::FileInput>,
+                /// The `variant` field.
+                pub variant: Option<String>,
+                /// The `image_url` field.
+                pub image_url: fal_runtime::FileInput,
+                /// The `mask_url` field.
+                pub mask_url: Option<fal_runtime::FileInput>,
+                /// The `conditioning_scale` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 2.
+                pub conditioning_scale: Option<f64>,
+                /// The `start_percentage` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub start_percentage: Option<f64>,
+                /// The `end_percentage` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub end_percentage: Option<f64>,
+                /// The `ip_adapter_index` field.
+                pub ip_adapter_index: Option<i64>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for ControlNetType2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("path", &self.path)?;
+                    __fal::optional_entry(&mut map, "config_url", &self.config_url)?;
+                    __fal::optional_entry(&mut map, "variant", &self.variant)?;
+                    map.serialize_entry("image_url", &self.image_url)?;
+                    __fal::optional_entry(&mut map, "mask_url", &self.mask_url)?;
+                    __fal::optional_entry(&mut map, "conditioning_scale", &self.conditioning_scale)?;
+                    __fal::optional_entry(&mut map, "start_percentage", &self.start_percentage)?;
+                    __fal::optional_entry(&mut map, "end_percentage", &self.end_percentage)?;
+                    __fal::optional_entry(&mut map, "ip_adapter_index", &self.ip_adapter_index)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for ControlNetType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ControlNetType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ControlNetType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ControlNetType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "path",
+                                            "config_url",
+                                            "variant",
+                                            "image_url",
+                                            "mask_url",
+                                            "conditioning_scale",
+                                            "start_percentage",
+                                            "end_percentage",
+                                            "ip_adapter_index",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ControlNetType2 {
+                                path: __fal::required(f0, "path")?,
+                                config_url: f1,
+                                variant: f2,
+                                image_url: __fal::required(f3, "image_url")?,
+                                mask_url: f4,
+                                conditioning_scale: f5,
+                                start_percentage: f6,
+                                end_percentage: f7,
+                                ip_adapter_index: f8,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `ControlNetType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlNetType2b9b7e2cb {
-        /// The `path` field.
-        pub path: String,
-        /// The `config_url` field.
-        pub config_url: Option<fal_runtime::FileInput>,
-        /// The `variant` field.
-        pub variant: Option<String>,
-        /// The `image_url` field.
-        pub image_url: fal_runtime::FileInput,
-        /// The `mask_url` field.
-        pub mask_url: Option<fal_runtime::FileInput>,
-        /// The `conditioning_scale` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 2.
-        pub conditioning_scale: Option<f64>,
-        /// The `start_percentage` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub start_percentage: Option<f64>,
-        /// The `end_percentage` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub end_percentage: Option<f64>,
-        /// The `ip_adapter_index` field.
-        pub ip_adapter_index: Option<i64>,
-    }
-    impl __serde::Serialize for ControlNetType2b9b7e2cb {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("path", &self.path)?;
-            self::optional_entry(&mut map, "config_url", &self.config_url)?;
-            self::optional_entry(&mut map, "variant", &self.variant)?;
-            map.serialize_entry("image_url", &self.image_url)?;
-            self::optional_entry(&mut map, "mask_url", &self.mask_url)?;
-            self::optional_entry(&mut map, "conditioning_scale", &self.conditioning_scale)?;
-            self::optional_entry(&mut map, "start_percentage", &self.start_percentage)?;
-            self::optional_entry(&mut map, "end_percentage", &self.end_percentage)?;
-            self::optional_entry(&mut map, "ip_adapter_index", &self.ip_adapter_index)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ControlNetType2b9b7e2cb {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                path: self::required_field(&mut map, "path")?,
-                config_url: self::optional_field(&mut map, "config_url")?,
-                variant: self::optional_field(&mut map, "variant")?,
-                image_url: self::required_field(&mut map, "image_url")?,
-                mask_url: self::optional_field(&mut map, "mask_url")?,
-                conditioning_scale: self::optional_field(&mut map, "conditioning_scale")?,
-                start_percentage: self::optional_field(&mut map, "start_percentage")?,
-                end_percentage: self::optional_field(&mut map, "end_percentage")?,
-                ip_adapter_index: self::optional_field(&mut map, "ip_adapter_index")?,
-            })
-        }
-    }
-    impl ControlNetType2b9b7e2cb {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            path: impl Into<String>,
-            image_url: impl Into<fal_runtime::FileInput>,
-        ) -> Self {
-            Self {
-                path: path.into(),
-                config_url: None,
-                variant: None,
-                image_url: image_url.into(),
-                mask_url: None,
-                conditioning_scale: None,
-                start_percentage: None,
-                end_percentage: None,
-                ip_adapter_index: None,
+            impl ControlNetType2 {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(
+                    path: impl Into<String>,
+                    image_url: impl Into<fal_runtime::FileInput>,
+                ) -> Self {
+                    Self {
+                        path: path.into(),
+                        config_url: None,
+                        variant: None,
+                        image_url: image_url.into(),
+                        mask_url: None,
+                        conditioning_scale: None,
+                        start_percentage: None,
+                        end_percentage: None,
+                        ip_adapter_index: None,
+                    }
+                }
+                /// Sets `config_url` (left out of the request until set).
+                pub fn with_config_url(
+                    mut self,
+                    config_url: impl Into<fal_runtime::FileInput>,
+                ) -> Self {
+                    self.config_url = Some(config_url.into());
+                    self
+                }
+                /// Sets `variant` (left out of the request until set).
+                pub fn with_variant(mut self, variant: impl Into<String>) -> Self {
+                    self.variant = Some(variant.into());
+                    self
+                }
+                /// Sets `mask_url` (left out of the request until set).
+                pub fn with_mask_url(mut self, mask_url: impl Into<fal_runtime::FileInput>) -> Self {
+                    self.mask_url = Some(mask_url.into());
+                    self
+                }
+                /// Sets `conditioning_scale` (left out of the request until set).
+                pub fn with_conditioning_scale(
+                    mut self,
+                    conditioning_scale: impl Into<f64>,
+                ) -> Self {
+                    self.conditioning_scale = Some(conditioning_scale.into());
+                    self
+                }
+                /// Sets `start_percentage` (left out of the request until set).
+                pub fn with_start_percentage(mut self, start_percentage: impl Into<f64>) -> Self {
+                    self.start_percentage = Some(start_percentage.into());
+                    self
+                }
+                /// Sets `end_percentage` (left out of the request until set).
+                pub fn with_end_percentage(mut self, end_percentage: impl Into<f64>) -> Self {
+                    self.end_percentage = Some(end_percentage.into());
+                    self
+                }
+                /// Sets `ip_adapter_index` (left out of the request until set).
+                pub fn with_ip_adapter_index(mut self, ip_adapter_index: impl Into<i64>) -> Self {
+                    self.ip_adapter_index = Some(ip_adapter_index.into());
+                    self
+                }
             }
-        }
-        /// Sets `config_url` (left out of the request until set).
-        pub fn with_config_url(
-            mut self,
-            config_url: impl Into<fal_runtime::FileInput>,
-        ) -> Self {
-            self.config_url = Some(config_url.into());
-            self
-        }
-        /// Sets `variant` (left out of the request until set).
-        pub fn with_variant(mut self, variant: impl Into<String>) -> Self {
-            self.variant = Some(variant.into());
-            self
-        }
-        /// Sets `mask_url` (left out of the request until set).
-        pub fn with_mask_url(mut self, mask_url: impl Into<fal_runtime::FileInput>) -> Self {
-            self.mask_url = Some(mask_url.into());
-            self
-        }
-        /// Sets `conditioning_scale` (left out of the request until set).
-        pub fn with_conditioning_scale(
-            mut self,
-            conditioning_scale: impl Into<f64>,
-        ) -> Self {
-            self.conditioning_scale = Some(conditioning_scale.into());
-            self
-        }
-        /// Sets `start_percentage` (left out of the request until set).
-        pub fn with_start_percentage(mut self, start_percentage: impl Into<f64>) -> Self {
-            self.start_percentage = Some(start_percentage.into());
-            self
-        }
-        /// Sets `end_percentage` (left out of the request until set).
-        pub fn with_end_percentage(mut self, end_percentage: impl Into<f64>) -> Self {
-            self.end_percentage = Some(end_percentage.into());
-            self
-        }
-        /// Sets `ip_adapter_index` (left out of the request until set).
-        pub fn with_ip_adapter_index(mut self, ip_adapter_index: impl Into<i64>) -> Self {
-            self.ip_adapter_index = Some(ip_adapter_index.into());
-            self
-        }
-    }
-    /// The `EmbeddingType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct EmbeddingType2f10e0b1a {
-        /// The `path` field.
-        pub path: String,
-        /// The `tokens` field.
-        pub tokens: Option<Vec<String>>,
-    }
-    impl __serde::Serialize for EmbeddingType2f10e0b1a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("path", &self.path)?;
-            self::optional_entry(&mut map, "tokens", &self.tokens)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for EmbeddingType2f10e0b1a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                path: self::required_field(&mut map, "path")?,
-                tokens: self::optional_field(&mut map, "tokens")?,
-            })
-        }
-    }
-    impl EmbeddingType2f10e0b1a {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(path: impl Into<String>) -> Self {
-            Self {
-                path: path.into(),
-                tokens: None,
+            impl __fal::Validate for ControlNetType2 {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "conditioning_scale",
+                        &self.conditioning_scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "start_percentage",
+                        &self.start_percentage,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "end_percentage",
+                        &self.end_percentage,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
             }
-        }
-        /// Sets `tokens` (left out of the request until set).
-        pub fn with_tokens<I1: Into<String>>(
-            mut self,
-            tokens: impl IntoIterator<Item = I1>,
-        ) -> Self {
-            self.tokens = Some(tokens.into_iter().map(Into::into).collect());
-            self
-        }
-    }
-    /// The `ImageFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ImageFormat6be542c8 {
-        /// `"jpeg"`
-        Jpeg,
-        /// `"png"`
-        Png,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ImageFormat6be542c8 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Jpeg => "jpeg",
-                Self::Png => "png",
-                Self::Other(value) => value,
+            /// The `EmbeddingType2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct EmbeddingType2 {
+                /// The `path` field.
+                pub path: String,
+                /// The `tokens` field.
+                pub tokens: Option<Vec<String>>,
             }
-        }
-    }
-    impl From<&str> for ImageFormat6be542c8 {
-        fn from(value: &str) -> Self {
-            match value {
-                "jpeg" => Self::Jpeg,
-                "png" => Self::Png,
-                other => Self::Other(other.to_owned()),
+            impl __fal::serde::Serialize for EmbeddingType2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("path", &self.path)?;
+                    __fal::optional_entry(&mut map, "tokens", &self.tokens)?;
+                    map.end()
+                }
             }
-        }
-    }
-    impl __serde::Serialize for ImageFormat6be542c8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageFormat6be542c8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `IpAdapterImageUrl` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum IpAdapterImageUrl5c41f4eb {
-        /// The `FileList` form.
-        FileList(Vec<fal_runtime::FileInput>),
-        /// The `File` form.
-        File(fal_runtime::FileInput),
-    }
-    impl __serde::Serialize for IpAdapterImageUrl5c41f4eb {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::FileList(value) => __serde::Serialize::serialize(value, serializer),
-                Self::File(value) => __serde::Serialize::serialize(value, serializer),
+            impl<'de> __fal::serde::Deserialize<'de> for EmbeddingType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = EmbeddingType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `EmbeddingType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<EmbeddingType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["path", "tokens"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(EmbeddingType2 {
+                                path: __fal::required(f0, "path")?,
+                                tokens: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for IpAdapterImageUrl5c41f4eb {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <Vec<
-                fal_runtime::FileInput,
-            > as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::FileList(arm));
+            impl EmbeddingType2 {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(path: impl Into<String>) -> Self {
+                    Self {
+                        path: path.into(),
+                        tokens: None,
+                    }
+                }
+                /// Sets `tokens` (left out of the request until set).
+                pub fn with_tokens<I1: Into<String>>(
+                    mut self,
+                    tokens: impl IntoIterator<Item = I1>,
+                ) -> Self {
+                    self.tokens = Some(tokens.into_iter().map(Into::into).collect());
+                    self
+                }
             }
-            if let Ok(arm) = <fal_runtime::FileInput as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::File(arm));
+            impl __fal::Validate for EmbeddingType2 {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
             }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of IpAdapterImageUrl",
-                ),
-            )
-        }
-    }
-    impl From<Vec<fal_runtime::FileInput>> for IpAdapterImageUrl5c41f4eb {
-        fn from(value: Vec<fal_runtime::FileInput>) -> Self {
-            Self::FileList(value)
-        }
-    }
-    impl From<fal_runtime::FileInput> for IpAdapterImageUrl5c41f4eb {
-        fn from(value: fal_runtime::FileInput) -> Self {
-            Self::File(value)
-        }
-    }
-    /// The `IpAdapterType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct IpAdapterType2329e0028 {
-        /// The `ip_adapter_image_url` field.
-        pub ip_adapter_image_url: IpAdapterImageUrl5c41f4eb,
-        /// The `ip_adapter_mask_url` field.
-        pub ip_adapter_mask_url: Option<fal_runtime::FileInput>,
-        /// The `path` field.
-        pub path: String,
-        /// The `model_subfolder` field.
-        pub model_subfolder: Option<String>,
-        /// The `weight_name` field.
-        pub weight_name: Option<String>,
-        /// The `insight_face_model_path` field.
-        pub insight_face_model_path: Option<String>,
-        /// The `scale` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value.
-        pub scale: Option<f64>,
-        /// The `scale_json` field.
-        pub scale_json: Option<
-            fal_runtime::__private::serde_json::Map<
-                String,
-                fal_runtime::__private::serde_json::Value,
-            >,
-        >,
-        /// The `unconditional_noising_factor` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub unconditional_noising_factor: Option<f64>,
-        /// The `image_projection_shortcut` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `true`.
-        pub image_projection_shortcut: Option<bool>,
-    }
-    impl __serde::Serialize for IpAdapterType2329e0028 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("ip_adapter_image_url", &self.ip_adapter_image_url)?;
-            self::optional_entry(
-                &mut map,
-                "ip_adapter_mask_url",
-                &self.ip_adapter_mask_url,
-            )?;
-            map.serialize_entry("path", &self.path)?;
-            self::optional_entry(&mut map, "model_subfolder", &self.model_subfolder)?;
-            self::optional_entry(&mut map, "weight_name", &self.weight_name)?;
-            self::optional_entry(
-                &mut map,
-                "insight_face_model_path",
-                &self.insight_face_model_path,
-            )?;
-            self::optional_entry(&mut map, "scale", &self.scale)?;
-            self::optional_entry(&mut map, "scale_json", &self.scale_json)?;
-            self::optional_entry(
-                &mut map,
-                "unconditional_noising_factor",
-                &self.unconditional_noising_factor,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "image_projection_shortcut",
-                &self.image_projection_shortcut,
-            )?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for IpAdapterType2329e0028 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                ip_adapter_image_url: self::required_field(
-                    &mut map,
-                    "ip_adapter_image_url",
-                )?,
-                ip_adapter_mask_url: self::optional_field(&mut map, "ip_adapter_mask_url")?,
-                path: self::required_field(&mut map, "path")?,
-                model_subfolder: self::optional_field(&mut map, "model_subfolder")?,
-                weight_name: self::optional_field(&mut map, "weight_name")?,
-                insight_face_model_path: self::optional_field(
-                    &mut map,
-                    "insight_face_model_path",
-                )?,
-                scale: self::optional_field(&mut map, "scale")?,
-                scale_json: self::optional_field(&mut map, "scale_json")?,
-                unconditional_noising_factor: self::optional_field(
-                    &mut map,
-                    "unconditional_noising_factor",
-                )?,
-                image_projection_shortcut: self::optional_field(
-                    &mut map,
-                    "image_projection_shortcut",
-                )?,
-            })
-        }
-    }
-    impl IpAdapterType2329e0028 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            ip_adapter_image_url: impl Into<IpAdapterImageUrl5c41f4eb>,
-            path: impl Into<String>,
-        ) -> Self {
-            Self {
-                ip_adapter_image_url: ip_adapter_image_url.into(),
-                ip_adapter_mask_url: None,
-                path: path.into(),
-                model_subfolder: None,
-                weight_name: None,
-                insight_face_model_path: None,
-                scale: None,
-                scale_json: None,
-                unconditional_noising_factor: None,
-                image_projection_shortcut: None,
+            /// The `ImageFormat` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum ImageFormat {
+                /// `"jpeg"`
+                Jpeg,
+                /// `"png"`
+                Png,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-        /// Sets `ip_adapter_mask_url` (left out of the request until set).
-        pub fn with_ip_adapter_mask_url(
-            mut self,
-            ip_adapter_mask_url: impl Into<fal_runtime::FileInput>,
-        ) -> Self {
-            self.ip_adapter_mask_url = Some(ip_adapter_mask_url.into());
-            self
-        }
-        /// Sets `model_subfolder` (left out of the request until set).
-        pub fn with_model_subfolder(mut self, model_subfolder: impl Into<String>) -> Self {
-            self.model_subfolder = Some(model_subfolder.into());
-            self
-        }
-        /// Sets `weight_name` (left out of the request until set).
-        pub fn with_weight_name(mut self, weight_name: impl Into<String>) -> Self {
-            self.weight_name = Some(weight_name.into());
-            self
-        }
-        /// Sets `insight_face_model_path` (left out of the request until set).
-        pub fn with_insight_face_model_path(
-            mut self,
-            insight_face_model_path: impl Into<String>,
-        ) -> Self {
-            self.insight_face_model_path = Some(insight_face_model_path.into());
-            self
-        }
-        /// Sets `scale` (left out of the request until set).
-        pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
-            self.scale = Some(scale.into());
-            self
-        }
-        /// Sets `scale_json` (left out of the request until set).
-        pub fn with_scale_json(
-            mut self,
-            scale_json: impl Into<
-                fal_runtime::__private::serde_json::Map<
-                    String,
-                    fal_runtime::__private::serde_json::Value,
+            impl ImageFormat {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["jpeg", "png"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Jpeg => "jpeg",
+                        Self::Png => "png",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "jpeg" => Self::Jpeg,
+                        "png" => Self::Png,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for ImageFormat {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "ImageFormat",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for ImageFormat {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for ImageFormat {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for ImageFormat {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ImageFormat {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `ImageFormat` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for ImageFormat {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `IpAdapterImageUrl` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+            pub enum IpAdapterImageUrl {
+                /// The `FileList` form.
+                FileList(Vec<fal_runtime::FileInput>),
+                /// The `File` form.
+                File(fal_runtime::FileInput),
+            }
+            impl __fal::serde::Serialize for IpAdapterImageUrl {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    match self {
+                        Self::FileList(value) => {
+                            __fal::serde::Serialize::serialize(value, serializer)
+                        }
+                        Self::File(value) => __fal::serde::Serialize::serialize(value, serializer),
+                    }
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for IpAdapterImageUrl {
+                /// Tries each form in order, like serde's untagged enums.
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                        deserializer,
+                    )?;
+                    if let Some(arm) = value.parse::<Vec<fal_runtime::FileInput>>() {
+                        return Ok(Self::FileList(arm));
+                    }
+                    if let Some(arm) = value.parse::<fal_runtime::FileInput>() {
+                        return Ok(Self::File(arm));
+                    }
+                    Err(
+                        value
+                            .mismatch(
+                                "one of the forms of `IpAdapterImageUrl`: a list of a string, a string",
+                            ),
+                    )
+                }
+            }
+            impl From<Vec<fal_runtime::FileInput>> for IpAdapterImageUrl {
+                fn from(value: Vec<fal_runtime::FileInput>) -> Self {
+                    Self::FileList(value)
+                }
+            }
+            impl From<fal_runtime::FileInput> for IpAdapterImageUrl {
+                fn from(value: fal_runtime::FileInput) -> Self {
+                    Self::File(value)
+                }
+            }
+            impl __fal::Validate for IpAdapterImageUrl {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    match self {
+                        Self::FileList(value) => __fal::Validate::validate_at(value, v, rules),
+                        Self::File(value) => __fal::Validate::validate_at(value, v, rules),
+                    }
+                }
+            }
+            /// The `IpAdapterType2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct IpAdapterType2 {
+                /// The `ip_adapter_image_url` field.
+                pub ip_adapter_image_url: IpAdapterImageUrl,
+                /// The `ip_adapter_mask_url` field.
+                pub ip_adapter_mask_url: Option<fal_runtime::FileInput>,
+                /// The `path` field.
+                pub path: String,
+                /// The `model_subfolder` field.
+                pub model_subfolder: Option<String>,
+                /// The `weight_name` field.
+                pub weight_name: Option<String>,
+                /// The `insight_face_model_path` field.
+                pub insight_face_model_path: Option<String>,
+                /// The `scale` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value.
+                pub scale: Option<f64>,
+                /// The `scale_json` field.
+                pub scale_json: Option<
+                    fal_runtime::__private::serde_json::Map<
+                        String,
+                        fal_runtime::__private::serde_json::Value,
+                    >,
                 >,
-            >,
-        ) -> Self {
-            self.scale_json = Some(scale_json.into());
-            self
-        }
-        /// Sets `unconditional_noising_factor` (left out of the request until set).
-        pub fn with_unconditional_noising_factor(
-            mut self,
-            unconditional_noising_factor: impl Into<f64>,
-        ) -> Self {
-            self.unconditional_noising_factor = Some(unconditional_noising_factor.into());
-            self
-        }
-        /// Sets `image_projection_shortcut` (left out of the request until set).
-        pub fn with_image_projection_shortcut(
-            mut self,
-            image_projection_shortcut: impl Into<bool>,
-        ) -> Self {
-            self.image_projection_shortcut = Some(image_projection_shortcut.into());
-            self
-        }
-    }
-    /// The `LoraImageToImageOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraImageToImageOutput49aa9e53 {
-        /// The `images` field.
-        pub images: Vec<fal_runtime::Image>,
-        /// The `seed` field.
-        pub seed: i64,
-        /// The `has_nsfw_concepts` field.
-        pub has_nsfw_concepts: Vec<bool>,
-        /// The `debug_latents` field.
-        pub debug_latents: Option<fal_runtime::File>,
-        /// The `debug_per_pass_latents` field.
-        pub debug_per_pass_latents: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for LoraImageToImageOutput49aa9e53 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
-            map.serialize_entry("debug_latents", &self.debug_latents)?;
-            map.serialize_entry("debug_per_pass_latents", &self.debug_per_pass_latents)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LoraImageToImageOutput49aa9e53 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                seed: self::required_field(&mut map, "seed")?,
-                has_nsfw_concepts: self::required_field(&mut map, "has_nsfw_concepts")?,
-                debug_latents: self::optional_field(&mut map, "debug_latents")?,
-                debug_per_pass_latents: self::optional_field(
-                    &mut map,
-                    "debug_per_pass_latents",
-                )?,
-            })
-        }
-    }
-    /// The `LoraWeight` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraWeight30162de1 {
-        /// The `path` field.
-        pub path: String,
-        /// The `scale` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 4.
-        pub scale: Option<f64>,
-    }
-    impl __serde::Serialize for LoraWeight30162de1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("path", &self.path)?;
-            self::optional_entry(&mut map, "scale", &self.scale)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LoraWeight30162de1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                path: self::required_field(&mut map, "path")?,
-                scale: self::optional_field(&mut map, "scale")?,
-            })
-        }
-    }
-    impl LoraWeight30162de1 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(path: impl Into<String>) -> Self {
-            Self {
-                path: path.into(),
-                scale: None,
+                /// The `unconditional_noising_factor` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub unconditional_noising_factor: Option<f64>,
+                /// The `image_projection_shortcut` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `true`.
+                pub image_projection_shortcut: Option<bool>,
             }
-        }
-        /// Sets `scale` (left out of the request until set).
-        pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
-            self.scale = Some(scale.into());
-            self
-        }
-    }
-    /// The `Method` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Methodbd43b8f2 {
-        /// `"default"`
-        Default,
-        /// `"array"`
-        Array,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Methodbd43b8f2 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Default => "default",
-                Self::Array => "array",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for IpAdapterType2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("ip_adapter_image_url", &self.ip_adapter_image_url)?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "ip_adapter_mask_url",
+                        &self.ip_adapter_mask_url,
+                    )?;
+                    map.serialize_entry("path", &self.path)?;
+                    __fal::optional_entry(&mut map, "model_subfolder", &self.model_subfolder)?;
+                    __fal::optional_entry(&mut map, "weight_name", &self.weight_name)?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "insight_face_model_path",
+                        &self.insight_face_model_path,
+                    )?;
+                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    __fal::optional_entry(&mut map, "scale_json", &self.scale_json)?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "unconditional_noising_factor",
+                        &self.unconditional_noising_factor,
+                    )?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "image_projection_shortcut",
+                        &self.image_projection_shortcut,
+                    )?;
+                    map.end()
+                }
             }
-        }
-    }
-    impl From<&str> for Methodbd43b8f2 {
-        fn from(value: &str) -> Self {
-            match value {
-                "default" => Self::Default,
-                "array" => Self::Array,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for IpAdapterType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = IpAdapterType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `IpAdapterType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<IpAdapterType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "ip_adapter_image_url",
+                                            "ip_adapter_mask_url",
+                                            "path",
+                                            "model_subfolder",
+                                            "weight_name",
+                                            "insight_face_model_path",
+                                            "scale",
+                                            "scale_json",
+                                            "unconditional_noising_factor",
+                                            "image_projection_shortcut",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(IpAdapterType2 {
+                                ip_adapter_image_url: __fal::required(f0, "ip_adapter_image_url")?,
+                                ip_adapter_mask_url: f1,
+                                path: __fal::required(f2, "path")?,
+                                model_subfolder: f3,
+                                weight_name: f4,
+                                insight_face_model_path: f5,
+                                scale: f6,
+                                scale_json: f7,
+                                unconditional_noising_factor: f8,
+                                image_projection_shortcut: f9,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Methodbd43b8f2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Methodbd43b8f2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `PredictionType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum PredictionType2309f2d4 {
-        /// `"v_prediction"`
-        VPrediction,
-        /// `"epsilon"`
-        Epsilon,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl PredictionType2309f2d4 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::VPrediction => "v_prediction",
-                Self::Epsilon => "epsilon",
-                Self::Other(value) => value,
+            impl IpAdapterType2 {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(
+                    ip_adapter_image_url: impl Into<IpAdapterImageUrl>,
+                    path: impl Into<String>,
+                ) -> Self {
+                    Self {
+                        ip_adapter_image_url: ip_adapter_image_url.into(),
+                        ip_adapter_mask_url: None,
+                        path: path.into(),
+                        model_subfolder: None,
+                        weight_name: None,
+                        insight_face_model_path: None,
+                        scale: None,
+                        scale_json: None,
+                        unconditional_noising_factor: None,
+                        image_projection_shortcut: None,
+                    }
+                }
+                /// Sets `ip_adapter_mask_url` (left out of the request until set).
+                pub fn with_ip_adapter_mask_url(
+                    mut self,
+                    ip_adapter_mask_url: impl Into<fal_runtime::FileInput>,
+                ) -> Self {
+                    self.ip_adapter_mask_url = Some(ip_adapter_mask_url.into());
+                    self
+                }
+                /// Sets `model_subfolder` (left out of the request until set).
+                pub fn with_model_subfolder(mut self, model_subfolder: impl Into<String>) -> Self {
+                    self.model_subfolder = Some(model_subfolder.into());
+                    self
+                }
+                /// Sets `weight_name` (left out of the request until set).
+                pub fn with_weight_name(mut self, weight_name: impl Into<String>) -> Self {
+                    self.weight_name = Some(weight_name.into());
+                    self
+                }
+                /// Sets `insight_face_model_path` (left out of the request until set).
+                pub fn with_insight_face_model_path(
+                    mut self,
+                    insight_face_model_path: impl Into<String>,
+                ) -> Self {
+                    self.insight_face_model_path = Some(insight_face_model_path.into());
+                    self
+                }
+                /// Sets `scale` (left out of the request until set).
+                pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
+                    self.scale = Some(scale.into());
+                    self
+                }
+                /// Sets `scale_json` (left out of the request until set).
+                pub fn with_scale_json(
+                    mut self,
+                    scale_json: impl Into<
+                        fal_runtime::__private::serde_json::Map<
+                            String,
+                            fal_runtime::__private::serde_json::Value,
+                        >,
+                    >,
+                ) -> Self {
+                    self.scale_json = Some(scale_json.into());
+                    self
+                }
+                /// Sets `unconditional_noising_factor` (left out of the request until set).
+                pub fn with_unconditional_noising_factor(
+                    mut self,
+                    unconditional_noising_factor: impl Into<f64>,
+                ) -> Self {
+                    self.unconditional_noising_factor = Some(unconditional_noising_factor.into());
+                    self
+                }
+                /// Sets `image_projection_shortcut` (left out of the request until set).
+                pub fn with_image_projection_shortcut(
+                    mut self,
+                    image_projection_shortcut: impl Into<bool>,
+                ) -> Self {
+                    self.image_projection_shortcut = Some(image_projection_shortcut.into());
+                    self
+                }
             }
-        }
-    }
-    impl From<&str> for PredictionType2309f2d4 {
-        fn from(value: &str) -> Self {
-            match value {
-                "v_prediction" => Self::VPrediction,
-                "epsilon" => Self::Epsilon,
-                other => Self::Other(other.to_owned()),
+            impl __fal::Validate for IpAdapterType2 {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "ip_adapter_image_url",
+                        &self.ip_adapter_image_url,
+                        &__fal::Rules {
+                            any_text: Some(&__fal::Rules::NONE),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "scale",
+                        &self.scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "unconditional_noising_factor",
+                        &self.unconditional_noising_factor,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
             }
-        }
-    }
-    impl __serde::Serialize for PredictionType2309f2d4 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PredictionType2309f2d4 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `SchedulerPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum SchedulerPresetfb859cd9 {
-        /// `"DPM++ 2M"`
-        Dpm2m,
-        /// `"DPM++ 2M Karras"`
-        Dpm2mKarras,
-        /// `"DPM++ 2M SDE"`
-        Dpm2mSde,
-        /// `"DPM++ 2M SDE Karras"`
-        Dpm2mSdeKarras,
-        /// `"Euler"`
-        Euler,
-        /// `"Euler A"`
-        EulerA,
-        /// `"Euler (trailing timesteps)"`
-        EulerTrailingTimesteps,
-        /// `"LCM"`
-        Lcm,
-        /// `"LCM (trailing timesteps)"`
-        LcmTrailingTimesteps,
-        /// `"DDIM"`
-        Ddim,
-        /// `"TCD"`
-        Tcd,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl SchedulerPresetfb859cd9 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Dpm2m => "DPM++ 2M",
-                Self::Dpm2mKarras => "DPM++ 2M Karras",
-                Self::Dpm2mSde => "DPM++ 2M SDE",
-                Self::Dpm2mSdeKarras => "DPM++ 2M SDE Karras",
-                Self::Euler => "Euler",
-                Self::EulerA => "Euler A",
-                Self::EulerTrailingTimesteps => "Euler (trailing timesteps)",
-                Self::Lcm => "LCM",
-                Self::LcmTrailingTimesteps => "LCM (trailing timesteps)",
-                Self::Ddim => "DDIM",
-                Self::Tcd => "TCD",
-                Self::Other(value) => value,
+            /// The `LoraImageToImageOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct LoraImageToImageOutput {
+                /// The `images` field.
+                pub images: Vec<fal_runtime::Image>,
+                /// The `seed` field.
+                pub seed: i64,
+                /// The `has_nsfw_concepts` field.
+                pub has_nsfw_concepts: Vec<bool>,
+                /// The `debug_latents` field.
+                pub debug_latents: Option<fal_runtime::File>,
+                /// The `debug_per_pass_latents` field.
+                pub debug_per_pass_latents: Option<fal_runtime::File>,
             }
-        }
-    }
-    impl From<&str> for SchedulerPresetfb859cd9 {
-        fn from(value: &str) -> Self {
-            match value {
-                "DPM++ 2M" => Self::Dpm2m,
-                "DPM++ 2M Karras" => Self::Dpm2mKarras,
-                "DPM++ 2M SDE" => Self::Dpm2mSde,
-                "DPM++ 2M SDE Karras" => Self::Dpm2mSdeKarras,
-                "Euler" => Self::Euler,
-                "Euler A" => Self::EulerA,
-                "Euler (trailing timesteps)" => Self::EulerTrailingTimesteps,
-                "LCM" => Self::Lcm,
-                "LCM (trailing timesteps)" => Self::LcmTrailingTimesteps,
-                "DDIM" => Self::Ddim,
-                "TCD" => Self::Tcd,
-                other => Self::Other(other.to_owned()),
+            impl __fal::serde::Serialize for LoraImageToImageOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("images", &self.images)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.serialize_entry("has_nsfw_concepts", &self.has_nsfw_concepts)?;
+                    map.serialize_entry("debug_latents", &self.debug_latents)?;
+                    map.serialize_entry("debug_per_pass_latents", &self.debug_per_pass_latents)?;
+                    map.end()
+                }
             }
-        }
-    }
-    impl __serde::Serialize for SchedulerPresetfb859cd9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SchedulerPresetfb859cd9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `SigmasInput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct SigmasInput6ce15abb {
-        /// The `method` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"default"`.
-        pub method: Option<Methodbd43b8f2>,
-        /// The `array` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `[]`.
-        pub array: Option<Vec<f64>>,
-    }
-    impl __serde::Serialize for SigmasInput6ce15abb {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "method", &self.method)?;
-            self::optional_entry(&mut map, "array", &self.array)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SigmasInput6ce15abb {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                method: self::optional_field(&mut map, "method")?,
-                array: self::optional_field(&mut map, "array")?,
-            })
-        }
-    }
-    impl SigmasInput6ce15abb {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { method: None, array: None }
-        }
-        /// Sets `method` (left out of the request until set).
-        pub fn with_method(mut self, method: impl Into<Methodbd43b8f2>) -> Self {
-            self.method = Some(method.into());
-            self
-        }
-        /// Sets `array` (left out of the request until set).
-        pub fn with_array<I1: Into<f64>>(
-            mut self,
-            array: impl IntoIterator<Item = I1>,
-        ) -> Self {
-            self.array = Some(array.into_iter().map(Into::into).collect());
-            self
-        }
-    }
-    /// The `TimestepsInput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct TimestepsInput35077ad2 {
-        /// The `method` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"default"`.
-        pub method: Option<Methodbd43b8f2>,
-        /// The `array` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `[]`.
-        pub array: Option<Vec<i64>>,
-    }
-    impl __serde::Serialize for TimestepsInput35077ad2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "method", &self.method)?;
-            self::optional_entry(&mut map, "array", &self.array)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TimestepsInput35077ad2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                method: self::optional_field(&mut map, "method")?,
-                array: self::optional_field(&mut map, "array")?,
-            })
-        }
-    }
-    impl TimestepsInput35077ad2 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { method: None, array: None }
-        }
-        /// Sets `method` (left out of the request until set).
-        pub fn with_method(mut self, method: impl Into<Methodbd43b8f2>) -> Self {
-            self.method = Some(method.into());
-            self
-        }
-        /// Sets `array` (left out of the request until set).
-        pub fn with_array<I1: Into<i64>>(
-            mut self,
-            array: impl IntoIterator<Item = I1>,
-        ) -> Self {
-            self.array = Some(array.into_iter().map(Into::into).collect());
-            self
+            impl<'de> __fal::serde::Deserialize<'de> for LoraImageToImageOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LoraImageToImageOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LoraImageToImageOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LoraImageToImageOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "images",
+                                            "seed",
+                                            "has_nsfw_concepts",
+                                            "debug_latents",
+                                            "debug_per_pass_latents",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LoraImageToImageOutput {
+                                images: __fal::required(f0, "images")?,
+                                seed: __fal::required(f1, "seed")?,
+                                has_nsfw_concepts: __fal::required(f2, "has_nsfw_concepts")?,
+                                debug_latents: f3,
+                                debug_per_pass_latents: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `LoraWeight` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct LoraWeight {
+                /// The `path` field.
+                pub path: String,
+                /// The `scale` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 4.
+                pub scale: Option<f64>,
+            }
+            impl __fal::serde::Serialize for LoraWeight {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("path", &self.path)?;
+                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for LoraWeight {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LoraWeight;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LoraWeight` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LoraWeight, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["path", "scale"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LoraWeight {
+                                path: __fal::required(f0, "path")?,
+                                scale: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl LoraWeight {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(path: impl Into<String>) -> Self {
+                    Self {
+                        path: path.into(),
+                        scale: None,
+                    }
+                }
+                /// Sets `scale` (left out of the request until set).
+                pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
+                    self.scale = Some(scale.into());
+                    self
+                }
+            }
+            impl __fal::Validate for LoraWeight {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "scale",
+                        &self.scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(4f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `Method` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Method {
+                /// `"default"`
+                Default,
+                /// `"array"`
+                Array,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Method {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["default", "array"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Default => "default",
+                        Self::Array => "array",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "default" => Self::Default,
+                        "array" => Self::Array,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Method {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Method", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Method {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Method {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Method {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Method {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Method` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Method {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `PredictionType` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum PredictionType {
+                /// `"v_prediction"`
+                VPrediction,
+                /// `"epsilon"`
+                Epsilon,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl PredictionType {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["v_prediction", "epsilon"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::VPrediction => "v_prediction",
+                        Self::Epsilon => "epsilon",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "v_prediction" => Self::VPrediction,
+                        "epsilon" => Self::Epsilon,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for PredictionType {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "PredictionType",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for PredictionType {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for PredictionType {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for PredictionType {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for PredictionType {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `PredictionType` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for PredictionType {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Scheduler` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Scheduler {
+                /// `"DPM++ 2M"`
+                Dpm2m,
+                /// `"DPM++ 2M Karras"`
+                Dpm2mKarras,
+                /// `"DPM++ 2M SDE"`
+                Dpm2mSde,
+                /// `"DPM++ 2M SDE Karras"`
+                Dpm2mSdeKarras,
+                /// `"Euler"`
+                Euler,
+                /// `"Euler A"`
+                EulerA,
+                /// `"Euler (trailing timesteps)"`
+                EulerTrailingTimesteps,
+                /// `"LCM"`
+                Lcm,
+                /// `"LCM (trailing timesteps)"`
+                LcmTrailingTimesteps,
+                /// `"DDIM"`
+                Ddim,
+                /// `"TCD"`
+                Tcd,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Scheduler {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "DPM++ 2M",
+                    "DPM++ 2M Karras",
+                    "DPM++ 2M SDE",
+                    "DPM++ 2M SDE Karras",
+                    "Euler",
+                    "Euler A",
+                    "Euler (trailing timesteps)",
+                    "LCM",
+                    "LCM (trailing timesteps)",
+                    "DDIM",
+                    "TCD",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Dpm2m => "DPM++ 2M",
+                        Self::Dpm2mKarras => "DPM++ 2M Karras",
+                        Self::Dpm2mSde => "DPM++ 2M SDE",
+                        Self::Dpm2mSdeKarras => "DPM++ 2M SDE Karras",
+                        Self::Euler => "Euler",
+                        Self::EulerA => "Euler A",
+                        Self::EulerTrailingTimesteps => "Euler (trailing timesteps)",
+                        Self::Lcm => "LCM",
+                        Self::LcmTrailingTimesteps => "LCM (trailing timesteps)",
+                        Self::Ddim => "DDIM",
+                        Self::Tcd => "TCD",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "DPM++ 2M" => Self::Dpm2m,
+                        "DPM++ 2M Karras" => Self::Dpm2mKarras,
+                        "DPM++ 2M SDE" => Self::Dpm2mSde,
+                        "DPM++ 2M SDE Karras" => Self::Dpm2mSdeKarras,
+                        "Euler" => Self::Euler,
+                        "Euler A" => Self::EulerA,
+                        "Euler (trailing timesteps)" => Self::EulerTrailingTimesteps,
+                        "LCM" => Self::Lcm,
+                        "LCM (trailing timesteps)" => Self::LcmTrailingTimesteps,
+                        "DDIM" => Self::Ddim,
+                        "TCD" => Self::Tcd,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Scheduler {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Scheduler", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Scheduler {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Scheduler {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Scheduler {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Scheduler {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Scheduler` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Scheduler {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `SigmasInput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct SigmasInput {
+                /// The `method` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `"default"`.
+                pub method: Option<Method>,
+                /// The `array` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `[]`.
+                pub array: Option<Vec<f64>>,
+            }
+            impl __fal::serde::Serialize for SigmasInput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "method", &self.method)?;
+                    __fal::optional_entry(&mut map, "array", &self.array)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for SigmasInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = SigmasInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `SigmasInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<SigmasInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["method", "array"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(SigmasInput {
+                                method: f0,
+                                array: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl SigmasInput {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self { method: None, array: None }
+                }
+                /// Sets `method` (left out of the request until set).
+                pub fn with_method(mut self, method: impl Into<Method>) -> Self {
+                    self.method = Some(method.into());
+                    self
+                }
+                /// Sets `array` (left out of the request until set).
+                pub fn with_array<I1: Into<f64>>(
+                    mut self,
+                    array: impl IntoIterator<Item = I1>,
+                ) -> Self {
+                    self.array = Some(array.into_iter().map(Into::into).collect());
+                    self
+                }
+            }
+            impl __fal::Validate for SigmasInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("method", &self.method, &__fal::Rules::NONE);
+                }
+            }
+            /// The `TimestepsInput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct TimestepsInput {
+                /// The `method` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `"default"`.
+                pub method: Option<Method>,
+                /// The `array` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `[]`.
+                pub array: Option<Vec<i64>>,
+            }
+            impl __fal::serde::Serialize for TimestepsInput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "method", &self.method)?;
+                    __fal::optional_entry(&mut map, "array", &self.array)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for TimestepsInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = TimestepsInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `TimestepsInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<TimestepsInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["method", "array"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(TimestepsInput {
+                                method: f0,
+                                array: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl TimestepsInput {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self { method: None, array: None }
+                }
+                /// Sets `method` (left out of the request until set).
+                pub fn with_method(mut self, method: impl Into<Method>) -> Self {
+                    self.method = Some(method.into());
+                    self
+                }
+                /// Sets `array` (left out of the request until set).
+                pub fn with_array<I1: Into<i64>>(
+                    mut self,
+                    array: impl IntoIterator<Item = I1>,
+                ) -> Self {
+                    self.array = Some(array.into_iter().map(Into::into).collect());
+                    self
+                }
+            }
+            impl __fal::Validate for TimestepsInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("method", &self.method, &__fal::Rules::NONE);
+                }
+            }
         }
     }
 }

@@ -9,19 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `Ltx2322bDistilledTextToVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Ltx2322bDistilledTextToVideoOutput`.
             pub mod text_to_video {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::Accelerationfc4a51e1 as Acceleration;
-                pub use super::super::super::super::__types::CameraLorae2679c89 as CameraLora;
-                pub use super::super::super::super::__types::ImageSizefaa77562 as ImageSize;
-                pub use super::super::super::super::__types::Ltx2322bDistilledTextToVideoOutput0357f0f0 as Ltx2322bDistilledTextToVideoOutput;
-                pub use super::super::super::super::__types::Scheduler234ab032 as Scheduler;
-                pub use super::super::super::super::__types::VideoFilebde9511b as VideoFile;
-                pub use super::super::super::super::__types::VideoOutputType0c45f6a7 as VideoOutputType;
-                pub use super::super::super::super::__types::VideoQualityb704da84 as VideoQuality;
-                pub use super::super::super::super::__types::VideoSize231cb82b as VideoSize;
-                pub use super::super::super::super::__types::VideoSizePreset263f735e as VideoSizePreset;
-                pub use super::super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/ltx-2.3-22b/distilled/text-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Ltx2322bDistilledTextToVideoInput {
@@ -103,40 +91,40 @@ pub mod fal_ai {
                     /// Limits: 0 ≤ value ≤ 1.
                     pub distill_lora_second_pass_scale: Option<f64>,
                 }
-                impl __serde::Serialize for Ltx2322bDistilledTextToVideoInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for Ltx2322bDistilledTextToVideoInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                        __types::optional_entry(&mut map, "video_size", &self.video_size)?;
-                        __types::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                        __types::optional_entry(&mut map, "use_multiscale", &self.use_multiscale)?;
-                        __types::optional_entry(&mut map, "fps", &self.fps)?;
-                        __types::optional_entry(&mut map, "scheduler", &self.scheduler)?;
-                        __types::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                        __types::optional_entry(&mut map, "camera_lora", &self.camera_lora)?;
-                        __types::optional_entry(&mut map, "camera_lora_scale", &self.camera_lora_scale)?;
-                        __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __types::optional_entry(&mut map, "seed", &self.seed)?;
-                        __types::optional_entry(
+                        __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                        __fal::optional_entry(&mut map, "video_size", &self.video_size)?;
+                        __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
+                        __fal::optional_entry(&mut map, "use_multiscale", &self.use_multiscale)?;
+                        __fal::optional_entry(&mut map, "fps", &self.fps)?;
+                        __fal::optional_entry(&mut map, "scheduler", &self.scheduler)?;
+                        __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
+                        __fal::optional_entry(&mut map, "camera_lora", &self.camera_lora)?;
+                        __fal::optional_entry(&mut map, "camera_lora_scale", &self.camera_lora_scale)?;
+                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                        __fal::optional_entry(
                             &mut map,
                             "enable_prompt_expansion",
                             &self.enable_prompt_expansion,
                         )?;
-                        __types::optional_entry(
+                        __fal::optional_entry(
                             &mut map,
                             "enable_safety_checker",
                             &self.enable_safety_checker,
                         )?;
-                        __types::optional_entry(&mut map, "video_output_type", &self.video_output_type)?;
-                        __types::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                        __types::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
-                        __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                        __types::optional_entry(
+                        __fal::optional_entry(&mut map, "video_output_type", &self.video_output_type)?;
+                        __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
+                        __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
+                        __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                        __fal::optional_entry(
                             &mut map,
                             "distill_lora_second_pass_scale",
                             &self.distill_lora_second_pass_scale,
@@ -144,41 +132,116 @@ pub mod fal_ai {
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for Ltx2322bDistilledTextToVideoInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for Ltx2322bDistilledTextToVideoInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            prompt: __types::required_field(&mut map, "prompt")?,
-                            num_frames: __types::optional_field(&mut map, "num_frames")?,
-                            video_size: __types::optional_field(&mut map, "video_size")?,
-                            generate_audio: __types::optional_field(&mut map, "generate_audio")?,
-                            use_multiscale: __types::optional_field(&mut map, "use_multiscale")?,
-                            fps: __types::optional_field(&mut map, "fps")?,
-                            scheduler: __types::optional_field(&mut map, "scheduler")?,
-                            acceleration: __types::optional_field(&mut map, "acceleration")?,
-                            camera_lora: __types::optional_field(&mut map, "camera_lora")?,
-                            camera_lora_scale: __types::optional_field(&mut map, "camera_lora_scale")?,
-                            negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                            seed: __types::optional_field(&mut map, "seed")?,
-                            enable_prompt_expansion: __types::optional_field(
-                                &mut map,
-                                "enable_prompt_expansion",
-                            )?,
-                            enable_safety_checker: __types::optional_field(
-                                &mut map,
-                                "enable_safety_checker",
-                            )?,
-                            video_output_type: __types::optional_field(&mut map, "video_output_type")?,
-                            video_quality: __types::optional_field(&mut map, "video_quality")?,
-                            video_write_mode: __types::optional_field(&mut map, "video_write_mode")?,
-                            sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                            distill_lora_second_pass_scale: __types::optional_field(
-                                &mut map,
-                                "distill_lora_second_pass_scale",
-                            )?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = Ltx2322bDistilledTextToVideoInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `Ltx2322bDistilledTextToVideoInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<Ltx2322bDistilledTextToVideoInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                let mut f8 = None;
+                                let mut f9 = None;
+                                let mut f10 = None;
+                                let mut f11 = None;
+                                let mut f12 = None;
+                                let mut f13 = None;
+                                let mut f14 = None;
+                                let mut f15 = None;
+                                let mut f16 = None;
+                                let mut f17 = None;
+                                let mut f18 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "prompt",
+                                                "num_frames",
+                                                "video_size",
+                                                "generate_audio",
+                                                "use_multiscale",
+                                                "fps",
+                                                "scheduler",
+                                                "acceleration",
+                                                "camera_lora",
+                                                "camera_lora_scale",
+                                                "negative_prompt",
+                                                "seed",
+                                                "enable_prompt_expansion",
+                                                "enable_safety_checker",
+                                                "video_output_type",
+                                                "video_quality",
+                                                "video_write_mode",
+                                                "sync_mode",
+                                                "distill_lora_second_pass_scale",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        Some(8) => f8 = map.next_value()?,
+                                        Some(9) => f9 = map.next_value()?,
+                                        Some(10) => f10 = map.next_value()?,
+                                        Some(11) => f11 = map.next_value()?,
+                                        Some(12) => f12 = map.next_value()?,
+                                        Some(13) => f13 = map.next_value()?,
+                                        Some(14) => f14 = map.next_value()?,
+                                        Some(15) => f15 = map.next_value()?,
+                                        Some(16) => f16 = map.next_value()?,
+                                        Some(17) => f17 = map.next_value()?,
+                                        Some(18) => f18 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(Ltx2322bDistilledTextToVideoInput {
+                                    prompt: __fal::required(f0, "prompt")?,
+                                    num_frames: f1,
+                                    video_size: f2,
+                                    generate_audio: f3,
+                                    use_multiscale: f4,
+                                    fps: f5,
+                                    scheduler: f6,
+                                    acceleration: f7,
+                                    camera_lora: f8,
+                                    camera_lora_scale: f9,
+                                    negative_prompt: f10,
+                                    seed: f11,
+                                    enable_prompt_expansion: f12,
+                                    enable_safety_checker: f13,
+                                    video_output_type: f14,
+                                    video_quality: f15,
+                                    video_write_mode: f16,
+                                    sync_mode: f17,
+                                    distill_lora_second_pass_scale: f18,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl Ltx2322bDistilledTextToVideoInput {
@@ -314,716 +377,1068 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for Ltx2322bDistilledTextToVideoInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "num_frames",
+                            &self.num_frames,
+                            &__fal::Rules {
+                                minimum: Some(9f64),
+                                maximum: Some(481f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("video_size", &self.video_size, &__fal::Rules::NONE);
+                        v.field(
+                            "fps",
+                            &self.fps,
+                            &__fal::Rules {
+                                minimum: Some(1f64),
+                                maximum: Some(60f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("scheduler", &self.scheduler, &__fal::Rules::NONE);
+                        v.field("acceleration", &self.acceleration, &__fal::Rules::NONE);
+                        v.field("camera_lora", &self.camera_lora, &__fal::Rules::NONE);
+                        v.field(
+                            "camera_lora_scale",
+                            &self.camera_lora_scale,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("video_output_type", &self.video_output_type, &__fal::Rules::NONE);
+                        v.field("video_quality", &self.video_quality, &__fal::Rules::NONE);
+                        v.field("video_write_mode", &self.video_write_mode, &__fal::Rules::NONE);
+                        v.field(
+                            "distill_lora_second_pass_scale",
+                            &self.distill_lora_second_pass_scale,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                    }
+                }
+                impl Ltx2322bDistilledTextToVideoInput {
+                    /// Every rule of `fal-ai/ltx-2.3-22b/distilled/text-to-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for Ltx2322bDistilledTextToVideoInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/ltx-2.3-22b/distilled/text-to-video";
                     type Output = Ltx2322bDistilledTextToVideoOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        Ltx2322bDistilledTextToVideoInput::validate(self)
+                    }
+                }
+                /// The `Acceleration` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Acceleration {
+                    /// `"none"`
+                    None,
+                    /// `"regular"`
+                    Regular,
+                    /// `"high"`
+                    High,
+                    /// `"full"`
+                    Full,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Acceleration {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["none", "regular", "high", "full"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::None => "none",
+                            Self::Regular => "regular",
+                            Self::High => "high",
+                            Self::Full => "full",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "none" => Self::None,
+                            "regular" => Self::Regular,
+                            "high" => Self::High,
+                            "full" => Self::Full,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Acceleration {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "Acceleration",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Acceleration {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Acceleration {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Acceleration {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Acceleration {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Acceleration` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Acceleration {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `CameraLora` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum CameraLora {
+                    /// `"dolly_in"`
+                    DollyIn,
+                    /// `"dolly_out"`
+                    DollyOut,
+                    /// `"dolly_left"`
+                    DollyLeft,
+                    /// `"dolly_right"`
+                    DollyRight,
+                    /// `"jib_up"`
+                    JibUp,
+                    /// `"jib_down"`
+                    JibDown,
+                    /// `"static"`
+                    Static,
+                    /// `"none"`
+                    None,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl CameraLora {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "dolly_in",
+                        "dolly_out",
+                        "dolly_left",
+                        "dolly_right",
+                        "jib_up",
+                        "jib_down",
+                        "static",
+                        "none",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::DollyIn => "dolly_in",
+                            Self::DollyOut => "dolly_out",
+                            Self::DollyLeft => "dolly_left",
+                            Self::DollyRight => "dolly_right",
+                            Self::JibUp => "jib_up",
+                            Self::JibDown => "jib_down",
+                            Self::Static => "static",
+                            Self::None => "none",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "dolly_in" => Self::DollyIn,
+                            "dolly_out" => Self::DollyOut,
+                            "dolly_left" => Self::DollyLeft,
+                            "dolly_right" => Self::DollyRight,
+                            "jib_up" => Self::JibUp,
+                            "jib_down" => Self::JibDown,
+                            "static" => Self::Static,
+                            "none" => Self::None,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for CameraLora {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new("CameraLora", value, Self::VALUES),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for CameraLora {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for CameraLora {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for CameraLora {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for CameraLora {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `CameraLora` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for CameraLora {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `ImageSize` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Default)]
+                pub struct ImageSize {
+                    /// The `width` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `512`.
+                    /// Limits: 0 < value ≤ 14142.
+                    pub width: Option<i64>,
+                    /// The `height` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `512`.
+                    /// Limits: 0 < value ≤ 14142.
+                    pub height: Option<i64>,
+                }
+                impl __fal::serde::Serialize for ImageSize {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        __fal::optional_entry(&mut map, "width", &self.width)?;
+                        __fal::optional_entry(&mut map, "height", &self.height)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ImageSize {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ImageSize;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ImageSize` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ImageSize, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["width", "height"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ImageSize { width: f0, height: f1 })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                impl ImageSize {
+                    /// An input with every field unset, so fal applies its defaults.
+                    pub fn new() -> Self {
+                        Self { width: None, height: None }
+                    }
+                    /// Sets `width` (left out of the request until set).
+                    pub fn with_width(mut self, width: impl Into<i64>) -> Self {
+                        self.width = Some(width.into());
+                        self
+                    }
+                    /// Sets `height` (left out of the request until set).
+                    pub fn with_height(mut self, height: impl Into<i64>) -> Self {
+                        self.height = Some(height.into());
+                        self
+                    }
+                }
+                impl __fal::Validate for ImageSize {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "width",
+                            &self.width,
+                            &__fal::Rules {
+                                exclusive_minimum: Some(0f64),
+                                maximum: Some(14142f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "height",
+                            &self.height,
+                            &__fal::Rules {
+                                exclusive_minimum: Some(0f64),
+                                maximum: Some(14142f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                    }
+                }
+                /// The `Ltx2322bDistilledTextToVideoOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct Ltx2322bDistilledTextToVideoOutput {
+                    /// The `video` field.
+                    pub video: VideoFile,
+                    /// The `seed` field.
+                    ///
+                    /// Example: `149063119`.
+                    pub seed: i64,
+                    /// The `prompt` field.
+                    pub prompt: String,
+                }
+                impl __fal::serde::Serialize for Ltx2322bDistilledTextToVideoOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("video", &self.video)?;
+                        map.serialize_entry("seed", &self.seed)?;
+                        map.serialize_entry("prompt", &self.prompt)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Ltx2322bDistilledTextToVideoOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = Ltx2322bDistilledTextToVideoOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `Ltx2322bDistilledTextToVideoOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<Ltx2322bDistilledTextToVideoOutput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["video", "seed", "prompt"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        Some(2) => f2 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(Ltx2322bDistilledTextToVideoOutput {
+                                    video: __fal::required(f0, "video")?,
+                                    seed: __fal::required(f1, "seed")?,
+                                    prompt: __fal::required(f2, "prompt")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `Scheduler` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Scheduler {
+                    /// `"ltx2"`
+                    Ltx2,
+                    /// `"linear_quadratic"`
+                    LinearQuadratic,
+                    /// `"beta"`
+                    Beta,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Scheduler {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["ltx2", "linear_quadratic", "beta"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Ltx2 => "ltx2",
+                            Self::LinearQuadratic => "linear_quadratic",
+                            Self::Beta => "beta",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "ltx2" => Self::Ltx2,
+                            "linear_quadratic" => Self::LinearQuadratic,
+                            "beta" => Self::Beta,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Scheduler {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Scheduler", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Scheduler {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Scheduler {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Scheduler {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Scheduler {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Scheduler` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Scheduler {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `VideoFile` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct VideoFile {
+                    /// The `url` field.
+                    pub url: String,
+                    /// The `content_type` field.
+                    ///
+                    /// Example: `"image/png"`.
+                    pub content_type: Option<String>,
+                    /// The `file_name` field.
+                    ///
+                    /// Example: `"z9RV14K95DvU.png"`.
+                    pub file_name: Option<String>,
+                    /// The `file_size` field.
+                    ///
+                    /// Example: `4404019`.
+                    pub file_size: Option<i64>,
+                    /// The `width` field.
+                    pub width: Option<i64>,
+                    /// The `height` field.
+                    pub height: Option<i64>,
+                    /// The `fps` field.
+                    pub fps: Option<f64>,
+                    /// The `duration` field.
+                    pub duration: Option<f64>,
+                    /// The `num_frames` field.
+                    pub num_frames: Option<i64>,
+                }
+                impl __fal::serde::Serialize for VideoFile {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("url", &self.url)?;
+                        __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
+                        __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
+                        __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
+                        __fal::optional_entry(&mut map, "width", &self.width)?;
+                        __fal::optional_entry(&mut map, "height", &self.height)?;
+                        __fal::optional_entry(&mut map, "fps", &self.fps)?;
+                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                        __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for VideoFile {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = VideoFile;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `VideoFile` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<VideoFile, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                let mut f8 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "url",
+                                                "content_type",
+                                                "file_name",
+                                                "file_size",
+                                                "width",
+                                                "height",
+                                                "fps",
+                                                "duration",
+                                                "num_frames",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        Some(8) => f8 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(VideoFile {
+                                    url: __fal::required(f0, "url")?,
+                                    content_type: f1,
+                                    file_name: f2,
+                                    file_size: f3,
+                                    width: f4,
+                                    height: f5,
+                                    fps: f6,
+                                    duration: f7,
+                                    num_frames: f8,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `VideoOutputType` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum VideoOutputType {
+                    /// `"X264 (.mp4)"`
+                    X264Mp4,
+                    /// `"VP9 (.webm)"`
+                    Vp9Webm,
+                    /// `"PRORES4444 (.mov)"`
+                    Prores4444Mov,
+                    /// `"GIF (.gif)"`
+                    GifGif,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl VideoOutputType {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "X264 (.mp4)",
+                        "VP9 (.webm)",
+                        "PRORES4444 (.mov)",
+                        "GIF (.gif)",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::X264Mp4 => "X264 (.mp4)",
+                            Self::Vp9Webm => "VP9 (.webm)",
+                            Self::Prores4444Mov => "PRORES4444 (.mov)",
+                            Self::GifGif => "GIF (.gif)",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "X264 (.mp4)" => Self::X264Mp4,
+                            "VP9 (.webm)" => Self::Vp9Webm,
+                            "PRORES4444 (.mov)" => Self::Prores4444Mov,
+                            "GIF (.gif)" => Self::GifGif,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for VideoOutputType {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "VideoOutputType",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for VideoOutputType {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for VideoOutputType {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for VideoOutputType {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for VideoOutputType {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `VideoOutputType` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for VideoOutputType {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `VideoQuality` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum VideoQuality {
+                    /// `"low"`
+                    Low,
+                    /// `"medium"`
+                    Medium,
+                    /// `"high"`
+                    High,
+                    /// `"maximum"`
+                    Maximum,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl VideoQuality {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["low", "medium", "high", "maximum"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Low => "low",
+                            Self::Medium => "medium",
+                            Self::High => "high",
+                            Self::Maximum => "maximum",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "low" => Self::Low,
+                            "medium" => Self::Medium,
+                            "high" => Self::High,
+                            "maximum" => Self::Maximum,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for VideoQuality {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "VideoQuality",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for VideoQuality {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for VideoQuality {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for VideoQuality {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for VideoQuality {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `VideoQuality` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for VideoQuality {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `VideoSize` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+                pub enum VideoSize {
+                    /// The `ImageSize` form.
+                    ImageSize(ImageSize),
+                    /// The `Preset` form.
+                    Preset(VideoSizePreset),
+                }
+                impl __fal::serde::Serialize for VideoSize {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        match self {
+                            Self::ImageSize(value) => {
+                                __fal::serde::Serialize::serialize(value, serializer)
+                            }
+                            Self::Preset(value) => __fal::serde::Serialize::serialize(value, serializer),
+                        }
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for VideoSize {
+                    /// Tries each form in order, like serde's untagged enums.
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                            deserializer,
+                        )?;
+                        if let Some(arm) = value.parse::<ImageSize>() {
+                            return Ok(Self::ImageSize(arm));
+                        }
+                        if let Some(arm) = value.parse::<VideoSizePreset>() {
+                            return Ok(Self::Preset(arm));
+                        }
+                        Err(
+                            value
+                                .mismatch(
+                                    "one of the forms of `VideoSize`: `ImageSize`, `VideoSizePreset`",
+                                ),
+                        )
+                    }
+                }
+                impl From<ImageSize> for VideoSize {
+                    fn from(value: ImageSize) -> Self {
+                        Self::ImageSize(value)
+                    }
+                }
+                impl From<VideoSizePreset> for VideoSize {
+                    fn from(value: VideoSizePreset) -> Self {
+                        Self::Preset(value)
+                    }
+                }
+                impl __fal::Validate for VideoSize {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        match self {
+                            Self::ImageSize(value) => __fal::Validate::validate_at(value, v, rules),
+                            Self::Preset(value) => __fal::Validate::validate_at(value, v, rules),
+                        }
+                    }
+                }
+                /// The `VideoSizePreset` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum VideoSizePreset {
+                    /// `"square_hd"`
+                    SquareHd,
+                    /// `"square"`
+                    Square,
+                    /// `"portrait_4_3"`
+                    Portrait4_3,
+                    /// `"portrait_16_9"`
+                    Portrait16_9,
+                    /// `"landscape_4_3"`
+                    Landscape4_3,
+                    /// `"landscape_16_9"`
+                    Landscape16_9,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl VideoSizePreset {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "square_hd",
+                        "square",
+                        "portrait_4_3",
+                        "portrait_16_9",
+                        "landscape_4_3",
+                        "landscape_16_9",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::SquareHd => "square_hd",
+                            Self::Square => "square",
+                            Self::Portrait4_3 => "portrait_4_3",
+                            Self::Portrait16_9 => "portrait_16_9",
+                            Self::Landscape4_3 => "landscape_4_3",
+                            Self::Landscape16_9 => "landscape_16_9",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "square_hd" => Self::SquareHd,
+                            "square" => Self::Square,
+                            "portrait_4_3" => Self::Portrait4_3,
+                            "portrait_16_9" => Self::Portrait16_9,
+                            "landscape_4_3" => Self::Landscape4_3,
+                            "landscape_16_9" => Self::Landscape16_9,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for VideoSizePreset {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "VideoSizePreset",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for VideoSizePreset {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for VideoSizePreset {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for VideoSizePreset {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for VideoSizePreset {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `VideoSizePreset` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for VideoSizePreset {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `VideoWriteMode` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum VideoWriteMode {
+                    /// `"fast"`
+                    Fast,
+                    /// `"balanced"`
+                    Balanced,
+                    /// `"small"`
+                    Small,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl VideoWriteMode {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["fast", "balanced", "small"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Fast => "fast",
+                            Self::Balanced => "balanced",
+                            Self::Small => "small",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "fast" => Self::Fast,
+                            "balanced" => Self::Balanced,
+                            "small" => Self::Small,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for VideoWriteMode {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "VideoWriteMode",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for VideoWriteMode {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for VideoWriteMode {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for VideoWriteMode {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for VideoWriteMode {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `VideoWriteMode` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for VideoWriteMode {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `Acceleration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Accelerationfc4a51e1 {
-        /// `"none"`
-        None,
-        /// `"regular"`
-        Regular,
-        /// `"high"`
-        High,
-        /// `"full"`
-        Full,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Accelerationfc4a51e1 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::None => "none",
-                Self::Regular => "regular",
-                Self::High => "high",
-                Self::Full => "full",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Accelerationfc4a51e1 {
-        fn from(value: &str) -> Self {
-            match value {
-                "none" => Self::None,
-                "regular" => Self::Regular,
-                "high" => Self::High,
-                "full" => Self::Full,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Accelerationfc4a51e1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Accelerationfc4a51e1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `CameraLora` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum CameraLorae2679c89 {
-        /// `"dolly_in"`
-        DollyIn,
-        /// `"dolly_out"`
-        DollyOut,
-        /// `"dolly_left"`
-        DollyLeft,
-        /// `"dolly_right"`
-        DollyRight,
-        /// `"jib_up"`
-        JibUp,
-        /// `"jib_down"`
-        JibDown,
-        /// `"static"`
-        Static,
-        /// `"none"`
-        None,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl CameraLorae2679c89 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::DollyIn => "dolly_in",
-                Self::DollyOut => "dolly_out",
-                Self::DollyLeft => "dolly_left",
-                Self::DollyRight => "dolly_right",
-                Self::JibUp => "jib_up",
-                Self::JibDown => "jib_down",
-                Self::Static => "static",
-                Self::None => "none",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for CameraLorae2679c89 {
-        fn from(value: &str) -> Self {
-            match value {
-                "dolly_in" => Self::DollyIn,
-                "dolly_out" => Self::DollyOut,
-                "dolly_left" => Self::DollyLeft,
-                "dolly_right" => Self::DollyRight,
-                "jib_up" => Self::JibUp,
-                "jib_down" => Self::JibDown,
-                "static" => Self::Static,
-                "none" => Self::None,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for CameraLorae2679c89 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for CameraLorae2679c89 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ImageSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSizefaa77562 {
-        /// The `width` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub width: Option<i64>,
-        /// The `height` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub height: Option<i64>,
-    }
-    impl __serde::Serialize for ImageSizefaa77562 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-            })
-        }
-    }
-    impl ImageSizefaa77562 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { width: None, height: None }
-        }
-        /// Sets `width` (left out of the request until set).
-        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
-            self.width = Some(width.into());
-            self
-        }
-        /// Sets `height` (left out of the request until set).
-        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
-            self.height = Some(height.into());
-            self
-        }
-    }
-    /// The `Ltx2322bDistilledTextToVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Ltx2322bDistilledTextToVideoOutput0357f0f0 {
-        /// The `video` field.
-        pub video: VideoFilebde9511b,
-        /// The `seed` field.
-        ///
-        /// Example: `149063119`.
-        pub seed: i64,
-        /// The `prompt` field.
-        pub prompt: String,
-    }
-    impl __serde::Serialize for Ltx2322bDistilledTextToVideoOutput0357f0f0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Ltx2322bDistilledTextToVideoOutput0357f0f0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                seed: self::required_field(&mut map, "seed")?,
-                prompt: self::required_field(&mut map, "prompt")?,
-            })
-        }
-    }
-    /// The `Scheduler` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Scheduler234ab032 {
-        /// `"ltx2"`
-        Ltx2,
-        /// `"linear_quadratic"`
-        LinearQuadratic,
-        /// `"beta"`
-        Beta,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Scheduler234ab032 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Ltx2 => "ltx2",
-                Self::LinearQuadratic => "linear_quadratic",
-                Self::Beta => "beta",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Scheduler234ab032 {
-        fn from(value: &str) -> Self {
-            match value {
-                "ltx2" => Self::Ltx2,
-                "linear_quadratic" => Self::LinearQuadratic,
-                "beta" => Self::Beta,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Scheduler234ab032 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Scheduler234ab032 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoFile` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFilebde9511b {
-        /// The `url` field.
-        pub url: String,
-        /// The `content_type` field.
-        ///
-        /// Example: `"image/png"`.
-        pub content_type: Option<String>,
-        /// The `file_name` field.
-        ///
-        /// Example: `"z9RV14K95DvU.png"`.
-        pub file_name: Option<String>,
-        /// The `file_size` field.
-        ///
-        /// Example: `4404019`.
-        pub file_size: Option<i64>,
-        /// The `width` field.
-        pub width: Option<i64>,
-        /// The `height` field.
-        pub height: Option<i64>,
-        /// The `fps` field.
-        pub fps: Option<f64>,
-        /// The `duration` field.
-        pub duration: Option<f64>,
-        /// The `num_frames` field.
-        pub num_frames: Option<i64>,
-    }
-    impl __serde::Serialize for VideoFilebde9511b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("url", &self.url)?;
-            self::optional_entry(&mut map, "content_type", &self.content_type)?;
-            self::optional_entry(&mut map, "file_name", &self.file_name)?;
-            self::optional_entry(&mut map, "file_size", &self.file_size)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            self::optional_entry(&mut map, "fps", &self.fps)?;
-            self::optional_entry(&mut map, "duration", &self.duration)?;
-            self::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                url: self::required_field(&mut map, "url")?,
-                content_type: self::optional_field(&mut map, "content_type")?,
-                file_name: self::optional_field(&mut map, "file_name")?,
-                file_size: self::optional_field(&mut map, "file_size")?,
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-                fps: self::optional_field(&mut map, "fps")?,
-                duration: self::optional_field(&mut map, "duration")?,
-                num_frames: self::optional_field(&mut map, "num_frames")?,
-            })
-        }
-    }
-    /// The `VideoOutputType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VideoOutputType0c45f6a7 {
-        /// `"X264 (.mp4)"`
-        X264Mp4,
-        /// `"VP9 (.webm)"`
-        Vp9Webm,
-        /// `"PRORES4444 (.mov)"`
-        Prores4444Mov,
-        /// `"GIF (.gif)"`
-        GifGif,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VideoOutputType0c45f6a7 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::X264Mp4 => "X264 (.mp4)",
-                Self::Vp9Webm => "VP9 (.webm)",
-                Self::Prores4444Mov => "PRORES4444 (.mov)",
-                Self::GifGif => "GIF (.gif)",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for VideoOutputType0c45f6a7 {
-        fn from(value: &str) -> Self {
-            match value {
-                "X264 (.mp4)" => Self::X264Mp4,
-                "VP9 (.webm)" => Self::Vp9Webm,
-                "PRORES4444 (.mov)" => Self::Prores4444Mov,
-                "GIF (.gif)" => Self::GifGif,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for VideoOutputType0c45f6a7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoOutputType0c45f6a7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoQuality` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VideoQualityb704da84 {
-        /// `"low"`
-        Low,
-        /// `"medium"`
-        Medium,
-        /// `"high"`
-        High,
-        /// `"maximum"`
-        Maximum,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VideoQualityb704da84 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Low => "low",
-                Self::Medium => "medium",
-                Self::High => "high",
-                Self::Maximum => "maximum",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for VideoQualityb704da84 {
-        fn from(value: &str) -> Self {
-            match value {
-                "low" => Self::Low,
-                "medium" => Self::Medium,
-                "high" => Self::High,
-                "maximum" => Self::Maximum,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for VideoQualityb704da84 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoQualityb704da84 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum VideoSize231cb82b {
-        /// The `ImageSize` form.
-        ImageSize(ImageSizefaa77562),
-        /// The `Preset` form.
-        Preset(VideoSizePreset263f735e),
-    }
-    impl __serde::Serialize for VideoSize231cb82b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::ImageSize(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoSize231cb82b {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::ImageSize(arm));
-            }
-            if let Ok(arm) = <VideoSizePreset263f735e as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::Preset(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of VideoSize",
-                ),
-            )
-        }
-    }
-    impl From<ImageSizefaa77562> for VideoSize231cb82b {
-        fn from(value: ImageSizefaa77562) -> Self {
-            Self::ImageSize(value)
-        }
-    }
-    impl From<VideoSizePreset263f735e> for VideoSize231cb82b {
-        fn from(value: VideoSizePreset263f735e) -> Self {
-            Self::Preset(value)
-        }
-    }
-    /// The `VideoSizePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VideoSizePreset263f735e {
-        /// `"square_hd"`
-        SquareHd,
-        /// `"square"`
-        Square,
-        /// `"portrait_4_3"`
-        Portrait4_3,
-        /// `"portrait_16_9"`
-        Portrait16_9,
-        /// `"landscape_4_3"`
-        Landscape4_3,
-        /// `"landscape_16_9"`
-        Landscape16_9,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VideoSizePreset263f735e {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::SquareHd => "square_hd",
-                Self::Square => "square",
-                Self::Portrait4_3 => "portrait_4_3",
-                Self::Portrait16_9 => "portrait_16_9",
-                Self::Landscape4_3 => "landscape_4_3",
-                Self::Landscape16_9 => "landscape_16_9",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for VideoSizePreset263f735e {
-        fn from(value: &str) -> Self {
-            match value {
-                "square_hd" => Self::SquareHd,
-                "square" => Self::Square,
-                "portrait_4_3" => Self::Portrait4_3,
-                "portrait_16_9" => Self::Portrait16_9,
-                "landscape_4_3" => Self::Landscape4_3,
-                "landscape_16_9" => Self::Landscape16_9,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for VideoSizePreset263f735e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoSizePreset263f735e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoWriteMode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VideoWriteModecf64a2ee {
-        /// `"fast"`
-        Fast,
-        /// `"balanced"`
-        Balanced,
-        /// `"small"`
-        Small,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VideoWriteModecf64a2ee {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Fast => "fast",
-                Self::Balanced => "balanced",
-                Self::Small => "small",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for VideoWriteModecf64a2ee {
-        fn from(value: &str) -> Self {
-            match value {
-                "fast" => Self::Fast,
-                "balanced" => Self::Balanced,
-                "small" => Self::Small,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for VideoWriteModecf64a2ee {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoWriteModecf64a2ee {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

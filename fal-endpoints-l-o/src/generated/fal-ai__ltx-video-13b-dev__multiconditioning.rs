@@ -7,15 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `LtxVideo13bDevMulticonditioningInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `LtxVideo13bDevMulticonditioningOutput`.
         pub mod multiconditioning {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AspectRatio137222d3 as AspectRatio;
-            pub use super::super::super::__types::ConditioningTypePresetf9aee210 as ConditioningTypePreset;
-            pub use super::super::super::__types::ImageConditioningInput579b2089 as ImageConditioningInput;
-            pub use super::super::super::__types::LoRaWeight309fbdbb as LoRaWeight;
-            pub use super::super::super::__types::LtxVideo13bDevMulticonditioningOutput500971cc as LtxVideo13bDevMulticonditioningOutput;
-            pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
-            pub use super::super::super::__types::VideoConditioningInputac158863 as VideoConditioningInput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/ltx-video-13b-dev/multiconditioning`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct LtxVideo13bDevMulticonditioningInput {
@@ -115,116 +107,178 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `[]`.
                 pub videos: Option<Vec<VideoConditioningInput>>,
             }
-            impl __serde::Serialize for LtxVideo13bDevMulticonditioningInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for LtxVideo13bDevMulticonditioningInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __types::optional_entry(&mut map, "loras", &self.loras)?;
-                    __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                    __fal::optional_entry(&mut map, "loras", &self.loras)?;
+                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    __fal::optional_entry(
                         &mut map,
                         "first_pass_num_inference_steps",
                         &self.first_pass_num_inference_steps,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "second_pass_num_inference_steps",
                         &self.second_pass_num_inference_steps,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "second_pass_skip_initial_steps",
                         &self.second_pass_skip_initial_steps,
                     )?;
-                    __types::optional_entry(&mut map, "frame_rate", &self.frame_rate)?;
-                    __types::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                    __types::optional_entry(&mut map, "reverse_video", &self.reverse_video)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "frame_rate", &self.frame_rate)?;
+                    __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
+                    __fal::optional_entry(&mut map, "reverse_video", &self.reverse_video)?;
+                    __fal::optional_entry(
                         &mut map,
                         "enable_safety_checker",
                         &self.enable_safety_checker,
                     )?;
-                    __types::optional_entry(
-                        &mut map,
-                        "enable_detail_pass",
-                        &self.enable_detail_pass,
-                    )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "enable_detail_pass", &self.enable_detail_pass)?;
+                    __fal::optional_entry(
                         &mut map,
                         "temporal_adain_factor",
                         &self.temporal_adain_factor,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "tone_map_compression_ratio",
                         &self.tone_map_compression_ratio,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "constant_rate_factor",
                         &self.constant_rate_factor,
                     )?;
-                    __types::optional_entry(&mut map, "images", &self.images)?;
-                    __types::optional_entry(&mut map, "videos", &self.videos)?;
+                    __fal::optional_entry(&mut map, "images", &self.images)?;
+                    __fal::optional_entry(&mut map, "videos", &self.videos)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for LtxVideo13bDevMulticonditioningInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for LtxVideo13bDevMulticonditioningInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                        loras: __types::optional_field(&mut map, "loras")?,
-                        resolution: __types::optional_field(&mut map, "resolution")?,
-                        aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        num_frames: __types::optional_field(&mut map, "num_frames")?,
-                        first_pass_num_inference_steps: __types::optional_field(
-                            &mut map,
-                            "first_pass_num_inference_steps",
-                        )?,
-                        second_pass_num_inference_steps: __types::optional_field(
-                            &mut map,
-                            "second_pass_num_inference_steps",
-                        )?,
-                        second_pass_skip_initial_steps: __types::optional_field(
-                            &mut map,
-                            "second_pass_skip_initial_steps",
-                        )?,
-                        frame_rate: __types::optional_field(&mut map, "frame_rate")?,
-                        expand_prompt: __types::optional_field(&mut map, "expand_prompt")?,
-                        reverse_video: __types::optional_field(&mut map, "reverse_video")?,
-                        enable_safety_checker: __types::optional_field(
-                            &mut map,
-                            "enable_safety_checker",
-                        )?,
-                        enable_detail_pass: __types::optional_field(&mut map, "enable_detail_pass")?,
-                        temporal_adain_factor: __types::optional_field(
-                            &mut map,
-                            "temporal_adain_factor",
-                        )?,
-                        tone_map_compression_ratio: __types::optional_field(
-                            &mut map,
-                            "tone_map_compression_ratio",
-                        )?,
-                        constant_rate_factor: __types::optional_field(
-                            &mut map,
-                            "constant_rate_factor",
-                        )?,
-                        images: __types::optional_field(&mut map, "images")?,
-                        videos: __types::optional_field(&mut map, "videos")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LtxVideo13bDevMulticonditioningInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LtxVideo13bDevMulticonditioningInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LtxVideo13bDevMulticonditioningInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            let mut f12 = None;
+                            let mut f13 = None;
+                            let mut f14 = None;
+                            let mut f15 = None;
+                            let mut f16 = None;
+                            let mut f17 = None;
+                            let mut f18 = None;
+                            let mut f19 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "negative_prompt",
+                                            "loras",
+                                            "resolution",
+                                            "aspect_ratio",
+                                            "seed",
+                                            "num_frames",
+                                            "first_pass_num_inference_steps",
+                                            "second_pass_num_inference_steps",
+                                            "second_pass_skip_initial_steps",
+                                            "frame_rate",
+                                            "expand_prompt",
+                                            "reverse_video",
+                                            "enable_safety_checker",
+                                            "enable_detail_pass",
+                                            "temporal_adain_factor",
+                                            "tone_map_compression_ratio",
+                                            "constant_rate_factor",
+                                            "images",
+                                            "videos",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    Some(12) => f12 = map.next_value()?,
+                                    Some(13) => f13 = map.next_value()?,
+                                    Some(14) => f14 = map.next_value()?,
+                                    Some(15) => f15 = map.next_value()?,
+                                    Some(16) => f16 = map.next_value()?,
+                                    Some(17) => f17 = map.next_value()?,
+                                    Some(18) => f18 = map.next_value()?,
+                                    Some(19) => f19 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LtxVideo13bDevMulticonditioningInput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                negative_prompt: f1,
+                                loras: f2,
+                                resolution: f3,
+                                aspect_ratio: f4,
+                                seed: f5,
+                                num_frames: f6,
+                                first_pass_num_inference_steps: f7,
+                                second_pass_num_inference_steps: f8,
+                                second_pass_skip_initial_steps: f9,
+                                frame_rate: f10,
+                                expand_prompt: f11,
+                                reverse_video: f12,
+                                enable_safety_checker: f13,
+                                enable_detail_pass: f14,
+                                temporal_adain_factor: f15,
+                                tone_map_compression_ratio: f16,
+                                constant_rate_factor: f17,
+                                images: f18,
+                                videos: f19,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl LtxVideo13bDevMulticonditioningInput {
@@ -388,578 +442,890 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for LtxVideo13bDevMulticonditioningInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("loras", &self.loras, &__fal::Rules::NONE);
+                    v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                    v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                    v.field(
+                        "num_frames",
+                        &self.num_frames,
+                        &__fal::Rules {
+                            minimum: Some(9f64),
+                            maximum: Some(1441f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "first_pass_num_inference_steps",
+                        &self.first_pass_num_inference_steps,
+                        &__fal::Rules {
+                            minimum: Some(2f64),
+                            maximum: Some(50f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "second_pass_num_inference_steps",
+                        &self.second_pass_num_inference_steps,
+                        &__fal::Rules {
+                            minimum: Some(2f64),
+                            maximum: Some(50f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "second_pass_skip_initial_steps",
+                        &self.second_pass_skip_initial_steps,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(49f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "frame_rate",
+                        &self.frame_rate,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(60f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "temporal_adain_factor",
+                        &self.temporal_adain_factor,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            multiple_of: Some(0.05f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "tone_map_compression_ratio",
+                        &self.tone_map_compression_ratio,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            multiple_of: Some(0.05f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "constant_rate_factor",
+                        &self.constant_rate_factor,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(51f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("images", &self.images, &__fal::Rules::NONE);
+                    v.field("videos", &self.videos, &__fal::Rules::NONE);
+                }
+            }
+            impl LtxVideo13bDevMulticonditioningInput {
+                /// Every rule of `fal-ai/ltx-video-13b-dev/multiconditioning`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for LtxVideo13bDevMulticonditioningInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/ltx-video-13b-dev/multiconditioning";
                 type Output = LtxVideo13bDevMulticonditioningOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    LtxVideo13bDevMulticonditioningInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AspectRatio` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum AspectRatio {
+                /// `"9:16"`
+                V9_16,
+                /// `"1:1"`
+                V1_1,
+                /// `"16:9"`
+                V16_9,
+                /// `"auto"`
+                Auto,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl AspectRatio {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["9:16", "1:1", "16:9", "auto"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V9_16 => "9:16",
+                        Self::V1_1 => "1:1",
+                        Self::V16_9 => "16:9",
+                        Self::Auto => "auto",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "9:16" => Self::V9_16,
+                        "1:1" => Self::V1_1,
+                        "16:9" => Self::V16_9,
+                        "auto" => Self::Auto,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for AspectRatio {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "AspectRatio",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatio137222d3 {
-        /// `"9:16"`
-        V9_16,
-        /// `"1:1"`
-        V1_1,
-        /// `"16:9"`
-        V16_9,
-        /// `"auto"`
-        Auto,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatio137222d3 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V9_16 => "9:16",
-                Self::V1_1 => "1:1",
-                Self::V16_9 => "16:9",
-                Self::Auto => "auto",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for AspectRatio {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for AspectRatio137222d3 {
-        fn from(value: &str) -> Self {
-            match value {
-                "9:16" => Self::V9_16,
-                "1:1" => Self::V1_1,
-                "16:9" => Self::V16_9,
-                "auto" => Self::Auto,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for AspectRatio {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for AspectRatio137222d3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatio137222d3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ConditioningTypePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ConditioningTypePresetf9aee210 {
-        /// `"rgb"`
-        Rgb,
-        /// `"depth"`
-        Depth,
-        /// `"pose"`
-        Pose,
-        /// `"canny"`
-        Canny,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ConditioningTypePresetf9aee210 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Rgb => "rgb",
-                Self::Depth => "depth",
-                Self::Pose => "pose",
-                Self::Canny => "canny",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for AspectRatio {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for ConditioningTypePresetf9aee210 {
-        fn from(value: &str) -> Self {
-            match value {
-                "rgb" => Self::Rgb,
-                "depth" => Self::Depth,
-                "pose" => Self::Pose,
-                "canny" => Self::Canny,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for ConditioningTypePresetf9aee210 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ConditioningTypePresetf9aee210 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ImageConditioningInput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ImageConditioningInput579b2089 {
-        /// The `image_url` field.
-        pub image_url: fal_runtime::FileInput,
-        /// The `start_frame_num` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 1440; a multiple of 8.
-        pub start_frame_num: Option<i64>,
-        /// The `strength` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub strength: Option<f64>,
-    }
-    impl __serde::Serialize for ImageConditioningInput579b2089 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image_url", &self.image_url)?;
-            self::optional_entry(&mut map, "start_frame_num", &self.start_frame_num)?;
-            self::optional_entry(&mut map, "strength", &self.strength)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageConditioningInput579b2089 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image_url: self::required_field(&mut map, "image_url")?,
-                start_frame_num: self::optional_field(&mut map, "start_frame_num")?,
-                strength: self::optional_field(&mut map, "strength")?,
-            })
-        }
-    }
-    impl ImageConditioningInput579b2089 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(image_url: impl Into<fal_runtime::FileInput>) -> Self {
-            Self {
-                image_url: image_url.into(),
-                start_frame_num: None,
-                strength: None,
+            impl __fal::Validate for AspectRatio {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
             }
-        }
-        /// Sets `start_frame_num` (left out of the request until set).
-        pub fn with_start_frame_num(mut self, start_frame_num: impl Into<i64>) -> Self {
-            self.start_frame_num = Some(start_frame_num.into());
-            self
-        }
-        /// Sets `strength` (left out of the request until set).
-        pub fn with_strength(mut self, strength: impl Into<f64>) -> Self {
-            self.strength = Some(strength.into());
-            self
-        }
-    }
-    /// The `LoRaWeight` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LoRaWeight309fbdbb {
-        /// The `path` field.
-        pub path: String,
-        /// The `weight_name` field.
-        pub weight_name: Option<String>,
-        /// The `scale` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 4.
-        pub scale: Option<f64>,
-    }
-    impl __serde::Serialize for LoRaWeight309fbdbb {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("path", &self.path)?;
-            self::optional_entry(&mut map, "weight_name", &self.weight_name)?;
-            self::optional_entry(&mut map, "scale", &self.scale)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LoRaWeight309fbdbb {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                path: self::required_field(&mut map, "path")?,
-                weight_name: self::optional_field(&mut map, "weight_name")?,
-                scale: self::optional_field(&mut map, "scale")?,
-            })
-        }
-    }
-    impl LoRaWeight309fbdbb {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(path: impl Into<String>) -> Self {
-            Self {
-                path: path.into(),
-                weight_name: None,
-                scale: None,
+            /// The `ConditioningType` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum ConditioningType {
+                /// `"rgb"`
+                Rgb,
+                /// `"depth"`
+                Depth,
+                /// `"pose"`
+                Pose,
+                /// `"canny"`
+                Canny,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-        /// Sets `weight_name` (left out of the request until set).
-        pub fn with_weight_name(mut self, weight_name: impl Into<String>) -> Self {
-            self.weight_name = Some(weight_name.into());
-            self
-        }
-        /// Sets `scale` (left out of the request until set).
-        pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
-            self.scale = Some(scale.into());
-            self
-        }
-    }
-    /// The `LtxVideo13bDevMulticonditioningOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LtxVideo13bDevMulticonditioningOutput500971cc {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ltxv-multiconditioning-output.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `prompt` field.
-        pub prompt: String,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for LtxVideo13bDevMulticonditioningOutput500971cc {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LtxVideo13bDevMulticonditioningOutput500971cc {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                prompt: self::required_field(&mut map, "prompt")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution2fb1f30d {
-        /// `"480p"`
-        V480p,
-        /// `"720p"`
-        V720p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution2fb1f30d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V480p => "480p",
-                Self::V720p => "720p",
-                Self::Other(value) => value,
+            impl ConditioningType {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["rgb", "depth", "pose", "canny"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Rgb => "rgb",
+                        Self::Depth => "depth",
+                        Self::Pose => "pose",
+                        Self::Canny => "canny",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "rgb" => Self::Rgb,
+                        "depth" => Self::Depth,
+                        "pose" => Self::Pose,
+                        "canny" => Self::Canny,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for Resolution2fb1f30d {
-        fn from(value: &str) -> Self {
-            match value {
-                "480p" => Self::V480p,
-                "720p" => Self::V720p,
-                other => Self::Other(other.to_owned()),
+            impl ::std::str::FromStr for ConditioningType {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "ConditioningType",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Resolution2fb1f30d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution2fb1f30d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoConditioningInput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoConditioningInputac158863 {
-        /// The `video_url` field.
-        pub video_url: fal_runtime::FileInput,
-        /// The `conditioning_type` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"rgb"`.
-        /// Example: `"rgb"`.
-        pub conditioning_type: Option<ConditioningTypePresetf9aee210>,
-        /// The `preprocess` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `false`.
-        pub preprocess: Option<bool>,
-        /// The `start_frame_num` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 1440; a multiple of 8.
-        pub start_frame_num: Option<i64>,
-        /// The `strength` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub strength: Option<f64>,
-        /// The `limit_num_frames` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `false`.
-        pub limit_num_frames: Option<bool>,
-        /// The `max_num_frames` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1441`.
-        /// Example: `1441`.
-        /// Limits: 1 ≤ value ≤ 1441.
-        pub max_num_frames: Option<i64>,
-        /// The `resample_fps` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `false`.
-        pub resample_fps: Option<bool>,
-        /// The `target_fps` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `24`.
-        /// Example: `24`.
-        /// Limits: 1 ≤ value ≤ 60.
-        pub target_fps: Option<i64>,
-        /// The `reverse_video` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `false`.
-        pub reverse_video: Option<bool>,
-    }
-    impl __serde::Serialize for VideoConditioningInputac158863 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video_url", &self.video_url)?;
-            self::optional_entry(&mut map, "conditioning_type", &self.conditioning_type)?;
-            self::optional_entry(&mut map, "preprocess", &self.preprocess)?;
-            self::optional_entry(&mut map, "start_frame_num", &self.start_frame_num)?;
-            self::optional_entry(&mut map, "strength", &self.strength)?;
-            self::optional_entry(&mut map, "limit_num_frames", &self.limit_num_frames)?;
-            self::optional_entry(&mut map, "max_num_frames", &self.max_num_frames)?;
-            self::optional_entry(&mut map, "resample_fps", &self.resample_fps)?;
-            self::optional_entry(&mut map, "target_fps", &self.target_fps)?;
-            self::optional_entry(&mut map, "reverse_video", &self.reverse_video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoConditioningInputac158863 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video_url: self::required_field(&mut map, "video_url")?,
-                conditioning_type: self::optional_field(&mut map, "conditioning_type")?,
-                preprocess: self::optional_field(&mut map, "preprocess")?,
-                start_frame_num: self::optional_field(&mut map, "start_frame_num")?,
-                strength: self::optional_field(&mut map, "strength")?,
-                limit_num_frames: self::optional_field(&mut map, "limit_num_frames")?,
-                max_num_frames: self::optional_field(&mut map, "max_num_frames")?,
-                resample_fps: self::optional_field(&mut map, "resample_fps")?,
-                target_fps: self::optional_field(&mut map, "target_fps")?,
-                reverse_video: self::optional_field(&mut map, "reverse_video")?,
-            })
-        }
-    }
-    impl VideoConditioningInputac158863 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(video_url: impl Into<fal_runtime::FileInput>) -> Self {
-            Self {
-                video_url: video_url.into(),
-                conditioning_type: None,
-                preprocess: None,
-                start_frame_num: None,
-                strength: None,
-                limit_num_frames: None,
-                max_num_frames: None,
-                resample_fps: None,
-                target_fps: None,
-                reverse_video: None,
+            impl TryFrom<&str> for ConditioningType {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-        /// Sets `conditioning_type` (left out of the request until set).
-        pub fn with_conditioning_type(
-            mut self,
-            conditioning_type: impl Into<ConditioningTypePresetf9aee210>,
-        ) -> Self {
-            self.conditioning_type = Some(conditioning_type.into());
-            self
-        }
-        /// Sets `preprocess` (left out of the request until set).
-        pub fn with_preprocess(mut self, preprocess: impl Into<bool>) -> Self {
-            self.preprocess = Some(preprocess.into());
-            self
-        }
-        /// Sets `start_frame_num` (left out of the request until set).
-        pub fn with_start_frame_num(mut self, start_frame_num: impl Into<i64>) -> Self {
-            self.start_frame_num = Some(start_frame_num.into());
-            self
-        }
-        /// Sets `strength` (left out of the request until set).
-        pub fn with_strength(mut self, strength: impl Into<f64>) -> Self {
-            self.strength = Some(strength.into());
-            self
-        }
-        /// Sets `limit_num_frames` (left out of the request until set).
-        pub fn with_limit_num_frames(mut self, limit_num_frames: impl Into<bool>) -> Self {
-            self.limit_num_frames = Some(limit_num_frames.into());
-            self
-        }
-        /// Sets `max_num_frames` (left out of the request until set).
-        pub fn with_max_num_frames(mut self, max_num_frames: impl Into<i64>) -> Self {
-            self.max_num_frames = Some(max_num_frames.into());
-            self
-        }
-        /// Sets `resample_fps` (left out of the request until set).
-        pub fn with_resample_fps(mut self, resample_fps: impl Into<bool>) -> Self {
-            self.resample_fps = Some(resample_fps.into());
-            self
-        }
-        /// Sets `target_fps` (left out of the request until set).
-        pub fn with_target_fps(mut self, target_fps: impl Into<i64>) -> Self {
-            self.target_fps = Some(target_fps.into());
-            self
-        }
-        /// Sets `reverse_video` (left out of the request until set).
-        pub fn with_reverse_video(mut self, reverse_video: impl Into<bool>) -> Self {
-            self.reverse_video = Some(reverse_video.into());
-            self
+            impl ::std::fmt::Display for ConditioningType {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for ConditioningType {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ConditioningType {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `ConditioningType` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for ConditioningType {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `ImageConditioningInput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct ImageConditioningInput {
+                /// The `image_url` field.
+                pub image_url: fal_runtime::FileInput,
+                /// The `start_frame_num` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 1440; a multiple of 8.
+                pub start_frame_num: Option<i64>,
+                /// The `strength` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub strength: Option<f64>,
+            }
+            impl __fal::serde::Serialize for ImageConditioningInput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("image_url", &self.image_url)?;
+                    __fal::optional_entry(&mut map, "start_frame_num", &self.start_frame_num)?;
+                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ImageConditioningInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ImageConditioningInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ImageConditioningInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ImageConditioningInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["image_url", "start_frame_num", "strength"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ImageConditioningInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                start_frame_num: f1,
+                                strength: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl ImageConditioningInput {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(image_url: impl Into<fal_runtime::FileInput>) -> Self {
+                    Self {
+                        image_url: image_url.into(),
+                        start_frame_num: None,
+                        strength: None,
+                    }
+                }
+                /// Sets `start_frame_num` (left out of the request until set).
+                pub fn with_start_frame_num(mut self, start_frame_num: impl Into<i64>) -> Self {
+                    self.start_frame_num = Some(start_frame_num.into());
+                    self
+                }
+                /// Sets `strength` (left out of the request until set).
+                pub fn with_strength(mut self, strength: impl Into<f64>) -> Self {
+                    self.strength = Some(strength.into());
+                    self
+                }
+            }
+            impl __fal::Validate for ImageConditioningInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "start_frame_num",
+                        &self.start_frame_num,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1440f64),
+                            multiple_of: Some(8f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "strength",
+                        &self.strength,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `LoRaWeight` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct LoRaWeight {
+                /// The `path` field.
+                pub path: String,
+                /// The `weight_name` field.
+                pub weight_name: Option<String>,
+                /// The `scale` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 4.
+                pub scale: Option<f64>,
+            }
+            impl __fal::serde::Serialize for LoRaWeight {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("path", &self.path)?;
+                    __fal::optional_entry(&mut map, "weight_name", &self.weight_name)?;
+                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for LoRaWeight {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LoRaWeight;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LoRaWeight` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LoRaWeight, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["path", "weight_name", "scale"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LoRaWeight {
+                                path: __fal::required(f0, "path")?,
+                                weight_name: f1,
+                                scale: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl LoRaWeight {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(path: impl Into<String>) -> Self {
+                    Self {
+                        path: path.into(),
+                        weight_name: None,
+                        scale: None,
+                    }
+                }
+                /// Sets `weight_name` (left out of the request until set).
+                pub fn with_weight_name(mut self, weight_name: impl Into<String>) -> Self {
+                    self.weight_name = Some(weight_name.into());
+                    self
+                }
+                /// Sets `scale` (left out of the request until set).
+                pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
+                    self.scale = Some(scale.into());
+                    self
+                }
+            }
+            impl __fal::Validate for LoRaWeight {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "scale",
+                        &self.scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(4f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `LtxVideo13bDevMulticonditioningOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct LtxVideo13bDevMulticonditioningOutput {
+                /// The `video` field.
+                ///
+                /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ltxv-multiconditioning-output.mp4"}`.
+                pub video: fal_runtime::File,
+                /// The `prompt` field.
+                pub prompt: String,
+                /// The `seed` field.
+                pub seed: i64,
+            }
+            impl __fal::serde::Serialize for LtxVideo13bDevMulticonditioningOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.serialize_entry("prompt", &self.prompt)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for LtxVideo13bDevMulticonditioningOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LtxVideo13bDevMulticonditioningOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LtxVideo13bDevMulticonditioningOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LtxVideo13bDevMulticonditioningOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["video", "prompt", "seed"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LtxVideo13bDevMulticonditioningOutput {
+                                video: __fal::required(f0, "video")?,
+                                prompt: __fal::required(f1, "prompt")?,
+                                seed: __fal::required(f2, "seed")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `Resolution` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Resolution {
+                /// `"480p"`
+                V480p,
+                /// `"720p"`
+                V720p,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Resolution {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["480p", "720p"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V480p => "480p",
+                        Self::V720p => "720p",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "480p" => Self::V480p,
+                        "720p" => Self::V720p,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Resolution {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Resolution {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Resolution {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Resolution {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Resolution {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `VideoConditioningInput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct VideoConditioningInput {
+                /// The `video_url` field.
+                pub video_url: fal_runtime::FileInput,
+                /// The `conditioning_type` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `"rgb"`.
+                /// Example: `"rgb"`.
+                pub conditioning_type: Option<ConditioningType>,
+                /// The `preprocess` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `false`.
+                pub preprocess: Option<bool>,
+                /// The `start_frame_num` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 1440; a multiple of 8.
+                pub start_frame_num: Option<i64>,
+                /// The `strength` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub strength: Option<f64>,
+                /// The `limit_num_frames` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `false`.
+                pub limit_num_frames: Option<bool>,
+                /// The `max_num_frames` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1441`.
+                /// Example: `1441`.
+                /// Limits: 1 ≤ value ≤ 1441.
+                pub max_num_frames: Option<i64>,
+                /// The `resample_fps` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `false`.
+                pub resample_fps: Option<bool>,
+                /// The `target_fps` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `24`.
+                /// Example: `24`.
+                /// Limits: 1 ≤ value ≤ 60.
+                pub target_fps: Option<i64>,
+                /// The `reverse_video` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `false`.
+                pub reverse_video: Option<bool>,
+            }
+            impl __fal::serde::Serialize for VideoConditioningInput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video_url", &self.video_url)?;
+                    __fal::optional_entry(&mut map, "conditioning_type", &self.conditioning_type)?;
+                    __fal::optional_entry(&mut map, "preprocess", &self.preprocess)?;
+                    __fal::optional_entry(&mut map, "start_frame_num", &self.start_frame_num)?;
+                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                    __fal::optional_entry(&mut map, "limit_num_frames", &self.limit_num_frames)?;
+                    __fal::optional_entry(&mut map, "max_num_frames", &self.max_num_frames)?;
+                    __fal::optional_entry(&mut map, "resample_fps", &self.resample_fps)?;
+                    __fal::optional_entry(&mut map, "target_fps", &self.target_fps)?;
+                    __fal::optional_entry(&mut map, "reverse_video", &self.reverse_video)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for VideoConditioningInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = VideoConditioningInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `VideoConditioningInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<VideoConditioningInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "video_url",
+                                            "conditioning_type",
+                                            "preprocess",
+                                            "start_frame_num",
+                                            "strength",
+                                            "limit_num_frames",
+                                            "max_num_frames",
+                                            "resample_fps",
+                                            "target_fps",
+                                            "reverse_video",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(VideoConditioningInput {
+                                video_url: __fal::required(f0, "video_url")?,
+                                conditioning_type: f1,
+                                preprocess: f2,
+                                start_frame_num: f3,
+                                strength: f4,
+                                limit_num_frames: f5,
+                                max_num_frames: f6,
+                                resample_fps: f7,
+                                target_fps: f8,
+                                reverse_video: f9,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl VideoConditioningInput {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(video_url: impl Into<fal_runtime::FileInput>) -> Self {
+                    Self {
+                        video_url: video_url.into(),
+                        conditioning_type: None,
+                        preprocess: None,
+                        start_frame_num: None,
+                        strength: None,
+                        limit_num_frames: None,
+                        max_num_frames: None,
+                        resample_fps: None,
+                        target_fps: None,
+                        reverse_video: None,
+                    }
+                }
+                /// Sets `conditioning_type` (left out of the request until set).
+                pub fn with_conditioning_type(
+                    mut self,
+                    conditioning_type: impl Into<ConditioningType>,
+                ) -> Self {
+                    self.conditioning_type = Some(conditioning_type.into());
+                    self
+                }
+                /// Sets `preprocess` (left out of the request until set).
+                pub fn with_preprocess(mut self, preprocess: impl Into<bool>) -> Self {
+                    self.preprocess = Some(preprocess.into());
+                    self
+                }
+                /// Sets `start_frame_num` (left out of the request until set).
+                pub fn with_start_frame_num(mut self, start_frame_num: impl Into<i64>) -> Self {
+                    self.start_frame_num = Some(start_frame_num.into());
+                    self
+                }
+                /// Sets `strength` (left out of the request until set).
+                pub fn with_strength(mut self, strength: impl Into<f64>) -> Self {
+                    self.strength = Some(strength.into());
+                    self
+                }
+                /// Sets `limit_num_frames` (left out of the request until set).
+                pub fn with_limit_num_frames(mut self, limit_num_frames: impl Into<bool>) -> Self {
+                    self.limit_num_frames = Some(limit_num_frames.into());
+                    self
+                }
+                /// Sets `max_num_frames` (left out of the request until set).
+                pub fn with_max_num_frames(mut self, max_num_frames: impl Into<i64>) -> Self {
+                    self.max_num_frames = Some(max_num_frames.into());
+                    self
+                }
+                /// Sets `resample_fps` (left out of the request until set).
+                pub fn with_resample_fps(mut self, resample_fps: impl Into<bool>) -> Self {
+                    self.resample_fps = Some(resample_fps.into());
+                    self
+                }
+                /// Sets `target_fps` (left out of the request until set).
+                pub fn with_target_fps(mut self, target_fps: impl Into<i64>) -> Self {
+                    self.target_fps = Some(target_fps.into());
+                    self
+                }
+                /// Sets `reverse_video` (left out of the request until set).
+                pub fn with_reverse_video(mut self, reverse_video: impl Into<bool>) -> Self {
+                    self.reverse_video = Some(reverse_video.into());
+                    self
+                }
+            }
+            impl __fal::Validate for VideoConditioningInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("conditioning_type", &self.conditioning_type, &__fal::Rules::NONE);
+                    v.field(
+                        "start_frame_num",
+                        &self.start_frame_num,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1440f64),
+                            multiple_of: Some(8f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "strength",
+                        &self.strength,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "max_num_frames",
+                        &self.max_num_frames,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(1441f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "target_fps",
+                        &self.target_fps,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(60f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
         }
     }
 }

@@ -7,14 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `LtxVideoLoraMulticonditioningInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `LtxVideoLoraMulticonditioningOutput`.
         pub mod multiconditioning {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AspectRatio0381cdf5 as AspectRatio;
-            pub use super::super::super::__types::ImageCondition28d6f3e9 as ImageCondition;
-            pub use super::super::super::__types::LoRaWeightType35fe7ae11 as LoRaWeightType3;
-            pub use super::super::super::__types::LtxVideoLoraMulticonditioningOutputde1f4df7 as LtxVideoLoraMulticonditioningOutput;
-            pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
-            pub use super::super::super::__types::VideoConditionc41e127f as VideoCondition;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/ltx-video-lora/multiconditioning`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct LtxVideoLoraMulticonditioningInput {
@@ -84,74 +77,137 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `[]`.
                 pub videos: Option<Vec<VideoCondition>>,
             }
-            impl __serde::Serialize for LtxVideoLoraMulticonditioningInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for LtxVideoLoraMulticonditioningInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __types::optional_entry(&mut map, "loras", &self.loras)?;
-                    __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __types::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __types::optional_entry(&mut map, "number_of_frames", &self.number_of_frames)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                    __fal::optional_entry(&mut map, "loras", &self.loras)?;
+                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    __fal::optional_entry(&mut map, "number_of_frames", &self.number_of_frames)?;
+                    __fal::optional_entry(
                         &mut map,
                         "num_inference_steps",
                         &self.num_inference_steps,
                     )?;
-                    __types::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(
                         &mut map,
                         "enable_prompt_expansion",
                         &self.enable_prompt_expansion,
                     )?;
-                    __types::optional_entry(&mut map, "reverse_video", &self.reverse_video)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "reverse_video", &self.reverse_video)?;
+                    __fal::optional_entry(
                         &mut map,
                         "enable_safety_checker",
                         &self.enable_safety_checker,
                     )?;
-                    __types::optional_entry(&mut map, "images", &self.images)?;
-                    __types::optional_entry(&mut map, "videos", &self.videos)?;
+                    __fal::optional_entry(&mut map, "images", &self.images)?;
+                    __fal::optional_entry(&mut map, "videos", &self.videos)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for LtxVideoLoraMulticonditioningInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for LtxVideoLoraMulticonditioningInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                        loras: __types::optional_field(&mut map, "loras")?,
-                        resolution: __types::optional_field(&mut map, "resolution")?,
-                        aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                        num_frames: __types::optional_field(&mut map, "num_frames")?,
-                        number_of_frames: __types::optional_field(&mut map, "number_of_frames")?,
-                        num_inference_steps: __types::optional_field(
-                            &mut map,
-                            "num_inference_steps",
-                        )?,
-                        frames_per_second: __types::optional_field(&mut map, "frames_per_second")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        enable_prompt_expansion: __types::optional_field(
-                            &mut map,
-                            "enable_prompt_expansion",
-                        )?,
-                        reverse_video: __types::optional_field(&mut map, "reverse_video")?,
-                        enable_safety_checker: __types::optional_field(
-                            &mut map,
-                            "enable_safety_checker",
-                        )?,
-                        images: __types::optional_field(&mut map, "images")?,
-                        videos: __types::optional_field(&mut map, "videos")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LtxVideoLoraMulticonditioningInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LtxVideoLoraMulticonditioningInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LtxVideoLoraMulticonditioningInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            let mut f12 = None;
+                            let mut f13 = None;
+                            let mut f14 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "negative_prompt",
+                                            "loras",
+                                            "resolution",
+                                            "aspect_ratio",
+                                            "num_frames",
+                                            "number_of_frames",
+                                            "num_inference_steps",
+                                            "frames_per_second",
+                                            "seed",
+                                            "enable_prompt_expansion",
+                                            "reverse_video",
+                                            "enable_safety_checker",
+                                            "images",
+                                            "videos",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    Some(12) => f12 = map.next_value()?,
+                                    Some(13) => f13 = map.next_value()?,
+                                    Some(14) => f14 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LtxVideoLoraMulticonditioningInput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                negative_prompt: f1,
+                                loras: f2,
+                                resolution: f3,
+                                aspect_ratio: f4,
+                                num_frames: f5,
+                                number_of_frames: f6,
+                                num_inference_steps: f7,
+                                frames_per_second: f8,
+                                seed: f9,
+                                enable_prompt_expansion: f10,
+                                reverse_video: f11,
+                                enable_safety_checker: f12,
+                                images: f13,
+                                videos: f14,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl LtxVideoLoraMulticonditioningInput {
@@ -264,439 +320,628 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for LtxVideoLoraMulticonditioningInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("loras", &self.loras, &__fal::Rules::NONE);
+                    v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                    v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                    v.field(
+                        "num_frames",
+                        &self.num_frames,
+                        &__fal::Rules {
+                            minimum: Some(9f64),
+                            maximum: Some(161f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "number_of_frames",
+                        &self.number_of_frames,
+                        &__fal::Rules {
+                            minimum: Some(9f64),
+                            maximum: Some(161f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "num_inference_steps",
+                        &self.num_inference_steps,
+                        &__fal::Rules {
+                            minimum: Some(2f64),
+                            maximum: Some(50f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "frames_per_second",
+                        &self.frames_per_second,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(60f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("images", &self.images, &__fal::Rules::NONE);
+                    v.field("videos", &self.videos, &__fal::Rules::NONE);
+                }
+            }
+            impl LtxVideoLoraMulticonditioningInput {
+                /// Every rule of `fal-ai/ltx-video-lora/multiconditioning`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for LtxVideoLoraMulticonditioningInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/ltx-video-lora/multiconditioning";
                 type Output = LtxVideoLoraMulticonditioningOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    LtxVideoLoraMulticonditioningInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AspectRatio` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum AspectRatio {
+                /// `"16:9"`
+                V16_9,
+                /// `"1:1"`
+                V1_1,
+                /// `"9:16"`
+                V9_16,
+                /// `"auto"`
+                Auto,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl AspectRatio {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["16:9", "1:1", "9:16", "auto"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V16_9 => "16:9",
+                        Self::V1_1 => "1:1",
+                        Self::V9_16 => "9:16",
+                        Self::Auto => "auto",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "16:9" => Self::V16_9,
+                        "1:1" => Self::V1_1,
+                        "9:16" => Self::V9_16,
+                        "auto" => Self::Auto,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for AspectRatio {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "AspectRatio",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatio0381cdf5 {
-        /// `"16:9"`
-        V16_9,
-        /// `"1:1"`
-        V1_1,
-        /// `"9:16"`
-        V9_16,
-        /// `"auto"`
-        Auto,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatio0381cdf5 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V16_9 => "16:9",
-                Self::V1_1 => "1:1",
-                Self::V9_16 => "9:16",
-                Self::Auto => "auto",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for AspectRatio {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for AspectRatio0381cdf5 {
-        fn from(value: &str) -> Self {
-            match value {
-                "16:9" => Self::V16_9,
-                "1:1" => Self::V1_1,
-                "9:16" => Self::V9_16,
-                "auto" => Self::Auto,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for AspectRatio {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for AspectRatio0381cdf5 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatio0381cdf5 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ImageCondition` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ImageCondition28d6f3e9 {
-        /// The `image_url` field.
-        pub image_url: fal_runtime::FileInput,
-        /// The `start_frame_number` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 160.
-        pub start_frame_number: Option<i64>,
-        /// The `strength` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub strength: Option<f64>,
-    }
-    impl __serde::Serialize for ImageCondition28d6f3e9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image_url", &self.image_url)?;
-            self::optional_entry(&mut map, "start_frame_number", &self.start_frame_number)?;
-            self::optional_entry(&mut map, "strength", &self.strength)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageCondition28d6f3e9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image_url: self::required_field(&mut map, "image_url")?,
-                start_frame_number: self::optional_field(&mut map, "start_frame_number")?,
-                strength: self::optional_field(&mut map, "strength")?,
-            })
-        }
-    }
-    impl ImageCondition28d6f3e9 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(image_url: impl Into<fal_runtime::FileInput>) -> Self {
-            Self {
-                image_url: image_url.into(),
-                start_frame_number: None,
-                strength: None,
+            impl __fal::serde::Serialize for AspectRatio {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-        /// Sets `start_frame_number` (left out of the request until set).
-        pub fn with_start_frame_number(
-            mut self,
-            start_frame_number: impl Into<i64>,
-        ) -> Self {
-            self.start_frame_number = Some(start_frame_number.into());
-            self
-        }
-        /// Sets `strength` (left out of the request until set).
-        pub fn with_strength(mut self, strength: impl Into<f64>) -> Self {
-            self.strength = Some(strength.into());
-            self
-        }
-    }
-    /// The `LoRaWeightType3` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LoRaWeightType35fe7ae11 {
-        /// The `path` field.
-        pub path: String,
-        /// The `weight_name` field.
-        pub weight_name: Option<String>,
-        /// The `scale` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 4.
-        pub scale: Option<f64>,
-    }
-    impl __serde::Serialize for LoRaWeightType35fe7ae11 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("path", &self.path)?;
-            self::optional_entry(&mut map, "weight_name", &self.weight_name)?;
-            self::optional_entry(&mut map, "scale", &self.scale)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LoRaWeightType35fe7ae11 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                path: self::required_field(&mut map, "path")?,
-                weight_name: self::optional_field(&mut map, "weight_name")?,
-                scale: self::optional_field(&mut map, "scale")?,
-            })
-        }
-    }
-    impl LoRaWeightType35fe7ae11 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(path: impl Into<String>) -> Self {
-            Self {
-                path: path.into(),
-                weight_name: None,
-                scale: None,
+            impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                }
             }
-        }
-        /// Sets `weight_name` (left out of the request until set).
-        pub fn with_weight_name(mut self, weight_name: impl Into<String>) -> Self {
-            self.weight_name = Some(weight_name.into());
-            self
-        }
-        /// Sets `scale` (left out of the request until set).
-        pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
-            self.scale = Some(scale.into());
-            self
-        }
-    }
-    /// The `LtxVideoLoraMulticonditioningOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LtxVideoLoraMulticonditioningOutputde1f4df7 {
-        /// The `prompt` field.
-        pub prompt: String,
-        /// The `seed` field.
-        pub seed: i64,
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/gallery/ltx-multicondition.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for LtxVideoLoraMulticonditioningOutputde1f4df7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LtxVideoLoraMulticonditioningOutputde1f4df7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                prompt: self::required_field(&mut map, "prompt")?,
-                seed: self::required_field(&mut map, "seed")?,
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution2fb1f30d {
-        /// `"480p"`
-        V480p,
-        /// `"720p"`
-        V720p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution2fb1f30d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V480p => "480p",
-                Self::V720p => "720p",
-                Self::Other(value) => value,
+            impl __fal::Validate for AspectRatio {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for Resolution2fb1f30d {
-        fn from(value: &str) -> Self {
-            match value {
-                "480p" => Self::V480p,
-                "720p" => Self::V720p,
-                other => Self::Other(other.to_owned()),
+            /// The `ImageCondition` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct ImageCondition {
+                /// The `image_url` field.
+                pub image_url: fal_runtime::FileInput,
+                /// The `start_frame_number` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 160.
+                pub start_frame_number: Option<i64>,
+                /// The `strength` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub strength: Option<f64>,
             }
-        }
-    }
-    impl __serde::Serialize for Resolution2fb1f30d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution2fb1f30d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoCondition` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoConditionc41e127f {
-        /// The `video_url` field.
-        pub video_url: fal_runtime::FileInput,
-        /// The `start_frame_number` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 160.
-        pub start_frame_number: Option<i64>,
-        /// The `strength` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub strength: Option<f64>,
-    }
-    impl __serde::Serialize for VideoConditionc41e127f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video_url", &self.video_url)?;
-            self::optional_entry(&mut map, "start_frame_number", &self.start_frame_number)?;
-            self::optional_entry(&mut map, "strength", &self.strength)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoConditionc41e127f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video_url: self::required_field(&mut map, "video_url")?,
-                start_frame_number: self::optional_field(&mut map, "start_frame_number")?,
-                strength: self::optional_field(&mut map, "strength")?,
-            })
-        }
-    }
-    impl VideoConditionc41e127f {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(video_url: impl Into<fal_runtime::FileInput>) -> Self {
-            Self {
-                video_url: video_url.into(),
-                start_frame_number: None,
-                strength: None,
+            impl __fal::serde::Serialize for ImageCondition {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("image_url", &self.image_url)?;
+                    __fal::optional_entry(&mut map, "start_frame_number", &self.start_frame_number)?;
+                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                    map.end()
+                }
             }
-        }
-        /// Sets `start_frame_number` (left out of the request until set).
-        pub fn with_start_frame_number(
-            mut self,
-            start_frame_number: impl Into<i64>,
-        ) -> Self {
-            self.start_frame_number = Some(start_frame_number.into());
-            self
-        }
-        /// Sets `strength` (left out of the request until set).
-        pub fn with_strength(mut self, strength: impl Into<f64>) -> Self {
-            self.strength = Some(strength.into());
-            self
+            impl<'de> __fal::serde::Deserialize<'de> for ImageCondition {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ImageCondition;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ImageCondition` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ImageCondition, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["image_url", "start_frame_number", "strength"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ImageCondition {
+                                image_url: __fal::required(f0, "image_url")?,
+                                start_frame_number: f1,
+                                strength: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl ImageCondition {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(image_url: impl Into<fal_runtime::FileInput>) -> Self {
+                    Self {
+                        image_url: image_url.into(),
+                        start_frame_number: None,
+                        strength: None,
+                    }
+                }
+                /// Sets `start_frame_number` (left out of the request until set).
+                pub fn with_start_frame_number(
+                    mut self,
+                    start_frame_number: impl Into<i64>,
+                ) -> Self {
+                    self.start_frame_number = Some(start_frame_number.into());
+                    self
+                }
+                /// Sets `strength` (left out of the request until set).
+                pub fn with_strength(mut self, strength: impl Into<f64>) -> Self {
+                    self.strength = Some(strength.into());
+                    self
+                }
+            }
+            impl __fal::Validate for ImageCondition {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "start_frame_number",
+                        &self.start_frame_number,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(160f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "strength",
+                        &self.strength,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `LoRaWeightType3` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct LoRaWeightType3 {
+                /// The `path` field.
+                pub path: String,
+                /// The `weight_name` field.
+                pub weight_name: Option<String>,
+                /// The `scale` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 4.
+                pub scale: Option<f64>,
+            }
+            impl __fal::serde::Serialize for LoRaWeightType3 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("path", &self.path)?;
+                    __fal::optional_entry(&mut map, "weight_name", &self.weight_name)?;
+                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for LoRaWeightType3 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LoRaWeightType3;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LoRaWeightType3` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LoRaWeightType3, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["path", "weight_name", "scale"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LoRaWeightType3 {
+                                path: __fal::required(f0, "path")?,
+                                weight_name: f1,
+                                scale: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl LoRaWeightType3 {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(path: impl Into<String>) -> Self {
+                    Self {
+                        path: path.into(),
+                        weight_name: None,
+                        scale: None,
+                    }
+                }
+                /// Sets `weight_name` (left out of the request until set).
+                pub fn with_weight_name(mut self, weight_name: impl Into<String>) -> Self {
+                    self.weight_name = Some(weight_name.into());
+                    self
+                }
+                /// Sets `scale` (left out of the request until set).
+                pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
+                    self.scale = Some(scale.into());
+                    self
+                }
+            }
+            impl __fal::Validate for LoRaWeightType3 {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "scale",
+                        &self.scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(4f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `LtxVideoLoraMulticonditioningOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct LtxVideoLoraMulticonditioningOutput {
+                /// The `prompt` field.
+                pub prompt: String,
+                /// The `seed` field.
+                pub seed: i64,
+                /// The `video` field.
+                ///
+                /// Example: `{"url":"https://storage.googleapis.com/falserverless/gallery/ltx-multicondition.mp4"}`.
+                pub video: fal_runtime::File,
+            }
+            impl __fal::serde::Serialize for LtxVideoLoraMulticonditioningOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("prompt", &self.prompt)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for LtxVideoLoraMulticonditioningOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LtxVideoLoraMulticonditioningOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LtxVideoLoraMulticonditioningOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LtxVideoLoraMulticonditioningOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["prompt", "seed", "video"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LtxVideoLoraMulticonditioningOutput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                seed: __fal::required(f1, "seed")?,
+                                video: __fal::required(f2, "video")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `Resolution` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Resolution {
+                /// `"480p"`
+                V480p,
+                /// `"720p"`
+                V720p,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Resolution {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["480p", "720p"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V480p => "480p",
+                        Self::V720p => "720p",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "480p" => Self::V480p,
+                        "720p" => Self::V720p,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Resolution {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Resolution {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Resolution {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Resolution {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Resolution {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `VideoCondition` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct VideoCondition {
+                /// The `video_url` field.
+                pub video_url: fal_runtime::FileInput,
+                /// The `start_frame_number` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: 0 ≤ value ≤ 160.
+                pub start_frame_number: Option<i64>,
+                /// The `strength` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub strength: Option<f64>,
+            }
+            impl __fal::serde::Serialize for VideoCondition {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video_url", &self.video_url)?;
+                    __fal::optional_entry(&mut map, "start_frame_number", &self.start_frame_number)?;
+                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for VideoCondition {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = VideoCondition;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `VideoCondition` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<VideoCondition, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["video_url", "start_frame_number", "strength"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(VideoCondition {
+                                video_url: __fal::required(f0, "video_url")?,
+                                start_frame_number: f1,
+                                strength: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl VideoCondition {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(video_url: impl Into<fal_runtime::FileInput>) -> Self {
+                    Self {
+                        video_url: video_url.into(),
+                        start_frame_number: None,
+                        strength: None,
+                    }
+                }
+                /// Sets `start_frame_number` (left out of the request until set).
+                pub fn with_start_frame_number(
+                    mut self,
+                    start_frame_number: impl Into<i64>,
+                ) -> Self {
+                    self.start_frame_number = Some(start_frame_number.into());
+                    self
+                }
+                /// Sets `strength` (left out of the request until set).
+                pub fn with_strength(mut self, strength: impl Into<f64>) -> Self {
+                    self.strength = Some(strength.into());
+                    self
+                }
+            }
+            impl __fal::Validate for VideoCondition {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "start_frame_number",
+                        &self.start_frame_number,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(160f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "strength",
+                        &self.strength,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
         }
     }
 }

@@ -7,12 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `LtxVideoV095ExtendInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `LtxVideoV095ExtendOutput`.
         pub mod extend {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AspectRatioeff17f39 as AspectRatio;
-            pub use super::super::super::__types::LtxVideoV095ExtendOutputea994194 as LtxVideoV095ExtendOutput;
-            pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
-            pub use super::super::super::__types::VideoConditioningInputType23adb990b as VideoConditioningInputType2;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/ltx-video-v095/extend`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct LtxVideoV095ExtendInput {
@@ -44,46 +39,94 @@ pub mod fal_ai {
                 /// Example: `{"start_frame_num":24,"video_url":"https://storage.googleapis.com/falserverless/web-examples/wan/t2v.mp4"}`.
                 pub video: VideoConditioningInputType2,
             }
-            impl __serde::Serialize for LtxVideoV095ExtendInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for LtxVideoV095ExtendInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(
                         &mut map,
                         "num_inference_steps",
                         &self.num_inference_steps,
                     )?;
-                    __types::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
+                    __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
                     map.serialize_entry("video", &self.video)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for LtxVideoV095ExtendInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for LtxVideoV095ExtendInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                        resolution: __types::optional_field(&mut map, "resolution")?,
-                        aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        num_inference_steps: __types::optional_field(
-                            &mut map,
-                            "num_inference_steps",
-                        )?,
-                        expand_prompt: __types::optional_field(&mut map, "expand_prompt")?,
-                        video: __types::required_field(&mut map, "video")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LtxVideoV095ExtendInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LtxVideoV095ExtendInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LtxVideoV095ExtendInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "negative_prompt",
+                                            "resolution",
+                                            "aspect_ratio",
+                                            "seed",
+                                            "num_inference_steps",
+                                            "expand_prompt",
+                                            "video",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LtxVideoV095ExtendInput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                negative_prompt: f1,
+                                resolution: f2,
+                                aspect_ratio: f3,
+                                seed: f4,
+                                num_inference_steps: f5,
+                                expand_prompt: f6,
+                                video: __fal::required(f7, "video")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl LtxVideoV095ExtendInput {
@@ -137,285 +180,337 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for LtxVideoV095ExtendInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                    v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                    v.field(
+                        "num_inference_steps",
+                        &self.num_inference_steps,
+                        &__fal::Rules {
+                            minimum: Some(2f64),
+                            maximum: Some(50f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("video", &self.video, &__fal::Rules::NONE);
+                }
+            }
+            impl LtxVideoV095ExtendInput {
+                /// Every rule of `fal-ai/ltx-video-v095/extend`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for LtxVideoV095ExtendInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/ltx-video-v095/extend";
                 type Output = LtxVideoV095ExtendOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    LtxVideoV095ExtendInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AspectRatio` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum AspectRatio {
+                /// `"9:16"`
+                V9_16,
+                /// `"16:9"`
+                V16_9,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl AspectRatio {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["9:16", "16:9"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V9_16 => "9:16",
+                        Self::V16_9 => "16:9",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "9:16" => Self::V9_16,
+                        "16:9" => Self::V16_9,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for AspectRatio {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "AspectRatio",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatioeff17f39 {
-        /// `"9:16"`
-        V9_16,
-        /// `"16:9"`
-        V16_9,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatioeff17f39 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V9_16 => "9:16",
-                Self::V16_9 => "16:9",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for AspectRatio {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for AspectRatioeff17f39 {
-        fn from(value: &str) -> Self {
-            match value {
-                "9:16" => Self::V9_16,
-                "16:9" => Self::V16_9,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for AspectRatio {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for AspectRatioeff17f39 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatioeff17f39 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `LtxVideoV095ExtendOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LtxVideoV095ExtendOutputea994194 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ltx-v095_extend.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for LtxVideoV095ExtendOutputea994194 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LtxVideoV095ExtendOutputea994194 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution2fb1f30d {
-        /// `"480p"`
-        V480p,
-        /// `"720p"`
-        V720p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution2fb1f30d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V480p => "480p",
-                Self::V720p => "720p",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for AspectRatio {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for Resolution2fb1f30d {
-        fn from(value: &str) -> Self {
-            match value {
-                "480p" => Self::V480p,
-                "720p" => Self::V720p,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Resolution2fb1f30d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution2fb1f30d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoConditioningInputType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoConditioningInputType23adb990b {
-        /// The `video_url` field.
-        pub video_url: fal_runtime::FileInput,
-        /// The `start_frame_num` field.
-        ///
-        /// Limits: 0 ≤ value ≤ 120; a multiple of 8.
-        pub start_frame_num: i64,
-    }
-    impl __serde::Serialize for VideoConditioningInputType23adb990b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video_url", &self.video_url)?;
-            map.serialize_entry("start_frame_num", &self.start_frame_num)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoConditioningInputType23adb990b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video_url: self::required_field(&mut map, "video_url")?,
-                start_frame_num: self::required_field(&mut map, "start_frame_num")?,
-            })
-        }
-    }
-    impl VideoConditioningInputType23adb990b {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            video_url: impl Into<fal_runtime::FileInput>,
-            start_frame_num: impl Into<i64>,
-        ) -> Self {
-            Self {
-                video_url: video_url.into(),
-                start_frame_num: start_frame_num.into(),
+            impl __fal::Validate for AspectRatio {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `LtxVideoV095ExtendOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct LtxVideoV095ExtendOutput {
+                /// The `video` field.
+                ///
+                /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ltx-v095_extend.mp4"}`.
+                pub video: fal_runtime::File,
+                /// The `seed` field.
+                pub seed: i64,
+            }
+            impl __fal::serde::Serialize for LtxVideoV095ExtendOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for LtxVideoV095ExtendOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LtxVideoV095ExtendOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LtxVideoV095ExtendOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LtxVideoV095ExtendOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["video", "seed"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LtxVideoV095ExtendOutput {
+                                video: __fal::required(f0, "video")?,
+                                seed: __fal::required(f1, "seed")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `Resolution` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Resolution {
+                /// `"480p"`
+                V480p,
+                /// `"720p"`
+                V720p,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Resolution {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["480p", "720p"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V480p => "480p",
+                        Self::V720p => "720p",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "480p" => Self::V480p,
+                        "720p" => Self::V720p,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Resolution {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Resolution {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Resolution {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Resolution {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Resolution {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `VideoConditioningInputType2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct VideoConditioningInputType2 {
+                /// The `video_url` field.
+                pub video_url: fal_runtime::FileInput,
+                /// The `start_frame_num` field.
+                ///
+                /// Limits: 0 ≤ value ≤ 120; a multiple of 8.
+                pub start_frame_num: i64,
+            }
+            impl __fal::serde::Serialize for VideoConditioningInputType2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video_url", &self.video_url)?;
+                    map.serialize_entry("start_frame_num", &self.start_frame_num)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for VideoConditioningInputType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = VideoConditioningInputType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `VideoConditioningInputType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<VideoConditioningInputType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["video_url", "start_frame_num"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(VideoConditioningInputType2 {
+                                video_url: __fal::required(f0, "video_url")?,
+                                start_frame_num: __fal::required(f1, "start_frame_num")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl VideoConditioningInputType2 {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(
+                    video_url: impl Into<fal_runtime::FileInput>,
+                    start_frame_num: impl Into<i64>,
+                ) -> Self {
+                    Self {
+                        video_url: video_url.into(),
+                        start_frame_num: start_frame_num.into(),
+                    }
+                }
+            }
+            impl __fal::Validate for VideoConditioningInputType2 {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "start_frame_num",
+                        &self.start_frame_num,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(120f64),
+                            multiple_of: Some(8f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
             }
         }
     }

@@ -5,14 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `Ltx23VideoTrainerInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Ltx23VideoTrainerOutput`.
     pub mod ltx23_video_trainer {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::AspectRatio291d9b4b as AspectRatio;
-        pub use super::super::__types::Ltx23VideoTrainerOutput6efb2156 as Ltx23VideoTrainerOutput;
-        pub use super::super::__types::Resolutionc7521bc8 as Resolution;
-        pub use super::super::__types::Validation86003188 as Validation;
-        pub use super::super::__types::ValidationAspectRatiob70b54df as ValidationAspectRatio;
-        pub use super::super::__types::ValidationResolution489b626c as ValidationResolution;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/ltx23-video-trainer`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Ltx23VideoTrainerInput {
@@ -137,74 +130,74 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `true`.
             pub generate_audio_in_validation: Option<bool>,
         }
-        impl __serde::Serialize for Ltx23VideoTrainerInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for Ltx23VideoTrainerInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("training_data_url", &self.training_data_url)?;
-                __types::optional_entry(&mut map, "rank", &self.rank)?;
-                __types::optional_entry(&mut map, "number_of_steps", &self.number_of_steps)?;
-                __types::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
-                __types::optional_entry(&mut map, "number_of_frames", &self.number_of_frames)?;
-                __types::optional_entry(&mut map, "frame_rate", &self.frame_rate)?;
-                __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __types::optional_entry(&mut map, "trigger_phrase", &self.trigger_phrase)?;
-                __types::optional_entry(&mut map, "auto_scale_input", &self.auto_scale_input)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "rank", &self.rank)?;
+                __fal::optional_entry(&mut map, "number_of_steps", &self.number_of_steps)?;
+                __fal::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
+                __fal::optional_entry(&mut map, "number_of_frames", &self.number_of_frames)?;
+                __fal::optional_entry(&mut map, "frame_rate", &self.frame_rate)?;
+                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                __fal::optional_entry(&mut map, "trigger_phrase", &self.trigger_phrase)?;
+                __fal::optional_entry(&mut map, "auto_scale_input", &self.auto_scale_input)?;
+                __fal::optional_entry(
                     &mut map,
                     "split_input_into_scenes",
                     &self.split_input_into_scenes,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "split_input_duration_threshold",
                     &self.split_input_duration_threshold,
                 )?;
-                __types::optional_entry(&mut map, "debug_dataset", &self.debug_dataset)?;
-                __types::optional_entry(&mut map, "with_audio", &self.with_audio)?;
-                __types::optional_entry(&mut map, "audio_normalize", &self.audio_normalize)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "debug_dataset", &self.debug_dataset)?;
+                __fal::optional_entry(&mut map, "with_audio", &self.with_audio)?;
+                __fal::optional_entry(&mut map, "audio_normalize", &self.audio_normalize)?;
+                __fal::optional_entry(
                     &mut map,
                     "audio_preserve_pitch",
                     &self.audio_preserve_pitch,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "first_frame_conditioning_p",
                     &self.first_frame_conditioning_p,
                 )?;
-                __types::optional_entry(&mut map, "validation", &self.validation)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "validation", &self.validation)?;
+                __fal::optional_entry(
                     &mut map,
                     "validation_negative_prompt",
                     &self.validation_negative_prompt,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "validation_number_of_frames",
                     &self.validation_number_of_frames,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "validation_frame_rate",
                     &self.validation_frame_rate,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "validation_resolution",
                     &self.validation_resolution,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "validation_aspect_ratio",
                     &self.validation_aspect_ratio,
                 )?;
-                __types::optional_entry(&mut map, "stg_scale", &self.stg_scale)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "stg_scale", &self.stg_scale)?;
+                __fal::optional_entry(
                     &mut map,
                     "generate_audio_in_validation",
                     &self.generate_audio_in_validation,
@@ -212,68 +205,140 @@ pub mod fal_ai {
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for Ltx23VideoTrainerInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for Ltx23VideoTrainerInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    training_data_url: __types::required_field(&mut map, "training_data_url")?,
-                    rank: __types::optional_field(&mut map, "rank")?,
-                    number_of_steps: __types::optional_field(&mut map, "number_of_steps")?,
-                    learning_rate: __types::optional_field(&mut map, "learning_rate")?,
-                    number_of_frames: __types::optional_field(&mut map, "number_of_frames")?,
-                    frame_rate: __types::optional_field(&mut map, "frame_rate")?,
-                    resolution: __types::optional_field(&mut map, "resolution")?,
-                    aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                    trigger_phrase: __types::optional_field(&mut map, "trigger_phrase")?,
-                    auto_scale_input: __types::optional_field(&mut map, "auto_scale_input")?,
-                    split_input_into_scenes: __types::optional_field(
-                        &mut map,
-                        "split_input_into_scenes",
-                    )?,
-                    split_input_duration_threshold: __types::optional_field(
-                        &mut map,
-                        "split_input_duration_threshold",
-                    )?,
-                    debug_dataset: __types::optional_field(&mut map, "debug_dataset")?,
-                    with_audio: __types::optional_field(&mut map, "with_audio")?,
-                    audio_normalize: __types::optional_field(&mut map, "audio_normalize")?,
-                    audio_preserve_pitch: __types::optional_field(
-                        &mut map,
-                        "audio_preserve_pitch",
-                    )?,
-                    first_frame_conditioning_p: __types::optional_field(
-                        &mut map,
-                        "first_frame_conditioning_p",
-                    )?,
-                    validation: __types::optional_field(&mut map, "validation")?,
-                    validation_negative_prompt: __types::optional_field(
-                        &mut map,
-                        "validation_negative_prompt",
-                    )?,
-                    validation_number_of_frames: __types::optional_field(
-                        &mut map,
-                        "validation_number_of_frames",
-                    )?,
-                    validation_frame_rate: __types::optional_field(
-                        &mut map,
-                        "validation_frame_rate",
-                    )?,
-                    validation_resolution: __types::optional_field(
-                        &mut map,
-                        "validation_resolution",
-                    )?,
-                    validation_aspect_ratio: __types::optional_field(
-                        &mut map,
-                        "validation_aspect_ratio",
-                    )?,
-                    stg_scale: __types::optional_field(&mut map, "stg_scale")?,
-                    generate_audio_in_validation: __types::optional_field(
-                        &mut map,
-                        "generate_audio_in_validation",
-                    )?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Ltx23VideoTrainerInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Ltx23VideoTrainerInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Ltx23VideoTrainerInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        let mut f10 = None;
+                        let mut f11 = None;
+                        let mut f12 = None;
+                        let mut f13 = None;
+                        let mut f14 = None;
+                        let mut f15 = None;
+                        let mut f16 = None;
+                        let mut f17 = None;
+                        let mut f18 = None;
+                        let mut f19 = None;
+                        let mut f20 = None;
+                        let mut f21 = None;
+                        let mut f22 = None;
+                        let mut f23 = None;
+                        let mut f24 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "training_data_url",
+                                        "rank",
+                                        "number_of_steps",
+                                        "learning_rate",
+                                        "number_of_frames",
+                                        "frame_rate",
+                                        "resolution",
+                                        "aspect_ratio",
+                                        "trigger_phrase",
+                                        "auto_scale_input",
+                                        "split_input_into_scenes",
+                                        "split_input_duration_threshold",
+                                        "debug_dataset",
+                                        "with_audio",
+                                        "audio_normalize",
+                                        "audio_preserve_pitch",
+                                        "first_frame_conditioning_p",
+                                        "validation",
+                                        "validation_negative_prompt",
+                                        "validation_number_of_frames",
+                                        "validation_frame_rate",
+                                        "validation_resolution",
+                                        "validation_aspect_ratio",
+                                        "stg_scale",
+                                        "generate_audio_in_validation",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                Some(10) => f10 = map.next_value()?,
+                                Some(11) => f11 = map.next_value()?,
+                                Some(12) => f12 = map.next_value()?,
+                                Some(13) => f13 = map.next_value()?,
+                                Some(14) => f14 = map.next_value()?,
+                                Some(15) => f15 = map.next_value()?,
+                                Some(16) => f16 = map.next_value()?,
+                                Some(17) => f17 = map.next_value()?,
+                                Some(18) => f18 = map.next_value()?,
+                                Some(19) => f19 = map.next_value()?,
+                                Some(20) => f20 = map.next_value()?,
+                                Some(21) => f21 = map.next_value()?,
+                                Some(22) => f22 = map.next_value()?,
+                                Some(23) => f23 = map.next_value()?,
+                                Some(24) => f24 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Ltx23VideoTrainerInput {
+                            training_data_url: __fal::required(f0, "training_data_url")?,
+                            rank: f1,
+                            number_of_steps: f2,
+                            learning_rate: f3,
+                            number_of_frames: f4,
+                            frame_rate: f5,
+                            resolution: f6,
+                            aspect_ratio: f7,
+                            trigger_phrase: f8,
+                            auto_scale_input: f9,
+                            split_input_into_scenes: f10,
+                            split_input_duration_threshold: f11,
+                            debug_dataset: f12,
+                            with_audio: f13,
+                            audio_normalize: f14,
+                            audio_preserve_pitch: f15,
+                            first_frame_conditioning_p: f16,
+                            validation: f17,
+                            validation_negative_prompt: f18,
+                            validation_number_of_frames: f19,
+                            validation_frame_rate: f20,
+                            validation_resolution: f21,
+                            validation_aspect_ratio: f22,
+                            stg_scale: f23,
+                            generate_audio_in_validation: f24,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl Ltx23VideoTrainerInput {
@@ -463,400 +528,629 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for Ltx23VideoTrainerInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/ltx23-video-trainer";
-            type Output = Ltx23VideoTrainerOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for Ltx23VideoTrainerInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "rank",
+                    &self.rank,
+                    &__fal::Rules {
+                        listed: Some(&[8f64, 16f64, 32f64, 64f64, 128f64]),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "number_of_steps",
+                    &self.number_of_steps,
+                    &__fal::Rules {
+                        minimum: Some(100f64),
+                        maximum: Some(20000f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "learning_rate",
+                    &self.learning_rate,
+                    &__fal::Rules {
+                        minimum: Some(0.000001f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "number_of_frames",
+                    &self.number_of_frames,
+                    &__fal::Rules {
+                        minimum: Some(9f64),
+                        maximum: Some(121f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "frame_rate",
+                    &self.frame_rate,
+                    &__fal::Rules {
+                        minimum: Some(8f64),
+                        maximum: Some(60f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                v.field(
+                    "split_input_duration_threshold",
+                    &self.split_input_duration_threshold,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(60f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "first_frame_conditioning_p",
+                    &self.first_frame_conditioning_p,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "validation",
+                    &self.validation,
+                    &__fal::Rules {
+                        max_items: Some(2u64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "validation_number_of_frames",
+                    &self.validation_number_of_frames,
+                    &__fal::Rules {
+                        minimum: Some(9f64),
+                        maximum: Some(121f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "validation_frame_rate",
+                    &self.validation_frame_rate,
+                    &__fal::Rules {
+                        minimum: Some(8f64),
+                        maximum: Some(60f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "validation_resolution",
+                    &self.validation_resolution,
+                    &__fal::Rules::NONE,
+                );
+                v.field(
+                    "validation_aspect_ratio",
+                    &self.validation_aspect_ratio,
+                    &__fal::Rules::NONE,
+                );
+                v.field(
+                    "stg_scale",
+                    &self.stg_scale,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(3f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl Ltx23VideoTrainerInput {
+            /// Every rule of `fal-ai/ltx23-video-trainer`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatio291d9b4b {
-        /// `"16:9"`
-        V16_9,
-        /// `"1:1"`
-        V1_1,
-        /// `"9:16"`
-        V9_16,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatio291d9b4b {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V16_9 => "16:9",
-                Self::V1_1 => "1:1",
-                Self::V9_16 => "9:16",
-                Self::Other(value) => value,
+        impl fal_runtime::Endpoint for Ltx23VideoTrainerInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/ltx23-video-trainer";
+            type Output = Ltx23VideoTrainerOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                Ltx23VideoTrainerInput::validate(self)
             }
         }
-    }
-    impl From<&str> for AspectRatio291d9b4b {
-        fn from(value: &str) -> Self {
-            match value {
-                "16:9" => Self::V16_9,
-                "1:1" => Self::V1_1,
-                "9:16" => Self::V9_16,
-                other => Self::Other(other.to_owned()),
+        /// The `AspectRatio` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum AspectRatio {
+            /// `"16:9"`
+            V16_9,
+            /// `"1:1"`
+            V1_1,
+            /// `"9:16"`
+            V9_16,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl AspectRatio {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["16:9", "1:1", "9:16"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::V16_9 => "16:9",
+                    Self::V1_1 => "1:1",
+                    Self::V9_16 => "9:16",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "16:9" => Self::V16_9,
+                    "1:1" => Self::V1_1,
+                    "9:16" => Self::V9_16,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for AspectRatio291d9b4b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatio291d9b4b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Ltx23VideoTrainerOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Ltx23VideoTrainerOutput6efb2156 {
-        /// The `video` field.
-        pub video: Option<fal_runtime::File>,
-        /// The `lora_file` field.
-        pub lora_file: fal_runtime::File,
-        /// The `config_file` field.
-        pub config_file: fal_runtime::File,
-        /// The `debug_dataset` field.
-        pub debug_dataset: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for Ltx23VideoTrainerOutput6efb2156 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "video", &self.video)?;
-            map.serialize_entry("lora_file", &self.lora_file)?;
-            map.serialize_entry("config_file", &self.config_file)?;
-            self::optional_entry(&mut map, "debug_dataset", &self.debug_dataset)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Ltx23VideoTrainerOutput6efb2156 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::optional_field(&mut map, "video")?,
-                lora_file: self::required_field(&mut map, "lora_file")?,
-                config_file: self::required_field(&mut map, "config_file")?,
-                debug_dataset: self::optional_field(&mut map, "debug_dataset")?,
-            })
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolutionc7521bc8 {
-        /// `"low"`
-        Low,
-        /// `"medium"`
-        Medium,
-        /// `"high"`
-        High,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolutionc7521bc8 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Low => "low",
-                Self::Medium => "medium",
-                Self::High => "high",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for AspectRatio {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "AspectRatio",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for Resolutionc7521bc8 {
-        fn from(value: &str) -> Self {
-            match value {
-                "low" => Self::Low,
-                "medium" => Self::Medium,
-                "high" => Self::High,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for AspectRatio {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for Resolutionc7521bc8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolutionc7521bc8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Validation` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Validation86003188 {
-        /// The `prompt` field.
-        pub prompt: String,
-        /// The `image_url` field.
-        pub image_url: Option<fal_runtime::FileInput>,
-    }
-    impl __serde::Serialize for Validation86003188 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            self::optional_entry(&mut map, "image_url", &self.image_url)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Validation86003188 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                prompt: self::required_field(&mut map, "prompt")?,
-                image_url: self::optional_field(&mut map, "image_url")?,
-            })
-        }
-    }
-    impl Validation86003188 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(prompt: impl Into<String>) -> Self {
-            Self {
-                prompt: prompt.into(),
-                image_url: None,
+        impl ::std::fmt::Display for AspectRatio {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
             }
         }
-        /// Sets `image_url` (left out of the request until set).
-        pub fn with_image_url(
-            mut self,
-            image_url: impl Into<fal_runtime::FileInput>,
-        ) -> Self {
-            self.image_url = Some(image_url.into());
-            self
-        }
-    }
-    /// The `ValidationAspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ValidationAspectRatiob70b54df {
-        /// `"16:9"`
-        V16_9,
-        /// `"1:1"`
-        V1_1,
-        /// `"9:16"`
-        V9_16,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ValidationAspectRatiob70b54df {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V16_9 => "16:9",
-                Self::V1_1 => "1:1",
-                Self::V9_16 => "9:16",
-                Self::Other(value) => value,
+        impl __fal::serde::Serialize for AspectRatio {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
         }
-    }
-    impl From<&str> for ValidationAspectRatiob70b54df {
-        fn from(value: &str) -> Self {
-            match value {
-                "16:9" => Self::V16_9,
-                "1:1" => Self::V1_1,
-                "9:16" => Self::V9_16,
-                other => Self::Other(other.to_owned()),
+        impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
             }
         }
-    }
-    impl __serde::Serialize for ValidationAspectRatiob70b54df {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ValidationAspectRatiob70b54df {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ValidationResolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ValidationResolution489b626c {
-        /// `"low"`
-        Low,
-        /// `"medium"`
-        Medium,
-        /// `"high"`
-        High,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ValidationResolution489b626c {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Low => "low",
-                Self::Medium => "medium",
-                Self::High => "high",
-                Self::Other(value) => value,
+        impl __fal::Validate for AspectRatio {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
             }
         }
-    }
-    impl From<&str> for ValidationResolution489b626c {
-        fn from(value: &str) -> Self {
-            match value {
-                "low" => Self::Low,
-                "medium" => Self::Medium,
-                "high" => Self::High,
-                other => Self::Other(other.to_owned()),
+        /// The `Ltx23VideoTrainerOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Ltx23VideoTrainerOutput {
+            /// The `video` field.
+            pub video: Option<fal_runtime::File>,
+            /// The `lora_file` field.
+            pub lora_file: fal_runtime::File,
+            /// The `config_file` field.
+            pub config_file: fal_runtime::File,
+            /// The `debug_dataset` field.
+            pub debug_dataset: Option<fal_runtime::File>,
+        }
+        impl __fal::serde::Serialize for Ltx23VideoTrainerOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                __fal::optional_entry(&mut map, "video", &self.video)?;
+                map.serialize_entry("lora_file", &self.lora_file)?;
+                map.serialize_entry("config_file", &self.config_file)?;
+                __fal::optional_entry(&mut map, "debug_dataset", &self.debug_dataset)?;
+                map.end()
             }
         }
-    }
-    impl __serde::Serialize for ValidationResolution489b626c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl<'de> __fal::serde::Deserialize<'de> for Ltx23VideoTrainerOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Ltx23VideoTrainerOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Ltx23VideoTrainerOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Ltx23VideoTrainerOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &["video", "lora_file", "config_file", "debug_dataset"],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = map.next_value()?,
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                Some(3) => f3 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Ltx23VideoTrainerOutput {
+                            video: f0,
+                            lora_file: __fal::required(f1, "lora_file")?,
+                            config_file: __fal::required(f2, "config_file")?,
+                            debug_dataset: f3,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for ValidationResolution489b626c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        /// The `Resolution` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Resolution {
+            /// `"low"`
+            Low,
+            /// `"medium"`
+            Medium,
+            /// `"high"`
+            High,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Resolution {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["low", "medium", "high"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Low => "low",
+                    Self::Medium => "medium",
+                    Self::High => "high",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "low" => Self::Low,
+                    "medium" => Self::Medium,
+                    "high" => Self::High,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Resolution {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Resolution {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Resolution {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Resolution {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Resolution {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `Validation` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Validation {
+            /// The `prompt` field.
+            pub prompt: String,
+            /// The `image_url` field.
+            pub image_url: Option<fal_runtime::FileInput>,
+        }
+        impl __fal::serde::Serialize for Validation {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("prompt", &self.prompt)?;
+                __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Validation {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Validation;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Validation` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Validation, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["prompt", "image_url"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Validation {
+                            prompt: __fal::required(f0, "prompt")?,
+                            image_url: f1,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        impl Validation {
+            /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+            pub fn new(prompt: impl Into<String>) -> Self {
+                Self {
+                    prompt: prompt.into(),
+                    image_url: None,
+                }
+            }
+            /// Sets `image_url` (left out of the request until set).
+            pub fn with_image_url(
+                mut self,
+                image_url: impl Into<fal_runtime::FileInput>,
+            ) -> Self {
+                self.image_url = Some(image_url.into());
+                self
+            }
+        }
+        impl __fal::Validate for Validation {
+            fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+        }
+        /// The `ValidationAspectRatio` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum ValidationAspectRatio {
+            /// `"16:9"`
+            V16_9,
+            /// `"1:1"`
+            V1_1,
+            /// `"9:16"`
+            V9_16,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl ValidationAspectRatio {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["16:9", "1:1", "9:16"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::V16_9 => "16:9",
+                    Self::V1_1 => "1:1",
+                    Self::V9_16 => "9:16",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "16:9" => Self::V16_9,
+                    "1:1" => Self::V1_1,
+                    "9:16" => Self::V9_16,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for ValidationAspectRatio {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "ValidationAspectRatio",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for ValidationAspectRatio {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for ValidationAspectRatio {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for ValidationAspectRatio {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for ValidationAspectRatio {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(
+                    deserializer,
+                    "a `ValidationAspectRatio` string",
+                    Self::from_wire,
+                )
+            }
+        }
+        impl __fal::Validate for ValidationAspectRatio {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `ValidationResolution` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum ValidationResolution {
+            /// `"low"`
+            Low,
+            /// `"medium"`
+            Medium,
+            /// `"high"`
+            High,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl ValidationResolution {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["low", "medium", "high"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Low => "low",
+                    Self::Medium => "medium",
+                    Self::High => "high",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "low" => Self::Low,
+                    "medium" => Self::Medium,
+                    "high" => Self::High,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for ValidationResolution {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "ValidationResolution",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for ValidationResolution {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for ValidationResolution {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for ValidationResolution {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for ValidationResolution {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(
+                    deserializer,
+                    "a `ValidationResolution` string",
+                    Self::from_wire,
+                )
+            }
+        }
+        impl __fal::Validate for ValidationResolution {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

@@ -5,12 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `Ltxv13b098DistilledInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Ltxv13b098DistilledOutput`.
     pub mod ltxv_13b_098_distilled {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::AspectRatio74df4201 as AspectRatio;
-        pub use super::super::__types::LoRaWeight309fbdbb as LoRaWeight;
-        pub use super::super::__types::Ltxv13b098DistilledOutput362eebb1 as Ltxv13b098DistilledOutput;
-        pub use super::super::__types::Resolution2fb1f30d as Resolution;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/ltxv-13b-098-distilled`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Ltxv13b098DistilledInput {
@@ -97,54 +92,50 @@ pub mod fal_ai {
             /// Limits: 0 ≤ value ≤ 1; a multiple of 0.05.
             pub tone_map_compression_ratio: Option<f64>,
         }
-        impl __serde::Serialize for Ltxv13b098DistilledInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for Ltxv13b098DistilledInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("prompt", &self.prompt)?;
-                __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __types::optional_entry(&mut map, "loras", &self.loras)?;
-                __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                __fal::optional_entry(&mut map, "loras", &self.loras)?;
+                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                __fal::optional_entry(
                     &mut map,
                     "first_pass_num_inference_steps",
                     &self.first_pass_num_inference_steps,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "second_pass_num_inference_steps",
                     &self.second_pass_num_inference_steps,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "second_pass_skip_initial_steps",
                     &self.second_pass_skip_initial_steps,
                 )?;
-                __types::optional_entry(&mut map, "frame_rate", &self.frame_rate)?;
-                __types::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
-                __types::optional_entry(&mut map, "reverse_video", &self.reverse_video)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "frame_rate", &self.frame_rate)?;
+                __fal::optional_entry(&mut map, "expand_prompt", &self.expand_prompt)?;
+                __fal::optional_entry(&mut map, "reverse_video", &self.reverse_video)?;
+                __fal::optional_entry(
                     &mut map,
                     "enable_safety_checker",
                     &self.enable_safety_checker,
                 )?;
-                __types::optional_entry(
-                    &mut map,
-                    "enable_detail_pass",
-                    &self.enable_detail_pass,
-                )?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "enable_detail_pass", &self.enable_detail_pass)?;
+                __fal::optional_entry(
                     &mut map,
                     "temporal_adain_factor",
                     &self.temporal_adain_factor,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "tone_map_compression_ratio",
                     &self.tone_map_compression_ratio,
@@ -152,48 +143,108 @@ pub mod fal_ai {
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for Ltxv13b098DistilledInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for Ltxv13b098DistilledInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                    loras: __types::optional_field(&mut map, "loras")?,
-                    resolution: __types::optional_field(&mut map, "resolution")?,
-                    aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    num_frames: __types::optional_field(&mut map, "num_frames")?,
-                    first_pass_num_inference_steps: __types::optional_field(
-                        &mut map,
-                        "first_pass_num_inference_steps",
-                    )?,
-                    second_pass_num_inference_steps: __types::optional_field(
-                        &mut map,
-                        "second_pass_num_inference_steps",
-                    )?,
-                    second_pass_skip_initial_steps: __types::optional_field(
-                        &mut map,
-                        "second_pass_skip_initial_steps",
-                    )?,
-                    frame_rate: __types::optional_field(&mut map, "frame_rate")?,
-                    expand_prompt: __types::optional_field(&mut map, "expand_prompt")?,
-                    reverse_video: __types::optional_field(&mut map, "reverse_video")?,
-                    enable_safety_checker: __types::optional_field(
-                        &mut map,
-                        "enable_safety_checker",
-                    )?,
-                    enable_detail_pass: __types::optional_field(&mut map, "enable_detail_pass")?,
-                    temporal_adain_factor: __types::optional_field(
-                        &mut map,
-                        "temporal_adain_factor",
-                    )?,
-                    tone_map_compression_ratio: __types::optional_field(
-                        &mut map,
-                        "tone_map_compression_ratio",
-                    )?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Ltxv13b098DistilledInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Ltxv13b098DistilledInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Ltxv13b098DistilledInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        let mut f10 = None;
+                        let mut f11 = None;
+                        let mut f12 = None;
+                        let mut f13 = None;
+                        let mut f14 = None;
+                        let mut f15 = None;
+                        let mut f16 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "prompt",
+                                        "negative_prompt",
+                                        "loras",
+                                        "resolution",
+                                        "aspect_ratio",
+                                        "seed",
+                                        "num_frames",
+                                        "first_pass_num_inference_steps",
+                                        "second_pass_num_inference_steps",
+                                        "second_pass_skip_initial_steps",
+                                        "frame_rate",
+                                        "expand_prompt",
+                                        "reverse_video",
+                                        "enable_safety_checker",
+                                        "enable_detail_pass",
+                                        "temporal_adain_factor",
+                                        "tone_map_compression_ratio",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                Some(10) => f10 = map.next_value()?,
+                                Some(11) => f11 = map.next_value()?,
+                                Some(12) => f12 = map.next_value()?,
+                                Some(13) => f13 = map.next_value()?,
+                                Some(14) => f14 = map.next_value()?,
+                                Some(15) => f15 = map.next_value()?,
+                                Some(16) => f16 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Ltxv13b098DistilledInput {
+                            prompt: __fal::required(f0, "prompt")?,
+                            negative_prompt: f1,
+                            loras: f2,
+                            resolution: f3,
+                            aspect_ratio: f4,
+                            seed: f5,
+                            num_frames: f6,
+                            first_pass_num_inference_steps: f7,
+                            second_pass_num_inference_steps: f8,
+                            second_pass_skip_initial_steps: f9,
+                            frame_rate: f10,
+                            expand_prompt: f11,
+                            reverse_video: f12,
+                            enable_safety_checker: f13,
+                            enable_detail_pass: f14,
+                            temporal_adain_factor: f15,
+                            tone_map_compression_ratio: f16,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl Ltxv13b098DistilledInput {
@@ -330,306 +381,418 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for Ltxv13b098DistilledInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/ltxv-13b-098-distilled";
-            type Output = Ltxv13b098DistilledOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for Ltxv13b098DistilledInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("loras", &self.loras, &__fal::Rules::NONE);
+                v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                v.field(
+                    "num_frames",
+                    &self.num_frames,
+                    &__fal::Rules {
+                        minimum: Some(9f64),
+                        maximum: Some(1441f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "first_pass_num_inference_steps",
+                    &self.first_pass_num_inference_steps,
+                    &__fal::Rules {
+                        minimum: Some(2f64),
+                        maximum: Some(12f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "second_pass_num_inference_steps",
+                    &self.second_pass_num_inference_steps,
+                    &__fal::Rules {
+                        minimum: Some(2f64),
+                        maximum: Some(12f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "second_pass_skip_initial_steps",
+                    &self.second_pass_skip_initial_steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(11f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "frame_rate",
+                    &self.frame_rate,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(60f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "temporal_adain_factor",
+                    &self.temporal_adain_factor,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        multiple_of: Some(0.05f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "tone_map_compression_ratio",
+                    &self.tone_map_compression_ratio,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        multiple_of: Some(0.05f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl Ltxv13b098DistilledInput {
+            /// Every rule of `fal-ai/ltxv-13b-098-distilled`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatio74df4201 {
-        /// `"9:16"`
-        V9_16,
-        /// `"1:1"`
-        V1_1,
-        /// `"16:9"`
-        V16_9,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatio74df4201 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V9_16 => "9:16",
-                Self::V1_1 => "1:1",
-                Self::V16_9 => "16:9",
-                Self::Other(value) => value,
+        impl fal_runtime::Endpoint for Ltxv13b098DistilledInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/ltxv-13b-098-distilled";
+            type Output = Ltxv13b098DistilledOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                Ltxv13b098DistilledInput::validate(self)
             }
         }
-    }
-    impl From<&str> for AspectRatio74df4201 {
-        fn from(value: &str) -> Self {
-            match value {
-                "9:16" => Self::V9_16,
-                "1:1" => Self::V1_1,
-                "16:9" => Self::V16_9,
-                other => Self::Other(other.to_owned()),
+        /// The `AspectRatio` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum AspectRatio {
+            /// `"9:16"`
+            V9_16,
+            /// `"1:1"`
+            V1_1,
+            /// `"16:9"`
+            V16_9,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl AspectRatio {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["9:16", "1:1", "16:9"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::V9_16 => "9:16",
+                    Self::V1_1 => "1:1",
+                    Self::V16_9 => "16:9",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "9:16" => Self::V9_16,
+                    "1:1" => Self::V1_1,
+                    "16:9" => Self::V16_9,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for AspectRatio74df4201 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatio74df4201 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `LoRaWeight` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LoRaWeight309fbdbb {
-        /// The `path` field.
-        pub path: String,
-        /// The `weight_name` field.
-        pub weight_name: Option<String>,
-        /// The `scale` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 4.
-        pub scale: Option<f64>,
-    }
-    impl __serde::Serialize for LoRaWeight309fbdbb {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("path", &self.path)?;
-            self::optional_entry(&mut map, "weight_name", &self.weight_name)?;
-            self::optional_entry(&mut map, "scale", &self.scale)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LoRaWeight309fbdbb {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                path: self::required_field(&mut map, "path")?,
-                weight_name: self::optional_field(&mut map, "weight_name")?,
-                scale: self::optional_field(&mut map, "scale")?,
-            })
-        }
-    }
-    impl LoRaWeight309fbdbb {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(path: impl Into<String>) -> Self {
-            Self {
-                path: path.into(),
-                weight_name: None,
-                scale: None,
+        impl ::std::str::FromStr for AspectRatio {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "AspectRatio",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-        /// Sets `weight_name` (left out of the request until set).
-        pub fn with_weight_name(mut self, weight_name: impl Into<String>) -> Self {
-            self.weight_name = Some(weight_name.into());
-            self
-        }
-        /// Sets `scale` (left out of the request until set).
-        pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
-            self.scale = Some(scale.into());
-            self
-        }
-    }
-    /// The `Ltxv13b098DistilledOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Ltxv13b098DistilledOutput362eebb1 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ltxv-multiscale-text-to-video.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `prompt` field.
-        pub prompt: String,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for Ltxv13b098DistilledOutput362eebb1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Ltxv13b098DistilledOutput362eebb1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                prompt: self::required_field(&mut map, "prompt")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution2fb1f30d {
-        /// `"480p"`
-        V480p,
-        /// `"720p"`
-        V720p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution2fb1f30d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V480p => "480p",
-                Self::V720p => "720p",
-                Self::Other(value) => value,
+        impl TryFrom<&str> for AspectRatio {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl From<&str> for Resolution2fb1f30d {
-        fn from(value: &str) -> Self {
-            match value {
-                "480p" => Self::V480p,
-                "720p" => Self::V720p,
-                other => Self::Other(other.to_owned()),
+        impl ::std::fmt::Display for AspectRatio {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
             }
         }
-    }
-    impl __serde::Serialize for Resolution2fb1f30d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl __fal::serde::Serialize for AspectRatio {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution2fb1f30d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for AspectRatio {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `LoRaWeight` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct LoRaWeight {
+            /// The `path` field.
+            pub path: String,
+            /// The `weight_name` field.
+            pub weight_name: Option<String>,
+            /// The `scale` field.
+            ///
+            /// Default (applied by fal when the field is left unset): `1`.
+            /// Limits: 0 ≤ value ≤ 4.
+            pub scale: Option<f64>,
+        }
+        impl __fal::serde::Serialize for LoRaWeight {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("path", &self.path)?;
+                __fal::optional_entry(&mut map, "weight_name", &self.weight_name)?;
+                __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for LoRaWeight {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = LoRaWeight;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `LoRaWeight` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<LoRaWeight, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["path", "weight_name", "scale"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(LoRaWeight {
+                            path: __fal::required(f0, "path")?,
+                            weight_name: f1,
+                            scale: f2,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        impl LoRaWeight {
+            /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+            pub fn new(path: impl Into<String>) -> Self {
+                Self {
+                    path: path.into(),
+                    weight_name: None,
+                    scale: None,
+                }
+            }
+            /// Sets `weight_name` (left out of the request until set).
+            pub fn with_weight_name(mut self, weight_name: impl Into<String>) -> Self {
+                self.weight_name = Some(weight_name.into());
+                self
+            }
+            /// Sets `scale` (left out of the request until set).
+            pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
+                self.scale = Some(scale.into());
+                self
+            }
+        }
+        impl __fal::Validate for LoRaWeight {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "scale",
+                    &self.scale,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(4f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+            }
+        }
+        /// The `Ltxv13b098DistilledOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Ltxv13b098DistilledOutput {
+            /// The `video` field.
+            ///
+            /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ltxv-multiscale-text-to-video.mp4"}`.
+            pub video: fal_runtime::File,
+            /// The `prompt` field.
+            pub prompt: String,
+            /// The `seed` field.
+            pub seed: i64,
+        }
+        impl __fal::serde::Serialize for Ltxv13b098DistilledOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("video", &self.video)?;
+                map.serialize_entry("prompt", &self.prompt)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Ltxv13b098DistilledOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Ltxv13b098DistilledOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Ltxv13b098DistilledOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Ltxv13b098DistilledOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["video", "prompt", "seed"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Ltxv13b098DistilledOutput {
+                            video: __fal::required(f0, "video")?,
+                            prompt: __fal::required(f1, "prompt")?,
+                            seed: __fal::required(f2, "seed")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        /// The `Resolution` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Resolution {
+            /// `"480p"`
+            V480p,
+            /// `"720p"`
+            V720p,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Resolution {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["480p", "720p"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::V480p => "480p",
+                    Self::V720p => "720p",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "480p" => Self::V480p,
+                    "720p" => Self::V720p,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Resolution {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Resolution {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Resolution {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Resolution {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Resolution {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

@@ -5,9 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `LucidfluxInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `LucidfluxOutput`.
     pub mod lucidflux {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::LucidfluxOutputaf8178c2 as LucidfluxOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/lucidflux`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct LucidfluxInput {
@@ -42,44 +40,89 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `42`.
             pub seed: Option<i64>,
         }
-        impl __serde::Serialize for LucidfluxInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for LucidfluxInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("image_url", &self.image_url)?;
                 map.serialize_entry("prompt", &self.prompt)?;
-                __types::optional_entry(&mut map, "target_width", &self.target_width)?;
-                __types::optional_entry(&mut map, "target_height", &self.target_height)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "target_width", &self.target_width)?;
+                __fal::optional_entry(&mut map, "target_height", &self.target_height)?;
+                __fal::optional_entry(
                     &mut map,
                     "num_inference_steps",
                     &self.num_inference_steps,
                 )?;
-                __types::optional_entry(&mut map, "guidance", &self.guidance)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "guidance", &self.guidance)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for LucidfluxInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for LucidfluxInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    target_width: __types::optional_field(&mut map, "target_width")?,
-                    target_height: __types::optional_field(&mut map, "target_height")?,
-                    num_inference_steps: __types::optional_field(
-                        &mut map,
-                        "num_inference_steps",
-                    )?,
-                    guidance: __types::optional_field(&mut map, "guidance")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = LucidfluxInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `LucidfluxInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<LucidfluxInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "image_url",
+                                        "prompt",
+                                        "target_width",
+                                        "target_height",
+                                        "num_inference_steps",
+                                        "guidance",
+                                        "seed",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(LucidfluxInput {
+                            image_url: __fal::required(f0, "image_url")?,
+                            prompt: __fal::required(f1, "prompt")?,
+                            target_width: f2,
+                            target_height: f3,
+                            num_inference_steps: f4,
+                            guidance: f5,
+                            seed: f6,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl LucidfluxInput {
@@ -127,150 +170,116 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for LucidfluxInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/lucidflux";
-            type Output = LucidfluxOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for LucidfluxInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "target_width",
+                    &self.target_width,
+                    &__fal::Rules {
+                        minimum: Some(512f64),
+                        maximum: Some(1024f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "target_height",
+                    &self.target_height,
+                    &__fal::Rules {
+                        minimum: Some(512f64),
+                        maximum: Some(1024f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "num_inference_steps",
+                    &self.num_inference_steps,
+                    &__fal::Rules {
+                        minimum: Some(2f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "guidance",
+                    &self.guidance,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(30f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl LucidfluxInput {
+            /// Every rule of `fal-ai/lucidflux`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `LucidfluxOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LucidfluxOutputaf8178c2 {
-        /// The `image` field.
-        ///
-        /// Example: `{"file_size":123744,"content_type":"application/octet-stream","file_name":"img_result.jpeg","url":"https://v3b.fal.media/files/b/penguin/z34N19Fw1HIcAfmmrK8El_img_result.jpeg"}`.
-        pub image: fal_runtime::Image,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for LucidfluxOutputaf8178c2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
+        impl fal_runtime::Endpoint for LucidfluxInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/lucidflux";
+            type Output = LucidfluxOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                LucidfluxInput::validate(self)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for LucidfluxOutputaf8178c2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
+        /// The `LucidfluxOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct LucidfluxOutput {
+            /// The `image` field.
+            ///
+            /// Example: `{"file_size":123744,"content_type":"application/octet-stream","file_name":"img_result.jpeg","url":"https://v3b.fal.media/files/b/penguin/z34N19Fw1HIcAfmmrK8El_img_result.jpeg"}`.
+            pub image: fal_runtime::Image,
+            /// The `seed` field.
+            pub seed: i64,
+        }
+        impl __fal::serde::Serialize for LucidfluxOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("image", &self.image)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for LucidfluxOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = LucidfluxOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `LucidfluxOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<LucidfluxOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["image", "seed"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(LucidfluxOutput {
+                            image: __fal::required(f0, "image")?,
+                            seed: __fal::required(f1, "seed")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

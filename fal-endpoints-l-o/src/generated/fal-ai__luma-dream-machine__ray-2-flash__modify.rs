@@ -9,10 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `LumaDreamMachineRay2FlashModifyInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `LumaDreamMachineRay2FlashModifyOutput`.
             pub mod modify {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::LumaDreamMachineRay2FlashModifyOutput2279205e as LumaDreamMachineRay2FlashModifyOutput;
-                pub use super::super::super::super::__types::Mode596d1a7b as Mode;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/luma-dream-machine/ray-2-flash/modify`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct LumaDreamMachineRay2FlashModifyInput {
@@ -31,31 +28,63 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `"flex_1"`.
                     pub mode: Option<Mode>,
                 }
-                impl __serde::Serialize for LumaDreamMachineRay2FlashModifyInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for LumaDreamMachineRay2FlashModifyInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("video_url", &self.video_url)?;
-                        __types::optional_entry(&mut map, "image_url", &self.image_url)?;
-                        __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "mode", &self.mode)?;
+                        __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
+                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                        __fal::optional_entry(&mut map, "mode", &self.mode)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for LumaDreamMachineRay2FlashModifyInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for LumaDreamMachineRay2FlashModifyInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            video_url: __types::required_field(&mut map, "video_url")?,
-                            image_url: __types::optional_field(&mut map, "image_url")?,
-                            prompt: __types::optional_field(&mut map, "prompt")?,
-                            mode: __types::optional_field(&mut map, "mode")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = LumaDreamMachineRay2FlashModifyInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `LumaDreamMachineRay2FlashModifyInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<LumaDreamMachineRay2FlashModifyInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(&["video_url", "image_url", "prompt", "mode"]),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(LumaDreamMachineRay2FlashModifyInput {
+                                    video_url: __fal::required(f0, "video_url")?,
+                                    image_url: f1,
+                                    prompt: f2,
+                                    mode: f3,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl LumaDreamMachineRay2FlashModifyInput {
@@ -87,221 +116,199 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for LumaDreamMachineRay2FlashModifyInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "prompt",
+                            &self.prompt,
+                            &__fal::Rules {
+                                min_length: Some(3u64),
+                                max_length: Some(5000u64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("mode", &self.mode, &__fal::Rules::NONE);
+                    }
+                }
+                impl LumaDreamMachineRay2FlashModifyInput {
+                    /// Every rule of `fal-ai/luma-dream-machine/ray-2-flash/modify`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for LumaDreamMachineRay2FlashModifyInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/luma-dream-machine/ray-2-flash/modify";
                     type Output = LumaDreamMachineRay2FlashModifyOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        LumaDreamMachineRay2FlashModifyInput::validate(self)
+                    }
+                }
+                /// The `LumaDreamMachineRay2FlashModifyOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct LumaDreamMachineRay2FlashModifyOutput {
+                    /// The `video` field.
+                    ///
+                    /// Example: `{"url":"https://v3.fal.media/files/lion/_2UO2QC26T_R8vKeVGAdX_output.mp4"}`.
+                    pub video: fal_runtime::File,
+                }
+                impl __fal::serde::Serialize for LumaDreamMachineRay2FlashModifyOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("video", &self.video)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for LumaDreamMachineRay2FlashModifyOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = LumaDreamMachineRay2FlashModifyOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `LumaDreamMachineRay2FlashModifyOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<LumaDreamMachineRay2FlashModifyOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(LumaDreamMachineRay2FlashModifyOutput {
+                                    video: __fal::required(f0, "video")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `Mode` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Mode {
+                    /// `"adhere_1"`
+                    Adhere1,
+                    /// `"adhere_2"`
+                    Adhere2,
+                    /// `"adhere_3"`
+                    Adhere3,
+                    /// `"flex_1"`
+                    Flex1,
+                    /// `"flex_2"`
+                    Flex2,
+                    /// `"flex_3"`
+                    Flex3,
+                    /// `"reimagine_1"`
+                    Reimagine1,
+                    /// `"reimagine_2"`
+                    Reimagine2,
+                    /// `"reimagine_3"`
+                    Reimagine3,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Mode {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "adhere_1",
+                        "adhere_2",
+                        "adhere_3",
+                        "flex_1",
+                        "flex_2",
+                        "flex_3",
+                        "reimagine_1",
+                        "reimagine_2",
+                        "reimagine_3",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Adhere1 => "adhere_1",
+                            Self::Adhere2 => "adhere_2",
+                            Self::Adhere3 => "adhere_3",
+                            Self::Flex1 => "flex_1",
+                            Self::Flex2 => "flex_2",
+                            Self::Flex3 => "flex_3",
+                            Self::Reimagine1 => "reimagine_1",
+                            Self::Reimagine2 => "reimagine_2",
+                            Self::Reimagine3 => "reimagine_3",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "adhere_1" => Self::Adhere1,
+                            "adhere_2" => Self::Adhere2,
+                            "adhere_3" => Self::Adhere3,
+                            "flex_1" => Self::Flex1,
+                            "flex_2" => Self::Flex2,
+                            "flex_3" => Self::Flex3,
+                            "reimagine_1" => Self::Reimagine1,
+                            "reimagine_2" => Self::Reimagine2,
+                            "reimagine_3" => Self::Reimagine3,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Mode {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Mode", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Mode {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Mode {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Mode {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Mode {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Mode` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Mode {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `LumaDreamMachineRay2FlashModifyOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LumaDreamMachineRay2FlashModifyOutput2279205e {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/lion/_2UO2QC26T_R8vKeVGAdX_output.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for LumaDreamMachineRay2FlashModifyOutput2279205e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LumaDreamMachineRay2FlashModifyOutput2279205e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `Mode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Mode596d1a7b {
-        /// `"adhere_1"`
-        Adhere1,
-        /// `"adhere_2"`
-        Adhere2,
-        /// `"adhere_3"`
-        Adhere3,
-        /// `"flex_1"`
-        Flex1,
-        /// `"flex_2"`
-        Flex2,
-        /// `"flex_3"`
-        Flex3,
-        /// `"reimagine_1"`
-        Reimagine1,
-        /// `"reimagine_2"`
-        Reimagine2,
-        /// `"reimagine_3"`
-        Reimagine3,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Mode596d1a7b {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Adhere1 => "adhere_1",
-                Self::Adhere2 => "adhere_2",
-                Self::Adhere3 => "adhere_3",
-                Self::Flex1 => "flex_1",
-                Self::Flex2 => "flex_2",
-                Self::Flex3 => "flex_3",
-                Self::Reimagine1 => "reimagine_1",
-                Self::Reimagine2 => "reimagine_2",
-                Self::Reimagine3 => "reimagine_3",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Mode596d1a7b {
-        fn from(value: &str) -> Self {
-            match value {
-                "adhere_1" => Self::Adhere1,
-                "adhere_2" => Self::Adhere2,
-                "adhere_3" => Self::Adhere3,
-                "flex_1" => Self::Flex1,
-                "flex_2" => Self::Flex2,
-                "flex_3" => Self::Flex3,
-                "reimagine_1" => Self::Reimagine1,
-                "reimagine_2" => Self::Reimagine2,
-                "reimagine_3" => Self::Reimagine3,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Mode596d1a7b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Mode596d1a7b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -9,12 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `LumaDreamMachineRay2ImageToVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `LumaDreamMachineRay2ImageToVideoOutput`.
             pub mod image_to_video {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::AspectRatioc75821ff as AspectRatio;
-                pub use super::super::super::super::__types::Duration0e598111 as Duration;
-                pub use super::super::super::super::__types::LumaDreamMachineRay2ImageToVideoOutputd201387f as LumaDreamMachineRay2ImageToVideoOutput;
-                pub use super::super::super::super::__types::Resolutionc95eff02 as Resolution;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/luma-dream-machine/ray-2/image-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct LumaDreamMachineRay2ImageToVideoInput {
@@ -45,37 +40,85 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `"5s"`.
                     pub duration: Option<Duration>,
                 }
-                impl __serde::Serialize for LumaDreamMachineRay2ImageToVideoInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for LumaDreamMachineRay2ImageToVideoInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "image_url", &self.image_url)?;
-                        __types::optional_entry(&mut map, "end_image_url", &self.end_image_url)?;
-                        __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __types::optional_entry(&mut map, "loop", &self.r#loop)?;
-                        __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __types::optional_entry(&mut map, "duration", &self.duration)?;
+                        __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
+                        __fal::optional_entry(&mut map, "end_image_url", &self.end_image_url)?;
+                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                        __fal::optional_entry(&mut map, "loop", &self.r#loop)?;
+                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for LumaDreamMachineRay2ImageToVideoInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for LumaDreamMachineRay2ImageToVideoInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            prompt: __types::required_field(&mut map, "prompt")?,
-                            image_url: __types::optional_field(&mut map, "image_url")?,
-                            end_image_url: __types::optional_field(&mut map, "end_image_url")?,
-                            aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                            r#loop: __types::optional_field(&mut map, "loop")?,
-                            resolution: __types::optional_field(&mut map, "resolution")?,
-                            duration: __types::optional_field(&mut map, "duration")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = LumaDreamMachineRay2ImageToVideoInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `LumaDreamMachineRay2ImageToVideoInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<LumaDreamMachineRay2ImageToVideoInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "prompt",
+                                                "image_url",
+                                                "end_image_url",
+                                                "aspect_ratio",
+                                                "loop",
+                                                "resolution",
+                                                "duration",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(LumaDreamMachineRay2ImageToVideoInput {
+                                    prompt: __fal::required(f0, "prompt")?,
+                                    image_url: f1,
+                                    end_image_url: f2,
+                                    aspect_ratio: f3,
+                                    r#loop: f4,
+                                    resolution: f5,
+                                    duration: f6,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl LumaDreamMachineRay2ImageToVideoInput {
@@ -128,303 +171,350 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for LumaDreamMachineRay2ImageToVideoInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "prompt",
+                            &self.prompt,
+                            &__fal::Rules {
+                                min_length: Some(3u64),
+                                max_length: Some(5000u64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                        v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                        v.field("duration", &self.duration, &__fal::Rules::NONE);
+                    }
+                }
+                impl LumaDreamMachineRay2ImageToVideoInput {
+                    /// Every rule of `fal-ai/luma-dream-machine/ray-2/image-to-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for LumaDreamMachineRay2ImageToVideoInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/luma-dream-machine/ray-2/image-to-video";
                     type Output = LumaDreamMachineRay2ImageToVideoOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        LumaDreamMachineRay2ImageToVideoInput::validate(self)
+                    }
+                }
+                /// The `AspectRatio` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum AspectRatio {
+                    /// `"16:9"`
+                    V16_9,
+                    /// `"9:16"`
+                    V9_16,
+                    /// `"4:3"`
+                    V4_3,
+                    /// `"3:4"`
+                    V3_4,
+                    /// `"21:9"`
+                    V21_9,
+                    /// `"9:21"`
+                    V9_21,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl AspectRatio {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "16:9",
+                        "9:16",
+                        "4:3",
+                        "3:4",
+                        "21:9",
+                        "9:21",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V16_9 => "16:9",
+                            Self::V9_16 => "9:16",
+                            Self::V4_3 => "4:3",
+                            Self::V3_4 => "3:4",
+                            Self::V21_9 => "21:9",
+                            Self::V9_21 => "9:21",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "16:9" => Self::V16_9,
+                            "9:16" => Self::V9_16,
+                            "4:3" => Self::V4_3,
+                            "3:4" => Self::V3_4,
+                            "21:9" => Self::V21_9,
+                            "9:21" => Self::V9_21,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for AspectRatio {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "AspectRatio",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for AspectRatio {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for AspectRatio {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for AspectRatio {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for AspectRatio {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Duration` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Duration {
+                    /// `"5s"`
+                    V5s,
+                    /// `"9s"`
+                    V9s,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Duration {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["5s", "9s"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V5s => "5s",
+                            Self::V9s => "9s",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "5s" => Self::V5s,
+                            "9s" => Self::V9s,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Duration {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Duration", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Duration {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Duration {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Duration {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Duration {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Duration` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Duration {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `LumaDreamMachineRay2ImageToVideoOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct LumaDreamMachineRay2ImageToVideoOutput {
+                    /// The `video` field.
+                    ///
+                    /// Example: `{"url":"https://v3.fal.media/files/zebra/9aDde3Te2kuJYHdR0Kz8R_output.mp4"}`.
+                    pub video: fal_runtime::File,
+                }
+                impl __fal::serde::Serialize for LumaDreamMachineRay2ImageToVideoOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("video", &self.video)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for LumaDreamMachineRay2ImageToVideoOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = LumaDreamMachineRay2ImageToVideoOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `LumaDreamMachineRay2ImageToVideoOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<LumaDreamMachineRay2ImageToVideoOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(LumaDreamMachineRay2ImageToVideoOutput {
+                                    video: __fal::required(f0, "video")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `Resolution` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Resolution {
+                    /// `"540p"`
+                    V540p,
+                    /// `"720p"`
+                    V720p,
+                    /// `"1080p"`
+                    V1080p,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Resolution {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["540p", "720p", "1080p"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V540p => "540p",
+                            Self::V720p => "720p",
+                            Self::V1080p => "1080p",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "540p" => Self::V540p,
+                            "720p" => Self::V720p,
+                            "1080p" => Self::V1080p,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Resolution {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Resolution {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Resolution {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Resolution {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Resolution {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatioc75821ff {
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// `"4:3"`
-        V4_3,
-        /// `"3:4"`
-        V3_4,
-        /// `"21:9"`
-        V21_9,
-        /// `"9:21"`
-        V9_21,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatioc75821ff {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::V4_3 => "4:3",
-                Self::V3_4 => "3:4",
-                Self::V21_9 => "21:9",
-                Self::V9_21 => "9:21",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for AspectRatioc75821ff {
-        fn from(value: &str) -> Self {
-            match value {
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                "4:3" => Self::V4_3,
-                "3:4" => Self::V3_4,
-                "21:9" => Self::V21_9,
-                "9:21" => Self::V9_21,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for AspectRatioc75821ff {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatioc75821ff {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Duration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Duration0e598111 {
-        /// `"5s"`
-        V5s,
-        /// `"9s"`
-        V9s,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Duration0e598111 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V5s => "5s",
-                Self::V9s => "9s",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Duration0e598111 {
-        fn from(value: &str) -> Self {
-            match value {
-                "5s" => Self::V5s,
-                "9s" => Self::V9s,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Duration0e598111 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Duration0e598111 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `LumaDreamMachineRay2ImageToVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LumaDreamMachineRay2ImageToVideoOutputd201387f {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/zebra/9aDde3Te2kuJYHdR0Kz8R_output.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for LumaDreamMachineRay2ImageToVideoOutputd201387f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LumaDreamMachineRay2ImageToVideoOutputd201387f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolutionc95eff02 {
-        /// `"540p"`
-        V540p,
-        /// `"720p"`
-        V720p,
-        /// `"1080p"`
-        V1080p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolutionc95eff02 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V540p => "540p",
-                Self::V720p => "720p",
-                Self::V1080p => "1080p",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Resolutionc95eff02 {
-        fn from(value: &str) -> Self {
-            match value {
-                "540p" => Self::V540p,
-                "720p" => Self::V720p,
-                "1080p" => Self::V1080p,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Resolutionc95eff02 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolutionc95eff02 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

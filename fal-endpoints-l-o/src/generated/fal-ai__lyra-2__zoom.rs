@@ -7,14 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `Lyra2ZoomInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Lyra2ZoomOutput`.
         pub mod zoom {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::Lyra2ZoomOutput49ae8a3a as Lyra2ZoomOutput;
-            pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
-            pub use super::super::super::__types::VideoFilebde9511b as VideoFile;
-            pub use super::super::super::__types::ZoomDirection6513f5e5 as ZoomDirection;
-            pub use super::super::super::__types::ZoomInTrajectory2ce3d6fe as ZoomInTrajectory;
-            pub use super::super::super::__types::ZoomOutTrajectory3474f579 as ZoomOutTrajectory;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/lyra-2/zoom`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Lyra2ZoomInput {
@@ -77,69 +70,128 @@ pub mod fal_ai {
                 /// The `seed` field.
                 pub seed: Option<i64>,
             }
-            impl __serde::Serialize for Lyra2ZoomInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for Lyra2ZoomInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "zoom_direction", &self.zoom_direction)?;
-                    __types::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __types::optional_entry(
-                        &mut map,
-                        "zoom_in_trajectory",
-                        &self.zoom_in_trajectory,
-                    )?;
-                    __types::optional_entry(&mut map, "zoom_in_strength", &self.zoom_in_strength)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "zoom_direction", &self.zoom_direction)?;
+                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    __fal::optional_entry(&mut map, "zoom_in_trajectory", &self.zoom_in_trajectory)?;
+                    __fal::optional_entry(&mut map, "zoom_in_strength", &self.zoom_in_strength)?;
+                    __fal::optional_entry(
                         &mut map,
                         "zoom_out_trajectory",
                         &self.zoom_out_trajectory,
                     )?;
-                    __types::optional_entry(&mut map, "zoom_out_strength", &self.zoom_out_strength)?;
-                    __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __types::optional_entry(&mut map, "use_dmd", &self.use_dmd)?;
-                    __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "zoom_out_strength", &self.zoom_out_strength)?;
+                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                    __fal::optional_entry(&mut map, "use_dmd", &self.use_dmd)?;
+                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                    __fal::optional_entry(
                         &mut map,
                         "num_inference_steps",
                         &self.num_inference_steps,
                     )?;
-                    __types::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for Lyra2ZoomInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for Lyra2ZoomInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        zoom_direction: __types::optional_field(&mut map, "zoom_direction")?,
-                        num_frames: __types::optional_field(&mut map, "num_frames")?,
-                        zoom_in_trajectory: __types::optional_field(&mut map, "zoom_in_trajectory")?,
-                        zoom_in_strength: __types::optional_field(&mut map, "zoom_in_strength")?,
-                        zoom_out_trajectory: __types::optional_field(
-                            &mut map,
-                            "zoom_out_trajectory",
-                        )?,
-                        zoom_out_strength: __types::optional_field(&mut map, "zoom_out_strength")?,
-                        resolution: __types::optional_field(&mut map, "resolution")?,
-                        use_dmd: __types::optional_field(&mut map, "use_dmd")?,
-                        guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                        num_inference_steps: __types::optional_field(
-                            &mut map,
-                            "num_inference_steps",
-                        )?,
-                        frames_per_second: __types::optional_field(&mut map, "frames_per_second")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Lyra2ZoomInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Lyra2ZoomInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Lyra2ZoomInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            let mut f12 = None;
+                            let mut f13 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_url",
+                                            "prompt",
+                                            "zoom_direction",
+                                            "num_frames",
+                                            "zoom_in_trajectory",
+                                            "zoom_in_strength",
+                                            "zoom_out_trajectory",
+                                            "zoom_out_strength",
+                                            "resolution",
+                                            "use_dmd",
+                                            "guidance_scale",
+                                            "num_inference_steps",
+                                            "frames_per_second",
+                                            "seed",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    Some(12) => f12 = map.next_value()?,
+                                    Some(13) => f13 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Lyra2ZoomInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                prompt: __fal::required(f1, "prompt")?,
+                                zoom_direction: f2,
+                                num_frames: f3,
+                                zoom_in_trajectory: f4,
+                                zoom_in_strength: f5,
+                                zoom_out_trajectory: f6,
+                                zoom_out_strength: f7,
+                                resolution: f8,
+                                use_dmd: f9,
+                                guidance_scale: f10,
+                                num_inference_steps: f11,
+                                frames_per_second: f12,
+                                seed: f13,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl Lyra2ZoomInput {
@@ -238,440 +290,642 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for Lyra2ZoomInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("zoom_direction", &self.zoom_direction, &__fal::Rules::NONE);
+                    v.field(
+                        "num_frames",
+                        &self.num_frames,
+                        &__fal::Rules {
+                            listed: Some(&[81f64, 161f64, 241f64, 321f64, 401f64, 481f64]),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("zoom_in_trajectory", &self.zoom_in_trajectory, &__fal::Rules::NONE);
+                    v.field(
+                        "zoom_in_strength",
+                        &self.zoom_in_strength,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("zoom_out_trajectory", &self.zoom_out_trajectory, &__fal::Rules::NONE);
+                    v.field(
+                        "zoom_out_strength",
+                        &self.zoom_out_strength,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(3f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                    v.field(
+                        "guidance_scale",
+                        &self.guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(15f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "num_inference_steps",
+                        &self.num_inference_steps,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(100f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "frames_per_second",
+                        &self.frames_per_second,
+                        &__fal::Rules {
+                            minimum: Some(8f64),
+                            maximum: Some(24f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl Lyra2ZoomInput {
+                /// Every rule of `fal-ai/lyra-2/zoom`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for Lyra2ZoomInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/lyra-2/zoom";
                 type Output = Lyra2ZoomOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    Lyra2ZoomInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `Lyra2ZoomOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Lyra2ZoomOutput {
+                /// The `video` field.
+                ///
+                /// Example: `{"content_type":"video/mp4","url":"https://v3b.fal.media/files/b/0a972e2c/6ACGX02AxQXhC1t9BED4b_tmpoufr9iug.mp4"}`.
+                pub video: VideoFile,
+                /// The `seed` field.
+                ///
+                /// Example: `478163327`.
+                pub seed: i64,
+                /// The `timings` field.
+                ///
+                /// Example: `{"encode_s":1.475144863128662,"zoom_in_s":51.5847270488739}`.
+                pub timings: Option<::std::collections::BTreeMap<String, f64>>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for Lyra2ZoomOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "timings", &self.timings)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for Lyra2ZoomOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Lyra2ZoomOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Lyra2ZoomOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Lyra2ZoomOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["video", "seed", "timings"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Lyra2ZoomOutput {
+                                video: __fal::required(f0, "video")?,
+                                seed: __fal::required(f1, "seed")?,
+                                timings: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `Lyra2ZoomOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Lyra2ZoomOutput49ae8a3a {
-        /// The `video` field.
-        ///
-        /// Example: `{"content_type":"video/mp4","url":"https://v3b.fal.media/files/b/0a972e2c/6ACGX02AxQXhC1t9BED4b_tmpoufr9iug.mp4"}`.
-        pub video: VideoFilebde9511b,
-        /// The `seed` field.
-        ///
-        /// Example: `478163327`.
-        pub seed: i64,
-        /// The `timings` field.
-        ///
-        /// Example: `{"encode_s":1.475144863128662,"zoom_in_s":51.5847270488739}`.
-        pub timings: Option<::std::collections::BTreeMap<String, f64>>,
-    }
-    impl __serde::Serialize for Lyra2ZoomOutput49ae8a3a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("seed", &self.seed)?;
-            self::optional_entry(&mut map, "timings", &self.timings)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Lyra2ZoomOutput49ae8a3a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                seed: self::required_field(&mut map, "seed")?,
-                timings: self::optional_field(&mut map, "timings")?,
-            })
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution2fb1f30d {
-        /// `"480p"`
-        V480p,
-        /// `"720p"`
-        V720p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution2fb1f30d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V480p => "480p",
-                Self::V720p => "720p",
-                Self::Other(value) => value,
+            /// The `Resolution` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Resolution {
+                /// `"480p"`
+                V480p,
+                /// `"720p"`
+                V720p,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for Resolution2fb1f30d {
-        fn from(value: &str) -> Self {
-            match value {
-                "480p" => Self::V480p,
-                "720p" => Self::V720p,
-                other => Self::Other(other.to_owned()),
+            impl Resolution {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["480p", "720p"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V480p => "480p",
+                        Self::V720p => "720p",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "480p" => Self::V480p,
+                        "720p" => Self::V720p,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Resolution2fb1f30d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution2fb1f30d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoFile` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFilebde9511b {
-        /// The `url` field.
-        pub url: String,
-        /// The `content_type` field.
-        ///
-        /// Example: `"image/png"`.
-        pub content_type: Option<String>,
-        /// The `file_name` field.
-        ///
-        /// Example: `"z9RV14K95DvU.png"`.
-        pub file_name: Option<String>,
-        /// The `file_size` field.
-        ///
-        /// Example: `4404019`.
-        pub file_size: Option<i64>,
-        /// The `width` field.
-        pub width: Option<i64>,
-        /// The `height` field.
-        pub height: Option<i64>,
-        /// The `fps` field.
-        pub fps: Option<f64>,
-        /// The `duration` field.
-        pub duration: Option<f64>,
-        /// The `num_frames` field.
-        pub num_frames: Option<i64>,
-    }
-    impl __serde::Serialize for VideoFilebde9511b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("url", &self.url)?;
-            self::optional_entry(&mut map, "content_type", &self.content_type)?;
-            self::optional_entry(&mut map, "file_name", &self.file_name)?;
-            self::optional_entry(&mut map, "file_size", &self.file_size)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            self::optional_entry(&mut map, "fps", &self.fps)?;
-            self::optional_entry(&mut map, "duration", &self.duration)?;
-            self::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                url: self::required_field(&mut map, "url")?,
-                content_type: self::optional_field(&mut map, "content_type")?,
-                file_name: self::optional_field(&mut map, "file_name")?,
-                file_size: self::optional_field(&mut map, "file_size")?,
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-                fps: self::optional_field(&mut map, "fps")?,
-                duration: self::optional_field(&mut map, "duration")?,
-                num_frames: self::optional_field(&mut map, "num_frames")?,
-            })
-        }
-    }
-    /// The `ZoomDirection` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ZoomDirection6513f5e5 {
-        /// `"in"`
-        In,
-        /// `"out"`
-        Out,
-        /// `"both"`
-        Both,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ZoomDirection6513f5e5 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::In => "in",
-                Self::Out => "out",
-                Self::Both => "both",
-                Self::Other(value) => value,
+            impl ::std::str::FromStr for Resolution {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for ZoomDirection6513f5e5 {
-        fn from(value: &str) -> Self {
-            match value {
-                "in" => Self::In,
-                "out" => Self::Out,
-                "both" => Self::Both,
-                other => Self::Other(other.to_owned()),
+            impl TryFrom<&str> for Resolution {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl __serde::Serialize for ZoomDirection6513f5e5 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ZoomDirection6513f5e5 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ZoomInTrajectory` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ZoomInTrajectory2ce3d6fe {
-        /// `"horizontal_zoom"`
-        HorizontalZoom,
-        /// `"horizontal_zoom_bend"`
-        HorizontalZoomBend,
-        /// `"spiral"`
-        Spiral,
-        /// `"dolly_zoom"`
-        DollyZoom,
-        /// `"orbit_horizontal"`
-        OrbitHorizontal,
-        /// `"back"`
-        Back,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ZoomInTrajectory2ce3d6fe {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::HorizontalZoom => "horizontal_zoom",
-                Self::HorizontalZoomBend => "horizontal_zoom_bend",
-                Self::Spiral => "spiral",
-                Self::DollyZoom => "dolly_zoom",
-                Self::OrbitHorizontal => "orbit_horizontal",
-                Self::Back => "back",
-                Self::Other(value) => value,
+            impl ::std::fmt::Display for Resolution {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for ZoomInTrajectory2ce3d6fe {
-        fn from(value: &str) -> Self {
-            match value {
-                "horizontal_zoom" => Self::HorizontalZoom,
-                "horizontal_zoom_bend" => Self::HorizontalZoomBend,
-                "spiral" => Self::Spiral,
-                "dolly_zoom" => Self::DollyZoom,
-                "orbit_horizontal" => Self::OrbitHorizontal,
-                "back" => Self::Back,
-                other => Self::Other(other.to_owned()),
+            impl __fal::serde::Serialize for Resolution {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for ZoomInTrajectory2ce3d6fe {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ZoomInTrajectory2ce3d6fe {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ZoomOutTrajectory` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ZoomOutTrajectory3474f579 {
-        /// `"horizontal_zoom"`
-        HorizontalZoom,
-        /// `"horizontal_zoom_bend"`
-        HorizontalZoomBend,
-        /// `"spiral"`
-        Spiral,
-        /// `"dolly_zoom"`
-        DollyZoom,
-        /// `"orbit_horizontal"`
-        OrbitHorizontal,
-        /// `"back"`
-        Back,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ZoomOutTrajectory3474f579 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::HorizontalZoom => "horizontal_zoom",
-                Self::HorizontalZoomBend => "horizontal_zoom_bend",
-                Self::Spiral => "spiral",
-                Self::DollyZoom => "dolly_zoom",
-                Self::OrbitHorizontal => "orbit_horizontal",
-                Self::Back => "back",
-                Self::Other(value) => value,
+            impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl From<&str> for ZoomOutTrajectory3474f579 {
-        fn from(value: &str) -> Self {
-            match value {
-                "horizontal_zoom" => Self::HorizontalZoom,
-                "horizontal_zoom_bend" => Self::HorizontalZoomBend,
-                "spiral" => Self::Spiral,
-                "dolly_zoom" => Self::DollyZoom,
-                "orbit_horizontal" => Self::OrbitHorizontal,
-                "back" => Self::Back,
-                other => Self::Other(other.to_owned()),
+            impl __fal::Validate for Resolution {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for ZoomOutTrajectory3474f579 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ZoomOutTrajectory3474f579 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            /// The `VideoFile` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct VideoFile {
+                /// The `url` field.
+                pub url: String,
+                /// The `content_type` field.
+                ///
+                /// Example: `"image/png"`.
+                pub content_type: Option<String>,
+                /// The `file_name` field.
+                ///
+                /// Example: `"z9RV14K95DvU.png"`.
+                pub file_name: Option<String>,
+                /// The `file_size` field.
+                ///
+                /// Example: `4404019`.
+                pub file_size: Option<i64>,
+                /// The `width` field.
+                pub width: Option<i64>,
+                /// The `height` field.
+                pub height: Option<i64>,
+                /// The `fps` field.
+                pub fps: Option<f64>,
+                /// The `duration` field.
+                pub duration: Option<f64>,
+                /// The `num_frames` field.
+                pub num_frames: Option<i64>,
+            }
+            impl __fal::serde::Serialize for VideoFile {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("url", &self.url)?;
+                    __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
+                    __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
+                    __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
+                    __fal::optional_entry(&mut map, "width", &self.width)?;
+                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
+                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for VideoFile {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = VideoFile;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `VideoFile` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<VideoFile, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "url",
+                                            "content_type",
+                                            "file_name",
+                                            "file_size",
+                                            "width",
+                                            "height",
+                                            "fps",
+                                            "duration",
+                                            "num_frames",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(VideoFile {
+                                url: __fal::required(f0, "url")?,
+                                content_type: f1,
+                                file_name: f2,
+                                file_size: f3,
+                                width: f4,
+                                height: f5,
+                                fps: f6,
+                                duration: f7,
+                                num_frames: f8,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `ZoomDirection` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum ZoomDirection {
+                /// `"in"`
+                In,
+                /// `"out"`
+                Out,
+                /// `"both"`
+                Both,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl ZoomDirection {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["in", "out", "both"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::In => "in",
+                        Self::Out => "out",
+                        Self::Both => "both",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "in" => Self::In,
+                        "out" => Self::Out,
+                        "both" => Self::Both,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for ZoomDirection {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "ZoomDirection",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for ZoomDirection {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for ZoomDirection {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for ZoomDirection {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ZoomDirection {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `ZoomDirection` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for ZoomDirection {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `ZoomInTrajectory` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum ZoomInTrajectory {
+                /// `"horizontal_zoom"`
+                HorizontalZoom,
+                /// `"horizontal_zoom_bend"`
+                HorizontalZoomBend,
+                /// `"spiral"`
+                Spiral,
+                /// `"dolly_zoom"`
+                DollyZoom,
+                /// `"orbit_horizontal"`
+                OrbitHorizontal,
+                /// `"back"`
+                Back,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl ZoomInTrajectory {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "horizontal_zoom",
+                    "horizontal_zoom_bend",
+                    "spiral",
+                    "dolly_zoom",
+                    "orbit_horizontal",
+                    "back",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::HorizontalZoom => "horizontal_zoom",
+                        Self::HorizontalZoomBend => "horizontal_zoom_bend",
+                        Self::Spiral => "spiral",
+                        Self::DollyZoom => "dolly_zoom",
+                        Self::OrbitHorizontal => "orbit_horizontal",
+                        Self::Back => "back",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "horizontal_zoom" => Self::HorizontalZoom,
+                        "horizontal_zoom_bend" => Self::HorizontalZoomBend,
+                        "spiral" => Self::Spiral,
+                        "dolly_zoom" => Self::DollyZoom,
+                        "orbit_horizontal" => Self::OrbitHorizontal,
+                        "back" => Self::Back,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for ZoomInTrajectory {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "ZoomInTrajectory",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for ZoomInTrajectory {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for ZoomInTrajectory {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for ZoomInTrajectory {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ZoomInTrajectory {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `ZoomInTrajectory` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for ZoomInTrajectory {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `ZoomOutTrajectory` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum ZoomOutTrajectory {
+                /// `"horizontal_zoom"`
+                HorizontalZoom,
+                /// `"horizontal_zoom_bend"`
+                HorizontalZoomBend,
+                /// `"spiral"`
+                Spiral,
+                /// `"dolly_zoom"`
+                DollyZoom,
+                /// `"orbit_horizontal"`
+                OrbitHorizontal,
+                /// `"back"`
+                Back,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl ZoomOutTrajectory {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "horizontal_zoom",
+                    "horizontal_zoom_bend",
+                    "spiral",
+                    "dolly_zoom",
+                    "orbit_horizontal",
+                    "back",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::HorizontalZoom => "horizontal_zoom",
+                        Self::HorizontalZoomBend => "horizontal_zoom_bend",
+                        Self::Spiral => "spiral",
+                        Self::DollyZoom => "dolly_zoom",
+                        Self::OrbitHorizontal => "orbit_horizontal",
+                        Self::Back => "back",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "horizontal_zoom" => Self::HorizontalZoom,
+                        "horizontal_zoom_bend" => Self::HorizontalZoomBend,
+                        "spiral" => Self::Spiral,
+                        "dolly_zoom" => Self::DollyZoom,
+                        "orbit_horizontal" => Self::OrbitHorizontal,
+                        "back" => Self::Back,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for ZoomOutTrajectory {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "ZoomOutTrajectory",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for ZoomOutTrajectory {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for ZoomOutTrajectory {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for ZoomOutTrajectory {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ZoomOutTrajectory {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `ZoomOutTrajectory` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for ZoomOutTrajectory {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

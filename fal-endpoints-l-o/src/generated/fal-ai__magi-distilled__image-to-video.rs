@@ -7,11 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `MagiDistilledImageToVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `MagiDistilledImageToVideoOutput`.
         pub mod image_to_video {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AspectRatio0552f7f9 as AspectRatio;
-            pub use super::super::super::__types::MagiDistilledImageToVideoOutput37b39a66 as MagiDistilledImageToVideoOutput;
-            pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/magi-distilled/image-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct MagiDistilledImageToVideoInput {
@@ -46,53 +42,98 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"auto"`.
                 pub aspect_ratio: Option<AspectRatio>,
             }
-            impl __serde::Serialize for MagiDistilledImageToVideoInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for MagiDistilledImageToVideoInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
                     map.serialize_entry("image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                    __fal::optional_entry(
                         &mut map,
                         "num_inference_steps",
                         &self.num_inference_steps,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "enable_safety_checker",
                         &self.enable_safety_checker,
                     )?;
-                    __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for MagiDistilledImageToVideoInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for MagiDistilledImageToVideoInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        num_frames: __types::optional_field(&mut map, "num_frames")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        resolution: __types::optional_field(&mut map, "resolution")?,
-                        num_inference_steps: __types::optional_field(
-                            &mut map,
-                            "num_inference_steps",
-                        )?,
-                        enable_safety_checker: __types::optional_field(
-                            &mut map,
-                            "enable_safety_checker",
-                        )?,
-                        aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MagiDistilledImageToVideoInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MagiDistilledImageToVideoInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MagiDistilledImageToVideoInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "image_url",
+                                            "num_frames",
+                                            "seed",
+                                            "resolution",
+                                            "num_inference_steps",
+                                            "enable_safety_checker",
+                                            "aspect_ratio",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MagiDistilledImageToVideoInput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                image_url: __fal::required(f1, "image_url")?,
+                                num_frames: f2,
+                                seed: f3,
+                                resolution: f4,
+                                num_inference_steps: f5,
+                                enable_safety_checker: f6,
+                                aspect_ratio: f7,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl MagiDistilledImageToVideoInput {
@@ -149,249 +190,268 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for MagiDistilledImageToVideoInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "num_frames",
+                        &self.num_frames,
+                        &__fal::Rules {
+                            minimum: Some(96f64),
+                            maximum: Some(192f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                    v.field(
+                        "num_inference_steps",
+                        &self.num_inference_steps,
+                        &__fal::Rules {
+                            listed: Some(&[4f64, 8f64, 16f64, 32f64]),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                }
+            }
+            impl MagiDistilledImageToVideoInput {
+                /// Every rule of `fal-ai/magi-distilled/image-to-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for MagiDistilledImageToVideoInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/magi-distilled/image-to-video";
                 type Output = MagiDistilledImageToVideoOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    MagiDistilledImageToVideoInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AspectRatio` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum AspectRatio {
+                /// `"auto"`
+                Auto,
+                /// `"16:9"`
+                V16_9,
+                /// `"9:16"`
+                V9_16,
+                /// `"1:1"`
+                V1_1,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl AspectRatio {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["auto", "16:9", "9:16", "1:1"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Auto => "auto",
+                        Self::V16_9 => "16:9",
+                        Self::V9_16 => "9:16",
+                        Self::V1_1 => "1:1",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "auto" => Self::Auto,
+                        "16:9" => Self::V16_9,
+                        "9:16" => Self::V9_16,
+                        "1:1" => Self::V1_1,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for AspectRatio {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "AspectRatio",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatio0552f7f9 {
-        /// `"auto"`
-        Auto,
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// `"1:1"`
-        V1_1,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatio0552f7f9 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Auto => "auto",
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::V1_1 => "1:1",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for AspectRatio {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for AspectRatio0552f7f9 {
-        fn from(value: &str) -> Self {
-            match value {
-                "auto" => Self::Auto,
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                "1:1" => Self::V1_1,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for AspectRatio {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for AspectRatio0552f7f9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatio0552f7f9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `MagiDistilledImageToVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct MagiDistilledImageToVideoOutput37b39a66 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/zebra/3XmM6yIGZEWxwbbDyTkhw_391bee80-b756-425d-b74c-f9083c7eec4f.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for MagiDistilledImageToVideoOutput37b39a66 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MagiDistilledImageToVideoOutput37b39a66 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution2fb1f30d {
-        /// `"480p"`
-        V480p,
-        /// `"720p"`
-        V720p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution2fb1f30d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V480p => "480p",
-                Self::V720p => "720p",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for AspectRatio {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for Resolution2fb1f30d {
-        fn from(value: &str) -> Self {
-            match value {
-                "480p" => Self::V480p,
-                "720p" => Self::V720p,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Resolution2fb1f30d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution2fb1f30d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl __fal::Validate for AspectRatio {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `MagiDistilledImageToVideoOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct MagiDistilledImageToVideoOutput {
+                /// The `video` field.
+                ///
+                /// Example: `{"url":"https://v3.fal.media/files/zebra/3XmM6yIGZEWxwbbDyTkhw_391bee80-b756-425d-b74c-f9083c7eec4f.mp4"}`.
+                pub video: fal_runtime::File,
+                /// The `seed` field.
+                pub seed: i64,
+            }
+            impl __fal::serde::Serialize for MagiDistilledImageToVideoOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for MagiDistilledImageToVideoOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MagiDistilledImageToVideoOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MagiDistilledImageToVideoOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MagiDistilledImageToVideoOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["video", "seed"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MagiDistilledImageToVideoOutput {
+                                video: __fal::required(f0, "video")?,
+                                seed: __fal::required(f1, "seed")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `Resolution` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Resolution {
+                /// `"480p"`
+                V480p,
+                /// `"720p"`
+                V720p,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Resolution {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["480p", "720p"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V480p => "480p",
+                        Self::V720p => "720p",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "480p" => Self::V480p,
+                        "720p" => Self::V720p,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Resolution {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Resolution {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Resolution {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Resolution {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Resolution {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

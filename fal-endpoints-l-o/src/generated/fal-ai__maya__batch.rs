@@ -7,11 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `MayaBatchInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `MayaBatchOutput`.
         pub mod batch {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::MayaBatchOutput8c4b4ba9 as MayaBatchOutput;
-            pub use super::super::super::__types::OutputFormat45d7d957 as OutputFormat;
-            pub use super::super::super::__types::SampleRatef1423b6d as SampleRate;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/maya/batch`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct MayaBatchInput {
@@ -54,43 +50,90 @@ pub mod fal_ai {
                 /// Example: `"wav"`.
                 pub output_format: Option<OutputFormat>,
             }
-            impl __serde::Serialize for MayaBatchInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for MayaBatchInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("texts", &self.texts)?;
                     map.serialize_entry("prompts", &self.prompts)?;
-                    __types::optional_entry(&mut map, "temperature", &self.temperature)?;
-                    __types::optional_entry(&mut map, "top_p", &self.top_p)?;
-                    __types::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
-                    __types::optional_entry(
-                        &mut map,
-                        "repetition_penalty",
-                        &self.repetition_penalty,
-                    )?;
-                    __types::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
-                    __types::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
+                    __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
+                    __fal::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
+                    __fal::optional_entry(&mut map, "repetition_penalty", &self.repetition_penalty)?;
+                    __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
+                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for MayaBatchInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for MayaBatchInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        texts: __types::required_field(&mut map, "texts")?,
-                        prompts: __types::required_field(&mut map, "prompts")?,
-                        temperature: __types::optional_field(&mut map, "temperature")?,
-                        top_p: __types::optional_field(&mut map, "top_p")?,
-                        max_tokens: __types::optional_field(&mut map, "max_tokens")?,
-                        repetition_penalty: __types::optional_field(&mut map, "repetition_penalty")?,
-                        sample_rate: __types::optional_field(&mut map, "sample_rate")?,
-                        output_format: __types::optional_field(&mut map, "output_format")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MayaBatchInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MayaBatchInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MayaBatchInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "texts",
+                                            "prompts",
+                                            "temperature",
+                                            "top_p",
+                                            "max_tokens",
+                                            "repetition_penalty",
+                                            "sample_rate",
+                                            "output_format",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MayaBatchInput {
+                                texts: __fal::required(f0, "texts")?,
+                                prompts: __fal::required(f1, "prompts")?,
+                                temperature: f2,
+                                top_p: f3,
+                                max_tokens: f4,
+                                repetition_penalty: f5,
+                                sample_rate: f6,
+                                output_format: f7,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl MayaBatchInput {
@@ -144,260 +187,330 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for MayaBatchInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "texts",
+                        &self.texts,
+                        &__fal::Rules {
+                            min_items: Some(1u64),
+                            max_items: Some(100u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "prompts",
+                        &self.prompts,
+                        &__fal::Rules {
+                            min_items: Some(1u64),
+                            max_items: Some(100u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "temperature",
+                        &self.temperature,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "top_p",
+                        &self.top_p,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "max_tokens",
+                        &self.max_tokens,
+                        &__fal::Rules {
+                            minimum: Some(28f64),
+                            maximum: Some(4000f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "repetition_penalty",
+                        &self.repetition_penalty,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("sample_rate", &self.sample_rate, &__fal::Rules::NONE);
+                    v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                }
+            }
+            impl MayaBatchInput {
+                /// Every rule of `fal-ai/maya/batch`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for MayaBatchInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/maya/batch";
                 type Output = MayaBatchOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    MayaBatchInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `MayaBatchOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct MayaBatchOutput {
+                /// The `audios` field.
+                pub audios: Vec<fal_runtime::File>,
+                /// The `durations` field.
+                pub durations: Vec<f64>,
+                /// The `sample_rate` field.
+                ///
+                /// Example: `"48 kHz"`.
+                pub sample_rate: String,
+                /// The `total_generation_time` field.
+                ///
+                /// Example: `5.7`.
+                pub total_generation_time: f64,
+                /// The `average_rtf` field.
+                ///
+                /// Example: `0.15`.
+                pub average_rtf: f64,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for MayaBatchOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audios", &self.audios)?;
+                    map.serialize_entry("durations", &self.durations)?;
+                    map.serialize_entry("sample_rate", &self.sample_rate)?;
+                    map.serialize_entry("total_generation_time", &self.total_generation_time)?;
+                    map.serialize_entry("average_rtf", &self.average_rtf)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for MayaBatchOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MayaBatchOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MayaBatchOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MayaBatchOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "audios",
+                                            "durations",
+                                            "sample_rate",
+                                            "total_generation_time",
+                                            "average_rtf",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MayaBatchOutput {
+                                audios: __fal::required(f0, "audios")?,
+                                durations: __fal::required(f1, "durations")?,
+                                sample_rate: __fal::required(f2, "sample_rate")?,
+                                total_generation_time: __fal::required(f3, "total_generation_time")?,
+                                average_rtf: __fal::required(f4, "average_rtf")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `MayaBatchOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct MayaBatchOutput8c4b4ba9 {
-        /// The `audios` field.
-        pub audios: Vec<fal_runtime::File>,
-        /// The `durations` field.
-        pub durations: Vec<f64>,
-        /// The `sample_rate` field.
-        ///
-        /// Example: `"48 kHz"`.
-        pub sample_rate: String,
-        /// The `total_generation_time` field.
-        ///
-        /// Example: `5.7`.
-        pub total_generation_time: f64,
-        /// The `average_rtf` field.
-        ///
-        /// Example: `0.15`.
-        pub average_rtf: f64,
-    }
-    impl __serde::Serialize for MayaBatchOutput8c4b4ba9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audios", &self.audios)?;
-            map.serialize_entry("durations", &self.durations)?;
-            map.serialize_entry("sample_rate", &self.sample_rate)?;
-            map.serialize_entry("total_generation_time", &self.total_generation_time)?;
-            map.serialize_entry("average_rtf", &self.average_rtf)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MayaBatchOutput8c4b4ba9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audios: self::required_field(&mut map, "audios")?,
-                durations: self::required_field(&mut map, "durations")?,
-                sample_rate: self::required_field(&mut map, "sample_rate")?,
-                total_generation_time: self::required_field(
-                    &mut map,
-                    "total_generation_time",
-                )?,
-                average_rtf: self::required_field(&mut map, "average_rtf")?,
-            })
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat45d7d957 {
-        /// `"wav"`
-        Wav,
-        /// `"mp3"`
-        Mp3,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat45d7d957 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Wav => "wav",
-                Self::Mp3 => "mp3",
-                Self::Other(value) => value,
+            /// The `OutputFormat` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum OutputFormat {
+                /// `"wav"`
+                Wav,
+                /// `"mp3"`
+                Mp3,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for OutputFormat45d7d957 {
-        fn from(value: &str) -> Self {
-            match value {
-                "wav" => Self::Wav,
-                "mp3" => Self::Mp3,
-                other => Self::Other(other.to_owned()),
+            impl OutputFormat {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["wav", "mp3"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Wav => "wav",
+                        Self::Mp3 => "mp3",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "wav" => Self::Wav,
+                        "mp3" => Self::Mp3,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for OutputFormat45d7d957 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat45d7d957 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `SampleRate` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum SampleRatef1423b6d {
-        /// `"48 kHz"`
-        V48KHz,
-        /// `"24 kHz"`
-        V24KHz,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl SampleRatef1423b6d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V48KHz => "48 kHz",
-                Self::V24KHz => "24 kHz",
-                Self::Other(value) => value,
+            impl ::std::str::FromStr for OutputFormat {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "OutputFormat",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for SampleRatef1423b6d {
-        fn from(value: &str) -> Self {
-            match value {
-                "48 kHz" => Self::V48KHz,
-                "24 kHz" => Self::V24KHz,
-                other => Self::Other(other.to_owned()),
+            impl TryFrom<&str> for OutputFormat {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl __serde::Serialize for SampleRatef1423b6d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SampleRatef1423b6d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::fmt::Display for OutputFormat {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for OutputFormat {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for OutputFormat {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `SampleRate` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum SampleRate {
+                /// `"48 kHz"`
+                V48KHz,
+                /// `"24 kHz"`
+                V24KHz,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl SampleRate {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["48 kHz", "24 kHz"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V48KHz => "48 kHz",
+                        Self::V24KHz => "24 kHz",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "48 kHz" => Self::V48KHz,
+                        "24 kHz" => Self::V24KHz,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for SampleRate {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new("SampleRate", value, Self::VALUES),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for SampleRate {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for SampleRate {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for SampleRate {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for SampleRate {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `SampleRate` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for SampleRate {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

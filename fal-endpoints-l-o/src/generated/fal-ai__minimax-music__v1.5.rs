@@ -7,11 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `MinimaxMusicV15Input` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `MinimaxMusicV15Output`.
         pub mod v1_5 {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AudioSetting017385dd as AudioSetting;
-            pub use super::super::super::__types::Formatfbe8a03b as Format;
-            pub use super::super::super::__types::MinimaxMusicV15Output94ee7c93 as MinimaxMusicV15Output;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/minimax-music/v1.5`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct MinimaxMusicV15Input {
@@ -26,29 +22,59 @@ pub mod fal_ai {
                 /// Limits: 10 to 3000 characters.
                 pub lyrics_prompt: String,
             }
-            impl __serde::Serialize for MinimaxMusicV15Input {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for MinimaxMusicV15Input {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "audio_setting", &self.audio_setting)?;
+                    __fal::optional_entry(&mut map, "audio_setting", &self.audio_setting)?;
                     map.serialize_entry("lyrics_prompt", &self.lyrics_prompt)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for MinimaxMusicV15Input {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for MinimaxMusicV15Input {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        audio_setting: __types::optional_field(&mut map, "audio_setting")?,
-                        lyrics_prompt: __types::required_field(&mut map, "lyrics_prompt")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MinimaxMusicV15Input;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MinimaxMusicV15Input` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MinimaxMusicV15Input, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["prompt", "audio_setting", "lyrics_prompt"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MinimaxMusicV15Input {
+                                prompt: __fal::required(f0, "prompt")?,
+                                audio_setting: f1,
+                                lyrics_prompt: __fal::required(f2, "lyrics_prompt")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl MinimaxMusicV15Input {
@@ -66,264 +92,292 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for MinimaxMusicV15Input {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "prompt",
+                        &self.prompt,
+                        &__fal::Rules {
+                            min_length: Some(10u64),
+                            max_length: Some(600u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("audio_setting", &self.audio_setting, &__fal::Rules::NONE);
+                    v.field(
+                        "lyrics_prompt",
+                        &self.lyrics_prompt,
+                        &__fal::Rules {
+                            min_length: Some(10u64),
+                            max_length: Some(3000u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl MinimaxMusicV15Input {
+                /// Every rule of `fal-ai/minimax-music/v1.5`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for MinimaxMusicV15Input {
                 const ENDPOINT_ID: &'static str = "fal-ai/minimax-music/v1.5";
                 type Output = MinimaxMusicV15Output;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    MinimaxMusicV15Input::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AudioSetting` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct AudioSetting {
+                /// The `sample_rate` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `44100`.
+                /// Limits: one of 8000, 16000, 22050, 24000, 32000, 44100.
+                pub sample_rate: Option<i64>,
+                /// The `bitrate` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `256000`.
+                /// Limits: one of 32000, 64000, 128000, 256000.
+                pub bitrate: Option<i64>,
+                /// The `format` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `"mp3"`.
+                pub format: Option<Format>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for AudioSetting {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
+                    __fal::optional_entry(&mut map, "bitrate", &self.bitrate)?;
+                    __fal::optional_entry(&mut map, "format", &self.format)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for AudioSetting {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = AudioSetting;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `AudioSetting` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<AudioSetting, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["sample_rate", "bitrate", "format"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(AudioSetting {
+                                sample_rate: f0,
+                                bitrate: f1,
+                                format: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `AudioSetting` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AudioSetting017385dd {
-        /// The `sample_rate` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `44100`.
-        /// Limits: one of 8000, 16000, 22050, 24000, 32000, 44100.
-        pub sample_rate: Option<i64>,
-        /// The `bitrate` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `256000`.
-        /// Limits: one of 32000, 64000, 128000, 256000.
-        pub bitrate: Option<i64>,
-        /// The `format` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"mp3"`.
-        pub format: Option<Formatfbe8a03b>,
-    }
-    impl __serde::Serialize for AudioSetting017385dd {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
-            self::optional_entry(&mut map, "bitrate", &self.bitrate)?;
-            self::optional_entry(&mut map, "format", &self.format)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AudioSetting017385dd {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                sample_rate: self::optional_field(&mut map, "sample_rate")?,
-                bitrate: self::optional_field(&mut map, "bitrate")?,
-                format: self::optional_field(&mut map, "format")?,
-            })
-        }
-    }
-    impl AudioSetting017385dd {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                sample_rate: None,
-                bitrate: None,
-                format: None,
+            impl AudioSetting {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        sample_rate: None,
+                        bitrate: None,
+                        format: None,
+                    }
+                }
+                /// Sets `sample_rate` (left out of the request until set).
+                pub fn with_sample_rate(mut self, sample_rate: impl Into<i64>) -> Self {
+                    self.sample_rate = Some(sample_rate.into());
+                    self
+                }
+                /// Sets `bitrate` (left out of the request until set).
+                pub fn with_bitrate(mut self, bitrate: impl Into<i64>) -> Self {
+                    self.bitrate = Some(bitrate.into());
+                    self
+                }
+                /// Sets `format` (left out of the request until set).
+                pub fn with_format(mut self, format: impl Into<Format>) -> Self {
+                    self.format = Some(format.into());
+                    self
+                }
             }
-        }
-        /// Sets `sample_rate` (left out of the request until set).
-        pub fn with_sample_rate(mut self, sample_rate: impl Into<i64>) -> Self {
-            self.sample_rate = Some(sample_rate.into());
-            self
-        }
-        /// Sets `bitrate` (left out of the request until set).
-        pub fn with_bitrate(mut self, bitrate: impl Into<i64>) -> Self {
-            self.bitrate = Some(bitrate.into());
-            self
-        }
-        /// Sets `format` (left out of the request until set).
-        pub fn with_format(mut self, format: impl Into<Formatfbe8a03b>) -> Self {
-            self.format = Some(format.into());
-            self
-        }
-    }
-    /// The `Format` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Formatfbe8a03b {
-        /// `"mp3"`
-        Mp3,
-        /// `"pcm"`
-        Pcm,
-        /// `"flac"`
-        Flac,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Formatfbe8a03b {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Mp3 => "mp3",
-                Self::Pcm => "pcm",
-                Self::Flac => "flac",
-                Self::Other(value) => value,
+            impl __fal::Validate for AudioSetting {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "sample_rate",
+                        &self.sample_rate,
+                        &__fal::Rules {
+                            listed: Some(
+                                &[8000f64, 16000f64, 22050f64, 24000f64, 32000f64, 44100f64],
+                            ),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "bitrate",
+                        &self.bitrate,
+                        &__fal::Rules {
+                            listed: Some(&[32000f64, 64000f64, 128000f64, 256000f64]),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("format", &self.format, &__fal::Rules::NONE);
+                }
             }
-        }
-    }
-    impl From<&str> for Formatfbe8a03b {
-        fn from(value: &str) -> Self {
-            match value {
-                "mp3" => Self::Mp3,
-                "pcm" => Self::Pcm,
-                "flac" => Self::Flac,
-                other => Self::Other(other.to_owned()),
+            /// The `Format` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Format {
+                /// `"mp3"`
+                Mp3,
+                /// `"pcm"`
+                Pcm,
+                /// `"flac"`
+                Flac,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl __serde::Serialize for Formatfbe8a03b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Formatfbe8a03b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `MinimaxMusicV15Output` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct MinimaxMusicV15Output94ee7c93 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/lion/b3-wJ5bbmVo8S-KPqDBMK_output.mp3"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for MinimaxMusicV15Output94ee7c93 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MinimaxMusicV15Output94ee7c93 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
+            impl Format {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["mp3", "pcm", "flac"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Mp3 => "mp3",
+                        Self::Pcm => "pcm",
+                        Self::Flac => "flac",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "mp3" => Self::Mp3,
+                        "pcm" => Self::Pcm,
+                        "flac" => Self::Flac,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Format {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Format", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Format {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Format {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Format {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Format {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Format` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Format {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `MinimaxMusicV15Output` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct MinimaxMusicV15Output {
+                /// The `audio` field.
+                ///
+                /// Example: `{"url":"https://v3.fal.media/files/lion/b3-wJ5bbmVo8S-KPqDBMK_output.mp3"}`.
+                pub audio: fal_runtime::File,
+            }
+            impl __fal::serde::Serialize for MinimaxMusicV15Output {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for MinimaxMusicV15Output {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MinimaxMusicV15Output;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MinimaxMusicV15Output` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MinimaxMusicV15Output, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MinimaxMusicV15Output {
+                                audio: __fal::required(f0, "audio")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

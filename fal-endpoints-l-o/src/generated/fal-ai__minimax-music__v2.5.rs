@@ -7,11 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `MinimaxMusicV25Input` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `MinimaxMusicV25Output`.
         pub mod v2_5 {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AudioSetting25925c6817 as AudioSetting25;
-            pub use super::super::super::__types::Format247a49e7 as Format;
-            pub use super::super::super::__types::MinimaxMusicV25Output5484d9d0 as MinimaxMusicV25Output;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/minimax-music/v2.5`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct MinimaxMusicV25Input {
@@ -35,33 +31,75 @@ pub mod fal_ai {
                 /// The `audio_setting` field.
                 pub audio_setting: Option<AudioSetting25>,
             }
-            impl __serde::Serialize for MinimaxMusicV25Input {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for MinimaxMusicV25Input {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "lyrics", &self.lyrics)?;
-                    __types::optional_entry(&mut map, "is_instrumental", &self.is_instrumental)?;
-                    __types::optional_entry(&mut map, "lyrics_optimizer", &self.lyrics_optimizer)?;
-                    __types::optional_entry(&mut map, "audio_setting", &self.audio_setting)?;
+                    __fal::optional_entry(&mut map, "lyrics", &self.lyrics)?;
+                    __fal::optional_entry(&mut map, "is_instrumental", &self.is_instrumental)?;
+                    __fal::optional_entry(&mut map, "lyrics_optimizer", &self.lyrics_optimizer)?;
+                    __fal::optional_entry(&mut map, "audio_setting", &self.audio_setting)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for MinimaxMusicV25Input {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for MinimaxMusicV25Input {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        lyrics: __types::optional_field(&mut map, "lyrics")?,
-                        is_instrumental: __types::optional_field(&mut map, "is_instrumental")?,
-                        lyrics_optimizer: __types::optional_field(&mut map, "lyrics_optimizer")?,
-                        audio_setting: __types::optional_field(&mut map, "audio_setting")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MinimaxMusicV25Input;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MinimaxMusicV25Input` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MinimaxMusicV25Input, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "lyrics",
+                                            "is_instrumental",
+                                            "lyrics_optimizer",
+                                            "audio_setting",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MinimaxMusicV25Input {
+                                prompt: __fal::required(f0, "prompt")?,
+                                lyrics: f1,
+                                is_instrumental: f2,
+                                lyrics_optimizer: f3,
+                                audio_setting: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl MinimaxMusicV25Input {
@@ -99,264 +137,289 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for MinimaxMusicV25Input {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "prompt",
+                        &self.prompt,
+                        &__fal::Rules {
+                            min_length: Some(1u64),
+                            max_length: Some(2000u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "lyrics",
+                        &self.lyrics,
+                        &__fal::Rules {
+                            max_length: Some(3500u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("audio_setting", &self.audio_setting, &__fal::Rules::NONE);
+                }
+            }
+            impl MinimaxMusicV25Input {
+                /// Every rule of `fal-ai/minimax-music/v2.5`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for MinimaxMusicV25Input {
                 const ENDPOINT_ID: &'static str = "fal-ai/minimax-music/v2.5";
                 type Output = MinimaxMusicV25Output;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    MinimaxMusicV25Input::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AudioSetting25` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct AudioSetting25 {
+                /// The `sample_rate` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `44100`.
+                /// Limits: one of 16000, 24000, 32000, 44100.
+                pub sample_rate: Option<i64>,
+                /// The `bitrate` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `256000`.
+                /// Limits: one of 32000, 64000, 128000, 256000.
+                pub bitrate: Option<i64>,
+                /// The `format` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `"mp3"`.
+                pub format: Option<Format>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for AudioSetting25 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
+                    __fal::optional_entry(&mut map, "bitrate", &self.bitrate)?;
+                    __fal::optional_entry(&mut map, "format", &self.format)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for AudioSetting25 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = AudioSetting25;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `AudioSetting25` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<AudioSetting25, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["sample_rate", "bitrate", "format"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(AudioSetting25 {
+                                sample_rate: f0,
+                                bitrate: f1,
+                                format: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `AudioSetting25` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AudioSetting25925c6817 {
-        /// The `sample_rate` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `44100`.
-        /// Limits: one of 16000, 24000, 32000, 44100.
-        pub sample_rate: Option<i64>,
-        /// The `bitrate` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `256000`.
-        /// Limits: one of 32000, 64000, 128000, 256000.
-        pub bitrate: Option<i64>,
-        /// The `format` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"mp3"`.
-        pub format: Option<Format247a49e7>,
-    }
-    impl __serde::Serialize for AudioSetting25925c6817 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
-            self::optional_entry(&mut map, "bitrate", &self.bitrate)?;
-            self::optional_entry(&mut map, "format", &self.format)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AudioSetting25925c6817 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                sample_rate: self::optional_field(&mut map, "sample_rate")?,
-                bitrate: self::optional_field(&mut map, "bitrate")?,
-                format: self::optional_field(&mut map, "format")?,
-            })
-        }
-    }
-    impl AudioSetting25925c6817 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                sample_rate: None,
-                bitrate: None,
-                format: None,
+            impl AudioSetting25 {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        sample_rate: None,
+                        bitrate: None,
+                        format: None,
+                    }
+                }
+                /// Sets `sample_rate` (left out of the request until set).
+                pub fn with_sample_rate(mut self, sample_rate: impl Into<i64>) -> Self {
+                    self.sample_rate = Some(sample_rate.into());
+                    self
+                }
+                /// Sets `bitrate` (left out of the request until set).
+                pub fn with_bitrate(mut self, bitrate: impl Into<i64>) -> Self {
+                    self.bitrate = Some(bitrate.into());
+                    self
+                }
+                /// Sets `format` (left out of the request until set).
+                pub fn with_format(mut self, format: impl Into<Format>) -> Self {
+                    self.format = Some(format.into());
+                    self
+                }
             }
-        }
-        /// Sets `sample_rate` (left out of the request until set).
-        pub fn with_sample_rate(mut self, sample_rate: impl Into<i64>) -> Self {
-            self.sample_rate = Some(sample_rate.into());
-            self
-        }
-        /// Sets `bitrate` (left out of the request until set).
-        pub fn with_bitrate(mut self, bitrate: impl Into<i64>) -> Self {
-            self.bitrate = Some(bitrate.into());
-            self
-        }
-        /// Sets `format` (left out of the request until set).
-        pub fn with_format(mut self, format: impl Into<Format247a49e7>) -> Self {
-            self.format = Some(format.into());
-            self
-        }
-    }
-    /// The `Format` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Format247a49e7 {
-        /// `"mp3"`
-        Mp3,
-        /// `"wav"`
-        Wav,
-        /// `"pcm"`
-        Pcm,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Format247a49e7 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Mp3 => "mp3",
-                Self::Wav => "wav",
-                Self::Pcm => "pcm",
-                Self::Other(value) => value,
+            impl __fal::Validate for AudioSetting25 {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "sample_rate",
+                        &self.sample_rate,
+                        &__fal::Rules {
+                            listed: Some(&[16000f64, 24000f64, 32000f64, 44100f64]),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "bitrate",
+                        &self.bitrate,
+                        &__fal::Rules {
+                            listed: Some(&[32000f64, 64000f64, 128000f64, 256000f64]),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("format", &self.format, &__fal::Rules::NONE);
+                }
             }
-        }
-    }
-    impl From<&str> for Format247a49e7 {
-        fn from(value: &str) -> Self {
-            match value {
-                "mp3" => Self::Mp3,
-                "wav" => Self::Wav,
-                "pcm" => Self::Pcm,
-                other => Self::Other(other.to_owned()),
+            /// The `Format` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Format {
+                /// `"mp3"`
+                Mp3,
+                /// `"wav"`
+                Wav,
+                /// `"pcm"`
+                Pcm,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl __serde::Serialize for Format247a49e7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Format247a49e7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `MinimaxMusicV25Output` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct MinimaxMusicV25Output5484d9d0 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/kangaroo/GJe3sQehFteUTmpDROzOs_output.mp3"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for MinimaxMusicV25Output5484d9d0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MinimaxMusicV25Output5484d9d0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
+            impl Format {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["mp3", "wav", "pcm"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Mp3 => "mp3",
+                        Self::Wav => "wav",
+                        Self::Pcm => "pcm",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "mp3" => Self::Mp3,
+                        "wav" => Self::Wav,
+                        "pcm" => Self::Pcm,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Format {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Format", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Format {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Format {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Format {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Format {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Format` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Format {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `MinimaxMusicV25Output` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct MinimaxMusicV25Output {
+                /// The `audio` field.
+                ///
+                /// Example: `{"url":"https://v3b.fal.media/files/b/kangaroo/GJe3sQehFteUTmpDROzOs_output.mp3"}`.
+                pub audio: fal_runtime::File,
+            }
+            impl __fal::serde::Serialize for MinimaxMusicV25Output {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for MinimaxMusicV25Output {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MinimaxMusicV25Output;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MinimaxMusicV25Output` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MinimaxMusicV25Output, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MinimaxMusicV25Output {
+                                audio: __fal::required(f0, "audio")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

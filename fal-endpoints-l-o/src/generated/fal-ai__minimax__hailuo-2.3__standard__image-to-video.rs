@@ -11,10 +11,7 @@ pub mod fal_ai {
                 ///
                 /// Build a `MinimaxHailuo23StandardImageToVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `MinimaxHailuo23StandardImageToVideoOutput`.
                 pub mod image_to_video {
-                    use fal_runtime::__private::serde as __serde;
-                    use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::Duration8b2435b0 as Duration;
-                    pub use super::super::super::super::super::__types::MinimaxHailuo23StandardImageToVideoOutputacaaf2c6 as MinimaxHailuo23StandardImageToVideoOutput;
+                    use fal_runtime::__private as __fal;
                     /// The request body of `fal-ai/minimax/hailuo-2.3/standard/image-to-video`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct MinimaxHailuo23StandardImageToVideoInput {
@@ -35,31 +32,65 @@ pub mod fal_ai {
                         /// Example: `"https://storage.googleapis.com/falserverless/example_inputs/hailuo23/standard_i2v_in.jpg"`.
                         pub image_url: fal_runtime::FileInput,
                     }
-                    impl __serde::Serialize for MinimaxHailuo23StandardImageToVideoInput {
-                        fn serialize<S: __serde::Serializer>(
+                    impl __fal::serde::Serialize for MinimaxHailuo23StandardImageToVideoInput {
+                        fn serialize<S: __fal::serde::Serializer>(
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __serde::ser::SerializeMap as _;
+                            use __fal::serde::ser::SerializeMap as _;
                             let mut map = serializer.serialize_map(None)?;
                             map.serialize_entry("prompt", &self.prompt)?;
-                            __types::optional_entry(&mut map, "prompt_optimizer", &self.prompt_optimizer)?;
-                            __types::optional_entry(&mut map, "duration", &self.duration)?;
+                            __fal::optional_entry(&mut map, "prompt_optimizer", &self.prompt_optimizer)?;
+                            __fal::optional_entry(&mut map, "duration", &self.duration)?;
                             map.serialize_entry("image_url", &self.image_url)?;
                             map.end()
                         }
                     }
-                    impl<'de> __serde::Deserialize<'de> for MinimaxHailuo23StandardImageToVideoInput {
-                        fn deserialize<D: __serde::Deserializer<'de>>(
+                    impl<'de> __fal::serde::Deserialize<'de> for MinimaxHailuo23StandardImageToVideoInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
                             deserializer: D,
                         ) -> Result<Self, D::Error> {
-                            let mut map = __types::object(deserializer)?;
-                            Ok(Self {
-                                prompt: __types::required_field(&mut map, "prompt")?,
-                                prompt_optimizer: __types::optional_field(&mut map, "prompt_optimizer")?,
-                                duration: __types::optional_field(&mut map, "duration")?,
-                                image_url: __types::required_field(&mut map, "image_url")?,
-                            })
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = MinimaxHailuo23StandardImageToVideoInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `MinimaxHailuo23StandardImageToVideoInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<MinimaxHailuo23StandardImageToVideoInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(
+                                                &["prompt", "prompt_optimizer", "duration", "image_url"],
+                                            ),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = map.next_value()?,
+                                            Some(2) => f2 = map.next_value()?,
+                                            Some(3) => f3 = Some(map.next_value()?),
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(MinimaxHailuo23StandardImageToVideoInput {
+                                        prompt: __fal::required(f0, "prompt")?,
+                                        prompt_optimizer: f1,
+                                        duration: f2,
+                                        image_url: __fal::required(f3, "image_url")?,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
                         }
                     }
                     impl MinimaxHailuo23StandardImageToVideoInput {
@@ -86,195 +117,162 @@ pub mod fal_ai {
                             self
                         }
                     }
+                    impl __fal::Validate for MinimaxHailuo23StandardImageToVideoInput {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field(
+                                "prompt",
+                                &self.prompt,
+                                &__fal::Rules {
+                                    min_length: Some(1u64),
+                                    max_length: Some(2000u64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field("duration", &self.duration, &__fal::Rules::NONE);
+                        }
+                    }
+                    impl MinimaxHailuo23StandardImageToVideoInput {
+                        /// Every rule of `fal-ai/minimax/hailuo-2.3/standard/image-to-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                        pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            __fal::validate(self)
+                        }
+                    }
                     impl fal_runtime::Endpoint for MinimaxHailuo23StandardImageToVideoInput {
                         const ENDPOINT_ID: &'static str = "fal-ai/minimax/hailuo-2.3/standard/image-to-video";
                         type Output = MinimaxHailuo23StandardImageToVideoOutput;
+                        fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            MinimaxHailuo23StandardImageToVideoInput::validate(self)
+                        }
+                    }
+                    /// The `Duration` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum Duration {
+                        /// `"6"`
+                        V6,
+                        /// `"10"`
+                        V10,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl Duration {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["6", "10"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::V6 => "6",
+                                Self::V10 => "10",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "6" => Self::V6,
+                                "10" => Self::V10,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for Duration {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(fal_runtime::UnknownEnumValue::new("Duration", value, Self::VALUES))
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for Duration {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for Duration {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for Duration {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for Duration {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `Duration` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for Duration {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `MinimaxHailuo23StandardImageToVideoOutput` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct MinimaxHailuo23StandardImageToVideoOutput {
+                        /// The `video` field.
+                        ///
+                        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/hailuo23/standard_i2v_out.mp4"}`.
+                        pub video: fal_runtime::File,
+                    }
+                    impl __fal::serde::Serialize for MinimaxHailuo23StandardImageToVideoOutput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("video", &self.video)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for MinimaxHailuo23StandardImageToVideoOutput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = MinimaxHailuo23StandardImageToVideoOutput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `MinimaxHailuo23StandardImageToVideoOutput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<MinimaxHailuo23StandardImageToVideoOutput, A::Error> {
+                                    let mut f0 = None;
+                                    while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(MinimaxHailuo23StandardImageToVideoOutput {
+                                        video: __fal::required(f0, "video")?,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `Duration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Duration8b2435b0 {
-        /// `"6"`
-        V6,
-        /// `"10"`
-        V10,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Duration8b2435b0 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V6 => "6",
-                Self::V10 => "10",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Duration8b2435b0 {
-        fn from(value: &str) -> Self {
-            match value {
-                "6" => Self::V6,
-                "10" => Self::V10,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Duration8b2435b0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Duration8b2435b0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `MinimaxHailuo23StandardImageToVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct MinimaxHailuo23StandardImageToVideoOutputacaaf2c6 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/hailuo23/standard_i2v_out.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for MinimaxHailuo23StandardImageToVideoOutputacaaf2c6 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de>
-    for MinimaxHailuo23StandardImageToVideoOutputacaaf2c6 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
         }
     }
 }

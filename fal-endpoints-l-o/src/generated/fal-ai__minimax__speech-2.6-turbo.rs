@@ -7,17 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `MinimaxSpeech26TurboInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `MinimaxSpeech26TurboOutput`.
         pub mod speech_2_6_turbo {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AudioSetting2a0ccaf1 as AudioSetting;
-            pub use super::super::super::__types::EmotionPreset09ec4499 as EmotionPreset;
-            pub use super::super::super::__types::Formatfbe8a03b as Format;
-            pub use super::super::super::__types::LanguageBoostPresete1a775f7 as LanguageBoostPreset;
-            pub use super::super::super::__types::LoudnessNormalizationSettingce2fb624 as LoudnessNormalizationSetting;
-            pub use super::super::super::__types::MinimaxSpeech26TurboOutput82316735 as MinimaxSpeech26TurboOutput;
-            pub use super::super::super::__types::OutputFormat8ac80116 as OutputFormat;
-            pub use super::super::super::__types::PronunciationDictd4881ccb as PronunciationDict;
-            pub use super::super::super::__types::VoiceSetting06178051 as VoiceSetting;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/minimax/speech-2.6-turbo`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct MinimaxSpeech26TurboInput {
@@ -32,7 +22,7 @@ pub mod fal_ai {
                 /// The `audio_setting` field.
                 pub audio_setting: Option<AudioSetting>,
                 /// The `language_boost` field.
-                pub language_boost: Option<LanguageBoostPreset>,
+                pub language_boost: Option<LanguageBoost>,
                 /// The `output_format` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `"hex"`.
@@ -42,24 +32,20 @@ pub mod fal_ai {
                 /// The `normalization_setting` field.
                 pub normalization_setting: Option<LoudnessNormalizationSetting>,
             }
-            impl __serde::Serialize for MinimaxSpeech26TurboInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for MinimaxSpeech26TurboInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "voice_setting", &self.voice_setting)?;
-                    __types::optional_entry(&mut map, "audio_setting", &self.audio_setting)?;
-                    __types::optional_entry(&mut map, "language_boost", &self.language_boost)?;
-                    __types::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __types::optional_entry(
-                        &mut map,
-                        "pronunciation_dict",
-                        &self.pronunciation_dict,
-                    )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "voice_setting", &self.voice_setting)?;
+                    __fal::optional_entry(&mut map, "audio_setting", &self.audio_setting)?;
+                    __fal::optional_entry(&mut map, "language_boost", &self.language_boost)?;
+                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    __fal::optional_entry(&mut map, "pronunciation_dict", &self.pronunciation_dict)?;
+                    __fal::optional_entry(
                         &mut map,
                         "normalization_setting",
                         &self.normalization_setting,
@@ -67,23 +53,68 @@ pub mod fal_ai {
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for MinimaxSpeech26TurboInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for MinimaxSpeech26TurboInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        voice_setting: __types::optional_field(&mut map, "voice_setting")?,
-                        audio_setting: __types::optional_field(&mut map, "audio_setting")?,
-                        language_boost: __types::optional_field(&mut map, "language_boost")?,
-                        output_format: __types::optional_field(&mut map, "output_format")?,
-                        pronunciation_dict: __types::optional_field(&mut map, "pronunciation_dict")?,
-                        normalization_setting: __types::optional_field(
-                            &mut map,
-                            "normalization_setting",
-                        )?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MinimaxSpeech26TurboInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MinimaxSpeech26TurboInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MinimaxSpeech26TurboInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "voice_setting",
+                                            "audio_setting",
+                                            "language_boost",
+                                            "output_format",
+                                            "pronunciation_dict",
+                                            "normalization_setting",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MinimaxSpeech26TurboInput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                voice_setting: f1,
+                                audio_setting: f2,
+                                language_boost: f3,
+                                output_format: f4,
+                                pronunciation_dict: f5,
+                                normalization_setting: f6,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl MinimaxSpeech26TurboInput {
@@ -112,7 +143,7 @@ pub mod fal_ai {
                 /// Sets `language_boost` (left out of the request until set).
                 pub fn with_language_boost(
                     mut self,
-                    language_boost: impl Into<LanguageBoostPreset>,
+                    language_boost: impl Into<LanguageBoost>,
                 ) -> Self {
                     self.language_boost = Some(language_boost.into());
                     self
@@ -139,817 +170,1188 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for MinimaxSpeech26TurboInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "prompt",
+                        &self.prompt,
+                        &__fal::Rules {
+                            min_length: Some(1u64),
+                            max_length: Some(10000u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("voice_setting", &self.voice_setting, &__fal::Rules::NONE);
+                    v.field("audio_setting", &self.audio_setting, &__fal::Rules::NONE);
+                    v.field("language_boost", &self.language_boost, &__fal::Rules::NONE);
+                    v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                    v.field("pronunciation_dict", &self.pronunciation_dict, &__fal::Rules::NONE);
+                    v.field(
+                        "normalization_setting",
+                        &self.normalization_setting,
+                        &__fal::Rules::NONE,
+                    );
+                }
+            }
+            impl MinimaxSpeech26TurboInput {
+                /// Every rule of `fal-ai/minimax/speech-2.6-turbo`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for MinimaxSpeech26TurboInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/minimax/speech-2.6-turbo";
                 type Output = MinimaxSpeech26TurboOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    MinimaxSpeech26TurboInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AudioSetting` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct AudioSetting {
+                /// The `sample_rate` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `32000`.
+                /// Limits: one of 8000, 16000, 22050, 24000, 32000, 44100.
+                pub sample_rate: Option<i64>,
+                /// The `bitrate` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `128000`.
+                /// Limits: one of 32000, 64000, 128000, 256000.
+                pub bitrate: Option<i64>,
+                /// The `format` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `"mp3"`.
+                pub format: Option<Format>,
+                /// The `channel` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: one of 1, 2.
+                pub channel: Option<i64>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for AudioSetting {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
+                    __fal::optional_entry(&mut map, "bitrate", &self.bitrate)?;
+                    __fal::optional_entry(&mut map, "format", &self.format)?;
+                    __fal::optional_entry(&mut map, "channel", &self.channel)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for AudioSetting {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = AudioSetting;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `AudioSetting` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<AudioSetting, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["sample_rate", "bitrate", "format", "channel"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(AudioSetting {
+                                sample_rate: f0,
+                                bitrate: f1,
+                                format: f2,
+                                channel: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `AudioSetting` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AudioSetting2a0ccaf1 {
-        /// The `sample_rate` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `32000`.
-        /// Limits: one of 8000, 16000, 22050, 24000, 32000, 44100.
-        pub sample_rate: Option<i64>,
-        /// The `bitrate` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `128000`.
-        /// Limits: one of 32000, 64000, 128000, 256000.
-        pub bitrate: Option<i64>,
-        /// The `format` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"mp3"`.
-        pub format: Option<Formatfbe8a03b>,
-        /// The `channel` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: one of 1, 2.
-        pub channel: Option<i64>,
-    }
-    impl __serde::Serialize for AudioSetting2a0ccaf1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
-            self::optional_entry(&mut map, "bitrate", &self.bitrate)?;
-            self::optional_entry(&mut map, "format", &self.format)?;
-            self::optional_entry(&mut map, "channel", &self.channel)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AudioSetting2a0ccaf1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                sample_rate: self::optional_field(&mut map, "sample_rate")?,
-                bitrate: self::optional_field(&mut map, "bitrate")?,
-                format: self::optional_field(&mut map, "format")?,
-                channel: self::optional_field(&mut map, "channel")?,
-            })
-        }
-    }
-    impl AudioSetting2a0ccaf1 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                sample_rate: None,
-                bitrate: None,
-                format: None,
-                channel: None,
+            impl AudioSetting {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        sample_rate: None,
+                        bitrate: None,
+                        format: None,
+                        channel: None,
+                    }
+                }
+                /// Sets `sample_rate` (left out of the request until set).
+                pub fn with_sample_rate(mut self, sample_rate: impl Into<i64>) -> Self {
+                    self.sample_rate = Some(sample_rate.into());
+                    self
+                }
+                /// Sets `bitrate` (left out of the request until set).
+                pub fn with_bitrate(mut self, bitrate: impl Into<i64>) -> Self {
+                    self.bitrate = Some(bitrate.into());
+                    self
+                }
+                /// Sets `format` (left out of the request until set).
+                pub fn with_format(mut self, format: impl Into<Format>) -> Self {
+                    self.format = Some(format.into());
+                    self
+                }
+                /// Sets `channel` (left out of the request until set).
+                pub fn with_channel(mut self, channel: impl Into<i64>) -> Self {
+                    self.channel = Some(channel.into());
+                    self
+                }
             }
-        }
-        /// Sets `sample_rate` (left out of the request until set).
-        pub fn with_sample_rate(mut self, sample_rate: impl Into<i64>) -> Self {
-            self.sample_rate = Some(sample_rate.into());
-            self
-        }
-        /// Sets `bitrate` (left out of the request until set).
-        pub fn with_bitrate(mut self, bitrate: impl Into<i64>) -> Self {
-            self.bitrate = Some(bitrate.into());
-            self
-        }
-        /// Sets `format` (left out of the request until set).
-        pub fn with_format(mut self, format: impl Into<Formatfbe8a03b>) -> Self {
-            self.format = Some(format.into());
-            self
-        }
-        /// Sets `channel` (left out of the request until set).
-        pub fn with_channel(mut self, channel: impl Into<i64>) -> Self {
-            self.channel = Some(channel.into());
-            self
-        }
-    }
-    /// The `EmotionPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum EmotionPreset09ec4499 {
-        /// `"happy"`
-        Happy,
-        /// `"sad"`
-        Sad,
-        /// `"angry"`
-        Angry,
-        /// `"fearful"`
-        Fearful,
-        /// `"disgusted"`
-        Disgusted,
-        /// `"surprised"`
-        Surprised,
-        /// `"neutral"`
-        Neutral,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl EmotionPreset09ec4499 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Happy => "happy",
-                Self::Sad => "sad",
-                Self::Angry => "angry",
-                Self::Fearful => "fearful",
-                Self::Disgusted => "disgusted",
-                Self::Surprised => "surprised",
-                Self::Neutral => "neutral",
-                Self::Other(value) => value,
+            impl __fal::Validate for AudioSetting {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "sample_rate",
+                        &self.sample_rate,
+                        &__fal::Rules {
+                            listed: Some(
+                                &[8000f64, 16000f64, 22050f64, 24000f64, 32000f64, 44100f64],
+                            ),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "bitrate",
+                        &self.bitrate,
+                        &__fal::Rules {
+                            listed: Some(&[32000f64, 64000f64, 128000f64, 256000f64]),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("format", &self.format, &__fal::Rules::NONE);
+                    v.field(
+                        "channel",
+                        &self.channel,
+                        &__fal::Rules {
+                            listed: Some(&[1f64, 2f64]),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
             }
-        }
-    }
-    impl From<&str> for EmotionPreset09ec4499 {
-        fn from(value: &str) -> Self {
-            match value {
-                "happy" => Self::Happy,
-                "sad" => Self::Sad,
-                "angry" => Self::Angry,
-                "fearful" => Self::Fearful,
-                "disgusted" => Self::Disgusted,
-                "surprised" => Self::Surprised,
-                "neutral" => Self::Neutral,
-                other => Self::Other(other.to_owned()),
+            /// The `Emotion` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Emotion {
+                /// `"happy"`
+                Happy,
+                /// `"sad"`
+                Sad,
+                /// `"angry"`
+                Angry,
+                /// `"fearful"`
+                Fearful,
+                /// `"disgusted"`
+                Disgusted,
+                /// `"surprised"`
+                Surprised,
+                /// `"neutral"`
+                Neutral,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl __serde::Serialize for EmotionPreset09ec4499 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for EmotionPreset09ec4499 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Format` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Formatfbe8a03b {
-        /// `"mp3"`
-        Mp3,
-        /// `"pcm"`
-        Pcm,
-        /// `"flac"`
-        Flac,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Formatfbe8a03b {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Mp3 => "mp3",
-                Self::Pcm => "pcm",
-                Self::Flac => "flac",
-                Self::Other(value) => value,
+            impl Emotion {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "happy",
+                    "sad",
+                    "angry",
+                    "fearful",
+                    "disgusted",
+                    "surprised",
+                    "neutral",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Happy => "happy",
+                        Self::Sad => "sad",
+                        Self::Angry => "angry",
+                        Self::Fearful => "fearful",
+                        Self::Disgusted => "disgusted",
+                        Self::Surprised => "surprised",
+                        Self::Neutral => "neutral",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "happy" => Self::Happy,
+                        "sad" => Self::Sad,
+                        "angry" => Self::Angry,
+                        "fearful" => Self::Fearful,
+                        "disgusted" => Self::Disgusted,
+                        "surprised" => Self::Surprised,
+                        "neutral" => Self::Neutral,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for Formatfbe8a03b {
-        fn from(value: &str) -> Self {
-            match value {
-                "mp3" => Self::Mp3,
-                "pcm" => Self::Pcm,
-                "flac" => Self::Flac,
-                other => Self::Other(other.to_owned()),
+            impl ::std::str::FromStr for Emotion {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Emotion", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Formatfbe8a03b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Formatfbe8a03b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `LanguageBoostPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum LanguageBoostPresete1a775f7 {
-        /// `"Chinese"`
-        Chinese,
-        /// `"Chinese,Yue"`
-        ChineseYue,
-        /// `"English"`
-        English,
-        /// `"Arabic"`
-        Arabic,
-        /// `"Russian"`
-        Russian,
-        /// `"Spanish"`
-        Spanish,
-        /// `"French"`
-        French,
-        /// `"Portuguese"`
-        Portuguese,
-        /// `"German"`
-        German,
-        /// `"Turkish"`
-        Turkish,
-        /// `"Dutch"`
-        Dutch,
-        /// `"Ukrainian"`
-        Ukrainian,
-        /// `"Vietnamese"`
-        Vietnamese,
-        /// `"Indonesian"`
-        Indonesian,
-        /// `"Japanese"`
-        Japanese,
-        /// `"Italian"`
-        Italian,
-        /// `"Korean"`
-        Korean,
-        /// `"Thai"`
-        Thai,
-        /// `"Polish"`
-        Polish,
-        /// `"Romanian"`
-        Romanian,
-        /// `"Greek"`
-        Greek,
-        /// `"Czech"`
-        Czech,
-        /// `"Finnish"`
-        Finnish,
-        /// `"Hindi"`
-        Hindi,
-        /// `"Bulgarian"`
-        Bulgarian,
-        /// `"Danish"`
-        Danish,
-        /// `"Hebrew"`
-        Hebrew,
-        /// `"Malay"`
-        Malay,
-        /// `"Slovak"`
-        Slovak,
-        /// `"Swedish"`
-        Swedish,
-        /// `"Croatian"`
-        Croatian,
-        /// `"Hungarian"`
-        Hungarian,
-        /// `"Norwegian"`
-        Norwegian,
-        /// `"Slovenian"`
-        Slovenian,
-        /// `"Catalan"`
-        Catalan,
-        /// `"Nynorsk"`
-        Nynorsk,
-        /// `"Afrikaans"`
-        Afrikaans,
-        /// `"auto"`
-        Auto,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl LanguageBoostPresete1a775f7 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Chinese => "Chinese",
-                Self::ChineseYue => "Chinese,Yue",
-                Self::English => "English",
-                Self::Arabic => "Arabic",
-                Self::Russian => "Russian",
-                Self::Spanish => "Spanish",
-                Self::French => "French",
-                Self::Portuguese => "Portuguese",
-                Self::German => "German",
-                Self::Turkish => "Turkish",
-                Self::Dutch => "Dutch",
-                Self::Ukrainian => "Ukrainian",
-                Self::Vietnamese => "Vietnamese",
-                Self::Indonesian => "Indonesian",
-                Self::Japanese => "Japanese",
-                Self::Italian => "Italian",
-                Self::Korean => "Korean",
-                Self::Thai => "Thai",
-                Self::Polish => "Polish",
-                Self::Romanian => "Romanian",
-                Self::Greek => "Greek",
-                Self::Czech => "Czech",
-                Self::Finnish => "Finnish",
-                Self::Hindi => "Hindi",
-                Self::Bulgarian => "Bulgarian",
-                Self::Danish => "Danish",
-                Self::Hebrew => "Hebrew",
-                Self::Malay => "Malay",
-                Self::Slovak => "Slovak",
-                Self::Swedish => "Swedish",
-                Self::Croatian => "Croatian",
-                Self::Hungarian => "Hungarian",
-                Self::Norwegian => "Norwegian",
-                Self::Slovenian => "Slovenian",
-                Self::Catalan => "Catalan",
-                Self::Nynorsk => "Nynorsk",
-                Self::Afrikaans => "Afrikaans",
-                Self::Auto => "auto",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for Emotion {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for LanguageBoostPresete1a775f7 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Chinese" => Self::Chinese,
-                "Chinese,Yue" => Self::ChineseYue,
-                "English" => Self::English,
-                "Arabic" => Self::Arabic,
-                "Russian" => Self::Russian,
-                "Spanish" => Self::Spanish,
-                "French" => Self::French,
-                "Portuguese" => Self::Portuguese,
-                "German" => Self::German,
-                "Turkish" => Self::Turkish,
-                "Dutch" => Self::Dutch,
-                "Ukrainian" => Self::Ukrainian,
-                "Vietnamese" => Self::Vietnamese,
-                "Indonesian" => Self::Indonesian,
-                "Japanese" => Self::Japanese,
-                "Italian" => Self::Italian,
-                "Korean" => Self::Korean,
-                "Thai" => Self::Thai,
-                "Polish" => Self::Polish,
-                "Romanian" => Self::Romanian,
-                "Greek" => Self::Greek,
-                "Czech" => Self::Czech,
-                "Finnish" => Self::Finnish,
-                "Hindi" => Self::Hindi,
-                "Bulgarian" => Self::Bulgarian,
-                "Danish" => Self::Danish,
-                "Hebrew" => Self::Hebrew,
-                "Malay" => Self::Malay,
-                "Slovak" => Self::Slovak,
-                "Swedish" => Self::Swedish,
-                "Croatian" => Self::Croatian,
-                "Hungarian" => Self::Hungarian,
-                "Norwegian" => Self::Norwegian,
-                "Slovenian" => Self::Slovenian,
-                "Catalan" => Self::Catalan,
-                "Nynorsk" => Self::Nynorsk,
-                "Afrikaans" => Self::Afrikaans,
-                "auto" => Self::Auto,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for Emotion {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for LanguageBoostPresete1a775f7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LanguageBoostPresete1a775f7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `LoudnessNormalizationSetting` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct LoudnessNormalizationSettingce2fb624 {
-        /// The `enabled` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `true`.
-        pub enabled: Option<bool>,
-        /// The `target_loudness` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `-18`.
-        /// Limits: -70 ≤ value ≤ -10.
-        pub target_loudness: Option<f64>,
-        /// The `target_range` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `8`.
-        /// Limits: 0 ≤ value ≤ 20.
-        pub target_range: Option<f64>,
-        /// The `target_peak` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `-0.5`.
-        /// Limits: -3 ≤ value ≤ 0.
-        pub target_peak: Option<f64>,
-    }
-    impl __serde::Serialize for LoudnessNormalizationSettingce2fb624 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "enabled", &self.enabled)?;
-            self::optional_entry(&mut map, "target_loudness", &self.target_loudness)?;
-            self::optional_entry(&mut map, "target_range", &self.target_range)?;
-            self::optional_entry(&mut map, "target_peak", &self.target_peak)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LoudnessNormalizationSettingce2fb624 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                enabled: self::optional_field(&mut map, "enabled")?,
-                target_loudness: self::optional_field(&mut map, "target_loudness")?,
-                target_range: self::optional_field(&mut map, "target_range")?,
-                target_peak: self::optional_field(&mut map, "target_peak")?,
-            })
-        }
-    }
-    impl LoudnessNormalizationSettingce2fb624 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                enabled: None,
-                target_loudness: None,
-                target_range: None,
-                target_peak: None,
+            impl __fal::serde::Serialize for Emotion {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-        /// Sets `enabled` (left out of the request until set).
-        pub fn with_enabled(mut self, enabled: impl Into<bool>) -> Self {
-            self.enabled = Some(enabled.into());
-            self
-        }
-        /// Sets `target_loudness` (left out of the request until set).
-        pub fn with_target_loudness(mut self, target_loudness: impl Into<f64>) -> Self {
-            self.target_loudness = Some(target_loudness.into());
-            self
-        }
-        /// Sets `target_range` (left out of the request until set).
-        pub fn with_target_range(mut self, target_range: impl Into<f64>) -> Self {
-            self.target_range = Some(target_range.into());
-            self
-        }
-        /// Sets `target_peak` (left out of the request until set).
-        pub fn with_target_peak(mut self, target_peak: impl Into<f64>) -> Self {
-            self.target_peak = Some(target_peak.into());
-            self
-        }
-    }
-    /// The `MinimaxSpeech26TurboOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct MinimaxSpeech26TurboOutput82316735 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/minimax-speech-26/speech_26_turbo_out.mp3"}`.
-        pub audio: fal_runtime::File,
-        /// The `duration_ms` field.
-        pub duration_ms: i64,
-    }
-    impl __serde::Serialize for MinimaxSpeech26TurboOutput82316735 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.serialize_entry("duration_ms", &self.duration_ms)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MinimaxSpeech26TurboOutput82316735 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-                duration_ms: self::required_field(&mut map, "duration_ms")?,
-            })
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat8ac80116 {
-        /// `"url"`
-        Url,
-        /// `"hex"`
-        Hex,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat8ac80116 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Url => "url",
-                Self::Hex => "hex",
-                Self::Other(value) => value,
+            impl<'de> __fal::serde::Deserialize<'de> for Emotion {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Emotion` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl From<&str> for OutputFormat8ac80116 {
-        fn from(value: &str) -> Self {
-            match value {
-                "url" => Self::Url,
-                "hex" => Self::Hex,
-                other => Self::Other(other.to_owned()),
+            impl __fal::Validate for Emotion {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for OutputFormat8ac80116 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat8ac80116 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `PronunciationDict` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PronunciationDictd4881ccb {
-        /// The `tone_list` field.
-        pub tone_list: Option<Vec<String>>,
-    }
-    impl __serde::Serialize for PronunciationDictd4881ccb {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "tone_list", &self.tone_list)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PronunciationDictd4881ccb {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                tone_list: self::optional_field(&mut map, "tone_list")?,
-            })
-        }
-    }
-    impl PronunciationDictd4881ccb {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { tone_list: None }
-        }
-        /// Sets `tone_list` (left out of the request until set).
-        pub fn with_tone_list<I0: Into<String>>(
-            mut self,
-            tone_list: impl IntoIterator<Item = I0>,
-        ) -> Self {
-            self.tone_list = Some(tone_list.into_iter().map(Into::into).collect());
-            self
-        }
-    }
-    /// The `VoiceSetting` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct VoiceSetting06178051 {
-        /// The `voice_id` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"Wise_Woman"`.
-        /// Example: `"Wise_Woman"`.
-        /// Limits: at least 1 characters.
-        pub voice_id: Option<String>,
-        /// The `speed` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0.5 ≤ value ≤ 2.
-        pub speed: Option<f64>,
-        /// The `vol` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0.01 ≤ value ≤ 10.
-        pub vol: Option<f64>,
-        /// The `pitch` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: -12 ≤ value ≤ 12.
-        pub pitch: Option<i64>,
-        /// The `emotion` field.
-        pub emotion: Option<EmotionPreset09ec4499>,
-        /// The `english_normalization` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `false`.
-        pub english_normalization: Option<bool>,
-    }
-    impl __serde::Serialize for VoiceSetting06178051 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "voice_id", &self.voice_id)?;
-            self::optional_entry(&mut map, "speed", &self.speed)?;
-            self::optional_entry(&mut map, "vol", &self.vol)?;
-            self::optional_entry(&mut map, "pitch", &self.pitch)?;
-            self::optional_entry(&mut map, "emotion", &self.emotion)?;
-            self::optional_entry(
-                &mut map,
-                "english_normalization",
-                &self.english_normalization,
-            )?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VoiceSetting06178051 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                voice_id: self::optional_field(&mut map, "voice_id")?,
-                speed: self::optional_field(&mut map, "speed")?,
-                vol: self::optional_field(&mut map, "vol")?,
-                pitch: self::optional_field(&mut map, "pitch")?,
-                emotion: self::optional_field(&mut map, "emotion")?,
-                english_normalization: self::optional_field(
-                    &mut map,
-                    "english_normalization",
-                )?,
-            })
-        }
-    }
-    impl VoiceSetting06178051 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                voice_id: None,
-                speed: None,
-                vol: None,
-                pitch: None,
-                emotion: None,
-                english_normalization: None,
+            /// The `Format` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Format {
+                /// `"mp3"`
+                Mp3,
+                /// `"pcm"`
+                Pcm,
+                /// `"flac"`
+                Flac,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-        /// Sets `voice_id` (left out of the request until set).
-        pub fn with_voice_id(mut self, voice_id: impl Into<String>) -> Self {
-            self.voice_id = Some(voice_id.into());
-            self
-        }
-        /// Sets `speed` (left out of the request until set).
-        pub fn with_speed(mut self, speed: impl Into<f64>) -> Self {
-            self.speed = Some(speed.into());
-            self
-        }
-        /// Sets `vol` (left out of the request until set).
-        pub fn with_vol(mut self, vol: impl Into<f64>) -> Self {
-            self.vol = Some(vol.into());
-            self
-        }
-        /// Sets `pitch` (left out of the request until set).
-        pub fn with_pitch(mut self, pitch: impl Into<i64>) -> Self {
-            self.pitch = Some(pitch.into());
-            self
-        }
-        /// Sets `emotion` (left out of the request until set).
-        pub fn with_emotion(mut self, emotion: impl Into<EmotionPreset09ec4499>) -> Self {
-            self.emotion = Some(emotion.into());
-            self
-        }
-        /// Sets `english_normalization` (left out of the request until set).
-        pub fn with_english_normalization(
-            mut self,
-            english_normalization: impl Into<bool>,
-        ) -> Self {
-            self.english_normalization = Some(english_normalization.into());
-            self
+            impl Format {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["mp3", "pcm", "flac"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Mp3 => "mp3",
+                        Self::Pcm => "pcm",
+                        Self::Flac => "flac",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "mp3" => Self::Mp3,
+                        "pcm" => Self::Pcm,
+                        "flac" => Self::Flac,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Format {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Format", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Format {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Format {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Format {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Format {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Format` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Format {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `LanguageBoost` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum LanguageBoost {
+                /// `"Chinese"`
+                Chinese,
+                /// `"Chinese,Yue"`
+                ChineseYue,
+                /// `"English"`
+                English,
+                /// `"Arabic"`
+                Arabic,
+                /// `"Russian"`
+                Russian,
+                /// `"Spanish"`
+                Spanish,
+                /// `"French"`
+                French,
+                /// `"Portuguese"`
+                Portuguese,
+                /// `"German"`
+                German,
+                /// `"Turkish"`
+                Turkish,
+                /// `"Dutch"`
+                Dutch,
+                /// `"Ukrainian"`
+                Ukrainian,
+                /// `"Vietnamese"`
+                Vietnamese,
+                /// `"Indonesian"`
+                Indonesian,
+                /// `"Japanese"`
+                Japanese,
+                /// `"Italian"`
+                Italian,
+                /// `"Korean"`
+                Korean,
+                /// `"Thai"`
+                Thai,
+                /// `"Polish"`
+                Polish,
+                /// `"Romanian"`
+                Romanian,
+                /// `"Greek"`
+                Greek,
+                /// `"Czech"`
+                Czech,
+                /// `"Finnish"`
+                Finnish,
+                /// `"Hindi"`
+                Hindi,
+                /// `"Bulgarian"`
+                Bulgarian,
+                /// `"Danish"`
+                Danish,
+                /// `"Hebrew"`
+                Hebrew,
+                /// `"Malay"`
+                Malay,
+                /// `"Slovak"`
+                Slovak,
+                /// `"Swedish"`
+                Swedish,
+                /// `"Croatian"`
+                Croatian,
+                /// `"Hungarian"`
+                Hungarian,
+                /// `"Norwegian"`
+                Norwegian,
+                /// `"Slovenian"`
+                Slovenian,
+                /// `"Catalan"`
+                Catalan,
+                /// `"Nynorsk"`
+                Nynorsk,
+                /// `"Afrikaans"`
+                Afrikaans,
+                /// `"auto"`
+                Auto,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl LanguageBoost {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "Chinese",
+                    "Chinese,Yue",
+                    "English",
+                    "Arabic",
+                    "Russian",
+                    "Spanish",
+                    "French",
+                    "Portuguese",
+                    "German",
+                    "Turkish",
+                    "Dutch",
+                    "Ukrainian",
+                    "Vietnamese",
+                    "Indonesian",
+                    "Japanese",
+                    "Italian",
+                    "Korean",
+                    "Thai",
+                    "Polish",
+                    "Romanian",
+                    "Greek",
+                    "Czech",
+                    "Finnish",
+                    "Hindi",
+                    "Bulgarian",
+                    "Danish",
+                    "Hebrew",
+                    "Malay",
+                    "Slovak",
+                    "Swedish",
+                    "Croatian",
+                    "Hungarian",
+                    "Norwegian",
+                    "Slovenian",
+                    "Catalan",
+                    "Nynorsk",
+                    "Afrikaans",
+                    "auto",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Chinese => "Chinese",
+                        Self::ChineseYue => "Chinese,Yue",
+                        Self::English => "English",
+                        Self::Arabic => "Arabic",
+                        Self::Russian => "Russian",
+                        Self::Spanish => "Spanish",
+                        Self::French => "French",
+                        Self::Portuguese => "Portuguese",
+                        Self::German => "German",
+                        Self::Turkish => "Turkish",
+                        Self::Dutch => "Dutch",
+                        Self::Ukrainian => "Ukrainian",
+                        Self::Vietnamese => "Vietnamese",
+                        Self::Indonesian => "Indonesian",
+                        Self::Japanese => "Japanese",
+                        Self::Italian => "Italian",
+                        Self::Korean => "Korean",
+                        Self::Thai => "Thai",
+                        Self::Polish => "Polish",
+                        Self::Romanian => "Romanian",
+                        Self::Greek => "Greek",
+                        Self::Czech => "Czech",
+                        Self::Finnish => "Finnish",
+                        Self::Hindi => "Hindi",
+                        Self::Bulgarian => "Bulgarian",
+                        Self::Danish => "Danish",
+                        Self::Hebrew => "Hebrew",
+                        Self::Malay => "Malay",
+                        Self::Slovak => "Slovak",
+                        Self::Swedish => "Swedish",
+                        Self::Croatian => "Croatian",
+                        Self::Hungarian => "Hungarian",
+                        Self::Norwegian => "Norwegian",
+                        Self::Slovenian => "Slovenian",
+                        Self::Catalan => "Catalan",
+                        Self::Nynorsk => "Nynorsk",
+                        Self::Afrikaans => "Afrikaans",
+                        Self::Auto => "auto",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "Chinese" => Self::Chinese,
+                        "Chinese,Yue" => Self::ChineseYue,
+                        "English" => Self::English,
+                        "Arabic" => Self::Arabic,
+                        "Russian" => Self::Russian,
+                        "Spanish" => Self::Spanish,
+                        "French" => Self::French,
+                        "Portuguese" => Self::Portuguese,
+                        "German" => Self::German,
+                        "Turkish" => Self::Turkish,
+                        "Dutch" => Self::Dutch,
+                        "Ukrainian" => Self::Ukrainian,
+                        "Vietnamese" => Self::Vietnamese,
+                        "Indonesian" => Self::Indonesian,
+                        "Japanese" => Self::Japanese,
+                        "Italian" => Self::Italian,
+                        "Korean" => Self::Korean,
+                        "Thai" => Self::Thai,
+                        "Polish" => Self::Polish,
+                        "Romanian" => Self::Romanian,
+                        "Greek" => Self::Greek,
+                        "Czech" => Self::Czech,
+                        "Finnish" => Self::Finnish,
+                        "Hindi" => Self::Hindi,
+                        "Bulgarian" => Self::Bulgarian,
+                        "Danish" => Self::Danish,
+                        "Hebrew" => Self::Hebrew,
+                        "Malay" => Self::Malay,
+                        "Slovak" => Self::Slovak,
+                        "Swedish" => Self::Swedish,
+                        "Croatian" => Self::Croatian,
+                        "Hungarian" => Self::Hungarian,
+                        "Norwegian" => Self::Norwegian,
+                        "Slovenian" => Self::Slovenian,
+                        "Catalan" => Self::Catalan,
+                        "Nynorsk" => Self::Nynorsk,
+                        "Afrikaans" => Self::Afrikaans,
+                        "auto" => Self::Auto,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for LanguageBoost {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "LanguageBoost",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for LanguageBoost {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for LanguageBoost {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for LanguageBoost {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for LanguageBoost {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `LanguageBoost` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for LanguageBoost {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `LoudnessNormalizationSetting` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct LoudnessNormalizationSetting {
+                /// The `enabled` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `true`.
+                pub enabled: Option<bool>,
+                /// The `target_loudness` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `-18`.
+                /// Limits: -70 ≤ value ≤ -10.
+                pub target_loudness: Option<f64>,
+                /// The `target_range` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `8`.
+                /// Limits: 0 ≤ value ≤ 20.
+                pub target_range: Option<f64>,
+                /// The `target_peak` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `-0.5`.
+                /// Limits: -3 ≤ value ≤ 0.
+                pub target_peak: Option<f64>,
+            }
+            impl __fal::serde::Serialize for LoudnessNormalizationSetting {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "enabled", &self.enabled)?;
+                    __fal::optional_entry(&mut map, "target_loudness", &self.target_loudness)?;
+                    __fal::optional_entry(&mut map, "target_range", &self.target_range)?;
+                    __fal::optional_entry(&mut map, "target_peak", &self.target_peak)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for LoudnessNormalizationSetting {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = LoudnessNormalizationSetting;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `LoudnessNormalizationSetting` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<LoudnessNormalizationSetting, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "enabled",
+                                            "target_loudness",
+                                            "target_range",
+                                            "target_peak",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(LoudnessNormalizationSetting {
+                                enabled: f0,
+                                target_loudness: f1,
+                                target_range: f2,
+                                target_peak: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl LoudnessNormalizationSetting {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        enabled: None,
+                        target_loudness: None,
+                        target_range: None,
+                        target_peak: None,
+                    }
+                }
+                /// Sets `enabled` (left out of the request until set).
+                pub fn with_enabled(mut self, enabled: impl Into<bool>) -> Self {
+                    self.enabled = Some(enabled.into());
+                    self
+                }
+                /// Sets `target_loudness` (left out of the request until set).
+                pub fn with_target_loudness(mut self, target_loudness: impl Into<f64>) -> Self {
+                    self.target_loudness = Some(target_loudness.into());
+                    self
+                }
+                /// Sets `target_range` (left out of the request until set).
+                pub fn with_target_range(mut self, target_range: impl Into<f64>) -> Self {
+                    self.target_range = Some(target_range.into());
+                    self
+                }
+                /// Sets `target_peak` (left out of the request until set).
+                pub fn with_target_peak(mut self, target_peak: impl Into<f64>) -> Self {
+                    self.target_peak = Some(target_peak.into());
+                    self
+                }
+            }
+            impl __fal::Validate for LoudnessNormalizationSetting {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "target_loudness",
+                        &self.target_loudness,
+                        &__fal::Rules {
+                            minimum: Some(-70f64),
+                            maximum: Some(-10f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "target_range",
+                        &self.target_range,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(20f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "target_peak",
+                        &self.target_peak,
+                        &__fal::Rules {
+                            minimum: Some(-3f64),
+                            maximum: Some(0f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `MinimaxSpeech26TurboOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct MinimaxSpeech26TurboOutput {
+                /// The `audio` field.
+                ///
+                /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/minimax-speech-26/speech_26_turbo_out.mp3"}`.
+                pub audio: fal_runtime::File,
+                /// The `duration_ms` field.
+                pub duration_ms: i64,
+            }
+            impl __fal::serde::Serialize for MinimaxSpeech26TurboOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.serialize_entry("duration_ms", &self.duration_ms)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for MinimaxSpeech26TurboOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MinimaxSpeech26TurboOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MinimaxSpeech26TurboOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MinimaxSpeech26TurboOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["audio", "duration_ms"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MinimaxSpeech26TurboOutput {
+                                audio: __fal::required(f0, "audio")?,
+                                duration_ms: __fal::required(f1, "duration_ms")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `OutputFormat` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum OutputFormat {
+                /// `"url"`
+                Url,
+                /// `"hex"`
+                Hex,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl OutputFormat {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["url", "hex"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Url => "url",
+                        Self::Hex => "hex",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "url" => Self::Url,
+                        "hex" => Self::Hex,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for OutputFormat {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "OutputFormat",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for OutputFormat {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for OutputFormat {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for OutputFormat {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for OutputFormat {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `PronunciationDict` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct PronunciationDict {
+                /// The `tone_list` field.
+                pub tone_list: Option<Vec<String>>,
+            }
+            impl __fal::serde::Serialize for PronunciationDict {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "tone_list", &self.tone_list)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for PronunciationDict {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PronunciationDict;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PronunciationDict` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PronunciationDict, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["tone_list"]))? {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PronunciationDict { tone_list: f0 })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl PronunciationDict {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self { tone_list: None }
+                }
+                /// Sets `tone_list` (left out of the request until set).
+                pub fn with_tone_list<I0: Into<String>>(
+                    mut self,
+                    tone_list: impl IntoIterator<Item = I0>,
+                ) -> Self {
+                    self.tone_list = Some(tone_list.into_iter().map(Into::into).collect());
+                    self
+                }
+            }
+            impl __fal::Validate for PronunciationDict {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            /// The `VoiceSetting` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct VoiceSetting {
+                /// The `voice_id` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `"Wise_Woman"`.
+                /// Example: `"Wise_Woman"`.
+                /// Limits: at least 1 characters.
+                pub voice_id: Option<String>,
+                /// The `speed` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0.5 ≤ value ≤ 2.
+                pub speed: Option<f64>,
+                /// The `vol` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0.01 ≤ value ≤ 10.
+                pub vol: Option<f64>,
+                /// The `pitch` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                /// Limits: -12 ≤ value ≤ 12.
+                pub pitch: Option<i64>,
+                /// The `emotion` field.
+                pub emotion: Option<Emotion>,
+                /// The `english_normalization` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `false`.
+                pub english_normalization: Option<bool>,
+            }
+            impl __fal::serde::Serialize for VoiceSetting {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "voice_id", &self.voice_id)?;
+                    __fal::optional_entry(&mut map, "speed", &self.speed)?;
+                    __fal::optional_entry(&mut map, "vol", &self.vol)?;
+                    __fal::optional_entry(&mut map, "pitch", &self.pitch)?;
+                    __fal::optional_entry(&mut map, "emotion", &self.emotion)?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "english_normalization",
+                        &self.english_normalization,
+                    )?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for VoiceSetting {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = VoiceSetting;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `VoiceSetting` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<VoiceSetting, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "voice_id",
+                                            "speed",
+                                            "vol",
+                                            "pitch",
+                                            "emotion",
+                                            "english_normalization",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(VoiceSetting {
+                                voice_id: f0,
+                                speed: f1,
+                                vol: f2,
+                                pitch: f3,
+                                emotion: f4,
+                                english_normalization: f5,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl VoiceSetting {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        voice_id: None,
+                        speed: None,
+                        vol: None,
+                        pitch: None,
+                        emotion: None,
+                        english_normalization: None,
+                    }
+                }
+                /// Sets `voice_id` (left out of the request until set).
+                pub fn with_voice_id(mut self, voice_id: impl Into<String>) -> Self {
+                    self.voice_id = Some(voice_id.into());
+                    self
+                }
+                /// Sets `speed` (left out of the request until set).
+                pub fn with_speed(mut self, speed: impl Into<f64>) -> Self {
+                    self.speed = Some(speed.into());
+                    self
+                }
+                /// Sets `vol` (left out of the request until set).
+                pub fn with_vol(mut self, vol: impl Into<f64>) -> Self {
+                    self.vol = Some(vol.into());
+                    self
+                }
+                /// Sets `pitch` (left out of the request until set).
+                pub fn with_pitch(mut self, pitch: impl Into<i64>) -> Self {
+                    self.pitch = Some(pitch.into());
+                    self
+                }
+                /// Sets `emotion` (left out of the request until set).
+                pub fn with_emotion(mut self, emotion: impl Into<Emotion>) -> Self {
+                    self.emotion = Some(emotion.into());
+                    self
+                }
+                /// Sets `english_normalization` (left out of the request until set).
+                pub fn with_english_normalization(
+                    mut self,
+                    english_normalization: impl Into<bool>,
+                ) -> Self {
+                    self.english_normalization = Some(english_normalization.into());
+                    self
+                }
+            }
+            impl __fal::Validate for VoiceSetting {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "voice_id",
+                        &self.voice_id,
+                        &__fal::Rules {
+                            min_length: Some(1u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "speed",
+                        &self.speed,
+                        &__fal::Rules {
+                            minimum: Some(0.5f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "vol",
+                        &self.vol,
+                        &__fal::Rules {
+                            minimum: Some(0.01f64),
+                            maximum: Some(10f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "pitch",
+                        &self.pitch,
+                        &__fal::Rules {
+                            minimum: Some(-12f64),
+                            maximum: Some(12f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("emotion", &self.emotion, &__fal::Rules::NONE);
+                }
+            }
         }
     }
 }

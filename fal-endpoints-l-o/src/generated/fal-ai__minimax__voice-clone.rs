@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `MinimaxVoiceCloneInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `MinimaxVoiceCloneOutput`.
         pub mod voice_clone {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::MinimaxVoiceCloneOutput26ed0011 as MinimaxVoiceCloneOutput;
-            pub use super::super::super::__types::Model0be6e490 as Model;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/minimax/voice-clone`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct MinimaxVoiceCloneInput {
@@ -36,42 +33,84 @@ pub mod fal_ai {
                 /// Example: `"speech-02-hd"`.
                 pub model: Option<Model>,
             }
-            impl __serde::Serialize for MinimaxVoiceCloneInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for MinimaxVoiceCloneInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("audio_url", &self.audio_url)?;
-                    __types::optional_entry(&mut map, "noise_reduction", &self.noise_reduction)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "noise_reduction", &self.noise_reduction)?;
+                    __fal::optional_entry(
                         &mut map,
                         "need_volume_normalization",
                         &self.need_volume_normalization,
                     )?;
-                    __types::optional_entry(&mut map, "accuracy", &self.accuracy)?;
-                    __types::optional_entry(&mut map, "text", &self.text)?;
-                    __types::optional_entry(&mut map, "model", &self.model)?;
+                    __fal::optional_entry(&mut map, "accuracy", &self.accuracy)?;
+                    __fal::optional_entry(&mut map, "text", &self.text)?;
+                    __fal::optional_entry(&mut map, "model", &self.model)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for MinimaxVoiceCloneInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for MinimaxVoiceCloneInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        audio_url: __types::required_field(&mut map, "audio_url")?,
-                        noise_reduction: __types::optional_field(&mut map, "noise_reduction")?,
-                        need_volume_normalization: __types::optional_field(
-                            &mut map,
-                            "need_volume_normalization",
-                        )?,
-                        accuracy: __types::optional_field(&mut map, "accuracy")?,
-                        text: __types::optional_field(&mut map, "text")?,
-                        model: __types::optional_field(&mut map, "model")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MinimaxVoiceCloneInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MinimaxVoiceCloneInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MinimaxVoiceCloneInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "audio_url",
+                                            "noise_reduction",
+                                            "need_volume_normalization",
+                                            "accuracy",
+                                            "text",
+                                            "model",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MinimaxVoiceCloneInput {
+                                audio_url: __fal::required(f0, "audio_url")?,
+                                noise_reduction: f1,
+                                need_volume_normalization: f2,
+                                accuracy: f3,
+                                text: f4,
+                                model: f5,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl MinimaxVoiceCloneInput {
@@ -115,204 +154,189 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for MinimaxVoiceCloneInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "accuracy",
+                        &self.accuracy,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "text",
+                        &self.text,
+                        &__fal::Rules {
+                            max_length: Some(1000u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("model", &self.model, &__fal::Rules::NONE);
+                }
+            }
+            impl MinimaxVoiceCloneInput {
+                /// Every rule of `fal-ai/minimax/voice-clone`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for MinimaxVoiceCloneInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/minimax/voice-clone";
                 type Output = MinimaxVoiceCloneOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    MinimaxVoiceCloneInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `MinimaxVoiceCloneOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct MinimaxVoiceCloneOutput {
+                /// The `custom_voice_id` field.
+                pub custom_voice_id: String,
+                /// The `audio` field.
+                ///
+                /// Example: `{"url":"https://fal.media/files/kangaroo/kojPUCNZ9iUGFGMR-xb7h_speech.mp3"}`.
+                pub audio: Option<fal_runtime::File>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for MinimaxVoiceCloneOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("custom_voice_id", &self.custom_voice_id)?;
+                    __fal::optional_entry(&mut map, "audio", &self.audio)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for MinimaxVoiceCloneOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MinimaxVoiceCloneOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MinimaxVoiceCloneOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MinimaxVoiceCloneOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["custom_voice_id", "audio"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MinimaxVoiceCloneOutput {
+                                custom_voice_id: __fal::required(f0, "custom_voice_id")?,
+                                audio: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `MinimaxVoiceCloneOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct MinimaxVoiceCloneOutput26ed0011 {
-        /// The `custom_voice_id` field.
-        pub custom_voice_id: String,
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://fal.media/files/kangaroo/kojPUCNZ9iUGFGMR-xb7h_speech.mp3"}`.
-        pub audio: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for MinimaxVoiceCloneOutput26ed0011 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("custom_voice_id", &self.custom_voice_id)?;
-            self::optional_entry(&mut map, "audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MinimaxVoiceCloneOutput26ed0011 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                custom_voice_id: self::required_field(&mut map, "custom_voice_id")?,
-                audio: self::optional_field(&mut map, "audio")?,
-            })
-        }
-    }
-    /// The `Model` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Model0be6e490 {
-        /// `"speech-02-hd"`
-        Speech02Hd,
-        /// `"speech-02-turbo"`
-        Speech02Turbo,
-        /// `"speech-01-hd"`
-        Speech01Hd,
-        /// `"speech-01-turbo"`
-        Speech01Turbo,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Model0be6e490 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Speech02Hd => "speech-02-hd",
-                Self::Speech02Turbo => "speech-02-turbo",
-                Self::Speech01Hd => "speech-01-hd",
-                Self::Speech01Turbo => "speech-01-turbo",
-                Self::Other(value) => value,
+            /// The `Model` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Model {
+                /// `"speech-02-hd"`
+                Speech02Hd,
+                /// `"speech-02-turbo"`
+                Speech02Turbo,
+                /// `"speech-01-hd"`
+                Speech01Hd,
+                /// `"speech-01-turbo"`
+                Speech01Turbo,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for Model0be6e490 {
-        fn from(value: &str) -> Self {
-            match value {
-                "speech-02-hd" => Self::Speech02Hd,
-                "speech-02-turbo" => Self::Speech02Turbo,
-                "speech-01-hd" => Self::Speech01Hd,
-                "speech-01-turbo" => Self::Speech01Turbo,
-                other => Self::Other(other.to_owned()),
+            impl Model {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "speech-02-hd",
+                    "speech-02-turbo",
+                    "speech-01-hd",
+                    "speech-01-turbo",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Speech02Hd => "speech-02-hd",
+                        Self::Speech02Turbo => "speech-02-turbo",
+                        Self::Speech01Hd => "speech-01-hd",
+                        Self::Speech01Turbo => "speech-01-turbo",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "speech-02-hd" => Self::Speech02Hd,
+                        "speech-02-turbo" => Self::Speech02Turbo,
+                        "speech-01-hd" => Self::Speech01Hd,
+                        "speech-01-turbo" => Self::Speech01Turbo,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Model0be6e490 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Model0be6e490 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::str::FromStr for Model {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Model", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Model {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Model {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Model {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Model {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Model` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Model {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

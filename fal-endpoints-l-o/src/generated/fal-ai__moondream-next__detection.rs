@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `MoondreamNextDetectionInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `MoondreamNextDetectionOutput`.
         pub mod detection {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::MoondreamNextDetectionOutput61b3dd49 as MoondreamNextDetectionOutput;
-            pub use super::super::super::__types::TaskType0ea488ba as TaskType;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/moondream-next/detection`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct MoondreamNextDetectionInput {
@@ -35,39 +32,80 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `true`.
                 pub show_visualization: Option<bool>,
             }
-            impl __serde::Serialize for MoondreamNextDetectionInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for MoondreamNextDetectionInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
                     map.serialize_entry("task_type", &self.task_type)?;
                     map.serialize_entry("detection_prompt", &self.detection_prompt)?;
-                    __types::optional_entry(&mut map, "use_ensemble", &self.use_ensemble)?;
-                    __types::optional_entry(&mut map, "combine_points", &self.combine_points)?;
-                    __types::optional_entry(
-                        &mut map,
-                        "show_visualization",
-                        &self.show_visualization,
-                    )?;
+                    __fal::optional_entry(&mut map, "use_ensemble", &self.use_ensemble)?;
+                    __fal::optional_entry(&mut map, "combine_points", &self.combine_points)?;
+                    __fal::optional_entry(&mut map, "show_visualization", &self.show_visualization)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for MoondreamNextDetectionInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for MoondreamNextDetectionInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        task_type: __types::required_field(&mut map, "task_type")?,
-                        detection_prompt: __types::required_field(&mut map, "detection_prompt")?,
-                        use_ensemble: __types::optional_field(&mut map, "use_ensemble")?,
-                        combine_points: __types::optional_field(&mut map, "combine_points")?,
-                        show_visualization: __types::optional_field(&mut map, "show_visualization")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MoondreamNextDetectionInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MoondreamNextDetectionInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MoondreamNextDetectionInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_url",
+                                            "task_type",
+                                            "detection_prompt",
+                                            "use_ensemble",
+                                            "combine_points",
+                                            "show_visualization",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MoondreamNextDetectionInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                task_type: __fal::required(f1, "task_type")?,
+                                detection_prompt: __fal::required(f2, "detection_prompt")?,
+                                use_ensemble: f3,
+                                combine_points: f4,
+                                show_visualization: f5,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl MoondreamNextDetectionInput {
@@ -105,198 +143,165 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for MoondreamNextDetectionInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("task_type", &self.task_type, &__fal::Rules::NONE);
+                }
+            }
+            impl MoondreamNextDetectionInput {
+                /// Every rule of `fal-ai/moondream-next/detection`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for MoondreamNextDetectionInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/moondream-next/detection";
                 type Output = MoondreamNextDetectionOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    MoondreamNextDetectionInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `MoondreamNextDetectionOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct MoondreamNextDetectionOutput {
+                /// The `image` field.
+                pub image: Option<fal_runtime::Image>,
+                /// The `text_output` field.
+                pub text_output: String,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for MoondreamNextDetectionOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "image", &self.image)?;
+                    map.serialize_entry("text_output", &self.text_output)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for MoondreamNextDetectionOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MoondreamNextDetectionOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MoondreamNextDetectionOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MoondreamNextDetectionOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["image", "text_output"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MoondreamNextDetectionOutput {
+                                image: f0,
+                                text_output: __fal::required(f1, "text_output")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `MoondreamNextDetectionOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct MoondreamNextDetectionOutput61b3dd49 {
-        /// The `image` field.
-        pub image: Option<fal_runtime::Image>,
-        /// The `text_output` field.
-        pub text_output: String,
-    }
-    impl __serde::Serialize for MoondreamNextDetectionOutput61b3dd49 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "image", &self.image)?;
-            map.serialize_entry("text_output", &self.text_output)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MoondreamNextDetectionOutput61b3dd49 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::optional_field(&mut map, "image")?,
-                text_output: self::required_field(&mut map, "text_output")?,
-            })
-        }
-    }
-    /// The `TaskType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum TaskType0ea488ba {
-        /// `"bbox_detection"`
-        BboxDetection,
-        /// `"point_detection"`
-        PointDetection,
-        /// `"gaze_detection"`
-        GazeDetection,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl TaskType0ea488ba {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::BboxDetection => "bbox_detection",
-                Self::PointDetection => "point_detection",
-                Self::GazeDetection => "gaze_detection",
-                Self::Other(value) => value,
+            /// The `TaskType` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum TaskType {
+                /// `"bbox_detection"`
+                BboxDetection,
+                /// `"point_detection"`
+                PointDetection,
+                /// `"gaze_detection"`
+                GazeDetection,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for TaskType0ea488ba {
-        fn from(value: &str) -> Self {
-            match value {
-                "bbox_detection" => Self::BboxDetection,
-                "point_detection" => Self::PointDetection,
-                "gaze_detection" => Self::GazeDetection,
-                other => Self::Other(other.to_owned()),
+            impl TaskType {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "bbox_detection",
+                    "point_detection",
+                    "gaze_detection",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::BboxDetection => "bbox_detection",
+                        Self::PointDetection => "point_detection",
+                        Self::GazeDetection => "gaze_detection",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "bbox_detection" => Self::BboxDetection,
+                        "point_detection" => Self::PointDetection,
+                        "gaze_detection" => Self::GazeDetection,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for TaskType0ea488ba {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TaskType0ea488ba {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::str::FromStr for TaskType {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("TaskType", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for TaskType {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for TaskType {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for TaskType {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for TaskType {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `TaskType` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for TaskType {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `Moondream3PreviewQueryInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Moondream3PreviewQueryOutput`.
         pub mod query {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::Moondream3PreviewQueryOutput6637a5cc as Moondream3PreviewQueryOutput;
-            pub use super::super::super::__types::UsageInfod31cdb3b as UsageInfo;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/moondream3-preview/query`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Moondream3PreviewQueryInput {
@@ -31,33 +28,69 @@ pub mod fal_ai {
                 /// The `top_p` field.
                 pub top_p: Option<f64>,
             }
-            impl __serde::Serialize for Moondream3PreviewQueryInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for Moondream3PreviewQueryInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "reasoning", &self.reasoning)?;
-                    __types::optional_entry(&mut map, "temperature", &self.temperature)?;
-                    __types::optional_entry(&mut map, "top_p", &self.top_p)?;
+                    __fal::optional_entry(&mut map, "reasoning", &self.reasoning)?;
+                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
+                    __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for Moondream3PreviewQueryInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for Moondream3PreviewQueryInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        reasoning: __types::optional_field(&mut map, "reasoning")?,
-                        temperature: __types::optional_field(&mut map, "temperature")?,
-                        top_p: __types::optional_field(&mut map, "top_p")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Moondream3PreviewQueryInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Moondream3PreviewQueryInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Moondream3PreviewQueryInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &["image_url", "prompt", "reasoning", "temperature", "top_p"],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Moondream3PreviewQueryInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                prompt: __fal::required(f1, "prompt")?,
+                                reasoning: f2,
+                                temperature: f3,
+                                top_p: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl Moondream3PreviewQueryInput {
@@ -90,204 +123,211 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for Moondream3PreviewQueryInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "prompt",
+                        &self.prompt,
+                        &__fal::Rules {
+                            min_length: Some(1u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "temperature",
+                        &self.temperature,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "top_p",
+                        &self.top_p,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl Moondream3PreviewQueryInput {
+                /// Every rule of `fal-ai/moondream3-preview/query`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for Moondream3PreviewQueryInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/moondream3-preview/query";
                 type Output = Moondream3PreviewQueryOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    Moondream3PreviewQueryInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `Moondream3PreviewQueryOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Moondream3PreviewQueryOutput {
+                /// The `finish_reason` field.
+                ///
+                /// Example: `"stop"`.
+                pub finish_reason: String,
+                /// The `usage_info` field.
+                ///
+                /// Example: `{"prefill_time_ms":54.45315001998097,"input_tokens":737,"output_tokens":23,"ttft_ms":91.87838807702065,"decode_time_ms":811.5944429300725}`.
+                pub usage_info: UsageInfo,
+                /// The `output` field.
+                pub output: String,
+                /// The `reasoning` field.
+                pub reasoning: Option<String>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for Moondream3PreviewQueryOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("finish_reason", &self.finish_reason)?;
+                    map.serialize_entry("usage_info", &self.usage_info)?;
+                    map.serialize_entry("output", &self.output)?;
+                    __fal::optional_entry(&mut map, "reasoning", &self.reasoning)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for Moondream3PreviewQueryOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Moondream3PreviewQueryOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Moondream3PreviewQueryOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Moondream3PreviewQueryOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &["finish_reason", "usage_info", "output", "reasoning"],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Moondream3PreviewQueryOutput {
+                                finish_reason: __fal::required(f0, "finish_reason")?,
+                                usage_info: __fal::required(f1, "usage_info")?,
+                                output: __fal::required(f2, "output")?,
+                                reasoning: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `Moondream3PreviewQueryOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Moondream3PreviewQueryOutput6637a5cc {
-        /// The `finish_reason` field.
-        ///
-        /// Example: `"stop"`.
-        pub finish_reason: String,
-        /// The `usage_info` field.
-        ///
-        /// Example: `{"prefill_time_ms":54.45315001998097,"input_tokens":737,"output_tokens":23,"ttft_ms":91.87838807702065,"decode_time_ms":811.5944429300725}`.
-        pub usage_info: UsageInfod31cdb3b,
-        /// The `output` field.
-        pub output: String,
-        /// The `reasoning` field.
-        pub reasoning: Option<String>,
-    }
-    impl __serde::Serialize for Moondream3PreviewQueryOutput6637a5cc {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("finish_reason", &self.finish_reason)?;
-            map.serialize_entry("usage_info", &self.usage_info)?;
-            map.serialize_entry("output", &self.output)?;
-            self::optional_entry(&mut map, "reasoning", &self.reasoning)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Moondream3PreviewQueryOutput6637a5cc {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                finish_reason: self::required_field(&mut map, "finish_reason")?,
-                usage_info: self::required_field(&mut map, "usage_info")?,
-                output: self::required_field(&mut map, "output")?,
-                reasoning: self::optional_field(&mut map, "reasoning")?,
-            })
-        }
-    }
-    /// The `UsageInfo` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct UsageInfod31cdb3b {
-        /// The `input_tokens` field.
-        pub input_tokens: i64,
-        /// The `output_tokens` field.
-        pub output_tokens: i64,
-        /// The `prefill_time_ms` field.
-        pub prefill_time_ms: f64,
-        /// The `decode_time_ms` field.
-        pub decode_time_ms: f64,
-        /// The `ttft_ms` field.
-        pub ttft_ms: f64,
-    }
-    impl __serde::Serialize for UsageInfod31cdb3b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("input_tokens", &self.input_tokens)?;
-            map.serialize_entry("output_tokens", &self.output_tokens)?;
-            map.serialize_entry("prefill_time_ms", &self.prefill_time_ms)?;
-            map.serialize_entry("decode_time_ms", &self.decode_time_ms)?;
-            map.serialize_entry("ttft_ms", &self.ttft_ms)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for UsageInfod31cdb3b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                input_tokens: self::required_field(&mut map, "input_tokens")?,
-                output_tokens: self::required_field(&mut map, "output_tokens")?,
-                prefill_time_ms: self::required_field(&mut map, "prefill_time_ms")?,
-                decode_time_ms: self::required_field(&mut map, "decode_time_ms")?,
-                ttft_ms: self::required_field(&mut map, "ttft_ms")?,
-            })
+            /// The `UsageInfo` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct UsageInfo {
+                /// The `input_tokens` field.
+                pub input_tokens: i64,
+                /// The `output_tokens` field.
+                pub output_tokens: i64,
+                /// The `prefill_time_ms` field.
+                pub prefill_time_ms: f64,
+                /// The `decode_time_ms` field.
+                pub decode_time_ms: f64,
+                /// The `ttft_ms` field.
+                pub ttft_ms: f64,
+            }
+            impl __fal::serde::Serialize for UsageInfo {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("input_tokens", &self.input_tokens)?;
+                    map.serialize_entry("output_tokens", &self.output_tokens)?;
+                    map.serialize_entry("prefill_time_ms", &self.prefill_time_ms)?;
+                    map.serialize_entry("decode_time_ms", &self.decode_time_ms)?;
+                    map.serialize_entry("ttft_ms", &self.ttft_ms)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for UsageInfo {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = UsageInfo;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `UsageInfo` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<UsageInfo, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "input_tokens",
+                                            "output_tokens",
+                                            "prefill_time_ms",
+                                            "decode_time_ms",
+                                            "ttft_ms",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(UsageInfo {
+                                input_tokens: __fal::required(f0, "input_tokens")?,
+                                output_tokens: __fal::required(f1, "output_tokens")?,
+                                prefill_time_ms: __fal::required(f2, "prefill_time_ms")?,
+                                decode_time_ms: __fal::required(f3, "decode_time_ms")?,
+                                ttft_ms: __fal::required(f4, "ttft_ms")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

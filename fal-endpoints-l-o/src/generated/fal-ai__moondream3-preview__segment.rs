@@ -7,13 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `Moondream3PreviewSegmentInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Moondream3PreviewSegmentOutput`.
         pub mod segment {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::Moondream3PreviewSegmentOutputda0300c0 as Moondream3PreviewSegmentOutput;
-            pub use super::super::super::__types::Object34d72089 as Object;
-            pub use super::super::super::__types::SegmentSamplingSettings42432912 as SegmentSamplingSettings;
-            pub use super::super::super::__types::SpatialReferencesItem1e6bd014 as SpatialReferencesItem;
-            pub use super::super::super::__types::UsageInfod31cdb3b as UsageInfo;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/moondream3-preview/segment`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Moondream3PreviewSegmentInput {
@@ -37,37 +31,75 @@ pub mod fal_ai {
                 /// Example: `true`.
                 pub preview: Option<bool>,
             }
-            impl __serde::Serialize for Moondream3PreviewSegmentInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for Moondream3PreviewSegmentInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
                     map.serialize_entry("object", &self.object)?;
-                    __types::optional_entry(
-                        &mut map,
-                        "spatial_references",
-                        &self.spatial_references,
-                    )?;
-                    __types::optional_entry(&mut map, "settings", &self.settings)?;
-                    __types::optional_entry(&mut map, "preview", &self.preview)?;
+                    __fal::optional_entry(&mut map, "spatial_references", &self.spatial_references)?;
+                    __fal::optional_entry(&mut map, "settings", &self.settings)?;
+                    __fal::optional_entry(&mut map, "preview", &self.preview)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for Moondream3PreviewSegmentInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for Moondream3PreviewSegmentInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        object: __types::required_field(&mut map, "object")?,
-                        spatial_references: __types::optional_field(&mut map, "spatial_references")?,
-                        settings: __types::optional_field(&mut map, "settings")?,
-                        preview: __types::optional_field(&mut map, "preview")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Moondream3PreviewSegmentInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Moondream3PreviewSegmentInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Moondream3PreviewSegmentInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_url",
+                                            "object",
+                                            "spatial_references",
+                                            "settings",
+                                            "preview",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Moondream3PreviewSegmentInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                object: __fal::required(f1, "object")?,
+                                spatial_references: f2,
+                                settings: f3,
+                                preview: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl Moondream3PreviewSegmentInput {
@@ -108,386 +140,474 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for Moondream3PreviewSegmentInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("spatial_references", &self.spatial_references, &__fal::Rules::NONE);
+                    v.field("settings", &self.settings, &__fal::Rules::NONE);
+                }
+            }
+            impl Moondream3PreviewSegmentInput {
+                /// Every rule of `fal-ai/moondream3-preview/segment`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for Moondream3PreviewSegmentInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/moondream3-preview/segment";
                 type Output = Moondream3PreviewSegmentOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    Moondream3PreviewSegmentInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `Moondream3PreviewSegmentOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Moondream3PreviewSegmentOutput {
+                /// The `finish_reason` field.
+                ///
+                /// Example: `"stop"`.
+                pub finish_reason: String,
+                /// The `usage_info` field.
+                ///
+                /// Example: `{"prefill_time_ms":54.45315001998097,"input_tokens":737,"output_tokens":23,"ttft_ms":91.87838807702065,"decode_time_ms":811.5944429300725}`.
+                pub usage_info: UsageInfo,
+                /// The `image` field.
+                ///
+                /// Example: `{"height":1024,"content_type":"image/png","file_name":"segmentation_out.png","width":1024,"url":"https://storage.googleapis.com/falserverless/example_outputs/moondream-3-preview/segmentation_out.png"}`.
+                pub image: Option<fal_runtime::Image>,
+                /// The `path` field.
+                pub path: Option<String>,
+                /// The `bbox` field.
+                ///
+                /// Example: `{"x_max":0.732421875,"y_max":0.53515625,"x_min":0.5390625,"y_min":0.2998046875}`.
+                pub bbox: Option<Object>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for Moondream3PreviewSegmentOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("finish_reason", &self.finish_reason)?;
+                    map.serialize_entry("usage_info", &self.usage_info)?;
+                    __fal::optional_entry(&mut map, "image", &self.image)?;
+                    __fal::optional_entry(&mut map, "path", &self.path)?;
+                    __fal::optional_entry(&mut map, "bbox", &self.bbox)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for Moondream3PreviewSegmentOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Moondream3PreviewSegmentOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Moondream3PreviewSegmentOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Moondream3PreviewSegmentOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &["finish_reason", "usage_info", "image", "path", "bbox"],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Moondream3PreviewSegmentOutput {
+                                finish_reason: __fal::required(f0, "finish_reason")?,
+                                usage_info: __fal::required(f1, "usage_info")?,
+                                image: f2,
+                                path: f3,
+                                bbox: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `Moondream3PreviewSegmentOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Moondream3PreviewSegmentOutputda0300c0 {
-        /// The `finish_reason` field.
-        ///
-        /// Example: `"stop"`.
-        pub finish_reason: String,
-        /// The `usage_info` field.
-        ///
-        /// Example: `{"prefill_time_ms":54.45315001998097,"input_tokens":737,"output_tokens":23,"ttft_ms":91.87838807702065,"decode_time_ms":811.5944429300725}`.
-        pub usage_info: UsageInfod31cdb3b,
-        /// The `image` field.
-        ///
-        /// Example: `{"height":1024,"content_type":"image/png","file_name":"segmentation_out.png","width":1024,"url":"https://storage.googleapis.com/falserverless/example_outputs/moondream-3-preview/segmentation_out.png"}`.
-        pub image: Option<fal_runtime::Image>,
-        /// The `path` field.
-        pub path: Option<String>,
-        /// The `bbox` field.
-        ///
-        /// Example: `{"x_max":0.732421875,"y_max":0.53515625,"x_min":0.5390625,"y_min":0.2998046875}`.
-        pub bbox: Option<Object34d72089>,
-    }
-    impl __serde::Serialize for Moondream3PreviewSegmentOutputda0300c0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("finish_reason", &self.finish_reason)?;
-            map.serialize_entry("usage_info", &self.usage_info)?;
-            self::optional_entry(&mut map, "image", &self.image)?;
-            self::optional_entry(&mut map, "path", &self.path)?;
-            self::optional_entry(&mut map, "bbox", &self.bbox)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Moondream3PreviewSegmentOutputda0300c0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                finish_reason: self::required_field(&mut map, "finish_reason")?,
-                usage_info: self::required_field(&mut map, "usage_info")?,
-                image: self::optional_field(&mut map, "image")?,
-                path: self::optional_field(&mut map, "path")?,
-                bbox: self::optional_field(&mut map, "bbox")?,
-            })
-        }
-    }
-    /// The `Object` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Object34d72089 {
-        /// The `x_min` field.
-        pub x_min: f64,
-        /// The `y_min` field.
-        pub y_min: f64,
-        /// The `x_max` field.
-        pub x_max: f64,
-        /// The `y_max` field.
-        pub y_max: f64,
-    }
-    impl __serde::Serialize for Object34d72089 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("x_min", &self.x_min)?;
-            map.serialize_entry("y_min", &self.y_min)?;
-            map.serialize_entry("x_max", &self.x_max)?;
-            map.serialize_entry("y_max", &self.y_max)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Object34d72089 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                x_min: self::required_field(&mut map, "x_min")?,
-                y_min: self::required_field(&mut map, "y_min")?,
-                x_max: self::required_field(&mut map, "x_max")?,
-                y_max: self::required_field(&mut map, "y_max")?,
-            })
-        }
-    }
-    /// The `SegmentSamplingSettings` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct SegmentSamplingSettings42432912 {
-        /// The `temperature` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub temperature: Option<f64>,
-        /// The `top_p` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: 0 ≤ value ≤ 1.
-        pub top_p: Option<f64>,
-        /// The `max_tokens` field.
-        pub max_tokens: Option<i64>,
-    }
-    impl __serde::Serialize for SegmentSamplingSettings42432912 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "temperature", &self.temperature)?;
-            self::optional_entry(&mut map, "top_p", &self.top_p)?;
-            self::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SegmentSamplingSettings42432912 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                temperature: self::optional_field(&mut map, "temperature")?,
-                top_p: self::optional_field(&mut map, "top_p")?,
-                max_tokens: self::optional_field(&mut map, "max_tokens")?,
-            })
-        }
-    }
-    impl SegmentSamplingSettings42432912 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                temperature: None,
-                top_p: None,
-                max_tokens: None,
+            /// The `Object` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Object {
+                /// The `x_min` field.
+                pub x_min: f64,
+                /// The `y_min` field.
+                pub y_min: f64,
+                /// The `x_max` field.
+                pub x_max: f64,
+                /// The `y_max` field.
+                pub y_max: f64,
             }
-        }
-        /// Sets `temperature` (left out of the request until set).
-        pub fn with_temperature(mut self, temperature: impl Into<f64>) -> Self {
-            self.temperature = Some(temperature.into());
-            self
-        }
-        /// Sets `top_p` (left out of the request until set).
-        pub fn with_top_p(mut self, top_p: impl Into<f64>) -> Self {
-            self.top_p = Some(top_p.into());
-            self
-        }
-        /// Sets `max_tokens` (left out of the request until set).
-        pub fn with_max_tokens(mut self, max_tokens: impl Into<i64>) -> Self {
-            self.max_tokens = Some(max_tokens.into());
-            self
-        }
-    }
-    /// The `SpatialReferencesItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum SpatialReferencesItem1e6bd014 {
-        /// The `NumberList` form.
-        NumberList(Vec<f64>),
-        /// The `Object` form.
-        Object(
-            fal_runtime::__private::serde_json::Map<
-                String,
-                fal_runtime::__private::serde_json::Value,
-            >,
-        ),
-    }
-    impl __serde::Serialize for SpatialReferencesItem1e6bd014 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::NumberList(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Object(value) => __serde::Serialize::serialize(value, serializer),
+            impl __fal::serde::Serialize for Object {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("x_min", &self.x_min)?;
+                    map.serialize_entry("y_min", &self.y_min)?;
+                    map.serialize_entry("x_max", &self.x_max)?;
+                    map.serialize_entry("y_max", &self.y_max)?;
+                    map.end()
+                }
             }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SpatialReferencesItem1e6bd014 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <Vec<f64> as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::NumberList(arm));
+            impl<'de> __fal::serde::Deserialize<'de> for Object {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Object;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Object` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Object, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["x_min", "y_min", "x_max", "y_max"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Object {
+                                x_min: __fal::required(f0, "x_min")?,
+                                y_min: __fal::required(f1, "y_min")?,
+                                x_max: __fal::required(f2, "x_max")?,
+                                y_max: __fal::required(f3, "y_max")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-            if let Ok(arm) = <fal_runtime::__private::serde_json::Map<
-                String,
-                fal_runtime::__private::serde_json::Value,
-            > as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Object(arm));
+            /// The `SegmentSamplingSettings` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct SegmentSamplingSettings {
+                /// The `temperature` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub temperature: Option<f64>,
+                /// The `top_p` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: 0 ≤ value ≤ 1.
+                pub top_p: Option<f64>,
+                /// The `max_tokens` field.
+                pub max_tokens: Option<i64>,
             }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of SpatialReferencesItem",
+            impl __fal::serde::Serialize for SegmentSamplingSettings {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
+                    __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
+                    __fal::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for SegmentSamplingSettings {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = SegmentSamplingSettings;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `SegmentSamplingSettings` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<SegmentSamplingSettings, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["temperature", "top_p", "max_tokens"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(SegmentSamplingSettings {
+                                temperature: f0,
+                                top_p: f1,
+                                max_tokens: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl SegmentSamplingSettings {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        temperature: None,
+                        top_p: None,
+                        max_tokens: None,
+                    }
+                }
+                /// Sets `temperature` (left out of the request until set).
+                pub fn with_temperature(mut self, temperature: impl Into<f64>) -> Self {
+                    self.temperature = Some(temperature.into());
+                    self
+                }
+                /// Sets `top_p` (left out of the request until set).
+                pub fn with_top_p(mut self, top_p: impl Into<f64>) -> Self {
+                    self.top_p = Some(top_p.into());
+                    self
+                }
+                /// Sets `max_tokens` (left out of the request until set).
+                pub fn with_max_tokens(mut self, max_tokens: impl Into<i64>) -> Self {
+                    self.max_tokens = Some(max_tokens.into());
+                    self
+                }
+            }
+            impl __fal::Validate for SegmentSamplingSettings {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "temperature",
+                        &self.temperature,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "top_p",
+                        &self.top_p,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "max_tokens",
+                        &self.max_tokens,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `SpatialReferencesItem` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+            pub enum SpatialReferencesItem {
+                /// The `NumberList` form.
+                NumberList(Vec<f64>),
+                /// The `Object` form.
+                Object(
+                    fal_runtime::__private::serde_json::Map<
+                        String,
+                        fal_runtime::__private::serde_json::Value,
+                    >,
                 ),
-            )
-        }
-    }
-    impl From<Vec<f64>> for SpatialReferencesItem1e6bd014 {
-        fn from(value: Vec<f64>) -> Self {
-            Self::NumberList(value)
-        }
-    }
-    impl From<
-        fal_runtime::__private::serde_json::Map<
-            String,
-            fal_runtime::__private::serde_json::Value,
-        >,
-    > for SpatialReferencesItem1e6bd014 {
-        fn from(
-            value: fal_runtime::__private::serde_json::Map<
-                String,
-                fal_runtime::__private::serde_json::Value,
-            >,
-        ) -> Self {
-            Self::Object(value)
-        }
-    }
-    /// The `UsageInfo` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct UsageInfod31cdb3b {
-        /// The `input_tokens` field.
-        pub input_tokens: i64,
-        /// The `output_tokens` field.
-        pub output_tokens: i64,
-        /// The `prefill_time_ms` field.
-        pub prefill_time_ms: f64,
-        /// The `decode_time_ms` field.
-        pub decode_time_ms: f64,
-        /// The `ttft_ms` field.
-        pub ttft_ms: f64,
-    }
-    impl __serde::Serialize for UsageInfod31cdb3b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("input_tokens", &self.input_tokens)?;
-            map.serialize_entry("output_tokens", &self.output_tokens)?;
-            map.serialize_entry("prefill_time_ms", &self.prefill_time_ms)?;
-            map.serialize_entry("decode_time_ms", &self.decode_time_ms)?;
-            map.serialize_entry("ttft_ms", &self.ttft_ms)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for UsageInfod31cdb3b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                input_tokens: self::required_field(&mut map, "input_tokens")?,
-                output_tokens: self::required_field(&mut map, "output_tokens")?,
-                prefill_time_ms: self::required_field(&mut map, "prefill_time_ms")?,
-                decode_time_ms: self::required_field(&mut map, "decode_time_ms")?,
-                ttft_ms: self::required_field(&mut map, "ttft_ms")?,
-            })
+            }
+            impl __fal::serde::Serialize for SpatialReferencesItem {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    match self {
+                        Self::NumberList(value) => {
+                            __fal::serde::Serialize::serialize(value, serializer)
+                        }
+                        Self::Object(value) => __fal::serde::Serialize::serialize(value, serializer),
+                    }
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for SpatialReferencesItem {
+                /// Tries each form in order, like serde's untagged enums.
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                        deserializer,
+                    )?;
+                    if let Some(arm) = value.parse::<Vec<f64>>() {
+                        return Ok(Self::NumberList(arm));
+                    }
+                    if let Some(arm) = value
+                        .parse::<
+                            fal_runtime::__private::serde_json::Map<
+                                String,
+                                fal_runtime::__private::serde_json::Value,
+                            >,
+                        >()
+                    {
+                        return Ok(Self::Object(arm));
+                    }
+                    Err(
+                        value
+                            .mismatch(
+                                "one of the forms of `SpatialReferencesItem`: a list of a number, an object",
+                            ),
+                    )
+                }
+            }
+            impl From<Vec<f64>> for SpatialReferencesItem {
+                fn from(value: Vec<f64>) -> Self {
+                    Self::NumberList(value)
+                }
+            }
+            impl From<
+                fal_runtime::__private::serde_json::Map<
+                    String,
+                    fal_runtime::__private::serde_json::Value,
+                >,
+            > for SpatialReferencesItem {
+                fn from(
+                    value: fal_runtime::__private::serde_json::Map<
+                        String,
+                        fal_runtime::__private::serde_json::Value,
+                    >,
+                ) -> Self {
+                    Self::Object(value)
+                }
+            }
+            impl __fal::Validate for SpatialReferencesItem {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    match self {
+                        Self::NumberList(value) => __fal::Validate::validate_at(value, v, rules),
+                        Self::Object(value) => __fal::Validate::validate_at(value, v, rules),
+                    }
+                }
+            }
+            /// The `UsageInfo` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct UsageInfo {
+                /// The `input_tokens` field.
+                pub input_tokens: i64,
+                /// The `output_tokens` field.
+                pub output_tokens: i64,
+                /// The `prefill_time_ms` field.
+                pub prefill_time_ms: f64,
+                /// The `decode_time_ms` field.
+                pub decode_time_ms: f64,
+                /// The `ttft_ms` field.
+                pub ttft_ms: f64,
+            }
+            impl __fal::serde::Serialize for UsageInfo {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("input_tokens", &self.input_tokens)?;
+                    map.serialize_entry("output_tokens", &self.output_tokens)?;
+                    map.serialize_entry("prefill_time_ms", &self.prefill_time_ms)?;
+                    map.serialize_entry("decode_time_ms", &self.decode_time_ms)?;
+                    map.serialize_entry("ttft_ms", &self.ttft_ms)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for UsageInfo {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = UsageInfo;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `UsageInfo` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<UsageInfo, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "input_tokens",
+                                            "output_tokens",
+                                            "prefill_time_ms",
+                                            "decode_time_ms",
+                                            "ttft_ms",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(UsageInfo {
+                                input_tokens: __fal::required(f0, "input_tokens")?,
+                                output_tokens: __fal::required(f1, "output_tokens")?,
+                                prefill_time_ms: __fal::required(f2, "prefill_time_ms")?,
+                                decode_time_ms: __fal::required(f3, "decode_time_ms")?,
+                                ttft_ms: __fal::required(f4, "ttft_ms")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -7,11 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `MoondreamBatchedInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `MoondreamBatchedOutput`.
         pub mod batched {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::ModelIdc4d63a4e as ModelId;
-            pub use super::super::super::__types::MoondreamBatchedOutput02fbb48b as MoondreamBatchedOutput;
-            pub use super::super::super::__types::MoondreamInputParamc8fe6e24 as MoondreamInputParam;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/moondream/batched`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct MoondreamBatchedInput {
@@ -42,39 +38,80 @@ pub mod fal_ai {
                 /// Limits: 1 ≤ value ≤ 2.
                 pub repetition_penalty: Option<f64>,
             }
-            impl __serde::Serialize for MoondreamBatchedInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for MoondreamBatchedInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
-                    __types::optional_entry(&mut map, "model_id", &self.model_id)?;
+                    __fal::optional_entry(&mut map, "model_id", &self.model_id)?;
                     map.serialize_entry("inputs", &self.inputs)?;
-                    __types::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
-                    __types::optional_entry(&mut map, "temperature", &self.temperature)?;
-                    __types::optional_entry(&mut map, "top_p", &self.top_p)?;
-                    __types::optional_entry(
-                        &mut map,
-                        "repetition_penalty",
-                        &self.repetition_penalty,
-                    )?;
+                    __fal::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
+                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
+                    __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
+                    __fal::optional_entry(&mut map, "repetition_penalty", &self.repetition_penalty)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for MoondreamBatchedInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for MoondreamBatchedInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        model_id: __types::optional_field(&mut map, "model_id")?,
-                        inputs: __types::required_field(&mut map, "inputs")?,
-                        max_tokens: __types::optional_field(&mut map, "max_tokens")?,
-                        temperature: __types::optional_field(&mut map, "temperature")?,
-                        top_p: __types::optional_field(&mut map, "top_p")?,
-                        repetition_penalty: __types::optional_field(&mut map, "repetition_penalty")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MoondreamBatchedInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MoondreamBatchedInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MoondreamBatchedInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "model_id",
+                                            "inputs",
+                                            "max_tokens",
+                                            "temperature",
+                                            "top_p",
+                                            "repetition_penalty",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MoondreamBatchedInput {
+                                model_id: f0,
+                                inputs: __fal::required(f1, "inputs")?,
+                                max_tokens: f2,
+                                temperature: f3,
+                                top_p: f4,
+                                repetition_penalty: f5,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl MoondreamBatchedInput {
@@ -120,251 +157,289 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for MoondreamBatchedInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("model_id", &self.model_id, &__fal::Rules::NONE);
+                    v.field("inputs", &self.inputs, &__fal::Rules::NONE);
+                    v.field(
+                        "max_tokens",
+                        &self.max_tokens,
+                        &__fal::Rules {
+                            minimum: Some(32f64),
+                            maximum: Some(1024f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "temperature",
+                        &self.temperature,
+                        &__fal::Rules {
+                            exclusive_minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "top_p",
+                        &self.top_p,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "repetition_penalty",
+                        &self.repetition_penalty,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl MoondreamBatchedInput {
+                /// Every rule of `fal-ai/moondream/batched`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for MoondreamBatchedInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/moondream/batched";
                 type Output = MoondreamBatchedOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    MoondreamBatchedInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `ModelId` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum ModelId {
+                /// `"vikhyatk/moondream2"`
+                VikhyatkMoondream2,
+                /// `"fal-ai/moondream2-docci"`
+                FalAiMoondream2Docci,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl ModelId {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "vikhyatk/moondream2",
+                    "fal-ai/moondream2-docci",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::VikhyatkMoondream2 => "vikhyatk/moondream2",
+                        Self::FalAiMoondream2Docci => "fal-ai/moondream2-docci",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "vikhyatk/moondream2" => Self::VikhyatkMoondream2,
+                        "fal-ai/moondream2-docci" => Self::FalAiMoondream2Docci,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for ModelId {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("ModelId", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `ModelId` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ModelIdc4d63a4e {
-        /// `"vikhyatk/moondream2"`
-        VikhyatkMoondream2,
-        /// `"fal-ai/moondream2-docci"`
-        FalAiMoondream2Docci,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ModelIdc4d63a4e {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::VikhyatkMoondream2 => "vikhyatk/moondream2",
-                Self::FalAiMoondream2Docci => "fal-ai/moondream2-docci",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for ModelId {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for ModelIdc4d63a4e {
-        fn from(value: &str) -> Self {
-            match value {
-                "vikhyatk/moondream2" => Self::VikhyatkMoondream2,
-                "fal-ai/moondream2-docci" => Self::FalAiMoondream2Docci,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for ModelId {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for ModelIdc4d63a4e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ModelIdc4d63a4e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `MoondreamBatchedOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct MoondreamBatchedOutput02fbb48b {
-        /// The `outputs` field.
-        pub outputs: Vec<String>,
-        /// The `partial` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `false`.
-        pub partial: Option<bool>,
-        /// The `timings` field.
-        pub timings: ::std::collections::BTreeMap<String, f64>,
-        /// The `filenames` field.
-        pub filenames: Option<Vec<String>>,
-    }
-    impl __serde::Serialize for MoondreamBatchedOutput02fbb48b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("outputs", &self.outputs)?;
-            self::optional_entry(&mut map, "partial", &self.partial)?;
-            map.serialize_entry("timings", &self.timings)?;
-            self::optional_entry(&mut map, "filenames", &self.filenames)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MoondreamBatchedOutput02fbb48b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                outputs: self::required_field(&mut map, "outputs")?,
-                partial: self::optional_field(&mut map, "partial")?,
-                timings: self::required_field(&mut map, "timings")?,
-                filenames: self::optional_field(&mut map, "filenames")?,
-            })
-        }
-    }
-    /// The `MoondreamInputParam` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct MoondreamInputParamc8fe6e24 {
-        /// The `image_url` field.
-        ///
-        /// Example: `"https://llava-vl.github.io/static/images/monalisa.jpg"`.
-        pub image_url: fal_runtime::FileInput,
-        /// The `prompt` field.
-        pub prompt: Option<String>,
-    }
-    impl __serde::Serialize for MoondreamInputParamc8fe6e24 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image_url", &self.image_url)?;
-            self::optional_entry(&mut map, "prompt", &self.prompt)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MoondreamInputParamc8fe6e24 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image_url: self::required_field(&mut map, "image_url")?,
-                prompt: self::optional_field(&mut map, "prompt")?,
-            })
-        }
-    }
-    impl MoondreamInputParamc8fe6e24 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(image_url: impl Into<fal_runtime::FileInput>) -> Self {
-            Self {
-                image_url: image_url.into(),
-                prompt: None,
+            impl __fal::serde::Serialize for ModelId {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-        /// Sets `prompt` (left out of the request until set).
-        pub fn with_prompt(mut self, prompt: impl Into<String>) -> Self {
-            self.prompt = Some(prompt.into());
-            self
+            impl<'de> __fal::serde::Deserialize<'de> for ModelId {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `ModelId` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for ModelId {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `MoondreamBatchedOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct MoondreamBatchedOutput {
+                /// The `outputs` field.
+                pub outputs: Vec<String>,
+                /// The `partial` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `false`.
+                pub partial: Option<bool>,
+                /// The `timings` field.
+                pub timings: ::std::collections::BTreeMap<String, f64>,
+                /// The `filenames` field.
+                pub filenames: Option<Vec<String>>,
+            }
+            impl __fal::serde::Serialize for MoondreamBatchedOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("outputs", &self.outputs)?;
+                    __fal::optional_entry(&mut map, "partial", &self.partial)?;
+                    map.serialize_entry("timings", &self.timings)?;
+                    __fal::optional_entry(&mut map, "filenames", &self.filenames)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for MoondreamBatchedOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MoondreamBatchedOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MoondreamBatchedOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MoondreamBatchedOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["outputs", "partial", "timings", "filenames"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MoondreamBatchedOutput {
+                                outputs: __fal::required(f0, "outputs")?,
+                                partial: f1,
+                                timings: __fal::required(f2, "timings")?,
+                                filenames: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `MoondreamInputParam` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct MoondreamInputParam {
+                /// The `image_url` field.
+                ///
+                /// Example: `"https://llava-vl.github.io/static/images/monalisa.jpg"`.
+                pub image_url: fal_runtime::FileInput,
+                /// The `prompt` field.
+                pub prompt: Option<String>,
+            }
+            impl __fal::serde::Serialize for MoondreamInputParam {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("image_url", &self.image_url)?;
+                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for MoondreamInputParam {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MoondreamInputParam;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MoondreamInputParam` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MoondreamInputParam, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["image_url", "prompt"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MoondreamInputParam {
+                                image_url: __fal::required(f0, "image_url")?,
+                                prompt: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl MoondreamInputParam {
+                /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+                pub fn new(image_url: impl Into<fal_runtime::FileInput>) -> Self {
+                    Self {
+                        image_url: image_url.into(),
+                        prompt: None,
+                    }
+                }
+                /// Sets `prompt` (left out of the request until set).
+                pub fn with_prompt(mut self, prompt: impl Into<String>) -> Self {
+                    self.prompt = Some(prompt.into());
+                    self
+                }
+            }
+            impl __fal::Validate for MoondreamInputParam {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
         }
     }
 }

@@ -7,9 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `OmnilottieImageToLottieInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `OmnilottieImageToLottieOutput`.
         pub mod image_to_lottie {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::OmnilottieImageToLottieOutput137c1e50 as OmnilottieImageToLottieOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/omnilottie/image-to-lottie`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct OmnilottieImageToLottieInput {
@@ -40,35 +38,80 @@ pub mod fal_ai {
                 /// Limits: 1 ≤ value ≤ 100.
                 pub top_k: Option<i64>,
             }
-            impl __serde::Serialize for OmnilottieImageToLottieInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for OmnilottieImageToLottieInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
                     map.serialize_entry("image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
-                    __types::optional_entry(&mut map, "temperature", &self.temperature)?;
-                    __types::optional_entry(&mut map, "top_p", &self.top_p)?;
-                    __types::optional_entry(&mut map, "top_k", &self.top_k)?;
+                    __fal::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
+                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
+                    __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
+                    __fal::optional_entry(&mut map, "top_k", &self.top_k)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for OmnilottieImageToLottieInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for OmnilottieImageToLottieInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        max_tokens: __types::optional_field(&mut map, "max_tokens")?,
-                        temperature: __types::optional_field(&mut map, "temperature")?,
-                        top_p: __types::optional_field(&mut map, "top_p")?,
-                        top_k: __types::optional_field(&mut map, "top_k")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = OmnilottieImageToLottieInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `OmnilottieImageToLottieInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<OmnilottieImageToLottieInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "image_url",
+                                            "max_tokens",
+                                            "temperature",
+                                            "top_p",
+                                            "top_k",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(OmnilottieImageToLottieInput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                image_url: __fal::required(f1, "image_url")?,
+                                max_tokens: f2,
+                                temperature: f3,
+                                top_p: f4,
+                                top_k: f5,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl OmnilottieImageToLottieInput {
@@ -107,145 +150,108 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for OmnilottieImageToLottieInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "max_tokens",
+                        &self.max_tokens,
+                        &__fal::Rules {
+                            minimum: Some(256f64),
+                            maximum: Some(8192f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "temperature",
+                        &self.temperature,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "top_p",
+                        &self.top_p,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "top_k",
+                        &self.top_k,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(100f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl OmnilottieImageToLottieInput {
+                /// Every rule of `fal-ai/omnilottie/image-to-lottie`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for OmnilottieImageToLottieInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/omnilottie/image-to-lottie";
                 type Output = OmnilottieImageToLottieOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    OmnilottieImageToLottieInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `OmnilottieImageToLottieOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct OmnilottieImageToLottieOutput {
+                /// The `lottie_file` field.
+                pub lottie_file: fal_runtime::File,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for OmnilottieImageToLottieOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("lottie_file", &self.lottie_file)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for OmnilottieImageToLottieOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = OmnilottieImageToLottieOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `OmnilottieImageToLottieOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<OmnilottieImageToLottieOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["lottie_file"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(OmnilottieImageToLottieOutput {
+                                lottie_file: __fal::required(f0, "lottie_file")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `OmnilottieImageToLottieOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct OmnilottieImageToLottieOutput137c1e50 {
-        /// The `lottie_file` field.
-        pub lottie_file: fal_runtime::File,
-    }
-    impl __serde::Serialize for OmnilottieImageToLottieOutput137c1e50 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("lottie_file", &self.lottie_file)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OmnilottieImageToLottieOutput137c1e50 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                lottie_file: self::required_field(&mut map, "lottie_file")?,
-            })
         }
     }
 }

@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `OneToAllAnimation14bInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `OneToAllAnimation14bOutput`.
         pub mod _14b {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::OneToAllAnimation14bOutput3892c52d as OneToAllAnimation14bOutput;
-            pub use super::super::super::__types::Resolution67c97c7f as Resolution;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/one-to-all-animation/14b`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct OneToAllAnimation14bInput {
@@ -46,29 +43,29 @@ pub mod fal_ai {
                 /// Limits: 1 ≤ value ≤ 10.
                 pub pose_guidance_scale: Option<f64>,
             }
-            impl __serde::Serialize for OneToAllAnimation14bInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for OneToAllAnimation14bInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
                     map.serialize_entry("negative_prompt", &self.negative_prompt)?;
                     map.serialize_entry("image_url", &self.image_url)?;
                     map.serialize_entry("video_url", &self.video_url)?;
-                    __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                    __fal::optional_entry(
                         &mut map,
                         "num_inference_steps",
                         &self.num_inference_steps,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "image_guidance_scale",
                         &self.image_guidance_scale,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "pose_guidance_scale",
                         &self.pose_guidance_scale,
@@ -76,30 +73,72 @@ pub mod fal_ai {
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for OneToAllAnimation14bInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for OneToAllAnimation14bInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        negative_prompt: __types::required_field(&mut map, "negative_prompt")?,
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        video_url: __types::required_field(&mut map, "video_url")?,
-                        resolution: __types::optional_field(&mut map, "resolution")?,
-                        num_inference_steps: __types::optional_field(
-                            &mut map,
-                            "num_inference_steps",
-                        )?,
-                        image_guidance_scale: __types::optional_field(
-                            &mut map,
-                            "image_guidance_scale",
-                        )?,
-                        pose_guidance_scale: __types::optional_field(
-                            &mut map,
-                            "pose_guidance_scale",
-                        )?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = OneToAllAnimation14bInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `OneToAllAnimation14bInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<OneToAllAnimation14bInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "negative_prompt",
+                                            "image_url",
+                                            "video_url",
+                                            "resolution",
+                                            "num_inference_steps",
+                                            "image_guidance_scale",
+                                            "pose_guidance_scale",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(OneToAllAnimation14bInput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                negative_prompt: __fal::required(f1, "negative_prompt")?,
+                                image_url: __fal::required(f2, "image_url")?,
+                                video_url: __fal::required(f3, "video_url")?,
+                                resolution: f4,
+                                num_inference_steps: f5,
+                                image_guidance_scale: f6,
+                                pose_guidance_scale: f7,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl OneToAllAnimation14bInput {
@@ -151,196 +190,184 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for OneToAllAnimation14bInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                    v.field(
+                        "num_inference_steps",
+                        &self.num_inference_steps,
+                        &__fal::Rules {
+                            minimum: Some(2f64),
+                            maximum: Some(30f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "image_guidance_scale",
+                        &self.image_guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(10f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "pose_guidance_scale",
+                        &self.pose_guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(10f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl OneToAllAnimation14bInput {
+                /// Every rule of `fal-ai/one-to-all-animation/14b`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for OneToAllAnimation14bInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/one-to-all-animation/14b";
                 type Output = OneToAllAnimation14bOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    OneToAllAnimation14bInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `OneToAllAnimation14bOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct OneToAllAnimation14bOutput {
+                /// The `video` field.
+                ///
+                /// Example: `{"file_size":225893,"file_name":"output.mp4","content_type":"application/octet-stream","url":"https://v3b.fal.media/files/b/0a85e79d/KOuXylETzdzUzMFFWLa4h_output.mp4"}`.
+                pub video: fal_runtime::File,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for OneToAllAnimation14bOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for OneToAllAnimation14bOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = OneToAllAnimation14bOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `OneToAllAnimation14bOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<OneToAllAnimation14bOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(OneToAllAnimation14bOutput {
+                                video: __fal::required(f0, "video")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `OneToAllAnimation14bOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct OneToAllAnimation14bOutput3892c52d {
-        /// The `video` field.
-        ///
-        /// Example: `{"file_size":225893,"file_name":"output.mp4","content_type":"application/octet-stream","url":"https://v3b.fal.media/files/b/0a85e79d/KOuXylETzdzUzMFFWLa4h_output.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for OneToAllAnimation14bOutput3892c52d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OneToAllAnimation14bOutput3892c52d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution67c97c7f {
-        /// `"480p"`
-        V480p,
-        /// `"580p"`
-        V580p,
-        /// `"720p"`
-        V720p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution67c97c7f {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V480p => "480p",
-                Self::V580p => "580p",
-                Self::V720p => "720p",
-                Self::Other(value) => value,
+            /// The `Resolution` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Resolution {
+                /// `"480p"`
+                V480p,
+                /// `"580p"`
+                V580p,
+                /// `"720p"`
+                V720p,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for Resolution67c97c7f {
-        fn from(value: &str) -> Self {
-            match value {
-                "480p" => Self::V480p,
-                "580p" => Self::V580p,
-                "720p" => Self::V720p,
-                other => Self::Other(other.to_owned()),
+            impl Resolution {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["480p", "580p", "720p"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V480p => "480p",
+                        Self::V580p => "580p",
+                        Self::V720p => "720p",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "480p" => Self::V480p,
+                        "580p" => Self::V580p,
+                        "720p" => Self::V720p,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Resolution67c97c7f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution67c97c7f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::str::FromStr for Resolution {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Resolution {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Resolution {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Resolution {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Resolution {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

@@ -5,11 +5,7 @@ pub mod nvidia {
     ///
     /// Build a `Nemotron3NanoOmniInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Nemotron3NanoOmniOutput`.
     pub mod nemotron_3_nano_omni {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::Nemotron3NanoOmniOutput5503303d as Nemotron3NanoOmniOutput;
-        pub use super::super::__types::ReasoningModeb16a4491 as ReasoningMode;
-        pub use super::super::__types::UsageInfoType2e5b942fe as UsageInfoType2;
+        use fal_runtime::__private as __fal;
         /// The request body of `nvidia/nemotron-3-nano-omni`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Nemotron3NanoOmniInput {
@@ -39,35 +35,80 @@ pub mod nvidia {
             /// Limits: 0 ≤ value ≤ 1.
             pub top_p: Option<f64>,
         }
-        impl __serde::Serialize for Nemotron3NanoOmniInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for Nemotron3NanoOmniInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("prompt", &self.prompt)?;
-                __types::optional_entry(&mut map, "system_prompt", &self.system_prompt)?;
-                __types::optional_entry(&mut map, "reasoning_mode", &self.reasoning_mode)?;
-                __types::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
-                __types::optional_entry(&mut map, "temperature", &self.temperature)?;
-                __types::optional_entry(&mut map, "top_p", &self.top_p)?;
+                __fal::optional_entry(&mut map, "system_prompt", &self.system_prompt)?;
+                __fal::optional_entry(&mut map, "reasoning_mode", &self.reasoning_mode)?;
+                __fal::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
+                __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
+                __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for Nemotron3NanoOmniInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for Nemotron3NanoOmniInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    system_prompt: __types::optional_field(&mut map, "system_prompt")?,
-                    reasoning_mode: __types::optional_field(&mut map, "reasoning_mode")?,
-                    max_tokens: __types::optional_field(&mut map, "max_tokens")?,
-                    temperature: __types::optional_field(&mut map, "temperature")?,
-                    top_p: __types::optional_field(&mut map, "top_p")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Nemotron3NanoOmniInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Nemotron3NanoOmniInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Nemotron3NanoOmniInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "prompt",
+                                        "system_prompt",
+                                        "reasoning_mode",
+                                        "max_tokens",
+                                        "temperature",
+                                        "top_p",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Nemotron3NanoOmniInput {
+                            prompt: __fal::required(f0, "prompt")?,
+                            system_prompt: f1,
+                            reasoning_mode: f2,
+                            max_tokens: f3,
+                            temperature: f4,
+                            top_p: f5,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl Nemotron3NanoOmniInput {
@@ -111,233 +152,265 @@ pub mod nvidia {
                 self
             }
         }
-        impl fal_runtime::Endpoint for Nemotron3NanoOmniInput {
-            const ENDPOINT_ID: &'static str = "nvidia/nemotron-3-nano-omni";
-            type Output = Nemotron3NanoOmniOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for Nemotron3NanoOmniInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "prompt",
+                    &self.prompt,
+                    &__fal::Rules {
+                        min_length: Some(1u64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("reasoning_mode", &self.reasoning_mode, &__fal::Rules::NONE);
+                v.field(
+                    "max_tokens",
+                    &self.max_tokens,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(20000f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "temperature",
+                    &self.temperature,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(2f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "top_p",
+                    &self.top_p,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl Nemotron3NanoOmniInput {
+            /// Every rule of `nvidia/nemotron-3-nano-omni`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `Nemotron3NanoOmniOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Nemotron3NanoOmniOutput5503303d {
-        /// The `output` field.
-        pub output: String,
-        /// The `finish_reason` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"stop"`.
-        /// Example: `"stop"`.
-        pub finish_reason: Option<String>,
-        /// The `usage` field.
-        ///
-        /// Example: `{"output_tokens":87,"input_tokens":412}`.
-        pub usage: UsageInfoType2e5b942fe,
-    }
-    impl __serde::Serialize for Nemotron3NanoOmniOutput5503303d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("output", &self.output)?;
-            self::optional_entry(&mut map, "finish_reason", &self.finish_reason)?;
-            map.serialize_entry("usage", &self.usage)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Nemotron3NanoOmniOutput5503303d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                output: self::required_field(&mut map, "output")?,
-                finish_reason: self::optional_field(&mut map, "finish_reason")?,
-                usage: self::required_field(&mut map, "usage")?,
-            })
-        }
-    }
-    /// The `ReasoningMode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ReasoningModeb16a4491 {
-        /// `"think"`
-        Think,
-        /// `"no_think"`
-        NoThink,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ReasoningModeb16a4491 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Think => "think",
-                Self::NoThink => "no_think",
-                Self::Other(value) => value,
+        impl fal_runtime::Endpoint for Nemotron3NanoOmniInput {
+            const ENDPOINT_ID: &'static str = "nvidia/nemotron-3-nano-omni";
+            type Output = Nemotron3NanoOmniOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                Nemotron3NanoOmniInput::validate(self)
             }
         }
-    }
-    impl From<&str> for ReasoningModeb16a4491 {
-        fn from(value: &str) -> Self {
-            match value {
-                "think" => Self::Think,
-                "no_think" => Self::NoThink,
-                other => Self::Other(other.to_owned()),
+        /// The `Nemotron3NanoOmniOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Nemotron3NanoOmniOutput {
+            /// The `output` field.
+            pub output: String,
+            /// The `finish_reason` field.
+            ///
+            /// Default (applied by fal when the field is left unset): `"stop"`.
+            /// Example: `"stop"`.
+            pub finish_reason: Option<String>,
+            /// The `usage` field.
+            ///
+            /// Example: `{"output_tokens":87,"input_tokens":412}`.
+            pub usage: UsageInfoType2,
+        }
+        impl __fal::serde::Serialize for Nemotron3NanoOmniOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("output", &self.output)?;
+                __fal::optional_entry(&mut map, "finish_reason", &self.finish_reason)?;
+                map.serialize_entry("usage", &self.usage)?;
+                map.end()
             }
         }
-    }
-    impl __serde::Serialize for ReasoningModeb16a4491 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl<'de> __fal::serde::Deserialize<'de> for Nemotron3NanoOmniOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Nemotron3NanoOmniOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Nemotron3NanoOmniOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Nemotron3NanoOmniOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["output", "finish_reason", "usage"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Nemotron3NanoOmniOutput {
+                            output: __fal::required(f0, "output")?,
+                            finish_reason: f1,
+                            usage: __fal::required(f2, "usage")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for ReasoningModeb16a4491 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        /// The `ReasoningMode` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum ReasoningMode {
+            /// `"think"`
+            Think,
+            /// `"no_think"`
+            NoThink,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
         }
-    }
-    /// The `UsageInfoType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct UsageInfoType2e5b942fe {
-        /// The `input_tokens` field.
-        pub input_tokens: i64,
-        /// The `output_tokens` field.
-        pub output_tokens: i64,
-    }
-    impl __serde::Serialize for UsageInfoType2e5b942fe {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("input_tokens", &self.input_tokens)?;
-            map.serialize_entry("output_tokens", &self.output_tokens)?;
-            map.end()
+        impl ReasoningMode {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["think", "no_think"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Think => "think",
+                    Self::NoThink => "no_think",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "think" => Self::Think,
+                    "no_think" => Self::NoThink,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for UsageInfoType2e5b942fe {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                input_tokens: self::required_field(&mut map, "input_tokens")?,
-                output_tokens: self::required_field(&mut map, "output_tokens")?,
-            })
+        impl ::std::str::FromStr for ReasoningMode {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "ReasoningMode",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for ReasoningMode {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for ReasoningMode {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for ReasoningMode {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for ReasoningMode {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `ReasoningMode` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for ReasoningMode {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `UsageInfoType2` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct UsageInfoType2 {
+            /// The `input_tokens` field.
+            pub input_tokens: i64,
+            /// The `output_tokens` field.
+            pub output_tokens: i64,
+        }
+        impl __fal::serde::Serialize for UsageInfoType2 {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("input_tokens", &self.input_tokens)?;
+                map.serialize_entry("output_tokens", &self.output_tokens)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for UsageInfoType2 {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = UsageInfoType2;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `UsageInfoType2` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<UsageInfoType2, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["input_tokens", "output_tokens"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(UsageInfoType2 {
+                            input_tokens: __fal::required(f0, "input_tokens")?,
+                            output_tokens: __fal::required(f1, "output_tokens")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

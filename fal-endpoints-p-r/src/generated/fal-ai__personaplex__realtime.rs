@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `PersonaplexRealtimeInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `PersonaplexRealtimeOutput`.
         pub mod realtime {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::PersonaplexRealtimeOutputec3f4839 as PersonaplexRealtimeOutput;
-            pub use super::super::super::__types::Voice36133ec2 as Voice;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/personaplex/realtime`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PersonaplexRealtimeInput {
@@ -53,41 +50,95 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `null`.
                 pub voice_audio_url: Option<fal_runtime::FileInput>,
             }
-            impl __serde::Serialize for PersonaplexRealtimeInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for PersonaplexRealtimeInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("audio", &self.audio)?;
-                    __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "temperature_audio", &self.temperature_audio)?;
-                    __types::optional_entry(&mut map, "temperature_text", &self.temperature_text)?;
-                    __types::optional_entry(&mut map, "top_k_audio", &self.top_k_audio)?;
-                    __types::optional_entry(&mut map, "top_k_text", &self.top_k_text)?;
-                    __types::optional_entry(&mut map, "voice", &self.voice)?;
-                    __types::optional_entry(&mut map, "voice_audio_url", &self.voice_audio_url)?;
+                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "temperature_audio", &self.temperature_audio)?;
+                    __fal::optional_entry(&mut map, "temperature_text", &self.temperature_text)?;
+                    __fal::optional_entry(&mut map, "top_k_audio", &self.top_k_audio)?;
+                    __fal::optional_entry(&mut map, "top_k_text", &self.top_k_text)?;
+                    __fal::optional_entry(&mut map, "voice", &self.voice)?;
+                    __fal::optional_entry(&mut map, "voice_audio_url", &self.voice_audio_url)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for PersonaplexRealtimeInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for PersonaplexRealtimeInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        audio: __types::required_field(&mut map, "audio")?,
-                        prompt: __types::optional_field(&mut map, "prompt")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        temperature_audio: __types::optional_field(&mut map, "temperature_audio")?,
-                        temperature_text: __types::optional_field(&mut map, "temperature_text")?,
-                        top_k_audio: __types::optional_field(&mut map, "top_k_audio")?,
-                        top_k_text: __types::optional_field(&mut map, "top_k_text")?,
-                        voice: __types::optional_field(&mut map, "voice")?,
-                        voice_audio_url: __types::optional_field(&mut map, "voice_audio_url")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PersonaplexRealtimeInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PersonaplexRealtimeInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PersonaplexRealtimeInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "audio",
+                                            "prompt",
+                                            "seed",
+                                            "temperature_audio",
+                                            "temperature_text",
+                                            "top_k_audio",
+                                            "top_k_text",
+                                            "voice",
+                                            "voice_audio_url",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PersonaplexRealtimeInput {
+                                audio: __fal::required(f0, "audio")?,
+                                prompt: f1,
+                                seed: f2,
+                                temperature_audio: f3,
+                                temperature_text: f4,
+                                top_k_audio: f5,
+                                top_k_text: f6,
+                                voice: f7,
+                                voice_audio_url: f8,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl PersonaplexRealtimeInput {
@@ -149,262 +200,279 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for PersonaplexRealtimeInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "temperature_audio",
+                        &self.temperature_audio,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "temperature_text",
+                        &self.temperature_text,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "top_k_audio",
+                        &self.top_k_audio,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(2048f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "top_k_text",
+                        &self.top_k_text,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(1000f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("voice", &self.voice, &__fal::Rules::NONE);
+                }
+            }
+            impl PersonaplexRealtimeInput {
+                /// Every rule of `fal-ai/personaplex/realtime`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for PersonaplexRealtimeInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/personaplex/realtime";
                 type Output = PersonaplexRealtimeOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    PersonaplexRealtimeInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `PersonaplexRealtimeOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct PersonaplexRealtimeOutput {
+                /// The `audio` field.
+                ///
+                /// Limits: binary content (format `binary`).
+                pub audio: String,
+                /// The `text` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `""`.
+                pub text: Option<String>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for PersonaplexRealtimeOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    __fal::optional_entry(&mut map, "text", &self.text)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for PersonaplexRealtimeOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PersonaplexRealtimeOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PersonaplexRealtimeOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PersonaplexRealtimeOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["audio", "text"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PersonaplexRealtimeOutput {
+                                audio: __fal::required(f0, "audio")?,
+                                text: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `PersonaplexRealtimeOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct PersonaplexRealtimeOutputec3f4839 {
-        /// The `audio` field.
-        ///
-        /// Limits: binary content (format `binary`).
-        pub audio: String,
-        /// The `text` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `""`.
-        pub text: Option<String>,
-    }
-    impl __serde::Serialize for PersonaplexRealtimeOutputec3f4839 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            self::optional_entry(&mut map, "text", &self.text)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PersonaplexRealtimeOutputec3f4839 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-                text: self::optional_field(&mut map, "text")?,
-            })
-        }
-    }
-    /// The `Voice` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Voice36133ec2 {
-        /// `"NATF0"`
-        Natf0,
-        /// `"NATF1"`
-        Natf1,
-        /// `"NATF2"`
-        Natf2,
-        /// `"NATF3"`
-        Natf3,
-        /// `"NATM0"`
-        Natm0,
-        /// `"NATM1"`
-        Natm1,
-        /// `"NATM2"`
-        Natm2,
-        /// `"NATM3"`
-        Natm3,
-        /// `"VARF0"`
-        Varf0,
-        /// `"VARF1"`
-        Varf1,
-        /// `"VARF2"`
-        Varf2,
-        /// `"VARF3"`
-        Varf3,
-        /// `"VARF4"`
-        Varf4,
-        /// `"VARM0"`
-        Varm0,
-        /// `"VARM1"`
-        Varm1,
-        /// `"VARM2"`
-        Varm2,
-        /// `"VARM3"`
-        Varm3,
-        /// `"VARM4"`
-        Varm4,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Voice36133ec2 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Natf0 => "NATF0",
-                Self::Natf1 => "NATF1",
-                Self::Natf2 => "NATF2",
-                Self::Natf3 => "NATF3",
-                Self::Natm0 => "NATM0",
-                Self::Natm1 => "NATM1",
-                Self::Natm2 => "NATM2",
-                Self::Natm3 => "NATM3",
-                Self::Varf0 => "VARF0",
-                Self::Varf1 => "VARF1",
-                Self::Varf2 => "VARF2",
-                Self::Varf3 => "VARF3",
-                Self::Varf4 => "VARF4",
-                Self::Varm0 => "VARM0",
-                Self::Varm1 => "VARM1",
-                Self::Varm2 => "VARM2",
-                Self::Varm3 => "VARM3",
-                Self::Varm4 => "VARM4",
-                Self::Other(value) => value,
+            /// The `Voice` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Voice {
+                /// `"NATF0"`
+                Natf0,
+                /// `"NATF1"`
+                Natf1,
+                /// `"NATF2"`
+                Natf2,
+                /// `"NATF3"`
+                Natf3,
+                /// `"NATM0"`
+                Natm0,
+                /// `"NATM1"`
+                Natm1,
+                /// `"NATM2"`
+                Natm2,
+                /// `"NATM3"`
+                Natm3,
+                /// `"VARF0"`
+                Varf0,
+                /// `"VARF1"`
+                Varf1,
+                /// `"VARF2"`
+                Varf2,
+                /// `"VARF3"`
+                Varf3,
+                /// `"VARF4"`
+                Varf4,
+                /// `"VARM0"`
+                Varm0,
+                /// `"VARM1"`
+                Varm1,
+                /// `"VARM2"`
+                Varm2,
+                /// `"VARM3"`
+                Varm3,
+                /// `"VARM4"`
+                Varm4,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for Voice36133ec2 {
-        fn from(value: &str) -> Self {
-            match value {
-                "NATF0" => Self::Natf0,
-                "NATF1" => Self::Natf1,
-                "NATF2" => Self::Natf2,
-                "NATF3" => Self::Natf3,
-                "NATM0" => Self::Natm0,
-                "NATM1" => Self::Natm1,
-                "NATM2" => Self::Natm2,
-                "NATM3" => Self::Natm3,
-                "VARF0" => Self::Varf0,
-                "VARF1" => Self::Varf1,
-                "VARF2" => Self::Varf2,
-                "VARF3" => Self::Varf3,
-                "VARF4" => Self::Varf4,
-                "VARM0" => Self::Varm0,
-                "VARM1" => Self::Varm1,
-                "VARM2" => Self::Varm2,
-                "VARM3" => Self::Varm3,
-                "VARM4" => Self::Varm4,
-                other => Self::Other(other.to_owned()),
+            impl Voice {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "NATF0",
+                    "NATF1",
+                    "NATF2",
+                    "NATF3",
+                    "NATM0",
+                    "NATM1",
+                    "NATM2",
+                    "NATM3",
+                    "VARF0",
+                    "VARF1",
+                    "VARF2",
+                    "VARF3",
+                    "VARF4",
+                    "VARM0",
+                    "VARM1",
+                    "VARM2",
+                    "VARM3",
+                    "VARM4",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Natf0 => "NATF0",
+                        Self::Natf1 => "NATF1",
+                        Self::Natf2 => "NATF2",
+                        Self::Natf3 => "NATF3",
+                        Self::Natm0 => "NATM0",
+                        Self::Natm1 => "NATM1",
+                        Self::Natm2 => "NATM2",
+                        Self::Natm3 => "NATM3",
+                        Self::Varf0 => "VARF0",
+                        Self::Varf1 => "VARF1",
+                        Self::Varf2 => "VARF2",
+                        Self::Varf3 => "VARF3",
+                        Self::Varf4 => "VARF4",
+                        Self::Varm0 => "VARM0",
+                        Self::Varm1 => "VARM1",
+                        Self::Varm2 => "VARM2",
+                        Self::Varm3 => "VARM3",
+                        Self::Varm4 => "VARM4",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "NATF0" => Self::Natf0,
+                        "NATF1" => Self::Natf1,
+                        "NATF2" => Self::Natf2,
+                        "NATF3" => Self::Natf3,
+                        "NATM0" => Self::Natm0,
+                        "NATM1" => Self::Natm1,
+                        "NATM2" => Self::Natm2,
+                        "NATM3" => Self::Natm3,
+                        "VARF0" => Self::Varf0,
+                        "VARF1" => Self::Varf1,
+                        "VARF2" => Self::Varf2,
+                        "VARF3" => Self::Varf3,
+                        "VARF4" => Self::Varf4,
+                        "VARM0" => Self::Varm0,
+                        "VARM1" => Self::Varm1,
+                        "VARM2" => Self::Varm2,
+                        "VARM3" => Self::Varm3,
+                        "VARM4" => Self::Varm4,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Voice36133ec2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Voice36133ec2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::str::FromStr for Voice {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Voice", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Voice {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Voice {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Voice {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Voice {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Voice` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Voice {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

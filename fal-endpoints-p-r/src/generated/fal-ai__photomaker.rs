@@ -5,11 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `PhotomakerInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `PhotomakerOutput`.
     pub mod photomaker {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::BasePipeline9a973042 as BasePipeline;
-        pub use super::super::__types::PhotomakerOutput1081b76c as PhotomakerOutput;
-        pub use super::super::__types::Style7432d9b3 as Style;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/photomaker`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct PhotomakerInput {
@@ -63,61 +59,118 @@ pub mod fal_ai {
             /// Example: `42`.
             pub seed: Option<i64>,
         }
-        impl __serde::Serialize for PhotomakerInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for PhotomakerInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("image_archive_url", &self.image_archive_url)?;
                 map.serialize_entry("prompt", &self.prompt)?;
-                __types::optional_entry(&mut map, "base_pipeline", &self.base_pipeline)?;
-                __types::optional_entry(&mut map, "initial_image_url", &self.initial_image_url)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "base_pipeline", &self.base_pipeline)?;
+                __fal::optional_entry(&mut map, "initial_image_url", &self.initial_image_url)?;
+                __fal::optional_entry(
                     &mut map,
                     "initial_image_strength",
                     &self.initial_image_strength,
                 )?;
-                __types::optional_entry(&mut map, "style", &self.style)?;
-                __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "style", &self.style)?;
+                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                __fal::optional_entry(
                     &mut map,
                     "num_inference_steps",
                     &self.num_inference_steps,
                 )?;
-                __types::optional_entry(&mut map, "style_strength", &self.style_strength)?;
-                __types::optional_entry(&mut map, "num_images", &self.num_images)?;
-                __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "style_strength", &self.style_strength)?;
+                __fal::optional_entry(&mut map, "num_images", &self.num_images)?;
+                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for PhotomakerInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for PhotomakerInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    image_archive_url: __types::required_field(&mut map, "image_archive_url")?,
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    base_pipeline: __types::optional_field(&mut map, "base_pipeline")?,
-                    initial_image_url: __types::optional_field(&mut map, "initial_image_url")?,
-                    initial_image_strength: __types::optional_field(
-                        &mut map,
-                        "initial_image_strength",
-                    )?,
-                    style: __types::optional_field(&mut map, "style")?,
-                    negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                    num_inference_steps: __types::optional_field(
-                        &mut map,
-                        "num_inference_steps",
-                    )?,
-                    style_strength: __types::optional_field(&mut map, "style_strength")?,
-                    num_images: __types::optional_field(&mut map, "num_images")?,
-                    guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = PhotomakerInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `PhotomakerInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<PhotomakerInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        let mut f10 = None;
+                        let mut f11 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "image_archive_url",
+                                        "prompt",
+                                        "base_pipeline",
+                                        "initial_image_url",
+                                        "initial_image_strength",
+                                        "style",
+                                        "negative_prompt",
+                                        "num_inference_steps",
+                                        "style_strength",
+                                        "num_images",
+                                        "guidance_scale",
+                                        "seed",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                Some(10) => f10 = map.next_value()?,
+                                Some(11) => f11 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(PhotomakerInput {
+                            image_archive_url: __fal::required(f0, "image_archive_url")?,
+                            prompt: __fal::required(f1, "prompt")?,
+                            base_pipeline: f2,
+                            initial_image_url: f3,
+                            initial_image_strength: f4,
+                            style: f5,
+                            negative_prompt: f6,
+                            num_inference_steps: f7,
+                            style_strength: f8,
+                            num_images: f9,
+                            guidance_scale: f10,
+                            seed: f11,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl PhotomakerInput {
@@ -201,274 +254,331 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for PhotomakerInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/photomaker";
-            type Output = PhotomakerOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for PhotomakerInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("base_pipeline", &self.base_pipeline, &__fal::Rules::NONE);
+                v.field(
+                    "initial_image_strength",
+                    &self.initial_image_strength,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("style", &self.style, &__fal::Rules::NONE);
+                v.field(
+                    "num_inference_steps",
+                    &self.num_inference_steps,
+                    &__fal::Rules {
+                        minimum: Some(20f64),
+                        maximum: Some(100f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "style_strength",
+                    &self.style_strength,
+                    &__fal::Rules {
+                        minimum: Some(15f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "num_images",
+                    &self.num_images,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(4f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "guidance_scale",
+                    &self.guidance_scale,
+                    &__fal::Rules {
+                        minimum: Some(0.1f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl PhotomakerInput {
+            /// Every rule of `fal-ai/photomaker`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `BasePipeline` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum BasePipeline9a973042 {
-        /// `"photomaker"`
-        Photomaker,
-        /// `"photomaker-style"`
-        PhotomakerStyle,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl BasePipeline9a973042 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Photomaker => "photomaker",
-                Self::PhotomakerStyle => "photomaker-style",
-                Self::Other(value) => value,
+        impl fal_runtime::Endpoint for PhotomakerInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/photomaker";
+            type Output = PhotomakerOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                PhotomakerInput::validate(self)
             }
         }
-    }
-    impl From<&str> for BasePipeline9a973042 {
-        fn from(value: &str) -> Self {
-            match value {
-                "photomaker" => Self::Photomaker,
-                "photomaker-style" => Self::PhotomakerStyle,
-                other => Self::Other(other.to_owned()),
+        /// The `BasePipeline` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum BasePipeline {
+            /// `"photomaker"`
+            Photomaker,
+            /// `"photomaker-style"`
+            PhotomakerStyle,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl BasePipeline {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["photomaker", "photomaker-style"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Photomaker => "photomaker",
+                    Self::PhotomakerStyle => "photomaker-style",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "photomaker" => Self::Photomaker,
+                    "photomaker-style" => Self::PhotomakerStyle,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for BasePipeline9a973042 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BasePipeline9a973042 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `PhotomakerOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct PhotomakerOutput1081b76c {
-        /// The `images` field.
-        pub images: Vec<fal_runtime::Image>,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for PhotomakerOutput1081b76c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PhotomakerOutput1081b76c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `Style` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Style7432d9b3 {
-        /// `"(No style)"`
-        NoStyle,
-        /// `"Cinematic"`
-        Cinematic,
-        /// `"Disney Character"`
-        DisneyCharacter,
-        /// `"Digital Art"`
-        DigitalArt,
-        /// `"Photographic"`
-        Photographic,
-        /// `"Fantasy art"`
-        FantasyArt,
-        /// `"Neonpunk"`
-        Neonpunk,
-        /// `"Enhance"`
-        Enhance,
-        /// `"Comic book"`
-        ComicBook,
-        /// `"Lowpoly"`
-        Lowpoly,
-        /// `"Line art"`
-        LineArt,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Style7432d9b3 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::NoStyle => "(No style)",
-                Self::Cinematic => "Cinematic",
-                Self::DisneyCharacter => "Disney Character",
-                Self::DigitalArt => "Digital Art",
-                Self::Photographic => "Photographic",
-                Self::FantasyArt => "Fantasy art",
-                Self::Neonpunk => "Neonpunk",
-                Self::Enhance => "Enhance",
-                Self::ComicBook => "Comic book",
-                Self::Lowpoly => "Lowpoly",
-                Self::LineArt => "Line art",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for BasePipeline {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "BasePipeline",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for Style7432d9b3 {
-        fn from(value: &str) -> Self {
-            match value {
-                "(No style)" => Self::NoStyle,
-                "Cinematic" => Self::Cinematic,
-                "Disney Character" => Self::DisneyCharacter,
-                "Digital Art" => Self::DigitalArt,
-                "Photographic" => Self::Photographic,
-                "Fantasy art" => Self::FantasyArt,
-                "Neonpunk" => Self::Neonpunk,
-                "Enhance" => Self::Enhance,
-                "Comic book" => Self::ComicBook,
-                "Lowpoly" => Self::Lowpoly,
-                "Line art" => Self::LineArt,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for BasePipeline {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for Style7432d9b3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl ::std::fmt::Display for BasePipeline {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Style7432d9b3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl __fal::serde::Serialize for BasePipeline {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for BasePipeline {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `BasePipeline` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for BasePipeline {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `PhotomakerOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct PhotomakerOutput {
+            /// The `images` field.
+            pub images: Vec<fal_runtime::Image>,
+            /// The `seed` field.
+            pub seed: i64,
+        }
+        impl __fal::serde::Serialize for PhotomakerOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("images", &self.images)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for PhotomakerOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = PhotomakerOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `PhotomakerOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<PhotomakerOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["images", "seed"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(PhotomakerOutput {
+                            images: __fal::required(f0, "images")?,
+                            seed: __fal::required(f1, "seed")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        /// The `Style` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Style {
+            /// `"(No style)"`
+            NoStyle,
+            /// `"Cinematic"`
+            Cinematic,
+            /// `"Disney Character"`
+            DisneyCharacter,
+            /// `"Digital Art"`
+            DigitalArt,
+            /// `"Photographic"`
+            Photographic,
+            /// `"Fantasy art"`
+            FantasyArt,
+            /// `"Neonpunk"`
+            Neonpunk,
+            /// `"Enhance"`
+            Enhance,
+            /// `"Comic book"`
+            ComicBook,
+            /// `"Lowpoly"`
+            Lowpoly,
+            /// `"Line art"`
+            LineArt,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Style {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "(No style)",
+                "Cinematic",
+                "Disney Character",
+                "Digital Art",
+                "Photographic",
+                "Fantasy art",
+                "Neonpunk",
+                "Enhance",
+                "Comic book",
+                "Lowpoly",
+                "Line art",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::NoStyle => "(No style)",
+                    Self::Cinematic => "Cinematic",
+                    Self::DisneyCharacter => "Disney Character",
+                    Self::DigitalArt => "Digital Art",
+                    Self::Photographic => "Photographic",
+                    Self::FantasyArt => "Fantasy art",
+                    Self::Neonpunk => "Neonpunk",
+                    Self::Enhance => "Enhance",
+                    Self::ComicBook => "Comic book",
+                    Self::Lowpoly => "Lowpoly",
+                    Self::LineArt => "Line art",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "(No style)" => Self::NoStyle,
+                    "Cinematic" => Self::Cinematic,
+                    "Disney Character" => Self::DisneyCharacter,
+                    "Digital Art" => Self::DigitalArt,
+                    "Photographic" => Self::Photographic,
+                    "Fantasy art" => Self::FantasyArt,
+                    "Neonpunk" => Self::Neonpunk,
+                    "Enhance" => Self::Enhance,
+                    "Comic book" => Self::ComicBook,
+                    "Lowpoly" => Self::Lowpoly,
+                    "Line art" => Self::LineArt,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Style {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("Style", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Style {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Style {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Style {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Style {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Style` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Style {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

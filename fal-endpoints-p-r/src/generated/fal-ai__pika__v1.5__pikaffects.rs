@@ -9,10 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `PikaV15PikaffectsInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `PikaV15PikaffectsOutput`.
             pub mod pikaffects {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::PikaV15PikaffectsOutput812f7f03 as PikaV15PikaffectsOutput;
-                pub use super::super::super::super::__types::Pikaffectfea35e2f as Pikaffect;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/pika/v1.5/pikaffects`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct PikaV15PikaffectsInput {
@@ -31,33 +28,75 @@ pub mod fal_ai {
                     /// The `seed` field.
                     pub seed: Option<i64>,
                 }
-                impl __serde::Serialize for PikaV15PikaffectsInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for PikaV15PikaffectsInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("image_url", &self.image_url)?;
                         map.serialize_entry("pikaffect", &self.pikaffect)?;
-                        __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __types::optional_entry(&mut map, "seed", &self.seed)?;
+                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for PikaV15PikaffectsInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for PikaV15PikaffectsInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            image_url: __types::required_field(&mut map, "image_url")?,
-                            pikaffect: __types::required_field(&mut map, "pikaffect")?,
-                            prompt: __types::optional_field(&mut map, "prompt")?,
-                            negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                            seed: __types::optional_field(&mut map, "seed")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = PikaV15PikaffectsInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `PikaV15PikaffectsInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<PikaV15PikaffectsInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "image_url",
+                                                "pikaffect",
+                                                "prompt",
+                                                "negative_prompt",
+                                                "seed",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(PikaV15PikaffectsInput {
+                                    image_url: __fal::required(f0, "image_url")?,
+                                    pikaffect: __fal::required(f1, "pikaffect")?,
+                                    prompt: f2,
+                                    negative_prompt: f3,
+                                    seed: f4,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl PikaV15PikaffectsInput {
@@ -90,249 +129,225 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for PikaV15PikaffectsInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("pikaffect", &self.pikaffect, &__fal::Rules::NONE);
+                    }
+                }
+                impl PikaV15PikaffectsInput {
+                    /// Every rule of `fal-ai/pika/v1.5/pikaffects`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for PikaV15PikaffectsInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/pika/v1.5/pikaffects";
                     type Output = PikaV15PikaffectsOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        PikaV15PikaffectsInput::validate(self)
+                    }
+                }
+                /// The `PikaV15PikaffectsOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct PikaV15PikaffectsOutput {
+                    /// The `video` field.
+                    ///
+                    /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/pika/pika_effects/cake.mp4"}`.
+                    pub video: fal_runtime::File,
+                }
+                impl __fal::serde::Serialize for PikaV15PikaffectsOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("video", &self.video)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for PikaV15PikaffectsOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = PikaV15PikaffectsOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `PikaV15PikaffectsOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<PikaV15PikaffectsOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(PikaV15PikaffectsOutput {
+                                    video: __fal::required(f0, "video")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `Pikaffect` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Pikaffect {
+                    /// `"Cake-ify"`
+                    CakeIfy,
+                    /// `"Crumble"`
+                    Crumble,
+                    /// `"Crush"`
+                    Crush,
+                    /// `"Decapitate"`
+                    Decapitate,
+                    /// `"Deflate"`
+                    Deflate,
+                    /// `"Dissolve"`
+                    Dissolve,
+                    /// `"Explode"`
+                    Explode,
+                    /// `"Eye-pop"`
+                    EyePop,
+                    /// `"Inflate"`
+                    Inflate,
+                    /// `"Levitate"`
+                    Levitate,
+                    /// `"Melt"`
+                    Melt,
+                    /// `"Peel"`
+                    Peel,
+                    /// `"Poke"`
+                    Poke,
+                    /// `"Squish"`
+                    Squish,
+                    /// `"Ta-da"`
+                    TaDa,
+                    /// `"Tear"`
+                    Tear,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Pikaffect {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "Cake-ify",
+                        "Crumble",
+                        "Crush",
+                        "Decapitate",
+                        "Deflate",
+                        "Dissolve",
+                        "Explode",
+                        "Eye-pop",
+                        "Inflate",
+                        "Levitate",
+                        "Melt",
+                        "Peel",
+                        "Poke",
+                        "Squish",
+                        "Ta-da",
+                        "Tear",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::CakeIfy => "Cake-ify",
+                            Self::Crumble => "Crumble",
+                            Self::Crush => "Crush",
+                            Self::Decapitate => "Decapitate",
+                            Self::Deflate => "Deflate",
+                            Self::Dissolve => "Dissolve",
+                            Self::Explode => "Explode",
+                            Self::EyePop => "Eye-pop",
+                            Self::Inflate => "Inflate",
+                            Self::Levitate => "Levitate",
+                            Self::Melt => "Melt",
+                            Self::Peel => "Peel",
+                            Self::Poke => "Poke",
+                            Self::Squish => "Squish",
+                            Self::TaDa => "Ta-da",
+                            Self::Tear => "Tear",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "Cake-ify" => Self::CakeIfy,
+                            "Crumble" => Self::Crumble,
+                            "Crush" => Self::Crush,
+                            "Decapitate" => Self::Decapitate,
+                            "Deflate" => Self::Deflate,
+                            "Dissolve" => Self::Dissolve,
+                            "Explode" => Self::Explode,
+                            "Eye-pop" => Self::EyePop,
+                            "Inflate" => Self::Inflate,
+                            "Levitate" => Self::Levitate,
+                            "Melt" => Self::Melt,
+                            "Peel" => Self::Peel,
+                            "Poke" => Self::Poke,
+                            "Squish" => Self::Squish,
+                            "Ta-da" => Self::TaDa,
+                            "Tear" => Self::Tear,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Pikaffect {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Pikaffect", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Pikaffect {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Pikaffect {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Pikaffect {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Pikaffect {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Pikaffect` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Pikaffect {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `PikaV15PikaffectsOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct PikaV15PikaffectsOutput812f7f03 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/pika/pika_effects/cake.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for PikaV15PikaffectsOutput812f7f03 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PikaV15PikaffectsOutput812f7f03 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `Pikaffect` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Pikaffectfea35e2f {
-        /// `"Cake-ify"`
-        CakeIfy,
-        /// `"Crumble"`
-        Crumble,
-        /// `"Crush"`
-        Crush,
-        /// `"Decapitate"`
-        Decapitate,
-        /// `"Deflate"`
-        Deflate,
-        /// `"Dissolve"`
-        Dissolve,
-        /// `"Explode"`
-        Explode,
-        /// `"Eye-pop"`
-        EyePop,
-        /// `"Inflate"`
-        Inflate,
-        /// `"Levitate"`
-        Levitate,
-        /// `"Melt"`
-        Melt,
-        /// `"Peel"`
-        Peel,
-        /// `"Poke"`
-        Poke,
-        /// `"Squish"`
-        Squish,
-        /// `"Ta-da"`
-        TaDa,
-        /// `"Tear"`
-        Tear,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Pikaffectfea35e2f {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::CakeIfy => "Cake-ify",
-                Self::Crumble => "Crumble",
-                Self::Crush => "Crush",
-                Self::Decapitate => "Decapitate",
-                Self::Deflate => "Deflate",
-                Self::Dissolve => "Dissolve",
-                Self::Explode => "Explode",
-                Self::EyePop => "Eye-pop",
-                Self::Inflate => "Inflate",
-                Self::Levitate => "Levitate",
-                Self::Melt => "Melt",
-                Self::Peel => "Peel",
-                Self::Poke => "Poke",
-                Self::Squish => "Squish",
-                Self::TaDa => "Ta-da",
-                Self::Tear => "Tear",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Pikaffectfea35e2f {
-        fn from(value: &str) -> Self {
-            match value {
-                "Cake-ify" => Self::CakeIfy,
-                "Crumble" => Self::Crumble,
-                "Crush" => Self::Crush,
-                "Decapitate" => Self::Decapitate,
-                "Deflate" => Self::Deflate,
-                "Dissolve" => Self::Dissolve,
-                "Explode" => Self::Explode,
-                "Eye-pop" => Self::EyePop,
-                "Inflate" => Self::Inflate,
-                "Levitate" => Self::Levitate,
-                "Melt" => Self::Melt,
-                "Peel" => Self::Peel,
-                "Poke" => Self::Poke,
-                "Squish" => Self::Squish,
-                "Ta-da" => Self::TaDa,
-                "Tear" => Self::Tear,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Pikaffectfea35e2f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Pikaffectfea35e2f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `PixverseLipsyncInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `PixverseLipsyncOutput`.
         pub mod lipsync {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::PixverseLipsyncOutput4b53ecd7 as PixverseLipsyncOutput;
-            pub use super::super::super::__types::VoiceId1d676731 as VoiceId;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/pixverse/lipsync`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PixverseLipsyncInput {
@@ -29,31 +26,63 @@ pub mod fal_ai {
                 /// The `text` field.
                 pub text: Option<String>,
             }
-            impl __serde::Serialize for PixverseLipsyncInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for PixverseLipsyncInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("video_url", &self.video_url)?;
-                    __types::optional_entry(&mut map, "audio_url", &self.audio_url)?;
-                    __types::optional_entry(&mut map, "voice_id", &self.voice_id)?;
-                    __types::optional_entry(&mut map, "text", &self.text)?;
+                    __fal::optional_entry(&mut map, "audio_url", &self.audio_url)?;
+                    __fal::optional_entry(&mut map, "voice_id", &self.voice_id)?;
+                    __fal::optional_entry(&mut map, "text", &self.text)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for PixverseLipsyncInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for PixverseLipsyncInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        video_url: __types::required_field(&mut map, "video_url")?,
-                        audio_url: __types::optional_field(&mut map, "audio_url")?,
-                        voice_id: __types::optional_field(&mut map, "voice_id")?,
-                        text: __types::optional_field(&mut map, "text")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PixverseLipsyncInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PixverseLipsyncInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PixverseLipsyncInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["video_url", "audio_url", "voice_id", "text"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PixverseLipsyncInput {
+                                video_url: __fal::required(f0, "video_url")?,
+                                audio_url: f1,
+                                voice_id: f2,
+                                text: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl PixverseLipsyncInput {
@@ -85,244 +114,219 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for PixverseLipsyncInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("voice_id", &self.voice_id, &__fal::Rules::NONE);
+                }
+            }
+            impl PixverseLipsyncInput {
+                /// Every rule of `fal-ai/pixverse/lipsync`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for PixverseLipsyncInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/pixverse/lipsync";
                 type Output = PixverseLipsyncOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    PixverseLipsyncInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `PixverseLipsyncOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct PixverseLipsyncOutput {
+                /// The `video` field.
+                ///
+                /// Example: `{"file_name":"output.mp4","url":"https://v3.fal.media/files/penguin/hsR_KXBJjuF3IIVYIIDA2_output.mp4","content_type":"video/mp4","file_size":1732359}`.
+                pub video: fal_runtime::File,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for PixverseLipsyncOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for PixverseLipsyncOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PixverseLipsyncOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PixverseLipsyncOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PixverseLipsyncOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PixverseLipsyncOutput {
+                                video: __fal::required(f0, "video")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `PixverseLipsyncOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct PixverseLipsyncOutput4b53ecd7 {
-        /// The `video` field.
-        ///
-        /// Example: `{"file_name":"output.mp4","url":"https://v3.fal.media/files/penguin/hsR_KXBJjuF3IIVYIIDA2_output.mp4","content_type":"video/mp4","file_size":1732359}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for PixverseLipsyncOutput4b53ecd7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PixverseLipsyncOutput4b53ecd7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `VoiceId` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VoiceId1d676731 {
-        /// `"Emily"`
-        Emily,
-        /// `"James"`
-        James,
-        /// `"Isabella"`
-        Isabella,
-        /// `"Liam"`
-        Liam,
-        /// `"Chloe"`
-        Chloe,
-        /// `"Adrian"`
-        Adrian,
-        /// `"Harper"`
-        Harper,
-        /// `"Ava"`
-        Ava,
-        /// `"Sophia"`
-        Sophia,
-        /// `"Julia"`
-        Julia,
-        /// `"Mason"`
-        Mason,
-        /// `"Jack"`
-        Jack,
-        /// `"Oliver"`
-        Oliver,
-        /// `"Ethan"`
-        Ethan,
-        /// `"Auto"`
-        Auto,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VoiceId1d676731 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Emily => "Emily",
-                Self::James => "James",
-                Self::Isabella => "Isabella",
-                Self::Liam => "Liam",
-                Self::Chloe => "Chloe",
-                Self::Adrian => "Adrian",
-                Self::Harper => "Harper",
-                Self::Ava => "Ava",
-                Self::Sophia => "Sophia",
-                Self::Julia => "Julia",
-                Self::Mason => "Mason",
-                Self::Jack => "Jack",
-                Self::Oliver => "Oliver",
-                Self::Ethan => "Ethan",
-                Self::Auto => "Auto",
-                Self::Other(value) => value,
+            /// The `VoiceId` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum VoiceId {
+                /// `"Emily"`
+                Emily,
+                /// `"James"`
+                James,
+                /// `"Isabella"`
+                Isabella,
+                /// `"Liam"`
+                Liam,
+                /// `"Chloe"`
+                Chloe,
+                /// `"Adrian"`
+                Adrian,
+                /// `"Harper"`
+                Harper,
+                /// `"Ava"`
+                Ava,
+                /// `"Sophia"`
+                Sophia,
+                /// `"Julia"`
+                Julia,
+                /// `"Mason"`
+                Mason,
+                /// `"Jack"`
+                Jack,
+                /// `"Oliver"`
+                Oliver,
+                /// `"Ethan"`
+                Ethan,
+                /// `"Auto"`
+                Auto,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for VoiceId1d676731 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Emily" => Self::Emily,
-                "James" => Self::James,
-                "Isabella" => Self::Isabella,
-                "Liam" => Self::Liam,
-                "Chloe" => Self::Chloe,
-                "Adrian" => Self::Adrian,
-                "Harper" => Self::Harper,
-                "Ava" => Self::Ava,
-                "Sophia" => Self::Sophia,
-                "Julia" => Self::Julia,
-                "Mason" => Self::Mason,
-                "Jack" => Self::Jack,
-                "Oliver" => Self::Oliver,
-                "Ethan" => Self::Ethan,
-                "Auto" => Self::Auto,
-                other => Self::Other(other.to_owned()),
+            impl VoiceId {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "Emily",
+                    "James",
+                    "Isabella",
+                    "Liam",
+                    "Chloe",
+                    "Adrian",
+                    "Harper",
+                    "Ava",
+                    "Sophia",
+                    "Julia",
+                    "Mason",
+                    "Jack",
+                    "Oliver",
+                    "Ethan",
+                    "Auto",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Emily => "Emily",
+                        Self::James => "James",
+                        Self::Isabella => "Isabella",
+                        Self::Liam => "Liam",
+                        Self::Chloe => "Chloe",
+                        Self::Adrian => "Adrian",
+                        Self::Harper => "Harper",
+                        Self::Ava => "Ava",
+                        Self::Sophia => "Sophia",
+                        Self::Julia => "Julia",
+                        Self::Mason => "Mason",
+                        Self::Jack => "Jack",
+                        Self::Oliver => "Oliver",
+                        Self::Ethan => "Ethan",
+                        Self::Auto => "Auto",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "Emily" => Self::Emily,
+                        "James" => Self::James,
+                        "Isabella" => Self::Isabella,
+                        "Liam" => Self::Liam,
+                        "Chloe" => Self::Chloe,
+                        "Adrian" => Self::Adrian,
+                        "Harper" => Self::Harper,
+                        "Ava" => Self::Ava,
+                        "Sophia" => Self::Sophia,
+                        "Julia" => Self::Julia,
+                        "Mason" => Self::Mason,
+                        "Jack" => Self::Jack,
+                        "Oliver" => Self::Oliver,
+                        "Ethan" => Self::Ethan,
+                        "Auto" => Self::Auto,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for VoiceId1d676731 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VoiceId1d676731 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::str::FromStr for VoiceId {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("VoiceId", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for VoiceId {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for VoiceId {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for VoiceId {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for VoiceId {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `VoiceId` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for VoiceId {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

@@ -9,13 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `PixverseV4ImageToVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `PixverseV4ImageToVideoOutput`.
             pub mod image_to_video {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::CameraMovementPresetd3caa602 as CameraMovementPreset;
-                pub use super::super::super::super::__types::Duration40ffc515 as Duration;
-                pub use super::super::super::super::__types::PixverseV4ImageToVideoOutputc11445d3 as PixverseV4ImageToVideoOutput;
-                pub use super::super::super::super::__types::Resolutionf5b2810a as Resolution;
-                pub use super::super::super::super::__types::StylePresetc86e8803 as StylePreset;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/pixverse/v4/image-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct PixverseV4ImageToVideoInput {
@@ -34,7 +28,7 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `""`.
                     pub negative_prompt: Option<String>,
                     /// The `style` field.
-                    pub style: Option<StylePreset>,
+                    pub style: Option<Style>,
                     /// The `seed` field.
                     pub seed: Option<i64>,
                     /// The `image_url` field.
@@ -42,41 +36,92 @@ pub mod fal_ai {
                     /// Example: `"https://v3.fal.media/files/zebra/qL93Je8ezvzQgDOEzTjKF_KhGKZTEebZcDw6T5rwQPK_output.png"`.
                     pub image_url: fal_runtime::FileInput,
                     /// The `camera_movement` field.
-                    pub camera_movement: Option<CameraMovementPreset>,
+                    pub camera_movement: Option<CameraMovement>,
                 }
-                impl __serde::Serialize for PixverseV4ImageToVideoInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for PixverseV4ImageToVideoInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __types::optional_entry(&mut map, "duration", &self.duration)?;
-                        __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __types::optional_entry(&mut map, "style", &self.style)?;
-                        __types::optional_entry(&mut map, "seed", &self.seed)?;
+                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                        __fal::optional_entry(&mut map, "style", &self.style)?;
+                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
                         map.serialize_entry("image_url", &self.image_url)?;
-                        __types::optional_entry(&mut map, "camera_movement", &self.camera_movement)?;
+                        __fal::optional_entry(&mut map, "camera_movement", &self.camera_movement)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for PixverseV4ImageToVideoInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for PixverseV4ImageToVideoInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            prompt: __types::required_field(&mut map, "prompt")?,
-                            resolution: __types::optional_field(&mut map, "resolution")?,
-                            duration: __types::optional_field(&mut map, "duration")?,
-                            negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                            style: __types::optional_field(&mut map, "style")?,
-                            seed: __types::optional_field(&mut map, "seed")?,
-                            image_url: __types::required_field(&mut map, "image_url")?,
-                            camera_movement: __types::optional_field(&mut map, "camera_movement")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = PixverseV4ImageToVideoInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `PixverseV4ImageToVideoInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<PixverseV4ImageToVideoInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "prompt",
+                                                "resolution",
+                                                "duration",
+                                                "negative_prompt",
+                                                "style",
+                                                "seed",
+                                                "image_url",
+                                                "camera_movement",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = Some(map.next_value()?),
+                                        Some(7) => f7 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(PixverseV4ImageToVideoInput {
+                                    prompt: __fal::required(f0, "prompt")?,
+                                    resolution: f1,
+                                    duration: f2,
+                                    negative_prompt: f3,
+                                    style: f4,
+                                    seed: f5,
+                                    image_url: __fal::required(f6, "image_url")?,
+                                    camera_movement: f7,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl PixverseV4ImageToVideoInput {
@@ -112,7 +157,7 @@ pub mod fal_ai {
                         self
                     }
                     /// Sets `style` (left out of the request until set).
-                    pub fn with_style(mut self, style: impl Into<StylePreset>) -> Self {
+                    pub fn with_style(mut self, style: impl Into<Style>) -> Self {
                         self.style = Some(style.into());
                         self
                     }
@@ -124,426 +169,516 @@ pub mod fal_ai {
                     /// Sets `camera_movement` (left out of the request until set).
                     pub fn with_camera_movement(
                         mut self,
-                        camera_movement: impl Into<CameraMovementPreset>,
+                        camera_movement: impl Into<CameraMovement>,
                     ) -> Self {
                         self.camera_movement = Some(camera_movement.into());
                         self
                     }
                 }
+                impl __fal::Validate for PixverseV4ImageToVideoInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                        v.field("duration", &self.duration, &__fal::Rules::NONE);
+                        v.field("style", &self.style, &__fal::Rules::NONE);
+                        v.field("camera_movement", &self.camera_movement, &__fal::Rules::NONE);
+                    }
+                }
+                impl PixverseV4ImageToVideoInput {
+                    /// Every rule of `fal-ai/pixverse/v4/image-to-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for PixverseV4ImageToVideoInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/pixverse/v4/image-to-video";
                     type Output = PixverseV4ImageToVideoOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        PixverseV4ImageToVideoInput::validate(self)
+                    }
+                }
+                /// The `CameraMovement` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum CameraMovement {
+                    /// `"horizontal_left"`
+                    HorizontalLeft,
+                    /// `"horizontal_right"`
+                    HorizontalRight,
+                    /// `"vertical_up"`
+                    VerticalUp,
+                    /// `"vertical_down"`
+                    VerticalDown,
+                    /// `"zoom_in"`
+                    ZoomIn,
+                    /// `"zoom_out"`
+                    ZoomOut,
+                    /// `"crane_up"`
+                    CraneUp,
+                    /// `"quickly_zoom_in"`
+                    QuicklyZoomIn,
+                    /// `"quickly_zoom_out"`
+                    QuicklyZoomOut,
+                    /// `"smooth_zoom_in"`
+                    SmoothZoomIn,
+                    /// `"camera_rotation"`
+                    CameraRotation,
+                    /// `"robo_arm"`
+                    RoboArm,
+                    /// `"super_dolly_out"`
+                    SuperDollyOut,
+                    /// `"whip_pan"`
+                    WhipPan,
+                    /// `"hitchcock"`
+                    Hitchcock,
+                    /// `"left_follow"`
+                    LeftFollow,
+                    /// `"right_follow"`
+                    RightFollow,
+                    /// `"pan_left"`
+                    PanLeft,
+                    /// `"pan_right"`
+                    PanRight,
+                    /// `"fix_bg"`
+                    FixBg,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl CameraMovement {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "horizontal_left",
+                        "horizontal_right",
+                        "vertical_up",
+                        "vertical_down",
+                        "zoom_in",
+                        "zoom_out",
+                        "crane_up",
+                        "quickly_zoom_in",
+                        "quickly_zoom_out",
+                        "smooth_zoom_in",
+                        "camera_rotation",
+                        "robo_arm",
+                        "super_dolly_out",
+                        "whip_pan",
+                        "hitchcock",
+                        "left_follow",
+                        "right_follow",
+                        "pan_left",
+                        "pan_right",
+                        "fix_bg",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::HorizontalLeft => "horizontal_left",
+                            Self::HorizontalRight => "horizontal_right",
+                            Self::VerticalUp => "vertical_up",
+                            Self::VerticalDown => "vertical_down",
+                            Self::ZoomIn => "zoom_in",
+                            Self::ZoomOut => "zoom_out",
+                            Self::CraneUp => "crane_up",
+                            Self::QuicklyZoomIn => "quickly_zoom_in",
+                            Self::QuicklyZoomOut => "quickly_zoom_out",
+                            Self::SmoothZoomIn => "smooth_zoom_in",
+                            Self::CameraRotation => "camera_rotation",
+                            Self::RoboArm => "robo_arm",
+                            Self::SuperDollyOut => "super_dolly_out",
+                            Self::WhipPan => "whip_pan",
+                            Self::Hitchcock => "hitchcock",
+                            Self::LeftFollow => "left_follow",
+                            Self::RightFollow => "right_follow",
+                            Self::PanLeft => "pan_left",
+                            Self::PanRight => "pan_right",
+                            Self::FixBg => "fix_bg",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "horizontal_left" => Self::HorizontalLeft,
+                            "horizontal_right" => Self::HorizontalRight,
+                            "vertical_up" => Self::VerticalUp,
+                            "vertical_down" => Self::VerticalDown,
+                            "zoom_in" => Self::ZoomIn,
+                            "zoom_out" => Self::ZoomOut,
+                            "crane_up" => Self::CraneUp,
+                            "quickly_zoom_in" => Self::QuicklyZoomIn,
+                            "quickly_zoom_out" => Self::QuicklyZoomOut,
+                            "smooth_zoom_in" => Self::SmoothZoomIn,
+                            "camera_rotation" => Self::CameraRotation,
+                            "robo_arm" => Self::RoboArm,
+                            "super_dolly_out" => Self::SuperDollyOut,
+                            "whip_pan" => Self::WhipPan,
+                            "hitchcock" => Self::Hitchcock,
+                            "left_follow" => Self::LeftFollow,
+                            "right_follow" => Self::RightFollow,
+                            "pan_left" => Self::PanLeft,
+                            "pan_right" => Self::PanRight,
+                            "fix_bg" => Self::FixBg,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for CameraMovement {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "CameraMovement",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for CameraMovement {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for CameraMovement {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for CameraMovement {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for CameraMovement {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `CameraMovement` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for CameraMovement {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Duration` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Duration {
+                    /// `"5"`
+                    V5,
+                    /// `"8"`
+                    V8,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Duration {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["5", "8"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V5 => "5",
+                            Self::V8 => "8",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "5" => Self::V5,
+                            "8" => Self::V8,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Duration {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Duration", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Duration {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Duration {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Duration {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Duration {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Duration` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Duration {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `PixverseV4ImageToVideoOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct PixverseV4ImageToVideoOutput {
+                    /// The `video` field.
+                    ///
+                    /// Example: `{"file_name":"output.mp4","url":"https://fal.media/files/koala/HEWK7BBwqWrz7F5nAZzp7_output.mp4","content_type":"video/mp4","file_size":6420765}`.
+                    pub video: fal_runtime::File,
+                }
+                impl __fal::serde::Serialize for PixverseV4ImageToVideoOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("video", &self.video)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for PixverseV4ImageToVideoOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = PixverseV4ImageToVideoOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `PixverseV4ImageToVideoOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<PixverseV4ImageToVideoOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(PixverseV4ImageToVideoOutput {
+                                    video: __fal::required(f0, "video")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `Resolution` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Resolution {
+                    /// `"360p"`
+                    V360p,
+                    /// `"540p"`
+                    V540p,
+                    /// `"720p"`
+                    V720p,
+                    /// `"1080p"`
+                    V1080p,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Resolution {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["360p", "540p", "720p", "1080p"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V360p => "360p",
+                            Self::V540p => "540p",
+                            Self::V720p => "720p",
+                            Self::V1080p => "1080p",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "360p" => Self::V360p,
+                            "540p" => Self::V540p,
+                            "720p" => Self::V720p,
+                            "1080p" => Self::V1080p,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Resolution {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Resolution {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Resolution {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Resolution {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Resolution {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Style` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Style {
+                    /// `"anime"`
+                    Anime,
+                    /// `"3d_animation"`
+                    V3dAnimation,
+                    /// `"clay"`
+                    Clay,
+                    /// `"comic"`
+                    Comic,
+                    /// `"cyberpunk"`
+                    Cyberpunk,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Style {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "anime",
+                        "3d_animation",
+                        "clay",
+                        "comic",
+                        "cyberpunk",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Anime => "anime",
+                            Self::V3dAnimation => "3d_animation",
+                            Self::Clay => "clay",
+                            Self::Comic => "comic",
+                            Self::Cyberpunk => "cyberpunk",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "anime" => Self::Anime,
+                            "3d_animation" => Self::V3dAnimation,
+                            "clay" => Self::Clay,
+                            "comic" => Self::Comic,
+                            "cyberpunk" => Self::Cyberpunk,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Style {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Style", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Style {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Style {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Style {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Style {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Style` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Style {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `CameraMovementPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum CameraMovementPresetd3caa602 {
-        /// `"horizontal_left"`
-        HorizontalLeft,
-        /// `"horizontal_right"`
-        HorizontalRight,
-        /// `"vertical_up"`
-        VerticalUp,
-        /// `"vertical_down"`
-        VerticalDown,
-        /// `"zoom_in"`
-        ZoomIn,
-        /// `"zoom_out"`
-        ZoomOut,
-        /// `"crane_up"`
-        CraneUp,
-        /// `"quickly_zoom_in"`
-        QuicklyZoomIn,
-        /// `"quickly_zoom_out"`
-        QuicklyZoomOut,
-        /// `"smooth_zoom_in"`
-        SmoothZoomIn,
-        /// `"camera_rotation"`
-        CameraRotation,
-        /// `"robo_arm"`
-        RoboArm,
-        /// `"super_dolly_out"`
-        SuperDollyOut,
-        /// `"whip_pan"`
-        WhipPan,
-        /// `"hitchcock"`
-        Hitchcock,
-        /// `"left_follow"`
-        LeftFollow,
-        /// `"right_follow"`
-        RightFollow,
-        /// `"pan_left"`
-        PanLeft,
-        /// `"pan_right"`
-        PanRight,
-        /// `"fix_bg"`
-        FixBg,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl CameraMovementPresetd3caa602 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::HorizontalLeft => "horizontal_left",
-                Self::HorizontalRight => "horizontal_right",
-                Self::VerticalUp => "vertical_up",
-                Self::VerticalDown => "vertical_down",
-                Self::ZoomIn => "zoom_in",
-                Self::ZoomOut => "zoom_out",
-                Self::CraneUp => "crane_up",
-                Self::QuicklyZoomIn => "quickly_zoom_in",
-                Self::QuicklyZoomOut => "quickly_zoom_out",
-                Self::SmoothZoomIn => "smooth_zoom_in",
-                Self::CameraRotation => "camera_rotation",
-                Self::RoboArm => "robo_arm",
-                Self::SuperDollyOut => "super_dolly_out",
-                Self::WhipPan => "whip_pan",
-                Self::Hitchcock => "hitchcock",
-                Self::LeftFollow => "left_follow",
-                Self::RightFollow => "right_follow",
-                Self::PanLeft => "pan_left",
-                Self::PanRight => "pan_right",
-                Self::FixBg => "fix_bg",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for CameraMovementPresetd3caa602 {
-        fn from(value: &str) -> Self {
-            match value {
-                "horizontal_left" => Self::HorizontalLeft,
-                "horizontal_right" => Self::HorizontalRight,
-                "vertical_up" => Self::VerticalUp,
-                "vertical_down" => Self::VerticalDown,
-                "zoom_in" => Self::ZoomIn,
-                "zoom_out" => Self::ZoomOut,
-                "crane_up" => Self::CraneUp,
-                "quickly_zoom_in" => Self::QuicklyZoomIn,
-                "quickly_zoom_out" => Self::QuicklyZoomOut,
-                "smooth_zoom_in" => Self::SmoothZoomIn,
-                "camera_rotation" => Self::CameraRotation,
-                "robo_arm" => Self::RoboArm,
-                "super_dolly_out" => Self::SuperDollyOut,
-                "whip_pan" => Self::WhipPan,
-                "hitchcock" => Self::Hitchcock,
-                "left_follow" => Self::LeftFollow,
-                "right_follow" => Self::RightFollow,
-                "pan_left" => Self::PanLeft,
-                "pan_right" => Self::PanRight,
-                "fix_bg" => Self::FixBg,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for CameraMovementPresetd3caa602 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for CameraMovementPresetd3caa602 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Duration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Duration40ffc515 {
-        /// `"5"`
-        V5,
-        /// `"8"`
-        V8,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Duration40ffc515 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V5 => "5",
-                Self::V8 => "8",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Duration40ffc515 {
-        fn from(value: &str) -> Self {
-            match value {
-                "5" => Self::V5,
-                "8" => Self::V8,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Duration40ffc515 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Duration40ffc515 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `PixverseV4ImageToVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct PixverseV4ImageToVideoOutputc11445d3 {
-        /// The `video` field.
-        ///
-        /// Example: `{"file_name":"output.mp4","url":"https://fal.media/files/koala/HEWK7BBwqWrz7F5nAZzp7_output.mp4","content_type":"video/mp4","file_size":6420765}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for PixverseV4ImageToVideoOutputc11445d3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PixverseV4ImageToVideoOutputc11445d3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolutionf5b2810a {
-        /// `"360p"`
-        V360p,
-        /// `"540p"`
-        V540p,
-        /// `"720p"`
-        V720p,
-        /// `"1080p"`
-        V1080p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolutionf5b2810a {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V360p => "360p",
-                Self::V540p => "540p",
-                Self::V720p => "720p",
-                Self::V1080p => "1080p",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Resolutionf5b2810a {
-        fn from(value: &str) -> Self {
-            match value {
-                "360p" => Self::V360p,
-                "540p" => Self::V540p,
-                "720p" => Self::V720p,
-                "1080p" => Self::V1080p,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Resolutionf5b2810a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolutionf5b2810a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `StylePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum StylePresetc86e8803 {
-        /// `"anime"`
-        Anime,
-        /// `"3d_animation"`
-        V3dAnimation,
-        /// `"clay"`
-        Clay,
-        /// `"comic"`
-        Comic,
-        /// `"cyberpunk"`
-        Cyberpunk,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl StylePresetc86e8803 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Anime => "anime",
-                Self::V3dAnimation => "3d_animation",
-                Self::Clay => "clay",
-                Self::Comic => "comic",
-                Self::Cyberpunk => "cyberpunk",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for StylePresetc86e8803 {
-        fn from(value: &str) -> Self {
-            match value {
-                "anime" => Self::Anime,
-                "3d_animation" => Self::V3dAnimation,
-                "clay" => Self::Clay,
-                "comic" => Self::Comic,
-                "cyberpunk" => Self::Cyberpunk,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for StylePresetc86e8803 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for StylePresetc86e8803 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

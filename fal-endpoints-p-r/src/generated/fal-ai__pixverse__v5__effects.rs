@@ -9,12 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `PixverseV5EffectsInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `PixverseV5EffectsOutput`.
             pub mod effects {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::Duration40ffc515 as Duration;
-                pub use super::super::super::super::__types::Effect7f9554dc as Effect;
-                pub use super::super::super::super::__types::PixverseV5EffectsOutput3712a0c2 as PixverseV5EffectsOutput;
-                pub use super::super::super::super::__types::Resolutionf5b2810a as Resolution;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/pixverse/v5/effects`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct PixverseV5EffectsInput {
@@ -37,33 +32,75 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `""`.
                     pub negative_prompt: Option<String>,
                 }
-                impl __serde::Serialize for PixverseV5EffectsInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for PixverseV5EffectsInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("effect", &self.effect)?;
                         map.serialize_entry("image_url", &self.image_url)?;
-                        __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __types::optional_entry(&mut map, "duration", &self.duration)?;
-                        __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for PixverseV5EffectsInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for PixverseV5EffectsInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            effect: __types::required_field(&mut map, "effect")?,
-                            image_url: __types::required_field(&mut map, "image_url")?,
-                            resolution: __types::optional_field(&mut map, "resolution")?,
-                            duration: __types::optional_field(&mut map, "duration")?,
-                            negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = PixverseV5EffectsInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `PixverseV5EffectsInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<PixverseV5EffectsInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "effect",
+                                                "image_url",
+                                                "resolution",
+                                                "duration",
+                                                "negative_prompt",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(PixverseV5EffectsInput {
+                                    effect: __fal::required(f0, "effect")?,
+                                    image_url: __fal::required(f1, "image_url")?,
+                                    resolution: f2,
+                                    duration: f3,
+                                    negative_prompt: f4,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl PixverseV5EffectsInput {
@@ -96,667 +133,789 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for PixverseV5EffectsInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("effect", &self.effect, &__fal::Rules::NONE);
+                        v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                        v.field("duration", &self.duration, &__fal::Rules::NONE);
+                    }
+                }
+                impl PixverseV5EffectsInput {
+                    /// Every rule of `fal-ai/pixverse/v5/effects`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for PixverseV5EffectsInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/pixverse/v5/effects";
                     type Output = PixverseV5EffectsOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        PixverseV5EffectsInput::validate(self)
+                    }
+                }
+                /// The `Duration` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Duration {
+                    /// `"5"`
+                    V5,
+                    /// `"8"`
+                    V8,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Duration {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["5", "8"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V5 => "5",
+                            Self::V8 => "8",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "5" => Self::V5,
+                            "8" => Self::V8,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Duration {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Duration", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Duration {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Duration {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Duration {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Duration {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Duration` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Duration {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Effect` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Effect {
+                    /// `"Kiss Me AI"`
+                    KissMeAi,
+                    /// `"Kiss"`
+                    Kiss,
+                    /// `"Muscle Surge"`
+                    MuscleSurge,
+                    /// `"Warmth of Jesus"`
+                    WarmthOfJesus,
+                    /// `"Anything, Robot"`
+                    AnythingRobot,
+                    /// `"The Tiger Touch"`
+                    TheTigerTouch,
+                    /// `"Hug"`
+                    Hug,
+                    /// `"Holy Wings"`
+                    HolyWings,
+                    /// `"Microwave"`
+                    Microwave,
+                    /// `"Zombie Mode"`
+                    ZombieMode,
+                    /// `"Squid Game"`
+                    SquidGame,
+                    /// `"Baby Face"`
+                    BabyFace,
+                    /// `"Black Myth: Wukong"`
+                    BlackMythWukong,
+                    /// `"Long Hair Magic"`
+                    LongHairMagic,
+                    /// `"Leggy Run"`
+                    LeggyRun,
+                    /// `"Fin-tastic Mermaid"`
+                    FinTasticMermaid,
+                    /// `"Punch Face"`
+                    PunchFace,
+                    /// `"Creepy Devil Smile"`
+                    CreepyDevilSmile,
+                    /// `"Thunder God"`
+                    ThunderGod,
+                    /// `"Eye Zoom Challenge"`
+                    EyeZoomChallenge,
+                    /// `"Who's Arrested?"`
+                    WhoSArrested,
+                    /// `"Baby Arrived"`
+                    BabyArrived,
+                    /// `"Werewolf Rage"`
+                    WerewolfRage,
+                    /// `"Bald Swipe"`
+                    BaldSwipe,
+                    /// `"BOOM DROP"`
+                    BoomDrop,
+                    /// `"Huge Cutie"`
+                    HugeCutie,
+                    /// `"Liquid Metal"`
+                    LiquidMetal,
+                    /// `"Sharksnap!"`
+                    Sharksnap,
+                    /// `"Dust Me Away"`
+                    DustMeAway,
+                    /// `"3D Figurine Factor"`
+                    V3dFigurineFactor,
+                    /// `"Bikini Up"`
+                    BikiniUp,
+                    /// `"My Girlfriends"`
+                    MyGirlfriends,
+                    /// `"My Boyfriends"`
+                    MyBoyfriends,
+                    /// `"Subject 3 Fever"`
+                    Subject3Fever,
+                    /// `"Earth Zoom"`
+                    EarthZoom,
+                    /// `"Pole Dance"`
+                    PoleDance,
+                    /// `"Vroom Dance"`
+                    VroomDance,
+                    /// `"GhostFace Terror"`
+                    GhostFaceTerror,
+                    /// `"Dragon Evoker"`
+                    DragonEvoker,
+                    /// `"Skeletal Bae"`
+                    SkeletalBae,
+                    /// `"Summoning succubus"`
+                    SummoningSuccubus,
+                    /// `"Halloween Voodoo Doll"`
+                    HalloweenVoodooDoll,
+                    /// `"3D Naked-Eye AD"`
+                    V3dNakedEyeAd,
+                    /// `"Package Explosion"`
+                    PackageExplosion,
+                    /// `"Dishes Served"`
+                    DishesServed,
+                    /// `"Ocean ad"`
+                    OceanAd,
+                    /// `"Supermarket AD"`
+                    SupermarketAd,
+                    /// `"Tree doll"`
+                    TreeDoll,
+                    /// `"Come Feel My Abs"`
+                    ComeFeelMyAbs,
+                    /// `"The Bicep Flex"`
+                    TheBicepFlex,
+                    /// `"London Elite Vibe"`
+                    LondonEliteVibe,
+                    /// `"Flora Nymph Gown"`
+                    FloraNymphGown,
+                    /// `"Christmas Costume"`
+                    ChristmasCostume,
+                    /// `"It's Snowy"`
+                    ItSSnowy,
+                    /// `"Reindeer Cruiser"`
+                    ReindeerCruiser,
+                    /// `"Snow Globe Maker"`
+                    SnowGlobeMaker,
+                    /// `"Pet Christmas Outfit"`
+                    PetChristmasOutfit,
+                    /// `"Adopt a Polar Pal"`
+                    AdoptAPolarPal,
+                    /// `"Cat Christmas Box"`
+                    CatChristmasBox,
+                    /// `"Starlight Gift Box"`
+                    StarlightGiftBox,
+                    /// `"Xmas Poster"`
+                    XmasPoster,
+                    /// `"Pet Christmas Tree"`
+                    PetChristmasTree,
+                    /// `"City Santa Hat"`
+                    CitySantaHat,
+                    /// `"Stocking Sweetie"`
+                    StockingSweetie,
+                    /// `"Christmas Night"`
+                    ChristmasNight,
+                    /// `"Xmas Front Page Karma"`
+                    XmasFrontPageKarma,
+                    /// `"Grinch's Xmas Hijack"`
+                    GrinchSXmasHijack,
+                    /// `"Giant Product"`
+                    GiantProduct,
+                    /// `"Truck Fashion Shoot"`
+                    TruckFashionShoot,
+                    /// `"Beach AD"`
+                    BeachAd,
+                    /// `"Shoal Surround"`
+                    ShoalSurround,
+                    /// `"Mechanical Assembly"`
+                    MechanicalAssembly,
+                    /// `"Lighting AD"`
+                    LightingAd,
+                    /// `"Billboard AD"`
+                    BillboardAd,
+                    /// `"Product close-up"`
+                    ProductCloseUp,
+                    /// `"Parachute Delivery"`
+                    ParachuteDelivery,
+                    /// `"Dreamlike Cloud"`
+                    DreamlikeCloud,
+                    /// `"Macaron Machine"`
+                    MacaronMachine,
+                    /// `"Poster AD"`
+                    PosterAd,
+                    /// `"Truck AD"`
+                    TruckAd,
+                    /// `"Graffiti AD"`
+                    GraffitiAd,
+                    /// `"3D Figurine Factory"`
+                    V3dFigurineFactory,
+                    /// `"The Exclusive First Class"`
+                    TheExclusiveFirstClass,
+                    /// `"Art Zoom Challenge"`
+                    ArtZoomChallenge,
+                    /// `"I Quit"`
+                    IQuit,
+                    /// `"Hitchcock Dolly Zoom"`
+                    HitchcockDollyZoom,
+                    /// `"Smell the Lens"`
+                    SmellTheLens,
+                    /// `"I believe I can fly"`
+                    IBelieveICanFly,
+                    /// `"Strikout Dance"`
+                    StrikoutDance,
+                    /// `"Pixel World"`
+                    PixelWorld,
+                    /// `"Mint in Box"`
+                    MintInBox,
+                    /// `"Hands up, Hand"`
+                    HandsUpHand,
+                    /// `"Flora Nymph Go"`
+                    FloraNymphGo,
+                    /// `"Somber Embrace"`
+                    SomberEmbrace,
+                    /// `"Beam me up"`
+                    BeamMeUp,
+                    /// `"Suit Swagger"`
+                    SuitSwagger,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Effect {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "Kiss Me AI",
+                        "Kiss",
+                        "Muscle Surge",
+                        "Warmth of Jesus",
+                        "Anything, Robot",
+                        "The Tiger Touch",
+                        "Hug",
+                        "Holy Wings",
+                        "Microwave",
+                        "Zombie Mode",
+                        "Squid Game",
+                        "Baby Face",
+                        "Black Myth: Wukong",
+                        "Long Hair Magic",
+                        "Leggy Run",
+                        "Fin-tastic Mermaid",
+                        "Punch Face",
+                        "Creepy Devil Smile",
+                        "Thunder God",
+                        "Eye Zoom Challenge",
+                        "Who's Arrested?",
+                        "Baby Arrived",
+                        "Werewolf Rage",
+                        "Bald Swipe",
+                        "BOOM DROP",
+                        "Huge Cutie",
+                        "Liquid Metal",
+                        "Sharksnap!",
+                        "Dust Me Away",
+                        "3D Figurine Factor",
+                        "Bikini Up",
+                        "My Girlfriends",
+                        "My Boyfriends",
+                        "Subject 3 Fever",
+                        "Earth Zoom",
+                        "Pole Dance",
+                        "Vroom Dance",
+                        "GhostFace Terror",
+                        "Dragon Evoker",
+                        "Skeletal Bae",
+                        "Summoning succubus",
+                        "Halloween Voodoo Doll",
+                        "3D Naked-Eye AD",
+                        "Package Explosion",
+                        "Dishes Served",
+                        "Ocean ad",
+                        "Supermarket AD",
+                        "Tree doll",
+                        "Come Feel My Abs",
+                        "The Bicep Flex",
+                        "London Elite Vibe",
+                        "Flora Nymph Gown",
+                        "Christmas Costume",
+                        "It's Snowy",
+                        "Reindeer Cruiser",
+                        "Snow Globe Maker",
+                        "Pet Christmas Outfit",
+                        "Adopt a Polar Pal",
+                        "Cat Christmas Box",
+                        "Starlight Gift Box",
+                        "Xmas Poster",
+                        "Pet Christmas Tree",
+                        "City Santa Hat",
+                        "Stocking Sweetie",
+                        "Christmas Night",
+                        "Xmas Front Page Karma",
+                        "Grinch's Xmas Hijack",
+                        "Giant Product",
+                        "Truck Fashion Shoot",
+                        "Beach AD",
+                        "Shoal Surround",
+                        "Mechanical Assembly",
+                        "Lighting AD",
+                        "Billboard AD",
+                        "Product close-up",
+                        "Parachute Delivery",
+                        "Dreamlike Cloud",
+                        "Macaron Machine",
+                        "Poster AD",
+                        "Truck AD",
+                        "Graffiti AD",
+                        "3D Figurine Factory",
+                        "The Exclusive First Class",
+                        "Art Zoom Challenge",
+                        "I Quit",
+                        "Hitchcock Dolly Zoom",
+                        "Smell the Lens",
+                        "I believe I can fly",
+                        "Strikout Dance",
+                        "Pixel World",
+                        "Mint in Box",
+                        "Hands up, Hand",
+                        "Flora Nymph Go",
+                        "Somber Embrace",
+                        "Beam me up",
+                        "Suit Swagger",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::KissMeAi => "Kiss Me AI",
+                            Self::Kiss => "Kiss",
+                            Self::MuscleSurge => "Muscle Surge",
+                            Self::WarmthOfJesus => "Warmth of Jesus",
+                            Self::AnythingRobot => "Anything, Robot",
+                            Self::TheTigerTouch => "The Tiger Touch",
+                            Self::Hug => "Hug",
+                            Self::HolyWings => "Holy Wings",
+                            Self::Microwave => "Microwave",
+                            Self::ZombieMode => "Zombie Mode",
+                            Self::SquidGame => "Squid Game",
+                            Self::BabyFace => "Baby Face",
+                            Self::BlackMythWukong => "Black Myth: Wukong",
+                            Self::LongHairMagic => "Long Hair Magic",
+                            Self::LeggyRun => "Leggy Run",
+                            Self::FinTasticMermaid => "Fin-tastic Mermaid",
+                            Self::PunchFace => "Punch Face",
+                            Self::CreepyDevilSmile => "Creepy Devil Smile",
+                            Self::ThunderGod => "Thunder God",
+                            Self::EyeZoomChallenge => "Eye Zoom Challenge",
+                            Self::WhoSArrested => "Who's Arrested?",
+                            Self::BabyArrived => "Baby Arrived",
+                            Self::WerewolfRage => "Werewolf Rage",
+                            Self::BaldSwipe => "Bald Swipe",
+                            Self::BoomDrop => "BOOM DROP",
+                            Self::HugeCutie => "Huge Cutie",
+                            Self::LiquidMetal => "Liquid Metal",
+                            Self::Sharksnap => "Sharksnap!",
+                            Self::DustMeAway => "Dust Me Away",
+                            Self::V3dFigurineFactor => "3D Figurine Factor",
+                            Self::BikiniUp => "Bikini Up",
+                            Self::MyGirlfriends => "My Girlfriends",
+                            Self::MyBoyfriends => "My Boyfriends",
+                            Self::Subject3Fever => "Subject 3 Fever",
+                            Self::EarthZoom => "Earth Zoom",
+                            Self::PoleDance => "Pole Dance",
+                            Self::VroomDance => "Vroom Dance",
+                            Self::GhostFaceTerror => "GhostFace Terror",
+                            Self::DragonEvoker => "Dragon Evoker",
+                            Self::SkeletalBae => "Skeletal Bae",
+                            Self::SummoningSuccubus => "Summoning succubus",
+                            Self::HalloweenVoodooDoll => "Halloween Voodoo Doll",
+                            Self::V3dNakedEyeAd => "3D Naked-Eye AD",
+                            Self::PackageExplosion => "Package Explosion",
+                            Self::DishesServed => "Dishes Served",
+                            Self::OceanAd => "Ocean ad",
+                            Self::SupermarketAd => "Supermarket AD",
+                            Self::TreeDoll => "Tree doll",
+                            Self::ComeFeelMyAbs => "Come Feel My Abs",
+                            Self::TheBicepFlex => "The Bicep Flex",
+                            Self::LondonEliteVibe => "London Elite Vibe",
+                            Self::FloraNymphGown => "Flora Nymph Gown",
+                            Self::ChristmasCostume => "Christmas Costume",
+                            Self::ItSSnowy => "It's Snowy",
+                            Self::ReindeerCruiser => "Reindeer Cruiser",
+                            Self::SnowGlobeMaker => "Snow Globe Maker",
+                            Self::PetChristmasOutfit => "Pet Christmas Outfit",
+                            Self::AdoptAPolarPal => "Adopt a Polar Pal",
+                            Self::CatChristmasBox => "Cat Christmas Box",
+                            Self::StarlightGiftBox => "Starlight Gift Box",
+                            Self::XmasPoster => "Xmas Poster",
+                            Self::PetChristmasTree => "Pet Christmas Tree",
+                            Self::CitySantaHat => "City Santa Hat",
+                            Self::StockingSweetie => "Stocking Sweetie",
+                            Self::ChristmasNight => "Christmas Night",
+                            Self::XmasFrontPageKarma => "Xmas Front Page Karma",
+                            Self::GrinchSXmasHijack => "Grinch's Xmas Hijack",
+                            Self::GiantProduct => "Giant Product",
+                            Self::TruckFashionShoot => "Truck Fashion Shoot",
+                            Self::BeachAd => "Beach AD",
+                            Self::ShoalSurround => "Shoal Surround",
+                            Self::MechanicalAssembly => "Mechanical Assembly",
+                            Self::LightingAd => "Lighting AD",
+                            Self::BillboardAd => "Billboard AD",
+                            Self::ProductCloseUp => "Product close-up",
+                            Self::ParachuteDelivery => "Parachute Delivery",
+                            Self::DreamlikeCloud => "Dreamlike Cloud",
+                            Self::MacaronMachine => "Macaron Machine",
+                            Self::PosterAd => "Poster AD",
+                            Self::TruckAd => "Truck AD",
+                            Self::GraffitiAd => "Graffiti AD",
+                            Self::V3dFigurineFactory => "3D Figurine Factory",
+                            Self::TheExclusiveFirstClass => "The Exclusive First Class",
+                            Self::ArtZoomChallenge => "Art Zoom Challenge",
+                            Self::IQuit => "I Quit",
+                            Self::HitchcockDollyZoom => "Hitchcock Dolly Zoom",
+                            Self::SmellTheLens => "Smell the Lens",
+                            Self::IBelieveICanFly => "I believe I can fly",
+                            Self::StrikoutDance => "Strikout Dance",
+                            Self::PixelWorld => "Pixel World",
+                            Self::MintInBox => "Mint in Box",
+                            Self::HandsUpHand => "Hands up, Hand",
+                            Self::FloraNymphGo => "Flora Nymph Go",
+                            Self::SomberEmbrace => "Somber Embrace",
+                            Self::BeamMeUp => "Beam me up",
+                            Self::SuitSwagger => "Suit Swagger",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "Kiss Me AI" => Self::KissMeAi,
+                            "Kiss" => Self::Kiss,
+                            "Muscle Surge" => Self::MuscleSurge,
+                            "Warmth of Jesus" => Self::WarmthOfJesus,
+                            "Anything, Robot" => Self::AnythingRobot,
+                            "The Tiger Touch" => Self::TheTigerTouch,
+                            "Hug" => Self::Hug,
+                            "Holy Wings" => Self::HolyWings,
+                            "Microwave" => Self::Microwave,
+                            "Zombie Mode" => Self::ZombieMode,
+                            "Squid Game" => Self::SquidGame,
+                            "Baby Face" => Self::BabyFace,
+                            "Black Myth: Wukong" => Self::BlackMythWukong,
+                            "Long Hair Magic" => Self::LongHairMagic,
+                            "Leggy Run" => Self::LeggyRun,
+                            "Fin-tastic Mermaid" => Self::FinTasticMermaid,
+                            "Punch Face" => Self::PunchFace,
+                            "Creepy Devil Smile" => Self::CreepyDevilSmile,
+                            "Thunder God" => Self::ThunderGod,
+                            "Eye Zoom Challenge" => Self::EyeZoomChallenge,
+                            "Who's Arrested?" => Self::WhoSArrested,
+                            "Baby Arrived" => Self::BabyArrived,
+                            "Werewolf Rage" => Self::WerewolfRage,
+                            "Bald Swipe" => Self::BaldSwipe,
+                            "BOOM DROP" => Self::BoomDrop,
+                            "Huge Cutie" => Self::HugeCutie,
+                            "Liquid Metal" => Self::LiquidMetal,
+                            "Sharksnap!" => Self::Sharksnap,
+                            "Dust Me Away" => Self::DustMeAway,
+                            "3D Figurine Factor" => Self::V3dFigurineFactor,
+                            "Bikini Up" => Self::BikiniUp,
+                            "My Girlfriends" => Self::MyGirlfriends,
+                            "My Boyfriends" => Self::MyBoyfriends,
+                            "Subject 3 Fever" => Self::Subject3Fever,
+                            "Earth Zoom" => Self::EarthZoom,
+                            "Pole Dance" => Self::PoleDance,
+                            "Vroom Dance" => Self::VroomDance,
+                            "GhostFace Terror" => Self::GhostFaceTerror,
+                            "Dragon Evoker" => Self::DragonEvoker,
+                            "Skeletal Bae" => Self::SkeletalBae,
+                            "Summoning succubus" => Self::SummoningSuccubus,
+                            "Halloween Voodoo Doll" => Self::HalloweenVoodooDoll,
+                            "3D Naked-Eye AD" => Self::V3dNakedEyeAd,
+                            "Package Explosion" => Self::PackageExplosion,
+                            "Dishes Served" => Self::DishesServed,
+                            "Ocean ad" => Self::OceanAd,
+                            "Supermarket AD" => Self::SupermarketAd,
+                            "Tree doll" => Self::TreeDoll,
+                            "Come Feel My Abs" => Self::ComeFeelMyAbs,
+                            "The Bicep Flex" => Self::TheBicepFlex,
+                            "London Elite Vibe" => Self::LondonEliteVibe,
+                            "Flora Nymph Gown" => Self::FloraNymphGown,
+                            "Christmas Costume" => Self::ChristmasCostume,
+                            "It's Snowy" => Self::ItSSnowy,
+                            "Reindeer Cruiser" => Self::ReindeerCruiser,
+                            "Snow Globe Maker" => Self::SnowGlobeMaker,
+                            "Pet Christmas Outfit" => Self::PetChristmasOutfit,
+                            "Adopt a Polar Pal" => Self::AdoptAPolarPal,
+                            "Cat Christmas Box" => Self::CatChristmasBox,
+                            "Starlight Gift Box" => Self::StarlightGiftBox,
+                            "Xmas Poster" => Self::XmasPoster,
+                            "Pet Christmas Tree" => Self::PetChristmasTree,
+                            "City Santa Hat" => Self::CitySantaHat,
+                            "Stocking Sweetie" => Self::StockingSweetie,
+                            "Christmas Night" => Self::ChristmasNight,
+                            "Xmas Front Page Karma" => Self::XmasFrontPageKarma,
+                            "Grinch's Xmas Hijack" => Self::GrinchSXmasHijack,
+                            "Giant Product" => Self::GiantProduct,
+                            "Truck Fashion Shoot" => Self::TruckFashionShoot,
+                            "Beach AD" => Self::BeachAd,
+                            "Shoal Surround" => Self::ShoalSurround,
+                            "Mechanical Assembly" => Self::MechanicalAssembly,
+                            "Lighting AD" => Self::LightingAd,
+                            "Billboard AD" => Self::BillboardAd,
+                            "Product close-up" => Self::ProductCloseUp,
+                            "Parachute Delivery" => Self::ParachuteDelivery,
+                            "Dreamlike Cloud" => Self::DreamlikeCloud,
+                            "Macaron Machine" => Self::MacaronMachine,
+                            "Poster AD" => Self::PosterAd,
+                            "Truck AD" => Self::TruckAd,
+                            "Graffiti AD" => Self::GraffitiAd,
+                            "3D Figurine Factory" => Self::V3dFigurineFactory,
+                            "The Exclusive First Class" => Self::TheExclusiveFirstClass,
+                            "Art Zoom Challenge" => Self::ArtZoomChallenge,
+                            "I Quit" => Self::IQuit,
+                            "Hitchcock Dolly Zoom" => Self::HitchcockDollyZoom,
+                            "Smell the Lens" => Self::SmellTheLens,
+                            "I believe I can fly" => Self::IBelieveICanFly,
+                            "Strikout Dance" => Self::StrikoutDance,
+                            "Pixel World" => Self::PixelWorld,
+                            "Mint in Box" => Self::MintInBox,
+                            "Hands up, Hand" => Self::HandsUpHand,
+                            "Flora Nymph Go" => Self::FloraNymphGo,
+                            "Somber Embrace" => Self::SomberEmbrace,
+                            "Beam me up" => Self::BeamMeUp,
+                            "Suit Swagger" => Self::SuitSwagger,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Effect {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Effect", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Effect {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Effect {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Effect {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Effect {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Effect` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Effect {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `PixverseV5EffectsOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct PixverseV5EffectsOutput {
+                    /// The `video` field.
+                    ///
+                    /// Example: `{"file_name":"output.mp4","url":"https://fal.media/files/koala/awGY1lJd7lVsqQeSqjWqn_output.mp4","content_type":"video/mp4","file_size":3232402}`.
+                    pub video: fal_runtime::File,
+                }
+                impl __fal::serde::Serialize for PixverseV5EffectsOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("video", &self.video)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for PixverseV5EffectsOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = PixverseV5EffectsOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `PixverseV5EffectsOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<PixverseV5EffectsOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(PixverseV5EffectsOutput {
+                                    video: __fal::required(f0, "video")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `Resolution` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Resolution {
+                    /// `"360p"`
+                    V360p,
+                    /// `"540p"`
+                    V540p,
+                    /// `"720p"`
+                    V720p,
+                    /// `"1080p"`
+                    V1080p,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Resolution {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["360p", "540p", "720p", "1080p"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V360p => "360p",
+                            Self::V540p => "540p",
+                            Self::V720p => "720p",
+                            Self::V1080p => "1080p",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "360p" => Self::V360p,
+                            "540p" => Self::V540p,
+                            "720p" => Self::V720p,
+                            "1080p" => Self::V1080p,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Resolution {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Resolution {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Resolution {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Resolution {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Resolution {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `Duration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Duration40ffc515 {
-        /// `"5"`
-        V5,
-        /// `"8"`
-        V8,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Duration40ffc515 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V5 => "5",
-                Self::V8 => "8",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Duration40ffc515 {
-        fn from(value: &str) -> Self {
-            match value {
-                "5" => Self::V5,
-                "8" => Self::V8,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Duration40ffc515 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Duration40ffc515 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Effect` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Effect7f9554dc {
-        /// `"Kiss Me AI"`
-        KissMeAi,
-        /// `"Kiss"`
-        Kiss,
-        /// `"Muscle Surge"`
-        MuscleSurge,
-        /// `"Warmth of Jesus"`
-        WarmthOfJesus,
-        /// `"Anything, Robot"`
-        AnythingRobot,
-        /// `"The Tiger Touch"`
-        TheTigerTouch,
-        /// `"Hug"`
-        Hug,
-        /// `"Holy Wings"`
-        HolyWings,
-        /// `"Microwave"`
-        Microwave,
-        /// `"Zombie Mode"`
-        ZombieMode,
-        /// `"Squid Game"`
-        SquidGame,
-        /// `"Baby Face"`
-        BabyFace,
-        /// `"Black Myth: Wukong"`
-        BlackMythWukong,
-        /// `"Long Hair Magic"`
-        LongHairMagic,
-        /// `"Leggy Run"`
-        LeggyRun,
-        /// `"Fin-tastic Mermaid"`
-        FinTasticMermaid,
-        /// `"Punch Face"`
-        PunchFace,
-        /// `"Creepy Devil Smile"`
-        CreepyDevilSmile,
-        /// `"Thunder God"`
-        ThunderGod,
-        /// `"Eye Zoom Challenge"`
-        EyeZoomChallenge,
-        /// `"Who's Arrested?"`
-        WhoSArrested,
-        /// `"Baby Arrived"`
-        BabyArrived,
-        /// `"Werewolf Rage"`
-        WerewolfRage,
-        /// `"Bald Swipe"`
-        BaldSwipe,
-        /// `"BOOM DROP"`
-        BoomDrop,
-        /// `"Huge Cutie"`
-        HugeCutie,
-        /// `"Liquid Metal"`
-        LiquidMetal,
-        /// `"Sharksnap!"`
-        Sharksnap,
-        /// `"Dust Me Away"`
-        DustMeAway,
-        /// `"3D Figurine Factor"`
-        V3dFigurineFactor,
-        /// `"Bikini Up"`
-        BikiniUp,
-        /// `"My Girlfriends"`
-        MyGirlfriends,
-        /// `"My Boyfriends"`
-        MyBoyfriends,
-        /// `"Subject 3 Fever"`
-        Subject3Fever,
-        /// `"Earth Zoom"`
-        EarthZoom,
-        /// `"Pole Dance"`
-        PoleDance,
-        /// `"Vroom Dance"`
-        VroomDance,
-        /// `"GhostFace Terror"`
-        GhostFaceTerror,
-        /// `"Dragon Evoker"`
-        DragonEvoker,
-        /// `"Skeletal Bae"`
-        SkeletalBae,
-        /// `"Summoning succubus"`
-        SummoningSuccubus,
-        /// `"Halloween Voodoo Doll"`
-        HalloweenVoodooDoll,
-        /// `"3D Naked-Eye AD"`
-        V3dNakedEyeAd,
-        /// `"Package Explosion"`
-        PackageExplosion,
-        /// `"Dishes Served"`
-        DishesServed,
-        /// `"Ocean ad"`
-        OceanAd,
-        /// `"Supermarket AD"`
-        SupermarketAd,
-        /// `"Tree doll"`
-        TreeDoll,
-        /// `"Come Feel My Abs"`
-        ComeFeelMyAbs,
-        /// `"The Bicep Flex"`
-        TheBicepFlex,
-        /// `"London Elite Vibe"`
-        LondonEliteVibe,
-        /// `"Flora Nymph Gown"`
-        FloraNymphGown,
-        /// `"Christmas Costume"`
-        ChristmasCostume,
-        /// `"It's Snowy"`
-        ItSSnowy,
-        /// `"Reindeer Cruiser"`
-        ReindeerCruiser,
-        /// `"Snow Globe Maker"`
-        SnowGlobeMaker,
-        /// `"Pet Christmas Outfit"`
-        PetChristmasOutfit,
-        /// `"Adopt a Polar Pal"`
-        AdoptAPolarPal,
-        /// `"Cat Christmas Box"`
-        CatChristmasBox,
-        /// `"Starlight Gift Box"`
-        StarlightGiftBox,
-        /// `"Xmas Poster"`
-        XmasPoster,
-        /// `"Pet Christmas Tree"`
-        PetChristmasTree,
-        /// `"City Santa Hat"`
-        CitySantaHat,
-        /// `"Stocking Sweetie"`
-        StockingSweetie,
-        /// `"Christmas Night"`
-        ChristmasNight,
-        /// `"Xmas Front Page Karma"`
-        XmasFrontPageKarma,
-        /// `"Grinch's Xmas Hijack"`
-        GrinchSXmasHijack,
-        /// `"Giant Product"`
-        GiantProduct,
-        /// `"Truck Fashion Shoot"`
-        TruckFashionShoot,
-        /// `"Beach AD"`
-        BeachAd,
-        /// `"Shoal Surround"`
-        ShoalSurround,
-        /// `"Mechanical Assembly"`
-        MechanicalAssembly,
-        /// `"Lighting AD"`
-        LightingAd,
-        /// `"Billboard AD"`
-        BillboardAd,
-        /// `"Product close-up"`
-        ProductCloseUp,
-        /// `"Parachute Delivery"`
-        ParachuteDelivery,
-        /// `"Dreamlike Cloud"`
-        DreamlikeCloud,
-        /// `"Macaron Machine"`
-        MacaronMachine,
-        /// `"Poster AD"`
-        PosterAd,
-        /// `"Truck AD"`
-        TruckAd,
-        /// `"Graffiti AD"`
-        GraffitiAd,
-        /// `"3D Figurine Factory"`
-        V3dFigurineFactory,
-        /// `"The Exclusive First Class"`
-        TheExclusiveFirstClass,
-        /// `"Art Zoom Challenge"`
-        ArtZoomChallenge,
-        /// `"I Quit"`
-        IQuit,
-        /// `"Hitchcock Dolly Zoom"`
-        HitchcockDollyZoom,
-        /// `"Smell the Lens"`
-        SmellTheLens,
-        /// `"I believe I can fly"`
-        IBelieveICanFly,
-        /// `"Strikout Dance"`
-        StrikoutDance,
-        /// `"Pixel World"`
-        PixelWorld,
-        /// `"Mint in Box"`
-        MintInBox,
-        /// `"Hands up, Hand"`
-        HandsUpHand,
-        /// `"Flora Nymph Go"`
-        FloraNymphGo,
-        /// `"Somber Embrace"`
-        SomberEmbrace,
-        /// `"Beam me up"`
-        BeamMeUp,
-        /// `"Suit Swagger"`
-        SuitSwagger,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Effect7f9554dc {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::KissMeAi => "Kiss Me AI",
-                Self::Kiss => "Kiss",
-                Self::MuscleSurge => "Muscle Surge",
-                Self::WarmthOfJesus => "Warmth of Jesus",
-                Self::AnythingRobot => "Anything, Robot",
-                Self::TheTigerTouch => "The Tiger Touch",
-                Self::Hug => "Hug",
-                Self::HolyWings => "Holy Wings",
-                Self::Microwave => "Microwave",
-                Self::ZombieMode => "Zombie Mode",
-                Self::SquidGame => "Squid Game",
-                Self::BabyFace => "Baby Face",
-                Self::BlackMythWukong => "Black Myth: Wukong",
-                Self::LongHairMagic => "Long Hair Magic",
-                Self::LeggyRun => "Leggy Run",
-                Self::FinTasticMermaid => "Fin-tastic Mermaid",
-                Self::PunchFace => "Punch Face",
-                Self::CreepyDevilSmile => "Creepy Devil Smile",
-                Self::ThunderGod => "Thunder God",
-                Self::EyeZoomChallenge => "Eye Zoom Challenge",
-                Self::WhoSArrested => "Who's Arrested?",
-                Self::BabyArrived => "Baby Arrived",
-                Self::WerewolfRage => "Werewolf Rage",
-                Self::BaldSwipe => "Bald Swipe",
-                Self::BoomDrop => "BOOM DROP",
-                Self::HugeCutie => "Huge Cutie",
-                Self::LiquidMetal => "Liquid Metal",
-                Self::Sharksnap => "Sharksnap!",
-                Self::DustMeAway => "Dust Me Away",
-                Self::V3dFigurineFactor => "3D Figurine Factor",
-                Self::BikiniUp => "Bikini Up",
-                Self::MyGirlfriends => "My Girlfriends",
-                Self::MyBoyfriends => "My Boyfriends",
-                Self::Subject3Fever => "Subject 3 Fever",
-                Self::EarthZoom => "Earth Zoom",
-                Self::PoleDance => "Pole Dance",
-                Self::VroomDance => "Vroom Dance",
-                Self::GhostFaceTerror => "GhostFace Terror",
-                Self::DragonEvoker => "Dragon Evoker",
-                Self::SkeletalBae => "Skeletal Bae",
-                Self::SummoningSuccubus => "Summoning succubus",
-                Self::HalloweenVoodooDoll => "Halloween Voodoo Doll",
-                Self::V3dNakedEyeAd => "3D Naked-Eye AD",
-                Self::PackageExplosion => "Package Explosion",
-                Self::DishesServed => "Dishes Served",
-                Self::OceanAd => "Ocean ad",
-                Self::SupermarketAd => "Supermarket AD",
-                Self::TreeDoll => "Tree doll",
-                Self::ComeFeelMyAbs => "Come Feel My Abs",
-                Self::TheBicepFlex => "The Bicep Flex",
-                Self::LondonEliteVibe => "London Elite Vibe",
-                Self::FloraNymphGown => "Flora Nymph Gown",
-                Self::ChristmasCostume => "Christmas Costume",
-                Self::ItSSnowy => "It's Snowy",
-                Self::ReindeerCruiser => "Reindeer Cruiser",
-                Self::SnowGlobeMaker => "Snow Globe Maker",
-                Self::PetChristmasOutfit => "Pet Christmas Outfit",
-                Self::AdoptAPolarPal => "Adopt a Polar Pal",
-                Self::CatChristmasBox => "Cat Christmas Box",
-                Self::StarlightGiftBox => "Starlight Gift Box",
-                Self::XmasPoster => "Xmas Poster",
-                Self::PetChristmasTree => "Pet Christmas Tree",
-                Self::CitySantaHat => "City Santa Hat",
-                Self::StockingSweetie => "Stocking Sweetie",
-                Self::ChristmasNight => "Christmas Night",
-                Self::XmasFrontPageKarma => "Xmas Front Page Karma",
-                Self::GrinchSXmasHijack => "Grinch's Xmas Hijack",
-                Self::GiantProduct => "Giant Product",
-                Self::TruckFashionShoot => "Truck Fashion Shoot",
-                Self::BeachAd => "Beach AD",
-                Self::ShoalSurround => "Shoal Surround",
-                Self::MechanicalAssembly => "Mechanical Assembly",
-                Self::LightingAd => "Lighting AD",
-                Self::BillboardAd => "Billboard AD",
-                Self::ProductCloseUp => "Product close-up",
-                Self::ParachuteDelivery => "Parachute Delivery",
-                Self::DreamlikeCloud => "Dreamlike Cloud",
-                Self::MacaronMachine => "Macaron Machine",
-                Self::PosterAd => "Poster AD",
-                Self::TruckAd => "Truck AD",
-                Self::GraffitiAd => "Graffiti AD",
-                Self::V3dFigurineFactory => "3D Figurine Factory",
-                Self::TheExclusiveFirstClass => "The Exclusive First Class",
-                Self::ArtZoomChallenge => "Art Zoom Challenge",
-                Self::IQuit => "I Quit",
-                Self::HitchcockDollyZoom => "Hitchcock Dolly Zoom",
-                Self::SmellTheLens => "Smell the Lens",
-                Self::IBelieveICanFly => "I believe I can fly",
-                Self::StrikoutDance => "Strikout Dance",
-                Self::PixelWorld => "Pixel World",
-                Self::MintInBox => "Mint in Box",
-                Self::HandsUpHand => "Hands up, Hand",
-                Self::FloraNymphGo => "Flora Nymph Go",
-                Self::SomberEmbrace => "Somber Embrace",
-                Self::BeamMeUp => "Beam me up",
-                Self::SuitSwagger => "Suit Swagger",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Effect7f9554dc {
-        fn from(value: &str) -> Self {
-            match value {
-                "Kiss Me AI" => Self::KissMeAi,
-                "Kiss" => Self::Kiss,
-                "Muscle Surge" => Self::MuscleSurge,
-                "Warmth of Jesus" => Self::WarmthOfJesus,
-                "Anything, Robot" => Self::AnythingRobot,
-                "The Tiger Touch" => Self::TheTigerTouch,
-                "Hug" => Self::Hug,
-                "Holy Wings" => Self::HolyWings,
-                "Microwave" => Self::Microwave,
-                "Zombie Mode" => Self::ZombieMode,
-                "Squid Game" => Self::SquidGame,
-                "Baby Face" => Self::BabyFace,
-                "Black Myth: Wukong" => Self::BlackMythWukong,
-                "Long Hair Magic" => Self::LongHairMagic,
-                "Leggy Run" => Self::LeggyRun,
-                "Fin-tastic Mermaid" => Self::FinTasticMermaid,
-                "Punch Face" => Self::PunchFace,
-                "Creepy Devil Smile" => Self::CreepyDevilSmile,
-                "Thunder God" => Self::ThunderGod,
-                "Eye Zoom Challenge" => Self::EyeZoomChallenge,
-                "Who's Arrested?" => Self::WhoSArrested,
-                "Baby Arrived" => Self::BabyArrived,
-                "Werewolf Rage" => Self::WerewolfRage,
-                "Bald Swipe" => Self::BaldSwipe,
-                "BOOM DROP" => Self::BoomDrop,
-                "Huge Cutie" => Self::HugeCutie,
-                "Liquid Metal" => Self::LiquidMetal,
-                "Sharksnap!" => Self::Sharksnap,
-                "Dust Me Away" => Self::DustMeAway,
-                "3D Figurine Factor" => Self::V3dFigurineFactor,
-                "Bikini Up" => Self::BikiniUp,
-                "My Girlfriends" => Self::MyGirlfriends,
-                "My Boyfriends" => Self::MyBoyfriends,
-                "Subject 3 Fever" => Self::Subject3Fever,
-                "Earth Zoom" => Self::EarthZoom,
-                "Pole Dance" => Self::PoleDance,
-                "Vroom Dance" => Self::VroomDance,
-                "GhostFace Terror" => Self::GhostFaceTerror,
-                "Dragon Evoker" => Self::DragonEvoker,
-                "Skeletal Bae" => Self::SkeletalBae,
-                "Summoning succubus" => Self::SummoningSuccubus,
-                "Halloween Voodoo Doll" => Self::HalloweenVoodooDoll,
-                "3D Naked-Eye AD" => Self::V3dNakedEyeAd,
-                "Package Explosion" => Self::PackageExplosion,
-                "Dishes Served" => Self::DishesServed,
-                "Ocean ad" => Self::OceanAd,
-                "Supermarket AD" => Self::SupermarketAd,
-                "Tree doll" => Self::TreeDoll,
-                "Come Feel My Abs" => Self::ComeFeelMyAbs,
-                "The Bicep Flex" => Self::TheBicepFlex,
-                "London Elite Vibe" => Self::LondonEliteVibe,
-                "Flora Nymph Gown" => Self::FloraNymphGown,
-                "Christmas Costume" => Self::ChristmasCostume,
-                "It's Snowy" => Self::ItSSnowy,
-                "Reindeer Cruiser" => Self::ReindeerCruiser,
-                "Snow Globe Maker" => Self::SnowGlobeMaker,
-                "Pet Christmas Outfit" => Self::PetChristmasOutfit,
-                "Adopt a Polar Pal" => Self::AdoptAPolarPal,
-                "Cat Christmas Box" => Self::CatChristmasBox,
-                "Starlight Gift Box" => Self::StarlightGiftBox,
-                "Xmas Poster" => Self::XmasPoster,
-                "Pet Christmas Tree" => Self::PetChristmasTree,
-                "City Santa Hat" => Self::CitySantaHat,
-                "Stocking Sweetie" => Self::StockingSweetie,
-                "Christmas Night" => Self::ChristmasNight,
-                "Xmas Front Page Karma" => Self::XmasFrontPageKarma,
-                "Grinch's Xmas Hijack" => Self::GrinchSXmasHijack,
-                "Giant Product" => Self::GiantProduct,
-                "Truck Fashion Shoot" => Self::TruckFashionShoot,
-                "Beach AD" => Self::BeachAd,
-                "Shoal Surround" => Self::ShoalSurround,
-                "Mechanical Assembly" => Self::MechanicalAssembly,
-                "Lighting AD" => Self::LightingAd,
-                "Billboard AD" => Self::BillboardAd,
-                "Product close-up" => Self::ProductCloseUp,
-                "Parachute Delivery" => Self::ParachuteDelivery,
-                "Dreamlike Cloud" => Self::DreamlikeCloud,
-                "Macaron Machine" => Self::MacaronMachine,
-                "Poster AD" => Self::PosterAd,
-                "Truck AD" => Self::TruckAd,
-                "Graffiti AD" => Self::GraffitiAd,
-                "3D Figurine Factory" => Self::V3dFigurineFactory,
-                "The Exclusive First Class" => Self::TheExclusiveFirstClass,
-                "Art Zoom Challenge" => Self::ArtZoomChallenge,
-                "I Quit" => Self::IQuit,
-                "Hitchcock Dolly Zoom" => Self::HitchcockDollyZoom,
-                "Smell the Lens" => Self::SmellTheLens,
-                "I believe I can fly" => Self::IBelieveICanFly,
-                "Strikout Dance" => Self::StrikoutDance,
-                "Pixel World" => Self::PixelWorld,
-                "Mint in Box" => Self::MintInBox,
-                "Hands up, Hand" => Self::HandsUpHand,
-                "Flora Nymph Go" => Self::FloraNymphGo,
-                "Somber Embrace" => Self::SomberEmbrace,
-                "Beam me up" => Self::BeamMeUp,
-                "Suit Swagger" => Self::SuitSwagger,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Effect7f9554dc {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Effect7f9554dc {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `PixverseV5EffectsOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct PixverseV5EffectsOutput3712a0c2 {
-        /// The `video` field.
-        ///
-        /// Example: `{"file_name":"output.mp4","url":"https://fal.media/files/koala/awGY1lJd7lVsqQeSqjWqn_output.mp4","content_type":"video/mp4","file_size":3232402}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for PixverseV5EffectsOutput3712a0c2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PixverseV5EffectsOutput3712a0c2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolutionf5b2810a {
-        /// `"360p"`
-        V360p,
-        /// `"540p"`
-        V540p,
-        /// `"720p"`
-        V720p,
-        /// `"1080p"`
-        V1080p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolutionf5b2810a {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V360p => "360p",
-                Self::V540p => "540p",
-                Self::V720p => "720p",
-                Self::V1080p => "1080p",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Resolutionf5b2810a {
-        fn from(value: &str) -> Self {
-            match value {
-                "360p" => Self::V360p,
-                "540p" => Self::V540p,
-                "720p" => Self::V720p,
-                "1080p" => Self::V1080p,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Resolutionf5b2810a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolutionf5b2810a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `PostProcessingColorTintInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `PostProcessingColorTintOutput`.
         pub mod color_tint {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::PostProcessingColorTintOutpute4de5f51 as PostProcessingColorTintOutput;
-            pub use super::super::super::__types::TintModea23c9d29 as TintMode;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/post-processing/color-tint`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PostProcessingColorTintInput {
@@ -28,29 +25,59 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"sepia"`.
                 pub tint_mode: Option<TintMode>,
             }
-            impl __serde::Serialize for PostProcessingColorTintInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for PostProcessingColorTintInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "tint_strength", &self.tint_strength)?;
-                    __types::optional_entry(&mut map, "tint_mode", &self.tint_mode)?;
+                    __fal::optional_entry(&mut map, "tint_strength", &self.tint_strength)?;
+                    __fal::optional_entry(&mut map, "tint_mode", &self.tint_mode)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for PostProcessingColorTintInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for PostProcessingColorTintInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        tint_strength: __types::optional_field(&mut map, "tint_strength")?,
-                        tint_mode: __types::optional_field(&mut map, "tint_mode")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PostProcessingColorTintInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PostProcessingColorTintInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PostProcessingColorTintInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["image_url", "tint_strength", "tint_mode"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PostProcessingColorTintInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                tint_strength: f1,
+                                tint_mode: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl PostProcessingColorTintInput {
@@ -73,264 +100,253 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for PostProcessingColorTintInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "tint_strength",
+                        &self.tint_strength,
+                        &__fal::Rules {
+                            minimum: Some(0.1f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("tint_mode", &self.tint_mode, &__fal::Rules::NONE);
+                }
+            }
+            impl PostProcessingColorTintInput {
+                /// Every rule of `fal-ai/post-processing/color-tint`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for PostProcessingColorTintInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/post-processing/color-tint";
                 type Output = PostProcessingColorTintOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    PostProcessingColorTintInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `PostProcessingColorTintOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct PostProcessingColorTintOutput {
+                /// The `images` field.
+                ///
+                /// Example: `[{"url":"https://v3.fal.media/files/monkey/7mRCFzvhnPPdicWELUUv2_be6131e02e434330bc05bb0a30974357.png"}]`.
+                pub images: Vec<fal_runtime::Image>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for PostProcessingColorTintOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("images", &self.images)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for PostProcessingColorTintOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PostProcessingColorTintOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PostProcessingColorTintOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PostProcessingColorTintOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["images"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PostProcessingColorTintOutput {
+                                images: __fal::required(f0, "images")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `PostProcessingColorTintOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct PostProcessingColorTintOutpute4de5f51 {
-        /// The `images` field.
-        ///
-        /// Example: `[{"url":"https://v3.fal.media/files/monkey/7mRCFzvhnPPdicWELUUv2_be6131e02e434330bc05bb0a30974357.png"}]`.
-        pub images: Vec<fal_runtime::Image>,
-    }
-    impl __serde::Serialize for PostProcessingColorTintOutpute4de5f51 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PostProcessingColorTintOutpute4de5f51 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-            })
-        }
-    }
-    /// The `TintMode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum TintModea23c9d29 {
-        /// `"sepia"`
-        Sepia,
-        /// `"red"`
-        Red,
-        /// `"green"`
-        Green,
-        /// `"blue"`
-        Blue,
-        /// `"cyan"`
-        Cyan,
-        /// `"magenta"`
-        Magenta,
-        /// `"yellow"`
-        Yellow,
-        /// `"purple"`
-        Purple,
-        /// `"orange"`
-        Orange,
-        /// `"warm"`
-        Warm,
-        /// `"cool"`
-        Cool,
-        /// `"lime"`
-        Lime,
-        /// `"navy"`
-        Navy,
-        /// `"vintage"`
-        Vintage,
-        /// `"rose"`
-        Rose,
-        /// `"teal"`
-        Teal,
-        /// `"maroon"`
-        Maroon,
-        /// `"peach"`
-        Peach,
-        /// `"lavender"`
-        Lavender,
-        /// `"olive"`
-        Olive,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl TintModea23c9d29 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Sepia => "sepia",
-                Self::Red => "red",
-                Self::Green => "green",
-                Self::Blue => "blue",
-                Self::Cyan => "cyan",
-                Self::Magenta => "magenta",
-                Self::Yellow => "yellow",
-                Self::Purple => "purple",
-                Self::Orange => "orange",
-                Self::Warm => "warm",
-                Self::Cool => "cool",
-                Self::Lime => "lime",
-                Self::Navy => "navy",
-                Self::Vintage => "vintage",
-                Self::Rose => "rose",
-                Self::Teal => "teal",
-                Self::Maroon => "maroon",
-                Self::Peach => "peach",
-                Self::Lavender => "lavender",
-                Self::Olive => "olive",
-                Self::Other(value) => value,
+            /// The `TintMode` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum TintMode {
+                /// `"sepia"`
+                Sepia,
+                /// `"red"`
+                Red,
+                /// `"green"`
+                Green,
+                /// `"blue"`
+                Blue,
+                /// `"cyan"`
+                Cyan,
+                /// `"magenta"`
+                Magenta,
+                /// `"yellow"`
+                Yellow,
+                /// `"purple"`
+                Purple,
+                /// `"orange"`
+                Orange,
+                /// `"warm"`
+                Warm,
+                /// `"cool"`
+                Cool,
+                /// `"lime"`
+                Lime,
+                /// `"navy"`
+                Navy,
+                /// `"vintage"`
+                Vintage,
+                /// `"rose"`
+                Rose,
+                /// `"teal"`
+                Teal,
+                /// `"maroon"`
+                Maroon,
+                /// `"peach"`
+                Peach,
+                /// `"lavender"`
+                Lavender,
+                /// `"olive"`
+                Olive,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for TintModea23c9d29 {
-        fn from(value: &str) -> Self {
-            match value {
-                "sepia" => Self::Sepia,
-                "red" => Self::Red,
-                "green" => Self::Green,
-                "blue" => Self::Blue,
-                "cyan" => Self::Cyan,
-                "magenta" => Self::Magenta,
-                "yellow" => Self::Yellow,
-                "purple" => Self::Purple,
-                "orange" => Self::Orange,
-                "warm" => Self::Warm,
-                "cool" => Self::Cool,
-                "lime" => Self::Lime,
-                "navy" => Self::Navy,
-                "vintage" => Self::Vintage,
-                "rose" => Self::Rose,
-                "teal" => Self::Teal,
-                "maroon" => Self::Maroon,
-                "peach" => Self::Peach,
-                "lavender" => Self::Lavender,
-                "olive" => Self::Olive,
-                other => Self::Other(other.to_owned()),
+            impl TintMode {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "sepia",
+                    "red",
+                    "green",
+                    "blue",
+                    "cyan",
+                    "magenta",
+                    "yellow",
+                    "purple",
+                    "orange",
+                    "warm",
+                    "cool",
+                    "lime",
+                    "navy",
+                    "vintage",
+                    "rose",
+                    "teal",
+                    "maroon",
+                    "peach",
+                    "lavender",
+                    "olive",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Sepia => "sepia",
+                        Self::Red => "red",
+                        Self::Green => "green",
+                        Self::Blue => "blue",
+                        Self::Cyan => "cyan",
+                        Self::Magenta => "magenta",
+                        Self::Yellow => "yellow",
+                        Self::Purple => "purple",
+                        Self::Orange => "orange",
+                        Self::Warm => "warm",
+                        Self::Cool => "cool",
+                        Self::Lime => "lime",
+                        Self::Navy => "navy",
+                        Self::Vintage => "vintage",
+                        Self::Rose => "rose",
+                        Self::Teal => "teal",
+                        Self::Maroon => "maroon",
+                        Self::Peach => "peach",
+                        Self::Lavender => "lavender",
+                        Self::Olive => "olive",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "sepia" => Self::Sepia,
+                        "red" => Self::Red,
+                        "green" => Self::Green,
+                        "blue" => Self::Blue,
+                        "cyan" => Self::Cyan,
+                        "magenta" => Self::Magenta,
+                        "yellow" => Self::Yellow,
+                        "purple" => Self::Purple,
+                        "orange" => Self::Orange,
+                        "warm" => Self::Warm,
+                        "cool" => Self::Cool,
+                        "lime" => Self::Lime,
+                        "navy" => Self::Navy,
+                        "vintage" => Self::Vintage,
+                        "rose" => Self::Rose,
+                        "teal" => Self::Teal,
+                        "maroon" => Self::Maroon,
+                        "peach" => Self::Peach,
+                        "lavender" => Self::Lavender,
+                        "olive" => Self::Olive,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for TintModea23c9d29 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TintModea23c9d29 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::str::FromStr for TintMode {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("TintMode", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for TintMode {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for TintMode {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for TintMode {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for TintMode {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `TintMode` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for TintMode {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `PostProcessingDodgeBurnInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `PostProcessingDodgeBurnOutput`.
         pub mod dodge_burn {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::DodgeBurnMode14b4053e as DodgeBurnMode;
-            pub use super::super::super::__types::PostProcessingDodgeBurnOutput2e644331 as PostProcessingDodgeBurnOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/post-processing/dodge-burn`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PostProcessingDodgeBurnInput {
@@ -28,36 +25,65 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"dodge"`.
                 pub dodge_burn_mode: Option<DodgeBurnMode>,
             }
-            impl __serde::Serialize for PostProcessingDodgeBurnInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for PostProcessingDodgeBurnInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "dodge_burn_intensity",
                         &self.dodge_burn_intensity,
                     )?;
-                    __types::optional_entry(&mut map, "dodge_burn_mode", &self.dodge_burn_mode)?;
+                    __fal::optional_entry(&mut map, "dodge_burn_mode", &self.dodge_burn_mode)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for PostProcessingDodgeBurnInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for PostProcessingDodgeBurnInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        dodge_burn_intensity: __types::optional_field(
-                            &mut map,
-                            "dodge_burn_intensity",
-                        )?,
-                        dodge_burn_mode: __types::optional_field(&mut map, "dodge_burn_mode")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PostProcessingDodgeBurnInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PostProcessingDodgeBurnInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PostProcessingDodgeBurnInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &["image_url", "dodge_burn_intensity", "dodge_burn_mode"],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PostProcessingDodgeBurnInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                dodge_burn_intensity: f1,
+                                dodge_burn_mode: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl PostProcessingDodgeBurnInput {
@@ -86,216 +112,199 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for PostProcessingDodgeBurnInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "dodge_burn_intensity",
+                        &self.dodge_burn_intensity,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("dodge_burn_mode", &self.dodge_burn_mode, &__fal::Rules::NONE);
+                }
+            }
+            impl PostProcessingDodgeBurnInput {
+                /// Every rule of `fal-ai/post-processing/dodge-burn`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for PostProcessingDodgeBurnInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/post-processing/dodge-burn";
                 type Output = PostProcessingDodgeBurnOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    PostProcessingDodgeBurnInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `DodgeBurnMode` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum DodgeBurnMode {
+                /// `"dodge"`
+                Dodge,
+                /// `"burn"`
+                Burn,
+                /// `"dodge_and_burn"`
+                DodgeAndBurn,
+                /// `"burn_and_dodge"`
+                BurnAndDodge,
+                /// `"color_dodge"`
+                ColorDodge,
+                /// `"color_burn"`
+                ColorBurn,
+                /// `"linear_dodge"`
+                LinearDodge,
+                /// `"linear_burn"`
+                LinearBurn,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl DodgeBurnMode {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "dodge",
+                    "burn",
+                    "dodge_and_burn",
+                    "burn_and_dodge",
+                    "color_dodge",
+                    "color_burn",
+                    "linear_dodge",
+                    "linear_burn",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Dodge => "dodge",
+                        Self::Burn => "burn",
+                        Self::DodgeAndBurn => "dodge_and_burn",
+                        Self::BurnAndDodge => "burn_and_dodge",
+                        Self::ColorDodge => "color_dodge",
+                        Self::ColorBurn => "color_burn",
+                        Self::LinearDodge => "linear_dodge",
+                        Self::LinearBurn => "linear_burn",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "dodge" => Self::Dodge,
+                        "burn" => Self::Burn,
+                        "dodge_and_burn" => Self::DodgeAndBurn,
+                        "burn_and_dodge" => Self::BurnAndDodge,
+                        "color_dodge" => Self::ColorDodge,
+                        "color_burn" => Self::ColorBurn,
+                        "linear_dodge" => Self::LinearDodge,
+                        "linear_burn" => Self::LinearBurn,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for DodgeBurnMode {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "DodgeBurnMode",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `DodgeBurnMode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum DodgeBurnMode14b4053e {
-        /// `"dodge"`
-        Dodge,
-        /// `"burn"`
-        Burn,
-        /// `"dodge_and_burn"`
-        DodgeAndBurn,
-        /// `"burn_and_dodge"`
-        BurnAndDodge,
-        /// `"color_dodge"`
-        ColorDodge,
-        /// `"color_burn"`
-        ColorBurn,
-        /// `"linear_dodge"`
-        LinearDodge,
-        /// `"linear_burn"`
-        LinearBurn,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl DodgeBurnMode14b4053e {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Dodge => "dodge",
-                Self::Burn => "burn",
-                Self::DodgeAndBurn => "dodge_and_burn",
-                Self::BurnAndDodge => "burn_and_dodge",
-                Self::ColorDodge => "color_dodge",
-                Self::ColorBurn => "color_burn",
-                Self::LinearDodge => "linear_dodge",
-                Self::LinearBurn => "linear_burn",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for DodgeBurnMode {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for DodgeBurnMode14b4053e {
-        fn from(value: &str) -> Self {
-            match value {
-                "dodge" => Self::Dodge,
-                "burn" => Self::Burn,
-                "dodge_and_burn" => Self::DodgeAndBurn,
-                "burn_and_dodge" => Self::BurnAndDodge,
-                "color_dodge" => Self::ColorDodge,
-                "color_burn" => Self::ColorBurn,
-                "linear_dodge" => Self::LinearDodge,
-                "linear_burn" => Self::LinearBurn,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for DodgeBurnMode {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for DodgeBurnMode14b4053e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for DodgeBurnMode14b4053e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `PostProcessingDodgeBurnOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct PostProcessingDodgeBurnOutput2e644331 {
-        /// The `images` field.
-        ///
-        /// Example: `[{"url":"https://v3.fal.media/files/monkey/HSPzsHHD5VyVCuRc2bXCH_aa54abbada994934a4fed25c938db0c0.png"}]`.
-        pub images: Vec<fal_runtime::Image>,
-    }
-    impl __serde::Serialize for PostProcessingDodgeBurnOutput2e644331 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PostProcessingDodgeBurnOutput2e644331 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-            })
+            impl __fal::serde::Serialize for DodgeBurnMode {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for DodgeBurnMode {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `DodgeBurnMode` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for DodgeBurnMode {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `PostProcessingDodgeBurnOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct PostProcessingDodgeBurnOutput {
+                /// The `images` field.
+                ///
+                /// Example: `[{"url":"https://v3.fal.media/files/monkey/HSPzsHHD5VyVCuRc2bXCH_aa54abbada994934a4fed25c938db0c0.png"}]`.
+                pub images: Vec<fal_runtime::Image>,
+            }
+            impl __fal::serde::Serialize for PostProcessingDodgeBurnOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("images", &self.images)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for PostProcessingDodgeBurnOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PostProcessingDodgeBurnOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PostProcessingDodgeBurnOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PostProcessingDodgeBurnOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["images"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PostProcessingDodgeBurnOutput {
+                                images: __fal::required(f0, "images")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `PostProcessingGrainInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `PostProcessingGrainOutput`.
         pub mod grain {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::GrainStyle3294cf2d as GrainStyle;
-            pub use super::super::super::__types::PostProcessingGrainOutput6754d175 as PostProcessingGrainOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/post-processing/grain`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PostProcessingGrainInput {
@@ -33,31 +30,70 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"modern"`.
                 pub grain_style: Option<GrainStyle>,
             }
-            impl __serde::Serialize for PostProcessingGrainInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for PostProcessingGrainInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "grain_intensity", &self.grain_intensity)?;
-                    __types::optional_entry(&mut map, "grain_scale", &self.grain_scale)?;
-                    __types::optional_entry(&mut map, "grain_style", &self.grain_style)?;
+                    __fal::optional_entry(&mut map, "grain_intensity", &self.grain_intensity)?;
+                    __fal::optional_entry(&mut map, "grain_scale", &self.grain_scale)?;
+                    __fal::optional_entry(&mut map, "grain_style", &self.grain_style)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for PostProcessingGrainInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for PostProcessingGrainInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        grain_intensity: __types::optional_field(&mut map, "grain_intensity")?,
-                        grain_scale: __types::optional_field(&mut map, "grain_scale")?,
-                        grain_style: __types::optional_field(&mut map, "grain_style")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PostProcessingGrainInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PostProcessingGrainInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PostProcessingGrainInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_url",
+                                            "grain_intensity",
+                                            "grain_scale",
+                                            "grain_style",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PostProcessingGrainInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                grain_intensity: f1,
+                                grain_scale: f2,
+                                grain_style: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl PostProcessingGrainInput {
@@ -86,208 +122,195 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for PostProcessingGrainInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "grain_intensity",
+                        &self.grain_intensity,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            multiple_of: Some(0.01f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "grain_scale",
+                        &self.grain_scale,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(100f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("grain_style", &self.grain_style, &__fal::Rules::NONE);
+                }
+            }
+            impl PostProcessingGrainInput {
+                /// Every rule of `fal-ai/post-processing/grain`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for PostProcessingGrainInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/post-processing/grain";
                 type Output = PostProcessingGrainOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    PostProcessingGrainInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `GrainStyle` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum GrainStyle {
+                /// `"modern"`
+                Modern,
+                /// `"analog"`
+                Analog,
+                /// `"kodak"`
+                Kodak,
+                /// `"fuji"`
+                Fuji,
+                /// `"cinematic"`
+                Cinematic,
+                /// `"newspaper"`
+                Newspaper,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl GrainStyle {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "modern",
+                    "analog",
+                    "kodak",
+                    "fuji",
+                    "cinematic",
+                    "newspaper",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Modern => "modern",
+                        Self::Analog => "analog",
+                        Self::Kodak => "kodak",
+                        Self::Fuji => "fuji",
+                        Self::Cinematic => "cinematic",
+                        Self::Newspaper => "newspaper",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "modern" => Self::Modern,
+                        "analog" => Self::Analog,
+                        "kodak" => Self::Kodak,
+                        "fuji" => Self::Fuji,
+                        "cinematic" => Self::Cinematic,
+                        "newspaper" => Self::Newspaper,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for GrainStyle {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new("GrainStyle", value, Self::VALUES),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `GrainStyle` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum GrainStyle3294cf2d {
-        /// `"modern"`
-        Modern,
-        /// `"analog"`
-        Analog,
-        /// `"kodak"`
-        Kodak,
-        /// `"fuji"`
-        Fuji,
-        /// `"cinematic"`
-        Cinematic,
-        /// `"newspaper"`
-        Newspaper,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl GrainStyle3294cf2d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Modern => "modern",
-                Self::Analog => "analog",
-                Self::Kodak => "kodak",
-                Self::Fuji => "fuji",
-                Self::Cinematic => "cinematic",
-                Self::Newspaper => "newspaper",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for GrainStyle {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for GrainStyle3294cf2d {
-        fn from(value: &str) -> Self {
-            match value {
-                "modern" => Self::Modern,
-                "analog" => Self::Analog,
-                "kodak" => Self::Kodak,
-                "fuji" => Self::Fuji,
-                "cinematic" => Self::Cinematic,
-                "newspaper" => Self::Newspaper,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for GrainStyle {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for GrainStyle3294cf2d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GrainStyle3294cf2d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `PostProcessingGrainOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct PostProcessingGrainOutput6754d175 {
-        /// The `images` field.
-        ///
-        /// Example: `[{"url":"https://v3.fal.media/files/penguin/28c9f5BYvlibrelN6d6cE_c0288c7ff93f4e0cb9117dc67837454f.png"}]`.
-        pub images: Vec<fal_runtime::Image>,
-    }
-    impl __serde::Serialize for PostProcessingGrainOutput6754d175 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PostProcessingGrainOutput6754d175 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-            })
+            impl __fal::serde::Serialize for GrainStyle {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for GrainStyle {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `GrainStyle` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for GrainStyle {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `PostProcessingGrainOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct PostProcessingGrainOutput {
+                /// The `images` field.
+                ///
+                /// Example: `[{"url":"https://v3.fal.media/files/penguin/28c9f5BYvlibrelN6d6cE_c0288c7ff93f4e0cb9117dc67837454f.png"}]`.
+                pub images: Vec<fal_runtime::Image>,
+            }
+            impl __fal::serde::Serialize for PostProcessingGrainOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("images", &self.images)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for PostProcessingGrainOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PostProcessingGrainOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PostProcessingGrainOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PostProcessingGrainOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["images"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PostProcessingGrainOutput {
+                                images: __fal::required(f0, "images")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `PostProcessingSharpenInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `PostProcessingSharpenOutput`.
         pub mod sharpen {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::PostProcessingSharpenOutput9d5fe5b8 as PostProcessingSharpenOutput;
-            pub use super::super::super::__types::SharpenMode424bc697 as SharpenMode;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/post-processing/sharpen`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PostProcessingSharpenInput {
@@ -58,55 +55,103 @@ pub mod fal_ai {
                 /// Limits: 0 ≤ value ≤ 1.
                 pub cas_amount: Option<f64>,
             }
-            impl __serde::Serialize for PostProcessingSharpenInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for PostProcessingSharpenInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "sharpen_mode", &self.sharpen_mode)?;
-                    __types::optional_entry(&mut map, "sharpen_radius", &self.sharpen_radius)?;
-                    __types::optional_entry(&mut map, "sharpen_alpha", &self.sharpen_alpha)?;
-                    __types::optional_entry(&mut map, "noise_radius", &self.noise_radius)?;
-                    __types::optional_entry(&mut map, "preserve_edges", &self.preserve_edges)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "sharpen_mode", &self.sharpen_mode)?;
+                    __fal::optional_entry(&mut map, "sharpen_radius", &self.sharpen_radius)?;
+                    __fal::optional_entry(&mut map, "sharpen_alpha", &self.sharpen_alpha)?;
+                    __fal::optional_entry(&mut map, "noise_radius", &self.noise_radius)?;
+                    __fal::optional_entry(&mut map, "preserve_edges", &self.preserve_edges)?;
+                    __fal::optional_entry(
                         &mut map,
                         "smart_sharpen_strength",
                         &self.smart_sharpen_strength,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "smart_sharpen_ratio",
                         &self.smart_sharpen_ratio,
                     )?;
-                    __types::optional_entry(&mut map, "cas_amount", &self.cas_amount)?;
+                    __fal::optional_entry(&mut map, "cas_amount", &self.cas_amount)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for PostProcessingSharpenInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for PostProcessingSharpenInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        sharpen_mode: __types::optional_field(&mut map, "sharpen_mode")?,
-                        sharpen_radius: __types::optional_field(&mut map, "sharpen_radius")?,
-                        sharpen_alpha: __types::optional_field(&mut map, "sharpen_alpha")?,
-                        noise_radius: __types::optional_field(&mut map, "noise_radius")?,
-                        preserve_edges: __types::optional_field(&mut map, "preserve_edges")?,
-                        smart_sharpen_strength: __types::optional_field(
-                            &mut map,
-                            "smart_sharpen_strength",
-                        )?,
-                        smart_sharpen_ratio: __types::optional_field(
-                            &mut map,
-                            "smart_sharpen_ratio",
-                        )?,
-                        cas_amount: __types::optional_field(&mut map, "cas_amount")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PostProcessingSharpenInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PostProcessingSharpenInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PostProcessingSharpenInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_url",
+                                            "sharpen_mode",
+                                            "sharpen_radius",
+                                            "sharpen_alpha",
+                                            "noise_radius",
+                                            "preserve_edges",
+                                            "smart_sharpen_strength",
+                                            "smart_sharpen_ratio",
+                                            "cas_amount",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PostProcessingSharpenInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                sharpen_mode: f1,
+                                sharpen_radius: f2,
+                                sharpen_alpha: f3,
+                                noise_radius: f4,
+                                preserve_edges: f5,
+                                smart_sharpen_strength: f6,
+                                smart_sharpen_ratio: f7,
+                                cas_amount: f8,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl PostProcessingSharpenInput {
@@ -171,196 +216,224 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for PostProcessingSharpenInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("sharpen_mode", &self.sharpen_mode, &__fal::Rules::NONE);
+                    v.field(
+                        "sharpen_radius",
+                        &self.sharpen_radius,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(15f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "sharpen_alpha",
+                        &self.sharpen_alpha,
+                        &__fal::Rules {
+                            minimum: Some(0.1f64),
+                            maximum: Some(5f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "noise_radius",
+                        &self.noise_radius,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(25f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "preserve_edges",
+                        &self.preserve_edges,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "smart_sharpen_strength",
+                        &self.smart_sharpen_strength,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(25f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "smart_sharpen_ratio",
+                        &self.smart_sharpen_ratio,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "cas_amount",
+                        &self.cas_amount,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl PostProcessingSharpenInput {
+                /// Every rule of `fal-ai/post-processing/sharpen`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for PostProcessingSharpenInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/post-processing/sharpen";
                 type Output = PostProcessingSharpenOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    PostProcessingSharpenInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `PostProcessingSharpenOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct PostProcessingSharpenOutput {
+                /// The `images` field.
+                ///
+                /// Example: `[{"url":"https://v3.fal.media/files/kangaroo/vULpeyThlkaCx_qOU9VH4_dab975f33d984062932804ac53af0c82.png"}]`.
+                pub images: Vec<fal_runtime::Image>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for PostProcessingSharpenOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("images", &self.images)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for PostProcessingSharpenOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PostProcessingSharpenOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PostProcessingSharpenOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PostProcessingSharpenOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["images"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PostProcessingSharpenOutput {
+                                images: __fal::required(f0, "images")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `PostProcessingSharpenOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct PostProcessingSharpenOutput9d5fe5b8 {
-        /// The `images` field.
-        ///
-        /// Example: `[{"url":"https://v3.fal.media/files/kangaroo/vULpeyThlkaCx_qOU9VH4_dab975f33d984062932804ac53af0c82.png"}]`.
-        pub images: Vec<fal_runtime::Image>,
-    }
-    impl __serde::Serialize for PostProcessingSharpenOutput9d5fe5b8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PostProcessingSharpenOutput9d5fe5b8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-            })
-        }
-    }
-    /// The `SharpenMode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum SharpenMode424bc697 {
-        /// `"basic"`
-        Basic,
-        /// `"smart"`
-        Smart,
-        /// `"cas"`
-        Cas,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl SharpenMode424bc697 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Basic => "basic",
-                Self::Smart => "smart",
-                Self::Cas => "cas",
-                Self::Other(value) => value,
+            /// The `SharpenMode` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum SharpenMode {
+                /// `"basic"`
+                Basic,
+                /// `"smart"`
+                Smart,
+                /// `"cas"`
+                Cas,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for SharpenMode424bc697 {
-        fn from(value: &str) -> Self {
-            match value {
-                "basic" => Self::Basic,
-                "smart" => Self::Smart,
-                "cas" => Self::Cas,
-                other => Self::Other(other.to_owned()),
+            impl SharpenMode {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["basic", "smart", "cas"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Basic => "basic",
+                        Self::Smart => "smart",
+                        Self::Cas => "cas",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "basic" => Self::Basic,
+                        "smart" => Self::Smart,
+                        "cas" => Self::Cas,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for SharpenMode424bc697 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SharpenMode424bc697 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::str::FromStr for SharpenMode {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "SharpenMode",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for SharpenMode {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for SharpenMode {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for SharpenMode {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for SharpenMode {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `SharpenMode` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for SharpenMode {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

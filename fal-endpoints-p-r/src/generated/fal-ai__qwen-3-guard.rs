@@ -5,11 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `Qwen3GuardInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Qwen3GuardOutput`.
     pub mod qwen_3_guard {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::CategoriesItem887a5370 as CategoriesItem;
-        pub use super::super::__types::Label3777bf9d as Label;
-        pub use super::super::__types::Qwen3GuardOutputef2e901b as Qwen3GuardOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/qwen-3-guard`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Qwen3GuardInput {
@@ -18,25 +14,47 @@ pub mod fal_ai {
             /// Limits: at most 131072 characters.
             pub prompt: String,
         }
-        impl __serde::Serialize for Qwen3GuardInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for Qwen3GuardInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("prompt", &self.prompt)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for Qwen3GuardInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for Qwen3GuardInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Qwen3GuardInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Qwen3GuardInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Qwen3GuardInput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["prompt"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Qwen3GuardInput {
+                            prompt: __fal::required(f0, "prompt")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl Qwen3GuardInput {
@@ -45,278 +63,282 @@ pub mod fal_ai {
                 Self { prompt: prompt.into() }
             }
         }
-        impl fal_runtime::Endpoint for Qwen3GuardInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/qwen-3-guard";
-            type Output = Qwen3GuardOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for Qwen3GuardInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "prompt",
+                    &self.prompt,
+                    &__fal::Rules {
+                        max_length: Some(131072u64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl Qwen3GuardInput {
+            /// Every rule of `fal-ai/qwen-3-guard`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `CategoriesItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum CategoriesItem887a5370 {
-        /// `"Violent"`
-        Violent,
-        /// `"Non-violent Illegal Acts"`
-        NonViolentIllegalActs,
-        /// `"Sexual Content or Sexual Acts"`
-        SexualContentOrSexualActs,
-        /// `"PII"`
-        Pii,
-        /// `"Suicide & Self-Harm"`
-        SuicideSelfHarm,
-        /// `"Unethical Acts"`
-        UnethicalActs,
-        /// `"Politically Sensitive Topics"`
-        PoliticallySensitiveTopics,
-        /// `"Copyright Violation"`
-        CopyrightViolation,
-        /// `"Jailbreak"`
-        Jailbreak,
-        /// `"None"`
-        None,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl CategoriesItem887a5370 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Violent => "Violent",
-                Self::NonViolentIllegalActs => "Non-violent Illegal Acts",
-                Self::SexualContentOrSexualActs => "Sexual Content or Sexual Acts",
-                Self::Pii => "PII",
-                Self::SuicideSelfHarm => "Suicide & Self-Harm",
-                Self::UnethicalActs => "Unethical Acts",
-                Self::PoliticallySensitiveTopics => "Politically Sensitive Topics",
-                Self::CopyrightViolation => "Copyright Violation",
-                Self::Jailbreak => "Jailbreak",
-                Self::None => "None",
-                Self::Other(value) => value,
+        impl fal_runtime::Endpoint for Qwen3GuardInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/qwen-3-guard";
+            type Output = Qwen3GuardOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                Qwen3GuardInput::validate(self)
             }
         }
-    }
-    impl From<&str> for CategoriesItem887a5370 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Violent" => Self::Violent,
-                "Non-violent Illegal Acts" => Self::NonViolentIllegalActs,
-                "Sexual Content or Sexual Acts" => Self::SexualContentOrSexualActs,
-                "PII" => Self::Pii,
-                "Suicide & Self-Harm" => Self::SuicideSelfHarm,
-                "Unethical Acts" => Self::UnethicalActs,
-                "Politically Sensitive Topics" => Self::PoliticallySensitiveTopics,
-                "Copyright Violation" => Self::CopyrightViolation,
-                "Jailbreak" => Self::Jailbreak,
-                "None" => Self::None,
-                other => Self::Other(other.to_owned()),
+        /// The `CategoriesItem` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum CategoriesItem {
+            /// `"Violent"`
+            Violent,
+            /// `"Non-violent Illegal Acts"`
+            NonViolentIllegalActs,
+            /// `"Sexual Content or Sexual Acts"`
+            SexualContentOrSexualActs,
+            /// `"PII"`
+            Pii,
+            /// `"Suicide & Self-Harm"`
+            SuicideSelfHarm,
+            /// `"Unethical Acts"`
+            UnethicalActs,
+            /// `"Politically Sensitive Topics"`
+            PoliticallySensitiveTopics,
+            /// `"Copyright Violation"`
+            CopyrightViolation,
+            /// `"Jailbreak"`
+            Jailbreak,
+            /// `"None"`
+            None,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl CategoriesItem {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "Violent",
+                "Non-violent Illegal Acts",
+                "Sexual Content or Sexual Acts",
+                "PII",
+                "Suicide & Self-Harm",
+                "Unethical Acts",
+                "Politically Sensitive Topics",
+                "Copyright Violation",
+                "Jailbreak",
+                "None",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Violent => "Violent",
+                    Self::NonViolentIllegalActs => "Non-violent Illegal Acts",
+                    Self::SexualContentOrSexualActs => "Sexual Content or Sexual Acts",
+                    Self::Pii => "PII",
+                    Self::SuicideSelfHarm => "Suicide & Self-Harm",
+                    Self::UnethicalActs => "Unethical Acts",
+                    Self::PoliticallySensitiveTopics => "Politically Sensitive Topics",
+                    Self::CopyrightViolation => "Copyright Violation",
+                    Self::Jailbreak => "Jailbreak",
+                    Self::None => "None",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "Violent" => Self::Violent,
+                    "Non-violent Illegal Acts" => Self::NonViolentIllegalActs,
+                    "Sexual Content or Sexual Acts" => Self::SexualContentOrSexualActs,
+                    "PII" => Self::Pii,
+                    "Suicide & Self-Harm" => Self::SuicideSelfHarm,
+                    "Unethical Acts" => Self::UnethicalActs,
+                    "Politically Sensitive Topics" => Self::PoliticallySensitiveTopics,
+                    "Copyright Violation" => Self::CopyrightViolation,
+                    "Jailbreak" => Self::Jailbreak,
+                    "None" => Self::None,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for CategoriesItem887a5370 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for CategoriesItem887a5370 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Label` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Label3777bf9d {
-        /// `"Safe"`
-        Safe,
-        /// `"Unsafe"`
-        Unsafe,
-        /// `"Controversial"`
-        Controversial,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Label3777bf9d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Safe => "Safe",
-                Self::Unsafe => "Unsafe",
-                Self::Controversial => "Controversial",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for CategoriesItem {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "CategoriesItem",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for Label3777bf9d {
-        fn from(value: &str) -> Self {
-            match value {
-                "Safe" => Self::Safe,
-                "Unsafe" => Self::Unsafe,
-                "Controversial" => Self::Controversial,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for CategoriesItem {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for Label3777bf9d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl ::std::fmt::Display for CategoriesItem {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Label3777bf9d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl __fal::serde::Serialize for CategoriesItem {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
         }
-    }
-    /// The `Qwen3GuardOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Qwen3GuardOutputef2e901b {
-        /// The `label` field.
-        ///
-        /// Example: `"Unsafe"`.
-        pub label: Label3777bf9d,
-        /// The `categories` field.
-        ///
-        /// Example: `["Violent"]`.
-        pub categories: Vec<CategoriesItem887a5370>,
-    }
-    impl __serde::Serialize for Qwen3GuardOutputef2e901b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("label", &self.label)?;
-            map.serialize_entry("categories", &self.categories)?;
-            map.end()
+        impl<'de> __fal::serde::Deserialize<'de> for CategoriesItem {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `CategoriesItem` string", Self::from_wire)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Qwen3GuardOutputef2e901b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                label: self::required_field(&mut map, "label")?,
-                categories: self::required_field(&mut map, "categories")?,
-            })
+        /// The `Label` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Label {
+            /// `"Safe"`
+            Safe,
+            /// `"Unsafe"`
+            Unsafe,
+            /// `"Controversial"`
+            Controversial,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Label {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["Safe", "Unsafe", "Controversial"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Safe => "Safe",
+                    Self::Unsafe => "Unsafe",
+                    Self::Controversial => "Controversial",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "Safe" => Self::Safe,
+                    "Unsafe" => Self::Unsafe,
+                    "Controversial" => Self::Controversial,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Label {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("Label", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Label {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Label {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Label {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Label {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Label` string", Self::from_wire)
+            }
+        }
+        /// The `Qwen3GuardOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Qwen3GuardOutput {
+            /// The `label` field.
+            ///
+            /// Example: `"Unsafe"`.
+            pub label: Label,
+            /// The `categories` field.
+            ///
+            /// Example: `["Violent"]`.
+            pub categories: Vec<CategoriesItem>,
+        }
+        impl __fal::serde::Serialize for Qwen3GuardOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("label", &self.label)?;
+                map.serialize_entry("categories", &self.categories)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Qwen3GuardOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Qwen3GuardOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Qwen3GuardOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Qwen3GuardOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["label", "categories"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Qwen3GuardOutput {
+                            label: __fal::required(f0, "label")?,
+                            categories: __fal::required(f1, "categories")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

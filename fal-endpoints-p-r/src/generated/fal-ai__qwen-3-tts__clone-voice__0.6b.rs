@@ -9,9 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `Qwen3TtsCloneVoice06bInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Qwen3TtsCloneVoice06bOutput`.
             pub mod _0_6b {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::Qwen3TtsCloneVoice06bOutputd271e028 as Qwen3TtsCloneVoice06bOutput;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/qwen-3-tts/clone-voice/0.6b`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Qwen3TtsCloneVoice06bInput {
@@ -22,27 +20,53 @@ pub mod fal_ai {
                     /// The `reference_text` field.
                     pub reference_text: Option<String>,
                 }
-                impl __serde::Serialize for Qwen3TtsCloneVoice06bInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for Qwen3TtsCloneVoice06bInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("audio_url", &self.audio_url)?;
-                        __types::optional_entry(&mut map, "reference_text", &self.reference_text)?;
+                        __fal::optional_entry(&mut map, "reference_text", &self.reference_text)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for Qwen3TtsCloneVoice06bInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for Qwen3TtsCloneVoice06bInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            audio_url: __types::required_field(&mut map, "audio_url")?,
-                            reference_text: __types::optional_field(&mut map, "reference_text")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = Qwen3TtsCloneVoice06bInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `Qwen3TtsCloneVoice06bInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<Qwen3TtsCloneVoice06bInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["audio_url", "reference_text"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(Qwen3TtsCloneVoice06bInput {
+                                    audio_url: __fal::required(f0, "audio_url")?,
+                                    reference_text: f1,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl Qwen3TtsCloneVoice06bInput {
@@ -59,148 +83,76 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for Qwen3TtsCloneVoice06bInput {
+                    fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+                }
+                impl Qwen3TtsCloneVoice06bInput {
+                    /// Every rule of `fal-ai/qwen-3-tts/clone-voice/0.6b`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for Qwen3TtsCloneVoice06bInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/qwen-3-tts/clone-voice/0.6b";
                     type Output = Qwen3TtsCloneVoice06bOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        Qwen3TtsCloneVoice06bInput::validate(self)
+                    }
+                }
+                /// The `Qwen3TtsCloneVoice06bOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct Qwen3TtsCloneVoice06bOutput {
+                    /// The `speaker_embedding` field.
+                    ///
+                    /// Example: `{"file_name":"tmpe71u7t4j.safetensors","url":"https://storage.googleapis.com/falserverless/example_outputs/qwen3-tts/clone_out.safetensors","content_type":"application/octet-stream","file_size":16288}`.
+                    pub speaker_embedding: fal_runtime::File,
+                }
+                impl __fal::serde::Serialize for Qwen3TtsCloneVoice06bOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("speaker_embedding", &self.speaker_embedding)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Qwen3TtsCloneVoice06bOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = Qwen3TtsCloneVoice06bOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `Qwen3TtsCloneVoice06bOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<Qwen3TtsCloneVoice06bOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["speaker_embedding"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(Qwen3TtsCloneVoice06bOutput {
+                                    speaker_embedding: __fal::required(f0, "speaker_embedding")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `Qwen3TtsCloneVoice06bOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Qwen3TtsCloneVoice06bOutputd271e028 {
-        /// The `speaker_embedding` field.
-        ///
-        /// Example: `{"file_name":"tmpe71u7t4j.safetensors","url":"https://storage.googleapis.com/falserverless/example_outputs/qwen3-tts/clone_out.safetensors","content_type":"application/octet-stream","file_size":16288}`.
-        pub speaker_embedding: fal_runtime::File,
-    }
-    impl __serde::Serialize for Qwen3TtsCloneVoice06bOutputd271e028 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("speaker_embedding", &self.speaker_embedding)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Qwen3TtsCloneVoice06bOutputd271e028 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                speaker_embedding: self::required_field(&mut map, "speaker_embedding")?,
-            })
         }
     }
 }

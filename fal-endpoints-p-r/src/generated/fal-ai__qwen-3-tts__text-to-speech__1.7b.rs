@@ -9,13 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `Qwen3TtsTextToSpeech17bInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Qwen3TtsTextToSpeech17bOutput`.
             pub mod _1_7b {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::AudioFilea2afc6f8 as AudioFile;
-                pub use super::super::super::super::__types::Bitrateac740665 as Bitrate;
-                pub use super::super::super::super::__types::Language3eef5369 as Language;
-                pub use super::super::super::super::__types::Qwen3TtsTextToSpeech17bOutputd801f6f5 as Qwen3TtsTextToSpeech17bOutput;
-                pub use super::super::super::super::__types::VoicePresetc41acff3 as VoicePreset;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/qwen-3-tts/text-to-speech/1.7b`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Qwen3TtsTextToSpeech17bInput {
@@ -26,7 +20,7 @@ pub mod fal_ai {
                     /// The `voice` field.
                     ///
                     /// Example: `"Vivian"`.
-                    pub voice: Option<VoicePreset>,
+                    pub voice: Option<Voice>,
                     /// The `language` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `"Auto"`.
@@ -75,75 +69,133 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `200`.
                     pub max_new_tokens: Option<i64>,
                 }
-                impl __serde::Serialize for Qwen3TtsTextToSpeech17bInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for Qwen3TtsTextToSpeech17bInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("text", &self.text)?;
-                        __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "voice", &self.voice)?;
-                        __types::optional_entry(&mut map, "language", &self.language)?;
-                        __types::optional_entry(
+                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                        __fal::optional_entry(&mut map, "voice", &self.voice)?;
+                        __fal::optional_entry(&mut map, "language", &self.language)?;
+                        __fal::optional_entry(
                             &mut map,
                             "speaker_voice_embedding_file_url",
                             &self.speaker_voice_embedding_file_url,
                         )?;
-                        __types::optional_entry(&mut map, "reference_text", &self.reference_text)?;
-                        __types::optional_entry(&mut map, "top_k", &self.top_k)?;
-                        __types::optional_entry(&mut map, "top_p", &self.top_p)?;
-                        __types::optional_entry(&mut map, "temperature", &self.temperature)?;
-                        __types::optional_entry(
-                            &mut map,
-                            "repetition_penalty",
-                            &self.repetition_penalty,
-                        )?;
-                        __types::optional_entry(
-                            &mut map,
-                            "subtalker_dosample",
-                            &self.subtalker_dosample,
-                        )?;
-                        __types::optional_entry(&mut map, "subtalker_top_k", &self.subtalker_top_k)?;
-                        __types::optional_entry(&mut map, "subtalker_top_p", &self.subtalker_top_p)?;
-                        __types::optional_entry(
+                        __fal::optional_entry(&mut map, "reference_text", &self.reference_text)?;
+                        __fal::optional_entry(&mut map, "top_k", &self.top_k)?;
+                        __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
+                        __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
+                        __fal::optional_entry(&mut map, "repetition_penalty", &self.repetition_penalty)?;
+                        __fal::optional_entry(&mut map, "subtalker_dosample", &self.subtalker_dosample)?;
+                        __fal::optional_entry(&mut map, "subtalker_top_k", &self.subtalker_top_k)?;
+                        __fal::optional_entry(&mut map, "subtalker_top_p", &self.subtalker_top_p)?;
+                        __fal::optional_entry(
                             &mut map,
                             "subtalker_temperature",
                             &self.subtalker_temperature,
                         )?;
-                        __types::optional_entry(&mut map, "max_new_tokens", &self.max_new_tokens)?;
+                        __fal::optional_entry(&mut map, "max_new_tokens", &self.max_new_tokens)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for Qwen3TtsTextToSpeech17bInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for Qwen3TtsTextToSpeech17bInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            text: __types::required_field(&mut map, "text")?,
-                            prompt: __types::optional_field(&mut map, "prompt")?,
-                            voice: __types::optional_field(&mut map, "voice")?,
-                            language: __types::optional_field(&mut map, "language")?,
-                            speaker_voice_embedding_file_url: __types::optional_field(
-                                &mut map,
-                                "speaker_voice_embedding_file_url",
-                            )?,
-                            reference_text: __types::optional_field(&mut map, "reference_text")?,
-                            top_k: __types::optional_field(&mut map, "top_k")?,
-                            top_p: __types::optional_field(&mut map, "top_p")?,
-                            temperature: __types::optional_field(&mut map, "temperature")?,
-                            repetition_penalty: __types::optional_field(&mut map, "repetition_penalty")?,
-                            subtalker_dosample: __types::optional_field(&mut map, "subtalker_dosample")?,
-                            subtalker_top_k: __types::optional_field(&mut map, "subtalker_top_k")?,
-                            subtalker_top_p: __types::optional_field(&mut map, "subtalker_top_p")?,
-                            subtalker_temperature: __types::optional_field(
-                                &mut map,
-                                "subtalker_temperature",
-                            )?,
-                            max_new_tokens: __types::optional_field(&mut map, "max_new_tokens")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = Qwen3TtsTextToSpeech17bInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `Qwen3TtsTextToSpeech17bInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<Qwen3TtsTextToSpeech17bInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                let mut f8 = None;
+                                let mut f9 = None;
+                                let mut f10 = None;
+                                let mut f11 = None;
+                                let mut f12 = None;
+                                let mut f13 = None;
+                                let mut f14 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "text",
+                                                "prompt",
+                                                "voice",
+                                                "language",
+                                                "speaker_voice_embedding_file_url",
+                                                "reference_text",
+                                                "top_k",
+                                                "top_p",
+                                                "temperature",
+                                                "repetition_penalty",
+                                                "subtalker_dosample",
+                                                "subtalker_top_k",
+                                                "subtalker_top_p",
+                                                "subtalker_temperature",
+                                                "max_new_tokens",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        Some(8) => f8 = map.next_value()?,
+                                        Some(9) => f9 = map.next_value()?,
+                                        Some(10) => f10 = map.next_value()?,
+                                        Some(11) => f11 = map.next_value()?,
+                                        Some(12) => f12 = map.next_value()?,
+                                        Some(13) => f13 = map.next_value()?,
+                                        Some(14) => f14 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(Qwen3TtsTextToSpeech17bInput {
+                                    text: __fal::required(f0, "text")?,
+                                    prompt: f1,
+                                    voice: f2,
+                                    language: f3,
+                                    speaker_voice_embedding_file_url: f4,
+                                    reference_text: f5,
+                                    top_k: f6,
+                                    top_p: f7,
+                                    temperature: f8,
+                                    repetition_penalty: f9,
+                                    subtalker_dosample: f10,
+                                    subtalker_top_k: f11,
+                                    subtalker_top_p: f12,
+                                    subtalker_temperature: f13,
+                                    max_new_tokens: f14,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl Qwen3TtsTextToSpeech17bInput {
@@ -173,7 +225,7 @@ pub mod fal_ai {
                         self
                     }
                     /// Sets `voice` (left out of the request until set).
-                    pub fn with_voice(mut self, voice: impl Into<VoicePreset>) -> Self {
+                    pub fn with_voice(mut self, voice: impl Into<Voice>) -> Self {
                         self.voice = Some(voice.into());
                         self
                     }
@@ -252,402 +304,531 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for Qwen3TtsTextToSpeech17bInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("voice", &self.voice, &__fal::Rules::NONE);
+                        v.field("language", &self.language, &__fal::Rules::NONE);
+                        v.field(
+                            "top_k",
+                            &self.top_k,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "top_p",
+                            &self.top_p,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "temperature",
+                            &self.temperature,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "repetition_penalty",
+                            &self.repetition_penalty,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "subtalker_top_k",
+                            &self.subtalker_top_k,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "subtalker_top_p",
+                            &self.subtalker_top_p,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "subtalker_temperature",
+                            &self.subtalker_temperature,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "max_new_tokens",
+                            &self.max_new_tokens,
+                            &__fal::Rules {
+                                minimum: Some(1f64),
+                                maximum: Some(8192f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                    }
+                }
+                impl Qwen3TtsTextToSpeech17bInput {
+                    /// Every rule of `fal-ai/qwen-3-tts/text-to-speech/1.7b`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for Qwen3TtsTextToSpeech17bInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/qwen-3-tts/text-to-speech/1.7b";
                     type Output = Qwen3TtsTextToSpeech17bOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        Qwen3TtsTextToSpeech17bInput::validate(self)
+                    }
+                }
+                /// The `AudioFile` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct AudioFile {
+                    /// The `url` field.
+                    pub url: String,
+                    /// The `content_type` field.
+                    ///
+                    /// Example: `"image/png"`.
+                    pub content_type: Option<String>,
+                    /// The `file_name` field.
+                    ///
+                    /// Example: `"z9RV14K95DvU.png"`.
+                    pub file_name: Option<String>,
+                    /// The `file_size` field.
+                    ///
+                    /// Example: `4404019`.
+                    pub file_size: Option<i64>,
+                    /// The `duration` field.
+                    pub duration: Option<f64>,
+                    /// The `channels` field.
+                    pub channels: Option<i64>,
+                    /// The `sample_rate` field.
+                    pub sample_rate: Option<i64>,
+                    /// The `bitrate` field.
+                    pub bitrate: Option<Bitrate>,
+                }
+                impl __fal::serde::Serialize for AudioFile {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("url", &self.url)?;
+                        __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
+                        __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
+                        __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
+                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                        __fal::optional_entry(&mut map, "channels", &self.channels)?;
+                        __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
+                        __fal::optional_entry(&mut map, "bitrate", &self.bitrate)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for AudioFile {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = AudioFile;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `AudioFile` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<AudioFile, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "url",
+                                                "content_type",
+                                                "file_name",
+                                                "file_size",
+                                                "duration",
+                                                "channels",
+                                                "sample_rate",
+                                                "bitrate",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(AudioFile {
+                                    url: __fal::required(f0, "url")?,
+                                    content_type: f1,
+                                    file_name: f2,
+                                    file_size: f3,
+                                    duration: f4,
+                                    channels: f5,
+                                    sample_rate: f6,
+                                    bitrate: f7,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `Bitrate` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+                pub enum Bitrate {
+                    /// The `Integer` form.
+                    Integer(i64),
+                    /// The `Text` form.
+                    Text(String),
+                }
+                impl __fal::serde::Serialize for Bitrate {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        match self {
+                            Self::Integer(value) => __fal::serde::Serialize::serialize(value, serializer),
+                            Self::Text(value) => __fal::serde::Serialize::serialize(value, serializer),
+                        }
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Bitrate {
+                    /// Tries each form in order, like serde's untagged enums.
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                            deserializer,
+                        )?;
+                        if let Some(arm) = value.parse::<i64>() {
+                            return Ok(Self::Integer(arm));
+                        }
+                        if let Some(arm) = value.parse::<String>() {
+                            return Ok(Self::Text(arm));
+                        }
+                        Err(value.mismatch("one of the forms of `Bitrate`: an integer, a string"))
+                    }
+                }
+                /// The `Language` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Language {
+                    /// `"Auto"`
+                    Auto,
+                    /// `"English"`
+                    English,
+                    /// `"Chinese"`
+                    Chinese,
+                    /// `"Spanish"`
+                    Spanish,
+                    /// `"French"`
+                    French,
+                    /// `"German"`
+                    German,
+                    /// `"Italian"`
+                    Italian,
+                    /// `"Japanese"`
+                    Japanese,
+                    /// `"Korean"`
+                    Korean,
+                    /// `"Portuguese"`
+                    Portuguese,
+                    /// `"Russian"`
+                    Russian,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Language {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "Auto",
+                        "English",
+                        "Chinese",
+                        "Spanish",
+                        "French",
+                        "German",
+                        "Italian",
+                        "Japanese",
+                        "Korean",
+                        "Portuguese",
+                        "Russian",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Auto => "Auto",
+                            Self::English => "English",
+                            Self::Chinese => "Chinese",
+                            Self::Spanish => "Spanish",
+                            Self::French => "French",
+                            Self::German => "German",
+                            Self::Italian => "Italian",
+                            Self::Japanese => "Japanese",
+                            Self::Korean => "Korean",
+                            Self::Portuguese => "Portuguese",
+                            Self::Russian => "Russian",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "Auto" => Self::Auto,
+                            "English" => Self::English,
+                            "Chinese" => Self::Chinese,
+                            "Spanish" => Self::Spanish,
+                            "French" => Self::French,
+                            "German" => Self::German,
+                            "Italian" => Self::Italian,
+                            "Japanese" => Self::Japanese,
+                            "Korean" => Self::Korean,
+                            "Portuguese" => Self::Portuguese,
+                            "Russian" => Self::Russian,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Language {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Language", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Language {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Language {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Language {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Language {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Language` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Language {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Qwen3TtsTextToSpeech17bOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct Qwen3TtsTextToSpeech17bOutput {
+                    /// The `audio` field.
+                    pub audio: AudioFile,
+                }
+                impl __fal::serde::Serialize for Qwen3TtsTextToSpeech17bOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("audio", &self.audio)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Qwen3TtsTextToSpeech17bOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = Qwen3TtsTextToSpeech17bOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `Qwen3TtsTextToSpeech17bOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<Qwen3TtsTextToSpeech17bOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(Qwen3TtsTextToSpeech17bOutput {
+                                    audio: __fal::required(f0, "audio")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `Voice` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Voice {
+                    /// `"Vivian"`
+                    Vivian,
+                    /// `"Serena"`
+                    Serena,
+                    /// `"Uncle_Fu"`
+                    UncleFu,
+                    /// `"Dylan"`
+                    Dylan,
+                    /// `"Eric"`
+                    Eric,
+                    /// `"Ryan"`
+                    Ryan,
+                    /// `"Aiden"`
+                    Aiden,
+                    /// `"Ono_Anna"`
+                    OnoAnna,
+                    /// `"Sohee"`
+                    Sohee,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Voice {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "Vivian",
+                        "Serena",
+                        "Uncle_Fu",
+                        "Dylan",
+                        "Eric",
+                        "Ryan",
+                        "Aiden",
+                        "Ono_Anna",
+                        "Sohee",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Vivian => "Vivian",
+                            Self::Serena => "Serena",
+                            Self::UncleFu => "Uncle_Fu",
+                            Self::Dylan => "Dylan",
+                            Self::Eric => "Eric",
+                            Self::Ryan => "Ryan",
+                            Self::Aiden => "Aiden",
+                            Self::OnoAnna => "Ono_Anna",
+                            Self::Sohee => "Sohee",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "Vivian" => Self::Vivian,
+                            "Serena" => Self::Serena,
+                            "Uncle_Fu" => Self::UncleFu,
+                            "Dylan" => Self::Dylan,
+                            "Eric" => Self::Eric,
+                            "Ryan" => Self::Ryan,
+                            "Aiden" => Self::Aiden,
+                            "Ono_Anna" => Self::OnoAnna,
+                            "Sohee" => Self::Sohee,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Voice {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Voice", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Voice {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Voice {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Voice {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Voice {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Voice` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Voice {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `AudioFile` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct AudioFilea2afc6f8 {
-        /// The `url` field.
-        pub url: String,
-        /// The `content_type` field.
-        ///
-        /// Example: `"image/png"`.
-        pub content_type: Option<String>,
-        /// The `file_name` field.
-        ///
-        /// Example: `"z9RV14K95DvU.png"`.
-        pub file_name: Option<String>,
-        /// The `file_size` field.
-        ///
-        /// Example: `4404019`.
-        pub file_size: Option<i64>,
-        /// The `duration` field.
-        pub duration: Option<f64>,
-        /// The `channels` field.
-        pub channels: Option<i64>,
-        /// The `sample_rate` field.
-        pub sample_rate: Option<i64>,
-        /// The `bitrate` field.
-        pub bitrate: Option<Bitrateac740665>,
-    }
-    impl __serde::Serialize for AudioFilea2afc6f8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("url", &self.url)?;
-            self::optional_entry(&mut map, "content_type", &self.content_type)?;
-            self::optional_entry(&mut map, "file_name", &self.file_name)?;
-            self::optional_entry(&mut map, "file_size", &self.file_size)?;
-            self::optional_entry(&mut map, "duration", &self.duration)?;
-            self::optional_entry(&mut map, "channels", &self.channels)?;
-            self::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
-            self::optional_entry(&mut map, "bitrate", &self.bitrate)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AudioFilea2afc6f8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                url: self::required_field(&mut map, "url")?,
-                content_type: self::optional_field(&mut map, "content_type")?,
-                file_name: self::optional_field(&mut map, "file_name")?,
-                file_size: self::optional_field(&mut map, "file_size")?,
-                duration: self::optional_field(&mut map, "duration")?,
-                channels: self::optional_field(&mut map, "channels")?,
-                sample_rate: self::optional_field(&mut map, "sample_rate")?,
-                bitrate: self::optional_field(&mut map, "bitrate")?,
-            })
-        }
-    }
-    /// The `Bitrate` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum Bitrateac740665 {
-        /// The `Integer` form.
-        Integer(i64),
-        /// The `Text` form.
-        Text(String),
-    }
-    impl __serde::Serialize for Bitrateac740665 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::Integer(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Text(value) => __serde::Serialize::serialize(value, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Bitrateac740665 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <i64 as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Integer(arm));
-            }
-            if let Ok(arm) = <String as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Text(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of Bitrate",
-                ),
-            )
-        }
-    }
-    /// The `Language` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Language3eef5369 {
-        /// `"Auto"`
-        Auto,
-        /// `"English"`
-        English,
-        /// `"Chinese"`
-        Chinese,
-        /// `"Spanish"`
-        Spanish,
-        /// `"French"`
-        French,
-        /// `"German"`
-        German,
-        /// `"Italian"`
-        Italian,
-        /// `"Japanese"`
-        Japanese,
-        /// `"Korean"`
-        Korean,
-        /// `"Portuguese"`
-        Portuguese,
-        /// `"Russian"`
-        Russian,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Language3eef5369 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Auto => "Auto",
-                Self::English => "English",
-                Self::Chinese => "Chinese",
-                Self::Spanish => "Spanish",
-                Self::French => "French",
-                Self::German => "German",
-                Self::Italian => "Italian",
-                Self::Japanese => "Japanese",
-                Self::Korean => "Korean",
-                Self::Portuguese => "Portuguese",
-                Self::Russian => "Russian",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Language3eef5369 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Auto" => Self::Auto,
-                "English" => Self::English,
-                "Chinese" => Self::Chinese,
-                "Spanish" => Self::Spanish,
-                "French" => Self::French,
-                "German" => Self::German,
-                "Italian" => Self::Italian,
-                "Japanese" => Self::Japanese,
-                "Korean" => Self::Korean,
-                "Portuguese" => Self::Portuguese,
-                "Russian" => Self::Russian,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Language3eef5369 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Language3eef5369 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Qwen3TtsTextToSpeech17bOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Qwen3TtsTextToSpeech17bOutputd801f6f5 {
-        /// The `audio` field.
-        pub audio: AudioFilea2afc6f8,
-    }
-    impl __serde::Serialize for Qwen3TtsTextToSpeech17bOutputd801f6f5 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Qwen3TtsTextToSpeech17bOutputd801f6f5 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
-        }
-    }
-    /// The `VoicePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VoicePresetc41acff3 {
-        /// `"Vivian"`
-        Vivian,
-        /// `"Serena"`
-        Serena,
-        /// `"Uncle_Fu"`
-        UncleFu,
-        /// `"Dylan"`
-        Dylan,
-        /// `"Eric"`
-        Eric,
-        /// `"Ryan"`
-        Ryan,
-        /// `"Aiden"`
-        Aiden,
-        /// `"Ono_Anna"`
-        OnoAnna,
-        /// `"Sohee"`
-        Sohee,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VoicePresetc41acff3 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Vivian => "Vivian",
-                Self::Serena => "Serena",
-                Self::UncleFu => "Uncle_Fu",
-                Self::Dylan => "Dylan",
-                Self::Eric => "Eric",
-                Self::Ryan => "Ryan",
-                Self::Aiden => "Aiden",
-                Self::OnoAnna => "Ono_Anna",
-                Self::Sohee => "Sohee",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for VoicePresetc41acff3 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Vivian" => Self::Vivian,
-                "Serena" => Self::Serena,
-                "Uncle_Fu" => Self::UncleFu,
-                "Dylan" => Self::Dylan,
-                "Eric" => Self::Eric,
-                "Ryan" => Self::Ryan,
-                "Aiden" => Self::Aiden,
-                "Ono_Anna" => Self::OnoAnna,
-                "Sohee" => Self::Sohee,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for VoicePresetc41acff3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VoicePresetc41acff3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

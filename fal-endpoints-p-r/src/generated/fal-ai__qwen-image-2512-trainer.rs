@@ -5,9 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `QwenImage2512TrainerInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `QwenImage2512TrainerOutput`.
     pub mod qwen_image_2512_trainer {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::QwenImage2512TrainerOutput4f293f3f as QwenImage2512TrainerOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/qwen-image-2512-trainer`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct QwenImage2512TrainerInput {
@@ -25,31 +23,70 @@ pub mod fal_ai {
             /// The `default_caption` field.
             pub default_caption: Option<String>,
         }
-        impl __serde::Serialize for QwenImage2512TrainerInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for QwenImage2512TrainerInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("image_data_url", &self.image_data_url)?;
-                __types::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
-                __types::optional_entry(&mut map, "steps", &self.steps)?;
-                __types::optional_entry(&mut map, "default_caption", &self.default_caption)?;
+                __fal::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
+                __fal::optional_entry(&mut map, "steps", &self.steps)?;
+                __fal::optional_entry(&mut map, "default_caption", &self.default_caption)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for QwenImage2512TrainerInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for QwenImage2512TrainerInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    image_data_url: __types::required_field(&mut map, "image_data_url")?,
-                    learning_rate: __types::optional_field(&mut map, "learning_rate")?,
-                    steps: __types::optional_field(&mut map, "steps")?,
-                    default_caption: __types::optional_field(&mut map, "default_caption")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = QwenImage2512TrainerInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `QwenImage2512TrainerInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<QwenImage2512TrainerInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "image_data_url",
+                                        "learning_rate",
+                                        "steps",
+                                        "default_caption",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(QwenImage2512TrainerInput {
+                            image_data_url: __fal::required(f0, "image_data_url")?,
+                            learning_rate: f1,
+                            steps: f2,
+                            default_caption: f3,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl QwenImage2512TrainerInput {
@@ -78,148 +115,89 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for QwenImage2512TrainerInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/qwen-image-2512-trainer";
-            type Output = QwenImage2512TrainerOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for QwenImage2512TrainerInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "steps",
+                    &self.steps,
+                    &__fal::Rules {
+                        minimum: Some(100f64),
+                        maximum: Some(30000f64),
+                        multiple_of: Some(100f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl QwenImage2512TrainerInput {
+            /// Every rule of `fal-ai/qwen-image-2512-trainer`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `QwenImage2512TrainerOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct QwenImage2512TrainerOutput4f293f3f {
-        /// The `diffusers_lora_file` field.
-        pub diffusers_lora_file: fal_runtime::File,
-        /// The `config_file` field.
-        pub config_file: fal_runtime::File,
-    }
-    impl __serde::Serialize for QwenImage2512TrainerOutput4f293f3f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("diffusers_lora_file", &self.diffusers_lora_file)?;
-            map.serialize_entry("config_file", &self.config_file)?;
-            map.end()
+        impl fal_runtime::Endpoint for QwenImage2512TrainerInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/qwen-image-2512-trainer";
+            type Output = QwenImage2512TrainerOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                QwenImage2512TrainerInput::validate(self)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for QwenImage2512TrainerOutput4f293f3f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                diffusers_lora_file: self::required_field(&mut map, "diffusers_lora_file")?,
-                config_file: self::required_field(&mut map, "config_file")?,
-            })
+        /// The `QwenImage2512TrainerOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct QwenImage2512TrainerOutput {
+            /// The `diffusers_lora_file` field.
+            pub diffusers_lora_file: fal_runtime::File,
+            /// The `config_file` field.
+            pub config_file: fal_runtime::File,
+        }
+        impl __fal::serde::Serialize for QwenImage2512TrainerOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("diffusers_lora_file", &self.diffusers_lora_file)?;
+                map.serialize_entry("config_file", &self.config_file)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for QwenImage2512TrainerOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = QwenImage2512TrainerOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `QwenImage2512TrainerOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<QwenImage2512TrainerOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["diffusers_lora_file", "config_file"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(QwenImage2512TrainerOutput {
+                            diffusers_lora_file: __fal::required(f0, "diffusers_lora_file")?,
+                            config_file: __fal::required(f1, "config_file")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

@@ -5,11 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `Reconviagen05Input` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Reconviagen05Output`.
     pub mod reconviagen_0_5 {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::MultiImageStrategy503eca24 as MultiImageStrategy;
-        pub use super::super::__types::Reconviagen05Outputf613031b as Reconviagen05Output;
-        pub use super::super::__types::SsSource15373f1e as SsSource;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/reconviagen-0.5`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Reconviagen05Input {
@@ -123,88 +119,84 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `"adaptive_guidance_weight"`.
             pub multi_image_strategy: Option<MultiImageStrategy>,
         }
-        impl __serde::Serialize for Reconviagen05Input {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for Reconviagen05Input {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __types::optional_entry(&mut map, "ss_source", &self.ss_source)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                __fal::optional_entry(&mut map, "ss_source", &self.ss_source)?;
+                __fal::optional_entry(
                     &mut map,
                     "ss_guidance_strength",
                     &self.ss_guidance_strength,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "ss_guidance_rescale",
                     &self.ss_guidance_rescale,
                 )?;
-                __types::optional_entry(&mut map, "ss_sampling_steps", &self.ss_sampling_steps)?;
-                __types::optional_entry(&mut map, "ss_rescale_t", &self.ss_rescale_t)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "ss_sampling_steps", &self.ss_sampling_steps)?;
+                __fal::optional_entry(&mut map, "ss_rescale_t", &self.ss_rescale_t)?;
+                __fal::optional_entry(
                     &mut map,
                     "slat_guidance_strength",
                     &self.slat_guidance_strength,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "slat_guidance_rescale",
                     &self.slat_guidance_rescale,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "slat_sampling_steps",
                     &self.slat_sampling_steps,
                 )?;
-                __types::optional_entry(&mut map, "slat_rescale_t", &self.slat_rescale_t)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "slat_rescale_t", &self.slat_rescale_t)?;
+                __fal::optional_entry(
                     &mut map,
                     "shape_slat_guidance_strength",
                     &self.shape_slat_guidance_strength,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "shape_slat_guidance_rescale",
                     &self.shape_slat_guidance_rescale,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "shape_slat_sampling_steps",
                     &self.shape_slat_sampling_steps,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "shape_slat_rescale_t",
                     &self.shape_slat_rescale_t,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "tex_slat_guidance_strength",
                     &self.tex_slat_guidance_strength,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "tex_slat_guidance_rescale",
                     &self.tex_slat_guidance_rescale,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "tex_slat_sampling_steps",
                     &self.tex_slat_sampling_steps,
                 )?;
-                __types::optional_entry(
-                    &mut map,
-                    "tex_slat_rescale_t",
-                    &self.tex_slat_rescale_t,
-                )?;
-                __types::optional_entry(&mut map, "decimation_target", &self.decimation_target)?;
-                __types::optional_entry(&mut map, "texture_size", &self.texture_size)?;
+                __fal::optional_entry(&mut map, "tex_slat_rescale_t", &self.tex_slat_rescale_t)?;
+                __fal::optional_entry(&mut map, "decimation_target", &self.decimation_target)?;
+                __fal::optional_entry(&mut map, "texture_size", &self.texture_size)?;
                 map.serialize_entry("image_urls", &self.image_urls)?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "multi_image_strategy",
                     &self.multi_image_strategy,
@@ -212,75 +204,132 @@ pub mod fal_ai {
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for Reconviagen05Input {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for Reconviagen05Input {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    resolution: __types::optional_field(&mut map, "resolution")?,
-                    ss_source: __types::optional_field(&mut map, "ss_source")?,
-                    ss_guidance_strength: __types::optional_field(
-                        &mut map,
-                        "ss_guidance_strength",
-                    )?,
-                    ss_guidance_rescale: __types::optional_field(
-                        &mut map,
-                        "ss_guidance_rescale",
-                    )?,
-                    ss_sampling_steps: __types::optional_field(&mut map, "ss_sampling_steps")?,
-                    ss_rescale_t: __types::optional_field(&mut map, "ss_rescale_t")?,
-                    slat_guidance_strength: __types::optional_field(
-                        &mut map,
-                        "slat_guidance_strength",
-                    )?,
-                    slat_guidance_rescale: __types::optional_field(
-                        &mut map,
-                        "slat_guidance_rescale",
-                    )?,
-                    slat_sampling_steps: __types::optional_field(
-                        &mut map,
-                        "slat_sampling_steps",
-                    )?,
-                    slat_rescale_t: __types::optional_field(&mut map, "slat_rescale_t")?,
-                    shape_slat_guidance_strength: __types::optional_field(
-                        &mut map,
-                        "shape_slat_guidance_strength",
-                    )?,
-                    shape_slat_guidance_rescale: __types::optional_field(
-                        &mut map,
-                        "shape_slat_guidance_rescale",
-                    )?,
-                    shape_slat_sampling_steps: __types::optional_field(
-                        &mut map,
-                        "shape_slat_sampling_steps",
-                    )?,
-                    shape_slat_rescale_t: __types::optional_field(
-                        &mut map,
-                        "shape_slat_rescale_t",
-                    )?,
-                    tex_slat_guidance_strength: __types::optional_field(
-                        &mut map,
-                        "tex_slat_guidance_strength",
-                    )?,
-                    tex_slat_guidance_rescale: __types::optional_field(
-                        &mut map,
-                        "tex_slat_guidance_rescale",
-                    )?,
-                    tex_slat_sampling_steps: __types::optional_field(
-                        &mut map,
-                        "tex_slat_sampling_steps",
-                    )?,
-                    tex_slat_rescale_t: __types::optional_field(&mut map, "tex_slat_rescale_t")?,
-                    decimation_target: __types::optional_field(&mut map, "decimation_target")?,
-                    texture_size: __types::optional_field(&mut map, "texture_size")?,
-                    image_urls: __types::required_field(&mut map, "image_urls")?,
-                    multi_image_strategy: __types::optional_field(
-                        &mut map,
-                        "multi_image_strategy",
-                    )?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Reconviagen05Input;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Reconviagen05Input` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Reconviagen05Input, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        let mut f10 = None;
+                        let mut f11 = None;
+                        let mut f12 = None;
+                        let mut f13 = None;
+                        let mut f14 = None;
+                        let mut f15 = None;
+                        let mut f16 = None;
+                        let mut f17 = None;
+                        let mut f18 = None;
+                        let mut f19 = None;
+                        let mut f20 = None;
+                        let mut f21 = None;
+                        let mut f22 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "seed",
+                                        "resolution",
+                                        "ss_source",
+                                        "ss_guidance_strength",
+                                        "ss_guidance_rescale",
+                                        "ss_sampling_steps",
+                                        "ss_rescale_t",
+                                        "slat_guidance_strength",
+                                        "slat_guidance_rescale",
+                                        "slat_sampling_steps",
+                                        "slat_rescale_t",
+                                        "shape_slat_guidance_strength",
+                                        "shape_slat_guidance_rescale",
+                                        "shape_slat_sampling_steps",
+                                        "shape_slat_rescale_t",
+                                        "tex_slat_guidance_strength",
+                                        "tex_slat_guidance_rescale",
+                                        "tex_slat_sampling_steps",
+                                        "tex_slat_rescale_t",
+                                        "decimation_target",
+                                        "texture_size",
+                                        "image_urls",
+                                        "multi_image_strategy",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = map.next_value()?,
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                Some(10) => f10 = map.next_value()?,
+                                Some(11) => f11 = map.next_value()?,
+                                Some(12) => f12 = map.next_value()?,
+                                Some(13) => f13 = map.next_value()?,
+                                Some(14) => f14 = map.next_value()?,
+                                Some(15) => f15 = map.next_value()?,
+                                Some(16) => f16 = map.next_value()?,
+                                Some(17) => f17 = map.next_value()?,
+                                Some(18) => f18 = map.next_value()?,
+                                Some(19) => f19 = map.next_value()?,
+                                Some(20) => f20 = map.next_value()?,
+                                Some(21) => f21 = Some(map.next_value()?),
+                                Some(22) => f22 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Reconviagen05Input {
+                            seed: f0,
+                            resolution: f1,
+                            ss_source: f2,
+                            ss_guidance_strength: f3,
+                            ss_guidance_rescale: f4,
+                            ss_sampling_steps: f5,
+                            ss_rescale_t: f6,
+                            slat_guidance_strength: f7,
+                            slat_guidance_rescale: f8,
+                            slat_sampling_steps: f9,
+                            slat_rescale_t: f10,
+                            shape_slat_guidance_strength: f11,
+                            shape_slat_guidance_rescale: f12,
+                            shape_slat_sampling_steps: f13,
+                            shape_slat_rescale_t: f14,
+                            tex_slat_guidance_strength: f15,
+                            tex_slat_guidance_rescale: f16,
+                            tex_slat_sampling_steps: f17,
+                            tex_slat_rescale_t: f18,
+                            decimation_target: f19,
+                            texture_size: f20,
+                            image_urls: __fal::required(f21, "image_urls")?,
+                            multi_image_strategy: f22,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl Reconviagen05Input {
@@ -467,260 +516,450 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for Reconviagen05Input {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "resolution",
+                    &self.resolution,
+                    &__fal::Rules {
+                        listed: Some(&[512f64, 1024f64, 1536f64]),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("ss_source", &self.ss_source, &__fal::Rules::NONE);
+                v.field(
+                    "ss_guidance_strength",
+                    &self.ss_guidance_strength,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "ss_guidance_rescale",
+                    &self.ss_guidance_rescale,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "ss_sampling_steps",
+                    &self.ss_sampling_steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "ss_rescale_t",
+                    &self.ss_rescale_t,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(6f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "slat_guidance_strength",
+                    &self.slat_guidance_strength,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "slat_guidance_rescale",
+                    &self.slat_guidance_rescale,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "slat_sampling_steps",
+                    &self.slat_sampling_steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "slat_rescale_t",
+                    &self.slat_rescale_t,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(6f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "shape_slat_guidance_strength",
+                    &self.shape_slat_guidance_strength,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "shape_slat_guidance_rescale",
+                    &self.shape_slat_guidance_rescale,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "shape_slat_sampling_steps",
+                    &self.shape_slat_sampling_steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "shape_slat_rescale_t",
+                    &self.shape_slat_rescale_t,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(6f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "tex_slat_guidance_strength",
+                    &self.tex_slat_guidance_strength,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "tex_slat_guidance_rescale",
+                    &self.tex_slat_guidance_rescale,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "tex_slat_sampling_steps",
+                    &self.tex_slat_sampling_steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "tex_slat_rescale_t",
+                    &self.tex_slat_rescale_t,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(6f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "decimation_target",
+                    &self.decimation_target,
+                    &__fal::Rules {
+                        minimum: Some(5000f64),
+                        maximum: Some(2000000f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "texture_size",
+                    &self.texture_size,
+                    &__fal::Rules {
+                        listed: Some(&[1024f64, 2048f64, 4096f64]),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "image_urls",
+                    &self.image_urls,
+                    &__fal::Rules {
+                        min_items: Some(1u64),
+                        max_items: Some(16u64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("multi_image_strategy", &self.multi_image_strategy, &__fal::Rules::NONE);
+            }
+        }
+        impl Reconviagen05Input {
+            /// Every rule of `fal-ai/reconviagen-0.5`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for Reconviagen05Input {
             const ENDPOINT_ID: &'static str = "fal-ai/reconviagen-0.5";
             type Output = Reconviagen05Output;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                Reconviagen05Input::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `MultiImageStrategy` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum MultiImageStrategy {
+            /// `"average_right"`
+            AverageRight,
+            /// `"weighted_average"`
+            WeightedAverage,
+            /// `"sequential"`
+            Sequential,
+            /// `"average"`
+            Average,
+            /// `"adaptive_guidance_weight"`
+            AdaptiveGuidanceWeight,
+            /// `"fixed_guidance_rescale"`
+            FixedGuidanceRescale,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl MultiImageStrategy {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "average_right",
+                "weighted_average",
+                "sequential",
+                "average",
+                "adaptive_guidance_weight",
+                "fixed_guidance_rescale",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::AverageRight => "average_right",
+                    Self::WeightedAverage => "weighted_average",
+                    Self::Sequential => "sequential",
+                    Self::Average => "average",
+                    Self::AdaptiveGuidanceWeight => "adaptive_guidance_weight",
+                    Self::FixedGuidanceRescale => "fixed_guidance_rescale",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "average_right" => Self::AverageRight,
+                    "weighted_average" => Self::WeightedAverage,
+                    "sequential" => Self::Sequential,
+                    "average" => Self::Average,
+                    "adaptive_guidance_weight" => Self::AdaptiveGuidanceWeight,
+                    "fixed_guidance_rescale" => Self::FixedGuidanceRescale,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    /// The `MultiImageStrategy` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum MultiImageStrategy503eca24 {
-        /// `"average_right"`
-        AverageRight,
-        /// `"weighted_average"`
-        WeightedAverage,
-        /// `"sequential"`
-        Sequential,
-        /// `"average"`
-        Average,
-        /// `"adaptive_guidance_weight"`
-        AdaptiveGuidanceWeight,
-        /// `"fixed_guidance_rescale"`
-        FixedGuidanceRescale,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl MultiImageStrategy503eca24 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::AverageRight => "average_right",
-                Self::WeightedAverage => "weighted_average",
-                Self::Sequential => "sequential",
-                Self::Average => "average",
-                Self::AdaptiveGuidanceWeight => "adaptive_guidance_weight",
-                Self::FixedGuidanceRescale => "fixed_guidance_rescale",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for MultiImageStrategy {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "MultiImageStrategy",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for MultiImageStrategy503eca24 {
-        fn from(value: &str) -> Self {
-            match value {
-                "average_right" => Self::AverageRight,
-                "weighted_average" => Self::WeightedAverage,
-                "sequential" => Self::Sequential,
-                "average" => Self::Average,
-                "adaptive_guidance_weight" => Self::AdaptiveGuidanceWeight,
-                "fixed_guidance_rescale" => Self::FixedGuidanceRescale,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for MultiImageStrategy {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for MultiImageStrategy503eca24 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MultiImageStrategy503eca24 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Reconviagen05Output` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Reconviagen05Outputf613031b {
-        /// The `model_glb` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a951b66/qp0eJhESNtvkFHVd8q9M2_reconviagen_6a9848519c2d43a69dcce8c00a8803b2.glb"}`.
-        pub model_glb: fal_runtime::File,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for Reconviagen05Outputf613031b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("model_glb", &self.model_glb)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Reconviagen05Outputf613031b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                model_glb: self::required_field(&mut map, "model_glb")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `SsSource` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum SsSource15373f1e {
-        /// `"direct"`
-        Direct,
-        /// `"mesh"`
-        Mesh,
-        /// `"mvtrellis2"`
-        Mvtrellis2,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl SsSource15373f1e {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Direct => "direct",
-                Self::Mesh => "mesh",
-                Self::Mvtrellis2 => "mvtrellis2",
-                Self::Other(value) => value,
+        impl ::std::fmt::Display for MultiImageStrategy {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
             }
         }
-    }
-    impl From<&str> for SsSource15373f1e {
-        fn from(value: &str) -> Self {
-            match value {
-                "direct" => Self::Direct,
-                "mesh" => Self::Mesh,
-                "mvtrellis2" => Self::Mvtrellis2,
-                other => Self::Other(other.to_owned()),
+        impl __fal::serde::Serialize for MultiImageStrategy {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
         }
-    }
-    impl __serde::Serialize for SsSource15373f1e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl<'de> __fal::serde::Deserialize<'de> for MultiImageStrategy {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(
+                    deserializer,
+                    "a `MultiImageStrategy` string",
+                    Self::from_wire,
+                )
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for SsSource15373f1e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl __fal::Validate for MultiImageStrategy {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `Reconviagen05Output` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Reconviagen05Output {
+            /// The `model_glb` field.
+            ///
+            /// Example: `{"url":"https://v3b.fal.media/files/b/0a951b66/qp0eJhESNtvkFHVd8q9M2_reconviagen_6a9848519c2d43a69dcce8c00a8803b2.glb"}`.
+            pub model_glb: fal_runtime::File,
+            /// The `seed` field.
+            pub seed: i64,
+        }
+        impl __fal::serde::Serialize for Reconviagen05Output {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("model_glb", &self.model_glb)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Reconviagen05Output {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Reconviagen05Output;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Reconviagen05Output` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Reconviagen05Output, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["model_glb", "seed"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Reconviagen05Output {
+                            model_glb: __fal::required(f0, "model_glb")?,
+                            seed: __fal::required(f1, "seed")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        /// The `SsSource` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum SsSource {
+            /// `"direct"`
+            Direct,
+            /// `"mesh"`
+            Mesh,
+            /// `"mvtrellis2"`
+            Mvtrellis2,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl SsSource {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["direct", "mesh", "mvtrellis2"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Direct => "direct",
+                    Self::Mesh => "mesh",
+                    Self::Mvtrellis2 => "mvtrellis2",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "direct" => Self::Direct,
+                    "mesh" => Self::Mesh,
+                    "mvtrellis2" => Self::Mvtrellis2,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for SsSource {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("SsSource", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for SsSource {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for SsSource {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for SsSource {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for SsSource {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `SsSource` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for SsSource {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
     }
 }

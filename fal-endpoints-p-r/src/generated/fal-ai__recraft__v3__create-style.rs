@@ -9,10 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `RecraftV3CreateStyleInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `RecraftV3CreateStyleOutput`.
             pub mod create_style {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::BaseStyleabfcbfa0 as BaseStyle;
-                pub use super::super::super::super::__types::RecraftV3CreateStyleOutpute0a2b6f2 as RecraftV3CreateStyleOutput;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/recraft/v3/create-style`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct RecraftV3CreateStyleInput {
@@ -23,27 +20,53 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `"digital_illustration"`.
                     pub base_style: Option<BaseStyle>,
                 }
-                impl __serde::Serialize for RecraftV3CreateStyleInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for RecraftV3CreateStyleInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("images_data_url", &self.images_data_url)?;
-                        __types::optional_entry(&mut map, "base_style", &self.base_style)?;
+                        __fal::optional_entry(&mut map, "base_style", &self.base_style)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for RecraftV3CreateStyleInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for RecraftV3CreateStyleInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            images_data_url: __types::required_field(&mut map, "images_data_url")?,
-                            base_style: __types::optional_field(&mut map, "base_style")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = RecraftV3CreateStyleInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `RecraftV3CreateStyleInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<RecraftV3CreateStyleInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["images_data_url", "base_style"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(RecraftV3CreateStyleInput {
+                                    images_data_url: __fal::required(f0, "images_data_url")?,
+                                    base_style: f1,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl RecraftV3CreateStyleInput {
@@ -60,601 +83,646 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for RecraftV3CreateStyleInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("base_style", &self.base_style, &__fal::Rules::NONE);
+                    }
+                }
+                impl RecraftV3CreateStyleInput {
+                    /// Every rule of `fal-ai/recraft/v3/create-style`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for RecraftV3CreateStyleInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/recraft/v3/create-style";
                     type Output = RecraftV3CreateStyleOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        RecraftV3CreateStyleInput::validate(self)
+                    }
+                }
+                /// The `BaseStyle` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum BaseStyle {
+                    /// `"any"`
+                    Any,
+                    /// `"realistic_image"`
+                    RealisticImage,
+                    /// `"digital_illustration"`
+                    DigitalIllustration,
+                    /// `"vector_illustration"`
+                    VectorIllustration,
+                    /// `"realistic_image/b_and_w"`
+                    RealisticImageBAndW,
+                    /// `"realistic_image/hard_flash"`
+                    RealisticImageHardFlash,
+                    /// `"realistic_image/hdr"`
+                    RealisticImageHdr,
+                    /// `"realistic_image/natural_light"`
+                    RealisticImageNaturalLight,
+                    /// `"realistic_image/studio_portrait"`
+                    RealisticImageStudioPortrait,
+                    /// `"realistic_image/enterprise"`
+                    RealisticImageEnterprise,
+                    /// `"realistic_image/motion_blur"`
+                    RealisticImageMotionBlur,
+                    /// `"realistic_image/evening_light"`
+                    RealisticImageEveningLight,
+                    /// `"realistic_image/faded_nostalgia"`
+                    RealisticImageFadedNostalgia,
+                    /// `"realistic_image/forest_life"`
+                    RealisticImageForestLife,
+                    /// `"realistic_image/mystic_naturalism"`
+                    RealisticImageMysticNaturalism,
+                    /// `"realistic_image/natural_tones"`
+                    RealisticImageNaturalTones,
+                    /// `"realistic_image/organic_calm"`
+                    RealisticImageOrganicCalm,
+                    /// `"realistic_image/real_life_glow"`
+                    RealisticImageRealLifeGlow,
+                    /// `"realistic_image/retro_realism"`
+                    RealisticImageRetroRealism,
+                    /// `"realistic_image/retro_snapshot"`
+                    RealisticImageRetroSnapshot,
+                    /// `"realistic_image/urban_drama"`
+                    RealisticImageUrbanDrama,
+                    /// `"realistic_image/village_realism"`
+                    RealisticImageVillageRealism,
+                    /// `"realistic_image/warm_folk"`
+                    RealisticImageWarmFolk,
+                    /// `"digital_illustration/pixel_art"`
+                    DigitalIllustrationPixelArt,
+                    /// `"digital_illustration/hand_drawn"`
+                    DigitalIllustrationHandDrawn,
+                    /// `"digital_illustration/grain"`
+                    DigitalIllustrationGrain,
+                    /// `"digital_illustration/infantile_sketch"`
+                    DigitalIllustrationInfantileSketch,
+                    /// `"digital_illustration/2d_art_poster"`
+                    DigitalIllustration2dArtPoster,
+                    /// `"digital_illustration/handmade_3d"`
+                    DigitalIllustrationHandmade3d,
+                    /// `"digital_illustration/hand_drawn_outline"`
+                    DigitalIllustrationHandDrawnOutline,
+                    /// `"digital_illustration/engraving_color"`
+                    DigitalIllustrationEngravingColor,
+                    /// `"digital_illustration/2d_art_poster_2"`
+                    DigitalIllustration2dArtPoster2,
+                    /// `"digital_illustration/antiquarian"`
+                    DigitalIllustrationAntiquarian,
+                    /// `"digital_illustration/bold_fantasy"`
+                    DigitalIllustrationBoldFantasy,
+                    /// `"digital_illustration/child_book"`
+                    DigitalIllustrationChildBook,
+                    /// `"digital_illustration/child_books"`
+                    DigitalIllustrationChildBooks,
+                    /// `"digital_illustration/cover"`
+                    DigitalIllustrationCover,
+                    /// `"digital_illustration/crosshatch"`
+                    DigitalIllustrationCrosshatch,
+                    /// `"digital_illustration/digital_engraving"`
+                    DigitalIllustrationDigitalEngraving,
+                    /// `"digital_illustration/expressionism"`
+                    DigitalIllustrationExpressionism,
+                    /// `"digital_illustration/freehand_details"`
+                    DigitalIllustrationFreehandDetails,
+                    /// `"digital_illustration/grain_20"`
+                    DigitalIllustrationGrain20,
+                    /// `"digital_illustration/graphic_intensity"`
+                    DigitalIllustrationGraphicIntensity,
+                    /// `"digital_illustration/hard_comics"`
+                    DigitalIllustrationHardComics,
+                    /// `"digital_illustration/long_shadow"`
+                    DigitalIllustrationLongShadow,
+                    /// `"digital_illustration/modern_folk"`
+                    DigitalIllustrationModernFolk,
+                    /// `"digital_illustration/multicolor"`
+                    DigitalIllustrationMulticolor,
+                    /// `"digital_illustration/neon_calm"`
+                    DigitalIllustrationNeonCalm,
+                    /// `"digital_illustration/noir"`
+                    DigitalIllustrationNoir,
+                    /// `"digital_illustration/nostalgic_pastel"`
+                    DigitalIllustrationNostalgicPastel,
+                    /// `"digital_illustration/outline_details"`
+                    DigitalIllustrationOutlineDetails,
+                    /// `"digital_illustration/pastel_gradient"`
+                    DigitalIllustrationPastelGradient,
+                    /// `"digital_illustration/pastel_sketch"`
+                    DigitalIllustrationPastelSketch,
+                    /// `"digital_illustration/pop_art"`
+                    DigitalIllustrationPopArt,
+                    /// `"digital_illustration/pop_renaissance"`
+                    DigitalIllustrationPopRenaissance,
+                    /// `"digital_illustration/street_art"`
+                    DigitalIllustrationStreetArt,
+                    /// `"digital_illustration/tablet_sketch"`
+                    DigitalIllustrationTabletSketch,
+                    /// `"digital_illustration/urban_glow"`
+                    DigitalIllustrationUrbanGlow,
+                    /// `"digital_illustration/urban_sketching"`
+                    DigitalIllustrationUrbanSketching,
+                    /// `"digital_illustration/vanilla_dreams"`
+                    DigitalIllustrationVanillaDreams,
+                    /// `"digital_illustration/young_adult_book"`
+                    DigitalIllustrationYoungAdultBook,
+                    /// `"digital_illustration/young_adult_book_2"`
+                    DigitalIllustrationYoungAdultBook2,
+                    /// `"vector_illustration/bold_stroke"`
+                    VectorIllustrationBoldStroke,
+                    /// `"vector_illustration/chemistry"`
+                    VectorIllustrationChemistry,
+                    /// `"vector_illustration/colored_stencil"`
+                    VectorIllustrationColoredStencil,
+                    /// `"vector_illustration/contour_pop_art"`
+                    VectorIllustrationContourPopArt,
+                    /// `"vector_illustration/cosmics"`
+                    VectorIllustrationCosmics,
+                    /// `"vector_illustration/cutout"`
+                    VectorIllustrationCutout,
+                    /// `"vector_illustration/depressive"`
+                    VectorIllustrationDepressive,
+                    /// `"vector_illustration/editorial"`
+                    VectorIllustrationEditorial,
+                    /// `"vector_illustration/emotional_flat"`
+                    VectorIllustrationEmotionalFlat,
+                    /// `"vector_illustration/infographical"`
+                    VectorIllustrationInfographical,
+                    /// `"vector_illustration/marker_outline"`
+                    VectorIllustrationMarkerOutline,
+                    /// `"vector_illustration/mosaic"`
+                    VectorIllustrationMosaic,
+                    /// `"vector_illustration/naivector"`
+                    VectorIllustrationNaivector,
+                    /// `"vector_illustration/roundish_flat"`
+                    VectorIllustrationRoundishFlat,
+                    /// `"vector_illustration/segmented_colors"`
+                    VectorIllustrationSegmentedColors,
+                    /// `"vector_illustration/sharp_contrast"`
+                    VectorIllustrationSharpContrast,
+                    /// `"vector_illustration/thin"`
+                    VectorIllustrationThin,
+                    /// `"vector_illustration/vector_photo"`
+                    VectorIllustrationVectorPhoto,
+                    /// `"vector_illustration/vivid_shapes"`
+                    VectorIllustrationVividShapes,
+                    /// `"vector_illustration/engraving"`
+                    VectorIllustrationEngraving,
+                    /// `"vector_illustration/line_art"`
+                    VectorIllustrationLineArt,
+                    /// `"vector_illustration/line_circuit"`
+                    VectorIllustrationLineCircuit,
+                    /// `"vector_illustration/linocut"`
+                    VectorIllustrationLinocut,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl BaseStyle {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "any",
+                        "realistic_image",
+                        "digital_illustration",
+                        "vector_illustration",
+                        "realistic_image/b_and_w",
+                        "realistic_image/hard_flash",
+                        "realistic_image/hdr",
+                        "realistic_image/natural_light",
+                        "realistic_image/studio_portrait",
+                        "realistic_image/enterprise",
+                        "realistic_image/motion_blur",
+                        "realistic_image/evening_light",
+                        "realistic_image/faded_nostalgia",
+                        "realistic_image/forest_life",
+                        "realistic_image/mystic_naturalism",
+                        "realistic_image/natural_tones",
+                        "realistic_image/organic_calm",
+                        "realistic_image/real_life_glow",
+                        "realistic_image/retro_realism",
+                        "realistic_image/retro_snapshot",
+                        "realistic_image/urban_drama",
+                        "realistic_image/village_realism",
+                        "realistic_image/warm_folk",
+                        "digital_illustration/pixel_art",
+                        "digital_illustration/hand_drawn",
+                        "digital_illustration/grain",
+                        "digital_illustration/infantile_sketch",
+                        "digital_illustration/2d_art_poster",
+                        "digital_illustration/handmade_3d",
+                        "digital_illustration/hand_drawn_outline",
+                        "digital_illustration/engraving_color",
+                        "digital_illustration/2d_art_poster_2",
+                        "digital_illustration/antiquarian",
+                        "digital_illustration/bold_fantasy",
+                        "digital_illustration/child_book",
+                        "digital_illustration/child_books",
+                        "digital_illustration/cover",
+                        "digital_illustration/crosshatch",
+                        "digital_illustration/digital_engraving",
+                        "digital_illustration/expressionism",
+                        "digital_illustration/freehand_details",
+                        "digital_illustration/grain_20",
+                        "digital_illustration/graphic_intensity",
+                        "digital_illustration/hard_comics",
+                        "digital_illustration/long_shadow",
+                        "digital_illustration/modern_folk",
+                        "digital_illustration/multicolor",
+                        "digital_illustration/neon_calm",
+                        "digital_illustration/noir",
+                        "digital_illustration/nostalgic_pastel",
+                        "digital_illustration/outline_details",
+                        "digital_illustration/pastel_gradient",
+                        "digital_illustration/pastel_sketch",
+                        "digital_illustration/pop_art",
+                        "digital_illustration/pop_renaissance",
+                        "digital_illustration/street_art",
+                        "digital_illustration/tablet_sketch",
+                        "digital_illustration/urban_glow",
+                        "digital_illustration/urban_sketching",
+                        "digital_illustration/vanilla_dreams",
+                        "digital_illustration/young_adult_book",
+                        "digital_illustration/young_adult_book_2",
+                        "vector_illustration/bold_stroke",
+                        "vector_illustration/chemistry",
+                        "vector_illustration/colored_stencil",
+                        "vector_illustration/contour_pop_art",
+                        "vector_illustration/cosmics",
+                        "vector_illustration/cutout",
+                        "vector_illustration/depressive",
+                        "vector_illustration/editorial",
+                        "vector_illustration/emotional_flat",
+                        "vector_illustration/infographical",
+                        "vector_illustration/marker_outline",
+                        "vector_illustration/mosaic",
+                        "vector_illustration/naivector",
+                        "vector_illustration/roundish_flat",
+                        "vector_illustration/segmented_colors",
+                        "vector_illustration/sharp_contrast",
+                        "vector_illustration/thin",
+                        "vector_illustration/vector_photo",
+                        "vector_illustration/vivid_shapes",
+                        "vector_illustration/engraving",
+                        "vector_illustration/line_art",
+                        "vector_illustration/line_circuit",
+                        "vector_illustration/linocut",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Any => "any",
+                            Self::RealisticImage => "realistic_image",
+                            Self::DigitalIllustration => "digital_illustration",
+                            Self::VectorIllustration => "vector_illustration",
+                            Self::RealisticImageBAndW => "realistic_image/b_and_w",
+                            Self::RealisticImageHardFlash => "realistic_image/hard_flash",
+                            Self::RealisticImageHdr => "realistic_image/hdr",
+                            Self::RealisticImageNaturalLight => "realistic_image/natural_light",
+                            Self::RealisticImageStudioPortrait => "realistic_image/studio_portrait",
+                            Self::RealisticImageEnterprise => "realistic_image/enterprise",
+                            Self::RealisticImageMotionBlur => "realistic_image/motion_blur",
+                            Self::RealisticImageEveningLight => "realistic_image/evening_light",
+                            Self::RealisticImageFadedNostalgia => "realistic_image/faded_nostalgia",
+                            Self::RealisticImageForestLife => "realistic_image/forest_life",
+                            Self::RealisticImageMysticNaturalism => "realistic_image/mystic_naturalism",
+                            Self::RealisticImageNaturalTones => "realistic_image/natural_tones",
+                            Self::RealisticImageOrganicCalm => "realistic_image/organic_calm",
+                            Self::RealisticImageRealLifeGlow => "realistic_image/real_life_glow",
+                            Self::RealisticImageRetroRealism => "realistic_image/retro_realism",
+                            Self::RealisticImageRetroSnapshot => "realistic_image/retro_snapshot",
+                            Self::RealisticImageUrbanDrama => "realistic_image/urban_drama",
+                            Self::RealisticImageVillageRealism => "realistic_image/village_realism",
+                            Self::RealisticImageWarmFolk => "realistic_image/warm_folk",
+                            Self::DigitalIllustrationPixelArt => "digital_illustration/pixel_art",
+                            Self::DigitalIllustrationHandDrawn => "digital_illustration/hand_drawn",
+                            Self::DigitalIllustrationGrain => "digital_illustration/grain",
+                            Self::DigitalIllustrationInfantileSketch => {
+                                "digital_illustration/infantile_sketch"
+                            }
+                            Self::DigitalIllustration2dArtPoster => "digital_illustration/2d_art_poster",
+                            Self::DigitalIllustrationHandmade3d => "digital_illustration/handmade_3d",
+                            Self::DigitalIllustrationHandDrawnOutline => {
+                                "digital_illustration/hand_drawn_outline"
+                            }
+                            Self::DigitalIllustrationEngravingColor => {
+                                "digital_illustration/engraving_color"
+                            }
+                            Self::DigitalIllustration2dArtPoster2 => {
+                                "digital_illustration/2d_art_poster_2"
+                            }
+                            Self::DigitalIllustrationAntiquarian => "digital_illustration/antiquarian",
+                            Self::DigitalIllustrationBoldFantasy => "digital_illustration/bold_fantasy",
+                            Self::DigitalIllustrationChildBook => "digital_illustration/child_book",
+                            Self::DigitalIllustrationChildBooks => "digital_illustration/child_books",
+                            Self::DigitalIllustrationCover => "digital_illustration/cover",
+                            Self::DigitalIllustrationCrosshatch => "digital_illustration/crosshatch",
+                            Self::DigitalIllustrationDigitalEngraving => {
+                                "digital_illustration/digital_engraving"
+                            }
+                            Self::DigitalIllustrationExpressionism => {
+                                "digital_illustration/expressionism"
+                            }
+                            Self::DigitalIllustrationFreehandDetails => {
+                                "digital_illustration/freehand_details"
+                            }
+                            Self::DigitalIllustrationGrain20 => "digital_illustration/grain_20",
+                            Self::DigitalIllustrationGraphicIntensity => {
+                                "digital_illustration/graphic_intensity"
+                            }
+                            Self::DigitalIllustrationHardComics => "digital_illustration/hard_comics",
+                            Self::DigitalIllustrationLongShadow => "digital_illustration/long_shadow",
+                            Self::DigitalIllustrationModernFolk => "digital_illustration/modern_folk",
+                            Self::DigitalIllustrationMulticolor => "digital_illustration/multicolor",
+                            Self::DigitalIllustrationNeonCalm => "digital_illustration/neon_calm",
+                            Self::DigitalIllustrationNoir => "digital_illustration/noir",
+                            Self::DigitalIllustrationNostalgicPastel => {
+                                "digital_illustration/nostalgic_pastel"
+                            }
+                            Self::DigitalIllustrationOutlineDetails => {
+                                "digital_illustration/outline_details"
+                            }
+                            Self::DigitalIllustrationPastelGradient => {
+                                "digital_illustration/pastel_gradient"
+                            }
+                            Self::DigitalIllustrationPastelSketch => "digital_illustration/pastel_sketch",
+                            Self::DigitalIllustrationPopArt => "digital_illustration/pop_art",
+                            Self::DigitalIllustrationPopRenaissance => {
+                                "digital_illustration/pop_renaissance"
+                            }
+                            Self::DigitalIllustrationStreetArt => "digital_illustration/street_art",
+                            Self::DigitalIllustrationTabletSketch => "digital_illustration/tablet_sketch",
+                            Self::DigitalIllustrationUrbanGlow => "digital_illustration/urban_glow",
+                            Self::DigitalIllustrationUrbanSketching => {
+                                "digital_illustration/urban_sketching"
+                            }
+                            Self::DigitalIllustrationVanillaDreams => {
+                                "digital_illustration/vanilla_dreams"
+                            }
+                            Self::DigitalIllustrationYoungAdultBook => {
+                                "digital_illustration/young_adult_book"
+                            }
+                            Self::DigitalIllustrationYoungAdultBook2 => {
+                                "digital_illustration/young_adult_book_2"
+                            }
+                            Self::VectorIllustrationBoldStroke => "vector_illustration/bold_stroke",
+                            Self::VectorIllustrationChemistry => "vector_illustration/chemistry",
+                            Self::VectorIllustrationColoredStencil => {
+                                "vector_illustration/colored_stencil"
+                            }
+                            Self::VectorIllustrationContourPopArt => {
+                                "vector_illustration/contour_pop_art"
+                            }
+                            Self::VectorIllustrationCosmics => "vector_illustration/cosmics",
+                            Self::VectorIllustrationCutout => "vector_illustration/cutout",
+                            Self::VectorIllustrationDepressive => "vector_illustration/depressive",
+                            Self::VectorIllustrationEditorial => "vector_illustration/editorial",
+                            Self::VectorIllustrationEmotionalFlat => "vector_illustration/emotional_flat",
+                            Self::VectorIllustrationInfographical => "vector_illustration/infographical",
+                            Self::VectorIllustrationMarkerOutline => "vector_illustration/marker_outline",
+                            Self::VectorIllustrationMosaic => "vector_illustration/mosaic",
+                            Self::VectorIllustrationNaivector => "vector_illustration/naivector",
+                            Self::VectorIllustrationRoundishFlat => "vector_illustration/roundish_flat",
+                            Self::VectorIllustrationSegmentedColors => {
+                                "vector_illustration/segmented_colors"
+                            }
+                            Self::VectorIllustrationSharpContrast => "vector_illustration/sharp_contrast",
+                            Self::VectorIllustrationThin => "vector_illustration/thin",
+                            Self::VectorIllustrationVectorPhoto => "vector_illustration/vector_photo",
+                            Self::VectorIllustrationVividShapes => "vector_illustration/vivid_shapes",
+                            Self::VectorIllustrationEngraving => "vector_illustration/engraving",
+                            Self::VectorIllustrationLineArt => "vector_illustration/line_art",
+                            Self::VectorIllustrationLineCircuit => "vector_illustration/line_circuit",
+                            Self::VectorIllustrationLinocut => "vector_illustration/linocut",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "any" => Self::Any,
+                            "realistic_image" => Self::RealisticImage,
+                            "digital_illustration" => Self::DigitalIllustration,
+                            "vector_illustration" => Self::VectorIllustration,
+                            "realistic_image/b_and_w" => Self::RealisticImageBAndW,
+                            "realistic_image/hard_flash" => Self::RealisticImageHardFlash,
+                            "realistic_image/hdr" => Self::RealisticImageHdr,
+                            "realistic_image/natural_light" => Self::RealisticImageNaturalLight,
+                            "realistic_image/studio_portrait" => Self::RealisticImageStudioPortrait,
+                            "realistic_image/enterprise" => Self::RealisticImageEnterprise,
+                            "realistic_image/motion_blur" => Self::RealisticImageMotionBlur,
+                            "realistic_image/evening_light" => Self::RealisticImageEveningLight,
+                            "realistic_image/faded_nostalgia" => Self::RealisticImageFadedNostalgia,
+                            "realistic_image/forest_life" => Self::RealisticImageForestLife,
+                            "realistic_image/mystic_naturalism" => Self::RealisticImageMysticNaturalism,
+                            "realistic_image/natural_tones" => Self::RealisticImageNaturalTones,
+                            "realistic_image/organic_calm" => Self::RealisticImageOrganicCalm,
+                            "realistic_image/real_life_glow" => Self::RealisticImageRealLifeGlow,
+                            "realistic_image/retro_realism" => Self::RealisticImageRetroRealism,
+                            "realistic_image/retro_snapshot" => Self::RealisticImageRetroSnapshot,
+                            "realistic_image/urban_drama" => Self::RealisticImageUrbanDrama,
+                            "realistic_image/village_realism" => Self::RealisticImageVillageRealism,
+                            "realistic_image/warm_folk" => Self::RealisticImageWarmFolk,
+                            "digital_illustration/pixel_art" => Self::DigitalIllustrationPixelArt,
+                            "digital_illustration/hand_drawn" => Self::DigitalIllustrationHandDrawn,
+                            "digital_illustration/grain" => Self::DigitalIllustrationGrain,
+                            "digital_illustration/infantile_sketch" => {
+                                Self::DigitalIllustrationInfantileSketch
+                            }
+                            "digital_illustration/2d_art_poster" => Self::DigitalIllustration2dArtPoster,
+                            "digital_illustration/handmade_3d" => Self::DigitalIllustrationHandmade3d,
+                            "digital_illustration/hand_drawn_outline" => {
+                                Self::DigitalIllustrationHandDrawnOutline
+                            }
+                            "digital_illustration/engraving_color" => {
+                                Self::DigitalIllustrationEngravingColor
+                            }
+                            "digital_illustration/2d_art_poster_2" => {
+                                Self::DigitalIllustration2dArtPoster2
+                            }
+                            "digital_illustration/antiquarian" => Self::DigitalIllustrationAntiquarian,
+                            "digital_illustration/bold_fantasy" => Self::DigitalIllustrationBoldFantasy,
+                            "digital_illustration/child_book" => Self::DigitalIllustrationChildBook,
+                            "digital_illustration/child_books" => Self::DigitalIllustrationChildBooks,
+                            "digital_illustration/cover" => Self::DigitalIllustrationCover,
+                            "digital_illustration/crosshatch" => Self::DigitalIllustrationCrosshatch,
+                            "digital_illustration/digital_engraving" => {
+                                Self::DigitalIllustrationDigitalEngraving
+                            }
+                            "digital_illustration/expressionism" => {
+                                Self::DigitalIllustrationExpressionism
+                            }
+                            "digital_illustration/freehand_details" => {
+                                Self::DigitalIllustrationFreehandDetails
+                            }
+                            "digital_illustration/grain_20" => Self::DigitalIllustrationGrain20,
+                            "digital_illustration/graphic_intensity" => {
+                                Self::DigitalIllustrationGraphicIntensity
+                            }
+                            "digital_illustration/hard_comics" => Self::DigitalIllustrationHardComics,
+                            "digital_illustration/long_shadow" => Self::DigitalIllustrationLongShadow,
+                            "digital_illustration/modern_folk" => Self::DigitalIllustrationModernFolk,
+                            "digital_illustration/multicolor" => Self::DigitalIllustrationMulticolor,
+                            "digital_illustration/neon_calm" => Self::DigitalIllustrationNeonCalm,
+                            "digital_illustration/noir" => Self::DigitalIllustrationNoir,
+                            "digital_illustration/nostalgic_pastel" => {
+                                Self::DigitalIllustrationNostalgicPastel
+                            }
+                            "digital_illustration/outline_details" => {
+                                Self::DigitalIllustrationOutlineDetails
+                            }
+                            "digital_illustration/pastel_gradient" => {
+                                Self::DigitalIllustrationPastelGradient
+                            }
+                            "digital_illustration/pastel_sketch" => Self::DigitalIllustrationPastelSketch,
+                            "digital_illustration/pop_art" => Self::DigitalIllustrationPopArt,
+                            "digital_illustration/pop_renaissance" => {
+                                Self::DigitalIllustrationPopRenaissance
+                            }
+                            "digital_illustration/street_art" => Self::DigitalIllustrationStreetArt,
+                            "digital_illustration/tablet_sketch" => Self::DigitalIllustrationTabletSketch,
+                            "digital_illustration/urban_glow" => Self::DigitalIllustrationUrbanGlow,
+                            "digital_illustration/urban_sketching" => {
+                                Self::DigitalIllustrationUrbanSketching
+                            }
+                            "digital_illustration/vanilla_dreams" => {
+                                Self::DigitalIllustrationVanillaDreams
+                            }
+                            "digital_illustration/young_adult_book" => {
+                                Self::DigitalIllustrationYoungAdultBook
+                            }
+                            "digital_illustration/young_adult_book_2" => {
+                                Self::DigitalIllustrationYoungAdultBook2
+                            }
+                            "vector_illustration/bold_stroke" => Self::VectorIllustrationBoldStroke,
+                            "vector_illustration/chemistry" => Self::VectorIllustrationChemistry,
+                            "vector_illustration/colored_stencil" => {
+                                Self::VectorIllustrationColoredStencil
+                            }
+                            "vector_illustration/contour_pop_art" => {
+                                Self::VectorIllustrationContourPopArt
+                            }
+                            "vector_illustration/cosmics" => Self::VectorIllustrationCosmics,
+                            "vector_illustration/cutout" => Self::VectorIllustrationCutout,
+                            "vector_illustration/depressive" => Self::VectorIllustrationDepressive,
+                            "vector_illustration/editorial" => Self::VectorIllustrationEditorial,
+                            "vector_illustration/emotional_flat" => Self::VectorIllustrationEmotionalFlat,
+                            "vector_illustration/infographical" => Self::VectorIllustrationInfographical,
+                            "vector_illustration/marker_outline" => Self::VectorIllustrationMarkerOutline,
+                            "vector_illustration/mosaic" => Self::VectorIllustrationMosaic,
+                            "vector_illustration/naivector" => Self::VectorIllustrationNaivector,
+                            "vector_illustration/roundish_flat" => Self::VectorIllustrationRoundishFlat,
+                            "vector_illustration/segmented_colors" => {
+                                Self::VectorIllustrationSegmentedColors
+                            }
+                            "vector_illustration/sharp_contrast" => Self::VectorIllustrationSharpContrast,
+                            "vector_illustration/thin" => Self::VectorIllustrationThin,
+                            "vector_illustration/vector_photo" => Self::VectorIllustrationVectorPhoto,
+                            "vector_illustration/vivid_shapes" => Self::VectorIllustrationVividShapes,
+                            "vector_illustration/engraving" => Self::VectorIllustrationEngraving,
+                            "vector_illustration/line_art" => Self::VectorIllustrationLineArt,
+                            "vector_illustration/line_circuit" => Self::VectorIllustrationLineCircuit,
+                            "vector_illustration/linocut" => Self::VectorIllustrationLinocut,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for BaseStyle {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("BaseStyle", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for BaseStyle {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for BaseStyle {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for BaseStyle {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for BaseStyle {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `BaseStyle` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for BaseStyle {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `RecraftV3CreateStyleOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct RecraftV3CreateStyleOutput {
+                    /// The `style_id` field.
+                    ///
+                    /// Limits: format `uuid4`.
+                    pub style_id: String,
+                }
+                impl __fal::serde::Serialize for RecraftV3CreateStyleOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("style_id", &self.style_id)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for RecraftV3CreateStyleOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = RecraftV3CreateStyleOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `RecraftV3CreateStyleOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<RecraftV3CreateStyleOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["style_id"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(RecraftV3CreateStyleOutput {
+                                    style_id: __fal::required(f0, "style_id")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `BaseStyle` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum BaseStyleabfcbfa0 {
-        /// `"any"`
-        Any,
-        /// `"realistic_image"`
-        RealisticImage,
-        /// `"digital_illustration"`
-        DigitalIllustration,
-        /// `"vector_illustration"`
-        VectorIllustration,
-        /// `"realistic_image/b_and_w"`
-        RealisticImageBAndW,
-        /// `"realistic_image/hard_flash"`
-        RealisticImageHardFlash,
-        /// `"realistic_image/hdr"`
-        RealisticImageHdr,
-        /// `"realistic_image/natural_light"`
-        RealisticImageNaturalLight,
-        /// `"realistic_image/studio_portrait"`
-        RealisticImageStudioPortrait,
-        /// `"realistic_image/enterprise"`
-        RealisticImageEnterprise,
-        /// `"realistic_image/motion_blur"`
-        RealisticImageMotionBlur,
-        /// `"realistic_image/evening_light"`
-        RealisticImageEveningLight,
-        /// `"realistic_image/faded_nostalgia"`
-        RealisticImageFadedNostalgia,
-        /// `"realistic_image/forest_life"`
-        RealisticImageForestLife,
-        /// `"realistic_image/mystic_naturalism"`
-        RealisticImageMysticNaturalism,
-        /// `"realistic_image/natural_tones"`
-        RealisticImageNaturalTones,
-        /// `"realistic_image/organic_calm"`
-        RealisticImageOrganicCalm,
-        /// `"realistic_image/real_life_glow"`
-        RealisticImageRealLifeGlow,
-        /// `"realistic_image/retro_realism"`
-        RealisticImageRetroRealism,
-        /// `"realistic_image/retro_snapshot"`
-        RealisticImageRetroSnapshot,
-        /// `"realistic_image/urban_drama"`
-        RealisticImageUrbanDrama,
-        /// `"realistic_image/village_realism"`
-        RealisticImageVillageRealism,
-        /// `"realistic_image/warm_folk"`
-        RealisticImageWarmFolk,
-        /// `"digital_illustration/pixel_art"`
-        DigitalIllustrationPixelArt,
-        /// `"digital_illustration/hand_drawn"`
-        DigitalIllustrationHandDrawn,
-        /// `"digital_illustration/grain"`
-        DigitalIllustrationGrain,
-        /// `"digital_illustration/infantile_sketch"`
-        DigitalIllustrationInfantileSketch,
-        /// `"digital_illustration/2d_art_poster"`
-        DigitalIllustration2dArtPoster,
-        /// `"digital_illustration/handmade_3d"`
-        DigitalIllustrationHandmade3d,
-        /// `"digital_illustration/hand_drawn_outline"`
-        DigitalIllustrationHandDrawnOutline,
-        /// `"digital_illustration/engraving_color"`
-        DigitalIllustrationEngravingColor,
-        /// `"digital_illustration/2d_art_poster_2"`
-        DigitalIllustration2dArtPoster2,
-        /// `"digital_illustration/antiquarian"`
-        DigitalIllustrationAntiquarian,
-        /// `"digital_illustration/bold_fantasy"`
-        DigitalIllustrationBoldFantasy,
-        /// `"digital_illustration/child_book"`
-        DigitalIllustrationChildBook,
-        /// `"digital_illustration/child_books"`
-        DigitalIllustrationChildBooks,
-        /// `"digital_illustration/cover"`
-        DigitalIllustrationCover,
-        /// `"digital_illustration/crosshatch"`
-        DigitalIllustrationCrosshatch,
-        /// `"digital_illustration/digital_engraving"`
-        DigitalIllustrationDigitalEngraving,
-        /// `"digital_illustration/expressionism"`
-        DigitalIllustrationExpressionism,
-        /// `"digital_illustration/freehand_details"`
-        DigitalIllustrationFreehandDetails,
-        /// `"digital_illustration/grain_20"`
-        DigitalIllustrationGrain20,
-        /// `"digital_illustration/graphic_intensity"`
-        DigitalIllustrationGraphicIntensity,
-        /// `"digital_illustration/hard_comics"`
-        DigitalIllustrationHardComics,
-        /// `"digital_illustration/long_shadow"`
-        DigitalIllustrationLongShadow,
-        /// `"digital_illustration/modern_folk"`
-        DigitalIllustrationModernFolk,
-        /// `"digital_illustration/multicolor"`
-        DigitalIllustrationMulticolor,
-        /// `"digital_illustration/neon_calm"`
-        DigitalIllustrationNeonCalm,
-        /// `"digital_illustration/noir"`
-        DigitalIllustrationNoir,
-        /// `"digital_illustration/nostalgic_pastel"`
-        DigitalIllustrationNostalgicPastel,
-        /// `"digital_illustration/outline_details"`
-        DigitalIllustrationOutlineDetails,
-        /// `"digital_illustration/pastel_gradient"`
-        DigitalIllustrationPastelGradient,
-        /// `"digital_illustration/pastel_sketch"`
-        DigitalIllustrationPastelSketch,
-        /// `"digital_illustration/pop_art"`
-        DigitalIllustrationPopArt,
-        /// `"digital_illustration/pop_renaissance"`
-        DigitalIllustrationPopRenaissance,
-        /// `"digital_illustration/street_art"`
-        DigitalIllustrationStreetArt,
-        /// `"digital_illustration/tablet_sketch"`
-        DigitalIllustrationTabletSketch,
-        /// `"digital_illustration/urban_glow"`
-        DigitalIllustrationUrbanGlow,
-        /// `"digital_illustration/urban_sketching"`
-        DigitalIllustrationUrbanSketching,
-        /// `"digital_illustration/vanilla_dreams"`
-        DigitalIllustrationVanillaDreams,
-        /// `"digital_illustration/young_adult_book"`
-        DigitalIllustrationYoungAdultBook,
-        /// `"digital_illustration/young_adult_book_2"`
-        DigitalIllustrationYoungAdultBook2,
-        /// `"vector_illustration/bold_stroke"`
-        VectorIllustrationBoldStroke,
-        /// `"vector_illustration/chemistry"`
-        VectorIllustrationChemistry,
-        /// `"vector_illustration/colored_stencil"`
-        VectorIllustrationColoredStencil,
-        /// `"vector_illustration/contour_pop_art"`
-        VectorIllustrationContourPopArt,
-        /// `"vector_illustration/cosmics"`
-        VectorIllustrationCosmics,
-        /// `"vector_illustration/cutout"`
-        VectorIllustrationCutout,
-        /// `"vector_illustration/depressive"`
-        VectorIllustrationDepressive,
-        /// `"vector_illustration/editorial"`
-        VectorIllustrationEditorial,
-        /// `"vector_illustration/emotional_flat"`
-        VectorIllustrationEmotionalFlat,
-        /// `"vector_illustration/infographical"`
-        VectorIllustrationInfographical,
-        /// `"vector_illustration/marker_outline"`
-        VectorIllustrationMarkerOutline,
-        /// `"vector_illustration/mosaic"`
-        VectorIllustrationMosaic,
-        /// `"vector_illustration/naivector"`
-        VectorIllustrationNaivector,
-        /// `"vector_illustration/roundish_flat"`
-        VectorIllustrationRoundishFlat,
-        /// `"vector_illustration/segmented_colors"`
-        VectorIllustrationSegmentedColors,
-        /// `"vector_illustration/sharp_contrast"`
-        VectorIllustrationSharpContrast,
-        /// `"vector_illustration/thin"`
-        VectorIllustrationThin,
-        /// `"vector_illustration/vector_photo"`
-        VectorIllustrationVectorPhoto,
-        /// `"vector_illustration/vivid_shapes"`
-        VectorIllustrationVividShapes,
-        /// `"vector_illustration/engraving"`
-        VectorIllustrationEngraving,
-        /// `"vector_illustration/line_art"`
-        VectorIllustrationLineArt,
-        /// `"vector_illustration/line_circuit"`
-        VectorIllustrationLineCircuit,
-        /// `"vector_illustration/linocut"`
-        VectorIllustrationLinocut,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl BaseStyleabfcbfa0 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Any => "any",
-                Self::RealisticImage => "realistic_image",
-                Self::DigitalIllustration => "digital_illustration",
-                Self::VectorIllustration => "vector_illustration",
-                Self::RealisticImageBAndW => "realistic_image/b_and_w",
-                Self::RealisticImageHardFlash => "realistic_image/hard_flash",
-                Self::RealisticImageHdr => "realistic_image/hdr",
-                Self::RealisticImageNaturalLight => "realistic_image/natural_light",
-                Self::RealisticImageStudioPortrait => "realistic_image/studio_portrait",
-                Self::RealisticImageEnterprise => "realistic_image/enterprise",
-                Self::RealisticImageMotionBlur => "realistic_image/motion_blur",
-                Self::RealisticImageEveningLight => "realistic_image/evening_light",
-                Self::RealisticImageFadedNostalgia => "realistic_image/faded_nostalgia",
-                Self::RealisticImageForestLife => "realistic_image/forest_life",
-                Self::RealisticImageMysticNaturalism => "realistic_image/mystic_naturalism",
-                Self::RealisticImageNaturalTones => "realistic_image/natural_tones",
-                Self::RealisticImageOrganicCalm => "realistic_image/organic_calm",
-                Self::RealisticImageRealLifeGlow => "realistic_image/real_life_glow",
-                Self::RealisticImageRetroRealism => "realistic_image/retro_realism",
-                Self::RealisticImageRetroSnapshot => "realistic_image/retro_snapshot",
-                Self::RealisticImageUrbanDrama => "realistic_image/urban_drama",
-                Self::RealisticImageVillageRealism => "realistic_image/village_realism",
-                Self::RealisticImageWarmFolk => "realistic_image/warm_folk",
-                Self::DigitalIllustrationPixelArt => "digital_illustration/pixel_art",
-                Self::DigitalIllustrationHandDrawn => "digital_illustration/hand_drawn",
-                Self::DigitalIllustrationGrain => "digital_illustration/grain",
-                Self::DigitalIllustrationInfantileSketch => {
-                    "digital_illustration/infantile_sketch"
-                }
-                Self::DigitalIllustration2dArtPoster => "digital_illustration/2d_art_poster",
-                Self::DigitalIllustrationHandmade3d => "digital_illustration/handmade_3d",
-                Self::DigitalIllustrationHandDrawnOutline => {
-                    "digital_illustration/hand_drawn_outline"
-                }
-                Self::DigitalIllustrationEngravingColor => {
-                    "digital_illustration/engraving_color"
-                }
-                Self::DigitalIllustration2dArtPoster2 => {
-                    "digital_illustration/2d_art_poster_2"
-                }
-                Self::DigitalIllustrationAntiquarian => "digital_illustration/antiquarian",
-                Self::DigitalIllustrationBoldFantasy => "digital_illustration/bold_fantasy",
-                Self::DigitalIllustrationChildBook => "digital_illustration/child_book",
-                Self::DigitalIllustrationChildBooks => "digital_illustration/child_books",
-                Self::DigitalIllustrationCover => "digital_illustration/cover",
-                Self::DigitalIllustrationCrosshatch => "digital_illustration/crosshatch",
-                Self::DigitalIllustrationDigitalEngraving => {
-                    "digital_illustration/digital_engraving"
-                }
-                Self::DigitalIllustrationExpressionism => {
-                    "digital_illustration/expressionism"
-                }
-                Self::DigitalIllustrationFreehandDetails => {
-                    "digital_illustration/freehand_details"
-                }
-                Self::DigitalIllustrationGrain20 => "digital_illustration/grain_20",
-                Self::DigitalIllustrationGraphicIntensity => {
-                    "digital_illustration/graphic_intensity"
-                }
-                Self::DigitalIllustrationHardComics => "digital_illustration/hard_comics",
-                Self::DigitalIllustrationLongShadow => "digital_illustration/long_shadow",
-                Self::DigitalIllustrationModernFolk => "digital_illustration/modern_folk",
-                Self::DigitalIllustrationMulticolor => "digital_illustration/multicolor",
-                Self::DigitalIllustrationNeonCalm => "digital_illustration/neon_calm",
-                Self::DigitalIllustrationNoir => "digital_illustration/noir",
-                Self::DigitalIllustrationNostalgicPastel => {
-                    "digital_illustration/nostalgic_pastel"
-                }
-                Self::DigitalIllustrationOutlineDetails => {
-                    "digital_illustration/outline_details"
-                }
-                Self::DigitalIllustrationPastelGradient => {
-                    "digital_illustration/pastel_gradient"
-                }
-                Self::DigitalIllustrationPastelSketch => "digital_illustration/pastel_sketch",
-                Self::DigitalIllustrationPopArt => "digital_illustration/pop_art",
-                Self::DigitalIllustrationPopRenaissance => {
-                    "digital_illustration/pop_renaissance"
-                }
-                Self::DigitalIllustrationStreetArt => "digital_illustration/street_art",
-                Self::DigitalIllustrationTabletSketch => "digital_illustration/tablet_sketch",
-                Self::DigitalIllustrationUrbanGlow => "digital_illustration/urban_glow",
-                Self::DigitalIllustrationUrbanSketching => {
-                    "digital_illustration/urban_sketching"
-                }
-                Self::DigitalIllustrationVanillaDreams => {
-                    "digital_illustration/vanilla_dreams"
-                }
-                Self::DigitalIllustrationYoungAdultBook => {
-                    "digital_illustration/young_adult_book"
-                }
-                Self::DigitalIllustrationYoungAdultBook2 => {
-                    "digital_illustration/young_adult_book_2"
-                }
-                Self::VectorIllustrationBoldStroke => "vector_illustration/bold_stroke",
-                Self::VectorIllustrationChemistry => "vector_illustration/chemistry",
-                Self::VectorIllustrationColoredStencil => {
-                    "vector_illustration/colored_stencil"
-                }
-                Self::VectorIllustrationContourPopArt => {
-                    "vector_illustration/contour_pop_art"
-                }
-                Self::VectorIllustrationCosmics => "vector_illustration/cosmics",
-                Self::VectorIllustrationCutout => "vector_illustration/cutout",
-                Self::VectorIllustrationDepressive => "vector_illustration/depressive",
-                Self::VectorIllustrationEditorial => "vector_illustration/editorial",
-                Self::VectorIllustrationEmotionalFlat => "vector_illustration/emotional_flat",
-                Self::VectorIllustrationInfographical => "vector_illustration/infographical",
-                Self::VectorIllustrationMarkerOutline => "vector_illustration/marker_outline",
-                Self::VectorIllustrationMosaic => "vector_illustration/mosaic",
-                Self::VectorIllustrationNaivector => "vector_illustration/naivector",
-                Self::VectorIllustrationRoundishFlat => "vector_illustration/roundish_flat",
-                Self::VectorIllustrationSegmentedColors => {
-                    "vector_illustration/segmented_colors"
-                }
-                Self::VectorIllustrationSharpContrast => "vector_illustration/sharp_contrast",
-                Self::VectorIllustrationThin => "vector_illustration/thin",
-                Self::VectorIllustrationVectorPhoto => "vector_illustration/vector_photo",
-                Self::VectorIllustrationVividShapes => "vector_illustration/vivid_shapes",
-                Self::VectorIllustrationEngraving => "vector_illustration/engraving",
-                Self::VectorIllustrationLineArt => "vector_illustration/line_art",
-                Self::VectorIllustrationLineCircuit => "vector_illustration/line_circuit",
-                Self::VectorIllustrationLinocut => "vector_illustration/linocut",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for BaseStyleabfcbfa0 {
-        fn from(value: &str) -> Self {
-            match value {
-                "any" => Self::Any,
-                "realistic_image" => Self::RealisticImage,
-                "digital_illustration" => Self::DigitalIllustration,
-                "vector_illustration" => Self::VectorIllustration,
-                "realistic_image/b_and_w" => Self::RealisticImageBAndW,
-                "realistic_image/hard_flash" => Self::RealisticImageHardFlash,
-                "realistic_image/hdr" => Self::RealisticImageHdr,
-                "realistic_image/natural_light" => Self::RealisticImageNaturalLight,
-                "realistic_image/studio_portrait" => Self::RealisticImageStudioPortrait,
-                "realistic_image/enterprise" => Self::RealisticImageEnterprise,
-                "realistic_image/motion_blur" => Self::RealisticImageMotionBlur,
-                "realistic_image/evening_light" => Self::RealisticImageEveningLight,
-                "realistic_image/faded_nostalgia" => Self::RealisticImageFadedNostalgia,
-                "realistic_image/forest_life" => Self::RealisticImageForestLife,
-                "realistic_image/mystic_naturalism" => Self::RealisticImageMysticNaturalism,
-                "realistic_image/natural_tones" => Self::RealisticImageNaturalTones,
-                "realistic_image/organic_calm" => Self::RealisticImageOrganicCalm,
-                "realistic_image/real_life_glow" => Self::RealisticImageRealLifeGlow,
-                "realistic_image/retro_realism" => Self::RealisticImageRetroRealism,
-                "realistic_image/retro_snapshot" => Self::RealisticImageRetroSnapshot,
-                "realistic_image/urban_drama" => Self::RealisticImageUrbanDrama,
-                "realistic_image/village_realism" => Self::RealisticImageVillageRealism,
-                "realistic_image/warm_folk" => Self::RealisticImageWarmFolk,
-                "digital_illustration/pixel_art" => Self::DigitalIllustrationPixelArt,
-                "digital_illustration/hand_drawn" => Self::DigitalIllustrationHandDrawn,
-                "digital_illustration/grain" => Self::DigitalIllustrationGrain,
-                "digital_illustration/infantile_sketch" => {
-                    Self::DigitalIllustrationInfantileSketch
-                }
-                "digital_illustration/2d_art_poster" => Self::DigitalIllustration2dArtPoster,
-                "digital_illustration/handmade_3d" => Self::DigitalIllustrationHandmade3d,
-                "digital_illustration/hand_drawn_outline" => {
-                    Self::DigitalIllustrationHandDrawnOutline
-                }
-                "digital_illustration/engraving_color" => {
-                    Self::DigitalIllustrationEngravingColor
-                }
-                "digital_illustration/2d_art_poster_2" => {
-                    Self::DigitalIllustration2dArtPoster2
-                }
-                "digital_illustration/antiquarian" => Self::DigitalIllustrationAntiquarian,
-                "digital_illustration/bold_fantasy" => Self::DigitalIllustrationBoldFantasy,
-                "digital_illustration/child_book" => Self::DigitalIllustrationChildBook,
-                "digital_illustration/child_books" => Self::DigitalIllustrationChildBooks,
-                "digital_illustration/cover" => Self::DigitalIllustrationCover,
-                "digital_illustration/crosshatch" => Self::DigitalIllustrationCrosshatch,
-                "digital_illustration/digital_engraving" => {
-                    Self::DigitalIllustrationDigitalEngraving
-                }
-                "digital_illustration/expressionism" => {
-                    Self::DigitalIllustrationExpressionism
-                }
-                "digital_illustration/freehand_details" => {
-                    Self::DigitalIllustrationFreehandDetails
-                }
-                "digital_illustration/grain_20" => Self::DigitalIllustrationGrain20,
-                "digital_illustration/graphic_intensity" => {
-                    Self::DigitalIllustrationGraphicIntensity
-                }
-                "digital_illustration/hard_comics" => Self::DigitalIllustrationHardComics,
-                "digital_illustration/long_shadow" => Self::DigitalIllustrationLongShadow,
-                "digital_illustration/modern_folk" => Self::DigitalIllustrationModernFolk,
-                "digital_illustration/multicolor" => Self::DigitalIllustrationMulticolor,
-                "digital_illustration/neon_calm" => Self::DigitalIllustrationNeonCalm,
-                "digital_illustration/noir" => Self::DigitalIllustrationNoir,
-                "digital_illustration/nostalgic_pastel" => {
-                    Self::DigitalIllustrationNostalgicPastel
-                }
-                "digital_illustration/outline_details" => {
-                    Self::DigitalIllustrationOutlineDetails
-                }
-                "digital_illustration/pastel_gradient" => {
-                    Self::DigitalIllustrationPastelGradient
-                }
-                "digital_illustration/pastel_sketch" => Self::DigitalIllustrationPastelSketch,
-                "digital_illustration/pop_art" => Self::DigitalIllustrationPopArt,
-                "digital_illustration/pop_renaissance" => {
-                    Self::DigitalIllustrationPopRenaissance
-                }
-                "digital_illustration/street_art" => Self::DigitalIllustrationStreetArt,
-                "digital_illustration/tablet_sketch" => Self::DigitalIllustrationTabletSketch,
-                "digital_illustration/urban_glow" => Self::DigitalIllustrationUrbanGlow,
-                "digital_illustration/urban_sketching" => {
-                    Self::DigitalIllustrationUrbanSketching
-                }
-                "digital_illustration/vanilla_dreams" => {
-                    Self::DigitalIllustrationVanillaDreams
-                }
-                "digital_illustration/young_adult_book" => {
-                    Self::DigitalIllustrationYoungAdultBook
-                }
-                "digital_illustration/young_adult_book_2" => {
-                    Self::DigitalIllustrationYoungAdultBook2
-                }
-                "vector_illustration/bold_stroke" => Self::VectorIllustrationBoldStroke,
-                "vector_illustration/chemistry" => Self::VectorIllustrationChemistry,
-                "vector_illustration/colored_stencil" => {
-                    Self::VectorIllustrationColoredStencil
-                }
-                "vector_illustration/contour_pop_art" => {
-                    Self::VectorIllustrationContourPopArt
-                }
-                "vector_illustration/cosmics" => Self::VectorIllustrationCosmics,
-                "vector_illustration/cutout" => Self::VectorIllustrationCutout,
-                "vector_illustration/depressive" => Self::VectorIllustrationDepressive,
-                "vector_illustration/editorial" => Self::VectorIllustrationEditorial,
-                "vector_illustration/emotional_flat" => Self::VectorIllustrationEmotionalFlat,
-                "vector_illustration/infographical" => Self::VectorIllustrationInfographical,
-                "vector_illustration/marker_outline" => Self::VectorIllustrationMarkerOutline,
-                "vector_illustration/mosaic" => Self::VectorIllustrationMosaic,
-                "vector_illustration/naivector" => Self::VectorIllustrationNaivector,
-                "vector_illustration/roundish_flat" => Self::VectorIllustrationRoundishFlat,
-                "vector_illustration/segmented_colors" => {
-                    Self::VectorIllustrationSegmentedColors
-                }
-                "vector_illustration/sharp_contrast" => Self::VectorIllustrationSharpContrast,
-                "vector_illustration/thin" => Self::VectorIllustrationThin,
-                "vector_illustration/vector_photo" => Self::VectorIllustrationVectorPhoto,
-                "vector_illustration/vivid_shapes" => Self::VectorIllustrationVividShapes,
-                "vector_illustration/engraving" => Self::VectorIllustrationEngraving,
-                "vector_illustration/line_art" => Self::VectorIllustrationLineArt,
-                "vector_illustration/line_circuit" => Self::VectorIllustrationLineCircuit,
-                "vector_illustration/linocut" => Self::VectorIllustrationLinocut,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for BaseStyleabfcbfa0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BaseStyleabfcbfa0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `RecraftV3CreateStyleOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct RecraftV3CreateStyleOutpute0a2b6f2 {
-        /// The `style_id` field.
-        ///
-        /// Limits: format `uuid4`.
-        pub style_id: String,
-    }
-    impl __serde::Serialize for RecraftV3CreateStyleOutpute0a2b6f2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("style_id", &self.style_id)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for RecraftV3CreateStyleOutpute0a2b6f2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                style_id: self::required_field(&mut map, "style_id")?,
-            })
         }
     }
 }

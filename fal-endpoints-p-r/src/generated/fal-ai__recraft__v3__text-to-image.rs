@@ -9,14 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `RecraftV3TextToImageInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `RecraftV3TextToImageOutput`.
             pub mod text_to_image {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::ImageSizefaa77562 as ImageSize;
-                pub use super::super::super::super::__types::ImageSizeChoicea8e834b8 as ImageSizeChoice;
-                pub use super::super::super::super::__types::ImageSizePresete51d00e2 as ImageSizePreset;
-                pub use super::super::super::super::__types::RecraftV3TextToImageOutputd3c8db04 as RecraftV3TextToImageOutput;
-                pub use super::super::super::super::__types::RgbColor1749d3b1 as RgbColor;
-                pub use super::super::super::super::__types::Style5404519a as Style;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/recraft/v3/text-to-image`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct RecraftV3TextToImageInput {
@@ -43,19 +36,19 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `false`.
                     pub enable_safety_checker: Option<bool>,
                 }
-                impl __serde::Serialize for RecraftV3TextToImageInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for RecraftV3TextToImageInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "image_size", &self.image_size)?;
-                        __types::optional_entry(&mut map, "style", &self.style)?;
-                        __types::optional_entry(&mut map, "colors", &self.colors)?;
-                        __types::optional_entry(&mut map, "style_id", &self.style_id)?;
-                        __types::optional_entry(
+                        __fal::optional_entry(&mut map, "image_size", &self.image_size)?;
+                        __fal::optional_entry(&mut map, "style", &self.style)?;
+                        __fal::optional_entry(&mut map, "colors", &self.colors)?;
+                        __fal::optional_entry(&mut map, "style_id", &self.style_id)?;
+                        __fal::optional_entry(
                             &mut map,
                             "enable_safety_checker",
                             &self.enable_safety_checker,
@@ -63,22 +56,64 @@ pub mod fal_ai {
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for RecraftV3TextToImageInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for RecraftV3TextToImageInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            prompt: __types::required_field(&mut map, "prompt")?,
-                            image_size: __types::optional_field(&mut map, "image_size")?,
-                            style: __types::optional_field(&mut map, "style")?,
-                            colors: __types::optional_field(&mut map, "colors")?,
-                            style_id: __types::optional_field(&mut map, "style_id")?,
-                            enable_safety_checker: __types::optional_field(
-                                &mut map,
-                                "enable_safety_checker",
-                            )?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = RecraftV3TextToImageInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `RecraftV3TextToImageInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<RecraftV3TextToImageInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "prompt",
+                                                "image_size",
+                                                "style",
+                                                "colors",
+                                                "style_id",
+                                                "enable_safety_checker",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(RecraftV3TextToImageInput {
+                                    prompt: __fal::required(f0, "prompt")?,
+                                    image_size: f1,
+                                    style: f2,
+                                    colors: f3,
+                                    style_id: f4,
+                                    enable_safety_checker: f5,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl RecraftV3TextToImageInput {
@@ -125,835 +160,1040 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for RecraftV3TextToImageInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "prompt",
+                            &self.prompt,
+                            &__fal::Rules {
+                                min_length: Some(1u64),
+                                max_length: Some(1000u64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("image_size", &self.image_size, &__fal::Rules::NONE);
+                        v.field("style", &self.style, &__fal::Rules::NONE);
+                        v.field("colors", &self.colors, &__fal::Rules::NONE);
+                    }
+                }
+                impl RecraftV3TextToImageInput {
+                    /// Every rule of `fal-ai/recraft/v3/text-to-image`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for RecraftV3TextToImageInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/recraft/v3/text-to-image";
                     type Output = RecraftV3TextToImageOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        RecraftV3TextToImageInput::validate(self)
+                    }
+                }
+                /// The `ImageSize` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Default)]
+                pub struct ImageSize {
+                    /// The `width` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `512`.
+                    /// Limits: 0 < value ≤ 14142.
+                    pub width: Option<i64>,
+                    /// The `height` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `512`.
+                    /// Limits: 0 < value ≤ 14142.
+                    pub height: Option<i64>,
+                }
+                impl __fal::serde::Serialize for ImageSize {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        __fal::optional_entry(&mut map, "width", &self.width)?;
+                        __fal::optional_entry(&mut map, "height", &self.height)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ImageSize {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ImageSize;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ImageSize` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ImageSize, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["width", "height"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ImageSize { width: f0, height: f1 })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                impl ImageSize {
+                    /// An input with every field unset, so fal applies its defaults.
+                    pub fn new() -> Self {
+                        Self { width: None, height: None }
+                    }
+                    /// Sets `width` (left out of the request until set).
+                    pub fn with_width(mut self, width: impl Into<i64>) -> Self {
+                        self.width = Some(width.into());
+                        self
+                    }
+                    /// Sets `height` (left out of the request until set).
+                    pub fn with_height(mut self, height: impl Into<i64>) -> Self {
+                        self.height = Some(height.into());
+                        self
+                    }
+                }
+                impl __fal::Validate for ImageSize {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "width",
+                            &self.width,
+                            &__fal::Rules {
+                                exclusive_minimum: Some(0f64),
+                                maximum: Some(14142f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "height",
+                            &self.height,
+                            &__fal::Rules {
+                                exclusive_minimum: Some(0f64),
+                                maximum: Some(14142f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                    }
+                }
+                /// The `ImageSizeChoice` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+                pub enum ImageSizeChoice {
+                    /// The `ImageSize` form.
+                    ImageSize(ImageSize),
+                    /// The `Preset` form.
+                    Preset(ImageSizePreset),
+                }
+                impl __fal::serde::Serialize for ImageSizeChoice {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        match self {
+                            Self::ImageSize(value) => {
+                                __fal::serde::Serialize::serialize(value, serializer)
+                            }
+                            Self::Preset(value) => __fal::serde::Serialize::serialize(value, serializer),
+                        }
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ImageSizeChoice {
+                    /// Tries each form in order, like serde's untagged enums.
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                            deserializer,
+                        )?;
+                        if let Some(arm) = value.parse::<ImageSize>() {
+                            return Ok(Self::ImageSize(arm));
+                        }
+                        if let Some(arm) = value.parse::<ImageSizePreset>() {
+                            return Ok(Self::Preset(arm));
+                        }
+                        Err(
+                            value
+                                .mismatch(
+                                    "one of the forms of `ImageSizeChoice`: `ImageSize`, `ImageSizePreset`",
+                                ),
+                        )
+                    }
+                }
+                impl From<ImageSize> for ImageSizeChoice {
+                    fn from(value: ImageSize) -> Self {
+                        Self::ImageSize(value)
+                    }
+                }
+                impl From<ImageSizePreset> for ImageSizeChoice {
+                    fn from(value: ImageSizePreset) -> Self {
+                        Self::Preset(value)
+                    }
+                }
+                impl __fal::Validate for ImageSizeChoice {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        match self {
+                            Self::ImageSize(value) => __fal::Validate::validate_at(value, v, rules),
+                            Self::Preset(value) => __fal::Validate::validate_at(value, v, rules),
+                        }
+                    }
+                }
+                /// The `ImageSizePreset` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum ImageSizePreset {
+                    /// `"square_hd"`
+                    SquareHd,
+                    /// `"square"`
+                    Square,
+                    /// `"portrait_4_3"`
+                    Portrait4_3,
+                    /// `"portrait_16_9"`
+                    Portrait16_9,
+                    /// `"landscape_4_3"`
+                    Landscape4_3,
+                    /// `"landscape_16_9"`
+                    Landscape16_9,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl ImageSizePreset {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "square_hd",
+                        "square",
+                        "portrait_4_3",
+                        "portrait_16_9",
+                        "landscape_4_3",
+                        "landscape_16_9",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::SquareHd => "square_hd",
+                            Self::Square => "square",
+                            Self::Portrait4_3 => "portrait_4_3",
+                            Self::Portrait16_9 => "portrait_16_9",
+                            Self::Landscape4_3 => "landscape_4_3",
+                            Self::Landscape16_9 => "landscape_16_9",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "square_hd" => Self::SquareHd,
+                            "square" => Self::Square,
+                            "portrait_4_3" => Self::Portrait4_3,
+                            "portrait_16_9" => Self::Portrait16_9,
+                            "landscape_4_3" => Self::Landscape4_3,
+                            "landscape_16_9" => Self::Landscape16_9,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for ImageSizePreset {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "ImageSizePreset",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for ImageSizePreset {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for ImageSizePreset {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for ImageSizePreset {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ImageSizePreset {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `ImageSizePreset` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for ImageSizePreset {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `RecraftV3TextToImageOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct RecraftV3TextToImageOutput {
+                    /// The `images` field.
+                    ///
+                    /// Example: `[{"url":"https://fal.media/files/penguin/852yy3l5DGLmrwAK42RTB_image.webp"}]`.
+                    pub images: Vec<fal_runtime::File>,
+                }
+                impl __fal::serde::Serialize for RecraftV3TextToImageOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("images", &self.images)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for RecraftV3TextToImageOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = RecraftV3TextToImageOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `RecraftV3TextToImageOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<RecraftV3TextToImageOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["images"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(RecraftV3TextToImageOutput {
+                                    images: __fal::required(f0, "images")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `RgbColor` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Default)]
+                pub struct RgbColor {
+                    /// The `r` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `0`.
+                    /// Limits: 0 ≤ value ≤ 255.
+                    pub r: Option<i64>,
+                    /// The `g` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `0`.
+                    /// Limits: 0 ≤ value ≤ 255.
+                    pub g: Option<i64>,
+                    /// The `b` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `0`.
+                    /// Limits: 0 ≤ value ≤ 255.
+                    pub b: Option<i64>,
+                }
+                impl __fal::serde::Serialize for RgbColor {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        __fal::optional_entry(&mut map, "r", &self.r)?;
+                        __fal::optional_entry(&mut map, "g", &self.g)?;
+                        __fal::optional_entry(&mut map, "b", &self.b)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for RgbColor {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = RgbColor;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `RgbColor` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<RgbColor, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["r", "g", "b"]))? {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(RgbColor { r: f0, g: f1, b: f2 })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                impl RgbColor {
+                    /// An input with every field unset, so fal applies its defaults.
+                    pub fn new() -> Self {
+                        Self { r: None, g: None, b: None }
+                    }
+                    /// Sets `r` (left out of the request until set).
+                    pub fn with_r(mut self, r: impl Into<i64>) -> Self {
+                        self.r = Some(r.into());
+                        self
+                    }
+                    /// Sets `g` (left out of the request until set).
+                    pub fn with_g(mut self, g: impl Into<i64>) -> Self {
+                        self.g = Some(g.into());
+                        self
+                    }
+                    /// Sets `b` (left out of the request until set).
+                    pub fn with_b(mut self, b: impl Into<i64>) -> Self {
+                        self.b = Some(b.into());
+                        self
+                    }
+                }
+                impl __fal::Validate for RgbColor {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "r",
+                            &self.r,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(255f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "g",
+                            &self.g,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(255f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "b",
+                            &self.b,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(255f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                    }
+                }
+                /// The `Style` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Style {
+                    /// `"any"`
+                    Any,
+                    /// `"realistic_image"`
+                    RealisticImage,
+                    /// `"digital_illustration"`
+                    DigitalIllustration,
+                    /// `"vector_illustration"`
+                    VectorIllustration,
+                    /// `"realistic_image/b_and_w"`
+                    RealisticImageBAndW,
+                    /// `"realistic_image/hard_flash"`
+                    RealisticImageHardFlash,
+                    /// `"realistic_image/hdr"`
+                    RealisticImageHdr,
+                    /// `"realistic_image/natural_light"`
+                    RealisticImageNaturalLight,
+                    /// `"realistic_image/studio_portrait"`
+                    RealisticImageStudioPortrait,
+                    /// `"realistic_image/enterprise"`
+                    RealisticImageEnterprise,
+                    /// `"realistic_image/motion_blur"`
+                    RealisticImageMotionBlur,
+                    /// `"realistic_image/evening_light"`
+                    RealisticImageEveningLight,
+                    /// `"realistic_image/faded_nostalgia"`
+                    RealisticImageFadedNostalgia,
+                    /// `"realistic_image/forest_life"`
+                    RealisticImageForestLife,
+                    /// `"realistic_image/mystic_naturalism"`
+                    RealisticImageMysticNaturalism,
+                    /// `"realistic_image/natural_tones"`
+                    RealisticImageNaturalTones,
+                    /// `"realistic_image/organic_calm"`
+                    RealisticImageOrganicCalm,
+                    /// `"realistic_image/real_life_glow"`
+                    RealisticImageRealLifeGlow,
+                    /// `"realistic_image/retro_realism"`
+                    RealisticImageRetroRealism,
+                    /// `"realistic_image/retro_snapshot"`
+                    RealisticImageRetroSnapshot,
+                    /// `"realistic_image/urban_drama"`
+                    RealisticImageUrbanDrama,
+                    /// `"realistic_image/village_realism"`
+                    RealisticImageVillageRealism,
+                    /// `"realistic_image/warm_folk"`
+                    RealisticImageWarmFolk,
+                    /// `"digital_illustration/pixel_art"`
+                    DigitalIllustrationPixelArt,
+                    /// `"digital_illustration/hand_drawn"`
+                    DigitalIllustrationHandDrawn,
+                    /// `"digital_illustration/grain"`
+                    DigitalIllustrationGrain,
+                    /// `"digital_illustration/infantile_sketch"`
+                    DigitalIllustrationInfantileSketch,
+                    /// `"digital_illustration/2d_art_poster"`
+                    DigitalIllustration2dArtPoster,
+                    /// `"digital_illustration/handmade_3d"`
+                    DigitalIllustrationHandmade3d,
+                    /// `"digital_illustration/hand_drawn_outline"`
+                    DigitalIllustrationHandDrawnOutline,
+                    /// `"digital_illustration/engraving_color"`
+                    DigitalIllustrationEngravingColor,
+                    /// `"digital_illustration/2d_art_poster_2"`
+                    DigitalIllustration2dArtPoster2,
+                    /// `"digital_illustration/antiquarian"`
+                    DigitalIllustrationAntiquarian,
+                    /// `"digital_illustration/bold_fantasy"`
+                    DigitalIllustrationBoldFantasy,
+                    /// `"digital_illustration/child_book"`
+                    DigitalIllustrationChildBook,
+                    /// `"digital_illustration/child_books"`
+                    DigitalIllustrationChildBooks,
+                    /// `"digital_illustration/cover"`
+                    DigitalIllustrationCover,
+                    /// `"digital_illustration/crosshatch"`
+                    DigitalIllustrationCrosshatch,
+                    /// `"digital_illustration/digital_engraving"`
+                    DigitalIllustrationDigitalEngraving,
+                    /// `"digital_illustration/expressionism"`
+                    DigitalIllustrationExpressionism,
+                    /// `"digital_illustration/freehand_details"`
+                    DigitalIllustrationFreehandDetails,
+                    /// `"digital_illustration/grain_20"`
+                    DigitalIllustrationGrain20,
+                    /// `"digital_illustration/graphic_intensity"`
+                    DigitalIllustrationGraphicIntensity,
+                    /// `"digital_illustration/hard_comics"`
+                    DigitalIllustrationHardComics,
+                    /// `"digital_illustration/long_shadow"`
+                    DigitalIllustrationLongShadow,
+                    /// `"digital_illustration/modern_folk"`
+                    DigitalIllustrationModernFolk,
+                    /// `"digital_illustration/multicolor"`
+                    DigitalIllustrationMulticolor,
+                    /// `"digital_illustration/neon_calm"`
+                    DigitalIllustrationNeonCalm,
+                    /// `"digital_illustration/noir"`
+                    DigitalIllustrationNoir,
+                    /// `"digital_illustration/nostalgic_pastel"`
+                    DigitalIllustrationNostalgicPastel,
+                    /// `"digital_illustration/outline_details"`
+                    DigitalIllustrationOutlineDetails,
+                    /// `"digital_illustration/pastel_gradient"`
+                    DigitalIllustrationPastelGradient,
+                    /// `"digital_illustration/pastel_sketch"`
+                    DigitalIllustrationPastelSketch,
+                    /// `"digital_illustration/pop_art"`
+                    DigitalIllustrationPopArt,
+                    /// `"digital_illustration/pop_renaissance"`
+                    DigitalIllustrationPopRenaissance,
+                    /// `"digital_illustration/street_art"`
+                    DigitalIllustrationStreetArt,
+                    /// `"digital_illustration/tablet_sketch"`
+                    DigitalIllustrationTabletSketch,
+                    /// `"digital_illustration/urban_glow"`
+                    DigitalIllustrationUrbanGlow,
+                    /// `"digital_illustration/urban_sketching"`
+                    DigitalIllustrationUrbanSketching,
+                    /// `"digital_illustration/vanilla_dreams"`
+                    DigitalIllustrationVanillaDreams,
+                    /// `"digital_illustration/young_adult_book"`
+                    DigitalIllustrationYoungAdultBook,
+                    /// `"digital_illustration/young_adult_book_2"`
+                    DigitalIllustrationYoungAdultBook2,
+                    /// `"vector_illustration/bold_stroke"`
+                    VectorIllustrationBoldStroke,
+                    /// `"vector_illustration/chemistry"`
+                    VectorIllustrationChemistry,
+                    /// `"vector_illustration/colored_stencil"`
+                    VectorIllustrationColoredStencil,
+                    /// `"vector_illustration/contour_pop_art"`
+                    VectorIllustrationContourPopArt,
+                    /// `"vector_illustration/cosmics"`
+                    VectorIllustrationCosmics,
+                    /// `"vector_illustration/cutout"`
+                    VectorIllustrationCutout,
+                    /// `"vector_illustration/depressive"`
+                    VectorIllustrationDepressive,
+                    /// `"vector_illustration/editorial"`
+                    VectorIllustrationEditorial,
+                    /// `"vector_illustration/emotional_flat"`
+                    VectorIllustrationEmotionalFlat,
+                    /// `"vector_illustration/infographical"`
+                    VectorIllustrationInfographical,
+                    /// `"vector_illustration/marker_outline"`
+                    VectorIllustrationMarkerOutline,
+                    /// `"vector_illustration/mosaic"`
+                    VectorIllustrationMosaic,
+                    /// `"vector_illustration/naivector"`
+                    VectorIllustrationNaivector,
+                    /// `"vector_illustration/roundish_flat"`
+                    VectorIllustrationRoundishFlat,
+                    /// `"vector_illustration/segmented_colors"`
+                    VectorIllustrationSegmentedColors,
+                    /// `"vector_illustration/sharp_contrast"`
+                    VectorIllustrationSharpContrast,
+                    /// `"vector_illustration/thin"`
+                    VectorIllustrationThin,
+                    /// `"vector_illustration/vector_photo"`
+                    VectorIllustrationVectorPhoto,
+                    /// `"vector_illustration/vivid_shapes"`
+                    VectorIllustrationVividShapes,
+                    /// `"vector_illustration/engraving"`
+                    VectorIllustrationEngraving,
+                    /// `"vector_illustration/line_art"`
+                    VectorIllustrationLineArt,
+                    /// `"vector_illustration/line_circuit"`
+                    VectorIllustrationLineCircuit,
+                    /// `"vector_illustration/linocut"`
+                    VectorIllustrationLinocut,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Style {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "any",
+                        "realistic_image",
+                        "digital_illustration",
+                        "vector_illustration",
+                        "realistic_image/b_and_w",
+                        "realistic_image/hard_flash",
+                        "realistic_image/hdr",
+                        "realistic_image/natural_light",
+                        "realistic_image/studio_portrait",
+                        "realistic_image/enterprise",
+                        "realistic_image/motion_blur",
+                        "realistic_image/evening_light",
+                        "realistic_image/faded_nostalgia",
+                        "realistic_image/forest_life",
+                        "realistic_image/mystic_naturalism",
+                        "realistic_image/natural_tones",
+                        "realistic_image/organic_calm",
+                        "realistic_image/real_life_glow",
+                        "realistic_image/retro_realism",
+                        "realistic_image/retro_snapshot",
+                        "realistic_image/urban_drama",
+                        "realistic_image/village_realism",
+                        "realistic_image/warm_folk",
+                        "digital_illustration/pixel_art",
+                        "digital_illustration/hand_drawn",
+                        "digital_illustration/grain",
+                        "digital_illustration/infantile_sketch",
+                        "digital_illustration/2d_art_poster",
+                        "digital_illustration/handmade_3d",
+                        "digital_illustration/hand_drawn_outline",
+                        "digital_illustration/engraving_color",
+                        "digital_illustration/2d_art_poster_2",
+                        "digital_illustration/antiquarian",
+                        "digital_illustration/bold_fantasy",
+                        "digital_illustration/child_book",
+                        "digital_illustration/child_books",
+                        "digital_illustration/cover",
+                        "digital_illustration/crosshatch",
+                        "digital_illustration/digital_engraving",
+                        "digital_illustration/expressionism",
+                        "digital_illustration/freehand_details",
+                        "digital_illustration/grain_20",
+                        "digital_illustration/graphic_intensity",
+                        "digital_illustration/hard_comics",
+                        "digital_illustration/long_shadow",
+                        "digital_illustration/modern_folk",
+                        "digital_illustration/multicolor",
+                        "digital_illustration/neon_calm",
+                        "digital_illustration/noir",
+                        "digital_illustration/nostalgic_pastel",
+                        "digital_illustration/outline_details",
+                        "digital_illustration/pastel_gradient",
+                        "digital_illustration/pastel_sketch",
+                        "digital_illustration/pop_art",
+                        "digital_illustration/pop_renaissance",
+                        "digital_illustration/street_art",
+                        "digital_illustration/tablet_sketch",
+                        "digital_illustration/urban_glow",
+                        "digital_illustration/urban_sketching",
+                        "digital_illustration/vanilla_dreams",
+                        "digital_illustration/young_adult_book",
+                        "digital_illustration/young_adult_book_2",
+                        "vector_illustration/bold_stroke",
+                        "vector_illustration/chemistry",
+                        "vector_illustration/colored_stencil",
+                        "vector_illustration/contour_pop_art",
+                        "vector_illustration/cosmics",
+                        "vector_illustration/cutout",
+                        "vector_illustration/depressive",
+                        "vector_illustration/editorial",
+                        "vector_illustration/emotional_flat",
+                        "vector_illustration/infographical",
+                        "vector_illustration/marker_outline",
+                        "vector_illustration/mosaic",
+                        "vector_illustration/naivector",
+                        "vector_illustration/roundish_flat",
+                        "vector_illustration/segmented_colors",
+                        "vector_illustration/sharp_contrast",
+                        "vector_illustration/thin",
+                        "vector_illustration/vector_photo",
+                        "vector_illustration/vivid_shapes",
+                        "vector_illustration/engraving",
+                        "vector_illustration/line_art",
+                        "vector_illustration/line_circuit",
+                        "vector_illustration/linocut",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Any => "any",
+                            Self::RealisticImage => "realistic_image",
+                            Self::DigitalIllustration => "digital_illustration",
+                            Self::VectorIllustration => "vector_illustration",
+                            Self::RealisticImageBAndW => "realistic_image/b_and_w",
+                            Self::RealisticImageHardFlash => "realistic_image/hard_flash",
+                            Self::RealisticImageHdr => "realistic_image/hdr",
+                            Self::RealisticImageNaturalLight => "realistic_image/natural_light",
+                            Self::RealisticImageStudioPortrait => "realistic_image/studio_portrait",
+                            Self::RealisticImageEnterprise => "realistic_image/enterprise",
+                            Self::RealisticImageMotionBlur => "realistic_image/motion_blur",
+                            Self::RealisticImageEveningLight => "realistic_image/evening_light",
+                            Self::RealisticImageFadedNostalgia => "realistic_image/faded_nostalgia",
+                            Self::RealisticImageForestLife => "realistic_image/forest_life",
+                            Self::RealisticImageMysticNaturalism => "realistic_image/mystic_naturalism",
+                            Self::RealisticImageNaturalTones => "realistic_image/natural_tones",
+                            Self::RealisticImageOrganicCalm => "realistic_image/organic_calm",
+                            Self::RealisticImageRealLifeGlow => "realistic_image/real_life_glow",
+                            Self::RealisticImageRetroRealism => "realistic_image/retro_realism",
+                            Self::RealisticImageRetroSnapshot => "realistic_image/retro_snapshot",
+                            Self::RealisticImageUrbanDrama => "realistic_image/urban_drama",
+                            Self::RealisticImageVillageRealism => "realistic_image/village_realism",
+                            Self::RealisticImageWarmFolk => "realistic_image/warm_folk",
+                            Self::DigitalIllustrationPixelArt => "digital_illustration/pixel_art",
+                            Self::DigitalIllustrationHandDrawn => "digital_illustration/hand_drawn",
+                            Self::DigitalIllustrationGrain => "digital_illustration/grain",
+                            Self::DigitalIllustrationInfantileSketch => {
+                                "digital_illustration/infantile_sketch"
+                            }
+                            Self::DigitalIllustration2dArtPoster => "digital_illustration/2d_art_poster",
+                            Self::DigitalIllustrationHandmade3d => "digital_illustration/handmade_3d",
+                            Self::DigitalIllustrationHandDrawnOutline => {
+                                "digital_illustration/hand_drawn_outline"
+                            }
+                            Self::DigitalIllustrationEngravingColor => {
+                                "digital_illustration/engraving_color"
+                            }
+                            Self::DigitalIllustration2dArtPoster2 => {
+                                "digital_illustration/2d_art_poster_2"
+                            }
+                            Self::DigitalIllustrationAntiquarian => "digital_illustration/antiquarian",
+                            Self::DigitalIllustrationBoldFantasy => "digital_illustration/bold_fantasy",
+                            Self::DigitalIllustrationChildBook => "digital_illustration/child_book",
+                            Self::DigitalIllustrationChildBooks => "digital_illustration/child_books",
+                            Self::DigitalIllustrationCover => "digital_illustration/cover",
+                            Self::DigitalIllustrationCrosshatch => "digital_illustration/crosshatch",
+                            Self::DigitalIllustrationDigitalEngraving => {
+                                "digital_illustration/digital_engraving"
+                            }
+                            Self::DigitalIllustrationExpressionism => {
+                                "digital_illustration/expressionism"
+                            }
+                            Self::DigitalIllustrationFreehandDetails => {
+                                "digital_illustration/freehand_details"
+                            }
+                            Self::DigitalIllustrationGrain20 => "digital_illustration/grain_20",
+                            Self::DigitalIllustrationGraphicIntensity => {
+                                "digital_illustration/graphic_intensity"
+                            }
+                            Self::DigitalIllustrationHardComics => "digital_illustration/hard_comics",
+                            Self::DigitalIllustrationLongShadow => "digital_illustration/long_shadow",
+                            Self::DigitalIllustrationModernFolk => "digital_illustration/modern_folk",
+                            Self::DigitalIllustrationMulticolor => "digital_illustration/multicolor",
+                            Self::DigitalIllustrationNeonCalm => "digital_illustration/neon_calm",
+                            Self::DigitalIllustrationNoir => "digital_illustration/noir",
+                            Self::DigitalIllustrationNostalgicPastel => {
+                                "digital_illustration/nostalgic_pastel"
+                            }
+                            Self::DigitalIllustrationOutlineDetails => {
+                                "digital_illustration/outline_details"
+                            }
+                            Self::DigitalIllustrationPastelGradient => {
+                                "digital_illustration/pastel_gradient"
+                            }
+                            Self::DigitalIllustrationPastelSketch => "digital_illustration/pastel_sketch",
+                            Self::DigitalIllustrationPopArt => "digital_illustration/pop_art",
+                            Self::DigitalIllustrationPopRenaissance => {
+                                "digital_illustration/pop_renaissance"
+                            }
+                            Self::DigitalIllustrationStreetArt => "digital_illustration/street_art",
+                            Self::DigitalIllustrationTabletSketch => "digital_illustration/tablet_sketch",
+                            Self::DigitalIllustrationUrbanGlow => "digital_illustration/urban_glow",
+                            Self::DigitalIllustrationUrbanSketching => {
+                                "digital_illustration/urban_sketching"
+                            }
+                            Self::DigitalIllustrationVanillaDreams => {
+                                "digital_illustration/vanilla_dreams"
+                            }
+                            Self::DigitalIllustrationYoungAdultBook => {
+                                "digital_illustration/young_adult_book"
+                            }
+                            Self::DigitalIllustrationYoungAdultBook2 => {
+                                "digital_illustration/young_adult_book_2"
+                            }
+                            Self::VectorIllustrationBoldStroke => "vector_illustration/bold_stroke",
+                            Self::VectorIllustrationChemistry => "vector_illustration/chemistry",
+                            Self::VectorIllustrationColoredStencil => {
+                                "vector_illustration/colored_stencil"
+                            }
+                            Self::VectorIllustrationContourPopArt => {
+                                "vector_illustration/contour_pop_art"
+                            }
+                            Self::VectorIllustrationCosmics => "vector_illustration/cosmics",
+                            Self::VectorIllustrationCutout => "vector_illustration/cutout",
+                            Self::VectorIllustrationDepressive => "vector_illustration/depressive",
+                            Self::VectorIllustrationEditorial => "vector_illustration/editorial",
+                            Self::VectorIllustrationEmotionalFlat => "vector_illustration/emotional_flat",
+                            Self::VectorIllustrationInfographical => "vector_illustration/infographical",
+                            Self::VectorIllustrationMarkerOutline => "vector_illustration/marker_outline",
+                            Self::VectorIllustrationMosaic => "vector_illustration/mosaic",
+                            Self::VectorIllustrationNaivector => "vector_illustration/naivector",
+                            Self::VectorIllustrationRoundishFlat => "vector_illustration/roundish_flat",
+                            Self::VectorIllustrationSegmentedColors => {
+                                "vector_illustration/segmented_colors"
+                            }
+                            Self::VectorIllustrationSharpContrast => "vector_illustration/sharp_contrast",
+                            Self::VectorIllustrationThin => "vector_illustration/thin",
+                            Self::VectorIllustrationVectorPhoto => "vector_illustration/vector_photo",
+                            Self::VectorIllustrationVividShapes => "vector_illustration/vivid_shapes",
+                            Self::VectorIllustrationEngraving => "vector_illustration/engraving",
+                            Self::VectorIllustrationLineArt => "vector_illustration/line_art",
+                            Self::VectorIllustrationLineCircuit => "vector_illustration/line_circuit",
+                            Self::VectorIllustrationLinocut => "vector_illustration/linocut",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "any" => Self::Any,
+                            "realistic_image" => Self::RealisticImage,
+                            "digital_illustration" => Self::DigitalIllustration,
+                            "vector_illustration" => Self::VectorIllustration,
+                            "realistic_image/b_and_w" => Self::RealisticImageBAndW,
+                            "realistic_image/hard_flash" => Self::RealisticImageHardFlash,
+                            "realistic_image/hdr" => Self::RealisticImageHdr,
+                            "realistic_image/natural_light" => Self::RealisticImageNaturalLight,
+                            "realistic_image/studio_portrait" => Self::RealisticImageStudioPortrait,
+                            "realistic_image/enterprise" => Self::RealisticImageEnterprise,
+                            "realistic_image/motion_blur" => Self::RealisticImageMotionBlur,
+                            "realistic_image/evening_light" => Self::RealisticImageEveningLight,
+                            "realistic_image/faded_nostalgia" => Self::RealisticImageFadedNostalgia,
+                            "realistic_image/forest_life" => Self::RealisticImageForestLife,
+                            "realistic_image/mystic_naturalism" => Self::RealisticImageMysticNaturalism,
+                            "realistic_image/natural_tones" => Self::RealisticImageNaturalTones,
+                            "realistic_image/organic_calm" => Self::RealisticImageOrganicCalm,
+                            "realistic_image/real_life_glow" => Self::RealisticImageRealLifeGlow,
+                            "realistic_image/retro_realism" => Self::RealisticImageRetroRealism,
+                            "realistic_image/retro_snapshot" => Self::RealisticImageRetroSnapshot,
+                            "realistic_image/urban_drama" => Self::RealisticImageUrbanDrama,
+                            "realistic_image/village_realism" => Self::RealisticImageVillageRealism,
+                            "realistic_image/warm_folk" => Self::RealisticImageWarmFolk,
+                            "digital_illustration/pixel_art" => Self::DigitalIllustrationPixelArt,
+                            "digital_illustration/hand_drawn" => Self::DigitalIllustrationHandDrawn,
+                            "digital_illustration/grain" => Self::DigitalIllustrationGrain,
+                            "digital_illustration/infantile_sketch" => {
+                                Self::DigitalIllustrationInfantileSketch
+                            }
+                            "digital_illustration/2d_art_poster" => Self::DigitalIllustration2dArtPoster,
+                            "digital_illustration/handmade_3d" => Self::DigitalIllustrationHandmade3d,
+                            "digital_illustration/hand_drawn_outline" => {
+                                Self::DigitalIllustrationHandDrawnOutline
+                            }
+                            "digital_illustration/engraving_color" => {
+                                Self::DigitalIllustrationEngravingColor
+                            }
+                            "digital_illustration/2d_art_poster_2" => {
+                                Self::DigitalIllustration2dArtPoster2
+                            }
+                            "digital_illustration/antiquarian" => Self::DigitalIllustrationAntiquarian,
+                            "digital_illustration/bold_fantasy" => Self::DigitalIllustrationBoldFantasy,
+                            "digital_illustration/child_book" => Self::DigitalIllustrationChildBook,
+                            "digital_illustration/child_books" => Self::DigitalIllustrationChildBooks,
+                            "digital_illustration/cover" => Self::DigitalIllustrationCover,
+                            "digital_illustration/crosshatch" => Self::DigitalIllustrationCrosshatch,
+                            "digital_illustration/digital_engraving" => {
+                                Self::DigitalIllustrationDigitalEngraving
+                            }
+                            "digital_illustration/expressionism" => {
+                                Self::DigitalIllustrationExpressionism
+                            }
+                            "digital_illustration/freehand_details" => {
+                                Self::DigitalIllustrationFreehandDetails
+                            }
+                            "digital_illustration/grain_20" => Self::DigitalIllustrationGrain20,
+                            "digital_illustration/graphic_intensity" => {
+                                Self::DigitalIllustrationGraphicIntensity
+                            }
+                            "digital_illustration/hard_comics" => Self::DigitalIllustrationHardComics,
+                            "digital_illustration/long_shadow" => Self::DigitalIllustrationLongShadow,
+                            "digital_illustration/modern_folk" => Self::DigitalIllustrationModernFolk,
+                            "digital_illustration/multicolor" => Self::DigitalIllustrationMulticolor,
+                            "digital_illustration/neon_calm" => Self::DigitalIllustrationNeonCalm,
+                            "digital_illustration/noir" => Self::DigitalIllustrationNoir,
+                            "digital_illustration/nostalgic_pastel" => {
+                                Self::DigitalIllustrationNostalgicPastel
+                            }
+                            "digital_illustration/outline_details" => {
+                                Self::DigitalIllustrationOutlineDetails
+                            }
+                            "digital_illustration/pastel_gradient" => {
+                                Self::DigitalIllustrationPastelGradient
+                            }
+                            "digital_illustration/pastel_sketch" => Self::DigitalIllustrationPastelSketch,
+                            "digital_illustration/pop_art" => Self::DigitalIllustrationPopArt,
+                            "digital_illustration/pop_renaissance" => {
+                                Self::DigitalIllustrationPopRenaissance
+                            }
+                            "digital_illustration/street_art" => Self::DigitalIllustrationStreetArt,
+                            "digital_illustration/tablet_sketch" => Self::DigitalIllustrationTabletSketch,
+                            "digital_illustration/urban_glow" => Self::DigitalIllustrationUrbanGlow,
+                            "digital_illustration/urban_sketching" => {
+                                Self::DigitalIllustrationUrbanSketching
+                            }
+                            "digital_illustration/vanilla_dreams" => {
+                                Self::DigitalIllustrationVanillaDreams
+                            }
+                            "digital_illustration/young_adult_book" => {
+                                Self::DigitalIllustrationYoungAdultBook
+                            }
+                            "digital_illustration/young_adult_book_2" => {
+                                Self::DigitalIllustrationYoungAdultBook2
+                            }
+                            "vector_illustration/bold_stroke" => Self::VectorIllustrationBoldStroke,
+                            "vector_illustration/chemistry" => Self::VectorIllustrationChemistry,
+                            "vector_illustration/colored_stencil" => {
+                                Self::VectorIllustrationColoredStencil
+                            }
+                            "vector_illustration/contour_pop_art" => {
+                                Self::VectorIllustrationContourPopArt
+                            }
+                            "vector_illustration/cosmics" => Self::VectorIllustrationCosmics,
+                            "vector_illustration/cutout" => Self::VectorIllustrationCutout,
+                            "vector_illustration/depressive" => Self::VectorIllustrationDepressive,
+                            "vector_illustration/editorial" => Self::VectorIllustrationEditorial,
+                            "vector_illustration/emotional_flat" => Self::VectorIllustrationEmotionalFlat,
+                            "vector_illustration/infographical" => Self::VectorIllustrationInfographical,
+                            "vector_illustration/marker_outline" => Self::VectorIllustrationMarkerOutline,
+                            "vector_illustration/mosaic" => Self::VectorIllustrationMosaic,
+                            "vector_illustration/naivector" => Self::VectorIllustrationNaivector,
+                            "vector_illustration/roundish_flat" => Self::VectorIllustrationRoundishFlat,
+                            "vector_illustration/segmented_colors" => {
+                                Self::VectorIllustrationSegmentedColors
+                            }
+                            "vector_illustration/sharp_contrast" => Self::VectorIllustrationSharpContrast,
+                            "vector_illustration/thin" => Self::VectorIllustrationThin,
+                            "vector_illustration/vector_photo" => Self::VectorIllustrationVectorPhoto,
+                            "vector_illustration/vivid_shapes" => Self::VectorIllustrationVividShapes,
+                            "vector_illustration/engraving" => Self::VectorIllustrationEngraving,
+                            "vector_illustration/line_art" => Self::VectorIllustrationLineArt,
+                            "vector_illustration/line_circuit" => Self::VectorIllustrationLineCircuit,
+                            "vector_illustration/linocut" => Self::VectorIllustrationLinocut,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Style {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Style", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Style {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Style {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Style {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Style {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Style` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Style {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `ImageSizeChoice` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ImageSizeChoicea8e834b8 {
-        /// The `ImageSize` form.
-        ImageSize(ImageSizefaa77562),
-        /// The `Preset` form.
-        Preset(ImageSizePresete51d00e2),
-    }
-    impl __serde::Serialize for ImageSizeChoicea8e834b8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::ImageSize(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizeChoicea8e834b8 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::ImageSize(arm));
-            }
-            if let Ok(arm) = <ImageSizePresete51d00e2 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::Preset(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of ImageSizeChoice",
-                ),
-            )
-        }
-    }
-    impl From<ImageSizefaa77562> for ImageSizeChoicea8e834b8 {
-        fn from(value: ImageSizefaa77562) -> Self {
-            Self::ImageSize(value)
-        }
-    }
-    impl From<ImageSizePresete51d00e2> for ImageSizeChoicea8e834b8 {
-        fn from(value: ImageSizePresete51d00e2) -> Self {
-            Self::Preset(value)
-        }
-    }
-    /// The `ImageSizePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum ImageSizePresete51d00e2 {
-        /// `"square_hd"`
-        SquareHd,
-        /// `"square"`
-        Square,
-        /// `"portrait_4_3"`
-        Portrait4_3,
-        /// `"portrait_16_9"`
-        Portrait16_9,
-        /// `"landscape_4_3"`
-        Landscape4_3,
-        /// `"landscape_16_9"`
-        Landscape16_9,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl ImageSizePresete51d00e2 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::SquareHd => "square_hd",
-                Self::Square => "square",
-                Self::Portrait4_3 => "portrait_4_3",
-                Self::Portrait16_9 => "portrait_16_9",
-                Self::Landscape4_3 => "landscape_4_3",
-                Self::Landscape16_9 => "landscape_16_9",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for ImageSizePresete51d00e2 {
-        fn from(value: &str) -> Self {
-            match value {
-                "square_hd" => Self::SquareHd,
-                "square" => Self::Square,
-                "portrait_4_3" => Self::Portrait4_3,
-                "portrait_16_9" => Self::Portrait16_9,
-                "landscape_4_3" => Self::Landscape4_3,
-                "landscape_16_9" => Self::Landscape16_9,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for ImageSizePresete51d00e2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizePresete51d00e2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ImageSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSizefaa77562 {
-        /// The `width` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub width: Option<i64>,
-        /// The `height` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub height: Option<i64>,
-    }
-    impl __serde::Serialize for ImageSizefaa77562 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-            })
-        }
-    }
-    impl ImageSizefaa77562 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { width: None, height: None }
-        }
-        /// Sets `width` (left out of the request until set).
-        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
-            self.width = Some(width.into());
-            self
-        }
-        /// Sets `height` (left out of the request until set).
-        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
-            self.height = Some(height.into());
-            self
-        }
-    }
-    /// The `RecraftV3TextToImageOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct RecraftV3TextToImageOutputd3c8db04 {
-        /// The `images` field.
-        ///
-        /// Example: `[{"url":"https://fal.media/files/penguin/852yy3l5DGLmrwAK42RTB_image.webp"}]`.
-        pub images: Vec<fal_runtime::File>,
-    }
-    impl __serde::Serialize for RecraftV3TextToImageOutputd3c8db04 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for RecraftV3TextToImageOutputd3c8db04 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-            })
-        }
-    }
-    /// The `RgbColor` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct RgbColor1749d3b1 {
-        /// The `r` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 255.
-        pub r: Option<i64>,
-        /// The `g` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 255.
-        pub g: Option<i64>,
-        /// The `b` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        /// Limits: 0 ≤ value ≤ 255.
-        pub b: Option<i64>,
-    }
-    impl __serde::Serialize for RgbColor1749d3b1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "r", &self.r)?;
-            self::optional_entry(&mut map, "g", &self.g)?;
-            self::optional_entry(&mut map, "b", &self.b)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for RgbColor1749d3b1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                r: self::optional_field(&mut map, "r")?,
-                g: self::optional_field(&mut map, "g")?,
-                b: self::optional_field(&mut map, "b")?,
-            })
-        }
-    }
-    impl RgbColor1749d3b1 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { r: None, g: None, b: None }
-        }
-        /// Sets `r` (left out of the request until set).
-        pub fn with_r(mut self, r: impl Into<i64>) -> Self {
-            self.r = Some(r.into());
-            self
-        }
-        /// Sets `g` (left out of the request until set).
-        pub fn with_g(mut self, g: impl Into<i64>) -> Self {
-            self.g = Some(g.into());
-            self
-        }
-        /// Sets `b` (left out of the request until set).
-        pub fn with_b(mut self, b: impl Into<i64>) -> Self {
-            self.b = Some(b.into());
-            self
-        }
-    }
-    /// The `Style` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Style5404519a {
-        /// `"any"`
-        Any,
-        /// `"realistic_image"`
-        RealisticImage,
-        /// `"digital_illustration"`
-        DigitalIllustration,
-        /// `"vector_illustration"`
-        VectorIllustration,
-        /// `"realistic_image/b_and_w"`
-        RealisticImageBAndW,
-        /// `"realistic_image/hard_flash"`
-        RealisticImageHardFlash,
-        /// `"realistic_image/hdr"`
-        RealisticImageHdr,
-        /// `"realistic_image/natural_light"`
-        RealisticImageNaturalLight,
-        /// `"realistic_image/studio_portrait"`
-        RealisticImageStudioPortrait,
-        /// `"realistic_image/enterprise"`
-        RealisticImageEnterprise,
-        /// `"realistic_image/motion_blur"`
-        RealisticImageMotionBlur,
-        /// `"realistic_image/evening_light"`
-        RealisticImageEveningLight,
-        /// `"realistic_image/faded_nostalgia"`
-        RealisticImageFadedNostalgia,
-        /// `"realistic_image/forest_life"`
-        RealisticImageForestLife,
-        /// `"realistic_image/mystic_naturalism"`
-        RealisticImageMysticNaturalism,
-        /// `"realistic_image/natural_tones"`
-        RealisticImageNaturalTones,
-        /// `"realistic_image/organic_calm"`
-        RealisticImageOrganicCalm,
-        /// `"realistic_image/real_life_glow"`
-        RealisticImageRealLifeGlow,
-        /// `"realistic_image/retro_realism"`
-        RealisticImageRetroRealism,
-        /// `"realistic_image/retro_snapshot"`
-        RealisticImageRetroSnapshot,
-        /// `"realistic_image/urban_drama"`
-        RealisticImageUrbanDrama,
-        /// `"realistic_image/village_realism"`
-        RealisticImageVillageRealism,
-        /// `"realistic_image/warm_folk"`
-        RealisticImageWarmFolk,
-        /// `"digital_illustration/pixel_art"`
-        DigitalIllustrationPixelArt,
-        /// `"digital_illustration/hand_drawn"`
-        DigitalIllustrationHandDrawn,
-        /// `"digital_illustration/grain"`
-        DigitalIllustrationGrain,
-        /// `"digital_illustration/infantile_sketch"`
-        DigitalIllustrationInfantileSketch,
-        /// `"digital_illustration/2d_art_poster"`
-        DigitalIllustration2dArtPoster,
-        /// `"digital_illustration/handmade_3d"`
-        DigitalIllustrationHandmade3d,
-        /// `"digital_illustration/hand_drawn_outline"`
-        DigitalIllustrationHandDrawnOutline,
-        /// `"digital_illustration/engraving_color"`
-        DigitalIllustrationEngravingColor,
-        /// `"digital_illustration/2d_art_poster_2"`
-        DigitalIllustration2dArtPoster2,
-        /// `"digital_illustration/antiquarian"`
-        DigitalIllustrationAntiquarian,
-        /// `"digital_illustration/bold_fantasy"`
-        DigitalIllustrationBoldFantasy,
-        /// `"digital_illustration/child_book"`
-        DigitalIllustrationChildBook,
-        /// `"digital_illustration/child_books"`
-        DigitalIllustrationChildBooks,
-        /// `"digital_illustration/cover"`
-        DigitalIllustrationCover,
-        /// `"digital_illustration/crosshatch"`
-        DigitalIllustrationCrosshatch,
-        /// `"digital_illustration/digital_engraving"`
-        DigitalIllustrationDigitalEngraving,
-        /// `"digital_illustration/expressionism"`
-        DigitalIllustrationExpressionism,
-        /// `"digital_illustration/freehand_details"`
-        DigitalIllustrationFreehandDetails,
-        /// `"digital_illustration/grain_20"`
-        DigitalIllustrationGrain20,
-        /// `"digital_illustration/graphic_intensity"`
-        DigitalIllustrationGraphicIntensity,
-        /// `"digital_illustration/hard_comics"`
-        DigitalIllustrationHardComics,
-        /// `"digital_illustration/long_shadow"`
-        DigitalIllustrationLongShadow,
-        /// `"digital_illustration/modern_folk"`
-        DigitalIllustrationModernFolk,
-        /// `"digital_illustration/multicolor"`
-        DigitalIllustrationMulticolor,
-        /// `"digital_illustration/neon_calm"`
-        DigitalIllustrationNeonCalm,
-        /// `"digital_illustration/noir"`
-        DigitalIllustrationNoir,
-        /// `"digital_illustration/nostalgic_pastel"`
-        DigitalIllustrationNostalgicPastel,
-        /// `"digital_illustration/outline_details"`
-        DigitalIllustrationOutlineDetails,
-        /// `"digital_illustration/pastel_gradient"`
-        DigitalIllustrationPastelGradient,
-        /// `"digital_illustration/pastel_sketch"`
-        DigitalIllustrationPastelSketch,
-        /// `"digital_illustration/pop_art"`
-        DigitalIllustrationPopArt,
-        /// `"digital_illustration/pop_renaissance"`
-        DigitalIllustrationPopRenaissance,
-        /// `"digital_illustration/street_art"`
-        DigitalIllustrationStreetArt,
-        /// `"digital_illustration/tablet_sketch"`
-        DigitalIllustrationTabletSketch,
-        /// `"digital_illustration/urban_glow"`
-        DigitalIllustrationUrbanGlow,
-        /// `"digital_illustration/urban_sketching"`
-        DigitalIllustrationUrbanSketching,
-        /// `"digital_illustration/vanilla_dreams"`
-        DigitalIllustrationVanillaDreams,
-        /// `"digital_illustration/young_adult_book"`
-        DigitalIllustrationYoungAdultBook,
-        /// `"digital_illustration/young_adult_book_2"`
-        DigitalIllustrationYoungAdultBook2,
-        /// `"vector_illustration/bold_stroke"`
-        VectorIllustrationBoldStroke,
-        /// `"vector_illustration/chemistry"`
-        VectorIllustrationChemistry,
-        /// `"vector_illustration/colored_stencil"`
-        VectorIllustrationColoredStencil,
-        /// `"vector_illustration/contour_pop_art"`
-        VectorIllustrationContourPopArt,
-        /// `"vector_illustration/cosmics"`
-        VectorIllustrationCosmics,
-        /// `"vector_illustration/cutout"`
-        VectorIllustrationCutout,
-        /// `"vector_illustration/depressive"`
-        VectorIllustrationDepressive,
-        /// `"vector_illustration/editorial"`
-        VectorIllustrationEditorial,
-        /// `"vector_illustration/emotional_flat"`
-        VectorIllustrationEmotionalFlat,
-        /// `"vector_illustration/infographical"`
-        VectorIllustrationInfographical,
-        /// `"vector_illustration/marker_outline"`
-        VectorIllustrationMarkerOutline,
-        /// `"vector_illustration/mosaic"`
-        VectorIllustrationMosaic,
-        /// `"vector_illustration/naivector"`
-        VectorIllustrationNaivector,
-        /// `"vector_illustration/roundish_flat"`
-        VectorIllustrationRoundishFlat,
-        /// `"vector_illustration/segmented_colors"`
-        VectorIllustrationSegmentedColors,
-        /// `"vector_illustration/sharp_contrast"`
-        VectorIllustrationSharpContrast,
-        /// `"vector_illustration/thin"`
-        VectorIllustrationThin,
-        /// `"vector_illustration/vector_photo"`
-        VectorIllustrationVectorPhoto,
-        /// `"vector_illustration/vivid_shapes"`
-        VectorIllustrationVividShapes,
-        /// `"vector_illustration/engraving"`
-        VectorIllustrationEngraving,
-        /// `"vector_illustration/line_art"`
-        VectorIllustrationLineArt,
-        /// `"vector_illustration/line_circuit"`
-        VectorIllustrationLineCircuit,
-        /// `"vector_illustration/linocut"`
-        VectorIllustrationLinocut,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Style5404519a {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Any => "any",
-                Self::RealisticImage => "realistic_image",
-                Self::DigitalIllustration => "digital_illustration",
-                Self::VectorIllustration => "vector_illustration",
-                Self::RealisticImageBAndW => "realistic_image/b_and_w",
-                Self::RealisticImageHardFlash => "realistic_image/hard_flash",
-                Self::RealisticImageHdr => "realistic_image/hdr",
-                Self::RealisticImageNaturalLight => "realistic_image/natural_light",
-                Self::RealisticImageStudioPortrait => "realistic_image/studio_portrait",
-                Self::RealisticImageEnterprise => "realistic_image/enterprise",
-                Self::RealisticImageMotionBlur => "realistic_image/motion_blur",
-                Self::RealisticImageEveningLight => "realistic_image/evening_light",
-                Self::RealisticImageFadedNostalgia => "realistic_image/faded_nostalgia",
-                Self::RealisticImageForestLife => "realistic_image/forest_life",
-                Self::RealisticImageMysticNaturalism => "realistic_image/mystic_naturalism",
-                Self::RealisticImageNaturalTones => "realistic_image/natural_tones",
-                Self::RealisticImageOrganicCalm => "realistic_image/organic_calm",
-                Self::RealisticImageRealLifeGlow => "realistic_image/real_life_glow",
-                Self::RealisticImageRetroRealism => "realistic_image/retro_realism",
-                Self::RealisticImageRetroSnapshot => "realistic_image/retro_snapshot",
-                Self::RealisticImageUrbanDrama => "realistic_image/urban_drama",
-                Self::RealisticImageVillageRealism => "realistic_image/village_realism",
-                Self::RealisticImageWarmFolk => "realistic_image/warm_folk",
-                Self::DigitalIllustrationPixelArt => "digital_illustration/pixel_art",
-                Self::DigitalIllustrationHandDrawn => "digital_illustration/hand_drawn",
-                Self::DigitalIllustrationGrain => "digital_illustration/grain",
-                Self::DigitalIllustrationInfantileSketch => {
-                    "digital_illustration/infantile_sketch"
-                }
-                Self::DigitalIllustration2dArtPoster => "digital_illustration/2d_art_poster",
-                Self::DigitalIllustrationHandmade3d => "digital_illustration/handmade_3d",
-                Self::DigitalIllustrationHandDrawnOutline => {
-                    "digital_illustration/hand_drawn_outline"
-                }
-                Self::DigitalIllustrationEngravingColor => {
-                    "digital_illustration/engraving_color"
-                }
-                Self::DigitalIllustration2dArtPoster2 => {
-                    "digital_illustration/2d_art_poster_2"
-                }
-                Self::DigitalIllustrationAntiquarian => "digital_illustration/antiquarian",
-                Self::DigitalIllustrationBoldFantasy => "digital_illustration/bold_fantasy",
-                Self::DigitalIllustrationChildBook => "digital_illustration/child_book",
-                Self::DigitalIllustrationChildBooks => "digital_illustration/child_books",
-                Self::DigitalIllustrationCover => "digital_illustration/cover",
-                Self::DigitalIllustrationCrosshatch => "digital_illustration/crosshatch",
-                Self::DigitalIllustrationDigitalEngraving => {
-                    "digital_illustration/digital_engraving"
-                }
-                Self::DigitalIllustrationExpressionism => {
-                    "digital_illustration/expressionism"
-                }
-                Self::DigitalIllustrationFreehandDetails => {
-                    "digital_illustration/freehand_details"
-                }
-                Self::DigitalIllustrationGrain20 => "digital_illustration/grain_20",
-                Self::DigitalIllustrationGraphicIntensity => {
-                    "digital_illustration/graphic_intensity"
-                }
-                Self::DigitalIllustrationHardComics => "digital_illustration/hard_comics",
-                Self::DigitalIllustrationLongShadow => "digital_illustration/long_shadow",
-                Self::DigitalIllustrationModernFolk => "digital_illustration/modern_folk",
-                Self::DigitalIllustrationMulticolor => "digital_illustration/multicolor",
-                Self::DigitalIllustrationNeonCalm => "digital_illustration/neon_calm",
-                Self::DigitalIllustrationNoir => "digital_illustration/noir",
-                Self::DigitalIllustrationNostalgicPastel => {
-                    "digital_illustration/nostalgic_pastel"
-                }
-                Self::DigitalIllustrationOutlineDetails => {
-                    "digital_illustration/outline_details"
-                }
-                Self::DigitalIllustrationPastelGradient => {
-                    "digital_illustration/pastel_gradient"
-                }
-                Self::DigitalIllustrationPastelSketch => "digital_illustration/pastel_sketch",
-                Self::DigitalIllustrationPopArt => "digital_illustration/pop_art",
-                Self::DigitalIllustrationPopRenaissance => {
-                    "digital_illustration/pop_renaissance"
-                }
-                Self::DigitalIllustrationStreetArt => "digital_illustration/street_art",
-                Self::DigitalIllustrationTabletSketch => "digital_illustration/tablet_sketch",
-                Self::DigitalIllustrationUrbanGlow => "digital_illustration/urban_glow",
-                Self::DigitalIllustrationUrbanSketching => {
-                    "digital_illustration/urban_sketching"
-                }
-                Self::DigitalIllustrationVanillaDreams => {
-                    "digital_illustration/vanilla_dreams"
-                }
-                Self::DigitalIllustrationYoungAdultBook => {
-                    "digital_illustration/young_adult_book"
-                }
-                Self::DigitalIllustrationYoungAdultBook2 => {
-                    "digital_illustration/young_adult_book_2"
-                }
-                Self::VectorIllustrationBoldStroke => "vector_illustration/bold_stroke",
-                Self::VectorIllustrationChemistry => "vector_illustration/chemistry",
-                Self::VectorIllustrationColoredStencil => {
-                    "vector_illustration/colored_stencil"
-                }
-                Self::VectorIllustrationContourPopArt => {
-                    "vector_illustration/contour_pop_art"
-                }
-                Self::VectorIllustrationCosmics => "vector_illustration/cosmics",
-                Self::VectorIllustrationCutout => "vector_illustration/cutout",
-                Self::VectorIllustrationDepressive => "vector_illustration/depressive",
-                Self::VectorIllustrationEditorial => "vector_illustration/editorial",
-                Self::VectorIllustrationEmotionalFlat => "vector_illustration/emotional_flat",
-                Self::VectorIllustrationInfographical => "vector_illustration/infographical",
-                Self::VectorIllustrationMarkerOutline => "vector_illustration/marker_outline",
-                Self::VectorIllustrationMosaic => "vector_illustration/mosaic",
-                Self::VectorIllustrationNaivector => "vector_illustration/naivector",
-                Self::VectorIllustrationRoundishFlat => "vector_illustration/roundish_flat",
-                Self::VectorIllustrationSegmentedColors => {
-                    "vector_illustration/segmented_colors"
-                }
-                Self::VectorIllustrationSharpContrast => "vector_illustration/sharp_contrast",
-                Self::VectorIllustrationThin => "vector_illustration/thin",
-                Self::VectorIllustrationVectorPhoto => "vector_illustration/vector_photo",
-                Self::VectorIllustrationVividShapes => "vector_illustration/vivid_shapes",
-                Self::VectorIllustrationEngraving => "vector_illustration/engraving",
-                Self::VectorIllustrationLineArt => "vector_illustration/line_art",
-                Self::VectorIllustrationLineCircuit => "vector_illustration/line_circuit",
-                Self::VectorIllustrationLinocut => "vector_illustration/linocut",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Style5404519a {
-        fn from(value: &str) -> Self {
-            match value {
-                "any" => Self::Any,
-                "realistic_image" => Self::RealisticImage,
-                "digital_illustration" => Self::DigitalIllustration,
-                "vector_illustration" => Self::VectorIllustration,
-                "realistic_image/b_and_w" => Self::RealisticImageBAndW,
-                "realistic_image/hard_flash" => Self::RealisticImageHardFlash,
-                "realistic_image/hdr" => Self::RealisticImageHdr,
-                "realistic_image/natural_light" => Self::RealisticImageNaturalLight,
-                "realistic_image/studio_portrait" => Self::RealisticImageStudioPortrait,
-                "realistic_image/enterprise" => Self::RealisticImageEnterprise,
-                "realistic_image/motion_blur" => Self::RealisticImageMotionBlur,
-                "realistic_image/evening_light" => Self::RealisticImageEveningLight,
-                "realistic_image/faded_nostalgia" => Self::RealisticImageFadedNostalgia,
-                "realistic_image/forest_life" => Self::RealisticImageForestLife,
-                "realistic_image/mystic_naturalism" => Self::RealisticImageMysticNaturalism,
-                "realistic_image/natural_tones" => Self::RealisticImageNaturalTones,
-                "realistic_image/organic_calm" => Self::RealisticImageOrganicCalm,
-                "realistic_image/real_life_glow" => Self::RealisticImageRealLifeGlow,
-                "realistic_image/retro_realism" => Self::RealisticImageRetroRealism,
-                "realistic_image/retro_snapshot" => Self::RealisticImageRetroSnapshot,
-                "realistic_image/urban_drama" => Self::RealisticImageUrbanDrama,
-                "realistic_image/village_realism" => Self::RealisticImageVillageRealism,
-                "realistic_image/warm_folk" => Self::RealisticImageWarmFolk,
-                "digital_illustration/pixel_art" => Self::DigitalIllustrationPixelArt,
-                "digital_illustration/hand_drawn" => Self::DigitalIllustrationHandDrawn,
-                "digital_illustration/grain" => Self::DigitalIllustrationGrain,
-                "digital_illustration/infantile_sketch" => {
-                    Self::DigitalIllustrationInfantileSketch
-                }
-                "digital_illustration/2d_art_poster" => Self::DigitalIllustration2dArtPoster,
-                "digital_illustration/handmade_3d" => Self::DigitalIllustrationHandmade3d,
-                "digital_illustration/hand_drawn_outline" => {
-                    Self::DigitalIllustrationHandDrawnOutline
-                }
-                "digital_illustration/engraving_color" => {
-                    Self::DigitalIllustrationEngravingColor
-                }
-                "digital_illustration/2d_art_poster_2" => {
-                    Self::DigitalIllustration2dArtPoster2
-                }
-                "digital_illustration/antiquarian" => Self::DigitalIllustrationAntiquarian,
-                "digital_illustration/bold_fantasy" => Self::DigitalIllustrationBoldFantasy,
-                "digital_illustration/child_book" => Self::DigitalIllustrationChildBook,
-                "digital_illustration/child_books" => Self::DigitalIllustrationChildBooks,
-                "digital_illustration/cover" => Self::DigitalIllustrationCover,
-                "digital_illustration/crosshatch" => Self::DigitalIllustrationCrosshatch,
-                "digital_illustration/digital_engraving" => {
-                    Self::DigitalIllustrationDigitalEngraving
-                }
-                "digital_illustration/expressionism" => {
-                    Self::DigitalIllustrationExpressionism
-                }
-                "digital_illustration/freehand_details" => {
-                    Self::DigitalIllustrationFreehandDetails
-                }
-                "digital_illustration/grain_20" => Self::DigitalIllustrationGrain20,
-                "digital_illustration/graphic_intensity" => {
-                    Self::DigitalIllustrationGraphicIntensity
-                }
-                "digital_illustration/hard_comics" => Self::DigitalIllustrationHardComics,
-                "digital_illustration/long_shadow" => Self::DigitalIllustrationLongShadow,
-                "digital_illustration/modern_folk" => Self::DigitalIllustrationModernFolk,
-                "digital_illustration/multicolor" => Self::DigitalIllustrationMulticolor,
-                "digital_illustration/neon_calm" => Self::DigitalIllustrationNeonCalm,
-                "digital_illustration/noir" => Self::DigitalIllustrationNoir,
-                "digital_illustration/nostalgic_pastel" => {
-                    Self::DigitalIllustrationNostalgicPastel
-                }
-                "digital_illustration/outline_details" => {
-                    Self::DigitalIllustrationOutlineDetails
-                }
-                "digital_illustration/pastel_gradient" => {
-                    Self::DigitalIllustrationPastelGradient
-                }
-                "digital_illustration/pastel_sketch" => Self::DigitalIllustrationPastelSketch,
-                "digital_illustration/pop_art" => Self::DigitalIllustrationPopArt,
-                "digital_illustration/pop_renaissance" => {
-                    Self::DigitalIllustrationPopRenaissance
-                }
-                "digital_illustration/street_art" => Self::DigitalIllustrationStreetArt,
-                "digital_illustration/tablet_sketch" => Self::DigitalIllustrationTabletSketch,
-                "digital_illustration/urban_glow" => Self::DigitalIllustrationUrbanGlow,
-                "digital_illustration/urban_sketching" => {
-                    Self::DigitalIllustrationUrbanSketching
-                }
-                "digital_illustration/vanilla_dreams" => {
-                    Self::DigitalIllustrationVanillaDreams
-                }
-                "digital_illustration/young_adult_book" => {
-                    Self::DigitalIllustrationYoungAdultBook
-                }
-                "digital_illustration/young_adult_book_2" => {
-                    Self::DigitalIllustrationYoungAdultBook2
-                }
-                "vector_illustration/bold_stroke" => Self::VectorIllustrationBoldStroke,
-                "vector_illustration/chemistry" => Self::VectorIllustrationChemistry,
-                "vector_illustration/colored_stencil" => {
-                    Self::VectorIllustrationColoredStencil
-                }
-                "vector_illustration/contour_pop_art" => {
-                    Self::VectorIllustrationContourPopArt
-                }
-                "vector_illustration/cosmics" => Self::VectorIllustrationCosmics,
-                "vector_illustration/cutout" => Self::VectorIllustrationCutout,
-                "vector_illustration/depressive" => Self::VectorIllustrationDepressive,
-                "vector_illustration/editorial" => Self::VectorIllustrationEditorial,
-                "vector_illustration/emotional_flat" => Self::VectorIllustrationEmotionalFlat,
-                "vector_illustration/infographical" => Self::VectorIllustrationInfographical,
-                "vector_illustration/marker_outline" => Self::VectorIllustrationMarkerOutline,
-                "vector_illustration/mosaic" => Self::VectorIllustrationMosaic,
-                "vector_illustration/naivector" => Self::VectorIllustrationNaivector,
-                "vector_illustration/roundish_flat" => Self::VectorIllustrationRoundishFlat,
-                "vector_illustration/segmented_colors" => {
-                    Self::VectorIllustrationSegmentedColors
-                }
-                "vector_illustration/sharp_contrast" => Self::VectorIllustrationSharpContrast,
-                "vector_illustration/thin" => Self::VectorIllustrationThin,
-                "vector_illustration/vector_photo" => Self::VectorIllustrationVectorPhoto,
-                "vector_illustration/vivid_shapes" => Self::VectorIllustrationVividShapes,
-                "vector_illustration/engraving" => Self::VectorIllustrationEngraving,
-                "vector_illustration/line_art" => Self::VectorIllustrationLineArt,
-                "vector_illustration/line_circuit" => Self::VectorIllustrationLineCircuit,
-                "vector_illustration/linocut" => Self::VectorIllustrationLinocut,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Style5404519a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Style5404519a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

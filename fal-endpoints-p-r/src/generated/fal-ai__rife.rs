@@ -5,11 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `RifeInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `RifeOutput`.
     pub mod rife {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::OutputFormat2b73e7a6 as OutputFormat;
-        pub use super::super::__types::OutputType907770bd as OutputType;
-        pub use super::super::__types::RifeOutput5c3dda0f as RifeOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/rife`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct RifeInput {
@@ -52,41 +48,95 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `false`.
             pub sync_mode: Option<bool>,
         }
-        impl __serde::Serialize for RifeInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for RifeInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("start_image_url", &self.start_image_url)?;
                 map.serialize_entry("end_image_url", &self.end_image_url)?;
-                __types::optional_entry(&mut map, "output_type", &self.output_type)?;
-                __types::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __types::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __types::optional_entry(&mut map, "include_start", &self.include_start)?;
-                __types::optional_entry(&mut map, "include_end", &self.include_end)?;
-                __types::optional_entry(&mut map, "fps", &self.fps)?;
-                __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                __fal::optional_entry(&mut map, "output_type", &self.output_type)?;
+                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                __fal::optional_entry(&mut map, "include_start", &self.include_start)?;
+                __fal::optional_entry(&mut map, "include_end", &self.include_end)?;
+                __fal::optional_entry(&mut map, "fps", &self.fps)?;
+                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for RifeInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for RifeInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    start_image_url: __types::required_field(&mut map, "start_image_url")?,
-                    end_image_url: __types::required_field(&mut map, "end_image_url")?,
-                    output_type: __types::optional_field(&mut map, "output_type")?,
-                    output_format: __types::optional_field(&mut map, "output_format")?,
-                    num_frames: __types::optional_field(&mut map, "num_frames")?,
-                    include_start: __types::optional_field(&mut map, "include_start")?,
-                    include_end: __types::optional_field(&mut map, "include_end")?,
-                    fps: __types::optional_field(&mut map, "fps")?,
-                    sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = RifeInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `RifeInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<RifeInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "start_image_url",
+                                        "end_image_url",
+                                        "output_type",
+                                        "output_format",
+                                        "num_frames",
+                                        "include_start",
+                                        "include_end",
+                                        "fps",
+                                        "sync_mode",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(RifeInput {
+                            start_image_url: __fal::required(f0, "start_image_url")?,
+                            end_image_url: __fal::required(f1, "end_image_url")?,
+                            output_type: f2,
+                            output_format: f3,
+                            num_frames: f4,
+                            include_start: f5,
+                            include_end: f6,
+                            fps: f7,
+                            sync_mode: f8,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl RifeInput {
@@ -143,241 +193,262 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for RifeInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/rife";
-            type Output = RifeOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for RifeInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("output_type", &self.output_type, &__fal::Rules::NONE);
+                v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                v.field(
+                    "num_frames",
+                    &self.num_frames,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(64f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "fps",
+                    &self.fps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(60f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl RifeInput {
+            /// Every rule of `fal-ai/rife`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat2b73e7a6 {
-        /// `"png"`
-        Png,
-        /// `"jpeg"`
-        Jpeg,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat2b73e7a6 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Png => "png",
-                Self::Jpeg => "jpeg",
-                Self::Other(value) => value,
+        impl fal_runtime::Endpoint for RifeInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/rife";
+            type Output = RifeOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                RifeInput::validate(self)
             }
         }
-    }
-    impl From<&str> for OutputFormat2b73e7a6 {
-        fn from(value: &str) -> Self {
-            match value {
-                "png" => Self::Png,
-                "jpeg" => Self::Jpeg,
-                other => Self::Other(other.to_owned()),
+        /// The `OutputFormat` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum OutputFormat {
+            /// `"png"`
+            Png,
+            /// `"jpeg"`
+            Jpeg,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl OutputFormat {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["png", "jpeg"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Png => "png",
+                    Self::Jpeg => "jpeg",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "png" => Self::Png,
+                    "jpeg" => Self::Jpeg,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for OutputFormat2b73e7a6 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat2b73e7a6 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `OutputType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputType907770bd {
-        /// `"images"`
-        Images,
-        /// `"video"`
-        Video,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputType907770bd {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Images => "images",
-                Self::Video => "video",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for OutputFormat {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "OutputFormat",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for OutputType907770bd {
-        fn from(value: &str) -> Self {
-            match value {
-                "images" => Self::Images,
-                "video" => Self::Video,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for OutputFormat {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for OutputType907770bd {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl ::std::fmt::Display for OutputFormat {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputType907770bd {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl __fal::serde::Serialize for OutputFormat {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
         }
-    }
-    /// The `RifeOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct RifeOutput5c3dda0f {
-        /// The `images` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `[]`.
-        /// Example: `[{"url":"https://storage.googleapis.com/falserverless/example_outputs/rife-mid-frame.jpeg"}]`.
-        pub images: Option<Vec<fal_runtime::Image>>,
-        /// The `video` field.
-        pub video: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for RifeOutput5c3dda0f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "images", &self.images)?;
-            self::optional_entry(&mut map, "video", &self.video)?;
-            map.end()
+        impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for RifeOutput5c3dda0f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::optional_field(&mut map, "images")?,
-                video: self::optional_field(&mut map, "video")?,
-            })
+        impl __fal::Validate for OutputFormat {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `OutputType` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum OutputType {
+            /// `"images"`
+            Images,
+            /// `"video"`
+            Video,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl OutputType {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["images", "video"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Images => "images",
+                    Self::Video => "video",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "images" => Self::Images,
+                    "video" => Self::Video,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for OutputType {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new("OutputType", value, Self::VALUES),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for OutputType {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for OutputType {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for OutputType {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for OutputType {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `OutputType` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for OutputType {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `RifeOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Default)]
+        pub struct RifeOutput {
+            /// The `images` field.
+            ///
+            /// Default (applied by fal when the field is left unset): `[]`.
+            /// Example: `[{"url":"https://storage.googleapis.com/falserverless/example_outputs/rife-mid-frame.jpeg"}]`.
+            pub images: Option<Vec<fal_runtime::Image>>,
+            /// The `video` field.
+            pub video: Option<fal_runtime::File>,
+        }
+        impl __fal::serde::Serialize for RifeOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                __fal::optional_entry(&mut map, "images", &self.images)?;
+                __fal::optional_entry(&mut map, "video", &self.video)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for RifeOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = RifeOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `RifeOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<RifeOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["images", "video"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = map.next_value()?,
+                                Some(1) => f1 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(RifeOutput {
+                            images: f0,
+                            video: f1,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

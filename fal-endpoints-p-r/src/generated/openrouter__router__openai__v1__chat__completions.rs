@@ -13,7 +13,7 @@ pub mod openrouter {
                     ///
                     /// Build a `RouterOpenaiV1ChatCompletionsInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `RouterOpenaiV1ChatCompletionsOutput`.
                     pub mod completions {
-                        use fal_runtime::__private::serde as __serde;
+                        use fal_runtime::__private as __fal;
                         /// The request body of `openrouter/router/openai/v1/chat/completions`.
                         #[derive(Debug, Clone, PartialEq)]
                         pub struct RouterOpenaiV1ChatCompletionsInput(
@@ -36,141 +36,47 @@ pub mod openrouter {
                                 Self(value.into())
                             }
                         }
-                        impl __serde::Serialize for RouterOpenaiV1ChatCompletionsInput {
-                            fn serialize<S: __serde::Serializer>(
+                        impl __fal::serde::Serialize for RouterOpenaiV1ChatCompletionsInput {
+                            fn serialize<S: __fal::serde::Serializer>(
                                 &self,
                                 serializer: S,
                             ) -> Result<S::Ok, S::Error> {
-                                __serde::Serialize::serialize(&self.0, serializer)
+                                __fal::serde::Serialize::serialize(&self.0, serializer)
                             }
                         }
-                        impl<'de> __serde::Deserialize<'de> for RouterOpenaiV1ChatCompletionsInput {
-                            fn deserialize<D: __serde::Deserializer<'de>>(
+                        impl<'de> __fal::serde::Deserialize<'de> for RouterOpenaiV1ChatCompletionsInput {
+                            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                                 deserializer: D,
                             ) -> Result<Self, D::Error> {
                                 <fal_runtime::__private::serde_json::Map<
                                     String,
                                     fal_runtime::__private::serde_json::Value,
-                                > as __serde::Deserialize>::deserialize(deserializer)
+                                > as __fal::serde::Deserialize>::deserialize(deserializer)
                                     .map(Self)
+                            }
+                        }
+                        impl __fal::Validate for RouterOpenaiV1ChatCompletionsInput {
+                            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                                __fal::Validate::validate_at(&self.0, v, rules);
+                            }
+                        }
+                        impl RouterOpenaiV1ChatCompletionsInput {
+                            /// Every rule of `openrouter/router/openai/v1/chat/completions`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                                __fal::validate(self)
                             }
                         }
                         impl fal_runtime::Endpoint for RouterOpenaiV1ChatCompletionsInput {
                             const ENDPOINT_ID: &'static str = "openrouter/router/openai/v1/chat/completions";
                             type Output = RouterOpenaiV1ChatCompletionsOutput;
+                            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                                RouterOpenaiV1ChatCompletionsInput::validate(self)
+                            }
                         }
                         /// The result of `openrouter/router/openai/v1/chat/completions`.
                         pub type RouterOpenaiV1ChatCompletionsOutput = fal_runtime::__private::serde_json::Value;
                     }
                 }
-            }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
             }
         }
     }

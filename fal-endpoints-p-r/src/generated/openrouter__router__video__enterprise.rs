@@ -9,11 +9,7 @@ pub mod openrouter {
             ///
             /// Build a `RouterVideoEnterpriseInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `RouterVideoEnterpriseOutput`.
             pub mod enterprise {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::PromptTokensDetails832800c2 as PromptTokensDetails;
-                pub use super::super::super::super::__types::RouterVideoEnterpriseOutputed675c3c as RouterVideoEnterpriseOutput;
-                pub use super::super::super::super::__types::UsageInfoType2429cf36b as UsageInfoType2;
+                use fal_runtime::__private as __fal;
                 /// The request body of `openrouter/router/video/enterprise`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct RouterVideoEnterpriseInput {
@@ -41,37 +37,85 @@ pub mod openrouter {
                     /// The `max_tokens` field.
                     pub max_tokens: Option<i64>,
                 }
-                impl __serde::Serialize for RouterVideoEnterpriseInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for RouterVideoEnterpriseInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
-                        __types::optional_entry(&mut map, "video_urls", &self.video_urls)?;
+                        __fal::optional_entry(&mut map, "video_urls", &self.video_urls)?;
                         map.serialize_entry("prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "system_prompt", &self.system_prompt)?;
+                        __fal::optional_entry(&mut map, "system_prompt", &self.system_prompt)?;
                         map.serialize_entry("model", &self.model)?;
-                        __types::optional_entry(&mut map, "reasoning", &self.reasoning)?;
-                        __types::optional_entry(&mut map, "temperature", &self.temperature)?;
-                        __types::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
+                        __fal::optional_entry(&mut map, "reasoning", &self.reasoning)?;
+                        __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
+                        __fal::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for RouterVideoEnterpriseInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for RouterVideoEnterpriseInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            video_urls: __types::optional_field(&mut map, "video_urls")?,
-                            prompt: __types::required_field(&mut map, "prompt")?,
-                            system_prompt: __types::optional_field(&mut map, "system_prompt")?,
-                            model: __types::required_field(&mut map, "model")?,
-                            reasoning: __types::optional_field(&mut map, "reasoning")?,
-                            temperature: __types::optional_field(&mut map, "temperature")?,
-                            max_tokens: __types::optional_field(&mut map, "max_tokens")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = RouterVideoEnterpriseInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `RouterVideoEnterpriseInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<RouterVideoEnterpriseInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "video_urls",
+                                                "prompt",
+                                                "system_prompt",
+                                                "model",
+                                                "reasoning",
+                                                "temperature",
+                                                "max_tokens",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = Some(map.next_value()?),
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(RouterVideoEnterpriseInput {
+                                    video_urls: f0,
+                                    prompt: __fal::required(f1, "prompt")?,
+                                    system_prompt: f2,
+                                    model: __fal::required(f3, "model")?,
+                                    reasoning: f4,
+                                    temperature: f5,
+                                    max_tokens: f6,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl RouterVideoEnterpriseInput {
@@ -116,239 +160,252 @@ pub mod openrouter {
                         self
                     }
                 }
+                impl __fal::Validate for RouterVideoEnterpriseInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "temperature",
+                            &self.temperature,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(2f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "max_tokens",
+                            &self.max_tokens,
+                            &__fal::Rules {
+                                minimum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                    }
+                }
+                impl RouterVideoEnterpriseInput {
+                    /// Every rule of `openrouter/router/video/enterprise`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for RouterVideoEnterpriseInput {
                     const ENDPOINT_ID: &'static str = "openrouter/router/video/enterprise";
                     type Output = RouterVideoEnterpriseOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        RouterVideoEnterpriseInput::validate(self)
+                    }
+                }
+                /// The `PromptTokensDetails` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Default)]
+                pub struct PromptTokensDetails {
+                    /// The `cached_tokens` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `0`.
+                    pub cached_tokens: Option<i64>,
+                    /// The `cache_write_tokens` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `0`.
+                    pub cache_write_tokens: Option<i64>,
+                }
+                impl __fal::serde::Serialize for PromptTokensDetails {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        __fal::optional_entry(&mut map, "cached_tokens", &self.cached_tokens)?;
+                        __fal::optional_entry(&mut map, "cache_write_tokens", &self.cache_write_tokens)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for PromptTokensDetails {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = PromptTokensDetails;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `PromptTokensDetails` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<PromptTokensDetails, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["cached_tokens", "cache_write_tokens"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(PromptTokensDetails {
+                                    cached_tokens: f0,
+                                    cache_write_tokens: f1,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `RouterVideoEnterpriseOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct RouterVideoEnterpriseOutput {
+                    /// The `output` field.
+                    pub output: String,
+                    /// The `usage` field.
+                    ///
+                    /// Example: `{"prompt_tokens":1000,"cost":0.0005,"total_tokens":1100,"completion_tokens":100}`.
+                    pub usage: Option<UsageInfoType2>,
+                }
+                impl __fal::serde::Serialize for RouterVideoEnterpriseOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("output", &self.output)?;
+                        map.serialize_entry("usage", &self.usage)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for RouterVideoEnterpriseOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = RouterVideoEnterpriseOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `RouterVideoEnterpriseOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<RouterVideoEnterpriseOutput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["output", "usage"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(RouterVideoEnterpriseOutput {
+                                    output: __fal::required(f0, "output")?,
+                                    usage: f1,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `UsageInfoType2` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct UsageInfoType2 {
+                    /// The `prompt_tokens` field.
+                    pub prompt_tokens: Option<i64>,
+                    /// The `completion_tokens` field.
+                    pub completion_tokens: Option<i64>,
+                    /// The `total_tokens` field.
+                    ///
+                    /// Default (applied by fal when the field is left unset): `0`.
+                    pub total_tokens: Option<i64>,
+                    /// The `cost` field.
+                    pub cost: f64,
+                    /// The `prompt_tokens_details` field.
+                    pub prompt_tokens_details: Option<PromptTokensDetails>,
+                }
+                impl __fal::serde::Serialize for UsageInfoType2 {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        __fal::optional_entry(&mut map, "prompt_tokens", &self.prompt_tokens)?;
+                        __fal::optional_entry(&mut map, "completion_tokens", &self.completion_tokens)?;
+                        __fal::optional_entry(&mut map, "total_tokens", &self.total_tokens)?;
+                        map.serialize_entry("cost", &self.cost)?;
+                        __fal::optional_entry(
+                            &mut map,
+                            "prompt_tokens_details",
+                            &self.prompt_tokens_details,
+                        )?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for UsageInfoType2 {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = UsageInfoType2;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `UsageInfoType2` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<UsageInfoType2, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "prompt_tokens",
+                                                "completion_tokens",
+                                                "total_tokens",
+                                                "cost",
+                                                "prompt_tokens_details",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = Some(map.next_value()?),
+                                        Some(4) => f4 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(UsageInfoType2 {
+                                    prompt_tokens: f0,
+                                    completion_tokens: f1,
+                                    total_tokens: f2,
+                                    cost: __fal::required(f3, "cost")?,
+                                    prompt_tokens_details: f4,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `PromptTokensDetails` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PromptTokensDetails832800c2 {
-        /// The `cached_tokens` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        pub cached_tokens: Option<i64>,
-        /// The `cache_write_tokens` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        pub cache_write_tokens: Option<i64>,
-    }
-    impl __serde::Serialize for PromptTokensDetails832800c2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "cached_tokens", &self.cached_tokens)?;
-            self::optional_entry(&mut map, "cache_write_tokens", &self.cache_write_tokens)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PromptTokensDetails832800c2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                cached_tokens: self::optional_field(&mut map, "cached_tokens")?,
-                cache_write_tokens: self::optional_field(&mut map, "cache_write_tokens")?,
-            })
-        }
-    }
-    /// The `RouterVideoEnterpriseOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct RouterVideoEnterpriseOutputed675c3c {
-        /// The `output` field.
-        pub output: String,
-        /// The `usage` field.
-        ///
-        /// Example: `{"prompt_tokens":1000,"cost":0.0005,"total_tokens":1100,"completion_tokens":100}`.
-        pub usage: Option<UsageInfoType2429cf36b>,
-    }
-    impl __serde::Serialize for RouterVideoEnterpriseOutputed675c3c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("output", &self.output)?;
-            map.serialize_entry("usage", &self.usage)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for RouterVideoEnterpriseOutputed675c3c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                output: self::required_field(&mut map, "output")?,
-                usage: self::optional_field(&mut map, "usage")?,
-            })
-        }
-    }
-    /// The `UsageInfoType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct UsageInfoType2429cf36b {
-        /// The `prompt_tokens` field.
-        pub prompt_tokens: Option<i64>,
-        /// The `completion_tokens` field.
-        pub completion_tokens: Option<i64>,
-        /// The `total_tokens` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        pub total_tokens: Option<i64>,
-        /// The `cost` field.
-        pub cost: f64,
-        /// The `prompt_tokens_details` field.
-        pub prompt_tokens_details: Option<PromptTokensDetails832800c2>,
-    }
-    impl __serde::Serialize for UsageInfoType2429cf36b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "prompt_tokens", &self.prompt_tokens)?;
-            self::optional_entry(&mut map, "completion_tokens", &self.completion_tokens)?;
-            self::optional_entry(&mut map, "total_tokens", &self.total_tokens)?;
-            map.serialize_entry("cost", &self.cost)?;
-            self::optional_entry(
-                &mut map,
-                "prompt_tokens_details",
-                &self.prompt_tokens_details,
-            )?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for UsageInfoType2429cf36b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                prompt_tokens: self::optional_field(&mut map, "prompt_tokens")?,
-                completion_tokens: self::optional_field(&mut map, "completion_tokens")?,
-                total_tokens: self::optional_field(&mut map, "total_tokens")?,
-                cost: self::required_field(&mut map, "cost")?,
-                prompt_tokens_details: self::optional_field(
-                    &mut map,
-                    "prompt_tokens_details",
-                )?,
-            })
         }
     }
 }

@@ -7,10 +7,7 @@ pub mod tripo3d {
         ///
         /// Build a `P1ImageTo3dInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `P1ImageTo3dOutput`.
         pub mod image_to_3d {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::ModelUrlsType288c27018 as ModelUrlsType2;
-            pub use super::super::super::__types::P1ImageTo3dOutput4bf22a28 as P1ImageTo3dOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `tripo3d/p1/image-to-3d`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct P1ImageTo3dInput {
@@ -27,31 +24,63 @@ pub mod tripo3d {
                 /// The `model_seed` field.
                 pub model_seed: Option<i64>,
             }
-            impl __serde::Serialize for P1ImageTo3dInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for P1ImageTo3dInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "face_limit", &self.face_limit)?;
-                    __types::optional_entry(&mut map, "texture", &self.texture)?;
-                    __types::optional_entry(&mut map, "model_seed", &self.model_seed)?;
+                    __fal::optional_entry(&mut map, "face_limit", &self.face_limit)?;
+                    __fal::optional_entry(&mut map, "texture", &self.texture)?;
+                    __fal::optional_entry(&mut map, "model_seed", &self.model_seed)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for P1ImageTo3dInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for P1ImageTo3dInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        face_limit: __types::optional_field(&mut map, "face_limit")?,
-                        texture: __types::optional_field(&mut map, "texture")?,
-                        model_seed: __types::optional_field(&mut map, "model_seed")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = P1ImageTo3dInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `P1ImageTo3dInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<P1ImageTo3dInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["image_url", "face_limit", "texture", "model_seed"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(P1ImageTo3dInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                face_limit: f1,
+                                texture: f2,
+                                model_seed: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl P1ImageTo3dInput {
@@ -80,188 +109,160 @@ pub mod tripo3d {
                     self
                 }
             }
+            impl __fal::Validate for P1ImageTo3dInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "face_limit",
+                        &self.face_limit,
+                        &__fal::Rules {
+                            minimum: Some(48f64),
+                            maximum: Some(20000f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl P1ImageTo3dInput {
+                /// Every rule of `tripo3d/p1/image-to-3d`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for P1ImageTo3dInput {
                 const ENDPOINT_ID: &'static str = "tripo3d/p1/image-to-3d";
                 type Output = P1ImageTo3dOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    P1ImageTo3dInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `ModelUrlsType2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct ModelUrlsType2 {
+                /// The `glb` field.
+                pub glb: Option<fal_runtime::File>,
+                /// The `base_model` field.
+                pub base_model: Option<fal_runtime::File>,
+                /// The `pbr_model` field.
+                pub pbr_model: Option<fal_runtime::File>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for ModelUrlsType2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "glb", &self.glb)?;
+                    __fal::optional_entry(&mut map, "base_model", &self.base_model)?;
+                    __fal::optional_entry(&mut map, "pbr_model", &self.pbr_model)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for ModelUrlsType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ModelUrlsType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ModelUrlsType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ModelUrlsType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["glb", "base_model", "pbr_model"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ModelUrlsType2 {
+                                glb: f0,
+                                base_model: f1,
+                                pbr_model: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `ModelUrlsType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ModelUrlsType288c27018 {
-        /// The `glb` field.
-        pub glb: Option<fal_runtime::File>,
-        /// The `base_model` field.
-        pub base_model: Option<fal_runtime::File>,
-        /// The `pbr_model` field.
-        pub pbr_model: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for ModelUrlsType288c27018 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "glb", &self.glb)?;
-            self::optional_entry(&mut map, "base_model", &self.base_model)?;
-            self::optional_entry(&mut map, "pbr_model", &self.pbr_model)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ModelUrlsType288c27018 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                glb: self::optional_field(&mut map, "glb")?,
-                base_model: self::optional_field(&mut map, "base_model")?,
-                pbr_model: self::optional_field(&mut map, "pbr_model")?,
-            })
-        }
-    }
-    /// The `P1ImageTo3dOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct P1ImageTo3dOutput4bf22a28 {
-        /// The `model_mesh` field.
-        pub model_mesh: fal_runtime::File,
-        /// The `model_urls` field.
-        pub model_urls: ModelUrlsType288c27018,
-        /// The `rendered_image` field.
-        pub rendered_image: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for P1ImageTo3dOutput4bf22a28 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("model_mesh", &self.model_mesh)?;
-            map.serialize_entry("model_urls", &self.model_urls)?;
-            self::optional_entry(&mut map, "rendered_image", &self.rendered_image)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for P1ImageTo3dOutput4bf22a28 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                model_mesh: self::required_field(&mut map, "model_mesh")?,
-                model_urls: self::required_field(&mut map, "model_urls")?,
-                rendered_image: self::optional_field(&mut map, "rendered_image")?,
-            })
+            /// The `P1ImageTo3dOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct P1ImageTo3dOutput {
+                /// The `model_mesh` field.
+                pub model_mesh: fal_runtime::File,
+                /// The `model_urls` field.
+                pub model_urls: ModelUrlsType2,
+                /// The `rendered_image` field.
+                pub rendered_image: Option<fal_runtime::File>,
+            }
+            impl __fal::serde::Serialize for P1ImageTo3dOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("model_mesh", &self.model_mesh)?;
+                    map.serialize_entry("model_urls", &self.model_urls)?;
+                    __fal::optional_entry(&mut map, "rendered_image", &self.rendered_image)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for P1ImageTo3dOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = P1ImageTo3dOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `P1ImageTo3dOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<P1ImageTo3dOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["model_mesh", "model_urls", "rendered_image"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(P1ImageTo3dOutput {
+                                model_mesh: __fal::required(f0, "model_mesh")?,
+                                model_urls: __fal::required(f1, "model_urls")?,
+                                rendered_image: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -7,11 +7,7 @@ pub mod bria {
         ///
         /// Build a `VideoBackgroundRemovalInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `VideoBackgroundRemovalOutput`.
         pub mod background_removal {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::BackgroundColorf9646602 as BackgroundColor;
-            pub use super::super::super::__types::OutputContainerAndCodecb0e04446 as OutputContainerAndCodec;
-            pub use super::super::super::__types::VideoBackgroundRemovalOutputd393111d as VideoBackgroundRemovalOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `bria/video/background-removal`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct VideoBackgroundRemovalInput {
@@ -32,38 +28,74 @@ pub mod bria {
                 /// Default (applied by fal when the field is left unset): `"Black"`.
                 pub background_color: Option<BackgroundColor>,
             }
-            impl __serde::Serialize for VideoBackgroundRemovalInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for VideoBackgroundRemovalInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "output_container_and_codec",
                         &self.output_container_and_codec,
                     )?;
-                    __types::optional_entry(&mut map, "preserve_audio", &self.preserve_audio)?;
+                    __fal::optional_entry(&mut map, "preserve_audio", &self.preserve_audio)?;
                     map.serialize_entry("video_url", &self.video_url)?;
-                    __types::optional_entry(&mut map, "background_color", &self.background_color)?;
+                    __fal::optional_entry(&mut map, "background_color", &self.background_color)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for VideoBackgroundRemovalInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for VideoBackgroundRemovalInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        output_container_and_codec: __types::optional_field(
-                            &mut map,
-                            "output_container_and_codec",
-                        )?,
-                        preserve_audio: __types::optional_field(&mut map, "preserve_audio")?,
-                        video_url: __types::required_field(&mut map, "video_url")?,
-                        background_color: __types::optional_field(&mut map, "background_color")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = VideoBackgroundRemovalInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `VideoBackgroundRemovalInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<VideoBackgroundRemovalInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "output_container_and_codec",
+                                            "preserve_audio",
+                                            "video_url",
+                                            "background_color",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(VideoBackgroundRemovalInput {
+                                output_container_and_codec: f0,
+                                preserve_audio: f1,
+                                video_url: __fal::required(f2, "video_url")?,
+                                background_color: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl VideoBackgroundRemovalInput {
@@ -98,299 +130,332 @@ pub mod bria {
                     self
                 }
             }
+            impl __fal::Validate for VideoBackgroundRemovalInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "output_container_and_codec",
+                        &self.output_container_and_codec,
+                        &__fal::Rules::NONE,
+                    );
+                    v.field("background_color", &self.background_color, &__fal::Rules::NONE);
+                }
+            }
+            impl VideoBackgroundRemovalInput {
+                /// Every rule of `bria/video/background-removal`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for VideoBackgroundRemovalInput {
                 const ENDPOINT_ID: &'static str = "bria/video/background-removal";
                 type Output = VideoBackgroundRemovalOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    VideoBackgroundRemovalInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `BackgroundColor` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum BackgroundColor {
+                /// `"Transparent"`
+                Transparent,
+                /// `"Black"`
+                Black,
+                /// `"White"`
+                White,
+                /// `"Gray"`
+                Gray,
+                /// `"Red"`
+                Red,
+                /// `"Green"`
+                Green,
+                /// `"Blue"`
+                Blue,
+                /// `"Yellow"`
+                Yellow,
+                /// `"Cyan"`
+                Cyan,
+                /// `"Magenta"`
+                Magenta,
+                /// `"Orange"`
+                Orange,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl BackgroundColor {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "Transparent",
+                    "Black",
+                    "White",
+                    "Gray",
+                    "Red",
+                    "Green",
+                    "Blue",
+                    "Yellow",
+                    "Cyan",
+                    "Magenta",
+                    "Orange",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Transparent => "Transparent",
+                        Self::Black => "Black",
+                        Self::White => "White",
+                        Self::Gray => "Gray",
+                        Self::Red => "Red",
+                        Self::Green => "Green",
+                        Self::Blue => "Blue",
+                        Self::Yellow => "Yellow",
+                        Self::Cyan => "Cyan",
+                        Self::Magenta => "Magenta",
+                        Self::Orange => "Orange",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "Transparent" => Self::Transparent,
+                        "Black" => Self::Black,
+                        "White" => Self::White,
+                        "Gray" => Self::Gray,
+                        "Red" => Self::Red,
+                        "Green" => Self::Green,
+                        "Blue" => Self::Blue,
+                        "Yellow" => Self::Yellow,
+                        "Cyan" => Self::Cyan,
+                        "Magenta" => Self::Magenta,
+                        "Orange" => Self::Orange,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for BackgroundColor {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "BackgroundColor",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `BackgroundColor` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum BackgroundColorf9646602 {
-        /// `"Transparent"`
-        Transparent,
-        /// `"Black"`
-        Black,
-        /// `"White"`
-        White,
-        /// `"Gray"`
-        Gray,
-        /// `"Red"`
-        Red,
-        /// `"Green"`
-        Green,
-        /// `"Blue"`
-        Blue,
-        /// `"Yellow"`
-        Yellow,
-        /// `"Cyan"`
-        Cyan,
-        /// `"Magenta"`
-        Magenta,
-        /// `"Orange"`
-        Orange,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl BackgroundColorf9646602 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Transparent => "Transparent",
-                Self::Black => "Black",
-                Self::White => "White",
-                Self::Gray => "Gray",
-                Self::Red => "Red",
-                Self::Green => "Green",
-                Self::Blue => "Blue",
-                Self::Yellow => "Yellow",
-                Self::Cyan => "Cyan",
-                Self::Magenta => "Magenta",
-                Self::Orange => "Orange",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for BackgroundColor {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for BackgroundColorf9646602 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Transparent" => Self::Transparent,
-                "Black" => Self::Black,
-                "White" => Self::White,
-                "Gray" => Self::Gray,
-                "Red" => Self::Red,
-                "Green" => Self::Green,
-                "Blue" => Self::Blue,
-                "Yellow" => Self::Yellow,
-                "Cyan" => Self::Cyan,
-                "Magenta" => Self::Magenta,
-                "Orange" => Self::Orange,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for BackgroundColor {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for BackgroundColorf9646602 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BackgroundColorf9646602 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `OutputContainerAndCodec` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputContainerAndCodecb0e04446 {
-        /// `"mp4_h265"`
-        Mp4H265,
-        /// `"mp4_h264"`
-        Mp4H264,
-        /// `"webm_vp9"`
-        WebmVp9,
-        /// `"mov_h265"`
-        MovH265,
-        /// `"mov_proresks"`
-        MovProresks,
-        /// `"mkv_h265"`
-        MkvH265,
-        /// `"mkv_h264"`
-        MkvH264,
-        /// `"mkv_vp9"`
-        MkvVp9,
-        /// `"gif"`
-        Gif,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputContainerAndCodecb0e04446 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Mp4H265 => "mp4_h265",
-                Self::Mp4H264 => "mp4_h264",
-                Self::WebmVp9 => "webm_vp9",
-                Self::MovH265 => "mov_h265",
-                Self::MovProresks => "mov_proresks",
-                Self::MkvH265 => "mkv_h265",
-                Self::MkvH264 => "mkv_h264",
-                Self::MkvVp9 => "mkv_vp9",
-                Self::Gif => "gif",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for BackgroundColor {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for OutputContainerAndCodecb0e04446 {
-        fn from(value: &str) -> Self {
-            match value {
-                "mp4_h265" => Self::Mp4H265,
-                "mp4_h264" => Self::Mp4H264,
-                "webm_vp9" => Self::WebmVp9,
-                "mov_h265" => Self::MovH265,
-                "mov_proresks" => Self::MovProresks,
-                "mkv_h265" => Self::MkvH265,
-                "mkv_h264" => Self::MkvH264,
-                "mkv_vp9" => Self::MkvVp9,
-                "gif" => Self::Gif,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for BackgroundColor {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `BackgroundColor` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for OutputContainerAndCodecb0e04446 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputContainerAndCodecb0e04446 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoBackgroundRemovalOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoBackgroundRemovalOutputd393111d {
-        /// The `video` field.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for VideoBackgroundRemovalOutputd393111d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoBackgroundRemovalOutputd393111d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
+            impl __fal::Validate for BackgroundColor {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `OutputContainerAndCodec` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum OutputContainerAndCodec {
+                /// `"mp4_h265"`
+                Mp4H265,
+                /// `"mp4_h264"`
+                Mp4H264,
+                /// `"webm_vp9"`
+                WebmVp9,
+                /// `"mov_h265"`
+                MovH265,
+                /// `"mov_proresks"`
+                MovProresks,
+                /// `"mkv_h265"`
+                MkvH265,
+                /// `"mkv_h264"`
+                MkvH264,
+                /// `"mkv_vp9"`
+                MkvVp9,
+                /// `"gif"`
+                Gif,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl OutputContainerAndCodec {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "mp4_h265",
+                    "mp4_h264",
+                    "webm_vp9",
+                    "mov_h265",
+                    "mov_proresks",
+                    "mkv_h265",
+                    "mkv_h264",
+                    "mkv_vp9",
+                    "gif",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Mp4H265 => "mp4_h265",
+                        Self::Mp4H264 => "mp4_h264",
+                        Self::WebmVp9 => "webm_vp9",
+                        Self::MovH265 => "mov_h265",
+                        Self::MovProresks => "mov_proresks",
+                        Self::MkvH265 => "mkv_h265",
+                        Self::MkvH264 => "mkv_h264",
+                        Self::MkvVp9 => "mkv_vp9",
+                        Self::Gif => "gif",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "mp4_h265" => Self::Mp4H265,
+                        "mp4_h264" => Self::Mp4H264,
+                        "webm_vp9" => Self::WebmVp9,
+                        "mov_h265" => Self::MovH265,
+                        "mov_proresks" => Self::MovProresks,
+                        "mkv_h265" => Self::MkvH265,
+                        "mkv_h264" => Self::MkvH264,
+                        "mkv_vp9" => Self::MkvVp9,
+                        "gif" => Self::Gif,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for OutputContainerAndCodec {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "OutputContainerAndCodec",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for OutputContainerAndCodec {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for OutputContainerAndCodec {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for OutputContainerAndCodec {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for OutputContainerAndCodec {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(
+                        deserializer,
+                        "a `OutputContainerAndCodec` string",
+                        Self::from_wire,
+                    )
+                }
+            }
+            impl __fal::Validate for OutputContainerAndCodec {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `VideoBackgroundRemovalOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct VideoBackgroundRemovalOutput {
+                /// The `video` field.
+                pub video: fal_runtime::File,
+            }
+            impl __fal::serde::Serialize for VideoBackgroundRemovalOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for VideoBackgroundRemovalOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = VideoBackgroundRemovalOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `VideoBackgroundRemovalOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<VideoBackgroundRemovalOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(VideoBackgroundRemovalOutput {
+                                video: __fal::required(f0, "video")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

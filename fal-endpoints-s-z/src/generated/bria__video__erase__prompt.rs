@@ -9,9 +9,7 @@ pub mod bria {
             ///
             /// Build a `VideoErasePromptInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `VideoErasePromptOutput`.
             pub mod prompt {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::OutputContainerAndCodec3883211b as OutputContainerAndCodec;
+                use fal_runtime::__private as __fal;
                 /// The request body of `bria/video/erase/prompt`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct VideoErasePromptInput {
@@ -34,40 +32,79 @@ pub mod bria {
                     /// Example: `"https://bria-test-images.s3.us-east-1.amazonaws.com/videos/eraser_mask/woman_right_side.mov"`.
                     pub video_url: fal_runtime::FileInput,
                 }
-                impl __serde::Serialize for VideoErasePromptInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for VideoErasePromptInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
-                        __types::optional_entry(
+                        __fal::optional_entry(
                             &mut map,
                             "output_container_and_codec",
                             &self.output_container_and_codec,
                         )?;
-                        __types::optional_entry(&mut map, "auto_trim", &self.auto_trim)?;
-                        __types::optional_entry(&mut map, "preserve_audio", &self.preserve_audio)?;
+                        __fal::optional_entry(&mut map, "auto_trim", &self.auto_trim)?;
+                        __fal::optional_entry(&mut map, "preserve_audio", &self.preserve_audio)?;
                         map.serialize_entry("prompt", &self.prompt)?;
                         map.serialize_entry("video_url", &self.video_url)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for VideoErasePromptInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for VideoErasePromptInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            output_container_and_codec: __types::optional_field(
-                                &mut map,
-                                "output_container_and_codec",
-                            )?,
-                            auto_trim: __types::optional_field(&mut map, "auto_trim")?,
-                            preserve_audio: __types::optional_field(&mut map, "preserve_audio")?,
-                            prompt: __types::required_field(&mut map, "prompt")?,
-                            video_url: __types::required_field(&mut map, "video_url")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = VideoErasePromptInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `VideoErasePromptInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<VideoErasePromptInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "output_container_and_codec",
+                                                "auto_trim",
+                                                "preserve_audio",
+                                                "prompt",
+                                                "video_url",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = Some(map.next_value()?),
+                                        Some(4) => f4 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(VideoErasePromptInput {
+                                    output_container_and_codec: f0,
+                                    auto_trim: f1,
+                                    preserve_audio: f2,
+                                    prompt: __fal::required(f3, "prompt")?,
+                                    video_url: __fal::required(f4, "video_url")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl VideoErasePromptInput {
@@ -103,202 +140,165 @@ pub mod bria {
                         self
                     }
                 }
+                impl __fal::Validate for VideoErasePromptInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "output_container_and_codec",
+                            &self.output_container_and_codec,
+                            &__fal::Rules::NONE,
+                        );
+                    }
+                }
+                impl VideoErasePromptInput {
+                    /// Every rule of `bria/video/erase/prompt`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for VideoErasePromptInput {
                     const ENDPOINT_ID: &'static str = "bria/video/erase/prompt";
                     type Output = VideoErasePromptOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        VideoErasePromptInput::validate(self)
+                    }
                 }
                 /// The result of `bria/video/erase/prompt`.
                 pub type VideoErasePromptOutput = fal_runtime::__private::serde_json::Value;
+                /// The `OutputContainerAndCodec` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum OutputContainerAndCodec {
+                    /// `"mp4_h265"`
+                    Mp4H265,
+                    /// `"mp4_h264"`
+                    Mp4H264,
+                    /// `"webm_vp9"`
+                    WebmVp9,
+                    /// `"gif"`
+                    Gif,
+                    /// `"mov_h264"`
+                    MovH264,
+                    /// `"mov_h265"`
+                    MovH265,
+                    /// `"mov_proresks"`
+                    MovProresks,
+                    /// `"mkv_h264"`
+                    MkvH264,
+                    /// `"mkv_h265"`
+                    MkvH265,
+                    /// `"mkv_vp9"`
+                    MkvVp9,
+                    /// `"mkv_mpeg4"`
+                    MkvMpeg4,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl OutputContainerAndCodec {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "mp4_h265",
+                        "mp4_h264",
+                        "webm_vp9",
+                        "gif",
+                        "mov_h264",
+                        "mov_h265",
+                        "mov_proresks",
+                        "mkv_h264",
+                        "mkv_h265",
+                        "mkv_vp9",
+                        "mkv_mpeg4",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Mp4H265 => "mp4_h265",
+                            Self::Mp4H264 => "mp4_h264",
+                            Self::WebmVp9 => "webm_vp9",
+                            Self::Gif => "gif",
+                            Self::MovH264 => "mov_h264",
+                            Self::MovH265 => "mov_h265",
+                            Self::MovProresks => "mov_proresks",
+                            Self::MkvH264 => "mkv_h264",
+                            Self::MkvH265 => "mkv_h265",
+                            Self::MkvVp9 => "mkv_vp9",
+                            Self::MkvMpeg4 => "mkv_mpeg4",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "mp4_h265" => Self::Mp4H265,
+                            "mp4_h264" => Self::Mp4H264,
+                            "webm_vp9" => Self::WebmVp9,
+                            "gif" => Self::Gif,
+                            "mov_h264" => Self::MovH264,
+                            "mov_h265" => Self::MovH265,
+                            "mov_proresks" => Self::MovProresks,
+                            "mkv_h264" => Self::MkvH264,
+                            "mkv_h265" => Self::MkvH265,
+                            "mkv_vp9" => Self::MkvVp9,
+                            "mkv_mpeg4" => Self::MkvMpeg4,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for OutputContainerAndCodec {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "OutputContainerAndCodec",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for OutputContainerAndCodec {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for OutputContainerAndCodec {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for OutputContainerAndCodec {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for OutputContainerAndCodec {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(
+                            deserializer,
+                            "a `OutputContainerAndCodec` string",
+                            Self::from_wire,
+                        )
+                    }
+                }
+                impl __fal::Validate for OutputContainerAndCodec {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `OutputContainerAndCodec` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputContainerAndCodec3883211b {
-        /// `"mp4_h265"`
-        Mp4H265,
-        /// `"mp4_h264"`
-        Mp4H264,
-        /// `"webm_vp9"`
-        WebmVp9,
-        /// `"gif"`
-        Gif,
-        /// `"mov_h264"`
-        MovH264,
-        /// `"mov_h265"`
-        MovH265,
-        /// `"mov_proresks"`
-        MovProresks,
-        /// `"mkv_h264"`
-        MkvH264,
-        /// `"mkv_h265"`
-        MkvH265,
-        /// `"mkv_vp9"`
-        MkvVp9,
-        /// `"mkv_mpeg4"`
-        MkvMpeg4,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputContainerAndCodec3883211b {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Mp4H265 => "mp4_h265",
-                Self::Mp4H264 => "mp4_h264",
-                Self::WebmVp9 => "webm_vp9",
-                Self::Gif => "gif",
-                Self::MovH264 => "mov_h264",
-                Self::MovH265 => "mov_h265",
-                Self::MovProresks => "mov_proresks",
-                Self::MkvH264 => "mkv_h264",
-                Self::MkvH265 => "mkv_h265",
-                Self::MkvVp9 => "mkv_vp9",
-                Self::MkvMpeg4 => "mkv_mpeg4",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for OutputContainerAndCodec3883211b {
-        fn from(value: &str) -> Self {
-            match value {
-                "mp4_h265" => Self::Mp4H265,
-                "mp4_h264" => Self::Mp4H264,
-                "webm_vp9" => Self::WebmVp9,
-                "gif" => Self::Gif,
-                "mov_h264" => Self::MovH264,
-                "mov_h265" => Self::MovH265,
-                "mov_proresks" => Self::MovProresks,
-                "mkv_h264" => Self::MkvH264,
-                "mkv_h265" => Self::MkvH265,
-                "mkv_vp9" => Self::MkvVp9,
-                "mkv_mpeg4" => Self::MkvMpeg4,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for OutputContainerAndCodec3883211b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputContainerAndCodec3883211b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

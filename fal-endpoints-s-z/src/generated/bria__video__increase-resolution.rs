@@ -7,11 +7,7 @@ pub mod bria {
         ///
         /// Build a `VideoIncreaseResolutionInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `VideoIncreaseResolutionOutput`.
         pub mod increase_resolution {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::DesiredIncrease6a40c2e6 as DesiredIncrease;
-            pub use super::super::super::__types::OutputContainerAndCodecb0e04446 as OutputContainerAndCodec;
-            pub use super::super::super::__types::VideoIncreaseResolutionOutput6f2b60e5 as VideoIncreaseResolutionOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `bria/video/increase-resolution`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct VideoIncreaseResolutionInput {
@@ -32,38 +28,74 @@ pub mod bria {
                 /// Default (applied by fal when the field is left unset): `"2"`.
                 pub desired_increase: Option<DesiredIncrease>,
             }
-            impl __serde::Serialize for VideoIncreaseResolutionInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for VideoIncreaseResolutionInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "output_container_and_codec",
                         &self.output_container_and_codec,
                     )?;
-                    __types::optional_entry(&mut map, "preserve_audio", &self.preserve_audio)?;
+                    __fal::optional_entry(&mut map, "preserve_audio", &self.preserve_audio)?;
                     map.serialize_entry("video_url", &self.video_url)?;
-                    __types::optional_entry(&mut map, "desired_increase", &self.desired_increase)?;
+                    __fal::optional_entry(&mut map, "desired_increase", &self.desired_increase)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for VideoIncreaseResolutionInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for VideoIncreaseResolutionInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        output_container_and_codec: __types::optional_field(
-                            &mut map,
-                            "output_container_and_codec",
-                        )?,
-                        preserve_audio: __types::optional_field(&mut map, "preserve_audio")?,
-                        video_url: __types::required_field(&mut map, "video_url")?,
-                        desired_increase: __types::optional_field(&mut map, "desired_increase")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = VideoIncreaseResolutionInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `VideoIncreaseResolutionInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<VideoIncreaseResolutionInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "output_container_and_codec",
+                                            "preserve_audio",
+                                            "video_url",
+                                            "desired_increase",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(VideoIncreaseResolutionInput {
+                                output_container_and_codec: f0,
+                                preserve_audio: f1,
+                                video_url: __fal::required(f2, "video_url")?,
+                                desired_increase: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl VideoIncreaseResolutionInput {
@@ -98,263 +130,284 @@ pub mod bria {
                     self
                 }
             }
+            impl __fal::Validate for VideoIncreaseResolutionInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "output_container_and_codec",
+                        &self.output_container_and_codec,
+                        &__fal::Rules::NONE,
+                    );
+                    v.field("desired_increase", &self.desired_increase, &__fal::Rules::NONE);
+                }
+            }
+            impl VideoIncreaseResolutionInput {
+                /// Every rule of `bria/video/increase-resolution`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for VideoIncreaseResolutionInput {
                 const ENDPOINT_ID: &'static str = "bria/video/increase-resolution";
                 type Output = VideoIncreaseResolutionOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    VideoIncreaseResolutionInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `DesiredIncrease` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum DesiredIncrease {
+                /// `"2"`
+                V2,
+                /// `"4"`
+                V4,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl DesiredIncrease {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["2", "4"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V2 => "2",
+                        Self::V4 => "4",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "2" => Self::V2,
+                        "4" => Self::V4,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for DesiredIncrease {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "DesiredIncrease",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `DesiredIncrease` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum DesiredIncrease6a40c2e6 {
-        /// `"2"`
-        V2,
-        /// `"4"`
-        V4,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl DesiredIncrease6a40c2e6 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V2 => "2",
-                Self::V4 => "4",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for DesiredIncrease {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for DesiredIncrease6a40c2e6 {
-        fn from(value: &str) -> Self {
-            match value {
-                "2" => Self::V2,
-                "4" => Self::V4,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for DesiredIncrease {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for DesiredIncrease6a40c2e6 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for DesiredIncrease6a40c2e6 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `OutputContainerAndCodec` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputContainerAndCodecb0e04446 {
-        /// `"mp4_h265"`
-        Mp4H265,
-        /// `"mp4_h264"`
-        Mp4H264,
-        /// `"webm_vp9"`
-        WebmVp9,
-        /// `"mov_h265"`
-        MovH265,
-        /// `"mov_proresks"`
-        MovProresks,
-        /// `"mkv_h265"`
-        MkvH265,
-        /// `"mkv_h264"`
-        MkvH264,
-        /// `"mkv_vp9"`
-        MkvVp9,
-        /// `"gif"`
-        Gif,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputContainerAndCodecb0e04446 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Mp4H265 => "mp4_h265",
-                Self::Mp4H264 => "mp4_h264",
-                Self::WebmVp9 => "webm_vp9",
-                Self::MovH265 => "mov_h265",
-                Self::MovProresks => "mov_proresks",
-                Self::MkvH265 => "mkv_h265",
-                Self::MkvH264 => "mkv_h264",
-                Self::MkvVp9 => "mkv_vp9",
-                Self::Gif => "gif",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for DesiredIncrease {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for OutputContainerAndCodecb0e04446 {
-        fn from(value: &str) -> Self {
-            match value {
-                "mp4_h265" => Self::Mp4H265,
-                "mp4_h264" => Self::Mp4H264,
-                "webm_vp9" => Self::WebmVp9,
-                "mov_h265" => Self::MovH265,
-                "mov_proresks" => Self::MovProresks,
-                "mkv_h265" => Self::MkvH265,
-                "mkv_h264" => Self::MkvH264,
-                "mkv_vp9" => Self::MkvVp9,
-                "gif" => Self::Gif,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for DesiredIncrease {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `DesiredIncrease` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for OutputContainerAndCodecb0e04446 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputContainerAndCodecb0e04446 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoIncreaseResolutionOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoIncreaseResolutionOutput6f2b60e5 {
-        /// The `video` field.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for VideoIncreaseResolutionOutput6f2b60e5 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoIncreaseResolutionOutput6f2b60e5 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
+            impl __fal::Validate for DesiredIncrease {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `OutputContainerAndCodec` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum OutputContainerAndCodec {
+                /// `"mp4_h265"`
+                Mp4H265,
+                /// `"mp4_h264"`
+                Mp4H264,
+                /// `"webm_vp9"`
+                WebmVp9,
+                /// `"mov_h265"`
+                MovH265,
+                /// `"mov_proresks"`
+                MovProresks,
+                /// `"mkv_h265"`
+                MkvH265,
+                /// `"mkv_h264"`
+                MkvH264,
+                /// `"mkv_vp9"`
+                MkvVp9,
+                /// `"gif"`
+                Gif,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl OutputContainerAndCodec {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "mp4_h265",
+                    "mp4_h264",
+                    "webm_vp9",
+                    "mov_h265",
+                    "mov_proresks",
+                    "mkv_h265",
+                    "mkv_h264",
+                    "mkv_vp9",
+                    "gif",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Mp4H265 => "mp4_h265",
+                        Self::Mp4H264 => "mp4_h264",
+                        Self::WebmVp9 => "webm_vp9",
+                        Self::MovH265 => "mov_h265",
+                        Self::MovProresks => "mov_proresks",
+                        Self::MkvH265 => "mkv_h265",
+                        Self::MkvH264 => "mkv_h264",
+                        Self::MkvVp9 => "mkv_vp9",
+                        Self::Gif => "gif",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "mp4_h265" => Self::Mp4H265,
+                        "mp4_h264" => Self::Mp4H264,
+                        "webm_vp9" => Self::WebmVp9,
+                        "mov_h265" => Self::MovH265,
+                        "mov_proresks" => Self::MovProresks,
+                        "mkv_h265" => Self::MkvH265,
+                        "mkv_h264" => Self::MkvH264,
+                        "mkv_vp9" => Self::MkvVp9,
+                        "gif" => Self::Gif,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for OutputContainerAndCodec {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "OutputContainerAndCodec",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for OutputContainerAndCodec {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for OutputContainerAndCodec {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for OutputContainerAndCodec {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for OutputContainerAndCodec {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(
+                        deserializer,
+                        "a `OutputContainerAndCodec` string",
+                        Self::from_wire,
+                    )
+                }
+            }
+            impl __fal::Validate for OutputContainerAndCodec {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `VideoIncreaseResolutionOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct VideoIncreaseResolutionOutput {
+                /// The `video` field.
+                pub video: fal_runtime::File,
+            }
+            impl __fal::serde::Serialize for VideoIncreaseResolutionOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for VideoIncreaseResolutionOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = VideoIncreaseResolutionOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `VideoIncreaseResolutionOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<VideoIncreaseResolutionOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(VideoIncreaseResolutionOutput {
+                                video: __fal::required(f0, "video")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -7,12 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `SadtalkerReferenceInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `SadtalkerReferenceOutput`.
         pub mod reference {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::FaceEnhancerPresetcf774190 as FaceEnhancerPreset;
-            pub use super::super::super::__types::FaceModelResolutionf1b7e449 as FaceModelResolution;
-            pub use super::super::super::__types::Preprocess6ecad95a as Preprocess;
-            pub use super::super::super::__types::SadtalkerReferenceOutputf5dacbe5 as SadtalkerReferenceOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/sadtalker/reference`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct SadtalkerReferenceInput {
@@ -45,7 +40,7 @@ pub mod fal_ai {
                 /// The `face_enhancer` field.
                 ///
                 /// Example: `null`.
-                pub face_enhancer: Option<FaceEnhancerPreset>,
+                pub face_enhancer: Option<String>,
                 /// The `still_mode` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `false`.
@@ -55,51 +50,102 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"crop"`.
                 pub preprocess: Option<Preprocess>,
             }
-            impl __serde::Serialize for SadtalkerReferenceInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for SadtalkerReferenceInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("source_image_url", &self.source_image_url)?;
                     map.serialize_entry("driven_audio_url", &self.driven_audio_url)?;
                     map.serialize_entry("reference_pose_video_url", &self.reference_pose_video_url)?;
-                    __types::optional_entry(&mut map, "pose_style", &self.pose_style)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "pose_style", &self.pose_style)?;
+                    __fal::optional_entry(
                         &mut map,
                         "face_model_resolution",
                         &self.face_model_resolution,
                     )?;
-                    __types::optional_entry(&mut map, "expression_scale", &self.expression_scale)?;
-                    __types::optional_entry(&mut map, "face_enhancer", &self.face_enhancer)?;
-                    __types::optional_entry(&mut map, "still_mode", &self.still_mode)?;
-                    __types::optional_entry(&mut map, "preprocess", &self.preprocess)?;
+                    __fal::optional_entry(&mut map, "expression_scale", &self.expression_scale)?;
+                    __fal::optional_entry(&mut map, "face_enhancer", &self.face_enhancer)?;
+                    __fal::optional_entry(&mut map, "still_mode", &self.still_mode)?;
+                    __fal::optional_entry(&mut map, "preprocess", &self.preprocess)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for SadtalkerReferenceInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for SadtalkerReferenceInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        source_image_url: __types::required_field(&mut map, "source_image_url")?,
-                        driven_audio_url: __types::required_field(&mut map, "driven_audio_url")?,
-                        reference_pose_video_url: __types::required_field(
-                            &mut map,
-                            "reference_pose_video_url",
-                        )?,
-                        pose_style: __types::optional_field(&mut map, "pose_style")?,
-                        face_model_resolution: __types::optional_field(
-                            &mut map,
-                            "face_model_resolution",
-                        )?,
-                        expression_scale: __types::optional_field(&mut map, "expression_scale")?,
-                        face_enhancer: __types::optional_field(&mut map, "face_enhancer")?,
-                        still_mode: __types::optional_field(&mut map, "still_mode")?,
-                        preprocess: __types::optional_field(&mut map, "preprocess")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = SadtalkerReferenceInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `SadtalkerReferenceInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<SadtalkerReferenceInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "source_image_url",
+                                            "driven_audio_url",
+                                            "reference_pose_video_url",
+                                            "pose_style",
+                                            "face_model_resolution",
+                                            "expression_scale",
+                                            "face_enhancer",
+                                            "still_mode",
+                                            "preprocess",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(SadtalkerReferenceInput {
+                                source_image_url: __fal::required(f0, "source_image_url")?,
+                                driven_audio_url: __fal::required(f1, "driven_audio_url")?,
+                                reference_pose_video_url: __fal::required(
+                                    f2,
+                                    "reference_pose_video_url",
+                                )?,
+                                pose_style: f3,
+                                face_model_resolution: f4,
+                                expression_scale: f5,
+                                face_enhancer: f6,
+                                still_mode: f7,
+                                preprocess: f8,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl SadtalkerReferenceInput {
@@ -140,10 +186,7 @@ pub mod fal_ai {
                     self
                 }
                 /// Sets `face_enhancer` (left out of the request until set).
-                pub fn with_face_enhancer(
-                    mut self,
-                    face_enhancer: impl Into<FaceEnhancerPreset>,
-                ) -> Self {
+                pub fn with_face_enhancer(mut self, face_enhancer: impl Into<String>) -> Self {
                     self.face_enhancer = Some(face_enhancer.into());
                     self
                 }
@@ -158,288 +201,287 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for SadtalkerReferenceInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "pose_style",
+                        &self.pose_style,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(45f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "face_model_resolution",
+                        &self.face_model_resolution,
+                        &__fal::Rules::NONE,
+                    );
+                    v.field(
+                        "expression_scale",
+                        &self.expression_scale,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(3f64),
+                            multiple_of: Some(0.1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "face_enhancer",
+                        &self.face_enhancer,
+                        &__fal::Rules {
+                            text: Some("gfpgan"),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("preprocess", &self.preprocess, &__fal::Rules::NONE);
+                }
+            }
+            impl SadtalkerReferenceInput {
+                /// Every rule of `fal-ai/sadtalker/reference`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for SadtalkerReferenceInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/sadtalker/reference";
                 type Output = SadtalkerReferenceOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    SadtalkerReferenceInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `FaceModelResolution` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum FaceModelResolution {
+                /// `"256"`
+                V256,
+                /// `"512"`
+                V512,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl FaceModelResolution {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["256", "512"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V256 => "256",
+                        Self::V512 => "512",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "256" => Self::V256,
+                        "512" => Self::V512,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for FaceModelResolution {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "FaceModelResolution",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `FaceEnhancerPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum FaceEnhancerPresetcf774190 {
-        /// `"gfpgan"`
-        Gfpgan,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl FaceEnhancerPresetcf774190 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Gfpgan => "gfpgan",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for FaceModelResolution {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for FaceEnhancerPresetcf774190 {
-        fn from(value: &str) -> Self {
-            match value {
-                "gfpgan" => Self::Gfpgan,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for FaceModelResolution {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for FaceEnhancerPresetcf774190 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FaceEnhancerPresetcf774190 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `FaceModelResolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum FaceModelResolutionf1b7e449 {
-        /// `"256"`
-        V256,
-        /// `"512"`
-        V512,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl FaceModelResolutionf1b7e449 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V256 => "256",
-                Self::V512 => "512",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for FaceModelResolution {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for FaceModelResolutionf1b7e449 {
-        fn from(value: &str) -> Self {
-            match value {
-                "256" => Self::V256,
-                "512" => Self::V512,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for FaceModelResolution {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(
+                        deserializer,
+                        "a `FaceModelResolution` string",
+                        Self::from_wire,
+                    )
+                }
             }
-        }
-    }
-    impl __serde::Serialize for FaceModelResolutionf1b7e449 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FaceModelResolutionf1b7e449 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Preprocess` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Preprocess6ecad95a {
-        /// `"crop"`
-        Crop,
-        /// `"extcrop"`
-        Extcrop,
-        /// `"resize"`
-        Resize,
-        /// `"full"`
-        Full,
-        /// `"extfull"`
-        Extfull,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Preprocess6ecad95a {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Crop => "crop",
-                Self::Extcrop => "extcrop",
-                Self::Resize => "resize",
-                Self::Full => "full",
-                Self::Extfull => "extfull",
-                Self::Other(value) => value,
+            impl __fal::Validate for FaceModelResolution {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for Preprocess6ecad95a {
-        fn from(value: &str) -> Self {
-            match value {
-                "crop" => Self::Crop,
-                "extcrop" => Self::Extcrop,
-                "resize" => Self::Resize,
-                "full" => Self::Full,
-                "extfull" => Self::Extfull,
-                other => Self::Other(other.to_owned()),
+            /// The `Preprocess` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Preprocess {
+                /// `"crop"`
+                Crop,
+                /// `"extcrop"`
+                Extcrop,
+                /// `"resize"`
+                Resize,
+                /// `"full"`
+                Full,
+                /// `"extfull"`
+                Extfull,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl __serde::Serialize for Preprocess6ecad95a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Preprocess6ecad95a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `SadtalkerReferenceOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct SadtalkerReferenceOutputf5dacbe5 {
-        /// The `video` field.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for SadtalkerReferenceOutputf5dacbe5 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SadtalkerReferenceOutputf5dacbe5 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
+            impl Preprocess {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "crop",
+                    "extcrop",
+                    "resize",
+                    "full",
+                    "extfull",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Crop => "crop",
+                        Self::Extcrop => "extcrop",
+                        Self::Resize => "resize",
+                        Self::Full => "full",
+                        Self::Extfull => "extfull",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "crop" => Self::Crop,
+                        "extcrop" => Self::Extcrop,
+                        "resize" => Self::Resize,
+                        "full" => Self::Full,
+                        "extfull" => Self::Extfull,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Preprocess {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new("Preprocess", value, Self::VALUES),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Preprocess {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Preprocess {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Preprocess {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Preprocess {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Preprocess` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Preprocess {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `SadtalkerReferenceOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct SadtalkerReferenceOutput {
+                /// The `video` field.
+                pub video: fal_runtime::File,
+            }
+            impl __fal::serde::Serialize for SadtalkerReferenceOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for SadtalkerReferenceOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = SadtalkerReferenceOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `SadtalkerReferenceOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<SadtalkerReferenceOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(SadtalkerReferenceOutput {
+                                video: __fal::required(f0, "video")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -7,13 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `Sam31ImageInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Sam31ImageOutput`.
         pub mod image {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::BoxPrompt6929c9b2 as BoxPrompt;
-            pub use super::super::super::__types::MaskMetadatac403f3a8 as MaskMetadata;
-            pub use super::super::super::__types::OutputFormat571d4461 as OutputFormat;
-            pub use super::super::super::__types::PointPrompt479df99b as PointPrompt;
-            pub use super::super::super::__types::Sam31ImageOutput2f794ed0 as Sam31ImageOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/sam-3-1/image`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Sam31ImageInput {
@@ -61,52 +55,109 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub include_boxes: Option<bool>,
             }
-            impl __serde::Serialize for Sam31ImageInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for Sam31ImageInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "point_prompts", &self.point_prompts)?;
-                    __types::optional_entry(&mut map, "box_prompts", &self.box_prompts)?;
-                    __types::optional_entry(&mut map, "apply_mask", &self.apply_mask)?;
-                    __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __types::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    __fal::optional_entry(&mut map, "point_prompts", &self.point_prompts)?;
+                    __fal::optional_entry(&mut map, "box_prompts", &self.box_prompts)?;
+                    __fal::optional_entry(&mut map, "apply_mask", &self.apply_mask)?;
+                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    __fal::optional_entry(
                         &mut map,
                         "return_multiple_masks",
                         &self.return_multiple_masks,
                     )?;
-                    __types::optional_entry(&mut map, "max_masks", &self.max_masks)?;
-                    __types::optional_entry(&mut map, "include_scores", &self.include_scores)?;
-                    __types::optional_entry(&mut map, "include_boxes", &self.include_boxes)?;
+                    __fal::optional_entry(&mut map, "max_masks", &self.max_masks)?;
+                    __fal::optional_entry(&mut map, "include_scores", &self.include_scores)?;
+                    __fal::optional_entry(&mut map, "include_boxes", &self.include_boxes)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for Sam31ImageInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for Sam31ImageInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        prompt: __types::optional_field(&mut map, "prompt")?,
-                        point_prompts: __types::optional_field(&mut map, "point_prompts")?,
-                        box_prompts: __types::optional_field(&mut map, "box_prompts")?,
-                        apply_mask: __types::optional_field(&mut map, "apply_mask")?,
-                        sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                        output_format: __types::optional_field(&mut map, "output_format")?,
-                        return_multiple_masks: __types::optional_field(
-                            &mut map,
-                            "return_multiple_masks",
-                        )?,
-                        max_masks: __types::optional_field(&mut map, "max_masks")?,
-                        include_scores: __types::optional_field(&mut map, "include_scores")?,
-                        include_boxes: __types::optional_field(&mut map, "include_boxes")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Sam31ImageInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Sam31ImageInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Sam31ImageInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_url",
+                                            "prompt",
+                                            "point_prompts",
+                                            "box_prompts",
+                                            "apply_mask",
+                                            "sync_mode",
+                                            "output_format",
+                                            "return_multiple_masks",
+                                            "max_masks",
+                                            "include_scores",
+                                            "include_boxes",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Sam31ImageInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                prompt: f1,
+                                point_prompts: f2,
+                                box_prompts: f3,
+                                apply_mask: f4,
+                                sync_mode: f5,
+                                output_format: f6,
+                                return_multiple_masks: f7,
+                                max_masks: f8,
+                                include_scores: f9,
+                                include_boxes: f10,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl Sam31ImageInput {
@@ -186,415 +237,525 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for Sam31ImageInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("point_prompts", &self.point_prompts, &__fal::Rules::NONE);
+                    v.field("box_prompts", &self.box_prompts, &__fal::Rules::NONE);
+                    v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                    v.field(
+                        "max_masks",
+                        &self.max_masks,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(32f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl Sam31ImageInput {
+                /// Every rule of `fal-ai/sam-3-1/image`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for Sam31ImageInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/sam-3-1/image";
                 type Output = Sam31ImageOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    Sam31ImageInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `BoxPrompt` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct BoxPrompt {
+                /// The `x_min` field.
+                pub x_min: Option<i64>,
+                /// The `y_min` field.
+                pub y_min: Option<i64>,
+                /// The `x_max` field.
+                pub x_max: Option<i64>,
+                /// The `y_max` field.
+                pub y_max: Option<i64>,
+                /// The `object_id` field.
+                pub object_id: Option<i64>,
+                /// The `frame_index` field.
+                pub frame_index: Option<i64>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for BoxPrompt {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "x_min", &self.x_min)?;
+                    __fal::optional_entry(&mut map, "y_min", &self.y_min)?;
+                    __fal::optional_entry(&mut map, "x_max", &self.x_max)?;
+                    __fal::optional_entry(&mut map, "y_max", &self.y_max)?;
+                    __fal::optional_entry(&mut map, "object_id", &self.object_id)?;
+                    __fal::optional_entry(&mut map, "frame_index", &self.frame_index)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for BoxPrompt {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = BoxPrompt;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `BoxPrompt` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<BoxPrompt, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "x_min",
+                                            "y_min",
+                                            "x_max",
+                                            "y_max",
+                                            "object_id",
+                                            "frame_index",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(BoxPrompt {
+                                x_min: f0,
+                                y_min: f1,
+                                x_max: f2,
+                                y_max: f3,
+                                object_id: f4,
+                                frame_index: f5,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `BoxPrompt` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct BoxPrompt6929c9b2 {
-        /// The `x_min` field.
-        pub x_min: Option<i64>,
-        /// The `y_min` field.
-        pub y_min: Option<i64>,
-        /// The `x_max` field.
-        pub x_max: Option<i64>,
-        /// The `y_max` field.
-        pub y_max: Option<i64>,
-        /// The `object_id` field.
-        pub object_id: Option<i64>,
-        /// The `frame_index` field.
-        pub frame_index: Option<i64>,
-    }
-    impl __serde::Serialize for BoxPrompt6929c9b2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "x_min", &self.x_min)?;
-            self::optional_entry(&mut map, "y_min", &self.y_min)?;
-            self::optional_entry(&mut map, "x_max", &self.x_max)?;
-            self::optional_entry(&mut map, "y_max", &self.y_max)?;
-            self::optional_entry(&mut map, "object_id", &self.object_id)?;
-            self::optional_entry(&mut map, "frame_index", &self.frame_index)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BoxPrompt6929c9b2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                x_min: self::optional_field(&mut map, "x_min")?,
-                y_min: self::optional_field(&mut map, "y_min")?,
-                x_max: self::optional_field(&mut map, "x_max")?,
-                y_max: self::optional_field(&mut map, "y_max")?,
-                object_id: self::optional_field(&mut map, "object_id")?,
-                frame_index: self::optional_field(&mut map, "frame_index")?,
-            })
-        }
-    }
-    impl BoxPrompt6929c9b2 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                x_min: None,
-                y_min: None,
-                x_max: None,
-                y_max: None,
-                object_id: None,
-                frame_index: None,
+            impl BoxPrompt {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        x_min: None,
+                        y_min: None,
+                        x_max: None,
+                        y_max: None,
+                        object_id: None,
+                        frame_index: None,
+                    }
+                }
+                /// Sets `x_min` (left out of the request until set).
+                pub fn with_x_min(mut self, x_min: impl Into<i64>) -> Self {
+                    self.x_min = Some(x_min.into());
+                    self
+                }
+                /// Sets `y_min` (left out of the request until set).
+                pub fn with_y_min(mut self, y_min: impl Into<i64>) -> Self {
+                    self.y_min = Some(y_min.into());
+                    self
+                }
+                /// Sets `x_max` (left out of the request until set).
+                pub fn with_x_max(mut self, x_max: impl Into<i64>) -> Self {
+                    self.x_max = Some(x_max.into());
+                    self
+                }
+                /// Sets `y_max` (left out of the request until set).
+                pub fn with_y_max(mut self, y_max: impl Into<i64>) -> Self {
+                    self.y_max = Some(y_max.into());
+                    self
+                }
+                /// Sets `object_id` (left out of the request until set).
+                pub fn with_object_id(mut self, object_id: impl Into<i64>) -> Self {
+                    self.object_id = Some(object_id.into());
+                    self
+                }
+                /// Sets `frame_index` (left out of the request until set).
+                pub fn with_frame_index(mut self, frame_index: impl Into<i64>) -> Self {
+                    self.frame_index = Some(frame_index.into());
+                    self
+                }
             }
-        }
-        /// Sets `x_min` (left out of the request until set).
-        pub fn with_x_min(mut self, x_min: impl Into<i64>) -> Self {
-            self.x_min = Some(x_min.into());
-            self
-        }
-        /// Sets `y_min` (left out of the request until set).
-        pub fn with_y_min(mut self, y_min: impl Into<i64>) -> Self {
-            self.y_min = Some(y_min.into());
-            self
-        }
-        /// Sets `x_max` (left out of the request until set).
-        pub fn with_x_max(mut self, x_max: impl Into<i64>) -> Self {
-            self.x_max = Some(x_max.into());
-            self
-        }
-        /// Sets `y_max` (left out of the request until set).
-        pub fn with_y_max(mut self, y_max: impl Into<i64>) -> Self {
-            self.y_max = Some(y_max.into());
-            self
-        }
-        /// Sets `object_id` (left out of the request until set).
-        pub fn with_object_id(mut self, object_id: impl Into<i64>) -> Self {
-            self.object_id = Some(object_id.into());
-            self
-        }
-        /// Sets `frame_index` (left out of the request until set).
-        pub fn with_frame_index(mut self, frame_index: impl Into<i64>) -> Self {
-            self.frame_index = Some(frame_index.into());
-            self
-        }
-    }
-    /// The `MaskMetadata` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct MaskMetadatac403f3a8 {
-        /// The `index` field.
-        pub index: i64,
-        /// The `score` field.
-        pub score: Option<f64>,
-        /// The `box` field.
-        pub r#box: Option<Vec<f64>>,
-    }
-    impl __serde::Serialize for MaskMetadatac403f3a8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("index", &self.index)?;
-            self::optional_entry(&mut map, "score", &self.score)?;
-            self::optional_entry(&mut map, "box", &self.r#box)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MaskMetadatac403f3a8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                index: self::required_field(&mut map, "index")?,
-                score: self::optional_field(&mut map, "score")?,
-                r#box: self::optional_field(&mut map, "box")?,
-            })
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat571d4461 {
-        /// `"jpeg"`
-        Jpeg,
-        /// `"png"`
-        Png,
-        /// `"webp"`
-        Webp,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat571d4461 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Jpeg => "jpeg",
-                Self::Png => "png",
-                Self::Webp => "webp",
-                Self::Other(value) => value,
+            impl __fal::Validate for BoxPrompt {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
             }
-        }
-    }
-    impl From<&str> for OutputFormat571d4461 {
-        fn from(value: &str) -> Self {
-            match value {
-                "jpeg" => Self::Jpeg,
-                "png" => Self::Png,
-                "webp" => Self::Webp,
-                other => Self::Other(other.to_owned()),
+            /// The `MaskMetadata` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct MaskMetadata {
+                /// The `index` field.
+                pub index: i64,
+                /// The `score` field.
+                pub score: Option<f64>,
+                /// The `box` field.
+                pub r#box: Option<Vec<f64>>,
             }
-        }
-    }
-    impl __serde::Serialize for OutputFormat571d4461 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat571d4461 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `PointPrompt` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PointPrompt479df99b {
-        /// The `x` field.
-        pub x: Option<i64>,
-        /// The `y` field.
-        pub y: Option<i64>,
-        /// The `label` field.
-        pub label: Option<i64>,
-        /// The `object_id` field.
-        pub object_id: Option<i64>,
-        /// The `frame_index` field.
-        pub frame_index: Option<i64>,
-    }
-    impl __serde::Serialize for PointPrompt479df99b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "x", &self.x)?;
-            self::optional_entry(&mut map, "y", &self.y)?;
-            self::optional_entry(&mut map, "label", &self.label)?;
-            self::optional_entry(&mut map, "object_id", &self.object_id)?;
-            self::optional_entry(&mut map, "frame_index", &self.frame_index)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PointPrompt479df99b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                x: self::optional_field(&mut map, "x")?,
-                y: self::optional_field(&mut map, "y")?,
-                label: self::optional_field(&mut map, "label")?,
-                object_id: self::optional_field(&mut map, "object_id")?,
-                frame_index: self::optional_field(&mut map, "frame_index")?,
-            })
-        }
-    }
-    impl PointPrompt479df99b {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                x: None,
-                y: None,
-                label: None,
-                object_id: None,
-                frame_index: None,
+            impl __fal::serde::Serialize for MaskMetadata {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("index", &self.index)?;
+                    __fal::optional_entry(&mut map, "score", &self.score)?;
+                    __fal::optional_entry(&mut map, "box", &self.r#box)?;
+                    map.end()
+                }
             }
-        }
-        /// Sets `x` (left out of the request until set).
-        pub fn with_x(mut self, x: impl Into<i64>) -> Self {
-            self.x = Some(x.into());
-            self
-        }
-        /// Sets `y` (left out of the request until set).
-        pub fn with_y(mut self, y: impl Into<i64>) -> Self {
-            self.y = Some(y.into());
-            self
-        }
-        /// Sets `label` (left out of the request until set).
-        pub fn with_label(mut self, label: impl Into<i64>) -> Self {
-            self.label = Some(label.into());
-            self
-        }
-        /// Sets `object_id` (left out of the request until set).
-        pub fn with_object_id(mut self, object_id: impl Into<i64>) -> Self {
-            self.object_id = Some(object_id.into());
-            self
-        }
-        /// Sets `frame_index` (left out of the request until set).
-        pub fn with_frame_index(mut self, frame_index: impl Into<i64>) -> Self {
-            self.frame_index = Some(frame_index.into());
-            self
-        }
-    }
-    /// The `Sam31ImageOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam31ImageOutput2f794ed0 {
-        /// The `image` field.
-        pub image: Option<fal_runtime::Image>,
-        /// The `masks` field.
-        pub masks: Vec<fal_runtime::Image>,
-        /// The `metadata` field.
-        pub metadata: Option<Vec<MaskMetadatac403f3a8>>,
-        /// The `scores` field.
-        pub scores: Option<Vec<Option<f64>>>,
-        /// The `boxes` field.
-        pub boxes: Option<Vec<Option<Vec<f64>>>>,
-    }
-    impl __serde::Serialize for Sam31ImageOutput2f794ed0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "image", &self.image)?;
-            map.serialize_entry("masks", &self.masks)?;
-            self::optional_entry(&mut map, "metadata", &self.metadata)?;
-            self::optional_entry(&mut map, "scores", &self.scores)?;
-            self::optional_entry(&mut map, "boxes", &self.boxes)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Sam31ImageOutput2f794ed0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::optional_field(&mut map, "image")?,
-                masks: self::required_field(&mut map, "masks")?,
-                metadata: self::optional_field(&mut map, "metadata")?,
-                scores: self::optional_field(&mut map, "scores")?,
-                boxes: self::optional_field(&mut map, "boxes")?,
-            })
+            impl<'de> __fal::serde::Deserialize<'de> for MaskMetadata {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = MaskMetadata;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `MaskMetadata` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<MaskMetadata, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["index", "score", "box"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(MaskMetadata {
+                                index: __fal::required(f0, "index")?,
+                                score: f1,
+                                r#box: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `OutputFormat` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum OutputFormat {
+                /// `"jpeg"`
+                Jpeg,
+                /// `"png"`
+                Png,
+                /// `"webp"`
+                Webp,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl OutputFormat {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["jpeg", "png", "webp"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Jpeg => "jpeg",
+                        Self::Png => "png",
+                        Self::Webp => "webp",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "jpeg" => Self::Jpeg,
+                        "png" => Self::Png,
+                        "webp" => Self::Webp,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for OutputFormat {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "OutputFormat",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for OutputFormat {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for OutputFormat {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for OutputFormat {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for OutputFormat {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `PointPrompt` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct PointPrompt {
+                /// The `x` field.
+                pub x: Option<i64>,
+                /// The `y` field.
+                pub y: Option<i64>,
+                /// The `label` field.
+                pub label: Option<i64>,
+                /// The `object_id` field.
+                pub object_id: Option<i64>,
+                /// The `frame_index` field.
+                pub frame_index: Option<i64>,
+            }
+            impl __fal::serde::Serialize for PointPrompt {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "x", &self.x)?;
+                    __fal::optional_entry(&mut map, "y", &self.y)?;
+                    __fal::optional_entry(&mut map, "label", &self.label)?;
+                    __fal::optional_entry(&mut map, "object_id", &self.object_id)?;
+                    __fal::optional_entry(&mut map, "frame_index", &self.frame_index)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for PointPrompt {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PointPrompt;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PointPrompt` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PointPrompt, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["x", "y", "label", "object_id", "frame_index"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PointPrompt {
+                                x: f0,
+                                y: f1,
+                                label: f2,
+                                object_id: f3,
+                                frame_index: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl PointPrompt {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        x: None,
+                        y: None,
+                        label: None,
+                        object_id: None,
+                        frame_index: None,
+                    }
+                }
+                /// Sets `x` (left out of the request until set).
+                pub fn with_x(mut self, x: impl Into<i64>) -> Self {
+                    self.x = Some(x.into());
+                    self
+                }
+                /// Sets `y` (left out of the request until set).
+                pub fn with_y(mut self, y: impl Into<i64>) -> Self {
+                    self.y = Some(y.into());
+                    self
+                }
+                /// Sets `label` (left out of the request until set).
+                pub fn with_label(mut self, label: impl Into<i64>) -> Self {
+                    self.label = Some(label.into());
+                    self
+                }
+                /// Sets `object_id` (left out of the request until set).
+                pub fn with_object_id(mut self, object_id: impl Into<i64>) -> Self {
+                    self.object_id = Some(object_id.into());
+                    self
+                }
+                /// Sets `frame_index` (left out of the request until set).
+                pub fn with_frame_index(mut self, frame_index: impl Into<i64>) -> Self {
+                    self.frame_index = Some(frame_index.into());
+                    self
+                }
+            }
+            impl __fal::Validate for PointPrompt {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "label",
+                        &self.label,
+                        &__fal::Rules {
+                            listed: Some(&[0f64, 1f64]),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `Sam31ImageOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Sam31ImageOutput {
+                /// The `image` field.
+                pub image: Option<fal_runtime::Image>,
+                /// The `masks` field.
+                pub masks: Vec<fal_runtime::Image>,
+                /// The `metadata` field.
+                pub metadata: Option<Vec<MaskMetadata>>,
+                /// The `scores` field.
+                pub scores: Option<Vec<Option<f64>>>,
+                /// The `boxes` field.
+                pub boxes: Option<Vec<Option<Vec<f64>>>>,
+            }
+            impl __fal::serde::Serialize for Sam31ImageOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "image", &self.image)?;
+                    map.serialize_entry("masks", &self.masks)?;
+                    __fal::optional_entry(&mut map, "metadata", &self.metadata)?;
+                    __fal::optional_entry(&mut map, "scores", &self.scores)?;
+                    __fal::optional_entry(&mut map, "boxes", &self.boxes)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Sam31ImageOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Sam31ImageOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Sam31ImageOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Sam31ImageOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["image", "masks", "metadata", "scores", "boxes"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Sam31ImageOutput {
+                                image: f0,
+                                masks: __fal::required(f1, "masks")?,
+                                metadata: f2,
+                                scores: f3,
+                                boxes: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

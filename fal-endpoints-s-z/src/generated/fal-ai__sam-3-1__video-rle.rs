@@ -7,11 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `Sam31VideoRleInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Sam31VideoRleOutput`.
         pub mod video_rle {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::BoxPrompt6929c9b2 as BoxPrompt;
-            pub use super::super::super::__types::PointPrompt479df99b as PointPrompt;
-            pub use super::super::super::__types::Sam31VideoRleOutput1678e4de as Sam31VideoRleOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/sam-3-1/video-rle`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Sam31VideoRleInput {
@@ -56,50 +52,104 @@ pub mod fal_ai {
                 /// Limits: 1 ≤ value ≤ 128.
                 pub max_num_objects: Option<i64>,
             }
-            impl __serde::Serialize for Sam31VideoRleInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for Sam31VideoRleInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("video_url", &self.video_url)?;
-                    __types::optional_entry(&mut map, "mask_url", &self.mask_url)?;
-                    __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "point_prompts", &self.point_prompts)?;
-                    __types::optional_entry(&mut map, "box_prompts", &self.box_prompts)?;
-                    __types::optional_entry(&mut map, "apply_mask", &self.apply_mask)?;
-                    __types::optional_entry(&mut map, "boundingbox_zip", &self.boundingbox_zip)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "mask_url", &self.mask_url)?;
+                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    __fal::optional_entry(&mut map, "point_prompts", &self.point_prompts)?;
+                    __fal::optional_entry(&mut map, "box_prompts", &self.box_prompts)?;
+                    __fal::optional_entry(&mut map, "apply_mask", &self.apply_mask)?;
+                    __fal::optional_entry(&mut map, "boundingbox_zip", &self.boundingbox_zip)?;
+                    __fal::optional_entry(
                         &mut map,
                         "detection_threshold",
                         &self.detection_threshold,
                     )?;
-                    __types::optional_entry(&mut map, "frame_index", &self.frame_index)?;
-                    __types::optional_entry(&mut map, "max_num_objects", &self.max_num_objects)?;
+                    __fal::optional_entry(&mut map, "frame_index", &self.frame_index)?;
+                    __fal::optional_entry(&mut map, "max_num_objects", &self.max_num_objects)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for Sam31VideoRleInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for Sam31VideoRleInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        video_url: __types::required_field(&mut map, "video_url")?,
-                        mask_url: __types::optional_field(&mut map, "mask_url")?,
-                        prompt: __types::optional_field(&mut map, "prompt")?,
-                        point_prompts: __types::optional_field(&mut map, "point_prompts")?,
-                        box_prompts: __types::optional_field(&mut map, "box_prompts")?,
-                        apply_mask: __types::optional_field(&mut map, "apply_mask")?,
-                        boundingbox_zip: __types::optional_field(&mut map, "boundingbox_zip")?,
-                        detection_threshold: __types::optional_field(
-                            &mut map,
-                            "detection_threshold",
-                        )?,
-                        frame_index: __types::optional_field(&mut map, "frame_index")?,
-                        max_num_objects: __types::optional_field(&mut map, "max_num_objects")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Sam31VideoRleInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Sam31VideoRleInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Sam31VideoRleInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "video_url",
+                                            "mask_url",
+                                            "prompt",
+                                            "point_prompts",
+                                            "box_prompts",
+                                            "apply_mask",
+                                            "boundingbox_zip",
+                                            "detection_threshold",
+                                            "frame_index",
+                                            "max_num_objects",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Sam31VideoRleInput {
+                                video_url: __fal::required(f0, "video_url")?,
+                                mask_url: f1,
+                                prompt: f2,
+                                point_prompts: f3,
+                                box_prompts: f4,
+                                apply_mask: f5,
+                                boundingbox_zip: f6,
+                                detection_threshold: f7,
+                                frame_index: f8,
+                                max_num_objects: f9,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl Sam31VideoRleInput {
@@ -173,328 +223,370 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for Sam31VideoRleInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("point_prompts", &self.point_prompts, &__fal::Rules::NONE);
+                    v.field("box_prompts", &self.box_prompts, &__fal::Rules::NONE);
+                    v.field(
+                        "detection_threshold",
+                        &self.detection_threshold,
+                        &__fal::Rules {
+                            minimum: Some(0.01f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "max_num_objects",
+                        &self.max_num_objects,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(128f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl Sam31VideoRleInput {
+                /// Every rule of `fal-ai/sam-3-1/video-rle`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for Sam31VideoRleInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/sam-3-1/video-rle";
                 type Output = Sam31VideoRleOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    Sam31VideoRleInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `BoxPrompt` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct BoxPrompt {
+                /// The `x_min` field.
+                pub x_min: Option<i64>,
+                /// The `y_min` field.
+                pub y_min: Option<i64>,
+                /// The `x_max` field.
+                pub x_max: Option<i64>,
+                /// The `y_max` field.
+                pub y_max: Option<i64>,
+                /// The `object_id` field.
+                pub object_id: Option<i64>,
+                /// The `frame_index` field.
+                pub frame_index: Option<i64>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for BoxPrompt {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "x_min", &self.x_min)?;
+                    __fal::optional_entry(&mut map, "y_min", &self.y_min)?;
+                    __fal::optional_entry(&mut map, "x_max", &self.x_max)?;
+                    __fal::optional_entry(&mut map, "y_max", &self.y_max)?;
+                    __fal::optional_entry(&mut map, "object_id", &self.object_id)?;
+                    __fal::optional_entry(&mut map, "frame_index", &self.frame_index)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for BoxPrompt {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = BoxPrompt;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `BoxPrompt` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<BoxPrompt, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "x_min",
+                                            "y_min",
+                                            "x_max",
+                                            "y_max",
+                                            "object_id",
+                                            "frame_index",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(BoxPrompt {
+                                x_min: f0,
+                                y_min: f1,
+                                x_max: f2,
+                                y_max: f3,
+                                object_id: f4,
+                                frame_index: f5,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `BoxPrompt` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct BoxPrompt6929c9b2 {
-        /// The `x_min` field.
-        pub x_min: Option<i64>,
-        /// The `y_min` field.
-        pub y_min: Option<i64>,
-        /// The `x_max` field.
-        pub x_max: Option<i64>,
-        /// The `y_max` field.
-        pub y_max: Option<i64>,
-        /// The `object_id` field.
-        pub object_id: Option<i64>,
-        /// The `frame_index` field.
-        pub frame_index: Option<i64>,
-    }
-    impl __serde::Serialize for BoxPrompt6929c9b2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "x_min", &self.x_min)?;
-            self::optional_entry(&mut map, "y_min", &self.y_min)?;
-            self::optional_entry(&mut map, "x_max", &self.x_max)?;
-            self::optional_entry(&mut map, "y_max", &self.y_max)?;
-            self::optional_entry(&mut map, "object_id", &self.object_id)?;
-            self::optional_entry(&mut map, "frame_index", &self.frame_index)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BoxPrompt6929c9b2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                x_min: self::optional_field(&mut map, "x_min")?,
-                y_min: self::optional_field(&mut map, "y_min")?,
-                x_max: self::optional_field(&mut map, "x_max")?,
-                y_max: self::optional_field(&mut map, "y_max")?,
-                object_id: self::optional_field(&mut map, "object_id")?,
-                frame_index: self::optional_field(&mut map, "frame_index")?,
-            })
-        }
-    }
-    impl BoxPrompt6929c9b2 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                x_min: None,
-                y_min: None,
-                x_max: None,
-                y_max: None,
-                object_id: None,
-                frame_index: None,
+            impl BoxPrompt {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        x_min: None,
+                        y_min: None,
+                        x_max: None,
+                        y_max: None,
+                        object_id: None,
+                        frame_index: None,
+                    }
+                }
+                /// Sets `x_min` (left out of the request until set).
+                pub fn with_x_min(mut self, x_min: impl Into<i64>) -> Self {
+                    self.x_min = Some(x_min.into());
+                    self
+                }
+                /// Sets `y_min` (left out of the request until set).
+                pub fn with_y_min(mut self, y_min: impl Into<i64>) -> Self {
+                    self.y_min = Some(y_min.into());
+                    self
+                }
+                /// Sets `x_max` (left out of the request until set).
+                pub fn with_x_max(mut self, x_max: impl Into<i64>) -> Self {
+                    self.x_max = Some(x_max.into());
+                    self
+                }
+                /// Sets `y_max` (left out of the request until set).
+                pub fn with_y_max(mut self, y_max: impl Into<i64>) -> Self {
+                    self.y_max = Some(y_max.into());
+                    self
+                }
+                /// Sets `object_id` (left out of the request until set).
+                pub fn with_object_id(mut self, object_id: impl Into<i64>) -> Self {
+                    self.object_id = Some(object_id.into());
+                    self
+                }
+                /// Sets `frame_index` (left out of the request until set).
+                pub fn with_frame_index(mut self, frame_index: impl Into<i64>) -> Self {
+                    self.frame_index = Some(frame_index.into());
+                    self
+                }
             }
-        }
-        /// Sets `x_min` (left out of the request until set).
-        pub fn with_x_min(mut self, x_min: impl Into<i64>) -> Self {
-            self.x_min = Some(x_min.into());
-            self
-        }
-        /// Sets `y_min` (left out of the request until set).
-        pub fn with_y_min(mut self, y_min: impl Into<i64>) -> Self {
-            self.y_min = Some(y_min.into());
-            self
-        }
-        /// Sets `x_max` (left out of the request until set).
-        pub fn with_x_max(mut self, x_max: impl Into<i64>) -> Self {
-            self.x_max = Some(x_max.into());
-            self
-        }
-        /// Sets `y_max` (left out of the request until set).
-        pub fn with_y_max(mut self, y_max: impl Into<i64>) -> Self {
-            self.y_max = Some(y_max.into());
-            self
-        }
-        /// Sets `object_id` (left out of the request until set).
-        pub fn with_object_id(mut self, object_id: impl Into<i64>) -> Self {
-            self.object_id = Some(object_id.into());
-            self
-        }
-        /// Sets `frame_index` (left out of the request until set).
-        pub fn with_frame_index(mut self, frame_index: impl Into<i64>) -> Self {
-            self.frame_index = Some(frame_index.into());
-            self
-        }
-    }
-    /// The `PointPrompt` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PointPrompt479df99b {
-        /// The `x` field.
-        pub x: Option<i64>,
-        /// The `y` field.
-        pub y: Option<i64>,
-        /// The `label` field.
-        pub label: Option<i64>,
-        /// The `object_id` field.
-        pub object_id: Option<i64>,
-        /// The `frame_index` field.
-        pub frame_index: Option<i64>,
-    }
-    impl __serde::Serialize for PointPrompt479df99b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "x", &self.x)?;
-            self::optional_entry(&mut map, "y", &self.y)?;
-            self::optional_entry(&mut map, "label", &self.label)?;
-            self::optional_entry(&mut map, "object_id", &self.object_id)?;
-            self::optional_entry(&mut map, "frame_index", &self.frame_index)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PointPrompt479df99b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                x: self::optional_field(&mut map, "x")?,
-                y: self::optional_field(&mut map, "y")?,
-                label: self::optional_field(&mut map, "label")?,
-                object_id: self::optional_field(&mut map, "object_id")?,
-                frame_index: self::optional_field(&mut map, "frame_index")?,
-            })
-        }
-    }
-    impl PointPrompt479df99b {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                x: None,
-                y: None,
-                label: None,
-                object_id: None,
-                frame_index: None,
+            impl __fal::Validate for BoxPrompt {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
             }
-        }
-        /// Sets `x` (left out of the request until set).
-        pub fn with_x(mut self, x: impl Into<i64>) -> Self {
-            self.x = Some(x.into());
-            self
-        }
-        /// Sets `y` (left out of the request until set).
-        pub fn with_y(mut self, y: impl Into<i64>) -> Self {
-            self.y = Some(y.into());
-            self
-        }
-        /// Sets `label` (left out of the request until set).
-        pub fn with_label(mut self, label: impl Into<i64>) -> Self {
-            self.label = Some(label.into());
-            self
-        }
-        /// Sets `object_id` (left out of the request until set).
-        pub fn with_object_id(mut self, object_id: impl Into<i64>) -> Self {
-            self.object_id = Some(object_id.into());
-            self
-        }
-        /// Sets `frame_index` (left out of the request until set).
-        pub fn with_frame_index(mut self, frame_index: impl Into<i64>) -> Self {
-            self.frame_index = Some(frame_index.into());
-            self
-        }
-    }
-    /// The `Sam31VideoRleOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam31VideoRleOutput1678e4de {
-        /// The `video` field.
-        ///
-        /// Example: `"https://fal.media/files/lion/gr-RSvy2e7_AWbjxAq4mJ_output.mp4"`.
-        pub video: fal_runtime::File,
-        /// The `boundingbox_frames_zip` field.
-        pub boundingbox_frames_zip: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for Sam31VideoRleOutput1678e4de {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            self::optional_entry(
-                &mut map,
-                "boundingbox_frames_zip",
-                &self.boundingbox_frames_zip,
-            )?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Sam31VideoRleOutput1678e4de {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                boundingbox_frames_zip: self::optional_field(
-                    &mut map,
-                    "boundingbox_frames_zip",
-                )?,
-            })
+            /// The `PointPrompt` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct PointPrompt {
+                /// The `x` field.
+                pub x: Option<i64>,
+                /// The `y` field.
+                pub y: Option<i64>,
+                /// The `label` field.
+                pub label: Option<i64>,
+                /// The `object_id` field.
+                pub object_id: Option<i64>,
+                /// The `frame_index` field.
+                pub frame_index: Option<i64>,
+            }
+            impl __fal::serde::Serialize for PointPrompt {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "x", &self.x)?;
+                    __fal::optional_entry(&mut map, "y", &self.y)?;
+                    __fal::optional_entry(&mut map, "label", &self.label)?;
+                    __fal::optional_entry(&mut map, "object_id", &self.object_id)?;
+                    __fal::optional_entry(&mut map, "frame_index", &self.frame_index)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for PointPrompt {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PointPrompt;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PointPrompt` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PointPrompt, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["x", "y", "label", "object_id", "frame_index"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PointPrompt {
+                                x: f0,
+                                y: f1,
+                                label: f2,
+                                object_id: f3,
+                                frame_index: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl PointPrompt {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        x: None,
+                        y: None,
+                        label: None,
+                        object_id: None,
+                        frame_index: None,
+                    }
+                }
+                /// Sets `x` (left out of the request until set).
+                pub fn with_x(mut self, x: impl Into<i64>) -> Self {
+                    self.x = Some(x.into());
+                    self
+                }
+                /// Sets `y` (left out of the request until set).
+                pub fn with_y(mut self, y: impl Into<i64>) -> Self {
+                    self.y = Some(y.into());
+                    self
+                }
+                /// Sets `label` (left out of the request until set).
+                pub fn with_label(mut self, label: impl Into<i64>) -> Self {
+                    self.label = Some(label.into());
+                    self
+                }
+                /// Sets `object_id` (left out of the request until set).
+                pub fn with_object_id(mut self, object_id: impl Into<i64>) -> Self {
+                    self.object_id = Some(object_id.into());
+                    self
+                }
+                /// Sets `frame_index` (left out of the request until set).
+                pub fn with_frame_index(mut self, frame_index: impl Into<i64>) -> Self {
+                    self.frame_index = Some(frame_index.into());
+                    self
+                }
+            }
+            impl __fal::Validate for PointPrompt {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "label",
+                        &self.label,
+                        &__fal::Rules {
+                            listed: Some(&[0f64, 1f64]),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `Sam31VideoRleOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Sam31VideoRleOutput {
+                /// The `video` field.
+                ///
+                /// Example: `"https://fal.media/files/lion/gr-RSvy2e7_AWbjxAq4mJ_output.mp4"`.
+                pub video: fal_runtime::File,
+                /// The `boundingbox_frames_zip` field.
+                pub boundingbox_frames_zip: Option<fal_runtime::File>,
+            }
+            impl __fal::serde::Serialize for Sam31VideoRleOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "boundingbox_frames_zip",
+                        &self.boundingbox_frames_zip,
+                    )?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Sam31VideoRleOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Sam31VideoRleOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Sam31VideoRleOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Sam31VideoRleOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["video", "boundingbox_frames_zip"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Sam31VideoRleOutput {
+                                video: __fal::required(f0, "video")?,
+                                boundingbox_frames_zip: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `Sam33dAlignInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Sam33dAlignOutput`.
         pub mod _3d_align {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::Sam33dAlignOutput4ec7f2ff as Sam33dAlignOutput;
-            pub use super::super::super::__types::Sam3dBodyAlignmentInfoc5c66839 as Sam3dBodyAlignmentInfo;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/sam-3/3d-align`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Sam33dAlignInput {
@@ -25,33 +22,75 @@ pub mod fal_ai {
                 /// The `focal_length` field.
                 pub focal_length: Option<f64>,
             }
-            impl __serde::Serialize for Sam33dAlignInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for Sam33dAlignInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
                     map.serialize_entry("body_mesh_url", &self.body_mesh_url)?;
-                    __types::optional_entry(&mut map, "body_mask_url", &self.body_mask_url)?;
-                    __types::optional_entry(&mut map, "object_mesh_url", &self.object_mesh_url)?;
-                    __types::optional_entry(&mut map, "focal_length", &self.focal_length)?;
+                    __fal::optional_entry(&mut map, "body_mask_url", &self.body_mask_url)?;
+                    __fal::optional_entry(&mut map, "object_mesh_url", &self.object_mesh_url)?;
+                    __fal::optional_entry(&mut map, "focal_length", &self.focal_length)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for Sam33dAlignInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for Sam33dAlignInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        body_mesh_url: __types::required_field(&mut map, "body_mesh_url")?,
-                        body_mask_url: __types::optional_field(&mut map, "body_mask_url")?,
-                        object_mesh_url: __types::optional_field(&mut map, "object_mesh_url")?,
-                        focal_length: __types::optional_field(&mut map, "focal_length")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Sam33dAlignInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Sam33dAlignInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Sam33dAlignInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_url",
+                                            "body_mesh_url",
+                                            "body_mask_url",
+                                            "object_mesh_url",
+                                            "focal_length",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Sam33dAlignInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                body_mesh_url: __fal::required(f1, "body_mesh_url")?,
+                                body_mask_url: f2,
+                                object_mesh_url: f3,
+                                focal_length: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl Sam33dAlignInput {
@@ -90,211 +129,202 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for Sam33dAlignInput {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+            }
+            impl Sam33dAlignInput {
+                /// Every rule of `fal-ai/sam-3/3d-align`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for Sam33dAlignInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/sam-3/3d-align";
                 type Output = Sam33dAlignOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    Sam33dAlignInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `Sam33dAlignOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Sam33dAlignOutput {
+                /// The `body_mesh_ply` field.
+                pub body_mesh_ply: fal_runtime::File,
+                /// The `model_glb` field.
+                pub model_glb: fal_runtime::File,
+                /// The `visualization` field.
+                pub visualization: fal_runtime::File,
+                /// The `metadata` field.
+                pub metadata: Sam3dBodyAlignmentInfo,
+                /// The `scene_glb` field.
+                pub scene_glb: Option<fal_runtime::File>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for Sam33dAlignOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("body_mesh_ply", &self.body_mesh_ply)?;
+                    map.serialize_entry("model_glb", &self.model_glb)?;
+                    map.serialize_entry("visualization", &self.visualization)?;
+                    map.serialize_entry("metadata", &self.metadata)?;
+                    __fal::optional_entry(&mut map, "scene_glb", &self.scene_glb)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for Sam33dAlignOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Sam33dAlignOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Sam33dAlignOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Sam33dAlignOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "body_mesh_ply",
+                                            "model_glb",
+                                            "visualization",
+                                            "metadata",
+                                            "scene_glb",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Sam33dAlignOutput {
+                                body_mesh_ply: __fal::required(f0, "body_mesh_ply")?,
+                                model_glb: __fal::required(f1, "model_glb")?,
+                                visualization: __fal::required(f2, "visualization")?,
+                                metadata: __fal::required(f3, "metadata")?,
+                                scene_glb: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `Sam33dAlignOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam33dAlignOutput4ec7f2ff {
-        /// The `body_mesh_ply` field.
-        pub body_mesh_ply: fal_runtime::File,
-        /// The `model_glb` field.
-        pub model_glb: fal_runtime::File,
-        /// The `visualization` field.
-        pub visualization: fal_runtime::File,
-        /// The `metadata` field.
-        pub metadata: Sam3dBodyAlignmentInfoc5c66839,
-        /// The `scene_glb` field.
-        pub scene_glb: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for Sam33dAlignOutput4ec7f2ff {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("body_mesh_ply", &self.body_mesh_ply)?;
-            map.serialize_entry("model_glb", &self.model_glb)?;
-            map.serialize_entry("visualization", &self.visualization)?;
-            map.serialize_entry("metadata", &self.metadata)?;
-            self::optional_entry(&mut map, "scene_glb", &self.scene_glb)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Sam33dAlignOutput4ec7f2ff {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                body_mesh_ply: self::required_field(&mut map, "body_mesh_ply")?,
-                model_glb: self::required_field(&mut map, "model_glb")?,
-                visualization: self::required_field(&mut map, "visualization")?,
-                metadata: self::required_field(&mut map, "metadata")?,
-                scene_glb: self::optional_field(&mut map, "scene_glb")?,
-            })
-        }
-    }
-    /// The `Sam3dBodyAlignmentInfo` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam3dBodyAlignmentInfoc5c66839 {
-        /// The `person_id` field.
-        pub person_id: i64,
-        /// The `scale_factor` field.
-        pub scale_factor: f64,
-        /// The `translation` field.
-        pub translation: Vec<f64>,
-        /// The `focal_length` field.
-        pub focal_length: f64,
-        /// The `target_points_count` field.
-        pub target_points_count: i64,
-        /// The `cropped_vertices_count` field.
-        pub cropped_vertices_count: i64,
-    }
-    impl __serde::Serialize for Sam3dBodyAlignmentInfoc5c66839 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("person_id", &self.person_id)?;
-            map.serialize_entry("scale_factor", &self.scale_factor)?;
-            map.serialize_entry("translation", &self.translation)?;
-            map.serialize_entry("focal_length", &self.focal_length)?;
-            map.serialize_entry("target_points_count", &self.target_points_count)?;
-            map.serialize_entry("cropped_vertices_count", &self.cropped_vertices_count)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Sam3dBodyAlignmentInfoc5c66839 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                person_id: self::required_field(&mut map, "person_id")?,
-                scale_factor: self::required_field(&mut map, "scale_factor")?,
-                translation: self::required_field(&mut map, "translation")?,
-                focal_length: self::required_field(&mut map, "focal_length")?,
-                target_points_count: self::required_field(&mut map, "target_points_count")?,
-                cropped_vertices_count: self::required_field(
-                    &mut map,
-                    "cropped_vertices_count",
-                )?,
-            })
+            /// The `Sam3dBodyAlignmentInfo` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Sam3dBodyAlignmentInfo {
+                /// The `person_id` field.
+                pub person_id: i64,
+                /// The `scale_factor` field.
+                pub scale_factor: f64,
+                /// The `translation` field.
+                pub translation: Vec<f64>,
+                /// The `focal_length` field.
+                pub focal_length: f64,
+                /// The `target_points_count` field.
+                pub target_points_count: i64,
+                /// The `cropped_vertices_count` field.
+                pub cropped_vertices_count: i64,
+            }
+            impl __fal::serde::Serialize for Sam3dBodyAlignmentInfo {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("person_id", &self.person_id)?;
+                    map.serialize_entry("scale_factor", &self.scale_factor)?;
+                    map.serialize_entry("translation", &self.translation)?;
+                    map.serialize_entry("focal_length", &self.focal_length)?;
+                    map.serialize_entry("target_points_count", &self.target_points_count)?;
+                    map.serialize_entry("cropped_vertices_count", &self.cropped_vertices_count)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Sam3dBodyAlignmentInfo {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Sam3dBodyAlignmentInfo;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Sam3dBodyAlignmentInfo` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Sam3dBodyAlignmentInfo, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "person_id",
+                                            "scale_factor",
+                                            "translation",
+                                            "focal_length",
+                                            "target_points_count",
+                                            "cropped_vertices_count",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = Some(map.next_value()?),
+                                    Some(5) => f5 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Sam3dBodyAlignmentInfo {
+                                person_id: __fal::required(f0, "person_id")?,
+                                scale_factor: __fal::required(f1, "scale_factor")?,
+                                translation: __fal::required(f2, "translation")?,
+                                focal_length: __fal::required(f3, "focal_length")?,
+                                target_points_count: __fal::required(f4, "target_points_count")?,
+                                cropped_vertices_count: __fal::required(
+                                    f5,
+                                    "cropped_vertices_count",
+                                )?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

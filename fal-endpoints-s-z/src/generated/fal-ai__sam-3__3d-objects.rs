@@ -7,12 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `Sam33dObjectsInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Sam33dObjectsOutput`.
         pub mod _3d_objects {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::BoxPromptBasee8e3904f as BoxPromptBase;
-            pub use super::super::super::__types::PointPromptBase3a462b9f as PointPromptBase;
-            pub use super::super::super::__types::Sam33dObjectsOutput9c9a12e2 as Sam33dObjectsOutput;
-            pub use super::super::super::__types::Sam3dObjectMetadata85afa78e as Sam3dObjectMetadata;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/sam-3/3d-objects`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Sam33dObjectsInput {
@@ -43,26 +38,26 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub export_textured_glb: Option<bool>,
             }
-            impl __serde::Serialize for Sam33dObjectsInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for Sam33dObjectsInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_url", &self.image_url)?;
-                    __types::optional_entry(&mut map, "mask_urls", &self.mask_urls)?;
-                    __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "point_prompts", &self.point_prompts)?;
-                    __types::optional_entry(&mut map, "box_prompts", &self.box_prompts)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "pointmap_url", &self.pointmap_url)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "mask_urls", &self.mask_urls)?;
+                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    __fal::optional_entry(&mut map, "point_prompts", &self.point_prompts)?;
+                    __fal::optional_entry(&mut map, "box_prompts", &self.box_prompts)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "pointmap_url", &self.pointmap_url)?;
+                    __fal::optional_entry(
                         &mut map,
                         "detection_threshold",
                         &self.detection_threshold,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "export_textured_glb",
                         &self.export_textured_glb,
@@ -70,28 +65,76 @@ pub mod fal_ai {
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for Sam33dObjectsInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for Sam33dObjectsInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_url: __types::required_field(&mut map, "image_url")?,
-                        mask_urls: __types::optional_field(&mut map, "mask_urls")?,
-                        prompt: __types::optional_field(&mut map, "prompt")?,
-                        point_prompts: __types::optional_field(&mut map, "point_prompts")?,
-                        box_prompts: __types::optional_field(&mut map, "box_prompts")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        pointmap_url: __types::optional_field(&mut map, "pointmap_url")?,
-                        detection_threshold: __types::optional_field(
-                            &mut map,
-                            "detection_threshold",
-                        )?,
-                        export_textured_glb: __types::optional_field(
-                            &mut map,
-                            "export_textured_glb",
-                        )?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Sam33dObjectsInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Sam33dObjectsInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Sam33dObjectsInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_url",
+                                            "mask_urls",
+                                            "prompt",
+                                            "point_prompts",
+                                            "box_prompts",
+                                            "seed",
+                                            "pointmap_url",
+                                            "detection_threshold",
+                                            "export_textured_glb",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Sam33dObjectsInput {
+                                image_url: __fal::required(f0, "image_url")?,
+                                mask_urls: f1,
+                                prompt: f2,
+                                point_prompts: f3,
+                                box_prompts: f4,
+                                seed: f5,
+                                pointmap_url: f6,
+                                detection_threshold: f7,
+                                export_textured_glb: f8,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl Sam33dObjectsInput {
@@ -168,360 +211,442 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for Sam33dObjectsInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("point_prompts", &self.point_prompts, &__fal::Rules::NONE);
+                    v.field("box_prompts", &self.box_prompts, &__fal::Rules::NONE);
+                    v.field(
+                        "detection_threshold",
+                        &self.detection_threshold,
+                        &__fal::Rules {
+                            minimum: Some(0.1f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl Sam33dObjectsInput {
+                /// Every rule of `fal-ai/sam-3/3d-objects`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for Sam33dObjectsInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/sam-3/3d-objects";
                 type Output = Sam33dObjectsOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    Sam33dObjectsInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `BoxPromptBase` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct BoxPromptBase {
+                /// The `x_min` field.
+                pub x_min: Option<i64>,
+                /// The `y_min` field.
+                pub y_min: Option<i64>,
+                /// The `x_max` field.
+                pub x_max: Option<i64>,
+                /// The `y_max` field.
+                pub y_max: Option<i64>,
+                /// The `object_id` field.
+                pub object_id: Option<i64>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for BoxPromptBase {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "x_min", &self.x_min)?;
+                    __fal::optional_entry(&mut map, "y_min", &self.y_min)?;
+                    __fal::optional_entry(&mut map, "x_max", &self.x_max)?;
+                    __fal::optional_entry(&mut map, "y_max", &self.y_max)?;
+                    __fal::optional_entry(&mut map, "object_id", &self.object_id)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for BoxPromptBase {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = BoxPromptBase;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `BoxPromptBase` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<BoxPromptBase, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["x_min", "y_min", "x_max", "y_max", "object_id"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(BoxPromptBase {
+                                x_min: f0,
+                                y_min: f1,
+                                x_max: f2,
+                                y_max: f3,
+                                object_id: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `BoxPromptBase` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct BoxPromptBasee8e3904f {
-        /// The `x_min` field.
-        pub x_min: Option<i64>,
-        /// The `y_min` field.
-        pub y_min: Option<i64>,
-        /// The `x_max` field.
-        pub x_max: Option<i64>,
-        /// The `y_max` field.
-        pub y_max: Option<i64>,
-        /// The `object_id` field.
-        pub object_id: Option<i64>,
-    }
-    impl __serde::Serialize for BoxPromptBasee8e3904f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "x_min", &self.x_min)?;
-            self::optional_entry(&mut map, "y_min", &self.y_min)?;
-            self::optional_entry(&mut map, "x_max", &self.x_max)?;
-            self::optional_entry(&mut map, "y_max", &self.y_max)?;
-            self::optional_entry(&mut map, "object_id", &self.object_id)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BoxPromptBasee8e3904f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                x_min: self::optional_field(&mut map, "x_min")?,
-                y_min: self::optional_field(&mut map, "y_min")?,
-                x_max: self::optional_field(&mut map, "x_max")?,
-                y_max: self::optional_field(&mut map, "y_max")?,
-                object_id: self::optional_field(&mut map, "object_id")?,
-            })
-        }
-    }
-    impl BoxPromptBasee8e3904f {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                x_min: None,
-                y_min: None,
-                x_max: None,
-                y_max: None,
-                object_id: None,
+            impl BoxPromptBase {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        x_min: None,
+                        y_min: None,
+                        x_max: None,
+                        y_max: None,
+                        object_id: None,
+                    }
+                }
+                /// Sets `x_min` (left out of the request until set).
+                pub fn with_x_min(mut self, x_min: impl Into<i64>) -> Self {
+                    self.x_min = Some(x_min.into());
+                    self
+                }
+                /// Sets `y_min` (left out of the request until set).
+                pub fn with_y_min(mut self, y_min: impl Into<i64>) -> Self {
+                    self.y_min = Some(y_min.into());
+                    self
+                }
+                /// Sets `x_max` (left out of the request until set).
+                pub fn with_x_max(mut self, x_max: impl Into<i64>) -> Self {
+                    self.x_max = Some(x_max.into());
+                    self
+                }
+                /// Sets `y_max` (left out of the request until set).
+                pub fn with_y_max(mut self, y_max: impl Into<i64>) -> Self {
+                    self.y_max = Some(y_max.into());
+                    self
+                }
+                /// Sets `object_id` (left out of the request until set).
+                pub fn with_object_id(mut self, object_id: impl Into<i64>) -> Self {
+                    self.object_id = Some(object_id.into());
+                    self
+                }
             }
-        }
-        /// Sets `x_min` (left out of the request until set).
-        pub fn with_x_min(mut self, x_min: impl Into<i64>) -> Self {
-            self.x_min = Some(x_min.into());
-            self
-        }
-        /// Sets `y_min` (left out of the request until set).
-        pub fn with_y_min(mut self, y_min: impl Into<i64>) -> Self {
-            self.y_min = Some(y_min.into());
-            self
-        }
-        /// Sets `x_max` (left out of the request until set).
-        pub fn with_x_max(mut self, x_max: impl Into<i64>) -> Self {
-            self.x_max = Some(x_max.into());
-            self
-        }
-        /// Sets `y_max` (left out of the request until set).
-        pub fn with_y_max(mut self, y_max: impl Into<i64>) -> Self {
-            self.y_max = Some(y_max.into());
-            self
-        }
-        /// Sets `object_id` (left out of the request until set).
-        pub fn with_object_id(mut self, object_id: impl Into<i64>) -> Self {
-            self.object_id = Some(object_id.into());
-            self
-        }
-    }
-    /// The `PointPromptBase` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PointPromptBase3a462b9f {
-        /// The `x` field.
-        pub x: Option<i64>,
-        /// The `y` field.
-        pub y: Option<i64>,
-        /// The `label` field.
-        pub label: Option<i64>,
-        /// The `object_id` field.
-        pub object_id: Option<i64>,
-    }
-    impl __serde::Serialize for PointPromptBase3a462b9f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "x", &self.x)?;
-            self::optional_entry(&mut map, "y", &self.y)?;
-            self::optional_entry(&mut map, "label", &self.label)?;
-            self::optional_entry(&mut map, "object_id", &self.object_id)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PointPromptBase3a462b9f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                x: self::optional_field(&mut map, "x")?,
-                y: self::optional_field(&mut map, "y")?,
-                label: self::optional_field(&mut map, "label")?,
-                object_id: self::optional_field(&mut map, "object_id")?,
-            })
-        }
-    }
-    impl PointPromptBase3a462b9f {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                x: None,
-                y: None,
-                label: None,
-                object_id: None,
+            impl __fal::Validate for BoxPromptBase {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
             }
-        }
-        /// Sets `x` (left out of the request until set).
-        pub fn with_x(mut self, x: impl Into<i64>) -> Self {
-            self.x = Some(x.into());
-            self
-        }
-        /// Sets `y` (left out of the request until set).
-        pub fn with_y(mut self, y: impl Into<i64>) -> Self {
-            self.y = Some(y.into());
-            self
-        }
-        /// Sets `label` (left out of the request until set).
-        pub fn with_label(mut self, label: impl Into<i64>) -> Self {
-            self.label = Some(label.into());
-            self
-        }
-        /// Sets `object_id` (left out of the request until set).
-        pub fn with_object_id(mut self, object_id: impl Into<i64>) -> Self {
-            self.object_id = Some(object_id.into());
-            self
-        }
-    }
-    /// The `Sam33dObjectsOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam33dObjectsOutput9c9a12e2 {
-        /// The `gaussian_splat` field.
-        pub gaussian_splat: fal_runtime::File,
-        /// The `model_glb` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"https://v3b.fal.media/files/b/0a8439e7/mqHMt17hzqDaqVMF7q0dB_combined_scene.glb"`.
-        pub model_glb: Option<fal_runtime::File>,
-        /// The `metadata` field.
-        pub metadata: Vec<Sam3dObjectMetadata85afa78e>,
-        /// The `individual_splats` field.
-        pub individual_splats: Option<Vec<fal_runtime::File>>,
-        /// The `individual_glbs` field.
-        pub individual_glbs: Option<Vec<Option<fal_runtime::File>>>,
-        /// The `artifacts_zip` field.
-        pub artifacts_zip: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for Sam33dObjectsOutput9c9a12e2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("gaussian_splat", &self.gaussian_splat)?;
-            self::optional_entry(&mut map, "model_glb", &self.model_glb)?;
-            map.serialize_entry("metadata", &self.metadata)?;
-            self::optional_entry(&mut map, "individual_splats", &self.individual_splats)?;
-            self::optional_entry(&mut map, "individual_glbs", &self.individual_glbs)?;
-            self::optional_entry(&mut map, "artifacts_zip", &self.artifacts_zip)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Sam33dObjectsOutput9c9a12e2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                gaussian_splat: self::required_field(&mut map, "gaussian_splat")?,
-                model_glb: self::optional_field(&mut map, "model_glb")?,
-                metadata: self::required_field(&mut map, "metadata")?,
-                individual_splats: self::optional_field(&mut map, "individual_splats")?,
-                individual_glbs: self::optional_field(&mut map, "individual_glbs")?,
-                artifacts_zip: self::optional_field(&mut map, "artifacts_zip")?,
-            })
-        }
-    }
-    /// The `Sam3dObjectMetadata` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam3dObjectMetadata85afa78e {
-        /// The `object_index` field.
-        pub object_index: i64,
-        /// The `scale` field.
-        pub scale: Option<Vec<Vec<f64>>>,
-        /// The `rotation` field.
-        pub rotation: Option<Vec<Vec<f64>>>,
-        /// The `translation` field.
-        pub translation: Option<Vec<Vec<f64>>>,
-        /// The `camera_pose` field.
-        pub camera_pose: Option<Vec<Vec<f64>>>,
-    }
-    impl __serde::Serialize for Sam3dObjectMetadata85afa78e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("object_index", &self.object_index)?;
-            self::optional_entry(&mut map, "scale", &self.scale)?;
-            self::optional_entry(&mut map, "rotation", &self.rotation)?;
-            self::optional_entry(&mut map, "translation", &self.translation)?;
-            self::optional_entry(&mut map, "camera_pose", &self.camera_pose)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Sam3dObjectMetadata85afa78e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                object_index: self::required_field(&mut map, "object_index")?,
-                scale: self::optional_field(&mut map, "scale")?,
-                rotation: self::optional_field(&mut map, "rotation")?,
-                translation: self::optional_field(&mut map, "translation")?,
-                camera_pose: self::optional_field(&mut map, "camera_pose")?,
-            })
+            /// The `PointPromptBase` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct PointPromptBase {
+                /// The `x` field.
+                pub x: Option<i64>,
+                /// The `y` field.
+                pub y: Option<i64>,
+                /// The `label` field.
+                pub label: Option<i64>,
+                /// The `object_id` field.
+                pub object_id: Option<i64>,
+            }
+            impl __fal::serde::Serialize for PointPromptBase {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "x", &self.x)?;
+                    __fal::optional_entry(&mut map, "y", &self.y)?;
+                    __fal::optional_entry(&mut map, "label", &self.label)?;
+                    __fal::optional_entry(&mut map, "object_id", &self.object_id)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for PointPromptBase {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PointPromptBase;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PointPromptBase` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PointPromptBase, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["x", "y", "label", "object_id"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PointPromptBase {
+                                x: f0,
+                                y: f1,
+                                label: f2,
+                                object_id: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl PointPromptBase {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        x: None,
+                        y: None,
+                        label: None,
+                        object_id: None,
+                    }
+                }
+                /// Sets `x` (left out of the request until set).
+                pub fn with_x(mut self, x: impl Into<i64>) -> Self {
+                    self.x = Some(x.into());
+                    self
+                }
+                /// Sets `y` (left out of the request until set).
+                pub fn with_y(mut self, y: impl Into<i64>) -> Self {
+                    self.y = Some(y.into());
+                    self
+                }
+                /// Sets `label` (left out of the request until set).
+                pub fn with_label(mut self, label: impl Into<i64>) -> Self {
+                    self.label = Some(label.into());
+                    self
+                }
+                /// Sets `object_id` (left out of the request until set).
+                pub fn with_object_id(mut self, object_id: impl Into<i64>) -> Self {
+                    self.object_id = Some(object_id.into());
+                    self
+                }
+            }
+            impl __fal::Validate for PointPromptBase {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "label",
+                        &self.label,
+                        &__fal::Rules {
+                            listed: Some(&[0f64, 1f64]),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `Sam33dObjectsOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Sam33dObjectsOutput {
+                /// The `gaussian_splat` field.
+                pub gaussian_splat: fal_runtime::File,
+                /// The `model_glb` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `"https://v3b.fal.media/files/b/0a8439e7/mqHMt17hzqDaqVMF7q0dB_combined_scene.glb"`.
+                pub model_glb: Option<fal_runtime::File>,
+                /// The `metadata` field.
+                pub metadata: Vec<Sam3dObjectMetadata>,
+                /// The `individual_splats` field.
+                pub individual_splats: Option<Vec<fal_runtime::File>>,
+                /// The `individual_glbs` field.
+                pub individual_glbs: Option<Vec<Option<fal_runtime::File>>>,
+                /// The `artifacts_zip` field.
+                pub artifacts_zip: Option<fal_runtime::File>,
+            }
+            impl __fal::serde::Serialize for Sam33dObjectsOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("gaussian_splat", &self.gaussian_splat)?;
+                    __fal::optional_entry(&mut map, "model_glb", &self.model_glb)?;
+                    map.serialize_entry("metadata", &self.metadata)?;
+                    __fal::optional_entry(&mut map, "individual_splats", &self.individual_splats)?;
+                    __fal::optional_entry(&mut map, "individual_glbs", &self.individual_glbs)?;
+                    __fal::optional_entry(&mut map, "artifacts_zip", &self.artifacts_zip)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Sam33dObjectsOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Sam33dObjectsOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Sam33dObjectsOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Sam33dObjectsOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "gaussian_splat",
+                                            "model_glb",
+                                            "metadata",
+                                            "individual_splats",
+                                            "individual_glbs",
+                                            "artifacts_zip",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Sam33dObjectsOutput {
+                                gaussian_splat: __fal::required(f0, "gaussian_splat")?,
+                                model_glb: f1,
+                                metadata: __fal::required(f2, "metadata")?,
+                                individual_splats: f3,
+                                individual_glbs: f4,
+                                artifacts_zip: f5,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `Sam3dObjectMetadata` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Sam3dObjectMetadata {
+                /// The `object_index` field.
+                pub object_index: i64,
+                /// The `scale` field.
+                pub scale: Option<Vec<Vec<f64>>>,
+                /// The `rotation` field.
+                pub rotation: Option<Vec<Vec<f64>>>,
+                /// The `translation` field.
+                pub translation: Option<Vec<Vec<f64>>>,
+                /// The `camera_pose` field.
+                pub camera_pose: Option<Vec<Vec<f64>>>,
+            }
+            impl __fal::serde::Serialize for Sam3dObjectMetadata {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("object_index", &self.object_index)?;
+                    __fal::optional_entry(&mut map, "scale", &self.scale)?;
+                    __fal::optional_entry(&mut map, "rotation", &self.rotation)?;
+                    __fal::optional_entry(&mut map, "translation", &self.translation)?;
+                    __fal::optional_entry(&mut map, "camera_pose", &self.camera_pose)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Sam3dObjectMetadata {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Sam3dObjectMetadata;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Sam3dObjectMetadata` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Sam3dObjectMetadata, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "object_index",
+                                            "scale",
+                                            "rotation",
+                                            "translation",
+                                            "camera_pose",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Sam3dObjectMetadata {
+                                object_index: __fal::required(f0, "object_index")?,
+                                scale: f1,
+                                rotation: f2,
+                                translation: f3,
+                                camera_pose: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

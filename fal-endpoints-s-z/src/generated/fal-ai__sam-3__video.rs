@@ -7,12 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `Sam3VideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Sam3VideoOutput`.
         pub mod video {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::BoxPromptBasee8e3904f as BoxPromptBase;
-            pub use super::super::super::__types::PointPromptBase3a462b9f as PointPromptBase;
-            pub use super::super::super::__types::Sam3VideoOutput9505f831 as Sam3VideoOutput;
-            pub use super::super::super::__types::VideoOutputType98616851 as VideoOutputType;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/sam-3/video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Sam3VideoInput {
@@ -46,21 +41,21 @@ pub mod fal_ai {
                 /// Limits: 0.1 ≤ value ≤ 1.
                 pub detection_threshold: Option<f64>,
             }
-            impl __serde::Serialize for Sam3VideoInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for Sam3VideoInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("video_url", &self.video_url)?;
-                    __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "text_prompt", &self.text_prompt)?;
-                    __types::optional_entry(&mut map, "point_prompts", &self.point_prompts)?;
-                    __types::optional_entry(&mut map, "box_prompts", &self.box_prompts)?;
-                    __types::optional_entry(&mut map, "apply_mask", &self.apply_mask)?;
-                    __types::optional_entry(&mut map, "video_output_type", &self.video_output_type)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                    __fal::optional_entry(&mut map, "text_prompt", &self.text_prompt)?;
+                    __fal::optional_entry(&mut map, "point_prompts", &self.point_prompts)?;
+                    __fal::optional_entry(&mut map, "box_prompts", &self.box_prompts)?;
+                    __fal::optional_entry(&mut map, "apply_mask", &self.apply_mask)?;
+                    __fal::optional_entry(&mut map, "video_output_type", &self.video_output_type)?;
+                    __fal::optional_entry(
                         &mut map,
                         "detection_threshold",
                         &self.detection_threshold,
@@ -68,24 +63,72 @@ pub mod fal_ai {
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for Sam3VideoInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for Sam3VideoInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        video_url: __types::required_field(&mut map, "video_url")?,
-                        prompt: __types::optional_field(&mut map, "prompt")?,
-                        text_prompt: __types::optional_field(&mut map, "text_prompt")?,
-                        point_prompts: __types::optional_field(&mut map, "point_prompts")?,
-                        box_prompts: __types::optional_field(&mut map, "box_prompts")?,
-                        apply_mask: __types::optional_field(&mut map, "apply_mask")?,
-                        video_output_type: __types::optional_field(&mut map, "video_output_type")?,
-                        detection_threshold: __types::optional_field(
-                            &mut map,
-                            "detection_threshold",
-                        )?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Sam3VideoInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Sam3VideoInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Sam3VideoInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "video_url",
+                                            "prompt",
+                                            "text_prompt",
+                                            "point_prompts",
+                                            "box_prompts",
+                                            "apply_mask",
+                                            "video_output_type",
+                                            "detection_threshold",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Sam3VideoInput {
+                                video_url: __fal::required(f0, "video_url")?,
+                                prompt: f1,
+                                text_prompt: f2,
+                                point_prompts: f3,
+                                box_prompts: f4,
+                                apply_mask: f5,
+                                video_output_type: f6,
+                                detection_threshold: f7,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl Sam3VideoInput {
@@ -150,353 +193,409 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for Sam3VideoInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("point_prompts", &self.point_prompts, &__fal::Rules::NONE);
+                    v.field("box_prompts", &self.box_prompts, &__fal::Rules::NONE);
+                    v.field("video_output_type", &self.video_output_type, &__fal::Rules::NONE);
+                    v.field(
+                        "detection_threshold",
+                        &self.detection_threshold,
+                        &__fal::Rules {
+                            minimum: Some(0.1f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl Sam3VideoInput {
+                /// Every rule of `fal-ai/sam-3/video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for Sam3VideoInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/sam-3/video";
                 type Output = Sam3VideoOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    Sam3VideoInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `BoxPromptBase` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct BoxPromptBase {
+                /// The `x_min` field.
+                pub x_min: Option<i64>,
+                /// The `y_min` field.
+                pub y_min: Option<i64>,
+                /// The `x_max` field.
+                pub x_max: Option<i64>,
+                /// The `y_max` field.
+                pub y_max: Option<i64>,
+                /// The `object_id` field.
+                pub object_id: Option<i64>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for BoxPromptBase {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "x_min", &self.x_min)?;
+                    __fal::optional_entry(&mut map, "y_min", &self.y_min)?;
+                    __fal::optional_entry(&mut map, "x_max", &self.x_max)?;
+                    __fal::optional_entry(&mut map, "y_max", &self.y_max)?;
+                    __fal::optional_entry(&mut map, "object_id", &self.object_id)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for BoxPromptBase {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = BoxPromptBase;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `BoxPromptBase` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<BoxPromptBase, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["x_min", "y_min", "x_max", "y_max", "object_id"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(BoxPromptBase {
+                                x_min: f0,
+                                y_min: f1,
+                                x_max: f2,
+                                y_max: f3,
+                                object_id: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `BoxPromptBase` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct BoxPromptBasee8e3904f {
-        /// The `x_min` field.
-        pub x_min: Option<i64>,
-        /// The `y_min` field.
-        pub y_min: Option<i64>,
-        /// The `x_max` field.
-        pub x_max: Option<i64>,
-        /// The `y_max` field.
-        pub y_max: Option<i64>,
-        /// The `object_id` field.
-        pub object_id: Option<i64>,
-    }
-    impl __serde::Serialize for BoxPromptBasee8e3904f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "x_min", &self.x_min)?;
-            self::optional_entry(&mut map, "y_min", &self.y_min)?;
-            self::optional_entry(&mut map, "x_max", &self.x_max)?;
-            self::optional_entry(&mut map, "y_max", &self.y_max)?;
-            self::optional_entry(&mut map, "object_id", &self.object_id)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BoxPromptBasee8e3904f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                x_min: self::optional_field(&mut map, "x_min")?,
-                y_min: self::optional_field(&mut map, "y_min")?,
-                x_max: self::optional_field(&mut map, "x_max")?,
-                y_max: self::optional_field(&mut map, "y_max")?,
-                object_id: self::optional_field(&mut map, "object_id")?,
-            })
-        }
-    }
-    impl BoxPromptBasee8e3904f {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                x_min: None,
-                y_min: None,
-                x_max: None,
-                y_max: None,
-                object_id: None,
+            impl BoxPromptBase {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        x_min: None,
+                        y_min: None,
+                        x_max: None,
+                        y_max: None,
+                        object_id: None,
+                    }
+                }
+                /// Sets `x_min` (left out of the request until set).
+                pub fn with_x_min(mut self, x_min: impl Into<i64>) -> Self {
+                    self.x_min = Some(x_min.into());
+                    self
+                }
+                /// Sets `y_min` (left out of the request until set).
+                pub fn with_y_min(mut self, y_min: impl Into<i64>) -> Self {
+                    self.y_min = Some(y_min.into());
+                    self
+                }
+                /// Sets `x_max` (left out of the request until set).
+                pub fn with_x_max(mut self, x_max: impl Into<i64>) -> Self {
+                    self.x_max = Some(x_max.into());
+                    self
+                }
+                /// Sets `y_max` (left out of the request until set).
+                pub fn with_y_max(mut self, y_max: impl Into<i64>) -> Self {
+                    self.y_max = Some(y_max.into());
+                    self
+                }
+                /// Sets `object_id` (left out of the request until set).
+                pub fn with_object_id(mut self, object_id: impl Into<i64>) -> Self {
+                    self.object_id = Some(object_id.into());
+                    self
+                }
             }
-        }
-        /// Sets `x_min` (left out of the request until set).
-        pub fn with_x_min(mut self, x_min: impl Into<i64>) -> Self {
-            self.x_min = Some(x_min.into());
-            self
-        }
-        /// Sets `y_min` (left out of the request until set).
-        pub fn with_y_min(mut self, y_min: impl Into<i64>) -> Self {
-            self.y_min = Some(y_min.into());
-            self
-        }
-        /// Sets `x_max` (left out of the request until set).
-        pub fn with_x_max(mut self, x_max: impl Into<i64>) -> Self {
-            self.x_max = Some(x_max.into());
-            self
-        }
-        /// Sets `y_max` (left out of the request until set).
-        pub fn with_y_max(mut self, y_max: impl Into<i64>) -> Self {
-            self.y_max = Some(y_max.into());
-            self
-        }
-        /// Sets `object_id` (left out of the request until set).
-        pub fn with_object_id(mut self, object_id: impl Into<i64>) -> Self {
-            self.object_id = Some(object_id.into());
-            self
-        }
-    }
-    /// The `PointPromptBase` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PointPromptBase3a462b9f {
-        /// The `x` field.
-        pub x: Option<i64>,
-        /// The `y` field.
-        pub y: Option<i64>,
-        /// The `label` field.
-        pub label: Option<i64>,
-        /// The `object_id` field.
-        pub object_id: Option<i64>,
-    }
-    impl __serde::Serialize for PointPromptBase3a462b9f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "x", &self.x)?;
-            self::optional_entry(&mut map, "y", &self.y)?;
-            self::optional_entry(&mut map, "label", &self.label)?;
-            self::optional_entry(&mut map, "object_id", &self.object_id)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PointPromptBase3a462b9f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                x: self::optional_field(&mut map, "x")?,
-                y: self::optional_field(&mut map, "y")?,
-                label: self::optional_field(&mut map, "label")?,
-                object_id: self::optional_field(&mut map, "object_id")?,
-            })
-        }
-    }
-    impl PointPromptBase3a462b9f {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                x: None,
-                y: None,
-                label: None,
-                object_id: None,
+            impl __fal::Validate for BoxPromptBase {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
             }
-        }
-        /// Sets `x` (left out of the request until set).
-        pub fn with_x(mut self, x: impl Into<i64>) -> Self {
-            self.x = Some(x.into());
-            self
-        }
-        /// Sets `y` (left out of the request until set).
-        pub fn with_y(mut self, y: impl Into<i64>) -> Self {
-            self.y = Some(y.into());
-            self
-        }
-        /// Sets `label` (left out of the request until set).
-        pub fn with_label(mut self, label: impl Into<i64>) -> Self {
-            self.label = Some(label.into());
-            self
-        }
-        /// Sets `object_id` (left out of the request until set).
-        pub fn with_object_id(mut self, object_id: impl Into<i64>) -> Self {
-            self.object_id = Some(object_id.into());
-            self
-        }
-    }
-    /// The `Sam3VideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam3VideoOutput9505f831 {
-        /// The `video` field.
-        ///
-        /// Example: `"https://fal.media/files/monkey/5BLHmbX3qxu5cD5gQzTqw_output.mp4"`.
-        pub video: fal_runtime::File,
-        /// The `boundingbox_frames_zip` field.
-        pub boundingbox_frames_zip: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for Sam3VideoOutput9505f831 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            self::optional_entry(
-                &mut map,
-                "boundingbox_frames_zip",
-                &self.boundingbox_frames_zip,
-            )?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Sam3VideoOutput9505f831 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                boundingbox_frames_zip: self::optional_field(
-                    &mut map,
-                    "boundingbox_frames_zip",
-                )?,
-            })
-        }
-    }
-    /// The `VideoOutputType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VideoOutputType98616851 {
-        /// `"X264 (.mp4)"`
-        X264Mp4,
-        /// `"VP9 (.webm)"`
-        Vp9Webm,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VideoOutputType98616851 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::X264Mp4 => "X264 (.mp4)",
-                Self::Vp9Webm => "VP9 (.webm)",
-                Self::Other(value) => value,
+            /// The `PointPromptBase` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct PointPromptBase {
+                /// The `x` field.
+                pub x: Option<i64>,
+                /// The `y` field.
+                pub y: Option<i64>,
+                /// The `label` field.
+                pub label: Option<i64>,
+                /// The `object_id` field.
+                pub object_id: Option<i64>,
             }
-        }
-    }
-    impl From<&str> for VideoOutputType98616851 {
-        fn from(value: &str) -> Self {
-            match value {
-                "X264 (.mp4)" => Self::X264Mp4,
-                "VP9 (.webm)" => Self::Vp9Webm,
-                other => Self::Other(other.to_owned()),
+            impl __fal::serde::Serialize for PointPromptBase {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "x", &self.x)?;
+                    __fal::optional_entry(&mut map, "y", &self.y)?;
+                    __fal::optional_entry(&mut map, "label", &self.label)?;
+                    __fal::optional_entry(&mut map, "object_id", &self.object_id)?;
+                    map.end()
+                }
             }
-        }
-    }
-    impl __serde::Serialize for VideoOutputType98616851 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoOutputType98616851 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl<'de> __fal::serde::Deserialize<'de> for PointPromptBase {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PointPromptBase;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PointPromptBase` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PointPromptBase, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["x", "y", "label", "object_id"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PointPromptBase {
+                                x: f0,
+                                y: f1,
+                                label: f2,
+                                object_id: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl PointPromptBase {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        x: None,
+                        y: None,
+                        label: None,
+                        object_id: None,
+                    }
+                }
+                /// Sets `x` (left out of the request until set).
+                pub fn with_x(mut self, x: impl Into<i64>) -> Self {
+                    self.x = Some(x.into());
+                    self
+                }
+                /// Sets `y` (left out of the request until set).
+                pub fn with_y(mut self, y: impl Into<i64>) -> Self {
+                    self.y = Some(y.into());
+                    self
+                }
+                /// Sets `label` (left out of the request until set).
+                pub fn with_label(mut self, label: impl Into<i64>) -> Self {
+                    self.label = Some(label.into());
+                    self
+                }
+                /// Sets `object_id` (left out of the request until set).
+                pub fn with_object_id(mut self, object_id: impl Into<i64>) -> Self {
+                    self.object_id = Some(object_id.into());
+                    self
+                }
+            }
+            impl __fal::Validate for PointPromptBase {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "label",
+                        &self.label,
+                        &__fal::Rules {
+                            listed: Some(&[0f64, 1f64]),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `Sam3VideoOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Sam3VideoOutput {
+                /// The `video` field.
+                ///
+                /// Example: `"https://fal.media/files/monkey/5BLHmbX3qxu5cD5gQzTqw_output.mp4"`.
+                pub video: fal_runtime::File,
+                /// The `boundingbox_frames_zip` field.
+                pub boundingbox_frames_zip: Option<fal_runtime::File>,
+            }
+            impl __fal::serde::Serialize for Sam3VideoOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "boundingbox_frames_zip",
+                        &self.boundingbox_frames_zip,
+                    )?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Sam3VideoOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Sam3VideoOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Sam3VideoOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Sam3VideoOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["video", "boundingbox_frames_zip"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Sam3VideoOutput {
+                                video: __fal::required(f0, "video")?,
+                                boundingbox_frames_zip: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `VideoOutputType` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum VideoOutputType {
+                /// `"X264 (.mp4)"`
+                X264Mp4,
+                /// `"VP9 (.webm)"`
+                Vp9Webm,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl VideoOutputType {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["X264 (.mp4)", "VP9 (.webm)"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::X264Mp4 => "X264 (.mp4)",
+                        Self::Vp9Webm => "VP9 (.webm)",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "X264 (.mp4)" => Self::X264Mp4,
+                        "VP9 (.webm)" => Self::Vp9Webm,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for VideoOutputType {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "VideoOutputType",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for VideoOutputType {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for VideoOutputType {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for VideoOutputType {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for VideoOutputType {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `VideoOutputType` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for VideoOutputType {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

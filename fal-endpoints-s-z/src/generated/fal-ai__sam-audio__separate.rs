@@ -7,11 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `SamAudioSeparateInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `SamAudioSeparateOutput`.
         pub mod separate {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::Acceleration7dd0bcf8 as Acceleration;
-            pub use super::super::super::__types::OutputFormat45d7d957 as OutputFormat;
-            pub use super::super::super::__types::SamAudioSeparateOutputd2572db1 as SamAudioSeparateOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/sam-audio/separate`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct SamAudioSeparateInput {
@@ -49,50 +45,94 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"wav"`.
                 pub output_format: Option<OutputFormat>,
             }
-            impl __serde::Serialize for SamAudioSeparateInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for SamAudioSeparateInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("audio_url", &self.audio_url)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "predict_spans", &self.predict_spans)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "predict_spans", &self.predict_spans)?;
+                    __fal::optional_entry(
                         &mut map,
                         "reranking_candidates",
                         &self.reranking_candidates,
                     )?;
-                    __types::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                    __types::optional_entry(
-                        &mut map,
-                        "max_chunk_duration",
-                        &self.max_chunk_duration,
-                    )?;
-                    __types::optional_entry(&mut map, "chunk_overlap", &self.chunk_overlap)?;
-                    __types::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
+                    __fal::optional_entry(&mut map, "max_chunk_duration", &self.max_chunk_duration)?;
+                    __fal::optional_entry(&mut map, "chunk_overlap", &self.chunk_overlap)?;
+                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for SamAudioSeparateInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for SamAudioSeparateInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        audio_url: __types::required_field(&mut map, "audio_url")?,
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        predict_spans: __types::optional_field(&mut map, "predict_spans")?,
-                        reranking_candidates: __types::optional_field(
-                            &mut map,
-                            "reranking_candidates",
-                        )?,
-                        acceleration: __types::optional_field(&mut map, "acceleration")?,
-                        max_chunk_duration: __types::optional_field(&mut map, "max_chunk_duration")?,
-                        chunk_overlap: __types::optional_field(&mut map, "chunk_overlap")?,
-                        output_format: __types::optional_field(&mut map, "output_format")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = SamAudioSeparateInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `SamAudioSeparateInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<SamAudioSeparateInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "audio_url",
+                                            "prompt",
+                                            "predict_spans",
+                                            "reranking_candidates",
+                                            "acceleration",
+                                            "max_chunk_duration",
+                                            "chunk_overlap",
+                                            "output_format",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(SamAudioSeparateInput {
+                                audio_url: __fal::required(f0, "audio_url")?,
+                                prompt: __fal::required(f1, "prompt")?,
+                                predict_spans: f2,
+                                reranking_candidates: f3,
+                                acceleration: f4,
+                                max_chunk_duration: f5,
+                                chunk_overlap: f6,
+                                output_format: f7,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl SamAudioSeparateInput {
@@ -149,259 +189,299 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for SamAudioSeparateInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "reranking_candidates",
+                        &self.reranking_candidates,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(7f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("acceleration", &self.acceleration, &__fal::Rules::NONE);
+                    v.field(
+                        "max_chunk_duration",
+                        &self.max_chunk_duration,
+                        &__fal::Rules {
+                            minimum: Some(10f64),
+                            maximum: Some(60f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "chunk_overlap",
+                        &self.chunk_overlap,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(30f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                }
+            }
+            impl SamAudioSeparateInput {
+                /// Every rule of `fal-ai/sam-audio/separate`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for SamAudioSeparateInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/sam-audio/separate";
                 type Output = SamAudioSeparateOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    SamAudioSeparateInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `Acceleration` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Acceleration {
+                /// `"fast"`
+                Fast,
+                /// `"balanced"`
+                Balanced,
+                /// `"quality"`
+                Quality,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl Acceleration {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["fast", "balanced", "quality"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Fast => "fast",
+                        Self::Balanced => "balanced",
+                        Self::Quality => "quality",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "fast" => Self::Fast,
+                        "balanced" => Self::Balanced,
+                        "quality" => Self::Quality,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for Acceleration {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "Acceleration",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `Acceleration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Acceleration7dd0bcf8 {
-        /// `"fast"`
-        Fast,
-        /// `"balanced"`
-        Balanced,
-        /// `"quality"`
-        Quality,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Acceleration7dd0bcf8 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Fast => "fast",
-                Self::Balanced => "balanced",
-                Self::Quality => "quality",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for Acceleration {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for Acceleration7dd0bcf8 {
-        fn from(value: &str) -> Self {
-            match value {
-                "fast" => Self::Fast,
-                "balanced" => Self::Balanced,
-                "quality" => Self::Quality,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for Acceleration {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Acceleration7dd0bcf8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Acceleration7dd0bcf8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat45d7d957 {
-        /// `"wav"`
-        Wav,
-        /// `"mp3"`
-        Mp3,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat45d7d957 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Wav => "wav",
-                Self::Mp3 => "mp3",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for Acceleration {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for OutputFormat45d7d957 {
-        fn from(value: &str) -> Self {
-            match value {
-                "wav" => Self::Wav,
-                "mp3" => Self::Mp3,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for Acceleration {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Acceleration` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for OutputFormat45d7d957 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat45d7d957 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `SamAudioSeparateOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct SamAudioSeparateOutputd2572db1 {
-        /// The `target` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a8853af/bxm0-bZp5tH46Qp5PMwl6_tmpus5ep6vl.wav","content_type":"audio/wav"}`.
-        pub target: fal_runtime::File,
-        /// The `residual` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a88512b/xqDIegkZuLPPlufZ9RLP8_tmpos7b9db_.wav","content_type":"audio/wav"}`.
-        pub residual: fal_runtime::File,
-        /// The `duration` field.
-        ///
-        /// Example: `26.6`.
-        pub duration: f64,
-        /// The `sample_rate` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `48000`.
-        pub sample_rate: Option<i64>,
-    }
-    impl __serde::Serialize for SamAudioSeparateOutputd2572db1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("target", &self.target)?;
-            map.serialize_entry("residual", &self.residual)?;
-            map.serialize_entry("duration", &self.duration)?;
-            self::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SamAudioSeparateOutputd2572db1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                target: self::required_field(&mut map, "target")?,
-                residual: self::required_field(&mut map, "residual")?,
-                duration: self::required_field(&mut map, "duration")?,
-                sample_rate: self::optional_field(&mut map, "sample_rate")?,
-            })
+            impl __fal::Validate for Acceleration {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `OutputFormat` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum OutputFormat {
+                /// `"wav"`
+                Wav,
+                /// `"mp3"`
+                Mp3,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl OutputFormat {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["wav", "mp3"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Wav => "wav",
+                        Self::Mp3 => "mp3",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "wav" => Self::Wav,
+                        "mp3" => Self::Mp3,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for OutputFormat {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "OutputFormat",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for OutputFormat {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for OutputFormat {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for OutputFormat {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for OutputFormat {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `SamAudioSeparateOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct SamAudioSeparateOutput {
+                /// The `target` field.
+                ///
+                /// Example: `{"url":"https://v3b.fal.media/files/b/0a8853af/bxm0-bZp5tH46Qp5PMwl6_tmpus5ep6vl.wav","content_type":"audio/wav"}`.
+                pub target: fal_runtime::File,
+                /// The `residual` field.
+                ///
+                /// Example: `{"url":"https://v3b.fal.media/files/b/0a88512b/xqDIegkZuLPPlufZ9RLP8_tmpos7b9db_.wav","content_type":"audio/wav"}`.
+                pub residual: fal_runtime::File,
+                /// The `duration` field.
+                ///
+                /// Example: `26.6`.
+                pub duration: f64,
+                /// The `sample_rate` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `48000`.
+                pub sample_rate: Option<i64>,
+            }
+            impl __fal::serde::Serialize for SamAudioSeparateOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("target", &self.target)?;
+                    map.serialize_entry("residual", &self.residual)?;
+                    map.serialize_entry("duration", &self.duration)?;
+                    __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for SamAudioSeparateOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = SamAudioSeparateOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `SamAudioSeparateOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<SamAudioSeparateOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["target", "residual", "duration", "sample_rate"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(SamAudioSeparateOutput {
+                                target: __fal::required(f0, "target")?,
+                                residual: __fal::required(f1, "residual")?,
+                                duration: __fal::required(f2, "duration")?,
+                                sample_rate: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -7,11 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `Sam2VideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Sam2VideoOutput`.
         pub mod video {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::BoxPromptType24ff747e4 as BoxPromptType2;
-            pub use super::super::super::__types::PointPromptType24c822631 as PointPromptType2;
-            pub use super::super::super::__types::Sam2VideoOutpute0400a3c as Sam2VideoOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/sam2/video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Sam2VideoInput {
@@ -40,35 +36,80 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub boundingbox_zip: Option<bool>,
             }
-            impl __serde::Serialize for Sam2VideoInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for Sam2VideoInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("video_url", &self.video_url)?;
-                    __types::optional_entry(&mut map, "mask_url", &self.mask_url)?;
-                    __types::optional_entry(&mut map, "prompts", &self.prompts)?;
-                    __types::optional_entry(&mut map, "box_prompts", &self.box_prompts)?;
-                    __types::optional_entry(&mut map, "apply_mask", &self.apply_mask)?;
-                    __types::optional_entry(&mut map, "boundingbox_zip", &self.boundingbox_zip)?;
+                    __fal::optional_entry(&mut map, "mask_url", &self.mask_url)?;
+                    __fal::optional_entry(&mut map, "prompts", &self.prompts)?;
+                    __fal::optional_entry(&mut map, "box_prompts", &self.box_prompts)?;
+                    __fal::optional_entry(&mut map, "apply_mask", &self.apply_mask)?;
+                    __fal::optional_entry(&mut map, "boundingbox_zip", &self.boundingbox_zip)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for Sam2VideoInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for Sam2VideoInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        video_url: __types::required_field(&mut map, "video_url")?,
-                        mask_url: __types::optional_field(&mut map, "mask_url")?,
-                        prompts: __types::optional_field(&mut map, "prompts")?,
-                        box_prompts: __types::optional_field(&mut map, "box_prompts")?,
-                        apply_mask: __types::optional_field(&mut map, "apply_mask")?,
-                        boundingbox_zip: __types::optional_field(&mut map, "boundingbox_zip")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Sam2VideoInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Sam2VideoInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Sam2VideoInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "video_url",
+                                            "mask_url",
+                                            "prompts",
+                                            "box_prompts",
+                                            "apply_mask",
+                                            "boundingbox_zip",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Sam2VideoInput {
+                                video_url: __fal::required(f0, "video_url")?,
+                                mask_url: f1,
+                                prompts: f2,
+                                box_prompts: f3,
+                                apply_mask: f4,
+                                boundingbox_zip: f5,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl Sam2VideoInput {
@@ -115,325 +156,334 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for Sam2VideoInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("prompts", &self.prompts, &__fal::Rules::NONE);
+                    v.field("box_prompts", &self.box_prompts, &__fal::Rules::NONE);
+                }
+            }
+            impl Sam2VideoInput {
+                /// Every rule of `fal-ai/sam2/video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for Sam2VideoInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/sam2/video";
                 type Output = Sam2VideoOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    Sam2VideoInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `BoxPromptType2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct BoxPromptType2 {
+                /// The `x_min` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                pub x_min: Option<i64>,
+                /// The `y_min` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                pub y_min: Option<i64>,
+                /// The `x_max` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                pub x_max: Option<i64>,
+                /// The `y_max` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                pub y_max: Option<i64>,
+                /// The `frame_index` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                pub frame_index: Option<i64>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for BoxPromptType2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "x_min", &self.x_min)?;
+                    __fal::optional_entry(&mut map, "y_min", &self.y_min)?;
+                    __fal::optional_entry(&mut map, "x_max", &self.x_max)?;
+                    __fal::optional_entry(&mut map, "y_max", &self.y_max)?;
+                    __fal::optional_entry(&mut map, "frame_index", &self.frame_index)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for BoxPromptType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = BoxPromptType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `BoxPromptType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<BoxPromptType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["x_min", "y_min", "x_max", "y_max", "frame_index"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(BoxPromptType2 {
+                                x_min: f0,
+                                y_min: f1,
+                                x_max: f2,
+                                y_max: f3,
+                                frame_index: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `BoxPromptType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct BoxPromptType24ff747e4 {
-        /// The `x_min` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        pub x_min: Option<i64>,
-        /// The `y_min` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        pub y_min: Option<i64>,
-        /// The `x_max` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        pub x_max: Option<i64>,
-        /// The `y_max` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        pub y_max: Option<i64>,
-        /// The `frame_index` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        pub frame_index: Option<i64>,
-    }
-    impl __serde::Serialize for BoxPromptType24ff747e4 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "x_min", &self.x_min)?;
-            self::optional_entry(&mut map, "y_min", &self.y_min)?;
-            self::optional_entry(&mut map, "x_max", &self.x_max)?;
-            self::optional_entry(&mut map, "y_max", &self.y_max)?;
-            self::optional_entry(&mut map, "frame_index", &self.frame_index)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BoxPromptType24ff747e4 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                x_min: self::optional_field(&mut map, "x_min")?,
-                y_min: self::optional_field(&mut map, "y_min")?,
-                x_max: self::optional_field(&mut map, "x_max")?,
-                y_max: self::optional_field(&mut map, "y_max")?,
-                frame_index: self::optional_field(&mut map, "frame_index")?,
-            })
-        }
-    }
-    impl BoxPromptType24ff747e4 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                x_min: None,
-                y_min: None,
-                x_max: None,
-                y_max: None,
-                frame_index: None,
+            impl BoxPromptType2 {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        x_min: None,
+                        y_min: None,
+                        x_max: None,
+                        y_max: None,
+                        frame_index: None,
+                    }
+                }
+                /// Sets `x_min` (left out of the request until set).
+                pub fn with_x_min(mut self, x_min: impl Into<i64>) -> Self {
+                    self.x_min = Some(x_min.into());
+                    self
+                }
+                /// Sets `y_min` (left out of the request until set).
+                pub fn with_y_min(mut self, y_min: impl Into<i64>) -> Self {
+                    self.y_min = Some(y_min.into());
+                    self
+                }
+                /// Sets `x_max` (left out of the request until set).
+                pub fn with_x_max(mut self, x_max: impl Into<i64>) -> Self {
+                    self.x_max = Some(x_max.into());
+                    self
+                }
+                /// Sets `y_max` (left out of the request until set).
+                pub fn with_y_max(mut self, y_max: impl Into<i64>) -> Self {
+                    self.y_max = Some(y_max.into());
+                    self
+                }
+                /// Sets `frame_index` (left out of the request until set).
+                pub fn with_frame_index(mut self, frame_index: impl Into<i64>) -> Self {
+                    self.frame_index = Some(frame_index.into());
+                    self
+                }
             }
-        }
-        /// Sets `x_min` (left out of the request until set).
-        pub fn with_x_min(mut self, x_min: impl Into<i64>) -> Self {
-            self.x_min = Some(x_min.into());
-            self
-        }
-        /// Sets `y_min` (left out of the request until set).
-        pub fn with_y_min(mut self, y_min: impl Into<i64>) -> Self {
-            self.y_min = Some(y_min.into());
-            self
-        }
-        /// Sets `x_max` (left out of the request until set).
-        pub fn with_x_max(mut self, x_max: impl Into<i64>) -> Self {
-            self.x_max = Some(x_max.into());
-            self
-        }
-        /// Sets `y_max` (left out of the request until set).
-        pub fn with_y_max(mut self, y_max: impl Into<i64>) -> Self {
-            self.y_max = Some(y_max.into());
-            self
-        }
-        /// Sets `frame_index` (left out of the request until set).
-        pub fn with_frame_index(mut self, frame_index: impl Into<i64>) -> Self {
-            self.frame_index = Some(frame_index.into());
-            self
-        }
-    }
-    /// The `PointPromptType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PointPromptType24c822631 {
-        /// The `x` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `305`.
-        pub x: Option<i64>,
-        /// The `y` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `350`.
-        pub y: Option<i64>,
-        /// The `label` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `1`.
-        /// Limits: one of 0, 1.
-        pub label: Option<i64>,
-        /// The `frame_index` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `0`.
-        pub frame_index: Option<i64>,
-    }
-    impl __serde::Serialize for PointPromptType24c822631 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "x", &self.x)?;
-            self::optional_entry(&mut map, "y", &self.y)?;
-            self::optional_entry(&mut map, "label", &self.label)?;
-            self::optional_entry(&mut map, "frame_index", &self.frame_index)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PointPromptType24c822631 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                x: self::optional_field(&mut map, "x")?,
-                y: self::optional_field(&mut map, "y")?,
-                label: self::optional_field(&mut map, "label")?,
-                frame_index: self::optional_field(&mut map, "frame_index")?,
-            })
-        }
-    }
-    impl PointPromptType24c822631 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                x: None,
-                y: None,
-                label: None,
-                frame_index: None,
+            impl __fal::Validate for BoxPromptType2 {
+                fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
             }
-        }
-        /// Sets `x` (left out of the request until set).
-        pub fn with_x(mut self, x: impl Into<i64>) -> Self {
-            self.x = Some(x.into());
-            self
-        }
-        /// Sets `y` (left out of the request until set).
-        pub fn with_y(mut self, y: impl Into<i64>) -> Self {
-            self.y = Some(y.into());
-            self
-        }
-        /// Sets `label` (left out of the request until set).
-        pub fn with_label(mut self, label: impl Into<i64>) -> Self {
-            self.label = Some(label.into());
-            self
-        }
-        /// Sets `frame_index` (left out of the request until set).
-        pub fn with_frame_index(mut self, frame_index: impl Into<i64>) -> Self {
-            self.frame_index = Some(frame_index.into());
-            self
-        }
-    }
-    /// The `Sam2VideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam2VideoOutpute0400a3c {
-        /// The `video` field.
-        pub video: fal_runtime::File,
-        /// The `boundingbox_frames_zip` field.
-        pub boundingbox_frames_zip: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for Sam2VideoOutpute0400a3c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            self::optional_entry(
-                &mut map,
-                "boundingbox_frames_zip",
-                &self.boundingbox_frames_zip,
-            )?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Sam2VideoOutpute0400a3c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                boundingbox_frames_zip: self::optional_field(
-                    &mut map,
-                    "boundingbox_frames_zip",
-                )?,
-            })
+            /// The `PointPromptType2` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct PointPromptType2 {
+                /// The `x` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `305`.
+                pub x: Option<i64>,
+                /// The `y` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `350`.
+                pub y: Option<i64>,
+                /// The `label` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `1`.
+                /// Limits: one of 0, 1.
+                pub label: Option<i64>,
+                /// The `frame_index` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `0`.
+                pub frame_index: Option<i64>,
+            }
+            impl __fal::serde::Serialize for PointPromptType2 {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "x", &self.x)?;
+                    __fal::optional_entry(&mut map, "y", &self.y)?;
+                    __fal::optional_entry(&mut map, "label", &self.label)?;
+                    __fal::optional_entry(&mut map, "frame_index", &self.frame_index)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for PointPromptType2 {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = PointPromptType2;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `PointPromptType2` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<PointPromptType2, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["x", "y", "label", "frame_index"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(PointPromptType2 {
+                                x: f0,
+                                y: f1,
+                                label: f2,
+                                frame_index: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl PointPromptType2 {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        x: None,
+                        y: None,
+                        label: None,
+                        frame_index: None,
+                    }
+                }
+                /// Sets `x` (left out of the request until set).
+                pub fn with_x(mut self, x: impl Into<i64>) -> Self {
+                    self.x = Some(x.into());
+                    self
+                }
+                /// Sets `y` (left out of the request until set).
+                pub fn with_y(mut self, y: impl Into<i64>) -> Self {
+                    self.y = Some(y.into());
+                    self
+                }
+                /// Sets `label` (left out of the request until set).
+                pub fn with_label(mut self, label: impl Into<i64>) -> Self {
+                    self.label = Some(label.into());
+                    self
+                }
+                /// Sets `frame_index` (left out of the request until set).
+                pub fn with_frame_index(mut self, frame_index: impl Into<i64>) -> Self {
+                    self.frame_index = Some(frame_index.into());
+                    self
+                }
+            }
+            impl __fal::Validate for PointPromptType2 {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "label",
+                        &self.label,
+                        &__fal::Rules {
+                            listed: Some(&[0f64, 1f64]),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `Sam2VideoOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Sam2VideoOutput {
+                /// The `video` field.
+                pub video: fal_runtime::File,
+                /// The `boundingbox_frames_zip` field.
+                pub boundingbox_frames_zip: Option<fal_runtime::File>,
+            }
+            impl __fal::serde::Serialize for Sam2VideoOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "boundingbox_frames_zip",
+                        &self.boundingbox_frames_zip,
+                    )?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Sam2VideoOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Sam2VideoOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Sam2VideoOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Sam2VideoOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["video", "boundingbox_frames_zip"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Sam2VideoOutput {
+                                video: __fal::required(f0, "video")?,
+                                boundingbox_frames_zip: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

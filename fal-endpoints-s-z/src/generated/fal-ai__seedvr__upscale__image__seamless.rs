@@ -11,12 +11,7 @@ pub mod fal_ai {
                 ///
                 /// Build a `SeedvrUpscaleImageSeamlessInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `SeedvrUpscaleImageSeamlessOutput`.
                 pub mod seamless {
-                    use fal_runtime::__private::serde as __serde;
-                    use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::OutputFormat9ef4d3ce as OutputFormat;
-                    pub use super::super::super::super::super::__types::SeedvrUpscaleImageSeamlessOutput8cf1d94f as SeedvrUpscaleImageSeamlessOutput;
-                    pub use super::super::super::super::super::__types::TargetResolutiond592c916 as TargetResolution;
-                    pub use super::super::super::super::super::__types::UpscaleModed1faa728 as UpscaleMode;
+                    use fal_runtime::__private as __fal;
                     /// The request body of `fal-ai/seedvr/upscale/image/seamless`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct SeedvrUpscaleImageSeamlessInput {
@@ -57,48 +52,99 @@ pub mod fal_ai {
                         /// Default (applied by fal when the field is left unset): `false`.
                         pub sync_mode: Option<bool>,
                     }
-                    impl __serde::Serialize for SeedvrUpscaleImageSeamlessInput {
-                        fn serialize<S: __serde::Serializer>(
+                    impl __fal::serde::Serialize for SeedvrUpscaleImageSeamlessInput {
+                        fn serialize<S: __fal::serde::Serializer>(
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __serde::ser::SerializeMap as _;
+                            use __fal::serde::ser::SerializeMap as _;
                             let mut map = serializer.serialize_map(None)?;
                             map.serialize_entry("image_url", &self.image_url)?;
-                            __types::optional_entry(&mut map, "upscale_mode", &self.upscale_mode)?;
-                            __types::optional_entry(&mut map, "upscale_factor", &self.upscale_factor)?;
-                            __types::optional_entry(&mut map, "target_resolution", &self.target_resolution)?;
-                            __types::optional_entry(&mut map, "seed", &self.seed)?;
-                            __types::optional_entry(&mut map, "noise_scale", &self.noise_scale)?;
-                            __types::optional_entry(
+                            __fal::optional_entry(&mut map, "upscale_mode", &self.upscale_mode)?;
+                            __fal::optional_entry(&mut map, "upscale_factor", &self.upscale_factor)?;
+                            __fal::optional_entry(&mut map, "target_resolution", &self.target_resolution)?;
+                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                            __fal::optional_entry(&mut map, "noise_scale", &self.noise_scale)?;
+                            __fal::optional_entry(
                                 &mut map,
                                 "enable_safety_checker",
                                 &self.enable_safety_checker,
                             )?;
-                            __types::optional_entry(&mut map, "output_format", &self.output_format)?;
-                            __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                            __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                            __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                             map.end()
                         }
                     }
-                    impl<'de> __serde::Deserialize<'de> for SeedvrUpscaleImageSeamlessInput {
-                        fn deserialize<D: __serde::Deserializer<'de>>(
+                    impl<'de> __fal::serde::Deserialize<'de> for SeedvrUpscaleImageSeamlessInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
                             deserializer: D,
                         ) -> Result<Self, D::Error> {
-                            let mut map = __types::object(deserializer)?;
-                            Ok(Self {
-                                image_url: __types::required_field(&mut map, "image_url")?,
-                                upscale_mode: __types::optional_field(&mut map, "upscale_mode")?,
-                                upscale_factor: __types::optional_field(&mut map, "upscale_factor")?,
-                                target_resolution: __types::optional_field(&mut map, "target_resolution")?,
-                                seed: __types::optional_field(&mut map, "seed")?,
-                                noise_scale: __types::optional_field(&mut map, "noise_scale")?,
-                                enable_safety_checker: __types::optional_field(
-                                    &mut map,
-                                    "enable_safety_checker",
-                                )?,
-                                output_format: __types::optional_field(&mut map, "output_format")?,
-                                sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                            })
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = SeedvrUpscaleImageSeamlessInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `SeedvrUpscaleImageSeamlessInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<SeedvrUpscaleImageSeamlessInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    let mut f4 = None;
+                                    let mut f5 = None;
+                                    let mut f6 = None;
+                                    let mut f7 = None;
+                                    let mut f8 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(
+                                                &[
+                                                    "image_url",
+                                                    "upscale_mode",
+                                                    "upscale_factor",
+                                                    "target_resolution",
+                                                    "seed",
+                                                    "noise_scale",
+                                                    "enable_safety_checker",
+                                                    "output_format",
+                                                    "sync_mode",
+                                                ],
+                                            ),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = map.next_value()?,
+                                            Some(2) => f2 = map.next_value()?,
+                                            Some(3) => f3 = map.next_value()?,
+                                            Some(4) => f4 = map.next_value()?,
+                                            Some(5) => f5 = map.next_value()?,
+                                            Some(6) => f6 = map.next_value()?,
+                                            Some(7) => f7 = map.next_value()?,
+                                            Some(8) => f8 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(SeedvrUpscaleImageSeamlessInput {
+                                        image_url: __fal::required(f0, "image_url")?,
+                                        upscale_mode: f1,
+                                        upscale_factor: f2,
+                                        target_resolution: f3,
+                                        seed: f4,
+                                        noise_scale: f5,
+                                        enable_safety_checker: f6,
+                                        output_format: f7,
+                                        sync_mode: f8,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
                         }
                     }
                     impl SeedvrUpscaleImageSeamlessInput {
@@ -163,300 +209,363 @@ pub mod fal_ai {
                             self
                         }
                     }
+                    impl __fal::Validate for SeedvrUpscaleImageSeamlessInput {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field("upscale_mode", &self.upscale_mode, &__fal::Rules::NONE);
+                            v.field(
+                                "upscale_factor",
+                                &self.upscale_factor,
+                                &__fal::Rules {
+                                    minimum: Some(1f64),
+                                    maximum: Some(10f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field("target_resolution", &self.target_resolution, &__fal::Rules::NONE);
+                            v.field(
+                                "noise_scale",
+                                &self.noise_scale,
+                                &__fal::Rules {
+                                    minimum: Some(0f64),
+                                    maximum: Some(1f64),
+                                    multiple_of: Some(0.001f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                        }
+                    }
+                    impl SeedvrUpscaleImageSeamlessInput {
+                        /// Every rule of `fal-ai/seedvr/upscale/image/seamless`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                        pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            __fal::validate(self)
+                        }
+                    }
                     impl fal_runtime::Endpoint for SeedvrUpscaleImageSeamlessInput {
                         const ENDPOINT_ID: &'static str = "fal-ai/seedvr/upscale/image/seamless";
                         type Output = SeedvrUpscaleImageSeamlessOutput;
+                        fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            SeedvrUpscaleImageSeamlessInput::validate(self)
+                        }
+                    }
+                    /// The `OutputFormat` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum OutputFormat {
+                        /// `"png"`
+                        Png,
+                        /// `"jpeg"`
+                        Jpeg,
+                        /// `"webp"`
+                        Webp,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl OutputFormat {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["png", "jpeg", "webp"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::Png => "png",
+                                Self::Jpeg => "jpeg",
+                                Self::Webp => "webp",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "png" => Self::Png,
+                                "jpeg" => Self::Jpeg,
+                                "webp" => Self::Webp,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for OutputFormat {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "OutputFormat",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for OutputFormat {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for OutputFormat {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for OutputFormat {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for OutputFormat {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `SeedvrUpscaleImageSeamlessOutput` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct SeedvrUpscaleImageSeamlessOutput {
+                        /// The `image` field.
+                        ///
+                        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/seedvr2/image_out.png","content_type":"image/png"}`.
+                        pub image: fal_runtime::Image,
+                        /// The `seed` field.
+                        pub seed: i64,
+                    }
+                    impl __fal::serde::Serialize for SeedvrUpscaleImageSeamlessOutput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("image", &self.image)?;
+                            map.serialize_entry("seed", &self.seed)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for SeedvrUpscaleImageSeamlessOutput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = SeedvrUpscaleImageSeamlessOutput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `SeedvrUpscaleImageSeamlessOutput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<SeedvrUpscaleImageSeamlessOutput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    while let Some(key) = map.next_key_seed(__fal::Key(&["image", "seed"]))?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = Some(map.next_value()?),
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(SeedvrUpscaleImageSeamlessOutput {
+                                        image: __fal::required(f0, "image")?,
+                                        seed: __fal::required(f1, "seed")?,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
+                    }
+                    /// The `TargetResolution` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum TargetResolution {
+                        /// `"720p"`
+                        V720p,
+                        /// `"1080p"`
+                        V1080p,
+                        /// `"1440p"`
+                        V1440p,
+                        /// `"2160p"`
+                        V2160p,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl TargetResolution {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["720p", "1080p", "1440p", "2160p"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::V720p => "720p",
+                                Self::V1080p => "1080p",
+                                Self::V1440p => "1440p",
+                                Self::V2160p => "2160p",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "720p" => Self::V720p,
+                                "1080p" => Self::V1080p,
+                                "1440p" => Self::V1440p,
+                                "2160p" => Self::V2160p,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for TargetResolution {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "TargetResolution",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for TargetResolution {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for TargetResolution {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for TargetResolution {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for TargetResolution {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `TargetResolution` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for TargetResolution {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `UpscaleMode` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum UpscaleMode {
+                        /// `"target"`
+                        Target,
+                        /// `"factor"`
+                        Factor,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl UpscaleMode {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["target", "factor"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::Target => "target",
+                                Self::Factor => "factor",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "target" => Self::Target,
+                                "factor" => Self::Factor,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for UpscaleMode {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "UpscaleMode",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for UpscaleMode {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for UpscaleMode {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for UpscaleMode {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for UpscaleMode {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `UpscaleMode` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for UpscaleMode {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat9ef4d3ce {
-        /// `"png"`
-        Png,
-        /// `"jpeg"`
-        Jpeg,
-        /// `"webp"`
-        Webp,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat9ef4d3ce {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Png => "png",
-                Self::Jpeg => "jpeg",
-                Self::Webp => "webp",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for OutputFormat9ef4d3ce {
-        fn from(value: &str) -> Self {
-            match value {
-                "png" => Self::Png,
-                "jpeg" => Self::Jpeg,
-                "webp" => Self::Webp,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for OutputFormat9ef4d3ce {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat9ef4d3ce {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `SeedvrUpscaleImageSeamlessOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct SeedvrUpscaleImageSeamlessOutput8cf1d94f {
-        /// The `image` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/seedvr2/image_out.png","content_type":"image/png"}`.
-        pub image: fal_runtime::Image,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for SeedvrUpscaleImageSeamlessOutput8cf1d94f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SeedvrUpscaleImageSeamlessOutput8cf1d94f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
-        }
-    }
-    /// The `TargetResolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum TargetResolutiond592c916 {
-        /// `"720p"`
-        V720p,
-        /// `"1080p"`
-        V1080p,
-        /// `"1440p"`
-        V1440p,
-        /// `"2160p"`
-        V2160p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl TargetResolutiond592c916 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V720p => "720p",
-                Self::V1080p => "1080p",
-                Self::V1440p => "1440p",
-                Self::V2160p => "2160p",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for TargetResolutiond592c916 {
-        fn from(value: &str) -> Self {
-            match value {
-                "720p" => Self::V720p,
-                "1080p" => Self::V1080p,
-                "1440p" => Self::V1440p,
-                "2160p" => Self::V2160p,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for TargetResolutiond592c916 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TargetResolutiond592c916 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `UpscaleMode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum UpscaleModed1faa728 {
-        /// `"target"`
-        Target,
-        /// `"factor"`
-        Factor,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl UpscaleModed1faa728 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Target => "target",
-                Self::Factor => "factor",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for UpscaleModed1faa728 {
-        fn from(value: &str) -> Self {
-            match value {
-                "target" => Self::Target,
-                "factor" => Self::Factor,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for UpscaleModed1faa728 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for UpscaleModed1faa728 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -5,10 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `SileroVadInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `SileroVadOutput`.
     pub mod silero_vad {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::SileroVadOutpute0c155d9 as SileroVadOutput;
-        pub use super::super::__types::SpeechTimestamp2150200e as SpeechTimestamp;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/silero-vad`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct SileroVadInput {
@@ -17,25 +14,47 @@ pub mod fal_ai {
             /// Example: `"https://v3b.fal.media/files/b/0a89994c/X3-06RFibRfBu-FS1AI8y_speech.mp3"`.
             pub audio_url: fal_runtime::FileInput,
         }
-        impl __serde::Serialize for SileroVadInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for SileroVadInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("audio_url", &self.audio_url)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for SileroVadInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for SileroVadInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    audio_url: __types::required_field(&mut map, "audio_url")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = SileroVadInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `SileroVadInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<SileroVadInput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["audio_url"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(SileroVadInput {
+                            audio_url: __fal::required(f0, "audio_url")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl SileroVadInput {
@@ -46,183 +65,137 @@ pub mod fal_ai {
                 }
             }
         }
+        impl __fal::Validate for SileroVadInput {
+            fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+        }
+        impl SileroVadInput {
+            /// Every rule of `fal-ai/silero-vad`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for SileroVadInput {
             const ENDPOINT_ID: &'static str = "fal-ai/silero-vad";
             type Output = SileroVadOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                SileroVadInput::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `SileroVadOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct SileroVadOutput {
+            /// The `has_speech` field.
+            ///
+            /// Example: `true`.
+            pub has_speech: bool,
+            /// The `timestamps` field.
+            ///
+            /// Example: `[{"start":0.13,"end":1.982},{"start":2.434,"end":3.998}]`.
+            pub timestamps: Vec<SpeechTimestamp>,
+        }
+        impl __fal::serde::Serialize for SileroVadOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("has_speech", &self.has_speech)?;
+                map.serialize_entry("timestamps", &self.timestamps)?;
+                map.end()
             }
         }
-    }
-    /// The `SileroVadOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct SileroVadOutpute0c155d9 {
-        /// The `has_speech` field.
-        ///
-        /// Example: `true`.
-        pub has_speech: bool,
-        /// The `timestamps` field.
-        ///
-        /// Example: `[{"start":0.13,"end":1.982},{"start":2.434,"end":3.998}]`.
-        pub timestamps: Vec<SpeechTimestamp2150200e>,
-    }
-    impl __serde::Serialize for SileroVadOutpute0c155d9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("has_speech", &self.has_speech)?;
-            map.serialize_entry("timestamps", &self.timestamps)?;
-            map.end()
+        impl<'de> __fal::serde::Deserialize<'de> for SileroVadOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = SileroVadOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `SileroVadOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<SileroVadOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["has_speech", "timestamps"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(SileroVadOutput {
+                            has_speech: __fal::required(f0, "has_speech")?,
+                            timestamps: __fal::required(f1, "timestamps")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for SileroVadOutpute0c155d9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                has_speech: self::required_field(&mut map, "has_speech")?,
-                timestamps: self::required_field(&mut map, "timestamps")?,
-            })
+        /// The `SpeechTimestamp` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct SpeechTimestamp {
+            /// The `start` field.
+            pub start: f64,
+            /// The `end` field.
+            pub end: f64,
         }
-    }
-    /// The `SpeechTimestamp` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct SpeechTimestamp2150200e {
-        /// The `start` field.
-        pub start: f64,
-        /// The `end` field.
-        pub end: f64,
-    }
-    impl __serde::Serialize for SpeechTimestamp2150200e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("start", &self.start)?;
-            map.serialize_entry("end", &self.end)?;
-            map.end()
+        impl __fal::serde::Serialize for SpeechTimestamp {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("start", &self.start)?;
+                map.serialize_entry("end", &self.end)?;
+                map.end()
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for SpeechTimestamp2150200e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                start: self::required_field(&mut map, "start")?,
-                end: self::required_field(&mut map, "end")?,
-            })
+        impl<'de> __fal::serde::Deserialize<'de> for SpeechTimestamp {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = SpeechTimestamp;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `SpeechTimestamp` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<SpeechTimestamp, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["start", "end"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(SpeechTimestamp {
+                            start: __fal::required(f0, "start")?,
+                            end: __fal::required(f1, "end")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

@@ -5,13 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `SmartResizeInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `SmartResizeOutput`.
     pub mod smart_resize {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::OutputFormat571d4461 as OutputFormat;
-        pub use super::super::__types::Resolutionf9df43ae as Resolution;
-        pub use super::super::__types::SafetyTolerance4a638485 as SafetyTolerance;
-        pub use super::super::__types::SmartResizeOutputb33a89fd as SmartResizeOutput;
-        pub use super::super::__types::SmartResizeResult356c8726 as SmartResizeResult;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/smart-resize`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct SmartResizeInput {
@@ -54,48 +48,99 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `false`.
             pub sync_mode: Option<bool>,
         }
-        impl __serde::Serialize for SmartResizeInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for SmartResizeInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("image_url", &self.image_url)?;
                 map.serialize_entry("target_sizes", &self.target_sizes)?;
-                __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                __fal::optional_entry(
                     &mut map,
                     "num_images_per_size",
                     &self.num_images_per_size,
                 )?;
-                __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __types::optional_entry(&mut map, "output_format", &self.output_format)?;
-                __types::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                __fal::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for SmartResizeInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for SmartResizeInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    target_sizes: __types::required_field(&mut map, "target_sizes")?,
-                    prompt: __types::optional_field(&mut map, "prompt")?,
-                    num_images_per_size: __types::optional_field(
-                        &mut map,
-                        "num_images_per_size",
-                    )?,
-                    resolution: __types::optional_field(&mut map, "resolution")?,
-                    output_format: __types::optional_field(&mut map, "output_format")?,
-                    safety_tolerance: __types::optional_field(&mut map, "safety_tolerance")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = SmartResizeInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `SmartResizeInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<SmartResizeInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "image_url",
+                                        "target_sizes",
+                                        "prompt",
+                                        "num_images_per_size",
+                                        "resolution",
+                                        "output_format",
+                                        "safety_tolerance",
+                                        "seed",
+                                        "sync_mode",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(SmartResizeInput {
+                            image_url: __fal::required(f0, "image_url")?,
+                            target_sizes: __fal::required(f1, "target_sizes")?,
+                            prompt: f2,
+                            num_images_per_size: f3,
+                            resolution: f4,
+                            output_format: f5,
+                            safety_tolerance: f6,
+                            seed: f7,
+                            sync_mode: f8,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl SmartResizeInput {
@@ -158,360 +203,474 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for SmartResizeInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "target_sizes",
+                    &self.target_sizes,
+                    &__fal::Rules {
+                        min_items: Some(1u64),
+                        max_items: Some(10u64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "prompt",
+                    &self.prompt,
+                    &__fal::Rules {
+                        max_length: Some(5000u64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "num_images_per_size",
+                    &self.num_images_per_size,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(4f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                v.field("safety_tolerance", &self.safety_tolerance, &__fal::Rules::NONE);
+            }
+        }
+        impl SmartResizeInput {
+            /// Every rule of `fal-ai/smart-resize`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for SmartResizeInput {
             const ENDPOINT_ID: &'static str = "fal-ai/smart-resize";
             type Output = SmartResizeOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                SmartResizeInput::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `OutputFormat` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum OutputFormat {
+            /// `"jpeg"`
+            Jpeg,
+            /// `"png"`
+            Png,
+            /// `"webp"`
+            Webp,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl OutputFormat {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["jpeg", "png", "webp"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Jpeg => "jpeg",
+                    Self::Png => "png",
+                    Self::Webp => "webp",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "jpeg" => Self::Jpeg,
+                    "png" => Self::Png,
+                    "webp" => Self::Webp,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat571d4461 {
-        /// `"jpeg"`
-        Jpeg,
-        /// `"png"`
-        Png,
-        /// `"webp"`
-        Webp,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat571d4461 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Jpeg => "jpeg",
-                Self::Png => "png",
-                Self::Webp => "webp",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for OutputFormat {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "OutputFormat",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for OutputFormat571d4461 {
-        fn from(value: &str) -> Self {
-            match value {
-                "jpeg" => Self::Jpeg,
-                "png" => Self::Png,
-                "webp" => Self::Webp,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for OutputFormat {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for OutputFormat571d4461 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat571d4461 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolutionf9df43ae {
-        /// `"1K"`
-        V1k,
-        /// `"2K"`
-        V2k,
-        /// `"4K"`
-        V4k,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolutionf9df43ae {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V1k => "1K",
-                Self::V2k => "2K",
-                Self::V4k => "4K",
-                Self::Other(value) => value,
+        impl ::std::fmt::Display for OutputFormat {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
             }
         }
-    }
-    impl From<&str> for Resolutionf9df43ae {
-        fn from(value: &str) -> Self {
-            match value {
-                "1K" => Self::V1k,
-                "2K" => Self::V2k,
-                "4K" => Self::V4k,
-                other => Self::Other(other.to_owned()),
+        impl __fal::serde::Serialize for OutputFormat {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
         }
-    }
-    impl __serde::Serialize for Resolutionf9df43ae {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolutionf9df43ae {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `SafetyTolerance` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum SafetyTolerance4a638485 {
-        /// `"1"`
-        V1,
-        /// `"2"`
-        V2,
-        /// `"3"`
-        V3,
-        /// `"4"`
-        V4,
-        /// `"5"`
-        V5,
-        /// `"6"`
-        V6,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl SafetyTolerance4a638485 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V1 => "1",
-                Self::V2 => "2",
-                Self::V3 => "3",
-                Self::V4 => "4",
-                Self::V5 => "5",
-                Self::V6 => "6",
-                Self::Other(value) => value,
+        impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
             }
         }
-    }
-    impl From<&str> for SafetyTolerance4a638485 {
-        fn from(value: &str) -> Self {
-            match value {
-                "1" => Self::V1,
-                "2" => Self::V2,
-                "3" => Self::V3,
-                "4" => Self::V4,
-                "5" => Self::V5,
-                "6" => Self::V6,
-                other => Self::Other(other.to_owned()),
+        impl __fal::Validate for OutputFormat {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
             }
         }
-    }
-    impl __serde::Serialize for SafetyTolerance4a638485 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        /// The `Resolution` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Resolution {
+            /// `"1K"`
+            V1k,
+            /// `"2K"`
+            V2k,
+            /// `"4K"`
+            V4k,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for SafetyTolerance4a638485 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl Resolution {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["1K", "2K", "4K"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::V1k => "1K",
+                    Self::V2k => "2K",
+                    Self::V4k => "4K",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "1K" => Self::V1k,
+                    "2K" => Self::V2k,
+                    "4K" => Self::V4k,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
         }
-    }
-    /// The `SmartResizeOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct SmartResizeOutputb33a89fd {
-        /// The `images` field.
-        ///
-        /// Example: `[{"content_type":"image/png","file_name":"nano-banana-pro-edit-output.png","url":"https://storage.googleapis.com/falserverless/example_outputs/nano-banana-pro-edit-output.png"}]`.
-        pub images: Vec<fal_runtime::Image>,
-        /// The `description` field.
-        pub description: String,
-        /// The `results` field.
-        pub results: Vec<SmartResizeResult356c8726>,
-    }
-    impl __serde::Serialize for SmartResizeOutputb33a89fd {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("description", &self.description)?;
-            map.serialize_entry("results", &self.results)?;
-            map.end()
+        impl ::std::str::FromStr for Resolution {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for SmartResizeOutputb33a89fd {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                description: self::required_field(&mut map, "description")?,
-                results: self::required_field(&mut map, "results")?,
-            })
+        impl TryFrom<&str> for Resolution {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
         }
-    }
-    /// The `SmartResizeResult` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct SmartResizeResult356c8726 {
-        /// The `images` field.
-        pub images: Vec<fal_runtime::Image>,
-        /// The `description` field.
-        pub description: String,
-        /// The `width` field.
-        pub width: i64,
-        /// The `height` field.
-        pub height: i64,
-        /// The `aspect_ratio` field.
-        pub aspect_ratio: String,
-        /// The `resolution` field.
-        pub resolution: String,
-    }
-    impl __serde::Serialize for SmartResizeResult356c8726 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("description", &self.description)?;
-            map.serialize_entry("width", &self.width)?;
-            map.serialize_entry("height", &self.height)?;
-            map.serialize_entry("aspect_ratio", &self.aspect_ratio)?;
-            map.serialize_entry("resolution", &self.resolution)?;
-            map.end()
+        impl ::std::fmt::Display for Resolution {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for SmartResizeResult356c8726 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                description: self::required_field(&mut map, "description")?,
-                width: self::required_field(&mut map, "width")?,
-                height: self::required_field(&mut map, "height")?,
-                aspect_ratio: self::required_field(&mut map, "aspect_ratio")?,
-                resolution: self::required_field(&mut map, "resolution")?,
-            })
+        impl __fal::serde::Serialize for Resolution {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Resolution {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `SafetyTolerance` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum SafetyTolerance {
+            /// `"1"`
+            V1,
+            /// `"2"`
+            V2,
+            /// `"3"`
+            V3,
+            /// `"4"`
+            V4,
+            /// `"5"`
+            V5,
+            /// `"6"`
+            V6,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl SafetyTolerance {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["1", "2", "3", "4", "5", "6"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::V1 => "1",
+                    Self::V2 => "2",
+                    Self::V3 => "3",
+                    Self::V4 => "4",
+                    Self::V5 => "5",
+                    Self::V6 => "6",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "1" => Self::V1,
+                    "2" => Self::V2,
+                    "3" => Self::V3,
+                    "4" => Self::V4,
+                    "5" => Self::V5,
+                    "6" => Self::V6,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for SafetyTolerance {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "SafetyTolerance",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for SafetyTolerance {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for SafetyTolerance {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for SafetyTolerance {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for SafetyTolerance {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `SafetyTolerance` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for SafetyTolerance {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `SmartResizeOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct SmartResizeOutput {
+            /// The `images` field.
+            ///
+            /// Example: `[{"content_type":"image/png","file_name":"nano-banana-pro-edit-output.png","url":"https://storage.googleapis.com/falserverless/example_outputs/nano-banana-pro-edit-output.png"}]`.
+            pub images: Vec<fal_runtime::Image>,
+            /// The `description` field.
+            pub description: String,
+            /// The `results` field.
+            pub results: Vec<SmartResizeResult>,
+        }
+        impl __fal::serde::Serialize for SmartResizeOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("images", &self.images)?;
+                map.serialize_entry("description", &self.description)?;
+                map.serialize_entry("results", &self.results)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for SmartResizeOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = SmartResizeOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `SmartResizeOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<SmartResizeOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["images", "description", "results"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(SmartResizeOutput {
+                            images: __fal::required(f0, "images")?,
+                            description: __fal::required(f1, "description")?,
+                            results: __fal::required(f2, "results")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
+        }
+        /// The `SmartResizeResult` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct SmartResizeResult {
+            /// The `images` field.
+            pub images: Vec<fal_runtime::Image>,
+            /// The `description` field.
+            pub description: String,
+            /// The `width` field.
+            pub width: i64,
+            /// The `height` field.
+            pub height: i64,
+            /// The `aspect_ratio` field.
+            pub aspect_ratio: String,
+            /// The `resolution` field.
+            pub resolution: String,
+        }
+        impl __fal::serde::Serialize for SmartResizeResult {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("images", &self.images)?;
+                map.serialize_entry("description", &self.description)?;
+                map.serialize_entry("width", &self.width)?;
+                map.serialize_entry("height", &self.height)?;
+                map.serialize_entry("aspect_ratio", &self.aspect_ratio)?;
+                map.serialize_entry("resolution", &self.resolution)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for SmartResizeResult {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = SmartResizeResult;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `SmartResizeResult` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<SmartResizeResult, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "images",
+                                        "description",
+                                        "width",
+                                        "height",
+                                        "aspect_ratio",
+                                        "resolution",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                Some(3) => f3 = Some(map.next_value()?),
+                                Some(4) => f4 = Some(map.next_value()?),
+                                Some(5) => f5 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(SmartResizeResult {
+                            images: __fal::required(f0, "images")?,
+                            description: __fal::required(f1, "description")?,
+                            width: __fal::required(f2, "width")?,
+                            height: __fal::required(f3, "height")?,
+                            aspect_ratio: __fal::required(f4, "aspect_ratio")?,
+                            resolution: __fal::required(f5, "resolution")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

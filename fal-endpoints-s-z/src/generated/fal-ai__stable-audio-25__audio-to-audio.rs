@@ -7,9 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `StableAudio25AudioToAudioInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `StableAudio25AudioToAudioOutput`.
         pub mod audio_to_audio {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::StableAudio25AudioToAudioOutput36aa4175 as StableAudio25AudioToAudioOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/stable-audio-25/audio-to-audio`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct StableAudio25AudioToAudioInput {
@@ -45,46 +43,94 @@ pub mod fal_ai {
                 /// The `seed` field.
                 pub seed: Option<i64>,
             }
-            impl __serde::Serialize for StableAudio25AudioToAudioInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for StableAudio25AudioToAudioInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
                     map.serialize_entry("audio_url", &self.audio_url)?;
-                    __types::optional_entry(&mut map, "strength", &self.strength)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                    __fal::optional_entry(
                         &mut map,
                         "num_inference_steps",
                         &self.num_inference_steps,
                     )?;
-                    __types::optional_entry(&mut map, "total_seconds", &self.total_seconds)?;
-                    __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "total_seconds", &self.total_seconds)?;
+                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for StableAudio25AudioToAudioInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for StableAudio25AudioToAudioInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        audio_url: __types::required_field(&mut map, "audio_url")?,
-                        strength: __types::optional_field(&mut map, "strength")?,
-                        num_inference_steps: __types::optional_field(
-                            &mut map,
-                            "num_inference_steps",
-                        )?,
-                        total_seconds: __types::optional_field(&mut map, "total_seconds")?,
-                        guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                        sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = StableAudio25AudioToAudioInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `StableAudio25AudioToAudioInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<StableAudio25AudioToAudioInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "audio_url",
+                                            "strength",
+                                            "num_inference_steps",
+                                            "total_seconds",
+                                            "guidance_scale",
+                                            "sync_mode",
+                                            "seed",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(StableAudio25AudioToAudioInput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                audio_url: __fal::required(f1, "audio_url")?,
+                                strength: f2,
+                                num_inference_steps: f3,
+                                total_seconds: f4,
+                                guidance_scale: f5,
+                                sync_mode: f6,
+                                seed: f7,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl StableAudio25AudioToAudioInput {
@@ -138,151 +184,117 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for StableAudio25AudioToAudioInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "strength",
+                        &self.strength,
+                        &__fal::Rules {
+                            minimum: Some(0.01f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "num_inference_steps",
+                        &self.num_inference_steps,
+                        &__fal::Rules {
+                            minimum: Some(4f64),
+                            maximum: Some(8f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "total_seconds",
+                        &self.total_seconds,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(190f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "guidance_scale",
+                        &self.guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(25f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl StableAudio25AudioToAudioInput {
+                /// Every rule of `fal-ai/stable-audio-25/audio-to-audio`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for StableAudio25AudioToAudioInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/stable-audio-25/audio-to-audio";
                 type Output = StableAudio25AudioToAudioOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    StableAudio25AudioToAudioInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `StableAudio25AudioToAudioOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct StableAudio25AudioToAudioOutput {
+                /// The `audio` field.
+                ///
+                /// Example: `"https://v3.fal.media/files/elephant/bJ-KIfIXsls5-pqSRXRwx_tmpdurmawkp.wav"`.
+                pub audio: fal_runtime::File,
+                /// The `seed` field.
+                pub seed: i64,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for StableAudio25AudioToAudioOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for StableAudio25AudioToAudioOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = StableAudio25AudioToAudioOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `StableAudio25AudioToAudioOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<StableAudio25AudioToAudioOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["audio", "seed"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(StableAudio25AudioToAudioOutput {
+                                audio: __fal::required(f0, "audio")?,
+                                seed: __fal::required(f1, "seed")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `StableAudio25AudioToAudioOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct StableAudio25AudioToAudioOutput36aa4175 {
-        /// The `audio` field.
-        ///
-        /// Example: `"https://v3.fal.media/files/elephant/bJ-KIfIXsls5-pqSRXRwx_tmpdurmawkp.wav"`.
-        pub audio: fal_runtime::File,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for StableAudio25AudioToAudioOutput36aa4175 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for StableAudio25AudioToAudioOutput36aa4175 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
         }
     }
 }

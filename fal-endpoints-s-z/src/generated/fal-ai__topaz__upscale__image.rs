@@ -9,12 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `TopazUpscaleImageInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `TopazUpscaleImageOutput`.
             pub mod image {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::Model9e27cf67 as Model;
-                pub use super::super::super::super::__types::OutputFormat3065abec as OutputFormat;
-                pub use super::super::super::super::__types::SubjectDetectionf1a047e9 as SubjectDetection;
-                pub use super::super::super::super::__types::TopazUpscaleImageOutput8c50d9ee as TopazUpscaleImageOutput;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/topaz/upscale/image`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct TopazUpscaleImageInput {
@@ -77,73 +72,148 @@ pub mod fal_ai {
                     /// The `detail` field.
                     pub detail: Option<f64>,
                 }
-                impl __serde::Serialize for TopazUpscaleImageInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for TopazUpscaleImageInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
-                        __types::optional_entry(&mut map, "model", &self.model)?;
-                        __types::optional_entry(&mut map, "upscale_factor", &self.upscale_factor)?;
-                        __types::optional_entry(&mut map, "crop_to_fill", &self.crop_to_fill)?;
+                        __fal::optional_entry(&mut map, "model", &self.model)?;
+                        __fal::optional_entry(&mut map, "upscale_factor", &self.upscale_factor)?;
+                        __fal::optional_entry(&mut map, "crop_to_fill", &self.crop_to_fill)?;
                         map.serialize_entry("image_url", &self.image_url)?;
-                        __types::optional_entry(&mut map, "output_format", &self.output_format)?;
-                        __types::optional_entry(&mut map, "subject_detection", &self.subject_detection)?;
-                        __types::optional_entry(&mut map, "face_enhancement", &self.face_enhancement)?;
-                        __types::optional_entry(
+                        __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                        __fal::optional_entry(&mut map, "subject_detection", &self.subject_detection)?;
+                        __fal::optional_entry(&mut map, "face_enhancement", &self.face_enhancement)?;
+                        __fal::optional_entry(
                             &mut map,
                             "face_enhancement_creativity",
                             &self.face_enhancement_creativity,
                         )?;
-                        __types::optional_entry(
+                        __fal::optional_entry(
                             &mut map,
                             "face_enhancement_strength",
                             &self.face_enhancement_strength,
                         )?;
-                        __types::optional_entry(&mut map, "sharpen", &self.sharpen)?;
-                        __types::optional_entry(&mut map, "denoise", &self.denoise)?;
-                        __types::optional_entry(&mut map, "fix_compression", &self.fix_compression)?;
-                        __types::optional_entry(&mut map, "strength", &self.strength)?;
-                        __types::optional_entry(&mut map, "creativity", &self.creativity)?;
-                        __types::optional_entry(&mut map, "texture", &self.texture)?;
-                        __types::optional_entry(&mut map, "prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "autoprompt", &self.autoprompt)?;
-                        __types::optional_entry(&mut map, "detail", &self.detail)?;
+                        __fal::optional_entry(&mut map, "sharpen", &self.sharpen)?;
+                        __fal::optional_entry(&mut map, "denoise", &self.denoise)?;
+                        __fal::optional_entry(&mut map, "fix_compression", &self.fix_compression)?;
+                        __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                        __fal::optional_entry(&mut map, "creativity", &self.creativity)?;
+                        __fal::optional_entry(&mut map, "texture", &self.texture)?;
+                        __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                        __fal::optional_entry(&mut map, "autoprompt", &self.autoprompt)?;
+                        __fal::optional_entry(&mut map, "detail", &self.detail)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for TopazUpscaleImageInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for TopazUpscaleImageInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            model: __types::optional_field(&mut map, "model")?,
-                            upscale_factor: __types::optional_field(&mut map, "upscale_factor")?,
-                            crop_to_fill: __types::optional_field(&mut map, "crop_to_fill")?,
-                            image_url: __types::required_field(&mut map, "image_url")?,
-                            output_format: __types::optional_field(&mut map, "output_format")?,
-                            subject_detection: __types::optional_field(&mut map, "subject_detection")?,
-                            face_enhancement: __types::optional_field(&mut map, "face_enhancement")?,
-                            face_enhancement_creativity: __types::optional_field(
-                                &mut map,
-                                "face_enhancement_creativity",
-                            )?,
-                            face_enhancement_strength: __types::optional_field(
-                                &mut map,
-                                "face_enhancement_strength",
-                            )?,
-                            sharpen: __types::optional_field(&mut map, "sharpen")?,
-                            denoise: __types::optional_field(&mut map, "denoise")?,
-                            fix_compression: __types::optional_field(&mut map, "fix_compression")?,
-                            strength: __types::optional_field(&mut map, "strength")?,
-                            creativity: __types::optional_field(&mut map, "creativity")?,
-                            texture: __types::optional_field(&mut map, "texture")?,
-                            prompt: __types::optional_field(&mut map, "prompt")?,
-                            autoprompt: __types::optional_field(&mut map, "autoprompt")?,
-                            detail: __types::optional_field(&mut map, "detail")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = TopazUpscaleImageInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `TopazUpscaleImageInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<TopazUpscaleImageInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                let mut f8 = None;
+                                let mut f9 = None;
+                                let mut f10 = None;
+                                let mut f11 = None;
+                                let mut f12 = None;
+                                let mut f13 = None;
+                                let mut f14 = None;
+                                let mut f15 = None;
+                                let mut f16 = None;
+                                let mut f17 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "model",
+                                                "upscale_factor",
+                                                "crop_to_fill",
+                                                "image_url",
+                                                "output_format",
+                                                "subject_detection",
+                                                "face_enhancement",
+                                                "face_enhancement_creativity",
+                                                "face_enhancement_strength",
+                                                "sharpen",
+                                                "denoise",
+                                                "fix_compression",
+                                                "strength",
+                                                "creativity",
+                                                "texture",
+                                                "prompt",
+                                                "autoprompt",
+                                                "detail",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = Some(map.next_value()?),
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        Some(8) => f8 = map.next_value()?,
+                                        Some(9) => f9 = map.next_value()?,
+                                        Some(10) => f10 = map.next_value()?,
+                                        Some(11) => f11 = map.next_value()?,
+                                        Some(12) => f12 = map.next_value()?,
+                                        Some(13) => f13 = map.next_value()?,
+                                        Some(14) => f14 = map.next_value()?,
+                                        Some(15) => f15 = map.next_value()?,
+                                        Some(16) => f16 = map.next_value()?,
+                                        Some(17) => f17 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(TopazUpscaleImageInput {
+                                    model: f0,
+                                    upscale_factor: f1,
+                                    crop_to_fill: f2,
+                                    image_url: __fal::required(f3, "image_url")?,
+                                    output_format: f4,
+                                    subject_detection: f5,
+                                    face_enhancement: f6,
+                                    face_enhancement_creativity: f7,
+                                    face_enhancement_strength: f8,
+                                    sharpen: f9,
+                                    denoise: f10,
+                                    fix_compression: f11,
+                                    strength: f12,
+                                    creativity: f13,
+                                    texture: f14,
+                                    prompt: f15,
+                                    autoprompt: f16,
+                                    detail: f17,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl TopazUpscaleImageInput {
@@ -265,317 +335,469 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for TopazUpscaleImageInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("model", &self.model, &__fal::Rules::NONE);
+                        v.field(
+                            "upscale_factor",
+                            &self.upscale_factor,
+                            &__fal::Rules {
+                                minimum: Some(1f64),
+                                maximum: Some(4f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "image_url",
+                            &self.image_url,
+                            &__fal::Rules {
+                                min_length: Some(1u64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                        v.field("subject_detection", &self.subject_detection, &__fal::Rules::NONE);
+                        v.field(
+                            "face_enhancement_creativity",
+                            &self.face_enhancement_creativity,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "face_enhancement_strength",
+                            &self.face_enhancement_strength,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "sharpen",
+                            &self.sharpen,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "denoise",
+                            &self.denoise,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "fix_compression",
+                            &self.fix_compression,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "strength",
+                            &self.strength,
+                            &__fal::Rules {
+                                minimum: Some(0.01f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "creativity",
+                            &self.creativity,
+                            &__fal::Rules {
+                                minimum: Some(1f64),
+                                maximum: Some(6f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "texture",
+                            &self.texture,
+                            &__fal::Rules {
+                                minimum: Some(1f64),
+                                maximum: Some(5f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "prompt",
+                            &self.prompt,
+                            &__fal::Rules {
+                                max_length: Some(1024u64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "detail",
+                            &self.detail,
+                            &__fal::Rules {
+                                minimum: Some(0f64),
+                                maximum: Some(1f64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                    }
+                }
+                impl TopazUpscaleImageInput {
+                    /// Every rule of `fal-ai/topaz/upscale/image`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for TopazUpscaleImageInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/topaz/upscale/image";
                     type Output = TopazUpscaleImageOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        TopazUpscaleImageInput::validate(self)
+                    }
+                }
+                /// The `Model` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Model {
+                    /// `"Low Resolution V2"`
+                    LowResolutionV2,
+                    /// `"Standard V2"`
+                    StandardV2,
+                    /// `"CGI"`
+                    Cgi,
+                    /// `"High Fidelity V2"`
+                    HighFidelityV2,
+                    /// `"Text Refine"`
+                    TextRefine,
+                    /// `"Recovery"`
+                    Recovery,
+                    /// `"Redefine"`
+                    Redefine,
+                    /// `"Recovery V2"`
+                    RecoveryV2,
+                    /// `"Standard MAX"`
+                    StandardMax,
+                    /// `"Wonder"`
+                    Wonder,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Model {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "Low Resolution V2",
+                        "Standard V2",
+                        "CGI",
+                        "High Fidelity V2",
+                        "Text Refine",
+                        "Recovery",
+                        "Redefine",
+                        "Recovery V2",
+                        "Standard MAX",
+                        "Wonder",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::LowResolutionV2 => "Low Resolution V2",
+                            Self::StandardV2 => "Standard V2",
+                            Self::Cgi => "CGI",
+                            Self::HighFidelityV2 => "High Fidelity V2",
+                            Self::TextRefine => "Text Refine",
+                            Self::Recovery => "Recovery",
+                            Self::Redefine => "Redefine",
+                            Self::RecoveryV2 => "Recovery V2",
+                            Self::StandardMax => "Standard MAX",
+                            Self::Wonder => "Wonder",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "Low Resolution V2" => Self::LowResolutionV2,
+                            "Standard V2" => Self::StandardV2,
+                            "CGI" => Self::Cgi,
+                            "High Fidelity V2" => Self::HighFidelityV2,
+                            "Text Refine" => Self::TextRefine,
+                            "Recovery" => Self::Recovery,
+                            "Redefine" => Self::Redefine,
+                            "Recovery V2" => Self::RecoveryV2,
+                            "Standard MAX" => Self::StandardMax,
+                            "Wonder" => Self::Wonder,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Model {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Model", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Model {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Model {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Model {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Model {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Model` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Model {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `OutputFormat` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum OutputFormat {
+                    /// `"jpeg"`
+                    Jpeg,
+                    /// `"png"`
+                    Png,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl OutputFormat {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["jpeg", "png"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Jpeg => "jpeg",
+                            Self::Png => "png",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "jpeg" => Self::Jpeg,
+                            "png" => Self::Png,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for OutputFormat {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "OutputFormat",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for OutputFormat {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for OutputFormat {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for OutputFormat {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for OutputFormat {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `SubjectDetection` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum SubjectDetection {
+                    /// `"All"`
+                    All,
+                    /// `"Foreground"`
+                    Foreground,
+                    /// `"Background"`
+                    Background,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl SubjectDetection {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["All", "Foreground", "Background"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::All => "All",
+                            Self::Foreground => "Foreground",
+                            Self::Background => "Background",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "All" => Self::All,
+                            "Foreground" => Self::Foreground,
+                            "Background" => Self::Background,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for SubjectDetection {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "SubjectDetection",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for SubjectDetection {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for SubjectDetection {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for SubjectDetection {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for SubjectDetection {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `SubjectDetection` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for SubjectDetection {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `TopazUpscaleImageOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct TopazUpscaleImageOutput {
+                    /// The `image` field.
+                    pub image: fal_runtime::File,
+                }
+                impl __fal::serde::Serialize for TopazUpscaleImageOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("image", &self.image)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for TopazUpscaleImageOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = TopazUpscaleImageOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `TopazUpscaleImageOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<TopazUpscaleImageOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["image"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(TopazUpscaleImageOutput {
+                                    image: __fal::required(f0, "image")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `Model` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Model9e27cf67 {
-        /// `"Low Resolution V2"`
-        LowResolutionV2,
-        /// `"Standard V2"`
-        StandardV2,
-        /// `"CGI"`
-        Cgi,
-        /// `"High Fidelity V2"`
-        HighFidelityV2,
-        /// `"Text Refine"`
-        TextRefine,
-        /// `"Recovery"`
-        Recovery,
-        /// `"Redefine"`
-        Redefine,
-        /// `"Recovery V2"`
-        RecoveryV2,
-        /// `"Standard MAX"`
-        StandardMax,
-        /// `"Wonder"`
-        Wonder,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Model9e27cf67 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::LowResolutionV2 => "Low Resolution V2",
-                Self::StandardV2 => "Standard V2",
-                Self::Cgi => "CGI",
-                Self::HighFidelityV2 => "High Fidelity V2",
-                Self::TextRefine => "Text Refine",
-                Self::Recovery => "Recovery",
-                Self::Redefine => "Redefine",
-                Self::RecoveryV2 => "Recovery V2",
-                Self::StandardMax => "Standard MAX",
-                Self::Wonder => "Wonder",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Model9e27cf67 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Low Resolution V2" => Self::LowResolutionV2,
-                "Standard V2" => Self::StandardV2,
-                "CGI" => Self::Cgi,
-                "High Fidelity V2" => Self::HighFidelityV2,
-                "Text Refine" => Self::TextRefine,
-                "Recovery" => Self::Recovery,
-                "Redefine" => Self::Redefine,
-                "Recovery V2" => Self::RecoveryV2,
-                "Standard MAX" => Self::StandardMax,
-                "Wonder" => Self::Wonder,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Model9e27cf67 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Model9e27cf67 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormat3065abec {
-        /// `"jpeg"`
-        Jpeg,
-        /// `"png"`
-        Png,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormat3065abec {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Jpeg => "jpeg",
-                Self::Png => "png",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for OutputFormat3065abec {
-        fn from(value: &str) -> Self {
-            match value {
-                "jpeg" => Self::Jpeg,
-                "png" => Self::Png,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for OutputFormat3065abec {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat3065abec {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `SubjectDetection` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum SubjectDetectionf1a047e9 {
-        /// `"All"`
-        All,
-        /// `"Foreground"`
-        Foreground,
-        /// `"Background"`
-        Background,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl SubjectDetectionf1a047e9 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::All => "All",
-                Self::Foreground => "Foreground",
-                Self::Background => "Background",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for SubjectDetectionf1a047e9 {
-        fn from(value: &str) -> Self {
-            match value {
-                "All" => Self::All,
-                "Foreground" => Self::Foreground,
-                "Background" => Self::Background,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for SubjectDetectionf1a047e9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SubjectDetectionf1a047e9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `TopazUpscaleImageOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct TopazUpscaleImageOutput8c50d9ee {
-        /// The `image` field.
-        pub image: fal_runtime::File,
-    }
-    impl __serde::Serialize for TopazUpscaleImageOutput8c50d9ee {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TopazUpscaleImageOutput8c50d9ee {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-            })
         }
     }
 }

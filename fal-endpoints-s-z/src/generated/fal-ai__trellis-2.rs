@@ -5,9 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `Trellis2Input` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Trellis2Output`.
     pub mod trellis_2 {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::Trellis2Output4401f4c4 as Trellis2Output;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/trellis-2`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Trellis2Input {
@@ -157,118 +155,114 @@ pub mod fal_ai {
             /// Example: `"https://v3b.fal.media/files/b/0a86b60d/xkpao5B0uxmH0tmJm0HVL_2fe35ce1-fe44-475b-b582-6846a149537c.png"`.
             pub image_url: fal_runtime::FileInput,
         }
-        impl __serde::Serialize for Trellis2Input {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for Trellis2Input {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                __fal::optional_entry(
                     &mut map,
                     "ss_guidance_strength",
                     &self.ss_guidance_strength,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "ss_guidance_rescale",
                     &self.ss_guidance_rescale,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "ss_guidance_interval_start",
                     &self.ss_guidance_interval_start,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "ss_guidance_interval_end",
                     &self.ss_guidance_interval_end,
                 )?;
-                __types::optional_entry(&mut map, "ss_sampling_steps", &self.ss_sampling_steps)?;
-                __types::optional_entry(&mut map, "ss_rescale_t", &self.ss_rescale_t)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "ss_sampling_steps", &self.ss_sampling_steps)?;
+                __fal::optional_entry(&mut map, "ss_rescale_t", &self.ss_rescale_t)?;
+                __fal::optional_entry(
                     &mut map,
                     "shape_slat_guidance_strength",
                     &self.shape_slat_guidance_strength,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "shape_slat_guidance_rescale",
                     &self.shape_slat_guidance_rescale,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "shape_slat_guidance_interval_start",
                     &self.shape_slat_guidance_interval_start,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "shape_slat_guidance_interval_end",
                     &self.shape_slat_guidance_interval_end,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "shape_slat_sampling_steps",
                     &self.shape_slat_sampling_steps,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "shape_slat_rescale_t",
                     &self.shape_slat_rescale_t,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "tex_slat_guidance_strength",
                     &self.tex_slat_guidance_strength,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "tex_slat_guidance_rescale",
                     &self.tex_slat_guidance_rescale,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "tex_slat_guidance_interval_start",
                     &self.tex_slat_guidance_interval_start,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "tex_slat_guidance_interval_end",
                     &self.tex_slat_guidance_interval_end,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "tex_slat_sampling_steps",
                     &self.tex_slat_sampling_steps,
                 )?;
-                __types::optional_entry(
-                    &mut map,
-                    "tex_slat_rescale_t",
-                    &self.tex_slat_rescale_t,
-                )?;
-                __types::optional_entry(&mut map, "decimation_target", &self.decimation_target)?;
-                __types::optional_entry(&mut map, "texture_size", &self.texture_size)?;
-                __types::optional_entry(&mut map, "remesh", &self.remesh)?;
-                __types::optional_entry(&mut map, "remesh_band", &self.remesh_band)?;
-                __types::optional_entry(&mut map, "remesh_project", &self.remesh_project)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "tex_slat_rescale_t", &self.tex_slat_rescale_t)?;
+                __fal::optional_entry(&mut map, "decimation_target", &self.decimation_target)?;
+                __fal::optional_entry(&mut map, "texture_size", &self.texture_size)?;
+                __fal::optional_entry(&mut map, "remesh", &self.remesh)?;
+                __fal::optional_entry(&mut map, "remesh_band", &self.remesh_band)?;
+                __fal::optional_entry(&mut map, "remesh_project", &self.remesh_project)?;
+                __fal::optional_entry(
                     &mut map,
                     "uv_unwrap_angle_threshold_deg",
                     &self.uv_unwrap_angle_threshold_deg,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "uv_unwrap_refine_iterations",
                     &self.uv_unwrap_refine_iterations,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "uv_unwrap_global_iterations",
                     &self.uv_unwrap_global_iterations,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "uv_unwrap_smooth_strength",
                     &self.uv_unwrap_smooth_strength,
@@ -277,100 +271,160 @@ pub mod fal_ai {
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for Trellis2Input {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for Trellis2Input {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    resolution: __types::optional_field(&mut map, "resolution")?,
-                    ss_guidance_strength: __types::optional_field(
-                        &mut map,
-                        "ss_guidance_strength",
-                    )?,
-                    ss_guidance_rescale: __types::optional_field(
-                        &mut map,
-                        "ss_guidance_rescale",
-                    )?,
-                    ss_guidance_interval_start: __types::optional_field(
-                        &mut map,
-                        "ss_guidance_interval_start",
-                    )?,
-                    ss_guidance_interval_end: __types::optional_field(
-                        &mut map,
-                        "ss_guidance_interval_end",
-                    )?,
-                    ss_sampling_steps: __types::optional_field(&mut map, "ss_sampling_steps")?,
-                    ss_rescale_t: __types::optional_field(&mut map, "ss_rescale_t")?,
-                    shape_slat_guidance_strength: __types::optional_field(
-                        &mut map,
-                        "shape_slat_guidance_strength",
-                    )?,
-                    shape_slat_guidance_rescale: __types::optional_field(
-                        &mut map,
-                        "shape_slat_guidance_rescale",
-                    )?,
-                    shape_slat_guidance_interval_start: __types::optional_field(
-                        &mut map,
-                        "shape_slat_guidance_interval_start",
-                    )?,
-                    shape_slat_guidance_interval_end: __types::optional_field(
-                        &mut map,
-                        "shape_slat_guidance_interval_end",
-                    )?,
-                    shape_slat_sampling_steps: __types::optional_field(
-                        &mut map,
-                        "shape_slat_sampling_steps",
-                    )?,
-                    shape_slat_rescale_t: __types::optional_field(
-                        &mut map,
-                        "shape_slat_rescale_t",
-                    )?,
-                    tex_slat_guidance_strength: __types::optional_field(
-                        &mut map,
-                        "tex_slat_guidance_strength",
-                    )?,
-                    tex_slat_guidance_rescale: __types::optional_field(
-                        &mut map,
-                        "tex_slat_guidance_rescale",
-                    )?,
-                    tex_slat_guidance_interval_start: __types::optional_field(
-                        &mut map,
-                        "tex_slat_guidance_interval_start",
-                    )?,
-                    tex_slat_guidance_interval_end: __types::optional_field(
-                        &mut map,
-                        "tex_slat_guidance_interval_end",
-                    )?,
-                    tex_slat_sampling_steps: __types::optional_field(
-                        &mut map,
-                        "tex_slat_sampling_steps",
-                    )?,
-                    tex_slat_rescale_t: __types::optional_field(&mut map, "tex_slat_rescale_t")?,
-                    decimation_target: __types::optional_field(&mut map, "decimation_target")?,
-                    texture_size: __types::optional_field(&mut map, "texture_size")?,
-                    remesh: __types::optional_field(&mut map, "remesh")?,
-                    remesh_band: __types::optional_field(&mut map, "remesh_band")?,
-                    remesh_project: __types::optional_field(&mut map, "remesh_project")?,
-                    uv_unwrap_angle_threshold_deg: __types::optional_field(
-                        &mut map,
-                        "uv_unwrap_angle_threshold_deg",
-                    )?,
-                    uv_unwrap_refine_iterations: __types::optional_field(
-                        &mut map,
-                        "uv_unwrap_refine_iterations",
-                    )?,
-                    uv_unwrap_global_iterations: __types::optional_field(
-                        &mut map,
-                        "uv_unwrap_global_iterations",
-                    )?,
-                    uv_unwrap_smooth_strength: __types::optional_field(
-                        &mut map,
-                        "uv_unwrap_smooth_strength",
-                    )?,
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Trellis2Input;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Trellis2Input` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Trellis2Input, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        let mut f10 = None;
+                        let mut f11 = None;
+                        let mut f12 = None;
+                        let mut f13 = None;
+                        let mut f14 = None;
+                        let mut f15 = None;
+                        let mut f16 = None;
+                        let mut f17 = None;
+                        let mut f18 = None;
+                        let mut f19 = None;
+                        let mut f20 = None;
+                        let mut f21 = None;
+                        let mut f22 = None;
+                        let mut f23 = None;
+                        let mut f24 = None;
+                        let mut f25 = None;
+                        let mut f26 = None;
+                        let mut f27 = None;
+                        let mut f28 = None;
+                        let mut f29 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "seed",
+                                        "resolution",
+                                        "ss_guidance_strength",
+                                        "ss_guidance_rescale",
+                                        "ss_guidance_interval_start",
+                                        "ss_guidance_interval_end",
+                                        "ss_sampling_steps",
+                                        "ss_rescale_t",
+                                        "shape_slat_guidance_strength",
+                                        "shape_slat_guidance_rescale",
+                                        "shape_slat_guidance_interval_start",
+                                        "shape_slat_guidance_interval_end",
+                                        "shape_slat_sampling_steps",
+                                        "shape_slat_rescale_t",
+                                        "tex_slat_guidance_strength",
+                                        "tex_slat_guidance_rescale",
+                                        "tex_slat_guidance_interval_start",
+                                        "tex_slat_guidance_interval_end",
+                                        "tex_slat_sampling_steps",
+                                        "tex_slat_rescale_t",
+                                        "decimation_target",
+                                        "texture_size",
+                                        "remesh",
+                                        "remesh_band",
+                                        "remesh_project",
+                                        "uv_unwrap_angle_threshold_deg",
+                                        "uv_unwrap_refine_iterations",
+                                        "uv_unwrap_global_iterations",
+                                        "uv_unwrap_smooth_strength",
+                                        "image_url",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = map.next_value()?,
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                Some(10) => f10 = map.next_value()?,
+                                Some(11) => f11 = map.next_value()?,
+                                Some(12) => f12 = map.next_value()?,
+                                Some(13) => f13 = map.next_value()?,
+                                Some(14) => f14 = map.next_value()?,
+                                Some(15) => f15 = map.next_value()?,
+                                Some(16) => f16 = map.next_value()?,
+                                Some(17) => f17 = map.next_value()?,
+                                Some(18) => f18 = map.next_value()?,
+                                Some(19) => f19 = map.next_value()?,
+                                Some(20) => f20 = map.next_value()?,
+                                Some(21) => f21 = map.next_value()?,
+                                Some(22) => f22 = map.next_value()?,
+                                Some(23) => f23 = map.next_value()?,
+                                Some(24) => f24 = map.next_value()?,
+                                Some(25) => f25 = map.next_value()?,
+                                Some(26) => f26 = map.next_value()?,
+                                Some(27) => f27 = map.next_value()?,
+                                Some(28) => f28 = map.next_value()?,
+                                Some(29) => f29 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Trellis2Input {
+                            seed: f0,
+                            resolution: f1,
+                            ss_guidance_strength: f2,
+                            ss_guidance_rescale: f3,
+                            ss_guidance_interval_start: f4,
+                            ss_guidance_interval_end: f5,
+                            ss_sampling_steps: f6,
+                            ss_rescale_t: f7,
+                            shape_slat_guidance_strength: f8,
+                            shape_slat_guidance_rescale: f9,
+                            shape_slat_guidance_interval_start: f10,
+                            shape_slat_guidance_interval_end: f11,
+                            shape_slat_sampling_steps: f12,
+                            shape_slat_rescale_t: f13,
+                            tex_slat_guidance_strength: f14,
+                            tex_slat_guidance_rescale: f15,
+                            tex_slat_guidance_interval_start: f16,
+                            tex_slat_guidance_interval_end: f17,
+                            tex_slat_sampling_steps: f18,
+                            tex_slat_rescale_t: f19,
+                            decimation_target: f20,
+                            texture_size: f21,
+                            remesh: f22,
+                            remesh_band: f23,
+                            remesh_project: f24,
+                            uv_unwrap_angle_threshold_deg: f25,
+                            uv_unwrap_refine_iterations: f26,
+                            uv_unwrap_global_iterations: f27,
+                            uv_unwrap_smooth_strength: f28,
+                            image_url: __fal::required(f29, "image_url")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl Trellis2Input {
@@ -623,146 +677,314 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for Trellis2Input {
-            const ENDPOINT_ID: &'static str = "fal-ai/trellis-2";
-            type Output = Trellis2Output;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for Trellis2Input {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "resolution",
+                    &self.resolution,
+                    &__fal::Rules {
+                        listed: Some(&[512f64, 1024f64, 1536f64]),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "ss_guidance_strength",
+                    &self.ss_guidance_strength,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "ss_guidance_rescale",
+                    &self.ss_guidance_rescale,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "ss_guidance_interval_start",
+                    &self.ss_guidance_interval_start,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "ss_guidance_interval_end",
+                    &self.ss_guidance_interval_end,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "ss_sampling_steps",
+                    &self.ss_sampling_steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "ss_rescale_t",
+                    &self.ss_rescale_t,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(6f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "shape_slat_guidance_strength",
+                    &self.shape_slat_guidance_strength,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "shape_slat_guidance_rescale",
+                    &self.shape_slat_guidance_rescale,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "shape_slat_guidance_interval_start",
+                    &self.shape_slat_guidance_interval_start,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "shape_slat_guidance_interval_end",
+                    &self.shape_slat_guidance_interval_end,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "shape_slat_sampling_steps",
+                    &self.shape_slat_sampling_steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "shape_slat_rescale_t",
+                    &self.shape_slat_rescale_t,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(6f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "tex_slat_guidance_strength",
+                    &self.tex_slat_guidance_strength,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "tex_slat_guidance_rescale",
+                    &self.tex_slat_guidance_rescale,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "tex_slat_guidance_interval_start",
+                    &self.tex_slat_guidance_interval_start,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "tex_slat_guidance_interval_end",
+                    &self.tex_slat_guidance_interval_end,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "tex_slat_sampling_steps",
+                    &self.tex_slat_sampling_steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "tex_slat_rescale_t",
+                    &self.tex_slat_rescale_t,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(6f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "decimation_target",
+                    &self.decimation_target,
+                    &__fal::Rules {
+                        minimum: Some(5000f64),
+                        maximum: Some(2000000f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "texture_size",
+                    &self.texture_size,
+                    &__fal::Rules {
+                        listed: Some(&[1024f64, 2048f64, 4096f64]),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "remesh_band",
+                    &self.remesh_band,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(4f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "remesh_project",
+                    &self.remesh_project,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "uv_unwrap_angle_threshold_deg",
+                    &self.uv_unwrap_angle_threshold_deg,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(180f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "uv_unwrap_refine_iterations",
+                    &self.uv_unwrap_refine_iterations,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "uv_unwrap_global_iterations",
+                    &self.uv_unwrap_global_iterations,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "uv_unwrap_smooth_strength",
+                    &self.uv_unwrap_smooth_strength,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl Trellis2Input {
+            /// Every rule of `fal-ai/trellis-2`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `Trellis2Output` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Trellis2Output4401f4c4 {
-        /// The `model_glb` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a86b61d/DNmTkiWHUQ8k-rG6aussB_trellis2_68d6300f70f34d23b69a912b5fe60487.glb"}`.
-        pub model_glb: fal_runtime::File,
-    }
-    impl __serde::Serialize for Trellis2Output4401f4c4 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("model_glb", &self.model_glb)?;
-            map.end()
+        impl fal_runtime::Endpoint for Trellis2Input {
+            const ENDPOINT_ID: &'static str = "fal-ai/trellis-2";
+            type Output = Trellis2Output;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                Trellis2Input::validate(self)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Trellis2Output4401f4c4 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                model_glb: self::required_field(&mut map, "model_glb")?,
-            })
+        /// The `Trellis2Output` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Trellis2Output {
+            /// The `model_glb` field.
+            ///
+            /// Example: `{"url":"https://v3b.fal.media/files/b/0a86b61d/DNmTkiWHUQ8k-rG6aussB_trellis2_68d6300f70f34d23b69a912b5fe60487.glb"}`.
+            pub model_glb: fal_runtime::File,
+        }
+        impl __fal::serde::Serialize for Trellis2Output {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("model_glb", &self.model_glb)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Trellis2Output {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Trellis2Output;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Trellis2Output` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Trellis2Output, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["model_glb"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Trellis2Output {
+                            model_glb: __fal::required(f0, "model_glb")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

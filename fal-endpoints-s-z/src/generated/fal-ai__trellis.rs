@@ -5,9 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `TrellisInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `TrellisOutput`.
     pub mod trellis {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::TrellisOutput77c45ac8 as TrellisOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/trellis`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct TrellisInput {
@@ -48,60 +46,102 @@ pub mod fal_ai {
             /// Limits: one of 512, 1024, 2048.
             pub texture_size: Option<i64>,
         }
-        impl __serde::Serialize for TrellisInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for TrellisInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("image_url", &self.image_url)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(
                     &mut map,
                     "ss_guidance_strength",
                     &self.ss_guidance_strength,
                 )?;
-                __types::optional_entry(&mut map, "ss_sampling_steps", &self.ss_sampling_steps)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "ss_sampling_steps", &self.ss_sampling_steps)?;
+                __fal::optional_entry(
                     &mut map,
                     "slat_guidance_strength",
                     &self.slat_guidance_strength,
                 )?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "slat_sampling_steps",
                     &self.slat_sampling_steps,
                 )?;
-                __types::optional_entry(&mut map, "mesh_simplify", &self.mesh_simplify)?;
-                __types::optional_entry(&mut map, "texture_size", &self.texture_size)?;
+                __fal::optional_entry(&mut map, "mesh_simplify", &self.mesh_simplify)?;
+                __fal::optional_entry(&mut map, "texture_size", &self.texture_size)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for TrellisInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for TrellisInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    ss_guidance_strength: __types::optional_field(
-                        &mut map,
-                        "ss_guidance_strength",
-                    )?,
-                    ss_sampling_steps: __types::optional_field(&mut map, "ss_sampling_steps")?,
-                    slat_guidance_strength: __types::optional_field(
-                        &mut map,
-                        "slat_guidance_strength",
-                    )?,
-                    slat_sampling_steps: __types::optional_field(
-                        &mut map,
-                        "slat_sampling_steps",
-                    )?,
-                    mesh_simplify: __types::optional_field(&mut map, "mesh_simplify")?,
-                    texture_size: __types::optional_field(&mut map, "texture_size")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = TrellisInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `TrellisInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<TrellisInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "image_url",
+                                        "seed",
+                                        "ss_guidance_strength",
+                                        "ss_sampling_steps",
+                                        "slat_guidance_strength",
+                                        "slat_sampling_steps",
+                                        "mesh_simplify",
+                                        "texture_size",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(TrellisInput {
+                            image_url: __fal::required(f0, "image_url")?,
+                            seed: f1,
+                            ss_guidance_strength: f2,
+                            ss_sampling_steps: f3,
+                            slat_guidance_strength: f4,
+                            slat_sampling_steps: f5,
+                            mesh_simplify: f6,
+                            texture_size: f7,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl TrellisInput {
@@ -163,148 +203,132 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for TrellisInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/trellis";
-            type Output = TrellisOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for TrellisInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "ss_guidance_strength",
+                    &self.ss_guidance_strength,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "ss_sampling_steps",
+                    &self.ss_sampling_steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "slat_guidance_strength",
+                    &self.slat_guidance_strength,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "slat_sampling_steps",
+                    &self.slat_sampling_steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "mesh_simplify",
+                    &self.mesh_simplify,
+                    &__fal::Rules {
+                        minimum: Some(0.9f64),
+                        maximum: Some(0.98f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "texture_size",
+                    &self.texture_size,
+                    &__fal::Rules {
+                        listed: Some(&[512f64, 1024f64, 2048f64]),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl TrellisInput {
+            /// Every rule of `fal-ai/trellis`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `TrellisOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct TrellisOutput77c45ac8 {
-        /// The `model_mesh` field.
-        pub model_mesh: fal_runtime::File,
-        /// The `timings` field.
-        pub timings: ::std::collections::BTreeMap<String, f64>,
-    }
-    impl __serde::Serialize for TrellisOutput77c45ac8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("model_mesh", &self.model_mesh)?;
-            map.serialize_entry("timings", &self.timings)?;
-            map.end()
+        impl fal_runtime::Endpoint for TrellisInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/trellis";
+            type Output = TrellisOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                TrellisInput::validate(self)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for TrellisOutput77c45ac8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                model_mesh: self::required_field(&mut map, "model_mesh")?,
-                timings: self::required_field(&mut map, "timings")?,
-            })
+        /// The `TrellisOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct TrellisOutput {
+            /// The `model_mesh` field.
+            pub model_mesh: fal_runtime::File,
+            /// The `timings` field.
+            pub timings: ::std::collections::BTreeMap<String, f64>,
+        }
+        impl __fal::serde::Serialize for TrellisOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("model_mesh", &self.model_mesh)?;
+                map.serialize_entry("timings", &self.timings)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for TrellisOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = TrellisOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `TrellisOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<TrellisOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["model_mesh", "timings"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(TrellisOutput {
+                            model_mesh: __fal::required(f0, "model_mesh")?,
+                            timings: __fal::required(f1, "timings")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

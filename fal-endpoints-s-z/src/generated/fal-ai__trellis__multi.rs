@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `TrellisMultiInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `TrellisMultiOutput`.
         pub mod multi {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::MultiimageAlgo43d02db8 as MultiimageAlgo;
-            pub use super::super::super::__types::TrellisMultiOutput4d45f64c as TrellisMultiOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/trellis/multi`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct TrellisMultiInput {
@@ -53,62 +50,107 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"stochastic"`.
                 pub multiimage_algo: Option<MultiimageAlgo>,
             }
-            impl __serde::Serialize for TrellisMultiInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for TrellisMultiInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_urls", &self.image_urls)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(
                         &mut map,
                         "ss_guidance_strength",
                         &self.ss_guidance_strength,
                     )?;
-                    __types::optional_entry(&mut map, "ss_sampling_steps", &self.ss_sampling_steps)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "ss_sampling_steps", &self.ss_sampling_steps)?;
+                    __fal::optional_entry(
                         &mut map,
                         "slat_guidance_strength",
                         &self.slat_guidance_strength,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "slat_sampling_steps",
                         &self.slat_sampling_steps,
                     )?;
-                    __types::optional_entry(&mut map, "mesh_simplify", &self.mesh_simplify)?;
-                    __types::optional_entry(&mut map, "texture_size", &self.texture_size)?;
-                    __types::optional_entry(&mut map, "multiimage_algo", &self.multiimage_algo)?;
+                    __fal::optional_entry(&mut map, "mesh_simplify", &self.mesh_simplify)?;
+                    __fal::optional_entry(&mut map, "texture_size", &self.texture_size)?;
+                    __fal::optional_entry(&mut map, "multiimage_algo", &self.multiimage_algo)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for TrellisMultiInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for TrellisMultiInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_urls: __types::required_field(&mut map, "image_urls")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        ss_guidance_strength: __types::optional_field(
-                            &mut map,
-                            "ss_guidance_strength",
-                        )?,
-                        ss_sampling_steps: __types::optional_field(&mut map, "ss_sampling_steps")?,
-                        slat_guidance_strength: __types::optional_field(
-                            &mut map,
-                            "slat_guidance_strength",
-                        )?,
-                        slat_sampling_steps: __types::optional_field(
-                            &mut map,
-                            "slat_sampling_steps",
-                        )?,
-                        mesh_simplify: __types::optional_field(&mut map, "mesh_simplify")?,
-                        texture_size: __types::optional_field(&mut map, "texture_size")?,
-                        multiimage_algo: __types::optional_field(&mut map, "multiimage_algo")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = TrellisMultiInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `TrellisMultiInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<TrellisMultiInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "image_urls",
+                                            "seed",
+                                            "ss_guidance_strength",
+                                            "ss_sampling_steps",
+                                            "slat_guidance_strength",
+                                            "slat_sampling_steps",
+                                            "mesh_simplify",
+                                            "texture_size",
+                                            "multiimage_algo",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(TrellisMultiInput {
+                                image_urls: __fal::required(f0, "image_urls")?,
+                                seed: f1,
+                                ss_guidance_strength: f2,
+                                ss_sampling_steps: f3,
+                                slat_guidance_strength: f4,
+                                slat_sampling_steps: f5,
+                                mesh_simplify: f6,
+                                texture_size: f7,
+                                multiimage_algo: f8,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl TrellisMultiInput {
@@ -181,194 +223,216 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for TrellisMultiInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "ss_guidance_strength",
+                        &self.ss_guidance_strength,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(10f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "ss_sampling_steps",
+                        &self.ss_sampling_steps,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(50f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "slat_guidance_strength",
+                        &self.slat_guidance_strength,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(10f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "slat_sampling_steps",
+                        &self.slat_sampling_steps,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(50f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "mesh_simplify",
+                        &self.mesh_simplify,
+                        &__fal::Rules {
+                            minimum: Some(0.9f64),
+                            maximum: Some(0.98f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "texture_size",
+                        &self.texture_size,
+                        &__fal::Rules {
+                            listed: Some(&[512f64, 1024f64, 2048f64]),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("multiimage_algo", &self.multiimage_algo, &__fal::Rules::NONE);
+                }
+            }
+            impl TrellisMultiInput {
+                /// Every rule of `fal-ai/trellis/multi`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for TrellisMultiInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/trellis/multi";
                 type Output = TrellisMultiOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    TrellisMultiInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `MultiimageAlgo` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum MultiimageAlgo {
+                /// `"stochastic"`
+                Stochastic,
+                /// `"multidiffusion"`
+                Multidiffusion,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl MultiimageAlgo {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["stochastic", "multidiffusion"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Stochastic => "stochastic",
+                        Self::Multidiffusion => "multidiffusion",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "stochastic" => Self::Stochastic,
+                        "multidiffusion" => Self::Multidiffusion,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for MultiimageAlgo {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "MultiimageAlgo",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `MultiimageAlgo` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum MultiimageAlgo43d02db8 {
-        /// `"stochastic"`
-        Stochastic,
-        /// `"multidiffusion"`
-        Multidiffusion,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl MultiimageAlgo43d02db8 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Stochastic => "stochastic",
-                Self::Multidiffusion => "multidiffusion",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for MultiimageAlgo {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for MultiimageAlgo43d02db8 {
-        fn from(value: &str) -> Self {
-            match value {
-                "stochastic" => Self::Stochastic,
-                "multidiffusion" => Self::Multidiffusion,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for MultiimageAlgo {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for MultiimageAlgo43d02db8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for MultiimageAlgo43d02db8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `TrellisMultiOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct TrellisMultiOutput4d45f64c {
-        /// The `model_mesh` field.
-        pub model_mesh: fal_runtime::File,
-        /// The `timings` field.
-        pub timings: ::std::collections::BTreeMap<String, f64>,
-    }
-    impl __serde::Serialize for TrellisMultiOutput4d45f64c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("model_mesh", &self.model_mesh)?;
-            map.serialize_entry("timings", &self.timings)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TrellisMultiOutput4d45f64c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                model_mesh: self::required_field(&mut map, "model_mesh")?,
-                timings: self::required_field(&mut map, "timings")?,
-            })
+            impl __fal::serde::Serialize for MultiimageAlgo {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for MultiimageAlgo {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `MultiimageAlgo` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for MultiimageAlgo {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `TrellisMultiOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct TrellisMultiOutput {
+                /// The `model_mesh` field.
+                pub model_mesh: fal_runtime::File,
+                /// The `timings` field.
+                pub timings: ::std::collections::BTreeMap<String, f64>,
+            }
+            impl __fal::serde::Serialize for TrellisMultiOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("model_mesh", &self.model_mesh)?;
+                    map.serialize_entry("timings", &self.timings)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for TrellisMultiOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = TrellisMultiOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `TrellisMultiOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<TrellisMultiOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["model_mesh", "timings"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(TrellisMultiOutput {
+                                model_mesh: __fal::required(f0, "model_mesh")?,
+                                timings: __fal::required(f1, "timings")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -5,10 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `TurboFluxTrainerInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `TurboFluxTrainerOutput`.
     pub mod turbo_flux_trainer {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::TrainingStylePreset0ed66b3a as TrainingStylePreset;
-        pub use super::super::__types::TurboFluxTrainerOutput4baec4d6 as TurboFluxTrainerOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/turbo-flux-trainer`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct TurboFluxTrainerInput {
@@ -32,41 +29,86 @@ pub mod fal_ai {
             /// The `training_style` field.
             ///
             /// Default (applied by fal when the field is left unset): `"subject"`.
-            pub training_style: Option<TrainingStylePreset>,
+            pub training_style: Option<TrainingStyle>,
             /// The `face_crop` field.
             ///
             /// Default (applied by fal when the field is left unset): `true`.
             pub face_crop: Option<bool>,
         }
-        impl __serde::Serialize for TurboFluxTrainerInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for TurboFluxTrainerInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("images_data_url", &self.images_data_url)?;
-                __types::optional_entry(&mut map, "trigger_phrase", &self.trigger_phrase)?;
-                __types::optional_entry(&mut map, "steps", &self.steps)?;
-                __types::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
-                __types::optional_entry(&mut map, "training_style", &self.training_style)?;
-                __types::optional_entry(&mut map, "face_crop", &self.face_crop)?;
+                __fal::optional_entry(&mut map, "trigger_phrase", &self.trigger_phrase)?;
+                __fal::optional_entry(&mut map, "steps", &self.steps)?;
+                __fal::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
+                __fal::optional_entry(&mut map, "training_style", &self.training_style)?;
+                __fal::optional_entry(&mut map, "face_crop", &self.face_crop)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for TurboFluxTrainerInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for TurboFluxTrainerInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    images_data_url: __types::required_field(&mut map, "images_data_url")?,
-                    trigger_phrase: __types::optional_field(&mut map, "trigger_phrase")?,
-                    steps: __types::optional_field(&mut map, "steps")?,
-                    learning_rate: __types::optional_field(&mut map, "learning_rate")?,
-                    training_style: __types::optional_field(&mut map, "training_style")?,
-                    face_crop: __types::optional_field(&mut map, "face_crop")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = TurboFluxTrainerInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `TurboFluxTrainerInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<TurboFluxTrainerInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "images_data_url",
+                                        "trigger_phrase",
+                                        "steps",
+                                        "learning_rate",
+                                        "training_style",
+                                        "face_crop",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(TurboFluxTrainerInput {
+                            images_data_url: __fal::required(f0, "images_data_url")?,
+                            trigger_phrase: f1,
+                            steps: f2,
+                            learning_rate: f3,
+                            training_style: f4,
+                            face_crop: f5,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl TurboFluxTrainerInput {
@@ -99,7 +141,7 @@ pub mod fal_ai {
             /// Sets `training_style` (left out of the request until set).
             pub fn with_training_style(
                 mut self,
-                training_style: impl Into<TrainingStylePreset>,
+                training_style: impl Into<TrainingStyle>,
             ) -> Self {
                 self.training_style = Some(training_style.into());
                 self
@@ -110,193 +152,180 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for TurboFluxTrainerInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "steps",
+                    &self.steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(10000f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "learning_rate",
+                    &self.learning_rate,
+                    &__fal::Rules {
+                        minimum: Some(0.0000001f64),
+                        maximum: Some(0.01f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("training_style", &self.training_style, &__fal::Rules::NONE);
+            }
+        }
+        impl TurboFluxTrainerInput {
+            /// Every rule of `fal-ai/turbo-flux-trainer`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for TurboFluxTrainerInput {
             const ENDPOINT_ID: &'static str = "fal-ai/turbo-flux-trainer";
             type Output = TurboFluxTrainerOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                TurboFluxTrainerInput::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `TrainingStyle` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum TrainingStyle {
+            /// `"subject"`
+            Subject,
+            /// `"style"`
+            Style,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl TrainingStyle {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["subject", "style"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Subject => "subject",
+                    Self::Style => "style",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "subject" => Self::Subject,
+                    "style" => Self::Style,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    /// The `TrainingStylePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum TrainingStylePreset0ed66b3a {
-        /// `"subject"`
-        Subject,
-        /// `"style"`
-        Style,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl TrainingStylePreset0ed66b3a {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Subject => "subject",
-                Self::Style => "style",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for TrainingStyle {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "TrainingStyle",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for TrainingStylePreset0ed66b3a {
-        fn from(value: &str) -> Self {
-            match value {
-                "subject" => Self::Subject,
-                "style" => Self::Style,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for TrainingStyle {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for TrainingStylePreset0ed66b3a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl ::std::fmt::Display for TrainingStyle {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for TrainingStylePreset0ed66b3a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl __fal::serde::Serialize for TrainingStyle {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
         }
-    }
-    /// The `TurboFluxTrainerOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct TurboFluxTrainerOutput4baec4d6 {
-        /// The `diffusers_lora_file` field.
-        pub diffusers_lora_file: fal_runtime::File,
-        /// The `config_file` field.
-        pub config_file: fal_runtime::File,
-    }
-    impl __serde::Serialize for TurboFluxTrainerOutput4baec4d6 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("diffusers_lora_file", &self.diffusers_lora_file)?;
-            map.serialize_entry("config_file", &self.config_file)?;
-            map.end()
+        impl<'de> __fal::serde::Deserialize<'de> for TrainingStyle {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `TrainingStyle` string", Self::from_wire)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for TurboFluxTrainerOutput4baec4d6 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                diffusers_lora_file: self::required_field(&mut map, "diffusers_lora_file")?,
-                config_file: self::required_field(&mut map, "config_file")?,
-            })
+        impl __fal::Validate for TrainingStyle {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `TurboFluxTrainerOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct TurboFluxTrainerOutput {
+            /// The `diffusers_lora_file` field.
+            pub diffusers_lora_file: fal_runtime::File,
+            /// The `config_file` field.
+            pub config_file: fal_runtime::File,
+        }
+        impl __fal::serde::Serialize for TurboFluxTrainerOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("diffusers_lora_file", &self.diffusers_lora_file)?;
+                map.serialize_entry("config_file", &self.config_file)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for TurboFluxTrainerOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = TurboFluxTrainerOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `TurboFluxTrainerOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<TurboFluxTrainerOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["diffusers_lora_file", "config_file"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(TurboFluxTrainerOutput {
+                            diffusers_lora_file: __fal::required(f0, "diffusers_lora_file")?,
+                            config_file: __fal::required(f1, "config_file")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

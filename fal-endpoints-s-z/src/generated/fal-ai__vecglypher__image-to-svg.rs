@@ -7,9 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `VecglypherImageToSvgInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `VecglypherImageToSvgOutput`.
         pub mod image_to_svg {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::VecglypherImageToSvgOutputb240abce as VecglypherImageToSvgOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/vecglypher/image-to-svg`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct VecglypherImageToSvgInput {
@@ -71,63 +69,119 @@ pub mod fal_ai {
                 /// Limits: 0.1 ≤ value ≤ 50.
                 pub stroke_width: Option<f64>,
             }
-            impl __serde::Serialize for VecglypherImageToSvgInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for VecglypherImageToSvgInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
                     map.serialize_entry("reference_image_urls", &self.reference_image_urls)?;
-                    __types::optional_entry(&mut map, "temperature", &self.temperature)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "temperature", &self.temperature)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(
                         &mut map,
                         "enable_safety_checker",
                         &self.enable_safety_checker,
                     )?;
-                    __types::optional_entry(&mut map, "top_p", &self.top_p)?;
-                    __types::optional_entry(&mut map, "top_k", &self.top_k)?;
-                    __types::optional_entry(
-                        &mut map,
-                        "repetition_penalty",
-                        &self.repetition_penalty,
-                    )?;
-                    __types::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
-                    __types::optional_entry(&mut map, "output_size", &self.output_size)?;
-                    __types::optional_entry(&mut map, "fill_color", &self.fill_color)?;
-                    __types::optional_entry(&mut map, "stroke_color", &self.stroke_color)?;
-                    __types::optional_entry(&mut map, "stroke_width", &self.stroke_width)?;
+                    __fal::optional_entry(&mut map, "top_p", &self.top_p)?;
+                    __fal::optional_entry(&mut map, "top_k", &self.top_k)?;
+                    __fal::optional_entry(&mut map, "repetition_penalty", &self.repetition_penalty)?;
+                    __fal::optional_entry(&mut map, "max_tokens", &self.max_tokens)?;
+                    __fal::optional_entry(&mut map, "output_size", &self.output_size)?;
+                    __fal::optional_entry(&mut map, "fill_color", &self.fill_color)?;
+                    __fal::optional_entry(&mut map, "stroke_color", &self.stroke_color)?;
+                    __fal::optional_entry(&mut map, "stroke_width", &self.stroke_width)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for VecglypherImageToSvgInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for VecglypherImageToSvgInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        reference_image_urls: __types::required_field(
-                            &mut map,
-                            "reference_image_urls",
-                        )?,
-                        temperature: __types::optional_field(&mut map, "temperature")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        enable_safety_checker: __types::optional_field(
-                            &mut map,
-                            "enable_safety_checker",
-                        )?,
-                        top_p: __types::optional_field(&mut map, "top_p")?,
-                        top_k: __types::optional_field(&mut map, "top_k")?,
-                        repetition_penalty: __types::optional_field(&mut map, "repetition_penalty")?,
-                        max_tokens: __types::optional_field(&mut map, "max_tokens")?,
-                        output_size: __types::optional_field(&mut map, "output_size")?,
-                        fill_color: __types::optional_field(&mut map, "fill_color")?,
-                        stroke_color: __types::optional_field(&mut map, "stroke_color")?,
-                        stroke_width: __types::optional_field(&mut map, "stroke_width")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = VecglypherImageToSvgInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `VecglypherImageToSvgInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<VecglypherImageToSvgInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            let mut f12 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "reference_image_urls",
+                                            "temperature",
+                                            "seed",
+                                            "enable_safety_checker",
+                                            "top_p",
+                                            "top_k",
+                                            "repetition_penalty",
+                                            "max_tokens",
+                                            "output_size",
+                                            "fill_color",
+                                            "stroke_color",
+                                            "stroke_width",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    Some(12) => f12 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(VecglypherImageToSvgInput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                reference_image_urls: __fal::required(f1, "reference_image_urls")?,
+                                temperature: f2,
+                                seed: f3,
+                                enable_safety_checker: f4,
+                                top_p: f5,
+                                top_k: f6,
+                                repetition_penalty: f7,
+                                max_tokens: f8,
+                                output_size: f9,
+                                fill_color: f10,
+                                stroke_color: f11,
+                                stroke_width: f12,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl VecglypherImageToSvgInput {
@@ -217,161 +271,170 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for VecglypherImageToSvgInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "reference_image_urls",
+                        &self.reference_image_urls,
+                        &__fal::Rules {
+                            min_items: Some(1u64),
+                            max_items: Some(8u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "temperature",
+                        &self.temperature,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "top_p",
+                        &self.top_p,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "top_k",
+                        &self.top_k,
+                        &__fal::Rules {
+                            minimum: Some(-1f64),
+                            maximum: Some(100f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "repetition_penalty",
+                        &self.repetition_penalty,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "max_tokens",
+                        &self.max_tokens,
+                        &__fal::Rules {
+                            minimum: Some(256f64),
+                            maximum: Some(16384f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "output_size",
+                        &self.output_size,
+                        &__fal::Rules {
+                            minimum: Some(64f64),
+                            maximum: Some(4096f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "stroke_width",
+                        &self.stroke_width,
+                        &__fal::Rules {
+                            minimum: Some(0.1f64),
+                            maximum: Some(50f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl VecglypherImageToSvgInput {
+                /// Every rule of `fal-ai/vecglypher/image-to-svg`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for VecglypherImageToSvgInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/vecglypher/image-to-svg";
                 type Output = VecglypherImageToSvgOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    VecglypherImageToSvgInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `VecglypherImageToSvgOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct VecglypherImageToSvgOutput {
+                /// The `image` field.
+                pub image: fal_runtime::File,
+                /// The `svg_content` field.
+                pub svg_content: String,
+                /// The `seed` field.
+                ///
+                /// Example: `1835785439`.
+                pub seed: i64,
+                /// The `timings` field.
+                ///
+                /// Example: `{"inference":10.83}`.
+                pub timings: ::std::collections::BTreeMap<String, f64>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for VecglypherImageToSvgOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("image", &self.image)?;
+                    map.serialize_entry("svg_content", &self.svg_content)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    map.serialize_entry("timings", &self.timings)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for VecglypherImageToSvgOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = VecglypherImageToSvgOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `VecglypherImageToSvgOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<VecglypherImageToSvgOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["image", "svg_content", "seed", "timings"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(VecglypherImageToSvgOutput {
+                                image: __fal::required(f0, "image")?,
+                                svg_content: __fal::required(f1, "svg_content")?,
+                                seed: __fal::required(f2, "seed")?,
+                                timings: __fal::required(f3, "timings")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `VecglypherImageToSvgOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct VecglypherImageToSvgOutputb240abce {
-        /// The `image` field.
-        pub image: fal_runtime::File,
-        /// The `svg_content` field.
-        pub svg_content: String,
-        /// The `seed` field.
-        ///
-        /// Example: `1835785439`.
-        pub seed: i64,
-        /// The `timings` field.
-        ///
-        /// Example: `{"inference":10.83}`.
-        pub timings: ::std::collections::BTreeMap<String, f64>,
-    }
-    impl __serde::Serialize for VecglypherImageToSvgOutputb240abce {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            map.serialize_entry("svg_content", &self.svg_content)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("timings", &self.timings)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VecglypherImageToSvgOutputb240abce {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-                svg_content: self::required_field(&mut map, "svg_content")?,
-                seed: self::required_field(&mut map, "seed")?,
-                timings: self::required_field(&mut map, "timings")?,
-            })
         }
     }
 }

@@ -5,11 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `Veo2Input` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Veo2Output`.
     pub mod veo2 {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::AspectRatiob35ceb72 as AspectRatio;
-        pub use super::super::__types::Durationfff39231 as Duration;
-        pub use super::super::__types::Veo2Output878fd589 as Veo2Output;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/veo2`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Veo2Input {
@@ -38,37 +34,85 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `true`.
             pub auto_fix: Option<bool>,
         }
-        impl __serde::Serialize for Veo2Input {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for Veo2Input {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("prompt", &self.prompt)?;
-                __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __types::optional_entry(&mut map, "duration", &self.duration)?;
-                __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __types::optional_entry(&mut map, "enhance_prompt", &self.enhance_prompt)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(&mut map, "auto_fix", &self.auto_fix)?;
+                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                __fal::optional_entry(&mut map, "enhance_prompt", &self.enhance_prompt)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "auto_fix", &self.auto_fix)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for Veo2Input {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for Veo2Input {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                    duration: __types::optional_field(&mut map, "duration")?,
-                    negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                    enhance_prompt: __types::optional_field(&mut map, "enhance_prompt")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    auto_fix: __types::optional_field(&mut map, "auto_fix")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Veo2Input;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Veo2Input` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Veo2Input, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "prompt",
+                                        "aspect_ratio",
+                                        "duration",
+                                        "negative_prompt",
+                                        "enhance_prompt",
+                                        "seed",
+                                        "auto_fix",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Veo2Input {
+                            prompt: __fal::required(f0, "prompt")?,
+                            aspect_ratio: f1,
+                            duration: f2,
+                            negative_prompt: f3,
+                            enhance_prompt: f4,
+                            seed: f5,
+                            auto_fix: f6,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl Veo2Input {
@@ -115,248 +159,253 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for Veo2Input {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "prompt",
+                    &self.prompt,
+                    &__fal::Rules {
+                        min_length: Some(1u64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                v.field("duration", &self.duration, &__fal::Rules::NONE);
+            }
+        }
+        impl Veo2Input {
+            /// Every rule of `fal-ai/veo2`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for Veo2Input {
             const ENDPOINT_ID: &'static str = "fal-ai/veo2";
             type Output = Veo2Output;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                Veo2Input::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `AspectRatio` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum AspectRatio {
+            /// `"9:16"`
+            V9_16,
+            /// `"16:9"`
+            V16_9,
+            /// `"1:1"`
+            V1_1,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl AspectRatio {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["9:16", "16:9", "1:1"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::V9_16 => "9:16",
+                    Self::V16_9 => "16:9",
+                    Self::V1_1 => "1:1",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "9:16" => Self::V9_16,
+                    "16:9" => Self::V16_9,
+                    "1:1" => Self::V1_1,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatiob35ceb72 {
-        /// `"9:16"`
-        V9_16,
-        /// `"16:9"`
-        V16_9,
-        /// `"1:1"`
-        V1_1,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatiob35ceb72 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V9_16 => "9:16",
-                Self::V16_9 => "16:9",
-                Self::V1_1 => "1:1",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for AspectRatio {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "AspectRatio",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for AspectRatiob35ceb72 {
-        fn from(value: &str) -> Self {
-            match value {
-                "9:16" => Self::V9_16,
-                "16:9" => Self::V16_9,
-                "1:1" => Self::V1_1,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for AspectRatio {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for AspectRatiob35ceb72 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatiob35ceb72 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Duration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Durationfff39231 {
-        /// `"5s"`
-        V5s,
-        /// `"6s"`
-        V6s,
-        /// `"7s"`
-        V7s,
-        /// `"8s"`
-        V8s,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Durationfff39231 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V5s => "5s",
-                Self::V6s => "6s",
-                Self::V7s => "7s",
-                Self::V8s => "8s",
-                Self::Other(value) => value,
+        impl ::std::fmt::Display for AspectRatio {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
             }
         }
-    }
-    impl From<&str> for Durationfff39231 {
-        fn from(value: &str) -> Self {
-            match value {
-                "5s" => Self::V5s,
-                "6s" => Self::V6s,
-                "7s" => Self::V7s,
-                "8s" => Self::V8s,
-                other => Self::Other(other.to_owned()),
+        impl __fal::serde::Serialize for AspectRatio {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
         }
-    }
-    impl __serde::Serialize for Durationfff39231 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Durationfff39231 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl __fal::Validate for AspectRatio {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
         }
-    }
-    /// The `Veo2Output` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Veo2Output878fd589 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/tiger/83-YzufmOlsnhqq5ed382_output.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for Veo2Output878fd589 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
+        /// The `Duration` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Duration {
+            /// `"5s"`
+            V5s,
+            /// `"6s"`
+            V6s,
+            /// `"7s"`
+            V7s,
+            /// `"8s"`
+            V8s,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Veo2Output878fd589 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
+        impl Duration {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["5s", "6s", "7s", "8s"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::V5s => "5s",
+                    Self::V6s => "6s",
+                    Self::V7s => "7s",
+                    Self::V8s => "8s",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "5s" => Self::V5s,
+                    "6s" => Self::V6s,
+                    "7s" => Self::V7s,
+                    "8s" => Self::V8s,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Duration {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("Duration", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Duration {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Duration {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Duration {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Duration {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Duration` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Duration {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `Veo2Output` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Veo2Output {
+            /// The `video` field.
+            ///
+            /// Example: `{"url":"https://v3.fal.media/files/tiger/83-YzufmOlsnhqq5ed382_output.mp4"}`.
+            pub video: fal_runtime::File,
+        }
+        impl __fal::serde::Serialize for Veo2Output {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("video", &self.video)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Veo2Output {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Veo2Output;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Veo2Output` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Veo2Output, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Veo2Output {
+                            video: __fal::required(f0, "video")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

@@ -9,13 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `Veo31FastExtendVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Veo31FastExtendVideoOutput`.
             pub mod extend_video {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::AspectRatioabe43550 as AspectRatio;
-                pub use super::super::super::super::__types::Duration3379a926 as Duration;
-                pub use super::super::super::super::__types::Resolution6f5cac74 as Resolution;
-                pub use super::super::super::super::__types::SafetyTolerance4a638485 as SafetyTolerance;
-                pub use super::super::super::super::__types::Veo31FastExtendVideoOutputb4d767ca as Veo31FastExtendVideoOutput;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/veo3.1/fast/extend-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Veo31FastExtendVideoInput {
@@ -31,14 +25,14 @@ pub mod fal_ai {
                     ///
                     /// Default (applied by fal when the field is left unset): `"7s"`.
                     /// Limits: always "7s".
-                    pub duration: Option<Duration>,
+                    pub duration: Option<String>,
                     /// The `negative_prompt` field.
                     pub negative_prompt: Option<String>,
                     /// The `resolution` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `"720p"`.
                     /// Limits: always "720p".
-                    pub resolution: Option<Resolution>,
+                    pub resolution: Option<String>,
                     /// The `generate_audio` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `true`.
@@ -58,43 +52,100 @@ pub mod fal_ai {
                     /// Example: `"https://v3b.fal.media/files/b/0a8670fe/pY8UGl4_C452wOm9XUBYO_9ae04df8771c4f3f979fa5cabeca6ada.mp4"`.
                     pub video_url: fal_runtime::FileInput,
                 }
-                impl __serde::Serialize for Veo31FastExtendVideoInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for Veo31FastExtendVideoInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __types::optional_entry(&mut map, "duration", &self.duration)?;
-                        __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                        __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __types::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                        __types::optional_entry(&mut map, "seed", &self.seed)?;
-                        __types::optional_entry(&mut map, "auto_fix", &self.auto_fix)?;
-                        __types::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
+                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                        __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                        __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
+                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                        __fal::optional_entry(&mut map, "auto_fix", &self.auto_fix)?;
+                        __fal::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
                         map.serialize_entry("video_url", &self.video_url)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for Veo31FastExtendVideoInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for Veo31FastExtendVideoInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            prompt: __types::required_field(&mut map, "prompt")?,
-                            aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                            duration: __types::optional_field(&mut map, "duration")?,
-                            negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                            resolution: __types::optional_field(&mut map, "resolution")?,
-                            generate_audio: __types::optional_field(&mut map, "generate_audio")?,
-                            seed: __types::optional_field(&mut map, "seed")?,
-                            auto_fix: __types::optional_field(&mut map, "auto_fix")?,
-                            safety_tolerance: __types::optional_field(&mut map, "safety_tolerance")?,
-                            video_url: __types::required_field(&mut map, "video_url")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = Veo31FastExtendVideoInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `Veo31FastExtendVideoInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<Veo31FastExtendVideoInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                let mut f8 = None;
+                                let mut f9 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "prompt",
+                                                "aspect_ratio",
+                                                "duration",
+                                                "negative_prompt",
+                                                "resolution",
+                                                "generate_audio",
+                                                "seed",
+                                                "auto_fix",
+                                                "safety_tolerance",
+                                                "video_url",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        Some(8) => f8 = map.next_value()?,
+                                        Some(9) => f9 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(Veo31FastExtendVideoInput {
+                                    prompt: __fal::required(f0, "prompt")?,
+                                    aspect_ratio: f1,
+                                    duration: f2,
+                                    negative_prompt: f3,
+                                    resolution: f4,
+                                    generate_audio: f5,
+                                    seed: f6,
+                                    auto_fix: f7,
+                                    safety_tolerance: f8,
+                                    video_url: __fal::required(f9, "video_url")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl Veo31FastExtendVideoInput {
@@ -122,7 +173,7 @@ pub mod fal_ai {
                         self
                     }
                     /// Sets `duration` (left out of the request until set).
-                    pub fn with_duration(mut self, duration: impl Into<Duration>) -> Self {
+                    pub fn with_duration(mut self, duration: impl Into<String>) -> Self {
                         self.duration = Some(duration.into());
                         self
                     }
@@ -132,7 +183,7 @@ pub mod fal_ai {
                         self
                     }
                     /// Sets `resolution` (left out of the request until set).
-                    pub fn with_resolution(mut self, resolution: impl Into<Resolution>) -> Self {
+                    pub fn with_resolution(mut self, resolution: impl Into<String>) -> Self {
                         self.resolution = Some(resolution.into());
                         self
                     }
@@ -160,340 +211,285 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for Veo31FastExtendVideoInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "prompt",
+                            &self.prompt,
+                            &__fal::Rules {
+                                max_length: Some(20000u64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                        v.field(
+                            "duration",
+                            &self.duration,
+                            &__fal::Rules {
+                                text: Some("7s"),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field(
+                            "resolution",
+                            &self.resolution,
+                            &__fal::Rules {
+                                text: Some("720p"),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("safety_tolerance", &self.safety_tolerance, &__fal::Rules::NONE);
+                    }
+                }
+                impl Veo31FastExtendVideoInput {
+                    /// Every rule of `fal-ai/veo3.1/fast/extend-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for Veo31FastExtendVideoInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/veo3.1/fast/extend-video";
                     type Output = Veo31FastExtendVideoOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        Veo31FastExtendVideoInput::validate(self)
+                    }
+                }
+                /// The `AspectRatio` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum AspectRatio {
+                    /// `"auto"`
+                    Auto,
+                    /// `"16:9"`
+                    V16_9,
+                    /// `"9:16"`
+                    V9_16,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl AspectRatio {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["auto", "16:9", "9:16"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Auto => "auto",
+                            Self::V16_9 => "16:9",
+                            Self::V9_16 => "9:16",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "auto" => Self::Auto,
+                            "16:9" => Self::V16_9,
+                            "9:16" => Self::V9_16,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for AspectRatio {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "AspectRatio",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for AspectRatio {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for AspectRatio {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for AspectRatio {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for AspectRatio {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `SafetyTolerance` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum SafetyTolerance {
+                    /// `"1"`
+                    V1,
+                    /// `"2"`
+                    V2,
+                    /// `"3"`
+                    V3,
+                    /// `"4"`
+                    V4,
+                    /// `"5"`
+                    V5,
+                    /// `"6"`
+                    V6,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl SafetyTolerance {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["1", "2", "3", "4", "5", "6"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V1 => "1",
+                            Self::V2 => "2",
+                            Self::V3 => "3",
+                            Self::V4 => "4",
+                            Self::V5 => "5",
+                            Self::V6 => "6",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "1" => Self::V1,
+                            "2" => Self::V2,
+                            "3" => Self::V3,
+                            "4" => Self::V4,
+                            "5" => Self::V5,
+                            "6" => Self::V6,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for SafetyTolerance {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "SafetyTolerance",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for SafetyTolerance {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for SafetyTolerance {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for SafetyTolerance {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for SafetyTolerance {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `SafetyTolerance` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for SafetyTolerance {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Veo31FastExtendVideoOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct Veo31FastExtendVideoOutput {
+                    /// The `video` field.
+                    ///
+                    /// Example: `{"url":"https://v3b.fal.media/files/b/0a86711b/B_Z96VS4X9Dfd4M5ArB4H_c666e63f729f4a8fa1145c6727cef97d.mp4"}`.
+                    pub video: fal_runtime::File,
+                }
+                impl __fal::serde::Serialize for Veo31FastExtendVideoOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("video", &self.video)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Veo31FastExtendVideoOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = Veo31FastExtendVideoOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `Veo31FastExtendVideoOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<Veo31FastExtendVideoOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(Veo31FastExtendVideoOutput {
+                                    video: __fal::required(f0, "video")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatioabe43550 {
-        /// `"auto"`
-        Auto,
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatioabe43550 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Auto => "auto",
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for AspectRatioabe43550 {
-        fn from(value: &str) -> Self {
-            match value {
-                "auto" => Self::Auto,
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for AspectRatioabe43550 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatioabe43550 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Duration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Duration3379a926 {
-        /// `"7s"`
-        V7s,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Duration3379a926 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V7s => "7s",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Duration3379a926 {
-        fn from(value: &str) -> Self {
-            match value {
-                "7s" => Self::V7s,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Duration3379a926 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Duration3379a926 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution6f5cac74 {
-        /// `"720p"`
-        V720p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution6f5cac74 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V720p => "720p",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Resolution6f5cac74 {
-        fn from(value: &str) -> Self {
-            match value {
-                "720p" => Self::V720p,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Resolution6f5cac74 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution6f5cac74 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `SafetyTolerance` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum SafetyTolerance4a638485 {
-        /// `"1"`
-        V1,
-        /// `"2"`
-        V2,
-        /// `"3"`
-        V3,
-        /// `"4"`
-        V4,
-        /// `"5"`
-        V5,
-        /// `"6"`
-        V6,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl SafetyTolerance4a638485 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V1 => "1",
-                Self::V2 => "2",
-                Self::V3 => "3",
-                Self::V4 => "4",
-                Self::V5 => "5",
-                Self::V6 => "6",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for SafetyTolerance4a638485 {
-        fn from(value: &str) -> Self {
-            match value {
-                "1" => Self::V1,
-                "2" => Self::V2,
-                "3" => Self::V3,
-                "4" => Self::V4,
-                "5" => Self::V5,
-                "6" => Self::V6,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for SafetyTolerance4a638485 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SafetyTolerance4a638485 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Veo31FastExtendVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Veo31FastExtendVideoOutputb4d767ca {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a86711b/B_Z96VS4X9Dfd4M5ArB4H_c666e63f729f4a8fa1145c6727cef97d.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for Veo31FastExtendVideoOutputb4d767ca {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Veo31FastExtendVideoOutputb4d767ca {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
         }
     }
 }

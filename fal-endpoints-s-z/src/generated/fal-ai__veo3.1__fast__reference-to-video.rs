@@ -9,13 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `Veo31FastReferenceToVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Veo31FastReferenceToVideoOutput`.
             pub mod reference_to_video {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::AspectRatioabe220e7 as AspectRatio;
-                pub use super::super::super::super::__types::Duration6e78073e as Duration;
-                pub use super::super::super::super::__types::Resolution3cff1cf2 as Resolution;
-                pub use super::super::super::super::__types::SafetyTolerance4a638485 as SafetyTolerance;
-                pub use super::super::super::super::__types::Veo31FastReferenceToVideoOutputac31306b as Veo31FastReferenceToVideoOutput;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/veo3.1/fast/reference-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Veo31FastReferenceToVideoInput {
@@ -31,7 +25,7 @@ pub mod fal_ai {
                     ///
                     /// Default (applied by fal when the field is left unset): `"8s"`.
                     /// Limits: always "8s".
-                    pub duration: Option<Duration>,
+                    pub duration: Option<String>,
                     /// The `resolution` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `"720p"`.
@@ -51,39 +45,90 @@ pub mod fal_ai {
                     /// The `image_urls` field.
                     pub image_urls: Vec<fal_runtime::FileInput>,
                 }
-                impl __serde::Serialize for Veo31FastReferenceToVideoInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for Veo31FastReferenceToVideoInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("prompt", &self.prompt)?;
-                        __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __types::optional_entry(&mut map, "duration", &self.duration)?;
-                        __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __types::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
-                        __types::optional_entry(&mut map, "auto_fix", &self.auto_fix)?;
-                        __types::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
+                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                        __fal::optional_entry(&mut map, "generate_audio", &self.generate_audio)?;
+                        __fal::optional_entry(&mut map, "auto_fix", &self.auto_fix)?;
+                        __fal::optional_entry(&mut map, "safety_tolerance", &self.safety_tolerance)?;
                         map.serialize_entry("image_urls", &self.image_urls)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for Veo31FastReferenceToVideoInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for Veo31FastReferenceToVideoInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            prompt: __types::required_field(&mut map, "prompt")?,
-                            aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                            duration: __types::optional_field(&mut map, "duration")?,
-                            resolution: __types::optional_field(&mut map, "resolution")?,
-                            generate_audio: __types::optional_field(&mut map, "generate_audio")?,
-                            auto_fix: __types::optional_field(&mut map, "auto_fix")?,
-                            safety_tolerance: __types::optional_field(&mut map, "safety_tolerance")?,
-                            image_urls: __types::required_field(&mut map, "image_urls")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = Veo31FastReferenceToVideoInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `Veo31FastReferenceToVideoInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<Veo31FastReferenceToVideoInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "prompt",
+                                                "aspect_ratio",
+                                                "duration",
+                                                "resolution",
+                                                "generate_audio",
+                                                "auto_fix",
+                                                "safety_tolerance",
+                                                "image_urls",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(Veo31FastReferenceToVideoInput {
+                                    prompt: __fal::required(f0, "prompt")?,
+                                    aspect_ratio: f1,
+                                    duration: f2,
+                                    resolution: f3,
+                                    generate_audio: f4,
+                                    auto_fix: f5,
+                                    safety_tolerance: f6,
+                                    image_urls: __fal::required(f7, "image_urls")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl Veo31FastReferenceToVideoInput {
@@ -109,7 +154,7 @@ pub mod fal_ai {
                         self
                     }
                     /// Sets `duration` (left out of the request until set).
-                    pub fn with_duration(mut self, duration: impl Into<Duration>) -> Self {
+                    pub fn with_duration(mut self, duration: impl Into<String>) -> Self {
                         self.duration = Some(duration.into());
                         self
                     }
@@ -137,344 +182,356 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for Veo31FastReferenceToVideoInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "prompt",
+                            &self.prompt,
+                            &__fal::Rules {
+                                max_length: Some(20000u64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                        v.field(
+                            "duration",
+                            &self.duration,
+                            &__fal::Rules {
+                                text: Some("8s"),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                        v.field("safety_tolerance", &self.safety_tolerance, &__fal::Rules::NONE);
+                    }
+                }
+                impl Veo31FastReferenceToVideoInput {
+                    /// Every rule of `fal-ai/veo3.1/fast/reference-to-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for Veo31FastReferenceToVideoInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/veo3.1/fast/reference-to-video";
                     type Output = Veo31FastReferenceToVideoOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        Veo31FastReferenceToVideoInput::validate(self)
+                    }
+                }
+                /// The `AspectRatio` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum AspectRatio {
+                    /// `"16:9"`
+                    V16_9,
+                    /// `"9:16"`
+                    V9_16,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl AspectRatio {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["16:9", "9:16"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V16_9 => "16:9",
+                            Self::V9_16 => "9:16",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "16:9" => Self::V16_9,
+                            "9:16" => Self::V9_16,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for AspectRatio {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "AspectRatio",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for AspectRatio {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for AspectRatio {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for AspectRatio {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for AspectRatio {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Resolution` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Resolution {
+                    /// `"720p"`
+                    V720p,
+                    /// `"1080p"`
+                    V1080p,
+                    /// `"4k"`
+                    V4k,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Resolution {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["720p", "1080p", "4k"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V720p => "720p",
+                            Self::V1080p => "1080p",
+                            Self::V4k => "4k",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "720p" => Self::V720p,
+                            "1080p" => Self::V1080p,
+                            "4k" => Self::V4k,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Resolution {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Resolution {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Resolution {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Resolution {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Resolution {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `SafetyTolerance` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum SafetyTolerance {
+                    /// `"1"`
+                    V1,
+                    /// `"2"`
+                    V2,
+                    /// `"3"`
+                    V3,
+                    /// `"4"`
+                    V4,
+                    /// `"5"`
+                    V5,
+                    /// `"6"`
+                    V6,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl SafetyTolerance {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["1", "2", "3", "4", "5", "6"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V1 => "1",
+                            Self::V2 => "2",
+                            Self::V3 => "3",
+                            Self::V4 => "4",
+                            Self::V5 => "5",
+                            Self::V6 => "6",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "1" => Self::V1,
+                            "2" => Self::V2,
+                            "3" => Self::V3,
+                            "4" => Self::V4,
+                            "5" => Self::V5,
+                            "6" => Self::V6,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for SafetyTolerance {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "SafetyTolerance",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for SafetyTolerance {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for SafetyTolerance {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for SafetyTolerance {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for SafetyTolerance {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `SafetyTolerance` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for SafetyTolerance {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Veo31FastReferenceToVideoOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct Veo31FastReferenceToVideoOutput {
+                    /// The `video` field.
+                    ///
+                    /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/veo31-r2v-output.mp4"}`.
+                    pub video: fal_runtime::File,
+                }
+                impl __fal::serde::Serialize for Veo31FastReferenceToVideoOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("video", &self.video)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Veo31FastReferenceToVideoOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = Veo31FastReferenceToVideoOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `Veo31FastReferenceToVideoOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<Veo31FastReferenceToVideoOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(Veo31FastReferenceToVideoOutput {
+                                    video: __fal::required(f0, "video")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatioabe220e7 {
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatioabe220e7 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for AspectRatioabe220e7 {
-        fn from(value: &str) -> Self {
-            match value {
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for AspectRatioabe220e7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatioabe220e7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Duration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Duration6e78073e {
-        /// `"8s"`
-        V8s,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Duration6e78073e {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V8s => "8s",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Duration6e78073e {
-        fn from(value: &str) -> Self {
-            match value {
-                "8s" => Self::V8s,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Duration6e78073e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Duration6e78073e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution3cff1cf2 {
-        /// `"720p"`
-        V720p,
-        /// `"1080p"`
-        V1080p,
-        /// `"4k"`
-        V4k,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution3cff1cf2 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V720p => "720p",
-                Self::V1080p => "1080p",
-                Self::V4k => "4k",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Resolution3cff1cf2 {
-        fn from(value: &str) -> Self {
-            match value {
-                "720p" => Self::V720p,
-                "1080p" => Self::V1080p,
-                "4k" => Self::V4k,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Resolution3cff1cf2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution3cff1cf2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `SafetyTolerance` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum SafetyTolerance4a638485 {
-        /// `"1"`
-        V1,
-        /// `"2"`
-        V2,
-        /// `"3"`
-        V3,
-        /// `"4"`
-        V4,
-        /// `"5"`
-        V5,
-        /// `"6"`
-        V6,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl SafetyTolerance4a638485 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V1 => "1",
-                Self::V2 => "2",
-                Self::V3 => "3",
-                Self::V4 => "4",
-                Self::V5 => "5",
-                Self::V6 => "6",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for SafetyTolerance4a638485 {
-        fn from(value: &str) -> Self {
-            match value {
-                "1" => Self::V1,
-                "2" => Self::V2,
-                "3" => Self::V3,
-                "4" => Self::V4,
-                "5" => Self::V5,
-                "6" => Self::V6,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for SafetyTolerance4a638485 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SafetyTolerance4a638485 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Veo31FastReferenceToVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Veo31FastReferenceToVideoOutputac31306b {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/veo31-r2v-output.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for Veo31FastReferenceToVideoOutputac31306b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Veo31FastReferenceToVideoOutputac31306b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
         }
     }
 }

@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `Vibevoice05bInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Vibevoice05bOutput`.
         pub mod _0_5b {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::Speakerfa2020ce as Speaker;
-            pub use super::super::super::__types::Vibevoice05bOutput7679397d as Vibevoice05bOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/vibevoice/0.5b`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Vibevoice05bInput {
@@ -30,31 +27,63 @@ pub mod fal_ai {
                 /// Limits: 1 ≤ value ≤ 2.
                 pub cfg_scale: Option<f64>,
             }
-            impl __serde::Serialize for Vibevoice05bInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for Vibevoice05bInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("script", &self.script)?;
                     map.serialize_entry("speaker", &self.speaker)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "cfg_scale", &self.cfg_scale)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for Vibevoice05bInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for Vibevoice05bInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        script: __types::required_field(&mut map, "script")?,
-                        speaker: __types::required_field(&mut map, "speaker")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        cfg_scale: __types::optional_field(&mut map, "cfg_scale")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Vibevoice05bInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Vibevoice05bInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Vibevoice05bInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["script", "speaker", "seed", "cfg_scale"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Vibevoice05bInput {
+                                script: __fal::required(f0, "script")?,
+                                speaker: __fal::required(f1, "speaker")?,
+                                seed: f2,
+                                cfg_scale: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl Vibevoice05bInput {
@@ -78,232 +107,235 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for Vibevoice05bInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "script",
+                        &self.script,
+                        &__fal::Rules {
+                            max_length: Some(90000u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("speaker", &self.speaker, &__fal::Rules::NONE);
+                    v.field(
+                        "cfg_scale",
+                        &self.cfg_scale,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(2f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl Vibevoice05bInput {
+                /// Every rule of `fal-ai/vibevoice/0.5b`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for Vibevoice05bInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/vibevoice/0.5b";
                 type Output = Vibevoice05bOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    Vibevoice05bInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `Speaker` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Speaker {
+                /// `"Frank"`
+                Frank,
+                /// `"Wayne"`
+                Wayne,
+                /// `"Carter"`
+                Carter,
+                /// `"Emma"`
+                Emma,
+                /// `"Grace"`
+                Grace,
+                /// `"Mike"`
+                Mike,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl Speaker {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "Frank",
+                    "Wayne",
+                    "Carter",
+                    "Emma",
+                    "Grace",
+                    "Mike",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Frank => "Frank",
+                        Self::Wayne => "Wayne",
+                        Self::Carter => "Carter",
+                        Self::Emma => "Emma",
+                        Self::Grace => "Grace",
+                        Self::Mike => "Mike",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "Frank" => Self::Frank,
+                        "Wayne" => Self::Wayne,
+                        "Carter" => Self::Carter,
+                        "Emma" => Self::Emma,
+                        "Grace" => Self::Grace,
+                        "Mike" => Self::Mike,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for Speaker {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Speaker", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `Speaker` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Speakerfa2020ce {
-        /// `"Frank"`
-        Frank,
-        /// `"Wayne"`
-        Wayne,
-        /// `"Carter"`
-        Carter,
-        /// `"Emma"`
-        Emma,
-        /// `"Grace"`
-        Grace,
-        /// `"Mike"`
-        Mike,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Speakerfa2020ce {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Frank => "Frank",
-                Self::Wayne => "Wayne",
-                Self::Carter => "Carter",
-                Self::Emma => "Emma",
-                Self::Grace => "Grace",
-                Self::Mike => "Mike",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for Speaker {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for Speakerfa2020ce {
-        fn from(value: &str) -> Self {
-            match value {
-                "Frank" => Self::Frank,
-                "Wayne" => Self::Wayne,
-                "Carter" => Self::Carter,
-                "Emma" => Self::Emma,
-                "Grace" => Self::Grace,
-                "Mike" => Self::Mike,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for Speaker {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Speakerfa2020ce {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Speakerfa2020ce {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Vibevoice05bOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Vibevoice05bOutput7679397d {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/vibevoice/0_5b.mp3"}`.
-        pub audio: fal_runtime::File,
-        /// The `duration` field.
-        ///
-        /// Example: `9.46`.
-        pub duration: f64,
-        /// The `sample_rate` field.
-        ///
-        /// Example: `24000`.
-        pub sample_rate: i64,
-        /// The `generation_time` field.
-        ///
-        /// Example: `5.6`.
-        pub generation_time: f64,
-        /// The `rtf` field.
-        ///
-        /// Example: `0.53`.
-        pub rtf: f64,
-    }
-    impl __serde::Serialize for Vibevoice05bOutput7679397d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.serialize_entry("duration", &self.duration)?;
-            map.serialize_entry("sample_rate", &self.sample_rate)?;
-            map.serialize_entry("generation_time", &self.generation_time)?;
-            map.serialize_entry("rtf", &self.rtf)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Vibevoice05bOutput7679397d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-                duration: self::required_field(&mut map, "duration")?,
-                sample_rate: self::required_field(&mut map, "sample_rate")?,
-                generation_time: self::required_field(&mut map, "generation_time")?,
-                rtf: self::required_field(&mut map, "rtf")?,
-            })
+            impl __fal::serde::Serialize for Speaker {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Speaker {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Speaker` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Speaker {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Vibevoice05bOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Vibevoice05bOutput {
+                /// The `audio` field.
+                ///
+                /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/vibevoice/0_5b.mp3"}`.
+                pub audio: fal_runtime::File,
+                /// The `duration` field.
+                ///
+                /// Example: `9.46`.
+                pub duration: f64,
+                /// The `sample_rate` field.
+                ///
+                /// Example: `24000`.
+                pub sample_rate: i64,
+                /// The `generation_time` field.
+                ///
+                /// Example: `5.6`.
+                pub generation_time: f64,
+                /// The `rtf` field.
+                ///
+                /// Example: `0.53`.
+                pub rtf: f64,
+            }
+            impl __fal::serde::Serialize for Vibevoice05bOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.serialize_entry("duration", &self.duration)?;
+                    map.serialize_entry("sample_rate", &self.sample_rate)?;
+                    map.serialize_entry("generation_time", &self.generation_time)?;
+                    map.serialize_entry("rtf", &self.rtf)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Vibevoice05bOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Vibevoice05bOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Vibevoice05bOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Vibevoice05bOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "audio",
+                                            "duration",
+                                            "sample_rate",
+                                            "generation_time",
+                                            "rtf",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Vibevoice05bOutput {
+                                audio: __fal::required(f0, "audio")?,
+                                duration: __fal::required(f1, "duration")?,
+                                sample_rate: __fal::required(f2, "sample_rate")?,
+                                generation_time: __fal::required(f3, "generation_time")?,
+                                rtf: __fal::required(f4, "rtf")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -5,16 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `VideoPromptGeneratorInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `VideoPromptGeneratorOutput`.
     pub mod video_prompt_generator {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::CameraDirectionc41d892a as CameraDirection;
-        pub use super::super::__types::CameraStylec7946baa as CameraStyle;
-        pub use super::super::__types::Model9c0ef54f as Model;
-        pub use super::super::__types::Pacing9893784e as Pacing;
-        pub use super::super::__types::PromptLength2e850832 as PromptLength;
-        pub use super::super::__types::SpecialEffectsc99303be as SpecialEffects;
-        pub use super::super::__types::Stylef7db1a42 as Style;
-        pub use super::super::__types::VideoPromptGeneratorOutput4281179d as VideoPromptGeneratorOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/video-prompt-generator`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct VideoPromptGeneratorInput {
@@ -55,43 +46,100 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `"Medium"`.
             pub prompt_length: Option<PromptLength>,
         }
-        impl __serde::Serialize for VideoPromptGeneratorInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for VideoPromptGeneratorInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("input_concept", &self.input_concept)?;
-                __types::optional_entry(&mut map, "style", &self.style)?;
-                __types::optional_entry(&mut map, "camera_style", &self.camera_style)?;
-                __types::optional_entry(&mut map, "camera_direction", &self.camera_direction)?;
-                __types::optional_entry(&mut map, "pacing", &self.pacing)?;
-                __types::optional_entry(&mut map, "special_effects", &self.special_effects)?;
-                __types::optional_entry(&mut map, "custom_elements", &self.custom_elements)?;
-                __types::optional_entry(&mut map, "image_url", &self.image_url)?;
-                __types::optional_entry(&mut map, "model", &self.model)?;
-                __types::optional_entry(&mut map, "prompt_length", &self.prompt_length)?;
+                __fal::optional_entry(&mut map, "style", &self.style)?;
+                __fal::optional_entry(&mut map, "camera_style", &self.camera_style)?;
+                __fal::optional_entry(&mut map, "camera_direction", &self.camera_direction)?;
+                __fal::optional_entry(&mut map, "pacing", &self.pacing)?;
+                __fal::optional_entry(&mut map, "special_effects", &self.special_effects)?;
+                __fal::optional_entry(&mut map, "custom_elements", &self.custom_elements)?;
+                __fal::optional_entry(&mut map, "image_url", &self.image_url)?;
+                __fal::optional_entry(&mut map, "model", &self.model)?;
+                __fal::optional_entry(&mut map, "prompt_length", &self.prompt_length)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for VideoPromptGeneratorInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for VideoPromptGeneratorInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    input_concept: __types::required_field(&mut map, "input_concept")?,
-                    style: __types::optional_field(&mut map, "style")?,
-                    camera_style: __types::optional_field(&mut map, "camera_style")?,
-                    camera_direction: __types::optional_field(&mut map, "camera_direction")?,
-                    pacing: __types::optional_field(&mut map, "pacing")?,
-                    special_effects: __types::optional_field(&mut map, "special_effects")?,
-                    custom_elements: __types::optional_field(&mut map, "custom_elements")?,
-                    image_url: __types::optional_field(&mut map, "image_url")?,
-                    model: __types::optional_field(&mut map, "model")?,
-                    prompt_length: __types::optional_field(&mut map, "prompt_length")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = VideoPromptGeneratorInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `VideoPromptGeneratorInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<VideoPromptGeneratorInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "input_concept",
+                                        "style",
+                                        "camera_style",
+                                        "camera_direction",
+                                        "pacing",
+                                        "special_effects",
+                                        "custom_elements",
+                                        "image_url",
+                                        "model",
+                                        "prompt_length",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(VideoPromptGeneratorInput {
+                            input_concept: __fal::required(f0, "input_concept")?,
+                            style: f1,
+                            camera_style: f2,
+                            camera_direction: f3,
+                            pacing: f4,
+                            special_effects: f5,
+                            custom_elements: f6,
+                            image_url: f7,
+                            model: f8,
+                            prompt_length: f9,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl VideoPromptGeneratorInput {
@@ -165,823 +213,1106 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for VideoPromptGeneratorInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("style", &self.style, &__fal::Rules::NONE);
+                v.field("camera_style", &self.camera_style, &__fal::Rules::NONE);
+                v.field("camera_direction", &self.camera_direction, &__fal::Rules::NONE);
+                v.field("pacing", &self.pacing, &__fal::Rules::NONE);
+                v.field("special_effects", &self.special_effects, &__fal::Rules::NONE);
+                v.field("model", &self.model, &__fal::Rules::NONE);
+                v.field("prompt_length", &self.prompt_length, &__fal::Rules::NONE);
+            }
+        }
+        impl VideoPromptGeneratorInput {
+            /// Every rule of `fal-ai/video-prompt-generator`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for VideoPromptGeneratorInput {
             const ENDPOINT_ID: &'static str = "fal-ai/video-prompt-generator";
             type Output = VideoPromptGeneratorOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                VideoPromptGeneratorInput::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `CameraDirection` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum CameraDirection {
+            /// `"None"`
+            None,
+            /// `"Zoom in"`
+            ZoomIn,
+            /// `"Zoom out"`
+            ZoomOut,
+            /// `"Pan left"`
+            PanLeft,
+            /// `"Pan right"`
+            PanRight,
+            /// `"Tilt up"`
+            TiltUp,
+            /// `"Tilt down"`
+            TiltDown,
+            /// `"Orbital rotation"`
+            OrbitalRotation,
+            /// `"Push in"`
+            PushIn,
+            /// `"Pull out"`
+            PullOut,
+            /// `"Track forward"`
+            TrackForward,
+            /// `"Track backward"`
+            TrackBackward,
+            /// `"Spiral in"`
+            SpiralIn,
+            /// `"Spiral out"`
+            SpiralOut,
+            /// `"Arc movement"`
+            ArcMovement,
+            /// `"Diagonal traverse"`
+            DiagonalTraverse,
+            /// `"Vertical rise"`
+            VerticalRise,
+            /// `"Vertical descent"`
+            VerticalDescent,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl CameraDirection {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "None",
+                "Zoom in",
+                "Zoom out",
+                "Pan left",
+                "Pan right",
+                "Tilt up",
+                "Tilt down",
+                "Orbital rotation",
+                "Push in",
+                "Pull out",
+                "Track forward",
+                "Track backward",
+                "Spiral in",
+                "Spiral out",
+                "Arc movement",
+                "Diagonal traverse",
+                "Vertical rise",
+                "Vertical descent",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::None => "None",
+                    Self::ZoomIn => "Zoom in",
+                    Self::ZoomOut => "Zoom out",
+                    Self::PanLeft => "Pan left",
+                    Self::PanRight => "Pan right",
+                    Self::TiltUp => "Tilt up",
+                    Self::TiltDown => "Tilt down",
+                    Self::OrbitalRotation => "Orbital rotation",
+                    Self::PushIn => "Push in",
+                    Self::PullOut => "Pull out",
+                    Self::TrackForward => "Track forward",
+                    Self::TrackBackward => "Track backward",
+                    Self::SpiralIn => "Spiral in",
+                    Self::SpiralOut => "Spiral out",
+                    Self::ArcMovement => "Arc movement",
+                    Self::DiagonalTraverse => "Diagonal traverse",
+                    Self::VerticalRise => "Vertical rise",
+                    Self::VerticalDescent => "Vertical descent",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "None" => Self::None,
+                    "Zoom in" => Self::ZoomIn,
+                    "Zoom out" => Self::ZoomOut,
+                    "Pan left" => Self::PanLeft,
+                    "Pan right" => Self::PanRight,
+                    "Tilt up" => Self::TiltUp,
+                    "Tilt down" => Self::TiltDown,
+                    "Orbital rotation" => Self::OrbitalRotation,
+                    "Push in" => Self::PushIn,
+                    "Pull out" => Self::PullOut,
+                    "Track forward" => Self::TrackForward,
+                    "Track backward" => Self::TrackBackward,
+                    "Spiral in" => Self::SpiralIn,
+                    "Spiral out" => Self::SpiralOut,
+                    "Arc movement" => Self::ArcMovement,
+                    "Diagonal traverse" => Self::DiagonalTraverse,
+                    "Vertical rise" => Self::VerticalRise,
+                    "Vertical descent" => Self::VerticalDescent,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    /// The `CameraDirection` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum CameraDirectionc41d892a {
-        /// `"None"`
-        None,
-        /// `"Zoom in"`
-        ZoomIn,
-        /// `"Zoom out"`
-        ZoomOut,
-        /// `"Pan left"`
-        PanLeft,
-        /// `"Pan right"`
-        PanRight,
-        /// `"Tilt up"`
-        TiltUp,
-        /// `"Tilt down"`
-        TiltDown,
-        /// `"Orbital rotation"`
-        OrbitalRotation,
-        /// `"Push in"`
-        PushIn,
-        /// `"Pull out"`
-        PullOut,
-        /// `"Track forward"`
-        TrackForward,
-        /// `"Track backward"`
-        TrackBackward,
-        /// `"Spiral in"`
-        SpiralIn,
-        /// `"Spiral out"`
-        SpiralOut,
-        /// `"Arc movement"`
-        ArcMovement,
-        /// `"Diagonal traverse"`
-        DiagonalTraverse,
-        /// `"Vertical rise"`
-        VerticalRise,
-        /// `"Vertical descent"`
-        VerticalDescent,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl CameraDirectionc41d892a {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::None => "None",
-                Self::ZoomIn => "Zoom in",
-                Self::ZoomOut => "Zoom out",
-                Self::PanLeft => "Pan left",
-                Self::PanRight => "Pan right",
-                Self::TiltUp => "Tilt up",
-                Self::TiltDown => "Tilt down",
-                Self::OrbitalRotation => "Orbital rotation",
-                Self::PushIn => "Push in",
-                Self::PullOut => "Pull out",
-                Self::TrackForward => "Track forward",
-                Self::TrackBackward => "Track backward",
-                Self::SpiralIn => "Spiral in",
-                Self::SpiralOut => "Spiral out",
-                Self::ArcMovement => "Arc movement",
-                Self::DiagonalTraverse => "Diagonal traverse",
-                Self::VerticalRise => "Vertical rise",
-                Self::VerticalDescent => "Vertical descent",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for CameraDirection {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "CameraDirection",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for CameraDirectionc41d892a {
-        fn from(value: &str) -> Self {
-            match value {
-                "None" => Self::None,
-                "Zoom in" => Self::ZoomIn,
-                "Zoom out" => Self::ZoomOut,
-                "Pan left" => Self::PanLeft,
-                "Pan right" => Self::PanRight,
-                "Tilt up" => Self::TiltUp,
-                "Tilt down" => Self::TiltDown,
-                "Orbital rotation" => Self::OrbitalRotation,
-                "Push in" => Self::PushIn,
-                "Pull out" => Self::PullOut,
-                "Track forward" => Self::TrackForward,
-                "Track backward" => Self::TrackBackward,
-                "Spiral in" => Self::SpiralIn,
-                "Spiral out" => Self::SpiralOut,
-                "Arc movement" => Self::ArcMovement,
-                "Diagonal traverse" => Self::DiagonalTraverse,
-                "Vertical rise" => Self::VerticalRise,
-                "Vertical descent" => Self::VerticalDescent,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for CameraDirection {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for CameraDirectionc41d892a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for CameraDirectionc41d892a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `CameraStyle` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum CameraStylec7946baa {
-        /// `"None"`
-        None,
-        /// `"Steadicam flow"`
-        SteadicamFlow,
-        /// `"Drone aerials"`
-        DroneAerials,
-        /// `"Handheld urgency"`
-        HandheldUrgency,
-        /// `"Crane elegance"`
-        CraneElegance,
-        /// `"Dolly precision"`
-        DollyPrecision,
-        /// `"VR 360"`
-        Vr360,
-        /// `"Multi-angle rig"`
-        MultiAngleRig,
-        /// `"Static tripod"`
-        StaticTripod,
-        /// `"Gimbal smoothness"`
-        GimbalSmoothness,
-        /// `"Slider motion"`
-        SliderMotion,
-        /// `"Jib sweep"`
-        JibSweep,
-        /// `"POV immersion"`
-        PovImmersion,
-        /// `"Time-slice array"`
-        TimeSliceArray,
-        /// `"Macro extreme"`
-        MacroExtreme,
-        /// `"Tilt-shift miniature"`
-        TiltShiftMiniature,
-        /// `"Snorricam character"`
-        SnorricamCharacter,
-        /// `"Whip pan dynamics"`
-        WhipPanDynamics,
-        /// `"Dutch angle tension"`
-        DutchAngleTension,
-        /// `"Underwater housing"`
-        UnderwaterHousing,
-        /// `"Periscope lens"`
-        PeriscopeLens,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl CameraStylec7946baa {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::None => "None",
-                Self::SteadicamFlow => "Steadicam flow",
-                Self::DroneAerials => "Drone aerials",
-                Self::HandheldUrgency => "Handheld urgency",
-                Self::CraneElegance => "Crane elegance",
-                Self::DollyPrecision => "Dolly precision",
-                Self::Vr360 => "VR 360",
-                Self::MultiAngleRig => "Multi-angle rig",
-                Self::StaticTripod => "Static tripod",
-                Self::GimbalSmoothness => "Gimbal smoothness",
-                Self::SliderMotion => "Slider motion",
-                Self::JibSweep => "Jib sweep",
-                Self::PovImmersion => "POV immersion",
-                Self::TimeSliceArray => "Time-slice array",
-                Self::MacroExtreme => "Macro extreme",
-                Self::TiltShiftMiniature => "Tilt-shift miniature",
-                Self::SnorricamCharacter => "Snorricam character",
-                Self::WhipPanDynamics => "Whip pan dynamics",
-                Self::DutchAngleTension => "Dutch angle tension",
-                Self::UnderwaterHousing => "Underwater housing",
-                Self::PeriscopeLens => "Periscope lens",
-                Self::Other(value) => value,
+        impl ::std::fmt::Display for CameraDirection {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
             }
         }
-    }
-    impl From<&str> for CameraStylec7946baa {
-        fn from(value: &str) -> Self {
-            match value {
-                "None" => Self::None,
-                "Steadicam flow" => Self::SteadicamFlow,
-                "Drone aerials" => Self::DroneAerials,
-                "Handheld urgency" => Self::HandheldUrgency,
-                "Crane elegance" => Self::CraneElegance,
-                "Dolly precision" => Self::DollyPrecision,
-                "VR 360" => Self::Vr360,
-                "Multi-angle rig" => Self::MultiAngleRig,
-                "Static tripod" => Self::StaticTripod,
-                "Gimbal smoothness" => Self::GimbalSmoothness,
-                "Slider motion" => Self::SliderMotion,
-                "Jib sweep" => Self::JibSweep,
-                "POV immersion" => Self::PovImmersion,
-                "Time-slice array" => Self::TimeSliceArray,
-                "Macro extreme" => Self::MacroExtreme,
-                "Tilt-shift miniature" => Self::TiltShiftMiniature,
-                "Snorricam character" => Self::SnorricamCharacter,
-                "Whip pan dynamics" => Self::WhipPanDynamics,
-                "Dutch angle tension" => Self::DutchAngleTension,
-                "Underwater housing" => Self::UnderwaterHousing,
-                "Periscope lens" => Self::PeriscopeLens,
-                other => Self::Other(other.to_owned()),
+        impl __fal::serde::Serialize for CameraDirection {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
         }
-    }
-    impl __serde::Serialize for CameraStylec7946baa {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for CameraStylec7946baa {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Model` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Model9c0ef54f {
-        /// `"anthropic/claude-3.5-sonnet"`
-        AnthropicClaude3_5Sonnet,
-        /// `"anthropic/claude-3-5-haiku"`
-        AnthropicClaude3_5Haiku,
-        /// `"anthropic/claude-3-haiku"`
-        AnthropicClaude3Haiku,
-        /// `"google/gemini-2.5-flash-lite"`
-        GoogleGemini2_5FlashLite,
-        /// `"google/gemini-2.0-flash-001"`
-        GoogleGemini2_0Flash001,
-        /// `"meta-llama/llama-3.2-1b-instruct"`
-        MetaLlamaLlama3_2_1bInstruct,
-        /// `"meta-llama/llama-3.2-3b-instruct"`
-        MetaLlamaLlama3_2_3bInstruct,
-        /// `"meta-llama/llama-3.1-8b-instruct"`
-        MetaLlamaLlama3_1_8bInstruct,
-        /// `"meta-llama/llama-3.1-70b-instruct"`
-        MetaLlamaLlama3_1_70bInstruct,
-        /// `"openai/gpt-4o-mini"`
-        OpenaiGpt4oMini,
-        /// `"openai/gpt-4o"`
-        OpenaiGpt4o,
-        /// `"deepseek/deepseek-r1"`
-        DeepseekDeepseekR1,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Model9c0ef54f {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::AnthropicClaude3_5Sonnet => "anthropic/claude-3.5-sonnet",
-                Self::AnthropicClaude3_5Haiku => "anthropic/claude-3-5-haiku",
-                Self::AnthropicClaude3Haiku => "anthropic/claude-3-haiku",
-                Self::GoogleGemini2_5FlashLite => "google/gemini-2.5-flash-lite",
-                Self::GoogleGemini2_0Flash001 => "google/gemini-2.0-flash-001",
-                Self::MetaLlamaLlama3_2_1bInstruct => "meta-llama/llama-3.2-1b-instruct",
-                Self::MetaLlamaLlama3_2_3bInstruct => "meta-llama/llama-3.2-3b-instruct",
-                Self::MetaLlamaLlama3_1_8bInstruct => "meta-llama/llama-3.1-8b-instruct",
-                Self::MetaLlamaLlama3_1_70bInstruct => "meta-llama/llama-3.1-70b-instruct",
-                Self::OpenaiGpt4oMini => "openai/gpt-4o-mini",
-                Self::OpenaiGpt4o => "openai/gpt-4o",
-                Self::DeepseekDeepseekR1 => "deepseek/deepseek-r1",
-                Self::Other(value) => value,
+        impl<'de> __fal::serde::Deserialize<'de> for CameraDirection {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `CameraDirection` string", Self::from_wire)
             }
         }
-    }
-    impl From<&str> for Model9c0ef54f {
-        fn from(value: &str) -> Self {
-            match value {
-                "anthropic/claude-3.5-sonnet" => Self::AnthropicClaude3_5Sonnet,
-                "anthropic/claude-3-5-haiku" => Self::AnthropicClaude3_5Haiku,
-                "anthropic/claude-3-haiku" => Self::AnthropicClaude3Haiku,
-                "google/gemini-2.5-flash-lite" => Self::GoogleGemini2_5FlashLite,
-                "google/gemini-2.0-flash-001" => Self::GoogleGemini2_0Flash001,
-                "meta-llama/llama-3.2-1b-instruct" => Self::MetaLlamaLlama3_2_1bInstruct,
-                "meta-llama/llama-3.2-3b-instruct" => Self::MetaLlamaLlama3_2_3bInstruct,
-                "meta-llama/llama-3.1-8b-instruct" => Self::MetaLlamaLlama3_1_8bInstruct,
-                "meta-llama/llama-3.1-70b-instruct" => Self::MetaLlamaLlama3_1_70bInstruct,
-                "openai/gpt-4o-mini" => Self::OpenaiGpt4oMini,
-                "openai/gpt-4o" => Self::OpenaiGpt4o,
-                "deepseek/deepseek-r1" => Self::DeepseekDeepseekR1,
-                other => Self::Other(other.to_owned()),
+        impl __fal::Validate for CameraDirection {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
             }
         }
-    }
-    impl __serde::Serialize for Model9c0ef54f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        /// The `CameraStyle` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum CameraStyle {
+            /// `"None"`
+            None,
+            /// `"Steadicam flow"`
+            SteadicamFlow,
+            /// `"Drone aerials"`
+            DroneAerials,
+            /// `"Handheld urgency"`
+            HandheldUrgency,
+            /// `"Crane elegance"`
+            CraneElegance,
+            /// `"Dolly precision"`
+            DollyPrecision,
+            /// `"VR 360"`
+            Vr360,
+            /// `"Multi-angle rig"`
+            MultiAngleRig,
+            /// `"Static tripod"`
+            StaticTripod,
+            /// `"Gimbal smoothness"`
+            GimbalSmoothness,
+            /// `"Slider motion"`
+            SliderMotion,
+            /// `"Jib sweep"`
+            JibSweep,
+            /// `"POV immersion"`
+            PovImmersion,
+            /// `"Time-slice array"`
+            TimeSliceArray,
+            /// `"Macro extreme"`
+            MacroExtreme,
+            /// `"Tilt-shift miniature"`
+            TiltShiftMiniature,
+            /// `"Snorricam character"`
+            SnorricamCharacter,
+            /// `"Whip pan dynamics"`
+            WhipPanDynamics,
+            /// `"Dutch angle tension"`
+            DutchAngleTension,
+            /// `"Underwater housing"`
+            UnderwaterHousing,
+            /// `"Periscope lens"`
+            PeriscopeLens,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Model9c0ef54f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Pacing` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Pacing9893784e {
-        /// `"None"`
-        None,
-        /// `"Slow burn"`
-        SlowBurn,
-        /// `"Rhythmic pulse"`
-        RhythmicPulse,
-        /// `"Frantic energy"`
-        FranticEnergy,
-        /// `"Ebb and flow"`
-        EbbAndFlow,
-        /// `"Hypnotic drift"`
-        HypnoticDrift,
-        /// `"Time-lapse rush"`
-        TimeLapseRush,
-        /// `"Stop-motion staccato"`
-        StopMotionStaccato,
-        /// `"Gradual build"`
-        GradualBuild,
-        /// `"Quick cut rhythm"`
-        QuickCutRhythm,
-        /// `"Long take meditation"`
-        LongTakeMeditation,
-        /// `"Jump cut energy"`
-        JumpCutEnergy,
-        /// `"Match cut flow"`
-        MatchCutFlow,
-        /// `"Cross-dissolve dreamscape"`
-        CrossDissolveDreamscape,
-        /// `"Parallel action"`
-        ParallelAction,
-        /// `"Slow motion impact"`
-        SlowMotionImpact,
-        /// `"Ramping dynamics"`
-        RampingDynamics,
-        /// `"Montage tempo"`
-        MontageTempo,
-        /// `"Continuous flow"`
-        ContinuousFlow,
-        /// `"Episodic breaks"`
-        EpisodicBreaks,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Pacing9893784e {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::None => "None",
-                Self::SlowBurn => "Slow burn",
-                Self::RhythmicPulse => "Rhythmic pulse",
-                Self::FranticEnergy => "Frantic energy",
-                Self::EbbAndFlow => "Ebb and flow",
-                Self::HypnoticDrift => "Hypnotic drift",
-                Self::TimeLapseRush => "Time-lapse rush",
-                Self::StopMotionStaccato => "Stop-motion staccato",
-                Self::GradualBuild => "Gradual build",
-                Self::QuickCutRhythm => "Quick cut rhythm",
-                Self::LongTakeMeditation => "Long take meditation",
-                Self::JumpCutEnergy => "Jump cut energy",
-                Self::MatchCutFlow => "Match cut flow",
-                Self::CrossDissolveDreamscape => "Cross-dissolve dreamscape",
-                Self::ParallelAction => "Parallel action",
-                Self::SlowMotionImpact => "Slow motion impact",
-                Self::RampingDynamics => "Ramping dynamics",
-                Self::MontageTempo => "Montage tempo",
-                Self::ContinuousFlow => "Continuous flow",
-                Self::EpisodicBreaks => "Episodic breaks",
-                Self::Other(value) => value,
+        impl CameraStyle {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "None",
+                "Steadicam flow",
+                "Drone aerials",
+                "Handheld urgency",
+                "Crane elegance",
+                "Dolly precision",
+                "VR 360",
+                "Multi-angle rig",
+                "Static tripod",
+                "Gimbal smoothness",
+                "Slider motion",
+                "Jib sweep",
+                "POV immersion",
+                "Time-slice array",
+                "Macro extreme",
+                "Tilt-shift miniature",
+                "Snorricam character",
+                "Whip pan dynamics",
+                "Dutch angle tension",
+                "Underwater housing",
+                "Periscope lens",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::None => "None",
+                    Self::SteadicamFlow => "Steadicam flow",
+                    Self::DroneAerials => "Drone aerials",
+                    Self::HandheldUrgency => "Handheld urgency",
+                    Self::CraneElegance => "Crane elegance",
+                    Self::DollyPrecision => "Dolly precision",
+                    Self::Vr360 => "VR 360",
+                    Self::MultiAngleRig => "Multi-angle rig",
+                    Self::StaticTripod => "Static tripod",
+                    Self::GimbalSmoothness => "Gimbal smoothness",
+                    Self::SliderMotion => "Slider motion",
+                    Self::JibSweep => "Jib sweep",
+                    Self::PovImmersion => "POV immersion",
+                    Self::TimeSliceArray => "Time-slice array",
+                    Self::MacroExtreme => "Macro extreme",
+                    Self::TiltShiftMiniature => "Tilt-shift miniature",
+                    Self::SnorricamCharacter => "Snorricam character",
+                    Self::WhipPanDynamics => "Whip pan dynamics",
+                    Self::DutchAngleTension => "Dutch angle tension",
+                    Self::UnderwaterHousing => "Underwater housing",
+                    Self::PeriscopeLens => "Periscope lens",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "None" => Self::None,
+                    "Steadicam flow" => Self::SteadicamFlow,
+                    "Drone aerials" => Self::DroneAerials,
+                    "Handheld urgency" => Self::HandheldUrgency,
+                    "Crane elegance" => Self::CraneElegance,
+                    "Dolly precision" => Self::DollyPrecision,
+                    "VR 360" => Self::Vr360,
+                    "Multi-angle rig" => Self::MultiAngleRig,
+                    "Static tripod" => Self::StaticTripod,
+                    "Gimbal smoothness" => Self::GimbalSmoothness,
+                    "Slider motion" => Self::SliderMotion,
+                    "Jib sweep" => Self::JibSweep,
+                    "POV immersion" => Self::PovImmersion,
+                    "Time-slice array" => Self::TimeSliceArray,
+                    "Macro extreme" => Self::MacroExtreme,
+                    "Tilt-shift miniature" => Self::TiltShiftMiniature,
+                    "Snorricam character" => Self::SnorricamCharacter,
+                    "Whip pan dynamics" => Self::WhipPanDynamics,
+                    "Dutch angle tension" => Self::DutchAngleTension,
+                    "Underwater housing" => Self::UnderwaterHousing,
+                    "Periscope lens" => Self::PeriscopeLens,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl From<&str> for Pacing9893784e {
-        fn from(value: &str) -> Self {
-            match value {
-                "None" => Self::None,
-                "Slow burn" => Self::SlowBurn,
-                "Rhythmic pulse" => Self::RhythmicPulse,
-                "Frantic energy" => Self::FranticEnergy,
-                "Ebb and flow" => Self::EbbAndFlow,
-                "Hypnotic drift" => Self::HypnoticDrift,
-                "Time-lapse rush" => Self::TimeLapseRush,
-                "Stop-motion staccato" => Self::StopMotionStaccato,
-                "Gradual build" => Self::GradualBuild,
-                "Quick cut rhythm" => Self::QuickCutRhythm,
-                "Long take meditation" => Self::LongTakeMeditation,
-                "Jump cut energy" => Self::JumpCutEnergy,
-                "Match cut flow" => Self::MatchCutFlow,
-                "Cross-dissolve dreamscape" => Self::CrossDissolveDreamscape,
-                "Parallel action" => Self::ParallelAction,
-                "Slow motion impact" => Self::SlowMotionImpact,
-                "Ramping dynamics" => Self::RampingDynamics,
-                "Montage tempo" => Self::MontageTempo,
-                "Continuous flow" => Self::ContinuousFlow,
-                "Episodic breaks" => Self::EpisodicBreaks,
-                other => Self::Other(other.to_owned()),
+        impl ::std::str::FromStr for CameraStyle {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "CameraStyle",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl __serde::Serialize for Pacing9893784e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Pacing9893784e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `PromptLength` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum PromptLength2e850832 {
-        /// `"Short"`
-        Short,
-        /// `"Medium"`
-        Medium,
-        /// `"Long"`
-        Long,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl PromptLength2e850832 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Short => "Short",
-                Self::Medium => "Medium",
-                Self::Long => "Long",
-                Self::Other(value) => value,
+        impl TryFrom<&str> for CameraStyle {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl From<&str> for PromptLength2e850832 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Short" => Self::Short,
-                "Medium" => Self::Medium,
-                "Long" => Self::Long,
-                other => Self::Other(other.to_owned()),
+        impl ::std::fmt::Display for CameraStyle {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
             }
         }
-    }
-    impl __serde::Serialize for PromptLength2e850832 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PromptLength2e850832 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `SpecialEffects` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum SpecialEffectsc99303be {
-        /// `"None"`
-        None,
-        /// `"Practical effects"`
-        PracticalEffects,
-        /// `"CGI enhancement"`
-        CgiEnhancement,
-        /// `"Analog glitches"`
-        AnalogGlitches,
-        /// `"Light painting"`
-        LightPainting,
-        /// `"Projection mapping"`
-        ProjectionMapping,
-        /// `"Nanosecond exposures"`
-        NanosecondExposures,
-        /// `"Double exposure"`
-        DoubleExposure,
-        /// `"Smoke diffusion"`
-        SmokeDiffusion,
-        /// `"Lens flare artistry"`
-        LensFlareArtistry,
-        /// `"Particle systems"`
-        ParticleSystems,
-        /// `"Holographic overlay"`
-        HolographicOverlay,
-        /// `"Chromatic aberration"`
-        ChromaticAberration,
-        /// `"Digital distortion"`
-        DigitalDistortion,
-        /// `"Wire removal"`
-        WireRemoval,
-        /// `"Motion capture"`
-        MotionCapture,
-        /// `"Miniature integration"`
-        MiniatureIntegration,
-        /// `"Weather simulation"`
-        WeatherSimulation,
-        /// `"Color grading"`
-        ColorGrading,
-        /// `"Mixed media composite"`
-        MixedMediaComposite,
-        /// `"Neural style transfer"`
-        NeuralStyleTransfer,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl SpecialEffectsc99303be {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::None => "None",
-                Self::PracticalEffects => "Practical effects",
-                Self::CgiEnhancement => "CGI enhancement",
-                Self::AnalogGlitches => "Analog glitches",
-                Self::LightPainting => "Light painting",
-                Self::ProjectionMapping => "Projection mapping",
-                Self::NanosecondExposures => "Nanosecond exposures",
-                Self::DoubleExposure => "Double exposure",
-                Self::SmokeDiffusion => "Smoke diffusion",
-                Self::LensFlareArtistry => "Lens flare artistry",
-                Self::ParticleSystems => "Particle systems",
-                Self::HolographicOverlay => "Holographic overlay",
-                Self::ChromaticAberration => "Chromatic aberration",
-                Self::DigitalDistortion => "Digital distortion",
-                Self::WireRemoval => "Wire removal",
-                Self::MotionCapture => "Motion capture",
-                Self::MiniatureIntegration => "Miniature integration",
-                Self::WeatherSimulation => "Weather simulation",
-                Self::ColorGrading => "Color grading",
-                Self::MixedMediaComposite => "Mixed media composite",
-                Self::NeuralStyleTransfer => "Neural style transfer",
-                Self::Other(value) => value,
+        impl __fal::serde::Serialize for CameraStyle {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
         }
-    }
-    impl From<&str> for SpecialEffectsc99303be {
-        fn from(value: &str) -> Self {
-            match value {
-                "None" => Self::None,
-                "Practical effects" => Self::PracticalEffects,
-                "CGI enhancement" => Self::CgiEnhancement,
-                "Analog glitches" => Self::AnalogGlitches,
-                "Light painting" => Self::LightPainting,
-                "Projection mapping" => Self::ProjectionMapping,
-                "Nanosecond exposures" => Self::NanosecondExposures,
-                "Double exposure" => Self::DoubleExposure,
-                "Smoke diffusion" => Self::SmokeDiffusion,
-                "Lens flare artistry" => Self::LensFlareArtistry,
-                "Particle systems" => Self::ParticleSystems,
-                "Holographic overlay" => Self::HolographicOverlay,
-                "Chromatic aberration" => Self::ChromaticAberration,
-                "Digital distortion" => Self::DigitalDistortion,
-                "Wire removal" => Self::WireRemoval,
-                "Motion capture" => Self::MotionCapture,
-                "Miniature integration" => Self::MiniatureIntegration,
-                "Weather simulation" => Self::WeatherSimulation,
-                "Color grading" => Self::ColorGrading,
-                "Mixed media composite" => Self::MixedMediaComposite,
-                "Neural style transfer" => Self::NeuralStyleTransfer,
-                other => Self::Other(other.to_owned()),
+        impl<'de> __fal::serde::Deserialize<'de> for CameraStyle {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `CameraStyle` string", Self::from_wire)
             }
         }
-    }
-    impl __serde::Serialize for SpecialEffectsc99303be {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SpecialEffectsc99303be {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Style` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Stylef7db1a42 {
-        /// `"Minimalist"`
-        Minimalist,
-        /// `"Simple"`
-        Simple,
-        /// `"Detailed"`
-        Detailed,
-        /// `"Descriptive"`
-        Descriptive,
-        /// `"Dynamic"`
-        Dynamic,
-        /// `"Cinematic"`
-        Cinematic,
-        /// `"Documentary"`
-        Documentary,
-        /// `"Animation"`
-        Animation,
-        /// `"Action"`
-        Action,
-        /// `"Experimental"`
-        Experimental,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Stylef7db1a42 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Minimalist => "Minimalist",
-                Self::Simple => "Simple",
-                Self::Detailed => "Detailed",
-                Self::Descriptive => "Descriptive",
-                Self::Dynamic => "Dynamic",
-                Self::Cinematic => "Cinematic",
-                Self::Documentary => "Documentary",
-                Self::Animation => "Animation",
-                Self::Action => "Action",
-                Self::Experimental => "Experimental",
-                Self::Other(value) => value,
+        impl __fal::Validate for CameraStyle {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
             }
         }
-    }
-    impl From<&str> for Stylef7db1a42 {
-        fn from(value: &str) -> Self {
-            match value {
-                "Minimalist" => Self::Minimalist,
-                "Simple" => Self::Simple,
-                "Detailed" => Self::Detailed,
-                "Descriptive" => Self::Descriptive,
-                "Dynamic" => Self::Dynamic,
-                "Cinematic" => Self::Cinematic,
-                "Documentary" => Self::Documentary,
-                "Animation" => Self::Animation,
-                "Action" => Self::Action,
-                "Experimental" => Self::Experimental,
-                other => Self::Other(other.to_owned()),
+        /// The `Model` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Model {
+            /// `"anthropic/claude-3.5-sonnet"`
+            AnthropicClaude3_5Sonnet,
+            /// `"anthropic/claude-3-5-haiku"`
+            AnthropicClaude3_5Haiku,
+            /// `"anthropic/claude-3-haiku"`
+            AnthropicClaude3Haiku,
+            /// `"google/gemini-2.5-flash-lite"`
+            GoogleGemini2_5FlashLite,
+            /// `"google/gemini-2.0-flash-001"`
+            GoogleGemini2_0Flash001,
+            /// `"meta-llama/llama-3.2-1b-instruct"`
+            MetaLlamaLlama3_2_1bInstruct,
+            /// `"meta-llama/llama-3.2-3b-instruct"`
+            MetaLlamaLlama3_2_3bInstruct,
+            /// `"meta-llama/llama-3.1-8b-instruct"`
+            MetaLlamaLlama3_1_8bInstruct,
+            /// `"meta-llama/llama-3.1-70b-instruct"`
+            MetaLlamaLlama3_1_70bInstruct,
+            /// `"openai/gpt-4o-mini"`
+            OpenaiGpt4oMini,
+            /// `"openai/gpt-4o"`
+            OpenaiGpt4o,
+            /// `"deepseek/deepseek-r1"`
+            DeepseekDeepseekR1,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Model {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "anthropic/claude-3.5-sonnet",
+                "anthropic/claude-3-5-haiku",
+                "anthropic/claude-3-haiku",
+                "google/gemini-2.5-flash-lite",
+                "google/gemini-2.0-flash-001",
+                "meta-llama/llama-3.2-1b-instruct",
+                "meta-llama/llama-3.2-3b-instruct",
+                "meta-llama/llama-3.1-8b-instruct",
+                "meta-llama/llama-3.1-70b-instruct",
+                "openai/gpt-4o-mini",
+                "openai/gpt-4o",
+                "deepseek/deepseek-r1",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::AnthropicClaude3_5Sonnet => "anthropic/claude-3.5-sonnet",
+                    Self::AnthropicClaude3_5Haiku => "anthropic/claude-3-5-haiku",
+                    Self::AnthropicClaude3Haiku => "anthropic/claude-3-haiku",
+                    Self::GoogleGemini2_5FlashLite => "google/gemini-2.5-flash-lite",
+                    Self::GoogleGemini2_0Flash001 => "google/gemini-2.0-flash-001",
+                    Self::MetaLlamaLlama3_2_1bInstruct => "meta-llama/llama-3.2-1b-instruct",
+                    Self::MetaLlamaLlama3_2_3bInstruct => "meta-llama/llama-3.2-3b-instruct",
+                    Self::MetaLlamaLlama3_1_8bInstruct => "meta-llama/llama-3.1-8b-instruct",
+                    Self::MetaLlamaLlama3_1_70bInstruct => "meta-llama/llama-3.1-70b-instruct",
+                    Self::OpenaiGpt4oMini => "openai/gpt-4o-mini",
+                    Self::OpenaiGpt4o => "openai/gpt-4o",
+                    Self::DeepseekDeepseekR1 => "deepseek/deepseek-r1",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "anthropic/claude-3.5-sonnet" => Self::AnthropicClaude3_5Sonnet,
+                    "anthropic/claude-3-5-haiku" => Self::AnthropicClaude3_5Haiku,
+                    "anthropic/claude-3-haiku" => Self::AnthropicClaude3Haiku,
+                    "google/gemini-2.5-flash-lite" => Self::GoogleGemini2_5FlashLite,
+                    "google/gemini-2.0-flash-001" => Self::GoogleGemini2_0Flash001,
+                    "meta-llama/llama-3.2-1b-instruct" => Self::MetaLlamaLlama3_2_1bInstruct,
+                    "meta-llama/llama-3.2-3b-instruct" => Self::MetaLlamaLlama3_2_3bInstruct,
+                    "meta-llama/llama-3.1-8b-instruct" => Self::MetaLlamaLlama3_1_8bInstruct,
+                    "meta-llama/llama-3.1-70b-instruct" => Self::MetaLlamaLlama3_1_70bInstruct,
+                    "openai/gpt-4o-mini" => Self::OpenaiGpt4oMini,
+                    "openai/gpt-4o" => Self::OpenaiGpt4o,
+                    "deepseek/deepseek-r1" => Self::DeepseekDeepseekR1,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for Stylef7db1a42 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl ::std::str::FromStr for Model {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("Model", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Stylef7db1a42 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl TryFrom<&str> for Model {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
         }
-    }
-    /// The `VideoPromptGeneratorOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoPromptGeneratorOutput4281179d {
-        /// The `prompt` field.
-        pub prompt: String,
-    }
-    impl __serde::Serialize for VideoPromptGeneratorOutput4281179d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            map.end()
+        impl ::std::fmt::Display for Model {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoPromptGeneratorOutput4281179d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                prompt: self::required_field(&mut map, "prompt")?,
-            })
+        impl __fal::serde::Serialize for Model {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Model {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Model` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Model {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `Pacing` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Pacing {
+            /// `"None"`
+            None,
+            /// `"Slow burn"`
+            SlowBurn,
+            /// `"Rhythmic pulse"`
+            RhythmicPulse,
+            /// `"Frantic energy"`
+            FranticEnergy,
+            /// `"Ebb and flow"`
+            EbbAndFlow,
+            /// `"Hypnotic drift"`
+            HypnoticDrift,
+            /// `"Time-lapse rush"`
+            TimeLapseRush,
+            /// `"Stop-motion staccato"`
+            StopMotionStaccato,
+            /// `"Gradual build"`
+            GradualBuild,
+            /// `"Quick cut rhythm"`
+            QuickCutRhythm,
+            /// `"Long take meditation"`
+            LongTakeMeditation,
+            /// `"Jump cut energy"`
+            JumpCutEnergy,
+            /// `"Match cut flow"`
+            MatchCutFlow,
+            /// `"Cross-dissolve dreamscape"`
+            CrossDissolveDreamscape,
+            /// `"Parallel action"`
+            ParallelAction,
+            /// `"Slow motion impact"`
+            SlowMotionImpact,
+            /// `"Ramping dynamics"`
+            RampingDynamics,
+            /// `"Montage tempo"`
+            MontageTempo,
+            /// `"Continuous flow"`
+            ContinuousFlow,
+            /// `"Episodic breaks"`
+            EpisodicBreaks,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Pacing {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "None",
+                "Slow burn",
+                "Rhythmic pulse",
+                "Frantic energy",
+                "Ebb and flow",
+                "Hypnotic drift",
+                "Time-lapse rush",
+                "Stop-motion staccato",
+                "Gradual build",
+                "Quick cut rhythm",
+                "Long take meditation",
+                "Jump cut energy",
+                "Match cut flow",
+                "Cross-dissolve dreamscape",
+                "Parallel action",
+                "Slow motion impact",
+                "Ramping dynamics",
+                "Montage tempo",
+                "Continuous flow",
+                "Episodic breaks",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::None => "None",
+                    Self::SlowBurn => "Slow burn",
+                    Self::RhythmicPulse => "Rhythmic pulse",
+                    Self::FranticEnergy => "Frantic energy",
+                    Self::EbbAndFlow => "Ebb and flow",
+                    Self::HypnoticDrift => "Hypnotic drift",
+                    Self::TimeLapseRush => "Time-lapse rush",
+                    Self::StopMotionStaccato => "Stop-motion staccato",
+                    Self::GradualBuild => "Gradual build",
+                    Self::QuickCutRhythm => "Quick cut rhythm",
+                    Self::LongTakeMeditation => "Long take meditation",
+                    Self::JumpCutEnergy => "Jump cut energy",
+                    Self::MatchCutFlow => "Match cut flow",
+                    Self::CrossDissolveDreamscape => "Cross-dissolve dreamscape",
+                    Self::ParallelAction => "Parallel action",
+                    Self::SlowMotionImpact => "Slow motion impact",
+                    Self::RampingDynamics => "Ramping dynamics",
+                    Self::MontageTempo => "Montage tempo",
+                    Self::ContinuousFlow => "Continuous flow",
+                    Self::EpisodicBreaks => "Episodic breaks",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "None" => Self::None,
+                    "Slow burn" => Self::SlowBurn,
+                    "Rhythmic pulse" => Self::RhythmicPulse,
+                    "Frantic energy" => Self::FranticEnergy,
+                    "Ebb and flow" => Self::EbbAndFlow,
+                    "Hypnotic drift" => Self::HypnoticDrift,
+                    "Time-lapse rush" => Self::TimeLapseRush,
+                    "Stop-motion staccato" => Self::StopMotionStaccato,
+                    "Gradual build" => Self::GradualBuild,
+                    "Quick cut rhythm" => Self::QuickCutRhythm,
+                    "Long take meditation" => Self::LongTakeMeditation,
+                    "Jump cut energy" => Self::JumpCutEnergy,
+                    "Match cut flow" => Self::MatchCutFlow,
+                    "Cross-dissolve dreamscape" => Self::CrossDissolveDreamscape,
+                    "Parallel action" => Self::ParallelAction,
+                    "Slow motion impact" => Self::SlowMotionImpact,
+                    "Ramping dynamics" => Self::RampingDynamics,
+                    "Montage tempo" => Self::MontageTempo,
+                    "Continuous flow" => Self::ContinuousFlow,
+                    "Episodic breaks" => Self::EpisodicBreaks,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Pacing {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("Pacing", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Pacing {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Pacing {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Pacing {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Pacing {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Pacing` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Pacing {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `PromptLength` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum PromptLength {
+            /// `"Short"`
+            Short,
+            /// `"Medium"`
+            Medium,
+            /// `"Long"`
+            Long,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl PromptLength {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["Short", "Medium", "Long"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Short => "Short",
+                    Self::Medium => "Medium",
+                    Self::Long => "Long",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "Short" => Self::Short,
+                    "Medium" => Self::Medium,
+                    "Long" => Self::Long,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for PromptLength {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "PromptLength",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for PromptLength {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for PromptLength {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for PromptLength {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for PromptLength {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `PromptLength` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for PromptLength {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `SpecialEffects` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum SpecialEffects {
+            /// `"None"`
+            None,
+            /// `"Practical effects"`
+            PracticalEffects,
+            /// `"CGI enhancement"`
+            CgiEnhancement,
+            /// `"Analog glitches"`
+            AnalogGlitches,
+            /// `"Light painting"`
+            LightPainting,
+            /// `"Projection mapping"`
+            ProjectionMapping,
+            /// `"Nanosecond exposures"`
+            NanosecondExposures,
+            /// `"Double exposure"`
+            DoubleExposure,
+            /// `"Smoke diffusion"`
+            SmokeDiffusion,
+            /// `"Lens flare artistry"`
+            LensFlareArtistry,
+            /// `"Particle systems"`
+            ParticleSystems,
+            /// `"Holographic overlay"`
+            HolographicOverlay,
+            /// `"Chromatic aberration"`
+            ChromaticAberration,
+            /// `"Digital distortion"`
+            DigitalDistortion,
+            /// `"Wire removal"`
+            WireRemoval,
+            /// `"Motion capture"`
+            MotionCapture,
+            /// `"Miniature integration"`
+            MiniatureIntegration,
+            /// `"Weather simulation"`
+            WeatherSimulation,
+            /// `"Color grading"`
+            ColorGrading,
+            /// `"Mixed media composite"`
+            MixedMediaComposite,
+            /// `"Neural style transfer"`
+            NeuralStyleTransfer,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl SpecialEffects {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "None",
+                "Practical effects",
+                "CGI enhancement",
+                "Analog glitches",
+                "Light painting",
+                "Projection mapping",
+                "Nanosecond exposures",
+                "Double exposure",
+                "Smoke diffusion",
+                "Lens flare artistry",
+                "Particle systems",
+                "Holographic overlay",
+                "Chromatic aberration",
+                "Digital distortion",
+                "Wire removal",
+                "Motion capture",
+                "Miniature integration",
+                "Weather simulation",
+                "Color grading",
+                "Mixed media composite",
+                "Neural style transfer",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::None => "None",
+                    Self::PracticalEffects => "Practical effects",
+                    Self::CgiEnhancement => "CGI enhancement",
+                    Self::AnalogGlitches => "Analog glitches",
+                    Self::LightPainting => "Light painting",
+                    Self::ProjectionMapping => "Projection mapping",
+                    Self::NanosecondExposures => "Nanosecond exposures",
+                    Self::DoubleExposure => "Double exposure",
+                    Self::SmokeDiffusion => "Smoke diffusion",
+                    Self::LensFlareArtistry => "Lens flare artistry",
+                    Self::ParticleSystems => "Particle systems",
+                    Self::HolographicOverlay => "Holographic overlay",
+                    Self::ChromaticAberration => "Chromatic aberration",
+                    Self::DigitalDistortion => "Digital distortion",
+                    Self::WireRemoval => "Wire removal",
+                    Self::MotionCapture => "Motion capture",
+                    Self::MiniatureIntegration => "Miniature integration",
+                    Self::WeatherSimulation => "Weather simulation",
+                    Self::ColorGrading => "Color grading",
+                    Self::MixedMediaComposite => "Mixed media composite",
+                    Self::NeuralStyleTransfer => "Neural style transfer",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "None" => Self::None,
+                    "Practical effects" => Self::PracticalEffects,
+                    "CGI enhancement" => Self::CgiEnhancement,
+                    "Analog glitches" => Self::AnalogGlitches,
+                    "Light painting" => Self::LightPainting,
+                    "Projection mapping" => Self::ProjectionMapping,
+                    "Nanosecond exposures" => Self::NanosecondExposures,
+                    "Double exposure" => Self::DoubleExposure,
+                    "Smoke diffusion" => Self::SmokeDiffusion,
+                    "Lens flare artistry" => Self::LensFlareArtistry,
+                    "Particle systems" => Self::ParticleSystems,
+                    "Holographic overlay" => Self::HolographicOverlay,
+                    "Chromatic aberration" => Self::ChromaticAberration,
+                    "Digital distortion" => Self::DigitalDistortion,
+                    "Wire removal" => Self::WireRemoval,
+                    "Motion capture" => Self::MotionCapture,
+                    "Miniature integration" => Self::MiniatureIntegration,
+                    "Weather simulation" => Self::WeatherSimulation,
+                    "Color grading" => Self::ColorGrading,
+                    "Mixed media composite" => Self::MixedMediaComposite,
+                    "Neural style transfer" => Self::NeuralStyleTransfer,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for SpecialEffects {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "SpecialEffects",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for SpecialEffects {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for SpecialEffects {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for SpecialEffects {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for SpecialEffects {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `SpecialEffects` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for SpecialEffects {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `Style` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Style {
+            /// `"Minimalist"`
+            Minimalist,
+            /// `"Simple"`
+            Simple,
+            /// `"Detailed"`
+            Detailed,
+            /// `"Descriptive"`
+            Descriptive,
+            /// `"Dynamic"`
+            Dynamic,
+            /// `"Cinematic"`
+            Cinematic,
+            /// `"Documentary"`
+            Documentary,
+            /// `"Animation"`
+            Animation,
+            /// `"Action"`
+            Action,
+            /// `"Experimental"`
+            Experimental,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl Style {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "Minimalist",
+                "Simple",
+                "Detailed",
+                "Descriptive",
+                "Dynamic",
+                "Cinematic",
+                "Documentary",
+                "Animation",
+                "Action",
+                "Experimental",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Minimalist => "Minimalist",
+                    Self::Simple => "Simple",
+                    Self::Detailed => "Detailed",
+                    Self::Descriptive => "Descriptive",
+                    Self::Dynamic => "Dynamic",
+                    Self::Cinematic => "Cinematic",
+                    Self::Documentary => "Documentary",
+                    Self::Animation => "Animation",
+                    Self::Action => "Action",
+                    Self::Experimental => "Experimental",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "Minimalist" => Self::Minimalist,
+                    "Simple" => Self::Simple,
+                    "Detailed" => Self::Detailed,
+                    "Descriptive" => Self::Descriptive,
+                    "Dynamic" => Self::Dynamic,
+                    "Cinematic" => Self::Cinematic,
+                    "Documentary" => Self::Documentary,
+                    "Animation" => Self::Animation,
+                    "Action" => Self::Action,
+                    "Experimental" => Self::Experimental,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for Style {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(fal_runtime::UnknownEnumValue::new("Style", value, Self::VALUES))
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for Style {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for Style {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for Style {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Style {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `Style` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for Style {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `VideoPromptGeneratorOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct VideoPromptGeneratorOutput {
+            /// The `prompt` field.
+            pub prompt: String,
+        }
+        impl __fal::serde::Serialize for VideoPromptGeneratorOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("prompt", &self.prompt)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for VideoPromptGeneratorOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = VideoPromptGeneratorOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `VideoPromptGeneratorOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<VideoPromptGeneratorOutput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["prompt"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(VideoPromptGeneratorOutput {
+                            prompt: __fal::required(f0, "prompt")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

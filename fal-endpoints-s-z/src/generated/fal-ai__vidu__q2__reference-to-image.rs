@@ -9,10 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `ViduQ2ReferenceToImageInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ViduQ2ReferenceToImageOutput`.
             pub mod reference_to_image {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
-                pub use super::super::super::super::__types::ViduQ2ReferenceToImageOutput7a4dc267 as ViduQ2ReferenceToImageOutput;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/vidu/q2/reference-to-image`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ViduQ2ReferenceToImageInput {
@@ -29,34 +26,65 @@ pub mod fal_ai {
                     /// The `seed` field.
                     pub seed: Option<i64>,
                 }
-                impl __serde::Serialize for ViduQ2ReferenceToImageInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for ViduQ2ReferenceToImageInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("prompt", &self.prompt)?;
                         map.serialize_entry("reference_image_urls", &self.reference_image_urls)?;
-                        __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __types::optional_entry(&mut map, "seed", &self.seed)?;
+                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for ViduQ2ReferenceToImageInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for ViduQ2ReferenceToImageInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            prompt: __types::required_field(&mut map, "prompt")?,
-                            reference_image_urls: __types::required_field(
-                                &mut map,
-                                "reference_image_urls",
-                            )?,
-                            aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                            seed: __types::optional_field(&mut map, "seed")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ViduQ2ReferenceToImageInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ViduQ2ReferenceToImageInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ViduQ2ReferenceToImageInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &["prompt", "reference_image_urls", "aspect_ratio", "seed"],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ViduQ2ReferenceToImageInput {
+                                    prompt: __fal::required(f0, "prompt")?,
+                                    reference_image_urls: __fal::required(f1, "reference_image_urls")?,
+                                    aspect_ratio: f2,
+                                    seed: f3,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl ViduQ2ReferenceToImageInput {
@@ -86,197 +114,170 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for ViduQ2ReferenceToImageInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "prompt",
+                            &self.prompt,
+                            &__fal::Rules {
+                                max_length: Some(1500u64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                    }
+                }
+                impl ViduQ2ReferenceToImageInput {
+                    /// Every rule of `fal-ai/vidu/q2/reference-to-image`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for ViduQ2ReferenceToImageInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/vidu/q2/reference-to-image";
                     type Output = ViduQ2ReferenceToImageOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        ViduQ2ReferenceToImageInput::validate(self)
+                    }
+                }
+                /// The `AspectRatio` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum AspectRatio {
+                    /// `"16:9"`
+                    V16_9,
+                    /// `"9:16"`
+                    V9_16,
+                    /// `"1:1"`
+                    V1_1,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl AspectRatio {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["16:9", "9:16", "1:1"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V16_9 => "16:9",
+                            Self::V9_16 => "9:16",
+                            Self::V1_1 => "1:1",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "16:9" => Self::V16_9,
+                            "9:16" => Self::V9_16,
+                            "1:1" => Self::V1_1,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for AspectRatio {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "AspectRatio",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for AspectRatio {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for AspectRatio {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for AspectRatio {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for AspectRatio {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `ViduQ2ReferenceToImageOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct ViduQ2ReferenceToImageOutput {
+                    /// The `image` field.
+                    ///
+                    /// Example: `{"url":"https://storage.googleapis.com/falserverless/model_tests/video_models/general-1-2025-09-09T10_20_19Z.png"}`.
+                    pub image: fal_runtime::Image,
+                }
+                impl __fal::serde::Serialize for ViduQ2ReferenceToImageOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("image", &self.image)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for ViduQ2ReferenceToImageOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = ViduQ2ReferenceToImageOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `ViduQ2ReferenceToImageOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<ViduQ2ReferenceToImageOutput, A::Error> {
+                                let mut f0 = None;
+                                while let Some(key) = map.next_key_seed(__fal::Key(&["image"]))? {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(ViduQ2ReferenceToImageOutput {
+                                    image: __fal::required(f0, "image")?,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatiocb30ac18 {
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// `"1:1"`
-        V1_1,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatiocb30ac18 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::V1_1 => "1:1",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for AspectRatiocb30ac18 {
-        fn from(value: &str) -> Self {
-            match value {
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                "1:1" => Self::V1_1,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for AspectRatiocb30ac18 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatiocb30ac18 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ViduQ2ReferenceToImageOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ViduQ2ReferenceToImageOutput7a4dc267 {
-        /// The `image` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/model_tests/video_models/general-1-2025-09-09T10_20_19Z.png"}`.
-        pub image: fal_runtime::Image,
-    }
-    impl __serde::Serialize for ViduQ2ReferenceToImageOutput7a4dc267 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ViduQ2ReferenceToImageOutput7a4dc267 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-            })
         }
     }
 }

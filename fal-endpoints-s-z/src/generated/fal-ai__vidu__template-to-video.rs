@@ -7,11 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `ViduTemplateToVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `ViduTemplateToVideoOutput`.
         pub mod template_to_video {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AspectRatioabe220e7 as AspectRatio;
-            pub use super::super::super::__types::Templated4169571 as Template;
-            pub use super::super::super::__types::ViduTemplateToVideoOutput89cd9e93 as ViduTemplateToVideoOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/vidu/template-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct ViduTemplateToVideoInput {
@@ -30,31 +26,65 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"16:9"`.
                 pub aspect_ratio: Option<AspectRatio>,
             }
-            impl __serde::Serialize for ViduTemplateToVideoInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for ViduTemplateToVideoInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
-                    __types::optional_entry(&mut map, "template", &self.template)?;
+                    __fal::optional_entry(&mut map, "template", &self.template)?;
                     map.serialize_entry("input_image_urls", &self.input_image_urls)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for ViduTemplateToVideoInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for ViduTemplateToVideoInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        template: __types::optional_field(&mut map, "template")?,
-                        input_image_urls: __types::required_field(&mut map, "input_image_urls")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ViduTemplateToVideoInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ViduTemplateToVideoInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ViduTemplateToVideoInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &["template", "input_image_urls", "seed", "aspect_ratio"],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ViduTemplateToVideoInput {
+                                template: f0,
+                                input_image_urls: __fal::required(f1, "input_image_urls")?,
+                                seed: f2,
+                                aspect_ratio: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl ViduTemplateToVideoInput {
@@ -85,953 +115,1132 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for ViduTemplateToVideoInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("template", &self.template, &__fal::Rules::NONE);
+                    v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                }
+            }
+            impl ViduTemplateToVideoInput {
+                /// Every rule of `fal-ai/vidu/template-to-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for ViduTemplateToVideoInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/vidu/template-to-video";
                 type Output = ViduTemplateToVideoOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    ViduTemplateToVideoInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AspectRatio` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum AspectRatio {
+                /// `"16:9"`
+                V16_9,
+                /// `"9:16"`
+                V9_16,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl AspectRatio {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["16:9", "9:16"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V16_9 => "16:9",
+                        Self::V9_16 => "9:16",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "16:9" => Self::V16_9,
+                        "9:16" => Self::V9_16,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for AspectRatio {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "AspectRatio",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatioabe220e7 {
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatioabe220e7 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for AspectRatio {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for AspectRatioabe220e7 {
-        fn from(value: &str) -> Self {
-            match value {
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for AspectRatio {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for AspectRatioabe220e7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatioabe220e7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Template` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Templated4169571 {
-        /// `"dreamy_wedding"`
-        DreamyWedding,
-        /// `"romantic_lift"`
-        RomanticLift,
-        /// `"sweet_proposal"`
-        SweetProposal,
-        /// `"couple_arrival"`
-        CoupleArrival,
-        /// `"cupid_arrow"`
-        CupidArrow,
-        /// `"pet_lovers"`
-        PetLovers,
-        /// `"lunar_newyear"`
-        LunarNewyear,
-        /// `"hug"`
-        Hug,
-        /// `"kiss"`
-        Kiss,
-        /// `"dynasty_dress"`
-        DynastyDress,
-        /// `"wish_sender"`
-        WishSender,
-        /// `"love_pose"`
-        LovePose,
-        /// `"hair_swap"`
-        HairSwap,
-        /// `"youth_rewind"`
-        YouthRewind,
-        /// `"morphlab"`
-        Morphlab,
-        /// `"live_photo"`
-        LivePhoto,
-        /// `"emotionlab"`
-        Emotionlab,
-        /// `"live_memory"`
-        LiveMemory,
-        /// `"interaction"`
-        Interaction,
-        /// `"christmas"`
-        Christmas,
-        /// `"pet_finger"`
-        PetFinger,
-        /// `"eat_mushrooms"`
-        EatMushrooms,
-        /// `"beast_chase_library"`
-        BeastChaseLibrary,
-        /// `"beast_chase_supermarket"`
-        BeastChaseSupermarket,
-        /// `"petal_scattered"`
-        PetalScattered,
-        /// `"emoji_figure"`
-        EmojiFigure,
-        /// `"hair_color_change"`
-        HairColorChange,
-        /// `"multiple_people_kissing"`
-        MultiplePeopleKissing,
-        /// `"beast_chase_amazon"`
-        BeastChaseAmazon,
-        /// `"beast_chase_mountain"`
-        BeastChaseMountain,
-        /// `"balloonman_explodes_pro"`
-        BalloonmanExplodesPro,
-        /// `"get_thinner"`
-        GetThinner,
-        /// `"jump2pool"`
-        Jump2pool,
-        /// `"bodyshake"`
-        Bodyshake,
-        /// `"jiggle_up"`
-        JiggleUp,
-        /// `"shake_it_dance"`
-        ShakeItDance,
-        /// `"subject_3"`
-        Subject3,
-        /// `"pubg_winner_hit"`
-        PubgWinnerHit,
-        /// `"shake_it_down"`
-        ShakeItDown,
-        /// `"blueprint_supreme"`
-        BlueprintSupreme,
-        /// `"hip_twist"`
-        HipTwist,
-        /// `"motor_dance"`
-        MotorDance,
-        /// `"rat_dance"`
-        RatDance,
-        /// `"kwok_dance"`
-        KwokDance,
-        /// `"leg_sweep_dance"`
-        LegSweepDance,
-        /// `"heeseung_march"`
-        HeeseungMarch,
-        /// `"shake_to_max"`
-        ShakeToMax,
-        /// `"dame_un_grrr"`
-        DameUnGrrr,
-        /// `"i_know"`
-        IKnow,
-        /// `"lit_bounce"`
-        LitBounce,
-        /// `"wave_dance"`
-        WaveDance,
-        /// `"chill_dance"`
-        ChillDance,
-        /// `"hip_flicking"`
-        HipFlicking,
-        /// `"sakura_season"`
-        SakuraSeason,
-        /// `"zongzi_wrap"`
-        ZongziWrap,
-        /// `"zongzi_drop"`
-        ZongziDrop,
-        /// `"dragonboat_shot"`
-        DragonboatShot,
-        /// `"rain_kiss"`
-        RainKiss,
-        /// `"child_memory"`
-        ChildMemory,
-        /// `"couple_drop"`
-        CoupleDrop,
-        /// `"couple_walk"`
-        CoupleWalk,
-        /// `"flower_receive"`
-        FlowerReceive,
-        /// `"love_drop"`
-        LoveDrop,
-        /// `"cheek_kiss"`
-        CheekKiss,
-        /// `"carry_me"`
-        CarryMe,
-        /// `"blow_kiss"`
-        BlowKiss,
-        /// `"love_fall"`
-        LoveFall,
-        /// `"french_kiss_8s"`
-        FrenchKiss8s,
-        /// `"workday_feels"`
-        WorkdayFeels,
-        /// `"love_story"`
-        LoveStory,
-        /// `"bloom_magic"`
-        BloomMagic,
-        /// `"ghibli"`
-        Ghibli,
-        /// `"minecraft"`
-        Minecraft,
-        /// `"box_me"`
-        BoxMe,
-        /// `"claw_me"`
-        ClawMe,
-        /// `"clayshot"`
-        Clayshot,
-        /// `"manga_meme"`
-        MangaMeme,
-        /// `"quad_meme"`
-        QuadMeme,
-        /// `"pixel_me"`
-        PixelMe,
-        /// `"clayshot_duo"`
-        ClayshotDuo,
-        /// `"irasutoya"`
-        Irasutoya,
-        /// `"american_comic"`
-        AmericanComic,
-        /// `"simpsons_comic"`
-        SimpsonsComic,
-        /// `"yayoi_kusama_style"`
-        YayoiKusamaStyle,
-        /// `"pop_art"`
-        PopArt,
-        /// `"jojo_style"`
-        JojoStyle,
-        /// `"slice_therapy"`
-        SliceTherapy,
-        /// `"balloon_flyaway"`
-        BalloonFlyaway,
-        /// `"flying"`
-        Flying,
-        /// `"paperman"`
-        Paperman,
-        /// `"pinch"`
-        Pinch,
-        /// `"bloom_doorobear"`
-        BloomDoorobear,
-        /// `"gender_swap"`
-        GenderSwap,
-        /// `"nap_me"`
-        NapMe,
-        /// `"sexy_me"`
-        SexyMe,
-        /// `"spin360"`
-        Spin360,
-        /// `"smooth_shift"`
-        SmoothShift,
-        /// `"paper_fall"`
-        PaperFall,
-        /// `"jump_to_cloud"`
-        JumpToCloud,
-        /// `"pilot"`
-        Pilot,
-        /// `"sweet_dreams"`
-        SweetDreams,
-        /// `"soul_depart"`
-        SoulDepart,
-        /// `"punch_hit"`
-        PunchHit,
-        /// `"watermelon_hit"`
-        WatermelonHit,
-        /// `"split_stance_pet"`
-        SplitStancePet,
-        /// `"make_face"`
-        MakeFace,
-        /// `"break_glass"`
-        BreakGlass,
-        /// `"split_stance_human"`
-        SplitStanceHuman,
-        /// `"covered_liquid_metal"`
-        CoveredLiquidMetal,
-        /// `"fluffy_plunge"`
-        FluffyPlunge,
-        /// `"pet_belly_dance"`
-        PetBellyDance,
-        /// `"water_float"`
-        WaterFloat,
-        /// `"relax_cut"`
-        RelaxCut,
-        /// `"head_to_balloon"`
-        HeadToBalloon,
-        /// `"cloning"`
-        Cloning,
-        /// `"across_the_universe_jungle"`
-        AcrossTheUniverseJungle,
-        /// `"clothes_spinning_remnant"`
-        ClothesSpinningRemnant,
-        /// `"across_the_universe_jurassic"`
-        AcrossTheUniverseJurassic,
-        /// `"across_the_universe_moon"`
-        AcrossTheUniverseMoon,
-        /// `"fisheye_pet"`
-        FisheyePet,
-        /// `"hitchcock_zoom"`
-        HitchcockZoom,
-        /// `"cute_bangs"`
-        CuteBangs,
-        /// `"earth_zoom_out"`
-        EarthZoomOut,
-        /// `"fisheye_human"`
-        FisheyeHuman,
-        /// `"drive_yacht"`
-        DriveYacht,
-        /// `"virtual_singer"`
-        VirtualSinger,
-        /// `"earth_zoom_in"`
-        EarthZoomIn,
-        /// `"aliens_coming"`
-        AliensComing,
-        /// `"drive_ferrari"`
-        DriveFerrari,
-        /// `"bjd_style"`
-        BjdStyle,
-        /// `"virtual_fitting"`
-        VirtualFitting,
-        /// `"orbit"`
-        Orbit,
-        /// `"zoom_in"`
-        ZoomIn,
-        /// `"ai_outfit"`
-        AiOutfit,
-        /// `"spin180"`
-        Spin180,
-        /// `"orbit_dolly"`
-        OrbitDolly,
-        /// `"orbit_dolly_fast"`
-        OrbitDollyFast,
-        /// `"auto_spin"`
-        AutoSpin,
-        /// `"walk_forward"`
-        WalkForward,
-        /// `"outfit_show"`
-        OutfitShow,
-        /// `"zoom_in_fast"`
-        ZoomInFast,
-        /// `"zoom_out_image"`
-        ZoomOutImage,
-        /// `"zoom_out_startend"`
-        ZoomOutStartend,
-        /// `"muscling"`
-        Muscling,
-        /// `"captain_america"`
-        CaptainAmerica,
-        /// `"hulk"`
-        Hulk,
-        /// `"cap_walk"`
-        CapWalk,
-        /// `"hulk_dive"`
-        HulkDive,
-        /// `"exotic_princess"`
-        ExoticPrincess,
-        /// `"beast_companion"`
-        BeastCompanion,
-        /// `"cartoon_doll"`
-        CartoonDoll,
-        /// `"golden_epoch"`
-        GoldenEpoch,
-        /// `"oscar_gala"`
-        OscarGala,
-        /// `"fashion_stride"`
-        FashionStride,
-        /// `"star_carpet"`
-        StarCarpet,
-        /// `"flame_carpet"`
-        FlameCarpet,
-        /// `"frost_carpet"`
-        FrostCarpet,
-        /// `"mecha_x"`
-        MechaX,
-        /// `"style_me"`
-        StyleMe,
-        /// `"tap_me"`
-        TapMe,
-        /// `"saber_warrior"`
-        SaberWarrior,
-        /// `"pet2human"`
-        Pet2human,
-        /// `"graduation"`
-        Graduation,
-        /// `"fishermen"`
-        Fishermen,
-        /// `"happy_birthday"`
-        HappyBirthday,
-        /// `"fairy_me"`
-        FairyMe,
-        /// `"ladudu_me"`
-        LaduduMe,
-        /// `"ladudu_me_random"`
-        LaduduMeRandom,
-        /// `"squid_game"`
-        SquidGame,
-        /// `"superman"`
-        Superman,
-        /// `"grow_wings"`
-        GrowWings,
-        /// `"clevage"`
-        Clevage,
-        /// `"fly_with_doraemon"`
-        FlyWithDoraemon,
-        /// `"creatice_product_down"`
-        CreaticeProductDown,
-        /// `"pole_dance"`
-        PoleDance,
-        /// `"hug_from_behind"`
-        HugFromBehind,
-        /// `"creatice_product_up_cybercity"`
-        CreaticeProductUpCybercity,
-        /// `"creatice_product_up_bluecircuit"`
-        CreaticeProductUpBluecircuit,
-        /// `"creatice_product_up"`
-        CreaticeProductUp,
-        /// `"run_fast"`
-        RunFast,
-        /// `"background_explosion"`
-        BackgroundExplosion,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Templated4169571 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::DreamyWedding => "dreamy_wedding",
-                Self::RomanticLift => "romantic_lift",
-                Self::SweetProposal => "sweet_proposal",
-                Self::CoupleArrival => "couple_arrival",
-                Self::CupidArrow => "cupid_arrow",
-                Self::PetLovers => "pet_lovers",
-                Self::LunarNewyear => "lunar_newyear",
-                Self::Hug => "hug",
-                Self::Kiss => "kiss",
-                Self::DynastyDress => "dynasty_dress",
-                Self::WishSender => "wish_sender",
-                Self::LovePose => "love_pose",
-                Self::HairSwap => "hair_swap",
-                Self::YouthRewind => "youth_rewind",
-                Self::Morphlab => "morphlab",
-                Self::LivePhoto => "live_photo",
-                Self::Emotionlab => "emotionlab",
-                Self::LiveMemory => "live_memory",
-                Self::Interaction => "interaction",
-                Self::Christmas => "christmas",
-                Self::PetFinger => "pet_finger",
-                Self::EatMushrooms => "eat_mushrooms",
-                Self::BeastChaseLibrary => "beast_chase_library",
-                Self::BeastChaseSupermarket => "beast_chase_supermarket",
-                Self::PetalScattered => "petal_scattered",
-                Self::EmojiFigure => "emoji_figure",
-                Self::HairColorChange => "hair_color_change",
-                Self::MultiplePeopleKissing => "multiple_people_kissing",
-                Self::BeastChaseAmazon => "beast_chase_amazon",
-                Self::BeastChaseMountain => "beast_chase_mountain",
-                Self::BalloonmanExplodesPro => "balloonman_explodes_pro",
-                Self::GetThinner => "get_thinner",
-                Self::Jump2pool => "jump2pool",
-                Self::Bodyshake => "bodyshake",
-                Self::JiggleUp => "jiggle_up",
-                Self::ShakeItDance => "shake_it_dance",
-                Self::Subject3 => "subject_3",
-                Self::PubgWinnerHit => "pubg_winner_hit",
-                Self::ShakeItDown => "shake_it_down",
-                Self::BlueprintSupreme => "blueprint_supreme",
-                Self::HipTwist => "hip_twist",
-                Self::MotorDance => "motor_dance",
-                Self::RatDance => "rat_dance",
-                Self::KwokDance => "kwok_dance",
-                Self::LegSweepDance => "leg_sweep_dance",
-                Self::HeeseungMarch => "heeseung_march",
-                Self::ShakeToMax => "shake_to_max",
-                Self::DameUnGrrr => "dame_un_grrr",
-                Self::IKnow => "i_know",
-                Self::LitBounce => "lit_bounce",
-                Self::WaveDance => "wave_dance",
-                Self::ChillDance => "chill_dance",
-                Self::HipFlicking => "hip_flicking",
-                Self::SakuraSeason => "sakura_season",
-                Self::ZongziWrap => "zongzi_wrap",
-                Self::ZongziDrop => "zongzi_drop",
-                Self::DragonboatShot => "dragonboat_shot",
-                Self::RainKiss => "rain_kiss",
-                Self::ChildMemory => "child_memory",
-                Self::CoupleDrop => "couple_drop",
-                Self::CoupleWalk => "couple_walk",
-                Self::FlowerReceive => "flower_receive",
-                Self::LoveDrop => "love_drop",
-                Self::CheekKiss => "cheek_kiss",
-                Self::CarryMe => "carry_me",
-                Self::BlowKiss => "blow_kiss",
-                Self::LoveFall => "love_fall",
-                Self::FrenchKiss8s => "french_kiss_8s",
-                Self::WorkdayFeels => "workday_feels",
-                Self::LoveStory => "love_story",
-                Self::BloomMagic => "bloom_magic",
-                Self::Ghibli => "ghibli",
-                Self::Minecraft => "minecraft",
-                Self::BoxMe => "box_me",
-                Self::ClawMe => "claw_me",
-                Self::Clayshot => "clayshot",
-                Self::MangaMeme => "manga_meme",
-                Self::QuadMeme => "quad_meme",
-                Self::PixelMe => "pixel_me",
-                Self::ClayshotDuo => "clayshot_duo",
-                Self::Irasutoya => "irasutoya",
-                Self::AmericanComic => "american_comic",
-                Self::SimpsonsComic => "simpsons_comic",
-                Self::YayoiKusamaStyle => "yayoi_kusama_style",
-                Self::PopArt => "pop_art",
-                Self::JojoStyle => "jojo_style",
-                Self::SliceTherapy => "slice_therapy",
-                Self::BalloonFlyaway => "balloon_flyaway",
-                Self::Flying => "flying",
-                Self::Paperman => "paperman",
-                Self::Pinch => "pinch",
-                Self::BloomDoorobear => "bloom_doorobear",
-                Self::GenderSwap => "gender_swap",
-                Self::NapMe => "nap_me",
-                Self::SexyMe => "sexy_me",
-                Self::Spin360 => "spin360",
-                Self::SmoothShift => "smooth_shift",
-                Self::PaperFall => "paper_fall",
-                Self::JumpToCloud => "jump_to_cloud",
-                Self::Pilot => "pilot",
-                Self::SweetDreams => "sweet_dreams",
-                Self::SoulDepart => "soul_depart",
-                Self::PunchHit => "punch_hit",
-                Self::WatermelonHit => "watermelon_hit",
-                Self::SplitStancePet => "split_stance_pet",
-                Self::MakeFace => "make_face",
-                Self::BreakGlass => "break_glass",
-                Self::SplitStanceHuman => "split_stance_human",
-                Self::CoveredLiquidMetal => "covered_liquid_metal",
-                Self::FluffyPlunge => "fluffy_plunge",
-                Self::PetBellyDance => "pet_belly_dance",
-                Self::WaterFloat => "water_float",
-                Self::RelaxCut => "relax_cut",
-                Self::HeadToBalloon => "head_to_balloon",
-                Self::Cloning => "cloning",
-                Self::AcrossTheUniverseJungle => "across_the_universe_jungle",
-                Self::ClothesSpinningRemnant => "clothes_spinning_remnant",
-                Self::AcrossTheUniverseJurassic => "across_the_universe_jurassic",
-                Self::AcrossTheUniverseMoon => "across_the_universe_moon",
-                Self::FisheyePet => "fisheye_pet",
-                Self::HitchcockZoom => "hitchcock_zoom",
-                Self::CuteBangs => "cute_bangs",
-                Self::EarthZoomOut => "earth_zoom_out",
-                Self::FisheyeHuman => "fisheye_human",
-                Self::DriveYacht => "drive_yacht",
-                Self::VirtualSinger => "virtual_singer",
-                Self::EarthZoomIn => "earth_zoom_in",
-                Self::AliensComing => "aliens_coming",
-                Self::DriveFerrari => "drive_ferrari",
-                Self::BjdStyle => "bjd_style",
-                Self::VirtualFitting => "virtual_fitting",
-                Self::Orbit => "orbit",
-                Self::ZoomIn => "zoom_in",
-                Self::AiOutfit => "ai_outfit",
-                Self::Spin180 => "spin180",
-                Self::OrbitDolly => "orbit_dolly",
-                Self::OrbitDollyFast => "orbit_dolly_fast",
-                Self::AutoSpin => "auto_spin",
-                Self::WalkForward => "walk_forward",
-                Self::OutfitShow => "outfit_show",
-                Self::ZoomInFast => "zoom_in_fast",
-                Self::ZoomOutImage => "zoom_out_image",
-                Self::ZoomOutStartend => "zoom_out_startend",
-                Self::Muscling => "muscling",
-                Self::CaptainAmerica => "captain_america",
-                Self::Hulk => "hulk",
-                Self::CapWalk => "cap_walk",
-                Self::HulkDive => "hulk_dive",
-                Self::ExoticPrincess => "exotic_princess",
-                Self::BeastCompanion => "beast_companion",
-                Self::CartoonDoll => "cartoon_doll",
-                Self::GoldenEpoch => "golden_epoch",
-                Self::OscarGala => "oscar_gala",
-                Self::FashionStride => "fashion_stride",
-                Self::StarCarpet => "star_carpet",
-                Self::FlameCarpet => "flame_carpet",
-                Self::FrostCarpet => "frost_carpet",
-                Self::MechaX => "mecha_x",
-                Self::StyleMe => "style_me",
-                Self::TapMe => "tap_me",
-                Self::SaberWarrior => "saber_warrior",
-                Self::Pet2human => "pet2human",
-                Self::Graduation => "graduation",
-                Self::Fishermen => "fishermen",
-                Self::HappyBirthday => "happy_birthday",
-                Self::FairyMe => "fairy_me",
-                Self::LaduduMe => "ladudu_me",
-                Self::LaduduMeRandom => "ladudu_me_random",
-                Self::SquidGame => "squid_game",
-                Self::Superman => "superman",
-                Self::GrowWings => "grow_wings",
-                Self::Clevage => "clevage",
-                Self::FlyWithDoraemon => "fly_with_doraemon",
-                Self::CreaticeProductDown => "creatice_product_down",
-                Self::PoleDance => "pole_dance",
-                Self::HugFromBehind => "hug_from_behind",
-                Self::CreaticeProductUpCybercity => "creatice_product_up_cybercity",
-                Self::CreaticeProductUpBluecircuit => "creatice_product_up_bluecircuit",
-                Self::CreaticeProductUp => "creatice_product_up",
-                Self::RunFast => "run_fast",
-                Self::BackgroundExplosion => "background_explosion",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for AspectRatio {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for Templated4169571 {
-        fn from(value: &str) -> Self {
-            match value {
-                "dreamy_wedding" => Self::DreamyWedding,
-                "romantic_lift" => Self::RomanticLift,
-                "sweet_proposal" => Self::SweetProposal,
-                "couple_arrival" => Self::CoupleArrival,
-                "cupid_arrow" => Self::CupidArrow,
-                "pet_lovers" => Self::PetLovers,
-                "lunar_newyear" => Self::LunarNewyear,
-                "hug" => Self::Hug,
-                "kiss" => Self::Kiss,
-                "dynasty_dress" => Self::DynastyDress,
-                "wish_sender" => Self::WishSender,
-                "love_pose" => Self::LovePose,
-                "hair_swap" => Self::HairSwap,
-                "youth_rewind" => Self::YouthRewind,
-                "morphlab" => Self::Morphlab,
-                "live_photo" => Self::LivePhoto,
-                "emotionlab" => Self::Emotionlab,
-                "live_memory" => Self::LiveMemory,
-                "interaction" => Self::Interaction,
-                "christmas" => Self::Christmas,
-                "pet_finger" => Self::PetFinger,
-                "eat_mushrooms" => Self::EatMushrooms,
-                "beast_chase_library" => Self::BeastChaseLibrary,
-                "beast_chase_supermarket" => Self::BeastChaseSupermarket,
-                "petal_scattered" => Self::PetalScattered,
-                "emoji_figure" => Self::EmojiFigure,
-                "hair_color_change" => Self::HairColorChange,
-                "multiple_people_kissing" => Self::MultiplePeopleKissing,
-                "beast_chase_amazon" => Self::BeastChaseAmazon,
-                "beast_chase_mountain" => Self::BeastChaseMountain,
-                "balloonman_explodes_pro" => Self::BalloonmanExplodesPro,
-                "get_thinner" => Self::GetThinner,
-                "jump2pool" => Self::Jump2pool,
-                "bodyshake" => Self::Bodyshake,
-                "jiggle_up" => Self::JiggleUp,
-                "shake_it_dance" => Self::ShakeItDance,
-                "subject_3" => Self::Subject3,
-                "pubg_winner_hit" => Self::PubgWinnerHit,
-                "shake_it_down" => Self::ShakeItDown,
-                "blueprint_supreme" => Self::BlueprintSupreme,
-                "hip_twist" => Self::HipTwist,
-                "motor_dance" => Self::MotorDance,
-                "rat_dance" => Self::RatDance,
-                "kwok_dance" => Self::KwokDance,
-                "leg_sweep_dance" => Self::LegSweepDance,
-                "heeseung_march" => Self::HeeseungMarch,
-                "shake_to_max" => Self::ShakeToMax,
-                "dame_un_grrr" => Self::DameUnGrrr,
-                "i_know" => Self::IKnow,
-                "lit_bounce" => Self::LitBounce,
-                "wave_dance" => Self::WaveDance,
-                "chill_dance" => Self::ChillDance,
-                "hip_flicking" => Self::HipFlicking,
-                "sakura_season" => Self::SakuraSeason,
-                "zongzi_wrap" => Self::ZongziWrap,
-                "zongzi_drop" => Self::ZongziDrop,
-                "dragonboat_shot" => Self::DragonboatShot,
-                "rain_kiss" => Self::RainKiss,
-                "child_memory" => Self::ChildMemory,
-                "couple_drop" => Self::CoupleDrop,
-                "couple_walk" => Self::CoupleWalk,
-                "flower_receive" => Self::FlowerReceive,
-                "love_drop" => Self::LoveDrop,
-                "cheek_kiss" => Self::CheekKiss,
-                "carry_me" => Self::CarryMe,
-                "blow_kiss" => Self::BlowKiss,
-                "love_fall" => Self::LoveFall,
-                "french_kiss_8s" => Self::FrenchKiss8s,
-                "workday_feels" => Self::WorkdayFeels,
-                "love_story" => Self::LoveStory,
-                "bloom_magic" => Self::BloomMagic,
-                "ghibli" => Self::Ghibli,
-                "minecraft" => Self::Minecraft,
-                "box_me" => Self::BoxMe,
-                "claw_me" => Self::ClawMe,
-                "clayshot" => Self::Clayshot,
-                "manga_meme" => Self::MangaMeme,
-                "quad_meme" => Self::QuadMeme,
-                "pixel_me" => Self::PixelMe,
-                "clayshot_duo" => Self::ClayshotDuo,
-                "irasutoya" => Self::Irasutoya,
-                "american_comic" => Self::AmericanComic,
-                "simpsons_comic" => Self::SimpsonsComic,
-                "yayoi_kusama_style" => Self::YayoiKusamaStyle,
-                "pop_art" => Self::PopArt,
-                "jojo_style" => Self::JojoStyle,
-                "slice_therapy" => Self::SliceTherapy,
-                "balloon_flyaway" => Self::BalloonFlyaway,
-                "flying" => Self::Flying,
-                "paperman" => Self::Paperman,
-                "pinch" => Self::Pinch,
-                "bloom_doorobear" => Self::BloomDoorobear,
-                "gender_swap" => Self::GenderSwap,
-                "nap_me" => Self::NapMe,
-                "sexy_me" => Self::SexyMe,
-                "spin360" => Self::Spin360,
-                "smooth_shift" => Self::SmoothShift,
-                "paper_fall" => Self::PaperFall,
-                "jump_to_cloud" => Self::JumpToCloud,
-                "pilot" => Self::Pilot,
-                "sweet_dreams" => Self::SweetDreams,
-                "soul_depart" => Self::SoulDepart,
-                "punch_hit" => Self::PunchHit,
-                "watermelon_hit" => Self::WatermelonHit,
-                "split_stance_pet" => Self::SplitStancePet,
-                "make_face" => Self::MakeFace,
-                "break_glass" => Self::BreakGlass,
-                "split_stance_human" => Self::SplitStanceHuman,
-                "covered_liquid_metal" => Self::CoveredLiquidMetal,
-                "fluffy_plunge" => Self::FluffyPlunge,
-                "pet_belly_dance" => Self::PetBellyDance,
-                "water_float" => Self::WaterFloat,
-                "relax_cut" => Self::RelaxCut,
-                "head_to_balloon" => Self::HeadToBalloon,
-                "cloning" => Self::Cloning,
-                "across_the_universe_jungle" => Self::AcrossTheUniverseJungle,
-                "clothes_spinning_remnant" => Self::ClothesSpinningRemnant,
-                "across_the_universe_jurassic" => Self::AcrossTheUniverseJurassic,
-                "across_the_universe_moon" => Self::AcrossTheUniverseMoon,
-                "fisheye_pet" => Self::FisheyePet,
-                "hitchcock_zoom" => Self::HitchcockZoom,
-                "cute_bangs" => Self::CuteBangs,
-                "earth_zoom_out" => Self::EarthZoomOut,
-                "fisheye_human" => Self::FisheyeHuman,
-                "drive_yacht" => Self::DriveYacht,
-                "virtual_singer" => Self::VirtualSinger,
-                "earth_zoom_in" => Self::EarthZoomIn,
-                "aliens_coming" => Self::AliensComing,
-                "drive_ferrari" => Self::DriveFerrari,
-                "bjd_style" => Self::BjdStyle,
-                "virtual_fitting" => Self::VirtualFitting,
-                "orbit" => Self::Orbit,
-                "zoom_in" => Self::ZoomIn,
-                "ai_outfit" => Self::AiOutfit,
-                "spin180" => Self::Spin180,
-                "orbit_dolly" => Self::OrbitDolly,
-                "orbit_dolly_fast" => Self::OrbitDollyFast,
-                "auto_spin" => Self::AutoSpin,
-                "walk_forward" => Self::WalkForward,
-                "outfit_show" => Self::OutfitShow,
-                "zoom_in_fast" => Self::ZoomInFast,
-                "zoom_out_image" => Self::ZoomOutImage,
-                "zoom_out_startend" => Self::ZoomOutStartend,
-                "muscling" => Self::Muscling,
-                "captain_america" => Self::CaptainAmerica,
-                "hulk" => Self::Hulk,
-                "cap_walk" => Self::CapWalk,
-                "hulk_dive" => Self::HulkDive,
-                "exotic_princess" => Self::ExoticPrincess,
-                "beast_companion" => Self::BeastCompanion,
-                "cartoon_doll" => Self::CartoonDoll,
-                "golden_epoch" => Self::GoldenEpoch,
-                "oscar_gala" => Self::OscarGala,
-                "fashion_stride" => Self::FashionStride,
-                "star_carpet" => Self::StarCarpet,
-                "flame_carpet" => Self::FlameCarpet,
-                "frost_carpet" => Self::FrostCarpet,
-                "mecha_x" => Self::MechaX,
-                "style_me" => Self::StyleMe,
-                "tap_me" => Self::TapMe,
-                "saber_warrior" => Self::SaberWarrior,
-                "pet2human" => Self::Pet2human,
-                "graduation" => Self::Graduation,
-                "fishermen" => Self::Fishermen,
-                "happy_birthday" => Self::HappyBirthday,
-                "fairy_me" => Self::FairyMe,
-                "ladudu_me" => Self::LaduduMe,
-                "ladudu_me_random" => Self::LaduduMeRandom,
-                "squid_game" => Self::SquidGame,
-                "superman" => Self::Superman,
-                "grow_wings" => Self::GrowWings,
-                "clevage" => Self::Clevage,
-                "fly_with_doraemon" => Self::FlyWithDoraemon,
-                "creatice_product_down" => Self::CreaticeProductDown,
-                "pole_dance" => Self::PoleDance,
-                "hug_from_behind" => Self::HugFromBehind,
-                "creatice_product_up_cybercity" => Self::CreaticeProductUpCybercity,
-                "creatice_product_up_bluecircuit" => Self::CreaticeProductUpBluecircuit,
-                "creatice_product_up" => Self::CreaticeProductUp,
-                "run_fast" => Self::RunFast,
-                "background_explosion" => Self::BackgroundExplosion,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Templated4169571 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Templated4169571 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `ViduTemplateToVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ViduTemplateToVideoOutput89cd9e93 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/web-examples/vidu/hugging.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for ViduTemplateToVideoOutput89cd9e93 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ViduTemplateToVideoOutput89cd9e93 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
+            impl __fal::Validate for AspectRatio {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Template` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Template {
+                /// `"dreamy_wedding"`
+                DreamyWedding,
+                /// `"romantic_lift"`
+                RomanticLift,
+                /// `"sweet_proposal"`
+                SweetProposal,
+                /// `"couple_arrival"`
+                CoupleArrival,
+                /// `"cupid_arrow"`
+                CupidArrow,
+                /// `"pet_lovers"`
+                PetLovers,
+                /// `"lunar_newyear"`
+                LunarNewyear,
+                /// `"hug"`
+                Hug,
+                /// `"kiss"`
+                Kiss,
+                /// `"dynasty_dress"`
+                DynastyDress,
+                /// `"wish_sender"`
+                WishSender,
+                /// `"love_pose"`
+                LovePose,
+                /// `"hair_swap"`
+                HairSwap,
+                /// `"youth_rewind"`
+                YouthRewind,
+                /// `"morphlab"`
+                Morphlab,
+                /// `"live_photo"`
+                LivePhoto,
+                /// `"emotionlab"`
+                Emotionlab,
+                /// `"live_memory"`
+                LiveMemory,
+                /// `"interaction"`
+                Interaction,
+                /// `"christmas"`
+                Christmas,
+                /// `"pet_finger"`
+                PetFinger,
+                /// `"eat_mushrooms"`
+                EatMushrooms,
+                /// `"beast_chase_library"`
+                BeastChaseLibrary,
+                /// `"beast_chase_supermarket"`
+                BeastChaseSupermarket,
+                /// `"petal_scattered"`
+                PetalScattered,
+                /// `"emoji_figure"`
+                EmojiFigure,
+                /// `"hair_color_change"`
+                HairColorChange,
+                /// `"multiple_people_kissing"`
+                MultiplePeopleKissing,
+                /// `"beast_chase_amazon"`
+                BeastChaseAmazon,
+                /// `"beast_chase_mountain"`
+                BeastChaseMountain,
+                /// `"balloonman_explodes_pro"`
+                BalloonmanExplodesPro,
+                /// `"get_thinner"`
+                GetThinner,
+                /// `"jump2pool"`
+                Jump2pool,
+                /// `"bodyshake"`
+                Bodyshake,
+                /// `"jiggle_up"`
+                JiggleUp,
+                /// `"shake_it_dance"`
+                ShakeItDance,
+                /// `"subject_3"`
+                Subject3,
+                /// `"pubg_winner_hit"`
+                PubgWinnerHit,
+                /// `"shake_it_down"`
+                ShakeItDown,
+                /// `"blueprint_supreme"`
+                BlueprintSupreme,
+                /// `"hip_twist"`
+                HipTwist,
+                /// `"motor_dance"`
+                MotorDance,
+                /// `"rat_dance"`
+                RatDance,
+                /// `"kwok_dance"`
+                KwokDance,
+                /// `"leg_sweep_dance"`
+                LegSweepDance,
+                /// `"heeseung_march"`
+                HeeseungMarch,
+                /// `"shake_to_max"`
+                ShakeToMax,
+                /// `"dame_un_grrr"`
+                DameUnGrrr,
+                /// `"i_know"`
+                IKnow,
+                /// `"lit_bounce"`
+                LitBounce,
+                /// `"wave_dance"`
+                WaveDance,
+                /// `"chill_dance"`
+                ChillDance,
+                /// `"hip_flicking"`
+                HipFlicking,
+                /// `"sakura_season"`
+                SakuraSeason,
+                /// `"zongzi_wrap"`
+                ZongziWrap,
+                /// `"zongzi_drop"`
+                ZongziDrop,
+                /// `"dragonboat_shot"`
+                DragonboatShot,
+                /// `"rain_kiss"`
+                RainKiss,
+                /// `"child_memory"`
+                ChildMemory,
+                /// `"couple_drop"`
+                CoupleDrop,
+                /// `"couple_walk"`
+                CoupleWalk,
+                /// `"flower_receive"`
+                FlowerReceive,
+                /// `"love_drop"`
+                LoveDrop,
+                /// `"cheek_kiss"`
+                CheekKiss,
+                /// `"carry_me"`
+                CarryMe,
+                /// `"blow_kiss"`
+                BlowKiss,
+                /// `"love_fall"`
+                LoveFall,
+                /// `"french_kiss_8s"`
+                FrenchKiss8s,
+                /// `"workday_feels"`
+                WorkdayFeels,
+                /// `"love_story"`
+                LoveStory,
+                /// `"bloom_magic"`
+                BloomMagic,
+                /// `"ghibli"`
+                Ghibli,
+                /// `"minecraft"`
+                Minecraft,
+                /// `"box_me"`
+                BoxMe,
+                /// `"claw_me"`
+                ClawMe,
+                /// `"clayshot"`
+                Clayshot,
+                /// `"manga_meme"`
+                MangaMeme,
+                /// `"quad_meme"`
+                QuadMeme,
+                /// `"pixel_me"`
+                PixelMe,
+                /// `"clayshot_duo"`
+                ClayshotDuo,
+                /// `"irasutoya"`
+                Irasutoya,
+                /// `"american_comic"`
+                AmericanComic,
+                /// `"simpsons_comic"`
+                SimpsonsComic,
+                /// `"yayoi_kusama_style"`
+                YayoiKusamaStyle,
+                /// `"pop_art"`
+                PopArt,
+                /// `"jojo_style"`
+                JojoStyle,
+                /// `"slice_therapy"`
+                SliceTherapy,
+                /// `"balloon_flyaway"`
+                BalloonFlyaway,
+                /// `"flying"`
+                Flying,
+                /// `"paperman"`
+                Paperman,
+                /// `"pinch"`
+                Pinch,
+                /// `"bloom_doorobear"`
+                BloomDoorobear,
+                /// `"gender_swap"`
+                GenderSwap,
+                /// `"nap_me"`
+                NapMe,
+                /// `"sexy_me"`
+                SexyMe,
+                /// `"spin360"`
+                Spin360,
+                /// `"smooth_shift"`
+                SmoothShift,
+                /// `"paper_fall"`
+                PaperFall,
+                /// `"jump_to_cloud"`
+                JumpToCloud,
+                /// `"pilot"`
+                Pilot,
+                /// `"sweet_dreams"`
+                SweetDreams,
+                /// `"soul_depart"`
+                SoulDepart,
+                /// `"punch_hit"`
+                PunchHit,
+                /// `"watermelon_hit"`
+                WatermelonHit,
+                /// `"split_stance_pet"`
+                SplitStancePet,
+                /// `"make_face"`
+                MakeFace,
+                /// `"break_glass"`
+                BreakGlass,
+                /// `"split_stance_human"`
+                SplitStanceHuman,
+                /// `"covered_liquid_metal"`
+                CoveredLiquidMetal,
+                /// `"fluffy_plunge"`
+                FluffyPlunge,
+                /// `"pet_belly_dance"`
+                PetBellyDance,
+                /// `"water_float"`
+                WaterFloat,
+                /// `"relax_cut"`
+                RelaxCut,
+                /// `"head_to_balloon"`
+                HeadToBalloon,
+                /// `"cloning"`
+                Cloning,
+                /// `"across_the_universe_jungle"`
+                AcrossTheUniverseJungle,
+                /// `"clothes_spinning_remnant"`
+                ClothesSpinningRemnant,
+                /// `"across_the_universe_jurassic"`
+                AcrossTheUniverseJurassic,
+                /// `"across_the_universe_moon"`
+                AcrossTheUniverseMoon,
+                /// `"fisheye_pet"`
+                FisheyePet,
+                /// `"hitchcock_zoom"`
+                HitchcockZoom,
+                /// `"cute_bangs"`
+                CuteBangs,
+                /// `"earth_zoom_out"`
+                EarthZoomOut,
+                /// `"fisheye_human"`
+                FisheyeHuman,
+                /// `"drive_yacht"`
+                DriveYacht,
+                /// `"virtual_singer"`
+                VirtualSinger,
+                /// `"earth_zoom_in"`
+                EarthZoomIn,
+                /// `"aliens_coming"`
+                AliensComing,
+                /// `"drive_ferrari"`
+                DriveFerrari,
+                /// `"bjd_style"`
+                BjdStyle,
+                /// `"virtual_fitting"`
+                VirtualFitting,
+                /// `"orbit"`
+                Orbit,
+                /// `"zoom_in"`
+                ZoomIn,
+                /// `"ai_outfit"`
+                AiOutfit,
+                /// `"spin180"`
+                Spin180,
+                /// `"orbit_dolly"`
+                OrbitDolly,
+                /// `"orbit_dolly_fast"`
+                OrbitDollyFast,
+                /// `"auto_spin"`
+                AutoSpin,
+                /// `"walk_forward"`
+                WalkForward,
+                /// `"outfit_show"`
+                OutfitShow,
+                /// `"zoom_in_fast"`
+                ZoomInFast,
+                /// `"zoom_out_image"`
+                ZoomOutImage,
+                /// `"zoom_out_startend"`
+                ZoomOutStartend,
+                /// `"muscling"`
+                Muscling,
+                /// `"captain_america"`
+                CaptainAmerica,
+                /// `"hulk"`
+                Hulk,
+                /// `"cap_walk"`
+                CapWalk,
+                /// `"hulk_dive"`
+                HulkDive,
+                /// `"exotic_princess"`
+                ExoticPrincess,
+                /// `"beast_companion"`
+                BeastCompanion,
+                /// `"cartoon_doll"`
+                CartoonDoll,
+                /// `"golden_epoch"`
+                GoldenEpoch,
+                /// `"oscar_gala"`
+                OscarGala,
+                /// `"fashion_stride"`
+                FashionStride,
+                /// `"star_carpet"`
+                StarCarpet,
+                /// `"flame_carpet"`
+                FlameCarpet,
+                /// `"frost_carpet"`
+                FrostCarpet,
+                /// `"mecha_x"`
+                MechaX,
+                /// `"style_me"`
+                StyleMe,
+                /// `"tap_me"`
+                TapMe,
+                /// `"saber_warrior"`
+                SaberWarrior,
+                /// `"pet2human"`
+                Pet2human,
+                /// `"graduation"`
+                Graduation,
+                /// `"fishermen"`
+                Fishermen,
+                /// `"happy_birthday"`
+                HappyBirthday,
+                /// `"fairy_me"`
+                FairyMe,
+                /// `"ladudu_me"`
+                LaduduMe,
+                /// `"ladudu_me_random"`
+                LaduduMeRandom,
+                /// `"squid_game"`
+                SquidGame,
+                /// `"superman"`
+                Superman,
+                /// `"grow_wings"`
+                GrowWings,
+                /// `"clevage"`
+                Clevage,
+                /// `"fly_with_doraemon"`
+                FlyWithDoraemon,
+                /// `"creatice_product_down"`
+                CreaticeProductDown,
+                /// `"pole_dance"`
+                PoleDance,
+                /// `"hug_from_behind"`
+                HugFromBehind,
+                /// `"creatice_product_up_cybercity"`
+                CreaticeProductUpCybercity,
+                /// `"creatice_product_up_bluecircuit"`
+                CreaticeProductUpBluecircuit,
+                /// `"creatice_product_up"`
+                CreaticeProductUp,
+                /// `"run_fast"`
+                RunFast,
+                /// `"background_explosion"`
+                BackgroundExplosion,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Template {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "dreamy_wedding",
+                    "romantic_lift",
+                    "sweet_proposal",
+                    "couple_arrival",
+                    "cupid_arrow",
+                    "pet_lovers",
+                    "lunar_newyear",
+                    "hug",
+                    "kiss",
+                    "dynasty_dress",
+                    "wish_sender",
+                    "love_pose",
+                    "hair_swap",
+                    "youth_rewind",
+                    "morphlab",
+                    "live_photo",
+                    "emotionlab",
+                    "live_memory",
+                    "interaction",
+                    "christmas",
+                    "pet_finger",
+                    "eat_mushrooms",
+                    "beast_chase_library",
+                    "beast_chase_supermarket",
+                    "petal_scattered",
+                    "emoji_figure",
+                    "hair_color_change",
+                    "multiple_people_kissing",
+                    "beast_chase_amazon",
+                    "beast_chase_mountain",
+                    "balloonman_explodes_pro",
+                    "get_thinner",
+                    "jump2pool",
+                    "bodyshake",
+                    "jiggle_up",
+                    "shake_it_dance",
+                    "subject_3",
+                    "pubg_winner_hit",
+                    "shake_it_down",
+                    "blueprint_supreme",
+                    "hip_twist",
+                    "motor_dance",
+                    "rat_dance",
+                    "kwok_dance",
+                    "leg_sweep_dance",
+                    "heeseung_march",
+                    "shake_to_max",
+                    "dame_un_grrr",
+                    "i_know",
+                    "lit_bounce",
+                    "wave_dance",
+                    "chill_dance",
+                    "hip_flicking",
+                    "sakura_season",
+                    "zongzi_wrap",
+                    "zongzi_drop",
+                    "dragonboat_shot",
+                    "rain_kiss",
+                    "child_memory",
+                    "couple_drop",
+                    "couple_walk",
+                    "flower_receive",
+                    "love_drop",
+                    "cheek_kiss",
+                    "carry_me",
+                    "blow_kiss",
+                    "love_fall",
+                    "french_kiss_8s",
+                    "workday_feels",
+                    "love_story",
+                    "bloom_magic",
+                    "ghibli",
+                    "minecraft",
+                    "box_me",
+                    "claw_me",
+                    "clayshot",
+                    "manga_meme",
+                    "quad_meme",
+                    "pixel_me",
+                    "clayshot_duo",
+                    "irasutoya",
+                    "american_comic",
+                    "simpsons_comic",
+                    "yayoi_kusama_style",
+                    "pop_art",
+                    "jojo_style",
+                    "slice_therapy",
+                    "balloon_flyaway",
+                    "flying",
+                    "paperman",
+                    "pinch",
+                    "bloom_doorobear",
+                    "gender_swap",
+                    "nap_me",
+                    "sexy_me",
+                    "spin360",
+                    "smooth_shift",
+                    "paper_fall",
+                    "jump_to_cloud",
+                    "pilot",
+                    "sweet_dreams",
+                    "soul_depart",
+                    "punch_hit",
+                    "watermelon_hit",
+                    "split_stance_pet",
+                    "make_face",
+                    "break_glass",
+                    "split_stance_human",
+                    "covered_liquid_metal",
+                    "fluffy_plunge",
+                    "pet_belly_dance",
+                    "water_float",
+                    "relax_cut",
+                    "head_to_balloon",
+                    "cloning",
+                    "across_the_universe_jungle",
+                    "clothes_spinning_remnant",
+                    "across_the_universe_jurassic",
+                    "across_the_universe_moon",
+                    "fisheye_pet",
+                    "hitchcock_zoom",
+                    "cute_bangs",
+                    "earth_zoom_out",
+                    "fisheye_human",
+                    "drive_yacht",
+                    "virtual_singer",
+                    "earth_zoom_in",
+                    "aliens_coming",
+                    "drive_ferrari",
+                    "bjd_style",
+                    "virtual_fitting",
+                    "orbit",
+                    "zoom_in",
+                    "ai_outfit",
+                    "spin180",
+                    "orbit_dolly",
+                    "orbit_dolly_fast",
+                    "auto_spin",
+                    "walk_forward",
+                    "outfit_show",
+                    "zoom_in_fast",
+                    "zoom_out_image",
+                    "zoom_out_startend",
+                    "muscling",
+                    "captain_america",
+                    "hulk",
+                    "cap_walk",
+                    "hulk_dive",
+                    "exotic_princess",
+                    "beast_companion",
+                    "cartoon_doll",
+                    "golden_epoch",
+                    "oscar_gala",
+                    "fashion_stride",
+                    "star_carpet",
+                    "flame_carpet",
+                    "frost_carpet",
+                    "mecha_x",
+                    "style_me",
+                    "tap_me",
+                    "saber_warrior",
+                    "pet2human",
+                    "graduation",
+                    "fishermen",
+                    "happy_birthday",
+                    "fairy_me",
+                    "ladudu_me",
+                    "ladudu_me_random",
+                    "squid_game",
+                    "superman",
+                    "grow_wings",
+                    "clevage",
+                    "fly_with_doraemon",
+                    "creatice_product_down",
+                    "pole_dance",
+                    "hug_from_behind",
+                    "creatice_product_up_cybercity",
+                    "creatice_product_up_bluecircuit",
+                    "creatice_product_up",
+                    "run_fast",
+                    "background_explosion",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::DreamyWedding => "dreamy_wedding",
+                        Self::RomanticLift => "romantic_lift",
+                        Self::SweetProposal => "sweet_proposal",
+                        Self::CoupleArrival => "couple_arrival",
+                        Self::CupidArrow => "cupid_arrow",
+                        Self::PetLovers => "pet_lovers",
+                        Self::LunarNewyear => "lunar_newyear",
+                        Self::Hug => "hug",
+                        Self::Kiss => "kiss",
+                        Self::DynastyDress => "dynasty_dress",
+                        Self::WishSender => "wish_sender",
+                        Self::LovePose => "love_pose",
+                        Self::HairSwap => "hair_swap",
+                        Self::YouthRewind => "youth_rewind",
+                        Self::Morphlab => "morphlab",
+                        Self::LivePhoto => "live_photo",
+                        Self::Emotionlab => "emotionlab",
+                        Self::LiveMemory => "live_memory",
+                        Self::Interaction => "interaction",
+                        Self::Christmas => "christmas",
+                        Self::PetFinger => "pet_finger",
+                        Self::EatMushrooms => "eat_mushrooms",
+                        Self::BeastChaseLibrary => "beast_chase_library",
+                        Self::BeastChaseSupermarket => "beast_chase_supermarket",
+                        Self::PetalScattered => "petal_scattered",
+                        Self::EmojiFigure => "emoji_figure",
+                        Self::HairColorChange => "hair_color_change",
+                        Self::MultiplePeopleKissing => "multiple_people_kissing",
+                        Self::BeastChaseAmazon => "beast_chase_amazon",
+                        Self::BeastChaseMountain => "beast_chase_mountain",
+                        Self::BalloonmanExplodesPro => "balloonman_explodes_pro",
+                        Self::GetThinner => "get_thinner",
+                        Self::Jump2pool => "jump2pool",
+                        Self::Bodyshake => "bodyshake",
+                        Self::JiggleUp => "jiggle_up",
+                        Self::ShakeItDance => "shake_it_dance",
+                        Self::Subject3 => "subject_3",
+                        Self::PubgWinnerHit => "pubg_winner_hit",
+                        Self::ShakeItDown => "shake_it_down",
+                        Self::BlueprintSupreme => "blueprint_supreme",
+                        Self::HipTwist => "hip_twist",
+                        Self::MotorDance => "motor_dance",
+                        Self::RatDance => "rat_dance",
+                        Self::KwokDance => "kwok_dance",
+                        Self::LegSweepDance => "leg_sweep_dance",
+                        Self::HeeseungMarch => "heeseung_march",
+                        Self::ShakeToMax => "shake_to_max",
+                        Self::DameUnGrrr => "dame_un_grrr",
+                        Self::IKnow => "i_know",
+                        Self::LitBounce => "lit_bounce",
+                        Self::WaveDance => "wave_dance",
+                        Self::ChillDance => "chill_dance",
+                        Self::HipFlicking => "hip_flicking",
+                        Self::SakuraSeason => "sakura_season",
+                        Self::ZongziWrap => "zongzi_wrap",
+                        Self::ZongziDrop => "zongzi_drop",
+                        Self::DragonboatShot => "dragonboat_shot",
+                        Self::RainKiss => "rain_kiss",
+                        Self::ChildMemory => "child_memory",
+                        Self::CoupleDrop => "couple_drop",
+                        Self::CoupleWalk => "couple_walk",
+                        Self::FlowerReceive => "flower_receive",
+                        Self::LoveDrop => "love_drop",
+                        Self::CheekKiss => "cheek_kiss",
+                        Self::CarryMe => "carry_me",
+                        Self::BlowKiss => "blow_kiss",
+                        Self::LoveFall => "love_fall",
+                        Self::FrenchKiss8s => "french_kiss_8s",
+                        Self::WorkdayFeels => "workday_feels",
+                        Self::LoveStory => "love_story",
+                        Self::BloomMagic => "bloom_magic",
+                        Self::Ghibli => "ghibli",
+                        Self::Minecraft => "minecraft",
+                        Self::BoxMe => "box_me",
+                        Self::ClawMe => "claw_me",
+                        Self::Clayshot => "clayshot",
+                        Self::MangaMeme => "manga_meme",
+                        Self::QuadMeme => "quad_meme",
+                        Self::PixelMe => "pixel_me",
+                        Self::ClayshotDuo => "clayshot_duo",
+                        Self::Irasutoya => "irasutoya",
+                        Self::AmericanComic => "american_comic",
+                        Self::SimpsonsComic => "simpsons_comic",
+                        Self::YayoiKusamaStyle => "yayoi_kusama_style",
+                        Self::PopArt => "pop_art",
+                        Self::JojoStyle => "jojo_style",
+                        Self::SliceTherapy => "slice_therapy",
+                        Self::BalloonFlyaway => "balloon_flyaway",
+                        Self::Flying => "flying",
+                        Self::Paperman => "paperman",
+                        Self::Pinch => "pinch",
+                        Self::BloomDoorobear => "bloom_doorobear",
+                        Self::GenderSwap => "gender_swap",
+                        Self::NapMe => "nap_me",
+                        Self::SexyMe => "sexy_me",
+                        Self::Spin360 => "spin360",
+                        Self::SmoothShift => "smooth_shift",
+                        Self::PaperFall => "paper_fall",
+                        Self::JumpToCloud => "jump_to_cloud",
+                        Self::Pilot => "pilot",
+                        Self::SweetDreams => "sweet_dreams",
+                        Self::SoulDepart => "soul_depart",
+                        Self::PunchHit => "punch_hit",
+                        Self::WatermelonHit => "watermelon_hit",
+                        Self::SplitStancePet => "split_stance_pet",
+                        Self::MakeFace => "make_face",
+                        Self::BreakGlass => "break_glass",
+                        Self::SplitStanceHuman => "split_stance_human",
+                        Self::CoveredLiquidMetal => "covered_liquid_metal",
+                        Self::FluffyPlunge => "fluffy_plunge",
+                        Self::PetBellyDance => "pet_belly_dance",
+                        Self::WaterFloat => "water_float",
+                        Self::RelaxCut => "relax_cut",
+                        Self::HeadToBalloon => "head_to_balloon",
+                        Self::Cloning => "cloning",
+                        Self::AcrossTheUniverseJungle => "across_the_universe_jungle",
+                        Self::ClothesSpinningRemnant => "clothes_spinning_remnant",
+                        Self::AcrossTheUniverseJurassic => "across_the_universe_jurassic",
+                        Self::AcrossTheUniverseMoon => "across_the_universe_moon",
+                        Self::FisheyePet => "fisheye_pet",
+                        Self::HitchcockZoom => "hitchcock_zoom",
+                        Self::CuteBangs => "cute_bangs",
+                        Self::EarthZoomOut => "earth_zoom_out",
+                        Self::FisheyeHuman => "fisheye_human",
+                        Self::DriveYacht => "drive_yacht",
+                        Self::VirtualSinger => "virtual_singer",
+                        Self::EarthZoomIn => "earth_zoom_in",
+                        Self::AliensComing => "aliens_coming",
+                        Self::DriveFerrari => "drive_ferrari",
+                        Self::BjdStyle => "bjd_style",
+                        Self::VirtualFitting => "virtual_fitting",
+                        Self::Orbit => "orbit",
+                        Self::ZoomIn => "zoom_in",
+                        Self::AiOutfit => "ai_outfit",
+                        Self::Spin180 => "spin180",
+                        Self::OrbitDolly => "orbit_dolly",
+                        Self::OrbitDollyFast => "orbit_dolly_fast",
+                        Self::AutoSpin => "auto_spin",
+                        Self::WalkForward => "walk_forward",
+                        Self::OutfitShow => "outfit_show",
+                        Self::ZoomInFast => "zoom_in_fast",
+                        Self::ZoomOutImage => "zoom_out_image",
+                        Self::ZoomOutStartend => "zoom_out_startend",
+                        Self::Muscling => "muscling",
+                        Self::CaptainAmerica => "captain_america",
+                        Self::Hulk => "hulk",
+                        Self::CapWalk => "cap_walk",
+                        Self::HulkDive => "hulk_dive",
+                        Self::ExoticPrincess => "exotic_princess",
+                        Self::BeastCompanion => "beast_companion",
+                        Self::CartoonDoll => "cartoon_doll",
+                        Self::GoldenEpoch => "golden_epoch",
+                        Self::OscarGala => "oscar_gala",
+                        Self::FashionStride => "fashion_stride",
+                        Self::StarCarpet => "star_carpet",
+                        Self::FlameCarpet => "flame_carpet",
+                        Self::FrostCarpet => "frost_carpet",
+                        Self::MechaX => "mecha_x",
+                        Self::StyleMe => "style_me",
+                        Self::TapMe => "tap_me",
+                        Self::SaberWarrior => "saber_warrior",
+                        Self::Pet2human => "pet2human",
+                        Self::Graduation => "graduation",
+                        Self::Fishermen => "fishermen",
+                        Self::HappyBirthday => "happy_birthday",
+                        Self::FairyMe => "fairy_me",
+                        Self::LaduduMe => "ladudu_me",
+                        Self::LaduduMeRandom => "ladudu_me_random",
+                        Self::SquidGame => "squid_game",
+                        Self::Superman => "superman",
+                        Self::GrowWings => "grow_wings",
+                        Self::Clevage => "clevage",
+                        Self::FlyWithDoraemon => "fly_with_doraemon",
+                        Self::CreaticeProductDown => "creatice_product_down",
+                        Self::PoleDance => "pole_dance",
+                        Self::HugFromBehind => "hug_from_behind",
+                        Self::CreaticeProductUpCybercity => "creatice_product_up_cybercity",
+                        Self::CreaticeProductUpBluecircuit => "creatice_product_up_bluecircuit",
+                        Self::CreaticeProductUp => "creatice_product_up",
+                        Self::RunFast => "run_fast",
+                        Self::BackgroundExplosion => "background_explosion",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "dreamy_wedding" => Self::DreamyWedding,
+                        "romantic_lift" => Self::RomanticLift,
+                        "sweet_proposal" => Self::SweetProposal,
+                        "couple_arrival" => Self::CoupleArrival,
+                        "cupid_arrow" => Self::CupidArrow,
+                        "pet_lovers" => Self::PetLovers,
+                        "lunar_newyear" => Self::LunarNewyear,
+                        "hug" => Self::Hug,
+                        "kiss" => Self::Kiss,
+                        "dynasty_dress" => Self::DynastyDress,
+                        "wish_sender" => Self::WishSender,
+                        "love_pose" => Self::LovePose,
+                        "hair_swap" => Self::HairSwap,
+                        "youth_rewind" => Self::YouthRewind,
+                        "morphlab" => Self::Morphlab,
+                        "live_photo" => Self::LivePhoto,
+                        "emotionlab" => Self::Emotionlab,
+                        "live_memory" => Self::LiveMemory,
+                        "interaction" => Self::Interaction,
+                        "christmas" => Self::Christmas,
+                        "pet_finger" => Self::PetFinger,
+                        "eat_mushrooms" => Self::EatMushrooms,
+                        "beast_chase_library" => Self::BeastChaseLibrary,
+                        "beast_chase_supermarket" => Self::BeastChaseSupermarket,
+                        "petal_scattered" => Self::PetalScattered,
+                        "emoji_figure" => Self::EmojiFigure,
+                        "hair_color_change" => Self::HairColorChange,
+                        "multiple_people_kissing" => Self::MultiplePeopleKissing,
+                        "beast_chase_amazon" => Self::BeastChaseAmazon,
+                        "beast_chase_mountain" => Self::BeastChaseMountain,
+                        "balloonman_explodes_pro" => Self::BalloonmanExplodesPro,
+                        "get_thinner" => Self::GetThinner,
+                        "jump2pool" => Self::Jump2pool,
+                        "bodyshake" => Self::Bodyshake,
+                        "jiggle_up" => Self::JiggleUp,
+                        "shake_it_dance" => Self::ShakeItDance,
+                        "subject_3" => Self::Subject3,
+                        "pubg_winner_hit" => Self::PubgWinnerHit,
+                        "shake_it_down" => Self::ShakeItDown,
+                        "blueprint_supreme" => Self::BlueprintSupreme,
+                        "hip_twist" => Self::HipTwist,
+                        "motor_dance" => Self::MotorDance,
+                        "rat_dance" => Self::RatDance,
+                        "kwok_dance" => Self::KwokDance,
+                        "leg_sweep_dance" => Self::LegSweepDance,
+                        "heeseung_march" => Self::HeeseungMarch,
+                        "shake_to_max" => Self::ShakeToMax,
+                        "dame_un_grrr" => Self::DameUnGrrr,
+                        "i_know" => Self::IKnow,
+                        "lit_bounce" => Self::LitBounce,
+                        "wave_dance" => Self::WaveDance,
+                        "chill_dance" => Self::ChillDance,
+                        "hip_flicking" => Self::HipFlicking,
+                        "sakura_season" => Self::SakuraSeason,
+                        "zongzi_wrap" => Self::ZongziWrap,
+                        "zongzi_drop" => Self::ZongziDrop,
+                        "dragonboat_shot" => Self::DragonboatShot,
+                        "rain_kiss" => Self::RainKiss,
+                        "child_memory" => Self::ChildMemory,
+                        "couple_drop" => Self::CoupleDrop,
+                        "couple_walk" => Self::CoupleWalk,
+                        "flower_receive" => Self::FlowerReceive,
+                        "love_drop" => Self::LoveDrop,
+                        "cheek_kiss" => Self::CheekKiss,
+                        "carry_me" => Self::CarryMe,
+                        "blow_kiss" => Self::BlowKiss,
+                        "love_fall" => Self::LoveFall,
+                        "french_kiss_8s" => Self::FrenchKiss8s,
+                        "workday_feels" => Self::WorkdayFeels,
+                        "love_story" => Self::LoveStory,
+                        "bloom_magic" => Self::BloomMagic,
+                        "ghibli" => Self::Ghibli,
+                        "minecraft" => Self::Minecraft,
+                        "box_me" => Self::BoxMe,
+                        "claw_me" => Self::ClawMe,
+                        "clayshot" => Self::Clayshot,
+                        "manga_meme" => Self::MangaMeme,
+                        "quad_meme" => Self::QuadMeme,
+                        "pixel_me" => Self::PixelMe,
+                        "clayshot_duo" => Self::ClayshotDuo,
+                        "irasutoya" => Self::Irasutoya,
+                        "american_comic" => Self::AmericanComic,
+                        "simpsons_comic" => Self::SimpsonsComic,
+                        "yayoi_kusama_style" => Self::YayoiKusamaStyle,
+                        "pop_art" => Self::PopArt,
+                        "jojo_style" => Self::JojoStyle,
+                        "slice_therapy" => Self::SliceTherapy,
+                        "balloon_flyaway" => Self::BalloonFlyaway,
+                        "flying" => Self::Flying,
+                        "paperman" => Self::Paperman,
+                        "pinch" => Self::Pinch,
+                        "bloom_doorobear" => Self::BloomDoorobear,
+                        "gender_swap" => Self::GenderSwap,
+                        "nap_me" => Self::NapMe,
+                        "sexy_me" => Self::SexyMe,
+                        "spin360" => Self::Spin360,
+                        "smooth_shift" => Self::SmoothShift,
+                        "paper_fall" => Self::PaperFall,
+                        "jump_to_cloud" => Self::JumpToCloud,
+                        "pilot" => Self::Pilot,
+                        "sweet_dreams" => Self::SweetDreams,
+                        "soul_depart" => Self::SoulDepart,
+                        "punch_hit" => Self::PunchHit,
+                        "watermelon_hit" => Self::WatermelonHit,
+                        "split_stance_pet" => Self::SplitStancePet,
+                        "make_face" => Self::MakeFace,
+                        "break_glass" => Self::BreakGlass,
+                        "split_stance_human" => Self::SplitStanceHuman,
+                        "covered_liquid_metal" => Self::CoveredLiquidMetal,
+                        "fluffy_plunge" => Self::FluffyPlunge,
+                        "pet_belly_dance" => Self::PetBellyDance,
+                        "water_float" => Self::WaterFloat,
+                        "relax_cut" => Self::RelaxCut,
+                        "head_to_balloon" => Self::HeadToBalloon,
+                        "cloning" => Self::Cloning,
+                        "across_the_universe_jungle" => Self::AcrossTheUniverseJungle,
+                        "clothes_spinning_remnant" => Self::ClothesSpinningRemnant,
+                        "across_the_universe_jurassic" => Self::AcrossTheUniverseJurassic,
+                        "across_the_universe_moon" => Self::AcrossTheUniverseMoon,
+                        "fisheye_pet" => Self::FisheyePet,
+                        "hitchcock_zoom" => Self::HitchcockZoom,
+                        "cute_bangs" => Self::CuteBangs,
+                        "earth_zoom_out" => Self::EarthZoomOut,
+                        "fisheye_human" => Self::FisheyeHuman,
+                        "drive_yacht" => Self::DriveYacht,
+                        "virtual_singer" => Self::VirtualSinger,
+                        "earth_zoom_in" => Self::EarthZoomIn,
+                        "aliens_coming" => Self::AliensComing,
+                        "drive_ferrari" => Self::DriveFerrari,
+                        "bjd_style" => Self::BjdStyle,
+                        "virtual_fitting" => Self::VirtualFitting,
+                        "orbit" => Self::Orbit,
+                        "zoom_in" => Self::ZoomIn,
+                        "ai_outfit" => Self::AiOutfit,
+                        "spin180" => Self::Spin180,
+                        "orbit_dolly" => Self::OrbitDolly,
+                        "orbit_dolly_fast" => Self::OrbitDollyFast,
+                        "auto_spin" => Self::AutoSpin,
+                        "walk_forward" => Self::WalkForward,
+                        "outfit_show" => Self::OutfitShow,
+                        "zoom_in_fast" => Self::ZoomInFast,
+                        "zoom_out_image" => Self::ZoomOutImage,
+                        "zoom_out_startend" => Self::ZoomOutStartend,
+                        "muscling" => Self::Muscling,
+                        "captain_america" => Self::CaptainAmerica,
+                        "hulk" => Self::Hulk,
+                        "cap_walk" => Self::CapWalk,
+                        "hulk_dive" => Self::HulkDive,
+                        "exotic_princess" => Self::ExoticPrincess,
+                        "beast_companion" => Self::BeastCompanion,
+                        "cartoon_doll" => Self::CartoonDoll,
+                        "golden_epoch" => Self::GoldenEpoch,
+                        "oscar_gala" => Self::OscarGala,
+                        "fashion_stride" => Self::FashionStride,
+                        "star_carpet" => Self::StarCarpet,
+                        "flame_carpet" => Self::FlameCarpet,
+                        "frost_carpet" => Self::FrostCarpet,
+                        "mecha_x" => Self::MechaX,
+                        "style_me" => Self::StyleMe,
+                        "tap_me" => Self::TapMe,
+                        "saber_warrior" => Self::SaberWarrior,
+                        "pet2human" => Self::Pet2human,
+                        "graduation" => Self::Graduation,
+                        "fishermen" => Self::Fishermen,
+                        "happy_birthday" => Self::HappyBirthday,
+                        "fairy_me" => Self::FairyMe,
+                        "ladudu_me" => Self::LaduduMe,
+                        "ladudu_me_random" => Self::LaduduMeRandom,
+                        "squid_game" => Self::SquidGame,
+                        "superman" => Self::Superman,
+                        "grow_wings" => Self::GrowWings,
+                        "clevage" => Self::Clevage,
+                        "fly_with_doraemon" => Self::FlyWithDoraemon,
+                        "creatice_product_down" => Self::CreaticeProductDown,
+                        "pole_dance" => Self::PoleDance,
+                        "hug_from_behind" => Self::HugFromBehind,
+                        "creatice_product_up_cybercity" => Self::CreaticeProductUpCybercity,
+                        "creatice_product_up_bluecircuit" => Self::CreaticeProductUpBluecircuit,
+                        "creatice_product_up" => Self::CreaticeProductUp,
+                        "run_fast" => Self::RunFast,
+                        "background_explosion" => Self::BackgroundExplosion,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Template {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Template", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Template {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Template {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Template {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Template {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Template` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Template {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `ViduTemplateToVideoOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct ViduTemplateToVideoOutput {
+                /// The `video` field.
+                ///
+                /// Example: `{"url":"https://storage.googleapis.com/falserverless/web-examples/vidu/hugging.mp4"}`.
+                pub video: fal_runtime::File,
+            }
+            impl __fal::serde::Serialize for ViduTemplateToVideoOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for ViduTemplateToVideoOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = ViduTemplateToVideoOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `ViduTemplateToVideoOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<ViduTemplateToVideoOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(ViduTemplateToVideoOutput {
+                                video: __fal::required(f0, "video")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

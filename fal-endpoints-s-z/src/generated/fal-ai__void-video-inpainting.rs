@@ -5,9 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `VoidVideoInpaintingInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `VoidVideoInpaintingOutput`.
     pub mod void_video_inpainting {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::VoidVideoInpaintingOutputeca3469f as VoidVideoInpaintingOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/void-video-inpainting`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct VoidVideoInpaintingInput {
@@ -57,37 +55,37 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `true`.
             pub enable_safety_checker: Option<bool>,
         }
-        impl __serde::Serialize for VoidVideoInpaintingInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for VoidVideoInpaintingInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("video_url", &self.video_url)?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "quad_mask_video_url",
                     &self.quad_mask_video_url,
                 )?;
-                __types::optional_entry(&mut map, "mask_prompt", &self.mask_prompt)?;
+                __fal::optional_entry(&mut map, "mask_prompt", &self.mask_prompt)?;
                 map.serialize_entry("prompt", &self.prompt)?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "enable_pass2_refinement",
                     &self.enable_pass2_refinement,
                 )?;
-                __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                __fal::optional_entry(
                     &mut map,
                     "num_inference_steps",
                     &self.num_inference_steps,
                 )?;
-                __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __types::optional_entry(&mut map, "strength", &self.strength)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                __fal::optional_entry(&mut map, "strength", &self.strength)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                __fal::optional_entry(
                     &mut map,
                     "enable_safety_checker",
                     &self.enable_safety_checker,
@@ -95,37 +93,88 @@ pub mod fal_ai {
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for VoidVideoInpaintingInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for VoidVideoInpaintingInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    video_url: __types::required_field(&mut map, "video_url")?,
-                    quad_mask_video_url: __types::optional_field(
-                        &mut map,
-                        "quad_mask_video_url",
-                    )?,
-                    mask_prompt: __types::optional_field(&mut map, "mask_prompt")?,
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    enable_pass2_refinement: __types::optional_field(
-                        &mut map,
-                        "enable_pass2_refinement",
-                    )?,
-                    negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                    num_inference_steps: __types::optional_field(
-                        &mut map,
-                        "num_inference_steps",
-                    )?,
-                    guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                    strength: __types::optional_field(&mut map, "strength")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    num_frames: __types::optional_field(&mut map, "num_frames")?,
-                    enable_safety_checker: __types::optional_field(
-                        &mut map,
-                        "enable_safety_checker",
-                    )?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = VoidVideoInpaintingInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `VoidVideoInpaintingInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<VoidVideoInpaintingInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        let mut f10 = None;
+                        let mut f11 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "video_url",
+                                        "quad_mask_video_url",
+                                        "mask_prompt",
+                                        "prompt",
+                                        "enable_pass2_refinement",
+                                        "negative_prompt",
+                                        "num_inference_steps",
+                                        "guidance_scale",
+                                        "strength",
+                                        "seed",
+                                        "num_frames",
+                                        "enable_safety_checker",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = Some(map.next_value()?),
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                Some(10) => f10 = map.next_value()?,
+                                Some(11) => f11 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(VoidVideoInpaintingInput {
+                            video_url: __fal::required(f0, "video_url")?,
+                            quad_mask_video_url: f1,
+                            mask_prompt: f2,
+                            prompt: __fal::required(f3, "prompt")?,
+                            enable_pass2_refinement: f4,
+                            negative_prompt: f5,
+                            num_inference_steps: f6,
+                            guidance_scale: f7,
+                            strength: f8,
+                            seed: f9,
+                            num_frames: f10,
+                            enable_safety_checker: f11,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl VoidVideoInpaintingInput {
@@ -212,154 +261,123 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for VoidVideoInpaintingInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/void-video-inpainting";
-            type Output = VoidVideoInpaintingOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for VoidVideoInpaintingInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "num_inference_steps",
+                    &self.num_inference_steps,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "guidance_scale",
+                    &self.guidance_scale,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(20f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "strength",
+                    &self.strength,
+                    &__fal::Rules {
+                        minimum: Some(0f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "num_frames",
+                    &self.num_frames,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(197f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl VoidVideoInpaintingInput {
+            /// Every rule of `fal-ai/void-video-inpainting`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `VoidVideoInpaintingOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct VoidVideoInpaintingOutputeca3469f {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a95b6f4/D89J5QV-wztq3B0OI44Sl_tmpl1cf522v.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `seed` field.
-        pub seed: i64,
-        /// The `timings` field.
-        pub timings: ::std::collections::BTreeMap<String, f64>,
-    }
-    impl __serde::Serialize for VoidVideoInpaintingOutputeca3469f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.serialize_entry("timings", &self.timings)?;
-            map.end()
+        impl fal_runtime::Endpoint for VoidVideoInpaintingInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/void-video-inpainting";
+            type Output = VoidVideoInpaintingOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                VoidVideoInpaintingInput::validate(self)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for VoidVideoInpaintingOutputeca3469f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                seed: self::required_field(&mut map, "seed")?,
-                timings: self::required_field(&mut map, "timings")?,
-            })
+        /// The `VoidVideoInpaintingOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct VoidVideoInpaintingOutput {
+            /// The `video` field.
+            ///
+            /// Example: `{"url":"https://v3b.fal.media/files/b/0a95b6f4/D89J5QV-wztq3B0OI44Sl_tmpl1cf522v.mp4"}`.
+            pub video: fal_runtime::File,
+            /// The `seed` field.
+            pub seed: i64,
+            /// The `timings` field.
+            pub timings: ::std::collections::BTreeMap<String, f64>,
+        }
+        impl __fal::serde::Serialize for VoidVideoInpaintingOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("video", &self.video)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.serialize_entry("timings", &self.timings)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for VoidVideoInpaintingOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = VoidVideoInpaintingOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `VoidVideoInpaintingOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<VoidVideoInpaintingOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["video", "seed", "timings"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(VoidVideoInpaintingOutput {
+                            video: __fal::required(f0, "video")?,
+                            seed: __fal::required(f1, "seed")?,
+                            timings: __fal::required(f2, "timings")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

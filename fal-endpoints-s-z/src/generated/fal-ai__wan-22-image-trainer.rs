@@ -5,9 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `Wan22ImageTrainerInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Wan22ImageTrainerOutput`.
     pub mod wan_22_image_trainer {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::Wan22ImageTrainerOutput47225030 as Wan22ImageTrainerOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/wan-22-image-trainer`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Wan22ImageTrainerInput {
@@ -52,52 +50,99 @@ pub mod fal_ai {
             /// Example: `false`.
             pub is_style: Option<bool>,
         }
-        impl __serde::Serialize for Wan22ImageTrainerInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for Wan22ImageTrainerInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("training_data_url", &self.training_data_url)?;
                 map.serialize_entry("trigger_phrase", &self.trigger_phrase)?;
-                __types::optional_entry(
+                __fal::optional_entry(
                     &mut map,
                     "include_synthetic_captions",
                     &self.include_synthetic_captions,
                 )?;
-                __types::optional_entry(
-                    &mut map,
-                    "use_face_detection",
-                    &self.use_face_detection,
-                )?;
-                __types::optional_entry(&mut map, "use_face_cropping", &self.use_face_cropping)?;
-                __types::optional_entry(&mut map, "use_masks", &self.use_masks)?;
-                __types::optional_entry(&mut map, "steps", &self.steps)?;
-                __types::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
-                __types::optional_entry(&mut map, "is_style", &self.is_style)?;
+                __fal::optional_entry(&mut map, "use_face_detection", &self.use_face_detection)?;
+                __fal::optional_entry(&mut map, "use_face_cropping", &self.use_face_cropping)?;
+                __fal::optional_entry(&mut map, "use_masks", &self.use_masks)?;
+                __fal::optional_entry(&mut map, "steps", &self.steps)?;
+                __fal::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
+                __fal::optional_entry(&mut map, "is_style", &self.is_style)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for Wan22ImageTrainerInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for Wan22ImageTrainerInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    training_data_url: __types::required_field(&mut map, "training_data_url")?,
-                    trigger_phrase: __types::required_field(&mut map, "trigger_phrase")?,
-                    include_synthetic_captions: __types::optional_field(
-                        &mut map,
-                        "include_synthetic_captions",
-                    )?,
-                    use_face_detection: __types::optional_field(&mut map, "use_face_detection")?,
-                    use_face_cropping: __types::optional_field(&mut map, "use_face_cropping")?,
-                    use_masks: __types::optional_field(&mut map, "use_masks")?,
-                    steps: __types::optional_field(&mut map, "steps")?,
-                    learning_rate: __types::optional_field(&mut map, "learning_rate")?,
-                    is_style: __types::optional_field(&mut map, "is_style")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Wan22ImageTrainerInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Wan22ImageTrainerInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Wan22ImageTrainerInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "training_data_url",
+                                        "trigger_phrase",
+                                        "include_synthetic_captions",
+                                        "use_face_detection",
+                                        "use_face_cropping",
+                                        "use_masks",
+                                        "steps",
+                                        "learning_rate",
+                                        "is_style",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Wan22ImageTrainerInput {
+                            training_data_url: __fal::required(f0, "training_data_url")?,
+                            trigger_phrase: __fal::required(f1, "trigger_phrase")?,
+                            include_synthetic_captions: f2,
+                            use_face_detection: f3,
+                            use_face_cropping: f4,
+                            use_masks: f5,
+                            steps: f6,
+                            learning_rate: f7,
+                            is_style: f8,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl Wan22ImageTrainerInput {
@@ -160,152 +205,108 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for Wan22ImageTrainerInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/wan-22-image-trainer";
-            type Output = Wan22ImageTrainerOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for Wan22ImageTrainerInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "steps",
+                    &self.steps,
+                    &__fal::Rules {
+                        minimum: Some(10f64),
+                        maximum: Some(6000f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "learning_rate",
+                    &self.learning_rate,
+                    &__fal::Rules {
+                        minimum: Some(0.000001f64),
+                        maximum: Some(0.1f64),
+                        multiple_of: Some(0.000001f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl Wan22ImageTrainerInput {
+            /// Every rule of `fal-ai/wan-22-image-trainer`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `Wan22ImageTrainerOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Wan22ImageTrainerOutput47225030 {
-        /// The `diffusers_lora_file` field.
-        pub diffusers_lora_file: fal_runtime::File,
-        /// The `high_noise_lora` field.
-        pub high_noise_lora: fal_runtime::File,
-        /// The `config_file` field.
-        pub config_file: fal_runtime::File,
-    }
-    impl __serde::Serialize for Wan22ImageTrainerOutput47225030 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("diffusers_lora_file", &self.diffusers_lora_file)?;
-            map.serialize_entry("high_noise_lora", &self.high_noise_lora)?;
-            map.serialize_entry("config_file", &self.config_file)?;
-            map.end()
+        impl fal_runtime::Endpoint for Wan22ImageTrainerInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/wan-22-image-trainer";
+            type Output = Wan22ImageTrainerOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                Wan22ImageTrainerInput::validate(self)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for Wan22ImageTrainerOutput47225030 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                diffusers_lora_file: self::required_field(&mut map, "diffusers_lora_file")?,
-                high_noise_lora: self::required_field(&mut map, "high_noise_lora")?,
-                config_file: self::required_field(&mut map, "config_file")?,
-            })
+        /// The `Wan22ImageTrainerOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Wan22ImageTrainerOutput {
+            /// The `diffusers_lora_file` field.
+            pub diffusers_lora_file: fal_runtime::File,
+            /// The `high_noise_lora` field.
+            pub high_noise_lora: fal_runtime::File,
+            /// The `config_file` field.
+            pub config_file: fal_runtime::File,
+        }
+        impl __fal::serde::Serialize for Wan22ImageTrainerOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("diffusers_lora_file", &self.diffusers_lora_file)?;
+                map.serialize_entry("high_noise_lora", &self.high_noise_lora)?;
+                map.serialize_entry("config_file", &self.config_file)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for Wan22ImageTrainerOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = Wan22ImageTrainerOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `Wan22ImageTrainerOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Wan22ImageTrainerOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &["diffusers_lora_file", "high_noise_lora", "config_file"],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(Wan22ImageTrainerOutput {
+                            diffusers_lora_file: __fal::required(f0, "diffusers_lora_file")?,
+                            high_noise_lora: __fal::required(f1, "high_noise_lora")?,
+                            config_file: __fal::required(f2, "config_file")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

@@ -7,13 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `Wan25PreviewTextToVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `Wan25PreviewTextToVideoOutput`.
         pub mod text_to_video {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
-            pub use super::super::super::__types::Durationf2d1d95d as Duration;
-            pub use super::super::super::__types::Resolution0bcaf2be as Resolution;
-            pub use super::super::super::__types::VideoFilebde9511b as VideoFile;
-            pub use super::super::super::__types::Wan25PreviewTextToVideoOutputa3923ddc as Wan25PreviewTextToVideoOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/wan-25-preview/text-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Wan25PreviewTextToVideoInput {
@@ -50,26 +44,26 @@ pub mod fal_ai {
                 /// Example: `true`.
                 pub enable_safety_checker: Option<bool>,
             }
-            impl __serde::Serialize for Wan25PreviewTextToVideoInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for Wan25PreviewTextToVideoInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "audio_url", &self.audio_url)?;
-                    __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __types::optional_entry(&mut map, "duration", &self.duration)?;
-                    __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "audio_url", &self.audio_url)?;
+                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                    __fal::optional_entry(
                         &mut map,
                         "enable_prompt_expansion",
                         &self.enable_prompt_expansion,
                     )?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(
                         &mut map,
                         "enable_safety_checker",
                         &self.enable_safety_checker,
@@ -77,28 +71,76 @@ pub mod fal_ai {
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for Wan25PreviewTextToVideoInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for Wan25PreviewTextToVideoInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        audio_url: __types::optional_field(&mut map, "audio_url")?,
-                        aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                        resolution: __types::optional_field(&mut map, "resolution")?,
-                        duration: __types::optional_field(&mut map, "duration")?,
-                        negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                        enable_prompt_expansion: __types::optional_field(
-                            &mut map,
-                            "enable_prompt_expansion",
-                        )?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        enable_safety_checker: __types::optional_field(
-                            &mut map,
-                            "enable_safety_checker",
-                        )?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Wan25PreviewTextToVideoInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Wan25PreviewTextToVideoInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Wan25PreviewTextToVideoInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "audio_url",
+                                            "aspect_ratio",
+                                            "resolution",
+                                            "duration",
+                                            "negative_prompt",
+                                            "enable_prompt_expansion",
+                                            "seed",
+                                            "enable_safety_checker",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Wan25PreviewTextToVideoInput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                audio_url: f1,
+                                aspect_ratio: f2,
+                                resolution: f3,
+                                duration: f4,
+                                negative_prompt: f5,
+                                enable_prompt_expansion: f6,
+                                seed: f7,
+                                enable_safety_checker: f8,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl Wan25PreviewTextToVideoInput {
@@ -166,365 +208,464 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for Wan25PreviewTextToVideoInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "prompt",
+                        &self.prompt,
+                        &__fal::Rules {
+                            min_length: Some(1u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                    v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                    v.field("duration", &self.duration, &__fal::Rules::NONE);
+                }
+            }
+            impl Wan25PreviewTextToVideoInput {
+                /// Every rule of `fal-ai/wan-25-preview/text-to-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for Wan25PreviewTextToVideoInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/wan-25-preview/text-to-video";
                 type Output = Wan25PreviewTextToVideoOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    Wan25PreviewTextToVideoInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `AspectRatio` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum AspectRatio {
+                /// `"16:9"`
+                V16_9,
+                /// `"9:16"`
+                V9_16,
+                /// `"1:1"`
+                V1_1,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl AspectRatio {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["16:9", "9:16", "1:1"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V16_9 => "16:9",
+                        Self::V9_16 => "9:16",
+                        Self::V1_1 => "1:1",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "16:9" => Self::V16_9,
+                        "9:16" => Self::V9_16,
+                        "1:1" => Self::V1_1,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for AspectRatio {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "AspectRatio",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatiocb30ac18 {
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// `"1:1"`
-        V1_1,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatiocb30ac18 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::V1_1 => "1:1",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for AspectRatio {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for AspectRatiocb30ac18 {
-        fn from(value: &str) -> Self {
-            match value {
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                "1:1" => Self::V1_1,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for AspectRatio {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for AspectRatiocb30ac18 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatiocb30ac18 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Duration` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Durationf2d1d95d {
-        /// `"5"`
-        V5,
-        /// `"10"`
-        V10,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Durationf2d1d95d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V5 => "5",
-                Self::V10 => "10",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for AspectRatio {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for Durationf2d1d95d {
-        fn from(value: &str) -> Self {
-            match value {
-                "5" => Self::V5,
-                "10" => Self::V10,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Durationf2d1d95d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Durationf2d1d95d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution0bcaf2be {
-        /// `"480p"`
-        V480p,
-        /// `"720p"`
-        V720p,
-        /// `"1080p"`
-        V1080p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution0bcaf2be {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V480p => "480p",
-                Self::V720p => "720p",
-                Self::V1080p => "1080p",
-                Self::Other(value) => value,
+            impl __fal::Validate for AspectRatio {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for Resolution0bcaf2be {
-        fn from(value: &str) -> Self {
-            match value {
-                "480p" => Self::V480p,
-                "720p" => Self::V720p,
-                "1080p" => Self::V1080p,
-                other => Self::Other(other.to_owned()),
+            /// The `Duration` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Duration {
+                /// `"5"`
+                V5,
+                /// `"10"`
+                V10,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl __serde::Serialize for Resolution0bcaf2be {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution0bcaf2be {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoFile` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFilebde9511b {
-        /// The `url` field.
-        pub url: String,
-        /// The `content_type` field.
-        ///
-        /// Example: `"image/png"`.
-        pub content_type: Option<String>,
-        /// The `file_name` field.
-        ///
-        /// Example: `"z9RV14K95DvU.png"`.
-        pub file_name: Option<String>,
-        /// The `file_size` field.
-        ///
-        /// Example: `4404019`.
-        pub file_size: Option<i64>,
-        /// The `width` field.
-        pub width: Option<i64>,
-        /// The `height` field.
-        pub height: Option<i64>,
-        /// The `fps` field.
-        pub fps: Option<f64>,
-        /// The `duration` field.
-        pub duration: Option<f64>,
-        /// The `num_frames` field.
-        pub num_frames: Option<i64>,
-    }
-    impl __serde::Serialize for VideoFilebde9511b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("url", &self.url)?;
-            self::optional_entry(&mut map, "content_type", &self.content_type)?;
-            self::optional_entry(&mut map, "file_name", &self.file_name)?;
-            self::optional_entry(&mut map, "file_size", &self.file_size)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            self::optional_entry(&mut map, "fps", &self.fps)?;
-            self::optional_entry(&mut map, "duration", &self.duration)?;
-            self::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                url: self::required_field(&mut map, "url")?,
-                content_type: self::optional_field(&mut map, "content_type")?,
-                file_name: self::optional_field(&mut map, "file_name")?,
-                file_size: self::optional_field(&mut map, "file_size")?,
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-                fps: self::optional_field(&mut map, "fps")?,
-                duration: self::optional_field(&mut map, "duration")?,
-                num_frames: self::optional_field(&mut map, "num_frames")?,
-            })
-        }
-    }
-    /// The `Wan25PreviewTextToVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Wan25PreviewTextToVideoOutputa3923ddc {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/wan-25-i2v-output.mp4","content_type":"video/mp4"}`.
-        pub video: VideoFilebde9511b,
-        /// The `seed` field.
-        ///
-        /// Example: `175932751`.
-        pub seed: i64,
-        /// The `actual_prompt` field.
-        pub actual_prompt: Option<String>,
-    }
-    impl __serde::Serialize for Wan25PreviewTextToVideoOutputa3923ddc {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("seed", &self.seed)?;
-            self::optional_entry(&mut map, "actual_prompt", &self.actual_prompt)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Wan25PreviewTextToVideoOutputa3923ddc {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                seed: self::required_field(&mut map, "seed")?,
-                actual_prompt: self::optional_field(&mut map, "actual_prompt")?,
-            })
+            impl Duration {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["5", "10"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V5 => "5",
+                        Self::V10 => "10",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "5" => Self::V5,
+                        "10" => Self::V10,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Duration {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Duration", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Duration {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Duration {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Duration {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Duration {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Duration` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Duration {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Resolution` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Resolution {
+                /// `"480p"`
+                V480p,
+                /// `"720p"`
+                V720p,
+                /// `"1080p"`
+                V1080p,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Resolution {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["480p", "720p", "1080p"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V480p => "480p",
+                        Self::V720p => "720p",
+                        Self::V1080p => "1080p",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "480p" => Self::V480p,
+                        "720p" => Self::V720p,
+                        "1080p" => Self::V1080p,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Resolution {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Resolution {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Resolution {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Resolution {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Resolution {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `VideoFile` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct VideoFile {
+                /// The `url` field.
+                pub url: String,
+                /// The `content_type` field.
+                ///
+                /// Example: `"image/png"`.
+                pub content_type: Option<String>,
+                /// The `file_name` field.
+                ///
+                /// Example: `"z9RV14K95DvU.png"`.
+                pub file_name: Option<String>,
+                /// The `file_size` field.
+                ///
+                /// Example: `4404019`.
+                pub file_size: Option<i64>,
+                /// The `width` field.
+                pub width: Option<i64>,
+                /// The `height` field.
+                pub height: Option<i64>,
+                /// The `fps` field.
+                pub fps: Option<f64>,
+                /// The `duration` field.
+                pub duration: Option<f64>,
+                /// The `num_frames` field.
+                pub num_frames: Option<i64>,
+            }
+            impl __fal::serde::Serialize for VideoFile {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("url", &self.url)?;
+                    __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
+                    __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
+                    __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
+                    __fal::optional_entry(&mut map, "width", &self.width)?;
+                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
+                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for VideoFile {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = VideoFile;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `VideoFile` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<VideoFile, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "url",
+                                            "content_type",
+                                            "file_name",
+                                            "file_size",
+                                            "width",
+                                            "height",
+                                            "fps",
+                                            "duration",
+                                            "num_frames",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(VideoFile {
+                                url: __fal::required(f0, "url")?,
+                                content_type: f1,
+                                file_name: f2,
+                                file_size: f3,
+                                width: f4,
+                                height: f5,
+                                fps: f6,
+                                duration: f7,
+                                num_frames: f8,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `Wan25PreviewTextToVideoOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct Wan25PreviewTextToVideoOutput {
+                /// The `video` field.
+                ///
+                /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/wan-25-i2v-output.mp4","content_type":"video/mp4"}`.
+                pub video: VideoFile,
+                /// The `seed` field.
+                ///
+                /// Example: `175932751`.
+                pub seed: i64,
+                /// The `actual_prompt` field.
+                pub actual_prompt: Option<String>,
+            }
+            impl __fal::serde::Serialize for Wan25PreviewTextToVideoOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "actual_prompt", &self.actual_prompt)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Wan25PreviewTextToVideoOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = Wan25PreviewTextToVideoOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `Wan25PreviewTextToVideoOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<Wan25PreviewTextToVideoOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["video", "seed", "actual_prompt"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(Wan25PreviewTextToVideoOutput {
+                                video: __fal::required(f0, "video")?,
+                                seed: __fal::required(f1, "seed")?,
+                                actual_prompt: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -5,11 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `WanEffectsInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `WanEffectsOutput`.
     pub mod wan_effects {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::AspectRatiocb30ac18 as AspectRatio;
-        pub use super::super::__types::EffectType51bd436e as EffectType;
-        pub use super::super::__types::WanEffectsOutput843917c8 as WanEffectsOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/wan-effects`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct WanEffectsInput {
@@ -54,50 +50,104 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `false`.
             pub turbo_mode: Option<bool>,
         }
-        impl __serde::Serialize for WanEffectsInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for WanEffectsInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("subject", &self.subject)?;
                 map.serialize_entry("image_url", &self.image_url)?;
-                __types::optional_entry(&mut map, "effect_type", &self.effect_type)?;
-                __types::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __types::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "effect_type", &self.effect_type)?;
+                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                __fal::optional_entry(
                     &mut map,
                     "num_inference_steps",
                     &self.num_inference_steps,
                 )?;
-                __types::optional_entry(&mut map, "lora_scale", &self.lora_scale)?;
-                __types::optional_entry(&mut map, "turbo_mode", &self.turbo_mode)?;
+                __fal::optional_entry(&mut map, "lora_scale", &self.lora_scale)?;
+                __fal::optional_entry(&mut map, "turbo_mode", &self.turbo_mode)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for WanEffectsInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for WanEffectsInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    subject: __types::required_field(&mut map, "subject")?,
-                    image_url: __types::required_field(&mut map, "image_url")?,
-                    effect_type: __types::optional_field(&mut map, "effect_type")?,
-                    num_frames: __types::optional_field(&mut map, "num_frames")?,
-                    frames_per_second: __types::optional_field(&mut map, "frames_per_second")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                    num_inference_steps: __types::optional_field(
-                        &mut map,
-                        "num_inference_steps",
-                    )?,
-                    lora_scale: __types::optional_field(&mut map, "lora_scale")?,
-                    turbo_mode: __types::optional_field(&mut map, "turbo_mode")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = WanEffectsInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `WanEffectsInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<WanEffectsInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "subject",
+                                        "image_url",
+                                        "effect_type",
+                                        "num_frames",
+                                        "frames_per_second",
+                                        "seed",
+                                        "aspect_ratio",
+                                        "num_inference_steps",
+                                        "lora_scale",
+                                        "turbo_mode",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(WanEffectsInput {
+                            subject: __fal::required(f0, "subject")?,
+                            image_url: __fal::required(f1, "image_url")?,
+                            effect_type: f2,
+                            num_frames: f3,
+                            frames_per_second: f4,
+                            seed: f5,
+                            aspect_ratio: f6,
+                            num_inference_steps: f7,
+                            lora_scale: f8,
+                            turbo_mode: f9,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl WanEffectsInput {
@@ -163,408 +213,490 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for WanEffectsInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/wan-effects";
-            type Output = WanEffectsOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for WanEffectsInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field("effect_type", &self.effect_type, &__fal::Rules::NONE);
+                v.field(
+                    "num_frames",
+                    &self.num_frames,
+                    &__fal::Rules {
+                        minimum: Some(81f64),
+                        maximum: Some(100f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "frames_per_second",
+                    &self.frames_per_second,
+                    &__fal::Rules {
+                        minimum: Some(5f64),
+                        maximum: Some(24f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                v.field(
+                    "num_inference_steps",
+                    &self.num_inference_steps,
+                    &__fal::Rules {
+                        minimum: Some(2f64),
+                        maximum: Some(40f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "lora_scale",
+                    &self.lora_scale,
+                    &__fal::Rules {
+                        minimum: Some(0.1f64),
+                        maximum: Some(2f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl WanEffectsInput {
+            /// Every rule of `fal-ai/wan-effects`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatiocb30ac18 {
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// `"1:1"`
-        V1_1,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatiocb30ac18 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::V1_1 => "1:1",
-                Self::Other(value) => value,
+        impl fal_runtime::Endpoint for WanEffectsInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/wan-effects";
+            type Output = WanEffectsOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                WanEffectsInput::validate(self)
             }
         }
-    }
-    impl From<&str> for AspectRatiocb30ac18 {
-        fn from(value: &str) -> Self {
-            match value {
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                "1:1" => Self::V1_1,
-                other => Self::Other(other.to_owned()),
+        /// The `AspectRatio` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum AspectRatio {
+            /// `"16:9"`
+            V16_9,
+            /// `"9:16"`
+            V9_16,
+            /// `"1:1"`
+            V1_1,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl AspectRatio {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["16:9", "9:16", "1:1"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::V16_9 => "16:9",
+                    Self::V9_16 => "9:16",
+                    Self::V1_1 => "1:1",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "16:9" => Self::V16_9,
+                    "9:16" => Self::V9_16,
+                    "1:1" => Self::V1_1,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    impl __serde::Serialize for AspectRatiocb30ac18 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatiocb30ac18 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `EffectType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum EffectType51bd436e {
-        /// `"squish"`
-        Squish,
-        /// `"muscle"`
-        Muscle,
-        /// `"inflate"`
-        Inflate,
-        /// `"crush"`
-        Crush,
-        /// `"rotate"`
-        Rotate,
-        /// `"gun-shooting"`
-        GunShooting,
-        /// `"deflate"`
-        Deflate,
-        /// `"cakeify"`
-        Cakeify,
-        /// `"hulk"`
-        Hulk,
-        /// `"baby"`
-        Baby,
-        /// `"bride"`
-        Bride,
-        /// `"classy"`
-        Classy,
-        /// `"puppy"`
-        Puppy,
-        /// `"snow-white"`
-        SnowWhite,
-        /// `"disney-princess"`
-        DisneyPrincess,
-        /// `"mona-lisa"`
-        MonaLisa,
-        /// `"painting"`
-        Painting,
-        /// `"pirate-captain"`
-        PirateCaptain,
-        /// `"princess"`
-        Princess,
-        /// `"jungle"`
-        Jungle,
-        /// `"samurai"`
-        Samurai,
-        /// `"vip"`
-        Vip,
-        /// `"warrior"`
-        Warrior,
-        /// `"zen"`
-        Zen,
-        /// `"assassin"`
-        Assassin,
-        /// `"timelapse"`
-        Timelapse,
-        /// `"tsunami"`
-        Tsunami,
-        /// `"fire"`
-        Fire,
-        /// `"zoom-call"`
-        ZoomCall,
-        /// `"doom-fps"`
-        DoomFps,
-        /// `"fus-ro-dah"`
-        FusRoDah,
-        /// `"hug-jesus"`
-        HugJesus,
-        /// `"robot-face-reveal"`
-        RobotFaceReveal,
-        /// `"super-saiyan"`
-        SuperSaiyan,
-        /// `"jumpscare"`
-        Jumpscare,
-        /// `"laughing"`
-        Laughing,
-        /// `"cartoon-jaw-drop"`
-        CartoonJawDrop,
-        /// `"crying"`
-        Crying,
-        /// `"kissing"`
-        Kissing,
-        /// `"angry-face"`
-        AngryFace,
-        /// `"selfie-younger-self"`
-        SelfieYoungerSelf,
-        /// `"animeify"`
-        Animeify,
-        /// `"blast"`
-        Blast,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl EffectType51bd436e {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Squish => "squish",
-                Self::Muscle => "muscle",
-                Self::Inflate => "inflate",
-                Self::Crush => "crush",
-                Self::Rotate => "rotate",
-                Self::GunShooting => "gun-shooting",
-                Self::Deflate => "deflate",
-                Self::Cakeify => "cakeify",
-                Self::Hulk => "hulk",
-                Self::Baby => "baby",
-                Self::Bride => "bride",
-                Self::Classy => "classy",
-                Self::Puppy => "puppy",
-                Self::SnowWhite => "snow-white",
-                Self::DisneyPrincess => "disney-princess",
-                Self::MonaLisa => "mona-lisa",
-                Self::Painting => "painting",
-                Self::PirateCaptain => "pirate-captain",
-                Self::Princess => "princess",
-                Self::Jungle => "jungle",
-                Self::Samurai => "samurai",
-                Self::Vip => "vip",
-                Self::Warrior => "warrior",
-                Self::Zen => "zen",
-                Self::Assassin => "assassin",
-                Self::Timelapse => "timelapse",
-                Self::Tsunami => "tsunami",
-                Self::Fire => "fire",
-                Self::ZoomCall => "zoom-call",
-                Self::DoomFps => "doom-fps",
-                Self::FusRoDah => "fus-ro-dah",
-                Self::HugJesus => "hug-jesus",
-                Self::RobotFaceReveal => "robot-face-reveal",
-                Self::SuperSaiyan => "super-saiyan",
-                Self::Jumpscare => "jumpscare",
-                Self::Laughing => "laughing",
-                Self::CartoonJawDrop => "cartoon-jaw-drop",
-                Self::Crying => "crying",
-                Self::Kissing => "kissing",
-                Self::AngryFace => "angry-face",
-                Self::SelfieYoungerSelf => "selfie-younger-self",
-                Self::Animeify => "animeify",
-                Self::Blast => "blast",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for AspectRatio {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "AspectRatio",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for EffectType51bd436e {
-        fn from(value: &str) -> Self {
-            match value {
-                "squish" => Self::Squish,
-                "muscle" => Self::Muscle,
-                "inflate" => Self::Inflate,
-                "crush" => Self::Crush,
-                "rotate" => Self::Rotate,
-                "gun-shooting" => Self::GunShooting,
-                "deflate" => Self::Deflate,
-                "cakeify" => Self::Cakeify,
-                "hulk" => Self::Hulk,
-                "baby" => Self::Baby,
-                "bride" => Self::Bride,
-                "classy" => Self::Classy,
-                "puppy" => Self::Puppy,
-                "snow-white" => Self::SnowWhite,
-                "disney-princess" => Self::DisneyPrincess,
-                "mona-lisa" => Self::MonaLisa,
-                "painting" => Self::Painting,
-                "pirate-captain" => Self::PirateCaptain,
-                "princess" => Self::Princess,
-                "jungle" => Self::Jungle,
-                "samurai" => Self::Samurai,
-                "vip" => Self::Vip,
-                "warrior" => Self::Warrior,
-                "zen" => Self::Zen,
-                "assassin" => Self::Assassin,
-                "timelapse" => Self::Timelapse,
-                "tsunami" => Self::Tsunami,
-                "fire" => Self::Fire,
-                "zoom-call" => Self::ZoomCall,
-                "doom-fps" => Self::DoomFps,
-                "fus-ro-dah" => Self::FusRoDah,
-                "hug-jesus" => Self::HugJesus,
-                "robot-face-reveal" => Self::RobotFaceReveal,
-                "super-saiyan" => Self::SuperSaiyan,
-                "jumpscare" => Self::Jumpscare,
-                "laughing" => Self::Laughing,
-                "cartoon-jaw-drop" => Self::CartoonJawDrop,
-                "crying" => Self::Crying,
-                "kissing" => Self::Kissing,
-                "angry-face" => Self::AngryFace,
-                "selfie-younger-self" => Self::SelfieYoungerSelf,
-                "animeify" => Self::Animeify,
-                "blast" => Self::Blast,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for AspectRatio {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for EffectType51bd436e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl ::std::fmt::Display for AspectRatio {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for EffectType51bd436e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl __fal::serde::Serialize for AspectRatio {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
         }
-    }
-    /// The `WanEffectsOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct WanEffectsOutput843917c8 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/web-examples/wan-effects/cat_video.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for WanEffectsOutput843917c8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
+        impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for WanEffectsOutput843917c8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
+        impl __fal::Validate for AspectRatio {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `EffectType` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum EffectType {
+            /// `"squish"`
+            Squish,
+            /// `"muscle"`
+            Muscle,
+            /// `"inflate"`
+            Inflate,
+            /// `"crush"`
+            Crush,
+            /// `"rotate"`
+            Rotate,
+            /// `"gun-shooting"`
+            GunShooting,
+            /// `"deflate"`
+            Deflate,
+            /// `"cakeify"`
+            Cakeify,
+            /// `"hulk"`
+            Hulk,
+            /// `"baby"`
+            Baby,
+            /// `"bride"`
+            Bride,
+            /// `"classy"`
+            Classy,
+            /// `"puppy"`
+            Puppy,
+            /// `"snow-white"`
+            SnowWhite,
+            /// `"disney-princess"`
+            DisneyPrincess,
+            /// `"mona-lisa"`
+            MonaLisa,
+            /// `"painting"`
+            Painting,
+            /// `"pirate-captain"`
+            PirateCaptain,
+            /// `"princess"`
+            Princess,
+            /// `"jungle"`
+            Jungle,
+            /// `"samurai"`
+            Samurai,
+            /// `"vip"`
+            Vip,
+            /// `"warrior"`
+            Warrior,
+            /// `"zen"`
+            Zen,
+            /// `"assassin"`
+            Assassin,
+            /// `"timelapse"`
+            Timelapse,
+            /// `"tsunami"`
+            Tsunami,
+            /// `"fire"`
+            Fire,
+            /// `"zoom-call"`
+            ZoomCall,
+            /// `"doom-fps"`
+            DoomFps,
+            /// `"fus-ro-dah"`
+            FusRoDah,
+            /// `"hug-jesus"`
+            HugJesus,
+            /// `"robot-face-reveal"`
+            RobotFaceReveal,
+            /// `"super-saiyan"`
+            SuperSaiyan,
+            /// `"jumpscare"`
+            Jumpscare,
+            /// `"laughing"`
+            Laughing,
+            /// `"cartoon-jaw-drop"`
+            CartoonJawDrop,
+            /// `"crying"`
+            Crying,
+            /// `"kissing"`
+            Kissing,
+            /// `"angry-face"`
+            AngryFace,
+            /// `"selfie-younger-self"`
+            SelfieYoungerSelf,
+            /// `"animeify"`
+            Animeify,
+            /// `"blast"`
+            Blast,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl EffectType {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &[
+                "squish",
+                "muscle",
+                "inflate",
+                "crush",
+                "rotate",
+                "gun-shooting",
+                "deflate",
+                "cakeify",
+                "hulk",
+                "baby",
+                "bride",
+                "classy",
+                "puppy",
+                "snow-white",
+                "disney-princess",
+                "mona-lisa",
+                "painting",
+                "pirate-captain",
+                "princess",
+                "jungle",
+                "samurai",
+                "vip",
+                "warrior",
+                "zen",
+                "assassin",
+                "timelapse",
+                "tsunami",
+                "fire",
+                "zoom-call",
+                "doom-fps",
+                "fus-ro-dah",
+                "hug-jesus",
+                "robot-face-reveal",
+                "super-saiyan",
+                "jumpscare",
+                "laughing",
+                "cartoon-jaw-drop",
+                "crying",
+                "kissing",
+                "angry-face",
+                "selfie-younger-self",
+                "animeify",
+                "blast",
+            ];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Squish => "squish",
+                    Self::Muscle => "muscle",
+                    Self::Inflate => "inflate",
+                    Self::Crush => "crush",
+                    Self::Rotate => "rotate",
+                    Self::GunShooting => "gun-shooting",
+                    Self::Deflate => "deflate",
+                    Self::Cakeify => "cakeify",
+                    Self::Hulk => "hulk",
+                    Self::Baby => "baby",
+                    Self::Bride => "bride",
+                    Self::Classy => "classy",
+                    Self::Puppy => "puppy",
+                    Self::SnowWhite => "snow-white",
+                    Self::DisneyPrincess => "disney-princess",
+                    Self::MonaLisa => "mona-lisa",
+                    Self::Painting => "painting",
+                    Self::PirateCaptain => "pirate-captain",
+                    Self::Princess => "princess",
+                    Self::Jungle => "jungle",
+                    Self::Samurai => "samurai",
+                    Self::Vip => "vip",
+                    Self::Warrior => "warrior",
+                    Self::Zen => "zen",
+                    Self::Assassin => "assassin",
+                    Self::Timelapse => "timelapse",
+                    Self::Tsunami => "tsunami",
+                    Self::Fire => "fire",
+                    Self::ZoomCall => "zoom-call",
+                    Self::DoomFps => "doom-fps",
+                    Self::FusRoDah => "fus-ro-dah",
+                    Self::HugJesus => "hug-jesus",
+                    Self::RobotFaceReveal => "robot-face-reveal",
+                    Self::SuperSaiyan => "super-saiyan",
+                    Self::Jumpscare => "jumpscare",
+                    Self::Laughing => "laughing",
+                    Self::CartoonJawDrop => "cartoon-jaw-drop",
+                    Self::Crying => "crying",
+                    Self::Kissing => "kissing",
+                    Self::AngryFace => "angry-face",
+                    Self::SelfieYoungerSelf => "selfie-younger-self",
+                    Self::Animeify => "animeify",
+                    Self::Blast => "blast",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "squish" => Self::Squish,
+                    "muscle" => Self::Muscle,
+                    "inflate" => Self::Inflate,
+                    "crush" => Self::Crush,
+                    "rotate" => Self::Rotate,
+                    "gun-shooting" => Self::GunShooting,
+                    "deflate" => Self::Deflate,
+                    "cakeify" => Self::Cakeify,
+                    "hulk" => Self::Hulk,
+                    "baby" => Self::Baby,
+                    "bride" => Self::Bride,
+                    "classy" => Self::Classy,
+                    "puppy" => Self::Puppy,
+                    "snow-white" => Self::SnowWhite,
+                    "disney-princess" => Self::DisneyPrincess,
+                    "mona-lisa" => Self::MonaLisa,
+                    "painting" => Self::Painting,
+                    "pirate-captain" => Self::PirateCaptain,
+                    "princess" => Self::Princess,
+                    "jungle" => Self::Jungle,
+                    "samurai" => Self::Samurai,
+                    "vip" => Self::Vip,
+                    "warrior" => Self::Warrior,
+                    "zen" => Self::Zen,
+                    "assassin" => Self::Assassin,
+                    "timelapse" => Self::Timelapse,
+                    "tsunami" => Self::Tsunami,
+                    "fire" => Self::Fire,
+                    "zoom-call" => Self::ZoomCall,
+                    "doom-fps" => Self::DoomFps,
+                    "fus-ro-dah" => Self::FusRoDah,
+                    "hug-jesus" => Self::HugJesus,
+                    "robot-face-reveal" => Self::RobotFaceReveal,
+                    "super-saiyan" => Self::SuperSaiyan,
+                    "jumpscare" => Self::Jumpscare,
+                    "laughing" => Self::Laughing,
+                    "cartoon-jaw-drop" => Self::CartoonJawDrop,
+                    "crying" => Self::Crying,
+                    "kissing" => Self::Kissing,
+                    "angry-face" => Self::AngryFace,
+                    "selfie-younger-self" => Self::SelfieYoungerSelf,
+                    "animeify" => Self::Animeify,
+                    "blast" => Self::Blast,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
+            }
+        }
+        impl ::std::str::FromStr for EffectType {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new("EffectType", value, Self::VALUES),
+                        )
+                    }
+                    known => Ok(known),
+                }
+            }
+        }
+        impl TryFrom<&str> for EffectType {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
+            }
+        }
+        impl ::std::fmt::Display for EffectType {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl __fal::serde::Serialize for EffectType {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for EffectType {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `EffectType` string", Self::from_wire)
+            }
+        }
+        impl __fal::Validate for EffectType {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `WanEffectsOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct WanEffectsOutput {
+            /// The `video` field.
+            ///
+            /// Example: `{"url":"https://storage.googleapis.com/falserverless/web-examples/wan-effects/cat_video.mp4"}`.
+            pub video: fal_runtime::File,
+            /// The `seed` field.
+            pub seed: i64,
+        }
+        impl __fal::serde::Serialize for WanEffectsOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("video", &self.video)?;
+                map.serialize_entry("seed", &self.seed)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for WanEffectsOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = WanEffectsOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `WanEffectsOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<WanEffectsOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["video", "seed"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(WanEffectsOutput {
+                            video: __fal::required(f0, "video")?,
+                            seed: __fal::required(f1, "seed")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

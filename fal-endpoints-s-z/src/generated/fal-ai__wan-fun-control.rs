@@ -5,10 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `WanFunControlInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `WanFunControlOutput`.
     pub mod wan_fun_control {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::PreprocessTypea497a8c5 as PreprocessType;
-        pub use super::super::__types::WanFunControlOutput560a574e as WanFunControlOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/wan-fun-control`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct WanFunControlInput {
@@ -70,35 +67,35 @@ pub mod fal_ai {
             /// Example: `"https://storage.googleapis.com/falserverless/example_inputs/wan-fun-input-reference-image.webp"`.
             pub reference_image_url: Option<fal_runtime::FileInput>,
         }
-        impl __serde::Serialize for WanFunControlInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for WanFunControlInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("prompt", &self.prompt)?;
-                __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                __fal::optional_entry(
                     &mut map,
                     "num_inference_steps",
                     &self.num_inference_steps,
                 )?;
-                __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                __types::optional_entry(&mut map, "shift", &self.shift)?;
-                __types::optional_entry(&mut map, "seed", &self.seed)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                __fal::optional_entry(&mut map, "shift", &self.shift)?;
+                __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                __fal::optional_entry(
                     &mut map,
                     "match_input_num_frames",
                     &self.match_input_num_frames,
                 )?;
-                __types::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                __types::optional_entry(&mut map, "match_input_fps", &self.match_input_fps)?;
-                __types::optional_entry(&mut map, "fps", &self.fps)?;
+                __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                __fal::optional_entry(&mut map, "match_input_fps", &self.match_input_fps)?;
+                __fal::optional_entry(&mut map, "fps", &self.fps)?;
                 map.serialize_entry("control_video_url", &self.control_video_url)?;
-                __types::optional_entry(&mut map, "preprocess_video", &self.preprocess_video)?;
-                __types::optional_entry(&mut map, "preprocess_type", &self.preprocess_type)?;
-                __types::optional_entry(
+                __fal::optional_entry(&mut map, "preprocess_video", &self.preprocess_video)?;
+                __fal::optional_entry(&mut map, "preprocess_type", &self.preprocess_type)?;
+                __fal::optional_entry(
                     &mut map,
                     "reference_image_url",
                     &self.reference_image_url,
@@ -106,36 +103,96 @@ pub mod fal_ai {
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for WanFunControlInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for WanFunControlInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    prompt: __types::required_field(&mut map, "prompt")?,
-                    negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                    num_inference_steps: __types::optional_field(
-                        &mut map,
-                        "num_inference_steps",
-                    )?,
-                    guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                    shift: __types::optional_field(&mut map, "shift")?,
-                    seed: __types::optional_field(&mut map, "seed")?,
-                    match_input_num_frames: __types::optional_field(
-                        &mut map,
-                        "match_input_num_frames",
-                    )?,
-                    num_frames: __types::optional_field(&mut map, "num_frames")?,
-                    match_input_fps: __types::optional_field(&mut map, "match_input_fps")?,
-                    fps: __types::optional_field(&mut map, "fps")?,
-                    control_video_url: __types::required_field(&mut map, "control_video_url")?,
-                    preprocess_video: __types::optional_field(&mut map, "preprocess_video")?,
-                    preprocess_type: __types::optional_field(&mut map, "preprocess_type")?,
-                    reference_image_url: __types::optional_field(
-                        &mut map,
-                        "reference_image_url",
-                    )?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = WanFunControlInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `WanFunControlInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<WanFunControlInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        let mut f5 = None;
+                        let mut f6 = None;
+                        let mut f7 = None;
+                        let mut f8 = None;
+                        let mut f9 = None;
+                        let mut f10 = None;
+                        let mut f11 = None;
+                        let mut f12 = None;
+                        let mut f13 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "prompt",
+                                        "negative_prompt",
+                                        "num_inference_steps",
+                                        "guidance_scale",
+                                        "shift",
+                                        "seed",
+                                        "match_input_num_frames",
+                                        "num_frames",
+                                        "match_input_fps",
+                                        "fps",
+                                        "control_video_url",
+                                        "preprocess_video",
+                                        "preprocess_type",
+                                        "reference_image_url",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                Some(5) => f5 = map.next_value()?,
+                                Some(6) => f6 = map.next_value()?,
+                                Some(7) => f7 = map.next_value()?,
+                                Some(8) => f8 = map.next_value()?,
+                                Some(9) => f9 = map.next_value()?,
+                                Some(10) => f10 = Some(map.next_value()?),
+                                Some(11) => f11 = map.next_value()?,
+                                Some(12) => f12 = map.next_value()?,
+                                Some(13) => f13 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(WanFunControlInput {
+                            prompt: __fal::required(f0, "prompt")?,
+                            negative_prompt: f1,
+                            num_inference_steps: f2,
+                            guidance_scale: f3,
+                            shift: f4,
+                            seed: f5,
+                            match_input_num_frames: f6,
+                            num_frames: f7,
+                            match_input_fps: f8,
+                            fps: f9,
+                            control_video_url: __fal::required(f10, "control_video_url")?,
+                            preprocess_video: f11,
+                            preprocess_type: f12,
+                            reference_image_url: f13,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl WanFunControlInput {
@@ -234,191 +291,201 @@ pub mod fal_ai {
                 self
             }
         }
+        impl __fal::Validate for WanFunControlInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "num_inference_steps",
+                    &self.num_inference_steps,
+                    &__fal::Rules {
+                        minimum: Some(4f64),
+                        maximum: Some(50f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "guidance_scale",
+                    &self.guidance_scale,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "shift",
+                    &self.shift,
+                    &__fal::Rules {
+                        minimum: Some(1f64),
+                        maximum: Some(10f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "num_frames",
+                    &self.num_frames,
+                    &__fal::Rules {
+                        minimum: Some(49f64),
+                        maximum: Some(121f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "fps",
+                    &self.fps,
+                    &__fal::Rules {
+                        minimum: Some(4f64),
+                        maximum: Some(60f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field("preprocess_type", &self.preprocess_type, &__fal::Rules::NONE);
+            }
+        }
+        impl WanFunControlInput {
+            /// Every rule of `fal-ai/wan-fun-control`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         impl fal_runtime::Endpoint for WanFunControlInput {
             const ENDPOINT_ID: &'static str = "fal-ai/wan-fun-control";
             type Output = WanFunControlOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                WanFunControlInput::validate(self)
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        /// The `PreprocessType` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum PreprocessType {
+            /// `"depth"`
+            Depth,
+            /// `"pose"`
+            Pose,
+            /// A value the schema does not list (fal added it later), kept as sent.
+            Other(fal_runtime::UnlistedValue),
+        }
+        impl PreprocessType {
+            /// Every value the schema lists, in its order.
+            pub const VALUES: &'static [&'static str] = &["depth", "pose"];
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    Self::Depth => "depth",
+                    Self::Pose => "pose",
+                    Self::Other(value) => value.as_str(),
+                }
+            }
+            /// Any wire value, unchecked: a listed value becomes its variant, any
+            /// other `Other`. For values fal accepts that this binding does not
+            /// list yet; `parse` and `try_from` refuse those.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    "depth" => Self::Depth,
+                    "pose" => Self::Pose,
+                    other => Self::Other(__fal::unlisted(other)),
+                }
             }
         }
-    }
-    /// The `PreprocessType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum PreprocessTypea497a8c5 {
-        /// `"depth"`
-        Depth,
-        /// `"pose"`
-        Pose,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl PreprocessTypea497a8c5 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Depth => "depth",
-                Self::Pose => "pose",
-                Self::Other(value) => value,
+        impl ::std::str::FromStr for PreprocessType {
+            type Err = fal_runtime::UnknownEnumValue;
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                match Self::from_wire(value) {
+                    Self::Other(_) => {
+                        Err(
+                            fal_runtime::UnknownEnumValue::new(
+                                "PreprocessType",
+                                value,
+                                Self::VALUES,
+                            ),
+                        )
+                    }
+                    known => Ok(known),
+                }
             }
         }
-    }
-    impl From<&str> for PreprocessTypea497a8c5 {
-        fn from(value: &str) -> Self {
-            match value {
-                "depth" => Self::Depth,
-                "pose" => Self::Pose,
-                other => Self::Other(other.to_owned()),
+        impl TryFrom<&str> for PreprocessType {
+            type Error = fal_runtime::UnknownEnumValue;
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                value.parse()
             }
         }
-    }
-    impl __serde::Serialize for PreprocessTypea497a8c5 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+        impl ::std::fmt::Display for PreprocessType {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for PreprocessTypea497a8c5 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+        impl __fal::serde::Serialize for PreprocessType {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
         }
-    }
-    /// The `WanFunControlOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct WanFunControlOutput560a574e {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/wan-fun-example-output.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for WanFunControlOutput560a574e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
+        impl<'de> __fal::serde::Deserialize<'de> for PreprocessType {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                __fal::string_enum(deserializer, "a `PreprocessType` string", Self::from_wire)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for WanFunControlOutput560a574e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
+        impl __fal::Validate for PreprocessType {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                if let Self::Other(value) = self {
+                    v.unlisted(value.as_str(), Self::VALUES, rules);
+                }
+            }
+        }
+        /// The `WanFunControlOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct WanFunControlOutput {
+            /// The `video` field.
+            ///
+            /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/wan-fun-example-output.mp4"}`.
+            pub video: fal_runtime::File,
+        }
+        impl __fal::serde::Serialize for WanFunControlOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("video", &self.video)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for WanFunControlOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = WanFunControlOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `WanFunControlOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<WanFunControlOutput, A::Error> {
+                        let mut f0 = None;
+                        while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(WanFunControlOutput {
+                            video: __fal::required(f0, "video")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

@@ -5,9 +5,7 @@ pub mod fal_ai {
     ///
     /// Build a `WanTrainerInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `WanTrainerOutput`.
     pub mod wan_trainer {
-        use fal_runtime::__private::serde as __serde;
-        use super::super::__types;
-        pub use super::super::__types::WanTrainerOutput1244b40a as WanTrainerOutput;
+        use fal_runtime::__private as __fal;
         /// The request body of `fal-ai/wan-trainer`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct WanTrainerInput {
@@ -33,33 +31,75 @@ pub mod fal_ai {
             /// Example: `true`.
             pub auto_scale_input: Option<bool>,
         }
-        impl __serde::Serialize for WanTrainerInput {
-            fn serialize<S: __serde::Serializer>(
+        impl __fal::serde::Serialize for WanTrainerInput {
+            fn serialize<S: __fal::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> Result<S::Ok, S::Error> {
-                use __serde::ser::SerializeMap as _;
+                use __fal::serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 map.serialize_entry("training_data_url", &self.training_data_url)?;
-                __types::optional_entry(&mut map, "number_of_steps", &self.number_of_steps)?;
-                __types::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
-                __types::optional_entry(&mut map, "trigger_phrase", &self.trigger_phrase)?;
-                __types::optional_entry(&mut map, "auto_scale_input", &self.auto_scale_input)?;
+                __fal::optional_entry(&mut map, "number_of_steps", &self.number_of_steps)?;
+                __fal::optional_entry(&mut map, "learning_rate", &self.learning_rate)?;
+                __fal::optional_entry(&mut map, "trigger_phrase", &self.trigger_phrase)?;
+                __fal::optional_entry(&mut map, "auto_scale_input", &self.auto_scale_input)?;
                 map.end()
             }
         }
-        impl<'de> __serde::Deserialize<'de> for WanTrainerInput {
-            fn deserialize<D: __serde::Deserializer<'de>>(
+        impl<'de> __fal::serde::Deserialize<'de> for WanTrainerInput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
-                let mut map = __types::object(deserializer)?;
-                Ok(Self {
-                    training_data_url: __types::required_field(&mut map, "training_data_url")?,
-                    number_of_steps: __types::optional_field(&mut map, "number_of_steps")?,
-                    learning_rate: __types::optional_field(&mut map, "learning_rate")?,
-                    trigger_phrase: __types::optional_field(&mut map, "trigger_phrase")?,
-                    auto_scale_input: __types::optional_field(&mut map, "auto_scale_input")?,
-                })
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = WanTrainerInput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `WanTrainerInput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<WanTrainerInput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        let mut f2 = None;
+                        let mut f3 = None;
+                        let mut f4 = None;
+                        while let Some(key) = map
+                            .next_key_seed(
+                                __fal::Key(
+                                    &[
+                                        "training_data_url",
+                                        "number_of_steps",
+                                        "learning_rate",
+                                        "trigger_phrase",
+                                        "auto_scale_input",
+                                    ],
+                                ),
+                            )?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = map.next_value()?,
+                                Some(2) => f2 = map.next_value()?,
+                                Some(3) => f3 = map.next_value()?,
+                                Some(4) => f4 = map.next_value()?,
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(WanTrainerInput {
+                            training_data_url: __fal::required(f0, "training_data_url")?,
+                            number_of_steps: f1,
+                            learning_rate: f2,
+                            trigger_phrase: f3,
+                            auto_scale_input: f4,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
             }
         }
         impl WanTrainerInput {
@@ -94,148 +134,97 @@ pub mod fal_ai {
                 self
             }
         }
-        impl fal_runtime::Endpoint for WanTrainerInput {
-            const ENDPOINT_ID: &'static str = "fal-ai/wan-trainer";
-            type Output = WanTrainerOutput;
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
+        impl __fal::Validate for WanTrainerInput {
+            fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                v.field(
+                    "number_of_steps",
+                    &self.number_of_steps,
+                    &__fal::Rules {
+                        minimum: Some(100f64),
+                        maximum: Some(20000f64),
+                        ..__fal::Rules::NONE
+                    },
+                );
+                v.field(
+                    "learning_rate",
+                    &self.learning_rate,
+                    &__fal::Rules {
+                        minimum: Some(0.000001f64),
+                        maximum: Some(1f64),
+                        ..__fal::Rules::NONE
+                    },
                 );
             }
         }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+        impl WanTrainerInput {
+            /// Every rule of `fal-ai/wan-trainer`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
             }
         }
-    }
-    /// The `WanTrainerOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct WanTrainerOutput1244b40a {
-        /// The `lora_file` field.
-        pub lora_file: fal_runtime::File,
-        /// The `config_file` field.
-        pub config_file: fal_runtime::File,
-    }
-    impl __serde::Serialize for WanTrainerOutput1244b40a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("lora_file", &self.lora_file)?;
-            map.serialize_entry("config_file", &self.config_file)?;
-            map.end()
+        impl fal_runtime::Endpoint for WanTrainerInput {
+            const ENDPOINT_ID: &'static str = "fal-ai/wan-trainer";
+            type Output = WanTrainerOutput;
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                WanTrainerInput::validate(self)
+            }
         }
-    }
-    impl<'de> __serde::Deserialize<'de> for WanTrainerOutput1244b40a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                lora_file: self::required_field(&mut map, "lora_file")?,
-                config_file: self::required_field(&mut map, "config_file")?,
-            })
+        /// The `WanTrainerOutput` type of the endpoint schema.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct WanTrainerOutput {
+            /// The `lora_file` field.
+            pub lora_file: fal_runtime::File,
+            /// The `config_file` field.
+            pub config_file: fal_runtime::File,
+        }
+        impl __fal::serde::Serialize for WanTrainerOutput {
+            fn serialize<S: __fal::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use __fal::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("lora_file", &self.lora_file)?;
+                map.serialize_entry("config_file", &self.config_file)?;
+                map.end()
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for WanTrainerOutput {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                struct FalVisitor;
+                impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                    type Value = WanTrainerOutput;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a `WanTrainerOutput` object")
+                    }
+                    fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<WanTrainerOutput, A::Error> {
+                        let mut f0 = None;
+                        let mut f1 = None;
+                        while let Some(key) = map
+                            .next_key_seed(__fal::Key(&["lora_file", "config_file"]))?
+                        {
+                            match key {
+                                Some(0) => f0 = Some(map.next_value()?),
+                                Some(1) => f1 = Some(map.next_value()?),
+                                _ => __fal::skip(&mut map)?,
+                            }
+                        }
+                        Ok(WanTrainerOutput {
+                            lora_file: __fal::required(f0, "lora_file")?,
+                            config_file: __fal::required(f1, "config_file")?,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(FalVisitor)
+            }
         }
     }
 }

@@ -7,18 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `WanVace14bOutpaintingInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `WanVace14bOutpaintingOutput`.
         pub mod outpainting {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::AccelerationPreset2a9dd88c as AccelerationPreset;
-            pub use super::super::super::__types::AspectRatioffb7a02e as AspectRatio;
-            pub use super::super::super::__types::InterpolatorModeldc2d331d as InterpolatorModel;
-            pub use super::super::super::__types::Resolutiond8792fe2 as Resolution;
-            pub use super::super::super::__types::Sampler71d636e1 as Sampler;
-            pub use super::super::super::__types::TransparencyMode33a097ed as TransparencyMode;
-            pub use super::super::super::__types::VideoFilebde9511b as VideoFile;
-            pub use super::super::super::__types::VideoQualityb704da84 as VideoQuality;
-            pub use super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
-            pub use super::super::super::__types::WanVace14bOutpaintingOutputf0da2e6b as WanVace14bOutpaintingOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/wan-vace-14b/outpainting`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct WanVace14bOutpaintingInput {
@@ -100,7 +89,7 @@ pub mod fal_ai {
                 ///
                 /// Default (applied by fal when the field is left unset): `"regular"`.
                 /// Example: `"regular"`.
-                pub acceleration: Option<AccelerationPreset>,
+                pub acceleration: Option<Acceleration>,
                 /// The `video_quality` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `"high"`.
@@ -181,160 +170,261 @@ pub mod fal_ai {
                 /// Limits: 0 ≤ value ≤ 1.
                 pub expand_ratio: Option<f64>,
             }
-            impl __serde::Serialize for WanVace14bOutpaintingInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for WanVace14bOutpaintingInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("prompt", &self.prompt)?;
-                    __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                    __fal::optional_entry(
                         &mut map,
                         "match_input_num_frames",
                         &self.match_input_num_frames,
                     )?;
-                    __types::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    __fal::optional_entry(
                         &mut map,
                         "match_input_frames_per_second",
                         &self.match_input_frames_per_second,
                     )?;
-                    __types::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                    __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                    __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                    __fal::optional_entry(
                         &mut map,
                         "num_inference_steps",
                         &self.num_inference_steps,
                     )?;
-                    __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                    __types::optional_entry(&mut map, "sampler", &self.sampler)?;
-                    __types::optional_entry(&mut map, "shift", &self.shift)?;
+                    __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                    __fal::optional_entry(&mut map, "sampler", &self.sampler)?;
+                    __fal::optional_entry(&mut map, "shift", &self.shift)?;
                     map.serialize_entry("video_url", &self.video_url)?;
-                    __types::optional_entry(&mut map, "ref_image_urls", &self.ref_image_urls)?;
-                    __types::optional_entry(&mut map, "first_frame_url", &self.first_frame_url)?;
-                    __types::optional_entry(&mut map, "last_frame_url", &self.last_frame_url)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "ref_image_urls", &self.ref_image_urls)?;
+                    __fal::optional_entry(&mut map, "first_frame_url", &self.first_frame_url)?;
+                    __fal::optional_entry(&mut map, "last_frame_url", &self.last_frame_url)?;
+                    __fal::optional_entry(
                         &mut map,
                         "enable_safety_checker",
                         &self.enable_safety_checker,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "enable_prompt_expansion",
                         &self.enable_prompt_expansion,
                     )?;
-                    __types::optional_entry(&mut map, "acceleration", &self.acceleration)?;
-                    __types::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                    __types::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
-                    __types::optional_entry(
+                    __fal::optional_entry(&mut map, "acceleration", &self.acceleration)?;
+                    __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
+                    __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
+                    __fal::optional_entry(
                         &mut map,
                         "num_interpolated_frames",
                         &self.num_interpolated_frames,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "temporal_downsample_factor",
                         &self.temporal_downsample_factor,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "enable_auto_downsample",
                         &self.enable_auto_downsample,
                     )?;
-                    __types::optional_entry(
+                    __fal::optional_entry(
                         &mut map,
                         "auto_downsample_min_fps",
                         &self.auto_downsample_min_fps,
                     )?;
-                    __types::optional_entry(
-                        &mut map,
-                        "interpolator_model",
-                        &self.interpolator_model,
-                    )?;
-                    __types::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
-                    __types::optional_entry(&mut map, "transparency_mode", &self.transparency_mode)?;
-                    __types::optional_entry(&mut map, "return_frames_zip", &self.return_frames_zip)?;
-                    __types::optional_entry(&mut map, "expand_left", &self.expand_left)?;
-                    __types::optional_entry(&mut map, "expand_right", &self.expand_right)?;
-                    __types::optional_entry(&mut map, "expand_top", &self.expand_top)?;
-                    __types::optional_entry(&mut map, "expand_bottom", &self.expand_bottom)?;
-                    __types::optional_entry(&mut map, "expand_ratio", &self.expand_ratio)?;
+                    __fal::optional_entry(&mut map, "interpolator_model", &self.interpolator_model)?;
+                    __fal::optional_entry(&mut map, "sync_mode", &self.sync_mode)?;
+                    __fal::optional_entry(&mut map, "transparency_mode", &self.transparency_mode)?;
+                    __fal::optional_entry(&mut map, "return_frames_zip", &self.return_frames_zip)?;
+                    __fal::optional_entry(&mut map, "expand_left", &self.expand_left)?;
+                    __fal::optional_entry(&mut map, "expand_right", &self.expand_right)?;
+                    __fal::optional_entry(&mut map, "expand_top", &self.expand_top)?;
+                    __fal::optional_entry(&mut map, "expand_bottom", &self.expand_bottom)?;
+                    __fal::optional_entry(&mut map, "expand_ratio", &self.expand_ratio)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for WanVace14bOutpaintingInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for WanVace14bOutpaintingInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        prompt: __types::required_field(&mut map, "prompt")?,
-                        negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                        match_input_num_frames: __types::optional_field(
-                            &mut map,
-                            "match_input_num_frames",
-                        )?,
-                        num_frames: __types::optional_field(&mut map, "num_frames")?,
-                        match_input_frames_per_second: __types::optional_field(
-                            &mut map,
-                            "match_input_frames_per_second",
-                        )?,
-                        frames_per_second: __types::optional_field(&mut map, "frames_per_second")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        resolution: __types::optional_field(&mut map, "resolution")?,
-                        aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                        num_inference_steps: __types::optional_field(
-                            &mut map,
-                            "num_inference_steps",
-                        )?,
-                        guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                        sampler: __types::optional_field(&mut map, "sampler")?,
-                        shift: __types::optional_field(&mut map, "shift")?,
-                        video_url: __types::required_field(&mut map, "video_url")?,
-                        ref_image_urls: __types::optional_field(&mut map, "ref_image_urls")?,
-                        first_frame_url: __types::optional_field(&mut map, "first_frame_url")?,
-                        last_frame_url: __types::optional_field(&mut map, "last_frame_url")?,
-                        enable_safety_checker: __types::optional_field(
-                            &mut map,
-                            "enable_safety_checker",
-                        )?,
-                        enable_prompt_expansion: __types::optional_field(
-                            &mut map,
-                            "enable_prompt_expansion",
-                        )?,
-                        acceleration: __types::optional_field(&mut map, "acceleration")?,
-                        video_quality: __types::optional_field(&mut map, "video_quality")?,
-                        video_write_mode: __types::optional_field(&mut map, "video_write_mode")?,
-                        num_interpolated_frames: __types::optional_field(
-                            &mut map,
-                            "num_interpolated_frames",
-                        )?,
-                        temporal_downsample_factor: __types::optional_field(
-                            &mut map,
-                            "temporal_downsample_factor",
-                        )?,
-                        enable_auto_downsample: __types::optional_field(
-                            &mut map,
-                            "enable_auto_downsample",
-                        )?,
-                        auto_downsample_min_fps: __types::optional_field(
-                            &mut map,
-                            "auto_downsample_min_fps",
-                        )?,
-                        interpolator_model: __types::optional_field(&mut map, "interpolator_model")?,
-                        sync_mode: __types::optional_field(&mut map, "sync_mode")?,
-                        transparency_mode: __types::optional_field(&mut map, "transparency_mode")?,
-                        return_frames_zip: __types::optional_field(&mut map, "return_frames_zip")?,
-                        expand_left: __types::optional_field(&mut map, "expand_left")?,
-                        expand_right: __types::optional_field(&mut map, "expand_right")?,
-                        expand_top: __types::optional_field(&mut map, "expand_top")?,
-                        expand_bottom: __types::optional_field(&mut map, "expand_bottom")?,
-                        expand_ratio: __types::optional_field(&mut map, "expand_ratio")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = WanVace14bOutpaintingInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `WanVace14bOutpaintingInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<WanVace14bOutpaintingInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            let mut f12 = None;
+                            let mut f13 = None;
+                            let mut f14 = None;
+                            let mut f15 = None;
+                            let mut f16 = None;
+                            let mut f17 = None;
+                            let mut f18 = None;
+                            let mut f19 = None;
+                            let mut f20 = None;
+                            let mut f21 = None;
+                            let mut f22 = None;
+                            let mut f23 = None;
+                            let mut f24 = None;
+                            let mut f25 = None;
+                            let mut f26 = None;
+                            let mut f27 = None;
+                            let mut f28 = None;
+                            let mut f29 = None;
+                            let mut f30 = None;
+                            let mut f31 = None;
+                            let mut f32 = None;
+                            let mut f33 = None;
+                            let mut f34 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "prompt",
+                                            "negative_prompt",
+                                            "match_input_num_frames",
+                                            "num_frames",
+                                            "match_input_frames_per_second",
+                                            "frames_per_second",
+                                            "seed",
+                                            "resolution",
+                                            "aspect_ratio",
+                                            "num_inference_steps",
+                                            "guidance_scale",
+                                            "sampler",
+                                            "shift",
+                                            "video_url",
+                                            "ref_image_urls",
+                                            "first_frame_url",
+                                            "last_frame_url",
+                                            "enable_safety_checker",
+                                            "enable_prompt_expansion",
+                                            "acceleration",
+                                            "video_quality",
+                                            "video_write_mode",
+                                            "num_interpolated_frames",
+                                            "temporal_downsample_factor",
+                                            "enable_auto_downsample",
+                                            "auto_downsample_min_fps",
+                                            "interpolator_model",
+                                            "sync_mode",
+                                            "transparency_mode",
+                                            "return_frames_zip",
+                                            "expand_left",
+                                            "expand_right",
+                                            "expand_top",
+                                            "expand_bottom",
+                                            "expand_ratio",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    Some(12) => f12 = map.next_value()?,
+                                    Some(13) => f13 = Some(map.next_value()?),
+                                    Some(14) => f14 = map.next_value()?,
+                                    Some(15) => f15 = map.next_value()?,
+                                    Some(16) => f16 = map.next_value()?,
+                                    Some(17) => f17 = map.next_value()?,
+                                    Some(18) => f18 = map.next_value()?,
+                                    Some(19) => f19 = map.next_value()?,
+                                    Some(20) => f20 = map.next_value()?,
+                                    Some(21) => f21 = map.next_value()?,
+                                    Some(22) => f22 = map.next_value()?,
+                                    Some(23) => f23 = map.next_value()?,
+                                    Some(24) => f24 = map.next_value()?,
+                                    Some(25) => f25 = map.next_value()?,
+                                    Some(26) => f26 = map.next_value()?,
+                                    Some(27) => f27 = map.next_value()?,
+                                    Some(28) => f28 = map.next_value()?,
+                                    Some(29) => f29 = map.next_value()?,
+                                    Some(30) => f30 = map.next_value()?,
+                                    Some(31) => f31 = map.next_value()?,
+                                    Some(32) => f32 = map.next_value()?,
+                                    Some(33) => f33 = map.next_value()?,
+                                    Some(34) => f34 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(WanVace14bOutpaintingInput {
+                                prompt: __fal::required(f0, "prompt")?,
+                                negative_prompt: f1,
+                                match_input_num_frames: f2,
+                                num_frames: f3,
+                                match_input_frames_per_second: f4,
+                                frames_per_second: f5,
+                                seed: f6,
+                                resolution: f7,
+                                aspect_ratio: f8,
+                                num_inference_steps: f9,
+                                guidance_scale: f10,
+                                sampler: f11,
+                                shift: f12,
+                                video_url: __fal::required(f13, "video_url")?,
+                                ref_image_urls: f14,
+                                first_frame_url: f15,
+                                last_frame_url: f16,
+                                enable_safety_checker: f17,
+                                enable_prompt_expansion: f18,
+                                acceleration: f19,
+                                video_quality: f20,
+                                video_write_mode: f21,
+                                num_interpolated_frames: f22,
+                                temporal_downsample_factor: f23,
+                                enable_auto_downsample: f24,
+                                auto_downsample_min_fps: f25,
+                                interpolator_model: f26,
+                                sync_mode: f27,
+                                transparency_mode: f28,
+                                return_frames_zip: f29,
+                                expand_left: f30,
+                                expand_right: f31,
+                                expand_top: f32,
+                                expand_bottom: f33,
+                                expand_ratio: f34,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl WanVace14bOutpaintingInput {
@@ -491,10 +581,7 @@ pub mod fal_ai {
                     self
                 }
                 /// Sets `acceleration` (left out of the request until set).
-                pub fn with_acceleration(
-                    mut self,
-                    acceleration: impl Into<AccelerationPreset>,
-                ) -> Self {
+                pub fn with_acceleration(mut self, acceleration: impl Into<Acceleration>) -> Self {
                     self.acceleration = Some(acceleration.into());
                     self
                 }
@@ -595,632 +682,1005 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for WanVace14bOutpaintingInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "num_frames",
+                        &self.num_frames,
+                        &__fal::Rules {
+                            minimum: Some(17f64),
+                            maximum: Some(241f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "frames_per_second",
+                        &self.frames_per_second,
+                        &__fal::Rules {
+                            minimum: Some(5f64),
+                            maximum: Some(30f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                    v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                    v.field(
+                        "num_inference_steps",
+                        &self.num_inference_steps,
+                        &__fal::Rules {
+                            minimum: Some(2f64),
+                            maximum: Some(50f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "guidance_scale",
+                        &self.guidance_scale,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(10f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("sampler", &self.sampler, &__fal::Rules::NONE);
+                    v.field(
+                        "shift",
+                        &self.shift,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(15f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("acceleration", &self.acceleration, &__fal::Rules::NONE);
+                    v.field("video_quality", &self.video_quality, &__fal::Rules::NONE);
+                    v.field("video_write_mode", &self.video_write_mode, &__fal::Rules::NONE);
+                    v.field(
+                        "num_interpolated_frames",
+                        &self.num_interpolated_frames,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(5f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "temporal_downsample_factor",
+                        &self.temporal_downsample_factor,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(5f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "auto_downsample_min_fps",
+                        &self.auto_downsample_min_fps,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(60f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("interpolator_model", &self.interpolator_model, &__fal::Rules::NONE);
+                    v.field("transparency_mode", &self.transparency_mode, &__fal::Rules::NONE);
+                    v.field(
+                        "expand_ratio",
+                        &self.expand_ratio,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl WanVace14bOutpaintingInput {
+                /// Every rule of `fal-ai/wan-vace-14b/outpainting`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for WanVace14bOutpaintingInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/wan-vace-14b/outpainting";
                 type Output = WanVace14bOutpaintingOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    WanVace14bOutpaintingInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `Acceleration` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Acceleration {
+                /// `"none"`
+                None,
+                /// `"low"`
+                Low,
+                /// `"regular"`
+                Regular,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl Acceleration {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["none", "low", "regular"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::None => "none",
+                        Self::Low => "low",
+                        Self::Regular => "regular",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "none" => Self::None,
+                        "low" => Self::Low,
+                        "regular" => Self::Regular,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for Acceleration {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "Acceleration",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `AccelerationPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AccelerationPreset2a9dd88c {
-        /// `"none"`
-        None,
-        /// `"low"`
-        Low,
-        /// `"regular"`
-        Regular,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AccelerationPreset2a9dd88c {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::None => "none",
-                Self::Low => "low",
-                Self::Regular => "regular",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for Acceleration {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for AccelerationPreset2a9dd88c {
-        fn from(value: &str) -> Self {
-            match value {
-                "none" => Self::None,
-                "low" => Self::Low,
-                "regular" => Self::Regular,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for Acceleration {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for AccelerationPreset2a9dd88c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AccelerationPreset2a9dd88c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatioffb7a02e {
-        /// `"auto"`
-        Auto,
-        /// `"16:9"`
-        V16_9,
-        /// `"1:1"`
-        V1_1,
-        /// `"9:16"`
-        V9_16,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatioffb7a02e {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Auto => "auto",
-                Self::V16_9 => "16:9",
-                Self::V1_1 => "1:1",
-                Self::V9_16 => "9:16",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for Acceleration {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for AspectRatioffb7a02e {
-        fn from(value: &str) -> Self {
-            match value {
-                "auto" => Self::Auto,
-                "16:9" => Self::V16_9,
-                "1:1" => Self::V1_1,
-                "9:16" => Self::V9_16,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for Acceleration {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Acceleration` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for AspectRatioffb7a02e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatioffb7a02e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `InterpolatorModel` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum InterpolatorModeldc2d331d {
-        /// `"rife"`
-        Rife,
-        /// `"film"`
-        Film,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl InterpolatorModeldc2d331d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Rife => "rife",
-                Self::Film => "film",
-                Self::Other(value) => value,
+            impl __fal::Validate for Acceleration {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for InterpolatorModeldc2d331d {
-        fn from(value: &str) -> Self {
-            match value {
-                "rife" => Self::Rife,
-                "film" => Self::Film,
-                other => Self::Other(other.to_owned()),
+            /// The `AspectRatio` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum AspectRatio {
+                /// `"auto"`
+                Auto,
+                /// `"16:9"`
+                V16_9,
+                /// `"1:1"`
+                V1_1,
+                /// `"9:16"`
+                V9_16,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl __serde::Serialize for InterpolatorModeldc2d331d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for InterpolatorModeldc2d331d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolutiond8792fe2 {
-        /// `"auto"`
-        Auto,
-        /// `"240p"`
-        V240p,
-        /// `"360p"`
-        V360p,
-        /// `"480p"`
-        V480p,
-        /// `"580p"`
-        V580p,
-        /// `"720p"`
-        V720p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolutiond8792fe2 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Auto => "auto",
-                Self::V240p => "240p",
-                Self::V360p => "360p",
-                Self::V480p => "480p",
-                Self::V580p => "580p",
-                Self::V720p => "720p",
-                Self::Other(value) => value,
+            impl AspectRatio {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["auto", "16:9", "1:1", "9:16"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Auto => "auto",
+                        Self::V16_9 => "16:9",
+                        Self::V1_1 => "1:1",
+                        Self::V9_16 => "9:16",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "auto" => Self::Auto,
+                        "16:9" => Self::V16_9,
+                        "1:1" => Self::V1_1,
+                        "9:16" => Self::V9_16,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for Resolutiond8792fe2 {
-        fn from(value: &str) -> Self {
-            match value {
-                "auto" => Self::Auto,
-                "240p" => Self::V240p,
-                "360p" => Self::V360p,
-                "480p" => Self::V480p,
-                "580p" => Self::V580p,
-                "720p" => Self::V720p,
-                other => Self::Other(other.to_owned()),
+            impl ::std::str::FromStr for AspectRatio {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "AspectRatio",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Resolutiond8792fe2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolutiond8792fe2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Sampler` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Sampler71d636e1 {
-        /// `"unipc"`
-        Unipc,
-        /// `"dpm++"`
-        Dpm,
-        /// `"euler"`
-        Euler,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Sampler71d636e1 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Unipc => "unipc",
-                Self::Dpm => "dpm++",
-                Self::Euler => "euler",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for AspectRatio {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for Sampler71d636e1 {
-        fn from(value: &str) -> Self {
-            match value {
-                "unipc" => Self::Unipc,
-                "dpm++" => Self::Dpm,
-                "euler" => Self::Euler,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for AspectRatio {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Sampler71d636e1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Sampler71d636e1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `TransparencyMode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum TransparencyMode33a097ed {
-        /// `"content_aware"`
-        ContentAware,
-        /// `"white"`
-        White,
-        /// `"black"`
-        Black,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl TransparencyMode33a097ed {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::ContentAware => "content_aware",
-                Self::White => "white",
-                Self::Black => "black",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for AspectRatio {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for TransparencyMode33a097ed {
-        fn from(value: &str) -> Self {
-            match value {
-                "content_aware" => Self::ContentAware,
-                "white" => Self::White,
-                "black" => Self::Black,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for TransparencyMode33a097ed {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TransparencyMode33a097ed {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoFile` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFilebde9511b {
-        /// The `url` field.
-        pub url: String,
-        /// The `content_type` field.
-        ///
-        /// Example: `"image/png"`.
-        pub content_type: Option<String>,
-        /// The `file_name` field.
-        ///
-        /// Example: `"z9RV14K95DvU.png"`.
-        pub file_name: Option<String>,
-        /// The `file_size` field.
-        ///
-        /// Example: `4404019`.
-        pub file_size: Option<i64>,
-        /// The `width` field.
-        pub width: Option<i64>,
-        /// The `height` field.
-        pub height: Option<i64>,
-        /// The `fps` field.
-        pub fps: Option<f64>,
-        /// The `duration` field.
-        pub duration: Option<f64>,
-        /// The `num_frames` field.
-        pub num_frames: Option<i64>,
-    }
-    impl __serde::Serialize for VideoFilebde9511b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("url", &self.url)?;
-            self::optional_entry(&mut map, "content_type", &self.content_type)?;
-            self::optional_entry(&mut map, "file_name", &self.file_name)?;
-            self::optional_entry(&mut map, "file_size", &self.file_size)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            self::optional_entry(&mut map, "fps", &self.fps)?;
-            self::optional_entry(&mut map, "duration", &self.duration)?;
-            self::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                url: self::required_field(&mut map, "url")?,
-                content_type: self::optional_field(&mut map, "content_type")?,
-                file_name: self::optional_field(&mut map, "file_name")?,
-                file_size: self::optional_field(&mut map, "file_size")?,
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-                fps: self::optional_field(&mut map, "fps")?,
-                duration: self::optional_field(&mut map, "duration")?,
-                num_frames: self::optional_field(&mut map, "num_frames")?,
-            })
-        }
-    }
-    /// The `VideoQuality` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VideoQualityb704da84 {
-        /// `"low"`
-        Low,
-        /// `"medium"`
-        Medium,
-        /// `"high"`
-        High,
-        /// `"maximum"`
-        Maximum,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VideoQualityb704da84 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Low => "low",
-                Self::Medium => "medium",
-                Self::High => "high",
-                Self::Maximum => "maximum",
-                Self::Other(value) => value,
+            impl __fal::Validate for AspectRatio {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for VideoQualityb704da84 {
-        fn from(value: &str) -> Self {
-            match value {
-                "low" => Self::Low,
-                "medium" => Self::Medium,
-                "high" => Self::High,
-                "maximum" => Self::Maximum,
-                other => Self::Other(other.to_owned()),
+            /// The `InterpolatorModel` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum InterpolatorModel {
+                /// `"rife"`
+                Rife,
+                /// `"film"`
+                Film,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl __serde::Serialize for VideoQualityb704da84 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoQualityb704da84 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoWriteMode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VideoWriteModecf64a2ee {
-        /// `"fast"`
-        Fast,
-        /// `"balanced"`
-        Balanced,
-        /// `"small"`
-        Small,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VideoWriteModecf64a2ee {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Fast => "fast",
-                Self::Balanced => "balanced",
-                Self::Small => "small",
-                Self::Other(value) => value,
+            impl InterpolatorModel {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["rife", "film"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Rife => "rife",
+                        Self::Film => "film",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "rife" => Self::Rife,
+                        "film" => Self::Film,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for VideoWriteModecf64a2ee {
-        fn from(value: &str) -> Self {
-            match value {
-                "fast" => Self::Fast,
-                "balanced" => Self::Balanced,
-                "small" => Self::Small,
-                other => Self::Other(other.to_owned()),
+            impl ::std::str::FromStr for InterpolatorModel {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "InterpolatorModel",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for VideoWriteModecf64a2ee {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoWriteModecf64a2ee {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `WanVace14bOutpaintingOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct WanVace14bOutpaintingOutputf0da2e6b {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/wan-vace-outpainting-output.mp4"}`.
-        pub video: VideoFilebde9511b,
-        /// The `prompt` field.
-        pub prompt: String,
-        /// The `seed` field.
-        pub seed: i64,
-        /// The `frames_zip` field.
-        pub frames_zip: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for WanVace14bOutpaintingOutputf0da2e6b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            map.serialize_entry("seed", &self.seed)?;
-            self::optional_entry(&mut map, "frames_zip", &self.frames_zip)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for WanVace14bOutpaintingOutputf0da2e6b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                prompt: self::required_field(&mut map, "prompt")?,
-                seed: self::required_field(&mut map, "seed")?,
-                frames_zip: self::optional_field(&mut map, "frames_zip")?,
-            })
+            impl TryFrom<&str> for InterpolatorModel {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for InterpolatorModel {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for InterpolatorModel {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for InterpolatorModel {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `InterpolatorModel` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for InterpolatorModel {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Resolution` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Resolution {
+                /// `"auto"`
+                Auto,
+                /// `"240p"`
+                V240p,
+                /// `"360p"`
+                V360p,
+                /// `"480p"`
+                V480p,
+                /// `"580p"`
+                V580p,
+                /// `"720p"`
+                V720p,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Resolution {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "auto",
+                    "240p",
+                    "360p",
+                    "480p",
+                    "580p",
+                    "720p",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Auto => "auto",
+                        Self::V240p => "240p",
+                        Self::V360p => "360p",
+                        Self::V480p => "480p",
+                        Self::V580p => "580p",
+                        Self::V720p => "720p",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "auto" => Self::Auto,
+                        "240p" => Self::V240p,
+                        "360p" => Self::V360p,
+                        "480p" => Self::V480p,
+                        "580p" => Self::V580p,
+                        "720p" => Self::V720p,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Resolution {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Resolution {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Resolution {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Resolution {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Resolution {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Sampler` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Sampler {
+                /// `"unipc"`
+                Unipc,
+                /// `"dpm++"`
+                Dpm,
+                /// `"euler"`
+                Euler,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Sampler {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["unipc", "dpm++", "euler"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Unipc => "unipc",
+                        Self::Dpm => "dpm++",
+                        Self::Euler => "euler",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "unipc" => Self::Unipc,
+                        "dpm++" => Self::Dpm,
+                        "euler" => Self::Euler,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Sampler {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Sampler", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Sampler {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Sampler {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Sampler {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Sampler {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Sampler` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Sampler {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `TransparencyMode` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum TransparencyMode {
+                /// `"content_aware"`
+                ContentAware,
+                /// `"white"`
+                White,
+                /// `"black"`
+                Black,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl TransparencyMode {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["content_aware", "white", "black"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::ContentAware => "content_aware",
+                        Self::White => "white",
+                        Self::Black => "black",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "content_aware" => Self::ContentAware,
+                        "white" => Self::White,
+                        "black" => Self::Black,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for TransparencyMode {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "TransparencyMode",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for TransparencyMode {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for TransparencyMode {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for TransparencyMode {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for TransparencyMode {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `TransparencyMode` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for TransparencyMode {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `VideoFile` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct VideoFile {
+                /// The `url` field.
+                pub url: String,
+                /// The `content_type` field.
+                ///
+                /// Example: `"image/png"`.
+                pub content_type: Option<String>,
+                /// The `file_name` field.
+                ///
+                /// Example: `"z9RV14K95DvU.png"`.
+                pub file_name: Option<String>,
+                /// The `file_size` field.
+                ///
+                /// Example: `4404019`.
+                pub file_size: Option<i64>,
+                /// The `width` field.
+                pub width: Option<i64>,
+                /// The `height` field.
+                pub height: Option<i64>,
+                /// The `fps` field.
+                pub fps: Option<f64>,
+                /// The `duration` field.
+                pub duration: Option<f64>,
+                /// The `num_frames` field.
+                pub num_frames: Option<i64>,
+            }
+            impl __fal::serde::Serialize for VideoFile {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("url", &self.url)?;
+                    __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
+                    __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
+                    __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
+                    __fal::optional_entry(&mut map, "width", &self.width)?;
+                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    __fal::optional_entry(&mut map, "fps", &self.fps)?;
+                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                    __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for VideoFile {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = VideoFile;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `VideoFile` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<VideoFile, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "url",
+                                            "content_type",
+                                            "file_name",
+                                            "file_size",
+                                            "width",
+                                            "height",
+                                            "fps",
+                                            "duration",
+                                            "num_frames",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(VideoFile {
+                                url: __fal::required(f0, "url")?,
+                                content_type: f1,
+                                file_name: f2,
+                                file_size: f3,
+                                width: f4,
+                                height: f5,
+                                fps: f6,
+                                duration: f7,
+                                num_frames: f8,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `VideoQuality` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum VideoQuality {
+                /// `"low"`
+                Low,
+                /// `"medium"`
+                Medium,
+                /// `"high"`
+                High,
+                /// `"maximum"`
+                Maximum,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl VideoQuality {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["low", "medium", "high", "maximum"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Low => "low",
+                        Self::Medium => "medium",
+                        Self::High => "high",
+                        Self::Maximum => "maximum",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "low" => Self::Low,
+                        "medium" => Self::Medium,
+                        "high" => Self::High,
+                        "maximum" => Self::Maximum,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for VideoQuality {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "VideoQuality",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for VideoQuality {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for VideoQuality {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for VideoQuality {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for VideoQuality {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `VideoQuality` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for VideoQuality {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `VideoWriteMode` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum VideoWriteMode {
+                /// `"fast"`
+                Fast,
+                /// `"balanced"`
+                Balanced,
+                /// `"small"`
+                Small,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl VideoWriteMode {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["fast", "balanced", "small"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Fast => "fast",
+                        Self::Balanced => "balanced",
+                        Self::Small => "small",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "fast" => Self::Fast,
+                        "balanced" => Self::Balanced,
+                        "small" => Self::Small,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for VideoWriteMode {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "VideoWriteMode",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for VideoWriteMode {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for VideoWriteMode {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for VideoWriteMode {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for VideoWriteMode {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `VideoWriteMode` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for VideoWriteMode {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `WanVace14bOutpaintingOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct WanVace14bOutpaintingOutput {
+                /// The `video` field.
+                ///
+                /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/wan-vace-outpainting-output.mp4"}`.
+                pub video: VideoFile,
+                /// The `prompt` field.
+                pub prompt: String,
+                /// The `seed` field.
+                pub seed: i64,
+                /// The `frames_zip` field.
+                pub frames_zip: Option<fal_runtime::File>,
+            }
+            impl __fal::serde::Serialize for WanVace14bOutpaintingOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.serialize_entry("prompt", &self.prompt)?;
+                    map.serialize_entry("seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "frames_zip", &self.frames_zip)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for WanVace14bOutpaintingOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = WanVace14bOutpaintingOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `WanVace14bOutpaintingOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<WanVace14bOutpaintingOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["video", "prompt", "seed", "frames_zip"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(WanVace14bOutpaintingOutput {
+                                video: __fal::required(f0, "video")?,
+                                prompt: __fal::required(f1, "prompt")?,
+                                seed: __fal::required(f2, "seed")?,
+                                frames_zip: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -11,12 +11,7 @@ pub mod fal_ai {
                 ///
                 /// Build a `WanV2214bAnimateReplaceInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `WanV2214bAnimateReplaceOutput`.
                 pub mod replace {
-                    use fal_runtime::__private::serde as __serde;
-                    use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::Resolution67c97c7f as Resolution;
-                    pub use super::super::super::super::super::__types::VideoQualityb704da84 as VideoQuality;
-                    pub use super::super::super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
-                    pub use super::super::super::super::super::__types::WanV2214bAnimateReplaceOutputf9370600 as WanV2214bAnimateReplaceOutput;
+                    use fal_runtime::__private as __fal;
                     /// The request body of `fal-ai/wan/v2.2-14b/animate/replace`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct WanV2214bAnimateReplaceInput {
@@ -83,70 +78,127 @@ pub mod fal_ai {
                         /// Example: `true`.
                         pub use_turbo: Option<bool>,
                     }
-                    impl __serde::Serialize for WanV2214bAnimateReplaceInput {
-                        fn serialize<S: __serde::Serializer>(
+                    impl __fal::serde::Serialize for WanV2214bAnimateReplaceInput {
+                        fn serialize<S: __fal::serde::Serializer>(
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __serde::ser::SerializeMap as _;
+                            use __fal::serde::ser::SerializeMap as _;
                             let mut map = serializer.serialize_map(None)?;
                             map.serialize_entry("video_url", &self.video_url)?;
                             map.serialize_entry("image_url", &self.image_url)?;
-                            __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                            __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                            __types::optional_entry(&mut map, "seed", &self.seed)?;
-                            __types::optional_entry(
+                            __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                            __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                            __fal::optional_entry(
                                 &mut map,
                                 "num_inference_steps",
                                 &self.num_inference_steps,
                             )?;
-                            __types::optional_entry(
+                            __fal::optional_entry(
                                 &mut map,
                                 "enable_safety_checker",
                                 &self.enable_safety_checker,
                             )?;
-                            __types::optional_entry(
+                            __fal::optional_entry(
                                 &mut map,
                                 "enable_output_safety_checker",
                                 &self.enable_output_safety_checker,
                             )?;
-                            __types::optional_entry(&mut map, "shift", &self.shift)?;
-                            __types::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                            __types::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
-                            __types::optional_entry(&mut map, "return_frames_zip", &self.return_frames_zip)?;
-                            __types::optional_entry(&mut map, "use_turbo", &self.use_turbo)?;
+                            __fal::optional_entry(&mut map, "shift", &self.shift)?;
+                            __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
+                            __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
+                            __fal::optional_entry(&mut map, "return_frames_zip", &self.return_frames_zip)?;
+                            __fal::optional_entry(&mut map, "use_turbo", &self.use_turbo)?;
                             map.end()
                         }
                     }
-                    impl<'de> __serde::Deserialize<'de> for WanV2214bAnimateReplaceInput {
-                        fn deserialize<D: __serde::Deserializer<'de>>(
+                    impl<'de> __fal::serde::Deserialize<'de> for WanV2214bAnimateReplaceInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
                             deserializer: D,
                         ) -> Result<Self, D::Error> {
-                            let mut map = __types::object(deserializer)?;
-                            Ok(Self {
-                                video_url: __types::required_field(&mut map, "video_url")?,
-                                image_url: __types::required_field(&mut map, "image_url")?,
-                                guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                                resolution: __types::optional_field(&mut map, "resolution")?,
-                                seed: __types::optional_field(&mut map, "seed")?,
-                                num_inference_steps: __types::optional_field(
-                                    &mut map,
-                                    "num_inference_steps",
-                                )?,
-                                enable_safety_checker: __types::optional_field(
-                                    &mut map,
-                                    "enable_safety_checker",
-                                )?,
-                                enable_output_safety_checker: __types::optional_field(
-                                    &mut map,
-                                    "enable_output_safety_checker",
-                                )?,
-                                shift: __types::optional_field(&mut map, "shift")?,
-                                video_quality: __types::optional_field(&mut map, "video_quality")?,
-                                video_write_mode: __types::optional_field(&mut map, "video_write_mode")?,
-                                return_frames_zip: __types::optional_field(&mut map, "return_frames_zip")?,
-                                use_turbo: __types::optional_field(&mut map, "use_turbo")?,
-                            })
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = WanV2214bAnimateReplaceInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `WanV2214bAnimateReplaceInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<WanV2214bAnimateReplaceInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    let mut f4 = None;
+                                    let mut f5 = None;
+                                    let mut f6 = None;
+                                    let mut f7 = None;
+                                    let mut f8 = None;
+                                    let mut f9 = None;
+                                    let mut f10 = None;
+                                    let mut f11 = None;
+                                    let mut f12 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(
+                                                &[
+                                                    "video_url",
+                                                    "image_url",
+                                                    "guidance_scale",
+                                                    "resolution",
+                                                    "seed",
+                                                    "num_inference_steps",
+                                                    "enable_safety_checker",
+                                                    "enable_output_safety_checker",
+                                                    "shift",
+                                                    "video_quality",
+                                                    "video_write_mode",
+                                                    "return_frames_zip",
+                                                    "use_turbo",
+                                                ],
+                                            ),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = Some(map.next_value()?),
+                                            Some(2) => f2 = map.next_value()?,
+                                            Some(3) => f3 = map.next_value()?,
+                                            Some(4) => f4 = map.next_value()?,
+                                            Some(5) => f5 = map.next_value()?,
+                                            Some(6) => f6 = map.next_value()?,
+                                            Some(7) => f7 = map.next_value()?,
+                                            Some(8) => f8 = map.next_value()?,
+                                            Some(9) => f9 = map.next_value()?,
+                                            Some(10) => f10 = map.next_value()?,
+                                            Some(11) => f11 = map.next_value()?,
+                                            Some(12) => f12 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(WanV2214bAnimateReplaceInput {
+                                        video_url: __fal::required(f0, "video_url")?,
+                                        image_url: __fal::required(f1, "image_url")?,
+                                        guidance_scale: f2,
+                                        resolution: f3,
+                                        seed: f4,
+                                        num_inference_steps: f5,
+                                        enable_safety_checker: f6,
+                                        enable_output_safety_checker: f7,
+                                        shift: f8,
+                                        video_quality: f9,
+                                        video_write_mode: f10,
+                                        return_frames_zip: f11,
+                                        use_turbo: f12,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
                         }
                     }
                     impl WanV2214bAnimateReplaceInput {
@@ -239,316 +291,390 @@ pub mod fal_ai {
                             self
                         }
                     }
+                    impl __fal::Validate for WanV2214bAnimateReplaceInput {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field(
+                                "guidance_scale",
+                                &self.guidance_scale,
+                                &__fal::Rules {
+                                    minimum: Some(1f64),
+                                    maximum: Some(10f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                            v.field(
+                                "num_inference_steps",
+                                &self.num_inference_steps,
+                                &__fal::Rules {
+                                    minimum: Some(2f64),
+                                    maximum: Some(40f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field(
+                                "shift",
+                                &self.shift,
+                                &__fal::Rules {
+                                    minimum: Some(1f64),
+                                    maximum: Some(10f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field("video_quality", &self.video_quality, &__fal::Rules::NONE);
+                            v.field("video_write_mode", &self.video_write_mode, &__fal::Rules::NONE);
+                        }
+                    }
+                    impl WanV2214bAnimateReplaceInput {
+                        /// Every rule of `fal-ai/wan/v2.2-14b/animate/replace`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                        pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            __fal::validate(self)
+                        }
+                    }
                     impl fal_runtime::Endpoint for WanV2214bAnimateReplaceInput {
                         const ENDPOINT_ID: &'static str = "fal-ai/wan/v2.2-14b/animate/replace";
                         type Output = WanV2214bAnimateReplaceOutput;
+                        fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            WanV2214bAnimateReplaceInput::validate(self)
+                        }
+                    }
+                    /// The `Resolution` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum Resolution {
+                        /// `"480p"`
+                        V480p,
+                        /// `"580p"`
+                        V580p,
+                        /// `"720p"`
+                        V720p,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl Resolution {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["480p", "580p", "720p"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::V480p => "480p",
+                                Self::V580p => "580p",
+                                Self::V720p => "720p",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "480p" => Self::V480p,
+                                "580p" => Self::V580p,
+                                "720p" => Self::V720p,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for Resolution {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for Resolution {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for Resolution {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for Resolution {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for Resolution {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `VideoQuality` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum VideoQuality {
+                        /// `"low"`
+                        Low,
+                        /// `"medium"`
+                        Medium,
+                        /// `"high"`
+                        High,
+                        /// `"maximum"`
+                        Maximum,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl VideoQuality {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["low", "medium", "high", "maximum"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::Low => "low",
+                                Self::Medium => "medium",
+                                Self::High => "high",
+                                Self::Maximum => "maximum",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "low" => Self::Low,
+                                "medium" => Self::Medium,
+                                "high" => Self::High,
+                                "maximum" => Self::Maximum,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for VideoQuality {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "VideoQuality",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for VideoQuality {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for VideoQuality {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for VideoQuality {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for VideoQuality {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `VideoQuality` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for VideoQuality {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `VideoWriteMode` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum VideoWriteMode {
+                        /// `"fast"`
+                        Fast,
+                        /// `"balanced"`
+                        Balanced,
+                        /// `"small"`
+                        Small,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl VideoWriteMode {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["fast", "balanced", "small"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::Fast => "fast",
+                                Self::Balanced => "balanced",
+                                Self::Small => "small",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "fast" => Self::Fast,
+                                "balanced" => Self::Balanced,
+                                "small" => Self::Small,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for VideoWriteMode {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "VideoWriteMode",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for VideoWriteMode {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for VideoWriteMode {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for VideoWriteMode {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for VideoWriteMode {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `VideoWriteMode` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for VideoWriteMode {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `WanV2214bAnimateReplaceOutput` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct WanV2214bAnimateReplaceOutput {
+                        /// The `video` field.
+                        ///
+                        /// Example: `{"url":"https://v3b.fal.media/files/b/elephant/9Ofgiju3Peb3b5hriTuBH_wan_animate_output.mp4"}`.
+                        pub video: fal_runtime::File,
+                        /// The `frames_zip` field.
+                        pub frames_zip: Option<fal_runtime::File>,
+                        /// The `prompt` field.
+                        ///
+                        /// Example: `""`.
+                        pub prompt: String,
+                        /// The `seed` field.
+                        ///
+                        /// Example: `1416721728`.
+                        pub seed: i64,
+                    }
+                    impl __fal::serde::Serialize for WanV2214bAnimateReplaceOutput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("video", &self.video)?;
+                            __fal::optional_entry(&mut map, "frames_zip", &self.frames_zip)?;
+                            map.serialize_entry("prompt", &self.prompt)?;
+                            map.serialize_entry("seed", &self.seed)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for WanV2214bAnimateReplaceOutput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = WanV2214bAnimateReplaceOutput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `WanV2214bAnimateReplaceOutput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<WanV2214bAnimateReplaceOutput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(&["video", "frames_zip", "prompt", "seed"]),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = map.next_value()?,
+                                            Some(2) => f2 = Some(map.next_value()?),
+                                            Some(3) => f3 = Some(map.next_value()?),
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(WanV2214bAnimateReplaceOutput {
+                                        video: __fal::required(f0, "video")?,
+                                        frames_zip: f1,
+                                        prompt: __fal::required(f2, "prompt")?,
+                                        seed: __fal::required(f3, "seed")?,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution67c97c7f {
-        /// `"480p"`
-        V480p,
-        /// `"580p"`
-        V580p,
-        /// `"720p"`
-        V720p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution67c97c7f {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V480p => "480p",
-                Self::V580p => "580p",
-                Self::V720p => "720p",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Resolution67c97c7f {
-        fn from(value: &str) -> Self {
-            match value {
-                "480p" => Self::V480p,
-                "580p" => Self::V580p,
-                "720p" => Self::V720p,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Resolution67c97c7f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution67c97c7f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoQuality` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VideoQualityb704da84 {
-        /// `"low"`
-        Low,
-        /// `"medium"`
-        Medium,
-        /// `"high"`
-        High,
-        /// `"maximum"`
-        Maximum,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VideoQualityb704da84 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Low => "low",
-                Self::Medium => "medium",
-                Self::High => "high",
-                Self::Maximum => "maximum",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for VideoQualityb704da84 {
-        fn from(value: &str) -> Self {
-            match value {
-                "low" => Self::Low,
-                "medium" => Self::Medium,
-                "high" => Self::High,
-                "maximum" => Self::Maximum,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for VideoQualityb704da84 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoQualityb704da84 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoWriteMode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VideoWriteModecf64a2ee {
-        /// `"fast"`
-        Fast,
-        /// `"balanced"`
-        Balanced,
-        /// `"small"`
-        Small,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VideoWriteModecf64a2ee {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Fast => "fast",
-                Self::Balanced => "balanced",
-                Self::Small => "small",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for VideoWriteModecf64a2ee {
-        fn from(value: &str) -> Self {
-            match value {
-                "fast" => Self::Fast,
-                "balanced" => Self::Balanced,
-                "small" => Self::Small,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for VideoWriteModecf64a2ee {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoWriteModecf64a2ee {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `WanV2214bAnimateReplaceOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct WanV2214bAnimateReplaceOutputf9370600 {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/elephant/9Ofgiju3Peb3b5hriTuBH_wan_animate_output.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `frames_zip` field.
-        pub frames_zip: Option<fal_runtime::File>,
-        /// The `prompt` field.
-        ///
-        /// Example: `""`.
-        pub prompt: String,
-        /// The `seed` field.
-        ///
-        /// Example: `1416721728`.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for WanV2214bAnimateReplaceOutputf9370600 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            self::optional_entry(&mut map, "frames_zip", &self.frames_zip)?;
-            map.serialize_entry("prompt", &self.prompt)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for WanV2214bAnimateReplaceOutputf9370600 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                frames_zip: self::optional_field(&mut map, "frames_zip")?,
-                prompt: self::required_field(&mut map, "prompt")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
         }
     }
 }

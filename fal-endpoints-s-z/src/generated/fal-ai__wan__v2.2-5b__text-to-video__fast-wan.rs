@@ -11,14 +11,7 @@ pub mod fal_ai {
                 ///
                 /// Build a `WanV225bTextToVideoFastWanInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `WanV225bTextToVideoFastWanOutput`.
                 pub mod fast_wan {
-                    use fal_runtime::__private::serde as __serde;
-                    use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
-                    pub use super::super::super::super::super::__types::InterpolatorModeld7a7e190 as InterpolatorModel;
-                    pub use super::super::super::super::super::__types::Resolution67c97c7f as Resolution;
-                    pub use super::super::super::super::super::__types::VideoQualityb704da84 as VideoQuality;
-                    pub use super::super::super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
-                    pub use super::super::super::super::super::__types::WanV225bTextToVideoFastWanOutput013db57f as WanV225bTextToVideoFastWanOutput;
+                    use fal_runtime::__private as __fal;
                     /// The request body of `fal-ai/wan/v2.2-5b/text-to-video/fast-wan`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct WanV225bTextToVideoFastWanInput {
@@ -99,94 +92,150 @@ pub mod fal_ai {
                         /// Example: `"balanced"`.
                         pub video_write_mode: Option<VideoWriteMode>,
                     }
-                    impl __serde::Serialize for WanV225bTextToVideoFastWanInput {
-                        fn serialize<S: __serde::Serializer>(
+                    impl __fal::serde::Serialize for WanV225bTextToVideoFastWanInput {
+                        fn serialize<S: __fal::serde::Serializer>(
                             &self,
                             serializer: S,
                         ) -> Result<S::Ok, S::Error> {
-                            use __serde::ser::SerializeMap as _;
+                            use __fal::serde::ser::SerializeMap as _;
                             let mut map = serializer.serialize_map(None)?;
                             map.serialize_entry("prompt", &self.prompt)?;
-                            __types::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
-                            __types::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-                            __types::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
-                            __types::optional_entry(&mut map, "seed", &self.seed)?;
-                            __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                            __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                            __types::optional_entry(
+                            __fal::optional_entry(&mut map, "negative_prompt", &self.negative_prompt)?;
+                            __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                            __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
+                            __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                            __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                            __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                            __fal::optional_entry(
                                 &mut map,
                                 "enable_safety_checker",
                                 &self.enable_safety_checker,
                             )?;
-                            __types::optional_entry(
+                            __fal::optional_entry(
                                 &mut map,
                                 "enable_output_safety_checker",
                                 &self.enable_output_safety_checker,
                             )?;
-                            __types::optional_entry(
+                            __fal::optional_entry(
                                 &mut map,
                                 "enable_prompt_expansion",
                                 &self.enable_prompt_expansion,
                             )?;
-                            __types::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
-                            __types::optional_entry(
-                                &mut map,
-                                "interpolator_model",
-                                &self.interpolator_model,
-                            )?;
-                            __types::optional_entry(
+                            __fal::optional_entry(&mut map, "guidance_scale", &self.guidance_scale)?;
+                            __fal::optional_entry(&mut map, "interpolator_model", &self.interpolator_model)?;
+                            __fal::optional_entry(
                                 &mut map,
                                 "num_interpolated_frames",
                                 &self.num_interpolated_frames,
                             )?;
-                            __types::optional_entry(
+                            __fal::optional_entry(
                                 &mut map,
                                 "adjust_fps_for_interpolation",
                                 &self.adjust_fps_for_interpolation,
                             )?;
-                            __types::optional_entry(&mut map, "video_quality", &self.video_quality)?;
-                            __types::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
+                            __fal::optional_entry(&mut map, "video_quality", &self.video_quality)?;
+                            __fal::optional_entry(&mut map, "video_write_mode", &self.video_write_mode)?;
                             map.end()
                         }
                     }
-                    impl<'de> __serde::Deserialize<'de> for WanV225bTextToVideoFastWanInput {
-                        fn deserialize<D: __serde::Deserializer<'de>>(
+                    impl<'de> __fal::serde::Deserialize<'de> for WanV225bTextToVideoFastWanInput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
                             deserializer: D,
                         ) -> Result<Self, D::Error> {
-                            let mut map = __types::object(deserializer)?;
-                            Ok(Self {
-                                prompt: __types::required_field(&mut map, "prompt")?,
-                                negative_prompt: __types::optional_field(&mut map, "negative_prompt")?,
-                                num_frames: __types::optional_field(&mut map, "num_frames")?,
-                                frames_per_second: __types::optional_field(&mut map, "frames_per_second")?,
-                                seed: __types::optional_field(&mut map, "seed")?,
-                                resolution: __types::optional_field(&mut map, "resolution")?,
-                                aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                                enable_safety_checker: __types::optional_field(
-                                    &mut map,
-                                    "enable_safety_checker",
-                                )?,
-                                enable_output_safety_checker: __types::optional_field(
-                                    &mut map,
-                                    "enable_output_safety_checker",
-                                )?,
-                                enable_prompt_expansion: __types::optional_field(
-                                    &mut map,
-                                    "enable_prompt_expansion",
-                                )?,
-                                guidance_scale: __types::optional_field(&mut map, "guidance_scale")?,
-                                interpolator_model: __types::optional_field(&mut map, "interpolator_model")?,
-                                num_interpolated_frames: __types::optional_field(
-                                    &mut map,
-                                    "num_interpolated_frames",
-                                )?,
-                                adjust_fps_for_interpolation: __types::optional_field(
-                                    &mut map,
-                                    "adjust_fps_for_interpolation",
-                                )?,
-                                video_quality: __types::optional_field(&mut map, "video_quality")?,
-                                video_write_mode: __types::optional_field(&mut map, "video_write_mode")?,
-                            })
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = WanV225bTextToVideoFastWanInput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `WanV225bTextToVideoFastWanInput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<WanV225bTextToVideoFastWanInput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    let mut f3 = None;
+                                    let mut f4 = None;
+                                    let mut f5 = None;
+                                    let mut f6 = None;
+                                    let mut f7 = None;
+                                    let mut f8 = None;
+                                    let mut f9 = None;
+                                    let mut f10 = None;
+                                    let mut f11 = None;
+                                    let mut f12 = None;
+                                    let mut f13 = None;
+                                    let mut f14 = None;
+                                    let mut f15 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(
+                                            __fal::Key(
+                                                &[
+                                                    "prompt",
+                                                    "negative_prompt",
+                                                    "num_frames",
+                                                    "frames_per_second",
+                                                    "seed",
+                                                    "resolution",
+                                                    "aspect_ratio",
+                                                    "enable_safety_checker",
+                                                    "enable_output_safety_checker",
+                                                    "enable_prompt_expansion",
+                                                    "guidance_scale",
+                                                    "interpolator_model",
+                                                    "num_interpolated_frames",
+                                                    "adjust_fps_for_interpolation",
+                                                    "video_quality",
+                                                    "video_write_mode",
+                                                ],
+                                            ),
+                                        )?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = map.next_value()?,
+                                            Some(2) => f2 = map.next_value()?,
+                                            Some(3) => f3 = map.next_value()?,
+                                            Some(4) => f4 = map.next_value()?,
+                                            Some(5) => f5 = map.next_value()?,
+                                            Some(6) => f6 = map.next_value()?,
+                                            Some(7) => f7 = map.next_value()?,
+                                            Some(8) => f8 = map.next_value()?,
+                                            Some(9) => f9 = map.next_value()?,
+                                            Some(10) => f10 = map.next_value()?,
+                                            Some(11) => f11 = map.next_value()?,
+                                            Some(12) => f12 = map.next_value()?,
+                                            Some(13) => f13 = map.next_value()?,
+                                            Some(14) => f14 = map.next_value()?,
+                                            Some(15) => f15 = map.next_value()?,
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(WanV225bTextToVideoFastWanInput {
+                                        prompt: __fal::required(f0, "prompt")?,
+                                        negative_prompt: f1,
+                                        num_frames: f2,
+                                        frames_per_second: f3,
+                                        seed: f4,
+                                        resolution: f5,
+                                        aspect_ratio: f6,
+                                        enable_safety_checker: f7,
+                                        enable_output_safety_checker: f8,
+                                        enable_prompt_expansion: f9,
+                                        guidance_scale: f10,
+                                        interpolator_model: f11,
+                                        num_interpolated_frames: f12,
+                                        adjust_fps_for_interpolation: f13,
+                                        video_quality: f14,
+                                        video_write_mode: f15,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
                         }
                     }
                     impl WanV225bTextToVideoFastWanInput {
@@ -308,408 +357,563 @@ pub mod fal_ai {
                             self
                         }
                     }
+                    impl __fal::Validate for WanV225bTextToVideoFastWanInput {
+                        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                            v.field(
+                                "num_frames",
+                                &self.num_frames,
+                                &__fal::Rules {
+                                    minimum: Some(17f64),
+                                    maximum: Some(161f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field(
+                                "frames_per_second",
+                                &self.frames_per_second,
+                                &__fal::Rules {
+                                    minimum: Some(4f64),
+                                    maximum: Some(60f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                            v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                            v.field(
+                                "guidance_scale",
+                                &self.guidance_scale,
+                                &__fal::Rules {
+                                    minimum: Some(1f64),
+                                    maximum: Some(10f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field("interpolator_model", &self.interpolator_model, &__fal::Rules::NONE);
+                            v.field(
+                                "num_interpolated_frames",
+                                &self.num_interpolated_frames,
+                                &__fal::Rules {
+                                    minimum: Some(0f64),
+                                    maximum: Some(4f64),
+                                    ..__fal::Rules::NONE
+                                },
+                            );
+                            v.field("video_quality", &self.video_quality, &__fal::Rules::NONE);
+                            v.field("video_write_mode", &self.video_write_mode, &__fal::Rules::NONE);
+                        }
+                    }
+                    impl WanV225bTextToVideoFastWanInput {
+                        /// Every rule of `fal-ai/wan/v2.2-5b/text-to-video/fast-wan`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                        pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            __fal::validate(self)
+                        }
+                    }
                     impl fal_runtime::Endpoint for WanV225bTextToVideoFastWanInput {
                         const ENDPOINT_ID: &'static str = "fal-ai/wan/v2.2-5b/text-to-video/fast-wan";
                         type Output = WanV225bTextToVideoFastWanOutput;
+                        fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                            WanV225bTextToVideoFastWanInput::validate(self)
+                        }
+                    }
+                    /// The `AspectRatio` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum AspectRatio {
+                        /// `"16:9"`
+                        V16_9,
+                        /// `"9:16"`
+                        V9_16,
+                        /// `"1:1"`
+                        V1_1,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl AspectRatio {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["16:9", "9:16", "1:1"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::V16_9 => "16:9",
+                                Self::V9_16 => "9:16",
+                                Self::V1_1 => "1:1",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "16:9" => Self::V16_9,
+                                "9:16" => Self::V9_16,
+                                "1:1" => Self::V1_1,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for AspectRatio {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "AspectRatio",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for AspectRatio {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for AspectRatio {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for AspectRatio {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for AspectRatio {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `InterpolatorModel` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum InterpolatorModel {
+                        /// `"none"`
+                        None,
+                        /// `"film"`
+                        Film,
+                        /// `"rife"`
+                        Rife,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl InterpolatorModel {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["none", "film", "rife"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::None => "none",
+                                Self::Film => "film",
+                                Self::Rife => "rife",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "none" => Self::None,
+                                "film" => Self::Film,
+                                "rife" => Self::Rife,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for InterpolatorModel {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "InterpolatorModel",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for InterpolatorModel {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for InterpolatorModel {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for InterpolatorModel {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for InterpolatorModel {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `InterpolatorModel` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for InterpolatorModel {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `Resolution` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum Resolution {
+                        /// `"480p"`
+                        V480p,
+                        /// `"580p"`
+                        V580p,
+                        /// `"720p"`
+                        V720p,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl Resolution {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["480p", "580p", "720p"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::V480p => "480p",
+                                Self::V580p => "580p",
+                                Self::V720p => "720p",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "480p" => Self::V480p,
+                                "580p" => Self::V580p,
+                                "720p" => Self::V720p,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for Resolution {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for Resolution {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for Resolution {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for Resolution {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for Resolution {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `VideoQuality` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum VideoQuality {
+                        /// `"low"`
+                        Low,
+                        /// `"medium"`
+                        Medium,
+                        /// `"high"`
+                        High,
+                        /// `"maximum"`
+                        Maximum,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl VideoQuality {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["low", "medium", "high", "maximum"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::Low => "low",
+                                Self::Medium => "medium",
+                                Self::High => "high",
+                                Self::Maximum => "maximum",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "low" => Self::Low,
+                                "medium" => Self::Medium,
+                                "high" => Self::High,
+                                "maximum" => Self::Maximum,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for VideoQuality {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "VideoQuality",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for VideoQuality {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for VideoQuality {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for VideoQuality {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for VideoQuality {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `VideoQuality` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for VideoQuality {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `VideoWriteMode` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                    pub enum VideoWriteMode {
+                        /// `"fast"`
+                        Fast,
+                        /// `"balanced"`
+                        Balanced,
+                        /// `"small"`
+                        Small,
+                        /// A value the schema does not list (fal added it later), kept as sent.
+                        Other(fal_runtime::UnlistedValue),
+                    }
+                    impl VideoWriteMode {
+                        /// Every value the schema lists, in its order.
+                        pub const VALUES: &'static [&'static str] = &["fast", "balanced", "small"];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                Self::Fast => "fast",
+                                Self::Balanced => "balanced",
+                                Self::Small => "small",
+                                Self::Other(value) => value.as_str(),
+                            }
+                        }
+                        /// Any wire value, unchecked: a listed value becomes its variant, any
+                        /// other `Other`. For values fal accepts that this binding does not
+                        /// list yet; `parse` and `try_from` refuse those.
+                        pub fn from_wire(value: &str) -> Self {
+                            match value {
+                                "fast" => Self::Fast,
+                                "balanced" => Self::Balanced,
+                                "small" => Self::Small,
+                                other => Self::Other(__fal::unlisted(other)),
+                            }
+                        }
+                    }
+                    impl ::std::str::FromStr for VideoWriteMode {
+                        type Err = fal_runtime::UnknownEnumValue;
+                        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            match Self::from_wire(value) {
+                                Self::Other(_) => {
+                                    Err(
+                                        fal_runtime::UnknownEnumValue::new(
+                                            "VideoWriteMode",
+                                            value,
+                                            Self::VALUES,
+                                        ),
+                                    )
+                                }
+                                known => Ok(known),
+                            }
+                        }
+                    }
+                    impl TryFrom<&str> for VideoWriteMode {
+                        type Error = fal_runtime::UnknownEnumValue;
+                        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                            value.parse()
+                        }
+                    }
+                    impl ::std::fmt::Display for VideoWriteMode {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl __fal::serde::Serialize for VideoWriteMode {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for VideoWriteMode {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            __fal::string_enum(deserializer, "a `VideoWriteMode` string", Self::from_wire)
+                        }
+                    }
+                    impl __fal::Validate for VideoWriteMode {
+                        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                            if let Self::Other(value) = self {
+                                v.unlisted(value.as_str(), Self::VALUES, rules);
+                            }
+                        }
+                    }
+                    /// The `WanV225bTextToVideoFastWanOutput` type of the endpoint schema.
+                    #[derive(Debug, Clone, PartialEq)]
+                    pub struct WanV225bTextToVideoFastWanOutput {
+                        /// The `video` field.
+                        ///
+                        /// Example: `{"url":"https://storage.googleapis.com/falserverless/model_tests/wan/v2.2-small-output.mp4"}`.
+                        pub video: fal_runtime::File,
+                        /// The `prompt` field.
+                        ///
+                        /// Default (applied by fal when the field is left unset): `""`.
+                        pub prompt: Option<String>,
+                        /// The `seed` field.
+                        pub seed: i64,
+                    }
+                    impl __fal::serde::Serialize for WanV225bTextToVideoFastWanOutput {
+                        fn serialize<S: __fal::serde::Serializer>(
+                            &self,
+                            serializer: S,
+                        ) -> Result<S::Ok, S::Error> {
+                            use __fal::serde::ser::SerializeMap as _;
+                            let mut map = serializer.serialize_map(None)?;
+                            map.serialize_entry("video", &self.video)?;
+                            __fal::optional_entry(&mut map, "prompt", &self.prompt)?;
+                            map.serialize_entry("seed", &self.seed)?;
+                            map.end()
+                        }
+                    }
+                    impl<'de> __fal::serde::Deserialize<'de> for WanV225bTextToVideoFastWanOutput {
+                        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                            deserializer: D,
+                        ) -> Result<Self, D::Error> {
+                            struct FalVisitor;
+                            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                                type Value = WanV225bTextToVideoFastWanOutput;
+                                fn expecting(
+                                    &self,
+                                    f: &mut ::std::fmt::Formatter<'_>,
+                                ) -> ::std::fmt::Result {
+                                    f.write_str("a `WanV225bTextToVideoFastWanOutput` object")
+                                }
+                                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                    self,
+                                    mut map: A,
+                                ) -> Result<WanV225bTextToVideoFastWanOutput, A::Error> {
+                                    let mut f0 = None;
+                                    let mut f1 = None;
+                                    let mut f2 = None;
+                                    while let Some(key) = map
+                                        .next_key_seed(__fal::Key(&["video", "prompt", "seed"]))?
+                                    {
+                                        match key {
+                                            Some(0) => f0 = Some(map.next_value()?),
+                                            Some(1) => f1 = map.next_value()?,
+                                            Some(2) => f2 = Some(map.next_value()?),
+                                            _ => __fal::skip(&mut map)?,
+                                        }
+                                    }
+                                    Ok(WanV225bTextToVideoFastWanOutput {
+                                        video: __fal::required(f0, "video")?,
+                                        prompt: f1,
+                                        seed: __fal::required(f2, "seed")?,
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(FalVisitor)
+                        }
                     }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatiocb30ac18 {
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// `"1:1"`
-        V1_1,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatiocb30ac18 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::V1_1 => "1:1",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for AspectRatiocb30ac18 {
-        fn from(value: &str) -> Self {
-            match value {
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                "1:1" => Self::V1_1,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for AspectRatiocb30ac18 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatiocb30ac18 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `InterpolatorModel` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum InterpolatorModeld7a7e190 {
-        /// `"none"`
-        None,
-        /// `"film"`
-        Film,
-        /// `"rife"`
-        Rife,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl InterpolatorModeld7a7e190 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::None => "none",
-                Self::Film => "film",
-                Self::Rife => "rife",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for InterpolatorModeld7a7e190 {
-        fn from(value: &str) -> Self {
-            match value {
-                "none" => Self::None,
-                "film" => Self::Film,
-                "rife" => Self::Rife,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for InterpolatorModeld7a7e190 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for InterpolatorModeld7a7e190 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution67c97c7f {
-        /// `"480p"`
-        V480p,
-        /// `"580p"`
-        V580p,
-        /// `"720p"`
-        V720p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution67c97c7f {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V480p => "480p",
-                Self::V580p => "580p",
-                Self::V720p => "720p",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Resolution67c97c7f {
-        fn from(value: &str) -> Self {
-            match value {
-                "480p" => Self::V480p,
-                "580p" => Self::V580p,
-                "720p" => Self::V720p,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Resolution67c97c7f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution67c97c7f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoQuality` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VideoQualityb704da84 {
-        /// `"low"`
-        Low,
-        /// `"medium"`
-        Medium,
-        /// `"high"`
-        High,
-        /// `"maximum"`
-        Maximum,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VideoQualityb704da84 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Low => "low",
-                Self::Medium => "medium",
-                Self::High => "high",
-                Self::Maximum => "maximum",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for VideoQualityb704da84 {
-        fn from(value: &str) -> Self {
-            match value {
-                "low" => Self::Low,
-                "medium" => Self::Medium,
-                "high" => Self::High,
-                "maximum" => Self::Maximum,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for VideoQualityb704da84 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoQualityb704da84 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoWriteMode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum VideoWriteModecf64a2ee {
-        /// `"fast"`
-        Fast,
-        /// `"balanced"`
-        Balanced,
-        /// `"small"`
-        Small,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl VideoWriteModecf64a2ee {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Fast => "fast",
-                Self::Balanced => "balanced",
-                Self::Small => "small",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for VideoWriteModecf64a2ee {
-        fn from(value: &str) -> Self {
-            match value {
-                "fast" => Self::Fast,
-                "balanced" => Self::Balanced,
-                "small" => Self::Small,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for VideoWriteModecf64a2ee {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoWriteModecf64a2ee {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `WanV225bTextToVideoFastWanOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct WanV225bTextToVideoFastWanOutput013db57f {
-        /// The `video` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/model_tests/wan/v2.2-small-output.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `prompt` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `""`.
-        pub prompt: Option<String>,
-        /// The `seed` field.
-        pub seed: i64,
-    }
-    impl __serde::Serialize for WanV225bTextToVideoFastWanOutput013db57f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            self::optional_entry(&mut map, "prompt", &self.prompt)?;
-            map.serialize_entry("seed", &self.seed)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for WanV225bTextToVideoFastWanOutput013db57f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                prompt: self::optional_field(&mut map, "prompt")?,
-                seed: self::required_field(&mut map, "seed")?,
-            })
         }
     }
 }

@@ -9,13 +9,7 @@ pub mod fal_ai {
             ///
             /// Build a `WanV27EditVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `WanV27EditVideoOutput`.
             pub mod edit_video {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::AspectRatioPreset9ab7930f as AspectRatioPreset;
-                pub use super::super::super::super::__types::AudioSetting0576f79c as AudioSetting;
-                pub use super::super::super::super::__types::Resolution263e8836 as Resolution;
-                pub use super::super::super::super::__types::VideoFilebde9511b as VideoFile;
-                pub use super::super::super::super::__types::WanV27EditVideoOutputac935ce8 as WanV27EditVideoOutput;
+                use fal_runtime::__private as __fal;
                 /// The request body of `fal-ai/wan/v2.7/edit-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct WanV27EditVideoInput {
@@ -34,7 +28,7 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `"1080p"`.
                     pub resolution: Option<Resolution>,
                     /// The `aspect_ratio` field.
-                    pub aspect_ratio: Option<AspectRatioPreset>,
+                    pub aspect_ratio: Option<AspectRatio>,
                     /// The `duration` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `0`.
@@ -51,26 +45,26 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `true`.
                     pub enable_safety_checker: Option<bool>,
                 }
-                impl __serde::Serialize for WanV27EditVideoInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for WanV27EditVideoInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
                         map.serialize_entry("prompt", &self.prompt)?;
                         map.serialize_entry("video_url", &self.video_url)?;
-                        __types::optional_entry(
+                        __fal::optional_entry(
                             &mut map,
                             "reference_image_url",
                             &self.reference_image_url,
                         )?;
-                        __types::optional_entry(&mut map, "resolution", &self.resolution)?;
-                        __types::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
-                        __types::optional_entry(&mut map, "duration", &self.duration)?;
-                        __types::optional_entry(&mut map, "audio_setting", &self.audio_setting)?;
-                        __types::optional_entry(&mut map, "seed", &self.seed)?;
-                        __types::optional_entry(
+                        __fal::optional_entry(&mut map, "resolution", &self.resolution)?;
+                        __fal::optional_entry(&mut map, "aspect_ratio", &self.aspect_ratio)?;
+                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                        __fal::optional_entry(&mut map, "audio_setting", &self.audio_setting)?;
+                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                        __fal::optional_entry(
                             &mut map,
                             "enable_safety_checker",
                             &self.enable_safety_checker,
@@ -78,28 +72,76 @@ pub mod fal_ai {
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for WanV27EditVideoInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for WanV27EditVideoInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            prompt: __types::required_field(&mut map, "prompt")?,
-                            video_url: __types::required_field(&mut map, "video_url")?,
-                            reference_image_url: __types::optional_field(
-                                &mut map,
-                                "reference_image_url",
-                            )?,
-                            resolution: __types::optional_field(&mut map, "resolution")?,
-                            aspect_ratio: __types::optional_field(&mut map, "aspect_ratio")?,
-                            duration: __types::optional_field(&mut map, "duration")?,
-                            audio_setting: __types::optional_field(&mut map, "audio_setting")?,
-                            seed: __types::optional_field(&mut map, "seed")?,
-                            enable_safety_checker: __types::optional_field(
-                                &mut map,
-                                "enable_safety_checker",
-                            )?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = WanV27EditVideoInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `WanV27EditVideoInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<WanV27EditVideoInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                let mut f8 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "prompt",
+                                                "video_url",
+                                                "reference_image_url",
+                                                "resolution",
+                                                "aspect_ratio",
+                                                "duration",
+                                                "audio_setting",
+                                                "seed",
+                                                "enable_safety_checker",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        Some(8) => f8 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(WanV27EditVideoInput {
+                                    prompt: __fal::required(f0, "prompt")?,
+                                    video_url: __fal::required(f1, "video_url")?,
+                                    reference_image_url: f2,
+                                    resolution: f3,
+                                    aspect_ratio: f4,
+                                    duration: f5,
+                                    audio_setting: f6,
+                                    seed: f7,
+                                    enable_safety_checker: f8,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl WanV27EditVideoInput {
@@ -134,10 +176,7 @@ pub mod fal_ai {
                         self
                     }
                     /// Sets `aspect_ratio` (left out of the request until set).
-                    pub fn with_aspect_ratio(
-                        mut self,
-                        aspect_ratio: impl Into<AspectRatioPreset>,
-                    ) -> Self {
+                    pub fn with_aspect_ratio(mut self, aspect_ratio: impl Into<AspectRatio>) -> Self {
                         self.aspect_ratio = Some(aspect_ratio.into());
                         self
                     }
@@ -165,366 +204,481 @@ pub mod fal_ai {
                         self
                     }
                 }
+                impl __fal::Validate for WanV27EditVideoInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field(
+                            "prompt",
+                            &self.prompt,
+                            &__fal::Rules {
+                                min_length: Some(1u64),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("resolution", &self.resolution, &__fal::Rules::NONE);
+                        v.field("aspect_ratio", &self.aspect_ratio, &__fal::Rules::NONE);
+                        v.field(
+                            "duration",
+                            &self.duration,
+                            &__fal::Rules {
+                                listed: Some(
+                                    &[0f64, 2f64, 3f64, 4f64, 5f64, 6f64, 7f64, 8f64, 9f64, 10f64],
+                                ),
+                                ..__fal::Rules::NONE
+                            },
+                        );
+                        v.field("audio_setting", &self.audio_setting, &__fal::Rules::NONE);
+                    }
+                }
+                impl WanV27EditVideoInput {
+                    /// Every rule of `fal-ai/wan/v2.7/edit-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for WanV27EditVideoInput {
                     const ENDPOINT_ID: &'static str = "fal-ai/wan/v2.7/edit-video";
                     type Output = WanV27EditVideoOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        WanV27EditVideoInput::validate(self)
+                    }
+                }
+                /// The `AspectRatio` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum AspectRatio {
+                    /// `"16:9"`
+                    V16_9,
+                    /// `"9:16"`
+                    V9_16,
+                    /// `"1:1"`
+                    V1_1,
+                    /// `"4:3"`
+                    V4_3,
+                    /// `"3:4"`
+                    V3_4,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl AspectRatio {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["16:9", "9:16", "1:1", "4:3", "3:4"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V16_9 => "16:9",
+                            Self::V9_16 => "9:16",
+                            Self::V1_1 => "1:1",
+                            Self::V4_3 => "4:3",
+                            Self::V3_4 => "3:4",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "16:9" => Self::V16_9,
+                            "9:16" => Self::V9_16,
+                            "1:1" => Self::V1_1,
+                            "4:3" => Self::V4_3,
+                            "3:4" => Self::V3_4,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for AspectRatio {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "AspectRatio",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for AspectRatio {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for AspectRatio {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for AspectRatio {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for AspectRatio {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `AspectRatio` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for AspectRatio {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `AudioSetting` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum AudioSetting {
+                    /// `"auto"`
+                    Auto,
+                    /// `"origin"`
+                    Origin,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl AudioSetting {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["auto", "origin"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Auto => "auto",
+                            Self::Origin => "origin",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "auto" => Self::Auto,
+                            "origin" => Self::Origin,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for AudioSetting {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "AudioSetting",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for AudioSetting {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for AudioSetting {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for AudioSetting {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for AudioSetting {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `AudioSetting` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for AudioSetting {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Resolution` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Resolution {
+                    /// `"720p"`
+                    V720p,
+                    /// `"1080p"`
+                    V1080p,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Resolution {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["720p", "1080p"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::V720p => "720p",
+                            Self::V1080p => "1080p",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "720p" => Self::V720p,
+                            "1080p" => Self::V1080p,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Resolution {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new("Resolution", value, Self::VALUES),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Resolution {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Resolution {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Resolution {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Resolution {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Resolution` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Resolution {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `VideoFile` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct VideoFile {
+                    /// The `url` field.
+                    pub url: String,
+                    /// The `content_type` field.
+                    ///
+                    /// Example: `"image/png"`.
+                    pub content_type: Option<String>,
+                    /// The `file_name` field.
+                    ///
+                    /// Example: `"z9RV14K95DvU.png"`.
+                    pub file_name: Option<String>,
+                    /// The `file_size` field.
+                    ///
+                    /// Example: `4404019`.
+                    pub file_size: Option<i64>,
+                    /// The `width` field.
+                    pub width: Option<i64>,
+                    /// The `height` field.
+                    pub height: Option<i64>,
+                    /// The `fps` field.
+                    pub fps: Option<f64>,
+                    /// The `duration` field.
+                    pub duration: Option<f64>,
+                    /// The `num_frames` field.
+                    pub num_frames: Option<i64>,
+                }
+                impl __fal::serde::Serialize for VideoFile {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("url", &self.url)?;
+                        __fal::optional_entry(&mut map, "content_type", &self.content_type)?;
+                        __fal::optional_entry(&mut map, "file_name", &self.file_name)?;
+                        __fal::optional_entry(&mut map, "file_size", &self.file_size)?;
+                        __fal::optional_entry(&mut map, "width", &self.width)?;
+                        __fal::optional_entry(&mut map, "height", &self.height)?;
+                        __fal::optional_entry(&mut map, "fps", &self.fps)?;
+                        __fal::optional_entry(&mut map, "duration", &self.duration)?;
+                        __fal::optional_entry(&mut map, "num_frames", &self.num_frames)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for VideoFile {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = VideoFile;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `VideoFile` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<VideoFile, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                let mut f8 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "url",
+                                                "content_type",
+                                                "file_name",
+                                                "file_size",
+                                                "width",
+                                                "height",
+                                                "fps",
+                                                "duration",
+                                                "num_frames",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        Some(8) => f8 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(VideoFile {
+                                    url: __fal::required(f0, "url")?,
+                                    content_type: f1,
+                                    file_name: f2,
+                                    file_size: f3,
+                                    width: f4,
+                                    height: f5,
+                                    fps: f6,
+                                    duration: f7,
+                                    num_frames: f8,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
+                }
+                /// The `WanV27EditVideoOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct WanV27EditVideoOutput {
+                    /// The `video` field.
+                    pub video: VideoFile,
+                    /// The `seed` field.
+                    pub seed: i64,
+                    /// The `actual_prompt` field.
+                    pub actual_prompt: Option<String>,
+                }
+                impl __fal::serde::Serialize for WanV27EditVideoOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("video", &self.video)?;
+                        map.serialize_entry("seed", &self.seed)?;
+                        __fal::optional_entry(&mut map, "actual_prompt", &self.actual_prompt)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for WanV27EditVideoOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = WanV27EditVideoOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `WanV27EditVideoOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<WanV27EditVideoOutput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(__fal::Key(&["video", "seed", "actual_prompt"]))?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = Some(map.next_value()?),
+                                        Some(2) => f2 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(WanV27EditVideoOutput {
+                                    video: __fal::required(f0, "video")?,
+                                    seed: __fal::required(f1, "seed")?,
+                                    actual_prompt: f2,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `AspectRatioPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AspectRatioPreset9ab7930f {
-        /// `"16:9"`
-        V16_9,
-        /// `"9:16"`
-        V9_16,
-        /// `"1:1"`
-        V1_1,
-        /// `"4:3"`
-        V4_3,
-        /// `"3:4"`
-        V3_4,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AspectRatioPreset9ab7930f {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V16_9 => "16:9",
-                Self::V9_16 => "9:16",
-                Self::V1_1 => "1:1",
-                Self::V4_3 => "4:3",
-                Self::V3_4 => "3:4",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for AspectRatioPreset9ab7930f {
-        fn from(value: &str) -> Self {
-            match value {
-                "16:9" => Self::V16_9,
-                "9:16" => Self::V9_16,
-                "1:1" => Self::V1_1,
-                "4:3" => Self::V4_3,
-                "3:4" => Self::V3_4,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for AspectRatioPreset9ab7930f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatioPreset9ab7930f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `AudioSetting` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum AudioSetting0576f79c {
-        /// `"auto"`
-        Auto,
-        /// `"origin"`
-        Origin,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl AudioSetting0576f79c {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Auto => "auto",
-                Self::Origin => "origin",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for AudioSetting0576f79c {
-        fn from(value: &str) -> Self {
-            match value {
-                "auto" => Self::Auto,
-                "origin" => Self::Origin,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for AudioSetting0576f79c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AudioSetting0576f79c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Resolution` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Resolution263e8836 {
-        /// `"720p"`
-        V720p,
-        /// `"1080p"`
-        V1080p,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Resolution263e8836 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V720p => "720p",
-                Self::V1080p => "1080p",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Resolution263e8836 {
-        fn from(value: &str) -> Self {
-            match value {
-                "720p" => Self::V720p,
-                "1080p" => Self::V1080p,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Resolution263e8836 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Resolution263e8836 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoFile` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFilebde9511b {
-        /// The `url` field.
-        pub url: String,
-        /// The `content_type` field.
-        ///
-        /// Example: `"image/png"`.
-        pub content_type: Option<String>,
-        /// The `file_name` field.
-        ///
-        /// Example: `"z9RV14K95DvU.png"`.
-        pub file_name: Option<String>,
-        /// The `file_size` field.
-        ///
-        /// Example: `4404019`.
-        pub file_size: Option<i64>,
-        /// The `width` field.
-        pub width: Option<i64>,
-        /// The `height` field.
-        pub height: Option<i64>,
-        /// The `fps` field.
-        pub fps: Option<f64>,
-        /// The `duration` field.
-        pub duration: Option<f64>,
-        /// The `num_frames` field.
-        pub num_frames: Option<i64>,
-    }
-    impl __serde::Serialize for VideoFilebde9511b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("url", &self.url)?;
-            self::optional_entry(&mut map, "content_type", &self.content_type)?;
-            self::optional_entry(&mut map, "file_name", &self.file_name)?;
-            self::optional_entry(&mut map, "file_size", &self.file_size)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            self::optional_entry(&mut map, "fps", &self.fps)?;
-            self::optional_entry(&mut map, "duration", &self.duration)?;
-            self::optional_entry(&mut map, "num_frames", &self.num_frames)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                url: self::required_field(&mut map, "url")?,
-                content_type: self::optional_field(&mut map, "content_type")?,
-                file_name: self::optional_field(&mut map, "file_name")?,
-                file_size: self::optional_field(&mut map, "file_size")?,
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-                fps: self::optional_field(&mut map, "fps")?,
-                duration: self::optional_field(&mut map, "duration")?,
-                num_frames: self::optional_field(&mut map, "num_frames")?,
-            })
-        }
-    }
-    /// The `WanV27EditVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct WanV27EditVideoOutputac935ce8 {
-        /// The `video` field.
-        pub video: VideoFilebde9511b,
-        /// The `seed` field.
-        pub seed: i64,
-        /// The `actual_prompt` field.
-        pub actual_prompt: Option<String>,
-    }
-    impl __serde::Serialize for WanV27EditVideoOutputac935ce8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("seed", &self.seed)?;
-            self::optional_entry(&mut map, "actual_prompt", &self.actual_prompt)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for WanV27EditVideoOutputac935ce8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                seed: self::required_field(&mut map, "seed")?,
-                actual_prompt: self::optional_field(&mut map, "actual_prompt")?,
-            })
         }
     }
 }

@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `WorkflowUtilitiesAudioCompressorInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `WorkflowUtilitiesAudioCompressorOutput`.
         pub mod audio_compressor {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::OutputBitratea3d703f0 as OutputBitrate;
-            pub use super::super::super::__types::WorkflowUtilitiesAudioCompressorOutput1cea91d3 as WorkflowUtilitiesAudioCompressorOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/workflow-utilities/audio-compressor`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct WorkflowUtilitiesAudioCompressorInput {
@@ -53,39 +50,90 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"192k"`.
                 pub output_bitrate: Option<OutputBitrate>,
             }
-            impl __serde::Serialize for WorkflowUtilitiesAudioCompressorInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for WorkflowUtilitiesAudioCompressorInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("audio_url", &self.audio_url)?;
-                    __types::optional_entry(&mut map, "threshold", &self.threshold)?;
-                    __types::optional_entry(&mut map, "ratio", &self.ratio)?;
-                    __types::optional_entry(&mut map, "attack", &self.attack)?;
-                    __types::optional_entry(&mut map, "release", &self.release)?;
-                    __types::optional_entry(&mut map, "makeup", &self.makeup)?;
-                    __types::optional_entry(&mut map, "knee", &self.knee)?;
-                    __types::optional_entry(&mut map, "output_bitrate", &self.output_bitrate)?;
+                    __fal::optional_entry(&mut map, "threshold", &self.threshold)?;
+                    __fal::optional_entry(&mut map, "ratio", &self.ratio)?;
+                    __fal::optional_entry(&mut map, "attack", &self.attack)?;
+                    __fal::optional_entry(&mut map, "release", &self.release)?;
+                    __fal::optional_entry(&mut map, "makeup", &self.makeup)?;
+                    __fal::optional_entry(&mut map, "knee", &self.knee)?;
+                    __fal::optional_entry(&mut map, "output_bitrate", &self.output_bitrate)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesAudioCompressorInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for WorkflowUtilitiesAudioCompressorInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        audio_url: __types::required_field(&mut map, "audio_url")?,
-                        threshold: __types::optional_field(&mut map, "threshold")?,
-                        ratio: __types::optional_field(&mut map, "ratio")?,
-                        attack: __types::optional_field(&mut map, "attack")?,
-                        release: __types::optional_field(&mut map, "release")?,
-                        makeup: __types::optional_field(&mut map, "makeup")?,
-                        knee: __types::optional_field(&mut map, "knee")?,
-                        output_bitrate: __types::optional_field(&mut map, "output_bitrate")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = WorkflowUtilitiesAudioCompressorInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `WorkflowUtilitiesAudioCompressorInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<WorkflowUtilitiesAudioCompressorInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "audio_url",
+                                            "threshold",
+                                            "ratio",
+                                            "attack",
+                                            "release",
+                                            "makeup",
+                                            "knee",
+                                            "output_bitrate",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(WorkflowUtilitiesAudioCompressorInput {
+                                audio_url: __fal::required(f0, "audio_url")?,
+                                threshold: f1,
+                                ratio: f2,
+                                attack: f3,
+                                release: f4,
+                                makeup: f5,
+                                knee: f6,
+                                output_bitrate: f7,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl WorkflowUtilitiesAudioCompressorInput {
@@ -141,200 +189,219 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for WorkflowUtilitiesAudioCompressorInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "threshold",
+                        &self.threshold,
+                        &__fal::Rules {
+                            minimum: Some(-60f64),
+                            maximum: Some(0f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "ratio",
+                        &self.ratio,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(20f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "attack",
+                        &self.attack,
+                        &__fal::Rules {
+                            minimum: Some(0.01f64),
+                            maximum: Some(2000f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "release",
+                        &self.release,
+                        &__fal::Rules {
+                            minimum: Some(0.01f64),
+                            maximum: Some(9000f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "makeup",
+                        &self.makeup,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(64f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "knee",
+                        &self.knee,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(8f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("output_bitrate", &self.output_bitrate, &__fal::Rules::NONE);
+                }
+            }
+            impl WorkflowUtilitiesAudioCompressorInput {
+                /// Every rule of `fal-ai/workflow-utilities/audio-compressor`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for WorkflowUtilitiesAudioCompressorInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/workflow-utilities/audio-compressor";
                 type Output = WorkflowUtilitiesAudioCompressorOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    WorkflowUtilitiesAudioCompressorInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `OutputBitrate` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum OutputBitrate {
+                /// `"128k"`
+                V128k,
+                /// `"192k"`
+                V192k,
+                /// `"256k"`
+                V256k,
+                /// `"320k"`
+                V320k,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl OutputBitrate {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["128k", "192k", "256k", "320k"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::V128k => "128k",
+                        Self::V192k => "192k",
+                        Self::V256k => "256k",
+                        Self::V320k => "320k",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "128k" => Self::V128k,
+                        "192k" => Self::V192k,
+                        "256k" => Self::V256k,
+                        "320k" => Self::V320k,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for OutputBitrate {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "OutputBitrate",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `OutputBitrate` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputBitratea3d703f0 {
-        /// `"128k"`
-        V128k,
-        /// `"192k"`
-        V192k,
-        /// `"256k"`
-        V256k,
-        /// `"320k"`
-        V320k,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputBitratea3d703f0 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::V128k => "128k",
-                Self::V192k => "192k",
-                Self::V256k => "256k",
-                Self::V320k => "320k",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for OutputBitrate {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for OutputBitratea3d703f0 {
-        fn from(value: &str) -> Self {
-            match value {
-                "128k" => Self::V128k,
-                "192k" => Self::V192k,
-                "256k" => Self::V256k,
-                "320k" => Self::V320k,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for OutputBitrate {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for OutputBitratea3d703f0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputBitratea3d703f0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `WorkflowUtilitiesAudioCompressorOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct WorkflowUtilitiesAudioCompressorOutput1cea91d3 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"content_type":"application/octet-stream","file_size":1234567,"url":"https://v3b.fal.media/files/b/panda/compressed_audio.wav","file_name":"compressed_audio.wav"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for WorkflowUtilitiesAudioCompressorOutput1cea91d3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesAudioCompressorOutput1cea91d3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
+            impl __fal::serde::Serialize for OutputBitrate {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for OutputBitrate {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `OutputBitrate` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for OutputBitrate {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `WorkflowUtilitiesAudioCompressorOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct WorkflowUtilitiesAudioCompressorOutput {
+                /// The `audio` field.
+                ///
+                /// Example: `{"content_type":"application/octet-stream","file_size":1234567,"url":"https://v3b.fal.media/files/b/panda/compressed_audio.wav","file_name":"compressed_audio.wav"}`.
+                pub audio: fal_runtime::File,
+            }
+            impl __fal::serde::Serialize for WorkflowUtilitiesAudioCompressorOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for WorkflowUtilitiesAudioCompressorOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = WorkflowUtilitiesAudioCompressorOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `WorkflowUtilitiesAudioCompressorOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<WorkflowUtilitiesAudioCompressorOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(WorkflowUtilitiesAudioCompressorOutput {
+                                audio: __fal::required(f0, "audio")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -7,15 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `WorkflowUtilitiesAutoSubtitleInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `WorkflowUtilitiesAutoSubtitleOutput`.
         pub mod auto_subtitle {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::BackgroundColorcf3c4b67 as BackgroundColor;
-            pub use super::super::super::__types::FontColor8e7d13c8 as FontColor;
-            pub use super::super::super::__types::FontWeight82b7dc2d as FontWeight;
-            pub use super::super::super::__types::HighlightColore0fcdd03 as HighlightColor;
-            pub use super::super::super::__types::Positionb78b2f32 as Position;
-            pub use super::super::super::__types::StrokeColor04a42333 as StrokeColor;
-            pub use super::super::super::__types::WorkflowUtilitiesAutoSubtitleOutput7bc6a1e4 as WorkflowUtilitiesAutoSubtitleOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/workflow-utilities/auto-subtitle`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct WorkflowUtilitiesAutoSubtitleInput {
@@ -88,61 +80,125 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `true`.
                 pub enable_animation: Option<bool>,
             }
-            impl __serde::Serialize for WorkflowUtilitiesAutoSubtitleInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for WorkflowUtilitiesAutoSubtitleInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("video_url", &self.video_url)?;
-                    __types::optional_entry(&mut map, "language", &self.language)?;
-                    __types::optional_entry(&mut map, "font_name", &self.font_name)?;
-                    __types::optional_entry(&mut map, "font_size", &self.font_size)?;
-                    __types::optional_entry(&mut map, "font_weight", &self.font_weight)?;
-                    __types::optional_entry(&mut map, "font_color", &self.font_color)?;
-                    __types::optional_entry(&mut map, "highlight_color", &self.highlight_color)?;
-                    __types::optional_entry(&mut map, "stroke_width", &self.stroke_width)?;
-                    __types::optional_entry(&mut map, "stroke_color", &self.stroke_color)?;
-                    __types::optional_entry(&mut map, "background_color", &self.background_color)?;
-                    __types::optional_entry(
-                        &mut map,
-                        "background_opacity",
-                        &self.background_opacity,
-                    )?;
-                    __types::optional_entry(&mut map, "position", &self.position)?;
-                    __types::optional_entry(&mut map, "y_offset", &self.y_offset)?;
-                    __types::optional_entry(
-                        &mut map,
-                        "words_per_subtitle",
-                        &self.words_per_subtitle,
-                    )?;
-                    __types::optional_entry(&mut map, "enable_animation", &self.enable_animation)?;
+                    __fal::optional_entry(&mut map, "language", &self.language)?;
+                    __fal::optional_entry(&mut map, "font_name", &self.font_name)?;
+                    __fal::optional_entry(&mut map, "font_size", &self.font_size)?;
+                    __fal::optional_entry(&mut map, "font_weight", &self.font_weight)?;
+                    __fal::optional_entry(&mut map, "font_color", &self.font_color)?;
+                    __fal::optional_entry(&mut map, "highlight_color", &self.highlight_color)?;
+                    __fal::optional_entry(&mut map, "stroke_width", &self.stroke_width)?;
+                    __fal::optional_entry(&mut map, "stroke_color", &self.stroke_color)?;
+                    __fal::optional_entry(&mut map, "background_color", &self.background_color)?;
+                    __fal::optional_entry(&mut map, "background_opacity", &self.background_opacity)?;
+                    __fal::optional_entry(&mut map, "position", &self.position)?;
+                    __fal::optional_entry(&mut map, "y_offset", &self.y_offset)?;
+                    __fal::optional_entry(&mut map, "words_per_subtitle", &self.words_per_subtitle)?;
+                    __fal::optional_entry(&mut map, "enable_animation", &self.enable_animation)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesAutoSubtitleInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for WorkflowUtilitiesAutoSubtitleInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        video_url: __types::required_field(&mut map, "video_url")?,
-                        language: __types::optional_field(&mut map, "language")?,
-                        font_name: __types::optional_field(&mut map, "font_name")?,
-                        font_size: __types::optional_field(&mut map, "font_size")?,
-                        font_weight: __types::optional_field(&mut map, "font_weight")?,
-                        font_color: __types::optional_field(&mut map, "font_color")?,
-                        highlight_color: __types::optional_field(&mut map, "highlight_color")?,
-                        stroke_width: __types::optional_field(&mut map, "stroke_width")?,
-                        stroke_color: __types::optional_field(&mut map, "stroke_color")?,
-                        background_color: __types::optional_field(&mut map, "background_color")?,
-                        background_opacity: __types::optional_field(&mut map, "background_opacity")?,
-                        position: __types::optional_field(&mut map, "position")?,
-                        y_offset: __types::optional_field(&mut map, "y_offset")?,
-                        words_per_subtitle: __types::optional_field(&mut map, "words_per_subtitle")?,
-                        enable_animation: __types::optional_field(&mut map, "enable_animation")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = WorkflowUtilitiesAutoSubtitleInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `WorkflowUtilitiesAutoSubtitleInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<WorkflowUtilitiesAutoSubtitleInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            let mut f8 = None;
+                            let mut f9 = None;
+                            let mut f10 = None;
+                            let mut f11 = None;
+                            let mut f12 = None;
+                            let mut f13 = None;
+                            let mut f14 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "video_url",
+                                            "language",
+                                            "font_name",
+                                            "font_size",
+                                            "font_weight",
+                                            "font_color",
+                                            "highlight_color",
+                                            "stroke_width",
+                                            "stroke_color",
+                                            "background_color",
+                                            "background_opacity",
+                                            "position",
+                                            "y_offset",
+                                            "words_per_subtitle",
+                                            "enable_animation",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    Some(8) => f8 = map.next_value()?,
+                                    Some(9) => f9 = map.next_value()?,
+                                    Some(10) => f10 = map.next_value()?,
+                                    Some(11) => f11 = map.next_value()?,
+                                    Some(12) => f12 = map.next_value()?,
+                                    Some(13) => f13 = map.next_value()?,
+                                    Some(14) => f14 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(WorkflowUtilitiesAutoSubtitleInput {
+                                video_url: __fal::required(f0, "video_url")?,
+                                language: f1,
+                                font_name: f2,
+                                font_size: f3,
+                                font_weight: f4,
+                                font_color: f5,
+                                highlight_color: f6,
+                                stroke_width: f7,
+                                stroke_color: f8,
+                                background_color: f9,
+                                background_opacity: f10,
+                                position: f11,
+                                y_offset: f12,
+                                words_per_subtitle: f13,
+                                enable_animation: f14,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl WorkflowUtilitiesAutoSubtitleInput {
@@ -249,644 +305,903 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for WorkflowUtilitiesAutoSubtitleInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "font_size",
+                        &self.font_size,
+                        &__fal::Rules {
+                            minimum: Some(20f64),
+                            maximum: Some(150f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("font_weight", &self.font_weight, &__fal::Rules::NONE);
+                    v.field("font_color", &self.font_color, &__fal::Rules::NONE);
+                    v.field("highlight_color", &self.highlight_color, &__fal::Rules::NONE);
+                    v.field(
+                        "stroke_width",
+                        &self.stroke_width,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(10f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("stroke_color", &self.stroke_color, &__fal::Rules::NONE);
+                    v.field("background_color", &self.background_color, &__fal::Rules::NONE);
+                    v.field(
+                        "background_opacity",
+                        &self.background_opacity,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("position", &self.position, &__fal::Rules::NONE);
+                    v.field(
+                        "y_offset",
+                        &self.y_offset,
+                        &__fal::Rules {
+                            minimum: Some(-200f64),
+                            maximum: Some(200f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "words_per_subtitle",
+                        &self.words_per_subtitle,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(12f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl WorkflowUtilitiesAutoSubtitleInput {
+                /// Every rule of `fal-ai/workflow-utilities/auto-subtitle`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for WorkflowUtilitiesAutoSubtitleInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/workflow-utilities/auto-subtitle";
                 type Output = WorkflowUtilitiesAutoSubtitleOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    WorkflowUtilitiesAutoSubtitleInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `BackgroundColor` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum BackgroundColor {
+                /// `"black"`
+                Black,
+                /// `"white"`
+                White,
+                /// `"red"`
+                Red,
+                /// `"green"`
+                Green,
+                /// `"blue"`
+                Blue,
+                /// `"yellow"`
+                Yellow,
+                /// `"orange"`
+                Orange,
+                /// `"purple"`
+                Purple,
+                /// `"pink"`
+                Pink,
+                /// `"brown"`
+                Brown,
+                /// `"gray"`
+                Gray,
+                /// `"cyan"`
+                Cyan,
+                /// `"magenta"`
+                Magenta,
+                /// `"none"`
+                None,
+                /// `"transparent"`
+                Transparent,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl BackgroundColor {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "black",
+                    "white",
+                    "red",
+                    "green",
+                    "blue",
+                    "yellow",
+                    "orange",
+                    "purple",
+                    "pink",
+                    "brown",
+                    "gray",
+                    "cyan",
+                    "magenta",
+                    "none",
+                    "transparent",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Black => "black",
+                        Self::White => "white",
+                        Self::Red => "red",
+                        Self::Green => "green",
+                        Self::Blue => "blue",
+                        Self::Yellow => "yellow",
+                        Self::Orange => "orange",
+                        Self::Purple => "purple",
+                        Self::Pink => "pink",
+                        Self::Brown => "brown",
+                        Self::Gray => "gray",
+                        Self::Cyan => "cyan",
+                        Self::Magenta => "magenta",
+                        Self::None => "none",
+                        Self::Transparent => "transparent",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "black" => Self::Black,
+                        "white" => Self::White,
+                        "red" => Self::Red,
+                        "green" => Self::Green,
+                        "blue" => Self::Blue,
+                        "yellow" => Self::Yellow,
+                        "orange" => Self::Orange,
+                        "purple" => Self::Purple,
+                        "pink" => Self::Pink,
+                        "brown" => Self::Brown,
+                        "gray" => Self::Gray,
+                        "cyan" => Self::Cyan,
+                        "magenta" => Self::Magenta,
+                        "none" => Self::None,
+                        "transparent" => Self::Transparent,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for BackgroundColor {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "BackgroundColor",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `BackgroundColor` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum BackgroundColorcf3c4b67 {
-        /// `"black"`
-        Black,
-        /// `"white"`
-        White,
-        /// `"red"`
-        Red,
-        /// `"green"`
-        Green,
-        /// `"blue"`
-        Blue,
-        /// `"yellow"`
-        Yellow,
-        /// `"orange"`
-        Orange,
-        /// `"purple"`
-        Purple,
-        /// `"pink"`
-        Pink,
-        /// `"brown"`
-        Brown,
-        /// `"gray"`
-        Gray,
-        /// `"cyan"`
-        Cyan,
-        /// `"magenta"`
-        Magenta,
-        /// `"none"`
-        None,
-        /// `"transparent"`
-        Transparent,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl BackgroundColorcf3c4b67 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Black => "black",
-                Self::White => "white",
-                Self::Red => "red",
-                Self::Green => "green",
-                Self::Blue => "blue",
-                Self::Yellow => "yellow",
-                Self::Orange => "orange",
-                Self::Purple => "purple",
-                Self::Pink => "pink",
-                Self::Brown => "brown",
-                Self::Gray => "gray",
-                Self::Cyan => "cyan",
-                Self::Magenta => "magenta",
-                Self::None => "none",
-                Self::Transparent => "transparent",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for BackgroundColor {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for BackgroundColorcf3c4b67 {
-        fn from(value: &str) -> Self {
-            match value {
-                "black" => Self::Black,
-                "white" => Self::White,
-                "red" => Self::Red,
-                "green" => Self::Green,
-                "blue" => Self::Blue,
-                "yellow" => Self::Yellow,
-                "orange" => Self::Orange,
-                "purple" => Self::Purple,
-                "pink" => Self::Pink,
-                "brown" => Self::Brown,
-                "gray" => Self::Gray,
-                "cyan" => Self::Cyan,
-                "magenta" => Self::Magenta,
-                "none" => Self::None,
-                "transparent" => Self::Transparent,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for BackgroundColor {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for BackgroundColorcf3c4b67 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BackgroundColorcf3c4b67 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `FontColor` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum FontColor8e7d13c8 {
-        /// `"white"`
-        White,
-        /// `"black"`
-        Black,
-        /// `"red"`
-        Red,
-        /// `"green"`
-        Green,
-        /// `"blue"`
-        Blue,
-        /// `"yellow"`
-        Yellow,
-        /// `"orange"`
-        Orange,
-        /// `"purple"`
-        Purple,
-        /// `"pink"`
-        Pink,
-        /// `"brown"`
-        Brown,
-        /// `"gray"`
-        Gray,
-        /// `"cyan"`
-        Cyan,
-        /// `"magenta"`
-        Magenta,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl FontColor8e7d13c8 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::White => "white",
-                Self::Black => "black",
-                Self::Red => "red",
-                Self::Green => "green",
-                Self::Blue => "blue",
-                Self::Yellow => "yellow",
-                Self::Orange => "orange",
-                Self::Purple => "purple",
-                Self::Pink => "pink",
-                Self::Brown => "brown",
-                Self::Gray => "gray",
-                Self::Cyan => "cyan",
-                Self::Magenta => "magenta",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for BackgroundColor {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for FontColor8e7d13c8 {
-        fn from(value: &str) -> Self {
-            match value {
-                "white" => Self::White,
-                "black" => Self::Black,
-                "red" => Self::Red,
-                "green" => Self::Green,
-                "blue" => Self::Blue,
-                "yellow" => Self::Yellow,
-                "orange" => Self::Orange,
-                "purple" => Self::Purple,
-                "pink" => Self::Pink,
-                "brown" => Self::Brown,
-                "gray" => Self::Gray,
-                "cyan" => Self::Cyan,
-                "magenta" => Self::Magenta,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for BackgroundColor {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `BackgroundColor` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for FontColor8e7d13c8 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FontColor8e7d13c8 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `FontWeight` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum FontWeight82b7dc2d {
-        /// `"normal"`
-        Normal,
-        /// `"bold"`
-        Bold,
-        /// `"black"`
-        Black,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl FontWeight82b7dc2d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Normal => "normal",
-                Self::Bold => "bold",
-                Self::Black => "black",
-                Self::Other(value) => value,
+            impl __fal::Validate for BackgroundColor {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for FontWeight82b7dc2d {
-        fn from(value: &str) -> Self {
-            match value {
-                "normal" => Self::Normal,
-                "bold" => Self::Bold,
-                "black" => Self::Black,
-                other => Self::Other(other.to_owned()),
+            /// The `FontColor` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum FontColor {
+                /// `"white"`
+                White,
+                /// `"black"`
+                Black,
+                /// `"red"`
+                Red,
+                /// `"green"`
+                Green,
+                /// `"blue"`
+                Blue,
+                /// `"yellow"`
+                Yellow,
+                /// `"orange"`
+                Orange,
+                /// `"purple"`
+                Purple,
+                /// `"pink"`
+                Pink,
+                /// `"brown"`
+                Brown,
+                /// `"gray"`
+                Gray,
+                /// `"cyan"`
+                Cyan,
+                /// `"magenta"`
+                Magenta,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl __serde::Serialize for FontWeight82b7dc2d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FontWeight82b7dc2d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `HighlightColor` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum HighlightColore0fcdd03 {
-        /// `"white"`
-        White,
-        /// `"black"`
-        Black,
-        /// `"red"`
-        Red,
-        /// `"green"`
-        Green,
-        /// `"blue"`
-        Blue,
-        /// `"yellow"`
-        Yellow,
-        /// `"orange"`
-        Orange,
-        /// `"purple"`
-        Purple,
-        /// `"pink"`
-        Pink,
-        /// `"brown"`
-        Brown,
-        /// `"gray"`
-        Gray,
-        /// `"cyan"`
-        Cyan,
-        /// `"magenta"`
-        Magenta,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl HighlightColore0fcdd03 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::White => "white",
-                Self::Black => "black",
-                Self::Red => "red",
-                Self::Green => "green",
-                Self::Blue => "blue",
-                Self::Yellow => "yellow",
-                Self::Orange => "orange",
-                Self::Purple => "purple",
-                Self::Pink => "pink",
-                Self::Brown => "brown",
-                Self::Gray => "gray",
-                Self::Cyan => "cyan",
-                Self::Magenta => "magenta",
-                Self::Other(value) => value,
+            impl FontColor {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "white",
+                    "black",
+                    "red",
+                    "green",
+                    "blue",
+                    "yellow",
+                    "orange",
+                    "purple",
+                    "pink",
+                    "brown",
+                    "gray",
+                    "cyan",
+                    "magenta",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::White => "white",
+                        Self::Black => "black",
+                        Self::Red => "red",
+                        Self::Green => "green",
+                        Self::Blue => "blue",
+                        Self::Yellow => "yellow",
+                        Self::Orange => "orange",
+                        Self::Purple => "purple",
+                        Self::Pink => "pink",
+                        Self::Brown => "brown",
+                        Self::Gray => "gray",
+                        Self::Cyan => "cyan",
+                        Self::Magenta => "magenta",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "white" => Self::White,
+                        "black" => Self::Black,
+                        "red" => Self::Red,
+                        "green" => Self::Green,
+                        "blue" => Self::Blue,
+                        "yellow" => Self::Yellow,
+                        "orange" => Self::Orange,
+                        "purple" => Self::Purple,
+                        "pink" => Self::Pink,
+                        "brown" => Self::Brown,
+                        "gray" => Self::Gray,
+                        "cyan" => Self::Cyan,
+                        "magenta" => Self::Magenta,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for HighlightColore0fcdd03 {
-        fn from(value: &str) -> Self {
-            match value {
-                "white" => Self::White,
-                "black" => Self::Black,
-                "red" => Self::Red,
-                "green" => Self::Green,
-                "blue" => Self::Blue,
-                "yellow" => Self::Yellow,
-                "orange" => Self::Orange,
-                "purple" => Self::Purple,
-                "pink" => Self::Pink,
-                "brown" => Self::Brown,
-                "gray" => Self::Gray,
-                "cyan" => Self::Cyan,
-                "magenta" => Self::Magenta,
-                other => Self::Other(other.to_owned()),
+            impl ::std::str::FromStr for FontColor {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("FontColor", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for HighlightColore0fcdd03 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for HighlightColore0fcdd03 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Position` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Positionb78b2f32 {
-        /// `"top"`
-        Top,
-        /// `"center"`
-        Center,
-        /// `"bottom"`
-        Bottom,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Positionb78b2f32 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Top => "top",
-                Self::Center => "center",
-                Self::Bottom => "bottom",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for FontColor {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for Positionb78b2f32 {
-        fn from(value: &str) -> Self {
-            match value {
-                "top" => Self::Top,
-                "center" => Self::Center,
-                "bottom" => Self::Bottom,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for FontColor {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Positionb78b2f32 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Positionb78b2f32 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `StrokeColor` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum StrokeColor04a42333 {
-        /// `"black"`
-        Black,
-        /// `"white"`
-        White,
-        /// `"red"`
-        Red,
-        /// `"green"`
-        Green,
-        /// `"blue"`
-        Blue,
-        /// `"yellow"`
-        Yellow,
-        /// `"orange"`
-        Orange,
-        /// `"purple"`
-        Purple,
-        /// `"pink"`
-        Pink,
-        /// `"brown"`
-        Brown,
-        /// `"gray"`
-        Gray,
-        /// `"cyan"`
-        Cyan,
-        /// `"magenta"`
-        Magenta,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl StrokeColor04a42333 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Black => "black",
-                Self::White => "white",
-                Self::Red => "red",
-                Self::Green => "green",
-                Self::Blue => "blue",
-                Self::Yellow => "yellow",
-                Self::Orange => "orange",
-                Self::Purple => "purple",
-                Self::Pink => "pink",
-                Self::Brown => "brown",
-                Self::Gray => "gray",
-                Self::Cyan => "cyan",
-                Self::Magenta => "magenta",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for FontColor {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for StrokeColor04a42333 {
-        fn from(value: &str) -> Self {
-            match value {
-                "black" => Self::Black,
-                "white" => Self::White,
-                "red" => Self::Red,
-                "green" => Self::Green,
-                "blue" => Self::Blue,
-                "yellow" => Self::Yellow,
-                "orange" => Self::Orange,
-                "purple" => Self::Purple,
-                "pink" => Self::Pink,
-                "brown" => Self::Brown,
-                "gray" => Self::Gray,
-                "cyan" => Self::Cyan,
-                "magenta" => Self::Magenta,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for FontColor {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `FontColor` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for StrokeColor04a42333 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for StrokeColor04a42333 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `WorkflowUtilitiesAutoSubtitleOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct WorkflowUtilitiesAutoSubtitleOutput7bc6a1e4 {
-        /// The `video` field.
-        ///
-        /// Example: `{"content_type":"video/mp4","file_size":16789234,"url":"https://v3b.fal.media/files/b/monkey/HPBSoe-QsAxSIkDh7Zn76_output.mp4","file_name":"output.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `transcription` field.
-        pub transcription: String,
-        /// The `subtitle_count` field.
-        pub subtitle_count: i64,
-        /// The `words` field.
-        pub words: Option<
-            Vec<
-                fal_runtime::__private::serde_json::Map<
-                    String,
-                    fal_runtime::__private::serde_json::Value,
+            impl __fal::Validate for FontColor {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `FontWeight` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum FontWeight {
+                /// `"normal"`
+                Normal,
+                /// `"bold"`
+                Bold,
+                /// `"black"`
+                Black,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl FontWeight {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["normal", "bold", "black"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Normal => "normal",
+                        Self::Bold => "bold",
+                        Self::Black => "black",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "normal" => Self::Normal,
+                        "bold" => Self::Bold,
+                        "black" => Self::Black,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for FontWeight {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new("FontWeight", value, Self::VALUES),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for FontWeight {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for FontWeight {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for FontWeight {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for FontWeight {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `FontWeight` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for FontWeight {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `HighlightColor` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum HighlightColor {
+                /// `"white"`
+                White,
+                /// `"black"`
+                Black,
+                /// `"red"`
+                Red,
+                /// `"green"`
+                Green,
+                /// `"blue"`
+                Blue,
+                /// `"yellow"`
+                Yellow,
+                /// `"orange"`
+                Orange,
+                /// `"purple"`
+                Purple,
+                /// `"pink"`
+                Pink,
+                /// `"brown"`
+                Brown,
+                /// `"gray"`
+                Gray,
+                /// `"cyan"`
+                Cyan,
+                /// `"magenta"`
+                Magenta,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl HighlightColor {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "white",
+                    "black",
+                    "red",
+                    "green",
+                    "blue",
+                    "yellow",
+                    "orange",
+                    "purple",
+                    "pink",
+                    "brown",
+                    "gray",
+                    "cyan",
+                    "magenta",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::White => "white",
+                        Self::Black => "black",
+                        Self::Red => "red",
+                        Self::Green => "green",
+                        Self::Blue => "blue",
+                        Self::Yellow => "yellow",
+                        Self::Orange => "orange",
+                        Self::Purple => "purple",
+                        Self::Pink => "pink",
+                        Self::Brown => "brown",
+                        Self::Gray => "gray",
+                        Self::Cyan => "cyan",
+                        Self::Magenta => "magenta",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "white" => Self::White,
+                        "black" => Self::Black,
+                        "red" => Self::Red,
+                        "green" => Self::Green,
+                        "blue" => Self::Blue,
+                        "yellow" => Self::Yellow,
+                        "orange" => Self::Orange,
+                        "purple" => Self::Purple,
+                        "pink" => Self::Pink,
+                        "brown" => Self::Brown,
+                        "gray" => Self::Gray,
+                        "cyan" => Self::Cyan,
+                        "magenta" => Self::Magenta,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for HighlightColor {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "HighlightColor",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for HighlightColor {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for HighlightColor {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for HighlightColor {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for HighlightColor {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `HighlightColor` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for HighlightColor {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Position` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Position {
+                /// `"top"`
+                Top,
+                /// `"center"`
+                Center,
+                /// `"bottom"`
+                Bottom,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Position {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["top", "center", "bottom"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Top => "top",
+                        Self::Center => "center",
+                        Self::Bottom => "bottom",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "top" => Self::Top,
+                        "center" => Self::Center,
+                        "bottom" => Self::Bottom,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Position {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Position", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Position {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Position {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Position {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Position {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Position` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Position {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `StrokeColor` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum StrokeColor {
+                /// `"black"`
+                Black,
+                /// `"white"`
+                White,
+                /// `"red"`
+                Red,
+                /// `"green"`
+                Green,
+                /// `"blue"`
+                Blue,
+                /// `"yellow"`
+                Yellow,
+                /// `"orange"`
+                Orange,
+                /// `"purple"`
+                Purple,
+                /// `"pink"`
+                Pink,
+                /// `"brown"`
+                Brown,
+                /// `"gray"`
+                Gray,
+                /// `"cyan"`
+                Cyan,
+                /// `"magenta"`
+                Magenta,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl StrokeColor {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "black",
+                    "white",
+                    "red",
+                    "green",
+                    "blue",
+                    "yellow",
+                    "orange",
+                    "purple",
+                    "pink",
+                    "brown",
+                    "gray",
+                    "cyan",
+                    "magenta",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Black => "black",
+                        Self::White => "white",
+                        Self::Red => "red",
+                        Self::Green => "green",
+                        Self::Blue => "blue",
+                        Self::Yellow => "yellow",
+                        Self::Orange => "orange",
+                        Self::Purple => "purple",
+                        Self::Pink => "pink",
+                        Self::Brown => "brown",
+                        Self::Gray => "gray",
+                        Self::Cyan => "cyan",
+                        Self::Magenta => "magenta",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "black" => Self::Black,
+                        "white" => Self::White,
+                        "red" => Self::Red,
+                        "green" => Self::Green,
+                        "blue" => Self::Blue,
+                        "yellow" => Self::Yellow,
+                        "orange" => Self::Orange,
+                        "purple" => Self::Purple,
+                        "pink" => Self::Pink,
+                        "brown" => Self::Brown,
+                        "gray" => Self::Gray,
+                        "cyan" => Self::Cyan,
+                        "magenta" => Self::Magenta,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for StrokeColor {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "StrokeColor",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for StrokeColor {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for StrokeColor {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for StrokeColor {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for StrokeColor {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `StrokeColor` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for StrokeColor {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `WorkflowUtilitiesAutoSubtitleOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct WorkflowUtilitiesAutoSubtitleOutput {
+                /// The `video` field.
+                ///
+                /// Example: `{"content_type":"video/mp4","file_size":16789234,"url":"https://v3b.fal.media/files/b/monkey/HPBSoe-QsAxSIkDh7Zn76_output.mp4","file_name":"output.mp4"}`.
+                pub video: fal_runtime::File,
+                /// The `transcription` field.
+                pub transcription: String,
+                /// The `subtitle_count` field.
+                pub subtitle_count: i64,
+                /// The `words` field.
+                pub words: Option<
+                    Vec<
+                        fal_runtime::__private::serde_json::Map<
+                            String,
+                            fal_runtime::__private::serde_json::Value,
+                        >,
+                    >,
                 >,
-            >,
-        >,
-        /// The `transcription_metadata` field.
-        pub transcription_metadata: Option<
-            fal_runtime::__private::serde_json::Map<
-                String,
-                fal_runtime::__private::serde_json::Value,
-            >,
-        >,
-    }
-    impl __serde::Serialize for WorkflowUtilitiesAutoSubtitleOutput7bc6a1e4 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("transcription", &self.transcription)?;
-            map.serialize_entry("subtitle_count", &self.subtitle_count)?;
-            self::optional_entry(&mut map, "words", &self.words)?;
-            self::optional_entry(
-                &mut map,
-                "transcription_metadata",
-                &self.transcription_metadata,
-            )?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesAutoSubtitleOutput7bc6a1e4 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                transcription: self::required_field(&mut map, "transcription")?,
-                subtitle_count: self::required_field(&mut map, "subtitle_count")?,
-                words: self::optional_field(&mut map, "words")?,
-                transcription_metadata: self::optional_field(
-                    &mut map,
-                    "transcription_metadata",
-                )?,
-            })
+                /// The `transcription_metadata` field.
+                pub transcription_metadata: Option<
+                    fal_runtime::__private::serde_json::Map<
+                        String,
+                        fal_runtime::__private::serde_json::Value,
+                    >,
+                >,
+            }
+            impl __fal::serde::Serialize for WorkflowUtilitiesAutoSubtitleOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.serialize_entry("transcription", &self.transcription)?;
+                    map.serialize_entry("subtitle_count", &self.subtitle_count)?;
+                    __fal::optional_entry(&mut map, "words", &self.words)?;
+                    __fal::optional_entry(
+                        &mut map,
+                        "transcription_metadata",
+                        &self.transcription_metadata,
+                    )?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for WorkflowUtilitiesAutoSubtitleOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = WorkflowUtilitiesAutoSubtitleOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `WorkflowUtilitiesAutoSubtitleOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<WorkflowUtilitiesAutoSubtitleOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "video",
+                                            "transcription",
+                                            "subtitle_count",
+                                            "words",
+                                            "transcription_metadata",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(WorkflowUtilitiesAutoSubtitleOutput {
+                                video: __fal::required(f0, "video")?,
+                                transcription: __fal::required(f1, "transcription")?,
+                                subtitle_count: __fal::required(f2, "subtitle_count")?,
+                                words: f3,
+                                transcription_metadata: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

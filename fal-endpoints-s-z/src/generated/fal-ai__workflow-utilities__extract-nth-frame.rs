@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `WorkflowUtilitiesExtractNthFrameInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `WorkflowUtilitiesExtractNthFrameOutput`.
         pub mod extract_nth_frame {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::OutputFormatee0e66c7 as OutputFormat;
-            pub use super::super::super::__types::WorkflowUtilitiesExtractNthFrameOutput3276f344 as WorkflowUtilitiesExtractNthFrameOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/workflow-utilities/extract-nth-frame`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct WorkflowUtilitiesExtractNthFrameInput {
@@ -38,33 +35,75 @@ pub mod fal_ai {
                 /// Limits: 1 ≤ value ≤ 100.
                 pub quality: Option<i64>,
             }
-            impl __serde::Serialize for WorkflowUtilitiesExtractNthFrameInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for WorkflowUtilitiesExtractNthFrameInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("video_url", &self.video_url)?;
-                    __types::optional_entry(&mut map, "frame_interval", &self.frame_interval)?;
-                    __types::optional_entry(&mut map, "output_format", &self.output_format)?;
-                    __types::optional_entry(&mut map, "max_frames", &self.max_frames)?;
-                    __types::optional_entry(&mut map, "quality", &self.quality)?;
+                    __fal::optional_entry(&mut map, "frame_interval", &self.frame_interval)?;
+                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    __fal::optional_entry(&mut map, "max_frames", &self.max_frames)?;
+                    __fal::optional_entry(&mut map, "quality", &self.quality)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesExtractNthFrameInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for WorkflowUtilitiesExtractNthFrameInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        video_url: __types::required_field(&mut map, "video_url")?,
-                        frame_interval: __types::optional_field(&mut map, "frame_interval")?,
-                        output_format: __types::optional_field(&mut map, "output_format")?,
-                        max_frames: __types::optional_field(&mut map, "max_frames")?,
-                        quality: __types::optional_field(&mut map, "quality")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = WorkflowUtilitiesExtractNthFrameInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `WorkflowUtilitiesExtractNthFrameInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<WorkflowUtilitiesExtractNthFrameInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "video_url",
+                                            "frame_interval",
+                                            "output_format",
+                                            "max_frames",
+                                            "quality",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(WorkflowUtilitiesExtractNthFrameInput {
+                                video_url: __fal::required(f0, "video_url")?,
+                                frame_interval: f1,
+                                output_format: f2,
+                                max_frames: f3,
+                                quality: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl WorkflowUtilitiesExtractNthFrameInput {
@@ -99,204 +138,200 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for WorkflowUtilitiesExtractNthFrameInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "frame_interval",
+                        &self.frame_interval,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(300f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                    v.field(
+                        "max_frames",
+                        &self.max_frames,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(500f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "quality",
+                        &self.quality,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(100f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl WorkflowUtilitiesExtractNthFrameInput {
+                /// Every rule of `fal-ai/workflow-utilities/extract-nth-frame`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for WorkflowUtilitiesExtractNthFrameInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/workflow-utilities/extract-nth-frame";
                 type Output = WorkflowUtilitiesExtractNthFrameOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    WorkflowUtilitiesExtractNthFrameInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `OutputFormat` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum OutputFormat {
+                /// `"png"`
+                Png,
+                /// `"jpg"`
+                Jpg,
+                /// `"jpeg"`
+                Jpeg,
+                /// `"webp"`
+                Webp,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl OutputFormat {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["png", "jpg", "jpeg", "webp"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Png => "png",
+                        Self::Jpg => "jpg",
+                        Self::Jpeg => "jpeg",
+                        Self::Webp => "webp",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "png" => Self::Png,
+                        "jpg" => Self::Jpg,
+                        "jpeg" => Self::Jpeg,
+                        "webp" => Self::Webp,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for OutputFormat {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "OutputFormat",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OutputFormatee0e66c7 {
-        /// `"png"`
-        Png,
-        /// `"jpg"`
-        Jpg,
-        /// `"jpeg"`
-        Jpeg,
-        /// `"webp"`
-        Webp,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OutputFormatee0e66c7 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Png => "png",
-                Self::Jpg => "jpg",
-                Self::Jpeg => "jpeg",
-                Self::Webp => "webp",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for OutputFormat {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for OutputFormatee0e66c7 {
-        fn from(value: &str) -> Self {
-            match value {
-                "png" => Self::Png,
-                "jpg" => Self::Jpg,
-                "jpeg" => Self::Jpeg,
-                "webp" => Self::Webp,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for OutputFormat {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for OutputFormatee0e66c7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormatee0e66c7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `WorkflowUtilitiesExtractNthFrameOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct WorkflowUtilitiesExtractNthFrameOutput3276f344 {
-        /// The `images` field.
-        pub images: Vec<fal_runtime::Image>,
-        /// The `frame_count` field.
-        ///
-        /// Example: `25`.
-        pub frame_count: i64,
-    }
-    impl __serde::Serialize for WorkflowUtilitiesExtractNthFrameOutput3276f344 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("images", &self.images)?;
-            map.serialize_entry("frame_count", &self.frame_count)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesExtractNthFrameOutput3276f344 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                images: self::required_field(&mut map, "images")?,
-                frame_count: self::required_field(&mut map, "frame_count")?,
-            })
+            impl __fal::serde::Serialize for OutputFormat {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `OutputFormat` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for OutputFormat {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `WorkflowUtilitiesExtractNthFrameOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct WorkflowUtilitiesExtractNthFrameOutput {
+                /// The `images` field.
+                pub images: Vec<fal_runtime::Image>,
+                /// The `frame_count` field.
+                ///
+                /// Example: `25`.
+                pub frame_count: i64,
+            }
+            impl __fal::serde::Serialize for WorkflowUtilitiesExtractNthFrameOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("images", &self.images)?;
+                    map.serialize_entry("frame_count", &self.frame_count)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for WorkflowUtilitiesExtractNthFrameOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = WorkflowUtilitiesExtractNthFrameOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `WorkflowUtilitiesExtractNthFrameOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<WorkflowUtilitiesExtractNthFrameOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["images", "frame_count"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(WorkflowUtilitiesExtractNthFrameOutput {
+                                images: __fal::required(f0, "images")?,
+                                frame_count: __fal::required(f1, "frame_count")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

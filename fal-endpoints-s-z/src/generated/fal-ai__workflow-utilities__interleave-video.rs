@@ -7,9 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `WorkflowUtilitiesInterleaveVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `WorkflowUtilitiesInterleaveVideoOutput`.
         pub mod interleave_video {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::WorkflowUtilitiesInterleaveVideoOutputcdc0cb77 as WorkflowUtilitiesInterleaveVideoOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/workflow-utilities/interleave-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct WorkflowUtilitiesInterleaveVideoInput {
@@ -20,27 +18,53 @@ pub mod fal_ai {
                 /// Example: `24`.
                 pub frames_per_second: Option<f64>,
             }
-            impl __serde::Serialize for WorkflowUtilitiesInterleaveVideoInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for WorkflowUtilitiesInterleaveVideoInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("video_urls", &self.video_urls)?;
-                    __types::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
+                    __fal::optional_entry(&mut map, "frames_per_second", &self.frames_per_second)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesInterleaveVideoInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for WorkflowUtilitiesInterleaveVideoInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        video_urls: __types::required_field(&mut map, "video_urls")?,
-                        frames_per_second: __types::optional_field(&mut map, "frames_per_second")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = WorkflowUtilitiesInterleaveVideoInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `WorkflowUtilitiesInterleaveVideoInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<WorkflowUtilitiesInterleaveVideoInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["video_urls", "frames_per_second"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(WorkflowUtilitiesInterleaveVideoInput {
+                                video_urls: __fal::required(f0, "video_urls")?,
+                                frames_per_second: f1,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl WorkflowUtilitiesInterleaveVideoInput {
@@ -59,147 +83,83 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for WorkflowUtilitiesInterleaveVideoInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "frames_per_second",
+                        &self.frames_per_second,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(120f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl WorkflowUtilitiesInterleaveVideoInput {
+                /// Every rule of `fal-ai/workflow-utilities/interleave-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for WorkflowUtilitiesInterleaveVideoInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/workflow-utilities/interleave-video";
                 type Output = WorkflowUtilitiesInterleaveVideoOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    WorkflowUtilitiesInterleaveVideoInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `WorkflowUtilitiesInterleaveVideoOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct WorkflowUtilitiesInterleaveVideoOutput {
+                /// The `video` field.
+                ///
+                /// Example: `{"content_type":"application/octet-stream","file_size":3886177,"url":"https://v3b.fal.media/files/b/monkey/xVp56BqDLgb39NONPs1Gb_output.mp4","file_name":"output.mp4"}`.
+                pub video: fal_runtime::File,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for WorkflowUtilitiesInterleaveVideoOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for WorkflowUtilitiesInterleaveVideoOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = WorkflowUtilitiesInterleaveVideoOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `WorkflowUtilitiesInterleaveVideoOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<WorkflowUtilitiesInterleaveVideoOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(WorkflowUtilitiesInterleaveVideoOutput {
+                                video: __fal::required(f0, "video")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `WorkflowUtilitiesInterleaveVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct WorkflowUtilitiesInterleaveVideoOutputcdc0cb77 {
-        /// The `video` field.
-        ///
-        /// Example: `{"content_type":"application/octet-stream","file_size":3886177,"url":"https://v3b.fal.media/files/b/monkey/xVp56BqDLgb39NONPs1Gb_output.mp4","file_name":"output.mp4"}`.
-        pub video: fal_runtime::File,
-    }
-    impl __serde::Serialize for WorkflowUtilitiesInterleaveVideoOutputcdc0cb77 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesInterleaveVideoOutputcdc0cb77 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-            })
         }
     }
 }

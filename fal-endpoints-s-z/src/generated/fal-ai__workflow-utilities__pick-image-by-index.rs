@@ -7,10 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `WorkflowUtilitiesPickImageByIndexInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `WorkflowUtilitiesPickImageByIndexOutput`.
         pub mod pick_image_by_index {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::FallbackIndex5597ff37 as FallbackIndex;
-            pub use super::super::super::__types::WorkflowUtilitiesPickImageByIndexOutputb3150b22 as WorkflowUtilitiesPickImageByIndexOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/workflow-utilities/pick-image-by-index`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct WorkflowUtilitiesPickImageByIndexInput {
@@ -27,29 +24,59 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"first-image"`.
                 pub fallback_index: Option<FallbackIndex>,
             }
-            impl __serde::Serialize for WorkflowUtilitiesPickImageByIndexInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for WorkflowUtilitiesPickImageByIndexInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("image_urls", &self.image_urls)?;
                     map.serialize_entry("index", &self.index)?;
-                    __types::optional_entry(&mut map, "fallback_index", &self.fallback_index)?;
+                    __fal::optional_entry(&mut map, "fallback_index", &self.fallback_index)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesPickImageByIndexInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for WorkflowUtilitiesPickImageByIndexInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        image_urls: __types::required_field(&mut map, "image_urls")?,
-                        index: __types::required_field(&mut map, "index")?,
-                        fallback_index: __types::optional_field(&mut map, "fallback_index")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = WorkflowUtilitiesPickImageByIndexInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `WorkflowUtilitiesPickImageByIndexInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<WorkflowUtilitiesPickImageByIndexInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["image_urls", "index", "fallback_index"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(WorkflowUtilitiesPickImageByIndexInput {
+                                image_urls: __fal::required(f0, "image_urls")?,
+                                index: __fal::required(f1, "index")?,
+                                fallback_index: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl WorkflowUtilitiesPickImageByIndexInput {
@@ -73,198 +100,167 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for WorkflowUtilitiesPickImageByIndexInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("fallback_index", &self.fallback_index, &__fal::Rules::NONE);
+                }
+            }
+            impl WorkflowUtilitiesPickImageByIndexInput {
+                /// Every rule of `fal-ai/workflow-utilities/pick-image-by-index`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for WorkflowUtilitiesPickImageByIndexInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/workflow-utilities/pick-image-by-index";
                 type Output = WorkflowUtilitiesPickImageByIndexOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    WorkflowUtilitiesPickImageByIndexInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `FallbackIndex` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum FallbackIndex {
+                /// `"first-image"`
+                FirstImage,
+                /// `"last-image"`
+                LastImage,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl FallbackIndex {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["first-image", "last-image"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::FirstImage => "first-image",
+                        Self::LastImage => "last-image",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "first-image" => Self::FirstImage,
+                        "last-image" => Self::LastImage,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for FallbackIndex {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(
+                                fal_runtime::UnknownEnumValue::new(
+                                    "FallbackIndex",
+                                    value,
+                                    Self::VALUES,
+                                ),
+                            )
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `FallbackIndex` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum FallbackIndex5597ff37 {
-        /// `"first-image"`
-        FirstImage,
-        /// `"last-image"`
-        LastImage,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl FallbackIndex5597ff37 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::FirstImage => "first-image",
-                Self::LastImage => "last-image",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for FallbackIndex {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for FallbackIndex5597ff37 {
-        fn from(value: &str) -> Self {
-            match value {
-                "first-image" => Self::FirstImage,
-                "last-image" => Self::LastImage,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for FallbackIndex {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for FallbackIndex5597ff37 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for FallbackIndex5597ff37 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `WorkflowUtilitiesPickImageByIndexOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct WorkflowUtilitiesPickImageByIndexOutputb3150b22 {
-        /// The `image` field.
-        ///
-        /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_inputs/ltxv-image-input.jpg"}`.
-        pub image: fal_runtime::Image,
-        /// The `images` field.
-        ///
-        /// Example: `[{"url":"https://storage.googleapis.com/falserverless/example_inputs/ltxv-image-input.jpg"}]`.
-        pub images: Vec<fal_runtime::Image>,
-    }
-    impl __serde::Serialize for WorkflowUtilitiesPickImageByIndexOutputb3150b22 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("image", &self.image)?;
-            map.serialize_entry("images", &self.images)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesPickImageByIndexOutputb3150b22 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                image: self::required_field(&mut map, "image")?,
-                images: self::required_field(&mut map, "images")?,
-            })
+            impl __fal::serde::Serialize for FallbackIndex {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for FallbackIndex {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `FallbackIndex` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for FallbackIndex {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `WorkflowUtilitiesPickImageByIndexOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct WorkflowUtilitiesPickImageByIndexOutput {
+                /// The `image` field.
+                ///
+                /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_inputs/ltxv-image-input.jpg"}`.
+                pub image: fal_runtime::Image,
+                /// The `images` field.
+                ///
+                /// Example: `[{"url":"https://storage.googleapis.com/falserverless/example_inputs/ltxv-image-input.jpg"}]`.
+                pub images: Vec<fal_runtime::Image>,
+            }
+            impl __fal::serde::Serialize for WorkflowUtilitiesPickImageByIndexOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("image", &self.image)?;
+                    map.serialize_entry("images", &self.images)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for WorkflowUtilitiesPickImageByIndexOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = WorkflowUtilitiesPickImageByIndexOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `WorkflowUtilitiesPickImageByIndexOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<WorkflowUtilitiesPickImageByIndexOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["image", "images"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(WorkflowUtilitiesPickImageByIndexOutput {
+                                image: __fal::required(f0, "image")?,
+                                images: __fal::required(f1, "images")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

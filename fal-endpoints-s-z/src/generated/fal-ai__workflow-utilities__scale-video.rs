@@ -7,13 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `WorkflowUtilitiesScaleVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `WorkflowUtilitiesScaleVideoOutput`.
         pub mod scale_video {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::Codec5335b854 as Codec;
-            pub use super::super::super::__types::Mode81ed3772 as Mode;
-            pub use super::super::super::__types::PadColorc2cdfb17 as PadColor;
-            pub use super::super::super::__types::Preset08e732cc as Preset;
-            pub use super::super::super::__types::WorkflowUtilitiesScaleVideoOutput3c16e213 as WorkflowUtilitiesScaleVideoOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/workflow-utilities/scale-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct WorkflowUtilitiesScaleVideoInput {
@@ -51,39 +45,90 @@ pub mod fal_ai {
                 /// Limits: 0 ≤ value ≤ 51.
                 pub crf: Option<i64>,
             }
-            impl __serde::Serialize for WorkflowUtilitiesScaleVideoInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for WorkflowUtilitiesScaleVideoInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("video_url", &self.video_url)?;
-                    __types::optional_entry(&mut map, "width", &self.width)?;
-                    __types::optional_entry(&mut map, "height", &self.height)?;
-                    __types::optional_entry(&mut map, "mode", &self.mode)?;
-                    __types::optional_entry(&mut map, "pad_color", &self.pad_color)?;
-                    __types::optional_entry(&mut map, "codec", &self.codec)?;
-                    __types::optional_entry(&mut map, "preset", &self.preset)?;
-                    __types::optional_entry(&mut map, "crf", &self.crf)?;
+                    __fal::optional_entry(&mut map, "width", &self.width)?;
+                    __fal::optional_entry(&mut map, "height", &self.height)?;
+                    __fal::optional_entry(&mut map, "mode", &self.mode)?;
+                    __fal::optional_entry(&mut map, "pad_color", &self.pad_color)?;
+                    __fal::optional_entry(&mut map, "codec", &self.codec)?;
+                    __fal::optional_entry(&mut map, "preset", &self.preset)?;
+                    __fal::optional_entry(&mut map, "crf", &self.crf)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesScaleVideoInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for WorkflowUtilitiesScaleVideoInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        video_url: __types::required_field(&mut map, "video_url")?,
-                        width: __types::optional_field(&mut map, "width")?,
-                        height: __types::optional_field(&mut map, "height")?,
-                        mode: __types::optional_field(&mut map, "mode")?,
-                        pad_color: __types::optional_field(&mut map, "pad_color")?,
-                        codec: __types::optional_field(&mut map, "codec")?,
-                        preset: __types::optional_field(&mut map, "preset")?,
-                        crf: __types::optional_field(&mut map, "crf")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = WorkflowUtilitiesScaleVideoInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `WorkflowUtilitiesScaleVideoInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<WorkflowUtilitiesScaleVideoInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            let mut f5 = None;
+                            let mut f6 = None;
+                            let mut f7 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "video_url",
+                                            "width",
+                                            "height",
+                                            "mode",
+                                            "pad_color",
+                                            "codec",
+                                            "preset",
+                                            "crf",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    Some(5) => f5 = map.next_value()?,
+                                    Some(6) => f6 = map.next_value()?,
+                                    Some(7) => f7 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(WorkflowUtilitiesScaleVideoInput {
+                                video_url: __fal::required(f0, "video_url")?,
+                                width: f1,
+                                height: f2,
+                                mode: f3,
+                                pad_color: f4,
+                                codec: f5,
+                                preset: f6,
+                                crf: f7,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl WorkflowUtilitiesScaleVideoInput {
@@ -136,379 +181,488 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for WorkflowUtilitiesScaleVideoInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "width",
+                        &self.width,
+                        &__fal::Rules {
+                            minimum: Some(2f64),
+                            maximum: Some(7680f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "height",
+                        &self.height,
+                        &__fal::Rules {
+                            minimum: Some(2f64),
+                            maximum: Some(4320f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("mode", &self.mode, &__fal::Rules::NONE);
+                    v.field("pad_color", &self.pad_color, &__fal::Rules::NONE);
+                    v.field("codec", &self.codec, &__fal::Rules::NONE);
+                    v.field("preset", &self.preset, &__fal::Rules::NONE);
+                    v.field(
+                        "crf",
+                        &self.crf,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            maximum: Some(51f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl WorkflowUtilitiesScaleVideoInput {
+                /// Every rule of `fal-ai/workflow-utilities/scale-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for WorkflowUtilitiesScaleVideoInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/workflow-utilities/scale-video";
                 type Output = WorkflowUtilitiesScaleVideoOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    WorkflowUtilitiesScaleVideoInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `Codec` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Codec {
+                /// `"libx264"`
+                Libx264,
+                /// `"libx265"`
+                Libx265,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl Codec {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["libx264", "libx265"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Libx264 => "libx264",
+                        Self::Libx265 => "libx265",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "libx264" => Self::Libx264,
+                        "libx265" => Self::Libx265,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for Codec {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Codec", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `Codec` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Codec5335b854 {
-        /// `"libx264"`
-        Libx264,
-        /// `"libx265"`
-        Libx265,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Codec5335b854 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Libx264 => "libx264",
-                Self::Libx265 => "libx265",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for Codec {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for Codec5335b854 {
-        fn from(value: &str) -> Self {
-            match value {
-                "libx264" => Self::Libx264,
-                "libx265" => Self::Libx265,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for Codec {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Codec5335b854 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Codec5335b854 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Mode` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Mode81ed3772 {
-        /// `"stretch"`
-        Stretch,
-        /// `"pad"`
-        Pad,
-        /// `"crop"`
-        Crop,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Mode81ed3772 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Stretch => "stretch",
-                Self::Pad => "pad",
-                Self::Crop => "crop",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for Codec {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for Mode81ed3772 {
-        fn from(value: &str) -> Self {
-            match value {
-                "stretch" => Self::Stretch,
-                "pad" => Self::Pad,
-                "crop" => Self::Crop,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for Codec {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Codec` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Mode81ed3772 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Mode81ed3772 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `PadColor` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum PadColorc2cdfb17 {
-        /// `"black"`
-        Black,
-        /// `"white"`
-        White,
-        /// `"red"`
-        Red,
-        /// `"green"`
-        Green,
-        /// `"blue"`
-        Blue,
-        /// `"gray"`
-        Gray,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl PadColorc2cdfb17 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Black => "black",
-                Self::White => "white",
-                Self::Red => "red",
-                Self::Green => "green",
-                Self::Blue => "blue",
-                Self::Gray => "gray",
-                Self::Other(value) => value,
+            impl __fal::Validate for Codec {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for PadColorc2cdfb17 {
-        fn from(value: &str) -> Self {
-            match value {
-                "black" => Self::Black,
-                "white" => Self::White,
-                "red" => Self::Red,
-                "green" => Self::Green,
-                "blue" => Self::Blue,
-                "gray" => Self::Gray,
-                other => Self::Other(other.to_owned()),
+            /// The `Mode` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Mode {
+                /// `"stretch"`
+                Stretch,
+                /// `"pad"`
+                Pad,
+                /// `"crop"`
+                Crop,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl __serde::Serialize for PadColorc2cdfb17 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PadColorc2cdfb17 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Preset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Preset08e732cc {
-        /// `"ultrafast"`
-        Ultrafast,
-        /// `"fast"`
-        Fast,
-        /// `"medium"`
-        Medium,
-        /// `"slow"`
-        Slow,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Preset08e732cc {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Ultrafast => "ultrafast",
-                Self::Fast => "fast",
-                Self::Medium => "medium",
-                Self::Slow => "slow",
-                Self::Other(value) => value,
+            impl Mode {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["stretch", "pad", "crop"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Stretch => "stretch",
+                        Self::Pad => "pad",
+                        Self::Crop => "crop",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "stretch" => Self::Stretch,
+                        "pad" => Self::Pad,
+                        "crop" => Self::Crop,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl From<&str> for Preset08e732cc {
-        fn from(value: &str) -> Self {
-            match value {
-                "ultrafast" => Self::Ultrafast,
-                "fast" => Self::Fast,
-                "medium" => Self::Medium,
-                "slow" => Self::Slow,
-                other => Self::Other(other.to_owned()),
+            impl ::std::str::FromStr for Mode {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Mode", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Preset08e732cc {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Preset08e732cc {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `WorkflowUtilitiesScaleVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct WorkflowUtilitiesScaleVideoOutput3c16e213 {
-        /// The `video` field.
-        ///
-        /// Example: `{"content_type":"video/mp4","file_size":3456789,"url":"https://v3b.fal.media/files/b/monkey/scaled_output.mp4","file_name":"output.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `original_width` field.
-        ///
-        /// Example: `1929`.
-        pub original_width: i64,
-        /// The `original_height` field.
-        ///
-        /// Example: `1082`.
-        pub original_height: i64,
-        /// The `scaled_width` field.
-        ///
-        /// Example: `1920`.
-        pub scaled_width: i64,
-        /// The `scaled_height` field.
-        ///
-        /// Example: `1080`.
-        pub scaled_height: i64,
-    }
-    impl __serde::Serialize for WorkflowUtilitiesScaleVideoOutput3c16e213 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("original_width", &self.original_width)?;
-            map.serialize_entry("original_height", &self.original_height)?;
-            map.serialize_entry("scaled_width", &self.scaled_width)?;
-            map.serialize_entry("scaled_height", &self.scaled_height)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesScaleVideoOutput3c16e213 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                original_width: self::required_field(&mut map, "original_width")?,
-                original_height: self::required_field(&mut map, "original_height")?,
-                scaled_width: self::required_field(&mut map, "scaled_width")?,
-                scaled_height: self::required_field(&mut map, "scaled_height")?,
-            })
+            impl TryFrom<&str> for Mode {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Mode {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Mode {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Mode {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Mode` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Mode {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `PadColor` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum PadColor {
+                /// `"black"`
+                Black,
+                /// `"white"`
+                White,
+                /// `"red"`
+                Red,
+                /// `"green"`
+                Green,
+                /// `"blue"`
+                Blue,
+                /// `"gray"`
+                Gray,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl PadColor {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "black",
+                    "white",
+                    "red",
+                    "green",
+                    "blue",
+                    "gray",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Black => "black",
+                        Self::White => "white",
+                        Self::Red => "red",
+                        Self::Green => "green",
+                        Self::Blue => "blue",
+                        Self::Gray => "gray",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "black" => Self::Black,
+                        "white" => Self::White,
+                        "red" => Self::Red,
+                        "green" => Self::Green,
+                        "blue" => Self::Blue,
+                        "gray" => Self::Gray,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for PadColor {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("PadColor", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for PadColor {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for PadColor {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for PadColor {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for PadColor {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `PadColor` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for PadColor {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `Preset` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Preset {
+                /// `"ultrafast"`
+                Ultrafast,
+                /// `"fast"`
+                Fast,
+                /// `"medium"`
+                Medium,
+                /// `"slow"`
+                Slow,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Preset {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["ultrafast", "fast", "medium", "slow"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Ultrafast => "ultrafast",
+                        Self::Fast => "fast",
+                        Self::Medium => "medium",
+                        Self::Slow => "slow",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "ultrafast" => Self::Ultrafast,
+                        "fast" => Self::Fast,
+                        "medium" => Self::Medium,
+                        "slow" => Self::Slow,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Preset {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Preset", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Preset {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Preset {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Preset {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Preset {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Preset` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Preset {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `WorkflowUtilitiesScaleVideoOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct WorkflowUtilitiesScaleVideoOutput {
+                /// The `video` field.
+                ///
+                /// Example: `{"content_type":"video/mp4","file_size":3456789,"url":"https://v3b.fal.media/files/b/monkey/scaled_output.mp4","file_name":"output.mp4"}`.
+                pub video: fal_runtime::File,
+                /// The `original_width` field.
+                ///
+                /// Example: `1929`.
+                pub original_width: i64,
+                /// The `original_height` field.
+                ///
+                /// Example: `1082`.
+                pub original_height: i64,
+                /// The `scaled_width` field.
+                ///
+                /// Example: `1920`.
+                pub scaled_width: i64,
+                /// The `scaled_height` field.
+                ///
+                /// Example: `1080`.
+                pub scaled_height: i64,
+            }
+            impl __fal::serde::Serialize for WorkflowUtilitiesScaleVideoOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.serialize_entry("original_width", &self.original_width)?;
+                    map.serialize_entry("original_height", &self.original_height)?;
+                    map.serialize_entry("scaled_width", &self.scaled_width)?;
+                    map.serialize_entry("scaled_height", &self.scaled_height)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for WorkflowUtilitiesScaleVideoOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = WorkflowUtilitiesScaleVideoOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `WorkflowUtilitiesScaleVideoOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<WorkflowUtilitiesScaleVideoOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "video",
+                                            "original_width",
+                                            "original_height",
+                                            "scaled_width",
+                                            "scaled_height",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    Some(3) => f3 = Some(map.next_value()?),
+                                    Some(4) => f4 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(WorkflowUtilitiesScaleVideoOutput {
+                                video: __fal::required(f0, "video")?,
+                                original_width: __fal::required(f1, "original_width")?,
+                                original_height: __fal::required(f2, "original_height")?,
+                                scaled_width: __fal::required(f3, "scaled_width")?,
+                                scaled_height: __fal::required(f4, "scaled_height")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
         }
     }
 }

@@ -7,9 +7,7 @@ pub mod fal_ai {
         ///
         /// Build a `WorkflowUtilitiesTrimVideoInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `WorkflowUtilitiesTrimVideoOutput`.
         pub mod trim_video {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::WorkflowUtilitiesTrimVideoOutput93987827 as WorkflowUtilitiesTrimVideoOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `fal-ai/workflow-utilities/trim-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct WorkflowUtilitiesTrimVideoInput {
@@ -31,31 +29,63 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `2`.
                 pub duration: Option<f64>,
             }
-            impl __serde::Serialize for WorkflowUtilitiesTrimVideoInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for WorkflowUtilitiesTrimVideoInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("video_url", &self.video_url)?;
-                    __types::optional_entry(&mut map, "start_time", &self.start_time)?;
-                    __types::optional_entry(&mut map, "end_time", &self.end_time)?;
-                    __types::optional_entry(&mut map, "duration", &self.duration)?;
+                    __fal::optional_entry(&mut map, "start_time", &self.start_time)?;
+                    __fal::optional_entry(&mut map, "end_time", &self.end_time)?;
+                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesTrimVideoInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for WorkflowUtilitiesTrimVideoInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        video_url: __types::required_field(&mut map, "video_url")?,
-                        start_time: __types::optional_field(&mut map, "start_time")?,
-                        end_time: __types::optional_field(&mut map, "end_time")?,
-                        duration: __types::optional_field(&mut map, "duration")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = WorkflowUtilitiesTrimVideoInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `WorkflowUtilitiesTrimVideoInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<WorkflowUtilitiesTrimVideoInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["video_url", "start_time", "end_time", "duration"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(WorkflowUtilitiesTrimVideoInput {
+                                video_url: __fal::required(f0, "video_url")?,
+                                start_time: f1,
+                                end_time: f2,
+                                duration: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl WorkflowUtilitiesTrimVideoInput {
@@ -84,159 +114,110 @@ pub mod fal_ai {
                     self
                 }
             }
+            impl __fal::Validate for WorkflowUtilitiesTrimVideoInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "start_time",
+                        &self.start_time,
+                        &__fal::Rules {
+                            minimum: Some(0f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "duration",
+                        &self.duration,
+                        &__fal::Rules {
+                            exclusive_minimum: Some(0f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl WorkflowUtilitiesTrimVideoInput {
+                /// Every rule of `fal-ai/workflow-utilities/trim-video`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for WorkflowUtilitiesTrimVideoInput {
                 const ENDPOINT_ID: &'static str = "fal-ai/workflow-utilities/trim-video";
                 type Output = WorkflowUtilitiesTrimVideoOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    WorkflowUtilitiesTrimVideoInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `WorkflowUtilitiesTrimVideoOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct WorkflowUtilitiesTrimVideoOutput {
+                /// The `video` field.
+                ///
+                /// Example: `{"content_type":"application/octet-stream","file_size":2550671,"url":"https://v3b.fal.media/files/b/0a8dcc60/sIg2GuYYYrmYAa2lUVgum_output.mp4","file_name":"output.mp4"}`.
+                pub video: fal_runtime::File,
+                /// The `original_duration` field.
+                ///
+                /// Example: `5.041667`.
+                pub original_duration: f64,
+                /// The `trimmed_duration` field.
+                ///
+                /// Example: `2`.
+                pub trimmed_duration: f64,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for WorkflowUtilitiesTrimVideoOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("video", &self.video)?;
+                    map.serialize_entry("original_duration", &self.original_duration)?;
+                    map.serialize_entry("trimmed_duration", &self.trimmed_duration)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for WorkflowUtilitiesTrimVideoOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = WorkflowUtilitiesTrimVideoOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `WorkflowUtilitiesTrimVideoOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<WorkflowUtilitiesTrimVideoOutput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["video", "original_duration", "trimmed_duration"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = Some(map.next_value()?),
+                                    Some(2) => f2 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(WorkflowUtilitiesTrimVideoOutput {
+                                video: __fal::required(f0, "video")?,
+                                original_duration: __fal::required(f1, "original_duration")?,
+                                trimmed_duration: __fal::required(f2, "trimmed_duration")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `WorkflowUtilitiesTrimVideoOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct WorkflowUtilitiesTrimVideoOutput93987827 {
-        /// The `video` field.
-        ///
-        /// Example: `{"content_type":"application/octet-stream","file_size":2550671,"url":"https://v3b.fal.media/files/b/0a8dcc60/sIg2GuYYYrmYAa2lUVgum_output.mp4","file_name":"output.mp4"}`.
-        pub video: fal_runtime::File,
-        /// The `original_duration` field.
-        ///
-        /// Example: `5.041667`.
-        pub original_duration: f64,
-        /// The `trimmed_duration` field.
-        ///
-        /// Example: `2`.
-        pub trimmed_duration: f64,
-    }
-    impl __serde::Serialize for WorkflowUtilitiesTrimVideoOutput93987827 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("video", &self.video)?;
-            map.serialize_entry("original_duration", &self.original_duration)?;
-            map.serialize_entry("trimmed_duration", &self.trimmed_duration)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesTrimVideoOutput93987827 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                video: self::required_field(&mut map, "video")?,
-                original_duration: self::required_field(&mut map, "original_duration")?,
-                trimmed_duration: self::required_field(&mut map, "trimmed_duration")?,
-            })
         }
     }
 }

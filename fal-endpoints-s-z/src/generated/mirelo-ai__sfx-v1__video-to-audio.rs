@@ -7,9 +7,7 @@ pub mod mirelo_ai {
         ///
         /// Build a `SfxV1VideoToAudioInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `SfxV1VideoToAudioOutput`.
         pub mod video_to_audio {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::SfxV1VideoToAudioOutputf2bfcefb as SfxV1VideoToAudioOutput;
+            use fal_runtime::__private as __fal;
             /// The request body of `mirelo-ai/sfx-v1/video-to-audio`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct SfxV1VideoToAudioInput {
@@ -35,33 +33,75 @@ pub mod mirelo_ai {
                 /// Default (applied by fal when the field is left unset): `10`.
                 pub duration: Option<f64>,
             }
-            impl __serde::Serialize for SfxV1VideoToAudioInput {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for SfxV1VideoToAudioInput {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("video_url", &self.video_url)?;
-                    __types::optional_entry(&mut map, "text_prompt", &self.text_prompt)?;
-                    __types::optional_entry(&mut map, "num_samples", &self.num_samples)?;
-                    __types::optional_entry(&mut map, "seed", &self.seed)?;
-                    __types::optional_entry(&mut map, "duration", &self.duration)?;
+                    __fal::optional_entry(&mut map, "text_prompt", &self.text_prompt)?;
+                    __fal::optional_entry(&mut map, "num_samples", &self.num_samples)?;
+                    __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                    __fal::optional_entry(&mut map, "duration", &self.duration)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for SfxV1VideoToAudioInput {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for SfxV1VideoToAudioInput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        video_url: __types::required_field(&mut map, "video_url")?,
-                        text_prompt: __types::optional_field(&mut map, "text_prompt")?,
-                        num_samples: __types::optional_field(&mut map, "num_samples")?,
-                        seed: __types::optional_field(&mut map, "seed")?,
-                        duration: __types::optional_field(&mut map, "duration")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = SfxV1VideoToAudioInput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `SfxV1VideoToAudioInput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<SfxV1VideoToAudioInput, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            let mut f4 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(
+                                        &[
+                                            "video_url",
+                                            "text_prompt",
+                                            "num_samples",
+                                            "seed",
+                                            "duration",
+                                        ],
+                                    ),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    Some(4) => f4 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(SfxV1VideoToAudioInput {
+                                video_url: __fal::required(f0, "video_url")?,
+                                text_prompt: f1,
+                                num_samples: f2,
+                                seed: f3,
+                                duration: f4,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl SfxV1VideoToAudioInput {
@@ -96,145 +136,107 @@ pub mod mirelo_ai {
                     self
                 }
             }
+            impl __fal::Validate for SfxV1VideoToAudioInput {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "video_url",
+                        &self.video_url,
+                        &__fal::Rules {
+                            min_length: Some(1u64),
+                            max_length: Some(2083u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "num_samples",
+                        &self.num_samples,
+                        &__fal::Rules {
+                            minimum: Some(2f64),
+                            maximum: Some(8f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "seed",
+                        &self.seed,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "duration",
+                        &self.duration,
+                        &__fal::Rules {
+                            minimum: Some(1f64),
+                            maximum: Some(10f64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            impl SfxV1VideoToAudioInput {
+                /// Every rule of `mirelo-ai/sfx-v1/video-to-audio`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for SfxV1VideoToAudioInput {
                 const ENDPOINT_ID: &'static str = "mirelo-ai/sfx-v1/video-to-audio";
                 type Output = SfxV1VideoToAudioOutput;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    SfxV1VideoToAudioInput::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `SfxV1VideoToAudioOutput` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct SfxV1VideoToAudioOutput {
+                /// The `audio` field.
+                pub audio: Vec<fal_runtime::File>,
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl __fal::serde::Serialize for SfxV1VideoToAudioOutput {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.end()
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl<'de> __fal::serde::Deserialize<'de> for SfxV1VideoToAudioOutput {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = SfxV1VideoToAudioOutput;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `SfxV1VideoToAudioOutput` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<SfxV1VideoToAudioOutput, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(SfxV1VideoToAudioOutput {
+                                audio: __fal::required(f0, "audio")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
             }
-        }
-    }
-    /// The `SfxV1VideoToAudioOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct SfxV1VideoToAudioOutputf2bfcefb {
-        /// The `audio` field.
-        pub audio: Vec<fal_runtime::File>,
-    }
-    impl __serde::Serialize for SfxV1VideoToAudioOutputf2bfcefb {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SfxV1VideoToAudioOutputf2bfcefb {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
         }
     }
 }

@@ -9,13 +9,7 @@ pub mod tripo3d {
             ///
             /// Build a `TripoV25MultiviewTo3dInput` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `TripoV25MultiviewTo3dOutput`.
             pub mod multiview_to_3d {
-                use fal_runtime::__private::serde as __serde;
-                use super::super::super::super::__types;
-                pub use super::super::super::super::__types::OrientationPreset4fe2d0d3 as OrientationPreset;
-                pub use super::super::super::super::__types::StylePreset2b125fd7 as StylePreset;
-                pub use super::super::super::super::__types::Texturee42b28d1 as Texture;
-                pub use super::super::super::super::__types::TextureAlignmentPreset0759972c as TextureAlignmentPreset;
-                pub use super::super::super::super::__types::TripoV25MultiviewTo3dOutput104be769 as TripoV25MultiviewTo3dOutput;
+                use fal_runtime::__private as __fal;
                 /// The request body of `tripo3d/tripo/v2.5/multiview-to-3d`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct TripoV25MultiviewTo3dInput {
@@ -38,7 +32,7 @@ pub mod tripo3d {
                     /// Default (applied by fal when the field is left unset): `false`.
                     pub auto_size: Option<bool>,
                     /// The `style` field.
-                    pub style: Option<StylePreset>,
+                    pub style: Option<Style>,
                     /// The `quad` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `false`.
@@ -46,11 +40,11 @@ pub mod tripo3d {
                     /// The `texture_alignment` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `"original_image"`.
-                    pub texture_alignment: Option<TextureAlignmentPreset>,
+                    pub texture_alignment: Option<TextureAlignment>,
                     /// The `orientation` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `"default"`.
-                    pub orientation: Option<OrientationPreset>,
+                    pub orientation: Option<Orientation>,
                     /// The `front_image_url` field.
                     ///
                     /// Example: `"https://platform.tripo3d.ai/assets/front-235queJB.jpg"`.
@@ -68,51 +62,120 @@ pub mod tripo3d {
                     /// Example: `"https://platform.tripo3d.ai/assets/right-hj57H4if.jpg"`.
                     pub right_image_url: Option<fal_runtime::FileInput>,
                 }
-                impl __serde::Serialize for TripoV25MultiviewTo3dInput {
-                    fn serialize<S: __serde::Serializer>(
+                impl __fal::serde::Serialize for TripoV25MultiviewTo3dInput {
+                    fn serialize<S: __fal::serde::Serializer>(
                         &self,
                         serializer: S,
                     ) -> Result<S::Ok, S::Error> {
-                        use __serde::ser::SerializeMap as _;
+                        use __fal::serde::ser::SerializeMap as _;
                         let mut map = serializer.serialize_map(None)?;
-                        __types::optional_entry(&mut map, "seed", &self.seed)?;
-                        __types::optional_entry(&mut map, "face_limit", &self.face_limit)?;
-                        __types::optional_entry(&mut map, "pbr", &self.pbr)?;
-                        __types::optional_entry(&mut map, "texture", &self.texture)?;
-                        __types::optional_entry(&mut map, "texture_seed", &self.texture_seed)?;
-                        __types::optional_entry(&mut map, "auto_size", &self.auto_size)?;
-                        __types::optional_entry(&mut map, "style", &self.style)?;
-                        __types::optional_entry(&mut map, "quad", &self.quad)?;
-                        __types::optional_entry(&mut map, "texture_alignment", &self.texture_alignment)?;
-                        __types::optional_entry(&mut map, "orientation", &self.orientation)?;
+                        __fal::optional_entry(&mut map, "seed", &self.seed)?;
+                        __fal::optional_entry(&mut map, "face_limit", &self.face_limit)?;
+                        __fal::optional_entry(&mut map, "pbr", &self.pbr)?;
+                        __fal::optional_entry(&mut map, "texture", &self.texture)?;
+                        __fal::optional_entry(&mut map, "texture_seed", &self.texture_seed)?;
+                        __fal::optional_entry(&mut map, "auto_size", &self.auto_size)?;
+                        __fal::optional_entry(&mut map, "style", &self.style)?;
+                        __fal::optional_entry(&mut map, "quad", &self.quad)?;
+                        __fal::optional_entry(&mut map, "texture_alignment", &self.texture_alignment)?;
+                        __fal::optional_entry(&mut map, "orientation", &self.orientation)?;
                         map.serialize_entry("front_image_url", &self.front_image_url)?;
-                        __types::optional_entry(&mut map, "left_image_url", &self.left_image_url)?;
-                        __types::optional_entry(&mut map, "back_image_url", &self.back_image_url)?;
-                        __types::optional_entry(&mut map, "right_image_url", &self.right_image_url)?;
+                        __fal::optional_entry(&mut map, "left_image_url", &self.left_image_url)?;
+                        __fal::optional_entry(&mut map, "back_image_url", &self.back_image_url)?;
+                        __fal::optional_entry(&mut map, "right_image_url", &self.right_image_url)?;
                         map.end()
                     }
                 }
-                impl<'de> __serde::Deserialize<'de> for TripoV25MultiviewTo3dInput {
-                    fn deserialize<D: __serde::Deserializer<'de>>(
+                impl<'de> __fal::serde::Deserialize<'de> for TripoV25MultiviewTo3dInput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
                         deserializer: D,
                     ) -> Result<Self, D::Error> {
-                        let mut map = __types::object(deserializer)?;
-                        Ok(Self {
-                            seed: __types::optional_field(&mut map, "seed")?,
-                            face_limit: __types::optional_field(&mut map, "face_limit")?,
-                            pbr: __types::optional_field(&mut map, "pbr")?,
-                            texture: __types::optional_field(&mut map, "texture")?,
-                            texture_seed: __types::optional_field(&mut map, "texture_seed")?,
-                            auto_size: __types::optional_field(&mut map, "auto_size")?,
-                            style: __types::optional_field(&mut map, "style")?,
-                            quad: __types::optional_field(&mut map, "quad")?,
-                            texture_alignment: __types::optional_field(&mut map, "texture_alignment")?,
-                            orientation: __types::optional_field(&mut map, "orientation")?,
-                            front_image_url: __types::required_field(&mut map, "front_image_url")?,
-                            left_image_url: __types::optional_field(&mut map, "left_image_url")?,
-                            back_image_url: __types::optional_field(&mut map, "back_image_url")?,
-                            right_image_url: __types::optional_field(&mut map, "right_image_url")?,
-                        })
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = TripoV25MultiviewTo3dInput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `TripoV25MultiviewTo3dInput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<TripoV25MultiviewTo3dInput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                let mut f5 = None;
+                                let mut f6 = None;
+                                let mut f7 = None;
+                                let mut f8 = None;
+                                let mut f9 = None;
+                                let mut f10 = None;
+                                let mut f11 = None;
+                                let mut f12 = None;
+                                let mut f13 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "seed",
+                                                "face_limit",
+                                                "pbr",
+                                                "texture",
+                                                "texture_seed",
+                                                "auto_size",
+                                                "style",
+                                                "quad",
+                                                "texture_alignment",
+                                                "orientation",
+                                                "front_image_url",
+                                                "left_image_url",
+                                                "back_image_url",
+                                                "right_image_url",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = map.next_value()?,
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        Some(5) => f5 = map.next_value()?,
+                                        Some(6) => f6 = map.next_value()?,
+                                        Some(7) => f7 = map.next_value()?,
+                                        Some(8) => f8 = map.next_value()?,
+                                        Some(9) => f9 = map.next_value()?,
+                                        Some(10) => f10 = Some(map.next_value()?),
+                                        Some(11) => f11 = map.next_value()?,
+                                        Some(12) => f12 = map.next_value()?,
+                                        Some(13) => f13 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(TripoV25MultiviewTo3dInput {
+                                    seed: f0,
+                                    face_limit: f1,
+                                    pbr: f2,
+                                    texture: f3,
+                                    texture_seed: f4,
+                                    auto_size: f5,
+                                    style: f6,
+                                    quad: f7,
+                                    texture_alignment: f8,
+                                    orientation: f9,
+                                    front_image_url: __fal::required(f10, "front_image_url")?,
+                                    left_image_url: f11,
+                                    back_image_url: f12,
+                                    right_image_url: f13,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
                     }
                 }
                 impl TripoV25MultiviewTo3dInput {
@@ -166,7 +229,7 @@ pub mod tripo3d {
                         self
                     }
                     /// Sets `style` (left out of the request until set).
-                    pub fn with_style(mut self, style: impl Into<StylePreset>) -> Self {
+                    pub fn with_style(mut self, style: impl Into<Style>) -> Self {
                         self.style = Some(style.into());
                         self
                     }
@@ -178,16 +241,13 @@ pub mod tripo3d {
                     /// Sets `texture_alignment` (left out of the request until set).
                     pub fn with_texture_alignment(
                         mut self,
-                        texture_alignment: impl Into<TextureAlignmentPreset>,
+                        texture_alignment: impl Into<TextureAlignment>,
                     ) -> Self {
                         self.texture_alignment = Some(texture_alignment.into());
                         self
                     }
                     /// Sets `orientation` (left out of the request until set).
-                    pub fn with_orientation(
-                        mut self,
-                        orientation: impl Into<OrientationPreset>,
-                    ) -> Self {
+                    pub fn with_orientation(mut self, orientation: impl Into<Orientation>) -> Self {
                         self.orientation = Some(orientation.into());
                         self
                     }
@@ -216,374 +276,470 @@ pub mod tripo3d {
                         self
                     }
                 }
+                impl __fal::Validate for TripoV25MultiviewTo3dInput {
+                    fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                        v.field("texture", &self.texture, &__fal::Rules::NONE);
+                        v.field("style", &self.style, &__fal::Rules::NONE);
+                        v.field("texture_alignment", &self.texture_alignment, &__fal::Rules::NONE);
+                        v.field("orientation", &self.orientation, &__fal::Rules::NONE);
+                    }
+                }
+                impl TripoV25MultiviewTo3dInput {
+                    /// Every rule of `tripo3d/tripo/v2.5/multiview-to-3d`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                    pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        __fal::validate(self)
+                    }
+                }
                 impl fal_runtime::Endpoint for TripoV25MultiviewTo3dInput {
                     const ENDPOINT_ID: &'static str = "tripo3d/tripo/v2.5/multiview-to-3d";
                     type Output = TripoV25MultiviewTo3dOutput;
+                    fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                        TripoV25MultiviewTo3dInput::validate(self)
+                    }
+                }
+                /// The `Orientation` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Orientation {
+                    /// `"default"`
+                    Default,
+                    /// `"align_image"`
+                    AlignImage,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Orientation {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["default", "align_image"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::Default => "default",
+                            Self::AlignImage => "align_image",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "default" => Self::Default,
+                            "align_image" => Self::AlignImage,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Orientation {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "Orientation",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Orientation {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Orientation {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Orientation {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Orientation {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Orientation` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Orientation {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Style` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Style {
+                    /// `"person:person2cartoon"`
+                    PersonPerson2cartoon,
+                    /// `"object:clay"`
+                    ObjectClay,
+                    /// `"object:steampunk"`
+                    ObjectSteampunk,
+                    /// `"animal:venom"`
+                    AnimalVenom,
+                    /// `"object:barbie"`
+                    ObjectBarbie,
+                    /// `"object:christmas"`
+                    ObjectChristmas,
+                    /// `"gold"`
+                    Gold,
+                    /// `"ancient_bronze"`
+                    AncientBronze,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Style {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &[
+                        "person:person2cartoon",
+                        "object:clay",
+                        "object:steampunk",
+                        "animal:venom",
+                        "object:barbie",
+                        "object:christmas",
+                        "gold",
+                        "ancient_bronze",
+                    ];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::PersonPerson2cartoon => "person:person2cartoon",
+                            Self::ObjectClay => "object:clay",
+                            Self::ObjectSteampunk => "object:steampunk",
+                            Self::AnimalVenom => "animal:venom",
+                            Self::ObjectBarbie => "object:barbie",
+                            Self::ObjectChristmas => "object:christmas",
+                            Self::Gold => "gold",
+                            Self::AncientBronze => "ancient_bronze",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "person:person2cartoon" => Self::PersonPerson2cartoon,
+                            "object:clay" => Self::ObjectClay,
+                            "object:steampunk" => Self::ObjectSteampunk,
+                            "animal:venom" => Self::AnimalVenom,
+                            "object:barbie" => Self::ObjectBarbie,
+                            "object:christmas" => Self::ObjectChristmas,
+                            "gold" => Self::Gold,
+                            "ancient_bronze" => Self::AncientBronze,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Style {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Style", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Style {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Style {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Style {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Style {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Style` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Style {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `Texture` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum Texture {
+                    /// `"no"`
+                    No,
+                    /// `"standard"`
+                    Standard,
+                    /// `"HD"`
+                    Hd,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl Texture {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["no", "standard", "HD"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::No => "no",
+                            Self::Standard => "standard",
+                            Self::Hd => "HD",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "no" => Self::No,
+                            "standard" => Self::Standard,
+                            "HD" => Self::Hd,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Texture {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(fal_runtime::UnknownEnumValue::new("Texture", value, Self::VALUES))
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for Texture {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for Texture {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for Texture {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for Texture {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `Texture` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for Texture {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `TextureAlignment` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum TextureAlignment {
+                    /// `"original_image"`
+                    OriginalImage,
+                    /// `"geometry"`
+                    Geometry,
+                    /// A value the schema does not list (fal added it later), kept as sent.
+                    Other(fal_runtime::UnlistedValue),
+                }
+                impl TextureAlignment {
+                    /// Every value the schema lists, in its order.
+                    pub const VALUES: &'static [&'static str] = &["original_image", "geometry"];
+                    /// The value on the wire.
+                    pub fn as_str(&self) -> &str {
+                        match self {
+                            Self::OriginalImage => "original_image",
+                            Self::Geometry => "geometry",
+                            Self::Other(value) => value.as_str(),
+                        }
+                    }
+                    /// Any wire value, unchecked: a listed value becomes its variant, any
+                    /// other `Other`. For values fal accepts that this binding does not
+                    /// list yet; `parse` and `try_from` refuse those.
+                    pub fn from_wire(value: &str) -> Self {
+                        match value {
+                            "original_image" => Self::OriginalImage,
+                            "geometry" => Self::Geometry,
+                            other => Self::Other(__fal::unlisted(other)),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for TextureAlignment {
+                    type Err = fal_runtime::UnknownEnumValue;
+                    fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        match Self::from_wire(value) {
+                            Self::Other(_) => {
+                                Err(
+                                    fal_runtime::UnknownEnumValue::new(
+                                        "TextureAlignment",
+                                        value,
+                                        Self::VALUES,
+                                    ),
+                                )
+                            }
+                            known => Ok(known),
+                        }
+                    }
+                }
+                impl TryFrom<&str> for TextureAlignment {
+                    type Error = fal_runtime::UnknownEnumValue;
+                    fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                        value.parse()
+                    }
+                }
+                impl ::std::fmt::Display for TextureAlignment {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+                impl __fal::serde::Serialize for TextureAlignment {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for TextureAlignment {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        __fal::string_enum(deserializer, "a `TextureAlignment` string", Self::from_wire)
+                    }
+                }
+                impl __fal::Validate for TextureAlignment {
+                    fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                        if let Self::Other(value) = self {
+                            v.unlisted(value.as_str(), Self::VALUES, rules);
+                        }
+                    }
+                }
+                /// The `TripoV25MultiviewTo3dOutput` type of the endpoint schema.
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct TripoV25MultiviewTo3dOutput {
+                    /// The `task_id` field.
+                    pub task_id: String,
+                    /// The `model_mesh` field.
+                    ///
+                    /// Example: `{"url":"https://v3.fal.media/files/zebra/NA4WkhbpI-XdOIFc4cDIk_tripo_model_812c3a8a-6eb3-4c09-9f40-0563d27ae7ea.glb","file_size":6744644,"content_type":"application/octet-stream"}`.
+                    pub model_mesh: Option<fal_runtime::File>,
+                    /// The `base_model` field.
+                    pub base_model: Option<fal_runtime::File>,
+                    /// The `pbr_model` field.
+                    pub pbr_model: Option<fal_runtime::File>,
+                    /// The `rendered_image` field.
+                    ///
+                    /// Example: `{"url":"https://v3.fal.media/files/panda/zDTAHqp8ifMOT3upZ1xJv_legacy.webp","file_size":13718,"content_type":"image/webp"}`.
+                    pub rendered_image: Option<fal_runtime::File>,
+                }
+                impl __fal::serde::Serialize for TripoV25MultiviewTo3dOutput {
+                    fn serialize<S: __fal::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> Result<S::Ok, S::Error> {
+                        use __fal::serde::ser::SerializeMap as _;
+                        let mut map = serializer.serialize_map(None)?;
+                        map.serialize_entry("task_id", &self.task_id)?;
+                        __fal::optional_entry(&mut map, "model_mesh", &self.model_mesh)?;
+                        __fal::optional_entry(&mut map, "base_model", &self.base_model)?;
+                        __fal::optional_entry(&mut map, "pbr_model", &self.pbr_model)?;
+                        __fal::optional_entry(&mut map, "rendered_image", &self.rendered_image)?;
+                        map.end()
+                    }
+                }
+                impl<'de> __fal::serde::Deserialize<'de> for TripoV25MultiviewTo3dOutput {
+                    fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                        deserializer: D,
+                    ) -> Result<Self, D::Error> {
+                        struct FalVisitor;
+                        impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                            type Value = TripoV25MultiviewTo3dOutput;
+                            fn expecting(
+                                &self,
+                                f: &mut ::std::fmt::Formatter<'_>,
+                            ) -> ::std::fmt::Result {
+                                f.write_str("a `TripoV25MultiviewTo3dOutput` object")
+                            }
+                            fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                                self,
+                                mut map: A,
+                            ) -> Result<TripoV25MultiviewTo3dOutput, A::Error> {
+                                let mut f0 = None;
+                                let mut f1 = None;
+                                let mut f2 = None;
+                                let mut f3 = None;
+                                let mut f4 = None;
+                                while let Some(key) = map
+                                    .next_key_seed(
+                                        __fal::Key(
+                                            &[
+                                                "task_id",
+                                                "model_mesh",
+                                                "base_model",
+                                                "pbr_model",
+                                                "rendered_image",
+                                            ],
+                                        ),
+                                    )?
+                                {
+                                    match key {
+                                        Some(0) => f0 = Some(map.next_value()?),
+                                        Some(1) => f1 = map.next_value()?,
+                                        Some(2) => f2 = map.next_value()?,
+                                        Some(3) => f3 = map.next_value()?,
+                                        Some(4) => f4 = map.next_value()?,
+                                        _ => __fal::skip(&mut map)?,
+                                    }
+                                }
+                                Ok(TripoV25MultiviewTo3dOutput {
+                                    task_id: __fal::required(f0, "task_id")?,
+                                    model_mesh: f1,
+                                    base_model: f2,
+                                    pbr_model: f3,
+                                    rendered_image: f4,
+                                })
+                            }
+                        }
+                        deserializer.deserialize_map(FalVisitor)
+                    }
                 }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `OrientationPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum OrientationPreset4fe2d0d3 {
-        /// `"default"`
-        Default,
-        /// `"align_image"`
-        AlignImage,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl OrientationPreset4fe2d0d3 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Default => "default",
-                Self::AlignImage => "align_image",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for OrientationPreset4fe2d0d3 {
-        fn from(value: &str) -> Self {
-            match value {
-                "default" => Self::Default,
-                "align_image" => Self::AlignImage,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for OrientationPreset4fe2d0d3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OrientationPreset4fe2d0d3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `StylePreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum StylePreset2b125fd7 {
-        /// `"person:person2cartoon"`
-        PersonPerson2cartoon,
-        /// `"object:clay"`
-        ObjectClay,
-        /// `"object:steampunk"`
-        ObjectSteampunk,
-        /// `"animal:venom"`
-        AnimalVenom,
-        /// `"object:barbie"`
-        ObjectBarbie,
-        /// `"object:christmas"`
-        ObjectChristmas,
-        /// `"gold"`
-        Gold,
-        /// `"ancient_bronze"`
-        AncientBronze,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl StylePreset2b125fd7 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::PersonPerson2cartoon => "person:person2cartoon",
-                Self::ObjectClay => "object:clay",
-                Self::ObjectSteampunk => "object:steampunk",
-                Self::AnimalVenom => "animal:venom",
-                Self::ObjectBarbie => "object:barbie",
-                Self::ObjectChristmas => "object:christmas",
-                Self::Gold => "gold",
-                Self::AncientBronze => "ancient_bronze",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for StylePreset2b125fd7 {
-        fn from(value: &str) -> Self {
-            match value {
-                "person:person2cartoon" => Self::PersonPerson2cartoon,
-                "object:clay" => Self::ObjectClay,
-                "object:steampunk" => Self::ObjectSteampunk,
-                "animal:venom" => Self::AnimalVenom,
-                "object:barbie" => Self::ObjectBarbie,
-                "object:christmas" => Self::ObjectChristmas,
-                "gold" => Self::Gold,
-                "ancient_bronze" => Self::AncientBronze,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for StylePreset2b125fd7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for StylePreset2b125fd7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `TextureAlignmentPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum TextureAlignmentPreset0759972c {
-        /// `"original_image"`
-        OriginalImage,
-        /// `"geometry"`
-        Geometry,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl TextureAlignmentPreset0759972c {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::OriginalImage => "original_image",
-                Self::Geometry => "geometry",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for TextureAlignmentPreset0759972c {
-        fn from(value: &str) -> Self {
-            match value {
-                "original_image" => Self::OriginalImage,
-                "geometry" => Self::Geometry,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for TextureAlignmentPreset0759972c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TextureAlignmentPreset0759972c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Texture` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Texturee42b28d1 {
-        /// `"no"`
-        No,
-        /// `"standard"`
-        Standard,
-        /// `"HD"`
-        Hd,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Texturee42b28d1 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::No => "no",
-                Self::Standard => "standard",
-                Self::Hd => "HD",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Texturee42b28d1 {
-        fn from(value: &str) -> Self {
-            match value {
-                "no" => Self::No,
-                "standard" => Self::Standard,
-                "HD" => Self::Hd,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Texturee42b28d1 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Texturee42b28d1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `TripoV25MultiviewTo3dOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct TripoV25MultiviewTo3dOutput104be769 {
-        /// The `task_id` field.
-        pub task_id: String,
-        /// The `model_mesh` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/zebra/NA4WkhbpI-XdOIFc4cDIk_tripo_model_812c3a8a-6eb3-4c09-9f40-0563d27ae7ea.glb","file_size":6744644,"content_type":"application/octet-stream"}`.
-        pub model_mesh: Option<fal_runtime::File>,
-        /// The `base_model` field.
-        pub base_model: Option<fal_runtime::File>,
-        /// The `pbr_model` field.
-        pub pbr_model: Option<fal_runtime::File>,
-        /// The `rendered_image` field.
-        ///
-        /// Example: `{"url":"https://v3.fal.media/files/panda/zDTAHqp8ifMOT3upZ1xJv_legacy.webp","file_size":13718,"content_type":"image/webp"}`.
-        pub rendered_image: Option<fal_runtime::File>,
-    }
-    impl __serde::Serialize for TripoV25MultiviewTo3dOutput104be769 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("task_id", &self.task_id)?;
-            self::optional_entry(&mut map, "model_mesh", &self.model_mesh)?;
-            self::optional_entry(&mut map, "base_model", &self.base_model)?;
-            self::optional_entry(&mut map, "pbr_model", &self.pbr_model)?;
-            self::optional_entry(&mut map, "rendered_image", &self.rendered_image)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TripoV25MultiviewTo3dOutput104be769 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                task_id: self::required_field(&mut map, "task_id")?,
-                model_mesh: self::optional_field(&mut map, "model_mesh")?,
-                base_model: self::optional_field(&mut map, "base_model")?,
-                pbr_model: self::optional_field(&mut map, "pbr_model")?,
-                rendered_image: self::optional_field(&mut map, "rendered_image")?,
-            })
         }
     }
 }

@@ -7,13 +7,7 @@ pub mod xai {
         ///
         /// Build a `TtsV1Input` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `TtsV1Output`.
         pub mod v1 {
-            use fal_runtime::__private::serde as __serde;
-            use super::super::super::__types;
-            pub use super::super::super::__types::Codecb1c9bc04 as Codec;
-            pub use super::super::super::__types::Language94562988 as Language;
-            pub use super::super::super::__types::OutputFormatdf8abebe as OutputFormat;
-            pub use super::super::super::__types::TtsV1Outputc0dbca11 as TtsV1Output;
-            pub use super::super::super::__types::Voice950564c5 as Voice;
+            use fal_runtime::__private as __fal;
             /// The request body of `xai/tts/v1`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct TtsV1Input {
@@ -32,31 +26,63 @@ pub mod xai {
                 /// The `output_format` field.
                 pub output_format: Option<OutputFormat>,
             }
-            impl __serde::Serialize for TtsV1Input {
-                fn serialize<S: __serde::Serializer>(
+            impl __fal::serde::Serialize for TtsV1Input {
+                fn serialize<S: __fal::serde::Serializer>(
                     &self,
                     serializer: S,
                 ) -> Result<S::Ok, S::Error> {
-                    use __serde::ser::SerializeMap as _;
+                    use __fal::serde::ser::SerializeMap as _;
                     let mut map = serializer.serialize_map(None)?;
                     map.serialize_entry("text", &self.text)?;
-                    __types::optional_entry(&mut map, "voice", &self.voice)?;
-                    __types::optional_entry(&mut map, "language", &self.language)?;
-                    __types::optional_entry(&mut map, "output_format", &self.output_format)?;
+                    __fal::optional_entry(&mut map, "voice", &self.voice)?;
+                    __fal::optional_entry(&mut map, "language", &self.language)?;
+                    __fal::optional_entry(&mut map, "output_format", &self.output_format)?;
                     map.end()
                 }
             }
-            impl<'de> __serde::Deserialize<'de> for TtsV1Input {
-                fn deserialize<D: __serde::Deserializer<'de>>(
+            impl<'de> __fal::serde::Deserialize<'de> for TtsV1Input {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Self, D::Error> {
-                    let mut map = __types::object(deserializer)?;
-                    Ok(Self {
-                        text: __types::required_field(&mut map, "text")?,
-                        voice: __types::optional_field(&mut map, "voice")?,
-                        language: __types::optional_field(&mut map, "language")?,
-                        output_format: __types::optional_field(&mut map, "output_format")?,
-                    })
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = TtsV1Input;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `TtsV1Input` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<TtsV1Input, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            let mut f3 = None;
+                            while let Some(key) = map
+                                .next_key_seed(
+                                    __fal::Key(&["text", "voice", "language", "output_format"]),
+                                )?
+                            {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    Some(3) => f3 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(TtsV1Input {
+                                text: __fal::required(f0, "text")?,
+                                voice: f1,
+                                language: f2,
+                                output_format: f3,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
                 }
             }
             impl TtsV1Input {
@@ -85,447 +111,552 @@ pub mod xai {
                     self
                 }
             }
+            impl __fal::Validate for TtsV1Input {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field(
+                        "text",
+                        &self.text,
+                        &__fal::Rules {
+                            min_length: Some(1u64),
+                            max_length: Some(15000u64),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field("voice", &self.voice, &__fal::Rules::NONE);
+                    v.field("language", &self.language, &__fal::Rules::NONE);
+                    v.field("output_format", &self.output_format, &__fal::Rules::NONE);
+                }
+            }
+            impl TtsV1Input {
+                /// Every rule of `xai/tts/v1`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.
+                pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    __fal::validate(self)
+                }
+            }
             impl fal_runtime::Endpoint for TtsV1Input {
                 const ENDPOINT_ID: &'static str = "xai/tts/v1";
                 type Output = TtsV1Output;
+                fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                    TtsV1Input::validate(self)
+                }
             }
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            /// The `Codec` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Codec {
+                /// `"mp3"`
+                Mp3,
+                /// `"wav"`
+                Wav,
+                /// `"pcm"`
+                Pcm,
+                /// `"mulaw"`
+                Mulaw,
+                /// `"alaw"`
+                Alaw,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
+            impl Codec {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["mp3", "wav", "pcm", "mulaw", "alaw"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Mp3 => "mp3",
+                        Self::Wav => "wav",
+                        Self::Pcm => "pcm",
+                        Self::Mulaw => "mulaw",
+                        Self::Alaw => "alaw",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "mp3" => Self::Mp3,
+                        "wav" => Self::Wav,
+                        "pcm" => Self::Pcm,
+                        "mulaw" => Self::Mulaw,
+                        "alaw" => Self::Alaw,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
+            impl ::std::str::FromStr for Codec {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Codec", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
             }
-        }
-    }
-    /// The `Codec` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Codecb1c9bc04 {
-        /// `"mp3"`
-        Mp3,
-        /// `"wav"`
-        Wav,
-        /// `"pcm"`
-        Pcm,
-        /// `"mulaw"`
-        Mulaw,
-        /// `"alaw"`
-        Alaw,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Codecb1c9bc04 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Mp3 => "mp3",
-                Self::Wav => "wav",
-                Self::Pcm => "pcm",
-                Self::Mulaw => "mulaw",
-                Self::Alaw => "alaw",
-                Self::Other(value) => value,
+            impl TryFrom<&str> for Codec {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
             }
-        }
-    }
-    impl From<&str> for Codecb1c9bc04 {
-        fn from(value: &str) -> Self {
-            match value {
-                "mp3" => Self::Mp3,
-                "wav" => Self::Wav,
-                "pcm" => Self::Pcm,
-                "mulaw" => Self::Mulaw,
-                "alaw" => Self::Alaw,
-                other => Self::Other(other.to_owned()),
+            impl ::std::fmt::Display for Codec {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Codecb1c9bc04 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Codecb1c9bc04 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Language` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Language94562988 {
-        /// `"auto"`
-        Auto,
-        /// `"en"`
-        En,
-        /// `"ar-EG"`
-        ArEg,
-        /// `"ar-SA"`
-        ArSa,
-        /// `"ar-AE"`
-        ArAe,
-        /// `"bn"`
-        Bn,
-        /// `"zh"`
-        Zh,
-        /// `"fr"`
-        Fr,
-        /// `"de"`
-        De,
-        /// `"hi"`
-        Hi,
-        /// `"id"`
-        Id,
-        /// `"it"`
-        It,
-        /// `"ja"`
-        Ja,
-        /// `"ko"`
-        Ko,
-        /// `"pt-BR"`
-        PtBr,
-        /// `"pt-PT"`
-        PtPt,
-        /// `"ru"`
-        Ru,
-        /// `"es-MX"`
-        EsMx,
-        /// `"es-ES"`
-        EsEs,
-        /// `"tr"`
-        Tr,
-        /// `"vi"`
-        Vi,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Language94562988 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Auto => "auto",
-                Self::En => "en",
-                Self::ArEg => "ar-EG",
-                Self::ArSa => "ar-SA",
-                Self::ArAe => "ar-AE",
-                Self::Bn => "bn",
-                Self::Zh => "zh",
-                Self::Fr => "fr",
-                Self::De => "de",
-                Self::Hi => "hi",
-                Self::Id => "id",
-                Self::It => "it",
-                Self::Ja => "ja",
-                Self::Ko => "ko",
-                Self::PtBr => "pt-BR",
-                Self::PtPt => "pt-PT",
-                Self::Ru => "ru",
-                Self::EsMx => "es-MX",
-                Self::EsEs => "es-ES",
-                Self::Tr => "tr",
-                Self::Vi => "vi",
-                Self::Other(value) => value,
+            impl __fal::serde::Serialize for Codec {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
             }
-        }
-    }
-    impl From<&str> for Language94562988 {
-        fn from(value: &str) -> Self {
-            match value {
-                "auto" => Self::Auto,
-                "en" => Self::En,
-                "ar-EG" => Self::ArEg,
-                "ar-SA" => Self::ArSa,
-                "ar-AE" => Self::ArAe,
-                "bn" => Self::Bn,
-                "zh" => Self::Zh,
-                "fr" => Self::Fr,
-                "de" => Self::De,
-                "hi" => Self::Hi,
-                "id" => Self::Id,
-                "it" => Self::It,
-                "ja" => Self::Ja,
-                "ko" => Self::Ko,
-                "pt-BR" => Self::PtBr,
-                "pt-PT" => Self::PtPt,
-                "ru" => Self::Ru,
-                "es-MX" => Self::EsMx,
-                "es-ES" => Self::EsEs,
-                "tr" => Self::Tr,
-                "vi" => Self::Vi,
-                other => Self::Other(other.to_owned()),
+            impl<'de> __fal::serde::Deserialize<'de> for Codec {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Codec` string", Self::from_wire)
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Language94562988 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Language94562988 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `OutputFormat` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct OutputFormatdf8abebe {
-        /// The `codec` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `"mp3"`.
-        pub codec: Option<Codecb1c9bc04>,
-        /// The `sample_rate` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `24000`.
-        /// Limits: one of 8000, 16000, 22050, 24000, 44100, 48000.
-        pub sample_rate: Option<i64>,
-        /// The `bit_rate` field.
-        pub bit_rate: Option<i64>,
-    }
-    impl __serde::Serialize for OutputFormatdf8abebe {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "codec", &self.codec)?;
-            self::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
-            self::optional_entry(&mut map, "bit_rate", &self.bit_rate)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OutputFormatdf8abebe {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                codec: self::optional_field(&mut map, "codec")?,
-                sample_rate: self::optional_field(&mut map, "sample_rate")?,
-                bit_rate: self::optional_field(&mut map, "bit_rate")?,
-            })
-        }
-    }
-    impl OutputFormatdf8abebe {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {
-                codec: None,
-                sample_rate: None,
-                bit_rate: None,
+            impl __fal::Validate for Codec {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
             }
-        }
-        /// Sets `codec` (left out of the request until set).
-        pub fn with_codec(mut self, codec: impl Into<Codecb1c9bc04>) -> Self {
-            self.codec = Some(codec.into());
-            self
-        }
-        /// Sets `sample_rate` (left out of the request until set).
-        pub fn with_sample_rate(mut self, sample_rate: impl Into<i64>) -> Self {
-            self.sample_rate = Some(sample_rate.into());
-            self
-        }
-        /// Sets `bit_rate` (left out of the request until set).
-        pub fn with_bit_rate(mut self, bit_rate: impl Into<i64>) -> Self {
-            self.bit_rate = Some(bit_rate.into());
-            self
-        }
-    }
-    /// The `TtsV1Output` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct TtsV1Outputc0dbca11 {
-        /// The `audio` field.
-        ///
-        /// Example: `{"url":"https://v3b.fal.media/files/b/0a92750b/exZJCm6TDejS5xIulJs2r_xai_tts_output.mp3"}`.
-        pub audio: fal_runtime::File,
-    }
-    impl __serde::Serialize for TtsV1Outputc0dbca11 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("audio", &self.audio)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TtsV1Outputc0dbca11 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                audio: self::required_field(&mut map, "audio")?,
-            })
-        }
-    }
-    /// The `Voice` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Voice950564c5 {
-        /// `"eve"`
-        Eve,
-        /// `"ara"`
-        Ara,
-        /// `"rex"`
-        Rex,
-        /// `"sal"`
-        Sal,
-        /// `"leo"`
-        Leo,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Voice950564c5 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Eve => "eve",
-                Self::Ara => "ara",
-                Self::Rex => "rex",
-                Self::Sal => "sal",
-                Self::Leo => "leo",
-                Self::Other(value) => value,
+            /// The `Language` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Language {
+                /// `"auto"`
+                Auto,
+                /// `"en"`
+                En,
+                /// `"ar-EG"`
+                ArEg,
+                /// `"ar-SA"`
+                ArSa,
+                /// `"ar-AE"`
+                ArAe,
+                /// `"bn"`
+                Bn,
+                /// `"zh"`
+                Zh,
+                /// `"fr"`
+                Fr,
+                /// `"de"`
+                De,
+                /// `"hi"`
+                Hi,
+                /// `"id"`
+                Id,
+                /// `"it"`
+                It,
+                /// `"ja"`
+                Ja,
+                /// `"ko"`
+                Ko,
+                /// `"pt-BR"`
+                PtBr,
+                /// `"pt-PT"`
+                PtPt,
+                /// `"ru"`
+                Ru,
+                /// `"es-MX"`
+                EsMx,
+                /// `"es-ES"`
+                EsEs,
+                /// `"tr"`
+                Tr,
+                /// `"vi"`
+                Vi,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
             }
-        }
-    }
-    impl From<&str> for Voice950564c5 {
-        fn from(value: &str) -> Self {
-            match value {
-                "eve" => Self::Eve,
-                "ara" => Self::Ara,
-                "rex" => Self::Rex,
-                "sal" => Self::Sal,
-                "leo" => Self::Leo,
-                other => Self::Other(other.to_owned()),
+            impl Language {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &[
+                    "auto",
+                    "en",
+                    "ar-EG",
+                    "ar-SA",
+                    "ar-AE",
+                    "bn",
+                    "zh",
+                    "fr",
+                    "de",
+                    "hi",
+                    "id",
+                    "it",
+                    "ja",
+                    "ko",
+                    "pt-BR",
+                    "pt-PT",
+                    "ru",
+                    "es-MX",
+                    "es-ES",
+                    "tr",
+                    "vi",
+                ];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Auto => "auto",
+                        Self::En => "en",
+                        Self::ArEg => "ar-EG",
+                        Self::ArSa => "ar-SA",
+                        Self::ArAe => "ar-AE",
+                        Self::Bn => "bn",
+                        Self::Zh => "zh",
+                        Self::Fr => "fr",
+                        Self::De => "de",
+                        Self::Hi => "hi",
+                        Self::Id => "id",
+                        Self::It => "it",
+                        Self::Ja => "ja",
+                        Self::Ko => "ko",
+                        Self::PtBr => "pt-BR",
+                        Self::PtPt => "pt-PT",
+                        Self::Ru => "ru",
+                        Self::EsMx => "es-MX",
+                        Self::EsEs => "es-ES",
+                        Self::Tr => "tr",
+                        Self::Vi => "vi",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "auto" => Self::Auto,
+                        "en" => Self::En,
+                        "ar-EG" => Self::ArEg,
+                        "ar-SA" => Self::ArSa,
+                        "ar-AE" => Self::ArAe,
+                        "bn" => Self::Bn,
+                        "zh" => Self::Zh,
+                        "fr" => Self::Fr,
+                        "de" => Self::De,
+                        "hi" => Self::Hi,
+                        "id" => Self::Id,
+                        "it" => Self::It,
+                        "ja" => Self::Ja,
+                        "ko" => Self::Ko,
+                        "pt-BR" => Self::PtBr,
+                        "pt-PT" => Self::PtPt,
+                        "ru" => Self::Ru,
+                        "es-MX" => Self::EsMx,
+                        "es-ES" => Self::EsEs,
+                        "tr" => Self::Tr,
+                        "vi" => Self::Vi,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
             }
-        }
-    }
-    impl __serde::Serialize for Voice950564c5 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Voice950564c5 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            impl ::std::str::FromStr for Language {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Language", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Language {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Language {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Language {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Language {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Language` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Language {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
+            /// The `OutputFormat` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Default)]
+            pub struct OutputFormat {
+                /// The `codec` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `"mp3"`.
+                pub codec: Option<Codec>,
+                /// The `sample_rate` field.
+                ///
+                /// Default (applied by fal when the field is left unset): `24000`.
+                /// Limits: one of 8000, 16000, 22050, 24000, 44100, 48000.
+                pub sample_rate: Option<i64>,
+                /// The `bit_rate` field.
+                pub bit_rate: Option<i64>,
+            }
+            impl __fal::serde::Serialize for OutputFormat {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    __fal::optional_entry(&mut map, "codec", &self.codec)?;
+                    __fal::optional_entry(&mut map, "sample_rate", &self.sample_rate)?;
+                    __fal::optional_entry(&mut map, "bit_rate", &self.bit_rate)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for OutputFormat {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = OutputFormat;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `OutputFormat` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<OutputFormat, A::Error> {
+                            let mut f0 = None;
+                            let mut f1 = None;
+                            let mut f2 = None;
+                            while let Some(key) = map
+                                .next_key_seed(__fal::Key(&["codec", "sample_rate", "bit_rate"]))?
+                            {
+                                match key {
+                                    Some(0) => f0 = map.next_value()?,
+                                    Some(1) => f1 = map.next_value()?,
+                                    Some(2) => f2 = map.next_value()?,
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(OutputFormat {
+                                codec: f0,
+                                sample_rate: f1,
+                                bit_rate: f2,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            impl OutputFormat {
+                /// An input with every field unset, so fal applies its defaults.
+                pub fn new() -> Self {
+                    Self {
+                        codec: None,
+                        sample_rate: None,
+                        bit_rate: None,
+                    }
+                }
+                /// Sets `codec` (left out of the request until set).
+                pub fn with_codec(mut self, codec: impl Into<Codec>) -> Self {
+                    self.codec = Some(codec.into());
+                    self
+                }
+                /// Sets `sample_rate` (left out of the request until set).
+                pub fn with_sample_rate(mut self, sample_rate: impl Into<i64>) -> Self {
+                    self.sample_rate = Some(sample_rate.into());
+                    self
+                }
+                /// Sets `bit_rate` (left out of the request until set).
+                pub fn with_bit_rate(mut self, bit_rate: impl Into<i64>) -> Self {
+                    self.bit_rate = Some(bit_rate.into());
+                    self
+                }
+            }
+            impl __fal::Validate for OutputFormat {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    v.field("codec", &self.codec, &__fal::Rules::NONE);
+                    v.field(
+                        "sample_rate",
+                        &self.sample_rate,
+                        &__fal::Rules {
+                            listed: Some(
+                                &[8000f64, 16000f64, 22050f64, 24000f64, 44100f64, 48000f64],
+                            ),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                    v.field(
+                        "bit_rate",
+                        &self.bit_rate,
+                        &__fal::Rules {
+                            listed: Some(&[32000f64, 64000f64, 96000f64, 128000f64, 192000f64]),
+                            ..__fal::Rules::NONE
+                        },
+                    );
+                }
+            }
+            /// The `TtsV1Output` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct TtsV1Output {
+                /// The `audio` field.
+                ///
+                /// Example: `{"url":"https://v3b.fal.media/files/b/0a92750b/exZJCm6TDejS5xIulJs2r_xai_tts_output.mp3"}`.
+                pub audio: fal_runtime::File,
+            }
+            impl __fal::serde::Serialize for TtsV1Output {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("audio", &self.audio)?;
+                    map.end()
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for TtsV1Output {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    struct FalVisitor;
+                    impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                        type Value = TtsV1Output;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str("a `TtsV1Output` object")
+                        }
+                        fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                            self,
+                            mut map: A,
+                        ) -> Result<TtsV1Output, A::Error> {
+                            let mut f0 = None;
+                            while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
+                                match key {
+                                    Some(0) => f0 = Some(map.next_value()?),
+                                    _ => __fal::skip(&mut map)?,
+                                }
+                            }
+                            Ok(TtsV1Output {
+                                audio: __fal::required(f0, "audio")?,
+                            })
+                        }
+                    }
+                    deserializer.deserialize_map(FalVisitor)
+                }
+            }
+            /// The `Voice` type of the endpoint schema.
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum Voice {
+                /// `"eve"`
+                Eve,
+                /// `"ara"`
+                Ara,
+                /// `"rex"`
+                Rex,
+                /// `"sal"`
+                Sal,
+                /// `"leo"`
+                Leo,
+                /// A value the schema does not list (fal added it later), kept as sent.
+                Other(fal_runtime::UnlistedValue),
+            }
+            impl Voice {
+                /// Every value the schema lists, in its order.
+                pub const VALUES: &'static [&'static str] = &["eve", "ara", "rex", "sal", "leo"];
+                /// The value on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Self::Eve => "eve",
+                        Self::Ara => "ara",
+                        Self::Rex => "rex",
+                        Self::Sal => "sal",
+                        Self::Leo => "leo",
+                        Self::Other(value) => value.as_str(),
+                    }
+                }
+                /// Any wire value, unchecked: a listed value becomes its variant, any
+                /// other `Other`. For values fal accepts that this binding does not
+                /// list yet; `parse` and `try_from` refuse those.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        "eve" => Self::Eve,
+                        "ara" => Self::Ara,
+                        "rex" => Self::Rex,
+                        "sal" => Self::Sal,
+                        "leo" => Self::Leo,
+                        other => Self::Other(__fal::unlisted(other)),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for Voice {
+                type Err = fal_runtime::UnknownEnumValue;
+                fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    match Self::from_wire(value) {
+                        Self::Other(_) => {
+                            Err(fal_runtime::UnknownEnumValue::new("Voice", value, Self::VALUES))
+                        }
+                        known => Ok(known),
+                    }
+                }
+            }
+            impl TryFrom<&str> for Voice {
+                type Error = fal_runtime::UnknownEnumValue;
+                fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+                    value.parse()
+                }
+            }
+            impl ::std::fmt::Display for Voice {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl __fal::serde::Serialize for Voice {
+                fn serialize<S: __fal::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> __fal::serde::Deserialize<'de> for Voice {
+                fn deserialize<D: __fal::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    __fal::string_enum(deserializer, "a `Voice` string", Self::from_wire)
+                }
+            }
+            impl __fal::Validate for Voice {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
+                    }
+                }
+            }
         }
     }
 }

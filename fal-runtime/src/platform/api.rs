@@ -6,27 +6,7 @@
 /// Pages with `cursor` → `next_cursor`: the platform client's `pages` follows them and yields every item of `models`.
 /// Documented error statuses: 400, 404, 429, 500. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
 pub mod get_models {
-    use fal_runtime::__private::serde as __serde;
-    #[allow(unused_imports)]
-    use super::__types;
-    pub use super::__types::EndpointIde6c77547 as EndpointId;
-    pub use super::__types::EnterpriseStatus6c4f9c96 as EnterpriseStatus;
-    pub use super::__types::EnterpriseStatusObject59afda84 as EnterpriseStatusObject;
-    pub use super::__types::EnterpriseStatusPreset724b7594 as EnterpriseStatusPreset;
-    pub use super::__types::Error2ca42628 as Error;
-    pub use super::__types::Error2ac4ea95f as Error2;
-    pub use super::__types::Expandf69a1221 as Expand;
-    pub use super::__types::GetModelsResponseb09d8498 as GetModelsResponse;
-    pub use super::__types::Group9992f912 as Group;
-    pub use super::__types::Kind3805e2ca as Kind;
-    pub use super::__types::LicenseTypecb4b1077 as LicenseType;
-    pub use super::__types::Metadata8da7ea59 as Metadata;
-    pub use super::__types::ModelsItemfa24bde7 as ModelsItem;
-    pub use super::__types::Openapi8cafa16d as Openapi;
-    pub use super::__types::OpenapiObject2e870273 as OpenapiObject;
-    pub use super::__types::OpenapiObject22c2e45c2 as OpenapiObject2;
-    pub use super::__types::Status278c764f as Status;
-    pub use super::__types::Status2e99120af as Status2;
+    use fal_runtime::__private as __fal;
     /// The request of `GET /v1/models` (operation `getModels`).
     #[derive(Debug, Clone, PartialEq, Default)]
     pub struct GetModels {
@@ -58,37 +38,85 @@ pub mod get_models {
         /// Example: `["openapi-3.0","enterprise_status"]`.
         pub expand: Option<Expand>,
     }
-    impl __serde::Serialize for GetModels {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for GetModels {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
-            __types::optional_entry(&mut map, "limit", &self.limit)?;
-            __types::optional_entry(&mut map, "cursor", &self.cursor)?;
-            __types::optional_entry(&mut map, "endpoint_id", &self.endpoint_id)?;
-            __types::optional_entry(&mut map, "q", &self.q)?;
-            __types::optional_entry(&mut map, "category", &self.category)?;
-            __types::optional_entry(&mut map, "status", &self.status)?;
-            __types::optional_entry(&mut map, "expand", &self.expand)?;
+            __fal::optional_entry(&mut map, "limit", &self.limit)?;
+            __fal::optional_entry(&mut map, "cursor", &self.cursor)?;
+            __fal::optional_entry(&mut map, "endpoint_id", &self.endpoint_id)?;
+            __fal::optional_entry(&mut map, "q", &self.q)?;
+            __fal::optional_entry(&mut map, "category", &self.category)?;
+            __fal::optional_entry(&mut map, "status", &self.status)?;
+            __fal::optional_entry(&mut map, "expand", &self.expand)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for GetModels {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for GetModels {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = __types::object(deserializer)?;
-            Ok(Self {
-                limit: __types::optional_field(&mut map, "limit")?,
-                cursor: __types::optional_field(&mut map, "cursor")?,
-                endpoint_id: __types::optional_field(&mut map, "endpoint_id")?,
-                q: __types::optional_field(&mut map, "q")?,
-                category: __types::optional_field(&mut map, "category")?,
-                status: __types::optional_field(&mut map, "status")?,
-                expand: __types::optional_field(&mut map, "expand")?,
-            })
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = GetModels;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `GetModels` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<GetModels, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    let mut f3 = None;
+                    let mut f4 = None;
+                    let mut f5 = None;
+                    let mut f6 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(
+                                &[
+                                    "limit",
+                                    "cursor",
+                                    "endpoint_id",
+                                    "q",
+                                    "category",
+                                    "status",
+                                    "expand",
+                                ],
+                            ),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = map.next_value()?,
+                            Some(1) => f1 = map.next_value()?,
+                            Some(2) => f2 = map.next_value()?,
+                            Some(3) => f3 = map.next_value()?,
+                            Some(4) => f4 = map.next_value()?,
+                            Some(5) => f5 = map.next_value()?,
+                            Some(6) => f6 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(GetModels {
+                        limit: f0,
+                        cursor: f1,
+                        endpoint_id: f2,
+                        q: f3,
+                        category: f4,
+                        status: f5,
+                        expand: f6,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
     impl GetModels {
@@ -140,6 +168,35 @@ pub mod get_models {
             self
         }
     }
+    impl __fal::Validate for GetModels {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field(
+                "limit",
+                &self.limit,
+                &__fal::Rules {
+                    minimum: Some(1f64),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "endpoint_id",
+                &self.endpoint_id,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field("status", &self.status, &__fal::Rules::NONE);
+            v.field(
+                "expand",
+                &self.expand,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+        }
+    }
     impl fal_runtime::platform::Operation for GetModels {
         type Output = GetModelsResponse;
         const OPERATION_ID: &'static str = "getModels";
@@ -178,6 +235,1200 @@ pub mod get_models {
             )
         }
     }
+    /// The `EndpointId` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+    pub enum EndpointId {
+        /// The `TextList` form.
+        TextList(Vec<String>),
+        /// The `Text` form.
+        Text(String),
+    }
+    impl __fal::serde::Serialize for EndpointId {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match self {
+                Self::TextList(value) => {
+                    __fal::serde::Serialize::serialize(value, serializer)
+                }
+                Self::Text(value) => __fal::serde::Serialize::serialize(value, serializer),
+            }
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for EndpointId {
+        /// Tries each form in order, like serde's untagged enums.
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            if let Some(arm) = value.parse::<Vec<String>>() {
+                return Ok(Self::TextList(arm));
+            }
+            if let Some(arm) = value.parse::<String>() {
+                return Ok(Self::Text(arm));
+            }
+            Err(
+                value
+                    .mismatch(
+                        "one of the forms of `EndpointId`: a list of a string, a string",
+                    ),
+            )
+        }
+    }
+    impl From<Vec<String>> for EndpointId {
+        fn from(value: Vec<String>) -> Self {
+            Self::TextList(value)
+        }
+    }
+    impl From<String> for EndpointId {
+        fn from(value: String) -> Self {
+            Self::Text(value)
+        }
+    }
+    impl __fal::Validate for EndpointId {
+        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+            match self {
+                Self::TextList(value) => __fal::Validate::validate_at(value, v, rules),
+                Self::Text(value) => __fal::Validate::validate_at(value, v, rules),
+            }
+        }
+    }
+    /// The `EnterpriseStatus` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+    pub enum EnterpriseStatus {
+        /// The `EnterpriseStatusObject` form.
+        EnterpriseStatusObject(EnterpriseStatusObject),
+        /// The `Preset` form.
+        Preset(EnterpriseStatusPreset),
+    }
+    impl __fal::serde::Serialize for EnterpriseStatus {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match self {
+                Self::EnterpriseStatusObject(value) => {
+                    __fal::serde::Serialize::serialize(value, serializer)
+                }
+                Self::Preset(value) => __fal::serde::Serialize::serialize(value, serializer),
+            }
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for EnterpriseStatus {
+        /// Tries each form in order, like serde's untagged enums.
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            if let Some(arm) = value.parse::<EnterpriseStatusObject>() {
+                return Ok(Self::EnterpriseStatusObject(arm));
+            }
+            if let Some(arm) = value.parse::<EnterpriseStatusPreset>() {
+                return Ok(Self::Preset(arm));
+            }
+            Err(
+                value
+                    .mismatch(
+                        "one of the forms of `EnterpriseStatus`: `EnterpriseStatusObject`, `EnterpriseStatusPreset`",
+                    ),
+            )
+        }
+    }
+    /// The `EnterpriseStatusError` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnterpriseStatusError {
+        /// The `code` field.
+        pub code: String,
+        /// The `message` field.
+        pub message: String,
+    }
+    impl __fal::serde::Serialize for EnterpriseStatusError {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("code", &self.code)?;
+            map.serialize_entry("message", &self.message)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for EnterpriseStatusError {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = EnterpriseStatusError;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `EnterpriseStatusError` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<EnterpriseStatusError, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["code", "message"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(EnterpriseStatusError {
+                        code: __fal::required(f0, "code")?,
+                        message: __fal::required(f1, "message")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `EnterpriseStatusObject` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnterpriseStatusObject {
+        /// The `error` field.
+        pub error: EnterpriseStatusError,
+    }
+    impl __fal::serde::Serialize for EnterpriseStatusObject {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("error", &self.error)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for EnterpriseStatusObject {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = EnterpriseStatusObject;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `EnterpriseStatusObject` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<EnterpriseStatusObject, A::Error> {
+                    let mut f0 = None;
+                    while let Some(key) = map.next_key_seed(__fal::Key(&["error"]))? {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(EnterpriseStatusObject {
+                        error: __fal::required(f0, "error")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `EnterpriseStatusPreset` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum EnterpriseStatusPreset {
+        /// `"ready"`
+        Ready,
+        /// `"pending"`
+        Pending,
+        /// A value the schema does not list (fal added it later), kept as sent.
+        Other(fal_runtime::UnlistedValue),
+    }
+    impl EnterpriseStatusPreset {
+        /// Every value the schema lists, in its order.
+        pub const VALUES: &'static [&'static str] = &["ready", "pending"];
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Ready => "ready",
+                Self::Pending => "pending",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+        /// Any wire value, unchecked: a listed value becomes its variant, any
+        /// other `Other`. For values fal accepts that this binding does not
+        /// list yet; `parse` and `try_from` refuse those.
+        pub fn from_wire(value: &str) -> Self {
+            match value {
+                "ready" => Self::Ready,
+                "pending" => Self::Pending,
+                other => Self::Other(__fal::unlisted(other)),
+            }
+        }
+    }
+    impl ::std::str::FromStr for EnterpriseStatusPreset {
+        type Err = fal_runtime::UnknownEnumValue;
+        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            match Self::from_wire(value) {
+                Self::Other(_) => {
+                    Err(
+                        fal_runtime::UnknownEnumValue::new(
+                            "EnterpriseStatusPreset",
+                            value,
+                            Self::VALUES,
+                        ),
+                    )
+                }
+                known => Ok(known),
+            }
+        }
+    }
+    impl TryFrom<&str> for EnterpriseStatusPreset {
+        type Error = fal_runtime::UnknownEnumValue;
+        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            value.parse()
+        }
+    }
+    impl ::std::fmt::Display for EnterpriseStatusPreset {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl __fal::serde::Serialize for EnterpriseStatusPreset {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for EnterpriseStatusPreset {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            __fal::string_enum(
+                deserializer,
+                "a `EnterpriseStatusPreset` string",
+                Self::from_wire,
+            )
+        }
+    }
+    /// The `Error` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Error {
+        /// The `code` field.
+        pub code: String,
+        /// The `message` field.
+        pub message: String,
+    }
+    impl __fal::serde::Serialize for Error {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("code", &self.code)?;
+            map.serialize_entry("message", &self.message)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for Error {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = Error;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `Error` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Error, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["code", "message"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(Error {
+                        code: __fal::required(f0, "code")?,
+                        message: __fal::required(f1, "message")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `Expand` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+    pub enum Expand {
+        /// The `TextList` form.
+        TextList(Vec<String>),
+        /// The `Text` form.
+        Text(String),
+    }
+    impl __fal::serde::Serialize for Expand {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match self {
+                Self::TextList(value) => {
+                    __fal::serde::Serialize::serialize(value, serializer)
+                }
+                Self::Text(value) => __fal::serde::Serialize::serialize(value, serializer),
+            }
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for Expand {
+        /// Tries each form in order, like serde's untagged enums.
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            if let Some(arm) = value.parse::<Vec<String>>() {
+                return Ok(Self::TextList(arm));
+            }
+            if let Some(arm) = value.parse::<String>() {
+                return Ok(Self::Text(arm));
+            }
+            Err(value.mismatch("one of the forms of `Expand`: a list of a string, a string"))
+        }
+    }
+    impl From<Vec<String>> for Expand {
+        fn from(value: Vec<String>) -> Self {
+            Self::TextList(value)
+        }
+    }
+    impl From<String> for Expand {
+        fn from(value: String) -> Self {
+            Self::Text(value)
+        }
+    }
+    impl __fal::Validate for Expand {
+        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+            match self {
+                Self::TextList(value) => __fal::Validate::validate_at(value, v, rules),
+                Self::Text(value) => __fal::Validate::validate_at(value, v, rules),
+            }
+        }
+    }
+    /// The `GetModelsResponse` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GetModelsResponse {
+        /// The `models` field.
+        pub models: Vec<ModelsItem>,
+        /// The `next_cursor` field.
+        pub next_cursor: Option<String>,
+        /// The `has_more` field.
+        pub has_more: bool,
+    }
+    impl __fal::serde::Serialize for GetModelsResponse {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("models", &self.models)?;
+            __fal::optional_entry(&mut map, "next_cursor", &self.next_cursor)?;
+            map.serialize_entry("has_more", &self.has_more)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for GetModelsResponse {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = GetModelsResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `GetModelsResponse` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<GetModelsResponse, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["models", "next_cursor", "has_more"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = map.next_value()?,
+                            Some(2) => f2 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(GetModelsResponse {
+                        models: __fal::required(f0, "models")?,
+                        next_cursor: f1,
+                        has_more: __fal::required(f2, "has_more")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `Group` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Group {
+        /// The `key` field.
+        pub key: String,
+        /// The `label` field.
+        pub label: String,
+    }
+    impl __fal::serde::Serialize for Group {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("key", &self.key)?;
+            map.serialize_entry("label", &self.label)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for Group {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = Group;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `Group` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Group, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map.next_key_seed(__fal::Key(&["key", "label"]))? {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(Group {
+                        key: __fal::required(f0, "key")?,
+                        label: __fal::required(f1, "label")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `Kind` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum Kind {
+        /// `"inference"`
+        Inference,
+        /// `"training"`
+        Training,
+        /// A value the schema does not list (fal added it later), kept as sent.
+        Other(fal_runtime::UnlistedValue),
+    }
+    impl Kind {
+        /// Every value the schema lists, in its order.
+        pub const VALUES: &'static [&'static str] = &["inference", "training"];
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Inference => "inference",
+                Self::Training => "training",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+        /// Any wire value, unchecked: a listed value becomes its variant, any
+        /// other `Other`. For values fal accepts that this binding does not
+        /// list yet; `parse` and `try_from` refuse those.
+        pub fn from_wire(value: &str) -> Self {
+            match value {
+                "inference" => Self::Inference,
+                "training" => Self::Training,
+                other => Self::Other(__fal::unlisted(other)),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Kind {
+        type Err = fal_runtime::UnknownEnumValue;
+        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            match Self::from_wire(value) {
+                Self::Other(_) => {
+                    Err(fal_runtime::UnknownEnumValue::new("Kind", value, Self::VALUES))
+                }
+                known => Ok(known),
+            }
+        }
+    }
+    impl TryFrom<&str> for Kind {
+        type Error = fal_runtime::UnknownEnumValue;
+        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            value.parse()
+        }
+    }
+    impl ::std::fmt::Display for Kind {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl __fal::serde::Serialize for Kind {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for Kind {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            __fal::string_enum(deserializer, "a `Kind` string", Self::from_wire)
+        }
+    }
+    /// The `LicenseType` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum LicenseType {
+        /// `"commercial"`
+        Commercial,
+        /// `"research"`
+        Research,
+        /// `"private"`
+        Private,
+        /// A value the schema does not list (fal added it later), kept as sent.
+        Other(fal_runtime::UnlistedValue),
+    }
+    impl LicenseType {
+        /// Every value the schema lists, in its order.
+        pub const VALUES: &'static [&'static str] = &["commercial", "research", "private"];
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Commercial => "commercial",
+                Self::Research => "research",
+                Self::Private => "private",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+        /// Any wire value, unchecked: a listed value becomes its variant, any
+        /// other `Other`. For values fal accepts that this binding does not
+        /// list yet; `parse` and `try_from` refuse those.
+        pub fn from_wire(value: &str) -> Self {
+            match value {
+                "commercial" => Self::Commercial,
+                "research" => Self::Research,
+                "private" => Self::Private,
+                other => Self::Other(__fal::unlisted(other)),
+            }
+        }
+    }
+    impl ::std::str::FromStr for LicenseType {
+        type Err = fal_runtime::UnknownEnumValue;
+        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            match Self::from_wire(value) {
+                Self::Other(_) => {
+                    Err(
+                        fal_runtime::UnknownEnumValue::new(
+                            "LicenseType",
+                            value,
+                            Self::VALUES,
+                        ),
+                    )
+                }
+                known => Ok(known),
+            }
+        }
+    }
+    impl TryFrom<&str> for LicenseType {
+        type Error = fal_runtime::UnknownEnumValue;
+        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            value.parse()
+        }
+    }
+    impl ::std::fmt::Display for LicenseType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl __fal::serde::Serialize for LicenseType {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for LicenseType {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            __fal::string_enum(deserializer, "a `LicenseType` string", Self::from_wire)
+        }
+    }
+    /// The `Metadata` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Metadata {
+        /// The `display_name` field.
+        pub display_name: String,
+        /// The `category` field.
+        pub category: String,
+        /// The `description` field.
+        pub description: String,
+        /// The `status` field.
+        pub status: Status,
+        /// The `tags` field.
+        pub tags: Vec<String>,
+        /// The `updated_at` field.
+        pub updated_at: String,
+        /// The `is_favorited` field.
+        pub is_favorited: Option<bool>,
+        /// The `thumbnail_url` field.
+        pub thumbnail_url: String,
+        /// The `thumbnail_animated_url` field.
+        pub thumbnail_animated_url: Option<String>,
+        /// The `model_url` field.
+        pub model_url: String,
+        /// The `github_url` field.
+        pub github_url: Option<String>,
+        /// The `license_type` field.
+        pub license_type: Option<LicenseType>,
+        /// The `date` field.
+        pub date: String,
+        /// The `group` field.
+        pub group: Option<Group>,
+        /// The `highlighted` field.
+        ///
+        /// Example: `false`.
+        pub highlighted: bool,
+        /// The `kind` field.
+        pub kind: Option<Kind>,
+        /// The `training_endpoint_ids` field.
+        pub training_endpoint_ids: Option<Vec<String>>,
+        /// The `inference_endpoint_ids` field.
+        pub inference_endpoint_ids: Option<Vec<String>>,
+        /// The `stream_url` field.
+        pub stream_url: Option<String>,
+        /// The `duration_estimate` field.
+        pub duration_estimate: Option<f64>,
+        /// The `pinned` field.
+        ///
+        /// Example: `false`.
+        pub pinned: bool,
+    }
+    impl __fal::serde::Serialize for Metadata {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("display_name", &self.display_name)?;
+            map.serialize_entry("category", &self.category)?;
+            map.serialize_entry("description", &self.description)?;
+            map.serialize_entry("status", &self.status)?;
+            map.serialize_entry("tags", &self.tags)?;
+            map.serialize_entry("updated_at", &self.updated_at)?;
+            map.serialize_entry("is_favorited", &self.is_favorited)?;
+            map.serialize_entry("thumbnail_url", &self.thumbnail_url)?;
+            __fal::optional_entry(
+                &mut map,
+                "thumbnail_animated_url",
+                &self.thumbnail_animated_url,
+            )?;
+            map.serialize_entry("model_url", &self.model_url)?;
+            __fal::optional_entry(&mut map, "github_url", &self.github_url)?;
+            __fal::optional_entry(&mut map, "license_type", &self.license_type)?;
+            map.serialize_entry("date", &self.date)?;
+            __fal::optional_entry(&mut map, "group", &self.group)?;
+            map.serialize_entry("highlighted", &self.highlighted)?;
+            __fal::optional_entry(&mut map, "kind", &self.kind)?;
+            __fal::optional_entry(
+                &mut map,
+                "training_endpoint_ids",
+                &self.training_endpoint_ids,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "inference_endpoint_ids",
+                &self.inference_endpoint_ids,
+            )?;
+            __fal::optional_entry(&mut map, "stream_url", &self.stream_url)?;
+            __fal::optional_entry(&mut map, "duration_estimate", &self.duration_estimate)?;
+            map.serialize_entry("pinned", &self.pinned)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for Metadata {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = Metadata;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `Metadata` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Metadata, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    let mut f3 = None;
+                    let mut f4 = None;
+                    let mut f5 = None;
+                    let mut f6 = None;
+                    let mut f7 = None;
+                    let mut f8 = None;
+                    let mut f9 = None;
+                    let mut f10 = None;
+                    let mut f11 = None;
+                    let mut f12 = None;
+                    let mut f13 = None;
+                    let mut f14 = None;
+                    let mut f15 = None;
+                    let mut f16 = None;
+                    let mut f17 = None;
+                    let mut f18 = None;
+                    let mut f19 = None;
+                    let mut f20 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(
+                                &[
+                                    "display_name",
+                                    "category",
+                                    "description",
+                                    "status",
+                                    "tags",
+                                    "updated_at",
+                                    "is_favorited",
+                                    "thumbnail_url",
+                                    "thumbnail_animated_url",
+                                    "model_url",
+                                    "github_url",
+                                    "license_type",
+                                    "date",
+                                    "group",
+                                    "highlighted",
+                                    "kind",
+                                    "training_endpoint_ids",
+                                    "inference_endpoint_ids",
+                                    "stream_url",
+                                    "duration_estimate",
+                                    "pinned",
+                                ],
+                            ),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            Some(2) => f2 = Some(map.next_value()?),
+                            Some(3) => f3 = Some(map.next_value()?),
+                            Some(4) => f4 = Some(map.next_value()?),
+                            Some(5) => f5 = Some(map.next_value()?),
+                            Some(6) => f6 = map.next_value()?,
+                            Some(7) => f7 = Some(map.next_value()?),
+                            Some(8) => f8 = map.next_value()?,
+                            Some(9) => f9 = Some(map.next_value()?),
+                            Some(10) => f10 = map.next_value()?,
+                            Some(11) => f11 = map.next_value()?,
+                            Some(12) => f12 = Some(map.next_value()?),
+                            Some(13) => f13 = map.next_value()?,
+                            Some(14) => f14 = Some(map.next_value()?),
+                            Some(15) => f15 = map.next_value()?,
+                            Some(16) => f16 = map.next_value()?,
+                            Some(17) => f17 = map.next_value()?,
+                            Some(18) => f18 = map.next_value()?,
+                            Some(19) => f19 = map.next_value()?,
+                            Some(20) => f20 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(Metadata {
+                        display_name: __fal::required(f0, "display_name")?,
+                        category: __fal::required(f1, "category")?,
+                        description: __fal::required(f2, "description")?,
+                        status: __fal::required(f3, "status")?,
+                        tags: __fal::required(f4, "tags")?,
+                        updated_at: __fal::required(f5, "updated_at")?,
+                        is_favorited: f6,
+                        thumbnail_url: __fal::required(f7, "thumbnail_url")?,
+                        thumbnail_animated_url: f8,
+                        model_url: __fal::required(f9, "model_url")?,
+                        github_url: f10,
+                        license_type: f11,
+                        date: __fal::required(f12, "date")?,
+                        group: f13,
+                        highlighted: __fal::required(f14, "highlighted")?,
+                        kind: f15,
+                        training_endpoint_ids: f16,
+                        inference_endpoint_ids: f17,
+                        stream_url: f18,
+                        duration_estimate: f19,
+                        pinned: __fal::required(f20, "pinned")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `ModelsItem` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ModelsItem {
+        /// The `endpoint_id` field.
+        pub endpoint_id: String,
+        /// The `metadata` field.
+        pub metadata: Option<Metadata>,
+        /// The `openapi` field.
+        pub openapi: Option<Openapi>,
+        /// The `enterprise_status` field.
+        pub enterprise_status: Option<EnterpriseStatus>,
+    }
+    impl __fal::serde::Serialize for ModelsItem {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
+            __fal::optional_entry(&mut map, "metadata", &self.metadata)?;
+            __fal::optional_entry(&mut map, "openapi", &self.openapi)?;
+            __fal::optional_entry(&mut map, "enterprise_status", &self.enterprise_status)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for ModelsItem {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = ModelsItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `ModelsItem` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<ModelsItem, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    let mut f3 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(
+                                &["endpoint_id", "metadata", "openapi", "enterprise_status"],
+                            ),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = map.next_value()?,
+                            Some(2) => f2 = map.next_value()?,
+                            Some(3) => f3 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(ModelsItem {
+                        endpoint_id: __fal::required(f0, "endpoint_id")?,
+                        metadata: f1,
+                        openapi: f2,
+                        enterprise_status: f3,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `ModelsItemOpenapiObject` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ModelsItemOpenapiObject {
+        /// The `error` field.
+        pub error: Error,
+    }
+    impl __fal::serde::Serialize for ModelsItemOpenapiObject {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("error", &self.error)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for ModelsItemOpenapiObject {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = ModelsItemOpenapiObject;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `ModelsItemOpenapiObject` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<ModelsItemOpenapiObject, A::Error> {
+                    let mut f0 = None;
+                    while let Some(key) = map.next_key_seed(__fal::Key(&["error"]))? {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(ModelsItemOpenapiObject {
+                        error: __fal::required(f0, "error")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `Openapi` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+    pub enum Openapi {
+        /// The `OpenapiObject` form.
+        OpenapiObject(OpenapiObject),
+        /// The `ModelsItemOpenapiObject` form.
+        ModelsItemOpenapiObject(ModelsItemOpenapiObject),
+    }
+    impl __fal::serde::Serialize for Openapi {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match self {
+                Self::OpenapiObject(value) => {
+                    __fal::serde::Serialize::serialize(value, serializer)
+                }
+                Self::ModelsItemOpenapiObject(value) => {
+                    __fal::serde::Serialize::serialize(value, serializer)
+                }
+            }
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for Openapi {
+        /// Tries each form in order, like serde's untagged enums.
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            if let Some(arm) = value.parse::<OpenapiObject>() {
+                return Ok(Self::OpenapiObject(arm));
+            }
+            if let Some(arm) = value.parse::<ModelsItemOpenapiObject>() {
+                return Ok(Self::ModelsItemOpenapiObject(arm));
+            }
+            Err(
+                value
+                    .mismatch(
+                        "one of the forms of `Openapi`: `OpenapiObject`, `ModelsItemOpenapiObject`",
+                    ),
+            )
+        }
+    }
+    /// The `OpenapiObject` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OpenapiObject {
+        /// The `openapi` field.
+        pub openapi: String,
+        /// The object's other members (`additionalProperties`), kept as sent.
+        pub extra: fal_runtime::__private::serde_json::Map<
+            String,
+            fal_runtime::__private::serde_json::Value,
+        >,
+    }
+    impl __fal::serde::Serialize for OpenapiObject {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("openapi", &self.openapi)?;
+            for (name, value) in &self.extra {
+                map.serialize_entry(name, value)?;
+            }
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for OpenapiObject {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = OpenapiObject;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `OpenapiObject` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<OpenapiObject, A::Error> {
+                    let mut f0 = None;
+                    let mut f1: fal_runtime::__private::serde_json::Map<
+                        String,
+                        fal_runtime::__private::serde_json::Value,
+                    > = ::std::default::Default::default();
+                    while let Some(key) = map.next_key_seed(__fal::KeyOrName(&["openapi"]))?
+                    {
+                        match key {
+                            Ok(0) => f0 = Some(map.next_value()?),
+                            Ok(_) => __fal::skip(&mut map)?,
+                            Err(name) => {
+                                f1.insert(name, map.next_value()?);
+                            }
+                        }
+                    }
+                    Ok(OpenapiObject {
+                        openapi: __fal::required(f0, "openapi")?,
+                        extra: f1,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `Status` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum Status {
+        /// `"active"`
+        Active,
+        /// `"deprecated"`
+        Deprecated,
+        /// A value the schema does not list (fal added it later), kept as sent.
+        Other(fal_runtime::UnlistedValue),
+    }
+    impl Status {
+        /// Every value the schema lists, in its order.
+        pub const VALUES: &'static [&'static str] = &["active", "deprecated"];
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Active => "active",
+                Self::Deprecated => "deprecated",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+        /// Any wire value, unchecked: a listed value becomes its variant, any
+        /// other `Other`. For values fal accepts that this binding does not
+        /// list yet; `parse` and `try_from` refuse those.
+        pub fn from_wire(value: &str) -> Self {
+            match value {
+                "active" => Self::Active,
+                "deprecated" => Self::Deprecated,
+                other => Self::Other(__fal::unlisted(other)),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Status {
+        type Err = fal_runtime::UnknownEnumValue;
+        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            match Self::from_wire(value) {
+                Self::Other(_) => {
+                    Err(fal_runtime::UnknownEnumValue::new("Status", value, Self::VALUES))
+                }
+                known => Ok(known),
+            }
+        }
+    }
+    impl TryFrom<&str> for Status {
+        type Error = fal_runtime::UnknownEnumValue;
+        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            value.parse()
+        }
+    }
+    impl ::std::fmt::Display for Status {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl __fal::serde::Serialize for Status {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for Status {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            __fal::string_enum(deserializer, "a `Status` string", Self::from_wire)
+        }
+    }
+    impl __fal::Validate for Status {
+        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+            if let Self::Other(value) = self {
+                v.unlisted(value.as_str(), Self::VALUES, rules);
+            }
+        }
+    }
 }
 /// `GET /v1/models/pricing` (operation `getPricing`): build a [`GetPricing`](get_pricing::GetPricing) and send it with the client's platform calls; the answer is a `GetPricingResponse`.
 ///
@@ -185,12 +1436,9 @@ pub mod get_models {
 /// Credentials: `apiKey`.
 /// Documented error statuses: 400, 401, 404, 429. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
 pub mod get_pricing {
-    use fal_runtime::__private::serde as __serde;
-    #[allow(unused_imports)]
-    use super::__types;
-    pub use super::__types::EndpointIde6c77547 as EndpointId;
-    pub use super::__types::GetPricingResponsead1d1f28 as GetPricingResponse;
-    pub use super::__types::PricesItemf08799c3 as PricesItem;
+    use fal_runtime::__private as __fal;
+    #[doc(inline)]
+    pub use super::get_models::EndpointId;
     /// The request of `GET /v1/models/pricing` (operation `getPricing`).
     #[derive(Debug, Clone, PartialEq)]
     pub struct GetPricing {
@@ -199,25 +1447,47 @@ pub mod get_pricing {
         /// Example: `["fal-ai/flux/dev"]`.
         pub endpoint_id: EndpointId,
     }
-    impl __serde::Serialize for GetPricing {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for GetPricing {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
             map.serialize_entry("endpoint_id", &self.endpoint_id)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for GetPricing {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for GetPricing {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = __types::object(deserializer)?;
-            Ok(Self {
-                endpoint_id: __types::required_field(&mut map, "endpoint_id")?,
-            })
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = GetPricing;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `GetPricing` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<GetPricing, A::Error> {
+                    let mut f0 = None;
+                    while let Some(key) = map.next_key_seed(__fal::Key(&["endpoint_id"]))? {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(GetPricing {
+                        endpoint_id: __fal::required(f0, "endpoint_id")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
     impl GetPricing {
@@ -226,6 +1496,18 @@ pub mod get_pricing {
             Self {
                 endpoint_id: endpoint_id.into(),
             }
+        }
+    }
+    impl __fal::Validate for GetPricing {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field(
+                "endpoint_id",
+                &self.endpoint_id,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
         }
     }
     impl fal_runtime::platform::Operation for GetPricing {
@@ -248,6 +1530,144 @@ pub mod get_pricing {
             body.json()
         }
     }
+    /// The `GetPricingResponse` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GetPricingResponse {
+        /// The `next_cursor` field.
+        pub next_cursor: Option<String>,
+        /// The `has_more` field.
+        pub has_more: bool,
+        /// The `prices` field.
+        pub prices: Vec<PricesItem>,
+    }
+    impl __fal::serde::Serialize for GetPricingResponse {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("next_cursor", &self.next_cursor)?;
+            map.serialize_entry("has_more", &self.has_more)?;
+            map.serialize_entry("prices", &self.prices)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for GetPricingResponse {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = GetPricingResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `GetPricingResponse` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<GetPricingResponse, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["next_cursor", "has_more", "prices"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = map.next_value()?,
+                            Some(1) => f1 = Some(map.next_value()?),
+                            Some(2) => f2 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(GetPricingResponse {
+                        next_cursor: f0,
+                        has_more: __fal::required(f1, "has_more")?,
+                        prices: __fal::required(f2, "prices")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `PricesItem` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PricesItem {
+        /// The `endpoint_id` field.
+        pub endpoint_id: String,
+        /// The `unit_price` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub unit_price: f64,
+        /// The `unit` field.
+        pub unit: String,
+        /// The `currency` field.
+        ///
+        /// Limits: 3 to 3 characters.
+        pub currency: String,
+    }
+    impl __fal::serde::Serialize for PricesItem {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
+            map.serialize_entry("unit_price", &self.unit_price)?;
+            map.serialize_entry("unit", &self.unit)?;
+            map.serialize_entry("currency", &self.currency)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for PricesItem {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = PricesItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `PricesItem` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<PricesItem, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    let mut f3 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(&["endpoint_id", "unit_price", "unit", "currency"]),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            Some(2) => f2 = Some(map.next_value()?),
+                            Some(3) => f3 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(PricesItem {
+                        endpoint_id: __fal::required(f0, "endpoint_id")?,
+                        unit_price: __fal::required(f1, "unit_price")?,
+                        unit: __fal::required(f2, "unit")?,
+                        currency: __fal::required(f3, "currency")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
 }
 /// `POST /v1/models/pricing/estimate` (operation `estimatePricing`): build a [`EstimatePricing`](estimate_pricing::EstimatePricing) and send it with the client's platform calls; the answer is a `EstimatePricingResponse`.
 ///
@@ -255,41 +1675,52 @@ pub mod get_pricing {
 /// Credentials: `apiKey`.
 /// Documented error statuses: 400, 401, 404, 429. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
 pub mod estimate_pricing {
-    use fal_runtime::__private::serde as __serde;
-    #[allow(unused_imports)]
-    use super::__types;
-    pub use super::__types::EndpointsValuead9bd5b6 as EndpointsValue;
-    pub use super::__types::EndpointsValue2e4964470 as EndpointsValue2;
-    pub use super::__types::EstimatePricingBody5cfdf27a as EstimatePricingBody;
-    pub use super::__types::EstimatePricingResponsed8393d0c as EstimatePricingResponse;
-    pub use super::__types::EstimateTypedf65a931 as EstimateType;
-    pub use super::__types::HistoricalApiPriced00d9f45 as HistoricalApiPrice;
-    pub use super::__types::UnitPricee2e88e01 as UnitPrice;
+    use fal_runtime::__private as __fal;
     /// The request of `POST /v1/models/pricing/estimate` (operation `estimatePricing`).
     #[derive(Debug, Clone, PartialEq, Default)]
     pub struct EstimatePricing {
         /// The request body (`application/json`).
         pub body: Option<EstimatePricingBody>,
     }
-    impl __serde::Serialize for EstimatePricing {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for EstimatePricing {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
-            __types::optional_entry(&mut map, "body", &self.body)?;
+            __fal::optional_entry(&mut map, "body", &self.body)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for EstimatePricing {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for EstimatePricing {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = __types::object(deserializer)?;
-            Ok(Self {
-                body: __types::optional_field(&mut map, "body")?,
-            })
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = EstimatePricing;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `EstimatePricing` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<EstimatePricing, A::Error> {
+                    let mut f0 = None;
+                    while let Some(key) = map.next_key_seed(__fal::Key(&["body"]))? {
+                        match key {
+                            Some(0) => f0 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(EstimatePricing { body: f0 })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
     impl EstimatePricing {
@@ -301,6 +1732,11 @@ pub mod estimate_pricing {
         pub fn with_body(mut self, body: impl Into<EstimatePricingBody>) -> Self {
             self.body = Some(body.into());
             self
+        }
+    }
+    impl __fal::Validate for EstimatePricing {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field("body", &self.body, &__fal::Rules::NONE);
         }
     }
     impl fal_runtime::platform::Operation for EstimatePricing {
@@ -324,6 +1760,510 @@ pub mod estimate_pricing {
             body.json()
         }
     }
+    /// The `EndpointsValue` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EndpointsValue {
+        /// The `call_quantity` field.
+        ///
+        /// Limits: 1 ≤ value.
+        pub call_quantity: i64,
+    }
+    impl __fal::serde::Serialize for EndpointsValue {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("call_quantity", &self.call_quantity)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for EndpointsValue {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = EndpointsValue;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `EndpointsValue` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<EndpointsValue, A::Error> {
+                    let mut f0 = None;
+                    while let Some(key) = map.next_key_seed(__fal::Key(&["call_quantity"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(EndpointsValue {
+                        call_quantity: __fal::required(f0, "call_quantity")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    impl EndpointsValue {
+        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+        pub fn new(call_quantity: impl Into<i64>) -> Self {
+            Self {
+                call_quantity: call_quantity.into(),
+            }
+        }
+    }
+    impl __fal::Validate for EndpointsValue {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field(
+                "call_quantity",
+                &self.call_quantity,
+                &__fal::Rules {
+                    minimum: Some(1f64),
+                    ..__fal::Rules::NONE
+                },
+            );
+        }
+    }
+    /// The `EstimatePricingBody` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    #[allow(clippy::large_enum_variant)]
+    pub enum EstimatePricingBody {
+        /// `estimate_type` is `"historical_api_price"`.
+        HistoricalApiPrice(HistoricalApiPrice),
+        /// `estimate_type` is `"unit_price"`.
+        UnitPrice(UnitPrice),
+        /// A `estimate_type` this binding does not know (yet): the whole object, kept as sent.
+        Other(
+            fal_runtime::__private::serde_json::Map<
+                String,
+                fal_runtime::__private::serde_json::Value,
+            >,
+        ),
+    }
+    impl EstimatePricingBody {
+        /// The value of the tag property on the wire.
+        pub fn tag(&self) -> &str {
+            match self {
+                Self::HistoricalApiPrice(_) => "historical_api_price",
+                Self::UnitPrice(_) => "unit_price",
+                Self::Other(object) => {
+                    object.get("estimate_type").and_then(|v| v.as_str()).unwrap_or_default()
+                }
+            }
+        }
+    }
+    impl __fal::serde::Serialize for EstimatePricingBody {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match self {
+                Self::HistoricalApiPrice(fields) => {
+                    __fal::tagged_entry(
+                        serializer,
+                        "estimate_type",
+                        "historical_api_price",
+                        fields,
+                    )
+                }
+                Self::UnitPrice(fields) => {
+                    __fal::tagged_entry(serializer, "estimate_type", "unit_price", fields)
+                }
+                Self::Other(object) => __fal::serde::Serialize::serialize(object, serializer),
+            }
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for EstimatePricingBody {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            match value.tag::<D::Error>("estimate_type")?.as_str() {
+                "historical_api_price" => {
+                    value.arm(Some("estimate_type")).map(Self::HistoricalApiPrice)
+                }
+                "unit_price" => value.arm(Some("estimate_type")).map(Self::UnitPrice),
+                _ => value.arm(None).map(Self::Other),
+            }
+        }
+    }
+    impl From<HistoricalApiPrice> for EstimatePricingBody {
+        fn from(value: HistoricalApiPrice) -> Self {
+            Self::HistoricalApiPrice(value)
+        }
+    }
+    impl From<UnitPrice> for EstimatePricingBody {
+        fn from(value: UnitPrice) -> Self {
+            Self::UnitPrice(value)
+        }
+    }
+    impl __fal::Validate for EstimatePricingBody {
+        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+            match self {
+                Self::HistoricalApiPrice(value) => {
+                    __fal::Validate::validate_at(value, v, rules)
+                }
+                Self::UnitPrice(value) => __fal::Validate::validate_at(value, v, rules),
+                Self::Other(_) => {}
+            }
+        }
+    }
+    /// The `EstimatePricingResponse` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EstimatePricingResponse {
+        /// The `estimate_type` field.
+        pub estimate_type: EstimateType,
+        /// The `total_cost` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub total_cost: f64,
+        /// The `currency` field.
+        ///
+        /// Limits: 3 to 3 characters.
+        pub currency: String,
+    }
+    impl __fal::serde::Serialize for EstimatePricingResponse {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("estimate_type", &self.estimate_type)?;
+            map.serialize_entry("total_cost", &self.total_cost)?;
+            map.serialize_entry("currency", &self.currency)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for EstimatePricingResponse {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = EstimatePricingResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `EstimatePricingResponse` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<EstimatePricingResponse, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(&["estimate_type", "total_cost", "currency"]),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            Some(2) => f2 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(EstimatePricingResponse {
+                        estimate_type: __fal::required(f0, "estimate_type")?,
+                        total_cost: __fal::required(f1, "total_cost")?,
+                        currency: __fal::required(f2, "currency")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `EstimateType` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum EstimateType {
+        /// `"historical_api_price"`
+        HistoricalApiPrice,
+        /// `"unit_price"`
+        UnitPrice,
+        /// A value the schema does not list (fal added it later), kept as sent.
+        Other(fal_runtime::UnlistedValue),
+    }
+    impl EstimateType {
+        /// Every value the schema lists, in its order.
+        pub const VALUES: &'static [&'static str] = &["historical_api_price", "unit_price"];
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::HistoricalApiPrice => "historical_api_price",
+                Self::UnitPrice => "unit_price",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+        /// Any wire value, unchecked: a listed value becomes its variant, any
+        /// other `Other`. For values fal accepts that this binding does not
+        /// list yet; `parse` and `try_from` refuse those.
+        pub fn from_wire(value: &str) -> Self {
+            match value {
+                "historical_api_price" => Self::HistoricalApiPrice,
+                "unit_price" => Self::UnitPrice,
+                other => Self::Other(__fal::unlisted(other)),
+            }
+        }
+    }
+    impl ::std::str::FromStr for EstimateType {
+        type Err = fal_runtime::UnknownEnumValue;
+        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            match Self::from_wire(value) {
+                Self::Other(_) => {
+                    Err(
+                        fal_runtime::UnknownEnumValue::new(
+                            "EstimateType",
+                            value,
+                            Self::VALUES,
+                        ),
+                    )
+                }
+                known => Ok(known),
+            }
+        }
+    }
+    impl TryFrom<&str> for EstimateType {
+        type Error = fal_runtime::UnknownEnumValue;
+        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            value.parse()
+        }
+    }
+    impl ::std::fmt::Display for EstimateType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl __fal::serde::Serialize for EstimateType {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for EstimateType {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            __fal::string_enum(deserializer, "a `EstimateType` string", Self::from_wire)
+        }
+    }
+    /// The `HistoricalApiPrice` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HistoricalApiPrice {
+        /// The `endpoints` field.
+        pub endpoints: ::std::collections::BTreeMap<String, EndpointsValue>,
+    }
+    impl __fal::serde::Serialize for HistoricalApiPrice {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("endpoints", &self.endpoints)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for HistoricalApiPrice {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = HistoricalApiPrice;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `HistoricalApiPrice` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<HistoricalApiPrice, A::Error> {
+                    let mut f0 = None;
+                    while let Some(key) = map.next_key_seed(__fal::Key(&["endpoints"]))? {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(HistoricalApiPrice {
+                        endpoints: __fal::required(f0, "endpoints")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    impl HistoricalApiPrice {
+        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+        pub fn new(
+            endpoints: impl Into<::std::collections::BTreeMap<String, EndpointsValue>>,
+        ) -> Self {
+            Self {
+                endpoints: endpoints.into(),
+            }
+        }
+    }
+    impl __fal::Validate for HistoricalApiPrice {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field("endpoints", &self.endpoints, &__fal::Rules::NONE);
+        }
+    }
+    /// The `UnitPrice` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UnitPrice {
+        /// The `endpoints` field.
+        pub endpoints: ::std::collections::BTreeMap<String, UnitPriceEndpointsValue>,
+    }
+    impl __fal::serde::Serialize for UnitPrice {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("endpoints", &self.endpoints)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for UnitPrice {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = UnitPrice;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `UnitPrice` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<UnitPrice, A::Error> {
+                    let mut f0 = None;
+                    while let Some(key) = map.next_key_seed(__fal::Key(&["endpoints"]))? {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(UnitPrice {
+                        endpoints: __fal::required(f0, "endpoints")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    impl UnitPrice {
+        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+        pub fn new(
+            endpoints: impl Into<
+                ::std::collections::BTreeMap<String, UnitPriceEndpointsValue>,
+            >,
+        ) -> Self {
+            Self {
+                endpoints: endpoints.into(),
+            }
+        }
+    }
+    impl __fal::Validate for UnitPrice {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field("endpoints", &self.endpoints, &__fal::Rules::NONE);
+        }
+    }
+    /// The `UnitPriceEndpointsValue` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UnitPriceEndpointsValue {
+        /// The `unit_quantity` field.
+        ///
+        /// Limits: 0.000001 ≤ value.
+        pub unit_quantity: f64,
+    }
+    impl __fal::serde::Serialize for UnitPriceEndpointsValue {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("unit_quantity", &self.unit_quantity)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for UnitPriceEndpointsValue {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = UnitPriceEndpointsValue;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `UnitPriceEndpointsValue` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<UnitPriceEndpointsValue, A::Error> {
+                    let mut f0 = None;
+                    while let Some(key) = map.next_key_seed(__fal::Key(&["unit_quantity"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(UnitPriceEndpointsValue {
+                        unit_quantity: __fal::required(f0, "unit_quantity")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    impl UnitPriceEndpointsValue {
+        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+        pub fn new(unit_quantity: impl Into<f64>) -> Self {
+            Self {
+                unit_quantity: unit_quantity.into(),
+            }
+        }
+    }
+    impl __fal::Validate for UnitPriceEndpointsValue {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field(
+                "unit_quantity",
+                &self.unit_quantity,
+                &__fal::Rules {
+                    minimum: Some(0.000001f64),
+                    ..__fal::Rules::NONE
+                },
+            );
+        }
+    }
 }
 /// `GET /v1/models/usage` (operation `getUsage`): build a [`GetUsage`](get_usage::GetUsage) and send it with the client's platform calls; the answer is a `GetUsageResponse`.
 ///
@@ -332,21 +2272,11 @@ pub mod estimate_pricing {
 /// Pages with `cursor` → `next_cursor`: the platform client's `pages` follows them and yields every item of `time_series`.
 /// Documented error statuses: 400, 401, 403, 429. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
 pub mod get_usage {
-    use fal_runtime::__private::serde as __serde;
-    #[allow(unused_imports)]
-    use super::__types;
-    pub use super::__types::ApiKeyId6d0e755e as ApiKeyId;
-    pub use super::__types::AuthMethodStructured676daad9 as AuthMethodStructured;
-    pub use super::__types::AuthMethodStructured21d0b0b51 as AuthMethodStructured2;
-    pub use super::__types::BoundToTimeframea15e2442 as BoundToTimeframe;
-    pub use super::__types::EndpointIde6c77547 as EndpointId;
-    pub use super::__types::Expandf69a1221 as Expand;
-    pub use super::__types::GetUsageResponsece130c52 as GetUsageResponse;
-    pub use super::__types::LoginUsername4d964bb3 as LoginUsername;
-    pub use super::__types::ResultsIteme51ebe2b as ResultsItem;
-    pub use super::__types::SummaryItem675c3b2c as SummaryItem;
-    pub use super::__types::TimeSeriesItema00bc258 as TimeSeriesItem;
-    pub use super::__types::Timeframee6100932 as Timeframe;
+    use fal_runtime::__private as __fal;
+    #[doc(inline)]
+    pub use super::get_models::EndpointId;
+    #[doc(inline)]
+    pub use super::get_models::Expand;
     /// The request of `GET /v1/models/usage` (operation `getUsage`).
     #[derive(Debug, Clone, PartialEq, Default)]
     pub struct GetUsage {
@@ -399,49 +2329,105 @@ pub mod get_usage {
         /// Example: `["time_series","auth_method"]`.
         pub expand: Option<Expand>,
     }
-    impl __serde::Serialize for GetUsage {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for GetUsage {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
-            __types::optional_entry(&mut map, "limit", &self.limit)?;
-            __types::optional_entry(&mut map, "cursor", &self.cursor)?;
-            __types::optional_entry(&mut map, "start", &self.start)?;
-            __types::optional_entry(&mut map, "end", &self.end)?;
-            __types::optional_entry(&mut map, "timezone", &self.timezone)?;
-            __types::optional_entry(&mut map, "timeframe", &self.timeframe)?;
-            __types::optional_entry(
-                &mut map,
-                "bound_to_timeframe",
-                &self.bound_to_timeframe,
-            )?;
-            __types::optional_entry(&mut map, "endpoint_id", &self.endpoint_id)?;
-            __types::optional_entry(&mut map, "api_key_id", &self.api_key_id)?;
-            __types::optional_entry(&mut map, "login_username", &self.login_username)?;
-            __types::optional_entry(&mut map, "expand", &self.expand)?;
+            __fal::optional_entry(&mut map, "limit", &self.limit)?;
+            __fal::optional_entry(&mut map, "cursor", &self.cursor)?;
+            __fal::optional_entry(&mut map, "start", &self.start)?;
+            __fal::optional_entry(&mut map, "end", &self.end)?;
+            __fal::optional_entry(&mut map, "timezone", &self.timezone)?;
+            __fal::optional_entry(&mut map, "timeframe", &self.timeframe)?;
+            __fal::optional_entry(&mut map, "bound_to_timeframe", &self.bound_to_timeframe)?;
+            __fal::optional_entry(&mut map, "endpoint_id", &self.endpoint_id)?;
+            __fal::optional_entry(&mut map, "api_key_id", &self.api_key_id)?;
+            __fal::optional_entry(&mut map, "login_username", &self.login_username)?;
+            __fal::optional_entry(&mut map, "expand", &self.expand)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for GetUsage {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for GetUsage {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = __types::object(deserializer)?;
-            Ok(Self {
-                limit: __types::optional_field(&mut map, "limit")?,
-                cursor: __types::optional_field(&mut map, "cursor")?,
-                start: __types::optional_field(&mut map, "start")?,
-                end: __types::optional_field(&mut map, "end")?,
-                timezone: __types::optional_field(&mut map, "timezone")?,
-                timeframe: __types::optional_field(&mut map, "timeframe")?,
-                bound_to_timeframe: __types::optional_field(&mut map, "bound_to_timeframe")?,
-                endpoint_id: __types::optional_field(&mut map, "endpoint_id")?,
-                api_key_id: __types::optional_field(&mut map, "api_key_id")?,
-                login_username: __types::optional_field(&mut map, "login_username")?,
-                expand: __types::optional_field(&mut map, "expand")?,
-            })
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = GetUsage;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `GetUsage` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<GetUsage, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    let mut f3 = None;
+                    let mut f4 = None;
+                    let mut f5 = None;
+                    let mut f6 = None;
+                    let mut f7 = None;
+                    let mut f8 = None;
+                    let mut f9 = None;
+                    let mut f10 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(
+                                &[
+                                    "limit",
+                                    "cursor",
+                                    "start",
+                                    "end",
+                                    "timezone",
+                                    "timeframe",
+                                    "bound_to_timeframe",
+                                    "endpoint_id",
+                                    "api_key_id",
+                                    "login_username",
+                                    "expand",
+                                ],
+                            ),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = map.next_value()?,
+                            Some(1) => f1 = map.next_value()?,
+                            Some(2) => f2 = map.next_value()?,
+                            Some(3) => f3 = map.next_value()?,
+                            Some(4) => f4 = map.next_value()?,
+                            Some(5) => f5 = map.next_value()?,
+                            Some(6) => f6 = map.next_value()?,
+                            Some(7) => f7 = map.next_value()?,
+                            Some(8) => f8 = map.next_value()?,
+                            Some(9) => f9 = map.next_value()?,
+                            Some(10) => f10 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(GetUsage {
+                        limit: f0,
+                        cursor: f1,
+                        start: f2,
+                        end: f3,
+                        timezone: f4,
+                        timeframe: f5,
+                        bound_to_timeframe: f6,
+                        endpoint_id: f7,
+                        api_key_id: f8,
+                        login_username: f9,
+                        expand: f10,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
     impl GetUsage {
@@ -523,6 +2509,68 @@ pub mod get_usage {
             self
         }
     }
+    impl __fal::Validate for GetUsage {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field(
+                "limit",
+                &self.limit,
+                &__fal::Rules {
+                    minimum: Some(1f64),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "start",
+                &self.start,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "end",
+                &self.end,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field("timeframe", &self.timeframe, &__fal::Rules::NONE);
+            v.field("bound_to_timeframe", &self.bound_to_timeframe, &__fal::Rules::NONE);
+            v.field(
+                "endpoint_id",
+                &self.endpoint_id,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "api_key_id",
+                &self.api_key_id,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "login_username",
+                &self.login_username,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "expand",
+                &self.expand,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+        }
+    }
     impl fal_runtime::platform::Operation for GetUsage {
         type Output = GetUsageResponse;
         const OPERATION_ID: &'static str = "getUsage";
@@ -566,6 +2614,872 @@ pub mod get_usage {
             )
         }
     }
+    /// The `ApiKeyId` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+    pub enum ApiKeyId {
+        /// The `TextList` form.
+        TextList(Vec<String>),
+        /// The `Text` form.
+        Text(String),
+    }
+    impl __fal::serde::Serialize for ApiKeyId {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match self {
+                Self::TextList(value) => {
+                    __fal::serde::Serialize::serialize(value, serializer)
+                }
+                Self::Text(value) => __fal::serde::Serialize::serialize(value, serializer),
+            }
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for ApiKeyId {
+        /// Tries each form in order, like serde's untagged enums.
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            if let Some(arm) = value.parse::<Vec<String>>() {
+                return Ok(Self::TextList(arm));
+            }
+            if let Some(arm) = value.parse::<String>() {
+                return Ok(Self::Text(arm));
+            }
+            Err(
+                value
+                    .mismatch("one of the forms of `ApiKeyId`: a list of a string, a string"),
+            )
+        }
+    }
+    impl From<Vec<String>> for ApiKeyId {
+        fn from(value: Vec<String>) -> Self {
+            Self::TextList(value)
+        }
+    }
+    impl From<String> for ApiKeyId {
+        fn from(value: String) -> Self {
+            Self::Text(value)
+        }
+    }
+    impl __fal::Validate for ApiKeyId {
+        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+            match self {
+                Self::TextList(value) => __fal::Validate::validate_at(value, v, rules),
+                Self::Text(value) => __fal::Validate::validate_at(value, v, rules),
+            }
+        }
+    }
+    /// The `AuthMethodStructured` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AuthMethodStructured {
+        /// The `detail` field.
+        pub detail: String,
+        /// The `api_key_id` field.
+        pub api_key_id: Option<String>,
+        /// The `login_username` field.
+        pub login_username: Option<String>,
+    }
+    impl __fal::serde::Serialize for AuthMethodStructured {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("detail", &self.detail)?;
+            __fal::optional_entry(&mut map, "api_key_id", &self.api_key_id)?;
+            __fal::optional_entry(&mut map, "login_username", &self.login_username)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for AuthMethodStructured {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = AuthMethodStructured;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `AuthMethodStructured` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<AuthMethodStructured, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(&["detail", "api_key_id", "login_username"]),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = map.next_value()?,
+                            Some(2) => f2 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(AuthMethodStructured {
+                        detail: __fal::required(f0, "detail")?,
+                        api_key_id: f1,
+                        login_username: f2,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `BoundToTimeframe` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum BoundToTimeframe {
+        /// `"true"`
+        True,
+        /// `"false"`
+        False,
+        /// A value the schema does not list (fal added it later), kept as sent.
+        Other(fal_runtime::UnlistedValue),
+    }
+    impl BoundToTimeframe {
+        /// Every value the schema lists, in its order.
+        pub const VALUES: &'static [&'static str] = &["true", "false"];
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::True => "true",
+                Self::False => "false",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+        /// Any wire value, unchecked: a listed value becomes its variant, any
+        /// other `Other`. For values fal accepts that this binding does not
+        /// list yet; `parse` and `try_from` refuse those.
+        pub fn from_wire(value: &str) -> Self {
+            match value {
+                "true" => Self::True,
+                "false" => Self::False,
+                other => Self::Other(__fal::unlisted(other)),
+            }
+        }
+    }
+    impl ::std::str::FromStr for BoundToTimeframe {
+        type Err = fal_runtime::UnknownEnumValue;
+        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            match Self::from_wire(value) {
+                Self::Other(_) => {
+                    Err(
+                        fal_runtime::UnknownEnumValue::new(
+                            "BoundToTimeframe",
+                            value,
+                            Self::VALUES,
+                        ),
+                    )
+                }
+                known => Ok(known),
+            }
+        }
+    }
+    impl TryFrom<&str> for BoundToTimeframe {
+        type Error = fal_runtime::UnknownEnumValue;
+        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            value.parse()
+        }
+    }
+    impl ::std::fmt::Display for BoundToTimeframe {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl __fal::serde::Serialize for BoundToTimeframe {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for BoundToTimeframe {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            __fal::string_enum(deserializer, "a `BoundToTimeframe` string", Self::from_wire)
+        }
+    }
+    impl __fal::Validate for BoundToTimeframe {
+        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+            if let Self::Other(value) = self {
+                v.unlisted(value.as_str(), Self::VALUES, rules);
+            }
+        }
+    }
+    /// The `GetUsageResponse` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GetUsageResponse {
+        /// The `next_cursor` field.
+        pub next_cursor: Option<String>,
+        /// The `has_more` field.
+        pub has_more: bool,
+        /// The `time_series` field.
+        pub time_series: Option<Vec<TimeSeriesItem>>,
+        /// The `summary` field.
+        pub summary: Option<Vec<SummaryItem>>,
+    }
+    impl __fal::serde::Serialize for GetUsageResponse {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("next_cursor", &self.next_cursor)?;
+            map.serialize_entry("has_more", &self.has_more)?;
+            __fal::optional_entry(&mut map, "time_series", &self.time_series)?;
+            __fal::optional_entry(&mut map, "summary", &self.summary)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for GetUsageResponse {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = GetUsageResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `GetUsageResponse` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<GetUsageResponse, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    let mut f3 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(
+                                &["next_cursor", "has_more", "time_series", "summary"],
+                            ),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = map.next_value()?,
+                            Some(1) => f1 = Some(map.next_value()?),
+                            Some(2) => f2 = map.next_value()?,
+                            Some(3) => f3 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(GetUsageResponse {
+                        next_cursor: f0,
+                        has_more: __fal::required(f1, "has_more")?,
+                        time_series: f2,
+                        summary: f3,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `LoginUsername` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+    pub enum LoginUsername {
+        /// The `TextList` form.
+        TextList(Vec<String>),
+        /// The `Text` form.
+        Text(String),
+    }
+    impl __fal::serde::Serialize for LoginUsername {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match self {
+                Self::TextList(value) => {
+                    __fal::serde::Serialize::serialize(value, serializer)
+                }
+                Self::Text(value) => __fal::serde::Serialize::serialize(value, serializer),
+            }
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for LoginUsername {
+        /// Tries each form in order, like serde's untagged enums.
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            if let Some(arm) = value.parse::<Vec<String>>() {
+                return Ok(Self::TextList(arm));
+            }
+            if let Some(arm) = value.parse::<String>() {
+                return Ok(Self::Text(arm));
+            }
+            Err(
+                value
+                    .mismatch(
+                        "one of the forms of `LoginUsername`: a list of a string, a string",
+                    ),
+            )
+        }
+    }
+    impl From<Vec<String>> for LoginUsername {
+        fn from(value: Vec<String>) -> Self {
+            Self::TextList(value)
+        }
+    }
+    impl From<String> for LoginUsername {
+        fn from(value: String) -> Self {
+            Self::Text(value)
+        }
+    }
+    impl __fal::Validate for LoginUsername {
+        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+            match self {
+                Self::TextList(value) => __fal::Validate::validate_at(value, v, rules),
+                Self::Text(value) => __fal::Validate::validate_at(value, v, rules),
+            }
+        }
+    }
+    /// The `ResultsItem` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResultsItem {
+        /// The `endpoint_id` field.
+        pub endpoint_id: String,
+        /// The `unit` field.
+        pub unit: String,
+        /// The `quantity` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub quantity: f64,
+        /// The `unit_price` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub unit_price: f64,
+        /// The `percent_discount` field.
+        ///
+        /// Limits: 0 ≤ value ≤ 100.
+        pub percent_discount: Option<f64>,
+        /// The `cost_subtotal` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub cost_subtotal: f64,
+        /// The `cost_discount` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub cost_discount: f64,
+        /// The `cost_total` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub cost_total: f64,
+        /// The `cost` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub cost: f64,
+        /// The `currency` field.
+        ///
+        /// Limits: 3 to 3 characters.
+        pub currency: String,
+        /// The `auth_method` field.
+        pub auth_method: Option<String>,
+        /// The `auth_method_structured` field.
+        pub auth_method_structured: Option<AuthMethodStructured>,
+    }
+    impl __fal::serde::Serialize for ResultsItem {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
+            map.serialize_entry("unit", &self.unit)?;
+            map.serialize_entry("quantity", &self.quantity)?;
+            map.serialize_entry("unit_price", &self.unit_price)?;
+            map.serialize_entry("percent_discount", &self.percent_discount)?;
+            map.serialize_entry("cost_subtotal", &self.cost_subtotal)?;
+            map.serialize_entry("cost_discount", &self.cost_discount)?;
+            map.serialize_entry("cost_total", &self.cost_total)?;
+            map.serialize_entry("cost", &self.cost)?;
+            map.serialize_entry("currency", &self.currency)?;
+            __fal::optional_entry(&mut map, "auth_method", &self.auth_method)?;
+            __fal::optional_entry(
+                &mut map,
+                "auth_method_structured",
+                &self.auth_method_structured,
+            )?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for ResultsItem {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = ResultsItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `ResultsItem` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<ResultsItem, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    let mut f3 = None;
+                    let mut f4 = None;
+                    let mut f5 = None;
+                    let mut f6 = None;
+                    let mut f7 = None;
+                    let mut f8 = None;
+                    let mut f9 = None;
+                    let mut f10 = None;
+                    let mut f11 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(
+                                &[
+                                    "endpoint_id",
+                                    "unit",
+                                    "quantity",
+                                    "unit_price",
+                                    "percent_discount",
+                                    "cost_subtotal",
+                                    "cost_discount",
+                                    "cost_total",
+                                    "cost",
+                                    "currency",
+                                    "auth_method",
+                                    "auth_method_structured",
+                                ],
+                            ),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            Some(2) => f2 = Some(map.next_value()?),
+                            Some(3) => f3 = Some(map.next_value()?),
+                            Some(4) => f4 = map.next_value()?,
+                            Some(5) => f5 = Some(map.next_value()?),
+                            Some(6) => f6 = Some(map.next_value()?),
+                            Some(7) => f7 = Some(map.next_value()?),
+                            Some(8) => f8 = Some(map.next_value()?),
+                            Some(9) => f9 = Some(map.next_value()?),
+                            Some(10) => f10 = map.next_value()?,
+                            Some(11) => f11 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(ResultsItem {
+                        endpoint_id: __fal::required(f0, "endpoint_id")?,
+                        unit: __fal::required(f1, "unit")?,
+                        quantity: __fal::required(f2, "quantity")?,
+                        unit_price: __fal::required(f3, "unit_price")?,
+                        percent_discount: f4,
+                        cost_subtotal: __fal::required(f5, "cost_subtotal")?,
+                        cost_discount: __fal::required(f6, "cost_discount")?,
+                        cost_total: __fal::required(f7, "cost_total")?,
+                        cost: __fal::required(f8, "cost")?,
+                        currency: __fal::required(f9, "currency")?,
+                        auth_method: f10,
+                        auth_method_structured: f11,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `SummaryItem` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SummaryItem {
+        /// The `endpoint_id` field.
+        pub endpoint_id: String,
+        /// The `unit` field.
+        pub unit: String,
+        /// The `quantity` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub quantity: f64,
+        /// The `unit_price` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub unit_price: f64,
+        /// The `percent_discount` field.
+        ///
+        /// Limits: 0 ≤ value ≤ 100.
+        pub percent_discount: Option<f64>,
+        /// The `cost_subtotal` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub cost_subtotal: f64,
+        /// The `cost_discount` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub cost_discount: f64,
+        /// The `cost_total` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub cost_total: f64,
+        /// The `cost` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub cost: f64,
+        /// The `currency` field.
+        ///
+        /// Limits: 3 to 3 characters.
+        pub currency: String,
+        /// The `auth_method` field.
+        pub auth_method: Option<String>,
+        /// The `auth_method_structured` field.
+        pub auth_method_structured: Option<SummaryItemAuthMethodStructured>,
+    }
+    impl __fal::serde::Serialize for SummaryItem {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
+            map.serialize_entry("unit", &self.unit)?;
+            map.serialize_entry("quantity", &self.quantity)?;
+            map.serialize_entry("unit_price", &self.unit_price)?;
+            map.serialize_entry("percent_discount", &self.percent_discount)?;
+            map.serialize_entry("cost_subtotal", &self.cost_subtotal)?;
+            map.serialize_entry("cost_discount", &self.cost_discount)?;
+            map.serialize_entry("cost_total", &self.cost_total)?;
+            map.serialize_entry("cost", &self.cost)?;
+            map.serialize_entry("currency", &self.currency)?;
+            __fal::optional_entry(&mut map, "auth_method", &self.auth_method)?;
+            __fal::optional_entry(
+                &mut map,
+                "auth_method_structured",
+                &self.auth_method_structured,
+            )?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for SummaryItem {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = SummaryItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `SummaryItem` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<SummaryItem, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    let mut f3 = None;
+                    let mut f4 = None;
+                    let mut f5 = None;
+                    let mut f6 = None;
+                    let mut f7 = None;
+                    let mut f8 = None;
+                    let mut f9 = None;
+                    let mut f10 = None;
+                    let mut f11 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(
+                                &[
+                                    "endpoint_id",
+                                    "unit",
+                                    "quantity",
+                                    "unit_price",
+                                    "percent_discount",
+                                    "cost_subtotal",
+                                    "cost_discount",
+                                    "cost_total",
+                                    "cost",
+                                    "currency",
+                                    "auth_method",
+                                    "auth_method_structured",
+                                ],
+                            ),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            Some(2) => f2 = Some(map.next_value()?),
+                            Some(3) => f3 = Some(map.next_value()?),
+                            Some(4) => f4 = map.next_value()?,
+                            Some(5) => f5 = Some(map.next_value()?),
+                            Some(6) => f6 = Some(map.next_value()?),
+                            Some(7) => f7 = Some(map.next_value()?),
+                            Some(8) => f8 = Some(map.next_value()?),
+                            Some(9) => f9 = Some(map.next_value()?),
+                            Some(10) => f10 = map.next_value()?,
+                            Some(11) => f11 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(SummaryItem {
+                        endpoint_id: __fal::required(f0, "endpoint_id")?,
+                        unit: __fal::required(f1, "unit")?,
+                        quantity: __fal::required(f2, "quantity")?,
+                        unit_price: __fal::required(f3, "unit_price")?,
+                        percent_discount: f4,
+                        cost_subtotal: __fal::required(f5, "cost_subtotal")?,
+                        cost_discount: __fal::required(f6, "cost_discount")?,
+                        cost_total: __fal::required(f7, "cost_total")?,
+                        cost: __fal::required(f8, "cost")?,
+                        currency: __fal::required(f9, "currency")?,
+                        auth_method: f10,
+                        auth_method_structured: f11,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `SummaryItemAuthMethodStructured` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SummaryItemAuthMethodStructured {
+        /// The `detail` field.
+        pub detail: String,
+        /// The `api_key_id` field.
+        pub api_key_id: Option<String>,
+        /// The `login_username` field.
+        pub login_username: Option<String>,
+    }
+    impl __fal::serde::Serialize for SummaryItemAuthMethodStructured {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("detail", &self.detail)?;
+            __fal::optional_entry(&mut map, "api_key_id", &self.api_key_id)?;
+            __fal::optional_entry(&mut map, "login_username", &self.login_username)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for SummaryItemAuthMethodStructured {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = SummaryItemAuthMethodStructured;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `SummaryItemAuthMethodStructured` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<SummaryItemAuthMethodStructured, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(&["detail", "api_key_id", "login_username"]),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = map.next_value()?,
+                            Some(2) => f2 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(SummaryItemAuthMethodStructured {
+                        detail: __fal::required(f0, "detail")?,
+                        api_key_id: f1,
+                        login_username: f2,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `TimeSeriesItem` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TimeSeriesItem {
+        /// The `bucket` field.
+        pub bucket: String,
+        /// The `results` field.
+        pub results: Vec<ResultsItem>,
+    }
+    impl __fal::serde::Serialize for TimeSeriesItem {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("bucket", &self.bucket)?;
+            map.serialize_entry("results", &self.results)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for TimeSeriesItem {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = TimeSeriesItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `TimeSeriesItem` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<TimeSeriesItem, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["bucket", "results"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(TimeSeriesItem {
+                        bucket: __fal::required(f0, "bucket")?,
+                        results: __fal::required(f1, "results")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `Timeframe` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum Timeframe {
+        /// `"minute"`
+        Minute,
+        /// `"hour"`
+        Hour,
+        /// `"day"`
+        Day,
+        /// `"week"`
+        Week,
+        /// `"month"`
+        Month,
+        /// A value the schema does not list (fal added it later), kept as sent.
+        Other(fal_runtime::UnlistedValue),
+    }
+    impl Timeframe {
+        /// Every value the schema lists, in its order.
+        pub const VALUES: &'static [&'static str] = &[
+            "minute",
+            "hour",
+            "day",
+            "week",
+            "month",
+        ];
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Minute => "minute",
+                Self::Hour => "hour",
+                Self::Day => "day",
+                Self::Week => "week",
+                Self::Month => "month",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+        /// Any wire value, unchecked: a listed value becomes its variant, any
+        /// other `Other`. For values fal accepts that this binding does not
+        /// list yet; `parse` and `try_from` refuse those.
+        pub fn from_wire(value: &str) -> Self {
+            match value {
+                "minute" => Self::Minute,
+                "hour" => Self::Hour,
+                "day" => Self::Day,
+                "week" => Self::Week,
+                "month" => Self::Month,
+                other => Self::Other(__fal::unlisted(other)),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Timeframe {
+        type Err = fal_runtime::UnknownEnumValue;
+        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            match Self::from_wire(value) {
+                Self::Other(_) => {
+                    Err(fal_runtime::UnknownEnumValue::new("Timeframe", value, Self::VALUES))
+                }
+                known => Ok(known),
+            }
+        }
+    }
+    impl TryFrom<&str> for Timeframe {
+        type Error = fal_runtime::UnknownEnumValue;
+        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            value.parse()
+        }
+    }
+    impl ::std::fmt::Display for Timeframe {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl __fal::serde::Serialize for Timeframe {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for Timeframe {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            __fal::string_enum(deserializer, "a `Timeframe` string", Self::from_wire)
+        }
+    }
+    impl __fal::Validate for Timeframe {
+        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+            if let Self::Other(value) = self {
+                v.unlisted(value.as_str(), Self::VALUES, rules);
+            }
+        }
+    }
 }
 /// `GET /v1/models/analytics` (operation `getAnalytics`): build a [`GetAnalytics`](get_analytics::GetAnalytics) and send it with the client's platform calls; the answer is a `GetAnalyticsResponse`.
 ///
@@ -574,17 +3488,15 @@ pub mod get_usage {
 /// Pages with `cursor` → `next_cursor`: the platform client's `pages` follows them and yields every item of `time_series`.
 /// Documented error statuses: 400, 401, 403, 404, 429, 500. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
 pub mod get_analytics {
-    use fal_runtime::__private::serde as __serde;
-    #[allow(unused_imports)]
-    use super::__types;
-    pub use super::__types::BoundToTimeframea15e2442 as BoundToTimeframe;
-    pub use super::__types::EndpointIde6c77547 as EndpointId;
-    pub use super::__types::Expandf69a1221 as Expand;
-    pub use super::__types::GetAnalyticsResponsea83131c2 as GetAnalyticsResponse;
-    pub use super::__types::ResultsItem999342b3 as ResultsItem;
-    pub use super::__types::SummaryItemfdd19a11 as SummaryItem;
-    pub use super::__types::TimeSeriesItem0726cd95 as TimeSeriesItem;
-    pub use super::__types::Timeframee6100932 as Timeframe;
+    use fal_runtime::__private as __fal;
+    #[doc(inline)]
+    pub use super::get_usage::BoundToTimeframe;
+    #[doc(inline)]
+    pub use super::get_models::EndpointId;
+    #[doc(inline)]
+    pub use super::get_models::Expand;
+    #[doc(inline)]
+    pub use super::get_usage::Timeframe;
     /// The request of `GET /v1/models/analytics` (operation `getAnalytics`).
     #[derive(Debug, Clone, PartialEq)]
     pub struct GetAnalytics {
@@ -629,45 +3541,95 @@ pub mod get_analytics {
         /// Example: `["request_count","success_count"]`.
         pub expand: Option<Expand>,
     }
-    impl __serde::Serialize for GetAnalytics {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for GetAnalytics {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
-            __types::optional_entry(&mut map, "limit", &self.limit)?;
-            __types::optional_entry(&mut map, "cursor", &self.cursor)?;
-            __types::optional_entry(&mut map, "start", &self.start)?;
-            __types::optional_entry(&mut map, "end", &self.end)?;
-            __types::optional_entry(&mut map, "timezone", &self.timezone)?;
-            __types::optional_entry(&mut map, "timeframe", &self.timeframe)?;
-            __types::optional_entry(
-                &mut map,
-                "bound_to_timeframe",
-                &self.bound_to_timeframe,
-            )?;
+            __fal::optional_entry(&mut map, "limit", &self.limit)?;
+            __fal::optional_entry(&mut map, "cursor", &self.cursor)?;
+            __fal::optional_entry(&mut map, "start", &self.start)?;
+            __fal::optional_entry(&mut map, "end", &self.end)?;
+            __fal::optional_entry(&mut map, "timezone", &self.timezone)?;
+            __fal::optional_entry(&mut map, "timeframe", &self.timeframe)?;
+            __fal::optional_entry(&mut map, "bound_to_timeframe", &self.bound_to_timeframe)?;
             map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            __types::optional_entry(&mut map, "expand", &self.expand)?;
+            __fal::optional_entry(&mut map, "expand", &self.expand)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for GetAnalytics {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for GetAnalytics {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = __types::object(deserializer)?;
-            Ok(Self {
-                limit: __types::optional_field(&mut map, "limit")?,
-                cursor: __types::optional_field(&mut map, "cursor")?,
-                start: __types::optional_field(&mut map, "start")?,
-                end: __types::optional_field(&mut map, "end")?,
-                timezone: __types::optional_field(&mut map, "timezone")?,
-                timeframe: __types::optional_field(&mut map, "timeframe")?,
-                bound_to_timeframe: __types::optional_field(&mut map, "bound_to_timeframe")?,
-                endpoint_id: __types::required_field(&mut map, "endpoint_id")?,
-                expand: __types::optional_field(&mut map, "expand")?,
-            })
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = GetAnalytics;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `GetAnalytics` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<GetAnalytics, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    let mut f3 = None;
+                    let mut f4 = None;
+                    let mut f5 = None;
+                    let mut f6 = None;
+                    let mut f7 = None;
+                    let mut f8 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(
+                                &[
+                                    "limit",
+                                    "cursor",
+                                    "start",
+                                    "end",
+                                    "timezone",
+                                    "timeframe",
+                                    "bound_to_timeframe",
+                                    "endpoint_id",
+                                    "expand",
+                                ],
+                            ),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = map.next_value()?,
+                            Some(1) => f1 = map.next_value()?,
+                            Some(2) => f2 = map.next_value()?,
+                            Some(3) => f3 = map.next_value()?,
+                            Some(4) => f4 = map.next_value()?,
+                            Some(5) => f5 = map.next_value()?,
+                            Some(6) => f6 = map.next_value()?,
+                            Some(7) => f7 = Some(map.next_value()?),
+                            Some(8) => f8 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(GetAnalytics {
+                        limit: f0,
+                        cursor: f1,
+                        start: f2,
+                        end: f3,
+                        timezone: f4,
+                        timeframe: f5,
+                        bound_to_timeframe: f6,
+                        endpoint_id: __fal::required(f7, "endpoint_id")?,
+                        expand: f8,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
     impl GetAnalytics {
@@ -729,6 +3691,52 @@ pub mod get_analytics {
             self
         }
     }
+    impl __fal::Validate for GetAnalytics {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field(
+                "limit",
+                &self.limit,
+                &__fal::Rules {
+                    minimum: Some(1f64),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "start",
+                &self.start,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "end",
+                &self.end,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field("timeframe", &self.timeframe, &__fal::Rules::NONE);
+            v.field("bound_to_timeframe", &self.bound_to_timeframe, &__fal::Rules::NONE);
+            v.field(
+                "endpoint_id",
+                &self.endpoint_id,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "expand",
+                &self.expand,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+        }
+    }
     impl fal_runtime::platform::Operation for GetAnalytics {
         type Output = GetAnalyticsResponse;
         const OPERATION_ID: &'static str = "getAnalytics";
@@ -770,6 +3778,786 @@ pub mod get_analytics {
             )
         }
     }
+    /// The `GetAnalyticsResponse` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GetAnalyticsResponse {
+        /// The `next_cursor` field.
+        pub next_cursor: Option<String>,
+        /// The `has_more` field.
+        pub has_more: bool,
+        /// The `time_series` field.
+        pub time_series: Option<Vec<TimeSeriesItem>>,
+        /// The `summary` field.
+        pub summary: Option<Vec<SummaryItem>>,
+    }
+    impl __fal::serde::Serialize for GetAnalyticsResponse {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("next_cursor", &self.next_cursor)?;
+            map.serialize_entry("has_more", &self.has_more)?;
+            __fal::optional_entry(&mut map, "time_series", &self.time_series)?;
+            __fal::optional_entry(&mut map, "summary", &self.summary)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for GetAnalyticsResponse {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = GetAnalyticsResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `GetAnalyticsResponse` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<GetAnalyticsResponse, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    let mut f3 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(
+                                &["next_cursor", "has_more", "time_series", "summary"],
+                            ),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = map.next_value()?,
+                            Some(1) => f1 = Some(map.next_value()?),
+                            Some(2) => f2 = map.next_value()?,
+                            Some(3) => f3 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(GetAnalyticsResponse {
+                        next_cursor: f0,
+                        has_more: __fal::required(f1, "has_more")?,
+                        time_series: f2,
+                        summary: f3,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `ResultsItem` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResultsItem {
+        /// The `endpoint_id` field.
+        pub endpoint_id: String,
+        /// The `request_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub request_count: Option<i64>,
+        /// The `success_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub success_count: Option<i64>,
+        /// The `user_error_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub user_error_count: Option<i64>,
+        /// The `error_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub error_count: Option<i64>,
+        /// The `p50_prepare_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p50_prepare_duration: Option<f64>,
+        /// The `p75_prepare_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p75_prepare_duration: Option<f64>,
+        /// The `p90_prepare_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p90_prepare_duration: Option<f64>,
+        /// The `p95_prepare_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p95_prepare_duration: Option<f64>,
+        /// The `p99_prepare_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p99_prepare_duration: Option<f64>,
+        /// The `p50_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p50_duration: Option<f64>,
+        /// The `p75_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p75_duration: Option<f64>,
+        /// The `p90_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p90_duration: Option<f64>,
+        /// The `p25_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p25_duration: Option<f64>,
+        /// The `p95_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p95_duration: Option<f64>,
+        /// The `p99_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p99_duration: Option<f64>,
+        /// The `startup_error_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub startup_error_count: Option<i64>,
+        /// The `connection_error_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub connection_error_count: Option<i64>,
+        /// The `timeout_error_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub timeout_error_count: Option<i64>,
+        /// The `runtime_error_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub runtime_error_count: Option<i64>,
+        /// The `cold_boot_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub cold_boot_count: Option<i64>,
+        /// The `p50_cold_boot_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p50_cold_boot_duration: Option<f64>,
+        /// The `p75_cold_boot_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p75_cold_boot_duration: Option<f64>,
+        /// The `p90_cold_boot_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p90_cold_boot_duration: Option<f64>,
+        /// The `total_billable_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub total_billable_duration: Option<f64>,
+    }
+    impl __fal::serde::Serialize for ResultsItem {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
+            __fal::optional_entry(&mut map, "request_count", &self.request_count)?;
+            __fal::optional_entry(&mut map, "success_count", &self.success_count)?;
+            __fal::optional_entry(&mut map, "user_error_count", &self.user_error_count)?;
+            __fal::optional_entry(&mut map, "error_count", &self.error_count)?;
+            __fal::optional_entry(
+                &mut map,
+                "p50_prepare_duration",
+                &self.p50_prepare_duration,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "p75_prepare_duration",
+                &self.p75_prepare_duration,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "p90_prepare_duration",
+                &self.p90_prepare_duration,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "p95_prepare_duration",
+                &self.p95_prepare_duration,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "p99_prepare_duration",
+                &self.p99_prepare_duration,
+            )?;
+            __fal::optional_entry(&mut map, "p50_duration", &self.p50_duration)?;
+            __fal::optional_entry(&mut map, "p75_duration", &self.p75_duration)?;
+            __fal::optional_entry(&mut map, "p90_duration", &self.p90_duration)?;
+            __fal::optional_entry(&mut map, "p25_duration", &self.p25_duration)?;
+            __fal::optional_entry(&mut map, "p95_duration", &self.p95_duration)?;
+            __fal::optional_entry(&mut map, "p99_duration", &self.p99_duration)?;
+            __fal::optional_entry(
+                &mut map,
+                "startup_error_count",
+                &self.startup_error_count,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "connection_error_count",
+                &self.connection_error_count,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "timeout_error_count",
+                &self.timeout_error_count,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "runtime_error_count",
+                &self.runtime_error_count,
+            )?;
+            __fal::optional_entry(&mut map, "cold_boot_count", &self.cold_boot_count)?;
+            __fal::optional_entry(
+                &mut map,
+                "p50_cold_boot_duration",
+                &self.p50_cold_boot_duration,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "p75_cold_boot_duration",
+                &self.p75_cold_boot_duration,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "p90_cold_boot_duration",
+                &self.p90_cold_boot_duration,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "total_billable_duration",
+                &self.total_billable_duration,
+            )?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for ResultsItem {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = ResultsItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `ResultsItem` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<ResultsItem, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    let mut f3 = None;
+                    let mut f4 = None;
+                    let mut f5 = None;
+                    let mut f6 = None;
+                    let mut f7 = None;
+                    let mut f8 = None;
+                    let mut f9 = None;
+                    let mut f10 = None;
+                    let mut f11 = None;
+                    let mut f12 = None;
+                    let mut f13 = None;
+                    let mut f14 = None;
+                    let mut f15 = None;
+                    let mut f16 = None;
+                    let mut f17 = None;
+                    let mut f18 = None;
+                    let mut f19 = None;
+                    let mut f20 = None;
+                    let mut f21 = None;
+                    let mut f22 = None;
+                    let mut f23 = None;
+                    let mut f24 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(
+                                &[
+                                    "endpoint_id",
+                                    "request_count",
+                                    "success_count",
+                                    "user_error_count",
+                                    "error_count",
+                                    "p50_prepare_duration",
+                                    "p75_prepare_duration",
+                                    "p90_prepare_duration",
+                                    "p95_prepare_duration",
+                                    "p99_prepare_duration",
+                                    "p50_duration",
+                                    "p75_duration",
+                                    "p90_duration",
+                                    "p25_duration",
+                                    "p95_duration",
+                                    "p99_duration",
+                                    "startup_error_count",
+                                    "connection_error_count",
+                                    "timeout_error_count",
+                                    "runtime_error_count",
+                                    "cold_boot_count",
+                                    "p50_cold_boot_duration",
+                                    "p75_cold_boot_duration",
+                                    "p90_cold_boot_duration",
+                                    "total_billable_duration",
+                                ],
+                            ),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = map.next_value()?,
+                            Some(2) => f2 = map.next_value()?,
+                            Some(3) => f3 = map.next_value()?,
+                            Some(4) => f4 = map.next_value()?,
+                            Some(5) => f5 = map.next_value()?,
+                            Some(6) => f6 = map.next_value()?,
+                            Some(7) => f7 = map.next_value()?,
+                            Some(8) => f8 = map.next_value()?,
+                            Some(9) => f9 = map.next_value()?,
+                            Some(10) => f10 = map.next_value()?,
+                            Some(11) => f11 = map.next_value()?,
+                            Some(12) => f12 = map.next_value()?,
+                            Some(13) => f13 = map.next_value()?,
+                            Some(14) => f14 = map.next_value()?,
+                            Some(15) => f15 = map.next_value()?,
+                            Some(16) => f16 = map.next_value()?,
+                            Some(17) => f17 = map.next_value()?,
+                            Some(18) => f18 = map.next_value()?,
+                            Some(19) => f19 = map.next_value()?,
+                            Some(20) => f20 = map.next_value()?,
+                            Some(21) => f21 = map.next_value()?,
+                            Some(22) => f22 = map.next_value()?,
+                            Some(23) => f23 = map.next_value()?,
+                            Some(24) => f24 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(ResultsItem {
+                        endpoint_id: __fal::required(f0, "endpoint_id")?,
+                        request_count: f1,
+                        success_count: f2,
+                        user_error_count: f3,
+                        error_count: f4,
+                        p50_prepare_duration: f5,
+                        p75_prepare_duration: f6,
+                        p90_prepare_duration: f7,
+                        p95_prepare_duration: f8,
+                        p99_prepare_duration: f9,
+                        p50_duration: f10,
+                        p75_duration: f11,
+                        p90_duration: f12,
+                        p25_duration: f13,
+                        p95_duration: f14,
+                        p99_duration: f15,
+                        startup_error_count: f16,
+                        connection_error_count: f17,
+                        timeout_error_count: f18,
+                        runtime_error_count: f19,
+                        cold_boot_count: f20,
+                        p50_cold_boot_duration: f21,
+                        p75_cold_boot_duration: f22,
+                        p90_cold_boot_duration: f23,
+                        total_billable_duration: f24,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `SummaryItem` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SummaryItem {
+        /// The `endpoint_id` field.
+        pub endpoint_id: String,
+        /// The `request_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub request_count: Option<i64>,
+        /// The `success_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub success_count: Option<i64>,
+        /// The `user_error_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub user_error_count: Option<i64>,
+        /// The `error_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub error_count: Option<i64>,
+        /// The `p50_prepare_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p50_prepare_duration: Option<f64>,
+        /// The `p75_prepare_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p75_prepare_duration: Option<f64>,
+        /// The `p90_prepare_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p90_prepare_duration: Option<f64>,
+        /// The `p95_prepare_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p95_prepare_duration: Option<f64>,
+        /// The `p99_prepare_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p99_prepare_duration: Option<f64>,
+        /// The `p50_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p50_duration: Option<f64>,
+        /// The `p75_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p75_duration: Option<f64>,
+        /// The `p90_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p90_duration: Option<f64>,
+        /// The `p25_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p25_duration: Option<f64>,
+        /// The `p95_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p95_duration: Option<f64>,
+        /// The `p99_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p99_duration: Option<f64>,
+        /// The `startup_error_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub startup_error_count: Option<i64>,
+        /// The `connection_error_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub connection_error_count: Option<i64>,
+        /// The `timeout_error_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub timeout_error_count: Option<i64>,
+        /// The `runtime_error_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub runtime_error_count: Option<i64>,
+        /// The `cold_boot_count` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub cold_boot_count: Option<i64>,
+        /// The `p50_cold_boot_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p50_cold_boot_duration: Option<f64>,
+        /// The `p75_cold_boot_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p75_cold_boot_duration: Option<f64>,
+        /// The `p90_cold_boot_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub p90_cold_boot_duration: Option<f64>,
+        /// The `total_billable_duration` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub total_billable_duration: Option<f64>,
+    }
+    impl __fal::serde::Serialize for SummaryItem {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
+            __fal::optional_entry(&mut map, "request_count", &self.request_count)?;
+            __fal::optional_entry(&mut map, "success_count", &self.success_count)?;
+            __fal::optional_entry(&mut map, "user_error_count", &self.user_error_count)?;
+            __fal::optional_entry(&mut map, "error_count", &self.error_count)?;
+            __fal::optional_entry(
+                &mut map,
+                "p50_prepare_duration",
+                &self.p50_prepare_duration,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "p75_prepare_duration",
+                &self.p75_prepare_duration,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "p90_prepare_duration",
+                &self.p90_prepare_duration,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "p95_prepare_duration",
+                &self.p95_prepare_duration,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "p99_prepare_duration",
+                &self.p99_prepare_duration,
+            )?;
+            __fal::optional_entry(&mut map, "p50_duration", &self.p50_duration)?;
+            __fal::optional_entry(&mut map, "p75_duration", &self.p75_duration)?;
+            __fal::optional_entry(&mut map, "p90_duration", &self.p90_duration)?;
+            __fal::optional_entry(&mut map, "p25_duration", &self.p25_duration)?;
+            __fal::optional_entry(&mut map, "p95_duration", &self.p95_duration)?;
+            __fal::optional_entry(&mut map, "p99_duration", &self.p99_duration)?;
+            __fal::optional_entry(
+                &mut map,
+                "startup_error_count",
+                &self.startup_error_count,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "connection_error_count",
+                &self.connection_error_count,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "timeout_error_count",
+                &self.timeout_error_count,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "runtime_error_count",
+                &self.runtime_error_count,
+            )?;
+            __fal::optional_entry(&mut map, "cold_boot_count", &self.cold_boot_count)?;
+            __fal::optional_entry(
+                &mut map,
+                "p50_cold_boot_duration",
+                &self.p50_cold_boot_duration,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "p75_cold_boot_duration",
+                &self.p75_cold_boot_duration,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "p90_cold_boot_duration",
+                &self.p90_cold_boot_duration,
+            )?;
+            __fal::optional_entry(
+                &mut map,
+                "total_billable_duration",
+                &self.total_billable_duration,
+            )?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for SummaryItem {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = SummaryItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `SummaryItem` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<SummaryItem, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    let mut f3 = None;
+                    let mut f4 = None;
+                    let mut f5 = None;
+                    let mut f6 = None;
+                    let mut f7 = None;
+                    let mut f8 = None;
+                    let mut f9 = None;
+                    let mut f10 = None;
+                    let mut f11 = None;
+                    let mut f12 = None;
+                    let mut f13 = None;
+                    let mut f14 = None;
+                    let mut f15 = None;
+                    let mut f16 = None;
+                    let mut f17 = None;
+                    let mut f18 = None;
+                    let mut f19 = None;
+                    let mut f20 = None;
+                    let mut f21 = None;
+                    let mut f22 = None;
+                    let mut f23 = None;
+                    let mut f24 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(
+                                &[
+                                    "endpoint_id",
+                                    "request_count",
+                                    "success_count",
+                                    "user_error_count",
+                                    "error_count",
+                                    "p50_prepare_duration",
+                                    "p75_prepare_duration",
+                                    "p90_prepare_duration",
+                                    "p95_prepare_duration",
+                                    "p99_prepare_duration",
+                                    "p50_duration",
+                                    "p75_duration",
+                                    "p90_duration",
+                                    "p25_duration",
+                                    "p95_duration",
+                                    "p99_duration",
+                                    "startup_error_count",
+                                    "connection_error_count",
+                                    "timeout_error_count",
+                                    "runtime_error_count",
+                                    "cold_boot_count",
+                                    "p50_cold_boot_duration",
+                                    "p75_cold_boot_duration",
+                                    "p90_cold_boot_duration",
+                                    "total_billable_duration",
+                                ],
+                            ),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = map.next_value()?,
+                            Some(2) => f2 = map.next_value()?,
+                            Some(3) => f3 = map.next_value()?,
+                            Some(4) => f4 = map.next_value()?,
+                            Some(5) => f5 = map.next_value()?,
+                            Some(6) => f6 = map.next_value()?,
+                            Some(7) => f7 = map.next_value()?,
+                            Some(8) => f8 = map.next_value()?,
+                            Some(9) => f9 = map.next_value()?,
+                            Some(10) => f10 = map.next_value()?,
+                            Some(11) => f11 = map.next_value()?,
+                            Some(12) => f12 = map.next_value()?,
+                            Some(13) => f13 = map.next_value()?,
+                            Some(14) => f14 = map.next_value()?,
+                            Some(15) => f15 = map.next_value()?,
+                            Some(16) => f16 = map.next_value()?,
+                            Some(17) => f17 = map.next_value()?,
+                            Some(18) => f18 = map.next_value()?,
+                            Some(19) => f19 = map.next_value()?,
+                            Some(20) => f20 = map.next_value()?,
+                            Some(21) => f21 = map.next_value()?,
+                            Some(22) => f22 = map.next_value()?,
+                            Some(23) => f23 = map.next_value()?,
+                            Some(24) => f24 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(SummaryItem {
+                        endpoint_id: __fal::required(f0, "endpoint_id")?,
+                        request_count: f1,
+                        success_count: f2,
+                        user_error_count: f3,
+                        error_count: f4,
+                        p50_prepare_duration: f5,
+                        p75_prepare_duration: f6,
+                        p90_prepare_duration: f7,
+                        p95_prepare_duration: f8,
+                        p99_prepare_duration: f9,
+                        p50_duration: f10,
+                        p75_duration: f11,
+                        p90_duration: f12,
+                        p25_duration: f13,
+                        p95_duration: f14,
+                        p99_duration: f15,
+                        startup_error_count: f16,
+                        connection_error_count: f17,
+                        timeout_error_count: f18,
+                        runtime_error_count: f19,
+                        cold_boot_count: f20,
+                        p50_cold_boot_duration: f21,
+                        p75_cold_boot_duration: f22,
+                        p90_cold_boot_duration: f23,
+                        total_billable_duration: f24,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `TimeSeriesItem` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TimeSeriesItem {
+        /// The `bucket` field.
+        pub bucket: String,
+        /// The `results` field.
+        pub results: Vec<ResultsItem>,
+    }
+    impl __fal::serde::Serialize for TimeSeriesItem {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("bucket", &self.bucket)?;
+            map.serialize_entry("results", &self.results)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for TimeSeriesItem {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = TimeSeriesItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `TimeSeriesItem` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<TimeSeriesItem, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["bucket", "results"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(TimeSeriesItem {
+                        bucket: __fal::required(f0, "bucket")?,
+                        results: __fal::required(f1, "results")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
 }
 /// `GET /v1/models/billing-events` (operation `getBillingEvents`): build a [`GetBillingEvents`](get_billing_events::GetBillingEvents) and send it with the client's platform calls; the answer is a `GetBillingEventsResponse`.
 ///
@@ -778,17 +4566,15 @@ pub mod get_analytics {
 /// Pages with `cursor` → `next_cursor`: the platform client's `pages` follows them and yields every item of `billing_events`.
 /// Documented error statuses: 400, 401, 403, 404, 429. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
 pub mod get_billing_events {
-    use fal_runtime::__private::serde as __serde;
-    #[allow(unused_imports)]
-    use super::__types;
-    pub use super::__types::ApiKeyId6d0e755e as ApiKeyId;
-    pub use super::__types::AuthMethodStructuredb43955fc as AuthMethodStructured;
-    pub use super::__types::BillingEventsItem90af5b6b as BillingEventsItem;
-    pub use super::__types::EndpointIde6c77547 as EndpointId;
-    pub use super::__types::Expandf69a1221 as Expand;
-    pub use super::__types::GetBillingEventsResponsec213babf as GetBillingEventsResponse;
-    pub use super::__types::LoginUsername4d964bb3 as LoginUsername;
-    pub use super::__types::RequestIdba660754 as RequestId;
+    use fal_runtime::__private as __fal;
+    #[doc(inline)]
+    pub use super::get_usage::ApiKeyId;
+    #[doc(inline)]
+    pub use super::get_models::EndpointId;
+    #[doc(inline)]
+    pub use super::get_models::Expand;
+    #[doc(inline)]
+    pub use super::get_usage::LoginUsername;
     /// The request of `GET /v1/models/billing-events` (operation `getBillingEvents`).
     #[derive(Debug, Clone, PartialEq, Default)]
     pub struct GetBillingEvents {
@@ -830,41 +4616,95 @@ pub mod get_billing_events {
         /// Example: `"auth_method"`.
         pub expand: Option<Expand>,
     }
-    impl __serde::Serialize for GetBillingEvents {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for GetBillingEvents {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
-            __types::optional_entry(&mut map, "limit", &self.limit)?;
-            __types::optional_entry(&mut map, "cursor", &self.cursor)?;
-            __types::optional_entry(&mut map, "start", &self.start)?;
-            __types::optional_entry(&mut map, "end", &self.end)?;
-            __types::optional_entry(&mut map, "endpoint_id", &self.endpoint_id)?;
-            __types::optional_entry(&mut map, "request_id", &self.request_id)?;
-            __types::optional_entry(&mut map, "api_key_id", &self.api_key_id)?;
-            __types::optional_entry(&mut map, "login_username", &self.login_username)?;
-            __types::optional_entry(&mut map, "expand", &self.expand)?;
+            __fal::optional_entry(&mut map, "limit", &self.limit)?;
+            __fal::optional_entry(&mut map, "cursor", &self.cursor)?;
+            __fal::optional_entry(&mut map, "start", &self.start)?;
+            __fal::optional_entry(&mut map, "end", &self.end)?;
+            __fal::optional_entry(&mut map, "endpoint_id", &self.endpoint_id)?;
+            __fal::optional_entry(&mut map, "request_id", &self.request_id)?;
+            __fal::optional_entry(&mut map, "api_key_id", &self.api_key_id)?;
+            __fal::optional_entry(&mut map, "login_username", &self.login_username)?;
+            __fal::optional_entry(&mut map, "expand", &self.expand)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for GetBillingEvents {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for GetBillingEvents {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = __types::object(deserializer)?;
-            Ok(Self {
-                limit: __types::optional_field(&mut map, "limit")?,
-                cursor: __types::optional_field(&mut map, "cursor")?,
-                start: __types::optional_field(&mut map, "start")?,
-                end: __types::optional_field(&mut map, "end")?,
-                endpoint_id: __types::optional_field(&mut map, "endpoint_id")?,
-                request_id: __types::optional_field(&mut map, "request_id")?,
-                api_key_id: __types::optional_field(&mut map, "api_key_id")?,
-                login_username: __types::optional_field(&mut map, "login_username")?,
-                expand: __types::optional_field(&mut map, "expand")?,
-            })
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = GetBillingEvents;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `GetBillingEvents` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<GetBillingEvents, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    let mut f3 = None;
+                    let mut f4 = None;
+                    let mut f5 = None;
+                    let mut f6 = None;
+                    let mut f7 = None;
+                    let mut f8 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(
+                                &[
+                                    "limit",
+                                    "cursor",
+                                    "start",
+                                    "end",
+                                    "endpoint_id",
+                                    "request_id",
+                                    "api_key_id",
+                                    "login_username",
+                                    "expand",
+                                ],
+                            ),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = map.next_value()?,
+                            Some(1) => f1 = map.next_value()?,
+                            Some(2) => f2 = map.next_value()?,
+                            Some(3) => f3 = map.next_value()?,
+                            Some(4) => f4 = map.next_value()?,
+                            Some(5) => f5 = map.next_value()?,
+                            Some(6) => f6 = map.next_value()?,
+                            Some(7) => f7 = map.next_value()?,
+                            Some(8) => f8 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(GetBillingEvents {
+                        limit: f0,
+                        cursor: f1,
+                        start: f2,
+                        end: f3,
+                        endpoint_id: f4,
+                        request_id: f5,
+                        api_key_id: f6,
+                        login_username: f7,
+                        expand: f8,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
     impl GetBillingEvents {
@@ -931,6 +4771,74 @@ pub mod get_billing_events {
             self
         }
     }
+    impl __fal::Validate for GetBillingEvents {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field(
+                "limit",
+                &self.limit,
+                &__fal::Rules {
+                    minimum: Some(1f64),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "start",
+                &self.start,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "end",
+                &self.end,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "endpoint_id",
+                &self.endpoint_id,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "request_id",
+                &self.request_id,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "api_key_id",
+                &self.api_key_id,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "login_username",
+                &self.login_username,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "expand",
+                &self.expand,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+        }
+    }
     impl fal_runtime::platform::Operation for GetBillingEvents {
         type Output = GetBillingEventsResponse;
         const OPERATION_ID: &'static str = "getBillingEvents";
@@ -972,6 +4880,351 @@ pub mod get_billing_events {
             )
         }
     }
+    /// The `AuthMethodStructured` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AuthMethodStructured {
+        /// The `detail` field.
+        pub detail: String,
+        /// The `api_key_id` field.
+        pub api_key_id: Option<String>,
+        /// The `login_username` field.
+        pub login_username: Option<String>,
+    }
+    impl __fal::serde::Serialize for AuthMethodStructured {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("detail", &self.detail)?;
+            __fal::optional_entry(&mut map, "api_key_id", &self.api_key_id)?;
+            __fal::optional_entry(&mut map, "login_username", &self.login_username)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for AuthMethodStructured {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = AuthMethodStructured;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `AuthMethodStructured` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<AuthMethodStructured, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(&["detail", "api_key_id", "login_username"]),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = map.next_value()?,
+                            Some(2) => f2 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(AuthMethodStructured {
+                        detail: __fal::required(f0, "detail")?,
+                        api_key_id: f1,
+                        login_username: f2,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `BillingEventsItem` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BillingEventsItem {
+        /// The `request_id` field.
+        pub request_id: String,
+        /// The `endpoint_id` field.
+        pub endpoint_id: String,
+        /// The `timestamp` field.
+        pub timestamp: String,
+        /// The `output_units` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub output_units: Option<f64>,
+        /// The `unit_price` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub unit_price: Option<f64>,
+        /// The `percent_discount` field.
+        pub percent_discount: Option<f64>,
+        /// The `cost_subtotal` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub cost_subtotal: f64,
+        /// The `cost_discount` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub cost_discount: f64,
+        /// The `cost_total` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub cost_total: f64,
+        /// The `cost_estimate_nano_usd` field.
+        ///
+        /// Limits: 0 ≤ value.
+        pub cost_estimate_nano_usd: f64,
+        /// The `auth_method` field.
+        pub auth_method: Option<String>,
+        /// The `auth_method_structured` field.
+        pub auth_method_structured: Option<AuthMethodStructured>,
+    }
+    impl __fal::serde::Serialize for BillingEventsItem {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("request_id", &self.request_id)?;
+            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
+            map.serialize_entry("timestamp", &self.timestamp)?;
+            map.serialize_entry("output_units", &self.output_units)?;
+            map.serialize_entry("unit_price", &self.unit_price)?;
+            map.serialize_entry("percent_discount", &self.percent_discount)?;
+            map.serialize_entry("cost_subtotal", &self.cost_subtotal)?;
+            map.serialize_entry("cost_discount", &self.cost_discount)?;
+            map.serialize_entry("cost_total", &self.cost_total)?;
+            map.serialize_entry("cost_estimate_nano_usd", &self.cost_estimate_nano_usd)?;
+            __fal::optional_entry(&mut map, "auth_method", &self.auth_method)?;
+            __fal::optional_entry(
+                &mut map,
+                "auth_method_structured",
+                &self.auth_method_structured,
+            )?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for BillingEventsItem {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = BillingEventsItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `BillingEventsItem` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<BillingEventsItem, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    let mut f3 = None;
+                    let mut f4 = None;
+                    let mut f5 = None;
+                    let mut f6 = None;
+                    let mut f7 = None;
+                    let mut f8 = None;
+                    let mut f9 = None;
+                    let mut f10 = None;
+                    let mut f11 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(
+                                &[
+                                    "request_id",
+                                    "endpoint_id",
+                                    "timestamp",
+                                    "output_units",
+                                    "unit_price",
+                                    "percent_discount",
+                                    "cost_subtotal",
+                                    "cost_discount",
+                                    "cost_total",
+                                    "cost_estimate_nano_usd",
+                                    "auth_method",
+                                    "auth_method_structured",
+                                ],
+                            ),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            Some(2) => f2 = Some(map.next_value()?),
+                            Some(3) => f3 = map.next_value()?,
+                            Some(4) => f4 = map.next_value()?,
+                            Some(5) => f5 = map.next_value()?,
+                            Some(6) => f6 = Some(map.next_value()?),
+                            Some(7) => f7 = Some(map.next_value()?),
+                            Some(8) => f8 = Some(map.next_value()?),
+                            Some(9) => f9 = Some(map.next_value()?),
+                            Some(10) => f10 = map.next_value()?,
+                            Some(11) => f11 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(BillingEventsItem {
+                        request_id: __fal::required(f0, "request_id")?,
+                        endpoint_id: __fal::required(f1, "endpoint_id")?,
+                        timestamp: __fal::required(f2, "timestamp")?,
+                        output_units: f3,
+                        unit_price: f4,
+                        percent_discount: f5,
+                        cost_subtotal: __fal::required(f6, "cost_subtotal")?,
+                        cost_discount: __fal::required(f7, "cost_discount")?,
+                        cost_total: __fal::required(f8, "cost_total")?,
+                        cost_estimate_nano_usd: __fal::required(
+                            f9,
+                            "cost_estimate_nano_usd",
+                        )?,
+                        auth_method: f10,
+                        auth_method_structured: f11,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `GetBillingEventsResponse` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GetBillingEventsResponse {
+        /// The `next_cursor` field.
+        pub next_cursor: Option<String>,
+        /// The `has_more` field.
+        pub has_more: bool,
+        /// The `billing_events` field.
+        pub billing_events: Vec<BillingEventsItem>,
+    }
+    impl __fal::serde::Serialize for GetBillingEventsResponse {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("next_cursor", &self.next_cursor)?;
+            map.serialize_entry("has_more", &self.has_more)?;
+            map.serialize_entry("billing_events", &self.billing_events)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for GetBillingEventsResponse {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = GetBillingEventsResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `GetBillingEventsResponse` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<GetBillingEventsResponse, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(&["next_cursor", "has_more", "billing_events"]),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = map.next_value()?,
+                            Some(1) => f1 = Some(map.next_value()?),
+                            Some(2) => f2 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(GetBillingEventsResponse {
+                        next_cursor: f0,
+                        has_more: __fal::required(f1, "has_more")?,
+                        billing_events: __fal::required(f2, "billing_events")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `RequestId` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+    pub enum RequestId {
+        /// The `TextList` form.
+        TextList(Vec<String>),
+        /// The `Text` form.
+        Text(String),
+    }
+    impl __fal::serde::Serialize for RequestId {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match self {
+                Self::TextList(value) => {
+                    __fal::serde::Serialize::serialize(value, serializer)
+                }
+                Self::Text(value) => __fal::serde::Serialize::serialize(value, serializer),
+            }
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for RequestId {
+        /// Tries each form in order, like serde's untagged enums.
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            if let Some(arm) = value.parse::<Vec<String>>() {
+                return Ok(Self::TextList(arm));
+            }
+            if let Some(arm) = value.parse::<String>() {
+                return Ok(Self::Text(arm));
+            }
+            Err(
+                value
+                    .mismatch(
+                        "one of the forms of `RequestId`: a list of a string, a string",
+                    ),
+            )
+        }
+    }
+    impl From<Vec<String>> for RequestId {
+        fn from(value: Vec<String>) -> Self {
+            Self::TextList(value)
+        }
+    }
+    impl From<String> for RequestId {
+        fn from(value: String) -> Self {
+            Self::Text(value)
+        }
+    }
+    impl __fal::Validate for RequestId {
+        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+            match self {
+                Self::TextList(value) => __fal::Validate::validate_at(value, v, rules),
+                Self::Text(value) => __fal::Validate::validate_at(value, v, rules),
+            }
+        }
+    }
 }
 /// `DELETE /v1/models/requests/{request_id}/payloads` (operation `deleteRequestPayloads`): build a [`DeleteRequestPayloads`](delete_request_payloads::DeleteRequestPayloads) and send it with the client's platform calls; the answer is a `DeleteRequestPayloadsResponse`.
 ///
@@ -980,11 +5233,7 @@ pub mod get_billing_events {
 /// Takes an `Idempotency-Key`; the client sends one on every call.
 /// Documented error statuses: 400, 401, 403, 404, 429, 500. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
 pub mod delete_request_payloads {
-    use fal_runtime::__private::serde as __serde;
-    #[allow(unused_imports)]
-    use super::__types;
-    pub use super::__types::CdnDeleteResultsItemcdb20970 as CdnDeleteResultsItem;
-    pub use super::__types::DeleteRequestPayloadsResponse7d657960 as DeleteRequestPayloadsResponse;
+    use fal_runtime::__private as __fal;
     /// The request of `DELETE /v1/models/requests/{request_id}/payloads` (operation `deleteRequestPayloads`).
     #[derive(Debug, Clone, PartialEq)]
     pub struct DeleteRequestPayloads {
@@ -1000,27 +5249,53 @@ pub mod delete_request_payloads {
         /// Left unset, the client sends a fresh random key, the same on every retry of the call, so a retried call is applied once.
         pub idempotency_key: Option<String>,
     }
-    impl __serde::Serialize for DeleteRequestPayloads {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for DeleteRequestPayloads {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
             map.serialize_entry("request_id", &self.request_id)?;
-            __types::optional_entry(&mut map, "Idempotency-Key", &self.idempotency_key)?;
+            __fal::optional_entry(&mut map, "Idempotency-Key", &self.idempotency_key)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for DeleteRequestPayloads {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for DeleteRequestPayloads {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = __types::object(deserializer)?;
-            Ok(Self {
-                request_id: __types::required_field(&mut map, "request_id")?,
-                idempotency_key: __types::optional_field(&mut map, "Idempotency-Key")?,
-            })
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = DeleteRequestPayloads;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `DeleteRequestPayloads` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<DeleteRequestPayloads, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["request_id", "Idempotency-Key"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(DeleteRequestPayloads {
+                        request_id: __fal::required(f0, "request_id")?,
+                        idempotency_key: f1,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
     impl DeleteRequestPayloads {
@@ -1036,6 +5311,9 @@ pub mod delete_request_payloads {
             self.idempotency_key = Some(idempotency_key.into());
             self
         }
+    }
+    impl __fal::Validate for DeleteRequestPayloads {
+        fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
     }
     impl fal_runtime::platform::Operation for DeleteRequestPayloads {
         type Output = DeleteRequestPayloadsResponse;
@@ -1059,6 +5337,118 @@ pub mod delete_request_payloads {
             body.json()
         }
     }
+    /// The `CdnDeleteResultsItem` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CdnDeleteResultsItem {
+        /// The `link` field.
+        ///
+        /// Example: `"https://v3.fal.media/files/example/output.png"`.
+        pub link: String,
+        /// The `exception` field.
+        ///
+        /// Example: `null`.
+        pub exception: Option<String>,
+    }
+    impl __fal::serde::Serialize for CdnDeleteResultsItem {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("link", &self.link)?;
+            map.serialize_entry("exception", &self.exception)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for CdnDeleteResultsItem {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = CdnDeleteResultsItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `CdnDeleteResultsItem` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<CdnDeleteResultsItem, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["link", "exception"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(CdnDeleteResultsItem {
+                        link: __fal::required(f0, "link")?,
+                        exception: f1,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `DeleteRequestPayloadsResponse` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeleteRequestPayloadsResponse {
+        /// The `cdn_delete_results` field.
+        pub cdn_delete_results: Vec<CdnDeleteResultsItem>,
+    }
+    impl __fal::serde::Serialize for DeleteRequestPayloadsResponse {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("cdn_delete_results", &self.cdn_delete_results)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for DeleteRequestPayloadsResponse {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = DeleteRequestPayloadsResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `DeleteRequestPayloadsResponse` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<DeleteRequestPayloadsResponse, A::Error> {
+                    let mut f0 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["cdn_delete_results"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(DeleteRequestPayloadsResponse {
+                        cdn_delete_results: __fal::required(f0, "cdn_delete_results")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
 }
 /// `GET /v1/models/requests/by-endpoint` (operation `listRequestsByEndpoint`): build a [`ListRequestsByEndpoint`](list_requests_by_endpoint::ListRequestsByEndpoint) and send it with the client's platform calls; the answer is a `ListRequestsByEndpointResponse`.
 ///
@@ -1067,15 +5457,11 @@ pub mod delete_request_payloads {
 /// Pages with `cursor` → `next_cursor`: the platform client's `pages` follows them and yields every item of `items`.
 /// Documented error statuses: 400, 401, 403, 404, 429, 500. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
 pub mod list_requests_by_endpoint {
-    use fal_runtime::__private::serde as __serde;
-    #[allow(unused_imports)]
-    use super::__types;
-    pub use super::__types::EndpointIde6c77547 as EndpointId;
-    pub use super::__types::Expandf69a1221 as Expand;
-    pub use super::__types::ItemsItem43c7d3e1 as ItemsItem;
-    pub use super::__types::ListRequestsByEndpointResponsebfb4efdd as ListRequestsByEndpointResponse;
-    pub use super::__types::SortBya53e00bc as SortBy;
-    pub use super::__types::Status2ae652f0 as Status;
+    use fal_runtime::__private as __fal;
+    #[doc(inline)]
+    pub use super::get_models::EndpointId;
+    #[doc(inline)]
+    pub use super::get_models::Expand;
     /// The request of `GET /v1/models/requests/by-endpoint` (operation `listRequestsByEndpoint`).
     #[derive(Debug, Clone, PartialEq)]
     pub struct ListRequestsByEndpoint {
@@ -1120,41 +5506,95 @@ pub mod list_requests_by_endpoint {
         /// Example: `"ended_at"`.
         pub sort_by: Option<SortBy>,
     }
-    impl __serde::Serialize for ListRequestsByEndpoint {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for ListRequestsByEndpoint {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
-            __types::optional_entry(&mut map, "limit", &self.limit)?;
-            __types::optional_entry(&mut map, "cursor", &self.cursor)?;
+            __fal::optional_entry(&mut map, "limit", &self.limit)?;
+            __fal::optional_entry(&mut map, "cursor", &self.cursor)?;
             map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            __types::optional_entry(&mut map, "start", &self.start)?;
-            __types::optional_entry(&mut map, "end", &self.end)?;
-            __types::optional_entry(&mut map, "status", &self.status)?;
-            __types::optional_entry(&mut map, "request_id", &self.request_id)?;
-            __types::optional_entry(&mut map, "expand", &self.expand)?;
-            __types::optional_entry(&mut map, "sort_by", &self.sort_by)?;
+            __fal::optional_entry(&mut map, "start", &self.start)?;
+            __fal::optional_entry(&mut map, "end", &self.end)?;
+            __fal::optional_entry(&mut map, "status", &self.status)?;
+            __fal::optional_entry(&mut map, "request_id", &self.request_id)?;
+            __fal::optional_entry(&mut map, "expand", &self.expand)?;
+            __fal::optional_entry(&mut map, "sort_by", &self.sort_by)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ListRequestsByEndpoint {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for ListRequestsByEndpoint {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = __types::object(deserializer)?;
-            Ok(Self {
-                limit: __types::optional_field(&mut map, "limit")?,
-                cursor: __types::optional_field(&mut map, "cursor")?,
-                endpoint_id: __types::required_field(&mut map, "endpoint_id")?,
-                start: __types::optional_field(&mut map, "start")?,
-                end: __types::optional_field(&mut map, "end")?,
-                status: __types::optional_field(&mut map, "status")?,
-                request_id: __types::optional_field(&mut map, "request_id")?,
-                expand: __types::optional_field(&mut map, "expand")?,
-                sort_by: __types::optional_field(&mut map, "sort_by")?,
-            })
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = ListRequestsByEndpoint;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `ListRequestsByEndpoint` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<ListRequestsByEndpoint, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    let mut f3 = None;
+                    let mut f4 = None;
+                    let mut f5 = None;
+                    let mut f6 = None;
+                    let mut f7 = None;
+                    let mut f8 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(
+                                &[
+                                    "limit",
+                                    "cursor",
+                                    "endpoint_id",
+                                    "start",
+                                    "end",
+                                    "status",
+                                    "request_id",
+                                    "expand",
+                                    "sort_by",
+                                ],
+                            ),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = map.next_value()?,
+                            Some(1) => f1 = map.next_value()?,
+                            Some(2) => f2 = Some(map.next_value()?),
+                            Some(3) => f3 = map.next_value()?,
+                            Some(4) => f4 = map.next_value()?,
+                            Some(5) => f5 = map.next_value()?,
+                            Some(6) => f6 = map.next_value()?,
+                            Some(7) => f7 = map.next_value()?,
+                            Some(8) => f8 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(ListRequestsByEndpoint {
+                        limit: f0,
+                        cursor: f1,
+                        endpoint_id: __fal::required(f2, "endpoint_id")?,
+                        start: f3,
+                        end: f4,
+                        status: f5,
+                        request_id: f6,
+                        expand: f7,
+                        sort_by: f8,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
     impl ListRequestsByEndpoint {
@@ -1213,6 +5653,53 @@ pub mod list_requests_by_endpoint {
             self
         }
     }
+    impl __fal::Validate for ListRequestsByEndpoint {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field(
+                "limit",
+                &self.limit,
+                &__fal::Rules {
+                    minimum: Some(1f64),
+                    maximum: Some(100f64),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "endpoint_id",
+                &self.endpoint_id,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "start",
+                &self.start,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field(
+                "end",
+                &self.end,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field("status", &self.status, &__fal::Rules::NONE);
+            v.field(
+                "expand",
+                &self.expand,
+                &__fal::Rules {
+                    any_text: Some(&__fal::Rules::NONE),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field("sort_by", &self.sort_by, &__fal::Rules::NONE);
+        }
+    }
     impl fal_runtime::platform::Operation for ListRequestsByEndpoint {
         type Output = ListRequestsByEndpointResponse;
         const OPERATION_ID: &'static str = "listRequestsByEndpoint";
@@ -1255,2181 +5742,9 @@ pub mod list_requests_by_endpoint {
             )
         }
     }
-}
-/// `GET /v1/storage/files/acl` (operation `getStorageFileAcl`): build a [`GetStorageFileAcl`](get_storage_file_acl::GetStorageFileAcl) and send it with the client's platform calls; the answer is a `GetStorageFileAclResponse`.
-///
-/// Tags: `Storage`.
-/// Credentials: `apiKey`.
-/// Documented error statuses: 400, 401, 403, 404, 429, 500. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
-pub mod get_storage_file_acl {
-    use fal_runtime::__private::serde as __serde;
-    #[allow(unused_imports)]
-    use super::__types;
-    pub use super::__types::Decision07e1be84 as Decision;
-    pub use super::__types::DefaultType6f587bdf as DefaultType;
-    pub use super::__types::GetStorageFileAclResponsea2f24a6b as GetStorageFileAclResponse;
-    pub use super::__types::RulesItembd5c174e as RulesItem;
-    /// The request of `GET /v1/storage/files/acl` (operation `getStorageFileAcl`).
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct GetStorageFileAcl {
-        /// Query parameter `url`.
-        ///
-        /// Example: `"https://v3.fal.media/files/b/0a1b2c3d/output.png"`.
-        /// Limits: a URI.
-        pub url: String,
-    }
-    impl __serde::Serialize for GetStorageFileAcl {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("url", &self.url)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GetStorageFileAcl {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = __types::object(deserializer)?;
-            Ok(Self {
-                url: __types::required_field(&mut map, "url")?,
-            })
-        }
-    }
-    impl GetStorageFileAcl {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(url: impl Into<String>) -> Self {
-            Self { url: url.into() }
-        }
-    }
-    impl fal_runtime::platform::Operation for GetStorageFileAcl {
-        type Output = GetStorageFileAclResponse;
-        const OPERATION_ID: &'static str = "getStorageFileAcl";
-        const METHOD: fal_runtime::platform::Method = fal_runtime::platform::Method::GET;
-        fn write(
-            &self,
-            request: &mut fal_runtime::platform::RequestParts,
-        ) -> fal_runtime::Result<()> {
-            request.segment("v1");
-            request.segment("storage");
-            request.segment("files");
-            request.segment("acl");
-            request.query("url", &self.url, true)?;
-            Ok(())
-        }
-        fn read(
-            body: fal_runtime::platform::ResponseBody,
-        ) -> fal_runtime::Result<Self::Output> {
-            body.json()
-        }
-    }
-}
-/// `PUT /v1/storage/files/acl` (operation `setStorageFileAcl`): build a [`SetStorageFileAcl`](set_storage_file_acl::SetStorageFileAcl) and send it with the client's platform calls; the answer is a `SetStorageFileAclResponse`.
-///
-/// Tags: `Storage`.
-/// Credentials: `apiKey`.
-/// Documented error statuses: 400, 401, 403, 404, 429, 500. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
-pub mod set_storage_file_acl {
-    use fal_runtime::__private::serde as __serde;
-    #[allow(unused_imports)]
-    use super::__types;
-    pub use super::__types::Decisiond97662ca as Decision;
-    pub use super::__types::Decision22a77029d as Decision2;
-    pub use super::__types::DefaultTypeebe3dd67 as DefaultType;
-    pub use super::__types::DefaultType20692e020 as DefaultType2;
-    pub use super::__types::RulesItem111ba0c6 as RulesItem;
-    pub use super::__types::RulesItem28d80ebea as RulesItem2;
-    pub use super::__types::SetStorageFileAclBodyb821e826 as SetStorageFileAclBody;
-    pub use super::__types::SetStorageFileAclResponsecdec8f0c as SetStorageFileAclResponse;
-    /// The request of `PUT /v1/storage/files/acl` (operation `setStorageFileAcl`).
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct SetStorageFileAcl {
-        /// Query parameter `url`.
-        ///
-        /// Example: `"https://v3.fal.media/files/b/0a1b2c3d/output.png"`.
-        /// Limits: a URI.
-        pub url: String,
-        /// The request body (`application/json`).
-        pub body: SetStorageFileAclBody,
-    }
-    impl __serde::Serialize for SetStorageFileAcl {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("url", &self.url)?;
-            map.serialize_entry("body", &self.body)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SetStorageFileAcl {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = __types::object(deserializer)?;
-            Ok(Self {
-                url: __types::required_field(&mut map, "url")?,
-                body: __types::required_field(&mut map, "body")?,
-            })
-        }
-    }
-    impl SetStorageFileAcl {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(url: impl Into<String>, body: impl Into<SetStorageFileAclBody>) -> Self {
-            Self {
-                url: url.into(),
-                body: body.into(),
-            }
-        }
-    }
-    impl fal_runtime::platform::Operation for SetStorageFileAcl {
-        type Output = SetStorageFileAclResponse;
-        const OPERATION_ID: &'static str = "setStorageFileAcl";
-        const METHOD: fal_runtime::platform::Method = fal_runtime::platform::Method::PUT;
-        fn write(
-            &self,
-            request: &mut fal_runtime::platform::RequestParts,
-        ) -> fal_runtime::Result<()> {
-            request.segment("v1");
-            request.segment("storage");
-            request.segment("files");
-            request.segment("acl");
-            request.query("url", &self.url, true)?;
-            request.json_body(&self.body)?;
-            Ok(())
-        }
-        fn read(
-            body: fal_runtime::platform::ResponseBody,
-        ) -> fal_runtime::Result<Self::Output> {
-            body.json()
-        }
-    }
-}
-/// `POST /v1/storage/files/sign` (operation `signStorageFileUrl`): build a [`SignStorageFileUrl`](sign_storage_file_url::SignStorageFileUrl) and send it with the client's platform calls; the answer is a `SignStorageFileUrlResponse`.
-///
-/// Tags: `Storage`.
-/// Credentials: `apiKey`.
-/// Documented error statuses: 400, 401, 403, 404, 429, 500. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
-pub mod sign_storage_file_url {
-    use fal_runtime::__private::serde as __serde;
-    #[allow(unused_imports)]
-    use super::__types;
-    pub use super::__types::SignStorageFileUrlBody4d202ddf as SignStorageFileUrlBody;
-    pub use super::__types::SignStorageFileUrlResponse03c87442 as SignStorageFileUrlResponse;
-    /// The request of `POST /v1/storage/files/sign` (operation `signStorageFileUrl`).
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct SignStorageFileUrl {
-        /// Query parameter `url`.
-        ///
-        /// Example: `"https://v3.fal.media/files/b/0a1b2c3d/output.png"`.
-        /// Limits: a URI.
-        pub url: String,
-        /// The request body (`application/json`).
-        pub body: SignStorageFileUrlBody,
-    }
-    impl __serde::Serialize for SignStorageFileUrl {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("url", &self.url)?;
-            map.serialize_entry("body", &self.body)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SignStorageFileUrl {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = __types::object(deserializer)?;
-            Ok(Self {
-                url: __types::required_field(&mut map, "url")?,
-                body: __types::required_field(&mut map, "body")?,
-            })
-        }
-    }
-    impl SignStorageFileUrl {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(url: impl Into<String>, body: impl Into<SignStorageFileUrlBody>) -> Self {
-            Self {
-                url: url.into(),
-                body: body.into(),
-            }
-        }
-    }
-    impl fal_runtime::platform::Operation for SignStorageFileUrl {
-        type Output = SignStorageFileUrlResponse;
-        const OPERATION_ID: &'static str = "signStorageFileUrl";
-        const METHOD: fal_runtime::platform::Method = fal_runtime::platform::Method::POST;
-        fn write(
-            &self,
-            request: &mut fal_runtime::platform::RequestParts,
-        ) -> fal_runtime::Result<()> {
-            request.segment("v1");
-            request.segment("storage");
-            request.segment("files");
-            request.segment("sign");
-            request.query("url", &self.url, true)?;
-            request.json_body(&self.body)?;
-            Ok(())
-        }
-        fn read(
-            body: fal_runtime::platform::ResponseBody,
-        ) -> fal_runtime::Result<Self::Output> {
-            body.json()
-        }
-    }
-}
-/// `GET /v1/storage/settings` (operation `getStorageSettings`): build a [`GetStorageSettings`](get_storage_settings::GetStorageSettings) and send it with the client's platform calls; the answer is a `GetStorageSettingsResponse`.
-///
-/// Tags: `Storage`.
-/// Credentials: `apiKey`.
-/// Documented error statuses: 401, 403, 429, 500. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
-pub mod get_storage_settings {
-    use fal_runtime::__private::serde as __serde;
-    #[allow(unused_imports)]
-    use super::__types;
-    pub use super::__types::Decision07e1be84 as Decision;
-    pub use super::__types::DefaultType6f587bdf as DefaultType;
-    pub use super::__types::GetStorageSettingsResponse9672694e as GetStorageSettingsResponse;
-    pub use super::__types::InitialAclObject703d71d9 as InitialAclObject;
-    pub use super::__types::RulesItem6e278f06 as RulesItem;
-    /// The request of `GET /v1/storage/settings` (operation `getStorageSettings`).
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct GetStorageSettings {}
-    impl __serde::Serialize for GetStorageSettings {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let map = serializer.serialize_map(None)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GetStorageSettings {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let _map = __types::object(deserializer)?;
-            Ok(Self {})
-        }
-    }
-    impl GetStorageSettings {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {}
-        }
-    }
-    impl fal_runtime::platform::Operation for GetStorageSettings {
-        type Output = GetStorageSettingsResponse;
-        const OPERATION_ID: &'static str = "getStorageSettings";
-        const METHOD: fal_runtime::platform::Method = fal_runtime::platform::Method::GET;
-        fn write(
-            &self,
-            request: &mut fal_runtime::platform::RequestParts,
-        ) -> fal_runtime::Result<()> {
-            request.segment("v1");
-            request.segment("storage");
-            request.segment("settings");
-            Ok(())
-        }
-        fn read(
-            body: fal_runtime::platform::ResponseBody,
-        ) -> fal_runtime::Result<Self::Output> {
-            body.json()
-        }
-    }
-}
-/// `PUT /v1/storage/settings` (operation `updateStorageSettings`): build a [`UpdateStorageSettings`](update_storage_settings::UpdateStorageSettings) and send it with the client's platform calls; the answer is a `UpdateStorageSettingsResponse`.
-///
-/// Tags: `Storage`.
-/// Credentials: `apiKey`.
-/// Documented error statuses: 400, 401, 403, 429, 500. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
-pub mod update_storage_settings {
-    use fal_runtime::__private::serde as __serde;
-    #[allow(unused_imports)]
-    use super::__types;
-    pub use super::__types::Decisiond97662ca as Decision;
-    pub use super::__types::Decision22a77029d as Decision2;
-    pub use super::__types::DefaultTypeebe3dd67 as DefaultType;
-    pub use super::__types::DefaultType20692e020 as DefaultType2;
-    pub use super::__types::InitialAclObjected5b39f3 as InitialAclObject;
-    pub use super::__types::InitialAclObject2d941f7b5 as InitialAclObject2;
-    pub use super::__types::RulesItem5f95b8da as RulesItem;
-    pub use super::__types::RulesItem2f24105e0 as RulesItem2;
-    pub use super::__types::UpdateStorageSettingsBody8e54b20b as UpdateStorageSettingsBody;
-    pub use super::__types::UpdateStorageSettingsResponse2b19b6fb as UpdateStorageSettingsResponse;
-    /// The request of `PUT /v1/storage/settings` (operation `updateStorageSettings`).
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct UpdateStorageSettings {
-        /// The request body (`application/json`).
-        pub body: UpdateStorageSettingsBody,
-    }
-    impl __serde::Serialize for UpdateStorageSettings {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("body", &self.body)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for UpdateStorageSettings {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = __types::object(deserializer)?;
-            Ok(Self {
-                body: __types::required_field(&mut map, "body")?,
-            })
-        }
-    }
-    impl UpdateStorageSettings {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(body: impl Into<UpdateStorageSettingsBody>) -> Self {
-            Self { body: body.into() }
-        }
-    }
-    impl fal_runtime::platform::Operation for UpdateStorageSettings {
-        type Output = UpdateStorageSettingsResponse;
-        const OPERATION_ID: &'static str = "updateStorageSettings";
-        const METHOD: fal_runtime::platform::Method = fal_runtime::platform::Method::PUT;
-        fn write(
-            &self,
-            request: &mut fal_runtime::platform::RequestParts,
-        ) -> fal_runtime::Result<()> {
-            request.segment("v1");
-            request.segment("storage");
-            request.segment("settings");
-            request.json_body(&self.body)?;
-            Ok(())
-        }
-        fn read(
-            body: fal_runtime::platform::ResponseBody,
-        ) -> fal_runtime::Result<Self::Output> {
-            body.json()
-        }
-    }
-}
-/// `GET /v1/meta` (operation `getMeta`): build a [`GetMeta`](get_meta::GetMeta) and send it with the client's platform calls; the answer is a `GetMetaResponse`.
-///
-/// Tags: `Meta`.
-/// Documented error statuses: 429, 500. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
-pub mod get_meta {
-    use fal_runtime::__private::serde as __serde;
-    #[allow(unused_imports)]
-    use super::__types;
-    pub use super::__types::GetMetaResponsee3d84071 as GetMetaResponse;
-    /// The request of `GET /v1/meta` (operation `getMeta`).
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct GetMeta {}
-    impl __serde::Serialize for GetMeta {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let map = serializer.serialize_map(None)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GetMeta {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let _map = __types::object(deserializer)?;
-            Ok(Self {})
-        }
-    }
-    impl GetMeta {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self {}
-        }
-    }
-    impl fal_runtime::platform::Operation for GetMeta {
-        type Output = GetMetaResponse;
-        const OPERATION_ID: &'static str = "getMeta";
-        const METHOD: fal_runtime::platform::Method = fal_runtime::platform::Method::GET;
-        fn write(
-            &self,
-            request: &mut fal_runtime::platform::RequestParts,
-        ) -> fal_runtime::Result<()> {
-            request.segment("v1");
-            request.segment("meta");
-            Ok(())
-        }
-        fn read(
-            body: fal_runtime::platform::ResponseBody,
-        ) -> fal_runtime::Result<Self::Output> {
-            body.json()
-        }
-    }
-}
-/// Type definitions shared by the endpoint modules, which re-export
-/// them under their schema names, and the helpers their serde impls use.
-/// Not meant to be named directly.
-#[doc(hidden)]
-pub mod __types {
-    use fal_runtime::__private::serde as __serde;
-    /// A JSON object map, as generated deserializers read it.
-    pub type JsonObject = fal_runtime::__private::serde_json::Map<
-        String,
-        fal_runtime::__private::serde_json::Value,
-    >;
-    /// Reads a JSON object (the first step of every generated struct deserializer).
-    pub fn object<'de, D: __serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JsonObject, D::Error> {
-        <JsonObject as __serde::Deserialize>::deserialize(deserializer)
-    }
-    /// Writes an optional field, leaving it out when unset (so fal applies its default).
-    pub fn optional_entry<M, T>(
-        map: &mut M,
-        name: &'static str,
-        value: &Option<T>,
-    ) -> Result<(), M::Error>
-    where
-        M: __serde::ser::SerializeMap,
-        T: __serde::Serialize,
-    {
-        match value {
-            Some(value) => map.serialize_entry(name, value),
-            None => Ok(()),
-        }
-    }
-    /// Takes a field the schema requires; errors name the field.
-    pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            None => Err(E::missing_field(name)),
-        }
-    }
-    /// Writes an object with `tag: value` first, then the fields of `fields`
-    /// (an arm of a tagged union, which does not hold its tag itself).
-    pub fn tagged_entry<S, T>(
-        serializer: S,
-        tag: &'static str,
-        value: &'static str,
-        fields: &T,
-    ) -> Result<S::Ok, S::Error>
-    where
-        S: __serde::Serializer,
-        T: __serde::Serialize,
-    {
-        let mut object = JsonObject::new();
-        object
-            .insert(
-                tag.to_owned(),
-                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
-            );
-        match fal_runtime::__private::serde_json::to_value(fields)
-            .map_err(<S::Error as __serde::ser::Error>::custom)?
-        {
-            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
-            _ => {
-                return Err(
-                    <S::Error as __serde::ser::Error>::custom(
-                        format_args!("the `{value}` arm is not an object"),
-                    ),
-                );
-            }
-        }
-        __serde::Serialize::serialize(&object, serializer)
-    }
-    /// Reads an arm of a tagged union from the rest of its object.
-    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        fal_runtime::__private::serde_json::from_value(
-                fal_runtime::__private::serde_json::Value::Object(object),
-            )
-            .map_err(E::custom)
-    }
-    /// Takes a field that may be absent or null.
-    pub fn optional_field<T, E>(
-        map: &mut JsonObject,
-        name: &'static str,
-    ) -> Result<Option<T>, E>
-    where
-        T: __serde::de::DeserializeOwned,
-        E: __serde::de::Error,
-    {
-        match map.remove(name) {
-            None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
-            Some(value) => {
-                fal_runtime::__private::serde_json::from_value(value)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-        }
-    }
-    /// The `ApiKeyId` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ApiKeyId6d0e755e {
-        /// The `TextList` form.
-        TextList(Vec<String>),
-        /// The `Text` form.
-        Text(String),
-    }
-    impl __serde::Serialize for ApiKeyId6d0e755e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::TextList(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Text(value) => __serde::Serialize::serialize(value, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ApiKeyId6d0e755e {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <Vec<String> as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::TextList(arm));
-            }
-            if let Ok(arm) = <String as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Text(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of ApiKeyId",
-                ),
-            )
-        }
-    }
-    impl From<Vec<String>> for ApiKeyId6d0e755e {
-        fn from(value: Vec<String>) -> Self {
-            Self::TextList(value)
-        }
-    }
-    impl From<String> for ApiKeyId6d0e755e {
-        fn from(value: String) -> Self {
-            Self::Text(value)
-        }
-    }
-    /// The `AuthMethodStructured2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct AuthMethodStructured21d0b0b51 {
-        /// The `detail` field.
-        pub detail: String,
-        /// The `api_key_id` field.
-        pub api_key_id: Option<String>,
-        /// The `login_username` field.
-        pub login_username: Option<String>,
-    }
-    impl __serde::Serialize for AuthMethodStructured21d0b0b51 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("detail", &self.detail)?;
-            self::optional_entry(&mut map, "api_key_id", &self.api_key_id)?;
-            self::optional_entry(&mut map, "login_username", &self.login_username)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AuthMethodStructured21d0b0b51 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                detail: self::required_field(&mut map, "detail")?,
-                api_key_id: self::optional_field(&mut map, "api_key_id")?,
-                login_username: self::optional_field(&mut map, "login_username")?,
-            })
-        }
-    }
-    /// The `AuthMethodStructured` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct AuthMethodStructured676daad9 {
-        /// The `detail` field.
-        pub detail: String,
-        /// The `api_key_id` field.
-        pub api_key_id: Option<String>,
-        /// The `login_username` field.
-        pub login_username: Option<String>,
-    }
-    impl __serde::Serialize for AuthMethodStructured676daad9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("detail", &self.detail)?;
-            self::optional_entry(&mut map, "api_key_id", &self.api_key_id)?;
-            self::optional_entry(&mut map, "login_username", &self.login_username)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AuthMethodStructured676daad9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                detail: self::required_field(&mut map, "detail")?,
-                api_key_id: self::optional_field(&mut map, "api_key_id")?,
-                login_username: self::optional_field(&mut map, "login_username")?,
-            })
-        }
-    }
-    /// The `AuthMethodStructured` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct AuthMethodStructuredb43955fc {
-        /// The `detail` field.
-        pub detail: String,
-        /// The `api_key_id` field.
-        pub api_key_id: Option<String>,
-        /// The `login_username` field.
-        pub login_username: Option<String>,
-    }
-    impl __serde::Serialize for AuthMethodStructuredb43955fc {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("detail", &self.detail)?;
-            self::optional_entry(&mut map, "api_key_id", &self.api_key_id)?;
-            self::optional_entry(&mut map, "login_username", &self.login_username)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AuthMethodStructuredb43955fc {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                detail: self::required_field(&mut map, "detail")?,
-                api_key_id: self::optional_field(&mut map, "api_key_id")?,
-                login_username: self::optional_field(&mut map, "login_username")?,
-            })
-        }
-    }
-    /// The `BillingEventsItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct BillingEventsItem90af5b6b {
-        /// The `request_id` field.
-        pub request_id: String,
-        /// The `endpoint_id` field.
-        pub endpoint_id: String,
-        /// The `timestamp` field.
-        pub timestamp: String,
-        /// The `output_units` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub output_units: Option<f64>,
-        /// The `unit_price` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub unit_price: Option<f64>,
-        /// The `percent_discount` field.
-        pub percent_discount: Option<f64>,
-        /// The `cost_subtotal` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub cost_subtotal: f64,
-        /// The `cost_discount` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub cost_discount: f64,
-        /// The `cost_total` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub cost_total: f64,
-        /// The `cost_estimate_nano_usd` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub cost_estimate_nano_usd: f64,
-        /// The `auth_method` field.
-        pub auth_method: Option<String>,
-        /// The `auth_method_structured` field.
-        pub auth_method_structured: Option<AuthMethodStructuredb43955fc>,
-    }
-    impl __serde::Serialize for BillingEventsItem90af5b6b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("request_id", &self.request_id)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            map.serialize_entry("timestamp", &self.timestamp)?;
-            map.serialize_entry("output_units", &self.output_units)?;
-            map.serialize_entry("unit_price", &self.unit_price)?;
-            map.serialize_entry("percent_discount", &self.percent_discount)?;
-            map.serialize_entry("cost_subtotal", &self.cost_subtotal)?;
-            map.serialize_entry("cost_discount", &self.cost_discount)?;
-            map.serialize_entry("cost_total", &self.cost_total)?;
-            map.serialize_entry("cost_estimate_nano_usd", &self.cost_estimate_nano_usd)?;
-            self::optional_entry(&mut map, "auth_method", &self.auth_method)?;
-            self::optional_entry(
-                &mut map,
-                "auth_method_structured",
-                &self.auth_method_structured,
-            )?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BillingEventsItem90af5b6b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                request_id: self::required_field(&mut map, "request_id")?,
-                endpoint_id: self::required_field(&mut map, "endpoint_id")?,
-                timestamp: self::required_field(&mut map, "timestamp")?,
-                output_units: self::optional_field(&mut map, "output_units")?,
-                unit_price: self::optional_field(&mut map, "unit_price")?,
-                percent_discount: self::optional_field(&mut map, "percent_discount")?,
-                cost_subtotal: self::required_field(&mut map, "cost_subtotal")?,
-                cost_discount: self::required_field(&mut map, "cost_discount")?,
-                cost_total: self::required_field(&mut map, "cost_total")?,
-                cost_estimate_nano_usd: self::required_field(
-                    &mut map,
-                    "cost_estimate_nano_usd",
-                )?,
-                auth_method: self::optional_field(&mut map, "auth_method")?,
-                auth_method_structured: self::optional_field(
-                    &mut map,
-                    "auth_method_structured",
-                )?,
-            })
-        }
-    }
-    /// The `BoundToTimeframe` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum BoundToTimeframea15e2442 {
-        /// `"true"`
-        True,
-        /// `"false"`
-        False,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl BoundToTimeframea15e2442 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::True => "true",
-                Self::False => "false",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for BoundToTimeframea15e2442 {
-        fn from(value: &str) -> Self {
-            match value {
-                "true" => Self::True,
-                "false" => Self::False,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for BoundToTimeframea15e2442 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for BoundToTimeframea15e2442 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `CdnDeleteResultsItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct CdnDeleteResultsItemcdb20970 {
-        /// The `link` field.
-        ///
-        /// Example: `"https://v3.fal.media/files/example/output.png"`.
-        pub link: String,
-        /// The `exception` field.
-        ///
-        /// Example: `null`.
-        pub exception: Option<String>,
-    }
-    impl __serde::Serialize for CdnDeleteResultsItemcdb20970 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("link", &self.link)?;
-            map.serialize_entry("exception", &self.exception)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for CdnDeleteResultsItemcdb20970 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                link: self::required_field(&mut map, "link")?,
-                exception: self::optional_field(&mut map, "exception")?,
-            })
-        }
-    }
-    /// The `Decision` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Decision07e1be84 {
-        /// `"allow"`
-        Allow,
-        /// `"forbid"`
-        Forbid,
-        /// `"hide"`
-        Hide,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Decision07e1be84 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Allow => "allow",
-                Self::Forbid => "forbid",
-                Self::Hide => "hide",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Decision07e1be84 {
-        fn from(value: &str) -> Self {
-            match value {
-                "allow" => Self::Allow,
-                "forbid" => Self::Forbid,
-                "hide" => Self::Hide,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Decision07e1be84 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Decision07e1be84 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Decision2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Decision22a77029d {
-        /// `"allow"`
-        Allow,
-        /// `"forbid"`
-        Forbid,
-        /// `"hide"`
-        Hide,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Decision22a77029d {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Allow => "allow",
-                Self::Forbid => "forbid",
-                Self::Hide => "hide",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Decision22a77029d {
-        fn from(value: &str) -> Self {
-            match value {
-                "allow" => Self::Allow,
-                "forbid" => Self::Forbid,
-                "hide" => Self::Hide,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Decision22a77029d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Decision22a77029d {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Decision` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Decisiond97662ca {
-        /// `"allow"`
-        Allow,
-        /// `"forbid"`
-        Forbid,
-        /// `"hide"`
-        Hide,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Decisiond97662ca {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Allow => "allow",
-                Self::Forbid => "forbid",
-                Self::Hide => "hide",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Decisiond97662ca {
-        fn from(value: &str) -> Self {
-            match value {
-                "allow" => Self::Allow,
-                "forbid" => Self::Forbid,
-                "hide" => Self::Hide,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Decisiond97662ca {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Decisiond97662ca {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `DefaultType2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum DefaultType20692e020 {
-        /// `"allow"`
-        Allow,
-        /// `"forbid"`
-        Forbid,
-        /// `"hide"`
-        Hide,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl DefaultType20692e020 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Allow => "allow",
-                Self::Forbid => "forbid",
-                Self::Hide => "hide",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for DefaultType20692e020 {
-        fn from(value: &str) -> Self {
-            match value {
-                "allow" => Self::Allow,
-                "forbid" => Self::Forbid,
-                "hide" => Self::Hide,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for DefaultType20692e020 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for DefaultType20692e020 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `DefaultType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum DefaultType6f587bdf {
-        /// `"allow"`
-        Allow,
-        /// `"forbid"`
-        Forbid,
-        /// `"hide"`
-        Hide,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl DefaultType6f587bdf {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Allow => "allow",
-                Self::Forbid => "forbid",
-                Self::Hide => "hide",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for DefaultType6f587bdf {
-        fn from(value: &str) -> Self {
-            match value {
-                "allow" => Self::Allow,
-                "forbid" => Self::Forbid,
-                "hide" => Self::Hide,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for DefaultType6f587bdf {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for DefaultType6f587bdf {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `DefaultType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum DefaultTypeebe3dd67 {
-        /// `"allow"`
-        Allow,
-        /// `"forbid"`
-        Forbid,
-        /// `"hide"`
-        Hide,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl DefaultTypeebe3dd67 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Allow => "allow",
-                Self::Forbid => "forbid",
-                Self::Hide => "hide",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for DefaultTypeebe3dd67 {
-        fn from(value: &str) -> Self {
-            match value {
-                "allow" => Self::Allow,
-                "forbid" => Self::Forbid,
-                "hide" => Self::Hide,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for DefaultTypeebe3dd67 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for DefaultTypeebe3dd67 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `DeleteRequestPayloadsResponse` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct DeleteRequestPayloadsResponse7d657960 {
-        /// The `cdn_delete_results` field.
-        pub cdn_delete_results: Vec<CdnDeleteResultsItemcdb20970>,
-    }
-    impl __serde::Serialize for DeleteRequestPayloadsResponse7d657960 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("cdn_delete_results", &self.cdn_delete_results)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for DeleteRequestPayloadsResponse7d657960 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                cdn_delete_results: self::required_field(&mut map, "cdn_delete_results")?,
-            })
-        }
-    }
-    /// The `EndpointId` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum EndpointIde6c77547 {
-        /// The `TextList` form.
-        TextList(Vec<String>),
-        /// The `Text` form.
-        Text(String),
-    }
-    impl __serde::Serialize for EndpointIde6c77547 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::TextList(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Text(value) => __serde::Serialize::serialize(value, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for EndpointIde6c77547 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <Vec<String> as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::TextList(arm));
-            }
-            if let Ok(arm) = <String as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Text(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of EndpointId",
-                ),
-            )
-        }
-    }
-    impl From<Vec<String>> for EndpointIde6c77547 {
-        fn from(value: Vec<String>) -> Self {
-            Self::TextList(value)
-        }
-    }
-    impl From<String> for EndpointIde6c77547 {
-        fn from(value: String) -> Self {
-            Self::Text(value)
-        }
-    }
-    /// The `EndpointsValue2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct EndpointsValue2e4964470 {
-        /// The `unit_quantity` field.
-        ///
-        /// Limits: 0.000001 ≤ value.
-        pub unit_quantity: f64,
-    }
-    impl __serde::Serialize for EndpointsValue2e4964470 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("unit_quantity", &self.unit_quantity)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for EndpointsValue2e4964470 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                unit_quantity: self::required_field(&mut map, "unit_quantity")?,
-            })
-        }
-    }
-    impl EndpointsValue2e4964470 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(unit_quantity: impl Into<f64>) -> Self {
-            Self {
-                unit_quantity: unit_quantity.into(),
-            }
-        }
-    }
-    /// The `EndpointsValue` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct EndpointsValuead9bd5b6 {
-        /// The `call_quantity` field.
-        ///
-        /// Limits: 1 ≤ value.
-        pub call_quantity: i64,
-    }
-    impl __serde::Serialize for EndpointsValuead9bd5b6 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("call_quantity", &self.call_quantity)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for EndpointsValuead9bd5b6 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                call_quantity: self::required_field(&mut map, "call_quantity")?,
-            })
-        }
-    }
-    impl EndpointsValuead9bd5b6 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(call_quantity: impl Into<i64>) -> Self {
-            Self {
-                call_quantity: call_quantity.into(),
-            }
-        }
-    }
-    /// The `EnterpriseStatus` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum EnterpriseStatus6c4f9c96 {
-        /// The `EnterpriseStatusObject` form.
-        EnterpriseStatusObject(EnterpriseStatusObject59afda84),
-        /// The `Preset` form.
-        Preset(EnterpriseStatusPreset724b7594),
-    }
-    impl __serde::Serialize for EnterpriseStatus6c4f9c96 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::EnterpriseStatusObject(value) => {
-                    __serde::Serialize::serialize(value, serializer)
-                }
-                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for EnterpriseStatus6c4f9c96 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <EnterpriseStatusObject59afda84 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::EnterpriseStatusObject(arm));
-            }
-            if let Ok(arm) = <EnterpriseStatusPreset724b7594 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::Preset(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of EnterpriseStatus",
-                ),
-            )
-        }
-    }
-    /// The `EnterpriseStatusObject` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct EnterpriseStatusObject59afda84 {
-        /// The `error` field.
-        pub error: Error2ac4ea95f,
-    }
-    impl __serde::Serialize for EnterpriseStatusObject59afda84 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("error", &self.error)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for EnterpriseStatusObject59afda84 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                error: self::required_field(&mut map, "error")?,
-            })
-        }
-    }
-    /// The `EnterpriseStatusPreset` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum EnterpriseStatusPreset724b7594 {
-        /// `"ready"`
-        Ready,
-        /// `"pending"`
-        Pending,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl EnterpriseStatusPreset724b7594 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Ready => "ready",
-                Self::Pending => "pending",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for EnterpriseStatusPreset724b7594 {
-        fn from(value: &str) -> Self {
-            match value {
-                "ready" => Self::Ready,
-                "pending" => Self::Pending,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for EnterpriseStatusPreset724b7594 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for EnterpriseStatusPreset724b7594 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Error2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Error2ac4ea95f {
-        /// The `code` field.
-        pub code: String,
-        /// The `message` field.
-        pub message: String,
-    }
-    impl __serde::Serialize for Error2ac4ea95f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("code", &self.code)?;
-            map.serialize_entry("message", &self.message)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Error2ac4ea95f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                code: self::required_field(&mut map, "code")?,
-                message: self::required_field(&mut map, "message")?,
-            })
-        }
-    }
-    /// The `Error` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Error2ca42628 {
-        /// The `code` field.
-        pub code: String,
-        /// The `message` field.
-        pub message: String,
-    }
-    impl __serde::Serialize for Error2ca42628 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("code", &self.code)?;
-            map.serialize_entry("message", &self.message)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Error2ca42628 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                code: self::required_field(&mut map, "code")?,
-                message: self::required_field(&mut map, "message")?,
-            })
-        }
-    }
-    /// The `EstimatePricingBody` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant)]
-    pub enum EstimatePricingBody5cfdf27a {
-        /// `estimate_type` is `"historical_api_price"`.
-        HistoricalApiPrice(HistoricalApiPriced00d9f45),
-        /// `estimate_type` is `"unit_price"`.
-        UnitPrice(UnitPricee2e88e01),
-        /// A `estimate_type` this binding does not know (yet): the whole object, kept as sent.
-        Other(self::JsonObject),
-    }
-    impl EstimatePricingBody5cfdf27a {
-        /// The value of the tag property on the wire.
-        pub fn tag(&self) -> &str {
-            match self {
-                Self::HistoricalApiPrice(_) => "historical_api_price",
-                Self::UnitPrice(_) => "unit_price",
-                Self::Other(object) => {
-                    object.get("estimate_type").and_then(|v| v.as_str()).unwrap_or_default()
-                }
-            }
-        }
-    }
-    impl __serde::Serialize for EstimatePricingBody5cfdf27a {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::HistoricalApiPrice(fields) => {
-                    self::tagged_entry(
-                        serializer,
-                        "estimate_type",
-                        "historical_api_price",
-                        fields,
-                    )
-                }
-                Self::UnitPrice(fields) => {
-                    self::tagged_entry(serializer, "estimate_type", "unit_price", fields)
-                }
-                Self::Other(object) => __serde::Serialize::serialize(object, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for EstimatePricingBody5cfdf27a {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            #[allow(unused_mut)]
-            let mut object = self::object(deserializer)?;
-            let tag = match object.get("estimate_type") {
-                Some(fal_runtime::__private::serde_json::Value::String(tag)) => tag.clone(),
-                _ => {
-                    return Err(
-                        <D::Error as __serde::de::Error>::custom(
-                            "the object has no string `estimate_type`, which tells its kind",
-                        ),
-                    );
-                }
-            };
-            match tag.as_str() {
-                "historical_api_price" => {
-                    object.remove("estimate_type");
-                    self::from_object(object).map(Self::HistoricalApiPrice)
-                }
-                "unit_price" => {
-                    object.remove("estimate_type");
-                    self::from_object(object).map(Self::UnitPrice)
-                }
-                _ => Ok(Self::Other(object)),
-            }
-        }
-    }
-    impl From<HistoricalApiPriced00d9f45> for EstimatePricingBody5cfdf27a {
-        fn from(value: HistoricalApiPriced00d9f45) -> Self {
-            Self::HistoricalApiPrice(value)
-        }
-    }
-    impl From<UnitPricee2e88e01> for EstimatePricingBody5cfdf27a {
-        fn from(value: UnitPricee2e88e01) -> Self {
-            Self::UnitPrice(value)
-        }
-    }
-    /// The `EstimatePricingResponse` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct EstimatePricingResponsed8393d0c {
-        /// The `estimate_type` field.
-        pub estimate_type: EstimateTypedf65a931,
-        /// The `total_cost` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub total_cost: f64,
-        /// The `currency` field.
-        ///
-        /// Limits: 3 to 3 characters.
-        pub currency: String,
-    }
-    impl __serde::Serialize for EstimatePricingResponsed8393d0c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("estimate_type", &self.estimate_type)?;
-            map.serialize_entry("total_cost", &self.total_cost)?;
-            map.serialize_entry("currency", &self.currency)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for EstimatePricingResponsed8393d0c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                estimate_type: self::required_field(&mut map, "estimate_type")?,
-                total_cost: self::required_field(&mut map, "total_cost")?,
-                currency: self::required_field(&mut map, "currency")?,
-            })
-        }
-    }
-    /// The `EstimateType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum EstimateTypedf65a931 {
-        /// `"historical_api_price"`
-        HistoricalApiPrice,
-        /// `"unit_price"`
-        UnitPrice,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl EstimateTypedf65a931 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::HistoricalApiPrice => "historical_api_price",
-                Self::UnitPrice => "unit_price",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for EstimateTypedf65a931 {
-        fn from(value: &str) -> Self {
-            match value {
-                "historical_api_price" => Self::HistoricalApiPrice,
-                "unit_price" => Self::UnitPrice,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for EstimateTypedf65a931 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for EstimateTypedf65a931 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Expand` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum Expandf69a1221 {
-        /// The `TextList` form.
-        TextList(Vec<String>),
-        /// The `Text` form.
-        Text(String),
-    }
-    impl __serde::Serialize for Expandf69a1221 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::TextList(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Text(value) => __serde::Serialize::serialize(value, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Expandf69a1221 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <Vec<String> as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::TextList(arm));
-            }
-            if let Ok(arm) = <String as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Text(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of Expand",
-                ),
-            )
-        }
-    }
-    impl From<Vec<String>> for Expandf69a1221 {
-        fn from(value: Vec<String>) -> Self {
-            Self::TextList(value)
-        }
-    }
-    impl From<String> for Expandf69a1221 {
-        fn from(value: String) -> Self {
-            Self::Text(value)
-        }
-    }
-    /// The `GetAnalyticsResponse` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct GetAnalyticsResponsea83131c2 {
-        /// The `next_cursor` field.
-        pub next_cursor: Option<String>,
-        /// The `has_more` field.
-        pub has_more: bool,
-        /// The `time_series` field.
-        pub time_series: Option<Vec<TimeSeriesItem0726cd95>>,
-        /// The `summary` field.
-        pub summary: Option<Vec<SummaryItemfdd19a11>>,
-    }
-    impl __serde::Serialize for GetAnalyticsResponsea83131c2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("next_cursor", &self.next_cursor)?;
-            map.serialize_entry("has_more", &self.has_more)?;
-            self::optional_entry(&mut map, "time_series", &self.time_series)?;
-            self::optional_entry(&mut map, "summary", &self.summary)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GetAnalyticsResponsea83131c2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                next_cursor: self::optional_field(&mut map, "next_cursor")?,
-                has_more: self::required_field(&mut map, "has_more")?,
-                time_series: self::optional_field(&mut map, "time_series")?,
-                summary: self::optional_field(&mut map, "summary")?,
-            })
-        }
-    }
-    /// The `GetBillingEventsResponse` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct GetBillingEventsResponsec213babf {
-        /// The `next_cursor` field.
-        pub next_cursor: Option<String>,
-        /// The `has_more` field.
-        pub has_more: bool,
-        /// The `billing_events` field.
-        pub billing_events: Vec<BillingEventsItem90af5b6b>,
-    }
-    impl __serde::Serialize for GetBillingEventsResponsec213babf {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("next_cursor", &self.next_cursor)?;
-            map.serialize_entry("has_more", &self.has_more)?;
-            map.serialize_entry("billing_events", &self.billing_events)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GetBillingEventsResponsec213babf {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                next_cursor: self::optional_field(&mut map, "next_cursor")?,
-                has_more: self::required_field(&mut map, "has_more")?,
-                billing_events: self::required_field(&mut map, "billing_events")?,
-            })
-        }
-    }
-    /// The `GetMetaResponse` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct GetMetaResponsee3d84071 {
-        /// The `webhook_ip_ranges` field.
-        pub webhook_ip_ranges: Vec<String>,
-    }
-    impl __serde::Serialize for GetMetaResponsee3d84071 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("webhook_ip_ranges", &self.webhook_ip_ranges)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GetMetaResponsee3d84071 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                webhook_ip_ranges: self::required_field(&mut map, "webhook_ip_ranges")?,
-            })
-        }
-    }
-    /// The `GetModelsResponse` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct GetModelsResponseb09d8498 {
-        /// The `models` field.
-        pub models: Vec<ModelsItemfa24bde7>,
-        /// The `next_cursor` field.
-        pub next_cursor: Option<String>,
-        /// The `has_more` field.
-        pub has_more: bool,
-    }
-    impl __serde::Serialize for GetModelsResponseb09d8498 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("models", &self.models)?;
-            self::optional_entry(&mut map, "next_cursor", &self.next_cursor)?;
-            map.serialize_entry("has_more", &self.has_more)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GetModelsResponseb09d8498 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                models: self::required_field(&mut map, "models")?,
-                next_cursor: self::optional_field(&mut map, "next_cursor")?,
-                has_more: self::required_field(&mut map, "has_more")?,
-            })
-        }
-    }
-    /// The `GetPricingResponse` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct GetPricingResponsead1d1f28 {
-        /// The `next_cursor` field.
-        pub next_cursor: Option<String>,
-        /// The `has_more` field.
-        pub has_more: bool,
-        /// The `prices` field.
-        pub prices: Vec<PricesItemf08799c3>,
-    }
-    impl __serde::Serialize for GetPricingResponsead1d1f28 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("next_cursor", &self.next_cursor)?;
-            map.serialize_entry("has_more", &self.has_more)?;
-            map.serialize_entry("prices", &self.prices)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GetPricingResponsead1d1f28 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                next_cursor: self::optional_field(&mut map, "next_cursor")?,
-                has_more: self::required_field(&mut map, "has_more")?,
-                prices: self::required_field(&mut map, "prices")?,
-            })
-        }
-    }
-    /// The `GetStorageFileAclResponse` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct GetStorageFileAclResponsea2f24a6b {
-        /// The `default` field.
-        ///
-        /// Example: `"allow"`.
-        pub default: DefaultType6f587bdf,
-        /// The `rules` field.
-        pub rules: Vec<RulesItembd5c174e>,
-    }
-    impl __serde::Serialize for GetStorageFileAclResponsea2f24a6b {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("default", &self.default)?;
-            map.serialize_entry("rules", &self.rules)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GetStorageFileAclResponsea2f24a6b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                default: self::required_field(&mut map, "default")?,
-                rules: self::required_field(&mut map, "rules")?,
-            })
-        }
-    }
-    /// The `GetStorageSettingsResponse` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct GetStorageSettingsResponse9672694e {
-        /// The `expiration_duration_seconds` field.
-        ///
-        /// Example: `86400`.
-        pub expiration_duration_seconds: Option<i64>,
-        /// The `initial_acl` field.
-        pub initial_acl: Option<InitialAclObject703d71d9>,
-    }
-    impl __serde::Serialize for GetStorageSettingsResponse9672694e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry(
-                "expiration_duration_seconds",
-                &self.expiration_duration_seconds,
-            )?;
-            map.serialize_entry("initial_acl", &self.initial_acl)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GetStorageSettingsResponse9672694e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                expiration_duration_seconds: self::optional_field(
-                    &mut map,
-                    "expiration_duration_seconds",
-                )?,
-                initial_acl: self::optional_field(&mut map, "initial_acl")?,
-            })
-        }
-    }
-    /// The `GetUsageResponse` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct GetUsageResponsece130c52 {
-        /// The `next_cursor` field.
-        pub next_cursor: Option<String>,
-        /// The `has_more` field.
-        pub has_more: bool,
-        /// The `time_series` field.
-        pub time_series: Option<Vec<TimeSeriesItema00bc258>>,
-        /// The `summary` field.
-        pub summary: Option<Vec<SummaryItem675c3b2c>>,
-    }
-    impl __serde::Serialize for GetUsageResponsece130c52 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("next_cursor", &self.next_cursor)?;
-            map.serialize_entry("has_more", &self.has_more)?;
-            self::optional_entry(&mut map, "time_series", &self.time_series)?;
-            self::optional_entry(&mut map, "summary", &self.summary)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for GetUsageResponsece130c52 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                next_cursor: self::optional_field(&mut map, "next_cursor")?,
-                has_more: self::required_field(&mut map, "has_more")?,
-                time_series: self::optional_field(&mut map, "time_series")?,
-                summary: self::optional_field(&mut map, "summary")?,
-            })
-        }
-    }
-    /// The `Group` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Group9992f912 {
-        /// The `key` field.
-        pub key: String,
-        /// The `label` field.
-        pub label: String,
-    }
-    impl __serde::Serialize for Group9992f912 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("key", &self.key)?;
-            map.serialize_entry("label", &self.label)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Group9992f912 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                key: self::required_field(&mut map, "key")?,
-                label: self::required_field(&mut map, "label")?,
-            })
-        }
-    }
-    /// The `HistoricalApiPrice` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct HistoricalApiPriced00d9f45 {
-        /// The `endpoints` field.
-        pub endpoints: ::std::collections::BTreeMap<String, EndpointsValuead9bd5b6>,
-    }
-    impl __serde::Serialize for HistoricalApiPriced00d9f45 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("endpoints", &self.endpoints)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for HistoricalApiPriced00d9f45 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                endpoints: self::required_field(&mut map, "endpoints")?,
-            })
-        }
-    }
-    impl HistoricalApiPriced00d9f45 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            endpoints: impl Into<
-                ::std::collections::BTreeMap<String, EndpointsValuead9bd5b6>,
-            >,
-        ) -> Self {
-            Self {
-                endpoints: endpoints.into(),
-            }
-        }
-    }
-    /// The `InitialAclObject2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct InitialAclObject2d941f7b5 {
-        /// The `default` field.
-        ///
-        /// Example: `"allow"`.
-        pub default: DefaultType20692e020,
-        /// The `rules` field.
-        pub rules: Vec<RulesItem2f24105e0>,
-    }
-    impl __serde::Serialize for InitialAclObject2d941f7b5 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("default", &self.default)?;
-            map.serialize_entry("rules", &self.rules)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for InitialAclObject2d941f7b5 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                default: self::required_field(&mut map, "default")?,
-                rules: self::required_field(&mut map, "rules")?,
-            })
-        }
-    }
-    /// The `InitialAclObject` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct InitialAclObject703d71d9 {
-        /// The `default` field.
-        ///
-        /// Example: `"allow"`.
-        pub default: DefaultType6f587bdf,
-        /// The `rules` field.
-        pub rules: Vec<RulesItem6e278f06>,
-    }
-    impl __serde::Serialize for InitialAclObject703d71d9 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("default", &self.default)?;
-            map.serialize_entry("rules", &self.rules)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for InitialAclObject703d71d9 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                default: self::required_field(&mut map, "default")?,
-                rules: self::required_field(&mut map, "rules")?,
-            })
-        }
-    }
-    /// The `InitialAclObject` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct InitialAclObjected5b39f3 {
-        /// The `default` field.
-        ///
-        /// Example: `"allow"`.
-        pub default: DefaultTypeebe3dd67,
-        /// The `rules` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `[]`.
-        pub rules: Option<Vec<RulesItem5f95b8da>>,
-    }
-    impl __serde::Serialize for InitialAclObjected5b39f3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("default", &self.default)?;
-            self::optional_entry(&mut map, "rules", &self.rules)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for InitialAclObjected5b39f3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                default: self::required_field(&mut map, "default")?,
-                rules: self::optional_field(&mut map, "rules")?,
-            })
-        }
-    }
-    impl InitialAclObjected5b39f3 {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(default: impl Into<DefaultTypeebe3dd67>) -> Self {
-            Self {
-                default: default.into(),
-                rules: None,
-            }
-        }
-        /// Sets `rules` (left out of the request until set).
-        pub fn with_rules<I1: Into<RulesItem5f95b8da>>(
-            mut self,
-            rules: impl IntoIterator<Item = I1>,
-        ) -> Self {
-            self.rules = Some(rules.into_iter().map(Into::into).collect());
-            self
-        }
-    }
     /// The `ItemsItem` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ItemsItem43c7d3e1 {
+    pub struct ItemsItem {
         /// The `request_id` field.
         ///
         /// Example: `"a1b2c3d4-e5f6-7890-abcd-ef1234567890"`.
@@ -3467,153 +5782,113 @@ pub mod __types {
         /// The `json_output` field.
         pub json_output: Option<fal_runtime::__private::serde_json::Value>,
     }
-    impl __serde::Serialize for ItemsItem43c7d3e1 {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for ItemsItem {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
             map.serialize_entry("request_id", &self.request_id)?;
             map.serialize_entry("endpoint_id", &self.endpoint_id)?;
             map.serialize_entry("started_at", &self.started_at)?;
             map.serialize_entry("sent_at", &self.sent_at)?;
-            self::optional_entry(&mut map, "ended_at", &self.ended_at)?;
-            self::optional_entry(&mut map, "status_code", &self.status_code)?;
-            self::optional_entry(&mut map, "duration", &self.duration)?;
-            self::optional_entry(&mut map, "json_input", &self.json_input)?;
-            self::optional_entry(&mut map, "json_output", &self.json_output)?;
+            __fal::optional_entry(&mut map, "ended_at", &self.ended_at)?;
+            __fal::optional_entry(&mut map, "status_code", &self.status_code)?;
+            __fal::optional_entry(&mut map, "duration", &self.duration)?;
+            __fal::optional_entry(&mut map, "json_input", &self.json_input)?;
+            __fal::optional_entry(&mut map, "json_output", &self.json_output)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ItemsItem43c7d3e1 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for ItemsItem {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                request_id: self::required_field(&mut map, "request_id")?,
-                endpoint_id: self::required_field(&mut map, "endpoint_id")?,
-                started_at: self::required_field(&mut map, "started_at")?,
-                sent_at: self::required_field(&mut map, "sent_at")?,
-                ended_at: self::optional_field(&mut map, "ended_at")?,
-                status_code: self::optional_field(&mut map, "status_code")?,
-                duration: self::optional_field(&mut map, "duration")?,
-                json_input: self::optional_field(&mut map, "json_input")?,
-                json_output: self::optional_field(&mut map, "json_output")?,
-            })
-        }
-    }
-    /// The `Kind` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Kind3805e2ca {
-        /// `"inference"`
-        Inference,
-        /// `"training"`
-        Training,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Kind3805e2ca {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Inference => "inference",
-                Self::Training => "training",
-                Self::Other(value) => value,
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = ItemsItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `ItemsItem` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<ItemsItem, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    let mut f3 = None;
+                    let mut f4 = None;
+                    let mut f5 = None;
+                    let mut f6 = None;
+                    let mut f7 = None;
+                    let mut f8 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(
+                                &[
+                                    "request_id",
+                                    "endpoint_id",
+                                    "started_at",
+                                    "sent_at",
+                                    "ended_at",
+                                    "status_code",
+                                    "duration",
+                                    "json_input",
+                                    "json_output",
+                                ],
+                            ),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            Some(2) => f2 = Some(map.next_value()?),
+                            Some(3) => f3 = Some(map.next_value()?),
+                            Some(4) => f4 = map.next_value()?,
+                            Some(5) => f5 = map.next_value()?,
+                            Some(6) => f6 = map.next_value()?,
+                            Some(7) => f7 = map.next_value()?,
+                            Some(8) => f8 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(ItemsItem {
+                        request_id: __fal::required(f0, "request_id")?,
+                        endpoint_id: __fal::required(f1, "endpoint_id")?,
+                        started_at: __fal::required(f2, "started_at")?,
+                        sent_at: __fal::required(f3, "sent_at")?,
+                        ended_at: f4,
+                        status_code: f5,
+                        duration: f6,
+                        json_input: f7,
+                        json_output: f8,
+                    })
+                }
             }
-        }
-    }
-    impl From<&str> for Kind3805e2ca {
-        fn from(value: &str) -> Self {
-            match value {
-                "inference" => Self::Inference,
-                "training" => Self::Training,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Kind3805e2ca {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Kind3805e2ca {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `LicenseType` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum LicenseTypecb4b1077 {
-        /// `"commercial"`
-        Commercial,
-        /// `"research"`
-        Research,
-        /// `"private"`
-        Private,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl LicenseTypecb4b1077 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Commercial => "commercial",
-                Self::Research => "research",
-                Self::Private => "private",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for LicenseTypecb4b1077 {
-        fn from(value: &str) -> Self {
-            match value {
-                "commercial" => Self::Commercial,
-                "research" => Self::Research,
-                "private" => Self::Private,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for LicenseTypecb4b1077 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LicenseTypecb4b1077 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
+            deserializer.deserialize_map(FalVisitor)
         }
     }
     /// The `ListRequestsByEndpointResponse` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ListRequestsByEndpointResponsebfb4efdd {
+    pub struct ListRequestsByEndpointResponse {
         /// The `next_cursor` field.
         pub next_cursor: Option<String>,
         /// The `has_more` field.
         pub has_more: bool,
         /// The `items` field.
-        pub items: Vec<ItemsItem43c7d3e1>,
+        pub items: Vec<ItemsItem>,
     }
-    impl __serde::Serialize for ListRequestsByEndpointResponsebfb4efdd {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for ListRequestsByEndpointResponse {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
             map.serialize_entry("next_cursor", &self.next_cursor)?;
             map.serialize_entry("has_more", &self.has_more)?;
@@ -3621,796 +5896,506 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ListRequestsByEndpointResponsebfb4efdd {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for ListRequestsByEndpointResponse {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                next_cursor: self::optional_field(&mut map, "next_cursor")?,
-                has_more: self::required_field(&mut map, "has_more")?,
-                items: self::required_field(&mut map, "items")?,
-            })
-        }
-    }
-    /// The `LoginUsername` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum LoginUsername4d964bb3 {
-        /// The `TextList` form.
-        TextList(Vec<String>),
-        /// The `Text` form.
-        Text(String),
-    }
-    impl __serde::Serialize for LoginUsername4d964bb3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::TextList(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Text(value) => __serde::Serialize::serialize(value, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for LoginUsername4d964bb3 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <Vec<String> as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::TextList(arm));
-            }
-            if let Ok(arm) = <String as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Text(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of LoginUsername",
-                ),
-            )
-        }
-    }
-    impl From<Vec<String>> for LoginUsername4d964bb3 {
-        fn from(value: Vec<String>) -> Self {
-            Self::TextList(value)
-        }
-    }
-    impl From<String> for LoginUsername4d964bb3 {
-        fn from(value: String) -> Self {
-            Self::Text(value)
-        }
-    }
-    /// The `Metadata` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Metadata8da7ea59 {
-        /// The `display_name` field.
-        pub display_name: String,
-        /// The `category` field.
-        pub category: String,
-        /// The `description` field.
-        pub description: String,
-        /// The `status` field.
-        pub status: Status2e99120af,
-        /// The `tags` field.
-        pub tags: Vec<String>,
-        /// The `updated_at` field.
-        pub updated_at: String,
-        /// The `is_favorited` field.
-        pub is_favorited: Option<bool>,
-        /// The `thumbnail_url` field.
-        pub thumbnail_url: String,
-        /// The `thumbnail_animated_url` field.
-        pub thumbnail_animated_url: Option<String>,
-        /// The `model_url` field.
-        pub model_url: String,
-        /// The `github_url` field.
-        pub github_url: Option<String>,
-        /// The `license_type` field.
-        pub license_type: Option<LicenseTypecb4b1077>,
-        /// The `date` field.
-        pub date: String,
-        /// The `group` field.
-        pub group: Option<Group9992f912>,
-        /// The `highlighted` field.
-        ///
-        /// Example: `false`.
-        pub highlighted: bool,
-        /// The `kind` field.
-        pub kind: Option<Kind3805e2ca>,
-        /// The `training_endpoint_ids` field.
-        pub training_endpoint_ids: Option<Vec<String>>,
-        /// The `inference_endpoint_ids` field.
-        pub inference_endpoint_ids: Option<Vec<String>>,
-        /// The `stream_url` field.
-        pub stream_url: Option<String>,
-        /// The `duration_estimate` field.
-        pub duration_estimate: Option<f64>,
-        /// The `pinned` field.
-        ///
-        /// Example: `false`.
-        pub pinned: bool,
-    }
-    impl __serde::Serialize for Metadata8da7ea59 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("display_name", &self.display_name)?;
-            map.serialize_entry("category", &self.category)?;
-            map.serialize_entry("description", &self.description)?;
-            map.serialize_entry("status", &self.status)?;
-            map.serialize_entry("tags", &self.tags)?;
-            map.serialize_entry("updated_at", &self.updated_at)?;
-            map.serialize_entry("is_favorited", &self.is_favorited)?;
-            map.serialize_entry("thumbnail_url", &self.thumbnail_url)?;
-            self::optional_entry(
-                &mut map,
-                "thumbnail_animated_url",
-                &self.thumbnail_animated_url,
-            )?;
-            map.serialize_entry("model_url", &self.model_url)?;
-            self::optional_entry(&mut map, "github_url", &self.github_url)?;
-            self::optional_entry(&mut map, "license_type", &self.license_type)?;
-            map.serialize_entry("date", &self.date)?;
-            self::optional_entry(&mut map, "group", &self.group)?;
-            map.serialize_entry("highlighted", &self.highlighted)?;
-            self::optional_entry(&mut map, "kind", &self.kind)?;
-            self::optional_entry(
-                &mut map,
-                "training_endpoint_ids",
-                &self.training_endpoint_ids,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "inference_endpoint_ids",
-                &self.inference_endpoint_ids,
-            )?;
-            self::optional_entry(&mut map, "stream_url", &self.stream_url)?;
-            self::optional_entry(&mut map, "duration_estimate", &self.duration_estimate)?;
-            map.serialize_entry("pinned", &self.pinned)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Metadata8da7ea59 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                display_name: self::required_field(&mut map, "display_name")?,
-                category: self::required_field(&mut map, "category")?,
-                description: self::required_field(&mut map, "description")?,
-                status: self::required_field(&mut map, "status")?,
-                tags: self::required_field(&mut map, "tags")?,
-                updated_at: self::required_field(&mut map, "updated_at")?,
-                is_favorited: self::optional_field(&mut map, "is_favorited")?,
-                thumbnail_url: self::required_field(&mut map, "thumbnail_url")?,
-                thumbnail_animated_url: self::optional_field(
-                    &mut map,
-                    "thumbnail_animated_url",
-                )?,
-                model_url: self::required_field(&mut map, "model_url")?,
-                github_url: self::optional_field(&mut map, "github_url")?,
-                license_type: self::optional_field(&mut map, "license_type")?,
-                date: self::required_field(&mut map, "date")?,
-                group: self::optional_field(&mut map, "group")?,
-                highlighted: self::required_field(&mut map, "highlighted")?,
-                kind: self::optional_field(&mut map, "kind")?,
-                training_endpoint_ids: self::optional_field(
-                    &mut map,
-                    "training_endpoint_ids",
-                )?,
-                inference_endpoint_ids: self::optional_field(
-                    &mut map,
-                    "inference_endpoint_ids",
-                )?,
-                stream_url: self::optional_field(&mut map, "stream_url")?,
-                duration_estimate: self::optional_field(&mut map, "duration_estimate")?,
-                pinned: self::required_field(&mut map, "pinned")?,
-            })
-        }
-    }
-    /// The `ModelsItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ModelsItemfa24bde7 {
-        /// The `endpoint_id` field.
-        pub endpoint_id: String,
-        /// The `metadata` field.
-        pub metadata: Option<Metadata8da7ea59>,
-        /// The `openapi` field.
-        pub openapi: Option<Openapi8cafa16d>,
-        /// The `enterprise_status` field.
-        pub enterprise_status: Option<EnterpriseStatus6c4f9c96>,
-    }
-    impl __serde::Serialize for ModelsItemfa24bde7 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            self::optional_entry(&mut map, "metadata", &self.metadata)?;
-            self::optional_entry(&mut map, "openapi", &self.openapi)?;
-            self::optional_entry(&mut map, "enterprise_status", &self.enterprise_status)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ModelsItemfa24bde7 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                endpoint_id: self::required_field(&mut map, "endpoint_id")?,
-                metadata: self::optional_field(&mut map, "metadata")?,
-                openapi: self::optional_field(&mut map, "openapi")?,
-                enterprise_status: self::optional_field(&mut map, "enterprise_status")?,
-            })
-        }
-    }
-    /// The `Openapi` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum Openapi8cafa16d {
-        /// The `OpenapiObject` form.
-        OpenapiObject(OpenapiObject2e870273),
-        /// The `OpenapiObject2` form.
-        OpenapiObject2(OpenapiObject22c2e45c2),
-    }
-    impl __serde::Serialize for Openapi8cafa16d {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::OpenapiObject(value) => {
-                    __serde::Serialize::serialize(value, serializer)
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = ListRequestsByEndpointResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `ListRequestsByEndpointResponse` object")
                 }
-                Self::OpenapiObject2(value) => {
-                    __serde::Serialize::serialize(value, serializer)
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<ListRequestsByEndpointResponse, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    let mut f2 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["next_cursor", "has_more", "items"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = map.next_value()?,
+                            Some(1) => f1 = Some(map.next_value()?),
+                            Some(2) => f2 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(ListRequestsByEndpointResponse {
+                        next_cursor: f0,
+                        has_more: __fal::required(f1, "has_more")?,
+                        items: __fal::required(f2, "items")?,
+                    })
                 }
             }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Openapi8cafa16d {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <OpenapiObject2e870273 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::OpenapiObject(arm));
-            }
-            if let Ok(arm) = <OpenapiObject22c2e45c2 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::OpenapiObject2(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of Openapi",
-                ),
-            )
-        }
+    /// The `SortBy` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum SortBy {
+        /// `"ended_at"`
+        EndedAt,
+        /// `"duration"`
+        Duration,
+        /// A value the schema does not list (fal added it later), kept as sent.
+        Other(fal_runtime::UnlistedValue),
     }
-    /// The `OpenapiObject2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct OpenapiObject22c2e45c2 {
-        /// The `error` field.
-        pub error: Error2ca42628,
-    }
-    impl __serde::Serialize for OpenapiObject22c2e45c2 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("error", &self.error)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OpenapiObject22c2e45c2 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                error: self::required_field(&mut map, "error")?,
-            })
-        }
-    }
-    /// The `OpenapiObject` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct OpenapiObject2e870273 {
-        /// The `openapi` field.
-        pub openapi: String,
-        /// The object's other members (`additionalProperties`), kept as sent.
-        pub extra: fal_runtime::__private::serde_json::Map<
-            String,
-            fal_runtime::__private::serde_json::Value,
-        >,
-    }
-    impl __serde::Serialize for OpenapiObject2e870273 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("openapi", &self.openapi)?;
-            for (name, value) in &self.extra {
-                map.serialize_entry(name, value)?;
-            }
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for OpenapiObject2e870273 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                openapi: self::required_field(&mut map, "openapi")?,
-                extra: self::from_object(::std::mem::take(&mut map))?,
-            })
-        }
-    }
-    /// The `PricesItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct PricesItemf08799c3 {
-        /// The `endpoint_id` field.
-        pub endpoint_id: String,
-        /// The `unit_price` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub unit_price: f64,
-        /// The `unit` field.
-        pub unit: String,
-        /// The `currency` field.
-        ///
-        /// Limits: 3 to 3 characters.
-        pub currency: String,
-    }
-    impl __serde::Serialize for PricesItemf08799c3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            map.serialize_entry("unit_price", &self.unit_price)?;
-            map.serialize_entry("unit", &self.unit)?;
-            map.serialize_entry("currency", &self.currency)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for PricesItemf08799c3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                endpoint_id: self::required_field(&mut map, "endpoint_id")?,
-                unit_price: self::required_field(&mut map, "unit_price")?,
-                unit: self::required_field(&mut map, "unit")?,
-                currency: self::required_field(&mut map, "currency")?,
-            })
-        }
-    }
-    /// The `RequestId` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum RequestIdba660754 {
-        /// The `TextList` form.
-        TextList(Vec<String>),
-        /// The `Text` form.
-        Text(String),
-    }
-    impl __serde::Serialize for RequestIdba660754 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+    impl SortBy {
+        /// Every value the schema lists, in its order.
+        pub const VALUES: &'static [&'static str] = &["ended_at", "duration"];
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
             match self {
-                Self::TextList(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Text(value) => __serde::Serialize::serialize(value, serializer),
+                Self::EndedAt => "ended_at",
+                Self::Duration => "duration",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+        /// Any wire value, unchecked: a listed value becomes its variant, any
+        /// other `Other`. For values fal accepts that this binding does not
+        /// list yet; `parse` and `try_from` refuse those.
+        pub fn from_wire(value: &str) -> Self {
+            match value {
+                "ended_at" => Self::EndedAt,
+                "duration" => Self::Duration,
+                other => Self::Other(__fal::unlisted(other)),
             }
         }
     }
-    impl<'de> __serde::Deserialize<'de> for RequestIdba660754 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <Vec<String> as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::TextList(arm));
+    impl ::std::str::FromStr for SortBy {
+        type Err = fal_runtime::UnknownEnumValue;
+        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            match Self::from_wire(value) {
+                Self::Other(_) => {
+                    Err(fal_runtime::UnknownEnumValue::new("SortBy", value, Self::VALUES))
+                }
+                known => Ok(known),
             }
-            if let Ok(arm) = <String as __serde::Deserialize>::deserialize(&value) {
-                return Ok(Self::Text(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of RequestId",
-                ),
-            )
         }
     }
-    impl From<Vec<String>> for RequestIdba660754 {
-        fn from(value: Vec<String>) -> Self {
-            Self::TextList(value)
+    impl TryFrom<&str> for SortBy {
+        type Error = fal_runtime::UnknownEnumValue;
+        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            value.parse()
         }
     }
-    impl From<String> for RequestIdba660754 {
-        fn from(value: String) -> Self {
-            Self::Text(value)
+    impl ::std::fmt::Display for SortBy {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
         }
     }
-    /// The `ResultsItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ResultsItem999342b3 {
-        /// The `endpoint_id` field.
-        pub endpoint_id: String,
-        /// The `request_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub request_count: Option<i64>,
-        /// The `success_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub success_count: Option<i64>,
-        /// The `user_error_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub user_error_count: Option<i64>,
-        /// The `error_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub error_count: Option<i64>,
-        /// The `p50_prepare_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p50_prepare_duration: Option<f64>,
-        /// The `p75_prepare_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p75_prepare_duration: Option<f64>,
-        /// The `p90_prepare_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p90_prepare_duration: Option<f64>,
-        /// The `p95_prepare_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p95_prepare_duration: Option<f64>,
-        /// The `p99_prepare_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p99_prepare_duration: Option<f64>,
-        /// The `p50_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p50_duration: Option<f64>,
-        /// The `p75_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p75_duration: Option<f64>,
-        /// The `p90_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p90_duration: Option<f64>,
-        /// The `p25_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p25_duration: Option<f64>,
-        /// The `p95_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p95_duration: Option<f64>,
-        /// The `p99_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p99_duration: Option<f64>,
-        /// The `startup_error_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub startup_error_count: Option<i64>,
-        /// The `connection_error_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub connection_error_count: Option<i64>,
-        /// The `timeout_error_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub timeout_error_count: Option<i64>,
-        /// The `runtime_error_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub runtime_error_count: Option<i64>,
-        /// The `cold_boot_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub cold_boot_count: Option<i64>,
-        /// The `p50_cold_boot_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p50_cold_boot_duration: Option<f64>,
-        /// The `p75_cold_boot_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p75_cold_boot_duration: Option<f64>,
-        /// The `p90_cold_boot_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p90_cold_boot_duration: Option<f64>,
-        /// The `total_billable_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub total_billable_duration: Option<f64>,
-    }
-    impl __serde::Serialize for ResultsItem999342b3 {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for SortBy {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            self::optional_entry(&mut map, "request_count", &self.request_count)?;
-            self::optional_entry(&mut map, "success_count", &self.success_count)?;
-            self::optional_entry(&mut map, "user_error_count", &self.user_error_count)?;
-            self::optional_entry(&mut map, "error_count", &self.error_count)?;
-            self::optional_entry(
-                &mut map,
-                "p50_prepare_duration",
-                &self.p50_prepare_duration,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "p75_prepare_duration",
-                &self.p75_prepare_duration,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "p90_prepare_duration",
-                &self.p90_prepare_duration,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "p95_prepare_duration",
-                &self.p95_prepare_duration,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "p99_prepare_duration",
-                &self.p99_prepare_duration,
-            )?;
-            self::optional_entry(&mut map, "p50_duration", &self.p50_duration)?;
-            self::optional_entry(&mut map, "p75_duration", &self.p75_duration)?;
-            self::optional_entry(&mut map, "p90_duration", &self.p90_duration)?;
-            self::optional_entry(&mut map, "p25_duration", &self.p25_duration)?;
-            self::optional_entry(&mut map, "p95_duration", &self.p95_duration)?;
-            self::optional_entry(&mut map, "p99_duration", &self.p99_duration)?;
-            self::optional_entry(
-                &mut map,
-                "startup_error_count",
-                &self.startup_error_count,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "connection_error_count",
-                &self.connection_error_count,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "timeout_error_count",
-                &self.timeout_error_count,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "runtime_error_count",
-                &self.runtime_error_count,
-            )?;
-            self::optional_entry(&mut map, "cold_boot_count", &self.cold_boot_count)?;
-            self::optional_entry(
-                &mut map,
-                "p50_cold_boot_duration",
-                &self.p50_cold_boot_duration,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "p75_cold_boot_duration",
-                &self.p75_cold_boot_duration,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "p90_cold_boot_duration",
-                &self.p90_cold_boot_duration,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "total_billable_duration",
-                &self.total_billable_duration,
-            )?;
-            map.end()
+            serializer.serialize_str(self.as_str())
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ResultsItem999342b3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for SortBy {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                endpoint_id: self::required_field(&mut map, "endpoint_id")?,
-                request_count: self::optional_field(&mut map, "request_count")?,
-                success_count: self::optional_field(&mut map, "success_count")?,
-                user_error_count: self::optional_field(&mut map, "user_error_count")?,
-                error_count: self::optional_field(&mut map, "error_count")?,
-                p50_prepare_duration: self::optional_field(
-                    &mut map,
-                    "p50_prepare_duration",
-                )?,
-                p75_prepare_duration: self::optional_field(
-                    &mut map,
-                    "p75_prepare_duration",
-                )?,
-                p90_prepare_duration: self::optional_field(
-                    &mut map,
-                    "p90_prepare_duration",
-                )?,
-                p95_prepare_duration: self::optional_field(
-                    &mut map,
-                    "p95_prepare_duration",
-                )?,
-                p99_prepare_duration: self::optional_field(
-                    &mut map,
-                    "p99_prepare_duration",
-                )?,
-                p50_duration: self::optional_field(&mut map, "p50_duration")?,
-                p75_duration: self::optional_field(&mut map, "p75_duration")?,
-                p90_duration: self::optional_field(&mut map, "p90_duration")?,
-                p25_duration: self::optional_field(&mut map, "p25_duration")?,
-                p95_duration: self::optional_field(&mut map, "p95_duration")?,
-                p99_duration: self::optional_field(&mut map, "p99_duration")?,
-                startup_error_count: self::optional_field(&mut map, "startup_error_count")?,
-                connection_error_count: self::optional_field(
-                    &mut map,
-                    "connection_error_count",
-                )?,
-                timeout_error_count: self::optional_field(&mut map, "timeout_error_count")?,
-                runtime_error_count: self::optional_field(&mut map, "runtime_error_count")?,
-                cold_boot_count: self::optional_field(&mut map, "cold_boot_count")?,
-                p50_cold_boot_duration: self::optional_field(
-                    &mut map,
-                    "p50_cold_boot_duration",
-                )?,
-                p75_cold_boot_duration: self::optional_field(
-                    &mut map,
-                    "p75_cold_boot_duration",
-                )?,
-                p90_cold_boot_duration: self::optional_field(
-                    &mut map,
-                    "p90_cold_boot_duration",
-                )?,
-                total_billable_duration: self::optional_field(
-                    &mut map,
-                    "total_billable_duration",
-                )?,
-            })
+            __fal::string_enum(deserializer, "a `SortBy` string", Self::from_wire)
         }
     }
-    /// The `ResultsItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct ResultsIteme51ebe2b {
-        /// The `endpoint_id` field.
-        pub endpoint_id: String,
-        /// The `unit` field.
-        pub unit: String,
-        /// The `quantity` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub quantity: f64,
-        /// The `unit_price` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub unit_price: f64,
-        /// The `percent_discount` field.
-        ///
-        /// Limits: 0 ≤ value ≤ 100.
-        pub percent_discount: Option<f64>,
-        /// The `cost_subtotal` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub cost_subtotal: f64,
-        /// The `cost_discount` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub cost_discount: f64,
-        /// The `cost_total` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub cost_total: f64,
-        /// The `cost` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub cost: f64,
-        /// The `currency` field.
-        ///
-        /// Limits: 3 to 3 characters.
-        pub currency: String,
-        /// The `auth_method` field.
-        pub auth_method: Option<String>,
-        /// The `auth_method_structured` field.
-        pub auth_method_structured: Option<AuthMethodStructured676daad9>,
+    impl __fal::Validate for SortBy {
+        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+            if let Self::Other(value) = self {
+                v.unlisted(value.as_str(), Self::VALUES, rules);
+            }
+        }
     }
-    impl __serde::Serialize for ResultsIteme51ebe2b {
-        fn serialize<S: __serde::Serializer>(
+    /// The `Status` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum Status {
+        /// `"success"`
+        Success,
+        /// `"error"`
+        Error,
+        /// `"user_error"`
+        UserError,
+        /// A value the schema does not list (fal added it later), kept as sent.
+        Other(fal_runtime::UnlistedValue),
+    }
+    impl Status {
+        /// Every value the schema lists, in its order.
+        pub const VALUES: &'static [&'static str] = &["success", "error", "user_error"];
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Success => "success",
+                Self::Error => "error",
+                Self::UserError => "user_error",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+        /// Any wire value, unchecked: a listed value becomes its variant, any
+        /// other `Other`. For values fal accepts that this binding does not
+        /// list yet; `parse` and `try_from` refuse those.
+        pub fn from_wire(value: &str) -> Self {
+            match value {
+                "success" => Self::Success,
+                "error" => Self::Error,
+                "user_error" => Self::UserError,
+                other => Self::Other(__fal::unlisted(other)),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Status {
+        type Err = fal_runtime::UnknownEnumValue;
+        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            match Self::from_wire(value) {
+                Self::Other(_) => {
+                    Err(fal_runtime::UnknownEnumValue::new("Status", value, Self::VALUES))
+                }
+                known => Ok(known),
+            }
+        }
+    }
+    impl TryFrom<&str> for Status {
+        type Error = fal_runtime::UnknownEnumValue;
+        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            value.parse()
+        }
+    }
+    impl ::std::fmt::Display for Status {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl __fal::serde::Serialize for Status {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for Status {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            __fal::string_enum(deserializer, "a `Status` string", Self::from_wire)
+        }
+    }
+    impl __fal::Validate for Status {
+        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+            if let Self::Other(value) = self {
+                v.unlisted(value.as_str(), Self::VALUES, rules);
+            }
+        }
+    }
+}
+/// `GET /v1/storage/files/acl` (operation `getStorageFileAcl`): build a [`GetStorageFileAcl`](get_storage_file_acl::GetStorageFileAcl) and send it with the client's platform calls; the answer is a `GetStorageFileAclResponse`.
+///
+/// Tags: `Storage`.
+/// Credentials: `apiKey`.
+/// Documented error statuses: 400, 401, 403, 404, 429, 500. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
+pub mod get_storage_file_acl {
+    use fal_runtime::__private as __fal;
+    /// The request of `GET /v1/storage/files/acl` (operation `getStorageFileAcl`).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GetStorageFileAcl {
+        /// Query parameter `url`.
+        ///
+        /// Example: `"https://v3.fal.media/files/b/0a1b2c3d/output.png"`.
+        /// Limits: a URI.
+        pub url: String,
+    }
+    impl __fal::serde::Serialize for GetStorageFileAcl {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            map.serialize_entry("unit", &self.unit)?;
-            map.serialize_entry("quantity", &self.quantity)?;
-            map.serialize_entry("unit_price", &self.unit_price)?;
-            map.serialize_entry("percent_discount", &self.percent_discount)?;
-            map.serialize_entry("cost_subtotal", &self.cost_subtotal)?;
-            map.serialize_entry("cost_discount", &self.cost_discount)?;
-            map.serialize_entry("cost_total", &self.cost_total)?;
-            map.serialize_entry("cost", &self.cost)?;
-            map.serialize_entry("currency", &self.currency)?;
-            self::optional_entry(&mut map, "auth_method", &self.auth_method)?;
-            self::optional_entry(
-                &mut map,
-                "auth_method_structured",
-                &self.auth_method_structured,
-            )?;
+            map.serialize_entry("url", &self.url)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ResultsIteme51ebe2b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for GetStorageFileAcl {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                endpoint_id: self::required_field(&mut map, "endpoint_id")?,
-                unit: self::required_field(&mut map, "unit")?,
-                quantity: self::required_field(&mut map, "quantity")?,
-                unit_price: self::required_field(&mut map, "unit_price")?,
-                percent_discount: self::optional_field(&mut map, "percent_discount")?,
-                cost_subtotal: self::required_field(&mut map, "cost_subtotal")?,
-                cost_discount: self::required_field(&mut map, "cost_discount")?,
-                cost_total: self::required_field(&mut map, "cost_total")?,
-                cost: self::required_field(&mut map, "cost")?,
-                currency: self::required_field(&mut map, "currency")?,
-                auth_method: self::optional_field(&mut map, "auth_method")?,
-                auth_method_structured: self::optional_field(
-                    &mut map,
-                    "auth_method_structured",
-                )?,
-            })
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = GetStorageFileAcl;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `GetStorageFileAcl` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<GetStorageFileAcl, A::Error> {
+                    let mut f0 = None;
+                    while let Some(key) = map.next_key_seed(__fal::Key(&["url"]))? {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(GetStorageFileAcl {
+                        url: __fal::required(f0, "url")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    impl GetStorageFileAcl {
+        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+        pub fn new(url: impl Into<String>) -> Self {
+            Self { url: url.into() }
+        }
+    }
+    impl __fal::Validate for GetStorageFileAcl {
+        fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+    }
+    impl fal_runtime::platform::Operation for GetStorageFileAcl {
+        type Output = GetStorageFileAclResponse;
+        const OPERATION_ID: &'static str = "getStorageFileAcl";
+        const METHOD: fal_runtime::platform::Method = fal_runtime::platform::Method::GET;
+        fn write(
+            &self,
+            request: &mut fal_runtime::platform::RequestParts,
+        ) -> fal_runtime::Result<()> {
+            request.segment("v1");
+            request.segment("storage");
+            request.segment("files");
+            request.segment("acl");
+            request.query("url", &self.url, true)?;
+            Ok(())
+        }
+        fn read(
+            body: fal_runtime::platform::ResponseBody,
+        ) -> fal_runtime::Result<Self::Output> {
+            body.json()
+        }
+    }
+    /// The `Decision` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum Decision {
+        /// `"allow"`
+        Allow,
+        /// `"forbid"`
+        Forbid,
+        /// `"hide"`
+        Hide,
+        /// A value the schema does not list (fal added it later), kept as sent.
+        Other(fal_runtime::UnlistedValue),
+    }
+    impl Decision {
+        /// Every value the schema lists, in its order.
+        pub const VALUES: &'static [&'static str] = &["allow", "forbid", "hide"];
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Allow => "allow",
+                Self::Forbid => "forbid",
+                Self::Hide => "hide",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+        /// Any wire value, unchecked: a listed value becomes its variant, any
+        /// other `Other`. For values fal accepts that this binding does not
+        /// list yet; `parse` and `try_from` refuse those.
+        pub fn from_wire(value: &str) -> Self {
+            match value {
+                "allow" => Self::Allow,
+                "forbid" => Self::Forbid,
+                "hide" => Self::Hide,
+                other => Self::Other(__fal::unlisted(other)),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Decision {
+        type Err = fal_runtime::UnknownEnumValue;
+        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            match Self::from_wire(value) {
+                Self::Other(_) => {
+                    Err(fal_runtime::UnknownEnumValue::new("Decision", value, Self::VALUES))
+                }
+                known => Ok(known),
+            }
+        }
+    }
+    impl TryFrom<&str> for Decision {
+        type Error = fal_runtime::UnknownEnumValue;
+        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            value.parse()
+        }
+    }
+    impl ::std::fmt::Display for Decision {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl __fal::serde::Serialize for Decision {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for Decision {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            __fal::string_enum(deserializer, "a `Decision` string", Self::from_wire)
+        }
+    }
+    /// The `DefaultType` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum DefaultType {
+        /// `"allow"`
+        Allow,
+        /// `"forbid"`
+        Forbid,
+        /// `"hide"`
+        Hide,
+        /// A value the schema does not list (fal added it later), kept as sent.
+        Other(fal_runtime::UnlistedValue),
+    }
+    impl DefaultType {
+        /// Every value the schema lists, in its order.
+        pub const VALUES: &'static [&'static str] = &["allow", "forbid", "hide"];
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Allow => "allow",
+                Self::Forbid => "forbid",
+                Self::Hide => "hide",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+        /// Any wire value, unchecked: a listed value becomes its variant, any
+        /// other `Other`. For values fal accepts that this binding does not
+        /// list yet; `parse` and `try_from` refuse those.
+        pub fn from_wire(value: &str) -> Self {
+            match value {
+                "allow" => Self::Allow,
+                "forbid" => Self::Forbid,
+                "hide" => Self::Hide,
+                other => Self::Other(__fal::unlisted(other)),
+            }
+        }
+    }
+    impl ::std::str::FromStr for DefaultType {
+        type Err = fal_runtime::UnknownEnumValue;
+        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            match Self::from_wire(value) {
+                Self::Other(_) => {
+                    Err(
+                        fal_runtime::UnknownEnumValue::new(
+                            "DefaultType",
+                            value,
+                            Self::VALUES,
+                        ),
+                    )
+                }
+                known => Ok(known),
+            }
+        }
+    }
+    impl TryFrom<&str> for DefaultType {
+        type Error = fal_runtime::UnknownEnumValue;
+        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            value.parse()
+        }
+    }
+    impl ::std::fmt::Display for DefaultType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl __fal::serde::Serialize for DefaultType {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for DefaultType {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            __fal::string_enum(deserializer, "a `DefaultType` string", Self::from_wire)
+        }
+    }
+    /// The `GetStorageFileAclResponse` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GetStorageFileAclResponse {
+        /// The `default` field.
+        ///
+        /// Example: `"allow"`.
+        pub default: DefaultType,
+        /// The `rules` field.
+        pub rules: Vec<RulesItem>,
+    }
+    impl __fal::serde::Serialize for GetStorageFileAclResponse {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("default", &self.default)?;
+            map.serialize_entry("rules", &self.rules)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for GetStorageFileAclResponse {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = GetStorageFileAclResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `GetStorageFileAclResponse` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<GetStorageFileAclResponse, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["default", "rules"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(GetStorageFileAclResponse {
+                        default: __fal::required(f0, "default")?,
+                        rules: __fal::required(f1, "rules")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
     /// The `RulesItem` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct RulesItem111ba0c6 {
+    pub struct RulesItem {
         /// The `user` field.
         ///
         /// Example: `"some-user"`.
@@ -4419,274 +6404,480 @@ pub mod __types {
         /// The `decision` field.
         ///
         /// Example: `"allow"`.
-        pub decision: Decisiond97662ca,
+        pub decision: Decision,
     }
-    impl __serde::Serialize for RulesItem111ba0c6 {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for RulesItem {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
             map.serialize_entry("user", &self.user)?;
             map.serialize_entry("decision", &self.decision)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for RulesItem111ba0c6 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for RulesItem {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                user: self::required_field(&mut map, "user")?,
-                decision: self::required_field(&mut map, "decision")?,
-            })
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = RulesItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `RulesItem` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<RulesItem, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["user", "decision"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(RulesItem {
+                        user: __fal::required(f0, "user")?,
+                        decision: __fal::required(f1, "decision")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
-    impl RulesItem111ba0c6 {
+}
+/// `PUT /v1/storage/files/acl` (operation `setStorageFileAcl`): build a [`SetStorageFileAcl`](set_storage_file_acl::SetStorageFileAcl) and send it with the client's platform calls; the answer is a `SetStorageFileAclResponse`.
+///
+/// Tags: `Storage`.
+/// Credentials: `apiKey`.
+/// Documented error statuses: 400, 401, 403, 404, 429, 500. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
+pub mod set_storage_file_acl {
+    use fal_runtime::__private as __fal;
+    /// The request of `PUT /v1/storage/files/acl` (operation `setStorageFileAcl`).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SetStorageFileAcl {
+        /// Query parameter `url`.
+        ///
+        /// Example: `"https://v3.fal.media/files/b/0a1b2c3d/output.png"`.
+        /// Limits: a URI.
+        pub url: String,
+        /// The request body (`application/json`).
+        pub body: SetStorageFileAclBody,
+    }
+    impl __fal::serde::Serialize for SetStorageFileAcl {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("url", &self.url)?;
+            map.serialize_entry("body", &self.body)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for SetStorageFileAcl {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = SetStorageFileAcl;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `SetStorageFileAcl` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<SetStorageFileAcl, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map.next_key_seed(__fal::Key(&["url", "body"]))? {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(SetStorageFileAcl {
+                        url: __fal::required(f0, "url")?,
+                        body: __fal::required(f1, "body")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    impl SetStorageFileAcl {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(user: impl Into<String>, decision: impl Into<Decisiond97662ca>) -> Self {
+        pub fn new(url: impl Into<String>, body: impl Into<SetStorageFileAclBody>) -> Self {
+            Self {
+                url: url.into(),
+                body: body.into(),
+            }
+        }
+    }
+    impl __fal::Validate for SetStorageFileAcl {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field("body", &self.body, &__fal::Rules::NONE);
+        }
+    }
+    impl fal_runtime::platform::Operation for SetStorageFileAcl {
+        type Output = SetStorageFileAclResponse;
+        const OPERATION_ID: &'static str = "setStorageFileAcl";
+        const METHOD: fal_runtime::platform::Method = fal_runtime::platform::Method::PUT;
+        fn write(
+            &self,
+            request: &mut fal_runtime::platform::RequestParts,
+        ) -> fal_runtime::Result<()> {
+            request.segment("v1");
+            request.segment("storage");
+            request.segment("files");
+            request.segment("acl");
+            request.query("url", &self.url, true)?;
+            request.json_body(&self.body)?;
+            Ok(())
+        }
+        fn read(
+            body: fal_runtime::platform::ResponseBody,
+        ) -> fal_runtime::Result<Self::Output> {
+            body.json()
+        }
+    }
+    /// The `Decision` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum Decision {
+        /// `"allow"`
+        Allow,
+        /// `"forbid"`
+        Forbid,
+        /// `"hide"`
+        Hide,
+        /// A value the schema does not list (fal added it later), kept as sent.
+        Other(fal_runtime::UnlistedValue),
+    }
+    impl Decision {
+        /// Every value the schema lists, in its order.
+        pub const VALUES: &'static [&'static str] = &["allow", "forbid", "hide"];
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Allow => "allow",
+                Self::Forbid => "forbid",
+                Self::Hide => "hide",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+        /// Any wire value, unchecked: a listed value becomes its variant, any
+        /// other `Other`. For values fal accepts that this binding does not
+        /// list yet; `parse` and `try_from` refuse those.
+        pub fn from_wire(value: &str) -> Self {
+            match value {
+                "allow" => Self::Allow,
+                "forbid" => Self::Forbid,
+                "hide" => Self::Hide,
+                other => Self::Other(__fal::unlisted(other)),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Decision {
+        type Err = fal_runtime::UnknownEnumValue;
+        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            match Self::from_wire(value) {
+                Self::Other(_) => {
+                    Err(fal_runtime::UnknownEnumValue::new("Decision", value, Self::VALUES))
+                }
+                known => Ok(known),
+            }
+        }
+    }
+    impl TryFrom<&str> for Decision {
+        type Error = fal_runtime::UnknownEnumValue;
+        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            value.parse()
+        }
+    }
+    impl ::std::fmt::Display for Decision {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl __fal::serde::Serialize for Decision {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for Decision {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            __fal::string_enum(deserializer, "a `Decision` string", Self::from_wire)
+        }
+    }
+    impl __fal::Validate for Decision {
+        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+            if let Self::Other(value) = self {
+                v.unlisted(value.as_str(), Self::VALUES, rules);
+            }
+        }
+    }
+    /// The `DefaultType` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum DefaultType {
+        /// `"allow"`
+        Allow,
+        /// `"forbid"`
+        Forbid,
+        /// `"hide"`
+        Hide,
+        /// A value the schema does not list (fal added it later), kept as sent.
+        Other(fal_runtime::UnlistedValue),
+    }
+    impl DefaultType {
+        /// Every value the schema lists, in its order.
+        pub const VALUES: &'static [&'static str] = &["allow", "forbid", "hide"];
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Allow => "allow",
+                Self::Forbid => "forbid",
+                Self::Hide => "hide",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+        /// Any wire value, unchecked: a listed value becomes its variant, any
+        /// other `Other`. For values fal accepts that this binding does not
+        /// list yet; `parse` and `try_from` refuse those.
+        pub fn from_wire(value: &str) -> Self {
+            match value {
+                "allow" => Self::Allow,
+                "forbid" => Self::Forbid,
+                "hide" => Self::Hide,
+                other => Self::Other(__fal::unlisted(other)),
+            }
+        }
+    }
+    impl ::std::str::FromStr for DefaultType {
+        type Err = fal_runtime::UnknownEnumValue;
+        fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            match Self::from_wire(value) {
+                Self::Other(_) => {
+                    Err(
+                        fal_runtime::UnknownEnumValue::new(
+                            "DefaultType",
+                            value,
+                            Self::VALUES,
+                        ),
+                    )
+                }
+                known => Ok(known),
+            }
+        }
+    }
+    impl TryFrom<&str> for DefaultType {
+        type Error = fal_runtime::UnknownEnumValue;
+        fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
+            value.parse()
+        }
+    }
+    impl ::std::fmt::Display for DefaultType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl __fal::serde::Serialize for DefaultType {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for DefaultType {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            __fal::string_enum(deserializer, "a `DefaultType` string", Self::from_wire)
+        }
+    }
+    impl __fal::Validate for DefaultType {
+        fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+            if let Self::Other(value) = self {
+                v.unlisted(value.as_str(), Self::VALUES, rules);
+            }
+        }
+    }
+    /// The `RulesItem` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RulesItem {
+        /// The `user` field.
+        ///
+        /// Example: `"some-user"`.
+        /// Limits: at least 1 characters.
+        pub user: String,
+        /// The `decision` field.
+        ///
+        /// Example: `"allow"`.
+        pub decision: Decision,
+    }
+    impl __fal::serde::Serialize for RulesItem {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("user", &self.user)?;
+            map.serialize_entry("decision", &self.decision)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for RulesItem {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = RulesItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `RulesItem` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<RulesItem, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["user", "decision"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(RulesItem {
+                        user: __fal::required(f0, "user")?,
+                        decision: __fal::required(f1, "decision")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    impl RulesItem {
+        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+        pub fn new(user: impl Into<String>, decision: impl Into<Decision>) -> Self {
             Self {
                 user: user.into(),
                 decision: decision.into(),
             }
         }
     }
-    /// The `RulesItem2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct RulesItem28d80ebea {
-        /// The `user` field.
-        ///
-        /// Example: `"some-user"`.
-        /// Limits: at least 1 characters.
-        pub user: String,
-        /// The `decision` field.
-        ///
-        /// Example: `"allow"`.
-        pub decision: Decision22a77029d,
-    }
-    impl __serde::Serialize for RulesItem28d80ebea {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("user", &self.user)?;
-            map.serialize_entry("decision", &self.decision)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for RulesItem28d80ebea {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                user: self::required_field(&mut map, "user")?,
-                decision: self::required_field(&mut map, "decision")?,
-            })
-        }
-    }
-    /// The `RulesItem2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct RulesItem2f24105e0 {
-        /// The `user` field.
-        ///
-        /// Example: `"some-user"`.
-        /// Limits: at least 1 characters.
-        pub user: String,
-        /// The `decision` field.
-        ///
-        /// Example: `"allow"`.
-        pub decision: Decision22a77029d,
-    }
-    impl __serde::Serialize for RulesItem2f24105e0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("user", &self.user)?;
-            map.serialize_entry("decision", &self.decision)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for RulesItem2f24105e0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                user: self::required_field(&mut map, "user")?,
-                decision: self::required_field(&mut map, "decision")?,
-            })
-        }
-    }
-    /// The `RulesItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct RulesItem5f95b8da {
-        /// The `user` field.
-        ///
-        /// Example: `"some-user"`.
-        /// Limits: at least 1 characters.
-        pub user: String,
-        /// The `decision` field.
-        ///
-        /// Example: `"allow"`.
-        pub decision: Decisiond97662ca,
-    }
-    impl __serde::Serialize for RulesItem5f95b8da {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("user", &self.user)?;
-            map.serialize_entry("decision", &self.decision)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for RulesItem5f95b8da {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                user: self::required_field(&mut map, "user")?,
-                decision: self::required_field(&mut map, "decision")?,
-            })
-        }
-    }
-    impl RulesItem5f95b8da {
-        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(user: impl Into<String>, decision: impl Into<Decisiond97662ca>) -> Self {
-            Self {
-                user: user.into(),
-                decision: decision.into(),
-            }
-        }
-    }
-    /// The `RulesItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct RulesItem6e278f06 {
-        /// The `user` field.
-        ///
-        /// Example: `"some-user"`.
-        /// Limits: at least 1 characters.
-        pub user: String,
-        /// The `decision` field.
-        ///
-        /// Example: `"allow"`.
-        pub decision: Decision07e1be84,
-    }
-    impl __serde::Serialize for RulesItem6e278f06 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("user", &self.user)?;
-            map.serialize_entry("decision", &self.decision)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for RulesItem6e278f06 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                user: self::required_field(&mut map, "user")?,
-                decision: self::required_field(&mut map, "decision")?,
-            })
-        }
-    }
-    /// The `RulesItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct RulesItembd5c174e {
-        /// The `user` field.
-        ///
-        /// Example: `"some-user"`.
-        /// Limits: at least 1 characters.
-        pub user: String,
-        /// The `decision` field.
-        ///
-        /// Example: `"allow"`.
-        pub decision: Decision07e1be84,
-    }
-    impl __serde::Serialize for RulesItembd5c174e {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("user", &self.user)?;
-            map.serialize_entry("decision", &self.decision)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for RulesItembd5c174e {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                user: self::required_field(&mut map, "user")?,
-                decision: self::required_field(&mut map, "decision")?,
-            })
+    impl __fal::Validate for RulesItem {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field(
+                "user",
+                &self.user,
+                &__fal::Rules {
+                    min_length: Some(1u64),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field("decision", &self.decision, &__fal::Rules::NONE);
         }
     }
     /// The `SetStorageFileAclBody` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SetStorageFileAclBodyb821e826 {
+    pub struct SetStorageFileAclBody {
         /// The `default` field.
         ///
         /// Example: `"allow"`.
-        pub default: DefaultTypeebe3dd67,
+        pub default: DefaultType,
         /// The `rules` field.
         ///
         /// Default (applied by fal when the field is left unset): `[]`.
-        pub rules: Option<Vec<RulesItem111ba0c6>>,
+        pub rules: Option<Vec<RulesItem>>,
     }
-    impl __serde::Serialize for SetStorageFileAclBodyb821e826 {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for SetStorageFileAclBody {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
             map.serialize_entry("default", &self.default)?;
-            self::optional_entry(&mut map, "rules", &self.rules)?;
+            __fal::optional_entry(&mut map, "rules", &self.rules)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SetStorageFileAclBodyb821e826 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for SetStorageFileAclBody {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                default: self::required_field(&mut map, "default")?,
-                rules: self::optional_field(&mut map, "rules")?,
-            })
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = SetStorageFileAclBody;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `SetStorageFileAclBody` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<SetStorageFileAclBody, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["default", "rules"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(SetStorageFileAclBody {
+                        default: __fal::required(f0, "default")?,
+                        rules: f1,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
-    impl SetStorageFileAclBodyb821e826 {
+    impl SetStorageFileAclBody {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(default: impl Into<DefaultTypeebe3dd67>) -> Self {
+        pub fn new(default: impl Into<DefaultType>) -> Self {
             Self {
                 default: default.into(),
                 rules: None,
             }
         }
         /// Sets `rules` (left out of the request until set).
-        pub fn with_rules<I1: Into<RulesItem111ba0c6>>(
+        pub fn with_rules<I1: Into<RulesItem>>(
             mut self,
             rules: impl IntoIterator<Item = I1>,
         ) -> Self {
@@ -4694,70 +6885,290 @@ pub mod __types {
             self
         }
     }
+    impl __fal::Validate for SetStorageFileAclBody {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field("default", &self.default, &__fal::Rules::NONE);
+            v.field("rules", &self.rules, &__fal::Rules::NONE);
+        }
+    }
     /// The `SetStorageFileAclResponse` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SetStorageFileAclResponsecdec8f0c {
+    pub struct SetStorageFileAclResponse {
         /// The `default` field.
         ///
         /// Example: `"allow"`.
-        pub default: DefaultType20692e020,
+        pub default: DefaultType,
         /// The `rules` field.
-        pub rules: Vec<RulesItem28d80ebea>,
+        pub rules: Vec<SetStorageFileAclResponseRulesItem>,
     }
-    impl __serde::Serialize for SetStorageFileAclResponsecdec8f0c {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for SetStorageFileAclResponse {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
             map.serialize_entry("default", &self.default)?;
             map.serialize_entry("rules", &self.rules)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SetStorageFileAclResponsecdec8f0c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for SetStorageFileAclResponse {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                default: self::required_field(&mut map, "default")?,
-                rules: self::required_field(&mut map, "rules")?,
-            })
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = SetStorageFileAclResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `SetStorageFileAclResponse` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<SetStorageFileAclResponse, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["default", "rules"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(SetStorageFileAclResponse {
+                        default: __fal::required(f0, "default")?,
+                        rules: __fal::required(f1, "rules")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `SetStorageFileAclResponseRulesItem` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SetStorageFileAclResponseRulesItem {
+        /// The `user` field.
+        ///
+        /// Example: `"some-user"`.
+        /// Limits: at least 1 characters.
+        pub user: String,
+        /// The `decision` field.
+        ///
+        /// Example: `"allow"`.
+        pub decision: Decision,
+    }
+    impl __fal::serde::Serialize for SetStorageFileAclResponseRulesItem {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("user", &self.user)?;
+            map.serialize_entry("decision", &self.decision)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for SetStorageFileAclResponseRulesItem {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = SetStorageFileAclResponseRulesItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `SetStorageFileAclResponseRulesItem` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<SetStorageFileAclResponseRulesItem, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["user", "decision"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(SetStorageFileAclResponseRulesItem {
+                        user: __fal::required(f0, "user")?,
+                        decision: __fal::required(f1, "decision")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+}
+/// `POST /v1/storage/files/sign` (operation `signStorageFileUrl`): build a [`SignStorageFileUrl`](sign_storage_file_url::SignStorageFileUrl) and send it with the client's platform calls; the answer is a `SignStorageFileUrlResponse`.
+///
+/// Tags: `Storage`.
+/// Credentials: `apiKey`.
+/// Documented error statuses: 400, 401, 403, 404, 429, 500. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
+pub mod sign_storage_file_url {
+    use fal_runtime::__private as __fal;
+    /// The request of `POST /v1/storage/files/sign` (operation `signStorageFileUrl`).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SignStorageFileUrl {
+        /// Query parameter `url`.
+        ///
+        /// Example: `"https://v3.fal.media/files/b/0a1b2c3d/output.png"`.
+        /// Limits: a URI.
+        pub url: String,
+        /// The request body (`application/json`).
+        pub body: SignStorageFileUrlBody,
+    }
+    impl __fal::serde::Serialize for SignStorageFileUrl {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("url", &self.url)?;
+            map.serialize_entry("body", &self.body)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for SignStorageFileUrl {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = SignStorageFileUrl;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `SignStorageFileUrl` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<SignStorageFileUrl, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map.next_key_seed(__fal::Key(&["url", "body"]))? {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(SignStorageFileUrl {
+                        url: __fal::required(f0, "url")?,
+                        body: __fal::required(f1, "body")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    impl SignStorageFileUrl {
+        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+        pub fn new(url: impl Into<String>, body: impl Into<SignStorageFileUrlBody>) -> Self {
+            Self {
+                url: url.into(),
+                body: body.into(),
+            }
+        }
+    }
+    impl __fal::Validate for SignStorageFileUrl {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field("body", &self.body, &__fal::Rules::NONE);
+        }
+    }
+    impl fal_runtime::platform::Operation for SignStorageFileUrl {
+        type Output = SignStorageFileUrlResponse;
+        const OPERATION_ID: &'static str = "signStorageFileUrl";
+        const METHOD: fal_runtime::platform::Method = fal_runtime::platform::Method::POST;
+        fn write(
+            &self,
+            request: &mut fal_runtime::platform::RequestParts,
+        ) -> fal_runtime::Result<()> {
+            request.segment("v1");
+            request.segment("storage");
+            request.segment("files");
+            request.segment("sign");
+            request.query("url", &self.url, true)?;
+            request.json_body(&self.body)?;
+            Ok(())
+        }
+        fn read(
+            body: fal_runtime::platform::ResponseBody,
+        ) -> fal_runtime::Result<Self::Output> {
+            body.json()
         }
     }
     /// The `SignStorageFileUrlBody` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SignStorageFileUrlBody4d202ddf {
+    pub struct SignStorageFileUrlBody {
         /// The `expiration_seconds` field.
         ///
         /// Example: `3600`.
         /// Limits: 1 ≤ value ≤ 604800.
         pub expiration_seconds: i64,
     }
-    impl __serde::Serialize for SignStorageFileUrlBody4d202ddf {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for SignStorageFileUrlBody {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
             map.serialize_entry("expiration_seconds", &self.expiration_seconds)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SignStorageFileUrlBody4d202ddf {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for SignStorageFileUrlBody {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                expiration_seconds: self::required_field(&mut map, "expiration_seconds")?,
-            })
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = SignStorageFileUrlBody;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `SignStorageFileUrlBody` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<SignStorageFileUrlBody, A::Error> {
+                    let mut f0 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["expiration_seconds"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(SignStorageFileUrlBody {
+                        expiration_seconds: __fal::required(f0, "expiration_seconds")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
-    impl SignStorageFileUrlBody4d202ddf {
+    impl SignStorageFileUrlBody {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(expiration_seconds: impl Into<i64>) -> Self {
             Self {
@@ -4765,766 +7176,723 @@ pub mod __types {
             }
         }
     }
+    impl __fal::Validate for SignStorageFileUrlBody {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field(
+                "expiration_seconds",
+                &self.expiration_seconds,
+                &__fal::Rules {
+                    minimum: Some(1f64),
+                    maximum: Some(604800f64),
+                    ..__fal::Rules::NONE
+                },
+            );
+        }
+    }
     /// The `SignStorageFileUrlResponse` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SignStorageFileUrlResponse03c87442 {
+    pub struct SignStorageFileUrlResponse {
         /// The `signed_url` field.
         ///
         /// Example: `"https://v3.fal.media/files/b/0a1b2c3d/output.png?identity=..."`.
         pub signed_url: String,
     }
-    impl __serde::Serialize for SignStorageFileUrlResponse03c87442 {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for SignStorageFileUrlResponse {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
             map.serialize_entry("signed_url", &self.signed_url)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SignStorageFileUrlResponse03c87442 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for SignStorageFileUrlResponse {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                signed_url: self::required_field(&mut map, "signed_url")?,
-            })
-        }
-    }
-    /// The `SortBy` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum SortBya53e00bc {
-        /// `"ended_at"`
-        EndedAt,
-        /// `"duration"`
-        Duration,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl SortBya53e00bc {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::EndedAt => "ended_at",
-                Self::Duration => "duration",
-                Self::Other(value) => value,
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = SignStorageFileUrlResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `SignStorageFileUrlResponse` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<SignStorageFileUrlResponse, A::Error> {
+                    let mut f0 = None;
+                    while let Some(key) = map.next_key_seed(__fal::Key(&["signed_url"]))? {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(SignStorageFileUrlResponse {
+                        signed_url: __fal::required(f0, "signed_url")?,
+                    })
+                }
             }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
-    impl From<&str> for SortBya53e00bc {
-        fn from(value: &str) -> Self {
-            match value {
-                "ended_at" => Self::EndedAt,
-                "duration" => Self::Duration,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for SortBya53e00bc {
-        fn serialize<S: __serde::Serializer>(
+}
+/// `GET /v1/storage/settings` (operation `getStorageSettings`): build a [`GetStorageSettings`](get_storage_settings::GetStorageSettings) and send it with the client's platform calls; the answer is a `GetStorageSettingsResponse`.
+///
+/// Tags: `Storage`.
+/// Credentials: `apiKey`.
+/// Documented error statuses: 401, 403, 429, 500. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
+pub mod get_storage_settings {
+    use fal_runtime::__private as __fal;
+    #[doc(inline)]
+    pub use super::get_storage_file_acl::Decision;
+    #[doc(inline)]
+    pub use super::get_storage_file_acl::DefaultType;
+    /// The request of `GET /v1/storage/settings` (operation `getStorageSettings`).
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct GetStorageSettings {}
+    impl __fal::serde::Serialize for GetStorageSettings {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SortBya53e00bc {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Status` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Status278c764f {
-        /// `"active"`
-        Active,
-        /// `"deprecated"`
-        Deprecated,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Status278c764f {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Active => "active",
-                Self::Deprecated => "deprecated",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Status278c764f {
-        fn from(value: &str) -> Self {
-            match value {
-                "active" => Self::Active,
-                "deprecated" => Self::Deprecated,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Status278c764f {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Status278c764f {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Status` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Status2ae652f0 {
-        /// `"success"`
-        Success,
-        /// `"error"`
-        Error,
-        /// `"user_error"`
-        UserError,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Status2ae652f0 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Success => "success",
-                Self::Error => "error",
-                Self::UserError => "user_error",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Status2ae652f0 {
-        fn from(value: &str) -> Self {
-            match value {
-                "success" => Self::Success,
-                "error" => Self::Error,
-                "user_error" => Self::UserError,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Status2ae652f0 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Status2ae652f0 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `Status2` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Status2e99120af {
-        /// `"active"`
-        Active,
-        /// `"deprecated"`
-        Deprecated,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Status2e99120af {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Active => "active",
-                Self::Deprecated => "deprecated",
-                Self::Other(value) => value,
-            }
-        }
-    }
-    impl From<&str> for Status2e99120af {
-        fn from(value: &str) -> Self {
-            match value {
-                "active" => Self::Active,
-                "deprecated" => Self::Deprecated,
-                other => Self::Other(other.to_owned()),
-            }
-        }
-    }
-    impl __serde::Serialize for Status2e99120af {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for Status2e99120af {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `SummaryItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct SummaryItem675c3b2c {
-        /// The `endpoint_id` field.
-        pub endpoint_id: String,
-        /// The `unit` field.
-        pub unit: String,
-        /// The `quantity` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub quantity: f64,
-        /// The `unit_price` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub unit_price: f64,
-        /// The `percent_discount` field.
-        ///
-        /// Limits: 0 ≤ value ≤ 100.
-        pub percent_discount: Option<f64>,
-        /// The `cost_subtotal` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub cost_subtotal: f64,
-        /// The `cost_discount` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub cost_discount: f64,
-        /// The `cost_total` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub cost_total: f64,
-        /// The `cost` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub cost: f64,
-        /// The `currency` field.
-        ///
-        /// Limits: 3 to 3 characters.
-        pub currency: String,
-        /// The `auth_method` field.
-        pub auth_method: Option<String>,
-        /// The `auth_method_structured` field.
-        pub auth_method_structured: Option<AuthMethodStructured21d0b0b51>,
-    }
-    impl __serde::Serialize for SummaryItem675c3b2c {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            map.serialize_entry("unit", &self.unit)?;
-            map.serialize_entry("quantity", &self.quantity)?;
-            map.serialize_entry("unit_price", &self.unit_price)?;
-            map.serialize_entry("percent_discount", &self.percent_discount)?;
-            map.serialize_entry("cost_subtotal", &self.cost_subtotal)?;
-            map.serialize_entry("cost_discount", &self.cost_discount)?;
-            map.serialize_entry("cost_total", &self.cost_total)?;
-            map.serialize_entry("cost", &self.cost)?;
-            map.serialize_entry("currency", &self.currency)?;
-            self::optional_entry(&mut map, "auth_method", &self.auth_method)?;
-            self::optional_entry(
-                &mut map,
-                "auth_method_structured",
-                &self.auth_method_structured,
-            )?;
+            use __fal::serde::ser::SerializeMap as _;
+            let map = serializer.serialize_map(None)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SummaryItem675c3b2c {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for GetStorageSettings {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                endpoint_id: self::required_field(&mut map, "endpoint_id")?,
-                unit: self::required_field(&mut map, "unit")?,
-                quantity: self::required_field(&mut map, "quantity")?,
-                unit_price: self::required_field(&mut map, "unit_price")?,
-                percent_discount: self::optional_field(&mut map, "percent_discount")?,
-                cost_subtotal: self::required_field(&mut map, "cost_subtotal")?,
-                cost_discount: self::required_field(&mut map, "cost_discount")?,
-                cost_total: self::required_field(&mut map, "cost_total")?,
-                cost: self::required_field(&mut map, "cost")?,
-                currency: self::required_field(&mut map, "currency")?,
-                auth_method: self::optional_field(&mut map, "auth_method")?,
-                auth_method_structured: self::optional_field(
-                    &mut map,
-                    "auth_method_structured",
-                )?,
-            })
-        }
-    }
-    /// The `SummaryItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct SummaryItemfdd19a11 {
-        /// The `endpoint_id` field.
-        pub endpoint_id: String,
-        /// The `request_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub request_count: Option<i64>,
-        /// The `success_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub success_count: Option<i64>,
-        /// The `user_error_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub user_error_count: Option<i64>,
-        /// The `error_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub error_count: Option<i64>,
-        /// The `p50_prepare_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p50_prepare_duration: Option<f64>,
-        /// The `p75_prepare_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p75_prepare_duration: Option<f64>,
-        /// The `p90_prepare_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p90_prepare_duration: Option<f64>,
-        /// The `p95_prepare_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p95_prepare_duration: Option<f64>,
-        /// The `p99_prepare_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p99_prepare_duration: Option<f64>,
-        /// The `p50_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p50_duration: Option<f64>,
-        /// The `p75_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p75_duration: Option<f64>,
-        /// The `p90_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p90_duration: Option<f64>,
-        /// The `p25_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p25_duration: Option<f64>,
-        /// The `p95_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p95_duration: Option<f64>,
-        /// The `p99_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p99_duration: Option<f64>,
-        /// The `startup_error_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub startup_error_count: Option<i64>,
-        /// The `connection_error_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub connection_error_count: Option<i64>,
-        /// The `timeout_error_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub timeout_error_count: Option<i64>,
-        /// The `runtime_error_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub runtime_error_count: Option<i64>,
-        /// The `cold_boot_count` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub cold_boot_count: Option<i64>,
-        /// The `p50_cold_boot_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p50_cold_boot_duration: Option<f64>,
-        /// The `p75_cold_boot_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p75_cold_boot_duration: Option<f64>,
-        /// The `p90_cold_boot_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub p90_cold_boot_duration: Option<f64>,
-        /// The `total_billable_duration` field.
-        ///
-        /// Limits: 0 ≤ value.
-        pub total_billable_duration: Option<f64>,
-    }
-    impl __serde::Serialize for SummaryItemfdd19a11 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("endpoint_id", &self.endpoint_id)?;
-            self::optional_entry(&mut map, "request_count", &self.request_count)?;
-            self::optional_entry(&mut map, "success_count", &self.success_count)?;
-            self::optional_entry(&mut map, "user_error_count", &self.user_error_count)?;
-            self::optional_entry(&mut map, "error_count", &self.error_count)?;
-            self::optional_entry(
-                &mut map,
-                "p50_prepare_duration",
-                &self.p50_prepare_duration,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "p75_prepare_duration",
-                &self.p75_prepare_duration,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "p90_prepare_duration",
-                &self.p90_prepare_duration,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "p95_prepare_duration",
-                &self.p95_prepare_duration,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "p99_prepare_duration",
-                &self.p99_prepare_duration,
-            )?;
-            self::optional_entry(&mut map, "p50_duration", &self.p50_duration)?;
-            self::optional_entry(&mut map, "p75_duration", &self.p75_duration)?;
-            self::optional_entry(&mut map, "p90_duration", &self.p90_duration)?;
-            self::optional_entry(&mut map, "p25_duration", &self.p25_duration)?;
-            self::optional_entry(&mut map, "p95_duration", &self.p95_duration)?;
-            self::optional_entry(&mut map, "p99_duration", &self.p99_duration)?;
-            self::optional_entry(
-                &mut map,
-                "startup_error_count",
-                &self.startup_error_count,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "connection_error_count",
-                &self.connection_error_count,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "timeout_error_count",
-                &self.timeout_error_count,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "runtime_error_count",
-                &self.runtime_error_count,
-            )?;
-            self::optional_entry(&mut map, "cold_boot_count", &self.cold_boot_count)?;
-            self::optional_entry(
-                &mut map,
-                "p50_cold_boot_duration",
-                &self.p50_cold_boot_duration,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "p75_cold_boot_duration",
-                &self.p75_cold_boot_duration,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "p90_cold_boot_duration",
-                &self.p90_cold_boot_duration,
-            )?;
-            self::optional_entry(
-                &mut map,
-                "total_billable_duration",
-                &self.total_billable_duration,
-            )?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for SummaryItemfdd19a11 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                endpoint_id: self::required_field(&mut map, "endpoint_id")?,
-                request_count: self::optional_field(&mut map, "request_count")?,
-                success_count: self::optional_field(&mut map, "success_count")?,
-                user_error_count: self::optional_field(&mut map, "user_error_count")?,
-                error_count: self::optional_field(&mut map, "error_count")?,
-                p50_prepare_duration: self::optional_field(
-                    &mut map,
-                    "p50_prepare_duration",
-                )?,
-                p75_prepare_duration: self::optional_field(
-                    &mut map,
-                    "p75_prepare_duration",
-                )?,
-                p90_prepare_duration: self::optional_field(
-                    &mut map,
-                    "p90_prepare_duration",
-                )?,
-                p95_prepare_duration: self::optional_field(
-                    &mut map,
-                    "p95_prepare_duration",
-                )?,
-                p99_prepare_duration: self::optional_field(
-                    &mut map,
-                    "p99_prepare_duration",
-                )?,
-                p50_duration: self::optional_field(&mut map, "p50_duration")?,
-                p75_duration: self::optional_field(&mut map, "p75_duration")?,
-                p90_duration: self::optional_field(&mut map, "p90_duration")?,
-                p25_duration: self::optional_field(&mut map, "p25_duration")?,
-                p95_duration: self::optional_field(&mut map, "p95_duration")?,
-                p99_duration: self::optional_field(&mut map, "p99_duration")?,
-                startup_error_count: self::optional_field(&mut map, "startup_error_count")?,
-                connection_error_count: self::optional_field(
-                    &mut map,
-                    "connection_error_count",
-                )?,
-                timeout_error_count: self::optional_field(&mut map, "timeout_error_count")?,
-                runtime_error_count: self::optional_field(&mut map, "runtime_error_count")?,
-                cold_boot_count: self::optional_field(&mut map, "cold_boot_count")?,
-                p50_cold_boot_duration: self::optional_field(
-                    &mut map,
-                    "p50_cold_boot_duration",
-                )?,
-                p75_cold_boot_duration: self::optional_field(
-                    &mut map,
-                    "p75_cold_boot_duration",
-                )?,
-                p90_cold_boot_duration: self::optional_field(
-                    &mut map,
-                    "p90_cold_boot_duration",
-                )?,
-                total_billable_duration: self::optional_field(
-                    &mut map,
-                    "total_billable_duration",
-                )?,
-            })
-        }
-    }
-    /// The `TimeSeriesItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct TimeSeriesItem0726cd95 {
-        /// The `bucket` field.
-        pub bucket: String,
-        /// The `results` field.
-        pub results: Vec<ResultsItem999342b3>,
-    }
-    impl __serde::Serialize for TimeSeriesItem0726cd95 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("bucket", &self.bucket)?;
-            map.serialize_entry("results", &self.results)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TimeSeriesItem0726cd95 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                bucket: self::required_field(&mut map, "bucket")?,
-                results: self::required_field(&mut map, "results")?,
-            })
-        }
-    }
-    /// The `TimeSeriesItem` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct TimeSeriesItema00bc258 {
-        /// The `bucket` field.
-        pub bucket: String,
-        /// The `results` field.
-        pub results: Vec<ResultsIteme51ebe2b>,
-    }
-    impl __serde::Serialize for TimeSeriesItema00bc258 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("bucket", &self.bucket)?;
-            map.serialize_entry("results", &self.results)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for TimeSeriesItema00bc258 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                bucket: self::required_field(&mut map, "bucket")?,
-                results: self::required_field(&mut map, "results")?,
-            })
-        }
-    }
-    /// The `Timeframe` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub enum Timeframee6100932 {
-        /// `"minute"`
-        Minute,
-        /// `"hour"`
-        Hour,
-        /// `"day"`
-        Day,
-        /// `"week"`
-        Week,
-        /// `"month"`
-        Month,
-        /// A value this binding does not know (yet); kept as sent by fal.
-        Other(String),
-    }
-    impl Timeframee6100932 {
-        /// The value on the wire.
-        pub fn as_str(&self) -> &str {
-            match self {
-                Self::Minute => "minute",
-                Self::Hour => "hour",
-                Self::Day => "day",
-                Self::Week => "week",
-                Self::Month => "month",
-                Self::Other(value) => value,
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = GetStorageSettings;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `GetStorageSettings` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<GetStorageSettings, A::Error> {
+                    while map.next_key::<__fal::serde::de::IgnoredAny>()?.is_some() {
+                        __fal::skip(&mut map)?;
+                    }
+                    Ok(GetStorageSettings {})
+                }
             }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
-    impl From<&str> for Timeframee6100932 {
-        fn from(value: &str) -> Self {
-            match value {
-                "minute" => Self::Minute,
-                "hour" => Self::Hour,
-                "day" => Self::Day,
-                "week" => Self::Week,
-                "month" => Self::Month,
-                other => Self::Other(other.to_owned()),
-            }
+    impl GetStorageSettings {
+        /// An input with every field unset, so fal applies its defaults.
+        pub fn new() -> Self {
+            Self {}
         }
     }
-    impl __serde::Serialize for Timeframee6100932 {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::Validate for GetStorageSettings {
+        fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+    }
+    impl fal_runtime::platform::Operation for GetStorageSettings {
+        type Output = GetStorageSettingsResponse;
+        const OPERATION_ID: &'static str = "getStorageSettings";
+        const METHOD: fal_runtime::platform::Method = fal_runtime::platform::Method::GET;
+        fn write(
             &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            serializer.serialize_str(self.as_str())
+            request: &mut fal_runtime::platform::RequestParts,
+        ) -> fal_runtime::Result<()> {
+            request.segment("v1");
+            request.segment("storage");
+            request.segment("settings");
+            Ok(())
+        }
+        fn read(
+            body: fal_runtime::platform::ResponseBody,
+        ) -> fal_runtime::Result<Self::Output> {
+            body.json()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Timeframee6100932 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
-            Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `UnitPrice` type of the endpoint schema.
+    /// The `GetStorageSettingsResponse` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct UnitPricee2e88e01 {
-        /// The `endpoints` field.
-        pub endpoints: ::std::collections::BTreeMap<String, EndpointsValue2e4964470>,
+    pub struct GetStorageSettingsResponse {
+        /// The `expiration_duration_seconds` field.
+        ///
+        /// Example: `86400`.
+        pub expiration_duration_seconds: Option<i64>,
+        /// The `initial_acl` field.
+        pub initial_acl: Option<InitialAcl>,
     }
-    impl __serde::Serialize for UnitPricee2e88e01 {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for GetStorageSettingsResponse {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("endpoints", &self.endpoints)?;
+            map.serialize_entry(
+                "expiration_duration_seconds",
+                &self.expiration_duration_seconds,
+            )?;
+            map.serialize_entry("initial_acl", &self.initial_acl)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for UnitPricee2e88e01 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for GetStorageSettingsResponse {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                endpoints: self::required_field(&mut map, "endpoints")?,
-            })
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = GetStorageSettingsResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `GetStorageSettingsResponse` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<GetStorageSettingsResponse, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(&["expiration_duration_seconds", "initial_acl"]),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = map.next_value()?,
+                            Some(1) => f1 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(GetStorageSettingsResponse {
+                        expiration_duration_seconds: f0,
+                        initial_acl: f1,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
-    impl UnitPricee2e88e01 {
+    /// The `InitialAcl` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InitialAcl {
+        /// The `default` field.
+        ///
+        /// Example: `"allow"`.
+        pub default: DefaultType,
+        /// The `rules` field.
+        pub rules: Vec<RulesItem>,
+    }
+    impl __fal::serde::Serialize for InitialAcl {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("default", &self.default)?;
+            map.serialize_entry("rules", &self.rules)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for InitialAcl {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = InitialAcl;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `InitialAcl` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<InitialAcl, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["default", "rules"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(InitialAcl {
+                        default: __fal::required(f0, "default")?,
+                        rules: __fal::required(f1, "rules")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `RulesItem` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RulesItem {
+        /// The `user` field.
+        ///
+        /// Example: `"some-user"`.
+        /// Limits: at least 1 characters.
+        pub user: String,
+        /// The `decision` field.
+        ///
+        /// Example: `"allow"`.
+        pub decision: Decision,
+    }
+    impl __fal::serde::Serialize for RulesItem {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("user", &self.user)?;
+            map.serialize_entry("decision", &self.decision)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for RulesItem {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = RulesItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `RulesItem` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<RulesItem, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["user", "decision"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(RulesItem {
+                        user: __fal::required(f0, "user")?,
+                        decision: __fal::required(f1, "decision")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+}
+/// `PUT /v1/storage/settings` (operation `updateStorageSettings`): build a [`UpdateStorageSettings`](update_storage_settings::UpdateStorageSettings) and send it with the client's platform calls; the answer is a `UpdateStorageSettingsResponse`.
+///
+/// Tags: `Storage`.
+/// Credentials: `apiKey`.
+/// Documented error statuses: 400, 401, 403, 429, 500. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
+pub mod update_storage_settings {
+    use fal_runtime::__private as __fal;
+    #[doc(inline)]
+    pub use super::set_storage_file_acl::Decision;
+    #[doc(inline)]
+    pub use super::set_storage_file_acl::DefaultType;
+    /// The request of `PUT /v1/storage/settings` (operation `updateStorageSettings`).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UpdateStorageSettings {
+        /// The request body (`application/json`).
+        pub body: UpdateStorageSettingsBody,
+    }
+    impl __fal::serde::Serialize for UpdateStorageSettings {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("body", &self.body)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for UpdateStorageSettings {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = UpdateStorageSettings;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `UpdateStorageSettings` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<UpdateStorageSettings, A::Error> {
+                    let mut f0 = None;
+                    while let Some(key) = map.next_key_seed(__fal::Key(&["body"]))? {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(UpdateStorageSettings {
+                        body: __fal::required(f0, "body")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    impl UpdateStorageSettings {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(
-            endpoints: impl Into<
-                ::std::collections::BTreeMap<String, EndpointsValue2e4964470>,
-            >,
-        ) -> Self {
-            Self {
-                endpoints: endpoints.into(),
+        pub fn new(body: impl Into<UpdateStorageSettingsBody>) -> Self {
+            Self { body: body.into() }
+        }
+    }
+    impl __fal::Validate for UpdateStorageSettings {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field("body", &self.body, &__fal::Rules::NONE);
+        }
+    }
+    impl fal_runtime::platform::Operation for UpdateStorageSettings {
+        type Output = UpdateStorageSettingsResponse;
+        const OPERATION_ID: &'static str = "updateStorageSettings";
+        const METHOD: fal_runtime::platform::Method = fal_runtime::platform::Method::PUT;
+        fn write(
+            &self,
+            request: &mut fal_runtime::platform::RequestParts,
+        ) -> fal_runtime::Result<()> {
+            request.segment("v1");
+            request.segment("storage");
+            request.segment("settings");
+            request.json_body(&self.body)?;
+            Ok(())
+        }
+        fn read(
+            body: fal_runtime::platform::ResponseBody,
+        ) -> fal_runtime::Result<Self::Output> {
+            body.json()
+        }
+    }
+    /// The `InitialAcl` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InitialAcl {
+        /// The `default` field.
+        ///
+        /// Example: `"allow"`.
+        pub default: DefaultType,
+        /// The `rules` field.
+        ///
+        /// Default (applied by fal when the field is left unset): `[]`.
+        pub rules: Option<Vec<RulesItem>>,
+    }
+    impl __fal::serde::Serialize for InitialAcl {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("default", &self.default)?;
+            __fal::optional_entry(&mut map, "rules", &self.rules)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for InitialAcl {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = InitialAcl;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `InitialAcl` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<InitialAcl, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["default", "rules"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(InitialAcl {
+                        default: __fal::required(f0, "default")?,
+                        rules: f1,
+                    })
+                }
             }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    impl InitialAcl {
+        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+        pub fn new(default: impl Into<DefaultType>) -> Self {
+            Self {
+                default: default.into(),
+                rules: None,
+            }
+        }
+        /// Sets `rules` (left out of the request until set).
+        pub fn with_rules<I1: Into<RulesItem>>(
+            mut self,
+            rules: impl IntoIterator<Item = I1>,
+        ) -> Self {
+            self.rules = Some(rules.into_iter().map(Into::into).collect());
+            self
+        }
+    }
+    impl __fal::Validate for InitialAcl {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field("default", &self.default, &__fal::Rules::NONE);
+            v.field("rules", &self.rules, &__fal::Rules::NONE);
+        }
+    }
+    /// The `InitialAclRulesItem` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InitialAclRulesItem {
+        /// The `user` field.
+        ///
+        /// Example: `"some-user"`.
+        /// Limits: at least 1 characters.
+        pub user: String,
+        /// The `decision` field.
+        ///
+        /// Example: `"allow"`.
+        pub decision: Decision,
+    }
+    impl __fal::serde::Serialize for InitialAclRulesItem {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("user", &self.user)?;
+            map.serialize_entry("decision", &self.decision)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for InitialAclRulesItem {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = InitialAclRulesItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `InitialAclRulesItem` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<InitialAclRulesItem, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["user", "decision"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(InitialAclRulesItem {
+                        user: __fal::required(f0, "user")?,
+                        decision: __fal::required(f1, "decision")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `RulesItem` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RulesItem {
+        /// The `user` field.
+        ///
+        /// Example: `"some-user"`.
+        /// Limits: at least 1 characters.
+        pub user: String,
+        /// The `decision` field.
+        ///
+        /// Example: `"allow"`.
+        pub decision: Decision,
+    }
+    impl __fal::serde::Serialize for RulesItem {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("user", &self.user)?;
+            map.serialize_entry("decision", &self.decision)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for RulesItem {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = RulesItem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `RulesItem` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<RulesItem, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["user", "decision"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(RulesItem {
+                        user: __fal::required(f0, "user")?,
+                        decision: __fal::required(f1, "decision")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    impl RulesItem {
+        /// An input from its required fields; optional fields start unset, so fal applies its defaults.
+        pub fn new(user: impl Into<String>, decision: impl Into<Decision>) -> Self {
+            Self {
+                user: user.into(),
+                decision: decision.into(),
+            }
+        }
+    }
+    impl __fal::Validate for RulesItem {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field(
+                "user",
+                &self.user,
+                &__fal::Rules {
+                    min_length: Some(1u64),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field("decision", &self.decision, &__fal::Rules::NONE);
         }
     }
     /// The `UpdateStorageSettingsBody` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct UpdateStorageSettingsBody8e54b20b {
+    pub struct UpdateStorageSettingsBody {
         /// The `expiration_duration_seconds` field.
         ///
         /// Example: `86400`.
         /// Limits: 1 ≤ value.
         pub expiration_duration_seconds: Option<i64>,
         /// The `initial_acl` field.
-        pub initial_acl: Option<InitialAclObjected5b39f3>,
+        pub initial_acl: Option<InitialAcl>,
     }
-    impl __serde::Serialize for UpdateStorageSettingsBody8e54b20b {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for UpdateStorageSettingsBody {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(
+            __fal::optional_entry(
                 &mut map,
                 "expiration_duration_seconds",
                 &self.expiration_duration_seconds,
             )?;
-            self::optional_entry(&mut map, "initial_acl", &self.initial_acl)?;
+            __fal::optional_entry(&mut map, "initial_acl", &self.initial_acl)?;
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for UpdateStorageSettingsBody8e54b20b {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for UpdateStorageSettingsBody {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                expiration_duration_seconds: self::optional_field(
-                    &mut map,
-                    "expiration_duration_seconds",
-                )?,
-                initial_acl: self::optional_field(&mut map, "initial_acl")?,
-            })
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = UpdateStorageSettingsBody;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `UpdateStorageSettingsBody` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<UpdateStorageSettingsBody, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(&["expiration_duration_seconds", "initial_acl"]),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = map.next_value()?,
+                            Some(1) => f1 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(UpdateStorageSettingsBody {
+                        expiration_duration_seconds: f0,
+                        initial_acl: f1,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
-    impl UpdateStorageSettingsBody8e54b20b {
+    impl UpdateStorageSettingsBody {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -5541,30 +7909,40 @@ pub mod __types {
             self
         }
         /// Sets `initial_acl` (left out of the request until set).
-        pub fn with_initial_acl(
-            mut self,
-            initial_acl: impl Into<InitialAclObjected5b39f3>,
-        ) -> Self {
+        pub fn with_initial_acl(mut self, initial_acl: impl Into<InitialAcl>) -> Self {
             self.initial_acl = Some(initial_acl.into());
             self
         }
     }
+    impl __fal::Validate for UpdateStorageSettingsBody {
+        fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+            v.field(
+                "expiration_duration_seconds",
+                &self.expiration_duration_seconds,
+                &__fal::Rules {
+                    minimum: Some(1f64),
+                    ..__fal::Rules::NONE
+                },
+            );
+            v.field("initial_acl", &self.initial_acl, &__fal::Rules::NONE);
+        }
+    }
     /// The `UpdateStorageSettingsResponse` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct UpdateStorageSettingsResponse2b19b6fb {
+    pub struct UpdateStorageSettingsResponse {
         /// The `expiration_duration_seconds` field.
         ///
         /// Example: `86400`.
         pub expiration_duration_seconds: Option<i64>,
         /// The `initial_acl` field.
-        pub initial_acl: Option<InitialAclObject2d941f7b5>,
+        pub initial_acl: Option<UpdateStorageSettingsResponseInitialAcl>,
     }
-    impl __serde::Serialize for UpdateStorageSettingsResponse2b19b6fb {
-        fn serialize<S: __serde::Serializer>(
+    impl __fal::serde::Serialize for UpdateStorageSettingsResponse {
+        fn serialize<S: __fal::serde::Serializer>(
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
+            use __fal::serde::ser::SerializeMap as _;
             let mut map = serializer.serialize_map(None)?;
             map.serialize_entry(
                 "expiration_duration_seconds",
@@ -5574,18 +7952,226 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for UpdateStorageSettingsResponse2b19b6fb {
-        fn deserialize<D: __serde::Deserializer<'de>>(
+    impl<'de> __fal::serde::Deserialize<'de> for UpdateStorageSettingsResponse {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                expiration_duration_seconds: self::optional_field(
-                    &mut map,
-                    "expiration_duration_seconds",
-                )?,
-                initial_acl: self::optional_field(&mut map, "initial_acl")?,
-            })
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = UpdateStorageSettingsResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `UpdateStorageSettingsResponse` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<UpdateStorageSettingsResponse, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(
+                            __fal::Key(&["expiration_duration_seconds", "initial_acl"]),
+                        )?
+                    {
+                        match key {
+                            Some(0) => f0 = map.next_value()?,
+                            Some(1) => f1 = map.next_value()?,
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(UpdateStorageSettingsResponse {
+                        expiration_duration_seconds: f0,
+                        initial_acl: f1,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    /// The `UpdateStorageSettingsResponseInitialAcl` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UpdateStorageSettingsResponseInitialAcl {
+        /// The `default` field.
+        ///
+        /// Example: `"allow"`.
+        pub default: DefaultType,
+        /// The `rules` field.
+        pub rules: Vec<InitialAclRulesItem>,
+    }
+    impl __fal::serde::Serialize for UpdateStorageSettingsResponseInitialAcl {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("default", &self.default)?;
+            map.serialize_entry("rules", &self.rules)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for UpdateStorageSettingsResponseInitialAcl {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = UpdateStorageSettingsResponseInitialAcl;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `UpdateStorageSettingsResponseInitialAcl` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<UpdateStorageSettingsResponseInitialAcl, A::Error> {
+                    let mut f0 = None;
+                    let mut f1 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["default", "rules"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            Some(1) => f1 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(UpdateStorageSettingsResponseInitialAcl {
+                        default: __fal::required(f0, "default")?,
+                        rules: __fal::required(f1, "rules")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+}
+/// `GET /v1/meta` (operation `getMeta`): build a [`GetMeta`](get_meta::GetMeta) and send it with the client's platform calls; the answer is a `GetMetaResponse`.
+///
+/// Tags: `Meta`.
+/// Documented error statuses: 429, 500. Their body is the error envelope; `error.type` is one of `authorization_error`, `not_found`, `not_implemented`, `rate_limited`, `server_error`, `validation_error` (the client's error carries it and `error.request_id`).
+pub mod get_meta {
+    use fal_runtime::__private as __fal;
+    /// The request of `GET /v1/meta` (operation `getMeta`).
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct GetMeta {}
+    impl __fal::serde::Serialize for GetMeta {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let map = serializer.serialize_map(None)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for GetMeta {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = GetMeta;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `GetMeta` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<GetMeta, A::Error> {
+                    while map.next_key::<__fal::serde::de::IgnoredAny>()?.is_some() {
+                        __fal::skip(&mut map)?;
+                    }
+                    Ok(GetMeta {})
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
+        }
+    }
+    impl GetMeta {
+        /// An input with every field unset, so fal applies its defaults.
+        pub fn new() -> Self {
+            Self {}
+        }
+    }
+    impl __fal::Validate for GetMeta {
+        fn validate_at(&self, _: &mut __fal::Validator, _: &__fal::Rules<'_>) {}
+    }
+    impl fal_runtime::platform::Operation for GetMeta {
+        type Output = GetMetaResponse;
+        const OPERATION_ID: &'static str = "getMeta";
+        const METHOD: fal_runtime::platform::Method = fal_runtime::platform::Method::GET;
+        fn write(
+            &self,
+            request: &mut fal_runtime::platform::RequestParts,
+        ) -> fal_runtime::Result<()> {
+            request.segment("v1");
+            request.segment("meta");
+            Ok(())
+        }
+        fn read(
+            body: fal_runtime::platform::ResponseBody,
+        ) -> fal_runtime::Result<Self::Output> {
+            body.json()
+        }
+    }
+    /// The `GetMetaResponse` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GetMetaResponse {
+        /// The `webhook_ip_ranges` field.
+        pub webhook_ip_ranges: Vec<String>,
+    }
+    impl __fal::serde::Serialize for GetMetaResponse {
+        fn serialize<S: __fal::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __fal::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("webhook_ip_ranges", &self.webhook_ip_ranges)?;
+            map.end()
+        }
+    }
+    impl<'de> __fal::serde::Deserialize<'de> for GetMetaResponse {
+        fn deserialize<D: __fal::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            struct FalVisitor;
+            impl<'de> __fal::serde::de::Visitor<'de> for FalVisitor {
+                type Value = GetMetaResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a `GetMetaResponse` object")
+                }
+                fn visit_map<A: __fal::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<GetMetaResponse, A::Error> {
+                    let mut f0 = None;
+                    while let Some(key) = map
+                        .next_key_seed(__fal::Key(&["webhook_ip_ranges"]))?
+                    {
+                        match key {
+                            Some(0) => f0 = Some(map.next_value()?),
+                            _ => __fal::skip(&mut map)?,
+                        }
+                    }
+                    Ok(GetMetaResponse {
+                        webhook_ip_ranges: __fal::required(f0, "webhook_ip_ranges")?,
+                    })
+                }
+            }
+            deserializer.deserialize_map(FalVisitor)
         }
     }
 }

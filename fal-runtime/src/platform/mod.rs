@@ -188,7 +188,12 @@ impl Platform {
     {
         let endpoints = units
             .into_iter()
-            .map(|(id, quantity)| (id.into(), estimate_pricing::EndpointsValue2::new(quantity)))
+            .map(|(id, quantity)| {
+                (
+                    id.into(),
+                    estimate_pricing::UnitPriceEndpointsValue::new(quantity),
+                )
+            })
             .collect::<std::collections::BTreeMap<_, _>>();
         let body = estimate_pricing::EstimatePricingBody::from(estimate_pricing::UnitPrice::new(
             endpoints,

@@ -101,7 +101,7 @@ fn stream_path(endpoint: &EndpointId) -> String {
 
 impl<'a, I, T> IntoFuture for StreamCall<'a, I, T>
 where
-    I: Serialize + Send + Sync + 'a,
+    I: Serialize + crate::Checkable + Send + Sync + 'a,
     T: DeserializeOwned + Send + 'static,
 {
     type Output = Result<EventStream<T>>;
@@ -110,6 +110,7 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let client = self.client;
+            crate::validation::before_sending(client, &self.options, &self.input)?;
             let endpoint = EndpointId::parse(&self.endpoint)?;
             let body = json_body(&crate::input::prepare(client, &self.input).await?)?;
             let headers = self.options.headers(false)?;

@@ -257,7 +257,14 @@ impl Gen<'_> {
         let max = limits
             .and_then(|s| s.max_length)
             .map_or(usize::MAX, |m| m as usize);
-        let fits = |s: &str| (min..=max).contains(&s.chars().count());
+        // The validator's own rules (lengths and pattern), so what is
+        // synthesized always validates.
+        let rules = fal_codegen::ir::Limits::of(o);
+        let fits = |s: &str| {
+            let mut broken = Vec::new();
+            super::validate::rules(&rules).string(s, &mut broken);
+            broken.is_empty()
+        };
         if let Some(Value::String(d)) = resolve::default(o) {
             if fits(d) {
                 return Value::String(d.clone());
@@ -288,11 +295,22 @@ impl Gen<'_> {
             return Value::String(e.to_owned());
         }
         let stem = if name.is_empty() { "text" } else { name };
-        let mut text: String = format!("{stem}-{:08x}", self.draw(path) as u32);
-        while text.chars().count() < min {
-            text.push('x');
-        }
-        Value::String(text.chars().take(max).collect())
+        let draw = self.draw(path) as u32;
+        // Word characters only as a second choice, for patterns like `^\w+$`.
+        let candidates = [format!("{stem}-{draw:08x}"), format!("{stem}{draw:08x}")];
+        let sized = |text: &str| {
+            let mut text = text.to_owned();
+            while text.chars().count() < min {
+                text.push('x');
+            }
+            text.chars().take(max).collect::<String>()
+        };
+        let text = candidates
+            .iter()
+            .map(|c| sized(c))
+            .find(|c| fits(c))
+            .unwrap_or_else(|| sized(&candidates[0]));
+        Value::String(text)
     }
 
     fn integer(&self, o: &SchemaObject, name: &str, path: &str) -> Value {

@@ -18,16 +18,20 @@
 //!   `string_type`, `int_type`, `int_parsing`, `int_from_float`, `float_type`,
 //!   `float_parsing`, `bool_type`, `bool_parsing`, `enum`, `greater_than[_equal]`,
 //!   `less_than[_equal]`, `multiple_of`, `string_too_short`, `string_too_long`,
-//!   `too_short`, `too_long`, `list_type`, `dict_type`, `model_type`,
+//!   `string_pattern_mismatch`, `too_short`, `too_long`, `list_type`, `dict_type`, `model_type`,
 //!   `model_attributes_type`, `extra_forbidden`, `none_required`);
 //! - unions report each failing arm under the arm's name in `loc`; an
 //!   `anyOf` with one non-null arm (`Optional[X]`) reports X's errors directly;
 //! - unknown properties are ignored (pydantic's default).
 //!
 //! Choices: `null` is accepted for any property that is not required (schemas
-//! written by pydantic v1 drop the null arm of `Optional[X]`), and `pattern`
-//! is not checked (no regex engine; the synthesizer does not try to match
-//! patterns either, so outputs and checks stay consistent).
+//! written by pydantic v1 drop the null arm of `Optional[X]`).
+//!
+//! The value rules (bounds, `multipleOf`, lengths, `pattern`, item counts) are
+//! read with `fal_codegen::ir::Limits` and checked with
+//! `fal_runtime::__private::Rules`: the same reading and the same code as the
+//! `validate()` of generated inputs, so the client's check before sending and
+//! this server's 422 agree.
 
 mod generate;
 mod resolve;

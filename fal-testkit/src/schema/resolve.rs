@@ -113,12 +113,3 @@ pub(super) fn default(o: &SchemaObject) -> Option<&serde_json::Value> {
 pub(super) fn title(o: &SchemaObject) -> Option<&str> {
     o.metadata.as_deref()?.title.as_deref()
 }
-
-/// A pydantic-style number in a message: integral bounds print without `.0`.
-pub(super) fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
-    }
-}

@@ -1,12 +1,36 @@
 //! Checks a JSON value against a schema the way pydantic v2 (lax mode) checks
 //! a request body, collecting every error (see the module docs of `schema`).
 
+use fal_codegen::ir::Limits;
 use fal_codegen::parse::Document;
+use fal_runtime::__private::{not_listed, not_literal, Rules, Violation};
 use schemars::schema::{InstanceType, Schema, SchemaObject};
 use serde_json::{Map, Value};
 
-use super::resolve::{self, number, MAX_DEPTH};
+use super::resolve::{self, MAX_DEPTH};
 use super::FieldError;
+
+/// The schema's rules as the runtime checks them: the limits are read by
+/// fal-codegen (the reading generated `validate()` is emitted from) and
+/// checked by fal-runtime (the code generated `validate()` calls), so the
+/// testkit and the client agree on every value.
+pub(super) fn rules(limits: &Limits) -> Rules<'_> {
+    Rules {
+        minimum: limits.minimum,
+        exclusive_minimum: limits.exclusive_minimum,
+        maximum: limits.maximum,
+        exclusive_maximum: limits.exclusive_maximum,
+        multiple_of: limits.multiple_of,
+        min_length: limits.min_length,
+        max_length: limits.max_length,
+        pattern: limits.pattern.as_deref(),
+        min_items: limits.min_items,
+        max_items: limits.max_items,
+        // Listed values and constants are checked for any JSON value below
+        // (with the same violations, `not_listed`/`not_literal`); unions too.
+        ..Rules::NONE
+    }
+}
 
 /// Every error for `value` against `schema`, with `loc` starting at `root`.
 pub(super) fn validate(
@@ -39,6 +63,12 @@ impl Checker<'_> {
         });
     }
 
+    fn violations(&mut self, violations: Vec<Violation>) {
+        for violation in violations {
+            self.push(violation.kind, violation.msg);
+        }
+    }
+
     fn at<T>(&mut self, part: Value, f: impl FnOnce(&mut Self) -> T) -> T {
         self.loc.push(part);
         let out = f(self);
@@ -64,17 +94,13 @@ impl Checker<'_> {
         }
         if let Some(allowed) = &o.enum_values {
             if !allowed.iter().any(|a| same(a, value)) {
-                self.push("enum", format!("Input should be {}", choices(allowed)));
+                self.violations(vec![not_listed(allowed)]);
             }
             return;
         }
         if let Some(constant) = &o.const_value {
             if !same(constant, value) {
-                let msg = format!(
-                    "Input should be {}",
-                    choices(std::slice::from_ref(constant))
-                );
-                self.push("literal_error", msg);
+                self.violations(vec![not_literal(std::slice::from_ref(constant))]);
             }
             return;
         }
@@ -216,28 +242,10 @@ impl Checker<'_> {
             self.push("string_type", "Input should be a valid string");
             return;
         };
-        let Some(limits) = o.string.as_deref() else {
-            return;
-        };
-        let len = s.chars().count();
-        if let Some(min) = limits.min_length {
-            if len < min as usize {
-                let unit = if min == 1 { "character" } else { "characters" };
-                self.push(
-                    "string_too_short",
-                    format!("String should have at least {min} {unit}"),
-                );
-            }
-        }
-        if let Some(max) = limits.max_length {
-            if len > max as usize {
-                let unit = if max == 1 { "character" } else { "characters" };
-                self.push(
-                    "string_too_long",
-                    format!("String should have at most {max} {unit}"),
-                );
-            }
-        }
+        let limits = Limits::of(o);
+        let mut out = Vec::new();
+        rules(&limits).string(s, &mut out);
+        self.violations(out);
     }
 
     fn integer(&mut self, value: &Value) -> Option<f64> {
@@ -298,50 +306,10 @@ impl Checker<'_> {
     }
 
     fn bounds(&mut self, o: &SchemaObject, n: f64) {
-        let Some(limits) = o.number.as_deref() else {
-            return;
-        };
-        if let Some(min) = limits.exclusive_minimum {
-            if n <= min {
-                self.push(
-                    "greater_than",
-                    format!("Input should be greater than {}", number(min)),
-                );
-            }
-        } else if let Some(min) = limits.minimum {
-            if n < min {
-                self.push(
-                    "greater_than_equal",
-                    format!("Input should be greater than or equal to {}", number(min)),
-                );
-            }
-        }
-        if let Some(max) = limits.exclusive_maximum {
-            if n >= max {
-                self.push(
-                    "less_than",
-                    format!("Input should be less than {}", number(max)),
-                );
-            }
-        } else if let Some(max) = limits.maximum {
-            if n > max {
-                self.push(
-                    "less_than_equal",
-                    format!("Input should be less than or equal to {}", number(max)),
-                );
-            }
-        }
-        if let Some(step) = limits.multiple_of {
-            if step > 0.0 {
-                let ratio = n / step;
-                if (ratio - ratio.round()).abs() > 1e-9 {
-                    self.push(
-                        "multiple_of",
-                        format!("Input should be a multiple of {}", number(step)),
-                    );
-                }
-            }
-        }
+        let limits = Limits::of(o);
+        let mut out = Vec::new();
+        rules(&limits).number(n, &mut out);
+        self.violations(out);
     }
 
     fn array(&mut self, o: &SchemaObject, value: &Value, depth: usize) {
@@ -349,28 +317,10 @@ impl Checker<'_> {
             self.push("list_type", "Input should be a valid list");
             return;
         };
-        if let Some(limits) = o.array.as_deref() {
-            let len = items.len();
-            let plural = |n: u32| if n == 1 { "item" } else { "items" };
-            if let Some(min) = limits.min_items.filter(|m| len < *m as usize) {
-                self.push(
-                    "too_short",
-                    format!(
-                        "List should have at least {min} {} after validation, not {len}",
-                        plural(min)
-                    ),
-                );
-            }
-            if let Some(max) = limits.max_items.filter(|m| len > *m as usize) {
-                self.push(
-                    "too_long",
-                    format!(
-                        "List should have at most {max} {} after validation, not {len}",
-                        plural(max)
-                    ),
-                );
-            }
-        }
+        let limits = Limits::of(o);
+        let mut out = Vec::new();
+        rules(&limits).list(items.len(), &mut out);
+        self.violations(out);
         if let Some(item) = resolve::items(o) {
             for (i, v) in items.iter().enumerate() {
                 self.at(Value::from(i), |c| c.check(item, v, depth + 1, false));
@@ -449,15 +399,5 @@ fn literal(v: &Value) -> String {
     match v {
         Value::String(s) => format!("'{s}'"),
         other => other.to_string(),
-    }
-}
-
-/// `'a', 'b' or 'c'`, as pydantic lists permitted values.
-fn choices(values: &[Value]) -> String {
-    let listed: Vec<String> = values.iter().map(literal).collect();
-    match listed.as_slice() {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
 }

@@ -1,18 +1,22 @@
 //! Behaviour of bindings generated from the generator's fixture documents
 //! (always built, independent of the reference corpus).
 
+use fal_bindings_all::fixtures::acme::sketch::fast;
 use fal_bindings_all::fixtures::acme::sketch::fast::SketchFastInput;
 use fal_bindings_all::fixtures::acme::sketch::v1_5_turbo::{
     ImageSize, ImageSizeChoice, ImageSizePreset, LoraWeight, Mode, SketchInput, SketchOutput,
     Style, Tags,
 };
 use fal_bindings_all::fixtures::workflows::acme::echo::{EchoInput, EchoOutput};
-use fal_runtime::Endpoint;
+use fal_runtime::{Endpoint, FileInput};
 use serde_json::json;
 
 #[test]
 fn required_fields_are_constructor_arguments() {
-    let input = SketchInput::new("a lighthouse", ["https://example.com/a.png"]);
+    let input = SketchInput::new(
+        "a lighthouse",
+        [FileInput::url("https://example.com/a.png")],
+    );
     assert_eq!(
         serde_json::to_value(&input).ok(),
         Some(json!({"prompt": "a lighthouse", "image_urls": ["https://example.com/a.png"]}))
@@ -25,7 +29,7 @@ fn required_fields_are_constructor_arguments() {
 
 #[test]
 fn optional_fields_serialize_to_exactly_the_wire_form() {
-    let input = SketchInput::new("p", Vec::<String>::new())
+    let input = SketchInput::new("p", Vec::<FileInput>::new())
         .with_image_size(ImageSizePreset::Portrait4_3)
         .with_style(Style::V16_9)
         .with_loras([LoraWeight::new("https://example.com/l.safetensors").with_scale(0.5)])
@@ -59,8 +63,14 @@ fn optional_fields_serialize_to_exactly_the_wire_form() {
 
 #[test]
 fn image_size_object_form() {
+    // Both documents define `ImageSize` identically: one type, defined in the
+    // first endpoint's module and re-exported by the other.
     let input = SketchFastInput::new("p")
         .with_image_size(ImageSize::new().with_width(640).with_height(480));
+    assert_eq!(
+        std::any::type_name::<ImageSize>(),
+        std::any::type_name::<fast::ImageSize>()
+    );
     assert_eq!(
         serde_json::to_string(&input).ok().as_deref(),
         // No x-fal-order-properties in this document: fields are in name order.
@@ -85,11 +95,13 @@ fn enums_keep_unknown_values_and_edge_case_names() {
         (Style::Value, ""),
     ] {
         assert_eq!(variant.as_str(), wire);
-        assert_eq!(Style::from(wire), variant);
+        assert_eq!(wire.parse::<Style>().ok(), Some(variant.clone()));
+        assert_eq!(Style::from_wire(wire), variant);
     }
     let unknown: Style =
         serde_json::from_value(json!("brand-new")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(unknown, Style::Other("brand-new".into()));
+    assert_eq!(unknown, Style::from_wire("brand-new"));
+    assert!(matches!(&unknown, Style::Other(v) if v.as_str() == "brand-new"));
     assert_eq!(
         serde_json::to_value(&unknown).ok(),
         Some(json!("brand-new"))
