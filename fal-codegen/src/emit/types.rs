@@ -173,7 +173,10 @@ fn struct_validation(name: &Ident, fields: &[Field]) -> TokenStream {
 /// unknown keys are skipped, every value is read straight into its field's
 /// type, so `serde_path_to_error` names the exact path and any
 /// self-describing format works. Locals are positional (`f0`, `f1`, …) so no
-/// field name can shadow the map.
+/// field name can shadow the map. Each arm of the key `match` is a helper
+/// call returning a `Result` and the `match` has one `?`: a `?` per arm
+/// (per field) was measurably more to type-check and borrow-check in a crate
+/// of a thousand endpoints (docs/codegen.md, Benchmark).
 fn structure(
     role: Role,
     name: &Ident,
@@ -238,8 +241,8 @@ fn structure(
         })
         .map(|(index, field, local)| match &field.ty {
             // `null` reads as `None`, like an absent key.
-            Ty::Option(_) => quote!(#found(#index) => #local = map.next_value()?,),
-            _ => quote!(#found(#index) => #local = Some(map.next_value()?),),
+            Ty::Option(_) => quote!(#found(#index) => __fal::set(&mut #local, &mut map),),
+            _ => quote!(#found(#index) => __fal::put(&mut #local, &mut map),),
         });
     let inits = fields.iter().zip(&locals).map(|(field, local)| {
         let ident = ident(&field.rust_name);
@@ -267,8 +270,8 @@ fn structure(
             while let Some(key) = map.next_key_seed(__fal::Key(&[#(#keys),*]))? {
                 match key {
                     #(#arms)*
-                    _ => __fal::skip(&mut map)?,
-                }
+                    _ => __fal::skip(&mut map),
+                }?;
             }
         },
         Some((others, others_ty)) => quote! {
@@ -277,11 +280,11 @@ fn structure(
             while let Some(key) = map.next_key_seed(__fal::KeyOrName(&[#(#keys),*]))? {
                 match key {
                     #(#arms)*
-                    Ok(_) => __fal::skip(&mut map)?,
-                    Err(name) => {
-                        #others.insert(name, map.next_value()?);
-                    }
-                }
+                    Ok(_) => __fal::skip(&mut map),
+                    Err(name) => map.next_value().map(|value| {
+                        #others.insert(name, value);
+                    }),
+                }?;
             }
         },
     };

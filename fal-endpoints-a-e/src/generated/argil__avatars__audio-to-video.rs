@@ -61,11 +61,11 @@ pub mod argil {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    Some(2) => f2 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    Some(2) => __fal::set(&mut f2, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(AvatarsAudioToVideoInputType2 {
                                 avatar: __fal::required(f0, "avatar")?,
@@ -390,12 +390,12 @@ pub mod argil {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = map.next_value()?,
-                                    Some(1) => f1 = map.next_value()?,
-                                    Some(2) => f2 = map.next_value()?,
-                                    Some(3) => f3 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::set(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    Some(2) => __fal::set(&mut f2, &mut map),
+                                    Some(3) => __fal::set(&mut f3, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(AvatarsAudioToVideoOutputType2 {
                                 video: f0,

@@ -67,12 +67,12 @@ pub mod bria {
                             )?
                         {
                             match key {
-                                Some(0) => f0 = map.next_value()?,
-                                Some(1) => f1 = map.next_value()?,
-                                Some(2) => f2 = map.next_value()?,
-                                Some(3) => f3 = map.next_value()?,
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::set(&mut f0, &mut map),
+                                Some(1) => __fal::set(&mut f1, &mut map),
+                                Some(2) => __fal::set(&mut f2, &mut map),
+                                Some(3) => __fal::set(&mut f3, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(EmbedProductInput {
                             image_source: f0,
@@ -204,12 +204,12 @@ pub mod bria {
                             .next_key_seed(__fal::Key(&["x", "y", "width", "height"]))?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = Some(map.next_value()?),
-                                Some(2) => f2 = Some(map.next_value()?),
-                                Some(3) => f3 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::put(&mut f1, &mut map),
+                                Some(2) => __fal::put(&mut f2, &mut map),
+                                Some(3) => __fal::put(&mut f3, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(Coordinates {
                             x: __fal::required(f0, "x")?,
@@ -284,10 +284,10 @@ pub mod bria {
                             .next_key_seed(__fal::Key(&["image_source", "coordinates"]))?
                         {
                             match key {
-                                Some(0) => f0 = map.next_value()?,
-                                Some(1) => f1 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::set(&mut f0, &mut map),
+                                Some(1) => __fal::put(&mut f1, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(EmbedItem {
                             image_source: f0,
@@ -359,10 +359,10 @@ pub mod bria {
                         while let Some(key) = map.next_key_seed(__fal::Key(&["image", "seed"]))?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::put(&mut f1, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(EmbedProductOutput {
                             image: __fal::required(f0, "image")?,

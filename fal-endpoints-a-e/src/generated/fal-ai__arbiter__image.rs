@@ -51,10 +51,10 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["measurements", "inputs"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(ArbiterImageInput {
                                 measurements: __fal::required(f0, "measurements")?,
@@ -133,9 +133,9 @@ pub mod fal_ai {
                             let mut f0 = None;
                             while let Some(key) = map.next_key_seed(__fal::Key(&["values"]))? {
                                 match key {
-                                    Some(0) => f0 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::set(&mut f0, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(ArbiterImageOutput { values: f0 })
                         }
@@ -180,9 +180,9 @@ pub mod fal_ai {
                             let mut f0 = None;
                             while let Some(key) = map.next_key_seed(__fal::Key(&["hypothesis"]))? {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(ImageInput {
                                 hypothesis: __fal::required(f0, "hypothesis")?,

@@ -54,10 +54,10 @@ pub mod fal_ai {
                                     .next_key_seed(__fal::Key(&["measurements", "inputs"]))?
                                 {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        Some(1) => f1 = Some(map.next_value()?),
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        Some(1) => __fal::put(&mut f1, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(ArbiterImageImageInput {
                                     measurements: __fal::required(f0, "measurements")?,
@@ -136,9 +136,9 @@ pub mod fal_ai {
                                 let mut f0 = None;
                                 while let Some(key) = map.next_key_seed(__fal::Key(&["values"]))? {
                                     match key {
-                                        Some(0) => f0 = map.next_value()?,
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::set(&mut f0, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(ArbiterImageImageOutput {
                                     values: f0,
@@ -291,10 +291,10 @@ pub mod fal_ai {
                                     .next_key_seed(__fal::Key(&["reference", "hypothesis"]))?
                                 {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        Some(1) => f1 = Some(map.next_value()?),
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        Some(1) => __fal::put(&mut f1, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(ReferenceImageInput {
                                     reference: __fal::required(f0, "reference")?,

@@ -53,10 +53,10 @@ pub mod fal_ai {
                                     .next_key_seed(__fal::Key(&["measurements", "inputs"]))?
                                 {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        Some(1) => f1 = Some(map.next_value()?),
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        Some(1) => __fal::put(&mut f1, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(ArbiterImageTextInput {
                                     measurements: __fal::required(f0, "measurements")?,
@@ -147,9 +147,9 @@ pub mod fal_ai {
                                 let mut f0 = None;
                                 while let Some(key) = map.next_key_seed(__fal::Key(&["values"]))? {
                                     match key {
-                                        Some(0) => f0 = map.next_value()?,
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::set(&mut f0, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(ArbiterImageTextOutput {
                                     values: f0,
@@ -202,10 +202,10 @@ pub mod fal_ai {
                                     .next_key_seed(__fal::Key(&["hypothesis", "reference"]))?
                                 {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        Some(1) => f1 = Some(map.next_value()?),
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        Some(1) => __fal::put(&mut f1, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(SemanticImageInput {
                                     hypothesis: __fal::required(f0, "hypothesis")?,

@@ -56,10 +56,10 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["style", "image_url"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(BytedanceVideoStylizeInput {
                                 style: __fal::required(f0, "style")?,

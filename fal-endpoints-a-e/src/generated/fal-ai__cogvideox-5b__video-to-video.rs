@@ -132,19 +132,19 @@ pub mod fal_ai {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = map.next_value()?,
-                                    Some(2) => f2 = map.next_value()?,
-                                    Some(3) => f3 = map.next_value()?,
-                                    Some(4) => f4 = map.next_value()?,
-                                    Some(5) => f5 = map.next_value()?,
-                                    Some(6) => f6 = map.next_value()?,
-                                    Some(7) => f7 = map.next_value()?,
-                                    Some(8) => f8 = map.next_value()?,
-                                    Some(9) => f9 = Some(map.next_value()?),
-                                    Some(10) => f10 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    Some(2) => __fal::set(&mut f2, &mut map),
+                                    Some(3) => __fal::set(&mut f3, &mut map),
+                                    Some(4) => __fal::set(&mut f4, &mut map),
+                                    Some(5) => __fal::set(&mut f5, &mut map),
+                                    Some(6) => __fal::set(&mut f6, &mut map),
+                                    Some(7) => __fal::set(&mut f7, &mut map),
+                                    Some(8) => __fal::set(&mut f8, &mut map),
+                                    Some(9) => __fal::put(&mut f9, &mut map),
+                                    Some(10) => __fal::set(&mut f10, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Cogvideox5bVideoToVideoInput {
                                 prompt: __fal::required(f0, "prompt")?,
@@ -342,12 +342,12 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["video", "timings", "seed", "prompt"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    Some(2) => f2 = Some(map.next_value()?),
-                                    Some(3) => f3 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    Some(2) => __fal::put(&mut f2, &mut map),
+                                    Some(3) => __fal::put(&mut f3, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Cogvideox5bVideoToVideoOutput {
                                 video: __fal::required(f0, "video")?,
@@ -409,10 +409,10 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["width", "height"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = map.next_value()?,
-                                    Some(1) => f1 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::set(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(ImageSize { width: f0, height: f1 })
                         }
@@ -503,10 +503,10 @@ pub mod fal_ai {
                             while let Some(key) = map.next_key_seed(__fal::Key(&["path", "scale"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(LoraWeight {
                                 path: __fal::required(f0, "path")?,

@@ -51,10 +51,10 @@ pub mod fal_ai {
                             .next_key_seed(__fal::Key(&["scene", "context"]))?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = map.next_value()?,
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::set(&mut f1, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(Csm1bInput {
                             scene: __fal::required(f0, "scene")?,
@@ -175,9 +175,9 @@ pub mod fal_ai {
                         let mut f0 = None;
                         while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(Csm1bOutput {
                             audio: __fal::required(f0, "audio")?,
@@ -234,11 +234,11 @@ pub mod fal_ai {
                             .next_key_seed(__fal::Key(&["prompt", "speaker_id", "audio_url"]))?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = Some(map.next_value()?),
-                                Some(2) => f2 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::put(&mut f1, &mut map),
+                                Some(2) => __fal::put(&mut f2, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(Speaker {
                             prompt: __fal::required(f0, "prompt")?,
@@ -310,10 +310,10 @@ pub mod fal_ai {
                             .next_key_seed(__fal::Key(&["speaker_id", "text"]))?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::put(&mut f1, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(Turn {
                             speaker_id: __fal::required(f0, "speaker_id")?,

@@ -54,10 +54,10 @@ pub mod fal_ai {
                             .next_key_seed(__fal::Key(&["image_url", "draw_mode"]))?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = map.next_value()?,
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::set(&mut f1, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(DwposeInput {
                             image_url: __fal::required(f0, "image_url")?,
@@ -241,9 +241,9 @@ pub mod fal_ai {
                         let mut f0 = None;
                         while let Some(key) = map.next_key_seed(__fal::Key(&["image"]))? {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(DwposeOutput {
                             image: __fal::required(f0, "image")?,

@@ -53,10 +53,10 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["audio_url", "video_url"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = map.next_value()?,
-                                    Some(1) => f1 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::set(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(ElevenlabsAudioIsolationInput {
                                 audio_url: f0,
@@ -153,10 +153,10 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["audio", "timestamps"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(ElevenlabsAudioIsolationOutput {
                                 audio: __fal::required(f0, "audio")?,

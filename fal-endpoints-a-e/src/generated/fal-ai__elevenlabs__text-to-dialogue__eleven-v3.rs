@@ -88,14 +88,14 @@ pub mod fal_ai {
                                     )?
                                 {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        Some(1) => f1 = map.next_value()?,
-                                        Some(2) => f2 = map.next_value()?,
-                                        Some(3) => f3 = map.next_value()?,
-                                        Some(4) => f4 = map.next_value()?,
-                                        Some(5) => f5 = map.next_value()?,
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        Some(1) => __fal::set(&mut f1, &mut map),
+                                        Some(2) => __fal::set(&mut f2, &mut map),
+                                        Some(3) => __fal::set(&mut f3, &mut map),
+                                        Some(4) => __fal::set(&mut f4, &mut map),
+                                        Some(5) => __fal::set(&mut f5, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(ElevenlabsTextToDialogueElevenV3Input {
                                     inputs: __fal::required(f0, "inputs")?,
@@ -231,10 +231,10 @@ pub mod fal_ai {
                                 while let Some(key) = map.next_key_seed(__fal::Key(&["text", "voice"]))?
                                 {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        Some(1) => f1 = Some(map.next_value()?),
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        Some(1) => __fal::put(&mut f1, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(DialogueBlock {
                                     text: __fal::required(f0, "text")?,
@@ -301,10 +301,10 @@ pub mod fal_ai {
                                 while let Some(key) = map.next_key_seed(__fal::Key(&["audio", "seed"]))?
                                 {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        Some(1) => f1 = Some(map.next_value()?),
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        Some(1) => __fal::put(&mut f1, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(ElevenlabsTextToDialogueElevenV3Output {
                                     audio: __fal::required(f0, "audio")?,
@@ -364,10 +364,10 @@ pub mod fal_ai {
                                     )?
                                 {
                                     match key {
-                                        Some(0) => f0 = map.next_value()?,
-                                        Some(1) => f1 = map.next_value()?,
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::set(&mut f0, &mut map),
+                                        Some(1) => __fal::set(&mut f1, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(PronunciationDictionaryLocator {
                                     pronunciation_dictionary_id: f0,

@@ -54,10 +54,10 @@ pub mod veed {
                                 .next_key_seed(__fal::Key(&["avatar_id", "audio_url"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(AvatarsAudioToVideoInput {
                                 avatar_id: __fal::required(f0, "avatar_id")?,
@@ -355,9 +355,9 @@ pub mod veed {
                             let mut f0 = None;
                             while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(AvatarsAudioToVideoOutput {
                                 video: __fal::required(f0, "video")?,

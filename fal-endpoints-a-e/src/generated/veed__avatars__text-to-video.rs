@@ -53,10 +53,10 @@ pub mod veed {
                                 .next_key_seed(__fal::Key(&["avatar_id", "text"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(AvatarsTextToVideoInput {
                                 avatar_id: __fal::required(f0, "avatar_id")?,
@@ -342,9 +342,9 @@ pub mod veed {
                             let mut f0 = None;
                             while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(AvatarsTextToVideoOutput {
                                 video: __fal::required(f0, "video")?,

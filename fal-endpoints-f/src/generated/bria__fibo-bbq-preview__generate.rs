@@ -109,17 +109,17 @@ pub mod bria {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = map.next_value()?,
-                                    Some(1) => f1 = map.next_value()?,
-                                    Some(2) => f2 = map.next_value()?,
-                                    Some(3) => f3 = map.next_value()?,
-                                    Some(4) => f4 = map.next_value()?,
-                                    Some(5) => f5 = map.next_value()?,
-                                    Some(6) => f6 = map.next_value()?,
-                                    Some(7) => f7 = map.next_value()?,
-                                    Some(8) => f8 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::set(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    Some(2) => __fal::set(&mut f2, &mut map),
+                                    Some(3) => __fal::set(&mut f3, &mut map),
+                                    Some(4) => __fal::set(&mut f4, &mut map),
+                                    Some(5) => __fal::set(&mut f5, &mut map),
+                                    Some(6) => __fal::set(&mut f6, &mut map),
+                                    Some(7) => __fal::set(&mut f7, &mut map),
+                                    Some(8) => __fal::set(&mut f8, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(FiboBbqPreviewGenerateInput {
                                 prompt: f0,
@@ -325,16 +325,19 @@ pub mod bria {
                                 )?
                             {
                                 match key {
-                                    Ok(0) => f0 = map.next_value()?,
-                                    Ok(1) => f1 = map.next_value()?,
-                                    Ok(2) => f2 = map.next_value()?,
-                                    Ok(3) => f3 = map.next_value()?,
-                                    Ok(4) => f4 = map.next_value()?,
-                                    Ok(_) => __fal::skip(&mut map)?,
+                                    Ok(0) => __fal::set(&mut f0, &mut map),
+                                    Ok(1) => __fal::set(&mut f1, &mut map),
+                                    Ok(2) => __fal::set(&mut f2, &mut map),
+                                    Ok(3) => __fal::set(&mut f3, &mut map),
+                                    Ok(4) => __fal::set(&mut f4, &mut map),
+                                    Ok(_) => __fal::skip(&mut map),
                                     Err(name) => {
-                                        f5.insert(name, map.next_value()?);
+                                        map.next_value()
+                                            .map(|value| {
+                                                f5.insert(name, value);
+                                            })
                                     }
-                                }
+                                }?;
                             }
                             Ok(AestheticsType2 {
                                 composition: f0,
@@ -562,10 +565,10 @@ pub mod bria {
                                 .next_key_seed(__fal::Key(&["top_left", "bottom_right"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(BoundingBoxType2 {
                                 top_left: __fal::required(f0, "top_left")?,
@@ -645,12 +648,12 @@ pub mod bria {
                                 .next_key_seed(__fal::Key(&["name", "red", "green", "blue"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = map.next_value()?,
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    Some(2) => f2 = Some(map.next_value()?),
-                                    Some(3) => f3 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::set(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    Some(2) => __fal::put(&mut f2, &mut map),
+                                    Some(3) => __fal::put(&mut f3, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Color {
                                 name: f0,
@@ -745,11 +748,11 @@ pub mod bria {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = map.next_value()?,
-                                    Some(2) => f2 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    Some(2) => __fal::put(&mut f2, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(FiboBbqPreviewGenerateOutput {
                                 image: __fal::required(f0, "image")?,
@@ -822,14 +825,17 @@ pub mod bria {
                                 )?
                             {
                                 match key {
-                                    Ok(0) => f0 = map.next_value()?,
-                                    Ok(1) => f1 = map.next_value()?,
-                                    Ok(2) => f2 = map.next_value()?,
-                                    Ok(_) => __fal::skip(&mut map)?,
+                                    Ok(0) => __fal::set(&mut f0, &mut map),
+                                    Ok(1) => __fal::set(&mut f1, &mut map),
+                                    Ok(2) => __fal::set(&mut f2, &mut map),
+                                    Ok(_) => __fal::skip(&mut map),
                                     Err(name) => {
-                                        f3.insert(name, map.next_value()?);
+                                        map.next_value()
+                                            .map(|value| {
+                                                f3.insert(name, value);
+                                            })
                                     }
-                                }
+                                }?;
                             }
                             Ok(LightingType2 {
                                 conditions: f0,
@@ -952,15 +958,18 @@ pub mod bria {
                                 )?
                             {
                                 match key {
-                                    Ok(0) => f0 = map.next_value()?,
-                                    Ok(1) => f1 = map.next_value()?,
-                                    Ok(2) => f2 = map.next_value()?,
-                                    Ok(3) => f3 = map.next_value()?,
-                                    Ok(_) => __fal::skip(&mut map)?,
+                                    Ok(0) => __fal::set(&mut f0, &mut map),
+                                    Ok(1) => __fal::set(&mut f1, &mut map),
+                                    Ok(2) => __fal::set(&mut f2, &mut map),
+                                    Ok(3) => __fal::set(&mut f3, &mut map),
+                                    Ok(_) => __fal::skip(&mut map),
                                     Err(name) => {
-                                        f4.insert(name, map.next_value()?);
+                                        map.next_value()
+                                            .map(|value| {
+                                                f4.insert(name, value);
+                                            })
                                     }
-                                }
+                                }?;
                             }
                             Ok(PhotographicCharacteristicsType2 {
                                 depth_of_field: f0,
@@ -1062,10 +1071,10 @@ pub mod bria {
                             let mut f1 = None;
                             while let Some(key) = map.next_key_seed(__fal::Key(&["x", "y"]))? {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(PointType2 {
                                 x: __fal::required(f0, "x")?,
@@ -1224,27 +1233,27 @@ pub mod bria {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = map.next_value()?,
-                                    Some(1) => f1 = map.next_value()?,
-                                    Some(2) => f2 = map.next_value()?,
-                                    Some(3) => f3 = map.next_value()?,
-                                    Some(4) => f4 = map.next_value()?,
-                                    Some(5) => f5 = map.next_value()?,
-                                    Some(6) => f6 = map.next_value()?,
-                                    Some(7) => f7 = map.next_value()?,
-                                    Some(8) => f8 = map.next_value()?,
-                                    Some(9) => f9 = map.next_value()?,
-                                    Some(10) => f10 = map.next_value()?,
-                                    Some(11) => f11 = map.next_value()?,
-                                    Some(12) => f12 = map.next_value()?,
-                                    Some(13) => f13 = map.next_value()?,
-                                    Some(14) => f14 = map.next_value()?,
-                                    Some(15) => f15 = map.next_value()?,
-                                    Some(16) => f16 = map.next_value()?,
-                                    Some(17) => f17 = map.next_value()?,
-                                    Some(18) => f18 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::set(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    Some(2) => __fal::set(&mut f2, &mut map),
+                                    Some(3) => __fal::set(&mut f3, &mut map),
+                                    Some(4) => __fal::set(&mut f4, &mut map),
+                                    Some(5) => __fal::set(&mut f5, &mut map),
+                                    Some(6) => __fal::set(&mut f6, &mut map),
+                                    Some(7) => __fal::set(&mut f7, &mut map),
+                                    Some(8) => __fal::set(&mut f8, &mut map),
+                                    Some(9) => __fal::set(&mut f9, &mut map),
+                                    Some(10) => __fal::set(&mut f10, &mut map),
+                                    Some(11) => __fal::set(&mut f11, &mut map),
+                                    Some(12) => __fal::set(&mut f12, &mut map),
+                                    Some(13) => __fal::set(&mut f13, &mut map),
+                                    Some(14) => __fal::set(&mut f14, &mut map),
+                                    Some(15) => __fal::set(&mut f15, &mut map),
+                                    Some(16) => __fal::set(&mut f16, &mut map),
+                                    Some(17) => __fal::set(&mut f17, &mut map),
+                                    Some(18) => __fal::set(&mut f18, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(PromptObjectType2 {
                                 description: f0,
@@ -1613,19 +1622,19 @@ pub mod bria {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = map.next_value()?,
-                                    Some(1) => f1 = map.next_value()?,
-                                    Some(2) => f2 = map.next_value()?,
-                                    Some(3) => f3 = map.next_value()?,
-                                    Some(4) => f4 = map.next_value()?,
-                                    Some(5) => f5 = map.next_value()?,
-                                    Some(6) => f6 = map.next_value()?,
-                                    Some(7) => f7 = map.next_value()?,
-                                    Some(8) => f8 = map.next_value()?,
-                                    Some(9) => f9 = map.next_value()?,
-                                    Some(10) => f10 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::set(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    Some(2) => __fal::set(&mut f2, &mut map),
+                                    Some(3) => __fal::set(&mut f3, &mut map),
+                                    Some(4) => __fal::set(&mut f4, &mut map),
+                                    Some(5) => __fal::set(&mut f5, &mut map),
+                                    Some(6) => __fal::set(&mut f6, &mut map),
+                                    Some(7) => __fal::set(&mut f7, &mut map),
+                                    Some(8) => __fal::set(&mut f8, &mut map),
+                                    Some(9) => __fal::set(&mut f9, &mut map),
+                                    Some(10) => __fal::set(&mut f10, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(StructuredPromptType3 {
                                 short_description: f0,

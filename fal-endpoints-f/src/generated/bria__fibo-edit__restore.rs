@@ -47,9 +47,9 @@ pub mod bria {
                             let mut f0 = None;
                             while let Some(key) = map.next_key_seed(__fal::Key(&["image_url"]))? {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(FiboEditRestoreInput {
                                 image_url: __fal::required(f0, "image_url")?,
@@ -137,11 +137,11 @@ pub mod bria {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = map.next_value()?,
-                                    Some(2) => f2 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    Some(2) => __fal::put(&mut f2, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(FiboEditRestoreOutput {
                                 image: __fal::required(f0, "image")?,

@@ -71,12 +71,12 @@ pub mod bria {
                                         )?
                                     {
                                         match key {
-                                            Some(0) => f0 = map.next_value()?,
-                                            Some(1) => f1 = map.next_value()?,
-                                            Some(2) => f2 = map.next_value()?,
-                                            Some(3) => f3 = map.next_value()?,
-                                            _ => __fal::skip(&mut map)?,
-                                        }
+                                            Some(0) => __fal::set(&mut f0, &mut map),
+                                            Some(1) => __fal::set(&mut f1, &mut map),
+                                            Some(2) => __fal::set(&mut f2, &mut map),
+                                            Some(3) => __fal::set(&mut f3, &mut map),
+                                            _ => __fal::skip(&mut map),
+                                        }?;
                                     }
                                     Ok(FiboLiteGenerateStructuredPromptLiteInput {
                                         prompt: f0,

@@ -47,9 +47,9 @@ pub mod fal_ai {
                             let mut f0 = None;
                             while let Some(key) = map.next_key_seed(__fal::Key(&["image_url"]))? {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Florence2LargeObjectDetectionInput {
                                 image_url: __fal::required(f0, "image_url")?,
@@ -138,13 +138,13 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["x", "y", "w", "h", "label"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    Some(2) => f2 = Some(map.next_value()?),
-                                    Some(3) => f3 = Some(map.next_value()?),
-                                    Some(4) => f4 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    Some(2) => __fal::put(&mut f2, &mut map),
+                                    Some(3) => __fal::put(&mut f3, &mut map),
+                                    Some(4) => __fal::put(&mut f4, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(BoundingBox {
                                 x: __fal::required(f0, "x")?,
@@ -195,9 +195,9 @@ pub mod fal_ai {
                             let mut f0 = None;
                             while let Some(key) = map.next_key_seed(__fal::Key(&["bboxes"]))? {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(BoundingBoxes {
                                 bboxes: __fal::required(f0, "bboxes")?,
@@ -250,10 +250,10 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["results", "image"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Florence2LargeObjectDetectionOutput {
                                 results: __fal::required(f0, "results")?,

@@ -63,11 +63,11 @@ pub mod veed {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    Some(2) => f2 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    Some(2) => __fal::put(&mut f2, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Fabric10FastInput {
                                 image_url: __fal::required(f0, "image_url")?,
@@ -168,9 +168,9 @@ pub mod veed {
                             let mut f0 = None;
                             while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Fabric10FastOutput {
                                 video: __fal::required(f0, "video")?,

@@ -55,10 +55,10 @@ pub mod fal_ai {
                                     .next_key_seed(__fal::Key(&["prompt", "config"]))?
                                 {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        Some(1) => f1 = map.next_value()?,
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        Some(1) => __fal::set(&mut f1, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(HeygenV2VideoAgentInput {
                                     prompt: __fal::required(f0, "prompt")?,
@@ -6671,9 +6671,9 @@ pub mod fal_ai {
                                 let mut f0 = None;
                                 while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(HeygenV2VideoAgentOutput {
                                     video: __fal::required(f0, "video")?,
@@ -6819,11 +6819,11 @@ pub mod fal_ai {
                                     .next_key_seed(__fal::Key(&["orientation", "avatar", "duration"]))?
                                 {
                                     match key {
-                                        Some(0) => f0 = map.next_value()?,
-                                        Some(1) => f1 = map.next_value()?,
-                                        Some(2) => f2 = map.next_value()?,
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::set(&mut f0, &mut map),
+                                        Some(1) => __fal::set(&mut f1, &mut map),
+                                        Some(2) => __fal::set(&mut f2, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(VideoAgentConfig {
                                     orientation: f0,

@@ -47,9 +47,9 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["images_data_url"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(IdeogramCustomModelsInput {
                                 images_data_url: __fal::required(f0, "images_data_url")?,
@@ -126,10 +126,10 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["model_id", "custom_model_uri"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(IdeogramCustomModelsOutput {
                                 model_id: __fal::required(f0, "model_id")?,

@@ -113,17 +113,17 @@ pub mod fal_ai {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = map.next_value()?,
-                                    Some(2) => f2 = map.next_value()?,
-                                    Some(3) => f3 = map.next_value()?,
-                                    Some(4) => f4 = map.next_value()?,
-                                    Some(5) => f5 = map.next_value()?,
-                                    Some(6) => f6 = map.next_value()?,
-                                    Some(7) => f7 = map.next_value()?,
-                                    Some(8) => f8 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    Some(2) => __fal::set(&mut f2, &mut map),
+                                    Some(3) => __fal::set(&mut f3, &mut map),
+                                    Some(4) => __fal::set(&mut f4, &mut map),
+                                    Some(5) => __fal::set(&mut f5, &mut map),
+                                    Some(6) => __fal::set(&mut f6, &mut map),
+                                    Some(7) => __fal::set(&mut f7, &mut map),
+                                    Some(8) => __fal::set(&mut f8, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(ImageEditingAgeProgressionInput {
                                 image_url: __fal::required(f0, "image_url")?,
@@ -405,10 +405,10 @@ pub mod fal_ai {
                             while let Some(key) = map.next_key_seed(__fal::Key(&["images", "seed"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(ImageEditingAgeProgressionOutput {
                                 images: __fal::required(f0, "images")?,

@@ -63,11 +63,11 @@ pub mod fal_ai {
                                         .next_key_seed(__fal::Key(&["image_url", "audio_url", "prompt"]))?
                                     {
                                         match key {
-                                            Some(0) => f0 = Some(map.next_value()?),
-                                            Some(1) => f1 = Some(map.next_value()?),
-                                            Some(2) => f2 = map.next_value()?,
-                                            _ => __fal::skip(&mut map)?,
-                                        }
+                                            Some(0) => __fal::put(&mut f0, &mut map),
+                                            Some(1) => __fal::put(&mut f1, &mut map),
+                                            Some(2) => __fal::set(&mut f2, &mut map),
+                                            _ => __fal::skip(&mut map),
+                                        }?;
                                     }
                                     Ok(KlingVideoV1StandardAiAvatarInput {
                                         image_url: __fal::required(f0, "image_url")?,
@@ -158,10 +158,10 @@ pub mod fal_ai {
                                         .next_key_seed(__fal::Key(&["video", "duration"]))?
                                     {
                                         match key {
-                                            Some(0) => f0 = Some(map.next_value()?),
-                                            Some(1) => f1 = Some(map.next_value()?),
-                                            _ => __fal::skip(&mut map)?,
-                                        }
+                                            Some(0) => __fal::put(&mut f0, &mut map),
+                                            Some(1) => __fal::put(&mut f1, &mut map),
+                                            _ => __fal::skip(&mut map),
+                                        }?;
                                     }
                                     Ok(KlingVideoV1StandardAiAvatarOutput {
                                         video: __fal::required(f0, "video")?,

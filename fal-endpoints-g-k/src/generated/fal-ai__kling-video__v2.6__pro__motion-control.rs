@@ -91,13 +91,13 @@ pub mod fal_ai {
                                         )?
                                     {
                                         match key {
-                                            Some(0) => f0 = map.next_value()?,
-                                            Some(1) => f1 = Some(map.next_value()?),
-                                            Some(2) => f2 = Some(map.next_value()?),
-                                            Some(3) => f3 = map.next_value()?,
-                                            Some(4) => f4 = Some(map.next_value()?),
-                                            _ => __fal::skip(&mut map)?,
-                                        }
+                                            Some(0) => __fal::set(&mut f0, &mut map),
+                                            Some(1) => __fal::put(&mut f1, &mut map),
+                                            Some(2) => __fal::put(&mut f2, &mut map),
+                                            Some(3) => __fal::set(&mut f3, &mut map),
+                                            Some(4) => __fal::put(&mut f4, &mut map),
+                                            _ => __fal::skip(&mut map),
+                                        }?;
                                     }
                                     Ok(KlingVideoV26ProMotionControlInput {
                                         prompt: f0,
@@ -295,9 +295,9 @@ pub mod fal_ai {
                                     let mut f0 = None;
                                     while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
                                         match key {
-                                            Some(0) => f0 = Some(map.next_value()?),
-                                            _ => __fal::skip(&mut map)?,
-                                        }
+                                            Some(0) => __fal::put(&mut f0, &mut map),
+                                            _ => __fal::skip(&mut map),
+                                        }?;
                                     }
                                     Ok(KlingVideoV26ProMotionControlOutput {
                                         video: __fal::required(f0, "video")?,

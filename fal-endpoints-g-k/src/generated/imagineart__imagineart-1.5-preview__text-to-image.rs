@@ -62,11 +62,11 @@ pub mod imagineart {
                                 .next_key_seed(__fal::Key(&["prompt", "aspect_ratio", "seed"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = map.next_value()?,
-                                    Some(2) => f2 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    Some(2) => __fal::set(&mut f2, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Imagineart15PreviewTextToImageInput {
                                 prompt: __fal::required(f0, "prompt")?,
@@ -275,9 +275,9 @@ pub mod imagineart {
                             let mut f0 = None;
                             while let Some(key) = map.next_key_seed(__fal::Key(&["images"]))? {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Imagineart15PreviewTextToImageOutput {
                                 images: __fal::required(f0, "images")?,

@@ -54,10 +54,10 @@ pub mod cassetteai {
                             .next_key_seed(__fal::Key(&["prompt", "duration"]))?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::put(&mut f1, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(MusicGeneratorInput {
                             prompt: __fal::required(f0, "prompt")?,
@@ -142,9 +142,9 @@ pub mod cassetteai {
                         let mut f0 = None;
                         while let Some(key) = map.next_key_seed(__fal::Key(&["audio_file"]))? {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(MusicGeneratorOutput {
                             audio_file: __fal::required(f0, "audio_file")?,

@@ -77,14 +77,17 @@ pub mod decart {
                                 )?
                             {
                                 match key {
-                                    Ok(0) => f0 = map.next_value()?,
-                                    Ok(1) => f1 = map.next_value()?,
-                                    Ok(2) => f2 = map.next_value()?,
-                                    Ok(_) => __fal::skip(&mut map)?,
+                                    Ok(0) => __fal::set(&mut f0, &mut map),
+                                    Ok(1) => __fal::set(&mut f1, &mut map),
+                                    Ok(2) => __fal::set(&mut f2, &mut map),
+                                    Ok(_) => __fal::skip(&mut map),
                                     Err(name) => {
-                                        f3.insert(name, map.next_value()?);
+                                        map.next_value()
+                                            .map(|value| {
+                                                f3.insert(name, value);
+                                            })
                                     }
-                                }
+                                }?;
                             }
                             Ok(Lucy2VtonRealtimeInput {
                                 prompt: f0,

@@ -246,34 +246,34 @@ pub mod fal_ai {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    Some(2) => f2 = map.next_value()?,
-                                    Some(3) => f3 = map.next_value()?,
-                                    Some(4) => f4 = map.next_value()?,
-                                    Some(5) => f5 = map.next_value()?,
-                                    Some(6) => f6 = map.next_value()?,
-                                    Some(7) => f7 = map.next_value()?,
-                                    Some(8) => f8 = map.next_value()?,
-                                    Some(9) => f9 = map.next_value()?,
-                                    Some(10) => f10 = map.next_value()?,
-                                    Some(11) => f11 = map.next_value()?,
-                                    Some(12) => f12 = map.next_value()?,
-                                    Some(13) => f13 = map.next_value()?,
-                                    Some(14) => f14 = map.next_value()?,
-                                    Some(15) => f15 = map.next_value()?,
-                                    Some(16) => f16 = map.next_value()?,
-                                    Some(17) => f17 = map.next_value()?,
-                                    Some(18) => f18 = map.next_value()?,
-                                    Some(19) => f19 = map.next_value()?,
-                                    Some(20) => f20 = map.next_value()?,
-                                    Some(21) => f21 = map.next_value()?,
-                                    Some(22) => f22 = map.next_value()?,
-                                    Some(23) => f23 = map.next_value()?,
-                                    Some(24) => f24 = map.next_value()?,
-                                    Some(25) => f25 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    Some(2) => __fal::set(&mut f2, &mut map),
+                                    Some(3) => __fal::set(&mut f3, &mut map),
+                                    Some(4) => __fal::set(&mut f4, &mut map),
+                                    Some(5) => __fal::set(&mut f5, &mut map),
+                                    Some(6) => __fal::set(&mut f6, &mut map),
+                                    Some(7) => __fal::set(&mut f7, &mut map),
+                                    Some(8) => __fal::set(&mut f8, &mut map),
+                                    Some(9) => __fal::set(&mut f9, &mut map),
+                                    Some(10) => __fal::set(&mut f10, &mut map),
+                                    Some(11) => __fal::set(&mut f11, &mut map),
+                                    Some(12) => __fal::set(&mut f12, &mut map),
+                                    Some(13) => __fal::set(&mut f13, &mut map),
+                                    Some(14) => __fal::set(&mut f14, &mut map),
+                                    Some(15) => __fal::set(&mut f15, &mut map),
+                                    Some(16) => __fal::set(&mut f16, &mut map),
+                                    Some(17) => __fal::set(&mut f17, &mut map),
+                                    Some(18) => __fal::set(&mut f18, &mut map),
+                                    Some(19) => __fal::set(&mut f19, &mut map),
+                                    Some(20) => __fal::set(&mut f20, &mut map),
+                                    Some(21) => __fal::set(&mut f21, &mut map),
+                                    Some(22) => __fal::set(&mut f22, &mut map),
+                                    Some(23) => __fal::set(&mut f23, &mut map),
+                                    Some(24) => __fal::set(&mut f24, &mut map),
+                                    Some(25) => __fal::set(&mut f25, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Ltx219bAudioToVideoInput {
                                 prompt: __fal::required(f0, "prompt")?,
@@ -836,10 +836,10 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["width", "height"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = map.next_value()?,
-                                    Some(1) => f1 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::set(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(ImageSize { width: f0, height: f1 })
                         }
@@ -938,11 +938,11 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["video", "seed", "prompt"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    Some(2) => f2 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    Some(2) => __fal::put(&mut f2, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Ltx219bAudioToVideoOutput {
                                 video: __fal::required(f0, "video")?,
@@ -1045,17 +1045,17 @@ pub mod fal_ai {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = map.next_value()?,
-                                    Some(2) => f2 = map.next_value()?,
-                                    Some(3) => f3 = map.next_value()?,
-                                    Some(4) => f4 = map.next_value()?,
-                                    Some(5) => f5 = map.next_value()?,
-                                    Some(6) => f6 = map.next_value()?,
-                                    Some(7) => f7 = map.next_value()?,
-                                    Some(8) => f8 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    Some(2) => __fal::set(&mut f2, &mut map),
+                                    Some(3) => __fal::set(&mut f3, &mut map),
+                                    Some(4) => __fal::set(&mut f4, &mut map),
+                                    Some(5) => __fal::set(&mut f5, &mut map),
+                                    Some(6) => __fal::set(&mut f6, &mut map),
+                                    Some(7) => __fal::set(&mut f7, &mut map),
+                                    Some(8) => __fal::set(&mut f8, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(VideoFile {
                                 url: __fal::required(f0, "url")?,

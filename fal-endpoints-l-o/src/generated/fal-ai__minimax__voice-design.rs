@@ -57,10 +57,10 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["prompt", "preview_text"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(MinimaxVoiceDesignInput {
                                 prompt: __fal::required(f0, "prompt")?,
@@ -158,10 +158,10 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["custom_voice_id", "audio"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(MinimaxVoiceDesignOutput {
                                 custom_voice_id: __fal::required(f0, "custom_voice_id")?,

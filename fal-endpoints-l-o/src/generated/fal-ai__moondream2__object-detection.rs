@@ -53,10 +53,10 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["image_url", "object"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Moondream2ObjectDetectionInput {
                                 image_url: __fal::required(f0, "image_url")?,
@@ -143,10 +143,10 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["objects", "image"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Moondream2ObjectDetectionOutput {
                                 objects: __fal::required(f0, "objects")?,

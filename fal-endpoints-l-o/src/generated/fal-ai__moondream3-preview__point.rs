@@ -63,11 +63,11 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["image_url", "prompt", "preview"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    Some(2) => f2 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    Some(2) => __fal::set(&mut f2, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Moondream3PreviewPointInput {
                                 image_url: __fal::required(f0, "image_url")?,
@@ -181,12 +181,12 @@ pub mod fal_ai {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    Some(2) => f2 = Some(map.next_value()?),
-                                    Some(3) => f3 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    Some(2) => __fal::put(&mut f2, &mut map),
+                                    Some(3) => __fal::set(&mut f3, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Moondream3PreviewPointOutput {
                                 finish_reason: __fal::required(f0, "finish_reason")?,
@@ -240,10 +240,10 @@ pub mod fal_ai {
                             let mut f1 = None;
                             while let Some(key) = map.next_key_seed(__fal::Key(&["x", "y"]))? {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Point {
                                 x: __fal::required(f0, "x")?,
@@ -319,13 +319,13 @@ pub mod fal_ai {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    Some(2) => f2 = Some(map.next_value()?),
-                                    Some(3) => f3 = Some(map.next_value()?),
-                                    Some(4) => f4 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    Some(2) => __fal::put(&mut f2, &mut map),
+                                    Some(3) => __fal::put(&mut f3, &mut map),
+                                    Some(4) => __fal::put(&mut f4, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(UsageInfo {
                                 input_tokens: __fal::required(f0, "input_tokens")?,

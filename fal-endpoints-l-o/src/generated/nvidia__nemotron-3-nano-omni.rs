@@ -92,14 +92,14 @@ pub mod nvidia {
                             )?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = map.next_value()?,
-                                Some(2) => f2 = map.next_value()?,
-                                Some(3) => f3 = map.next_value()?,
-                                Some(4) => f4 = map.next_value()?,
-                                Some(5) => f5 = map.next_value()?,
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::set(&mut f1, &mut map),
+                                Some(2) => __fal::set(&mut f2, &mut map),
+                                Some(3) => __fal::set(&mut f3, &mut map),
+                                Some(4) => __fal::set(&mut f4, &mut map),
+                                Some(5) => __fal::set(&mut f5, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(Nemotron3NanoOmniInput {
                             prompt: __fal::required(f0, "prompt")?,
@@ -262,11 +262,11 @@ pub mod nvidia {
                             .next_key_seed(__fal::Key(&["output", "finish_reason", "usage"]))?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = map.next_value()?,
-                                Some(2) => f2 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::set(&mut f1, &mut map),
+                                Some(2) => __fal::put(&mut f2, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(Nemotron3NanoOmniOutput {
                             output: __fal::required(f0, "output")?,
@@ -403,10 +403,10 @@ pub mod nvidia {
                             .next_key_seed(__fal::Key(&["input_tokens", "output_tokens"]))?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::put(&mut f1, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(UsageInfoType2 {
                             input_tokens: __fal::required(f0, "input_tokens")?,

@@ -55,10 +55,10 @@ pub mod veed {
                             .next_key_seed(__fal::Key(&["video_url", "audio_url"]))?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::put(&mut f1, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(LipsyncInput {
                             video_url: __fal::required(f0, "video_url")?,
@@ -155,9 +155,9 @@ pub mod veed {
                         let mut f0 = None;
                         while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(LipsyncOutput {
                             video: __fal::required(f0, "video")?,

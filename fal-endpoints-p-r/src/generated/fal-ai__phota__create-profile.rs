@@ -46,9 +46,9 @@ pub mod fal_ai {
                             while let Some(key) = map.next_key_seed(__fal::Key(&["image_data_url"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(PhotaCreateProfileInput {
                                 image_data_url: __fal::required(f0, "image_data_url")?,
@@ -119,9 +119,9 @@ pub mod fal_ai {
                             let mut f0 = None;
                             while let Some(key) = map.next_key_seed(__fal::Key(&["profile_id"]))? {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(PhotaCreateProfileOutput {
                                 profile_id: __fal::required(f0, "profile_id")?,

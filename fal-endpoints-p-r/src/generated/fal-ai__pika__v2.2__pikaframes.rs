@@ -89,14 +89,14 @@ pub mod fal_ai {
                                     )?
                                 {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        Some(1) => f1 = map.next_value()?,
-                                        Some(2) => f2 = map.next_value()?,
-                                        Some(3) => f3 = map.next_value()?,
-                                        Some(4) => f4 = map.next_value()?,
-                                        Some(5) => f5 = map.next_value()?,
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        Some(1) => __fal::set(&mut f1, &mut map),
+                                        Some(2) => __fal::set(&mut f2, &mut map),
+                                        Some(3) => __fal::set(&mut f3, &mut map),
+                                        Some(4) => __fal::set(&mut f4, &mut map),
+                                        Some(5) => __fal::set(&mut f5, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(PikaV22PikaframesInput {
                                     image_urls: __fal::required(f0, "image_urls")?,
@@ -221,10 +221,10 @@ pub mod fal_ai {
                                     .next_key_seed(__fal::Key(&["duration", "prompt"]))?
                                 {
                                     match key {
-                                        Some(0) => f0 = map.next_value()?,
-                                        Some(1) => f1 = map.next_value()?,
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::set(&mut f0, &mut map),
+                                        Some(1) => __fal::set(&mut f1, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(KeyframeTransition {
                                     duration: f0,
@@ -306,9 +306,9 @@ pub mod fal_ai {
                                 let mut f0 = None;
                                 while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(PikaV22PikaframesOutput {
                                     video: __fal::required(f0, "video")?,

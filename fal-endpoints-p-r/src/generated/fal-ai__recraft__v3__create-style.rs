@@ -55,10 +55,10 @@ pub mod fal_ai {
                                     .next_key_seed(__fal::Key(&["images_data_url", "base_style"]))?
                                 {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        Some(1) => f1 = map.next_value()?,
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        Some(1) => __fal::set(&mut f1, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(RecraftV3CreateStyleInput {
                                     images_data_url: __fal::required(f0, "images_data_url")?,
@@ -710,9 +710,9 @@ pub mod fal_ai {
                                 let mut f0 = None;
                                 while let Some(key) = map.next_key_seed(__fal::Key(&["style_id"]))? {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(RecraftV3CreateStyleOutput {
                                     style_id: __fal::required(f0, "style_id")?,

@@ -51,10 +51,10 @@ pub mod fal_ai {
                             .next_key_seed(__fal::Key(&["image_url", "seed"]))?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = map.next_value()?,
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::set(&mut f1, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(RetoucherInput {
                             image_url: __fal::required(f0, "image_url")?,
@@ -139,10 +139,10 @@ pub mod fal_ai {
                         while let Some(key) = map.next_key_seed(__fal::Key(&["image", "seed"]))?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::put(&mut f1, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(RetoucherOutput {
                             image: __fal::required(f0, "image")?,

@@ -98,15 +98,15 @@ pub mod openrouter {
                                     )?
                                 {
                                     match key {
-                                        Some(0) => f0 = map.next_value()?,
-                                        Some(1) => f1 = Some(map.next_value()?),
-                                        Some(2) => f2 = map.next_value()?,
-                                        Some(3) => f3 = Some(map.next_value()?),
-                                        Some(4) => f4 = map.next_value()?,
-                                        Some(5) => f5 = map.next_value()?,
-                                        Some(6) => f6 = map.next_value()?,
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::set(&mut f0, &mut map),
+                                        Some(1) => __fal::put(&mut f1, &mut map),
+                                        Some(2) => __fal::set(&mut f2, &mut map),
+                                        Some(3) => __fal::put(&mut f3, &mut map),
+                                        Some(4) => __fal::set(&mut f4, &mut map),
+                                        Some(5) => __fal::set(&mut f5, &mut map),
+                                        Some(6) => __fal::set(&mut f6, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(RouterVideoEnterpriseInput {
                                     video_urls: f0,
@@ -245,10 +245,10 @@ pub mod openrouter {
                                     .next_key_seed(__fal::Key(&["cached_tokens", "cache_write_tokens"]))?
                                 {
                                     match key {
-                                        Some(0) => f0 = map.next_value()?,
-                                        Some(1) => f1 = map.next_value()?,
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::set(&mut f0, &mut map),
+                                        Some(1) => __fal::set(&mut f1, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(PromptTokensDetails {
                                     cached_tokens: f0,
@@ -306,10 +306,10 @@ pub mod openrouter {
                                     .next_key_seed(__fal::Key(&["output", "usage"]))?
                                 {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        Some(1) => f1 = map.next_value()?,
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        Some(1) => __fal::set(&mut f1, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(RouterVideoEnterpriseOutput {
                                     output: __fal::required(f0, "output")?,
@@ -391,13 +391,13 @@ pub mod openrouter {
                                     )?
                                 {
                                     match key {
-                                        Some(0) => f0 = map.next_value()?,
-                                        Some(1) => f1 = map.next_value()?,
-                                        Some(2) => f2 = map.next_value()?,
-                                        Some(3) => f3 = Some(map.next_value()?),
-                                        Some(4) => f4 = map.next_value()?,
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::set(&mut f0, &mut map),
+                                        Some(1) => __fal::set(&mut f1, &mut map),
+                                        Some(2) => __fal::set(&mut f2, &mut map),
+                                        Some(3) => __fal::put(&mut f3, &mut map),
+                                        Some(4) => __fal::set(&mut f4, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(UsageInfoType2 {
                                     prompt_tokens: f0,

@@ -66,12 +66,12 @@ pub mod tripo3d {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = map.next_value()?,
-                                    Some(2) => f2 = map.next_value()?,
-                                    Some(3) => f3 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    Some(2) => __fal::set(&mut f2, &mut map),
+                                    Some(3) => __fal::set(&mut f3, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(P1TextTo3dInput {
                                 prompt: __fal::required(f0, "prompt")?,
@@ -191,11 +191,11 @@ pub mod tripo3d {
                                 .next_key_seed(__fal::Key(&["glb", "base_model", "pbr_model"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = map.next_value()?,
-                                    Some(1) => f1 = map.next_value()?,
-                                    Some(2) => f2 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::set(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    Some(2) => __fal::set(&mut f2, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(ModelUrlsType2 {
                                 glb: f0,
@@ -256,11 +256,11 @@ pub mod tripo3d {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    Some(2) => f2 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    Some(2) => __fal::set(&mut f2, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(P1TextTo3dOutput {
                                 model_mesh: __fal::required(f0, "model_mesh")?,

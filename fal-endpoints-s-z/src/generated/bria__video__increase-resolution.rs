@@ -80,12 +80,12 @@ pub mod bria {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = map.next_value()?,
-                                    Some(1) => f1 = map.next_value()?,
-                                    Some(2) => f2 = Some(map.next_value()?),
-                                    Some(3) => f3 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::set(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    Some(2) => __fal::put(&mut f2, &mut map),
+                                    Some(3) => __fal::set(&mut f3, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(VideoIncreaseResolutionInput {
                                 output_container_and_codec: f0,
@@ -396,9 +396,9 @@ pub mod bria {
                             let mut f0 = None;
                             while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(VideoIncreaseResolutionOutput {
                                 video: __fal::required(f0, "video")?,

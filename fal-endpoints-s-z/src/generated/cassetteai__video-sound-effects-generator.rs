@@ -43,9 +43,9 @@ pub mod cassetteai {
                         let mut f0 = None;
                         while let Some(key) = map.next_key_seed(__fal::Key(&["video_url"]))? {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(VideoSoundEffectsGeneratorInput {
                             video_url: __fal::required(f0, "video_url")?,
@@ -118,9 +118,9 @@ pub mod cassetteai {
                         let mut f0 = None;
                         while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(VideoSoundEffectsGeneratorOutput {
                             video: __fal::required(f0, "video")?,

@@ -67,11 +67,11 @@ pub mod fal_ai {
                                     )?
                                 {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        Some(1) => f1 = Some(map.next_value()?),
-                                        Some(2) => f2 = map.next_value()?,
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        Some(1) => __fal::put(&mut f1, &mut map),
+                                        Some(2) => __fal::set(&mut f2, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(Sa2va8bVideoInput {
                                     prompt: __fal::required(f0, "prompt")?,
@@ -175,10 +175,10 @@ pub mod fal_ai {
                                     .next_key_seed(__fal::Key(&["output", "masks"]))?
                                 {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        Some(1) => f1 = Some(map.next_value()?),
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        Some(1) => __fal::put(&mut f1, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(Sa2va8bVideoOutput {
                                     output: __fal::required(f0, "output")?,

@@ -49,9 +49,9 @@ pub mod fal_ai {
                                 let mut f0 = None;
                                 while let Some(key) = map.next_key_seed(__fal::Key(&["image_url"]))? {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(Sam3ImageEmbedInput {
                                     image_url: __fal::required(f0, "image_url")?,
@@ -123,9 +123,9 @@ pub mod fal_ai {
                                 while let Some(key) = map.next_key_seed(__fal::Key(&["embedding_b64"]))?
                                 {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(Sam3ImageEmbedOutput {
                                     embedding_b64: __fal::required(f0, "embedding_b64")?,

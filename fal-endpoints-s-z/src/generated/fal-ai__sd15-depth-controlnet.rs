@@ -187,25 +187,25 @@ pub mod fal_ai {
                             )?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = map.next_value()?,
-                                Some(2) => f2 = map.next_value()?,
-                                Some(3) => f3 = map.next_value()?,
-                                Some(4) => f4 = map.next_value()?,
-                                Some(5) => f5 = map.next_value()?,
-                                Some(6) => f6 = map.next_value()?,
-                                Some(7) => f7 = map.next_value()?,
-                                Some(8) => f8 = map.next_value()?,
-                                Some(9) => f9 = map.next_value()?,
-                                Some(10) => f10 = map.next_value()?,
-                                Some(11) => f11 = map.next_value()?,
-                                Some(12) => f12 = Some(map.next_value()?),
-                                Some(13) => f13 = map.next_value()?,
-                                Some(14) => f14 = map.next_value()?,
-                                Some(15) => f15 = map.next_value()?,
-                                Some(16) => f16 = map.next_value()?,
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::set(&mut f1, &mut map),
+                                Some(2) => __fal::set(&mut f2, &mut map),
+                                Some(3) => __fal::set(&mut f3, &mut map),
+                                Some(4) => __fal::set(&mut f4, &mut map),
+                                Some(5) => __fal::set(&mut f5, &mut map),
+                                Some(6) => __fal::set(&mut f6, &mut map),
+                                Some(7) => __fal::set(&mut f7, &mut map),
+                                Some(8) => __fal::set(&mut f8, &mut map),
+                                Some(9) => __fal::set(&mut f9, &mut map),
+                                Some(10) => __fal::set(&mut f10, &mut map),
+                                Some(11) => __fal::set(&mut f11, &mut map),
+                                Some(12) => __fal::put(&mut f12, &mut map),
+                                Some(13) => __fal::set(&mut f13, &mut map),
+                                Some(14) => __fal::set(&mut f14, &mut map),
+                                Some(15) => __fal::set(&mut f15, &mut map),
+                                Some(16) => __fal::set(&mut f16, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(Sd15DepthControlnetInput {
                             control_image_url: __fal::required(f0, "control_image_url")?,
@@ -457,10 +457,10 @@ pub mod fal_ai {
                         while let Some(key) = map.next_key_seed(__fal::Key(&["path", "tokens"]))?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = map.next_value()?,
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::set(&mut f1, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(Embedding {
                             path: __fal::required(f0, "path")?,
@@ -783,10 +783,10 @@ pub mod fal_ai {
                             .next_key_seed(__fal::Key(&["height", "width"]))?
                         {
                             match key {
-                                Some(0) => f0 = map.next_value()?,
-                                Some(1) => f1 = map.next_value()?,
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::set(&mut f0, &mut map),
+                                Some(1) => __fal::set(&mut f1, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(ImageSizeType2 {
                             height: f0,
@@ -889,11 +889,11 @@ pub mod fal_ai {
                             .next_key_seed(__fal::Key(&["force", "path", "scale"]))?
                         {
                             match key {
-                                Some(0) => f0 = map.next_value()?,
-                                Some(1) => f1 = Some(map.next_value()?),
-                                Some(2) => f2 = map.next_value()?,
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::set(&mut f0, &mut map),
+                                Some(1) => __fal::put(&mut f1, &mut map),
+                                Some(2) => __fal::set(&mut f2, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(LoraWeightType2 {
                             force: f0,
@@ -1083,13 +1083,13 @@ pub mod fal_ai {
                             )?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = Some(map.next_value()?),
-                                Some(2) => f2 = Some(map.next_value()?),
-                                Some(3) => f3 = Some(map.next_value()?),
-                                Some(4) => f4 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::put(&mut f1, &mut map),
+                                Some(2) => __fal::put(&mut f2, &mut map),
+                                Some(3) => __fal::put(&mut f3, &mut map),
+                                Some(4) => __fal::put(&mut f4, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(Sd15DepthControlnetOutput {
                             images: __fal::required(f0, "images")?,

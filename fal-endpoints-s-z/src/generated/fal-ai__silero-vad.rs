@@ -45,9 +45,9 @@ pub mod fal_ai {
                         let mut f0 = None;
                         while let Some(key) = map.next_key_seed(__fal::Key(&["audio_url"]))? {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(SileroVadInput {
                             audio_url: __fal::required(f0, "audio_url")?,
@@ -128,10 +128,10 @@ pub mod fal_ai {
                             .next_key_seed(__fal::Key(&["has_speech", "timestamps"]))?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::put(&mut f1, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(SileroVadOutput {
                             has_speech: __fal::required(f0, "has_speech")?,
@@ -183,10 +183,10 @@ pub mod fal_ai {
                         let mut f1 = None;
                         while let Some(key) = map.next_key_seed(__fal::Key(&["start", "end"]))? {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::put(&mut f1, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(SpeechTimestamp {
                             start: __fal::required(f0, "start")?,

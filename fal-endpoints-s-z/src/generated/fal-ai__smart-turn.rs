@@ -45,9 +45,9 @@ pub mod fal_ai {
                         let mut f0 = None;
                         while let Some(key) = map.next_key_seed(__fal::Key(&["audio_url"]))? {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(SmartTurnInput {
                             audio_url: __fal::required(f0, "audio_url")?,
@@ -133,11 +133,11 @@ pub mod fal_ai {
                             )?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = Some(map.next_value()?),
-                                Some(2) => f2 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::put(&mut f1, &mut map),
+                                Some(2) => __fal::put(&mut f2, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(SmartTurnOutput {
                             prediction: __fal::required(f0, "prediction")?,

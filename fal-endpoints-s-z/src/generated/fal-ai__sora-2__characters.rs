@@ -55,10 +55,10 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["video_url", "name"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Sora2CharactersInput {
                                 video_url: __fal::required(f0, "video_url")?,
@@ -158,10 +158,10 @@ pub mod fal_ai {
                             let mut f1 = None;
                             while let Some(key) = map.next_key_seed(__fal::Key(&["id", "name"]))? {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::put(&mut f1, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(Sora2CharactersOutput {
                                 id: __fal::required(f0, "id")?,

@@ -84,13 +84,13 @@ pub mod fal_ai {
                                     )?
                                 {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        Some(1) => f1 = map.next_value()?,
-                                        Some(2) => f2 = map.next_value()?,
-                                        Some(3) => f3 = map.next_value()?,
-                                        Some(4) => f4 = map.next_value()?,
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        Some(1) => __fal::set(&mut f1, &mut map),
+                                        Some(2) => __fal::set(&mut f2, &mut map),
+                                        Some(3) => __fal::set(&mut f3, &mut map),
+                                        Some(4) => __fal::set(&mut f4, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(ViduQ1TextToVideoInput {
                                     prompt: __fal::required(f0, "prompt")?,
@@ -458,9 +458,9 @@ pub mod fal_ai {
                                 let mut f0 = None;
                                 while let Some(key) = map.next_key_seed(__fal::Key(&["video"]))? {
                                     match key {
-                                        Some(0) => f0 = Some(map.next_value()?),
-                                        _ => __fal::skip(&mut map)?,
-                                    }
+                                        Some(0) => __fal::put(&mut f0, &mut map),
+                                        _ => __fal::skip(&mut map),
+                                    }?;
                                 }
                                 Ok(ViduQ1TextToVideoOutput {
                                     video: __fal::required(f0, "video")?,

@@ -85,14 +85,14 @@ pub mod fal_ai {
                             )?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = map.next_value()?,
-                                Some(2) => f2 = map.next_value()?,
-                                Some(3) => f3 = map.next_value()?,
-                                Some(4) => f4 = map.next_value()?,
-                                Some(5) => f5 = map.next_value()?,
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::set(&mut f1, &mut map),
+                                Some(2) => __fal::set(&mut f2, &mut map),
+                                Some(3) => __fal::set(&mut f3, &mut map),
+                                Some(4) => __fal::set(&mut f4, &mut map),
+                                Some(5) => __fal::set(&mut f5, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(WanVisionEnhancerInput {
                             video_url: __fal::required(f0, "video_url")?,
@@ -310,11 +310,11 @@ pub mod fal_ai {
                             .next_key_seed(__fal::Key(&["video", "seed", "timings"]))?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = Some(map.next_value()?),
-                                Some(2) => f2 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::put(&mut f1, &mut map),
+                                Some(2) => __fal::put(&mut f2, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(WanVisionEnhancerOutput {
                             video: __fal::required(f0, "video")?,

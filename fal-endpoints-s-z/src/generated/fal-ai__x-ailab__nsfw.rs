@@ -45,9 +45,9 @@ pub mod fal_ai {
                             let mut f0 = None;
                             while let Some(key) = map.next_key_seed(__fal::Key(&["image_urls"]))? {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(XAilabNsfwInput {
                                 image_urls: __fal::required(f0, "image_urls")?,
@@ -124,9 +124,9 @@ pub mod fal_ai {
                                 .next_key_seed(__fal::Key(&["has_nsfw_concepts"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(XAilabNsfwOutput {
                                 has_nsfw_concepts: __fal::required(f0, "has_nsfw_concepts")?,

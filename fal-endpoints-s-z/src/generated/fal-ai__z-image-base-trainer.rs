@@ -71,12 +71,12 @@ pub mod fal_ai {
                             )?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = map.next_value()?,
-                                Some(2) => f2 = map.next_value()?,
-                                Some(3) => f3 = map.next_value()?,
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::set(&mut f1, &mut map),
+                                Some(2) => __fal::set(&mut f2, &mut map),
+                                Some(3) => __fal::set(&mut f3, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(ZImageBaseTrainerInput {
                             image_data_url: __fal::required(f0, "image_data_url")?,
@@ -184,10 +184,10 @@ pub mod fal_ai {
                             .next_key_seed(__fal::Key(&["diffusers_lora_file", "config_file"]))?
                         {
                             match key {
-                                Some(0) => f0 = Some(map.next_value()?),
-                                Some(1) => f1 = Some(map.next_value()?),
-                                _ => __fal::skip(&mut map)?,
-                            }
+                                Some(0) => __fal::put(&mut f0, &mut map),
+                                Some(1) => __fal::put(&mut f1, &mut map),
+                                _ => __fal::skip(&mut map),
+                            }?;
                         }
                         Ok(ZImageBaseTrainerOutput {
                             diffusers_lora_file: __fal::required(f0, "diffusers_lora_file")?,

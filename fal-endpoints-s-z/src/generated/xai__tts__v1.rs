@@ -68,12 +68,12 @@ pub mod xai {
                                 )?
                             {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    Some(1) => f1 = map.next_value()?,
-                                    Some(2) => f2 = map.next_value()?,
-                                    Some(3) => f3 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    Some(2) => __fal::set(&mut f2, &mut map),
+                                    Some(3) => __fal::set(&mut f3, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(TtsV1Input {
                                 text: __fal::required(f0, "text")?,
@@ -455,11 +455,11 @@ pub mod xai {
                                 .next_key_seed(__fal::Key(&["codec", "sample_rate", "bit_rate"]))?
                             {
                                 match key {
-                                    Some(0) => f0 = map.next_value()?,
-                                    Some(1) => f1 = map.next_value()?,
-                                    Some(2) => f2 = map.next_value()?,
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::set(&mut f0, &mut map),
+                                    Some(1) => __fal::set(&mut f1, &mut map),
+                                    Some(2) => __fal::set(&mut f2, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(OutputFormat {
                                 codec: f0,
@@ -558,9 +558,9 @@ pub mod xai {
                             let mut f0 = None;
                             while let Some(key) = map.next_key_seed(__fal::Key(&["audio"]))? {
                                 match key {
-                                    Some(0) => f0 = Some(map.next_value()?),
-                                    _ => __fal::skip(&mut map)?,
-                                }
+                                    Some(0) => __fal::put(&mut f0, &mut map),
+                                    _ => __fal::skip(&mut map),
+                                }?;
                             }
                             Ok(TtsV1Output {
                                 audio: __fal::required(f0, "audio")?,

@@ -95,15 +95,15 @@ pub mod get_models {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = map.next_value()?,
-                            Some(1) => f1 = map.next_value()?,
-                            Some(2) => f2 = map.next_value()?,
-                            Some(3) => f3 = map.next_value()?,
-                            Some(4) => f4 = map.next_value()?,
-                            Some(5) => f5 = map.next_value()?,
-                            Some(6) => f6 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::set(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            Some(2) => __fal::set(&mut f2, &mut map),
+                            Some(3) => __fal::set(&mut f3, &mut map),
+                            Some(4) => __fal::set(&mut f4, &mut map),
+                            Some(5) => __fal::set(&mut f5, &mut map),
+                            Some(6) => __fal::set(&mut f6, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(GetModels {
                         limit: f0,
@@ -384,10 +384,10 @@ pub mod get_models {
                         .next_key_seed(__fal::Key(&["code", "message"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(EnterpriseStatusError {
                         code: __fal::required(f0, "code")?,
@@ -435,9 +435,9 @@ pub mod get_models {
                     let mut f0 = None;
                     while let Some(key) = map.next_key_seed(__fal::Key(&["error"]))? {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(EnterpriseStatusObject {
                         error: __fal::required(f0, "error")?,
@@ -569,10 +569,10 @@ pub mod get_models {
                         .next_key_seed(__fal::Key(&["code", "message"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(Error {
                         code: __fal::required(f0, "code")?,
@@ -687,11 +687,11 @@ pub mod get_models {
                         .next_key_seed(__fal::Key(&["models", "next_cursor", "has_more"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = map.next_value()?,
-                            Some(2) => f2 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            Some(2) => __fal::put(&mut f2, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(GetModelsResponse {
                         models: __fal::required(f0, "models")?,
@@ -744,10 +744,10 @@ pub mod get_models {
                     let mut f1 = None;
                     while let Some(key) = map.next_key_seed(__fal::Key(&["key", "label"]))? {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(Group {
                         key: __fal::required(f0, "key")?,
@@ -1067,29 +1067,29 @@ pub mod get_models {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            Some(2) => f2 = Some(map.next_value()?),
-                            Some(3) => f3 = Some(map.next_value()?),
-                            Some(4) => f4 = Some(map.next_value()?),
-                            Some(5) => f5 = Some(map.next_value()?),
-                            Some(6) => f6 = map.next_value()?,
-                            Some(7) => f7 = Some(map.next_value()?),
-                            Some(8) => f8 = map.next_value()?,
-                            Some(9) => f9 = Some(map.next_value()?),
-                            Some(10) => f10 = map.next_value()?,
-                            Some(11) => f11 = map.next_value()?,
-                            Some(12) => f12 = Some(map.next_value()?),
-                            Some(13) => f13 = map.next_value()?,
-                            Some(14) => f14 = Some(map.next_value()?),
-                            Some(15) => f15 = map.next_value()?,
-                            Some(16) => f16 = map.next_value()?,
-                            Some(17) => f17 = map.next_value()?,
-                            Some(18) => f18 = map.next_value()?,
-                            Some(19) => f19 = map.next_value()?,
-                            Some(20) => f20 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            Some(2) => __fal::put(&mut f2, &mut map),
+                            Some(3) => __fal::put(&mut f3, &mut map),
+                            Some(4) => __fal::put(&mut f4, &mut map),
+                            Some(5) => __fal::put(&mut f5, &mut map),
+                            Some(6) => __fal::set(&mut f6, &mut map),
+                            Some(7) => __fal::put(&mut f7, &mut map),
+                            Some(8) => __fal::set(&mut f8, &mut map),
+                            Some(9) => __fal::put(&mut f9, &mut map),
+                            Some(10) => __fal::set(&mut f10, &mut map),
+                            Some(11) => __fal::set(&mut f11, &mut map),
+                            Some(12) => __fal::put(&mut f12, &mut map),
+                            Some(13) => __fal::set(&mut f13, &mut map),
+                            Some(14) => __fal::put(&mut f14, &mut map),
+                            Some(15) => __fal::set(&mut f15, &mut map),
+                            Some(16) => __fal::set(&mut f16, &mut map),
+                            Some(17) => __fal::set(&mut f17, &mut map),
+                            Some(18) => __fal::set(&mut f18, &mut map),
+                            Some(19) => __fal::set(&mut f19, &mut map),
+                            Some(20) => __fal::put(&mut f20, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(Metadata {
                         display_name: __fal::required(f0, "display_name")?,
@@ -1174,12 +1174,12 @@ pub mod get_models {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = map.next_value()?,
-                            Some(2) => f2 = map.next_value()?,
-                            Some(3) => f3 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            Some(2) => __fal::set(&mut f2, &mut map),
+                            Some(3) => __fal::set(&mut f3, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(ModelsItem {
                         endpoint_id: __fal::required(f0, "endpoint_id")?,
@@ -1229,9 +1229,9 @@ pub mod get_models {
                     let mut f0 = None;
                     while let Some(key) = map.next_key_seed(__fal::Key(&["error"]))? {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(ModelsItemOpenapiObject {
                         error: __fal::required(f0, "error")?,
@@ -1337,12 +1337,15 @@ pub mod get_models {
                     while let Some(key) = map.next_key_seed(__fal::KeyOrName(&["openapi"]))?
                     {
                         match key {
-                            Ok(0) => f0 = Some(map.next_value()?),
-                            Ok(_) => __fal::skip(&mut map)?,
+                            Ok(0) => __fal::put(&mut f0, &mut map),
+                            Ok(_) => __fal::skip(&mut map),
                             Err(name) => {
-                                f1.insert(name, map.next_value()?);
+                                map.next_value()
+                                    .map(|value| {
+                                        f1.insert(name, value);
+                                    })
                             }
-                        }
+                        }?;
                     }
                     Ok(OpenapiObject {
                         openapi: __fal::required(f0, "openapi")?,
@@ -1478,9 +1481,9 @@ pub mod get_pricing {
                     let mut f0 = None;
                     while let Some(key) = map.next_key_seed(__fal::Key(&["endpoint_id"]))? {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(GetPricing {
                         endpoint_id: __fal::required(f0, "endpoint_id")?,
@@ -1577,11 +1580,11 @@ pub mod get_pricing {
                         .next_key_seed(__fal::Key(&["next_cursor", "has_more", "prices"]))?
                     {
                         match key {
-                            Some(0) => f0 = map.next_value()?,
-                            Some(1) => f1 = Some(map.next_value()?),
-                            Some(2) => f2 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::set(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            Some(2) => __fal::put(&mut f2, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(GetPricingResponse {
                         next_cursor: f0,
@@ -1650,12 +1653,12 @@ pub mod get_pricing {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            Some(2) => f2 = Some(map.next_value()?),
-                            Some(3) => f3 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            Some(2) => __fal::put(&mut f2, &mut map),
+                            Some(3) => __fal::put(&mut f3, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(PricesItem {
                         endpoint_id: __fal::required(f0, "endpoint_id")?,
@@ -1713,9 +1716,9 @@ pub mod estimate_pricing {
                     let mut f0 = None;
                     while let Some(key) = map.next_key_seed(__fal::Key(&["body"]))? {
                         match key {
-                            Some(0) => f0 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::set(&mut f0, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(EstimatePricing { body: f0 })
                 }
@@ -1800,9 +1803,9 @@ pub mod estimate_pricing {
                     while let Some(key) = map.next_key_seed(__fal::Key(&["call_quantity"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(EndpointsValue {
                         call_quantity: __fal::required(f0, "call_quantity")?,
@@ -1971,11 +1974,11 @@ pub mod estimate_pricing {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            Some(2) => f2 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            Some(2) => __fal::put(&mut f2, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(EstimatePricingResponse {
                         estimate_type: __fal::required(f0, "estimate_type")?,
@@ -2099,9 +2102,9 @@ pub mod estimate_pricing {
                     let mut f0 = None;
                     while let Some(key) = map.next_key_seed(__fal::Key(&["endpoints"]))? {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(HistoricalApiPrice {
                         endpoints: __fal::required(f0, "endpoints")?,
@@ -2163,9 +2166,9 @@ pub mod estimate_pricing {
                     let mut f0 = None;
                     while let Some(key) = map.next_key_seed(__fal::Key(&["endpoints"]))? {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(UnitPrice {
                         endpoints: __fal::required(f0, "endpoints")?,
@@ -2232,9 +2235,9 @@ pub mod estimate_pricing {
                     while let Some(key) = map.next_key_seed(__fal::Key(&["unit_quantity"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(UnitPriceEndpointsValue {
                         unit_quantity: __fal::required(f0, "unit_quantity")?,
@@ -2398,19 +2401,19 @@ pub mod get_usage {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = map.next_value()?,
-                            Some(1) => f1 = map.next_value()?,
-                            Some(2) => f2 = map.next_value()?,
-                            Some(3) => f3 = map.next_value()?,
-                            Some(4) => f4 = map.next_value()?,
-                            Some(5) => f5 = map.next_value()?,
-                            Some(6) => f6 = map.next_value()?,
-                            Some(7) => f7 = map.next_value()?,
-                            Some(8) => f8 = map.next_value()?,
-                            Some(9) => f9 = map.next_value()?,
-                            Some(10) => f10 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::set(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            Some(2) => __fal::set(&mut f2, &mut map),
+                            Some(3) => __fal::set(&mut f3, &mut map),
+                            Some(4) => __fal::set(&mut f4, &mut map),
+                            Some(5) => __fal::set(&mut f5, &mut map),
+                            Some(6) => __fal::set(&mut f6, &mut map),
+                            Some(7) => __fal::set(&mut f7, &mut map),
+                            Some(8) => __fal::set(&mut f8, &mut map),
+                            Some(9) => __fal::set(&mut f9, &mut map),
+                            Some(10) => __fal::set(&mut f10, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(GetUsage {
                         limit: f0,
@@ -2723,11 +2726,11 @@ pub mod get_usage {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = map.next_value()?,
-                            Some(2) => f2 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            Some(2) => __fal::set(&mut f2, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(AuthMethodStructured {
                         detail: __fal::required(f0, "detail")?,
@@ -2876,12 +2879,12 @@ pub mod get_usage {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = map.next_value()?,
-                            Some(1) => f1 = Some(map.next_value()?),
-                            Some(2) => f2 = map.next_value()?,
-                            Some(3) => f3 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::set(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            Some(2) => __fal::set(&mut f2, &mut map),
+                            Some(3) => __fal::set(&mut f3, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(GetUsageResponse {
                         next_cursor: f0,
@@ -3076,20 +3079,20 @@ pub mod get_usage {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            Some(2) => f2 = Some(map.next_value()?),
-                            Some(3) => f3 = Some(map.next_value()?),
-                            Some(4) => f4 = map.next_value()?,
-                            Some(5) => f5 = Some(map.next_value()?),
-                            Some(6) => f6 = Some(map.next_value()?),
-                            Some(7) => f7 = Some(map.next_value()?),
-                            Some(8) => f8 = Some(map.next_value()?),
-                            Some(9) => f9 = Some(map.next_value()?),
-                            Some(10) => f10 = map.next_value()?,
-                            Some(11) => f11 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            Some(2) => __fal::put(&mut f2, &mut map),
+                            Some(3) => __fal::put(&mut f3, &mut map),
+                            Some(4) => __fal::set(&mut f4, &mut map),
+                            Some(5) => __fal::put(&mut f5, &mut map),
+                            Some(6) => __fal::put(&mut f6, &mut map),
+                            Some(7) => __fal::put(&mut f7, &mut map),
+                            Some(8) => __fal::put(&mut f8, &mut map),
+                            Some(9) => __fal::put(&mut f9, &mut map),
+                            Some(10) => __fal::set(&mut f10, &mut map),
+                            Some(11) => __fal::set(&mut f11, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(ResultsItem {
                         endpoint_id: __fal::required(f0, "endpoint_id")?,
@@ -3230,20 +3233,20 @@ pub mod get_usage {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            Some(2) => f2 = Some(map.next_value()?),
-                            Some(3) => f3 = Some(map.next_value()?),
-                            Some(4) => f4 = map.next_value()?,
-                            Some(5) => f5 = Some(map.next_value()?),
-                            Some(6) => f6 = Some(map.next_value()?),
-                            Some(7) => f7 = Some(map.next_value()?),
-                            Some(8) => f8 = Some(map.next_value()?),
-                            Some(9) => f9 = Some(map.next_value()?),
-                            Some(10) => f10 = map.next_value()?,
-                            Some(11) => f11 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            Some(2) => __fal::put(&mut f2, &mut map),
+                            Some(3) => __fal::put(&mut f3, &mut map),
+                            Some(4) => __fal::set(&mut f4, &mut map),
+                            Some(5) => __fal::put(&mut f5, &mut map),
+                            Some(6) => __fal::put(&mut f6, &mut map),
+                            Some(7) => __fal::put(&mut f7, &mut map),
+                            Some(8) => __fal::put(&mut f8, &mut map),
+                            Some(9) => __fal::put(&mut f9, &mut map),
+                            Some(10) => __fal::set(&mut f10, &mut map),
+                            Some(11) => __fal::set(&mut f11, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(SummaryItem {
                         endpoint_id: __fal::required(f0, "endpoint_id")?,
@@ -3313,11 +3316,11 @@ pub mod get_usage {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = map.next_value()?,
-                            Some(2) => f2 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            Some(2) => __fal::set(&mut f2, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(SummaryItemAuthMethodStructured {
                         detail: __fal::required(f0, "detail")?,
@@ -3372,10 +3375,10 @@ pub mod get_usage {
                         .next_key_seed(__fal::Key(&["bucket", "results"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(TimeSeriesItem {
                         bucket: __fal::required(f0, "bucket")?,
@@ -3604,17 +3607,17 @@ pub mod get_analytics {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = map.next_value()?,
-                            Some(1) => f1 = map.next_value()?,
-                            Some(2) => f2 = map.next_value()?,
-                            Some(3) => f3 = map.next_value()?,
-                            Some(4) => f4 = map.next_value()?,
-                            Some(5) => f5 = map.next_value()?,
-                            Some(6) => f6 = map.next_value()?,
-                            Some(7) => f7 = Some(map.next_value()?),
-                            Some(8) => f8 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::set(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            Some(2) => __fal::set(&mut f2, &mut map),
+                            Some(3) => __fal::set(&mut f3, &mut map),
+                            Some(4) => __fal::set(&mut f4, &mut map),
+                            Some(5) => __fal::set(&mut f5, &mut map),
+                            Some(6) => __fal::set(&mut f6, &mut map),
+                            Some(7) => __fal::put(&mut f7, &mut map),
+                            Some(8) => __fal::set(&mut f8, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(GetAnalytics {
                         limit: f0,
@@ -3833,12 +3836,12 @@ pub mod get_analytics {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = map.next_value()?,
-                            Some(1) => f1 = Some(map.next_value()?),
-                            Some(2) => f2 = map.next_value()?,
-                            Some(3) => f3 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::set(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            Some(2) => __fal::set(&mut f2, &mut map),
+                            Some(3) => __fal::set(&mut f3, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(GetAnalyticsResponse {
                         next_cursor: f0,
@@ -4116,33 +4119,33 @@ pub mod get_analytics {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = map.next_value()?,
-                            Some(2) => f2 = map.next_value()?,
-                            Some(3) => f3 = map.next_value()?,
-                            Some(4) => f4 = map.next_value()?,
-                            Some(5) => f5 = map.next_value()?,
-                            Some(6) => f6 = map.next_value()?,
-                            Some(7) => f7 = map.next_value()?,
-                            Some(8) => f8 = map.next_value()?,
-                            Some(9) => f9 = map.next_value()?,
-                            Some(10) => f10 = map.next_value()?,
-                            Some(11) => f11 = map.next_value()?,
-                            Some(12) => f12 = map.next_value()?,
-                            Some(13) => f13 = map.next_value()?,
-                            Some(14) => f14 = map.next_value()?,
-                            Some(15) => f15 = map.next_value()?,
-                            Some(16) => f16 = map.next_value()?,
-                            Some(17) => f17 = map.next_value()?,
-                            Some(18) => f18 = map.next_value()?,
-                            Some(19) => f19 = map.next_value()?,
-                            Some(20) => f20 = map.next_value()?,
-                            Some(21) => f21 = map.next_value()?,
-                            Some(22) => f22 = map.next_value()?,
-                            Some(23) => f23 = map.next_value()?,
-                            Some(24) => f24 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            Some(2) => __fal::set(&mut f2, &mut map),
+                            Some(3) => __fal::set(&mut f3, &mut map),
+                            Some(4) => __fal::set(&mut f4, &mut map),
+                            Some(5) => __fal::set(&mut f5, &mut map),
+                            Some(6) => __fal::set(&mut f6, &mut map),
+                            Some(7) => __fal::set(&mut f7, &mut map),
+                            Some(8) => __fal::set(&mut f8, &mut map),
+                            Some(9) => __fal::set(&mut f9, &mut map),
+                            Some(10) => __fal::set(&mut f10, &mut map),
+                            Some(11) => __fal::set(&mut f11, &mut map),
+                            Some(12) => __fal::set(&mut f12, &mut map),
+                            Some(13) => __fal::set(&mut f13, &mut map),
+                            Some(14) => __fal::set(&mut f14, &mut map),
+                            Some(15) => __fal::set(&mut f15, &mut map),
+                            Some(16) => __fal::set(&mut f16, &mut map),
+                            Some(17) => __fal::set(&mut f17, &mut map),
+                            Some(18) => __fal::set(&mut f18, &mut map),
+                            Some(19) => __fal::set(&mut f19, &mut map),
+                            Some(20) => __fal::set(&mut f20, &mut map),
+                            Some(21) => __fal::set(&mut f21, &mut map),
+                            Some(22) => __fal::set(&mut f22, &mut map),
+                            Some(23) => __fal::set(&mut f23, &mut map),
+                            Some(24) => __fal::set(&mut f24, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(ResultsItem {
                         endpoint_id: __fal::required(f0, "endpoint_id")?,
@@ -4441,33 +4444,33 @@ pub mod get_analytics {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = map.next_value()?,
-                            Some(2) => f2 = map.next_value()?,
-                            Some(3) => f3 = map.next_value()?,
-                            Some(4) => f4 = map.next_value()?,
-                            Some(5) => f5 = map.next_value()?,
-                            Some(6) => f6 = map.next_value()?,
-                            Some(7) => f7 = map.next_value()?,
-                            Some(8) => f8 = map.next_value()?,
-                            Some(9) => f9 = map.next_value()?,
-                            Some(10) => f10 = map.next_value()?,
-                            Some(11) => f11 = map.next_value()?,
-                            Some(12) => f12 = map.next_value()?,
-                            Some(13) => f13 = map.next_value()?,
-                            Some(14) => f14 = map.next_value()?,
-                            Some(15) => f15 = map.next_value()?,
-                            Some(16) => f16 = map.next_value()?,
-                            Some(17) => f17 = map.next_value()?,
-                            Some(18) => f18 = map.next_value()?,
-                            Some(19) => f19 = map.next_value()?,
-                            Some(20) => f20 = map.next_value()?,
-                            Some(21) => f21 = map.next_value()?,
-                            Some(22) => f22 = map.next_value()?,
-                            Some(23) => f23 = map.next_value()?,
-                            Some(24) => f24 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            Some(2) => __fal::set(&mut f2, &mut map),
+                            Some(3) => __fal::set(&mut f3, &mut map),
+                            Some(4) => __fal::set(&mut f4, &mut map),
+                            Some(5) => __fal::set(&mut f5, &mut map),
+                            Some(6) => __fal::set(&mut f6, &mut map),
+                            Some(7) => __fal::set(&mut f7, &mut map),
+                            Some(8) => __fal::set(&mut f8, &mut map),
+                            Some(9) => __fal::set(&mut f9, &mut map),
+                            Some(10) => __fal::set(&mut f10, &mut map),
+                            Some(11) => __fal::set(&mut f11, &mut map),
+                            Some(12) => __fal::set(&mut f12, &mut map),
+                            Some(13) => __fal::set(&mut f13, &mut map),
+                            Some(14) => __fal::set(&mut f14, &mut map),
+                            Some(15) => __fal::set(&mut f15, &mut map),
+                            Some(16) => __fal::set(&mut f16, &mut map),
+                            Some(17) => __fal::set(&mut f17, &mut map),
+                            Some(18) => __fal::set(&mut f18, &mut map),
+                            Some(19) => __fal::set(&mut f19, &mut map),
+                            Some(20) => __fal::set(&mut f20, &mut map),
+                            Some(21) => __fal::set(&mut f21, &mut map),
+                            Some(22) => __fal::set(&mut f22, &mut map),
+                            Some(23) => __fal::set(&mut f23, &mut map),
+                            Some(24) => __fal::set(&mut f24, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(SummaryItem {
                         endpoint_id: __fal::required(f0, "endpoint_id")?,
@@ -4544,10 +4547,10 @@ pub mod get_analytics {
                         .next_key_seed(__fal::Key(&["bucket", "results"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(TimeSeriesItem {
                         bucket: __fal::required(f0, "bucket")?,
@@ -4679,17 +4682,17 @@ pub mod get_billing_events {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = map.next_value()?,
-                            Some(1) => f1 = map.next_value()?,
-                            Some(2) => f2 = map.next_value()?,
-                            Some(3) => f3 = map.next_value()?,
-                            Some(4) => f4 = map.next_value()?,
-                            Some(5) => f5 = map.next_value()?,
-                            Some(6) => f6 = map.next_value()?,
-                            Some(7) => f7 = map.next_value()?,
-                            Some(8) => f8 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::set(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            Some(2) => __fal::set(&mut f2, &mut map),
+                            Some(3) => __fal::set(&mut f3, &mut map),
+                            Some(4) => __fal::set(&mut f4, &mut map),
+                            Some(5) => __fal::set(&mut f5, &mut map),
+                            Some(6) => __fal::set(&mut f6, &mut map),
+                            Some(7) => __fal::set(&mut f7, &mut map),
+                            Some(8) => __fal::set(&mut f8, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(GetBillingEvents {
                         limit: f0,
@@ -4929,11 +4932,11 @@ pub mod get_billing_events {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = map.next_value()?,
-                            Some(2) => f2 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            Some(2) => __fal::set(&mut f2, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(AuthMethodStructured {
                         detail: __fal::required(f0, "detail")?,
@@ -5061,20 +5064,20 @@ pub mod get_billing_events {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            Some(2) => f2 = Some(map.next_value()?),
-                            Some(3) => f3 = map.next_value()?,
-                            Some(4) => f4 = map.next_value()?,
-                            Some(5) => f5 = map.next_value()?,
-                            Some(6) => f6 = Some(map.next_value()?),
-                            Some(7) => f7 = Some(map.next_value()?),
-                            Some(8) => f8 = Some(map.next_value()?),
-                            Some(9) => f9 = Some(map.next_value()?),
-                            Some(10) => f10 = map.next_value()?,
-                            Some(11) => f11 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            Some(2) => __fal::put(&mut f2, &mut map),
+                            Some(3) => __fal::set(&mut f3, &mut map),
+                            Some(4) => __fal::set(&mut f4, &mut map),
+                            Some(5) => __fal::set(&mut f5, &mut map),
+                            Some(6) => __fal::put(&mut f6, &mut map),
+                            Some(7) => __fal::put(&mut f7, &mut map),
+                            Some(8) => __fal::put(&mut f8, &mut map),
+                            Some(9) => __fal::put(&mut f9, &mut map),
+                            Some(10) => __fal::set(&mut f10, &mut map),
+                            Some(11) => __fal::set(&mut f11, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(BillingEventsItem {
                         request_id: __fal::required(f0, "request_id")?,
@@ -5147,11 +5150,11 @@ pub mod get_billing_events {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = map.next_value()?,
-                            Some(1) => f1 = Some(map.next_value()?),
-                            Some(2) => f2 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::set(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            Some(2) => __fal::put(&mut f2, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(GetBillingEventsResponse {
                         next_cursor: f0,
@@ -5284,10 +5287,10 @@ pub mod delete_request_payloads {
                         .next_key_seed(__fal::Key(&["request_id", "Idempotency-Key"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(DeleteRequestPayloads {
                         request_id: __fal::required(f0, "request_id")?,
@@ -5384,10 +5387,10 @@ pub mod delete_request_payloads {
                         .next_key_seed(__fal::Key(&["link", "exception"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(CdnDeleteResultsItem {
                         link: __fal::required(f0, "link")?,
@@ -5437,9 +5440,9 @@ pub mod delete_request_payloads {
                         .next_key_seed(__fal::Key(&["cdn_delete_results"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(DeleteRequestPayloadsResponse {
                         cdn_delete_results: __fal::required(f0, "cdn_delete_results")?,
@@ -5569,17 +5572,17 @@ pub mod list_requests_by_endpoint {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = map.next_value()?,
-                            Some(1) => f1 = map.next_value()?,
-                            Some(2) => f2 = Some(map.next_value()?),
-                            Some(3) => f3 = map.next_value()?,
-                            Some(4) => f4 = map.next_value()?,
-                            Some(5) => f5 = map.next_value()?,
-                            Some(6) => f6 = map.next_value()?,
-                            Some(7) => f7 = map.next_value()?,
-                            Some(8) => f8 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::set(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            Some(2) => __fal::put(&mut f2, &mut map),
+                            Some(3) => __fal::set(&mut f3, &mut map),
+                            Some(4) => __fal::set(&mut f4, &mut map),
+                            Some(5) => __fal::set(&mut f5, &mut map),
+                            Some(6) => __fal::set(&mut f6, &mut map),
+                            Some(7) => __fal::set(&mut f7, &mut map),
+                            Some(8) => __fal::set(&mut f8, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(ListRequestsByEndpoint {
                         limit: f0,
@@ -5845,17 +5848,17 @@ pub mod list_requests_by_endpoint {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            Some(2) => f2 = Some(map.next_value()?),
-                            Some(3) => f3 = Some(map.next_value()?),
-                            Some(4) => f4 = map.next_value()?,
-                            Some(5) => f5 = map.next_value()?,
-                            Some(6) => f6 = map.next_value()?,
-                            Some(7) => f7 = map.next_value()?,
-                            Some(8) => f8 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            Some(2) => __fal::put(&mut f2, &mut map),
+                            Some(3) => __fal::put(&mut f3, &mut map),
+                            Some(4) => __fal::set(&mut f4, &mut map),
+                            Some(5) => __fal::set(&mut f5, &mut map),
+                            Some(6) => __fal::set(&mut f6, &mut map),
+                            Some(7) => __fal::set(&mut f7, &mut map),
+                            Some(8) => __fal::set(&mut f8, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(ItemsItem {
                         request_id: __fal::required(f0, "request_id")?,
@@ -5920,11 +5923,11 @@ pub mod list_requests_by_endpoint {
                         .next_key_seed(__fal::Key(&["next_cursor", "has_more", "items"]))?
                     {
                         match key {
-                            Some(0) => f0 = map.next_value()?,
-                            Some(1) => f1 = Some(map.next_value()?),
-                            Some(2) => f2 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::set(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            Some(2) => __fal::put(&mut f2, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(ListRequestsByEndpointResponse {
                         next_cursor: f0,
@@ -6140,9 +6143,9 @@ pub mod get_storage_file_acl {
                     let mut f0 = None;
                     while let Some(key) = map.next_key_seed(__fal::Key(&["url"]))? {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(GetStorageFileAcl {
                         url: __fal::required(f0, "url")?,
@@ -6379,10 +6382,10 @@ pub mod get_storage_file_acl {
                         .next_key_seed(__fal::Key(&["default", "rules"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(GetStorageFileAclResponse {
                         default: __fal::required(f0, "default")?,
@@ -6441,10 +6444,10 @@ pub mod get_storage_file_acl {
                         .next_key_seed(__fal::Key(&["user", "decision"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(RulesItem {
                         user: __fal::required(f0, "user")?,
@@ -6507,10 +6510,10 @@ pub mod set_storage_file_acl {
                     let mut f1 = None;
                     while let Some(key) = map.next_key_seed(__fal::Key(&["url", "body"]))? {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(SetStorageFileAcl {
                         url: __fal::required(f0, "url")?,
@@ -6771,10 +6774,10 @@ pub mod set_storage_file_acl {
                         .next_key_seed(__fal::Key(&["user", "decision"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(RulesItem {
                         user: __fal::required(f0, "user")?,
@@ -6854,10 +6857,10 @@ pub mod set_storage_file_acl {
                         .next_key_seed(__fal::Key(&["default", "rules"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(SetStorageFileAclBody {
                         default: __fal::required(f0, "default")?,
@@ -6936,10 +6939,10 @@ pub mod set_storage_file_acl {
                         .next_key_seed(__fal::Key(&["default", "rules"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(SetStorageFileAclResponse {
                         default: __fal::required(f0, "default")?,
@@ -6998,10 +7001,10 @@ pub mod set_storage_file_acl {
                         .next_key_seed(__fal::Key(&["user", "decision"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(SetStorageFileAclResponseRulesItem {
                         user: __fal::required(f0, "user")?,
@@ -7064,10 +7067,10 @@ pub mod sign_storage_file_url {
                     let mut f1 = None;
                     while let Some(key) = map.next_key_seed(__fal::Key(&["url", "body"]))? {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(SignStorageFileUrl {
                         url: __fal::required(f0, "url")?,
@@ -7156,9 +7159,9 @@ pub mod sign_storage_file_url {
                         .next_key_seed(__fal::Key(&["expiration_seconds"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(SignStorageFileUrlBody {
                         expiration_seconds: __fal::required(f0, "expiration_seconds")?,
@@ -7228,9 +7231,9 @@ pub mod sign_storage_file_url {
                     let mut f0 = None;
                     while let Some(key) = map.next_key_seed(__fal::Key(&["signed_url"]))? {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(SignStorageFileUrlResponse {
                         signed_url: __fal::required(f0, "signed_url")?,
@@ -7369,10 +7372,10 @@ pub mod get_storage_settings {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = map.next_value()?,
-                            Some(1) => f1 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::set(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(GetStorageSettingsResponse {
                         expiration_duration_seconds: f0,
@@ -7428,10 +7431,10 @@ pub mod get_storage_settings {
                         .next_key_seed(__fal::Key(&["default", "rules"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(InitialAcl {
                         default: __fal::required(f0, "default")?,
@@ -7490,10 +7493,10 @@ pub mod get_storage_settings {
                         .next_key_seed(__fal::Key(&["user", "decision"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(RulesItem {
                         user: __fal::required(f0, "user")?,
@@ -7553,9 +7556,9 @@ pub mod update_storage_settings {
                     let mut f0 = None;
                     while let Some(key) = map.next_key_seed(__fal::Key(&["body"]))? {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(UpdateStorageSettings {
                         body: __fal::required(f0, "body")?,
@@ -7643,10 +7646,10 @@ pub mod update_storage_settings {
                         .next_key_seed(__fal::Key(&["default", "rules"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(InitialAcl {
                         default: __fal::required(f0, "default")?,
@@ -7728,10 +7731,10 @@ pub mod update_storage_settings {
                         .next_key_seed(__fal::Key(&["user", "decision"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(InitialAclRulesItem {
                         user: __fal::required(f0, "user")?,
@@ -7790,10 +7793,10 @@ pub mod update_storage_settings {
                         .next_key_seed(__fal::Key(&["user", "decision"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(RulesItem {
                         user: __fal::required(f0, "user")?,
@@ -7878,10 +7881,10 @@ pub mod update_storage_settings {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = map.next_value()?,
-                            Some(1) => f1 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::set(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(UpdateStorageSettingsBody {
                         expiration_duration_seconds: f0,
@@ -7977,10 +7980,10 @@ pub mod update_storage_settings {
                         )?
                     {
                         match key {
-                            Some(0) => f0 = map.next_value()?,
-                            Some(1) => f1 = map.next_value()?,
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::set(&mut f0, &mut map),
+                            Some(1) => __fal::set(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(UpdateStorageSettingsResponse {
                         expiration_duration_seconds: f0,
@@ -8036,10 +8039,10 @@ pub mod update_storage_settings {
                         .next_key_seed(__fal::Key(&["default", "rules"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            Some(1) => f1 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            Some(1) => __fal::put(&mut f1, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(UpdateStorageSettingsResponseInitialAcl {
                         default: __fal::required(f0, "default")?,
@@ -8162,9 +8165,9 @@ pub mod get_meta {
                         .next_key_seed(__fal::Key(&["webhook_ip_ranges"]))?
                     {
                         match key {
-                            Some(0) => f0 = Some(map.next_value()?),
-                            _ => __fal::skip(&mut map)?,
-                        }
+                            Some(0) => __fal::put(&mut f0, &mut map),
+                            _ => __fal::skip(&mut map),
+                        }?;
                     }
                     Ok(GetMetaResponse {
                         webhook_ip_ranges: __fal::required(f0, "webhook_ip_ranges")?,

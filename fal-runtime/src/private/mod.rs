@@ -4,7 +4,7 @@
 //!
 //! - [`serde`] and [`serde_json`]: re-exported so a user's crate needs no
 //!   dependency besides `fal-runtime` to compile generated code.
-//! - Serde helpers ([`Key`], [`KeyOrName`], [`skip`], [`required`],
+//! - Serde helpers ([`Key`], [`KeyOrName`], [`put`], [`set`], [`skip`], [`required`],
 //!   [`optional_entry`], [`string_enum`], [`Buffered`], [`tagged_entry`]):
 //!   generated impls read maps key by key
 //!   (streaming, so `serde_path_to_error` reports `images[0].width` and any
@@ -123,6 +123,26 @@ impl<'de> Visitor<'de> for KeyOrName {
 /// Skips the value of a key the struct does not declare.
 pub fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
     map.next_value::<IgnoredAny>().map(|_| ())
+}
+
+/// Reads the value of a required field's key into its slot (`null` is an
+/// error: the field's type does not take it).
+pub fn put<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
+    slot: &mut Option<T>,
+    map: &mut A,
+) -> Result<(), A::Error> {
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+/// Reads the value of an optional field's key into its slot (`null` reads as
+/// `None`, like an absent key).
+pub fn set<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
+    slot: &mut Option<T>,
+    map: &mut A,
+) -> Result<(), A::Error> {
+    *slot = map.next_value()?;
+    Ok(())
 }
 
 /// A required field once the whole map has been read.
@@ -306,10 +326,10 @@ mod tests {
                     let mut height = None;
                     while let Some(key) = map.next_key_seed(Key(&["width", "height"]))? {
                         match key {
-                            Some(0) => width = Some(map.next_value()?),
-                            Some(1) => height = map.next_value()?,
-                            _ => skip(&mut map)?,
-                        }
+                            Some(0) => put(&mut width, &mut map),
+                            Some(1) => set(&mut height, &mut map),
+                            _ => skip(&mut map),
+                        }?;
                     }
                     Ok(Size {
                         width: required(width, "width")?,
