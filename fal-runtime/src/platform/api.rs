@@ -24,6 +24,8 @@ pub mod get_models {
         /// Example: `["fal-ai/flux/dev","fal-ai/flux-pro"]`.
         pub endpoint_id: Option<EndpointId>,
         /// Query parameter `q`.
+        ///
+        /// Example: `"sample text"`.
         pub q: Option<String>,
         /// Query parameter `category`.
         ///
